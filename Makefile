@@ -1,0 +1,85 @@
+# devisor build. `make` builds build/devisor; `make SAN=1` builds the
+# ASan+UBSan flavour into build-asan/; `make check` builds the unit tests
+# and test guests. The README's test command is scripts/test.
+
+CC	?= gcc
+SAN	?= 0
+ifeq ($(SAN),1)
+BUILD	?= build-asan
+SANFLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer \
+	    -fno-sanitize-recover=undefined
+else
+BUILD	?= build
+SANFLAGS :=
+endif
+
+VERSION := $(shell git describe --always --dirty 2>/dev/null || echo unknown)
+
+# Optional libraries are found by pkg-config; a feature whose library is
+# missing is compiled out and says so at run time.
+PKGS := $(foreach p,liburing slirp libfdt libcjson libseccomp,\
+	  $(if $(shell pkg-config --exists $(p) 2>/dev/null && echo y),$(p)))
+PKG_CFLAGS := $(if $(PKGS),$(shell pkg-config --cflags $(PKGS)))
+PKG_LIBS := $(if $(PKGS),$(shell pkg-config --libs $(PKGS)))
+PKG_DEFS := $(foreach p,$(PKGS),-DHAVE_$(shell echo $(p) | tr a-z- A-Z_)=1)
+
+CFLAGS	:= -std=gnu11 -O2 -g -Wall -Wextra -Werror -Wshadow \
+	   -Wno-unused-parameter -Wmissing-prototypes -Wstrict-prototypes \
+	   -D_GNU_SOURCE -DDEVISOR_VERSION='"$(VERSION)"' \
+	   -Isrc $(PKG_CFLAGS) $(PKG_DEFS) -pthread -MMD -MP $(SANFLAGS) \
+	   $(EXTRA_CFLAGS)
+LDFLAGS	:= -pthread $(SANFLAGS)
+LDLIBS	:= $(PKG_LIBS)
+
+SRCS	:= $(shell find src -name '*.c' | sort)
+LIBSRCS	:= $(filter-out src/main.c,$(SRCS))
+LIBOBJS	:= $(LIBSRCS:%.c=$(BUILD)/%.o)
+
+UNIT_SRCS := $(wildcard tests/unit/test_*.c)
+UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/unit/%)
+
+BENCH_SRCS := $(wildcard bench/*.c)
+BENCH_BINS := $(BENCH_SRCS:bench/%.c=$(BUILD)/bench/%)
+
+all: $(BUILD)/devisor
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -c -o $@ $<
+
+$(BUILD)/libdevisor.a: $(LIBOBJS)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/devisor: $(BUILD)/src/main.o $(BUILD)/libdevisor.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/tests/unit/%: tests/unit/%.c $(BUILD)/libdevisor.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -Itests/unit $(LDFLAGS) -o $@ $< \
+		$(BUILD)/libdevisor.a $(LDLIBS) -lcmocka
+
+$(BUILD)/bench/%: bench/%.c $(BUILD)/libdevisor.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(BUILD)/libdevisor.a $(LDLIBS)
+
+unit: $(UNIT_BINS)
+bench: $(BENCH_BINS)
+
+# Freestanding test guests (tests/guest/); same build in either flavour.
+-include tests/guest/guest.mk
+
+check: all unit guests
+
+format:
+	clang-format -i $(SRCS) $(shell find src tests bench -name '*.h')
+
+format-check:
+	clang-format --dry-run -Werror $(SRCS) $(shell find src -name '*.h')
+
+clean:
+	rm -rf build build-asan
+
+.PHONY: all unit bench check clean format format-check guests
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

@@ -1,0 +1,36 @@
+// SPDX-License-Identifier: GPL-2.0
+#include "bus/device.h"
+
+#include "kvm/vm.h"
+
+void device_register(struct vm *vm, struct device *dev)
+{
+	struct device **p = &vm->devices;
+
+	/* Keep registration order: reset and teardown follow it. */
+	while (*p)
+		p = &(*p)->next;
+	dev->next = NULL;
+	*p = dev;
+}
+
+void devices_reset(struct vm *vm)
+{
+	for (struct device *d = vm->devices; d; d = d->next)
+		if (d->reset)
+			d->reset(d);
+}
+
+void devices_destroy(struct vm *vm)
+{
+	struct device *d = vm->devices;
+
+	vm->devices = NULL;
+	while (d) {
+		struct device *next = d->next;
+
+		if (d->destroy)
+			d->destroy(d);
+		d = next;
+	}
+}

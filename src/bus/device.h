@@ -1,0 +1,25 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+#ifndef DEVISOR_BUS_DEVICE_H
+#define DEVISOR_BUS_DEVICE_H
+
+/*
+ * The device registry, after kvmtool's device__register: every device model
+ * embeds a struct device and registers it once; the VM resets and destroys
+ * devices through it, and `devisor` can list what a guest was given.
+ */
+enum device_kind { DEV_PLATFORM, DEV_PCI, DEV_VIRTIO_MMIO };
+
+struct device {
+	const char *name;
+	enum device_kind kind;
+	void (*reset)(struct device *dev);
+	void (*destroy)(struct device *dev);
+	struct device *next;
+};
+
+struct vm;
+void device_register(struct vm *vm, struct device *dev);
+void devices_reset(struct vm *vm);
+void devices_destroy(struct vm *vm);
+
+#endif

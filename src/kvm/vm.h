@@ -1,0 +1,81 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+#ifndef DEVISOR_KVM_VM_H
+#define DEVISOR_KVM_VM_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "bus/bus.h"
+#include "bus/device.h"
+#include "kvm/memory.h"
+
+struct vcpu;
+
+/* Why the VM stopped; decides devisor's exit status and message. */
+enum vm_stop_reason {
+	VM_RUNNING = 0,
+	VM_STOP_POWEROFF,	/* ACPI S5: exit 0 */
+	VM_STOP_RESET,		/* i8042 / reset request: exit 0 */
+	VM_STOP_DEBUG_EXIT,	/* test guest wrote the debug-exit port */
+	VM_STOP_TRIPLE_FAULT,	/* KVM_EXIT_SHUTDOWN */
+	VM_STOP_INTERNAL_ERROR,	/* KVM_EXIT_INTERNAL_ERROR and friends */
+	VM_STOP_SIGNAL,		/* SIGTERM/SIGINT or Ctrl-A x */
+	VM_STOP_ERROR,		/* devisor itself failed */
+};
+
+struct vm_config {
+	const char *kernel;
+	const char *initrd;
+	const char *cmdline;
+	unsigned int nr_cpus;
+	uint64_t ram_size;
+	const char *boot_protocol; /* NULL: pick from the image */
+};
+
+struct vm {
+	int kvm_fd;
+	int vm_fd;
+	int vcpu_mmap_size;
+	struct guest_mem mem;
+	struct bus pio;
+	struct bus mmio;
+	struct device *devices;
+
+	unsigned int nr_cpus;
+	struct vcpu **vcpus;
+
+	/*
+	 * How device interrupt lines reach the guest. vm_create() points it
+	 * at KVM_IRQ_LINE; unit tests point it at a recorder.
+	 */
+	void (*irq_set)(struct vm *vm, unsigned int gsi, int level);
+
+	pthread_mutex_t stop_lock;
+	pthread_cond_t stop_cond;
+	enum vm_stop_reason stop_reason;
+	int exit_status;
+	char stop_message[256];
+};
+
+/* The KVM-free part of vm_create(): buses, locks. Unit tests use it alone. */
+void vm_init_common(struct vm *vm);
+
+/* Creates the VM, RAM, in-kernel irqchip and PIT. */
+int vm_create(struct vm *vm, const struct vm_config *cfg);
+void vm_destroy(struct vm *vm);
+
+/* Starts one thread per vCPU; returns once they run. */
+int vm_start(struct vm *vm);
+/* Blocks until something calls vm_stop, then joins the vCPU threads. */
+void vm_wait(struct vm *vm);
+
+/*
+ * Ends the VM from any thread (vCPU, I/O, signal handler thread). The
+ * first reason wins; later calls are ignored.
+ */
+void vm_stop(struct vm *vm, enum vm_stop_reason reason, int exit_status,
+	     const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+bool vm_stopping(struct vm *vm);
+
+#endif
