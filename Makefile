@@ -82,4 +82,4 @@ clean:
 
 .PHONY: all unit bench check clean format format-check guests
 
--include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
+-include $(shell find $(BUILD)/src $(BUILD)/tests/unit $(BUILD)/bench -name '*.d' -type f 2>/dev/null)

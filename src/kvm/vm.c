@@ -2,13 +2,18 @@
 #include "kvm/vm.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <unistd.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <linux/kvm.h>
 
+#include "arch/x86/layout.h"
 #include "kvm/irq.h"
+#include "kvm/vcpu.h"
 #include "util/log.h"
 
 void vm_init_common(struct vm *vm)
@@ -62,4 +67,193 @@ bool vm_stopping(struct vm *vm)
 {
 	return __atomic_load_n(&vm->stop_reason, __ATOMIC_ACQUIRE) !=
 	       VM_RUNNING;
+}
+
+static void irq_set_kvm(struct vm *vm, unsigned int gsi, int level)
+{
+	struct kvm_irq_level irq = { .irq = gsi, .level = level };
+
+	if (ioctl(vm->vm_fd, KVM_IRQ_LINE, &irq) < 0)
+		pr_warn_ratelimited("KVM_IRQ_LINE gsi %u: %s", gsi,
+				    strerror(errno));
+}
+
+static int open_kvm(void)
+{
+	int fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
+
+	if (fd >= 0)
+		return fd;
+	switch (errno) {
+	case ENOENT:
+		pr_err("/dev/kvm does not exist: KVM is not available on this "
+		       "host (load kvm-intel or kvm-amd, or enable "
+		       "virtualization in the firmware)");
+		break;
+	case EACCES:
+	case EPERM:
+		pr_err("no permission to open /dev/kvm: add this user to the "
+		       "'kvm' group or run as root");
+		break;
+	default:
+		pr_err("cannot open /dev/kvm: %s", strerror(errno));
+	}
+	return -1;
+}
+
+static const struct {
+	int cap;
+	const char *name;
+} required_caps[] = {
+	{ KVM_CAP_IRQCHIP, "in-kernel irqchip" },
+	{ KVM_CAP_PIT2, "in-kernel PIT" },
+	{ KVM_CAP_USER_MEMORY, "user memory slots" },
+	{ KVM_CAP_SET_TSS_ADDR, "TSS address" },
+	{ KVM_CAP_IMMEDIATE_EXIT, "immediate exit" },
+	{ KVM_CAP_IRQ_ROUTING, "GSI routing" },
+	{ KVM_CAP_IRQFD, "irqfd" },
+	{ KVM_CAP_IOEVENTFD, "ioeventfd" },
+};
+
+int vm_create(struct vm *vm, const struct vm_config *cfg)
+{
+	struct kvm_pit_config pit = { .flags = KVM_PIT_SPEAKER_DUMMY };
+	uint64_t identity = KVM_IDENTITY_MAP_ADDR;
+	int ret, api;
+
+	vm_init_common(vm);
+	vm->irq_set = irq_set_kvm;
+	vm->kvm_fd = open_kvm();
+	if (vm->kvm_fd < 0)
+		return -ENODEV;
+	api = ioctl(vm->kvm_fd, KVM_GET_API_VERSION, 0);
+	if (api != KVM_API_VERSION) {
+		pr_err("/dev/kvm speaks API version %d, devisor needs %d", api,
+		       KVM_API_VERSION);
+		return -ENODEV;
+	}
+	for (size_t i = 0; i < sizeof(required_caps) / sizeof(required_caps[0]);
+	     i++) {
+		if (ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION,
+			  required_caps[i].cap) <= 0) {
+			pr_err("KVM lacks a required capability: %s",
+			       required_caps[i].name);
+			return -ENODEV;
+		}
+	}
+	do
+		vm->vm_fd = ioctl(vm->kvm_fd, KVM_CREATE_VM, 0);
+	while (vm->vm_fd < 0 && errno == EINTR);
+	if (vm->vm_fd < 0) {
+		pr_err("KVM_CREATE_VM: %s", strerror(errno));
+		return -errno;
+	}
+	vm->vcpu_mmap_size = ioctl(vm->kvm_fd, KVM_GET_VCPU_MMAP_SIZE, 0);
+	if (vm->vcpu_mmap_size <= 0) {
+		pr_err("KVM_GET_VCPU_MMAP_SIZE: %s", strerror(errno));
+		return -ENODEV;
+	}
+
+	if (ioctl(vm->vm_fd, KVM_SET_TSS_ADDR, (unsigned long)KVM_TSS_ADDR) <
+		    0 ||
+	    ioctl(vm->vm_fd, KVM_SET_IDENTITY_MAP_ADDR, &identity) < 0) {
+		pr_err("KVM_SET_TSS_ADDR/IDENTITY_MAP_ADDR: %s",
+		       strerror(errno));
+		return -errno;
+	}
+
+	ret = guest_mem_init(&vm->mem, cfg->ram_size, PCI_HOLE_START,
+			     PCI_HOLE_END);
+	if (ret) {
+		pr_err("cannot allocate %llu MiB of guest RAM: %s",
+		       (unsigned long long)(cfg->ram_size >> 20),
+		       strerror(-ret));
+		return ret;
+	}
+	for (unsigned int i = 0; i < vm->mem.nr; i++) {
+		struct mem_region *r = &vm->mem.regions[i];
+		struct kvm_userspace_memory_region kr = {
+			.slot = r->slot,
+			.guest_phys_addr = r->gpa,
+			.memory_size = r->size,
+			.userspace_addr = (uintptr_t)r->hva,
+		};
+
+		if (ioctl(vm->vm_fd, KVM_SET_USER_MEMORY_REGION, &kr) < 0) {
+			pr_err("KVM_SET_USER_MEMORY_REGION %#llx+%#llx: %s",
+			       (unsigned long long)r->gpa,
+			       (unsigned long long)r->size, strerror(errno));
+			return -errno;
+		}
+	}
+
+	/* The irqchip must exist before vCPUs so they get an in-kernel LAPIC. */
+	if (ioctl(vm->vm_fd, KVM_CREATE_IRQCHIP, 0) < 0) {
+		pr_err("KVM_CREATE_IRQCHIP: %s", strerror(errno));
+		return -errno;
+	}
+	if (ioctl(vm->vm_fd, KVM_CREATE_PIT2, &pit) < 0) {
+		pr_err("KVM_CREATE_PIT2: %s", strerror(errno));
+		return -errno;
+	}
+
+	vm->nr_cpus = cfg->nr_cpus;
+	vm->vcpus = calloc(vm->nr_cpus, sizeof(*vm->vcpus));
+	if (!vm->vcpus)
+		return -ENOMEM;
+	for (unsigned int i = 0; i < vm->nr_cpus; i++) {
+		ret = vcpu_create(vm, i, &vm->vcpus[i]);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+int vm_start(struct vm *vm)
+{
+	vcpu_signals_init();
+	for (unsigned int i = 0; i < vm->nr_cpus; i++) {
+		int ret = vcpu_start(vm->vcpus[i]);
+
+		if (ret) {
+			vm_stop(vm, VM_STOP_ERROR, 1, "cannot start vCPUs");
+			vm_wait(vm);
+			return ret;
+		}
+	}
+	return 0;
+}
+
+void vm_wait(struct vm *vm)
+{
+	pthread_mutex_lock(&vm->stop_lock);
+	while (vm->stop_reason == VM_RUNNING)
+		pthread_cond_wait(&vm->stop_cond, &vm->stop_lock);
+	pthread_mutex_unlock(&vm->stop_lock);
+
+	for (unsigned int i = 0; i < vm->nr_cpus; i++)
+		if (vm->vcpus[i])
+			vcpu_kick(vm->vcpus[i]);
+	for (unsigned int i = 0; i < vm->nr_cpus; i++)
+		if (vm->vcpus[i])
+			vcpu_join(vm->vcpus[i]);
+}
+
+void vm_destroy(struct vm *vm)
+{
+	if (vm->vcpus) {
+		for (unsigned int i = 0; i < vm->nr_cpus; i++)
+			vcpu_destroy(vm->vcpus[i]);
+		free(vm->vcpus);
+		vm->vcpus = NULL;
+	}
+	devices_destroy(vm);
+	if (vm->vm_fd >= 0)
+		close(vm->vm_fd);
+	if (vm->kvm_fd >= 0)
+		close(vm->kvm_fd);
+	vm->vm_fd = vm->kvm_fd = -1;
+	guest_mem_destroy(&vm->mem);
+	bus_destroy(&vm->pio);
+	bus_destroy(&vm->mmio);
 }

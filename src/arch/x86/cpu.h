@@ -1,0 +1,28 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+#ifndef DEVISOR_ARCH_X86_CPU_H
+#define DEVISOR_ARCH_X86_CPU_H
+
+#include <linux/kvm.h>
+
+#include "arch/x86/boot.h"
+
+struct vcpu;
+
+/* KVM_GET_SUPPORTED_CPUID, grown until it fits. Free with free(). */
+struct kvm_cpuid2 *x86_supported_cpuid(int kvm_fd);
+
+/*
+ * A vCPU's CPUID from the supported set: APIC id, topology (one package of
+ * @nr_cpus cores), hypervisor bit, KVM leaves kept, PMU hidden. Pure
+ * function of its inputs so tests can check it.
+ */
+void x86_cpuid_for_vcpu(struct kvm_cpuid2 *cpuid, unsigned int id,
+			unsigned int nr_cpus);
+
+/* CPUID, LAPIC LINT0/1, FPU. */
+int x86_vcpu_init(struct vcpu *vcpu, const struct kvm_cpuid2 *supported,
+		  unsigned int nr_cpus);
+/* Registers and segments for the boot vCPU per the chosen protocol. */
+int x86_vcpu_boot_state(struct vcpu *vcpu, const struct boot_entry *e);
+
+#endif

@@ -1,0 +1,50 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+#ifndef DEVISOR_ARCH_X86_LAYOUT_H
+#define DEVISOR_ARCH_X86_LAYOUT_H
+
+/*
+ * Guest-physical memory map of an x86 devisor VM.
+ *
+ *   0x0000_0500  boot GDT (64-bit boot protocol selectors 0x10/0x18)
+ *   0x0000_6000  PVH hvm_start_info, module list, memory map
+ *   0x0000_7000  zero page (struct boot_params)
+ *   0x0000_8ff0  boot stack top
+ *   0x0000_9000  boot page tables: PML4, PDPT, 4 PDs (identity 0..4 GiB)
+ *   0x0002_0000  kernel command line
+ *   0x0009_fc00  end of low RAM (EBDA-sized gap kept reserved)
+ *   0x000e_0000  ACPI tables, RSDP first (the legacy RSDP scan window)
+ *   0x0010_0000  kernel (bzImage protected-mode part; vmlinux uses p_paddr)
+ *   ...          RAM up to min(size, 3 GiB), initrd at its top
+ *   0xc000_0000  32-bit PCI hole: MMIO window for BARs
+ *   0xe000_0000  PCIe ECAM
+ *   0xfec0_0000  IOAPIC, 0xfee0_0000 LAPIC (in-kernel)
+ *   0x1_0000_0000 RAM above 4 GiB, then the 64-bit MMIO window
+ */
+#define BOOT_GDT_ADDR 0x500ull
+#define PVH_INFO_ADDR 0x6000ull
+#define ZERO_PAGE_ADDR 0x7000ull
+#define BOOT_STACK_TOP 0x8ff0ull
+#define BOOT_PML4_ADDR 0x9000ull
+#define BOOT_PDPT_ADDR 0xa000ull
+#define BOOT_PD_ADDR 0xb000ull /* four pages */
+#define CMDLINE_ADDR 0x20000ull
+#define CMDLINE_MAX 4096u
+#define LOW_RAM_END 0x9fc00ull
+#define ACPI_TABLES_ADDR 0xe0000ull
+#define ACPI_TABLES_SIZE 0x20000ull
+#define KERNEL_LOAD_ADDR 0x100000ull
+
+#define PCI_HOLE_START 0xc0000000ull
+#define PCI_HOLE_END 0x100000000ull
+#define PCI_MMIO32_BASE 0xc0000000ull
+#define PCI_MMIO32_SIZE 0x20000000ull
+#define PCI_ECAM_BASE 0xe0000000ull
+#define PCI_ECAM_SIZE 0x10000000ull
+#define IOAPIC_ADDR 0xfec00000ull
+#define LAPIC_ADDR 0xfee00000ull
+
+/* KVM needs three private pages for its real-mode TSS and identity map. */
+#define KVM_IDENTITY_MAP_ADDR 0xfeffc000ull
+#define KVM_TSS_ADDR 0xfeffd000ull
+
+#endif

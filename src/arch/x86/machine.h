@@ -1,0 +1,19 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+#ifndef DEVISOR_ARCH_X86_MACHINE_H
+#define DEVISOR_ARCH_X86_MACHINE_H
+
+#include "kvm/vm.h"
+
+/* What main() needs to know of the board after it is built. */
+struct machine {
+	struct serial *console;
+};
+
+/*
+ * Builds the PC board on a created VM: legacy devices, ACPI tables, the
+ * kernel and initrd in RAM, CPUID and boot registers on every vCPU.
+ */
+int machine_setup(struct vm *vm, const struct vm_config *cfg,
+		  struct machine *m);
+
+#endif

@@ -1,0 +1,33 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+#ifndef DEVISOR_KVM_VCPU_H
+#define DEVISOR_KVM_VCPU_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+struct vm;
+struct kvm_run;
+
+struct vcpu {
+	struct vm *vm;
+	unsigned int id;
+	int fd;
+	struct kvm_run *run;
+	pthread_t thread;
+	bool thread_started;
+	/* Exit counters, read by benchmarks. */
+	uint64_t exits_io, exits_mmio;
+};
+
+int vcpu_create(struct vm *vm, unsigned int id, struct vcpu **out);
+void vcpu_destroy(struct vcpu *vcpu);
+int vcpu_start(struct vcpu *vcpu);
+/* Forces the vCPU out of KVM_RUN so it notices the VM is stopping. */
+void vcpu_kick(struct vcpu *vcpu);
+void vcpu_join(struct vcpu *vcpu);
+
+/* Installs the no-op kick signal handler; once per process. */
+void vcpu_signals_init(void);
+
+#endif

@@ -1,0 +1,57 @@
+// SPDX-License-Identifier: GPL-2.0
+#include "util/file.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "util/log.h"
+
+int map_file(const char *path, const char *what, struct mapped_file *f)
+{
+	struct stat st;
+	void *p;
+	int fd, err;
+
+	f->data = NULL;
+	f->size = 0;
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		err = errno;
+		pr_err("cannot open %s %s: %s", what, path, strerror(err));
+		return -err;
+	}
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		err = S_ISDIR(st.st_mode) ? EISDIR : EINVAL;
+		pr_err("%s %s is not a regular file", what, path);
+		close(fd);
+		return -err;
+	}
+	if (st.st_size == 0) {
+		pr_err("%s %s is empty", what, path);
+		close(fd);
+		return -EINVAL;
+	}
+	/* Mapped, not read: pages the loader copies are dropped afterwards. */
+	p = mmap(NULL, st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+	err = errno;
+	close(fd);
+	if (p == MAP_FAILED) {
+		pr_err("cannot map %s %s: %s", what, path, strerror(err));
+		return -err;
+	}
+	f->data = p;
+	f->size = st.st_size;
+	return 0;
+}
+
+void unmap_file(struct mapped_file *f)
+{
+	if (f->data)
+		munmap((void *)f->data, f->size);
+	f->data = NULL;
+	f->size = 0;
+}
