@@ -2,6 +2,9 @@
 #ifndef DEVISOR_KVM_IRQ_H
 #define DEVISOR_KVM_IRQ_H
 
+#include <stdbool.h>
+#include <stdint.h>
+
 /*
  * An interrupt output of a device. Devices drive a level; how it reaches
  * the guest (KVM_IRQ_LINE into the in-kernel PIC/IOAPIC, a test's recorder)
@@ -27,3 +30,30 @@ struct vm;
 void vm_irq_line_init(struct vm *vm, struct irq_line *line, unsigned int gsi);
 
 #endif
+
+/*
+ * GSI routing for MSI and irqfd. KVM_SET_GSI_ROUTING replaces the whole
+ * table, so devisor keeps it: the PIC/IOAPIC defaults plus one route per
+ * MSI vector that a device wired to an irqfd.
+ */
+#define IRQ_GSI_FIRST_MSI 24
+
+/* Allocates a GSI routed to MSI (@addr, @data). Returns the GSI or -errno. */
+int vm_msi_route_add(struct vm *vm, uint64_t addr, uint32_t data);
+int vm_msi_route_update(struct vm *vm, unsigned int gsi, uint64_t addr,
+			uint32_t data);
+void vm_msi_route_remove(struct vm *vm, unsigned int gsi);
+
+/* Binds @efd to @gsi: a write to the eventfd injects without an exit. */
+int vm_irqfd_assign(struct vm *vm, int efd, unsigned int gsi);
+int vm_irqfd_deassign(struct vm *vm, int efd, unsigned int gsi);
+
+/* One MSI now, from any thread (KVM_SIGNAL_MSI). */
+int vm_signal_msi(struct vm *vm, uint64_t addr, uint32_t data);
+
+/*
+ * Guest writes to [addr, addr+len) on the PIO or MMIO bus signal @efd in
+ * the kernel, without returning to devisor (virtio queue notify).
+ */
+int vm_ioeventfd(struct vm *vm, uint64_t addr, unsigned int len, bool pio,
+		 int efd, bool assign);

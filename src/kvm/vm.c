@@ -25,6 +25,7 @@ void vm_init_common(struct vm *vm)
 	bus_init(&vm->mmio, "mmio");
 	pthread_mutex_init(&vm->stop_lock, NULL);
 	pthread_cond_init(&vm->stop_cond, NULL);
+	pthread_mutex_init(&vm->irq_lock, NULL);
 }
 
 static void irq_line_to_vm(struct irq_line *line, int level)
@@ -254,6 +255,8 @@ void vm_destroy(struct vm *vm)
 		close(vm->kvm_fd);
 	vm->vm_fd = vm->kvm_fd = -1;
 	guest_mem_destroy(&vm->mem);
+	free(vm->routing);
+	vm->routing = NULL;
 	bus_destroy(&vm->pio);
 	bus_destroy(&vm->mmio);
 }

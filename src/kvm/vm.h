@@ -11,6 +11,7 @@
 #include "kvm/memory.h"
 
 struct vcpu;
+struct kvm_irq_routing;
 
 /* Why the VM stopped; decides devisor's exit status and message. */
 enum vm_stop_reason {
@@ -50,6 +51,11 @@ struct vm {
 	 * at KVM_IRQ_LINE; unit tests point it at a recorder.
 	 */
 	void (*irq_set)(struct vm *vm, unsigned int gsi, int level);
+
+	/* GSI routing table as last committed; see kvm/irq.c. */
+	pthread_mutex_t irq_lock;
+	struct kvm_irq_routing *routing;
+	uint64_t msi_gsi_used[4]; /* bitmap of GSIs 0..255 given to MSI */
 
 	pthread_mutex_t stop_lock;
 	pthread_cond_t stop_cond;

@@ -1,0 +1,205 @@
+// SPDX-License-Identifier: GPL-2.0
+#include "kvm/irq.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <linux/kvm.h>
+
+#include "kvm/vm.h"
+#include "util/log.h"
+
+#define MAX_GSI 256
+#define IOAPIC_PINS 24
+
+static struct kvm_irq_routing *routing_alloc(unsigned int n)
+{
+	struct kvm_irq_routing *r =
+		calloc(1, sizeof(*r) + n * sizeof(r->entries[0]));
+
+	if (r)
+		r->nr = 0;
+	return r;
+}
+
+static void add_irqchip(struct kvm_irq_routing *r, unsigned int gsi,
+			unsigned int chip, unsigned int pin)
+{
+	r->entries[r->nr++] = (struct kvm_irq_routing_entry){
+		.gsi = gsi,
+		.type = KVM_IRQ_ROUTING_IRQCHIP,
+		.u.irqchip = { .irqchip = chip, .pin = pin },
+	};
+}
+
+/* KVM's own defaults: ISA IRQs to both PICs and the IOAPIC. */
+static struct kvm_irq_routing *routing_default(void)
+{
+	struct kvm_irq_routing *r = routing_alloc(MAX_GSI + 16 + IOAPIC_PINS);
+
+	if (!r)
+		return NULL;
+	for (unsigned int i = 0; i < 16; i++) {
+		if (i != 2)
+			add_irqchip(r, i, i < 8 ? KVM_IRQCHIP_PIC_MASTER
+						: KVM_IRQCHIP_PIC_SLAVE,
+				    i % 8);
+	}
+	for (unsigned int i = 0; i < IOAPIC_PINS; i++)
+		add_irqchip(r, i, KVM_IRQCHIP_IOAPIC, i);
+	return r;
+}
+
+static int routing_commit(struct vm *vm)
+{
+	if (ioctl(vm->vm_fd, KVM_SET_GSI_ROUTING, vm->routing) < 0) {
+		int err = -errno;
+
+		pr_err("KVM_SET_GSI_ROUTING (%u entries): %s", vm->routing->nr,
+		       strerror(errno));
+		return err;
+	}
+	return 0;
+}
+
+static struct kvm_irq_routing_entry *find_msi(struct vm *vm, unsigned int gsi)
+{
+	for (unsigned int i = 0; i < vm->routing->nr; i++)
+		if (vm->routing->entries[i].gsi == gsi &&
+		    vm->routing->entries[i].type == KVM_IRQ_ROUTING_MSI)
+			return &vm->routing->entries[i];
+	return NULL;
+}
+
+static void set_msi(struct kvm_irq_routing_entry *e, unsigned int gsi,
+		    uint64_t addr, uint32_t data)
+{
+	*e = (struct kvm_irq_routing_entry){
+		.gsi = gsi,
+		.type = KVM_IRQ_ROUTING_MSI,
+		.u.msi = { .address_lo = (uint32_t)addr,
+			   .address_hi = (uint32_t)(addr >> 32),
+			   .data = data },
+	};
+}
+
+int vm_msi_route_add(struct vm *vm, uint64_t addr, uint32_t data)
+{
+	int gsi = -ENOSPC, ret;
+
+	pthread_mutex_lock(&vm->irq_lock);
+	if (!vm->routing && !(vm->routing = routing_default())) {
+		gsi = -ENOMEM;
+		goto out;
+	}
+	for (unsigned int g = IRQ_GSI_FIRST_MSI; g < MAX_GSI; g++) {
+		if (!(vm->msi_gsi_used[g / 64] & (1ull << (g % 64)))) {
+			gsi = g;
+			break;
+		}
+	}
+	if (gsi < 0)
+		goto out;
+	set_msi(&vm->routing->entries[vm->routing->nr++], gsi, addr, data);
+	ret = routing_commit(vm);
+	if (ret) {
+		vm->routing->nr--;
+		gsi = ret;
+		goto out;
+	}
+	vm->msi_gsi_used[gsi / 64] |= 1ull << (gsi % 64);
+out:
+	pthread_mutex_unlock(&vm->irq_lock);
+	return gsi;
+}
+
+int vm_msi_route_update(struct vm *vm, unsigned int gsi, uint64_t addr,
+			uint32_t data)
+{
+	struct kvm_irq_routing_entry *e, old;
+	int ret = -ENOENT;
+
+	pthread_mutex_lock(&vm->irq_lock);
+	if (vm->routing && (e = find_msi(vm, gsi))) {
+		old = *e;
+		set_msi(e, gsi, addr, data);
+		if (memcmp(&old, e, sizeof(old)) == 0) {
+			ret = 0;
+		} else if ((ret = routing_commit(vm))) {
+			*e = old;
+		}
+	}
+	pthread_mutex_unlock(&vm->irq_lock);
+	return ret;
+}
+
+void vm_msi_route_remove(struct vm *vm, unsigned int gsi)
+{
+	struct kvm_irq_routing_entry *e;
+
+	pthread_mutex_lock(&vm->irq_lock);
+	if (vm->routing && (e = find_msi(vm, gsi))) {
+		*e = vm->routing->entries[--vm->routing->nr];
+		vm->msi_gsi_used[gsi / 64] &= ~(1ull << (gsi % 64));
+		routing_commit(vm);
+	}
+	pthread_mutex_unlock(&vm->irq_lock);
+}
+
+int vm_irqfd_assign(struct vm *vm, int efd, unsigned int gsi)
+{
+	struct kvm_irqfd irqfd = { .fd = efd, .gsi = gsi };
+
+	if (ioctl(vm->vm_fd, KVM_IRQFD, &irqfd) < 0) {
+		pr_err("KVM_IRQFD gsi %u: %s", gsi, strerror(errno));
+		return -errno;
+	}
+	return 0;
+}
+
+int vm_irqfd_deassign(struct vm *vm, int efd, unsigned int gsi)
+{
+	struct kvm_irqfd irqfd = { .fd = efd, .gsi = gsi,
+				   .flags = KVM_IRQFD_FLAG_DEASSIGN };
+
+	return ioctl(vm->vm_fd, KVM_IRQFD, &irqfd) < 0 ? -errno : 0;
+}
+
+int vm_signal_msi(struct vm *vm, uint64_t addr, uint32_t data)
+{
+	struct kvm_msi msi = { .address_lo = (uint32_t)addr,
+			       .address_hi = (uint32_t)(addr >> 32),
+			       .data = data };
+
+	if (ioctl(vm->vm_fd, KVM_SIGNAL_MSI, &msi) < 0) {
+		pr_warn_ratelimited("KVM_SIGNAL_MSI %#llx/%#x: %s",
+				    (unsigned long long)addr, data,
+				    strerror(errno));
+		return -errno;
+	}
+	return 0;
+}
+
+int vm_ioeventfd(struct vm *vm, uint64_t addr, unsigned int len, bool pio,
+		 int efd, bool assign)
+{
+	struct kvm_ioeventfd io = {
+		.addr = addr,
+		.len = len,
+		.fd = efd,
+		.flags = (pio ? KVM_IOEVENTFD_FLAG_PIO : 0) |
+			 (assign ? 0 : KVM_IOEVENTFD_FLAG_DEASSIGN),
+	};
+
+	if (ioctl(vm->vm_fd, KVM_IOEVENTFD, &io) < 0) {
+		int err = -errno;
+
+		if (assign)
+			pr_err("KVM_IOEVENTFD %s %#llx/%u: %s",
+			       pio ? "pio" : "mmio", (unsigned long long)addr,
+			       len, strerror(errno));
+		return err;
+	}
+	return 0;
+}
