@@ -1,0 +1,229 @@
+// SPDX-License-Identifier: GPL-2.0
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <string.h>
+
+#include "bus/bus.h"
+#include "bus/device.h"
+#include "hw/acpi_pm.h"
+#include "kvm/vm.h"
+
+static struct vm vm;
+static struct acpi_pm *pm;
+static int sci_level = -1;
+static unsigned int sci_changes;
+
+static void record_irq(struct vm *v, unsigned int gsi, int level)
+{
+	assert_int_equal(gsi, ACPI_SCI_IRQ);
+	sci_level = level;
+	sci_changes++;
+}
+
+static int setup(void **state)
+{
+	vm_init_common(&vm);
+	vm.irq_set = record_irq;
+	sci_level = -1;
+	sci_changes = 0;
+	pm = acpi_pm_create(&vm);
+	return pm ? 0 : -1;
+}
+
+static int teardown(void **state)
+{
+	devices_destroy(&vm);
+	assert_int_equal(vm.pio.nr, 0);
+	bus_destroy(&vm.pio);
+	bus_destroy(&vm.mmio);
+	return 0;
+}
+
+static uint64_t in(uint16_t port, unsigned int size)
+{
+	uint64_t v = 0;
+
+	assert_true(bus_read(&vm.pio, port, &v, size));
+	return v;
+}
+
+static void out(uint16_t port, uint64_t v, unsigned int size)
+{
+	assert_true(bus_write(&vm.pio, port, &v, size));
+}
+
+#define PM1_STS ACPI_PM1_EVT_PORT
+#define PM1_EN (ACPI_PM1_EVT_PORT + ACPI_PM1_EVT_LEN / 2)
+#define PM1_CNT ACPI_PM1_CNT_PORT
+
+static uint16_t slp(unsigned int typ, bool en)
+{
+	return (typ << ACPI_PM1_CNT_SLP_TYP_SHIFT) |
+	       (en ? ACPI_PM1_CNT_SLP_EN : 0);
+}
+
+static void test_registered(void **state)
+{
+	struct bus_region r;
+
+	assert_true(bus_find(&vm.pio, ACPI_PM_IO_BASE, &r));
+	assert_int_equal(r.base, ACPI_PM_IO_BASE);
+	assert_int_equal(r.len, ACPI_PM_IO_LEN);
+	assert_ptr_equal(vm.devices, &pm->dev);
+	/* The FADT's blocks and reset register all land in it. */
+	assert_true(ACPI_PM1_EVT_PORT >= ACPI_PM_IO_BASE);
+	assert_true(ACPI_PM1_CNT_PORT + ACPI_PM1_CNT_LEN <=
+		    ACPI_PM_IO_BASE + ACPI_PM_IO_LEN);
+	assert_true(ACPI_RESET_PORT < ACPI_PM_IO_BASE + ACPI_PM_IO_LEN);
+	/* A second one cannot claim the same ports. */
+	assert_null(acpi_pm_create(&vm));
+}
+
+static void test_initial_state(void **state)
+{
+	assert_int_equal(in(PM1_STS, 2), 0);
+	assert_int_equal(in(PM1_EN, 2), 0);
+	/* SMI_CMD is 0: ACPI mode from the start. */
+	assert_int_equal(in(PM1_CNT, 2), ACPI_PM1_CNT_SCI_EN);
+	assert_int_equal(in(PM1_STS, 4), 0);
+}
+
+static void test_status_w1c(void **state)
+{
+	acpi_pm_power_button(pm);
+	assert_int_equal(in(PM1_STS, 2), ACPI_PM1_PWRBTN);
+
+	/* Writing 0s, or 1s to other bits, leaves it set. */
+	out(PM1_STS, 0, 2);
+	assert_int_equal(in(PM1_STS, 2), ACPI_PM1_PWRBTN);
+	out(PM1_STS, (uint16_t)~ACPI_PM1_PWRBTN, 2);
+	assert_int_equal(in(PM1_STS, 2), ACPI_PM1_PWRBTN);
+	/* Writing it as a value ("read, write back") clears it. */
+	out(PM1_STS, in(PM1_STS, 2), 2);
+	assert_int_equal(in(PM1_STS, 2), 0);
+
+	/* Byte access to the high half works the same way. */
+	acpi_pm_power_button(pm);
+	out(PM1_STS + 1, ACPI_PM1_PWRBTN >> 8, 1);
+	assert_int_equal(in(PM1_STS, 2), 0);
+}
+
+static void test_enable_and_sci(void **state)
+{
+	out(PM1_EN, 0xffff, 2);
+	/* Only bits with a status event behind them stick. */
+	assert_int_equal(in(PM1_EN, 2) & ACPI_PM1_STS_WAK, 0);
+	assert_true(in(PM1_EN, 2) & ACPI_PM1_PWRBTN);
+	out(PM1_EN, ACPI_PM1_PWRBTN, 2);
+	assert_int_equal(sci_changes, 0);
+
+	acpi_pm_power_button(pm);
+	assert_int_equal(sci_level, 1);
+	/* Level-triggered: stays up until the guest acks. */
+	acpi_pm_power_button(pm);
+	assert_int_equal(sci_changes, 1);
+	out(PM1_STS, ACPI_PM1_PWRBTN, 2);
+	assert_int_equal(sci_level, 0);
+
+	/* Pending status raises the SCI as soon as it is enabled. */
+	out(PM1_EN, 0, 2);
+	acpi_pm_power_button(pm);
+	assert_int_equal(sci_level, 0);
+	out(PM1_EN, ACPI_PM1_PWRBTN, 2);
+	assert_int_equal(sci_level, 1);
+	out(PM1_EN, 0, 2);
+	assert_int_equal(sci_level, 0);
+
+	/* Device reset drops everything. */
+	out(PM1_EN, ACPI_PM1_PWRBTN, 2);
+	assert_int_equal(sci_level, 1);
+	devices_reset(&vm);
+	assert_int_equal(sci_level, 0);
+	assert_int_equal(in(PM1_STS, 2), 0);
+	assert_int_equal(in(PM1_EN, 2), 0);
+}
+
+static void test_s5_powers_off(void **state)
+{
+	/* ACPICA writes SLP_TYP first, then SLP_TYP | SLP_EN. */
+	out(PM1_CNT, slp(ACPI_SLP_TYP_S5, false) | ACPI_PM1_CNT_SCI_EN, 2);
+	assert_int_equal(vm.stop_reason, VM_RUNNING);
+	assert_int_equal(in(PM1_CNT, 2),
+			 slp(ACPI_SLP_TYP_S5, false) | ACPI_PM1_CNT_SCI_EN);
+
+	out(PM1_CNT, slp(ACPI_SLP_TYP_S5, true) | ACPI_PM1_CNT_SCI_EN, 2);
+	assert_int_equal(vm.stop_reason, VM_STOP_POWEROFF);
+	assert_int_equal(vm.exit_status, 0);
+	assert_string_equal(vm.stop_message, "guest powered off");
+}
+
+static void test_s5_byte_write(void **state)
+{
+	/* SLP_TYP and SLP_EN both live in the high byte. */
+	out(PM1_CNT + 1, slp(ACPI_SLP_TYP_S5, true) >> 8, 1);
+	assert_int_equal(vm.stop_reason, VM_STOP_POWEROFF);
+}
+
+static void test_other_sleep_type(void **state)
+{
+	for (unsigned int typ = 0; typ < 8; typ++) {
+		if (typ == ACPI_SLP_TYP_S5)
+			continue;
+		out(PM1_STS, ACPI_PM1_STS_WAK, 2);
+		out(PM1_CNT, slp(typ, true), 2);
+		assert_int_equal(vm.stop_reason, VM_RUNNING);
+		/* Woken at once, so a guest spinning on WAK_STS moves on. */
+		assert_true(in(PM1_STS, 2) & ACPI_PM1_STS_WAK);
+		/* SLP_EN is write-only. */
+		assert_int_equal(in(PM1_CNT, 2) & ACPI_PM1_CNT_SLP_EN, 0);
+	}
+	/* A low-byte write cannot carry SLP_EN. */
+	out(PM1_CNT, ACPI_PM1_CNT_SCI_EN, 1);
+	assert_int_equal(vm.stop_reason, VM_RUNNING);
+}
+
+static void test_reset_register(void **state)
+{
+	/* Selecting the reset type alone does not reset. */
+	out(ACPI_RESET_PORT, 0x02, 1);
+	assert_int_equal(vm.stop_reason, VM_RUNNING);
+	assert_int_equal(in(ACPI_RESET_PORT, 1), 0);
+	out(ACPI_RESET_PORT, ACPI_RESET_VALUE, 1);
+	assert_int_equal(vm.stop_reason, VM_STOP_RESET);
+	assert_string_equal(vm.stop_message, "guest requested reset");
+}
+
+static void test_reset_register_0e(void **state)
+{
+	out(ACPI_RESET_PORT, 0x0e, 1);
+	assert_int_equal(vm.stop_reason, VM_STOP_RESET);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_registered, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_initial_state, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_status_w1c, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_enable_and_sci, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_s5_powers_off, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_s5_byte_write, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_other_sleep_type, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_reset_register, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_reset_register_0e, setup,
+						teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
