@@ -1,0 +1,1143 @@
+// SPDX-License-Identifier: GPL-2.0
+#include "pci/pci.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "kvm/vm.h"
+#include "pci/msix.h"
+#include "util/log.h"
+
+/* No guest CPU decodes more; a 64-bit BAR beyond is mid-sizing garbage. */
+#define PCI_PHYS_LIMIT (1ull << 52)
+#define IO_SPACE_END 0x10000ull
+#define SZ_1M (1ull << 20)
+
+#define CONF1_ENABLE 0x80000000u
+/* Bits 30:24 (extended register on some AMD parts) and 1:0 read as 0. */
+#define CONF1_MASK 0x80fffffcu
+
+#define STATUS_W1C                                                   \
+	(PCI_STATUS_PARITY | PCI_STATUS_SIG_TARGET_ABORT |           \
+	 PCI_STATUS_REC_TARGET_ABORT | PCI_STATUS_REC_MASTER_ABORT | \
+	 PCI_STATUS_SIG_SYSTEM_ERROR | PCI_STATUS_DETECTED_PARITY)
+#define COMMAND_RW                                                  \
+	(PCI_COMMAND_IO | PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER | \
+	 PCI_COMMAND_PARITY | PCI_COMMAND_SERR | PCI_COMMAND_INTX_DISABLE)
+
+static uint32_t ones(unsigned int size)
+{
+	return size >= 4 ? 0xffffffffu : (1u << (8 * size)) - 1;
+}
+
+static uint32_t le_get(const uint8_t *p, unsigned int size)
+{
+	uint32_t v = 0;
+
+	for (unsigned int i = 0; i < size; i++)
+		v |= (uint32_t)p[i] << (8 * i);
+	return v;
+}
+
+static void le_put(uint8_t *p, uint32_t v, unsigned int size)
+{
+	for (unsigned int i = 0; i < size; i++)
+		p[i] = v >> (8 * i);
+}
+
+static bool overlaps(unsigned int off, unsigned int size, unsigned int reg,
+		     unsigned int reg_size)
+{
+	return off < reg + reg_size && reg < off + size;
+}
+
+static unsigned int cfg_size(const struct pci_dev *pdev)
+{
+	return pdev->express ? PCI_CFG_SPACE_EXP_SIZE : PCI_CFG_SPACE_SIZE;
+}
+
+/* Sizes 1, 2 and 4 within one dword go through whole; the rest by byte. */
+static bool needs_split(unsigned int off, unsigned int size)
+{
+	return (size != 1 && size != 2 && size != 4) || (off & 3) + size > 4;
+}
+
+/* Raw access --------------------------------------------------------- */
+
+static bool raw_ok(unsigned int off, unsigned int size)
+{
+	return size && size <= 4 && off < PCI_CFG_SPACE_EXP_SIZE &&
+	       size <= PCI_CFG_SPACE_EXP_SIZE - off;
+}
+
+uint32_t pci_cfg_get(struct pci_dev *pdev, unsigned int off, unsigned int size)
+{
+	uint32_t v;
+
+	if (!raw_ok(off, size))
+		return 0;
+	pthread_mutex_lock(&pdev->lock);
+	v = le_get(&pdev->config[off], size);
+	pthread_mutex_unlock(&pdev->lock);
+	return v;
+}
+
+void pci_cfg_set(struct pci_dev *pdev, unsigned int off, uint32_t val,
+		 unsigned int size)
+{
+	if (!raw_ok(off, size))
+		return;
+	pthread_mutex_lock(&pdev->lock);
+	le_put(&pdev->config[off], val, size);
+	pthread_mutex_unlock(&pdev->lock);
+}
+
+void pci_cfg_set_wmask(struct pci_dev *pdev, unsigned int off, uint32_t mask,
+		       unsigned int size)
+{
+	if (!raw_ok(off, size))
+		return;
+	pthread_mutex_lock(&pdev->lock);
+	le_put(&pdev->wmask[off], mask, size);
+	pthread_mutex_unlock(&pdev->lock);
+}
+
+void pci_cfg_set_w1cmask(struct pci_dev *pdev, unsigned int off, uint32_t mask,
+			 unsigned int size)
+{
+	if (!raw_ok(off, size))
+		return;
+	pthread_mutex_lock(&pdev->lock);
+	le_put(&pdev->w1cmask[off], mask, size);
+	pthread_mutex_unlock(&pdev->lock);
+}
+
+/* Function setup ----------------------------------------------------- */
+
+static void pci_dev_reset_dev(struct device *dev)
+{
+	pci_dev_reset(
+		(struct pci_dev *)((char *)dev -
+				   __builtin_offsetof(struct pci_dev, dev)));
+}
+
+void pci_dev_init(struct pci_dev *pdev, const char *name, uint16_t vendor,
+		  uint16_t device, uint32_t class_code, uint8_t revision)
+{
+	pthread_mutexattr_t attr;
+
+	memset(pdev, 0, sizeof(*pdev));
+	pdev->dev.name = name;
+	pdev->dev.kind = DEV_PCI;
+	pdev->dev.reset = pci_dev_reset_dev;
+
+	pthread_mutexattr_init(&attr);
+	pthread_mutexattr_settype(&attr, PTHREAD_MUTEX_RECURSIVE);
+	pthread_mutex_init(&pdev->lock, &attr);
+	pthread_mutexattr_destroy(&attr);
+
+	le_put(&pdev->config[PCI_VENDOR_ID], vendor, 2);
+	le_put(&pdev->config[PCI_DEVICE_ID], device, 2);
+	pdev->config[PCI_REVISION_ID] = revision;
+	le_put(&pdev->config[PCI_CLASS_PROG], class_code, 3);
+	pdev->config[PCI_HEADER_TYPE] = PCI_HEADER_TYPE_NORMAL;
+
+	le_put(&pdev->wmask[PCI_COMMAND], COMMAND_RW, 2);
+	le_put(&pdev->w1cmask[PCI_STATUS], STATUS_W1C, 2);
+	/* No effect on a VM, but software expects to write it. */
+	pdev->wmask[PCI_CACHE_LINE_SIZE] = 0xff;
+	pdev->wmask[PCI_INTERRUPT_LINE] = 0xff;
+
+	pdev->cap_next = PCI_STD_HEADER_SIZEOF;
+	pdev->ext_next = PCI_CFG_SPACE_SIZE;
+	for (unsigned int i = 0; i < PCI_STD_NUM_BARS; i++) {
+		pdev->bars[i].pdev = pdev;
+		pdev->bars[i].idx = i;
+	}
+}
+
+void pci_dev_set_subsystem(struct pci_dev *pdev, uint16_t vendor, uint16_t id)
+{
+	pci_cfg_set(pdev, PCI_SUBSYSTEM_VENDOR_ID, vendor, 2);
+	pci_cfg_set(pdev, PCI_SUBSYSTEM_ID, id, 2);
+}
+
+int pci_dev_set_intx_pin(struct pci_dev *pdev, unsigned int pin)
+{
+	if (pin > 4 || pdev->registered)
+		return -EINVAL;
+	pci_cfg_set(pdev, PCI_INTERRUPT_PIN, pin, 1);
+	return 0;
+}
+
+static bool is_upper_half(const struct pci_dev *pdev, unsigned int idx)
+{
+	return idx > 0 && pdev->bars[idx - 1].type == PCI_BAR_MEM64;
+}
+
+int pci_dev_set_bar(struct pci_dev *pdev, unsigned int idx, uint64_t size,
+		    unsigned int type, const struct bus_ops *ops, void *opaque)
+{
+	enum pci_bar_type t = type & 0xff;
+	bool prefetch = type & PCI_BAR_PREFETCH;
+	unsigned int reg = PCI_BASE_ADDRESS_0 + 4 * idx;
+	struct pci_bar *bar;
+	uint32_t lo_bits, lo_mask;
+
+	if (pdev->registered || idx >= PCI_STD_NUM_BARS || !size ||
+	    (size & (size - 1)) || (type & ~(0xffu | PCI_BAR_PREFETCH)))
+		return -EINVAL;
+	switch (t) {
+	case PCI_BAR_IO:
+		/* x86 has 64K ports, so the upper 16 bits are hardwired. */
+		if (prefetch || size < 4 || size > 256)
+			return -EINVAL;
+		lo_bits = PCI_BASE_ADDRESS_SPACE_IO;
+		lo_mask = ~(uint32_t)(size - 1) & 0xfffc;
+		break;
+	case PCI_BAR_MEM32:
+		if (size < 16 || size > (1ull << 31))
+			return -EINVAL;
+		lo_bits = prefetch ? PCI_BASE_ADDRESS_MEM_PREFETCH : 0;
+		lo_mask = ~(uint32_t)(size - 1) & 0xfffffff0;
+		break;
+	case PCI_BAR_MEM64:
+		if (size < 16 || size > (1ull << 48) ||
+		    idx + 1 >= PCI_STD_NUM_BARS)
+			return -EINVAL;
+		lo_bits = PCI_BASE_ADDRESS_MEM_TYPE_64 |
+			  (prefetch ? PCI_BASE_ADDRESS_MEM_PREFETCH : 0);
+		lo_mask = ~(uint32_t)(size - 1) & 0xfffffff0;
+		break;
+	default:
+		return -EINVAL;
+	}
+
+	bar = &pdev->bars[idx];
+	if (bar->type != PCI_BAR_NONE || is_upper_half(pdev, idx) ||
+	    (t == PCI_BAR_MEM64 && pdev->bars[idx + 1].type != PCI_BAR_NONE))
+		return -EBUSY;
+
+	pthread_mutex_lock(&pdev->lock);
+	bar->type = t;
+	bar->prefetch = prefetch;
+	bar->size = size;
+	bar->ops = ops;
+	bar->opaque = opaque;
+	le_put(&pdev->config[reg], lo_bits, 4);
+	le_put(&pdev->wmask[reg], lo_mask, 4);
+	if (t == PCI_BAR_MEM64) {
+		le_put(&pdev->config[reg + 4], 0, 4);
+		le_put(&pdev->wmask[reg + 4], ~(size - 1) >> 32, 4);
+	}
+	pthread_mutex_unlock(&pdev->lock);
+	return 0;
+}
+
+int pci_add_capability(struct pci_dev *pdev, uint8_t id, unsigned int size)
+{
+	unsigned int off;
+
+	if (size < 2 || size > PCI_CFG_SPACE_SIZE - PCI_STD_HEADER_SIZEOF)
+		return -EINVAL;
+	pthread_mutex_lock(&pdev->lock);
+	off = (pdev->cap_next + 3) & ~3u;
+	if (off + size > PCI_CFG_SPACE_SIZE) {
+		pthread_mutex_unlock(&pdev->lock);
+		return -ENOSPC;
+	}
+	memset(&pdev->config[off], 0, size);
+	memset(&pdev->wmask[off], 0, size);
+	memset(&pdev->w1cmask[off], 0, size);
+	pdev->config[off] = id;
+	/* Appended, so the list walks in the order capabilities were added. */
+	if (pdev->cap_last)
+		pdev->config[pdev->cap_last + PCI_CAP_LIST_NEXT] = off;
+	else
+		pdev->config[PCI_CAPABILITY_LIST] = off;
+	pdev->cap_last = off;
+	pdev->cap_next = off + size;
+	pdev->config[PCI_STATUS] |= PCI_STATUS_CAP_LIST;
+	pthread_mutex_unlock(&pdev->lock);
+	return off;
+}
+
+int pci_add_ext_capability(struct pci_dev *pdev, uint16_t id, uint8_t version,
+			   unsigned int size)
+{
+	unsigned int off;
+	uint32_t hdr;
+
+	if (!pdev->express || size < 4 ||
+	    size > PCI_CFG_SPACE_EXP_SIZE - PCI_CFG_SPACE_SIZE || version > 15)
+		return -EINVAL;
+	pthread_mutex_lock(&pdev->lock);
+	off = (pdev->ext_next + 3) & ~3u;
+	if (off + size > PCI_CFG_SPACE_EXP_SIZE) {
+		pthread_mutex_unlock(&pdev->lock);
+		return -ENOSPC;
+	}
+	memset(&pdev->config[off], 0, size);
+	memset(&pdev->wmask[off], 0, size);
+	memset(&pdev->w1cmask[off], 0, size);
+	le_put(&pdev->config[off], id | (uint32_t)version << 16, 4);
+	if (pdev->ext_last) {
+		hdr = le_get(&pdev->config[pdev->ext_last], 4);
+		le_put(&pdev->config[pdev->ext_last], hdr | (uint32_t)off << 20,
+		       4);
+	}
+	pdev->ext_last = off;
+	pdev->ext_next = off + size;
+	pthread_mutex_unlock(&pdev->lock);
+	return off;
+}
+
+/* Version 2 layout, Device Capabilities 2 through Slot Status 2. */
+#define PCI_EXP_V2_SIZEOF 0x3c
+
+int pci_add_pcie_capability(struct pci_dev *pdev, unsigned int port_type)
+{
+	int off;
+
+	/* Ports and bridges need a type 1 header we don't model. */
+	if (port_type != PCI_EXP_TYPE_ENDPOINT &&
+	    port_type != PCI_EXP_TYPE_LEG_END &&
+	    port_type != PCI_EXP_TYPE_RC_END)
+		return -EINVAL;
+	if (pdev->express)
+		return -EEXIST;
+	off = pci_add_capability(pdev, PCI_CAP_ID_EXP, PCI_EXP_V2_SIZEOF);
+	if (off < 0)
+		return off;
+
+	pthread_mutex_lock(&pdev->lock);
+	pdev->express = true;
+	le_put(&pdev->config[off + PCI_EXP_FLAGS], 2 | port_type << 4, 2);
+	/* 128-byte payload, no FLR, no phantom functions or extended tags. */
+	le_put(&pdev->config[off + PCI_EXP_DEVCAP], PCI_EXP_DEVCAP_RBER, 4);
+	le_put(&pdev->config[off + PCI_EXP_DEVCTL],
+	       PCI_EXP_DEVCTL_RELAX_EN | PCI_EXP_DEVCTL_NOSNOOP_EN |
+		       PCI_EXP_DEVCTL_READRQ_512B,
+	       2);
+	le_put(&pdev->wmask[off + PCI_EXP_DEVCTL],
+	       PCI_EXP_DEVCTL_CERE | PCI_EXP_DEVCTL_NFERE |
+		       PCI_EXP_DEVCTL_FERE | PCI_EXP_DEVCTL_URRE |
+		       PCI_EXP_DEVCTL_RELAX_EN | PCI_EXP_DEVCTL_PAYLOAD |
+		       PCI_EXP_DEVCTL_NOSNOOP_EN | PCI_EXP_DEVCTL_READRQ,
+	       2);
+	le_put(&pdev->w1cmask[off + PCI_EXP_DEVSTA],
+	       PCI_EXP_DEVSTA_CED | PCI_EXP_DEVSTA_NFED | PCI_EXP_DEVSTA_FED |
+		       PCI_EXP_DEVSTA_URD,
+	       2);
+	/* An integrated endpoint has no link; the others a 2.5GT/s x1 one. */
+	if (port_type != PCI_EXP_TYPE_RC_END) {
+		le_put(&pdev->config[off + PCI_EXP_LNKCAP],
+		       PCI_EXP_LNKCAP_SLS_2_5GB | 1 << 4, 4);
+		le_put(&pdev->wmask[off + PCI_EXP_LNKCTL],
+		       PCI_EXP_LNKCTL_ASPMC | PCI_EXP_LNKCTL_RCB |
+			       PCI_EXP_LNKCTL_CCC | PCI_EXP_LNKCTL_ES,
+		       2);
+		le_put(&pdev->config[off + PCI_EXP_LNKSTA],
+		       PCI_EXP_LNKSTA_CLS_2_5GB | 1 << PCI_EXP_LNKSTA_NLW_SHIFT,
+		       2);
+		le_put(&pdev->config[off + PCI_EXP_LNKCAP2],
+		       PCI_EXP_LNKCAP2_SLS_2_5GB, 4);
+		le_put(&pdev->config[off + PCI_EXP_LNKCTL2],
+		       PCI_EXP_LNKCTL2_TLS_2_5GT, 2);
+	}
+	pthread_mutex_unlock(&pdev->lock);
+	return off;
+}
+
+/* INTx ---------------------------------------------------------------- */
+
+unsigned int pci_host_intx_gsi(const struct pci_host *host, unsigned int slot,
+			       unsigned int pin)
+{
+	/* The classic swizzle, so four slots in a row use all four lines. */
+	return host->cfg.intx_gsi_base + ((slot + pin - 1) & 3);
+}
+
+/* host->intx_lock held. */
+static void intx_update(struct pci_dev *pdev)
+{
+	struct pci_host *host = pdev->host;
+	bool out = pdev->intx_level && !pdev->intx_blocked;
+	unsigned int i;
+
+	if (!host || !pdev->registered || out == pdev->intx_out)
+		return;
+	pdev->intx_out = out;
+	i = pdev->intx_gsi - host->cfg.intx_gsi_base;
+	if (out) {
+		if (host->intx_count[i]++ == 0)
+			irq_line_set(&host->intx_line[i], 1);
+	} else {
+		if (--host->intx_count[i] == 0)
+			irq_line_set(&host->intx_line[i], 0);
+	}
+}
+
+void pci_dev_set_intx(struct pci_dev *pdev, int level)
+{
+	struct pci_host *host = pdev->host;
+
+	if (!host || !pdev->intx_pin)
+		return;
+	pthread_mutex_lock(&host->intx_lock);
+	__atomic_store_n(&pdev->intx_level, level != 0, __ATOMIC_RELAXED);
+	intx_update(pdev);
+	pthread_mutex_unlock(&host->intx_lock);
+}
+
+/* pdev->lock held: INTx is off while disabled or MSI(-X) is in use. */
+static void intx_recompute_blocked(struct pci_dev *pdev)
+{
+	struct pci_host *host = pdev->host;
+	bool blocked = (le_get(&pdev->config[PCI_COMMAND], 2) &
+			PCI_COMMAND_INTX_DISABLE) ||
+		       (pdev->msix && msix_enabled(pdev->msix)) ||
+		       (pdev->msi && msi_enabled(pdev->msi));
+
+	if (!host)
+		return;
+	pthread_mutex_lock(&host->intx_lock);
+	pdev->intx_blocked = blocked;
+	intx_update(pdev);
+	pthread_mutex_unlock(&host->intx_lock);
+}
+
+/* BARs ---------------------------------------------------------------- */
+
+static uint64_t bar_read(void *opaque, uint64_t off, unsigned int size)
+{
+	struct pci_bar *bar = opaque;
+	struct msix *msix = bar->pdev->msix;
+
+	if (msix && msix_bar_claims(msix, bar->idx, off))
+		return msix_bar_read(msix, bar->idx, off, size);
+	if (bar->ops && bar->ops->read)
+		return bar->ops->read(bar->opaque, off, size);
+	return 0;
+}
+
+static void bar_write(void *opaque, uint64_t off, uint64_t val,
+		      unsigned int size)
+{
+	struct pci_bar *bar = opaque;
+	struct msix *msix = bar->pdev->msix;
+
+	if (msix && msix_bar_claims(msix, bar->idx, off))
+		msix_bar_write(msix, bar->idx, off, val, size);
+	else if (bar->ops && bar->ops->write)
+		bar->ops->write(bar->opaque, off, val, size);
+}
+
+/* Every BAR goes through here so MSI-X can take its part of any BAR. */
+static const struct bus_ops pci_bar_ops = {
+	.read = bar_read,
+	.write = bar_write,
+};
+
+static struct bus *bar_bus(struct pci_bar *bar)
+{
+	struct vm *vm = bar->pdev->host->vm;
+
+	return bar->type == PCI_BAR_IO ? &vm->pio : &vm->mmio;
+}
+
+static uint64_t bar_decode(const struct pci_dev *pdev, unsigned int idx)
+{
+	const struct pci_bar *bar = &pdev->bars[idx];
+	const uint8_t *p = &pdev->config[PCI_BASE_ADDRESS_0 + 4 * idx];
+	uint64_t a = le_get(p, 4);
+
+	switch (bar->type) {
+	case PCI_BAR_IO:
+		return a & PCI_BASE_ADDRESS_IO_MASK & 0xffff;
+	case PCI_BAR_MEM32:
+		return a & 0xfffffff0;
+	case PCI_BAR_MEM64:
+		return (a & 0xfffffff0) | (uint64_t)le_get(p + 4, 4) << 32;
+	default:
+		return 0;
+	}
+}
+
+uint64_t pci_bar_addr(struct pci_dev *pdev, unsigned int idx, bool *mapped)
+{
+	uint64_t a;
+
+	if (idx >= PCI_STD_NUM_BARS)
+		return 0;
+	pthread_mutex_lock(&pdev->lock);
+	a = bar_decode(pdev, idx);
+	if (mapped)
+		*mapped = pdev->bars[idx].mapped;
+	pthread_mutex_unlock(&pdev->lock);
+	return a;
+}
+
+/*
+ * Where the BAR should decode now, if anywhere. Zero means unassigned; an
+ * address that runs into the top of its space is what sizing leaves
+ * behind (all ones), so neither is mapped.
+ */
+static bool bar_target(struct pci_dev *pdev, struct pci_bar *bar,
+		       uint64_t *addr)
+{
+	uint16_t cmd = le_get(&pdev->config[PCI_COMMAND], 2);
+	uint64_t a = bar_decode(pdev, bar->idx), limit;
+
+	if (!pdev->registered)
+		return false;
+	if (bar->type == PCI_BAR_IO) {
+		if (!(cmd & PCI_COMMAND_IO))
+			return false;
+		limit = IO_SPACE_END;
+	} else {
+		if (!(cmd & PCI_COMMAND_MEMORY))
+			return false;
+		limit = bar->type == PCI_BAR_MEM64 ? PCI_PHYS_LIMIT :
+						     1ull << 32;
+	}
+	if (!a || a >= limit || bar->size >= limit - a)
+		return false;
+	*addr = a;
+	return true;
+}
+
+static bool overlaps_ram(struct vm *vm, uint64_t a, uint64_t size)
+{
+	for (unsigned int i = 0; i < vm->mem.nr; i++) {
+		const struct mem_region *r = &vm->mem.regions[i];
+
+		if (a < r->gpa + r->size && r->gpa < a + size)
+			return true;
+	}
+	return false;
+}
+
+static void bar_unmap(struct pci_bar *bar)
+{
+	if (!bar->mapped)
+		return;
+	bus_unregister(bar_bus(bar), bar->addr, bar);
+	bar->mapped = false;
+}
+
+/*
+ * A refused BAR is retried on every later BAR or Command write (the
+ * conflicting region may have moved away), but logged once per address.
+ */
+static void bar_map(struct pci_dev *pdev, struct pci_bar *bar, uint64_t a)
+{
+	bool quiet = bar->refused == a;
+	int ret;
+
+	bar->refused = a;
+	if (bar->type != PCI_BAR_IO &&
+	    overlaps_ram(pdev->host->vm, a, bar->size)) {
+		if (!quiet)
+			pr_warn_ratelimited(
+				"%s: BAR%u at %#llx overlaps RAM, not mapped",
+				pdev->dev.name, bar->idx,
+				(unsigned long long)a);
+		return;
+	}
+	ret = bus_register(bar_bus(bar), a, bar->size, &pci_bar_ops, bar,
+			   pdev->dev.name);
+	if (ret) {
+		if (!quiet)
+			pr_warn_ratelimited(
+				"%s: BAR%u at %#llx+%#llx: %s, not mapped",
+				pdev->dev.name, bar->idx, (unsigned long long)a,
+				(unsigned long long)bar->size,
+				ret == -EEXIST ? "conflict" : "error");
+		return;
+	}
+	bar->refused = 0;
+	bar->mapped = true;
+	bar->addr = a;
+}
+
+/*
+ * pdev->lock held. Unmap everything that moves first, so BARs of one
+ * function can trade places. A 64-bit BAR with only one half written
+ * since its last remap keeps its mapping: the address is not complete.
+ */
+static void update_mappings(struct pci_dev *pdev)
+{
+	bool want[PCI_STD_NUM_BARS] = { false };
+	uint64_t addr[PCI_STD_NUM_BARS] = { 0 };
+	unsigned int i;
+
+	for (i = 0; i < PCI_STD_NUM_BARS; i++) {
+		struct pci_bar *bar = &pdev->bars[i];
+
+		if (bar->type == PCI_BAR_NONE)
+			continue;
+		if (bar->type == PCI_BAR_MEM64 && bar->written &&
+		    bar->written != 3) {
+			want[i] = bar->mapped;
+			addr[i] = bar->addr;
+			continue;
+		}
+		bar->written = 0;
+		want[i] = bar_target(pdev, bar, &addr[i]);
+	}
+	for (i = 0; i < PCI_STD_NUM_BARS; i++) {
+		struct pci_bar *bar = &pdev->bars[i];
+
+		if (bar->mapped && (!want[i] || addr[i] != bar->addr))
+			bar_unmap(bar);
+	}
+	for (i = 0; i < PCI_STD_NUM_BARS; i++) {
+		struct pci_bar *bar = &pdev->bars[i];
+
+		if (want[i] && !bar->mapped)
+			bar_map(pdev, bar, addr[i]);
+	}
+}
+
+static void bar_written(struct pci_dev *pdev, unsigned int slot)
+{
+	if (pdev->bars[slot].type == PCI_BAR_MEM64)
+		pdev->bars[slot].written |= 1;
+	else if (is_upper_half(pdev, slot))
+		pdev->bars[slot - 1].written |= 2;
+}
+
+/* Config access -------------------------------------------------------- */
+
+void pci_cfg_write_generic(struct pci_dev *pdev, unsigned int off, uint32_t val,
+			   unsigned int size)
+{
+	bool cmd, bars = false, irq = false;
+
+	if (!raw_ok(off, size))
+		return;
+	pthread_mutex_lock(&pdev->lock);
+	for (unsigned int i = 0; i < size; i++) {
+		uint8_t b = val >> (8 * i), *c = &pdev->config[off + i];
+
+		*c = (*c & ~pdev->wmask[off + i]) | (b & pdev->wmask[off + i]);
+		*c &= ~(b & pdev->w1cmask[off + i]);
+	}
+
+	cmd = overlaps(off, size, PCI_COMMAND, 2);
+	for (unsigned int s = 0; s < PCI_STD_NUM_BARS; s++) {
+		if (overlaps(off, size, PCI_BASE_ADDRESS_0 + 4 * s, 4)) {
+			bar_written(pdev, s);
+			bars = true;
+		}
+	}
+	if (cmd) {
+		/* A decode toggle settles half-written 64-bit BARs. */
+		for (unsigned int s = 0; s < PCI_STD_NUM_BARS; s++)
+			pdev->bars[s].written = 0;
+	}
+	if (cmd || bars)
+		update_mappings(pdev);
+	if (pdev->msix &&
+	    overlaps(off, size, pdev->msix->cap + PCI_MSIX_FLAGS, 2)) {
+		msix_cfg_written(pdev->msix);
+		irq = true;
+	}
+	if (pdev->msi && overlaps(off, size, pdev->msi->cap, 0x18)) {
+		msi_cfg_written(pdev->msi);
+		irq = true;
+	}
+	if (cmd || irq)
+		intx_recompute_blocked(pdev);
+	pthread_mutex_unlock(&pdev->lock);
+}
+
+uint32_t pci_cfg_read(struct pci_dev *pdev, unsigned int off, unsigned int size)
+{
+	uint32_t val;
+
+	if (!size || size > 4 || off >= cfg_size(pdev) ||
+	    size > cfg_size(pdev) - off)
+		return ones(size);
+	if (needs_split(off, size)) {
+		val = 0;
+		for (unsigned int i = 0; i < size; i++)
+			val |= pci_cfg_read(pdev, off + i, 1) << (8 * i);
+		return val;
+	}
+	pthread_mutex_lock(&pdev->lock);
+	val = le_get(&pdev->config[off], size);
+	/* Interrupt Status follows the pin even while INTx is disabled. */
+	if (overlaps(off, size, PCI_STATUS, 1) &&
+	    __atomic_load_n(&pdev->intx_level, __ATOMIC_RELAXED))
+		val |= PCI_STATUS_INTERRUPT << (8 * (PCI_STATUS - off));
+	if (pdev->msi)
+		msi_cfg_read_fixup(pdev->msi, off, size, &val);
+	if (pdev->cfg_read)
+		pdev->cfg_read(pdev, off, size, &val);
+	pthread_mutex_unlock(&pdev->lock);
+	return val & ones(size);
+}
+
+void pci_cfg_write(struct pci_dev *pdev, unsigned int off, uint32_t val,
+		   unsigned int size)
+{
+	if (!size || size > 4 || off >= cfg_size(pdev) ||
+	    size > cfg_size(pdev) - off)
+		return;
+	if (needs_split(off, size)) {
+		for (unsigned int i = 0; i < size; i++)
+			pci_cfg_write(pdev, off + i, val >> (8 * i), 1);
+		return;
+	}
+	val &= ones(size);
+	pthread_mutex_lock(&pdev->lock);
+	if (!pdev->cfg_write || !pdev->cfg_write(pdev, off, val, size))
+		pci_cfg_write_generic(pdev, off, val, size);
+	pthread_mutex_unlock(&pdev->lock);
+}
+
+/* Host: registry, mechanism #1, ECAM -------------------------------------- */
+
+static struct pci_dev *lookup(struct pci_host *host, unsigned int bus,
+			      unsigned int devfn)
+{
+	struct pci_bus *b;
+
+	if (bus >= PCI_MAX_BUSES || devfn > 0xff)
+		return NULL;
+	b = __atomic_load_n(&host->buses[bus], __ATOMIC_ACQUIRE);
+	return b ? __atomic_load_n(&b->devfn[devfn], __ATOMIC_ACQUIRE) : NULL;
+}
+
+struct pci_dev *pci_host_find(struct pci_host *host, unsigned int bus,
+			      unsigned int devfn)
+{
+	return lookup(host, bus, devfn);
+}
+
+/* Software finds functions 1-7 only through function 0. */
+static struct pci_dev *cfg_target(struct pci_host *host, unsigned int bus,
+				  unsigned int devfn)
+{
+	if (!lookup(host, bus, devfn & ~7u))
+		return NULL;
+	return lookup(host, bus, devfn);
+}
+
+uint32_t pci_host_cfg_read(struct pci_host *host, unsigned int bus,
+			   unsigned int devfn, unsigned int off,
+			   unsigned int size)
+{
+	struct pci_dev *pdev = cfg_target(host, bus, devfn);
+
+	if (!pdev)
+		return ones(size);
+	return pci_cfg_read(pdev, off, size);
+}
+
+void pci_host_cfg_write(struct pci_host *host, unsigned int bus,
+			unsigned int devfn, unsigned int off, uint32_t val,
+			unsigned int size)
+{
+	struct pci_dev *pdev = cfg_target(host, bus, devfn);
+
+	if (pdev)
+		pci_cfg_write(pdev, off, val, size);
+}
+
+static uint64_t conf1_read(void *opaque, uint64_t off, unsigned int size)
+{
+	struct pci_host *host = opaque;
+	uint32_t addr;
+	uint64_t v = 0;
+
+	if (off < 4 && off + size > 4) {
+		for (unsigned int i = 0; i < size; i++)
+			v |= conf1_read(host, off + i, 1) << (8 * i);
+		return v;
+	}
+	if (off < 4) {
+		/* Only the whole dword is the address register. */
+		if (off == 0 && size == 4)
+			return __atomic_load_n(&host->cf8, __ATOMIC_RELAXED);
+		if (off == 1 && size == 1)
+			return __atomic_load_n(&host->rcr, __ATOMIC_RELAXED);
+		return ~0ull;
+	}
+	addr = __atomic_load_n(&host->cf8, __ATOMIC_RELAXED);
+	if (!(addr & CONF1_ENABLE))
+		return ~0ull;
+	return pci_host_cfg_read(host, (addr >> 16) & 0xff, (addr >> 8) & 0xff,
+				 (addr & 0xfc) + (off - 4), size);
+}
+
+static void conf1_write(void *opaque, uint64_t off, uint64_t val,
+			unsigned int size)
+{
+	struct pci_host *host = opaque;
+	uint32_t addr;
+
+	if (off < 4 && off + size > 4) {
+		for (unsigned int i = 0; i < size; i++)
+			conf1_write(host, off + i, val >> (8 * i), 1);
+		return;
+	}
+	if (off < 4) {
+		if (off == 0 && size == 4) {
+			__atomic_store_n(&host->cf8, (uint32_t)val & CONF1_MASK,
+					 __ATOMIC_RELAXED);
+		} else if (off == 1 && size == 1) {
+			__atomic_store_n(&host->rcr, (uint8_t)val,
+					 __ATOMIC_RELAXED);
+			if (host->cfg.rcr_write)
+				host->cfg.rcr_write(host->cfg.rcr_opaque, val);
+		}
+		return;
+	}
+	addr = __atomic_load_n(&host->cf8, __ATOMIC_RELAXED);
+	if (!(addr & CONF1_ENABLE))
+		return;
+	pci_host_cfg_write(host, (addr >> 16) & 0xff, (addr >> 8) & 0xff,
+			   (addr & 0xfc) + (off - 4), val, size);
+}
+
+static const struct bus_ops conf1_ops = {
+	.read = conf1_read,
+	.write = conf1_write,
+};
+
+/* ECAM: bus in bits 27:20, devfn in 19:12, register in 11:0. */
+static uint64_t ecam_read(void *opaque, uint64_t off, unsigned int size)
+{
+	struct pci_host *host = opaque;
+	uint64_t v = 0;
+
+	if (size == 8 && !(off & 7))
+		return ecam_read(host, off, 4) | ecam_read(host, off + 4, 4)
+							 << 32;
+	if (needs_split(off, size)) {
+		for (unsigned int i = 0; i < size; i++)
+			v |= ecam_read(host, off + i, 1) << (8 * i);
+		return v;
+	}
+	return pci_host_cfg_read(host, off >> 20, (off >> 12) & 0xff,
+				 off & 0xfff, size);
+}
+
+static void ecam_write(void *opaque, uint64_t off, uint64_t val,
+		       unsigned int size)
+{
+	struct pci_host *host = opaque;
+
+	if (size == 8 && !(off & 7)) {
+		ecam_write(host, off, val, 4);
+		ecam_write(host, off + 4, val >> 32, 4);
+		return;
+	}
+	if (needs_split(off, size)) {
+		for (unsigned int i = 0; i < size; i++)
+			ecam_write(host, off + i, val >> (8 * i), 1);
+		return;
+	}
+	pci_host_cfg_write(host, off >> 20, (off >> 12) & 0xff, off & 0xfff,
+			   val, size);
+}
+
+static const struct bus_ops ecam_ops = {
+	.read = ecam_read,
+	.write = ecam_write,
+};
+
+/* Registration ----------------------------------------------------------- */
+
+static int window_alloc(struct pci_window *w, uint64_t size, uint64_t align,
+			uint64_t *out)
+{
+	uint64_t a;
+
+	if (!w->size)
+		return -ENOSPC;
+	a = (w->next + align - 1) & ~(align - 1);
+	if (a < w->next || a - w->base > w->size ||
+	    size > w->size - (a - w->base))
+		return -ENOSPC;
+	*out = a;
+	w->next = a + size;
+	return 0;
+}
+
+static int bar_alloc(struct pci_host *host, struct pci_bar *bar, uint64_t *addr)
+{
+	/* Memory BARs get whole pages: mmap-able later, never shared. */
+	uint64_t align = bar->size < 4096 ? 4096 : bar->size;
+
+	if (bar->type == PCI_BAR_IO)
+		return window_alloc(&host->io, bar->size, bar->size, addr);
+	if (bar->type == PCI_BAR_MEM64 &&
+	    !window_alloc(&host->mmio64, bar->size, align, addr))
+		return 0;
+	return window_alloc(&host->mmio32, bar->size, align, addr);
+}
+
+static int place_bars(struct pci_host *host, struct pci_dev *pdev)
+{
+	struct pci_window saved[3] = { host->mmio32, host->mmio64, host->io };
+	uint64_t addr[PCI_STD_NUM_BARS] = { 0 };
+	unsigned int i;
+	int ret;
+
+	for (i = 0; i < PCI_STD_NUM_BARS; i++) {
+		if (pdev->bars[i].type == PCI_BAR_NONE)
+			continue;
+		ret = bar_alloc(host, &pdev->bars[i], &addr[i]);
+		if (ret) {
+			host->mmio32 = saved[0];
+			host->mmio64 = saved[1];
+			host->io = saved[2];
+			pr_err("%s: no room for BAR%u (%#llx bytes)",
+			       pdev->dev.name, i,
+			       (unsigned long long)pdev->bars[i].size);
+			return ret;
+		}
+	}
+	for (i = 0; i < PCI_STD_NUM_BARS; i++) {
+		uint8_t *p = &pdev->config[PCI_BASE_ADDRESS_0 + 4 * i];
+
+		if (pdev->bars[i].type == PCI_BAR_NONE)
+			continue;
+		le_put(p, le_get(p, 4) | (uint32_t)addr[i], 4);
+		if (pdev->bars[i].type == PCI_BAR_MEM64)
+			le_put(p + 4, addr[i] >> 32, 4);
+	}
+	return 0;
+}
+
+static void set_multifunction(struct pci_dev *fn0)
+{
+	pthread_mutex_lock(&fn0->lock);
+	fn0->config[PCI_HEADER_TYPE] |= PCI_HEADER_TYPE_MFD;
+	fn0->reset_config[PCI_HEADER_TYPE] |= PCI_HEADER_TYPE_MFD;
+	pthread_mutex_unlock(&fn0->lock);
+}
+
+int pci_dev_register(struct pci_host *host, struct pci_dev *pdev, int devfn)
+{
+	struct pci_bus *b;
+	struct pci_dev *fn0;
+	unsigned int pin;
+	int ret;
+
+	if (pdev->registered || devfn > 0xff)
+		return -EINVAL;
+	pthread_mutex_lock(&host->lock);
+	b = host->buses[0];
+	if (!b) {
+		b = calloc(1, sizeof(*b));
+		if (!b) {
+			ret = -ENOMEM;
+			goto out;
+		}
+		__atomic_store_n(&host->buses[0], b, __ATOMIC_RELEASE);
+	}
+	if (devfn < 0) {
+		for (unsigned int s = 0; s < PCI_MAX_SLOTS && devfn < 0; s++) {
+			bool used = false;
+
+			for (unsigned int f = 0; f < 8; f++)
+				used |= b->devfn[PCI_DEVFN(s, f)] != NULL;
+			if (!used)
+				devfn = PCI_DEVFN(s, 0);
+		}
+		if (devfn < 0) {
+			ret = -ENOSPC;
+			goto out;
+		}
+	}
+	if (b->devfn[devfn]) {
+		ret = -EEXIST;
+		goto out;
+	}
+
+	pthread_mutex_lock(&pdev->lock);
+	ret = place_bars(host, pdev);
+	if (ret) {
+		pthread_mutex_unlock(&pdev->lock);
+		goto out;
+	}
+	pin = pdev->config[PCI_INTERRUPT_PIN];
+	if (pin) {
+		pdev->intx_pin = pin;
+		pdev->intx_gsi = pci_host_intx_gsi(host, PCI_SLOT(devfn), pin);
+		/* What firmware would have written; informational. */
+		pdev->config[PCI_INTERRUPT_LINE] = pdev->intx_gsi;
+	}
+	pdev->host = host;
+	pdev->bus = 0;
+	pdev->devfn = devfn;
+	pdev->registered = true;
+	if (PCI_FUNC(devfn) == 0) {
+		for (unsigned int f = 1; f < 8; f++)
+			if (b->devfn[devfn + f])
+				pdev->config[PCI_HEADER_TYPE] |=
+					PCI_HEADER_TYPE_MFD;
+	}
+	memcpy(pdev->reset_config, pdev->config, sizeof(pdev->config));
+	pthread_mutex_unlock(&pdev->lock);
+
+	fn0 = b->devfn[devfn & ~7];
+	if (PCI_FUNC(devfn) && fn0)
+		set_multifunction(fn0);
+	__atomic_store_n(&b->devfn[devfn], pdev, __ATOMIC_RELEASE);
+	ret = devfn;
+out:
+	pthread_mutex_unlock(&host->lock);
+	if (ret >= 0)
+		device_register(host->vm, &pdev->dev);
+	return ret;
+}
+
+void pci_dev_exit(struct pci_dev *pdev)
+{
+	struct pci_host *host = pdev->host;
+
+	pthread_mutex_lock(&pdev->lock);
+	for (unsigned int i = 0; i < PCI_STD_NUM_BARS; i++)
+		if (pdev->bars[i].mapped)
+			bar_unmap(&pdev->bars[i]);
+	pthread_mutex_unlock(&pdev->lock);
+	if (host && pdev->registered) {
+		pthread_mutex_lock(&host->intx_lock);
+		__atomic_store_n(&pdev->intx_level, false, __ATOMIC_RELAXED);
+		intx_update(pdev);
+		pthread_mutex_unlock(&host->intx_lock);
+
+		pthread_mutex_lock(&host->lock);
+		__atomic_store_n(&host->buses[pdev->bus]->devfn[pdev->devfn],
+				 NULL, __ATOMIC_RELEASE);
+		pthread_mutex_unlock(&host->lock);
+		pdev->registered = false;
+	}
+	pthread_mutex_destroy(&pdev->lock);
+}
+
+void pci_dev_reset(struct pci_dev *pdev)
+{
+	pthread_mutex_lock(&pdev->lock);
+	if (pdev->registered) {
+		memcpy(pdev->config, pdev->reset_config, sizeof(pdev->config));
+		for (unsigned int i = 0; i < PCI_STD_NUM_BARS; i++)
+			pdev->bars[i].written = 0;
+		update_mappings(pdev);
+	}
+	if (pdev->msix)
+		msix_reset(pdev->msix);
+	if (pdev->msi)
+		msi_reset(pdev->msi);
+	intx_recompute_blocked(pdev);
+	pthread_mutex_unlock(&pdev->lock);
+}
+
+void pci_host_config_default(struct pci_host_config *cfg)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->ecam_base = PCI_HOST_ECAM_BASE;
+	cfg->ecam_size = PCI_HOST_ECAM_SIZE;
+	cfg->mmio32_base = PCI_HOST_MMIO32_BASE;
+	cfg->mmio32_size = PCI_HOST_MMIO32_SIZE;
+	cfg->io_base = PCI_HOST_IO_BASE;
+	cfg->io_size = PCI_HOST_IO_SIZE;
+	cfg->intx_gsi_base = PCI_HOST_INTX_GSI_BASE;
+}
+
+static bool window_ok(uint64_t base, uint64_t size, uint64_t limit)
+{
+	return !size || (base < limit && size <= limit - base);
+}
+
+int pci_host_init(struct pci_host *host, struct vm *vm,
+		  const struct pci_host_config *cfg)
+{
+	struct pci_host_config def;
+	int ret;
+
+	if (!cfg) {
+		pci_host_config_default(&def);
+		cfg = &def;
+	}
+	if ((cfg->ecam_base | cfg->ecam_size) & (SZ_1M - 1) ||
+	    cfg->ecam_size > PCI_MAX_BUSES * SZ_1M ||
+	    !window_ok(cfg->ecam_base, cfg->ecam_size, 1ull << 32) ||
+	    !window_ok(cfg->mmio32_base, cfg->mmio32_size, 1ull << 32) ||
+	    !window_ok(cfg->mmio64_base, cfg->mmio64_size, PCI_PHYS_LIMIT) ||
+	    !window_ok(cfg->io_base, cfg->io_size, IO_SPACE_END))
+		return -EINVAL;
+
+	memset(host, 0, sizeof(*host));
+	host->vm = vm;
+	host->cfg = *cfg;
+	host->mmio32 = (struct pci_window){ cfg->mmio32_base, cfg->mmio32_size,
+					    cfg->mmio32_base };
+	host->mmio64 = (struct pci_window){ cfg->mmio64_base, cfg->mmio64_size,
+					    cfg->mmio64_base };
+	host->io =
+		(struct pci_window){ cfg->io_base, cfg->io_size, cfg->io_base };
+	host->nr_buses = cfg->ecam_size / SZ_1M;
+	pthread_mutex_init(&host->lock, NULL);
+	pthread_mutex_init(&host->intx_lock, NULL);
+	for (unsigned int i = 0; i < 4; i++)
+		vm_irq_line_init(vm, &host->intx_line[i],
+				 cfg->intx_gsi_base + i);
+
+	ret = bus_register(&vm->pio, PCI_CONF1_PORT, PCI_CONF1_SIZE, &conf1_ops,
+			   host, "pci-conf1");
+	if (ret)
+		goto err_locks;
+	if (cfg->ecam_size) {
+		ret = bus_register(&vm->mmio, cfg->ecam_base, cfg->ecam_size,
+				   &ecam_ops, host, "pci-ecam");
+		if (ret)
+			goto err_conf1;
+	}
+
+	pci_dev_init(&host->bridge, "pci-host-bridge", PCI_HOST_VENDOR_ID,
+		     PCI_HOST_DEVICE_ID, 0x060000, 0);
+	pci_dev_set_subsystem(&host->bridge, PCI_HOST_SUBSYS_VENDOR,
+			      PCI_HOST_SUBSYS_ID);
+	/* Never disabled: a host bridge's decode is the whole bus's. */
+	pci_cfg_set(&host->bridge, PCI_COMMAND,
+		    PCI_COMMAND_MEMORY | PCI_COMMAND_IO, 2);
+	ret = pci_dev_register(host, &host->bridge, PCI_DEVFN(0, 0));
+	if (ret < 0)
+		goto err_ecam;
+	return 0;
+
+err_ecam:
+	pthread_mutex_destroy(&host->bridge.lock);
+	if (cfg->ecam_size)
+		bus_unregister(&vm->mmio, cfg->ecam_base, host);
+err_conf1:
+	bus_unregister(&vm->pio, PCI_CONF1_PORT, host);
+err_locks:
+	pthread_mutex_destroy(&host->intx_lock);
+	pthread_mutex_destroy(&host->lock);
+	return ret;
+}
+
+void pci_host_destroy(struct pci_host *host)
+{
+	struct vm *vm = host->vm;
+
+	pci_dev_exit(&host->bridge);
+	if (host->cfg.ecam_size)
+		bus_unregister(&vm->mmio, host->cfg.ecam_base, host);
+	bus_unregister(&vm->pio, PCI_CONF1_PORT, host);
+	for (unsigned int i = 0; i < PCI_MAX_BUSES; i++) {
+		free(host->buses[i]);
+		host->buses[i] = NULL;
+	}
+	pthread_mutex_destroy(&host->intx_lock);
+	pthread_mutex_destroy(&host->lock);
+}

@@ -1,0 +1,257 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+#ifndef DEVISOR_PCI_PCI_H
+#define DEVISOR_PCI_PCI_H
+
+/*
+ * The PCI(e) root complex of a VM: segment 0, config access via ports
+ * 0xCF8/0xCFC and an ECAM window, a host bridge at 00:00.0, and type 0
+ * functions on bus 0 whose BARs devisor places in windows it manages.
+ * Register offsets, bits and PCI_DEVFN() come from the uapi linux/pci.h.
+ * docs/pci.md has the layout.
+ *
+ * Locking: host->lock (registry, windows) comes before pdev->lock (config
+ * space and BAR mappings, recursive), which comes before the MSI-X/MSI
+ * locks and host->intx_lock; those are leaves apart from the deliver and
+ * update handlers they call. Device threads may call pci_dev_set_intx()
+ * and msix_notify() holding their own locks, so config hooks (run under
+ * pdev->lock) must not take such a lock.
+ *
+ * Lifetime: functions are never freed while vCPUs run (as for the bus).
+ * pci_dev_exit() unpublishes a function but does not take it off the
+ * VM's device list.
+ */
+
+#include <linux/pci.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "bus/bus.h"
+#include "bus/device.h"
+#include "kvm/irq.h"
+
+struct vm;
+struct msix;
+struct msi;
+struct pci_dev;
+
+#define PCI_MAX_BUSES 256
+#define PCI_MAX_SLOTS 32
+#ifndef PCI_HEADER_TYPE_MFD
+#define PCI_HEADER_TYPE_MFD 0x80 /* not in older uapi headers */
+#endif
+
+/* Default layout; the lead may override any of it in pci_host_config. */
+#define PCI_HOST_ECAM_BASE 0xe0000000ull
+#define PCI_HOST_ECAM_SIZE 0x10000000ull /* 256 buses */
+#define PCI_HOST_MMIO32_BASE 0xc0000000ull
+#define PCI_HOST_MMIO32_SIZE 0x20000000ull /* up to the ECAM window */
+#define PCI_HOST_IO_BASE 0xc000ull
+#define PCI_HOST_IO_SIZE 0x4000ull
+#define PCI_HOST_INTX_GSI_BASE 16
+/* Config mechanism #1 ports; 0xCF9 bytes are the ICH reset control reg. */
+#define PCI_CONF1_PORT 0xcf8
+#define PCI_CONF1_SIZE 8
+
+/* Host bridge identity: the q35 MCH's IDs, which guests know as benign. */
+#define PCI_HOST_VENDOR_ID 0x8086
+#define PCI_HOST_DEVICE_ID 0x29c0
+#define PCI_HOST_SUBSYS_VENDOR 0x1af4
+#define PCI_HOST_SUBSYS_ID 0x1100
+
+/* How a message reaches the guest: KVM_SIGNAL_MSI, a test recorder. */
+typedef void pci_msi_deliver_fn(void *opaque, uint64_t addr, uint32_t data);
+/*
+ * A vector's message or effective mask changed (@masked covers the vector
+ * mask, the function mask and the enable bit). For KVM GSI routing.
+ */
+typedef void pci_msi_update_fn(void *opaque, struct pci_dev *pdev,
+			       unsigned int vector, uint64_t addr,
+			       uint32_t data, bool masked);
+
+/* An address window BARs are allocated from; also what ACPI _CRS lists. */
+struct pci_window {
+	uint64_t base;
+	uint64_t size; /* 0: no such window */
+	uint64_t next; /* allocation cursor, internal */
+};
+
+struct pci_host_config {
+	uint64_t ecam_base, ecam_size; /* size: 1 MiB per bus; 0: no ECAM */
+	uint64_t mmio32_base, mmio32_size;
+	uint64_t mmio64_base, mmio64_size; /* above RAM; 0: none */
+	uint64_t io_base, io_size;
+	unsigned int intx_gsi_base; /* INTx swizzles onto base..base+3 */
+	pci_msi_deliver_fn *msi_deliver; /* default for every MSI(-X) */
+	pci_msi_update_fn *msi_update;
+	void *msi_opaque;
+	/* Byte writes to 0xCF9 (reset control register), if wanted. */
+	void (*rcr_write)(void *opaque, uint8_t val);
+	void *rcr_opaque;
+};
+
+enum pci_bar_type {
+	PCI_BAR_NONE = 0,
+	PCI_BAR_IO,
+	PCI_BAR_MEM32,
+	PCI_BAR_MEM64, /* uses slot idx and idx + 1 */
+};
+#define PCI_BAR_PREFETCH 0x100 /* or'ed into a memory type */
+
+struct pci_bar {
+	struct pci_dev *pdev;
+	unsigned int idx;
+	enum pci_bar_type type; /* PCI_BAR_NONE also for a 64-bit upper half */
+	bool prefetch;
+	uint64_t size;
+	const struct bus_ops *ops;
+	void *opaque;
+	/* Mapping state, under pdev->lock. */
+	bool mapped;
+	uint64_t addr; /* where mapped */
+	unsigned int written; /* 64-bit halves written since last remap */
+	uint64_t refused; /* last address refused; logged once */
+};
+
+struct pci_dev {
+	struct device dev;
+	struct pci_host *host; /* set by pci_dev_register */
+	uint8_t bus, devfn;
+	bool registered;
+	bool express; /* 4 KiB config space */
+
+	/* Config state; recursive so hooks may call the pci_cfg_* API. */
+	pthread_mutex_t lock;
+	uint8_t config[PCI_CFG_SPACE_EXP_SIZE];
+	uint8_t wmask[PCI_CFG_SPACE_EXP_SIZE]; /* guest-writable bits */
+	uint8_t w1cmask[PCI_CFG_SPACE_EXP_SIZE]; /* write-1-to-clear bits */
+	uint8_t reset_config[PCI_CFG_SPACE_EXP_SIZE]; /* at registration */
+	unsigned int cap_next, cap_last;
+	unsigned int ext_next, ext_last;
+
+	struct pci_bar bars[PCI_STD_NUM_BARS];
+	struct msix *msix;
+	struct msi *msi;
+
+	/* INTx, under host->intx_lock; pin and GSI fixed at registration. */
+	unsigned int intx_pin;
+	unsigned int intx_gsi;
+	bool intx_level; /* what the device drives */
+	bool intx_blocked; /* INTX_DISABLE or MSI(-X) on */
+	bool intx_out; /* what it contributes to the GSI */
+
+	/*
+	 * Config hooks, called with pdev->lock held. cfg_read runs after the
+	 * generic read and may replace *val. cfg_write runs before the
+	 * generic write; returning true means it handled the write, so the
+	 * generic part is skipped (call pci_cfg_write_generic() yourself to
+	 * apply it and then react). Accesses never cross a dword.
+	 */
+	void (*cfg_read)(struct pci_dev *pdev, unsigned int off,
+			 unsigned int size, uint32_t *val);
+	bool (*cfg_write)(struct pci_dev *pdev, unsigned int off, uint32_t val,
+			  unsigned int size);
+};
+
+/* Function 0 of slot N on bus B is found at buses[B]->devfn[N << 3]. */
+struct pci_bus {
+	struct pci_dev *devfn[256];
+};
+
+struct pci_host {
+	struct vm *vm;
+	struct pci_host_config cfg;
+	struct pci_window mmio32, mmio64, io;
+	unsigned int nr_buses; /* covered by ECAM */
+	uint32_t cf8; /* latched config address */
+	uint8_t rcr; /* last byte written to 0xCF9 */
+	pthread_mutex_t lock; /* registry and windows */
+	struct pci_bus *buses[PCI_MAX_BUSES];
+
+	/* INTx lines are wire-ORed: one count of asserters per GSI. */
+	pthread_mutex_t intx_lock;
+	struct irq_line intx_line[4];
+	unsigned int intx_count[4];
+
+	struct pci_dev bridge;
+};
+
+/* Root complex. */
+void pci_host_config_default(struct pci_host_config *cfg);
+int pci_host_init(struct pci_host *host, struct vm *vm,
+		  const struct pci_host_config *cfg);
+void pci_host_destroy(struct pci_host *host);
+struct pci_dev *pci_host_find(struct pci_host *host, unsigned int bus,
+			      unsigned int devfn);
+/* GSI that INT@pin (1 = INTA) of @slot on bus 0 is routed to; for _PRT. */
+unsigned int pci_host_intx_gsi(const struct pci_host *host, unsigned int slot,
+			       unsigned int pin);
+/* Config access as the guest would see it; absent functions read ~0. */
+uint32_t pci_host_cfg_read(struct pci_host *host, unsigned int bus,
+			   unsigned int devfn, unsigned int off,
+			   unsigned int size);
+void pci_host_cfg_write(struct pci_host *host, unsigned int bus,
+			unsigned int devfn, unsigned int off, uint32_t val,
+			unsigned int size);
+
+/* Function setup, before registration. @class_code is 24-bit. */
+void pci_dev_init(struct pci_dev *pdev, const char *name, uint16_t vendor,
+		  uint16_t device, uint32_t class_code, uint8_t revision);
+void pci_dev_set_subsystem(struct pci_dev *pdev, uint16_t vendor, uint16_t id);
+/* @pin: 0 none, 1..4 INTA..INTD. */
+int pci_dev_set_intx_pin(struct pci_dev *pdev, unsigned int pin);
+/*
+ * @type is a pci_bar_type, or'ed with PCI_BAR_PREFETCH for memory. @size
+ * is a power of two (memory >= 16, I/O 4..256). Accesses to the BAR reach
+ * @ops with @opaque and BAR-relative offsets; @ops may be NULL for a BAR
+ * that only holds MSI-X structures.
+ */
+int pci_dev_set_bar(struct pci_dev *pdev, unsigned int idx, uint64_t size,
+		    unsigned int type, const struct bus_ops *ops, void *opaque);
+/* Returns the new capability's offset (body zeroed) or -errno. */
+int pci_add_capability(struct pci_dev *pdev, uint8_t id, unsigned int size);
+int pci_add_ext_capability(struct pci_dev *pdev, uint16_t id, uint8_t version,
+			   unsigned int size);
+/*
+ * PCI Express capability (v2) with @port_type PCI_EXP_TYPE_RC_END for a
+ * function on the root bus or PCI_EXP_TYPE_ENDPOINT; makes the function
+ * express (4 KiB config space). Returns the offset or -errno.
+ */
+int pci_add_pcie_capability(struct pci_dev *pdev, unsigned int port_type);
+
+/*
+ * Places the BARs in the windows, wires INTx and publishes the function at
+ * @devfn (-1: function 0 of the first free slot). Returns the devfn or
+ * -errno. Also registers pdev->dev with the VM.
+ */
+int pci_dev_register(struct pci_host *host, struct pci_dev *pdev, int devfn);
+/* Unmaps and unpublishes; for a device model's destroy. */
+void pci_dev_exit(struct pci_dev *pdev);
+/* Back to the state at registration: decode off, BARs where placed. */
+void pci_dev_reset(struct pci_dev *pdev);
+
+/* Drive the INTx pin: @level 1 asserts. Any thread. */
+void pci_dev_set_intx(struct pci_dev *pdev, int level);
+
+/* Guest-visible config access of one function (masks, hooks, effects). */
+uint32_t pci_cfg_read(struct pci_dev *pdev, unsigned int off,
+		      unsigned int size);
+void pci_cfg_write(struct pci_dev *pdev, unsigned int off, uint32_t val,
+		   unsigned int size);
+/* The generic write without the hook; for cfg_write hooks. */
+void pci_cfg_write_generic(struct pci_dev *pdev, unsigned int off, uint32_t val,
+			   unsigned int size);
+
+/* Raw little-endian config bytes, no masks or effects; for device setup. */
+uint32_t pci_cfg_get(struct pci_dev *pdev, unsigned int off, unsigned int size);
+void pci_cfg_set(struct pci_dev *pdev, unsigned int off, uint32_t val,
+		 unsigned int size);
+void pci_cfg_set_wmask(struct pci_dev *pdev, unsigned int off, uint32_t mask,
+		       unsigned int size);
+void pci_cfg_set_w1cmask(struct pci_dev *pdev, unsigned int off, uint32_t mask,
+			 unsigned int size);
+
+/* Current guest-programmed BAR address and whether it is mapped. */
+uint64_t pci_bar_addr(struct pci_dev *pdev, unsigned int idx, bool *mapped);
+
+#endif
