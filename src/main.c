@@ -1,8 +1,238 @@
 // SPDX-License-Identifier: GPL-2.0
+/*
+ * devisor: command line, signals, and the life of one VM.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
-int main(void)
+#include "arch/x86/machine.h"
+#include "backend/console.h"
+#include "kvm/vm.h"
+#include "util/log.h"
+#include "util/parse.h"
+
+#define EXIT_USAGE 2
+#define MAX_CPUS 255
+
+static void usage(FILE *f)
 {
-	puts("devisor " DEVISOR_VERSION);
+	fputs("usage: devisor run --kernel PATH [options]\n"
+	      "       devisor --help | --version\n"
+	      "\n"
+	      "Boot a Linux kernel (bzImage or ELF vmlinux) in a KVM virtual "
+	      "machine.\nThe guest console (COM1, ttyS0) is this terminal; "
+	      "Ctrl-A x quits.\n"
+	      "\n"
+	      "options for run:\n"
+	      "  -k, --kernel PATH    kernel: bzImage or ELF vmlinux "
+	      "(required)\n"
+	      "  -i, --initrd PATH    initial ramdisk\n"
+	      "  -c, --cmdline STR    kernel command line "
+	      "(default \"console=ttyS0\")\n"
+	      "  -p, --cpus N         number of vCPUs, 1-255 (default 1)\n"
+	      "  -m, --memory SIZE    guest RAM, e.g. 512M, 2G; a bare number "
+	      "is MiB\n"
+	      "                       (default 512M)\n"
+	      "      --boot PROTO     auto, linux64 or pvh (default auto: "
+	      "linux64)\n"
+	      "  -v, --verbose        more log output; twice for debug\n"
+	      "  -q, --quiet          errors only\n"
+	      "\n"
+	      "exit status: 0 when the guest powers off or resets; "
+	      "(V << 1) | 1 when a\ntest guest writes V to the debug-exit port "
+	      "0xf4; 1 on a guest crash\n(triple fault, KVM internal error) or "
+	      "a devisor error; 2 on a usage\nerror; 128+N when stopped by "
+	      "signal N.\n",
+	      f);
+}
+
+static int usage_error(const char *fmt, const char *arg)
+{
+	fprintf(stderr, "devisor: error: ");
+	fprintf(stderr, fmt, arg);
+	fprintf(stderr, "\nTry 'devisor --help'.\n");
+	return EXIT_USAGE;
+}
+
+enum { OPT_BOOT = 256 };
+
+static const struct option run_opts[] = {
+	{ "kernel", required_argument, NULL, 'k' },
+	{ "initrd", required_argument, NULL, 'i' },
+	{ "cmdline", required_argument, NULL, 'c' },
+	{ "cpus", required_argument, NULL, 'p' },
+	{ "memory", required_argument, NULL, 'm' },
+	{ "boot", required_argument, NULL, OPT_BOOT },
+	{ "verbose", no_argument, NULL, 'v' },
+	{ "quiet", no_argument, NULL, 'q' },
+	{ "help", no_argument, NULL, 'h' },
+	{ NULL, 0, NULL, 0 },
+};
+
+static int parse_run(int argc, char **argv, struct vm_config *cfg)
+{
+	unsigned long n;
+	int c, err;
+
+	*cfg = (struct vm_config){ .cmdline = "console=ttyS0",
+				   .nr_cpus = 1,
+				   .ram_size = 512ull << 20 };
+	opterr = 0;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, ":k:i:c:p:m:vqh", run_opts,
+				NULL)) != -1) {
+		switch (c) {
+		case 'k':
+			cfg->kernel = optarg;
+			break;
+		case 'i':
+			cfg->initrd = optarg;
+			break;
+		case 'c':
+			cfg->cmdline = optarg;
+			break;
+		case 'p':
+			if (parse_uint(optarg, 1, MAX_CPUS, &n))
+				return usage_error("--cpus takes a number from "
+						   "1 to 255, not '%s'",
+						   optarg);
+			cfg->nr_cpus = n;
+			break;
+		case 'm':
+			err = parse_size(optarg, &cfg->ram_size);
+			if (err)
+				return usage_error("--memory takes a size such "
+						   "as 512M or 2G, not '%s'",
+						   optarg);
+			if (cfg->ram_size < (16ull << 20))
+				return usage_error("--memory %s is too small: "
+						   "the minimum is 16M",
+						   optarg);
+			if (cfg->ram_size & 0xfff)
+				return usage_error("--memory %s is not a "
+						   "multiple of 4K", optarg);
+			break;
+		case OPT_BOOT:
+			if (!strcmp(optarg, "auto"))
+				cfg->boot_protocol = NULL;
+			else if (!strcmp(optarg, "linux64") ||
+				 !strcmp(optarg, "pvh"))
+				cfg->boot_protocol = optarg;
+			else
+				return usage_error("--boot takes auto, linux64 "
+						   "or pvh, not '%s'",
+						   optarg);
+			break;
+		case 'v':
+			if (log_level < LOG_DEBUG)
+				log_level++;
+			break;
+		case 'q':
+			log_level = LOG_ERROR;
+			break;
+		case 'h':
+			usage(stdout);
+			exit(0);
+		case ':':
+			return usage_error("option '%s' needs a value",
+					   argv[optind - 1]);
+		default:
+			return usage_error("unknown option '%s'",
+					   argv[optind - 1]);
+		}
+	}
+	if (optind < argc)
+		return usage_error("unexpected argument '%s'", argv[optind]);
+	if (!cfg->kernel)
+		return usage_error("%s", "run needs --kernel PATH");
 	return 0;
+}
+
+static void *signal_thread(void *arg)
+{
+	struct vm *vm = arg;
+	sigset_t set;
+	int sig;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
+	while (sigwait(&set, &sig) == 0)
+		vm_stop(vm, VM_STOP_SIGNAL, 128 + sig, "stopped by %s",
+			sigabbrev_np(sig) ? sigabbrev_np(sig) : "signal");
+	return NULL;
+}
+
+static int cmd_run(int argc, char **argv)
+{
+	static struct vm vm;
+	struct machine machine;
+	struct vm_config cfg;
+	pthread_t sigthr;
+	sigset_t set;
+	int ret;
+
+	ret = parse_run(argc, argv, &cfg);
+	if (ret)
+		return ret;
+
+	/* Termination signals go to one thread, whatever the others do. */
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	/* A closed console must not kill us mid-write. */
+	signal(SIGPIPE, SIG_IGN);
+
+	if (vm_create(&vm, &cfg) || machine_setup(&vm, &cfg, &machine)) {
+		vm_destroy(&vm);
+		return 1;
+	}
+	if (pthread_create(&sigthr, NULL, signal_thread, &vm) == 0)
+		pthread_detach(sigthr);
+	if (console_start(&vm, machine.console) < 0) {
+		vm_destroy(&vm);
+		return 1;
+	}
+	if (vm_start(&vm) == 0)
+		vm_wait(&vm);
+	console_stop();
+	console_restore();
+
+	ret = vm.exit_status;
+	if (vm.stop_reason == VM_STOP_POWEROFF ||
+	    vm.stop_reason == VM_STOP_RESET ||
+	    vm.stop_reason == VM_STOP_DEBUG_EXIT)
+		pr_info("%s", vm.stop_message);
+	else if (vm.stop_reason == VM_STOP_SIGNAL && ret == 0)
+		pr_info("%s", vm.stop_message);
+	else
+		pr_err("%s", vm.stop_message);
+	vm_destroy(&vm);
+	return ret;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 2) {
+		usage(stderr);
+		return EXIT_USAGE;
+	}
+	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
+		usage(stdout);
+		return 0;
+	}
+	if (!strcmp(argv[1], "--version") || !strcmp(argv[1], "-V")) {
+		printf("devisor %s\n", DEVISOR_VERSION);
+		return 0;
+	}
+	if (!strcmp(argv[1], "run"))
+		return cmd_run(argc - 1, argv + 1);
+	return usage_error("unknown command '%s' (try 'run')", argv[1]);
 }

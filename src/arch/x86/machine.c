@@ -1,0 +1,130 @@
+// SPDX-License-Identifier: GPL-2.0
+#include "arch/x86/machine.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "arch/x86/acpi.h"
+#include "arch/x86/boot.h"
+#include "arch/x86/cpu.h"
+#include "arch/x86/layout.h"
+#include "hw/acpi_pm.h"
+#include "hw/debug_exit.h"
+#include "hw/i8042.h"
+#include "hw/rtc.h"
+#include "hw/serial.h"
+#include "kvm/vcpu.h"
+#include "util/file.h"
+#include "util/log.h"
+
+#define COM1_PORT 0x3f8
+#define COM1_IRQ 4
+#define DEBUG_EXIT_PORT 0xf4
+
+static int create_legacy_devices(struct vm *vm, struct machine *m)
+{
+	struct rtc *rtc;
+
+	m->console = serial_create(vm, COM1_PORT, COM1_IRQ, STDOUT_FILENO);
+	rtc = rtc_create(vm);
+	if (!m->console || !rtc || !i8042_create(vm) ||
+	    !debug_exit_create(vm, DEBUG_EXIT_PORT) || !acpi_pm_create(vm))
+		return -ENOMEM;
+	rtc_set_memory_size(rtc, guest_mem_low_end(&vm->mem),
+			    vm->mem.ram_size - guest_mem_low_end(&vm->mem));
+	return 0;
+}
+
+static int install_acpi(struct vm *vm, uint64_t *rsdp)
+{
+	struct acpi_config cfg = { .nr_cpus = vm->nr_cpus };
+	struct acpi_tables t = {
+		.buf = gpa_to_hva(&vm->mem, ACPI_TABLES_ADDR, ACPI_TABLES_SIZE),
+		.size = ACPI_TABLES_SIZE,
+		.base_gpa = ACPI_TABLES_ADDR,
+	};
+	int ret;
+
+	if (!t.buf)
+		return -ENOSPC;
+	ret = acpi_build(&t, &cfg);
+	if (ret) {
+		pr_err("cannot build ACPI tables: %s", strerror(-ret));
+		return ret;
+	}
+	*rsdp = t.rsdp_gpa;
+	return 0;
+}
+
+static int load_kernel(struct vm *vm, const struct vm_config *cfg,
+		       uint64_t rsdp, struct boot_entry *entry)
+{
+	struct mapped_file kernel, initrd = { 0 };
+	struct boot_request req = {
+		.cmdline = cfg->cmdline,
+		.rsdp_addr = rsdp,
+		.protocol = !cfg->boot_protocol ? BOOT_AUTO
+			    : !strcmp(cfg->boot_protocol, "pvh") ? BOOT_PVH
+								 : BOOT_LINUX64,
+	};
+	int ret;
+
+	ret = map_file(cfg->kernel, "kernel", &kernel);
+	if (ret)
+		return ret;
+	if (cfg->initrd) {
+		ret = map_file(cfg->initrd, "initrd", &initrd);
+		if (ret) {
+			unmap_file(&kernel);
+			return ret;
+		}
+	}
+	req.kernel = kernel.data;
+	req.kernel_size = kernel.size;
+	req.initrd = initrd.data;
+	req.initrd_size = initrd.size;
+	ret = x86_boot_load(&vm->mem, &req, entry);
+	if (ret)
+		pr_err("cannot boot %s", cfg->kernel);
+	else
+		pr_info("%s: %s kernel, %s boot, entry %#llx", cfg->kernel,
+			entry->format == KERNEL_ELF ? "ELF" : "bzImage",
+			boot_protocol_name(entry->protocol),
+			(unsigned long long)entry->entry);
+	unmap_file(&initrd);
+	unmap_file(&kernel);
+	return ret;
+}
+
+int machine_setup(struct vm *vm, const struct vm_config *cfg,
+		  struct machine *m)
+{
+	struct kvm_cpuid2 *cpuid;
+	struct boot_entry entry;
+	uint64_t rsdp = 0;
+	int ret;
+
+	memset(m, 0, sizeof(*m));
+	ret = create_legacy_devices(vm, m);
+	if (ret)
+		return ret;
+	ret = install_acpi(vm, &rsdp);
+	if (ret)
+		return ret;
+	ret = load_kernel(vm, cfg, rsdp, &entry);
+	if (ret)
+		return ret;
+
+	cpuid = x86_supported_cpuid(vm->kvm_fd);
+	if (!cpuid)
+		return -ENODEV;
+	for (unsigned int i = 0; i < vm->nr_cpus && !ret; i++)
+		ret = x86_vcpu_init(vm->vcpus[i], cpuid, vm->nr_cpus);
+	free(cpuid);
+	if (ret)
+		return ret;
+	/* APs wait for INIT/SIPI from the guest, as on real hardware. */
+	return x86_vcpu_boot_state(vm->vcpus[0], &entry);
+}

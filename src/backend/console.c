@@ -1,0 +1,266 @@
+// SPDX-License-Identifier: GPL-2.0
+#include "backend/console.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include "hw/serial.h"
+#include "kvm/vm.h"
+#include "util/log.h"
+
+#define ESCAPE_CHAR 0x01 /* Ctrl-A */
+#define INPUT_BUF 4096
+
+static struct {
+	struct vm *vm;
+	struct serial *serial;
+	pthread_t thread;
+	bool running;
+	int stop_fd;
+} console = { .stop_fd = -1 };
+
+static struct termios saved_termios;
+static int raw_active; /* atomic: signal handlers read it too */
+
+static const int fatal_signals[] = { SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT };
+#define NR_FATAL (sizeof(fatal_signals) / sizeof(fatal_signals[0]))
+static struct sigaction old_fatal[NR_FATAL];
+
+void console_restore(void)
+{
+	if (__atomic_exchange_n(&raw_active, 0, __ATOMIC_SEQ_CST))
+		tcsetattr(STDIN_FILENO, TCSANOW, &saved_termios);
+}
+
+/*
+ * A crash must not leave the user's shell raw. Restore, hand the signal
+ * back to whoever had it (ASan, the default core dump): a fault re-executes
+ * into the old handler, a sent signal is sent again.
+ */
+static void fatal_signal(int sig, siginfo_t *info, void *uctx)
+{
+	int saved_errno = errno;
+
+	console_restore();
+	for (unsigned int i = 0; i < NR_FATAL; i++)
+		if (fatal_signals[i] == sig)
+			sigaction(sig, &old_fatal[i], NULL);
+	if (info->si_code <= 0)
+		raise(sig);
+	errno = saved_errno;
+}
+
+static void install_restore_hooks(void)
+{
+	static bool done;
+	struct sigaction sa = { .sa_sigaction = fatal_signal,
+				.sa_flags = SA_SIGINFO };
+
+	if (done)
+		return;
+	done = true;
+	atexit(console_restore);
+	sigemptyset(&sa.sa_mask);
+	for (unsigned int i = 0; i < NR_FATAL; i++)
+		sigaction(fatal_signals[i], &sa, &old_fatal[i]);
+}
+
+/* cfmakeraw(), but output processing stays as the user had it. */
+static void raw_mode(void)
+{
+	struct termios t;
+
+	if (!isatty(STDIN_FILENO) || tcgetattr(STDIN_FILENO, &saved_termios))
+		return;
+	t = saved_termios;
+	t.c_iflag &= ~(IGNBRK | BRKINT | PARMRK | ISTRIP | INLCR | IGNCR |
+		       ICRNL | IXON);
+	t.c_lflag &= ~(ECHO | ECHONL | ICANON | ISIG | IEXTEN);
+	t.c_cflag &= ~(CSIZE | PARENB);
+	t.c_cflag |= CS8;
+	t.c_cc[VMIN] = 1;
+	t.c_cc[VTIME] = 0;
+	install_restore_hooks();
+	/* Armed first: a signal between the two must still restore. */
+	__atomic_store_n(&raw_active, 1, __ATOMIC_SEQ_CST);
+	if (tcsetattr(STDIN_FILENO, TCSANOW, &t)) {
+		__atomic_store_n(&raw_active, 0, __ATOMIC_SEQ_CST);
+		pr_warn("console: cannot set raw mode: %s", strerror(errno));
+	}
+}
+
+static void print_help(void)
+{
+	static const char help[] = "\r\n"
+				   "C-a h    print this help\r\n"
+				   "C-a x    exit devisor\r\n"
+				   "C-a C-a  send C-a\r\n";
+	ssize_t r = write(STDERR_FILENO, help, sizeof(help) - 1);
+
+	(void)r;
+}
+
+/* Handles escapes in place; returns the bytes left for the guest. */
+static size_t filter_escapes(uint8_t *buf, size_t n, bool *esc, bool *quit)
+{
+	size_t out = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		uint8_t c = buf[i];
+
+		if (!*esc) {
+			if (c == ESCAPE_CHAR)
+				*esc = true;
+			else
+				buf[out++] = c;
+			continue;
+		}
+		*esc = false;
+		switch (c) {
+		case ESCAPE_CHAR:
+			buf[out++] = c;
+			break;
+		case 'x':
+			*quit = true;
+			return out;
+		case 'h':
+		case '?':
+			print_help();
+			break;
+		default:
+			break;
+		}
+	}
+	return out;
+}
+
+/*
+ * buf[head, tail) is input the UART has not taken yet. stdin is read only
+ * while there is room, so a guest that stops reading pushes back on the
+ * terminal rather than losing keys; escapes are seen as long as it fits.
+ */
+static void *console_thread(void *opaque)
+{
+	uint8_t buf[INPUT_BUF];
+	size_t head = 0, tail = 0;
+	bool eof = false, esc = false, quit = false;
+	int rx_fd = serial_rx_eventfd(console.serial);
+
+	while (!quit) {
+		struct pollfd fds[3];
+		nfds_t nfds = 0;
+		int in_idx = -1, rx_idx = -1;
+		ssize_t n;
+
+		if (head < tail)
+			head += serial_receive(console.serial, buf + head,
+					       tail - head);
+		if (head == tail)
+			head = tail = 0;
+		if (eof && !tail)
+			break;
+
+		fds[nfds++] = (struct pollfd){ .fd = console.stop_fd,
+					       .events = POLLIN };
+		if (!eof && (head || tail < sizeof(buf))) {
+			in_idx = nfds;
+			fds[nfds++] = (struct pollfd){ .fd = STDIN_FILENO,
+						       .events = POLLIN };
+		}
+		if (tail) {
+			rx_idx = nfds;
+			fds[nfds++] = (struct pollfd){ .fd = rx_fd,
+						       .events = POLLIN };
+		}
+		if (poll(fds, nfds, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			pr_warn("console: poll: %s", strerror(errno));
+			break;
+		}
+		if (fds[0].revents)
+			break;
+		if (rx_idx >= 0 && fds[rx_idx].revents) {
+			uint64_t cnt;
+
+			n = read(rx_fd, &cnt, sizeof(cnt));
+			(void)n;
+		}
+		if (in_idx < 0 || !fds[in_idx].revents)
+			continue;
+		if (head) {
+			memmove(buf, buf + head, tail - head);
+			tail -= head;
+			head = 0;
+		}
+		n = read(STDIN_FILENO, buf + tail, sizeof(buf) - tail);
+		if (n > 0) {
+			tail += filter_escapes(buf + tail, n, &esc, &quit);
+		} else if (n == 0) {
+			eof = true;
+		} else if (errno != EINTR && errno != EAGAIN) {
+			pr_warn("console: reading stdin: %s", strerror(errno));
+			eof = true;
+		}
+	}
+	if (quit)
+		vm_stop(console.vm, VM_STOP_SIGNAL, 0,
+			"quit from console (Ctrl-A x)");
+	return NULL;
+}
+
+int console_start(struct vm *vm, struct serial *serial)
+{
+	sigset_t mask, old;
+	int ret;
+
+	if (console.running)
+		return -EBUSY;
+	console.vm = vm;
+	console.serial = serial;
+	console.stop_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (console.stop_fd < 0)
+		return -errno;
+	raw_mode();
+
+	/* Signals belong to the main and vCPU threads; faults stay ours. */
+	sigfillset(&mask);
+	for (unsigned int i = 0; i < NR_FATAL; i++)
+		sigdelset(&mask, fatal_signals[i]);
+	pthread_sigmask(SIG_SETMASK, &mask, &old);
+	ret = pthread_create(&console.thread, NULL, console_thread, NULL);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (ret) {
+		close(console.stop_fd);
+		console.stop_fd = -1;
+		console_restore();
+		return -ret;
+	}
+	pthread_setname_np(console.thread, "console");
+	console.running = true;
+	return 0;
+}
+
+void console_stop(void)
+{
+	if (console.running) {
+		uint64_t one = 1;
+		ssize_t r = write(console.stop_fd, &one, sizeof(one));
+
+		(void)r;
+		pthread_join(console.thread, NULL);
+		close(console.stop_fd);
+		console.stop_fd = -1;
+		console.running = false;
+	}
+	console_restore();
+}
