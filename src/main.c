@@ -14,6 +14,7 @@
 #include "kvm/vm.h"
 #include "util/log.h"
 #include "util/parse.h"
+#include "util/stats.h"
 
 #define EXIT_USAGE 2
 #define MAX_CPUS 255
@@ -204,6 +205,7 @@ static int cmd_run(int argc, char **argv)
 		vm_wait(&vm);
 	console_stop();
 	console_restore();
+	stats_report(&vm);
 
 	ret = vm.exit_status;
 	if (vm.stop_reason == VM_STOP_POWEROFF ||

@@ -195,6 +195,8 @@ static void *vcpu_thread(void *arg)
 	sigdelset(&set, SIG_VCPU_KICK);
 	pthread_sigmask(SIG_SETMASK, &set, NULL);
 
+	if (v->id == 0)
+		v->vm->first_run_ns = monotonic_ns();
 	while (!vm_stopping(v->vm)) {
 		if (ioctl(v->fd, KVM_RUN, 0) < 0) {
 			if (errno == EINTR || errno == EAGAIN) {

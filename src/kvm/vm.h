@@ -57,6 +57,9 @@ struct vm {
 	struct kvm_irq_routing *routing;
 	uint64_t msi_gsi_used[4]; /* bitmap of GSIs 0..255 given to MSI */
 
+	/* CLOCK_MONOTONIC of the first KVM_RUN; the start-up benchmark's end. */
+	uint64_t first_run_ns;
+
 	pthread_mutex_t stop_lock;
 	pthread_cond_t stop_cond;
 	enum vm_stop_reason stop_reason;
