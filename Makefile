@@ -71,11 +71,13 @@ bench: $(BENCH_BINS)
 
 check: all unit guests
 
+FORMAT_FILES = $(shell git ls-files 'src/*.[ch]' 'tests/unit/*.c' 'bench/*.c')
+
 format:
-	clang-format -i $(SRCS) $(shell find src tests bench -name '*.h')
+	clang-format -i $(FORMAT_FILES)
 
 format-check:
-	clang-format --dry-run -Werror $(SRCS) $(shell find src -name '*.h')
+	clang-format --dry-run -Werror $(FORMAT_FILES)
 
 clean:
 	rm -rf build build-asan

@@ -118,11 +118,12 @@ static int run_many(const char *name, char *const argv[], char *const envp[],
 		*wall = median(wa, ok);
 		*rss = median(mr, ok);
 		printf("%-8s spawn to guest exit  %8.2f ms   max RSS %7.0f KiB"
-		       "   (median of %d)\n", name, *wall, *rss, ok);
+		       "   (median of %d)\n",
+		       name, *wall, *rss, ok);
 		if (su[0] >= 0)
 			printf("%-8s spawn to 1st KVM_RUN %8.2f ms   own RSS "
-			       "beyond guest RAM %5.0f KiB\n", name,
-			       median(su, ok), median(ov, ok));
+			       "beyond guest RAM %5.0f KiB\n",
+			       name, median(su, ok), median(ov, ok));
 	}
 	free(su);
 	free(ov);
@@ -146,7 +147,7 @@ int main(int argc, char **argv)
 	printf("start-up benchmark: guest %s, 256 MiB, 1 vCPU, %d runs\n",
 	       argv[2], runs);
 	{
-		char *dargv[] = { argv[1], "run", "--kernel", argv[2],
+		char *dargv[] = { argv[1],    "run",  "--kernel", argv[2],
 				  "--memory", "256M", NULL };
 
 		if (run_many("devisor", dargv, denv, runs, &dwall, &drss))
@@ -156,18 +157,30 @@ int main(int argc, char **argv)
 	}
 	if (access(qemu, X_OK) == 0) {
 		/* microvm: QEMU's leanest machine, no PCI, tiny firmware. */
-		char *qargv[] = { (char *)qemu, "-accel", "kvm", "-M",
+		char *qargv[] = { (char *)qemu,
+				  "-accel",
+				  "kvm",
+				  "-M",
 				  "microvm,x-option-roms=off,rtc=on,pit=on,"
 				  "pic=on,isa-serial=on",
-				  "-m", "256", "-nodefaults", "-display", "none",
-				  "-serial", "stdio", "-no-reboot", "-kernel",
-				  argv[2], "-device",
+				  "-m",
+				  "256",
+				  "-nodefaults",
+				  "-display",
+				  "none",
+				  "-serial",
+				  "stdio",
+				  "-no-reboot",
+				  "-kernel",
+				  argv[2],
+				  "-device",
 				  "isa-debug-exit,iobase=0xf4,iosize=0x04",
 				  NULL };
 
 		if (run_many("qemu", qargv, environ, runs, &qwall, &qrss) == 0)
 			printf("ratio qemu/devisor: spawn-to-exit %.1fx, max "
-			       "RSS %.1fx\n", qwall / dwall, qrss / drss);
+			       "RSS %.1fx\n",
+			       qwall / dwall, qrss / drss);
 	} else {
 		printf("qemu: %s not installed, no peer figures\n", qemu);
 	}

@@ -115,7 +115,8 @@ static int parse_run(int argc, char **argv, struct vm_config *cfg)
 						   optarg);
 			if (cfg->ram_size & 0xfff)
 				return usage_error("--memory %s is not a "
-						   "multiple of 4K", optarg);
+						   "multiple of 4K",
+						   optarg);
 			break;
 		case OPT_BOOT:
 			if (!strcmp(optarg, "auto"))

@@ -55,8 +55,7 @@ int bus_register(struct bus *bus, uint64_t base, uint64_t len,
 	}
 	if (bus->nr == bus->cap) {
 		unsigned int cap = bus->cap ? bus->cap * 2 : 16;
-		struct bus_region *n =
-			realloc(bus->regions, cap * sizeof(*n));
+		struct bus_region *n = realloc(bus->regions, cap * sizeof(*n));
 
 		if (!n) {
 			ret = -ENOMEM;
@@ -67,8 +66,10 @@ int bus_register(struct bus *bus, uint64_t base, uint64_t len,
 	}
 	memmove(&bus->regions[i + 1], &bus->regions[i],
 		(bus->nr - i) * sizeof(*bus->regions));
-	bus->regions[i] = (struct bus_region){ .base = base, .len = len,
-					       .ops = ops, .opaque = opaque,
+	bus->regions[i] = (struct bus_region){ .base = base,
+					       .len = len,
+					       .ops = ops,
+					       .opaque = opaque,
 					       .name = name };
 	bus->nr++;
 out:
@@ -132,8 +133,7 @@ static void le_store(uint8_t *p, uint64_t v, unsigned int size)
 static bool region_fits(struct bus *bus, uint64_t addr, unsigned int size,
 			struct bus_region *r)
 {
-	return bus_find(bus, addr, r) &&
-	       addr - r->base + size <= r->len;
+	return bus_find(bus, addr, r) && addr - r->base + size <= r->len;
 }
 
 bool bus_read(struct bus *bus, uint64_t addr, void *data, unsigned int size)
@@ -147,9 +147,10 @@ bool bus_read(struct bus *bus, uint64_t addr, void *data, unsigned int size)
 		return false;
 	}
 	if (region_fits(bus, addr, size, &r)) {
-		le_store(p, r.ops->read ? r.ops->read(r.opaque, addr - r.base,
-						      size)
-					: ~0ull,
+		le_store(p,
+			 r.ops->read ?
+				 r.ops->read(r.opaque, addr - r.base, size) :
+				 ~0ull,
 			 size);
 		return true;
 	}
@@ -194,8 +195,7 @@ bool bus_write(struct bus *bus, uint64_t addr, const void *data,
 		}
 	}
 	if (!any) {
-		__atomic_fetch_add(&bus->unclaimed_writes, 1,
-				   __ATOMIC_RELAXED);
+		__atomic_fetch_add(&bus->unclaimed_writes, 1, __ATOMIC_RELAXED);
 		pr_debug_ratelimited("%s: unclaimed write of %u at %#lx",
 				     bus->name, size, (unsigned long)addr);
 	}

@@ -181,14 +181,16 @@ int vm_signal_msi(struct vm *vm, uint64_t addr, uint32_t data)
 	return 0;
 }
 
-int vm_ioeventfd(struct vm *vm, uint64_t addr, unsigned int len, bool pio,
-		 int efd, bool assign)
+static int ioeventfd(struct vm *vm, uint64_t addr, unsigned int len, bool pio,
+		     int efd, bool match, uint64_t data, bool assign)
 {
 	struct kvm_ioeventfd io = {
+		.datamatch = data,
 		.addr = addr,
 		.len = len,
 		.fd = efd,
 		.flags = (pio ? KVM_IOEVENTFD_FLAG_PIO : 0) |
+			 (match ? KVM_IOEVENTFD_FLAG_DATAMATCH : 0) |
 			 (assign ? 0 : KVM_IOEVENTFD_FLAG_DEASSIGN),
 	};
 
@@ -202,4 +204,16 @@ int vm_ioeventfd(struct vm *vm, uint64_t addr, unsigned int len, bool pio,
 		return err;
 	}
 	return 0;
+}
+
+int vm_ioeventfd(struct vm *vm, uint64_t addr, unsigned int len, bool pio,
+		 int efd, bool assign)
+{
+	return ioeventfd(vm, addr, len, pio, efd, false, 0, assign);
+}
+
+int vm_ioeventfd_datamatch(struct vm *vm, uint64_t addr, unsigned int len,
+			   bool pio, int efd, uint64_t data, bool assign)
+{
+	return ioeventfd(vm, addr, len, pio, efd, true, data, assign);
 }

@@ -57,3 +57,10 @@ int vm_signal_msi(struct vm *vm, uint64_t addr, uint32_t data);
  */
 int vm_ioeventfd(struct vm *vm, uint64_t addr, unsigned int len, bool pio,
 		 int efd, bool assign);
+/*
+ * The same for writes of exactly @len (1, 2, 4 or 8) bytes whose value is
+ * @data: several eventfds can share one register (virtio-mmio QueueNotify).
+ * Deassign with the same @data.
+ */
+int vm_ioeventfd_datamatch(struct vm *vm, uint64_t addr, unsigned int len,
+			   bool pio, int efd, uint64_t data, bool assign);

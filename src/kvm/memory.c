@@ -39,11 +39,14 @@ int guest_mem_init(struct guest_mem *m, uint64_t ram_size, uint64_t hole_start,
 	m->map_size = ram_size;
 	m->ram_size = ram_size;
 	m->regions[m->nr++] = (struct mem_region){
-		.gpa = 0, .size = low, .hva = p, .slot = 0 };
+		.gpa = 0, .size = low, .hva = p, .slot = 0
+	};
 	if (high)
-		m->regions[m->nr++] = (struct mem_region){
-			.gpa = hole_end, .size = high,
-			.hva = (uint8_t *)p + low, .slot = 1 };
+		m->regions[m->nr++] =
+			(struct mem_region){ .gpa = hole_end,
+					     .size = high,
+					     .hva = (uint8_t *)p + low,
+					     .slot = 1 };
 	return 0;
 }
 

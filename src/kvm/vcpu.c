@@ -151,7 +151,8 @@ static bool handle_exit(struct vcpu *v)
 	case KVM_EXIT_INTERNAL_ERROR:
 		vm_stop(vm, VM_STOP_INTERNAL_ERROR, 1,
 			"KVM internal error on vCPU %u: suberror %u (%s), "
-			"RIP %#llx", v->id, run->internal.suberror,
+			"RIP %#llx",
+			v->id, run->internal.suberror,
 			internal_suberror_name(run->internal.suberror),
 			(unsigned long long)vcpu_rip(v));
 		return false;
@@ -159,8 +160,8 @@ static bool handle_exit(struct vcpu *v)
 		vm_stop(vm, VM_STOP_INTERNAL_ERROR, 1,
 			"KVM entry failure on vCPU %u: hardware reason %#llx",
 			v->id,
-			(unsigned long long)run->fail_entry
-				.hardware_entry_failure_reason);
+			(unsigned long long)
+				run->fail_entry.hardware_entry_failure_reason);
 		return false;
 	case KVM_EXIT_SYSTEM_EVENT:
 		switch (run->system_event.type) {

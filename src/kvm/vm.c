@@ -43,7 +43,8 @@ void vm_irq_line_init(struct vm *vm, struct irq_line *line, unsigned int gsi)
 {
 	if (!vm->irq_set)
 		vm->irq_set = irq_set_nowhere;
-	*line = (struct irq_line){ .set = irq_line_to_vm, .opaque = vm,
+	*line = (struct irq_line){ .set = irq_line_to_vm,
+				   .opaque = vm,
 				   .gsi = gsi };
 }
 

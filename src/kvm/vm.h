@@ -16,13 +16,13 @@ struct kvm_irq_routing;
 /* Why the VM stopped; decides devisor's exit status and message. */
 enum vm_stop_reason {
 	VM_RUNNING = 0,
-	VM_STOP_POWEROFF,	/* ACPI S5: exit 0 */
-	VM_STOP_RESET,		/* i8042 / reset request: exit 0 */
-	VM_STOP_DEBUG_EXIT,	/* test guest wrote the debug-exit port */
-	VM_STOP_TRIPLE_FAULT,	/* KVM_EXIT_SHUTDOWN */
-	VM_STOP_INTERNAL_ERROR,	/* KVM_EXIT_INTERNAL_ERROR and friends */
-	VM_STOP_SIGNAL,		/* SIGTERM/SIGINT or Ctrl-A x */
-	VM_STOP_ERROR,		/* devisor itself failed */
+	VM_STOP_POWEROFF, /* ACPI S5: exit 0 */
+	VM_STOP_RESET, /* i8042 / reset request: exit 0 */
+	VM_STOP_DEBUG_EXIT, /* test guest wrote the debug-exit port */
+	VM_STOP_TRIPLE_FAULT, /* KVM_EXIT_SHUTDOWN */
+	VM_STOP_INTERNAL_ERROR, /* KVM_EXIT_INTERNAL_ERROR and friends */
+	VM_STOP_SIGNAL, /* SIGTERM/SIGINT or Ctrl-A x */
+	VM_STOP_ERROR, /* devisor itself failed */
 };
 
 struct vm_config {

@@ -9,8 +9,10 @@
 enum log_level log_level = LOG_WARN;
 
 static const char *const level_names[] = {
-	[LOG_ERROR] = "error", [LOG_WARN] = "warning",
-	[LOG_INFO] = "info",   [LOG_DEBUG] = "debug",
+	[LOG_ERROR] = "error",
+	[LOG_WARN] = "warning",
+	[LOG_INFO] = "info",
+	[LOG_DEBUG] = "debug",
 };
 
 uint64_t monotonic_ns(void)

@@ -15,10 +15,10 @@ void log_msg(enum log_level lvl, const char *fmt, ...)
 #define pr_err(...) log_msg(LOG_ERROR, __VA_ARGS__)
 #define pr_warn(...) log_msg(LOG_WARN, __VA_ARGS__)
 #define pr_info(...) log_msg(LOG_INFO, __VA_ARGS__)
-#define pr_debug(...)                                      \
-	do {                                               \
-		if (log_level >= LOG_DEBUG)                \
-			log_msg(LOG_DEBUG, __VA_ARGS__);   \
+#define pr_debug(...)                                    \
+	do {                                             \
+		if (log_level >= LOG_DEBUG)              \
+			log_msg(LOG_DEBUG, __VA_ARGS__); \
 	} while (0)
 
 /*
@@ -33,26 +33,26 @@ struct ratelimit {
 
 bool ratelimit_ok(struct ratelimit *rl);
 
-#define pr_debug_ratelimited(...)                                   \
-	do {                                                        \
-		static struct ratelimit __rl;                       \
-		if (log_level >= LOG_DEBUG && ratelimit_ok(&__rl))  \
-			log_msg(LOG_DEBUG, __VA_ARGS__);            \
+#define pr_debug_ratelimited(...)                                  \
+	do {                                                       \
+		static struct ratelimit __rl;                      \
+		if (log_level >= LOG_DEBUG && ratelimit_ok(&__rl)) \
+			log_msg(LOG_DEBUG, __VA_ARGS__);           \
 	} while (0)
 
-#define pr_warn_ratelimited(...)                       \
-	do {                                           \
-		static struct ratelimit __rl;          \
-		if (ratelimit_ok(&__rl))               \
+#define pr_warn_ratelimited(...)                        \
+	do {                                            \
+		static struct ratelimit __rl;           \
+		if (ratelimit_ok(&__rl))                \
 			log_msg(LOG_WARN, __VA_ARGS__); \
 	} while (0)
 
 /* Logged the first time only: for "device marked broken" style messages. */
-#define pr_warn_once(...)                                              \
-	do {                                                           \
-		static int __done;                                     \
+#define pr_warn_once(...)                                               \
+	do {                                                            \
+		static int __done;                                      \
 		if (!__atomic_exchange_n(&__done, 1, __ATOMIC_RELAXED)) \
-			log_msg(LOG_WARN, __VA_ARGS__);                \
+			log_msg(LOG_WARN, __VA_ARGS__);                 \
 	} while (0)
 
 uint64_t monotonic_ns(void);

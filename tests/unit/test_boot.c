@@ -65,7 +65,8 @@ static void test_bzimage_ok(void **state)
 	size_t size;
 	uint8_t *img = make_bzimage(8192, &size);
 	uint8_t initrd[5000];
-	struct boot_request req = { .kernel = img, .kernel_size = size,
+	struct boot_request req = { .kernel = img,
+				    .kernel_size = size,
 				    .initrd = initrd,
 				    .initrd_size = sizeof(initrd),
 				    .cmdline = "console=ttyS0 root=/dev/vda",
@@ -107,7 +108,8 @@ static void test_bzimage_ok(void **state)
 		for (int i = 0; i < bp->e820_entries; i++) {
 			struct e820_entry *x = &bp->e820_table[i];
 
-			if (x->type == E820_RAM && x->addr == KERNEL_LOAD_ADDR) {
+			if (x->type == E820_RAM &&
+			    x->addr == KERNEL_LOAD_ADDR) {
 				assert_int_equal(x->addr + x->size, RAM);
 				found = 1;
 			}
@@ -210,12 +212,14 @@ static void make_elf(struct elf_img *x, uint64_t paddr, uint64_t memsz)
 	x->eh.e_phnum = 2;
 	x->ph[0] = (Elf64_Phdr){ .p_type = PT_LOAD,
 				 .p_offset = offsetof(struct elf_img, payload),
-				 .p_paddr = paddr, .p_filesz = 4096,
+				 .p_paddr = paddr,
+				 .p_filesz = 4096,
 				 .p_memsz = memsz };
 	x->ph[1] = (Elf64_Phdr){ .p_type = PT_NOTE,
 				 .p_offset = offsetof(struct elf_img, nh),
 				 .p_filesz = sizeof(Elf64_Nhdr) + 8 };
-	x->nh = (Elf64_Nhdr){ .n_namesz = 4, .n_descsz = 4,
+	x->nh = (Elf64_Nhdr){ .n_namesz = 4,
+			      .n_descsz = 4,
 			      .n_type = XEN_ELFNOTE_PHYS32_ENTRY };
 	memcpy(x->name, "Xen", 4);
 	x->desc = paddr + 0x80;
@@ -341,7 +345,7 @@ static void test_e820_high(void **state)
 		/* Nothing in the PCI hole is RAM. */
 		if (t[i].type == E820_RAM)
 			assert_false(t[i].addr < PCI_HOLE_END &&
-				      t[i].addr + t[i].size > PCI_HOLE_START);
+				     t[i].addr + t[i].size > PCI_HOLE_START);
 	}
 	/* All RAM but the legacy 640K..1M gap is described. */
 	assert_int_equal(ram, (5ull << 30) - (0x100000 - LOW_RAM_END));

@@ -40,8 +40,7 @@ static void rec_write(void *opaque, uint64_t off, uint64_t val,
 	memcpy(&r->regs[off], &val, size);
 }
 
-static const struct bus_ops rec_ops = { .read = rec_read,
-					.write = rec_write };
+static const struct bus_ops rec_ops = { .read = rec_read, .write = rec_write };
 
 static void test_register_overlap(void **state)
 {

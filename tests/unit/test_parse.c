@@ -17,14 +17,22 @@ static void test_sizes(void **state)
 		int ret;
 		uint64_t v;
 	} cases[] = {
-		{ "512M", 0, 512ull << 20 },  { "512", 0, 512ull << 20 },
-		{ "2G", 0, 2ull << 30 },      { "2g", 0, 2ull << 30 },
-		{ "1024K", 0, 1ull << 20 },   { "512MiB", 0, 512ull << 20 },
-		{ "512MB", 0, 512ull << 20 }, { "4096B", 0, 4096 },
-		{ "1T", 0, 1ull << 40 },      { "", -EINVAL, 0 },
-		{ "M", -EINVAL, 0 },	      { "-1G", -EINVAL, 0 },
-		{ "12Q", -EINVAL, 0 },	      { "1.5G", -EINVAL, 0 },
-		{ "5GX", -EINVAL, 0 },	      { " 5G", -EINVAL, 0 },
+		{ "512M", 0, 512ull << 20 },
+		{ "512", 0, 512ull << 20 },
+		{ "2G", 0, 2ull << 30 },
+		{ "2g", 0, 2ull << 30 },
+		{ "1024K", 0, 1ull << 20 },
+		{ "512MiB", 0, 512ull << 20 },
+		{ "512MB", 0, 512ull << 20 },
+		{ "4096B", 0, 4096 },
+		{ "1T", 0, 1ull << 40 },
+		{ "", -EINVAL, 0 },
+		{ "M", -EINVAL, 0 },
+		{ "-1G", -EINVAL, 0 },
+		{ "12Q", -EINVAL, 0 },
+		{ "1.5G", -EINVAL, 0 },
+		{ "5GX", -EINVAL, 0 },
+		{ " 5G", -EINVAL, 0 },
 		{ "99999999999999999999", -ERANGE, 0 },
 		{ "17179869184G", -ERANGE, 0 },
 	};
@@ -62,10 +70,10 @@ static void test_guest_mem_layout(void **state)
 	assert_int_equal(guest_mem_low_end(&m), 3ull << 30);
 	assert_int_equal(guest_mem_end(&m), 5ull << 30);
 	assert_non_null(gpa_to_hva(&m, (3ull << 30) - 8, 8));
-	assert_null(gpa_to_hva(&m, (3ull << 30) - 8, 9));  /* into the hole */
-	assert_null(gpa_to_hva(&m, 3ull << 30, 1));	   /* in the hole */
+	assert_null(gpa_to_hva(&m, (3ull << 30) - 8, 9)); /* into the hole */
+	assert_null(gpa_to_hva(&m, 3ull << 30, 1)); /* in the hole */
 	assert_non_null(gpa_to_hva(&m, 4ull << 30, 4096)); /* high RAM */
-	assert_null(gpa_to_hva(&m, (5ull << 30) - 1, 2));  /* past the end */
+	assert_null(gpa_to_hva(&m, (5ull << 30) - 1, 2)); /* past the end */
 	/* Lengths that would wrap a 64-bit sum. */
 	assert_null(gpa_to_hva(&m, 0x1000, UINT64_MAX));
 	assert_null(gpa_to_hva(&m, UINT64_MAX, 2));

@@ -24,18 +24,18 @@ const char *boot_protocol_name(enum boot_protocol p)
 	}
 }
 
-unsigned int x86_e820_build(const struct guest_mem *mem,
-			    struct e820_entry *t, unsigned int max)
+unsigned int x86_e820_build(const struct guest_mem *mem, struct e820_entry *t,
+			    unsigned int max)
 {
 	uint64_t low_end = guest_mem_low_end(mem);
 	unsigned int n = 0;
 
-#define E820_ADD(a, s, ty)                                                  \
-	do {                                                                \
-		if (n < max)                                                \
-			t[n++] = (struct e820_entry){ .addr = (a),          \
-						      .size = (s),          \
-						      .type = (ty) };       \
+#define E820_ADD(a, s, ty)                                            \
+	do {                                                          \
+		if (n < max)                                          \
+			t[n++] = (struct e820_entry){ .addr = (a),    \
+						      .size = (s),    \
+						      .type = (ty) }; \
 	} while (0)
 
 	E820_ADD(0, LOW_RAM_END, E820_RAM);
@@ -57,7 +57,10 @@ int x86_boot_page_tables(struct guest_mem *mem)
 {
 	/* Null, null, __BOOT_CS (0x10) 64-bit code, __BOOT_DS (0x18) data. */
 	static const uint64_t gdt[] = {
-		0, 0, 0x00af9b000000ffffull, 0x00cf93000000ffffull,
+		0,
+		0,
+		0x00af9b000000ffffull,
+		0x00cf93000000ffffull,
 	};
 	uint64_t *pml4 = gpa_to_hva(mem, BOOT_PML4_ADDR, PAGE_SIZE);
 	uint64_t *pdpt = gpa_to_hva(mem, BOOT_PDPT_ADDR, PAGE_SIZE);
@@ -93,17 +96,17 @@ static int check_fits(const struct guest_mem *mem, uint64_t gpa, uint64_t len,
 /* What the per-format parsers learn before anything is written. */
 struct kernel_info {
 	enum kernel_format format;
-	uint64_t entry64;	/* 64-bit entry, 0 if none */
-	uint32_t pvh_entry;	/* PHYS32_ENTRY note, 0 if none */
+	uint64_t entry64; /* 64-bit entry, 0 if none */
+	uint32_t pvh_entry; /* PHYS32_ENTRY note, 0 if none */
 	uint64_t kernel_end;
-	uint64_t initrd_max;	/* highest byte the initrd may occupy */
-	uint32_t cmdline_max;	/* excluding the NUL */
+	uint64_t initrd_max; /* highest byte the initrd may occupy */
+	uint32_t cmdline_max; /* excluding the NUL */
 	const struct setup_header *hdr; /* bzImage only */
 	size_t hdr_len;
 };
 
-static int load_bzimage(struct guest_mem *mem, const uint8_t *img,
-			size_t size, struct kernel_info *ki)
+static int load_bzimage(struct guest_mem *mem, const uint8_t *img, size_t size,
+			struct kernel_info *ki)
 {
 	const struct setup_header *hdr =
 		(const void *)(img + SETUP_HEADER_OFFSET);
@@ -128,7 +131,8 @@ static int load_bzimage(struct guest_mem *mem, const uint8_t *img,
 	setup_size = (uint64_t)(setup_sects + 1) * 512;
 	if (setup_size >= size) {
 		pr_err("bzImage is truncated: %u setup sectors but only %zu "
-		       "bytes", setup_sects, size);
+		       "bytes",
+		       setup_sects, size);
 		return -EINVAL;
 	}
 	pm_size = size - setup_size;
@@ -148,8 +152,8 @@ static int load_bzimage(struct guest_mem *mem, const uint8_t *img,
 	ki->format = KERNEL_BZIMAGE;
 	ki->entry64 = KERNEL_LOAD_ADDR + 0x200;
 	ki->kernel_end = KERNEL_LOAD_ADDR + need;
-	ki->initrd_max = hdr->initrd_addr_max ? hdr->initrd_addr_max
-					       : 0x37ffffff;
+	ki->initrd_max = hdr->initrd_addr_max ? hdr->initrd_addr_max :
+						0x37ffffff;
 	ki->cmdline_max = hdr->cmdline_size ? hdr->cmdline_size : 255;
 	ki->hdr = hdr;
 	/* The header runs to the end named by the jump at 0x200. */
@@ -199,7 +203,8 @@ static int load_elf(struct guest_mem *mem, const uint8_t *img, size_t size,
 	}
 	if (eh->e_machine != EM_X86_64 || eh->e_type != ET_EXEC) {
 		pr_err("ELF kernel is not an x86-64 executable (machine %u, "
-		       "type %u)", eh->e_machine, eh->e_type);
+		       "type %u)",
+		       eh->e_machine, eh->e_type);
 		return -EINVAL;
 	}
 	if (eh->e_phentsize != sizeof(Elf64_Phdr) || !eh->e_phnum ||
@@ -220,7 +225,8 @@ static int load_elf(struct guest_mem *mem, const uint8_t *img, size_t size,
 		if (ph.p_offset > size || ph.p_filesz > size - ph.p_offset ||
 		    ph.p_filesz > ph.p_memsz) {
 			pr_err("ELF kernel segment %u lies outside the file "
-			       "(truncated image?)", i);
+			       "(truncated image?)",
+			       i);
 			return -EINVAL;
 		}
 		dst = gpa_to_hva(mem, ph.p_paddr, ph.p_memsz);
@@ -229,8 +235,8 @@ static int load_elf(struct guest_mem *mem, const uint8_t *img, size_t size,
 				return check_fits(mem, ph.p_paddr, ph.p_memsz,
 						  "ELF kernel segment");
 			pr_err("ELF kernel segment %u at %#llx overlaps "
-			       "devisor's boot structures", i,
-			       (unsigned long long)ph.p_paddr);
+			       "devisor's boot structures",
+			       i, (unsigned long long)ph.p_paddr);
 			return -EINVAL;
 		}
 		memcpy(dst, img + ph.p_offset, ph.p_filesz);
@@ -267,8 +273,8 @@ static int place_initrd(struct guest_mem *mem, const struct boot_request *req,
 		    ALIGN_UP(ki->kernel_end, PAGE_SIZE)) {
 		pr_err("initrd (%zu bytes) does not fit between the kernel "
 		       "(ends at %#llx) and %#llx: give the guest more "
-		       "--memory", req->initrd_size,
-		       (unsigned long long)ki->kernel_end,
+		       "--memory",
+		       req->initrd_size, (unsigned long long)ki->kernel_end,
 		       (unsigned long long)top);
 		return -ENOSPC;
 	}
@@ -277,7 +283,8 @@ static int place_initrd(struct guest_mem *mem, const struct boot_request *req,
 	return 0;
 }
 
-static void fill_zero_page(struct guest_mem *mem, const struct boot_request *req,
+static void fill_zero_page(struct guest_mem *mem,
+			   const struct boot_request *req,
 			   const struct kernel_info *ki, uint64_t initrd)
 {
 	struct boot_params *bp = gpa_to_hva(mem, ZERO_PAGE_ADDR, sizeof(*bp));
@@ -301,15 +308,14 @@ static void fill_zero_page(struct guest_mem *mem, const struct boot_request *req
 	bp->ext_ramdisk_image = (uint32_t)(initrd >> 32);
 	bp->ext_ramdisk_size = (uint32_t)((uint64_t)req->initrd_size >> 32);
 	bp->acpi_rsdp_addr = req->rsdp_addr;
-	bp->e820_entries = x86_e820_build(mem, bp->e820_table,
-					  E820_MAX_ZEROPAGE);
+	bp->e820_entries =
+		x86_e820_build(mem, bp->e820_table, E820_MAX_ZEROPAGE);
 }
 
 static void fill_pvh_info(struct guest_mem *mem, const struct boot_request *req,
 			  uint64_t initrd)
 {
-	struct hvm_start_info *si =
-		gpa_to_hva(mem, PVH_INFO_ADDR, PAGE_SIZE);
+	struct hvm_start_info *si = gpa_to_hva(mem, PVH_INFO_ADDR, PAGE_SIZE);
 	struct hvm_modlist_entry *mod = (void *)(si + 1);
 	struct hvm_memmap_entry *mm = (void *)(mod + 1);
 	struct e820_entry e820[E820_MAX_ZEROPAGE];
@@ -353,7 +359,8 @@ int x86_boot_load(struct guest_mem *mem, const struct boot_request *req,
 	memset(out, 0, sizeof(*out));
 	if (check_fits(mem, 0, KERNEL_LOAD_ADDR, "boot area"))
 		return -ENOSPC;
-	if (req->kernel_size >= SELFMAG && !memcmp(req->kernel, ELFMAG, SELFMAG))
+	if (req->kernel_size >= SELFMAG &&
+	    !memcmp(req->kernel, ELFMAG, SELFMAG))
 		ret = load_elf(mem, req->kernel, req->kernel_size, &ki);
 	else if (req->kernel_size >= SETUP_HEADER_OFFSET + sizeof(ki.hdr[0]) &&
 		 ((const struct setup_header *)(req->kernel +
@@ -372,9 +379,10 @@ int x86_boot_load(struct guest_mem *mem, const struct boot_request *req,
 
 	if (cmdlen > ki.cmdline_max || cmdlen >= CMDLINE_MAX) {
 		pr_err("kernel command line is %zu bytes; this kernel accepts "
-		       "at most %u", cmdlen,
-		       ki.cmdline_max < CMDLINE_MAX - 1 ? ki.cmdline_max
-							: CMDLINE_MAX - 1);
+		       "at most %u",
+		       cmdlen,
+		       ki.cmdline_max < CMDLINE_MAX - 1 ? ki.cmdline_max :
+							  CMDLINE_MAX - 1);
 		return -E2BIG;
 	}
 	guest_write(mem, CMDLINE_ADDR, cmdline, cmdlen + 1);

@@ -10,8 +10,8 @@
 
 enum boot_protocol {
 	BOOT_AUTO = 0,
-	BOOT_LINUX64,	/* 64-bit boot protocol: long mode, RSI = zero page */
-	BOOT_PVH,	/* Xen PVH: 32-bit flat, EBX = hvm_start_info */
+	BOOT_LINUX64, /* 64-bit boot protocol: long mode, RSI = zero page */
+	BOOT_PVH, /* Xen PVH: 32-bit flat, EBX = hvm_start_info */
 };
 
 enum kernel_format { KERNEL_BZIMAGE, KERNEL_ELF };

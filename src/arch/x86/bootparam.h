@@ -114,12 +114,14 @@ _Static_assert(sizeof(struct boot_params) == 4096, "zero page is one page");
 _Static_assert(__builtin_offsetof(struct boot_params, acpi_rsdp_addr) == 0x70,
 	       "acpi_rsdp_addr");
 _Static_assert(__builtin_offsetof(struct boot_params, ext_ramdisk_image) ==
-		       0xc0, "ext_ramdisk_image");
+		       0xc0,
+	       "ext_ramdisk_image");
 _Static_assert(__builtin_offsetof(struct boot_params, e820_entries) == 0x1e8,
 	       "e820_entries");
 _Static_assert(__builtin_offsetof(struct boot_params, hdr) == 0x1f1, "hdr");
 _Static_assert(__builtin_offsetof(struct boot_params, hdr.cmd_line_ptr) ==
-		       0x228, "cmd_line_ptr");
+		       0x228,
+	       "cmd_line_ptr");
 _Static_assert(__builtin_offsetof(struct boot_params, hdr.init_size) == 0x260,
 	       "init_size");
 _Static_assert(__builtin_offsetof(struct boot_params, e820_table) == 0x2d0,

@@ -149,9 +149,16 @@ static struct kvm_segment flat_seg(uint16_t sel, uint8_t type, bool code64,
 				   bool db)
 {
 	return (struct kvm_segment){
-		.base = 0, .limit = 0xffffffff, .selector = sel,
-		.type = type, .present = 1, .dpl = 0, .db = db,
-		.s = 1, .l = code64, .g = 1,
+		.base = 0,
+		.limit = 0xffffffff,
+		.selector = sel,
+		.type = type,
+		.present = 1,
+		.dpl = 0,
+		.db = db,
+		.s = 1,
+		.l = code64,
+		.g = 1,
 	};
 }
 
@@ -165,10 +172,12 @@ int x86_vcpu_boot_state(struct vcpu *vcpu, const struct boot_entry *e)
 		return -errno;
 	}
 	/* A busy TSS so VM entry checks pass; the kernel loads its own. */
-	sregs.tr = (struct kvm_segment){ .limit = 0x67, .type = 11,
-					 .present = 1, .g = 0 };
-	sregs.ldt = (struct kvm_segment){ .type = 2, .present = 1,
-					  .unusable = 0, .limit = 0xffff };
+	sregs.tr = (struct kvm_segment){
+		.limit = 0x67, .type = 11, .present = 1, .g = 0
+	};
+	sregs.ldt = (struct kvm_segment){
+		.type = 2, .present = 1, .unusable = 0, .limit = 0xffff
+	};
 
 	if (e->protocol == BOOT_PVH) {
 		/* PVH: 32-bit flat protected mode, paging off, EBX = info. */
@@ -189,8 +198,8 @@ int x86_vcpu_boot_state(struct vcpu *vcpu, const struct boot_entry *e)
 		sregs.ds = sregs.es = sregs.fs = sregs.gs = sregs.ss =
 			flat_seg(0x18, 0x3, false, true);
 		sregs.cr3 = BOOT_PML4_ADDR;
-		sregs.cr4 = 1u << 5;		   /* PAE */
-		sregs.cr0 = 0x80000011;		   /* PG, ET, PE */
+		sregs.cr4 = 1u << 5; /* PAE */
+		sregs.cr0 = 0x80000011; /* PG, ET, PE */
 		sregs.efer = (1u << 8) | (1u << 10); /* LME, LMA */
 		regs.rip = e->entry;
 		regs.rsi = e->boot_info;

@@ -65,9 +65,9 @@ static int load_kernel(struct vm *vm, const struct vm_config *cfg,
 	struct boot_request req = {
 		.cmdline = cfg->cmdline,
 		.rsdp_addr = rsdp,
-		.protocol = !cfg->boot_protocol ? BOOT_AUTO
-			    : !strcmp(cfg->boot_protocol, "pvh") ? BOOT_PVH
-								 : BOOT_LINUX64,
+		.protocol = !cfg->boot_protocol		       ? BOOT_AUTO :
+			    !strcmp(cfg->boot_protocol, "pvh") ? BOOT_PVH :
+								 BOOT_LINUX64,
 	};
 	int ret;
 
@@ -98,8 +98,7 @@ static int load_kernel(struct vm *vm, const struct vm_config *cfg,
 	return ret;
 }
 
-int machine_setup(struct vm *vm, const struct vm_config *cfg,
-		  struct machine *m)
+int machine_setup(struct vm *vm, const struct vm_config *cfg, struct machine *m)
 {
 	struct kvm_cpuid2 *cpuid;
 	struct boot_entry entry;
