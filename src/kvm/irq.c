@@ -42,8 +42,9 @@ static struct kvm_irq_routing *routing_default(void)
 		return NULL;
 	for (unsigned int i = 0; i < 16; i++) {
 		if (i != 2)
-			add_irqchip(r, i, i < 8 ? KVM_IRQCHIP_PIC_MASTER
-						: KVM_IRQCHIP_PIC_SLAVE,
+			add_irqchip(r, i,
+				    i < 8 ? KVM_IRQCHIP_PIC_MASTER :
+					    KVM_IRQCHIP_PIC_SLAVE,
 				    i % 8);
 	}
 	for (unsigned int i = 0; i < IOAPIC_PINS; i++)
@@ -160,7 +161,8 @@ int vm_irqfd_assign(struct vm *vm, int efd, unsigned int gsi)
 
 int vm_irqfd_deassign(struct vm *vm, int efd, unsigned int gsi)
 {
-	struct kvm_irqfd irqfd = { .fd = efd, .gsi = gsi,
+	struct kvm_irqfd irqfd = { .fd = efd,
+				   .gsi = gsi,
 				   .flags = KVM_IRQFD_FLAG_DEASSIGN };
 
 	return ioctl(vm->vm_fd, KVM_IRQFD, &irqfd) < 0 ? -errno : 0;
