@@ -173,7 +173,7 @@ static void *signal_thread(void *arg)
 static int cmd_run(int argc, char **argv)
 {
 	static struct vm vm;
-	struct machine machine;
+	struct machine machine = { 0 };
 	struct vm_config cfg;
 	pthread_t sigthr;
 	sigset_t set;
@@ -194,12 +194,14 @@ static int cmd_run(int argc, char **argv)
 
 	if (vm_create(&vm, &cfg) || machine_setup(&vm, &cfg, &machine)) {
 		vm_destroy(&vm);
+		machine_destroy(&machine);
 		return 1;
 	}
 	if (pthread_create(&sigthr, NULL, signal_thread, &vm) == 0)
 		pthread_detach(sigthr);
 	if (console_start(&vm, machine.console) < 0) {
 		vm_destroy(&vm);
+		machine_destroy(&machine);
 		return 1;
 	}
 	if (vm_start(&vm) == 0)
@@ -218,6 +220,7 @@ static int cmd_run(int argc, char **argv)
 	else
 		pr_err("%s", vm.stop_message);
 	vm_destroy(&vm);
+	machine_destroy(&machine);
 	return ret;
 }
 

@@ -14,6 +14,17 @@ void device_register(struct vm *vm, struct device *dev)
 	*p = dev;
 }
 
+void device_unregister(struct vm *vm, struct device *dev)
+{
+	for (struct device **p = &vm->devices; *p; p = &(*p)->next) {
+		if (*p == dev) {
+			*p = dev->next;
+			dev->next = NULL;
+			return;
+		}
+	}
+}
+
 void devices_reset(struct vm *vm)
 {
 	for (struct device *d = vm->devices; d; d = d->next)
@@ -23,9 +34,18 @@ void devices_reset(struct vm *vm)
 
 void devices_destroy(struct vm *vm)
 {
-	struct device *d = vm->devices;
+	struct device *d = vm->devices, *rev = NULL;
 
+	/* Detached first, so destroy hooks that unregister find nothing. */
 	vm->devices = NULL;
+	while (d) {
+		struct device *next = d->next;
+
+		d->next = rev;
+		rev = d;
+		d = next;
+	}
+	d = rev;
 	while (d) {
 		struct device *next = d->next;
 

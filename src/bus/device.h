@@ -19,7 +19,10 @@ struct device {
 
 struct vm;
 void device_register(struct vm *vm, struct device *dev);
+/* Takes @dev off the list (a hot-unplugged device); no-op if absent. */
+void device_unregister(struct vm *vm, struct device *dev);
 void devices_reset(struct vm *vm);
+/* Newest first: a device may depend on one registered before it. */
 void devices_destroy(struct vm *vm);
 
 #endif

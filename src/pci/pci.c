@@ -1019,6 +1019,7 @@ void pci_dev_exit(struct pci_dev *pdev)
 				 NULL, __ATOMIC_RELEASE);
 		pthread_mutex_unlock(&host->lock);
 		pdev->registered = false;
+		device_unregister(host->vm, &pdev->dev);
 	}
 	pthread_mutex_destroy(&pdev->lock);
 }
@@ -1055,6 +1056,12 @@ void pci_host_config_default(struct pci_host_config *cfg)
 static bool window_ok(uint64_t base, uint64_t size, uint64_t limit)
 {
 	return !size || (base < limit && size <= limit - base);
+}
+
+static void pci_host_dev_destroy(struct device *dev)
+{
+	pci_host_destroy((struct pci_host *)((char *)dev -
+					     offsetof(struct pci_host, dev)));
 }
 
 int pci_host_init(struct pci_host *host, struct vm *vm,
@@ -1109,9 +1116,15 @@ int pci_host_init(struct pci_host *host, struct vm *vm,
 	/* Never disabled: a host bridge's decode is the whole bus's. */
 	pci_cfg_set(&host->bridge, PCI_COMMAND,
 		    PCI_COMMAND_MEMORY | PCI_COMMAND_IO, 2);
+	host->dev = (struct device){ .name = "pci-host",
+				     .kind = DEV_PLATFORM,
+				     .destroy = pci_host_dev_destroy };
+	device_register(vm, &host->dev);
 	ret = pci_dev_register(host, &host->bridge, PCI_DEVFN(0, 0));
-	if (ret < 0)
+	if (ret < 0) {
+		device_unregister(vm, &host->dev);
 		goto err_ecam;
+	}
 	return 0;
 
 err_ecam:
@@ -1130,6 +1143,7 @@ void pci_host_destroy(struct pci_host *host)
 {
 	struct vm *vm = host->vm;
 
+	device_unregister(vm, &host->dev);
 	pci_dev_exit(&host->bridge);
 	if (host->cfg.ecam_size)
 		bus_unregister(&vm->mmio, host->cfg.ecam_base, host);

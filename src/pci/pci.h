@@ -21,6 +21,7 @@
  * VM's device list.
  */
 
+#include "arch/x86/layout.h"
 #include <linux/pci.h>
 #include <pthread.h>
 #include <stdbool.h>
@@ -41,13 +42,13 @@ struct pci_dev;
 #define PCI_HEADER_TYPE_MFD 0x80 /* not in older uapi headers */
 #endif
 
-/* Default layout; the lead may override any of it in pci_host_config. */
-#define PCI_HOST_ECAM_BASE 0xe0000000ull
-#define PCI_HOST_ECAM_SIZE 0x10000000ull /* 256 buses */
-#define PCI_HOST_MMIO32_BASE 0xc0000000ull
-#define PCI_HOST_MMIO32_SIZE 0x20000000ull /* up to the ECAM window */
-#define PCI_HOST_IO_BASE 0xc000ull
-#define PCI_HOST_IO_SIZE 0x4000ull
+/* The PC board's windows (arch/x86/layout.h); other boards pass their own. */
+#define PCI_HOST_ECAM_BASE PCI_ECAM_BASE
+#define PCI_HOST_ECAM_SIZE PCI_ECAM_SIZE
+#define PCI_HOST_MMIO32_BASE PCI_MMIO32_BASE
+#define PCI_HOST_MMIO32_SIZE PCI_MMIO32_SIZE
+#define PCI_HOST_IO_BASE PCI_IO_BASE
+#define PCI_HOST_IO_SIZE PCI_IO_SIZE
 #define PCI_HOST_INTX_GSI_BASE 16
 /* Config mechanism #1 ports; 0xCF9 bytes are the ICH reset control reg. */
 #define PCI_CONF1_PORT 0xcf8
@@ -159,6 +160,7 @@ struct pci_bus {
 };
 
 struct pci_host {
+	struct device dev; /* destroyed after the functions on it */
 	struct vm *vm;
 	struct pci_host_config cfg;
 	struct pci_window mmio32, mmio64, io;

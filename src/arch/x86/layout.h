@@ -40,6 +40,9 @@
 #define PCI_MMIO32_SIZE 0x20000000ull
 #define PCI_ECAM_BASE 0xe0000000ull
 #define PCI_ECAM_SIZE 0x10000000ull
+#define PCI_IO_BASE 0xc000ull
+#define PCI_IO_SIZE 0x4000ull
+#define PCI_MMIO64_SIZE (64ull << 30)
 #define IOAPIC_ADDR 0xfec00000ull
 #define LAPIC_ADDR 0xfee00000ull
 

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "arch/x86/acpi.h"
+#include "arch/x86/acpi_pci.h"
 #include "arch/x86/boot.h"
 #include "arch/x86/cpu.h"
 #include "arch/x86/layout.h"
@@ -15,7 +16,9 @@
 #include "hw/i8042.h"
 #include "hw/rtc.h"
 #include "hw/serial.h"
+#include "kvm/irq.h"
 #include "kvm/vcpu.h"
+#include "pci/pci.h"
 #include "util/file.h"
 #include "util/log.h"
 
@@ -37,9 +40,52 @@ static int create_legacy_devices(struct vm *vm, struct machine *m)
 	return 0;
 }
 
-static int install_acpi(struct vm *vm, uint64_t *rsdp)
+static void pci_msi_to_kvm(void *opaque, uint64_t addr, uint32_t data)
 {
-	struct acpi_config cfg = { .nr_cpus = vm->nr_cpus };
+	vm_signal_msi(opaque, addr, data);
+}
+
+static int create_pci(struct vm *vm, struct machine *m)
+{
+	struct pci_host_config cfg;
+	uint64_t top = guest_mem_end(&vm->mem);
+	int ret;
+
+	m->pci = calloc(1, sizeof(*m->pci));
+	if (!m->pci)
+		return -ENOMEM;
+	pci_host_config_default(&cfg);
+	/* 64-bit BARs go above RAM, 1 GiB aligned, below 2^40. */
+	if (top < PCI_HOLE_END)
+		top = PCI_HOLE_END;
+	cfg.mmio64_base = (top + (1ull << 30) - 1) & ~((1ull << 30) - 1);
+	cfg.mmio64_size = PCI_MMIO64_SIZE;
+	cfg.msi_deliver = pci_msi_to_kvm;
+	cfg.msi_opaque = vm;
+	ret = pci_host_init(m->pci, vm, &cfg);
+	if (ret)
+		pr_err("cannot create the PCI host: %s", strerror(-ret));
+	return ret;
+}
+
+static int install_acpi(struct vm *vm, struct machine *m, uint64_t *rsdp)
+{
+	uint8_t mcfg[64];
+	struct acpi_extra_table extra = {
+		.signature = { 'M', 'C', 'F', 'G' },
+		.revision = 1,
+		.body = mcfg,
+		.body_len = acpi_pci_mcfg(m->pci, mcfg, sizeof(mcfg)),
+	};
+	struct acpi_dsdt_hook pci_hook = { .build = acpi_pci_dsdt,
+					   .opaque = m->pci };
+	struct acpi_config cfg = {
+		.nr_cpus = vm->nr_cpus,
+		.dsdt_hooks = &pci_hook,
+		.nr_dsdt_hooks = 1,
+		.extra_tables = &extra,
+		.nr_extra_tables = 1,
+	};
 	struct acpi_tables t = {
 		.buf = gpa_to_hva(&vm->mem, ACPI_TABLES_ADDR, ACPI_TABLES_SIZE),
 		.size = ACPI_TABLES_SIZE,
@@ -109,7 +155,10 @@ int machine_setup(struct vm *vm, const struct vm_config *cfg, struct machine *m)
 	ret = create_legacy_devices(vm, m);
 	if (ret)
 		return ret;
-	ret = install_acpi(vm, &rsdp);
+	ret = create_pci(vm, m);
+	if (ret)
+		return ret;
+	ret = install_acpi(vm, m, &rsdp);
 	if (ret)
 		return ret;
 	ret = load_kernel(vm, cfg, rsdp, &entry);
@@ -126,4 +175,10 @@ int machine_setup(struct vm *vm, const struct vm_config *cfg, struct machine *m)
 		return ret;
 	/* APs wait for INIT/SIPI from the guest, as on real hardware. */
 	return x86_vcpu_boot_state(vm->vcpus[0], &entry);
+}
+
+void machine_destroy(struct machine *m)
+{
+	free(m->pci);
+	m->pci = NULL;
 }

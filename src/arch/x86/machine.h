@@ -4,9 +4,12 @@
 
 #include "kvm/vm.h"
 
+struct pci_host;
+
 /* What main() needs to know of the board after it is built. */
 struct machine {
 	struct serial *console;
+	struct pci_host *pci;
 };
 
 /*
@@ -15,5 +18,8 @@ struct machine {
  */
 int machine_setup(struct vm *vm, const struct vm_config *cfg,
 		  struct machine *m);
+
+/* Frees what machine_setup() allocated; after vm_destroy(). */
+void machine_destroy(struct machine *m);
 
 #endif
