@@ -1,0 +1,376 @@
+// SPDX-License-Identifier: GPL-2.0
+#include "backend/net.h"
+
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <errno.h>
+#include <limits.h>
+#include <linux/if_tun.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+
+#include "util/log.h"
+#include "util/parse.h"
+
+int net_mac_parse(const char *s, uint8_t mac[NET_MAC_LEN])
+{
+	for (int i = 0; i < NET_MAC_LEN; i++) {
+		const char *p = s + 3 * i;
+
+		if (!isxdigit((unsigned char)p[0]) ||
+		    !isxdigit((unsigned char)p[1]) ||
+		    p[2] != (i == NET_MAC_LEN - 1 ? '\0' : ':'))
+			return -EINVAL;
+	}
+	for (int i = 0; i < NET_MAC_LEN; i++)
+		mac[i] = (uint8_t)strtoul(s + 3 * i, NULL, 16);
+	return 0;
+}
+
+void net_mac_random(uint8_t mac[NET_MAC_LEN])
+{
+	if (getrandom(mac, NET_MAC_LEN, 0) != NET_MAC_LEN) {
+		/* Only a collision risk: the address need not be secret. */
+		uint64_t t = monotonic_ns();
+
+		for (int i = 0; i < NET_MAC_LEN; i++)
+			mac[i] = (uint8_t)(t >> (8 * i));
+	}
+	mac[0] = (mac[0] & 0xfc) | 0x02;
+}
+
+void net_mac_format(const uint8_t mac[NET_MAC_LEN], char buf[NET_MAC_STRLEN])
+{
+	snprintf(buf, NET_MAC_STRLEN, "%02x:%02x:%02x:%02x:%02x:%02x", mac[0],
+		 mac[1], mac[2], mac[3], mac[4], mac[5]);
+}
+
+__attribute__((format(printf, 3, 4))) static int
+parse_error(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (err && errlen) {
+		va_start(ap, fmt);
+		vsnprintf(err, errlen, fmt, ap);
+		va_end(ap);
+	}
+	return -EINVAL;
+}
+
+static int parse_port(const char *s, uint16_t *port, char *err, size_t errlen)
+{
+	unsigned long v;
+	int ret = parse_uint(s, 1, 65535, &v);
+
+	if (ret == -ERANGE)
+		return parse_error(err, errlen, "hostfwd port %s out of range",
+				   s);
+	if (ret)
+		return parse_error(err, errlen,
+				   "hostfwd port '%s' is not a number", s);
+	*port = (uint16_t)v;
+	return 0;
+}
+
+static int parse_addr(const char *s, uint32_t def, uint32_t *addr, char *err,
+		      size_t errlen)
+{
+	struct in_addr a;
+
+	if (!*s) {
+		*addr = def;
+		return 0;
+	}
+	if (inet_pton(AF_INET, s, &a) != 1)
+		return parse_error(
+			err, errlen,
+			"hostfwd address '%s' is not an IPv4 address", s);
+	*addr = a.s_addr;
+	return 0;
+}
+
+/* "[tcp|udp]:[HADDR]:HPORT-[GADDR]:GPORT", QEMU's syntax */
+static int parse_hostfwd(const char *val, struct net_options *o, char *err,
+			 size_t errlen)
+{
+	char buf[128], *proto, *haddr, *hport, *gaddr, *gport;
+	struct net_hostfwd fwd = { 0 };
+	uint32_t net = inet_addr(NET_USER_NET);
+	int ret;
+
+	if (strlen(val) >= sizeof(buf))
+		return parse_error(err, errlen, "hostfwd '%s' is too long",
+				   val);
+	strcpy(buf, val);
+	proto = buf;
+	haddr = strchr(proto, ':');
+	hport = haddr ? strchr(haddr + 1, ':') : NULL;
+	gaddr = hport ? strchr(hport + 1, '-') : NULL;
+	gport = gaddr ? strchr(gaddr + 1, ':') : NULL;
+	if (!gport)
+		return parse_error(
+			err, errlen,
+			"hostfwd '%s' is not of the form "
+			"[tcp|udp]:[hostaddr]:hostport-[guestaddr]:guestport",
+			val);
+	*haddr++ = *hport++ = *gaddr++ = *gport++ = '\0';
+
+	if (!strcmp(proto, "udp"))
+		fwd.udp = true;
+	else if (*proto && strcmp(proto, "tcp"))
+		return parse_error(err, errlen,
+				   "hostfwd protocol '%s' is not tcp or udp",
+				   proto);
+	ret = parse_addr(haddr, htonl(INADDR_LOOPBACK), &fwd.host_addr, err,
+			 errlen);
+	if (!ret)
+		ret = parse_port(hport, &fwd.host_port, err, errlen);
+	if (!ret)
+		ret = parse_addr(gaddr, inet_addr(NET_USER_GUEST),
+				 &fwd.guest_addr, err, errlen);
+	if (!ret)
+		ret = parse_port(gport, &fwd.guest_port, err, errlen);
+	if (ret)
+		return ret;
+	if ((fwd.guest_addr & htonl(0xffffff00)) != net)
+		return parse_error(err, errlen,
+				   "hostfwd guest address %s is not in %s/24",
+				   gaddr, NET_USER_NET);
+
+	for (unsigned int i = 0; i < o->nr_hostfwd; i++) {
+		const struct net_hostfwd *f = &o->hostfwd[i];
+
+		if (f->udp == fwd.udp && f->host_port == fwd.host_port &&
+		    f->host_addr == fwd.host_addr)
+			return parse_error(err, errlen,
+					   "hostfwd %s port %u given twice",
+					   fwd.udp ? "udp" : "tcp",
+					   fwd.host_port);
+	}
+	if (o->nr_hostfwd == NET_MAX_HOSTFWD)
+		return parse_error(err, errlen, "more than %d hostfwd",
+				   NET_MAX_HOSTFWD);
+	o->hostfwd[o->nr_hostfwd++] = fwd;
+	return 0;
+}
+
+static int parse_backend(const char *item, struct net_options *o, char *err,
+			 size_t errlen)
+{
+	const char *name;
+
+	if (!strcmp(item, "user")) {
+		o->type = NET_USER;
+		return 0;
+	}
+	if (!strncmp(item, "user=", 5))
+		return parse_error(err, errlen, "user takes no value");
+	if (!strcmp(item, "tap"))
+		return parse_error(err, errlen,
+				   "tap needs an interface name: tap=NAME");
+	if (strncmp(item, "tap=", 4))
+		return parse_error(err, errlen,
+				   "unknown net backend '%s' (expected "
+				   "tap=NAME or user)",
+				   item);
+
+	name = item + 4;
+	if (!*name)
+		return parse_error(err, errlen,
+				   "tap needs an interface name: tap=NAME");
+	if (strlen(name) > NET_IFNAME_MAX)
+		return parse_error(err, errlen,
+				   "tap name '%s' is longer than %d characters",
+				   name, NET_IFNAME_MAX);
+	/* The kernel's dev_valid_name(). */
+	if (!strcmp(name, ".") || !strcmp(name, "..") ||
+	    strpbrk(name, "/: \t\n"))
+		return parse_error(
+			err, errlen,
+			"tap name '%s' is not a valid interface name", name);
+	o->type = NET_TAP;
+	strcpy(o->ifname, name);
+	return 0;
+}
+
+static int parse_option(char *item, struct net_options *o, char *err,
+			size_t errlen)
+{
+	char *val = strchr(item, '=');
+
+	if (val)
+		*val++ = '\0';
+	if (!*item)
+		return parse_error(err, errlen, "empty net option");
+	if (strcmp(item, "mac") && strcmp(item, "hostfwd") &&
+	    strcmp(item, "ipv6"))
+		return parse_error(err, errlen, "unknown net option '%s'",
+				   item);
+	if (!val || !*val)
+		return parse_error(err, errlen, "net option '%s' needs a value",
+				   item);
+
+	if (!strcmp(item, "mac")) {
+		if (o->has_mac)
+			return parse_error(err, errlen, "mac given twice");
+		if (net_mac_parse(val, o->mac))
+			return parse_error(err, errlen,
+					   "mac '%s' is not of the form "
+					   "xx:xx:xx:xx:xx:xx",
+					   val);
+		if (o->mac[0] & 1)
+			return parse_error(err, errlen,
+					   "mac '%s' is a multicast address",
+					   val);
+		o->has_mac = true;
+		return 0;
+	}
+	if (o->type != NET_USER)
+		return parse_error(
+			err, errlen,
+			"net option '%s' is only for user networking", item);
+	if (!strcmp(item, "hostfwd"))
+		return parse_hostfwd(val, o, err, errlen);
+	if (!strcmp(val, "on")) {
+		o->ipv6 = true;
+	} else if (!strcmp(val, "off")) {
+		o->ipv6 = false;
+	} else {
+		return parse_error(err, errlen, "ipv6 '%s' is not on or off",
+				   val);
+	}
+	return 0;
+}
+
+int net_backend_parse(const char *spec, struct net_options *out, char *err,
+		      size_t errlen)
+{
+	char *copy, *item, *save = NULL;
+	int ret;
+
+	memset(out, 0, sizeof(*out));
+	if (err && errlen)
+		err[0] = '\0';
+	if (!spec || !*spec)
+		return parse_error(err, errlen, "empty net spec");
+	copy = strdup(spec);
+	if (!copy)
+		return -ENOMEM;
+
+	/* strtok_r would silently merge ",,": say so instead. */
+	item = copy;
+	save = strchr(item, ',');
+	if (save)
+		*save++ = '\0';
+	ret = parse_backend(item, out, err, errlen);
+	while (!ret && save) {
+		item = save;
+		save = strchr(item, ',');
+		if (save)
+			*save++ = '\0';
+		ret = parse_option(item, out, err, errlen);
+	}
+	free(copy);
+	if (ret)
+		memset(out, 0, sizeof(*out));
+	return ret;
+}
+
+struct net_backend *net_backend_open(const struct net_options *opts,
+				     struct evloop *loop)
+{
+	struct net_backend *be;
+	char mac[NET_MAC_STRLEN];
+
+	switch (opts->type) {
+	case NET_TAP:
+		be = net_tap_open(opts, loop);
+		break;
+	case NET_USER:
+		be = net_slirp_open(opts, loop);
+		break;
+	default:
+		errno = EINVAL;
+		return NULL;
+	}
+	if (!be)
+		return NULL;
+	be->loop = loop;
+	if (opts->has_mac)
+		memcpy(be->mac, opts->mac, NET_MAC_LEN);
+	else
+		net_mac_random(be->mac);
+	net_mac_format(be->mac, mac);
+	pr_info("net %s: guest mac %s%s", be->name, mac,
+		be->has_vnet_hdr ? ", vnet header" : "");
+	return be;
+}
+
+int net_backend_start(struct net_backend *be, net_rx_fn rx,
+		      net_tx_ready_fn tx_ready, void *opaque)
+{
+	if (!rx)
+		return -EINVAL;
+	be->rx = rx;
+	be->tx_ready = tx_ready;
+	be->opaque = opaque;
+	return be->ops->start(be);
+}
+
+int net_backend_send(struct net_backend *be, const struct iovec *iov,
+		     int iovcnt)
+{
+	if (iovcnt <= 0 || iovcnt > IOV_MAX)
+		return -EINVAL;
+	return be->ops->send(be, iov, iovcnt);
+}
+
+void net_backend_rx_ready(struct net_backend *be)
+{
+	be->ops->rx_ready(be);
+}
+
+int net_backend_set_offloads(struct net_backend *be, bool csum, bool tso4,
+			     bool tso6, bool ecn, bool ufo)
+{
+	unsigned int flags = 0;
+
+	if ((tso4 || tso6 || ecn || ufo) && !csum)
+		return -EINVAL;
+	if (ecn && !tso4 && !tso6)
+		return -EINVAL;
+	if (csum)
+		flags |= TUN_F_CSUM;
+	if (tso4)
+		flags |= TUN_F_TSO4;
+	if (tso6)
+		flags |= TUN_F_TSO6;
+	if (ecn)
+		flags |= TUN_F_TSO_ECN;
+	if (ufo)
+		flags |= TUN_F_UFO;
+	if (!be->has_vnet_hdr)
+		return flags ? -EOPNOTSUPP : 0;
+	return be->ops->set_offloads(be, flags);
+}
+
+void net_backend_close(struct net_backend *be)
+{
+	if (be)
+		be->ops->close(be);
+}
+
+#ifndef HAVE_SLIRP
+struct net_backend *net_slirp_open(const struct net_options *opts,
+				   struct evloop *loop)
+{
+	pr_err("net user: devisor was built without libslirp (pkg-config "
+	       "found no slirp: install libslirp-dev, libglib2.0-dev)");
+	errno = ENOTSUP;
+	return NULL;
+}
+#endif

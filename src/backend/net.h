@@ -1,0 +1,167 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+#ifndef DEVISOR_BACKEND_NET_H
+#define DEVISOR_BACKEND_NET_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <sys/uio.h>
+
+/*
+ * Host-side network back-ends for a NIC model: a tap device or user-mode
+ * networking (libslirp). A back-end moves whole Ethernet frames without FCS.
+ *
+ * Threads: every back-end is driven by the I/O thread (struct evloop) given
+ * to net_backend_open(). The rx and tx_ready callbacks always run on that
+ * thread, never from inside net_backend_send(). net_backend_send(),
+ * net_backend_rx_ready() and net_backend_set_offloads() may be called from
+ * any thread, that one included.
+ */
+
+#define NET_MAC_LEN 6
+/* "52:54:00:12:34:56" plus NUL */
+#define NET_MAC_STRLEN 18
+/* struct virtio_net_hdr_v1, num_buffers included */
+#define NET_VNET_HDR_LEN 12
+/* IFNAMSIZ - 1 */
+#define NET_IFNAME_MAX 15
+#define NET_MAX_HOSTFWD 16
+
+/* User networking's fixed plan, as QEMU's -netdev user. */
+#define NET_USER_NET "10.0.2.0"
+#define NET_USER_HOST "10.0.2.2"
+#define NET_USER_DNS "10.0.2.3"
+#define NET_USER_GUEST "10.0.2.15"
+
+enum net_type { NET_NONE, NET_TAP, NET_USER };
+
+struct net_hostfwd {
+	bool udp;
+	/* IPv4, network byte order; 127.0.0.1 and 10.0.2.15 by default */
+	uint32_t host_addr;
+	uint32_t guest_addr;
+	uint16_t host_port;
+	uint16_t guest_port;
+};
+
+struct net_options {
+	enum net_type type;
+	/* tap: the interface; may hold a "%d" pattern for the kernel */
+	char ifname[NET_IFNAME_MAX + 1];
+	bool has_mac;
+	uint8_t mac[NET_MAC_LEN];
+	/* user only */
+	bool ipv6;
+	unsigned int nr_hostfwd;
+	struct net_hostfwd hostfwd[NET_MAX_HOSTFWD];
+};
+
+/*
+ * One frame for the guest, host -> guest. Return the bytes taken, -EAGAIN
+ * when the guest has no RX buffer: the back-end then keeps this frame, stops
+ * reading the host side and offers the frame again only after
+ * net_backend_rx_ready(). Any other negative value drops the frame (the
+ * device has logged why).
+ */
+typedef ssize_t (*net_rx_fn)(void *opaque, const struct iovec *iov, int iovcnt);
+/* A send() that returned -EAGAIN may now be retried. */
+typedef void (*net_tx_ready_fn)(void *opaque);
+
+struct net_backend;
+
+struct net_backend_ops {
+	int (*start)(struct net_backend *be);
+	int (*send)(struct net_backend *be, const struct iovec *iov,
+		    int iovcnt);
+	void (*rx_ready)(struct net_backend *be);
+	/* TUN_F_* bits, already validated */
+	int (*set_offloads)(struct net_backend *be, unsigned int flags);
+	void (*close)(struct net_backend *be);
+};
+
+struct net_backend {
+	const struct net_backend_ops *ops;
+	struct evloop *loop;
+	/*
+	 * Frames carry a struct virtio_net_hdr_v1 prefix both ways (tap with
+	 * IFF_VNET_HDR); num_buffers is 0 in RX frames, the device fills it.
+	 * With GUEST_TSO/UFO offloads on, an RX frame may be a 64 KiB GSO
+	 * frame. When false (user networking, MTU 1500) frames are bare
+	 * Ethernet: the device adds a zeroed header for the guest, strips
+	 * the guest's, and must offer the guest no checksum or segmentation
+	 * offload in either direction.
+	 */
+	bool has_vnet_hdr;
+	/* The guest NIC's address: from mac=, else random */
+	uint8_t mac[NET_MAC_LEN];
+	/* "tap0", "user": for messages */
+	char name[24];
+	net_rx_fn rx;
+	net_tx_ready_fn tx_ready;
+	void *opaque;
+};
+
+/*
+ * Parses "tap=NAME[,mac=M]" or
+ * "user[,hostfwd=[tcp|udp]:[HADDR]:HPORT-[GADDR]:GPORT]...[,ipv6=on|off]
+ * [,mac=M]". Returns 0, or -EINVAL with a message in @err.
+ */
+int net_backend_parse(const char *spec, struct net_options *out, char *err,
+		      size_t errlen);
+
+/*
+ * Creates the back-end (tap attached, hostfwd ports bound) without reading
+ * anything yet. Returns NULL with errno set after logging why.
+ */
+struct net_backend *net_backend_open(const struct net_options *opts,
+				     struct evloop *loop);
+
+/*
+ * Sets the callbacks and starts delivering frames. @tx_ready may be NULL if
+ * the device retries -EAGAIN sends by itself. Returns 0 or -errno.
+ */
+int net_backend_start(struct net_backend *be, net_rx_fn rx,
+		      net_tx_ready_fn tx_ready, void *opaque);
+
+/*
+ * One frame, guest -> host, with the vnet header first when has_vnet_hdr.
+ * Returns the bytes taken or -errno: -EAGAIN is back-pressure (retry after
+ * tx_ready), anything else means the frame is dropped (e.g. -EIO for a tap
+ * whose link is down).
+ */
+int net_backend_send(struct net_backend *be, const struct iovec *iov,
+		     int iovcnt);
+
+/* The guest posted RX buffers; a no-op unless the back-end was held. */
+void net_backend_rx_ready(struct net_backend *be);
+
+/*
+ * Offloads the guest accepts on RX, from the negotiated VIRTIO_NET_F_GUEST_*
+ * features. Segmentation and ECN need csum, ECN needs TSO: -EINVAL
+ * otherwise; -EOPNOTSUPP for any offload on a back-end without a vnet
+ * header. UFO is dropped with a warning if the kernel refuses it.
+ */
+int net_backend_set_offloads(struct net_backend *be, bool csum, bool tso4,
+			     bool tso6, bool ecn, bool ufo);
+
+/*
+ * No callback runs once this returns: it waits for a running one, so the
+ * caller must not hold a lock that the callbacks take, nor call it from
+ * them. Not concurrently with send().
+ */
+void net_backend_close(struct net_backend *be);
+
+/* "52:54:00:12:34:56" (either case). Returns 0 or -EINVAL. */
+int net_mac_parse(const char *s, uint8_t mac[NET_MAC_LEN]);
+/* Random, unicast, locally administered. */
+void net_mac_random(uint8_t mac[NET_MAC_LEN]);
+void net_mac_format(const uint8_t mac[NET_MAC_LEN], char buf[NET_MAC_STRLEN]);
+
+/* Internal: the back-ends' constructors. */
+struct net_backend *net_tap_open(const struct net_options *opts,
+				 struct evloop *loop);
+struct net_backend *net_slirp_open(const struct net_options *opts,
+				   struct evloop *loop);
+
+#endif

@@ -1,0 +1,1282 @@
+// SPDX-License-Identifier: GPL-2.0
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/capability.h>
+#include <linux/if_packet.h>
+#include <net/if.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "backend/net.h"
+#include "util/evloop.h"
+
+/* ---- option parsing ---- */
+
+static void test_parse_good(void **state)
+{
+	struct net_options o;
+	char err[128];
+
+	assert_int_equal(net_backend_parse("tap=tap0", &o, err, sizeof(err)),
+			 0);
+	assert_int_equal(o.type, NET_TAP);
+	assert_string_equal(o.ifname, "tap0");
+	assert_false(o.has_mac);
+
+	assert_int_equal(net_backend_parse("tap=tap%d,mac=52:54:00:12:34:56",
+					   &o, err, sizeof(err)),
+			 0);
+	assert_string_equal(o.ifname, "tap%d");
+	assert_true(o.has_mac);
+	assert_memory_equal(o.mac, "\x52\x54\x00\x12\x34\x56", 6);
+
+	assert_int_equal(net_backend_parse("user", &o, err, sizeof(err)), 0);
+	assert_int_equal(o.type, NET_USER);
+	assert_int_equal(o.nr_hostfwd, 0);
+	assert_false(o.ipv6);
+
+	assert_int_equal(net_backend_parse("user,hostfwd=tcp::2222-:22", &o,
+					   err, sizeof(err)),
+			 0);
+	assert_int_equal(o.nr_hostfwd, 1);
+	assert_false(o.hostfwd[0].udp);
+	assert_int_equal(o.hostfwd[0].host_addr, inet_addr("127.0.0.1"));
+	assert_int_equal(o.hostfwd[0].host_port, 2222);
+	assert_int_equal(o.hostfwd[0].guest_addr, inet_addr("10.0.2.15"));
+	assert_int_equal(o.hostfwd[0].guest_port, 22);
+
+	assert_int_equal(
+		net_backend_parse("user,hostfwd=udp:0.0.0.0:5353-10.0.2.20:53,"
+				  "hostfwd=::65535-:1,mac=52:54:00:AB:cd:EF,"
+				  "ipv6=on",
+				  &o, err, sizeof(err)),
+		0);
+	assert_int_equal(o.nr_hostfwd, 2);
+	assert_true(o.hostfwd[0].udp);
+	assert_int_equal(o.hostfwd[0].host_addr, 0);
+	assert_int_equal(o.hostfwd[0].host_port, 5353);
+	assert_int_equal(o.hostfwd[0].guest_addr, inet_addr("10.0.2.20"));
+	assert_int_equal(o.hostfwd[0].guest_port, 53);
+	assert_false(o.hostfwd[1].udp);
+	assert_int_equal(o.hostfwd[1].host_port, 65535);
+	assert_int_equal(o.hostfwd[1].guest_port, 1);
+	assert_memory_equal(o.mac, "\x52\x54\x00\xab\xcd\xef", 6);
+	assert_true(o.ipv6);
+}
+
+static void test_parse_bad(void **state)
+{
+	static const struct {
+		const char *spec;
+		const char *err;
+	} cases[] = {
+		{ "", "empty net spec" },
+		{ "tap", "tap needs an interface name: tap=NAME" },
+		{ "tap=", "tap needs an interface name: tap=NAME" },
+		{ "tap=abcdefghijklmnop",
+		  "tap name 'abcdefghijklmnop' is longer than 15 characters" },
+		{ "tap=a/b", "tap name 'a/b' is not a valid interface name" },
+		{ "tap=..", "tap name '..' is not a valid interface name" },
+		{ "bridge=br0",
+		  "unknown net backend 'bridge=br0' (expected tap=NAME or "
+		  "user)" },
+		{ "user=1", "user takes no value" },
+		{ "user,foo", "unknown net option 'foo'" },
+		{ "user,foo=bar", "unknown net option 'foo'" },
+		{ "tap=tap0,foo=1", "unknown net option 'foo'" },
+		{ "user,", "empty net option" },
+		{ "user,,mac=52:54:00:12:34:56", "empty net option" },
+		{ "user,mac", "net option 'mac' needs a value" },
+		{ "user,mac=", "net option 'mac' needs a value" },
+		{ "user,mac=zz",
+		  "mac 'zz' is not of the form xx:xx:xx:xx:xx:xx" },
+		{ "user,mac=52:54:00:12:34",
+		  "mac '52:54:00:12:34' is not of the form xx:xx:xx:xx:xx:xx" },
+		{ "user,mac=52:54:00:12:34:5g",
+		  "mac '52:54:00:12:34:5g' is not of the form "
+		  "xx:xx:xx:xx:xx:xx" },
+		{ "user,mac=52:54:00:12:34:567",
+		  "mac '52:54:00:12:34:567' is not of the form "
+		  "xx:xx:xx:xx:xx:xx" },
+		{ "user,mac=01:00:5e:00:00:01",
+		  "mac '01:00:5e:00:00:01' is a multicast address" },
+		{ "user,mac=52:54:00:12:34:56,mac=52:54:00:12:34:57",
+		  "mac given twice" },
+		{ "user,hostfwd=tcp::70000-:22",
+		  "hostfwd port 70000 out of range" },
+		{ "user,hostfwd=tcp::2222-:0", "hostfwd port 0 out of range" },
+		{ "user,hostfwd=tcp::22x-:22",
+		  "hostfwd port '22x' is not a number" },
+		{ "user,hostfwd=tcp::-:22", "hostfwd port '' is not a number" },
+		{ "user,hostfwd=sctp::1-:2",
+		  "hostfwd protocol 'sctp' is not tcp or udp" },
+		{ "user,hostfwd=tcp:2222-:22",
+		  "hostfwd 'tcp:2222-:22' is not of the form "
+		  "[tcp|udp]:[hostaddr]:hostport-[guestaddr]:guestport" },
+		{ "user,hostfwd=tcp:1.2.3:2222-:22",
+		  "hostfwd address '1.2.3' is not an IPv4 address" },
+		{ "user,hostfwd=tcp::2222-192.168.1.5:22",
+		  "hostfwd guest address 192.168.1.5 is not in 10.0.2.0/24" },
+		{ "user,hostfwd=tcp::2222-:22,hostfwd=tcp::2222-:23",
+		  "hostfwd tcp port 2222 given twice" },
+		{ "tap=tap0,hostfwd=tcp::2222-:22",
+		  "net option 'hostfwd' is only for user networking" },
+		{ "user,ipv6=maybe", "ipv6 'maybe' is not on or off" },
+	};
+	struct net_options o;
+	char err[160];
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		memset(err, 'x', sizeof(err));
+		assert_int_equal(net_backend_parse(cases[i].spec, &o, err,
+						   sizeof(err)),
+				 -EINVAL);
+		assert_string_equal(err, cases[i].err);
+		assert_int_equal(o.type, NET_NONE);
+	}
+	assert_int_equal(net_backend_parse(NULL, &o, err, sizeof(err)),
+			 -EINVAL);
+}
+
+static void test_parse_hostfwd_limit(void **state)
+{
+	char spec[1024] = "user";
+	struct net_options o;
+	char err[128];
+
+	for (int i = 0; i < NET_MAX_HOSTFWD; i++)
+		snprintf(spec + strlen(spec), sizeof(spec) - strlen(spec),
+			 ",hostfwd=tcp::%d-:22", 2000 + i);
+	assert_int_equal(net_backend_parse(spec, &o, err, sizeof(err)), 0);
+	assert_int_equal(o.nr_hostfwd, NET_MAX_HOSTFWD);
+	strcat(spec, ",hostfwd=udp::1-:1");
+	assert_int_equal(net_backend_parse(spec, &o, err, sizeof(err)),
+			 -EINVAL);
+	assert_string_equal(err, "more than 16 hostfwd");
+}
+
+static void test_mac(void **state)
+{
+	uint8_t mac[6], again[6];
+	char s[NET_MAC_STRLEN];
+
+	assert_int_equal(net_mac_parse("52:54:00:12:34:56", mac), 0);
+	net_mac_format(mac, s);
+	assert_string_equal(s, "52:54:00:12:34:56");
+	assert_int_equal(net_mac_parse("52-54-00-12-34-56", mac), -EINVAL);
+	assert_int_equal(net_mac_parse(" 52:54:00:12:34:56", mac), -EINVAL);
+	assert_int_equal(net_mac_parse("", mac), -EINVAL);
+
+	for (int i = 0; i < 64; i++) {
+		net_mac_random(mac);
+		/* unicast, locally administered */
+		assert_int_equal(mac[0] & 3, 2);
+	}
+	net_mac_random(again);
+	assert_memory_not_equal(mac, again, 6);
+}
+
+/* ---- a fake guest for user networking ---- */
+
+#define GUEST_IP "10.0.2.15"
+#define HOST_IP "10.0.2.2"
+#define DNS_IP "10.0.2.3"
+#define WAIT_MS 5000
+
+static const uint8_t guest_mac[6] = { 0x52, 0x54, 0x00, 0x12, 0x34, 0x56 };
+static const uint8_t bcast_mac[6] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff };
+
+struct frame {
+	size_t len;
+	uint8_t data[2048];
+};
+
+struct guest {
+	struct evloop *loop;
+	struct net_backend *be;
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	struct frame q[256];
+	unsigned int head, tail;
+	/* the rx callback answers -EAGAIN while set */
+	bool refuse;
+	unsigned int rx_calls;
+	unsigned int refused;
+	bool on_loop_thread;
+	pthread_t test_thread;
+	uint8_t gw_mac[6];
+};
+
+static ssize_t guest_rx(void *opaque, const struct iovec *iov, int iovcnt)
+{
+	struct guest *g = opaque;
+	struct frame *f;
+	size_t len = 0;
+
+	pthread_mutex_lock(&g->lock);
+	g->rx_calls++;
+	/* The API promises the I/O thread, never the sender's. */
+	g->on_loop_thread &= !pthread_equal(pthread_self(), g->test_thread);
+	if (g->refuse) {
+		g->refused++;
+		pthread_cond_broadcast(&g->cond);
+		pthread_mutex_unlock(&g->lock);
+		return -EAGAIN;
+	}
+	f = &g->q[g->tail % 256];
+	for (int i = 0; i < iovcnt; i++) {
+		if (len + iov[i].iov_len <= sizeof(f->data))
+			memcpy(f->data + len, iov[i].iov_base, iov[i].iov_len);
+		len += iov[i].iov_len;
+	}
+	f->len = len;
+	if (g->tail - g->head < 256)
+		g->tail++;
+	pthread_cond_broadcast(&g->cond);
+	pthread_mutex_unlock(&g->lock);
+	return (ssize_t)len;
+}
+
+static uint16_t csum_add(uint32_t sum, const void *data, size_t len)
+{
+	const uint8_t *p = data;
+
+	for (size_t i = 0; i + 1 < len; i += 2)
+		sum += (uint32_t)(p[i] << 8 | p[i + 1]);
+	if (len & 1)
+		sum += (uint32_t)p[len - 1] << 8;
+	while (sum >> 16)
+		sum = (sum & 0xffff) + (sum >> 16);
+	return (uint16_t)sum;
+}
+
+static uint16_t csum(const void *data, size_t len)
+{
+	return (uint16_t)~csum_add(0, data, len);
+}
+
+static void put16(uint8_t *p, uint16_t v)
+{
+	p[0] = (uint8_t)(v >> 8);
+	p[1] = (uint8_t)v;
+}
+
+static void put32(uint8_t *p, uint32_t v)
+{
+	put16(p, (uint16_t)(v >> 16));
+	put16(p + 2, (uint16_t)v);
+}
+
+static uint16_t get16(const uint8_t *p)
+{
+	return (uint16_t)(p[0] << 8 | p[1]);
+}
+
+static uint32_t get32(const uint8_t *p)
+{
+	return (uint32_t)get16(p) << 16 | get16(p + 2);
+}
+
+static uint32_t ip4(const char *s)
+{
+	return ntohl(inet_addr(s));
+}
+
+static size_t put_eth(uint8_t *f, const uint8_t *dst, uint16_t type)
+{
+	memcpy(f, dst, 6);
+	memcpy(f + 6, guest_mac, 6);
+	put16(f + 12, type);
+	return 14;
+}
+
+/* IPv4 header at @ip for @l4len bytes of @proto; returns its length. */
+static size_t put_ip(uint8_t *ip, uint32_t src, uint32_t dst, uint8_t proto,
+		     size_t l4len)
+{
+	static uint16_t id = 1;
+
+	memset(ip, 0, 20);
+	ip[0] = 0x45;
+	put16(ip + 2, (uint16_t)(20 + l4len));
+	put16(ip + 4, id++);
+	ip[8] = 64;
+	ip[9] = proto;
+	put32(ip + 12, src);
+	put32(ip + 16, dst);
+	put16(ip + 10, csum(ip, 20));
+	return 20;
+}
+
+/* The TCP/UDP checksum over the pseudo header and @l4. */
+static uint16_t l4_csum(uint32_t src, uint32_t dst, uint8_t proto,
+			const uint8_t *l4, size_t len)
+{
+	uint8_t ph[12];
+
+	put32(ph, src);
+	put32(ph + 4, dst);
+	ph[8] = 0;
+	ph[9] = proto;
+	put16(ph + 10, (uint16_t)len);
+	return (uint16_t)~csum_add(csum_add(0, ph, 12), l4, len);
+}
+
+static void guest_send(struct guest *g, const uint8_t *f, size_t len)
+{
+	/* Split in two to exercise the gather path. */
+	struct iovec iov[2] = {
+		{ .iov_base = (void *)f, .iov_len = 10 },
+		{ .iov_base = (void *)(f + 10), .iov_len = len - 10 },
+	};
+
+	assert_int_equal(net_backend_send(g->be, iov, 2), (int)len);
+}
+
+static void send_arp(struct guest *g, uint16_t op, const uint8_t *tha,
+		     uint32_t tpa)
+{
+	uint8_t f[60] = { 0 };
+	uint8_t *a = f + put_eth(f, op == 1 ? bcast_mac : tha, 0x0806);
+
+	put16(a, 1);
+	put16(a + 2, 0x0800);
+	a[4] = 6;
+	a[5] = 4;
+	put16(a + 6, op);
+	memcpy(a + 8, guest_mac, 6);
+	put32(a + 14, ip4(GUEST_IP));
+	memcpy(a + 18, tha, 6);
+	put32(a + 24, tpa);
+	guest_send(g, f, sizeof(f));
+}
+
+struct tcp_seg {
+	uint32_t src, dst;
+	uint16_t sport, dport;
+	uint32_t seq, ack;
+	uint8_t flags;
+	const void *data;
+	size_t len;
+};
+
+#define TH_FIN 0x01
+#define TH_SYN 0x02
+#define TH_RST 0x04
+#define TH_PSH 0x08
+#define TH_ACK 0x10
+
+static void send_tcp(struct guest *g, const struct tcp_seg *s)
+{
+	uint8_t f[1514];
+	size_t hl = (s->flags & TH_SYN) ? 24 : 20;
+	uint8_t *ip = f + put_eth(f, g->gw_mac, 0x0800);
+	uint8_t *th = ip + put_ip(ip, s->src, s->dst, 6, hl + s->len);
+
+	memset(th, 0, hl);
+	put16(th, s->sport);
+	put16(th + 2, s->dport);
+	put32(th + 4, s->seq);
+	put32(th + 8, s->ack);
+	th[12] = (uint8_t)((hl / 4) << 4);
+	th[13] = s->flags;
+	put16(th + 14, 65535);
+	if (hl == 24) {
+		/* MSS 1460 */
+		th[20] = 2;
+		th[21] = 4;
+		put16(th + 22, 1460);
+	}
+	if (s->len)
+		memcpy(th + hl, s->data, s->len);
+	put16(th + 16, l4_csum(s->src, s->dst, 6, th, hl + s->len));
+	guest_send(g, f, (size_t)(th + hl + s->len - f));
+}
+
+/* A received frame, decoded as far as it goes. */
+struct pkt {
+	uint16_t type;
+	const uint8_t *l3;
+	/* ARP */
+	uint16_t arp_op;
+	uint32_t spa, tpa;
+	const uint8_t *sha;
+	/* IPv4 */
+	uint8_t proto;
+	uint32_t src, dst;
+	uint16_t sport, dport;
+	uint32_t seq, ack;
+	uint8_t flags;
+	const uint8_t *payload;
+	size_t paylen;
+};
+
+static bool decode(const struct frame *fr, struct pkt *p)
+{
+	const uint8_t *f = fr->data;
+	size_t ihl, totlen;
+
+	memset(p, 0, sizeof(*p));
+	if (fr->len < 14)
+		return false;
+	p->type = get16(f + 12);
+	p->l3 = f + 14;
+	if (p->type == 0x86dd)
+		return fr->len >= 14 + 40;
+	if (p->type == 0x0806 && fr->len >= 42) {
+		p->arp_op = get16(p->l3 + 6);
+		p->sha = p->l3 + 8;
+		p->spa = get32(p->l3 + 14);
+		p->tpa = get32(p->l3 + 24);
+		return true;
+	}
+	if (p->type != 0x0800 || fr->len < 34)
+		return false;
+	ihl = (size_t)(p->l3[0] & 15) * 4;
+	totlen = get16(p->l3 + 2);
+	if (totlen > fr->len - 14 || ihl < 20 || totlen < ihl + 8)
+		return false;
+	assert_int_equal(csum(p->l3, ihl), 0);
+	p->proto = p->l3[9];
+	p->src = get32(p->l3 + 12);
+	p->dst = get32(p->l3 + 16);
+	p->sport = get16(p->l3 + ihl);
+	p->dport = get16(p->l3 + ihl + 2);
+	if (p->proto == 6) {
+		const uint8_t *th = p->l3 + ihl;
+		size_t thl = (size_t)(th[12] >> 4) * 4;
+
+		assert_int_equal(l4_csum(p->src, p->dst, 6, th, totlen - ihl),
+				 0);
+		p->seq = get32(th + 4);
+		p->ack = get32(th + 8);
+		p->flags = th[13];
+		p->payload = th + thl;
+		p->paylen = totlen - ihl - thl;
+	} else if (p->proto == 17) {
+		p->payload = p->l3 + ihl + 8;
+		p->paylen = totlen - ihl - 8;
+	}
+	return true;
+}
+
+typedef bool (*pkt_match)(const struct pkt *p, const void *arg);
+
+/*
+ * Waits for a frame that @match accepts, answering ARP requests for the
+ * guest's address on the way, as a guest would. Other frames are dropped.
+ */
+static bool wait_frame(struct guest *g, pkt_match match, const void *arg,
+		       struct frame *out)
+{
+	struct timespec dl;
+
+	clock_gettime(CLOCK_REALTIME, &dl);
+	dl.tv_sec += WAIT_MS / 1000;
+	pthread_mutex_lock(&g->lock);
+	for (;;) {
+		struct pkt p;
+
+		while (g->head == g->tail) {
+			if (pthread_cond_timedwait(&g->cond, &g->lock, &dl)) {
+				pthread_mutex_unlock(&g->lock);
+				return false;
+			}
+		}
+		*out = g->q[g->head++ % 256];
+		pthread_mutex_unlock(&g->lock);
+		if (decode(out, &p)) {
+			if (p.type == 0x0806 && p.arp_op == 1 &&
+			    p.tpa == ip4(GUEST_IP))
+				send_arp(g, 2, p.sha, p.spa);
+			else if (match(&p, arg))
+				return true;
+		}
+		pthread_mutex_lock(&g->lock);
+	}
+}
+
+#ifdef HAVE_SLIRP
+#define NEED_SLIRP() ((void)0)
+#else
+#define NEED_SLIRP() skip()
+#endif
+
+static struct guest *guest_start(const char *spec)
+{
+	struct guest *g = calloc(1, sizeof(*g));
+	struct net_options o;
+	char err[128];
+
+	assert_non_null(g);
+	assert_int_equal(net_backend_parse(spec, &o, err, sizeof(err)), 0);
+	pthread_mutex_init(&g->lock, NULL);
+	pthread_cond_init(&g->cond, NULL);
+	g->on_loop_thread = true;
+	g->test_thread = pthread_self();
+	g->loop = evloop_create("net-test");
+	assert_non_null(g->loop);
+	g->be = net_backend_open(&o, g->loop);
+	assert_non_null(g->be);
+	assert_false(g->be->has_vnet_hdr);
+	assert_int_equal(net_backend_set_offloads(g->be, false, false, false,
+						  false, false),
+			 0);
+	assert_int_equal(net_backend_set_offloads(g->be, true, false, false,
+						  false, false),
+			 -EOPNOTSUPP);
+	assert_int_equal(net_backend_start(g->be, guest_rx, NULL, g), 0);
+	return g;
+}
+
+static void guest_stop(struct guest *g)
+{
+	net_backend_close(g->be);
+	evloop_destroy(g->loop);
+	assert_true(g->on_loop_thread);
+	pthread_mutex_destroy(&g->lock);
+	pthread_cond_destroy(&g->cond);
+	free(g);
+}
+
+static bool is_arp_reply_from(const struct pkt *p, const void *arg)
+{
+	return p->type == 0x0806 && p->arp_op == 2 &&
+	       p->spa == ip4((const char *)arg);
+}
+
+/* Resolves the gateway as a guest would, for the TCP tests. */
+static void guest_arp_gateway(struct guest *g)
+{
+	struct frame fr;
+	struct pkt p;
+
+	send_arp(g, 1, (const uint8_t[6]){ 0 }, ip4(HOST_IP));
+	assert_true(wait_frame(g, is_arp_reply_from, HOST_IP, &fr));
+	decode(&fr, &p);
+	assert_int_equal(p.tpa, ip4(GUEST_IP));
+	assert_memory_equal(fr.data, guest_mac, 6);
+	memcpy(g->gw_mac, p.sha, 6);
+}
+
+/* ---- user networking ---- */
+
+static bool is_dhcp_reply(const struct pkt *p, const void *arg)
+{
+	return p->proto == 17 && p->sport == 67 && p->dport == 68;
+}
+
+/* Returns the option's value in a BOOTP reply, or NULL. */
+static const uint8_t *dhcp_opt(const struct pkt *p, uint8_t code, size_t *len)
+{
+	const uint8_t *o = p->payload + 240, *end = p->payload + p->paylen;
+
+	assert_true(p->paylen > 240);
+	assert_int_equal(get32(p->payload + 236), 0x63825363);
+	while (o < end && *o != 255) {
+		if (*o == 0) {
+			o++;
+			continue;
+		}
+		if (o + 2 > end || o + 2 + o[1] > end)
+			return NULL;
+		if (*o == code) {
+			*len = o[1];
+			return o + 2;
+		}
+		o += 2 + o[1];
+	}
+	return NULL;
+}
+
+static void test_slirp_dhcp_arp(void **state)
+{
+	struct guest *g = guest_start("user,mac=52:54:00:12:34:56");
+	uint8_t f[14 + 20 + 8 + 548] = { 0 };
+	uint8_t *ip = f + put_eth(f, bcast_mac, 0x0800);
+	uint8_t *udp = ip + put_ip(ip, 0, 0xffffffff, 17, 8 + 548);
+	uint8_t *bp = udp + 8, *opt = bp + 236;
+	const uint8_t *v;
+	struct frame fr;
+	struct pkt p;
+	size_t len;
+
+	NEED_SLIRP();
+
+	assert_memory_equal(g->be->mac, guest_mac, 6);
+	put16(udp, 68);
+	put16(udp + 2, 67);
+	put16(udp + 4, 8 + 548);
+	bp[0] = 1; /* BOOTREQUEST */
+	bp[1] = 1;
+	bp[2] = 6;
+	put32(bp + 4, 0x12345678);
+	put16(bp + 10, 0x8000);
+	memcpy(bp + 28, guest_mac, 6);
+	put32(opt, 0x63825363);
+	opt[4] = 53; /* DHCPDISCOVER */
+	opt[5] = 1;
+	opt[6] = 1;
+	opt[7] = 255;
+	put16(udp + 6, l4_csum(0, 0xffffffff, 17, udp, 8 + 548));
+	guest_send(g, f, sizeof(f));
+
+	assert_true(wait_frame(g, is_dhcp_reply, NULL, &fr));
+	decode(&fr, &p);
+	assert_int_equal(p.src, ip4(HOST_IP));
+	assert_int_equal(p.payload[0], 2); /* BOOTREPLY */
+	assert_int_equal(get32(p.payload + 4), 0x12345678);
+	assert_int_equal(get32(p.payload + 16), ip4(GUEST_IP));
+	assert_memory_equal(p.payload + 28, guest_mac, 6);
+	v = dhcp_opt(&p, 53, &len);
+	assert_non_null(v);
+	assert_int_equal(*v, 2); /* DHCPOFFER */
+	v = dhcp_opt(&p, 3, &len);
+	assert_non_null(v);
+	assert_int_equal(get32(v), ip4(HOST_IP));
+	v = dhcp_opt(&p, 6, &len);
+	assert_non_null(v);
+	assert_int_equal(get32(v), ip4(DNS_IP));
+	v = dhcp_opt(&p, 1, &len);
+	assert_non_null(v);
+	assert_int_equal(get32(v), 0xffffff00);
+
+	guest_arp_gateway(g);
+	/* and DNS has an address too */
+	send_arp(g, 1, (const uint8_t[6]){ 0 }, ip4(DNS_IP));
+	assert_true(wait_frame(g, is_arp_reply_from, DNS_IP, &fr));
+	guest_stop(g);
+}
+
+static int listen_loopback(uint16_t *port)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET };
+	socklen_t alen = sizeof(a);
+	int s = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	assert_true(s >= 0);
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	assert_int_equal(bind(s, (struct sockaddr *)&a, sizeof(a)), 0);
+	assert_int_equal(listen(s, 4), 0);
+	assert_int_equal(getsockname(s, (struct sockaddr *)&a, &alen), 0);
+	*port = ntohs(a.sin_port);
+	return s;
+}
+
+static int accept_timeout(int ls)
+{
+	struct pollfd pfd = { .fd = ls, .events = POLLIN };
+
+	if (poll(&pfd, 1, WAIT_MS) != 1)
+		return -1;
+	return accept4(ls, NULL, NULL, SOCK_CLOEXEC);
+}
+
+static ssize_t recv_timeout(int s, void *buf, size_t len)
+{
+	struct pollfd pfd = { .fd = s, .events = POLLIN };
+
+	if (poll(&pfd, 1, WAIT_MS) != 1)
+		return -1;
+	return recv(s, buf, len, 0);
+}
+
+struct flow {
+	uint32_t src, dst;
+	/* sport 0 matches any */
+	uint16_t sport, dport;
+	uint8_t flags;
+	/* the payload must be non-empty */
+	bool data;
+};
+
+static bool is_tcp(const struct pkt *p, const void *arg)
+{
+	const struct flow *fl = arg;
+
+	return p->proto == 6 && p->src == fl->src && p->dst == fl->dst &&
+	       (!fl->sport || p->sport == fl->sport) && p->dport == fl->dport &&
+	       (p->flags & fl->flags) == fl->flags &&
+	       (!fl->data || p->paylen > 0);
+}
+
+/* The gateway is the host's loopback: a TCP exchange by hand proves it. */
+static void test_slirp_tcp_to_host(void **state)
+{
+	static const char hello[] = "hello from the guest";
+	static const char reply[] = "hello from the host";
+	struct guest *g = guest_start("user");
+	uint32_t iss = 1000, their;
+	struct tcp_seg s;
+	struct flow fl;
+	struct frame fr;
+	struct pkt p;
+	uint16_t port;
+	char buf[64];
+	int ls, cs;
+
+	NEED_SLIRP();
+
+	ls = listen_loopback(&port);
+	guest_arp_gateway(g);
+
+	s = (struct tcp_seg){ .src = ip4(GUEST_IP),
+			      .dst = ip4(HOST_IP),
+			      .sport = 40000,
+			      .dport = port,
+			      .seq = iss,
+			      .flags = TH_SYN };
+	send_tcp(g, &s);
+	fl = (struct flow){ .src = ip4(HOST_IP),
+			    .dst = ip4(GUEST_IP),
+			    .sport = port,
+			    .dport = 40000,
+			    .flags = TH_SYN | TH_ACK };
+	assert_true(wait_frame(g, is_tcp, &fl, &fr));
+	decode(&fr, &p);
+	assert_int_equal(p.ack, iss + 1);
+	their = p.seq + 1;
+
+	s.flags = TH_ACK;
+	s.seq = iss + 1;
+	s.ack = their;
+	send_tcp(g, &s);
+	s.flags = TH_ACK | TH_PSH;
+	s.data = hello;
+	s.len = strlen(hello);
+	send_tcp(g, &s);
+
+	cs = accept_timeout(ls);
+	assert_true(cs >= 0);
+	assert_int_equal(recv_timeout(cs, buf, sizeof(buf)), strlen(hello));
+	assert_memory_equal(buf, hello, strlen(hello));
+
+	/* and back */
+	assert_int_equal(send(cs, reply, strlen(reply), 0), strlen(reply));
+	fl.flags = TH_ACK;
+	fl.data = true;
+	assert_true(wait_frame(g, is_tcp, &fl, &fr));
+	decode(&fr, &p);
+	assert_int_equal(p.seq, their);
+	assert_int_equal(p.ack, iss + 1 + strlen(hello));
+	assert_int_equal(p.paylen, strlen(reply));
+	assert_memory_equal(p.payload, reply, strlen(reply));
+
+	close(cs);
+	close(ls);
+	guest_stop(g);
+}
+
+static uint16_t free_port(void)
+{
+	uint16_t port;
+	int s = listen_loopback(&port);
+
+	close(s);
+	return port;
+}
+
+static void test_slirp_hostfwd(void **state)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET };
+	uint16_t hport = free_port(), gport = 8022;
+	char spec[64], buf[16];
+	struct guest *g;
+	struct tcp_seg s;
+	struct flow fl;
+	struct frame fr;
+	struct pkt p;
+	int cs;
+
+	NEED_SLIRP();
+
+	snprintf(spec, sizeof(spec), "user,hostfwd=tcp::%u-:%u", hport, gport);
+	g = guest_start(spec);
+
+	cs = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	assert_true(cs >= 0);
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	a.sin_port = htons(hport);
+	assert_int_equal(connect(cs, (struct sockaddr *)&a, sizeof(a)), 0);
+
+	/* slirp accepts and opens the guest side: a SYN, after an ARP */
+	fl = (struct flow){ .src = ip4(HOST_IP),
+			    .dst = ip4(GUEST_IP),
+			    .dport = gport,
+			    .flags = TH_SYN };
+	for (;;) {
+		assert_true(wait_frame(g, is_tcp, &fl, &fr));
+		decode(&fr, &p);
+		if (!(p.flags & TH_ACK))
+			break;
+	}
+	assert_int_equal(p.flags & (TH_SYN | TH_ACK | TH_RST), TH_SYN);
+	memcpy(g->gw_mac, fr.data + 6, 6);
+
+	/* The guest accepts; then bytes from the host reach it. */
+	s = (struct tcp_seg){ .src = ip4(GUEST_IP),
+			      .dst = ip4(HOST_IP),
+			      .sport = gport,
+			      .dport = p.sport,
+			      .seq = 5000,
+			      .ack = p.seq + 1,
+			      .flags = TH_SYN | TH_ACK };
+	send_tcp(g, &s);
+	assert_int_equal(send(cs, "ping", 4, 0), 4);
+	fl = (struct flow){ .src = ip4(HOST_IP),
+			    .dst = ip4(GUEST_IP),
+			    .sport = p.sport,
+			    .dport = gport,
+			    .flags = TH_ACK,
+			    .data = true };
+	assert_true(wait_frame(g, is_tcp, &fl, &fr));
+	decode(&fr, &p);
+	assert_int_equal(p.paylen, 4);
+	assert_memory_equal(p.payload, "ping", 4);
+
+	/* and the guest's reply reaches the host */
+	s.seq = 5001;
+	s.ack = p.seq + 4;
+	s.flags = TH_ACK | TH_PSH;
+	s.data = "pong";
+	s.len = 4;
+	send_tcp(g, &s);
+	assert_int_equal(recv_timeout(cs, buf, sizeof(buf)), 4);
+	assert_memory_equal(buf, "pong", 4);
+
+	close(cs);
+	guest_stop(g);
+}
+
+/* Runs @fn with stderr going to @buf. */
+static void capture_stderr(char *buf, size_t len, void (*fn)(void *), void *arg)
+{
+	FILE *tmp = tmpfile();
+	int saved = dup(2);
+	size_t n;
+
+	assert_non_null(tmp);
+	fflush(stderr);
+	dup2(fileno(tmp), 2);
+	fn(arg);
+	fflush(stderr);
+	dup2(saved, 2);
+	close(saved);
+	rewind(tmp);
+	n = fread(buf, 1, len - 1, tmp);
+	buf[n] = '\0';
+	fclose(tmp);
+}
+
+struct try_open {
+	const char *spec;
+	struct evloop *loop;
+	struct net_backend *be;
+	int err;
+};
+
+static void try_open(void *arg)
+{
+	struct try_open *t = arg;
+	struct net_options o;
+	char err[128];
+
+	assert_int_equal(net_backend_parse(t->spec, &o, err, sizeof(err)), 0);
+	errno = 0;
+	t->be = net_backend_open(&o, t->loop);
+	t->err = errno;
+}
+
+static void test_slirp_hostfwd_busy_port(void **state)
+{
+	struct try_open t = { .spec = NULL };
+	char spec[64], msg[512], want[128];
+	uint16_t port;
+	int ls;
+
+	NEED_SLIRP();
+	ls = listen_loopback(&port);
+	t.loop = evloop_create("net-test");
+	snprintf(spec, sizeof(spec), "user,hostfwd=tcp::%u-:22", port);
+	t.spec = spec;
+	capture_stderr(msg, sizeof(msg), try_open, &t);
+	assert_null(t.be);
+	assert_int_equal(t.err, EADDRINUSE);
+	snprintf(want, sizeof(want),
+		 "hostfwd tcp 127.0.0.1:%u -> 10.0.2.15:22: cannot listen on "
+		 "the host: Address already in use",
+		 port);
+	assert_non_null(strstr(msg, want));
+	close(ls);
+	evloop_destroy(t.loop);
+}
+
+static bool is_router_advert(const struct pkt *p, const void *arg)
+{
+	/* next header ICMPv6, type 134 */
+	return p->type == 0x86dd && p->l3[6] == 58 && p->l3[40] == 134;
+}
+
+/* ipv6=on: a router solicitation gets fec0::/64 advertised. */
+static void test_slirp_ipv6_ra(void **state)
+{
+	static const uint8_t allrouters[6] = { 0x33, 0x33, 0, 0, 0, 2 };
+	uint8_t f[14 + 40 + 8] = { 0 }, ph[40] = { 0 },
+			    fec0[16] = { 0xfe, 0xc0 };
+	uint8_t *ip6, *icmp;
+	const uint8_t *o, *end;
+	struct guest *g;
+	struct frame fr;
+	struct pkt p;
+
+	NEED_SLIRP();
+	g = guest_start("user,ipv6=on");
+	ip6 = f + put_eth(f, allrouters, 0x86dd);
+	icmp = ip6 + 40;
+	ip6[0] = 0x60;
+	put16(ip6 + 4, 8);
+	ip6[6] = 58;
+	ip6[7] = 255;
+	/* fe80::5054:ff:fe12:3456 -> ff02::2 */
+	ip6[8] = 0xfe;
+	ip6[9] = 0x80;
+	memcpy(ip6 + 16, "\x50\x54\x00\xff\xfe\x12\x34\x56", 8);
+	ip6[24] = 0xff;
+	ip6[25] = 0x02;
+	ip6[39] = 2;
+	icmp[0] = 133;
+	memcpy(ph, ip6 + 8, 32);
+	put32(ph + 32, 8);
+	ph[39] = 58;
+	put16(icmp + 2, (uint16_t)~csum_add(csum_add(0, ph, 40), icmp, 8));
+	guest_send(g, f, sizeof(f));
+
+	assert_true(wait_frame(g, is_router_advert, NULL, &fr));
+	decode(&fr, &p);
+	o = p.l3 + 40 + 16;
+	end = p.l3 + 40 + get16(p.l3 + 4);
+	while (o + 8 <= end && o[1] && o[0] != 3)
+		o += 8 * o[1];
+	assert_true(o + 32 <= end);
+	assert_int_equal(o[0], 3);
+	assert_int_equal(o[2], 64);
+	assert_memory_equal(o + 16, fec0, 16);
+	guest_stop(g);
+}
+
+static unsigned int guest_refused(struct guest *g)
+{
+	unsigned int n;
+
+	pthread_mutex_lock(&g->lock);
+	n = g->refused;
+	pthread_mutex_unlock(&g->lock);
+	return n;
+}
+
+static void test_slirp_backpressure(void **state)
+{
+	struct guest *g = guest_start("user");
+	struct timespec dl;
+	struct frame fr;
+	struct pkt p;
+	unsigned int refused;
+
+	NEED_SLIRP();
+
+	pthread_mutex_lock(&g->lock);
+	g->refuse = true;
+	pthread_mutex_unlock(&g->lock);
+
+	send_arp(g, 1, (const uint8_t[6]){ 0 }, ip4(HOST_IP));
+	clock_gettime(CLOCK_REALTIME, &dl);
+	dl.tv_sec += WAIT_MS / 1000;
+	pthread_mutex_lock(&g->lock);
+	while (!g->refused)
+		assert_int_equal(
+			pthread_cond_timedwait(&g->cond, &g->lock, &dl), 0);
+	pthread_mutex_unlock(&g->lock);
+
+	/* Held, not retried in a loop, and what follows queues behind. */
+	send_arp(g, 1, (const uint8_t[6]){ 0 }, ip4(DNS_IP));
+	usleep(300 * 1000);
+	refused = guest_refused(g);
+	assert_in_range(refused, 1, 3);
+	usleep(200 * 1000);
+	assert_int_equal(guest_refused(g), refused);
+	assert_int_equal(g->tail, 0);
+
+	pthread_mutex_lock(&g->lock);
+	g->refuse = false;
+	pthread_mutex_unlock(&g->lock);
+	net_backend_rx_ready(g->be);
+
+	/* Both replies, in order. */
+	assert_true(wait_frame(g, is_arp_reply_from, HOST_IP, &fr));
+	assert_int_equal(g->head, 1);
+	assert_true(wait_frame(g, is_arp_reply_from, DNS_IP, &fr));
+	assert_int_equal(g->head, 2);
+	decode(&fr, &p);
+	assert_int_equal(p.tpa, ip4(GUEST_IP));
+	guest_stop(g);
+}
+
+/* ---- tap ---- */
+
+#define ETH_P_TEST 0x88b5
+
+static bool tap_up(const char *name, int *ifindex)
+{
+	struct ifreq ifr = { 0 };
+	int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	bool ok;
+
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%.15s", name);
+	ok = s >= 0 && !ioctl(s, SIOCGIFFLAGS, &ifr);
+	ifr.ifr_flags |= IFF_UP;
+	ok = ok && !ioctl(s, SIOCSIFFLAGS, &ifr);
+	if (s >= 0)
+		close(s);
+	*ifindex = (int)if_nametoindex(name);
+	return ok && *ifindex > 0;
+}
+
+/* Next frame of ours (vnet header, then ETH_P_TEST) from the tap. */
+static bool wait_tap_frame(struct guest *g, struct frame *out)
+{
+	struct timespec dl;
+
+	clock_gettime(CLOCK_REALTIME, &dl);
+	dl.tv_sec += WAIT_MS / 1000;
+	pthread_mutex_lock(&g->lock);
+	for (;;) {
+		while (g->head == g->tail) {
+			if (pthread_cond_timedwait(&g->cond, &g->lock, &dl)) {
+				pthread_mutex_unlock(&g->lock);
+				return false;
+			}
+		}
+		*out = g->q[g->head++ % 256];
+		/* The kernel sends its own (IPv6) frames on link up. */
+		if (out->len >= NET_VNET_HDR_LEN + 14 &&
+		    get16(out->data + NET_VNET_HDR_LEN + 12) == ETH_P_TEST)
+			break;
+	}
+	pthread_mutex_unlock(&g->lock);
+	return true;
+}
+
+static void test_frame(uint8_t f[60], const char *tag)
+{
+	memset(f, 0, 60);
+	memcpy(f, guest_mac, 6);
+	memcpy(f + 6, "\x02\x00\x00\x00\x00\x01", 6);
+	put16(f + 12, ETH_P_TEST);
+	memcpy(f + 14, tag, strlen(tag));
+}
+
+static void assert_tap_frame(struct guest *g, const char *tag)
+{
+	static const uint8_t zero_hdr[NET_VNET_HDR_LEN];
+	struct frame fr;
+	uint8_t want[60];
+
+	test_frame(want, tag);
+	assert_true(wait_tap_frame(g, &fr));
+	assert_int_equal(fr.len, NET_VNET_HDR_LEN + 60);
+	/* no offload on a frame from a packet socket, num_buffers 0 */
+	assert_memory_equal(fr.data, zero_hdr, NET_VNET_HDR_LEN);
+	assert_memory_equal(fr.data + NET_VNET_HDR_LEN, want, 60);
+}
+
+/*
+ * Frames both ways through the tap, seen from a packet socket on the
+ * host side, with the guest refusing the first ones for a while.
+ */
+static void tap_round_trip(struct guest *g)
+{
+	struct sockaddr_ll sll = { .sll_family = AF_PACKET,
+				   .sll_protocol = htons(ETH_P_TEST) };
+	uint8_t f[60], hdr[NET_VNET_HDR_LEN] = { 0 }, buf[128];
+	struct iovec iov[2] = { { hdr, sizeof(hdr) }, { f, sizeof(f) } };
+	struct pollfd pfd = { .events = POLLIN };
+	struct timespec dl;
+	unsigned int refused;
+	int ps;
+
+	if (!tap_up(g->be->name, &sll.sll_ifindex)) {
+		print_message("cannot bring %s up: no frame round trip\n",
+			      g->be->name);
+		return;
+	}
+	ps = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, htons(ETH_P_TEST));
+	assert_true(ps >= 0);
+	assert_int_equal(bind(ps, (struct sockaddr *)&sll, sizeof(sll)), 0);
+
+	/* host -> guest: the guest has no buffers at first */
+	test_frame(f, "one");
+	assert_int_equal(send(ps, f, sizeof(f), 0), sizeof(f));
+	clock_gettime(CLOCK_REALTIME, &dl);
+	dl.tv_sec += WAIT_MS / 1000;
+	pthread_mutex_lock(&g->lock);
+	while (!g->refused)
+		assert_int_equal(
+			pthread_cond_timedwait(&g->cond, &g->lock, &dl), 0);
+	pthread_mutex_unlock(&g->lock);
+	test_frame(f, "two");
+	assert_int_equal(send(ps, f, sizeof(f), 0), sizeof(f));
+	usleep(200 * 1000);
+	refused = guest_refused(g);
+	assert_int_equal(refused, 1);
+
+	pthread_mutex_lock(&g->lock);
+	g->refuse = false;
+	pthread_mutex_unlock(&g->lock);
+	net_backend_rx_ready(g->be);
+	assert_tap_frame(g, "one");
+	assert_tap_frame(g, "two");
+
+	/* guest -> host, header first */
+	test_frame(f, "three");
+	assert_int_equal(net_backend_send(g->be, iov, 2), sizeof(hdr) + 60);
+	pfd.fd = ps;
+	assert_int_equal(poll(&pfd, 1, WAIT_MS), 1);
+	assert_int_equal(recv(ps, buf, sizeof(buf), 0), 60);
+	assert_memory_equal(buf, f, 60);
+	close(ps);
+}
+
+static void test_tap(void **state)
+{
+	struct try_open t = { .spec = "tap=dvt%d,mac=52:54:00:12:34:56" };
+	struct guest g = { .refuse = true, .on_loop_thread = true };
+	char msg[512];
+
+	if (access("/dev/net/tun", F_OK)) {
+		print_message("no /dev/net/tun: tap not tested\n");
+		skip();
+	}
+	t.loop = evloop_create("net-test");
+	assert_non_null(t.loop);
+	capture_stderr(msg, sizeof(msg), try_open, &t);
+	if (!t.be) {
+		/* Unprivileged: the message must say what to do. */
+		assert_int_equal(t.err, EPERM);
+		assert_non_null(strstr(msg, "CAP_NET_ADMIN"));
+		assert_non_null(strstr(msg, "ip tuntap add"));
+		evloop_destroy(t.loop);
+		return;
+	}
+	assert_true(t.be->has_vnet_hdr);
+	assert_int_equal(strncmp(t.be->name, "dvt", 3), 0);
+	assert_memory_equal(t.be->mac, guest_mac, 6);
+	assert_int_equal(net_backend_set_offloads(t.be, true, true, true, true,
+						  true),
+			 0);
+	assert_int_equal(net_backend_set_offloads(t.be, false, true, false,
+						  false, false),
+			 -EINVAL);
+	assert_int_equal(net_backend_set_offloads(t.be, true, false, false,
+						  true, false),
+			 -EINVAL);
+	assert_int_equal(net_backend_set_offloads(t.be, false, false, false,
+						  false, false),
+			 0);
+
+	pthread_mutex_init(&g.lock, NULL);
+	pthread_cond_init(&g.cond, NULL);
+	g.test_thread = pthread_self();
+	g.be = t.be;
+	assert_int_equal(net_backend_start(t.be, guest_rx, NULL, &g), 0);
+	tap_round_trip(&g);
+	net_backend_close(t.be);
+	assert_true(g.on_loop_thread);
+	pthread_mutex_destroy(&g.lock);
+	pthread_cond_destroy(&g.cond);
+
+	/* An interface that is not a tap: say so. */
+	t.spec = "tap=lo";
+	capture_stderr(msg, sizeof(msg), try_open, &t);
+	assert_null(t.be);
+	assert_int_equal(t.err, EINVAL);
+	assert_non_null(strstr(msg, "not a single-queue tap"));
+	evloop_destroy(t.loop);
+}
+
+/* Without CAP_NET_ADMIN creating a tap fails with advice. */
+static void test_tap_not_permitted(void **state)
+{
+	struct __user_cap_header_struct hdr = {
+		.version = _LINUX_CAPABILITY_VERSION_3,
+	};
+	struct __user_cap_data_struct data[2];
+	char msg[512];
+	int status;
+	pid_t pid;
+
+	if (access("/dev/net/tun", F_OK))
+		skip();
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		struct try_open t = { .spec = "tap=dvt%d" };
+
+		if (syscall(SYS_capget, &hdr, data))
+			_exit(10);
+		data[CAP_NET_ADMIN / 32].effective &=
+			~(1u << (CAP_NET_ADMIN % 32));
+		if (syscall(SYS_capset, &hdr, data))
+			_exit(11);
+		t.loop = evloop_create("net-test");
+		capture_stderr(msg, sizeof(msg), try_open, &t);
+		if (t.be)
+			_exit(12);
+		if (t.err != EPERM)
+			_exit(13);
+		if (!strstr(msg, "needs CAP_NET_ADMIN") ||
+		    !strstr(msg, "ip tuntap add dev dvt%d mode tap user"))
+			_exit(14);
+		evloop_destroy(t.loop);
+		_exit(0);
+	}
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_parse_good),
+		cmocka_unit_test(test_parse_bad),
+		cmocka_unit_test(test_parse_hostfwd_limit),
+		cmocka_unit_test(test_mac),
+		cmocka_unit_test(test_slirp_dhcp_arp),
+		cmocka_unit_test(test_slirp_tcp_to_host),
+		cmocka_unit_test(test_slirp_hostfwd),
+		cmocka_unit_test(test_slirp_hostfwd_busy_port),
+		cmocka_unit_test(test_slirp_ipv6_ra),
+		cmocka_unit_test(test_slirp_backpressure),
+		cmocka_unit_test(test_tap),
+		cmocka_unit_test(test_tap_not_permitted),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
