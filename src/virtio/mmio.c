@@ -1,0 +1,398 @@
+// SPDX-License-Identifier: GPL-2.0
+#include "virtio/mmio.h"
+
+#include <errno.h>
+#include <linux/virtio_mmio.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include "arch/x86/aml.h"
+#include "kvm/irq.h"
+#include "kvm/vm.h"
+#include "util/log.h"
+#include "virtio/virtio.h"
+
+#ifndef VIRTIO_MMIO_QUEUE_RESET
+#define VIRTIO_MMIO_QUEUE_RESET 0x0c0
+#endif
+
+struct virtio_mmio {
+	struct device dev;
+	struct vm *vm;
+	struct virtio_dev *vdev;
+	uint64_t base;
+	unsigned int gsi;
+	unsigned int uid; /* ACPI _UID and name */
+
+	/* Selectors, under vdev->lock. */
+	uint32_t dfsel, gfsel, queue_sel;
+
+	uint32_t int_status; /* atomic */
+	int irqfd; /* -1: pulse @line instead */
+	struct irq_line line;
+	bool ioev_on;
+	char cmdline[64];
+};
+
+static unsigned int next_uid;
+
+/* Interrupts ------------------------------------------------------------ */
+
+/* The line is edge-triggered: each notification is one edge. */
+static void raise_irq(struct virtio_mmio *m, uint32_t bits)
+{
+	uint64_t one = 1;
+
+	__atomic_fetch_or(&m->int_status, bits, __ATOMIC_SEQ_CST);
+	if (m->irqfd >= 0 && write(m->irqfd, &one, sizeof(one)) == sizeof(one))
+		return;
+	irq_line_set(&m->line, 1);
+	irq_line_set(&m->line, 0);
+}
+
+static void vm_notify_queue(struct virtio_dev *vdev, unsigned int q)
+{
+	raise_irq(vdev->transport, VIRTIO_MMIO_INT_VRING);
+}
+
+static void vm_notify_config(struct virtio_dev *vdev)
+{
+	raise_irq(vdev->transport, VIRTIO_MMIO_INT_CONFIG);
+}
+
+static void vm_transport_reset(struct virtio_dev *vdev)
+{
+	struct virtio_mmio *m = vdev->transport;
+
+	m->dfsel = 0;
+	m->gfsel = 0;
+	m->queue_sel = 0;
+	__atomic_store_n(&m->int_status, 0, __ATOMIC_SEQ_CST);
+}
+
+static const struct virtio_transport_ops vm_tops = {
+	.notify_queue = vm_notify_queue,
+	.notify_config = vm_notify_config,
+	.reset = vm_transport_reset,
+};
+
+/* Registers ---------------------------------------------------------------- */
+
+/* vdev->lock held. */
+static uint32_t reg_read(struct virtio_mmio *m, uint64_t off)
+{
+	struct virtio_dev *vdev = m->vdev;
+	struct virtqueue *vq = virtio_dev_queue(vdev, m->queue_sel);
+
+	switch (off) {
+	case VIRTIO_MMIO_MAGIC_VALUE:
+		return VIRTIO_MMIO_MAGIC;
+	case VIRTIO_MMIO_VERSION:
+		return VIRTIO_MMIO_VERSION_2;
+	case VIRTIO_MMIO_DEVICE_ID:
+		return vdev->device_id;
+	case VIRTIO_MMIO_VENDOR_ID:
+		return VIRTIO_MMIO_VENDOR;
+	case VIRTIO_MMIO_DEVICE_FEATURES:
+		return virtio_dev_device_features(vdev, m->dfsel);
+	case VIRTIO_MMIO_QUEUE_NUM_MAX:
+		/* 0: no such queue. */
+		return vq ? vq->max_size : 0;
+	case VIRTIO_MMIO_QUEUE_READY:
+		return vq && vq->ready;
+	case VIRTIO_MMIO_INTERRUPT_STATUS:
+		return __atomic_load_n(&m->int_status, __ATOMIC_SEQ_CST);
+	case VIRTIO_MMIO_STATUS:
+		return virtio_dev_status(vdev);
+	case VIRTIO_MMIO_SHM_LEN_LOW:
+	case VIRTIO_MMIO_SHM_LEN_HIGH:
+	case VIRTIO_MMIO_SHM_BASE_LOW:
+	case VIRTIO_MMIO_SHM_BASE_HIGH:
+		/* Length -1: no shared memory region under any id. */
+		return 0xffffffffu;
+	case VIRTIO_MMIO_CONFIG_GENERATION:
+		return vdev->config_generation;
+	}
+	/* Write-only, legacy-only (QueuePFN...), QueueReset, reserved. */
+	return 0;
+}
+
+static void set_addr_half(struct virtio_dev *vdev, unsigned int q,
+			  unsigned int which, bool high, uint32_t val)
+{
+	uint64_t a = virtio_dev_queue_addr(vdev, q, which);
+
+	if (high)
+		a = (a & 0xffffffffull) | (uint64_t)val << 32;
+	else
+		a = (a & ~0xffffffffull) | val;
+	virtio_dev_queue_set_addr(vdev, q, which, a);
+}
+
+/* vdev->lock held. */
+static void reg_write(struct virtio_mmio *m, uint64_t off, uint32_t val)
+{
+	struct virtio_dev *vdev = m->vdev;
+	unsigned int q = m->queue_sel;
+	bool have_q = virtio_dev_queue(vdev, q) != NULL;
+
+	switch (off) {
+	case VIRTIO_MMIO_DEVICE_FEATURES_SEL:
+		m->dfsel = val;
+		break;
+	case VIRTIO_MMIO_DRIVER_FEATURES:
+		virtio_dev_set_driver_features(vdev, m->gfsel, val);
+		break;
+	case VIRTIO_MMIO_DRIVER_FEATURES_SEL:
+		m->gfsel = val;
+		break;
+	case VIRTIO_MMIO_QUEUE_SEL:
+		m->queue_sel = val;
+		break;
+	case VIRTIO_MMIO_QUEUE_NUM:
+		virtio_dev_queue_set_size(vdev, q, val);
+		break;
+	case VIRTIO_MMIO_QUEUE_READY:
+		/* Unlike PCI, the driver may stop a queue with 0. */
+		if (val == 1)
+			virtio_dev_queue_enable(vdev, q);
+		else if (val == 0 && have_q)
+			virtio_dev_queue_disable(vdev, q);
+		break;
+	case VIRTIO_MMIO_INTERRUPT_ACK:
+		__atomic_fetch_and(&m->int_status, ~val, __ATOMIC_SEQ_CST);
+		break;
+	case VIRTIO_MMIO_STATUS:
+		virtio_dev_set_status(vdev, val);
+		break;
+	case VIRTIO_MMIO_QUEUE_DESC_LOW:
+	case VIRTIO_MMIO_QUEUE_DESC_HIGH:
+		set_addr_half(vdev, q, VIRTIO_QUEUE_DESC,
+			      off == VIRTIO_MMIO_QUEUE_DESC_HIGH, val);
+		break;
+	case VIRTIO_MMIO_QUEUE_AVAIL_LOW:
+	case VIRTIO_MMIO_QUEUE_AVAIL_HIGH:
+		set_addr_half(vdev, q, VIRTIO_QUEUE_DRIVER,
+			      off == VIRTIO_MMIO_QUEUE_AVAIL_HIGH, val);
+		break;
+	case VIRTIO_MMIO_QUEUE_USED_LOW:
+	case VIRTIO_MMIO_QUEUE_USED_HIGH:
+		set_addr_half(vdev, q, VIRTIO_QUEUE_DEVICE,
+			      off == VIRTIO_MMIO_QUEUE_USED_HIGH, val);
+		break;
+	}
+	/* SHMSel needs no state: every region reads as absent. */
+}
+
+static uint64_t mmio_read(void *opaque, uint64_t off, unsigned int size)
+{
+	struct virtio_mmio *m = opaque;
+	uint64_t v = 0;
+
+	if (off >= VIRTIO_MMIO_CONFIG) {
+		pthread_mutex_lock(&m->vdev->lock);
+		v = virtio_dev_config_read(m->vdev, off - VIRTIO_MMIO_CONFIG,
+					   size);
+		pthread_mutex_unlock(&m->vdev->lock);
+	} else if (size == 4 && off % 4 == 0) {
+		pthread_mutex_lock(&m->vdev->lock);
+		v = reg_read(m, off);
+		pthread_mutex_unlock(&m->vdev->lock);
+	}
+	return v;
+}
+
+static void mmio_write(void *opaque, uint64_t off, uint64_t val,
+		       unsigned int size)
+{
+	struct virtio_mmio *m = opaque;
+
+	if (off >= VIRTIO_MMIO_CONFIG) {
+		pthread_mutex_lock(&m->vdev->lock);
+		virtio_dev_config_write(m->vdev, off - VIRTIO_MMIO_CONFIG, val,
+					size);
+		pthread_mutex_unlock(&m->vdev->lock);
+	} else if (size != 4 || off % 4) {
+		pr_debug_ratelimited("%s: %u-byte write at %#llx ignored",
+				     m->vdev->name, size,
+				     (unsigned long long)off);
+	} else if (off == VIRTIO_MMIO_QUEUE_NOTIFY) {
+		/* No ioeventfd matched: kick through the same eventfd. */
+		if (val < m->vdev->nr_queues)
+			virtio_dev_kick(m->vdev, val);
+	} else {
+		pthread_mutex_lock(&m->vdev->lock);
+		reg_write(m, off, val);
+		pthread_mutex_unlock(&m->vdev->lock);
+	}
+}
+
+static const struct bus_ops mmio_ops = {
+	.read = mmio_read,
+	.write = mmio_write,
+};
+
+/* Setup -------------------------------------------------------------------- */
+
+/* All queues share QueueNotify; the written index picks the eventfd. */
+static void ioev_set(struct virtio_mmio *m, unsigned int n, bool assign)
+{
+	for (unsigned int q = 0; q < n; q++)
+		vm_ioeventfd_datamatch(m->vm,
+				       m->base + VIRTIO_MMIO_QUEUE_NOTIFY, 4,
+				       false, virtio_dev_kick_fd(m->vdev, q), q,
+				       assign);
+}
+
+static void ioev_setup(struct virtio_mmio *m)
+{
+	unsigned int n = m->vdev->nr_queues, q;
+
+	for (q = 0; q < n; q++)
+		if (vm_ioeventfd_datamatch(
+			    m->vm, m->base + VIRTIO_MMIO_QUEUE_NOTIFY, 4, false,
+			    virtio_dev_kick_fd(m->vdev, q), q, true))
+			break;
+	if (q < n) {
+		ioev_set(m, q, false);
+		pr_warn("%s: no ioeventfd, queue kicks take the slow path",
+			m->vdev->name);
+		return;
+	}
+	m->ioev_on = true;
+}
+
+static void irq_setup(struct virtio_mmio *m)
+{
+	m->irqfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (m->irqfd >= 0 && vm_irqfd_assign(m->vm, m->irqfd, m->gsi)) {
+		close(m->irqfd);
+		m->irqfd = -1;
+	}
+	/* Also the fallback should an irqfd write ever fail. */
+	vm_irq_line_init(m->vm, &m->line, m->gsi);
+}
+
+static struct virtio_mmio *dev_to_mmio(struct device *dev)
+{
+	return (struct virtio_mmio *)((char *)dev -
+				      offsetof(struct virtio_mmio, dev));
+}
+
+static void mmio_dev_reset(struct device *dev)
+{
+	struct virtio_mmio *m = dev_to_mmio(dev);
+
+	pthread_mutex_lock(&m->vdev->lock);
+	virtio_dev_reset(m->vdev);
+	pthread_mutex_unlock(&m->vdev->lock);
+}
+
+void virtio_mmio_destroy(struct virtio_mmio *m)
+{
+	if (!m)
+		return;
+	device_unregister(m->vm, &m->dev);
+	if (m->ioev_on)
+		ioev_set(m, m->vdev->nr_queues, false);
+	bus_unregister(&m->vm->mmio, m->base, m);
+	virtio_dev_unbind(m->vdev);
+	if (m->irqfd >= 0) {
+		vm_irqfd_deassign(m->vm, m->irqfd, m->gsi);
+		close(m->irqfd);
+	}
+	virtio_dev_destroy(m->vdev);
+	free(m);
+}
+
+static void mmio_dev_destroy(struct device *dev)
+{
+	virtio_mmio_destroy(dev_to_mmio(dev));
+}
+
+struct virtio_mmio *virtio_mmio_create(struct vm *vm, uint64_t base,
+				       unsigned int gsi,
+				       struct virtio_dev *vdev,
+				       struct evloop *loop)
+{
+	struct virtio_mmio *m = calloc(1, sizeof(*m));
+	int ret = -ENOMEM;
+
+	if (!m)
+		goto fail;
+	m->vm = vm;
+	m->vdev = vdev;
+	m->base = base;
+	m->gsi = gsi;
+	m->irqfd = -1;
+	m->uid = __atomic_fetch_add(&next_uid, 1, __ATOMIC_RELAXED);
+	snprintf(m->cmdline, sizeof(m->cmdline),
+		 "virtio_mmio.device=4K@%#llx:%u", (unsigned long long)base,
+		 gsi);
+	m->dev = (struct device){ .name = vdev->name,
+				  .kind = DEV_VIRTIO_MMIO,
+				  .reset = mmio_dev_reset,
+				  .destroy = mmio_dev_destroy };
+
+	ret = virtio_dev_bind(vdev, &vm_tops, m, loop);
+	if (ret)
+		goto fail;
+	irq_setup(m);
+	ret = bus_register(&vm->mmio, base, VIRTIO_MMIO_SIZE, &mmio_ops, m,
+			   vdev->name);
+	if (ret) {
+		if (m->irqfd >= 0) {
+			vm_irqfd_deassign(vm, m->irqfd, gsi);
+			close(m->irqfd);
+		}
+		virtio_dev_unbind(vdev);
+		goto fail;
+	}
+	ioev_setup(m);
+	device_register(vm, &m->dev);
+	return m;
+fail:
+	pr_err("%s: cannot create virtio-mmio device at %#llx: %s", vdev->name,
+	       (unsigned long long)base, strerror(-ret));
+	free(m);
+	return NULL;
+}
+
+const char *virtio_mmio_cmdline(const struct virtio_mmio *m)
+{
+	return m->cmdline;
+}
+
+int virtio_mmio_dsdt_build(struct aml *a, void *opaque)
+{
+	struct virtio_mmio *m = opaque;
+	char name[5];
+
+	if (m->base > UINT32_MAX - VIRTIO_MMIO_SIZE + 1)
+		return -EINVAL;
+	snprintf(name, sizeof(name), "VR%02X", m->uid & 0xff);
+	aml_scope_begin(a, "\\_SB");
+	aml_device_begin(a, name);
+	/* Linux's virtio_mmio binds this id; not an EISA id. */
+	aml_name_string(a, "_HID", "LNRO0005");
+	aml_name_integer(a, "_UID", m->uid);
+	aml_name(a, "_CRS");
+	aml_restemp_begin(a);
+	aml_res_memory32_fixed(a, true, (uint32_t)m->base, VIRTIO_MMIO_SIZE);
+	aml_res_irq(a, m->gsi);
+	aml_restemp_end(a);
+	aml_end(a);
+	aml_end(a);
+	return 0;
+}
+
+struct acpi_dsdt_hook virtio_mmio_dsdt_hook(struct virtio_mmio *m)
+{
+	return (struct acpi_dsdt_hook){ .build = virtio_mmio_dsdt_build,
+					.opaque = m };
+}

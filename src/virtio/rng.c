@@ -1,0 +1,99 @@
+// SPDX-License-Identifier: GPL-2.0
+#include "virtio/rng.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <sys/random.h>
+
+#include "kvm/vm.h"
+#include "virtio/virtio.h"
+
+#define RNG_QUEUE_SIZE 256
+/*
+ * Bytes per buffer at most: Linux asks for a few dozen; a bound keeps one
+ * huge buffer from holding the I/O thread (the spec lets us write less).
+ */
+#define RNG_MAX_FILL (64u << 10)
+
+struct virtio_rng {
+	struct virtio_dev vdev;
+	struct virtqueue vq;
+	struct virtq_seg segs[RNG_QUEUE_SIZE];
+};
+
+/* Fill the writable segments; returns the bytes written. */
+static uint32_t fill(struct virtio_dev *vdev, const struct virtq_chain *c)
+{
+	uint32_t done = 0;
+
+	for (uint32_t i = 0; i < c->nsegs && done < RNG_MAX_FILL; i++) {
+		const struct virtq_seg *s = &c->segs[i];
+		uint32_t len = s->len, got = 0;
+		uint8_t *p;
+
+		if (!s->write)
+			continue;
+		if (len > RNG_MAX_FILL - done)
+			len = RNG_MAX_FILL - done;
+		/* Translated again at use: RAM may have moved since pop. */
+		p = gpa_to_hva(vdev->mem, s->gpa, len);
+		if (!p)
+			break;
+		while (got < len) {
+			ssize_t n = getrandom(p + got, len - got, 0);
+
+			if (n < 0 && errno == EINTR)
+				continue;
+			if (n <= 0)
+				return done + got;
+			got += n;
+		}
+		done += got;
+	}
+	return done;
+}
+
+static void rng_queue_notify(struct virtio_dev *vdev, unsigned int q)
+{
+	struct virtio_rng *rng = (struct virtio_rng *)vdev;
+	struct virtqueue *vq = &rng->vq;
+	struct virtq_chain c = VIRTQ_CHAIN_INIT(rng->segs);
+	int r;
+
+	do {
+		virtq_set_notification(vq, false);
+		while ((r = virtq_pop(vq, &c)) > 0)
+			virtq_push(vq, &c, fill(vdev, &c));
+		if (r < 0) {
+			virtio_dev_fail(vdev, r, "request queue");
+			return;
+		}
+		virtq_set_notification(vq, true);
+	} while (!virtq_empty(vq));
+	virtio_dev_notify_queue(vdev, 0);
+}
+
+static void rng_destroy(struct virtio_dev *vdev)
+{
+	free(vdev);
+}
+
+static const struct virtio_dev_ops rng_ops = {
+	.queue_notify = rng_queue_notify,
+	.destroy = rng_destroy,
+};
+
+struct virtio_dev *virtio_rng_create(struct vm *vm)
+{
+	struct virtio_rng *rng = calloc(1, sizeof(*rng));
+
+	if (!rng)
+		return NULL;
+	/* vdev first: the ops cast back to the device. */
+	if (virtio_dev_init(&rng->vdev, "virtio-rng", VIRTIO_ID_RNG, &rng_ops,
+			    &rng->vq, 1, RNG_QUEUE_SIZE, &vm->mem)) {
+		free(rng);
+		return NULL;
+	}
+	return &rng->vdev;
+}

@@ -1,0 +1,455 @@
+// SPDX-License-Identifier: GPL-2.0
+#include "virtio/virtio.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include "util/evloop.h"
+#include "util/log.h"
+
+#define DRIVER_STATUS_BITS                                         \
+	(VIRTIO_CONFIG_S_ACKNOWLEDGE | VIRTIO_CONFIG_S_DRIVER |    \
+	 VIRTIO_CONFIG_S_FEATURES_OK | VIRTIO_CONFIG_S_DRIVER_OK | \
+	 VIRTIO_CONFIG_S_FAILED)
+
+int virtio_dev_init(struct virtio_dev *vdev, const char *name,
+		    uint32_t device_id, const struct virtio_dev_ops *ops,
+		    struct virtqueue *vqs, unsigned int nr_queues,
+		    uint16_t queue_max_size, const struct guest_mem *mem)
+{
+	if (!ops || (nr_queues && !vqs) || nr_queues > VIRTIO_MAX_QUEUES ||
+	    !queue_max_size || queue_max_size > VIRTQ_MAX_SIZE)
+		return -EINVAL;
+	memset(vdev, 0, sizeof(*vdev));
+	vdev->name = name;
+	vdev->device_id = device_id;
+	vdev->ops = ops;
+	vdev->vqs = vqs;
+	vdev->nr_queues = nr_queues;
+	vdev->queue_max_size = queue_max_size;
+	vdev->mem = mem;
+	pthread_mutex_init(&vdev->lock, NULL);
+	for (unsigned int i = 0; i < nr_queues; i++)
+		virtq_init(&vqs[i], mem, queue_max_size);
+	return 0;
+}
+
+void virtio_dev_lock(struct virtio_dev *vdev)
+{
+	pthread_mutex_lock(&vdev->lock);
+}
+
+void virtio_dev_unlock(struct virtio_dev *vdev)
+{
+	pthread_mutex_unlock(&vdev->lock);
+}
+
+bool virtio_dev_running(const struct virtio_dev *vdev)
+{
+	return (vdev->status &
+		(VIRTIO_CONFIG_S_DRIVER_OK | VIRTIO_CONFIG_S_NEEDS_RESET |
+		 VIRTIO_CONFIG_S_FAILED)) == VIRTIO_CONFIG_S_DRIVER_OK;
+}
+
+bool virtio_dev_has_feature(const struct virtio_dev *vdev, unsigned int bit)
+{
+	return bit < 64 && (vdev->features >> bit & 1);
+}
+
+void virtio_dev_notify_queue(struct virtio_dev *vdev, unsigned int q)
+{
+	if (q >= vdev->nr_queues || !vdev->tops)
+		return;
+	if (virtq_should_notify(&vdev->vqs[q]))
+		vdev->tops->notify_queue(vdev, q);
+}
+
+void virtio_dev_fail(struct virtio_dev *vdev, int err, const char *what)
+{
+	if (vdev->status & VIRTIO_CONFIG_S_NEEDS_RESET)
+		return;
+	vdev->status |= VIRTIO_CONFIG_S_NEEDS_RESET;
+	if (!vdev->fail_warned) {
+		vdev->fail_warned = true;
+		pr_warn("%s: %s: %s; device needs reset", vdev->name, what,
+			virtq_strerror(err));
+	}
+	/* Spec 2.1.2: notify only a driver that is up to hear it. */
+	if ((vdev->status & VIRTIO_CONFIG_S_DRIVER_OK) && vdev->tops)
+		vdev->tops->notify_config(vdev);
+}
+
+void virtio_dev_config_changed(struct virtio_dev *vdev)
+{
+	vdev->config_generation++;
+	if ((vdev->status & VIRTIO_CONFIG_S_DRIVER_OK) && vdev->tops)
+		vdev->tops->notify_config(vdev);
+}
+
+void virtio_dev_destroy(struct virtio_dev *vdev)
+{
+	if (!vdev)
+		return;
+	virtio_dev_unbind(vdev);
+	pthread_mutex_destroy(&vdev->lock);
+	if (vdev->ops->destroy)
+		vdev->ops->destroy(vdev);
+}
+
+/* Kicks --------------------------------------------------------------- */
+
+static void kick_cb(void *opaque, uint32_t events)
+{
+	struct virtio_kick *k = opaque;
+	struct virtio_dev *vdev = k->vdev;
+	uint64_t cnt;
+
+	/* Drain first: kicks that arrive while we run get a new callback. */
+	if (read(k->fd, &cnt, sizeof(cnt)) != sizeof(cnt))
+		return;
+	pthread_mutex_lock(&vdev->lock);
+	/* Kicks before DRIVER_OK or after a failure are dropped. */
+	if (virtio_dev_running(vdev) && vdev->vqs[k->q].ready &&
+	    vdev->ops->queue_notify)
+		vdev->ops->queue_notify(vdev, k->q);
+	pthread_mutex_unlock(&vdev->lock);
+}
+
+int virtio_dev_bind(struct virtio_dev *vdev,
+		    const struct virtio_transport_ops *tops, void *transport,
+		    struct evloop *loop)
+{
+	unsigned int i;
+	int ret;
+
+	if (vdev->tops || !tops || !loop)
+		return -EINVAL;
+	vdev->kicks = calloc(vdev->nr_queues ? vdev->nr_queues : 1,
+			     sizeof(*vdev->kicks));
+	if (!vdev->kicks)
+		return -ENOMEM;
+	for (i = 0; i < vdev->nr_queues; i++) {
+		struct virtio_kick *k = &vdev->kicks[i];
+
+		k->vdev = vdev;
+		k->q = i;
+		k->fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+		if (k->fd < 0) {
+			ret = -errno;
+			goto fail;
+		}
+		ret = evloop_add(loop, k->fd, EPOLLIN, kick_cb, k);
+		if (ret) {
+			close(k->fd);
+			goto fail;
+		}
+	}
+	pthread_mutex_lock(&vdev->lock);
+	vdev->tops = tops;
+	vdev->transport = transport;
+	vdev->loop = loop;
+	pthread_mutex_unlock(&vdev->lock);
+	return 0;
+fail:
+	pr_err("%s: cannot set up queue kicks: %s", vdev->name, strerror(-ret));
+	while (i--) {
+		evloop_del(loop, vdev->kicks[i].fd);
+		close(vdev->kicks[i].fd);
+	}
+	free(vdev->kicks);
+	vdev->kicks = NULL;
+	return ret;
+}
+
+void virtio_dev_unbind(struct virtio_dev *vdev)
+{
+	if (!vdev->kicks)
+		return;
+	for (unsigned int i = 0; i < vdev->nr_queues; i++) {
+		evloop_del(vdev->loop, vdev->kicks[i].fd);
+		close(vdev->kicks[i].fd);
+	}
+	free(vdev->kicks);
+	vdev->kicks = NULL;
+	pthread_mutex_lock(&vdev->lock);
+	vdev->tops = NULL;
+	vdev->transport = NULL;
+	vdev->loop = NULL;
+	pthread_mutex_unlock(&vdev->lock);
+}
+
+int virtio_dev_kick_fd(const struct virtio_dev *vdev, unsigned int q)
+{
+	return vdev->kicks && q < vdev->nr_queues ? vdev->kicks[q].fd : -1;
+}
+
+void virtio_dev_kick(struct virtio_dev *vdev, unsigned int q)
+{
+	uint64_t one = 1;
+	int fd = virtio_dev_kick_fd(vdev, q);
+
+	/* EAGAIN means the counter is saturated: a kick is pending anyway. */
+	if (fd >= 0 && write(fd, &one, sizeof(one)) < 0 && errno != EAGAIN)
+		pr_warn_ratelimited("%s: queue %u kick: %s", vdev->name, q,
+				    strerror(errno));
+}
+
+/* Features and status ---------------------------------------------------- */
+
+static uint64_t offered(const struct virtio_dev *vdev)
+{
+	return vdev->device_features | VIRTIO_CORE_FEATURES;
+}
+
+uint32_t virtio_dev_device_features(const struct virtio_dev *vdev, uint32_t sel)
+{
+	return sel < 2 ? (uint32_t)(offered(vdev) >> (32 * sel)) : 0;
+}
+
+uint32_t virtio_dev_driver_features(const struct virtio_dev *vdev, uint32_t sel)
+{
+	return sel < 2 ? (uint32_t)(vdev->driver_features >> (32 * sel)) : 0;
+}
+
+void virtio_dev_set_driver_features(struct virtio_dev *vdev, uint32_t sel,
+				    uint32_t val)
+{
+	uint64_t mask;
+
+	if (sel > 1 || (vdev->status & VIRTIO_CONFIG_S_FEATURES_OK))
+		return;
+	mask = 0xffffffffull << (32 * sel);
+	vdev->driver_features = (vdev->driver_features & ~mask) |
+				((uint64_t)val << (32 * sel));
+}
+
+uint8_t virtio_dev_status(const struct virtio_dev *vdev)
+{
+	return vdev->status;
+}
+
+void virtio_dev_reset(struct virtio_dev *vdev)
+{
+	if (vdev->ops->reset)
+		vdev->ops->reset(vdev);
+	for (unsigned int i = 0; i < vdev->nr_queues; i++)
+		virtq_reset(&vdev->vqs[i]);
+	vdev->driver_features = 0;
+	vdev->features = 0;
+	vdev->status = 0;
+	if (vdev->tops)
+		vdev->tops->reset(vdev);
+}
+
+static bool features_acceptable(struct virtio_dev *vdev, uint64_t f)
+{
+	if (f & ~offered(vdev)) {
+		pr_debug_ratelimited(
+			"%s: driver wants unoffered features %#llx", vdev->name,
+			(unsigned long long)(f & ~offered(vdev)));
+		return false;
+	}
+	/* Modern only: without VERSION_1 the driver means legacy. */
+	if (!(f & (1ull << VIRTIO_F_VERSION_1))) {
+		pr_debug_ratelimited("%s: driver did not accept VERSION_1",
+				     vdev->name);
+		return false;
+	}
+	return !vdev->ops->features_ok || vdev->ops->features_ok(vdev, f);
+}
+
+static void activate(struct virtio_dev *vdev)
+{
+	int ret = vdev->ops->activate ? vdev->ops->activate(vdev) : 0;
+
+	if (ret) {
+		virtio_dev_fail(vdev, ret, "activation");
+		return;
+	}
+	/*
+	 * Buffers made available before DRIVER_OK sent no usable kick. Kick
+	 * every live queue once; the I/O thread, not this vCPU, runs them.
+	 */
+	for (unsigned int q = 0; q < vdev->nr_queues; q++)
+		if (vdev->vqs[q].ready)
+			virtio_dev_kick(vdev, q);
+}
+
+void virtio_dev_set_status(struct virtio_dev *vdev, uint8_t val)
+{
+	uint8_t old = vdev->status, add;
+
+	if (val == 0) {
+		virtio_dev_reset(vdev);
+		return;
+	}
+	/*
+	 * The driver never clears bits (spec 2.1.2) and cannot set
+	 * NEEDS_RESET; bits that skip a step are ignored.
+	 */
+	add = val & DRIVER_STATUS_BITS & ~old;
+	if ((add & VIRTIO_CONFIG_S_DRIVER) &&
+	    !((old | add) & VIRTIO_CONFIG_S_ACKNOWLEDGE))
+		add &= ~VIRTIO_CONFIG_S_DRIVER;
+	if (add & VIRTIO_CONFIG_S_FEATURES_OK) {
+		if (!((old | add) & VIRTIO_CONFIG_S_DRIVER) ||
+		    !features_acceptable(vdev, vdev->driver_features)) {
+			add &= ~VIRTIO_CONFIG_S_FEATURES_OK;
+		} else {
+			vdev->features = vdev->driver_features;
+			for (unsigned int i = 0; i < vdev->nr_queues; i++)
+				virtq_set_features(&vdev->vqs[i],
+						   vdev->features);
+		}
+	}
+	if ((add & VIRTIO_CONFIG_S_DRIVER_OK) &&
+	    !((old | add) & VIRTIO_CONFIG_S_FEATURES_OK))
+		add &= ~VIRTIO_CONFIG_S_DRIVER_OK;
+	vdev->status = old | add;
+	if (!(add & VIRTIO_CONFIG_S_DRIVER_OK))
+		return;
+	if (old & VIRTIO_CONFIG_S_NEEDS_RESET) {
+		/* Failed during setup: tell the driver now it listens. */
+		if (vdev->tops)
+			vdev->tops->notify_config(vdev);
+	} else if (!(old & VIRTIO_CONFIG_S_FAILED)) {
+		activate(vdev);
+	}
+}
+
+/* Configuration space ------------------------------------------------------ */
+
+static bool config_range_ok(const struct virtio_dev *vdev, uint32_t off,
+			    unsigned int size)
+{
+	return size >= 1 && size <= 8 && off < vdev->config_len &&
+	       size <= vdev->config_len - off;
+}
+
+uint64_t virtio_dev_config_read(struct virtio_dev *vdev, uint32_t off,
+				unsigned int size)
+{
+	uint8_t b[8] = { 0 };
+	uint64_t v = 0;
+
+	if (!config_range_ok(vdev, off, size))
+		return 0;
+	if (vdev->ops->config_read)
+		vdev->ops->config_read(vdev, off, b, size);
+	else if (vdev->config)
+		memcpy(b, (uint8_t *)vdev->config + off, size);
+	for (unsigned int i = 0; i < size; i++)
+		v |= (uint64_t)b[i] << (8 * i);
+	return v;
+}
+
+void virtio_dev_config_write(struct virtio_dev *vdev, uint32_t off,
+			     uint64_t val, unsigned int size)
+{
+	uint8_t b[8];
+
+	if (!config_range_ok(vdev, off, size) || !vdev->ops->config_write)
+		return;
+	for (unsigned int i = 0; i < size; i++)
+		b[i] = val >> (8 * i);
+	vdev->ops->config_write(vdev, off, b, size);
+}
+
+/* Queues ------------------------------------------------------------------ */
+
+struct virtqueue *virtio_dev_queue(struct virtio_dev *vdev, unsigned int q)
+{
+	return q < vdev->nr_queues ? &vdev->vqs[q] : NULL;
+}
+
+void virtio_dev_queue_set_size(struct virtio_dev *vdev, unsigned int q,
+			       uint32_t size)
+{
+	struct virtqueue *vq = virtio_dev_queue(vdev, q);
+
+	if (!vq || vq->ready)
+		return;
+	/* Packed rings may have any size; split ones need a power of 2. */
+	if (!virtio_dev_has_feature(vdev, VIRTIO_F_RING_PACKED) &&
+	    (size & (size - 1)))
+		size = 0;
+	virtq_set_size(vq, size);
+}
+
+void virtio_dev_queue_set_addr(struct virtio_dev *vdev, unsigned int q,
+			       unsigned int which, uint64_t gpa)
+{
+	struct virtqueue *vq = virtio_dev_queue(vdev, q);
+
+	/* Misaligned addresses are recorded; virtq_enable() refuses them. */
+	if (!vq || vq->ready)
+		return;
+	switch (which) {
+	case VIRTIO_QUEUE_DESC:
+		virtq_set_desc_addr(vq, gpa);
+		break;
+	case VIRTIO_QUEUE_DRIVER:
+		virtq_set_driver_addr(vq, gpa);
+		break;
+	case VIRTIO_QUEUE_DEVICE:
+		virtq_set_device_addr(vq, gpa);
+		break;
+	}
+}
+
+uint64_t virtio_dev_queue_addr(struct virtio_dev *vdev, unsigned int q,
+			       unsigned int which)
+{
+	struct virtqueue *vq = virtio_dev_queue(vdev, q);
+
+	if (!vq)
+		return 0;
+	switch (which) {
+	case VIRTIO_QUEUE_DESC:
+		return vq->desc_gpa;
+	case VIRTIO_QUEUE_DRIVER:
+		return vq->driver_gpa;
+	case VIRTIO_QUEUE_DEVICE:
+		return vq->device_gpa;
+	}
+	return 0;
+}
+
+void virtio_dev_queue_enable(struct virtio_dev *vdev, unsigned int q)
+{
+	struct virtqueue *vq = virtio_dev_queue(vdev, q);
+	int ret;
+
+	if (!vq || vq->ready)
+		return;
+	/* The ring layout is only known once features are. */
+	if (!(vdev->status & VIRTIO_CONFIG_S_FEATURES_OK)) {
+		pr_debug_ratelimited("%s: queue %u enabled before FEATURES_OK",
+				     vdev->name, q);
+		return;
+	}
+	ret = virtq_enable(vq);
+	if (ret)
+		virtio_dev_fail(vdev, ret, "queue enable");
+}
+
+void virtio_dev_queue_disable(struct virtio_dev *vdev, unsigned int q)
+{
+	struct virtqueue *vq = virtio_dev_queue(vdev, q);
+
+	if (!vq)
+		return;
+	virtq_reset(vq);
+	virtq_set_features(vq, vdev->features);
+}
+
+bool virtio_dev_queue_ready(struct virtio_dev *vdev, unsigned int q)
+{
+	struct virtqueue *vq = virtio_dev_queue(vdev, q);
+
+	return vq && vq->ready;
+}

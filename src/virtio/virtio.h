@@ -1,0 +1,262 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+#ifndef DEVISOR_VIRTIO_VIRTIO_H
+#define DEVISOR_VIRTIO_VIRTIO_H
+
+/*
+ * The contract between a virtio device model (blk, net, console, rng) and
+ * a transport (virtio-pci, virtio-mmio), after Firecracker's VirtioDevice
+ * and Cloud Hypervisor's split: the device embeds a struct virtio_dev and
+ * knows nothing of PCI or MMIO registers; the transport decodes registers
+ * into the virtio_dev_* calls below and delivers interrupts. The core here
+ * owns what the spec defines once for all transports: feature negotiation,
+ * the device status state machine (spec 2.1, 3.1), the configuration
+ * generation, queue setup, kick dispatch on an I/O thread and the
+ * DEVICE_NEEDS_RESET path. docs/virtio.md has the whole picture.
+ *
+ * Locking: vdev->lock (a plain mutex) serialises everything about one
+ * device: transport register accesses, kicks, device ops, device-side
+ * calls from other threads (virtio_dev_lock()). Every device op runs with
+ * it held; so must every virtio_dev_* call below unless it says otherwise.
+ * Under it a device may push buffers and raise interrupts (MSI-X, INTx,
+ * irqfd), but must not block for long, must not take a PCI function's
+ * lock, and must not call evloop_add/evloop_del (the I/O thread may be
+ * waiting for vdev->lock inside a callback).
+ */
+
+#include <linux/virtio_config.h>
+#include <linux/virtio_ids.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "virtio/queue.h"
+
+struct evloop;
+struct guest_mem;
+struct virtio_dev;
+
+/* Status bits not in every uapi header we may meet. */
+#ifndef VIRTIO_CONFIG_S_NEEDS_RESET
+#define VIRTIO_CONFIG_S_NEEDS_RESET 0x40
+#endif
+
+/* Offered by the core for every device; VERSION_1 is also required. */
+#define VIRTIO_CORE_FEATURES                                            \
+	((1ull << VIRTIO_F_VERSION_1) | (1ull << VIRTQ_F_RING_PACKED) | \
+	 (1ull << VIRTQ_F_EVENT_IDX) | (1ull << VIRTQ_F_INDIRECT_DESC))
+
+/* Queues per device; the PCI notify area and MSI-X table are sized by it. */
+#define VIRTIO_MAX_QUEUES 1024u
+
+/*
+ * What a device model provides. All ops run with vdev->lock held; any may
+ * be NULL.
+ */
+struct virtio_dev_ops {
+	/*
+	 * Device configuration space: @off and @len (1..8) lie inside
+	 * [0, vdev->config_len). Without config_read, bytes come from
+	 * vdev->config; without config_write, writes are ignored.
+	 */
+	void (*config_read)(struct virtio_dev *vdev, uint32_t off, void *data,
+			    unsigned int len);
+	void (*config_write)(struct virtio_dev *vdev, uint32_t off,
+			     const void *data, unsigned int len);
+	/*
+	 * FEATURES_OK with @features (a subset of what was offered, with
+	 * VERSION_1): false refuses the combination.
+	 */
+	bool (*features_ok)(struct virtio_dev *vdev, uint64_t features);
+	/*
+	 * DRIVER_OK: the driver is ready and the enabled queues are live.
+	 * Runs on the vCPU thread that wrote the status: set up, do no queue
+	 * I/O. An error marks the device DEVICE_NEEDS_RESET. Afterwards the
+	 * core kicks every enabled queue once, so queue_notify picks up
+	 * buffers made available before DRIVER_OK.
+	 */
+	int (*activate)(struct virtio_dev *vdev);
+	/*
+	 * Device reset (status 0, or the VM's reset): drop device-specific
+	 * runtime state. The core resets queues, features and status.
+	 */
+	void (*reset)(struct virtio_dev *vdev);
+	/*
+	 * A kick of queue @q, on the I/O thread, only while the device is
+	 * running (DRIVER_OK, not failed) and @q is enabled. Process the
+	 * queue, then virtio_dev_notify_queue(); on a negative virtq_pop()
+	 * call virtio_dev_fail() and return.
+	 */
+	void (*queue_notify)(struct virtio_dev *vdev, unsigned int q);
+	/* Frees the device model; no lock held, nothing runs any more. */
+	void (*destroy)(struct virtio_dev *vdev);
+};
+
+/* What a transport provides to the core. Called with vdev->lock held. */
+struct virtio_transport_ops {
+	/* Raise the used buffer notification of queue @q. */
+	void (*notify_queue)(struct virtio_dev *vdev, unsigned int q);
+	/* Raise the configuration change notification. */
+	void (*notify_config)(struct virtio_dev *vdev);
+	/* Device reset: transport state (ISR, vectors, selectors). */
+	void (*reset)(struct virtio_dev *vdev);
+};
+
+/* One kick source: an eventfd on the I/O thread (ioeventfd target). */
+struct virtio_kick {
+	struct virtio_dev *vdev;
+	unsigned int q;
+	int fd;
+};
+
+struct virtio_dev {
+	/* Set by the device model (virtio_dev_init()). */
+	const char *name;
+	uint32_t device_id; /* VIRTIO_ID_* */
+	const struct virtio_dev_ops *ops;
+	uint64_t device_features; /* device-specific bits offered */
+	struct virtqueue *vqs;
+	unsigned int nr_queues;
+	uint16_t queue_max_size; /* same for every queue */
+	const struct guest_mem *mem;
+	void *config; /* device config space, if no config_read */
+	uint32_t config_len;
+
+	pthread_mutex_t lock;
+
+	/* Core state, under lock. */
+	uint64_t driver_features; /* as written, until FEATURES_OK */
+	uint64_t features; /* negotiated; valid once FEATURES_OK is set */
+	uint8_t status;
+	uint32_t config_generation;
+	bool fail_warned; /* one warning per device lifetime */
+
+	/* Transport binding (virtio_dev_bind()). */
+	const struct virtio_transport_ops *tops;
+	void *transport;
+	struct evloop *loop;
+	struct virtio_kick *kicks; /* nr_queues of them */
+};
+
+/* Device side ------------------------------------------------------------ */
+
+/*
+ * Fills in @vdev and initialises its lock and @nr_queues queues @vqs (the
+ * device owns the array) of at most @queue_max_size entries over @mem.
+ * Returns 0 or -EINVAL.
+ */
+int virtio_dev_init(struct virtio_dev *vdev, const char *name,
+		    uint32_t device_id, const struct virtio_dev_ops *ops,
+		    struct virtqueue *vqs, unsigned int nr_queues,
+		    uint16_t queue_max_size, const struct guest_mem *mem);
+
+/* For callers outside the device ops (an input thread, a timer). */
+void virtio_dev_lock(struct virtio_dev *vdev);
+void virtio_dev_unlock(struct virtio_dev *vdev);
+
+/* DRIVER_OK set, and neither DEVICE_NEEDS_RESET nor FAILED. */
+bool virtio_dev_running(const struct virtio_dev *vdev);
+/* A negotiated feature bit. */
+bool virtio_dev_has_feature(const struct virtio_dev *vdev, unsigned int bit);
+
+/*
+ * After pushing used buffers to queue @q: raise its interrupt through the
+ * transport if the driver wants one (virtq_should_notify()).
+ */
+void virtio_dev_notify_queue(struct virtio_dev *vdev, unsigned int q);
+
+/*
+ * A guest protocol violation (@err: -VIRTQ_E_* or -errno, @what: where):
+ * set DEVICE_NEEDS_RESET, send a configuration change notification if the
+ * driver is up, log one warning per device lifetime, and stop processing
+ * the device's queues until the driver resets it.
+ */
+void virtio_dev_fail(struct virtio_dev *vdev, int err, const char *what);
+
+/*
+ * The device changed its configuration space: bump the generation and
+ * notify the driver (once DRIVER_OK is set).
+ */
+void virtio_dev_config_changed(struct virtio_dev *vdev);
+
+/* No lock: frees the device through ops->destroy (after unbinding). */
+void virtio_dev_destroy(struct virtio_dev *vdev);
+
+/* Transport side ---------------------------------------------------------- */
+
+/*
+ * Attach @vdev to a transport: creates one non-blocking kick eventfd per
+ * queue and adds them to @loop, whose callback drains the eventfd and calls
+ * ops->queue_notify. No lock. Returns 0 or -errno. A device is bound once.
+ */
+int virtio_dev_bind(struct virtio_dev *vdev,
+		    const struct virtio_transport_ops *tops, void *transport,
+		    struct evloop *loop);
+/* Removes the kick eventfds from the loop and closes them. No lock. */
+void virtio_dev_unbind(struct virtio_dev *vdev);
+
+/* Eventfd that kicks queue @q, for the transport's ioeventfd; -1 if none. */
+int virtio_dev_kick_fd(const struct virtio_dev *vdev, unsigned int q);
+/*
+ * A queue notification that reached the transport's register handler (no
+ * ioeventfd, or an access it does not match): signal the same eventfd, so
+ * the I/O thread runs the device either way. Any thread, no lock.
+ */
+void virtio_dev_kick(struct virtio_dev *vdev, unsigned int q);
+
+/* Feature words: @sel 0 is bits 0..31, 1 is 32..63, others read 0. */
+uint32_t virtio_dev_device_features(const struct virtio_dev *vdev,
+				    uint32_t sel);
+uint32_t virtio_dev_driver_features(const struct virtio_dev *vdev,
+				    uint32_t sel);
+/* Ignored once FEATURES_OK is set, and for @sel > 1. */
+void virtio_dev_set_driver_features(struct virtio_dev *vdev, uint32_t sel,
+				    uint32_t val);
+
+uint8_t virtio_dev_status(const struct virtio_dev *vdev);
+/*
+ * A driver write of the device status: 0 resets the device (queues,
+ * features, transport state). Otherwise bits only accumulate in order
+ * ACKNOWLEDGE, DRIVER, FEATURES_OK, DRIVER_OK; FEATURES_OK stays clear if
+ * the driver asked for bits not offered, omitted VERSION_1 or the device
+ * refused; DRIVER_OK needs FEATURES_OK and activates the device.
+ * DEVICE_NEEDS_RESET cannot be written.
+ */
+void virtio_dev_set_status(struct virtio_dev *vdev, uint8_t val);
+/* Full device reset, as by a status write of 0. */
+void virtio_dev_reset(struct virtio_dev *vdev);
+
+/* Device configuration space, any width 1..8; outside it reads 0. */
+uint64_t virtio_dev_config_read(struct virtio_dev *vdev, uint32_t off,
+				unsigned int size);
+void virtio_dev_config_write(struct virtio_dev *vdev, uint32_t off,
+			     uint64_t val, unsigned int size);
+
+/*
+ * Queue @q, or NULL when @q does not exist: the transport then reads the
+ * queue as absent (size 0) and ignores writes.
+ */
+struct virtqueue *virtio_dev_queue(struct virtio_dev *vdev, unsigned int q);
+/*
+ * Driver-written queue configuration; ignored while the queue is enabled.
+ * A split ring size that is not a power of two is recorded as 0 (invalid).
+ */
+void virtio_dev_queue_set_size(struct virtio_dev *vdev, unsigned int q,
+			       uint32_t size);
+void virtio_dev_queue_set_addr(struct virtio_dev *vdev, unsigned int q,
+			       unsigned int which, uint64_t gpa);
+#define VIRTIO_QUEUE_DESC 0
+#define VIRTIO_QUEUE_DRIVER 1
+#define VIRTIO_QUEUE_DEVICE 2
+/* Address as last written, for transports that read it back. */
+uint64_t virtio_dev_queue_addr(struct virtio_dev *vdev, unsigned int q,
+			       unsigned int which);
+/*
+ * Enable queue @q. Ignored before FEATURES_OK; a queue whose size or rings
+ * are invalid stays disabled and marks the device DEVICE_NEEDS_RESET.
+ */
+void virtio_dev_queue_enable(struct virtio_dev *vdev, unsigned int q);
+/* virtio-mmio QueueReady = 0: the queue stops and forgets its setup. */
+void virtio_dev_queue_disable(struct virtio_dev *vdev, unsigned int q);
+bool virtio_dev_queue_ready(struct virtio_dev *vdev, unsigned int q);
+
+#endif
