@@ -40,6 +40,21 @@ static void usage(FILE *f)
 	      "                       (default 512M)\n"
 	      "      --boot PROTO     auto, linux64 or pvh (default auto: "
 	      "linux64)\n"
+	      "      --disk SPEC      virtio-blk disk, repeatable: "
+	      "path=IMG[,readonly=on]\n"
+	      "                       [,transport=pci|mmio][,direct=on]"
+	      "[,engine=auto|io_uring|sync]\n"
+	      "                       [,queues=N][,serial=S]\n"
+	      "      --net SPEC       virtio-net, repeatable: "
+	      "tap=NAME[,mac=M] or\n"
+	      "                       user[,hostfwd=tcp::HPORT-:GPORT]..."
+	      "[,mac=M] (10.0.2.15/24,\n"
+	      "                       gateway 10.0.2.2 = host loopback, DNS "
+	      "10.0.2.3)\n"
+	      "      --rng            virtio-rng from the host's getrandom()\n"
+	      "      --console KIND   serial (ttyS0, default) or virtio (hvc0; "
+	      "default\n"
+	      "                       command line becomes console=hvc0)\n"
 	      "  -v, --verbose        more log output; twice for debug\n"
 	      "  -q, --quiet          errors only\n"
 	      "\n"
@@ -59,7 +74,7 @@ static int usage_error(const char *fmt, const char *arg)
 	return EXIT_USAGE;
 }
 
-enum { OPT_BOOT = 256 };
+enum { OPT_BOOT = 256, OPT_DISK, OPT_NET, OPT_RNG, OPT_CONSOLE };
 
 static const struct option run_opts[] = {
 	{ "kernel", required_argument, NULL, 'k' },
@@ -68,6 +83,10 @@ static const struct option run_opts[] = {
 	{ "cpus", required_argument, NULL, 'p' },
 	{ "memory", required_argument, NULL, 'm' },
 	{ "boot", required_argument, NULL, OPT_BOOT },
+	{ "disk", required_argument, NULL, OPT_DISK },
+	{ "net", required_argument, NULL, OPT_NET },
+	{ "rng", no_argument, NULL, OPT_RNG },
+	{ "console", required_argument, NULL, OPT_CONSOLE },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "quiet", no_argument, NULL, 'q' },
 	{ "help", no_argument, NULL, 'h' },
@@ -76,12 +95,11 @@ static const struct option run_opts[] = {
 
 static int parse_run(int argc, char **argv, struct vm_config *cfg)
 {
+	char err_msg[160];
 	unsigned long n;
 	int c, err;
 
-	*cfg = (struct vm_config){ .cmdline = "console=ttyS0",
-				   .nr_cpus = 1,
-				   .ram_size = 512ull << 20 };
+	*cfg = (struct vm_config){ .nr_cpus = 1, .ram_size = 512ull << 20 };
 	opterr = 0;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, ":k:i:c:p:m:vqh", run_opts,
@@ -129,6 +147,38 @@ static int parse_run(int argc, char **argv, struct vm_config *cfg)
 						   "or pvh, not '%s'",
 						   optarg);
 			break;
+		case OPT_DISK:
+			if (cfg->nr_disks == CONFIG_MAX_DISKS)
+				return usage_error("at most %s --disk options",
+						   "16");
+			if (config_parse_disk(optarg,
+					      &cfg->disks[cfg->nr_disks],
+					      err_msg, sizeof(err_msg)))
+				return usage_error("--disk: %s", err_msg);
+			cfg->nr_disks++;
+			break;
+		case OPT_NET:
+			if (cfg->nr_nets == CONFIG_MAX_NETS)
+				return usage_error("at most %s --net options",
+						   "8");
+			if (net_backend_parse(optarg, &cfg->nets[cfg->nr_nets],
+					      err_msg, sizeof(err_msg)))
+				return usage_error("--net: %s", err_msg);
+			cfg->nr_nets++;
+			break;
+		case OPT_RNG:
+			cfg->rng = true;
+			break;
+		case OPT_CONSOLE:
+			if (!strcmp(optarg, "virtio"))
+				cfg->virtio_console = true;
+			else if (!strcmp(optarg, "serial"))
+				cfg->virtio_console = false;
+			else
+				return usage_error("--console takes serial or "
+						   "virtio, not '%s'",
+						   optarg);
+			break;
 		case 'v':
 			if (log_level < LOG_DEBUG)
 				log_level++;
@@ -151,6 +201,9 @@ static int parse_run(int argc, char **argv, struct vm_config *cfg)
 		return usage_error("unexpected argument '%s'", argv[optind]);
 	if (!cfg->kernel)
 		return usage_error("%s", "run needs --kernel PATH");
+	if (!cfg->cmdline)
+		cfg->cmdline = cfg->virtio_console ? "console=hvc0"
+						   : "console=ttyS0";
 	return 0;
 }
 
@@ -199,7 +252,7 @@ static int cmd_run(int argc, char **argv)
 	}
 	if (pthread_create(&sigthr, NULL, signal_thread, &vm) == 0)
 		pthread_detach(sigthr);
-	if (console_start(&vm, machine.console) < 0) {
+	if (console_start(&vm, &machine.console) < 0) {
 		vm_destroy(&vm);
 		machine_destroy(&machine);
 		return 1;

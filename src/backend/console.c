@@ -13,7 +13,6 @@
 #include <termios.h>
 #include <unistd.h>
 
-#include "hw/serial.h"
 #include "kvm/vm.h"
 #include "util/log.h"
 
@@ -22,7 +21,7 @@
 
 static struct {
 	struct vm *vm;
-	struct serial *serial;
+	struct console_port port;
 	pthread_t thread;
 	bool running;
 	int stop_fd;
@@ -144,7 +143,7 @@ static size_t filter_escapes(uint8_t *buf, size_t n, bool *esc, bool *quit)
 }
 
 /*
- * buf[head, tail) is input the UART has not taken yet. stdin is read only
+ * buf[head, tail) is input the guest has not taken yet. stdin is read only
  * while there is room, so a guest that stops reading pushes back on the
  * terminal rather than losing keys; escapes are seen as long as it fits.
  */
@@ -153,7 +152,7 @@ static void *console_thread(void *opaque)
 	uint8_t buf[INPUT_BUF];
 	size_t head = 0, tail = 0;
 	bool eof = false, esc = false, quit = false;
-	int rx_fd = serial_rx_eventfd(console.serial);
+	int rx_fd = console.port.rx_eventfd;
 
 	while (!quit) {
 		struct pollfd fds[3];
@@ -162,8 +161,8 @@ static void *console_thread(void *opaque)
 		ssize_t n;
 
 		if (head < tail)
-			head += serial_receive(console.serial, buf + head,
-					       tail - head);
+			head += console.port.receive(console.port.opaque,
+						     buf + head, tail - head);
 		if (head == tail)
 			head = tail = 0;
 		if (eof && !tail)
@@ -218,7 +217,7 @@ static void *console_thread(void *opaque)
 	return NULL;
 }
 
-int console_start(struct vm *vm, struct serial *serial)
+int console_start(struct vm *vm, const struct console_port *port)
 {
 	sigset_t mask, old;
 	int ret;
@@ -226,7 +225,7 @@ int console_start(struct vm *vm, struct serial *serial)
 	if (console.running)
 		return -EBUSY;
 	console.vm = vm;
-	console.serial = serial;
+	console.port = *port;
 	console.stop_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	if (console.stop_fd < 0)
 		return -errno;

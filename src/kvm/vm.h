@@ -8,6 +8,7 @@
 
 #include "bus/bus.h"
 #include "bus/device.h"
+#include "config.h"
 #include "kvm/memory.h"
 
 struct vcpu;
@@ -32,6 +33,13 @@ struct vm_config {
 	unsigned int nr_cpus;
 	uint64_t ram_size;
 	const char *boot_protocol; /* NULL: pick from the image */
+
+	struct disk_config disks[CONFIG_MAX_DISKS];
+	unsigned int nr_disks;
+	struct net_options nets[CONFIG_MAX_NETS];
+	unsigned int nr_nets;
+	bool rng;
+	bool virtio_console; /* the terminal is hvc0, not ttyS0 */
 };
 
 struct vm {

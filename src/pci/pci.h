@@ -17,8 +17,8 @@
  * pdev->lock) must not take such a lock.
  *
  * Lifetime: functions are never freed while vCPUs run (as for the bus).
- * pci_dev_exit() unpublishes a function but does not take it off the
- * VM's device list.
+ * pci_dev_exit() unpublishes a function and takes it off the VM's device
+ * list.
  */
 
 #include "arch/x86/layout.h"

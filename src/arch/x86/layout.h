@@ -43,6 +43,10 @@
 #define PCI_IO_BASE 0xc000ull
 #define PCI_IO_SIZE 0x4000ull
 #define PCI_MMIO64_SIZE (64ull << 30)
+/* virtio-mmio windows, 4 KiB each, below the IOAPIC as on QEMU microvm. */
+#define VIRTIO_MMIO_BASE 0xfeb00000ull
+#define VIRTIO_MMIO_STRIDE 0x1000ull
+#define VIRTIO_MMIO_MAX 9
 #define IOAPIC_ADDR 0xfec00000ull
 #define LAPIC_ADDR 0xfee00000ull
 

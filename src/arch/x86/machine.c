@@ -2,6 +2,7 @@
 #include "arch/x86/machine.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -19,6 +20,12 @@
 #include "kvm/irq.h"
 #include "kvm/vcpu.h"
 #include "pci/pci.h"
+#include "virtio/console.h"
+#include "virtio/mmio.h"
+#include "virtio/pci.h"
+#include "virtio/rng.h"
+#include "virtio/virtio.h"
+#include "util/evloop.h"
 #include "util/file.h"
 #include "util/log.h"
 
@@ -30,9 +37,9 @@ static int create_legacy_devices(struct vm *vm, struct machine *m)
 {
 	struct rtc *rtc;
 
-	m->console = serial_create(vm, COM1_PORT, COM1_IRQ, STDOUT_FILENO);
+	m->uart = serial_create(vm, COM1_PORT, COM1_IRQ, STDOUT_FILENO);
 	rtc = rtc_create(vm);
-	if (!m->console || !rtc || !i8042_create(vm) ||
+	if (!m->uart || !rtc || !i8042_create(vm) ||
 	    !debug_exit_create(vm, DEBUG_EXIT_PORT) || !acpi_pm_create(vm))
 		return -ENOMEM;
 	rtc_set_memory_size(rtc, guest_mem_low_end(&vm->mem),
@@ -68,6 +75,72 @@ static int create_pci(struct vm *vm, struct machine *m)
 	return ret;
 }
 
+static size_t uart_receive(void *opaque, const uint8_t *buf, size_t len)
+{
+	return serial_receive(opaque, buf, len);
+}
+
+static size_t vcon_receive(void *opaque, const uint8_t *buf, size_t len)
+{
+	return virtio_console_receive(opaque, buf, len);
+}
+
+/* ISA IRQs no legacy device of ours uses: edge, active high, no override. */
+static const unsigned int mmio_gsis[VIRTIO_MMIO_MAX] = { 5,  6,	 7,  10, 11,
+							 12, 13, 14, 15 };
+
+/* Puts @vdev on PCI or on the next virtio-mmio window; owns it after. */
+static int attach_virtio(struct vm *vm, struct machine *m,
+			 struct virtio_dev *vdev,
+			 enum virtio_transport_kind transport)
+{
+	if (transport == TRANSPORT_MMIO) {
+		unsigned int i = m->nr_mmio;
+
+		if (i == VIRTIO_MMIO_MAX) {
+			pr_err("%s: at most %d virtio-mmio devices", vdev->name,
+			       VIRTIO_MMIO_MAX);
+			virtio_dev_destroy(vdev);
+			return -ENOSPC;
+		}
+		m->mmio[i] = virtio_mmio_create(
+			vm, VIRTIO_MMIO_BASE + i * VIRTIO_MMIO_STRIDE,
+			mmio_gsis[i], vdev, m->io);
+		if (!m->mmio[i])
+			return -ENODEV;
+		m->nr_mmio++;
+		return 0;
+	}
+	return virtio_pci_create(vm, m->pci, vdev, m->io) ? 0 : -ENODEV;
+}
+
+static int create_virtio_devices(struct vm *vm, const struct vm_config *cfg,
+				 struct machine *m)
+{
+	struct virtio_dev *vdev;
+	int ret;
+
+	m->io = evloop_create("io0");
+	if (!m->io)
+		return -ENOMEM;
+	if (cfg->rng) {
+		vdev = virtio_rng_create(vm);
+		if (!vdev || (ret = attach_virtio(vm, m, vdev, TRANSPORT_PCI)))
+			return vdev ? ret : -ENOMEM;
+	}
+	if (cfg->virtio_console) {
+		vdev = virtio_console_create(vm, STDOUT_FILENO);
+		if (!vdev || (ret = attach_virtio(vm, m, vdev, TRANSPORT_PCI)))
+			return vdev ? ret : -ENOMEM;
+		m->console = (struct console_port){
+			.receive = vcon_receive,
+			.rx_eventfd = virtio_console_rx_eventfd(vdev),
+			.opaque = vdev,
+		};
+	}
+	return 0;
+}
+
 static int install_acpi(struct vm *vm, struct machine *m, uint64_t *rsdp)
 {
 	uint8_t mcfg[64];
@@ -77,12 +150,13 @@ static int install_acpi(struct vm *vm, struct machine *m, uint64_t *rsdp)
 		.body = mcfg,
 		.body_len = acpi_pci_mcfg(m->pci, mcfg, sizeof(mcfg)),
 	};
-	struct acpi_dsdt_hook pci_hook = { .build = acpi_pci_dsdt,
-					   .opaque = m->pci };
+	struct acpi_dsdt_hook hooks[1 + VIRTIO_MMIO_MAX] = {
+		{ .build = acpi_pci_dsdt, .opaque = m->pci },
+	};
 	struct acpi_config cfg = {
 		.nr_cpus = vm->nr_cpus,
-		.dsdt_hooks = &pci_hook,
-		.nr_dsdt_hooks = 1,
+		.dsdt_hooks = hooks,
+		.nr_dsdt_hooks = 1 + m->nr_mmio,
 		.extra_tables = &extra,
 		.nr_extra_tables = 1,
 	};
@@ -93,6 +167,8 @@ static int install_acpi(struct vm *vm, struct machine *m, uint64_t *rsdp)
 	};
 	int ret;
 
+	for (unsigned int i = 0; i < m->nr_mmio; i++)
+		hooks[1 + i] = virtio_mmio_dsdt_hook(m->mmio[i]);
 	if (!t.buf)
 		return -ENOSPC;
 	ret = acpi_build(&t, &cfg);
@@ -104,12 +180,40 @@ static int install_acpi(struct vm *vm, struct machine *m, uint64_t *rsdp)
 	return 0;
 }
 
-static int load_kernel(struct vm *vm, const struct vm_config *cfg,
-		       uint64_t rsdp, struct boot_entry *entry)
+/*
+ * virtio-mmio devices are described in the DSDT; a guest booted with
+ * acpi=off learns of them from the command line instead (never both: Linux
+ * would probe each twice).
+ */
+static char *kernel_cmdline(const struct vm_config *cfg,
+			    const struct machine *m)
 {
-	struct mapped_file kernel, initrd = { 0 };
+	size_t len = strlen(cfg->cmdline) + 1;
+	char *s;
+
+	if (!strstr(cfg->cmdline, "acpi=off"))
+		return strdup(cfg->cmdline);
+	for (unsigned int i = 0; i < m->nr_mmio; i++)
+		len += strlen(virtio_mmio_cmdline(m->mmio[i])) + 1;
+	s = malloc(len);
+	if (!s)
+		return NULL;
+	strcpy(s, cfg->cmdline);
+	for (unsigned int i = 0; i < m->nr_mmio; i++) {
+		strcat(s, " ");
+		strcat(s, virtio_mmio_cmdline(m->mmio[i]));
+	}
+	return s;
+}
+
+static int load_kernel(struct vm *vm, const struct vm_config *cfg,
+		       const struct machine *m, uint64_t rsdp,
+		       struct boot_entry *entry)
+{
+	struct mapped_file kernel = { 0 }, initrd = { 0 };
+	char *cmdline = kernel_cmdline(cfg, m);
 	struct boot_request req = {
-		.cmdline = cfg->cmdline,
+		.cmdline = cmdline,
 		.rsdp_addr = rsdp,
 		.protocol = !cfg->boot_protocol		       ? BOOT_AUTO :
 			    !strcmp(cfg->boot_protocol, "pvh") ? BOOT_PVH :
@@ -117,15 +221,15 @@ static int load_kernel(struct vm *vm, const struct vm_config *cfg,
 	};
 	int ret;
 
+	if (!cmdline)
+		return -ENOMEM;
 	ret = map_file(cfg->kernel, "kernel", &kernel);
 	if (ret)
-		return ret;
+		goto out;
 	if (cfg->initrd) {
 		ret = map_file(cfg->initrd, "initrd", &initrd);
-		if (ret) {
-			unmap_file(&kernel);
-			return ret;
-		}
+		if (ret)
+			goto out;
 	}
 	req.kernel = kernel.data;
 	req.kernel_size = kernel.size;
@@ -139,8 +243,10 @@ static int load_kernel(struct vm *vm, const struct vm_config *cfg,
 			entry->format == KERNEL_ELF ? "ELF" : "bzImage",
 			boot_protocol_name(entry->protocol),
 			(unsigned long long)entry->entry);
+out:
 	unmap_file(&initrd);
 	unmap_file(&kernel);
+	free(cmdline);
 	return ret;
 }
 
@@ -158,10 +264,18 @@ int machine_setup(struct vm *vm, const struct vm_config *cfg, struct machine *m)
 	ret = create_pci(vm, m);
 	if (ret)
 		return ret;
+	m->console = (struct console_port){
+		.receive = uart_receive,
+		.rx_eventfd = serial_rx_eventfd(m->uart),
+		.opaque = m->uart,
+	};
+	ret = create_virtio_devices(vm, cfg, m);
+	if (ret)
+		return ret;
 	ret = install_acpi(vm, m, &rsdp);
 	if (ret)
 		return ret;
-	ret = load_kernel(vm, cfg, rsdp, &entry);
+	ret = load_kernel(vm, cfg, m, rsdp, &entry);
 	if (ret)
 		return ret;
 
@@ -179,6 +293,9 @@ int machine_setup(struct vm *vm, const struct vm_config *cfg, struct machine *m)
 
 void machine_destroy(struct machine *m)
 {
+	/* After vm_destroy(): the devices on the loop are gone. */
+	evloop_destroy(m->io);
+	m->io = NULL;
 	free(m->pci);
 	m->pci = NULL;
 }

@@ -2,14 +2,22 @@
 #ifndef DEVISOR_ARCH_X86_MACHINE_H
 #define DEVISOR_ARCH_X86_MACHINE_H
 
+#include "arch/x86/layout.h"
+#include "backend/console.h"
 #include "kvm/vm.h"
 
+struct evloop;
 struct pci_host;
+struct virtio_mmio;
 
 /* What main() needs to know of the board after it is built. */
 struct machine {
-	struct serial *console;
+	struct serial *uart;
+	struct console_port console; /* where the terminal's input goes */
 	struct pci_host *pci;
+	struct evloop *io; /* the I/O thread virtio back-ends run on */
+	struct virtio_mmio *mmio[VIRTIO_MMIO_MAX];
+	unsigned int nr_mmio;
 };
 
 /*

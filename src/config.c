@@ -1,0 +1,104 @@
+// SPDX-License-Identifier: GPL-2.0
+#include "config.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "util/parse.h"
+
+int config_parse_bool(const char *s, bool *out)
+{
+	static const char *const yes[] = { "on", "yes", "true", "1" };
+	static const char *const no[] = { "off", "no", "false", "0" };
+
+	for (size_t i = 0; i < sizeof(yes) / sizeof(yes[0]); i++) {
+		if (!strcmp(s, yes[i]))
+			return *out = true, 0;
+		if (!strcmp(s, no[i]))
+			return *out = false, 0;
+	}
+	return -EINVAL;
+}
+
+#define FAIL(...)                                   \
+	do {                                        \
+		snprintf(err, errlen, __VA_ARGS__); \
+		return -EINVAL;                     \
+	} while (0)
+
+int config_parse_disk(char *spec, struct disk_config *d, char *err,
+		      size_t errlen)
+{
+	char *save = NULL, *tok;
+	bool first = true;
+
+	*d = (struct disk_config){ .engine = BLK_ENGINE_AUTO,
+				   .transport = TRANSPORT_PCI,
+				   .nr_queues = 1 };
+	for (tok = strtok_r(spec, ",", &save); tok;
+	     tok = strtok_r(NULL, ",", &save), first = false) {
+		char *val = strchr(tok, '=');
+		unsigned long n;
+		bool b;
+
+		if (!val) {
+			/* A bare first token is the image, as in -drive. */
+			if (first) {
+				d->path = tok;
+				continue;
+			}
+			FAIL("disk option '%s' needs a value (key=value)", tok);
+		}
+		*val++ = '\0';
+		if (!strcmp(tok, "path")) {
+			if (!*val)
+				FAIL("disk path is empty");
+			d->path = val;
+		} else if (!strcmp(tok, "readonly") || !strcmp(tok, "ro")) {
+			if (config_parse_bool(val, &b))
+				FAIL("disk readonly takes on or off, not '%s'",
+				     val);
+			d->readonly = b;
+		} else if (!strcmp(tok, "direct")) {
+			if (config_parse_bool(val, &b))
+				FAIL("disk direct takes on or off, not '%s'",
+				     val);
+			d->direct = b;
+		} else if (!strcmp(tok, "transport")) {
+			if (!strcmp(val, "pci"))
+				d->transport = TRANSPORT_PCI;
+			else if (!strcmp(val, "mmio"))
+				d->transport = TRANSPORT_MMIO;
+			else
+				FAIL("disk transport takes pci or mmio, not "
+				     "'%s'", val);
+		} else if (!strcmp(tok, "engine")) {
+			if (!strcmp(val, "auto"))
+				d->engine = BLK_ENGINE_AUTO;
+			else if (!strcmp(val, "io_uring"))
+				d->engine = BLK_ENGINE_IO_URING;
+			else if (!strcmp(val, "sync"))
+				d->engine = BLK_ENGINE_SYNC;
+			else
+				FAIL("disk engine takes auto, io_uring or "
+				     "sync, not '%s'", val);
+		} else if (!strcmp(tok, "queues")) {
+			if (parse_uint(val, 1, 16, &n))
+				FAIL("disk queues takes a number from 1 to 16, "
+				     "not '%s'", val);
+			d->nr_queues = n;
+		} else if (!strcmp(tok, "serial")) {
+			if (strlen(val) > BLK_SERIAL_LEN)
+				FAIL("disk serial '%s' is longer than %d "
+				     "bytes", val, BLK_SERIAL_LEN);
+			strcpy(d->serial, val);
+		} else {
+			FAIL("unknown disk option '%s' (path, readonly, "
+			     "transport, direct, engine, queues, serial)", tok);
+		}
+	}
+	if (!d->path)
+		FAIL("disk needs path=IMAGE");
+	return 0;
+}
