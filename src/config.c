@@ -72,7 +72,8 @@ int config_parse_disk(char *spec, struct disk_config *d, char *err,
 				d->transport = TRANSPORT_MMIO;
 			else
 				FAIL("disk transport takes pci or mmio, not "
-				     "'%s'", val);
+				     "'%s'",
+				     val);
 		} else if (!strcmp(tok, "engine")) {
 			if (!strcmp(val, "auto"))
 				d->engine = BLK_ENGINE_AUTO;
@@ -82,20 +83,24 @@ int config_parse_disk(char *spec, struct disk_config *d, char *err,
 				d->engine = BLK_ENGINE_SYNC;
 			else
 				FAIL("disk engine takes auto, io_uring or "
-				     "sync, not '%s'", val);
+				     "sync, not '%s'",
+				     val);
 		} else if (!strcmp(tok, "queues")) {
 			if (parse_uint(val, 1, 16, &n))
 				FAIL("disk queues takes a number from 1 to 16, "
-				     "not '%s'", val);
+				     "not '%s'",
+				     val);
 			d->nr_queues = n;
 		} else if (!strcmp(tok, "serial")) {
 			if (strlen(val) > BLK_SERIAL_LEN)
 				FAIL("disk serial '%s' is longer than %d "
-				     "bytes", val, BLK_SERIAL_LEN);
+				     "bytes",
+				     val, BLK_SERIAL_LEN);
 			strcpy(d->serial, val);
 		} else {
 			FAIL("unknown disk option '%s' (path, readonly, "
-			     "transport, direct, engine, queues, serial)", tok);
+			     "transport, direct, engine, queues, serial)",
+			     tok);
 		}
 	}
 	if (!d->path)
