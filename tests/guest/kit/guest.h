@@ -22,6 +22,11 @@
  * which the kit calls once at CPL0 before dropping to CPL3 (bss not yet
  * cleared, so keep its state in initialised data). CPL0 code is emulated on
  * PVM hosts, ~5000x slower: keep it short.
+ *
+ * More of the kit, each with its own header: pci.h (config access through
+ * 0xCF8 and ECAM, ACPI tables, BAR sizing and placement), virtio.h (a
+ * polled virtio-pci/virtio-mmio driver with split rings), blk.h (virtio-blk
+ * on top of it) and tsc.h (TSC frequency and deadlines).
  */
 
 #include <stdarg.h>

@@ -1,0 +1,664 @@
+// SPDX-License-Identifier: GPL-2.0
+#include "virtio/blk.h"
+
+#include <errno.h>
+#include <linux/virtio_blk.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/mman.h>
+
+#include "backend/block.h"
+#include "kvm/vm.h"
+#include "util/evloop.h"
+#include "util/log.h"
+#include "virtio/virtio.h"
+
+#define BLK_QUEUE_SIZE 256
+/*
+ * A chain holds at most queue-size descriptors, indirect ones included
+ * (docs/virtqueue.md); the header and the status byte take two.
+ */
+#define BLK_SEG_MAX (BLK_QUEUE_SIZE - 2)
+#define BLK_HDR_LEN 16 /* struct virtio_blk_outhdr */
+#define BLK_DWZ_LEN 16 /* struct virtio_blk_discard_write_zeroes */
+#define SECTOR_SHIFT 9
+#define MAX_DISCARD_SECTORS (1u << 22) /* 2 GiB */
+/* Without ZERO_RANGE or PUNCH_HOLE the backend writes zeroes inline. */
+#define MAX_WRITE_ZEROES_SECTORS (1u << 16) /* 32 MiB */
+#define NO_SLOT 0xffffu
+#define IOV_ARENA_SIZE \
+	((size_t)BLK_QUEUE_SIZE * BLK_QUEUE_SIZE * sizeof(struct iovec))
+/* start_request(): the backend took it; done() completes it. */
+#define BLK_PENDING 0x100
+
+/* struct virtio_blk_config, little-endian, up to write_zeroes_may_unmap. */
+#define CFG_CAPACITY 0
+#define CFG_SEG_MAX 12
+#define CFG_BLK_SIZE 20
+#define CFG_PHYS_BLOCK_EXP 24
+#define CFG_MIN_IO_SIZE 26
+#define CFG_NUM_QUEUES 34
+#define CFG_MAX_DISCARD_SECTORS 36
+#define CFG_MAX_DISCARD_SEG 40
+#define CFG_DISCARD_ALIGN 44
+#define CFG_MAX_WZ_SECTORS 48
+#define CFG_MAX_WZ_SEG 52
+#define CFG_WZ_MAY_UNMAP 56
+#define CFG_LEN 60
+
+struct virtio_blk;
+struct blk_queue;
+
+/* One request popped from a queue, until it is pushed back. */
+struct blk_vreq {
+	struct blk_req req;
+	struct blk_queue *bq;
+	struct iovec *iov; /* BLK_QUEUE_SIZE entries of the queue's arena */
+	struct virtq_chain chain; /* what virtq_push needs; no segments */
+	uint64_t status_gpa;
+	uint32_t used_len;
+	uint32_t gen;
+	uint16_t next_free;
+};
+
+struct blk_queue {
+	struct virtio_blk *blk;
+	struct virtqueue *vq;
+	unsigned int index;
+	/*
+	 * Requests of an older generation belong to a ring the driver has
+	 * reset: they complete without touching it.
+	 */
+	uint32_t gen;
+	/* Ring slots held by this generation: mirrors vq->inflight. */
+	uint32_t slots;
+	uint16_t free_head;
+	bool stalled; /* out of slots, kicks off: a completion resumes us */
+	struct blk_vreq *reqs; /* BLK_QUEUE_SIZE */
+	struct iovec *iovs; /* BLK_QUEUE_SIZE per request */
+};
+
+struct virtio_blk {
+	struct virtio_dev vdev;
+	struct blk_backend *be;
+	struct evloop *loop;
+	uint64_t sectors;
+	bool readonly;
+	bool discard;
+	bool write_zeroes;
+	bool closing; /* blk_close() from destroy: done() only frees */
+	char serial[VIRTIO_BLK_ID_BYTES];
+	uint8_t config[CFG_LEN];
+	struct virtqueue *vqs;
+	struct blk_queue *queues;
+	/* Scratch for virtq_pop(); the device lock serialises its users. */
+	struct virtq_seg segs[BLK_QUEUE_SIZE];
+};
+
+static struct virtio_blk *to_blk(struct virtio_dev *vdev)
+{
+	return (struct virtio_blk *)vdev;
+}
+
+static void put_le(uint8_t *p, uint64_t v, unsigned int n)
+{
+	for (unsigned int i = 0; i < n; i++)
+		p[i] = v >> (8 * i);
+}
+
+static uint64_t get_le(const uint8_t *p, unsigned int n)
+{
+	uint64_t v = 0;
+
+	for (unsigned int i = 0; i < n; i++)
+		v |= (uint64_t)p[i] << (8 * i);
+	return v;
+}
+
+/* Request slots ------------------------------------------------------------ */
+
+static struct blk_vreq *slot_get(struct blk_queue *bq)
+{
+	struct blk_vreq *vr = &bq->reqs[bq->free_head];
+
+	bq->free_head = vr->next_free;
+	return vr;
+}
+
+static void slot_put(struct blk_queue *bq, struct blk_vreq *vr)
+{
+	vr->next_free = bq->free_head;
+	bq->free_head = (uint16_t)(vr - bq->reqs);
+}
+
+/*
+ * The core resets a ring behind our back on a transport queue disable
+ * (virtio-mmio QueueReady = 0); the ring then holds fewer buffers than we
+ * do. What we still hold belongs to the old ring: retire it.
+ */
+static void sync_gen(struct blk_queue *bq)
+{
+	if (bq->vq->inflight != bq->slots) {
+		bq->gen++;
+		bq->slots = 0;
+	}
+}
+
+/* Status byte, used buffer, slot back. */
+static void complete(struct virtio_blk *blk, struct blk_vreq *vr,
+		     uint8_t status, uint32_t used_len)
+{
+	struct blk_queue *bq = vr->bq;
+
+	/* Checked to be RAM at pop; the memory map is fixed. */
+	(void)guest_write(blk->vdev.mem, vr->status_gpa, &status, 1);
+	/* A broken ring keeps the buffer, and so vq->inflight, until reset. */
+	if (!virtq_push(bq->vq, &vr->chain, used_len))
+		bq->slots -= vr->chain.ndescs;
+	slot_put(bq, vr);
+}
+
+static uint8_t errno_status(int err)
+{
+	return err == -EOPNOTSUPP ? VIRTIO_BLK_S_UNSUPP : VIRTIO_BLK_S_IOERR;
+}
+
+static const char *op_name(enum blk_op op)
+{
+	switch (op) {
+	case BLK_OP_READ:
+		return "read";
+	case BLK_OP_WRITE:
+		return "write";
+	case BLK_OP_FLUSH:
+		return "flush";
+	case BLK_OP_DISCARD:
+		return "discard";
+	case BLK_OP_WRITE_ZEROES:
+		return "write-zeroes";
+	}
+	return "request";
+}
+
+/* Backend completion; device lock held (or nothing runs: closing). */
+static void req_done(struct blk_req *req, int result)
+{
+	struct blk_vreq *vr = req->opaque;
+	struct blk_queue *bq = vr->bq;
+	struct virtio_blk *blk = bq->blk;
+
+	if (!blk->closing && vr->gen == bq->gen)
+		sync_gen(bq);
+	if (blk->closing || vr->gen != bq->gen) {
+		slot_put(bq, vr);
+		return;
+	}
+	/* Guest mistakes were refused at submission; this is the host's. */
+	if (result < 0 && result != -EOPNOTSUPP)
+		pr_warn_ratelimited("%s: %s at byte %llu: %s", blk->vdev.name,
+				    op_name(req->op),
+				    (unsigned long long)req->offset,
+				    strerror(-result));
+	complete(blk, vr, result < 0 ? errno_status(result) : VIRTIO_BLK_S_OK,
+		 vr->used_len);
+}
+
+/* Requests ----------------------------------------------------------------- */
+
+static bool range_ok(const struct virtio_blk *blk, uint64_t sector, uint64_t nr)
+{
+	return sector <= blk->sectors && nr <= blk->sectors - sector;
+}
+
+static int submit(struct virtio_blk *blk, struct blk_vreq *vr)
+{
+	int r;
+
+	vr->req.done = req_done;
+	vr->req.opaque = vr;
+	r = blk_submit(blk->be, &vr->req);
+	if (!r)
+		return BLK_PENDING;
+	pr_debug_ratelimited("%s: backend refused a request: %s",
+			     blk->vdev.name, strerror(-r));
+	return errno_status(r);
+}
+
+/* Drops @skip bytes from the front of @iov[0..*n); returns the new start. */
+static struct iovec *iov_skip(struct iovec *iov, int *n, size_t skip)
+{
+	while (*n && skip >= iov->iov_len) {
+		skip -= iov->iov_len;
+		iov++;
+		(*n)--;
+	}
+	if (*n) {
+		iov->iov_base = (uint8_t *)iov->iov_base + skip;
+		iov->iov_len -= skip;
+	}
+	return iov;
+}
+
+static int start_rw(struct virtio_blk *blk, struct blk_vreq *vr,
+		    const struct virtq_chain *c, bool write, uint64_t sector)
+{
+	uint64_t len = write ? c->readable - BLK_HDR_LEN : c->writable - 1;
+	struct iovec *iov;
+	int n;
+
+	/* RO binds whether or not the driver accepted the feature. */
+	if (write && blk->readonly)
+		return VIRTIO_BLK_S_IOERR;
+	if (len % BLK_SECTOR_SIZE ||
+	    !range_ok(blk, sector, len >> SECTOR_SHIFT))
+		return VIRTIO_BLK_S_IOERR;
+	n = virtq_chain_iov(blk->vdev.mem, c, !write, vr->iov, BLK_QUEUE_SIZE);
+	if (n < 0)
+		return VIRTIO_BLK_S_IOERR;
+	if (write) {
+		iov = iov_skip(vr->iov, &n, BLK_HDR_LEN);
+	} else {
+		/* The status byte ends the last writable segment. */
+		iov = vr->iov;
+		if (!--iov[n - 1].iov_len)
+			n--;
+		vr->used_len = (uint32_t)len + 1;
+	}
+	vr->req.op = write ? BLK_OP_WRITE : BLK_OP_READ;
+	vr->req.offset = sector << SECTOR_SHIFT;
+	vr->req.iov = iov;
+	vr->req.iovcnt = (unsigned int)n;
+	return submit(blk, vr);
+}
+
+static int get_id(struct virtio_blk *blk, struct blk_vreq *vr,
+		  const struct virtq_chain *c)
+{
+	uint32_t n = c->writable - 1;
+
+	/* NUL-padded; no terminator at the full 20 bytes. */
+	if (n > VIRTIO_BLK_ID_BYTES)
+		n = VIRTIO_BLK_ID_BYTES;
+	if (virtq_chain_write(blk->vdev.mem, c, 0, blk->serial, n))
+		return VIRTIO_BLK_S_IOERR;
+	vr->used_len = n + 1;
+	return VIRTIO_BLK_S_OK;
+}
+
+static int start_discard_wz(struct virtio_blk *blk, struct blk_vreq *vr,
+			    const struct virtq_chain *c, bool wz)
+{
+	uint32_t bytes = c->readable - BLK_HDR_LEN, nr, flags;
+	uint8_t seg[BLK_DWZ_LEN];
+	uint64_t sector;
+
+	if (blk->readonly)
+		return VIRTIO_BLK_S_IOERR;
+	if (wz ? !blk->write_zeroes : !blk->discard)
+		return VIRTIO_BLK_S_UNSUPP;
+	/* Whole segments beyond max_discard_seg/max_write_zeroes_seg = 1. */
+	if (bytes > BLK_DWZ_LEN && !(bytes % BLK_DWZ_LEN))
+		return VIRTIO_BLK_S_UNSUPP;
+	if (bytes != BLK_DWZ_LEN ||
+	    virtq_chain_read(blk->vdev.mem, c, BLK_HDR_LEN, seg, sizeof(seg)))
+		return VIRTIO_BLK_S_IOERR;
+	sector = get_le(seg, 8);
+	nr = (uint32_t)get_le(seg + 8, 4);
+	flags = (uint32_t)get_le(seg + 12, 4);
+	/* Spec 5.2.6.2: unknown flags, and UNMAP on a discard. */
+	if (flags & ~VIRTIO_BLK_WRITE_ZEROES_FLAG_UNMAP ||
+	    (!wz && (flags & VIRTIO_BLK_WRITE_ZEROES_FLAG_UNMAP)))
+		return VIRTIO_BLK_S_UNSUPP;
+	if (nr > (wz ? MAX_WRITE_ZEROES_SECTORS : MAX_DISCARD_SECTORS) ||
+	    !range_ok(blk, sector, nr))
+		return VIRTIO_BLK_S_IOERR;
+	vr->req.op = wz ? BLK_OP_WRITE_ZEROES : BLK_OP_DISCARD;
+	vr->req.flags =
+		flags & VIRTIO_BLK_WRITE_ZEROES_FLAG_UNMAP ? BLK_REQ_UNMAP : 0;
+	vr->req.offset = sector << SECTOR_SHIFT;
+	vr->req.len = (uint64_t)nr << SECTOR_SHIFT;
+	return submit(blk, vr);
+}
+
+/* A status, or BLK_PENDING. */
+static int start_request(struct virtio_blk *blk, struct blk_vreq *vr,
+			 const struct virtq_chain *c)
+{
+	uint8_t hdr[BLK_HDR_LEN];
+	uint64_t sector;
+	uint32_t type;
+
+	/* Copied once: the guest may rewrite it under us. */
+	if (c->readable < BLK_HDR_LEN ||
+	    virtq_chain_read(blk->vdev.mem, c, 0, hdr, sizeof(hdr)))
+		return VIRTIO_BLK_S_IOERR;
+	type = (uint32_t)get_le(hdr, 4);
+	sector = get_le(hdr + 8, 8);
+	switch (type) {
+	case VIRTIO_BLK_T_IN:
+	case VIRTIO_BLK_T_OUT:
+		return start_rw(blk, vr, c, type == VIRTIO_BLK_T_OUT, sector);
+	case VIRTIO_BLK_T_FLUSH:
+		vr->req.op = BLK_OP_FLUSH;
+		return submit(blk, vr);
+	case VIRTIO_BLK_T_GET_ID:
+		return get_id(blk, vr, c);
+	case VIRTIO_BLK_T_DISCARD:
+	case VIRTIO_BLK_T_WRITE_ZEROES:
+		return start_discard_wz(blk, vr, c,
+					type == VIRTIO_BLK_T_WRITE_ZEROES);
+	}
+	return VIRTIO_BLK_S_UNSUPP;
+}
+
+/* 0, or -errno after failing the device. */
+static int handle_request(struct virtio_blk *blk, struct blk_queue *bq,
+			  const struct virtq_chain *c)
+{
+	const struct virtq_seg *last;
+	struct blk_vreq *vr;
+	int st;
+
+	/*
+	 * Nowhere to put a status, so nothing to complete: the driver broke
+	 * the protocol (QEMU does the same). Readable segments come first,
+	 * so a writable byte means the last segment is writable.
+	 */
+	last = c->writable ? &c->segs[c->nsegs - 1] : NULL;
+	if (!last || !last->write) {
+		/* Held until reset, as the ring holds it: sync_gen() agrees. */
+		bq->slots += c->ndescs;
+		virtio_dev_fail(&blk->vdev, -EINVAL,
+				"request without a status byte");
+		return -EINVAL;
+	}
+	vr = slot_get(bq);
+	vr->req = (struct blk_req){ 0 };
+	vr->chain = *c;
+	vr->chain.segs = NULL;
+	vr->chain.cap = vr->chain.nsegs = 0;
+	vr->status_gpa = last->gpa + last->len - 1;
+	vr->used_len = 1;
+	vr->gen = bq->gen;
+	bq->slots += c->ndescs;
+
+	st = start_request(blk, vr, c);
+	if (st != BLK_PENDING)
+		complete(blk, vr, (uint8_t)st, vr->used_len);
+	return 0;
+}
+
+/* 0: ring empty; 1: out of slots; -errno: device failed. */
+static int pop_requests(struct virtio_blk *blk, struct blk_queue *bq)
+{
+	struct virtq_chain c = VIRTQ_CHAIN_INIT(blk->segs);
+	int r;
+
+	while (bq->free_head != NO_SLOT) {
+		r = virtq_pop(bq->vq, &c);
+		if (r < 0)
+			virtio_dev_fail(&blk->vdev, r, "request queue");
+		if (r <= 0)
+			return r;
+		r = handle_request(blk, bq, &c);
+		if (r)
+			return r;
+	}
+	return 1;
+}
+
+static void process_queue(struct virtio_blk *blk, struct blk_queue *bq)
+{
+	struct virtqueue *vq = bq->vq;
+	int r;
+
+	sync_gen(bq);
+	do {
+		virtq_set_notification(vq, false);
+		r = pop_requests(blk, bq);
+		if (r)
+			break;
+		virtq_set_notification(vq, true);
+	} while (!virtq_empty(vq));
+	/* Only with requests of a reset ring still in the backend. */
+	if (r > 0)
+		bq->stalled = true;
+	/* What was accepted before a failure still runs and completes. */
+	blk_flush_submissions(blk->be);
+	virtio_dev_notify_queue(&blk->vdev, bq->index);
+}
+
+/* Device ops --------------------------------------------------------------- */
+
+static void blk_queue_notify(struct virtio_dev *vdev, unsigned int q)
+{
+	struct virtio_blk *blk = to_blk(vdev);
+
+	process_queue(blk, &blk->queues[q]);
+}
+
+/* The completion eventfd, on the I/O thread. */
+static void blk_completion_cb(void *opaque, uint32_t events)
+{
+	struct virtio_blk *blk = opaque;
+	struct virtio_dev *vdev = &blk->vdev;
+
+	virtio_dev_lock(vdev);
+	blk_process_completions(blk->be);
+	for (unsigned int q = 0; q < vdev->nr_queues; q++) {
+		struct blk_queue *bq = &blk->queues[q];
+
+		if (bq->stalled && bq->free_head != NO_SLOT) {
+			bq->stalled = false;
+			if (virtio_dev_running(vdev) && bq->vq->ready) {
+				process_queue(blk, bq);
+				continue;
+			}
+		}
+		/* One interrupt per batch, if the driver wants it. */
+		virtio_dev_notify_queue(vdev, q);
+	}
+	virtio_dev_unlock(vdev);
+}
+
+static void blk_reset(struct virtio_dev *vdev)
+{
+	struct virtio_blk *blk = to_blk(vdev);
+
+	for (unsigned int q = 0; q < vdev->nr_queues; q++) {
+		blk->queues[q].gen++;
+		blk->queues[q].slots = 0;
+		blk->queues[q].stalled = false;
+	}
+	/*
+	 * Before the core resets the rings, and with the lock held so no
+	 * kick starts more: once the driver sees status 0 it reclaims the
+	 * buffers, and nothing may land in them after that. The completions
+	 * of the old generation run here and touch nothing of the guest's.
+	 */
+	blk_drain(blk->be);
+}
+
+static void free_queues(struct virtio_blk *blk, unsigned int n)
+{
+	for (unsigned int q = 0; q < n; q++) {
+		struct blk_queue *bq = &blk->queues[q];
+
+		if (bq->iovs)
+			munmap(bq->iovs, IOV_ARENA_SIZE);
+		free(bq->reqs);
+	}
+	free(blk->queues);
+	free(blk->vqs);
+}
+
+static void blk_destroy(struct virtio_dev *vdev)
+{
+	struct virtio_blk *blk = to_blk(vdev);
+
+	evloop_del(blk->loop, blk_completion_fd(blk->be));
+	blk->closing = true;
+	blk_close(blk->be);
+	free_queues(blk, vdev->nr_queues);
+	free(blk);
+}
+
+static const struct virtio_dev_ops blk_ops = {
+	.reset = blk_reset,
+	.queue_notify = blk_queue_notify,
+	.destroy = blk_destroy,
+};
+
+/* Creation ----------------------------------------------------------------- */
+
+static int queue_init(struct virtio_blk *blk, unsigned int q)
+{
+	struct blk_queue *bq = &blk->queues[q];
+
+	bq->blk = blk;
+	bq->vq = &blk->vqs[q];
+	bq->index = q;
+	bq->reqs = calloc(BLK_QUEUE_SIZE, sizeof(*bq->reqs));
+	if (!bq->reqs)
+		return -ENOMEM;
+	/*
+	 * 1 MiB of address space per queue, but only the slots a guest
+	 * keeps busy get pages: the free list is LIFO.
+	 */
+	bq->iovs = mmap(NULL, IOV_ARENA_SIZE, PROT_READ | PROT_WRITE,
+			MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (bq->iovs == MAP_FAILED) {
+		bq->iovs = NULL;
+		return -ENOMEM;
+	}
+	for (unsigned int i = 0; i < BLK_QUEUE_SIZE; i++) {
+		struct blk_vreq *vr = &bq->reqs[i];
+
+		vr->bq = bq;
+		vr->iov = &bq->iovs[(size_t)i * BLK_QUEUE_SIZE];
+		vr->next_free = i + 1 < BLK_QUEUE_SIZE ? i + 1 : NO_SLOT;
+	}
+	bq->free_head = 0;
+	return 0;
+}
+
+static unsigned int ilog2(uint32_t v)
+{
+	unsigned int r = 0;
+
+	while (v >>= 1)
+		r++;
+	return r;
+}
+
+static void setup_config(struct virtio_blk *blk, const struct blk_info *info,
+			 unsigned int nr_queues)
+{
+	uint32_t lbs = info->logical_block_size;
+	uint32_t pbs = info->physical_block_size;
+	uint8_t *cfg = blk->config;
+	uint64_t f;
+
+	f = 1ull << VIRTIO_BLK_F_SEG_MAX | 1ull << VIRTIO_BLK_F_BLK_SIZE |
+	    1ull << VIRTIO_BLK_F_FLUSH | 1ull << VIRTIO_BLK_F_TOPOLOGY;
+	if (blk->readonly)
+		f |= 1ull << VIRTIO_BLK_F_RO;
+	if (blk->discard)
+		f |= 1ull << VIRTIO_BLK_F_DISCARD;
+	if (blk->write_zeroes)
+		f |= 1ull << VIRTIO_BLK_F_WRITE_ZEROES;
+	if (nr_queues > 1)
+		f |= 1ull << VIRTIO_BLK_F_MQ;
+	blk->vdev.device_features = f;
+
+	put_le(cfg + CFG_CAPACITY, info->sectors, 8);
+	put_le(cfg + CFG_SEG_MAX, BLK_SEG_MAX, 4);
+	put_le(cfg + CFG_BLK_SIZE, lbs, 4);
+	/* Physical blocks in logical ones: min_io_size counts those too. */
+	cfg[CFG_PHYS_BLOCK_EXP] = (uint8_t)ilog2(pbs / lbs);
+	put_le(cfg + CFG_MIN_IO_SIZE, pbs / lbs, 2);
+	put_le(cfg + CFG_NUM_QUEUES, nr_queues, 2);
+	if (blk->discard) {
+		put_le(cfg + CFG_MAX_DISCARD_SECTORS, MAX_DISCARD_SECTORS, 4);
+		put_le(cfg + CFG_MAX_DISCARD_SEG, 1, 4);
+		put_le(cfg + CFG_DISCARD_ALIGN, lbs / BLK_SECTOR_SIZE, 4);
+	}
+	if (blk->write_zeroes) {
+		put_le(cfg + CFG_MAX_WZ_SECTORS, MAX_WRITE_ZEROES_SECTORS, 4);
+		put_le(cfg + CFG_MAX_WZ_SEG, 1, 4);
+		/* The backend punches a hole for UNMAP when it can discard. */
+		cfg[CFG_WZ_MAY_UNMAP] = blk->discard;
+	}
+	blk->vdev.config = cfg;
+	blk->vdev.config_len = CFG_LEN;
+}
+
+struct virtio_dev *virtio_blk_create(struct vm *vm, struct blk_backend *be,
+				     struct evloop *loop,
+				     unsigned int nr_queues)
+{
+	const struct blk_info *info;
+	struct virtio_blk *blk;
+	unsigned int q = 0;
+	int err = -ENOMEM;
+
+	if (!be || !loop || !nr_queues || nr_queues > VIRTIO_BLK_MAX_QUEUES) {
+		pr_err("virtio-blk: %u queues asked for, 1 to %u possible",
+		       nr_queues, VIRTIO_BLK_MAX_QUEUES);
+		errno = EINVAL;
+		return NULL;
+	}
+	info = blk_info(be);
+	blk = calloc(1, sizeof(*blk));
+	if (!blk)
+		goto fail;
+	blk->vqs = calloc(nr_queues, sizeof(*blk->vqs));
+	blk->queues = calloc(nr_queues, sizeof(*blk->queues));
+	if (!blk->vqs || !blk->queues)
+		goto fail;
+	/* vdev first: the ops cast back to the device. */
+	err = virtio_dev_init(&blk->vdev, "virtio-blk", VIRTIO_ID_BLOCK,
+			      &blk_ops, blk->vqs, nr_queues, BLK_QUEUE_SIZE,
+			      &vm->mem);
+	if (err)
+		goto fail;
+	for (; q < nr_queues; q++) {
+		err = queue_init(blk, q);
+		if (err) {
+			q++; /* free the partial one too */
+			goto fail_lock;
+		}
+	}
+	blk->be = be;
+	blk->loop = loop;
+	blk->sectors = info->sectors;
+	blk->readonly = info->readonly;
+	blk->discard = info->discard;
+	blk->write_zeroes = info->write_zeroes;
+	/* blk_info's serial is only NUL-terminated: pad it ourselves. */
+	memcpy(blk->serial, info->serial,
+	       strnlen(info->serial, VIRTIO_BLK_ID_BYTES));
+	setup_config(blk, info, nr_queues);
+
+	/* Here, not in a device op: see the locking note in virtio.h. */
+	err = evloop_add(loop, blk_completion_fd(be), EPOLLIN,
+			 blk_completion_cb, blk);
+	if (err)
+		goto fail_lock;
+	return &blk->vdev;
+
+fail_lock:
+	pthread_mutex_destroy(&blk->vdev.lock);
+fail:
+	pr_err("virtio-blk: cannot create the device: %s", strerror(-err));
+	if (blk) {
+		if (blk->queues)
+			free_queues(blk, q);
+		else
+			free(blk->vqs);
+		free(blk);
+	}
+	errno = -err;
+	return NULL;
+}

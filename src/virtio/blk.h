@@ -1,0 +1,32 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+#ifndef DEVISOR_VIRTIO_BLK_H
+#define DEVISOR_VIRTIO_BLK_H
+
+/*
+ * virtio-blk (block device, spec 5.2) over a block backend
+ * (backend/block.h): one to VIRTIO_BLK_MAX_QUEUES request queues of up to
+ * 256 entries, requests submitted asynchronously from the I/O thread and
+ * completed from the backend's completion eventfd on the same thread.
+ * docs/virtio.md ("virtio-blk") describes the request path.
+ */
+struct blk_backend;
+struct evloop;
+struct virtio_dev;
+struct vm;
+
+#define VIRTIO_BLK_MAX_QUEUES 64u
+
+/*
+ * An unbound device with @nr_queues request queues (1..64; more than one
+ * offers VIRTIO_BLK_F_MQ) over @be. The backend's completion eventfd is
+ * added to @loop now: hand the same loop to virtio_pci_create() or
+ * virtio_mmio_create(), so kicks and completions share one thread.
+ * On success the device owns @be and closes it when destroyed; on failure
+ * (NULL, errno set, logged) @be stays the caller's. An unbound device is
+ * freed with virtio_dev_destroy().
+ */
+struct virtio_dev *virtio_blk_create(struct vm *vm, struct blk_backend *be,
+				     struct evloop *loop,
+				     unsigned int nr_queues);
+
+#endif

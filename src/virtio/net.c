@@ -1,0 +1,762 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * virtio-net: one receive/transmit queue pair, no control queue.
+ *
+ * Every frame on a queue starts with a 12-byte struct virtio_net_hdr_v1
+ * (modern devices always have num_buffers). A back-end with a vnet header
+ * (tap) speaks the same header, so it passes through both ways and the
+ * guest may negotiate offloads; for one without (user networking) the
+ * header is stripped on transmit and a zeroed one is made up on receive.
+ *
+ * Threads: kicks run on the transport's I/O thread, the back-end's rx and
+ * tx_ready callbacks on the back-end's, register writes (reset, features)
+ * on vCPUs. All of it under vdev->lock.
+ */
+#include "virtio/net.h"
+
+#include <endian.h>
+#include <errno.h>
+#include <linux/virtio_net.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include "backend/net.h"
+#include "kvm/vm.h"
+#include "util/evloop.h"
+#include "util/log.h"
+#include "virtio/virtio.h"
+
+#define NET_QUEUE_SIZE 256
+#define RXQ 0
+#define TXQ 1
+
+#define HDR_LEN NET_VNET_HDR_LEN
+#define ETH_HLEN 14
+/* A GSO frame at most: 64 KiB of IP plus the Ethernet header. */
+#define TX_MAX_FRAME (65536 + ETH_HLEN)
+/* Frames per transmit run before the I/O thread serves others. */
+#define TX_BUDGET NET_QUEUE_SIZE
+/*
+ * Segments of the receive buffers held at once. A pop needs room for a
+ * whole chain (up to the queue size); drivers use one or two segments per
+ * buffer, so this only ever runs out on buffers of a few bytes each.
+ */
+#define RX_POOL_SEGS (8 * NET_QUEUE_SIZE)
+/* libslirp's default if_mtu */
+#define USER_MTU 1500
+/* struct virtio_net_config up to mtu */
+#define CFG_LEN 12
+
+_Static_assert(sizeof(struct virtio_net_hdr_v1) == HDR_LEN, "vnet header");
+
+#define F(bit) (1ull << (bit))
+#define OFFLOAD_FEATURES                                           \
+	(F(VIRTIO_NET_F_CSUM) | F(VIRTIO_NET_F_GUEST_CSUM) |       \
+	 F(VIRTIO_NET_F_GUEST_TSO4) | F(VIRTIO_NET_F_GUEST_TSO6) | \
+	 F(VIRTIO_NET_F_GUEST_ECN) | F(VIRTIO_NET_F_GUEST_UFO) |   \
+	 F(VIRTIO_NET_F_HOST_TSO4) | F(VIRTIO_NET_F_HOST_TSO6) |   \
+	 F(VIRTIO_NET_F_HOST_ECN) | F(VIRTIO_NET_F_HOST_UFO))
+
+struct virtio_net {
+	struct virtio_dev vdev;
+	struct virtqueue vqs[2];
+	struct net_backend *be;
+	struct evloop *loop; /* the back-end's */
+	uint8_t config[CFG_LEN];
+
+	/*
+	 * Transmit: the chain being sent. It stays popped across -EAGAIN
+	 * until the back-end's tx_ready; kicks are off meanwhile.
+	 */
+	struct virtq_seg tx_segs[NET_QUEUE_SIZE];
+	struct virtq_chain tx_chain;
+	struct iovec tx_iov[NET_QUEUE_SIZE];
+	bool tx_have;
+	bool tx_blocked;
+
+	/*
+	 * Receive buffers popped but not yet used, oldest first, their
+	 * segments packed into rx_pool in the same order. There is no way
+	 * to give a buffer back to the ring, so a frame that does not fit
+	 * yet keeps what it gathered for the next try.
+	 */
+	struct virtq_chain rx_held[NET_QUEUE_SIZE];
+	uint32_t rx_lens[NET_QUEUE_SIZE];
+	unsigned int rx_nheld;
+	uint32_t rx_slots; /* their ring slots: mirrors vq->inflight */
+	struct virtq_seg rx_pool[RX_POOL_SEGS];
+	unsigned int rx_pool_used;
+	/* The back-end holds a frame for us: rx_ready once buffers come. */
+	bool rx_waiting;
+	/* One interrupt per back-end batch: raised from irq_efd. */
+	int irq_efd;
+	bool irq_pending;
+
+	struct virtio_net_stats stats;
+};
+
+static struct virtio_net *to_net(struct virtio_dev *vdev)
+{
+	return (struct virtio_net *)vdev;
+}
+
+static size_t iov_length(const struct iovec *iov, int cnt)
+{
+	size_t len = 0;
+
+	for (int i = 0; i < cnt; i++)
+		len += iov[i].iov_len;
+	return len;
+}
+
+/* Transmit ---------------------------------------------------------------- */
+
+/* Drops the first @skip bytes of @iov; returns the new count. */
+static int iov_skip(struct iovec **iov, int cnt, size_t skip)
+{
+	struct iovec *v = *iov;
+
+	while (cnt && skip >= v->iov_len) {
+		skip -= v->iov_len;
+		v++;
+		cnt--;
+	}
+	if (cnt) {
+		v->iov_base = (uint8_t *)v->iov_base + skip;
+		v->iov_len -= skip;
+	}
+	*iov = v;
+	return cnt;
+}
+
+/* Sends tx_chain; 0 when it is done with (sent or dropped), or -EAGAIN. */
+static int tx_send(struct virtio_net *n)
+{
+	const struct virtq_chain *c = &n->tx_chain;
+	struct iovec *iov = n->tx_iov;
+	size_t frame;
+	int cnt, r;
+
+	/* The vnet header may be split anywhere; the frame must follow. */
+	if (c->readable < HDR_LEN + ETH_HLEN ||
+	    c->readable > HDR_LEN + TX_MAX_FRAME) {
+		pr_warn_ratelimited("%s: dropped a %u-byte transmit buffer",
+				    n->vdev.name, c->readable);
+		n->stats.tx_dropped++;
+		return 0;
+	}
+	frame = c->readable - HDR_LEN;
+	/* Translated now, not at pop: a retry after -EAGAIN comes later. */
+	cnt = virtq_chain_iov(n->vdev.mem, c, false, iov, NET_QUEUE_SIZE);
+	if (cnt < 0) {
+		n->stats.tx_dropped++;
+		return 0;
+	}
+	if (!n->be->has_vnet_hdr)
+		cnt = iov_skip(&iov, cnt, HDR_LEN);
+	r = net_backend_send(n->be, iov, cnt);
+	if (r == -EAGAIN)
+		return -EAGAIN;
+	if (r < 0) {
+		pr_debug_ratelimited("%s: %s refused a frame: %s", n->vdev.name,
+				     n->be->name, strerror(-r));
+		n->stats.tx_dropped++;
+		return 0;
+	}
+	n->stats.tx_packets++;
+	n->stats.tx_bytes += frame;
+	return 0;
+}
+
+/*
+ * A transport queue disable (virtio-mmio QueueReady = 0) resets a ring
+ * with no device op: the ring then holds fewer buffers than we do, and
+ * what we hold belongs to the old ring. Forget it.
+ */
+static void tx_sync(struct virtio_net *n)
+{
+	if (n->tx_have && n->vqs[TXQ].inflight != n->tx_chain.ndescs)
+		n->tx_have = false;
+}
+
+static void tx_process(struct virtio_net *n)
+{
+	struct virtio_dev *vdev = &n->vdev;
+	struct virtqueue *vq = &n->vqs[TXQ];
+	unsigned int budget = TX_BUDGET;
+	int r;
+
+	tx_sync(n);
+	/* Blocked: kicks are off, tx_ready resumes us. */
+	if (n->tx_blocked)
+		return;
+	do {
+		virtq_set_notification(vq, false);
+		for (;;) {
+			if (!n->tx_have) {
+				n->tx_chain = VIRTQ_CHAIN_INIT(n->tx_segs);
+				r = virtq_pop(vq, &n->tx_chain);
+				if (r < 0) {
+					virtio_dev_fail(vdev, r, "transmitq");
+					return;
+				}
+				if (!r)
+					break;
+				n->tx_have = true;
+			}
+			if (tx_send(n) == -EAGAIN) {
+				n->tx_blocked = true;
+				goto out;
+			}
+			n->tx_have = false;
+			r = virtq_push(vq, &n->tx_chain, 0);
+			if (r) {
+				virtio_dev_fail(vdev, r, "transmitq");
+				return;
+			}
+			if (!--budget) {
+				/* Come back through the eventfd. */
+				virtio_dev_kick(vdev, TXQ);
+				goto out;
+			}
+		}
+		virtq_set_notification(vq, true);
+	} while (!virtq_empty(vq));
+out:
+	virtio_dev_notify_queue(vdev, TXQ);
+}
+
+static void net_tx_ready(void *opaque)
+{
+	struct virtio_net *n = opaque;
+
+	virtio_dev_lock(&n->vdev);
+	n->tx_blocked = false;
+	if (virtio_dev_running(&n->vdev) && n->vqs[TXQ].ready)
+		tx_process(n);
+	virtio_dev_unlock(&n->vdev);
+}
+
+/* Receive ----------------------------------------------------------------- */
+
+/* A frame being copied out of the back-end's iovec. */
+struct src {
+	const struct iovec *iov;
+	int cnt;
+	size_t off; /* into iov[0] */
+};
+
+/* The next contiguous piece, at most @max bytes; advances past it. */
+static size_t src_next(struct src *s, size_t max, const uint8_t **p)
+{
+	size_t n;
+
+	while (s->cnt && s->off == s->iov->iov_len) {
+		s->iov++;
+		s->cnt--;
+		s->off = 0;
+	}
+	if (!s->cnt)
+		return 0;
+	n = s->iov->iov_len - s->off;
+	if (n > max)
+		n = max;
+	*p = (const uint8_t *)s->iov->iov_base + s->off;
+	s->off += n;
+	return n;
+}
+
+static void src_read(struct src *s, void *dst, size_t len)
+{
+	uint8_t *d = dst;
+	const uint8_t *p;
+	size_t n;
+
+	while (len && (n = src_next(s, len, &p))) {
+		memcpy(d, p, n);
+		d += n;
+		len -= n;
+	}
+}
+
+/* Asks for the interrupt of what was pushed; raised after the batch. */
+static void rx_irq(struct virtio_net *n)
+{
+	uint64_t one = 1;
+
+	if (n->irq_pending)
+		return;
+	n->irq_pending = true;
+	if (write(n->irq_efd, &one, sizeof(one)) < 0 && errno != EAGAIN) {
+		n->irq_pending = false;
+		virtio_dev_notify_queue(&n->vdev, RXQ);
+	}
+}
+
+static void irq_cb(void *opaque, uint32_t events)
+{
+	struct virtio_net *n = opaque;
+	uint64_t cnt;
+
+	/* Drained first: a push after this writes it again. */
+	if (read(n->irq_efd, &cnt, sizeof(cnt)) < 0 && errno != EAGAIN)
+		pr_warn_ratelimited("%s: irq eventfd: %s", n->vdev.name,
+				    strerror(errno));
+	virtio_dev_lock(&n->vdev);
+	n->irq_pending = false;
+	if (virtio_dev_running(&n->vdev))
+		virtio_dev_notify_queue(&n->vdev, RXQ);
+	virtio_dev_unlock(&n->vdev);
+}
+
+/* Forgets the @k oldest held buffers (pushed or not) and packs the rest. */
+static void rx_forget(struct virtio_net *n, unsigned int k)
+{
+	unsigned int rest = n->rx_nheld - k, shift;
+
+	for (unsigned int i = 0; i < k; i++)
+		n->rx_slots -= n->rx_held[i].ndescs;
+	if (!rest) {
+		n->rx_nheld = 0;
+		n->rx_pool_used = 0;
+		return;
+	}
+	shift = n->rx_held[k].segs - n->rx_pool;
+	memmove(n->rx_pool, n->rx_pool + shift,
+		(n->rx_pool_used - shift) * sizeof(*n->rx_pool));
+	memmove(n->rx_held, n->rx_held + k, rest * sizeof(*n->rx_held));
+	for (unsigned int i = 0; i < rest; i++)
+		n->rx_held[i].segs -= shift;
+	n->rx_nheld = rest;
+	n->rx_pool_used -= shift;
+}
+
+/*
+ * Holds one more receive buffer: 1, 0 when the ring is empty (kicks are
+ * then on), -ENOSPC when no more can be held, or a ring violation.
+ */
+static int rx_pop(struct virtio_net *n)
+{
+	struct virtqueue *vq = &n->vqs[RXQ];
+	struct virtq_chain *c;
+	int r;
+
+	if (n->rx_nheld == NET_QUEUE_SIZE ||
+	    RX_POOL_SEGS - n->rx_pool_used < vq->size)
+		return -ENOSPC;
+	c = &n->rx_held[n->rx_nheld];
+	/* A chain has at most vq->size segments: the cap never trips. */
+	*c = (struct virtq_chain){ .segs = n->rx_pool + n->rx_pool_used,
+				   .cap = vq->size };
+	r = virtq_pop(vq, c);
+	if (!r && !vq->notify_enabled) {
+		/* Kicks on, then look again: a buffer posted in between
+		 * sent none. */
+		virtq_set_notification(vq, true);
+		r = virtq_pop(vq, c);
+	}
+	if (r <= 0)
+		return r;
+	/* While buffers last the guest need not kick. */
+	if (vq->notify_enabled)
+		virtq_set_notification(vq, false);
+	n->rx_nheld++;
+	n->rx_slots += c->ndescs;
+	n->rx_pool_used += c->nsegs;
+	return 1;
+}
+
+/* As tx_sync(): buffers held from a ring reset behind our back. */
+static void rx_sync(struct virtio_net *n)
+{
+	if (n->rx_nheld && n->vqs[RXQ].inflight != n->rx_slots)
+		rx_forget(n, n->rx_nheld);
+}
+
+/*
+ * A header from a vnet back-end, fixed up for what the guest negotiated:
+ * false for a frame it cannot take (offloads set up for an earlier driver).
+ */
+static bool rx_hdr_ok(struct virtio_net *n, struct virtio_net_hdr_v1 *h)
+{
+	struct virtio_dev *vdev = &n->vdev;
+	unsigned int bit;
+
+	h->flags &= VIRTIO_NET_HDR_F_NEEDS_CSUM | VIRTIO_NET_HDR_F_DATA_VALID;
+	if (!virtio_dev_has_feature(vdev, VIRTIO_NET_F_GUEST_CSUM)) {
+		if (h->flags & VIRTIO_NET_HDR_F_NEEDS_CSUM)
+			return false;
+		/* Spec 5.1.6.4.1: flags are zero without GUEST_CSUM. */
+		h->flags = 0;
+	}
+	switch (h->gso_type & ~VIRTIO_NET_HDR_GSO_ECN) {
+	case VIRTIO_NET_HDR_GSO_NONE:
+		return !(h->gso_type & VIRTIO_NET_HDR_GSO_ECN);
+	case VIRTIO_NET_HDR_GSO_TCPV4:
+		bit = VIRTIO_NET_F_GUEST_TSO4;
+		break;
+	case VIRTIO_NET_HDR_GSO_TCPV6:
+		bit = VIRTIO_NET_F_GUEST_TSO6;
+		break;
+	case VIRTIO_NET_HDR_GSO_UDP:
+		bit = VIRTIO_NET_F_GUEST_UFO;
+		break;
+	default:
+		return false;
+	}
+	if ((h->gso_type & VIRTIO_NET_HDR_GSO_ECN) &&
+	    !virtio_dev_has_feature(vdev, VIRTIO_NET_F_GUEST_ECN))
+		return false;
+	return virtio_dev_has_feature(vdev, bit);
+}
+
+/* Copies bytes [@off, @off + @len) of header + frame into @c from 0. */
+static int rx_fill(struct virtio_net *n, const struct virtq_chain *c,
+		   const struct virtio_net_hdr_v1 *hdr, struct src *s,
+		   size_t off, size_t len)
+{
+	const struct guest_mem *mem = n->vdev.mem;
+	uint32_t coff = 0;
+	const uint8_t *p;
+	size_t k;
+	int r;
+
+	if (off < HDR_LEN) {
+		k = HDR_LEN - off < len ? HDR_LEN - off : len;
+		r = virtq_chain_write(mem, c, 0, (const uint8_t *)hdr + off, k);
+		if (r)
+			return r;
+		coff = k;
+		len -= k;
+	}
+	while (len && (k = src_next(s, len, &p))) {
+		r = virtq_chain_write(mem, c, coff, p, k);
+		if (r)
+			return r;
+		coff += k;
+		len -= k;
+	}
+	return 0;
+}
+
+static ssize_t rx_drop(struct virtio_net *n, const char *why)
+{
+	pr_debug_ratelimited("%s: dropped a frame for the guest: %s",
+			     n->vdev.name, why);
+	n->stats.rx_dropped++;
+	return -EMSGSIZE;
+}
+
+/*
+ * Gathers buffers for @total bytes: the count, 0 to wait for more, or
+ * negative for a frame that cannot be taken.
+ */
+static int rx_gather(struct virtio_net *n, size_t total, ssize_t *err)
+{
+	struct virtqueue *vq = &n->vqs[RXQ];
+	bool mrg = virtio_dev_has_feature(&n->vdev, VIRTIO_NET_F_MRG_RXBUF);
+	unsigned int nbuf = 0;
+	size_t room = 0;
+	int r;
+
+	while (room < total) {
+		struct virtq_chain *c;
+
+		if (nbuf == n->rx_nheld) {
+			r = rx_pop(n);
+			if (r == -ENOSPC) {
+				*err = rx_drop(n, "too many receive buffers");
+				return -1;
+			}
+			if (r < 0) {
+				virtio_dev_fail(&n->vdev, r, "receiveq");
+				*err = -EIO;
+				return -1;
+			}
+			/* The whole ring cannot hold it: never will. */
+			if (!r && n->rx_slots >= vq->size) {
+				*err = rx_drop(n, "larger than the receive "
+						  "ring");
+				return -1;
+			}
+			if (!r)
+				return 0;
+		}
+		c = &n->rx_held[nbuf];
+		if (!nbuf && c->writable < HDR_LEN) {
+			/* Spec 5.1.6.3.1: every buffer holds a header. */
+			pr_warn_ratelimited("%s: receive buffer of %u bytes "
+					    "returned unused",
+					    n->vdev.name, c->writable);
+			n->stats.rx_bad_buffers++;
+			r = virtq_push(vq, c, 0);
+			if (r) {
+				virtio_dev_fail(&n->vdev, r, "receiveq");
+				*err = -EIO;
+				return -1;
+			}
+			rx_forget(n, 1);
+			rx_irq(n);
+			continue;
+		}
+		/* Kept for a frame that fits, as QEMU does. */
+		if (!mrg && c->writable < total) {
+			*err = rx_drop(n, "larger than the receive buffer");
+			return -1;
+		}
+		room += c->writable;
+		nbuf++;
+	}
+	return (int)nbuf;
+}
+
+static ssize_t rx_frame(struct virtio_net *n, const struct iovec *iov,
+			int iovcnt)
+{
+	struct virtio_dev *vdev = &n->vdev;
+	struct virtqueue *vq = &n->vqs[RXQ];
+	struct virtio_net_hdr_v1 hdr = { 0 };
+	size_t len = iov_length(iov, iovcnt), total, off = 0;
+	struct src s = { .iov = iov, .cnt = iovcnt };
+	ssize_t err = 0;
+	int nbuf, r;
+
+	/* Held in the back-end until the driver is (back) up. */
+	if (!virtio_dev_running(vdev) || !vq->ready) {
+		n->rx_waiting = true;
+		return -EAGAIN;
+	}
+	rx_sync(n);
+	if (n->be->has_vnet_hdr) {
+		if (len < HDR_LEN)
+			return rx_drop(n, "runt");
+		src_read(&s, &hdr, HDR_LEN);
+		len -= HDR_LEN;
+		if (!rx_hdr_ok(n, &hdr))
+			return rx_drop(n, "offload not negotiated");
+	}
+	if (len < ETH_HLEN)
+		return rx_drop(n, "runt");
+	total = HDR_LEN + len;
+
+	nbuf = rx_gather(n, total, &err);
+	if (nbuf < 0)
+		return err;
+	if (!nbuf) {
+		n->rx_waiting = true;
+		return -EAGAIN;
+	}
+	hdr.num_buffers = htole16(nbuf);
+	for (int i = 0; i < nbuf; i++) {
+		const struct virtq_chain *c = &n->rx_held[i];
+		size_t k = total - off < c->writable ? total - off :
+						       c->writable;
+
+		r = rx_fill(n, c, &hdr, &s, off, k);
+		if (r) {
+			virtio_dev_fail(vdev, r, "receiveq buffer");
+			return -EIO;
+		}
+		n->rx_lens[i] = k;
+		off += k;
+	}
+	/*
+	 * Each push publishes its buffer: a driver polling right now may
+	 * see the first before the others (see docs/virtio.md).
+	 */
+	for (int i = 0; i < nbuf; i++) {
+		r = virtq_push(vq, &n->rx_held[i], n->rx_lens[i]);
+		if (r) {
+			virtio_dev_fail(vdev, r, "receiveq");
+			return -EIO;
+		}
+	}
+	rx_forget(n, nbuf);
+	n->stats.rx_packets++;
+	n->stats.rx_bytes += len;
+	rx_irq(n);
+	return (ssize_t)(len + (n->be->has_vnet_hdr ? HDR_LEN : 0));
+}
+
+static ssize_t net_rx(void *opaque, const struct iovec *iov, int iovcnt)
+{
+	struct virtio_net *n = opaque;
+	ssize_t ret;
+
+	virtio_dev_lock(&n->vdev);
+	ret = rx_frame(n, iov, iovcnt);
+	virtio_dev_unlock(&n->vdev);
+	return ret;
+}
+
+/* Device ops -------------------------------------------------------------- */
+
+static void net_queue_notify(struct virtio_dev *vdev, unsigned int q)
+{
+	struct virtio_net *n = to_net(vdev);
+
+	if (q == TXQ) {
+		tx_process(n);
+	} else if (n->rx_waiting) {
+		/* New receive buffers, or the driver is up. */
+		n->rx_waiting = false;
+		net_backend_rx_ready(n->be);
+	}
+}
+
+/* Spec 5.1.3.1: an offload needs the one it builds on. */
+static bool offloads_consistent(uint64_t f)
+{
+	static const struct {
+		uint64_t what, needs;
+	} deps[] = {
+		{ F(VIRTIO_NET_F_GUEST_TSO4) | F(VIRTIO_NET_F_GUEST_TSO6) |
+			  F(VIRTIO_NET_F_GUEST_UFO),
+		  F(VIRTIO_NET_F_GUEST_CSUM) },
+		{ F(VIRTIO_NET_F_GUEST_ECN),
+		  F(VIRTIO_NET_F_GUEST_TSO4) | F(VIRTIO_NET_F_GUEST_TSO6) },
+		{ F(VIRTIO_NET_F_HOST_TSO4) | F(VIRTIO_NET_F_HOST_TSO6) |
+			  F(VIRTIO_NET_F_HOST_UFO),
+		  F(VIRTIO_NET_F_CSUM) },
+		{ F(VIRTIO_NET_F_HOST_ECN),
+		  F(VIRTIO_NET_F_HOST_TSO4) | F(VIRTIO_NET_F_HOST_TSO6) },
+	};
+
+	for (size_t i = 0; i < sizeof(deps) / sizeof(deps[0]); i++)
+		if ((f & deps[i].what) && !(f & deps[i].needs))
+			return false;
+	return true;
+}
+
+static bool net_features_ok(struct virtio_dev *vdev, uint64_t f)
+{
+	struct virtio_net *n = to_net(vdev);
+	int r;
+
+	if (!offloads_consistent(f)) {
+		pr_debug_ratelimited("%s: inconsistent offloads %#llx",
+				     vdev->name, (unsigned long long)f);
+		return false;
+	}
+	if (!n->be->has_vnet_hdr)
+		return true;
+	/* What the tap may hand us is what the guest takes. */
+	r = net_backend_set_offloads(n->be, f & F(VIRTIO_NET_F_GUEST_CSUM),
+				     f & F(VIRTIO_NET_F_GUEST_TSO4),
+				     f & F(VIRTIO_NET_F_GUEST_TSO6),
+				     f & F(VIRTIO_NET_F_GUEST_ECN),
+				     f & F(VIRTIO_NET_F_GUEST_UFO));
+	if (r) {
+		pr_warn("%s: %s refused the guest's offloads: %s", vdev->name,
+			n->be->name, strerror(-r));
+		return false;
+	}
+	return true;
+}
+
+static void net_reset(struct virtio_dev *vdev)
+{
+	struct virtio_net *n = to_net(vdev);
+
+	n->tx_have = false;
+	n->tx_blocked = false;
+	n->rx_nheld = 0;
+	n->rx_slots = 0;
+	n->rx_pool_used = 0;
+	/*
+	 * rx_waiting stays: the back-end still holds its frame, and the
+	 * kick that follows the next DRIVER_OK tells it to offer it again.
+	 */
+	if (n->be->has_vnet_hdr)
+		net_backend_set_offloads(n->be, false, false, false, false,
+					 false);
+}
+
+static void net_destroy(struct virtio_dev *vdev)
+{
+	struct virtio_net *n = to_net(vdev);
+
+	/* Both wait out a running callback; no lock held here. */
+	net_backend_close(n->be);
+	evloop_del(n->loop, n->irq_efd);
+	close(n->irq_efd);
+	free(n);
+}
+
+static const struct virtio_dev_ops net_ops = {
+	.features_ok = net_features_ok,
+	.reset = net_reset,
+	.queue_notify = net_queue_notify,
+	.destroy = net_destroy,
+};
+
+struct virtio_dev *virtio_net_create(struct vm *vm, struct net_backend *be)
+{
+	struct virtio_net *n = calloc(1, sizeof(*n));
+	uint64_t features;
+	int ret;
+
+	if (!n) {
+		pr_err("virtio-net: out of memory");
+		return NULL;
+	}
+	if (virtio_dev_init(&n->vdev, "virtio-net", VIRTIO_ID_NET, &net_ops,
+			    n->vqs, 2, NET_QUEUE_SIZE, &vm->mem)) {
+		free(n);
+		return NULL;
+	}
+	n->be = be;
+	n->loop = be->loop;
+
+	features = F(VIRTIO_NET_F_MAC) | F(VIRTIO_NET_F_STATUS) |
+		   F(VIRTIO_NET_F_MRG_RXBUF);
+	if (be->has_vnet_hdr)
+		features |= OFFLOAD_FEATURES;
+	else
+		/* User networking's fixed MTU; a tap's is the host's call. */
+		features |= F(VIRTIO_NET_F_MTU);
+	n->vdev.device_features = features;
+	memcpy(n->config, be->mac, NET_MAC_LEN);
+	n->config[6] = VIRTIO_NET_S_LINK_UP;
+	n->config[8] = 1; /* max_virtqueue_pairs */
+	if (!be->has_vnet_hdr) {
+		n->config[10] = USER_MTU & 0xff;
+		n->config[11] = USER_MTU >> 8;
+	}
+	n->vdev.config = n->config;
+	n->vdev.config_len = CFG_LEN;
+
+	n->irq_efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (n->irq_efd < 0) {
+		ret = -errno;
+		goto fail;
+	}
+	ret = evloop_add(n->loop, n->irq_efd, EPOLLIN, irq_cb, n);
+	if (ret)
+		goto fail_efd;
+	ret = net_backend_start(be, net_rx, net_tx_ready, n);
+	if (ret)
+		goto fail_loop;
+	return &n->vdev;
+
+fail_loop:
+	evloop_del(n->loop, n->irq_efd);
+fail_efd:
+	close(n->irq_efd);
+fail:
+	pr_err("virtio-net: cannot start %s: %s", be->name, strerror(-ret));
+	pthread_mutex_destroy(&n->vdev.lock);
+	free(n);
+	return NULL;
+}
+
+void virtio_net_get_stats(struct virtio_dev *vdev, struct virtio_net_stats *st)
+{
+	virtio_dev_lock(vdev);
+	*st = to_net(vdev)->stats;
+	virtio_dev_unlock(vdev);
+}

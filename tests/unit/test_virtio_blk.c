@@ -1,0 +1,1326 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * virtio-blk tests: a fake guest drives the device through virtio-mmio the
+ * way Linux's virtio_blk does, over a temporary raw image, with a real I/O
+ * thread and both backend engines. No KVM: kicks take the register path and
+ * interrupts arrive through vm->irq_set. A few tests call the device op
+ * directly under the device lock, to hold requests in flight across a
+ * reset deterministically.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <endian.h>
+#include <linux/virtio_blk.h>
+#include <linux/virtio_mmio.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "arch/x86/layout.h"
+#include "backend/block.h"
+#include "kvm/vm.h"
+#include "util/evloop.h"
+#include "util/log.h"
+#include "virtio/blk.h"
+#include "virtio/mmio.h"
+#include "virtio/virtio.h"
+
+#define RAM_SIZE (64ull << 20)
+#define BASE 0xd0000000ull
+#define GSI 5
+#define QSIZE 256
+/* Rings of queue q at RING_GPA + q * RING_STRIDE: desc, avail, used. */
+#define RING_GPA 0x10000ull
+#define RING_STRIDE 0x4000ull
+#define AVAIL_OFF 0x1000ull
+#define USED_OFF 0x2000ull
+#define HEAP_GPA 0x100000ull
+#define IMG_SIZE (1u << 20)
+#define IMG_SECTORS (IMG_SIZE / 512)
+#define SERIAL "devisor-test-serial" /* 19 bytes */
+
+#define F_VERSION_1 (1ull << VIRTIO_F_VERSION_1)
+#define F_PACKED (1ull << VIRTIO_F_RING_PACKED)
+#define F_BLK(b) (1ull << VIRTIO_BLK_F_##b)
+#define S_ACK VIRTIO_CONFIG_S_ACKNOWLEDGE
+#define S_DRIVER VIRTIO_CONFIG_S_DRIVER
+#define S_FEAT VIRTIO_CONFIG_S_FEATURES_OK
+#define S_DRIVER_OK VIRTIO_CONFIG_S_DRIVER_OK
+#define S_NEEDS_RESET VIRTIO_CONFIG_S_NEEDS_RESET
+#define S_ALL (S_ACK | S_DRIVER | S_FEAT | S_DRIVER_OK)
+#define NONE 0xff /* status byte before the device writes it */
+
+struct params {
+	enum blk_engine engine;
+	bool readonly;
+	unsigned int nq;
+	const char *serial;
+};
+
+struct fix {
+	const struct params *p;
+	struct vm vm;
+	struct evloop *loop;
+	struct virtio_mmio *m;
+	struct virtio_dev *vdev;
+	char *path;
+	uint64_t ring[2];
+	uint16_t avail_idx[2];
+	uint16_t next_desc[2];
+	uint64_t heap;
+};
+
+static pthread_mutex_t rec_lock = PTHREAD_MUTEX_INITIALIZER;
+static unsigned int edges;
+static int last_level;
+
+static void rec_irq(struct vm *vm, unsigned int gsi, int level)
+{
+	pthread_mutex_lock(&rec_lock);
+	if (gsi == GSI) {
+		if (level && !last_level)
+			edges++;
+		last_level = level;
+	}
+	pthread_mutex_unlock(&rec_lock);
+}
+
+static unsigned int nr_edges(void)
+{
+	unsigned int n;
+
+	pthread_mutex_lock(&rec_lock);
+	n = edges;
+	pthread_mutex_unlock(&rec_lock);
+	return n;
+}
+
+/* ---- guest access ---- */
+
+static uint32_t reg(struct fix *f, uint64_t off)
+{
+	uint64_t v = 0;
+
+	bus_read(&f->vm.mmio, BASE + off, &v, 4);
+	return (uint32_t)v;
+}
+
+static void set_reg(struct fix *f, uint64_t off, uint32_t v)
+{
+	uint64_t w = v;
+
+	bus_write(&f->vm.mmio, BASE + off, &w, 4);
+}
+
+static uint64_t cfg(struct fix *f, unsigned int off, unsigned int size)
+{
+	uint64_t v = 0;
+
+	bus_read(&f->vm.mmio, BASE + VIRTIO_MMIO_CONFIG + off, &v, size);
+	return v;
+}
+
+static uint32_t status(struct fix *f)
+{
+	return reg(f, VIRTIO_MMIO_STATUS);
+}
+
+static void *hva(struct fix *f, uint64_t gpa, uint64_t len)
+{
+	void *p = gpa_to_hva(&f->vm.mem, gpa, len);
+
+	assert_non_null(p);
+	return p;
+}
+
+static void wr16(struct fix *f, uint64_t gpa, uint16_t v)
+{
+	v = htole16(v);
+	memcpy(hva(f, gpa, 2), &v, 2);
+}
+
+static void wr32(struct fix *f, uint64_t gpa, uint32_t v)
+{
+	v = htole32(v);
+	memcpy(hva(f, gpa, 4), &v, 4);
+}
+
+static void wr64(struct fix *f, uint64_t gpa, uint64_t v)
+{
+	v = htole64(v);
+	memcpy(hva(f, gpa, 8), &v, 8);
+}
+
+static uint16_t rd16(struct fix *f, uint64_t gpa)
+{
+	uint16_t v;
+
+	__atomic_thread_fence(__ATOMIC_ACQUIRE);
+	memcpy(&v, hva(f, gpa, 2), 2);
+	return le16toh(v);
+}
+
+static uint32_t rd32(struct fix *f, uint64_t gpa)
+{
+	uint32_t v;
+
+	memcpy(&v, hva(f, gpa, 4), 4);
+	return le32toh(v);
+}
+
+static uint8_t rd8(struct fix *f, uint64_t gpa)
+{
+	__atomic_thread_fence(__ATOMIC_ACQUIRE);
+	return *(volatile uint8_t *)hva(f, gpa, 1);
+}
+
+/* ---- split ring driver ---- */
+
+static void desc(struct fix *f, unsigned int q, uint16_t i, uint64_t addr,
+		 uint32_t len, uint16_t flags, uint16_t next)
+{
+	uint64_t d = f->ring[q] + 16ull * i;
+
+	wr64(f, d, addr);
+	wr32(f, d + 8, len);
+	wr16(f, d + 12, flags);
+	wr16(f, d + 14, next);
+}
+
+static void avail(struct fix *f, unsigned int q, uint16_t head)
+{
+	uint64_t ring = f->ring[q] + AVAIL_OFF;
+
+	wr16(f, ring + 4 + 2 * (f->avail_idx[q] % QSIZE), head);
+	f->avail_idx[q]++;
+	__atomic_thread_fence(__ATOMIC_RELEASE);
+	wr16(f, ring + 2, f->avail_idx[q]);
+}
+
+static uint16_t used_idx(struct fix *f, unsigned int q)
+{
+	return rd16(f, f->ring[q] + USED_OFF + 2);
+}
+
+static uint32_t used_id(struct fix *f, unsigned int q, uint16_t slot)
+{
+	return rd32(f, f->ring[q] + USED_OFF + 4 + 8 * (slot % QSIZE));
+}
+
+static uint32_t used_len(struct fix *f, unsigned int q, uint16_t slot)
+{
+	return rd32(f, f->ring[q] + USED_OFF + 4 + 8 * (slot % QSIZE) + 4);
+}
+
+static void kick(struct fix *f, unsigned int q)
+{
+	set_reg(f, VIRTIO_MMIO_QUEUE_NOTIFY, q);
+}
+
+static bool wait_until(bool (*cond)(struct fix *, uintptr_t), struct fix *f,
+		       uintptr_t arg)
+{
+	for (int i = 0; i < 5000; i++) {
+		if (cond(f, arg))
+			return true;
+		usleep(1000);
+	}
+	return cond(f, arg);
+}
+
+/* arg: queue << 16 | index */
+static bool used_reached(struct fix *f, uintptr_t arg)
+{
+	return used_idx(f, arg >> 16) == (uint16_t)arg;
+}
+
+static bool wait_used(struct fix *f, unsigned int q, uint16_t n)
+{
+	return wait_until(used_reached, f, (uintptr_t)q << 16 | n);
+}
+
+static bool status_has(struct fix *f, uintptr_t bits)
+{
+	return (status(f) & bits) == bits;
+}
+
+static bool edges_reached(struct fix *f, uintptr_t n)
+{
+	return nr_edges() >= n;
+}
+
+/* ---- device setup (Linux virtio_mmio) ---- */
+
+static void reset(struct fix *f)
+{
+	set_reg(f, VIRTIO_MMIO_STATUS, 0);
+	assert_int_equal(status(f), 0);
+	memset(f->avail_idx, 0, sizeof(f->avail_idx));
+	memset(f->next_desc, 0, sizeof(f->next_desc));
+	memset(hva(f, RING_GPA, 4 * RING_STRIDE), 0, 4 * RING_STRIDE);
+	f->ring[0] = RING_GPA;
+	f->ring[1] = RING_GPA + RING_STRIDE;
+}
+
+static uint64_t offered(struct fix *f)
+{
+	uint64_t v;
+
+	set_reg(f, VIRTIO_MMIO_DEVICE_FEATURES_SEL, 1);
+	v = (uint64_t)reg(f, VIRTIO_MMIO_DEVICE_FEATURES) << 32;
+	set_reg(f, VIRTIO_MMIO_DEVICE_FEATURES_SEL, 0);
+	return v | reg(f, VIRTIO_MMIO_DEVICE_FEATURES);
+}
+
+static void negotiate(struct fix *f, uint64_t want)
+{
+	set_reg(f, VIRTIO_MMIO_STATUS, S_ACK);
+	set_reg(f, VIRTIO_MMIO_STATUS, S_ACK | S_DRIVER);
+	/* Like virtio_blk: take what we understand of what is offered. */
+	want &= offered(f);
+	set_reg(f, VIRTIO_MMIO_DRIVER_FEATURES_SEL, 1);
+	set_reg(f, VIRTIO_MMIO_DRIVER_FEATURES, want >> 32);
+	set_reg(f, VIRTIO_MMIO_DRIVER_FEATURES_SEL, 0);
+	set_reg(f, VIRTIO_MMIO_DRIVER_FEATURES, (uint32_t)want);
+	set_reg(f, VIRTIO_MMIO_STATUS, S_ACK | S_DRIVER | S_FEAT);
+	assert_true(status(f) & S_FEAT);
+}
+
+static void setup_queue(struct fix *f, unsigned int q)
+{
+	uint64_t r = f->ring[q];
+
+	set_reg(f, VIRTIO_MMIO_QUEUE_SEL, q);
+	assert_int_equal(reg(f, VIRTIO_MMIO_QUEUE_READY), 0);
+	assert_int_equal(reg(f, VIRTIO_MMIO_QUEUE_NUM_MAX), QSIZE);
+	set_reg(f, VIRTIO_MMIO_QUEUE_NUM, QSIZE);
+	set_reg(f, VIRTIO_MMIO_QUEUE_DESC_LOW, r);
+	set_reg(f, VIRTIO_MMIO_QUEUE_DESC_HIGH, 0);
+	set_reg(f, VIRTIO_MMIO_QUEUE_AVAIL_LOW, r + AVAIL_OFF);
+	set_reg(f, VIRTIO_MMIO_QUEUE_AVAIL_HIGH, 0);
+	set_reg(f, VIRTIO_MMIO_QUEUE_USED_LOW, r + USED_OFF);
+	set_reg(f, VIRTIO_MMIO_QUEUE_USED_HIGH, 0);
+	set_reg(f, VIRTIO_MMIO_QUEUE_READY, 1);
+	assert_int_equal(reg(f, VIRTIO_MMIO_QUEUE_READY), 1);
+}
+
+static const uint64_t blk_features =
+	F_VERSION_1 | F_BLK(SEG_MAX) | F_BLK(BLK_SIZE) | F_BLK(FLUSH) |
+	F_BLK(TOPOLOGY) | F_BLK(RO) | F_BLK(DISCARD) | F_BLK(WRITE_ZEROES) |
+	F_BLK(MQ);
+
+static void bring_up_with(struct fix *f, uint64_t features, unsigned int nq)
+{
+	reset(f);
+	negotiate(f, features);
+	for (unsigned int q = 0; q < nq; q++)
+		setup_queue(f, q);
+	set_reg(f, VIRTIO_MMIO_STATUS, S_ALL);
+	assert_int_equal(status(f), S_ALL);
+}
+
+static void bring_up(struct fix *f)
+{
+	bring_up_with(f, blk_features, f->p->nq);
+}
+
+/* ---- requests ---- */
+
+struct seg {
+	uint64_t gpa;
+	uint32_t len;
+	bool write;
+};
+
+#define RD(gpa, len)                \
+	{                           \
+		(gpa), (len), false \
+	}
+#define WR(gpa, len)               \
+	{                          \
+		(gpa), (len), true \
+	}
+
+static uint64_t galloc(struct fix *f, uint32_t len)
+{
+	uint64_t g = f->heap;
+
+	f->heap += (len + 511) & ~511ull;
+	assert_true(f->heap < RAM_SIZE);
+	return g;
+}
+
+static uint64_t put_hdr(struct fix *f, uint32_t type, uint64_t sector)
+{
+	uint64_t g = galloc(f, 16);
+
+	wr32(f, g, type);
+	wr32(f, g + 4, 0);
+	wr64(f, g + 8, sector);
+	return g;
+}
+
+static uint64_t put_status(struct fix *f)
+{
+	uint64_t g = galloc(f, 1);
+
+	*(uint8_t *)hva(f, g, 1) = NONE;
+	return g;
+}
+
+/* Writes a chain into the next free descriptors; returns its head. */
+static uint16_t chain(struct fix *f, unsigned int q, const struct seg *s,
+		      unsigned int n)
+{
+	uint16_t head = f->next_desc[q];
+
+	for (unsigned int i = 0; i < n; i++) {
+		uint16_t d = (head + i) % QSIZE;
+
+		desc(f, q, d, s[i].gpa, s[i].len,
+		     (s[i].write ? VIRTQ_DESC_F_WRITE : 0) |
+			     (i + 1 < n ? VIRTQ_DESC_F_NEXT : 0),
+		     (d + 1) % QSIZE);
+	}
+	f->next_desc[q] = (head + n) % QSIZE;
+	return head;
+}
+
+/* Posts @s, waits for it, returns the status byte at @st. */
+static uint8_t run(struct fix *f, unsigned int q, const struct seg *s,
+		   unsigned int n, uint64_t st, uint32_t *len)
+{
+	uint16_t head = chain(f, q, s, n);
+
+	avail(f, q, head);
+	kick(f, q);
+	assert_true(wait_used(f, q, f->avail_idx[q]));
+	assert_int_equal(used_id(f, q, f->avail_idx[q] - 1), head);
+	if (len)
+		*len = used_len(f, q, f->avail_idx[q] - 1);
+	return rd8(f, st);
+}
+
+/* Header, data (if @len), status: the layout Linux uses. */
+static uint8_t req(struct fix *f, unsigned int q, uint32_t type,
+		   uint64_t sector, uint64_t data, uint32_t len,
+		   bool dev_writes, uint32_t *used)
+{
+	struct seg s[3];
+	unsigned int n = 0;
+	uint64_t st;
+
+	s[n++] = (struct seg){ put_hdr(f, type, sector), 16, false };
+	if (len)
+		s[n++] = (struct seg){ data, len, dev_writes };
+	st = put_status(f);
+	s[n++] = (struct seg){ st, 1, true };
+	return run(f, q, s, n, st, used);
+}
+
+static uint8_t pattern_byte(uint64_t off, unsigned int seed)
+{
+	return (uint8_t)((off * 7 + (off >> 9) * 13 + seed) ^ 0x5a);
+}
+
+static void fill(void *buf, size_t len, uint64_t off, unsigned int seed)
+{
+	for (size_t i = 0; i < len; i++)
+		((uint8_t *)buf)[i] = pattern_byte(off + i, seed);
+}
+
+static uint8_t write_pattern(struct fix *f, unsigned int q, uint64_t sector,
+			     uint32_t len, unsigned int seed)
+{
+	uint64_t data = galloc(f, len);
+
+	fill(hva(f, data, len), len, sector * 512, seed);
+	return req(f, q, VIRTIO_BLK_T_OUT, sector, data, len, false, NULL);
+}
+
+/* Reads into guest memory; returns the host view of it. */
+static uint8_t *read_back(struct fix *f, unsigned int q, uint64_t sector,
+			  uint32_t len)
+{
+	uint64_t data = galloc(f, len);
+	uint32_t used;
+
+	memset(hva(f, data, len), 0xee, len);
+	assert_int_equal(req(f, q, VIRTIO_BLK_T_IN, sector, data, len, true,
+			     &used),
+			 VIRTIO_BLK_S_OK);
+	assert_int_equal(used, len + 1);
+	return hva(f, data, len);
+}
+
+static void expect_pattern(const uint8_t *p, uint32_t len, uint64_t off,
+			   unsigned int seed)
+{
+	uint8_t *want = malloc(len);
+
+	assert_non_null(want);
+	fill(want, len, off, seed);
+	assert_memory_equal(p, want, len);
+	free(want);
+}
+
+static void expect_zero(const uint8_t *p, uint32_t len)
+{
+	for (uint32_t i = 0; i < len; i++)
+		assert_int_equal(p[i], 0);
+}
+
+/* The image file as the host sees it. */
+static void file_read(struct fix *f, void *buf, size_t len, uint64_t off)
+{
+	FILE *fp = fopen(f->path, "rb");
+
+	assert_non_null(fp);
+	assert_int_equal(fseek(fp, (long)off, SEEK_SET), 0);
+	assert_int_equal(fread(buf, 1, len, fp), len);
+	fclose(fp);
+}
+
+/* ---- fixture ---- */
+
+static const struct params p_uring = { BLK_ENGINE_IO_URING, false, 1, SERIAL };
+static const struct params p_sync = { BLK_ENGINE_SYNC, false, 1, SERIAL };
+static const struct params p_uring_ro = { BLK_ENGINE_IO_URING, true, 1,
+					  "ABCDEFGHIJKLMNOPQRST" };
+static const struct params p_sync_ro = { BLK_ENGINE_SYNC, true, 1,
+					 "ABCDEFGHIJKLMNOPQRST" };
+static const struct params p_uring_mq = { BLK_ENGINE_IO_URING, false, 2,
+					  SERIAL };
+static const struct params p_sync_mq = { BLK_ENGINE_SYNC, false, 2, SERIAL };
+
+static char *make_image(void)
+{
+	const char *dir = getenv("TMPDIR");
+	uint8_t *buf = malloc(IMG_SIZE);
+	char *path;
+	int fd;
+
+	if (!dir || !*dir)
+		dir = "/tmp";
+	assert_true(asprintf(&path, "%s/devisor-vblk-XXXXXX", dir) > 0);
+	fd = mkstemp(path);
+	assert_true(fd >= 0);
+	assert_non_null(buf);
+	fill(buf, IMG_SIZE, 0, 1);
+	assert_int_equal(pwrite(fd, buf, IMG_SIZE, 0), IMG_SIZE);
+	free(buf);
+	close(fd);
+	return path;
+}
+
+static int setup(void **state)
+{
+	const struct params *p = *state;
+	struct fix *f;
+	struct blk_options o = {
+		.readonly = p->readonly,
+		.engine = p->engine,
+		.serial = p->serial,
+	};
+	struct blk_backend *be;
+
+	if (p->engine == BLK_ENGINE_IO_URING && !blk_io_uring_available()) {
+		print_message("io_uring unavailable here: skipping\n");
+		*state = NULL;
+		return 0;
+	}
+	f = calloc(1, sizeof(*f));
+	assert_non_null(f);
+	f->p = p;
+	pthread_mutex_lock(&rec_lock);
+	edges = 0;
+	last_level = 0;
+	pthread_mutex_unlock(&rec_lock);
+	vm_init_common(&f->vm);
+	f->vm.irq_set = rec_irq;
+	assert_int_equal(guest_mem_init(&f->vm.mem, RAM_SIZE, PCI_HOLE_START,
+					PCI_HOLE_END),
+			 0);
+	f->loop = evloop_create("test-io");
+	assert_non_null(f->loop);
+	f->path = make_image();
+	be = blk_open(f->path, &o);
+	assert_non_null(be);
+	assert_int_equal(blk_info(be)->engine, p->engine);
+	f->vdev = virtio_blk_create(&f->vm, be, f->loop, p->nq);
+	assert_non_null(f->vdev);
+	f->m = virtio_mmio_create(&f->vm, BASE, GSI, f->vdev, f->loop);
+	assert_non_null(f->m);
+	f->heap = HEAP_GPA;
+	reset(f);
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fix *f = *state;
+
+	if (!f)
+		return 0;
+	devices_destroy(&f->vm);
+	evloop_destroy(f->loop);
+	vm_destroy(&f->vm);
+	unlink(f->path);
+	free(f->path);
+	free(f);
+	return 0;
+}
+
+static struct fix *get(void **state)
+{
+	if (!*state)
+		skip();
+	return *state;
+}
+
+/* ---- tests ---- */
+
+static void test_config(void **state)
+{
+	struct fix *f = get(state);
+	uint64_t feat = offered(f);
+
+	assert_int_equal(reg(f, VIRTIO_MMIO_DEVICE_ID), VIRTIO_ID_BLOCK);
+	assert_true(feat & F_BLK(SEG_MAX));
+	assert_true(feat & F_BLK(BLK_SIZE));
+	assert_true(feat & F_BLK(FLUSH));
+	assert_true(feat & F_BLK(WRITE_ZEROES));
+	assert_false(feat & F_BLK(RO));
+	assert_false(feat & F_BLK(MQ));
+	assert_false(feat & F_BLK(SIZE_MAX));
+	assert_int_equal(cfg(f, 0, 8), IMG_SECTORS);
+	/* Drivers read the 64-bit capacity in halves too. */
+	assert_int_equal(cfg(f, 0, 4), IMG_SECTORS);
+	assert_int_equal(cfg(f, 4, 4), 0);
+	assert_int_equal(cfg(f, 12, 4), QSIZE - 2);
+	assert_int_equal(cfg(f, 20, 4), 512);
+	assert_int_equal(cfg(f, 34, 2), 1);
+	assert_int_equal(cfg(f, 48, 4), 1u << 16);
+	assert_int_equal(cfg(f, 52, 4), 1);
+	if (feat & F_BLK(DISCARD)) {
+		assert_true(cfg(f, 36, 4) > 0);
+		assert_int_equal(cfg(f, 40, 4), 1);
+		assert_int_equal(cfg(f, 44, 4), 1);
+		assert_int_equal(cfg(f, 56, 1), 1);
+	}
+	/* Past the end reads 0. */
+	assert_int_equal(cfg(f, 60, 4), 0);
+	assert_int_equal(reg(f, VIRTIO_MMIO_CONFIG_GENERATION), 0);
+}
+
+static void test_write_flush_read(void **state)
+{
+	struct fix *f = get(state);
+	uint8_t file[4096];
+	uint32_t used;
+	uint64_t a, b, st;
+
+	bring_up(f);
+	assert_int_equal(write_pattern(f, 0, 8, 8192, 2), VIRTIO_BLK_S_OK);
+	assert_true(wait_until(edges_reached, f, 1));
+
+	/* The data over two descriptors, as a scatter list does it. */
+	a = galloc(f, 1024);
+	b = galloc(f, 3072);
+	fill(hva(f, a, 1024), 1024, 100 * 512, 3);
+	fill(hva(f, b, 3072), 3072, 100 * 512 + 1024, 3);
+	st = put_status(f);
+	assert_int_equal(
+		run(f, 0,
+		    (struct seg[]){ RD(put_hdr(f, VIRTIO_BLK_T_OUT, 100), 16),
+				    RD(a, 1024), RD(b, 3072), WR(st, 1) },
+		    4, st, &used),
+		VIRTIO_BLK_S_OK);
+	assert_int_equal(used, 1);
+
+	assert_int_equal(req(f, 0, VIRTIO_BLK_T_FLUSH, 0, 0, 0, false, &used),
+			 VIRTIO_BLK_S_OK);
+	assert_int_equal(used, 1);
+
+	expect_pattern(read_back(f, 0, 8, 8192), 8192, 8 * 512, 2);
+	expect_pattern(read_back(f, 0, 100, 4096), 4096, 100 * 512, 3);
+	/* Untouched neighbours. */
+	expect_pattern(read_back(f, 0, 7, 512), 512, 7 * 512, 1);
+	expect_pattern(read_back(f, 0, 24, 512), 512, 24 * 512, 1);
+	/* The last sector. */
+	assert_int_equal(write_pattern(f, 0, IMG_SECTORS - 1, 512, 4),
+			 VIRTIO_BLK_S_OK);
+	expect_pattern(read_back(f, 0, IMG_SECTORS - 1, 512), 512,
+		       (IMG_SECTORS - 1) * 512ull, 4);
+
+	/* And it reached the file. */
+	file_read(f, file, 4096, 100 * 512);
+	expect_pattern(file, 4096, 100 * 512, 3);
+
+	/* IN scattered over three writable pieces, status in the last. */
+	a = galloc(f, 512);
+	b = galloc(f, 1024);
+	st = galloc(f, 513);
+	*(uint8_t *)hva(f, st + 512, 1) = NONE;
+	assert_int_equal(
+		run(f, 0,
+		    (struct seg[]){ RD(put_hdr(f, VIRTIO_BLK_T_IN, 8), 16),
+				    WR(a, 512), WR(b, 1024), WR(st, 513) },
+		    4, st + 512, &used),
+		VIRTIO_BLK_S_OK);
+	assert_int_equal(used, 2049);
+	expect_pattern(hva(f, a, 512), 512, 8 * 512, 2);
+	expect_pattern(hva(f, b, 1024), 1024, 9 * 512, 2);
+	expect_pattern(hva(f, st, 512), 512, 11 * 512, 2);
+}
+
+static void test_get_id(void **state)
+{
+	struct fix *f = get(state);
+	const char *serial = f->p->serial;
+	size_t n = strlen(serial);
+	uint64_t id = galloc(f, 32);
+	uint8_t want[20] = { 0 };
+	uint32_t used;
+
+	bring_up(f);
+	memcpy(want, serial, n);
+	memset(hva(f, id, 32), 0xee, 32);
+	assert_int_equal(req(f, 0, VIRTIO_BLK_T_GET_ID, 0, id, 20, true, &used),
+			 VIRTIO_BLK_S_OK);
+	assert_int_equal(used, 21);
+	assert_memory_equal(hva(f, id, 20), want, 20);
+	assert_int_equal(*(uint8_t *)hva(f, id + 20, 1), 0xee);
+
+	/* A short buffer gets what fits. */
+	memset(hva(f, id, 32), 0xee, 32);
+	assert_int_equal(req(f, 0, VIRTIO_BLK_T_GET_ID, 0, id, 8, true, &used),
+			 VIRTIO_BLK_S_OK);
+	assert_int_equal(used, 9);
+	assert_memory_equal(hva(f, id, 8), want, 8);
+	assert_int_equal(*(uint8_t *)hva(f, id + 8, 1), 0xee);
+}
+
+static void test_discard(void **state)
+{
+	struct fix *f = get(state);
+	uint64_t seg;
+
+	if (!(offered(f) & F_BLK(DISCARD)))
+		skip();
+	bring_up(f);
+	assert_int_equal(write_pattern(f, 0, 64, 8192, 5), VIRTIO_BLK_S_OK);
+	seg = galloc(f, 16);
+	wr64(f, seg, 66);
+	wr32(f, seg + 8, 8);
+	wr32(f, seg + 12, 0);
+	assert_int_equal(req(f, 0, VIRTIO_BLK_T_DISCARD, 0, seg, 16, false,
+			     NULL),
+			 VIRTIO_BLK_S_OK);
+	expect_pattern(read_back(f, 0, 64, 1024), 1024, 64 * 512, 5);
+	expect_zero(read_back(f, 0, 66, 4096), 4096);
+	expect_pattern(read_back(f, 0, 74, 2048), 2048, 74 * 512, 5);
+
+	/* UNMAP is a write-zeroes flag only. */
+	wr32(f, seg + 12, VIRTIO_BLK_WRITE_ZEROES_FLAG_UNMAP);
+	assert_int_equal(req(f, 0, VIRTIO_BLK_T_DISCARD, 0, seg, 16, false,
+			     NULL),
+			 VIRTIO_BLK_S_UNSUPP);
+}
+
+static void test_write_zeroes(void **state)
+{
+	struct fix *f = get(state);
+	uint64_t seg, two;
+
+	bring_up(f);
+	assert_int_equal(write_pattern(f, 0, 200, 16384, 6), VIRTIO_BLK_S_OK);
+	seg = galloc(f, 16);
+	wr64(f, seg, 202);
+	wr32(f, seg + 8, 4);
+	wr32(f, seg + 12, 0);
+	assert_int_equal(req(f, 0, VIRTIO_BLK_T_WRITE_ZEROES, 0, seg, 16, false,
+			     NULL),
+			 VIRTIO_BLK_S_OK);
+	wr64(f, seg, 220);
+	wr32(f, seg + 8, 8);
+	wr32(f, seg + 12, VIRTIO_BLK_WRITE_ZEROES_FLAG_UNMAP);
+	assert_int_equal(req(f, 0, VIRTIO_BLK_T_WRITE_ZEROES, 0, seg, 16, false,
+			     NULL),
+			 VIRTIO_BLK_S_OK);
+	expect_pattern(read_back(f, 0, 200, 1024), 1024, 200 * 512, 6);
+	expect_zero(read_back(f, 0, 202, 2048), 2048);
+	expect_pattern(read_back(f, 0, 206, 7168), 7168, 206 * 512, 6);
+	expect_zero(read_back(f, 0, 220, 4096), 4096);
+	expect_pattern(read_back(f, 0, 228, 2048), 2048, 228 * 512, 6);
+
+	/* Unknown flags. */
+	wr32(f, seg + 12, 2);
+	assert_int_equal(req(f, 0, VIRTIO_BLK_T_WRITE_ZEROES, 0, seg, 16, false,
+			     NULL),
+			 VIRTIO_BLK_S_UNSUPP);
+	/* Two segments: more than max_write_zeroes_seg. */
+	two = galloc(f, 32);
+	memcpy(hva(f, two, 16), hva(f, seg, 16), 16);
+	memcpy(hva(f, two + 16, 16), hva(f, seg, 16), 16);
+	wr32(f, two + 12, 0);
+	wr32(f, two + 28, 0);
+	assert_int_equal(req(f, 0, VIRTIO_BLK_T_WRITE_ZEROES, 0, two, 32, false,
+			     NULL),
+			 VIRTIO_BLK_S_UNSUPP);
+	/* Half a segment, none at all. */
+	assert_int_equal(req(f, 0, VIRTIO_BLK_T_WRITE_ZEROES, 0, two, 8, false,
+			     NULL),
+			 VIRTIO_BLK_S_IOERR);
+	assert_int_equal(req(f, 0, VIRTIO_BLK_T_WRITE_ZEROES, 0, 0, 0, false,
+			     NULL),
+			 VIRTIO_BLK_S_IOERR);
+	/* Past the end, and more than max_write_zeroes_sectors. */
+	wr64(f, seg, IMG_SECTORS - 2);
+	wr32(f, seg + 8, 4);
+	wr32(f, seg + 12, 0);
+	assert_int_equal(req(f, 0, VIRTIO_BLK_T_WRITE_ZEROES, 0, seg, 16, false,
+			     NULL),
+			 VIRTIO_BLK_S_IOERR);
+	wr64(f, seg, 0);
+	wr32(f, seg + 8, (1u << 16) + 1);
+	assert_int_equal(req(f, 0, VIRTIO_BLK_T_WRITE_ZEROES, 0, seg, 16, false,
+			     NULL),
+			 VIRTIO_BLK_S_IOERR);
+	/* None of that touched the data. */
+	expect_pattern(read_back(f, 0, 0, 4096), 4096, 0, 1);
+	expect_pattern(read_back(f, 0, IMG_SECTORS - 2, 1024), 1024,
+		       (IMG_SECTORS - 2) * 512ull, 1);
+}
+
+static void test_readonly(void **state)
+{
+	struct fix *f = get(state);
+	uint8_t *before = malloc(IMG_SIZE), *after = malloc(IMG_SIZE);
+	const char *serial = f->p->serial;
+	uint64_t feat = offered(f), seg, id;
+	uint32_t used;
+
+	assert_non_null(before);
+	assert_non_null(after);
+	assert_true(feat & F_BLK(RO));
+	assert_false(feat & F_BLK(DISCARD));
+	assert_false(feat & F_BLK(WRITE_ZEROES));
+	file_read(f, before, IMG_SIZE, 0);
+	/* A driver that ignores RO is still refused. */
+	bring_up_with(f, blk_features & ~F_BLK(RO), 1);
+	assert_int_equal(write_pattern(f, 0, 0, 4096, 7), VIRTIO_BLK_S_IOERR);
+	seg = galloc(f, 16);
+	wr64(f, seg, 0);
+	wr32(f, seg + 8, 8);
+	wr32(f, seg + 12, 0);
+	assert_int_equal(req(f, 0, VIRTIO_BLK_T_DISCARD, 0, seg, 16, false,
+			     NULL),
+			 VIRTIO_BLK_S_IOERR);
+	assert_int_equal(req(f, 0, VIRTIO_BLK_T_WRITE_ZEROES, 0, seg, 16, false,
+			     NULL),
+			 VIRTIO_BLK_S_IOERR);
+	assert_int_equal(req(f, 0, VIRTIO_BLK_T_FLUSH, 0, 0, 0, false, NULL),
+			 VIRTIO_BLK_S_OK);
+	expect_pattern(read_back(f, 0, 0, 4096), 4096, 0, 1);
+	file_read(f, after, IMG_SIZE, 0);
+	assert_memory_equal(before, after, IMG_SIZE);
+	free(before);
+	free(after);
+
+	/* A 20-byte serial has no terminator. */
+	id = galloc(f, 32);
+	memset(hva(f, id, 32), 0xee, 32);
+	assert_int_equal(req(f, 0, VIRTIO_BLK_T_GET_ID, 0, id, 32, true, &used),
+			 VIRTIO_BLK_S_OK);
+	assert_int_equal(used, 21);
+	assert_memory_equal(hva(f, id, 20), serial, 20);
+	assert_int_equal(*(uint8_t *)hva(f, id + 20, 1), 0xee);
+}
+
+static void test_bad_requests(void **state)
+{
+	struct fix *f = get(state);
+	uint8_t *before = malloc(IMG_SIZE), *after = malloc(IMG_SIZE);
+	uint64_t data = galloc(f, 4096), st;
+	uint32_t used;
+
+	assert_non_null(before);
+	assert_non_null(after);
+	file_read(f, before, IMG_SIZE, 0);
+	bring_up(f);
+	/* Out of range, including a sector count that would wrap. */
+	assert_int_equal(req(f, 0, VIRTIO_BLK_T_IN, IMG_SECTORS, data, 512,
+			     true, &used),
+			 VIRTIO_BLK_S_IOERR);
+	assert_int_equal(used, 1);
+	assert_int_equal(req(f, 0, VIRTIO_BLK_T_IN, IMG_SECTORS - 1, data, 1024,
+			     true, NULL),
+			 VIRTIO_BLK_S_IOERR);
+	assert_int_equal(write_pattern(f, 0, IMG_SECTORS, 512, 8),
+			 VIRTIO_BLK_S_IOERR);
+	assert_int_equal(write_pattern(f, 0, ~0ull, 512, 8),
+			 VIRTIO_BLK_S_IOERR);
+	assert_int_equal(write_pattern(f, 0, ~0ull >> 9, 512, 8),
+			 VIRTIO_BLK_S_IOERR);
+	assert_int_equal(write_pattern(f, 0, ~0ull >> 8, 4096, 8),
+			 VIRTIO_BLK_S_IOERR);
+	/* Not a multiple of 512. */
+	assert_int_equal(write_pattern(f, 0, 0, 513, 8), VIRTIO_BLK_S_IOERR);
+	assert_int_equal(write_pattern(f, 0, 0, 100, 8), VIRTIO_BLK_S_IOERR);
+	assert_int_equal(req(f, 0, VIRTIO_BLK_T_IN, 0, data, 511, true, NULL),
+			 VIRTIO_BLK_S_IOERR);
+	/* Unknown types, including legacy SCSI and GET_LIFETIME. */
+	assert_int_equal(req(f, 0, 99, 0, data, 512, true, NULL),
+			 VIRTIO_BLK_S_UNSUPP);
+	assert_int_equal(req(f, 0, 2, 0, data, 512, true, NULL),
+			 VIRTIO_BLK_S_UNSUPP);
+	assert_int_equal(req(f, 0, 10, 0, data, 512, true, NULL),
+			 VIRTIO_BLK_S_UNSUPP);
+	assert_int_equal(req(f, 0, VIRTIO_BLK_T_OUT | VIRTIO_BLK_T_BARRIER, 0,
+			     data, 512, false, NULL),
+			 VIRTIO_BLK_S_UNSUPP);
+	/* A header too short: 12 bytes. */
+	st = put_status(f);
+	assert_int_equal(
+		run(f, 0,
+		    (struct seg[]){ RD(put_hdr(f, VIRTIO_BLK_T_IN, 0), 12),
+				    WR(data, 512), WR(st, 1) },
+		    3, st, &used),
+		VIRTIO_BLK_S_IOERR);
+	assert_int_equal(used, 1);
+	/* Only a status byte. */
+	st = put_status(f);
+	assert_int_equal(run(f, 0, (struct seg[]){ WR(st, 1) }, 1, st, NULL),
+			 VIRTIO_BLK_S_IOERR);
+	/* The device is still fine and the file untouched. */
+	assert_int_equal(status(f), S_ALL);
+	expect_pattern(read_back(f, 0, 0, 4096), 4096, 0, 1);
+	file_read(f, after, IMG_SIZE, 0);
+	assert_memory_equal(before, after, IMG_SIZE);
+	free(before);
+	free(after);
+}
+
+static void test_split_header(void **state)
+{
+	struct fix *f = get(state);
+	uint64_t h = galloc(f, 16), data = galloc(f, 2048), st;
+	uint32_t used;
+
+	bring_up(f);
+	/* OUT with the header in three pieces (5 + 3 + 8 bytes). */
+	wr32(f, h, VIRTIO_BLK_T_OUT);
+	wr32(f, h + 4, 0);
+	wr64(f, h + 8, 300);
+	fill(hva(f, data, 2048), 2048, 300 * 512, 9);
+	st = put_status(f);
+	assert_int_equal(run(f, 0,
+			     (struct seg[]){ RD(h, 5), RD(h + 5, 3),
+					     RD(h + 8, 8), RD(data, 2048),
+					     WR(st, 1) },
+			     5, st, &used),
+			 VIRTIO_BLK_S_OK);
+	/* IN with header and data in one readable + one writable buffer. */
+	wr32(f, h, VIRTIO_BLK_T_IN);
+	memset(hva(f, data, 2048), 0, 2048);
+	st = put_status(f);
+	assert_int_equal(run(f, 0,
+			     (struct seg[]){ RD(h, 10), RD(h + 10, 6),
+					     WR(data, 2048), WR(st, 1) },
+			     4, st, &used),
+			 VIRTIO_BLK_S_OK);
+	assert_int_equal(used, 2049);
+	expect_pattern(hva(f, data, 2048), 2048, 300 * 512, 9);
+	/* Header and data sharing a descriptor: 16 + 512 readable. */
+	data = galloc(f, 16 + 512);
+	wr32(f, data, VIRTIO_BLK_T_OUT);
+	wr32(f, data + 4, 0);
+	wr64(f, data + 8, 400);
+	fill(hva(f, data + 16, 512), 512, 400 * 512, 10);
+	st = put_status(f);
+	assert_int_equal(run(f, 0,
+			     (struct seg[]){ RD(data, 16 + 512), WR(st, 1) }, 2,
+			     st, NULL),
+			 VIRTIO_BLK_S_OK);
+	expect_pattern(read_back(f, 0, 400, 512), 512, 400 * 512, 10);
+}
+
+/* Ring-level violations: NEEDS_RESET, and a reset brings it back. */
+static void expect_needs_reset_then_recover(struct fix *f)
+{
+	assert_true(wait_until(status_has, f, S_NEEDS_RESET));
+	assert_int_equal(used_idx(f, 0), 0);
+	/* Further kicks are ignored. */
+	kick(f, 0);
+	usleep(10000);
+	assert_int_equal(used_idx(f, 0), 0);
+
+	bring_up(f);
+	assert_int_equal(write_pattern(f, 0, 16, 4096, 11), VIRTIO_BLK_S_OK);
+	expect_pattern(read_back(f, 0, 16, 4096), 4096, 16 * 512, 11);
+}
+
+static void test_no_status_byte(void **state)
+{
+	struct fix *f = get(state);
+	uint64_t data = galloc(f, 512), st;
+	uint16_t head;
+
+	bring_up(f);
+	/* Only readable buffers. */
+	head = chain(f, 0,
+		     (struct seg[]){ RD(put_hdr(f, VIRTIO_BLK_T_IN, 0), 16),
+				     RD(data, 512) },
+		     2);
+	avail(f, 0, head);
+	kick(f, 0);
+	expect_needs_reset_then_recover(f);
+
+	/* The status byte readable, after writable data: bad ordering. */
+	bring_up(f);
+	st = put_status(f);
+	head = chain(f, 0,
+		     (struct seg[]){ RD(put_hdr(f, VIRTIO_BLK_T_IN, 0), 16),
+				     WR(data, 512), RD(st, 1) },
+		     3);
+	avail(f, 0, head);
+	kick(f, 0);
+	expect_needs_reset_then_recover(f);
+	assert_int_equal(rd8(f, st), NONE);
+}
+
+static void test_descriptor_loop(void **state)
+{
+	struct fix *f = get(state);
+	uint64_t st = put_status(f);
+
+	bring_up(f);
+	desc(f, 0, 0, put_hdr(f, VIRTIO_BLK_T_IN, 0), 16, VIRTQ_DESC_F_NEXT, 1);
+	desc(f, 0, 1, galloc(f, 512), 512, VIRTQ_DESC_F_NEXT, 0);
+	avail(f, 0, 0);
+	kick(f, 0);
+	assert_true(wait_until(status_has, f, S_NEEDS_RESET));
+	/* The config change interrupt told the driver. */
+	assert_true(wait_until(edges_reached, f, 1));
+	assert_true(reg(f, VIRTIO_MMIO_INTERRUPT_STATUS) &
+		    VIRTIO_MMIO_INT_CONFIG);
+	assert_int_equal(rd8(f, st), NONE);
+	expect_needs_reset_then_recover(f);
+}
+
+static void test_multiqueue(void **state)
+{
+	struct fix *f = get(state);
+
+	assert_true(offered(f) & F_BLK(MQ));
+	assert_int_equal(cfg(f, 34, 2), 2);
+	bring_up(f);
+	assert_int_equal(write_pattern(f, 1, 500, 4096, 12), VIRTIO_BLK_S_OK);
+	expect_pattern(read_back(f, 1, 500, 4096), 4096, 500 * 512, 12);
+	assert_int_equal(used_idx(f, 0), 0);
+	/* Queue 0 sees queue 1's data. */
+	expect_pattern(read_back(f, 0, 500, 4096), 4096, 500 * 512, 12);
+	assert_int_equal(used_idx(f, 1), 2);
+	/* A third queue does not exist. */
+	set_reg(f, VIRTIO_MMIO_QUEUE_SEL, 2);
+	assert_int_equal(reg(f, VIRTIO_MMIO_QUEUE_NUM_MAX), 0);
+}
+
+/* Many requests in one kick: batched submission, out-of-order completion. */
+static void test_many_in_flight(void **state)
+{
+	struct fix *f = get(state);
+	enum { N = 64, LEN = 4096 };
+	uint64_t data[N], st[N];
+	uint16_t head[N];
+	bool seen[QSIZE] = { false };
+
+	bring_up(f);
+	for (int i = 0; i < N; i++) {
+		uint64_t sector = 600 + i * (LEN / 512);
+
+		data[i] = galloc(f, LEN);
+		fill(hva(f, data[i], LEN), LEN, sector * 512, 13);
+		st[i] = put_status(f);
+		head[i] = chain(
+			f, 0,
+			(struct seg[]){
+				RD(put_hdr(f, VIRTIO_BLK_T_OUT, sector), 16),
+				RD(data[i], LEN), WR(st[i], 1) },
+			3);
+		avail(f, 0, head[i]);
+	}
+	kick(f, 0);
+	assert_true(wait_used(f, 0, N));
+	for (int i = 0; i < N; i++) {
+		uint32_t id = used_id(f, 0, i);
+
+		assert_true(id < QSIZE);
+		assert_false(seen[id]);
+		seen[id] = true;
+		assert_int_equal(used_len(f, 0, i), 1);
+		assert_int_equal(rd8(f, st[i]), VIRTIO_BLK_S_OK);
+	}
+	for (int i = 0; i < N; i++)
+		assert_true(seen[head[i]]);
+
+	/* Now read them all back at once. */
+	for (int i = 0; i < N; i++) {
+		uint64_t sector = 600 + i * (LEN / 512);
+
+		memset(hva(f, data[i], LEN), 0, LEN);
+		*(uint8_t *)hva(f, st[i], 1) = NONE;
+		head[i] = chain(
+			f, 0,
+			(struct seg[]){
+				RD(put_hdr(f, VIRTIO_BLK_T_IN, sector), 16),
+				WR(data[i], LEN), WR(st[i], 1) },
+			3);
+		avail(f, 0, head[i]);
+	}
+	kick(f, 0);
+	assert_true(wait_used(f, 0, 2 * N));
+	for (int i = 0; i < N; i++) {
+		assert_int_equal(rd8(f, st[i]), VIRTIO_BLK_S_OK);
+		expect_pattern(hva(f, data[i], LEN), LEN,
+			       (600 + i * (LEN / 512)) * 512ull, 13);
+	}
+}
+
+/*
+ * Runs the kick handler on this thread under the device lock, so that the
+ * requests it submits cannot complete before we are done. Buffers are
+ * posted under the lock too: the kick DRIVER_OK sent may still be on its
+ * way. No assert with the lock held: the teardown would deadlock.
+ */
+static void notify_locked(struct fix *f, unsigned int q)
+{
+	f->vdev->ops->queue_notify(f->vdev, q);
+}
+
+/* Post @n reads of sector i (one descriptor chain each) without a kick. */
+static void post_reads(struct fix *f, unsigned int q, unsigned int n,
+		       uint64_t *st)
+{
+	for (unsigned int i = 0; i < n; i++) {
+		uint64_t data = galloc(f, 512);
+
+		st[i] = put_status(f);
+		avail(f, q,
+		      chain(f, q,
+			    (struct seg[]){
+				    RD(put_hdr(f, VIRTIO_BLK_T_IN, i), 16),
+				    WR(data, 512), WR(st[i], 1) },
+			    3));
+	}
+}
+
+static void test_reset_in_flight(void **state)
+{
+	struct fix *f = get(state);
+	enum { N = 32 };
+	uint64_t st[N];
+	uint32_t inflight;
+
+	bring_up(f);
+	virtio_dev_lock(f->vdev);
+	post_reads(f, 0, N, st);
+	notify_locked(f, 0);
+	inflight = f->vdev->vqs[0].inflight;
+	/* What a status write of 0 does. */
+	virtio_dev_reset(f->vdev);
+	virtio_dev_unlock(f->vdev);
+	assert_int_equal(inflight, N);
+	assert_int_equal(status(f), 0);
+	/* Nothing of the old generation reaches the rings or buffers. */
+	usleep(50000);
+	assert_int_equal(used_idx(f, 0), 0);
+	for (int i = 0; i < N; i++)
+		assert_int_equal(rd8(f, st[i]), NONE);
+
+	bring_up(f);
+	assert_int_equal(write_pattern(f, 0, 40, 1024, 14), VIRTIO_BLK_S_OK);
+	expect_pattern(read_back(f, 0, 40, 1024), 1024, 40 * 512, 14);
+	assert_int_equal(used_idx(f, 0), 2);
+}
+
+/* Queue setup on the device's own calls, with the lock held. */
+static bool setup_queue_locked(struct fix *f, unsigned int q, uint64_t ring)
+{
+	f->ring[q] = ring;
+	f->avail_idx[q] = 0;
+	f->next_desc[q] = 0;
+	memset(hva(f, ring, RING_STRIDE), 0, RING_STRIDE);
+	virtio_dev_queue_set_size(f->vdev, q, QSIZE);
+	virtio_dev_queue_set_addr(f->vdev, q, VIRTIO_QUEUE_DESC, ring);
+	virtio_dev_queue_set_addr(f->vdev, q, VIRTIO_QUEUE_DRIVER,
+				  ring + AVAIL_OFF);
+	virtio_dev_queue_set_addr(f->vdev, q, VIRTIO_QUEUE_DEVICE,
+				  ring + USED_OFF);
+	virtio_dev_queue_enable(f->vdev, q);
+	return f->vdev->vqs[q].ready;
+}
+
+/*
+ * virtio-mmio QueueReady = 0 resets one ring under requests in flight.
+ * Their completions must not reach the new ring, and the slots they hold
+ * must not wedge it: with 200 old requests and 100 new ones the device
+ * runs out of slots, then resumes as the old ones drain.
+ */
+static void test_queue_disable_in_flight(void **state)
+{
+	struct fix *f = get(state);
+	enum { OLD = 200, NEW = 100 };
+	uint64_t old_st, st[NEW];
+	uint32_t inflight[2];
+	uint16_t head;
+	bool ready;
+
+	bring_up(f);
+	virtio_dev_lock(f->vdev);
+	/* One FLUSH chain made available 200 times. */
+	old_st = put_status(f);
+	head = chain(f, 0,
+		     (struct seg[]){ RD(put_hdr(f, VIRTIO_BLK_T_FLUSH, 0), 16),
+				     WR(old_st, 1) },
+		     2);
+	for (int i = 0; i < OLD; i++)
+		avail(f, 0, head);
+	notify_locked(f, 0);
+	inflight[0] = f->vdev->vqs[0].inflight;
+	virtio_dev_queue_disable(f->vdev, 0);
+	ready = setup_queue_locked(f, 0, RING_GPA + 2 * RING_STRIDE);
+	for (int i = 0; i < NEW; i++) {
+		st[i] = put_status(f);
+		avail(f, 0,
+		      chain(f, 0,
+			    (struct seg[]){
+				    RD(put_hdr(f, VIRTIO_BLK_T_FLUSH, 0), 16),
+				    WR(st[i], 1) },
+			    2));
+	}
+	notify_locked(f, 0);
+	inflight[1] = f->vdev->vqs[0].inflight;
+	virtio_dev_unlock(f->vdev);
+	assert_int_equal(inflight[0], OLD);
+	assert_true(ready);
+	/* 256 slots: 200 old, 56 new. */
+	assert_int_equal(inflight[1], QSIZE - OLD);
+
+	assert_true(wait_used(f, 0, NEW));
+	usleep(20000);
+	assert_int_equal(used_idx(f, 0), NEW);
+	for (int i = 0; i < NEW; i++)
+		assert_int_equal(rd8(f, st[i]), VIRTIO_BLK_S_OK);
+	assert_int_equal(rd8(f, old_st), NONE);
+	/* The old ring saw nothing either. */
+	assert_int_equal(rd16(f, RING_GPA + USED_OFF + 2), 0);
+	assert_int_equal(status(f), S_ALL);
+
+	/* And kicks work again. */
+	assert_int_equal(write_pattern(f, 0, 50, 512, 15), VIRTIO_BLK_S_OK);
+	expect_pattern(read_back(f, 0, 50, 512), 512, 50 * 512, 15);
+}
+
+/* The device goes away with requests in flight. */
+static void test_destroy_in_flight(void **state)
+{
+	struct fix *f = get(state);
+	uint64_t st[16];
+
+	bring_up(f);
+	post_reads(f, 0, 16, st);
+	kick(f, 0);
+	/* teardown destroys the device whatever has completed. */
+}
+
+/* Packed ring: ring slots per chain (ndescs) must balance too. */
+static void test_packed(void **state)
+{
+	struct fix *f = get(state);
+	uint64_t d = RING_GPA, data[2], st[2];
+	uint8_t file[1024];
+	uint16_t flags;
+
+	bring_up_with(f, blk_features | F_PACKED, 1);
+	for (int r = 0; r < 2; r++) {
+		uint64_t sector = 700 + r;
+
+		data[r] = galloc(f, 512);
+		fill(hva(f, data[r], 512), 512, sector * 512, 16);
+		st[r] = put_status(f);
+		/* Three descriptors: header, data, status; id on the last. */
+		wr64(f, d + 48 * r, put_hdr(f, VIRTIO_BLK_T_OUT, sector));
+		wr32(f, d + 48 * r + 8, 16);
+		wr16(f, d + 48 * r + 14,
+		     VIRTQ_DESC_F_NEXT | VIRTQ_DESC_F_AVAIL);
+		wr64(f, d + 48 * r + 16, data[r]);
+		wr32(f, d + 48 * r + 24, 512);
+		wr16(f, d + 48 * r + 30,
+		     VIRTQ_DESC_F_NEXT | VIRTQ_DESC_F_AVAIL);
+		wr64(f, d + 48 * r + 32, st[r]);
+		wr32(f, d + 48 * r + 40, 1);
+		wr16(f, d + 48 * r + 44, 40 + r);
+		wr16(f, d + 48 * r + 46,
+		     VIRTQ_DESC_F_WRITE | VIRTQ_DESC_F_AVAIL);
+	}
+	kick(f, 0);
+	for (int i = 0; i < 5000; i++) {
+		if ((rd16(f, d + 14) & VIRTQ_DESC_F_USED) &&
+		    (rd16(f, d + 48 + 14) & VIRTQ_DESC_F_USED))
+			break;
+		usleep(1000);
+	}
+	for (int r = 0; r < 2; r++) {
+		flags = rd16(f, d + 48 * r + 14);
+		assert_true(flags & VIRTQ_DESC_F_USED);
+		assert_int_equal(rd8(f, st[r]), VIRTIO_BLK_S_OK);
+	}
+	/* Used ids are the buffer ids, in completion order. */
+	assert_int_equal(rd16(f, d + 12) + rd16(f, d + 48 + 12), 40 + 41);
+	assert_int_equal(status(f), S_ALL);
+	file_read(f, file, sizeof(file), 700 * 512);
+	expect_pattern(file, sizeof(file), 700 * 512, 16);
+}
+
+/* Named after the parameters, e.g. test_config/p_sync. */
+#define CASE(fn, p)                                                       \
+	{                                                                 \
+		.name = #fn "/" #p, .test_func = fn, .setup_func = setup, \
+		.teardown_func = teardown, .initial_state = (void *)&p    \
+	}
+#define BOTH(fn, pu, ps) CASE(fn, pu), CASE(fn, ps)
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		BOTH(test_config, p_uring, p_sync),
+		BOTH(test_write_flush_read, p_uring, p_sync),
+		BOTH(test_get_id, p_uring, p_sync),
+		BOTH(test_discard, p_uring, p_sync),
+		BOTH(test_write_zeroes, p_uring, p_sync),
+		BOTH(test_readonly, p_uring_ro, p_sync_ro),
+		BOTH(test_bad_requests, p_uring, p_sync),
+		BOTH(test_split_header, p_uring, p_sync),
+		BOTH(test_no_status_byte, p_uring, p_sync),
+		BOTH(test_descriptor_loop, p_uring, p_sync),
+		BOTH(test_multiqueue, p_uring_mq, p_sync_mq),
+		BOTH(test_many_in_flight, p_uring, p_sync),
+		BOTH(test_reset_in_flight, p_uring, p_sync),
+		BOTH(test_queue_disable_in_flight, p_uring, p_sync),
+		BOTH(test_destroy_in_flight, p_uring, p_sync),
+		BOTH(test_packed, p_uring, p_sync),
+	};
+
+	if (getenv("BLK_TEST_VERBOSE"))
+		log_level = LOG_DEBUG;
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
