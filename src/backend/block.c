@@ -1007,7 +1007,7 @@ static uint64_t fnv1a(uint64_t h, uint64_t v)
 static int make_serial(struct blk_backend *b, const struct stat *st,
 		       const char *user)
 {
-	char buf[64];
+	char buf[64] = "";
 	unsigned long long dev, ino;
 	int n;
 
@@ -1028,6 +1028,7 @@ static int make_serial(struct blk_backend *b, const struct stat *st,
 		snprintf(buf, sizeof(buf), "dv%016llx",
 			 (unsigned long long)fnv1a(
 				 fnv1a(0xcbf29ce484222325ull, dev), ino));
+	/* buf is zero-filled: the padding GET_ID returns is defined. */
 	memcpy(b->info.serial, buf, BLK_SERIAL_LEN);
 	b->info.serial[BLK_SERIAL_LEN] = '\0';
 	return 0;

@@ -493,11 +493,17 @@ static void free_queues(struct virtio_blk *blk, unsigned int n)
 	free(blk->vqs);
 }
 
-static void blk_destroy(struct virtio_dev *vdev)
+static void blk_stop(struct virtio_dev *vdev)
 {
 	struct virtio_blk *blk = to_blk(vdev);
 
 	evloop_del(blk->loop, blk_completion_fd(blk->be));
+}
+
+static void blk_destroy(struct virtio_dev *vdev)
+{
+	struct virtio_blk *blk = to_blk(vdev);
+
 	blk->closing = true;
 	blk_close(blk->be);
 	free_queues(blk, vdev->nr_queues);
@@ -507,6 +513,7 @@ static void blk_destroy(struct virtio_dev *vdev)
 static const struct virtio_dev_ops blk_ops = {
 	.reset = blk_reset,
 	.queue_notify = blk_queue_notify,
+	.stop = blk_stop,
 	.destroy = blk_destroy,
 };
 

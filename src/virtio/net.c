@@ -564,16 +564,11 @@ static ssize_t rx_frame(struct virtio_net *n, const struct iovec *iov,
 		n->rx_lens[i] = k;
 		off += k;
 	}
-	/*
-	 * Each push publishes its buffer: a driver polling right now may
-	 * see the first before the others (see docs/virtio.md).
-	 */
-	for (int i = 0; i < nbuf; i++) {
-		r = virtq_push(vq, &n->rx_held[i], n->rx_lens[i]);
-		if (r) {
-			virtio_dev_fail(vdev, r, "receiveq");
-			return -EIO;
-		}
+	/* At once: the driver reads num_buffers and takes them all. */
+	r = virtq_push_batch(vq, n->rx_held, n->rx_lens, nbuf);
+	if (r) {
+		virtio_dev_fail(vdev, r, "receiveq");
+		return -EIO;
 	}
 	rx_forget(n, nbuf);
 	n->stats.rx_packets++;
@@ -676,13 +671,19 @@ static void net_reset(struct virtio_dev *vdev)
 					 false);
 }
 
-static void net_destroy(struct virtio_dev *vdev)
+static void net_stop(struct virtio_dev *vdev)
 {
 	struct virtio_net *n = to_net(vdev);
 
 	/* Both wait out a running callback; no lock held here. */
 	net_backend_close(n->be);
 	evloop_del(n->loop, n->irq_efd);
+}
+
+static void net_destroy(struct virtio_dev *vdev)
+{
+	struct virtio_net *n = to_net(vdev);
+
 	close(n->irq_efd);
 	free(n);
 }
@@ -691,6 +692,7 @@ static const struct virtio_dev_ops net_ops = {
 	.features_ok = net_features_ok,
 	.reset = net_reset,
 	.queue_notify = net_queue_notify,
+	.stop = net_stop,
 	.destroy = net_destroy,
 };
 

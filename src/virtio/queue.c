@@ -542,6 +542,142 @@ int virtq_push(struct virtqueue *vq, const struct virtq_chain *chain,
 	return r;
 }
 
+static uint32_t clamp_len(const struct virtq_chain *c, uint32_t written)
+{
+	/* Spec: len never claims more than the driver offered. */
+	return written > c->writable ? c->writable : written;
+}
+
+/* Used elements first, then one store of used->idx publishes them all. */
+static int split_push_batch(struct virtqueue *vq,
+			    const struct virtq_chain *chains,
+			    const uint32_t *written, unsigned int n)
+{
+	uint16_t old = vq->used_idx, new = old + n;
+	int r;
+
+	if (n > vq->inflight)
+		return -VIRTQ_E_BAD_CHAIN;
+	for (unsigned int i = 0; i < n; i++)
+		if (chains[i].id >= vq->size || chains[i].ndescs != 1)
+			return -VIRTQ_E_BAD_CHAIN;
+	for (unsigned int i = 0; i < n; i++) {
+		uint16_t slot = (uint16_t)(old + i) & (vq->size - 1);
+		uint32_t elem[2] = {
+			htole32(chains[i].id),
+			htole32(clamp_len(&chains[i], written[i])),
+		};
+
+		if (guest_write(vq->mem, vq->device_gpa + USED_RING(slot), elem,
+				sizeof(elem)))
+			return -VIRTQ_E_RING_RANGE;
+	}
+	__atomic_thread_fence(__ATOMIC_RELEASE);
+	r = store16(vq, vq->device_gpa + 2, new);
+	if (r)
+		return r;
+	vq->used_idx = new;
+	vq->inflight -= n;
+	if ((int16_t)(new - vq->signalled_used) < (uint16_t)(new - old))
+		vq->signalled_valid = false;
+	return 0;
+}
+
+/* Ring position after @c's slots, from @pos in lap @wrap. */
+static uint16_t packed_advance(const struct virtqueue *vq, uint16_t pos,
+			       const struct virtq_chain *c, bool *wrap)
+{
+	unsigned int next = pos + c->ndescs;
+
+	if (next >= vq->size) {
+		next -= vq->size;
+		*wrap = !*wrap;
+	}
+	return (uint16_t)next;
+}
+
+/* Hands one used element to the driver. */
+static int packed_set_used(struct virtqueue *vq, uint16_t pos, bool wrap,
+			   const struct virtq_chain *c, uint32_t written)
+{
+	uint16_t flags = wrap ? VIRTQ_DESC_F_AVAIL | VIRTQ_DESC_F_USED : 0;
+
+	if (clamp_len(c, written))
+		flags |= VIRTQ_DESC_F_WRITE;
+	return store16(vq, vq->desc_gpa + pos * DESC_SIZE + PACKED_FLAGS_OFF,
+		       flags);
+}
+
+/*
+ * Every element's id and len, then the flags of all but the first, then
+ * the first's: the driver stops at the first, so it sees all or none.
+ */
+static int packed_push_batch(struct virtqueue *vq,
+			     const struct virtq_chain *chains,
+			     const uint32_t *written, unsigned int n)
+{
+	uint16_t head = vq->used_idx, pos = head;
+	bool wrap = vq->used_wrap;
+	uint32_t slots = 0;
+	int r;
+
+	for (unsigned int i = 0; i < n; i++) {
+		if (!chains[i].ndescs)
+			return -VIRTQ_E_BAD_CHAIN;
+		slots += chains[i].ndescs;
+	}
+	if (slots > vq->inflight)
+		return -VIRTQ_E_BAD_CHAIN;
+	for (unsigned int i = 0; i < n; i++) {
+		uint64_t gpa = vq->desc_gpa + pos * DESC_SIZE;
+		uint32_t len = htole32(clamp_len(&chains[i], written[i]));
+		uint16_t id = htole16(chains[i].id);
+
+		if (guest_write(vq->mem, gpa + 8, &len, sizeof(len)) ||
+		    guest_write(vq->mem, gpa + 12, &id, sizeof(id)))
+			return -VIRTQ_E_RING_RANGE;
+		pos = packed_advance(vq, pos, &chains[i], &wrap);
+	}
+	/* ids and lens before the flags that hand them over */
+	__atomic_thread_fence(__ATOMIC_RELEASE);
+	wrap = vq->used_wrap;
+	pos = packed_advance(vq, head, &chains[0], &wrap);
+	for (unsigned int i = 1; i < n; i++) {
+		r = packed_set_used(vq, pos, wrap, &chains[i], written[i]);
+		if (r)
+			return r;
+		pos = packed_advance(vq, pos, &chains[i], &wrap);
+	}
+	__atomic_thread_fence(__ATOMIC_RELEASE);
+	r = packed_set_used(vq, head, vq->used_wrap, &chains[0], written[0]);
+	if (r)
+		return r;
+	if (wrap != vq->used_wrap)
+		vq->signalled_valid = false;
+	vq->used_idx = pos;
+	vq->used_wrap = wrap;
+	vq->inflight -= slots;
+	return 0;
+}
+
+int virtq_push_batch(struct virtqueue *vq, const struct virtq_chain *chains,
+		     const uint32_t *written, unsigned int n)
+{
+	int r;
+
+	if (vq->broken)
+		return vq->broken;
+	if (!vq->ready)
+		return -VIRTQ_E_NOT_READY;
+	if (!n)
+		return 0;
+	r = vq->packed ? packed_push_batch(vq, chains, written, n) :
+			 split_push_batch(vq, chains, written, n);
+	if (!r)
+		vq->used_since_signal = true;
+	return r;
+}
+
 static bool packed_need_event(const struct virtqueue *vq, uint16_t off_wrap,
 			      uint16_t new, uint16_t old)
 {

@@ -176,6 +176,15 @@ bool virtq_empty(const struct virtqueue *vq);
 int virtq_push(struct virtqueue *vq, const struct virtq_chain *chain,
 	       uint32_t written);
 
+/*
+ * Return @n popped buffers in this order, all published at once: the driver
+ * sees every one or none (virtio-net's merged receive buffers, whose first
+ * buffer says how many follow). @written[i] as for virtq_push(). Nothing is
+ * published on an error.
+ */
+int virtq_push_batch(struct virtqueue *vq, const struct virtq_chain *chains,
+		     const uint32_t *written, unsigned int n);
+
 /* After pushing: does the driver want a used buffer notification? */
 bool virtq_should_notify(struct virtqueue *vq);
 

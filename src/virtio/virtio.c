@@ -95,6 +95,8 @@ void virtio_dev_destroy(struct virtio_dev *vdev)
 	if (!vdev)
 		return;
 	virtio_dev_unbind(vdev);
+	if (vdev->ops->stop)
+		vdev->ops->stop(vdev);
 	pthread_mutex_destroy(&vdev->lock);
 	if (vdev->ops->destroy)
 		vdev->ops->destroy(vdev);

@@ -87,6 +87,13 @@ struct virtio_dev_ops {
 	 * call virtio_dev_fail() and return.
 	 */
 	void (*queue_notify)(struct virtio_dev *vdev, unsigned int q);
+	/*
+	 * Teardown, first half: remove the device's own event sources
+	 * (back-end fds, completion eventfds) from the I/O thread. No lock
+	 * held; kicks are already unbound; afterwards no device callback
+	 * runs, so the core may destroy vdev->lock.
+	 */
+	void (*stop)(struct virtio_dev *vdev);
 	/* Frees the device model; no lock held, nothing runs any more. */
 	void (*destroy)(struct virtio_dev *vdev);
 };

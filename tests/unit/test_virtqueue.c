@@ -838,6 +838,38 @@ static void test_strerror(void **state)
 	assert_string_equal(virtq_strerror(-EFAULT), strerror(EFAULT));
 }
 
+static void test_split_push_batch(void **state)
+{
+	struct virtq_seg bs[3][4];
+	struct virtq_chain c[3];
+	const uint32_t lens[3] = { 100, 50, 500 };
+
+	(void)state;
+	setup_split(0, QSIZE);
+	for (uint16_t i = 0; i < 3; i++) {
+		wr_split_desc(DESC_GPA, 5 + i, BUF_GPA + 0x1000 * i, 100,
+			      VIRTQ_DESC_F_WRITE, 0);
+		split_avail(5 + i);
+	}
+	assert_int_equal(virtq_push_batch(&vq, c, lens, 0), 0);
+	for (int i = 0; i < 3; i++) {
+		c[i] = VIRTQ_CHAIN_INIT(bs[i]);
+		assert_int_equal(virtq_pop(&vq, &c[i]), 1);
+	}
+	assert_int_equal(virtq_push_batch(&vq, c, lens, 3), 0);
+	/* One publication of all three, lengths clamped. */
+	assert_int_equal(rd16(USED_GPA + 2), 3);
+	for (int i = 0; i < 3; i++) {
+		assert_int_equal(rd32(USED_GPA + 4 + 8 * i), 5 + i);
+		assert_int_equal(rd32(USED_GPA + 8 + 8 * i), i == 1 ? 50 : 100);
+	}
+	assert_int_equal(vq.inflight, 0);
+	assert_true(virtq_should_notify(&vq));
+	/* Not popped (any more): refused, nothing published. */
+	assert_int_equal(virtq_push_batch(&vq, c, lens, 1), -VIRTQ_E_BAD_CHAIN);
+	assert_int_equal(rd16(USED_GPA + 2), 3);
+}
+
 /* ---- packed ---- */
 
 struct pdrv {
@@ -922,6 +954,41 @@ static void check_used(uint16_t slot, uint16_t id, uint32_t len, bool wrap,
 	assert_int_equal(rd16(DESC_GPA + 16ull * slot + 14), want);
 	assert_int_equal(rd16(DESC_GPA + 16ull * slot + 12), id);
 	assert_int_equal(rd32(DESC_GPA + 16ull * slot + 8), len);
+}
+
+static void test_packed_push_batch(void **state)
+{
+	const struct pseg one = { BUF_GPA, 64, VIRTQ_DESC_F_WRITE };
+	const struct pseg two[] = { { BUF_GPA, 64, VIRTQ_DESC_F_WRITE },
+				    { BUF_GPA + 0x100, 64,
+				      VIRTQ_DESC_F_WRITE } };
+	struct virtq_seg bs[3][4];
+	struct virtq_chain c[3];
+	const uint32_t lens[3] = { 10, 0, 64 };
+
+	(void)state;
+	setup_packed(0, PSIZE);
+	/* Six single buffers first, so the batch crosses the wrap. */
+	for (int i = 0; i < 6; i++) {
+		pdrv_add(&one, 1, i);
+		assert_int_equal(virtq_pop(&vq, &chain), 1);
+		assert_int_equal(virtq_push(&vq, &chain, 0), 0);
+	}
+	pdrv_add(two, 2, 20);
+	pdrv_add(&one, 1, 21);
+	pdrv_add(&one, 1, 22);
+	for (int i = 0; i < 3; i++) {
+		c[i] = VIRTQ_CHAIN_INIT(bs[i]);
+		assert_int_equal(virtq_pop(&vq, &c[i]), 1);
+	}
+	assert_int_equal(c[0].ndescs, 2);
+	assert_int_equal(virtq_push_batch(&vq, c, lens, 3), 0);
+	check_used(6, 20, 10, true, true);
+	check_used(0, 21, 0, false, false);
+	check_used(1, 22, 64, false, true);
+	assert_int_equal(vq.used_idx, 2);
+	assert_false(vq.used_wrap);
+	assert_int_equal(vq.inflight, 0);
 }
 
 static void test_packed_single(void **state)
@@ -1370,6 +1437,8 @@ int main(void)
 		cmocka_unit_test(test_split_inflight_overflow),
 		cmocka_unit_test(test_split_ring_moved),
 		cmocka_unit_test(test_push_misuse),
+		cmocka_unit_test(test_split_push_batch),
+		cmocka_unit_test(test_packed_push_batch),
 		cmocka_unit_test(test_enable_validation),
 		cmocka_unit_test(test_strerror),
 		cmocka_unit_test(test_packed_single),

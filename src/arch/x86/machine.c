@@ -20,7 +20,9 @@
 #include "kvm/irq.h"
 #include "kvm/vcpu.h"
 #include "pci/pci.h"
+#include "virtio/blk.h"
 #include "virtio/console.h"
+#include "virtio/net.h"
 #include "virtio/mmio.h"
 #include "virtio/pci.h"
 #include "virtio/rng.h"
@@ -89,29 +91,33 @@ static size_t vcon_receive(void *opaque, const uint8_t *buf, size_t len)
 static const unsigned int mmio_gsis[VIRTIO_MMIO_MAX] = { 5,  6,	 7,  10, 11,
 							 12, 13, 14, 15 };
 
-/* Puts @vdev on PCI or on the next virtio-mmio window; owns it after. */
+/*
+ * Puts @vdev on PCI or on the next virtio-mmio window. Takes ownership:
+ * on failure @vdev is destroyed here.
+ */
 static int attach_virtio(struct vm *vm, struct machine *m,
 			 struct virtio_dev *vdev,
 			 enum virtio_transport_kind transport)
 {
-	if (transport == TRANSPORT_MMIO) {
-		unsigned int i = m->nr_mmio;
+	unsigned int i = m->nr_mmio;
 
-		if (i == VIRTIO_MMIO_MAX) {
-			pr_err("%s: at most %d virtio-mmio devices", vdev->name,
-			       VIRTIO_MMIO_MAX);
-			virtio_dev_destroy(vdev);
-			return -ENOSPC;
-		}
+	if (transport == TRANSPORT_PCI) {
+		if (virtio_pci_create(vm, m->pci, vdev, m->io))
+			return 0;
+	} else if (i == VIRTIO_MMIO_MAX) {
+		pr_err("%s: at most %d virtio-mmio devices", vdev->name,
+		       VIRTIO_MMIO_MAX);
+	} else {
 		m->mmio[i] = virtio_mmio_create(
 			vm, VIRTIO_MMIO_BASE + i * VIRTIO_MMIO_STRIDE,
 			mmio_gsis[i], vdev, m->io);
-		if (!m->mmio[i])
-			return -ENODEV;
-		m->nr_mmio++;
-		return 0;
+		if (m->mmio[i]) {
+			m->nr_mmio++;
+			return 0;
+		}
 	}
-	return virtio_pci_create(vm, m->pci, vdev, m->io) ? 0 : -ENODEV;
+	virtio_dev_destroy(vdev);
+	return -ENODEV;
 }
 
 static int create_virtio_devices(struct vm *vm, const struct vm_config *cfg,
@@ -123,6 +129,41 @@ static int create_virtio_devices(struct vm *vm, const struct vm_config *cfg,
 	m->io = evloop_create("io0");
 	if (!m->io)
 		return -ENOMEM;
+	for (unsigned int i = 0; i < cfg->nr_disks; i++) {
+		const struct disk_config *dc = &cfg->disks[i];
+		struct blk_options bo = {
+			.readonly = dc->readonly,
+			.direct = dc->direct,
+			.engine = dc->engine,
+			.serial = dc->serial[0] ? dc->serial : NULL,
+		};
+		struct blk_backend *be = blk_open(dc->path, &bo);
+
+		if (!be)
+			return -errno;
+		vdev = virtio_blk_create(vm, be, m->io, dc->nr_queues);
+		if (!vdev) {
+			blk_close(be);
+			return -ENODEV;
+		}
+		ret = attach_virtio(vm, m, vdev, dc->transport);
+		if (ret)
+			return ret;
+	}
+	for (unsigned int i = 0; i < cfg->nr_nets; i++) {
+		struct net_backend *be = net_backend_open(&cfg->nets[i], m->io);
+
+		if (!be)
+			return -errno;
+		vdev = virtio_net_create(vm, be);
+		if (!vdev) {
+			net_backend_close(be);
+			return -ENODEV;
+		}
+		ret = attach_virtio(vm, m, vdev, TRANSPORT_PCI);
+		if (ret)
+			return ret;
+	}
 	if (cfg->rng) {
 		vdev = virtio_rng_create(vm);
 		if (!vdev || (ret = attach_virtio(vm, m, vdev, TRANSPORT_PCI)))
