@@ -202,8 +202,8 @@ static int parse_run(int argc, char **argv, struct vm_config *cfg)
 	if (!cfg->kernel)
 		return usage_error("%s", "run needs --kernel PATH");
 	if (!cfg->cmdline)
-		cfg->cmdline = cfg->virtio_console ? "console=hvc0"
-						   : "console=ttyS0";
+		cfg->cmdline = cfg->virtio_console ? "console=hvc0" :
+						     "console=ttyS0";
 	return 0;
 }
 
