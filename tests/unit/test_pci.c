@@ -217,8 +217,7 @@ static int teardown(void **state)
 	pci_dev_exit(&f->mf0.pdev);
 	pci_dev_exit(&f->mf2.pdev);
 	pci_host_destroy(&f->host);
-	bus_destroy(&f->vm.pio);
-	bus_destroy(&f->vm.mmio);
+	vm_destroy(&f->vm);
 	free(f);
 	cur = NULL;
 	return 0;

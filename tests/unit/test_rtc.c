@@ -82,9 +82,7 @@ static int teardown(void **state)
 {
 	struct fixture *f = *state;
 
-	devices_destroy(&f->vm);
-	bus_destroy(&f->vm.pio);
-	bus_destroy(&f->vm.mmio);
+	vm_destroy(&f->vm);
 	free(f);
 	return 0;
 }

@@ -79,9 +79,7 @@ static int teardown(void **state)
 {
 	struct fixture *f = *state;
 
-	devices_destroy(&f->vm);
-	bus_destroy(&f->vm.pio);
-	bus_destroy(&f->vm.mmio);
+	vm_destroy(&f->vm);
 	close(f->out[0]);
 	close(f->out[1]);
 	free(f);
