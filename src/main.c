@@ -218,8 +218,8 @@ static void *signal_thread(void *arg)
 	sigaddset(&set, SIGINT);
 	sigaddset(&set, SIGHUP);
 	while (sigwait(&set, &sig) == 0)
-		vm_stop(vm, VM_STOP_SIGNAL, 128 + sig, "stopped by %s",
-			sigabbrev_np(sig) ? sigabbrev_np(sig) : "signal");
+		vm_stop(vm, VM_STOP_SIGNAL, 128 + sig, "stopped by SIG%s",
+			sigabbrev_np(sig) ? sigabbrev_np(sig) : "?");
 	return NULL;
 }
 
