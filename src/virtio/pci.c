@@ -743,6 +743,10 @@ struct virtio_pci *virtio_pci_create(struct vm *vm, struct pci_host *host,
 	ret = add_caps(vp);
 	if (ret)
 		goto fail_msix;
+	/* On the root bus of a PCIe host: an integrated endpoint, as on q35. */
+	ret = pci_add_pcie_capability(pdev, PCI_EXP_TYPE_RC_END);
+	if (ret < 0)
+		goto fail_msix;
 	pdev->cfg_read = vp_cfg_read;
 	pdev->cfg_write = vp_cfg_write;
 	pdev->dev.kind = DEV_PCI;

@@ -42,6 +42,18 @@ vc_pci_ids() {
 	fi
 }
 
+# devisor's virtio-pci functions are PCIe integrated endpoints (QEMU's on
+# q35's root bus are plain PCI, so the peer does not run this check).
+vc_pcie_extcfg() {
+	local v
+	v=$(marker "$clog" pci-virtio-extcfg)
+	if [[ $v =~ ^([0-9]+)/([0-9]+)$ ]] && ((BASH_REMATCH[1] >= 4 && BASH_REMATCH[1] == BASH_REMATCH[2])); then
+		pass "$name/pcie-extcfg"
+	else
+		fail "$name/pcie-extcfg" "pci-virtio-extcfg=${v:-none}, want every virtio function to show 4 KiB (PCIe) config space"
+	fi
+}
+
 vc_msix() {
 	local vec lines irqs
 	vec=$(marker "$clog" msix-vectors)

@@ -3,6 +3,7 @@
 # shellcheck source=SCRIPTDIR/_virtio.sh
 . "$NESTED_DIR/checks/_virtio.sh"
 vc_pci_ids
+vc_pcie_extcfg
 vc_msix
 vc_virtio_device rng pci
 vc_virtio_device console pci

@@ -119,12 +119,15 @@ vt_pci() {
 	vt_virtio=0
 	vt_bound=0
 	vt_msix=0
+	vt_ext=0
 	for vt_d in /sys/bus/pci/devices/*; do
 		[ -e "$vt_d/vendor" ] || continue
 		vt_v=$(cat "$vt_d/vendor")
 		vt_ids="$vt_ids ${vt_v#0x}:$(sed 's/^0x//' "$vt_d/device")"
 		[ "$vt_v" = 0x1af4 ] || continue
 		vt_virtio=$((vt_virtio + 1))
+		# PCIe functions expose 4 KiB of config space, PCI ones 256 bytes.
+		[ "$(wc -c < "$vt_d/config")" = 4096 ] && vt_ext=$((vt_ext + 1))
 		if [ -e "$vt_d/driver" ] &&
 			[ "$(basename "$(readlink "$vt_d/driver")")" = virtio-pci ]; then
 			vt_bound=$((vt_bound + 1))
@@ -135,6 +138,7 @@ vt_pci() {
 	done
 	m "pci-ids=$(echo "$vt_ids" | tr ' ' '\n' | grep . | sort | tr '\n' ',' | sed 's/,$//')"
 	m "pci-virtio-bound=$vt_bound/$vt_virtio"
+	m "pci-virtio-extcfg=$vt_ext/$vt_virtio"
 	m "msix-vectors=$vt_msix"
 	# 6.1 names the chip "PCI-MSI" for MSI and MSI-X alike (later kernels
 	# "PCI-MSIX-<bdf>"); virtio-pci only ever uses MSI-X (or INTx).
