@@ -37,6 +37,9 @@ LIBOBJS	:= $(LIBSRCS:%.c=$(BUILD)/%.o)
 
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/unit/%)
+# Helpers shared by the unit tests (not test_*.c: not programs of their own).
+UNIT_HELPER_SRCS := $(wildcard tests/unit/helpers/*.c)
+UNIT_HELPER_OBJS := $(UNIT_HELPER_SRCS:%.c=$(BUILD)/%.o)
 
 BENCH_SRCS := $(wildcard bench/*.c)
 BENCH_BINS := $(BENCH_SRCS:bench/%.c=$(BUILD)/bench/%)
@@ -54,10 +57,12 @@ $(BUILD)/libdevisor.a: $(LIBOBJS)
 $(BUILD)/devisor: $(BUILD)/src/main.o $(BUILD)/libdevisor.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-$(BUILD)/tests/unit/%: tests/unit/%.c $(BUILD)/libdevisor.a
+$(UNIT_HELPER_OBJS): CFLAGS += -Itests/unit
+
+$(BUILD)/tests/unit/%: tests/unit/%.c $(UNIT_HELPER_OBJS) $(BUILD)/libdevisor.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -Itests/unit $(LDFLAGS) -o $@ $< \
-		$(BUILD)/libdevisor.a $(LDLIBS) -lcmocka
+		$(UNIT_HELPER_OBJS) $(BUILD)/libdevisor.a $(LDLIBS) -lcmocka
 
 $(BUILD)/bench/%: bench/%.c $(BUILD)/libdevisor.a
 	@mkdir -p $(dir $@)

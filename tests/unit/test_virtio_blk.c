@@ -31,6 +31,8 @@
 #include "virtio/mmio.h"
 #include "virtio/virtio.h"
 
+#include "helpers/virtio_driver.h"
+
 #define RAM_SIZE (64ull << 20)
 #define BASE 0xd0000000ull
 #define GSI 5
@@ -45,15 +47,7 @@
 #define IMG_SECTORS (IMG_SIZE / 512)
 #define SERIAL "devisor-test-serial" /* 19 bytes */
 
-#define F_VERSION_1 (1ull << VIRTIO_F_VERSION_1)
-#define F_PACKED (1ull << VIRTIO_F_RING_PACKED)
 #define F_BLK(b) (1ull << VIRTIO_BLK_F_##b)
-#define S_ACK VIRTIO_CONFIG_S_ACKNOWLEDGE
-#define S_DRIVER VIRTIO_CONFIG_S_DRIVER
-#define S_FEAT VIRTIO_CONFIG_S_FEATURES_OK
-#define S_DRIVER_OK VIRTIO_CONFIG_S_DRIVER_OK
-#define S_NEEDS_RESET VIRTIO_CONFIG_S_NEEDS_RESET
-#define S_ALL (S_ACK | S_DRIVER | S_FEAT | S_DRIVER_OK)
 #define NONE 0xff /* status byte before the device writes it */
 
 struct params {
@@ -76,108 +70,16 @@ struct fix {
 	uint64_t heap;
 };
 
-static pthread_mutex_t rec_lock = PTHREAD_MUTEX_INITIALIZER;
-static unsigned int edges;
-static int last_level;
-
-static void rec_irq(struct vm *vm, unsigned int gsi, int level)
-{
-	pthread_mutex_lock(&rec_lock);
-	if (gsi == GSI) {
-		if (level && !last_level)
-			edges++;
-		last_level = level;
-	}
-	pthread_mutex_unlock(&rec_lock);
-}
-
-static unsigned int nr_edges(void)
-{
-	unsigned int n;
-
-	pthread_mutex_lock(&rec_lock);
-	n = edges;
-	pthread_mutex_unlock(&rec_lock);
-	return n;
-}
-
 /* ---- guest access ---- */
-
-static uint32_t reg(struct fix *f, uint64_t off)
-{
-	uint64_t v = 0;
-
-	bus_read(&f->vm.mmio, BASE + off, &v, 4);
-	return (uint32_t)v;
-}
-
-static void set_reg(struct fix *f, uint64_t off, uint32_t v)
-{
-	uint64_t w = v;
-
-	bus_write(&f->vm.mmio, BASE + off, &w, 4);
-}
 
 static uint64_t cfg(struct fix *f, unsigned int off, unsigned int size)
 {
-	uint64_t v = 0;
-
-	bus_read(&f->vm.mmio, BASE + VIRTIO_MMIO_CONFIG + off, &v, size);
-	return v;
+	return vd_mmio_rd(&f->vm, BASE, VIRTIO_MMIO_CONFIG + off, size);
 }
 
 static uint32_t status(struct fix *f)
 {
-	return reg(f, VIRTIO_MMIO_STATUS);
-}
-
-static void *hva(struct fix *f, uint64_t gpa, uint64_t len)
-{
-	void *p = gpa_to_hva(&f->vm.mem, gpa, len);
-
-	assert_non_null(p);
-	return p;
-}
-
-static void wr16(struct fix *f, uint64_t gpa, uint16_t v)
-{
-	v = htole16(v);
-	memcpy(hva(f, gpa, 2), &v, 2);
-}
-
-static void wr32(struct fix *f, uint64_t gpa, uint32_t v)
-{
-	v = htole32(v);
-	memcpy(hva(f, gpa, 4), &v, 4);
-}
-
-static void wr64(struct fix *f, uint64_t gpa, uint64_t v)
-{
-	v = htole64(v);
-	memcpy(hva(f, gpa, 8), &v, 8);
-}
-
-static uint16_t rd16(struct fix *f, uint64_t gpa)
-{
-	uint16_t v;
-
-	__atomic_thread_fence(__ATOMIC_ACQUIRE);
-	memcpy(&v, hva(f, gpa, 2), 2);
-	return le16toh(v);
-}
-
-static uint32_t rd32(struct fix *f, uint64_t gpa)
-{
-	uint32_t v;
-
-	memcpy(&v, hva(f, gpa, 4), 4);
-	return le32toh(v);
-}
-
-static uint8_t rd8(struct fix *f, uint64_t gpa)
-{
-	__atomic_thread_fence(__ATOMIC_ACQUIRE);
-	return *(volatile uint8_t *)hva(f, gpa, 1);
+	return vd_reg(&f->vm, BASE, VIRTIO_MMIO_STATUS);
 }
 
 /* ---- split ring driver ---- */
@@ -185,53 +87,33 @@ static uint8_t rd8(struct fix *f, uint64_t gpa)
 static void desc(struct fix *f, unsigned int q, uint16_t i, uint64_t addr,
 		 uint32_t len, uint16_t flags, uint16_t next)
 {
-	uint64_t d = f->ring[q] + 16ull * i;
-
-	wr64(f, d, addr);
-	wr32(f, d + 8, len);
-	wr16(f, d + 12, flags);
-	wr16(f, d + 14, next);
+	vd_desc(&f->vm, f->ring[q], i, addr, len, flags, next);
 }
 
 static void avail(struct fix *f, unsigned int q, uint16_t head)
 {
-	uint64_t ring = f->ring[q] + AVAIL_OFF;
-
-	wr16(f, ring + 4 + 2 * (f->avail_idx[q] % QSIZE), head);
-	f->avail_idx[q]++;
-	__atomic_thread_fence(__ATOMIC_RELEASE);
-	wr16(f, ring + 2, f->avail_idx[q]);
+	vd_avail(&f->vm, f->ring[q] + AVAIL_OFF, QSIZE, &f->avail_idx[q], head);
 }
 
 static uint16_t used_idx(struct fix *f, unsigned int q)
 {
-	return rd16(f, f->ring[q] + USED_OFF + 2);
+	return vd_rd16(&f->vm, f->ring[q] + USED_OFF + 2);
 }
 
 static uint32_t used_id(struct fix *f, unsigned int q, uint16_t slot)
 {
-	return rd32(f, f->ring[q] + USED_OFF + 4 + 8 * (slot % QSIZE));
+	return vd_rd32(&f->vm, f->ring[q] + USED_OFF + 4 + 8 * (slot % QSIZE));
 }
 
 static uint32_t used_len(struct fix *f, unsigned int q, uint16_t slot)
 {
-	return rd32(f, f->ring[q] + USED_OFF + 4 + 8 * (slot % QSIZE) + 4);
+	return vd_rd32(&f->vm,
+		       f->ring[q] + USED_OFF + 4 + 8 * (slot % QSIZE) + 4);
 }
 
 static void kick(struct fix *f, unsigned int q)
 {
-	set_reg(f, VIRTIO_MMIO_QUEUE_NOTIFY, q);
-}
-
-static bool wait_until(bool (*cond)(struct fix *, uintptr_t), struct fix *f,
-		       uintptr_t arg)
-{
-	for (int i = 0; i < 5000; i++) {
-		if (cond(f, arg))
-			return true;
-		usleep(1000);
-	}
-	return cond(f, arg);
+	vd_set_reg(&f->vm, BASE, VIRTIO_MMIO_QUEUE_NOTIFY, q);
 }
 
 /* arg: queue << 16 | index */
@@ -242,72 +124,40 @@ static bool used_reached(struct fix *f, uintptr_t arg)
 
 static bool wait_used(struct fix *f, unsigned int q, uint16_t n)
 {
-	return wait_until(used_reached, f, (uintptr_t)q << 16 | n);
-}
-
-static bool status_has(struct fix *f, uintptr_t bits)
-{
-	return (status(f) & bits) == bits;
-}
-
-static bool edges_reached(struct fix *f, uintptr_t n)
-{
-	return nr_edges() >= n;
+	return vd_wait_until(used_reached, f, (uintptr_t)q << 16 | n);
 }
 
 /* ---- device setup (Linux virtio_mmio) ---- */
 
 static void reset(struct fix *f)
 {
-	set_reg(f, VIRTIO_MMIO_STATUS, 0);
-	assert_int_equal(status(f), 0);
+	vd_mmio_reset(&f->vm, BASE);
 	memset(f->avail_idx, 0, sizeof(f->avail_idx));
 	memset(f->next_desc, 0, sizeof(f->next_desc));
-	memset(hva(f, RING_GPA, 4 * RING_STRIDE), 0, 4 * RING_STRIDE);
+	memset(vd_hva(&f->vm, RING_GPA, 4 * RING_STRIDE), 0, 4 * RING_STRIDE);
 	f->ring[0] = RING_GPA;
 	f->ring[1] = RING_GPA + RING_STRIDE;
 }
 
 static uint64_t offered(struct fix *f)
 {
-	uint64_t v;
-
-	set_reg(f, VIRTIO_MMIO_DEVICE_FEATURES_SEL, 1);
-	v = (uint64_t)reg(f, VIRTIO_MMIO_DEVICE_FEATURES) << 32;
-	set_reg(f, VIRTIO_MMIO_DEVICE_FEATURES_SEL, 0);
-	return v | reg(f, VIRTIO_MMIO_DEVICE_FEATURES);
+	return vd_mmio_offered(&f->vm, BASE);
 }
 
 static void negotiate(struct fix *f, uint64_t want)
 {
-	set_reg(f, VIRTIO_MMIO_STATUS, S_ACK);
-	set_reg(f, VIRTIO_MMIO_STATUS, S_ACK | S_DRIVER);
+	vd_mmio_ack(&f->vm, BASE);
 	/* Like virtio_blk: take what we understand of what is offered. */
 	want &= offered(f);
-	set_reg(f, VIRTIO_MMIO_DRIVER_FEATURES_SEL, 1);
-	set_reg(f, VIRTIO_MMIO_DRIVER_FEATURES, want >> 32);
-	set_reg(f, VIRTIO_MMIO_DRIVER_FEATURES_SEL, 0);
-	set_reg(f, VIRTIO_MMIO_DRIVER_FEATURES, (uint32_t)want);
-	set_reg(f, VIRTIO_MMIO_STATUS, S_ACK | S_DRIVER | S_FEAT);
-	assert_true(status(f) & S_FEAT);
+	assert_true(vd_mmio_features_ok(&f->vm, BASE, want));
 }
 
 static void setup_queue(struct fix *f, unsigned int q)
 {
 	uint64_t r = f->ring[q];
 
-	set_reg(f, VIRTIO_MMIO_QUEUE_SEL, q);
-	assert_int_equal(reg(f, VIRTIO_MMIO_QUEUE_READY), 0);
-	assert_int_equal(reg(f, VIRTIO_MMIO_QUEUE_NUM_MAX), QSIZE);
-	set_reg(f, VIRTIO_MMIO_QUEUE_NUM, QSIZE);
-	set_reg(f, VIRTIO_MMIO_QUEUE_DESC_LOW, r);
-	set_reg(f, VIRTIO_MMIO_QUEUE_DESC_HIGH, 0);
-	set_reg(f, VIRTIO_MMIO_QUEUE_AVAIL_LOW, r + AVAIL_OFF);
-	set_reg(f, VIRTIO_MMIO_QUEUE_AVAIL_HIGH, 0);
-	set_reg(f, VIRTIO_MMIO_QUEUE_USED_LOW, r + USED_OFF);
-	set_reg(f, VIRTIO_MMIO_QUEUE_USED_HIGH, 0);
-	set_reg(f, VIRTIO_MMIO_QUEUE_READY, 1);
-	assert_int_equal(reg(f, VIRTIO_MMIO_QUEUE_READY), 1);
+	vd_mmio_setup_queue(&f->vm, BASE, q, QSIZE, QSIZE, r, r + AVAIL_OFF,
+			    r + USED_OFF);
 }
 
 static const uint64_t blk_features =
@@ -321,7 +171,7 @@ static void bring_up_with(struct fix *f, uint64_t features, unsigned int nq)
 	negotiate(f, features);
 	for (unsigned int q = 0; q < nq; q++)
 		setup_queue(f, q);
-	set_reg(f, VIRTIO_MMIO_STATUS, S_ALL);
+	vd_set_reg(&f->vm, BASE, VIRTIO_MMIO_STATUS, S_ALL);
 	assert_int_equal(status(f), S_ALL);
 }
 
@@ -360,9 +210,9 @@ static uint64_t put_hdr(struct fix *f, uint32_t type, uint64_t sector)
 {
 	uint64_t g = galloc(f, 16);
 
-	wr32(f, g, type);
-	wr32(f, g + 4, 0);
-	wr64(f, g + 8, sector);
+	vd_wr32(&f->vm, g, type);
+	vd_wr32(&f->vm, g + 4, 0);
+	vd_wr64(&f->vm, g + 8, sector);
 	return g;
 }
 
@@ -370,7 +220,7 @@ static uint64_t put_status(struct fix *f)
 {
 	uint64_t g = galloc(f, 1);
 
-	*(uint8_t *)hva(f, g, 1) = NONE;
+	*(uint8_t *)vd_hva(&f->vm, g, 1) = NONE;
 	return g;
 }
 
@@ -404,7 +254,7 @@ static uint8_t run(struct fix *f, unsigned int q, const struct seg *s,
 	assert_int_equal(used_id(f, q, f->avail_idx[q] - 1), head);
 	if (len)
 		*len = used_len(f, q, f->avail_idx[q] - 1);
-	return rd8(f, st);
+	return vd_rd8(&f->vm, st);
 }
 
 /* Header, data (if @len), status: the layout Linux uses. */
@@ -440,7 +290,7 @@ static uint8_t write_pattern(struct fix *f, unsigned int q, uint64_t sector,
 {
 	uint64_t data = galloc(f, len);
 
-	fill(hva(f, data, len), len, sector * 512, seed);
+	fill(vd_hva(&f->vm, data, len), len, sector * 512, seed);
 	return req(f, q, VIRTIO_BLK_T_OUT, sector, data, len, false, NULL);
 }
 
@@ -451,12 +301,12 @@ static uint8_t *read_back(struct fix *f, unsigned int q, uint64_t sector,
 	uint64_t data = galloc(f, len);
 	uint32_t used;
 
-	memset(hva(f, data, len), 0xee, len);
+	memset(vd_hva(&f->vm, data, len), 0xee, len);
 	assert_int_equal(req(f, q, VIRTIO_BLK_T_IN, sector, data, len, true,
 			     &used),
 			 VIRTIO_BLK_S_OK);
 	assert_int_equal(used, len + 1);
-	return hva(f, data, len);
+	return vd_hva(&f->vm, data, len);
 }
 
 static void expect_pattern(const uint8_t *p, uint32_t len, uint64_t off,
@@ -538,17 +388,7 @@ static int setup(void **state)
 	f = calloc(1, sizeof(*f));
 	assert_non_null(f);
 	f->p = p;
-	pthread_mutex_lock(&rec_lock);
-	edges = 0;
-	last_level = 0;
-	pthread_mutex_unlock(&rec_lock);
-	vm_init_common(&f->vm);
-	f->vm.irq_set = rec_irq;
-	assert_int_equal(guest_mem_init(&f->vm.mem, RAM_SIZE, PCI_HOLE_START,
-					PCI_HOLE_END),
-			 0);
-	f->loop = evloop_create("test-io");
-	assert_non_null(f->loop);
+	f->loop = vd_vm_init(&f->vm, RAM_SIZE);
 	f->path = make_image();
 	be = blk_open(f->path, &o);
 	assert_non_null(be);
@@ -569,9 +409,7 @@ static int teardown(void **state)
 
 	if (!f)
 		return 0;
-	devices_destroy(&f->vm);
-	evloop_destroy(f->loop);
-	vm_destroy(&f->vm);
+	vd_vm_destroy(&f->vm, f->loop);
 	unlink(f->path);
 	free(f->path);
 	free(f);
@@ -592,7 +430,8 @@ static void test_config(void **state)
 	struct fix *f = get(state);
 	uint64_t feat = offered(f);
 
-	assert_int_equal(reg(f, VIRTIO_MMIO_DEVICE_ID), VIRTIO_ID_BLOCK);
+	assert_int_equal(vd_reg(&f->vm, BASE, VIRTIO_MMIO_DEVICE_ID),
+			 VIRTIO_ID_BLOCK);
 	assert_true(feat & F_BLK(SEG_MAX));
 	assert_true(feat & F_BLK(BLK_SIZE));
 	assert_true(feat & F_BLK(FLUSH));
@@ -617,7 +456,8 @@ static void test_config(void **state)
 	}
 	/* Past the end reads 0. */
 	assert_int_equal(cfg(f, 60, 4), 0);
-	assert_int_equal(reg(f, VIRTIO_MMIO_CONFIG_GENERATION), 0);
+	assert_int_equal(vd_reg(&f->vm, BASE, VIRTIO_MMIO_CONFIG_GENERATION),
+			 0);
 }
 
 static void test_write_flush_read(void **state)
@@ -629,13 +469,13 @@ static void test_write_flush_read(void **state)
 
 	bring_up(f);
 	assert_int_equal(write_pattern(f, 0, 8, 8192, 2), VIRTIO_BLK_S_OK);
-	assert_true(wait_until(edges_reached, f, 1));
+	assert_true(vd_wait_edges(GSI, 1));
 
 	/* The data over two descriptors, as a scatter list does it. */
 	a = galloc(f, 1024);
 	b = galloc(f, 3072);
-	fill(hva(f, a, 1024), 1024, 100 * 512, 3);
-	fill(hva(f, b, 3072), 3072, 100 * 512 + 1024, 3);
+	fill(vd_hva(&f->vm, a, 1024), 1024, 100 * 512, 3);
+	fill(vd_hva(&f->vm, b, 3072), 3072, 100 * 512 + 1024, 3);
 	st = put_status(f);
 	assert_int_equal(
 		run(f, 0,
@@ -668,7 +508,7 @@ static void test_write_flush_read(void **state)
 	a = galloc(f, 512);
 	b = galloc(f, 1024);
 	st = galloc(f, 513);
-	*(uint8_t *)hva(f, st + 512, 1) = NONE;
+	*(uint8_t *)vd_hva(&f->vm, st + 512, 1) = NONE;
 	assert_int_equal(
 		run(f, 0,
 		    (struct seg[]){ RD(put_hdr(f, VIRTIO_BLK_T_IN, 8), 16),
@@ -676,9 +516,9 @@ static void test_write_flush_read(void **state)
 		    4, st + 512, &used),
 		VIRTIO_BLK_S_OK);
 	assert_int_equal(used, 2049);
-	expect_pattern(hva(f, a, 512), 512, 8 * 512, 2);
-	expect_pattern(hva(f, b, 1024), 1024, 9 * 512, 2);
-	expect_pattern(hva(f, st, 512), 512, 11 * 512, 2);
+	expect_pattern(vd_hva(&f->vm, a, 512), 512, 8 * 512, 2);
+	expect_pattern(vd_hva(&f->vm, b, 1024), 1024, 9 * 512, 2);
+	expect_pattern(vd_hva(&f->vm, st, 512), 512, 11 * 512, 2);
 }
 
 static void test_get_id(void **state)
@@ -692,20 +532,20 @@ static void test_get_id(void **state)
 
 	bring_up(f);
 	memcpy(want, serial, n);
-	memset(hva(f, id, 32), 0xee, 32);
+	memset(vd_hva(&f->vm, id, 32), 0xee, 32);
 	assert_int_equal(req(f, 0, VIRTIO_BLK_T_GET_ID, 0, id, 20, true, &used),
 			 VIRTIO_BLK_S_OK);
 	assert_int_equal(used, 21);
-	assert_memory_equal(hva(f, id, 20), want, 20);
-	assert_int_equal(*(uint8_t *)hva(f, id + 20, 1), 0xee);
+	assert_memory_equal(vd_hva(&f->vm, id, 20), want, 20);
+	assert_int_equal(*(uint8_t *)vd_hva(&f->vm, id + 20, 1), 0xee);
 
 	/* A short buffer gets what fits. */
-	memset(hva(f, id, 32), 0xee, 32);
+	memset(vd_hva(&f->vm, id, 32), 0xee, 32);
 	assert_int_equal(req(f, 0, VIRTIO_BLK_T_GET_ID, 0, id, 8, true, &used),
 			 VIRTIO_BLK_S_OK);
 	assert_int_equal(used, 9);
-	assert_memory_equal(hva(f, id, 8), want, 8);
-	assert_int_equal(*(uint8_t *)hva(f, id + 8, 1), 0xee);
+	assert_memory_equal(vd_hva(&f->vm, id, 8), want, 8);
+	assert_int_equal(*(uint8_t *)vd_hva(&f->vm, id + 8, 1), 0xee);
 }
 
 static void test_discard(void **state)
@@ -718,9 +558,9 @@ static void test_discard(void **state)
 	bring_up(f);
 	assert_int_equal(write_pattern(f, 0, 64, 8192, 5), VIRTIO_BLK_S_OK);
 	seg = galloc(f, 16);
-	wr64(f, seg, 66);
-	wr32(f, seg + 8, 8);
-	wr32(f, seg + 12, 0);
+	vd_wr64(&f->vm, seg, 66);
+	vd_wr32(&f->vm, seg + 8, 8);
+	vd_wr32(&f->vm, seg + 12, 0);
 	assert_int_equal(req(f, 0, VIRTIO_BLK_T_DISCARD, 0, seg, 16, false,
 			     NULL),
 			 VIRTIO_BLK_S_OK);
@@ -729,7 +569,7 @@ static void test_discard(void **state)
 	expect_pattern(read_back(f, 0, 74, 2048), 2048, 74 * 512, 5);
 
 	/* UNMAP is a write-zeroes flag only. */
-	wr32(f, seg + 12, VIRTIO_BLK_WRITE_ZEROES_FLAG_UNMAP);
+	vd_wr32(&f->vm, seg + 12, VIRTIO_BLK_WRITE_ZEROES_FLAG_UNMAP);
 	assert_int_equal(req(f, 0, VIRTIO_BLK_T_DISCARD, 0, seg, 16, false,
 			     NULL),
 			 VIRTIO_BLK_S_UNSUPP);
@@ -743,15 +583,15 @@ static void test_write_zeroes(void **state)
 	bring_up(f);
 	assert_int_equal(write_pattern(f, 0, 200, 16384, 6), VIRTIO_BLK_S_OK);
 	seg = galloc(f, 16);
-	wr64(f, seg, 202);
-	wr32(f, seg + 8, 4);
-	wr32(f, seg + 12, 0);
+	vd_wr64(&f->vm, seg, 202);
+	vd_wr32(&f->vm, seg + 8, 4);
+	vd_wr32(&f->vm, seg + 12, 0);
 	assert_int_equal(req(f, 0, VIRTIO_BLK_T_WRITE_ZEROES, 0, seg, 16, false,
 			     NULL),
 			 VIRTIO_BLK_S_OK);
-	wr64(f, seg, 220);
-	wr32(f, seg + 8, 8);
-	wr32(f, seg + 12, VIRTIO_BLK_WRITE_ZEROES_FLAG_UNMAP);
+	vd_wr64(&f->vm, seg, 220);
+	vd_wr32(&f->vm, seg + 8, 8);
+	vd_wr32(&f->vm, seg + 12, VIRTIO_BLK_WRITE_ZEROES_FLAG_UNMAP);
 	assert_int_equal(req(f, 0, VIRTIO_BLK_T_WRITE_ZEROES, 0, seg, 16, false,
 			     NULL),
 			 VIRTIO_BLK_S_OK);
@@ -762,16 +602,16 @@ static void test_write_zeroes(void **state)
 	expect_pattern(read_back(f, 0, 228, 2048), 2048, 228 * 512, 6);
 
 	/* Unknown flags. */
-	wr32(f, seg + 12, 2);
+	vd_wr32(&f->vm, seg + 12, 2);
 	assert_int_equal(req(f, 0, VIRTIO_BLK_T_WRITE_ZEROES, 0, seg, 16, false,
 			     NULL),
 			 VIRTIO_BLK_S_UNSUPP);
 	/* Two segments: more than max_write_zeroes_seg. */
 	two = galloc(f, 32);
-	memcpy(hva(f, two, 16), hva(f, seg, 16), 16);
-	memcpy(hva(f, two + 16, 16), hva(f, seg, 16), 16);
-	wr32(f, two + 12, 0);
-	wr32(f, two + 28, 0);
+	memcpy(vd_hva(&f->vm, two, 16), vd_hva(&f->vm, seg, 16), 16);
+	memcpy(vd_hva(&f->vm, two + 16, 16), vd_hva(&f->vm, seg, 16), 16);
+	vd_wr32(&f->vm, two + 12, 0);
+	vd_wr32(&f->vm, two + 28, 0);
 	assert_int_equal(req(f, 0, VIRTIO_BLK_T_WRITE_ZEROES, 0, two, 32, false,
 			     NULL),
 			 VIRTIO_BLK_S_UNSUPP);
@@ -783,14 +623,14 @@ static void test_write_zeroes(void **state)
 			     NULL),
 			 VIRTIO_BLK_S_IOERR);
 	/* Past the end, and more than max_write_zeroes_sectors. */
-	wr64(f, seg, IMG_SECTORS - 2);
-	wr32(f, seg + 8, 4);
-	wr32(f, seg + 12, 0);
+	vd_wr64(&f->vm, seg, IMG_SECTORS - 2);
+	vd_wr32(&f->vm, seg + 8, 4);
+	vd_wr32(&f->vm, seg + 12, 0);
 	assert_int_equal(req(f, 0, VIRTIO_BLK_T_WRITE_ZEROES, 0, seg, 16, false,
 			     NULL),
 			 VIRTIO_BLK_S_IOERR);
-	wr64(f, seg, 0);
-	wr32(f, seg + 8, (1u << 16) + 1);
+	vd_wr64(&f->vm, seg, 0);
+	vd_wr32(&f->vm, seg + 8, (1u << 16) + 1);
 	assert_int_equal(req(f, 0, VIRTIO_BLK_T_WRITE_ZEROES, 0, seg, 16, false,
 			     NULL),
 			 VIRTIO_BLK_S_IOERR);
@@ -818,9 +658,9 @@ static void test_readonly(void **state)
 	bring_up_with(f, blk_features & ~F_BLK(RO), 1);
 	assert_int_equal(write_pattern(f, 0, 0, 4096, 7), VIRTIO_BLK_S_IOERR);
 	seg = galloc(f, 16);
-	wr64(f, seg, 0);
-	wr32(f, seg + 8, 8);
-	wr32(f, seg + 12, 0);
+	vd_wr64(&f->vm, seg, 0);
+	vd_wr32(&f->vm, seg + 8, 8);
+	vd_wr32(&f->vm, seg + 12, 0);
 	assert_int_equal(req(f, 0, VIRTIO_BLK_T_DISCARD, 0, seg, 16, false,
 			     NULL),
 			 VIRTIO_BLK_S_IOERR);
@@ -837,12 +677,12 @@ static void test_readonly(void **state)
 
 	/* A 20-byte serial has no terminator. */
 	id = galloc(f, 32);
-	memset(hva(f, id, 32), 0xee, 32);
+	memset(vd_hva(&f->vm, id, 32), 0xee, 32);
 	assert_int_equal(req(f, 0, VIRTIO_BLK_T_GET_ID, 0, id, 32, true, &used),
 			 VIRTIO_BLK_S_OK);
 	assert_int_equal(used, 21);
-	assert_memory_equal(hva(f, id, 20), serial, 20);
-	assert_int_equal(*(uint8_t *)hva(f, id + 20, 1), 0xee);
+	assert_memory_equal(vd_hva(&f->vm, id, 20), serial, 20);
+	assert_int_equal(*(uint8_t *)vd_hva(&f->vm, id + 20, 1), 0xee);
 }
 
 static void test_bad_requests(void **state)
@@ -917,10 +757,10 @@ static void test_split_header(void **state)
 
 	bring_up(f);
 	/* OUT with the header in three pieces (5 + 3 + 8 bytes). */
-	wr32(f, h, VIRTIO_BLK_T_OUT);
-	wr32(f, h + 4, 0);
-	wr64(f, h + 8, 300);
-	fill(hva(f, data, 2048), 2048, 300 * 512, 9);
+	vd_wr32(&f->vm, h, VIRTIO_BLK_T_OUT);
+	vd_wr32(&f->vm, h + 4, 0);
+	vd_wr64(&f->vm, h + 8, 300);
+	fill(vd_hva(&f->vm, data, 2048), 2048, 300 * 512, 9);
 	st = put_status(f);
 	assert_int_equal(run(f, 0,
 			     (struct seg[]){ RD(h, 5), RD(h + 5, 3),
@@ -929,8 +769,8 @@ static void test_split_header(void **state)
 			     5, st, &used),
 			 VIRTIO_BLK_S_OK);
 	/* IN with header and data in one readable + one writable buffer. */
-	wr32(f, h, VIRTIO_BLK_T_IN);
-	memset(hva(f, data, 2048), 0, 2048);
+	vd_wr32(&f->vm, h, VIRTIO_BLK_T_IN);
+	memset(vd_hva(&f->vm, data, 2048), 0, 2048);
 	st = put_status(f);
 	assert_int_equal(run(f, 0,
 			     (struct seg[]){ RD(h, 10), RD(h + 10, 6),
@@ -938,13 +778,13 @@ static void test_split_header(void **state)
 			     4, st, &used),
 			 VIRTIO_BLK_S_OK);
 	assert_int_equal(used, 2049);
-	expect_pattern(hva(f, data, 2048), 2048, 300 * 512, 9);
+	expect_pattern(vd_hva(&f->vm, data, 2048), 2048, 300 * 512, 9);
 	/* Header and data sharing a descriptor: 16 + 512 readable. */
 	data = galloc(f, 16 + 512);
-	wr32(f, data, VIRTIO_BLK_T_OUT);
-	wr32(f, data + 4, 0);
-	wr64(f, data + 8, 400);
-	fill(hva(f, data + 16, 512), 512, 400 * 512, 10);
+	vd_wr32(&f->vm, data, VIRTIO_BLK_T_OUT);
+	vd_wr32(&f->vm, data + 4, 0);
+	vd_wr64(&f->vm, data + 8, 400);
+	fill(vd_hva(&f->vm, data + 16, 512), 512, 400 * 512, 10);
 	st = put_status(f);
 	assert_int_equal(run(f, 0,
 			     (struct seg[]){ RD(data, 16 + 512), WR(st, 1) }, 2,
@@ -956,7 +796,7 @@ static void test_split_header(void **state)
 /* Ring-level violations: NEEDS_RESET, and a reset brings it back. */
 static void expect_needs_reset_then_recover(struct fix *f)
 {
-	assert_true(wait_until(status_has, f, S_NEEDS_RESET));
+	assert_true(vd_mmio_wait_status(&f->vm, BASE, S_NEEDS_RESET));
 	assert_int_equal(used_idx(f, 0), 0);
 	/* Further kicks are ignored. */
 	kick(f, 0);
@@ -994,7 +834,7 @@ static void test_no_status_byte(void **state)
 	avail(f, 0, head);
 	kick(f, 0);
 	expect_needs_reset_then_recover(f);
-	assert_int_equal(rd8(f, st), NONE);
+	assert_int_equal(vd_rd8(&f->vm, st), NONE);
 }
 
 static void test_descriptor_loop(void **state)
@@ -1007,12 +847,12 @@ static void test_descriptor_loop(void **state)
 	desc(f, 0, 1, galloc(f, 512), 512, VIRTQ_DESC_F_NEXT, 0);
 	avail(f, 0, 0);
 	kick(f, 0);
-	assert_true(wait_until(status_has, f, S_NEEDS_RESET));
+	assert_true(vd_mmio_wait_status(&f->vm, BASE, S_NEEDS_RESET));
 	/* The config change interrupt told the driver. */
-	assert_true(wait_until(edges_reached, f, 1));
-	assert_true(reg(f, VIRTIO_MMIO_INTERRUPT_STATUS) &
+	assert_true(vd_wait_edges(GSI, 1));
+	assert_true(vd_reg(&f->vm, BASE, VIRTIO_MMIO_INTERRUPT_STATUS) &
 		    VIRTIO_MMIO_INT_CONFIG);
-	assert_int_equal(rd8(f, st), NONE);
+	assert_int_equal(vd_rd8(&f->vm, st), NONE);
 	expect_needs_reset_then_recover(f);
 }
 
@@ -1030,8 +870,8 @@ static void test_multiqueue(void **state)
 	expect_pattern(read_back(f, 0, 500, 4096), 4096, 500 * 512, 12);
 	assert_int_equal(used_idx(f, 1), 2);
 	/* A third queue does not exist. */
-	set_reg(f, VIRTIO_MMIO_QUEUE_SEL, 2);
-	assert_int_equal(reg(f, VIRTIO_MMIO_QUEUE_NUM_MAX), 0);
+	vd_set_reg(&f->vm, BASE, VIRTIO_MMIO_QUEUE_SEL, 2);
+	assert_int_equal(vd_reg(&f->vm, BASE, VIRTIO_MMIO_QUEUE_NUM_MAX), 0);
 }
 
 /* Many requests in one kick: batched submission, out-of-order completion. */
@@ -1048,7 +888,7 @@ static void test_many_in_flight(void **state)
 		uint64_t sector = 600 + i * (LEN / 512);
 
 		data[i] = galloc(f, LEN);
-		fill(hva(f, data[i], LEN), LEN, sector * 512, 13);
+		fill(vd_hva(&f->vm, data[i], LEN), LEN, sector * 512, 13);
 		st[i] = put_status(f);
 		head[i] = chain(
 			f, 0,
@@ -1067,7 +907,7 @@ static void test_many_in_flight(void **state)
 		assert_false(seen[id]);
 		seen[id] = true;
 		assert_int_equal(used_len(f, 0, i), 1);
-		assert_int_equal(rd8(f, st[i]), VIRTIO_BLK_S_OK);
+		assert_int_equal(vd_rd8(&f->vm, st[i]), VIRTIO_BLK_S_OK);
 	}
 	for (int i = 0; i < N; i++)
 		assert_true(seen[head[i]]);
@@ -1076,8 +916,8 @@ static void test_many_in_flight(void **state)
 	for (int i = 0; i < N; i++) {
 		uint64_t sector = 600 + i * (LEN / 512);
 
-		memset(hva(f, data[i], LEN), 0, LEN);
-		*(uint8_t *)hva(f, st[i], 1) = NONE;
+		memset(vd_hva(&f->vm, data[i], LEN), 0, LEN);
+		*(uint8_t *)vd_hva(&f->vm, st[i], 1) = NONE;
 		head[i] = chain(
 			f, 0,
 			(struct seg[]){
@@ -1089,8 +929,8 @@ static void test_many_in_flight(void **state)
 	kick(f, 0);
 	assert_true(wait_used(f, 0, 2 * N));
 	for (int i = 0; i < N; i++) {
-		assert_int_equal(rd8(f, st[i]), VIRTIO_BLK_S_OK);
-		expect_pattern(hva(f, data[i], LEN), LEN,
+		assert_int_equal(vd_rd8(&f->vm, st[i]), VIRTIO_BLK_S_OK);
+		expect_pattern(vd_hva(&f->vm, data[i], LEN), LEN,
 			       (600 + i * (LEN / 512)) * 512ull, 13);
 	}
 }
@@ -1144,7 +984,7 @@ static void test_reset_in_flight(void **state)
 	usleep(50000);
 	assert_int_equal(used_idx(f, 0), 0);
 	for (int i = 0; i < N; i++)
-		assert_int_equal(rd8(f, st[i]), NONE);
+		assert_int_equal(vd_rd8(&f->vm, st[i]), NONE);
 
 	bring_up(f);
 	assert_int_equal(write_pattern(f, 0, 40, 1024, 14), VIRTIO_BLK_S_OK);
@@ -1158,7 +998,7 @@ static bool setup_queue_locked(struct fix *f, unsigned int q, uint64_t ring)
 	f->ring[q] = ring;
 	f->avail_idx[q] = 0;
 	f->next_desc[q] = 0;
-	memset(hva(f, ring, RING_STRIDE), 0, RING_STRIDE);
+	memset(vd_hva(&f->vm, ring, RING_STRIDE), 0, RING_STRIDE);
 	virtio_dev_queue_set_size(f->vdev, q, QSIZE);
 	virtio_dev_queue_set_addr(f->vdev, q, VIRTIO_QUEUE_DESC, ring);
 	virtio_dev_queue_set_addr(f->vdev, q, VIRTIO_QUEUE_DRIVER,
@@ -1219,10 +1059,10 @@ static void test_queue_disable_in_flight(void **state)
 	usleep(20000);
 	assert_int_equal(used_idx(f, 0), NEW);
 	for (int i = 0; i < NEW; i++)
-		assert_int_equal(rd8(f, st[i]), VIRTIO_BLK_S_OK);
-	assert_int_equal(rd8(f, old_st), NONE);
+		assert_int_equal(vd_rd8(&f->vm, st[i]), VIRTIO_BLK_S_OK);
+	assert_int_equal(vd_rd8(&f->vm, old_st), NONE);
 	/* The old ring saw nothing either. */
-	assert_int_equal(rd16(f, RING_GPA + USED_OFF + 2), 0);
+	assert_int_equal(vd_rd16(&f->vm, RING_GPA + USED_OFF + 2), 0);
 	assert_int_equal(status(f), S_ALL);
 
 	/* And kicks work again. */
@@ -1255,37 +1095,39 @@ static void test_packed(void **state)
 		uint64_t sector = 700 + r;
 
 		data[r] = galloc(f, 512);
-		fill(hva(f, data[r], 512), 512, sector * 512, 16);
+		fill(vd_hva(&f->vm, data[r], 512), 512, sector * 512, 16);
 		st[r] = put_status(f);
 		/* Three descriptors: header, data, status; id on the last. */
-		wr64(f, d + 48 * r, put_hdr(f, VIRTIO_BLK_T_OUT, sector));
-		wr32(f, d + 48 * r + 8, 16);
-		wr16(f, d + 48 * r + 14,
-		     VIRTQ_DESC_F_NEXT | VIRTQ_DESC_F_AVAIL);
-		wr64(f, d + 48 * r + 16, data[r]);
-		wr32(f, d + 48 * r + 24, 512);
-		wr16(f, d + 48 * r + 30,
-		     VIRTQ_DESC_F_NEXT | VIRTQ_DESC_F_AVAIL);
-		wr64(f, d + 48 * r + 32, st[r]);
-		wr32(f, d + 48 * r + 40, 1);
-		wr16(f, d + 48 * r + 44, 40 + r);
-		wr16(f, d + 48 * r + 46,
-		     VIRTQ_DESC_F_WRITE | VIRTQ_DESC_F_AVAIL);
+		vd_wr64(&f->vm, d + 48 * r,
+			put_hdr(f, VIRTIO_BLK_T_OUT, sector));
+		vd_wr32(&f->vm, d + 48 * r + 8, 16);
+		vd_wr16(&f->vm, d + 48 * r + 14,
+			VIRTQ_DESC_F_NEXT | VIRTQ_DESC_F_AVAIL);
+		vd_wr64(&f->vm, d + 48 * r + 16, data[r]);
+		vd_wr32(&f->vm, d + 48 * r + 24, 512);
+		vd_wr16(&f->vm, d + 48 * r + 30,
+			VIRTQ_DESC_F_NEXT | VIRTQ_DESC_F_AVAIL);
+		vd_wr64(&f->vm, d + 48 * r + 32, st[r]);
+		vd_wr32(&f->vm, d + 48 * r + 40, 1);
+		vd_wr16(&f->vm, d + 48 * r + 44, 40 + r);
+		vd_wr16(&f->vm, d + 48 * r + 46,
+			VIRTQ_DESC_F_WRITE | VIRTQ_DESC_F_AVAIL);
 	}
 	kick(f, 0);
 	for (int i = 0; i < 5000; i++) {
-		if ((rd16(f, d + 14) & VIRTQ_DESC_F_USED) &&
-		    (rd16(f, d + 48 + 14) & VIRTQ_DESC_F_USED))
+		if ((vd_rd16(&f->vm, d + 14) & VIRTQ_DESC_F_USED) &&
+		    (vd_rd16(&f->vm, d + 48 + 14) & VIRTQ_DESC_F_USED))
 			break;
 		usleep(1000);
 	}
 	for (int r = 0; r < 2; r++) {
-		flags = rd16(f, d + 48 * r + 14);
+		flags = vd_rd16(&f->vm, d + 48 * r + 14);
 		assert_true(flags & VIRTQ_DESC_F_USED);
-		assert_int_equal(rd8(f, st[r]), VIRTIO_BLK_S_OK);
+		assert_int_equal(vd_rd8(&f->vm, st[r]), VIRTIO_BLK_S_OK);
 	}
 	/* Used ids are the buffer ids, in completion order. */
-	assert_int_equal(rd16(f, d + 12) + rd16(f, d + 48 + 12), 40 + 41);
+	assert_int_equal(vd_rd16(&f->vm, d + 12) + vd_rd16(&f->vm, d + 48 + 12),
+			 40 + 41);
 	assert_int_equal(status(f), S_ALL);
 	file_read(f, file, sizeof(file), 700 * 512);
 	expect_pattern(file, sizeof(file), 700 * 512, 16);

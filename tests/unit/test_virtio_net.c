@@ -41,6 +41,9 @@
 #include "virtio/net.h"
 #include "virtio/virtio.h"
 
+#include "helpers/net_frames.h"
+#include "helpers/virtio_driver.h"
+
 #define RAM_SIZE (64ull << 20)
 #define BASE 0xd0000000ull
 #define GSI 5
@@ -56,26 +59,11 @@
 /* Transmit buffers: one per descriptor pair. */
 #define TXBUF(i) (0x1800000ull + (uint64_t)(i)*0x11000ull)
 #define HDR_LEN 12
-#define WAIT_MS 5000
 
 #define F(bit) (1ull << (bit))
-#define F_VERSION_1 F(VIRTIO_F_VERSION_1)
 #define F_BASE                                                        \
 	(F_VERSION_1 | F(VIRTIO_NET_F_MAC) | F(VIRTIO_NET_F_STATUS) | \
 	 F(VIRTIO_NET_F_MRG_RXBUF))
-#define S_ACK VIRTIO_CONFIG_S_ACKNOWLEDGE
-#define S_DRIVER VIRTIO_CONFIG_S_DRIVER
-#define S_FEAT VIRTIO_CONFIG_S_FEATURES_OK
-#define S_DRIVER_OK VIRTIO_CONFIG_S_DRIVER_OK
-#define S_NEEDS_RESET VIRTIO_CONFIG_S_NEEDS_RESET
-#define S_ALL (S_ACK | S_DRIVER | S_FEAT | S_DRIVER_OK)
-
-#define GUEST_IP "10.0.2.15"
-#define HOST_IP "10.0.2.2"
-#define DNS_IP "10.0.2.3"
-
-static const uint8_t guest_mac[6] = { 0x52, 0x54, 0x00, 0x12, 0x34, 0x56 };
-static const uint8_t bcast_mac[6] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff };
 
 /* ---- a fake back-end ---- */
 
@@ -198,45 +186,12 @@ struct fix {
 	uint8_t gw_mac[6];
 };
 
-static pthread_mutex_t rec_lock = PTHREAD_MUTEX_INITIALIZER;
-static unsigned int edges;
-static int last_level;
-
-static void rec_irq(struct vm *vm, unsigned int gsi, int level)
-{
-	pthread_mutex_lock(&rec_lock);
-	if (gsi == GSI) {
-		if (level && !last_level)
-			edges++;
-		last_level = level;
-	}
-	pthread_mutex_unlock(&rec_lock);
-}
-
-static unsigned int nr_edges(void)
-{
-	unsigned int n;
-
-	pthread_mutex_lock(&rec_lock);
-	n = edges;
-	pthread_mutex_unlock(&rec_lock);
-	return n;
-}
-
 static struct fix *fix_new(void)
 {
 	struct fix *f = calloc(1, sizeof(*f));
 
 	assert_non_null(f);
-	edges = 0;
-	last_level = 0;
-	vm_init_common(&f->vm);
-	f->vm.irq_set = rec_irq;
-	assert_int_equal(guest_mem_init(&f->vm.mem, RAM_SIZE, PCI_HOLE_START,
-					PCI_HOLE_END),
-			 0);
-	f->loop = evloop_create("test-io");
-	assert_non_null(f->loop);
+	f->loop = vd_vm_init(&f->vm, RAM_SIZE);
 	return f;
 }
 
@@ -333,114 +288,41 @@ static int teardown(void **state)
 
 /* ---- guest access ---- */
 
-static uint64_t rd(struct fix *f, uint64_t off, unsigned int size)
-{
-	uint64_t v = 0;
-
-	bus_read(&f->vm.mmio, BASE + off, &v, size);
-	return v;
-}
-
-static uint32_t reg(struct fix *f, uint64_t off)
-{
-	return rd(f, off, 4);
-}
-
-static void set_reg(struct fix *f, uint64_t off, uint32_t v)
-{
-	uint64_t w = v;
-
-	bus_write(&f->vm.mmio, BASE + off, &w, 4);
-}
-
 static uint32_t status(struct fix *f)
 {
-	return reg(f, VIRTIO_MMIO_STATUS);
-}
-
-static void *hva(struct fix *f, uint64_t gpa, uint64_t len)
-{
-	void *p = gpa_to_hva(&f->vm.mem, gpa, len);
-
-	assert_non_null(p);
-	return p;
-}
-
-static void wr16(struct fix *f, uint64_t gpa, uint16_t v)
-{
-	v = htole16(v);
-	memcpy(hva(f, gpa, 2), &v, 2);
-}
-
-static uint16_t rd16(struct fix *f, uint64_t gpa)
-{
-	uint16_t v;
-
-	__atomic_thread_fence(__ATOMIC_ACQUIRE);
-	memcpy(&v, hva(f, gpa, 2), 2);
-	return le16toh(v);
-}
-
-static uint32_t rd32(struct fix *f, uint64_t gpa)
-{
-	uint32_t v;
-
-	memcpy(&v, hva(f, gpa, 4), 4);
-	return le32toh(v);
+	return vd_reg(&f->vm, BASE, VIRTIO_MMIO_STATUS);
 }
 
 static void desc(struct fix *f, unsigned int q, uint16_t i, uint64_t addr,
 		 uint32_t len, uint16_t flags, uint16_t next)
 {
-	uint8_t *p = hva(f, DESC(q) + 16ull * i, 16);
-	uint64_t a = htole64(addr);
-	uint32_t l = htole32(len);
-	uint16_t fl = htole16(flags), nx = htole16(next);
-
-	memcpy(p, &a, 8);
-	memcpy(p + 8, &l, 4);
-	memcpy(p + 12, &fl, 2);
-	memcpy(p + 14, &nx, 2);
+	vd_desc(&f->vm, DESC(q), i, addr, len, flags, next);
 }
 
 static void avail(struct fix *f, unsigned int q, uint16_t head)
 {
-	wr16(f, AVAIL(q) + 4 + 2 * (f->avail_idx[q] % QSIZE), head);
-	f->avail_idx[q]++;
-	__atomic_thread_fence(__ATOMIC_RELEASE);
-	wr16(f, AVAIL(q) + 2, f->avail_idx[q]);
+	vd_avail(&f->vm, AVAIL(q), QSIZE, &f->avail_idx[q], head);
 }
 
 static uint16_t used_idx(struct fix *f, unsigned int q)
 {
-	return rd16(f, USED(q) + 2);
+	return vd_rd16(&f->vm, USED(q) + 2);
 }
 
 /* Used element @i of queue @q: the head id and length. */
 static uint32_t used_id(struct fix *f, unsigned int q, uint16_t i)
 {
-	return rd32(f, USED(q) + 4 + 8 * (i % QSIZE));
+	return vd_rd32(&f->vm, USED(q) + 4 + 8 * (i % QSIZE));
 }
 
 static uint32_t used_len(struct fix *f, unsigned int q, uint16_t i)
 {
-	return rd32(f, USED(q) + 4 + 8 * (i % QSIZE) + 4);
+	return vd_rd32(&f->vm, USED(q) + 4 + 8 * (i % QSIZE) + 4);
 }
 
 static void kick(struct fix *f, unsigned int q)
 {
-	set_reg(f, VIRTIO_MMIO_QUEUE_NOTIFY, q);
-}
-
-static bool wait_until(bool (*cond)(struct fix *, uintptr_t), struct fix *f,
-		       uintptr_t arg, unsigned int ms)
-{
-	for (unsigned int i = 0; i < ms; i++) {
-		if (cond(f, arg))
-			return true;
-		usleep(1000);
-	}
-	return cond(f, arg);
+	vd_set_reg(&f->vm, BASE, VIRTIO_MMIO_QUEUE_NOTIFY, q);
 }
 
 static bool tx_done(struct fix *f, uintptr_t n)
@@ -454,59 +336,32 @@ static bool rx_ready(struct fix *f, uintptr_t unused)
 	return used_idx(f, RXQ) != f->used_seen[RXQ];
 }
 
-static bool status_has(struct fix *f, uintptr_t bits)
-{
-	return (status(f) & bits) == bits;
-}
-
 /* ---- the driver (Linux virtio_net over virtio_mmio) ---- */
 
 static void reset(struct fix *f)
 {
-	set_reg(f, VIRTIO_MMIO_STATUS, 0);
-	assert_int_equal(status(f), 0);
+	vd_mmio_reset(&f->vm, BASE);
 	memset(f->avail_idx, 0, sizeof(f->avail_idx));
 	memset(f->used_seen, 0, sizeof(f->used_seen));
 	f->tx_count = 0;
-	memset(hva(f, DESC(0), 0x8000), 0, 0x8000);
+	memset(vd_hva(&f->vm, DESC(0), 0x8000), 0, 0x8000);
 }
 
 static uint64_t offered(struct fix *f)
 {
-	uint64_t v;
-
-	set_reg(f, VIRTIO_MMIO_DEVICE_FEATURES_SEL, 1);
-	v = (uint64_t)reg(f, VIRTIO_MMIO_DEVICE_FEATURES) << 32;
-	set_reg(f, VIRTIO_MMIO_DEVICE_FEATURES_SEL, 0);
-	return v | reg(f, VIRTIO_MMIO_DEVICE_FEATURES);
+	return vd_mmio_offered(&f->vm, BASE);
 }
 
 static bool negotiate(struct fix *f, uint64_t want)
 {
-	set_reg(f, VIRTIO_MMIO_STATUS, S_ACK);
-	set_reg(f, VIRTIO_MMIO_STATUS, S_ACK | S_DRIVER);
-	set_reg(f, VIRTIO_MMIO_DRIVER_FEATURES_SEL, 1);
-	set_reg(f, VIRTIO_MMIO_DRIVER_FEATURES, want >> 32);
-	set_reg(f, VIRTIO_MMIO_DRIVER_FEATURES_SEL, 0);
-	set_reg(f, VIRTIO_MMIO_DRIVER_FEATURES, (uint32_t)want);
-	set_reg(f, VIRTIO_MMIO_STATUS, S_ACK | S_DRIVER | S_FEAT);
-	return status(f) & S_FEAT;
+	vd_mmio_ack(&f->vm, BASE);
+	return vd_mmio_features_ok(&f->vm, BASE, want);
 }
 
 static void setup_queue(struct fix *f, unsigned int q)
 {
-	set_reg(f, VIRTIO_MMIO_QUEUE_SEL, q);
-	assert_int_equal(reg(f, VIRTIO_MMIO_QUEUE_READY), 0);
-	assert_int_equal(reg(f, VIRTIO_MMIO_QUEUE_NUM_MAX), 256);
-	set_reg(f, VIRTIO_MMIO_QUEUE_NUM, QSIZE);
-	set_reg(f, VIRTIO_MMIO_QUEUE_DESC_LOW, DESC(q));
-	set_reg(f, VIRTIO_MMIO_QUEUE_DESC_HIGH, 0);
-	set_reg(f, VIRTIO_MMIO_QUEUE_AVAIL_LOW, AVAIL(q));
-	set_reg(f, VIRTIO_MMIO_QUEUE_AVAIL_HIGH, 0);
-	set_reg(f, VIRTIO_MMIO_QUEUE_USED_LOW, USED(q));
-	set_reg(f, VIRTIO_MMIO_QUEUE_USED_HIGH, 0);
-	set_reg(f, VIRTIO_MMIO_QUEUE_READY, 1);
-	assert_int_equal(reg(f, VIRTIO_MMIO_QUEUE_READY), 1);
+	vd_mmio_setup_queue(&f->vm, BASE, q, 256, QSIZE, DESC(q), AVAIL(q),
+			    USED(q));
 }
 
 static void bring_up(struct fix *f, uint64_t features)
@@ -515,7 +370,7 @@ static void bring_up(struct fix *f, uint64_t features)
 	assert_true(negotiate(f, features));
 	setup_queue(f, RXQ);
 	setup_queue(f, TXQ);
-	set_reg(f, VIRTIO_MMIO_STATUS, S_ALL);
+	vd_set_reg(&f->vm, BASE, VIRTIO_MMIO_STATUS, S_ALL);
 	assert_int_equal(status(f), S_ALL);
 }
 
@@ -548,7 +403,7 @@ static bool rx_next(struct fix *f, struct frame *fr, unsigned int ms)
 {
 	uint16_t nb;
 
-	if (!wait_until(rx_ready, f, 0, ms))
+	if (!vd_wait_ms(rx_ready, f, 0, ms))
 		return false;
 	memset(&fr->hdr, 0, sizeof(fr->hdr));
 	fr->len = 0;
@@ -560,11 +415,11 @@ static bool rx_next(struct fix *f, struct frame *fr, unsigned int ms)
 		const uint8_t *buf;
 
 		/* The rest of a merged frame may trail its first buffer. */
-		assert_true(wait_until(rx_ready, f, 0, WAIT_MS));
+		assert_true(vd_wait_ms(rx_ready, f, 0, WAIT_MS));
 		id = used_id(f, RXQ, i);
 		len = used_len(f, RXQ, i);
 		assert_true(id < QSIZE);
-		buf = hva(f, RXBUF(id), len ? len : 1);
+		buf = vd_hva(&f->vm, RXBUF(id), len ? len : 1);
 		if (!fr->nbufs) {
 			assert_true(len >= HDR_LEN);
 			memcpy(&fr->hdr, buf, HDR_LEN);
@@ -594,7 +449,7 @@ static void tx_post(struct fix *f, const void *hdr, const void *frame,
 {
 	uint16_t pair = f->tx_count % (QSIZE / 2), d = 2 * pair;
 	uint64_t gpa = TXBUF(pair);
-	uint8_t *p = hva(f, gpa, HDR_LEN + len);
+	uint8_t *p = vd_hva(&f->vm, gpa, HDR_LEN + len);
 	static const uint8_t zero[HDR_LEN];
 
 	memcpy(p, hdr ? hdr : zero, HDR_LEN);
@@ -608,7 +463,7 @@ static void tx_post(struct fix *f, const void *hdr, const void *frame,
 
 static void tx_wait(struct fix *f)
 {
-	assert_true(wait_until(tx_done, f, f->tx_count, WAIT_MS));
+	assert_true(vd_wait_ms(tx_done, f, f->tx_count, WAIT_MS));
 	assert_int_equal(used_len(f, TXQ, f->tx_count - 1), 0);
 }
 
@@ -628,210 +483,25 @@ static struct virtio_net_stats stats(struct fix *f)
 
 /* ---- packets (as in test_net.c) ---- */
 
-static uint16_t csum_add(uint32_t sum, const void *data, size_t len)
-{
-	const uint8_t *p = data;
-
-	for (size_t i = 0; i + 1 < len; i += 2)
-		sum += (uint32_t)(p[i] << 8 | p[i + 1]);
-	if (len & 1)
-		sum += (uint32_t)p[len - 1] << 8;
-	while (sum >> 16)
-		sum = (sum & 0xffff) + (sum >> 16);
-	return (uint16_t)sum;
-}
-
-static uint16_t csum(const void *data, size_t len)
-{
-	return (uint16_t)~csum_add(0, data, len);
-}
-
-static void put16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
-}
-
-static void put32(uint8_t *p, uint32_t v)
-{
-	put16(p, (uint16_t)(v >> 16));
-	put16(p + 2, (uint16_t)v);
-}
-
-static uint16_t get16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] << 8 | p[1]);
-}
-
-static uint32_t get32(const uint8_t *p)
-{
-	return (uint32_t)get16(p) << 16 | get16(p + 2);
-}
-
-static uint32_t ip4(const char *s)
-{
-	return ntohl(inet_addr(s));
-}
-
-static size_t put_eth(uint8_t *fr, const uint8_t *dst, uint16_t type)
-{
-	memcpy(fr, dst, 6);
-	memcpy(fr + 6, guest_mac, 6);
-	put16(fr + 12, type);
-	return 14;
-}
-
-static size_t put_ip(uint8_t *ip, uint32_t src, uint32_t dst, uint8_t proto,
-		     size_t l4len)
-{
-	static uint16_t id = 1;
-
-	memset(ip, 0, 20);
-	ip[0] = 0x45;
-	put16(ip + 2, (uint16_t)(20 + l4len));
-	put16(ip + 4, id++);
-	ip[8] = 64;
-	ip[9] = proto;
-	put32(ip + 12, src);
-	put32(ip + 16, dst);
-	put16(ip + 10, csum(ip, 20));
-	return 20;
-}
-
-static uint16_t l4_csum(uint32_t src, uint32_t dst, uint8_t proto,
-			const uint8_t *l4, size_t len)
-{
-	uint8_t ph[12];
-
-	put32(ph, src);
-	put32(ph + 4, dst);
-	ph[8] = 0;
-	ph[9] = proto;
-	put16(ph + 10, (uint16_t)len);
-	return (uint16_t)~csum_add(csum_add(0, ph, 12), l4, len);
-}
-
 static void send_arp(struct fix *f, uint16_t op, const uint8_t *tha,
 		     uint32_t tpa)
 {
-	uint8_t fr[60] = { 0 };
-	uint8_t *a = fr + put_eth(fr, op == 1 ? bcast_mac : tha, 0x0806);
+	uint8_t fr[ARP_FRAME_LEN];
 
-	put16(a, 1);
-	put16(a + 2, 0x0800);
-	a[4] = 6;
-	a[5] = 4;
-	put16(a + 6, op);
-	memcpy(a + 8, guest_mac, 6);
-	put32(a + 14, ip4(GUEST_IP));
-	memcpy(a + 18, tha, 6);
-	put32(a + 24, tpa);
-	guest_send(f, fr, sizeof(fr));
+	guest_send(f, fr, build_arp(fr, op, tha, tpa));
 }
-
-struct tcp_seg {
-	uint32_t src, dst;
-	uint16_t sport, dport;
-	uint32_t seq, ack;
-	uint8_t flags;
-	const void *data;
-	size_t len;
-};
-
-#define TH_SYN 0x02
-#define TH_RST 0x04
-#define TH_PSH 0x08
-#define TH_ACK 0x10
 
 static void send_tcp(struct fix *f, const struct tcp_seg *s)
 {
-	uint8_t fr[1514];
-	size_t hl = (s->flags & TH_SYN) ? 24 : 20;
-	uint8_t *ip = fr + put_eth(fr, f->gw_mac, 0x0800);
-	uint8_t *th = ip + put_ip(ip, s->src, s->dst, 6, hl + s->len);
+	uint8_t fr[TCP_FRAME_MAX];
 
-	memset(th, 0, hl);
-	put16(th, s->sport);
-	put16(th + 2, s->dport);
-	put32(th + 4, s->seq);
-	put32(th + 8, s->ack);
-	th[12] = (uint8_t)((hl / 4) << 4);
-	th[13] = s->flags;
-	put16(th + 14, 65535);
-	if (hl == 24) {
-		th[20] = 2; /* MSS 1460 */
-		th[21] = 4;
-		put16(th + 22, 1460);
-	}
-	if (s->len)
-		memcpy(th + hl, s->data, s->len);
-	put16(th + 16, l4_csum(s->src, s->dst, 6, th, hl + s->len));
-	guest_send(f, fr, (size_t)(th + hl + s->len - fr));
+	guest_send(f, fr, build_tcp(fr, f->gw_mac, s));
 }
-
-struct pkt {
-	uint16_t type;
-	const uint8_t *l3;
-	uint16_t arp_op;
-	uint32_t spa, tpa;
-	const uint8_t *sha;
-	uint8_t proto;
-	uint32_t src, dst;
-	uint16_t sport, dport;
-	uint32_t seq, ack;
-	uint8_t flags;
-	const uint8_t *payload;
-	size_t paylen;
-};
 
 static bool decode(const struct frame *fr, struct pkt *p)
 {
-	const uint8_t *d = fr->data;
-	size_t ihl, totlen;
-
-	memset(p, 0, sizeof(*p));
-	if (fr->len < 14)
-		return false;
-	p->type = get16(d + 12);
-	p->l3 = d + 14;
-	if (p->type == 0x0806 && fr->len >= 42) {
-		p->arp_op = get16(p->l3 + 6);
-		p->sha = p->l3 + 8;
-		p->spa = get32(p->l3 + 14);
-		p->tpa = get32(p->l3 + 24);
-		return true;
-	}
-	if (p->type != 0x0800 || fr->len < 34)
-		return false;
-	ihl = (size_t)(p->l3[0] & 15) * 4;
-	totlen = get16(p->l3 + 2);
-	if (totlen > fr->len - 14 || ihl < 20 || totlen < ihl + 8)
-		return false;
-	assert_int_equal(csum(p->l3, ihl), 0);
-	p->proto = p->l3[9];
-	p->src = get32(p->l3 + 12);
-	p->dst = get32(p->l3 + 16);
-	p->sport = get16(p->l3 + ihl);
-	p->dport = get16(p->l3 + ihl + 2);
-	if (p->proto == 6) {
-		const uint8_t *th = p->l3 + ihl;
-		size_t thl = (size_t)(th[12] >> 4) * 4;
-
-		assert_int_equal(l4_csum(p->src, p->dst, 6, th, totlen - ihl),
-				 0);
-		p->seq = get32(th + 4);
-		p->ack = get32(th + 8);
-		p->flags = th[13];
-		p->payload = th + thl;
-		p->paylen = totlen - ihl - thl;
-	} else if (p->proto == 17) {
-		p->payload = p->l3 + ihl + 8;
-		p->paylen = totlen - ihl - 8;
-	}
-	return true;
+	return pkt_decode(fr->data, fr->len, p);
 }
-
-typedef bool (*pkt_match)(const struct pkt *p, const void *arg);
 
 /* The next frame @match accepts; answers ARP for the guest meanwhile. */
 static bool wait_frame(struct fix *f, pkt_match match, const void *arg,
@@ -861,12 +531,6 @@ static bool wait_frame(struct fix *f, pkt_match match, const void *arg,
 	}
 }
 
-static bool is_arp_reply_from(const struct pkt *p, const void *arg)
-{
-	return p->type == 0x0806 && p->arp_op == 2 &&
-	       p->spa == ip4((const char *)arg);
-}
-
 static void guest_arp_gateway(struct fix *f)
 {
 	struct frame *fr = malloc(sizeof(*fr));
@@ -882,104 +546,11 @@ static void guest_arp_gateway(struct fix *f)
 	free(fr);
 }
 
-static bool is_dhcp_reply(const struct pkt *p, const void *arg)
-{
-	return p->proto == 17 && p->sport == 67 && p->dport == 68;
-}
-
-static const uint8_t *dhcp_opt(const struct pkt *p, uint8_t code)
-{
-	const uint8_t *o = p->payload + 240, *end = p->payload + p->paylen;
-
-	assert_true(p->paylen > 240);
-	assert_int_equal(get32(p->payload + 236), 0x63825363);
-	while (o < end && *o != 255) {
-		if (*o == 0) {
-			o++;
-			continue;
-		}
-		if (o + 2 > end || o + 2 + o[1] > end)
-			return NULL;
-		if (*o == code)
-			return o + 2;
-		o += 2 + o[1];
-	}
-	return NULL;
-}
-
 static void send_dhcp_discover(struct fix *f)
 {
-	uint8_t fr[14 + 20 + 8 + 548] = { 0 };
-	uint8_t *ip = fr + put_eth(fr, bcast_mac, 0x0800);
-	uint8_t *udp = ip + put_ip(ip, 0, 0xffffffff, 17, 8 + 548);
-	uint8_t *bp = udp + 8, *opt = bp + 236;
+	uint8_t fr[DHCP_DISCOVER_LEN];
 
-	put16(udp, 68);
-	put16(udp + 2, 67);
-	put16(udp + 4, 8 + 548);
-	bp[0] = 1; /* BOOTREQUEST */
-	bp[1] = 1;
-	bp[2] = 6;
-	put32(bp + 4, 0x12345678);
-	put16(bp + 10, 0x8000);
-	memcpy(bp + 28, guest_mac, 6);
-	put32(opt, 0x63825363);
-	opt[4] = 53; /* DHCPDISCOVER */
-	opt[5] = 1;
-	opt[6] = 1;
-	opt[7] = 255;
-	put16(udp + 6, l4_csum(0, 0xffffffff, 17, udp, 8 + 548));
-	guest_send(f, fr, sizeof(fr));
-}
-
-static int listen_loopback(uint16_t *port)
-{
-	struct sockaddr_in a = { .sin_family = AF_INET };
-	socklen_t alen = sizeof(a);
-	int s = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-
-	assert_true(s >= 0);
-	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	assert_int_equal(bind(s, (struct sockaddr *)&a, sizeof(a)), 0);
-	assert_int_equal(listen(s, 4), 0);
-	assert_int_equal(getsockname(s, (struct sockaddr *)&a, &alen), 0);
-	*port = ntohs(a.sin_port);
-	return s;
-}
-
-static int accept_timeout(int ls)
-{
-	struct pollfd pfd = { .fd = ls, .events = POLLIN };
-
-	if (poll(&pfd, 1, WAIT_MS) != 1)
-		return -1;
-	return accept4(ls, NULL, NULL, SOCK_CLOEXEC);
-}
-
-static ssize_t recv_timeout(int s, void *buf, size_t len)
-{
-	struct pollfd pfd = { .fd = s, .events = POLLIN };
-
-	if (poll(&pfd, 1, WAIT_MS) != 1)
-		return -1;
-	return recv(s, buf, len, 0);
-}
-
-struct flow {
-	uint32_t src, dst;
-	uint16_t sport, dport;
-	uint8_t flags;
-	bool data;
-};
-
-static bool is_tcp(const struct pkt *p, const void *arg)
-{
-	const struct flow *fl = arg;
-
-	return p->proto == 6 && p->src == fl->src && p->dst == fl->dst &&
-	       (!fl->sport || p->sport == fl->sport) && p->dport == fl->dport &&
-	       (p->flags & fl->flags) == fl->flags &&
-	       (!fl->data || p->paylen > 0);
+	guest_send(f, fr, build_dhcp_discover(fr));
 }
 
 /* ---- user networking ---- */
@@ -990,7 +561,8 @@ static void test_identity(void **state)
 	uint64_t feat;
 
 	NEED_DEVICE(f);
-	assert_int_equal(reg(f, VIRTIO_MMIO_DEVICE_ID), VIRTIO_ID_NET);
+	assert_int_equal(vd_reg(&f->vm, BASE, VIRTIO_MMIO_DEVICE_ID),
+			 VIRTIO_ID_NET);
 	feat = offered(f);
 	assert_true(feat & F_VERSION_1);
 	assert_true(feat & F(VIRTIO_NET_F_MAC));
@@ -1004,12 +576,15 @@ static void test_identity(void **state)
 	assert_false(feat & F(VIRTIO_NET_F_GUEST_TSO4));
 	assert_false(feat & F(VIRTIO_NET_F_CTRL_VQ));
 	for (int i = 0; i < 6; i++)
-		assert_int_equal(rd(f, VIRTIO_MMIO_CONFIG + i, 1),
+		assert_int_equal(vd_mmio_rd(&f->vm, BASE,
+					    VIRTIO_MMIO_CONFIG + i, 1),
 				 guest_mac[i]);
-	assert_int_equal(rd(f, VIRTIO_MMIO_CONFIG + 6, 2),
+	assert_int_equal(vd_mmio_rd(&f->vm, BASE, VIRTIO_MMIO_CONFIG + 6, 2),
 			 VIRTIO_NET_S_LINK_UP);
-	assert_int_equal(rd(f, VIRTIO_MMIO_CONFIG + 8, 2), 1);
-	assert_int_equal(rd(f, VIRTIO_MMIO_CONFIG + 10, 2), 1500);
+	assert_int_equal(vd_mmio_rd(&f->vm, BASE, VIRTIO_MMIO_CONFIG + 8, 2),
+			 1);
+	assert_int_equal(vd_mmio_rd(&f->vm, BASE, VIRTIO_MMIO_CONFIG + 10, 2),
+			 1500);
 	/* Offloads the device did not offer are refused. */
 	reset(f);
 	assert_false(negotiate(f, F_BASE | F(VIRTIO_NET_F_CSUM)));
@@ -1044,13 +619,13 @@ static void test_dhcp(void **state)
 	assert_int_equal(p.payload[0], 2); /* BOOTREPLY */
 	assert_int_equal(get32(p.payload + 4), 0x12345678);
 	assert_int_equal(get32(p.payload + 16), ip4(GUEST_IP));
-	v = dhcp_opt(&p, 53);
+	v = dhcp_opt(&p, 53, NULL);
 	assert_non_null(v);
 	assert_int_equal(*v, 2); /* DHCPOFFER */
-	v = dhcp_opt(&p, 3);
+	v = dhcp_opt(&p, 3, NULL);
 	assert_non_null(v);
 	assert_int_equal(get32(v), ip4(HOST_IP));
-	assert_true(nr_edges() >= 1);
+	assert_true(vd_irq_edges(GSI) >= 1);
 
 	st = stats(f);
 	assert_int_equal(st.tx_packets, 1);
@@ -1192,9 +767,9 @@ static void test_hostile_tx(void **state)
 	desc(f, TXQ, 1, TXBUF(0) + 64, 64, VIRTQ_DESC_F_NEXT, 0);
 	avail(f, TXQ, 0);
 	kick(f, TXQ);
-	assert_true(wait_until(status_has, f, S_NEEDS_RESET, WAIT_MS));
+	assert_true(vd_mmio_wait_status(&f->vm, BASE, S_NEEDS_RESET));
 	assert_int_equal(used_idx(f, TXQ), 0);
-	assert_true(reg(f, VIRTIO_MMIO_INTERRUPT_STATUS) &
+	assert_true(vd_reg(&f->vm, BASE, VIRTIO_MMIO_INTERRUPT_STATUS) &
 		    VIRTIO_MMIO_INT_CONFIG);
 	/* Kicks are ignored until the reset. */
 	rx_post_n(f, 0, 4, 2048);
@@ -1258,7 +833,7 @@ static void test_mrg_spread(void **state)
 	assert_int_equal(fake_rx(f->fake, big, sizeof(big)), -EAGAIN);
 	assert_int_equal(used_idx(f, RXQ), 4);
 	rx_post_n(f, 6, 2, 1024);
-	assert_true(wait_until(rx_ready_calls_reached, f, calls + 1, WAIT_MS));
+	assert_true(vd_wait_ms(rx_ready_calls_reached, f, calls + 1, WAIT_MS));
 	assert_int_equal(fake_rx(f->fake, big, sizeof(big)), sizeof(big));
 	assert_true(rx_next(f, fr, WAIT_MS));
 	assert_int_equal(fr->nbufs, 4);
@@ -1286,7 +861,7 @@ static void test_mrg_spread(void **state)
 	assert_memory_equal(fr->data, big, sizeof(big));
 	assert_int_equal(stats(f).rx_packets, 3);
 	assert_int_equal(stats(f).rx_bytes, 3 * sizeof(big));
-	assert_true(nr_edges() >= 1);
+	assert_true(vd_irq_edges(GSI) >= 1);
 	free(fr);
 }
 
@@ -1320,7 +895,7 @@ static void test_no_mrg(void **state)
 	rx_post(f, 2, 4096);
 	kick(f, RXQ);
 	assert_int_equal(fake_rx(f->fake, mid, sizeof(mid)), sizeof(mid));
-	assert_true(wait_until(rx_ready, f, 0, WAIT_MS));
+	assert_true(vd_wait_ms(rx_ready, f, 0, WAIT_MS));
 	assert_int_equal(used_id(f, RXQ, 1), 1);
 	assert_int_equal(used_len(f, RXQ, 1), 0);
 	f->used_seen[RXQ]++;
@@ -1354,7 +929,7 @@ static void test_tx_backpressure(void **state)
 
 	tx_post(f, NULL, a, sizeof(a));
 	tx_post(f, NULL, b, sizeof(b));
-	assert_true(wait_until(fake_refused_reached, f, 1, WAIT_MS));
+	assert_true(vd_wait_ms(fake_refused_reached, f, 1, WAIT_MS));
 	usleep(100 * 1000);
 	/* Tried once, kept, not retried until tx_ready. */
 	assert_int_equal(fake_count(f->fake, &f->fake->refused), 1);
@@ -1368,7 +943,7 @@ static void test_tx_backpressure(void **state)
 	f->fake->refuse = false;
 	pthread_mutex_unlock(&f->fake->lock);
 	f->fake->be.tx_ready(f->fake->be.opaque);
-	assert_true(wait_until(tx_done, f, 2, WAIT_MS));
+	assert_true(vd_wait_ms(tx_done, f, 2, WAIT_MS));
 	assert_int_equal(fake_count(f->fake, &f->fake->sent), 2);
 	/* The header stripped: the back-end has none. */
 	assert_int_equal(f->fake->last_len, sizeof(b));
@@ -1380,7 +955,7 @@ static void test_tx_backpressure(void **state)
 	f->fake->refuse = true;
 	pthread_mutex_unlock(&f->fake->lock);
 	tx_post(f, NULL, a, sizeof(a));
-	assert_true(wait_until(fake_refused_reached, f, 2, WAIT_MS));
+	assert_true(vd_wait_ms(fake_refused_reached, f, 2, WAIT_MS));
 	bring_up(f, F_BASE);
 	pthread_mutex_lock(&f->fake->lock);
 	f->fake->refuse = false;
@@ -1430,16 +1005,16 @@ static void test_tx_bad_frames(void **state)
 	assert_int_equal(f->fake->last_len, sizeof(ok));
 	assert_memory_equal(f->fake->last, ok, sizeof(ok));
 	assert_int_equal(stats(f).tx_packets, 2);
-	assert_true(nr_edges() >= 1);
+	assert_true(vd_irq_edges(GSI) >= 1);
 }
 
 /* virtio-mmio QueueReady = 0, as Linux's vm_del_vq writes it, then anew. */
 static void redo_queue(struct fix *f, unsigned int q)
 {
-	set_reg(f, VIRTIO_MMIO_QUEUE_SEL, q);
-	set_reg(f, VIRTIO_MMIO_QUEUE_READY, 0);
-	assert_int_equal(reg(f, VIRTIO_MMIO_QUEUE_READY), 0);
-	memset(hva(f, DESC(q), 0x4000), 0, 0x4000);
+	vd_set_reg(&f->vm, BASE, VIRTIO_MMIO_QUEUE_SEL, q);
+	vd_set_reg(&f->vm, BASE, VIRTIO_MMIO_QUEUE_READY, 0);
+	assert_int_equal(vd_reg(&f->vm, BASE, VIRTIO_MMIO_QUEUE_READY), 0);
+	memset(vd_hva(&f->vm, DESC(q), 0x4000), 0, 0x4000);
 	f->avail_idx[q] = 0;
 	f->used_seen[q] = 0;
 	setup_queue(f, q);
@@ -1461,23 +1036,23 @@ static void test_queue_disable(void **state)
 	bring_up(f, F_BASE);
 	fill_pattern(big, sizeof(big), 15);
 	memset(stale, 0xaa, sizeof(stale));
-	memcpy(hva(f, RXBUF(0), sizeof(stale)), stale, sizeof(stale));
-	memcpy(hva(f, RXBUF(1), sizeof(stale)), stale, sizeof(stale));
+	memcpy(vd_hva(&f->vm, RXBUF(0), sizeof(stale)), stale, sizeof(stale));
+	memcpy(vd_hva(&f->vm, RXBUF(1), sizeof(stale)), stale, sizeof(stale));
 	rx_post_n(f, 0, 2, 1024);
 	calls = fake_count(f->fake, &f->fake->rx_ready_calls);
 	assert_int_equal(fake_rx(f->fake, big, sizeof(big)), -EAGAIN);
 
 	redo_queue(f, RXQ);
 	rx_post_n(f, 4, 4, 1024);
-	assert_true(wait_until(rx_ready_calls_reached, f, calls + 1, WAIT_MS));
+	assert_true(vd_wait_ms(rx_ready_calls_reached, f, calls + 1, WAIT_MS));
 	assert_int_equal(fake_rx(f->fake, big, sizeof(big)), sizeof(big));
 	assert_true(rx_next(f, fr, WAIT_MS));
 	assert_int_equal(fr->nbufs, 4);
 	assert_int_equal(fr->ids[0], 4);
 	assert_memory_equal(fr->data, big, sizeof(big));
-	assert_memory_equal(hva(f, RXBUF(0), sizeof(stale)), stale,
+	assert_memory_equal(vd_hva(&f->vm, RXBUF(0), sizeof(stale)), stale,
 			    sizeof(stale));
-	assert_memory_equal(hva(f, RXBUF(1), sizeof(stale)), stale,
+	assert_memory_equal(vd_hva(&f->vm, RXBUF(1), sizeof(stale)), stale,
 			    sizeof(stale));
 
 	/* A transmit blocked on the back-end, then its queue redone. */
@@ -1487,7 +1062,7 @@ static void test_queue_disable(void **state)
 	f->fake->refuse = true;
 	pthread_mutex_unlock(&f->fake->lock);
 	tx_post(f, NULL, a, sizeof(a));
-	assert_true(wait_until(fake_refused_reached, f, 1, WAIT_MS));
+	assert_true(vd_wait_ms(fake_refused_reached, f, 1, WAIT_MS));
 	redo_queue(f, TXQ);
 	f->tx_count = 0;
 	pthread_mutex_lock(&f->fake->lock);
@@ -1509,7 +1084,7 @@ static void test_queue_disable(void **state)
 static void pdesc(struct fix *f, unsigned int q, uint16_t pos, uint64_t addr,
 		  uint32_t len, uint16_t id, uint16_t flags)
 {
-	uint8_t *p = hva(f, DESC(q) + 16ull * pos, 16);
+	uint8_t *p = vd_hva(&f->vm, DESC(q) + 16ull * pos, 16);
 	uint64_t a = htole64(addr);
 	uint32_t l = htole32(len);
 	uint16_t i = htole16(id);
@@ -1519,13 +1094,14 @@ static void pdesc(struct fix *f, unsigned int q, uint16_t pos, uint64_t addr,
 	memcpy(p + 12, &i, 2);
 	/* The flags hand the descriptor over: last, after a fence. */
 	__atomic_thread_fence(__ATOMIC_RELEASE);
-	wr16(f, DESC(q) + 16ull * pos + 14, flags | VIRTQ_DESC_F_AVAIL);
+	vd_wr16(&f->vm, DESC(q) + 16ull * pos + 14, flags | VIRTQ_DESC_F_AVAIL);
 }
 
 /* Used in the first lap: AVAIL and USED both set. */
 static bool pused(struct fix *f, uintptr_t qpos)
 {
-	uint16_t fl = rd16(f, DESC(qpos >> 16) + 16ull * (qpos & 0xffff) + 14);
+	uint16_t fl = vd_rd16(&f->vm,
+			      DESC(qpos >> 16) + 16ull * (qpos & 0xffff) + 14);
 
 	return (fl & VIRTQ_DESC_F_USED) && (fl & VIRTQ_DESC_F_AVAIL);
 }
@@ -1544,30 +1120,31 @@ static void test_packed(void **state)
 	kick(f, RXQ);
 	assert_int_equal(fake_rx(f->fake, big, sizeof(big)), sizeof(big));
 	/* Three buffers used, in ring order, the first holding the header. */
-	assert_true(wait_until(pused, f, (RXQ << 16) | 2, WAIT_MS));
+	assert_true(vd_wait_ms(pused, f, (RXQ << 16) | 2, WAIT_MS));
 	assert_false(pused(f, (RXQ << 16) | 3));
 	for (uint16_t i = 0; i < 3; i++) {
-		assert_int_equal(rd16(f, DESC(RXQ) + 16 * i + 12), 10 + i);
-		assert_int_equal(rd32(f, DESC(RXQ) + 16 * i + 8),
+		assert_int_equal(vd_rd16(&f->vm, DESC(RXQ) + 16 * i + 12),
+				 10 + i);
+		assert_int_equal(vd_rd32(&f->vm, DESC(RXQ) + 16 * i + 8),
 				 i < 2 ? 1024 : HDR_LEN + 3000 - 2048);
 	}
-	memcpy(&h, hva(f, RXBUF(0), HDR_LEN), HDR_LEN);
+	memcpy(&h, vd_hva(&f->vm, RXBUF(0), HDR_LEN), HDR_LEN);
 	assert_int_equal(le16toh(h.num_buffers), 3);
-	assert_memory_equal(hva(f, RXBUF(0) + HDR_LEN, 1024 - HDR_LEN), big,
-			    1024 - HDR_LEN);
-	assert_memory_equal(hva(f, RXBUF(2), 3000 - 2048 + HDR_LEN),
+	assert_memory_equal(vd_hva(&f->vm, RXBUF(0) + HDR_LEN, 1024 - HDR_LEN),
+			    big, 1024 - HDR_LEN);
+	assert_memory_equal(vd_hva(&f->vm, RXBUF(2), 3000 - 2048 + HDR_LEN),
 			    big + 2048 - HDR_LEN, 3000 - 2048 + HDR_LEN);
 
 	/* Transmit: a header split over two descriptors, id on the last. */
 	fill_pattern(tx, sizeof(tx), 14);
-	memset(hva(f, TXBUF(0), HDR_LEN), 0, HDR_LEN);
-	memcpy(hva(f, TXBUF(0) + HDR_LEN, sizeof(tx)), tx, sizeof(tx));
+	memset(vd_hva(&f->vm, TXBUF(0), HDR_LEN), 0, HDR_LEN);
+	memcpy(vd_hva(&f->vm, TXBUF(0) + HDR_LEN, sizeof(tx)), tx, sizeof(tx));
 	pdesc(f, TXQ, 1, TXBUF(0) + 10, 2 + sizeof(tx), 7, 0);
 	pdesc(f, TXQ, 0, TXBUF(0), 10, 0, VIRTQ_DESC_F_NEXT);
 	kick(f, TXQ);
-	assert_true(wait_until(pused, f, (TXQ << 16) | 0, WAIT_MS));
-	assert_int_equal(rd16(f, DESC(TXQ) + 12), 7);
-	assert_int_equal(rd32(f, DESC(TXQ) + 8), 0);
+	assert_true(vd_wait_ms(pused, f, (TXQ << 16) | 0, WAIT_MS));
+	assert_int_equal(vd_rd16(&f->vm, DESC(TXQ) + 12), 7);
+	assert_int_equal(vd_rd32(&f->vm, DESC(TXQ) + 8), 0);
 	assert_int_equal(f->fake->last_len, sizeof(tx));
 	assert_memory_equal(f->fake->last, tx, sizeof(tx));
 }

@@ -29,6 +29,8 @@
 #include "virtio/rng.h"
 #include "virtio/virtio.h"
 
+#include "helpers/virtio_driver.h"
+
 #define RAM_SIZE (64ull << 20)
 #define DESC_GPA 0x10000ull
 #define AVAIL_GPA 0x11000ull
@@ -36,13 +38,6 @@
 #define BUF_GPA 0x100000ull
 #define QSIZE 16
 #define MSI_ADDR 0xfee00000ull
-
-#define F_VERSION_1 (1ull << VIRTIO_F_VERSION_1)
-#define S_ACK VIRTIO_CONFIG_S_ACKNOWLEDGE
-#define S_DRIVER VIRTIO_CONFIG_S_DRIVER
-#define S_FEAT VIRTIO_CONFIG_S_FEATURES_OK
-#define S_DRIVER_OK VIRTIO_CONFIG_S_DRIVER_OK
-#define S_NEEDS_RESET VIRTIO_CONFIG_S_NEEDS_RESET
 
 struct fix {
 	struct vm vm;
@@ -161,62 +156,21 @@ static void set_status(struct fix *f, uint8_t s)
 	common_wr(f, VIRTIO_PCI_COMMON_STATUS, s, 1);
 }
 
-static void *hva(struct fix *f, uint64_t gpa, uint64_t len)
-{
-	void *p = gpa_to_hva(&f->vm.mem, gpa, len);
-
-	assert_non_null(p);
-	return p;
-}
-
-static void wr16(struct fix *f, uint64_t gpa, uint16_t v)
-{
-	v = htole16(v);
-	memcpy(hva(f, gpa, 2), &v, 2);
-}
-
-static uint16_t rd16(struct fix *f, uint64_t gpa)
-{
-	uint16_t v;
-
-	memcpy(&v, hva(f, gpa, 2), 2);
-	return le16toh(v);
-}
-
-static uint32_t rd32(struct fix *f, uint64_t gpa)
-{
-	uint32_t v;
-
-	memcpy(&v, hva(f, gpa, 4), 4);
-	return le32toh(v);
-}
-
 static void desc(struct fix *f, uint16_t i, uint64_t addr, uint32_t len,
 		 uint16_t flags, uint16_t next)
 {
-	uint8_t *p = hva(f, DESC_GPA + 16ull * i, 16);
-	uint64_t a = htole64(addr);
-	uint32_t l = htole32(len);
-	uint16_t fl = htole16(flags), n = htole16(next);
-
-	memcpy(p, &a, 8);
-	memcpy(p + 8, &l, 4);
-	memcpy(p + 12, &fl, 2);
-	memcpy(p + 14, &n, 2);
+	vd_desc(&f->vm, DESC_GPA, i, addr, len, flags, next);
 }
 
 static void avail(struct fix *f, uint16_t head)
 {
-	wr16(f, AVAIL_GPA + 4 + 2 * (f->avail_idx % QSIZE), head);
-	f->avail_idx++;
-	__atomic_thread_fence(__ATOMIC_RELEASE);
-	wr16(f, AVAIL_GPA + 2, f->avail_idx);
+	vd_avail(&f->vm, AVAIL_GPA, QSIZE, &f->avail_idx, head);
 }
 
 static uint16_t used_idx(struct fix *f)
 {
 	__atomic_thread_fence(__ATOMIC_ACQUIRE);
-	return rd16(f, USED_GPA + 2);
+	return vd_rd16(&f->vm, USED_GPA + 2);
 }
 
 static void kick(struct fix *f, uint16_t q)
@@ -227,17 +181,6 @@ static void kick(struct fix *f, uint16_t q)
 	off = common_rd(f, VIRTIO_PCI_COMMON_Q_NOFF, 2);
 	/* Linux: iowrite16(queue index, notify base + off * multiplier). */
 	wr(f, f->notify + off * f->notify_mult, q, 2);
-}
-
-static bool wait_until(bool (*cond)(struct fix *, uintptr_t), struct fix *f,
-		       uintptr_t arg)
-{
-	for (int i = 0; i < 5000; i++) {
-		if (cond(f, arg))
-			return true;
-		usleep(1000);
-	}
-	return cond(f, arg);
 }
 
 static bool used_reached(struct fix *f, uintptr_t n)
@@ -323,7 +266,7 @@ static void reset(struct fix *f)
 	/* Linux waits for the status to read back 0. */
 	assert_int_equal(status(f), 0);
 	f->avail_idx = 0;
-	memset(hva(f, 0, 0x20000), 0, 0x20000);
+	memset(vd_hva(&f->vm, 0, 0x20000), 0, 0x20000);
 }
 
 static bool negotiate(struct fix *f, uint64_t want)
@@ -376,7 +319,7 @@ static void bring_up(struct fix *f, uint16_t vector)
 /* Post one 64-byte writable buffer; returns the expected used index. */
 static uint16_t post_rng(struct fix *f, uint16_t head, uint64_t gpa)
 {
-	memset(hva(f, gpa, 64), 0, 64);
+	memset(vd_hva(&f->vm, gpa, 64), 0, 64);
 	desc(f, head, gpa, 64, VIRTQ_DESC_F_WRITE, 0);
 	avail(f, head);
 	kick(f, 0);
@@ -387,8 +330,8 @@ static void check_random(struct fix *f, uint16_t slot, uint64_t gpa)
 {
 	static const uint8_t zero[64];
 
-	assert_int_equal(rd32(f, USED_GPA + 4 + 8 * slot + 4), 64);
-	assert_memory_not_equal(hva(f, gpa, 64), zero, 64);
+	assert_int_equal(vd_rd32(&f->vm, USED_GPA + 4 + 8 * slot + 4), 64);
+	assert_memory_not_equal(vd_hva(&f->vm, gpa, 64), zero, 64);
 }
 
 static void msix_program(struct fix *f, unsigned int v, bool unmask)
@@ -454,9 +397,7 @@ static int teardown(void **state)
 	struct fix *f = *state;
 
 	/* Newest first: the function, then the host; the loop outlives both. */
-	devices_destroy(&f->vm);
-	evloop_destroy(f->loop);
-	vm_destroy(&f->vm);
+	vd_vm_destroy(&f->vm, f->loop);
 	free(f);
 	return 0;
 }
@@ -498,9 +439,9 @@ static void test_rng_intx(void **state)
 
 	bring_up(f, VIRTIO_MSI_NO_VECTOR);
 	n = post_rng(f, 0, BUF_GPA);
-	assert_true(wait_until(used_reached, f, n));
+	assert_true(vd_wait_until(used_reached, f, n));
 	check_random(f, 0, BUF_GPA);
-	assert_true(wait_until(intx_up, f, 0));
+	assert_true(vd_wait_until(intx_up, f, 0));
 	assert_true(cfg_rd(f, PCI_STATUS, 2) & PCI_STATUS_INTERRUPT);
 	/* ISR: queue bit, read-to-clear, drops the line. */
 	assert_int_equal(rd(f, f->isr, 1), 1);
@@ -508,15 +449,15 @@ static void test_rng_intx(void **state)
 	assert_int_equal(rd(f, f->isr, 1), 0);
 
 	/* A second buffer, chained over two descriptors. */
-	memset(hva(f, BUF_GPA + 0x1000, 64), 0, 64);
+	memset(vd_hva(&f->vm, BUF_GPA + 0x1000, 64), 0, 64);
 	desc(f, 1, BUF_GPA + 0x1000, 16, VIRTQ_DESC_F_WRITE | VIRTQ_DESC_F_NEXT,
 	     2);
 	desc(f, 2, BUF_GPA + 0x1010, 48, VIRTQ_DESC_F_WRITE, 0);
 	avail(f, 1);
 	kick(f, 0);
-	assert_true(wait_until(used_reached, f, 2));
+	assert_true(vd_wait_until(used_reached, f, 2));
 	check_random(f, 1, BUF_GPA + 0x1000);
-	assert_true(wait_until(intx_up, f, 0));
+	assert_true(vd_wait_until(intx_up, f, 0));
 	assert_int_equal(rd(f, f->isr, 1), 1);
 }
 
@@ -542,9 +483,9 @@ static void test_rng_msix(void **state)
 	set_status(f, S_ACK | S_DRIVER | S_FEAT | S_DRIVER_OK);
 
 	n = post_rng(f, 0, BUF_GPA);
-	assert_true(wait_until(used_reached, f, n));
+	assert_true(vd_wait_until(used_reached, f, n));
 	check_random(f, 0, BUF_GPA);
-	assert_true(wait_until(msi_seen, f, 0x41));
+	assert_true(vd_wait_until(msi_seen, f, 0x41));
 	/* MSI-X blocks INTx and leaves the ISR queue bit alone. */
 	assert_int_equal(level(intx_gsi(f)), 0);
 	assert_int_equal(rd(f, f->isr, 1), 0);
@@ -552,8 +493,8 @@ static void test_rng_msix(void **state)
 	/* Masked: the message waits in the PBA until unmasked. */
 	msix_program(f, 1, false);
 	n = post_rng(f, 1, BUF_GPA + 0x1000);
-	assert_true(wait_until(used_reached, f, n));
-	assert_true(wait_until(pba_set, f, 1));
+	assert_true(vd_wait_until(used_reached, f, n));
+	assert_true(vd_wait_until(pba_set, f, 1));
 	assert_int_equal(msgs_with(0x41), 1);
 	msix_program(f, 1, true);
 	assert_int_equal(msgs_with(0x41), 2);
@@ -607,9 +548,9 @@ static void test_needs_reset_and_recovery(void **state)
 	desc(f, 1, BUF_GPA + 64, 64, VIRTQ_DESC_F_WRITE | VIRTQ_DESC_F_NEXT, 0);
 	avail(f, 0);
 	kick(f, 0);
-	assert_true(wait_until(status_has, f, S_NEEDS_RESET));
+	assert_true(vd_wait_until(status_has, f, S_NEEDS_RESET));
 	/* Configuration change interrupt. */
-	assert_true(wait_until(intx_up, f, 0));
+	assert_true(vd_wait_until(intx_up, f, 0));
 	assert_int_equal(rd(f, f->isr, 1), VIRTIO_PCI_ISR_CONFIG);
 	assert_int_equal(used_idx(f), 0);
 
@@ -623,7 +564,7 @@ static void test_needs_reset_and_recovery(void **state)
 	/* Reset and start over: the device works again. */
 	bring_up(f, VIRTIO_MSI_NO_VECTOR);
 	n = post_rng(f, 0, BUF_GPA);
-	assert_true(wait_until(used_reached, f, n));
+	assert_true(vd_wait_until(used_reached, f, n));
 	check_random(f, 0, BUF_GPA);
 }
 
@@ -700,7 +641,7 @@ static void test_bad_accesses(void **state)
 
 	/* The ISR wants a byte read; a dword read neither sees nor clears. */
 	post_rng(f, 0, BUF_GPA);
-	assert_true(wait_until(intx_up, f, 0));
+	assert_true(vd_wait_until(intx_up, f, 0));
 	assert_int_equal(rd(f, f->isr, 4), 0);
 	assert_int_equal(rd(f, f->isr, 1), 1);
 	/* No device config: reads 0. */
@@ -763,7 +704,7 @@ static void test_vm_reset(void **state)
 	common_wr(f, VIRTIO_PCI_COMMON_Q_SELECT, 0, 2);
 	assert_int_equal(common_rd(f, VIRTIO_PCI_COMMON_Q_ENABLE, 2), 0);
 	bring_up(f, VIRTIO_MSI_NO_VECTOR);
-	assert_true(wait_until(used_reached, f, post_rng(f, 0, BUF_GPA)));
+	assert_true(vd_wait_until(used_reached, f, post_rng(f, 0, BUF_GPA)));
 }
 
 int main(void)
