@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -66,10 +67,15 @@ static void usage(FILE *f)
 	      f);
 }
 
-static int usage_error(const char *fmt, const char *arg)
+static int __attribute__((format(printf, 1, 2)))
+usage_error(const char *fmt, ...)
 {
+	va_list ap;
+
 	fprintf(stderr, "devisor: error: ");
-	fprintf(stderr, fmt, arg);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
 	fprintf(stderr, "\nTry 'devisor --help'.\n");
 	return EXIT_USAGE;
 }
@@ -117,8 +123,8 @@ static int parse_run(int argc, char **argv, struct vm_config *cfg)
 		case 'p':
 			if (parse_uint(optarg, 1, MAX_CPUS, &n))
 				return usage_error("--cpus takes a number from "
-						   "1 to 255, not '%s'",
-						   optarg);
+						   "1 to %d, not '%s'",
+						   MAX_CPUS, optarg);
 			cfg->nr_cpus = n;
 			break;
 		case 'm':
@@ -149,8 +155,8 @@ static int parse_run(int argc, char **argv, struct vm_config *cfg)
 			break;
 		case OPT_DISK:
 			if (cfg->nr_disks == CONFIG_MAX_DISKS)
-				return usage_error("at most %s --disk options",
-						   "16");
+				return usage_error("at most %d --disk options",
+						   CONFIG_MAX_DISKS);
 			if (config_parse_disk(optarg,
 					      &cfg->disks[cfg->nr_disks],
 					      err_msg, sizeof(err_msg)))
@@ -159,8 +165,8 @@ static int parse_run(int argc, char **argv, struct vm_config *cfg)
 			break;
 		case OPT_NET:
 			if (cfg->nr_nets == CONFIG_MAX_NETS)
-				return usage_error("at most %s --net options",
-						   "8");
+				return usage_error("at most %d --net options",
+						   CONFIG_MAX_NETS);
 			if (net_backend_parse(optarg, &cfg->nets[cfg->nr_nets],
 					      err_msg, sizeof(err_msg)))
 				return usage_error("--net: %s", err_msg);
@@ -200,7 +206,7 @@ static int parse_run(int argc, char **argv, struct vm_config *cfg)
 	if (optind < argc)
 		return usage_error("unexpected argument '%s'", argv[optind]);
 	if (!cfg->kernel)
-		return usage_error("%s", "run needs --kernel PATH");
+		return usage_error("run needs --kernel PATH");
 	if (!cfg->cmdline)
 		cfg->cmdline = cfg->virtio_console ? "console=hvc0" :
 						     "console=ttyS0";
