@@ -27,6 +27,16 @@ int config_parse_bool(const char *s, bool *out)
 		return -EINVAL;                     \
 	} while (0)
 
+struct blk_options config_blk_options(const struct disk_config *d)
+{
+	return (struct blk_options){
+		.readonly = d->readonly,
+		.direct = d->direct,
+		.engine = d->engine,
+		.serial = d->serial[0] ? d->serial : NULL,
+	};
+}
+
 int config_parse_disk(char *spec, struct disk_config *d, char *err,
 		      size_t errlen)
 {

@@ -34,6 +34,9 @@ struct disk_config {
 int config_parse_disk(char *spec, struct disk_config *out, char *err,
 		      size_t errlen);
 
+/* The back-end options a --disk asks for. */
+struct blk_options config_blk_options(const struct disk_config *d);
+
 /* on|off|yes|no|true|false|1|0 */
 int config_parse_bool(const char *s, bool *out);
 

@@ -13,6 +13,7 @@
 #include "arch/x86/machine.h"
 #include "backend/console.h"
 #include "kvm/vm.h"
+#include "util/file.h"
 #include "util/log.h"
 #include "util/parse.h"
 #include "util/stats.h"
@@ -213,6 +214,25 @@ static int parse_run(int argc, char **argv, struct vm_config *cfg)
 	return 0;
 }
 
+/*
+ * The files named on the command line are checked before /dev/kvm is
+ * opened, so a typo gets its own message on any host, KVM or not.
+ */
+static int check_inputs(const struct vm_config *cfg)
+{
+	if (check_file(cfg->kernel, "kernel"))
+		return -1;
+	if (cfg->initrd && check_file(cfg->initrd, "initrd"))
+		return -1;
+	for (unsigned int i = 0; i < cfg->nr_disks; i++) {
+		struct blk_options bo = config_blk_options(&cfg->disks[i]);
+
+		if (blk_check(cfg->disks[i].path, &bo))
+			return -1;
+	}
+	return 0;
+}
+
 static void *signal_thread(void *arg)
 {
 	struct vm *vm = arg;
@@ -241,6 +261,8 @@ static int cmd_run(int argc, char **argv)
 	ret = parse_run(argc, argv, &cfg);
 	if (ret)
 		return ret;
+	if (check_inputs(&cfg))
+		return 1;
 
 	/* Termination signals go to one thread, whatever the others do. */
 	sigemptyset(&set);

@@ -914,6 +914,76 @@ generic:
 	return err;
 }
 
+/*
+ * Opens @path as @opts asks and checks it can be a disk: a regular file or
+ * block device, not empty, whole sectors. Returns the fd (its stat and
+ * size filled in) or -errno, with the reason logged.
+ */
+static int open_image(const char *path, const struct blk_options *o,
+		      struct stat *st, uint64_t *size)
+{
+	int flags = O_CLOEXEC | (o->readonly ? O_RDONLY : O_RDWR) |
+		    (o->direct ? O_DIRECT : 0);
+	int fd = open(path, flags), err;
+
+	if (fd < 0)
+		return -report_open_error(path, o, errno);
+	if (fstat(fd, st) < 0) {
+		err = -errno;
+		pr_err("cannot stat disk image %s: %s", path, strerror(errno));
+		goto fail;
+	}
+	err = -EINVAL;
+	if (S_ISDIR(st->st_mode)) {
+		pr_err("disk image %s is a directory", path);
+		err = -EISDIR;
+		goto fail;
+	}
+	if (!S_ISREG(st->st_mode) && !S_ISBLK(st->st_mode)) {
+		pr_err("disk image %s is neither a regular file nor a block "
+		       "device",
+		       path);
+		goto fail;
+	}
+	if (S_ISBLK(st->st_mode)) {
+		if (ioctl(fd, BLKGETSIZE64, size) < 0) {
+			err = -errno;
+			pr_err("cannot get the size of disk image %s: %s", path,
+			       strerror(errno));
+			goto fail;
+		}
+	} else {
+		*size = (uint64_t)st->st_size;
+	}
+	if (!*size) {
+		pr_err("disk image %s is empty", path);
+		goto fail;
+	}
+	if (*size % BLK_SECTOR_SIZE) {
+		pr_err("disk image %s is %llu bytes, not a multiple of %d; "
+		       "pad it (truncate -s %llu)",
+		       path, (unsigned long long)*size, BLK_SECTOR_SIZE,
+		       (unsigned long long)align_up(*size, BLK_SECTOR_SIZE));
+		goto fail;
+	}
+	return fd;
+fail:
+	close(fd);
+	return err;
+}
+
+int blk_check(const char *path, const struct blk_options *opts)
+{
+	struct stat st;
+	uint64_t size;
+	int fd = open_image(path, opts, &st, &size);
+
+	if (fd < 0)
+		return fd;
+	close(fd);
+	return 0;
+}
+
 /* O_DIRECT alignment: statx if it knows, else what reads accept. */
 static void probe_dio_align(struct blk_backend *b, const struct stat *st)
 {
@@ -1092,7 +1162,7 @@ struct blk_backend *blk_open(const char *path, const struct blk_options *opts)
 	struct blk_backend *b;
 	struct stat st;
 	uint64_t size = 0;
-	int flags, err;
+	int err;
 
 	if (!opts)
 		opts = &defaults;
@@ -1114,57 +1184,14 @@ struct blk_backend *blk_open(const char *path, const struct blk_options *opts)
 	b->info.readonly = opts->readonly;
 	b->info.direct = opts->direct;
 
-	flags = O_CLOEXEC | (opts->readonly ? O_RDONLY : O_RDWR) |
-		(opts->direct ? O_DIRECT : 0);
-	b->fd = open(path, flags);
+	b->fd = open_image(path, opts, &st, &size);
 	if (b->fd < 0) {
-		err = -report_open_error(path, opts, errno);
-		goto fail;
-	}
-	if (fstat(b->fd, &st) < 0) {
-		err = -errno;
-		pr_err("cannot stat disk image %s: %s", path, strerror(errno));
-		goto fail;
-	}
-	if (S_ISDIR(st.st_mode)) {
-		pr_err("disk image %s is a directory", path);
-		err = -EISDIR;
-		goto fail;
-	}
-	if (!S_ISREG(st.st_mode) && !S_ISBLK(st.st_mode)) {
-		pr_err("disk image %s is neither a regular file nor a block "
-		       "device",
-		       path);
-		err = -EINVAL;
+		err = b->fd;
 		goto fail;
 	}
 	err = lock_image(b);
 	if (err)
 		goto fail;
-
-	if (S_ISBLK(st.st_mode)) {
-		if (ioctl(b->fd, BLKGETSIZE64, &size) < 0) {
-			err = -errno;
-			pr_err("cannot get the size of disk image %s: %s", path,
-			       strerror(errno));
-			goto fail;
-		}
-	} else {
-		size = (uint64_t)st.st_size;
-	}
-	if (!size) {
-		pr_err("disk image %s is empty", path);
-		err = -EINVAL;
-		goto fail;
-	}
-	if (size % BLK_SECTOR_SIZE) {
-		pr_err("disk image %s is %llu bytes, not a multiple of %d; "
-		       "pad it (truncate -s %llu)",
-		       path, (unsigned long long)size, BLK_SECTOR_SIZE,
-		       (unsigned long long)align_up(size, BLK_SECTOR_SIZE));
-		err = -EINVAL;
-		goto fail;
-	}
 	b->info.size = size;
 	b->info.sectors = size / BLK_SECTOR_SIZE;
 

@@ -134,6 +134,13 @@ struct blk_req {
  * the image, read-only opens a shared one.
  */
 struct blk_backend *blk_open(const char *path, const struct blk_options *opts);
+/*
+ * What blk_open() checks of the image itself (it opens as @opts asks, is a
+ * regular file or block device of whole sectors), with the same messages,
+ * without taking it: for checking a command line before the VM exists.
+ * Returns 0 or -errno.
+ */
+int blk_check(const char *path, const struct blk_options *opts);
 
 /* Drains (running done() of requests still in flight), then frees. */
 void blk_close(struct blk_backend *b);

@@ -10,6 +10,42 @@
 
 #include "util/log.h"
 
+/* Opens a non-empty regular file for reading; -errno with the reason logged. */
+static int open_input(const char *path, const char *what, struct stat *st)
+{
+	int fd, err;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		err = errno;
+		pr_err("cannot open %s %s: %s", what, path, strerror(err));
+		return -err;
+	}
+	if (fstat(fd, st) < 0 || !S_ISREG(st->st_mode)) {
+		err = S_ISDIR(st->st_mode) ? EISDIR : EINVAL;
+		pr_err("%s %s is not a regular file", what, path);
+		close(fd);
+		return -err;
+	}
+	if (st->st_size == 0) {
+		pr_err("%s %s is empty", what, path);
+		close(fd);
+		return -EINVAL;
+	}
+	return fd;
+}
+
+int check_file(const char *path, const char *what)
+{
+	struct stat st;
+	int fd = open_input(path, what, &st);
+
+	if (fd < 0)
+		return fd;
+	close(fd);
+	return 0;
+}
+
 int map_file(const char *path, const char *what, struct mapped_file *f)
 {
 	struct stat st;
@@ -18,23 +54,9 @@ int map_file(const char *path, const char *what, struct mapped_file *f)
 
 	f->data = NULL;
 	f->size = 0;
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
-		err = errno;
-		pr_err("cannot open %s %s: %s", what, path, strerror(err));
-		return -err;
-	}
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
-		err = S_ISDIR(st.st_mode) ? EISDIR : EINVAL;
-		pr_err("%s %s is not a regular file", what, path);
-		close(fd);
-		return -err;
-	}
-	if (st.st_size == 0) {
-		pr_err("%s %s is empty", what, path);
-		close(fd);
-		return -EINVAL;
-	}
+	fd = open_input(path, what, &st);
+	if (fd < 0)
+		return fd;
 	/* Mapped, not read: pages the loader copies are dropped afterwards. */
 	p = mmap(NULL, st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
 	err = errno;

@@ -13,5 +13,7 @@ struct mapped_file {
 /* Maps @path read-only; logs "cannot open <what> <path>: reason". */
 int map_file(const char *path, const char *what, struct mapped_file *f);
 void unmap_file(struct mapped_file *f);
+/* What map_file() checks (a readable, non-empty regular file), no more. */
+int check_file(const char *path, const char *what);
 
 #endif

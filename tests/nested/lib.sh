@@ -30,9 +30,10 @@ make_busybox_root() {
 	local root=$1 applet
 	mkdir -p "$root"/{bin,sbin,usr/bin,usr/sbin,dev,proc,sys,tmp,run,etc/devisor,lib/modules}
 	install -m 0755 "$BUSYBOX" "$root/bin/busybox"
+	# Applets live in the four directories made above; no fork per link
+	# but ln's own (this runs for every initramfs, the demo's included).
 	while read -r applet; do
 		[[ $applet == /bin/busybox || -e $root$applet ]] && continue
-		mkdir -p "$root$(dirname "$applet")"
 		ln -s /bin/busybox "$root$applet"
 	done < <("$BUSYBOX" --list-full | sed 's|^|/|')
 	mknod -m 0600 "$root/dev/console" c 5 1 2>/dev/null || true
@@ -50,13 +51,10 @@ add_modules() {
 	local -A seen=()
 	local order=()
 	_mod_path() { # module name -> path relative to MODDIR, from modules.dep
-		local n=${1//-/_} line p b
-		while IFS= read -r line; do
-			p=${line%%:*}
-			b=$(basename "$p"); b=${b%%.ko*}; b=${b//-/_}
-			if [[ $b == "$n" ]]; then printf '%s\n' "$p"; return 0; fi
-		done < "$dep"
-		return 1
+		# - and _ are the same in module names.
+		local re=${1//[-_]/[-_]} p
+		p=$(grep -m1 -oE "^([^:]*/)?${re}\.ko(\.[a-z]+)?:" "$dep") || return 1
+		printf '%s\n' "${p%:}"
 	}
 	_mod_visit() {
 		local p=$1 d deps

@@ -131,12 +131,7 @@ static int create_virtio_devices(struct vm *vm, const struct vm_config *cfg,
 		return -ENOMEM;
 	for (unsigned int i = 0; i < cfg->nr_disks; i++) {
 		const struct disk_config *dc = &cfg->disks[i];
-		struct blk_options bo = {
-			.readonly = dc->readonly,
-			.direct = dc->direct,
-			.engine = dc->engine,
-			.serial = dc->serial[0] ? dc->serial : NULL,
-		};
+		struct blk_options bo = config_blk_options(dc);
 		struct blk_backend *be = blk_open(dc->path, &bo);
 
 		if (!be)
