@@ -57,6 +57,8 @@ struct blk_vreq {
 	struct iovec *iov; /* BLK_QUEUE_SIZE entries of the queue's arena */
 	struct virtq_chain chain; /* what virtq_push needs; no segments */
 	uint64_t status_gpa;
+	uint16_t nr_mapped; /* vr->iov entries held from virtq_chain_iov() */
+	bool mapped_write; /* ... of the writable segments (a read) */
 	uint32_t used_len;
 	uint32_t gen;
 	uint16_t next_free;
@@ -126,8 +128,14 @@ static struct blk_vreq *slot_get(struct blk_queue *bq)
 	return vr;
 }
 
+/* Every request ends here: what it mapped for the back-end is released. */
 static void slot_put(struct blk_queue *bq, struct blk_vreq *vr)
 {
+	if (vr->nr_mapped)
+		virtq_chain_unmap(&bq->blk->vdev.dma, NULL, vr->mapped_write,
+				  vr->iov, vr->nr_mapped,
+				  vr->mapped_write ? vr->used_len : 0);
+	vr->nr_mapped = 0;
 	vr->next_free = bq->free_head;
 	bq->free_head = (uint16_t)(vr - bq->reqs);
 }
@@ -151,8 +159,11 @@ static void complete(struct virtio_blk *blk, struct blk_vreq *vr,
 {
 	struct blk_queue *bq = vr->bq;
 
-	/* Checked to be RAM at pop; the memory map is fixed. */
-	(void)guest_write(blk->vdev.mem, vr->status_gpa, &status, 1);
+	/*
+	 * Checked at pop; a translation the guest has revoked since then
+	 * loses the status, as on hardware behind an IOMMU.
+	 */
+	(void)dma_write(&blk->vdev.dma, vr->status_gpa, &status, 1);
 	/* A broken ring keeps the buffer, and so vq->inflight, until reset. */
 	if (!virtq_push(bq->vq, &vr->chain, used_len))
 		bq->slots -= vr->chain.ndescs;
@@ -253,9 +264,11 @@ static int start_rw(struct virtio_blk *blk, struct blk_vreq *vr,
 	if (len % BLK_SECTOR_SIZE ||
 	    !range_ok(blk, sector, len >> SECTOR_SHIFT))
 		return VIRTIO_BLK_S_IOERR;
-	n = virtq_chain_iov(blk->vdev.mem, c, !write, vr->iov, BLK_QUEUE_SIZE);
+	n = virtq_chain_iov(&blk->vdev.dma, c, !write, vr->iov, BLK_QUEUE_SIZE);
 	if (n < 0)
 		return VIRTIO_BLK_S_IOERR;
+	vr->nr_mapped = (uint16_t)n;
+	vr->mapped_write = !write;
 	if (write) {
 		iov = iov_skip(vr->iov, &n, BLK_HDR_LEN);
 	} else {
@@ -280,7 +293,7 @@ static int get_id(struct virtio_blk *blk, struct blk_vreq *vr,
 	/* NUL-padded; no terminator at the full 20 bytes. */
 	if (n > VIRTIO_BLK_ID_BYTES)
 		n = VIRTIO_BLK_ID_BYTES;
-	if (virtq_chain_write(blk->vdev.mem, c, 0, blk->serial, n))
+	if (virtq_chain_write(&blk->vdev.dma, c, 0, blk->serial, n))
 		return VIRTIO_BLK_S_IOERR;
 	vr->used_len = n + 1;
 	return VIRTIO_BLK_S_OK;
@@ -301,7 +314,7 @@ static int start_discard_wz(struct virtio_blk *blk, struct blk_vreq *vr,
 	if (bytes > BLK_DWZ_LEN && !(bytes % BLK_DWZ_LEN))
 		return VIRTIO_BLK_S_UNSUPP;
 	if (bytes != BLK_DWZ_LEN ||
-	    virtq_chain_read(blk->vdev.mem, c, BLK_HDR_LEN, seg, sizeof(seg)))
+	    virtq_chain_read(&blk->vdev.dma, c, BLK_HDR_LEN, seg, sizeof(seg)))
 		return VIRTIO_BLK_S_IOERR;
 	sector = get_le(seg, 8);
 	nr = (uint32_t)get_le(seg + 8, 4);
@@ -331,7 +344,7 @@ static int start_request(struct virtio_blk *blk, struct blk_vreq *vr,
 
 	/* Copied once: the guest may rewrite it under us. */
 	if (c->readable < BLK_HDR_LEN ||
-	    virtq_chain_read(blk->vdev.mem, c, 0, hdr, sizeof(hdr)))
+	    virtq_chain_read(&blk->vdev.dma, c, 0, hdr, sizeof(hdr)))
 		return VIRTIO_BLK_S_IOERR;
 	type = (uint32_t)get_le(hdr, 4);
 	sector = get_le(hdr + 8, 8);

@@ -84,10 +84,13 @@ static void transmit(struct virtio_console *con)
 	do {
 		virtq_set_notification(vq, false);
 		while ((r = virtq_pop(vq, &c)) > 0) {
-			n = virtq_chain_iov(con->vdev.mem, &c, false, con->iov,
+			n = virtq_chain_iov(&con->vdev.dma, &c, false, con->iov,
 					    CONSOLE_QUEUE_SIZE);
-			if (n > 0)
+			if (n > 0) {
 				output(con, con->iov, n);
+				virtq_chain_unmap(&con->vdev.dma, &c, false,
+						  con->iov, n, 0);
+			}
 			virtq_push(vq, &c, 0);
 		}
 		if (r < 0) {
@@ -219,7 +222,7 @@ size_t virtio_console_receive(struct virtio_dev *vdev, const uint8_t *buf,
 			break;
 		}
 		n = len - done < c.writable ? len - done : c.writable;
-		if (virtq_chain_write(vdev->mem, &c, 0, buf + done, n))
+		if (virtq_chain_write(&vdev->dma, &c, 0, buf + done, n))
 			n = 0;
 		virtq_push(vq, &c, n);
 		pushed = true;

@@ -139,7 +139,7 @@ static int tx_send(struct virtio_net *n)
 	const struct virtq_chain *c = &n->tx_chain;
 	struct iovec *iov = n->tx_iov;
 	size_t frame;
-	int cnt, r;
+	int cnt, mapped, r;
 
 	/* The vnet header may be split anywhere; the frame must follow. */
 	if (c->readable < HDR_LEN + ETH_HLEN ||
@@ -151,14 +151,17 @@ static int tx_send(struct virtio_net *n)
 	}
 	frame = c->readable - HDR_LEN;
 	/* Translated now, not at pop: a retry after -EAGAIN comes later. */
-	cnt = virtq_chain_iov(n->vdev.mem, c, false, iov, NET_QUEUE_SIZE);
+	cnt = virtq_chain_iov(&n->vdev.dma, c, false, iov, NET_QUEUE_SIZE);
 	if (cnt < 0) {
 		n->stats.tx_dropped++;
 		return 0;
 	}
+	mapped = cnt;
 	if (!n->be->has_vnet_hdr)
 		cnt = iov_skip(&iov, cnt, HDR_LEN);
 	r = net_backend_send(n->be, iov, cnt);
+	/* The back-end copied or sent the frame; nothing holds the iovecs. */
+	virtq_chain_unmap(&n->vdev.dma, c, false, n->tx_iov, mapped, 0);
 	if (r == -EAGAIN)
 		return -EAGAIN;
 	if (r < 0) {
@@ -419,7 +422,7 @@ static int rx_fill(struct virtio_net *n, const struct virtq_chain *c,
 		   const struct virtio_net_hdr_v1 *hdr, struct src *s,
 		   size_t off, size_t len)
 {
-	const struct guest_mem *mem = n->vdev.mem;
+	struct dma_space *dma = &n->vdev.dma;
 	uint32_t coff = 0;
 	const uint8_t *p;
 	size_t k;
@@ -427,14 +430,14 @@ static int rx_fill(struct virtio_net *n, const struct virtq_chain *c,
 
 	if (off < HDR_LEN) {
 		k = HDR_LEN - off < len ? HDR_LEN - off : len;
-		r = virtq_chain_write(mem, c, 0, (const uint8_t *)hdr + off, k);
+		r = virtq_chain_write(dma, c, 0, (const uint8_t *)hdr + off, k);
 		if (r)
 			return r;
 		coff = k;
 		len -= k;
 	}
 	while (len && (k = src_next(s, len, &p))) {
-		r = virtq_chain_write(mem, c, coff, p, k);
+		r = virtq_chain_write(dma, c, coff, p, k);
 		if (r)
 			return r;
 		coff += k;

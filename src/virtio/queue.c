@@ -93,9 +93,10 @@ const char *virtq_strerror(int err)
  * as single aligned 16-bit accesses. Alignment is checked at enable time;
  * checking the host pointer again keeps a stray GPA from becoming UB.
  */
-static uint16_t *ring16(const struct virtqueue *vq, uint64_t gpa)
+static uint16_t *ring16(const struct virtqueue *vq, uint64_t gpa,
+			enum dma_dir dir)
 {
-	uint16_t *p = gpa_to_hva(vq->mem, gpa, sizeof(*p));
+	uint16_t *p = dma_map_contig(vq->dma, gpa, sizeof(*p), dir);
 
 	if (!p || ((uintptr_t)p & (sizeof(*p) - 1)))
 		return NULL;
@@ -104,7 +105,7 @@ static uint16_t *ring16(const struct virtqueue *vq, uint64_t gpa)
 
 static int load16(const struct virtqueue *vq, uint64_t gpa, uint16_t *val)
 {
-	uint16_t *p = ring16(vq, gpa);
+	uint16_t *p = ring16(vq, gpa, DMA_READ);
 
 	if (!p)
 		return -VIRTQ_E_RING_RANGE;
@@ -114,7 +115,7 @@ static int load16(const struct virtqueue *vq, uint64_t gpa, uint16_t *val)
 
 static int store16(const struct virtqueue *vq, uint64_t gpa, uint16_t val)
 {
-	uint16_t *p = ring16(vq, gpa);
+	uint16_t *p = ring16(vq, gpa, DMA_WRITE);
 
 	if (!p)
 		return -VIRTQ_E_RING_RANGE;
@@ -123,10 +124,10 @@ static int store16(const struct virtqueue *vq, uint64_t gpa, uint16_t val)
 }
 
 /* One copy of a descriptor: the guest may rewrite it while we look. */
-static int read_split_desc(const struct guest_mem *mem, uint64_t gpa,
+static int read_split_desc(struct dma_space *dma, uint64_t gpa,
 			   struct split_desc *d)
 {
-	if (guest_read(mem, gpa, d, sizeof(*d)))
+	if (dma_read(dma, gpa, d, sizeof(*d)))
 		return -EFAULT;
 	d->addr = le64toh(d->addr);
 	d->len = le32toh(d->len);
@@ -135,10 +136,10 @@ static int read_split_desc(const struct guest_mem *mem, uint64_t gpa,
 	return 0;
 }
 
-static int read_packed_desc(const struct guest_mem *mem, uint64_t gpa,
+static int read_packed_desc(struct dma_space *dma, uint64_t gpa,
 			    struct packed_desc *d)
 {
-	if (guest_read(mem, gpa, d, sizeof(*d)))
+	if (dma_read(dma, gpa, d, sizeof(*d)))
 		return -EFAULT;
 	d->addr = le64toh(d->addr);
 	d->len = le32toh(d->len);
@@ -178,7 +179,7 @@ static int chain_add(const struct virtqueue *vq, struct walk *w, uint64_t gpa,
 	/* An empty buffer moves no data; its address is never used. */
 	if (!len)
 		return 0;
-	if (!gpa_to_hva(vq->mem, gpa, len))
+	if (dma_check(vq->dma, gpa, len, write ? DMA_WRITE : DMA_READ))
 		return -VIRTQ_E_SEG_RANGE;
 	if (c->nsegs >= c->cap)
 		return -VIRTQ_E_CHAIN_CAP;
@@ -202,7 +203,7 @@ static int indirect_table(const struct virtqueue *vq, uint64_t addr,
 		return -VIRTQ_E_INDIRECT_FEATURE;
 	if (!len || len % DESC_SIZE || len / DESC_SIZE > vq->size)
 		return -VIRTQ_E_INDIRECT_LEN;
-	if (!gpa_to_hva(vq->mem, addr, len))
+	if (dma_check(vq->dma, addr, len, DMA_READ))
 		return -VIRTQ_E_INDIRECT_RANGE;
 	return (int)(len / DESC_SIZE);
 }
@@ -227,7 +228,7 @@ static int split_indirect(const struct virtqueue *vq, struct walk *w,
 		/* More steps than entries can only be a loop. */
 		if (steps++ == (unsigned int)n)
 			return -VIRTQ_E_CHAIN_LEN;
-		if (read_split_desc(vq->mem, d->addr + (uint64_t)i * DESC_SIZE,
+		if (read_split_desc(vq->dma, d->addr + (uint64_t)i * DESC_SIZE,
 				    &e))
 			return -VIRTQ_E_INDIRECT_RANGE;
 		if (e.flags & VIRTQ_DESC_F_INDIRECT)
@@ -253,7 +254,7 @@ static int split_walk(const struct virtqueue *vq, struct walk *w, uint16_t head)
 	for (;;) {
 		struct split_desc d;
 
-		if (read_split_desc(vq->mem,
+		if (read_split_desc(vq->dma,
 				    vq->desc_gpa + (uint64_t)i * DESC_SIZE, &d))
 			return -VIRTQ_E_RING_RANGE;
 		if (d.flags & VIRTQ_DESC_F_INDIRECT)
@@ -338,7 +339,7 @@ static int packed_indirect(const struct virtqueue *vq, struct walk *w,
 	for (int i = 0; i < n; i++) {
 		struct packed_desc e;
 
-		if (read_packed_desc(vq->mem, d->addr + (uint64_t)i * DESC_SIZE,
+		if (read_packed_desc(vq->dma, d->addr + (uint64_t)i * DESC_SIZE,
 				     &e))
 			return -VIRTQ_E_INDIRECT_RANGE;
 		if (e.flags & VIRTQ_DESC_F_INDIRECT)
@@ -377,7 +378,7 @@ static int packed_pop(struct virtqueue *vq, struct virtq_chain *chain)
 	for (;;) {
 		struct packed_desc d;
 
-		if (read_packed_desc(vq->mem, vq->desc_gpa + idx * DESC_SIZE,
+		if (read_packed_desc(vq->dma, vq->desc_gpa + idx * DESC_SIZE,
 				     &d))
 			return -VIRTQ_E_RING_RANGE;
 		if (ndescs && !packed_avail(d.flags, wrap))
@@ -471,9 +472,8 @@ static int split_push(struct virtqueue *vq, const struct virtq_chain *chain,
 
 	if (chain->id >= vq->size || chain->ndescs != 1 || !vq->inflight)
 		return -VIRTQ_E_BAD_CHAIN;
-	if (guest_write(vq->mem,
-			vq->device_gpa + USED_RING(old & (vq->size - 1)), elem,
-			sizeof(elem)))
+	if (dma_write(vq->dma, vq->device_gpa + USED_RING(old & (vq->size - 1)),
+		      elem, sizeof(elem)))
 		return -VIRTQ_E_RING_RANGE;
 	/* The element must be visible before the idx that publishes it. */
 	__atomic_thread_fence(__ATOMIC_RELEASE);
@@ -499,8 +499,8 @@ static int packed_push(struct virtqueue *vq, const struct virtq_chain *chain,
 
 	if (!chain->ndescs || chain->ndescs > vq->inflight)
 		return -VIRTQ_E_BAD_CHAIN;
-	if (guest_write(vq->mem, gpa + 8, &len, sizeof(len)) ||
-	    guest_write(vq->mem, gpa + 12, &id, sizeof(id)))
+	if (dma_write(vq->dma, gpa + 8, &len, sizeof(len)) ||
+	    dma_write(vq->dma, gpa + 12, &id, sizeof(id)))
 		return -VIRTQ_E_RING_RANGE;
 	if (vq->used_wrap)
 		flags = VIRTQ_DESC_F_AVAIL | VIRTQ_DESC_F_USED;
@@ -568,8 +568,8 @@ static int split_push_batch(struct virtqueue *vq,
 			htole32(clamp_len(&chains[i], written[i])),
 		};
 
-		if (guest_write(vq->mem, vq->device_gpa + USED_RING(slot), elem,
-				sizeof(elem)))
+		if (dma_write(vq->dma, vq->device_gpa + USED_RING(slot), elem,
+			      sizeof(elem)))
 			return -VIRTQ_E_RING_RANGE;
 	}
 	__atomic_thread_fence(__ATOMIC_RELEASE);
@@ -633,8 +633,8 @@ static int packed_push_batch(struct virtqueue *vq,
 		uint32_t len = htole32(clamp_len(&chains[i], written[i]));
 		uint16_t id = htole16(chains[i].id);
 
-		if (guest_write(vq->mem, gpa + 8, &len, sizeof(len)) ||
-		    guest_write(vq->mem, gpa + 12, &id, sizeof(id)))
+		if (dma_write(vq->dma, gpa + 8, &len, sizeof(len)) ||
+		    dma_write(vq->dma, gpa + 12, &id, sizeof(id)))
 			return -VIRTQ_E_RING_RANGE;
 		pos = packed_advance(vq, pos, &chains[i], &wrap);
 	}
@@ -769,11 +769,10 @@ void virtq_set_notification(struct virtqueue *vq, bool enable)
 		__atomic_thread_fence(__ATOMIC_SEQ_CST);
 }
 
-void virtq_init(struct virtqueue *vq, const struct guest_mem *mem,
-		uint16_t max_size)
+void virtq_init(struct virtqueue *vq, struct dma_space *dma, uint16_t max_size)
 {
 	memset(vq, 0, sizeof(*vq));
-	vq->mem = mem;
+	vq->dma = dma;
 	vq->max_size = max_size && max_size <= VIRTQ_MAX_SIZE ? max_size :
 								VIRTQ_MAX_SIZE;
 	virtq_reset(vq);
@@ -797,11 +796,11 @@ static void virtq_reset_runtime(struct virtqueue *vq)
 
 void virtq_reset(struct virtqueue *vq)
 {
-	const struct guest_mem *mem = vq->mem;
+	struct dma_space *dma = vq->dma;
 	uint16_t max_size = vq->max_size;
 
 	memset(vq, 0, sizeof(*vq));
-	vq->mem = mem;
+	vq->dma = dma;
 	vq->max_size = max_size;
 	vq->size = max_size;
 	virtq_reset_runtime(vq);
@@ -879,9 +878,12 @@ int virtq_enable(struct virtqueue *vq)
 		driver_len = AVAIL_RING(size) + 2;
 		device_len = USED_RING(size) + 2;
 	}
-	if (!gpa_to_hva(vq->mem, vq->desc_gpa, size * DESC_SIZE) ||
-	    !gpa_to_hva(vq->mem, vq->driver_gpa, driver_len) ||
-	    !gpa_to_hva(vq->mem, vq->device_gpa, device_len))
+	/* The device writes a packed ring's descriptors back. */
+	if (dma_check(vq->dma, vq->desc_gpa, size * DESC_SIZE,
+		      vq->packed ? DMA_READ | DMA_WRITE : DMA_READ) ||
+	    dma_check(vq->dma, vq->driver_gpa, driver_len, DMA_READ) ||
+	    dma_check(vq->dma, vq->device_gpa, device_len,
+		      DMA_READ | DMA_WRITE))
 		return -VIRTQ_E_RING_RANGE;
 
 	virtq_reset_runtime(vq);
@@ -890,9 +892,9 @@ int virtq_enable(struct virtqueue *vq)
 }
 
 /* Walk @write segments from @offset, copying @len bytes one way or other. */
-static int chain_copy(const struct guest_mem *mem,
-		      const struct virtq_chain *chain, bool write,
-		      uint64_t offset, void *buf, size_t len, bool to_guest)
+static int chain_copy(struct dma_space *dma, const struct virtq_chain *chain,
+		      bool write, uint64_t offset, void *buf, size_t len,
+		      bool to_guest)
 {
 	uint64_t total = write ? chain->writable : chain->readable;
 	uint8_t *p = buf;
@@ -913,10 +915,10 @@ static int chain_copy(const struct guest_mem *mem,
 		n = s->len - offset;
 		if (n > len)
 			n = len;
-		r = to_guest ? guest_write(mem, s->gpa + offset, p, n) :
-			       guest_read(mem, s->gpa + offset, p, n);
+		r = to_guest ? dma_write(dma, s->gpa + offset, p, n) :
+			       dma_read(dma, s->gpa + offset, p, n);
 		if (r)
-			return r;
+			return -EFAULT;
 		p += n;
 		len -= n;
 		offset = 0;
@@ -924,41 +926,46 @@ static int chain_copy(const struct guest_mem *mem,
 	return len ? -ERANGE : 0;
 }
 
-int virtq_chain_read(const struct guest_mem *mem,
-		     const struct virtq_chain *chain, uint64_t offset,
-		     void *dst, size_t len)
+int virtq_chain_read(struct dma_space *dma, const struct virtq_chain *chain,
+		     uint64_t offset, void *dst, size_t len)
 {
-	return chain_copy(mem, chain, false, offset, dst, len, false);
+	return chain_copy(dma, chain, false, offset, dst, len, false);
 }
 
-int virtq_chain_write(const struct guest_mem *mem,
-		      const struct virtq_chain *chain, uint64_t offset,
-		      const void *src, size_t len)
+int virtq_chain_write(struct dma_space *dma, const struct virtq_chain *chain,
+		      uint64_t offset, const void *src, size_t len)
 {
 	/* chain_copy() only reads @buf when copying to the guest. */
-	return chain_copy(mem, chain, true, offset, (void *)src, len, true);
+	return chain_copy(dma, chain, true, offset, (void *)src, len, true);
 }
 
-int virtq_chain_iov(const struct guest_mem *mem,
-		    const struct virtq_chain *chain, bool write,
-		    struct iovec *iov, unsigned int max)
+int virtq_chain_iov(struct dma_space *dma, const struct virtq_chain *chain,
+		    bool write, struct iovec *iov, unsigned int max)
 {
+	enum dma_dir dir = write ? DMA_WRITE : DMA_READ;
 	unsigned int n = 0;
 
 	for (uint32_t i = 0; i < chain->nsegs; i++) {
 		const struct virtq_seg *s = &chain->segs[i];
-		void *hva;
+		int r;
 
 		if (s->write != write)
 			continue;
-		if (n == max)
-			return -ENOSPC;
-		hva = gpa_to_hva(mem, s->gpa, s->len);
-		if (!hva)
-			return -EFAULT;
-		iov[n].iov_base = hva;
-		iov[n].iov_len = s->len;
-		n++;
+		/* One segment may take several iovecs: see kvm/dma.h. */
+		r = dma_map_iov(dma, s->gpa, s->len, dir, iov + n, max - n);
+		if (r < 0) {
+			virtq_chain_unmap(dma, chain, write, iov, n, 0);
+			return r == -ENOSPC ? -ENOSPC : -EFAULT;
+		}
+		n += r;
 	}
 	return (int)n;
+}
+
+void virtq_chain_unmap(struct dma_space *dma, const struct virtq_chain *chain,
+		       bool write, const struct iovec *iov, unsigned int n,
+		       size_t written)
+{
+	(void)chain;
+	dma_unmap_iov(dma, iov, n, write ? DMA_WRITE : DMA_READ, written);
 }

@@ -7,7 +7,7 @@
 #include <stdint.h>
 #include <sys/uio.h>
 
-#include "kvm/memory.h"
+#include "kvm/dma.h"
 
 /*
  * The virtqueue layer (virtio 1.2, split and packed rings), independent of
@@ -104,7 +104,7 @@ struct virtq_chain {
 			       .cap = sizeof(array) / sizeof((array)[0]) })
 
 struct virtqueue {
-	const struct guest_mem *mem;
+	struct dma_space *dma; /* the device's: every ring access goes here */
 	uint16_t max_size; /* what the device offers */
 	uint16_t size; /* what the driver chose; 0 if it chose nonsense */
 	bool ready;
@@ -139,9 +139,8 @@ struct virtqueue {
 };
 
 /* @max_size: largest size the device offers (0 means VIRTQ_MAX_SIZE). */
-void virtq_init(struct virtqueue *vq, const struct guest_mem *mem,
-		uint16_t max_size);
-/* Back to the post-init state (device reset); keeps mem and max_size. */
+void virtq_init(struct virtqueue *vq, struct dma_space *dma, uint16_t max_size);
+/* Back to the post-init state (device reset); keeps dma and max_size. */
 void virtq_reset(struct virtqueue *vq);
 
 /*
@@ -198,20 +197,23 @@ void virtq_set_notification(struct virtqueue *vq, bool enable);
  * Copy @len bytes at @offset within the chain's readable (resp. writable)
  * bytes. 0, -ERANGE if the chain is too short, -EFAULT if memory moved.
  */
-int virtq_chain_read(const struct guest_mem *mem,
-		     const struct virtq_chain *chain, uint64_t offset,
-		     void *dst, size_t len);
-int virtq_chain_write(const struct guest_mem *mem,
-		      const struct virtq_chain *chain, uint64_t offset,
-		      const void *src, size_t len);
+int virtq_chain_read(struct dma_space *dma, const struct virtq_chain *chain,
+		     uint64_t offset, void *dst, size_t len);
+int virtq_chain_write(struct dma_space *dma, const struct virtq_chain *chain,
+		      uint64_t offset, const void *src, size_t len);
 
 /*
  * Host iovecs for the readable (@write false) or writable segments, for
- * readv/writev. Returns the count, -ENOSPC if @max is too small, -EFAULT.
+ * readv/writev: a segment takes as many as its translation has pieces.
+ * Returns the count, -ENOSPC if @max is too small, -EFAULT. Release them
+ * with virtq_chain_unmap() once the I/O on them is done.
  */
-int virtq_chain_iov(const struct guest_mem *mem,
-		    const struct virtq_chain *chain, bool write,
-		    struct iovec *iov, unsigned int max);
+int virtq_chain_iov(struct dma_space *dma, const struct virtq_chain *chain,
+		    bool write, struct iovec *iov, unsigned int max);
+/* @written: bytes the device put into a writable mapping. */
+void virtq_chain_unmap(struct dma_space *dma, const struct virtq_chain *chain,
+		       bool write, const struct iovec *iov, unsigned int n,
+		       size_t written);
 
 /* A static description of any VIRTQ_E_* or errno value (either sign). */
 const char *virtq_strerror(int err);

@@ -19,37 +19,37 @@ struct virtio_rng {
 	struct virtio_dev vdev;
 	struct virtqueue vq;
 	struct virtq_seg segs[RNG_QUEUE_SIZE];
+	struct iovec iov[RNG_QUEUE_SIZE];
 };
 
 /* Fill the writable segments; returns the bytes written. */
-static uint32_t fill(struct virtio_dev *vdev, const struct virtq_chain *c)
+static uint32_t fill(struct virtio_rng *rng, const struct virtq_chain *c)
 {
+	struct dma_space *dma = &rng->vdev.dma;
 	uint32_t done = 0;
+	int n = virtq_chain_iov(dma, c, true, rng->iov, RNG_QUEUE_SIZE);
 
-	for (uint32_t i = 0; i < c->nsegs && done < RNG_MAX_FILL; i++) {
-		const struct virtq_seg *s = &c->segs[i];
-		uint32_t len = s->len, got = 0;
-		uint8_t *p;
+	for (int i = 0; i < n && done < RNG_MAX_FILL; i++) {
+		uint8_t *p = rng->iov[i].iov_base;
+		size_t len = rng->iov[i].iov_len, got = 0;
 
-		if (!s->write)
-			continue;
 		if (len > RNG_MAX_FILL - done)
 			len = RNG_MAX_FILL - done;
-		/* Translated again at use: RAM may have moved since pop. */
-		p = gpa_to_hva(vdev->mem, s->gpa, len);
-		if (!p)
-			break;
 		while (got < len) {
-			ssize_t n = getrandom(p + got, len - got, 0);
+			ssize_t r = getrandom(p + got, len - got, 0);
 
-			if (n < 0 && errno == EINTR)
+			if (r < 0 && errno == EINTR)
 				continue;
-			if (n <= 0)
-				return done + got;
-			got += n;
+			if (r <= 0)
+				break;
+			got += r;
 		}
 		done += got;
+		if (got < len)
+			break;
 	}
+	if (n > 0)
+		virtq_chain_unmap(dma, c, true, rng->iov, n, done);
 	return done;
 }
 
@@ -63,7 +63,7 @@ static void rng_queue_notify(struct virtio_dev *vdev, unsigned int q)
 	do {
 		virtq_set_notification(vq, false);
 		while ((r = virtq_pop(vq, &c)) > 0)
-			virtq_push(vq, &c, fill(vdev, &c));
+			virtq_push(vq, &c, fill(rng, &c));
 		if (r < 0) {
 			virtio_dev_fail(vdev, r, "request queue");
 			return;

@@ -31,10 +31,10 @@ int virtio_dev_init(struct virtio_dev *vdev, const char *name,
 	vdev->vqs = vqs;
 	vdev->nr_queues = nr_queues;
 	vdev->queue_max_size = queue_max_size;
-	vdev->mem = mem;
+	dma_space_init_identity(&vdev->dma, mem);
 	pthread_mutex_init(&vdev->lock, NULL);
 	for (unsigned int i = 0; i < nr_queues; i++)
-		virtq_init(&vqs[i], mem, queue_max_size);
+		virtq_init(&vqs[i], &vdev->dma, queue_max_size);
 	return 0;
 }
 
@@ -98,6 +98,7 @@ void virtio_dev_destroy(struct virtio_dev *vdev)
 	if (vdev->ops->stop)
 		vdev->ops->stop(vdev);
 	pthread_mutex_destroy(&vdev->lock);
+	dma_space_destroy(&vdev->dma);
 	if (vdev->ops->destroy)
 		vdev->ops->destroy(vdev);
 }

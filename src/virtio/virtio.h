@@ -124,7 +124,12 @@ struct virtio_dev {
 	struct virtqueue *vqs;
 	unsigned int nr_queues;
 	uint16_t queue_max_size; /* same for every queue */
-	const struct guest_mem *mem;
+	/*
+	 * The device's DMA address space (kvm/dma.h): every access to guest
+	 * memory, rings and buffers, goes through it. Identity over guest
+	 * RAM unless the platform puts an IOMMU in front of the device.
+	 */
+	struct dma_space dma;
 	void *config; /* device config space, if no config_read */
 	uint32_t config_len;
 

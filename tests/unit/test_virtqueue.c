@@ -31,6 +31,7 @@
 #define FEAT_PACKED (1ull << VIRTQ_F_RING_PACKED)
 
 static struct guest_mem mem;
+static struct dma_space dma; /* identity over mem */
 static struct virtqueue vq;
 static struct virtq_seg segs[64];
 static struct virtq_chain chain;
@@ -97,7 +98,7 @@ static void clear_rings(void)
 static void setup_split(uint64_t features, uint16_t size)
 {
 	clear_rings();
-	virtq_init(&vq, &mem, 256);
+	virtq_init(&vq, &dma, 256);
 	assert_int_equal(virtq_set_features(&vq, features), 0);
 	assert_int_equal(virtq_set_size(&vq, size), 0);
 	assert_int_equal(virtq_set_desc_addr(&vq, DESC_GPA), 0);
@@ -120,6 +121,7 @@ static struct virtq_seg *heap_segs(uint32_t cap)
 static int group_setup(void **state)
 {
 	(void)state;
+	dma_space_init_identity(&dma, &mem);
 	return guest_mem_init(&mem, RAM_SIZE, 0xC0000000, 0x100000000ull);
 }
 
@@ -199,22 +201,22 @@ static void test_split_multi_and_copy(void **state)
 
 	/* Reads cross segment boundaries and see only readable bytes. */
 	memset(back, 0, sizeof(back));
-	assert_int_equal(virtq_chain_read(&mem, &chain, 0, back, 24), 0);
+	assert_int_equal(virtq_chain_read(&dma, &chain, 0, back, 24), 0);
 	assert_memory_equal(back, in, 24);
-	assert_int_equal(virtq_chain_read(&mem, &chain, 8, back, 4), 0);
+	assert_int_equal(virtq_chain_read(&dma, &chain, 8, back, 4), 0);
 	assert_memory_equal(back, in + 8, 4);
-	assert_int_equal(virtq_chain_read(&mem, &chain, 24, back, 0), 0);
-	assert_int_equal(virtq_chain_read(&mem, &chain, 20, back, 5), -ERANGE);
-	assert_int_equal(virtq_chain_read(&mem, &chain, 25, back, 0), -ERANGE);
-	assert_int_equal(virtq_chain_read(&mem, &chain, UINT64_MAX, back, 1),
+	assert_int_equal(virtq_chain_read(&dma, &chain, 24, back, 0), 0);
+	assert_int_equal(virtq_chain_read(&dma, &chain, 20, back, 5), -ERANGE);
+	assert_int_equal(virtq_chain_read(&dma, &chain, 25, back, 0), -ERANGE);
+	assert_int_equal(virtq_chain_read(&dma, &chain, UINT64_MAX, back, 1),
 			 -ERANGE);
 
 	for (unsigned int i = 0; i < sizeof(out); i++)
 		out[i] = (uint8_t)(0xA0 + i);
-	assert_int_equal(virtq_chain_write(&mem, &chain, 0, out, 40), 0);
+	assert_int_equal(virtq_chain_write(&dma, &chain, 0, out, 40), 0);
 	assert_memory_equal(hva(BUF_GPA + 0x2000, 15), out, 15);
 	assert_memory_equal(hva(BUF_GPA + 0x3000, 25), out + 15, 25);
-	assert_int_equal(virtq_chain_write(&mem, &chain, 30, out, 11), -ERANGE);
+	assert_int_equal(virtq_chain_write(&dma, &chain, 30, out, 11), -ERANGE);
 	/* Readable buffers are never written. */
 	assert_memory_equal(hva(BUF_GPA, 10), in, 10);
 
@@ -246,12 +248,12 @@ static void test_split_iov(void **state)
 	wr_split_desc(DESC_GPA, 2, BUF_GPA + 0x200, 30, VIRTQ_DESC_F_WRITE, 0);
 	split_avail(0);
 	assert_int_equal(virtq_pop(&vq, &chain), 1);
-	assert_int_equal(virtq_chain_iov(&mem, &chain, false, iov, 4), 1);
+	assert_int_equal(virtq_chain_iov(&dma, &chain, false, iov, 4), 1);
 	assert_ptr_equal(iov[0].iov_base, hva(BUF_GPA, 10));
 	assert_int_equal(iov[0].iov_len, 10);
-	assert_int_equal(virtq_chain_iov(&mem, &chain, true, iov, 4), 2);
+	assert_int_equal(virtq_chain_iov(&dma, &chain, true, iov, 4), 2);
 	assert_ptr_equal(iov[1].iov_base, hva(BUF_GPA + 0x200, 30));
-	assert_int_equal(virtq_chain_iov(&mem, &chain, true, iov, 1), -ENOSPC);
+	assert_int_equal(virtq_chain_iov(&dma, &chain, true, iov, 1), -ENOSPC);
 }
 
 static void test_split_zero_len_desc(void **state)
@@ -292,7 +294,7 @@ static void test_split_indirect(void **state)
 	assert_int_equal(chain.writable, 110);
 	assert_int_equal(chain.segs[1].gpa, BUF_GPA + 0x100);
 	assert_true(chain.segs[2].write);
-	assert_int_equal(virtq_chain_read(&mem, &chain, 0, buf, 6), 0);
+	assert_int_equal(virtq_chain_read(&dma, &chain, 0, buf, 6), 0);
 	assert_memory_equal(buf, "abcdef", 6);
 	assert_int_equal(virtq_push(&vq, &chain, 110), 0);
 	assert_int_equal(rd32(USED_GPA + 4), 4);
@@ -735,7 +737,7 @@ static void test_push_misuse(void **state)
 	struct virtq_chain bogus = VIRTQ_CHAIN_INIT(segs);
 
 	(void)state;
-	virtq_init(&vq, &mem, 16);
+	virtq_init(&vq, &dma, 16);
 	assert_int_equal(virtq_pop(&vq, &chain), 0);
 	assert_int_equal(virtq_push(&vq, &chain, 0), -VIRTQ_E_NOT_READY);
 
@@ -754,7 +756,7 @@ static void test_enable_validation(void **state)
 {
 	(void)state;
 	clear_rings();
-	virtq_init(&vq, &mem, 256);
+	virtq_init(&vq, &dma, 256);
 	assert_int_equal(vq.size, 256);
 	assert_int_equal(virtq_set_size(&vq, 0), -VIRTQ_E_SIZE);
 	assert_int_equal(virtq_enable(&vq), -VIRTQ_E_SIZE);
@@ -932,7 +934,7 @@ static uint16_t pdrv_add(const struct pseg *s, unsigned int n, uint16_t id)
 static void setup_packed(uint64_t features, uint16_t size)
 {
 	clear_rings();
-	virtq_init(&vq, &mem, 256);
+	virtq_init(&vq, &dma, 256);
 	assert_int_equal(virtq_set_features(&vq, features | FEAT_PACKED), 0);
 	assert_int_equal(virtq_set_size(&vq, size), 0);
 	assert_int_equal(virtq_set_desc_addr(&vq, DESC_GPA), 0);
@@ -1031,7 +1033,7 @@ static void test_packed_multi(void **state)
 	assert_int_equal(chain.readable, 30);
 	assert_int_equal(chain.writable, 30);
 	memset(out, 0x5a, sizeof(out));
-	assert_int_equal(virtq_chain_write(&mem, &chain, 0, out, 30), 0);
+	assert_int_equal(virtq_chain_write(&dma, &chain, 0, out, 30), 0);
 	assert_memory_equal(hva(BUF_GPA + 0x200, 30), out, 30);
 	assert_int_equal(virtq_push(&vq, &chain, 30), 0);
 	/* One used descriptor for the list, then skip the rest. */
