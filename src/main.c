@@ -57,10 +57,15 @@ static void usage(FILE *f)
 	      "      --console KIND   serial (ttyS0, default) or virtio (hvc0; "
 	      "default\n"
 	      "                       command line becomes console=hvc0)\n"
+	      "      --on-reset WHAT  reboot (default: a new VM from the same "
+	      "options)\n"
+	      "                       or exit, on a guest reset or triple "
+	      "fault\n"
 	      "  -v, --verbose        more log output; twice for debug\n"
 	      "  -q, --quiet          errors only\n"
 	      "\n"
-	      "exit status: 0 when the guest powers off or resets; "
+	      "exit status: 0 when the guest powers off (or resets, with "
+	      "--on-reset exit); "
 	      "(V << 1) | 1 when a\ntest guest writes V to the debug-exit port "
 	      "0xf4; 1 on a guest crash\n(triple fault, KVM internal error) or "
 	      "a devisor error; 2 on a usage\nerror; 128+N when stopped by "
@@ -81,7 +86,7 @@ usage_error(const char *fmt, ...)
 	return EXIT_USAGE;
 }
 
-enum { OPT_BOOT = 256, OPT_DISK, OPT_NET, OPT_RNG, OPT_CONSOLE };
+enum { OPT_BOOT = 256, OPT_DISK, OPT_NET, OPT_RNG, OPT_CONSOLE, OPT_ON_RESET };
 
 static const struct option run_opts[] = {
 	{ "kernel", required_argument, NULL, 'k' },
@@ -94,6 +99,7 @@ static const struct option run_opts[] = {
 	{ "net", required_argument, NULL, OPT_NET },
 	{ "rng", no_argument, NULL, OPT_RNG },
 	{ "console", required_argument, NULL, OPT_CONSOLE },
+	{ "on-reset", required_argument, NULL, OPT_ON_RESET },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "quiet", no_argument, NULL, 'q' },
 	{ "help", no_argument, NULL, 'h' },
@@ -186,6 +192,16 @@ static int parse_run(int argc, char **argv, struct vm_config *cfg)
 						   "virtio, not '%s'",
 						   optarg);
 			break;
+		case OPT_ON_RESET:
+			if (!strcmp(optarg, "reboot"))
+				cfg->exit_on_reset = false;
+			else if (!strcmp(optarg, "exit"))
+				cfg->exit_on_reset = true;
+			else
+				return usage_error("--on-reset takes reboot or "
+						   "exit, not '%s'",
+						   optarg);
+			break;
 		case 'v':
 			if (log_level < LOG_DEBUG)
 				log_level++;
@@ -233,26 +249,100 @@ static int check_inputs(const struct vm_config *cfg)
 	return 0;
 }
 
+/*
+ * The VM the signal thread stops. Between two boots there is none: a
+ * signal then is remembered and ends the next boot at once.
+ */
+static struct {
+	pthread_mutex_t lock;
+	struct vm *vm;
+	int sig;
+} running = { .lock = PTHREAD_MUTEX_INITIALIZER };
+
+static void stop_on_signal(struct vm *vm, int sig)
+{
+	vm_stop(vm, VM_STOP_SIGNAL, 128 + sig, "stopped by SIG%s",
+		sigabbrev_np(sig) ? sigabbrev_np(sig) : "?");
+}
+
 static void *signal_thread(void *arg)
 {
-	struct vm *vm = arg;
 	sigset_t set;
 	int sig;
 
+	(void)arg;
 	sigemptyset(&set);
 	sigaddset(&set, SIGTERM);
 	sigaddset(&set, SIGINT);
 	sigaddset(&set, SIGHUP);
-	while (sigwait(&set, &sig) == 0)
-		vm_stop(vm, VM_STOP_SIGNAL, 128 + sig, "stopped by SIG%s",
-			sigabbrev_np(sig) ? sigabbrev_np(sig) : "?");
+	while (sigwait(&set, &sig) == 0) {
+		pthread_mutex_lock(&running.lock);
+		running.sig = sig;
+		if (running.vm)
+			stop_on_signal(running.vm, sig);
+		pthread_mutex_unlock(&running.lock);
+	}
 	return NULL;
+}
+
+static void set_running(struct vm *vm)
+{
+	pthread_mutex_lock(&running.lock);
+	running.vm = vm;
+	if (vm && running.sig)
+		stop_on_signal(vm, running.sig);
+	pthread_mutex_unlock(&running.lock);
+}
+
+/* One boot of the VM, from nothing to torn down; returns true to reboot. */
+static bool boot_once(struct vm *vm, const struct vm_config *cfg)
+{
+	struct machine machine = { 0 };
+	bool reboot;
+
+	if (vm_create(vm, cfg) || machine_setup(vm, cfg, &machine)) {
+		vm->exit_status = 1;
+		vm_destroy(vm);
+		machine_destroy(&machine);
+		return false;
+	}
+	set_running(vm);
+	if (console_start(vm, &machine.console) < 0) {
+		set_running(NULL);
+		vm->exit_status = 1;
+		vm_destroy(vm);
+		machine_destroy(&machine);
+		return false;
+	}
+	if (vm_start(vm) == 0)
+		vm_wait(vm);
+	console_stop();
+	console_restore();
+	stats_report(vm);
+	set_running(NULL);
+
+	/* A reset ends this VM; with --on-reset reboot the next one starts. */
+	reboot = !cfg->exit_on_reset &&
+		 (vm->stop_reason == VM_STOP_RESET ||
+		  vm->stop_reason == VM_STOP_TRIPLE_FAULT);
+	if (reboot)
+		pr_info("%s: rebooting", vm->stop_message);
+	else if (vm->stop_reason == VM_STOP_POWEROFF ||
+		 vm->stop_reason == VM_STOP_RESET ||
+		 vm->stop_reason == VM_STOP_DEBUG_EXIT)
+		pr_info("%s", vm->stop_message);
+	else if (vm->stop_reason == VM_STOP_SIGNAL && vm->exit_status == 0)
+		pr_info("%s", vm->stop_message);
+	else
+		pr_err("%s", vm->stop_message);
+	vm_destroy(vm);
+	machine_destroy(&machine);
+	return reboot;
 }
 
 static int cmd_run(int argc, char **argv)
 {
 	static struct vm vm;
-	struct machine machine = { 0 };
 	struct vm_config cfg;
 	pthread_t sigthr;
 	sigset_t set;
@@ -272,37 +362,17 @@ static int cmd_run(int argc, char **argv)
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	/* A closed console must not kill us mid-write. */
 	signal(SIGPIPE, SIG_IGN);
-
-	if (vm_create(&vm, &cfg) || machine_setup(&vm, &cfg, &machine)) {
-		vm_destroy(&vm);
-		machine_destroy(&machine);
-		return 1;
-	}
-	if (pthread_create(&sigthr, NULL, signal_thread, &vm) == 0)
+	if (pthread_create(&sigthr, NULL, signal_thread, NULL) == 0)
 		pthread_detach(sigthr);
-	if (console_start(&vm, &machine.console) < 0) {
-		vm_destroy(&vm);
-		machine_destroy(&machine);
-		return 1;
-	}
-	if (vm_start(&vm) == 0)
-		vm_wait(&vm);
-	console_stop();
-	console_restore();
-	stats_report(&vm);
 
-	ret = vm.exit_status;
-	if (vm.stop_reason == VM_STOP_POWEROFF ||
-	    vm.stop_reason == VM_STOP_RESET ||
-	    vm.stop_reason == VM_STOP_DEBUG_EXIT)
-		pr_info("%s", vm.stop_message);
-	else if (vm.stop_reason == VM_STOP_SIGNAL && ret == 0)
-		pr_info("%s", vm.stop_message);
-	else
-		pr_err("%s", vm.stop_message);
-	vm_destroy(&vm);
-	machine_destroy(&machine);
-	return ret;
+	/*
+	 * A reboot is a new VM built from the same options, as Cloud
+	 * Hypervisor does: every device, the irqchip and RAM start from
+	 * power-on state, and the disks keep what the guest wrote.
+	 */
+	while (boot_once(&vm, &cfg))
+		;
+	return vm.exit_status;
 }
 
 int main(int argc, char **argv)

@@ -139,7 +139,8 @@ static void pm_write(void *opaque, uint64_t offset, uint64_t value,
 	if (act == PM_POWEROFF)
 		vm_stop(pm->vm, VM_STOP_POWEROFF, 0, "guest powered off");
 	else if (act == PM_RESET)
-		vm_stop(pm->vm, VM_STOP_RESET, 0, "guest requested reset");
+		vm_stop(pm->vm, VM_STOP_RESET, 0,
+			"guest requested reset (ACPI reset register)");
 }
 
 static const struct bus_ops acpi_pm_ops = {

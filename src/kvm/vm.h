@@ -40,6 +40,7 @@ struct vm_config {
 	unsigned int nr_nets;
 	bool rng;
 	bool virtio_console; /* the terminal is hvc0, not ttyS0 */
+	bool exit_on_reset; /* --on-reset exit: a reset ends devisor */
 };
 
 struct vm {

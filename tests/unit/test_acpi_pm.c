@@ -193,7 +193,8 @@ static void test_reset_register(void **state)
 	assert_int_equal(in(ACPI_RESET_PORT, 1), 0);
 	out(ACPI_RESET_PORT, ACPI_RESET_VALUE, 1);
 	assert_int_equal(vm.stop_reason, VM_STOP_RESET);
-	assert_string_equal(vm.stop_message, "guest requested reset");
+	assert_string_equal(vm.stop_message,
+			    "guest requested reset (ACPI reset register)");
 }
 
 static void test_reset_register_0e(void **state)
