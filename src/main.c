@@ -46,17 +46,23 @@ static void usage(FILE *f)
 	      "path=IMG[,readonly=on]\n"
 	      "                       [,transport=pci|mmio][,direct=on]"
 	      "[,engine=auto|io_uring|sync]\n"
-	      "                       [,queues=N][,serial=S]\n"
+	      "                       [,queues=N][,serial=S][,addr=DD.F]\n"
 	      "      --net SPEC       virtio-net, repeatable: "
 	      "tap=NAME[,mac=M] or\n"
 	      "                       user[,hostfwd=tcp::HPORT-:GPORT]..."
 	      "[,mac=M] (10.0.2.15/24,\n"
 	      "                       gateway 10.0.2.2 = host loopback, DNS "
-	      "10.0.2.3)\n"
-	      "      --rng            virtio-rng from the host's getrandom()\n"
-	      "      --console KIND   serial (ttyS0, default) or virtio (hvc0; "
-	      "default\n"
-	      "                       command line becomes console=hvc0)\n"
+	      "10.0.2.3)[,addr=DD.F]\n"
+	      "      --rng [addr=DD.F]  virtio-rng from the host's "
+	      "getrandom()\n"
+	      "      --console KIND   serial (ttyS0, default) or "
+	      "virtio[,addr=DD.F] (hvc0;\n"
+	      "                       default command line becomes "
+	      "console=hvc0)\n"
+	      "                       addr=DD.F: PCI slot (hex 01-1f) and "
+	      "function; devices\n"
+	      "                       without one take the lowest free slots, "
+	      "--net first\n"
 	      "      --on-reset WHAT  reboot (default: a new VM from the same "
 	      "options)\n"
 	      "                       or exit, on a guest reset or triple "
@@ -97,7 +103,7 @@ static const struct option run_opts[] = {
 	{ "boot", required_argument, NULL, OPT_BOOT },
 	{ "disk", required_argument, NULL, OPT_DISK },
 	{ "net", required_argument, NULL, OPT_NET },
-	{ "rng", no_argument, NULL, OPT_RNG },
+	{ "rng", optional_argument, NULL, OPT_RNG },
 	{ "console", required_argument, NULL, OPT_CONSOLE },
 	{ "on-reset", required_argument, NULL, OPT_ON_RESET },
 	{ "verbose", no_argument, NULL, 'v' },
@@ -112,7 +118,10 @@ static int parse_run(int argc, char **argv, struct vm_config *cfg)
 	unsigned long n;
 	int c, err;
 
-	*cfg = (struct vm_config){ .nr_cpus = 1, .ram_size = 512ull << 20 };
+	*cfg = (struct vm_config){ .nr_cpus = 1,
+				   .ram_size = 512ull << 20,
+				   .rng_addr = CONFIG_PCI_AUTO,
+				   .console_addr = CONFIG_PCI_AUTO };
 	opterr = 0;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, ":k:i:c:p:m:vqh", run_opts,
@@ -174,23 +183,27 @@ static int parse_run(int argc, char **argv, struct vm_config *cfg)
 			if (cfg->nr_nets == CONFIG_MAX_NETS)
 				return usage_error("at most %d --net options",
 						   CONFIG_MAX_NETS);
-			if (net_backend_parse(optarg, &cfg->nets[cfg->nr_nets],
-					      err_msg, sizeof(err_msg)))
+			if (config_parse_net(optarg, &cfg->nets[cfg->nr_nets],
+					     &cfg->net_addrs[cfg->nr_nets],
+					     err_msg, sizeof(err_msg)))
 				return usage_error("--net: %s", err_msg);
 			cfg->nr_nets++;
 			break;
 		case OPT_RNG:
+			/* "--rng addr=DD.F" as well as "--rng=addr=DD.F". */
+			if (!optarg && optind < argc &&
+			    !strncmp(argv[optind], "addr=", 5))
+				optarg = argv[optind++];
+			if (config_parse_rng(optarg, &cfg->rng_addr, err_msg,
+					     sizeof(err_msg)))
+				return usage_error("--rng: %s", err_msg);
 			cfg->rng = true;
 			break;
 		case OPT_CONSOLE:
-			if (!strcmp(optarg, "virtio"))
-				cfg->virtio_console = true;
-			else if (!strcmp(optarg, "serial"))
-				cfg->virtio_console = false;
-			else
-				return usage_error("--console takes serial or "
-						   "virtio, not '%s'",
-						   optarg);
+			if (config_parse_console(optarg, &cfg->virtio_console,
+						 &cfg->console_addr, err_msg,
+						 sizeof(err_msg)))
+				return usage_error("--console: %s", err_msg);
 			break;
 		case OPT_ON_RESET:
 			if (!strcmp(optarg, "reboot"))
@@ -224,6 +237,8 @@ static int parse_run(int argc, char **argv, struct vm_config *cfg)
 		return usage_error("unexpected argument '%s'", argv[optind]);
 	if (!cfg->kernel)
 		return usage_error("run needs --kernel PATH");
+	if (config_plan_pci(cfg, err_msg, sizeof(err_msg)))
+		return usage_error("%s", err_msg);
 	if (!cfg->cmdline)
 		cfg->cmdline = cfg->virtio_console ? "console=hvc0" :
 						     "console=ttyS0";

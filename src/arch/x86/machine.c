@@ -92,16 +92,18 @@ static const unsigned int mmio_gsis[VIRTIO_MMIO_MAX] = { 5,  6,	 7,  10, 11,
 							 12, 13, 14, 15 };
 
 /*
- * Puts @vdev on PCI or on the next virtio-mmio window. Takes ownership:
- * on failure @vdev is destroyed here.
+ * Puts @vdev on PCI at @devfn (planned by config_plan_pci()) or on the
+ * next virtio-mmio window. Takes ownership: on failure @vdev is destroyed
+ * here.
  */
 static int attach_virtio(struct vm *vm, struct machine *m,
 			 struct virtio_dev *vdev,
-			 enum virtio_transport_kind transport)
+			 enum virtio_transport_kind transport, int devfn)
 {
 	unsigned int i = m->nr_mmio;
 
 	if (transport == TRANSPORT_PCI) {
+		pci_host_set_next_devfn(m->pci, devfn);
 		if (virtio_pci_create(vm, m->pci, vdev, m->io))
 			return 0;
 	} else if (i == VIRTIO_MMIO_MAX) {
@@ -141,7 +143,7 @@ static int create_virtio_devices(struct vm *vm, const struct vm_config *cfg,
 			blk_close(be);
 			return -ENODEV;
 		}
-		ret = attach_virtio(vm, m, vdev, dc->transport);
+		ret = attach_virtio(vm, m, vdev, dc->transport, dc->addr);
 		if (ret)
 			return ret;
 	}
@@ -155,18 +157,21 @@ static int create_virtio_devices(struct vm *vm, const struct vm_config *cfg,
 			net_backend_close(be);
 			return -ENODEV;
 		}
-		ret = attach_virtio(vm, m, vdev, TRANSPORT_PCI);
+		ret = attach_virtio(vm, m, vdev, TRANSPORT_PCI,
+				    cfg->net_addrs[i]);
 		if (ret)
 			return ret;
 	}
 	if (cfg->rng) {
 		vdev = virtio_rng_create(vm);
-		if (!vdev || (ret = attach_virtio(vm, m, vdev, TRANSPORT_PCI)))
+		if (!vdev || (ret = attach_virtio(vm, m, vdev, TRANSPORT_PCI,
+						  cfg->rng_addr)))
 			return vdev ? ret : -ENOMEM;
 	}
 	if (cfg->virtio_console) {
 		vdev = virtio_console_create(vm, STDOUT_FILENO);
-		if (!vdev || (ret = attach_virtio(vm, m, vdev, TRANSPORT_PCI)))
+		if (!vdev || (ret = attach_virtio(vm, m, vdev, TRANSPORT_PCI,
+						  cfg->console_addr)))
 			return vdev ? ret : -ENOMEM;
 		m->console = (struct console_port){
 			.receive = vcon_receive,
