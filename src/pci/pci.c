@@ -67,12 +67,21 @@ static bool needs_split(unsigned int off, unsigned int size)
 
 /*
  * How many function locks this thread holds. Registration and removal
- * under one are deferred (host->lock comes first), and the queue runs when
- * the outermost is released.
+ * under one are deferred (host->lock comes first) onto this thread's own
+ * queue, which runs when the outermost is released. Per thread, so no one
+ * runs the work while still inside another lock of their own.
  */
-static __thread unsigned int fn_depth;
+struct pci_deferred {
+	struct pci_deferred *next;
+	struct pci_host *host;
+	struct pci_dev *pdev;
+	int devfn; /* -1: a removal */
+};
 
-static void run_deferred(struct pci_host *host);
+static __thread unsigned int fn_depth;
+static __thread struct pci_deferred *deferred, *deferred_last;
+
+static void run_deferred(void);
 
 static void fn_lock(struct pci_dev *pdev)
 {
@@ -82,12 +91,9 @@ static void fn_lock(struct pci_dev *pdev)
 
 static void fn_unlock(struct pci_dev *pdev)
 {
-	struct pci_host *host = pdev->host;
-
 	pthread_mutex_unlock(&pdev->lock);
-	if (--fn_depth == 0 && host &&
-	    __atomic_load_n(&host->deferred, __ATOMIC_ACQUIRE))
-		run_deferred(host);
+	if (--fn_depth == 0 && deferred)
+		run_deferred();
 }
 
 /* Raw access --------------------------------------------------------- */
@@ -1245,49 +1251,35 @@ static void do_unregister(struct pci_dev *pdev)
 	device_unregister(host->vm, &pdev->dev);
 }
 
-struct pci_deferred {
-	struct pci_deferred *next;
-	struct pci_dev *pdev;
-	int devfn; /* -1: a removal */
-};
-
 static int defer(struct pci_host *host, struct pci_dev *pdev, int devfn)
 {
 	struct pci_deferred *d = calloc(1, sizeof(*d));
 
 	if (!d)
 		return -ENOMEM;
+	d->host = host;
 	d->pdev = pdev;
 	d->devfn = devfn;
-	pthread_mutex_lock(&host->defer_lock);
-	*host->deferred_tail = d;
-	host->deferred_tail = &d->next;
-	__atomic_store_n(&host->deferred, host->deferred, __ATOMIC_RELEASE);
-	pthread_mutex_unlock(&host->defer_lock);
+	if (deferred)
+		deferred_last->next = d;
+	else
+		deferred = d;
+	deferred_last = d;
 	return 0;
 }
 
 /* With no function lock held: in queue order, one at a time. */
-static void run_deferred(struct pci_host *host)
+static void run_deferred(void)
 {
-	for (;;) {
-		struct pci_deferred *d;
+	while (deferred) {
+		struct pci_deferred *d = deferred;
 		int ret;
 
-		pthread_mutex_lock(&host->defer_lock);
-		d = host->deferred;
-		if (d) {
-			host->deferred = d->next;
-			if (!d->next)
-				host->deferred_tail = &host->deferred;
-		}
-		pthread_mutex_unlock(&host->defer_lock);
-		if (!d)
-			return;
+		deferred = d->next;
 		if (d->devfn < 0) {
 			do_unregister(d->pdev);
 		} else {
-			ret = do_register(host, d->pdev, d->devfn);
+			ret = do_register(d->host, d->pdev, d->devfn);
 			if (ret < 0)
 				pr_err("%s: cannot add at 00:%02x.%x: %s",
 				       d->pdev->dev.name, PCI_SLOT(d->devfn),
@@ -1454,9 +1446,7 @@ int pci_host_init(struct pci_host *host, struct vm *vm,
 	}
 	host->nr_buses = cfg->ecam_size / SZ_1M;
 	host->next_devfn = -1;
-	host->deferred_tail = &host->deferred;
 	pthread_mutex_init(&host->lock, NULL);
-	pthread_mutex_init(&host->defer_lock, NULL);
 	pthread_mutex_init(&host->intx_lock, NULL);
 	for (unsigned int i = 0; i < 4; i++)
 		vm_irq_line_init(vm, &host->intx_line[i],
@@ -1499,7 +1489,6 @@ err_conf1:
 	bus_unregister(&vm->pio, PCI_CONF1_PORT, host);
 err_locks:
 	pthread_mutex_destroy(&host->intx_lock);
-	pthread_mutex_destroy(&host->defer_lock);
 	pthread_mutex_destroy(&host->lock);
 err_windows:
 	pci_window_destroy(&host->mmio32);
@@ -1521,17 +1510,9 @@ void pci_host_destroy(struct pci_host *host)
 		free(host->buses[i]);
 		host->buses[i] = NULL;
 	}
-	/* Work queued by a hook that never got to run: nothing to do now. */
-	while (host->deferred) {
-		struct pci_deferred *d = host->deferred;
-
-		host->deferred = d->next;
-		free(d);
-	}
 	pci_window_destroy(&host->mmio32);
 	pci_window_destroy(&host->mmio64);
 	pci_window_destroy(&host->io);
 	pthread_mutex_destroy(&host->intx_lock);
-	pthread_mutex_destroy(&host->defer_lock);
 	pthread_mutex_destroy(&host->lock);
 }

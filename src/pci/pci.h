@@ -12,15 +12,17 @@
  * Locking: host->lock (registry, windows) comes before pdev->lock (config
  * space and BAR mappings, recursive), which comes before the MSI-X/MSI
  * locks and host->intx_lock; those are leaves apart from the deliver and
- * update handlers they call. host->defer_lock is a leaf. Device threads may
- * call pci_dev_set_intx() and msix_notify() holding their own locks, so
- * config hooks (run under pdev->lock) must not take such a lock.
+ * update handlers they call. Device threads may call pci_dev_set_intx()
+ * and msix_notify() holding their own locks, so config hooks (run under
+ * pdev->lock) must not take such a lock.
  *
  * Functions come and go at run time with pci_dev_register() and
  * pci_dev_unregister(). Called while this thread holds a function's lock
  * (a config hook creating a VF), they would take host->lock under
  * pdev->lock, so the work is queued instead and done once the thread's
  * outermost function lock is released, before the config access returns.
+ * Only locks taken through this API count: code that takes pdev->lock
+ * itself must not add or remove functions under it.
  *
  * Lifetime: an unregistered function's memory must outlive any access a
  * vCPU already had in flight (as for the bus): free it only once vCPUs are
@@ -42,7 +44,6 @@ struct vm;
 struct msix;
 struct msi;
 struct pci_dev;
-struct pci_deferred;
 
 #define PCI_MAX_BUSES 256
 #define PCI_MAX_SLOTS 32
@@ -216,10 +217,6 @@ struct pci_host {
 	pthread_mutex_t lock; /* registry and windows */
 	struct pci_bus *buses[PCI_MAX_BUSES];
 	int next_devfn; /* for the next register(-1); -1: pick */
-
-	/* Registrations and removals queued under a function lock. */
-	pthread_mutex_t defer_lock;
-	struct pci_deferred *deferred, **deferred_tail;
 
 	/* INTx lines are wire-ORed: one count of asserters per GSI. */
 	pthread_mutex_t intx_lock;

@@ -11,6 +11,7 @@
 #include <cmocka.h>
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -1089,6 +1090,67 @@ static void test_runtime_add_remove(void **state)
 	free(u);
 }
 
+/* Functions added and removed from several threads at once. */
+struct churn {
+	struct fix *f;
+	struct tdev t;
+	unsigned int devfn;
+	int failures;
+};
+
+static void *churn_thread(void *arg)
+{
+	struct churn *c = arg;
+
+	for (unsigned int i = 0; i < 200; i++) {
+		if (pci_dev_register(&c->f->host, &c->t.pdev, c->devfn) !=
+		    (int)c->devfn)
+			c->failures++;
+		if (ecam_read(&c->f->vm, 0, c->devfn, 0, 2) != 0x1af4)
+			c->failures++;
+		pci_dev_unregister(&c->t.pdev);
+	}
+	return NULL;
+}
+
+static void count_dev(struct device *d, void *arg)
+{
+	(*(unsigned int *)arg)++;
+}
+
+static void test_concurrent_add_remove(void **state)
+{
+	struct fix *f = *state;
+	struct churn *c = calloc(4, sizeof(*c));
+	pthread_t thr[4];
+	uint64_t avail = pci_window_avail(&f->host.mmio32);
+	unsigned int before = 0, after = 0, seen;
+
+	devices_for_each(&f->vm, count_dev, &before);
+	for (unsigned int i = 0; i < 4; i++) {
+		c[i].f = f;
+		c[i].devfn = PCI_DEVFN(10 + i, 0);
+		bar_dev_init(&c[i].t, "churn");
+		assert_int_equal(
+			pthread_create(&thr[i], NULL, churn_thread, &c[i]), 0);
+	}
+	/* Walking the registry meanwhile sees a consistent list. */
+	for (unsigned int n = 0; n < 200; n++) {
+		seen = 0;
+		devices_for_each(&f->vm, count_dev, &seen);
+		assert_true(seen >= before && seen <= before + 4);
+	}
+	for (unsigned int i = 0; i < 4; i++) {
+		assert_int_equal(pthread_join(thr[i], NULL), 0);
+		assert_int_equal(c[i].failures, 0);
+		pci_dev_exit(&c[i].t.pdev);
+	}
+	devices_for_each(&f->vm, count_dev, &after);
+	assert_int_equal(after, before);
+	assert_int_equal(pci_window_avail(&f->host.mmio32), avail);
+	free(c);
+}
+
 /*
  * A config hook that adds and removes functions, as a PF's SR-IOV control
  * would: it runs under its function's lock, so the work is deferred and
@@ -1346,6 +1408,7 @@ int main(void)
 		cmocka_unit_test(test_window_alloc),
 		cmocka_unit_test(test_window_churn),
 		T(test_runtime_add_remove),
+		T(test_concurrent_add_remove),
 		T(test_add_from_config_hook),
 		T(test_bar_source),
 		cmocka_unit_test(test_plan_devfns),
