@@ -1096,17 +1096,16 @@ static int place_bars(struct pci_host *host, struct pci_dev *pdev)
 		}
 	}
 	for (i = 0; i < PCI_STD_NUM_BARS; i++) {
-		uint8_t *p = &pdev->config[PCI_BASE_ADDRESS_0 + 4 * i];
+		unsigned int reg = PCI_BASE_ADDRESS_0 + 4 * i;
+		uint8_t *p = &pdev->config[reg];
 		uint64_t a = pdev->bars[i].placed;
+		uint32_t type_bits = le_get(p, 4) &
+				     ~le_get(&pdev->wmask[reg], 4);
 
 		if (pdev->bars[i].type == PCI_BAR_NONE)
 			continue;
-		/* Keep the type bits; a re-registration replaces the address. */
-		le_put(p,
-		       (le_get(p, 4) &
-			~le_get(&pdev->wmask[p - pdev->config], 4)) |
-			       (uint32_t)a,
-		       4);
+		/* A re-registration replaces the old address. */
+		le_put(p, type_bits | (uint32_t)a, 4);
 		if (pdev->bars[i].type == PCI_BAR_MEM64)
 			le_put(p + 4, a >> 32, 4);
 	}
