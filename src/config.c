@@ -157,28 +157,34 @@ int config_parse_pci_addr(const char *s, int *devfn, char *err, size_t errlen)
 int config_parse_net(const char *spec, struct net_options *out, int *addr,
 		     char *err, size_t errlen)
 {
-	char rest[256], *w = rest;
+	char *rest = malloc(strlen(spec) + 1), *w = rest;
 	const char *tok = spec;
+	int ret = 0;
 
 	*addr = CONFIG_PCI_AUTO;
-	if (strlen(spec) >= sizeof(rest))
-		FAIL("net spec is longer than %zu bytes", sizeof(rest) - 1);
+	if (!rest)
+		return -ENOMEM;
 	/* addr= is ours; the rest goes to the back-end's parser as it was. */
 	for (;;) {
 		const char *end = strchrnul(tok, ',');
 		size_t len = end - tok;
 
-		if (len > 5 && !strncmp(tok, "addr=", 5)) {
+		if (len >= 5 && !strncmp(tok, "addr=", 5)) {
 			char a[8];
 
-			if (len - 5 >= sizeof(a))
-				FAIL("addr takes DD.F (hex slot 01-1f, "
-				     "function 0-7), not '%.*s'",
-				     (int)(len - 5), tok + 5);
+			if (len - 5 >= sizeof(a)) {
+				snprintf(err, errlen,
+					 "addr takes DD.F (hex slot 01-1f, "
+					 "function 0-7), not '%.*s'",
+					 (int)(len - 5), tok + 5);
+				ret = -EINVAL;
+				goto out;
+			}
 			memcpy(a, tok + 5, len - 5);
 			a[len - 5] = '\0';
-			if (config_parse_pci_addr(a, addr, err, errlen))
-				return -EINVAL;
+			ret = config_parse_pci_addr(a, addr, err, errlen);
+			if (ret)
+				goto out;
 		} else {
 			if (w != rest)
 				*w++ = ',';
@@ -190,7 +196,10 @@ int config_parse_net(const char *spec, struct net_options *out, int *addr,
 		tok = end + 1;
 	}
 	*w = '\0';
-	return net_backend_parse(rest, out, err, errlen);
+	ret = net_backend_parse(rest, out, err, errlen);
+out:
+	free(rest);
+	return ret;
 }
 
 int config_parse_rng(const char *spec, int *addr, char *err, size_t errlen)

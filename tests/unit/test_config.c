@@ -147,6 +147,10 @@ static void test_net_rng_console(void **state)
 	assert_int_equal(config_parse_net("user,addr=0123456789", &n, &addr,
 					  err, 160),
 			 -EINVAL);
+	assert_string_equal(err, "addr takes DD.F (hex slot 01-1f, function "
+				 "0-7), not '0123456789'");
+	assert_int_equal(config_parse_net("tap=t0,addr=", &n, &addr, err, 160),
+			 -EINVAL);
 	/* The back-end's own errors come through. */
 	assert_int_equal(config_parse_net("user,addr=04.0,colour=red", &n,
 					  &addr, err, 160),
