@@ -37,7 +37,8 @@ struct vm_config {
 	struct disk_config disks[CONFIG_MAX_DISKS];
 	unsigned int nr_disks;
 	struct net_options nets[CONFIG_MAX_NETS];
-	int net_addrs[CONFIG_MAX_NETS]; /* devfn or CONFIG_PCI_AUTO */
+	/* PCI devfns; CONFIG_PCI_AUTO until config_plan_pci() plans them. */
+	int net_addrs[CONFIG_MAX_NETS];
 	unsigned int nr_nets;
 	bool rng;
 	int rng_addr;
