@@ -71,11 +71,11 @@ static void usage(FILE *f)
 	      "--net, --disk,\n--rng, --console.\n"
 	      "\n"
 	      "exit status: 0 when the guest powers off (or resets, with "
-	      "--on-reset exit); "
-	      "(V << 1) | 1 when a\ntest guest writes V to the debug-exit port "
-	      "0xf4; 1 on a guest crash\n(triple fault, KVM internal error) or "
-	      "a devisor error; 2 on a usage\nerror; 128+N when stopped by "
-	      "signal N.\n",
+	      "--on-reset exit);\n"
+	      "(V << 1) | 1 when a test guest writes V to the debug-exit port "
+	      "0xf4; 1 on a\nguest crash (KVM internal error; a triple fault "
+	      "with --on-reset exit) or a\ndevisor error; 2 on a usage error; "
+	      "128+N when stopped by signal N.\n",
 	      f);
 }
 
