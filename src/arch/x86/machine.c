@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <unistd.h>
 
 #include "arch/x86/acpi.h"
@@ -291,6 +292,7 @@ int machine_setup(struct vm *vm, const struct vm_config *cfg, struct machine *m)
 	struct kvm_cpuid2 *cpuid;
 	struct boot_entry entry;
 	uint64_t rsdp = 0;
+	bool tsc_deadline;
 	int ret;
 
 	memset(m, 0, sizeof(*m));
@@ -318,8 +320,11 @@ int machine_setup(struct vm *vm, const struct vm_config *cfg, struct machine *m)
 	cpuid = x86_supported_cpuid(vm->kvm_fd);
 	if (!cpuid)
 		return -ENODEV;
+	tsc_deadline = ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION,
+			     KVM_CAP_TSC_DEADLINE_TIMER) > 0;
 	for (unsigned int i = 0; i < vm->nr_cpus && !ret; i++)
-		ret = x86_vcpu_init(vm->vcpus[i], cpuid, vm->nr_cpus);
+		ret = x86_vcpu_init(vm->vcpus[i], cpuid, vm->nr_cpus,
+				    tsc_deadline);
 	free(cpuid);
 	if (ret)
 		return ret;
