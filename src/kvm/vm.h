@@ -41,6 +41,7 @@ struct vm_config {
 	bool rng;
 	bool virtio_console; /* the terminal is hvc0, not ttyS0 */
 	bool exit_on_reset; /* --on-reset exit: a reset ends devisor */
+	struct platform_config platform;
 };
 
 struct vm {

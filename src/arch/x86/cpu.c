@@ -103,6 +103,25 @@ void x86_cpuid_for_vcpu(struct kvm_cpuid2 *cpuid, unsigned int id,
 	}
 }
 
+void x86_cpu_ident(const struct kvm_cpuid2 *cpuid, char vendor[13],
+		   uint64_t *id)
+{
+	vendor[0] = '\0';
+	*id = 0;
+	for (unsigned int i = 0; i < cpuid->nent; i++) {
+		const struct kvm_cpuid_entry2 *e = &cpuid->entries[i];
+
+		if (e->function == 0) {
+			memcpy(vendor, &e->ebx, 4);
+			memcpy(vendor + 4, &e->edx, 4);
+			memcpy(vendor + 8, &e->ecx, 4);
+			vendor[12] = '\0';
+		} else if (e->function == 1) {
+			*id = e->eax | (uint64_t)e->edx << 32;
+		}
+	}
+}
+
 #define APIC_LVT0 0x350
 #define APIC_LVT1 0x360
 #define APIC_MODE_EXTINT 0x7

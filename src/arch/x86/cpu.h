@@ -24,6 +24,13 @@ struct kvm_cpuid2 *x86_supported_cpuid(int kvm_fd);
 void x86_cpuid_for_vcpu(struct kvm_cpuid2 *cpuid, unsigned int id,
 			unsigned int nr_cpus, bool tsc_deadline);
 
+/*
+ * From the supported set: the vendor string of leaf 0 ("" if absent) and
+ * leaf 1's EAX | EDX << 32, the processor ID that SMBIOS type 4 reports.
+ */
+void x86_cpu_ident(const struct kvm_cpuid2 *cpuid, char vendor[13],
+		   uint64_t *id);
+
 /* CPUID, LAPIC LINT0/1, FPU. */
 int x86_vcpu_init(struct vcpu *vcpu, const struct kvm_cpuid2 *supported,
 		  unsigned int nr_cpus, bool tsc_deadline);
