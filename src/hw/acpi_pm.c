@@ -44,14 +44,17 @@ static void update_sci(struct acpi_pm *pm)
 		irq_line_set(&pm->sci, level);
 }
 
-/* Caller holds pm->lock. */
+/* Lock-free: the guest's clocksource reads this often, from any vCPU. */
 static uint32_t pm_timer(const struct acpi_pm *pm)
 {
-	unsigned __int128 t = monotonic_ns() - pm->tmr_base_ns;
+	unsigned __int128 t =
+		monotonic_ns() -
+		__atomic_load_n(&pm->tmr_base_ns, __ATOMIC_RELAXED);
 
 	return t * ACPI_PM_TMR_HZ / 1000000000u;
 }
 
+/* Caller holds pm->lock unless @off is in PM_TMR. */
 static uint8_t read_byte(struct acpi_pm *pm, unsigned int off, uint32_t tmr)
 {
 	if (off >= REG_TMR && off < REG_TMR + ACPI_PM_TMR_LEN)
@@ -127,12 +130,14 @@ static uint64_t pm_read(void *opaque, uint64_t offset, unsigned int size)
 	uint64_t v = 0;
 	uint32_t tmr;
 
-	pthread_mutex_lock(&pm->lock);
 	/* One sample per access: a dword read must not tear across bytes. */
 	tmr = offset + size > REG_TMR ? pm_timer(pm) : 0;
+	if (offset < REG_TMR)
+		pthread_mutex_lock(&pm->lock);
 	for (unsigned int i = 0; i < size; i++)
 		v |= (uint64_t)read_byte(pm, offset + i, tmr) << (8 * i);
-	pthread_mutex_unlock(&pm->lock);
+	if (offset < REG_TMR)
+		pthread_mutex_unlock(&pm->lock);
 	return v;
 }
 
@@ -180,7 +185,7 @@ static void acpi_pm_reset(struct device *dev)
 	pm->sts = 0;
 	pm->en = 0;
 	pm->cnt = ACPI_PM1_CNT_SCI_EN;
-	pm->tmr_base_ns = monotonic_ns();
+	__atomic_store_n(&pm->tmr_base_ns, monotonic_ns(), __ATOMIC_RELAXED);
 	update_sci(pm);
 	pthread_mutex_unlock(&pm->lock);
 }

@@ -77,7 +77,7 @@ struct acpi_pm {
 	struct irq_line sci;
 	pthread_mutex_t lock;
 	uint16_t sts, en, cnt; /* cnt: SCI_EN, BM_RLD, SLP_TYP; never SLP_EN */
-	uint64_t tmr_base_ns; /* CLOCK_MONOTONIC at which PM_TMR read 0 */
+	uint64_t tmr_base_ns; /* CLOCK_MONOTONIC when PM_TMR read 0; atomic */
 };
 
 /*

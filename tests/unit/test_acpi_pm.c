@@ -242,6 +242,7 @@ static void test_timer_rate(void **state)
 static void test_timer_widths(void **state)
 {
 	uint32_t v, first, hi, b;
+	uint64_t q;
 
 	/* Monotonic across reads, dword after dword. */
 	v = in(ACPI_PM_TMR_PORT, 4);
@@ -258,6 +259,12 @@ static void test_timer_widths(void **state)
 	v = in(ACPI_PM_TMR_PORT, 4);
 	assert_in_range(hi, first >> 16, v >> 16);
 	assert_in_range(b, first >> 24, v >> 24);
+	/* A qword from PM1_CNT takes the rest of the block, timer included. */
+	first = in(ACPI_PM_TMR_PORT, 4);
+	q = in(PM1_CNT, 8);
+	v = in(ACPI_PM_TMR_PORT, 4);
+	assert_int_equal(q & 0xffffffff, ACPI_PM1_CNT_SCI_EN);
+	assert_in_range(q >> 32, first, v);
 }
 
 static void test_timer_read_only(void **state)
