@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 #include "config.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -291,4 +292,68 @@ int config_plan_pci(struct vm_config *cfg, char *err, size_t errlen)
 		FAIL("%s addr=%02x.%x is out of range", w[bad].name,
 		     PCI_SLOT(want[bad]), PCI_FUNC(want[bad]));
 	}
+}
+
+void config_platform_default(struct platform_config *p)
+{
+	*p = (struct platform_config){ .serial = "0" };
+}
+
+int config_parse_uuid(const char *s, uint8_t out[16])
+{
+	static const unsigned int group[] = { 8, 4, 4, 4, 12 };
+	unsigned int n = 0;
+
+	for (unsigned int g = 0; g < 5; g++) {
+		if (g && *s++ != '-')
+			return -EINVAL;
+		for (unsigned int i = 0; i < group[g]; i += 2, s += 2) {
+			if (!isxdigit((unsigned char)s[0]) ||
+			    !isxdigit((unsigned char)s[1]))
+				return -EINVAL;
+			sscanf(s, "%2hhx", &out[n++]);
+		}
+	}
+	return *s ? -EINVAL : 0;
+}
+
+int config_parse_platform(char *spec, struct platform_config *p, char *err,
+			  size_t errlen)
+{
+	char *save = NULL, *tok;
+
+	if (!*spec)
+		FAIL("platform needs serial=S and/or uuid=U");
+	for (tok = strtok_r(spec, ",", &save); tok;
+	     tok = strtok_r(NULL, ",", &save)) {
+		char *val = strchr(tok, '=');
+
+		if (!val)
+			FAIL("platform option '%s' needs a value (key=value)",
+			     tok);
+		*val++ = '\0';
+		if (!strcmp(tok, "serial")) {
+			size_t len = strlen(val);
+
+			if (!len || len > CONFIG_PLATFORM_SERIAL_MAX)
+				FAIL("platform serial takes 1 to %d "
+				     "characters, not %zu",
+				     CONFIG_PLATFORM_SERIAL_MAX, len);
+			for (size_t i = 0; i < len; i++)
+				if (val[i] < 0x20 || val[i] > 0x7e)
+					FAIL("platform serial takes printable "
+					     "ASCII only");
+			strcpy(p->serial, val);
+		} else if (!strcmp(tok, "uuid")) {
+			if (config_parse_uuid(val, p->uuid))
+				FAIL("platform uuid takes the form "
+				     "xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx "
+				     "(hexadecimal), not '%s'",
+				     val);
+		} else {
+			FAIL("unknown platform option '%s' (serial, uuid)",
+			     tok);
+		}
+	}
+	return 0;
 }

@@ -41,6 +41,26 @@ int config_parse_disk(char *spec, struct disk_config *out, char *err,
 /* The back-end options a --disk asks for. */
 struct blk_options config_blk_options(const struct disk_config *d);
 
+/*
+ * What the guest's firmware tables say about the machine (SMBIOS type 1).
+ * Defaults: serial "0", the nil UUID (SMBIOS: "not present").
+ */
+#define CONFIG_PLATFORM_SERIAL_MAX 64
+
+struct platform_config {
+	char serial[CONFIG_PLATFORM_SERIAL_MAX + 1];
+	uint8_t uuid[16]; /* in the order it is written */
+};
+
+void config_platform_default(struct platform_config *p);
+
+/* "serial=S,uuid=U", either or both, over what @out holds already. */
+int config_parse_platform(char *spec, struct platform_config *out, char *err,
+			  size_t errlen);
+
+/* 8-4-4-4-12 hexadecimal digits, either case. */
+int config_parse_uuid(const char *s, uint8_t out[16]);
+
 /* on|off|yes|no|true|false|1|0 */
 int config_parse_bool(const char *s, bool *out);
 

@@ -63,6 +63,11 @@ static void usage(FILE *f)
 	      "options)\n"
 	      "                       or exit, on a guest reset or triple "
 	      "fault\n"
+	      "      --platform SPEC  SMBIOS system identity: serial=S,uuid=U "
+	      "with UUID\n"
+	      "                       as xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx "
+	      "(default\n"
+	      "                       serial \"0\", nil UUID)\n"
 	      "  -v, --verbose        more log output; twice for debug\n"
 	      "  -q, --quiet          errors only\n"
 	      "\n"
@@ -92,7 +97,15 @@ usage_error(const char *fmt, ...)
 	return EXIT_USAGE;
 }
 
-enum { OPT_BOOT = 256, OPT_DISK, OPT_NET, OPT_RNG, OPT_CONSOLE, OPT_ON_RESET };
+enum {
+	OPT_BOOT = 256,
+	OPT_DISK,
+	OPT_NET,
+	OPT_RNG,
+	OPT_CONSOLE,
+	OPT_ON_RESET,
+	OPT_PLATFORM
+};
 
 static const struct option run_opts[] = {
 	{ "kernel", required_argument, NULL, 'k' },
@@ -106,6 +119,7 @@ static const struct option run_opts[] = {
 	{ "rng", optional_argument, NULL, OPT_RNG },
 	{ "console", required_argument, NULL, OPT_CONSOLE },
 	{ "on-reset", required_argument, NULL, OPT_ON_RESET },
+	{ "platform", required_argument, NULL, OPT_PLATFORM },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "quiet", no_argument, NULL, 'q' },
 	{ "help", no_argument, NULL, 'h' },
@@ -122,6 +136,7 @@ static int parse_run(int argc, char **argv, struct vm_config *cfg)
 				   .ram_size = 512ull << 20,
 				   .rng_addr = CONFIG_PCI_AUTO,
 				   .console_addr = CONFIG_PCI_AUTO };
+	config_platform_default(&cfg->platform);
 	opterr = 0;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, ":k:i:c:p:m:vqh", run_opts,
@@ -214,6 +229,11 @@ static int parse_run(int argc, char **argv, struct vm_config *cfg)
 				return usage_error("--on-reset takes reboot or "
 						   "exit, not '%s'",
 						   optarg);
+			break;
+		case OPT_PLATFORM:
+			if (config_parse_platform(optarg, &cfg->platform,
+						  err_msg, sizeof(err_msg)))
+				return usage_error("--platform: %s", err_msg);
 			break;
 		case 'v':
 			if (log_level < LOG_DEBUG)

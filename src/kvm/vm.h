@@ -45,6 +45,7 @@ struct vm_config {
 	bool virtio_console; /* the terminal is hvc0, not ttyS0 */
 	int console_addr;
 	bool exit_on_reset; /* --on-reset exit: a reset ends devisor */
+	struct platform_config platform;
 };
 
 struct vm {

@@ -247,6 +247,103 @@ static void test_bool(void **state)
 	assert_int_equal(config_parse_bool("", &b), -EINVAL);
 }
 
+static int parse_platform(const char *spec, struct platform_config *p,
+			  char *err)
+{
+	static char buf[256];
+
+	strcpy(buf, spec);
+	return config_parse_platform(buf, p, err, 160);
+}
+
+static void test_platform_good(void **state)
+{
+	static const uint8_t want[16] = { 0x01, 0x23, 0x45, 0x67, 0x89, 0xab,
+					  0xcd, 0xef, 0x00, 0x11, 0x22, 0x33,
+					  0x44, 0x55, 0x66, 0x77 };
+	static const uint8_t nil[16];
+	struct platform_config p;
+	char err[160] = "";
+
+	config_platform_default(&p);
+	assert_string_equal(p.serial, "0");
+	assert_memory_equal(p.uuid, nil, 16);
+
+	assert_int_equal(parse_platform("serial=ABC 123-x,uuid=01234567-89AB-"
+					"cdef-0011-223344556677",
+					&p, err),
+			 0);
+	assert_string_equal(p.serial, "ABC 123-x");
+	assert_memory_equal(p.uuid, want, 16);
+
+	/* One alone leaves the other as it was. */
+	config_platform_default(&p);
+	assert_int_equal(parse_platform("uuid=01234567-89ab-cdef-0011-"
+					"223344556677",
+					&p, err),
+			 0);
+	assert_string_equal(p.serial, "0");
+	assert_memory_equal(p.uuid, want, 16);
+	assert_int_equal(parse_platform("serial=S", &p, err), 0);
+	assert_string_equal(p.serial, "S");
+	assert_memory_equal(p.uuid, want, 16);
+}
+
+static void test_platform_bad(void **state)
+{
+	static const struct {
+		const char *spec, *msg;
+	} cases[] = {
+		{ "", "platform needs serial=S and/or uuid=U" },
+		{ "serial", "platform option 'serial' needs a value "
+			    "(key=value)" },
+		{ "serial=",
+		  "platform serial takes 1 to 64 characters, not 0" },
+		{ "serial=\x01", "platform serial takes printable ASCII only" },
+		{ "serial=caf\xc3\xa9",
+		  "platform serial takes printable ASCII only" },
+		{ "vendor=x",
+		  "unknown platform option 'vendor' (serial, uuid)" },
+		{ "uuid=0123456789abcdef0011223344556677",
+		  "platform uuid takes the form "
+		  "xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx (hexadecimal), not "
+		  "'0123456789abcdef0011223344556677'" },
+	};
+	static const char *const bad_uuids[] = {
+		"01234567-89ab-cdef-0011-22334455667",
+		"01234567-89ab-cdef-0011-2233445566778",
+		"01234567-89ab-cdef-0011_223344556677",
+		"0123456-789ab-cdef-0011-223344556677",
+		"01234567-89ab-cdeg-0011-223344556677",
+		"01234567-89ab-cdef-0011-22334455667 ",
+		"+1234567-89ab-cdef-0011-223344556677",
+		"",
+	};
+	struct platform_config p;
+	uint8_t u[16];
+	char err[160];
+	char long_serial[80];
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		config_platform_default(&p);
+		err[0] = 0;
+		assert_int_equal(parse_platform(cases[i].spec, &p, err),
+				 -EINVAL);
+		assert_string_equal(err, cases[i].msg);
+	}
+	for (size_t i = 0; i < sizeof(bad_uuids) / sizeof(bad_uuids[0]); i++)
+		assert_int_equal(config_parse_uuid(bad_uuids[i], u), -EINVAL);
+
+	memset(long_serial, 0, sizeof(long_serial));
+	strcpy(long_serial, "serial=");
+	memset(long_serial + 7, 'x', 64);
+	assert_int_equal(parse_platform(long_serial, &p, err), 0);
+	long_serial[7 + 64] = 'x';
+	assert_int_equal(parse_platform(long_serial, &p, err), -EINVAL);
+	assert_string_equal(err, "platform serial takes 1 to 64 characters, "
+				 "not 65");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -256,6 +353,8 @@ int main(void)
 		cmocka_unit_test(test_net_rng_console),
 		cmocka_unit_test(test_plan),
 		cmocka_unit_test(test_bool),
+		cmocka_unit_test(test_platform_good),
+		cmocka_unit_test(test_platform_bad),
 	};
 
 	return cmocka_run_group_tests_name("config", tests, NULL, NULL);
