@@ -278,8 +278,8 @@ static void test_broken_fd_discards(void **state)
 	f->o = console_out_create(f->p[1], SIZE, room, f);
 	assert_non_null(f->o);
 	while (sent < 4 * SIZE && now_ms() < deadline)
-		sent += put(f, sent, 4 * SIZE - sent < 1000 ? 4 * SIZE - sent : 1000,
-			    0);
+		sent += put(f, sent,
+			    4 * SIZE - sent < 1000 ? 4 * SIZE - sent : 1000, 0);
 	assert_int_equal(sent, 4 * SIZE);
 }
 
