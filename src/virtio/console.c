@@ -50,6 +50,7 @@ struct virtio_console {
 	struct virtq_chain tx_chain;
 	size_t tx_done;
 	bool tx_busy;
+	bool stopping; /* teardown: the queue is no longer served */
 	int rx_efd;
 	/*
 	 * A receive came up short: signal on the next RX kick. It survives
@@ -143,7 +144,8 @@ static void tx_room(void *opaque)
 	struct virtio_dev *vdev = &con->vdev;
 
 	pthread_mutex_lock(&vdev->lock);
-	if (con->tx_busy && virtio_dev_running(vdev) && con->vqs[TXQ].ready)
+	if (con->tx_busy && !con->stopping && virtio_dev_running(vdev) &&
+	    con->vqs[TXQ].ready)
 		transmit(con);
 	pthread_mutex_unlock(&vdev->lock);
 }
@@ -210,6 +212,9 @@ static void con_stop(struct virtio_dev *vdev)
 {
 	struct virtio_console *con = to_con(vdev);
 
+	pthread_mutex_lock(&vdev->lock);
+	con->stopping = true;
+	pthread_mutex_unlock(&vdev->lock);
 	console_out_destroy(con->out, CONSOLE_STOP_MS);
 	con->out = NULL;
 }
