@@ -276,22 +276,18 @@ struct console_out {
 	int fd;
 	bool want_room; /* a write came up short since @room last ran */
 	bool stopping;
+	bool abandoned; /* destroy gave up on it: it frees itself */
+	bool exited;
 	void (*room)(void *opaque);
 	void *opaque;
 	pthread_t thread;
 };
 
-/*
- * One write() of the oldest bytes, with no lock held. Only here may the
- * thread be cancelled: console_out_destroy() does that to a writer stuck
- * on a reader that never reads.
- */
+/* One write() of the oldest bytes, with no lock held. */
 static ssize_t out_write(int fd, const uint8_t *p, size_t n)
 {
-	ssize_t w;
+	ssize_t w = write(fd, p, n);
 
-	pthread_setcancelstate(PTHREAD_CANCEL_ENABLE, NULL);
-	w = write(fd, p, n);
 	if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
 		/* Someone made the fd non-blocking: wait here all the same. */
 		struct pollfd pfd = { .fd = fd, .events = POLLOUT };
@@ -299,24 +295,31 @@ static ssize_t out_write(int fd, const uint8_t *p, size_t n)
 		poll(&pfd, 1, -1);
 		errno = EAGAIN;
 	}
-	pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, NULL);
 	return w;
+}
+
+static void out_free(struct console_out *o)
+{
+	pthread_cond_destroy(&o->cond);
+	pthread_mutex_destroy(&o->lock);
+	free(o->buf);
+	free(o);
 }
 
 static void *out_thread(void *arg)
 {
 	struct console_out *o = arg;
+	bool self;
 
-	pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, NULL);
 	pthread_mutex_lock(&o->lock);
 	for (;;) {
 		size_t n = o->size - o->head;
-		bool room;
+		void (*room)(void *opaque);
 		ssize_t w;
 
 		while (!o->len && !o->stopping)
 			pthread_cond_wait(&o->cond, &o->lock);
-		if (!o->len)
+		if (!o->len || o->abandoned)
 			break;
 		/* Producers only add behind buf[head, head + len): no lock. */
 		if (n > o->len)
@@ -341,15 +344,19 @@ static void *out_thread(void *arg)
 		}
 		o->head = (o->head + w) % o->size;
 		o->len -= w;
-		room = o->want_room;
+		room = o->want_room ? o->room : NULL;
 		o->want_room = false;
-		if (room && o->room) {
+		if (room) {
 			pthread_mutex_unlock(&o->lock);
-			o->room(o->opaque);
+			room(o->opaque);
 			pthread_mutex_lock(&o->lock);
 		}
 	}
+	o->exited = true;
+	self = o->abandoned;
 	pthread_mutex_unlock(&o->lock);
+	if (self)
+		out_free(o);
 	return NULL;
 }
 
@@ -379,10 +386,7 @@ struct console_out *console_out_create(int fd, size_t size,
 	ret = pthread_create(&o->thread, NULL, out_thread, o);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (ret) {
-		pthread_cond_destroy(&o->cond);
-		pthread_mutex_destroy(&o->lock);
-		free(o->buf);
-		free(o);
+		out_free(o);
 		errno = ret;
 		return NULL;
 	}
@@ -435,15 +439,27 @@ void console_out_destroy(struct console_out *o, unsigned int timeout_ms)
 		until.tv_sec++;
 		until.tv_nsec -= 1000000000;
 	}
-	if (pthread_timedjoin_np(o->thread, NULL, &until)) {
-		/* Stuck in write(), the one place it can be cancelled. */
-		pthread_cancel(o->thread);
-		pthread_join(o->thread, NULL);
-		pr_warn("console: output not read for %u ms; dropped %zu bytes",
-			timeout_ms, o->len);
+	if (!pthread_timedjoin_np(o->thread, NULL, &until)) {
+		out_free(o);
+		return;
 	}
-	pthread_cond_destroy(&o->cond);
-	pthread_mutex_destroy(&o->lock);
-	free(o->buf);
-	free(o);
+	/*
+	 * Stuck in write() on a reader that does not read: leave it there,
+	 * with no @room to call, to free itself if the write ever returns.
+	 * Neither a signal nor pthread_cancel() (which needs libgcc_s at run
+	 * time) is worth it for a thread that holds no lock.
+	 */
+	pthread_mutex_lock(&o->lock);
+	if (o->exited) {
+		pthread_mutex_unlock(&o->lock);
+		pthread_join(o->thread, NULL);
+		out_free(o);
+		return;
+	}
+	o->abandoned = true;
+	o->room = NULL;
+	pr_warn("console: output not read for %u ms; dropped %zu bytes",
+		timeout_ms, o->len);
+	pthread_mutex_unlock(&o->lock);
+	pthread_detach(o->thread);
 }

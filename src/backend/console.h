@@ -67,8 +67,9 @@ size_t console_out_write(struct console_out *o, const void *buf, size_t len,
 			 size_t keep);
 
 /*
- * Writes what is buffered for at most @timeout_ms, then drops the rest and
- * frees @o: a reader that never reads costs a bounded wait. No @room call
+ * Writes what is buffered for at most @timeout_ms, then drops the rest: a
+ * reader that never reads costs a bounded wait (its writer thread is left
+ * blocked in write(), to free itself if that ever returns). No @room call
  * runs after it returns.
  */
 void console_out_destroy(struct console_out *o, unsigned int timeout_ms);
