@@ -9,6 +9,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "arch/x86/machine.h"
 #include "backend/console.h"
@@ -20,6 +22,7 @@
 
 #define EXIT_USAGE 2
 #define MAX_CPUS 255
+#define REBOOT_MIN_MS 1000
 
 static void usage(FILE *f)
 {
@@ -320,6 +323,16 @@ static void *signal_thread(void *arg)
 	return NULL;
 }
 
+static int stop_signal(void)
+{
+	int sig;
+
+	pthread_mutex_lock(&running.lock);
+	sig = running.sig;
+	pthread_mutex_unlock(&running.lock);
+	return sig;
+}
+
 static void set_running(struct vm *vm)
 {
 	pthread_mutex_lock(&running.lock);
@@ -405,8 +418,29 @@ static int cmd_run(int argc, char **argv)
 	 * Hypervisor does: every device, the irqchip and RAM start from
 	 * power-on state, and the disks keep what the guest wrote.
 	 */
-	while (boot_once(&vm, &cfg))
-		;
+	for (;;) {
+		struct timespec t0, t1;
+		long ms;
+
+		clock_gettime(CLOCK_MONOTONIC, &t0);
+		if (!boot_once(&vm, &cfg))
+			break;
+		clock_gettime(CLOCK_MONOTONIC, &t1);
+		ms = (t1.tv_sec - t0.tv_sec) * 1000 +
+		     (t1.tv_nsec - t0.tv_nsec) / 1000000;
+		/*
+		 * A guest that resets at once (a crash loop) reboots at most
+		 * once per REBOOT_MIN_MS rather than building VMs flat out;
+		 * a signal still ends the wait.
+		 */
+		for (; ms < REBOOT_MIN_MS && !stop_signal(); ms += 50)
+			usleep(50 * 1000);
+		if (stop_signal()) {
+			pr_info("stopped by SIG%s between two boots",
+				sigabbrev_np(stop_signal()) ?: "?");
+			return 128 + stop_signal();
+		}
+	}
 	return vm.exit_status;
 }
 
