@@ -11,9 +11,8 @@
  * Regions are disjoint, so a buffer that crosses from one to the next (at
  * the PCI hole there is none to cross into) ends at the region's end.
  */
-static int identity_translate(struct dma_space *as, uint64_t iova,
-			      uint64_t len, enum dma_dir dir, void **hva,
-			      uint64_t *contig)
+static int identity_translate(struct dma_space *as, uint64_t iova, uint64_t len,
+			      enum dma_dir dir, void **hva, uint64_t *contig)
 {
 	const struct guest_mem *m = as->mem;
 
@@ -61,8 +60,8 @@ void dma_space_destroy(struct dma_space *as)
  * ends the walk rather than looping or overrunning.
  */
 static int walk(struct dma_space *as, uint64_t iova, uint64_t len,
-		enum dma_dir dir,
-		int (*fn)(void *arg, void *hva, uint64_t n), void *arg)
+		enum dma_dir dir, int (*fn)(void *arg, void *hva, uint64_t n),
+		void *arg)
 {
 	while (len) {
 		void *hva;
@@ -137,9 +136,9 @@ static int iov_piece(void *opaque, void *hva, uint64_t n)
 	struct iov_arg *a = opaque;
 
 	/* Pieces that touch in host memory make one iovec. */
-	if (a->n && (uint8_t *)a->iov[a->n - 1].iov_base +
-				    a->iov[a->n - 1].iov_len ==
-			    hva) {
+	if (a->n &&
+	    (uint8_t *)a->iov[a->n - 1].iov_base + a->iov[a->n - 1].iov_len ==
+		    hva) {
 		a->iov[a->n - 1].iov_len += n;
 		return 0;
 	}
@@ -205,7 +204,8 @@ void dma_notifier_add(struct dma_space *as, struct dma_notifier *n)
 void dma_notifier_del(struct dma_space *as, struct dma_notifier *n)
 {
 	pthread_mutex_lock(&as->lock);
-	for (struct dma_notifier **pp = &as->notifiers; *pp; pp = &(*pp)->next) {
+	for (struct dma_notifier **pp = &as->notifiers; *pp;
+	     pp = &(*pp)->next) {
 		if (*pp == n) {
 			*pp = n->next;
 			break;

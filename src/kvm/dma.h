@@ -80,8 +80,7 @@ int dma_check(struct dma_space *as, uint64_t iova, uint64_t len,
 	      enum dma_dir dir);
 /* Copy to or from [iova, iova+len); 0, -EFAULT or -EACCES. */
 int dma_read(struct dma_space *as, uint64_t iova, void *dst, size_t len);
-int dma_write(struct dma_space *as, uint64_t iova, const void *src,
-	      size_t len);
+int dma_write(struct dma_space *as, uint64_t iova, const void *src, size_t len);
 
 /*
  * Map [iova, iova+len) for @dir into host iovecs @iov[0..max), one per

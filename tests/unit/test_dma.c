@@ -32,9 +32,8 @@ static const int perm[NPAGES] = { 5, 2, 7, 0, -1, 3, 6, 1 };
 static const bool readonly[NPAGES] = { [7] = true };
 static unsigned int translations;
 
-static int scatter_translate(struct dma_space *as, uint64_t iova,
-			     uint64_t len, enum dma_dir dir, void **hva,
-			     uint64_t *contig)
+static int scatter_translate(struct dma_space *as, uint64_t iova, uint64_t len,
+			     enum dma_dir dir, void **hva, uint64_t *contig)
 {
 	uint64_t page = (iova - IOVA_BASE) / PAGE, off = iova % PAGE;
 
