@@ -179,12 +179,26 @@ static void test_scatter_faults(void **state)
 			 -EFAULT);
 }
 
+/* Ring in IOVA pages 0 (descriptors), 1 (avail), 2 (used). */
+#define RING_DESC IOVA_BASE
+#define RING_AVAIL (IOVA_BASE + PAGE)
+#define RING_USED (IOVA_BASE + 2 * PAGE)
+
+/* A size-16 queue on @scatter with its rings at @desc, @avail, @used. */
+static int ring_enable(struct virtqueue *vq, uint64_t desc, uint64_t avail,
+		       uint64_t used)
+{
+	virtq_reset(vq);
+	assert_int_equal(virtq_set_size(vq, 16), 0);
+	assert_int_equal(virtq_set_desc_addr(vq, desc), 0);
+	assert_int_equal(virtq_set_driver_addr(vq, avail), 0);
+	assert_int_equal(virtq_set_device_addr(vq, used), 0);
+	return virtq_enable(vq);
+}
+
 /* A virtqueue behind the scattering space splits its buffers too. */
 static void test_virtqueue_behind_scatter(void **state)
 {
-	/* Ring in IOVA pages 0 (descriptors), 1 (avail), 2 (used). */
-	const uint64_t desc = IOVA_BASE, avail = IOVA_BASE + PAGE,
-		       used = IOVA_BASE + 2 * PAGE;
 	struct virtqueue vq;
 	struct virtq_seg segs[4];
 	struct virtq_chain c = VIRTQ_CHAIN_INIT(segs);
@@ -206,11 +220,7 @@ static void test_virtqueue_behind_scatter(void **state)
 	memcpy(a + 2, &one, 2); /* avail->idx = 1, ring[0] = 0 */
 
 	virtq_init(&vq, &scatter, 16);
-	assert_int_equal(virtq_set_size(&vq, 16), 0);
-	assert_int_equal(virtq_set_desc_addr(&vq, desc), 0);
-	assert_int_equal(virtq_set_driver_addr(&vq, avail), 0);
-	assert_int_equal(virtq_set_device_addr(&vq, used), 0);
-	assert_int_equal(virtq_enable(&vq), 0);
+	assert_int_equal(ring_enable(&vq, RING_DESC, RING_AVAIL, RING_USED), 0);
 	assert_int_equal(virtq_pop(&vq, &c), 1);
 	assert_int_equal(c.nsegs, 1);
 	assert_int_equal(c.writable, PAGE + 16);
@@ -239,8 +249,6 @@ static void test_virtqueue_behind_scatter(void **state)
 /* A descriptor pointing at an unmapped IOVA breaks the ring, once. */
 static void test_virtqueue_unmapped_buffer(void **state)
 {
-	const uint64_t desc = IOVA_BASE, avail = IOVA_BASE + PAGE,
-		       used = IOVA_BASE + 2 * PAGE;
 	struct virtqueue vq;
 	struct virtq_seg segs[4];
 	struct virtq_chain c = VIRTQ_CHAIN_INIT(segs);
@@ -255,24 +263,16 @@ static void test_virtqueue_unmapped_buffer(void **state)
 	memcpy(page_hva(0) + 8, &len, 4);
 	memcpy(page_hva(1) + 2, &one, 2);
 	virtq_init(&vq, &scatter, 16);
-	assert_int_equal(virtq_set_size(&vq, 16), 0);
-	assert_int_equal(virtq_set_desc_addr(&vq, desc), 0);
-	assert_int_equal(virtq_set_driver_addr(&vq, avail), 0);
-	assert_int_equal(virtq_set_device_addr(&vq, used), 0);
-	assert_int_equal(virtq_enable(&vq), 0);
+	assert_int_equal(ring_enable(&vq, RING_DESC, RING_AVAIL, RING_USED), 0);
 	assert_int_equal(virtq_pop(&vq, &c), -VIRTQ_E_SEG_RANGE);
 	/* A ring in an unmapped page cannot be enabled. */
-	virtq_reset(&vq);
-	assert_int_equal(virtq_set_desc_addr(&vq, IOVA_BASE + 4 * PAGE), 0);
-	assert_int_equal(virtq_set_driver_addr(&vq, avail), 0);
-	assert_int_equal(virtq_set_device_addr(&vq, used), 0);
-	assert_int_equal(virtq_enable(&vq), -VIRTQ_E_RING_RANGE);
+	assert_int_equal(ring_enable(&vq, IOVA_BASE + 4 * PAGE, RING_AVAIL,
+				     RING_USED),
+			 -VIRTQ_E_RING_RANGE);
 	/* The used ring on a read-only page neither. */
-	virtq_reset(&vq);
-	assert_int_equal(virtq_set_desc_addr(&vq, desc), 0);
-	assert_int_equal(virtq_set_driver_addr(&vq, avail), 0);
-	assert_int_equal(virtq_set_device_addr(&vq, IOVA_BASE + 7 * PAGE), 0);
-	assert_int_equal(virtq_enable(&vq), -VIRTQ_E_RING_RANGE);
+	assert_int_equal(ring_enable(&vq, RING_DESC, RING_AVAIL,
+				     IOVA_BASE + 7 * PAGE),
+			 -VIRTQ_E_RING_RANGE);
 }
 
 struct recorder {
