@@ -1,10 +1,14 @@
 // SPDX-License-Identifier: GPL-2.0
 #include "config.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "kvm/vm.h"
+#include "pci/pci.h"
 #include "util/parse.h"
 
 int config_parse_bool(const char *s, bool *out)
@@ -45,7 +49,8 @@ int config_parse_disk(char *spec, struct disk_config *d, char *err,
 
 	*d = (struct disk_config){ .engine = BLK_ENGINE_AUTO,
 				   .transport = TRANSPORT_PCI,
-				   .nr_queues = 1 };
+				   .nr_queues = 1,
+				   .addr = CONFIG_PCI_AUTO };
 	for (tok = strtok_r(spec, ",", &save); tok;
 	     tok = strtok_r(NULL, ",", &save), first = false) {
 		char *val = strchr(tok, '=');
@@ -107,13 +112,248 @@ int config_parse_disk(char *spec, struct disk_config *d, char *err,
 				     "bytes",
 				     val, BLK_SERIAL_LEN);
 			strcpy(d->serial, val);
+		} else if (!strcmp(tok, "addr")) {
+			if (config_parse_pci_addr(val, &d->addr, err, errlen))
+				return -EINVAL;
 		} else {
 			FAIL("unknown disk option '%s' (path, readonly, "
-			     "transport, direct, engine, queues, serial)",
+			     "transport, direct, engine, queues, serial, addr)",
 			     tok);
 		}
 	}
 	if (!d->path)
 		FAIL("disk needs path=IMAGE");
+	if (d->addr != CONFIG_PCI_AUTO && d->transport == TRANSPORT_MMIO)
+		FAIL("disk addr= is a PCI address; transport=mmio has none");
+	return 0;
+}
+
+static bool is_hex(char c)
+{
+	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') ||
+	       (c >= 'A' && c <= 'F');
+}
+
+int config_parse_pci_addr(const char *s, int *devfn, char *err, size_t errlen)
+{
+	unsigned int slot, fn;
+	size_t n = 0;
+
+	while (n < 2 && is_hex(s[n]))
+		n++;
+	if (!n || s[n] != '.' || s[n + 1] < '0' || s[n + 1] > '7' || s[n + 2])
+		FAIL("addr takes DD.F (hex slot 01-1f, function 0-7), not "
+		     "'%s'",
+		     s);
+	slot = strtoul(s, NULL, 16);
+	fn = s[n + 1] - '0';
+	if (slot >= PCI_MAX_SLOTS)
+		FAIL("addr %s is out of range: slots run from 01 to 1f", s);
+	if (slot == 0)
+		FAIL("addr %s is taken: slot 00 is the host bridge's", s);
+	*devfn = PCI_DEVFN(slot, fn);
+	return 0;
+}
+
+int config_parse_net(const char *spec, struct net_options *out, int *addr,
+		     char *err, size_t errlen)
+{
+	char *rest = malloc(strlen(spec) + 1), *w = rest;
+	const char *tok = spec;
+	int ret = 0;
+
+	*addr = CONFIG_PCI_AUTO;
+	if (!rest)
+		return -ENOMEM;
+	/* addr= is ours; the rest goes to the back-end's parser as it was. */
+	for (;;) {
+		const char *end = strchrnul(tok, ',');
+		size_t len = end - tok;
+
+		if (len >= 5 && !strncmp(tok, "addr=", 5)) {
+			char a[8];
+
+			if (len - 5 >= sizeof(a)) {
+				snprintf(err, errlen,
+					 "addr takes DD.F (hex slot 01-1f, "
+					 "function 0-7), not '%.*s'",
+					 (int)(len - 5), tok + 5);
+				ret = -EINVAL;
+				goto out;
+			}
+			memcpy(a, tok + 5, len - 5);
+			a[len - 5] = '\0';
+			ret = config_parse_pci_addr(a, addr, err, errlen);
+			if (ret)
+				goto out;
+		} else {
+			if (w != rest)
+				*w++ = ',';
+			memcpy(w, tok, len);
+			w += len;
+		}
+		if (!*end)
+			break;
+		tok = end + 1;
+	}
+	*w = '\0';
+	ret = net_backend_parse(rest, out, err, errlen);
+out:
+	free(rest);
+	return ret;
+}
+
+int config_parse_rng(const char *spec, int *addr, char *err, size_t errlen)
+{
+	*addr = CONFIG_PCI_AUTO;
+	if (!spec)
+		return 0;
+	if (strncmp(spec, "addr=", 5))
+		FAIL("rng takes addr=DD.F or nothing, not '%s'", spec);
+	return config_parse_pci_addr(spec + 5, addr, err, errlen);
+}
+
+int config_parse_console(const char *spec, bool *virtio, int *addr, char *err,
+			 size_t errlen)
+{
+	*addr = CONFIG_PCI_AUTO;
+	if (!strcmp(spec, "serial")) {
+		*virtio = false;
+		return 0;
+	}
+	if (!strcmp(spec, "virtio")) {
+		*virtio = true;
+		return 0;
+	}
+	if (!strncmp(spec, "virtio,addr=", 12)) {
+		*virtio = true;
+		return config_parse_pci_addr(spec + 12, addr, err, errlen);
+	}
+	if (!strncmp(spec, "serial,", 7))
+		FAIL("console serial takes no options, not '%s'", spec + 7);
+	FAIL("console takes serial or virtio[,addr=DD.F], not '%s'", spec);
+}
+
+/* One PCI device of the command line, in planning order. */
+struct pci_want {
+	char name[48];
+	int *addr;
+};
+
+int config_plan_pci(struct vm_config *cfg, char *err, size_t errlen)
+{
+	struct pci_want w[CONFIG_MAX_NETS + CONFIG_MAX_DISKS + 2];
+	int want[CONFIG_MAX_NETS + CONFIG_MAX_DISKS + 2];
+	int out[CONFIG_MAX_NETS + CONFIG_MAX_DISKS + 2];
+	unsigned int n = 0, bad = 0, i;
+	int ret;
+
+	/* NICs first: their slots name the guest's interfaces (enp0sN). */
+	for (i = 0; i < cfg->nr_nets; i++) {
+		snprintf(w[n].name, sizeof(w[n].name), "--net #%u", i + 1);
+		w[n++].addr = &cfg->net_addrs[i];
+	}
+	for (i = 0; i < cfg->nr_disks; i++) {
+		if (cfg->disks[i].transport != TRANSPORT_PCI)
+			continue;
+		snprintf(w[n].name, sizeof(w[n].name), "--disk #%u", i + 1);
+		w[n++].addr = &cfg->disks[i].addr;
+	}
+	if (cfg->rng) {
+		snprintf(w[n].name, sizeof(w[n].name), "--rng");
+		w[n++].addr = &cfg->rng_addr;
+	}
+	if (cfg->virtio_console) {
+		snprintf(w[n].name, sizeof(w[n].name), "--console virtio");
+		w[n++].addr = &cfg->console_addr;
+	}
+	for (i = 0; i < n; i++)
+		want[i] = *w[i].addr;
+	ret = pci_plan_devfns(want, n, out, &bad);
+	switch (ret) {
+	case 0:
+		for (i = 0; i < n; i++)
+			*w[i].addr = out[i];
+		return 0;
+	case -EEXIST:
+		for (i = 0; i < bad && want[i] != want[bad]; i++)
+			;
+		FAIL("%s addr=%02x.%x is already taken by %s", w[bad].name,
+		     PCI_SLOT(want[bad]), PCI_FUNC(want[bad]), w[i].name);
+	case -ENODEV:
+		FAIL("%s addr=%02x.%x: no device has addr=%02x.0, so the "
+		     "guest would never find function %x",
+		     w[bad].name, PCI_SLOT(want[bad]), PCI_FUNC(want[bad]),
+		     PCI_SLOT(want[bad]), PCI_FUNC(want[bad]));
+	case -ENOSPC:
+		FAIL("%s: no free PCI slot left (bus 0 has %d)", w[bad].name,
+		     PCI_MAX_SLOTS - 1);
+	default:
+		FAIL("%s addr=%02x.%x is out of range", w[bad].name,
+		     PCI_SLOT(want[bad]), PCI_FUNC(want[bad]));
+	}
+}
+
+void config_platform_default(struct platform_config *p)
+{
+	*p = (struct platform_config){ .serial = "0" };
+}
+
+int config_parse_uuid(const char *s, uint8_t out[16])
+{
+	static const unsigned int group[] = { 8, 4, 4, 4, 12 };
+	unsigned int n = 0;
+
+	for (unsigned int g = 0; g < 5; g++) {
+		if (g && *s++ != '-')
+			return -EINVAL;
+		for (unsigned int i = 0; i < group[g]; i += 2, s += 2) {
+			if (!isxdigit((unsigned char)s[0]) ||
+			    !isxdigit((unsigned char)s[1]))
+				return -EINVAL;
+			sscanf(s, "%2hhx", &out[n++]);
+		}
+	}
+	return *s ? -EINVAL : 0;
+}
+
+int config_parse_platform(char *spec, struct platform_config *p, char *err,
+			  size_t errlen)
+{
+	char *save = NULL, *tok;
+
+	if (!*spec)
+		FAIL("platform needs serial=S and/or uuid=U");
+	for (tok = strtok_r(spec, ",", &save); tok;
+	     tok = strtok_r(NULL, ",", &save)) {
+		char *val = strchr(tok, '=');
+
+		if (!val)
+			FAIL("platform option '%s' needs a value (key=value)",
+			     tok);
+		*val++ = '\0';
+		if (!strcmp(tok, "serial")) {
+			size_t len = strlen(val);
+
+			if (!len || len > CONFIG_PLATFORM_SERIAL_MAX)
+				FAIL("platform serial takes 1 to %d "
+				     "characters, not %zu",
+				     CONFIG_PLATFORM_SERIAL_MAX, len);
+			for (size_t i = 0; i < len; i++)
+				if (val[i] < 0x20 || val[i] > 0x7e)
+					FAIL("platform serial takes printable "
+					     "ASCII only");
+			strcpy(p->serial, val);
+		} else if (!strcmp(tok, "uuid")) {
+			if (config_parse_uuid(val, p->uuid))
+				FAIL("platform uuid takes the form "
+				     "xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx "
+				     "(hexadecimal), not '%s'",
+				     val);
+		} else {
+			FAIL("unknown platform option '%s' (serial, uuid)",
+			     tok);
+		}
+	}
 	return 0;
 }

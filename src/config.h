@@ -18,6 +18,9 @@
 
 enum virtio_transport_kind { TRANSPORT_PCI, TRANSPORT_MMIO };
 
+/* A PCI device with no addr= gets one from config_plan_pci(). */
+#define CONFIG_PCI_AUTO (-1)
+
 struct disk_config {
 	const char *path;
 	bool readonly;
@@ -26,18 +29,63 @@ struct disk_config {
 	enum virtio_transport_kind transport;
 	unsigned int nr_queues;
 	char serial[BLK_SERIAL_LEN + 1];
+	int addr; /* devfn on bus 0, or CONFIG_PCI_AUTO */
 };
 
 /* "path=IMG[,readonly=on][,transport=pci|mmio][,direct=on]
- *  [,engine=auto|io_uring|sync][,queues=N][,serial=S]"; a bare IMG works
- *  too. Points into @spec, which must outlive @out. */
+ *  [,engine=auto|io_uring|sync][,queues=N][,serial=S][,addr=DD.F]"; a bare
+ *  IMG works too. Points into @spec, which must outlive @out. */
 int config_parse_disk(char *spec, struct disk_config *out, char *err,
 		      size_t errlen);
 
 /* The back-end options a --disk asks for. */
 struct blk_options config_blk_options(const struct disk_config *d);
 
+/*
+ * What the guest's firmware tables say about the machine (SMBIOS type 1).
+ * Defaults: serial "0", the nil UUID (SMBIOS: "not present").
+ */
+#define CONFIG_PLATFORM_SERIAL_MAX 64
+
+struct platform_config {
+	char serial[CONFIG_PLATFORM_SERIAL_MAX + 1];
+	uint8_t uuid[16]; /* in the order it is written */
+};
+
+void config_platform_default(struct platform_config *p);
+
+/* "serial=S,uuid=U", either or both, over what @out holds already. */
+int config_parse_platform(char *spec, struct platform_config *out, char *err,
+			  size_t errlen);
+
+/* 8-4-4-4-12 hexadecimal digits, either case. */
+int config_parse_uuid(const char *s, uint8_t out[16]);
+
 /* on|off|yes|no|true|false|1|0 */
 int config_parse_bool(const char *s, bool *out);
+
+/*
+ * "DD.F": a slot of bus 0 (hex, 01-1f; 00 is the host bridge's) and a
+ * function 0-7. Gives the devfn.
+ */
+int config_parse_pci_addr(const char *s, int *devfn, char *err, size_t errlen);
+
+/* A --net spec: net_backend_parse()'s, plus ",addr=DD.F". */
+int config_parse_net(const char *spec, struct net_options *out, int *addr,
+		     char *err, size_t errlen);
+/* --rng's optional argument: "addr=DD.F" (NULL: none). */
+int config_parse_rng(const char *spec, int *addr, char *err, size_t errlen);
+/* "serial" or "virtio[,addr=DD.F]". */
+int config_parse_console(const char *spec, bool *virtio, int *addr, char *err,
+			 size_t errlen);
+
+/*
+ * Gives every PCI device of @cfg its devfn (docs/pci.md, "Addressing"):
+ * explicit addr= first, then the rest, in the order --net, --disk
+ * (transport=pci), --rng, --console virtio, take the lowest free slot.
+ * The sentence in @err names the option at fault.
+ */
+struct vm_config;
+int config_plan_pci(struct vm_config *cfg, char *err, size_t errlen);
 
 #endif

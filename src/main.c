@@ -9,6 +9,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "arch/x86/machine.h"
 #include "backend/console.h"
@@ -20,6 +22,7 @@
 
 #define EXIT_USAGE 2
 #define MAX_CPUS 255
+#define REBOOT_MIN_MS 1000
 
 static void usage(FILE *f)
 {
@@ -46,25 +49,41 @@ static void usage(FILE *f)
 	      "path=IMG[,readonly=on]\n"
 	      "                       [,transport=pci|mmio][,direct=on]"
 	      "[,engine=auto|io_uring|sync]\n"
-	      "                       [,queues=N][,serial=S]\n"
+	      "                       [,queues=N][,serial=S][,addr=DD.F]\n"
 	      "      --net SPEC       virtio-net, repeatable: "
-	      "tap=NAME[,mac=M] or\n"
+	      "tap=NAME[,mac=M][,addr=DD.F] or\n"
 	      "                       user[,hostfwd=tcp::HPORT-:GPORT]..."
-	      "[,mac=M] (10.0.2.15/24,\n"
-	      "                       gateway 10.0.2.2 = host loopback, DNS "
-	      "10.0.2.3)\n"
-	      "      --rng            virtio-rng from the host's getrandom()\n"
-	      "      --console KIND   serial (ttyS0, default) or virtio (hvc0; "
-	      "default\n"
-	      "                       command line becomes console=hvc0)\n"
+	      "[,mac=M][,addr=DD.F]\n"
+	      "                       (10.0.2.15/24, gateway 10.0.2.2 = host "
+	      "loopback, DNS 10.0.2.3)\n"
+	      "      --rng [addr=DD.F]\n"
+	      "                       virtio-rng from the host's getrandom()\n"
+	      "      --console KIND   serial (ttyS0, default) or "
+	      "virtio[,addr=DD.F] (hvc0;\n"
+	      "                       default command line becomes "
+	      "console=hvc0)\n"
+	      "      --on-reset WHAT  reboot (default: a new VM from the same "
+	      "options)\n"
+	      "                       or exit, on a guest reset or triple "
+	      "fault\n"
+	      "      --platform SPEC  SMBIOS system identity: serial=S,uuid=U "
+	      "with UUID\n"
+	      "                       as xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx "
+	      "(default\n"
+	      "                       serial \"0\", nil UUID)\n"
 	      "  -v, --verbose        more log output; twice for debug\n"
 	      "  -q, --quiet          errors only\n"
 	      "\n"
-	      "exit status: 0 when the guest powers off or resets; "
-	      "(V << 1) | 1 when a\ntest guest writes V to the debug-exit port "
-	      "0xf4; 1 on a guest crash\n(triple fault, KVM internal error) or "
-	      "a devisor error; 2 on a usage\nerror; 128+N when stopped by "
-	      "signal N.\n",
+	      "addr=DD.F puts a PCI device at slot DD (hex 01-1f), function F; "
+	      "devices\nwithout one take the lowest free slots in the order "
+	      "--net, --disk,\n--rng, --console.\n"
+	      "\n"
+	      "exit status: 0 when the guest powers off (or resets, with "
+	      "--on-reset exit);\n"
+	      "(V << 1) | 1 when a test guest writes V to the debug-exit port "
+	      "0xf4; 1 on a\nguest crash (KVM internal error; a triple fault "
+	      "with --on-reset exit) or a\ndevisor error; 2 on a usage error; "
+	      "128+N when stopped by signal N.\n",
 	      f);
 }
 
@@ -81,7 +100,15 @@ usage_error(const char *fmt, ...)
 	return EXIT_USAGE;
 }
 
-enum { OPT_BOOT = 256, OPT_DISK, OPT_NET, OPT_RNG, OPT_CONSOLE };
+enum {
+	OPT_BOOT = 256,
+	OPT_DISK,
+	OPT_NET,
+	OPT_RNG,
+	OPT_CONSOLE,
+	OPT_ON_RESET,
+	OPT_PLATFORM
+};
 
 static const struct option run_opts[] = {
 	{ "kernel", required_argument, NULL, 'k' },
@@ -92,8 +119,10 @@ static const struct option run_opts[] = {
 	{ "boot", required_argument, NULL, OPT_BOOT },
 	{ "disk", required_argument, NULL, OPT_DISK },
 	{ "net", required_argument, NULL, OPT_NET },
-	{ "rng", no_argument, NULL, OPT_RNG },
+	{ "rng", optional_argument, NULL, OPT_RNG },
 	{ "console", required_argument, NULL, OPT_CONSOLE },
+	{ "on-reset", required_argument, NULL, OPT_ON_RESET },
+	{ "platform", required_argument, NULL, OPT_PLATFORM },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "quiet", no_argument, NULL, 'q' },
 	{ "help", no_argument, NULL, 'h' },
@@ -106,7 +135,11 @@ static int parse_run(int argc, char **argv, struct vm_config *cfg)
 	unsigned long n;
 	int c, err;
 
-	*cfg = (struct vm_config){ .nr_cpus = 1, .ram_size = 512ull << 20 };
+	*cfg = (struct vm_config){ .nr_cpus = 1,
+				   .ram_size = 512ull << 20,
+				   .rng_addr = CONFIG_PCI_AUTO,
+				   .console_addr = CONFIG_PCI_AUTO };
+	config_platform_default(&cfg->platform);
 	opterr = 0;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, ":k:i:c:p:m:vqh", run_opts,
@@ -168,23 +201,42 @@ static int parse_run(int argc, char **argv, struct vm_config *cfg)
 			if (cfg->nr_nets == CONFIG_MAX_NETS)
 				return usage_error("at most %d --net options",
 						   CONFIG_MAX_NETS);
-			if (net_backend_parse(optarg, &cfg->nets[cfg->nr_nets],
-					      err_msg, sizeof(err_msg)))
+			if (config_parse_net(optarg, &cfg->nets[cfg->nr_nets],
+					     &cfg->net_addrs[cfg->nr_nets],
+					     err_msg, sizeof(err_msg)))
 				return usage_error("--net: %s", err_msg);
 			cfg->nr_nets++;
 			break;
 		case OPT_RNG:
+			/* "--rng addr=DD.F" as well as "--rng=addr=DD.F". */
+			if (!optarg && optind < argc &&
+			    !strncmp(argv[optind], "addr=", 5))
+				optarg = argv[optind++];
+			if (config_parse_rng(optarg, &cfg->rng_addr, err_msg,
+					     sizeof(err_msg)))
+				return usage_error("--rng: %s", err_msg);
 			cfg->rng = true;
 			break;
 		case OPT_CONSOLE:
-			if (!strcmp(optarg, "virtio"))
-				cfg->virtio_console = true;
-			else if (!strcmp(optarg, "serial"))
-				cfg->virtio_console = false;
+			if (config_parse_console(optarg, &cfg->virtio_console,
+						 &cfg->console_addr, err_msg,
+						 sizeof(err_msg)))
+				return usage_error("--console: %s", err_msg);
+			break;
+		case OPT_ON_RESET:
+			if (!strcmp(optarg, "reboot"))
+				cfg->exit_on_reset = false;
+			else if (!strcmp(optarg, "exit"))
+				cfg->exit_on_reset = true;
 			else
-				return usage_error("--console takes serial or "
-						   "virtio, not '%s'",
+				return usage_error("--on-reset takes reboot or "
+						   "exit, not '%s'",
 						   optarg);
+			break;
+		case OPT_PLATFORM:
+			if (config_parse_platform(optarg, &cfg->platform,
+						  err_msg, sizeof(err_msg)))
+				return usage_error("--platform: %s", err_msg);
 			break;
 		case 'v':
 			if (log_level < LOG_DEBUG)
@@ -208,6 +260,8 @@ static int parse_run(int argc, char **argv, struct vm_config *cfg)
 		return usage_error("unexpected argument '%s'", argv[optind]);
 	if (!cfg->kernel)
 		return usage_error("run needs --kernel PATH");
+	if (config_plan_pci(cfg, err_msg, sizeof(err_msg)))
+		return usage_error("%s", err_msg);
 	if (!cfg->cmdline)
 		cfg->cmdline = cfg->virtio_console ? "console=hvc0" :
 						     "console=ttyS0";
@@ -233,26 +287,110 @@ static int check_inputs(const struct vm_config *cfg)
 	return 0;
 }
 
+/*
+ * The VM the signal thread stops. Between two boots there is none: a
+ * signal then is remembered and ends the next boot at once.
+ */
+static struct {
+	pthread_mutex_t lock;
+	struct vm *vm;
+	int sig;
+} running = { .lock = PTHREAD_MUTEX_INITIALIZER };
+
+static void stop_on_signal(struct vm *vm, int sig)
+{
+	vm_stop(vm, VM_STOP_SIGNAL, 128 + sig, "stopped by SIG%s",
+		sigabbrev_np(sig) ? sigabbrev_np(sig) : "?");
+}
+
 static void *signal_thread(void *arg)
 {
-	struct vm *vm = arg;
 	sigset_t set;
 	int sig;
 
+	(void)arg;
 	sigemptyset(&set);
 	sigaddset(&set, SIGTERM);
 	sigaddset(&set, SIGINT);
 	sigaddset(&set, SIGHUP);
-	while (sigwait(&set, &sig) == 0)
-		vm_stop(vm, VM_STOP_SIGNAL, 128 + sig, "stopped by SIG%s",
-			sigabbrev_np(sig) ? sigabbrev_np(sig) : "?");
+	while (sigwait(&set, &sig) == 0) {
+		pthread_mutex_lock(&running.lock);
+		running.sig = sig;
+		if (running.vm)
+			stop_on_signal(running.vm, sig);
+		pthread_mutex_unlock(&running.lock);
+	}
 	return NULL;
+}
+
+static int stop_signal(void)
+{
+	int sig;
+
+	pthread_mutex_lock(&running.lock);
+	sig = running.sig;
+	pthread_mutex_unlock(&running.lock);
+	return sig;
+}
+
+static void set_running(struct vm *vm)
+{
+	pthread_mutex_lock(&running.lock);
+	running.vm = vm;
+	if (vm && running.sig)
+		stop_on_signal(vm, running.sig);
+	pthread_mutex_unlock(&running.lock);
+}
+
+/* One boot of the VM, from nothing to torn down; returns true to reboot. */
+static bool boot_once(struct vm *vm, const struct vm_config *cfg)
+{
+	struct machine machine = { 0 };
+	bool reboot;
+
+	if (vm_create(vm, cfg) || machine_setup(vm, cfg, &machine)) {
+		vm->exit_status = 1;
+		vm_destroy(vm);
+		machine_destroy(&machine);
+		return false;
+	}
+	set_running(vm);
+	if (console_start(vm, &machine.console) < 0) {
+		set_running(NULL);
+		vm->exit_status = 1;
+		vm_destroy(vm);
+		machine_destroy(&machine);
+		return false;
+	}
+	if (vm_start(vm) == 0)
+		vm_wait(vm);
+	console_stop();
+	console_restore();
+	stats_report(vm);
+	set_running(NULL);
+
+	/* A reset ends this VM; with --on-reset reboot the next one starts. */
+	reboot = !cfg->exit_on_reset &&
+		 (vm->stop_reason == VM_STOP_RESET ||
+		  vm->stop_reason == VM_STOP_TRIPLE_FAULT);
+	if (reboot)
+		pr_info("%s: rebooting", vm->stop_message);
+	else if (vm->stop_reason == VM_STOP_POWEROFF ||
+		 vm->stop_reason == VM_STOP_RESET ||
+		 vm->stop_reason == VM_STOP_DEBUG_EXIT)
+		pr_info("%s", vm->stop_message);
+	else if (vm->stop_reason == VM_STOP_SIGNAL && vm->exit_status == 0)
+		pr_info("%s", vm->stop_message);
+	else
+		pr_err("%s", vm->stop_message);
+	vm_destroy(vm);
+	machine_destroy(&machine);
+	return reboot;
 }
 
 static int cmd_run(int argc, char **argv)
 {
 	static struct vm vm;
-	struct machine machine = { 0 };
 	struct vm_config cfg;
 	pthread_t sigthr;
 	sigset_t set;
@@ -272,37 +410,38 @@ static int cmd_run(int argc, char **argv)
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	/* A closed console must not kill us mid-write. */
 	signal(SIGPIPE, SIG_IGN);
-
-	if (vm_create(&vm, &cfg) || machine_setup(&vm, &cfg, &machine)) {
-		vm_destroy(&vm);
-		machine_destroy(&machine);
-		return 1;
-	}
-	if (pthread_create(&sigthr, NULL, signal_thread, &vm) == 0)
+	if (pthread_create(&sigthr, NULL, signal_thread, NULL) == 0)
 		pthread_detach(sigthr);
-	if (console_start(&vm, &machine.console) < 0) {
-		vm_destroy(&vm);
-		machine_destroy(&machine);
-		return 1;
-	}
-	if (vm_start(&vm) == 0)
-		vm_wait(&vm);
-	console_stop();
-	console_restore();
-	stats_report(&vm);
 
-	ret = vm.exit_status;
-	if (vm.stop_reason == VM_STOP_POWEROFF ||
-	    vm.stop_reason == VM_STOP_RESET ||
-	    vm.stop_reason == VM_STOP_DEBUG_EXIT)
-		pr_info("%s", vm.stop_message);
-	else if (vm.stop_reason == VM_STOP_SIGNAL && ret == 0)
-		pr_info("%s", vm.stop_message);
-	else
-		pr_err("%s", vm.stop_message);
-	vm_destroy(&vm);
-	machine_destroy(&machine);
-	return ret;
+	/*
+	 * A reboot is a new VM built from the same options, as Cloud
+	 * Hypervisor does: every device, the irqchip and RAM start from
+	 * power-on state, and the disks keep what the guest wrote.
+	 */
+	for (;;) {
+		struct timespec t0, t1;
+		long ms;
+
+		clock_gettime(CLOCK_MONOTONIC, &t0);
+		if (!boot_once(&vm, &cfg))
+			break;
+		clock_gettime(CLOCK_MONOTONIC, &t1);
+		ms = (t1.tv_sec - t0.tv_sec) * 1000 +
+		     (t1.tv_nsec - t0.tv_nsec) / 1000000;
+		/*
+		 * A guest that resets at once (a crash loop) reboots at most
+		 * once per REBOOT_MIN_MS rather than building VMs flat out;
+		 * a signal still ends the wait.
+		 */
+		for (; ms < REBOOT_MIN_MS && !stop_signal(); ms += 50)
+			usleep(50 * 1000);
+		if (stop_signal()) {
+			pr_info("stopped by SIG%s between two boots",
+				sigabbrev_np(stop_signal()) ?: "?");
+			return 128 + stop_signal();
+		}
+	}
+	return vm.exit_status;
 }
 
 int main(int argc, char **argv)

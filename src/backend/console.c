@@ -2,6 +2,7 @@
 #include "backend/console.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
@@ -11,6 +12,7 @@
 #include <string.h>
 #include <sys/eventfd.h>
 #include <termios.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "kvm/vm.h"
@@ -262,4 +264,202 @@ void console_stop(void)
 		console.running = false;
 	}
 	console_restore();
+}
+
+/* Output ------------------------------------------------------------------ */
+
+struct console_out {
+	pthread_mutex_t lock; /* everything below but @thread */
+	pthread_cond_t cond; /* bytes arrived, or stopping */
+	uint8_t *buf;
+	size_t size, head, len; /* buf[head, head + len) modulo size */
+	int fd;
+	bool want_room; /* a write came up short since @room last ran */
+	bool stopping;
+	bool abandoned; /* destroy gave up on it: it frees itself */
+	bool exited;
+	void (*room)(void *opaque);
+	void *opaque;
+	pthread_t thread;
+};
+
+/* One write() of the oldest bytes, with no lock held. */
+static ssize_t out_write(int fd, const uint8_t *p, size_t n)
+{
+	ssize_t w = write(fd, p, n);
+
+	if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+		/* Someone made the fd non-blocking: wait here all the same. */
+		struct pollfd pfd = { .fd = fd, .events = POLLOUT };
+
+		poll(&pfd, 1, -1);
+		errno = EAGAIN;
+	}
+	return w;
+}
+
+static void out_free(struct console_out *o)
+{
+	pthread_cond_destroy(&o->cond);
+	pthread_mutex_destroy(&o->lock);
+	free(o->buf);
+	free(o);
+}
+
+static void *out_thread(void *arg)
+{
+	struct console_out *o = arg;
+	bool self;
+
+	pthread_mutex_lock(&o->lock);
+	for (;;) {
+		size_t n = o->size - o->head;
+		void (*room)(void *opaque);
+		ssize_t w;
+
+		while (!o->len && !o->stopping)
+			pthread_cond_wait(&o->cond, &o->lock);
+		if (!o->len || o->abandoned)
+			break;
+		/* Producers only add behind buf[head, head + len): no lock. */
+		if (n > o->len)
+			n = o->len;
+		/* A pipe takes PIPE_BUF whole once it has room: frees room soon. */
+		if (n > PIPE_BUF)
+			n = PIPE_BUF;
+		if (o->fd < 0) {
+			w = n;
+		} else {
+			pthread_mutex_unlock(&o->lock);
+			w = out_write(o->fd, o->buf + o->head, n);
+			pthread_mutex_lock(&o->lock);
+		}
+		if (w < 0 && (errno == EINTR || errno == EAGAIN))
+			continue;
+		if (w <= 0) {
+			pr_warn("console: output failed: %s; discarding from now on",
+				w < 0 ? strerror(errno) : "EOF");
+			o->fd = -1;
+			continue;
+		}
+		o->head = (o->head + w) % o->size;
+		o->len -= w;
+		room = o->want_room ? o->room : NULL;
+		o->want_room = false;
+		if (room) {
+			pthread_mutex_unlock(&o->lock);
+			room(o->opaque);
+			pthread_mutex_lock(&o->lock);
+		}
+	}
+	o->exited = true;
+	self = o->abandoned;
+	pthread_mutex_unlock(&o->lock);
+	if (self)
+		out_free(o);
+	return NULL;
+}
+
+struct console_out *console_out_create(int fd, size_t size,
+				       void (*room)(void *opaque), void *opaque)
+{
+	struct console_out *o = calloc(1, sizeof(*o));
+	sigset_t mask, old;
+	int ret;
+
+	if (!o || !size || !(o->buf = malloc(size))) {
+		free(o);
+		errno = ENOMEM;
+		return NULL;
+	}
+	o->size = size;
+	o->fd = fd;
+	o->room = room;
+	o->opaque = opaque;
+	pthread_mutex_init(&o->lock, NULL);
+	pthread_cond_init(&o->cond, NULL);
+	/* As for the input thread: signals are not the writer's business. */
+	sigfillset(&mask);
+	for (unsigned int i = 0; i < NR_FATAL; i++)
+		sigdelset(&mask, fatal_signals[i]);
+	pthread_sigmask(SIG_SETMASK, &mask, &old);
+	ret = pthread_create(&o->thread, NULL, out_thread, o);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (ret) {
+		out_free(o);
+		errno = ret;
+		return NULL;
+	}
+	pthread_setname_np(o->thread, "console-out");
+	return o;
+}
+
+size_t console_out_write(struct console_out *o, const void *buf, size_t len,
+			 size_t keep)
+{
+	size_t done = 0, space;
+
+	pthread_mutex_lock(&o->lock);
+	space = o->size - o->len > keep ? o->size - o->len - keep : 0;
+	while (done < len && space) {
+		size_t tail = (o->head + o->len) % o->size;
+		size_t n = o->size - tail;
+
+		if (n > space)
+			n = space;
+		if (n > len - done)
+			n = len - done;
+		memcpy(o->buf + tail, (const uint8_t *)buf + done, n);
+		o->len += n;
+		done += n;
+		space -= n;
+	}
+	if (done < len)
+		o->want_room = true;
+	if (done)
+		pthread_cond_signal(&o->cond);
+	pthread_mutex_unlock(&o->lock);
+	return done;
+}
+
+void console_out_destroy(struct console_out *o, unsigned int timeout_ms)
+{
+	struct timespec until;
+
+	if (!o)
+		return;
+	pthread_mutex_lock(&o->lock);
+	o->stopping = true;
+	pthread_cond_signal(&o->cond);
+	pthread_mutex_unlock(&o->lock);
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += timeout_ms / 1000;
+	until.tv_nsec += (long)(timeout_ms % 1000) * 1000000;
+	if (until.tv_nsec >= 1000000000) {
+		until.tv_sec++;
+		until.tv_nsec -= 1000000000;
+	}
+	if (!pthread_timedjoin_np(o->thread, NULL, &until)) {
+		out_free(o);
+		return;
+	}
+	/*
+	 * Stuck in write() on a reader that does not read: leave it there,
+	 * with no @room to call, to free itself if the write ever returns.
+	 * Neither a signal nor pthread_cancel() (which needs libgcc_s at run
+	 * time) is worth it for a thread that holds no lock.
+	 */
+	pthread_mutex_lock(&o->lock);
+	if (o->exited) {
+		pthread_mutex_unlock(&o->lock);
+		pthread_join(o->thread, NULL);
+		out_free(o);
+		return;
+	}
+	o->abandoned = true;
+	o->room = NULL;
+	pr_warn("console: output not read for %u ms; dropped %zu bytes",
+		timeout_ms, o->len);
+	pthread_mutex_unlock(&o->lock);
+	pthread_detach(o->thread);
 }

@@ -1,43 +1,79 @@
 // SPDX-License-Identifier: GPL-2.0
 #include "bus/device.h"
 
+#include <pthread.h>
+
 #include "kvm/vm.h"
+
+/*
+ * One lock for every VM's list (a process runs one VM). Recursive: reset
+ * hooks run under it and may register or unregister devices.
+ */
+static pthread_mutex_t registry_lock = PTHREAD_RECURSIVE_MUTEX_INITIALIZER_NP;
 
 void device_register(struct vm *vm, struct device *dev)
 {
-	struct device **p = &vm->devices;
+	struct device **p;
 
+	pthread_mutex_lock(&registry_lock);
 	/* Keep registration order: reset and teardown follow it. */
-	while (*p)
-		p = &(*p)->next;
+	for (p = &vm->devices; *p; p = &(*p)->next)
+		;
 	dev->next = NULL;
 	*p = dev;
+	pthread_mutex_unlock(&registry_lock);
 }
 
 void device_unregister(struct vm *vm, struct device *dev)
 {
+	pthread_mutex_lock(&registry_lock);
 	for (struct device **p = &vm->devices; *p; p = &(*p)->next) {
 		if (*p == dev) {
 			*p = dev->next;
 			dev->next = NULL;
-			return;
+			break;
 		}
 	}
+	pthread_mutex_unlock(&registry_lock);
+}
+
+void devices_for_each(struct vm *vm, void (*fn)(struct device *, void *),
+		      void *arg)
+{
+	struct device *d, *next;
+
+	pthread_mutex_lock(&registry_lock);
+	/* @next is read first: @fn may take its own device off the list. */
+	for (d = vm->devices; d; d = next) {
+		next = d->next;
+		fn(d, arg);
+	}
+	pthread_mutex_unlock(&registry_lock);
+}
+
+static void reset_one(struct device *d, void *arg)
+{
+	if (d->reset)
+		d->reset(d);
 }
 
 void devices_reset(struct vm *vm)
 {
-	for (struct device *d = vm->devices; d; d = d->next)
-		if (d->reset)
-			d->reset(d);
+	devices_for_each(vm, reset_one, NULL);
 }
 
 void devices_destroy(struct vm *vm)
 {
-	struct device *d = vm->devices, *rev = NULL;
+	struct device *d, *rev = NULL;
 
-	/* Detached first, so destroy hooks that unregister find nothing. */
+	/*
+	 * Detached under the lock, destroyed outside it: destroy hooks that
+	 * unregister find nothing, and may block on threads that register.
+	 */
+	pthread_mutex_lock(&registry_lock);
+	d = vm->devices;
 	vm->devices = NULL;
+	pthread_mutex_unlock(&registry_lock);
 	while (d) {
 		struct device *next = d->next;
 

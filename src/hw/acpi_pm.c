@@ -20,6 +20,9 @@
 #define REG_EN 2
 #define REG_CNT 4
 #define REG_RESET 6
+#define REG_TMR (ACPI_PM_TMR_PORT - ACPI_PM_IO_BASE)
+
+_Static_assert(REG_TMR + ACPI_PM_TMR_LEN <= ACPI_PM_IO_LEN, "PM_TMR");
 
 /* As at 0xcf9: bit 1 only picks the reset type, bit 2 resets. */
 #define RESET_CPU 0x04
@@ -41,8 +44,21 @@ static void update_sci(struct acpi_pm *pm)
 		irq_line_set(&pm->sci, level);
 }
 
-static uint8_t read_byte(struct acpi_pm *pm, unsigned int off)
+/* Lock-free: the guest's clocksource reads this often, from any vCPU. */
+static uint32_t pm_timer(const struct acpi_pm *pm)
 {
+	unsigned __int128 t =
+		monotonic_ns() -
+		__atomic_load_n(&pm->tmr_base_ns, __ATOMIC_RELAXED);
+
+	return t * ACPI_PM_TMR_HZ / 1000000000u;
+}
+
+/* Caller holds pm->lock unless @off is in PM_TMR. */
+static uint8_t read_byte(struct acpi_pm *pm, unsigned int off, uint32_t tmr)
+{
+	if (off >= REG_TMR && off < REG_TMR + ACPI_PM_TMR_LEN)
+		return tmr >> (8 * (off - REG_TMR));
 	switch (off) {
 	case REG_STS:
 	case REG_STS + 1:
@@ -112,11 +128,16 @@ static uint64_t pm_read(void *opaque, uint64_t offset, unsigned int size)
 {
 	struct acpi_pm *pm = opaque;
 	uint64_t v = 0;
+	uint32_t tmr;
 
-	pthread_mutex_lock(&pm->lock);
+	/* One sample per access: a dword read must not tear across bytes. */
+	tmr = offset + size > REG_TMR ? pm_timer(pm) : 0;
+	if (offset < REG_TMR)
+		pthread_mutex_lock(&pm->lock);
 	for (unsigned int i = 0; i < size; i++)
-		v |= (uint64_t)read_byte(pm, offset + i) << (8 * i);
-	pthread_mutex_unlock(&pm->lock);
+		v |= (uint64_t)read_byte(pm, offset + i, tmr) << (8 * i);
+	if (offset < REG_TMR)
+		pthread_mutex_unlock(&pm->lock);
 	return v;
 }
 
@@ -139,7 +160,8 @@ static void pm_write(void *opaque, uint64_t offset, uint64_t value,
 	if (act == PM_POWEROFF)
 		vm_stop(pm->vm, VM_STOP_POWEROFF, 0, "guest powered off");
 	else if (act == PM_RESET)
-		vm_stop(pm->vm, VM_STOP_RESET, 0, "guest requested reset");
+		vm_stop(pm->vm, VM_STOP_RESET, 0,
+			"guest requested reset (ACPI reset register)");
 }
 
 static const struct bus_ops acpi_pm_ops = {
@@ -163,6 +185,7 @@ static void acpi_pm_reset(struct device *dev)
 	pm->sts = 0;
 	pm->en = 0;
 	pm->cnt = ACPI_PM1_CNT_SCI_EN;
+	__atomic_store_n(&pm->tmr_base_ns, monotonic_ns(), __ATOMIC_RELAXED);
 	update_sci(pm);
 	pthread_mutex_unlock(&pm->lock);
 }
@@ -187,6 +210,7 @@ struct acpi_pm *acpi_pm_create(struct vm *vm)
 	}
 	pm->vm = vm;
 	pm->cnt = ACPI_PM1_CNT_SCI_EN;
+	pm->tmr_base_ns = monotonic_ns();
 	pthread_mutex_init(&pm->lock, NULL);
 	vm_irq_line_init(vm, &pm->sci, ACPI_SCI_IRQ);
 

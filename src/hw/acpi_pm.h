@@ -12,22 +12,28 @@
  * The ACPI fixed-hardware power management registers of a full (not
  * hardware-reduced) ACPI platform, as the FADT describes them: the PM1a
  * event block (PM1_STS, PM1_EN), the PM1a control block (SCI_EN, SLP_TYP,
- * SLP_EN) and a reset register. The FADT and DSDT are built from these
+ * SLP_EN), a reset register and the PM timer. The FADT and DSDT are built from these
  * constants, so the tables and the device cannot disagree.
  *
- * One PIO region holds all three:
+ * One PIO region holds all four:
  *   0x600  PM1_STS   16 bits, write 1 to clear
  *   0x602  PM1_EN    16 bits
  *   0x604  PM1_CNT   16 bits
  *   0x606  RESET     8 bits, write-only
  *   0x607  reserved
+ *   0x608  PM_TMR    32 bits, read-only
+ *
+ * The PM timer counts at 3.579545 MHz from the host's CLOCK_MONOTONIC,
+ * from 0 at creation and at reset, over all 32 bits (the FADT sets
+ * TMR_VAL_EXT), and wraps. It raises no TMR_STS: nothing polls for the
+ * carry, Linux reads it as a clocksource only.
  *
  * The reset register is ours rather than the usual 0xcf9 because 0xcf9
  * lies inside the PCI host bridge's 0xcf8 CONFIG_ADDRESS dword, and the
  * bus cannot overlap regions. Guests find it through the FADT's RESET_REG.
  */
 #define ACPI_PM_IO_BASE 0x600
-#define ACPI_PM_IO_LEN 8
+#define ACPI_PM_IO_LEN 12
 #define ACPI_PM1_EVT_PORT 0x600
 #define ACPI_PM1_EVT_LEN 4
 #define ACPI_PM1_CNT_PORT 0x604
@@ -35,6 +41,9 @@
 #define ACPI_RESET_PORT 0x606
 /* As at 0xcf9: hard reset (bit 1) + reset CPU (bit 2). Bit 2 triggers. */
 #define ACPI_RESET_VALUE 0x06
+#define ACPI_PM_TMR_PORT 0x608
+#define ACPI_PM_TMR_LEN 4
+#define ACPI_PM_TMR_HZ 3579545ull
 
 #define ACPI_SCI_IRQ 9
 
@@ -68,6 +77,7 @@ struct acpi_pm {
 	struct irq_line sci;
 	pthread_mutex_t lock;
 	uint16_t sts, en, cnt; /* cnt: SCI_EN, BM_RLD, SLP_TYP; never SLP_EN */
+	uint64_t tmr_base_ns; /* CLOCK_MONOTONIC when PM_TMR read 0; atomic */
 };
 
 /*

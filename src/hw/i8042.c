@@ -121,7 +121,8 @@ static void write_outport(struct i8042 *k, uint8_t v)
 {
 	k->outport = v;
 	if (!(v & OUT_RESET))
-		vm_stop(k->vm, VM_STOP_RESET, 0, "guest requested reset");
+		vm_stop(k->vm, VM_STOP_RESET, 0,
+			"guest requested reset (i8042)");
 }
 
 static void command(struct i8042 *k, uint8_t cmd)
@@ -143,7 +144,7 @@ static void command(struct i8042 *k, uint8_t cmd)
 		/* Pulsing bit 0 (the reset line) low is the 0xfe command. */
 		if (!(cmd & OUT_RESET))
 			vm_stop(k->vm, VM_STOP_RESET, 0,
-				"guest requested reset");
+				"guest requested reset (i8042)");
 		return;
 	}
 	switch (cmd) {

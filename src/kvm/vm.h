@@ -37,9 +37,15 @@ struct vm_config {
 	struct disk_config disks[CONFIG_MAX_DISKS];
 	unsigned int nr_disks;
 	struct net_options nets[CONFIG_MAX_NETS];
+	/* PCI devfns; CONFIG_PCI_AUTO until config_plan_pci() plans them. */
+	int net_addrs[CONFIG_MAX_NETS];
 	unsigned int nr_nets;
 	bool rng;
+	int rng_addr;
 	bool virtio_console; /* the terminal is hvc0, not ttyS0 */
+	int console_addr;
+	bool exit_on_reset; /* --on-reset exit: a reset ends devisor */
+	struct platform_config platform;
 };
 
 struct vm {

@@ -63,6 +63,39 @@ static bool needs_split(unsigned int off, unsigned int size)
 	return (size != 1 && size != 2 && size != 4) || (off & 3) + size > 4;
 }
 
+/* Function locks ------------------------------------------------------ */
+
+/*
+ * How many function locks this thread holds. Registration and removal
+ * under one are deferred (host->lock comes first) onto this thread's own
+ * queue, which runs when the outermost is released. Per thread, so no one
+ * runs the work while still inside another lock of their own.
+ */
+struct pci_deferred {
+	struct pci_deferred *next;
+	struct pci_host *host;
+	struct pci_dev *pdev;
+	int devfn; /* -1: a removal */
+};
+
+static __thread unsigned int fn_depth;
+static __thread struct pci_deferred *deferred, *deferred_last;
+
+static void run_deferred(void);
+
+static void fn_lock(struct pci_dev *pdev)
+{
+	pthread_mutex_lock(&pdev->lock);
+	fn_depth++;
+}
+
+static void fn_unlock(struct pci_dev *pdev)
+{
+	pthread_mutex_unlock(&pdev->lock);
+	if (--fn_depth == 0 && deferred)
+		run_deferred();
+}
+
 /* Raw access --------------------------------------------------------- */
 
 static bool raw_ok(unsigned int off, unsigned int size)
@@ -77,9 +110,9 @@ uint32_t pci_cfg_get(struct pci_dev *pdev, unsigned int off, unsigned int size)
 
 	if (!raw_ok(off, size))
 		return 0;
-	pthread_mutex_lock(&pdev->lock);
+	fn_lock(pdev);
 	v = le_get(&pdev->config[off], size);
-	pthread_mutex_unlock(&pdev->lock);
+	fn_unlock(pdev);
 	return v;
 }
 
@@ -88,9 +121,9 @@ void pci_cfg_set(struct pci_dev *pdev, unsigned int off, uint32_t val,
 {
 	if (!raw_ok(off, size))
 		return;
-	pthread_mutex_lock(&pdev->lock);
+	fn_lock(pdev);
 	le_put(&pdev->config[off], val, size);
-	pthread_mutex_unlock(&pdev->lock);
+	fn_unlock(pdev);
 }
 
 void pci_cfg_set_wmask(struct pci_dev *pdev, unsigned int off, uint32_t mask,
@@ -98,9 +131,9 @@ void pci_cfg_set_wmask(struct pci_dev *pdev, unsigned int off, uint32_t mask,
 {
 	if (!raw_ok(off, size))
 		return;
-	pthread_mutex_lock(&pdev->lock);
+	fn_lock(pdev);
 	le_put(&pdev->wmask[off], mask, size);
-	pthread_mutex_unlock(&pdev->lock);
+	fn_unlock(pdev);
 }
 
 void pci_cfg_set_w1cmask(struct pci_dev *pdev, unsigned int off, uint32_t mask,
@@ -108,9 +141,9 @@ void pci_cfg_set_w1cmask(struct pci_dev *pdev, unsigned int off, uint32_t mask,
 {
 	if (!raw_ok(off, size))
 		return;
-	pthread_mutex_lock(&pdev->lock);
+	fn_lock(pdev);
 	le_put(&pdev->w1cmask[off], mask, size);
-	pthread_mutex_unlock(&pdev->lock);
+	fn_unlock(pdev);
 }
 
 /* Function setup ----------------------------------------------------- */
@@ -219,7 +252,7 @@ int pci_dev_set_bar(struct pci_dev *pdev, unsigned int idx, uint64_t size,
 	    (t == PCI_BAR_MEM64 && pdev->bars[idx + 1].type != PCI_BAR_NONE))
 		return -EBUSY;
 
-	pthread_mutex_lock(&pdev->lock);
+	fn_lock(pdev);
 	bar->type = t;
 	bar->prefetch = prefetch;
 	bar->size = size;
@@ -231,7 +264,7 @@ int pci_dev_set_bar(struct pci_dev *pdev, unsigned int idx, uint64_t size,
 		le_put(&pdev->config[reg + 4], 0, 4);
 		le_put(&pdev->wmask[reg + 4], ~(size - 1) >> 32, 4);
 	}
-	pthread_mutex_unlock(&pdev->lock);
+	fn_unlock(pdev);
 	return 0;
 }
 
@@ -241,10 +274,10 @@ int pci_add_capability(struct pci_dev *pdev, uint8_t id, unsigned int size)
 
 	if (size < 2 || size > PCI_CFG_SPACE_SIZE - PCI_STD_HEADER_SIZEOF)
 		return -EINVAL;
-	pthread_mutex_lock(&pdev->lock);
+	fn_lock(pdev);
 	off = (pdev->cap_next + 3) & ~3u;
 	if (off + size > PCI_CFG_SPACE_SIZE) {
-		pthread_mutex_unlock(&pdev->lock);
+		fn_unlock(pdev);
 		return -ENOSPC;
 	}
 	memset(&pdev->config[off], 0, size);
@@ -259,7 +292,7 @@ int pci_add_capability(struct pci_dev *pdev, uint8_t id, unsigned int size)
 	pdev->cap_last = off;
 	pdev->cap_next = off + size;
 	pdev->config[PCI_STATUS] |= PCI_STATUS_CAP_LIST;
-	pthread_mutex_unlock(&pdev->lock);
+	fn_unlock(pdev);
 	return off;
 }
 
@@ -272,10 +305,10 @@ int pci_add_ext_capability(struct pci_dev *pdev, uint16_t id, uint8_t version,
 	if (!pdev->express || size < 4 ||
 	    size > PCI_CFG_SPACE_EXP_SIZE - PCI_CFG_SPACE_SIZE || version > 15)
 		return -EINVAL;
-	pthread_mutex_lock(&pdev->lock);
+	fn_lock(pdev);
 	off = (pdev->ext_next + 3) & ~3u;
 	if (off + size > PCI_CFG_SPACE_EXP_SIZE) {
-		pthread_mutex_unlock(&pdev->lock);
+		fn_unlock(pdev);
 		return -ENOSPC;
 	}
 	memset(&pdev->config[off], 0, size);
@@ -289,7 +322,7 @@ int pci_add_ext_capability(struct pci_dev *pdev, uint16_t id, uint8_t version,
 	}
 	pdev->ext_last = off;
 	pdev->ext_next = off + size;
-	pthread_mutex_unlock(&pdev->lock);
+	fn_unlock(pdev);
 	return off;
 }
 
@@ -311,7 +344,7 @@ int pci_add_pcie_capability(struct pci_dev *pdev, unsigned int port_type)
 	if (off < 0)
 		return off;
 
-	pthread_mutex_lock(&pdev->lock);
+	fn_lock(pdev);
 	pdev->express = true;
 	le_put(&pdev->config[off + PCI_EXP_FLAGS], 2 | port_type << 4, 2);
 	/* 128-byte payload, no FLR, no phantom functions or extended tags. */
@@ -346,7 +379,7 @@ int pci_add_pcie_capability(struct pci_dev *pdev, unsigned int port_type)
 		le_put(&pdev->config[off + PCI_EXP_LNKCTL2],
 		       PCI_EXP_LNKCTL2_TLS_2_5GT, 2);
 	}
-	pthread_mutex_unlock(&pdev->lock);
+	fn_unlock(pdev);
 	return off;
 }
 
@@ -366,7 +399,8 @@ static void intx_update(struct pci_dev *pdev)
 	bool out = pdev->intx_level && !pdev->intx_blocked;
 	unsigned int i;
 
-	if (!host || !pdev->registered || out == pdev->intx_out)
+	if (!host || !pdev->registered || !pdev->intx_pin ||
+	    out == pdev->intx_out)
 		return;
 	pdev->intx_out = out;
 	i = pdev->intx_gsi - host->cfg.intx_gsi_base;
@@ -471,11 +505,14 @@ uint64_t pci_bar_addr(struct pci_dev *pdev, unsigned int idx, bool *mapped)
 
 	if (idx >= PCI_STD_NUM_BARS)
 		return 0;
-	pthread_mutex_lock(&pdev->lock);
+	fn_lock(pdev);
 	a = bar_decode(pdev, idx);
+	if (pdev->bar_source &&
+	    !pdev->bar_source->addr(pdev->bar_source_opaque, pdev, idx, &a))
+		a = 0;
 	if (mapped)
 		*mapped = pdev->bars[idx].mapped;
-	pthread_mutex_unlock(&pdev->lock);
+	fn_unlock(pdev);
 	return a;
 }
 
@@ -493,15 +530,19 @@ static bool bar_target(struct pci_dev *pdev, struct pci_bar *bar,
 	if (!pdev->registered)
 		return false;
 	if (bar->type == PCI_BAR_IO) {
-		if (!(cmd & PCI_COMMAND_IO))
+		if (!(cmd & PCI_COMMAND_IO) && !pdev->bar_source)
 			return false;
 		limit = IO_SPACE_END;
 	} else {
-		if (!(cmd & PCI_COMMAND_MEMORY))
+		if (!(cmd & PCI_COMMAND_MEMORY) && !pdev->bar_source)
 			return false;
 		limit = bar->type == PCI_BAR_MEM64 ? PCI_PHYS_LIMIT :
 						     1ull << 32;
 	}
+	/* The source decides about decode too (a VF's MSE is its PF's). */
+	if (pdev->bar_source && !pdev->bar_source->addr(pdev->bar_source_opaque,
+							pdev, bar->idx, &a))
+		return false;
 	if (!a || a >= limit || bar->size >= limit - a)
 		return false;
 	*addr = a;
@@ -601,8 +642,27 @@ static void update_mappings(struct pci_dev *pdev)
 	}
 }
 
+void pci_dev_set_bar_source(struct pci_dev *pdev,
+			    const struct pci_bar_source *src, void *opaque)
+{
+	fn_lock(pdev);
+	pdev->bar_source = src;
+	pdev->bar_source_opaque = opaque;
+	fn_unlock(pdev);
+}
+
+void pci_dev_update_bars(struct pci_dev *pdev)
+{
+	fn_lock(pdev);
+	update_mappings(pdev);
+	fn_unlock(pdev);
+}
+
 static void bar_written(struct pci_dev *pdev, unsigned int slot)
 {
+	/* Read-only registers: no half-written 64-bit address to wait for. */
+	if (pdev->bar_source)
+		return;
 	if (pdev->bars[slot].type == PCI_BAR_MEM64)
 		pdev->bars[slot].written |= 1;
 	else if (is_upper_half(pdev, slot))
@@ -618,7 +678,7 @@ void pci_cfg_write_generic(struct pci_dev *pdev, unsigned int off, uint32_t val,
 
 	if (!raw_ok(off, size))
 		return;
-	pthread_mutex_lock(&pdev->lock);
+	fn_lock(pdev);
 	for (unsigned int i = 0; i < size; i++) {
 		uint8_t b = val >> (8 * i), *c = &pdev->config[off + i];
 
@@ -651,7 +711,7 @@ void pci_cfg_write_generic(struct pci_dev *pdev, unsigned int off, uint32_t val,
 	}
 	if (cmd || irq)
 		intx_recompute_blocked(pdev);
-	pthread_mutex_unlock(&pdev->lock);
+	fn_unlock(pdev);
 }
 
 uint32_t pci_cfg_read(struct pci_dev *pdev, unsigned int off, unsigned int size)
@@ -667,7 +727,7 @@ uint32_t pci_cfg_read(struct pci_dev *pdev, unsigned int off, unsigned int size)
 			val |= pci_cfg_read(pdev, off + i, 1) << (8 * i);
 		return val;
 	}
-	pthread_mutex_lock(&pdev->lock);
+	fn_lock(pdev);
 	val = le_get(&pdev->config[off], size);
 	/* Interrupt Status follows the pin even while INTx is disabled. */
 	if (overlaps(off, size, PCI_STATUS, 1) &&
@@ -677,7 +737,7 @@ uint32_t pci_cfg_read(struct pci_dev *pdev, unsigned int off, unsigned int size)
 		msi_cfg_read_fixup(pdev->msi, off, size, &val);
 	if (pdev->cfg_read)
 		pdev->cfg_read(pdev, off, size, &val);
-	pthread_mutex_unlock(&pdev->lock);
+	fn_unlock(pdev);
 	return val & ones(size);
 }
 
@@ -693,10 +753,10 @@ void pci_cfg_write(struct pci_dev *pdev, unsigned int off, uint32_t val,
 		return;
 	}
 	val &= ones(size);
-	pthread_mutex_lock(&pdev->lock);
+	fn_lock(pdev);
 	if (!pdev->cfg_write || !pdev->cfg_write(pdev, off, val, size))
 		pci_cfg_write_generic(pdev, off, val, size);
-	pthread_mutex_unlock(&pdev->lock);
+	fn_unlock(pdev);
 }
 
 /* Host: registry, mechanism #1, ECAM -------------------------------------- */
@@ -851,52 +911,184 @@ static const struct bus_ops ecam_ops = {
 	.write = ecam_write,
 };
 
-/* Registration ----------------------------------------------------------- */
+/* Windows: a sorted, coalesced free list ----------------------------------- */
 
-static int window_alloc(struct pci_window *w, uint64_t size, uint64_t align,
-			uint64_t *out)
+int pci_window_init(struct pci_window *w, uint64_t base, uint64_t size)
 {
-	uint64_t a;
-
-	if (!w->size)
-		return -ENOSPC;
-	a = (w->next + align - 1) & ~(align - 1);
-	if (a < w->next || a - w->base > w->size ||
-	    size > w->size - (a - w->base))
-		return -ENOSPC;
-	*out = a;
-	w->next = a + size;
+	*w = (struct pci_window){ .base = base, .size = size };
+	if (!size)
+		return 0;
+	w->free = malloc(sizeof(*w->free));
+	if (!w->free)
+		return -ENOMEM;
+	w->free[0] = (struct pci_range){ base, base + size };
+	w->nr_free = w->cap_free = 1;
 	return 0;
 }
 
-static int bar_alloc(struct pci_host *host, struct pci_bar *bar, uint64_t *addr)
+void pci_window_destroy(struct pci_window *w)
+{
+	free(w->free);
+	w->free = NULL;
+	w->nr_free = w->cap_free = 0;
+}
+
+uint64_t pci_window_avail(const struct pci_window *w)
+{
+	uint64_t n = 0;
+
+	for (unsigned int i = 0; i < w->nr_free; i++)
+		n += w->free[i].end - w->free[i].start;
+	return n;
+}
+
+/* Room for one more extent; a split can add one. */
+static int window_reserve(struct pci_window *w)
+{
+	struct pci_range *n;
+	unsigned int cap;
+
+	if (w->nr_free < w->cap_free)
+		return 0;
+	cap = w->cap_free ? 2 * w->cap_free : 4;
+	n = realloc(w->free, cap * sizeof(*n));
+	if (!n)
+		return -ENOMEM;
+	w->free = n;
+	w->cap_free = cap;
+	return 0;
+}
+
+int pci_window_alloc(struct pci_window *w, uint64_t size, uint64_t align,
+		     uint64_t *out)
+{
+	if (!size || !align || (align & (align - 1)))
+		return -EINVAL;
+	for (unsigned int i = 0; i < w->nr_free; i++) {
+		struct pci_range *r = &w->free[i];
+		uint64_t a = (r->start + align - 1) & ~(align - 1);
+
+		if (a < r->start || a >= r->end || size > r->end - a)
+			continue;
+		if (a > r->start && a + size < r->end) {
+			/* Taken from the middle: the extent splits in two. */
+			if (window_reserve(w))
+				return -ENOMEM;
+			r = &w->free[i];
+			memmove(r + 1, r, (w->nr_free - i) * sizeof(*r));
+			w->nr_free++;
+			r[0].end = a;
+			r[1].start = a + size;
+		} else if (a > r->start) {
+			r->end = a;
+		} else if (a + size < r->end) {
+			r->start = a + size;
+		} else {
+			memmove(r, r + 1, (w->nr_free - i - 1) * sizeof(*r));
+			w->nr_free--;
+		}
+		*out = a;
+		return 0;
+	}
+	return -ENOSPC;
+}
+
+void pci_window_free(struct pci_window *w, uint64_t addr, uint64_t size)
+{
+	uint64_t end = addr + size;
+	unsigned int i = 0;
+
+	if (!size || addr < w->base || end < addr || end - w->base > w->size) {
+		pr_err("pci: freeing %#llx+%#llx outside its window",
+		       (unsigned long long)addr, (unsigned long long)size);
+		return;
+	}
+	while (i < w->nr_free && w->free[i].end <= addr)
+		i++;
+	if (i < w->nr_free && w->free[i].start < end) {
+		pr_err("pci: %#llx+%#llx freed twice", (unsigned long long)addr,
+		       (unsigned long long)size);
+		return;
+	}
+	if (i > 0 && w->free[i - 1].end == addr) {
+		w->free[i - 1].end = end;
+		if (i < w->nr_free && w->free[i].start == end) {
+			w->free[i - 1].end = w->free[i].end;
+			memmove(&w->free[i], &w->free[i + 1],
+				(w->nr_free - i - 1) * sizeof(*w->free));
+			w->nr_free--;
+		}
+		return;
+	}
+	if (i < w->nr_free && w->free[i].start == end) {
+		w->free[i].start = addr;
+		return;
+	}
+	if (window_reserve(w)) {
+		/* The space is lost to the guest, nothing else breaks. */
+		pr_err("pci: out of memory, %#llx+%#llx leaked",
+		       (unsigned long long)addr, (unsigned long long)size);
+		return;
+	}
+	memmove(&w->free[i + 1], &w->free[i],
+		(w->nr_free - i) * sizeof(*w->free));
+	w->free[i] = (struct pci_range){ addr, end };
+	w->nr_free++;
+}
+
+/* Registration ----------------------------------------------------------- */
+
+static int bar_alloc(struct pci_host *host, struct pci_bar *bar)
 {
 	/* Memory BARs get whole pages: mmap-able later, never shared. */
 	uint64_t align = bar->size < 4096 ? 4096 : bar->size;
 
+	bar->win = &host->io;
 	if (bar->type == PCI_BAR_IO)
-		return window_alloc(&host->io, bar->size, bar->size, addr);
+		return pci_window_alloc(&host->io, bar->size, bar->size,
+					&bar->placed);
+	bar->win = &host->mmio64;
 	if (bar->type == PCI_BAR_MEM64 &&
-	    !window_alloc(&host->mmio64, bar->size, align, addr))
+	    !pci_window_alloc(&host->mmio64, bar->size, align, &bar->placed))
 		return 0;
-	return window_alloc(&host->mmio32, bar->size, align, addr);
+	bar->win = &host->mmio32;
+	return pci_window_alloc(&host->mmio32, bar->size, align, &bar->placed);
 }
 
+/* host->lock held. */
+static void release_bars(struct pci_dev *pdev)
+{
+	for (unsigned int i = 0; i < PCI_STD_NUM_BARS; i++) {
+		struct pci_bar *bar = &pdev->bars[i];
+
+		if (bar->win)
+			pci_window_free(bar->win, bar->placed, bar->size);
+		bar->win = NULL;
+		bar->placed = 0;
+	}
+}
+
+/* host->lock and pdev->lock held. */
 static int place_bars(struct pci_host *host, struct pci_dev *pdev)
 {
-	struct pci_window saved[3] = { host->mmio32, host->mmio64, host->io };
-	uint64_t addr[PCI_STD_NUM_BARS] = { 0 };
 	unsigned int i;
 	int ret;
 
+	if (pdev->bar_source) {
+		/* The registers read as zero; the source says where. */
+		for (i = 0; i < PCI_STD_NUM_BARS; i++) {
+			le_put(&pdev->config[PCI_BASE_ADDRESS_0 + 4 * i], 0, 4);
+			le_put(&pdev->wmask[PCI_BASE_ADDRESS_0 + 4 * i], 0, 4);
+		}
+		return 0;
+	}
 	for (i = 0; i < PCI_STD_NUM_BARS; i++) {
 		if (pdev->bars[i].type == PCI_BAR_NONE)
 			continue;
-		ret = bar_alloc(host, &pdev->bars[i], &addr[i]);
+		ret = bar_alloc(host, &pdev->bars[i]);
 		if (ret) {
-			host->mmio32 = saved[0];
-			host->mmio64 = saved[1];
-			host->io = saved[2];
+			pdev->bars[i].win = NULL;
+			release_bars(pdev);
 			pr_err("%s: no room for BAR%u (%#llx bytes)",
 			       pdev->dev.name, i,
 			       (unsigned long long)pdev->bars[i].size);
@@ -904,35 +1096,57 @@ static int place_bars(struct pci_host *host, struct pci_dev *pdev)
 		}
 	}
 	for (i = 0; i < PCI_STD_NUM_BARS; i++) {
-		uint8_t *p = &pdev->config[PCI_BASE_ADDRESS_0 + 4 * i];
+		unsigned int reg = PCI_BASE_ADDRESS_0 + 4 * i;
+		uint8_t *p = &pdev->config[reg];
+		uint64_t a = pdev->bars[i].placed;
+		uint32_t type_bits = le_get(p, 4) &
+				     ~le_get(&pdev->wmask[reg], 4);
 
 		if (pdev->bars[i].type == PCI_BAR_NONE)
 			continue;
-		le_put(p, le_get(p, 4) | (uint32_t)addr[i], 4);
+		/* A re-registration replaces the old address. */
+		le_put(p, type_bits | (uint32_t)a, 4);
 		if (pdev->bars[i].type == PCI_BAR_MEM64)
-			le_put(p + 4, addr[i] >> 32, 4);
+			le_put(p + 4, a >> 32, 4);
 	}
 	return 0;
 }
 
-static void set_multifunction(struct pci_dev *fn0)
+/* host->lock held; fn0's lock is taken raw: no deferred work under it. */
+static void set_multifunction(struct pci_dev *fn0, bool on)
 {
 	pthread_mutex_lock(&fn0->lock);
-	fn0->config[PCI_HEADER_TYPE] |= PCI_HEADER_TYPE_MFD;
-	fn0->reset_config[PCI_HEADER_TYPE] |= PCI_HEADER_TYPE_MFD;
+	if (on) {
+		fn0->config[PCI_HEADER_TYPE] |= PCI_HEADER_TYPE_MFD;
+		fn0->reset_config[PCI_HEADER_TYPE] |= PCI_HEADER_TYPE_MFD;
+	} else {
+		fn0->config[PCI_HEADER_TYPE] &= ~PCI_HEADER_TYPE_MFD;
+		fn0->reset_config[PCI_HEADER_TYPE] &= ~PCI_HEADER_TYPE_MFD;
+	}
 	pthread_mutex_unlock(&fn0->lock);
 }
 
-int pci_dev_register(struct pci_host *host, struct pci_dev *pdev, int devfn)
+static bool slot_free(const struct pci_bus *b, unsigned int slot)
+{
+	for (unsigned int f = 0; f < 8; f++)
+		if (b->devfn[PCI_DEVFN(slot, f)])
+			return false;
+	return true;
+}
+
+/* No function lock held by this thread. */
+static int do_register(struct pci_host *host, struct pci_dev *pdev, int devfn)
 {
 	struct pci_bus *b;
 	struct pci_dev *fn0;
 	unsigned int pin;
 	int ret;
 
-	if (pdev->registered || devfn > 0xff)
-		return -EINVAL;
 	pthread_mutex_lock(&host->lock);
+	if (pdev->registered) {
+		ret = -EINVAL;
+		goto out;
+	}
 	b = host->buses[0];
 	if (!b) {
 		b = calloc(1, sizeof(*b));
@@ -942,19 +1156,16 @@ int pci_dev_register(struct pci_host *host, struct pci_dev *pdev, int devfn)
 		}
 		__atomic_store_n(&host->buses[0], b, __ATOMIC_RELEASE);
 	}
+	if (devfn < 0 && host->next_devfn >= 0) {
+		devfn = host->next_devfn;
+		host->next_devfn = -1;
+	}
+	for (unsigned int s = 0; s < PCI_MAX_SLOTS && devfn < 0; s++)
+		if (slot_free(b, s))
+			devfn = PCI_DEVFN(s, 0);
 	if (devfn < 0) {
-		for (unsigned int s = 0; s < PCI_MAX_SLOTS && devfn < 0; s++) {
-			bool used = false;
-
-			for (unsigned int f = 0; f < 8; f++)
-				used |= b->devfn[PCI_DEVFN(s, f)] != NULL;
-			if (!used)
-				devfn = PCI_DEVFN(s, 0);
-		}
-		if (devfn < 0) {
-			ret = -ENOSPC;
-			goto out;
-		}
+		ret = -ENOSPC;
+		goto out;
 	}
 	if (b->devfn[devfn]) {
 		ret = -EEXIST;
@@ -989,7 +1200,7 @@ int pci_dev_register(struct pci_host *host, struct pci_dev *pdev, int devfn)
 
 	fn0 = b->devfn[devfn & ~7];
 	if (PCI_FUNC(devfn) && fn0)
-		set_multifunction(fn0);
+		set_multifunction(fn0, true);
 	__atomic_store_n(&b->devfn[devfn], pdev, __ATOMIC_RELEASE);
 	ret = devfn;
 out:
@@ -999,34 +1210,173 @@ out:
 	return ret;
 }
 
-void pci_dev_exit(struct pci_dev *pdev)
+/* No function lock held by this thread. */
+static void do_unregister(struct pci_dev *pdev)
+{
+	struct pci_host *host = pdev->host;
+	struct pci_bus *b;
+	struct pci_dev *fn0;
+	bool others = false;
+
+	if (!host)
+		return;
+	/* Released first: intx_update() ignores unregistered functions. */
+	pthread_mutex_lock(&host->intx_lock);
+	__atomic_store_n(&pdev->intx_level, false, __ATOMIC_RELAXED);
+	intx_update(pdev);
+	pdev->intx_pin = 0;
+	pthread_mutex_unlock(&host->intx_lock);
+
+	pthread_mutex_lock(&host->lock);
+	if (!pdev->registered) {
+		pthread_mutex_unlock(&host->lock);
+		return;
+	}
+	b = host->buses[pdev->bus];
+	/* Unreachable first, so no config write can map a BAR again. */
+	__atomic_store_n(&b->devfn[pdev->devfn], NULL, __ATOMIC_RELEASE);
+	pthread_mutex_lock(&pdev->lock);
+	pdev->registered = false;
+	for (unsigned int i = 0; i < PCI_STD_NUM_BARS; i++)
+		bar_unmap(&pdev->bars[i]);
+	pthread_mutex_unlock(&pdev->lock);
+	release_bars(pdev);
+	fn0 = b->devfn[pdev->devfn & ~7];
+	for (unsigned int f = 1; f < 8; f++)
+		others |= b->devfn[(pdev->devfn & ~7) + f] != NULL;
+	if (fn0 && !others)
+		set_multifunction(fn0, false);
+	pthread_mutex_unlock(&host->lock);
+	device_unregister(host->vm, &pdev->dev);
+}
+
+static int defer(struct pci_host *host, struct pci_dev *pdev, int devfn)
+{
+	struct pci_deferred *d = calloc(1, sizeof(*d));
+
+	if (!d)
+		return -ENOMEM;
+	d->host = host;
+	d->pdev = pdev;
+	d->devfn = devfn;
+	if (deferred)
+		deferred_last->next = d;
+	else
+		deferred = d;
+	deferred_last = d;
+	return 0;
+}
+
+/* With no function lock held: in queue order, one at a time. */
+static void run_deferred(void)
+{
+	while (deferred) {
+		struct pci_deferred *d = deferred;
+		int ret;
+
+		deferred = d->next;
+		if (d->devfn < 0) {
+			do_unregister(d->pdev);
+		} else {
+			ret = do_register(d->host, d->pdev, d->devfn);
+			if (ret < 0)
+				pr_err("%s: cannot add at 00:%02x.%x: %s",
+				       d->pdev->dev.name, PCI_SLOT(d->devfn),
+				       PCI_FUNC(d->devfn), strerror(-ret));
+		}
+		free(d);
+	}
+}
+
+int pci_dev_register(struct pci_host *host, struct pci_dev *pdev, int devfn)
+{
+	int ret;
+
+	if (pdev->registered || devfn > 0xff)
+		return -EINVAL;
+	if (!fn_depth)
+		return do_register(host, pdev, devfn);
+	if (devfn < 0)
+		return -EINVAL;
+	ret = defer(host, pdev, devfn);
+	return ret ? ret : devfn;
+}
+
+void pci_host_set_next_devfn(struct pci_host *host, int devfn)
+{
+	pthread_mutex_lock(&host->lock);
+	host->next_devfn = devfn >= 0 && devfn <= 0xff ? devfn : -1;
+	pthread_mutex_unlock(&host->lock);
+}
+
+void pci_dev_unregister(struct pci_dev *pdev)
 {
 	struct pci_host *host = pdev->host;
 
-	pthread_mutex_lock(&pdev->lock);
-	for (unsigned int i = 0; i < PCI_STD_NUM_BARS; i++)
-		if (pdev->bars[i].mapped)
-			bar_unmap(&pdev->bars[i]);
-	pthread_mutex_unlock(&pdev->lock);
-	if (host && pdev->registered) {
-		pthread_mutex_lock(&host->intx_lock);
-		__atomic_store_n(&pdev->intx_level, false, __ATOMIC_RELAXED);
-		intx_update(pdev);
-		pthread_mutex_unlock(&host->intx_lock);
-
-		pthread_mutex_lock(&host->lock);
-		__atomic_store_n(&host->buses[pdev->bus]->devfn[pdev->devfn],
-				 NULL, __ATOMIC_RELEASE);
-		pthread_mutex_unlock(&host->lock);
-		pdev->registered = false;
-		device_unregister(host->vm, &pdev->dev);
+	if (!host)
+		return;
+	if (!fn_depth) {
+		do_unregister(pdev);
+	} else if (defer(host, pdev, -1)) {
+		pr_err("%s: out of memory, cannot remove", pdev->dev.name);
 	}
+}
+
+void pci_dev_exit(struct pci_dev *pdev)
+{
+	do_unregister(pdev);
 	pthread_mutex_destroy(&pdev->lock);
+}
+
+int pci_plan_devfns(const int *want, unsigned int n, int *out,
+		    unsigned int *bad)
+{
+	bool used[256] = { [0] = true };
+	unsigned int i;
+
+	for (i = 0; i < n; i++) {
+		out[i] = want[i];
+		if (want[i] < 0)
+			continue;
+		*bad = i;
+		if (want[i] > 0xff || PCI_SLOT(want[i]) == 0)
+			return -EINVAL;
+		if (used[want[i]])
+			return -EEXIST;
+		used[want[i]] = true;
+	}
+	for (i = 0; i < n; i++) {
+		if (want[i] > 0 && PCI_FUNC(want[i]) && !used[want[i] & ~7]) {
+			*bad = i;
+			return -ENODEV;
+		}
+	}
+	for (i = 0; i < n; i++) {
+		unsigned int s = 1;
+
+		if (want[i] >= 0)
+			continue;
+		for (; s < PCI_MAX_SLOTS; s++) {
+			bool free_slot = true;
+
+			for (unsigned int f = 0; f < 8; f++)
+				free_slot &= !used[PCI_DEVFN(s, f)];
+			if (free_slot)
+				break;
+		}
+		if (s == PCI_MAX_SLOTS) {
+			*bad = i;
+			return -ENOSPC;
+		}
+		out[i] = PCI_DEVFN(s, 0);
+		used[out[i]] = true;
+	}
+	return 0;
 }
 
 void pci_dev_reset(struct pci_dev *pdev)
 {
-	pthread_mutex_lock(&pdev->lock);
+	fn_lock(pdev);
 	if (pdev->registered) {
 		memcpy(pdev->config, pdev->reset_config, sizeof(pdev->config));
 		for (unsigned int i = 0; i < PCI_STD_NUM_BARS; i++)
@@ -1038,7 +1388,7 @@ void pci_dev_reset(struct pci_dev *pdev)
 	if (pdev->msi)
 		msi_reset(pdev->msi);
 	intx_recompute_blocked(pdev);
-	pthread_mutex_unlock(&pdev->lock);
+	fn_unlock(pdev);
 }
 
 void pci_host_config_default(struct pci_host_config *cfg)
@@ -1085,13 +1435,16 @@ int pci_host_init(struct pci_host *host, struct vm *vm,
 	memset(host, 0, sizeof(*host));
 	host->vm = vm;
 	host->cfg = *cfg;
-	host->mmio32 = (struct pci_window){ cfg->mmio32_base, cfg->mmio32_size,
-					    cfg->mmio32_base };
-	host->mmio64 = (struct pci_window){ cfg->mmio64_base, cfg->mmio64_size,
-					    cfg->mmio64_base };
-	host->io =
-		(struct pci_window){ cfg->io_base, cfg->io_size, cfg->io_base };
+	if (pci_window_init(&host->mmio32, cfg->mmio32_base,
+			    cfg->mmio32_size) ||
+	    pci_window_init(&host->mmio64, cfg->mmio64_base,
+			    cfg->mmio64_size) ||
+	    pci_window_init(&host->io, cfg->io_base, cfg->io_size)) {
+		ret = -ENOMEM;
+		goto err_windows;
+	}
 	host->nr_buses = cfg->ecam_size / SZ_1M;
+	host->next_devfn = -1;
 	pthread_mutex_init(&host->lock, NULL);
 	pthread_mutex_init(&host->intx_lock, NULL);
 	for (unsigned int i = 0; i < 4; i++)
@@ -1136,6 +1489,10 @@ err_conf1:
 err_locks:
 	pthread_mutex_destroy(&host->intx_lock);
 	pthread_mutex_destroy(&host->lock);
+err_windows:
+	pci_window_destroy(&host->mmio32);
+	pci_window_destroy(&host->mmio64);
+	pci_window_destroy(&host->io);
 	return ret;
 }
 
@@ -1152,6 +1509,9 @@ void pci_host_destroy(struct pci_host *host)
 		free(host->buses[i]);
 		host->buses[i] = NULL;
 	}
+	pci_window_destroy(&host->mmio32);
+	pci_window_destroy(&host->mmio64);
+	pci_window_destroy(&host->io);
 	pthread_mutex_destroy(&host->intx_lock);
 	pthread_mutex_destroy(&host->lock);
 }

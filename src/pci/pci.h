@@ -16,9 +16,18 @@
  * and msix_notify() holding their own locks, so config hooks (run under
  * pdev->lock) must not take such a lock.
  *
- * Lifetime: functions are never freed while vCPUs run (as for the bus).
- * pci_dev_exit() unpublishes a function and takes it off the VM's device
- * list.
+ * Functions come and go at run time with pci_dev_register() and
+ * pci_dev_unregister(). Called while this thread holds a function's lock
+ * (a config hook creating a VF), they would take host->lock under
+ * pdev->lock, so the work is queued instead and done once the thread's
+ * outermost function lock is released, before the config access returns.
+ * Only locks taken through this API count: code that takes pdev->lock
+ * itself must not add or remove functions under it.
+ *
+ * Lifetime: an unregistered function's memory must outlive any access a
+ * vCPU already had in flight (as for the bus): free it only once vCPUs are
+ * stopped or have left the callback. pci_dev_exit() unregisters and
+ * destroys the lock.
  */
 
 #include "arch/x86/layout.h"
@@ -70,12 +79,32 @@ typedef void pci_msi_update_fn(void *opaque, struct pci_dev *pdev,
 			       unsigned int vector, uint64_t addr,
 			       uint32_t data, bool masked);
 
-/* An address window BARs are allocated from; also what ACPI _CRS lists. */
+/* A free extent of a window, [start, end). */
+struct pci_range {
+	uint64_t start, end;
+};
+
+/*
+ * An address window BARs are allocated from; also what ACPI _CRS lists.
+ * The free extents are kept sorted and coalesced.
+ */
 struct pci_window {
 	uint64_t base;
 	uint64_t size; /* 0: no such window */
-	uint64_t next; /* allocation cursor, internal */
+	struct pci_range *free;
+	unsigned int nr_free, cap_free;
 };
+
+/* The allocator under the BARs; callers serialize (host->lock). */
+int pci_window_init(struct pci_window *w, uint64_t base, uint64_t size);
+void pci_window_destroy(struct pci_window *w);
+/* Lowest fit aligned to @align (a power of two); -ENOSPC when none. */
+int pci_window_alloc(struct pci_window *w, uint64_t size, uint64_t align,
+		     uint64_t *out);
+/* Gives back what pci_window_alloc() handed out. */
+void pci_window_free(struct pci_window *w, uint64_t addr, uint64_t size);
+/* Bytes free, for tests and dumps. */
+uint64_t pci_window_avail(const struct pci_window *w);
 
 struct pci_host_config {
 	uint64_t ecam_base, ecam_size; /* size: 1 MiB per bus; 0: no ECAM */
@@ -107,11 +136,27 @@ struct pci_bar {
 	uint64_t size;
 	const struct bus_ops *ops;
 	void *opaque;
+	/* The space given at registration, freed at removal; under host->lock. */
+	struct pci_window *win;
+	uint64_t placed;
 	/* Mapping state, under pdev->lock. */
 	bool mapped;
 	uint64_t addr; /* where mapped */
 	unsigned int written; /* 64-bit halves written since last remap */
 	uint64_t refused; /* last address refused; logged once */
+};
+
+/*
+ * Where a function's BARs decode, when not its own BAR registers: a VF's
+ * come from its PF's SR-IOV capability (VF BAR n plus the VF's index times
+ * the VF BAR size, while VF MSE is set). Called with pdev->lock held, on
+ * every remap; returns false for "not decoding". It must not take the lock
+ * of another function (its PF): cache what it needs and call
+ * pci_dev_update_bars() when that changes.
+ */
+struct pci_bar_source {
+	bool (*addr)(void *opaque, struct pci_dev *pdev, unsigned int idx,
+		     uint64_t *addr);
 };
 
 struct pci_dev {
@@ -131,6 +176,8 @@ struct pci_dev {
 	unsigned int ext_next, ext_last;
 
 	struct pci_bar bars[PCI_STD_NUM_BARS];
+	const struct pci_bar_source *bar_source; /* NULL: own BAR registers */
+	void *bar_source_opaque;
 	struct msix *msix;
 	struct msi *msi;
 
@@ -169,6 +216,7 @@ struct pci_host {
 	uint8_t rcr; /* last byte written to 0xCF9 */
 	pthread_mutex_t lock; /* registry and windows */
 	struct pci_bus *buses[PCI_MAX_BUSES];
+	int next_devfn; /* for the next register(-1); -1: pick */
 
 	/* INTx lines are wire-ORed: one count of asserters per GSI. */
 	pthread_mutex_t intx_lock;
@@ -222,13 +270,50 @@ int pci_add_ext_capability(struct pci_dev *pdev, uint16_t id, uint8_t version,
 int pci_add_pcie_capability(struct pci_dev *pdev, unsigned int port_type);
 
 /*
+ * Before pci_dev_register(): the function's BARs decode where @src says,
+ * not at its BAR registers (which then read as zero, as a VF's do), and
+ * take no window space.
+ */
+void pci_dev_set_bar_source(struct pci_dev *pdev,
+			    const struct pci_bar_source *src, void *opaque);
+/* Re-asks the BAR source (or the registers) and remaps. Any thread. */
+void pci_dev_update_bars(struct pci_dev *pdev);
+
+/*
  * Places the BARs in the windows, wires INTx and publishes the function at
- * @devfn (-1: function 0 of the first free slot). Returns the devfn or
- * -errno. Also registers pdev->dev with the VM.
+ * @devfn (-1: the one pci_host_set_next_devfn() left, else function 0 of
+ * the lowest free slot). Returns the devfn or -errno. Also registers
+ * pdev->dev with the VM. At run time too: under a function lock it is
+ * deferred (see the locking note), needs an explicit @devfn, and a failure
+ * then is only logged.
  */
 int pci_dev_register(struct pci_host *host, struct pci_dev *pdev, int devfn);
-/* Unmaps and unpublishes; for a device model's destroy. */
+/*
+ * The next pci_dev_register(-1) on @host uses @devfn: for a board that
+ * planned addresses (pci_plan_devfns()) and a device constructor that
+ * takes none.
+ */
+void pci_host_set_next_devfn(struct pci_host *host, int devfn);
+/*
+ * Removes a function at run time: unpublished (config reads all ones),
+ * BARs unmapped, their window space freed, INTx released, off the VM's
+ * device list. Deferred like pci_dev_register() under a function lock.
+ */
+void pci_dev_unregister(struct pci_dev *pdev);
+/* pci_dev_unregister() now, then the lock goes; for a model's destroy. */
 void pci_dev_exit(struct pci_dev *pdev);
+
+/*
+ * Boot-time slot plan for @n functions on bus 0. @want[i] is a devfn or
+ * -1. Explicit ones are placed first; then the rest, in order, each take
+ * function 0 of the lowest slot no function uses. Slot 0 is the host
+ * bridge's. Returns 0 with @out filled, or -EINVAL (slot 0 or out of
+ * range), -EEXIST (asked for twice), -ENODEV (function 1-7 of a slot with
+ * no function 0, which software never finds) or -ENOSPC, with *bad the
+ * index at fault.
+ */
+int pci_plan_devfns(const int *want, unsigned int n, int *out,
+		    unsigned int *bad);
 /* Back to the state at registration: decode off, BARs where placed. */
 void pci_dev_reset(struct pci_dev *pdev);
 

@@ -90,6 +90,9 @@ struct virtio_blk {
 	bool discard;
 	bool write_zeroes;
 	bool closing; /* blk_close() from destroy: done() only frees */
+	/* Requests in the backend, and whether a reset waits for them. */
+	unsigned int inflight;
+	bool draining;
 	char serial[VIRTIO_BLK_ID_BYTES];
 	uint8_t config[CFG_LEN];
 	struct virtqueue *vqs;
@@ -199,6 +202,7 @@ static void req_done(struct blk_req *req, int result)
 	struct blk_queue *bq = vr->bq;
 	struct virtio_blk *blk = bq->blk;
 
+	blk->inflight--;
 	if (!blk->closing && vr->gen == bq->gen)
 		sync_gen(bq);
 	if (blk->closing || vr->gen != bq->gen) {
@@ -229,8 +233,10 @@ static int submit(struct virtio_blk *blk, struct blk_vreq *vr)
 	vr->req.done = req_done;
 	vr->req.opaque = vr;
 	r = blk_submit(blk->be, &vr->req);
-	if (!r)
+	if (!r) {
+		blk->inflight++;
 		return BLK_PENDING;
+	}
 	pr_debug_ratelimited("%s: backend refused a request: %s",
 			     blk->vdev.name, strerror(-r));
 	return errno_status(r);
@@ -459,6 +465,10 @@ static void blk_completion_cb(void *opaque, uint32_t events)
 
 	virtio_dev_lock(vdev);
 	blk_process_completions(blk->be);
+	if (blk->draining && !blk->inflight) {
+		blk->draining = false;
+		virtio_dev_reset_done(vdev);
+	}
 	for (unsigned int q = 0; q < vdev->nr_queues; q++) {
 		struct blk_queue *bq = &blk->queues[q];
 
@@ -485,12 +495,16 @@ static void blk_reset(struct virtio_dev *vdev)
 		blk->queues[q].stalled = false;
 	}
 	/*
-	 * Before the core resets the rings, and with the lock held so no
-	 * kick starts more: once the driver sees status 0 it reclaims the
-	 * buffers, and nothing may land in them after that. The completions
-	 * of the old generation run here and touch nothing of the guest's.
+	 * Reads in flight may still land in buffers the driver reclaims once
+	 * it reads status 0, so 0 waits for the last of them: the I/O thread
+	 * completes the reset (blk_completion_cb()), and this vCPU never
+	 * waits for the disk under the device lock. The completions of the
+	 * old generation touch nothing of the guest's.
 	 */
-	blk_drain(blk->be);
+	if (blk->inflight) {
+		blk->draining = true;
+		virtio_dev_reset_later(vdev);
+	}
 }
 
 static void free_queues(struct virtio_blk *blk, unsigned int n)

@@ -9,6 +9,7 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include "backend/console.h"
 #include "kvm/vm.h"
 #include "util/log.h"
 #include "virtio/virtio.h"
@@ -24,13 +25,32 @@
 #define CFG_EMERG_WR 8
 #define CFG_LEN 12
 
+/*
+ * Output buffer: a guest's burst is held here while the terminal catches
+ * up; past it, transmit buffers wait in the ring. EMERG_RESERVE of it is
+ * kept for emergency writes, which cannot wait.
+ */
+#define CONSOLE_OUT_SIZE (64u << 10)
+#define EMERG_RESERVE 256
+/* At stop, what a terminal has not taken in this long is dropped. */
+#define CONSOLE_STOP_MS 500
+
 struct virtio_console {
 	struct virtio_dev vdev;
 	struct virtqueue vqs[2];
 	struct virtq_seg segs[CONSOLE_QUEUE_SIZE];
 	struct iovec iov[CONSOLE_QUEUE_SIZE];
 	uint8_t config[CFG_LEN];
-	int out_fd;
+	struct console_out *out;
+	/*
+	 * The TX chain popped but not yet all in @out (tx_busy), and how
+	 * much of it is; its own segments, as receive uses @segs.
+	 */
+	struct virtq_seg tx_segs[CONSOLE_QUEUE_SIZE];
+	struct virtq_chain tx_chain;
+	size_t tx_done;
+	bool tx_busy;
+	bool stopping; /* teardown: the queue is no longer served */
 	int rx_efd;
 	/*
 	 * A receive came up short: signal on the next RX kick. It survives
@@ -50,56 +70,84 @@ static void put_le(uint8_t *p, uint32_t v, unsigned int n)
 		p[i] = v >> (8 * i);
 }
 
-/* Output is best effort: the guest must never wedge on a broken fd. */
-static void output(struct virtio_console *con, struct iovec *iov, int n)
+/*
+ * The TX chain in hand: copied into the output buffer from byte
+ * @tx_done on. False when the buffer filled first.
+ */
+static bool tx_copy(struct virtio_console *con)
 {
-	while (n > 0 && con->out_fd >= 0) {
-		ssize_t w = writev(con->out_fd, iov, n);
+	size_t skip = con->tx_done;
+	int n = virtq_chain_iov(&con->vdev.dma, &con->tx_chain, false, con->iov,
+				CONSOLE_QUEUE_SIZE);
+	bool all = true;
 
-		if (w < 0 && errno == EINTR)
+	for (int i = 0; i < n && all; i++) {
+		const uint8_t *p = con->iov[i].iov_base;
+		size_t len = con->iov[i].iov_len, put;
+
+		if (skip >= len) {
+			skip -= len;
 			continue;
-		if (w <= 0) {
-			pr_warn_ratelimited("%s: output: %s", con->vdev.name,
-					    w < 0 ? strerror(errno) : "EOF");
-			return;
 		}
-		while (n > 0 && (size_t)w >= iov->iov_len) {
-			w -= iov->iov_len;
-			iov++;
-			n--;
-		}
-		if (n > 0) {
-			iov->iov_base = (uint8_t *)iov->iov_base + w;
-			iov->iov_len -= w;
-		}
+		put = console_out_write(con->out, p + skip, len - skip,
+					EMERG_RESERVE);
+		con->tx_done += put;
+		all = put == len - skip;
+		skip = 0;
 	}
+	if (n > 0)
+		virtq_chain_unmap(&con->vdev.dma, &con->tx_chain, false,
+				  con->iov, n, 0);
+	return all;
 }
 
+/*
+ * A chain is used only once all of it is in the output buffer. When the
+ * buffer is full the queue is left as it is, kicks off: the guest sees
+ * its buffers not yet used, and tx_room() carries on.
+ */
 static void transmit(struct virtio_console *con)
 {
 	struct virtqueue *vq = &con->vqs[TXQ];
-	struct virtq_chain c = VIRTQ_CHAIN_INIT(con->segs);
-	int r, n;
+	int r;
 
 	do {
 		virtq_set_notification(vq, false);
-		while ((r = virtq_pop(vq, &c)) > 0) {
-			n = virtq_chain_iov(&con->vdev.dma, &c, false, con->iov,
-					    CONSOLE_QUEUE_SIZE);
-			if (n > 0) {
-				output(con, con->iov, n);
-				virtq_chain_unmap(&con->vdev.dma, &c, false,
-						  con->iov, n, 0);
+		for (;;) {
+			if (!con->tx_busy) {
+				r = virtq_pop(vq, &con->tx_chain);
+				if (r < 0) {
+					virtio_dev_fail(&con->vdev, r,
+							"transmitq");
+					return;
+				}
+				if (!r)
+					break;
+				con->tx_busy = true;
+				con->tx_done = 0;
 			}
-			virtq_push(vq, &c, 0);
-		}
-		if (r < 0) {
-			virtio_dev_fail(&con->vdev, r, "transmitq");
-			return;
+			if (!tx_copy(con))
+				goto out;
+			virtq_push(vq, &con->tx_chain, 0);
+			con->tx_busy = false;
 		}
 		virtq_set_notification(vq, true);
 	} while (!virtq_empty(vq));
+out:
 	virtio_dev_notify_queue(&con->vdev, TXQ);
+}
+
+/* The writer thread freed space: the chain in hand goes on. */
+static void tx_room(void *opaque)
+{
+	struct virtio_console *con = opaque;
+	struct virtio_dev *vdev = &con->vdev;
+
+	pthread_mutex_lock(&vdev->lock);
+	if (con->tx_busy && !con->stopping && virtio_dev_running(vdev) &&
+	    con->vqs[TXQ].ready)
+		transmit(con);
+	pthread_mutex_unlock(&vdev->lock);
 }
 
 static void wake_input(struct virtio_console *con)
@@ -139,7 +187,6 @@ static void con_config_write(struct virtio_dev *vdev, uint32_t off,
 			     const void *data, unsigned int len)
 {
 	struct virtio_console *con = to_con(vdev);
-	struct iovec iov;
 	uint8_t ch;
 
 	/* Emergency write: one character, even before DRIVER_OK. */
@@ -147,14 +194,36 @@ static void con_config_write(struct virtio_dev *vdev, uint32_t off,
 	    !virtio_dev_has_feature(vdev, VIRTIO_CONSOLE_F_EMERG_WRITE))
 		return;
 	ch = *(const uint8_t *)data;
-	iov = (struct iovec){ .iov_base = &ch, .iov_len = 1 };
-	output(con, &iov, 1);
+	/* A register write cannot be held back: only a full reserve drops. */
+	if (!console_out_write(con->out, &ch, 1, 0))
+		pr_warn_ratelimited(
+			"%s: output stalled; emergency write dropped",
+			vdev->name);
+}
+
+static void con_reset(struct virtio_dev *vdev)
+{
+	/* Its bytes so far stay queued for output: the guest sent them. */
+	to_con(vdev)->tx_busy = false;
+}
+
+/* The writer calls transmit(): it ends before the core's lock does. */
+static void con_stop(struct virtio_dev *vdev)
+{
+	struct virtio_console *con = to_con(vdev);
+
+	pthread_mutex_lock(&vdev->lock);
+	con->stopping = true;
+	pthread_mutex_unlock(&vdev->lock);
+	console_out_destroy(con->out, CONSOLE_STOP_MS);
+	con->out = NULL;
 }
 
 static void con_destroy(struct virtio_dev *vdev)
 {
 	struct virtio_console *con = to_con(vdev);
 
+	console_out_destroy(con->out, CONSOLE_STOP_MS);
 	close(con->rx_efd);
 	free(con);
 }
@@ -162,7 +231,9 @@ static void con_destroy(struct virtio_dev *vdev)
 static const struct virtio_dev_ops con_ops = {
 	.config_read = con_config_read,
 	.config_write = con_config_write,
+	.reset = con_reset,
 	.queue_notify = con_queue_notify,
+	.stop = con_stop,
 	.destroy = con_destroy,
 };
 
@@ -184,7 +255,14 @@ struct virtio_dev *virtio_console_create(struct vm *vm, int out_fd)
 		free(con);
 		return NULL;
 	}
-	con->out_fd = out_fd;
+	con->out = console_out_create(out_fd, CONSOLE_OUT_SIZE, tx_room, con);
+	if (!con->out) {
+		close(con->rx_efd);
+		pthread_mutex_destroy(&con->vdev.lock);
+		free(con);
+		return NULL;
+	}
+	con->tx_chain = VIRTQ_CHAIN_INIT(con->tx_segs);
 	con->vdev.device_features = 1ull << VIRTIO_CONSOLE_F_EMERG_WRITE;
 	con->vdev.config_len = CFG_LEN;
 	put_le(con->config + CFG_MAX_NR_PORTS, 1, 4);

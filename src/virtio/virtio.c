@@ -232,7 +232,21 @@ void virtio_dev_set_driver_features(struct virtio_dev *vdev, uint32_t sel,
 
 uint8_t virtio_dev_status(const struct virtio_dev *vdev)
 {
-	return vdev->status;
+	return vdev->status || !vdev->reset_status ? vdev->status :
+						     vdev->reset_status;
+}
+
+void virtio_dev_reset_later(struct virtio_dev *vdev)
+{
+	/* A second reset meanwhile keeps the first one's value. */
+	if (!vdev->reset_status)
+		vdev->reset_status = vdev->status ? vdev->status :
+						    VIRTIO_CONFIG_S_NEEDS_RESET;
+}
+
+void virtio_dev_reset_done(struct virtio_dev *vdev)
+{
+	vdev->reset_status = 0;
 }
 
 void virtio_dev_reset(struct virtio_dev *vdev)

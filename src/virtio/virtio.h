@@ -141,6 +141,8 @@ struct virtio_dev {
 	uint8_t status;
 	uint32_t config_generation;
 	bool fail_warned; /* one warning per device lifetime */
+	/* Non-zero: what the status reads as until a reset completes. */
+	uint8_t reset_status;
 
 	/* Transport binding (virtio_dev_bind()). */
 	const struct virtio_transport_ops *tops;
@@ -189,6 +191,17 @@ void virtio_dev_fail(struct virtio_dev *vdev, int err, const char *what);
  * notify the driver (once DRIVER_OK is set).
  */
 void virtio_dev_config_changed(struct virtio_dev *vdev);
+
+/*
+ * From ops->reset, when the device still has work that may write guest
+ * memory (disk reads in flight): the core resets as always, but the status
+ * reads as before the reset rather than 0 until virtio_dev_reset_done(),
+ * since a driver reclaims its buffers only once it reads 0 (spec 2.4.2,
+ * 4.1.4.3.2). A driver that writes the status meanwhile reads what it
+ * wrote.
+ */
+void virtio_dev_reset_later(struct virtio_dev *vdev);
+void virtio_dev_reset_done(struct virtio_dev *vdev);
 
 /* No lock: frees the device through ops->destroy (after unbinding). */
 void virtio_dev_destroy(struct virtio_dev *vdev);

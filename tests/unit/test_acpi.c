@@ -123,8 +123,15 @@ static void check_fadt(const struct acpi_tables *t,
 	assert_int_equal(f->x_pm1a_evt_blk.bit_width, 32);
 	assert_int_equal(f->x_pm1a_cnt_blk.address, 0x604);
 	assert_int_equal(f->x_pm1a_cnt_blk.bit_width, 16);
-	assert_int_equal(f->pm_tmr_blk, 0);
-	assert_int_equal(f->pm_tmr_len, 0);
+	/* The PM timer: 32 bits wide, where acpi_pm serves it. */
+	assert_int_equal(f->pm_tmr_blk, 0x608);
+	assert_int_equal(f->pm_tmr_blk, ACPI_PM_TMR_PORT);
+	assert_int_equal(f->pm_tmr_len, 4);
+	assert_int_equal(f->x_pm_tmr_blk.space_id, ACPI_GAS_IO);
+	assert_int_equal(f->x_pm_tmr_blk.address, 0x608);
+	assert_int_equal(f->x_pm_tmr_blk.bit_width, 32);
+	assert_int_equal(f->x_pm_tmr_blk.access_size, ACPI_GAS_ACCESS_DWORD);
+	assert_true(f->flags & ACPI_FADT_TMR_VAL_EXT);
 	assert_int_equal(f->flags & ACPI_FADT_HW_REDUCED, 0);
 	assert_true(f->flags & ACPI_FADT_WBINVD);
 	assert_true(f->flags & ACPI_FADT_PROC_C1);

@@ -5,11 +5,13 @@
 #include <cmocka.h>
 
 #include <string.h>
+#include <time.h>
 
 #include "bus/bus.h"
 #include "bus/device.h"
 #include "hw/acpi_pm.h"
 #include "kvm/vm.h"
+#include "util/log.h"
 
 static struct vm vm;
 static struct acpi_pm *pm;
@@ -78,6 +80,9 @@ static void test_registered(void **state)
 	assert_true(ACPI_PM1_CNT_PORT + ACPI_PM1_CNT_LEN <=
 		    ACPI_PM_IO_BASE + ACPI_PM_IO_LEN);
 	assert_true(ACPI_RESET_PORT < ACPI_PM_IO_BASE + ACPI_PM_IO_LEN);
+	assert_true(ACPI_PM_TMR_PORT + ACPI_PM_TMR_LEN <=
+		    ACPI_PM_IO_BASE + ACPI_PM_IO_LEN);
+	assert_true(ACPI_PM_TMR_PORT >= ACPI_RESET_PORT + 1);
 	/* A second one cannot claim the same ports. */
 	assert_null(acpi_pm_create(&vm));
 }
@@ -193,13 +198,102 @@ static void test_reset_register(void **state)
 	assert_int_equal(in(ACPI_RESET_PORT, 1), 0);
 	out(ACPI_RESET_PORT, ACPI_RESET_VALUE, 1);
 	assert_int_equal(vm.stop_reason, VM_STOP_RESET);
-	assert_string_equal(vm.stop_message, "guest requested reset");
+	assert_string_equal(vm.stop_message,
+			    "guest requested reset (ACPI reset register)");
 }
 
 static void test_reset_register_0e(void **state)
 {
 	out(ACPI_RESET_PORT, 0x0e, 1);
 	assert_int_equal(vm.stop_reason, VM_STOP_RESET);
+}
+
+static uint64_t ticks(uint64_t ns)
+{
+	return ns * ACPI_PM_TMR_HZ / 1000000000ull;
+}
+
+/*
+ * Two reads 50 ms apart advance by 3.579545 MHz times the time between
+ * them, bracketed by clock readings taken around each read (so a busy
+ * host only widens the window, never fails the test).
+ */
+static void test_timer_rate(void **state)
+{
+	struct timespec pause = { .tv_nsec = 50000000 };
+	uint64_t t0, t1, t2, t3;
+	uint32_t a, b, d;
+
+	t0 = monotonic_ns();
+	a = in(ACPI_PM_TMR_PORT, 4);
+	t1 = monotonic_ns();
+	nanosleep(&pause, NULL);
+	t2 = monotonic_ns();
+	b = in(ACPI_PM_TMR_PORT, 4);
+	t3 = monotonic_ns();
+	d = b - a;
+	assert_true(d + 1 >= ticks(t2 - t1));
+	assert_true(d <= ticks(t3 - t0) + 1);
+	assert_true(d >= ticks(50000000) - 1);
+	/* Started at 0 when the device was created, not at host boot. */
+	assert_true(a < ticks(10ull * 1000000000));
+}
+
+static void test_timer_widths(void **state)
+{
+	uint32_t v, first, hi, b;
+	uint64_t q;
+
+	/* Monotonic across reads, dword after dword. */
+	v = in(ACPI_PM_TMR_PORT, 4);
+	for (int i = 0; i < 1000; i++) {
+		uint32_t w = in(ACPI_PM_TMR_PORT, 4);
+
+		assert_true((uint32_t)(w - v) < 0x80000000u);
+		v = w;
+	}
+	/* Word and byte reads of the upper half see the same counter. */
+	first = in(ACPI_PM_TMR_PORT, 4);
+	hi = in(ACPI_PM_TMR_PORT + 2, 2);
+	b = in(ACPI_PM_TMR_PORT + 3, 1);
+	v = in(ACPI_PM_TMR_PORT, 4);
+	assert_in_range(hi, first >> 16, v >> 16);
+	assert_in_range(b, first >> 24, v >> 24);
+	/* A qword from PM1_CNT takes the rest of the block, timer included. */
+	first = in(ACPI_PM_TMR_PORT, 4);
+	q = in(PM1_CNT, 8);
+	v = in(ACPI_PM_TMR_PORT, 4);
+	assert_int_equal(q & 0xffffffff, ACPI_PM1_CNT_SCI_EN);
+	assert_in_range(q >> 32, first, v);
+}
+
+static void test_timer_read_only(void **state)
+{
+	uint32_t before = in(ACPI_PM_TMR_PORT, 4), after;
+
+	out(ACPI_PM_TMR_PORT, 0, 4);
+	out(ACPI_PM_TMR_PORT, 0xffffffff, 4);
+	out(ACPI_PM_TMR_PORT + 1, 0, 1);
+	after = in(ACPI_PM_TMR_PORT, 4);
+	assert_true(after - before < ticks(5ull * 1000000000));
+	assert_true(after >= before);
+	/* Nothing else changed either. */
+	assert_int_equal(in(PM1_STS, 2), 0);
+	assert_int_equal(in(PM1_CNT, 2), ACPI_PM1_CNT_SCI_EN);
+	assert_int_equal(vm.stop_reason, VM_RUNNING);
+}
+
+static void test_timer_reset(void **state)
+{
+	struct timespec pause = { .tv_nsec = 20000000 };
+	uint32_t before, after;
+
+	nanosleep(&pause, NULL);
+	before = in(ACPI_PM_TMR_PORT, 4);
+	assert_true(before >= ticks(20000000));
+	devices_reset(&vm);
+	after = in(ACPI_PM_TMR_PORT, 4);
+	assert_true(after < before);
 }
 
 int main(void)
@@ -222,6 +316,14 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_reset_register, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_reset_register_0e, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_timer_rate, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_timer_widths, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_timer_read_only, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_timer_reset, setup,
 						teardown),
 	};
 

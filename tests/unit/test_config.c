@@ -9,6 +9,8 @@
 #include <string.h>
 
 #include "config.h"
+#include "kvm/vm.h"
+#include "pci/pci.h"
 
 static int parse(const char *spec, struct disk_config *d, char *err)
 {
@@ -66,7 +68,15 @@ static void test_disk_bad(void **state)
 		  "bytes" },
 		{ "path=a,cache=none",
 		  "unknown disk option 'cache' (path, readonly, transport, "
-		  "direct, engine, queues, serial)" },
+		  "direct, engine, queues, serial, addr)" },
+		{ "path=a,addr=3",
+		  "addr takes DD.F (hex slot 01-1f, function 0-7), not '3'" },
+		{ "path=a,addr=00.0",
+		  "addr 00.0 is taken: slot 00 is the host bridge's" },
+		{ "path=a,addr=20.0",
+		  "addr 20.0 is out of range: slots run from 01 to 1f" },
+		{ "path=a,addr=03.0,transport=mmio",
+		  "disk addr= is a PCI address; transport=mmio has none" },
 		{ "path=a,readonly", "disk option 'readonly' needs a value "
 				     "(key=value)" },
 	};
@@ -78,6 +88,151 @@ static void test_disk_bad(void **state)
 		assert_int_equal(parse(cases[i].spec, &d, err), -EINVAL);
 		assert_string_equal(err, cases[i].msg);
 	}
+}
+
+static void test_pci_addr(void **state)
+{
+	static const char *const bad[] = { "",	   "3",	    "03",    "03.",
+					   "03.8", "003.0", "3.0x",  ".0",
+					   "g3.0", "03:0",  "03.0 ", "-1.0" };
+	struct disk_config d;
+	char err[160];
+	int devfn = 0;
+
+	assert_int_equal(config_parse_pci_addr("03.0", &devfn, err, 160), 0);
+	assert_int_equal(devfn, PCI_DEVFN(3, 0));
+	assert_int_equal(config_parse_pci_addr("1f.7", &devfn, err, 160), 0);
+	assert_int_equal(devfn, PCI_DEVFN(0x1f, 7));
+	assert_int_equal(config_parse_pci_addr("A.2", &devfn, err, 160), 0);
+	assert_int_equal(devfn, PCI_DEVFN(10, 2));
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		devfn = 1234;
+		assert_int_equal(config_parse_pci_addr(bad[i], &devfn, err,
+						       160),
+				 -EINVAL);
+		assert_int_equal(devfn, 1234);
+	}
+	assert_int_equal(config_parse_pci_addr("00.3", &devfn, err, 160),
+			 -EINVAL);
+	assert_string_equal(err,
+			    "addr 00.3 is taken: slot 00 is the host bridge's");
+
+	assert_int_equal(parse("a.img,addr=05.0,readonly=on", &d, err), 0);
+	assert_int_equal(d.addr, PCI_DEVFN(5, 0));
+	assert_true(d.readonly);
+	assert_int_equal(parse("a.img", &d, err), 0);
+	assert_int_equal(d.addr, CONFIG_PCI_AUTO);
+}
+
+static void test_net_rng_console(void **state)
+{
+	struct net_options n;
+	char err[160];
+	bool virtio = false;
+	int addr = 0;
+
+	assert_int_equal(
+		config_parse_net("user,addr=04.0,hostfwd=tcp::2222-:22", &n,
+				 &addr, err, 160),
+		0);
+	assert_int_equal(addr, PCI_DEVFN(4, 0));
+	assert_int_equal(n.type, NET_USER);
+	assert_int_equal(n.nr_hostfwd, 1);
+	assert_int_equal(config_parse_net("user", &n, &addr, err, 160), 0);
+	assert_int_equal(addr, CONFIG_PCI_AUTO);
+	assert_int_equal(config_parse_net("user,addr=4", &n, &addr, err, 160),
+			 -EINVAL);
+	assert_string_equal(
+		err, "addr takes DD.F (hex slot 01-1f, function 0-7), not '4'");
+	assert_int_equal(config_parse_net("user,addr=0123456789", &n, &addr,
+					  err, 160),
+			 -EINVAL);
+	assert_string_equal(err, "addr takes DD.F (hex slot 01-1f, function "
+				 "0-7), not '0123456789'");
+	assert_int_equal(config_parse_net("tap=t0,addr=", &n, &addr, err, 160),
+			 -EINVAL);
+	/* The back-end's own errors come through. */
+	assert_int_equal(config_parse_net("user,addr=04.0,colour=red", &n,
+					  &addr, err, 160),
+			 -EINVAL);
+
+	assert_int_equal(config_parse_rng(NULL, &addr, err, 160), 0);
+	assert_int_equal(addr, CONFIG_PCI_AUTO);
+	assert_int_equal(config_parse_rng("addr=1e.0", &addr, err, 160), 0);
+	assert_int_equal(addr, PCI_DEVFN(0x1e, 0));
+	assert_int_equal(config_parse_rng("fast", &addr, err, 160), -EINVAL);
+	assert_string_equal(err, "rng takes addr=DD.F or nothing, not 'fast'");
+
+	assert_int_equal(config_parse_console("virtio,addr=06.0", &virtio,
+					      &addr, err, 160),
+			 0);
+	assert_true(virtio);
+	assert_int_equal(addr, PCI_DEVFN(6, 0));
+	assert_int_equal(
+		config_parse_console("serial", &virtio, &addr, err, 160), 0);
+	assert_false(virtio);
+	assert_int_equal(config_parse_console("serial,addr=06.0", &virtio,
+					      &addr, err, 160),
+			 -EINVAL);
+	assert_int_equal(config_parse_console("virtio,addr=xx", &virtio, &addr,
+					      err, 160),
+			 -EINVAL);
+}
+
+static void test_plan(void **state)
+{
+	static struct vm_config cfg;
+	char err[160];
+
+	/* Explicit addresses first; the rest in order --net, --disk, ... */
+	cfg = (struct vm_config){ .nr_disks = 3,
+				  .nr_nets = 2,
+				  .rng = true,
+				  .rng_addr = PCI_DEVFN(2, 0),
+				  .virtio_console = true,
+				  .console_addr = CONFIG_PCI_AUTO };
+	cfg.disks[0].transport = TRANSPORT_PCI;
+	cfg.disks[0].addr = CONFIG_PCI_AUTO;
+	cfg.disks[1].transport = TRANSPORT_MMIO;
+	cfg.disks[1].addr = CONFIG_PCI_AUTO;
+	cfg.disks[2].transport = TRANSPORT_PCI;
+	cfg.disks[2].addr = PCI_DEVFN(9, 0);
+	cfg.net_addrs[0] = CONFIG_PCI_AUTO;
+	cfg.net_addrs[1] = CONFIG_PCI_AUTO;
+	assert_int_equal(config_plan_pci(&cfg, err, 160), 0);
+	assert_int_equal(cfg.net_addrs[0], PCI_DEVFN(1, 0));
+	assert_int_equal(cfg.net_addrs[1], PCI_DEVFN(3, 0));
+	assert_int_equal(cfg.disks[0].addr, PCI_DEVFN(4, 0));
+	assert_int_equal(cfg.disks[1].addr, CONFIG_PCI_AUTO);
+	assert_int_equal(cfg.disks[2].addr, PCI_DEVFN(9, 0));
+	assert_int_equal(cfg.rng_addr, PCI_DEVFN(2, 0));
+	assert_int_equal(cfg.console_addr, PCI_DEVFN(5, 0));
+
+	/* Adding a disk never moves a NIC. */
+	cfg = (struct vm_config){ .nr_disks = 0, .nr_nets = 1 };
+	cfg.net_addrs[0] = CONFIG_PCI_AUTO;
+	assert_int_equal(config_plan_pci(&cfg, err, 160), 0);
+	assert_int_equal(cfg.net_addrs[0], PCI_DEVFN(1, 0));
+	cfg = (struct vm_config){ .nr_disks = 2, .nr_nets = 1 };
+	cfg.disks[0].addr = cfg.disks[1].addr = CONFIG_PCI_AUTO;
+	cfg.net_addrs[0] = CONFIG_PCI_AUTO;
+	assert_int_equal(config_plan_pci(&cfg, err, 160), 0);
+	assert_int_equal(cfg.net_addrs[0], PCI_DEVFN(1, 0));
+
+	/* Conflicts name both options. */
+	cfg = (struct vm_config){ .nr_disks = 1, .nr_nets = 1, .rng = true };
+	cfg.disks[0].addr = PCI_DEVFN(4, 0);
+	cfg.net_addrs[0] = PCI_DEVFN(4, 0);
+	cfg.rng_addr = CONFIG_PCI_AUTO;
+	assert_int_equal(config_plan_pci(&cfg, err, 160), -EINVAL);
+	assert_string_equal(err,
+			    "--disk #1 addr=04.0 is already taken by --net #1");
+	cfg.disks[0].addr = PCI_DEVFN(4, 1);
+	cfg.net_addrs[0] = CONFIG_PCI_AUTO;
+	assert_int_equal(config_plan_pci(&cfg, err, 160), -EINVAL);
+	assert_string_equal(err, "--disk #1 addr=04.1: no device has "
+				 "addr=04.0, so the guest would never find "
+				 "function 1");
 }
 
 static void test_bool(void **state)
@@ -92,12 +247,114 @@ static void test_bool(void **state)
 	assert_int_equal(config_parse_bool("", &b), -EINVAL);
 }
 
+static int parse_platform(const char *spec, struct platform_config *p,
+			  char *err)
+{
+	static char buf[256];
+
+	strcpy(buf, spec);
+	return config_parse_platform(buf, p, err, 160);
+}
+
+static void test_platform_good(void **state)
+{
+	static const uint8_t want[16] = { 0x01, 0x23, 0x45, 0x67, 0x89, 0xab,
+					  0xcd, 0xef, 0x00, 0x11, 0x22, 0x33,
+					  0x44, 0x55, 0x66, 0x77 };
+	static const uint8_t nil[16];
+	struct platform_config p;
+	char err[160] = "";
+
+	config_platform_default(&p);
+	assert_string_equal(p.serial, "0");
+	assert_memory_equal(p.uuid, nil, 16);
+
+	assert_int_equal(parse_platform("serial=ABC 123-x,uuid=01234567-89AB-"
+					"cdef-0011-223344556677",
+					&p, err),
+			 0);
+	assert_string_equal(p.serial, "ABC 123-x");
+	assert_memory_equal(p.uuid, want, 16);
+
+	/* One alone leaves the other as it was. */
+	config_platform_default(&p);
+	assert_int_equal(parse_platform("uuid=01234567-89ab-cdef-0011-"
+					"223344556677",
+					&p, err),
+			 0);
+	assert_string_equal(p.serial, "0");
+	assert_memory_equal(p.uuid, want, 16);
+	assert_int_equal(parse_platform("serial=S", &p, err), 0);
+	assert_string_equal(p.serial, "S");
+	assert_memory_equal(p.uuid, want, 16);
+}
+
+static void test_platform_bad(void **state)
+{
+	static const struct {
+		const char *spec, *msg;
+	} cases[] = {
+		{ "", "platform needs serial=S and/or uuid=U" },
+		{ "serial", "platform option 'serial' needs a value "
+			    "(key=value)" },
+		{ "serial=",
+		  "platform serial takes 1 to 64 characters, not 0" },
+		{ "serial=\x01", "platform serial takes printable ASCII only" },
+		{ "serial=caf\xc3\xa9",
+		  "platform serial takes printable ASCII only" },
+		{ "vendor=x",
+		  "unknown platform option 'vendor' (serial, uuid)" },
+		{ "uuid=0123456789abcdef0011223344556677",
+		  "platform uuid takes the form "
+		  "xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx (hexadecimal), not "
+		  "'0123456789abcdef0011223344556677'" },
+	};
+	static const char *const bad_uuids[] = {
+		"01234567-89ab-cdef-0011-22334455667",
+		"01234567-89ab-cdef-0011-2233445566778",
+		"01234567-89ab-cdef-0011_223344556677",
+		"0123456-789ab-cdef-0011-223344556677",
+		"01234567-89ab-cdeg-0011-223344556677",
+		"01234567-89ab-cdef-0011-22334455667 ",
+		"+1234567-89ab-cdef-0011-223344556677",
+		"",
+	};
+	struct platform_config p;
+	uint8_t u[16];
+	char err[160];
+	char long_serial[80];
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		config_platform_default(&p);
+		err[0] = 0;
+		assert_int_equal(parse_platform(cases[i].spec, &p, err),
+				 -EINVAL);
+		assert_string_equal(err, cases[i].msg);
+	}
+	for (size_t i = 0; i < sizeof(bad_uuids) / sizeof(bad_uuids[0]); i++)
+		assert_int_equal(config_parse_uuid(bad_uuids[i], u), -EINVAL);
+
+	memset(long_serial, 0, sizeof(long_serial));
+	strcpy(long_serial, "serial=");
+	memset(long_serial + 7, 'x', 64);
+	assert_int_equal(parse_platform(long_serial, &p, err), 0);
+	long_serial[7 + 64] = 'x';
+	assert_int_equal(parse_platform(long_serial, &p, err), -EINVAL);
+	assert_string_equal(err, "platform serial takes 1 to 64 characters, "
+				 "not 65");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_disk_good),
 		cmocka_unit_test(test_disk_bad),
+		cmocka_unit_test(test_pci_addr),
+		cmocka_unit_test(test_net_rng_console),
+		cmocka_unit_test(test_plan),
 		cmocka_unit_test(test_bool),
+		cmocka_unit_test(test_platform_good),
+		cmocka_unit_test(test_platform_bad),
 	};
 
 	return cmocka_run_group_tests_name("config", tests, NULL, NULL);

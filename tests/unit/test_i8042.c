@@ -174,7 +174,8 @@ static void test_reset_pulse(void **state)
 	assert_true(vm_stopping(&f->vm));
 	assert_int_equal(f->vm.stop_reason, VM_STOP_RESET);
 	assert_int_equal(f->vm.exit_status, 0);
-	assert_string_equal(f->vm.stop_message, "guest requested reset");
+	assert_string_equal(f->vm.stop_message,
+			    "guest requested reset (i8042)");
 }
 
 static void test_reset_via_output_port(void **state)

@@ -11,6 +11,7 @@
 #include <cmocka.h>
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -927,12 +928,13 @@ static void test_register_errors(void **state)
 					 PCI_BAR_MEM64, NULL, NULL),
 			 0);
 	{
-		struct pci_window w32 = f->host.mmio32, w64 = f->host.mmio64;
+		uint64_t w32 = pci_window_avail(&f->host.mmio32);
+		uint64_t w64 = pci_window_avail(&f->host.mmio64);
 
 		assert_int_equal(pci_dev_register(&f->host, &big->pdev, -1),
 				 -ENOSPC);
-		assert_int_equal(f->host.mmio32.next, w32.next);
-		assert_int_equal(f->host.mmio64.next, w64.next);
+		assert_int_equal(pci_window_avail(&f->host.mmio32), w32);
+		assert_int_equal(pci_window_avail(&f->host.mmio64), w64);
 	}
 	assert_int_equal(pci_dev_register(&f->host, &t->pdev, -1),
 			 PCI_DEVFN(2, 0));
@@ -943,6 +945,419 @@ static void test_register_errors(void **state)
 	pci_dev_exit(&big->pdev);
 	free(t);
 	free(big);
+}
+
+/* ---- the BAR allocator ---- */
+
+static void test_window_alloc(void **state)
+{
+	struct pci_window w;
+	uint64_t a, b, c, d;
+
+	assert_int_equal(pci_window_init(&w, 0x10000, 0x10000), 0);
+	/* Natural alignment, lowest fit. */
+	assert_int_equal(pci_window_alloc(&w, 0x1000, 0x1000, &a), 0);
+	assert_int_equal(a, 0x10000);
+	assert_int_equal(pci_window_alloc(&w, 0x4000, 0x4000, &b), 0);
+	assert_int_equal(b, 0x14000);
+	/* The hole left by alignment is used by a smaller request. */
+	assert_int_equal(pci_window_alloc(&w, 0x2000, 0x2000, &c), 0);
+	assert_int_equal(c, 0x12000);
+	assert_int_equal(pci_window_avail(&w), 0x10000 - 0x7000);
+	assert_int_equal(pci_window_alloc(&w, 0x1000, 3, &d), -EINVAL);
+
+	/* Exhaustion: fails cleanly and takes nothing. */
+	assert_int_equal(pci_window_alloc(&w, 0x10000, 0x10000, &d), -ENOSPC);
+	assert_int_equal(pci_window_alloc(&w, 0x8000, 0x8000, &d), 0);
+	assert_int_equal(d, 0x18000);
+	assert_int_equal(pci_window_alloc(&w, 0x8000, 0x8000, &d), -ENOSPC);
+	assert_int_equal(pci_window_avail(&w), 0x1000);
+
+	/* Fragmentation: 0x1000 + 0x2000 free but split by b. */
+	pci_window_free(&w, c, 0x2000);
+	assert_int_equal(pci_window_avail(&w), 0x3000);
+	assert_int_equal(pci_window_alloc(&w, 0x4000, 0x1000, &d), -ENOSPC);
+	/* Freeing b joins everything below 0x18000 into one extent. */
+	pci_window_free(&w, b, 0x4000);
+	assert_int_equal(w.nr_free, 1);
+	assert_int_equal(pci_window_alloc(&w, 0x4000, 0x4000, &d), 0);
+	assert_int_equal(d, 0x14000);
+	/* Reuse of what was freed, lowest first. */
+	pci_window_free(&w, a, 0x1000);
+	assert_int_equal(pci_window_alloc(&w, 0x1000, 0x1000, &d), 0);
+	assert_int_equal(d, 0x10000);
+	/* A double free or one outside the window changes nothing. */
+	pci_window_free(&w, 0x12000, 0x1000);
+	pci_window_free(&w, 0x30000, 0x1000);
+	assert_int_equal(pci_window_avail(&w), 0x3000);
+	pci_window_destroy(&w);
+
+	/* An absent window has no space. */
+	assert_int_equal(pci_window_init(&w, 0, 0), 0);
+	assert_int_equal(pci_window_alloc(&w, 16, 16, &d), -ENOSPC);
+	pci_window_destroy(&w);
+}
+
+/* Many small frees in any order coalesce back into the whole window. */
+static void test_window_churn(void **state)
+{
+	struct pci_window w;
+	uint64_t addr[64];
+	unsigned int i;
+
+	assert_int_equal(pci_window_init(&w, 0x100000, 64 * 0x1000), 0);
+	for (i = 0; i < 64; i++) {
+		assert_int_equal(pci_window_alloc(&w, 0x1000, 0x1000, &addr[i]),
+				 0);
+		assert_int_equal(addr[i], 0x100000 + i * 0x1000);
+	}
+	assert_int_equal(pci_window_avail(&w), 0);
+	for (i = 0; i < 64; i += 2)
+		pci_window_free(&w, addr[i], 0x1000);
+	assert_int_equal(w.nr_free, 32);
+	assert_int_equal(pci_window_alloc(&w, 0x2000, 0x1000, &addr[0]),
+			 -ENOSPC);
+	for (i = 63; i < 64; i -= 2)
+		pci_window_free(&w, addr[i], 0x1000);
+	assert_int_equal(w.nr_free, 1);
+	assert_int_equal(pci_window_alloc(&w, 64 * 0x1000, 0x1000, &addr[0]),
+			 0);
+	pci_window_destroy(&w);
+}
+
+/* ---- functions at run time ---- */
+
+static void bar_dev_init(struct tdev *t, const char *name)
+{
+	tdev_init(t, name, 0x1030);
+	assert_int_equal(pci_dev_set_bar(&t->pdev, 0, 0x4000, PCI_BAR_MEM32,
+					 &rec_ops, &t->rec[0]),
+			 0);
+	assert_int_equal(pci_dev_set_bar(&t->pdev, 1, 16, PCI_BAR_IO, &rec_ops,
+					 &t->rec[1]),
+			 0);
+	assert_int_equal(pci_dev_set_intx_pin(&t->pdev, 1), 0);
+}
+
+static void test_runtime_add_remove(void **state)
+{
+	struct fix *f = *state;
+	struct tdev *t = calloc(1, sizeof(*t)), *u = calloc(1, sizeof(*u));
+	unsigned int fn = PCI_DEVFN(9, 0);
+	uint64_t avail = pci_window_avail(&f->host.mmio32);
+	uint64_t io_avail = pci_window_avail(&f->host.io);
+	uint64_t m, io;
+
+	bar_dev_init(t, "hot");
+	assert_int_equal(pci_dev_register(&f->host, &t->pdev, fn), fn);
+	assert_int_equal(cf8_read(&f->vm, 0, fn, 0, 4), 0x10301af4);
+	assert_int_equal(pci_window_avail(&f->host.mmio32), avail - 0x4000);
+	m = pci_bar_addr(&t->pdev, 0, NULL);
+	io = pci_bar_addr(&t->pdev, 1, NULL);
+	cf8_write(&f->vm, 0, fn, PCI_COMMAND,
+		  PCI_COMMAND_MEMORY | PCI_COMMAND_IO, 2);
+	assert_int_equal(mmio_read(&f->vm, m + 8, 4), 0x5a5a0008);
+	assert_true(claimed(&f->vm.pio, io));
+	/* Asserting INTx, then removal, must not leave the GSI stuck. */
+	pci_dev_set_intx(&t->pdev, 1);
+	assert_int_equal(f->irq_level[16 + 9 % 4], 1);
+
+	pci_dev_unregister(&t->pdev);
+	assert_int_equal(f->irq_level[16 + 9 % 4], 0);
+	assert_int_equal(cf8_read(&f->vm, 0, fn, 0, 4), 0xffffffff);
+	assert_int_equal(ecam_read(&f->vm, 0, fn, PCI_COMMAND, 2), 0xffff);
+	cf8_write(&f->vm, 0, fn, PCI_COMMAND, 0, 2);
+	assert_false(claimed(&f->vm.mmio, m));
+	assert_false(claimed(&f->vm.pio, io));
+	t->rec[0].reads = 0;
+	assert_int_equal(mmio_read(&f->vm, m, 4), 0xffffffff);
+	assert_int_equal(t->rec[0].reads, 0);
+	assert_int_equal(pci_window_avail(&f->host.mmio32), avail);
+	assert_int_equal(pci_window_avail(&f->host.io), io_avail);
+	/* On the device list no more; removing twice is harmless. */
+	for (struct device *d = f->vm.devices; d; d = d->next)
+		assert_ptr_not_equal(d, &t->pdev.dev);
+	pci_dev_unregister(&t->pdev);
+
+	/* The space and the slot are reused. */
+	bar_dev_init(u, "hot2");
+	assert_int_equal(pci_dev_register(&f->host, &u->pdev, fn), fn);
+	assert_int_equal(pci_bar_addr(&u->pdev, 0, NULL), m);
+	assert_int_equal(pci_bar_addr(&u->pdev, 1, NULL), io);
+	pci_dev_exit(&u->pdev);
+	pci_dev_exit(&t->pdev);
+	free(t);
+	free(u);
+}
+
+/* Functions added and removed from several threads at once. */
+struct churn {
+	struct fix *f;
+	struct tdev t;
+	unsigned int devfn;
+	int failures;
+};
+
+static void *churn_thread(void *arg)
+{
+	struct churn *c = arg;
+
+	for (unsigned int i = 0; i < 200; i++) {
+		if (pci_dev_register(&c->f->host, &c->t.pdev, c->devfn) !=
+		    (int)c->devfn)
+			c->failures++;
+		if (ecam_read(&c->f->vm, 0, c->devfn, 0, 2) != 0x1af4)
+			c->failures++;
+		pci_dev_unregister(&c->t.pdev);
+	}
+	return NULL;
+}
+
+static void count_dev(struct device *d, void *arg)
+{
+	(*(unsigned int *)arg)++;
+}
+
+static void test_concurrent_add_remove(void **state)
+{
+	struct fix *f = *state;
+	struct churn *c = calloc(4, sizeof(*c));
+	pthread_t thr[4];
+	uint64_t avail = pci_window_avail(&f->host.mmio32);
+	unsigned int before = 0, after = 0, seen;
+
+	devices_for_each(&f->vm, count_dev, &before);
+	for (unsigned int i = 0; i < 4; i++) {
+		c[i].f = f;
+		c[i].devfn = PCI_DEVFN(10 + i, 0);
+		bar_dev_init(&c[i].t, "churn");
+		assert_int_equal(
+			pthread_create(&thr[i], NULL, churn_thread, &c[i]), 0);
+	}
+	/* Walking the registry meanwhile sees a consistent list. */
+	for (unsigned int n = 0; n < 200; n++) {
+		seen = 0;
+		devices_for_each(&f->vm, count_dev, &seen);
+		assert_true(seen >= before && seen <= before + 4);
+	}
+	for (unsigned int i = 0; i < 4; i++) {
+		assert_int_equal(pthread_join(thr[i], NULL), 0);
+		assert_int_equal(c[i].failures, 0);
+		pci_dev_exit(&c[i].t.pdev);
+	}
+	devices_for_each(&f->vm, count_dev, &after);
+	assert_int_equal(after, before);
+	assert_int_equal(pci_window_avail(&f->host.mmio32), avail);
+	free(c);
+}
+
+/*
+ * A config hook that adds and removes functions, as a PF's SR-IOV control
+ * would: it runs under its function's lock, so the work is deferred and
+ * done before the config write returns.
+ */
+static struct tdev *hook_child;
+static bool hook_seen_child;
+
+static bool spawn_cfg_write(struct pci_dev *pdev, unsigned int off,
+			    uint32_t val, unsigned int size)
+{
+	if (off != 0x44)
+		return false;
+	if (val == 1) {
+		assert_int_equal(pci_dev_register(pdev->host, &hook_child->pdev,
+						  PCI_DEVFN(3, 5)),
+				 PCI_DEVFN(3, 5));
+		/* Not yet: host->lock may not be taken under pdev->lock. */
+		hook_seen_child = pci_host_find(pdev->host, 0, PCI_DEVFN(3, 5));
+		/* Deferred registration needs its address up front. */
+		assert_int_equal(pci_dev_register(pdev->host, &hook_child->pdev,
+						  -1),
+				 -EINVAL);
+	} else {
+		pci_dev_unregister(&hook_child->pdev);
+	}
+	return true;
+}
+
+static void test_add_from_config_hook(void **state)
+{
+	struct fix *f = *state;
+	unsigned int fn = PCI_DEVFN(3, 5);
+
+	hook_child = calloc(1, sizeof(*hook_child));
+	bar_dev_init(hook_child, "child");
+	f->mf0.pdev.cfg_write = spawn_cfg_write;
+
+	cf8_write(&f->vm, 0, PCI_DEVFN(3, 0), 0x44, 1, 4);
+	assert_false(hook_seen_child);
+	assert_ptr_equal(pci_host_find(&f->host, 0, fn), &hook_child->pdev);
+	assert_int_equal(cf8_read(&f->vm, 0, fn, 0, 4), 0x10301af4);
+
+	ecam_write(&f->vm, 0, PCI_DEVFN(3, 0), 0x44, 0, 4);
+	assert_null(pci_host_find(&f->host, 0, fn));
+	assert_int_equal(cf8_read(&f->vm, 0, fn, 0, 4), 0xffffffff);
+	/* Function 2 is still there, so slot 3 stays multi-function. */
+	assert_int_equal(cf8_read(&f->vm, 0, PCI_DEVFN(3, 0), PCI_HEADER_TYPE,
+				  1),
+			 PCI_HEADER_TYPE_MFD);
+	f->mf0.pdev.cfg_write = NULL;
+	pci_dev_exit(&hook_child->pdev);
+	free(hook_child);
+}
+
+/* ---- BAR address sources ---- */
+
+struct fake_pf {
+	bool enabled;
+	uint64_t base;
+	unsigned int calls;
+};
+
+static bool fake_bar_addr(void *opaque, struct pci_dev *pdev, unsigned int idx,
+			  uint64_t *addr)
+{
+	struct fake_pf *pf = opaque;
+
+	pf->calls++;
+	if (!pf->enabled)
+		return false;
+	*addr = pf->base + idx * 0x10000;
+	return true;
+}
+
+static const struct pci_bar_source fake_source = { .addr = fake_bar_addr };
+
+static void test_bar_source(void **state)
+{
+	struct fix *f = *state;
+	struct tdev *vf = calloc(1, sizeof(*vf));
+	struct fake_pf pf = { .base = 0xd0000000 };
+	uint64_t avail = pci_window_avail(&f->host.mmio32);
+	unsigned int fn = PCI_DEVFN(3, 1);
+	bool mapped = true;
+
+	tdev_init(vf, "vf", 0x1040);
+	assert_int_equal(pci_dev_set_bar(&vf->pdev, 0, 0x4000, PCI_BAR_MEM32,
+					 &rec_ops, &vf->rec[0]),
+			 0);
+	pci_dev_set_bar_source(&vf->pdev, &fake_source, &pf);
+	assert_int_equal(pci_dev_register(&f->host, &vf->pdev, fn), fn);
+	/* No window space, and the registers read as zero (read-only). */
+	assert_int_equal(pci_window_avail(&f->host.mmio32), avail);
+	cf8_write(&f->vm, 0, fn, PCI_BASE_ADDRESS_0, 0xffffffff, 4);
+	assert_int_equal(cf8_read(&f->vm, 0, fn, PCI_BASE_ADDRESS_0, 4), 0);
+	assert_int_equal(pci_bar_addr(&vf->pdev, 0, &mapped), 0);
+	assert_false(mapped);
+
+	/* The source enables decode, whatever the VF's Command says. */
+	pf.enabled = true;
+	pci_dev_update_bars(&vf->pdev);
+	assert_true(pf.calls > 0);
+	assert_int_equal(pci_bar_addr(&vf->pdev, 0, &mapped), 0xd0000000);
+	assert_true(mapped);
+	assert_int_equal(mmio_read(&f->vm, 0xd0000010, 4), 0x5a5a0010);
+	assert_int_equal(vf->rec[0].reads, 1);
+
+	/* The PF moves its VF BAR: the old range stops dispatching. */
+	pf.base = 0xd0100000;
+	pci_dev_update_bars(&vf->pdev);
+	assert_false(claimed(&f->vm.mmio, 0xd0000000));
+	assert_int_equal(mmio_read(&f->vm, 0xd0100000, 4), 0x5a5a0000);
+	pf.enabled = false;
+	pci_dev_update_bars(&vf->pdev);
+	assert_false(claimed(&f->vm.mmio, 0xd0100000));
+
+	pci_dev_exit(&vf->pdev);
+	free(vf);
+}
+
+/* ---- boot-time addressing ---- */
+
+static void test_plan_devfns(void **state)
+{
+	int out[40];
+	unsigned int bad = 99;
+
+	/* Explicit first, then the rest take the lowest free slots. */
+	{
+		const int want[] = { -1, PCI_DEVFN(2, 0), -1, PCI_DEVFN(2, 3),
+				     -1 };
+
+		assert_int_equal(pci_plan_devfns(want, 5, out, &bad), 0);
+		assert_int_equal(out[0], PCI_DEVFN(1, 0));
+		assert_int_equal(out[1], PCI_DEVFN(2, 0));
+		assert_int_equal(out[2], PCI_DEVFN(3, 0));
+		assert_int_equal(out[3], PCI_DEVFN(2, 3));
+		assert_int_equal(out[4], PCI_DEVFN(4, 0));
+	}
+	/* Adding an automatic device at the end moves none before it. */
+	{
+		const int want[] = { -1, -1, PCI_DEVFN(1, 0) };
+
+		assert_int_equal(pci_plan_devfns(want, 3, out, &bad), 0);
+		assert_int_equal(out[0], PCI_DEVFN(2, 0));
+		assert_int_equal(out[1], PCI_DEVFN(3, 0));
+		assert_int_equal(out[2], PCI_DEVFN(1, 0));
+	}
+	{
+		const int want[] = { -1, PCI_DEVFN(0, 0) };
+
+		assert_int_equal(pci_plan_devfns(want, 2, out, &bad), -EINVAL);
+		assert_int_equal(bad, 1);
+	}
+	{
+		const int want[] = { PCI_DEVFN(0, 3) };
+
+		assert_int_equal(pci_plan_devfns(want, 1, out, &bad), -EINVAL);
+	}
+	{
+		const int want[] = { PCI_DEVFN(4, 0), -1, PCI_DEVFN(4, 0) };
+
+		assert_int_equal(pci_plan_devfns(want, 3, out, &bad), -EEXIST);
+		assert_int_equal(bad, 2);
+	}
+	{
+		const int want[] = { -1, PCI_DEVFN(6, 1) };
+
+		assert_int_equal(pci_plan_devfns(want, 2, out, &bad), -ENODEV);
+		assert_int_equal(bad, 1);
+	}
+	{
+		int want[32];
+
+		for (unsigned int i = 0; i < 32; i++)
+			want[i] = -1;
+		assert_int_equal(pci_plan_devfns(want, 31, out, &bad), 0);
+		assert_int_equal(out[30], PCI_DEVFN(31, 0));
+		assert_int_equal(pci_plan_devfns(want, 32, out, &bad), -ENOSPC);
+		assert_int_equal(bad, 31);
+	}
+}
+
+/* pci_host_set_next_devfn() places the next function that asks for none. */
+static void test_next_devfn(void **state)
+{
+	struct fix *f = *state;
+	struct tdev *t = calloc(1, sizeof(*t)), *u = calloc(1, sizeof(*u));
+
+	tdev_init(t, "planned", 0x1050);
+	tdev_init(u, "auto", 0x1051);
+	pci_host_set_next_devfn(&f->host, PCI_DEVFN(7, 0));
+	assert_int_equal(pci_dev_register(&f->host, &t->pdev, -1),
+			 PCI_DEVFN(7, 0));
+	/* Used once: the next one takes the lowest free slot. */
+	assert_int_equal(pci_dev_register(&f->host, &u->pdev, -1),
+			 PCI_DEVFN(2, 0));
+	/* A planned address that is taken fails, it isn't moved. */
+	pci_dev_exit(&u->pdev);
+	tdev_init(u, "auto", 0x1051);
+	pci_host_set_next_devfn(&f->host, PCI_DEVFN(7, 0));
+	assert_int_equal(pci_dev_register(&f->host, &u->pdev, -1), -EEXIST);
+	pci_dev_exit(&u->pdev);
+	pci_dev_exit(&t->pdev);
+	free(t);
+	free(u);
 }
 
 static void test_small_ecam(void **state)
@@ -990,6 +1405,14 @@ int main(void)
 		T(test_hostile_bars),
 		T(test_intx),
 		T(test_register_errors),
+		cmocka_unit_test(test_window_alloc),
+		cmocka_unit_test(test_window_churn),
+		T(test_runtime_add_remove),
+		T(test_concurrent_add_remove),
+		T(test_add_from_config_hook),
+		T(test_bar_source),
+		cmocka_unit_test(test_plan_devfns),
+		T(test_next_devfn),
 		cmocka_unit_test(test_small_ecam),
 #undef T
 	};

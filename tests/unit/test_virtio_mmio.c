@@ -420,6 +420,13 @@ static void test_dsdt(void **state)
 
 /* ---- console ---- */
 
+static bool efd_readable(int fd)
+{
+	struct pollfd p = { .fd = fd, .events = POLLIN };
+
+	return poll(&p, 1, 5000) == 1;
+}
+
 static void test_console_tx(void **state)
 {
 	struct fix *f = *state;
@@ -459,6 +466,7 @@ static void test_console_tx(void **state)
 
 	/* Emergency write: one byte through config space. */
 	vd_mmio_wr(&f->vm, BASE, VIRTIO_MMIO_CONFIG + 8, '!', 4);
+	assert_true(efd_readable(f->pipe[0]));
 	assert_int_equal(read(f->pipe[0], out, 1), 1);
 	assert_int_equal(out[0], '!');
 
@@ -473,11 +481,67 @@ static void test_console_tx(void **state)
 		    VIRTIO_MMIO_INT_CONFIG);
 }
 
-static bool efd_readable(int fd)
+static uint8_t tx_pattern(size_t i)
 {
-	struct pollfd p = { .fd = fd, .events = POLLIN };
+	return (uint8_t)(i * 13 + (i >> 8));
+}
 
-	return poll(&p, 1, 5000) == 1;
+/*
+ * A reader that does not read: the transmit queue stops being used while
+ * the I/O thread goes on serving the device; once the reader reads, every
+ * buffer is used and every byte arrives, in order.
+ */
+static void test_console_tx_backpressure(void **state)
+{
+	struct fix *f = *state;
+	enum { CHUNK = 8192, TOTAL = QSIZE * CHUNK };
+	static uint8_t got[TOTAL];
+	int efd = virtio_console_rx_eventfd(f->vdev);
+	size_t n = 0;
+	uint16_t stalled;
+	uint64_t cnt;
+
+	assert_true(fcntl(f->pipe[1], F_SETPIPE_SZ, 4096) >= 4096);
+	bring_up(f, F_VERSION_1, 2);
+	for (size_t i = 0; i < TOTAL; i++)
+		*(uint8_t *)vd_hva(&f->vm, BUF_GPA + i, 1) = tx_pattern(i);
+	for (uint16_t i = 0; i < QSIZE; i++) {
+		desc(f, 1, i, BUF_GPA + (uint64_t)i * CHUNK, CHUNK, 0, 0);
+		avail(f, 1, i);
+	}
+	kick(f, 1);
+	usleep(100000);
+	stalled = used_idx(f, 1);
+	assert_true(stalled > 0 && stalled < QSIZE);
+	usleep(50000);
+	assert_int_equal(used_idx(f, 1), stalled);
+
+	/* The I/O thread still runs the device: a receive kick gets through. */
+	assert_int_equal(
+		virtio_console_receive(f->vdev, (const uint8_t *)"x", 1), 0);
+	while (read(efd, &cnt, 8) == 8)
+		;
+	desc(f, 0, 0, BUF_GPA + TOTAL, 16, VIRTQ_DESC_F_WRITE, 0);
+	avail(f, 0, 0);
+	kick(f, 0);
+	assert_true(efd_readable(efd));
+	assert_int_equal(used_idx(f, 1), stalled);
+
+	while (n < TOTAL && efd_readable(f->pipe[0])) {
+		ssize_t r = read(f->pipe[0], got + n, TOTAL - n);
+
+		if (r > 0)
+			n += r;
+	}
+	assert_int_equal(n, TOTAL);
+	for (size_t i = 0; i < TOTAL; i++)
+		if (got[i] != tx_pattern(i))
+			fail_msg("byte %zu: got %#x, want %#x", i, got[i],
+				 tx_pattern(i));
+	assert_true(vd_wait_until(used1_reached, f, QSIZE));
+	for (uint16_t i = 0; i < QSIZE; i++)
+		assert_int_equal(vd_rd32(&f->vm, USED_GPA + Q1_OFF + 4 + 8 * i),
+				 i);
 }
 
 static void test_console_rx_backpressure(void **state)
@@ -536,6 +600,7 @@ int main(void)
 		T(test_vm_reset),
 		T(test_dsdt),
 		C(test_console_tx),
+		C(test_console_tx_backpressure),
 		C(test_console_rx_backpressure),
 #undef T
 #undef C

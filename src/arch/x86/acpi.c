@@ -231,7 +231,11 @@ static void build_fadt(struct acpi_fadt *f, uint64_t dsdt, uint64_t facs)
 	f->pm1_cnt_len = ACPI_PM1_CNT_LEN;
 	f->x_pm1a_cnt_blk = gas_io(ACPI_PM1_CNT_PORT, ACPI_PM1_CNT_LEN,
 				   ACPI_GAS_ACCESS_WORD);
-	/* No PM timer, no GPE blocks: left zero. */
+	f->pm_tmr_blk = ACPI_PM_TMR_PORT;
+	f->pm_tmr_len = ACPI_PM_TMR_LEN;
+	f->x_pm_tmr_blk = gas_io(ACPI_PM_TMR_PORT, ACPI_PM_TMR_LEN,
+				 ACPI_GAS_ACCESS_DWORD);
+	/* No GPE blocks: left zero. */
 
 	f->p_lvl2_lat = P_LVL2_NONE;
 	f->p_lvl3_lat = P_LVL3_NONE;
@@ -240,7 +244,7 @@ static void build_fadt(struct acpi_fadt *f, uint64_t dsdt, uint64_t facs)
 			    ACPI_BOOT_NO_VGA;
 	/* PWR_BUTTON clear: acpi_pm implements the fixed power button. */
 	f->flags = ACPI_FADT_WBINVD | ACPI_FADT_PROC_C1 | ACPI_FADT_SLP_BUTTON |
-		   ACPI_FADT_RESET_REG_SUP;
+		   ACPI_FADT_TMR_VAL_EXT | ACPI_FADT_RESET_REG_SUP;
 	f->reset_reg = gas_io(ACPI_RESET_PORT, 1, ACPI_GAS_ACCESS_BYTE);
 	f->reset_value = ACPI_RESET_VALUE;
 

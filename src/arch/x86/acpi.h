@@ -119,6 +119,7 @@ struct acpi_gas {
 #define ACPI_GAS_IO 1
 #define ACPI_GAS_ACCESS_BYTE 1
 #define ACPI_GAS_ACCESS_WORD 2
+#define ACPI_GAS_ACCESS_DWORD 3
 
 struct acpi_rsdp {
 	char signature[8];
@@ -210,6 +211,7 @@ struct acpi_fadt {
 #define ACPI_FADT_PROC_C1 (1u << 2)
 #define ACPI_FADT_PWR_BUTTON (1u << 4) /* set: no fixed power button */
 #define ACPI_FADT_SLP_BUTTON (1u << 5) /* set: no fixed sleep button */
+#define ACPI_FADT_TMR_VAL_EXT (1u << 8) /* PM timer is 32 bits wide */
 #define ACPI_FADT_RESET_REG_SUP (1u << 10)
 #define ACPI_FADT_HW_REDUCED (1u << 20)
 

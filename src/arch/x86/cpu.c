@@ -40,7 +40,7 @@ static unsigned int order_base_2(unsigned int n)
 }
 
 void x86_cpuid_for_vcpu(struct kvm_cpuid2 *cpuid, unsigned int id,
-			unsigned int nr_cpus)
+			unsigned int nr_cpus, bool tsc_deadline)
 {
 	unsigned int core_bits = order_base_2(nr_cpus);
 
@@ -56,7 +56,17 @@ void x86_cpuid_for_vcpu(struct kvm_cpuid2 *cpuid, unsigned int id,
 				e->edx |= 1u << 28;
 			else
 				e->edx &= ~(1u << 28);
-			e->ecx |= 1u << 31; /* running under a hypervisor */
+			e->ecx |= CPUID_1_ECX_HYPERVISOR;
+			/*
+			 * KVM_GET_SUPPORTED_CPUID leaves this out: the LAPIC
+			 * emulates it. Without it Linux calibrates the LAPIC
+			 * timer against PIT ticks, which a busy or nested host
+			 * makes fail ("APIC timer disabled").
+			 */
+			if (tsc_deadline)
+				e->ecx |= CPUID_1_ECX_TSC_DEADLINE;
+			else
+				e->ecx &= ~CPUID_1_ECX_TSC_DEADLINE;
 			break;
 		case 4:
 			/* Intel: cores sharing the package. */
@@ -93,6 +103,25 @@ void x86_cpuid_for_vcpu(struct kvm_cpuid2 *cpuid, unsigned int id,
 	}
 }
 
+void x86_cpu_ident(const struct kvm_cpuid2 *cpuid, char vendor[13],
+		   uint64_t *id)
+{
+	vendor[0] = '\0';
+	*id = 0;
+	for (unsigned int i = 0; i < cpuid->nent; i++) {
+		const struct kvm_cpuid_entry2 *e = &cpuid->entries[i];
+
+		if (e->function == 0) {
+			memcpy(vendor, &e->ebx, 4);
+			memcpy(vendor + 4, &e->edx, 4);
+			memcpy(vendor + 8, &e->ecx, 4);
+			vendor[12] = '\0';
+		} else if (e->function == 1) {
+			*id = e->eax | (uint64_t)e->edx << 32;
+		}
+	}
+}
+
 #define APIC_LVT0 0x350
 #define APIC_LVT1 0x360
 #define APIC_MODE_EXTINT 0x7
@@ -109,7 +138,7 @@ static void lapic_set_lvt(struct kvm_lapic_state *l, unsigned int reg,
 }
 
 int x86_vcpu_init(struct vcpu *vcpu, const struct kvm_cpuid2 *supported,
-		  unsigned int nr_cpus)
+		  unsigned int nr_cpus, bool tsc_deadline)
 {
 	size_t sz = sizeof(*supported) +
 		    supported->nent * sizeof(supported->entries[0]);
@@ -121,7 +150,7 @@ int x86_vcpu_init(struct vcpu *vcpu, const struct kvm_cpuid2 *supported,
 	if (!c)
 		return -ENOMEM;
 	memcpy(c, supported, sz);
-	x86_cpuid_for_vcpu(c, vcpu->id, nr_cpus);
+	x86_cpuid_for_vcpu(c, vcpu->id, nr_cpus, tsc_deadline);
 	if (ioctl(vcpu->fd, KVM_SET_CPUID2, c) < 0) {
 		ret = -errno;
 		pr_err("KVM_SET_CPUID2 on vCPU %u: %s", vcpu->id,

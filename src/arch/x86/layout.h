@@ -13,6 +13,7 @@
  *   0x0002_0000  kernel command line
  *   0x0009_fc00  end of low RAM (EBDA-sized gap kept reserved)
  *   0x000e_0000  ACPI tables, RSDP first (the legacy RSDP scan window)
+ *   0x000f_0000  SMBIOS 3.0 entry point, then its structure table
  *   0x0010_0000  kernel (bzImage protected-mode part; vmlinux uses p_paddr)
  *   ...          RAM up to min(size, 3 GiB), initrd at its top
  *   0xc000_0000  32-bit PCI hole: MMIO window for BARs
@@ -31,7 +32,10 @@
 #define CMDLINE_MAX 4096u
 #define LOW_RAM_END 0x9fc00ull
 #define ACPI_TABLES_ADDR 0xe0000ull
-#define ACPI_TABLES_SIZE 0x20000ull
+#define ACPI_TABLES_SIZE 0x10000ull
+/* Linux scans 0xf0000-0xfffff for the entry point. */
+#define SMBIOS_ADDR 0xf0000ull
+#define SMBIOS_SIZE 0x10000ull
 #define KERNEL_LOAD_ADDR 0x100000ull
 
 #define PCI_HOLE_START 0xc0000000ull

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <unistd.h>
 
 #include "arch/x86/acpi.h"
@@ -12,6 +13,7 @@
 #include "arch/x86/boot.h"
 #include "arch/x86/cpu.h"
 #include "arch/x86/layout.h"
+#include "arch/x86/smbios.h"
 #include "hw/acpi_pm.h"
 #include "hw/debug_exit.h"
 #include "hw/i8042.h"
@@ -92,16 +94,18 @@ static const unsigned int mmio_gsis[VIRTIO_MMIO_MAX] = { 5,  6,	 7,  10, 11,
 							 12, 13, 14, 15 };
 
 /*
- * Puts @vdev on PCI or on the next virtio-mmio window. Takes ownership:
- * on failure @vdev is destroyed here.
+ * Puts @vdev on PCI at @devfn (planned by config_plan_pci()) or on the
+ * next virtio-mmio window. Takes ownership: on failure @vdev is destroyed
+ * here.
  */
 static int attach_virtio(struct vm *vm, struct machine *m,
 			 struct virtio_dev *vdev,
-			 enum virtio_transport_kind transport)
+			 enum virtio_transport_kind transport, int devfn)
 {
 	unsigned int i = m->nr_mmio;
 
 	if (transport == TRANSPORT_PCI) {
+		pci_host_set_next_devfn(m->pci, devfn);
 		if (virtio_pci_create(vm, m->pci, vdev, m->io))
 			return 0;
 	} else if (i == VIRTIO_MMIO_MAX) {
@@ -141,7 +145,7 @@ static int create_virtio_devices(struct vm *vm, const struct vm_config *cfg,
 			blk_close(be);
 			return -ENODEV;
 		}
-		ret = attach_virtio(vm, m, vdev, dc->transport);
+		ret = attach_virtio(vm, m, vdev, dc->transport, dc->addr);
 		if (ret)
 			return ret;
 	}
@@ -155,18 +159,21 @@ static int create_virtio_devices(struct vm *vm, const struct vm_config *cfg,
 			net_backend_close(be);
 			return -ENODEV;
 		}
-		ret = attach_virtio(vm, m, vdev, TRANSPORT_PCI);
+		ret = attach_virtio(vm, m, vdev, TRANSPORT_PCI,
+				    cfg->net_addrs[i]);
 		if (ret)
 			return ret;
 	}
 	if (cfg->rng) {
 		vdev = virtio_rng_create(vm);
-		if (!vdev || (ret = attach_virtio(vm, m, vdev, TRANSPORT_PCI)))
+		if (!vdev || (ret = attach_virtio(vm, m, vdev, TRANSPORT_PCI,
+						  cfg->rng_addr)))
 			return vdev ? ret : -ENOMEM;
 	}
 	if (cfg->virtio_console) {
 		vdev = virtio_console_create(vm, STDOUT_FILENO);
-		if (!vdev || (ret = attach_virtio(vm, m, vdev, TRANSPORT_PCI)))
+		if (!vdev || (ret = attach_virtio(vm, m, vdev, TRANSPORT_PCI,
+						  cfg->console_addr)))
 			return vdev ? ret : -ENOMEM;
 		m->console = (struct console_port){
 			.receive = vcon_receive,
@@ -213,6 +220,34 @@ static int install_acpi(struct vm *vm, struct machine *m, uint64_t *rsdp)
 		return ret;
 	}
 	*rsdp = t.rsdp_gpa;
+	return 0;
+}
+
+static int install_smbios(struct vm *vm, const struct vm_config *cfg,
+			  const struct kvm_cpuid2 *cpuid)
+{
+	void *buf = gpa_to_hva(&vm->mem, SMBIOS_ADDR, SMBIOS_SIZE);
+	uint64_t low = guest_mem_low_end(&vm->mem);
+	char vendor[13];
+	struct smbios_config sc = {
+		.version = DEVISOR_VERSION,
+		.serial = cfg->platform.serial,
+		.nr_cpus = vm->nr_cpus,
+		.ram_low = low,
+		.ram_high = vm->mem.ram_size - low,
+	};
+	ssize_t ret;
+
+	if (!buf)
+		return -ENOSPC;
+	memcpy(sc.uuid, cfg->platform.uuid, sizeof(sc.uuid));
+	x86_cpu_ident(cpuid, vendor, &sc.cpu_id);
+	sc.cpu_vendor = vendor;
+	ret = smbios_build(buf, SMBIOS_SIZE, SMBIOS_ADDR, &sc);
+	if (ret < 0) {
+		pr_err("cannot build SMBIOS tables: %s", strerror(-ret));
+		return ret;
+	}
 	return 0;
 }
 
@@ -291,6 +326,7 @@ int machine_setup(struct vm *vm, const struct vm_config *cfg, struct machine *m)
 	struct kvm_cpuid2 *cpuid;
 	struct boot_entry entry;
 	uint64_t rsdp = 0;
+	bool tsc_deadline;
 	int ret;
 
 	memset(m, 0, sizeof(*m));
@@ -318,8 +354,16 @@ int machine_setup(struct vm *vm, const struct vm_config *cfg, struct machine *m)
 	cpuid = x86_supported_cpuid(vm->kvm_fd);
 	if (!cpuid)
 		return -ENODEV;
+	ret = install_smbios(vm, cfg, cpuid);
+	if (ret) {
+		free(cpuid);
+		return ret;
+	}
+	tsc_deadline = ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION,
+			     KVM_CAP_TSC_DEADLINE_TIMER) > 0;
 	for (unsigned int i = 0; i < vm->nr_cpus && !ret; i++)
-		ret = x86_vcpu_init(vm->vcpus[i], cpuid, vm->nr_cpus);
+		ret = x86_vcpu_init(vm->vcpus[i], cpuid, vm->nr_cpus,
+				    tsc_deadline);
 	free(cpuid);
 	if (ret)
 		return ret;

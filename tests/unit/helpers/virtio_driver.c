@@ -171,16 +171,25 @@ void vd_set_reg(struct vm *vm, uint64_t base, uint64_t off, uint32_t v)
 	vd_mmio_wr(vm, base, off, v, 4);
 }
 
-void vd_mmio_reset(struct vm *vm, uint64_t base)
-{
-	vd_set_reg(vm, base, VIRTIO_MMIO_STATUS, 0);
-	assert_int_equal(vd_reg(vm, base, VIRTIO_MMIO_STATUS), 0);
-}
-
 struct mmio_dev {
 	struct vm *vm;
 	uint64_t base;
 };
+
+static bool status_zero(void *ctx, uintptr_t unused)
+{
+	struct mmio_dev *d = ctx;
+
+	return vd_reg(d->vm, d->base, VIRTIO_MMIO_STATUS) == 0;
+}
+
+void vd_mmio_reset(struct vm *vm, uint64_t base)
+{
+	struct mmio_dev d = { .vm = vm, .base = base };
+
+	vd_set_reg(vm, base, VIRTIO_MMIO_STATUS, 0);
+	assert_true(poll_ms(status_zero, &d, 0, 5000));
+}
 
 static bool status_has(void *ctx, uintptr_t bits)
 {

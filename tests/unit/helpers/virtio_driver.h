@@ -70,7 +70,10 @@ void vd_mmio_wr(struct vm *vm, uint64_t base, uint64_t off, uint64_t v,
 		unsigned int size);
 uint32_t vd_reg(struct vm *vm, uint64_t base, uint64_t off);
 void vd_set_reg(struct vm *vm, uint64_t base, uint64_t off, uint32_t v);
-/* Write 0 to the status and check that it reads back 0. */
+/*
+ * Write 0 to the status and wait up to five seconds for it to read 0 (a
+ * device with I/O in flight finishes its reset later).
+ */
 void vd_mmio_reset(struct vm *vm, uint64_t base);
 /* Wait up to five seconds for all of @bits in the status. */
 bool vd_mmio_wait_status(struct vm *vm, uint64_t base, uint32_t bits);
