@@ -4,7 +4,9 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/ioctl.h>
+#include <unistd.h>
 #include <linux/kvm.h>
 
 #include "kvm/vm.h"
@@ -182,6 +184,98 @@ int vm_signal_msi(struct vm *vm, uint64_t addr, uint32_t data)
 	}
 	return 0;
 }
+
+static int kvm_route_add(void *opaque, uint64_t addr, uint32_t data)
+{
+	return vm_msi_route_add(opaque, addr, data);
+}
+
+static int kvm_route_update(void *opaque, unsigned int gsi, uint64_t addr,
+			    uint32_t data)
+{
+	return vm_msi_route_update(opaque, gsi, addr, data);
+}
+
+static void kvm_route_remove(void *opaque, unsigned int gsi)
+{
+	vm_msi_route_remove(opaque, gsi);
+}
+
+static int kvm_irqfd_assign(void *opaque, int efd, unsigned int gsi)
+{
+	return vm_irqfd_assign(opaque, efd, gsi);
+}
+
+static int kvm_irqfd_deassign(void *opaque, int efd, unsigned int gsi)
+{
+	return vm_irqfd_deassign(opaque, efd, gsi);
+}
+
+static int kvm_signal_msi(void *opaque, uint64_t addr, uint32_t data)
+{
+	return vm_signal_msi(opaque, addr, data);
+}
+
+static const struct irq_ops kvm_irq_ops = {
+	.route_add = kvm_route_add,
+	.route_update = kvm_route_update,
+	.route_remove = kvm_route_remove,
+	.irqfd_assign = kvm_irqfd_assign,
+	.irqfd_deassign = kvm_irqfd_deassign,
+	.signal_msi = kvm_signal_msi,
+};
+
+const struct irq_ops *vm_irq_ops(struct vm *vm)
+{
+	return vm->irq_ops ? vm->irq_ops : &kvm_irq_ops;
+}
+
+/* Lines ------------------------------------------------------------------ */
+
+int vm_irq_line_irqfd(struct vm *vm, struct irq_line *line)
+{
+	int efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	int ret;
+
+	if (efd < 0)
+		return -errno;
+	ret = vm_irq_ops(vm)->irqfd_assign(vm, efd, line->gsi);
+	if (ret) {
+		close(efd);
+		return ret;
+	}
+	line->irqfd = efd;
+	return 0;
+}
+
+void irq_line_pulse(struct irq_line *line)
+{
+	uint64_t one = 1;
+
+	if (!line || !line->set)
+		return;
+	if (line->irqfd >= 0 &&
+	    write(line->irqfd, &one, sizeof(one)) == sizeof(one))
+		return;
+	irq_line_set(line, 1);
+	irq_line_set(line, 0);
+}
+
+int irq_line_eventfd(const struct irq_line *line)
+{
+	return line->irqfd;
+}
+
+void vm_irq_line_release(struct vm *vm, struct irq_line *line)
+{
+	if (line->irqfd < 0)
+		return;
+	vm_irq_ops(vm)->irqfd_deassign(vm, line->irqfd, line->gsi);
+	close(line->irqfd);
+	line->irqfd = -1;
+}
+
+/* ioeventfd -------------------------------------------------------------- */
 
 static int ioeventfd(struct vm *vm, uint64_t addr, unsigned int len, bool pio,
 		     int efd, bool match, uint64_t data, bool assign)

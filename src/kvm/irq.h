@@ -15,6 +15,8 @@ struct irq_line {
 	void *opaque;
 	unsigned int gsi;
 	int level; /* last level driven, for tests and edge detection */
+	/* An irqfd on @gsi (vm_irq_line_irqfd()), or -1: edges by set. */
+	int irqfd;
 };
 
 static inline void irq_line_set(struct irq_line *line, int level)
@@ -28,6 +30,38 @@ static inline void irq_line_set(struct irq_line *line, int level)
 struct vm;
 /* A line wired to @gsi of the VM's in-kernel irqchip. */
 void vm_irq_line_init(struct vm *vm, struct irq_line *line, unsigned int gsi);
+
+/*
+ * Gives an edge-triggered line an irqfd, so irq_line_pulse() injects
+ * without KVM_IRQ_LINE's two ioctls and a back-end can signal it from the
+ * kernel (irq_line_eventfd()). Without one (KVM refused, unit tests) the
+ * line still pulses through its set hook. Returns 0 or -errno.
+ */
+int vm_irq_line_irqfd(struct vm *vm, struct irq_line *line);
+/* One edge: the irqfd if the line has one, else set(1) then set(0). */
+void irq_line_pulse(struct irq_line *line);
+/* The line's irqfd, or -1. */
+int irq_line_eventfd(const struct irq_line *line);
+/* Deassigns and closes the irqfd; the line goes on pulsing by set. */
+void vm_irq_line_release(struct vm *vm, struct irq_line *line);
+
+/*
+ * The KVM operations behind MSI vectors and irqfds, as a table so that a
+ * struct msi_vectors (kvm/msi_vectors.h) and the lines above can run on a
+ * unit test's recorder. Each returns 0 (route_add: the GSI) or -errno.
+ */
+struct irq_ops {
+	int (*route_add)(void *opaque, uint64_t addr, uint32_t data);
+	int (*route_update)(void *opaque, unsigned int gsi, uint64_t addr,
+			    uint32_t data);
+	void (*route_remove)(void *opaque, unsigned int gsi);
+	int (*irqfd_assign)(void *opaque, int efd, unsigned int gsi);
+	int (*irqfd_deassign)(void *opaque, int efd, unsigned int gsi);
+	int (*signal_msi)(void *opaque, uint64_t addr, uint32_t data);
+};
+
+/* @vm->irq_ops if a test set it, else KVM's; the opaque is @vm. */
+const struct irq_ops *vm_irq_ops(struct vm *vm);
 
 #endif
 

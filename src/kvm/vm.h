@@ -13,6 +13,7 @@
 
 struct vcpu;
 struct kvm_irq_routing;
+struct irq_ops;
 
 /* Why the VM stopped; decides devisor's exit status and message. */
 enum vm_stop_reason {
@@ -65,6 +66,8 @@ struct vm {
 	 * at KVM_IRQ_LINE; unit tests point it at a recorder.
 	 */
 	void (*irq_set)(struct vm *vm, unsigned int gsi, int level);
+	/* The same for MSI routes, irqfds and KVM_SIGNAL_MSI; NULL: KVM. */
+	const struct irq_ops *irq_ops;
 
 	/* GSI routing table as last committed; see kvm/irq.c. */
 	pthread_mutex_t irq_lock;

@@ -141,6 +141,13 @@ void msix_set_handlers(struct msix *msix, pci_msi_deliver_fn *deliver,
 	pthread_mutex_unlock(&msix->lock);
 }
 
+void msix_set_vectors(struct msix *msix, struct msi_vectors *mv)
+{
+	pthread_mutex_lock(&msix->lock);
+	msix->vectors = mv;
+	pthread_mutex_unlock(&msix->lock);
+}
+
 /* msix->lock held for all of these. */
 static bool vector_masked(const struct msix *msix, unsigned int v)
 {
@@ -157,6 +164,11 @@ static void vector_update(struct msix *msix, unsigned int v)
 {
 	const struct msix_entry *e = &msix->table[v];
 
+	if (msix->vectors) {
+		msi_vectors_set_msg(msix->vectors, v, entry_addr(e), e->data);
+		msi_vectors_mask(msix->vectors, v, vector_masked(msix, v));
+		return;
+	}
 	send_update(msix->pdev, msix->update, msix->opaque, v, entry_addr(e),
 		    e->data, vector_masked(msix, v));
 }
@@ -169,8 +181,10 @@ static void vector_send(struct msix *msix, unsigned int v)
 		 e->data);
 }
 
-static bool pending(const struct msix *msix, unsigned int v)
+static bool pending(struct msix *msix, unsigned int v)
 {
+	if (msix->vectors)
+		return msi_vectors_pending(msix->vectors, v);
 	return msix->pba[v / 64] >> (v % 64) & 1;
 }
 
@@ -185,6 +199,9 @@ static void set_pending(struct msix *msix, unsigned int v, bool on)
 /* An unmasked vector with a message waiting sends it now. */
 static void flush_pending(struct msix *msix, unsigned int v)
 {
+	/* A group delivers on the unmask vector_update() told it of. */
+	if (msix->vectors)
+		return;
 	if (pending(msix, v) && !vector_masked(msix, v)) {
 		set_pending(msix, v, false);
 		vector_send(msix, v);
@@ -201,6 +218,8 @@ bool msix_notify(struct msix *msix, unsigned int vector)
 	/* Disabled, the function may not send MSI-X at all: no PBA either. */
 	if (!msix->enabled) {
 		;
+	} else if (msix->vectors) {
+		sent = msi_vectors_fire(msix->vectors, vector);
 	} else if (vector_masked(msix, vector)) {
 		set_pending(msix, vector, true);
 	} else {
@@ -260,6 +279,8 @@ void msix_reset(struct msix *msix)
 			.ctrl = PCI_MSIX_ENTRY_CTRL_MASKBIT
 		};
 	memset(msix->pba, 0, pba_size(msix));
+	if (msix->vectors)
+		msi_vectors_reset(msix->vectors);
 	pthread_mutex_unlock(&msix->lock);
 }
 
@@ -296,9 +317,13 @@ static uint8_t table_byte(struct msix *msix, uint64_t rel)
 
 static uint8_t pba_byte(struct msix *msix, uint64_t rel)
 {
-	if (rel >= pba_size(msix))
-		return 0;
-	return msix->pba[rel / 8] >> (8 * (rel % 8));
+	uint8_t b = 0;
+
+	for (unsigned int i = 0; i < 8; i++)
+		if (rel * 8 + i < msix->nr_vectors &&
+		    pending(msix, rel * 8 + i))
+			b |= 1u << i;
+	return b;
 }
 
 uint64_t msix_bar_read(struct msix *msix, unsigned int bar, uint64_t off,
@@ -500,6 +525,13 @@ void msi_set_handlers(struct msi *msi, pci_msi_deliver_fn *deliver,
 	pthread_mutex_unlock(&msi->lock);
 }
 
+void msi_set_vectors(struct msi *msi, struct msi_vectors *mv)
+{
+	pthread_mutex_lock(&msi->lock);
+	msi->vectors = mv;
+	pthread_mutex_unlock(&msi->lock);
+}
+
 /* msi->lock held. */
 static bool msi_masked(const struct msi *msi, unsigned int v)
 {
@@ -521,6 +553,8 @@ bool msi_notify(struct msi *msi, unsigned int vector)
 	pthread_mutex_lock(&msi->lock);
 	if (!msi->enabled || vector >= msi->nr_enabled) {
 		;
+	} else if (msi->vectors) {
+		sent = msi_vectors_fire(msi->vectors, vector);
 	} else if (msi_masked(msi, vector)) {
 		msi->pending |= 1u << vector;
 	} else {
@@ -571,6 +605,12 @@ void msi_cfg_written(struct msi *msi)
 		if (was == now && old.addr == msi->addr &&
 		    msi_data(&old, v) == msi_data(msi, v))
 			continue;
+		if (msi->vectors) {
+			msi_vectors_set_msg(msi->vectors, v, msi->addr,
+					    msi_data(msi, v));
+			msi_vectors_mask(msi->vectors, v, now);
+			continue;
+		}
 		send_update(pdev, msi->update, msi->opaque, v, msi->addr,
 			    msi_data(msi, v), now);
 		if (!now && (msi->pending >> v & 1)) {
@@ -592,6 +632,9 @@ void msi_cfg_read_fixup(struct msi *msi, unsigned int off, unsigned int size,
 		return;
 	pthread_mutex_lock(&msi->lock);
 	pend = msi->pending;
+	for (unsigned int v = 0; msi->vectors && v < msi->max_vectors; v++)
+		if (msi_vectors_pending(msi->vectors, v))
+			pend |= 1u << v;
 	pthread_mutex_unlock(&msi->lock);
 	for (unsigned int i = 0; i < size; i++) {
 		if (off + i < p || off + i >= p + 4)
@@ -617,6 +660,8 @@ void msi_reset(struct msi *msi)
 		pci_cfg_set(pdev, msi_mask_off(msi), 0, 4);
 	pthread_mutex_lock(&msi->lock);
 	msi->pending = 0;
+	if (msi->vectors)
+		msi_vectors_reset(msi->vectors);
 	pthread_mutex_unlock(&msi->lock);
 	msi_cfg_written(msi);
 	pthread_mutex_unlock(&pdev->lock);

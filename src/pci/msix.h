@@ -6,8 +6,10 @@
  * MSI-X and MSI for emulated functions. The device calls msix_notify() /
  * msi_notify() from any thread; a message is delivered at once when the
  * function has the capability enabled and the vector unmasked, or
- * remembered as pending and delivered when the guest unmasks it. Delivery
- * and routing updates go to the handlers set here, or by default to the
+ * remembered as pending and delivered when the guest unmasks it. A device
+ * on a VM attaches a struct msi_vectors (msix_set_vectors()), which then
+ * holds the routes, irqfds and pending bits; without one, delivery and
+ * routing updates go to the handlers set here, or by default to the
  * pci_host_config ones.
  */
 
@@ -15,6 +17,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "kvm/msi_vectors.h"
 #include "pci/pci.h"
 
 #define MSIX_MAX_VECTORS 2048
@@ -39,6 +42,7 @@ struct msix {
 	pci_msi_deliver_fn *deliver;
 	pci_msi_update_fn *update;
 	void *opaque;
+	struct msi_vectors *vectors; /* NULL: the handlers and pba above */
 };
 
 /*
@@ -55,6 +59,13 @@ void msix_destroy(struct msix *msix);
 /* NULL handlers fall back to the host's. Call before the guest runs. */
 void msix_set_handlers(struct msix *msix, pci_msi_deliver_fn *deliver,
 		       pci_msi_update_fn *update, void *opaque);
+
+/*
+ * From now on message and mask changes go to @mv (at least nr_vectors
+ * vectors, the caller's), notifies fire it and the PBA reads its pending
+ * bits. Call before the guest runs.
+ */
+void msix_set_vectors(struct msix *msix, struct msi_vectors *mv);
 
 /* Signal @vector. Returns true when a message went out now. */
 bool msix_notify(struct msix *msix, unsigned int vector);
@@ -82,6 +93,7 @@ struct msi {
 	pci_msi_deliver_fn *deliver;
 	pci_msi_update_fn *update;
 	void *opaque;
+	struct msi_vectors *vectors; /* NULL: the handlers and pending above */
 };
 
 /* @nr_vectors: power of two, 1..32. Returns the cap offset or -errno. */
@@ -90,6 +102,8 @@ int msi_init(struct msi *msi, struct pci_dev *pdev, unsigned int nr_vectors,
 void msi_destroy(struct msi *msi);
 void msi_set_handlers(struct msi *msi, pci_msi_deliver_fn *deliver,
 		      pci_msi_update_fn *update, void *opaque);
+/* As msix_set_vectors(), for max_vectors vectors. */
+void msi_set_vectors(struct msi *msi, struct msi_vectors *mv);
 bool msi_notify(struct msi *msi, unsigned int vector);
 bool msi_enabled(struct msi *msi);
 void msi_reset(struct msi *msi);

@@ -8,8 +8,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/eventfd.h>
-#include <unistd.h>
 
 #include "arch/x86/aml.h"
 #include "kvm/irq.h"
@@ -33,8 +31,7 @@ struct virtio_mmio {
 	uint32_t dfsel, gfsel, queue_sel;
 
 	uint32_t int_status; /* atomic */
-	int irqfd; /* -1: pulse @line instead */
-	struct irq_line line;
+	struct irq_line line; /* edge-triggered, with an irqfd if KVM gives one */
 	bool ioev_on;
 	char cmdline[64];
 };
@@ -46,13 +43,8 @@ static unsigned int next_uid;
 /* The line is edge-triggered: each notification is one edge. */
 static void raise_irq(struct virtio_mmio *m, uint32_t bits)
 {
-	uint64_t one = 1;
-
 	__atomic_fetch_or(&m->int_status, bits, __ATOMIC_SEQ_CST);
-	if (m->irqfd >= 0 && write(m->irqfd, &one, sizeof(one)) == sizeof(one))
-		return;
-	irq_line_set(&m->line, 1);
-	irq_line_set(&m->line, 0);
+	irq_line_pulse(&m->line);
 }
 
 static void vm_notify_queue(struct virtio_dev *vdev, unsigned int q)
@@ -267,17 +259,6 @@ static void ioev_setup(struct virtio_mmio *m)
 	m->ioev_on = true;
 }
 
-static void irq_setup(struct virtio_mmio *m)
-{
-	m->irqfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	if (m->irqfd >= 0 && vm_irqfd_assign(m->vm, m->irqfd, m->gsi)) {
-		close(m->irqfd);
-		m->irqfd = -1;
-	}
-	/* Also the fallback should an irqfd write ever fail. */
-	vm_irq_line_init(m->vm, &m->line, m->gsi);
-}
-
 static struct virtio_mmio *dev_to_mmio(struct device *dev)
 {
 	return (struct virtio_mmio *)((char *)dev -
@@ -302,10 +283,7 @@ void virtio_mmio_destroy(struct virtio_mmio *m)
 		ioev_set(m, m->vdev->nr_queues, false);
 	bus_unregister(&m->vm->mmio, m->base, m);
 	virtio_dev_unbind(m->vdev);
-	if (m->irqfd >= 0) {
-		vm_irqfd_deassign(m->vm, m->irqfd, m->gsi);
-		close(m->irqfd);
-	}
+	vm_irq_line_release(m->vm, &m->line);
 	virtio_dev_destroy(m->vdev);
 	free(m);
 }
@@ -329,7 +307,7 @@ struct virtio_mmio *virtio_mmio_create(struct vm *vm, uint64_t base,
 	m->vdev = vdev;
 	m->base = base;
 	m->gsi = gsi;
-	m->irqfd = -1;
+	vm_irq_line_init(vm, &m->line, gsi);
 	m->uid = __atomic_fetch_add(&next_uid, 1, __ATOMIC_RELAXED);
 	snprintf(m->cmdline, sizeof(m->cmdline),
 		 "virtio_mmio.device=4K@%#llx:%u", (unsigned long long)base,
@@ -342,14 +320,12 @@ struct virtio_mmio *virtio_mmio_create(struct vm *vm, uint64_t base,
 	ret = virtio_dev_bind(vdev, &vm_tops, m, loop);
 	if (ret)
 		goto fail;
-	irq_setup(m);
+	/* Without an irqfd the line pulses with KVM_IRQ_LINE. */
+	vm_irq_line_irqfd(vm, &m->line);
 	ret = bus_register(&vm->mmio, base, VIRTIO_MMIO_SIZE, &mmio_ops, m,
 			   vdev->name);
 	if (ret) {
-		if (m->irqfd >= 0) {
-			vm_irqfd_deassign(vm, m->irqfd, gsi);
-			close(m->irqfd);
-		}
+		vm_irq_line_release(vm, &m->line);
 		virtio_dev_unbind(vdev);
 		goto fail;
 	}

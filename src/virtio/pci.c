@@ -7,8 +7,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/eventfd.h>
-#include <unistd.h>
 
 #include "kvm/irq.h"
 #include "kvm/vm.h"
@@ -21,8 +19,9 @@
  * Locking, outermost first:
  *   pdev.lock (config hooks: BAR moves, the PCI_CFG window)
  *   vdev->lock (every BAR 4 register but ISR and notify)
- *   msix.lock (MSI-X table; calls vp_msix_update)
- *   isr_lock, irq_lock, host->intx_lock, vm->irq_lock (leaves)
+ *   msix.lock (MSI-X table and notify; calls into vectors)
+ *   vectors.lock (kvm/msi_vectors.c), isr_lock, host->intx_lock
+ *   vm->irq_lock (leaf)
  * The window makes config accesses reach BAR 4 with pdev.lock held; nothing
  * under vdev->lock ever takes pdev.lock (pci_cfg_get() included), so the
  * order has no cycle.
@@ -37,14 +36,6 @@
 
 #define CAP_PCI_CFG_DATA 16
 #define CAP_PCI_CFG_SIZE 20
-
-/* An MSI-X vector and the irqfd that raises it without a syscall chain. */
-struct vp_vector {
-	int efd; /* -1: none yet */
-	int gsi; /* -1: no route yet */
-	bool routed; /* the route holds the current message */
-	bool masked; /* vector, function or enable, as last told */
-};
 
 struct virtio_pci {
 	struct pci_dev pdev;
@@ -65,10 +56,8 @@ struct virtio_pci {
 	pthread_mutex_t isr_lock;
 	uint8_t isr;
 
-	/* MSI-X vectors to irqfds. */
-	pthread_mutex_t irq_lock;
-	struct vp_vector *vectors;
-	bool irqfd_broken;
+	/* The MSI-X vectors' routes, irqfds and pending bits. */
+	struct msi_vectors vectors;
 
 	/* Notify ioeventfds, under pdev.lock. */
 	uint64_t ioev_addr;
@@ -117,34 +106,13 @@ static uint8_t isr_take(struct virtio_pci *vp)
 	return v;
 }
 
-/*
- * Routed and unmasked vectors go through their irqfd; the rest through
- * msix_notify(), which delivers (KVM_SIGNAL_MSI) or sets the PBA bit for
- * a masked vector so the message follows on unmask. A mask that lands
- * between the check and the write lets one message through, as if it had
- * been sent just before the mask.
- */
-static void msix_signal(struct virtio_pci *vp, unsigned int vector)
-{
-	uint64_t one = 1;
-	int fd = -1;
-
-	if (vector >= vp->nr_vectors)
-		return; /* VIRTIO_MSI_NO_VECTOR: the driver wants none */
-	pthread_mutex_lock(&vp->irq_lock);
-	if (vp->vectors[vector].routed && !vp->vectors[vector].masked)
-		fd = vp->vectors[vector].efd;
-	pthread_mutex_unlock(&vp->irq_lock);
-	if (fd < 0 || write(fd, &one, sizeof(one)) != sizeof(one))
-		msix_notify(&vp->msix, vector);
-}
-
+/* VIRTIO_MSI_NO_VECTOR is past the table: msix_notify() drops it. */
 static void vp_notify_queue(struct virtio_dev *vdev, unsigned int q)
 {
 	struct virtio_pci *vp = vdev->transport;
 
 	if (msix_enabled(&vp->msix))
-		msix_signal(vp, vp->queue_vector[q]);
+		msix_notify(&vp->msix, vp->queue_vector[q]);
 	else
 		isr_raise(vp, ISR_QUEUE);
 }
@@ -156,7 +124,7 @@ static void vp_notify_config(struct virtio_dev *vdev)
 	/* The spec wants the ISR bit even when the message goes by MSI-X. */
 	isr_raise(vp, ISR_CONFIG);
 	if (msix_enabled(&vp->msix))
-		msix_signal(vp, vp->config_vector);
+		msix_notify(&vp->msix, vp->config_vector);
 }
 
 static void vp_transport_reset(struct virtio_dev *vdev)
@@ -177,63 +145,6 @@ static const struct virtio_transport_ops vp_tops = {
 	.notify_config = vp_notify_config,
 	.reset = vp_transport_reset,
 };
-
-static void irqfd_give_up(struct virtio_pci *vp)
-{
-	if (!vp->irqfd_broken)
-		pr_warn("%s: no irqfd for MSI-X, interrupts take the slow path",
-			vp->vdev->name);
-	vp->irqfd_broken = true;
-}
-
-/* irq_lock held. Point @v's GSI at the message and bind an irqfd to it. */
-static void vector_route(struct virtio_pci *vp, struct vp_vector *v,
-			 uint64_t addr, uint32_t data)
-{
-	int ret;
-
-	v->routed = false;
-	if (v->gsi < 0) {
-		ret = vm_msi_route_add(vp->vm, addr, data);
-		if (ret < 0) {
-			irqfd_give_up(vp);
-			return;
-		}
-		v->gsi = ret;
-	} else if (vm_msi_route_update(vp->vm, v->gsi, addr, data)) {
-		return;
-	}
-	if (v->efd < 0) {
-		v->efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-		if (v->efd < 0 || vm_irqfd_assign(vp->vm, v->efd, v->gsi)) {
-			if (v->efd >= 0)
-				close(v->efd);
-			v->efd = -1;
-			irqfd_give_up(vp);
-			return;
-		}
-	}
-	v->routed = true;
-}
-
-/* MSI-X update hook: msix.lock held, maybe pdev.lock too. */
-static void vp_msix_update(void *opaque, struct pci_dev *pdev,
-			   unsigned int vector, uint64_t addr, uint32_t data,
-			   bool masked)
-{
-	struct virtio_pci *vp = opaque;
-	struct vp_vector *v;
-
-	if (vector >= vp->nr_vectors)
-		return;
-	v = &vp->vectors[vector];
-	pthread_mutex_lock(&vp->irq_lock);
-	v->masked = masked;
-	/* A masked vector keeps its route; it is not used meanwhile. */
-	if (!masked && !vp->irqfd_broken)
-		vector_route(vp, v, addr, data);
-	pthread_mutex_unlock(&vp->irq_lock);
-}
 
 /* Common configuration ------------------------------------------------- */
 
@@ -631,12 +542,7 @@ static void vp_dev_reset(struct device *dev)
 {
 	struct virtio_pci *vp = dev_to_vp(dev);
 
-	/* msix_reset() masks everything without telling the hook. */
 	pci_dev_reset(&vp->pdev);
-	pthread_mutex_lock(&vp->irq_lock);
-	for (unsigned int i = 0; i < vp->nr_vectors; i++)
-		vp->vectors[i].masked = true;
-	pthread_mutex_unlock(&vp->irq_lock);
 	pthread_mutex_lock(&vp->vdev->lock);
 	virtio_dev_reset(vp->vdev);
 	pthread_mutex_unlock(&vp->vdev->lock);
@@ -647,19 +553,8 @@ static void vp_dev_reset(struct device *dev)
 
 static void vp_free(struct virtio_pci *vp)
 {
-	for (unsigned int i = 0; vp->vectors && i < vp->nr_vectors; i++) {
-		struct vp_vector *v = &vp->vectors[i];
-
-		if (v->efd >= 0) {
-			vm_irqfd_deassign(vp->vm, v->efd, v->gsi);
-			close(v->efd);
-		}
-		if (v->gsi >= 0)
-			vm_msi_route_remove(vp->vm, v->gsi);
-	}
+	msi_vectors_destroy(&vp->vectors);
 	pthread_mutex_destroy(&vp->isr_lock);
-	pthread_mutex_destroy(&vp->irq_lock);
-	free(vp->vectors);
 	free(vp->queue_vector);
 	free(vp);
 }
@@ -710,19 +605,12 @@ struct virtio_pci *virtio_pci_create(struct vm *vm, struct pci_host *host,
 	vp->nr_vectors = nv;
 	vp->config_vector = VIRTIO_MSI_NO_VECTOR;
 	pthread_mutex_init(&vp->isr_lock, NULL);
-	pthread_mutex_init(&vp->irq_lock, NULL);
-	vp->vectors = calloc(nv, sizeof(*vp->vectors));
 	vp->queue_vector = calloc(nv, sizeof(*vp->queue_vector));
-	if (!vp->vectors || !vp->queue_vector) {
-		vp->nr_vectors = 0;
+	if (!vp->queue_vector ||
+	    msi_vectors_init(&vp->vectors, vdev->name, nv, vm_irq_ops(vm), vm))
 		goto fail;
-	}
-	for (unsigned int i = 0; i < nv; i++) {
-		vp->vectors[i] = (struct vp_vector){ .efd = -1,
-						     .gsi = -1,
-						     .masked = true };
+	for (unsigned int i = 0; i < nv; i++)
 		vp->queue_vector[i] = VIRTIO_MSI_NO_VECTOR;
-	}
 	vp->msix_bar_size = pow2_at_least(pba_off + (nv + 63) / 64 * 8, 4096);
 
 	pci_dev_init(pdev, vdev->name, VIRTIO_PCI_VENDOR,
@@ -739,7 +627,7 @@ struct virtio_pci *virtio_pci_create(struct vm *vm, struct pci_host *host,
 			VIRTIO_PCI_MSIX_BAR, pba_off);
 	if (ret < 0)
 		goto fail_pdev;
-	msix_set_handlers(&vp->msix, NULL, vp_msix_update, vp);
+	msix_set_vectors(&vp->msix, &vp->vectors);
 	ret = add_caps(vp);
 	if (ret)
 		goto fail_msix;

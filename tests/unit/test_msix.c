@@ -2,6 +2,9 @@
 /*
  * MSI-X and MSI tests: the guest programs the table through the BAR and
  * Message Control through config space; the device signals vectors.
+ * Most tests run twice: on the host's deliver/update handlers, and with
+ * a struct msi_vectors attached whose KVM refuses routes, so messages
+ * take its KVM_SIGNAL_MSI fallback and the pending bits are the group's.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -51,6 +54,7 @@ struct fix {
 	struct upd upd[512];
 	unsigned int nr_upd;
 	int irq_level[32];
+	struct msi_vectors xvec, mvec; /* for setup_group */
 };
 
 static uint64_t dev_read(void *opaque, uint64_t off, unsigned int size)
@@ -98,6 +102,44 @@ static void rec_irq(struct vm *vm, unsigned int gsi, int level)
 {
 	cur->irq_level[gsi] = level;
 }
+
+static int no_route(void *opaque, uint64_t addr, uint32_t data)
+{
+	return -ENOSYS;
+}
+
+static int route_update_unused(void *opaque, unsigned int gsi, uint64_t addr,
+			       uint32_t data)
+{
+	fail_msg("no route was made");
+	return -ENOSYS;
+}
+
+static void route_remove_unused(void *opaque, unsigned int gsi)
+{
+	fail_msg("no route was made");
+}
+
+static int irqfd_unused(void *opaque, int efd, unsigned int gsi)
+{
+	fail_msg("no route was made");
+	return -ENOSYS;
+}
+
+static int signal_to_deliver(void *opaque, uint64_t addr, uint32_t data)
+{
+	deliver(opaque, addr, data);
+	return 0;
+}
+
+static const struct irq_ops no_route_ops = {
+	.route_add = no_route,
+	.route_update = route_update_unused,
+	.route_remove = route_remove_unused,
+	.irqfd_assign = irqfd_unused,
+	.irqfd_deassign = irqfd_unused,
+	.signal_msi = signal_to_deliver,
+};
 
 static uint32_t cfg_rd(struct fix *f, unsigned int devfn, unsigned int reg,
 		       unsigned int size)
@@ -193,10 +235,31 @@ static int setup(void **state)
 	return 0;
 }
 
+static int setup_group(void **state)
+{
+	struct fix *f;
+
+	setup(state);
+	f = *state;
+	/* Only the group may deliver now. */
+	f->host.cfg.msi_deliver = NULL;
+	f->host.cfg.msi_update = NULL;
+	assert_int_equal(msi_vectors_init(&f->xvec, "msix-dev", NVEC,
+					  &no_route_ops, f),
+			 0);
+	msix_set_vectors(&f->msix, &f->xvec);
+	assert_int_equal(
+		msi_vectors_init(&f->mvec, "msi-dev", 8, &no_route_ops, f), 0);
+	msi_set_vectors(&f->msi, &f->mvec);
+	return 0;
+}
+
 static int teardown(void **state)
 {
 	struct fix *f = *state;
 
+	msi_vectors_destroy(&f->xvec);
+	msi_vectors_destroy(&f->mvec);
 	pci_dev_exit(&f->pdev);
 	msix_destroy(&f->msix);
 	pci_dev_exit(&f->mdev);
@@ -554,6 +617,14 @@ int main(void)
 		cmocka_unit_test(test_msix_init_errors),
 		cmocka_unit_test(test_msi_32bit_unmaskable),
 #undef T
+#define G(fn) cmocka_unit_test_setup_teardown(fn, setup_group, teardown)
+		G(test_disabled_does_not_deliver),
+		G(test_mask_sets_pba_unmask_delivers),
+		G(test_function_mask),
+		G(test_intx_off_while_msix),
+		G(test_reset),
+		G(test_msi),
+#undef G
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -4,7 +4,8 @@
  * virtio_mmio driver does (vm_probe, vm_finalize_features, vm_setup_vq),
  * with virtio-rng and virtio-console behind it and a real I/O thread. No
  * KVM: ioeventfd and irqfd fail, so kicks take the register path and the
- * interrupt edges arrive through vm->irq_set.
+ * interrupt edges arrive through vm->irq_set; setup_rng_irqfd gives the
+ * line an irqfd through vm->irq_ops instead.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -24,6 +25,7 @@
 
 #include "arch/x86/aml.h"
 #include "arch/x86/layout.h"
+#include "kvm/irq.h"
 #include "kvm/vm.h"
 #include "util/evloop.h"
 #include "virtio/console.h"
@@ -170,6 +172,42 @@ static int setup_rng(void **state)
 	return 0;
 }
 
+/* The irqfd half of vm->irq_ops: the line's eventfd, bound to GSI. */
+static int line_efd = -1;
+
+static int rec_irqfd_assign(void *opaque, int efd, unsigned int gsi)
+{
+	assert_int_equal(gsi, GSI);
+	line_efd = efd;
+	return 0;
+}
+
+static int rec_irqfd_deassign(void *opaque, int efd, unsigned int gsi)
+{
+	assert_int_equal(efd, line_efd);
+	line_efd = -1;
+	return 0;
+}
+
+static const struct irq_ops irqfd_ops = {
+	.irqfd_assign = rec_irqfd_assign,
+	.irqfd_deassign = rec_irqfd_deassign,
+};
+
+static int setup_rng_irqfd(void **state)
+{
+	struct fix *f = fix_new();
+
+	f->vm.irq_ops = &irqfd_ops;
+	f->vdev = virtio_rng_create(&f->vm);
+	assert_non_null(f->vdev);
+	f->m = virtio_mmio_create(&f->vm, BASE, GSI, f->vdev, f->loop);
+	assert_non_null(f->m);
+	assert_true(line_efd >= 0);
+	*state = f;
+	return 0;
+}
+
 static int setup_console(void **state)
 {
 	struct fix *f = fix_new();
@@ -189,6 +227,8 @@ static int teardown(void **state)
 	struct fix *f = *state;
 
 	vd_vm_destroy(&f->vm, f->loop);
+	/* The transport gave its irqfd back. */
+	assert_int_equal(line_efd, -1);
 	if (f->pipe[0] >= 0) {
 		close(f->pipe[0]);
 		close(f->pipe[1]);
@@ -241,6 +281,26 @@ static void test_rng_end_to_end(void **state)
 	assert_true(vd_wait_until(used0_reached, f, n));
 	check_random(f, 1, BUF_GPA + 0x1000);
 	assert_true(vd_wait_edges(GSI, 2));
+}
+
+static void test_rng_irqfd(void **state)
+{
+	struct fix *f = *state;
+	struct pollfd pfd = { .fd = line_efd, .events = POLLIN };
+	uint64_t cnt = 0;
+	uint16_t n;
+
+	bring_up(f, F_VERSION_1, 1);
+	n = post_rng(f, 0, BUF_GPA);
+	assert_true(vd_wait_until(used0_reached, f, n));
+	check_random(f, 0, BUF_GPA);
+	/* The edge is an eventfd write, not two KVM_IRQ_LINE levels. */
+	assert_int_equal(poll(&pfd, 1, 5000), 1);
+	assert_int_equal(read(line_efd, &cnt, sizeof(cnt)), sizeof(cnt));
+	assert_true(cnt >= 1);
+	assert_int_equal(vd_irq_edges(GSI), 0);
+	assert_int_equal(vd_reg(&f->vm, BASE, VIRTIO_MMIO_INTERRUPT_STATUS),
+			 VIRTIO_MMIO_INT_VRING);
 }
 
 static void test_rng_packed_event_idx(void **state)
@@ -593,6 +653,8 @@ int main(void)
 #define C(fn) cmocka_unit_test_setup_teardown(fn, setup_console, teardown)
 		T(test_identity),
 		T(test_rng_end_to_end),
+		cmocka_unit_test_setup_teardown(test_rng_irqfd, setup_rng_irqfd,
+						teardown),
 		T(test_rng_packed_event_idx),
 		T(test_feature_refusal),
 		T(test_needs_reset_and_recovery),

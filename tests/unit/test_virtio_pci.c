@@ -3,8 +3,9 @@
  * virtio-pci tests: a fake guest drives the transport the way Linux's
  * virtio_pci_modern does (caps, reset, ACK, DRIVER, features, FEATURES_OK,
  * queue setup, DRIVER_OK), with virtio-rng behind it and a real I/O thread.
- * There is no KVM: ioeventfd and irqfd fail, so kicks take the register
- * path and interrupts arrive through vm->irq_set and msi_deliver.
+ * There is no KVM: ioeventfds fail, so kicks take the register path; INTx
+ * arrives through vm->irq_set, MSI-X through vm->irq_ops, a recorder that
+ * reads the irqfds as KVM would (or refuses routes, for the fallback).
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -13,6 +14,7 @@
 #include <cmocka.h>
 
 #include <endian.h>
+#include <errno.h>
 #include <linux/virtio_pci.h>
 #include <pthread.h>
 #include <stdlib.h>
@@ -64,6 +66,109 @@ static struct {
 } msgs[256];
 static unsigned int nr_msgs;
 
+/* The KVM side of vm->irq_ops: GSI 24 + i is routes[i]. */
+#define NR_ROUTES 64
+static bool routes_fail;
+static struct {
+	bool used;
+	uint64_t addr;
+	uint32_t data;
+	int efd; /* bound irqfd, or -1 */
+} routes[NR_ROUTES];
+static unsigned int irqfd_msgs; /* how many came by irqfd */
+
+static void rec_msi(void *opaque, uint64_t addr, uint32_t data);
+
+/* rec_lock held. What KVM injected from each irqfd since last time. */
+static void collect_irqfds(void)
+{
+	uint64_t cnt;
+
+	for (unsigned int g = 0; g < NR_ROUTES; g++) {
+		if (!routes[g].used || routes[g].efd < 0 ||
+		    read(routes[g].efd, &cnt, sizeof(cnt)) != sizeof(cnt))
+			continue;
+		for (; cnt && nr_msgs < 256; cnt--, irqfd_msgs++) {
+			msgs[nr_msgs].addr = routes[g].addr;
+			msgs[nr_msgs].data = routes[g].data;
+			nr_msgs++;
+		}
+	}
+}
+
+static int rec_route_add(void *opaque, uint64_t addr, uint32_t data)
+{
+	int gsi = -ENOSPC;
+
+	if (routes_fail)
+		return -ENOSYS;
+	pthread_mutex_lock(&rec_lock);
+	for (unsigned int g = 0; g < NR_ROUTES; g++) {
+		if (!routes[g].used) {
+			routes[g].used = true;
+			routes[g].addr = addr;
+			routes[g].data = data;
+			routes[g].efd = -1;
+			gsi = 24 + g;
+			break;
+		}
+	}
+	pthread_mutex_unlock(&rec_lock);
+	return gsi;
+}
+
+static int rec_route_update(void *opaque, unsigned int gsi, uint64_t addr,
+			    uint32_t data)
+{
+	pthread_mutex_lock(&rec_lock);
+	collect_irqfds();
+	routes[gsi - 24].addr = addr;
+	routes[gsi - 24].data = data;
+	pthread_mutex_unlock(&rec_lock);
+	return 0;
+}
+
+static void rec_route_remove(void *opaque, unsigned int gsi)
+{
+	pthread_mutex_lock(&rec_lock);
+	routes[gsi - 24].used = false;
+	pthread_mutex_unlock(&rec_lock);
+}
+
+static int rec_irqfd(void *opaque, int efd, unsigned int gsi, bool assign)
+{
+	pthread_mutex_lock(&rec_lock);
+	collect_irqfds();
+	routes[gsi - 24].efd = assign ? efd : -1;
+	pthread_mutex_unlock(&rec_lock);
+	return 0;
+}
+
+static int rec_irqfd_assign(void *opaque, int efd, unsigned int gsi)
+{
+	return rec_irqfd(opaque, efd, gsi, true);
+}
+
+static int rec_irqfd_deassign(void *opaque, int efd, unsigned int gsi)
+{
+	return rec_irqfd(opaque, efd, gsi, false);
+}
+
+static int rec_signal_msi(void *opaque, uint64_t addr, uint32_t data)
+{
+	rec_msi(opaque, addr, data);
+	return 0;
+}
+
+static const struct irq_ops rec_ops = {
+	.route_add = rec_route_add,
+	.route_update = rec_route_update,
+	.route_remove = rec_route_remove,
+	.irqfd_assign = rec_irqfd_assign,
+	.irqfd_deassign = rec_irqfd_deassign,
+	.signal_msi = rec_signal_msi,
+};
+
 static void rec_irq(struct vm *vm, unsigned int gsi, int level)
 {
 	pthread_mutex_lock(&rec_lock);
@@ -98,6 +203,7 @@ static unsigned int msgs_with(uint32_t data)
 	unsigned int n = 0;
 
 	pthread_mutex_lock(&rec_lock);
+	collect_irqfds();
 	for (unsigned int i = 0; i < nr_msgs; i++)
 		n += msgs[i].data == data && msgs[i].addr == MSI_ADDR;
 	pthread_mutex_unlock(&rec_lock);
@@ -350,7 +456,7 @@ static void msix_program(struct fix *f, unsigned int v, bool unmask)
 
 /* ---- fixture ---- */
 
-static int setup(void **state)
+static int setup_vm(void **state)
 {
 	struct pci_host_config cfg;
 	struct fix *f = calloc(1, sizeof(*f));
@@ -359,13 +465,15 @@ static int setup(void **state)
 	assert_non_null(f);
 	memset(irq_level, 0, sizeof(irq_level));
 	nr_msgs = 0;
+	irqfd_msgs = 0;
+	memset(routes, 0, sizeof(routes));
 	vm_init_common(&f->vm);
 	f->vm.irq_set = rec_irq;
+	f->vm.irq_ops = &rec_ops;
 	assert_int_equal(guest_mem_init(&f->vm.mem, RAM_SIZE, PCI_HOLE_START,
 					PCI_HOLE_END),
 			 0);
 	pci_host_config_default(&cfg);
-	cfg.msi_deliver = rec_msi;
 	assert_int_equal(pci_host_init(&f->host, &f->vm, &cfg), 0);
 	f->loop = evloop_create("test-io");
 	assert_non_null(f->loop);
@@ -390,6 +498,19 @@ static int setup(void **state)
 	find_caps(f);
 	*state = f;
 	return 0;
+}
+
+static int setup(void **state)
+{
+	routes_fail = false;
+	return setup_vm(state);
+}
+
+/* KVM refuses MSI routes: the group falls back to KVM_SIGNAL_MSI. */
+static int setup_no_routes(void **state)
+{
+	routes_fail = true;
+	return setup_vm(state);
 }
 
 static int teardown(void **state)
@@ -499,6 +620,10 @@ static void test_rng_msix(void **state)
 	msix_program(f, 1, true);
 	assert_int_equal(msgs_with(0x41), 2);
 	assert_false(msix_is_pending(virtio_pci_pdev(f->vp)->msix, 1));
+	/* Both by irqfd, or both by KVM_SIGNAL_MSI when routes fail. */
+	pthread_mutex_lock(&rec_lock);
+	assert_int_equal(irqfd_msgs, routes_fail ? 0 : 2);
+	pthread_mutex_unlock(&rec_lock);
 }
 
 static void test_feature_refusal(void **state)
@@ -714,6 +839,8 @@ int main(void)
 		T(test_identity_and_caps),
 		T(test_rng_intx),
 		T(test_rng_msix),
+		cmocka_unit_test_setup_teardown(test_rng_msix, setup_no_routes,
+						teardown),
 		T(test_feature_refusal),
 		T(test_needs_reset_and_recovery),
 		T(test_bad_accesses),
