@@ -6,6 +6,7 @@
  * invalidation, and the dma_space adapter.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -1418,6 +1419,83 @@ static void test_dma_space(void **state)
 	vtd_dma_space_destroy(&as);
 }
 
+/* ---- threads ---- */
+
+#define THREAD_PAGES 16
+#define THREAD_IOVA 0x3000000ull
+#define THREAD_GPA_A 0x1a00000ull
+#define THREAD_GPA_B 0x1b00000ull
+
+static struct dma_space thread_as;
+static int thread_stop;
+static unsigned long thread_reads;
+
+/* Each page reads back as one of its two GPAs' markers, never else. */
+static void *reader(void *arg)
+{
+	unsigned int bad = 0;
+
+	(void)arg;
+	while (!__atomic_load_n(&thread_stop, __ATOMIC_ACQUIRE)) {
+		for (unsigned int i = 0; i < THREAD_PAGES; i++) {
+			uint32_t v = 0;
+			int r = dma_read(&thread_as, THREAD_IOVA + i * PAGE, &v,
+					 sizeof(v));
+
+			if (r || (v != 0xa0000000u + i && v != 0xb0000000u + i))
+				bad++;
+			__atomic_add_fetch(&thread_reads, 1, __ATOMIC_RELAXED);
+		}
+	}
+	return (void *)(uintptr_t)bad;
+}
+
+static void test_threads(void **state)
+{
+	uint64_t pte[THREAD_PAGES];
+	pthread_t t[4];
+
+	(void)state;
+	world(false, 4);
+	for (unsigned int i = 0; i < THREAD_PAGES; i++) {
+		uint32_t a = 0xa0000000u + i, b = 0xb0000000u + i;
+
+		assert_int_equal(
+			guest_write(&mem, THREAD_GPA_A + i * PAGE, &a, 4), 0);
+		assert_int_equal(
+			guest_write(&mem, THREAD_GPA_B + i * PAGE, &b, 4), 0);
+		pte[i] = map(T.slpt, THREAD_IOVA + i * PAGE,
+			     THREAD_GPA_A + i * PAGE, 12, VTD_SL_R);
+	}
+	assert_int_equal(vtd_dma_space_init(&thread_as, vtd, SID_A), 0);
+	thread_stop = 0;
+	for (unsigned int i = 0; i < 4; i++)
+		assert_int_equal(pthread_create(&t[i], NULL, reader, NULL), 0);
+	/* Remap page by page, invalidating each, while they read. */
+	for (unsigned int round = 0; round < 2000; round++) {
+		unsigned int i = round % THREAD_PAGES;
+		uint64_t gpa = (round / THREAD_PAGES) % 2 ? THREAD_GPA_A :
+							    THREAD_GPA_B;
+
+		w64(pte[i], (gpa + i * PAGE) | VTD_SL_R);
+		if (round % 7 == 0)
+			iotlb_reg(VTD_IOTLB_DSI | VTD_IOTLB_DID(DID), 0);
+		else
+			iotlb_reg(VTD_IOTLB_PSI | VTD_IOTLB_DID(DID),
+				  THREAD_IOVA + i * PAGE);
+	}
+	__atomic_store_n(&thread_stop, 1, __ATOMIC_RELEASE);
+	for (unsigned int i = 0; i < 4; i++) {
+		void *bad;
+
+		assert_int_equal(pthread_join(t[i], &bad), 0);
+		assert_int_equal((uintptr_t)bad, 0);
+	}
+	assert_true(thread_reads > 0);
+	assert_int_equal(reg32(VTD_FSTS), 0);
+	vtd_dma_space_destroy(&thread_as);
+}
+
 /* ---- a hostile guest ---- */
 
 static uint64_t rng_state = 0x243f6a8885a308d3ull;
@@ -1516,6 +1594,7 @@ int main(void)
 		cmocka_unit_test(test_queue_errors),
 		cmocka_unit_test(test_queue_wrap_and_flood),
 		cmocka_unit_test(test_dma_space),
+		cmocka_unit_test(test_threads),
 		cmocka_unit_test(test_hostile_guest),
 	};
 
