@@ -151,6 +151,8 @@ static void gcmd(uint32_t bit, bool on)
 	wreg32(VTD_GCMD, on ? states | bit : states & ~bit);
 }
 
+static void iotlb_reg(uint64_t cmd, uint64_t iva);
+
 /* ---- tables ---- */
 
 static struct {
@@ -159,7 +161,7 @@ static struct {
 	uint64_t root, slpt;
 	/* Entries the fault cases break. */
 	uint64_t root_entry, ctx_entry, pdir_entry, pasid_entry;
-	uint64_t top_entry, pte_4k, pde_2m;
+	uint64_t top_entry, pte_4k, pde_2m, pdpe_1g;
 } T;
 
 static uint64_t root_entry_of(uint16_t sid)
@@ -289,7 +291,7 @@ static void world(bool sm, unsigned int levels)
 	map(T.slpt, IOVA_INTR, 0xfee00000ull, 12, VTD_SL_R | VTD_SL_W);
 	map(T.slpt, IOVA_HOLE, NOT_RAM, 12, VTD_SL_R | VTD_SL_W);
 	T.pde_2m = map(T.slpt, IOVA_2M, GPA_2M, 21, VTD_SL_R | VTD_SL_W);
-	map(T.slpt, IOVA_1G, GPA_1G, 30, VTD_SL_R);
+	T.pdpe_1g = map(T.slpt, IOVA_1G, GPA_1G, 30, VTD_SL_R);
 	set_root();
 	gcmd(VTD_GCMD_TE, true);
 	assert_int_equal(reg32(VTD_GSTS), VTD_GSTS_TES | VTD_GSTS_RTPS);
@@ -458,6 +460,10 @@ static void check_mappings(void)
 	/* Twice: the second from the caches, the same answer. */
 	assert_int_equal(gpa_of(SID_A, IOVA_2M + 0x1000), GPA_2M + 0x1000);
 	assert_int_equal(gpa_of(SID_A, IOVA_2M + 0x1000), GPA_2M + 0x1000);
+	/* PS means nothing in a level-1 entry: ignored, not reserved. */
+	w64(T.pte_4k, r64(T.pte_4k) | VTD_SL_PS);
+	iotlb_reg(VTD_IOTLB_GLOBAL, 0);
+	assert_int_equal(gpa_of(SID_A, IOVA_4K), GPA_4K);
 	assert_int_equal(reg32(VTD_FSTS), 0);
 }
 
@@ -602,6 +608,11 @@ static void pde_2m_misaligned(void)
 	w64(T.pde_2m, r64(T.pde_2m) | 0x1000);
 }
 
+static void pdpe_1g_misaligned(void)
+{
+	w64(T.pdpe_1g, r64(T.pdpe_1g) | 0x200000);
+}
+
 static void top_not_ram(void)
 {
 	w64(T.top_entry, NOT_RAM | VTD_SL_R | VTD_SL_W);
@@ -718,6 +729,8 @@ static const struct fault_case fault_cases[] = {
 	{ "PTE TM reserved", 0, 3, pte_tm, IOVA_4K, DMA_READ, 0xc },
 	{ "PML4E PS", 0, 4, top_ps, IOVA_4K, DMA_READ, 0xc },
 	{ "2M page misaligned", 0, 4, pde_2m_misaligned, IOVA_2M, DMA_READ,
+	  0xc },
+	{ "1G page misaligned", 0, 3, pdpe_1g_misaligned, IOVA_1G, DMA_READ,
 	  0xc },
 	{ "not present read", 0, 4, nothing, IOVA_UNMAPPED, DMA_READ, 0x6 },
 	{ "not present write", 0, 4, nothing, IOVA_UNMAPPED, DMA_WRITE, 0x5 },
