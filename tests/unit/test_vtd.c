@@ -1484,8 +1484,15 @@ static void test_threads(void **state)
 	thread_stop = 0;
 	for (unsigned int i = 0; i < 4; i++)
 		assert_int_equal(pthread_create(&t[i], NULL, reader, NULL), 0);
-	/* Remap page by page, invalidating each, while they read. */
-	for (unsigned int round = 0; round < 2000; round++) {
+	/*
+	 * Remap page by page, invalidating each, while they read: at least
+	 * 2000 rounds, and on until the readers have read (on a loaded
+	 * machine they may not have run at all by round 2000).
+	 */
+	for (unsigned int round = 0;
+	     round < 2000 ||
+	     __atomic_load_n(&thread_reads, __ATOMIC_RELAXED) < 4000;
+	     round++) {
 		unsigned int i = round % THREAD_PAGES;
 		uint64_t gpa = (round / THREAD_PAGES) % 2 ? THREAD_GPA_A :
 							    THREAD_GPA_B;
