@@ -19,6 +19,7 @@
 #include "bus/device.h"
 #include "kvm/irq.h"
 #include "kvm/vm.h"
+#include "util/common.h"
 #include "util/log.h"
 
 #define STR_OBF 0x01
@@ -301,7 +302,7 @@ static void i8042_reset_locked(struct i8042 *k)
 
 static void i8042_reset(struct device *dev)
 {
-	struct i8042 *k = (struct i8042 *)dev;
+	struct i8042 *k = container_of(dev, struct i8042, dev);
 
 	pthread_mutex_lock(&k->lock);
 	i8042_reset_locked(k);
@@ -310,7 +311,7 @@ static void i8042_reset(struct device *dev)
 
 static void i8042_destroy(struct device *dev)
 {
-	struct i8042 *k = (struct i8042 *)dev;
+	struct i8042 *k = container_of(dev, struct i8042, dev);
 
 	bus_unregister(&k->vm->pio, I8042_DATA_PORT, k);
 	bus_unregister(&k->vm->pio, I8042_CMD_PORT, k);

@@ -25,6 +25,7 @@
 #include "bus/device.h"
 #include "kvm/irq.h"
 #include "kvm/vm.h"
+#include "util/common.h"
 #include "util/log.h"
 
 #define RTC_SECONDS 0x00
@@ -536,7 +537,7 @@ void rtc_cmos_write(struct rtc *rtc, unsigned int index, uint8_t value)
 /* What the RESET pin does: interrupt enables and flags, not the time. */
 static void rtc_reset(struct device *dev)
 {
-	struct rtc *rtc = (struct rtc *)dev;
+	struct rtc *rtc = container_of(dev, struct rtc, dev);
 
 	pthread_mutex_lock(&rtc->lock);
 	rtc->cmos[RTC_REG_B] &=
@@ -556,7 +557,7 @@ static void rtc_free(struct rtc *rtc)
 
 static void rtc_destroy(struct device *dev)
 {
-	struct rtc *rtc = (struct rtc *)dev;
+	struct rtc *rtc = container_of(dev, struct rtc, dev);
 
 	pthread_mutex_lock(&rtc->lock);
 	rtc->stop = true;

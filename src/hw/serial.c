@@ -22,6 +22,7 @@
 #include "bus/device.h"
 #include "kvm/irq.h"
 #include "kvm/vm.h"
+#include "util/common.h"
 #include "util/log.h"
 
 /* Register offsets; DLL and DLM are reached with LCR.DLAB set. */
@@ -493,7 +494,7 @@ static void serial_reset_locked(struct serial *s)
 
 static void serial_reset(struct device *dev)
 {
-	struct serial *s = (struct serial *)dev;
+	struct serial *s = container_of(dev, struct serial, dev);
 
 	pthread_mutex_lock(&s->lock);
 	s->rx_waiting = true; /* the FIFO is empty now: wake the console */
@@ -503,7 +504,7 @@ static void serial_reset(struct device *dev)
 
 static void serial_destroy(struct device *dev)
 {
-	struct serial *s = (struct serial *)dev;
+	struct serial *s = container_of(dev, struct serial, dev);
 
 	bus_unregister(&s->vm->pio, s->base, s);
 	close(s->rx_efd);

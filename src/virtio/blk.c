@@ -10,7 +10,9 @@
 
 #include "backend/block.h"
 #include "kvm/vm.h"
+#include "util/common.h"
 #include "util/evloop.h"
+#include "util/iov.h"
 #include "util/log.h"
 #include "virtio/virtio.h"
 
@@ -104,21 +106,6 @@ struct virtio_blk {
 static struct virtio_blk *to_blk(struct virtio_dev *vdev)
 {
 	return (struct virtio_blk *)vdev;
-}
-
-static void put_le(uint8_t *p, uint64_t v, unsigned int n)
-{
-	for (unsigned int i = 0; i < n; i++)
-		p[i] = v >> (8 * i);
-}
-
-static uint64_t get_le(const uint8_t *p, unsigned int n)
-{
-	uint64_t v = 0;
-
-	for (unsigned int i = 0; i < n; i++)
-		v |= (uint64_t)p[i] << (8 * i);
-	return v;
 }
 
 /* Request slots ------------------------------------------------------------ */
@@ -242,21 +229,6 @@ static int submit(struct virtio_blk *blk, struct blk_vreq *vr)
 	return errno_status(r);
 }
 
-/* Drops @skip bytes from the front of @iov[0..*n); returns the new start. */
-static struct iovec *iov_skip(struct iovec *iov, int *n, size_t skip)
-{
-	while (*n && skip >= iov->iov_len) {
-		skip -= iov->iov_len;
-		iov++;
-		(*n)--;
-	}
-	if (*n) {
-		iov->iov_base = (uint8_t *)iov->iov_base + skip;
-		iov->iov_len -= skip;
-	}
-	return iov;
-}
-
 static int start_rw(struct virtio_blk *blk, struct blk_vreq *vr,
 		    const struct virtq_chain *c, bool write, uint64_t sector)
 {
@@ -276,7 +248,8 @@ static int start_rw(struct virtio_blk *blk, struct blk_vreq *vr,
 	vr->nr_mapped = (uint16_t)n;
 	vr->mapped_write = !write;
 	if (write) {
-		iov = iov_skip(vr->iov, &n, BLK_HDR_LEN);
+		iov = vr->iov;
+		n = iov_skip(&iov, n, BLK_HDR_LEN);
 	} else {
 		/* The status byte ends the last writable segment. */
 		iov = vr->iov;
@@ -575,15 +548,6 @@ static int queue_init(struct virtio_blk *blk, unsigned int q)
 	}
 	bq->free_head = 0;
 	return 0;
-}
-
-static unsigned int ilog2(uint32_t v)
-{
-	unsigned int r = 0;
-
-	while (v >>= 1)
-		r++;
-	return r;
 }
 
 static void setup_config(struct virtio_blk *blk, const struct blk_info *info,

@@ -14,6 +14,7 @@
 #include "arch/x86/aml.h"
 #include "kvm/irq.h"
 #include "kvm/vm.h"
+#include "util/common.h"
 #include "util/log.h"
 #include "virtio/virtio.h"
 
@@ -280,8 +281,7 @@ static void irq_setup(struct virtio_mmio *m)
 
 static struct virtio_mmio *dev_to_mmio(struct device *dev)
 {
-	return (struct virtio_mmio *)((char *)dev -
-				      offsetof(struct virtio_mmio, dev));
+	return container_of(dev, struct virtio_mmio, dev);
 }
 
 static void mmio_dev_reset(struct device *dev)

@@ -27,6 +27,7 @@
 #include "backend/net.h"
 #include "kvm/vm.h"
 #include "util/evloop.h"
+#include "util/iov.h"
 #include "util/log.h"
 #include "virtio/virtio.h"
 
@@ -104,34 +105,7 @@ static struct virtio_net *to_net(struct virtio_dev *vdev)
 	return (struct virtio_net *)vdev;
 }
 
-static size_t iov_length(const struct iovec *iov, int cnt)
-{
-	size_t len = 0;
-
-	for (int i = 0; i < cnt; i++)
-		len += iov[i].iov_len;
-	return len;
-}
-
 /* Transmit ---------------------------------------------------------------- */
-
-/* Drops the first @skip bytes of @iov; returns the new count. */
-static int iov_skip(struct iovec **iov, int cnt, size_t skip)
-{
-	struct iovec *v = *iov;
-
-	while (cnt && skip >= v->iov_len) {
-		skip -= v->iov_len;
-		v++;
-		cnt--;
-	}
-	if (cnt) {
-		v->iov_base = (uint8_t *)v->iov_base + skip;
-		v->iov_len -= skip;
-	}
-	*iov = v;
-	return cnt;
-}
 
 /* Sends tx_chain; 0 when it is done with (sent or dropped), or -EAGAIN. */
 static int tx_send(struct virtio_net *n)

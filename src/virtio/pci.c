@@ -14,6 +14,7 @@
 #include "kvm/vm.h"
 #include "pci/msix.h"
 #include "pci/pci.h"
+#include "util/common.h"
 #include "util/log.h"
 #include "virtio/virtio.h"
 
@@ -78,14 +79,12 @@ struct virtio_pci {
 
 static struct virtio_pci *to_vp(struct pci_dev *pdev)
 {
-	return (struct virtio_pci *)((char *)pdev -
-				     offsetof(struct virtio_pci, pdev));
+	return container_of(pdev, struct virtio_pci, pdev);
 }
 
 static struct virtio_pci *dev_to_vp(struct device *dev)
 {
-	return to_vp((struct pci_dev *)((char *)dev -
-					offsetof(struct pci_dev, dev)));
+	return to_vp(container_of(dev, struct pci_dev, dev));
 }
 
 static bool overlaps(unsigned int off, unsigned int size, unsigned int reg,
@@ -697,7 +696,7 @@ struct virtio_pci *virtio_pci_create(struct vm *vm, struct pci_host *host,
 {
 	struct virtio_pci *vp = calloc(1, sizeof(*vp));
 	unsigned int nv = vdev->nr_queues + 1;
-	uint32_t pba_off = nv * PCI_MSIX_ENTRY_SIZE;
+	uint32_t pba_off = msix_table_size(nv);
 	struct pci_dev *pdev;
 	bool bound = false;
 	int ret = -ENOMEM;
@@ -723,7 +722,7 @@ struct virtio_pci *virtio_pci_create(struct vm *vm, struct pci_host *host,
 						     .masked = true };
 		vp->queue_vector[i] = VIRTIO_MSI_NO_VECTOR;
 	}
-	vp->msix_bar_size = pow2_at_least(pba_off + (nv + 63) / 64 * 8, 4096);
+	vp->msix_bar_size = pow2_at_least(pba_off + msix_pba_size(nv), 4096);
 
 	pci_dev_init(pdev, vdev->name, VIRTIO_PCI_VENDOR,
 		     VIRTIO_PCI_DEVICE_BASE + vdev->device_id,
