@@ -56,17 +56,17 @@ static void raise_irq(struct virtio_mmio *m, uint32_t bits)
 	irq_line_set(&m->line, 0);
 }
 
-static void vm_notify_queue(struct virtio_dev *vdev, unsigned int q)
+static void vmmio_notify_queue(struct virtio_dev *vdev, unsigned int q)
 {
 	raise_irq(vdev->transport, VIRTIO_MMIO_INT_VRING);
 }
 
-static void vm_notify_config(struct virtio_dev *vdev)
+static void vmmio_notify_config(struct virtio_dev *vdev)
 {
 	raise_irq(vdev->transport, VIRTIO_MMIO_INT_CONFIG);
 }
 
-static void vm_transport_reset(struct virtio_dev *vdev)
+static void vmmio_transport_reset(struct virtio_dev *vdev)
 {
 	struct virtio_mmio *m = vdev->transport;
 
@@ -76,10 +76,10 @@ static void vm_transport_reset(struct virtio_dev *vdev)
 	__atomic_store_n(&m->int_status, 0, __ATOMIC_SEQ_CST);
 }
 
-static const struct virtio_transport_ops vm_tops = {
-	.notify_queue = vm_notify_queue,
-	.notify_config = vm_notify_config,
-	.reset = vm_transport_reset,
+static const struct virtio_transport_ops vmmio_tops = {
+	.notify_queue = vmmio_notify_queue,
+	.notify_config = vmmio_notify_config,
+	.reset = vmmio_transport_reset,
 };
 
 /* Registers ---------------------------------------------------------------- */
@@ -190,7 +190,7 @@ static void reg_write(struct virtio_mmio *m, uint64_t off, uint32_t val)
 	/* SHMSel needs no state: every region reads as absent. */
 }
 
-static uint64_t mmio_read(void *opaque, uint64_t off, unsigned int size)
+static uint64_t vmmio_read(void *opaque, uint64_t off, unsigned int size)
 {
 	struct virtio_mmio *m = opaque;
 	uint64_t v = 0;
@@ -208,8 +208,8 @@ static uint64_t mmio_read(void *opaque, uint64_t off, unsigned int size)
 	return v;
 }
 
-static void mmio_write(void *opaque, uint64_t off, uint64_t val,
-		       unsigned int size)
+static void vmmio_write(void *opaque, uint64_t off, uint64_t val,
+			unsigned int size)
 {
 	struct virtio_mmio *m = opaque;
 
@@ -233,9 +233,9 @@ static void mmio_write(void *opaque, uint64_t off, uint64_t val,
 	}
 }
 
-static const struct bus_ops mmio_ops = {
-	.read = mmio_read,
-	.write = mmio_write,
+static const struct bus_ops vmmio_ops = {
+	.read = vmmio_read,
+	.write = vmmio_write,
 };
 
 /* Setup -------------------------------------------------------------------- */
@@ -279,14 +279,14 @@ static void irq_setup(struct virtio_mmio *m)
 	vm_irq_line_init(m->vm, &m->line, m->gsi);
 }
 
-static struct virtio_mmio *dev_to_mmio(struct device *dev)
+static struct virtio_mmio *to_vmmio(struct device *dev)
 {
 	return container_of(dev, struct virtio_mmio, dev);
 }
 
-static void mmio_dev_reset(struct device *dev)
+static void vmmio_dev_reset(struct device *dev)
 {
-	struct virtio_mmio *m = dev_to_mmio(dev);
+	struct virtio_mmio *m = to_vmmio(dev);
 
 	pthread_mutex_lock(&m->vdev->lock);
 	virtio_dev_reset(m->vdev);
@@ -310,9 +310,9 @@ void virtio_mmio_destroy(struct virtio_mmio *m)
 	free(m);
 }
 
-static void mmio_dev_destroy(struct device *dev)
+static void vmmio_dev_destroy(struct device *dev)
 {
-	virtio_mmio_destroy(dev_to_mmio(dev));
+	virtio_mmio_destroy(to_vmmio(dev));
 }
 
 struct virtio_mmio *virtio_mmio_create(struct vm *vm, uint64_t base,
@@ -336,14 +336,14 @@ struct virtio_mmio *virtio_mmio_create(struct vm *vm, uint64_t base,
 		 gsi);
 	m->dev = (struct device){ .name = vdev->name,
 				  .kind = DEV_VIRTIO_MMIO,
-				  .reset = mmio_dev_reset,
-				  .destroy = mmio_dev_destroy };
+				  .reset = vmmio_dev_reset,
+				  .destroy = vmmio_dev_destroy };
 
-	ret = virtio_dev_bind(vdev, &vm_tops, m, loop);
+	ret = virtio_dev_bind(vdev, &vmmio_tops, m, loop);
 	if (ret)
 		goto fail;
 	irq_setup(m);
-	ret = bus_register(&vm->mmio, base, VIRTIO_MMIO_SIZE, &mmio_ops, m,
+	ret = bus_register(&vm->mmio, base, VIRTIO_MMIO_SIZE, &vmmio_ops, m,
 			   vdev->name);
 	if (ret) {
 		if (m->irqfd >= 0) {

@@ -123,7 +123,7 @@ static uint8_t isr_take(struct virtio_pci *vp)
  * between the check and the write lets one message through, as if it had
  * been sent just before the mask.
  */
-static void msix_signal(struct virtio_pci *vp, unsigned int vector)
+static void vp_msix_signal(struct virtio_pci *vp, unsigned int vector)
 {
 	uint64_t one = 1;
 	int fd = -1;
@@ -143,7 +143,7 @@ static void vp_notify_queue(struct virtio_dev *vdev, unsigned int q)
 	struct virtio_pci *vp = vdev->transport;
 
 	if (msix_enabled(&vp->msix))
-		msix_signal(vp, vp->queue_vector[q]);
+		vp_msix_signal(vp, vp->queue_vector[q]);
 	else
 		isr_raise(vp, ISR_QUEUE);
 }
@@ -155,7 +155,7 @@ static void vp_notify_config(struct virtio_dev *vdev)
 	/* The spec wants the ISR bit even when the message goes by MSI-X. */
 	isr_raise(vp, ISR_CONFIG);
 	if (msix_enabled(&vp->msix))
-		msix_signal(vp, vp->config_vector);
+		vp_msix_signal(vp, vp->config_vector);
 }
 
 static void vp_transport_reset(struct virtio_dev *vdev)
@@ -603,7 +603,7 @@ static int add_caps(struct virtio_pci *vp)
 	return 0;
 }
 
-static uint32_t pci_class(uint32_t device_id)
+static uint32_t vp_class(uint32_t device_id)
 {
 	switch (device_id) {
 	case VIRTIO_ID_NET:
@@ -726,7 +726,7 @@ struct virtio_pci *virtio_pci_create(struct vm *vm, struct pci_host *host,
 
 	pci_dev_init(pdev, vdev->name, VIRTIO_PCI_VENDOR,
 		     VIRTIO_PCI_DEVICE_BASE + vdev->device_id,
-		     pci_class(vdev->device_id), VIRTIO_PCI_REVISION);
+		     vp_class(vdev->device_id), VIRTIO_PCI_REVISION);
 	pci_dev_set_subsystem(pdev, VIRTIO_PCI_VENDOR, VIRTIO_PCI_SUBSYS_ID);
 	if ((ret = pci_dev_set_intx_pin(pdev, 1)) ||
 	    (ret = pci_dev_set_bar(pdev, VIRTIO_PCI_BAR, VIRTIO_PCI_BAR_SIZE,
