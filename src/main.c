@@ -14,6 +14,7 @@
 
 #include "arch/x86/machine.h"
 #include "backend/console.h"
+#include "config.h"
 #include "kvm/vm.h"
 #include "util/file.h"
 #include "util/log.h"
@@ -348,7 +349,8 @@ static bool boot_once(struct vm *vm, const struct vm_config *cfg)
 	struct machine machine = { 0 };
 	bool reboot;
 
-	if (vm_create(vm, cfg) || machine_setup(vm, cfg, &machine)) {
+	if (vm_create(vm, cfg->nr_cpus, cfg->ram_size) ||
+	    machine_setup(vm, cfg, &machine)) {
 		vm->exit_status = 1;
 		vm_destroy(vm);
 		machine_destroy(&machine);

@@ -117,7 +117,7 @@ static const struct {
 	{ KVM_CAP_IOEVENTFD, "ioeventfd" },
 };
 
-int vm_create(struct vm *vm, const struct vm_config *cfg)
+int vm_create(struct vm *vm, unsigned int nr_cpus, uint64_t ram_size)
 {
 	struct kvm_pit_config pit = { .flags = KVM_PIT_SPEAKER_DUMMY };
 	uint64_t identity = KVM_IDENTITY_MAP_ADDR;
@@ -164,12 +164,10 @@ int vm_create(struct vm *vm, const struct vm_config *cfg)
 		return -errno;
 	}
 
-	ret = guest_mem_init(&vm->mem, cfg->ram_size, PCI_HOLE_START,
-			     PCI_HOLE_END);
+	ret = guest_mem_init(&vm->mem, ram_size, PCI_HOLE_START, PCI_HOLE_END);
 	if (ret) {
 		pr_err("cannot allocate %llu MiB of guest RAM: %s",
-		       (unsigned long long)(cfg->ram_size >> 20),
-		       strerror(-ret));
+		       (unsigned long long)(ram_size >> 20), strerror(-ret));
 		return ret;
 	}
 	for (unsigned int i = 0; i < vm->mem.nr; i++) {
@@ -199,7 +197,7 @@ int vm_create(struct vm *vm, const struct vm_config *cfg)
 		return -errno;
 	}
 
-	vm->nr_cpus = cfg->nr_cpus;
+	vm->nr_cpus = nr_cpus;
 	vm->vcpus = calloc(vm->nr_cpus, sizeof(*vm->vcpus));
 	if (!vm->vcpus)
 		return -ENOMEM;

@@ -8,7 +8,6 @@
 
 #include "bus/bus.h"
 #include "bus/device.h"
-#include "config.h"
 #include "kvm/memory.h"
 
 struct vcpu;
@@ -24,28 +23,6 @@ enum vm_stop_reason {
 	VM_STOP_INTERNAL_ERROR, /* KVM_EXIT_INTERNAL_ERROR and friends */
 	VM_STOP_SIGNAL, /* SIGTERM/SIGINT or Ctrl-A x */
 	VM_STOP_ERROR, /* devisor itself failed */
-};
-
-struct vm_config {
-	const char *kernel;
-	const char *initrd;
-	const char *cmdline;
-	unsigned int nr_cpus;
-	uint64_t ram_size;
-	const char *boot_protocol; /* NULL: pick from the image */
-
-	struct disk_config disks[CONFIG_MAX_DISKS];
-	unsigned int nr_disks;
-	struct net_options nets[CONFIG_MAX_NETS];
-	/* PCI devfns; CONFIG_PCI_AUTO until config_plan_pci() plans them. */
-	int net_addrs[CONFIG_MAX_NETS];
-	unsigned int nr_nets;
-	bool rng;
-	int rng_addr;
-	bool virtio_console; /* the terminal is hvc0, not ttyS0 */
-	int console_addr;
-	bool exit_on_reset; /* --on-reset exit: a reset ends devisor */
-	struct platform_config platform;
 };
 
 struct vm {
@@ -84,8 +61,8 @@ struct vm {
 /* The KVM-free part of vm_create(): buses, locks. Unit tests use it alone. */
 void vm_init_common(struct vm *vm);
 
-/* Creates the VM, RAM, in-kernel irqchip and PIT. */
-int vm_create(struct vm *vm, const struct vm_config *cfg);
+/* Creates the VM with @ram_size bytes of RAM and @nr_cpus vCPUs. */
+int vm_create(struct vm *vm, unsigned int nr_cpus, uint64_t ram_size);
 void vm_destroy(struct vm *vm);
 
 /* Starts one thread per vCPU; returns once they run. */

@@ -4,6 +4,7 @@
 
 #include "arch/x86/layout.h"
 #include "backend/console.h"
+#include "config.h"
 #include "kvm/vm.h"
 
 struct evloop;
