@@ -46,7 +46,7 @@ struct vm {
 	/* GSI routing table as last committed; see kvm/irq.c. */
 	pthread_mutex_t irq_lock;
 	struct kvm_irq_routing *routing;
-	uint64_t msi_gsi_used[4]; /* bitmap of GSIs 0..255 given to MSI */
+	uint64_t gsi_used[4]; /* bitmap of GSIs 0..255 with a route */
 
 	/* CLOCK_MONOTONIC of the first KVM_RUN; the start-up benchmark's end. */
 	uint64_t first_run_ns;

@@ -361,9 +361,7 @@ static int setup(void **state)
 	nr_msgs = 0;
 	vm_init_common(&f->vm);
 	f->vm.irq_set = rec_irq;
-	assert_int_equal(guest_mem_init(&f->vm.mem, RAM_SIZE, PCI_HOLE_START,
-					PCI_HOLE_END),
-			 0);
+	assert_int_equal(guest_mem_init(&f->vm.mem, RAM_SIZE), 0);
 	pci_host_config_default(&cfg);
 	cfg.msi_deliver = rec_msi;
 	assert_int_equal(pci_host_init(&f->host, &f->vm, &cfg), 0);

@@ -46,8 +46,8 @@ static int create_legacy_devices(struct vm *vm, struct machine *m)
 	if (!m->uart || !rtc || !i8042_create(vm) ||
 	    !debug_exit_create(vm, DEBUG_EXIT_PORT) || !acpi_pm_create(vm))
 		return -ENOMEM;
-	rtc_set_memory_size(rtc, guest_mem_low_end(&vm->mem),
-			    vm->mem.ram_size - guest_mem_low_end(&vm->mem));
+	rtc_set_memory_size(rtc, x86_low_ram_end(&vm->mem),
+			    vm->mem.ram_size - x86_low_ram_end(&vm->mem));
 	return 0;
 }
 
@@ -227,7 +227,7 @@ static int install_smbios(struct vm *vm, const struct vm_config *cfg,
 			  const struct kvm_cpuid2 *cpuid)
 {
 	void *buf = gpa_to_hva(&vm->mem, SMBIOS_ADDR, SMBIOS_SIZE);
-	uint64_t low = guest_mem_low_end(&vm->mem);
+	uint64_t low = x86_low_ram_end(&vm->mem);
 	char vendor[13];
 	struct smbios_config sc = {
 		.version = DEVISOR_VERSION,
