@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "acpi/aml.h"
 #include "bus/device.h"
 #include "kvm/irq.h"
 #include "kvm/vm.h"
@@ -319,6 +320,17 @@ static void i8042_destroy(struct device *dev)
 	free(k);
 }
 
+static int i8042_describe(struct device *dev, struct device_desc *d)
+{
+	static const struct aml_io_range io[] = { { I8042_DATA_PORT, 1 },
+						  { I8042_CMD_PORT, 1 } };
+
+	if (d->aml)
+		aml_isa_device(d->aml, "KBD", "PNP0303", -1, io, 2,
+			       I8042_KBD_GSI);
+	return 0;
+}
+
 struct i8042 *i8042_create(struct vm *vm)
 {
 	struct i8042 *k = calloc(1, sizeof(*k));
@@ -354,6 +366,7 @@ struct i8042 *i8042_create(struct vm *vm)
 	k->dev.kind = DEV_PLATFORM;
 	k->dev.reset = i8042_reset;
 	k->dev.destroy = i8042_destroy;
+	k->dev.describe = i8042_describe;
 	device_register(vm, &k->dev);
 	return k;
 }

@@ -22,6 +22,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "acpi/aml.h"
 #include "bus/device.h"
 #include "kvm/irq.h"
 #include "kvm/vm.h"
@@ -568,6 +569,15 @@ static void rtc_destroy(struct device *dev)
 	rtc_free(rtc);
 }
 
+static int rtc_describe(struct device *dev, struct device_desc *d)
+{
+	static const struct aml_io_range io = { RTC_PORT_BASE, 2 };
+
+	if (d->aml)
+		aml_isa_device(d->aml, "RTC", "PNP0B00", -1, &io, 1, RTC_GSI);
+	return 0;
+}
+
 struct rtc *rtc_create(struct vm *vm)
 {
 	struct rtc *rtc = calloc(1, sizeof(*rtc));
@@ -613,6 +623,7 @@ struct rtc *rtc_create(struct vm *vm)
 	rtc->dev.kind = DEV_PLATFORM;
 	rtc->dev.reset = rtc_reset;
 	rtc->dev.destroy = rtc_destroy;
+	rtc->dev.describe = rtc_describe;
 	device_register(vm, &rtc->dev);
 	return rtc;
 }

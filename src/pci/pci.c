@@ -1455,7 +1455,8 @@ int pci_host_init(struct pci_host *host, struct vm *vm,
 		    PCI_COMMAND_MEMORY | PCI_COMMAND_IO, 2);
 	host->dev = (struct device){ .name = "pci-host",
 				     .kind = DEV_PLATFORM,
-				     .destroy = pci_host_dev_destroy };
+				     .destroy = pci_host_dev_destroy,
+				     .describe = pci_host_describe };
 	device_register(vm, &host->dev);
 	ret = pci_dev_register(host, &host->bridge, PCI_DEVFN(0, 0));
 	if (ret < 0) {

@@ -226,6 +226,17 @@ struct pci_host {
 	struct pci_dev bridge;
 };
 
+/*
+ * How the host describes itself (pci/describe.c): its struct device's
+ * describe hook adds \_SB.PCI0 (bus range, the config ports and the I/O
+ * and MMIO windows in _CRS, INTx in _PRT); pci_host_mcfg() writes the
+ * MCFG body (after the table header) for the ECAM window, or returns 0
+ * when @size is too small.
+ */
+struct device_desc;
+int pci_host_describe(struct device *dev, struct device_desc *d);
+size_t pci_host_mcfg(const struct pci_host *host, void *body, size_t size);
+
 /* Root complex. */
 void pci_host_config_default(struct pci_host_config *cfg);
 int pci_host_init(struct pci_host *host, struct vm *vm,

@@ -11,7 +11,7 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
-#include "arch/x86/aml.h"
+#include "acpi/aml.h"
 #include "kvm/irq.h"
 #include "kvm/vm.h"
 #include "util/common.h"
@@ -315,6 +315,31 @@ static void vmmio_dev_destroy(struct device *dev)
 	virtio_mmio_destroy(to_vmmio(dev));
 }
 
+/* Memory32Fixed: the window must lie below 4 GiB (-EINVAL). */
+static int vmmio_describe(struct device *dev, struct device_desc *d)
+{
+	struct virtio_mmio *m = to_vmmio(dev);
+	struct aml *a = d->aml;
+	char name[5];
+
+	if (!a)
+		return 0;
+	if (m->base > UINT32_MAX - VIRTIO_MMIO_SIZE + 1)
+		return -EINVAL;
+	snprintf(name, sizeof(name), "VR%02X", m->uid & 0xff);
+	aml_device_begin(a, name);
+	/* Linux's virtio_mmio binds this id; not an EISA id. */
+	aml_name_string(a, "_HID", "LNRO0005");
+	aml_name_integer(a, "_UID", m->uid);
+	aml_name(a, "_CRS");
+	aml_restemp_begin(a);
+	aml_res_memory32_fixed(a, true, (uint32_t)m->base, VIRTIO_MMIO_SIZE);
+	aml_res_irq(a, m->gsi);
+	aml_restemp_end(a);
+	aml_end(a);
+	return 0;
+}
+
 struct virtio_mmio *virtio_mmio_create(struct vm *vm, uint64_t base,
 				       unsigned int gsi,
 				       struct virtio_dev *vdev,
@@ -337,7 +362,8 @@ struct virtio_mmio *virtio_mmio_create(struct vm *vm, uint64_t base,
 	m->dev = (struct device){ .name = vdev->name,
 				  .kind = DEV_VIRTIO_MMIO,
 				  .reset = vmmio_dev_reset,
-				  .destroy = vmmio_dev_destroy };
+				  .destroy = vmmio_dev_destroy,
+				  .describe = vmmio_describe };
 
 	ret = virtio_dev_bind(vdev, &vmmio_tops, m, loop);
 	if (ret)
@@ -366,33 +392,4 @@ fail:
 const char *virtio_mmio_cmdline(const struct virtio_mmio *m)
 {
 	return m->cmdline;
-}
-
-int virtio_mmio_dsdt_build(struct aml *a, void *opaque)
-{
-	struct virtio_mmio *m = opaque;
-	char name[5];
-
-	if (m->base > UINT32_MAX - VIRTIO_MMIO_SIZE + 1)
-		return -EINVAL;
-	snprintf(name, sizeof(name), "VR%02X", m->uid & 0xff);
-	aml_scope_begin(a, "\\_SB");
-	aml_device_begin(a, name);
-	/* Linux's virtio_mmio binds this id; not an EISA id. */
-	aml_name_string(a, "_HID", "LNRO0005");
-	aml_name_integer(a, "_UID", m->uid);
-	aml_name(a, "_CRS");
-	aml_restemp_begin(a);
-	aml_res_memory32_fixed(a, true, (uint32_t)m->base, VIRTIO_MMIO_SIZE);
-	aml_res_irq(a, m->gsi);
-	aml_restemp_end(a);
-	aml_end(a);
-	aml_end(a);
-	return 0;
-}
-
-struct acpi_dsdt_hook virtio_mmio_dsdt_hook(struct virtio_mmio *m)
-{
-	return (struct acpi_dsdt_hook){ .build = virtio_mmio_dsdt_build,
-					.opaque = m };
 }

@@ -10,22 +10,28 @@
 #include <string.h>
 #include <sys/wait.h>
 
+#include "acpi/aml.h"
 #include "arch/x86/acpi.h"
-#include "arch/x86/aml.h"
+#include "arch/x86/layout.h"
+#include "bus/device.h"
 #include "hw/acpi_pm.h"
+#include "hw/i8042.h"
+#include "hw/rtc.h"
+#include "hw/serial.h"
+#include "kvm/vm.h"
 
 #define BASE ACPI_TABLES_ADDR
 #define SIZE ACPI_TABLES_SIZE
 
 static uint8_t area[SIZE];
 
-static int build(struct acpi_tables *t, const struct acpi_config *cfg)
+static int build(struct acpi_tables *t, const struct x86_acpi_config *cfg)
 {
 	memset(area, 0xa5, sizeof(area));
 	*t = (struct acpi_tables){ .buf = area,
 				   .size = sizeof(area),
 				   .base_gpa = BASE };
-	return acpi_build(t, cfg);
+	return x86_acpi_build(t, cfg);
 }
 
 /* Host pointer for a table at @gpa, checked to lie inside what was built. */
@@ -201,7 +207,7 @@ static void check_madt(const struct acpi_tables *t,
 
 static void check_platform(unsigned int nr_cpus)
 {
-	struct acpi_config cfg = { .nr_cpus = nr_cpus };
+	struct x86_acpi_config cfg = { .nr_cpus = nr_cpus };
 	struct acpi_tables t;
 	const struct acpi_table_header *xsdt;
 
@@ -232,7 +238,7 @@ static void test_tables_max_cpus(void **state)
 
 static void test_bad_config(void **state)
 {
-	struct acpi_config cfg = { .nr_cpus = 0 };
+	struct x86_acpi_config cfg = { .nr_cpus = 0 };
 	struct acpi_tables t;
 
 	assert_int_equal(build(&t, &cfg), -EINVAL);
@@ -241,19 +247,18 @@ static void test_bad_config(void **state)
 
 	cfg.nr_cpus = 1;
 	t = (struct acpi_tables){ .buf = area, .size = 256, .base_gpa = BASE };
-	assert_int_equal(acpi_build(&t, &cfg), -ENOSPC);
+	assert_int_equal(x86_acpi_build(&t, &cfg), -ENOSPC);
 	t = (struct acpi_tables){ .buf = area,
 				  .size = SIZE,
 				  .base_gpa = BASE + 8 };
-	assert_int_equal(acpi_build(&t, &cfg), -EINVAL);
+	assert_int_equal(x86_acpi_build(&t, &cfg), -EINVAL);
 }
 
-/* An example of what later code adds: a PCI root bridge, virtio-mmio. */
-static int hook_pci_virtio(struct aml *a, void *opaque)
+/* Devices of every kind of AML: a PCI root bridge, a virtio-mmio window. */
+static int describe_pci_virtio(struct device *dev, struct device_desc *d)
 {
+	struct aml *a = d->aml;
 	uint32_t gsi = 5;
-
-	aml_scope_begin(a, "\\_SB");
 
 	aml_device_begin(a, "PCI0");
 	aml_name_eisaid(a, "_HID", "PNP0A08");
@@ -300,12 +305,10 @@ static int hook_pci_virtio(struct aml *a, void *opaque)
 	aml_res_interrupt(a, AML_INT_CONSUMER | AML_INT_EDGE, &gsi, 1);
 	aml_restemp_end(a);
 	aml_end(a);
-
-	aml_end(a);
 	return 0;
 }
 
-static int hook_fail(struct aml *a, void *opaque)
+static int describe_fail(struct device *dev, struct device_desc *d)
 {
 	return -ENODEV;
 }
@@ -316,7 +319,6 @@ static const uint8_t mcfg_body[8 + 16] = {
 	[8 + 11] = 0xff,
 };
 
-static const struct acpi_dsdt_hook pci_hook = { .build = hook_pci_virtio };
 static const struct acpi_extra_table mcfg = {
 	.signature = "MCFG",
 	.revision = 1,
@@ -324,14 +326,25 @@ static const struct acpi_extra_table mcfg = {
 	.body_len = sizeof(mcfg_body),
 };
 
+/* A VM shell whose devices are @devs, for their describe hooks. */
+static struct vm *vm_with(struct device *devs, unsigned int n)
+{
+	static struct vm vm;
+
+	vm_init_common(&vm);
+	for (unsigned int i = 0; i < n; i++)
+		device_register(&vm, &devs[i]);
+	return &vm;
+}
+
 static void test_extensions(void **state)
 {
-	struct acpi_config cfg = { .nr_cpus = 2,
-				   .dsdt_hooks = &pci_hook,
-				   .nr_dsdt_hooks = 1,
-				   .extra_tables = &mcfg,
-				   .nr_extra_tables = 1 };
-	static const struct acpi_dsdt_hook bad = { .build = hook_fail };
+	struct device dev = { .name = "fake", .describe = describe_pci_virtio };
+	struct device bad = { .name = "bad", .describe = describe_fail };
+	struct x86_acpi_config cfg = { .nr_cpus = 2,
+				       .vm = vm_with(&dev, 1),
+				       .extra_tables = &mcfg,
+				       .nr_extra_tables = 1 };
 	struct acpi_tables t;
 	const struct acpi_table_header *xsdt, *h;
 
@@ -342,7 +355,7 @@ static void test_extensions(void **state)
 	assert_int_equal(h->length, 36 + sizeof(mcfg_body));
 	assert_memory_equal(h + 1, mcfg_body, sizeof(mcfg_body));
 
-	cfg.dsdt_hooks = &bad;
+	cfg.vm = vm_with(&bad, 1);
 	assert_int_equal(build(&t, &cfg), -ENODEV);
 	assert_int_equal(t.nr_tables, 0);
 }
@@ -608,7 +621,9 @@ static bool iasl_ok(int rc, const char *log)
 	return rc == 0 && !mentions(log, "Error") && !mentions(log, "Warning");
 }
 
-static void iasl_round_trip(const struct acpi_config *cfg)
+/* @want: strings the disassembled DSDT must hold, NULL-terminated. */
+static void iasl_round_trip(const struct x86_acpi_config *cfg,
+			    const char *const *want)
 {
 	char dir[] = "/tmp/devisor-acpi-XXXXXX";
 	char path[512], cmd[256], *log, *dsl;
@@ -652,9 +667,9 @@ static void iasl_round_trip(const struct acpi_config *cfg)
 	/* iasl drops the name's trailing '_' but says "_S5_" in a comment. */
 	assert_non_null(strstr(dsl, "Name (\\_S5, Package"));
 	assert_non_null(strstr(dsl, "_S5_"));
-	assert_non_null(strstr(dsl, "PNP0501"));
-	assert_non_null(strstr(dsl, "PNP0B00"));
-	assert_non_null(strstr(dsl, "PNP0303"));
+	for (; *want; want++)
+		if (!strstr(dsl, *want))
+			fail_msg("no %s in the DSDT:\n%s", *want, dsl);
 	assert_non_null(strstr(dsl, "ResourceTemplate"));
 	if (getenv("ACPI_TEST_VERBOSE")) {
 		/* print_message() truncates long text */
@@ -673,22 +688,32 @@ static void iasl_round_trip(const struct acpi_config *cfg)
 	free(log);
 }
 
+/* The PC's legacy devices, describing themselves. */
 static void test_iasl_plain(void **state)
 {
-	struct acpi_config cfg = { .nr_cpus = 4 };
+	struct x86_acpi_config cfg = { .nr_cpus = 4 };
+	struct vm *vm = vm_with(NULL, 0);
 
-	iasl_round_trip(&cfg);
+	assert_non_null(
+		serial_create(vm, SERIAL_COM1_BASE, SERIAL_COM1_GSI, -1));
+	assert_non_null(rtc_create(vm));
+	assert_non_null(i8042_create(vm));
+	cfg.vm = vm;
+	iasl_round_trip(&cfg, (const char *const[]){ "PNP0501", "PNP0B00",
+						     "PNP0303", NULL });
+	vm_destroy(vm);
 }
 
 static void test_iasl_extended(void **state)
 {
-	struct acpi_config cfg = { .nr_cpus = 8,
-				   .dsdt_hooks = &pci_hook,
-				   .nr_dsdt_hooks = 1,
-				   .extra_tables = &mcfg,
-				   .nr_extra_tables = 1 };
+	struct device dev = { .name = "fake", .describe = describe_pci_virtio };
+	struct x86_acpi_config cfg = { .nr_cpus = 8,
+				       .vm = vm_with(&dev, 1),
+				       .extra_tables = &mcfg,
+				       .nr_extra_tables = 1 };
 
-	iasl_round_trip(&cfg);
+	iasl_round_trip(&cfg,
+			(const char *const[]){ "PNP0A08", "LNRO0005", NULL });
 }
 
 int main(void)

@@ -9,7 +9,6 @@
 #include <unistd.h>
 
 #include "arch/x86/acpi.h"
-#include "arch/x86/acpi_pci.h"
 #include "arch/x86/boot.h"
 #include "arch/x86/cpu.h"
 #include "arch/x86/layout.h"
@@ -184,6 +183,7 @@ static int create_virtio_devices(struct vm *vm, const struct vm_config *cfg,
 	return 0;
 }
 
+/* The devices made so far describe themselves in the DSDT. */
 static int install_acpi(struct vm *vm, struct machine *m, uint64_t *rsdp)
 {
 	uint8_t mcfg[64];
@@ -191,15 +191,11 @@ static int install_acpi(struct vm *vm, struct machine *m, uint64_t *rsdp)
 		.signature = { 'M', 'C', 'F', 'G' },
 		.revision = 1,
 		.body = mcfg,
-		.body_len = acpi_pci_mcfg(m->pci, mcfg, sizeof(mcfg)),
+		.body_len = pci_host_mcfg(m->pci, mcfg, sizeof(mcfg)),
 	};
-	struct acpi_dsdt_hook hooks[1 + VIRTIO_MMIO_MAX] = {
-		{ .build = acpi_pci_dsdt, .opaque = m->pci },
-	};
-	struct acpi_config cfg = {
+	struct x86_acpi_config cfg = {
 		.nr_cpus = vm->nr_cpus,
-		.dsdt_hooks = hooks,
-		.nr_dsdt_hooks = 1 + m->nr_mmio,
+		.vm = vm,
 		.extra_tables = &extra,
 		.nr_extra_tables = 1,
 	};
@@ -210,11 +206,9 @@ static int install_acpi(struct vm *vm, struct machine *m, uint64_t *rsdp)
 	};
 	int ret;
 
-	for (unsigned int i = 0; i < m->nr_mmio; i++)
-		hooks[1 + i] = virtio_mmio_dsdt_hook(m->mmio[i]);
 	if (!t.buf)
 		return -ENOSPC;
-	ret = acpi_build(&t, &cfg);
+	ret = x86_acpi_build(&t, &cfg);
 	if (ret) {
 		pr_err("cannot build ACPI tables: %s", strerror(-ret));
 		return ret;

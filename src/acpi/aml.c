@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0
-#include "arch/x86/aml.h"
+#include "acpi/aml.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -603,6 +603,23 @@ void aml_res_memory32_fixed(struct aml *a, bool writable, uint32_t base,
 	put8(a, writable ? 1 : 0);
 	emit_le(a, base, 4);
 	emit_le(a, len, 4);
+}
+
+void aml_isa_device(struct aml *a, const char *name, const char *hid, int uid,
+		    const struct aml_io_range *io, unsigned int nr_io,
+		    uint32_t irq)
+{
+	aml_device_begin(a, name);
+	aml_name_eisaid(a, "_HID", hid);
+	if (uid >= 0)
+		aml_name_integer(a, "_UID", uid);
+	aml_name(a, "_CRS");
+	aml_restemp_begin(a);
+	for (unsigned int i = 0; i < nr_io; i++)
+		aml_res_io(a, io[i].base, io[i].base, 1, io[i].len);
+	aml_res_irq(a, irq);
+	aml_restemp_end(a);
+	aml_end(a);
 }
 
 void aml_res_addr_space(struct aml *a, enum aml_addr_width width, uint8_t type,
