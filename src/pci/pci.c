@@ -808,8 +808,9 @@ static uint64_t conf1_read(void *opaque, uint64_t off, unsigned int size)
 		/* Only the whole dword is the address register. */
 		if (off == 0 && size == 4)
 			return __atomic_load_n(&host->cf8, __ATOMIC_RELAXED);
-		if (off == 1 && size == 1)
-			return __atomic_load_n(&host->rcr, __ATOMIC_RELAXED);
+		if (host->cfg.conf1_other)
+			return host->cfg.conf1_other->read(
+				host->cfg.conf1_other_opaque, off, size);
 		return ~0ull;
 	}
 	addr = __atomic_load_n(&host->cf8, __ATOMIC_RELAXED);
@@ -834,11 +835,9 @@ static void conf1_write(void *opaque, uint64_t off, uint64_t val,
 		if (off == 0 && size == 4) {
 			__atomic_store_n(&host->cf8, (uint32_t)val & CONF1_MASK,
 					 __ATOMIC_RELAXED);
-		} else if (off == 1 && size == 1) {
-			__atomic_store_n(&host->rcr, (uint8_t)val,
-					 __ATOMIC_RELAXED);
-			if (host->cfg.rcr_write)
-				host->cfg.rcr_write(host->cfg.rcr_opaque, val);
+		} else if (host->cfg.conf1_other) {
+			host->cfg.conf1_other->write(
+				host->cfg.conf1_other_opaque, off, val, size);
 		}
 		return;
 	}
@@ -1376,18 +1375,6 @@ void pci_dev_reset(struct pci_dev *pdev)
 	fn_unlock(pdev);
 }
 
-void pci_host_config_default(struct pci_host_config *cfg)
-{
-	memset(cfg, 0, sizeof(*cfg));
-	cfg->ecam_base = PCI_HOST_ECAM_BASE;
-	cfg->ecam_size = PCI_HOST_ECAM_SIZE;
-	cfg->mmio32_base = PCI_HOST_MMIO32_BASE;
-	cfg->mmio32_size = PCI_HOST_MMIO32_SIZE;
-	cfg->io_base = PCI_HOST_IO_BASE;
-	cfg->io_size = PCI_HOST_IO_SIZE;
-	cfg->intx_gsi_base = PCI_HOST_INTX_GSI_BASE;
-}
-
 static bool window_ok(uint64_t base, uint64_t size, uint64_t limit)
 {
 	return !size || (base < limit && size <= limit - base);
@@ -1401,13 +1388,8 @@ static void pci_host_dev_destroy(struct device *dev)
 int pci_host_init(struct pci_host *host, struct vm *vm,
 		  const struct pci_host_config *cfg)
 {
-	struct pci_host_config def;
 	int ret;
 
-	if (!cfg) {
-		pci_host_config_default(&def);
-		cfg = &def;
-	}
 	if ((cfg->ecam_base | cfg->ecam_size) & (SZ_1M - 1) ||
 	    cfg->ecam_size > PCI_MAX_BUSES * SZ_1M ||
 	    !window_ok(cfg->ecam_base, cfg->ecam_size, 1ull << 32) ||
@@ -1446,10 +1428,10 @@ int pci_host_init(struct pci_host *host, struct vm *vm,
 			goto err_conf1;
 	}
 
-	pci_dev_init(&host->bridge, "pci-host-bridge", PCI_HOST_VENDOR_ID,
-		     PCI_HOST_DEVICE_ID, 0x060000, 0);
-	pci_dev_set_subsystem(&host->bridge, PCI_HOST_SUBSYS_VENDOR,
-			      PCI_HOST_SUBSYS_ID);
+	pci_dev_init(&host->bridge, "pci-host-bridge", cfg->vendor_id,
+		     cfg->device_id, 0x060000, 0);
+	pci_dev_set_subsystem(&host->bridge, cfg->subsys_vendor_id,
+			      cfg->subsys_id);
 	/* Never disabled: a host bridge's decode is the whole bus's. */
 	pci_cfg_set(&host->bridge, PCI_COMMAND,
 		    PCI_COMMAND_MEMORY | PCI_COMMAND_IO, 2);

@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "arch/x86/layout.h"
+#include "arch/x86/machine.h"
 #include "kvm/vm.h"
 #include "pci/msix.h"
 #include "pci/pci.h"
@@ -110,15 +111,14 @@ static uint32_t cfg_rd(struct fix *f, unsigned int reg, unsigned int size)
 {
 	uint64_t v = 0;
 
-	bus_read(&f->vm.mmio, PCI_HOST_ECAM_BASE + (f->devfn << 12) + reg, &v,
-		 size);
+	bus_read(&f->vm.mmio, PCI_ECAM_BASE + (f->devfn << 12) + reg, &v, size);
 	return v;
 }
 
 static void cfg_wr(struct fix *f, unsigned int reg, uint32_t v,
 		   unsigned int size)
 {
-	bus_write(&f->vm.mmio, PCI_HOST_ECAM_BASE + (f->devfn << 12) + reg, &v,
+	bus_write(&f->vm.mmio, PCI_ECAM_BASE + (f->devfn << 12) + reg, &v,
 		  size);
 }
 
@@ -362,7 +362,7 @@ static int setup(void **state)
 	vm_init_common(&f->vm);
 	f->vm.irq_set = rec_irq;
 	assert_int_equal(guest_mem_init(&f->vm.mem, RAM_SIZE), 0);
-	pci_host_config_default(&cfg);
+	pc_pci_host_config(&cfg);
 	cfg.msi_deliver = rec_msi;
 	assert_int_equal(pci_host_init(&f->host, &f->vm, &cfg), 0);
 	f->loop = evloop_create("test-io");

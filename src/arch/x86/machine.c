@@ -55,6 +55,49 @@ static void pci_msi_to_kvm(void *opaque, uint64_t addr, uint32_t data)
 	vm_signal_msi(opaque, addr, data);
 }
 
+void pc_pci_host_config(struct pci_host_config *cfg)
+{
+	*cfg = (struct pci_host_config){
+		.ecam_base = PCI_ECAM_BASE,
+		.ecam_size = PCI_ECAM_SIZE,
+		.mmio32_base = PCI_MMIO32_BASE,
+		.mmio32_size = PCI_MMIO32_SIZE,
+		.io_base = PCI_IO_BASE,
+		.io_size = PCI_IO_SIZE,
+		.intx_gsi_base = PCI_INTX_GSI_BASE,
+		/* The q35 MCH's IDs, which guests know as benign. */
+		.vendor_id = 0x8086,
+		.device_id = 0x29c0,
+		.subsys_vendor_id = 0x1af4,
+		.subsys_id = 0x1100,
+	};
+}
+
+/*
+ * The ICH's reset control register, inside CONFIG_ADDRESS at 0xCF9: a byte
+ * that reads back. devisor's reset register is acpi_pm's (hw/acpi_pm.h).
+ */
+static uint64_t rcr_read(void *opaque, uint64_t off, unsigned int size)
+{
+	uint8_t *rcr = opaque;
+
+	return off == 1 && size == 1 ? __atomic_load_n(rcr, __ATOMIC_RELAXED) :
+				       ~0ull;
+}
+
+static void rcr_write(void *opaque, uint64_t off, uint64_t val,
+		      unsigned int size)
+{
+	if (off == 1 && size == 1)
+		__atomic_store_n((uint8_t *)opaque, (uint8_t)val,
+				 __ATOMIC_RELAXED);
+}
+
+static const struct bus_ops rcr_ops = {
+	.read = rcr_read,
+	.write = rcr_write,
+};
+
 static int create_pci(struct vm *vm, struct machine *m)
 {
 	struct pci_host_config cfg;
@@ -64,7 +107,7 @@ static int create_pci(struct vm *vm, struct machine *m)
 	m->pci = calloc(1, sizeof(*m->pci));
 	if (!m->pci)
 		return -ENOMEM;
-	pci_host_config_default(&cfg);
+	pc_pci_host_config(&cfg);
 	/* 64-bit BARs go above RAM, 1 GiB aligned, below 2^40. */
 	if (top < PCI_HOLE_END)
 		top = PCI_HOLE_END;
@@ -72,6 +115,8 @@ static int create_pci(struct vm *vm, struct machine *m)
 	cfg.mmio64_size = PCI_MMIO64_SIZE;
 	cfg.msi_deliver = pci_msi_to_kvm;
 	cfg.msi_opaque = vm;
+	cfg.conf1_other = &rcr_ops;
+	cfg.conf1_other_opaque = &m->rcr;
 	ret = pci_host_init(m->pci, vm, &cfg);
 	if (ret)
 		pr_err("cannot create the PCI host: %s", strerror(-ret));

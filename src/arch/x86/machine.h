@@ -19,7 +19,12 @@ struct machine {
 	struct evloop *io; /* the I/O thread virtio back-ends run on */
 	struct virtio_mmio *mmio[VIRTIO_MMIO_MAX];
 	unsigned int nr_mmio;
+	uint8_t rcr; /* 0xCF9 */
 };
+
+struct pci_host_config;
+/* The PC's host bridge: IDs, windows and INTx GSIs (layout.h). */
+void pc_pci_host_config(struct pci_host_config *cfg);
 
 /*
  * Builds the PC board on a created VM: legacy devices, ACPI tables, the
