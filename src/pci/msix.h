@@ -41,7 +41,7 @@ struct msix {
 	void *opaque;
 };
 
-/* Bytes of the table and of the Pending Bit Array (a bit a vector, in qwords). */
+/* Bytes of the table, and of the Pending Bit Array (a bit a vector). */
 static inline uint32_t msix_table_size(unsigned int nr_vectors)
 {
 	return nr_vectors * PCI_MSIX_ENTRY_SIZE;

@@ -13,6 +13,7 @@
 #include "arch/x86/cpu.h"
 #include "arch/x86/layout.h"
 #include "arch/x86/smbios.h"
+#include "config.h"
 #include "hw/acpi_pm.h"
 #include "hw/debug_exit.h"
 #include "hw/i8042.h"
@@ -20,6 +21,7 @@
 #include "hw/serial.h"
 #include "kvm/irq.h"
 #include "kvm/vcpu.h"
+#include "kvm/vm.h"
 #include "pci/pci.h"
 #include "virtio/blk.h"
 #include "virtio/console.h"
@@ -28,6 +30,7 @@
 #include "virtio/pci.h"
 #include "virtio/rng.h"
 #include "virtio/virtio.h"
+#include "util/common.h"
 #include "util/evloop.h"
 #include "util/file.h"
 #include "util/log.h"
@@ -219,7 +222,7 @@ static int create_virtio_devices(struct vm *vm, const struct vm_config *cfg,
 		if (!vdev || (ret = attach_virtio(vm, m, vdev, TRANSPORT_PCI,
 						  cfg->console_addr)))
 			return vdev ? ret : -ENOMEM;
-		m->console = (struct console_port){
+		m->board.console = (struct console_port){
 			.receive = vcon_receive,
 			.rx_eventfd = virtio_console_rx_eventfd(vdev),
 			.opaque = vdev,
@@ -228,8 +231,7 @@ static int create_virtio_devices(struct vm *vm, const struct vm_config *cfg,
 	return 0;
 }
 
-/* The devices made so far describe themselves in the DSDT. */
-static int install_acpi(struct vm *vm, struct machine *m, uint64_t *rsdp)
+int machine_install_acpi(struct vm *vm, struct machine *m, uint64_t *rsdp)
 {
 	uint8_t mcfg[64];
 	struct acpi_extra_table extra = {
@@ -360,7 +362,31 @@ out:
 	return ret;
 }
 
-int machine_setup(struct vm *vm, const struct vm_config *cfg, struct machine *m)
+int machine_create_devices(struct vm *vm, const struct vm_config *cfg,
+			   struct machine *m)
+{
+	int ret;
+
+	ret = create_legacy_devices(vm, m);
+	if (ret)
+		return ret;
+	ret = create_pci(vm, m);
+	if (ret)
+		return ret;
+	m->board.console = (struct console_port){
+		.receive = uart_receive,
+		.rx_eventfd = serial_rx_eventfd(m->uart),
+		.opaque = m->uart,
+	};
+	return create_virtio_devices(vm, cfg, m);
+}
+
+/*
+ * Builds the PC board on a created VM: legacy devices, ACPI tables, the
+ * kernel and initrd in RAM, CPUID and boot registers on every vCPU.
+ */
+static int machine_setup(struct vm *vm, const struct vm_config *cfg,
+			 struct machine *m)
 {
 	struct kvm_cpuid2 *cpuid;
 	struct boot_entry entry;
@@ -368,22 +394,10 @@ int machine_setup(struct vm *vm, const struct vm_config *cfg, struct machine *m)
 	bool tsc_deadline;
 	int ret;
 
-	memset(m, 0, sizeof(*m));
-	ret = create_legacy_devices(vm, m);
+	ret = machine_create_devices(vm, cfg, m);
 	if (ret)
 		return ret;
-	ret = create_pci(vm, m);
-	if (ret)
-		return ret;
-	m->console = (struct console_port){
-		.receive = uart_receive,
-		.rx_eventfd = serial_rx_eventfd(m->uart),
-		.opaque = m->uart,
-	};
-	ret = create_virtio_devices(vm, cfg, m);
-	if (ret)
-		return ret;
-	ret = install_acpi(vm, m, &rsdp);
+	ret = machine_install_acpi(vm, m, &rsdp);
 	if (ret)
 		return ret;
 	ret = load_kernel(vm, cfg, m, rsdp, &entry);
@@ -418,3 +432,27 @@ void machine_destroy(struct machine *m)
 	free(m->pci);
 	m->pci = NULL;
 }
+
+static int pc_setup(struct vm *vm, const struct vm_config *cfg,
+		    struct board **out)
+{
+	struct machine *m = calloc(1, sizeof(*m));
+
+	*out = m ? &m->board : NULL;
+	return m ? machine_setup(vm, cfg, m) : -ENOMEM;
+}
+
+static void pc_destroy(struct board *b)
+{
+	struct machine *m = b ? container_of(b, struct machine, board) : NULL;
+
+	if (m) {
+		machine_destroy(m);
+		free(m);
+	}
+}
+
+const struct board_ops pc_board = {
+	.setup = pc_setup,
+	.destroy = pc_destroy,
+};
