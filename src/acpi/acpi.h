@@ -82,8 +82,8 @@ const struct acpi_table_info *acpi_find_table(const struct acpi_tables *t,
 uint8_t acpi_checksum(const void *p, size_t len);
 
 /*
- * Table layouts (ACPI 6.0). Little-endian, as are all the hosts devisor
- * builds for (x86-64; arm64 and riscv64 Linux run little-endian too).
+ * Table layouts (ACPI 6.0). ACPI is little-endian; these structs assume a
+ * little-endian host.
  */
 struct acpi_table_header {
 	char signature[4];

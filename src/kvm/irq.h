@@ -7,7 +7,7 @@
 
 /*
  * An interrupt output of a device. Devices drive a level; how it reaches
- * the guest (KVM_IRQ_LINE into the in-kernel PIC/IOAPIC, a test's recorder)
+ * the guest (KVM_IRQ_LINE into the in-kernel irqchip, a test's recorder)
  * is the owner's business, which keeps device models testable without KVM.
  */
 struct irq_line {
