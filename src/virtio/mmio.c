@@ -40,8 +40,6 @@ struct virtio_mmio {
 	char cmdline[64];
 };
 
-static unsigned int next_uid;
-
 /* Interrupts ------------------------------------------------------------ */
 
 /* The line is edge-triggered: each notification is one edge. */
@@ -315,6 +313,18 @@ static void vmmio_dev_destroy(struct device *dev)
 	virtio_mmio_destroy(to_vmmio(dev));
 }
 
+/*
+ * Past the VM's other windows: _UIDs count from 0 in each VM, so a reboot
+ * describes the same devices as the first boot did.
+ */
+static void uid_after(struct device *dev, void *arg)
+{
+	unsigned int *uid = arg;
+
+	if (dev->kind == DEV_VIRTIO_MMIO && to_vmmio(dev)->uid >= *uid)
+		*uid = to_vmmio(dev)->uid + 1;
+}
+
 /* Memory32Fixed: the window must lie below 4 GiB (-EINVAL). */
 static int vmmio_describe(struct device *dev, struct device_desc *d)
 {
@@ -355,7 +365,7 @@ struct virtio_mmio *virtio_mmio_create(struct vm *vm, uint64_t base,
 	m->base = base;
 	m->gsi = gsi;
 	m->irqfd = -1;
-	m->uid = __atomic_fetch_add(&next_uid, 1, __ATOMIC_RELAXED);
+	devices_for_each(vm, uid_after, &m->uid);
 	snprintf(m->cmdline, sizeof(m->cmdline),
 		 "virtio_mmio.device=4K@%#llx:%u", (unsigned long long)base,
 		 gsi);
