@@ -31,7 +31,11 @@ CFLAGS	:= -std=gnu11 -O2 -g -Wall -Wextra -Werror -Wshadow \
 LDFLAGS	:= -pthread $(SANFLAGS)
 LDLIBS	:= $(PKG_LIBS)
 
-SRCS	:= $(shell find src -name '*.c' | sort)
+# One architecture is linked in: src/arch/$(ARCH)/ implements kvm/arch.h
+# and the board that src/main.c picks.
+ARCH	?= x86
+SRCS	:= $(shell find src -path src/arch -prune -o -name '*.c' -print | sort) \
+	   $(shell find src/arch/$(ARCH) -name '*.c' | sort)
 LIBSRCS	:= $(filter-out src/main.c,$(SRCS))
 LIBOBJS	:= $(LIBSRCS:%.c=$(BUILD)/%.o)
 

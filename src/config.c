@@ -7,7 +7,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "kvm/vm.h"
 #include "pci/pci.h"
 #include "util/parse.h"
 

@@ -79,13 +79,35 @@ int config_parse_rng(const char *spec, int *addr, char *err, size_t errlen);
 int config_parse_console(const char *spec, bool *virtio, int *addr, char *err,
 			 size_t errlen);
 
+/* Everything `devisor run` was asked for: what a board builds a VM from. */
+struct vm_config {
+	const char *kernel;
+	const char *initrd;
+	const char *cmdline;
+	unsigned int nr_cpus;
+	uint64_t ram_size;
+	const char *boot_protocol; /* NULL: pick from the image */
+
+	struct disk_config disks[CONFIG_MAX_DISKS];
+	unsigned int nr_disks;
+	struct net_options nets[CONFIG_MAX_NETS];
+	/* PCI devfns; CONFIG_PCI_AUTO until config_plan_pci() plans them. */
+	int net_addrs[CONFIG_MAX_NETS];
+	unsigned int nr_nets;
+	bool rng;
+	int rng_addr;
+	bool virtio_console; /* the terminal is hvc0, not ttyS0 */
+	int console_addr;
+	bool exit_on_reset; /* --on-reset exit: a reset ends devisor */
+	struct platform_config platform;
+};
+
 /*
  * Gives every PCI device of @cfg its devfn (docs/pci.md, "Addressing"):
  * explicit addr= first, then the rest, in the order --net, --disk
  * (transport=pci), --rng, --console virtio, take the lowest free slot.
  * The sentence in @err names the option at fault.
  */
-struct vm_config;
 int config_plan_pci(struct vm_config *cfg, char *err, size_t errlen);
 
 #endif

@@ -14,11 +14,16 @@
 
 #include "arch/x86/machine.h"
 #include "backend/console.h"
+#include "board.h"
+#include "config.h"
 #include "kvm/vm.h"
 #include "util/file.h"
 #include "util/log.h"
 #include "util/parse.h"
 #include "util/stats.h"
+
+/* The board, and with it the architecture: a PC. */
+static const struct board_ops *const board = &pc_board;
 
 #define EXIT_USAGE 2
 #define MAX_CPUS 255
@@ -345,21 +350,22 @@ static void set_running(struct vm *vm)
 /* One boot of the VM, from nothing to torn down; returns true to reboot. */
 static bool boot_once(struct vm *vm, const struct vm_config *cfg)
 {
-	struct machine machine = { 0 };
+	struct board *b = NULL;
 	bool reboot;
 
-	if (vm_create(vm, cfg) || machine_setup(vm, cfg, &machine)) {
+	if (vm_create(vm, cfg->nr_cpus, cfg->ram_size) ||
+	    board->setup(vm, cfg, &b)) {
 		vm->exit_status = 1;
 		vm_destroy(vm);
-		machine_destroy(&machine);
+		board->destroy(b);
 		return false;
 	}
 	set_running(vm);
-	if (console_start(vm, &machine.console) < 0) {
+	if (console_start(vm, &b->console) < 0) {
 		set_running(NULL);
 		vm->exit_status = 1;
 		vm_destroy(vm);
-		machine_destroy(&machine);
+		board->destroy(b);
 		return false;
 	}
 	if (vm_start(vm) == 0)
@@ -384,7 +390,7 @@ static bool boot_once(struct vm *vm, const struct vm_config *cfg)
 	else
 		pr_err("%s", vm->stop_message);
 	vm_destroy(vm);
-	machine_destroy(&machine);
+	board->destroy(b);
 	return reboot;
 }
 

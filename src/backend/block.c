@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0
-#include "backend/block.h"
+#include "backend/block_int.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -13,44 +13,13 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#ifdef HAVE_LIBURING
-#include <liburing.h>
-#endif
-
 #include "util/log.h"
 
 #define DEFAULT_QUEUE_DEPTH 128
 #define MAX_QUEUE_DEPTH 4096
-#define ZERO_BUF_SIZE (64 * 1024)
 #define MAX_ALIGN 4096 /* largest alignment probed by reading */
 #define MAX_DIO_ALIGN 65536 /* largest alignment believed when reported */
 #define MAX_PHYS_BLOCK 65536
-/* CQEs handled per wakeup, so one busy disk cannot starve its I/O thread. */
-#define CQE_BATCH_FACTOR 2
-
-/* Ways to write zeroes, in order of preference. */
-enum zero_mode { ZM_ZERO_RANGE, ZM_PUNCH, ZM_WRITE };
-
-struct blk_backend {
-	int fd;
-	int efd;
-	char *path;
-	struct blk_info info;
-	uint32_t mem_align; /* O_DIRECT buffer alignment; 1 without */
-	uint32_t off_align; /* O_DIRECT offset/length alignment; 1 without */
-	int zero_mode; /* best write-zeroes method not known to fail */
-	void *zeroes; /* ZERO_BUF_SIZE, for ZM_WRITE */
-	/* Finished requests whose done() has yet to run. */
-	struct blk_req *done_head, **done_tail;
-	/* io_uring requests waiting for a free slot. */
-	struct blk_req *pend_head, **pend_tail;
-	unsigned int inflight; /* io_uring requests owning an SQE or CQE */
-	unsigned int depth;
-#ifdef HAVE_LIBURING
-	struct io_uring ring;
-	bool ring_fallocate; /* the kernel has IORING_OP_FALLOCATE */
-#endif
-};
 
 const char *blk_engine_name(enum blk_engine e)
 {
@@ -81,7 +50,7 @@ static uint64_t align_up(uint64_t x, uint64_t a)
 }
 
 /* A buffer O_DIRECT accepts as is. */
-static void *dio_alloc(const struct blk_backend *b, size_t len)
+void *blk_dio_alloc(const struct blk_backend *b, size_t len)
 {
 	size_t align = b->mem_align;
 	void *p;
@@ -91,7 +60,7 @@ static void *dio_alloc(const struct blk_backend *b, size_t len)
 	return posix_memalign(&p, align, len) ? NULL : p;
 }
 
-static void signal_completion(struct blk_backend *b)
+void blk_signal(struct blk_backend *b)
 {
 	/* Only fails if the counter would overflow: it is then readable. */
 	(void)eventfd_write(b->efd, 1);
@@ -137,7 +106,7 @@ static void iov_zero_from(const struct iovec *iov, unsigned int cnt,
  * Releases what the backend attached to @req and turns @res into what
  * done() gets. No backend state refers to @req afterwards.
  */
-static int req_finish(struct blk_req *req, int res)
+int blk_req_finish(struct blk_req *req, int res)
 {
 	struct blk_req_priv *p = &req->priv;
 
@@ -155,21 +124,21 @@ static int req_finish(struct blk_req *req, int res)
 }
 
 /* For results known inside blk_submit(): done() must not run from there. */
-static void complete_later(struct blk_backend *b, struct blk_req *req, int res)
+void blk_complete_later(struct blk_backend *b, struct blk_req *req, int res)
 {
-	req->priv.result = req_finish(req, res);
+	req->priv.result = blk_req_finish(req, res);
 	req->priv.next = NULL;
 	*b->done_tail = req;
 	b->done_tail = &req->priv.next;
-	signal_completion(b);
+	blk_signal(b);
 }
 
 /*
  * The part of a read or write still to transfer. Allocates only after a
  * short transfer, which is rare.
  */
-static int req_cur_iov(struct blk_req *req, const struct iovec **iov,
-		       unsigned int *cnt)
+int blk_req_cur_iov(struct blk_req *req, const struct iovec **iov,
+		    unsigned int *cnt)
 {
 	struct blk_req_priv *p = &req->priv;
 	uint64_t skip = p->done_bytes;
@@ -206,7 +175,7 @@ static int req_cur_iov(struct blk_req *req, const struct iovec **iov,
  * Accounts @n more bytes of a read or write. Returns 0 when it is done,
  * 1 when the rest must be resubmitted, or -errno.
  */
-static int rw_progress(struct blk_backend *b, struct blk_req *req, uint64_t n)
+int blk_rw_progress(struct blk_backend *b, struct blk_req *req, uint64_t n)
 {
 	struct blk_req_priv *p = &req->priv;
 
@@ -222,37 +191,6 @@ static int rw_progress(struct blk_backend *b, struct blk_req *req, uint64_t n)
 		return -ENOSPC;
 	iov_zero_from(p->io_iov, p->io_iovcnt, p->done_bytes);
 	p->done_bytes = p->io_len;
-	return 0;
-}
-
-/* The rest of a read or write, with blocking calls. */
-static int rw_sync(struct blk_backend *b, struct blk_req *req)
-{
-	struct blk_req_priv *p = &req->priv;
-
-	while (p->done_bytes < p->io_len) {
-		const struct iovec *iov;
-		unsigned int cnt;
-		off_t off = (off_t)(p->io_offset + p->done_bytes);
-		ssize_t n;
-		int r;
-
-		r = req_cur_iov(req, &iov, &cnt);
-		if (r)
-			return r;
-		if (req->op == BLK_OP_READ)
-			n = preadv(b->fd, iov, (int)cnt, off);
-		else
-			n = pwritev(b->fd, iov, (int)cnt, off);
-		if (n < 0) {
-			if (errno == EINTR || errno == EAGAIN)
-				continue;
-			return -errno;
-		}
-		r = rw_progress(b, req, (uint64_t)n);
-		if (r <= 0)
-			return r;
-	}
 	return 0;
 }
 
@@ -311,7 +249,7 @@ static int req_prepare_rw(struct blk_backend *b, struct blk_req *req)
 	    iov_dio_aligned(b, req->iov, req->iovcnt))
 		return 0;
 
-	p->bounce = dio_alloc(b, end - start);
+	p->bounce = blk_dio_alloc(b, end - start);
 	if (!p->bounce)
 		return -ENOMEM;
 	p->bounce_head = (uint32_t)(req->offset - start);
@@ -345,7 +283,7 @@ static int rmw_write(struct blk_backend *b, struct blk_req *req)
 	r = pread_full(b->fd, buf, blk, p->io_offset);
 	if (!r && p->io_len > blk) {
 		/* Its own buffer: buf + io_len - blk may miss mem_align. */
-		tail = dio_alloc(b, blk);
+		tail = blk_dio_alloc(b, blk);
 		if (!tail)
 			return -ENOMEM;
 		r = pread_full(b->fd, tail, blk,
@@ -356,10 +294,10 @@ static int rmw_write(struct blk_backend *b, struct blk_req *req)
 	if (r)
 		return r;
 	iov_to_buf(req->iov, req->iovcnt, buf + p->bounce_head);
-	return rw_sync(b, req);
+	return blk_sync_rw(b, req);
 }
 
-static int fallocate_mode(enum blk_op op, int zero_mode)
+int blk_fallocate_mode(enum blk_op op, int zero_mode)
 {
 	if (op == BLK_OP_WRITE_ZEROES && zero_mode == ZM_ZERO_RANGE)
 		return FALLOC_FL_ZERO_RANGE | FALLOC_FL_KEEP_SIZE;
@@ -380,7 +318,7 @@ static int zero_mode_first(const struct blk_backend *b,
  * without the guest's UNMAP still reads back zeros; only the allocation
  * differs, which a raw image cannot promise anyway.
  */
-static int zero_mode_fallback(struct blk_backend *b, int failed)
+int blk_zero_mode_fallback(struct blk_backend *b, int failed)
 {
 	if (failed == ZM_ZERO_RANGE) {
 		if (b->zero_mode == ZM_ZERO_RANGE)
@@ -395,285 +333,13 @@ static int zero_mode_fallback(struct blk_backend *b, int failed)
 	return b->zero_mode;
 }
 
-/*
- * Write zeroes by writing zeroes. Synchronous: only file systems without
- * both ZERO_RANGE and PUNCH_HOLE get here. Not bounced: with O_DIRECT the
- * range must be block aligned, as any guest honouring the block size does.
- */
-static int zero_write(struct blk_backend *b, struct blk_req *req)
-{
-	uint64_t off = req->offset, left = req->len;
-
-	if ((off | left) & (b->off_align - 1))
-		return -EINVAL;
-	if (!b->zeroes) {
-		b->zeroes = dio_alloc(b, ZERO_BUF_SIZE);
-		if (!b->zeroes)
-			return -ENOMEM;
-		memset(b->zeroes, 0, ZERO_BUF_SIZE);
-	}
-	while (left) {
-		size_t chunk = left < ZERO_BUF_SIZE ? left : ZERO_BUF_SIZE;
-		ssize_t n = pwrite(b->fd, b->zeroes, chunk, (off_t)off);
-
-		if (n < 0) {
-			if (errno == EINTR || errno == EAGAIN)
-				continue;
-			return -errno;
-		}
-		if (!n)
-			return -ENOSPC;
-		off += (uint64_t)n;
-		left -= (uint64_t)n;
-	}
-	return 0;
-}
-
-static int do_fallocate(struct blk_backend *b, int mode, uint64_t off,
-			uint64_t len)
-{
-	while (fallocate(b->fd, mode, (off_t)off, (off_t)len) < 0) {
-		if (errno != EINTR)
-			return -errno;
-	}
-	return 0;
-}
-
-static void discard_unsupported(struct blk_backend *b)
+void blk_discard_unsupported(struct blk_backend *b)
 {
 	if (b->info.discard)
 		pr_info("disk image %s: the host refuses discard", b->path);
 	b->info.discard = false;
 	if (b->zero_mode == ZM_PUNCH)
 		b->zero_mode = ZM_WRITE;
-}
-
-/* Runs a whole request with blocking calls. */
-static int do_sync(struct blk_backend *b, struct blk_req *req)
-{
-	struct blk_req_priv *p = &req->priv;
-	int r;
-
-	switch (req->op) {
-	case BLK_OP_READ:
-	case BLK_OP_WRITE:
-		return rw_sync(b, req);
-	case BLK_OP_FLUSH:
-		while ((r = fdatasync(b->fd)) < 0 && errno == EINTR)
-			;
-		return r < 0 ? -errno : 0;
-	case BLK_OP_DISCARD:
-		r = do_fallocate(b, fallocate_mode(req->op, 0), req->offset,
-				 req->len);
-		if (r == -EOPNOTSUPP)
-			discard_unsupported(b);
-		return r;
-	case BLK_OP_WRITE_ZEROES:
-		for (;;) {
-			if (p->zero_mode == ZM_WRITE)
-				return zero_write(b, req);
-			r = do_fallocate(b,
-					 fallocate_mode(req->op, p->zero_mode),
-					 req->offset, req->len);
-			if (r != -EOPNOTSUPP)
-				return r;
-			p->zero_mode = zero_mode_fallback(b, p->zero_mode);
-		}
-	}
-	return -EOPNOTSUPP;
-}
-
-#ifdef HAVE_LIBURING
-static void complete_now(struct blk_req *req, int res)
-{
-	req->done(req, req_finish(req, res));
-}
-
-static void pend_push(struct blk_backend *b, struct blk_req *req)
-{
-	req->priv.next = NULL;
-	*b->pend_tail = req;
-	b->pend_tail = &req->priv.next;
-}
-
-static struct blk_req *pend_pop(struct blk_backend *b)
-{
-	struct blk_req *req = b->pend_head;
-
-	if (req) {
-		b->pend_head = req->priv.next;
-		if (!b->pend_head)
-			b->pend_tail = &b->pend_head;
-	}
-	return req;
-}
-
-/* Puts @req (already prepared) into the submission ring. */
-static void uring_issue(struct blk_backend *b, struct blk_req *req)
-{
-	struct blk_req_priv *p = &req->priv;
-	const struct iovec *iov = NULL;
-	struct io_uring_sqe *sqe;
-	unsigned int cnt = 0;
-	int r;
-
-	if (req->op == BLK_OP_READ || req->op == BLK_OP_WRITE) {
-		r = req_cur_iov(req, &iov, &cnt);
-		if (r) {
-			complete_later(b, req, r);
-			return;
-		}
-	}
-	sqe = io_uring_get_sqe(&b->ring);
-	if (!sqe) {
-		io_uring_submit(&b->ring);
-		sqe = io_uring_get_sqe(&b->ring);
-	}
-	if (!sqe) {
-		/* Cannot happen with inflight <= depth; retry on next pass. */
-		pend_push(b, req);
-		signal_completion(b);
-		return;
-	}
-	switch (req->op) {
-	case BLK_OP_READ:
-		io_uring_prep_readv(sqe, b->fd, iov, cnt,
-				    p->io_offset + p->done_bytes);
-		break;
-	case BLK_OP_WRITE:
-		io_uring_prep_writev(sqe, b->fd, iov, cnt,
-				     p->io_offset + p->done_bytes);
-		break;
-	case BLK_OP_FLUSH:
-		io_uring_prep_fsync(sqe, b->fd, IORING_FSYNC_DATASYNC);
-		break;
-	case BLK_OP_DISCARD:
-	case BLK_OP_WRITE_ZEROES:
-		io_uring_prep_fallocate(sqe, b->fd,
-					fallocate_mode(req->op, p->zero_mode),
-					(off_t)req->offset, (off_t)req->len);
-		break;
-	}
-	io_uring_sqe_set_data(sqe, req);
-	b->inflight++;
-}
-
-static void uring_start(struct blk_backend *b, struct blk_req *req)
-{
-	if (b->inflight >= b->depth || b->pend_head)
-		pend_push(b, req);
-	else
-		uring_issue(b, req);
-}
-
-static void uring_refill(struct blk_backend *b)
-{
-	while (b->pend_head && b->inflight < b->depth)
-		uring_issue(b, pend_pop(b));
-}
-
-static void uring_complete(struct blk_backend *b, struct blk_req *req, int res)
-{
-	struct blk_req_priv *p = &req->priv;
-
-	b->inflight--;
-	if (res == -EINTR || res == -EAGAIN) {
-		uring_issue(b, req);
-		return;
-	}
-	switch (req->op) {
-	case BLK_OP_READ:
-	case BLK_OP_WRITE:
-		if (res < 0)
-			break;
-		res = rw_progress(b, req, (uint64_t)res);
-		if (res > 0) {
-			uring_issue(b, req);
-			return;
-		}
-		break;
-	case BLK_OP_FLUSH:
-		break;
-	case BLK_OP_DISCARD:
-		if (res == -EOPNOTSUPP)
-			discard_unsupported(b);
-		break;
-	case BLK_OP_WRITE_ZEROES:
-		if (res != -EOPNOTSUPP)
-			break;
-		p->zero_mode = zero_mode_fallback(b, p->zero_mode);
-		if (p->zero_mode == ZM_WRITE) {
-			res = zero_write(b, req);
-			break;
-		}
-		uring_issue(b, req);
-		return;
-	}
-	complete_now(req, res);
-}
-
-static int uring_setup(struct blk_backend *b)
-{
-	struct io_uring_params params;
-	struct io_uring_probe *probe;
-	int r;
-
-	memset(&params, 0, sizeof(params));
-#ifdef IORING_SETUP_SUBMIT_ALL
-	/* One bad SQE must not hold back the ones behind it. */
-	params.flags = IORING_SETUP_SUBMIT_ALL;
-#endif
-	r = io_uring_queue_init_params(b->depth, &b->ring, &params);
-	if (r == -EINVAL && params.flags) {
-		memset(&params, 0, sizeof(params));
-		r = io_uring_queue_init_params(b->depth, &b->ring, &params);
-	}
-	if (r < 0)
-		return r;
-
-	probe = io_uring_get_probe_ring(&b->ring);
-	if (!probe || !io_uring_opcode_supported(probe, IORING_OP_READV) ||
-	    !io_uring_opcode_supported(probe, IORING_OP_WRITEV) ||
-	    !io_uring_opcode_supported(probe, IORING_OP_FSYNC)) {
-		r = -EOPNOTSUPP;
-		goto fail;
-	}
-	b->ring_fallocate =
-		io_uring_opcode_supported(probe, IORING_OP_FALLOCATE);
-	io_uring_free_probe(probe);
-	probe = NULL;
-
-	r = io_uring_register_eventfd(&b->ring, b->efd);
-	if (r < 0)
-		goto fail;
-	return 0;
-fail:
-	if (probe)
-		io_uring_free_probe(probe);
-	io_uring_queue_exit(&b->ring);
-	return r;
-}
-#endif
-
-bool blk_io_uring_available(void)
-{
-#ifdef HAVE_LIBURING
-	/* 0: unknown, 1: yes, 2: no */
-	static int state;
-	int s = __atomic_load_n(&state, __ATOMIC_RELAXED);
-
-	if (!s) {
-		struct io_uring ring;
-
-		s = io_uring_queue_init(2, &ring, 0) < 0 ? 2 : 1;
-		if (s == 1)
-			io_uring_queue_exit(&ring);
-		__atomic_store_n(&state, s, __ATOMIC_RELAXED);
-	}
-	return s == 1;
-#else
-	return false;
-#endif
 }
 
 static int req_validate(const struct blk_backend *b, struct blk_req *req)
@@ -732,7 +398,7 @@ int blk_submit(struct blk_backend *b, struct blk_req *req)
 		if (r < 0)
 			return r;
 		if (r > 0) {
-			complete_later(b, req, rmw_write(b, req));
+			blk_complete_later(b, req, rmw_write(b, req));
 			return 0;
 		}
 		break;
@@ -749,46 +415,24 @@ int blk_submit(struct blk_backend *b, struct blk_req *req)
 			goto done_ok;
 		p->zero_mode = zero_mode_first(b, req);
 		if (p->zero_mode == ZM_WRITE) {
-			complete_later(b, req, zero_write(b, req));
+			blk_complete_later(b, req, blk_sync_zero_write(b, req));
 			return 0;
 		}
 		break;
 	}
 
-#ifdef HAVE_LIBURING
-	if (b->info.engine == BLK_ENGINE_IO_URING &&
-	    (b->ring_fallocate ||
-	     (req->op != BLK_OP_DISCARD && req->op != BLK_OP_WRITE_ZEROES))) {
-		uring_start(b, req);
-		return 0;
-	}
-#endif
-	complete_later(b, req, do_sync(b, req));
+	b->ops->start(b, req);
 	return 0;
 
 done_ok:
-	complete_later(b, req, 0);
+	blk_complete_later(b, req, 0);
 	return 0;
 }
 
 void blk_flush_submissions(struct blk_backend *b)
 {
-#ifdef HAVE_LIBURING
-	int r;
-
-	if (b->info.engine != BLK_ENGINE_IO_URING ||
-	    !io_uring_sq_ready(&b->ring))
-		return;
-	r = io_uring_submit(&b->ring);
-	if (r < 0) {
-		/* SQEs stay queued; come back through the eventfd. */
-		if (r != -EINTR && r != -EAGAIN && r != -EBUSY)
-			pr_warn_ratelimited(
-				"disk image %s: io_uring submit: %s", b->path,
-				strerror(-r));
-		signal_completion(b);
-	}
-#endif
+	if (b->ops->flush)
+		b->ops->flush(b);
 }
 
 int blk_completion_fd(const struct blk_backend *b)
@@ -804,25 +448,8 @@ void blk_process_completions(struct blk_backend *b)
 	/* Before reaping: a completion posted after this re-arms the fd. */
 	(void)eventfd_read(b->efd, &v);
 
-#ifdef HAVE_LIBURING
-	if (b->info.engine == BLK_ENGINE_IO_URING) {
-		unsigned int budget = b->depth * CQE_BATCH_FACTOR;
-		struct io_uring_cqe *cqe;
-
-		while (io_uring_peek_cqe(&b->ring, &cqe) == 0) {
-			int res = cqe->res;
-
-			if (!budget--) {
-				signal_completion(b);
-				break;
-			}
-			req = io_uring_cqe_get_data(cqe);
-			io_uring_cqe_seen(&b->ring, cqe);
-			uring_complete(b, req, res);
-		}
-		uring_refill(b);
-	}
-#endif
+	if (b->ops->reap)
+		b->ops->reap(b);
 
 	/* Detached first: done() may queue more, which then wait a pass. */
 	req = b->done_head;
@@ -837,21 +464,16 @@ void blk_process_completions(struct blk_backend *b)
 
 void blk_drain(struct blk_backend *b)
 {
-	while (b->inflight || b->pend_head || b->done_head) {
-#ifdef HAVE_LIBURING
-		if (b->inflight) {
-			struct io_uring_cqe *cqe;
-			int r;
+	for (;;) {
+		int r = b->ops->wait ? b->ops->wait(b) : 0;
 
-			blk_flush_submissions(b);
-			r = io_uring_wait_cqe(&b->ring, &cqe);
-			if (r < 0 && r != -EINTR && r != -EAGAIN) {
-				pr_err("disk image %s: waiting for I/O: %s",
-				       b->path, strerror(-r));
-				return;
-			}
+		if (r < 0) {
+			pr_err("disk image %s: waiting for I/O: %s", b->path,
+			       strerror(-r));
+			return;
 		}
-#endif
+		if (!r && !b->done_head)
+			return;
 		blk_process_completions(b);
 	}
 }
@@ -1131,8 +753,9 @@ static int select_engine(struct blk_backend *b, enum blk_engine want)
 	if (want == BLK_ENGINE_SYNC)
 		goto sync;
 #ifdef HAVE_LIBURING
-	r = uring_setup(b);
+	r = blk_uring_engine.setup(b);
 	if (!r) {
+		b->ops = &blk_uring_engine;
 		b->info.engine = BLK_ENGINE_IO_URING;
 		return 0;
 	}
@@ -1152,6 +775,7 @@ static int select_engine(struct blk_backend *b, enum blk_engine want)
 	}
 #endif
 sync:
+	b->ops = &blk_sync_engine;
 	b->info.engine = BLK_ENGINE_SYNC;
 	return 0;
 }
@@ -1175,7 +799,6 @@ struct blk_backend *blk_open(const char *path, const struct blk_options *opts)
 	b->fd = -1;
 	b->efd = -1;
 	b->done_tail = &b->done_head;
-	b->pend_tail = &b->pend_head;
 	b->mem_align = 1;
 	b->off_align = 1;
 	b->depth = opts->queue_depth ? opts->queue_depth : DEFAULT_QUEUE_DEPTH;
@@ -1250,10 +873,8 @@ void blk_close(struct blk_backend *b)
 	if (!b)
 		return;
 	blk_drain(b);
-#ifdef HAVE_LIBURING
-	if (b->info.engine == BLK_ENGINE_IO_URING)
-		io_uring_queue_exit(&b->ring);
-#endif
+	if (b->ops->close)
+		b->ops->close(b);
 	/* Closing the only descriptor drops the OFD lock. */
 	close(b->fd);
 	close(b->efd);

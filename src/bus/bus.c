@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util/common.h"
 #include "util/log.h"
 
 void bus_init(struct bus *bus, const char *name)
@@ -110,21 +111,6 @@ bool bus_find(struct bus *bus, uint64_t addr, struct bus_region *out)
 	return found;
 }
 
-static uint64_t le_load(const uint8_t *p, unsigned int size)
-{
-	uint64_t v = 0;
-
-	for (unsigned int i = 0; i < size; i++)
-		v |= (uint64_t)p[i] << (8 * i);
-	return v;
-}
-
-static void le_store(uint8_t *p, uint64_t v, unsigned int size)
-{
-	for (unsigned int i = 0; i < size; i++)
-		p[i] = v >> (8 * i);
-}
-
 /*
  * Regions are copied out under the read lock and called without it: a
  * callback may reprogram the bus, and devices are never freed while vCPUs
@@ -147,11 +133,11 @@ bool bus_read(struct bus *bus, uint64_t addr, void *data, unsigned int size)
 		return false;
 	}
 	if (region_fits(bus, addr, size, &r)) {
-		le_store(p,
-			 r.ops->read ?
-				 r.ops->read(r.opaque, addr - r.base, size) :
-				 ~0ull,
-			 size);
+		put_le(p,
+		       r.ops->read ?
+			       r.ops->read(r.opaque, addr - r.base, size) :
+			       ~0ull,
+		       size);
 		return true;
 	}
 	/* Unclaimed, or straddling a region edge: go byte by byte. */
@@ -182,7 +168,7 @@ bool bus_write(struct bus *bus, uint64_t addr, const void *data,
 		return false;
 	if (region_fits(bus, addr, size, &r)) {
 		if (r.ops->write)
-			r.ops->write(r.opaque, addr - r.base, le_load(p, size),
+			r.ops->write(r.opaque, addr - r.base, get_le(p, size),
 				     size);
 		return true;
 	}

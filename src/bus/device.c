@@ -62,6 +62,27 @@ void devices_reset(struct vm *vm)
 	devices_for_each(vm, reset_one, NULL);
 }
 
+struct describe_walk {
+	struct device_desc *d;
+	int err;
+};
+
+static void describe_one(struct device *dev, void *arg)
+{
+	struct describe_walk *w = arg;
+
+	if (!w->err && dev->describe)
+		w->err = dev->describe(dev, w->d);
+}
+
+int devices_describe(struct vm *vm, struct device_desc *d)
+{
+	struct describe_walk w = { .d = d };
+
+	devices_for_each(vm, describe_one, &w);
+	return w.err;
+}
+
 void devices_destroy(struct vm *vm)
 {
 	struct device *d, *rev = NULL;

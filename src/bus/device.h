@@ -13,11 +13,27 @@
  */
 enum device_kind { DEV_PLATFORM, DEV_PCI, DEV_VIRTIO_MMIO };
 
+struct aml;
+
+/*
+ * Where a device describes itself to the guest's firmware: the board walks
+ * every device (devices_describe()) while it builds its tables, so a
+ * device is described exactly when it exists, and the board need not know
+ * it. Today that is ACPI: @aml is inside Scope (\_SB) of the DSDT, and a
+ * device adds its Device object there. A flattened device tree would be
+ * one more member.
+ */
+struct device_desc {
+	struct aml *aml;
+};
+
 struct device {
 	const char *name;
 	enum device_kind kind;
 	void (*reset)(struct device *dev);
 	void (*destroy)(struct device *dev);
+	/* Optional. Returns 0 or -errno; AML errors stay in @d->aml. */
+	int (*describe)(struct device *dev, struct device_desc *d);
 	struct device *next;
 };
 
@@ -29,6 +45,8 @@ void device_unregister(struct vm *vm, struct device *dev);
 void devices_for_each(struct vm *vm, void (*fn)(struct device *, void *),
 		      void *arg);
 void devices_reset(struct vm *vm);
+/* Each device's describe hook, oldest first; stops at the first error. */
+int devices_describe(struct vm *vm, struct device_desc *d);
 /* Newest first: a device may depend on one registered before it. */
 void devices_destroy(struct vm *vm);
 

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "kvm/vm.h"
+#include "util/common.h"
 #include "util/log.h"
 
 /* Status bits that have an enable bit and so can raise the SCI. */
@@ -31,7 +32,7 @@ enum pm_action { PM_NONE, PM_POWEROFF, PM_RESET };
 
 static struct acpi_pm *to_pm(struct device *dev)
 {
-	return (struct acpi_pm *)((char *)dev - offsetof(struct acpi_pm, dev));
+	return container_of(dev, struct acpi_pm, dev);
 }
 
 /* Caller holds pm->lock. The SCI is level-triggered: it follows state. */

@@ -6,6 +6,7 @@
 
 #include "bus/device.h"
 #include "kvm/vm.h"
+#include "util/common.h"
 #include "util/log.h"
 
 /* No mutable state, so no lock: vm_stop() is thread-safe. */
@@ -39,7 +40,7 @@ static const struct bus_ops debug_exit_ops = {
 
 static void debug_exit_destroy(struct device *dev)
 {
-	struct debug_exit *d = (struct debug_exit *)dev;
+	struct debug_exit *d = container_of(dev, struct debug_exit, dev);
 
 	bus_unregister(&d->vm->pio, d->port, d);
 	free(d);

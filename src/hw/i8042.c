@@ -16,9 +16,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "acpi/aml.h"
 #include "bus/device.h"
 #include "kvm/irq.h"
 #include "kvm/vm.h"
+#include "util/common.h"
 #include "util/log.h"
 
 #define STR_OBF 0x01
@@ -301,7 +303,7 @@ static void i8042_reset_locked(struct i8042 *k)
 
 static void i8042_reset(struct device *dev)
 {
-	struct i8042 *k = (struct i8042 *)dev;
+	struct i8042 *k = container_of(dev, struct i8042, dev);
 
 	pthread_mutex_lock(&k->lock);
 	i8042_reset_locked(k);
@@ -310,12 +312,23 @@ static void i8042_reset(struct device *dev)
 
 static void i8042_destroy(struct device *dev)
 {
-	struct i8042 *k = (struct i8042 *)dev;
+	struct i8042 *k = container_of(dev, struct i8042, dev);
 
 	bus_unregister(&k->vm->pio, I8042_DATA_PORT, k);
 	bus_unregister(&k->vm->pio, I8042_CMD_PORT, k);
 	pthread_mutex_destroy(&k->lock);
 	free(k);
+}
+
+static int i8042_describe(struct device *dev, struct device_desc *d)
+{
+	static const struct aml_io_range io[] = { { I8042_DATA_PORT, 1 },
+						  { I8042_CMD_PORT, 1 } };
+
+	if (d->aml)
+		aml_isa_device(d->aml, "KBD", "PNP0303", -1, io, 2,
+			       I8042_KBD_GSI);
+	return 0;
 }
 
 struct i8042 *i8042_create(struct vm *vm)
@@ -353,6 +366,7 @@ struct i8042 *i8042_create(struct vm *vm)
 	k->dev.kind = DEV_PLATFORM;
 	k->dev.reset = i8042_reset;
 	k->dev.destroy = i8042_destroy;
+	k->dev.describe = i8042_describe;
 	device_register(vm, &k->dev);
 	return k;
 }

@@ -22,9 +22,11 @@
 #include <string.h>
 #include <time.h>
 
+#include "acpi/aml.h"
 #include "bus/device.h"
 #include "kvm/irq.h"
 #include "kvm/vm.h"
+#include "util/common.h"
 #include "util/log.h"
 
 #define RTC_SECONDS 0x00
@@ -536,7 +538,7 @@ void rtc_cmos_write(struct rtc *rtc, unsigned int index, uint8_t value)
 /* What the RESET pin does: interrupt enables and flags, not the time. */
 static void rtc_reset(struct device *dev)
 {
-	struct rtc *rtc = (struct rtc *)dev;
+	struct rtc *rtc = container_of(dev, struct rtc, dev);
 
 	pthread_mutex_lock(&rtc->lock);
 	rtc->cmos[RTC_REG_B] &=
@@ -556,7 +558,7 @@ static void rtc_free(struct rtc *rtc)
 
 static void rtc_destroy(struct device *dev)
 {
-	struct rtc *rtc = (struct rtc *)dev;
+	struct rtc *rtc = container_of(dev, struct rtc, dev);
 
 	pthread_mutex_lock(&rtc->lock);
 	rtc->stop = true;
@@ -565,6 +567,15 @@ static void rtc_destroy(struct device *dev)
 	pthread_join(rtc->thread, NULL);
 	bus_unregister(&rtc->vm->pio, RTC_PORT_BASE, rtc);
 	rtc_free(rtc);
+}
+
+static int rtc_describe(struct device *dev, struct device_desc *d)
+{
+	static const struct aml_io_range io = { RTC_PORT_BASE, 2 };
+
+	if (d->aml)
+		aml_isa_device(d->aml, "RTC", "PNP0B00", -1, &io, 1, RTC_GSI);
+	return 0;
 }
 
 struct rtc *rtc_create(struct vm *vm)
@@ -612,6 +623,7 @@ struct rtc *rtc_create(struct vm *vm)
 	rtc->dev.kind = DEV_PLATFORM;
 	rtc->dev.reset = rtc_reset;
 	rtc->dev.destroy = rtc_destroy;
+	rtc->dev.describe = rtc_describe;
 	device_register(vm, &rtc->dev);
 	return rtc;
 }

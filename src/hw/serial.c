@@ -14,14 +14,17 @@
 #include <poll.h>
 #include <pthread.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include "acpi/aml.h"
 #include "bus/device.h"
 #include "kvm/irq.h"
 #include "kvm/vm.h"
+#include "util/common.h"
 #include "util/log.h"
 
 /* Register offsets; DLL and DLM are reached with LCR.DLAB set. */
@@ -493,7 +496,7 @@ static void serial_reset_locked(struct serial *s)
 
 static void serial_reset(struct device *dev)
 {
-	struct serial *s = (struct serial *)dev;
+	struct serial *s = container_of(dev, struct serial, dev);
 
 	pthread_mutex_lock(&s->lock);
 	s->rx_waiting = true; /* the FIFO is empty now: wake the console */
@@ -503,13 +506,32 @@ static void serial_reset(struct device *dev)
 
 static void serial_destroy(struct device *dev)
 {
-	struct serial *s = (struct serial *)dev;
+	struct serial *s = container_of(dev, struct serial, dev);
 
 	bus_unregister(&s->vm->pio, s->base, s);
 	close(s->rx_efd);
 	pthread_mutex_destroy(&s->tx_lock);
 	pthread_mutex_destroy(&s->lock);
 	free(s);
+}
+
+/* A PC COM port, numbered from 1 as its _UID and Linux's ttyS order go. */
+static int serial_describe(struct device *dev, struct device_desc *d)
+{
+	static const uint16_t com[] = { SERIAL_COM1_BASE, SERIAL_COM2_BASE };
+	struct serial *s = container_of(dev, struct serial, dev);
+	struct aml_io_range io = { s->base, UART_NR_REGS };
+	char name[5];
+
+	for (unsigned int i = 0; d->aml && i < sizeof(com) / sizeof(com[0]);
+	     i++) {
+		if (s->base != com[i])
+			continue;
+		snprintf(name, sizeof(name), "COM%u", i + 1);
+		aml_isa_device(d->aml, name, "PNP0501", i + 1, &io, 1,
+			       s->irq.gsi);
+	}
+	return 0;
 }
 
 struct serial *serial_create(struct vm *vm, uint16_t base, unsigned int gsi,
@@ -549,6 +571,7 @@ struct serial *serial_create(struct vm *vm, uint16_t base, unsigned int gsi,
 	s->dev.kind = DEV_PLATFORM;
 	s->dev.reset = serial_reset;
 	s->dev.destroy = serial_destroy;
+	s->dev.describe = serial_describe;
 	device_register(vm, &s->dev);
 	return s;
 }

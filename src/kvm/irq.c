@@ -9,11 +9,11 @@
 #include <unistd.h>
 #include <linux/kvm.h>
 
+#include "kvm/arch.h"
 #include "kvm/vm.h"
 #include "util/log.h"
 
 #define MAX_GSI 256
-#define IOAPIC_PINS 24
 
 static struct kvm_irq_routing *routing_alloc(unsigned int n)
 {
@@ -25,32 +25,26 @@ static struct kvm_irq_routing *routing_alloc(unsigned int n)
 	return r;
 }
 
-static void add_irqchip(struct kvm_irq_routing *r, unsigned int gsi,
-			unsigned int chip, unsigned int pin)
+static void gsi_mark(struct vm *vm, unsigned int gsi, bool used)
 {
-	r->entries[r->nr++] = (struct kvm_irq_routing_entry){
-		.gsi = gsi,
-		.type = KVM_IRQ_ROUTING_IRQCHIP,
-		.u.irqchip = { .irqchip = chip, .pin = pin },
-	};
+	if (used)
+		vm->gsi_used[gsi / 64] |= 1ull << (gsi % 64);
+	else
+		vm->gsi_used[gsi / 64] &= ~(1ull << (gsi % 64));
 }
 
-/* KVM's own defaults: ISA IRQs to both PICs and the IOAPIC. */
-static struct kvm_irq_routing *routing_default(void)
+/* KVM's own routes, which MSI routes are added to; their GSIs are taken. */
+static struct kvm_irq_routing *routing_default(struct vm *vm)
 {
-	struct kvm_irq_routing *r = routing_alloc(MAX_GSI + 16 + IOAPIC_PINS);
+	struct kvm_irq_routing *r =
+		routing_alloc(MAX_GSI + ARCH_MAX_IRQ_ROUTES);
 
 	if (!r)
 		return NULL;
-	for (unsigned int i = 0; i < 16; i++) {
-		if (i != 2)
-			add_irqchip(r, i,
-				    i < 8 ? KVM_IRQCHIP_PIC_MASTER :
-					    KVM_IRQCHIP_PIC_SLAVE,
-				    i % 8);
-	}
-	for (unsigned int i = 0; i < IOAPIC_PINS; i++)
-		add_irqchip(r, i, KVM_IRQCHIP_IOAPIC, i);
+	r->nr = arch_irq_default_routes(r->entries);
+	for (unsigned int i = 0; i < r->nr; i++)
+		if (r->entries[i].gsi < MAX_GSI)
+			gsi_mark(vm, r->entries[i].gsi, true);
 	return r;
 }
 
@@ -92,12 +86,12 @@ int vm_msi_route_add(struct vm *vm, uint64_t addr, uint32_t data)
 	int gsi = -ENOSPC, ret;
 
 	pthread_mutex_lock(&vm->irq_lock);
-	if (!vm->routing && !(vm->routing = routing_default())) {
+	if (!vm->routing && !(vm->routing = routing_default(vm))) {
 		gsi = -ENOMEM;
 		goto out;
 	}
-	for (unsigned int g = IRQ_GSI_FIRST_MSI; g < MAX_GSI; g++) {
-		if (!(vm->msi_gsi_used[g / 64] & (1ull << (g % 64)))) {
+	for (unsigned int g = 0; g < MAX_GSI; g++) {
+		if (!(vm->gsi_used[g / 64] & (1ull << (g % 64)))) {
 			gsi = g;
 			break;
 		}
@@ -111,7 +105,7 @@ int vm_msi_route_add(struct vm *vm, uint64_t addr, uint32_t data)
 		gsi = ret;
 		goto out;
 	}
-	vm->msi_gsi_used[gsi / 64] |= 1ull << (gsi % 64);
+	gsi_mark(vm, gsi, true);
 out:
 	pthread_mutex_unlock(&vm->irq_lock);
 	return gsi;
@@ -144,7 +138,7 @@ void vm_msi_route_remove(struct vm *vm, unsigned int gsi)
 	pthread_mutex_lock(&vm->irq_lock);
 	if (vm->routing && (e = find_msi(vm, gsi))) {
 		*e = vm->routing->entries[--vm->routing->nr];
-		vm->msi_gsi_used[gsi / 64] &= ~(1ull << (gsi % 64));
+		gsi_mark(vm, gsi, false);
 		routing_commit(vm);
 	}
 	pthread_mutex_unlock(&vm->irq_lock);

@@ -7,7 +7,7 @@
 
 /*
  * An interrupt output of a device. Devices drive a level; how it reaches
- * the guest (KVM_IRQ_LINE into the in-kernel PIC/IOAPIC, a test's recorder)
+ * the guest (KVM_IRQ_LINE into the in-kernel irqchip, a test's recorder)
  * is the owner's business, which keeps device models testable without KVM.
  */
 struct irq_line {
@@ -67,11 +67,10 @@ const struct irq_ops *vm_irq_ops(struct vm *vm);
 
 /*
  * GSI routing for MSI and irqfd. KVM_SET_GSI_ROUTING replaces the whole
- * table, so devisor keeps it: the PIC/IOAPIC defaults plus one route per
- * MSI vector that a device wired to an irqfd.
+ * table, so devisor keeps it: the architecture's defaults (x86: PIC and
+ * IOAPIC, arch_irq_default_routes()) plus one route per MSI vector that a
+ * device wired to an irqfd, on the lowest GSI no route uses.
  */
-#define IRQ_GSI_FIRST_MSI 24
-
 /* Allocates a GSI routed to MSI (@addr, @data). Returns the GSI or -errno. */
 int vm_msi_route_add(struct vm *vm, uint64_t addr, uint32_t data);
 int vm_msi_route_update(struct vm *vm, unsigned int gsi, uint64_t addr,

@@ -5,22 +5,26 @@
 #include <string.h>
 #include <sys/mman.h>
 
+#include "kvm/arch.h"
+
 #define SZ_2M (2ull << 20)
 
-int guest_mem_init(struct guest_mem *m, uint64_t ram_size, uint64_t hole_start,
-		   uint64_t hole_end)
+int guest_mem_init_map(struct guest_mem *m, const struct mem_region *map,
+		       unsigned int nr)
 {
-	uint64_t low, high;
+	uint64_t ram_size = 0, off = 0;
 	void *p;
 
 	memset(m, 0, sizeof(*m));
-	if (!ram_size || hole_start > hole_end)
+	if (!nr || nr > GUEST_MEM_MAX_REGIONS)
 		return -EINVAL;
-
-	low = ram_size < hole_start ? ram_size : hole_start;
-	high = ram_size - low;
-	if (high && hole_end + high < hole_end)
-		return -EINVAL;
+	for (unsigned int i = 0; i < nr; i++) {
+		if (!map[i].size || map[i].gpa + map[i].size < map[i].gpa ||
+		    ram_size + map[i].size < ram_size ||
+		    (i && map[i].gpa < map[i - 1].gpa + map[i - 1].size))
+			return -EINVAL;
+		ram_size += map[i].size;
+	}
 
 	/*
 	 * One reservation, guest RAM only: NORESERVE so an idle guest costs
@@ -38,16 +42,27 @@ int guest_mem_init(struct guest_mem *m, uint64_t ram_size, uint64_t hole_start,
 	m->base = p;
 	m->map_size = ram_size;
 	m->ram_size = ram_size;
-	m->regions[m->nr++] = (struct mem_region){
-		.gpa = 0, .size = low, .hva = p, .slot = 0
-	};
-	if (high)
-		m->regions[m->nr++] =
-			(struct mem_region){ .gpa = hole_end,
-					     .size = high,
-					     .hva = (uint8_t *)p + low,
-					     .slot = 1 };
+	for (unsigned int i = 0; i < nr; i++) {
+		m->regions[i] = (struct mem_region){ .gpa = map[i].gpa,
+						     .size = map[i].size,
+						     .hva = m->base + off,
+						     .slot = i };
+		off += map[i].size;
+	}
+	m->nr = nr;
 	return 0;
+}
+
+int guest_mem_init(struct guest_mem *m, uint64_t ram_size)
+{
+	struct mem_region map[GUEST_MEM_MAX_REGIONS];
+	int nr = arch_ram_map(ram_size, map, GUEST_MEM_MAX_REGIONS);
+
+	if (nr < 0) {
+		memset(m, 0, sizeof(*m));
+		return nr;
+	}
+	return guest_mem_init_map(m, map, nr);
 }
 
 void guest_mem_destroy(struct guest_mem *m)
@@ -98,9 +113,4 @@ uint64_t guest_mem_end(const struct guest_mem *m)
 	const struct mem_region *r = &m->regions[m->nr - 1];
 
 	return r->gpa + r->size;
-}
-
-uint64_t guest_mem_low_end(const struct guest_mem *m)
-{
-	return m->regions[0].size;
 }

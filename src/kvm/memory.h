@@ -29,12 +29,14 @@ struct guest_mem {
 	uint64_t ram_size; /* bytes of RAM the user asked for */
 };
 
+/* @ram_size bytes of RAM where the architecture puts them (arch_ram_map()). */
+int guest_mem_init(struct guest_mem *m, uint64_t ram_size);
 /*
- * Lay out @ram_size bytes of RAM around @hole_start..@hole_end (the 32-bit
- * PCI hole, left out of RAM) and map it. Returns 0 or -errno.
+ * RAM in the @nr regions of @map (gpa and size; ascending, apart), one
+ * host mapping behind them all. Returns 0 or -errno.
  */
-int guest_mem_init(struct guest_mem *m, uint64_t ram_size, uint64_t hole_start,
-		   uint64_t hole_end);
+int guest_mem_init_map(struct guest_mem *m, const struct mem_region *map,
+		       unsigned int nr);
 void guest_mem_destroy(struct guest_mem *m);
 
 /* Host pointer for [gpa, gpa+len) if it lies inside one region, else NULL. */
@@ -47,7 +49,5 @@ int guest_write(const struct guest_mem *m, uint64_t gpa, const void *src,
 
 /* Highest guest-physical address + 1 that is RAM. */
 uint64_t guest_mem_end(const struct guest_mem *m);
-/* RAM below 4 GiB ends here. */
-uint64_t guest_mem_low_end(const struct guest_mem *m);
 
 #endif

@@ -11,6 +11,7 @@
 #include <unistd.h>
 #include <linux/kvm.h>
 
+#include "kvm/arch.h"
 #include "kvm/vm.h"
 #include "util/log.h"
 
@@ -66,15 +67,6 @@ void vcpu_destroy(struct vcpu *v)
 	munmap(v->run, v->vm->vcpu_mmap_size);
 	close(v->fd);
 	free(v);
-}
-
-static uint64_t vcpu_rip(struct vcpu *v)
-{
-	struct kvm_regs regs;
-
-	if (ioctl(v->fd, KVM_GET_REGS, &regs) < 0)
-		return 0;
-	return regs.rip;
 }
 
 static void handle_io(struct vcpu *v)
@@ -145,16 +137,16 @@ static bool handle_exit(struct vcpu *v)
 		return true;
 	case KVM_EXIT_SHUTDOWN:
 		vm_stop(vm, VM_STOP_TRIPLE_FAULT, 1,
-			"guest triple fault (vCPU %u, RIP %#llx)", v->id,
-			(unsigned long long)vcpu_rip(v));
+			"guest triple fault (vCPU %u, %s %#llx)", v->id,
+			arch_pc_name, (unsigned long long)arch_vcpu_pc(v));
 		return false;
 	case KVM_EXIT_INTERNAL_ERROR:
 		vm_stop(vm, VM_STOP_INTERNAL_ERROR, 1,
 			"KVM internal error on vCPU %u: suberror %u (%s), "
-			"RIP %#llx",
+			"%s %#llx",
 			v->id, run->internal.suberror,
 			internal_suberror_name(run->internal.suberror),
-			(unsigned long long)vcpu_rip(v));
+			arch_pc_name, (unsigned long long)arch_vcpu_pc(v));
 		return false;
 	case KVM_EXIT_FAIL_ENTRY:
 		vm_stop(vm, VM_STOP_INTERNAL_ERROR, 1,
@@ -179,9 +171,9 @@ static bool handle_exit(struct vcpu *v)
 		return false;
 	default:
 		vm_stop(vm, VM_STOP_INTERNAL_ERROR, 1,
-			"unexpected KVM exit %u on vCPU %u at RIP %#llx",
-			run->exit_reason, v->id,
-			(unsigned long long)vcpu_rip(v));
+			"unexpected KVM exit %u on vCPU %u at %s %#llx",
+			run->exit_reason, v->id, arch_pc_name,
+			(unsigned long long)arch_vcpu_pc(v));
 		return false;
 	}
 }

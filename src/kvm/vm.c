@@ -11,7 +11,7 @@
 #include <sys/ioctl.h>
 #include <linux/kvm.h>
 
-#include "arch/x86/layout.h"
+#include "kvm/arch.h"
 #include "kvm/irq.h"
 #include "kvm/vcpu.h"
 #include "util/log.h"
@@ -103,24 +103,29 @@ static int open_kvm(void)
 	return -1;
 }
 
-static const struct {
-	int cap;
-	const char *name;
-} required_caps[] = {
-	{ KVM_CAP_IRQCHIP, "in-kernel irqchip" },
-	{ KVM_CAP_PIT2, "in-kernel PIT" },
+static const struct arch_kvm_cap required_caps[] = {
 	{ KVM_CAP_USER_MEMORY, "user memory slots" },
-	{ KVM_CAP_SET_TSS_ADDR, "TSS address" },
 	{ KVM_CAP_IMMEDIATE_EXIT, "immediate exit" },
 	{ KVM_CAP_IRQ_ROUTING, "GSI routing" },
 	{ KVM_CAP_IRQFD, "irqfd" },
 	{ KVM_CAP_IOEVENTFD, "ioeventfd" },
 };
 
-int vm_create(struct vm *vm, const struct vm_config *cfg)
+static int check_caps(struct vm *vm, const struct arch_kvm_cap *caps,
+		      unsigned int n)
 {
-	struct kvm_pit_config pit = { .flags = KVM_PIT_SPEAKER_DUMMY };
-	uint64_t identity = KVM_IDENTITY_MAP_ADDR;
+	for (unsigned int i = 0; i < n; i++) {
+		if (ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, caps[i].cap) <= 0) {
+			pr_err("KVM lacks a required capability: %s",
+			       caps[i].name);
+			return -ENODEV;
+		}
+	}
+	return 0;
+}
+
+int vm_create(struct vm *vm, unsigned int nr_cpus, uint64_t ram_size)
+{
 	int ret, api;
 
 	vm_init_common(vm);
@@ -134,15 +139,10 @@ int vm_create(struct vm *vm, const struct vm_config *cfg)
 		       KVM_API_VERSION);
 		return -ENODEV;
 	}
-	for (size_t i = 0; i < sizeof(required_caps) / sizeof(required_caps[0]);
-	     i++) {
-		if (ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION,
-			  required_caps[i].cap) <= 0) {
-			pr_err("KVM lacks a required capability: %s",
-			       required_caps[i].name);
-			return -ENODEV;
-		}
-	}
+	if (check_caps(vm, arch_kvm_caps, arch_nr_kvm_caps) ||
+	    check_caps(vm, required_caps,
+		       sizeof(required_caps) / sizeof(required_caps[0])))
+		return -ENODEV;
 	do
 		vm->vm_fd = ioctl(vm->kvm_fd, KVM_CREATE_VM, 0);
 	while (vm->vm_fd < 0 && errno == EINTR);
@@ -156,20 +156,10 @@ int vm_create(struct vm *vm, const struct vm_config *cfg)
 		return -ENODEV;
 	}
 
-	if (ioctl(vm->vm_fd, KVM_SET_TSS_ADDR, (unsigned long)KVM_TSS_ADDR) <
-		    0 ||
-	    ioctl(vm->vm_fd, KVM_SET_IDENTITY_MAP_ADDR, &identity) < 0) {
-		pr_err("KVM_SET_TSS_ADDR/IDENTITY_MAP_ADDR: %s",
-		       strerror(errno));
-		return -errno;
-	}
-
-	ret = guest_mem_init(&vm->mem, cfg->ram_size, PCI_HOLE_START,
-			     PCI_HOLE_END);
+	ret = guest_mem_init(&vm->mem, ram_size);
 	if (ret) {
 		pr_err("cannot allocate %llu MiB of guest RAM: %s",
-		       (unsigned long long)(cfg->ram_size >> 20),
-		       strerror(-ret));
+		       (unsigned long long)(ram_size >> 20), strerror(-ret));
 		return ret;
 	}
 	for (unsigned int i = 0; i < vm->mem.nr; i++) {
@@ -189,17 +179,11 @@ int vm_create(struct vm *vm, const struct vm_config *cfg)
 		}
 	}
 
-	/* The irqchip must exist before vCPUs so they get an in-kernel LAPIC. */
-	if (ioctl(vm->vm_fd, KVM_CREATE_IRQCHIP, 0) < 0) {
-		pr_err("KVM_CREATE_IRQCHIP: %s", strerror(errno));
-		return -errno;
-	}
-	if (ioctl(vm->vm_fd, KVM_CREATE_PIT2, &pit) < 0) {
-		pr_err("KVM_CREATE_PIT2: %s", strerror(errno));
-		return -errno;
-	}
+	ret = arch_vm_setup(vm);
+	if (ret)
+		return ret;
 
-	vm->nr_cpus = cfg->nr_cpus;
+	vm->nr_cpus = nr_cpus;
 	vm->vcpus = calloc(vm->nr_cpus, sizeof(*vm->vcpus));
 	if (!vm->vcpus)
 		return -ENOMEM;

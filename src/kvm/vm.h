@@ -8,7 +8,6 @@
 
 #include "bus/bus.h"
 #include "bus/device.h"
-#include "config.h"
 #include "kvm/memory.h"
 
 struct vcpu;
@@ -25,28 +24,6 @@ enum vm_stop_reason {
 	VM_STOP_INTERNAL_ERROR, /* KVM_EXIT_INTERNAL_ERROR and friends */
 	VM_STOP_SIGNAL, /* SIGTERM/SIGINT or Ctrl-A x */
 	VM_STOP_ERROR, /* devisor itself failed */
-};
-
-struct vm_config {
-	const char *kernel;
-	const char *initrd;
-	const char *cmdline;
-	unsigned int nr_cpus;
-	uint64_t ram_size;
-	const char *boot_protocol; /* NULL: pick from the image */
-
-	struct disk_config disks[CONFIG_MAX_DISKS];
-	unsigned int nr_disks;
-	struct net_options nets[CONFIG_MAX_NETS];
-	/* PCI devfns; CONFIG_PCI_AUTO until config_plan_pci() plans them. */
-	int net_addrs[CONFIG_MAX_NETS];
-	unsigned int nr_nets;
-	bool rng;
-	int rng_addr;
-	bool virtio_console; /* the terminal is hvc0, not ttyS0 */
-	int console_addr;
-	bool exit_on_reset; /* --on-reset exit: a reset ends devisor */
-	struct platform_config platform;
 };
 
 struct vm {
@@ -72,7 +49,7 @@ struct vm {
 	/* GSI routing table as last committed; see kvm/irq.c. */
 	pthread_mutex_t irq_lock;
 	struct kvm_irq_routing *routing;
-	uint64_t msi_gsi_used[4]; /* bitmap of GSIs 0..255 given to MSI */
+	uint64_t gsi_used[4]; /* bitmap of GSIs 0..255 with a route */
 
 	/* CLOCK_MONOTONIC of the first KVM_RUN; the start-up benchmark's end. */
 	uint64_t first_run_ns;
@@ -87,8 +64,8 @@ struct vm {
 /* The KVM-free part of vm_create(): buses, locks. Unit tests use it alone. */
 void vm_init_common(struct vm *vm);
 
-/* Creates the VM, RAM, in-kernel irqchip and PIT. */
-int vm_create(struct vm *vm, const struct vm_config *cfg);
+/* Creates the VM with @ram_size bytes of RAM and @nr_cpus vCPUs. */
+int vm_create(struct vm *vm, unsigned int nr_cpus, uint64_t ram_size);
 void vm_destroy(struct vm *vm);
 
 /* Starts one thread per vCPU; returns once they run. */

@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util/common.h"
+
 static void init_recursive(pthread_mutex_t *m)
 {
 	pthread_mutexattr_t attr;
@@ -41,12 +43,12 @@ static void send_update(struct pci_dev *pdev, pci_msi_update_fn *own,
 
 static uint32_t table_size(const struct msix *msix)
 {
-	return msix->nr_vectors * PCI_MSIX_ENTRY_SIZE;
+	return msix_table_size(msix->nr_vectors);
 }
 
 static uint32_t pba_size(const struct msix *msix)
 {
-	return (msix->nr_vectors + 63) / 64 * 8;
+	return msix_pba_size(msix->nr_vectors);
 }
 
 static bool in_range(uint64_t off, uint32_t base, uint32_t len)
@@ -66,8 +68,8 @@ int msix_init(struct msix *msix, struct pci_dev *pdev, unsigned int nr_vectors,
 	struct pci_bar *tb, *pb;
 	int cap;
 
-	uint32_t tsize = nr_vectors * PCI_MSIX_ENTRY_SIZE;
-	uint32_t psize = (nr_vectors + 63) / 64 * 8;
+	uint32_t tsize = msix_table_size(nr_vectors);
+	uint32_t psize = msix_pba_size(nr_vectors);
 
 	if (!nr_vectors || nr_vectors > MSIX_MAX_VECTORS ||
 	    table_bar >= PCI_STD_NUM_BARS || pba_bar >= PCI_STD_NUM_BARS ||
@@ -448,17 +450,6 @@ static unsigned int msi_mask_off(const struct msi *msi)
 static unsigned int msi_pending_off(const struct msi *msi)
 {
 	return msi->cap + (msi->is64 ? PCI_MSI_PENDING_64 : PCI_MSI_PENDING_32);
-}
-
-static unsigned int ilog2(unsigned int n)
-{
-	unsigned int l = 0;
-
-	while (n > 1) {
-		n >>= 1;
-		l++;
-	}
-	return l;
 }
 
 static uint32_t vec_bits(unsigned int n)

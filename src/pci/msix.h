@@ -45,6 +45,17 @@ struct msix {
 	struct msi_vectors *vectors; /* NULL: the handlers and pba above */
 };
 
+/* Bytes of the table, and of the Pending Bit Array (a bit a vector). */
+static inline uint32_t msix_table_size(unsigned int nr_vectors)
+{
+	return nr_vectors * PCI_MSIX_ENTRY_SIZE;
+}
+
+static inline uint32_t msix_pba_size(unsigned int nr_vectors)
+{
+	return (nr_vectors + 63) / 64 * 8;
+}
+
 /*
  * Adds the capability to @pdev (before pci_dev_register, after the BARs
  * are set) with the table at @table_off in BAR @table_bar and the PBA at

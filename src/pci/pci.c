@@ -7,6 +7,7 @@
 
 #include "kvm/vm.h"
 #include "pci/msix.h"
+#include "util/common.h"
 #include "util/log.h"
 
 /* No guest CPU decodes more; a 64-bit BAR beyond is mid-sizing garbage. */
@@ -29,21 +30,6 @@
 static uint32_t ones(unsigned int size)
 {
 	return size >= 4 ? 0xffffffffu : (1u << (8 * size)) - 1;
-}
-
-static uint32_t le_get(const uint8_t *p, unsigned int size)
-{
-	uint32_t v = 0;
-
-	for (unsigned int i = 0; i < size; i++)
-		v |= (uint32_t)p[i] << (8 * i);
-	return v;
-}
-
-static void le_put(uint8_t *p, uint32_t v, unsigned int size)
-{
-	for (unsigned int i = 0; i < size; i++)
-		p[i] = v >> (8 * i);
 }
 
 static bool overlaps(unsigned int off, unsigned int size, unsigned int reg,
@@ -111,7 +97,7 @@ uint32_t pci_cfg_get(struct pci_dev *pdev, unsigned int off, unsigned int size)
 	if (!raw_ok(off, size))
 		return 0;
 	fn_lock(pdev);
-	v = le_get(&pdev->config[off], size);
+	v = (uint32_t)get_le(&pdev->config[off], size);
 	fn_unlock(pdev);
 	return v;
 }
@@ -122,7 +108,7 @@ void pci_cfg_set(struct pci_dev *pdev, unsigned int off, uint32_t val,
 	if (!raw_ok(off, size))
 		return;
 	fn_lock(pdev);
-	le_put(&pdev->config[off], val, size);
+	put_le(&pdev->config[off], val, size);
 	fn_unlock(pdev);
 }
 
@@ -132,7 +118,7 @@ void pci_cfg_set_wmask(struct pci_dev *pdev, unsigned int off, uint32_t mask,
 	if (!raw_ok(off, size))
 		return;
 	fn_lock(pdev);
-	le_put(&pdev->wmask[off], mask, size);
+	put_le(&pdev->wmask[off], mask, size);
 	fn_unlock(pdev);
 }
 
@@ -142,7 +128,7 @@ void pci_cfg_set_w1cmask(struct pci_dev *pdev, unsigned int off, uint32_t mask,
 	if (!raw_ok(off, size))
 		return;
 	fn_lock(pdev);
-	le_put(&pdev->w1cmask[off], mask, size);
+	put_le(&pdev->w1cmask[off], mask, size);
 	fn_unlock(pdev);
 }
 
@@ -150,9 +136,7 @@ void pci_cfg_set_w1cmask(struct pci_dev *pdev, unsigned int off, uint32_t mask,
 
 static void pci_dev_reset_dev(struct device *dev)
 {
-	pci_dev_reset(
-		(struct pci_dev *)((char *)dev -
-				   __builtin_offsetof(struct pci_dev, dev)));
+	pci_dev_reset(container_of(dev, struct pci_dev, dev));
 }
 
 void pci_dev_init(struct pci_dev *pdev, const char *name, uint16_t vendor,
@@ -170,14 +154,14 @@ void pci_dev_init(struct pci_dev *pdev, const char *name, uint16_t vendor,
 	pthread_mutex_init(&pdev->lock, &attr);
 	pthread_mutexattr_destroy(&attr);
 
-	le_put(&pdev->config[PCI_VENDOR_ID], vendor, 2);
-	le_put(&pdev->config[PCI_DEVICE_ID], device, 2);
+	put_le(&pdev->config[PCI_VENDOR_ID], vendor, 2);
+	put_le(&pdev->config[PCI_DEVICE_ID], device, 2);
 	pdev->config[PCI_REVISION_ID] = revision;
-	le_put(&pdev->config[PCI_CLASS_PROG], class_code, 3);
+	put_le(&pdev->config[PCI_CLASS_PROG], class_code, 3);
 	pdev->config[PCI_HEADER_TYPE] = PCI_HEADER_TYPE_NORMAL;
 
-	le_put(&pdev->wmask[PCI_COMMAND], COMMAND_RW, 2);
-	le_put(&pdev->w1cmask[PCI_STATUS], STATUS_W1C, 2);
+	put_le(&pdev->wmask[PCI_COMMAND], COMMAND_RW, 2);
+	put_le(&pdev->w1cmask[PCI_STATUS], STATUS_W1C, 2);
 	/* No effect on a VM, but software expects to write it. */
 	pdev->wmask[PCI_CACHE_LINE_SIZE] = 0xff;
 	pdev->wmask[PCI_INTERRUPT_LINE] = 0xff;
@@ -258,11 +242,11 @@ int pci_dev_set_bar(struct pci_dev *pdev, unsigned int idx, uint64_t size,
 	bar->size = size;
 	bar->ops = ops;
 	bar->opaque = opaque;
-	le_put(&pdev->config[reg], lo_bits, 4);
-	le_put(&pdev->wmask[reg], lo_mask, 4);
+	put_le(&pdev->config[reg], lo_bits, 4);
+	put_le(&pdev->wmask[reg], lo_mask, 4);
 	if (t == PCI_BAR_MEM64) {
-		le_put(&pdev->config[reg + 4], 0, 4);
-		le_put(&pdev->wmask[reg + 4], ~(size - 1) >> 32, 4);
+		put_le(&pdev->config[reg + 4], 0, 4);
+		put_le(&pdev->wmask[reg + 4], ~(size - 1) >> 32, 4);
 	}
 	fn_unlock(pdev);
 	return 0;
@@ -314,10 +298,10 @@ int pci_add_ext_capability(struct pci_dev *pdev, uint16_t id, uint8_t version,
 	memset(&pdev->config[off], 0, size);
 	memset(&pdev->wmask[off], 0, size);
 	memset(&pdev->w1cmask[off], 0, size);
-	le_put(&pdev->config[off], id | (uint32_t)version << 16, 4);
+	put_le(&pdev->config[off], id | (uint32_t)version << 16, 4);
 	if (pdev->ext_last) {
-		hdr = le_get(&pdev->config[pdev->ext_last], 4);
-		le_put(&pdev->config[pdev->ext_last], hdr | (uint32_t)off << 20,
+		hdr = (uint32_t)get_le(&pdev->config[pdev->ext_last], 4);
+		put_le(&pdev->config[pdev->ext_last], hdr | (uint32_t)off << 20,
 		       4);
 	}
 	pdev->ext_last = off;
@@ -346,37 +330,37 @@ int pci_add_pcie_capability(struct pci_dev *pdev, unsigned int port_type)
 
 	fn_lock(pdev);
 	pdev->express = true;
-	le_put(&pdev->config[off + PCI_EXP_FLAGS], 2 | port_type << 4, 2);
+	put_le(&pdev->config[off + PCI_EXP_FLAGS], 2 | port_type << 4, 2);
 	/* 128-byte payload, no FLR, no phantom functions or extended tags. */
-	le_put(&pdev->config[off + PCI_EXP_DEVCAP], PCI_EXP_DEVCAP_RBER, 4);
-	le_put(&pdev->config[off + PCI_EXP_DEVCTL],
+	put_le(&pdev->config[off + PCI_EXP_DEVCAP], PCI_EXP_DEVCAP_RBER, 4);
+	put_le(&pdev->config[off + PCI_EXP_DEVCTL],
 	       PCI_EXP_DEVCTL_RELAX_EN | PCI_EXP_DEVCTL_NOSNOOP_EN |
 		       PCI_EXP_DEVCTL_READRQ_512B,
 	       2);
-	le_put(&pdev->wmask[off + PCI_EXP_DEVCTL],
+	put_le(&pdev->wmask[off + PCI_EXP_DEVCTL],
 	       PCI_EXP_DEVCTL_CERE | PCI_EXP_DEVCTL_NFERE |
 		       PCI_EXP_DEVCTL_FERE | PCI_EXP_DEVCTL_URRE |
 		       PCI_EXP_DEVCTL_RELAX_EN | PCI_EXP_DEVCTL_PAYLOAD |
 		       PCI_EXP_DEVCTL_NOSNOOP_EN | PCI_EXP_DEVCTL_READRQ,
 	       2);
-	le_put(&pdev->w1cmask[off + PCI_EXP_DEVSTA],
+	put_le(&pdev->w1cmask[off + PCI_EXP_DEVSTA],
 	       PCI_EXP_DEVSTA_CED | PCI_EXP_DEVSTA_NFED | PCI_EXP_DEVSTA_FED |
 		       PCI_EXP_DEVSTA_URD,
 	       2);
 	/* An integrated endpoint has no link; the others a 2.5GT/s x1 one. */
 	if (port_type != PCI_EXP_TYPE_RC_END) {
-		le_put(&pdev->config[off + PCI_EXP_LNKCAP],
+		put_le(&pdev->config[off + PCI_EXP_LNKCAP],
 		       PCI_EXP_LNKCAP_SLS_2_5GB | 1 << 4, 4);
-		le_put(&pdev->wmask[off + PCI_EXP_LNKCTL],
+		put_le(&pdev->wmask[off + PCI_EXP_LNKCTL],
 		       PCI_EXP_LNKCTL_ASPMC | PCI_EXP_LNKCTL_RCB |
 			       PCI_EXP_LNKCTL_CCC | PCI_EXP_LNKCTL_ES,
 		       2);
-		le_put(&pdev->config[off + PCI_EXP_LNKSTA],
+		put_le(&pdev->config[off + PCI_EXP_LNKSTA],
 		       PCI_EXP_LNKSTA_CLS_2_5GB | 1 << PCI_EXP_LNKSTA_NLW_SHIFT,
 		       2);
-		le_put(&pdev->config[off + PCI_EXP_LNKCAP2],
+		put_le(&pdev->config[off + PCI_EXP_LNKCAP2],
 		       PCI_EXP_LNKCAP2_SLS_2_5GB, 4);
-		le_put(&pdev->config[off + PCI_EXP_LNKCTL2],
+		put_le(&pdev->config[off + PCI_EXP_LNKCTL2],
 		       PCI_EXP_LNKCTL2_TLS_2_5GT, 2);
 	}
 	fn_unlock(pdev);
@@ -429,7 +413,7 @@ void pci_dev_set_intx(struct pci_dev *pdev, int level)
 static void intx_recompute_blocked(struct pci_dev *pdev)
 {
 	struct pci_host *host = pdev->host;
-	bool blocked = (le_get(&pdev->config[PCI_COMMAND], 2) &
+	bool blocked = ((uint32_t)get_le(&pdev->config[PCI_COMMAND], 2) &
 			PCI_COMMAND_INTX_DISABLE) ||
 		       (pdev->msix && msix_enabled(pdev->msix)) ||
 		       (pdev->msi && msi_enabled(pdev->msi));
@@ -485,7 +469,7 @@ static uint64_t bar_decode(const struct pci_dev *pdev, unsigned int idx)
 {
 	const struct pci_bar *bar = &pdev->bars[idx];
 	const uint8_t *p = &pdev->config[PCI_BASE_ADDRESS_0 + 4 * idx];
-	uint64_t a = le_get(p, 4);
+	uint64_t a = (uint32_t)get_le(p, 4);
 
 	switch (bar->type) {
 	case PCI_BAR_IO:
@@ -493,7 +477,8 @@ static uint64_t bar_decode(const struct pci_dev *pdev, unsigned int idx)
 	case PCI_BAR_MEM32:
 		return a & 0xfffffff0;
 	case PCI_BAR_MEM64:
-		return (a & 0xfffffff0) | (uint64_t)le_get(p + 4, 4) << 32;
+		return (a & 0xfffffff0) | (uint64_t)(uint32_t)get_le(p + 4, 4)
+						  << 32;
 	default:
 		return 0;
 	}
@@ -524,7 +509,7 @@ uint64_t pci_bar_addr(struct pci_dev *pdev, unsigned int idx, bool *mapped)
 static bool bar_target(struct pci_dev *pdev, struct pci_bar *bar,
 		       uint64_t *addr)
 {
-	uint16_t cmd = le_get(&pdev->config[PCI_COMMAND], 2);
+	uint16_t cmd = (uint32_t)get_le(&pdev->config[PCI_COMMAND], 2);
 	uint64_t a = bar_decode(pdev, bar->idx), limit;
 
 	if (!pdev->registered)
@@ -728,7 +713,7 @@ uint32_t pci_cfg_read(struct pci_dev *pdev, unsigned int off, unsigned int size)
 		return val;
 	}
 	fn_lock(pdev);
-	val = le_get(&pdev->config[off], size);
+	val = (uint32_t)get_le(&pdev->config[off], size);
 	/* Interrupt Status follows the pin even while INTx is disabled. */
 	if (overlaps(off, size, PCI_STATUS, 1) &&
 	    __atomic_load_n(&pdev->intx_level, __ATOMIC_RELAXED))
@@ -823,8 +808,9 @@ static uint64_t conf1_read(void *opaque, uint64_t off, unsigned int size)
 		/* Only the whole dword is the address register. */
 		if (off == 0 && size == 4)
 			return __atomic_load_n(&host->cf8, __ATOMIC_RELAXED);
-		if (off == 1 && size == 1)
-			return __atomic_load_n(&host->rcr, __ATOMIC_RELAXED);
+		if (host->cfg.conf1_other)
+			return host->cfg.conf1_other->read(
+				host->cfg.conf1_other_opaque, off, size);
 		return ~0ull;
 	}
 	addr = __atomic_load_n(&host->cf8, __ATOMIC_RELAXED);
@@ -849,11 +835,9 @@ static void conf1_write(void *opaque, uint64_t off, uint64_t val,
 		if (off == 0 && size == 4) {
 			__atomic_store_n(&host->cf8, (uint32_t)val & CONF1_MASK,
 					 __ATOMIC_RELAXED);
-		} else if (off == 1 && size == 1) {
-			__atomic_store_n(&host->rcr, (uint8_t)val,
-					 __ATOMIC_RELAXED);
-			if (host->cfg.rcr_write)
-				host->cfg.rcr_write(host->cfg.rcr_opaque, val);
+		} else if (host->cfg.conf1_other) {
+			host->cfg.conf1_other->write(
+				host->cfg.conf1_other_opaque, off, val, size);
 		}
 		return;
 	}
@@ -1077,8 +1061,8 @@ static int place_bars(struct pci_host *host, struct pci_dev *pdev)
 	if (pdev->bar_source) {
 		/* The registers read as zero; the source says where. */
 		for (i = 0; i < PCI_STD_NUM_BARS; i++) {
-			le_put(&pdev->config[PCI_BASE_ADDRESS_0 + 4 * i], 0, 4);
-			le_put(&pdev->wmask[PCI_BASE_ADDRESS_0 + 4 * i], 0, 4);
+			put_le(&pdev->config[PCI_BASE_ADDRESS_0 + 4 * i], 0, 4);
+			put_le(&pdev->wmask[PCI_BASE_ADDRESS_0 + 4 * i], 0, 4);
 		}
 		return 0;
 	}
@@ -1099,15 +1083,15 @@ static int place_bars(struct pci_host *host, struct pci_dev *pdev)
 		unsigned int reg = PCI_BASE_ADDRESS_0 + 4 * i;
 		uint8_t *p = &pdev->config[reg];
 		uint64_t a = pdev->bars[i].placed;
-		uint32_t type_bits = le_get(p, 4) &
-				     ~le_get(&pdev->wmask[reg], 4);
+		uint32_t type_bits = (uint32_t)get_le(p, 4) &
+				     ~(uint32_t)get_le(&pdev->wmask[reg], 4);
 
 		if (pdev->bars[i].type == PCI_BAR_NONE)
 			continue;
 		/* A re-registration replaces the old address. */
-		le_put(p, type_bits | (uint32_t)a, 4);
+		put_le(p, type_bits | (uint32_t)a, 4);
 		if (pdev->bars[i].type == PCI_BAR_MEM64)
-			le_put(p + 4, a >> 32, 4);
+			put_le(p + 4, a >> 32, 4);
 	}
 	return 0;
 }
@@ -1391,18 +1375,6 @@ void pci_dev_reset(struct pci_dev *pdev)
 	fn_unlock(pdev);
 }
 
-void pci_host_config_default(struct pci_host_config *cfg)
-{
-	memset(cfg, 0, sizeof(*cfg));
-	cfg->ecam_base = PCI_HOST_ECAM_BASE;
-	cfg->ecam_size = PCI_HOST_ECAM_SIZE;
-	cfg->mmio32_base = PCI_HOST_MMIO32_BASE;
-	cfg->mmio32_size = PCI_HOST_MMIO32_SIZE;
-	cfg->io_base = PCI_HOST_IO_BASE;
-	cfg->io_size = PCI_HOST_IO_SIZE;
-	cfg->intx_gsi_base = PCI_HOST_INTX_GSI_BASE;
-}
-
 static bool window_ok(uint64_t base, uint64_t size, uint64_t limit)
 {
 	return !size || (base < limit && size <= limit - base);
@@ -1410,20 +1382,14 @@ static bool window_ok(uint64_t base, uint64_t size, uint64_t limit)
 
 static void pci_host_dev_destroy(struct device *dev)
 {
-	pci_host_destroy((struct pci_host *)((char *)dev -
-					     offsetof(struct pci_host, dev)));
+	pci_host_destroy(container_of(dev, struct pci_host, dev));
 }
 
 int pci_host_init(struct pci_host *host, struct vm *vm,
 		  const struct pci_host_config *cfg)
 {
-	struct pci_host_config def;
 	int ret;
 
-	if (!cfg) {
-		pci_host_config_default(&def);
-		cfg = &def;
-	}
 	if ((cfg->ecam_base | cfg->ecam_size) & (SZ_1M - 1) ||
 	    cfg->ecam_size > PCI_MAX_BUSES * SZ_1M ||
 	    !window_ok(cfg->ecam_base, cfg->ecam_size, 1ull << 32) ||
@@ -1462,16 +1428,17 @@ int pci_host_init(struct pci_host *host, struct vm *vm,
 			goto err_conf1;
 	}
 
-	pci_dev_init(&host->bridge, "pci-host-bridge", PCI_HOST_VENDOR_ID,
-		     PCI_HOST_DEVICE_ID, 0x060000, 0);
-	pci_dev_set_subsystem(&host->bridge, PCI_HOST_SUBSYS_VENDOR,
-			      PCI_HOST_SUBSYS_ID);
+	pci_dev_init(&host->bridge, "pci-host-bridge", cfg->vendor_id,
+		     cfg->device_id, 0x060000, 0);
+	pci_dev_set_subsystem(&host->bridge, cfg->subsys_vendor_id,
+			      cfg->subsys_id);
 	/* Never disabled: a host bridge's decode is the whole bus's. */
 	pci_cfg_set(&host->bridge, PCI_COMMAND,
 		    PCI_COMMAND_MEMORY | PCI_COMMAND_IO, 2);
 	host->dev = (struct device){ .name = "pci-host",
 				     .kind = DEV_PLATFORM,
-				     .destroy = pci_host_dev_destroy };
+				     .destroy = pci_host_dev_destroy,
+				     .describe = pci_host_describe };
 	device_register(vm, &host->dev);
 	ret = pci_dev_register(host, &host->bridge, PCI_DEVFN(0, 0));
 	if (ret < 0) {

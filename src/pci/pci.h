@@ -30,7 +30,6 @@
  * destroys the lock.
  */
 
-#include "arch/x86/layout.h"
 #include <linux/pci.h>
 #include <pthread.h>
 #include <stdbool.h>
@@ -51,23 +50,9 @@ struct pci_dev;
 #define PCI_HEADER_TYPE_MFD 0x80 /* not in older uapi headers */
 #endif
 
-/* The PC board's windows (arch/x86/layout.h); other boards pass their own. */
-#define PCI_HOST_ECAM_BASE PCI_ECAM_BASE
-#define PCI_HOST_ECAM_SIZE PCI_ECAM_SIZE
-#define PCI_HOST_MMIO32_BASE PCI_MMIO32_BASE
-#define PCI_HOST_MMIO32_SIZE PCI_MMIO32_SIZE
-#define PCI_HOST_IO_BASE PCI_IO_BASE
-#define PCI_HOST_IO_SIZE PCI_IO_SIZE
-#define PCI_HOST_INTX_GSI_BASE 16
-/* Config mechanism #1 ports; 0xCF9 bytes are the ICH reset control reg. */
+/* Config mechanism #1: CONFIG_ADDRESS at 0xCF8, CONFIG_DATA at 0xCFC. */
 #define PCI_CONF1_PORT 0xcf8
 #define PCI_CONF1_SIZE 8
-
-/* Host bridge identity: the q35 MCH's IDs, which guests know as benign. */
-#define PCI_HOST_VENDOR_ID 0x8086
-#define PCI_HOST_DEVICE_ID 0x29c0
-#define PCI_HOST_SUBSYS_VENDOR 0x1af4
-#define PCI_HOST_SUBSYS_ID 0x1100
 
 /* How a message reaches the guest: KVM_SIGNAL_MSI, a test recorder. */
 typedef void pci_msi_deliver_fn(void *opaque, uint64_t addr, uint32_t data);
@@ -106,6 +91,7 @@ void pci_window_free(struct pci_window *w, uint64_t addr, uint64_t size);
 /* Bytes free, for tests and dumps. */
 uint64_t pci_window_avail(const struct pci_window *w);
 
+/* Where the host decodes and what it is, as the board says. */
 struct pci_host_config {
 	uint64_t ecam_base, ecam_size; /* size: 1 MiB per bus; 0: no ECAM */
 	uint64_t mmio32_base, mmio32_size;
@@ -115,9 +101,17 @@ struct pci_host_config {
 	pci_msi_deliver_fn *msi_deliver; /* default for every MSI(-X) */
 	pci_msi_update_fn *msi_update;
 	void *msi_opaque;
-	/* Byte writes to 0xCF9 (reset control register), if wanted. */
-	void (*rcr_write)(void *opaque, uint8_t val);
-	void *rcr_opaque;
+	/* The host bridge's (00:00.0) identity. */
+	uint16_t vendor_id, device_id;
+	uint16_t subsys_vendor_id, subsys_id;
+	/*
+	 * Accesses to CONFIG_ADDRESS other than whole dwords are not the
+	 * address; a chipset may keep registers there (a PC's reset control
+	 * at 0xCF9), with offsets from 0xCF8. NULL: they read all ones and
+	 * writes are dropped.
+	 */
+	const struct bus_ops *conf1_other;
+	void *conf1_other_opaque;
 };
 
 enum pci_bar_type {
@@ -213,7 +207,6 @@ struct pci_host {
 	struct pci_window mmio32, mmio64, io;
 	unsigned int nr_buses; /* covered by ECAM */
 	uint32_t cf8; /* latched config address */
-	uint8_t rcr; /* last byte written to 0xCF9 */
 	pthread_mutex_t lock; /* registry and windows */
 	struct pci_bus *buses[PCI_MAX_BUSES];
 	int next_devfn; /* for the next register(-1); -1: pick */
@@ -226,8 +219,18 @@ struct pci_host {
 	struct pci_dev bridge;
 };
 
+/*
+ * How the host describes itself (pci/describe.c): its struct device's
+ * describe hook adds \_SB.PCI0 (bus range, the config ports and the I/O
+ * and MMIO windows in _CRS, INTx in _PRT); pci_host_mcfg() writes the
+ * MCFG body (after the table header) for the ECAM window, or returns 0
+ * when @size is too small.
+ */
+struct device_desc;
+int pci_host_describe(struct device *dev, struct device_desc *d);
+size_t pci_host_mcfg(const struct pci_host *host, void *body, size_t size);
+
 /* Root complex. */
-void pci_host_config_default(struct pci_host_config *cfg);
 int pci_host_init(struct pci_host *host, struct vm *vm,
 		  const struct pci_host_config *cfg);
 void pci_host_destroy(struct pci_host *host);

@@ -10,7 +10,9 @@
 
 #include "backend/block.h"
 #include "kvm/vm.h"
+#include "util/common.h"
 #include "util/evloop.h"
+#include "util/iov.h"
 #include "util/log.h"
 #include "virtio/virtio.h"
 
@@ -48,12 +50,12 @@
 #define CFG_LEN 60
 
 struct virtio_blk;
-struct blk_queue;
+struct vblk_queue;
 
 /* One request popped from a queue, until it is pushed back. */
-struct blk_vreq {
+struct vblk_req {
 	struct blk_req req;
-	struct blk_queue *bq;
+	struct vblk_queue *bq;
 	struct iovec *iov; /* BLK_QUEUE_SIZE entries of the queue's arena */
 	struct virtq_chain chain; /* what virtq_push needs; no segments */
 	uint64_t status_gpa;
@@ -64,7 +66,7 @@ struct blk_vreq {
 	uint16_t next_free;
 };
 
-struct blk_queue {
+struct vblk_queue {
 	struct virtio_blk *blk;
 	struct virtqueue *vq;
 	unsigned int index;
@@ -77,7 +79,7 @@ struct blk_queue {
 	uint32_t slots;
 	uint16_t free_head;
 	bool stalled; /* out of slots, kicks off: a completion resumes us */
-	struct blk_vreq *reqs; /* BLK_QUEUE_SIZE */
+	struct vblk_req *reqs; /* BLK_QUEUE_SIZE */
 	struct iovec *iovs; /* BLK_QUEUE_SIZE per request */
 };
 
@@ -96,7 +98,7 @@ struct virtio_blk {
 	char serial[VIRTIO_BLK_ID_BYTES];
 	uint8_t config[CFG_LEN];
 	struct virtqueue *vqs;
-	struct blk_queue *queues;
+	struct vblk_queue *queues;
 	/* Scratch for virtq_pop(); the device lock serialises its users. */
 	struct virtq_seg segs[BLK_QUEUE_SIZE];
 };
@@ -106,33 +108,18 @@ static struct virtio_blk *to_blk(struct virtio_dev *vdev)
 	return (struct virtio_blk *)vdev;
 }
 
-static void put_le(uint8_t *p, uint64_t v, unsigned int n)
-{
-	for (unsigned int i = 0; i < n; i++)
-		p[i] = v >> (8 * i);
-}
-
-static uint64_t get_le(const uint8_t *p, unsigned int n)
-{
-	uint64_t v = 0;
-
-	for (unsigned int i = 0; i < n; i++)
-		v |= (uint64_t)p[i] << (8 * i);
-	return v;
-}
-
 /* Request slots ------------------------------------------------------------ */
 
-static struct blk_vreq *slot_get(struct blk_queue *bq)
+static struct vblk_req *slot_get(struct vblk_queue *bq)
 {
-	struct blk_vreq *vr = &bq->reqs[bq->free_head];
+	struct vblk_req *vr = &bq->reqs[bq->free_head];
 
 	bq->free_head = vr->next_free;
 	return vr;
 }
 
 /* Every request ends here: what it mapped for the back-end is released. */
-static void slot_put(struct blk_queue *bq, struct blk_vreq *vr)
+static void slot_put(struct vblk_queue *bq, struct vblk_req *vr)
 {
 	if (vr->nr_mapped)
 		virtq_chain_unmap(&bq->blk->vdev.dma, NULL, vr->mapped_write,
@@ -148,7 +135,7 @@ static void slot_put(struct blk_queue *bq, struct blk_vreq *vr)
  * (virtio-mmio QueueReady = 0); the ring then holds fewer buffers than we
  * do. What we still hold belongs to the old ring: retire it.
  */
-static void sync_gen(struct blk_queue *bq)
+static void sync_gen(struct vblk_queue *bq)
 {
 	if (bq->vq->inflight != bq->slots) {
 		bq->gen++;
@@ -157,10 +144,10 @@ static void sync_gen(struct blk_queue *bq)
 }
 
 /* Status byte, used buffer, slot back. */
-static void complete(struct virtio_blk *blk, struct blk_vreq *vr,
+static void complete(struct virtio_blk *blk, struct vblk_req *vr,
 		     uint8_t status, uint32_t used_len)
 {
-	struct blk_queue *bq = vr->bq;
+	struct vblk_queue *bq = vr->bq;
 
 	/*
 	 * Checked at pop; a translation the guest has revoked since then
@@ -198,8 +185,8 @@ static const char *op_name(enum blk_op op)
 /* Backend completion; device lock held (or nothing runs: closing). */
 static void req_done(struct blk_req *req, int result)
 {
-	struct blk_vreq *vr = req->opaque;
-	struct blk_queue *bq = vr->bq;
+	struct vblk_req *vr = req->opaque;
+	struct vblk_queue *bq = vr->bq;
 	struct virtio_blk *blk = bq->blk;
 
 	blk->inflight--;
@@ -226,7 +213,7 @@ static bool range_ok(const struct virtio_blk *blk, uint64_t sector, uint64_t nr)
 	return sector <= blk->sectors && nr <= blk->sectors - sector;
 }
 
-static int submit(struct virtio_blk *blk, struct blk_vreq *vr)
+static int submit(struct virtio_blk *blk, struct vblk_req *vr)
 {
 	int r;
 
@@ -242,22 +229,7 @@ static int submit(struct virtio_blk *blk, struct blk_vreq *vr)
 	return errno_status(r);
 }
 
-/* Drops @skip bytes from the front of @iov[0..*n); returns the new start. */
-static struct iovec *iov_skip(struct iovec *iov, int *n, size_t skip)
-{
-	while (*n && skip >= iov->iov_len) {
-		skip -= iov->iov_len;
-		iov++;
-		(*n)--;
-	}
-	if (*n) {
-		iov->iov_base = (uint8_t *)iov->iov_base + skip;
-		iov->iov_len -= skip;
-	}
-	return iov;
-}
-
-static int start_rw(struct virtio_blk *blk, struct blk_vreq *vr,
+static int start_rw(struct virtio_blk *blk, struct vblk_req *vr,
 		    const struct virtq_chain *c, bool write, uint64_t sector)
 {
 	uint64_t len = write ? c->readable - BLK_HDR_LEN : c->writable - 1;
@@ -276,7 +248,8 @@ static int start_rw(struct virtio_blk *blk, struct blk_vreq *vr,
 	vr->nr_mapped = (uint16_t)n;
 	vr->mapped_write = !write;
 	if (write) {
-		iov = iov_skip(vr->iov, &n, BLK_HDR_LEN);
+		iov = vr->iov;
+		n = iov_skip(&iov, n, BLK_HDR_LEN);
 	} else {
 		/* The status byte ends the last writable segment. */
 		iov = vr->iov;
@@ -291,7 +264,7 @@ static int start_rw(struct virtio_blk *blk, struct blk_vreq *vr,
 	return submit(blk, vr);
 }
 
-static int get_id(struct virtio_blk *blk, struct blk_vreq *vr,
+static int get_id(struct virtio_blk *blk, struct vblk_req *vr,
 		  const struct virtq_chain *c)
 {
 	uint32_t n = c->writable - 1;
@@ -305,7 +278,7 @@ static int get_id(struct virtio_blk *blk, struct blk_vreq *vr,
 	return VIRTIO_BLK_S_OK;
 }
 
-static int start_discard_wz(struct virtio_blk *blk, struct blk_vreq *vr,
+static int start_discard_wz(struct virtio_blk *blk, struct vblk_req *vr,
 			    const struct virtq_chain *c, bool wz)
 {
 	uint32_t bytes = c->readable - BLK_HDR_LEN, nr, flags;
@@ -341,7 +314,7 @@ static int start_discard_wz(struct virtio_blk *blk, struct blk_vreq *vr,
 }
 
 /* A status, or BLK_PENDING. */
-static int start_request(struct virtio_blk *blk, struct blk_vreq *vr,
+static int start_request(struct virtio_blk *blk, struct vblk_req *vr,
 			 const struct virtq_chain *c)
 {
 	uint8_t hdr[BLK_HDR_LEN];
@@ -372,11 +345,11 @@ static int start_request(struct virtio_blk *blk, struct blk_vreq *vr,
 }
 
 /* 0, or -errno after failing the device. */
-static int handle_request(struct virtio_blk *blk, struct blk_queue *bq,
+static int handle_request(struct virtio_blk *blk, struct vblk_queue *bq,
 			  const struct virtq_chain *c)
 {
 	const struct virtq_seg *last;
-	struct blk_vreq *vr;
+	struct vblk_req *vr;
 	int st;
 
 	/*
@@ -409,7 +382,7 @@ static int handle_request(struct virtio_blk *blk, struct blk_queue *bq,
 }
 
 /* 0: ring empty; 1: out of slots; -errno: device failed. */
-static int pop_requests(struct virtio_blk *blk, struct blk_queue *bq)
+static int pop_requests(struct virtio_blk *blk, struct vblk_queue *bq)
 {
 	struct virtq_chain c = VIRTQ_CHAIN_INIT(blk->segs);
 	int r;
@@ -427,7 +400,7 @@ static int pop_requests(struct virtio_blk *blk, struct blk_queue *bq)
 	return 1;
 }
 
-static void process_queue(struct virtio_blk *blk, struct blk_queue *bq)
+static void process_queue(struct virtio_blk *blk, struct vblk_queue *bq)
 {
 	struct virtqueue *vq = bq->vq;
 	int r;
@@ -450,7 +423,7 @@ static void process_queue(struct virtio_blk *blk, struct blk_queue *bq)
 
 /* Device ops --------------------------------------------------------------- */
 
-static void blk_queue_notify(struct virtio_dev *vdev, unsigned int q)
+static void vblk_queue_notify(struct virtio_dev *vdev, unsigned int q)
 {
 	struct virtio_blk *blk = to_blk(vdev);
 
@@ -458,7 +431,7 @@ static void blk_queue_notify(struct virtio_dev *vdev, unsigned int q)
 }
 
 /* The completion eventfd, on the I/O thread. */
-static void blk_completion_cb(void *opaque, uint32_t events)
+static void vblk_completion_cb(void *opaque, uint32_t events)
 {
 	struct virtio_blk *blk = opaque;
 	struct virtio_dev *vdev = &blk->vdev;
@@ -470,7 +443,7 @@ static void blk_completion_cb(void *opaque, uint32_t events)
 		virtio_dev_reset_done(vdev);
 	}
 	for (unsigned int q = 0; q < vdev->nr_queues; q++) {
-		struct blk_queue *bq = &blk->queues[q];
+		struct vblk_queue *bq = &blk->queues[q];
 
 		if (bq->stalled && bq->free_head != NO_SLOT) {
 			bq->stalled = false;
@@ -485,7 +458,7 @@ static void blk_completion_cb(void *opaque, uint32_t events)
 	virtio_dev_unlock(vdev);
 }
 
-static void blk_reset(struct virtio_dev *vdev)
+static void vblk_reset(struct virtio_dev *vdev)
 {
 	struct virtio_blk *blk = to_blk(vdev);
 
@@ -497,7 +470,7 @@ static void blk_reset(struct virtio_dev *vdev)
 	/*
 	 * Reads in flight may still land in buffers the driver reclaims once
 	 * it reads status 0, so 0 waits for the last of them: the I/O thread
-	 * completes the reset (blk_completion_cb()), and this vCPU never
+	 * completes the reset (vblk_completion_cb()), and this vCPU never
 	 * waits for the disk under the device lock. The completions of the
 	 * old generation touch nothing of the guest's.
 	 */
@@ -510,7 +483,7 @@ static void blk_reset(struct virtio_dev *vdev)
 static void free_queues(struct virtio_blk *blk, unsigned int n)
 {
 	for (unsigned int q = 0; q < n; q++) {
-		struct blk_queue *bq = &blk->queues[q];
+		struct vblk_queue *bq = &blk->queues[q];
 
 		if (bq->iovs)
 			munmap(bq->iovs, IOV_ARENA_SIZE);
@@ -520,14 +493,14 @@ static void free_queues(struct virtio_blk *blk, unsigned int n)
 	free(blk->vqs);
 }
 
-static void blk_stop(struct virtio_dev *vdev)
+static void vblk_stop(struct virtio_dev *vdev)
 {
 	struct virtio_blk *blk = to_blk(vdev);
 
 	evloop_del(blk->loop, blk_completion_fd(blk->be));
 }
 
-static void blk_destroy(struct virtio_dev *vdev)
+static void vblk_destroy(struct virtio_dev *vdev)
 {
 	struct virtio_blk *blk = to_blk(vdev);
 
@@ -537,18 +510,18 @@ static void blk_destroy(struct virtio_dev *vdev)
 	free(blk);
 }
 
-static const struct virtio_dev_ops blk_ops = {
-	.reset = blk_reset,
-	.queue_notify = blk_queue_notify,
-	.stop = blk_stop,
-	.destroy = blk_destroy,
+static const struct virtio_dev_ops vblk_ops = {
+	.reset = vblk_reset,
+	.queue_notify = vblk_queue_notify,
+	.stop = vblk_stop,
+	.destroy = vblk_destroy,
 };
 
 /* Creation ----------------------------------------------------------------- */
 
 static int queue_init(struct virtio_blk *blk, unsigned int q)
 {
-	struct blk_queue *bq = &blk->queues[q];
+	struct vblk_queue *bq = &blk->queues[q];
 
 	bq->blk = blk;
 	bq->vq = &blk->vqs[q];
@@ -567,7 +540,7 @@ static int queue_init(struct virtio_blk *blk, unsigned int q)
 		return -ENOMEM;
 	}
 	for (unsigned int i = 0; i < BLK_QUEUE_SIZE; i++) {
-		struct blk_vreq *vr = &bq->reqs[i];
+		struct vblk_req *vr = &bq->reqs[i];
 
 		vr->bq = bq;
 		vr->iov = &bq->iovs[(size_t)i * BLK_QUEUE_SIZE];
@@ -575,15 +548,6 @@ static int queue_init(struct virtio_blk *blk, unsigned int q)
 	}
 	bq->free_head = 0;
 	return 0;
-}
-
-static unsigned int ilog2(uint32_t v)
-{
-	unsigned int r = 0;
-
-	while (v >>= 1)
-		r++;
-	return r;
 }
 
 static void setup_config(struct virtio_blk *blk, const struct blk_info *info,
@@ -653,7 +617,7 @@ struct virtio_dev *virtio_blk_create(struct vm *vm, struct blk_backend *be,
 		goto fail;
 	/* vdev first: the ops cast back to the device. */
 	err = virtio_dev_init(&blk->vdev, "virtio-blk", VIRTIO_ID_BLOCK,
-			      &blk_ops, blk->vqs, nr_queues, BLK_QUEUE_SIZE,
+			      &vblk_ops, blk->vqs, nr_queues, BLK_QUEUE_SIZE,
 			      &vm->mem);
 	if (err)
 		goto fail;
@@ -677,7 +641,7 @@ struct virtio_dev *virtio_blk_create(struct vm *vm, struct blk_backend *be,
 
 	/* Here, not in a device op: see the locking note in virtio.h. */
 	err = evloop_add(loop, blk_completion_fd(be), EPOLLIN,
-			 blk_completion_cb, blk);
+			 vblk_completion_cb, blk);
 	if (err)
 		goto fail_lock;
 	return &blk->vdev;

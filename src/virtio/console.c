@@ -11,6 +11,7 @@
 
 #include "backend/console.h"
 #include "kvm/vm.h"
+#include "util/common.h"
 #include "util/log.h"
 #include "virtio/virtio.h"
 
@@ -62,12 +63,6 @@ struct virtio_console {
 static struct virtio_console *to_con(struct virtio_dev *vdev)
 {
 	return (struct virtio_console *)vdev;
-}
-
-static void put_le(uint8_t *p, uint32_t v, unsigned int n)
-{
-	for (unsigned int i = 0; i < n; i++)
-		p[i] = v >> (8 * i);
 }
 
 /*

@@ -9,9 +9,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "arch/x86/aml.h"
+#include "acpi/aml.h"
 #include "kvm/irq.h"
 #include "kvm/vm.h"
+#include "util/common.h"
 #include "util/log.h"
 #include "virtio/virtio.h"
 
@@ -36,8 +37,6 @@ struct virtio_mmio {
 	char cmdline[64];
 };
 
-static unsigned int next_uid;
-
 /* Interrupts ------------------------------------------------------------ */
 
 /* The line is edge-triggered: each notification is one edge. */
@@ -47,17 +46,17 @@ static void raise_irq(struct virtio_mmio *m, uint32_t bits)
 	irq_line_pulse(&m->line);
 }
 
-static void vm_notify_queue(struct virtio_dev *vdev, unsigned int q)
+static void vmmio_notify_queue(struct virtio_dev *vdev, unsigned int q)
 {
 	raise_irq(vdev->transport, VIRTIO_MMIO_INT_VRING);
 }
 
-static void vm_notify_config(struct virtio_dev *vdev)
+static void vmmio_notify_config(struct virtio_dev *vdev)
 {
 	raise_irq(vdev->transport, VIRTIO_MMIO_INT_CONFIG);
 }
 
-static void vm_transport_reset(struct virtio_dev *vdev)
+static void vmmio_transport_reset(struct virtio_dev *vdev)
 {
 	struct virtio_mmio *m = vdev->transport;
 
@@ -67,10 +66,10 @@ static void vm_transport_reset(struct virtio_dev *vdev)
 	__atomic_store_n(&m->int_status, 0, __ATOMIC_SEQ_CST);
 }
 
-static const struct virtio_transport_ops vm_tops = {
-	.notify_queue = vm_notify_queue,
-	.notify_config = vm_notify_config,
-	.reset = vm_transport_reset,
+static const struct virtio_transport_ops vmmio_tops = {
+	.notify_queue = vmmio_notify_queue,
+	.notify_config = vmmio_notify_config,
+	.reset = vmmio_transport_reset,
 };
 
 /* Registers ---------------------------------------------------------------- */
@@ -181,7 +180,7 @@ static void reg_write(struct virtio_mmio *m, uint64_t off, uint32_t val)
 	/* SHMSel needs no state: every region reads as absent. */
 }
 
-static uint64_t mmio_read(void *opaque, uint64_t off, unsigned int size)
+static uint64_t vmmio_read(void *opaque, uint64_t off, unsigned int size)
 {
 	struct virtio_mmio *m = opaque;
 	uint64_t v = 0;
@@ -199,8 +198,8 @@ static uint64_t mmio_read(void *opaque, uint64_t off, unsigned int size)
 	return v;
 }
 
-static void mmio_write(void *opaque, uint64_t off, uint64_t val,
-		       unsigned int size)
+static void vmmio_write(void *opaque, uint64_t off, uint64_t val,
+			unsigned int size)
 {
 	struct virtio_mmio *m = opaque;
 
@@ -224,9 +223,9 @@ static void mmio_write(void *opaque, uint64_t off, uint64_t val,
 	}
 }
 
-static const struct bus_ops mmio_ops = {
-	.read = mmio_read,
-	.write = mmio_write,
+static const struct bus_ops vmmio_ops = {
+	.read = vmmio_read,
+	.write = vmmio_write,
 };
 
 /* Setup -------------------------------------------------------------------- */
@@ -259,15 +258,14 @@ static void ioev_setup(struct virtio_mmio *m)
 	m->ioev_on = true;
 }
 
-static struct virtio_mmio *dev_to_mmio(struct device *dev)
+static struct virtio_mmio *to_vmmio(struct device *dev)
 {
-	return (struct virtio_mmio *)((char *)dev -
-				      offsetof(struct virtio_mmio, dev));
+	return container_of(dev, struct virtio_mmio, dev);
 }
 
-static void mmio_dev_reset(struct device *dev)
+static void vmmio_dev_reset(struct device *dev)
 {
-	struct virtio_mmio *m = dev_to_mmio(dev);
+	struct virtio_mmio *m = to_vmmio(dev);
 
 	pthread_mutex_lock(&m->vdev->lock);
 	virtio_dev_reset(m->vdev);
@@ -288,9 +286,46 @@ void virtio_mmio_destroy(struct virtio_mmio *m)
 	free(m);
 }
 
-static void mmio_dev_destroy(struct device *dev)
+static void vmmio_dev_destroy(struct device *dev)
 {
-	virtio_mmio_destroy(dev_to_mmio(dev));
+	virtio_mmio_destroy(to_vmmio(dev));
+}
+
+/*
+ * Past the VM's other windows: _UIDs count from 0 in each VM, so a reboot
+ * describes the same devices as the first boot did.
+ */
+static void uid_after(struct device *dev, void *arg)
+{
+	unsigned int *uid = arg;
+
+	if (dev->kind == DEV_VIRTIO_MMIO && to_vmmio(dev)->uid >= *uid)
+		*uid = to_vmmio(dev)->uid + 1;
+}
+
+/* Memory32Fixed: the window must lie below 4 GiB (-EINVAL). */
+static int vmmio_describe(struct device *dev, struct device_desc *d)
+{
+	struct virtio_mmio *m = to_vmmio(dev);
+	struct aml *a = d->aml;
+	char name[5];
+
+	if (!a)
+		return 0;
+	if (m->base > UINT32_MAX - VIRTIO_MMIO_SIZE + 1)
+		return -EINVAL;
+	snprintf(name, sizeof(name), "VR%02X", m->uid & 0xff);
+	aml_device_begin(a, name);
+	/* Linux's virtio_mmio binds this id; not an EISA id. */
+	aml_name_string(a, "_HID", "LNRO0005");
+	aml_name_integer(a, "_UID", m->uid);
+	aml_name(a, "_CRS");
+	aml_restemp_begin(a);
+	aml_res_memory32_fixed(a, true, (uint32_t)m->base, VIRTIO_MMIO_SIZE);
+	aml_res_irq(a, m->gsi);
+	aml_restemp_end(a);
+	aml_end(a);
+	return 0;
 }
 
 struct virtio_mmio *virtio_mmio_create(struct vm *vm, uint64_t base,
@@ -308,21 +343,22 @@ struct virtio_mmio *virtio_mmio_create(struct vm *vm, uint64_t base,
 	m->base = base;
 	m->gsi = gsi;
 	vm_irq_line_init(vm, &m->line, gsi);
-	m->uid = __atomic_fetch_add(&next_uid, 1, __ATOMIC_RELAXED);
+	devices_for_each(vm, uid_after, &m->uid);
 	snprintf(m->cmdline, sizeof(m->cmdline),
 		 "virtio_mmio.device=4K@%#llx:%u", (unsigned long long)base,
 		 gsi);
 	m->dev = (struct device){ .name = vdev->name,
 				  .kind = DEV_VIRTIO_MMIO,
-				  .reset = mmio_dev_reset,
-				  .destroy = mmio_dev_destroy };
+				  .reset = vmmio_dev_reset,
+				  .destroy = vmmio_dev_destroy,
+				  .describe = vmmio_describe };
 
-	ret = virtio_dev_bind(vdev, &vm_tops, m, loop);
+	ret = virtio_dev_bind(vdev, &vmmio_tops, m, loop);
 	if (ret)
 		goto fail;
 	/* Without an irqfd the line pulses with KVM_IRQ_LINE. */
 	vm_irq_line_irqfd(vm, &m->line);
-	ret = bus_register(&vm->mmio, base, VIRTIO_MMIO_SIZE, &mmio_ops, m,
+	ret = bus_register(&vm->mmio, base, VIRTIO_MMIO_SIZE, &vmmio_ops, m,
 			   vdev->name);
 	if (ret) {
 		vm_irq_line_release(vm, &m->line);
@@ -342,33 +378,4 @@ fail:
 const char *virtio_mmio_cmdline(const struct virtio_mmio *m)
 {
 	return m->cmdline;
-}
-
-int virtio_mmio_dsdt_build(struct aml *a, void *opaque)
-{
-	struct virtio_mmio *m = opaque;
-	char name[5];
-
-	if (m->base > UINT32_MAX - VIRTIO_MMIO_SIZE + 1)
-		return -EINVAL;
-	snprintf(name, sizeof(name), "VR%02X", m->uid & 0xff);
-	aml_scope_begin(a, "\\_SB");
-	aml_device_begin(a, name);
-	/* Linux's virtio_mmio binds this id; not an EISA id. */
-	aml_name_string(a, "_HID", "LNRO0005");
-	aml_name_integer(a, "_UID", m->uid);
-	aml_name(a, "_CRS");
-	aml_restemp_begin(a);
-	aml_res_memory32_fixed(a, true, (uint32_t)m->base, VIRTIO_MMIO_SIZE);
-	aml_res_irq(a, m->gsi);
-	aml_restemp_end(a);
-	aml_end(a);
-	aml_end(a);
-	return 0;
-}
-
-struct acpi_dsdt_hook virtio_mmio_dsdt_hook(struct virtio_mmio *m)
-{
-	return (struct acpi_dsdt_hook){ .build = virtio_mmio_dsdt_build,
-					.opaque = m };
 }

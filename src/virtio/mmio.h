@@ -7,15 +7,14 @@
  * the device configuration at 0x100, and one edge-triggered GSI. Registers
  * take aligned 32-bit accesses only; configuration space takes any width.
  * Guests find the device through the kernel command line
- * (virtio_mmio_cmdline()) or an ACPI LNRO0005 device in the DSDT
- * (virtio_mmio_dsdt_hook()). docs/virtio.md has the details.
+ * (virtio_mmio_cmdline()) or the firmware tables: the device describes
+ * itself (struct device's describe hook) as \_SB.VRxx, _HID "LNRO0005",
+ * _UID, and a _CRS with Memory32Fixed over the window and the GSI as an
+ * exclusive, edge, active-high Interrupt. docs/virtio.md has the details.
  */
 
 #include <stdint.h>
 
-#include "arch/x86/acpi.h"
-
-struct aml;
 struct evloop;
 struct virtio_dev;
 struct virtio_mmio;
@@ -42,13 +41,5 @@ void virtio_mmio_destroy(struct virtio_mmio *m);
 
 /* "virtio_mmio.device=4K@0x<base>:<gsi>", valid while @m lives. */
 const char *virtio_mmio_cmdline(const struct virtio_mmio *m);
-
-/*
- * A DSDT hook adding \_SB.VRxx: _HID "LNRO0005", _UID, and a _CRS with
- * Memory32Fixed over the window and the GSI as an exclusive, edge,
- * active-high Interrupt. The base must lie below 4 GiB (-EINVAL).
- */
-struct acpi_dsdt_hook virtio_mmio_dsdt_hook(struct virtio_mmio *m);
-int virtio_mmio_dsdt_build(struct aml *aml, void *opaque);
 
 #endif

@@ -27,6 +27,7 @@
 #include "backend/net.h"
 #include "kvm/vm.h"
 #include "util/evloop.h"
+#include "util/iov.h"
 #include "util/log.h"
 #include "virtio/virtio.h"
 
@@ -104,34 +105,7 @@ static struct virtio_net *to_net(struct virtio_dev *vdev)
 	return (struct virtio_net *)vdev;
 }
 
-static size_t iov_length(const struct iovec *iov, int cnt)
-{
-	size_t len = 0;
-
-	for (int i = 0; i < cnt; i++)
-		len += iov[i].iov_len;
-	return len;
-}
-
 /* Transmit ---------------------------------------------------------------- */
-
-/* Drops the first @skip bytes of @iov; returns the new count. */
-static int iov_skip(struct iovec **iov, int cnt, size_t skip)
-{
-	struct iovec *v = *iov;
-
-	while (cnt && skip >= v->iov_len) {
-		skip -= v->iov_len;
-		v++;
-		cnt--;
-	}
-	if (cnt) {
-		v->iov_base = (uint8_t *)v->iov_base + skip;
-		v->iov_len -= skip;
-	}
-	*iov = v;
-	return cnt;
-}
 
 /* Sends tx_chain; 0 when it is done with (sent or dropped), or -EAGAIN. */
 static int tx_send(struct virtio_net *n)
@@ -233,7 +207,7 @@ out:
 	virtio_dev_notify_queue(vdev, TXQ);
 }
 
-static void net_tx_ready(void *opaque)
+static void vnet_tx_ready(void *opaque)
 {
 	struct virtio_net *n = opaque;
 
@@ -580,7 +554,7 @@ static ssize_t rx_frame(struct virtio_net *n, const struct iovec *iov,
 	return (ssize_t)(len + (n->be->has_vnet_hdr ? HDR_LEN : 0));
 }
 
-static ssize_t net_rx(void *opaque, const struct iovec *iov, int iovcnt)
+static ssize_t vnet_rx(void *opaque, const struct iovec *iov, int iovcnt)
 {
 	struct virtio_net *n = opaque;
 	ssize_t ret;
@@ -593,7 +567,7 @@ static ssize_t net_rx(void *opaque, const struct iovec *iov, int iovcnt)
 
 /* Device ops -------------------------------------------------------------- */
 
-static void net_queue_notify(struct virtio_dev *vdev, unsigned int q)
+static void vnet_queue_notify(struct virtio_dev *vdev, unsigned int q)
 {
 	struct virtio_net *n = to_net(vdev);
 
@@ -630,7 +604,7 @@ static bool offloads_consistent(uint64_t f)
 	return true;
 }
 
-static bool net_features_ok(struct virtio_dev *vdev, uint64_t f)
+static bool vnet_features_ok(struct virtio_dev *vdev, uint64_t f)
 {
 	struct virtio_net *n = to_net(vdev);
 	int r;
@@ -656,7 +630,7 @@ static bool net_features_ok(struct virtio_dev *vdev, uint64_t f)
 	return true;
 }
 
-static void net_reset(struct virtio_dev *vdev)
+static void vnet_reset(struct virtio_dev *vdev)
 {
 	struct virtio_net *n = to_net(vdev);
 
@@ -674,7 +648,7 @@ static void net_reset(struct virtio_dev *vdev)
 					 false);
 }
 
-static void net_stop(struct virtio_dev *vdev)
+static void vnet_stop(struct virtio_dev *vdev)
 {
 	struct virtio_net *n = to_net(vdev);
 
@@ -683,7 +657,7 @@ static void net_stop(struct virtio_dev *vdev)
 	evloop_del(n->loop, n->irq_efd);
 }
 
-static void net_destroy(struct virtio_dev *vdev)
+static void vnet_destroy(struct virtio_dev *vdev)
 {
 	struct virtio_net *n = to_net(vdev);
 
@@ -691,12 +665,12 @@ static void net_destroy(struct virtio_dev *vdev)
 	free(n);
 }
 
-static const struct virtio_dev_ops net_ops = {
-	.features_ok = net_features_ok,
-	.reset = net_reset,
-	.queue_notify = net_queue_notify,
-	.stop = net_stop,
-	.destroy = net_destroy,
+static const struct virtio_dev_ops vnet_ops = {
+	.features_ok = vnet_features_ok,
+	.reset = vnet_reset,
+	.queue_notify = vnet_queue_notify,
+	.stop = vnet_stop,
+	.destroy = vnet_destroy,
 };
 
 struct virtio_dev *virtio_net_create(struct vm *vm, struct net_backend *be)
@@ -709,7 +683,7 @@ struct virtio_dev *virtio_net_create(struct vm *vm, struct net_backend *be)
 		pr_err("virtio-net: out of memory");
 		return NULL;
 	}
-	if (virtio_dev_init(&n->vdev, "virtio-net", VIRTIO_ID_NET, &net_ops,
+	if (virtio_dev_init(&n->vdev, "virtio-net", VIRTIO_ID_NET, &vnet_ops,
 			    n->vqs, 2, NET_QUEUE_SIZE, &vm->mem)) {
 		free(n);
 		return NULL;
@@ -743,7 +717,7 @@ struct virtio_dev *virtio_net_create(struct vm *vm, struct net_backend *be)
 	ret = evloop_add(n->loop, n->irq_efd, EPOLLIN, irq_cb, n);
 	if (ret)
 		goto fail_efd;
-	ret = net_backend_start(be, net_rx, net_tx_ready, n);
+	ret = net_backend_start(be, vnet_rx, vnet_tx_ready, n);
 	if (ret)
 		goto fail_loop;
 	return &n->vdev;

@@ -12,6 +12,7 @@
 #include "kvm/vm.h"
 #include "pci/msix.h"
 #include "pci/pci.h"
+#include "util/common.h"
 #include "util/log.h"
 #include "virtio/virtio.h"
 
@@ -67,14 +68,12 @@ struct virtio_pci {
 
 static struct virtio_pci *to_vp(struct pci_dev *pdev)
 {
-	return (struct virtio_pci *)((char *)pdev -
-				     offsetof(struct virtio_pci, pdev));
+	return container_of(pdev, struct virtio_pci, pdev);
 }
 
 static struct virtio_pci *dev_to_vp(struct device *dev)
 {
-	return to_vp((struct pci_dev *)((char *)dev -
-					offsetof(struct pci_dev, dev)));
+	return to_vp(container_of(dev, struct pci_dev, dev));
 }
 
 static bool overlaps(unsigned int off, unsigned int size, unsigned int reg,
@@ -515,7 +514,7 @@ static int add_caps(struct virtio_pci *vp)
 	return 0;
 }
 
-static uint32_t pci_class(uint32_t device_id)
+static uint32_t vp_class(uint32_t device_id)
 {
 	switch (device_id) {
 	case VIRTIO_ID_NET:
@@ -592,7 +591,7 @@ struct virtio_pci *virtio_pci_create(struct vm *vm, struct pci_host *host,
 {
 	struct virtio_pci *vp = calloc(1, sizeof(*vp));
 	unsigned int nv = vdev->nr_queues + 1;
-	uint32_t pba_off = nv * PCI_MSIX_ENTRY_SIZE;
+	uint32_t pba_off = msix_table_size(nv);
 	struct pci_dev *pdev;
 	bool bound = false;
 	int ret = -ENOMEM;
@@ -611,11 +610,11 @@ struct virtio_pci *virtio_pci_create(struct vm *vm, struct pci_host *host,
 		goto fail;
 	for (unsigned int i = 0; i < nv; i++)
 		vp->queue_vector[i] = VIRTIO_MSI_NO_VECTOR;
-	vp->msix_bar_size = pow2_at_least(pba_off + (nv + 63) / 64 * 8, 4096);
+	vp->msix_bar_size = pow2_at_least(pba_off + msix_pba_size(nv), 4096);
 
 	pci_dev_init(pdev, vdev->name, VIRTIO_PCI_VENDOR,
 		     VIRTIO_PCI_DEVICE_BASE + vdev->device_id,
-		     pci_class(vdev->device_id), VIRTIO_PCI_REVISION);
+		     vp_class(vdev->device_id), VIRTIO_PCI_REVISION);
 	pci_dev_set_subsystem(pdev, VIRTIO_PCI_VENDOR, VIRTIO_PCI_SUBSYS_ID);
 	if ((ret = pci_dev_set_intx_pin(pdev, 1)) ||
 	    (ret = pci_dev_set_bar(pdev, VIRTIO_PCI_BAR, VIRTIO_PCI_BAR_SIZE,

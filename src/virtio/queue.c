@@ -463,85 +463,6 @@ bool virtq_empty(const struct virtqueue *vq)
 	return !packed_avail(v, vq->avail_wrap);
 }
 
-static int split_push(struct virtqueue *vq, const struct virtq_chain *chain,
-		      uint32_t written)
-{
-	uint16_t old = vq->used_idx, new = old + 1;
-	uint32_t elem[2] = { htole32(chain->id), htole32(written) };
-	int r;
-
-	if (chain->id >= vq->size || chain->ndescs != 1 || !vq->inflight)
-		return -VIRTQ_E_BAD_CHAIN;
-	if (dma_write(vq->dma, vq->device_gpa + USED_RING(old & (vq->size - 1)),
-		      elem, sizeof(elem)))
-		return -VIRTQ_E_RING_RANGE;
-	/* The element must be visible before the idx that publishes it. */
-	__atomic_thread_fence(__ATOMIC_RELEASE);
-	r = store16(vq, vq->device_gpa + 2, new);
-	if (r)
-		return r;
-	vq->used_idx = new;
-	vq->inflight--;
-	/* After 2^15 silent pushes the old signalled index is meaningless. */
-	if ((int16_t)(new - vq->signalled_used) < (uint16_t)(new - old))
-		vq->signalled_valid = false;
-	return 0;
-}
-
-static int packed_push(struct virtqueue *vq, const struct virtq_chain *chain,
-		       uint32_t written)
-{
-	uint64_t gpa = vq->desc_gpa + vq->used_idx * DESC_SIZE;
-	uint32_t len = htole32(written);
-	uint16_t id = htole16(chain->id), flags = 0;
-	unsigned int next;
-	int r;
-
-	if (!chain->ndescs || chain->ndescs > vq->inflight)
-		return -VIRTQ_E_BAD_CHAIN;
-	if (dma_write(vq->dma, gpa + 8, &len, sizeof(len)) ||
-	    dma_write(vq->dma, gpa + 12, &id, sizeof(id)))
-		return -VIRTQ_E_RING_RANGE;
-	if (vq->used_wrap)
-		flags = VIRTQ_DESC_F_AVAIL | VIRTQ_DESC_F_USED;
-	if (written)
-		flags |= VIRTQ_DESC_F_WRITE;
-	/* id and len must be visible before the flags that hand them over. */
-	__atomic_thread_fence(__ATOMIC_RELEASE);
-	r = store16(vq, gpa + PACKED_FLAGS_OFF, flags);
-	if (r)
-		return r;
-
-	next = vq->used_idx + chain->ndescs;
-	if (next >= vq->size) {
-		next -= vq->size;
-		vq->used_wrap = !vq->used_wrap;
-		vq->signalled_valid = false;
-	}
-	vq->used_idx = next;
-	vq->inflight -= chain->ndescs;
-	return 0;
-}
-
-int virtq_push(struct virtqueue *vq, const struct virtq_chain *chain,
-	       uint32_t written)
-{
-	int r;
-
-	if (vq->broken)
-		return vq->broken;
-	if (!vq->ready)
-		return -VIRTQ_E_NOT_READY;
-	/* Spec: len never claims more than the driver offered. */
-	if (written > chain->writable)
-		written = chain->writable;
-	r = vq->packed ? packed_push(vq, chain, written) :
-			 split_push(vq, chain, written);
-	if (!r)
-		vq->used_since_signal = true;
-	return r;
-}
-
 static uint32_t clamp_len(const struct virtq_chain *c, uint32_t written)
 {
 	/* Spec: len never claims more than the driver offered. */
@@ -676,6 +597,12 @@ int virtq_push_batch(struct virtqueue *vq, const struct virtq_chain *chains,
 	if (!r)
 		vq->used_since_signal = true;
 	return r;
+}
+
+int virtq_push(struct virtqueue *vq, const struct virtq_chain *chain,
+	       uint32_t written)
+{
+	return virtq_push_batch(vq, chain, &written, 1);
 }
 
 static bool packed_need_event(const struct virtqueue *vq, uint16_t off_wrap,

@@ -171,7 +171,7 @@ int virtq_pop(struct virtqueue *vq, struct virtq_chain *chain);
  */
 bool virtq_empty(const struct virtqueue *vq);
 
-/* Return a popped buffer; @written is clamped to chain->writable. */
+/* Return a popped buffer (a batch of one); @written is clamped to writable. */
 int virtq_push(struct virtqueue *vq, const struct virtq_chain *chain,
 	       uint32_t written);
 

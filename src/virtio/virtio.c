@@ -8,6 +8,7 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include "util/common.h"
 #include "util/evloop.h"
 #include "util/log.h"
 
@@ -351,7 +352,6 @@ uint64_t virtio_dev_config_read(struct virtio_dev *vdev, uint32_t off,
 				unsigned int size)
 {
 	uint8_t b[8] = { 0 };
-	uint64_t v = 0;
 
 	if (!config_range_ok(vdev, off, size))
 		return 0;
@@ -359,9 +359,7 @@ uint64_t virtio_dev_config_read(struct virtio_dev *vdev, uint32_t off,
 		vdev->ops->config_read(vdev, off, b, size);
 	else if (vdev->config)
 		memcpy(b, (uint8_t *)vdev->config + off, size);
-	for (unsigned int i = 0; i < size; i++)
-		v |= (uint64_t)b[i] << (8 * i);
-	return v;
+	return get_le(b, size);
 }
 
 void virtio_dev_config_write(struct virtio_dev *vdev, uint32_t off,
@@ -371,8 +369,7 @@ void virtio_dev_config_write(struct virtio_dev *vdev, uint32_t off,
 
 	if (!config_range_ok(vdev, off, size) || !vdev->ops->config_write)
 		return;
-	for (unsigned int i = 0; i < size; i++)
-		b[i] = val >> (8 * i);
+	put_le(b, val, size);
 	vdev->ops->config_write(vdev, off, b, size);
 }
 

@@ -9,23 +9,36 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
+#include "acpi/aml.h"
 #include "arch/x86/acpi.h"
-#include "arch/x86/aml.h"
+#include "arch/x86/layout.h"
+#include "arch/x86/machine.h"
+#include "bus/bus.h"
+#include "bus/device.h"
+#include "config.h"
 #include "hw/acpi_pm.h"
+#include "hw/i8042.h"
+#include "hw/rtc.h"
+#include "hw/serial.h"
+#include "kvm/vm.h"
+#include "pci/pci.h"
+#include "util/common.h"
+#include "virtio/mmio.h"
 
 #define BASE ACPI_TABLES_ADDR
 #define SIZE ACPI_TABLES_SIZE
 
 static uint8_t area[SIZE];
 
-static int build(struct acpi_tables *t, const struct acpi_config *cfg)
+static int build(struct acpi_tables *t, const struct x86_acpi_config *cfg)
 {
 	memset(area, 0xa5, sizeof(area));
 	*t = (struct acpi_tables){ .buf = area,
 				   .size = sizeof(area),
 				   .base_gpa = BASE };
-	return acpi_build(t, cfg);
+	return x86_acpi_build(t, cfg);
 }
 
 /* Host pointer for a table at @gpa, checked to lie inside what was built. */
@@ -201,7 +214,7 @@ static void check_madt(const struct acpi_tables *t,
 
 static void check_platform(unsigned int nr_cpus)
 {
-	struct acpi_config cfg = { .nr_cpus = nr_cpus };
+	struct x86_acpi_config cfg = { .nr_cpus = nr_cpus };
 	struct acpi_tables t;
 	const struct acpi_table_header *xsdt;
 
@@ -232,7 +245,7 @@ static void test_tables_max_cpus(void **state)
 
 static void test_bad_config(void **state)
 {
-	struct acpi_config cfg = { .nr_cpus = 0 };
+	struct x86_acpi_config cfg = { .nr_cpus = 0 };
 	struct acpi_tables t;
 
 	assert_int_equal(build(&t, &cfg), -EINVAL);
@@ -241,54 +254,25 @@ static void test_bad_config(void **state)
 
 	cfg.nr_cpus = 1;
 	t = (struct acpi_tables){ .buf = area, .size = 256, .base_gpa = BASE };
-	assert_int_equal(acpi_build(&t, &cfg), -ENOSPC);
+	assert_int_equal(x86_acpi_build(&t, &cfg), -ENOSPC);
 	t = (struct acpi_tables){ .buf = area,
 				  .size = SIZE,
 				  .base_gpa = BASE + 8 };
-	assert_int_equal(acpi_build(&t, &cfg), -EINVAL);
+	assert_int_equal(x86_acpi_build(&t, &cfg), -EINVAL);
 }
 
-/* An example of what later code adds: a PCI root bridge, virtio-mmio. */
-static int hook_pci_virtio(struct aml *a, void *opaque)
+/*
+ * A device using what the board's own devices (test_pc_*) do not: a
+ * method, a DWord I/O window, prefetchable 64-bit memory, a shared
+ * level-triggered interrupt with two GSIs, a package of strings.
+ */
+static int describe_extra(struct device *dev, struct device_desc *d)
 {
-	uint32_t gsi = 5;
+	static const uint32_t gsis[] = { 20, 21 };
+	struct aml *a = d->aml;
 
-	aml_scope_begin(a, "\\_SB");
-
-	aml_device_begin(a, "PCI0");
-	aml_name_eisaid(a, "_HID", "PNP0A08");
-	aml_name_eisaid(a, "_CID", "PNP0A03");
-	aml_name_integer(a, "_SEG", 0);
-	aml_name_integer(a, "_BBN", 0);
-	aml_name_integer(a, "_UID", 0);
-	aml_name(a, "_CRS");
-	aml_restemp_begin(a);
-	aml_res_word_bus_number(a, 0, 0xff);
-	aml_res_io(a, 0xcf8, 0xcf8, 1, 8);
-	aml_res_word_io(a, 0x0000, 0x0cf7);
-	aml_res_word_io(a, 0x0d00, 0xffff);
-	aml_res_dword_memory(a, AML_MEM_RW | AML_MEM_NONCACHEABLE, 0xc0000000,
-			     0xfebfffff);
-	aml_res_qword_memory(a, AML_MEM_RW | AML_MEM_PREFETCHABLE,
-			     0x8000000000ull, 0xffffffffffull);
-	aml_restemp_end(a);
-	aml_name(a, "_PRT");
-	aml_package_begin(a);
-	for (unsigned int slot = 0; slot < 4; slot++) {
-		for (unsigned int pin = 0; pin < 4; pin++) {
-			aml_package_begin(a);
-			aml_integer(a, (slot << 16) | 0xffff);
-			aml_integer(a, pin);
-			aml_zero(a);
-			aml_integer(a, 16 + ((slot + pin) & 3));
-			aml_end(a);
-		}
-	}
-	aml_end(a);
-	aml_end(a);
-
-	aml_device_begin(a, "VR00");
-	aml_name_string(a, "_HID", "LNRO0005");
+	aml_device_begin(a, "EXT0");
+	aml_name_string(a, "_HID", "DVSR0001");
 	aml_name_integer(a, "_UID", 0);
 	aml_method_begin(a, "_STA", 0, false);
 	aml_return(a);
@@ -296,16 +280,23 @@ static int hook_pci_virtio(struct aml *a, void *opaque)
 	aml_end(a);
 	aml_name(a, "_CRS");
 	aml_restemp_begin(a);
-	aml_res_memory32_fixed(a, true, 0xd0000000, 0x200);
-	aml_res_interrupt(a, AML_INT_CONSUMER | AML_INT_EDGE, &gsi, 1);
+	aml_res_dword_io(a, 0x10000, 0x1ffff);
+	aml_res_qword_memory(a, AML_MEM_RW | AML_MEM_PREFETCHABLE,
+			     0x8000000000ull, 0xffffffffffull);
+	aml_res_interrupt(
+		a, AML_INT_CONSUMER | AML_INT_ACTIVE_LOW | AML_INT_SHARED, gsis,
+		2);
 	aml_restemp_end(a);
+	aml_name(a, "NAMS");
+	aml_package_begin(a);
+	aml_string(a, "one");
+	aml_string(a, "two");
 	aml_end(a);
-
 	aml_end(a);
 	return 0;
 }
 
-static int hook_fail(struct aml *a, void *opaque)
+static int describe_fail(struct device *dev, struct device_desc *d)
 {
 	return -ENODEV;
 }
@@ -316,7 +307,6 @@ static const uint8_t mcfg_body[8 + 16] = {
 	[8 + 11] = 0xff,
 };
 
-static const struct acpi_dsdt_hook pci_hook = { .build = hook_pci_virtio };
 static const struct acpi_extra_table mcfg = {
 	.signature = "MCFG",
 	.revision = 1,
@@ -324,14 +314,25 @@ static const struct acpi_extra_table mcfg = {
 	.body_len = sizeof(mcfg_body),
 };
 
+/* A VM shell whose devices are @devs, for their describe hooks. */
+static struct vm *vm_with(struct device *devs, unsigned int n)
+{
+	static struct vm vm;
+
+	vm_init_common(&vm);
+	for (unsigned int i = 0; i < n; i++)
+		device_register(&vm, &devs[i]);
+	return &vm;
+}
+
 static void test_extensions(void **state)
 {
-	struct acpi_config cfg = { .nr_cpus = 2,
-				   .dsdt_hooks = &pci_hook,
-				   .nr_dsdt_hooks = 1,
-				   .extra_tables = &mcfg,
-				   .nr_extra_tables = 1 };
-	static const struct acpi_dsdt_hook bad = { .build = hook_fail };
+	struct device dev = { .name = "fake", .describe = describe_extra };
+	struct device bad = { .name = "bad", .describe = describe_fail };
+	struct x86_acpi_config cfg = { .nr_cpus = 2,
+				       .vm = vm_with(&dev, 1),
+				       .extra_tables = &mcfg,
+				       .nr_extra_tables = 1 };
 	struct acpi_tables t;
 	const struct acpi_table_header *xsdt, *h;
 
@@ -342,7 +343,7 @@ static void test_extensions(void **state)
 	assert_int_equal(h->length, 36 + sizeof(mcfg_body));
 	assert_memory_equal(h + 1, mcfg_body, sizeof(mcfg_body));
 
-	cfg.dsdt_hooks = &bad;
+	cfg.vm = vm_with(&bad, 1);
 	assert_int_equal(build(&t, &cfg), -ENODEV);
 	assert_int_equal(t.nr_tables, 0);
 }
@@ -608,11 +609,11 @@ static bool iasl_ok(int rc, const char *log)
 	return rc == 0 && !mentions(log, "Error") && !mentions(log, "Warning");
 }
 
-static void iasl_round_trip(const struct acpi_config *cfg)
+/* @want: strings the disassembled DSDT must hold, NULL-terminated. */
+static void iasl_check(const struct acpi_tables *t, const char *const *want)
 {
 	char dir[] = "/tmp/devisor-acpi-XXXXXX";
 	char path[512], cmd[256], *log, *dsl;
-	struct acpi_tables t;
 	FILE *f;
 
 	if (!have_iasl()) {
@@ -621,11 +622,10 @@ static void iasl_round_trip(const struct acpi_config *cfg)
 	}
 	log = malloc(65536);
 	assert_non_null(log);
-	assert_int_equal(build(&t, cfg), 0);
 	assert_non_null(mkdtemp(dir));
 
-	for (unsigned int i = 0; i < t.nr_tables; i++) {
-		const struct acpi_table_info *ti = &t.tables[i];
+	for (unsigned int i = 0; i < t->nr_tables; i++) {
+		const struct acpi_table_info *ti = &t->tables[i];
 		int rc;
 
 		/*
@@ -652,9 +652,9 @@ static void iasl_round_trip(const struct acpi_config *cfg)
 	/* iasl drops the name's trailing '_' but says "_S5_" in a comment. */
 	assert_non_null(strstr(dsl, "Name (\\_S5, Package"));
 	assert_non_null(strstr(dsl, "_S5_"));
-	assert_non_null(strstr(dsl, "PNP0501"));
-	assert_non_null(strstr(dsl, "PNP0B00"));
-	assert_non_null(strstr(dsl, "PNP0303"));
+	for (; *want; want++)
+		if (!strstr(dsl, *want))
+			fail_msg("no %s in the DSDT:\n%s", *want, dsl);
 	assert_non_null(strstr(dsl, "ResourceTemplate"));
 	if (getenv("ACPI_TEST_VERBOSE")) {
 		/* print_message() truncates long text */
@@ -673,23 +673,544 @@ static void iasl_round_trip(const struct acpi_config *cfg)
 	free(log);
 }
 
+static void iasl_round_trip(const struct x86_acpi_config *cfg,
+			    const char *const *want)
+{
+	struct acpi_tables t;
+
+	assert_int_equal(build(&t, cfg), 0);
+	iasl_check(&t, want);
+}
+
+/* The PC's legacy devices, describing themselves. */
 static void test_iasl_plain(void **state)
 {
-	struct acpi_config cfg = { .nr_cpus = 4 };
+	struct x86_acpi_config cfg = { .nr_cpus = 4 };
+	struct vm *vm = vm_with(NULL, 0);
 
-	iasl_round_trip(&cfg);
+	assert_non_null(
+		serial_create(vm, SERIAL_COM1_BASE, SERIAL_COM1_GSI, -1));
+	assert_non_null(rtc_create(vm));
+	assert_non_null(i8042_create(vm));
+	cfg.vm = vm;
+	iasl_round_trip(&cfg, (const char *const[]){ "PNP0501", "PNP0B00",
+						     "PNP0303", NULL });
+	vm_destroy(vm);
 }
 
 static void test_iasl_extended(void **state)
 {
-	struct acpi_config cfg = { .nr_cpus = 8,
-				   .dsdt_hooks = &pci_hook,
-				   .nr_dsdt_hooks = 1,
-				   .extra_tables = &mcfg,
-				   .nr_extra_tables = 1 };
+	struct device dev = { .name = "fake", .describe = describe_extra };
+	struct x86_acpi_config cfg = { .nr_cpus = 8,
+				       .vm = vm_with(&dev, 1),
+				       .extra_tables = &mcfg,
+				       .nr_extra_tables = 1 };
 
-	iasl_round_trip(&cfg);
+	iasl_round_trip(&cfg, (const char *const[]){ "DVSR0001", "Method (_STA",
+						     "DWordIO", "Prefetchable",
+						     "Level, ActiveLow, Shared",
+						     NULL });
 }
+
+/* --- the PC board's tables: what its own devices describe --- */
+
+/*
+ * The board as machine_create_devices() builds it for two disks on
+ * virtio-mmio, one on PCI and virtio-rng, on a VM without KVM; its
+ * tables are copied to area[] and listed in tables as an OS finds them.
+ */
+static struct {
+	struct vm vm;
+	struct machine m;
+	struct vm_config cfg;
+	char img[3][64];
+	char spec[3][96];
+	uint64_t rsdp;
+	struct acpi_tables tables;
+} pc;
+
+static void pc_irq(struct vm *vm, unsigned int gsi, int level)
+{
+}
+
+static void add_table(struct acpi_tables *t, uint64_t gpa, uint32_t len)
+{
+	struct acpi_table_info *ti = &t->tables[t->nr_tables++];
+
+	assert_true(t->nr_tables <= ACPI_MAX_TABLES);
+	*ti = (struct acpi_table_info){ .offset = gpa - t->base_gpa,
+					.len = len,
+					.gpa = gpa };
+	memcpy(ti->signature, area + ti->offset, 4);
+}
+
+/* RSDP -> XSDT -> each table, and the FADT's DSDT and FACS. */
+static void find_tables(struct acpi_tables *t)
+{
+	const struct acpi_table_header *xsdt = check_root(t, 3);
+	const struct acpi_fadt *f = (const void *)xsdt_find(t, xsdt, "FACP");
+	unsigned int n = (xsdt->length - 36) / 8;
+
+	add_table(t, f->x_firmware_ctrl, 64);
+	add_table(t, f->x_dsdt, table_at(t, f->x_dsdt)->length);
+	for (unsigned int i = 0; i < n; i++)
+		add_table(t, xsdt_entry(xsdt, i),
+			  table_at(t, xsdt_entry(xsdt, i))->length);
+	add_table(t, t->base_gpa + ((const uint8_t *)xsdt - area),
+		  xsdt->length);
+}
+
+static int pc_setup(void **state)
+{
+	char err[160];
+	int fd;
+
+	memset(&pc, 0, sizeof(pc));
+	vm_init_common(&pc.vm);
+	pc.vm.irq_set = pc_irq;
+	pc.vm.nr_cpus = 2;
+	assert_int_equal(guest_mem_init(&pc.vm.mem, 512ull << 20), 0);
+	pc.cfg = (struct vm_config){ .nr_cpus = 2,
+				     .ram_size = 512ull << 20,
+				     .rng = true,
+				     .rng_addr = CONFIG_PCI_AUTO,
+				     .console_addr = CONFIG_PCI_AUTO };
+	config_platform_default(&pc.cfg.platform);
+	for (unsigned int i = 0; i < 3; i++) {
+		strcpy(pc.img[i], "/tmp/devisor-acpi-disk-XXXXXX");
+		fd = mkstemp(pc.img[i]);
+		assert_true(fd >= 0);
+		assert_int_equal(ftruncate(fd, 1 << 20), 0);
+		close(fd);
+		snprintf(pc.spec[i], sizeof(pc.spec[i]), "path=%s%s", pc.img[i],
+			 i < 2 ? ",transport=mmio" : "");
+		assert_int_equal(config_parse_disk(pc.spec[i], &pc.cfg.disks[i],
+						   err, sizeof(err)),
+				 0);
+	}
+	pc.cfg.nr_disks = 3;
+	assert_int_equal(config_plan_pci(&pc.cfg, err, sizeof(err)), 0);
+
+	assert_int_equal(machine_create_devices(&pc.vm, &pc.cfg, &pc.m), 0);
+	assert_int_equal(machine_install_acpi(&pc.vm, &pc.m, &pc.rsdp), 0);
+	assert_int_equal(pc.rsdp, ACPI_TABLES_ADDR);
+	memcpy(area, gpa_to_hva(&pc.vm.mem, BASE, SIZE), SIZE);
+	pc.tables = (struct acpi_tables){ .buf = area,
+					  .size = SIZE,
+					  .len = SIZE,
+					  .base_gpa = BASE,
+					  .rsdp_gpa = pc.rsdp };
+	find_tables(&pc.tables);
+	return 0;
+}
+
+static int pc_teardown(void **state)
+{
+	vm_destroy(&pc.vm);
+	machine_destroy(&pc.m);
+	for (unsigned int i = 0; i < 3; i++)
+		unlink(pc.img[i]);
+	return 0;
+}
+
+/* A small reader of the AML we write: the Devices in \_SB and their names. */
+struct aml_dev {
+	char name[5];
+	const uint8_t *body;
+	size_t len;
+};
+
+/* Bytes a data object takes (integers, strings, buffers, packages). */
+static size_t data_len(const uint8_t *p)
+{
+	unsigned int n;
+
+	switch (p[0]) {
+	case 0x00: /* Zero */
+	case 0x01: /* One */
+	case 0xff: /* Ones */
+		return 1;
+	case 0x0a:
+		return 2;
+	case 0x0b:
+		return 3;
+	case 0x0c:
+		return 5;
+	case 0x0e:
+		return 9;
+	case 0x0d:
+		return 2 + strlen((const char *)p + 1);
+	case 0x11: /* Buffer */
+	case 0x12: /* Package */
+		return 1 + pkglen_decode(p + 1, &n);
+	}
+	fail_msg("AML data object %#x", p[0]);
+	return 0;
+}
+
+static uint64_t aml_int(const uint8_t *p)
+{
+	switch (p[0]) {
+	case 0x00:
+		return 0;
+	case 0x01:
+		return 1;
+	case 0x0a:
+		return p[1];
+	case 0x0b:
+		return p[1] | p[2] << 8;
+	case 0x0c:
+		return p[1] | p[2] << 8 | p[3] << 16 | (uint32_t)p[4] << 24;
+	}
+	fail_msg("AML integer %#x", p[0]);
+	return 0;
+}
+
+/* The DSDT: \_S5_, then one Scope (\_SB) holding Devices only. */
+static unsigned int sb_devices(const struct acpi_tables *t, struct aml_dev *out,
+			       unsigned int max)
+{
+	const struct acpi_table_header *h =
+		table_at(t, acpi_find_table(t, "DSDT")->gpa);
+	const uint8_t *p = (const uint8_t *)(h + 1), *end, *sb_end;
+	unsigned int n, nr = 0;
+
+	assert_memory_equal(h->signature, "DSDT", 4);
+	end = (const uint8_t *)h + h->length;
+	assert_memory_equal(p, "\x08\\_S5_", 6);
+	p += 6 + data_len(p + 6);
+	assert_int_equal(p[0], 0x10); /* Scope */
+	sb_end = p + 1 + pkglen_decode(p + 1, &n);
+	assert_ptr_equal(sb_end, end);
+	p += 1 + n;
+	assert_memory_equal(p, "\\_SB_", 5);
+	for (p += 5; p < sb_end; nr++) {
+		assert_true(nr < max);
+		assert_memory_equal(p, "\x5b\x82", 2); /* Device */
+		out[nr].len = pkglen_decode(p + 2, &n) - n - 4;
+		memcpy(out[nr].name, p + 2 + n, 4);
+		out[nr].name[4] = 0;
+		out[nr].body = p + 2 + n + 4;
+		p = out[nr].body + out[nr].len;
+	}
+	assert_ptr_equal(p, sb_end);
+	return nr;
+}
+
+/* Name (@name, ...) in a device: its data object, or NULL. */
+static const uint8_t *dev_name(const struct aml_dev *d, const char *name)
+{
+	const uint8_t *p = d->body, *end = d->body + d->len;
+
+	while (p < end) {
+		assert_int_equal(p[0], 0x08); /* only Names in our Devices */
+		if (!memcmp(p + 1, name, 4))
+			return p + 5;
+		p += 5 + data_len(p + 5);
+	}
+	return NULL;
+}
+
+static void expect_eisaid(const struct aml_dev *d, const char *name,
+			  const char *id)
+{
+	const uint8_t *v = dev_name(d, name);
+	uint32_t want;
+
+	assert_non_null(v);
+	assert_int_equal(aml_eisaid_value(id, &want), 0);
+	assert_int_equal(v[0], 0x0c);
+	assert_int_equal(aml_int(v), want);
+}
+
+/* What a _CRS holds, descriptor by descriptor. */
+struct crs {
+	unsigned int nr_io, nr_irq, nr_mem32, nr_addr;
+	struct {
+		uint16_t min, max;
+		uint8_t len;
+	} io[4];
+	uint32_t irq[4];
+	uint8_t irq_flags;
+	struct {
+		uint32_t base, len;
+	} mem32[2];
+	struct {
+		uint8_t type, tflags;
+		uint64_t min, max, len;
+	} addr[8];
+};
+
+static void parse_crs(const struct aml_dev *d, struct crs *c)
+{
+	const uint8_t *v = dev_name(d, "_CRS"), *p, *end;
+	unsigned int n;
+
+	memset(c, 0, sizeof(*c));
+	assert_non_null(v);
+	assert_int_equal(v[0], 0x11); /* Buffer */
+	end = v + 1 + pkglen_decode(v + 1, &n);
+	p = v + 1 + n;
+	p += data_len(p); /* BufferSize */
+	while (p < end) {
+		if (!(p[0] & 0x80)) {
+			if (p[0] == 0x79) /* EndTag */
+				break;
+			assert_int_equal(p[0], 0x47); /* IO */
+			c->io[c->nr_io].min = get_le(p + 2, 2);
+			c->io[c->nr_io].max = get_le(p + 4, 2);
+			c->io[c->nr_io++].len = p[7];
+			p += 8;
+			continue;
+		}
+		if (p[0] == 0x89) { /* Extended Interrupt */
+			c->irq_flags = p[3];
+			for (unsigned int i = 0; i < p[4]; i++)
+				c->irq[c->nr_irq++] = get_le(p + 5 + 4 * i, 4);
+		} else if (p[0] == 0x86) { /* Memory32Fixed */
+			c->mem32[c->nr_mem32].base = get_le(p + 4, 4);
+			c->mem32[c->nr_mem32++].len = get_le(p + 8, 4);
+		} else { /* Word, DWord, QWord address space */
+			unsigned int sz = p[0] == 0x88 ? 2 :
+					  p[0] == 0x87 ? 4 :
+							 8;
+
+			assert_true(p[0] == 0x88 || p[0] == 0x87 ||
+				    p[0] == 0x8a);
+			c->addr[c->nr_addr].type = p[3];
+			c->addr[c->nr_addr].tflags = p[5];
+			c->addr[c->nr_addr].min = get_le(p + 6 + sz, sz);
+			c->addr[c->nr_addr].max = get_le(p + 6 + 2 * sz, sz);
+			c->addr[c->nr_addr++].len = get_le(p + 6 + 4 * sz, sz);
+		}
+		p += 3 + get_le(p + 1, 2);
+	}
+	assert_true(p < end && p[0] == 0x79);
+}
+
+static unsigned int pc_devices(struct aml_dev *devs)
+{
+	return sb_devices(&pc.tables, devs, 16);
+}
+
+/* COM1, the RTC and the keyboard controller, then PCI0, then the windows. */
+static void test_pc_dsdt_order(void **state)
+{
+	static const char *const want[] = { "COM1", "RTC_", "KBD_", "PCI0" };
+	struct aml_dev d[16];
+	unsigned int n = pc_devices(d);
+
+	/* virtio-pci functions describe nothing: PCI enumeration finds them. */
+	assert_int_equal(n, 4 + 2);
+	for (unsigned int i = 0; i < 4; i++)
+		assert_string_equal(d[i].name, want[i]);
+	assert_memory_equal(d[4].name, "VR", 2);
+	assert_memory_equal(d[5].name, "VR", 2);
+}
+
+static void test_pc_dsdt_legacy(void **state)
+{
+	struct aml_dev d[16];
+	struct crs c;
+
+	pc_devices(d);
+	expect_eisaid(&d[0], "_HID", "PNP0501");
+	assert_int_equal(aml_int(dev_name(&d[0], "_UID")), 1);
+	parse_crs(&d[0], &c);
+	assert_int_equal(c.nr_io, 1);
+	assert_int_equal(c.io[0].min, 0x3f8);
+	assert_int_equal(c.io[0].max, 0x3f8);
+	assert_int_equal(c.io[0].len, 8);
+	assert_int_equal(c.nr_irq, 1);
+	assert_int_equal(c.irq[0], 4);
+	/* Consumer, edge, active high, exclusive */
+	assert_int_equal(c.irq_flags, AML_INT_CONSUMER | AML_INT_EDGE);
+
+	expect_eisaid(&d[1], "_HID", "PNP0B00");
+	assert_null(dev_name(&d[1], "_UID"));
+	parse_crs(&d[1], &c);
+	assert_int_equal(c.nr_io, 1);
+	assert_int_equal(c.io[0].min, 0x70);
+	assert_int_equal(c.io[0].len, 2);
+	assert_int_equal(c.irq[0], 8);
+
+	expect_eisaid(&d[2], "_HID", "PNP0303");
+	parse_crs(&d[2], &c);
+	assert_int_equal(c.nr_io, 2);
+	assert_int_equal(c.io[0].min, 0x60);
+	assert_int_equal(c.io[0].len, 1);
+	assert_int_equal(c.io[1].min, 0x64);
+	assert_int_equal(c.io[1].len, 1);
+	assert_int_equal(c.nr_irq, 1);
+	assert_int_equal(c.irq[0], 1);
+}
+
+/* _PRT entry (@slot, @pin): the GSI it routes to; *@nr entries in all. */
+static uint64_t prt_gsi(const struct aml_dev *d, unsigned int slot,
+			unsigned int pin, unsigned int *nr)
+{
+	const uint8_t *p = dev_name(d, "_PRT");
+	uint64_t gsi = ~0ull;
+	unsigned int n;
+
+	assert_non_null(p);
+	assert_int_equal(p[0], 0x12); /* Package */
+	pkglen_decode(p + 1, &n);
+	*nr = p[1 + n]; /* NumElements */
+	p += 2 + n;
+	for (unsigned int i = 0; i < *nr; i++) {
+		const uint8_t *f;
+		uint64_t addr, epin;
+
+		assert_int_equal(p[0], 0x12);
+		pkglen_decode(p + 1, &n);
+		assert_int_equal(p[1 + n], 4); /* Address, Pin, Source, Index */
+		f = p + 2 + n;
+		addr = aml_int(f);
+		f += data_len(f);
+		epin = aml_int(f);
+		f += data_len(f);
+		assert_int_equal(aml_int(f), 0); /* no link device: a GSI */
+		f += data_len(f);
+		if (addr == ((uint64_t)slot << 16 | 0xffff) && epin == pin)
+			gsi = aml_int(f);
+		p += data_len(p);
+	}
+	return gsi;
+}
+
+static void test_pc_dsdt_pci_host(void **state)
+{
+	struct aml_dev d[16];
+	unsigned int nr;
+	struct crs c;
+
+	pc_devices(d);
+	expect_eisaid(&d[3], "_HID", "PNP0A08");
+	expect_eisaid(&d[3], "_CID", "PNP0A03");
+	assert_int_equal(aml_int(dev_name(&d[3], "_SEG")), 0);
+	assert_int_equal(aml_int(dev_name(&d[3], "_BBN")), 0);
+	parse_crs(&d[3], &c);
+	/* The config ports the bridge consumes, and nothing else fixed. */
+	assert_int_equal(c.nr_io, 1);
+	assert_int_equal(c.io[0].min, PCI_CONF1_PORT);
+	assert_int_equal(c.io[0].len, PCI_CONF1_SIZE);
+	assert_int_equal(c.nr_irq, 0);
+	assert_int_equal(c.nr_addr, 5);
+	/* Buses 0-255: the whole ECAM window. */
+	assert_int_equal(c.addr[0].type, AML_ADDR_SPACE_BUS);
+	assert_int_equal(c.addr[0].min, 0);
+	assert_int_equal(c.addr[0].max, 255);
+	assert_int_equal(c.addr[0].len, 256);
+	/* All I/O ports but 0xcf8-0xcff pass through to the bus. */
+	assert_int_equal(c.addr[1].type, AML_ADDR_SPACE_IO);
+	assert_int_equal(c.addr[1].min, 0);
+	assert_int_equal(c.addr[1].max, 0xcf7);
+	assert_int_equal(c.addr[2].type, AML_ADDR_SPACE_IO);
+	assert_int_equal(c.addr[2].min, 0xd00);
+	assert_int_equal(c.addr[2].max, 0xffff);
+	/* The 32-bit window below 4 GiB, then the 64-bit one above RAM. */
+	assert_int_equal(c.addr[3].type, AML_ADDR_SPACE_MEMORY);
+	assert_int_equal(c.addr[3].min, PCI_MMIO32_BASE);
+	assert_int_equal(c.addr[3].len, PCI_MMIO32_SIZE);
+	assert_int_equal(c.addr[3].tflags, AML_MEM_RW | AML_MEM_NONCACHEABLE);
+	assert_int_equal(c.addr[4].type, AML_ADDR_SPACE_MEMORY);
+	assert_int_equal(c.addr[4].min, 4ull << 30); /* 512 MiB of RAM */
+	assert_int_equal(c.addr[4].len, PCI_MMIO64_SIZE);
+	assert_int_equal(c.addr[4].tflags, AML_MEM_RW | AML_MEM_NONCACHEABLE);
+	/* INTx: pin P of slot S to GSI 16 + ((S + P) & 3), all 32 slots. */
+	assert_int_equal(prt_gsi(&d[3], 0, 0, &nr), 16);
+	assert_int_equal(nr, 32 * 4);
+	assert_int_equal(prt_gsi(&d[3], 1, 0, &nr), 17);
+	assert_int_equal(prt_gsi(&d[3], 3, 2, &nr), 17);
+	assert_int_equal(prt_gsi(&d[3], 31, 3, &nr), 18);
+}
+
+static void test_pc_dsdt_virtio_mmio(void **state)
+{
+	struct aml_dev d[16];
+	const uint8_t *hid;
+	char name[5];
+	struct crs c;
+
+	pc_devices(d);
+	for (unsigned int i = 0; i < 2; i++) {
+		const struct aml_dev *v = &d[4 + i];
+
+		/* A string _HID: LNRO0005 is no EISA id. */
+		hid = dev_name(v, "_HID");
+		assert_non_null(hid);
+		assert_int_equal(hid[0], 0x0d);
+		assert_string_equal((const char *)hid + 1, "LNRO0005");
+		/* _UIDs count from 0 in every VM (each test builds one). */
+		assert_int_equal(aml_int(dev_name(v, "_UID")), i);
+		snprintf(name, sizeof(name), "VR%02X", i);
+		assert_string_equal(v->name, name);
+		/* The 4 KiB window and its own GSI, edge-triggered. */
+		parse_crs(v, &c);
+		assert_int_equal(c.nr_mem32, 1);
+		assert_int_equal(c.mem32[0].base,
+				 VIRTIO_MMIO_BASE + i * VIRTIO_MMIO_STRIDE);
+		assert_int_equal(c.mem32[0].len, 0x1000);
+		assert_int_equal(c.nr_irq, 1);
+		assert_int_equal(c.irq[0], 5 + i);
+		assert_int_equal(c.irq_flags, AML_INT_CONSUMER | AML_INT_EDGE);
+		/* What acpi=off guests get on the command line instead. */
+		snprintf(name, sizeof(name), "%u", 5 + i);
+		assert_non_null(
+			strstr(virtio_mmio_cmdline(pc.m.mmio[i]), name));
+	}
+}
+
+static void test_pc_mcfg(void **state)
+{
+	const struct acpi_table_header *xsdt = check_root(&pc.tables, 3);
+	const struct acpi_table_header *h = xsdt_find(&pc.tables, xsdt, "MCFG");
+	struct acpi_mcfg_allocation a;
+
+	assert_non_null(h);
+	assert_int_equal(h->revision, 1);
+	assert_int_equal(h->length, 36 + 8 + sizeof(a));
+	/* Reserved, then one allocation: segment 0, all 256 buses of ECAM. */
+	for (unsigned int i = 0; i < 8; i++)
+		assert_int_equal(((const uint8_t *)(h + 1))[i], 0);
+	memcpy(&a, (const uint8_t *)(h + 1) + 8, sizeof(a));
+	assert_int_equal(a.base, PCI_ECAM_BASE);
+	assert_int_equal(a.segment, 0);
+	assert_int_equal(a.start_bus, 0);
+	assert_int_equal(a.end_bus, 255);
+	assert_int_equal(pc.m.pci->nr_buses, 256);
+}
+
+/* The ICH's reset control byte at 0xcf9 reads back, beside CONFIG_ADDRESS. */
+static void test_pc_cf9(void **state)
+{
+	uint8_t b = 0x02;
+	uint32_t v = 0x80000000;
+
+	bus_write(&pc.vm.pio, 0xcf9, &b, 1);
+	b = 0;
+	bus_read(&pc.vm.pio, 0xcf9, &b, 1);
+	assert_int_equal(b, 0x02);
+	bus_read(&pc.vm.pio, 0xcfa, &b, 1);
+	assert_int_equal(b, 0xff);
+	bus_write(&pc.vm.pio, 0xcf8, &v, 4);
+	v = 0;
+	bus_read(&pc.vm.pio, 0xcf8, &v, 4);
+	assert_int_equal(v, 0x80000000);
+	/* The host bridge answers at 00:00.0 with the q35 MCH's IDs. */
+	bus_read(&pc.vm.pio, 0xcfc, &v, 4);
+	assert_int_equal(v, 0x29c08086);
+}
+
+static void test_pc_iasl(void **state)
+{
+	iasl_check(&pc.tables, (const char *const[]){
+				       "PNP0501", "PNP0B00", "PNP0303",
+				       "PNP0A08", "LNRO0005", "_PRT", NULL });
+}
+
+#define PC(fn) cmocka_unit_test_setup_teardown(fn, pc_setup, pc_teardown)
 
 int main(void)
 {
@@ -706,6 +1227,13 @@ int main(void)
 		cmocka_unit_test(test_extensions),
 		cmocka_unit_test(test_iasl_plain),
 		cmocka_unit_test(test_iasl_extended),
+		PC(test_pc_dsdt_order),
+		PC(test_pc_dsdt_legacy),
+		PC(test_pc_dsdt_pci_host),
+		PC(test_pc_dsdt_virtio_mmio),
+		PC(test_pc_mcfg),
+		PC(test_pc_cf9),
+		PC(test_pc_iasl),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -19,7 +19,7 @@ static struct guest_mem mem;
 
 static int setup(void **state)
 {
-	return guest_mem_init(&mem, RAM, PCI_HOLE_START, PCI_HOLE_END);
+	return guest_mem_init(&mem, RAM);
 }
 
 static int teardown(void **state)
@@ -335,9 +335,13 @@ static void test_e820_high(void **state)
 	uint64_t ram = 0;
 
 	/* Reserve without touching: 5 GiB is fine with MAP_NORESERVE. */
-	assert_int_equal(guest_mem_init(&big, 5ull << 30, PCI_HOLE_START,
-					PCI_HOLE_END),
-			 0);
+	assert_int_equal(guest_mem_init(&big, 5ull << 30), 0);
+	/* The PC's RAM map: up to the PCI hole, the rest above 4 GiB. */
+	assert_int_equal(big.nr, 2);
+	assert_int_equal(big.regions[0].gpa, 0);
+	assert_int_equal(x86_low_ram_end(&big), PCI_HOLE_START);
+	assert_int_equal(big.regions[1].gpa, PCI_HOLE_END);
+	assert_int_equal(guest_mem_end(&big), PCI_HOLE_END + (2ull << 30));
 	n = x86_e820_build(&big, t, 16);
 	for (unsigned int i = 0; i < n; i++) {
 		if (t[i].type == E820_RAM)

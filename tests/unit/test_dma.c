@@ -63,7 +63,12 @@ static uint8_t *page_hva(int iova_page)
 static int setup(void **state)
 {
 	(void)state;
-	if (guest_mem_init(&mem, RAM_SIZE, HOLE_START, 0x100000000ull))
+	static const struct mem_region map[] = {
+		{ .gpa = 0, .size = HOLE_START },
+		{ .gpa = 0x100000000ull, .size = RAM_SIZE - HOLE_START },
+	};
+
+	if (guest_mem_init_map(&mem, map, 2))
 		return -1;
 	dma_space_init_identity(&ident, &mem);
 	dma_space_init(&scatter, &mem, &scatter_ops, NULL);

@@ -16,6 +16,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "arch/x86/layout.h"
+#include "arch/x86/machine.h"
 #include "kvm/vm.h"
 #include "pci/msix.h"
 #include "pci/pci.h"
@@ -146,16 +148,14 @@ static uint32_t cfg_rd(struct fix *f, unsigned int devfn, unsigned int reg,
 {
 	uint64_t v = 0;
 
-	bus_read(&f->vm.mmio, PCI_HOST_ECAM_BASE + (devfn << 12) + reg, &v,
-		 size);
+	bus_read(&f->vm.mmio, PCI_ECAM_BASE + (devfn << 12) + reg, &v, size);
 	return v;
 }
 
 static void cfg_wr(struct fix *f, unsigned int devfn, unsigned int reg,
 		   uint32_t v, unsigned int size)
 {
-	bus_write(&f->vm.mmio, PCI_HOST_ECAM_BASE + (devfn << 12) + reg, &v,
-		  size);
+	bus_write(&f->vm.mmio, PCI_ECAM_BASE + (devfn << 12) + reg, &v, size);
 }
 
 static uint64_t bar_rd(struct fix *f, uint64_t off, unsigned int size)
@@ -207,7 +207,7 @@ static int setup(void **state)
 	cur = f;
 	vm_init_common(&f->vm);
 	f->vm.irq_set = rec_irq;
-	pci_host_config_default(&cfg);
+	pc_pci_host_config(&cfg);
 	cfg.msi_deliver = deliver;
 	cfg.msi_update = update;
 	cfg.msi_opaque = f;

@@ -61,13 +61,23 @@ static void test_uint(void **state)
 
 static void test_guest_mem_layout(void **state)
 {
+	/* 4 GiB of RAM with a 1 GiB hole at 3 GiB: 1 GiB moves above 4G. */
+	static const struct mem_region map[] = {
+		{ .gpa = 0, .size = 3ull << 30 },
+		{ .gpa = 4ull << 30, .size = 1ull << 30 },
+	};
+	static const struct mem_region overlap[] = {
+		{ .gpa = 0, .size = 3ull << 30 },
+		{ .gpa = 2ull << 30, .size = 1ull << 30 },
+	};
+	static const struct mem_region small = { .gpa = 0, .size = 64 << 20 };
 	struct guest_mem m;
 
-	/* 4 GiB of RAM with a 1 GiB hole at 3 GiB: 1 GiB moves above 4G. */
-	assert_int_equal(guest_mem_init(&m, 4ull << 30, 3ull << 30, 4ull << 30),
-			 0);
+	assert_int_equal(guest_mem_init_map(&m, map, 2), 0);
 	assert_int_equal(m.nr, 2);
-	assert_int_equal(guest_mem_low_end(&m), 3ull << 30);
+	assert_int_equal(m.ram_size, 4ull << 30);
+	assert_int_equal(m.regions[1].slot, 1);
+	assert_ptr_equal(m.regions[1].hva, m.base + (3ull << 30));
 	assert_int_equal(guest_mem_end(&m), 5ull << 30);
 	assert_non_null(gpa_to_hva(&m, (3ull << 30) - 8, 8));
 	assert_null(gpa_to_hva(&m, (3ull << 30) - 8, 9)); /* into the hole */
@@ -80,11 +90,22 @@ static void test_guest_mem_layout(void **state)
 	assert_null(gpa_to_hva(&m, UINT64_MAX - 0xfff, 0x2000));
 	guest_mem_destroy(&m);
 
-	assert_int_equal(guest_mem_init(&m, 64 << 20, 3ull << 30, 4ull << 30),
-			 0);
+	assert_int_equal(guest_mem_init_map(&m, &small, 1), 0);
 	assert_int_equal(m.nr, 1);
 	assert_null(gpa_to_hva(&m, 64 << 20, 1));
 	guest_mem_destroy(&m);
+
+	/* Regions out of order or overlapping, none at all, an empty one. */
+	assert_int_equal(guest_mem_init_map(&m, overlap, 2), -EINVAL);
+	assert_int_equal(
+		guest_mem_init_map(&m, (struct mem_region[]){ map[1], map[0] },
+				   2),
+		-EINVAL);
+	assert_int_equal(guest_mem_init_map(&m, map, 0), -EINVAL);
+	assert_int_equal(
+		guest_mem_init_map(
+			&m, &(struct mem_region){ .gpa = 0, .size = 0 }, 1),
+		-EINVAL);
 }
 
 int main(void)

@@ -15,11 +15,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "arch/x86/layout.h"
+#include "arch/x86/machine.h"
 #include "kvm/vm.h"
 #include "pci/msix.h"
 #include "pci/pci.h"
 
-#define ECAM PCI_HOST_ECAM_BASE
+#define ECAM PCI_ECAM_BASE
 #define MMIO64_BASE 0x1000000000ull /* 64 GiB */
 #define MMIO64_SIZE 0x1000000000ull
 
@@ -155,7 +157,7 @@ static int setup(void **state)
 	cur = f;
 	vm_init_common(&f->vm);
 	f->vm.irq_set = rec_irq;
-	pci_host_config_default(&cfg);
+	pc_pci_host_config(&cfg);
 	cfg.mmio64_base = MMIO64_BASE;
 	cfg.mmio64_size = MMIO64_SIZE;
 	assert_int_equal(pci_host_init(&f->host, &f->vm, &cfg), 0);
@@ -617,11 +619,10 @@ static void test_bar_placement(void **state)
 	uint64_t b0 = pci_bar_addr(&f->b.pdev, 0, NULL);
 	bool mapped = true;
 
-	assert_true(a0 >= PCI_HOST_MMIO32_BASE &&
-		    a0 + 0x1000 <= PCI_HOST_MMIO32_BASE + PCI_HOST_MMIO32_SIZE);
+	assert_true(a0 >= PCI_MMIO32_BASE &&
+		    a0 + 0x1000 <= PCI_MMIO32_BASE + PCI_MMIO32_SIZE);
 	assert_int_equal(a0 & 0xfff, 0);
-	assert_true(a1 >= PCI_HOST_IO_BASE &&
-		    a1 + 32 <= PCI_HOST_IO_BASE + PCI_HOST_IO_SIZE);
+	assert_true(a1 >= PCI_IO_BASE && a1 + 32 <= PCI_IO_BASE + PCI_IO_SIZE);
 	assert_int_equal(a1 & 31, 0);
 	assert_true(a2 >= MMIO64_BASE);
 	assert_int_equal(a2 & ((1 << 20) - 1), 0);
@@ -635,9 +636,9 @@ static void test_bar_placement(void **state)
 	assert_false(claimed(&f->vm.mmio, a0));
 	assert_false(claimed(&f->vm.pio, a1));
 	/* Windows are exposed for _CRS. */
-	assert_int_equal(f->host.mmio32.base, PCI_HOST_MMIO32_BASE);
+	assert_int_equal(f->host.mmio32.base, PCI_MMIO32_BASE);
 	assert_int_equal(f->host.mmio64.size, MMIO64_SIZE);
-	assert_int_equal(f->host.io.base, PCI_HOST_IO_BASE);
+	assert_int_equal(f->host.io.base, PCI_IO_BASE);
 	assert_int_equal(f->host.nr_buses, 256);
 	assert_int_equal(pci_host_intx_gsi(&f->host, 1, 1), 17);
 	assert_int_equal(pci_host_intx_gsi(&f->host, 4, 1), 16);
@@ -650,7 +651,7 @@ static void test_bar_decode_and_move(void **state)
 	unsigned int a = PCI_DEVFN(1, 0);
 	uint64_t a0 = pci_bar_addr(&f->a.pdev, 0, NULL);
 	uint64_t a1 = pci_bar_addr(&f->a.pdev, 1, NULL);
-	uint64_t n0 = PCI_HOST_MMIO32_BASE + 0x1000000;
+	uint64_t n0 = PCI_MMIO32_BASE + 0x1000000;
 	uint32_t v;
 	uint8_t port = 0;
 
@@ -1367,7 +1368,7 @@ static void test_small_ecam(void **state)
 	struct pci_host_config cfg;
 
 	vm_init_common(vm);
-	pci_host_config_default(&cfg);
+	pc_pci_host_config(&cfg);
 	cfg.ecam_size = 4 << 20;
 	assert_int_equal(pci_host_init(host, vm, &cfg), 0);
 	assert_int_equal(host->nr_buses, 4);

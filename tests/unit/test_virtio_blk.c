@@ -17,12 +17,14 @@
 #include <linux/virtio_blk.h>
 #include <linux/virtio_mmio.h>
 #include <pthread.h>
+#include <semaphore.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <unistd.h>
 
-#include "arch/x86/layout.h"
 #include "backend/block.h"
 #include "kvm/vm.h"
 #include "util/evloop.h"
@@ -1086,15 +1088,72 @@ static void test_queue_disable_in_flight(void **state)
 }
 
 /* The device goes away with requests in flight. */
+/*
+ * The device is destroyed on the I/O thread, the one its completions run
+ * on, so none of the requests in the back-end can complete first.
+ */
+struct destroyer {
+	struct fix *f;
+	int efd;
+	sem_t entered, go, done;
+	uint16_t inflight;
+};
+
+static void destroy_cb(void *opaque, uint32_t events)
+{
+	struct destroyer *x = opaque;
+	uint64_t v;
+
+	assert_int_equal(read(x->efd, &v, sizeof(v)), sizeof(v));
+	sem_post(&x->entered);
+	sem_wait(&x->go);
+	virtio_dev_lock(x->f->vdev);
+	x->inflight = x->f->vdev->vqs[0].inflight;
+	virtio_dev_unlock(x->f->vdev);
+	virtio_mmio_destroy(x->f->m);
+	sem_post(&x->done);
+}
+
 static void test_destroy_in_flight(void **state)
 {
 	struct fix *f = get(state);
-	uint64_t st[16];
+	struct destroyer x = { .f = f };
+	struct blk_options o = { .engine = f->p->engine };
+	struct blk_backend *be;
+	uint64_t st[16], one = 1;
 
 	bring_up(f);
+	sem_init(&x.entered, 0, 0);
+	sem_init(&x.go, 0, 0);
+	sem_init(&x.done, 0, 0);
+	x.efd = eventfd(0, EFD_CLOEXEC);
+	assert_true(x.efd >= 0);
+	assert_int_equal(evloop_add(f->loop, x.efd, EPOLLIN, destroy_cb, &x),
+			 0);
+	assert_int_equal(write(x.efd, &one, sizeof(one)), sizeof(one));
+	sem_wait(&x.entered);
+	/* The I/O thread waits in destroy_cb: the reads stay in the back-end. */
+	virtio_dev_lock(f->vdev);
 	post_reads(f, 0, 16, st);
-	kick(f, 0);
-	/* teardown destroys the device whatever has completed. */
+	notify_locked(f, 0);
+	virtio_dev_unlock(f->vdev);
+	sem_post(&x.go);
+	sem_wait(&x.done);
+	evloop_del(f->loop, x.efd);
+	close(x.efd);
+
+	assert_int_equal(x.inflight, 16);
+	/* Their completions touched nothing of the guest's, then or since. */
+	usleep(20000);
+	assert_int_equal(used_idx(f, 0), 0);
+	for (int i = 0; i < 16; i++)
+		assert_int_equal(vd_rd8(&f->vm, st[i]), NONE);
+	/* The window is gone, and so is the image's lock: it opens again. */
+	assert_int_equal(vd_reg(&f->vm, BASE, VIRTIO_MMIO_MAGIC_VALUE),
+			 0xffffffff);
+	be = blk_open(f->path, &o);
+	assert_non_null(be);
+	blk_close(be);
 }
 
 /* Packed ring: ring slots per chain (ndescs) must balance too. */

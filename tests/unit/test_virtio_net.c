@@ -33,7 +33,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "arch/x86/layout.h"
 #include "backend/net.h"
 #include "kvm/vm.h"
 #include "util/evloop.h"

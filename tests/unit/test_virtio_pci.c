@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "arch/x86/layout.h"
+#include "arch/x86/machine.h"
 #include "kvm/vm.h"
 #include "pci/msix.h"
 #include "pci/pci.h"
@@ -216,15 +217,14 @@ static uint32_t cfg_rd(struct fix *f, unsigned int reg, unsigned int size)
 {
 	uint64_t v = 0;
 
-	bus_read(&f->vm.mmio, PCI_HOST_ECAM_BASE + (f->devfn << 12) + reg, &v,
-		 size);
+	bus_read(&f->vm.mmio, PCI_ECAM_BASE + (f->devfn << 12) + reg, &v, size);
 	return v;
 }
 
 static void cfg_wr(struct fix *f, unsigned int reg, uint32_t v,
 		   unsigned int size)
 {
-	bus_write(&f->vm.mmio, PCI_HOST_ECAM_BASE + (f->devfn << 12) + reg, &v,
+	bus_write(&f->vm.mmio, PCI_ECAM_BASE + (f->devfn << 12) + reg, &v,
 		  size);
 }
 
@@ -470,10 +470,8 @@ static int setup_vm(void **state)
 	vm_init_common(&f->vm);
 	f->vm.irq_set = rec_irq;
 	f->vm.irq_ops = &rec_ops;
-	assert_int_equal(guest_mem_init(&f->vm.mem, RAM_SIZE, PCI_HOLE_START,
-					PCI_HOLE_END),
-			 0);
-	pci_host_config_default(&cfg);
+	assert_int_equal(guest_mem_init(&f->vm.mem, RAM_SIZE), 0);
+	pc_pci_host_config(&cfg);
 	assert_int_equal(pci_host_init(&f->host, &f->vm, &cfg), 0);
 	f->loop = evloop_create("test-io");
 	assert_non_null(f->loop);

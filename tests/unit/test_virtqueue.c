@@ -122,7 +122,7 @@ static int group_setup(void **state)
 {
 	(void)state;
 	dma_space_init_identity(&dma, &mem);
-	return guest_mem_init(&mem, RAM_SIZE, 0xC0000000, 0x100000000ull);
+	return guest_mem_init(&mem, RAM_SIZE);
 }
 
 static int group_teardown(void **state)

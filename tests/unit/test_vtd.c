@@ -329,8 +329,13 @@ static void clear_frcd(unsigned int i)
 
 static int group_setup(void **state)
 {
+	static const struct mem_region map[] = {
+		{ .gpa = 0, .size = HOLE_START },
+		{ .gpa = 0x100000000ull, .size = RAM_SIZE - HOLE_START },
+	};
+
 	(void)state;
-	return guest_mem_init(&mem, RAM_SIZE, HOLE_START, 0x100000000ull);
+	return guest_mem_init_map(&mem, map, 2);
 }
 
 static int group_teardown(void **state)

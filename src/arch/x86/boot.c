@@ -27,7 +27,7 @@ const char *boot_protocol_name(enum boot_protocol p)
 unsigned int x86_e820_build(const struct guest_mem *mem, struct e820_entry *t,
 			    unsigned int max)
 {
-	uint64_t low_end = guest_mem_low_end(mem);
+	uint64_t low_end = x86_low_ram_end(mem);
 	unsigned int n = 0;
 
 #define E820_ADD(a, s, ty)                                            \
@@ -261,7 +261,7 @@ static int load_elf(struct guest_mem *mem, const uint8_t *img, size_t size,
 static int place_initrd(struct guest_mem *mem, const struct boot_request *req,
 			const struct kernel_info *ki, uint64_t *addr)
 {
-	uint64_t top = guest_mem_low_end(mem), base;
+	uint64_t top = x86_low_ram_end(mem), base;
 
 	*addr = 0;
 	if (!req->initrd)

@@ -46,6 +46,9 @@ struct boot_entry {
 int x86_boot_load(struct guest_mem *mem, const struct boot_request *req,
 		  struct boot_entry *out);
 
+/* RAM below the 32-bit PCI hole ends here (arch_ram_map()'s region 0). */
+uint64_t x86_low_ram_end(const struct guest_mem *mem);
+
 /* The guest's e820 map for @mem; returns the entry count. */
 unsigned int x86_e820_build(const struct guest_mem *mem,
 			    struct e820_entry *table, unsigned int max);

@@ -47,6 +47,8 @@
 #define PCI_IO_BASE 0xc000ull
 #define PCI_IO_SIZE 0x4000ull
 #define PCI_MMIO64_SIZE (64ull << 30)
+/* IOAPIC pins 16-19 take the PCI INTx lines (the _PRT swizzle). */
+#define PCI_INTX_GSI_BASE 16
 /* virtio-mmio windows, 4 KiB each, below the IOAPIC as on QEMU microvm. */
 #define VIRTIO_MMIO_BASE 0xfeb00000ull
 #define VIRTIO_MMIO_STRIDE 0x1000ull

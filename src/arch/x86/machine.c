@@ -9,11 +9,11 @@
 #include <unistd.h>
 
 #include "arch/x86/acpi.h"
-#include "arch/x86/acpi_pci.h"
 #include "arch/x86/boot.h"
 #include "arch/x86/cpu.h"
 #include "arch/x86/layout.h"
 #include "arch/x86/smbios.h"
+#include "config.h"
 #include "hw/acpi_pm.h"
 #include "hw/debug_exit.h"
 #include "hw/i8042.h"
@@ -21,6 +21,7 @@
 #include "hw/serial.h"
 #include "kvm/irq.h"
 #include "kvm/vcpu.h"
+#include "kvm/vm.h"
 #include "pci/pci.h"
 #include "virtio/blk.h"
 #include "virtio/console.h"
@@ -29,6 +30,7 @@
 #include "virtio/pci.h"
 #include "virtio/rng.h"
 #include "virtio/virtio.h"
+#include "util/common.h"
 #include "util/evloop.h"
 #include "util/file.h"
 #include "util/log.h"
@@ -46,8 +48,8 @@ static int create_legacy_devices(struct vm *vm, struct machine *m)
 	if (!m->uart || !rtc || !i8042_create(vm) ||
 	    !debug_exit_create(vm, DEBUG_EXIT_PORT) || !acpi_pm_create(vm))
 		return -ENOMEM;
-	rtc_set_memory_size(rtc, guest_mem_low_end(&vm->mem),
-			    vm->mem.ram_size - guest_mem_low_end(&vm->mem));
+	rtc_set_memory_size(rtc, x86_low_ram_end(&vm->mem),
+			    vm->mem.ram_size - x86_low_ram_end(&vm->mem));
 	return 0;
 }
 
@@ -55,6 +57,49 @@ static void pci_msi_to_kvm(void *opaque, uint64_t addr, uint32_t data)
 {
 	vm_signal_msi(opaque, addr, data);
 }
+
+void pc_pci_host_config(struct pci_host_config *cfg)
+{
+	*cfg = (struct pci_host_config){
+		.ecam_base = PCI_ECAM_BASE,
+		.ecam_size = PCI_ECAM_SIZE,
+		.mmio32_base = PCI_MMIO32_BASE,
+		.mmio32_size = PCI_MMIO32_SIZE,
+		.io_base = PCI_IO_BASE,
+		.io_size = PCI_IO_SIZE,
+		.intx_gsi_base = PCI_INTX_GSI_BASE,
+		/* The q35 MCH's IDs, which guests know as benign. */
+		.vendor_id = 0x8086,
+		.device_id = 0x29c0,
+		.subsys_vendor_id = 0x1af4,
+		.subsys_id = 0x1100,
+	};
+}
+
+/*
+ * The ICH's reset control register, inside CONFIG_ADDRESS at 0xCF9: a byte
+ * that reads back. devisor's reset register is acpi_pm's (hw/acpi_pm.h).
+ */
+static uint64_t rcr_read(void *opaque, uint64_t off, unsigned int size)
+{
+	uint8_t *rcr = opaque;
+
+	return off == 1 && size == 1 ? __atomic_load_n(rcr, __ATOMIC_RELAXED) :
+				       ~0ull;
+}
+
+static void rcr_write(void *opaque, uint64_t off, uint64_t val,
+		      unsigned int size)
+{
+	if (off == 1 && size == 1)
+		__atomic_store_n((uint8_t *)opaque, (uint8_t)val,
+				 __ATOMIC_RELAXED);
+}
+
+static const struct bus_ops rcr_ops = {
+	.read = rcr_read,
+	.write = rcr_write,
+};
 
 static int create_pci(struct vm *vm, struct machine *m)
 {
@@ -65,7 +110,7 @@ static int create_pci(struct vm *vm, struct machine *m)
 	m->pci = calloc(1, sizeof(*m->pci));
 	if (!m->pci)
 		return -ENOMEM;
-	pci_host_config_default(&cfg);
+	pc_pci_host_config(&cfg);
 	/* 64-bit BARs go above RAM, 1 GiB aligned, below 2^40. */
 	if (top < PCI_HOLE_END)
 		top = PCI_HOLE_END;
@@ -73,6 +118,8 @@ static int create_pci(struct vm *vm, struct machine *m)
 	cfg.mmio64_size = PCI_MMIO64_SIZE;
 	cfg.msi_deliver = pci_msi_to_kvm;
 	cfg.msi_opaque = vm;
+	cfg.conf1_other = &rcr_ops;
+	cfg.conf1_other_opaque = &m->rcr;
 	ret = pci_host_init(m->pci, vm, &cfg);
 	if (ret)
 		pr_err("cannot create the PCI host: %s", strerror(-ret));
@@ -175,7 +222,7 @@ static int create_virtio_devices(struct vm *vm, const struct vm_config *cfg,
 		if (!vdev || (ret = attach_virtio(vm, m, vdev, TRANSPORT_PCI,
 						  cfg->console_addr)))
 			return vdev ? ret : -ENOMEM;
-		m->console = (struct console_port){
+		m->board.console = (struct console_port){
 			.receive = vcon_receive,
 			.rx_eventfd = virtio_console_rx_eventfd(vdev),
 			.opaque = vdev,
@@ -184,22 +231,18 @@ static int create_virtio_devices(struct vm *vm, const struct vm_config *cfg,
 	return 0;
 }
 
-static int install_acpi(struct vm *vm, struct machine *m, uint64_t *rsdp)
+int machine_install_acpi(struct vm *vm, struct machine *m, uint64_t *rsdp)
 {
 	uint8_t mcfg[64];
 	struct acpi_extra_table extra = {
 		.signature = { 'M', 'C', 'F', 'G' },
 		.revision = 1,
 		.body = mcfg,
-		.body_len = acpi_pci_mcfg(m->pci, mcfg, sizeof(mcfg)),
+		.body_len = pci_host_mcfg(m->pci, mcfg, sizeof(mcfg)),
 	};
-	struct acpi_dsdt_hook hooks[1 + VIRTIO_MMIO_MAX] = {
-		{ .build = acpi_pci_dsdt, .opaque = m->pci },
-	};
-	struct acpi_config cfg = {
+	struct x86_acpi_config cfg = {
 		.nr_cpus = vm->nr_cpus,
-		.dsdt_hooks = hooks,
-		.nr_dsdt_hooks = 1 + m->nr_mmio,
+		.vm = vm,
 		.extra_tables = &extra,
 		.nr_extra_tables = 1,
 	};
@@ -210,11 +253,9 @@ static int install_acpi(struct vm *vm, struct machine *m, uint64_t *rsdp)
 	};
 	int ret;
 
-	for (unsigned int i = 0; i < m->nr_mmio; i++)
-		hooks[1 + i] = virtio_mmio_dsdt_hook(m->mmio[i]);
 	if (!t.buf)
 		return -ENOSPC;
-	ret = acpi_build(&t, &cfg);
+	ret = x86_acpi_build(&t, &cfg);
 	if (ret) {
 		pr_err("cannot build ACPI tables: %s", strerror(-ret));
 		return ret;
@@ -227,7 +268,7 @@ static int install_smbios(struct vm *vm, const struct vm_config *cfg,
 			  const struct kvm_cpuid2 *cpuid)
 {
 	void *buf = gpa_to_hva(&vm->mem, SMBIOS_ADDR, SMBIOS_SIZE);
-	uint64_t low = guest_mem_low_end(&vm->mem);
+	uint64_t low = x86_low_ram_end(&vm->mem);
 	char vendor[13];
 	struct smbios_config sc = {
 		.version = DEVISOR_VERSION,
@@ -321,7 +362,31 @@ out:
 	return ret;
 }
 
-int machine_setup(struct vm *vm, const struct vm_config *cfg, struct machine *m)
+int machine_create_devices(struct vm *vm, const struct vm_config *cfg,
+			   struct machine *m)
+{
+	int ret;
+
+	ret = create_legacy_devices(vm, m);
+	if (ret)
+		return ret;
+	ret = create_pci(vm, m);
+	if (ret)
+		return ret;
+	m->board.console = (struct console_port){
+		.receive = uart_receive,
+		.rx_eventfd = serial_rx_eventfd(m->uart),
+		.opaque = m->uart,
+	};
+	return create_virtio_devices(vm, cfg, m);
+}
+
+/*
+ * Builds the PC board on a created VM: legacy devices, ACPI tables, the
+ * kernel and initrd in RAM, CPUID and boot registers on every vCPU.
+ */
+static int machine_setup(struct vm *vm, const struct vm_config *cfg,
+			 struct machine *m)
 {
 	struct kvm_cpuid2 *cpuid;
 	struct boot_entry entry;
@@ -329,22 +394,10 @@ int machine_setup(struct vm *vm, const struct vm_config *cfg, struct machine *m)
 	bool tsc_deadline;
 	int ret;
 
-	memset(m, 0, sizeof(*m));
-	ret = create_legacy_devices(vm, m);
+	ret = machine_create_devices(vm, cfg, m);
 	if (ret)
 		return ret;
-	ret = create_pci(vm, m);
-	if (ret)
-		return ret;
-	m->console = (struct console_port){
-		.receive = uart_receive,
-		.rx_eventfd = serial_rx_eventfd(m->uart),
-		.opaque = m->uart,
-	};
-	ret = create_virtio_devices(vm, cfg, m);
-	if (ret)
-		return ret;
-	ret = install_acpi(vm, m, &rsdp);
+	ret = machine_install_acpi(vm, m, &rsdp);
 	if (ret)
 		return ret;
 	ret = load_kernel(vm, cfg, m, rsdp, &entry);
@@ -379,3 +432,27 @@ void machine_destroy(struct machine *m)
 	free(m->pci);
 	m->pci = NULL;
 }
+
+static int pc_setup(struct vm *vm, const struct vm_config *cfg,
+		    struct board **out)
+{
+	struct machine *m = calloc(1, sizeof(*m));
+
+	*out = m ? &m->board : NULL;
+	return m ? machine_setup(vm, cfg, m) : -ENOMEM;
+}
+
+static void pc_destroy(struct board *b)
+{
+	struct machine *m = b ? container_of(b, struct machine, board) : NULL;
+
+	if (m) {
+		machine_destroy(m);
+		free(m);
+	}
+}
+
+const struct board_ops pc_board = {
+	.setup = pc_setup,
+	.destroy = pc_destroy,
+};

@@ -2,32 +2,43 @@
 #ifndef DEVISOR_ARCH_X86_MACHINE_H
 #define DEVISOR_ARCH_X86_MACHINE_H
 
+#include <stdint.h>
+
 #include "arch/x86/layout.h"
-#include "backend/console.h"
-#include "kvm/vm.h"
+#include "board.h"
 
 struct evloop;
 struct pci_host;
+struct pci_host_config;
 struct virtio_mmio;
+struct vm;
+struct vm_config;
 
-/* What main() needs to know of the board after it is built. */
+/* The PC board. */
+extern const struct board_ops pc_board;
+
 struct machine {
+	struct board board; /* main()'s part: the console port */
 	struct serial *uart;
-	struct console_port console; /* where the terminal's input goes */
 	struct pci_host *pci;
 	struct evloop *io; /* the I/O thread virtio back-ends run on */
 	struct virtio_mmio *mmio[VIRTIO_MMIO_MAX];
 	unsigned int nr_mmio;
+	uint8_t rcr; /* 0xCF9 */
 };
 
-/*
- * Builds the PC board on a created VM: legacy devices, ACPI tables, the
- * kernel and initrd in RAM, CPUID and boot registers on every vCPU.
- */
-int machine_setup(struct vm *vm, const struct vm_config *cfg,
-		  struct machine *m);
+/* The PC's host bridge: IDs, windows and INTx GSIs (layout.h). */
+void pc_pci_host_config(struct pci_host_config *cfg);
 
-/* Frees what machine_setup() allocated; after vm_destroy(). */
+/*
+ * The parts of pc_board's setup that need no KVM, for tests: every
+ * device @cfg asks for, then the ACPI tables in RAM, which the devices
+ * made so far describe themselves in. machine_destroy() after
+ * vm_destroy() frees what they made.
+ */
+int machine_create_devices(struct vm *vm, const struct vm_config *cfg,
+			   struct machine *m);
+int machine_install_acpi(struct vm *vm, struct machine *m, uint64_t *rsdp);
 void machine_destroy(struct machine *m);
 
 #endif

@@ -5,7 +5,7 @@
 #include <stdbool.h>
 #include <string.h>
 
-#include "arch/x86/acpi.h"
+#include "acpi/acpi.h"
 #include "util/log.h"
 
 /* Offsets and lengths are those of DSP0134 3.0.0 for each type. */

@@ -12,7 +12,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "arch/x86/layout.h"
 #include "kvm/vm.h"
 #include "util/evloop.h"
 
@@ -25,9 +24,7 @@ struct evloop *vd_vm_init(struct vm *vm, uint64_t ram_size)
 	vd_irq_clear();
 	vm_init_common(vm);
 	vm->irq_set = vd_irq_rec;
-	assert_int_equal(guest_mem_init(&vm->mem, ram_size, PCI_HOLE_START,
-					PCI_HOLE_END),
-			 0);
+	assert_int_equal(guest_mem_init(&vm->mem, ram_size), 0);
 	loop = evloop_create("test-io");
 	assert_non_null(loop);
 	return loop;

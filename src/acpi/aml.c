@@ -1,9 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0
-#include "arch/x86/aml.h"
+#include "acpi/aml.h"
 
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "util/common.h"
 
 /* Opcodes and prefixes, ACPI 6.x section 20 */
 #define AML_ZERO_OP 0x00
@@ -108,12 +110,11 @@ static void put8(struct aml *a, uint8_t v)
 	aml_raw(a, &v, 1);
 }
 
-static void put_le(struct aml *a, uint64_t v, unsigned int bytes)
+static void emit_le(struct aml *a, uint64_t v, unsigned int bytes)
 {
 	uint8_t b[8];
 
-	for (unsigned int i = 0; i < bytes; i++)
-		b[i] = v >> (8 * i);
+	put_le(b, v, bytes);
 	aml_raw(a, b, bytes);
 }
 
@@ -251,17 +252,17 @@ void aml_integer(struct aml *a, uint64_t v)
 	} else if (v <= UINT8_MAX) {
 		element(a);
 		put8(a, AML_BYTE_PREFIX);
-		put_le(a, v, 1);
+		emit_le(a, v, 1);
 	} else if (v <= UINT16_MAX) {
 		element(a);
 		put8(a, AML_WORD_PREFIX);
-		put_le(a, v, 2);
+		emit_le(a, v, 2);
 	} else if (v <= UINT32_MAX) {
 		aml_dword(a, v);
 	} else {
 		element(a);
 		put8(a, AML_QWORD_PREFIX);
-		put_le(a, v, 8);
+		emit_le(a, v, 8);
 	}
 }
 
@@ -269,7 +270,7 @@ void aml_dword(struct aml *a, uint32_t v)
 {
 	element(a);
 	put8(a, AML_DWORD_PREFIX);
-	put_le(a, v, 4);
+	emit_le(a, v, 4);
 }
 
 void aml_string(struct aml *a, const char *s)
@@ -449,8 +450,7 @@ static unsigned int buffer_size_prefix(uint8_t *out, size_t size)
 		out[0] = AML_DWORD_PREFIX;
 		n = 4;
 	}
-	for (unsigned int i = 0; i < n; i++)
-		out[1 + i] = size >> (8 * i);
+	put_le(out + 1, size, n);
 	return 1 + n;
 }
 
@@ -565,8 +565,8 @@ void aml_res_io(struct aml *a, uint16_t min, uint16_t max, uint8_t align,
 		return;
 	put8(a, RES_IO);
 	put8(a, 0x01); /* 16-bit decode */
-	put_le(a, min, 2);
-	put_le(a, max, 2);
+	emit_le(a, min, 2);
+	emit_le(a, max, 2);
 	put8(a, align);
 	put8(a, len);
 }
@@ -581,11 +581,11 @@ void aml_res_interrupt(struct aml *a, unsigned int flags, const uint32_t *irqs,
 		return;
 	}
 	put8(a, RES_EXT_IRQ);
-	put_le(a, 2 + 4 * nr, 2);
+	emit_le(a, 2 + 4 * nr, 2);
 	put8(a, flags);
 	put8(a, nr);
 	for (unsigned int i = 0; i < nr; i++)
-		put_le(a, irqs[i], 4);
+		emit_le(a, irqs[i], 4);
 }
 
 void aml_res_irq(struct aml *a, uint32_t irq)
@@ -599,10 +599,27 @@ void aml_res_memory32_fixed(struct aml *a, bool writable, uint32_t base,
 	if (!in_restemp(a))
 		return;
 	put8(a, RES_MEMORY32_FIXED);
-	put_le(a, 9, 2);
+	emit_le(a, 9, 2);
 	put8(a, writable ? 1 : 0);
-	put_le(a, base, 4);
-	put_le(a, len, 4);
+	emit_le(a, base, 4);
+	emit_le(a, len, 4);
+}
+
+void aml_isa_device(struct aml *a, const char *name, const char *hid, int uid,
+		    const struct aml_io_range *io, unsigned int nr_io,
+		    uint32_t irq)
+{
+	aml_device_begin(a, name);
+	aml_name_eisaid(a, "_HID", hid);
+	if (uid >= 0)
+		aml_name_integer(a, "_UID", uid);
+	aml_name(a, "_CRS");
+	aml_restemp_begin(a);
+	for (unsigned int i = 0; i < nr_io; i++)
+		aml_res_io(a, io[i].base, io[i].base, 1, io[i].len);
+	aml_res_irq(a, irq);
+	aml_restemp_end(a);
+	aml_end(a);
 }
 
 void aml_res_addr_space(struct aml *a, enum aml_addr_width width, uint8_t type,
@@ -635,15 +652,15 @@ void aml_res_addr_space(struct aml *a, enum aml_addr_width width, uint8_t type,
 		return;
 	}
 	put8(a, w[width].tag);
-	put_le(a, 3 + 5 * sz, 2);
+	emit_le(a, 3 + 5 * sz, 2);
 	put8(a, type);
 	put8(a, gen_flags);
 	put8(a, type_flags);
-	put_le(a, gran, sz);
-	put_le(a, min, sz);
-	put_le(a, max, sz);
-	put_le(a, translation, sz);
-	put_le(a, len, sz);
+	emit_le(a, gran, sz);
+	emit_le(a, min, sz);
+	emit_le(a, max, sz);
+	emit_le(a, translation, sz);
+	emit_le(a, len, sz);
 }
 
 #define PRODUCER_FIXED (AML_ADDR_MIN_FIXED | AML_ADDR_MAX_FIXED)

@@ -1,17 +1,21 @@
 // SPDX-License-Identifier: GPL-2.0
-#include "arch/x86/acpi_pci.h"
+/* How the root complex describes itself to the guest's firmware tables. */
+#include "pci/pci.h"
 
 #include <string.h>
 
-#include "arch/x86/acpi.h"
-#include "arch/x86/aml.h"
-#include "pci/pci.h"
+#include "acpi/acpi.h"
+#include "acpi/aml.h"
+#include "util/common.h"
 
-int acpi_pci_dsdt(struct aml *a, void *opaque)
+/* \_SB.PCI0: a PCIe root bridge with its windows and _PRT. */
+int pci_host_describe(struct device *dev, struct device_desc *d)
 {
-	const struct pci_host *host = opaque;
+	const struct pci_host *host = container_of(dev, struct pci_host, dev);
+	struct aml *a = d->aml;
 
-	aml_scope_begin(a, "\\_SB");
+	if (!a)
+		return 0;
 	aml_device_begin(a, "PCI0");
 	aml_name_eisaid(a, "_HID", "PNP0A08");
 	aml_name_eisaid(a, "_CID", "PNP0A03");
@@ -51,11 +55,10 @@ int acpi_pci_dsdt(struct aml *a, void *opaque)
 	}
 	aml_end(a);
 	aml_end(a); /* PCI0 */
-	aml_end(a); /* \_SB */
 	return 0;
 }
 
-size_t acpi_pci_mcfg(const struct pci_host *host, void *body, size_t size)
+size_t pci_host_mcfg(const struct pci_host *host, void *body, size_t size)
 {
 	struct acpi_mcfg_allocation alloc = {
 		.base = host->cfg.ecam_base,

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0 */
-#ifndef DEVISOR_ARCH_X86_AML_H
-#define DEVISOR_ARCH_X86_AML_H
+#ifndef DEVISOR_ACPI_AML_H
+#define DEVISOR_ACPI_AML_H
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -136,6 +136,19 @@ void aml_res_irq(struct aml *a, uint32_t irq);
 /* Memory32Fixed (ReadWrite/ReadOnly, base, len) */
 void aml_res_memory32_fixed(struct aml *a, bool writable, uint32_t base,
 			    uint32_t len);
+
+/*
+ * Device (@name) { _HID EisaId (@hid), _UID @uid (none when < 0), _CRS {
+ * IO (Decode16) per port range, Interrupt (@irq) } }: a legacy device at
+ * fixed ports with one edge-triggered IRQ.
+ */
+struct aml_io_range {
+	uint16_t base;
+	uint8_t len;
+};
+void aml_isa_device(struct aml *a, const char *name, const char *hid, int uid,
+		    const struct aml_io_range *io, unsigned int nr_io,
+		    uint32_t irq);
 
 /*
  * Word/DWord/QWord address space descriptors, as a PCI root bridge's _CRS

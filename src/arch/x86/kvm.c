@@ -1,0 +1,110 @@
+// SPDX-License-Identifier: GPL-2.0
+/* The x86 side of kvm/arch.h: a PC's irqchip, PIT, RAM map and GSI routes. */
+#include "kvm/arch.h"
+
+#include <errno.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <linux/kvm.h>
+
+#include "arch/x86/boot.h"
+#include "arch/x86/layout.h"
+#include "kvm/memory.h"
+#include "kvm/vcpu.h"
+#include "kvm/vm.h"
+#include "util/log.h"
+
+#define IOAPIC_PINS 24
+
+const struct arch_kvm_cap arch_kvm_caps[] = {
+	{ KVM_CAP_IRQCHIP, "in-kernel irqchip" },
+	{ KVM_CAP_PIT2, "in-kernel PIT" },
+	{ KVM_CAP_SET_TSS_ADDR, "TSS address" },
+};
+const unsigned int arch_nr_kvm_caps =
+	sizeof(arch_kvm_caps) / sizeof(arch_kvm_caps[0]);
+
+const char arch_pc_name[] = "RIP";
+
+int arch_vm_setup(struct vm *vm)
+{
+	struct kvm_pit_config pit = { .flags = KVM_PIT_SPEAKER_DUMMY };
+	uint64_t identity = KVM_IDENTITY_MAP_ADDR;
+
+	/* Real-mode emulation on VMX without unrestricted guest needs these. */
+	if (ioctl(vm->vm_fd, KVM_SET_TSS_ADDR, (unsigned long)KVM_TSS_ADDR) <
+		    0 ||
+	    ioctl(vm->vm_fd, KVM_SET_IDENTITY_MAP_ADDR, &identity) < 0) {
+		pr_err("KVM_SET_TSS_ADDR/IDENTITY_MAP_ADDR: %s",
+		       strerror(errno));
+		return -errno;
+	}
+	/* The irqchip must exist before vCPUs so they get an in-kernel LAPIC. */
+	if (ioctl(vm->vm_fd, KVM_CREATE_IRQCHIP, 0) < 0) {
+		pr_err("KVM_CREATE_IRQCHIP: %s", strerror(errno));
+		return -errno;
+	}
+	if (ioctl(vm->vm_fd, KVM_CREATE_PIT2, &pit) < 0) {
+		pr_err("KVM_CREATE_PIT2: %s", strerror(errno));
+		return -errno;
+	}
+	return 0;
+}
+
+/* RAM from 0 up to the 32-bit PCI hole; what is left goes above 4 GiB. */
+int arch_ram_map(uint64_t ram_size, struct mem_region *map, unsigned int max)
+{
+	uint64_t low = ram_size < PCI_HOLE_START ? ram_size : PCI_HOLE_START;
+	uint64_t high = ram_size - low;
+
+	if (!ram_size || max < 1 + !!high ||
+	    (high && PCI_HOLE_END + high < PCI_HOLE_END))
+		return -EINVAL;
+	map[0] = (struct mem_region){ .gpa = 0, .size = low };
+	if (!high)
+		return 1;
+	map[1] = (struct mem_region){ .gpa = PCI_HOLE_END, .size = high };
+	return 2;
+}
+
+uint64_t x86_low_ram_end(const struct guest_mem *mem)
+{
+	return mem->regions[0].gpa + mem->regions[0].size;
+}
+
+static void add_irqchip(struct kvm_irq_routing_entry *e, unsigned int gsi,
+			unsigned int chip, unsigned int pin)
+{
+	*e = (struct kvm_irq_routing_entry){
+		.gsi = gsi,
+		.type = KVM_IRQ_ROUTING_IRQCHIP,
+		.u.irqchip = { .irqchip = chip, .pin = pin },
+	};
+}
+
+/* KVM's own defaults: ISA IRQs to both PICs and the IOAPIC. */
+unsigned int arch_irq_default_routes(struct kvm_irq_routing_entry *e)
+{
+	unsigned int n = 0;
+
+	_Static_assert(15 + IOAPIC_PINS <= ARCH_MAX_IRQ_ROUTES, "routes");
+	for (unsigned int i = 0; i < 16; i++) {
+		if (i != 2)
+			add_irqchip(&e[n++], i,
+				    i < 8 ? KVM_IRQCHIP_PIC_MASTER :
+					    KVM_IRQCHIP_PIC_SLAVE,
+				    i % 8);
+	}
+	for (unsigned int i = 0; i < IOAPIC_PINS; i++)
+		add_irqchip(&e[n++], i, KVM_IRQCHIP_IOAPIC, i);
+	return n;
+}
+
+uint64_t arch_vcpu_pc(struct vcpu *v)
+{
+	struct kvm_regs regs;
+
+	if (ioctl(v->fd, KVM_GET_REGS, &regs) < 0)
+		return 0;
+	return regs.rip;
+}

@@ -1,0 +1,31 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+#ifndef DEVISOR_BOARD_H
+#define DEVISOR_BOARD_H
+
+/*
+ * A board: the machine a VM is built as from a vm_config, with its
+ * devices, firmware tables, the kernel in RAM and the vCPUs' first state.
+ * Each architecture has its own (src/arch/<arch>/, with the kvm/arch.h
+ * hooks) and main.c picks one. Only what main() needs is shared here.
+ */
+#include "backend/console.h"
+
+struct vm;
+struct vm_config;
+
+struct board {
+	struct console_port console; /* where the terminal's input goes */
+};
+
+struct board_ops {
+	/*
+	 * Builds the board on a VM from vm_create(). *@out is set once
+	 * there is anything to free, failure or not.
+	 */
+	int (*setup)(struct vm *vm, const struct vm_config *cfg,
+		     struct board **out);
+	/* After vm_destroy(): frees what setup() made. Takes NULL. */
+	void (*destroy)(struct board *b);
+};
+
+#endif

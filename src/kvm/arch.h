@@ -1,0 +1,55 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+#ifndef DEVISOR_KVM_ARCH_H
+#define DEVISOR_KVM_ARCH_H
+
+/*
+ * What kvm/ asks of the architecture, so that the VM, memory, interrupt
+ * and vCPU code stays free of any one instruction set (kvmtool's
+ * kvm__arch_* hooks). src/arch/$(ARCH)/ implements them; the Makefile
+ * links one architecture in. The board (struct board_ops, board.h) is
+ * the architecture's other half.
+ */
+#include <stdint.h>
+
+struct kvm_irq_routing_entry;
+struct mem_region;
+struct vcpu;
+struct vm;
+
+/* KVM capabilities the architecture needs, checked before KVM_CREATE_VM. */
+struct arch_kvm_cap {
+	int cap;
+	const char *name; /* for "KVM lacks a required capability: %s" */
+};
+extern const struct arch_kvm_cap arch_kvm_caps[];
+extern const unsigned int arch_nr_kvm_caps;
+
+/*
+ * After guest RAM is registered, before the vCPUs: the in-kernel
+ * interrupt controller, timers, and whatever else the vCPUs must find
+ * (x86: TSS and identity-map pages, PIC/IOAPIC, PIT). Logs and returns
+ * -errno.
+ */
+int arch_vm_setup(struct vm *vm);
+
+/*
+ * Where @ram_size bytes of RAM go: fills @map (gpa and size only) in
+ * ascending order, around whatever the architecture keeps for MMIO.
+ * Returns the number of regions (at most @max) or -EINVAL.
+ */
+int arch_ram_map(uint64_t ram_size, struct mem_region *map, unsigned int max);
+
+/*
+ * The GSI routes KVM starts with, which KVM_SET_GSI_ROUTING would
+ * otherwise drop: fills @e (room for ARCH_MAX_IRQ_ROUTES) and returns how
+ * many. MSI routes take GSIs none of these use.
+ */
+#define ARCH_MAX_IRQ_ROUTES 64
+unsigned int arch_irq_default_routes(struct kvm_irq_routing_entry *e);
+
+/* The vCPU's program counter for messages; 0 when it cannot be read. */
+uint64_t arch_vcpu_pc(struct vcpu *vcpu);
+/* Its name in those messages ("RIP"). */
+extern const char arch_pc_name[];
+
+#endif
