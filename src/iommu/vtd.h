@@ -1,0 +1,97 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+#ifndef DEVISOR_IOMMU_VTD_H
+#define DEVISOR_IOMMU_VTD_H
+
+/*
+ * One Intel VT-d DMA-remapping hardware unit: its 4 KiB register page, the
+ * walk of the guest's root, context, PASID and second-level tables, the
+ * fault recording registers and fault event, the context cache and IOTLB
+ * and their register-based and queued invalidation. See docs/iommu.md.
+ *
+ * The model knows nothing of KVM or x86: it reads the guest's tables
+ * through a guest_mem (every access bounds-checked), raises interrupts and
+ * reports invalidations through the callbacks below, and is reached through
+ * vtd_mmio_read()/vtd_mmio_write() (the bus_ops shape) and
+ * vtd_translate().
+ *
+ * Locking: one mutex per unit protects all of its state (registers, fault
+ * records, invalidation queue state, caches, the list of attached address
+ * spaces). Every entry point takes it; vtd_translate() may be called from
+ * any number of threads. The callbacks run with it held, so that an
+ * invalidation is delivered before anything the guest can observe after it
+ * (an invalidation wait's status write); they must not call back into the
+ * unit, directly or through a dma_notifier.
+ */
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "kvm/dma.h"
+
+struct guest_mem;
+struct vtd;
+
+/* Every source id, in an invalidation notice. */
+#define VTD_SID_ALL (-1)
+
+struct vtd_ops {
+	/* An interrupt message: fault event or invalidation completion. */
+	void (*msi)(void *opaque, uint64_t addr, uint32_t data);
+	/*
+	 * Translations device @sid (bus << 8 | devfn; VTD_SID_ALL: every
+	 * device) obtained for [iova, iova + len) may no longer be used; len
+	 * UINT64_MAX means the whole space. Address spaces made with
+	 * vtd_dma_space_init() are invalidated by the unit itself before this
+	 * is called.
+	 */
+	void (*invalidate)(void *opaque, int sid, uint64_t iova, uint64_t len);
+};
+
+/* Permissions of a translation. */
+#define VTD_PERM_R 1
+#define VTD_PERM_W 2
+
+struct vtd_xlate {
+	uint64_t gpa; /* the guest physical address @iova translates to */
+	/*
+	 * Offset bits of the page the translation belongs to: 0xfff, 0x1fffff
+	 * or 0x3fffffff; UINT64_MAX for identity (translation disabled) and
+	 * pass-through, which have no page.
+	 */
+	uint64_t page_mask;
+	uint8_t perm; /* VTD_PERM_*; on a permission fault, what is mapped */
+};
+
+/* @ops and @opaque may be NULL: interrupts and notices are then dropped. */
+struct vtd *vtd_create(const struct guest_mem *mem, const struct vtd_ops *ops,
+		       void *opaque);
+void vtd_destroy(struct vtd *vtd);
+/* Power-on state: translation off, caches empty, every device notified. */
+void vtd_reset(struct vtd *vtd);
+
+/* Register page accesses: 4 or 8 bytes, naturally aligned; else ignored. */
+uint64_t vtd_mmio_read(struct vtd *vtd, uint64_t offset, unsigned int size);
+void vtd_mmio_write(struct vtd *vtd, uint64_t offset, uint64_t value,
+		    unsigned int size);
+
+/*
+ * Translate a request without PASID from @sid for @iova, reading, writing or
+ * both (@dir). Returns 0 with *@out filled, or a fault reason (enum
+ * vtd_fault, > 0), which is recorded and reported as the specification
+ * says unless fault processing is disabled for the device. On a fault,
+ * @out->perm is non-zero only for a permission fault on a mapped page.
+ */
+int vtd_translate(struct vtd *vtd, uint16_t sid, uint64_t iova,
+		  enum dma_dir dir, struct vtd_xlate *out);
+
+/*
+ * A DMA address space for device @sid that translates through @vtd
+ * (contiguous pieces end at the end of a page or superpage, or of RAM;
+ * -EFAULT for a translation fault or an address outside RAM, -EACCES for a
+ * permission fault). The unit invalidates it when the guest invalidates
+ * translations the device may hold. Returns 0 or -ENOMEM.
+ */
+int vtd_dma_space_init(struct dma_space *as, struct vtd *vtd, uint16_t sid);
+void vtd_dma_space_destroy(struct dma_space *as);
+
+#endif

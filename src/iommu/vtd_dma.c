@@ -1,0 +1,79 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * A device's DMA address space behind a VT-d unit: each piece is one
+ * translation, cut at the end of its page (or superpage) and of the RAM
+ * region the guest physical address lies in.
+ */
+#include <errno.h>
+#include <stdlib.h>
+
+#include "iommu/vtd_internal.h"
+#include "kvm/memory.h"
+
+static int vtd_dma_translate(struct dma_space *as, uint64_t iova, uint64_t len,
+			     enum dma_dir dir, void **hva, uint64_t *contig)
+{
+	struct vtd_port *p = as->opaque;
+	const struct guest_mem *m = as->mem;
+	struct vtd_xlate x;
+	uint64_t n;
+
+	if (!p->vtd)
+		return -EFAULT;
+	if (vtd_translate(p->vtd, p->sid, iova, dir, &x))
+		return x.perm ? -EACCES : -EFAULT;
+	/* Bytes left in the page; a page_mask of all ones is no limit. */
+	n = x.page_mask - (iova & x.page_mask);
+	n = n < len - 1 ? n + 1 : len;
+	for (unsigned int i = 0; i < m->nr; i++) {
+		const struct mem_region *r = &m->regions[i];
+		uint64_t off = x.gpa - r->gpa;
+
+		if (x.gpa < r->gpa || off >= r->size)
+			continue;
+		*hva = r->hva + off;
+		*contig = n < r->size - off ? n : r->size - off;
+		return 0;
+	}
+	return -EFAULT; /* translated to something that is not RAM */
+}
+
+static const struct dma_ops vtd_dma_ops = {
+	.translate = vtd_dma_translate,
+};
+
+int vtd_dma_space_init(struct dma_space *as, struct vtd *v, uint16_t sid)
+{
+	struct vtd_port *p = calloc(1, sizeof(*p));
+
+	if (!p)
+		return -ENOMEM;
+	p->vtd = v;
+	p->as = as;
+	p->sid = sid;
+	dma_space_init(as, v->mem, &vtd_dma_ops, p);
+	pthread_mutex_lock(&v->lock);
+	p->next = v->ports;
+	v->ports = p;
+	pthread_mutex_unlock(&v->lock);
+	return 0;
+}
+
+void vtd_dma_space_destroy(struct dma_space *as)
+{
+	struct vtd_port *p = as->opaque;
+	struct vtd *v = p->vtd;
+
+	if (v) {
+		pthread_mutex_lock(&v->lock);
+		for (struct vtd_port **pp = &v->ports; *pp; pp = &(*pp)->next) {
+			if (*pp == p) {
+				*pp = p->next;
+				break;
+			}
+		}
+		pthread_mutex_unlock(&v->lock);
+	}
+	free(p);
+	dma_space_destroy(as);
+}
