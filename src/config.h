@@ -79,13 +79,27 @@ int config_parse_rng(const char *spec, int *addr, char *err, size_t errlen);
 int config_parse_console(const char *spec, bool *virtio, int *addr, char *err,
 			 size_t errlen);
 
+/* --iommu: none (default) or vtd, one Intel VT-d unit (docs/iommu.md). */
+enum iommu_kind { IOMMU_NONE, IOMMU_VTD };
+
+int config_parse_iommu(const char *s, enum iommu_kind *out, char *err,
+		       size_t errlen);
+
+/*
+ * What --iommu vtd asks of the rest: the unit translates PCI functions
+ * only (its DRHD has INCLUDE_PCI_ALL), so a virtio-mmio disk, whose DMA
+ * nothing would translate, is refused rather than left as a hole in the
+ * guest's DMA protection.
+ */
+struct vm_config;
+int config_check_iommu(const struct vm_config *cfg, char *err, size_t errlen);
+
 /*
  * Gives every PCI device of @cfg its devfn (docs/pci.md, "Addressing"):
  * explicit addr= first, then the rest, in the order --net, --disk
  * (transport=pci), --rng, --console virtio, take the lowest free slot.
  * The sentence in @err names the option at fault.
  */
-struct vm_config;
 int config_plan_pci(struct vm_config *cfg, char *err, size_t errlen);
 
 #endif

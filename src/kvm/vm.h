@@ -47,6 +47,7 @@ struct vm_config {
 	int console_addr;
 	bool exit_on_reset; /* --on-reset exit: a reset ends devisor */
 	struct platform_config platform;
+	enum iommu_kind iommu; /* --iommu */
 };
 
 struct vm {

@@ -9,12 +9,14 @@
 struct evloop;
 struct pci_host;
 struct virtio_mmio;
+struct vtd;
 
 /* What main() needs to know of the board after it is built. */
 struct machine {
 	struct serial *uart;
 	struct console_port console; /* where the terminal's input goes */
 	struct pci_host *pci;
+	struct vtd *vtd; /* --iommu vtd; a device of the VM, which frees it */
 	struct evloop *io; /* the I/O thread virtio back-ends run on */
 	struct virtio_mmio *mmio[VIRTIO_MMIO_MAX];
 	unsigned int nr_mmio;
