@@ -41,7 +41,7 @@ vtd_checks() {
 
 	v=$(marker "$clog" vtd-group-types)
 	for t in ${v//,/ }; do
-		[[ ${t#*:} == "$domain" ]] || bad+=" $t"
+		[[ ${t##*:} == "$domain" ]] || bad+=" $t"
 	done
 	if [[ -n $v && $v != none && -z $bad ]]; then
 		pass "$name/vtd-domain"
