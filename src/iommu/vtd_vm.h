@@ -20,10 +20,9 @@ struct vtd;
 
 /*
  * Creates the unit and puts its register page (VTD_REG_SIZE bytes,
- * iommu/vtd_regs.h) at @base on @vm's MMIO bus.
- * It is a device of @vm: register it before the PCI host, so it is
- * destroyed after the functions whose DMA goes through it. NULL on error
- * (logged).
+ * iommu/vtd_regs.h) at @base on @vm's MMIO bus. It is a device of @vm:
+ * create it before the PCI host, so it is destroyed after the functions
+ * whose DMA goes through it. NULL on error (logged).
  */
 struct vtd *vtd_vm_create(struct vm *vm, uint64_t base);
 

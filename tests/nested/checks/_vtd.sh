@@ -5,11 +5,12 @@
 # devisor runs with -v and says which tables the guest turned DMA
 # remapping on with ("vtd: DMA remapping on, MODE tables at ...").
 
-# vtd_checks MODE DOMAIN: MODE is the tables the driver must use
+# vtd_checks MODE DOMAIN [MIN]: MODE is the tables the driver must use
 # (scalable-mode or legacy), DOMAIN the type every virtio function's
-# group must have (DMA-FQ for lazy invalidation, DMA for strict).
+# group must have (DMA-FQ for lazy invalidation, DMA for strict), MIN
+# how many virtio functions the case has at least (default 3).
 vtd_checks() {
-	local mode=$1 domain=$2 v faults t bad='' seen
+	local mode=$1 domain=$2 min=${3:-3} v faults t bad='' seen
 
 	v=$(marker "$clog" vtd-dmar-table)
 	if [[ $v == yes ]]; then pass "$name/vtd-dmar"; else fail "$name/vtd-dmar" "no DMAR table in L3's ACPI: vtd-dmar-table=${v:-none}"; fi
@@ -33,10 +34,10 @@ vtd_checks() {
 	fi
 
 	v=$(marker "$clog" vtd-groups)
-	if [[ $v =~ ^([0-9]+)/([0-9]+)$ ]] && ((BASH_REMATCH[1] >= 3 && BASH_REMATCH[1] == BASH_REMATCH[2])); then
+	if [[ $v =~ ^([0-9]+)/([0-9]+)$ ]] && ((BASH_REMATCH[1] >= min && BASH_REMATCH[1] == BASH_REMATCH[2])); then
 		pass "$name/vtd-groups"
 	else
-		fail "$name/vtd-groups" "vtd-groups=${v:-none}, want every virtio function (>= 3) in an IOMMU group"
+		fail "$name/vtd-groups" "vtd-groups=${v:-none}, want every virtio function (>= $min) in an IOMMU group"
 	fi
 
 	v=$(marker "$clog" vtd-group-types)
