@@ -233,6 +233,32 @@ int config_parse_console(const char *spec, bool *virtio, int *addr, char *err,
 	FAIL("console takes serial or virtio[,addr=DD.F], not '%s'", spec);
 }
 
+int config_parse_iommu(const char *s, enum iommu_kind *out, char *err,
+		       size_t errlen)
+{
+	if (!strcmp(s, "none"))
+		*out = IOMMU_NONE;
+	else if (!strcmp(s, "vtd"))
+		*out = IOMMU_VTD;
+	else
+		FAIL("iommu takes none or vtd, not '%s'", s);
+	return 0;
+}
+
+int config_check_iommu(const struct vm_config *cfg, char *err, size_t errlen)
+{
+	if (cfg->iommu != IOMMU_VTD)
+		return 0;
+	for (unsigned int i = 0; i < cfg->nr_disks; i++) {
+		if (cfg->disks[i].transport == TRANSPORT_MMIO)
+			FAIL("--iommu vtd: --disk #%u has transport=mmio, and "
+			     "the VT-d unit translates PCI functions only; use "
+			     "transport=pci",
+			     i + 1);
+	}
+	return 0;
+}
+
 /* One PCI device of the command line, in planning order. */
 struct pci_want {
 	char name[48];

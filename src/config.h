@@ -79,6 +79,12 @@ int config_parse_rng(const char *spec, int *addr, char *err, size_t errlen);
 int config_parse_console(const char *spec, bool *virtio, int *addr, char *err,
 			 size_t errlen);
 
+/* --iommu: none (default) or vtd, one Intel VT-d unit (docs/iommu.md). */
+enum iommu_kind { IOMMU_NONE, IOMMU_VTD };
+
+int config_parse_iommu(const char *s, enum iommu_kind *out, char *err,
+		       size_t errlen);
+
 /* Everything `devisor run` was asked for: what a board builds a VM from. */
 struct vm_config {
 	const char *kernel;
@@ -100,7 +106,16 @@ struct vm_config {
 	int console_addr;
 	bool exit_on_reset; /* --on-reset exit: a reset ends devisor */
 	struct platform_config platform;
+	enum iommu_kind iommu; /* --iommu */
 };
+
+/*
+ * What --iommu vtd asks of the rest: the unit translates PCI functions
+ * only (its DRHD has INCLUDE_PCI_ALL), so a virtio-mmio disk, whose DMA
+ * nothing would translate, is refused rather than left as a hole in the
+ * guest's DMA protection.
+ */
+int config_check_iommu(const struct vm_config *cfg, char *err, size_t errlen);
 
 /*
  * Gives every PCI device of @cfg its devfn (docs/pci.md, "Addressing"):

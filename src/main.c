@@ -71,6 +71,10 @@ static void usage(FILE *f)
 	      "options)\n"
 	      "                       or exit, on a guest reset or triple "
 	      "fault\n"
+	      "      --iommu KIND     none (default) or vtd: an Intel VT-d "
+	      "DMA-remapping unit\n"
+	      "                       in front of every PCI device (guest: "
+	      "intel_iommu=on)\n"
 	      "      --platform SPEC  SMBIOS system identity: serial=S,uuid=U "
 	      "with UUID\n"
 	      "                       as xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx "
@@ -112,7 +116,8 @@ enum {
 	OPT_RNG,
 	OPT_CONSOLE,
 	OPT_ON_RESET,
-	OPT_PLATFORM
+	OPT_PLATFORM,
+	OPT_IOMMU
 };
 
 static const struct option run_opts[] = {
@@ -128,6 +133,7 @@ static const struct option run_opts[] = {
 	{ "console", required_argument, NULL, OPT_CONSOLE },
 	{ "on-reset", required_argument, NULL, OPT_ON_RESET },
 	{ "platform", required_argument, NULL, OPT_PLATFORM },
+	{ "iommu", required_argument, NULL, OPT_IOMMU },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "quiet", no_argument, NULL, 'q' },
 	{ "help", no_argument, NULL, 'h' },
@@ -243,6 +249,11 @@ static int parse_run(int argc, char **argv, struct vm_config *cfg)
 						  err_msg, sizeof(err_msg)))
 				return usage_error("--platform: %s", err_msg);
 			break;
+		case OPT_IOMMU:
+			if (config_parse_iommu(optarg, &cfg->iommu, err_msg,
+					       sizeof(err_msg)))
+				return usage_error("--iommu: %s", err_msg);
+			break;
 		case 'v':
 			if (log_level < LOG_DEBUG)
 				log_level++;
@@ -265,7 +276,8 @@ static int parse_run(int argc, char **argv, struct vm_config *cfg)
 		return usage_error("unexpected argument '%s'", argv[optind]);
 	if (!cfg->kernel)
 		return usage_error("run needs --kernel PATH");
-	if (config_plan_pci(cfg, err_msg, sizeof(err_msg)))
+	if (config_plan_pci(cfg, err_msg, sizeof(err_msg)) ||
+	    config_check_iommu(cfg, err_msg, sizeof(err_msg)))
 		return usage_error("%s", err_msg);
 	if (!cfg->cmdline)
 		cfg->cmdline = cfg->virtio_console ? "console=hvc0" :

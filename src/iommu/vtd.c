@@ -188,6 +188,13 @@ void vtd_reset(struct vtd *v)
 	pthread_mutex_unlock(&v->lock);
 }
 
+static const char *ttm_name(unsigned int ttm)
+{
+	return ttm == VTD_TTM_LEGACY   ? "legacy" :
+	       ttm == VTD_TTM_SCALABLE ? "scalable-mode" :
+					 "reserved-mode";
+}
+
 /*
  * Global command. Software sets or clears one command at a time but the
  * model takes them all: TE and QIE are states, SRTP a one-shot whose status
@@ -209,6 +216,13 @@ static void gcmd_write(struct vtd *v, uint32_t cmd)
 	}
 	if (!!(cmd & VTD_GCMD_TE) != !!(v->gsts & VTD_GSTS_TES)) {
 		v->gsts ^= VTD_GSTS_TES;
+		/* Rare in a sane guest, so said at -v; a toggling one is capped. */
+		if (v->gsts & VTD_GSTS_TES)
+			pr_info_ratelimited(
+				"vtd: DMA remapping on, %s tables at %#llx",
+				ttm_name(v->ttm), (unsigned long long)v->rta);
+		else
+			pr_info_ratelimited("vtd: DMA remapping off");
 		vtd_flush_all(v);
 		vtd_notify(v, VTD_SCOPE_ALL, 0, 0, 0, 0, UINT64_MAX);
 	}

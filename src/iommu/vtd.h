@@ -89,7 +89,10 @@ int vtd_translate(struct vtd *vtd, uint16_t sid, uint64_t iova,
  * (contiguous pieces end at the end of a page or superpage, or of RAM;
  * -EFAULT for a translation fault or an address outside RAM, -EACCES for a
  * permission fault). The unit invalidates it when the guest invalidates
- * translations the device may hold. Returns 0 or -ENOMEM.
+ * translations the device may hold. Returns 0 or -ENOMEM. The space
+ * detaches itself from the unit in dma_space_destroy(), so its owner need
+ * not know it is a VT-d one; vtd_dma_space_destroy() is the same call. It
+ * may outlive the unit (translations then fail).
  */
 int vtd_dma_space_init(struct dma_space *as, struct vtd *vtd, uint16_t sid);
 void vtd_dma_space_destroy(struct dma_space *as);

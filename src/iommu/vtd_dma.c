@@ -38,8 +38,27 @@ static int vtd_dma_translate(struct dma_space *as, uint64_t iova, uint64_t len,
 	return -EFAULT; /* translated to something that is not RAM */
 }
 
+static void vtd_dma_destroy(struct dma_space *as)
+{
+	struct vtd_port *p = as->opaque;
+	struct vtd *v = p->vtd;
+
+	if (v) {
+		pthread_mutex_lock(&v->lock);
+		for (struct vtd_port **pp = &v->ports; *pp; pp = &(*pp)->next) {
+			if (*pp == p) {
+				*pp = p->next;
+				break;
+			}
+		}
+		pthread_mutex_unlock(&v->lock);
+	}
+	free(p);
+}
+
 static const struct dma_ops vtd_dma_ops = {
 	.translate = vtd_dma_translate,
+	.destroy = vtd_dma_destroy,
 };
 
 int vtd_dma_space_init(struct dma_space *as, struct vtd *v, uint16_t sid)
@@ -61,19 +80,5 @@ int vtd_dma_space_init(struct dma_space *as, struct vtd *v, uint16_t sid)
 
 void vtd_dma_space_destroy(struct dma_space *as)
 {
-	struct vtd_port *p = as->opaque;
-	struct vtd *v = p->vtd;
-
-	if (v) {
-		pthread_mutex_lock(&v->lock);
-		for (struct vtd_port **pp = &v->ports; *pp; pp = &(*pp)->next) {
-			if (*pp == p) {
-				*pp = p->next;
-				break;
-			}
-		}
-		pthread_mutex_unlock(&v->lock);
-	}
-	free(p);
 	dma_space_destroy(as);
 }

@@ -51,6 +51,8 @@ void dma_space_init_identity(struct dma_space *as, const struct guest_mem *mem)
 
 void dma_space_destroy(struct dma_space *as)
 {
+	if (as->ops && as->ops->destroy)
+		as->ops->destroy(as);
 	pthread_mutex_destroy(&as->lock);
 }
 

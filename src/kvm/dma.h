@@ -8,9 +8,10 @@
  * addresses (IOVAs); the space turns them into host pointers, range and
  * direction checked, splitting a buffer wherever the translation does.
  *
- * Today every space is the identity over guest RAM (IOVA = guest physical
- * address, contiguous within a RAM region). An emulated IOMMU gives a
- * device a space whose ops walk its page tables: a buffer contiguous in
+ * Without an IOMMU a space is the identity over guest RAM (IOVA = guest
+ * physical address, contiguous within a RAM region). An emulated IOMMU
+ * (--iommu vtd: iommu/vtd.h) gives each PCI function a space whose ops
+ * walk the guest's translation tables: a buffer contiguous in
  * IOVA may then be scattered in RAM page by page, which is why callers
  * take iovecs, never one pointer for a whole buffer (after QEMU's
  * AddressSpace and Cloud Hypervisor's AccessPlatform).
@@ -50,6 +51,12 @@ struct dma_ops {
 	 */
 	int (*translate)(struct dma_space *as, uint64_t iova, uint64_t len,
 			 enum dma_dir dir, void **hva, uint64_t *contig);
+	/*
+	 * Optional: frees the translator's state (@as->opaque), from
+	 * dma_space_destroy(). The space's owner then needs to know nothing
+	 * of who made the space.
+	 */
+	void (*destroy)(struct dma_space *as);
 };
 
 /* Called on invalidation of [iova, iova+len): drop cached translations. */
@@ -73,6 +80,7 @@ void dma_space_init_identity(struct dma_space *as, const struct guest_mem *mem);
 /* A space translated by @ops (an IOMMU's; tests' page-scattering maps). */
 void dma_space_init(struct dma_space *as, const struct guest_mem *mem,
 		    const struct dma_ops *ops, void *opaque);
+/* Runs the ops' destroy, if any; no translation may be in progress. */
 void dma_space_destroy(struct dma_space *as);
 
 /* Whether all of [iova, iova+len) is mapped for @dir: 0, -EFAULT, -EACCES. */

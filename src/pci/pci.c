@@ -757,6 +757,21 @@ static struct pci_dev *lookup(struct pci_host *host, unsigned int bus,
 	return b ? __atomic_load_n(&b->devfn[devfn], __ATOMIC_ACQUIRE) : NULL;
 }
 
+bool pci_host_has_iommu(const struct pci_host *host)
+{
+	return host->cfg.dma_init != NULL;
+}
+
+int pci_dev_dma_init(struct pci_dev *pdev, struct dma_space *as)
+{
+	struct pci_host *host = pdev->host;
+
+	if (!host || !pci_host_has_iommu(host))
+		return -ENODEV;
+	return host->cfg.dma_init(host->cfg.dma_opaque, as,
+				  (uint16_t)(pdev->bus << 8 | pdev->devfn));
+}
+
 struct pci_dev *pci_host_find(struct pci_host *host, unsigned int bus,
 			      unsigned int devfn)
 {

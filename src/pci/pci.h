@@ -43,6 +43,7 @@ struct vm;
 struct msix;
 struct msi;
 struct pci_dev;
+struct dma_space;
 
 #define PCI_MAX_BUSES 256
 #define PCI_MAX_SLOTS 32
@@ -112,6 +113,14 @@ struct pci_host_config {
 	 */
 	const struct bus_ops *conf1_other;
 	void *conf1_other_opaque;
+	/*
+	 * An IOMMU in front of every function (a VT-d unit with
+	 * INCLUDE_PCI_ALL): makes @as the DMA space of requester @sid (bus <<
+	 * 8 | devfn), destroyed with dma_space_destroy(). NULL: no IOMMU,
+	 * functions use the identity over guest RAM.
+	 */
+	int (*dma_init)(void *opaque, struct dma_space *as, uint16_t sid);
+	void *dma_opaque;
 };
 
 enum pci_bar_type {
@@ -319,6 +328,16 @@ int pci_plan_devfns(const int *want, unsigned int n, int *out,
 		    unsigned int *bad);
 /* Back to the state at registration: decode off, BARs where placed. */
 void pci_dev_reset(struct pci_dev *pdev);
+
+/* Whether @host's functions sit behind an IOMMU (cfg.dma_init). */
+bool pci_host_has_iommu(const struct pci_host *host);
+/*
+ * The DMA address space of a registered function: through the host's
+ * IOMMU with the function's requester id (bus << 8 | devfn). Returns 0,
+ * -ENODEV without an IOMMU, or the IOMMU's error. Free it with
+ * dma_space_destroy().
+ */
+int pci_dev_dma_init(struct pci_dev *pdev, struct dma_space *as);
 
 /* Drive the INTx pin: @level 1 asserts. Any thread. */
 void pci_dev_set_intx(struct pci_dev *pdev, int level);

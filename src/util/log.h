@@ -40,6 +40,13 @@ bool ratelimit_ok(struct ratelimit *rl);
 			log_msg(LOG_DEBUG, __VA_ARGS__);           \
 	} while (0)
 
+#define pr_info_ratelimited(...)                        \
+	do {                                            \
+		static struct ratelimit __rl;           \
+		if (ratelimit_ok(&__rl))                \
+			log_msg(LOG_INFO, __VA_ARGS__); \
+	} while (0)
+
 #define pr_warn_ratelimited(...)                        \
 	do {                                            \
 		static struct ratelimit __rl;           \

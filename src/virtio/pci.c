@@ -585,6 +585,11 @@ struct pci_dev *virtio_pci_pdev(struct virtio_pci *vp)
 	return &vp->pdev;
 }
 
+static int vp_dma_init(void *arg, struct dma_space *as)
+{
+	return pci_dev_dma_init(arg, as);
+}
+
 struct virtio_pci *virtio_pci_create(struct vm *vm, struct pci_host *host,
 				     struct virtio_dev *vdev,
 				     struct evloop *loop)
@@ -647,6 +652,14 @@ struct virtio_pci *virtio_pci_create(struct vm *vm, struct pci_host *host,
 	ret = pci_dev_register(host, pdev, -1);
 	if (ret < 0)
 		goto fail_msix;
+	/* Its requester id is known now; the guest has not run yet. */
+	if (pci_host_has_iommu(host)) {
+		ret = virtio_dev_translate_dma(vdev, vp_dma_init, pdev);
+		if (ret) {
+			pci_dev_unregister(pdev);
+			goto fail_msix;
+		}
+	}
 	return vp;
 
 fail_msix:

@@ -61,8 +61,9 @@ static const char *const virtq_errors[] = {
 		"indirect descriptor inside an indirect table",
 	[VIRTQ_E_INDIRECT_LEN - VIRTQ_E_BASE] = "indirect table length invalid",
 	[VIRTQ_E_INDIRECT_RANGE - VIRTQ_E_BASE] =
-		"indirect table outside guest RAM",
-	[VIRTQ_E_SEG_RANGE - VIRTQ_E_BASE] = "buffer outside guest RAM",
+		"indirect table not mapped for the device (not RAM, or the IOMMU refuses)",
+	[VIRTQ_E_SEG_RANGE - VIRTQ_E_BASE] =
+		"buffer not mapped for the device (not RAM, or the IOMMU refuses)",
 	[VIRTQ_E_LEN_OVERFLOW - VIRTQ_E_BASE] =
 		"descriptor chain longer than 4 GiB",
 	[VIRTQ_E_ORDER - VIRTQ_E_BASE] =
@@ -71,7 +72,8 @@ static const char *const virtq_errors[] = {
 		"packed chain continues into a descriptor not made available",
 	[VIRTQ_E_INFLIGHT - VIRTQ_E_BASE] =
 		"more buffers in flight than the queue holds",
-	[VIRTQ_E_RING_RANGE - VIRTQ_E_BASE] = "ring outside guest RAM",
+	[VIRTQ_E_RING_RANGE - VIRTQ_E_BASE] =
+		"ring not mapped for the device (not RAM, or the IOMMU refuses)",
 	[VIRTQ_E_SIZE - VIRTQ_E_BASE] = "invalid queue size",
 	[VIRTQ_E_ALIGN - VIRTQ_E_BASE] = "misaligned ring address",
 	[VIRTQ_E_BUSY - VIRTQ_E_BASE] = "queue changed while enabled",

@@ -62,13 +62,13 @@ enum virtq_error {
 	VIRTQ_E_INDIRECT_NEXT, /* INDIRECT with NEXT / inside a packed list */
 	VIRTQ_E_INDIRECT_NESTED, /* INDIRECT inside an indirect table */
 	VIRTQ_E_INDIRECT_LEN, /* table len 0, not n*16, or > queue size */
-	VIRTQ_E_INDIRECT_RANGE, /* table not entirely in guest RAM */
-	VIRTQ_E_SEG_RANGE, /* buffer not entirely in guest RAM */
+	VIRTQ_E_INDIRECT_RANGE, /* table not all mapped for the device */
+	VIRTQ_E_SEG_RANGE, /* buffer not all mapped for the device */
 	VIRTQ_E_LEN_OVERFLOW, /* chain carries more than 4 GiB - 1 */
 	VIRTQ_E_ORDER, /* device-readable after device-writable */
 	VIRTQ_E_PACKED_AVAIL, /* packed: non-head descriptor not available */
 	VIRTQ_E_INFLIGHT, /* more buffers in flight than the ring holds */
-	VIRTQ_E_RING_RANGE, /* a ring is (no longer) in guest RAM */
+	VIRTQ_E_RING_RANGE, /* a ring is (no longer) mapped for it */
 	/* Configuration errors from the setters and virtq_enable(). */
 	VIRTQ_E_SIZE, /* bad queue size */
 	VIRTQ_E_ALIGN, /* ring address misaligned */

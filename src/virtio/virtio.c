@@ -39,6 +39,24 @@ int virtio_dev_init(struct virtio_dev *vdev, const char *name,
 	return 0;
 }
 
+int virtio_dev_translate_dma(struct virtio_dev *vdev,
+			     int (*init)(void *arg, struct dma_space *as),
+			     void *arg)
+{
+	const struct guest_mem *mem = vdev->dma.mem;
+	int ret;
+
+	/* In place: the queues point at vdev->dma. */
+	dma_space_destroy(&vdev->dma);
+	ret = init(arg, &vdev->dma);
+	if (ret) {
+		dma_space_init_identity(&vdev->dma, mem);
+		return ret;
+	}
+	vdev->access_platform = true;
+	return 0;
+}
+
 void virtio_dev_lock(struct virtio_dev *vdev)
 {
 	pthread_mutex_lock(&vdev->lock);
@@ -206,7 +224,8 @@ void virtio_dev_kick(struct virtio_dev *vdev, unsigned int q)
 
 static uint64_t offered(const struct virtio_dev *vdev)
 {
-	return vdev->device_features | VIRTIO_CORE_FEATURES;
+	return vdev->device_features | VIRTIO_CORE_FEATURES |
+	       (vdev->access_platform ? 1ull << VIRTIO_F_ACCESS_PLATFORM : 0);
 }
 
 uint32_t virtio_dev_device_features(const struct virtio_dev *vdev, uint32_t sel)
@@ -275,6 +294,15 @@ static bool features_acceptable(struct virtio_dev *vdev, uint64_t f)
 	if (!(f & (1ull << VIRTIO_F_VERSION_1))) {
 		pr_debug_ratelimited("%s: driver did not accept VERSION_1",
 				     vdev->name);
+		return false;
+	}
+	/* Behind an IOMMU, a driver that gives physical addresses is wrong. */
+	if (vdev->access_platform &&
+	    !(f & (1ull << VIRTIO_F_ACCESS_PLATFORM))) {
+		pr_warn_ratelimited("%s: the driver did not accept "
+				    "ACCESS_PLATFORM, which a device behind "
+				    "the IOMMU needs; FEATURES_OK refused",
+				    vdev->name);
 		return false;
 	}
 	return !vdev->ops->features_ok || vdev->ops->features_ok(vdev, f);

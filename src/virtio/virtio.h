@@ -39,6 +39,9 @@ struct virtio_dev;
 #ifndef VIRTIO_CONFIG_S_NEEDS_RESET
 #define VIRTIO_CONFIG_S_NEEDS_RESET 0x40
 #endif
+#ifndef VIRTIO_F_ACCESS_PLATFORM
+#define VIRTIO_F_ACCESS_PLATFORM 33 /* VIRTIO_F_IOMMU_PLATFORM before 4.19 */
+#endif
 
 /* Offered by the core for every device; VERSION_1 is also required. */
 #define VIRTIO_CORE_FEATURES                                            \
@@ -127,9 +130,12 @@ struct virtio_dev {
 	/*
 	 * The device's DMA address space (kvm/dma.h): every access to guest
 	 * memory, rings and buffers, goes through it. Identity over guest
-	 * RAM unless the platform puts an IOMMU in front of the device.
+	 * RAM unless the platform puts an IOMMU in front of the device
+	 * (virtio_dev_translate_dma()).
 	 */
 	struct dma_space dma;
+	/* Behind an IOMMU: VIRTIO_F_ACCESS_PLATFORM offered and required. */
+	bool access_platform;
 	void *config; /* device config space, if no config_read */
 	uint32_t config_len;
 
@@ -216,6 +222,18 @@ void virtio_dev_destroy(struct virtio_dev *vdev);
 int virtio_dev_bind(struct virtio_dev *vdev,
 		    const struct virtio_transport_ops *tops, void *transport,
 		    struct evloop *loop);
+/*
+ * Before the driver can see the device: its DMA goes through a translating
+ * space (an IOMMU's) that @init builds in place of the identity one. The
+ * device then offers VIRTIO_F_ACCESS_PLATFORM and refuses FEATURES_OK to
+ * a driver that does not accept it, since such a driver would hand it
+ * guest physical addresses (spec 6.1; QEMU refuses too). On error (@init's,
+ * returned) the identity space is back. No lock.
+ */
+int virtio_dev_translate_dma(struct virtio_dev *vdev,
+			     int (*init)(void *arg, struct dma_space *as),
+			     void *arg);
+
 /* Removes the kick eventfds from the loop and closes them. No lock. */
 void virtio_dev_unbind(struct virtio_dev *vdev);
 

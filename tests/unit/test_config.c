@@ -235,6 +235,35 @@ static void test_plan(void **state)
 				 "function 1");
 }
 
+static void test_iommu(void **state)
+{
+	static struct vm_config cfg;
+	enum iommu_kind k = IOMMU_VTD;
+	char err[160];
+
+	assert_int_equal(config_parse_iommu("none", &k, err, 160), 0);
+	assert_int_equal(k, IOMMU_NONE);
+	assert_int_equal(config_parse_iommu("vtd", &k, err, 160), 0);
+	assert_int_equal(k, IOMMU_VTD);
+	assert_int_equal(config_parse_iommu("bogus", &k, err, 160), -EINVAL);
+	assert_string_equal(err, "iommu takes none or vtd, not 'bogus'");
+	assert_int_equal(config_parse_iommu("", &k, err, 160), -EINVAL);
+	assert_int_equal(k, IOMMU_VTD);
+
+	/* PCI devices are behind the unit; a virtio-mmio disk would not be. */
+	cfg = (struct vm_config){ .nr_disks = 2, .iommu = IOMMU_VTD };
+	cfg.disks[0].transport = TRANSPORT_PCI;
+	cfg.disks[1].transport = TRANSPORT_PCI;
+	assert_int_equal(config_check_iommu(&cfg, err, 160), 0);
+	cfg.disks[1].transport = TRANSPORT_MMIO;
+	assert_int_equal(config_check_iommu(&cfg, err, 160), -EINVAL);
+	assert_string_equal(err, "--iommu vtd: --disk #2 has transport=mmio, "
+				 "and the VT-d unit translates PCI functions "
+				 "only; use transport=pci");
+	cfg.iommu = IOMMU_NONE;
+	assert_int_equal(config_check_iommu(&cfg, err, 160), 0);
+}
+
 static void test_bool(void **state)
 {
 	bool b;
@@ -352,6 +381,7 @@ int main(void)
 		cmocka_unit_test(test_pci_addr),
 		cmocka_unit_test(test_net_rng_console),
 		cmocka_unit_test(test_plan),
+		cmocka_unit_test(test_iommu),
 		cmocka_unit_test(test_bool),
 		cmocka_unit_test(test_platform_good),
 		cmocka_unit_test(test_platform_bad),

@@ -17,6 +17,7 @@
 
 #include "arch/x86/layout.h"
 #include "arch/x86/machine.h"
+#include "kvm/dma.h"
 #include "kvm/vm.h"
 #include "pci/msix.h"
 #include "pci/pci.h"
@@ -1386,6 +1387,65 @@ static void test_small_ecam(void **state)
 	free(vm);
 }
 
+/* ---- DMA through the host's IOMMU ---- */
+
+static int dma_inits, dma_init_ret;
+static uint16_t dma_init_sid;
+
+static int rec_dma_init(void *opaque, struct dma_space *as, uint16_t sid)
+{
+	assert_ptr_equal(opaque, &dma_inits);
+	dma_inits++;
+	dma_init_sid = sid;
+	if (dma_init_ret)
+		return dma_init_ret;
+	dma_space_init_identity(as, NULL);
+	return 0;
+}
+
+static void test_dma_iommu(void **state)
+{
+	struct fix *f = *state;
+	struct vm *vm = calloc(1, sizeof(*vm));
+	struct pci_host *host = calloc(1, sizeof(*host));
+	struct tdev *t = calloc(1, sizeof(*t));
+	struct pci_host_config cfg;
+	struct dma_space as;
+
+	/* No IOMMU: functions keep the identity, and are told so. */
+	assert_false(pci_host_has_iommu(&f->host));
+	assert_int_equal(pci_dev_dma_init(&f->a.pdev, &as), -ENODEV);
+
+	vm_init_common(vm);
+	pc_pci_host_config(&cfg);
+	cfg.dma_init = rec_dma_init;
+	cfg.dma_opaque = &dma_inits;
+	assert_int_equal(pci_host_init(host, vm, &cfg), 0);
+	assert_true(pci_host_has_iommu(host));
+	tdev_init(t, "behind", 0x1060);
+	/* Not registered yet: no requester id. */
+	assert_int_equal(pci_dev_dma_init(&t->pdev, &as), -ENODEV);
+	assert_int_equal(dma_inits, 0);
+	assert_int_equal(pci_dev_register(host, &t->pdev, PCI_DEVFN(0x1f, 7)),
+			 PCI_DEVFN(0x1f, 7));
+	/* The requester id is bus << 8 | devfn. */
+	assert_int_equal(pci_dev_dma_init(&t->pdev, &as), 0);
+	assert_int_equal(dma_inits, 1);
+	assert_int_equal(dma_init_sid, 0x00ff);
+	dma_space_destroy(&as);
+	/* The IOMMU's error comes back. */
+	dma_init_ret = -ENOMEM;
+	assert_int_equal(pci_dev_dma_init(&t->pdev, &as), -ENOMEM);
+	dma_init_ret = 0;
+
+	pci_dev_exit(&t->pdev);
+	pci_host_destroy(host);
+	vm_destroy(vm);
+	free(t);
+	free(host);
+	free(vm);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1415,6 +1475,7 @@ int main(void)
 		cmocka_unit_test(test_plan_devfns),
 		T(test_next_devfn),
 		cmocka_unit_test(test_small_ecam),
+		T(test_dma_iommu),
 #undef T
 	};
 

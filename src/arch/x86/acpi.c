@@ -19,14 +19,6 @@ _Static_assert(sizeof(struct acpi_madt_lapic_nmi) == 6, "MADT NMI");
 /* ACPI 6.0 */
 #define MADT_REVISION 3
 
-/*
- * KVM's in-kernel IOAPIC resets its ID register to 0 and implements only 4
- * bits of it, so an id of nr_cpus could not even be read back past 15
- * vCPUs. xAPIC systems keep IOAPIC and local APIC ids apart, so 0 does not
- * clash with the boot CPU.
- */
-#define IOAPIC_ID 0
-
 /* C2/C3 latencies above these mean "not supported". */
 #define P_LVL2_NONE 101
 #define P_LVL3_NONE 1001

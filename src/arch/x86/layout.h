@@ -18,7 +18,9 @@
  *   ...          RAM up to min(size, 3 GiB), initrd at its top
  *   0xc000_0000  32-bit PCI hole: MMIO window for BARs
  *   0xe000_0000  PCIe ECAM
+ *   0xfeb0_0000  virtio-mmio windows
  *   0xfec0_0000  IOAPIC, 0xfee0_0000 LAPIC (in-kernel)
+ *   0xfed9_0000  VT-d register page (--iommu vtd), where q35 has it
  *   0x1_0000_0000 RAM above 4 GiB, then the 64-bit MMIO window
  */
 #define BOOT_GDT_ADDR 0x500ull
@@ -55,6 +57,25 @@
 #define VIRTIO_MMIO_MAX 9
 #define IOAPIC_ADDR 0xfec00000ull
 #define LAPIC_ADDR 0xfee00000ull
+/* The VT-d unit's 4 KiB register page (DMAR DRHD), as on QEMU's q35. */
+#define VTD_REG_BASE 0xfed90000ull
+
+/*
+ * The IOAPIC's id, in the MADT and the DMAR's device scope. KVM's
+ * in-kernel IOAPIC resets its ID register to 0 and implements only 4 bits
+ * of it, so an id of nr_cpus could not even be read back past 15 vCPUs.
+ * xAPIC systems keep IOAPIC and local APIC ids apart, so 0 does not clash
+ * with the boot CPU.
+ */
+#define IOAPIC_ID 0
+/*
+ * The IOAPIC's requester id, for the DMAR device scope (what interrupt
+ * remapping would check its messages against): a bus no function is on,
+ * ff:00.0, as QEMU's q35 picks, so it can never clash with a --*
+ * addr=DD.F function on bus 0.
+ */
+#define IOAPIC_PCI_BUS 0xff
+#define IOAPIC_PCI_DEVFN 0x00
 
 /* KVM needs three private pages for its real-mode TSS and identity map. */
 #define KVM_IDENTITY_MAP_ADDR 0xfeffc000ull

@@ -19,6 +19,7 @@
 #include "hw/i8042.h"
 #include "hw/rtc.h"
 #include "hw/serial.h"
+#include "iommu/vtd_vm.h"
 #include "kvm/irq.h"
 #include "kvm/vcpu.h"
 #include "kvm/vm.h"
@@ -101,6 +102,16 @@ static const struct bus_ops rcr_ops = {
 	.write = rcr_write,
 };
 
+/* Before the PCI host: the functions' DMA spaces are made through it. */
+static int create_iommu(struct vm *vm, const struct vm_config *cfg,
+			struct machine *m)
+{
+	if (cfg->iommu != IOMMU_VTD)
+		return 0;
+	m->vtd = vtd_vm_create(vm, VTD_REG_BASE);
+	return m->vtd ? 0 : -ENOMEM;
+}
+
 static int create_pci(struct vm *vm, struct machine *m)
 {
 	struct pci_host_config cfg;
@@ -120,6 +131,10 @@ static int create_pci(struct vm *vm, struct machine *m)
 	cfg.msi_opaque = vm;
 	cfg.conf1_other = &rcr_ops;
 	cfg.conf1_other_opaque = &m->rcr;
+	if (m->vtd) {
+		cfg.dma_init = vtd_vm_pci_dma_init;
+		cfg.dma_opaque = m->vtd;
+	}
 	ret = pci_host_init(m->pci, vm, &cfg);
 	if (ret)
 		pr_err("cannot create the PCI host: %s", strerror(-ret));
@@ -231,20 +246,42 @@ static int create_virtio_devices(struct vm *vm, const struct vm_config *cfg,
 	return 0;
 }
 
+/* The DMAR table of --iommu vtd (docs/iommu.md); 0 bytes without. */
+static size_t dmar_body(const struct machine *m, void *buf, size_t size)
+{
+	const struct vtd_dmar_config dc = {
+		.reg_base = VTD_REG_BASE,
+		.segment = 0,
+		.ioapic_id = IOAPIC_ID,
+		.ioapic_bus = IOAPIC_PCI_BUS,
+		.ioapic_devfn = IOAPIC_PCI_DEVFN,
+	};
+
+	return m->vtd ? vtd_dmar_build(buf, size, &dc) : 0;
+}
+
 int machine_install_acpi(struct vm *vm, struct machine *m, uint64_t *rsdp)
 {
-	uint8_t mcfg[64];
-	struct acpi_extra_table extra = {
-		.signature = { 'M', 'C', 'F', 'G' },
-		.revision = 1,
-		.body = mcfg,
-		.body_len = pci_host_mcfg(m->pci, mcfg, sizeof(mcfg)),
+	uint8_t mcfg[64], dmar[64];
+	struct acpi_extra_table extra[2] = {
+		{
+			.signature = { 'M', 'C', 'F', 'G' },
+			.revision = 1,
+			.body = mcfg,
+			.body_len = pci_host_mcfg(m->pci, mcfg, sizeof(mcfg)),
+		},
+		{
+			.signature = { 'D', 'M', 'A', 'R' },
+			.revision = 1,
+			.body = dmar,
+			.body_len = dmar_body(m, dmar, sizeof(dmar)),
+		},
 	};
 	struct x86_acpi_config cfg = {
 		.nr_cpus = vm->nr_cpus,
 		.vm = vm,
-		.extra_tables = &extra,
-		.nr_extra_tables = 1,
+		.extra_tables = extra,
+		.nr_extra_tables = extra[1].body_len ? 2 : 1,
 	};
 	struct acpi_tables t = {
 		.buf = gpa_to_hva(&vm->mem, ACPI_TABLES_ADDR, ACPI_TABLES_SIZE),
@@ -370,6 +407,9 @@ int machine_create_devices(struct vm *vm, const struct vm_config *cfg,
 	ret = create_legacy_devices(vm, m);
 	if (ret)
 		return ret;
+	ret = create_iommu(vm, cfg, m);
+	if (ret)
+		return ret;
 	ret = create_pci(vm, m);
 	if (ret)
 		return ret;
@@ -431,6 +471,7 @@ void machine_destroy(struct machine *m)
 	m->io = NULL;
 	free(m->pci);
 	m->pci = NULL;
+	m->vtd = NULL; /* freed by vm_destroy() with the other devices */
 }
 
 static int pc_setup(struct vm *vm, const struct vm_config *cfg,

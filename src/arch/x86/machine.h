@@ -13,6 +13,7 @@ struct pci_host_config;
 struct virtio_mmio;
 struct vm;
 struct vm_config;
+struct vtd;
 
 /* The PC board. */
 extern const struct board_ops pc_board;
@@ -21,6 +22,7 @@ struct machine {
 	struct board board; /* main()'s part: the console port */
 	struct serial *uart;
 	struct pci_host *pci;
+	struct vtd *vtd; /* --iommu vtd; a device of the VM, which frees it */
 	struct evloop *io; /* the I/O thread virtio back-ends run on */
 	struct virtio_mmio *mmio[VIRTIO_MMIO_MAX];
 	unsigned int nr_mmio;

@@ -1,0 +1,60 @@
+# shellcheck shell=bash disable=SC2154 # clog and name are the run's
+# Checks of the VT-d cases (checks/iommu-*.sh), sourced by tests/nested/run
+# inside its case loop: $name, $clog, pass, fail, marker and log are the
+# run's. What L3 reports is described in tests/nested/l3-steps/vtd.sh;
+# devisor runs with -v and says which tables the guest turned DMA
+# remapping on with ("vtd: DMA remapping on, MODE tables at ...").
+
+# vtd_checks MODE DOMAIN [MIN]: MODE is the tables the driver must use
+# (scalable-mode or legacy), DOMAIN the type every virtio function's
+# group must have (DMA-FQ for lazy invalidation, DMA for strict), MIN
+# how many virtio functions the case has at least (default 3).
+vtd_checks() {
+	local mode=$1 domain=$2 min=${3:-3} v faults t bad='' seen
+
+	v=$(marker "$clog" vtd-dmar-table)
+	if [[ $v == yes ]]; then pass "$name/vtd-dmar"; else fail "$name/vtd-dmar" "no DMAR table in L3's ACPI: vtd-dmar-table=${v:-none}"; fi
+
+	v="$(marker "$clog" vtd-enabled) $(marker "$clog" vtd-vtd) $(marker "$clog" vtd-qi) $(marker "$clog" vtd-units)"
+	if [[ $v == "yes yes yes dmar0" ]]; then
+		pass "$name/vtd-driver"
+	else
+		fail "$name/vtd-driver" "enabled/initialised/queued-invalidation/units = $v, want yes yes yes dmar0"
+	fi
+
+	# No interrupt remapping: the DMAR table has no INTR_REMAP flag.
+	v=$(marker "$clog" vtd-ir-lines)
+	if [[ $v == 0 ]]; then pass "$name/vtd-no-ir"; else fail "$name/vtd-no-ir" "vtd-ir-lines=${v:-none}, want 0"; fi
+
+	seen=$(grep -o 'vtd: DMA remapping on, [a-z-]* tables' "$clog" | tail -n1 || true)
+	if [[ $seen == "vtd: DMA remapping on, $mode tables" ]]; then
+		pass "$name/vtd-mode"
+	else
+		fail "$name/vtd-mode" "devisor said '${seen:-nothing}', want '$mode' tables"
+	fi
+
+	v=$(marker "$clog" vtd-groups)
+	if [[ $v =~ ^([0-9]+)/([0-9]+)$ ]] && ((BASH_REMATCH[1] >= min && BASH_REMATCH[1] == BASH_REMATCH[2])); then
+		pass "$name/vtd-groups"
+	else
+		fail "$name/vtd-groups" "vtd-groups=${v:-none}, want every virtio function (>= $min) in an IOMMU group"
+	fi
+
+	v=$(marker "$clog" vtd-group-types)
+	for t in ${v//,/ }; do
+		[[ ${t##*:} == "$domain" ]] || bad+=" $t"
+	done
+	if [[ -n $v && $v != none && -z $bad ]]; then
+		pass "$name/vtd-domain"
+	else
+		fail "$name/vtd-domain" "vtd-group-types=${v:-none}, want $domain for all"
+	fi
+
+	faults=$(marker "$clog" vtd-faults)
+	if [[ $faults == 0 ]]; then
+		pass "$name/vtd-no-faults"
+	else
+		fail "$name/vtd-no-faults" "vtd-faults=${faults:-none}: $(grep -m3 -e 'DMAR: \[' "$clog" | tr '\n' ' ' || true)"
+	fi
+	log "case $name: cap=$(marker "$clog" vtd-cap) ecap=$(marker "$clog" vtd-ecap)"
+}

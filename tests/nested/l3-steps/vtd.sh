@@ -1,0 +1,64 @@
+# shellcheck shell=sh
+# L3 step (sourced by l3-init, after virtio.sh: name order): what Linux's
+# intel-iommu driver made of devisor's VT-d unit (--iommu vtd). Does
+# nothing unless the kernel command line has "devisor.vtd"; then reports,
+# once the virtio steps have done their I/O through the unit:
+#   vtd-dmar-table=   yes if ACPI listed a DMAR table
+#   vtd-enabled=      yes if "DMAR: IOMMU enabled" (intel_iommu=on taken)
+#   vtd-vtd=          yes if "Intel(R) Virtualization Technology for
+#                     Directed I/O" (the driver finished its init)
+#   vtd-qi=           yes if the unit uses queued invalidation
+#   vtd-ir-lines=     dmesg lines with "DMAR-IR" (interrupt remapping: 0,
+#                     the DMAR table does not offer it)
+#   vtd-units=        /sys/class/iommu entries, e.g. dmar0
+#   vtd-cap=, vtd-ecap=  the unit's registers as the driver read them
+#   vtd-groups=N/M    virtio PCI functions with an iommu_group / all
+#   vtd-group-types=  the domain type of each of their groups (DMA-FQ:
+#                     lazy invalidation, DMA: strict, identity: bypass)
+#   vtd-faults=       dmesg lines of DMA remapping faults
+#   vtd-strict=       iommu.strict on the command line (1) or not (0)
+# and copies the driver's dmesg lines as "DEVISOR-L3-LOG dmesg: ..." for
+# whoever reads the case log.
+
+vd_dmesg=$(dmesg 2>/dev/null)
+vd_has() { printf '%s\n' "$vd_dmesg" | grep -q "$1"; }
+vd_yes() { if vd_has "$1"; then echo yes; else echo no; fi; }
+
+vd_report() {
+	m "vtd-dmar-table=$(vd_yes 'ACPI: DMAR ')"
+	m "vtd-enabled=$(vd_yes 'DMAR: IOMMU enabled')"
+	m "vtd-vtd=$(vd_yes 'Intel(R) Virtualization Technology for Directed I/O')"
+	m "vtd-qi=$(vd_yes 'Using Queued invalidation')"
+	m "vtd-ir-lines=$(printf '%s\n' "$vd_dmesg" | grep -c 'DMAR-IR')"
+	vd_units=
+	for vd_u in /sys/class/iommu/*; do
+		[ -e "$vd_u" ] && vd_units="$vd_units${vd_units:+,}${vd_u##*/}"
+	done
+	m "vtd-units=${vd_units:-none}"
+	m "vtd-cap=$(cat /sys/class/iommu/dmar0/intel-iommu/cap 2>/dev/null || echo none)"
+	m "vtd-ecap=$(cat /sys/class/iommu/dmar0/intel-iommu/ecap 2>/dev/null || echo none)"
+	vd_all=0
+	vd_grouped=0
+	vd_types=
+	for vd_d in /sys/bus/pci/devices/*; do
+		[ "$(cat "$vd_d/vendor" 2>/dev/null)" = 0x1af4 ] || continue
+		vd_all=$((vd_all + 1))
+		[ -e "$vd_d/iommu_group" ] || continue
+		vd_grouped=$((vd_grouped + 1))
+		vd_t=$(cat "$vd_d/iommu_group/type" 2>/dev/null || echo unknown)
+		vd_types="$vd_types${vd_types:+,}${vd_d##*/}:$vd_t"
+	done
+	m "vtd-groups=$vd_grouped/$vd_all"
+	m "vtd-group-types=${vd_types:-none}"
+	m "vtd-faults=$(printf '%s\n' "$vd_dmesg" | grep -c -e 'DMAR: \[DMA' -e 'DRHD: handling fault' -e 'DMAR: \[INTR')"
+	case " $(cat /proc/cmdline) " in
+	*" iommu.strict=1 "*) m "vtd-strict=1" ;;
+	*) m "vtd-strict=0" ;;
+	esac
+	printf '%s\n' "$vd_dmesg" | grep -e 'DMAR' -e 'iommu' -e 'IOMMU' | head -n 60 |
+		sed 's/^/DEVISOR-L3-LOG dmesg: /'
+}
+
+if grep -qw devisor.vtd /proc/cmdline; then
+	vd_report
+fi
