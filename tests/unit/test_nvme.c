@@ -21,6 +21,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <sys/epoll.h>
+#include <time.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,6 +32,7 @@
 #include "hw/nvme/nvme.h"
 #include "kvm/dma.h"
 #include "kvm/memory.h"
+#include "util/evloop.h"
 
 #define RAM_SIZE (64ull << 20)
 #define HOLE_START (32ull << 20) /* RAM 0-32 MiB, then above 4 GiB */
@@ -152,7 +155,7 @@ static void irq_notify(void *opaque, unsigned int vector)
 	struct fix *f = opaque;
 
 	assert_true(vector < 8);
-	f->msgs[vector]++;
+	__atomic_fetch_add(&f->msgs[vector], 1, __ATOMIC_RELAXED);
 }
 
 static void irq_level(void *opaque, bool asserted)
@@ -1640,6 +1643,97 @@ static void test_shadow_doorbells(void **state)
 	assert_int_equal(exec(f, 1, e), S_OK);
 }
 
+/* ---- threads: a vCPU rings, the I/O thread completes ---- */
+
+static void completion_cb(void *opaque, uint32_t events)
+{
+	struct fix *f = opaque;
+
+	(void)events;
+	nvme_process_completions(f->n);
+}
+
+/* pop(), with the phase read before the rest, as a driver must. */
+static bool pop_acquire(struct fix *f, unsigned int qid, struct cqe *c)
+{
+	struct q *q = &f->cq[qid];
+	uint32_t *p = hva(f, q->base + (uint64_t)q->idx * 16, 16);
+	uint32_t dw3 = le32toh(__atomic_load_n(&p[3], __ATOMIC_ACQUIRE));
+
+	if (((dw3 >> 16) & 1) != q->phase)
+		return false;
+	c->dw0 = le32toh(p[0]);
+	c->sqhd = (uint16_t)le32toh(p[2]);
+	c->sqid = (uint16_t)(le32toh(p[2]) >> 16);
+	c->cid = (uint16_t)dw3;
+	c->status = (uint16_t)(dw3 >> 17);
+	q->idx = (uint16_t)((q->idx + 1) % q->size);
+	if (!q->idx)
+		q->phase = !q->phase;
+	return true;
+}
+
+static void test_threads(void **state)
+{
+	struct fix *f = *state;
+	enum { TOTAL = 4000, QSIZE = 32 };
+	static uint8_t seen[65536];
+	struct evloop *loop = evloop_create("nvme-test-io");
+	unsigned int sent = 0, done = 0, inflight[3] = { 0 };
+	struct timespec t0, now;
+	uint32_t e[16];
+
+	assert_non_null(loop);
+	memset(seen, 0, sizeof(seen));
+	enable(f);
+	nvme_set_irq_mode(f->n, NVME_IRQ_MSIX);
+	ioq(f, 1, QSIZE);
+	ioq(f, 2, QSIZE);
+	assert_int_equal(evloop_add(loop, nvme_completion_fd(f->n), EPOLLIN,
+				    completion_cb, f),
+			 0);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	while (done < TOTAL) {
+		for (unsigned int qid = 1; qid <= 2; qid++) {
+			struct cqe c;
+			bool any = false;
+
+			while (sent < TOTAL && inflight[qid] < QSIZE - 1) {
+				unsigned int slba = (sent * 7) % (NSZE - 8);
+
+				rw_cmd(f, e, sent % 3 == 0, slba, 8,
+				       f->data + (uint64_t)(sent % 64) * PAGE,
+				       0);
+				push(f, qid, e);
+				inflight[qid]++;
+				sent++;
+				any = true;
+			}
+			if (any)
+				ring(f, qid);
+			any = false;
+			while (pop_acquire(f, qid, &c)) {
+				assert_int_equal(c.status, 0);
+				assert_int_equal(seen[c.cid], 0);
+				seen[c.cid] = 1;
+				inflight[qid]--;
+				done++;
+				any = true;
+			}
+			if (any)
+				ring_cq(f, qid);
+		}
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		assert_true(now.tv_sec - t0.tv_sec < 30);
+	}
+	evloop_del(loop, nvme_completion_fd(f->n));
+	evloop_destroy(loop);
+	assert_true(__atomic_load_n(&f->msgs[1], __ATOMIC_RELAXED) +
+			    __atomic_load_n(&f->msgs[2], __ATOMIC_RELAXED) >
+		    0);
+	disable(f);
+}
+
 /* ---- a read-only namespace ---- */
 
 static void test_readonly(void **state)
@@ -1696,6 +1790,8 @@ int main(void)
 		T(test_disable_in_flight),
 		T(test_delete_sq_in_flight),
 		T(test_shadow_doorbells),
+		TM(test_threads, m_uring),
+		TM(test_threads, m_identity),
 		cmocka_unit_test(test_readonly),
 	};
 
