@@ -1276,7 +1276,7 @@ static void test_io_errors(void **state)
 	cmd(f, e, 0x06, 1); /* an admin opcode on an I/O queue */
 	assert_int_equal(exec(f, 1, e), S_INVALID_OPCODE);
 	rw_cmd(f, e, false, 0, 1, f->data, 0);
-	e[0] |= 1u << 14; /* SGL */
+	e[0] |= 2u << 14; /* SGL with a metadata SGL */
 	assert_int_equal(exec(f, 1, e), S_INVALID_FIELD);
 	rw_cmd(f, e, false, 0, 1, f->data, 0);
 	e[0] |= 1u << 8; /* fused */
@@ -1330,6 +1330,129 @@ static void test_hostile_prp(void **state)
 	/* And the controller still works. */
 	roundtrip(f, 0, 4 * PAGE, 0, LIST_GPA, 11);
 	assert_int_equal(rd32(f, CSTS) & 3, 1);
+}
+
+/* ---- SGLs ---- */
+
+#define SGL_DATA 0x0
+#define SGL_BIT_BUCKET 0x1
+#define SGL_SEG 0x2
+#define SGL_LAST 0x3
+
+static void sgl_put(struct fix *f, uint64_t at, uint64_t addr, uint32_t len,
+		    uint8_t type)
+{
+	uint8_t d[16] = { 0 };
+
+	addr = htole64(addr);
+	len = htole32(len);
+	memcpy(d, &addr, 8);
+	memcpy(d + 8, &len, 4);
+	d[15] = type;
+	gwrite(f, at, d, 16);
+}
+
+/* A read or write of @nlb blocks at 0 whose DPTR is an SGL descriptor. */
+static void sgl_cmd(struct fix *f, uint32_t *e, bool write, uint32_t nlb,
+		    uint64_t addr, uint32_t len, uint8_t type)
+{
+	rw_cmd(f, e, write, 0, nlb, 0, 0);
+	e[0] |= 1u << 14;
+	set_prp(e, addr, 0);
+	e[8] = len;
+	e[9] = (uint32_t)type << 24;
+}
+
+static void check_at(struct fix *f, uint64_t iova, uint64_t len, uint64_t from,
+		     unsigned int seed)
+{
+	uint8_t *buf = malloc(len);
+
+	gread(f, iova, buf, len);
+	for (uint64_t i = 0; i < len; i++)
+		if (buf[i] != pat(from + i, seed))
+			fail_msg("byte %llu", (unsigned long long)(from + i));
+	free(buf);
+}
+
+static void test_sgl(void **state)
+{
+	struct fix *f = *state;
+	uint64_t l = LIST_GPA, d = f->data;
+	uint32_t e[16];
+	uint8_t *id = hva(f, ADMIN_BUF, 4096);
+
+	up(f);
+	cmd(f, e, 0x06, 0);
+	set_prp(e, ADMIN_BUF, 0);
+	e[10] = 1;
+	assert_int_equal(exec(f, 0, e), S_OK);
+	assert_int_equal(id[536] & 3, 1); /* SGLS: supported */
+
+	/* One data block: the whole transfer. */
+	fill_data(f, 0, 4096, 21);
+	sgl_cmd(f, e, true, 8, d, 4096, SGL_DATA << 4);
+	assert_int_equal(exec(f, 1, e), S_OK);
+	check_file(f, 0, 4096, 21);
+
+	/* Read back through a last segment of three odd-sized blocks. */
+	sgl_put(f, l, d + PAGE + 100, 1000, SGL_DATA << 4);
+	sgl_put(f, l + 16, d + 3 * PAGE + 7, 2000, SGL_DATA << 4);
+	sgl_put(f, l + 32, d + 5 * PAGE, 1096, SGL_DATA << 4);
+	sgl_cmd(f, e, false, 8, l, 48, SGL_LAST << 4);
+	assert_int_equal(exec(f, 1, e), S_OK);
+	check_at(f, d + PAGE + 100, 1000, 0, 21);
+	check_at(f, d + 3 * PAGE + 7, 2000, 1000, 21);
+	check_at(f, d + 5 * PAGE, 1096, 3000, 21);
+
+	/* A segment that chains to a last segment. */
+	sgl_put(f, l, d + 8 * PAGE, 2048, SGL_DATA << 4);
+	sgl_put(f, l + 16, l + PAGE, 16, SGL_LAST << 4);
+	sgl_put(f, l + PAGE, d + 9 * PAGE + 4, 2048, SGL_DATA << 4);
+	sgl_cmd(f, e, false, 8, l, 32, SGL_SEG << 4);
+	assert_int_equal(exec(f, 1, e), S_OK);
+	check_at(f, d + 8 * PAGE, 2048, 0, 21);
+	check_at(f, d + 9 * PAGE + 4, 2048, 2048, 21);
+
+	/* Too short, too long. */
+	sgl_cmd(f, e, false, 8, d, 4095, SGL_DATA << 4);
+	assert_int_equal(exec(f, 1, e), 0x00f);
+	sgl_cmd(f, e, false, 8, d, 4097, SGL_DATA << 4);
+	assert_int_equal(exec(f, 1, e), 0x00f);
+	/* Bit buckets are not offered; nor offset or keyed subtypes. */
+	sgl_cmd(f, e, false, 8, d, 4096, SGL_BIT_BUCKET << 4);
+	assert_int_equal(exec(f, 1, e), 0x011);
+	sgl_cmd(f, e, false, 8, d, 4096, SGL_DATA << 4 | 1);
+	assert_int_equal(exec(f, 1, e), 0x011);
+	/* A segment of a length that is no whole descriptor. */
+	sgl_cmd(f, e, false, 8, l, 40, SGL_LAST << 4);
+	assert_int_equal(exec(f, 1, e), 0x00d);
+	/* A segment pointer inside a last segment. */
+	sgl_put(f, l, d, 2048, SGL_DATA << 4);
+	sgl_put(f, l + 16, l + PAGE, 16, SGL_LAST << 4);
+	sgl_cmd(f, e, false, 8, l, 32, SGL_LAST << 4);
+	assert_int_equal(exec(f, 1, e), 0x00d);
+	/* A segment that points at itself: the descriptor budget ends it. */
+	sgl_put(f, l, l, 16, SGL_SEG << 4);
+	sgl_cmd(f, e, false, 8, l, 16, SGL_SEG << 4);
+	assert_int_equal(exec(f, 1, e), 0x00e);
+	/* Segments and data outside RAM. */
+	sgl_cmd(f, e, false, 8, NOT_RAM, 16, SGL_LAST << 4);
+	assert_int_equal(exec(f, 1, e), S_DATA_XFER);
+	sgl_cmd(f, e, false, 8, NOT_RAM, 4096, SGL_DATA << 4);
+	assert_int_equal(exec(f, 1, e), S_DATA_XFER);
+	/* DSM ranges through an SGL. */
+	uint8_t range[16] = { 0 };
+	range[4] = 8; /* 8 blocks at LBA 0 */
+	gwrite(f, d, range, 16);
+	cmd(f, e, 0x09, 1);
+	e[0] |= 1u << 14;
+	set_prp(e, d, 0);
+	e[8] = 16;
+	e[11] = 1u << 2;
+	assert_int_equal(exec(f, 1, e), S_OK);
+	/* Still working. */
+	roundtrip(f, 0, 2 * PAGE, 40, 0, 22);
 }
 
 /* ---- completion queues, interrupts ---- */
@@ -1781,6 +1904,8 @@ int main(void)
 		TM(test_flush_zeroes_dsm, m_identity),
 		TM(test_flush_zeroes_dsm, m_scatter),
 		T(test_io_errors),
+		TM(test_sgl, m_identity),
+		TM(test_sgl, m_scatter),
 		TM(test_hostile_prp, m_identity),
 		TM(test_cq_full, m_identity),
 		TM(test_cq_full, m_scatter),

@@ -132,6 +132,8 @@ static void identify_ctrl(struct nvme_ctrl *n, uint8_t *d)
 	nvme_put_le(d + 520, 1u << 2 | 1u << 3 | 1u << 4, 2);
 	/* VWC present; Flush with NSID FFFFFFFFh supported. */
 	d[525] = 1u | 3u << 1;
+	/* SGLS: for I/O data, no alignment needed; no bit bucket. */
+	nvme_put_le(d + 536, 1, 4);
 	/* SUBNQN in the UUID form, for hosts without a domain of their own. */
 	snprintf((char *)d + 768, 256,
 		 "nqn.2014-08.org.nvmexpress:uuid:%02x%02x%02x%02x-%02x%02x-"
@@ -497,6 +499,7 @@ uint16_t nvme_admin_exec(struct nvme_ctrl *n, struct nvme_req *req)
 {
 	const struct nvme_cmd *c = &req->cmd;
 
+	/* PRPs only for admin commands over PCIe. */
 	if (nvme_cmd_fuse(c) || nvme_cmd_psdt(c))
 		return ST_INVALID_FIELD;
 	switch (nvme_cmd_opc(c)) {

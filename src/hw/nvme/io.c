@@ -143,8 +143,7 @@ static uint16_t rw(struct nvme_ctrl *n, struct nvme_req *req, bool write)
 		return ST_LBA_RANGE;
 	if (write && n->readonly)
 		return ST_NS_WRITE_PROTECTED;
-	st = nvme_map_prp(n, req, c->prp1, c->prp2, len,
-			  write ? DMA_READ : DMA_WRITE);
+	st = nvme_map_data(n, req, len, write ? DMA_READ : DMA_WRITE);
 	if (st)
 		return st;
 	req->bytes = len;
@@ -224,8 +223,8 @@ uint16_t nvme_io_exec(struct nvme_ctrl *n, struct nvme_req *req)
 	const struct nvme_cmd *c = &req->cmd;
 	uint16_t opc = nvme_cmd_opc(c);
 
-	/* No fused operations; no SGLs (Identify SGLS is 0). */
-	if (nvme_cmd_fuse(c) || nvme_cmd_psdt(c))
+	/* No fused operations; SGLs for data only (no metadata). */
+	if (nvme_cmd_fuse(c) || nvme_cmd_psdt(c) > 1)
 		return ST_INVALID_FIELD;
 	if (opc == NVM_FLUSH) {
 		if (c->nsid != NVME_NSID && c->nsid != NVME_NSID_ALL)

@@ -70,6 +70,8 @@
 /* PRP entries a maximal transfer needs, and list pages we follow. */
 #define NVME_PRP_MAX (NVME_MDTS_BYTES / 4096 + 1)
 #define NVME_PRP_LIST_PAGES_MAX 8
+/* SGL descriptors read per command, segment pointers included. */
+#define NVME_SGL_DESC_MAX 256
 
 #define NVME_NSID 1
 #define NVME_NSID_ALL 0xffffffffu
@@ -89,6 +91,10 @@
 #define ST_ABORT_SQ_DELETED ST(SCT_GENERIC, 0x08)
 #define ST_INVALID_NS (ST(SCT_GENERIC, 0x0b) | DNR)
 #define ST_CMD_SEQ_ERROR (ST(SCT_GENERIC, 0x0c) | DNR)
+#define ST_SGL_SEG_INVALID (ST(SCT_GENERIC, 0x0d) | DNR)
+#define ST_SGL_NUM_INVALID (ST(SCT_GENERIC, 0x0e) | DNR)
+#define ST_SGL_DATA_LEN_INVALID (ST(SCT_GENERIC, 0x0f) | DNR)
+#define ST_SGL_TYPE_INVALID (ST(SCT_GENERIC, 0x11) | DNR)
 #define ST_PRP_OFFSET_INVALID (ST(SCT_GENERIC, 0x13) | DNR)
 #define ST_NS_WRITE_PROTECTED (ST(SCT_GENERIC, 0x20) | DNR)
 #define ST_LBA_RANGE (ST(SCT_GENERIC, 0x80) | DNR)
@@ -337,6 +343,15 @@ uint16_t nvme_io_exec(struct nvme_ctrl *n, struct nvme_req *req);
  */
 uint16_t nvme_map_prp(struct nvme_ctrl *n, struct nvme_req *req, uint64_t prp1,
 		      uint64_t prp2, uint64_t len, enum dma_dir dir);
+/*
+ * The same for an SGL whose first descriptor is DPTR (PSDT 01b): data
+ * block descriptors, segments and last segments, no bit buckets.
+ */
+uint16_t nvme_map_sgl(struct nvme_ctrl *n, struct nvme_req *req, uint64_t len,
+		      enum dma_dir dir);
+/* The command's data pointer, PRP or SGL as its PSDT says. */
+uint16_t nvme_map_data(struct nvme_ctrl *n, struct nvme_req *req, uint64_t len,
+		       enum dma_dir dir);
 void nvme_unmap(struct nvme_ctrl *n, struct nvme_req *req, size_t written);
 /* Copy @len bytes between @buf and the command's data pointer. */
 uint16_t nvme_data_out(struct nvme_ctrl *n, struct nvme_req *req,

@@ -21,6 +21,9 @@ struct segs {
 	unsigned int n;
 };
 
+static uint16_t map_segs(struct nvme_ctrl *n, struct nvme_req *req,
+			 const struct segs *segs);
+
 /* Adjacent pages merge: fewer iovecs for the back-end. */
 static bool seg_add(struct segs *segs, uint64_t iova, uint64_t len)
 {
@@ -112,9 +115,16 @@ uint16_t nvme_map_prp(struct nvme_ctrl *n, struct nvme_req *req, uint64_t prp1,
 		if (st)
 			return st;
 	}
-	for (unsigned int i = 0; i < segs.n; i++) {
-		int r = dma_map_iov(n->dma, segs.s[i].iova, segs.s[i].len, dir,
-				    req->iov + req->niov,
+	return map_segs(n, req, &segs);
+}
+
+/* Host iovecs for the IOVA segments; Data Transfer Error if unmapped. */
+static uint16_t map_segs(struct nvme_ctrl *n, struct nvme_req *req,
+			 const struct segs *segs)
+{
+	for (unsigned int i = 0; i < segs->n; i++) {
+		int r = dma_map_iov(n->dma, segs->s[i].iova, segs->s[i].len,
+				    req->dir, req->iov + req->niov,
 				    NVME_IOV_MAX - req->niov);
 
 		if (r < 0) {
@@ -124,6 +134,131 @@ uint16_t nvme_map_prp(struct nvme_ctrl *n, struct nvme_req *req, uint64_t prp1,
 		req->niov += (unsigned int)r;
 	}
 	return ST_OK;
+}
+
+/* ---- SGLs (NVMe Base 4.4) ---- */
+
+#define SGL_DATA_BLOCK 0x0
+#define SGL_SEGMENT 0x2
+#define SGL_LAST_SEGMENT 0x3
+#define SGL_DESC_SIZE 16
+
+struct sgl_desc {
+	uint64_t addr;
+	uint32_t len;
+	uint8_t type, subtype;
+};
+
+static struct sgl_desc sgl_decode(const uint8_t *p)
+{
+	struct sgl_desc d;
+
+	memcpy(&d.addr, p, 8);
+	memcpy(&d.len, p + 8, 4);
+	d.addr = le64toh(d.addr);
+	d.len = le32toh(d.len);
+	d.type = p[15] >> 4;
+	d.subtype = p[15] & 0xf;
+	return d;
+}
+
+/* A data block, into @segs; it may not run past the transfer. */
+static uint16_t sgl_data(const struct sgl_desc *d, uint64_t *rem,
+			 struct segs *segs)
+{
+	if (d->len > *rem)
+		return ST_SGL_DATA_LEN_INVALID;
+	if (d->len && !seg_add(segs, d->addr, d->len))
+		return ST_SGL_NUM_INVALID;
+	*rem -= d->len;
+	return ST_OK;
+}
+
+uint16_t nvme_map_sgl(struct nvme_ctrl *n, struct nvme_req *req, uint64_t len,
+		      enum dma_dir dir)
+{
+	uint8_t raw[SGL_DESC_SIZE], buf[NVME_SGL_DESC_MAX * SGL_DESC_SIZE];
+	struct segs segs = { .n = 0 };
+	unsigned int budget = NVME_SGL_DESC_MAX;
+	struct sgl_desc d;
+	uint64_t rem = len;
+	uint16_t st;
+
+	req->niov = 0;
+	req->dir = dir;
+	if (len > NVME_MDTS_BYTES)
+		return ST_INVALID_FIELD;
+	nvme_put_le(raw, req->cmd.prp1, 8);
+	nvme_put_le(raw + 8, req->cmd.prp2, 8);
+	d = sgl_decode(raw);
+	for (;;) {
+		bool last;
+		unsigned int cnt;
+
+		if (d.subtype != 0) /* addresses only, no offsets or keys */
+			return ST_SGL_TYPE_INVALID;
+		if (d.type == SGL_DATA_BLOCK) {
+			/* Only as the first descriptor: the whole SGL. */
+			st = sgl_data(&d, &rem, &segs);
+			break;
+		}
+		if (d.type != SGL_SEGMENT && d.type != SGL_LAST_SEGMENT)
+			return ST_SGL_TYPE_INVALID;
+		last = d.type == SGL_LAST_SEGMENT;
+		cnt = d.len / SGL_DESC_SIZE;
+		if (!cnt || d.len % SGL_DESC_SIZE)
+			return ST_SGL_SEG_INVALID;
+		/* Loops and endless chains run out of this. */
+		if (cnt > budget)
+			return ST_SGL_NUM_INVALID;
+		budget -= cnt;
+		/* Copied once: the guest may rewrite the segment under us. */
+		if (dma_read(n->dma, d.addr, buf, d.len))
+			return ST_DATA_XFER_ERROR;
+		st = ST_OK;
+		for (unsigned int i = 0; i < cnt && !st; i++) {
+			d = sgl_decode(buf + i * SGL_DESC_SIZE);
+			if (d.subtype != 0)
+				return ST_SGL_TYPE_INVALID;
+			if (d.type == SGL_DATA_BLOCK) {
+				st = sgl_data(&d, &rem, &segs);
+				continue;
+			}
+			/* A segment pointer ends a (non-last) segment. */
+			if ((d.type == SGL_SEGMENT ||
+			     d.type == SGL_LAST_SEGMENT) &&
+			    !last && i == cnt - 1)
+				break;
+			return d.type == SGL_SEGMENT ||
+					       d.type == SGL_LAST_SEGMENT ?
+				       ST_SGL_SEG_INVALID :
+				       ST_SGL_TYPE_INVALID;
+		}
+		if (st)
+			return st;
+		if (last || d.type == SGL_DATA_BLOCK)
+			break;
+	}
+	if (st)
+		return st;
+	/* Shorter or longer than the command's data: SGLS bit 18 is 0. */
+	if (rem)
+		return ST_SGL_DATA_LEN_INVALID;
+	return map_segs(n, req, &segs);
+}
+
+uint16_t nvme_map_data(struct nvme_ctrl *n, struct nvme_req *req, uint64_t len,
+		       enum dma_dir dir)
+{
+	switch (nvme_cmd_psdt(&req->cmd)) {
+	case 0:
+		return nvme_map_prp(n, req, req->cmd.prp1, req->cmd.prp2, len,
+				    dir);
+	case 1:
+		return nvme_map_sgl(n, req, len, dir);
+	}
+	/* Metadata SGLs: no metadata here. */
+	return ST_INVALID_FIELD;
 }
 
 void nvme_unmap(struct nvme_ctrl *n, struct nvme_req *req, size_t written)
@@ -140,9 +275,7 @@ static uint16_t copy(struct nvme_ctrl *n, struct nvme_req *req, void *buf,
 	uint8_t *p = buf;
 	uint16_t st;
 
-	if (nvme_cmd_psdt(&req->cmd))
-		return ST_INVALID_FIELD;
-	st = nvme_map_prp(n, req, req->cmd.prp1, req->cmd.prp2, len, dir);
+	st = nvme_map_data(n, req, len, dir);
 	if (st)
 		return st;
 	for (unsigned int i = 0; i < req->niov; i++) {
