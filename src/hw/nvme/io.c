@@ -100,7 +100,9 @@ static void io_done(struct blk_req *blk, int result)
 	if (result < 0) {
 		pr_warn_ratelimited("%s: back-end %s error at byte %llu: %s",
 				    n->name,
-				    blk->op == BLK_OP_READ ? "read" : "write",
+				    blk->op == BLK_OP_READ  ? "read" :
+				    blk->op == BLK_OP_FLUSH ? "flush" :
+							      "write",
 				    (unsigned long long)blk->offset,
 				    strerror(-result));
 		nvme_req_complete(n, req, error_status(blk->op, result));

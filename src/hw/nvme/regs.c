@@ -850,7 +850,7 @@ void nvme_mmio_write(struct nvme_ctrl *n, uint64_t off, uint64_t val,
 {
 	if (off >= NVME_BAR0_SIZE || off % 4 || (size != 4 && size != 8)) {
 		pr_debug_ratelimited("%s: ignored %u-byte write at %#llx",
-				     "nvme", size, (unsigned long long)off);
+				     n->name, size, (unsigned long long)off);
 		return;
 	}
 	pthread_mutex_lock(&n->lock);
