@@ -15,6 +15,7 @@
  */
 #define CONFIG_MAX_DISKS 16
 #define CONFIG_MAX_NETS 8
+#define CONFIG_MAX_NVMES 8
 
 enum virtio_transport_kind { TRANSPORT_PCI, TRANSPORT_MMIO };
 
@@ -38,7 +39,17 @@ struct disk_config {
 int config_parse_disk(char *spec, struct disk_config *out, char *err,
 		      size_t errlen);
 
-/* The back-end options a --disk asks for. */
+/*
+ * "path=IMG[,serial=S][,readonly=on][,direct=on][,engine=...][,addr=DD.F]"
+ * (a bare IMG too): an NVMe controller over the image. The serial is
+ * Identify's SN, 1 to 20 printable ASCII characters. vfs= (SR-IOV) is
+ * refused: not supported yet. Only the back-end fields and addr of @out
+ * are used.
+ */
+int config_parse_nvme(char *spec, struct disk_config *out, char *err,
+		      size_t errlen);
+
+/* The back-end options a --disk or --nvme asks for. */
 struct blk_options config_blk_options(const struct disk_config *d);
 
 /*
@@ -82,7 +93,8 @@ int config_parse_console(const char *spec, bool *virtio, int *addr, char *err,
 /*
  * Gives every PCI device of @cfg its devfn (docs/pci.md, "Addressing"):
  * explicit addr= first, then the rest, in the order --net, --disk
- * (transport=pci), --rng, --console virtio, take the lowest free slot.
+ * (transport=pci), --nvme, --rng, --console virtio, take the lowest free
+ * slot.
  * The sentence in @err names the option at fault.
  */
 struct vm_config;

@@ -37,6 +37,8 @@ struct vm_config {
 
 	struct disk_config disks[CONFIG_MAX_DISKS];
 	unsigned int nr_disks;
+	struct disk_config nvmes[CONFIG_MAX_NVMES]; /* --nvme controllers */
+	unsigned int nr_nvmes;
 	struct net_options nets[CONFIG_MAX_NETS];
 	/* PCI devfns; CONFIG_PCI_AUTO until config_plan_pci() plans them. */
 	int net_addrs[CONFIG_MAX_NETS];
