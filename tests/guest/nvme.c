@@ -15,6 +15,10 @@
  *              S is printf("%04x%09lx%02x\n", N & 0xffff, S, line), as
  *              virtio_blk writes it, so the host can check the image
  *   serial=S   Identify's serial number must be S (padded with spaces)
+ *   boots=N    count boots in sector 0 and reset (i8042) with the
+ *              controller live and an I/O queue pair in place, until
+ *              boot N, which runs the test: devisor tears the function
+ *              down and builds it afresh on every reboot
  */
 #include "pci.h"
 #include "tsc.h"
@@ -359,6 +363,39 @@ static bool hostile(uint32_t nsze)
 	return true;
 }
 
+/*
+ * boots=N: sector 0 holds "NVBOOT n"; bump it (write + flush) and reset
+ * until n == N. Returns false on failure; true once this is boot N.
+ */
+static bool count_boots(unsigned int want)
+{
+	unsigned long n = 0;
+	uint32_t e[16];
+
+	memset(rbuf, 0, SECTOR);
+	if (!expect("read the boot count", rw(false, 0, rbuf, 1), S_OK))
+		return false;
+	if (!memcmp(rbuf, "NVBOOT ", 7) && !parse_ulong((char *)rbuf + 7, &n))
+		n = 0;
+	n++;
+	memset(wbuf, 0, SECTOR);
+	snprintf((char *)wbuf, SECTOR, "NVBOOT %lu", n);
+	if (!expect("write the boot count", rw(true, 0, wbuf, 1), S_OK))
+		return false;
+	sqe(e, 0x00, 1, 0, 0);
+	if (!expect("flush the boot count", exec(1, e), S_OK))
+		return false;
+	printf("nvme: boot %lu of %u\n", n, want);
+	if (n >= want)
+		return true;
+	/* Reset with the controller enabled and its queues in place. */
+	outb(0xfe, 0x64);
+	for (uint64_t d = tsc_deadline_ms(5000); !tsc_passed(d);)
+		cpu_relax();
+	puts("nvme: still running after the reset request");
+	return false;
+}
+
 static bool shutdown(void)
 {
 	uint64_t deadline = tsc_deadline_ms(10000);
@@ -408,8 +445,12 @@ int guest_main(void)
 	if (!pci_enable_device(bdf))
 		return GUEST_FAIL;
 	bar = (uintptr_t)pci_bar_addr(bdf, 0);
-	if (!bring_up() || !identify(&nsze) || !io_queues() || !round_trip() ||
-	    !hostile(nsze) || !shutdown())
+	if (!bring_up() || !identify(&nsze) || !io_queues())
+		return GUEST_FAIL;
+	if (cmdline_arg("boots", buf, sizeof(buf)) >= 0 &&
+	    (!parse_ulong(buf, &v) || !count_boots((unsigned int)v)))
+		return GUEST_FAIL;
+	if (!round_trip() || !hostile(nsze) || !shutdown())
 		return GUEST_FAIL;
 	puts("nvme: OK");
 	return GUEST_PASS;
