@@ -40,21 +40,83 @@ struct blk_options config_blk_options(const struct disk_config *d)
 	};
 }
 
+/*
+ * The keys --disk and --nvme share (the block back-end's and addr=), for
+ * @what ("disk", "nvme"): 1 when @key was one of them, 0 when it is not,
+ * -EINVAL with @err for a bad value.
+ */
+static int blk_key(const char *what, const char *key, char *val,
+		   struct disk_config *d, char *err, size_t errlen)
+{
+	bool b;
+
+	if (!strcmp(key, "path")) {
+		if (!*val)
+			FAIL("%s path is empty", what);
+		d->path = val;
+	} else if (!strcmp(key, "readonly") || !strcmp(key, "ro")) {
+		if (config_parse_bool(val, &b))
+			FAIL("%s readonly takes on or off, not '%s'", what,
+			     val);
+		d->readonly = b;
+	} else if (!strcmp(key, "direct")) {
+		if (config_parse_bool(val, &b))
+			FAIL("%s direct takes on or off, not '%s'", what, val);
+		d->direct = b;
+	} else if (!strcmp(key, "engine")) {
+		if (!strcmp(val, "auto"))
+			d->engine = BLK_ENGINE_AUTO;
+		else if (!strcmp(val, "io_uring"))
+			d->engine = BLK_ENGINE_IO_URING;
+		else if (!strcmp(val, "sync"))
+			d->engine = BLK_ENGINE_SYNC;
+		else
+			FAIL("%s engine takes auto, io_uring or sync, not '%s'",
+			     what, val);
+	} else if (!strcmp(key, "serial")) {
+		if (strlen(val) > BLK_SERIAL_LEN)
+			FAIL("%s serial '%s' is longer than %d bytes", what,
+			     val, BLK_SERIAL_LEN);
+		strcpy(d->serial, val);
+	} else if (!strcmp(key, "addr")) {
+		if (config_parse_pci_addr(val, &d->addr, err, errlen))
+			return -EINVAL;
+	} else {
+		return 0;
+	}
+	return 1;
+}
+
+/*
+ * Splits @spec's next "key=value" (or a bare first token, the image):
+ * returns the token with *@val its value, or NULL at the end.
+ */
+static char *next_key(char **save, char *spec, char **val)
+{
+	char *tok = strtok_r(spec, ",", save), *eq;
+
+	*val = NULL;
+	if (tok && (eq = strchr(tok, '='))) {
+		*eq = '\0';
+		*val = eq + 1;
+	}
+	return tok;
+}
+
 int config_parse_disk(char *spec, struct disk_config *d, char *err,
 		      size_t errlen)
 {
-	char *save = NULL, *tok;
+	char *save = NULL, *tok, *val;
 	bool first = true;
+	int ret;
 
 	*d = (struct disk_config){ .engine = BLK_ENGINE_AUTO,
 				   .transport = TRANSPORT_PCI,
 				   .nr_queues = 1,
 				   .addr = CONFIG_PCI_AUTO };
-	for (tok = strtok_r(spec, ",", &save); tok;
-	     tok = strtok_r(NULL, ",", &save), first = false) {
-		char *val = strchr(tok, '=');
+	for (tok = next_key(&save, spec, &val); tok;
+	     tok = next_key(&save, NULL, &val), first = false) {
 		unsigned long n;
-		bool b;
 
 		if (!val) {
 			/* A bare first token is the image, as in -drive. */
@@ -64,22 +126,12 @@ int config_parse_disk(char *spec, struct disk_config *d, char *err,
 			}
 			FAIL("disk option '%s' needs a value (key=value)", tok);
 		}
-		*val++ = '\0';
-		if (!strcmp(tok, "path")) {
-			if (!*val)
-				FAIL("disk path is empty");
-			d->path = val;
-		} else if (!strcmp(tok, "readonly") || !strcmp(tok, "ro")) {
-			if (config_parse_bool(val, &b))
-				FAIL("disk readonly takes on or off, not '%s'",
-				     val);
-			d->readonly = b;
-		} else if (!strcmp(tok, "direct")) {
-			if (config_parse_bool(val, &b))
-				FAIL("disk direct takes on or off, not '%s'",
-				     val);
-			d->direct = b;
-		} else if (!strcmp(tok, "transport")) {
+		ret = blk_key("disk", tok, val, d, err, errlen);
+		if (ret < 0)
+			return ret;
+		if (ret)
+			continue;
+		if (!strcmp(tok, "transport")) {
 			if (!strcmp(val, "pci"))
 				d->transport = TRANSPORT_PCI;
 			else if (!strcmp(val, "mmio"))
@@ -88,32 +140,12 @@ int config_parse_disk(char *spec, struct disk_config *d, char *err,
 				FAIL("disk transport takes pci or mmio, not "
 				     "'%s'",
 				     val);
-		} else if (!strcmp(tok, "engine")) {
-			if (!strcmp(val, "auto"))
-				d->engine = BLK_ENGINE_AUTO;
-			else if (!strcmp(val, "io_uring"))
-				d->engine = BLK_ENGINE_IO_URING;
-			else if (!strcmp(val, "sync"))
-				d->engine = BLK_ENGINE_SYNC;
-			else
-				FAIL("disk engine takes auto, io_uring or "
-				     "sync, not '%s'",
-				     val);
 		} else if (!strcmp(tok, "queues")) {
 			if (parse_uint(val, 1, 16, &n))
 				FAIL("disk queues takes a number from 1 to 16, "
 				     "not '%s'",
 				     val);
 			d->nr_queues = n;
-		} else if (!strcmp(tok, "serial")) {
-			if (strlen(val) > BLK_SERIAL_LEN)
-				FAIL("disk serial '%s' is longer than %d "
-				     "bytes",
-				     val, BLK_SERIAL_LEN);
-			strcpy(d->serial, val);
-		} else if (!strcmp(tok, "addr")) {
-			if (config_parse_pci_addr(val, &d->addr, err, errlen))
-				return -EINVAL;
 		} else {
 			FAIL("unknown disk option '%s' (path, readonly, "
 			     "transport, direct, engine, queues, serial, addr)",
@@ -124,6 +156,57 @@ int config_parse_disk(char *spec, struct disk_config *d, char *err,
 		FAIL("disk needs path=IMAGE");
 	if (d->addr != CONFIG_PCI_AUTO && d->transport == TRANSPORT_MMIO)
 		FAIL("disk addr= is a PCI address; transport=mmio has none");
+	return 0;
+}
+
+int config_parse_nvme(char *spec, struct disk_config *d, char *err,
+		      size_t errlen)
+{
+	char *save = NULL, *tok, *val;
+	bool first = true;
+	int ret;
+
+	*d = (struct disk_config){ .engine = BLK_ENGINE_AUTO,
+				   .transport = TRANSPORT_PCI,
+				   .nr_queues = 1,
+				   .addr = CONFIG_PCI_AUTO };
+	for (tok = next_key(&save, spec, &val); tok;
+	     tok = next_key(&save, NULL, &val), first = false) {
+		if (!val) {
+			if (first) {
+				d->path = tok;
+				continue;
+			}
+			FAIL("nvme option '%s' needs a value (key=value)", tok);
+		}
+		if (!strcmp(tok, "serial")) {
+			/* Identify's SN: 20 bytes of printable ASCII. */
+			size_t len = strlen(val);
+
+			if (!len || len > BLK_SERIAL_LEN)
+				FAIL("nvme serial takes 1 to %d characters, "
+				     "not %zu",
+				     BLK_SERIAL_LEN, len);
+			for (size_t i = 0; i < len; i++)
+				if (val[i] < 0x20 || val[i] > 0x7e)
+					FAIL("nvme serial takes printable "
+					     "ASCII only");
+			strcpy(d->serial, val);
+			continue;
+		}
+		if (!strcmp(tok, "vfs"))
+			FAIL("nvme vfs= (SR-IOV virtual functions) is not "
+			     "supported yet");
+		ret = blk_key("nvme", tok, val, d, err, errlen);
+		if (ret < 0)
+			return ret;
+		if (!ret)
+			FAIL("unknown nvme option '%s' (path, readonly, "
+			     "direct, engine, serial, addr)",
+			     tok);
+	}
+	if (!d->path)
+		FAIL("nvme needs path=IMAGE");
 	return 0;
 }
 
@@ -259,6 +342,10 @@ int config_check_iommu(const struct vm_config *cfg, char *err, size_t errlen)
 	return 0;
 }
 
+/* Every PCI device the command line can ask for, and rng and console. */
+#define CONFIG_MAX_PCI \
+	(CONFIG_MAX_NETS + CONFIG_MAX_DISKS + CONFIG_MAX_NVMES + 2)
+
 /* One PCI device of the command line, in planning order. */
 struct pci_want {
 	char name[48];
@@ -267,9 +354,9 @@ struct pci_want {
 
 int config_plan_pci(struct vm_config *cfg, char *err, size_t errlen)
 {
-	struct pci_want w[CONFIG_MAX_NETS + CONFIG_MAX_DISKS + 2];
-	int want[CONFIG_MAX_NETS + CONFIG_MAX_DISKS + 2];
-	int out[CONFIG_MAX_NETS + CONFIG_MAX_DISKS + 2];
+	struct pci_want w[CONFIG_MAX_PCI];
+	int want[CONFIG_MAX_PCI];
+	int out[CONFIG_MAX_PCI];
 	unsigned int n = 0, bad = 0, i;
 	int ret;
 
@@ -283,6 +370,10 @@ int config_plan_pci(struct vm_config *cfg, char *err, size_t errlen)
 			continue;
 		snprintf(w[n].name, sizeof(w[n].name), "--disk #%u", i + 1);
 		w[n++].addr = &cfg->disks[i].addr;
+	}
+	for (i = 0; i < cfg->nr_nvmes; i++) {
+		snprintf(w[n].name, sizeof(w[n].name), "--nvme #%u", i + 1);
+		w[n++].addr = &cfg->nvmes[i].addr;
 	}
 	if (cfg->rng) {
 		snprintf(w[n].name, sizeof(w[n].name), "--rng");

@@ -15,6 +15,7 @@
  */
 #define CONFIG_MAX_DISKS 16
 #define CONFIG_MAX_NETS 8
+#define CONFIG_MAX_NVMES 8
 
 enum virtio_transport_kind { TRANSPORT_PCI, TRANSPORT_MMIO };
 
@@ -38,7 +39,17 @@ struct disk_config {
 int config_parse_disk(char *spec, struct disk_config *out, char *err,
 		      size_t errlen);
 
-/* The back-end options a --disk asks for. */
+/*
+ * "path=IMG[,serial=S][,readonly=on][,direct=on][,engine=...][,addr=DD.F]"
+ * (a bare IMG too): an NVMe controller over the image. The serial is
+ * Identify's SN, 1 to 20 printable ASCII characters. vfs= (SR-IOV) is
+ * refused: not supported yet. Only the back-end fields and addr of @out
+ * are used.
+ */
+int config_parse_nvme(char *spec, struct disk_config *out, char *err,
+		      size_t errlen);
+
+/* The back-end options a --disk or --nvme asks for. */
 struct blk_options config_blk_options(const struct disk_config *d);
 
 /*
@@ -96,6 +107,8 @@ struct vm_config {
 
 	struct disk_config disks[CONFIG_MAX_DISKS];
 	unsigned int nr_disks;
+	struct disk_config nvmes[CONFIG_MAX_NVMES]; /* --nvme controllers */
+	unsigned int nr_nvmes;
 	struct net_options nets[CONFIG_MAX_NETS];
 	/* PCI devfns; CONFIG_PCI_AUTO until config_plan_pci() plans them. */
 	int net_addrs[CONFIG_MAX_NETS];
@@ -120,7 +133,8 @@ int config_check_iommu(const struct vm_config *cfg, char *err, size_t errlen);
 /*
  * Gives every PCI device of @cfg its devfn (docs/pci.md, "Addressing"):
  * explicit addr= first, then the rest, in the order --net, --disk
- * (transport=pci), --rng, --console virtio, take the lowest free slot.
+ * (transport=pci), --nvme, --rng, --console virtio, take the lowest free
+ * slot.
  * The sentence in @err names the option at fault.
  */
 int config_plan_pci(struct vm_config *cfg, char *err, size_t errlen);

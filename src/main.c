@@ -55,6 +55,12 @@ static void usage(FILE *f)
 	      "                       [,transport=pci|mmio][,direct=on]"
 	      "[,engine=auto|io_uring|sync]\n"
 	      "                       [,queues=N][,serial=S][,addr=DD.F]\n"
+	      "      --nvme SPEC      NVMe controller, repeatable: "
+	      "path=IMG[,serial=S]\n"
+	      "                       [,readonly=on][,direct=on]"
+	      "[,engine=auto|io_uring|sync]\n"
+	      "                       [,addr=DD.F] (serial: Identify's SN, "
+	      "1-20 characters)\n"
 	      "      --net SPEC       virtio-net, repeatable: "
 	      "tap=NAME[,mac=M][,addr=DD.F] or\n"
 	      "                       user[,hostfwd=tcp::HPORT-:GPORT]..."
@@ -85,7 +91,7 @@ static void usage(FILE *f)
 	      "\n"
 	      "addr=DD.F puts a PCI device at slot DD (hex 01-1f), function F; "
 	      "devices\nwithout one take the lowest free slots in the order "
-	      "--net, --disk,\n--rng, --console.\n"
+	      "--net, --disk,\n--nvme, --rng, --console.\n"
 	      "\n"
 	      "exit status: 0 when the guest powers off (or resets, with "
 	      "--on-reset exit);\n"
@@ -112,6 +118,7 @@ usage_error(const char *fmt, ...)
 enum {
 	OPT_BOOT = 256,
 	OPT_DISK,
+	OPT_NVME,
 	OPT_NET,
 	OPT_RNG,
 	OPT_CONSOLE,
@@ -128,6 +135,7 @@ static const struct option run_opts[] = {
 	{ "memory", required_argument, NULL, 'm' },
 	{ "boot", required_argument, NULL, OPT_BOOT },
 	{ "disk", required_argument, NULL, OPT_DISK },
+	{ "nvme", required_argument, NULL, OPT_NVME },
 	{ "net", required_argument, NULL, OPT_NET },
 	{ "rng", optional_argument, NULL, OPT_RNG },
 	{ "console", required_argument, NULL, OPT_CONSOLE },
@@ -207,6 +215,16 @@ static int parse_run(int argc, char **argv, struct vm_config *cfg)
 					      err_msg, sizeof(err_msg)))
 				return usage_error("--disk: %s", err_msg);
 			cfg->nr_disks++;
+			break;
+		case OPT_NVME:
+			if (cfg->nr_nvmes == CONFIG_MAX_NVMES)
+				return usage_error("at most %d --nvme options",
+						   CONFIG_MAX_NVMES);
+			if (config_parse_nvme(optarg,
+					      &cfg->nvmes[cfg->nr_nvmes],
+					      err_msg, sizeof(err_msg)))
+				return usage_error("--nvme: %s", err_msg);
+			cfg->nr_nvmes++;
 			break;
 		case OPT_NET:
 			if (cfg->nr_nets == CONFIG_MAX_NETS)
@@ -299,6 +317,12 @@ static int check_inputs(const struct vm_config *cfg)
 		struct blk_options bo = config_blk_options(&cfg->disks[i]);
 
 		if (blk_check(cfg->disks[i].path, &bo))
+			return -1;
+	}
+	for (unsigned int i = 0; i < cfg->nr_nvmes; i++) {
+		struct blk_options bo = config_blk_options(&cfg->nvmes[i]);
+
+		if (blk_check(cfg->nvmes[i].path, &bo))
 			return -1;
 	}
 	return 0;

@@ -90,6 +90,82 @@ static void test_disk_bad(void **state)
 	}
 }
 
+static int parse_nvme(const char *spec, struct disk_config *d, char *err)
+{
+	static char buf[256];
+
+	strcpy(buf, spec);
+	return config_parse_nvme(buf, d, err, 160);
+}
+
+static void test_nvme_good(void **state)
+{
+	struct disk_config d;
+	char err[160];
+
+	assert_int_equal(parse_nvme("path=/tmp/n.img", &d, err), 0);
+	assert_string_equal(d.path, "/tmp/n.img");
+	assert_false(d.readonly);
+	assert_int_equal(d.engine, BLK_ENGINE_AUTO);
+	assert_int_equal(d.addr, CONFIG_PCI_AUTO);
+	assert_string_equal(d.serial, "");
+
+	assert_int_equal(parse_nvme("/tmp/m.img,serial=DVSNVME01,readonly=on,"
+				    "direct=on,engine=io_uring,addr=06.0",
+				    &d, err),
+			 0);
+	assert_string_equal(d.path, "/tmp/m.img");
+	assert_string_equal(d.serial, "DVSNVME01");
+	assert_true(d.readonly);
+	assert_true(d.direct);
+	assert_int_equal(d.engine, BLK_ENGINE_IO_URING);
+	assert_int_equal(d.addr, PCI_DEVFN(6, 0));
+	assert_int_equal(
+		parse_nvme("path=a,serial=12345678901234567890", &d, err), 0);
+	assert_string_equal(d.serial, "12345678901234567890");
+}
+
+static void test_nvme_bad(void **state)
+{
+	static const struct {
+		const char *spec, *msg;
+	} cases[] = {
+		{ "", "nvme needs path=IMAGE" },
+		{ "serial=A", "nvme needs path=IMAGE" },
+		{ "path=", "nvme path is empty" },
+		{ "path=a,serial=123456789012345678901",
+		  "nvme serial takes 1 to 20 characters, not 21" },
+		{ "path=a,serial=", "nvme serial takes 1 to 20 characters, "
+				    "not 0" },
+		{ "path=a,serial=a\tb", "nvme serial takes printable ASCII "
+					"only" },
+		{ "path=a,vfs=4", "nvme vfs= (SR-IOV virtual functions) is not "
+				  "supported yet" },
+		{ "path=a,queues=2",
+		  "unknown nvme option 'queues' (path, readonly, direct, "
+		  "engine, serial, addr)" },
+		{ "path=a,transport=mmio",
+		  "unknown nvme option 'transport' (path, readonly, direct, "
+		  "engine, serial, addr)" },
+		{ "path=a,readonly=maybe",
+		  "nvme readonly takes on or off, not 'maybe'" },
+		{ "path=a,engine=aio",
+		  "nvme engine takes auto, io_uring or sync, not 'aio'" },
+		{ "path=a,addr=00.0",
+		  "addr 00.0 is taken: slot 00 is the host bridge's" },
+		{ "path=a,serial", "nvme option 'serial' needs a value "
+				   "(key=value)" },
+	};
+	struct disk_config d;
+	char err[160];
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		err[0] = 0;
+		assert_int_equal(parse_nvme(cases[i].spec, &d, err), -EINVAL);
+		assert_string_equal(err, cases[i].msg);
+	}
+}
+
 static void test_pci_addr(void **state)
 {
 	static const char *const bad[] = { "",	   "3",	    "03",    "03.",
@@ -233,6 +309,24 @@ static void test_plan(void **state)
 	assert_string_equal(err, "--disk #1 addr=04.1: no device has "
 				 "addr=04.0, so the guest would never find "
 				 "function 1");
+
+	/* NVMe controllers come after the disks, before rng and console. */
+	cfg = (struct vm_config){ .nr_disks = 1,
+				  .nr_nvmes = 2,
+				  .rng = true,
+				  .rng_addr = CONFIG_PCI_AUTO };
+	cfg.disks[0].addr = CONFIG_PCI_AUTO;
+	cfg.nvmes[0].addr = CONFIG_PCI_AUTO;
+	cfg.nvmes[1].addr = PCI_DEVFN(2, 0);
+	assert_int_equal(config_plan_pci(&cfg, err, 160), 0);
+	assert_int_equal(cfg.disks[0].addr, PCI_DEVFN(1, 0));
+	assert_int_equal(cfg.nvmes[0].addr, PCI_DEVFN(3, 0));
+	assert_int_equal(cfg.nvmes[1].addr, PCI_DEVFN(2, 0));
+	assert_int_equal(cfg.rng_addr, PCI_DEVFN(4, 0));
+	cfg.nvmes[0].addr = PCI_DEVFN(2, 0);
+	assert_int_equal(config_plan_pci(&cfg, err, 160), -EINVAL);
+	assert_string_equal(
+		err, "--nvme #2 addr=02.0 is already taken by --nvme #1");
 }
 
 static void test_iommu(void **state)
@@ -378,6 +472,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_disk_good),
 		cmocka_unit_test(test_disk_bad),
+		cmocka_unit_test(test_nvme_good),
+		cmocka_unit_test(test_nvme_bad),
 		cmocka_unit_test(test_pci_addr),
 		cmocka_unit_test(test_net_rng_console),
 		cmocka_unit_test(test_plan),

@@ -153,8 +153,7 @@ static uint32_t cfg_rd(struct fix *f, unsigned int reg, unsigned int size)
 {
 	uint64_t v = 0;
 
-	bus_read(&f->vm.mmio, PCI_ECAM_BASE + (f->devfn << 12) + reg, &v,
-		 size);
+	bus_read(&f->vm.mmio, PCI_ECAM_BASE + (f->devfn << 12) + reg, &v, size);
 	return v;
 }
 
@@ -436,8 +435,8 @@ static void test_dmar_table(void **state)
 					  .revision = 1,
 					  .body = body };
 	struct x86_acpi_config ac = { .nr_cpus = 2,
-				  .extra_tables = &extra,
-				  .nr_extra_tables = 1 };
+				      .extra_tables = &extra,
+				      .nr_extra_tables = 1 };
 	struct acpi_tables t = { .buf = area,
 				 .size = sizeof(area),
 				 .base_gpa = ACPI_TABLES_ADDR };

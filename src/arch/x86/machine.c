@@ -17,6 +17,7 @@
 #include "hw/acpi_pm.h"
 #include "hw/debug_exit.h"
 #include "hw/i8042.h"
+#include "hw/nvme/pci.h"
 #include "hw/rtc.h"
 #include "hw/serial.h"
 #include "iommu/vtd_vm.h"
@@ -246,6 +247,28 @@ static int create_virtio_devices(struct vm *vm, const struct vm_config *cfg,
 	return 0;
 }
 
+/* After create_virtio_devices(): the controllers complete on m->io. */
+static int create_nvme_devices(struct vm *vm, const struct vm_config *cfg,
+			       struct machine *m)
+{
+	for (unsigned int i = 0; i < cfg->nr_nvmes; i++) {
+		const struct disk_config *dc = &cfg->nvmes[i];
+		struct blk_options bo = config_blk_options(dc);
+		struct blk_backend *be = blk_open(dc->path, &bo);
+		char name[16];
+		struct nvme_config nc = { .name = name };
+
+		if (!be)
+			return -errno;
+		snprintf(name, sizeof(name), "nvme%u", i);
+		if (!nvme_pci_create(vm, m->pci, be, &nc, m->io, dc->addr)) {
+			blk_close(be);
+			return -ENODEV;
+		}
+	}
+	return 0;
+}
+
 /* The DMAR table of --iommu vtd (docs/iommu.md); 0 bytes without. */
 static size_t dmar_body(const struct machine *m, void *buf, size_t size)
 {
@@ -418,7 +441,10 @@ int machine_create_devices(struct vm *vm, const struct vm_config *cfg,
 		.rx_eventfd = serial_rx_eventfd(m->uart),
 		.opaque = m->uart,
 	};
-	return create_virtio_devices(vm, cfg, m);
+	ret = create_virtio_devices(vm, cfg, m);
+	if (ret)
+		return ret;
+	return create_nvme_devices(vm, cfg, m);
 }
 
 /*

@@ -1,0 +1,104 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+#ifndef DEVISOR_HW_NVME_NVME_H
+#define DEVISOR_HW_NVME_NVME_H
+
+/*
+ * An NVMe 1.4 controller with one namespace over a block back-end: the
+ * register file of BAR0 (registers and doorbells), the admin and NVM
+ * command sets, PRP data pointers, completion queues with phase tags and
+ * interrupts through callbacks. It knows nothing of PCI: the PCI function
+ * (config space, BAR0 on the MMIO bus, MSI-X, INTx) is glue that calls
+ * nvme_mmio_read()/nvme_mmio_write() and supplies the interrupt callbacks.
+ * See docs/nvme.md.
+ *
+ * Guest memory is reached only through the DMA address space it is given
+ * (kvm/dma.h). No KVM or x86 header is needed.
+ *
+ * Threading: one mutex per controller. nvme_mmio_*() run on vCPU threads
+ * (a doorbell write fetches and starts commands there, bounded by the
+ * queue's size); nvme_process_completions() runs on the I/O thread that
+ * polls nvme_completion_fd(). The interrupt callbacks are called with the
+ * controller lock held: they must not call back into the controller.
+ */
+
+#include <stdbool.h>
+#include <stdint.h>
+
+struct blk_backend;
+struct dma_space;
+struct nvme_ctrl;
+
+/* I/O queue pairs (besides the admin pair) a controller can offer. */
+#define NVME_MAX_IOQ 64
+/* Registers, then a doorbell pair per queue at a 4-byte stride. */
+#define NVME_DB_BASE 0x1000u
+#define NVME_DB_END (NVME_DB_BASE + 8u * (NVME_MAX_IOQ + 1))
+/* Room for BAR0 (a power of two; the glue may put MSI-X after NVME_DB_END). */
+#define NVME_BAR0_SIZE 0x4000u
+
+/*
+ * PCI vendor id reported in Identify Controller (VID, SSVID). devisor owns
+ * no PCI-SIG id; it uses the Red Hat id its virtio functions already carry,
+ * so all of devisor's functions show one vendor. Guests bind NVMe drivers
+ * by class code (01:08:02), not by id. The glue must give the PCI function
+ * the same vendor id.
+ */
+#define NVME_DEFAULT_VID 0x1af4
+
+struct nvme_config {
+	const char *name; /* for logs; NULL: "nvme" */
+	const char *serial; /* NULL: the back-end's serial */
+	uint16_t vid, ssvid; /* 0: NVME_DEFAULT_VID */
+	unsigned int max_ioq; /* I/O queue pairs, 1..NVME_MAX_IOQ; 0: max */
+	/* Interrupt vectors of the function (MSI-X table size); 0: 1. */
+	unsigned int nr_vectors;
+};
+
+enum nvme_irq_mode {
+	NVME_IRQ_PIN, /* INTx: a level, masked per vector by INTMS */
+	NVME_IRQ_MSI, /* MSI: edges per vector, masked by INTMS */
+	NVME_IRQ_MSIX, /* MSI-X: edges per vector (masking is MSI-X's) */
+};
+
+struct nvme_irq_ops {
+	/* MSI or MSI-X: signal @vector (an edge). */
+	void (*notify)(void *opaque, unsigned int vector);
+	/* Pin-based: the INTx level changed. */
+	void (*set_level)(void *opaque, bool asserted);
+};
+
+/*
+ * A controller over @dma and @be (not taken: the caller closes it after
+ * nvme_destroy()). Returns NULL with errno set on failure.
+ */
+struct nvme_ctrl *nvme_create(struct dma_space *dma, struct blk_backend *be,
+			      const struct nvme_config *cfg,
+			      const struct nvme_irq_ops *irq, void *opaque);
+/* Drains the back-end (no guest memory is written), then frees. */
+void nvme_destroy(struct nvme_ctrl *n);
+
+/*
+ * BAR0 access at @off (below NVME_BAR0_SIZE), @size 1, 2, 4 or 8, little
+ * endian. Registers are 32 bits wide (CAP, ASQ and ACQ 64, readable and
+ * writable as two halves); other sizes read as the covering dword's bytes
+ * and are ignored on write.
+ */
+uint64_t nvme_mmio_read(struct nvme_ctrl *n, uint64_t off, unsigned int size);
+void nvme_mmio_write(struct nvme_ctrl *n, uint64_t off, uint64_t val,
+		     unsigned int size);
+
+/* Which interrupt mechanism the function has enabled (the glue knows). */
+void nvme_set_irq_mode(struct nvme_ctrl *n, enum nvme_irq_mode mode);
+
+/* The back-end's completion eventfd: poll it for EPOLLIN on the I/O thread, */
+int nvme_completion_fd(const struct nvme_ctrl *n);
+/* ... and call this when it fires: completions are posted, IRQs raised. */
+void nvme_process_completions(struct nvme_ctrl *n);
+
+/*
+ * Conventional reset of the function (PCI FLR, VM reset): a controller
+ * reset, and the registers the host programs back to their reset values.
+ */
+void nvme_reset(struct nvme_ctrl *n);
+
+#endif

@@ -1,0 +1,362 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The NVMe controller as a PCI Express function: config space, BAR0 on the
+ * MMIO bus, MSI-X through an MSI vector group, INTx, power management,
+ * FLR, and the back-end's completions on the I/O thread. The controller
+ * itself (registers, queues, commands) is regs.c, admin.c, io.c, prp.c.
+ */
+#include "hw/nvme/pci.h"
+
+#include <errno.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+
+#include "backend/block.h"
+#include "kvm/dma.h"
+#include "kvm/msi_vectors.h"
+#include "kvm/vm.h"
+#include "pci/msix.h"
+#include "pci/pci.h"
+#include "util/evloop.h"
+#include "util/log.h"
+
+/*
+ * Locking, outermost first:
+ *   pdev.lock (config hooks: MSI-X enable, FLR, power state)
+ *   ctrl lock (nvme_ctrl.lock: BAR0, completions, nvme_reset())
+ *   msix.lock (table, notify), host->intx_lock
+ *   vectors.lock, vm->irq_lock
+ * The controller calls notify/set_level with its lock held; they take
+ * only the MSI-X or INTx lock, never pdev.lock.
+ */
+
+struct nvme_pci {
+	struct pci_dev pdev;
+	struct msix msix;
+	struct msi_vectors vectors;
+	struct vm *vm;
+	struct evloop *loop;
+	struct blk_backend *be;
+	struct dma_space dma;
+	struct nvme_ctrl *n;
+	char name[16];
+	unsigned int nr_vectors;
+	unsigned int pcie_cap, pm_cap;
+	/* Under pdev.lock: the mode last given to the controller. */
+	bool msix_on;
+};
+
+static struct nvme_pci *to_np(struct pci_dev *pdev)
+{
+	return (struct nvme_pci *)((char *)pdev -
+				   offsetof(struct nvme_pci, pdev));
+}
+
+static struct nvme_pci *dev_to_np(struct device *dev)
+{
+	return to_np((struct pci_dev *)((char *)dev -
+					offsetof(struct pci_dev, dev)));
+}
+
+static bool overlaps(unsigned int off, unsigned int size, unsigned int reg,
+		     unsigned int reg_size)
+{
+	return off < reg + reg_size && reg < off + size;
+}
+
+/* Interrupts (controller lock held) ------------------------------------ */
+
+static void np_notify(void *opaque, unsigned int vector)
+{
+	struct nvme_pci *np = opaque;
+
+	/* Disabled or out of range: msix_notify() drops it. */
+	msix_notify(&np->msix, vector);
+}
+
+static void np_set_level(void *opaque, bool asserted)
+{
+	struct nvme_pci *np = opaque;
+
+	/* PCI keeps the pin quiet while INTX_DISABLE or MSI-X is on. */
+	pci_dev_set_intx(&np->pdev, asserted);
+}
+
+static const struct nvme_irq_ops np_irq_ops = {
+	.notify = np_notify,
+	.set_level = np_set_level,
+};
+
+/* BAR0 ------------------------------------------------------------------ */
+
+/* The MSI-X table and PBA never get here: pci.c sends them to msix.c. */
+static uint64_t np_bar_read(void *opaque, uint64_t off, unsigned int size)
+{
+	struct nvme_pci *np = opaque;
+
+	return nvme_mmio_read(np->n, off, size);
+}
+
+static void np_bar_write(void *opaque, uint64_t off, uint64_t val,
+			 unsigned int size)
+{
+	struct nvme_pci *np = opaque;
+
+	nvme_mmio_write(np->n, off, val, size);
+}
+
+static const struct bus_ops np_bar_ops = {
+	.read = np_bar_read,
+	.write = np_bar_write,
+};
+
+/* Completions, on the I/O thread ------------------------------------------ */
+
+static void np_completion_cb(void *opaque, uint32_t events)
+{
+	struct nvme_pci *np = opaque;
+
+	nvme_process_completions(np->n);
+}
+
+/* Config space (pdev.lock held) ------------------------------------------ */
+
+/* Tell the controller how to interrupt: MSI-X when enabled, else INTx. */
+static void sync_irq_mode(struct nvme_pci *np, bool force)
+{
+	bool on = msix_enabled(&np->msix);
+
+	if (on == np->msix_on && !force)
+		return;
+	np->msix_on = on;
+	nvme_set_irq_mode(np->n, on ? NVME_IRQ_MSIX : NVME_IRQ_PIN);
+}
+
+/*
+ * Function Level Reset, and the VM's reset: the controller first (it
+ * waits for the back-end and drops what was in flight, so nothing lands
+ * in guest memory or raises an interrupt afterwards), then config space
+ * (Command, BARs back where they were placed, MSI-X disabled and masked).
+ */
+static void function_reset(struct nvme_pci *np)
+{
+	nvme_reset(np->n);
+	pci_dev_reset(&np->pdev);
+	sync_irq_mode(np, true);
+}
+
+static bool np_cfg_write(struct pci_dev *pdev, unsigned int off, uint32_t val,
+			 unsigned int size)
+{
+	struct nvme_pci *np = to_np(pdev);
+	unsigned int devctl = np->pcie_cap + PCI_EXP_DEVCTL;
+	unsigned int pmcsr = np->pm_cap + PCI_PM_CTRL;
+	uint32_t old_state = pci_cfg_get(pdev, pmcsr, 2) &
+			     PCI_PM_CTRL_STATE_MASK;
+	uint32_t state;
+	bool flr = false;
+
+	/* Initiate FLR (DEVCTL bit 15) reads as 0: it is not in the wmask. */
+	if (overlaps(off, size, devctl, 2)) {
+		uint32_t bits = off <= devctl ? val >> 8 * (devctl - off) :
+						val << 8 * (off - devctl);
+
+		flr = bits & PCI_EXP_DEVCTL_BCR_FLR;
+	}
+	pci_cfg_write_generic(pdev, off, val, size);
+	if (flr) {
+		pr_debug("%s: function level reset", np->name);
+		function_reset(np);
+		return true;
+	}
+	/* D0 (0) and D3hot (3) only: D1 and D2 are not offered, so do not stick. */
+	state = pci_cfg_get(pdev, pmcsr, 2) & PCI_PM_CTRL_STATE_MASK;
+	if (state != old_state && state != 0 && state != 3)
+		pci_cfg_set(pdev, pmcsr,
+			    (pci_cfg_get(pdev, pmcsr, 2) &
+			     ~PCI_PM_CTRL_STATE_MASK) |
+				    old_state,
+			    2);
+	sync_irq_mode(np, false);
+	return true;
+}
+
+/* Setup ------------------------------------------------------------------- */
+
+static int add_pm_cap(struct nvme_pci *np)
+{
+	struct pci_dev *pdev = &np->pdev;
+	int cap = pci_add_capability(pdev, PCI_CAP_ID_PM, PCI_PM_SIZEOF);
+
+	if (cap < 0)
+		return cap;
+	/* PCI PM 1.2, no PME, no D1/D2; D3hot -> D0 keeps the state. */
+	pci_cfg_set(pdev, cap + PCI_PM_PMC, 3, 2);
+	pci_cfg_set(pdev, cap + PCI_PM_CTRL, PCI_PM_CTRL_NO_SOFT_RESET, 2);
+	pci_cfg_set_wmask(pdev, cap + PCI_PM_CTRL, PCI_PM_CTRL_STATE_MASK, 2);
+	np->pm_cap = cap;
+	return 0;
+}
+
+static int add_pcie_cap(struct nvme_pci *np)
+{
+	struct pci_dev *pdev = &np->pdev;
+	/* On the root bus of a PCIe host: an integrated endpoint, as on q35. */
+	int cap = pci_add_pcie_capability(pdev, PCI_EXP_TYPE_RC_END);
+
+	if (cap < 0)
+		return cap;
+	pci_cfg_set(pdev, cap + PCI_EXP_DEVCAP,
+		    pci_cfg_get(pdev, cap + PCI_EXP_DEVCAP, 4) |
+			    PCI_EXP_DEVCAP_FLR,
+		    4);
+	np->pcie_cap = cap;
+	return 0;
+}
+
+static void np_dev_reset(struct device *dev)
+{
+	struct nvme_pci *np = dev_to_np(dev);
+
+	pthread_mutex_lock(&np->pdev.lock);
+	function_reset(np);
+	pthread_mutex_unlock(&np->pdev.lock);
+}
+
+void nvme_pci_destroy(struct nvme_pci *np)
+{
+	struct blk_backend *be;
+
+	if (!np)
+		return;
+	be = np->be;
+	/* Called directly, not from devices_destroy(): leave the list. */
+	device_unregister(np->vm, &np->pdev.dev);
+	evloop_del(np->loop, nvme_completion_fd(np->n));
+	/* Unpublished, BARs unmapped, INTx released. */
+	pci_dev_exit(&np->pdev);
+	/* Waits for the back-end; nothing reaches the guest any more. */
+	nvme_destroy(np->n);
+	msix_destroy(&np->msix);
+	msi_vectors_destroy(&np->vectors);
+	dma_space_destroy(&np->dma);
+	free(np);
+	blk_close(be);
+}
+
+static void np_dev_destroy(struct device *dev)
+{
+	nvme_pci_destroy(dev_to_np(dev));
+}
+
+struct pci_dev *nvme_pci_pdev(struct nvme_pci *np)
+{
+	return &np->pdev;
+}
+
+struct nvme_ctrl *nvme_pci_ctrl(struct nvme_pci *np)
+{
+	return np->n;
+}
+
+struct nvme_pci *nvme_pci_create(struct vm *vm, struct pci_host *host,
+				 struct blk_backend *be,
+				 const struct nvme_config *cfg,
+				 struct evloop *loop, int devfn)
+{
+	struct nvme_pci *np = calloc(1, sizeof(*np));
+	struct nvme_config c = cfg ? *cfg : (struct nvme_config){ 0 };
+	unsigned int nv;
+	struct pci_dev *pdev;
+	int ret = -ENOMEM;
+
+	if (!np)
+		goto fail_alloc;
+	pdev = &np->pdev;
+	np->vm = vm;
+	np->loop = loop;
+	np->be = be;
+	snprintf(np->name, sizeof(np->name), "%s", c.name ? c.name : "nvme");
+	c.name = np->name;
+	/* One vector per completion queue: the admin queue's and the I/O's. */
+	nv = (c.max_ioq ? c.max_ioq : NVME_MAX_IOQ) + 1;
+	c.nr_vectors = nv;
+	np->nr_vectors = nv;
+	dma_space_init_identity(&np->dma, &vm->mem);
+	ret = msi_vectors_init(&np->vectors, np->name, nv, vm_irq_ops(vm), vm);
+	if (ret)
+		goto fail_dma;
+	np->n = nvme_create(&np->dma, be, &c, &np_irq_ops, np);
+	if (!np->n) {
+		ret = -errno;
+		goto fail_vectors;
+	}
+
+	pci_dev_init(pdev, np->name, NVME_PCI_VENDOR, NVME_PCI_DEVICE,
+		     NVME_PCI_CLASS, NVME_PCI_REVISION);
+	pci_dev_set_subsystem(pdev, NVME_PCI_SUBSYS_VENDOR, NVME_PCI_SUBSYS_ID);
+	if ((ret = pci_dev_set_intx_pin(pdev, 1)) ||
+	    (ret = pci_dev_set_bar(pdev, NVME_PCI_BAR, NVME_BAR0_SIZE,
+				   PCI_BAR_MEM64, &np_bar_ops, np)))
+		goto fail_pdev;
+	ret = msix_init(&np->msix, pdev, nv, NVME_PCI_BAR, NVME_PCI_MSIX_TABLE,
+			NVME_PCI_BAR, NVME_PCI_MSIX_PBA);
+	if (ret < 0)
+		goto fail_pdev;
+	msix_set_vectors(&np->msix, &np->vectors);
+	if ((ret = add_pm_cap(np)) || (ret = add_pcie_cap(np)))
+		goto fail_msix;
+	pdev->cfg_write = np_cfg_write;
+	pdev->dev.kind = DEV_PCI;
+	pdev->dev.reset = np_dev_reset;
+	pdev->dev.destroy = np_dev_destroy;
+
+	ret = evloop_add(loop, nvme_completion_fd(np->n), EPOLLIN,
+			 np_completion_cb, np);
+	if (ret)
+		goto fail_msix;
+	ret = pci_dev_register(host, pdev, devfn);
+	if (ret < 0) {
+		evloop_del(loop, nvme_completion_fd(np->n));
+		goto fail_msix;
+	}
+	/*
+	 * Behind an IOMMU, DMA goes through it with the requester id known
+	 * only now; in place, as the controller points at np->dma, and before
+	 * the guest has run.
+	 */
+	if (pci_host_has_iommu(host)) {
+		int err;
+
+		dma_space_destroy(&np->dma);
+		err = pci_dev_dma_init(pdev, &np->dma);
+		if (err) {
+			dma_space_init_identity(&np->dma, &vm->mem);
+			pci_dev_unregister(pdev);
+			evloop_del(loop, nvme_completion_fd(np->n));
+			ret = err;
+			goto fail_msix;
+		}
+	}
+	pr_debug("%s: NVMe at %02x.%x, %u MSI-X vectors", np->name,
+		 PCI_SLOT(ret), PCI_FUNC(ret), nv);
+	return np;
+
+fail_msix:
+	msix_destroy(&np->msix);
+fail_pdev:
+	pthread_mutex_destroy(&pdev->lock);
+	nvme_destroy(np->n);
+fail_vectors:
+	msi_vectors_destroy(&np->vectors);
+fail_dma:
+	dma_space_destroy(&np->dma);
+	free(np);
+fail_alloc:
+	pr_err("%s: cannot create the NVMe function: %s",
+	       cfg && cfg->name ? cfg->name : "nvme", strerror(-ret));
+	return NULL;
+}

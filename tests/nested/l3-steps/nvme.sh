@@ -1,0 +1,171 @@
+# shellcheck shell=sh
+# L3 step (sourced by l3-init): an NVMe controller, driven by the kernel's
+# own (built-in) nvme driver. Does nothing unless the kernel command line
+# has "devisor.nvme=TOKEN"; then reports, for tests/nested/checks/nvme.sh:
+#   nvme-ctrl=        the first controller (nvme0) or missing
+#   nvme-model= nvme-serial= nvme-fw=   /sys/class/nvme/nvme0/{model,...}
+#   nvme-pci=VVVV:DDDD class=C driver=D msix=N   its PCI function
+#   nvme-iommu-group=yes|no   whether an IOMMU translates its DMA
+#   nvme-irqs=LINES/COUNT   nvme0q* lines in /proc/interrupts, interrupts
+#   nvme-ns= nvme-sectors=  the namespace block device and its size
+#   nvme-seed=        reads the 1 MiB of "DEVISOR-DISK-SEED TOKEN" lines
+#                     that L2's nested-vm put at 8 MiB
+#   nvme-write=       writes 1 MiB of "DEVISOR-DISK-WRITE TOKEN" lines at
+#                     4 MiB (checked by nested-vm in L2 after the exit)
+#   nvme-random-md5=  md5 of 4 MiB from /dev/urandom written at 12 MiB with
+#                     fsync (L2 sums the image there after the exit)
+#   nvme-readback=, nvme-random-readback=   both read back after drop_caches
+# Every step that can block on the device has a time limit.
+
+nv_tok=
+# shellcheck disable=SC2013 # words, not lines
+for nv_w in $(cat /proc/cmdline); do
+	case $nv_w in
+	devisor.nvme=*) nv_tok=${nv_w#*=} ;;
+	esac
+done
+
+# nv_run SECS COMMAND...: at most SECS seconds; stdout in $nv_out. A stuck
+# command (uninterruptible I/O) is left behind with status 124.
+nv_run() {
+	nv_t=$1
+	shift
+	rm -f /tmp/nv.rc /tmp/nv.out
+	(
+		"$@" > /tmp/nv.out 2> /tmp/nv.err
+		echo "$?" > /tmp/nv.rc
+	) &
+	nv_p=$!
+	(
+		sleep "$nv_t"
+		kill -9 "$nv_p" 2>/dev/null
+	) &
+	nv_k=$!
+	wait "$nv_p"
+	kill "$nv_k" 2>/dev/null
+	nv_out=$(cat /tmp/nv.out 2>/dev/null)
+	if [ ! -s /tmp/nv.rc ]; then
+		# Do not let l3-init's poweroff hang in sync() on the device.
+		# shellcheck disable=SC2034 # read by l3-init
+		L3_NOSYNC=1
+		return 124
+	fi
+	return "$(cat /tmp/nv.rc)"
+}
+
+nv_err() { head -c 200 /tmp/nv.err | tr '\n' ' '; }
+nv_md5() { md5sum | cut -d' ' -f1; }
+nv_pattern() { yes "$1" | head -c 1048576; }
+
+# md5 of COUNT MiB of the namespace from SKIP MiB, into $nv_out.
+nv_sum() {
+	nv_run 30 sh -c "dd if=/dev/$nv_ns bs=1048576 skip=$1 count=$2 2>/dev/null | md5sum"
+}
+
+nv_check() {
+	# The driver probes asynchronously (reset work, then a namespace
+	# scan): the controller and its namespace may come a moment later.
+	nv_i=0
+	while [ ! -e /sys/block/nvme0n1 ] && [ "$nv_i" -lt 40 ]; do
+		sleep 0.5
+		nv_i=$((nv_i + 1))
+	done
+	if [ ! -e /sys/class/nvme/nvme0 ]; then
+		m "nvme-ctrl=missing (pci: $(cat /sys/bus/pci/devices/*/class 2>/dev/null | tr '\n' ' '))"
+		return
+	fi
+	nv_c=/sys/class/nvme/nvme0
+	m "nvme-ctrl=nvme0 state=$(cat $nv_c/state 2>/dev/null)"
+	# Identify pads with spaces; sysfs shows them.
+	m "nvme-model=$(sed "s/ *$//" $nv_c/model)"
+	m "nvme-serial=$(sed "s/ *$//" $nv_c/serial)"
+	m "nvme-fw=$(sed "s/ *$//" $nv_c/firmware_rev)"
+	nv_d=$(readlink -f $nv_c/device)
+	nv_msix=0
+	for nv_f in "$nv_d"/msi_irqs/*; do
+		[ -f "$nv_f" ] && [ "$(cat "$nv_f")" = msix ] && nv_msix=$((nv_msix + 1))
+	done
+	nv_drv=none
+	[ -e "$nv_d/driver" ] && nv_drv=$(basename "$(readlink "$nv_d/driver")")
+	m "nvme-pci=$(sed 's/^0x//' "$nv_d/vendor"):$(sed 's/^0x//' "$nv_d/device") class=$(cat "$nv_d/class") driver=$nv_drv msix=$nv_msix extcfg=$(wc -c < "$nv_d/config")"
+	# Behind an IOMMU (--iommu vtd with intel_iommu=on) it has a group.
+	if [ -e "$nv_d/iommu_group" ]; then m "nvme-iommu-group=yes"; else m "nvme-iommu-group=no"; fi
+	if [ ! -e /sys/block/nvme0n1 ]; then
+		m "nvme-ns=missing"
+		return
+	fi
+	nv_ns=nvme0n1
+	m "nvme-ns=$nv_ns"
+	m "nvme-sectors=$(cat /sys/block/$nv_ns/size)"
+
+	nv_want=$(nv_pattern "DEVISOR-DISK-SEED $nv_tok" | nv_md5)
+	if nv_sum 8 1; then
+		if [ "${nv_out%% *}" = "$nv_want" ]; then
+			m "nvme-seed=ok"
+		else
+			m "nvme-seed=bad (md5 ${nv_out%% *}, want $nv_want)"
+		fi
+	else
+		m "nvme-seed=failed (status $?: $(nv_err))"
+	fi
+
+	nv_pattern "DEVISOR-DISK-WRITE $nv_tok" > /tmp/nv.pat
+	nv_pat_md5=$(nv_md5 < /tmp/nv.pat)
+	head -c 4194304 /dev/urandom > /tmp/nv.rnd
+	nv_rnd_md5=$(nv_md5 < /tmp/nv.rnd)
+	m "nvme-random-md5=$nv_rnd_md5"
+	if nv_run 30 dd if=/tmp/nv.pat of=/dev/$nv_ns bs=1048576 seek=4 count=1 conv=fsync; then
+		m "nvme-write=ok"
+	else
+		m "nvme-write=failed (status $?: $(nv_err))"
+	fi
+	if nv_run 30 dd if=/tmp/nv.rnd of=/dev/$nv_ns bs=1048576 seek=12 count=4 conv=fsync; then
+		m "nvme-random-write=ok"
+	else
+		m "nvme-random-write=failed (status $?: $(nv_err))"
+	fi
+	rm -f /tmp/nv.pat /tmp/nv.rnd
+	echo 3 > /proc/sys/vm/drop_caches
+	for nv_k in readback:4:1:$nv_pat_md5 random-readback:12:4:$nv_rnd_md5; do
+		nv_name=${nv_k%%:*}
+		nv_want=${nv_k##*:}
+		nv_k=${nv_k#*:}
+		if nv_sum "${nv_k%%:*}" "$(echo "$nv_k" | cut -d: -f2)"; then
+			if [ "${nv_out%% *}" = "$nv_want" ]; then
+				m "nvme-$nv_name=ok"
+			else
+				m "nvme-$nv_name=bad (md5 ${nv_out%% *}, want $nv_want)"
+			fi
+		else
+			m "nvme-$nv_name=failed (status $?: $(nv_err))"
+		fi
+	done
+	m "nvme-irqs=$(grep -c 'nvme0q' /proc/interrupts)/$(awk '/nvme0q/ {
+		for (i = 2; i <= NF && $i ~ /^[0-9]+$/; i++) s += $i } END { print s + 0 }' /proc/interrupts)"
+
+	# A Function Level Reset through sysfs (the driver quiesces, the
+	# function resets, the driver brings the controller back): the data
+	# must still read back.
+	m "nvme-reset-method=$(cat "$nv_d/reset_method" 2>/dev/null || echo none)"
+	if nv_run 30 sh -c "echo 1 > $nv_d/reset"; then
+		nv_i=0
+		while [ "$(cat $nv_c/state 2>/dev/null)" != live ] && [ "$nv_i" -lt 40 ]; do
+			sleep 0.5
+			nv_i=$((nv_i + 1))
+		done
+		echo 3 > /proc/sys/vm/drop_caches
+		if [ "$(cat $nv_c/state 2>/dev/null)" != live ]; then
+			m "nvme-flr=failed (state $(cat $nv_c/state 2>/dev/null))"
+		elif nv_sum 12 4 && [ "${nv_out%% *}" = "$nv_rnd_md5" ]; then
+			m "nvme-flr=ok"
+		else
+			m "nvme-flr=failed (readback after reset: ${nv_out%% *} $(nv_err))"
+		fi
+	else
+		m "nvme-flr=failed (reset status $?: $(nv_err))"
+	fi
+}
+
+if [ -n "$nv_tok" ]; then
+	nv_check
+fi
