@@ -7,6 +7,7 @@
 
 #include "kvm/vm.h"
 #include "pci/msix.h"
+#include "pci/sriov.h"
 #include "util/common.h"
 #include "util/log.h"
 
@@ -80,6 +81,16 @@ static void fn_unlock(struct pci_dev *pdev)
 	pthread_mutex_unlock(&pdev->lock);
 	if (--fn_depth == 0 && deferred)
 		run_deferred();
+}
+
+void pci_dev_lock(struct pci_dev *pdev)
+{
+	fn_lock(pdev);
+}
+
+void pci_dev_unlock(struct pci_dev *pdev)
+{
+	fn_unlock(pdev);
 }
 
 /* Raw access --------------------------------------------------------- */
@@ -694,6 +705,9 @@ void pci_cfg_write_generic(struct pci_dev *pdev, unsigned int off, uint32_t val,
 		msi_cfg_written(pdev->msi);
 		irq = true;
 	}
+	if (pdev->sriov &&
+	    overlaps(off, size, pdev->sriov->cap, PCI_EXT_CAP_SRIOV_SIZEOF))
+		pci_sriov_cfg_written(pdev->sriov);
 	if (cmd || irq)
 		intx_recompute_blocked(pdev);
 	fn_unlock(pdev);
@@ -778,13 +792,18 @@ struct pci_dev *pci_host_find(struct pci_host *host, unsigned int bus,
 	return lookup(host, bus, devfn);
 }
 
-/* Software finds functions 1-7 only through function 0. */
+/*
+ * Software finds functions 1-7 only through function 0, but a VF is found
+ * through its PF's SR-IOV capability, wherever its routing ID lands.
+ */
 static struct pci_dev *cfg_target(struct pci_host *host, unsigned int bus,
 				  unsigned int devfn)
 {
-	if (!lookup(host, bus, devfn & ~7u))
+	struct pci_dev *p = lookup(host, bus, devfn);
+
+	if (p && !p->virtfn && !lookup(host, bus, devfn & ~7u))
 		return NULL;
-	return lookup(host, bus, devfn);
+	return p;
 }
 
 uint32_t pci_host_cfg_read(struct pci_host *host, unsigned int bus,
@@ -1065,6 +1084,8 @@ static void release_bars(struct pci_dev *pdev)
 		bar->win = NULL;
 		bar->placed = 0;
 	}
+	if (pdev->sriov)
+		pci_sriov_release(pdev->sriov);
 }
 
 /* host->lock and pdev->lock held. */
@@ -1107,6 +1128,13 @@ static int place_bars(struct pci_host *host, struct pci_dev *pdev)
 		put_le(p, type_bits | (uint32_t)a, 4);
 		if (pdev->bars[i].type == PCI_BAR_MEM64)
 			put_le(p + 4, a >> 32, 4);
+	}
+	if (pdev->sriov) {
+		ret = pci_sriov_place(pdev->sriov, host);
+		if (ret) {
+			release_bars(pdev);
+			return ret;
+		}
 	}
 	return 0;
 }
@@ -1195,6 +1223,10 @@ static int do_register(struct pci_host *host, struct pci_dev *pdev, int devfn)
 					PCI_HEADER_TYPE_MFD;
 	}
 	memcpy(pdev->reset_config, pdev->config, sizeof(pdev->config));
+	pdev->reset_saved = true;
+	/* A VF may decode at once: its PF's VF MSE may already be set. */
+	if (pdev->bar_source)
+		update_mappings(pdev);
 	pthread_mutex_unlock(&pdev->lock);
 
 	fn0 = b->devfn[devfn & ~7];
@@ -1376,12 +1408,15 @@ int pci_plan_devfns(const int *want, unsigned int n, int *out,
 void pci_dev_reset(struct pci_dev *pdev)
 {
 	fn_lock(pdev);
-	if (pdev->registered) {
+	/* Also a removed VF, so that it comes back clean. */
+	if (pdev->reset_saved) {
 		memcpy(pdev->config, pdev->reset_config, sizeof(pdev->config));
 		for (unsigned int i = 0; i < PCI_STD_NUM_BARS; i++)
 			pdev->bars[i].written = 0;
 		update_mappings(pdev);
 	}
+	if (pdev->sriov)
+		pci_sriov_reset(pdev->sriov);
 	if (pdev->msix)
 		msix_reset(pdev->msix);
 	if (pdev->msi)

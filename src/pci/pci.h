@@ -43,6 +43,7 @@ struct vm;
 struct msix;
 struct msi;
 struct pci_dev;
+struct pci_sriov;
 struct dma_space;
 
 #define PCI_MAX_BUSES 256
@@ -183,6 +184,9 @@ struct pci_dev {
 	void *bar_source_opaque;
 	struct msix *msix;
 	struct msi *msi;
+	struct pci_sriov *sriov; /* a PF's SR-IOV capability (sriov.h) */
+	bool reset_saved; /* reset_config holds the registered state */
+	bool virtfn; /* an SR-IOV VF: reachable without a function 0 */
 
 	/* INTx, under host->intx_lock; pin and GSI fixed at registration. */
 	unsigned int intx_pin;
@@ -326,6 +330,13 @@ void pci_dev_exit(struct pci_dev *pdev);
  */
 int pci_plan_devfns(const int *want, unsigned int n, int *out,
 		    unsigned int *bad);
+/*
+ * The function's lock, counted as the pci_* API counts it (so functions
+ * added or removed under it are deferred): for a model's reset hook.
+ */
+void pci_dev_lock(struct pci_dev *pdev);
+void pci_dev_unlock(struct pci_dev *pdev);
+
 /* Back to the state at registration: decode off, BARs where placed. */
 void pci_dev_reset(struct pci_dev *pdev);
 
