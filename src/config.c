@@ -194,15 +194,24 @@ int config_parse_nvme(char *spec, struct disk_config *d, char *err,
 			strcpy(d->serial, val);
 			continue;
 		}
-		if (!strcmp(tok, "vfs"))
-			FAIL("nvme vfs= (SR-IOV virtual functions) is not "
-			     "supported yet");
+		if (!strcmp(tok, "vfs")) {
+			char *end;
+			unsigned long v = strtoul(val, &end, 10);
+
+			if (!*val || *end || val[0] == '-' ||
+			    v > CONFIG_NVME_MAX_VFS)
+				FAIL("nvme vfs takes 0 to %d (SR-IOV virtual "
+				     "functions in the PF's slot), not '%s'",
+				     CONFIG_NVME_MAX_VFS, val);
+			d->vfs = (unsigned int)v;
+			continue;
+		}
 		ret = blk_key("nvme", tok, val, d, err, errlen);
 		if (ret < 0)
 			return ret;
 		if (!ret)
 			FAIL("unknown nvme option '%s' (path, readonly, "
-			     "direct, engine, serial, addr)",
+			     "direct, engine, serial, addr, vfs)",
 			     tok);
 	}
 	if (!d->path)
@@ -332,6 +341,12 @@ int config_check_iommu(const struct vm_config *cfg, char *err, size_t errlen)
 {
 	if (cfg->iommu != IOMMU_VTD)
 		return 0;
+	for (unsigned int i = 0; i < cfg->nr_nvmes; i++) {
+		if (cfg->nvmes[i].vfs)
+			FAIL("--iommu vtd: --nvme #%u has vfs=; SR-IOV VFs "
+			     "behind the VT-d unit are not supported yet",
+			     i + 1);
+	}
 	for (unsigned int i = 0; i < cfg->nr_disks; i++) {
 		if (cfg->disks[i].transport == TRANSPORT_MMIO)
 			FAIL("--iommu vtd: --disk #%u has transport=mmio, and "
@@ -351,6 +366,38 @@ struct pci_want {
 	char name[48];
 	int *addr;
 };
+
+/*
+ * An NVMe PF with vfs=N takes functions PF+1..PF+N of its slot for the
+ * VFs (offset 1, stride 1): the PF must be function 0 and no other device
+ * may sit there.
+ */
+static int check_vf_room(const struct vm_config *cfg, const struct pci_want *w,
+			 unsigned int n, char *err, size_t errlen)
+{
+	for (unsigned int i = 0; i < cfg->nr_nvmes; i++) {
+		const struct disk_config *d = &cfg->nvmes[i];
+		int pf = d->addr;
+
+		if (!d->vfs)
+			continue;
+		if (PCI_FUNC(pf))
+			FAIL("--nvme #%u has vfs=%u, so it needs function 0 "
+			     "of its slot (its VFs take functions 1-%u), not "
+			     "addr=%02x.%x",
+			     i + 1, d->vfs, d->vfs, PCI_SLOT(pf), PCI_FUNC(pf));
+		for (unsigned int j = 0; j < n; j++) {
+			int a = *w[j].addr;
+
+			if (a > pf && a <= pf + (int)d->vfs)
+				FAIL("%s addr=%02x.%x is where a VF of --nvme "
+				     "#%u (vfs=%u) would be",
+				     w[j].name, PCI_SLOT(a), PCI_FUNC(a), i + 1,
+				     d->vfs);
+		}
+	}
+	return 0;
+}
 
 int config_plan_pci(struct vm_config *cfg, char *err, size_t errlen)
 {
@@ -390,7 +437,7 @@ int config_plan_pci(struct vm_config *cfg, char *err, size_t errlen)
 	case 0:
 		for (i = 0; i < n; i++)
 			*w[i].addr = out[i];
-		return 0;
+		return check_vf_room(cfg, w, n, err, errlen);
 	case -EEXIST:
 		for (i = 0; i < bad && want[i] != want[bad]; i++)
 			;

@@ -31,7 +31,11 @@ struct disk_config {
 	unsigned int nr_queues;
 	char serial[BLK_SERIAL_LEN + 1];
 	int addr; /* devfn on bus 0, or CONFIG_PCI_AUTO */
+	unsigned int vfs; /* --nvme: SR-IOV VFs offered, 0..CONFIG_NVME_MAX_VFS */
 };
+
+/* VFs of an NVMe PF live in functions 1-7 of its slot (docs/nvme.md). */
+#define CONFIG_NVME_MAX_VFS 7
 
 /* "path=IMG[,readonly=on][,transport=pci|mmio][,direct=on]
  *  [,engine=auto|io_uring|sync][,queues=N][,serial=S][,addr=DD.F]"; a bare
@@ -42,9 +46,10 @@ int config_parse_disk(char *spec, struct disk_config *out, char *err,
 /*
  * "path=IMG[,serial=S][,readonly=on][,direct=on][,engine=...][,addr=DD.F]"
  * (a bare IMG too): an NVMe controller over the image. The serial is
- * Identify's SN, 1 to 20 printable ASCII characters. vfs= (SR-IOV) is
- * refused: not supported yet. Only the back-end fields and addr of @out
- * are used.
+ * Identify's SN, 1 to 20 printable ASCII characters. vfs=N (0 to
+ * CONFIG_NVME_MAX_VFS) offers N SR-IOV virtual functions, each an NVMe
+ * controller over its own slice of the image. Only the back-end fields,
+ * addr and vfs of @out are used.
  */
 int config_parse_nvme(char *spec, struct disk_config *out, char *err,
 		      size_t errlen);

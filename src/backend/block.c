@@ -812,7 +812,7 @@ struct blk_backend *blk_open(const char *path, const struct blk_options *opts)
 		err = b->fd;
 		goto fail;
 	}
-	err = lock_image(b);
+	err = opts->shared ? 0 : lock_image(b);
 	if (err)
 		goto fail;
 	b->info.size = size;

@@ -52,6 +52,12 @@ struct blk_options {
 	enum blk_engine engine;
 	unsigned int queue_depth; /* io_uring requests in flight; 0: 128 */
 	const char *serial; /* GET_ID string; NULL: derived from the image */
+	/*
+	 * This process already holds the image through another back-end (an
+	 * NVMe VF's slice of its PF's image): take no lock of our own, which
+	 * would conflict with that one.
+	 */
+	bool shared;
 };
 
 /* virtio-blk's GET_ID string: at most 20 bytes, NUL-padded. */

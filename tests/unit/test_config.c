@@ -123,6 +123,11 @@ static void test_nvme_good(void **state)
 	assert_int_equal(
 		parse_nvme("path=a,serial=12345678901234567890", &d, err), 0);
 	assert_string_equal(d.serial, "12345678901234567890");
+	assert_int_equal(d.vfs, 0);
+	assert_int_equal(parse_nvme("path=a,vfs=7,addr=04.0", &d, err), 0);
+	assert_int_equal(d.vfs, 7);
+	assert_int_equal(parse_nvme("path=a,vfs=0", &d, err), 0);
+	assert_int_equal(d.vfs, 0);
 }
 
 static void test_nvme_bad(void **state)
@@ -139,14 +144,20 @@ static void test_nvme_bad(void **state)
 				    "not 0" },
 		{ "path=a,serial=a\tb", "nvme serial takes printable ASCII "
 					"only" },
-		{ "path=a,vfs=4", "nvme vfs= (SR-IOV virtual functions) is not "
-				  "supported yet" },
+		{ "path=a,vfs=8", "nvme vfs takes 0 to 7 (SR-IOV virtual "
+				  "functions in the PF's slot), not '8'" },
+		{ "path=a,vfs=-1", "nvme vfs takes 0 to 7 (SR-IOV virtual "
+				   "functions in the PF's slot), not '-1'" },
+		{ "path=a,vfs=", "nvme vfs takes 0 to 7 (SR-IOV virtual "
+				 "functions in the PF's slot), not ''" },
+		{ "path=a,vfs=2x", "nvme vfs takes 0 to 7 (SR-IOV virtual "
+				   "functions in the PF's slot), not '2x'" },
 		{ "path=a,queues=2",
 		  "unknown nvme option 'queues' (path, readonly, direct, "
-		  "engine, serial, addr)" },
+		  "engine, serial, addr, vfs)" },
 		{ "path=a,transport=mmio",
 		  "unknown nvme option 'transport' (path, readonly, direct, "
-		  "engine, serial, addr)" },
+		  "engine, serial, addr, vfs)" },
 		{ "path=a,readonly=maybe",
 		  "nvme readonly takes on or off, not 'maybe'" },
 		{ "path=a,engine=aio",
@@ -327,6 +338,26 @@ static void test_plan(void **state)
 	assert_int_equal(config_plan_pci(&cfg, err, 160), -EINVAL);
 	assert_string_equal(
 		err, "--nvme #2 addr=02.0 is already taken by --nvme #1");
+
+	/* An NVMe PF with vfs=N keeps functions 1..N of its slot free. */
+	cfg = (struct vm_config){ .nr_disks = 1, .nr_nvmes = 1 };
+	cfg.nvmes[0].addr = PCI_DEVFN(3, 0);
+	cfg.nvmes[0].vfs = 2;
+	cfg.disks[0].transport = TRANSPORT_PCI;
+	cfg.disks[0].addr = CONFIG_PCI_AUTO;
+	assert_int_equal(config_plan_pci(&cfg, err, 160), 0);
+	cfg.disks[0].addr = PCI_DEVFN(3, 3);
+	assert_int_equal(config_plan_pci(&cfg, err, 160), 0);
+	cfg.disks[0].addr = PCI_DEVFN(3, 2);
+	assert_int_equal(config_plan_pci(&cfg, err, 160), -EINVAL);
+	assert_string_equal(err, "--disk #1 addr=03.2 is where a VF of --nvme "
+				 "#1 (vfs=2) would be");
+	cfg.disks[0].addr = PCI_DEVFN(3, 0);
+	cfg.nvmes[0].addr = PCI_DEVFN(3, 1);
+	assert_int_equal(config_plan_pci(&cfg, err, 160), -EINVAL);
+	assert_string_equal(err, "--nvme #1 has vfs=2, so it needs function 0 "
+				 "of its slot (its VFs take functions 1-2), "
+				 "not addr=03.1");
 }
 
 static void test_iommu(void **state)
@@ -356,6 +387,13 @@ static void test_iommu(void **state)
 				 "only; use transport=pci");
 	cfg.iommu = IOMMU_NONE;
 	assert_int_equal(config_check_iommu(&cfg, err, 160), 0);
+
+	/* SR-IOV VFs are not behind the unit yet. */
+	cfg = (struct vm_config){ .nr_nvmes = 1, .iommu = IOMMU_VTD };
+	cfg.nvmes[0].vfs = 1;
+	assert_int_equal(config_check_iommu(&cfg, err, 160), -EINVAL);
+	assert_string_equal(err, "--iommu vtd: --nvme #1 has vfs=; SR-IOV VFs "
+				 "behind the VT-d unit are not supported yet");
 }
 
 static void test_bool(void **state)

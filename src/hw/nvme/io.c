@@ -36,6 +36,9 @@ static uint16_t submit(struct nvme_ctrl *n, struct nvme_req *req)
 
 	req->blk.done = io_done;
 	req->blk.opaque = req;
+	/* The namespace is a slice of the back-end (an SR-IOV VF's). */
+	if (req->blk.op != BLK_OP_FLUSH)
+		req->blk.offset += n->ns_off;
 	r = blk_submit(n->be, &req->blk);
 	if (!r)
 		return ST_PENDING;

@@ -52,6 +52,11 @@ struct nvme_config {
 	unsigned int max_ioq; /* I/O queue pairs, 1..NVME_MAX_IOQ; 0: max */
 	/* Interrupt vectors of the function (MSI-X table size); 0: 1. */
 	unsigned int nr_vectors;
+	/*
+	 * Namespace 1 is bytes [ns_offset, ns_offset + ns_size) of the
+	 * back-end (multiples of its block size); ns_size 0: to the end.
+	 */
+	uint64_t ns_offset, ns_size;
 };
 
 enum nvme_irq_mode {

@@ -281,6 +281,7 @@ struct nvme_ctrl {
 
 	/* Namespace 1: the back-end. */
 	uint64_t nsze; /* logical blocks */
+	uint64_t ns_off; /* bytes: where LBA 0 is in the back-end */
 	unsigned int lbads; /* log2 of the block size */
 	bool readonly, discard, write_zeroes;
 

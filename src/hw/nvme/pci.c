@@ -20,6 +20,7 @@
 #include "kvm/vm.h"
 #include "pci/msix.h"
 #include "pci/pci.h"
+#include "pci/sriov.h"
 #include "util/evloop.h"
 #include "util/log.h"
 
@@ -47,6 +48,11 @@ struct nvme_pci {
 	unsigned int pcie_cap, pm_cap;
 	/* Under pdev.lock: the mode last given to the controller. */
 	bool msix_on;
+	/* A PF with VFs: the capability and the VFs' functions (all built). */
+	struct pci_sriov sriov;
+	struct nvme_pci **vfs;
+	unsigned int nr_vfs;
+	bool is_vf;
 };
 
 static struct nvme_pci *to_np(struct pci_dev *pdev)
@@ -221,10 +227,39 @@ static void np_dev_reset(struct device *dev)
 {
 	struct nvme_pci *np = dev_to_np(dev);
 
-	pthread_mutex_lock(&np->pdev.lock);
+	/* Counted: a PF's reset removes its VFs, deferred past the lock. */
+	pci_dev_lock(&np->pdev);
 	function_reset(np);
-	pthread_mutex_unlock(&np->pdev.lock);
+	pci_dev_unlock(&np->pdev);
 }
+
+/* SR-IOV (PF's lock held) ------------------------------------------------ */
+
+/* VF @i comes back as it was built: controller and config reset. */
+static struct pci_dev *np_vf_get(void *opaque, unsigned int i)
+{
+	struct nvme_pci *pf = opaque;
+	struct nvme_pci *vf = pf->vfs[i];
+
+	function_reset(vf);
+	return &vf->pdev;
+}
+
+/*
+ * Disabled: the controller stops (in-flight commands drained and
+ * dropped, nothing more reaches guest memory or raises an interrupt),
+ * then sriov.c unpublishes the function. The memory stays for the next
+ * enable, so a vCPU still inside a BAR callback never sees it freed.
+ */
+static void np_vf_put(void *opaque, unsigned int i, struct pci_dev *pdev)
+{
+	function_reset(to_np(pdev));
+}
+
+static const struct pci_sriov_ops np_sriov_ops = {
+	.vf_get = np_vf_get,
+	.vf_put = np_vf_put,
+};
 
 void nvme_pci_destroy(struct nvme_pci *np)
 {
@@ -236,6 +271,13 @@ void nvme_pci_destroy(struct nvme_pci *np)
 	/* Called directly, not from devices_destroy(): leave the list. */
 	device_unregister(np->vm, &np->pdev.dev);
 	evloop_del(np->loop, nvme_completion_fd(np->n));
+	if (np->vfs) {
+		/* The VFs go first: removed now, then freed. */
+		pci_sriov_exit(&np->sriov);
+		for (unsigned int i = 0; i < np->nr_vfs; i++)
+			nvme_pci_destroy(np->vfs[i]);
+		free(np->vfs);
+	}
 	/* Unpublished, BARs unmapped, INTx released. */
 	pci_dev_exit(&np->pdev);
 	/* Waits for the back-end; nothing reaches the guest any more. */
@@ -262,10 +304,79 @@ struct nvme_ctrl *nvme_pci_ctrl(struct nvme_pci *np)
 	return np->n;
 }
 
-struct nvme_pci *nvme_pci_create(struct vm *vm, struct pci_host *host,
-				 struct blk_backend *be,
-				 const struct nvme_config *cfg,
-				 struct evloop *loop, int devfn)
+/*
+ * The VFs of a PF, built now (not registered) so that enabling them at run
+ * time allocates nothing: VF i is an NVMe controller over @vf_be[i] with
+ * @vf_cfg[i]. They own their back-ends once built.
+ */
+static struct nvme_pci *
+create(struct vm *vm, struct pci_host *host, struct blk_backend *be,
+       const struct nvme_config *cfg, struct evloop *loop, int devfn,
+       struct blk_backend **vf_be, const struct nvme_config *vf_cfg,
+       unsigned int nr_vfs, bool is_vf);
+
+static void drop_vfs(struct nvme_pci *np)
+{
+	if (!np->vfs)
+		return;
+	pci_sriov_exit(&np->sriov);
+	for (unsigned int i = 0; i < np->nr_vfs; i++)
+		if (np->vfs[i])
+			nvme_pci_destroy(np->vfs[i]);
+	free(np->vfs);
+	np->vfs = NULL;
+	np->nr_vfs = 0;
+}
+
+static int add_sriov(struct nvme_pci *np, struct vm *vm, struct pci_host *host,
+		     struct blk_backend **vf_be,
+		     const struct nvme_config *vf_cfg, unsigned int nr_vfs,
+		     struct evloop *loop)
+{
+	/* VF i at PF + 1 + i: functions 1-7 of the PF's slot at most. */
+	const struct pci_sriov_config sc = {
+		.total_vfs = nr_vfs,
+		.offset = 1,
+		.stride = 1,
+		.vf_device = NVME_PCI_VF_DEVICE,
+		.bar_size = { NVME_BAR0_SIZE },
+		.bar_type = { PCI_BAR_MEM64 },
+	};
+	int ret;
+
+	np->vfs = calloc(nr_vfs, sizeof(*np->vfs));
+	if (!np->vfs)
+		return -ENOMEM;
+	for (unsigned int i = 0; i < nr_vfs; i++) {
+		np->vfs[i] = create(vm, host, vf_be[i], &vf_cfg[i], loop, -1,
+				    NULL, NULL, 0, true);
+		if (!np->vfs[i]) {
+			np->nr_vfs = i;
+			drop_vfs(np);
+			return -ENODEV;
+		}
+		/* The VF owns it now. */
+		vf_be[i] = NULL;
+		np->nr_vfs = i + 1;
+	}
+	ret = pci_sriov_init(&np->sriov, &np->pdev, &sc, &np_sriov_ops, np);
+	if (ret) {
+		/* drop_vfs() would exit an sriov never set up. */
+		for (unsigned int i = 0; i < nr_vfs; i++)
+			nvme_pci_destroy(np->vfs[i]);
+		free(np->vfs);
+		np->vfs = NULL;
+		np->nr_vfs = 0;
+		return ret;
+	}
+	return 0;
+}
+
+static struct nvme_pci *
+create(struct vm *vm, struct pci_host *host, struct blk_backend *be,
+       const struct nvme_config *cfg, struct evloop *loop, int devfn,
+       struct blk_backend **vf_be, const struct nvme_config *vf_cfg,
+       unsigned int nr_vfs, bool is_vf)
 {
 	struct nvme_pci *np = calloc(1, sizeof(*np));
 	struct nvme_config c = cfg ? *cfg : (struct nvme_config){ 0 };
@@ -295,10 +406,13 @@ struct nvme_pci *nvme_pci_create(struct vm *vm, struct pci_host *host,
 		goto fail_vectors;
 	}
 
-	pci_dev_init(pdev, np->name, NVME_PCI_VENDOR, NVME_PCI_DEVICE,
+	np->is_vf = is_vf;
+	pci_dev_init(pdev, np->name, NVME_PCI_VENDOR,
+		     is_vf ? NVME_PCI_VF_DEVICE : NVME_PCI_DEVICE,
 		     NVME_PCI_CLASS, NVME_PCI_REVISION);
 	pci_dev_set_subsystem(pdev, NVME_PCI_SUBSYS_VENDOR, NVME_PCI_SUBSYS_ID);
-	if ((ret = pci_dev_set_intx_pin(pdev, 1)) ||
+	/* VFs have no INTx (Interrupt Pin 0): MSI-X only. */
+	if ((ret = pci_dev_set_intx_pin(pdev, is_vf ? 0 : 1)) ||
 	    (ret = pci_dev_set_bar(pdev, NVME_PCI_BAR, NVME_BAR0_SIZE,
 				   PCI_BAR_MEM64, &np_bar_ops, np)))
 		goto fail_pdev;
@@ -311,16 +425,27 @@ struct nvme_pci *nvme_pci_create(struct vm *vm, struct pci_host *host,
 		goto fail_msix;
 	pdev->cfg_write = np_cfg_write;
 	pdev->dev.kind = DEV_PCI;
-	pdev->dev.reset = np_dev_reset;
-	pdev->dev.destroy = np_dev_destroy;
+	/* A VF is reset and freed by its PF, never on its own. */
+	pdev->dev.reset = is_vf ? NULL : np_dev_reset;
+	pdev->dev.destroy = is_vf ? NULL : np_dev_destroy;
 
 	ret = evloop_add(loop, nvme_completion_fd(np->n), EPOLLIN,
 			 np_completion_cb, np);
 	if (ret)
 		goto fail_msix;
+	if (is_vf)
+		return np; /* registered by sriov.c at VF Enable */
+	if (nr_vfs) {
+		ret = add_sriov(np, vm, host, vf_be, vf_cfg, nr_vfs, loop);
+		if (ret) {
+			evloop_del(loop, nvme_completion_fd(np->n));
+			goto fail_msix;
+		}
+	}
 	ret = pci_dev_register(host, pdev, devfn);
 	if (ret < 0) {
 		evloop_del(loop, nvme_completion_fd(np->n));
+		drop_vfs(np);
 		goto fail_msix;
 	}
 	/*
@@ -337,12 +462,13 @@ struct nvme_pci *nvme_pci_create(struct vm *vm, struct pci_host *host,
 			dma_space_init_identity(&np->dma, &vm->mem);
 			pci_dev_unregister(pdev);
 			evloop_del(loop, nvme_completion_fd(np->n));
+			drop_vfs(np);
 			ret = err;
 			goto fail_msix;
 		}
 	}
-	pr_debug("%s: NVMe at %02x.%x, %u MSI-X vectors", np->name,
-		 PCI_SLOT(ret), PCI_FUNC(ret), nv);
+	pr_debug("%s: NVMe at %02x.%x, %u MSI-X vectors, %u VFs", np->name,
+		 PCI_SLOT(ret), PCI_FUNC(ret), nv, nr_vfs);
 	return np;
 
 fail_msix:
@@ -359,4 +485,43 @@ fail_alloc:
 	pr_err("%s: cannot create the NVMe function: %s",
 	       cfg && cfg->name ? cfg->name : "nvme", strerror(-ret));
 	return NULL;
+}
+
+struct nvme_pci *nvme_pci_create(struct vm *vm, struct pci_host *host,
+				 struct blk_backend *be,
+				 const struct nvme_config *cfg,
+				 struct evloop *loop, int devfn)
+{
+	return create(vm, host, be, cfg, loop, devfn, NULL, NULL, 0, false);
+}
+
+struct nvme_pci *
+nvme_pci_create_pf(struct vm *vm, struct pci_host *host, struct blk_backend *be,
+		   const struct nvme_config *cfg, struct evloop *loop,
+		   int devfn, struct blk_backend **vf_be,
+		   const struct nvme_config *vf_cfg, unsigned int nr_vfs)
+{
+	struct nvme_pci *np = NULL;
+
+	if (nr_vfs > NVME_PCI_MAX_VFS)
+		pr_err("nvme: at most %d VFs", NVME_PCI_MAX_VFS);
+	else
+		np = create(vm, host, be, cfg, loop, devfn, vf_be, vf_cfg,
+			    nr_vfs, false);
+	/* Whatever no VF took is closed here: the VFs' are never left. */
+	for (unsigned int i = 0; !np && i < nr_vfs; i++) {
+		blk_close(vf_be[i]);
+		vf_be[i] = NULL;
+	}
+	return np;
+}
+
+unsigned int nvme_pci_nr_vfs(struct nvme_pci *np)
+{
+	return np->nr_vfs;
+}
+
+struct nvme_pci *nvme_pci_vf(struct nvme_pci *np, unsigned int i)
+{
+	return i < np->nr_vfs ? np->vfs[i] : NULL;
 }

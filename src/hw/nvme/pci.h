@@ -25,6 +25,9 @@ struct vm;
 /* PCI identity: devisor's vendor id (see nvme.h) and our own device id. */
 #define NVME_PCI_VENDOR NVME_DEFAULT_VID
 #define NVME_PCI_DEVICE 0x10d0 /* outside virtio's 0x1000-0x107f */
+#define NVME_PCI_VF_DEVICE 0x10d1 /* an SR-IOV VF's (the PF's VF Device ID) */
+/* VFs at PF + 1 .. PF + 7: the rest of the PF's slot (docs/nvme.md). */
+#define NVME_PCI_MAX_VFS 7
 #define NVME_PCI_SUBSYS_VENDOR NVME_DEFAULT_VID
 #define NVME_PCI_SUBSYS_ID 0x1100
 #define NVME_PCI_CLASS 0x010802 /* mass storage, NVM, NVM Express */
@@ -50,6 +53,23 @@ struct nvme_pci *nvme_pci_create(struct vm *vm, struct pci_host *host,
 				 const struct nvme_config *cfg,
 				 struct evloop *loop, int devfn);
 void nvme_pci_destroy(struct nvme_pci *np);
+
+/*
+ * A PF with an SR-IOV capability offering @nr_vfs (<= NVME_PCI_MAX_VFS)
+ * VFs at routing IDs PF + 1 + i. VF i is an NVMe controller of its own
+ * over @vf_be[i] with @vf_cfg[i] (its namespace slice), built now and
+ * added to the bus when the guest sets VF Enable. The VFs' back-ends are
+ * always taken (closed on failure); @be as for nvme_pci_create(). VFs
+ * use the identity DMA space: not for use behind an IOMMU.
+ */
+struct nvme_pci *
+nvme_pci_create_pf(struct vm *vm, struct pci_host *host, struct blk_backend *be,
+		   const struct nvme_config *cfg, struct evloop *loop,
+		   int devfn, struct blk_backend **vf_be,
+		   const struct nvme_config *vf_cfg, unsigned int nr_vfs);
+unsigned int nvme_pci_nr_vfs(struct nvme_pci *np);
+/* VF @i's function (NULL past the last), enabled or not. */
+struct nvme_pci *nvme_pci_vf(struct nvme_pci *np, unsigned int i);
 
 /* For tests and dumps. */
 struct pci_dev *nvme_pci_pdev(struct nvme_pci *np);

@@ -974,7 +974,20 @@ struct nvme_ctrl *nvme_create(struct dma_space *dma, struct blk_backend *be,
 	n->ssvid = cfg->ssvid ? cfg->ssvid : n->vid;
 
 	n->lbads = (unsigned int)__builtin_ctz(lbs);
-	n->nsze = info->size >> n->lbads;
+	if (cfg->ns_offset > info->size || cfg->ns_offset % lbs ||
+	    cfg->ns_size % lbs || cfg->ns_size > info->size - cfg->ns_offset ||
+	    (!cfg->ns_size && cfg->ns_offset == info->size)) {
+		pr_err("nvme: namespace %#llx+%#llx is not inside the image",
+		       (unsigned long long)cfg->ns_offset,
+		       (unsigned long long)cfg->ns_size);
+		pthread_mutex_destroy(&n->lock);
+		free(n);
+		errno = EINVAL;
+		return NULL;
+	}
+	n->ns_off = cfg->ns_offset;
+	n->nsze = (cfg->ns_size ? cfg->ns_size : info->size - cfg->ns_offset) >>
+		  n->lbads;
 	n->readonly = info->readonly;
 	n->discard = info->discard;
 	n->write_zeroes = info->write_zeroes;
