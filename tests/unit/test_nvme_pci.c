@@ -792,6 +792,179 @@ static void test_teardown_busy(void **state)
 	/* teardown() destroys it now. */
 }
 
+/* ---- SR-IOV: a PF with two VFs over slices of one image ---- */
+
+#define SLICE IMG_SIZE
+
+static int setup_sriov(void **state)
+{
+	struct pci_host_config cfg;
+	struct fix *f = calloc(1, sizeof(*f));
+	struct blk_options bo = { .engine = BLK_ENGINE_SYNC,
+				  .serial = "DVS-PF" };
+	struct blk_options vbo = { .engine = BLK_ENGINE_SYNC, .shared = true };
+	struct nvme_config nc = { .name = "nvme-pf", .ns_size = SLICE };
+	struct nvme_config vc[2] = {
+		{ .name = "nvme-v1",
+		  .serial = "DVS-PF-v1",
+		  .ns_offset = SLICE,
+		  .ns_size = SLICE },
+		{ .name = "nvme-v2",
+		  .serial = "DVS-PF-v2",
+		  .ns_offset = 2 * SLICE,
+		  .ns_size = SLICE },
+	};
+	struct blk_backend *be, *vbe[2];
+	int fd;
+
+	assert_non_null(f);
+	memset(irq_level, 0, sizeof(irq_level));
+	memset(msgs, 0, sizeof(msgs));
+	vm_init_common(&f->vm);
+	f->vm.irq_set = rec_irq;
+	f->vm.irq_ops = &rec_ops;
+	assert_int_equal(guest_mem_init(&f->vm.mem, RAM_SIZE), 0);
+	pc_pci_host_config(&cfg);
+	assert_int_equal(pci_host_init(&f->host, &f->vm, &cfg), 0);
+	f->loop = evloop_create("test-io");
+	assert_non_null(f->loop);
+	snprintf(f->path, sizeof(f->path), "/tmp/devisor-nvme-pci-XXXXXX");
+	fd = mkstemp(f->path);
+	assert_true(fd >= 0);
+	assert_int_equal(ftruncate(fd, 3 * SLICE), 0);
+	close(fd);
+	be = blk_open(f->path, &bo);
+	assert_non_null(be);
+	for (int i = 0; i < 2; i++) {
+		vbe[i] = blk_open(f->path, &vbo);
+		assert_non_null(vbe[i]);
+	}
+	f->np = nvme_pci_create_pf(&f->vm, &f->host, be, &nc, f->loop,
+				   PCI_DEVFN(4, 0), vbe, vc, 2);
+	assert_non_null(f->np);
+	assert_null(vbe[0]);
+	assert_int_equal(nvme_pci_nr_vfs(f->np), 2);
+	f->devfn = PCI_DEVFN(4, 0);
+	*state = f;
+	return 0;
+}
+
+static unsigned int sriov_cap(struct fix *f)
+{
+	unsigned int off = PCI_CFG_SPACE_SIZE;
+
+	for (int guard = 0; off && guard < 32; guard++) {
+		uint32_t hdr = cfg_rd(f, off, 4);
+
+		if ((hdr & 0xffff) == PCI_EXT_CAP_ID_SRIOV)
+			return off;
+		off = hdr >> 20;
+	}
+	fail_msg("no SR-IOV capability");
+	return 0;
+}
+
+static void vfs_enable(struct fix *f, unsigned int cap, unsigned int n)
+{
+	f->devfn = PCI_DEVFN(4, 0);
+	cfg_wr(f, cap + PCI_SRIOV_NUM_VF, n, 2);
+	cfg_wr(f, cap + PCI_SRIOV_CTRL,
+	       n ? PCI_SRIOV_CTRL_VFE | PCI_SRIOV_CTRL_MSE : 0, 2);
+}
+
+/* Points the fixture at VF @k (1-based) as the guest would find it. */
+static void use_vf(struct fix *f, unsigned int cap, unsigned int k)
+{
+	uint64_t base;
+
+	f->devfn = PCI_DEVFN(4, 0);
+	base = (cfg_rd(f, cap + PCI_SRIOV_BAR, 4) & ~0xfull) |
+	       (uint64_t)cfg_rd(f, cap + PCI_SRIOV_BAR + 4, 4) << 32;
+	f->devfn = PCI_DEVFN(4, k);
+	f->bar = base + (k - 1) * (uint64_t)NVME_BAR0_SIZE;
+	find_caps(f);
+	cfg_wr(f, PCI_COMMAND, PCI_COMMAND_MASTER, 2);
+}
+
+static void test_sriov_vfs(void **state)
+{
+	struct fix *f = *state;
+	unsigned int cap = sriov_cap(f);
+	uint8_t img[PAGE];
+	uint8_t *id;
+	int fd;
+
+	assert_int_equal(cfg_rd(f, cap + PCI_SRIOV_TOTAL_VF, 2), 2);
+	assert_int_equal(cfg_rd(f, cap + PCI_SRIOV_VF_OFFSET, 4), 0x00010001);
+	assert_int_equal(cfg_rd(f, cap + PCI_SRIOV_VF_DID, 2),
+			 NVME_PCI_VF_DEVICE);
+	f->devfn = PCI_DEVFN(4, 1);
+	assert_int_equal(cfg_rd(f, PCI_VENDOR_ID, 4), 0xffffffff);
+
+	vfs_enable(f, cap, 2);
+	for (unsigned int k = 1; k <= 2; k++) {
+		use_vf(f, cap, k);
+		/* VF rules: IDs 0xffff, no INTx, BAR reads 0, no SR-IOV. */
+		assert_int_equal(cfg_rd(f, PCI_VENDOR_ID, 4), 0xffffffff);
+		assert_int_equal(cfg_rd(f, PCI_CLASS_REVISION, 4) >> 8,
+				 0x010802);
+		assert_int_equal(cfg_rd(f, PCI_INTERRUPT_PIN, 1), 0);
+		assert_int_equal(cfg_rd(f, PCI_BASE_ADDRESS_0, 4), 0);
+		assert_true(f->msix_cap && f->pcie_cap);
+		assert_int_equal(cfg_rd(f, PCI_CFG_SPACE_SIZE, 4) & 0xffff, 0);
+		assert_int_equal(rd(f, 0x08, 4), 0x00010400); /* VS 1.4 */
+
+		bring_up_msix(f);
+		assert_int_equal(identify(f, 1), 0);
+		id = hva(f, ID_GPA, PAGE);
+		assert_memory_equal(id + 4,
+				    k == 1 ? "DVS-PF-v1 " : "DVS-PF-v2 ", 10);
+		assert_int_equal(identify(f, 0), 0);
+		assert_int_equal(le64toh(*(uint64_t *)hva(f, ID_GPA, 8)),
+				 SLICE / 512); /* NSZE: its slice */
+		io_queues(f);
+		fill(f, WBUF_GPA, 9 + k);
+		assert_int_equal(rw(f, true, 8, WBUF_GPA), 0);
+		/* At the slice's start plus LBA 8 in the image. */
+		fd = open(f->path, O_RDONLY);
+		assert_true(fd >= 0);
+		assert_int_equal(pread(fd, img, PAGE, k * SLICE + 8 * 512),
+				 PAGE);
+		close(fd);
+		assert_memory_equal(img, hva(f, WBUF_GPA, PAGE), PAGE);
+	}
+
+	/* Disabled with commands in flight on VF 2: drained, gone. */
+	{
+		uint32_t e[16];
+
+		for (unsigned int i = 0; i < 4; i++) {
+			cmd(f, e, 0x01, 1, WBUF_GPA, 0);
+			e[10] = i;
+			submit(f, 1, e);
+		}
+	}
+	vfs_enable(f, cap, 0);
+	for (unsigned int k = 1; k <= 2; k++) {
+		f->devfn = PCI_DEVFN(4, k);
+		assert_int_equal(cfg_rd(f, PCI_CLASS_REVISION, 4), 0xffffffff);
+	}
+	assert_null(pci_host_find(&f->host, 0, PCI_DEVFN(4, 1)));
+
+	/* Back again, clean: controller off, MSI-X off, BAR decoding. */
+	for (unsigned int round = 0; round < 20; round++) {
+		vfs_enable(f, cap, 1 + round % 2);
+		use_vf(f, cap, 1);
+		assert_int_equal(rd(f, CSTS, 4) & 1, 0);
+		assert_int_equal(cfg_rd(f, f->msix_cap + PCI_MSIX_FLAGS, 2) &
+					 PCI_MSIX_FLAGS_ENABLE,
+				 0);
+		vfs_enable(f, cap, 0);
+	}
+	/* Teardown with VFs enabled. */
+	vfs_enable(f, cap, 2);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 int main(void)
@@ -807,6 +980,8 @@ int main(void)
 		T(test_power_states),
 		T(test_hostile),
 		T(test_teardown_busy),
+		cmocka_unit_test_setup_teardown(test_sriov_vfs, setup_sriov,
+						teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
