@@ -67,6 +67,12 @@ struct pci_deferred {
 
 static __thread unsigned int fn_depth;
 static __thread struct pci_deferred *deferred, *deferred_last;
+/*
+ * Set while run_deferred() works: a function lock taken and released
+ * inside do_register() (a PF's SR-IOV setup under host->lock) must not
+ * start the rest of the queue there; the outer loop runs it.
+ */
+static __thread bool in_deferred;
 
 static void run_deferred(void);
 
@@ -79,7 +85,7 @@ static void fn_lock(struct pci_dev *pdev)
 static void fn_unlock(struct pci_dev *pdev)
 {
 	pthread_mutex_unlock(&pdev->lock);
-	if (--fn_depth == 0 && deferred)
+	if (--fn_depth == 0 && deferred && !in_deferred)
 		run_deferred();
 }
 
@@ -1216,6 +1222,8 @@ static int do_register(struct pci_host *host, struct pci_dev *pdev, int devfn)
 	pdev->bus = 0;
 	pdev->devfn = devfn;
 	pdev->registered = true;
+	if (pdev->sriov)
+		pci_sriov_registered(pdev->sriov);
 	if (PCI_FUNC(devfn) == 0) {
 		for (unsigned int f = 1; f < 8; f++)
 			if (b->devfn[devfn + f])
@@ -1301,6 +1309,7 @@ static int defer(struct pci_host *host, struct pci_dev *pdev, int devfn)
 /* With no function lock held: in queue order, one at a time. */
 static void run_deferred(void)
 {
+	in_deferred = true;
 	while (deferred) {
 		struct pci_deferred *d = deferred;
 		int ret;
@@ -1317,6 +1326,7 @@ static void run_deferred(void)
 		}
 		free(d);
 	}
+	in_deferred = false;
 }
 
 int pci_dev_register(struct pci_host *host, struct pci_dev *pdev, int devfn)

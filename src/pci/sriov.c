@@ -251,6 +251,13 @@ int pci_sriov_place(struct pci_sriov *sr, struct pci_host *host)
 	return 0;
 }
 
+void pci_sriov_registered(struct pci_sriov *sr)
+{
+	/* No dependencies between PFs: the link is the PF itself. */
+	pci_cfg_set(sr->pf, reg(sr, PCI_SRIOV_FUNC_LINK),
+		    PCI_FUNC(sr->pf->devfn), 1);
+}
+
 void pci_sriov_release(struct pci_sriov *sr)
 {
 	for (unsigned int i = 0; i < PCI_SRIOV_NUM_BARS; i++) {

@@ -103,5 +103,7 @@ void pci_sriov_reset(struct pci_sriov *sr);
 /* From pci.c (host->lock held): places/frees the VF BARs in the windows. */
 int pci_sriov_place(struct pci_sriov *sr, struct pci_host *host);
 void pci_sriov_release(struct pci_sriov *sr);
+/* From pci.c: the PF has its devfn (Function Dependency Link). */
+void pci_sriov_registered(struct pci_sriov *sr);
 
 #endif

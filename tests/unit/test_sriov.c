@@ -196,6 +196,8 @@ static void test_capability(void **state)
 	assert_int_equal(rd(f, pf, sr(f, PCI_SRIOV_SUP_PGSIZE), 4), 1);
 	assert_int_equal(rd(f, pf, sr(f, PCI_SRIOV_SYS_PGSIZE), 4), 1);
 	assert_int_equal(rd(f, pf, sr(f, PCI_SRIOV_NUM_VF), 2), 0);
+	assert_int_equal(rd(f, pf, sr(f, PCI_SRIOV_FUNC_LINK), 1), 0);
+	assert_int_equal(rd(f, pf, sr(f, PCI_SRIOV_STATUS), 2), 0);
 
 	/* VF BAR0 (64-bit) sizes as 16 KiB per VF, and was placed. */
 	saved = rd(f, pf, sr(f, PCI_SRIOV_BAR), 4);
@@ -385,6 +387,7 @@ static void test_odd_routing(void **state)
 	base |= (uint64_t)rd(f, pf, sr(f, PCI_SRIOV_BAR + 4), 4) << 32;
 	for (unsigned int i = 0; i < 4; i++)
 		assert_int_equal(pci_sriov_vf_devfn(&f->sr, pf, i), want[i]);
+	assert_int_equal(rd(f, pf, sr(f, PCI_SRIOV_FUNC_LINK), 1), 0);
 	assert_int_equal(pci_sriov_vf_devfn(&f->sr, PCI_DEVFN(0x1f, 7), 3), -1);
 	enable(f, pf, 4);
 	for (unsigned int i = 0; i < 4; i++) {
