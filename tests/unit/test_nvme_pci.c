@@ -806,10 +806,12 @@ static int setup_sriov(void **state)
 	struct nvme_config nc = { .name = "nvme-pf", .ns_size = SLICE };
 	struct nvme_config vc[2] = {
 		{ .name = "nvme-v1",
+		  .cntlid = 1,
 		  .serial = "DVS-PF-v1",
 		  .ns_offset = SLICE,
 		  .ns_size = SLICE },
 		{ .name = "nvme-v2",
+		  .cntlid = 2,
 		  .serial = "DVS-PF-v2",
 		  .ns_offset = 2 * SLICE,
 		  .ns_size = SLICE },
@@ -901,6 +903,33 @@ static void test_sriov_vfs(void **state)
 	f->devfn = PCI_DEVFN(4, 1);
 	assert_int_equal(cfg_rd(f, PCI_VENDOR_ID, 4), 0xffffffff);
 
+	/* The PF's Secondary Controller List: VF K is controller K. */
+	f->devfn = PCI_DEVFN(4, 0);
+	find_caps(f);
+	map_bar(f);
+	bring_up_msix(f);
+	assert_int_equal(identify(f, 0x15), 0);
+	id = hva(f, ID_GPA, PAGE);
+	assert_int_equal(id[0], 2);
+	for (unsigned int k = 1; k <= 2; k++) {
+		uint8_t *e = id + 32 * k;
+
+		assert_int_equal(e[0] | e[1] << 8, k); /* SCID */
+		assert_int_equal(e[2] | e[3] << 8, 0); /* PCID */
+		assert_int_equal(e[4], 1); /* online */
+		assert_int_equal(e[8] | e[9] << 8, k); /* VFN */
+	}
+	{
+		uint32_t e[16];
+
+		memset(hva(f, ID_GPA, PAGE), 0, PAGE);
+		cmd(f, e, 0x06, 0, ID_GPA, 0);
+		e[10] = 0x15 | 2u << 16; /* from CNTID 2 */
+		assert_int_equal(exec(f, 0, e), 0);
+		assert_int_equal(id[0], 1);
+		assert_int_equal(id[32], 2);
+	}
+
 	vfs_enable(f, cap, 2);
 	for (unsigned int k = 1; k <= 2; k++) {
 		use_vf(f, cap, k);
@@ -919,6 +948,9 @@ static void test_sriov_vfs(void **state)
 		id = hva(f, ID_GPA, PAGE);
 		assert_memory_equal(id + 4,
 				    k == 1 ? "DVS-PF-v1 " : "DVS-PF-v2 ", 10);
+		assert_int_equal(id[78] | id[79] << 8, k); /* CNTLID */
+		/* Only a primary lists secondaries. */
+		assert_int_equal(identify(f, 0x15), 0x02);
 		assert_int_equal(identify(f, 0), 0);
 		assert_int_equal(le64toh(*(uint64_t *)hva(f, ID_GPA, 8)),
 				 SLICE / 512); /* NSZE: its slice */

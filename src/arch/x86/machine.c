@@ -261,7 +261,7 @@ static int create_nvme_pf(struct vm *vm, struct machine *m,
 {
 	struct blk_backend *vbe[CONFIG_NVME_MAX_VFS] = { NULL };
 	struct nvme_config vc[CONFIG_NVME_MAX_VFS];
-	char vname[CONFIG_NVME_MAX_VFS][16], vserial[CONFIG_NVME_MAX_VFS][21];
+	char vname[CONFIG_NVME_MAX_VFS][32], vserial[CONFIG_NVME_MAX_VFS][21];
 	struct blk_options bo = config_blk_options(dc);
 	const char *serial = nc->serial ? nc->serial : blk_info(be)->serial;
 	uint64_t slice = blk_info(be)->size / (dc->vfs + 1) &
@@ -290,13 +290,14 @@ static int create_nvme_pf(struct vm *vm, struct machine *m,
 		}
 		snprintf(vname[i], sizeof(vname[i]), "nvme%uv%u", idx, i + 1);
 		/* Distinct serials, so distinct NQNs: Linux wants that. */
-		snprintf(vserial[i], sizeof(vserial[i]), "%.17s-v%u", serial,
-			 i + 1);
+		snprintf(vserial[i], sizeof(vserial[i]), "%.17s-v%c", serial,
+			 '1' + (int)i);
 		vc[i] = (struct nvme_config){
 			.name = vname[i],
 			.serial = vserial[i],
 			.ns_offset = (i + 1) * slice,
 			.ns_size = slice,
+			.cntlid = (uint16_t)(i + 1),
 		};
 	}
 	if (!nvme_pci_create_pf(vm, m->pci, be, nc, m->io, dc->addr, vbe, vc,

@@ -16,6 +16,7 @@
 #define CNS_CTRL 0x01
 #define CNS_NS_ACTIVE_LIST 0x02
 #define CNS_NS_DESC_LIST 0x03
+#define CNS_SECONDARY_LIST 0x15
 #define ST_FEAT_NOT_NS_SPECIFIC (ST(SCT_CMD, 0x0f) | DNR)
 
 /* ---- queues ---- */
@@ -113,7 +114,7 @@ static void identify_ctrl(struct nvme_ctrl *n, uint8_t *d)
 	memcpy(d + 64, n->fr, 8);
 	d[72] = 6; /* RAB: 64 commands */
 	d[77] = NVME_MDTS;
-	nvme_put_le(d + 78, 0, 2); /* CNTLID */
+	nvme_put_le(d + 78, n->cntlid, 2); /* CNTLID */
 	nvme_put_le(d + 80, NVME_VS, 4);
 	d[111] = 1; /* CNTRLTYPE: I/O controller */
 	nvme_put_le(d + 256, 1u << 8, 2); /* OACS: Doorbell Buffer Config */
@@ -172,6 +173,29 @@ static void identify_ns_descs(struct nvme_ctrl *n, uint8_t *d)
 	memcpy(d + 24, n->uuid, 16);
 }
 
+/*
+ * Secondary Controller List of a primary with SR-IOV VFs: VF K is
+ * controller K, online with its fixed resources (no flexible queues or
+ * vectors: Virtualization Management is not offered). From CNTID up.
+ */
+static void identify_secondary(struct nvme_ctrl *n, uint16_t from, uint8_t *d)
+{
+	unsigned int nr = 0;
+
+	for (unsigned int k = 1; k <= n->nr_secondary && nr < 127; k++) {
+		uint8_t *e = d + 32 * (nr + 1);
+
+		if (k < from)
+			continue;
+		nvme_put_le(e + 0, k, 2); /* SCID */
+		nvme_put_le(e + 2, n->cntlid, 2); /* PCID */
+		e[4] = 1; /* SCS: online */
+		nvme_put_le(e + 8, k, 2); /* VFN */
+		nr++;
+	}
+	d[0] = (uint8_t)nr;
+}
+
 static uint16_t identify(struct nvme_ctrl *n, struct nvme_req *req)
 {
 	const struct nvme_cmd *c = &req->cmd;
@@ -197,6 +221,11 @@ static uint16_t identify(struct nvme_ctrl *n, struct nvme_req *req)
 		if (c->nsid != NVME_NSID)
 			return ST_INVALID_NS;
 		identify_ns_descs(n, d);
+		break;
+	case CNS_SECONDARY_LIST:
+		if (!n->nr_secondary)
+			return ST_INVALID_FIELD;
+		identify_secondary(n, c->cdw10 >> 16, d);
 		break;
 	default:
 		return ST_INVALID_FIELD;

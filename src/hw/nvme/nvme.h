@@ -57,6 +57,13 @@ struct nvme_config {
 	 * back-end (multiples of its block size); ns_size 0: to the end.
 	 */
 	uint64_t ns_offset, ns_size;
+	/* Identify's CNTLID: 0 for a PF, K for its SR-IOV VF K. */
+	uint16_t cntlid;
+	/*
+	 * A primary controller with this many SR-IOV VFs (secondary
+	 * controllers 1..N, fixed resources): Identify CNS 15h lists them.
+	 */
+	unsigned int nr_secondary;
 };
 
 enum nvme_irq_mode {

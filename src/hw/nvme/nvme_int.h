@@ -282,6 +282,8 @@ struct nvme_ctrl {
 	/* Namespace 1: the back-end. */
 	uint64_t nsze; /* logical blocks */
 	uint64_t ns_off; /* bytes: where LBA 0 is in the back-end */
+	uint16_t cntlid;
+	unsigned int nr_secondary; /* SR-IOV VFs of a primary controller */
 	unsigned int lbads; /* log2 of the block size */
 	bool readonly, discard, write_zeroes;
 

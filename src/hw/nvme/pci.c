@@ -395,6 +395,9 @@ create(struct vm *vm, struct pci_host *host, struct blk_backend *be,
 	/* One vector per completion queue: the admin queue's and the I/O's. */
 	nv = (c.max_ioq ? c.max_ioq : NVME_MAX_IOQ) + 1;
 	c.nr_vectors = nv;
+	/* A PF lists its VFs (Identify CNS 15h). */
+	if (!is_vf)
+		c.nr_secondary = nr_vfs;
 	np->nr_vectors = nv;
 	dma_space_init_identity(&np->dma, &vm->mem);
 	ret = msi_vectors_init(&np->vectors, np->name, nv, vm_irq_ops(vm), vm);
@@ -407,6 +410,7 @@ create(struct vm *vm, struct pci_host *host, struct blk_backend *be,
 	}
 
 	np->is_vf = is_vf;
+
 	pci_dev_init(pdev, np->name, NVME_PCI_VENDOR,
 		     is_vf ? NVME_PCI_VF_DEVICE : NVME_PCI_DEVICE,
 		     NVME_PCI_CLASS, NVME_PCI_REVISION);

@@ -986,6 +986,8 @@ struct nvme_ctrl *nvme_create(struct dma_space *dma, struct blk_backend *be,
 		return NULL;
 	}
 	n->ns_off = cfg->ns_offset;
+	n->cntlid = cfg->cntlid;
+	n->nr_secondary = cfg->nr_secondary;
 	n->nsze = (cfg->ns_size ? cfg->ns_size : info->size - cfg->ns_offset) >>
 		  n->lbads;
 	n->readonly = info->readonly;
