@@ -12,6 +12,9 @@
  * (VF BAR n + i * size, decoding while VF MSE is set) and removes it
  * again when VF Enable is cleared or the PF is reset. See docs/pci.md.
  *
+ * A PF that goes away at run time calls pci_sriov_exit() before it is
+ * unregistered: the VF BARs' window space is the PF's.
+ *
  * Locking: the capability's state is under the PF's lock (config writes
  * reach pci_sriov_cfg_written() from pci.c); the VF BAR addresses are
  * also cached under a leaf lock, which the VFs' BAR source reads under

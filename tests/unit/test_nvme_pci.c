@@ -993,6 +993,15 @@ static void test_sriov_vfs(void **state)
 				 0);
 		vfs_enable(f, cap, 0);
 	}
+	/* The VM's reset with VFs enabled: they go, the PF stays. */
+	vfs_enable(f, cap, 2);
+	assert_non_null(pci_host_find(&f->host, 0, PCI_DEVFN(4, 2)));
+	devices_reset(&f->vm);
+	assert_null(pci_host_find(&f->host, 0, PCI_DEVFN(4, 1)));
+	assert_null(pci_host_find(&f->host, 0, PCI_DEVFN(4, 2)));
+	assert_int_equal(cfg_rd(f, cap + PCI_SRIOV_CTRL, 2), 0);
+	assert_int_equal(cfg_rd(f, PCI_CLASS_REVISION, 4) >> 8, 0x010802);
+
 	/* Teardown with VFs enabled. */
 	vfs_enable(f, cap, 2);
 }
