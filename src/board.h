@@ -12,9 +12,12 @@
 
 struct vm;
 struct vm_config;
+struct acpi_pm;
 
 struct board {
 	struct console_port console; /* where the terminal's input goes */
+	/* The ACPI fixed-feature power button (API vm.power-button). */
+	struct acpi_pm *power_button;
 };
 
 struct board_ops {

@@ -12,10 +12,13 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "api/api.h"
 #include "arch/x86/machine.h"
 #include "backend/console.h"
 #include "board.h"
 #include "config.h"
+#include "hw/acpi_pm.h"
+#include "kvm/vcpu.h"
 #include "kvm/vm.h"
 #include "util/file.h"
 #include "util/log.h"
@@ -32,6 +35,7 @@ static const struct board_ops *const board = &pc_board;
 static void usage(FILE *f)
 {
 	fputs("usage: devisor run --kernel PATH [options]\n"
+	      "       devisor remote --api-socket PATH COMMAND [ARG]\n"
 	      "       devisor --help | --version\n"
 	      "\n"
 	      "Boot a Linux kernel (bzImage or ELF vmlinux) in a KVM virtual "
@@ -86,6 +90,11 @@ static void usage(FILE *f)
 	      "                       as xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx "
 	      "(default\n"
 	      "                       serial \"0\", nil UUID)\n"
+	      "      --api-socket PATH\n"
+	      "                       serve the control API (Cloud "
+	      "Hypervisor's REST API)\n"
+	      "                       on a UNIX socket; see 'devisor remote "
+	      "--help'\n"
 	      "  -v, --verbose        more log output; twice for debug\n"
 	      "  -q, --quiet          errors only\n"
 	      "\n"
@@ -124,7 +133,8 @@ enum {
 	OPT_CONSOLE,
 	OPT_ON_RESET,
 	OPT_PLATFORM,
-	OPT_IOMMU
+	OPT_IOMMU,
+	OPT_API_SOCKET
 };
 
 static const struct option run_opts[] = {
@@ -142,13 +152,15 @@ static const struct option run_opts[] = {
 	{ "on-reset", required_argument, NULL, OPT_ON_RESET },
 	{ "platform", required_argument, NULL, OPT_PLATFORM },
 	{ "iommu", required_argument, NULL, OPT_IOMMU },
+	{ "api-socket", required_argument, NULL, OPT_API_SOCKET },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "quiet", no_argument, NULL, 'q' },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
 
-static int parse_run(int argc, char **argv, struct vm_config *cfg)
+static int parse_run(int argc, char **argv, struct vm_config *cfg,
+		     const char **api_socket)
 {
 	char err_msg[160];
 	unsigned long n;
@@ -272,6 +284,22 @@ static int parse_run(int argc, char **argv, struct vm_config *cfg)
 					       sizeof(err_msg)))
 				return usage_error("--iommu: %s", err_msg);
 			break;
+		case OPT_API_SOCKET:
+			if (!*optarg)
+				return usage_error("--api-socket needs a path");
+			if (strlen(optarg) >= 108)
+				return usage_error("--api-socket %s is longer "
+						   "than a UNIX socket path "
+						   "can be (107 bytes)",
+						   optarg);
+			if (!api_available())
+				return usage_error(
+					"--api-socket: this devisor was built "
+					"without the control API "
+					"(libmicrohttpd and cJSON; see "
+					"scripts/install-deps)");
+			*api_socket = optarg;
+			break;
 		case 'v':
 			if (log_level < LOG_DEBUG)
 				log_level++;
@@ -335,6 +363,7 @@ static int check_inputs(const struct vm_config *cfg)
 static struct {
 	pthread_mutex_t lock;
 	struct vm *vm;
+	struct board *board;
 	int sig;
 } running = { .lock = PTHREAD_MUTEX_INITIALIZER };
 
@@ -374,10 +403,11 @@ static int stop_signal(void)
 	return sig;
 }
 
-static void set_running(struct vm *vm)
+static void set_running(struct vm *vm, struct board *b)
 {
 	pthread_mutex_lock(&running.lock);
 	running.vm = vm;
+	running.board = b;
 	if (vm && running.sig)
 		stop_on_signal(vm, running.sig);
 	pthread_mutex_unlock(&running.lock);
@@ -396,9 +426,9 @@ static bool boot_once(struct vm *vm, const struct vm_config *cfg)
 		board->destroy(b);
 		return false;
 	}
-	set_running(vm);
+	set_running(vm, b);
 	if (console_start(vm, &b->console) < 0) {
-		set_running(NULL);
+		set_running(NULL, NULL);
 		vm->exit_status = 1;
 		vm_destroy(vm);
 		board->destroy(b);
@@ -409,12 +439,12 @@ static bool boot_once(struct vm *vm, const struct vm_config *cfg)
 	console_stop();
 	console_restore();
 	stats_report(vm);
-	set_running(NULL);
+	set_running(NULL, NULL);
 
 	/* A reset ends this VM; with --on-reset reboot the next one starts. */
-	reboot = !cfg->exit_on_reset &&
-		 (vm->stop_reason == VM_STOP_RESET ||
-		  vm->stop_reason == VM_STOP_TRIPLE_FAULT);
+	reboot = vm->stop_reason == VM_STOP_REBOOT ||
+		 (!cfg->exit_on_reset && (vm->stop_reason == VM_STOP_RESET ||
+					  vm->stop_reason == VM_STOP_TRIPLE_FAULT));
 	if (reboot)
 		pr_info("%s: rebooting", vm->stop_message);
 	else if (vm->stop_reason == VM_STOP_POWEROFF ||
@@ -430,15 +460,165 @@ static bool boot_once(struct vm *vm, const struct vm_config *cfg)
 	return reboot;
 }
 
+/*
+ * The control API's actions (api/api.h) on the running VM. Between two
+ * boots there is none: the VM is "Created" and actions get 405.
+ */
+#define API_NO_VM(err)                                                   \
+	(snprintf(err, API_ERR_LEN, "the VM is not running (rebooting)"), \
+	 405)
+
+static enum api_vm_state api_state(void *opaque)
+{
+	enum api_vm_state st = API_VM_CREATED;
+
+	pthread_mutex_lock(&running.lock);
+	if (running.vm)
+		st = vm_stopping(running.vm) ? API_VM_SHUTDOWN :
+		     vm_paused(running.vm)   ? API_VM_PAUSED :
+					       API_VM_RUNNING;
+	pthread_mutex_unlock(&running.lock);
+	return st;
+}
+
+static int api_pause_resume(char *err, bool pause)
+{
+	int ret;
+
+	pthread_mutex_lock(&running.lock);
+	if (!running.vm) {
+		pthread_mutex_unlock(&running.lock);
+		return API_NO_VM(err);
+	}
+	ret = pause ? vm_pause(running.vm) : vm_resume(running.vm);
+	pthread_mutex_unlock(&running.lock);
+	if (ret == -EALREADY) {
+		snprintf(err, API_ERR_LEN, "the VM is %s",
+			 pause ? "already paused" : "not paused");
+		return 405;
+	}
+	if (ret) {
+		snprintf(err, API_ERR_LEN, "the VM is shutting down");
+		return 405;
+	}
+	pr_info("VM %s through the API", pause ? "paused" : "resumed");
+	return 204;
+}
+
+static int api_pause(void *opaque, char *err)
+{
+	return api_pause_resume(err, true);
+}
+
+static int api_resume(void *opaque, char *err)
+{
+	return api_pause_resume(err, false);
+}
+
+static int api_stop(char *err, enum vm_stop_reason reason, const char *msg)
+{
+	pthread_mutex_lock(&running.lock);
+	if (!running.vm || vm_stopping(running.vm)) {
+		pthread_mutex_unlock(&running.lock);
+		return API_NO_VM(err);
+	}
+	vm_stop(running.vm, reason, 0, "%s", msg);
+	pthread_mutex_unlock(&running.lock);
+	return 204;
+}
+
+static int api_shutdown(void *opaque, char *err)
+{
+	return api_stop(err, VM_STOP_POWEROFF, "shut down through the API");
+}
+
+static int api_reboot(void *opaque, char *err)
+{
+	return api_stop(err, VM_STOP_REBOOT, "reboot through the API");
+}
+
+static int api_power_button(void *opaque, char *err)
+{
+	pthread_mutex_lock(&running.lock);
+	if (!running.vm || vm_stopping(running.vm) ||
+	    !running.board->power_button) {
+		pthread_mutex_unlock(&running.lock);
+		return API_NO_VM(err);
+	}
+	acpi_pm_power_button(running.board->power_button);
+	pthread_mutex_unlock(&running.lock);
+	return 204;
+}
+
+static void api_counters(void *opaque, struct api_counters *c)
+{
+	char name[16];
+
+	pthread_mutex_lock(&running.lock);
+	for (unsigned int i = 0; running.vm && i < running.vm->nr_cpus; i++) {
+		struct vcpu *v = running.vm->vcpus[i];
+
+		if (!v)
+			continue;
+		snprintf(name, sizeof(name), "_vcpu%u", i);
+		api_counter(c, name, "exits_io",
+			    __atomic_load_n(&v->exits_io, __ATOMIC_RELAXED));
+		api_counter(c, name, "exits_mmio",
+			    __atomic_load_n(&v->exits_mmio, __ATOMIC_RELAXED));
+	}
+	pthread_mutex_unlock(&running.lock);
+}
+
+static int api_add_disk(void *opaque, const struct disk_config *d,
+			const char *id, char *out_id, char *out_bdf, char *err)
+{
+	snprintf(err, API_ERR_LEN,
+		 "adding a disk at run time is not supported yet: give it "
+		 "with --disk");
+	return 500;
+}
+
+static int api_add_net(void *opaque, const struct net_options *n,
+		       const char *id, char *out_id, char *out_bdf, char *err)
+{
+	snprintf(err, API_ERR_LEN,
+		 "adding a network device at run time is not supported yet: "
+		 "give it with --net");
+	return 500;
+}
+
+static int api_remove_device(void *opaque, const char *id, char *err)
+{
+	snprintf(err, API_ERR_LEN,
+		 "removing device '%s' at run time is not supported yet", id);
+	return 500;
+}
+
+static const struct api_ops vmm_api_ops = {
+	.state = api_state,
+	.pause = api_pause,
+	.resume = api_resume,
+	.shutdown = api_shutdown,
+	.reboot = api_reboot,
+	.power_button = api_power_button,
+	.counters = api_counters,
+	.add_disk = api_add_disk,
+	.add_net = api_add_net,
+	.remove_device = api_remove_device,
+};
+
 static int cmd_run(int argc, char **argv)
 {
 	static struct vm vm;
 	struct vm_config cfg;
+	const char *api_socket = NULL;
+	struct api api = { .ops = &vmm_api_ops, .cfg = &cfg };
+	struct api_server *server = NULL;
 	pthread_t sigthr;
 	sigset_t set;
 	int ret;
 
-	ret = parse_run(argc, argv, &cfg);
+	ret = parse_run(argc, argv, &cfg, &api_socket);
 	if (ret)
 		return ret;
 	if (check_inputs(&cfg))
@@ -454,6 +634,12 @@ static int cmd_run(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	if (pthread_create(&sigthr, NULL, signal_thread, NULL) == 0)
 		pthread_detach(sigthr);
+	/* The API thread, like every other, leaves the signals to sigthr. */
+	if (api_socket) {
+		server = api_server_start(api_socket, &api);
+		if (!server)
+			return 1;
+	}
 
 	/*
 	 * A reboot is a new VM built from the same options, as Cloud
@@ -480,9 +666,11 @@ static int cmd_run(int argc, char **argv)
 		if (stop_signal()) {
 			pr_info("stopped by SIG%s between two boots",
 				sigabbrev_np(stop_signal()) ?: "?");
+			api_server_stop(server);
 			return 128 + stop_signal();
 		}
 	}
+	api_server_stop(server);
 	return vm.exit_status;
 }
 
@@ -502,5 +690,8 @@ int main(int argc, char **argv)
 	}
 	if (!strcmp(argv[1], "run"))
 		return cmd_run(argc - 1, argv + 1);
-	return usage_error("unknown command '%s' (try 'run')", argv[1]);
+	if (!strcmp(argv[1], "remote"))
+		return api_remote_main(argc - 1, argv + 1);
+	return usage_error("unknown command '%s' (try 'run' or 'remote')",
+			   argv[1]);
 }

@@ -48,7 +48,10 @@ static int create_legacy_devices(struct vm *vm, struct machine *m)
 	m->uart = serial_create(vm, COM1_PORT, COM1_IRQ, STDOUT_FILENO);
 	rtc = rtc_create(vm);
 	if (!m->uart || !rtc || !i8042_create(vm) ||
-	    !debug_exit_create(vm, DEBUG_EXIT_PORT) || !acpi_pm_create(vm))
+	    !debug_exit_create(vm, DEBUG_EXIT_PORT))
+		return -ENOMEM;
+	m->board.power_button = acpi_pm_create(vm);
+	if (!m->board.power_button)
 		return -ENOMEM;
 	rtc_set_memory_size(rtc, x86_low_ram_end(&vm->mem),
 			    vm->mem.ram_size - x86_low_ram_end(&vm->mem));
