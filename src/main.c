@@ -443,8 +443,9 @@ static bool boot_once(struct vm *vm, const struct vm_config *cfg)
 
 	/* A reset ends this VM; with --on-reset reboot the next one starts. */
 	reboot = vm->stop_reason == VM_STOP_REBOOT ||
-		 (!cfg->exit_on_reset && (vm->stop_reason == VM_STOP_RESET ||
-					  vm->stop_reason == VM_STOP_TRIPLE_FAULT));
+		 (!cfg->exit_on_reset &&
+		  (vm->stop_reason == VM_STOP_RESET ||
+		   vm->stop_reason == VM_STOP_TRIPLE_FAULT));
 	if (reboot)
 		pr_info("%s: rebooting", vm->stop_message);
 	else if (vm->stop_reason == VM_STOP_POWEROFF ||
@@ -464,9 +465,8 @@ static bool boot_once(struct vm *vm, const struct vm_config *cfg)
  * The control API's actions (api/api.h) on the running VM. Between two
  * boots there is none: the VM is "Created" and actions get 405.
  */
-#define API_NO_VM(err)                                                   \
-	(snprintf(err, API_ERR_LEN, "the VM is not running (rebooting)"), \
-	 405)
+#define API_NO_VM(err) \
+	(snprintf(err, API_ERR_LEN, "the VM is not running (rebooting)"), 405)
 
 static enum api_vm_state api_state(void *opaque)
 {

@@ -48,8 +48,7 @@ static void respond_json(struct api_response *r, unsigned int status,
 }
 
 static void __attribute__((format(printf, 3, 4)))
-respond_error(struct api_response *r, unsigned int status, const char *fmt,
-	      ...)
+respond_error(struct api_response *r, unsigned int status, const char *fmt, ...)
 {
 	char msg[API_ERR_LEN + 64];
 	cJSON *o = cJSON_CreateObject();
@@ -65,8 +64,7 @@ respond_error(struct api_response *r, unsigned int status, const char *fmt,
 }
 
 /* An action's status: 2xx with no body, or the error it gave. */
-static void respond_status(struct api_response *r, int status,
-			   const char *err)
+static void respond_status(struct api_response *r, int status, const char *err)
 {
 	if (status >= 200 && status < 300) {
 		r->status = status;
@@ -180,8 +178,8 @@ static void do_info(struct api *api, struct api_response *r)
 
 	if (o) {
 		cJSON_AddItemToObject(o, "config", vm_config_json(api->cfg));
-		cJSON_AddStringToObject(o, "state",
-					state_name(api->ops->state(api->opaque)));
+		cJSON_AddStringToObject(
+			o, "state", state_name(api->ops->state(api->opaque)));
 		cJSON_AddNumberToObject(o, "memory_actual_size",
 					(double)api->cfg->ram_size);
 	}
@@ -207,7 +205,8 @@ static cJSON *parse_object(const char *body, size_t len, const char *what,
 	cJSON *j;
 
 	if (!body || !len) {
-		respond_error(r, 400, "%s: the request needs a JSON body", what);
+		respond_error(r, 400, "%s: the request needs a JSON body",
+			      what);
 		return NULL;
 	}
 	j = cJSON_ParseWithLength(body, len);
@@ -257,8 +256,7 @@ static int default_only(cJSON *f, const char *what, struct api_response *r)
 	return 0;
 }
 
-static int take_id(cJSON *f, char *id, const char *what,
-		   struct api_response *r)
+static int take_id(cJSON *f, char *id, const char *what, struct api_response *r)
 {
 	if (want_type(f, cJSON_IsString(f), what, "a string", r))
 		return -1;
@@ -271,8 +269,8 @@ static int take_id(cJSON *f, char *id, const char *what,
 	return 0;
 }
 
-static void respond_added(struct api_response *r, int status,
-			  const char *id, const char *bdf, const char *err)
+static void respond_added(struct api_response *r, int status, const char *id,
+			  const char *bdf, const char *err)
 {
 	cJSON *o;
 
@@ -396,14 +394,14 @@ static void do_add_net(struct api *api, const char *body, size_t len,
 			unsigned int m[NET_MAC_LEN];
 			char end;
 
-			if (want_type(f,
-				      cJSON_IsString(f) &&
-					      sscanf(f->valuestring,
-						     "%2x:%2x:%2x:%2x:%2x:%2x%c",
-						     &m[0], &m[1], &m[2], &m[3],
-						     &m[4], &m[5], &end) == 6,
-				      what, "a MAC address xx:xx:xx:xx:xx:xx",
-				      r))
+			if (want_type(
+				    f,
+				    cJSON_IsString(f) &&
+					    sscanf(f->valuestring,
+						   "%2x:%2x:%2x:%2x:%2x:%2x%c",
+						   &m[0], &m[1], &m[2], &m[3],
+						   &m[4], &m[5], &end) == 6,
+				    what, "a MAC address xx:xx:xx:xx:xx:xx", r))
 				goto out;
 			for (int i = 0; i < NET_MAC_LEN; i++)
 				n.mac[i] = m[i];

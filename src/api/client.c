@@ -16,8 +16,8 @@
 
 #define EXIT_USAGE 2
 
-static int __attribute__((format(printf, 1, 2))) remote_error(const char *fmt,
-							      ...)
+static int __attribute__((format(printf, 1, 2)))
+remote_error(const char *fmt, ...)
 {
 	va_list ap;
 
@@ -135,8 +135,7 @@ static int transact(const char *path, const char *method, const char *ep,
 		return remote_error("cannot create a socket: %s",
 				    strerror(errno));
 	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
-		remote_error("cannot connect to %s: %s", path,
-			     strerror(errno));
+		remote_error("cannot connect to %s: %s", path, strerror(errno));
 		close(fd);
 		return 1;
 	}

@@ -95,7 +95,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
 	if (req->too_big) {
 		r = (struct api_response){
 			.status = 413,
-			.body = strdup("{\"error\":\"request body too large\"}"),
+			.body = strdup(
+				"{\"error\":\"request body too large\"}"),
 		};
 		return queue(conn, &r);
 	}
@@ -103,8 +104,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
 	return queue(conn, &r);
 }
 
-static void on_completed(void *cls, struct MHD_Connection *conn,
-			 void **con_cls, enum MHD_RequestTerminationCode toe)
+static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+			 enum MHD_RequestTerminationCode toe)
 {
 	struct request *req = *con_cls;
 

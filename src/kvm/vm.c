@@ -84,8 +84,7 @@ int vm_pause(struct vm *vm)
 				started++;
 			}
 		}
-		while (vm->nr_parked < started &&
-		       vm->stop_reason == VM_RUNNING)
+		while (vm->nr_parked < started && vm->stop_reason == VM_RUNNING)
 			pthread_cond_wait(&vm->stop_cond, &vm->stop_lock);
 		if (vm->stop_reason != VM_RUNNING)
 			ret = -ESHUTDOWN;
