@@ -57,6 +57,7 @@ struct api_ops {
 	/*
 	 * A device at run time, @id (may be empty: the VMM picks one).
 	 * 200 with @out_id and @out_bdf ("0000:00:05.0") filled, or an error.
+	 * The strings in @d and @n live only until the action returns.
 	 */
 	int (*add_disk)(void *opaque, const struct disk_config *d,
 			const char *id, char *out_id, char *out_bdf, char *err);
