@@ -12,6 +12,7 @@
 
 struct vm;
 struct vm_config;
+struct disk_config;
 struct acpi_pm;
 
 struct board {
@@ -29,6 +30,14 @@ struct board_ops {
 		     struct board **out);
 	/* After vm_destroy(): frees what setup() made. Takes NULL. */
 	void (*destroy)(struct board *b);
+	/*
+	 * A virtio-blk disk on PCI while the VM runs (the API's vm.add-disk)
+	 * at @dc->addr or, for CONFIG_PCI_AUTO, the lowest free slot. Returns
+	 * the devfn or -errno (logged). No hotplug controller tells the
+	 * guest: it finds the function when it rescans the bus.
+	 */
+	int (*add_disk)(struct vm *vm, struct board *b,
+			const struct disk_config *dc);
 };
 
 #endif

@@ -19,6 +19,7 @@
 #include "config.h"
 #include "hw/acpi_pm.h"
 #include "kvm/vcpu.h"
+#include "pci/pci.h"
 #include "kvm/vm.h"
 #include "util/file.h"
 #include "util/log.h"
@@ -569,13 +570,67 @@ static void api_counters(void *opaque, struct api_counters *c)
 	pthread_mutex_unlock(&running.lock);
 }
 
+/* What vm.info reports and a reboot builds: run-time disks are added. */
+static struct vm_config *api_cfg;
+
+/*
+ * A virtio-blk disk on PCI, kept in the vm_config so that a reboot builds
+ * it again at the same address. No hotplug controller tells the guest:
+ * it finds the disk on a rescan (Linux: echo 1 > /sys/bus/pci/rescan).
+ */
 static int api_add_disk(void *opaque, const struct disk_config *d,
 			const char *id, char *out_id, char *out_bdf, char *err)
 {
-	snprintf(err, API_ERR_LEN,
-		 "adding a disk at run time is not supported yet: give it "
-		 "with --disk");
-	return 500;
+	struct blk_options bo = config_blk_options(d);
+	struct disk_config dc = *d;
+	unsigned int idx;
+	int devfn, ret = 200;
+
+	if (id[0]) {
+		snprintf(err, API_ERR_LEN,
+			 "field 'id': devisor names disks itself (_diskN); "
+			 "leave it out");
+		return 400;
+	}
+	if (blk_check(d->path, &bo)) {
+		snprintf(err, API_ERR_LEN,
+			 "cannot use disk image %s (devisor's log says why)",
+			 d->path);
+		return 500;
+	}
+	pthread_mutex_lock(&running.lock);
+	idx = api_cfg->nr_disks;
+	if (!running.vm || vm_stopping(running.vm)) {
+		ret = API_NO_VM(err);
+	} else if (idx == CONFIG_MAX_DISKS) {
+		snprintf(err, API_ERR_LEN, "at most %d disks",
+			 CONFIG_MAX_DISKS);
+		ret = 500;
+	} else if (!(dc.path = strdup(d->path))) {
+		snprintf(err, API_ERR_LEN, "out of memory");
+		ret = 500;
+	} else {
+		devfn = board->add_disk(running.vm, running.board, &dc);
+		if (devfn < 0) {
+			snprintf(err, API_ERR_LEN, "cannot add disk %s: %s",
+				 d->path, strerror(-devfn));
+			free((char *)dc.path);
+			ret = 500;
+		} else {
+			dc.addr = devfn;
+			api_cfg->disks[idx] = dc;
+			__atomic_store_n(&api_cfg->nr_disks, idx + 1,
+					 __ATOMIC_RELEASE);
+			snprintf(out_id, API_ID_LEN, "_disk%u", idx);
+			snprintf(out_bdf, 16, "0000:00:%02x.%x",
+				 PCI_SLOT(devfn), PCI_FUNC(devfn));
+			pr_info("disk %s added at %s through the API; the "
+				"guest finds it on a PCI rescan",
+				dc.path, out_bdf);
+		}
+	}
+	pthread_mutex_unlock(&running.lock);
+	return ret;
 }
 
 static int api_add_net(void *opaque, const struct net_options *n,
@@ -613,6 +668,7 @@ static int cmd_run(int argc, char **argv)
 	struct vm_config cfg;
 	const char *api_socket = NULL;
 	struct api api = { .ops = &vmm_api_ops, .cfg = &cfg };
+
 	struct api_server *server = NULL;
 	pthread_t sigthr;
 	sigset_t set;
@@ -623,6 +679,7 @@ static int cmd_run(int argc, char **argv)
 		return ret;
 	if (check_inputs(&cfg))
 		return 1;
+	api_cfg = &cfg;
 
 	/* Termination signals go to one thread, whatever the others do. */
 	sigemptyset(&set);

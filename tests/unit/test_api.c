@@ -265,7 +265,9 @@ static void test_add_disk(void **state)
 			     "\"pci_segment\":0,\"iommu\":false}",
 			     &body),
 			 200);
-	assert_string_equal(body, "{\"id\":\"d1\",\"bdf\":\"0000:00:05.0\"}");
+	assert_non_null(
+		strstr(body, "{\"id\":\"d1\",\"bdf\":\"0000:00:05.0\","));
+	assert_non_null(strstr(body, "/sys/bus/pci/rescan"));
 	free(body);
 	assert_string_equal(fake.disk.path, "/x.img");
 	assert_true(fake.disk.readonly);
@@ -312,8 +314,8 @@ static void test_add_net(void **state)
 			     "{\"tap\":\"tap0\",\"mac\":\"52:54:00:12:34:56\"}",
 			     &body),
 			 200);
-	assert_string_equal(body,
-			    "{\"id\":\"_net1\",\"bdf\":\"0000:00:06.0\"}");
+	assert_non_null(
+		strstr(body, "{\"id\":\"_net1\",\"bdf\":\"0000:00:06.0\","));
 	free(body);
 	assert_string_equal(fake.net.ifname, "tap0");
 	assert_true(fake.net.has_mac);

@@ -522,7 +522,34 @@ static void pc_destroy(struct board *b)
 	}
 }
 
+static int pc_add_disk(struct vm *vm, struct board *b,
+		       const struct disk_config *dc)
+{
+	struct machine *m = container_of(b, struct machine, board);
+	struct blk_options bo = config_blk_options(dc);
+	struct blk_backend *be = blk_open(dc->path, &bo);
+	struct virtio_dev *vdev;
+	struct virtio_pci *vp;
+
+	if (!be)
+		return -errno;
+	vdev = virtio_blk_create(vm, be, m->io, dc->nr_queues);
+	if (!vdev) {
+		blk_close(be);
+		return -ENODEV;
+	}
+	if (dc->addr != CONFIG_PCI_AUTO)
+		pci_host_set_next_devfn(m->pci, dc->addr);
+	vp = virtio_pci_create(vm, m->pci, vdev, m->io);
+	if (!vp) {
+		virtio_dev_destroy(vdev);
+		return -ENODEV;
+	}
+	return virtio_pci_pdev(vp)->devfn;
+}
+
 const struct board_ops pc_board = {
 	.setup = pc_setup,
 	.destroy = pc_destroy,
+	.add_disk = pc_add_disk,
 };
