@@ -38,6 +38,12 @@ struct board_ops {
 	 */
 	int (*add_disk)(struct vm *vm, struct board *b,
 			const struct disk_config *dc);
+	/*
+	 * Removes the virtio PCI function at @devfn of bus 0 and frees it:
+	 * call with the vCPUs paused (vm_pause()). -ENODEV when there is no
+	 * virtio function there.
+	 */
+	int (*remove_virtio)(struct vm *vm, struct board *b, int devfn);
 };
 
 #endif

@@ -31,6 +31,7 @@ struct disk_config {
 	unsigned int nr_queues;
 	char serial[BLK_SERIAL_LEN + 1];
 	int addr; /* devfn on bus 0, or CONFIG_PCI_AUTO */
+	bool removed; /* through the API: not built again at a reboot */
 };
 
 /* "path=IMG[,readonly=on][,transport=pci|mmio][,direct=on]

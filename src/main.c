@@ -642,11 +642,58 @@ static int api_add_net(void *opaque, const struct net_options *n,
 	return 500;
 }
 
+/*
+ * A virtio-blk disk (_diskN) leaves PCI with the vCPUs paused, so none is
+ * inside its registers while it is freed. The guest must have let go of
+ * it first (Linux: echo 1 > /sys/bus/pci/devices/BDF/remove): no hotplug
+ * controller asks it to.
+ */
 static int api_remove_device(void *opaque, const char *id, char *err)
 {
-	snprintf(err, API_ERR_LEN,
-		 "removing device '%s' at run time is not supported yet", id);
-	return 500;
+	struct disk_config *dc = NULL;
+	unsigned int idx;
+	char end;
+	int ret = 204, paused;
+
+	if (sscanf(id, "_disk%u%c", &idx, &end) == 1 &&
+	    idx < api_cfg->nr_disks && !api_cfg->disks[idx].removed)
+		dc = &api_cfg->disks[idx];
+	if (!dc) {
+		snprintf(err, API_ERR_LEN,
+			 "no device '%s' (devisor removes disks, _diskN)", id);
+		return 404;
+	}
+	if (dc->transport != TRANSPORT_PCI) {
+		snprintf(err, API_ERR_LEN,
+			 "%s is on virtio-mmio, which has no removal", id);
+		return 405;
+	}
+	pthread_mutex_lock(&running.lock);
+	if (!running.vm || vm_stopping(running.vm)) {
+		pthread_mutex_unlock(&running.lock);
+		return API_NO_VM(err);
+	}
+	paused = vm_pause(running.vm);
+	if (paused && paused != -EALREADY) {
+		ret = API_NO_VM(err);
+	} else {
+		int r = board->remove_virtio(running.vm, running.board,
+					     dc->addr);
+
+		if (r) {
+			snprintf(err, API_ERR_LEN, "cannot remove %s: %s", id,
+				 strerror(-r));
+			ret = 500;
+		} else {
+			dc->removed = true;
+			pr_info("%s (%s) removed through the API", id,
+				dc->path);
+		}
+		if (!paused)
+			vm_resume(running.vm);
+	}
+	pthread_mutex_unlock(&running.lock);
+	return ret;
 }
 
 static const struct api_ops vmm_api_ops = {

@@ -119,6 +119,8 @@ static cJSON *vm_config_json(const struct vm_config *cfg)
 	for (unsigned int i = 0; i < cfg->nr_disks; i++) {
 		const struct disk_config *d = &cfg->disks[i];
 
+		if (d->removed)
+			continue;
 		o = cJSON_CreateObject();
 		cJSON_AddItemToArray(a, o);
 		cJSON_AddStringToObject(o, "path", d->path);

@@ -202,8 +202,11 @@ static int create_virtio_devices(struct vm *vm, const struct vm_config *cfg,
 	for (unsigned int i = 0; i < cfg->nr_disks; i++) {
 		const struct disk_config *dc = &cfg->disks[i];
 		struct blk_options bo = config_blk_options(dc);
-		struct blk_backend *be = blk_open(dc->path, &bo);
+		struct blk_backend *be;
 
+		if (dc->removed)
+			continue;
+		be = blk_open(dc->path, &bo);
 		if (!be)
 			return -errno;
 		vdev = virtio_blk_create(vm, be, m->io, dc->nr_queues);
@@ -548,8 +551,21 @@ static int pc_add_disk(struct vm *vm, struct board *b,
 	return virtio_pci_pdev(vp)->devfn;
 }
 
+static int pc_remove_virtio(struct vm *vm, struct board *b, int devfn)
+{
+	struct machine *m = container_of(b, struct machine, board);
+	struct virtio_pci *vp =
+		virtio_pci_from_pdev(pci_host_find(m->pci, 0, devfn));
+
+	if (!vp)
+		return -ENODEV;
+	virtio_pci_destroy(vp);
+	return 0;
+}
+
 const struct board_ops pc_board = {
 	.setup = pc_setup,
 	.destroy = pc_destroy,
 	.add_disk = pc_add_disk,
+	.remove_virtio = pc_remove_virtio,
 };
