@@ -572,6 +572,16 @@ static void api_counters(void *opaque, struct api_counters *c)
 
 /* What vm.info reports and a reboot builds: run-time disks are added. */
 static struct vm_config *api_cfg;
+/* The first of them: their paths are copies, freed at exit. */
+static unsigned int api_first_disk;
+
+static void api_cfg_free(void)
+{
+	for (unsigned int i = api_first_disk; api_cfg && i < api_cfg->nr_disks;
+	     i++)
+		free((char *)api_cfg->disks[i].path);
+	api_cfg = NULL;
+}
 
 /*
  * A virtio-blk disk on PCI, kept in the vm_config so that a reboot builds
@@ -727,6 +737,7 @@ static int cmd_run(int argc, char **argv)
 	if (check_inputs(&cfg))
 		return 1;
 	api_cfg = &cfg;
+	api_first_disk = cfg.nr_disks;
 
 	/* Termination signals go to one thread, whatever the others do. */
 	sigemptyset(&set);
@@ -771,10 +782,12 @@ static int cmd_run(int argc, char **argv)
 			pr_info("stopped by SIG%s between two boots",
 				sigabbrev_np(stop_signal()) ?: "?");
 			api_server_stop(server);
+			api_cfg_free();
 			return 128 + stop_signal();
 		}
 	}
 	api_server_stop(server);
+	api_cfg_free();
 	return vm.exit_status;
 }
 
