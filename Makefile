@@ -17,7 +17,7 @@ VERSION := $(shell git describe --always --dirty 2>/dev/null || echo unknown)
 
 # Optional libraries are found by pkg-config; a feature whose library is
 # missing is compiled out and says so at run time.
-PKGS := $(foreach p,liburing slirp libfdt libcjson libseccomp,\
+PKGS := $(foreach p,liburing slirp libfdt libcjson libseccomp libmicrohttpd,\
 	  $(if $(shell pkg-config --exists $(p) 2>/dev/null && echo y),$(p)))
 PKG_CFLAGS := $(if $(PKGS),$(shell pkg-config --cflags $(PKGS)))
 PKG_LIBS := $(if $(PKGS),$(shell pkg-config --libs $(PKGS)))

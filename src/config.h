@@ -32,6 +32,7 @@ struct disk_config {
 	char serial[BLK_SERIAL_LEN + 1];
 	int addr; /* devfn on bus 0, or CONFIG_PCI_AUTO */
 	unsigned int vfs; /* --nvme: SR-IOV VFs offered, 0..CONFIG_NVME_MAX_VFS */
+	bool removed; /* through the API: not built again at a reboot */
 };
 
 /* VFs of an NVMe PF live in functions 1-7 of its slot (docs/nvme.md). */

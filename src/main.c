@@ -12,10 +12,14 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "api/api.h"
 #include "arch/x86/machine.h"
 #include "backend/console.h"
 #include "board.h"
 #include "config.h"
+#include "hw/acpi_pm.h"
+#include "kvm/vcpu.h"
+#include "pci/pci.h"
 #include "kvm/vm.h"
 #include "util/file.h"
 #include "util/log.h"
@@ -32,6 +36,7 @@ static const struct board_ops *const board = &pc_board;
 static void usage(FILE *f)
 {
 	fputs("usage: devisor run --kernel PATH [options]\n"
+	      "       devisor remote --api-socket PATH COMMAND [ARG]\n"
 	      "       devisor --help | --version\n"
 	      "\n"
 	      "Boot a Linux kernel (bzImage or ELF vmlinux) in a KVM virtual "
@@ -88,6 +93,11 @@ static void usage(FILE *f)
 	      "                       as xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx "
 	      "(default\n"
 	      "                       serial \"0\", nil UUID)\n"
+	      "      --api-socket PATH\n"
+	      "                       serve the control API (Cloud "
+	      "Hypervisor's REST API)\n"
+	      "                       on a UNIX socket; see 'devisor remote "
+	      "--help'\n"
 	      "  -v, --verbose        more log output; twice for debug\n"
 	      "  -q, --quiet          errors only\n"
 	      "\n"
@@ -126,7 +136,8 @@ enum {
 	OPT_CONSOLE,
 	OPT_ON_RESET,
 	OPT_PLATFORM,
-	OPT_IOMMU
+	OPT_IOMMU,
+	OPT_API_SOCKET
 };
 
 static const struct option run_opts[] = {
@@ -144,13 +155,15 @@ static const struct option run_opts[] = {
 	{ "on-reset", required_argument, NULL, OPT_ON_RESET },
 	{ "platform", required_argument, NULL, OPT_PLATFORM },
 	{ "iommu", required_argument, NULL, OPT_IOMMU },
+	{ "api-socket", required_argument, NULL, OPT_API_SOCKET },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "quiet", no_argument, NULL, 'q' },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
 
-static int parse_run(int argc, char **argv, struct vm_config *cfg)
+static int parse_run(int argc, char **argv, struct vm_config *cfg,
+		     const char **api_socket)
 {
 	char err_msg[160];
 	unsigned long n;
@@ -274,6 +287,22 @@ static int parse_run(int argc, char **argv, struct vm_config *cfg)
 					       sizeof(err_msg)))
 				return usage_error("--iommu: %s", err_msg);
 			break;
+		case OPT_API_SOCKET:
+			if (!*optarg)
+				return usage_error("--api-socket needs a path");
+			if (strlen(optarg) >= 108)
+				return usage_error("--api-socket %s is longer "
+						   "than a UNIX socket path "
+						   "can be (107 bytes)",
+						   optarg);
+			if (!api_available())
+				return usage_error(
+					"--api-socket: this devisor was built "
+					"without the control API "
+					"(libmicrohttpd and cJSON; see "
+					"scripts/install-deps)");
+			*api_socket = optarg;
+			break;
 		case 'v':
 			if (log_level < LOG_DEBUG)
 				log_level++;
@@ -337,6 +366,7 @@ static int check_inputs(const struct vm_config *cfg)
 static struct {
 	pthread_mutex_t lock;
 	struct vm *vm;
+	struct board *board;
 	int sig;
 } running = { .lock = PTHREAD_MUTEX_INITIALIZER };
 
@@ -376,10 +406,11 @@ static int stop_signal(void)
 	return sig;
 }
 
-static void set_running(struct vm *vm)
+static void set_running(struct vm *vm, struct board *b)
 {
 	pthread_mutex_lock(&running.lock);
 	running.vm = vm;
+	running.board = b;
 	if (vm && running.sig)
 		stop_on_signal(vm, running.sig);
 	pthread_mutex_unlock(&running.lock);
@@ -398,9 +429,9 @@ static bool boot_once(struct vm *vm, const struct vm_config *cfg)
 		board->destroy(b);
 		return false;
 	}
-	set_running(vm);
+	set_running(vm, b);
 	if (console_start(vm, &b->console) < 0) {
-		set_running(NULL);
+		set_running(NULL, NULL);
 		vm->exit_status = 1;
 		vm_destroy(vm);
 		board->destroy(b);
@@ -411,12 +442,13 @@ static bool boot_once(struct vm *vm, const struct vm_config *cfg)
 	console_stop();
 	console_restore();
 	stats_report(vm);
-	set_running(NULL);
+	set_running(NULL, NULL);
 
 	/* A reset ends this VM; with --on-reset reboot the next one starts. */
-	reboot = !cfg->exit_on_reset &&
-		 (vm->stop_reason == VM_STOP_RESET ||
-		  vm->stop_reason == VM_STOP_TRIPLE_FAULT);
+	reboot = vm->stop_reason == VM_STOP_REBOOT ||
+		 (!cfg->exit_on_reset &&
+		  (vm->stop_reason == VM_STOP_RESET ||
+		   vm->stop_reason == VM_STOP_TRIPLE_FAULT));
 	if (reboot)
 		pr_info("%s: rebooting", vm->stop_message);
 	else if (vm->stop_reason == VM_STOP_POWEROFF ||
@@ -432,19 +464,282 @@ static bool boot_once(struct vm *vm, const struct vm_config *cfg)
 	return reboot;
 }
 
+/*
+ * The control API's actions (api/api.h) on the running VM. Between two
+ * boots there is none: the VM is "Created" and actions get 405.
+ */
+#define API_NO_VM(err) \
+	(snprintf(err, API_ERR_LEN, "the VM is not running (rebooting)"), 405)
+
+static enum api_vm_state api_state(void *opaque)
+{
+	enum api_vm_state st = API_VM_CREATED;
+
+	pthread_mutex_lock(&running.lock);
+	if (running.vm)
+		st = vm_stopping(running.vm) ? API_VM_SHUTDOWN :
+		     vm_paused(running.vm)   ? API_VM_PAUSED :
+					       API_VM_RUNNING;
+	pthread_mutex_unlock(&running.lock);
+	return st;
+}
+
+static int api_pause_resume(char *err, bool pause)
+{
+	int ret;
+
+	pthread_mutex_lock(&running.lock);
+	if (!running.vm) {
+		pthread_mutex_unlock(&running.lock);
+		return API_NO_VM(err);
+	}
+	ret = pause ? vm_pause(running.vm) : vm_resume(running.vm);
+	pthread_mutex_unlock(&running.lock);
+	if (ret == -EALREADY) {
+		snprintf(err, API_ERR_LEN, "the VM is %s",
+			 pause ? "already paused" : "not paused");
+		return 405;
+	}
+	if (ret) {
+		snprintf(err, API_ERR_LEN, "the VM is shutting down");
+		return 405;
+	}
+	pr_info("VM %s through the API", pause ? "paused" : "resumed");
+	return 204;
+}
+
+static int api_pause(void *opaque, char *err)
+{
+	return api_pause_resume(err, true);
+}
+
+static int api_resume(void *opaque, char *err)
+{
+	return api_pause_resume(err, false);
+}
+
+static int api_stop(char *err, enum vm_stop_reason reason, const char *msg)
+{
+	pthread_mutex_lock(&running.lock);
+	if (!running.vm || vm_stopping(running.vm)) {
+		pthread_mutex_unlock(&running.lock);
+		return API_NO_VM(err);
+	}
+	vm_stop(running.vm, reason, 0, "%s", msg);
+	pthread_mutex_unlock(&running.lock);
+	return 204;
+}
+
+static int api_shutdown(void *opaque, char *err)
+{
+	return api_stop(err, VM_STOP_POWEROFF, "shut down through the API");
+}
+
+static int api_reboot(void *opaque, char *err)
+{
+	return api_stop(err, VM_STOP_REBOOT, "reboot through the API");
+}
+
+static int api_power_button(void *opaque, char *err)
+{
+	pthread_mutex_lock(&running.lock);
+	if (!running.vm || vm_stopping(running.vm) ||
+	    !running.board->power_button) {
+		pthread_mutex_unlock(&running.lock);
+		return API_NO_VM(err);
+	}
+	acpi_pm_power_button(running.board->power_button);
+	pthread_mutex_unlock(&running.lock);
+	return 204;
+}
+
+static void api_counters(void *opaque, struct api_counters *c)
+{
+	char name[16];
+
+	pthread_mutex_lock(&running.lock);
+	for (unsigned int i = 0; running.vm && i < running.vm->nr_cpus; i++) {
+		struct vcpu *v = running.vm->vcpus[i];
+
+		if (!v)
+			continue;
+		snprintf(name, sizeof(name), "_vcpu%u", i);
+		api_counter(c, name, "exits_io",
+			    __atomic_load_n(&v->exits_io, __ATOMIC_RELAXED));
+		api_counter(c, name, "exits_mmio",
+			    __atomic_load_n(&v->exits_mmio, __ATOMIC_RELAXED));
+	}
+	pthread_mutex_unlock(&running.lock);
+}
+
+/* What vm.info reports and a reboot builds: run-time disks are added. */
+static struct vm_config *api_cfg;
+/* The first of them: their paths are copies, freed at exit. */
+static unsigned int api_first_disk;
+
+static void api_cfg_free(void)
+{
+	for (unsigned int i = api_first_disk; api_cfg && i < api_cfg->nr_disks;
+	     i++)
+		free((char *)api_cfg->disks[i].path);
+	api_cfg = NULL;
+}
+
+/*
+ * A virtio-blk disk on PCI, kept in the vm_config so that a reboot builds
+ * it again at the same address. No hotplug controller tells the guest:
+ * it finds the disk on a rescan (Linux: echo 1 > /sys/bus/pci/rescan).
+ */
+static int api_add_disk(void *opaque, const struct disk_config *d,
+			const char *id, char *out_id, char *out_bdf, char *err)
+{
+	struct blk_options bo = config_blk_options(d);
+	struct disk_config dc = *d;
+	unsigned int idx;
+	int devfn, ret = 200;
+
+	if (id[0]) {
+		snprintf(err, API_ERR_LEN,
+			 "field 'id': devisor names disks itself (_diskN); "
+			 "leave it out");
+		return 400;
+	}
+	if (blk_check(d->path, &bo)) {
+		snprintf(err, API_ERR_LEN,
+			 "cannot use disk image %s (devisor's log says why)",
+			 d->path);
+		return 500;
+	}
+	pthread_mutex_lock(&running.lock);
+	idx = api_cfg->nr_disks;
+	if (!running.vm || vm_stopping(running.vm)) {
+		ret = API_NO_VM(err);
+	} else if (idx == CONFIG_MAX_DISKS) {
+		snprintf(err, API_ERR_LEN, "at most %d disks",
+			 CONFIG_MAX_DISKS);
+		ret = 500;
+	} else if (!(dc.path = strdup(d->path))) {
+		snprintf(err, API_ERR_LEN, "out of memory");
+		ret = 500;
+	} else {
+		devfn = board->add_disk(running.vm, running.board, &dc);
+		if (devfn < 0) {
+			snprintf(err, API_ERR_LEN, "cannot add disk %s: %s",
+				 d->path, strerror(-devfn));
+			free((char *)dc.path);
+			ret = 500;
+		} else {
+			dc.addr = devfn;
+			api_cfg->disks[idx] = dc;
+			__atomic_store_n(&api_cfg->nr_disks, idx + 1,
+					 __ATOMIC_RELEASE);
+			snprintf(out_id, API_ID_LEN, "_disk%u", idx);
+			snprintf(out_bdf, 16, "0000:00:%02x.%x",
+				 PCI_SLOT(devfn), PCI_FUNC(devfn));
+			pr_info("disk %s added at %s through the API; the "
+				"guest finds it on a PCI rescan",
+				dc.path, out_bdf);
+		}
+	}
+	pthread_mutex_unlock(&running.lock);
+	return ret;
+}
+
+static int api_add_net(void *opaque, const struct net_options *n,
+		       const char *id, char *out_id, char *out_bdf, char *err)
+{
+	snprintf(err, API_ERR_LEN,
+		 "adding a network device at run time is not supported yet: "
+		 "give it with --net");
+	return 500;
+}
+
+/*
+ * A virtio-blk disk (_diskN) leaves PCI with the vCPUs paused, so none is
+ * inside its registers while it is freed. The guest must have let go of
+ * it first (Linux: echo 1 > /sys/bus/pci/devices/BDF/remove): no hotplug
+ * controller asks it to.
+ */
+static int api_remove_device(void *opaque, const char *id, char *err)
+{
+	struct disk_config *dc = NULL;
+	unsigned int idx;
+	char end;
+	int ret = 204, paused;
+
+	if (sscanf(id, "_disk%u%c", &idx, &end) == 1 &&
+	    idx < api_cfg->nr_disks && !api_cfg->disks[idx].removed)
+		dc = &api_cfg->disks[idx];
+	if (!dc) {
+		snprintf(err, API_ERR_LEN,
+			 "no device '%s' (devisor removes disks, _diskN)", id);
+		return 404;
+	}
+	if (dc->transport != TRANSPORT_PCI) {
+		snprintf(err, API_ERR_LEN,
+			 "%s is on virtio-mmio, which has no removal", id);
+		return 405;
+	}
+	pthread_mutex_lock(&running.lock);
+	if (!running.vm || vm_stopping(running.vm)) {
+		pthread_mutex_unlock(&running.lock);
+		return API_NO_VM(err);
+	}
+	paused = vm_pause(running.vm);
+	if (paused && paused != -EALREADY) {
+		ret = API_NO_VM(err);
+	} else {
+		int r = board->remove_virtio(running.vm, running.board,
+					     dc->addr);
+
+		if (r) {
+			snprintf(err, API_ERR_LEN, "cannot remove %s: %s", id,
+				 strerror(-r));
+			ret = 500;
+		} else {
+			dc->removed = true;
+			pr_info("%s (%s) removed through the API", id,
+				dc->path);
+		}
+		if (!paused)
+			vm_resume(running.vm);
+	}
+	pthread_mutex_unlock(&running.lock);
+	return ret;
+}
+
+static const struct api_ops vmm_api_ops = {
+	.state = api_state,
+	.pause = api_pause,
+	.resume = api_resume,
+	.shutdown = api_shutdown,
+	.reboot = api_reboot,
+	.power_button = api_power_button,
+	.counters = api_counters,
+	.add_disk = api_add_disk,
+	.add_net = api_add_net,
+	.remove_device = api_remove_device,
+};
+
 static int cmd_run(int argc, char **argv)
 {
 	static struct vm vm;
 	struct vm_config cfg;
+	const char *api_socket = NULL;
+	struct api api = { .ops = &vmm_api_ops, .cfg = &cfg };
+
+	struct api_server *server = NULL;
 	pthread_t sigthr;
 	sigset_t set;
 	int ret;
 
-	ret = parse_run(argc, argv, &cfg);
+	ret = parse_run(argc, argv, &cfg, &api_socket);
 	if (ret)
 		return ret;
 	if (check_inputs(&cfg))
 		return 1;
+	api_cfg = &cfg;
+	api_first_disk = cfg.nr_disks;
 
 	/* Termination signals go to one thread, whatever the others do. */
 	sigemptyset(&set);
@@ -456,6 +751,12 @@ static int cmd_run(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	if (pthread_create(&sigthr, NULL, signal_thread, NULL) == 0)
 		pthread_detach(sigthr);
+	/* The API thread, like every other, leaves the signals to sigthr. */
+	if (api_socket) {
+		server = api_server_start(api_socket, &api);
+		if (!server)
+			return 1;
+	}
 
 	/*
 	 * A reboot is a new VM built from the same options, as Cloud
@@ -482,9 +783,13 @@ static int cmd_run(int argc, char **argv)
 		if (stop_signal()) {
 			pr_info("stopped by SIG%s between two boots",
 				sigabbrev_np(stop_signal()) ?: "?");
+			api_server_stop(server);
+			api_cfg_free();
 			return 128 + stop_signal();
 		}
 	}
+	api_server_stop(server);
+	api_cfg_free();
 	return vm.exit_status;
 }
 
@@ -504,5 +809,8 @@ int main(int argc, char **argv)
 	}
 	if (!strcmp(argv[1], "run"))
 		return cmd_run(argc - 1, argv + 1);
-	return usage_error("unknown command '%s' (try 'run')", argv[1]);
+	if (!strcmp(argv[1], "remote"))
+		return api_remote_main(argc - 1, argv + 1);
+	return usage_error("unknown command '%s' (try 'run' or 'remote')",
+			   argv[1]);
 }

@@ -191,6 +191,7 @@ static void *vcpu_thread(void *arg)
 	if (v->id == 0)
 		v->vm->first_run_ns = monotonic_ns();
 	while (!vm_stopping(v->vm)) {
+		vm_pause_point(v->vm);
 		if (ioctl(v->fd, KVM_RUN, 0) < 0) {
 			if (errno == EINTR || errno == EAGAIN) {
 				v->run->immediate_exit = 0;

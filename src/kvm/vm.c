@@ -65,6 +65,71 @@ void vm_stop(struct vm *vm, enum vm_stop_reason reason, int exit_status,
 	pthread_mutex_unlock(&vm->stop_lock);
 }
 
+int vm_pause(struct vm *vm)
+{
+	unsigned int started = 0;
+	int ret = 0;
+
+	pthread_mutex_lock(&vm->stop_lock);
+	if (vm->stop_reason != VM_RUNNING) {
+		ret = -ESHUTDOWN;
+	} else if (vm->pause_req) {
+		ret = -EALREADY;
+	} else {
+		__atomic_store_n(&vm->pause_req, true, __ATOMIC_RELEASE);
+		for (unsigned int i = 0; i < vm->nr_cpus; i++) {
+			if (vm->vcpus && vm->vcpus[i] &&
+			    vm->vcpus[i]->thread_started) {
+				vcpu_kick(vm->vcpus[i]);
+				started++;
+			}
+		}
+		while (vm->nr_parked < started && vm->stop_reason == VM_RUNNING)
+			pthread_cond_wait(&vm->stop_cond, &vm->stop_lock);
+		if (vm->stop_reason != VM_RUNNING)
+			ret = -ESHUTDOWN;
+	}
+	pthread_mutex_unlock(&vm->stop_lock);
+	return ret;
+}
+
+int vm_resume(struct vm *vm)
+{
+	int ret = 0;
+
+	pthread_mutex_lock(&vm->stop_lock);
+	if (vm->stop_reason != VM_RUNNING) {
+		ret = -ESHUTDOWN;
+	} else if (!vm->pause_req) {
+		ret = -EALREADY;
+	} else {
+		__atomic_store_n(&vm->pause_req, false, __ATOMIC_RELEASE);
+		pthread_cond_broadcast(&vm->stop_cond);
+	}
+	pthread_mutex_unlock(&vm->stop_lock);
+	return ret;
+}
+
+bool vm_paused(struct vm *vm)
+{
+	return __atomic_load_n(&vm->pause_req, __ATOMIC_ACQUIRE);
+}
+
+void vm_pause_point(struct vm *vm)
+{
+	if (!__atomic_load_n(&vm->pause_req, __ATOMIC_ACQUIRE))
+		return;
+	pthread_mutex_lock(&vm->stop_lock);
+	if (vm->pause_req && vm->stop_reason == VM_RUNNING) {
+		vm->nr_parked++;
+		pthread_cond_broadcast(&vm->stop_cond);
+		while (vm->pause_req && vm->stop_reason == VM_RUNNING)
+			pthread_cond_wait(&vm->stop_cond, &vm->stop_lock);
+		vm->nr_parked--;
+	}
+	pthread_mutex_unlock(&vm->stop_lock);
+}
+
 bool vm_stopping(struct vm *vm)
 {
 	return __atomic_load_n(&vm->stop_reason, __ATOMIC_ACQUIRE) !=

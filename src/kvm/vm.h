@@ -24,6 +24,7 @@ enum vm_stop_reason {
 	VM_STOP_INTERNAL_ERROR, /* KVM_EXIT_INTERNAL_ERROR and friends */
 	VM_STOP_SIGNAL, /* SIGTERM/SIGINT or Ctrl-A x */
 	VM_STOP_ERROR, /* devisor itself failed */
+	VM_STOP_REBOOT, /* asked through the API: reboots whatever --on-reset */
 };
 
 struct vm {
@@ -55,7 +56,13 @@ struct vm {
 	uint64_t first_run_ns;
 
 	pthread_mutex_t stop_lock;
-	pthread_cond_t stop_cond;
+	pthread_cond_t stop_cond; /* stop_reason or pause state changed */
+	/*
+	 * vm_pause(): vCPUs park outside KVM_RUN while @pause_req is set,
+	 * @nr_parked counting them; under stop_lock.
+	 */
+	bool pause_req;
+	unsigned int nr_parked;
 	enum vm_stop_reason stop_reason;
 	int exit_status;
 	char stop_message[256];
@@ -80,5 +87,17 @@ void vm_wait(struct vm *vm);
 void vm_stop(struct vm *vm, enum vm_stop_reason reason, int exit_status,
 	     const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 bool vm_stopping(struct vm *vm);
+
+/*
+ * Pauses every vCPU outside KVM_RUN (a kick, then a wait until all are
+ * parked) or lets them run again; from any thread but a vCPU's. Return 0,
+ * -EALREADY (already in that state) or -ESHUTDOWN (the VM is stopping).
+ * Devices and their I/O threads keep running; vm_stop() ends a pause.
+ */
+int vm_pause(struct vm *vm);
+int vm_resume(struct vm *vm);
+bool vm_paused(struct vm *vm);
+/* In a vCPU thread before each KVM_RUN: parks while a pause is asked for. */
+void vm_pause_point(struct vm *vm);
 
 #endif

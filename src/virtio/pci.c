@@ -585,6 +585,13 @@ struct pci_dev *virtio_pci_pdev(struct virtio_pci *vp)
 	return &vp->pdev;
 }
 
+struct virtio_pci *virtio_pci_from_pdev(struct pci_dev *pdev)
+{
+	if (!pdev || pdev->dev.destroy != vp_dev_destroy)
+		return NULL;
+	return container_of(pdev, struct virtio_pci, pdev);
+}
+
 static int vp_dma_init(void *arg, struct dma_space *as)
 {
 	return pci_dev_dma_init(arg, as);

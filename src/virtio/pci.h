@@ -53,5 +53,7 @@ void virtio_pci_destroy(struct virtio_pci *vp);
 
 /* The PCI function (devfn, config space), e.g. for tests and dumps. */
 struct pci_dev *virtio_pci_pdev(struct virtio_pci *vp);
+/* The transport of @pdev, or NULL when @pdev is not a virtio-pci one. */
+struct virtio_pci *virtio_pci_from_pdev(struct pci_dev *pdev);
 
 #endif

@@ -48,7 +48,10 @@ static int create_legacy_devices(struct vm *vm, struct machine *m)
 	m->uart = serial_create(vm, COM1_PORT, COM1_IRQ, STDOUT_FILENO);
 	rtc = rtc_create(vm);
 	if (!m->uart || !rtc || !i8042_create(vm) ||
-	    !debug_exit_create(vm, DEBUG_EXIT_PORT) || !acpi_pm_create(vm))
+	    !debug_exit_create(vm, DEBUG_EXIT_PORT))
+		return -ENOMEM;
+	m->board.power_button = acpi_pm_create(vm);
+	if (!m->board.power_button)
 		return -ENOMEM;
 	rtc_set_memory_size(rtc, x86_low_ram_end(&vm->mem),
 			    vm->mem.ram_size - x86_low_ram_end(&vm->mem));
@@ -199,8 +202,11 @@ static int create_virtio_devices(struct vm *vm, const struct vm_config *cfg,
 	for (unsigned int i = 0; i < cfg->nr_disks; i++) {
 		const struct disk_config *dc = &cfg->disks[i];
 		struct blk_options bo = config_blk_options(dc);
-		struct blk_backend *be = blk_open(dc->path, &bo);
+		struct blk_backend *be;
 
+		if (dc->removed)
+			continue;
+		be = blk_open(dc->path, &bo);
 		if (!be)
 			return -errno;
 		vdev = virtio_blk_create(vm, be, m->io, dc->nr_queues);
@@ -591,7 +597,47 @@ static void pc_destroy(struct board *b)
 	}
 }
 
+static int pc_add_disk(struct vm *vm, struct board *b,
+		       const struct disk_config *dc)
+{
+	struct machine *m = container_of(b, struct machine, board);
+	struct blk_options bo = config_blk_options(dc);
+	struct blk_backend *be = blk_open(dc->path, &bo);
+	struct virtio_dev *vdev;
+	struct virtio_pci *vp;
+
+	if (!be)
+		return -errno;
+	vdev = virtio_blk_create(vm, be, m->io, dc->nr_queues);
+	if (!vdev) {
+		blk_close(be);
+		return -ENODEV;
+	}
+	if (dc->addr != CONFIG_PCI_AUTO)
+		pci_host_set_next_devfn(m->pci, dc->addr);
+	vp = virtio_pci_create(vm, m->pci, vdev, m->io);
+	if (!vp) {
+		virtio_dev_destroy(vdev);
+		return -ENODEV;
+	}
+	return virtio_pci_pdev(vp)->devfn;
+}
+
+static int pc_remove_virtio(struct vm *vm, struct board *b, int devfn)
+{
+	struct machine *m = container_of(b, struct machine, board);
+	struct virtio_pci *vp =
+		virtio_pci_from_pdev(pci_host_find(m->pci, 0, devfn));
+
+	if (!vp)
+		return -ENODEV;
+	virtio_pci_destroy(vp);
+	return 0;
+}
+
 const struct board_ops pc_board = {
 	.setup = pc_setup,
 	.destroy = pc_destroy,
+	.add_disk = pc_add_disk,
+	.remove_virtio = pc_remove_virtio,
 };

@@ -1,0 +1,560 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The control API's request layer: routing, validation, JSON in and out.
+ * See api.h; the endpoints and their statuses follow Cloud Hypervisor's
+ * OpenAPI description.
+ */
+#include "api/api.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "config.h"
+
+#ifdef HAVE_LIBCJSON
+#include <cjson/cJSON.h>
+
+#include "backend/net.h"
+
+#define API_PREFIX "/api/v1/"
+
+struct api_counters {
+	cJSON *root;
+};
+
+void api_counter(struct api_counters *c, const char *dev, const char *name,
+		 uint64_t value)
+{
+	cJSON *d = cJSON_GetObjectItemCaseSensitive(c->root, dev);
+
+	if (!d)
+		d = cJSON_AddObjectToObject(c->root, dev);
+	if (d)
+		cJSON_AddNumberToObject(d, name, (double)value);
+}
+
+static void respond_json(struct api_response *r, unsigned int status,
+			 cJSON *json)
+{
+	r->status = status;
+	r->body = json ? cJSON_PrintUnformatted(json) : NULL;
+	cJSON_Delete(json);
+	if (json && !r->body)
+		r->status = 500; /* out of memory; no body */
+}
+
+static void __attribute__((format(printf, 3, 4)))
+respond_error(struct api_response *r, unsigned int status, const char *fmt, ...)
+{
+	char msg[API_ERR_LEN + 64];
+	cJSON *o = cJSON_CreateObject();
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (o)
+		cJSON_AddStringToObject(o, "error", msg);
+	respond_json(r, status, o);
+	r->status = status;
+}
+
+/* An action's status: 2xx with no body, or the error it gave. */
+static void respond_status(struct api_response *r, int status, const char *err)
+{
+	if (status >= 200 && status < 300) {
+		r->status = status;
+		r->body = NULL;
+	} else {
+		respond_error(r, status, "%s", err[0] ? err : "failed");
+	}
+}
+
+static const char *state_name(enum api_vm_state s)
+{
+	switch (s) {
+	case API_VM_CREATED:
+		return "Created";
+	case API_VM_RUNNING:
+		return "Running";
+	case API_VM_PAUSED:
+		return "Paused";
+	case API_VM_SHUTDOWN:
+	default:
+		return "Shutdown";
+	}
+}
+
+static void fmt_mac(char *out, const uint8_t *mac)
+{
+	sprintf(out, "%02x:%02x:%02x:%02x:%02x:%02x", mac[0], mac[1], mac[2],
+		mac[3], mac[4], mac[5]);
+}
+
+/* VmConfig, for what devisor has of it. */
+static cJSON *vm_config_json(const struct vm_config *cfg)
+{
+	cJSON *c = cJSON_CreateObject(), *o, *a;
+	char buf[32];
+
+	if (!c)
+		return NULL;
+	o = cJSON_AddObjectToObject(c, "cpus");
+	cJSON_AddNumberToObject(o, "boot_vcpus", cfg->nr_cpus);
+	cJSON_AddNumberToObject(o, "max_vcpus", cfg->nr_cpus);
+	o = cJSON_AddObjectToObject(c, "memory");
+	cJSON_AddNumberToObject(o, "size", (double)cfg->ram_size);
+	o = cJSON_AddObjectToObject(c, "payload");
+	if (cfg->kernel)
+		cJSON_AddStringToObject(o, "kernel", cfg->kernel);
+	if (cfg->initrd)
+		cJSON_AddStringToObject(o, "initramfs", cfg->initrd);
+	if (cfg->cmdline)
+		cJSON_AddStringToObject(o, "cmdline", cfg->cmdline);
+	a = cJSON_AddArrayToObject(c, "disks");
+	for (unsigned int i = 0; i < cfg->nr_disks; i++) {
+		const struct disk_config *d = &cfg->disks[i];
+
+		if (d->removed)
+			continue;
+		o = cJSON_CreateObject();
+		cJSON_AddItemToArray(a, o);
+		cJSON_AddStringToObject(o, "path", d->path);
+		cJSON_AddBoolToObject(o, "readonly", d->readonly);
+		cJSON_AddBoolToObject(o, "direct", d->direct);
+		cJSON_AddNumberToObject(o, "num_queues", d->nr_queues);
+		if (d->serial[0])
+			cJSON_AddStringToObject(o, "serial", d->serial);
+		snprintf(buf, sizeof(buf), "_disk%u", i);
+		cJSON_AddStringToObject(o, "id", buf);
+		cJSON_AddNumberToObject(o, "pci_segment", 0);
+	}
+	a = cJSON_AddArrayToObject(c, "net");
+	for (unsigned int i = 0; i < cfg->nr_nets; i++) {
+		const struct net_options *n = &cfg->nets[i];
+
+		o = cJSON_CreateObject();
+		cJSON_AddItemToArray(a, o);
+		if (n->type == NET_TAP)
+			cJSON_AddStringToObject(o, "tap", n->ifname);
+		if (n->has_mac) {
+			fmt_mac(buf, n->mac);
+			cJSON_AddStringToObject(o, "mac", buf);
+		}
+		snprintf(buf, sizeof(buf), "_net%u", i);
+		cJSON_AddStringToObject(o, "id", buf);
+		cJSON_AddNumberToObject(o, "pci_segment", 0);
+	}
+	if (cfg->rng) {
+		o = cJSON_AddObjectToObject(c, "rng");
+		cJSON_AddStringToObject(o, "src", "getrandom");
+	}
+	o = cJSON_AddObjectToObject(c, "serial");
+	cJSON_AddStringToObject(o, "mode", cfg->virtio_console ? "Off" : "Tty");
+	o = cJSON_AddObjectToObject(c, "console");
+	cJSON_AddStringToObject(o, "mode", cfg->virtio_console ? "Tty" : "Off");
+	return c;
+}
+
+static void do_ping(struct api *api, struct api_response *r)
+{
+	cJSON *o = cJSON_CreateObject(), *f;
+
+	if (o) {
+		cJSON_AddStringToObject(o, "build_version", DEVISOR_VERSION);
+		cJSON_AddStringToObject(o, "version", DEVISOR_VERSION);
+		cJSON_AddNumberToObject(o, "pid", getpid());
+		f = cJSON_AddArrayToObject(o, "features");
+		cJSON_AddItemToArray(f, cJSON_CreateString("kvm"));
+	}
+	respond_json(r, 200, o);
+}
+
+static void do_info(struct api *api, struct api_response *r)
+{
+	cJSON *o = cJSON_CreateObject();
+
+	if (o) {
+		cJSON_AddItemToObject(o, "config", vm_config_json(api->cfg));
+		cJSON_AddStringToObject(
+			o, "state", state_name(api->ops->state(api->opaque)));
+		cJSON_AddNumberToObject(o, "memory_actual_size",
+					(double)api->cfg->ram_size);
+	}
+	respond_json(r, 200, o);
+}
+
+static void do_counters(struct api *api, struct api_response *r)
+{
+	struct api_counters c = { .root = cJSON_CreateObject() };
+
+	if (c.root)
+		api->ops->counters(api->opaque, &c);
+	respond_json(r, 200, c.root);
+}
+
+/*
+ * The body as a JSON object, or a 400 sent and NULL. @what names the
+ * schema for the message.
+ */
+static cJSON *parse_object(const char *body, size_t len, const char *what,
+			   struct api_response *r)
+{
+	cJSON *j;
+
+	if (!body || !len) {
+		respond_error(r, 400, "%s: the request needs a JSON body",
+			      what);
+		return NULL;
+	}
+	j = cJSON_ParseWithLength(body, len);
+	if (!j) {
+		respond_error(r, 400, "%s: the body is not valid JSON", what);
+		return NULL;
+	}
+	if (!cJSON_IsObject(j)) {
+		cJSON_Delete(j);
+		respond_error(r, 400, "%s: the body must be a JSON object",
+			      what);
+		return NULL;
+	}
+	return j;
+}
+
+/* A member's type check: 0, or a 400 sent. */
+static int want_type(cJSON *f, bool ok, const char *what, const char *type,
+		     struct api_response *r)
+{
+	if (ok)
+		return 0;
+	respond_error(r, 400, "%s: field '%s' must be %s", what, f->string,
+		      type);
+	return -1;
+}
+
+/* Fields devisor ignores when they hold their default value. */
+static int default_only(cJSON *f, const char *what, struct api_response *r)
+{
+	if (!strcmp(f->string, "pci_segment")) {
+		if (cJSON_IsNumber(f) && f->valuedouble == 0)
+			return 1;
+		respond_error(r, 400,
+			      "%s: field 'pci_segment' must be 0 (devisor "
+			      "has one PCI segment)",
+			      what);
+		return -1;
+	}
+	if (!strcmp(f->string, "iommu") || !strcmp(f->string, "vhost_user")) {
+		if (cJSON_IsFalse(f))
+			return 1;
+		respond_error(r, 400, "%s: field '%s' is not supported", what,
+			      f->string);
+		return -1;
+	}
+	return 0;
+}
+
+static int take_id(cJSON *f, char *id, const char *what, struct api_response *r)
+{
+	if (want_type(f, cJSON_IsString(f), what, "a string", r))
+		return -1;
+	if (strlen(f->valuestring) >= API_ID_LEN || !f->valuestring[0]) {
+		respond_error(r, 400, "%s: field 'id' takes 1 to %d characters",
+			      what, API_ID_LEN - 1);
+		return -1;
+	}
+	strcpy(id, f->valuestring);
+	return 0;
+}
+
+static void respond_added(struct api_response *r, int status, const char *id,
+			  const char *bdf, const char *err)
+{
+	cJSON *o;
+
+	if (status != 200) {
+		respond_status(r, status, err);
+		return;
+	}
+	o = cJSON_CreateObject();
+	if (o) {
+		cJSON_AddStringToObject(o, "id", id);
+		cJSON_AddStringToObject(o, "bdf", bdf);
+		/* Not in PciDeviceInfo: what the guest has to do. */
+		cJSON_AddStringToObject(o, "hotplug",
+					"no notification: the guest finds the "
+					"device on a PCI rescan (Linux: echo 1 "
+					"> /sys/bus/pci/rescan)");
+	}
+	respond_json(r, 200, o);
+}
+
+/* DiskConfig: path, readonly, direct, num_queues, serial, id. */
+static void do_add_disk(struct api *api, const char *body, size_t len,
+			struct api_response *r)
+{
+	static const char what[] = "DiskConfig";
+	struct disk_config d = { .engine = BLK_ENGINE_AUTO,
+				 .transport = TRANSPORT_PCI,
+				 .nr_queues = 1,
+				 .addr = CONFIG_PCI_AUTO };
+	char id[API_ID_LEN] = "", out_id[API_ID_LEN] = "", bdf[16] = "";
+	char err[API_ERR_LEN] = "";
+	cJSON *j = parse_object(body, len, what, r), *f;
+	int ret;
+
+	if (!j)
+		return;
+	cJSON_ArrayForEach(f, j)
+	{
+		ret = default_only(f, what, r);
+		if (ret < 0)
+			goto out;
+		if (ret)
+			continue;
+		if (!strcmp(f->string, "path")) {
+			if (want_type(f, cJSON_IsString(f) && f->valuestring[0],
+				      what, "a non-empty string", r))
+				goto out;
+			d.path = f->valuestring;
+		} else if (!strcmp(f->string, "readonly")) {
+			if (want_type(f, cJSON_IsBool(f), what, "a boolean", r))
+				goto out;
+			d.readonly = cJSON_IsTrue(f);
+		} else if (!strcmp(f->string, "direct")) {
+			if (want_type(f, cJSON_IsBool(f), what, "a boolean", r))
+				goto out;
+			d.direct = cJSON_IsTrue(f);
+		} else if (!strcmp(f->string, "num_queues")) {
+			if (want_type(f,
+				      cJSON_IsNumber(f) &&
+					      f->valuedouble >= 1 &&
+					      f->valuedouble <= 16 &&
+					      f->valuedouble ==
+						      (int)f->valuedouble,
+				      what, "a number from 1 to 16", r))
+				goto out;
+			d.nr_queues = f->valueint;
+		} else if (!strcmp(f->string, "serial")) {
+			if (want_type(f,
+				      cJSON_IsString(f) &&
+					      strlen(f->valuestring) <=
+						      BLK_SERIAL_LEN,
+				      what, "a string of up to 20 bytes", r))
+				goto out;
+			strcpy(d.serial, f->valuestring);
+		} else if (!strcmp(f->string, "id")) {
+			if (take_id(f, id, what, r))
+				goto out;
+		} else {
+			respond_error(r, 400,
+				      "%s: field '%s' is not supported (path, "
+				      "readonly, direct, num_queues, serial, "
+				      "id, pci_segment)",
+				      what, f->string);
+			goto out;
+		}
+	}
+	if (!d.path) {
+		respond_error(r, 400, "%s: field 'path' is required", what);
+		goto out;
+	}
+	ret = api->ops->add_disk(api->opaque, &d, id, out_id, bdf, err);
+	respond_added(r, ret, out_id, bdf, err);
+out:
+	cJSON_Delete(j);
+}
+
+/* NetConfig: tap, mac, id. */
+static void do_add_net(struct api *api, const char *body, size_t len,
+		       struct api_response *r)
+{
+	static const char what[] = "NetConfig";
+	struct net_options n = { .type = NET_TAP };
+	char id[API_ID_LEN] = "", out_id[API_ID_LEN] = "", bdf[16] = "";
+	char err[API_ERR_LEN] = "";
+	cJSON *j = parse_object(body, len, what, r), *f;
+	int ret;
+
+	if (!j)
+		return;
+	cJSON_ArrayForEach(f, j)
+	{
+		ret = default_only(f, what, r);
+		if (ret < 0)
+			goto out;
+		if (ret)
+			continue;
+		if (!strcmp(f->string, "tap")) {
+			if (want_type(f,
+				      cJSON_IsString(f) && f->valuestring[0] &&
+					      strlen(f->valuestring) <=
+						      NET_IFNAME_MAX,
+				      what, "an interface name", r))
+				goto out;
+			strcpy(n.ifname, f->valuestring);
+		} else if (!strcmp(f->string, "mac")) {
+			unsigned int m[NET_MAC_LEN];
+			char end;
+
+			if (want_type(
+				    f,
+				    cJSON_IsString(f) &&
+					    sscanf(f->valuestring,
+						   "%2x:%2x:%2x:%2x:%2x:%2x%c",
+						   &m[0], &m[1], &m[2], &m[3],
+						   &m[4], &m[5], &end) == 6,
+				    what, "a MAC address xx:xx:xx:xx:xx:xx", r))
+				goto out;
+			for (int i = 0; i < NET_MAC_LEN; i++)
+				n.mac[i] = m[i];
+			n.has_mac = true;
+		} else if (!strcmp(f->string, "id")) {
+			if (take_id(f, id, what, r))
+				goto out;
+		} else {
+			respond_error(r, 400,
+				      "%s: field '%s' is not supported (tap, "
+				      "mac, id, pci_segment)",
+				      what, f->string);
+			goto out;
+		}
+	}
+	if (!n.ifname[0]) {
+		respond_error(r, 400, "%s: field 'tap' is required", what);
+		goto out;
+	}
+	ret = api->ops->add_net(api->opaque, &n, id, out_id, bdf, err);
+	respond_added(r, ret, out_id, bdf, err);
+out:
+	cJSON_Delete(j);
+}
+
+static void do_remove_device(struct api *api, const char *body, size_t len,
+			     struct api_response *r)
+{
+	static const char what[] = "VmRemoveDevice";
+	char id[API_ID_LEN] = "", err[API_ERR_LEN] = "";
+	cJSON *j = parse_object(body, len, what, r), *f;
+
+	if (!j)
+		return;
+	cJSON_ArrayForEach(f, j)
+	{
+		if (!strcmp(f->string, "id")) {
+			if (take_id(f, id, what, r))
+				goto out;
+		} else {
+			respond_error(r, 400,
+				      "%s: field '%s' is not supported (id)",
+				      what, f->string);
+			goto out;
+		}
+	}
+	if (!id[0]) {
+		respond_error(r, 400, "%s: field 'id' is required", what);
+		goto out;
+	}
+	respond_status(r, api->ops->remove_device(api->opaque, id, err), err);
+out:
+	cJSON_Delete(j);
+}
+
+/* The PUT actions without a body. */
+static int put_action(struct api *api, const char *name, char *err)
+{
+	const struct api_ops *o = api->ops;
+
+	if (!strcmp(name, "vm.pause"))
+		return o->pause(api->opaque, err);
+	if (!strcmp(name, "vm.resume"))
+		return o->resume(api->opaque, err);
+	if (!strcmp(name, "vm.shutdown"))
+		return o->shutdown(api->opaque, err);
+	if (!strcmp(name, "vm.reboot"))
+		return o->reboot(api->opaque, err);
+	return o->power_button(api->opaque, err);
+}
+
+enum route_kind { R_GET, R_PUT, R_PUT_BODY };
+
+struct route {
+	const char *name;
+	enum route_kind kind;
+	void (*get)(struct api *api, struct api_response *r);
+	void (*body)(struct api *api, const char *body, size_t len,
+		     struct api_response *r);
+};
+
+static const struct route routes[] = {
+	{ .name = "vmm.ping", .kind = R_GET, .get = do_ping },
+	{ .name = "vm.info", .kind = R_GET, .get = do_info },
+	{ .name = "vm.counters", .kind = R_GET, .get = do_counters },
+	{ .name = "vm.pause", .kind = R_PUT },
+	{ .name = "vm.resume", .kind = R_PUT },
+	{ .name = "vm.shutdown", .kind = R_PUT },
+	{ .name = "vm.reboot", .kind = R_PUT },
+	{ .name = "vm.power-button", .kind = R_PUT },
+	{ .name = "vm.add-disk", .kind = R_PUT_BODY, .body = do_add_disk },
+	{ .name = "vm.add-net", .kind = R_PUT_BODY, .body = do_add_net },
+	{ .name = "vm.remove-device",
+	  .kind = R_PUT_BODY,
+	  .body = do_remove_device },
+};
+
+void api_handle(struct api *api, const char *method, const char *url,
+		const char *body, size_t len, struct api_response *r)
+{
+	const struct route *rt = NULL;
+	const char *want;
+
+	*r = (struct api_response){ 0 };
+	if (!strncmp(url, API_PREFIX, strlen(API_PREFIX))) {
+		for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++)
+			if (!strcmp(url + strlen(API_PREFIX), routes[i].name))
+				rt = &routes[i];
+	}
+	if (!rt) {
+		respond_error(r, 404, "no such endpoint: %s", url);
+		return;
+	}
+	want = rt->kind == R_GET ? "GET" : "PUT";
+	if (strcmp(method, want)) {
+		respond_error(r, 405, "%s takes %s, not %s", rt->name, want,
+			      method);
+		return;
+	}
+	switch (rt->kind) {
+	case R_GET:
+		rt->get(api, r);
+		break;
+	case R_PUT: {
+		char err[API_ERR_LEN] = "";
+
+		respond_status(r, put_action(api, rt->name, err), err);
+		break;
+	}
+	case R_PUT_BODY:
+		rt->body(api, body, len, r);
+		break;
+	}
+}
+
+#else /* !HAVE_LIBCJSON */
+
+void api_counter(struct api_counters *c, const char *dev, const char *name,
+		 uint64_t value)
+{
+}
+
+void api_handle(struct api *api, const char *method, const char *url,
+		const char *body, size_t len, struct api_response *r)
+{
+	*r = (struct api_response){ .status = 500 };
+}
+
+#endif

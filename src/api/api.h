@@ -1,0 +1,107 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+#ifndef DEVISOR_API_API_H
+#define DEVISOR_API_API_H
+
+/*
+ * The control API: Cloud Hypervisor's REST API (its OpenAPI description,
+ * vmm/src/api/openapi/cloud-hypervisor.yaml) over HTTP/1.1 on a UNIX
+ * socket, for the endpoints that map onto devisor. Three layers:
+ *
+ *   api.c     request routing and validation: method, path and JSON body
+ *             in, status and JSON body out; calls the VMM through
+ *             struct api_ops. Needs no KVM and no socket (unit tests).
+ *   server.c  the HTTP side (libmicrohttpd, one internal polling thread)
+ *             on a UNIX socket it binds itself.
+ *   client.c  `devisor remote`, the ch-remote of devisor.
+ *
+ * JSON is cJSON's, HTTP libmicrohttpd's; without them the API is not
+ * built in and says so (api_available()).
+ */
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct vm_config;
+struct disk_config;
+struct net_options;
+
+/* VmInfo's state. */
+enum api_vm_state {
+	API_VM_CREATED,
+	API_VM_RUNNING,
+	API_VM_SHUTDOWN,
+	API_VM_PAUSED,
+};
+
+/* vm.counters: device id -> counter name -> value, built by api_ops. */
+struct api_counters;
+void api_counter(struct api_counters *c, const char *dev, const char *name,
+		 uint64_t value);
+
+#define API_ERR_LEN 256
+#define API_ID_LEN 32
+
+/*
+ * What the handler layer asks of the VMM. Each action returns the HTTP
+ * status Cloud Hypervisor gives (204 done, 404 no VM, 405 wrong state,
+ * 409 id taken, 500 failed) and, when not 2xx, a sentence in @err.
+ */
+struct api_ops {
+	enum api_vm_state (*state)(void *opaque);
+	int (*pause)(void *opaque, char *err);
+	int (*resume)(void *opaque, char *err);
+	int (*shutdown)(void *opaque, char *err);
+	int (*reboot)(void *opaque, char *err);
+	int (*power_button)(void *opaque, char *err);
+	void (*counters)(void *opaque, struct api_counters *c);
+	/*
+	 * A device at run time, @id (may be empty: the VMM picks one).
+	 * 200 with @out_id and @out_bdf ("0000:00:05.0") filled, or an error.
+	 * The strings in @d and @n live only until the action returns.
+	 */
+	int (*add_disk)(void *opaque, const struct disk_config *d,
+			const char *id, char *out_id, char *out_bdf, char *err);
+	int (*add_net)(void *opaque, const struct net_options *n,
+		       const char *id, char *out_id, char *out_bdf, char *err);
+	int (*remove_device)(void *opaque, const char *id, char *err);
+};
+
+struct api {
+	const struct api_ops *ops;
+	void *opaque;
+	const struct vm_config *cfg; /* what vm.info reports */
+};
+
+struct api_response {
+	unsigned int status;
+	char *body; /* JSON, malloc'd; NULL: no body (204) */
+};
+
+/* Largest request body taken; a bigger one gets 413. */
+#define API_MAX_BODY (64 * 1024)
+
+/*
+ * Handles one request: @method ("GET", "PUT", ...), @url (the path,
+ * "/api/v1/vm.info"), @body of @len bytes (NULL/0: none). Never fails:
+ * bad requests get 400/404/405 with {"error": "..."}. Free r->body.
+ */
+void api_handle(struct api *api, const char *method, const char *url,
+		const char *body, size_t len, struct api_response *r);
+
+/* Whether this build has the API (cJSON and libmicrohttpd). */
+bool api_available(void);
+
+struct api_server;
+/*
+ * Binds @path (a stale socket nobody listens on is removed; one in use is
+ * an error), then serves @api on its own thread. NULL with an error
+ * logged on failure.
+ */
+struct api_server *api_server_start(const char *path, struct api *api);
+/* Stops serving (after in-flight responses went out), removes the socket. */
+void api_server_stop(struct api_server *s);
+
+/* `devisor remote ...`: argv[0] is "remote". Returns the exit status. */
+int api_remote_main(int argc, char **argv);
+
+#endif

@@ -1,0 +1,311 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * `devisor remote`: one request to a devisor's --api-socket, as
+ * Cloud Hypervisor's ch-remote does, and the JSON answer on stdout.
+ */
+#include "api/api.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#define EXIT_USAGE 2
+
+static int __attribute__((format(printf, 1, 2)))
+remote_error(const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "devisor remote: error: ");
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	return 1;
+}
+
+#ifdef HAVE_LIBCJSON
+#include <cjson/cJSON.h>
+
+static const char remote_usage[] =
+	"usage: devisor remote --api-socket PATH COMMAND [ARG]\n"
+	"\n"
+	"Sends one request to the control API of a devisor started with\n"
+	"--api-socket PATH and prints its JSON answer. Commands:\n"
+	"  ping                      the VMM's version and pid (vmm.ping)\n"
+	"  info                      configuration and state (vm.info)\n"
+	"  counters                  per-device counters (vm.counters)\n"
+	"  pause | resume            stop the vCPUs, let them run again\n"
+	"  shutdown                  power the VM off (devisor exits 0)\n"
+	"  reboot                    a new VM from the same options\n"
+	"  power-button              press the ACPI power button\n"
+	"  add-disk path=IMG[,readonly=on][,id=ID]...\n"
+	"  add-net tap=NAME[,mac=M][,id=ID]\n"
+	"  remove-device ID\n"
+	"\n"
+	"exit status: 0 on success (2xx), 1 on an HTTP error or when the\n"
+	"socket cannot be reached, 2 on a usage error.\n";
+
+/*
+ * "k=v,k=v" as a JSON object: on/off/true/false become booleans, decimal
+ * numbers numbers, anything else a string; the server checks the fields.
+ */
+static char *spec_to_json(const char *spec)
+{
+	char *copy = strdup(spec), *save = NULL, *tok, *out = NULL;
+	cJSON *o = cJSON_CreateObject();
+
+	if (!copy || !o)
+		goto done;
+	for (tok = strtok_r(copy, ",", &save); tok;
+	     tok = strtok_r(NULL, ",", &save)) {
+		char *val = strchr(tok, '='), *end;
+		long n;
+
+		if (!val) {
+			remote_error("'%s' needs a value (key=value)", tok);
+			goto done;
+		}
+		*val++ = '\0';
+		errno = 0;
+		n = strtol(val, &end, 10);
+		if (!strcmp(val, "on") || !strcmp(val, "true"))
+			cJSON_AddBoolToObject(o, tok, 1);
+		else if (!strcmp(val, "off") || !strcmp(val, "false"))
+			cJSON_AddBoolToObject(o, tok, 0);
+		else if (*val && !*end && !errno && strcmp(tok, "serial") &&
+			 strcmp(tok, "id"))
+			cJSON_AddNumberToObject(o, tok, n);
+		else
+			cJSON_AddStringToObject(o, tok, val);
+	}
+	out = cJSON_PrintUnformatted(o);
+done:
+	cJSON_Delete(o);
+	free(copy);
+	return out;
+}
+
+static char *id_to_json(const char *id)
+{
+	cJSON *o = cJSON_CreateObject();
+	char *out;
+
+	cJSON_AddStringToObject(o, "id", id);
+	out = cJSON_PrintUnformatted(o);
+	cJSON_Delete(o);
+	return out;
+}
+
+static int write_all(int fd, const char *p, size_t len)
+{
+	while (len) {
+		ssize_t n = write(fd, p, len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return -1;
+		p += n;
+		len -= n;
+	}
+	return 0;
+}
+
+/* Sends the request, reads the whole answer (Connection: close). */
+static int transact(const char *path, const char *method, const char *ep,
+		    const char *body, char **resp, size_t *resp_len)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	size_t blen = body ? strlen(body) : 0, cap = 4096, len = 0;
+	char *req = NULL, *buf;
+	int fd, n;
+
+	if (strlen(path) >= sizeof(sa.sun_path))
+		return remote_error("--api-socket %s: the path is too long",
+				    path);
+	strcpy(sa.sun_path, path);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return remote_error("cannot create a socket: %s",
+				    strerror(errno));
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		remote_error("cannot connect to %s: %s", path, strerror(errno));
+		close(fd);
+		return 1;
+	}
+	n = asprintf(&req,
+		     "%s /api/v1/%s HTTP/1.1\r\nHost: localhost\r\n"
+		     "Accept: application/json\r\n"
+		     "Content-Type: application/json\r\n"
+		     "Content-Length: %zu\r\nConnection: close\r\n\r\n%s",
+		     method, ep, blen, body ? body : "");
+	if (n < 0 || write_all(fd, req, n)) {
+		free(n < 0 ? NULL : req);
+		close(fd);
+		return remote_error("cannot send the request to %s", path);
+	}
+	free(req);
+	buf = malloc(cap);
+	for (;;) {
+		ssize_t r;
+
+		if (!buf)
+			break;
+		if (len + 1 == cap) {
+			char *b = realloc(buf, cap *= 2);
+
+			if (!b) {
+				free(buf);
+				buf = NULL;
+				break;
+			}
+			buf = b;
+		}
+		r = read(fd, buf + len, cap - len - 1);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			break;
+		len += r;
+	}
+	close(fd);
+	if (!buf)
+		return remote_error("out of memory");
+	buf[len] = '\0';
+	*resp = buf;
+	*resp_len = len;
+	return 0;
+}
+
+/* The status line and the body of an HTTP/1.1 answer; -1 if garbled. */
+static int parse_response(char *resp, int *status, char **body)
+{
+	char *hdr_end = strstr(resp, "\r\n\r\n");
+
+	if (sscanf(resp, "HTTP/1.%*d %d", status) != 1 || !hdr_end)
+		return -1;
+	*body = hdr_end + 4;
+	return 0;
+}
+
+struct command {
+	const char *name;
+	const char *method;
+	const char *endpoint;
+	int arg; /* 0 none, 1 key=value spec, 2 an id */
+};
+
+static const struct command commands[] = {
+	{ "ping", "GET", "vmm.ping", 0 },
+	{ "info", "GET", "vm.info", 0 },
+	{ "counters", "GET", "vm.counters", 0 },
+	{ "pause", "PUT", "vm.pause", 0 },
+	{ "resume", "PUT", "vm.resume", 0 },
+	{ "shutdown", "PUT", "vm.shutdown", 0 },
+	{ "reboot", "PUT", "vm.reboot", 0 },
+	{ "power-button", "PUT", "vm.power-button", 0 },
+	{ "add-disk", "PUT", "vm.add-disk", 1 },
+	{ "add-net", "PUT", "vm.add-net", 1 },
+	{ "remove-device", "PUT", "vm.remove-device", 2 },
+};
+
+static int usage_err(const char *fmt, const char *arg)
+{
+	fprintf(stderr, "devisor remote: error: ");
+	fprintf(stderr, fmt, arg);
+	fprintf(stderr, "\nTry 'devisor remote --help'.\n");
+	return EXIT_USAGE;
+}
+
+int api_remote_main(int argc, char **argv)
+{
+	const struct command *cmd = NULL;
+	const char *path = NULL;
+	char *body = NULL, *resp = NULL, *rbody;
+	size_t resp_len;
+	int i, status, ret;
+
+	for (i = 1; i < argc && argv[i][0] == '-'; i++) {
+		if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+			fputs(remote_usage, stdout);
+			return 0;
+		}
+		if (!strcmp(argv[i], "--api-socket")) {
+			if (++i == argc)
+				return usage_err("%s needs a value",
+						 "--api-socket");
+			path = argv[i];
+		} else if (!strncmp(argv[i], "--api-socket=", 13)) {
+			path = argv[i] + 13;
+		} else {
+			return usage_err("unknown option '%s'", argv[i]);
+		}
+	}
+	if (!path)
+		return usage_err("%s", "remote needs --api-socket PATH");
+	if (i == argc)
+		return usage_err("%s", "remote needs a command (ping, info, "
+				       "counters, pause, resume, shutdown, "
+				       "reboot, power-button, add-disk, "
+				       "add-net, remove-device)");
+	for (size_t c = 0; c < sizeof(commands) / sizeof(commands[0]); c++)
+		if (!strcmp(argv[i], commands[c].name))
+			cmd = &commands[c];
+	if (!cmd)
+		return usage_err("unknown remote command '%s'", argv[i]);
+	if (cmd->arg && i + 1 >= argc)
+		return usage_err(cmd->arg == 1 ? "%s needs key=value,..." :
+						 "%s needs a device id",
+				 cmd->name);
+	if (argc > i + 1 + !!cmd->arg)
+		return usage_err("unexpected argument '%s'",
+				 argv[i + 1 + !!cmd->arg]);
+	if (cmd->arg == 1) {
+		body = spec_to_json(argv[i + 1]);
+		if (!body)
+			return EXIT_USAGE;
+	} else if (cmd->arg == 2) {
+		body = id_to_json(argv[i + 1]);
+	}
+	ret = transact(path, cmd->method, cmd->endpoint, body, &resp,
+		       &resp_len);
+	free(body);
+	if (ret)
+		return ret;
+	if (parse_response(resp, &status, &rbody)) {
+		free(resp);
+		return remote_error("%s answered something that is not HTTP",
+				    path);
+	}
+	if (status >= 200 && status < 300) {
+		if (*rbody)
+			printf("%s\n", rbody);
+		ret = 0;
+	} else {
+		cJSON *j = cJSON_Parse(rbody);
+		cJSON *e = cJSON_GetObjectItemCaseSensitive(j, "error");
+
+		remote_error("%s: HTTP %d: %s", cmd->endpoint, status,
+			     cJSON_IsString(e) ? e->valuestring : rbody);
+		cJSON_Delete(j);
+		ret = 1;
+	}
+	free(resp);
+	return ret;
+}
+
+#else
+
+int api_remote_main(int argc, char **argv)
+{
+	return remote_error("this devisor was built without the API (cJSON; "
+			    "see scripts/install-deps)");
+}
+
+#endif

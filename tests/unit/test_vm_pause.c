@@ -1,0 +1,102 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * vm_pause()/vm_resume() as the control API uses them, without KVM: the
+ * state machine, and a thread standing in for a vCPU that parks in
+ * vm_pause_point() and is let go by a resume or a stop.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <errno.h>
+#include <pthread.h>
+#include <unistd.h>
+
+#include "kvm/vm.h"
+
+static struct vm vm;
+
+static int setup(void **state)
+{
+	vm_init_common(&vm);
+	return 0;
+}
+
+static void test_states(void **state)
+{
+	assert_false(vm_paused(&vm));
+	assert_int_equal(vm_resume(&vm), -EALREADY);
+	assert_int_equal(vm_pause(&vm), 0);
+	assert_true(vm_paused(&vm));
+	assert_int_equal(vm_pause(&vm), -EALREADY);
+	assert_int_equal(vm_resume(&vm), 0);
+	assert_false(vm_paused(&vm));
+	vm_stop(&vm, VM_STOP_POWEROFF, 0, "test");
+	assert_int_equal(vm_pause(&vm), -ESHUTDOWN);
+	assert_int_equal(vm_resume(&vm), -ESHUTDOWN);
+}
+
+static unsigned long loops;
+static bool done;
+
+/* A vCPU's loop without KVM_RUN. */
+static void *fake_vcpu(void *arg)
+{
+	while (!vm_stopping(&vm)) {
+		vm_pause_point(&vm);
+		__atomic_add_fetch(&loops, 1, __ATOMIC_RELAXED);
+		usleep(100);
+	}
+	__atomic_store_n(&done, true, __ATOMIC_RELEASE);
+	return NULL;
+}
+
+static unsigned long loops_now(void)
+{
+	return __atomic_load_n(&loops, __ATOMIC_RELAXED);
+}
+
+static void test_parks(void **state)
+{
+	pthread_t t;
+	unsigned long n;
+
+	loops = 0;
+	done = false;
+	assert_int_equal(pthread_create(&t, NULL, fake_vcpu, NULL), 0);
+	while (loops_now() < 10)
+		usleep(100);
+	assert_int_equal(vm_pause(&vm), 0);
+	/* Wait until it parked: no vCPU is counted here, so poll. */
+	for (int i = 0; i < 1000; i++) {
+		pthread_mutex_lock(&vm.stop_lock);
+		n = vm.nr_parked;
+		pthread_mutex_unlock(&vm.stop_lock);
+		if (n)
+			break;
+		usleep(1000);
+	}
+	assert_int_equal(n, 1);
+	n = loops_now();
+	usleep(20 * 1000);
+	assert_int_equal(loops_now(), n);
+	assert_int_equal(vm_resume(&vm), 0);
+	while (loops_now() < n + 10)
+		usleep(100);
+	/* Paused again, a stop lets it go and end. */
+	assert_int_equal(vm_pause(&vm), 0);
+	vm_stop(&vm, VM_STOP_SIGNAL, 143, "test");
+	pthread_join(t, NULL);
+	assert_true(done);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup(test_states, setup),
+		cmocka_unit_test_setup(test_parks, setup),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
