@@ -161,8 +161,7 @@ static uint32_t cfg_rd(struct fix *f, unsigned int reg, unsigned int size)
 {
 	uint64_t v = 0;
 
-	bus_read(&f->vm.mmio, PCI_ECAM_BASE + (f->devfn << 12) + reg, &v,
-		 size);
+	bus_read(&f->vm.mmio, PCI_ECAM_BASE + (f->devfn << 12) + reg, &v, size);
 	return v;
 }
 
