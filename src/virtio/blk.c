@@ -79,6 +79,9 @@ struct vblk_queue {
 	uint32_t slots;
 	uint16_t free_head;
 	bool stalled; /* out of slots, kicks off: a completion resumes us */
+	/* Requests of this queue in the backend; a queue disable waits. */
+	unsigned int inflight;
+	bool draining;
 	struct vblk_req *reqs; /* BLK_QUEUE_SIZE */
 	struct iovec *iovs; /* BLK_QUEUE_SIZE per request */
 };
@@ -190,6 +193,7 @@ static void req_done(struct blk_req *req, int result)
 	struct virtio_blk *blk = bq->blk;
 
 	blk->inflight--;
+	bq->inflight--;
 	if (!blk->closing && vr->gen == bq->gen)
 		sync_gen(bq);
 	if (blk->closing || vr->gen != bq->gen) {
@@ -222,6 +226,7 @@ static int submit(struct virtio_blk *blk, struct vblk_req *vr)
 	r = blk_submit(blk->be, &vr->req);
 	if (!r) {
 		blk->inflight++;
+		vr->bq->inflight++;
 		return BLK_PENDING;
 	}
 	pr_debug_ratelimited("%s: backend refused a request: %s",
@@ -445,6 +450,10 @@ static void vblk_completion_cb(void *opaque, uint32_t events)
 	for (unsigned int q = 0; q < vdev->nr_queues; q++) {
 		struct vblk_queue *bq = &blk->queues[q];
 
+		if (bq->draining && !bq->inflight) {
+			bq->draining = false;
+			virtio_dev_queue_disable_done(vdev, q);
+		}
 		if (bq->stalled && bq->free_head != NO_SLOT) {
 			bq->stalled = false;
 			if (virtio_dev_running(vdev) && bq->vq->ready) {
@@ -466,6 +475,7 @@ static void vblk_reset(struct virtio_dev *vdev)
 		blk->queues[q].gen++;
 		blk->queues[q].slots = 0;
 		blk->queues[q].stalled = false;
+		blk->queues[q].draining = false;
 	}
 	/*
 	 * Reads in flight may still land in buffers the driver reclaims once
@@ -478,6 +488,23 @@ static void vblk_reset(struct virtio_dev *vdev)
 		blk->draining = true;
 		virtio_dev_reset_later(vdev);
 	}
+}
+
+/*
+ * virtio-mmio QueueReady = 0: the ring's requests become an old
+ * generation; reads among them may still land in the driver's buffers, so
+ * the queue reads as ready until the last one is done.
+ */
+static bool vblk_queue_disable(struct virtio_dev *vdev, unsigned int q)
+{
+	struct virtio_blk *blk = to_blk(vdev);
+	struct vblk_queue *bq = &blk->queues[q];
+
+	bq->gen++;
+	bq->slots = 0;
+	bq->stalled = false;
+	bq->draining = bq->inflight > 0;
+	return bq->draining;
 }
 
 static void free_queues(struct virtio_blk *blk, unsigned int n)
@@ -512,6 +539,7 @@ static void vblk_destroy(struct virtio_dev *vdev)
 
 static const struct virtio_dev_ops vblk_ops = {
 	.reset = vblk_reset,
+	.queue_disable = vblk_queue_disable,
 	.queue_notify = vblk_queue_notify,
 	.stop = vblk_stop,
 	.destroy = vblk_destroy,
