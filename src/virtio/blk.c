@@ -29,6 +29,13 @@
 /* Without ZERO_RANGE or PUNCH_HOLE the backend writes zeroes inline. */
 #define MAX_WRITE_ZEROES_SECTORS (1u << 16) /* 32 MiB */
 #define NO_SLOT 0xffffu
+/*
+ * Requests popped per notification: ones that complete at once (errors,
+ * GET_ID) free their slot, so a guest that keeps refilling the ring would
+ * otherwise hold the I/O thread its other devices share. The rest waits
+ * for a kick we send ourselves, behind what else is ready.
+ */
+#define BLK_BUDGET (BLK_QUEUE_SIZE / 2)
 #define IOV_ARENA_SIZE \
 	((size_t)BLK_QUEUE_SIZE * BLK_QUEUE_SIZE * sizeof(struct iovec))
 /* start_request(): the backend took it; done() completes it. */
@@ -386,13 +393,20 @@ static int handle_request(struct virtio_blk *blk, struct vblk_queue *bq,
 	return 0;
 }
 
-/* 0: ring empty; 1: out of slots; -errno: device failed. */
-static int pop_requests(struct virtio_blk *blk, struct vblk_queue *bq)
+/*
+ * 0: ring empty; 1: out of slots; 2: out of budget; -errno: device
+ * failed.
+ */
+static int pop_requests(struct virtio_blk *blk, struct vblk_queue *bq,
+			unsigned int *budget)
 {
 	struct virtq_chain c = VIRTQ_CHAIN_INIT(blk->segs);
 	int r;
 
 	while (bq->free_head != NO_SLOT) {
+		if (!*budget)
+			return 2;
+		--*budget;
 		r = virtq_pop(bq->vq, &c);
 		if (r < 0)
 			virtio_dev_fail(&blk->vdev, r, "request queue");
@@ -408,19 +422,23 @@ static int pop_requests(struct virtio_blk *blk, struct vblk_queue *bq)
 static void process_queue(struct virtio_blk *blk, struct vblk_queue *bq)
 {
 	struct virtqueue *vq = bq->vq;
+	unsigned int budget = BLK_BUDGET;
 	int r;
 
 	sync_gen(bq);
 	do {
 		virtq_set_notification(vq, false);
-		r = pop_requests(blk, bq);
+		r = pop_requests(blk, bq, &budget);
 		if (r)
 			break;
 		virtq_set_notification(vq, true);
 	} while (!virtq_empty(vq));
 	/* Only with requests of a reset ring still in the backend. */
-	if (r > 0)
+	if (r == 1)
 		bq->stalled = true;
+	/* The rest waits behind the I/O thread's other work. */
+	if (r == 2)
+		virtio_dev_kick(&blk->vdev, bq->index);
 	/* What was accepted before a failure still runs and completes. */
 	blk_flush_submissions(blk->be);
 	virtio_dev_notify_queue(&blk->vdev, bq->index);
