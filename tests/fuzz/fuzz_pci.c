@@ -196,8 +196,8 @@ static void hook(void *arg, uint8_t op)
 			memcpy(gpa_to_hva(&vm.mem, gpa, n), buf, n);
 		break;
 	case 2:
-		/* Let the I/O thread catch up (completions, kicks). */
-		usleep(op >> 2);
+		/* Let the I/O thread catch up (completions, kicks): 0-1 ms. */
+		usleep((op >> 2) * 20);
 		break;
 	default:
 		if (op & 4)
