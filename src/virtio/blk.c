@@ -201,6 +201,11 @@ static void req_done(struct blk_req *req, int result)
 
 	blk->inflight--;
 	bq->inflight--;
+	/* The last request of a disabled queue: QueueReady may read 0. */
+	if (!blk->closing && bq->draining && !bq->inflight) {
+		bq->draining = false;
+		virtio_dev_queue_disable_done(&blk->vdev, bq->index);
+	}
 	if (!blk->closing && vr->gen == bq->gen)
 		sync_gen(bq);
 	if (blk->closing || vr->gen != bq->gen) {
