@@ -1,6 +1,8 @@
 # devisor build. `make` builds build/devisor; `make SAN=1` builds the
 # ASan+UBSan flavour into build-asan/; `make check` builds the unit tests
-# and test guests. The README's test command is scripts/test.
+# and test guests; `make fuzz` builds the libFuzzer targets of tests/fuzz/
+# with clang into build-fuzz/ (docs/fuzzing.md). The README's test command
+# is scripts/test.
 
 CC	?= gcc
 SAN	?= 0
