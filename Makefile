@@ -1,10 +1,21 @@
 # devisor build. `make` builds build/devisor; `make SAN=1` builds the
 # ASan+UBSan flavour into build-asan/; `make check` builds the unit tests
-# and test guests. The README's test command is scripts/test.
+# and test guests; `make fuzz` builds the libFuzzer targets of tests/fuzz/
+# with clang into build-fuzz/ (docs/fuzzing.md). The README's test command
+# is scripts/test.
 
 CC	?= gcc
 SAN	?= 0
-ifeq ($(SAN),1)
+FUZZ	?= 0
+ifeq ($(FUZZ),1)
+# libFuzzer targets (tests/fuzz/): `make fuzz` builds them into build-fuzz/
+# with clang, ASan and UBSan; the library is instrumented, not linked with
+# libFuzzer's main.
+CC	:= clang
+BUILD	?= build-fuzz
+SANFLAGS := -fsanitize=fuzzer-no-link,address,undefined \
+	    -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+else ifeq ($(SAN),1)
 BUILD	?= build-asan
 SANFLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer \
 	    -fno-sanitize-recover=undefined
@@ -45,6 +56,12 @@ UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/unit/%)
 UNIT_HELPER_SRCS := $(wildcard tests/unit/helpers/*.c)
 UNIT_HELPER_OBJS := $(UNIT_HELPER_SRCS:%.c=$(BUILD)/%.o)
 
+# One program per tests/fuzz/fuzz_*.c; fuzz_common.c is shared.
+FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_COMMON := $(filter-out tests/fuzz/fuzz_%,$(wildcard tests/fuzz/*.c))
+FUZZ_COMMON_OBJS := $(FUZZ_COMMON:%.c=$(BUILD)/%.o)
+FUZZ_BINS := $(FUZZ_SRCS:tests/fuzz/fuzz_%.c=$(BUILD)/fuzz/%)
+
 BENCH_SRCS := $(wildcard bench/*.c)
 BENCH_BINS := $(BENCH_SRCS:bench/%.c=$(BUILD)/bench/%)
 
@@ -75,12 +92,27 @@ $(BUILD)/bench/%: bench/%.c $(BUILD)/libdevisor.a
 unit: $(UNIT_BINS)
 bench: $(BENCH_BINS)
 
+$(FUZZ_COMMON_OBJS): CFLAGS += -Itests/fuzz
+
+$(BUILD)/fuzz/%: tests/fuzz/fuzz_%.c $(FUZZ_COMMON_OBJS) $(BUILD)/libdevisor.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -Itests/fuzz $(LDFLAGS) -fsanitize=fuzzer -o $@ $< \
+		$(FUZZ_COMMON_OBJS) $(BUILD)/libdevisor.a $(LDLIBS)
+
+ifeq ($(FUZZ),1)
+fuzz: $(FUZZ_BINS)
+else
+fuzz:
+	$(MAKE) FUZZ=1 fuzz
+endif
+
 # Freestanding test guests (tests/guest/); same build in either flavour.
 -include tests/guest/guest.mk
 
 check: all unit guests
 
-FORMAT_FILES = $(shell git ls-files 'src/*.[ch]' 'tests/unit/*.c' 'bench/*.c')
+FORMAT_FILES = $(shell git ls-files 'src/*.[ch]' 'tests/unit/*.c' 'bench/*.c' \
+		 'tests/fuzz/*.[ch]')
 
 format:
 	clang-format -i $(FORMAT_FILES)
@@ -89,8 +121,9 @@ format-check:
 	clang-format --dry-run -Werror $(FORMAT_FILES)
 
 clean:
-	rm -rf build build-asan
+	rm -rf build build-asan build-fuzz
 
-.PHONY: all unit bench check clean format format-check guests
+.PHONY: all unit bench check clean format format-check guests fuzz
 
--include $(shell find $(BUILD)/src $(BUILD)/tests/unit $(BUILD)/bench -name '*.d' -type f 2>/dev/null)
+-include $(shell find $(BUILD)/src $(BUILD)/tests/unit $(BUILD)/tests/fuzz $(BUILD)/fuzz \
+	   $(BUILD)/bench -name '*.d' -type f 2>/dev/null)

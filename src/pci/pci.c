@@ -840,8 +840,9 @@ static uint64_t conf1_read(void *opaque, uint64_t off, unsigned int size)
 	uint64_t v = 0;
 
 	if (off < 4 && off + size > 4) {
+		/* Each byte's read may be all ones in 64 bits: keep 8. */
 		for (unsigned int i = 0; i < size; i++)
-			v |= conf1_read(host, off + i, 1) << (8 * i);
+			v |= (conf1_read(host, off + i, 1) & 0xff) << (8 * i);
 		return v;
 	}
 	if (off < 4) {

@@ -29,6 +29,13 @@
 /* Without ZERO_RANGE or PUNCH_HOLE the backend writes zeroes inline. */
 #define MAX_WRITE_ZEROES_SECTORS (1u << 16) /* 32 MiB */
 #define NO_SLOT 0xffffu
+/*
+ * Requests popped per notification: ones that complete at once (errors,
+ * GET_ID) free their slot, so a guest that keeps refilling the ring would
+ * otherwise hold the I/O thread its other devices share. The rest waits
+ * for a kick we send ourselves, behind what else is ready.
+ */
+#define BLK_BUDGET (BLK_QUEUE_SIZE / 2)
 #define IOV_ARENA_SIZE \
 	((size_t)BLK_QUEUE_SIZE * BLK_QUEUE_SIZE * sizeof(struct iovec))
 /* start_request(): the backend took it; done() completes it. */
@@ -79,6 +86,9 @@ struct vblk_queue {
 	uint32_t slots;
 	uint16_t free_head;
 	bool stalled; /* out of slots, kicks off: a completion resumes us */
+	/* Requests of this queue in the backend; a queue disable waits. */
+	unsigned int inflight;
+	bool draining;
 	struct vblk_req *reqs; /* BLK_QUEUE_SIZE */
 	struct iovec *iovs; /* BLK_QUEUE_SIZE per request */
 };
@@ -190,6 +200,12 @@ static void req_done(struct blk_req *req, int result)
 	struct virtio_blk *blk = bq->blk;
 
 	blk->inflight--;
+	bq->inflight--;
+	/* The last request of a disabled queue: QueueReady may read 0. */
+	if (!blk->closing && bq->draining && !bq->inflight) {
+		bq->draining = false;
+		virtio_dev_queue_disable_done(&blk->vdev, bq->index);
+	}
 	if (!blk->closing && vr->gen == bq->gen)
 		sync_gen(bq);
 	if (blk->closing || vr->gen != bq->gen) {
@@ -222,6 +238,7 @@ static int submit(struct virtio_blk *blk, struct vblk_req *vr)
 	r = blk_submit(blk->be, &vr->req);
 	if (!r) {
 		blk->inflight++;
+		vr->bq->inflight++;
 		return BLK_PENDING;
 	}
 	pr_debug_ratelimited("%s: backend refused a request: %s",
@@ -381,13 +398,20 @@ static int handle_request(struct virtio_blk *blk, struct vblk_queue *bq,
 	return 0;
 }
 
-/* 0: ring empty; 1: out of slots; -errno: device failed. */
-static int pop_requests(struct virtio_blk *blk, struct vblk_queue *bq)
+/*
+ * 0: ring empty; 1: out of slots; 2: out of budget; -errno: device
+ * failed.
+ */
+static int pop_requests(struct virtio_blk *blk, struct vblk_queue *bq,
+			unsigned int *budget)
 {
 	struct virtq_chain c = VIRTQ_CHAIN_INIT(blk->segs);
 	int r;
 
 	while (bq->free_head != NO_SLOT) {
+		if (!*budget)
+			return 2;
+		--*budget;
 		r = virtq_pop(bq->vq, &c);
 		if (r < 0)
 			virtio_dev_fail(&blk->vdev, r, "request queue");
@@ -403,19 +427,23 @@ static int pop_requests(struct virtio_blk *blk, struct vblk_queue *bq)
 static void process_queue(struct virtio_blk *blk, struct vblk_queue *bq)
 {
 	struct virtqueue *vq = bq->vq;
+	unsigned int budget = BLK_BUDGET;
 	int r;
 
 	sync_gen(bq);
 	do {
 		virtq_set_notification(vq, false);
-		r = pop_requests(blk, bq);
+		r = pop_requests(blk, bq, &budget);
 		if (r)
 			break;
 		virtq_set_notification(vq, true);
 	} while (!virtq_empty(vq));
 	/* Only with requests of a reset ring still in the backend. */
-	if (r > 0)
+	if (r == 1)
 		bq->stalled = true;
+	/* The rest waits behind the I/O thread's other work. */
+	if (r == 2)
+		virtio_dev_kick(&blk->vdev, bq->index);
 	/* What was accepted before a failure still runs and completes. */
 	blk_flush_submissions(blk->be);
 	virtio_dev_notify_queue(&blk->vdev, bq->index);
@@ -445,6 +473,10 @@ static void vblk_completion_cb(void *opaque, uint32_t events)
 	for (unsigned int q = 0; q < vdev->nr_queues; q++) {
 		struct vblk_queue *bq = &blk->queues[q];
 
+		if (bq->draining && !bq->inflight) {
+			bq->draining = false;
+			virtio_dev_queue_disable_done(vdev, q);
+		}
 		if (bq->stalled && bq->free_head != NO_SLOT) {
 			bq->stalled = false;
 			if (virtio_dev_running(vdev) && bq->vq->ready) {
@@ -466,6 +498,7 @@ static void vblk_reset(struct virtio_dev *vdev)
 		blk->queues[q].gen++;
 		blk->queues[q].slots = 0;
 		blk->queues[q].stalled = false;
+		blk->queues[q].draining = false;
 	}
 	/*
 	 * Reads in flight may still land in buffers the driver reclaims once
@@ -478,6 +511,23 @@ static void vblk_reset(struct virtio_dev *vdev)
 		blk->draining = true;
 		virtio_dev_reset_later(vdev);
 	}
+}
+
+/*
+ * virtio-mmio QueueReady = 0: the ring's requests become an old
+ * generation; reads among them may still land in the driver's buffers, so
+ * the queue reads as ready until the last one is done.
+ */
+static bool vblk_queue_disable(struct virtio_dev *vdev, unsigned int q)
+{
+	struct virtio_blk *blk = to_blk(vdev);
+	struct vblk_queue *bq = &blk->queues[q];
+
+	bq->gen++;
+	bq->slots = 0;
+	bq->stalled = false;
+	bq->draining = bq->inflight > 0;
+	return bq->draining;
 }
 
 static void free_queues(struct virtio_blk *blk, unsigned int n)
@@ -512,6 +562,7 @@ static void vblk_destroy(struct virtio_dev *vdev)
 
 static const struct virtio_dev_ops vblk_ops = {
 	.reset = vblk_reset,
+	.queue_disable = vblk_queue_disable,
 	.queue_notify = vblk_queue_notify,
 	.stop = vblk_stop,
 	.destroy = vblk_destroy,

@@ -35,6 +35,13 @@
 #define EMERG_RESERVE 256
 /* At stop, what a terminal has not taken in this long is dropped. */
 #define CONSOLE_STOP_MS 500
+/*
+ * Transmit chains per notification: empty chains cost the output buffer
+ * nothing, so a guest that keeps refilling the ring would otherwise hold
+ * the I/O thread its other devices share. The rest waits for a kick we
+ * send ourselves.
+ */
+#define TX_BUDGET (CONSOLE_QUEUE_SIZE / 2)
 
 struct virtio_console {
 	struct virtio_dev vdev;
@@ -104,6 +111,7 @@ static bool tx_copy(struct virtio_console *con)
 static void transmit(struct virtio_console *con)
 {
 	struct virtqueue *vq = &con->vqs[TXQ];
+	unsigned int budget = TX_BUDGET;
 	int r;
 
 	do {
@@ -125,6 +133,11 @@ static void transmit(struct virtio_console *con)
 				goto out;
 			virtq_push(vq, &con->tx_chain, 0);
 			con->tx_busy = false;
+			if (!--budget) {
+				/* Come back through the eventfd. */
+				virtio_dev_kick(&con->vdev, TXQ);
+				goto out;
+			}
 		}
 		virtq_set_notification(vq, true);
 	} while (!virtq_empty(vq));

@@ -95,7 +95,7 @@ static uint32_t reg_read(struct virtio_mmio *m, uint64_t off)
 		/* 0: no such queue. */
 		return vq ? vq->max_size : 0;
 	case VIRTIO_MMIO_QUEUE_READY:
-		return vq && vq->ready;
+		return virtio_dev_queue_ready(vdev, m->queue_sel);
 	case VIRTIO_MMIO_INTERRUPT_STATUS:
 		return __atomic_load_n(&m->int_status, __ATOMIC_SEQ_CST);
 	case VIRTIO_MMIO_STATUS:

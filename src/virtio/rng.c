@@ -14,6 +14,12 @@
  * huge buffer from holding the I/O thread (the spec lets us write less).
  */
 #define RNG_MAX_FILL (64u << 10)
+/*
+ * Buffers per notification: a guest that keeps refilling the ring would
+ * otherwise hold the I/O thread its other devices share. The rest waits
+ * for a kick we send ourselves, behind what else is ready.
+ */
+#define RNG_BUDGET (RNG_QUEUE_SIZE / 2)
 
 struct virtio_rng {
 	struct virtio_dev vdev;
@@ -58,18 +64,26 @@ static void rng_queue_notify(struct virtio_dev *vdev, unsigned int q)
 	struct virtio_rng *rng = (struct virtio_rng *)vdev;
 	struct virtqueue *vq = &rng->vq;
 	struct virtq_chain c = VIRTQ_CHAIN_INIT(rng->segs);
+	unsigned int budget = RNG_BUDGET;
 	int r;
 
 	do {
 		virtq_set_notification(vq, false);
-		while ((r = virtq_pop(vq, &c)) > 0)
+		while ((r = virtq_pop(vq, &c)) > 0) {
 			virtq_push(vq, &c, fill(rng, &c));
+			if (!--budget) {
+				/* Come back through the eventfd. */
+				virtio_dev_kick(vdev, 0);
+				goto out;
+			}
+		}
 		if (r < 0) {
 			virtio_dev_fail(vdev, r, "request queue");
 			return;
 		}
 		virtq_set_notification(vq, true);
 	} while (!virtq_empty(vq));
+out:
 	virtio_dev_notify_queue(vdev, 0);
 }
 

@@ -118,6 +118,8 @@ void virtio_dev_destroy(struct virtio_dev *vdev)
 		vdev->ops->stop(vdev);
 	pthread_mutex_destroy(&vdev->lock);
 	dma_space_destroy(&vdev->dma);
+	free(vdev->queue_draining);
+	vdev->queue_draining = NULL;
 	if (vdev->ops->destroy)
 		vdev->ops->destroy(vdev);
 }
@@ -271,6 +273,11 @@ void virtio_dev_reset_done(struct virtio_dev *vdev)
 
 void virtio_dev_reset(struct virtio_dev *vdev)
 {
+	/* A reset waits for everything (virtio_dev_reset_later()). */
+	if (vdev->queue_draining)
+		memset(vdev->queue_draining, 0,
+		       vdev->nr_queues * sizeof(*vdev->queue_draining));
+	vdev->draining_queues = 0;
 	if (vdev->ops->reset)
 		vdev->ops->reset(vdev);
 	for (unsigned int i = 0; i < vdev->nr_queues; i++)
@@ -485,13 +492,38 @@ void virtio_dev_queue_disable(struct virtio_dev *vdev, unsigned int q)
 
 	if (!vq)
 		return;
+	if (vq->ready && vdev->ops->queue_disable &&
+	    vdev->ops->queue_disable(vdev, q)) {
+		if (!vdev->queue_draining)
+			vdev->queue_draining = calloc(
+				vdev->nr_queues, sizeof(*vdev->queue_draining));
+		/* Without memory the driver may reclaim early: log it. */
+		if (vdev->queue_draining && !vdev->queue_draining[q]) {
+			vdev->queue_draining[q] = true;
+			vdev->draining_queues++;
+		} else if (!vdev->queue_draining) {
+			pr_warn_ratelimited("%s: queue %u disabled with "
+					    "requests in flight",
+					    vdev->name, q);
+		}
+	}
 	virtq_reset(vq);
 	virtq_set_features(vq, vdev->features);
+}
+
+void virtio_dev_queue_disable_done(struct virtio_dev *vdev, unsigned int q)
+{
+	if (q < vdev->nr_queues && vdev->queue_draining &&
+	    vdev->queue_draining[q]) {
+		vdev->queue_draining[q] = false;
+		vdev->draining_queues--;
+	}
 }
 
 bool virtio_dev_queue_ready(struct virtio_dev *vdev, unsigned int q)
 {
 	struct virtqueue *vq = virtio_dev_queue(vdev, q);
 
-	return vq && vq->ready;
+	return vq && (vq->ready ||
+		      (vdev->draining_queues && vdev->queue_draining[q]));
 }

@@ -84,6 +84,15 @@ struct virtio_dev_ops {
 	 */
 	void (*reset)(struct virtio_dev *vdev);
 	/*
+	 * virtio-mmio QueueReady = 0 on queue @q, before the core resets its
+	 * ring: forget the ring's buffers. Return true while requests popped
+	 * from it may still write guest memory (disk reads in flight): the
+	 * queue then reads as ready until virtio_dev_queue_disable_done(),
+	 * since the driver takes its buffers back once it reads 0 (spec
+	 * 4.2.2.2). Optional.
+	 */
+	bool (*queue_disable)(struct virtio_dev *vdev, unsigned int q);
+	/*
 	 * A kick of queue @q, on the I/O thread, only while the device is
 	 * running (DRIVER_OK, not failed) and @q is enabled. Process the
 	 * queue, then virtio_dev_notify_queue(); on a negative virtq_pop()
@@ -149,6 +158,9 @@ struct virtio_dev {
 	bool fail_warned; /* one warning per device lifetime */
 	/* Non-zero: what the status reads as until a reset completes. */
 	uint8_t reset_status;
+	/* Queues disabled with requests still draining (ops->queue_disable). */
+	unsigned int draining_queues;
+	bool *queue_draining; /* nr_queues of them, NULL until the first */
 
 	/* Transport binding (virtio_dev_bind()). */
 	const struct virtio_transport_ops *tops;
@@ -208,6 +220,8 @@ void virtio_dev_config_changed(struct virtio_dev *vdev);
  */
 void virtio_dev_reset_later(struct virtio_dev *vdev);
 void virtio_dev_reset_done(struct virtio_dev *vdev);
+/* The last request of a queue ops->queue_disable held back is done. */
+void virtio_dev_queue_disable_done(struct virtio_dev *vdev, unsigned int q);
 
 /* No lock: frees the device through ops->destroy (after unbinding). */
 void virtio_dev_destroy(struct virtio_dev *vdev);
@@ -298,8 +312,13 @@ uint64_t virtio_dev_queue_addr(struct virtio_dev *vdev, unsigned int q,
  * are invalid stays disabled and marks the device DEVICE_NEEDS_RESET.
  */
 void virtio_dev_queue_enable(struct virtio_dev *vdev, unsigned int q);
-/* virtio-mmio QueueReady = 0: the queue stops and forgets its setup. */
+/*
+ * virtio-mmio QueueReady = 0: the queue stops and forgets its setup; it
+ * reads as ready until the device has no request of it left that may
+ * write guest memory (ops->queue_disable).
+ */
 void virtio_dev_queue_disable(struct virtio_dev *vdev, unsigned int q);
+/* Enabled, or disabled with requests still draining. */
 bool virtio_dev_queue_ready(struct virtio_dev *vdev, unsigned int q);
 
 #endif

@@ -327,6 +327,40 @@ static void test_elf_hostile(void **state)
 	assert_int_equal(x86_boot_load(&mem, &req, &e), -EINVAL);
 }
 
+/*
+ * A PT_NOTE at an odd p_offset: the note header is read bytewise, not
+ * through a misaligned Elf64_Nhdr (UBSan aborted here; issue 12).
+ */
+static void test_elf_note_misaligned(void **state)
+{
+	static struct elf_img x;
+	static uint8_t buf[sizeof(x) + 8] __attribute__((aligned(8)));
+	struct boot_request req = { .kernel = buf,
+				    .kernel_size = sizeof(buf),
+				    .protocol = BOOT_PVH };
+	struct boot_entry e;
+	size_t note = offsetof(struct elf_img, nh);
+
+	make_elf(&x, 0x1000000, 8192);
+	/* Shift the note (and everything after it) by 1 byte. */
+	x.ph[1].p_offset = note + 1;
+	x.ph[0].p_offset += 1;
+	memcpy(buf, &x, note);
+	buf[note] = 0;
+	memcpy(buf + note + 1, (uint8_t *)&x + note, sizeof(x) - note);
+	assert_int_equal(x86_boot_load(&mem, &req, &e), 0);
+	assert_int_equal(e.protocol, BOOT_PVH);
+	assert_int_equal(e.entry, 0x1000080);
+	/* And at 2 mod 4. */
+	memset(buf, 0, sizeof(buf));
+	x.ph[1].p_offset = note + 2;
+	x.ph[0].p_offset += 1;
+	memcpy(buf, &x, note);
+	memcpy(buf + note + 2, (uint8_t *)&x + note, sizeof(x) - note);
+	assert_int_equal(x86_boot_load(&mem, &req, &e), 0);
+	assert_int_equal(e.entry, 0x1000080);
+}
+
 static void test_e820_high(void **state)
 {
 	struct guest_mem big;
@@ -365,6 +399,7 @@ int main(void)
 		cmocka_unit_test(test_bzimage_hostile),
 		cmocka_unit_test(test_elf_and_pvh),
 		cmocka_unit_test(test_elf_hostile),
+		cmocka_unit_test(test_elf_note_misaligned),
 		cmocka_unit_test(test_e820_high),
 	};
 

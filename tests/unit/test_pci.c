@@ -313,6 +313,17 @@ static void test_cf8_latch(void **state)
 	bus_write(&f->vm.pio, 0xcfa, &w, 2);
 	bus_read(&f->vm.pio, 0xcf8, &r, 4);
 	assert_int_equal(r, v);
+	/*
+	 * A dword at 0xcfa straddles CONFIG_ADDRESS and CONFIG_DATA: bytes
+	 * 0xcfa-0xcfb read as ones, 0xcfc-0xcfd are the function's (issue
+	 * 12: the split byte reads ORed in unmasked all-ones values).
+	 */
+	r = 0;
+	bus_read(&f->vm.pio, 0xcfa, &r, 4);
+	assert_int_equal(r, 0x1af4ffff);
+	r = 0;
+	bus_read(&f->vm.pio, 0xcfb, &r, 2);
+	assert_int_equal(r, 0xf4ff);
 	/* Reserved and low bits read as zero. */
 	v = 0xffffffff;
 	bus_write(&f->vm.pio, 0xcf8, &v, 4);

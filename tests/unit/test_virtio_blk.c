@@ -1051,6 +1051,8 @@ static void test_queue_disable_in_flight(void **state)
 		     2);
 	for (int i = 0; i < OLD; i++)
 		avail(f, 0, head);
+	/* Two notifications: each pops at most half a ring. */
+	notify_locked(f, 0);
 	notify_locked(f, 0);
 	inflight[0] = f->vdev->vqs[0].inflight;
 	virtio_dev_queue_disable(f->vdev, 0);
@@ -1085,6 +1087,86 @@ static void test_queue_disable_in_flight(void **state)
 	/* And kicks work again. */
 	assert_int_equal(write_pattern(f, 0, 50, 512, 15), VIRTIO_BLK_S_OK);
 	expect_pattern(read_back(f, 0, 50, 512), 512, 50 * 512, 15);
+}
+
+/*
+ * Issue 12: a notification pops at most half a ring (128 requests); a kick
+ * the device sends itself brings the rest, so one busy ring cannot hold
+ * the I/O thread. Under the lock nothing completes, so what the handler
+ * popped is what the ring holds.
+ */
+static void test_budget(void **state)
+{
+	struct fix *f = get(state);
+	enum { N = 200 };
+	uint64_t st;
+	uint32_t popped;
+	uint16_t head;
+
+	bring_up(f);
+	virtio_dev_lock(f->vdev);
+	/* One FLUSH chain made available 200 times. */
+	st = put_status(f);
+	head = chain(f, 0,
+		     (struct seg[]){ RD(put_hdr(f, VIRTIO_BLK_T_FLUSH, 0), 16),
+				     WR(st, 1) },
+		     2);
+	for (int i = 0; i < N; i++)
+		avail(f, 0, head);
+	notify_locked(f, 0);
+	popped = f->vdev->vqs[0].inflight + used_idx(f, 0);
+	virtio_dev_unlock(f->vdev);
+	assert_int_equal(popped, 128);
+	assert_true(wait_used(f, 0, N));
+	assert_int_equal(vd_rd8(&f->vm, st), VIRTIO_BLK_S_OK);
+}
+
+static bool queue0_not_ready(struct fix *f, uintptr_t unused)
+{
+	return vd_mmio_rd(&f->vm, BASE, VIRTIO_MMIO_QUEUE_READY, 4) == 0;
+}
+
+/*
+ * Issue 12: QueueReady = 0 with reads in flight. The driver takes its
+ * buffers back once QueueReady reads 0, so it reads 1 until the last read
+ * of that queue is done, like a reset's status.
+ */
+static void test_queue_disable_waits(void **state)
+{
+	struct fix *f = get(state);
+	enum { N = 32 };
+	uint64_t st[N];
+	bool ready_meanwhile, ready_after;
+	uint32_t inflight;
+
+	bring_up(f);
+	virtio_dev_lock(f->vdev);
+	post_reads(f, 0, N, st);
+	notify_locked(f, 0);
+	inflight = f->vdev->vqs[0].inflight;
+	virtio_dev_queue_disable(f->vdev, 0);
+	ready_meanwhile = virtio_dev_queue_ready(f->vdev, 0);
+	ready_after = f->vdev->vqs[0].ready;
+	virtio_dev_unlock(f->vdev);
+	assert_int_equal(inflight, N);
+	assert_true(ready_meanwhile);
+	assert_false(ready_after);
+	assert_true(vd_wait_until(queue0_not_ready, f, 0));
+	/* Nothing of the old ring's generation completes into it. */
+	usleep(20000);
+	assert_int_equal(used_idx(f, 0), 0);
+	for (int i = 0; i < N; i++)
+		assert_int_equal(vd_rd8(&f->vm, st[i]), NONE);
+	assert_int_equal(status(f), S_ALL);
+
+	/* With nothing in flight it reads 0 at once. */
+	virtio_dev_lock(f->vdev);
+	ready_after = setup_queue_locked(f, 0, RING_GPA + 2 * RING_STRIDE);
+	virtio_dev_queue_disable(f->vdev, 0);
+	ready_meanwhile = virtio_dev_queue_ready(f->vdev, 0);
+	virtio_dev_unlock(f->vdev);
+	assert_true(ready_after);
+	assert_false(ready_meanwhile);
 }
 
 /* The device goes away with requests in flight. */
@@ -1232,6 +1314,8 @@ int main(void)
 		BOTH(test_many_in_flight, p_uring, p_sync),
 		BOTH(test_reset_in_flight, p_uring, p_sync),
 		BOTH(test_queue_disable_in_flight, p_uring, p_sync),
+		BOTH(test_queue_disable_waits, p_uring, p_sync),
+		BOTH(test_budget, p_uring, p_sync),
 		BOTH(test_destroy_in_flight, p_uring, p_sync),
 		BOTH(test_packed, p_uring, p_sync),
 	};

@@ -174,16 +174,17 @@ static void elf_find_pvh(const uint8_t *img, size_t size, const Elf64_Phdr *ph,
 		return;
 	end = off + ph->p_filesz;
 	while (end - off >= sizeof(Elf64_Nhdr)) {
-		const Elf64_Nhdr *nh = (const void *)(img + off);
-		uint64_t name = off + sizeof(*nh);
-		uint64_t desc = name + ALIGN_UP((uint64_t)nh->n_namesz, 4);
-		uint64_t next = desc + ALIGN_UP((uint64_t)nh->n_descsz, 4);
+		/* p_offset is the file's word: a note may sit misaligned. */
+		Elf64_Nhdr nh;
+		uint64_t name = off + sizeof(nh), desc, next;
 
+		memcpy(&nh, img + off, sizeof(nh));
+		desc = name + ALIGN_UP((uint64_t)nh.n_namesz, 4);
+		next = desc + ALIGN_UP((uint64_t)nh.n_descsz, 4);
 		if (next > end || next <= off)
 			return;
-		if (nh->n_type == XEN_ELFNOTE_PHYS32_ENTRY &&
-		    nh->n_namesz == 4 && !memcmp(img + name, "Xen", 4) &&
-		    nh->n_descsz >= 4)
+		if (nh.n_type == XEN_ELFNOTE_PHYS32_ENTRY && nh.n_namesz == 4 &&
+		    !memcmp(img + name, "Xen", 4) && nh.n_descsz >= 4)
 			memcpy(&ki->pvh_entry, img + desc, 4);
 		off = next;
 	}

@@ -1,0 +1,106 @@
+// SPDX-License-Identifier: GPL-2.0
+/* Shared by the fuzz targets; see fuzz.h. */
+#include "fuzz.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bus/device.h"
+#include "kvm/vm.h"
+#include "util/log.h"
+
+static uint64_t take(struct fz *in, unsigned int len)
+{
+	uint64_t v = 0;
+
+	for (unsigned int i = 0; i < len && in->n; i++, in->p++, in->n--)
+		v |= (uint64_t)*in->p << (8 * i);
+	return v;
+}
+
+uint8_t fz_u8(struct fz *in)
+{
+	return (uint8_t)take(in, 1);
+}
+
+uint16_t fz_u16(struct fz *in)
+{
+	return (uint16_t)take(in, 2);
+}
+
+uint32_t fz_u32(struct fz *in)
+{
+	return (uint32_t)take(in, 4);
+}
+
+uint64_t fz_u64(struct fz *in)
+{
+	return take(in, 8);
+}
+
+size_t fz_bytes(struct fz *in, void *dst, size_t len)
+{
+	size_t n = len < in->n ? len : in->n;
+
+	memcpy(dst, in->p, n);
+	memset((uint8_t *)dst + n, 0, len - n);
+	in->p += n;
+	in->n -= n;
+	return n;
+}
+
+static void no_irq(struct vm *vm, unsigned int gsi, int level)
+{
+}
+
+void fz_vm_init(struct vm *vm, uint64_t ram_size)
+{
+	/* Guest mistakes are warnings; FUZZ_VERBOSE=1 shows them. */
+	log_level = getenv("FUZZ_VERBOSE") ? LOG_DEBUG : LOG_ERROR;
+	memset(vm, 0, sizeof(*vm));
+	vm_init_common(vm);
+	vm->irq_set = no_irq;
+	if (guest_mem_init(&vm->mem, ram_size)) {
+		fprintf(stderr, "fuzz: no guest memory\n");
+		abort();
+	}
+}
+
+void fz_vm_destroy(struct vm *vm)
+{
+	devices_destroy(vm);
+	vm_destroy(vm);
+}
+
+unsigned int fz_run_io(struct vm *vm, const struct fz_window *w,
+		       unsigned int nw, struct fz *in,
+		       void (*hook)(void *arg, uint8_t op), void *arg)
+{
+	unsigned int n = 0;
+
+	while (!fz_done(in)) {
+		uint8_t op = fz_u8(in);
+		unsigned int size = 1u << (op & 3), win = op >> 3;
+		const struct fz_window *x;
+		uint64_t addr, val = 0;
+
+		if (win == 31) {
+			if (hook)
+				hook(arg, fz_u8(in));
+			continue;
+		}
+		x = &w[win % nw];
+		addr = x->base + fz_u16(in) % x->len;
+		if (op & 4) {
+			val = fz_u64(in);
+			bus_write(x->mmio ? &vm->mmio : &vm->pio, addr, &val,
+				  size);
+		} else {
+			bus_read(x->mmio ? &vm->mmio : &vm->pio, addr, &val,
+				 size);
+		}
+		n++;
+	}
+	return n;
+}

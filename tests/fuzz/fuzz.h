@@ -1,0 +1,60 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * What the libFuzzer targets (tests/fuzz/fuzz_*.c) share: a VM without
+ * KVM, as the unit tests build it, a reader of the fuzzer's bytes and an
+ * interpreter of guest register access sequences over a VM's buses.
+ */
+#ifndef TESTS_FUZZ_FUZZ_H
+#define TESTS_FUZZ_FUZZ_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct vm;
+
+/* The fuzzer's input, consumed from the front; past its end reads 0. */
+struct fz {
+	const uint8_t *p;
+	size_t n;
+};
+
+static inline bool fz_done(const struct fz *in)
+{
+	return !in->n;
+}
+
+uint8_t fz_u8(struct fz *in);
+uint16_t fz_u16(struct fz *in);
+uint32_t fz_u32(struct fz *in);
+uint64_t fz_u64(struct fz *in);
+/* Up to @len bytes into @dst (the rest zeroed); returns how many came. */
+size_t fz_bytes(struct fz *in, void *dst, size_t len);
+
+/*
+ * Logs off, and a VM of @ram_size bytes with no KVM: buses, locks, RAM,
+ * interrupt lines that go nowhere. Aborts on failure.
+ */
+void fz_vm_init(struct vm *vm, uint64_t ram_size);
+/* Its devices, then the VM. */
+void fz_vm_destroy(struct vm *vm);
+
+/* A window of guest-visible registers a sequence may touch. */
+struct fz_window {
+	bool mmio; /* else port I/O */
+	uint64_t base;
+	uint64_t len;
+};
+
+/*
+ * Guest accesses until the input ends. Each is an op byte (bits 0-1: size
+ * 1, 2, 4 or 8 bytes; bit 2: write; bits 3-7: window, modulo @nw, or 31
+ * for @hook with the next byte), a 16-bit offset into the window (modulo
+ * its length; may run past its end) and, for writes, the value. @hook may
+ * be NULL. Returns the number of accesses made.
+ */
+unsigned int fz_run_io(struct vm *vm, const struct fz_window *w,
+		       unsigned int nw, struct fz *in,
+		       void (*hook)(void *arg, uint8_t op), void *arg);
+
+#endif

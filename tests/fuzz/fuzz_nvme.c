@@ -1,0 +1,184 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The NVMe controller model on its own, deterministic: a driver that has
+ * enabled it (admin queues of 64 entries, one I/O queue pair of 64 made
+ * with Create I/O CQ/SQ) then submits the commands the input gives, 64
+ * bytes each, to the admin or the I/O queue, with the PRP lists, SGL
+ * segments and data they point at written into guest memory, register
+ * writes (CC, AQA, doorbells of any queue) in between. The synchronous
+ * back-end completes on this thread; completions are reaped and the
+ * completion queues' heads given back as a driver would.
+ */
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "backend/block.h"
+#include "hw/nvme/nvme.h"
+#include "kvm/dma.h"
+#include "kvm/memory.h"
+#include "util/log.h"
+
+#include "fuzz.h"
+
+#define RAM (1ull << 20)
+#define DISK (1ull << 20)
+#define QN 64u
+#define ASQ 0x10000ull
+#define ACQ 0x11000ull
+#define IOSQ 0x12000ull
+#define IOCQ 0x13000ull
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+static struct guest_mem mem;
+static struct dma_space dma;
+static struct nvme_ctrl *n;
+
+/* The driver's view of a queue pair. */
+struct qp {
+	uint64_t sq, cq;
+	unsigned int qid, sq_tail, cq_head;
+	bool phase;
+};
+
+static struct qp qps[2];
+
+static void nop_notify(void *opaque, unsigned int vector)
+{
+}
+
+static void nop_level(void *opaque, bool asserted)
+{
+}
+
+static const struct nvme_irq_ops irq_ops = { nop_notify, nop_level };
+
+static void reap(void)
+{
+	nvme_process_completions(n);
+	for (unsigned int i = 0; i < 2; i++) {
+		struct qp *q = &qps[i];
+		unsigned int moved = 0;
+		uint16_t status;
+
+		for (;;) {
+			memcpy(&status,
+			       gpa_to_hva(&mem, q->cq + 16 * q->cq_head + 14,
+					  2),
+			       2);
+			if ((status & 1) != q->phase || moved++ >= QN)
+				break;
+			if (++q->cq_head == QN) {
+				q->cq_head = 0;
+				q->phase = !q->phase;
+			}
+		}
+		if (moved > 1)
+			nvme_mmio_write(n, NVME_DB_BASE + 8 * q->qid + 4,
+					q->cq_head, 4);
+	}
+}
+
+static void submit(struct qp *q, const void *cmd)
+{
+	memcpy(gpa_to_hva(&mem, q->sq + 64 * q->sq_tail, 64), cmd, 64);
+	q->sq_tail = (q->sq_tail + 1) % QN;
+	nvme_mmio_write(n, NVME_DB_BASE + 8 * q->qid, q->sq_tail, 4);
+	reap();
+}
+
+static void create_io_queues(void)
+{
+	uint32_t c[16] = { 0 };
+
+	/* Create I/O CQ 1 (PC, interrupts on vector 0), then SQ 1 on it. */
+	c[0] = 0x05 | 1u << 16;
+	memcpy(&c[6], &(uint64_t){ IOCQ }, 8);
+	c[10] = (QN - 1) << 16 | 1;
+	c[11] = 1 | 1u << 1;
+	submit(&qps[0], c);
+	memset(c, 0, sizeof(c));
+	c[0] = 0x01 | 2u << 16;
+	memcpy(&c[6], &(uint64_t){ IOSQ }, 8);
+	c[10] = (QN - 1) << 16 | 1;
+	c[11] = 1 | 1u << 16;
+	submit(&qps[0], c);
+}
+
+static void build(void)
+{
+	struct blk_options bo = { .engine = BLK_ENGINE_SYNC };
+	struct nvme_config nc = { .name = "nvme-fuzz", .max_ioq = 2 };
+	char path[] = "/tmp/devisor-fuzz-XXXXXX";
+	struct blk_backend *be;
+	int fd;
+
+	log_level = getenv("FUZZ_VERBOSE") ? LOG_DEBUG : LOG_ERROR;
+	if (guest_mem_init(&mem, RAM))
+		abort();
+	dma_space_init_identity(&dma, &mem);
+	fd = mkstemp(path);
+	if (fd < 0 || ftruncate(fd, DISK))
+		abort();
+	close(fd);
+	be = blk_open(path, &bo);
+	unlink(path);
+	if (!be)
+		abort();
+	n = nvme_create(&dma, be, &nc, &irq_ops, NULL);
+	if (!n)
+		abort();
+	nvme_set_irq_mode(n, NVME_IRQ_MSIX);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	struct fz in = { data, size };
+
+	if (!n)
+		build();
+	nvme_reset(n);
+	memset(gpa_to_hva(&mem, 0, RAM), 0, RAM);
+	qps[0] = (struct qp){ ASQ, ACQ, 0, 0, 0, true };
+	qps[1] = (struct qp){ IOSQ, IOCQ, 1, 0, 0, true };
+	nvme_mmio_write(n, 0x24, (QN - 1) << 16 | (QN - 1), 4); /* AQA */
+	nvme_mmio_write(n, 0x28, ASQ, 8);
+	nvme_mmio_write(n, 0x30, ACQ, 8);
+	nvme_mmio_write(n, 0x14, 0x00460001, 4); /* CC: EN, 64/16 B */
+	create_io_queues();
+
+	while (!fz_done(&in)) {
+		uint8_t op = fz_u8(&in), buf[64];
+		uint64_t gpa;
+		size_t len;
+
+		switch (op & 3) {
+		case 0:
+			/* A command; the CID is the driver's. */
+			fz_bytes(&in, buf, 64);
+			submit(&qps[(op >> 2) & 1], buf);
+			break;
+		case 1:
+			/* PRP lists, SGL segments, data. */
+			gpa = fz_u32(&in) % RAM;
+			len = fz_bytes(&in, buf, 1 + (op >> 2) % 64);
+			if (gpa + len <= RAM)
+				memcpy(gpa_to_hva(&mem, gpa, len), buf, len);
+			break;
+		case 2:
+			/* Any register or doorbell, any value. */
+			gpa = fz_u16(&in) % NVME_BAR0_SIZE;
+			nvme_mmio_write(n, gpa, fz_u32(&in),
+					1u << ((op >> 2) & 3));
+			(void)nvme_mmio_read(n, fz_u16(&in) % NVME_BAR0_SIZE,
+					     4);
+			break;
+		default:
+			reap();
+			break;
+		}
+	}
+	return 0;
+}
