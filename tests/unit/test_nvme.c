@@ -1175,6 +1175,21 @@ static void test_read_write(void **state)
 	roundtrip(f, 0x800, 512 * 1024, 1024, LIST_GPA, 8);
 }
 
+/*
+ * Dataset Management, deallocate: the three 16-byte @ranges written across
+ * the end of the first data page, so the list takes both PRPs.
+ */
+static uint16_t dsm_deallocate(struct fix *f, uint32_t *e,
+			       const uint8_t *ranges)
+{
+	gwrite(f, f->data + PAGE - 16, ranges, 48);
+	cmd(f, e, 0x09, 1);
+	set_prp(e, f->data + PAGE - 16, f->data + PAGE);
+	e[10] = 2;
+	e[11] = 1u << 2;
+	return exec(f, 1, e);
+}
+
 static void test_flush_zeroes_dsm(void **state)
 {
 	struct fix *f = *state;
@@ -1217,12 +1232,7 @@ static void test_flush_zeroes_dsm(void **state)
 	slba = 200;
 	memcpy(ranges + 20, &nlb, 4);
 	memcpy(ranges + 24, &slba, 8);
-	gwrite(f, f->data + PAGE - 16, ranges, sizeof(ranges));
-	cmd(f, e, 0x09, 1);
-	set_prp(e, f->data + PAGE - 16, f->data + PAGE);
-	e[10] = 2;
-	e[11] = 1u << 2;
-	assert_int_equal(exec(f, 1, e), S_OK);
+	assert_int_equal(dsm_deallocate(f, e, ranges), S_OK);
 	if (blk_info(f->be)->discard) {
 		rw_cmd(f, e, false, 200, 8, f->data, 0);
 		assert_int_equal(exec(f, 1, e), S_OK);
@@ -1235,12 +1245,7 @@ static void test_flush_zeroes_dsm(void **state)
 	/* A range past the end fails the whole command. */
 	slba = NSZE - 4;
 	memcpy(ranges + 24, &slba, 8);
-	gwrite(f, f->data + PAGE - 16, ranges, sizeof(ranges));
-	cmd(f, e, 0x09, 1);
-	set_prp(e, f->data + PAGE - 16, f->data + PAGE);
-	e[10] = 2;
-	e[11] = 1u << 2;
-	assert_int_equal(exec(f, 1, e), S_LBA_RANGE);
+	assert_int_equal(dsm_deallocate(f, e, ranges), S_LBA_RANGE);
 	/* Hints only: nothing to do. */
 	cmd(f, e, 0x09, 1);
 	e[11] = 3;
