@@ -145,6 +145,24 @@ static bool negotiate(struct fix *f, uint64_t want)
 	return status(f) & S_FEAT;
 }
 
+/*
+ * Features with ACCESS_PLATFORM, queue 0 of QSIZE with its rings at the
+ * addresses the device is given (IOVAs, or GPAs before translation is on)
+ * and DRIVER_OK.
+ */
+static void queue_up(struct fix *f, uint64_t desc, uint64_t avail,
+		     uint64_t used)
+{
+	assert_true(negotiate(f, F_VERSION_1 | F_ACCESS_PLATFORM));
+	common_wr(f, VIRTIO_PCI_COMMON_Q_SELECT, 0, 2);
+	common_wr(f, VIRTIO_PCI_COMMON_Q_SIZE, QSIZE, 2);
+	common_wr(f, VIRTIO_PCI_COMMON_Q_DESCLO, desc, 8);
+	common_wr(f, VIRTIO_PCI_COMMON_Q_AVAILLO, avail, 8);
+	common_wr(f, VIRTIO_PCI_COMMON_Q_USEDLO, used, 8);
+	common_wr(f, VIRTIO_PCI_COMMON_Q_ENABLE, 1, 2);
+	set_status(f, S_ALL);
+}
+
 /* The driver's view: rings at IOVAs, as Linux's DMA API hands them out. */
 static void bring_up(struct fix *f)
 {
@@ -152,15 +170,8 @@ static void bring_up(struct fix *f)
 	memset(vd_hva(&f->pf.vm, GPA_DESC, 4096), 0, 4096);
 	memset(vd_hva(&f->pf.vm, GPA_AVAIL, 4096), 0, 4096);
 	memset(vd_hva(&f->pf.vm, GPA_USED, 4096), 0, 4096);
-	assert_true(negotiate(f, F_VERSION_1 | F_ACCESS_PLATFORM));
-	common_wr(f, VIRTIO_PCI_COMMON_Q_SELECT, 0, 2);
-	common_wr(f, VIRTIO_PCI_COMMON_Q_SIZE, QSIZE, 2);
-	common_wr(f, VIRTIO_PCI_COMMON_Q_DESCLO, IOVA_DESC, 8);
-	common_wr(f, VIRTIO_PCI_COMMON_Q_AVAILLO, IOVA_AVAIL, 8);
-	common_wr(f, VIRTIO_PCI_COMMON_Q_USEDLO, IOVA_USED, 8);
-	common_wr(f, VIRTIO_PCI_COMMON_Q_ENABLE, 1, 2);
+	queue_up(f, IOVA_DESC, IOVA_AVAIL, IOVA_USED);
 	assert_int_equal(common_rd(f, VIRTIO_PCI_COMMON_Q_ENABLE, 2), 1);
-	set_status(f, S_ALL);
 	assert_int_equal(status(f), S_ALL);
 }
 
@@ -503,14 +514,7 @@ static void test_identity_before_te(void **state)
 	uint16_t n;
 
 	f->avail_idx = 0;
-	assert_true(negotiate(f, F_VERSION_1 | F_ACCESS_PLATFORM));
-	common_wr(f, VIRTIO_PCI_COMMON_Q_SELECT, 0, 2);
-	common_wr(f, VIRTIO_PCI_COMMON_Q_SIZE, QSIZE, 2);
-	common_wr(f, VIRTIO_PCI_COMMON_Q_DESCLO, GPA_DESC, 8);
-	common_wr(f, VIRTIO_PCI_COMMON_Q_AVAILLO, GPA_AVAIL, 8);
-	common_wr(f, VIRTIO_PCI_COMMON_Q_USEDLO, GPA_USED, 8);
-	common_wr(f, VIRTIO_PCI_COMMON_Q_ENABLE, 1, 2);
-	set_status(f, S_ALL);
+	queue_up(f, GPA_DESC, GPA_AVAIL, GPA_USED);
 	vd_desc(&f->pf.vm, GPA_DESC, 0, GPA_BUF, 64, VIRTQ_DESC_F_WRITE, 0);
 	vd_avail(&f->pf.vm, GPA_AVAIL, QSIZE, &f->avail_idx, 0);
 	bus_write(&f->pf.vm.mmio, f->pf.bar + f->notify, &(uint16_t){ 0 }, 2);
