@@ -35,6 +35,7 @@
 #include "pci/pci.h"
 #include "util/evloop.h"
 
+#include "helpers/nvme_sqe.h"
 #include "helpers/pci_fixture.h"
 
 #define RAM_SIZE (64ull << 20)
@@ -187,23 +188,15 @@ static void enable_ctrl(struct fix *f)
 static void cmd(struct fix *f, uint32_t *e, uint8_t opc, uint32_t nsid,
 		uint64_t prp1, uint64_t prp2)
 {
-	memset(e, 0, 64);
-	e[0] = opc | (uint32_t)++f->cid << 16;
-	e[1] = nsid;
-	e[6] = (uint32_t)prp1;
-	e[7] = (uint32_t)(prp1 >> 32);
-	e[8] = (uint32_t)prp2;
-	e[9] = (uint32_t)(prp2 >> 32);
+	nvme_sqe_init(e, opc, ++f->cid, nsid);
+	nvme_sqe_prp(e, prp1, prp2);
 }
 
 static void submit(struct fix *f, unsigned int qid, const uint32_t *e)
 {
 	struct q *q = &f->sq[qid];
-	uint32_t le[16];
 
-	for (int i = 0; i < 16; i++)
-		le[i] = htole32(e[i]);
-	memcpy(hva(f, q->base + (uint64_t)q->idx * 64, 64), le, 64);
+	nvme_sqe_store(hva(f, q->base + (uint64_t)q->idx * 64, 64), e);
 	q->idx = (uint16_t)((q->idx + 1) % q->size);
 	pf_wr(&f->pf, SQTDBL(qid), q->idx, 4);
 }
