@@ -34,7 +34,7 @@
 #include "kvm/memory.h"
 #include "util/evloop.h"
 
-#include "helpers/nvme_sqe.h"
+#include "helpers/nvme_driver.h"
 
 #define RAM_SIZE (64ull << 20)
 #define HOLE_START (32ull << 20) /* RAM 0-32 MiB, then above 4 GiB */
@@ -60,20 +60,6 @@
 #define IOVA_BASE 0x100000000000ull
 #define SCATTER_RAM 0x400000ull
 #define NOT_RAM (HOLE_START + 0x1000) /* in the PCI hole */
-
-/* Registers */
-#define CAP 0x00
-#define VS 0x08
-#define INTMS 0x0c
-#define INTMC 0x10
-#define CC 0x14
-#define CSTS 0x1c
-#define AQA 0x24
-#define ASQ 0x28
-#define ACQ 0x30
-#define SQTDBL(q) (0x1000 + 8 * (q))
-#define CQHDBL(q) (0x1000 + 8 * (q) + 4)
-#define CC_READY_BITS (1u | 6u << 16 | 4u << 20)
 
 /* Status (SC | SCT << 8) without DNR/M/CRD. */
 #define S_OK 0x000

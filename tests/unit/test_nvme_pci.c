@@ -35,7 +35,7 @@
 #include "pci/pci.h"
 #include "util/evloop.h"
 
-#include "helpers/nvme_sqe.h"
+#include "helpers/nvme_driver.h"
 #include "helpers/pci_fixture.h"
 
 #define RAM_SIZE (64ull << 20)
@@ -54,17 +54,6 @@
 #define WBUF_GPA 0x100000ull /* write data: pages 0, 2, 4, ... */
 #define RBUF_GPA 0x200000ull
 #define NOT_RAM (PCI_HOLE_START + 0x1000)
-
-/* NVMe registers (from the spec, not the model's headers). */
-#define CAP 0x00
-#define CC 0x14
-#define CSTS 0x1c
-#define AQA 0x24
-#define ASQ 0x28
-#define ACQ 0x30
-#define SQTDBL(q) (0x1000 + 8 * (q))
-#define CQHDBL(q) (0x1000 + 8 * (q) + 4)
-#define CC_READY_BITS (1u | 6u << 16 | 4u << 20)
 
 struct q {
 	uint64_t base;
@@ -431,7 +420,7 @@ static void test_identity(void **state)
 	assert_true(nvme_pci_pdev(f->np)->express);
 
 	/* The controller is behind BAR0. */
-	assert_int_equal(pf_rd(&f->pf, 0x08, 4), 0x00010400); /* VS 1.4 */
+	assert_int_equal(pf_rd(&f->pf, VS, 4), 0x00010400); /* 1.4 */
 	assert_int_equal(pf_rd(&f->pf, CAP, 8) & 0xffff, 1023);
 }
 

@@ -2,7 +2,7 @@
 #include <endian.h>
 #include <string.h>
 
-#include "helpers/nvme_sqe.h"
+#include "helpers/nvme_driver.h"
 
 void nvme_sqe_init(uint32_t *e, uint8_t opc, uint16_t cid, uint32_t nsid)
 {
