@@ -103,8 +103,17 @@ static char *next_key(char **save, char *spec, char **val)
 	return tok;
 }
 
-int config_parse_disk(char *spec, struct disk_config *d, char *err,
-		      size_t errlen)
+/*
+ * A block device's @spec for @what ("disk", "nvme") into *@d, from the
+ * defaults: a bare first token is the image, as in -drive; @own_key takes
+ * each key first, as blk_key() does, and then blk_key(); a key neither
+ * knows fails with @keys, the list of them all.
+ */
+static int
+parse_blk_spec(const char *what, const char *keys,
+	       int (*own_key)(const char *key, char *val, struct disk_config *d,
+			      char *err, size_t errlen),
+	       char *spec, struct disk_config *d, char *err, size_t errlen)
 {
 	char *save = NULL, *tok, *val;
 	bool first = true;
@@ -116,107 +125,104 @@ int config_parse_disk(char *spec, struct disk_config *d, char *err,
 				   .addr = CONFIG_PCI_AUTO };
 	for (tok = next_key(&save, spec, &val); tok;
 	     tok = next_key(&save, NULL, &val), first = false) {
-		unsigned long n;
-
 		if (!val) {
-			/* A bare first token is the image, as in -drive. */
 			if (first) {
 				d->path = tok;
 				continue;
 			}
-			FAIL("disk option '%s' needs a value (key=value)", tok);
-		}
-		ret = blk_key("disk", tok, val, d, err, errlen);
-		if (ret < 0)
-			return ret;
-		if (ret)
-			continue;
-		if (!strcmp(tok, "transport")) {
-			if (!strcmp(val, "pci"))
-				d->transport = TRANSPORT_PCI;
-			else if (!strcmp(val, "mmio"))
-				d->transport = TRANSPORT_MMIO;
-			else
-				FAIL("disk transport takes pci or mmio, not "
-				     "'%s'",
-				     val);
-		} else if (!strcmp(tok, "queues")) {
-			if (parse_uint(val, 1, 16, &n))
-				FAIL("disk queues takes a number from 1 to 16, "
-				     "not '%s'",
-				     val);
-			d->nr_queues = n;
-		} else {
-			FAIL("unknown disk option '%s' (path, readonly, "
-			     "transport, direct, engine, queues, serial, addr)",
+			FAIL("%s option '%s' needs a value (key=value)", what,
 			     tok);
 		}
+		ret = own_key(tok, val, d, err, errlen);
+		if (!ret)
+			ret = blk_key(what, tok, val, d, err, errlen);
+		if (ret < 0)
+			return ret;
+		if (!ret)
+			FAIL("unknown %s option '%s' (%s)", what, tok, keys);
 	}
 	if (!d->path)
-		FAIL("disk needs path=IMAGE");
+		FAIL("%s needs path=IMAGE", what);
+	return 0;
+}
+
+/* --disk's keys besides blk_key()'s. */
+static int disk_key(const char *key, char *val, struct disk_config *d,
+		    char *err, size_t errlen)
+{
+	unsigned long n;
+
+	if (!strcmp(key, "transport")) {
+		if (!strcmp(val, "pci"))
+			d->transport = TRANSPORT_PCI;
+		else if (!strcmp(val, "mmio"))
+			d->transport = TRANSPORT_MMIO;
+		else
+			FAIL("disk transport takes pci or mmio, not '%s'", val);
+	} else if (!strcmp(key, "queues")) {
+		if (parse_uint(val, 1, 16, &n))
+			FAIL("disk queues takes a number from 1 to 16, not "
+			     "'%s'",
+			     val);
+		d->nr_queues = n;
+	} else {
+		return 0;
+	}
+	return 1;
+}
+
+int config_parse_disk(char *spec, struct disk_config *d, char *err,
+		      size_t errlen)
+{
+	int ret = parse_blk_spec("disk",
+				 "path, readonly, transport, direct, engine, "
+				 "queues, serial, addr",
+				 disk_key, spec, d, err, errlen);
+
+	if (ret)
+		return ret;
 	if (d->addr != CONFIG_PCI_AUTO && d->transport == TRANSPORT_MMIO)
 		FAIL("disk addr= is a PCI address; transport=mmio has none");
 	return 0;
 }
 
+/* --nvme's keys before blk_key()'s: its own serial=, and vfs=. */
+static int nvme_key(const char *key, char *val, struct disk_config *d,
+		    char *err, size_t errlen)
+{
+	size_t len;
+
+	if (!strcmp(key, "vfs")) {
+		char *end;
+		unsigned long v = strtoul(val, &end, 10);
+
+		if (!*val || *end || val[0] == '-' || v > CONFIG_NVME_MAX_VFS)
+			FAIL("nvme vfs takes 0 to %d (SR-IOV virtual functions "
+			     "in the PF's slot), not '%s'",
+			     CONFIG_NVME_MAX_VFS, val);
+		d->vfs = (unsigned int)v;
+		return 1;
+	}
+	if (strcmp(key, "serial"))
+		return 0;
+	/* Identify's SN: 20 bytes of printable ASCII. */
+	len = strlen(val);
+	if (!len || len > BLK_SERIAL_LEN)
+		FAIL("nvme serial takes 1 to %d characters, not %zu",
+		     BLK_SERIAL_LEN, len);
+	for (size_t i = 0; i < len; i++)
+		if (val[i] < 0x20 || val[i] > 0x7e)
+			FAIL("nvme serial takes printable ASCII only");
+	strcpy(d->serial, val);
+	return 1;
+}
+
 int config_parse_nvme(char *spec, struct disk_config *d, char *err,
 		      size_t errlen)
 {
-	char *save = NULL, *tok, *val;
-	bool first = true;
-	int ret;
-
-	*d = (struct disk_config){ .engine = BLK_ENGINE_AUTO,
-				   .transport = TRANSPORT_PCI,
-				   .nr_queues = 1,
-				   .addr = CONFIG_PCI_AUTO };
-	for (tok = next_key(&save, spec, &val); tok;
-	     tok = next_key(&save, NULL, &val), first = false) {
-		if (!val) {
-			if (first) {
-				d->path = tok;
-				continue;
-			}
-			FAIL("nvme option '%s' needs a value (key=value)", tok);
-		}
-		if (!strcmp(tok, "serial")) {
-			/* Identify's SN: 20 bytes of printable ASCII. */
-			size_t len = strlen(val);
-
-			if (!len || len > BLK_SERIAL_LEN)
-				FAIL("nvme serial takes 1 to %d characters, "
-				     "not %zu",
-				     BLK_SERIAL_LEN, len);
-			for (size_t i = 0; i < len; i++)
-				if (val[i] < 0x20 || val[i] > 0x7e)
-					FAIL("nvme serial takes printable "
-					     "ASCII only");
-			strcpy(d->serial, val);
-			continue;
-		}
-		if (!strcmp(tok, "vfs")) {
-			char *end;
-			unsigned long v = strtoul(val, &end, 10);
-
-			if (!*val || *end || val[0] == '-' ||
-			    v > CONFIG_NVME_MAX_VFS)
-				FAIL("nvme vfs takes 0 to %d (SR-IOV virtual "
-				     "functions in the PF's slot), not '%s'",
-				     CONFIG_NVME_MAX_VFS, val);
-			d->vfs = (unsigned int)v;
-			continue;
-		}
-		ret = blk_key("nvme", tok, val, d, err, errlen);
-		if (ret < 0)
-			return ret;
-		if (!ret)
-			FAIL("unknown nvme option '%s' (path, readonly, "
-			     "direct, engine, serial, addr, vfs)",
-			     tok);
-	}
-	if (!d->path)
-		FAIL("nvme needs path=IMAGE");
-	return 0;
+	return parse_blk_spec(
+		"nvme", "path, readonly, direct, engine, serial, addr, vfs",
+		nvme_key, spec, d, err, errlen);
 }
 
 static bool is_hex(char c)

@@ -34,6 +34,8 @@
 #include "kvm/memory.h"
 #include "util/evloop.h"
 
+#include "helpers/nvme_driver.h"
+
 #define RAM_SIZE (64ull << 20)
 #define HOLE_START (32ull << 20) /* RAM 0-32 MiB, then above 4 GiB */
 #define PAGE 4096ull
@@ -58,20 +60,6 @@
 #define IOVA_BASE 0x100000000000ull
 #define SCATTER_RAM 0x400000ull
 #define NOT_RAM (HOLE_START + 0x1000) /* in the PCI hole */
-
-/* Registers */
-#define CAP 0x00
-#define VS 0x08
-#define INTMS 0x0c
-#define INTMC 0x10
-#define CC 0x14
-#define CSTS 0x1c
-#define AQA 0x24
-#define ASQ 0x28
-#define ACQ 0x30
-#define SQTDBL(q) (0x1000 + 8 * (q))
-#define CQHDBL(q) (0x1000 + 8 * (q) + 4)
-#define CC_READY_BITS (1u | 6u << 16 | 4u << 20)
 
 /* Status (SC | SCT << 8) without DNR/M/CRD. */
 #define S_OK 0x000
@@ -320,28 +308,15 @@ static void disable(struct fix *f)
 
 static void cmd(struct fix *f, uint32_t *e, uint8_t opc, uint32_t nsid)
 {
-	memset(e, 0, 64);
-	e[0] = opc | (uint32_t)++f->cid << 16;
-	e[1] = nsid;
-}
-
-static void set_prp(uint32_t *e, uint64_t prp1, uint64_t prp2)
-{
-	e[6] = (uint32_t)prp1;
-	e[7] = (uint32_t)(prp1 >> 32);
-	e[8] = (uint32_t)prp2;
-	e[9] = (uint32_t)(prp2 >> 32);
+	nvme_sqe_init(e, opc, ++f->cid, nsid);
 }
 
 /* Writes the entry at the tail without ringing. */
 static void push(struct fix *f, unsigned int qid, const uint32_t *e)
 {
 	struct q *q = &f->sq[qid];
-	uint32_t le[16];
 
-	for (int i = 0; i < 16; i++)
-		le[i] = htole32(e[i]);
-	memcpy(hva(f, q->base + (uint64_t)q->idx * 64, 64), le, 64);
+	nvme_sqe_store(hva(f, q->base + (uint64_t)q->idx * 64, 64), e);
 	q->idx = (uint16_t)((q->idx + 1) % q->size);
 }
 
@@ -432,7 +407,7 @@ static uint16_t create_cq(struct fix *f, uint16_t qid, uint16_t size,
 	uint16_t st;
 
 	cmd(f, e, 0x05, 0);
-	set_prp(e, IOCQ_GPA(qid), 0);
+	nvme_sqe_prp(e, IOCQ_GPA(qid), 0);
 	e[10] = (uint32_t)(size - 1) << 16 | qid;
 	e[11] = (uint32_t)iv << 16 | (ien ? 2 : 0) | (pc ? 1 : 0);
 	st = exec(f, 0, e);
@@ -450,7 +425,7 @@ static uint16_t create_sq(struct fix *f, uint16_t qid, uint16_t size,
 	uint16_t st;
 
 	cmd(f, e, 0x01, 0);
-	set_prp(e, IOSQ_GPA(qid), 0);
+	nvme_sqe_prp(e, IOSQ_GPA(qid), 0);
 	e[10] = (uint32_t)(size - 1) << 16 | qid;
 	e[11] = (uint32_t)cqid << 16 | 1;
 	st = exec(f, 0, e);
@@ -486,7 +461,7 @@ static void rw_cmd(struct fix *f, uint32_t *e, bool write, uint64_t slba,
 		   uint32_t nlb, uint64_t prp1, uint64_t prp2)
 {
 	cmd(f, e, write ? 0x01 : 0x02, 1);
-	set_prp(e, prp1, prp2);
+	nvme_sqe_prp(e, prp1, prp2);
 	e[10] = (uint32_t)slba;
 	e[11] = (uint32_t)(slba >> 32);
 	e[12] = nlb - 1;
@@ -674,7 +649,7 @@ static void test_admin_queue_not_ram(void **state)
 	disable(f);
 	enable(f);
 	cmd(f, e, 0x06, 0);
-	set_prp(e, ADMIN_BUF, 0);
+	nvme_sqe_prp(e, ADMIN_BUF, 0);
 	e[10] = 1;
 	assert_int_equal(exec(f, 0, e), S_OK);
 }
@@ -715,7 +690,7 @@ static void test_identify(void **state)
 
 	enable(f);
 	cmd(f, e, 0x06, 0);
-	set_prp(e, ADMIN_BUF, 0);
+	nvme_sqe_prp(e, ADMIN_BUF, 0);
 	e[10] = 1; /* controller */
 	assert_int_equal(exec(f, 0, e), S_OK);
 	assert_int_equal(d[0] | d[1] << 8, NVME_DEFAULT_VID);
@@ -777,7 +752,7 @@ static void test_identify(void **state)
 	assert_int_equal(exec(f, 0, e), S_INVALID_FIELD);
 	/* Identify into memory that is not RAM. */
 	cmd(f, e, 0x06, 0);
-	set_prp(e, NOT_RAM, 0);
+	nvme_sqe_prp(e, NOT_RAM, 0);
 	e[10] = 1;
 	assert_int_equal(exec(f, 0, e), S_DATA_XFER);
 	/* Unknown admin opcode, with DNR. */
@@ -803,18 +778,18 @@ static void test_queue_errors(void **state)
 			 S_INVALID_QID);
 	/* MQES + 1 entries is the most. */
 	cmd(f, e, 0x05, 0);
-	set_prp(e, IOCQ_GPA(1), 0);
+	nvme_sqe_prp(e, IOCQ_GPA(1), 0);
 	e[10] = 1024u << 16 | 1;
 	e[11] = 3;
 	assert_int_equal(exec(f, 0, e), S_INVALID_QSIZE);
 	/* A queue base that is not page aligned, or not RAM. */
 	cmd(f, e, 0x05, 0);
-	set_prp(e, IOCQ_GPA(1) + 64, 0);
+	nvme_sqe_prp(e, IOCQ_GPA(1) + 64, 0);
 	e[10] = 15u << 16 | 1;
 	e[11] = 3;
 	assert_int_equal(exec(f, 0, e), S_PRP_OFFSET);
 	cmd(f, e, 0x05, 0);
-	set_prp(e, NOT_RAM, 0);
+	nvme_sqe_prp(e, NOT_RAM, 0);
 	e[10] = 15u << 16 | 1;
 	e[11] = 3;
 	assert_int_equal(exec(f, 0, e), S_INVALID_FIELD);
@@ -827,7 +802,7 @@ static void test_queue_errors(void **state)
 	assert_int_equal(create_sq(f, 0, 16, 1), S_INVALID_QID);
 	assert_int_equal(create_sq(f, 1, 1, 1), S_INVALID_QSIZE);
 	cmd(f, e, 0x01, 0);
-	set_prp(e, IOSQ_GPA(1), 0);
+	nvme_sqe_prp(e, IOSQ_GPA(1), 0);
 	e[10] = 15u << 16 | 1;
 	e[11] = 1u << 16; /* PC = 0 */
 	assert_int_equal(exec(f, 0, e), S_INVALID_FIELD);
@@ -981,7 +956,7 @@ static void get_log(struct fix *f, uint8_t lid, uint32_t len, uint64_t off,
 	uint32_t e[16], numd = len / 4 - 1;
 
 	cmd(f, e, 0x02, 0xffffffff);
-	set_prp(e, ADMIN_BUF, ADMIN_BUF + PAGE);
+	nvme_sqe_prp(e, ADMIN_BUF, ADMIN_BUF + PAGE);
 	e[10] = lid | (rae ? 1u << 15 : 0) | (numd & 0xffff) << 16;
 	e[11] = numd >> 16;
 	e[12] = (uint32_t)off;
@@ -1020,7 +995,7 @@ static void test_log_pages(void **state)
 	/* Firmware slots: slot 1 active, the revision Identify reports. */
 	uint8_t fr[8];
 	cmd(f, e, 0x06, 0);
-	set_prp(e, ADMIN_BUF, 0);
+	nvme_sqe_prp(e, ADMIN_BUF, 0);
 	e[10] = 1;
 	assert_int_equal(exec(f, 0, e), S_OK);
 	memcpy(fr, d + 64, 8);
@@ -1078,7 +1053,7 @@ static void test_aer(void **state)
 	assert_false(pop(f, 0, &c));
 	/* Read with RAE clear: unmasked, and the AER goes first. */
 	cmd(f, e, 0x02, 0xffffffff);
-	set_prp(e, ADMIN_BUF, 0);
+	nvme_sqe_prp(e, ADMIN_BUF, 0);
 	e[10] = 0x01 | 15u << 16;
 	submit(f, 0, e);
 	assert_true(pop(f, 0, &c));
@@ -1175,6 +1150,21 @@ static void test_read_write(void **state)
 	roundtrip(f, 0x800, 512 * 1024, 1024, LIST_GPA, 8);
 }
 
+/*
+ * Dataset Management, deallocate: the three 16-byte @ranges written across
+ * the end of the first data page, so the list takes both PRPs.
+ */
+static uint16_t dsm_deallocate(struct fix *f, uint32_t *e,
+			       const uint8_t *ranges)
+{
+	gwrite(f, f->data + PAGE - 16, ranges, 48);
+	cmd(f, e, 0x09, 1);
+	nvme_sqe_prp(e, f->data + PAGE - 16, f->data + PAGE);
+	e[10] = 2;
+	e[11] = 1u << 2;
+	return exec(f, 1, e);
+}
+
 static void test_flush_zeroes_dsm(void **state)
 {
 	struct fix *f = *state;
@@ -1217,12 +1207,7 @@ static void test_flush_zeroes_dsm(void **state)
 	slba = 200;
 	memcpy(ranges + 20, &nlb, 4);
 	memcpy(ranges + 24, &slba, 8);
-	gwrite(f, f->data + PAGE - 16, ranges, sizeof(ranges));
-	cmd(f, e, 0x09, 1);
-	set_prp(e, f->data + PAGE - 16, f->data + PAGE);
-	e[10] = 2;
-	e[11] = 1u << 2;
-	assert_int_equal(exec(f, 1, e), S_OK);
+	assert_int_equal(dsm_deallocate(f, e, ranges), S_OK);
 	if (blk_info(f->be)->discard) {
 		rw_cmd(f, e, false, 200, 8, f->data, 0);
 		assert_int_equal(exec(f, 1, e), S_OK);
@@ -1235,12 +1220,7 @@ static void test_flush_zeroes_dsm(void **state)
 	/* A range past the end fails the whole command. */
 	slba = NSZE - 4;
 	memcpy(ranges + 24, &slba, 8);
-	gwrite(f, f->data + PAGE - 16, ranges, sizeof(ranges));
-	cmd(f, e, 0x09, 1);
-	set_prp(e, f->data + PAGE - 16, f->data + PAGE);
-	e[10] = 2;
-	e[11] = 1u << 2;
-	assert_int_equal(exec(f, 1, e), S_LBA_RANGE);
+	assert_int_equal(dsm_deallocate(f, e, ranges), S_LBA_RANGE);
 	/* Hints only: nothing to do. */
 	cmd(f, e, 0x09, 1);
 	e[11] = 3;
@@ -1360,7 +1340,7 @@ static void sgl_cmd(struct fix *f, uint32_t *e, bool write, uint32_t nlb,
 {
 	rw_cmd(f, e, write, 0, nlb, 0, 0);
 	e[0] |= 1u << 14;
-	set_prp(e, addr, 0);
+	nvme_sqe_prp(e, addr, 0);
 	e[8] = len;
 	e[9] = (uint32_t)type << 24;
 }
@@ -1386,7 +1366,7 @@ static void test_sgl(void **state)
 
 	up(f);
 	cmd(f, e, 0x06, 0);
-	set_prp(e, ADMIN_BUF, 0);
+	nvme_sqe_prp(e, ADMIN_BUF, 0);
 	e[10] = 1;
 	assert_int_equal(exec(f, 0, e), S_OK);
 	assert_int_equal(id[536] & 3, 1); /* SGLS: supported */
@@ -1449,7 +1429,7 @@ static void test_sgl(void **state)
 	gwrite(f, d, range, 16);
 	cmd(f, e, 0x09, 1);
 	e[0] |= 1u << 14;
-	set_prp(e, d, 0);
+	nvme_sqe_prp(e, d, 0);
 	e[8] = 16;
 	e[11] = 1u << 2;
 	assert_int_equal(exec(f, 1, e), S_OK);
@@ -1698,13 +1678,13 @@ static void test_shadow_doorbells(void **state)
 	enable(f);
 	memset(hva(f, DBS_GPA, 2 * PAGE), 0, 2 * PAGE);
 	cmd(f, e, 0x7c, 0);
-	set_prp(e, DBS_GPA + 8, EIS_GPA);
+	nvme_sqe_prp(e, DBS_GPA + 8, EIS_GPA);
 	assert_int_equal(exec(f, 0, e), S_INVALID_FIELD);
 	cmd(f, e, 0x7c, 0);
-	set_prp(e, DBS_GPA, NOT_RAM);
+	nvme_sqe_prp(e, DBS_GPA, NOT_RAM);
 	assert_int_equal(exec(f, 0, e), S_INVALID_FIELD);
 	cmd(f, e, 0x7c, 0);
-	set_prp(e, DBS_GPA, EIS_GPA);
+	nvme_sqe_prp(e, DBS_GPA, EIS_GPA);
 	assert_int_equal(exec(f, 0, e), S_OK);
 	ioq(f, 1, 8);
 	/* The admin queue stays on MMIO; its doorbells are mirrored. */
@@ -1878,7 +1858,7 @@ static void test_readonly(void **state)
 	rw_cmd(f, e, false, 0, 1, f->data, 0);
 	assert_int_equal(exec(f, 1, e), S_OK);
 	cmd(f, e, 0x06, 1);
-	set_prp(e, ADMIN_BUF, 0);
+	nvme_sqe_prp(e, ADMIN_BUF, 0);
 	assert_int_equal(exec(f, 0, e), S_OK);
 	assert_int_equal(*(uint8_t *)hva(f, ADMIN_BUF + 99, 1), 1);
 	fix_free(f);

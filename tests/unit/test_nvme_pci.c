@@ -35,6 +35,9 @@
 #include "pci/pci.h"
 #include "util/evloop.h"
 
+#include "helpers/nvme_driver.h"
+#include "helpers/pci_fixture.h"
+
 #define RAM_SIZE (64ull << 20)
 #define PAGE 4096ull
 #define IMG_SIZE (1u << 20)
@@ -52,17 +55,6 @@
 #define RBUF_GPA 0x200000ull
 #define NOT_RAM (PCI_HOLE_START + 0x1000)
 
-/* NVMe registers (from the spec, not the model's headers). */
-#define CAP 0x00
-#define CC 0x14
-#define CSTS 0x1c
-#define AQA 0x24
-#define ASQ 0x28
-#define ACQ 0x30
-#define SQTDBL(q) (0x1000 + 8 * (q))
-#define CQHDBL(q) (0x1000 + 8 * (q) + 4)
-#define CC_READY_BITS (1u | 6u << 16 | 4u << 20)
-
 struct q {
 	uint64_t base;
 	uint16_t size, idx;
@@ -70,124 +62,25 @@ struct q {
 };
 
 struct fix {
-	struct vm vm;
-	struct pci_host host;
-	struct evloop *loop;
+	struct pci_fix pf; /* bar: BAR 0 */
 	struct nvme_pci *np;
 	char path[64];
-	unsigned int devfn;
-	uint64_t bar;
 	unsigned int msix_cap, pm_cap, pcie_cap;
 	struct q sq[2], cq[2];
 	uint16_t cid;
 };
 
-/* ---- the recorders ---- */
-
-static pthread_mutex_t rec_lock = PTHREAD_MUTEX_INITIALIZER;
-static int irq_level[64];
-static unsigned int msgs[256]; /* by data */
-
-static void rec_irq(struct vm *vm, unsigned int gsi, int level)
-{
-	pthread_mutex_lock(&rec_lock);
-	if (gsi < 64)
-		irq_level[gsi] = level;
-	pthread_mutex_unlock(&rec_lock);
-}
-
-static int rec_route_add(void *opaque, uint64_t addr, uint32_t data)
-{
-	return -ENOSYS; /* the group then sends every message itself */
-}
-
-static int rec_route_update(void *opaque, unsigned int gsi, uint64_t addr,
-			    uint32_t data)
-{
-	return -ENOSYS;
-}
-
-static void rec_route_remove(void *opaque, unsigned int gsi)
-{
-}
-
-static int rec_irqfd(void *opaque, int efd, unsigned int gsi)
-{
-	return -ENOSYS;
-}
-
-static int rec_signal_msi(void *opaque, uint64_t addr, uint32_t data)
-{
-	pthread_mutex_lock(&rec_lock);
-	if (addr == MSI_ADDR && data < 256)
-		msgs[data]++;
-	pthread_mutex_unlock(&rec_lock);
-	return 0;
-}
-
-static const struct irq_ops rec_ops = {
-	.route_add = rec_route_add,
-	.route_update = rec_route_update,
-	.route_remove = rec_route_remove,
-	.irqfd_assign = rec_irqfd,
-	.irqfd_deassign = rec_irqfd,
-	.signal_msi = rec_signal_msi,
-};
-
-static int level(unsigned int gsi)
-{
-	int l;
-
-	pthread_mutex_lock(&rec_lock);
-	l = irq_level[gsi];
-	pthread_mutex_unlock(&rec_lock);
-	return l;
-}
-
 /* MSI-X vector v's message carries data 0x40 + v. */
 static unsigned int msgs_for(unsigned int v)
 {
-	unsigned int n;
-
-	pthread_mutex_lock(&rec_lock);
-	n = msgs[0x40 + v];
-	pthread_mutex_unlock(&rec_lock);
-	return n;
+	return pf_msgs_with(MSI_ADDR, 0x40 + v);
 }
 
 /* ---- guest access ---- */
 
-static uint32_t cfg_rd(struct fix *f, unsigned int reg, unsigned int size)
-{
-	uint64_t v = 0;
-
-	bus_read(&f->vm.mmio, PCI_ECAM_BASE + (f->devfn << 12) + reg, &v, size);
-	return v;
-}
-
-static void cfg_wr(struct fix *f, unsigned int reg, uint32_t v,
-		   unsigned int size)
-{
-	bus_write(&f->vm.mmio, PCI_ECAM_BASE + (f->devfn << 12) + reg, &v,
-		  size);
-}
-
-static uint64_t rd(struct fix *f, uint64_t off, unsigned int size)
-{
-	uint64_t v = 0;
-
-	bus_read(&f->vm.mmio, f->bar + off, &v, size);
-	return v;
-}
-
-static void wr(struct fix *f, uint64_t off, uint64_t v, unsigned int size)
-{
-	bus_write(&f->vm.mmio, f->bar + off, &v, size);
-}
-
 static void *hva(struct fix *f, uint64_t gpa, uint64_t len)
 {
-	void *p = gpa_to_hva(&f->vm.mem, gpa, len);
+	void *p = gpa_to_hva(&f->pf.vm.mem, gpa, len);
 
 	assert_non_null(p);
 	return p;
@@ -210,12 +103,12 @@ static void sleep_ms(unsigned int ms)
 
 static void find_caps(struct fix *f)
 {
-	unsigned int pos = cfg_rd(f, PCI_CAPABILITY_LIST, 1);
+	unsigned int pos = pf_cfg_rd(&f->pf, PCI_CAPABILITY_LIST, 1);
 	int guard = 48;
 
 	f->msix_cap = f->pm_cap = f->pcie_cap = 0;
 	while (pos && guard--) {
-		switch (cfg_rd(f, pos, 1)) {
+		switch (pf_cfg_rd(&f->pf, pos, 1)) {
 		case PCI_CAP_ID_MSIX:
 			f->msix_cap = pos;
 			break;
@@ -226,7 +119,7 @@ static void find_caps(struct fix *f)
 			f->pcie_cap = pos;
 			break;
 		}
-		pos = cfg_rd(f, pos + 1, 1);
+		pos = pf_cfg_rd(&f->pf, pos + 1, 1);
 	}
 }
 
@@ -234,29 +127,30 @@ static void msix_program(struct fix *f, unsigned int v)
 {
 	uint64_t e = NVME_PCI_MSIX_TABLE + 16 * v;
 
-	wr(f, e + PCI_MSIX_ENTRY_LOWER_ADDR, (uint32_t)MSI_ADDR, 4);
-	wr(f, e + PCI_MSIX_ENTRY_UPPER_ADDR, 0, 4);
-	wr(f, e + PCI_MSIX_ENTRY_DATA, 0x40 + v, 4);
-	wr(f, e + PCI_MSIX_ENTRY_VECTOR_CTRL, 0, 4);
+	pf_wr(&f->pf, e + PCI_MSIX_ENTRY_LOWER_ADDR, (uint32_t)MSI_ADDR, 4);
+	pf_wr(&f->pf, e + PCI_MSIX_ENTRY_UPPER_ADDR, 0, 4);
+	pf_wr(&f->pf, e + PCI_MSIX_ENTRY_DATA, 0x40 + v, 4);
+	pf_wr(&f->pf, e + PCI_MSIX_ENTRY_VECTOR_CTRL, 0, 4);
 }
 
 static void msix_enable(struct fix *f, bool on)
 {
-	uint16_t flags = cfg_rd(f, f->msix_cap + PCI_MSIX_FLAGS, 2);
+	uint16_t flags = pf_cfg_rd(&f->pf, f->msix_cap + PCI_MSIX_FLAGS, 2);
 
 	if (on)
 		flags |= PCI_MSIX_FLAGS_ENABLE;
 	else
 		flags &= ~PCI_MSIX_FLAGS_ENABLE;
-	cfg_wr(f, f->msix_cap + PCI_MSIX_FLAGS, flags, 2);
+	pf_cfg_wr(&f->pf, f->msix_cap + PCI_MSIX_FLAGS, flags, 2);
 }
 
 static void map_bar(struct fix *f)
 {
-	f->bar = (cfg_rd(f, PCI_BASE_ADDRESS_0, 4) & ~0xfull) |
-		 (uint64_t)cfg_rd(f, PCI_BASE_ADDRESS_1, 4) << 32;
-	assert_true(f->bar != 0);
-	cfg_wr(f, PCI_COMMAND, PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER, 2);
+	f->pf.bar = (pf_cfg_rd(&f->pf, PCI_BASE_ADDRESS_0, 4) & ~0xfull) |
+		    (uint64_t)pf_cfg_rd(&f->pf, PCI_BASE_ADDRESS_1, 4) << 32;
+	assert_true(f->pf.bar != 0);
+	pf_cfg_wr(&f->pf, PCI_COMMAND, PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER,
+		  2);
 }
 
 static void q_init(struct q *q, uint64_t base, uint16_t size)
@@ -267,14 +161,14 @@ static void q_init(struct q *q, uint64_t base, uint16_t size)
 static void enable_ctrl(struct fix *f)
 {
 	memset(hva(f, ACQ_GPA, AQ_SIZE * 16), 0, AQ_SIZE * 16);
-	wr(f, AQA, (AQ_SIZE - 1) << 16 | (AQ_SIZE - 1), 4);
+	pf_wr(&f->pf, AQA, (AQ_SIZE - 1) << 16 | (AQ_SIZE - 1), 4);
 	/* Linux: lo_hi_writeq. */
-	wr(f, ASQ, (uint32_t)ASQ_GPA, 4);
-	wr(f, ASQ + 4, ASQ_GPA >> 32, 4);
-	wr(f, ACQ, (uint32_t)ACQ_GPA, 4);
-	wr(f, ACQ + 4, ACQ_GPA >> 32, 4);
-	wr(f, CC, CC_READY_BITS, 4);
-	assert_int_equal(rd(f, CSTS, 4) & 3, 1);
+	pf_wr(&f->pf, ASQ, (uint32_t)ASQ_GPA, 4);
+	pf_wr(&f->pf, ASQ + 4, ASQ_GPA >> 32, 4);
+	pf_wr(&f->pf, ACQ, (uint32_t)ACQ_GPA, 4);
+	pf_wr(&f->pf, ACQ + 4, ACQ_GPA >> 32, 4);
+	pf_wr(&f->pf, CC, CC_READY_BITS, 4);
+	assert_int_equal(pf_rd(&f->pf, CSTS, 4) & 3, 1);
 	q_init(&f->sq[0], ASQ_GPA, AQ_SIZE);
 	q_init(&f->cq[0], ACQ_GPA, AQ_SIZE);
 	f->cid = 0;
@@ -283,25 +177,17 @@ static void enable_ctrl(struct fix *f)
 static void cmd(struct fix *f, uint32_t *e, uint8_t opc, uint32_t nsid,
 		uint64_t prp1, uint64_t prp2)
 {
-	memset(e, 0, 64);
-	e[0] = opc | (uint32_t)++f->cid << 16;
-	e[1] = nsid;
-	e[6] = (uint32_t)prp1;
-	e[7] = (uint32_t)(prp1 >> 32);
-	e[8] = (uint32_t)prp2;
-	e[9] = (uint32_t)(prp2 >> 32);
+	nvme_sqe_init(e, opc, ++f->cid, nsid);
+	nvme_sqe_prp(e, prp1, prp2);
 }
 
 static void submit(struct fix *f, unsigned int qid, const uint32_t *e)
 {
 	struct q *q = &f->sq[qid];
-	uint32_t le[16];
 
-	for (int i = 0; i < 16; i++)
-		le[i] = htole32(e[i]);
-	memcpy(hva(f, q->base + (uint64_t)q->idx * 64, 64), le, 64);
+	nvme_sqe_store(hva(f, q->base + (uint64_t)q->idx * 64, 64), e);
 	q->idx = (uint16_t)((q->idx + 1) % q->size);
-	wr(f, SQTDBL(qid), q->idx, 4);
+	pf_wr(&f->pf, SQTDBL(qid), q->idx, 4);
 }
 
 /* Waits up to five seconds for the next CQE; returns its status field. */
@@ -323,7 +209,7 @@ static int reap(struct fix *f, unsigned int qid, bool ring, uint16_t *cid)
 			if (!q->idx)
 				q->phase = !q->phase;
 			if (ring)
-				wr(f, CQHDBL(qid), q->idx, 4);
+				pf_wr(&f->pf, CQHDBL(qid), q->idx, 4);
 			return (dw3 >> 17) & 0x7ff;
 		}
 		sleep_ms(1);
@@ -412,16 +298,10 @@ static bool same(struct fix *f, uint64_t a, uint64_t b)
 	return true;
 }
 
-static unsigned int intx_gsi(struct fix *f)
-{
-	return pci_host_intx_gsi(&f->host, PCI_SLOT(f->devfn), 1);
-}
-
 /* ---- fixture ---- */
 
 static int setup(void **state)
 {
-	struct pci_host_config cfg;
 	struct fix *f = calloc(1, sizeof(*f));
 	struct blk_options bo = { .engine = BLK_ENGINE_SYNC,
 				  .serial = "DVS-PCI-TEST" };
@@ -430,16 +310,8 @@ static int setup(void **state)
 	int fd;
 
 	assert_non_null(f);
-	memset(irq_level, 0, sizeof(irq_level));
-	memset(msgs, 0, sizeof(msgs));
-	vm_init_common(&f->vm);
-	f->vm.irq_set = rec_irq;
-	f->vm.irq_ops = &rec_ops;
-	assert_int_equal(guest_mem_init(&f->vm.mem, RAM_SIZE), 0);
-	pc_pci_host_config(&cfg);
-	assert_int_equal(pci_host_init(&f->host, &f->vm, &cfg), 0);
-	f->loop = evloop_create("test-io");
-	assert_non_null(f->loop);
+	/* Routes refused: every message is a KVM_SIGNAL_MSI. */
+	pf_init(&f->pf, RAM_SIZE, false);
 
 	snprintf(f->path, sizeof(f->path), "/tmp/devisor-nvme-pci-XXXXXX");
 	fd = mkstemp(f->path);
@@ -448,16 +320,17 @@ static int setup(void **state)
 	close(fd);
 	be = blk_open(f->path, &bo);
 	assert_non_null(be);
-	f->np = nvme_pci_create(&f->vm, &f->host, be, &nc, f->loop, -1);
+	f->np = nvme_pci_create(&f->pf.vm, &f->pf.host, be, &nc, f->pf.loop,
+				-1);
 	assert_non_null(f->np);
 
 	/* Enumerate like firmware: the NVMe class on bus 0. */
 	for (unsigned int slot = 1; slot < 32; slot++) {
-		f->devfn = PCI_DEVFN(slot, 0);
-		if (cfg_rd(f, PCI_CLASS_REVISION, 4) >> 8 == 0x010802)
+		f->pf.devfn = PCI_DEVFN(slot, 0);
+		if (pf_cfg_rd(&f->pf, PCI_CLASS_REVISION, 4) >> 8 == 0x010802)
 			break;
 	}
-	assert_int_equal(f->devfn, nvme_pci_pdev(f->np)->devfn);
+	assert_int_equal(f->pf.devfn, nvme_pci_pdev(f->np)->devfn);
 	find_caps(f);
 	map_bar(f);
 	*state = f;
@@ -469,9 +342,7 @@ static int teardown(void **state)
 	struct fix *f = *state;
 
 	/* The function (newest), then the host; the loop outlives both. */
-	devices_destroy(&f->vm);
-	evloop_destroy(f->loop);
-	vm_destroy(&f->vm);
+	pf_destroy(&f->pf);
 	unlink(f->path);
 	free(f);
 	return 0;
@@ -493,60 +364,64 @@ static void test_identity(void **state)
 	struct fix *f = *state;
 	uint32_t table, pba, lo, hi;
 
-	assert_int_equal(cfg_rd(f, PCI_VENDOR_ID, 2), 0x1af4);
-	assert_int_equal(cfg_rd(f, PCI_DEVICE_ID, 2), NVME_PCI_DEVICE);
+	assert_int_equal(pf_cfg_rd(&f->pf, PCI_VENDOR_ID, 2), 0x1af4);
+	assert_int_equal(pf_cfg_rd(&f->pf, PCI_DEVICE_ID, 2), NVME_PCI_DEVICE);
 	assert_true(NVME_PCI_DEVICE < 0x1000 || NVME_PCI_DEVICE > 0x107f);
-	assert_int_equal(cfg_rd(f, PCI_CLASS_REVISION, 4) >> 8, 0x010802);
-	assert_int_equal(cfg_rd(f, PCI_SUBSYSTEM_VENDOR_ID, 2), 0x1af4);
-	assert_int_equal(cfg_rd(f, PCI_SUBSYSTEM_ID, 2), NVME_PCI_SUBSYS_ID);
-	assert_int_equal(cfg_rd(f, PCI_INTERRUPT_PIN, 1), 1);
-	assert_true(cfg_rd(f, PCI_STATUS, 2) & PCI_STATUS_CAP_LIST);
+	assert_int_equal(pf_cfg_rd(&f->pf, PCI_CLASS_REVISION, 4) >> 8,
+			 0x010802);
+	assert_int_equal(pf_cfg_rd(&f->pf, PCI_SUBSYSTEM_VENDOR_ID, 2), 0x1af4);
+	assert_int_equal(pf_cfg_rd(&f->pf, PCI_SUBSYSTEM_ID, 2),
+			 NVME_PCI_SUBSYS_ID);
+	assert_int_equal(pf_cfg_rd(&f->pf, PCI_INTERRUPT_PIN, 1), 1);
+	assert_true(pf_cfg_rd(&f->pf, PCI_STATUS, 2) & PCI_STATUS_CAP_LIST);
 
 	/* BAR0: 64-bit, non-prefetchable memory, 16 KiB (sized with ~0). */
-	lo = cfg_rd(f, PCI_BASE_ADDRESS_0, 4);
-	hi = cfg_rd(f, PCI_BASE_ADDRESS_1, 4);
+	lo = pf_cfg_rd(&f->pf, PCI_BASE_ADDRESS_0, 4);
+	hi = pf_cfg_rd(&f->pf, PCI_BASE_ADDRESS_1, 4);
 	assert_int_equal(lo & 0xf, PCI_BASE_ADDRESS_MEM_TYPE_64);
-	cfg_wr(f, PCI_COMMAND, 0, 2);
-	cfg_wr(f, PCI_BASE_ADDRESS_0, ~0u, 4);
-	cfg_wr(f, PCI_BASE_ADDRESS_1, ~0u, 4);
-	assert_int_equal(cfg_rd(f, PCI_BASE_ADDRESS_0, 4) & ~0xfu,
+	pf_cfg_wr(&f->pf, PCI_COMMAND, 0, 2);
+	pf_cfg_wr(&f->pf, PCI_BASE_ADDRESS_0, ~0u, 4);
+	pf_cfg_wr(&f->pf, PCI_BASE_ADDRESS_1, ~0u, 4);
+	assert_int_equal(pf_cfg_rd(&f->pf, PCI_BASE_ADDRESS_0, 4) & ~0xfu,
 			 (uint32_t) ~(NVME_BAR0_SIZE - 1));
-	assert_int_equal(cfg_rd(f, PCI_BASE_ADDRESS_1, 4), ~0u);
-	cfg_wr(f, PCI_BASE_ADDRESS_0, lo, 4);
-	cfg_wr(f, PCI_BASE_ADDRESS_1, hi, 4);
+	assert_int_equal(pf_cfg_rd(&f->pf, PCI_BASE_ADDRESS_1, 4), ~0u);
+	pf_cfg_wr(&f->pf, PCI_BASE_ADDRESS_0, lo, 4);
+	pf_cfg_wr(&f->pf, PCI_BASE_ADDRESS_1, hi, 4);
 	/* No other BAR. */
 	for (unsigned int b = 2; b < 6; b++)
-		assert_int_equal(cfg_rd(f, PCI_BASE_ADDRESS_0 + 4 * b, 4), 0);
+		assert_int_equal(
+			pf_cfg_rd(&f->pf, PCI_BASE_ADDRESS_0 + 4 * b, 4), 0);
 	map_bar(f);
 
 	/* MSI-X: a vector per CQ (admin + 64 I/O), table and PBA in BAR0. */
 	assert_true(f->msix_cap && f->pm_cap && f->pcie_cap);
-	assert_int_equal(cfg_rd(f, f->msix_cap + PCI_MSIX_FLAGS, 2) &
+	assert_int_equal(pf_cfg_rd(&f->pf, f->msix_cap + PCI_MSIX_FLAGS, 2) &
 				 PCI_MSIX_FLAGS_QSIZE,
 			 NVME_MAX_IOQ);
-	table = cfg_rd(f, f->msix_cap + PCI_MSIX_TABLE, 4);
-	pba = cfg_rd(f, f->msix_cap + PCI_MSIX_PBA, 4);
+	table = pf_cfg_rd(&f->pf, f->msix_cap + PCI_MSIX_TABLE, 4);
+	pba = pf_cfg_rd(&f->pf, f->msix_cap + PCI_MSIX_PBA, 4);
 	assert_int_equal(table, NVME_PCI_MSIX_TABLE | 0);
 	assert_int_equal(pba, NVME_PCI_MSIX_PBA | 0);
 	assert_true(NVME_PCI_MSIX_TABLE >= NVME_DB_END);
 	/* Table entries start masked. */
-	assert_int_equal(rd(f, NVME_PCI_MSIX_TABLE + 12, 4), 1);
+	assert_int_equal(pf_rd(&f->pf, NVME_PCI_MSIX_TABLE + 12, 4), 1);
 
 	/* PM 1.2, D0, No_Soft_Reset. */
-	assert_int_equal(cfg_rd(f, f->pm_cap + PCI_PM_PMC, 2) & 7, 3);
-	assert_int_equal(cfg_rd(f, f->pm_cap + PCI_PM_CTRL, 2),
+	assert_int_equal(pf_cfg_rd(&f->pf, f->pm_cap + PCI_PM_PMC, 2) & 7, 3);
+	assert_int_equal(pf_cfg_rd(&f->pf, f->pm_cap + PCI_PM_CTRL, 2),
 			 PCI_PM_CTRL_NO_SOFT_RESET);
 
 	/* PCIe v2 integrated endpoint with FLR; 4 KiB of config space. */
-	assert_int_equal(cfg_rd(f, f->pcie_cap + PCI_EXP_FLAGS, 2) & 0xff,
+	assert_int_equal(pf_cfg_rd(&f->pf, f->pcie_cap + PCI_EXP_FLAGS, 2) &
+				 0xff,
 			 2 | PCI_EXP_TYPE_RC_END << 4);
-	assert_true(cfg_rd(f, f->pcie_cap + PCI_EXP_DEVCAP, 4) &
+	assert_true(pf_cfg_rd(&f->pf, f->pcie_cap + PCI_EXP_DEVCAP, 4) &
 		    PCI_EXP_DEVCAP_FLR);
 	assert_true(nvme_pci_pdev(f->np)->express);
 
 	/* The controller is behind BAR0. */
-	assert_int_equal(rd(f, 0x08, 4), 0x00010400); /* VS 1.4 */
-	assert_int_equal(rd(f, CAP, 8) & 0xffff, 1023);
+	assert_int_equal(pf_rd(&f->pf, VS, 4), 0x00010400); /* 1.4 */
+	assert_int_equal(pf_rd(&f->pf, CAP, 8) & 0xffff, 1023);
 }
 
 static void test_msix_identify_and_io(void **state)
@@ -564,7 +439,7 @@ static void test_msix_identify_and_io(void **state)
 	assert_memory_equal(id + 4, "DVS-PCI-TEST        ", 20);
 	assert_memory_equal(id + 24, "devisor NVMe", 12);
 	assert_true(msgs_for(0) >= 1);
-	assert_int_equal(level(intx_gsi(f)), 0);
+	assert_int_equal(pf_level(pf_intx_gsi(&f->pf)), 0);
 
 	assert_int_equal(identify(f, 0), 0);
 	assert_int_equal(le64toh(*(uint64_t *)hva(f, ID_GPA, 8)),
@@ -587,7 +462,7 @@ static void test_msix_identify_and_io(void **state)
 	assert_memory_equal(img, hva(f, WBUF_GPA, PAGE), PAGE);
 	assert_memory_equal(img + PAGE, hva(f, WBUF_GPA + 2 * PAGE, PAGE),
 			    PAGE);
-	assert_int_equal(level(intx_gsi(f)), 0);
+	assert_int_equal(pf_level(pf_intx_gsi(&f->pf)), 0);
 }
 
 static void test_msix_masked_pending(void **state)
@@ -598,16 +473,18 @@ static void test_msix_masked_pending(void **state)
 	bring_up_msix(f);
 	io_queues(f);
 	/* Mask vector 1: the completion sets its PBA bit, no message. */
-	wr(f, NVME_PCI_MSIX_TABLE + 16 + PCI_MSIX_ENTRY_VECTOR_CTRL, 1, 4);
+	pf_wr(&f->pf, NVME_PCI_MSIX_TABLE + 16 + PCI_MSIX_ENTRY_VECTOR_CTRL, 1,
+	      4);
 	before = msgs_for(1);
 	fill(f, WBUF_GPA, 9);
 	assert_int_equal(rw(f, true, 8, WBUF_GPA), 0);
 	assert_int_equal(msgs_for(1), before);
-	assert_int_equal(rd(f, NVME_PCI_MSIX_PBA, 8) & 2, 2);
+	assert_int_equal(pf_rd(&f->pf, NVME_PCI_MSIX_PBA, 8) & 2, 2);
 	/* Unmasking delivers it. */
-	wr(f, NVME_PCI_MSIX_TABLE + 16 + PCI_MSIX_ENTRY_VECTOR_CTRL, 0, 4);
+	pf_wr(&f->pf, NVME_PCI_MSIX_TABLE + 16 + PCI_MSIX_ENTRY_VECTOR_CTRL, 0,
+	      4);
 	assert_int_equal(msgs_for(1), before + 1);
-	assert_int_equal(rd(f, NVME_PCI_MSIX_PBA, 8) & 2, 0);
+	assert_int_equal(pf_rd(&f->pf, NVME_PCI_MSIX_PBA, 8) & 2, 0);
 }
 
 static void test_intx(void **state)
@@ -622,63 +499,66 @@ static void test_intx(void **state)
 	e[10] = 1;
 	submit(f, 0, e);
 	assert_int_equal(reap(f, 0, false, NULL), 0);
-	assert_int_equal(level(intx_gsi(f)), 1);
-	assert_true(cfg_rd(f, PCI_STATUS, 2) & PCI_STATUS_INTERRUPT);
+	assert_int_equal(pf_level(pf_intx_gsi(&f->pf)), 1);
+	assert_true(pf_cfg_rd(&f->pf, PCI_STATUS, 2) & PCI_STATUS_INTERRUPT);
 	/* INTX_DISABLE holds the pin down; Status still shows it. */
-	cfg_wr(f, PCI_COMMAND,
-	       PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER |
-		       PCI_COMMAND_INTX_DISABLE,
-	       2);
-	assert_int_equal(level(intx_gsi(f)), 0);
-	cfg_wr(f, PCI_COMMAND, PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER, 2);
-	assert_int_equal(level(intx_gsi(f)), 1);
+	pf_cfg_wr(&f->pf, PCI_COMMAND,
+		  PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER |
+			  PCI_COMMAND_INTX_DISABLE,
+		  2);
+	assert_int_equal(pf_level(pf_intx_gsi(&f->pf)), 0);
+	pf_cfg_wr(&f->pf, PCI_COMMAND, PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER,
+		  2);
+	assert_int_equal(pf_level(pf_intx_gsi(&f->pf)), 1);
 	/* Consuming the entry drops it. */
-	wr(f, CQHDBL(0), f->cq[0].idx, 4);
-	assert_int_equal(level(intx_gsi(f)), 0);
+	pf_wr(&f->pf, CQHDBL(0), f->cq[0].idx, 4);
+	assert_int_equal(pf_level(pf_intx_gsi(&f->pf)), 0);
 
 	/* Enabling MSI-X with an entry pending moves it off the pin. */
 	submit(f, 0, e);
 	assert_int_equal(reap(f, 0, false, NULL), 0);
-	assert_int_equal(level(intx_gsi(f)), 1);
+	assert_int_equal(pf_level(pf_intx_gsi(&f->pf)), 1);
 	msix_program(f, 0);
 	msix_enable(f, true);
-	assert_int_equal(level(intx_gsi(f)), 0);
-	wr(f, CQHDBL(0), f->cq[0].idx, 4);
+	assert_int_equal(pf_level(pf_intx_gsi(&f->pf)), 0);
+	pf_wr(&f->pf, CQHDBL(0), f->cq[0].idx, 4);
 	assert_int_equal(identify(f, 1), 0);
 	assert_true(msgs_for(0) >= 1);
-	assert_int_equal(level(intx_gsi(f)), 0);
+	assert_int_equal(pf_level(pf_intx_gsi(&f->pf)), 0);
 	/* And disabling it brings the pin back. */
 	msix_enable(f, false);
 	submit(f, 0, e);
 	assert_int_equal(reap(f, 0, false, NULL), 0);
-	assert_int_equal(level(intx_gsi(f)), 1);
-	wr(f, CQHDBL(0), f->cq[0].idx, 4);
-	assert_int_equal(level(intx_gsi(f)), 0);
+	assert_int_equal(pf_level(pf_intx_gsi(&f->pf)), 1);
+	pf_wr(&f->pf, CQHDBL(0), f->cq[0].idx, 4);
+	assert_int_equal(pf_level(pf_intx_gsi(&f->pf)), 0);
 }
 
 /* After a reset: registers, decode, MSI-X back to power-on; it works. */
 static void check_reset_then_reuse(struct fix *f)
 {
-	assert_int_equal(cfg_rd(f, PCI_COMMAND, 2), 0);
-	assert_int_equal(cfg_rd(f, f->msix_cap + PCI_MSIX_FLAGS, 2) &
+	unsigned int before;
+
+	assert_int_equal(pf_cfg_rd(&f->pf, PCI_COMMAND, 2), 0);
+	assert_int_equal(pf_cfg_rd(&f->pf, f->msix_cap + PCI_MSIX_FLAGS, 2) &
 				 PCI_MSIX_FLAGS_ENABLE,
 			 0);
-	assert_int_equal(cfg_rd(f, f->pcie_cap + PCI_EXP_DEVCTL, 2) &
+	assert_int_equal(pf_cfg_rd(&f->pf, f->pcie_cap + PCI_EXP_DEVCTL, 2) &
 				 PCI_EXP_DEVCTL_BCR_FLR,
 			 0);
 	/* Decode is off: BAR0 is not there. */
-	assert_int_equal(rd(f, CSTS, 4), 0xffffffff);
+	assert_int_equal(pf_rd(&f->pf, CSTS, 4), 0xffffffff);
 	map_bar(f);
-	assert_int_equal(rd(f, CC, 4), 0);
-	assert_int_equal(rd(f, CSTS, 4), 0);
-	assert_int_equal(rd(f, AQA, 4), 0);
-	assert_int_equal(rd(f, ASQ, 8), 0);
+	assert_int_equal(pf_rd(&f->pf, CC, 4), 0);
+	assert_int_equal(pf_rd(&f->pf, CSTS, 4), 0);
+	assert_int_equal(pf_rd(&f->pf, AQA, 4), 0);
+	assert_int_equal(pf_rd(&f->pf, ASQ, 8), 0);
 	/* Vectors masked again. */
-	assert_int_equal(rd(f, NVME_PCI_MSIX_TABLE + 12, 4), 1);
-	memset(msgs, 0, sizeof(msgs));
+	assert_int_equal(pf_rd(&f->pf, NVME_PCI_MSIX_TABLE + 12, 4), 1);
+	before = msgs_for(0);
 	bring_up_msix(f);
 	assert_int_equal(identify(f, 1), 0);
-	assert_true(msgs_for(0) >= 1);
+	assert_true(msgs_for(0) >= before + 1);
 	io_queues(f);
 	fill(f, WBUF_GPA, 3);
 	assert_int_equal(rw(f, true, 16, WBUF_GPA), 0);
@@ -695,9 +575,9 @@ static void test_flr(void **state)
 	io_queues(f);
 	fill(f, WBUF_GPA, 1);
 	assert_int_equal(rw(f, true, 0, WBUF_GPA), 0);
-	devctl = cfg_rd(f, f->pcie_cap + PCI_EXP_DEVCTL, 2);
-	cfg_wr(f, f->pcie_cap + PCI_EXP_DEVCTL, devctl | PCI_EXP_DEVCTL_BCR_FLR,
-	       2);
+	devctl = pf_cfg_rd(&f->pf, f->pcie_cap + PCI_EXP_DEVCTL, 2);
+	pf_cfg_wr(&f->pf, f->pcie_cap + PCI_EXP_DEVCTL,
+		  devctl | PCI_EXP_DEVCTL_BCR_FLR, 2);
 	check_reset_then_reuse(f);
 }
 
@@ -707,8 +587,8 @@ static void test_flr_byte(void **state)
 	struct fix *f = *state;
 
 	bring_up_msix(f);
-	cfg_wr(f, f->pcie_cap + PCI_EXP_DEVCTL + 1, PCI_EXP_DEVCTL_BCR_FLR >> 8,
-	       1);
+	pf_cfg_wr(&f->pf, f->pcie_cap + PCI_EXP_DEVCTL + 1,
+		  PCI_EXP_DEVCTL_BCR_FLR >> 8, 1);
 	check_reset_then_reuse(f);
 }
 
@@ -718,7 +598,7 @@ static void test_vm_reset(void **state)
 
 	bring_up_msix(f);
 	io_queues(f);
-	devices_reset(&f->vm);
+	devices_reset(&f->pf.vm);
 	check_reset_then_reuse(f);
 }
 
@@ -727,20 +607,20 @@ static void test_power_states(void **state)
 	struct fix *f = *state;
 	unsigned int pmcsr = f->pm_cap + PCI_PM_CTRL;
 
-	cfg_wr(f, pmcsr, 3, 2); /* D3hot */
-	assert_int_equal(cfg_rd(f, pmcsr, 2) & 3, 3);
-	cfg_wr(f, pmcsr, 1, 2); /* D1: not offered, stays D3hot */
-	assert_int_equal(cfg_rd(f, pmcsr, 2) & 3, 3);
-	cfg_wr(f, pmcsr, 0, 2);
-	assert_int_equal(cfg_rd(f, pmcsr, 2),
+	pf_cfg_wr(&f->pf, pmcsr, 3, 2); /* D3hot */
+	assert_int_equal(pf_cfg_rd(&f->pf, pmcsr, 2) & 3, 3);
+	pf_cfg_wr(&f->pf, pmcsr, 1, 2); /* D1: not offered, stays D3hot */
+	assert_int_equal(pf_cfg_rd(&f->pf, pmcsr, 2) & 3, 3);
+	pf_cfg_wr(&f->pf, pmcsr, 0, 2);
+	assert_int_equal(pf_cfg_rd(&f->pf, pmcsr, 2),
 			 PCI_PM_CTRL_NO_SOFT_RESET); /* D0, bit kept */
-	cfg_wr(f, pmcsr, 2, 2); /* D2: not offered either */
-	assert_int_equal(cfg_rd(f, pmcsr, 2) & 3, 0);
+	pf_cfg_wr(&f->pf, pmcsr, 2, 2); /* D2: not offered either */
+	assert_int_equal(pf_cfg_rd(&f->pf, pmcsr, 2) & 3, 0);
 	/* No_Soft_Reset: the controller keeps its state across D3hot. */
 	enable_ctrl(f);
-	cfg_wr(f, pmcsr, 3, 2);
-	cfg_wr(f, pmcsr, 0, 2);
-	assert_int_equal(rd(f, CSTS, 4) & 1, 1);
+	pf_cfg_wr(&f->pf, pmcsr, 3, 2);
+	pf_cfg_wr(&f->pf, pmcsr, 0, 2);
+	assert_int_equal(pf_rd(&f->pf, CSTS, 4) & 1, 1);
 }
 
 static void test_hostile(void **state)
@@ -761,14 +641,14 @@ static void test_hostile(void **state)
 	e[12] = 3 * PAGE / 512 - 1;
 	assert_int_equal(exec(f, 1, e), 0x04);
 	/* Doorbells of queues that do not exist, odd widths, the gap. */
-	wr(f, SQTDBL(40), 3, 4);
-	wr(f, CQHDBL(64), 3, 4);
-	wr(f, 0x1800, 1, 4);
-	wr(f, CC, 0x7, 1);
-	(void)rd(f, 0x1ff8, 8);
-	(void)rd(f, NVME_PCI_MSIX_PBA + 8, 8);
-	wr(f, NVME_PCI_MSIX_PBA, ~0ull, 8);
-	assert_int_equal(rd(f, CSTS, 4) & 3, 1);
+	pf_wr(&f->pf, SQTDBL(40), 3, 4);
+	pf_wr(&f->pf, CQHDBL(64), 3, 4);
+	pf_wr(&f->pf, 0x1800, 1, 4);
+	pf_wr(&f->pf, CC, 0x7, 1);
+	(void)pf_rd(&f->pf, 0x1ff8, 8);
+	(void)pf_rd(&f->pf, NVME_PCI_MSIX_PBA + 8, 8);
+	pf_wr(&f->pf, NVME_PCI_MSIX_PBA, ~0ull, 8);
+	assert_int_equal(pf_rd(&f->pf, CSTS, 4) & 3, 1);
 	fill(f, WBUF_GPA, 7);
 	assert_int_equal(rw(f, true, 32, WBUF_GPA), 0);
 	assert_int_equal(rw(f, false, 32, RBUF_GPA), 0);
@@ -798,7 +678,6 @@ static void test_teardown_busy(void **state)
 
 static int setup_sriov(void **state)
 {
-	struct pci_host_config cfg;
 	struct fix *f = calloc(1, sizeof(*f));
 	struct blk_options bo = { .engine = BLK_ENGINE_SYNC,
 				  .serial = "DVS-PF" };
@@ -820,16 +699,8 @@ static int setup_sriov(void **state)
 	int fd;
 
 	assert_non_null(f);
-	memset(irq_level, 0, sizeof(irq_level));
-	memset(msgs, 0, sizeof(msgs));
-	vm_init_common(&f->vm);
-	f->vm.irq_set = rec_irq;
-	f->vm.irq_ops = &rec_ops;
-	assert_int_equal(guest_mem_init(&f->vm.mem, RAM_SIZE), 0);
-	pc_pci_host_config(&cfg);
-	assert_int_equal(pci_host_init(&f->host, &f->vm, &cfg), 0);
-	f->loop = evloop_create("test-io");
-	assert_non_null(f->loop);
+	/* Routes refused: every message is a KVM_SIGNAL_MSI. */
+	pf_init(&f->pf, RAM_SIZE, false);
 	snprintf(f->path, sizeof(f->path), "/tmp/devisor-nvme-pci-XXXXXX");
 	fd = mkstemp(f->path);
 	assert_true(fd >= 0);
@@ -841,12 +712,12 @@ static int setup_sriov(void **state)
 		vbe[i] = blk_open(f->path, &vbo);
 		assert_non_null(vbe[i]);
 	}
-	f->np = nvme_pci_create_pf(&f->vm, &f->host, be, &nc, f->loop,
+	f->np = nvme_pci_create_pf(&f->pf.vm, &f->pf.host, be, &nc, f->pf.loop,
 				   PCI_DEVFN(4, 0), vbe, vc, 2);
 	assert_non_null(f->np);
 	assert_null(vbe[0]);
 	assert_int_equal(nvme_pci_nr_vfs(f->np), 2);
-	f->devfn = PCI_DEVFN(4, 0);
+	f->pf.devfn = PCI_DEVFN(4, 0);
 	*state = f;
 	return 0;
 }
@@ -856,7 +727,7 @@ static unsigned int sriov_cap(struct fix *f)
 	unsigned int off = PCI_CFG_SPACE_SIZE;
 
 	for (int guard = 0; off && guard < 32; guard++) {
-		uint32_t hdr = cfg_rd(f, off, 4);
+		uint32_t hdr = pf_cfg_rd(&f->pf, off, 4);
 
 		if ((hdr & 0xffff) == PCI_EXT_CAP_ID_SRIOV)
 			return off;
@@ -868,10 +739,10 @@ static unsigned int sriov_cap(struct fix *f)
 
 static void vfs_enable(struct fix *f, unsigned int cap, unsigned int n)
 {
-	f->devfn = PCI_DEVFN(4, 0);
-	cfg_wr(f, cap + PCI_SRIOV_NUM_VF, n, 2);
-	cfg_wr(f, cap + PCI_SRIOV_CTRL,
-	       n ? PCI_SRIOV_CTRL_VFE | PCI_SRIOV_CTRL_MSE : 0, 2);
+	f->pf.devfn = PCI_DEVFN(4, 0);
+	pf_cfg_wr(&f->pf, cap + PCI_SRIOV_NUM_VF, n, 2);
+	pf_cfg_wr(&f->pf, cap + PCI_SRIOV_CTRL,
+		  n ? PCI_SRIOV_CTRL_VFE | PCI_SRIOV_CTRL_MSE : 0, 2);
 }
 
 /* Points the fixture at VF @k (1-based) as the guest would find it. */
@@ -879,13 +750,13 @@ static void use_vf(struct fix *f, unsigned int cap, unsigned int k)
 {
 	uint64_t base;
 
-	f->devfn = PCI_DEVFN(4, 0);
-	base = (cfg_rd(f, cap + PCI_SRIOV_BAR, 4) & ~0xfull) |
-	       (uint64_t)cfg_rd(f, cap + PCI_SRIOV_BAR + 4, 4) << 32;
-	f->devfn = PCI_DEVFN(4, k);
-	f->bar = base + (k - 1) * (uint64_t)NVME_BAR0_SIZE;
+	f->pf.devfn = PCI_DEVFN(4, 0);
+	base = (pf_cfg_rd(&f->pf, cap + PCI_SRIOV_BAR, 4) & ~0xfull) |
+	       (uint64_t)pf_cfg_rd(&f->pf, cap + PCI_SRIOV_BAR + 4, 4) << 32;
+	f->pf.devfn = PCI_DEVFN(4, k);
+	f->pf.bar = base + (k - 1) * (uint64_t)NVME_BAR0_SIZE;
 	find_caps(f);
-	cfg_wr(f, PCI_COMMAND, PCI_COMMAND_MASTER, 2);
+	pf_cfg_wr(&f->pf, PCI_COMMAND, PCI_COMMAND_MASTER, 2);
 }
 
 static void test_sriov_vfs(void **state)
@@ -896,15 +767,16 @@ static void test_sriov_vfs(void **state)
 	uint8_t *id;
 	int fd;
 
-	assert_int_equal(cfg_rd(f, cap + PCI_SRIOV_TOTAL_VF, 2), 2);
-	assert_int_equal(cfg_rd(f, cap + PCI_SRIOV_VF_OFFSET, 4), 0x00010001);
-	assert_int_equal(cfg_rd(f, cap + PCI_SRIOV_VF_DID, 2),
+	assert_int_equal(pf_cfg_rd(&f->pf, cap + PCI_SRIOV_TOTAL_VF, 2), 2);
+	assert_int_equal(pf_cfg_rd(&f->pf, cap + PCI_SRIOV_VF_OFFSET, 4),
+			 0x00010001);
+	assert_int_equal(pf_cfg_rd(&f->pf, cap + PCI_SRIOV_VF_DID, 2),
 			 NVME_PCI_VF_DEVICE);
-	f->devfn = PCI_DEVFN(4, 1);
-	assert_int_equal(cfg_rd(f, PCI_VENDOR_ID, 4), 0xffffffff);
+	f->pf.devfn = PCI_DEVFN(4, 1);
+	assert_int_equal(pf_cfg_rd(&f->pf, PCI_VENDOR_ID, 4), 0xffffffff);
 
 	/* The PF's Secondary Controller List: VF K is controller K. */
-	f->devfn = PCI_DEVFN(4, 0);
+	f->pf.devfn = PCI_DEVFN(4, 0);
 	find_caps(f);
 	map_bar(f);
 	bring_up_msix(f);
@@ -934,14 +806,17 @@ static void test_sriov_vfs(void **state)
 	for (unsigned int k = 1; k <= 2; k++) {
 		use_vf(f, cap, k);
 		/* VF rules: IDs 0xffff, no INTx, BAR reads 0, no SR-IOV. */
-		assert_int_equal(cfg_rd(f, PCI_VENDOR_ID, 4), 0xffffffff);
-		assert_int_equal(cfg_rd(f, PCI_CLASS_REVISION, 4) >> 8,
+		assert_int_equal(pf_cfg_rd(&f->pf, PCI_VENDOR_ID, 4),
+				 0xffffffff);
+		assert_int_equal(pf_cfg_rd(&f->pf, PCI_CLASS_REVISION, 4) >> 8,
 				 0x010802);
-		assert_int_equal(cfg_rd(f, PCI_INTERRUPT_PIN, 1), 0);
-		assert_int_equal(cfg_rd(f, PCI_BASE_ADDRESS_0, 4), 0);
+		assert_int_equal(pf_cfg_rd(&f->pf, PCI_INTERRUPT_PIN, 1), 0);
+		assert_int_equal(pf_cfg_rd(&f->pf, PCI_BASE_ADDRESS_0, 4), 0);
 		assert_true(f->msix_cap && f->pcie_cap);
-		assert_int_equal(cfg_rd(f, PCI_CFG_SPACE_SIZE, 4) & 0xffff, 0);
-		assert_int_equal(rd(f, 0x08, 4), 0x00010400); /* VS 1.4 */
+		assert_int_equal(
+			pf_cfg_rd(&f->pf, PCI_CFG_SPACE_SIZE, 4) & 0xffff, 0);
+		assert_int_equal(pf_rd(&f->pf, 0x08, 4),
+				 0x00010400); /* VS 1.4 */
 
 		bring_up_msix(f);
 		assert_int_equal(identify(f, 1), 0);
@@ -978,29 +853,32 @@ static void test_sriov_vfs(void **state)
 	}
 	vfs_enable(f, cap, 0);
 	for (unsigned int k = 1; k <= 2; k++) {
-		f->devfn = PCI_DEVFN(4, k);
-		assert_int_equal(cfg_rd(f, PCI_CLASS_REVISION, 4), 0xffffffff);
+		f->pf.devfn = PCI_DEVFN(4, k);
+		assert_int_equal(pf_cfg_rd(&f->pf, PCI_CLASS_REVISION, 4),
+				 0xffffffff);
 	}
-	assert_null(pci_host_find(&f->host, 0, PCI_DEVFN(4, 1)));
+	assert_null(pci_host_find(&f->pf.host, 0, PCI_DEVFN(4, 1)));
 
 	/* Back again, clean: controller off, MSI-X off, BAR decoding. */
 	for (unsigned int round = 0; round < 20; round++) {
 		vfs_enable(f, cap, 1 + round % 2);
 		use_vf(f, cap, 1);
-		assert_int_equal(rd(f, CSTS, 4) & 1, 0);
-		assert_int_equal(cfg_rd(f, f->msix_cap + PCI_MSIX_FLAGS, 2) &
+		assert_int_equal(pf_rd(&f->pf, CSTS, 4) & 1, 0);
+		assert_int_equal(pf_cfg_rd(&f->pf, f->msix_cap + PCI_MSIX_FLAGS,
+					   2) &
 					 PCI_MSIX_FLAGS_ENABLE,
 				 0);
 		vfs_enable(f, cap, 0);
 	}
 	/* The VM's reset with VFs enabled: they go, the PF stays. */
 	vfs_enable(f, cap, 2);
-	assert_non_null(pci_host_find(&f->host, 0, PCI_DEVFN(4, 2)));
-	devices_reset(&f->vm);
-	assert_null(pci_host_find(&f->host, 0, PCI_DEVFN(4, 1)));
-	assert_null(pci_host_find(&f->host, 0, PCI_DEVFN(4, 2)));
-	assert_int_equal(cfg_rd(f, cap + PCI_SRIOV_CTRL, 2), 0);
-	assert_int_equal(cfg_rd(f, PCI_CLASS_REVISION, 4) >> 8, 0x010802);
+	assert_non_null(pci_host_find(&f->pf.host, 0, PCI_DEVFN(4, 2)));
+	devices_reset(&f->pf.vm);
+	assert_null(pci_host_find(&f->pf.host, 0, PCI_DEVFN(4, 1)));
+	assert_null(pci_host_find(&f->pf.host, 0, PCI_DEVFN(4, 2)));
+	assert_int_equal(pf_cfg_rd(&f->pf, cap + PCI_SRIOV_CTRL, 2), 0);
+	assert_int_equal(pf_cfg_rd(&f->pf, PCI_CLASS_REVISION, 4) >> 8,
+			 0x010802);
 
 	/* Teardown with VFs enabled. */
 	vfs_enable(f, cap, 2);

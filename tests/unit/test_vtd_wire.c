@@ -37,6 +37,7 @@
 #include "virtio/rng.h"
 #include "virtio/virtio.h"
 
+#include "helpers/pci_fixture.h"
 #include "helpers/virtio_driver.h"
 
 #define RAM_SIZE (64ull << 20)
@@ -61,64 +62,14 @@
 #define FE_DATA 0x49
 
 struct fix {
-	struct vm vm;
-	struct pci_host host;
-	struct evloop *loop;
+	struct pci_fix pf; /* bar: BAR 4 */
 	struct vtd *vtd;
 	struct virtio_pci *vp;
-	unsigned int devfn;
-	uint64_t bar;
 	uint32_t common, notify, notify_mult;
 	uint16_t avail_idx;
 	/* VT-d tables */
 	bool sm;
 	uint64_t next_page, root, slpt;
-};
-
-/* ---- the VM's MSIs (only KVM_SIGNAL_MSI is used here) ---- */
-
-static pthread_mutex_t rec_lock = PTHREAD_MUTEX_INITIALIZER;
-static unsigned int nr_msis;
-static uint64_t msi_addr;
-static uint32_t msi_data;
-
-static int no_route(void *opaque, uint64_t addr, uint32_t data)
-{
-	return -ENOSYS;
-}
-
-static int no_route_update(void *opaque, unsigned int gsi, uint64_t addr,
-			   uint32_t data)
-{
-	return -ENOSYS;
-}
-
-static void no_route_remove(void *opaque, unsigned int gsi)
-{
-}
-
-static int no_irqfd(void *opaque, int efd, unsigned int gsi)
-{
-	return -ENOSYS;
-}
-
-static int rec_signal_msi(void *opaque, uint64_t addr, uint32_t data)
-{
-	pthread_mutex_lock(&rec_lock);
-	nr_msis++;
-	msi_addr = addr;
-	msi_data = data;
-	pthread_mutex_unlock(&rec_lock);
-	return 0;
-}
-
-static const struct irq_ops rec_ops = {
-	.route_add = no_route,
-	.route_update = no_route_update,
-	.route_remove = no_route_remove,
-	.irqfd_assign = no_irqfd,
-	.irqfd_deassign = no_irqfd,
-	.signal_msi = rec_signal_msi,
 };
 
 /* ---- guest accesses ---- */
@@ -127,7 +78,7 @@ static uint32_t reg32(struct fix *f, uint64_t off)
 {
 	uint64_t v = 0;
 
-	assert_true(bus_read(&f->vm.mmio, VTD_REG_BASE + off, &v, 4));
+	assert_true(bus_read(&f->pf.vm.mmio, VTD_REG_BASE + off, &v, 4));
 	return v;
 }
 
@@ -135,47 +86,29 @@ static uint64_t reg64(struct fix *f, uint64_t off)
 {
 	uint64_t v = 0;
 
-	assert_true(bus_read(&f->vm.mmio, VTD_REG_BASE + off, &v, 8));
+	assert_true(bus_read(&f->pf.vm.mmio, VTD_REG_BASE + off, &v, 8));
 	return v;
 }
 
 static void wreg32(struct fix *f, uint64_t off, uint32_t v)
 {
-	assert_true(bus_write(&f->vm.mmio, VTD_REG_BASE + off, &v, 4));
+	assert_true(bus_write(&f->pf.vm.mmio, VTD_REG_BASE + off, &v, 4));
 }
 
 static void wreg64(struct fix *f, uint64_t off, uint64_t v)
 {
-	assert_true(bus_write(&f->vm.mmio, VTD_REG_BASE + off, &v, 8));
-}
-
-static uint32_t cfg_rd(struct fix *f, unsigned int reg, unsigned int size)
-{
-	uint64_t v = 0;
-
-	bus_read(&f->vm.mmio, PCI_ECAM_BASE + (f->devfn << 12) + reg, &v, size);
-	return v;
-}
-
-static void cfg_wr(struct fix *f, unsigned int reg, uint32_t v,
-		   unsigned int size)
-{
-	bus_write(&f->vm.mmio, PCI_ECAM_BASE + (f->devfn << 12) + reg, &v,
-		  size);
+	assert_true(bus_write(&f->pf.vm.mmio, VTD_REG_BASE + off, &v, 8));
 }
 
 static uint64_t common_rd(struct fix *f, unsigned int reg, unsigned int size)
 {
-	uint64_t v = 0;
-
-	bus_read(&f->vm.mmio, f->bar + f->common + reg, &v, size);
-	return v;
+	return pf_rd(&f->pf, f->common + reg, size);
 }
 
 static void common_wr(struct fix *f, unsigned int reg, uint64_t v,
 		      unsigned int size)
 {
-	bus_write(&f->vm.mmio, f->bar + f->common + reg, &v, size);
+	pf_wr(&f->pf, f->common + reg, v, size);
 }
 
 static uint8_t status(struct fix *f)
@@ -212,22 +145,33 @@ static bool negotiate(struct fix *f, uint64_t want)
 	return status(f) & S_FEAT;
 }
 
+/*
+ * Features with ACCESS_PLATFORM, queue 0 of QSIZE with its rings at the
+ * addresses the device is given (IOVAs, or GPAs before translation is on)
+ * and DRIVER_OK.
+ */
+static void queue_up(struct fix *f, uint64_t desc, uint64_t avail,
+		     uint64_t used)
+{
+	assert_true(negotiate(f, F_VERSION_1 | F_ACCESS_PLATFORM));
+	common_wr(f, VIRTIO_PCI_COMMON_Q_SELECT, 0, 2);
+	common_wr(f, VIRTIO_PCI_COMMON_Q_SIZE, QSIZE, 2);
+	common_wr(f, VIRTIO_PCI_COMMON_Q_DESCLO, desc, 8);
+	common_wr(f, VIRTIO_PCI_COMMON_Q_AVAILLO, avail, 8);
+	common_wr(f, VIRTIO_PCI_COMMON_Q_USEDLO, used, 8);
+	common_wr(f, VIRTIO_PCI_COMMON_Q_ENABLE, 1, 2);
+	set_status(f, S_ALL);
+}
+
 /* The driver's view: rings at IOVAs, as Linux's DMA API hands them out. */
 static void bring_up(struct fix *f)
 {
 	f->avail_idx = 0;
-	memset(vd_hva(&f->vm, GPA_DESC, 4096), 0, 4096);
-	memset(vd_hva(&f->vm, GPA_AVAIL, 4096), 0, 4096);
-	memset(vd_hva(&f->vm, GPA_USED, 4096), 0, 4096);
-	assert_true(negotiate(f, F_VERSION_1 | F_ACCESS_PLATFORM));
-	common_wr(f, VIRTIO_PCI_COMMON_Q_SELECT, 0, 2);
-	common_wr(f, VIRTIO_PCI_COMMON_Q_SIZE, QSIZE, 2);
-	common_wr(f, VIRTIO_PCI_COMMON_Q_DESCLO, IOVA_DESC, 8);
-	common_wr(f, VIRTIO_PCI_COMMON_Q_AVAILLO, IOVA_AVAIL, 8);
-	common_wr(f, VIRTIO_PCI_COMMON_Q_USEDLO, IOVA_USED, 8);
-	common_wr(f, VIRTIO_PCI_COMMON_Q_ENABLE, 1, 2);
+	memset(vd_hva(&f->pf.vm, GPA_DESC, 4096), 0, 4096);
+	memset(vd_hva(&f->pf.vm, GPA_AVAIL, 4096), 0, 4096);
+	memset(vd_hva(&f->pf.vm, GPA_USED, 4096), 0, 4096);
+	queue_up(f, IOVA_DESC, IOVA_AVAIL, IOVA_USED);
 	assert_int_equal(common_rd(f, VIRTIO_PCI_COMMON_Q_ENABLE, 2), 1);
-	set_status(f, S_ALL);
 	assert_int_equal(status(f), S_ALL);
 }
 
@@ -236,18 +180,18 @@ static uint16_t post(struct fix *f, uint16_t head, uint64_t iova)
 {
 	uint16_t off;
 
-	vd_desc(&f->vm, GPA_DESC, head, iova, 64, VIRTQ_DESC_F_WRITE, 0);
-	vd_avail(&f->vm, GPA_AVAIL, QSIZE, &f->avail_idx, head);
+	vd_desc(&f->pf.vm, GPA_DESC, head, iova, 64, VIRTQ_DESC_F_WRITE, 0);
+	vd_avail(&f->pf.vm, GPA_AVAIL, QSIZE, &f->avail_idx, head);
 	common_wr(f, VIRTIO_PCI_COMMON_Q_SELECT, 0, 2);
 	off = common_rd(f, VIRTIO_PCI_COMMON_Q_NOFF, 2);
-	bus_write(&f->vm.mmio, f->bar + f->notify + off * f->notify_mult,
+	bus_write(&f->pf.vm.mmio, f->pf.bar + f->notify + off * f->notify_mult,
 		  &(uint16_t){ 0 }, 2);
 	return f->avail_idx;
 }
 
 static bool used_reached(struct fix *f, uintptr_t n)
 {
-	return vd_rd16(&f->vm, GPA_USED + 2) == n;
+	return vd_rd16(&f->pf.vm, GPA_USED + 2) == n;
 }
 
 static bool status_has(struct fix *f, uintptr_t bits)
@@ -259,7 +203,7 @@ static bool nonzero(struct fix *f, uint64_t gpa)
 {
 	static const uint8_t zero[64];
 
-	return memcmp(vd_hva(&f->vm, gpa, 64), zero, 64) != 0;
+	return memcmp(vd_hva(&f->pf.vm, gpa, 64), zero, 64) != 0;
 }
 
 /* ---- VT-d tables, as Linux's intel-iommu builds them ---- */
@@ -269,7 +213,7 @@ static uint64_t alloc_page(struct fix *f)
 	uint64_t p = f->next_page;
 
 	f->next_page += 4096;
-	memset(vd_hva(&f->vm, p, 4096), 0, 4096);
+	memset(vd_hva(&f->pf.vm, p, 4096), 0, 4096);
 	return p;
 }
 
@@ -277,7 +221,7 @@ static uint64_t rd64(struct fix *f, uint64_t gpa)
 {
 	uint64_t v;
 
-	memcpy(&v, vd_hva(&f->vm, gpa, 8), 8);
+	memcpy(&v, vd_hva(&f->pf.vm, gpa, 8), 8);
 	return v;
 }
 
@@ -293,38 +237,38 @@ static void map(struct fix *f, uint64_t iova, uint64_t gpa, uint64_t perm)
 
 		if (!(e & 3)) {
 			e = alloc_page(f) | VTD_SL_R | VTD_SL_W;
-			vd_wr64(&f->vm, slot, e);
+			vd_wr64(&f->pf.vm, slot, e);
 		}
 		table = e & VTD_PAGE_MASK;
 	}
-	vd_wr64(&f->vm, table + ((iova >> 12) & 511) * 8, gpa | perm);
+	vd_wr64(&f->pf.vm, table + ((iova >> 12) & 511) * 8, gpa | perm);
 }
 
 /* The function's context (and, scalable, PASID 0) entry in domain DID. */
 static void attach(struct fix *f)
 {
-	uint16_t sid = f->devfn; /* bus 0 */
+	uint16_t sid = f->pf.devfn; /* bus 0 */
 	uint64_t ctx = alloc_page(f);
 
 	if (f->sm) {
 		uint64_t pdir = alloc_page(f), ptbl = alloc_page(f);
 		uint64_t ce = ctx + (sid & 0x7f) * 32;
 
-		vd_wr64(&f->vm, f->root + ((sid & 0xff) >> 7) * 8,
+		vd_wr64(&f->pf.vm, f->root + ((sid & 0xff) >> 7) * 8,
 			ctx | VTD_RE_P);
-		vd_wr64(&f->vm, ce, pdir | VTD_SCE_P);
-		vd_wr64(&f->vm, pdir, ptbl | VTD_PDE_P);
-		vd_wr64(&f->vm, ptbl,
+		vd_wr64(&f->pf.vm, ce, pdir | VTD_SCE_P);
+		vd_wr64(&f->pf.vm, pdir, ptbl | VTD_PDE_P);
+		vd_wr64(&f->pf.vm, ptbl,
 			f->slpt | VTD_PTE_PGTT(VTD_PGTT_SL) |
 				VTD_PTE_AW(VTD_CE_AW_48) | VTD_PTE_P);
-		vd_wr64(&f->vm, ptbl + 8, DID | VTD_PTE_PWSNP);
+		vd_wr64(&f->pf.vm, ptbl + 8, DID | VTD_PTE_PWSNP);
 	} else {
 		uint64_t ce = ctx + (sid & 0xff) * 16;
 
-		vd_wr64(&f->vm, f->root, ctx | VTD_RE_P);
-		vd_wr64(&f->vm, ce,
+		vd_wr64(&f->pf.vm, f->root, ctx | VTD_RE_P);
+		vd_wr64(&f->pf.vm, ce,
 			f->slpt | VTD_CE_TT_SL << VTD_CE_TT_SHIFT | VTD_CE_P);
-		vd_wr64(&f->vm, ce + 8, VTD_CE_AW_48 | VTD_CE_DID(DID));
+		vd_wr64(&f->pf.vm, ce + 8, VTD_CE_AW_48 | VTD_CE_DID(DID));
 	}
 }
 
@@ -357,6 +301,19 @@ static void iommu_on(struct fix *f, bool sm)
 	assert_true(reg32(f, VTD_GSTS) & VTD_GSTS_TES);
 }
 
+/* The VM's MSIs: @n so far, the last one the unit's fault event. */
+static void check_fault_msis(unsigned int n)
+{
+	uint64_t addr;
+	uint32_t data;
+
+	assert_int_equal(pf_msgs(&addr, &data), n);
+	if (n) {
+		assert_int_equal(addr, FE_ADDR);
+		assert_int_equal(data, FE_DATA);
+	}
+}
+
 /* ---- fixture ---- */
 
 static int setup(void **state)
@@ -367,40 +324,42 @@ static int setup(void **state)
 	int cap;
 
 	assert_non_null(f);
-	nr_msis = 0;
-	f->loop = vd_vm_init(&f->vm, RAM_SIZE);
-	f->vm.irq_ops = &rec_ops;
+	/* Only KVM_SIGNAL_MSI is used here. */
+	pf_vm_init(&f->pf, RAM_SIZE, false);
 	/* As the board does: the unit first, so it is destroyed last. */
-	f->vtd = vtd_vm_create(&f->vm, VTD_REG_BASE);
+	f->vtd = vtd_vm_create(&f->pf.vm, VTD_REG_BASE);
 	assert_non_null(f->vtd);
 	pc_pci_host_config(&cfg);
 	cfg.dma_init = vtd_vm_pci_dma_init;
 	cfg.dma_opaque = f->vtd;
-	assert_int_equal(pci_host_init(&f->host, &f->vm, &cfg), 0);
-	assert_true(pci_host_has_iommu(&f->host));
-	rng = virtio_rng_create(&f->vm);
+	pf_host_init(&f->pf, &cfg);
+	assert_true(pci_host_has_iommu(&f->pf.host));
+	rng = virtio_rng_create(&f->pf.vm);
 	assert_non_null(rng);
-	pci_host_set_next_devfn(&f->host, PCI_DEVFN(5, 0));
-	f->vp = virtio_pci_create(&f->vm, &f->host, rng, f->loop);
+	pci_host_set_next_devfn(&f->pf.host, PCI_DEVFN(5, 0));
+	f->vp = virtio_pci_create(&f->pf.vm, &f->pf.host, rng, f->pf.loop);
 	assert_non_null(f->vp);
-	f->devfn = virtio_pci_pdev(f->vp)->devfn;
-	assert_int_equal(f->devfn, PCI_DEVFN(5, 0));
+	f->pf.devfn = virtio_pci_pdev(f->vp)->devfn;
+	assert_int_equal(f->pf.devfn, PCI_DEVFN(5, 0));
 
-	f->bar = (cfg_rd(f, PCI_BASE_ADDRESS_4, 4) & ~0xfull) |
-		 (uint64_t)cfg_rd(f, PCI_BASE_ADDRESS_5, 4) << 32;
-	cfg_wr(f, PCI_COMMAND, PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER, 2);
-	for (cap = cfg_rd(f, PCI_CAPABILITY_LIST, 1); cap;
-	     cap = cfg_rd(f, cap + 1, 1)) {
-		if (cfg_rd(f, cap, 1) != PCI_CAP_ID_VNDR)
+	f->pf.bar = (pf_cfg_rd(&f->pf, PCI_BASE_ADDRESS_4, 4) & ~0xfull) |
+		    (uint64_t)pf_cfg_rd(&f->pf, PCI_BASE_ADDRESS_5, 4) << 32;
+	pf_cfg_wr(&f->pf, PCI_COMMAND, PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER,
+		  2);
+	for (cap = pf_cfg_rd(&f->pf, PCI_CAPABILITY_LIST, 1); cap;
+	     cap = pf_cfg_rd(&f->pf, cap + 1, 1)) {
+		if (pf_cfg_rd(&f->pf, cap, 1) != PCI_CAP_ID_VNDR)
 			continue;
-		switch (cfg_rd(f, cap + VIRTIO_PCI_CAP_CFG_TYPE, 1)) {
+		switch (pf_cfg_rd(&f->pf, cap + VIRTIO_PCI_CAP_CFG_TYPE, 1)) {
 		case VIRTIO_PCI_CAP_COMMON_CFG:
-			f->common = cfg_rd(f, cap + VIRTIO_PCI_CAP_OFFSET, 4);
+			f->common = pf_cfg_rd(&f->pf,
+					      cap + VIRTIO_PCI_CAP_OFFSET, 4);
 			break;
 		case VIRTIO_PCI_CAP_NOTIFY_CFG:
-			f->notify = cfg_rd(f, cap + VIRTIO_PCI_CAP_OFFSET, 4);
-			f->notify_mult =
-				cfg_rd(f, cap + VIRTIO_PCI_NOTIFY_CAP_MULT, 4);
+			f->notify = pf_cfg_rd(&f->pf,
+					      cap + VIRTIO_PCI_CAP_OFFSET, 4);
+			f->notify_mult = pf_cfg_rd(
+				&f->pf, cap + VIRTIO_PCI_NOTIFY_CAP_MULT, 4);
 			break;
 		}
 	}
@@ -413,7 +372,7 @@ static int teardown(void **state)
 	struct fix *f = *state;
 
 	/* Newest first: the function, the host, then the unit. */
-	vd_vm_destroy(&f->vm, f->loop);
+	pf_destroy(&f->pf);
 	free(f);
 	return 0;
 }
@@ -487,10 +446,10 @@ static void test_register_page(void **state)
 	struct fix *f = *state;
 	struct bus_region r;
 
-	assert_true(bus_find(&f->vm.mmio, VTD_REG_BASE + 0xfff, &r));
+	assert_true(bus_find(&f->pf.vm.mmio, VTD_REG_BASE + 0xfff, &r));
 	assert_int_equal(r.base, VTD_REG_BASE);
 	assert_int_equal(r.len, 4096);
-	assert_false(bus_find(&f->vm.mmio, VTD_REG_BASE + 0x1000, &r));
+	assert_false(bus_find(&f->pf.vm.mmio, VTD_REG_BASE + 0x1000, &r));
 	/* What Linux's dmar_validate_one_drhd/alloc_iommu read first. */
 	assert_int_equal(reg32(f, VTD_VER), VTD_VER_VALUE);
 	assert_int_equal(reg64(f, VTD_CAP), vtd_mmio_read(f->vtd, VTD_CAP, 8));
@@ -516,25 +475,24 @@ static void test_fault_event_msi(void **state)
 	gcmd(f, VTD_GCMD_TE);
 	wreg32(f, VTD_FEDATA, FE_DATA);
 	wreg32(f, VTD_FEADDR, FE_ADDR);
-	assert_int_equal(vtd_translate(f->vtd, f->devfn, 0x1000, DMA_READ, &x),
+	assert_int_equal(vtd_translate(f->vtd, f->pf.devfn, 0x1000, DMA_READ,
+				       &x),
 			 VTD_FR_ROOT_P);
 	/* Masked at power-on: pending, not sent. */
-	assert_int_equal(nr_msis, 0);
+	check_fault_msis(0);
 	assert_true(reg32(f, VTD_FECTL) & VTD_xECTL_IP);
 	wreg32(f, VTD_FECTL, 0);
-	assert_int_equal(nr_msis, 1);
-	assert_int_equal(msi_addr, FE_ADDR);
-	assert_int_equal(msi_data, FE_DATA);
+	check_fault_msis(1);
 	hi = reg64(f, VTD_FRCD_BASE + 8);
 	assert_true(hi & VTD_FRCD_F);
-	assert_int_equal(VTD_FRCD_SID(hi), f->devfn);
+	assert_int_equal(VTD_FRCD_SID(hi), f->pf.devfn);
 	assert_int_equal(VTD_FRCD_FR(hi), VTD_FR_ROOT_P);
 }
 
 static void test_access_platform(void **state)
 {
 	struct fix *f = *state;
-	struct virtio_dev *plain = virtio_rng_create(&f->vm);
+	struct virtio_dev *plain = virtio_rng_create(&f->pf.vm);
 
 	/* Without an IOMMU a device does not offer it. */
 	assert_non_null(plain);
@@ -556,17 +514,10 @@ static void test_identity_before_te(void **state)
 	uint16_t n;
 
 	f->avail_idx = 0;
-	assert_true(negotiate(f, F_VERSION_1 | F_ACCESS_PLATFORM));
-	common_wr(f, VIRTIO_PCI_COMMON_Q_SELECT, 0, 2);
-	common_wr(f, VIRTIO_PCI_COMMON_Q_SIZE, QSIZE, 2);
-	common_wr(f, VIRTIO_PCI_COMMON_Q_DESCLO, GPA_DESC, 8);
-	common_wr(f, VIRTIO_PCI_COMMON_Q_AVAILLO, GPA_AVAIL, 8);
-	common_wr(f, VIRTIO_PCI_COMMON_Q_USEDLO, GPA_USED, 8);
-	common_wr(f, VIRTIO_PCI_COMMON_Q_ENABLE, 1, 2);
-	set_status(f, S_ALL);
-	vd_desc(&f->vm, GPA_DESC, 0, GPA_BUF, 64, VIRTQ_DESC_F_WRITE, 0);
-	vd_avail(&f->vm, GPA_AVAIL, QSIZE, &f->avail_idx, 0);
-	bus_write(&f->vm.mmio, f->bar + f->notify, &(uint16_t){ 0 }, 2);
+	queue_up(f, GPA_DESC, GPA_AVAIL, GPA_USED);
+	vd_desc(&f->pf.vm, GPA_DESC, 0, GPA_BUF, 64, VIRTQ_DESC_F_WRITE, 0);
+	vd_avail(&f->pf.vm, GPA_AVAIL, QSIZE, &f->avail_idx, 0);
+	bus_write(&f->pf.vm.mmio, f->pf.bar + f->notify, &(uint16_t){ 0 }, 2);
 	n = f->avail_idx;
 	assert_true(vd_wait_until(used_reached, f, n));
 	assert_true(nonzero(f, GPA_BUF));
@@ -580,44 +531,42 @@ static void through_tables(struct fix *f, bool sm)
 	iommu_on(f, sm);
 	bring_up(f);
 	/* The random bytes land where the tables say, not at the IOVA. */
-	memset(vd_hva(&f->vm, GPA_BUF, 64), 0, 64);
+	memset(vd_hva(&f->pf.vm, GPA_BUF, 64), 0, 64);
 	n = post(f, 0, IOVA_BUF);
 	assert_true(vd_wait_until(used_reached, f, n));
 	assert_true(nonzero(f, GPA_BUF));
-	assert_int_equal(vd_rd32(&f->vm, GPA_USED + 4 + 4), 64);
+	assert_int_equal(vd_rd32(&f->pf.vm, GPA_USED + 4 + 4), 64);
 
 	/*
 	 * Remapped to another page: the old translation stays cached (CM =
 	 * 0) until the guest invalidates the IOTLB, which reaches the device.
 	 */
 	map(f, IOVA_BUF, GPA_BUF2, VTD_SL_R | VTD_SL_W);
-	memset(vd_hva(&f->vm, GPA_BUF, 64), 0, 64);
-	memset(vd_hva(&f->vm, GPA_BUF2, 64), 0, 64);
+	memset(vd_hva(&f->pf.vm, GPA_BUF, 64), 0, 64);
+	memset(vd_hva(&f->pf.vm, GPA_BUF2, 64), 0, 64);
 	n = post(f, 1, IOVA_BUF);
 	assert_true(vd_wait_until(used_reached, f, n));
 	assert_true(nonzero(f, GPA_BUF));
 	assert_false(nonzero(f, GPA_BUF2));
 	wreg64(f, VTD_IOTLB, VTD_IOTLB_IVT | VTD_IOTLB_GLOBAL);
 	assert_false(reg64(f, VTD_IOTLB) & VTD_IOTLB_IVT);
-	memset(vd_hva(&f->vm, GPA_BUF, 64), 0, 64);
+	memset(vd_hva(&f->pf.vm, GPA_BUF, 64), 0, 64);
 	n = post(f, 2, IOVA_BUF);
 	assert_true(vd_wait_until(used_reached, f, n));
 	assert_true(nonzero(f, GPA_BUF2));
 	assert_false(nonzero(f, GPA_BUF));
 
 	/* A buffer the tables do not map: device fails, fault recorded. */
-	assert_int_equal(nr_msis, 0);
+	check_fault_msis(0);
 	post(f, 3, IOVA_UNMAPPED);
 	assert_true(vd_wait_until(status_has, f, S_NEEDS_RESET));
-	assert_int_equal(vd_rd16(&f->vm, GPA_USED + 2), n);
+	assert_int_equal(vd_rd16(&f->pf.vm, GPA_USED + 2), n);
 	hi = reg64(f, VTD_FRCD_BASE + 8);
 	assert_true(hi & VTD_FRCD_F);
-	assert_int_equal(VTD_FRCD_SID(hi), f->devfn);
+	assert_int_equal(VTD_FRCD_SID(hi), f->pf.devfn);
 	assert_int_equal(VTD_FRCD_FR(hi), sm ? VTD_FR_SM_SL_P : VTD_FR_WRITE);
 	assert_int_equal(reg64(f, VTD_FRCD_BASE), IOVA_UNMAPPED);
-	assert_int_equal(nr_msis, 1);
-	assert_int_equal(msi_addr, FE_ADDR);
-	assert_int_equal(msi_data, FE_DATA);
+	check_fault_msis(1);
 }
 
 static void test_legacy_tables(void **state)
@@ -637,12 +586,13 @@ static void test_reset(void **state)
 
 	iommu_on(f, false);
 	assert_true(reg32(f, VTD_GSTS) & VTD_GSTS_TES);
-	devices_reset(&f->vm);
+	devices_reset(&f->pf.vm);
 	assert_int_equal(reg32(f, VTD_GSTS), 0);
 	assert_int_equal(reg64(f, VTD_RTADDR), 0);
 	assert_true(reg32(f, VTD_FECTL) & VTD_xECTL_IM);
 	/* And the function's DMA is the identity again. */
-	cfg_wr(f, PCI_COMMAND, PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER, 2);
+	pf_cfg_wr(&f->pf, PCI_COMMAND, PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER,
+		  2);
 	test_identity_before_te(state);
 }
 

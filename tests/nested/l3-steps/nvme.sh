@@ -1,4 +1,4 @@
-# shellcheck shell=sh
+# shellcheck shell=sh disable=SC2154 # l3_out: set by l3_run (l3-init)
 # L3 step (sourced by l3-init): an NVMe controller, driven by the kernel's
 # own (built-in) nvme driver. Does nothing unless the kernel command line
 # has "devisor.nvme=TOKEN"; then reports, for tests/nested/checks/nvme.sh:
@@ -25,41 +25,12 @@ for nv_w in $(cat /proc/cmdline); do
 	esac
 done
 
-# nv_run SECS COMMAND...: at most SECS seconds; stdout in $nv_out. A stuck
-# command (uninterruptible I/O) is left behind with status 124.
-nv_run() {
-	nv_t=$1
-	shift
-	rm -f /tmp/nv.rc /tmp/nv.out
-	(
-		"$@" > /tmp/nv.out 2> /tmp/nv.err
-		echo "$?" > /tmp/nv.rc
-	) &
-	nv_p=$!
-	(
-		sleep "$nv_t"
-		kill -9 "$nv_p" 2>/dev/null
-	) &
-	nv_k=$!
-	wait "$nv_p"
-	kill "$nv_k" 2>/dev/null
-	nv_out=$(cat /tmp/nv.out 2>/dev/null)
-	if [ ! -s /tmp/nv.rc ]; then
-		# Do not let l3-init's poweroff hang in sync() on the device.
-		# shellcheck disable=SC2034 # read by l3-init
-		L3_NOSYNC=1
-		return 124
-	fi
-	return "$(cat /tmp/nv.rc)"
-}
-
-nv_err() { head -c 200 /tmp/nv.err | tr '\n' ' '; }
 nv_md5() { md5sum | cut -d' ' -f1; }
 nv_pattern() { yes "$1" | head -c 1048576; }
 
-# md5 of COUNT MiB of the namespace from SKIP MiB, into $nv_out.
+# md5 of COUNT MiB of the namespace from SKIP MiB, into $l3_out.
 nv_sum() {
-	nv_run 30 sh -c "dd if=/dev/$nv_ns bs=1048576 skip=$1 count=$2 2>/dev/null | md5sum"
+	l3_run 30 sh -c "dd if=/dev/$nv_ns bs=1048576 skip=$1 count=$2 2>/dev/null | md5sum"
 }
 
 nv_check() {
@@ -100,13 +71,13 @@ nv_check() {
 
 	nv_want=$(nv_pattern "DEVISOR-DISK-SEED $nv_tok" | nv_md5)
 	if nv_sum 8 1; then
-		if [ "${nv_out%% *}" = "$nv_want" ]; then
+		if [ "${l3_out%% *}" = "$nv_want" ]; then
 			m "nvme-seed=ok"
 		else
-			m "nvme-seed=bad (md5 ${nv_out%% *}, want $nv_want)"
+			m "nvme-seed=bad (md5 ${l3_out%% *}, want $nv_want)"
 		fi
 	else
-		m "nvme-seed=failed (status $?: $(nv_err))"
+		m "nvme-seed=failed (status $?: $(l3_err))"
 	fi
 
 	nv_pattern "DEVISOR-DISK-WRITE $nv_tok" > /tmp/nv.pat
@@ -114,15 +85,15 @@ nv_check() {
 	head -c 4194304 /dev/urandom > /tmp/nv.rnd
 	nv_rnd_md5=$(nv_md5 < /tmp/nv.rnd)
 	m "nvme-random-md5=$nv_rnd_md5"
-	if nv_run 30 dd if=/tmp/nv.pat of=/dev/$nv_ns bs=1048576 seek=4 count=1 conv=fsync; then
+	if l3_run 30 dd if=/tmp/nv.pat of=/dev/$nv_ns bs=1048576 seek=4 count=1 conv=fsync; then
 		m "nvme-write=ok"
 	else
-		m "nvme-write=failed (status $?: $(nv_err))"
+		m "nvme-write=failed (status $?: $(l3_err))"
 	fi
-	if nv_run 30 dd if=/tmp/nv.rnd of=/dev/$nv_ns bs=1048576 seek=12 count=4 conv=fsync; then
+	if l3_run 30 dd if=/tmp/nv.rnd of=/dev/$nv_ns bs=1048576 seek=12 count=4 conv=fsync; then
 		m "nvme-random-write=ok"
 	else
-		m "nvme-random-write=failed (status $?: $(nv_err))"
+		m "nvme-random-write=failed (status $?: $(l3_err))"
 	fi
 	rm -f /tmp/nv.pat /tmp/nv.rnd
 	echo 3 > /proc/sys/vm/drop_caches
@@ -131,13 +102,13 @@ nv_check() {
 		nv_want=${nv_k##*:}
 		nv_k=${nv_k#*:}
 		if nv_sum "${nv_k%%:*}" "$(echo "$nv_k" | cut -d: -f2)"; then
-			if [ "${nv_out%% *}" = "$nv_want" ]; then
+			if [ "${l3_out%% *}" = "$nv_want" ]; then
 				m "nvme-$nv_name=ok"
 			else
-				m "nvme-$nv_name=bad (md5 ${nv_out%% *}, want $nv_want)"
+				m "nvme-$nv_name=bad (md5 ${l3_out%% *}, want $nv_want)"
 			fi
 		else
-			m "nvme-$nv_name=failed (status $?: $(nv_err))"
+			m "nvme-$nv_name=failed (status $?: $(l3_err))"
 		fi
 	done
 	m "nvme-irqs=$(grep -c 'nvme0q' /proc/interrupts)/$(awk '/nvme0q/ {
@@ -147,7 +118,7 @@ nv_check() {
 	# function resets, the driver brings the controller back): the data
 	# must still read back.
 	m "nvme-reset-method=$(cat "$nv_d/reset_method" 2>/dev/null || echo none)"
-	if nv_run 30 sh -c "echo 1 > $nv_d/reset"; then
+	if l3_run 30 sh -c "echo 1 > $nv_d/reset"; then
 		nv_i=0
 		while [ "$(cat $nv_c/state 2>/dev/null)" != live ] && [ "$nv_i" -lt 40 ]; do
 			sleep 0.5
@@ -156,13 +127,13 @@ nv_check() {
 		echo 3 > /proc/sys/vm/drop_caches
 		if [ "$(cat $nv_c/state 2>/dev/null)" != live ]; then
 			m "nvme-flr=failed (state $(cat $nv_c/state 2>/dev/null))"
-		elif nv_sum 12 4 && [ "${nv_out%% *}" = "$nv_rnd_md5" ]; then
+		elif nv_sum 12 4 && [ "${l3_out%% *}" = "$nv_rnd_md5" ]; then
 			m "nvme-flr=ok"
 		else
-			m "nvme-flr=failed (readback after reset: ${nv_out%% *} $(nv_err))"
+			m "nvme-flr=failed (readback after reset: ${l3_out%% *} $(l3_err))"
 		fi
 	else
-		m "nvme-flr=failed (reset status $?: $(nv_err))"
+		m "nvme-flr=failed (reset status $?: $(l3_err))"
 	fi
 }
 

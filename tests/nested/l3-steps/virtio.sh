@@ -1,4 +1,4 @@
-# shellcheck shell=sh
+# shellcheck shell=sh disable=SC2154 # l3_out: set by l3_run (l3-init)
 # L3 step (sourced by l3-init): virtio devices. Does nothing unless the
 # kernel command line has "devisor.virtio"; then reports facts as
 # DEVISOR-L3 markers that tests/nested/checks/virtio-*.sh judge. Flags:
@@ -17,7 +17,7 @@
 #                      net-bytes=, net-md5=, net-seconds= (udhcpc, then
 #                      wget of http://10.0.2.2:8080/blob served by L2)
 # Always (with devisor.virtio): virtio-devices=TYPE@TRANSPORT:DRIVER,...
-# Every step that can block on a device runs under vt_run, with a time
+# Every step that can block on a device runs under l3_run, with a time
 # limit, so a missing or stuck device gives a marker instead of a hang.
 
 vt_cmdline=$(cat /proc/cmdline)
@@ -34,39 +34,6 @@ vt_flag() {
 	return 1
 }
 
-# vt_run SECS COMMAND...: run COMMAND for at most SECS seconds; its stdout
-# ends up in $vt_out, its stderr in /tmp/vt.err. A watchdog kills the
-# subshell that waits for COMMAND, not COMMAND itself: a process stuck in
-# uninterruptible I/O cannot be killed, so it is left behind (status 124).
-vt_run() {
-	vt_t=$1
-	shift
-	rm -f /tmp/vt.rc /tmp/vt.out
-	(
-		"$@" > /tmp/vt.out 2> /tmp/vt.err
-		echo "$?" > /tmp/vt.rc
-	) &
-	vt_p=$!
-	(
-		sleep "$vt_t"
-		kill -9 "$vt_p" 2>/dev/null
-	) &
-	vt_w=$!
-	wait "$vt_p"
-	kill "$vt_w" 2>/dev/null
-	vt_out=$(cat /tmp/vt.out 2>/dev/null)
-	if [ ! -s /tmp/vt.rc ]; then
-		echo "timed out after $vt_t s" >> /tmp/vt.err
-		# Do not let l3-init's poweroff hang in sync() on that device.
-		# shellcheck disable=SC2034 # read by l3-init
-		L3_NOSYNC=1
-		return 124
-	fi
-	return "$(cat /tmp/vt.rc)"
-}
-
-# One line of the last command's stderr for a marker.
-vt_err() { head -c 200 /tmp/vt.err | tr '\n' ' '; }
 
 # The first match of glob $1. The drivers probe while init insmods them,
 # so the device is there at once or never; allow 2 s for a late one.
@@ -183,11 +150,11 @@ vt_rng() {
 		m "hwrng-bytes=0 (no /dev/hwrng)"
 		return
 	fi
-	if vt_run 20 dd if=/dev/hwrng of=/tmp/hwrng bs=4096 count=1 iflag=fullblock; then
+	if l3_run 20 dd if=/dev/hwrng of=/tmp/hwrng bs=4096 count=1 iflag=fullblock; then
 		m "hwrng-bytes=$(wc -c < /tmp/hwrng)"
 		m "hwrng-nonzero-bytes=$(tr -d '\000' < /tmp/hwrng | wc -c)"
 	else
-		m "hwrng-bytes=0 (dd status $?: $(vt_err))"
+		m "hwrng-bytes=0 (dd status $?: $(l3_err))"
 	fi
 }
 
@@ -201,30 +168,30 @@ vt_blk() {
 	m "disk=$vt_dev"
 	m "disk-sectors=$(cat "/sys/block/$vt_dev/size")"
 	vt_want=$(vt_pattern "DEVISOR-DISK-SEED $vt_tok" | vt_md5)
-	if vt_run 20 sh -c "dd if=/dev/$vt_dev bs=1048576 skip=8 count=1 2>/dev/null | md5sum"; then
-		if [ "${vt_out%% *}" = "$vt_want" ]; then
+	if l3_run 20 sh -c "dd if=/dev/$vt_dev bs=1048576 skip=8 count=1 2>/dev/null | md5sum"; then
+		if [ "${l3_out%% *}" = "$vt_want" ]; then
 			m "disk-seed=ok"
 		else
-			m "disk-seed=bad (md5 ${vt_out%% *}, want $vt_want)"
+			m "disk-seed=bad (md5 ${l3_out%% *}, want $vt_want)"
 		fi
 	else
 		m "disk-seed=failed (status $?)"
 	fi
 	vt_pattern "DEVISOR-DISK-WRITE $vt_tok" > /tmp/pattern
 	vt_want=$(vt_md5 < /tmp/pattern)
-	if vt_run 20 dd if=/tmp/pattern of="/dev/$vt_dev" bs=1048576 seek=4 count=1 conv=fsync &&
-		vt_run 20 sync; then
+	if l3_run 20 dd if=/tmp/pattern of="/dev/$vt_dev" bs=1048576 seek=4 count=1 conv=fsync &&
+		l3_run 20 sync; then
 		m "disk-write=ok"
 	else
-		m "disk-write=failed (status $?: $(vt_err))"
+		m "disk-write=failed (status $?: $(l3_err))"
 		return
 	fi
 	echo 3 > /proc/sys/vm/drop_caches
-	if vt_run 20 sh -c "dd if=/dev/$vt_dev bs=1048576 skip=4 count=1 2>/dev/null | md5sum"; then
-		if [ "${vt_out%% *}" = "$vt_want" ]; then
+	if l3_run 20 sh -c "dd if=/dev/$vt_dev bs=1048576 skip=4 count=1 2>/dev/null | md5sum"; then
+		if [ "${l3_out%% *}" = "$vt_want" ]; then
 			m "disk-readback=ok"
 		else
-			m "disk-readback=bad (md5 ${vt_out%% *}, want $vt_want)"
+			m "disk-readback=bad (md5 ${l3_out%% *}, want $vt_want)"
 		fi
 	else
 		m "disk-readback=failed (status $?)"
@@ -262,23 +229,23 @@ exit 0
 EOF
 	chmod 0755 /etc/udhcpc/default.script
 	ip link set "$vt_ifc" up
-	if vt_run 20 udhcpc -i "$vt_ifc" -q -n -t 5 -T 2; then
+	if l3_run 20 udhcpc -i "$vt_ifc" -q -n -t 5 -T 2; then
 		m "net-dhcp=ok"
 	else
-		m "net-dhcp=failed (status $?: $(vt_err))"
+		m "net-dhcp=failed (status $?: $(l3_err))"
 		return
 	fi
 	m "net-ip=$(ip -4 -o addr show dev "$vt_ifc" | awk '{ print $4; exit }')"
 	m "net-gw=$(ip route | awk '$1 == "default" { print $3; exit }')"
 	m "net-dns=$(awk '$1 == "nameserver" { print $2; exit }' /etc/resolv.conf)"
 	vt_t0=$(vt_uptime)
-	if vt_run 60 wget -q -O /tmp/blob http://10.0.2.2:8080/blob; then
+	if l3_run 60 wget -q -O /tmp/blob http://10.0.2.2:8080/blob; then
 		m "net-bytes=$(wc -c < /tmp/blob)"
 		m "net-md5=$(vt_md5 < /tmp/blob)"
 		m "net-seconds=$(awk -v a="$vt_t0" -v b="$(vt_uptime)" 'BEGIN { printf "%.2f", b - a }')"
 	else
 		vt_s=$?
-		m "net-bytes=$(wc -c < /tmp/blob 2>/dev/null || echo 0) (wget status $vt_s: $(vt_err))"
+		m "net-bytes=$(wc -c < /tmp/blob 2>/dev/null || echo 0) (wget status $vt_s: $(l3_err))"
 	fi
 	rm -f /tmp/blob
 }
