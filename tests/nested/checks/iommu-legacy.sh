@@ -1,7 +1,7 @@
 # shellcheck shell=bash
 # iommu-legacy: --iommu vtd with virtio-blk, virtio-net and virtio-rng
-# on PCI, L3 booted with intel_iommu=on,sm_off: legacy tables, lazy
-# invalidation (DMA-FQ domains).
+# on PCI, L3 booted with intel_iommu=on,sm_off iommu.strict=1: legacy
+# tables, strict invalidation (DMA domains: an IOTLB flush per unmap).
 # shellcheck source=SCRIPTDIR/_virtio.sh
 . "$NESTED_DIR/checks/_virtio.sh"
 # shellcheck source=SCRIPTDIR/_vtd.sh
@@ -13,4 +13,4 @@ vc_msix
 vc_hwrng
 vc_disk
 vc_net
-vtd_checks legacy DMA-FQ
+vtd_checks legacy DMA
