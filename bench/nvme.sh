@@ -1,0 +1,72 @@
+#!/usr/bin/env bash
+# NVMe benchmark: the polled CPL3 NVMe guest (tests/guest/nvme_bench.c)
+# under devisor (--nvme) and under QEMU's nvme device (q35, KVM), and the
+# virtio-blk guest (tests/guest/blk_bench.c) under devisor over virtio-pci,
+# one run, one tmpfs-backed raw image. Prints devisor-nvme beside
+# QEMU-nvme and beside devisor's virtio-blk, with ratios. Figures, never
+# pass/fail.
+#   bench/nvme.sh [BUILD_DIR] [SECONDS]
+# Needs a KVM that runs the test guests; bench/run picks where (here or
+# nested). BENCH_NO_BUILD=1 skips the make (there is no compiler in L2).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+build=${1:-build}
+secs=${2:-3}
+qemu=$(command -v qemu-system-x86_64 || true)
+[ -n "${BENCH_NO_BUILD:-}" ] || make -s -j"$(nproc)" BUILD="$build" all guests >/dev/null
+tmp=$(mktemp -d /dev/shm/devisor-bench.XXXXXX)
+trap 'rm -rf "$tmp"' EXIT
+img=$tmp/disk.img
+truncate -s 256M "$img"
+# A written image, so reads are not of holes.
+dd if=/dev/urandom of="$img" bs=1M count=256 conv=notrunc status=none
+
+# As in bench/virtio.sh: O_DIRECT for QEMU where the file system allows.
+qcache=none
+if ! dd if="$img" of=/dev/null bs=4096 count=1 iflag=direct status=none 2>/dev/null; then
+	qcache=writeback
+	echo "note: no O_DIRECT on $(dirname "$img") here: QEMU uses cache=writeback"
+fi
+
+declare -A R
+run() { # label, then the command
+	local label=$1 out
+	shift
+	out=$("$@" 2>&1 </dev/null) || true
+	while read -r _ name value _; do
+		R[$label/$name]=$value
+	done < <(printf '%s\n' "$out" | grep '^RESULT ')
+	printf '%s\n' "$out" | grep -q '^RESULT ' ||
+		printf '%s: no results\n%s\n' "$label" "$(printf '%s\n' "$out" | tail -5)" >&2
+}
+
+g=$build/guests
+bargs="seconds=$secs"
+run devisor-nvme "$build/devisor" run --memory 256M --kernel "$g/nvme_bench.bin" \
+	--cmdline "$bargs" --nvme "path=$img,serial=BENCH"
+run devisor-virtio "$build/devisor" run --memory 256M --kernel "$g/blk_bench.bin" \
+	--cmdline "$bargs transport=pci" --disk "path=$img"
+if [ -n "$qemu" ]; then
+	qn=("$qemu" -accel kvm -M q35 -m 256 -nodefaults -display none
+		-serial stdio -no-reboot
+		-device isa-debug-exit,iobase=0xf4,iosize=0x04
+		-drive "file=$img,if=none,id=n0,format=raw,cache=$qcache,aio=io_uring"
+		-device nvme,drive=n0,serial=BENCH)
+	run qemu-nvme timeout 300 "${qn[@]}" -kernel "$g/nvme_bench.bin" -append "$bargs"
+fi
+
+row() { # metric, pair of labels
+	local m=$1 a=$2 b=$3 va vb ratio="-"
+	va=${R[$a/$m]:-} vb=${R[$b/$m]:-}
+	if [ -n "$va" ] && [ -n "$vb" ]; then
+		ratio=$(awk -v x="$va" -v y="$vb" 'BEGIN { if (y > 0) printf "%.2fx", x / y }')
+	fi
+	printf '%-24s %-30s %12s %12s   %s\n' "$m" "$a vs $b" "${va:--}" "${vb:--}" "$ratio"
+}
+
+echo "NVMe, $secs s per test, image on tmpfs (IOPS and MB/s; ratio > 1: devisor-nvme better)"
+printf '%-24s %-30s %12s %12s   %s\n' metric pair devisor-nvme peer ratio
+for m in randread_4k_qd1_iops randread_4k_qd32_iops seqread_1m_qd4; do
+	row $m devisor-nvme qemu-nvme
+	row $m devisor-nvme devisor-virtio
+done
