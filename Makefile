@@ -56,7 +56,8 @@ UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/unit/%)
 UNIT_HELPER_SRCS := $(wildcard tests/unit/helpers/*.c)
 UNIT_HELPER_OBJS := $(UNIT_HELPER_SRCS:%.c=$(BUILD)/%.o)
 
-# One program per tests/fuzz/fuzz_*.c; fuzz_common.c is shared.
+# One program per tests/fuzz/fuzz_*.c; the other tests/fuzz/*.c (fuzz.c:
+# the VM, back-ends, input reader and access interpreter) go into each.
 FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_COMMON := $(filter-out tests/fuzz/fuzz_%,$(wildcard tests/fuzz/*.c))
 FUZZ_COMMON_OBJS := $(FUZZ_COMMON:%.c=$(BUILD)/%.o)

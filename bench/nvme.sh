@@ -7,41 +7,10 @@
 # pass/fail.
 #   bench/nvme.sh [BUILD_DIR] [SECONDS]
 # Needs a KVM that runs the test guests; bench/run picks where (here or
-# nested). BENCH_NO_BUILD=1 skips the make (there is no compiler in L2).
+# nested). BENCH_NO_BUILD=1 skips the make (bench/lib.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-build=${1:-build}
-secs=${2:-3}
-qemu=$(command -v qemu-system-x86_64 || true)
-[ -n "${BENCH_NO_BUILD:-}" ] || make -s -j"$(nproc)" BUILD="$build" all guests >/dev/null
-tmp=$(mktemp -d /dev/shm/devisor-bench.XXXXXX)
-trap 'rm -rf "$tmp"' EXIT
-img=$tmp/disk.img
-truncate -s 256M "$img"
-# A written image, so reads are not of holes.
-dd if=/dev/urandom of="$img" bs=1M count=256 conv=notrunc status=none
-
-# As in bench/virtio.sh: O_DIRECT for QEMU where the file system allows.
-qcache=none
-if ! dd if="$img" of=/dev/null bs=4096 count=1 iflag=direct status=none 2>/dev/null; then
-	qcache=writeback
-	echo "note: no O_DIRECT on $(dirname "$img") here: QEMU uses cache=writeback"
-fi
-
-declare -A R
-run() { # label, then the command
-	local label=$1 out
-	shift
-	out=$("$@" 2>&1 </dev/null) || true
-	while read -r _ name value _; do
-		R[$label/$name]=$value
-	done < <(printf '%s\n' "$out" | grep '^RESULT ')
-	printf '%s\n' "$out" | grep -q '^RESULT ' ||
-		printf '%s: no results\n%s\n' "$label" "$(printf '%s\n' "$out" | tail -5)" >&2
-}
-
-g=$build/guests
-bargs="seconds=$secs"
+. bench/lib.sh
 run devisor-nvme "$build/devisor" run --memory 256M --kernel "$g/nvme_bench.bin" \
 	--cmdline "$bargs" --nvme "path=$img,serial=BENCH"
 run devisor-virtio "$build/devisor" run --memory 256M --kernel "$g/blk_bench.bin" \

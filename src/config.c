@@ -103,11 +103,19 @@ static char *next_key(char **save, char *spec, char **val)
 	return tok;
 }
 
+struct disk_config config_disk_defaults(void)
+{
+	return (struct disk_config){ .engine = BLK_ENGINE_AUTO,
+				     .transport = TRANSPORT_PCI,
+				     .nr_queues = 1,
+				     .addr = CONFIG_PCI_AUTO };
+}
+
 /*
- * A block device's @spec for @what ("disk", "nvme") into *@d, from the
- * defaults: a bare first token is the image, as in -drive; @own_key takes
- * each key first, as blk_key() does, and then blk_key(); a key neither
- * knows fails with @keys, the list of them all.
+ * A block device's @spec for @what ("disk", "nvme") into *@d, from
+ * config_disk_defaults(): a bare first token is the image, as in -drive;
+ * @own_key takes each key first, as blk_key() does, and then blk_key(); a
+ * key neither knows fails with @keys, the list of them all.
  */
 static int
 parse_blk_spec(const char *what, const char *keys,
@@ -119,10 +127,7 @@ parse_blk_spec(const char *what, const char *keys,
 	bool first = true;
 	int ret;
 
-	*d = (struct disk_config){ .engine = BLK_ENGINE_AUTO,
-				   .transport = TRANSPORT_PCI,
-				   .nr_queues = 1,
-				   .addr = CONFIG_PCI_AUTO };
+	*d = config_disk_defaults();
 	for (tok = next_key(&save, spec, &val); tok;
 	     tok = next_key(&save, NULL, &val), first = false) {
 		if (!val) {

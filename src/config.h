@@ -38,6 +38,10 @@ struct disk_config {
 /* VFs of an NVMe PF live in functions 1-7 of its slot (docs/nvme.md). */
 #define CONFIG_NVME_MAX_VFS 7
 
+/* A disk before its options: engine auto, virtio-pci, one queue, no addr=
+ * (what --disk, --nvme and the API's add-disk start from). */
+struct disk_config config_disk_defaults(void);
+
 /* "path=IMG[,readonly=on][,transport=pci|mmio][,direct=on]
  *  [,engine=auto|io_uring|sync][,queues=N][,serial=S][,addr=DD.F]"; a bare
  *  IMG works too. Points into @spec, which must outlive @out. */

@@ -298,10 +298,7 @@ static void do_add_disk(struct api *api, const char *body, size_t len,
 			struct api_response *r)
 {
 	static const char what[] = "DiskConfig";
-	struct disk_config d = { .engine = BLK_ENGINE_AUTO,
-				 .transport = TRANSPORT_PCI,
-				 .nr_queues = 1,
-				 .addr = CONFIG_PCI_AUTO };
+	struct disk_config d = config_disk_defaults();
 	char id[API_ID_LEN] = "", out_id[API_ID_LEN] = "", bdf[16] = "";
 	char err[API_ERR_LEN] = "";
 	cJSON *j = parse_object(body, len, what, r), *f;

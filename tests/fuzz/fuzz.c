@@ -2,12 +2,17 @@
 /* Shared by the fuzz targets; see fuzz.h. */
 #include "fuzz.h"
 
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
+#include "backend/block.h"
 #include "bus/device.h"
+#include "kvm/memory.h"
 #include "kvm/vm.h"
+#include "util/evloop.h"
 #include "util/log.h"
 
 static uint64_t take(struct fz *in, unsigned int len)
@@ -71,6 +76,55 @@ void fz_vm_destroy(struct vm *vm)
 {
 	devices_destroy(vm);
 	vm_destroy(vm);
+}
+
+struct evloop *fz_loop(void)
+{
+	struct evloop *loop = evloop_create("fuzz-io");
+
+	if (!loop)
+		abort();
+	return loop;
+}
+
+int fz_null_fd(void)
+{
+	int fd = open("/dev/null", O_WRONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		abort();
+	return fd;
+}
+
+struct blk_backend *fz_disk(uint64_t size)
+{
+	struct blk_options bo = { .engine = BLK_ENGINE_SYNC };
+	char path[] = "/tmp/devisor-fuzz-XXXXXX";
+	struct blk_backend *be;
+	int fd = mkstemp(path);
+
+	if (fd < 0 || ftruncate(fd, size))
+		abort();
+	close(fd);
+	be = blk_open(path, &bo);
+	unlink(path);
+	if (!be)
+		abort();
+	return be;
+}
+
+void fz_mem_write(struct guest_mem *mem, uint64_t ram_size, struct fz *in,
+		  size_t len)
+{
+	uint8_t buf[64];
+	uint64_t gpa = fz_u32(in) % ram_size;
+	size_t n;
+
+	if (len > sizeof(buf))
+		abort();
+	n = fz_bytes(in, buf, len);
+	if (gpa + n <= ram_size)
+		memcpy(gpa_to_hva(mem, gpa, n), buf, n);
 }
 
 unsigned int fz_run_io(struct vm *vm, const struct fz_window *w,

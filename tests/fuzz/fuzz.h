@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * What the libFuzzer targets (tests/fuzz/fuzz_*.c) share: a VM without
- * KVM, as the unit tests build it, a reader of the fuzzer's bytes and an
+ * KVM, as the unit tests build it, the back-ends their devices sit on, a
+ * reader of the fuzzer's bytes, guest memory writes from it and an
  * interpreter of guest register access sequences over a VM's buses.
  */
 #ifndef TESTS_FUZZ_FUZZ_H
@@ -11,6 +12,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+struct blk_backend;
+struct evloop;
+struct guest_mem;
 struct vm;
 
 /* The fuzzer's input, consumed from the front; past its end reads 0. */
@@ -38,6 +42,24 @@ size_t fz_bytes(struct fz *in, void *dst, size_t len);
 void fz_vm_init(struct vm *vm, uint64_t ram_size);
 /* Its devices, then the VM. */
 void fz_vm_destroy(struct vm *vm);
+
+/* The back-ends of the targets' devices; each aborts on failure. */
+/* A new I/O loop. */
+struct evloop *fz_loop(void);
+/* /dev/null open for writing: where a console's output goes. */
+int fz_null_fd(void);
+/*
+ * A block back-end with the synchronous engine (the I/O is done inline)
+ * over an unlinked image of @size bytes in /tmp.
+ */
+struct blk_backend *fz_disk(uint64_t size);
+
+/*
+ * The guest writes memory: up to @len bytes of the input at the GPA a u32
+ * of it gives, modulo @ram_size; nothing if they would run past its end.
+ */
+void fz_mem_write(struct guest_mem *mem, uint64_t ram_size, struct fz *in,
+		  size_t len);
 
 /* A window of guest-visible registers a sequence may touch. */
 struct fz_window {

@@ -9,12 +9,9 @@
  * back-end completes on this thread; completions are reaped and the
  * completion queues' heads given back as a driver would.
  */
-#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
-#include "backend/block.h"
 #include "hw/nvme/nvme.h"
 #include "kvm/dma.h"
 #include "kvm/memory.h"
@@ -109,25 +106,13 @@ static void create_io_queues(void)
 
 static void build(void)
 {
-	struct blk_options bo = { .engine = BLK_ENGINE_SYNC };
 	struct nvme_config nc = { .name = "nvme-fuzz", .max_ioq = 2 };
-	char path[] = "/tmp/devisor-fuzz-XXXXXX";
-	struct blk_backend *be;
-	int fd;
 
 	log_level = getenv("FUZZ_VERBOSE") ? LOG_DEBUG : LOG_ERROR;
 	if (guest_mem_init(&mem, RAM))
 		abort();
 	dma_space_init_identity(&dma, &mem);
-	fd = mkstemp(path);
-	if (fd < 0 || ftruncate(fd, DISK))
-		abort();
-	close(fd);
-	be = blk_open(path, &bo);
-	unlink(path);
-	if (!be)
-		abort();
-	n = nvme_create(&dma, be, &nc, &irq_ops, NULL);
+	n = nvme_create(&dma, fz_disk(DISK), &nc, &irq_ops, NULL);
 	if (!n)
 		abort();
 	nvme_set_irq_mode(n, NVME_IRQ_MSIX);
@@ -151,8 +136,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	while (!fz_done(&in)) {
 		uint8_t op = fz_u8(&in), buf[64];
-		uint64_t gpa;
-		size_t len;
+		uint64_t off;
 
 		switch (op & 3) {
 		case 0:
@@ -162,15 +146,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			break;
 		case 1:
 			/* PRP lists, SGL segments, data. */
-			gpa = fz_u32(&in) % RAM;
-			len = fz_bytes(&in, buf, 1 + (op >> 2) % 64);
-			if (gpa + len <= RAM)
-				memcpy(gpa_to_hva(&mem, gpa, len), buf, len);
+			fz_mem_write(&mem, RAM, &in, 1 + (op >> 2) % 64);
 			break;
 		case 2:
 			/* Any register or doorbell, any value. */
-			gpa = fz_u16(&in) % NVME_BAR0_SIZE;
-			nvme_mmio_write(n, gpa, fz_u32(&in),
+			off = fz_u16(&in) % NVME_BAR0_SIZE;
+			nvme_mmio_write(n, off, fz_u32(&in),
 					1u << ((op >> 2) & 3));
 			(void)nvme_mmio_read(n, fz_u16(&in) % NVME_BAR0_SIZE,
 					     4);

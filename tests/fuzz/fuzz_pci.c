@@ -8,14 +8,12 @@
  * guest memory the input writes (hook ops). Built once; each input starts
  * from a machine reset with the BARs where firmware put them.
  */
-#include <fcntl.h>
 #include <linux/pci_regs.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-#include "backend/block.h"
 #include "bus/device.h"
 #include "hw/nvme/pci.h"
 #include "kvm/irq.h"
@@ -107,28 +105,19 @@ static void add_fn(struct pci_dev *pdev)
 static void build(void)
 {
 	struct pci_host_config cfg;
-	struct blk_options bo = { .engine = BLK_ENGINE_SYNC };
 	struct nvme_config nc = { .name = "nvme-fuzz", .max_ioq = 4 };
 	struct virtio_pci *vp;
 	struct blk_backend *be;
-	char path[] = "/tmp/devisor-fuzz-XXXXXX";
-	int fd, null_fd;
+	int null_fd;
 
 	fz_vm_init(&vm, RAM);
 	vm.irq_ops = &nop_irq_ops;
 	pc_pci_host_config(&cfg);
 	if (pci_host_init(&host, &vm, &cfg))
 		abort();
-	loop = evloop_create("fuzz-io");
-	null_fd = open("/dev/null", O_WRONLY | O_CLOEXEC);
-	fd = mkstemp(path);
-	if (!loop || null_fd < 0 || fd < 0 || ftruncate(fd, DISK))
-		abort();
-	close(fd);
-	be = blk_open(path, &bo);
-	unlink(path);
-	if (!be)
-		abort();
+	loop = fz_loop();
+	null_fd = fz_null_fd();
+	be = fz_disk(DISK);
 	w[nw++] = (struct fz_window){ false, PCI_CONF1_PORT, PCI_CONF1_SIZE };
 	w[nw++] = (struct fz_window){ true, cfg.ecam_base, 0x10000 };
 	vp = virtio_pci_create(&vm, &host, virtio_rng_create(&vm), loop);
@@ -182,18 +171,12 @@ static void conf1_oracle(void)
 static void hook(void *arg, uint8_t op)
 {
 	struct fz *in = arg;
-	uint8_t buf[64];
-	uint64_t gpa;
-	size_t n;
 
 	switch (op % 4) {
 	case 0:
 	case 1:
 		/* The guest writes memory: queue entries, PRP lists, SGLs. */
-		gpa = fz_u32(in) % RAM;
-		n = fz_bytes(in, buf, 1 + (op >> 2) % 64);
-		if (gpa + n <= RAM)
-			memcpy(gpa_to_hva(&vm.mem, gpa, n), buf, n);
+		fz_mem_write(&vm.mem, RAM, in, 1 + (op >> 2) % 64);
 		break;
 	case 2:
 		/* Let the I/O thread catch up (completions, kicks): 0-1 ms. */

@@ -10,12 +10,10 @@
  * parsing runs deterministically), give virtio-net a frame from the host,
  * wait for the I/O thread or reset the machine. Built once; each input starts from a machine reset.
  */
-#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-#include "backend/block.h"
 #include "backend/net.h"
 #include "bus/device.h"
 #include "kvm/vm.h"
@@ -91,22 +89,13 @@ static struct net_backend nbe = {
 
 static void build(void)
 {
-	struct blk_options bo = { .engine = BLK_ENGINE_SYNC };
-	char path[] = "/tmp/devisor-fuzz-XXXXXX";
 	struct blk_backend *be;
-	int fd, null_fd;
+	int null_fd;
 
 	fz_vm_init(&vm, RAM);
-	loop = evloop_create("fuzz-io");
-	null_fd = open("/dev/null", O_WRONLY | O_CLOEXEC);
-	fd = mkstemp(path);
-	if (!loop || null_fd < 0 || fd < 0 || ftruncate(fd, DISK))
-		abort();
-	close(fd);
-	be = blk_open(path, &bo);
-	unlink(path);
-	if (!be)
-		abort();
+	loop = fz_loop();
+	null_fd = fz_null_fd();
+	be = fz_disk(DISK);
 	vdevs[0] = virtio_rng_create(&vm);
 	vdevs[1] = virtio_console_create(&vm, null_fd);
 	vdevs[2] = virtio_blk_create(&vm, be, loop, 2);
@@ -122,18 +111,12 @@ static void hook(void *arg, uint8_t op)
 {
 	struct fz *in = arg;
 	struct virtio_dev *vdev;
-	uint8_t buf[64];
-	uint64_t gpa;
 	unsigned int q;
-	size_t n;
 
 	switch (op % 4) {
 	case 0:
 		/* The guest writes memory: rings, headers, buffers. */
-		gpa = fz_u32(in) % RAM;
-		n = fz_bytes(in, buf, 1 + (op >> 2) % 64);
-		if (gpa + n <= RAM)
-			memcpy(gpa_to_hva(&vm.mem, gpa, n), buf, n);
+		fz_mem_write(&vm.mem, RAM, in, 1 + (op >> 2) % 64);
 		break;
 	case 1:
 		/* A queue's handler, here, as a kick would run it. */

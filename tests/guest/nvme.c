@@ -20,31 +20,14 @@
  *              boot N, which runs the test: devisor tears the function
  *              down and builds it afresh on every reboot
  */
-#include "pci.h"
+#include "nvme.h"
 #include "tsc.h"
 
-#define PAGE 4096u
+#define PAGE NVME_PAGE
 #define SECTOR 512u
 #define RUN_LBA 128u
 #define RUN_PAGES 16u /* 64 KiB: 128 sectors */
 #define QSIZE 16u
-
-/* Registers */
-#define CAP 0x00
-#define VS 0x08
-#define CC 0x14
-#define CSTS 0x1c
-#define AQA 0x24
-#define ASQ 0x28
-#define ACQ 0x30
-#define SQTDBL(q) (0x1000u + 8u * (q))
-#define CQHDBL(q) (0x1000u + 8u * (q) + 4u)
-#define CC_EN 1u
-#define CC_IOQES (6u << 16 | 4u << 20)
-#define CC_SHN_NORMAL (1u << 14)
-#define CSTS_RDY 1u
-#define CSTS_CFS 2u
-#define CSTS_SHST(v) (((v) >> 2) & 3u)
 
 /* Status codes (SC | SCT << 8) */
 #define S_OK 0x000
@@ -54,12 +37,6 @@
 
 /* Not RAM with the default 512 MiB: the 32-bit PCI window, unused part. */
 #define NOT_RAM 0xdff00000ull
-
-struct q {
-	uint8_t *base;
-	uint16_t idx;
-	bool phase;
-};
 
 static uint8_t asq[PAGE] __attribute__((aligned(PAGE)));
 static uint8_t acq[PAGE] __attribute__((aligned(PAGE)));
@@ -71,88 +48,14 @@ static uint8_t wbuf[RUN_PAGES * PAGE] __attribute__((aligned(PAGE)));
 /* One page more: the read starts 512 bytes into its first page. */
 static uint8_t rbuf[(RUN_PAGES + 1) * PAGE] __attribute__((aligned(PAGE)));
 
-static uintptr_t bar;
-static struct q sq[2], cq[2];
-static uint16_t next_cid;
+static struct nvme nv = { .name = "nvme" };
 static unsigned int seed = 1;
 
-static uint32_t rd32(unsigned int off)
-{
-	return readl(bar + off);
-}
-
-static void wr32(unsigned int off, uint32_t v)
-{
-	writel(v, bar + off);
-}
-
-static uint64_t pa(const void *p)
-{
-	return (uint64_t)(uintptr_t)p; /* identity map */
-}
-
-static bool wait_csts(uint32_t mask, uint32_t want, const char *what)
-{
-	uint64_t deadline = tsc_deadline_ms(10000);
-	uint32_t v;
-
-	while (((v = rd32(CSTS)) & mask) != want) {
-		if (tsc_passed(deadline)) {
-			printf("nvme: timed out waiting for %s (CSTS %#x)\n",
-			       what, v);
-			return false;
-		}
-		cpu_relax();
-	}
-	return true;
-}
-
+/* The CID is nvme_exec()'s. */
 static void sqe(uint32_t *e, uint8_t opc, uint32_t nsid, uint64_t prp1,
 		uint64_t prp2)
 {
-	memset(e, 0, 64);
-	e[0] = opc | (uint32_t)++next_cid << 16;
-	e[1] = nsid;
-	e[6] = (uint32_t)prp1;
-	e[7] = (uint32_t)(prp1 >> 32);
-	e[8] = (uint32_t)prp2;
-	e[9] = (uint32_t)(prp2 >> 32);
-}
-
-/* Submits @e on queue @qid, polls its CQ; returns the status or -1. */
-static int exec(unsigned int qid, const uint32_t *e)
-{
-	struct q *s = &sq[qid], *c = &cq[qid];
-	volatile uint32_t *ent;
-	uint64_t deadline;
-	uint32_t dw3;
-
-	memcpy(s->base + 64u * s->idx, e, 64);
-	s->idx = (uint16_t)((s->idx + 1) % QSIZE);
-	asm volatile("" ::: "memory");
-	wr32(SQTDBL(qid), s->idx);
-	ent = (volatile uint32_t *)(c->base + 16u * c->idx);
-	deadline = tsc_deadline_ms(10000);
-	while (((ent[3] >> 16) & 1) != c->phase) {
-		if (tsc_passed(deadline)) {
-			printf("nvme: no completion on queue %u for opcode %#x (CSTS %#x)\n",
-			       qid, e[0] & 0xff, rd32(CSTS));
-			return -1;
-		}
-		cpu_relax();
-	}
-	asm volatile("" ::: "memory");
-	dw3 = ent[3];
-	if ((uint16_t)dw3 != e[0] >> 16) {
-		printf("nvme: completion for CID %u, want %u\n",
-		       (unsigned int)(uint16_t)dw3, e[0] >> 16);
-		return -1;
-	}
-	c->idx = (uint16_t)((c->idx + 1) % QSIZE);
-	if (!c->idx)
-		c->phase = !c->phase;
-	wr32(CQHDBL(qid), c->idx);
-	return (int)((dw3 >> 17) & 0x7ff);
+	nvme_sqe(e, opc, 0, nsid, prp1, prp2);
 }
 
 static bool expect(const char *what, int got, int want)
@@ -174,28 +77,6 @@ static void fill_sector(uint8_t *p, uint64_t s)
 	}
 }
 
-static bool bring_up(void)
-{
-	uint64_t cap = rd32(CAP) | (uint64_t)rd32(CAP + 4) << 32;
-
-	printf("nvme: CAP %#lx VS %#x\n", (unsigned long)cap, rd32(VS));
-	if (rd32(CC) & CC_EN) {
-		wr32(CC, 0);
-		if (!wait_csts(CSTS_RDY, 0, "RDY=0"))
-			return false;
-	}
-	memset(acq, 0, sizeof(acq));
-	wr32(AQA, (QSIZE - 1) << 16 | (QSIZE - 1));
-	wr32(ASQ, (uint32_t)pa(asq));
-	wr32(ASQ + 4, (uint32_t)(pa(asq) >> 32));
-	wr32(ACQ, (uint32_t)pa(acq));
-	wr32(ACQ + 4, (uint32_t)(pa(acq) >> 32));
-	sq[0] = (struct q){ .base = asq };
-	cq[0] = (struct q){ .base = acq, .phase = true };
-	wr32(CC, CC_EN | CC_IOQES);
-	return wait_csts(CSTS_RDY | CSTS_CFS, CSTS_RDY, "RDY=1");
-}
-
 static bool identify(uint32_t *nsze_lo)
 {
 	char want[24], sn[21], mn[13];
@@ -203,9 +84,9 @@ static bool identify(uint32_t *nsze_lo)
 	int n;
 
 	memset(idbuf, 0, sizeof(idbuf));
-	sqe(e, 0x06, 0, pa(idbuf), 0);
+	sqe(e, 0x06, 0, nvme_pa(idbuf), 0);
 	e[10] = 1; /* CNS 1: controller */
-	if (!expect("identify controller", exec(0, e), S_OK))
+	if (!expect("identify controller", nvme_exec(&nv, 0, e), S_OK))
 		return false;
 	memcpy(sn, idbuf + 4, 20);
 	sn[20] = 0;
@@ -229,9 +110,9 @@ static bool identify(uint32_t *nsze_lo)
 		}
 	}
 	memset(idbuf, 0, sizeof(idbuf));
-	sqe(e, 0x06, 1, pa(idbuf), 0);
+	sqe(e, 0x06, 1, nvme_pa(idbuf), 0);
 	e[10] = 0; /* CNS 0: namespace 1 */
-	if (!expect("identify namespace", exec(0, e), S_OK))
+	if (!expect("identify namespace", nvme_exec(&nv, 0, e), S_OK))
 		return false;
 	memcpy(nsze_lo, idbuf, 4);
 	/* FLBAS 0 -> LBA format 0 at 128: LBADS in bits 23:16. */
@@ -244,45 +125,26 @@ static bool identify(uint32_t *nsze_lo)
 	return true;
 }
 
-static bool io_queues(void)
-{
-	uint32_t e[16];
-
-	memset(iocq, 0, sizeof(iocq));
-	sqe(e, 0x05, 0, pa(iocq), 0); /* Create I/O CQ 1, polled (IEN 0) */
-	e[10] = (QSIZE - 1) << 16 | 1;
-	e[11] = 1; /* PC */
-	if (!expect("create I/O CQ", exec(0, e), S_OK))
-		return false;
-	sqe(e, 0x01, 0, pa(iosq), 0); /* Create I/O SQ 1 on CQ 1 */
-	e[10] = (QSIZE - 1) << 16 | 1;
-	e[11] = 1u << 16 | 1;
-	if (!expect("create I/O SQ", exec(0, e), S_OK))
-		return false;
-	sq[1] = (struct q){ .base = iosq };
-	cq[1] = (struct q){ .base = iocq, .phase = true };
-	return true;
-}
-
 /* @nsec sectors at @lba through PRP1 = @buf and a PRP list of the rest. */
 static int rw(bool write, uint32_t lba, uint8_t *buf, unsigned int nsec)
 {
-	uint64_t first = PAGE - pa(buf) % PAGE, len = (uint64_t)nsec * SECTOR;
-	uint64_t p = pa(buf) + first, prp2 = 0;
+	uint64_t first = PAGE - nvme_pa(buf) % PAGE,
+		 len = (uint64_t)nsec * SECTOR;
+	uint64_t p = nvme_pa(buf) + first, prp2 = 0;
 	unsigned int n = 0;
 	uint32_t e[16];
 
 	if (len > first + PAGE) {
-		for (; p < pa(buf) + len; p += PAGE)
+		for (; p < nvme_pa(buf) + len; p += PAGE)
 			list[n++] = p;
-		prp2 = pa(list);
+		prp2 = nvme_pa(list);
 	} else if (len > first) {
 		prp2 = p;
 	}
-	sqe(e, write ? 0x01 : 0x02, 1, pa(buf), prp2);
+	sqe(e, write ? 0x01 : 0x02, 1, nvme_pa(buf), prp2);
 	e[10] = lba;
 	e[12] = nsec - 1;
-	return exec(1, e);
+	return nvme_exec(&nv, 1, e);
 }
 
 static bool round_trip(void)
@@ -295,7 +157,7 @@ static bool round_trip(void)
 	if (!expect("write 128 sectors", rw(true, RUN_LBA, wbuf, 128), S_OK))
 		return false;
 	sqe(e, 0x00, 1, 0, 0); /* Flush */
-	if (!expect("flush", exec(1, e), S_OK))
+	if (!expect("flush", nvme_exec(&nv, 1, e), S_OK))
 		return false;
 	memset(rbuf, 0, sizeof(rbuf));
 	if (!expect("read 128 sectors", rw(false, RUN_LBA, r, 128), S_OK))
@@ -318,36 +180,37 @@ static bool hostile(uint32_t nsze)
 	/* PRP1 outside RAM. */
 	sqe(e, 0x02, 1, NOT_RAM, 0);
 	e[10] = RUN_LBA;
-	if (!expect("read into PRP1 outside RAM", exec(1, e), S_DATA_XFER))
+	if (!expect("read into PRP1 outside RAM", nvme_exec(&nv, 1, e),
+		    S_DATA_XFER))
 		return false;
 	/* A PRP list whose entries are outside RAM. */
 	list[0] = NOT_RAM;
 	list[1] = NOT_RAM + PAGE;
-	sqe(e, 0x02, 1, pa(rbuf), pa(list));
+	sqe(e, 0x02, 1, nvme_pa(rbuf), nvme_pa(list));
 	e[10] = RUN_LBA;
 	e[12] = 3 * PAGE / SECTOR - 1;
-	if (!expect("read through a PRP list outside RAM", exec(1, e),
+	if (!expect("read through a PRP list outside RAM", nvme_exec(&nv, 1, e),
 		    S_DATA_XFER))
 		return false;
 	/* The PRP list itself outside RAM. */
-	sqe(e, 0x01, 1, pa(wbuf), NOT_RAM);
+	sqe(e, 0x01, 1, nvme_pa(wbuf), NOT_RAM);
 	e[10] = RUN_LBA;
 	e[12] = 3 * PAGE / SECTOR - 1;
-	if (!expect("write with its PRP list outside RAM", exec(1, e),
+	if (!expect("write with its PRP list outside RAM", nvme_exec(&nv, 1, e),
 		    S_DATA_XFER))
 		return false;
 	/* Unknown opcode, LBA past the end. */
 	sqe(e, 0x7e, 1, 0, 0);
-	if (!expect("unknown opcode", exec(1, e), S_INVALID_OPCODE))
+	if (!expect("unknown opcode", nvme_exec(&nv, 1, e), S_INVALID_OPCODE))
 		return false;
-	sqe(e, 0x02, 1, pa(rbuf), 0);
+	sqe(e, 0x02, 1, nvme_pa(rbuf), 0);
 	e[10] = nsze;
-	if (!expect("read past the end", exec(1, e), S_LBA_RANGE))
+	if (!expect("read past the end", nvme_exec(&nv, 1, e), S_LBA_RANGE))
 		return false;
 	/* Doorbells of queues that do not exist: an event, nothing else. */
-	wr32(SQTDBL(9), 5);
-	wr32(CQHDBL(30), 5);
-	if (rd32(CSTS) & CSTS_CFS) {
+	nvme_wr32(&nv, nvme_sq_db(&nv, 9), 5);
+	nvme_wr32(&nv, nvme_cq_db(&nv, 30), 5);
+	if (nvme_rd32(&nv, NVME_CSTS) & NVME_CSTS_CFS) {
 		puts("nvme: controller fatal status after bad doorbells");
 		return false;
 	}
@@ -383,7 +246,7 @@ static bool count_boots(unsigned int want)
 	if (!expect("write the boot count", rw(true, 0, wbuf, 1), S_OK))
 		return false;
 	sqe(e, 0x00, 1, 0, 0);
-	if (!expect("flush the boot count", exec(1, e), S_OK))
+	if (!expect("flush the boot count", nvme_exec(&nv, 1, e), S_OK))
 		return false;
 	printf("nvme: boot %lu of %u\n", n, want);
 	if (n >= want)
@@ -400,11 +263,11 @@ static bool shutdown(void)
 {
 	uint64_t deadline = tsc_deadline_ms(10000);
 
-	wr32(CC, rd32(CC) | CC_SHN_NORMAL);
-	while (CSTS_SHST(rd32(CSTS)) != 2) {
+	nvme_wr32(&nv, NVME_CC, nvme_rd32(&nv, NVME_CC) | NVME_CC_SHN_NORMAL);
+	while (NVME_CSTS_SHST(nvme_rd32(&nv, NVME_CSTS)) != 2) {
 		if (tsc_passed(deadline)) {
 			printf("nvme: shutdown not complete (CSTS %#x)\n",
-			       rd32(CSTS));
+			       nvme_rd32(&nv, NVME_CSTS));
 			return false;
 		}
 		cpu_relax();
@@ -415,7 +278,6 @@ static bool shutdown(void)
 
 int guest_main(void)
 {
-	uint16_t bdf = 0xffff;
 	char buf[24];
 	unsigned long v;
 	uint32_t nsze = 0;
@@ -427,25 +289,8 @@ int guest_main(void)
 		}
 		seed = (unsigned int)v;
 	}
-	pci_init();
-	for (unsigned int d = 1; d < 32 && bdf == 0xffff; d++) {
-		uint16_t f = PCI_BDF(0, d, 0);
-
-		if (pci_present(f) &&
-		    pci_cfg_read32(f, PCI_REVISION) >> 8 == 0x010802)
-			bdf = f;
-	}
-	if (bdf == 0xffff) {
-		puts("nvme: no function of class 01:08:02 on bus 0");
-		return GUEST_FAIL;
-	}
-	printf("nvme: %02x:%02x.%x %04x:%04x\n", PCI_BUS(bdf), PCI_DEV(bdf),
-	       PCI_FN(bdf), pci_cfg_read16(bdf, PCI_VENDOR_ID),
-	       pci_cfg_read16(bdf, PCI_DEVICE_ID));
-	if (!pci_enable_device(bdf))
-		return GUEST_FAIL;
-	bar = (uintptr_t)pci_bar_addr(bdf, 0);
-	if (!bring_up() || !identify(&nsze) || !io_queues())
+	if (!nvme_find(&nv) || !nvme_enable(&nv, asq, acq, QSIZE) ||
+	    !identify(&nsze) || nvme_create_io_queues(&nv, iosq, iocq, QSIZE))
 		return GUEST_FAIL;
 	if (cmdline_arg("boots", buf, sizeof(buf)) >= 0 &&
 	    (!parse_ulong(buf, &v) || !count_boots((unsigned int)v)))

@@ -34,6 +34,7 @@
 
 #include "helpers/pci_fixture.h"
 #include "helpers/virtio_driver.h"
+#include "helpers/virtio_pci_common.h"
 
 #define RAM_SIZE (64ull << 20)
 #define DESC_GPA 0x10000ull
@@ -49,7 +50,8 @@ struct fix {
 	bool routes; /* KVM takes MSI routes */
 	uint64_t msix_bar;
 	/* From the capabilities, as a driver finds them. */
-	uint32_t common, isr, notify, device;
+	struct vp_common common; /* .pf: &pf */
+	uint32_t isr, notify, device;
 	uint32_t notify_mult;
 	unsigned int pcicfg, msix_cap;
 	unsigned int caps_seen;
@@ -62,27 +64,6 @@ static unsigned int msgs_with(uint32_t data)
 }
 
 /* ---- guest access ---- */
-
-static uint64_t common_rd(struct fix *f, unsigned int reg, unsigned int size)
-{
-	return pf_rd(&f->pf, f->common + reg, size);
-}
-
-static void common_wr(struct fix *f, unsigned int reg, uint64_t v,
-		      unsigned int size)
-{
-	pf_wr(&f->pf, f->common + reg, v, size);
-}
-
-static uint8_t status(struct fix *f)
-{
-	return common_rd(f, VIRTIO_PCI_COMMON_STATUS, 1);
-}
-
-static void set_status(struct fix *f, uint8_t s)
-{
-	common_wr(f, VIRTIO_PCI_COMMON_STATUS, s, 1);
-}
 
 static void desc(struct fix *f, uint16_t i, uint64_t addr, uint32_t len,
 		 uint16_t flags, uint16_t next)
@@ -105,8 +86,8 @@ static void kick(struct fix *f, uint16_t q)
 {
 	uint16_t off;
 
-	common_wr(f, VIRTIO_PCI_COMMON_Q_SELECT, q, 2);
-	off = common_rd(f, VIRTIO_PCI_COMMON_Q_NOFF, 2);
+	vp_common_wr(&f->common, VIRTIO_PCI_COMMON_Q_SELECT, q, 2);
+	off = vp_common_rd(&f->common, VIRTIO_PCI_COMMON_Q_NOFF, 2);
 	/* Linux: iowrite16(queue index, notify base + off * multiplier). */
 	pf_wr(&f->pf, f->notify + off * f->notify_mult, q, 2);
 }
@@ -118,7 +99,7 @@ static bool used_reached(struct fix *f, uintptr_t n)
 
 static bool status_has(struct fix *f, uintptr_t bits)
 {
-	return (status(f) & bits) == bits;
+	return (vp_status(&f->common) & bits) == bits;
 }
 
 static bool msi_seen(struct fix *f, uintptr_t data)
@@ -162,7 +143,7 @@ static void find_caps(struct fix *f)
 				assert_int_equal(bar, 4);
 			switch (type) {
 			case VIRTIO_PCI_CAP_COMMON_CFG:
-				f->common = off;
+				f->common.off = off;
 				break;
 			case VIRTIO_PCI_CAP_ISR_CFG:
 				f->isr = off;
@@ -187,49 +168,42 @@ static void find_caps(struct fix *f)
 
 static void reset(struct fix *f)
 {
-	set_status(f, 0);
+	vp_set_status(&f->common, 0);
 	/* Linux waits for the status to read back 0. */
-	assert_int_equal(status(f), 0);
+	assert_int_equal(vp_status(&f->common), 0);
 	f->avail_idx = 0;
 	memset(vd_hva(&f->pf.vm, 0, 0x20000), 0, 0x20000);
 }
 
 static bool negotiate(struct fix *f, uint64_t want)
 {
-	uint64_t offered;
-
-	set_status(f, S_ACK);
-	set_status(f, S_ACK | S_DRIVER);
-	common_wr(f, VIRTIO_PCI_COMMON_DFSELECT, 0, 4);
-	offered = common_rd(f, VIRTIO_PCI_COMMON_DF, 4);
-	common_wr(f, VIRTIO_PCI_COMMON_DFSELECT, 1, 4);
-	offered |= common_rd(f, VIRTIO_PCI_COMMON_DF, 4) << 32;
-	assert_true(offered & F_VERSION_1);
-	common_wr(f, VIRTIO_PCI_COMMON_GFSELECT, 0, 4);
-	common_wr(f, VIRTIO_PCI_COMMON_GF, (uint32_t)want, 4);
-	common_wr(f, VIRTIO_PCI_COMMON_GFSELECT, 1, 4);
-	common_wr(f, VIRTIO_PCI_COMMON_GF, want >> 32, 4);
-	set_status(f, S_ACK | S_DRIVER | S_FEAT);
-	return status(f) & S_FEAT;
+	vp_set_status(&f->common, S_ACK);
+	vp_set_status(&f->common, S_ACK | S_DRIVER);
+	assert_true(vp_offered(&f->common) & F_VERSION_1);
+	return vp_features_ok(&f->common, want);
 }
 
 static void setup_queue(struct fix *f, uint16_t vector)
 {
-	common_wr(f, VIRTIO_PCI_COMMON_Q_SELECT, 0, 2);
-	assert_int_equal(common_rd(f, VIRTIO_PCI_COMMON_Q_SIZE, 2), 256);
-	assert_int_equal(common_rd(f, VIRTIO_PCI_COMMON_Q_ENABLE, 2), 0);
-	common_wr(f, VIRTIO_PCI_COMMON_Q_SIZE, QSIZE, 2);
+	vp_common_wr(&f->common, VIRTIO_PCI_COMMON_Q_SELECT, 0, 2);
+	assert_int_equal(vp_common_rd(&f->common, VIRTIO_PCI_COMMON_Q_SIZE, 2),
+			 256);
+	assert_int_equal(
+		vp_common_rd(&f->common, VIRTIO_PCI_COMMON_Q_ENABLE, 2), 0);
+	vp_common_wr(&f->common, VIRTIO_PCI_COMMON_Q_SIZE, QSIZE, 2);
 	/* Linux: vp_iowrite64_twopart. */
-	common_wr(f, VIRTIO_PCI_COMMON_Q_DESCLO, DESC_GPA, 4);
-	common_wr(f, VIRTIO_PCI_COMMON_Q_DESCHI, 0, 4);
-	common_wr(f, VIRTIO_PCI_COMMON_Q_AVAILLO, AVAIL_GPA, 4);
-	common_wr(f, VIRTIO_PCI_COMMON_Q_AVAILHI, 0, 4);
-	common_wr(f, VIRTIO_PCI_COMMON_Q_USEDLO, USED_GPA, 4);
-	common_wr(f, VIRTIO_PCI_COMMON_Q_USEDHI, 0, 4);
-	common_wr(f, VIRTIO_PCI_COMMON_Q_MSIX, vector, 2);
-	assert_int_equal(common_rd(f, VIRTIO_PCI_COMMON_Q_MSIX, 2), vector);
-	common_wr(f, VIRTIO_PCI_COMMON_Q_ENABLE, 1, 2);
-	assert_int_equal(common_rd(f, VIRTIO_PCI_COMMON_Q_ENABLE, 2), 1);
+	vp_common_wr(&f->common, VIRTIO_PCI_COMMON_Q_DESCLO, DESC_GPA, 4);
+	vp_common_wr(&f->common, VIRTIO_PCI_COMMON_Q_DESCHI, 0, 4);
+	vp_common_wr(&f->common, VIRTIO_PCI_COMMON_Q_AVAILLO, AVAIL_GPA, 4);
+	vp_common_wr(&f->common, VIRTIO_PCI_COMMON_Q_AVAILHI, 0, 4);
+	vp_common_wr(&f->common, VIRTIO_PCI_COMMON_Q_USEDLO, USED_GPA, 4);
+	vp_common_wr(&f->common, VIRTIO_PCI_COMMON_Q_USEDHI, 0, 4);
+	vp_common_wr(&f->common, VIRTIO_PCI_COMMON_Q_MSIX, vector, 2);
+	assert_int_equal(vp_common_rd(&f->common, VIRTIO_PCI_COMMON_Q_MSIX, 2),
+			 vector);
+	vp_common_wr(&f->common, VIRTIO_PCI_COMMON_Q_ENABLE, 1, 2);
+	assert_int_equal(
+		vp_common_rd(&f->common, VIRTIO_PCI_COMMON_Q_ENABLE, 2), 1);
 }
 
 static void bring_up(struct fix *f, uint16_t vector)
@@ -237,8 +211,9 @@ static void bring_up(struct fix *f, uint16_t vector)
 	reset(f);
 	assert_true(negotiate(f, F_VERSION_1));
 	setup_queue(f, vector);
-	set_status(f, S_ACK | S_DRIVER | S_FEAT | S_DRIVER_OK);
-	assert_int_equal(status(f), S_ACK | S_DRIVER | S_FEAT | S_DRIVER_OK);
+	vp_set_status(&f->common, S_ACK | S_DRIVER | S_FEAT | S_DRIVER_OK);
+	assert_int_equal(vp_status(&f->common),
+			 S_ACK | S_DRIVER | S_FEAT | S_DRIVER_OK);
 }
 
 /* Post one 64-byte writable buffer; returns the expected used index. */
@@ -283,6 +258,7 @@ static int setup_vm(void **state, bool routes)
 	assert_non_null(f);
 	f->routes = routes;
 	pf_init(&f->pf, RAM_SIZE, routes);
+	f->common.pf = &f->pf;
 	rng = virtio_rng_create(&f->pf.vm);
 	assert_non_null(rng);
 	f->vp = virtio_pci_create(&f->pf.vm, &f->pf.host, rng, f->pf.loop);
@@ -354,8 +330,9 @@ static void test_identity_and_caps(void **state)
 	assert_int_equal(pf_cfg_rd(&f->pf, f->msix_cap + PCI_MSIX_FLAGS, 2) &
 				 PCI_MSIX_FLAGS_QSIZE,
 			 1);
-	assert_int_equal(common_rd(f, VIRTIO_PCI_COMMON_NUMQ, 2), 1);
-	assert_int_equal(common_rd(f, VIRTIO_PCI_COMMON_MSIX, 2),
+	assert_int_equal(vp_common_rd(&f->common, VIRTIO_PCI_COMMON_NUMQ, 2),
+			 1);
+	assert_int_equal(vp_common_rd(&f->common, VIRTIO_PCI_COMMON_MSIX, 2),
 			 VIRTIO_MSI_NO_VECTOR);
 }
 
@@ -400,15 +377,16 @@ static void test_rng_msix(void **state)
 	msix_program(f, 1, true);
 	reset(f);
 	assert_true(negotiate(f, F_VERSION_1));
-	common_wr(f, VIRTIO_PCI_COMMON_MSIX, 0, 2);
-	assert_int_equal(common_rd(f, VIRTIO_PCI_COMMON_MSIX, 2), 0);
+	vp_common_wr(&f->common, VIRTIO_PCI_COMMON_MSIX, 0, 2);
+	assert_int_equal(vp_common_rd(&f->common, VIRTIO_PCI_COMMON_MSIX, 2),
+			 0);
 	/* A vector beyond the table is refused: reads NO_VECTOR. */
-	common_wr(f, VIRTIO_PCI_COMMON_Q_SELECT, 0, 2);
-	common_wr(f, VIRTIO_PCI_COMMON_Q_MSIX, 5, 2);
-	assert_int_equal(common_rd(f, VIRTIO_PCI_COMMON_Q_MSIX, 2),
+	vp_common_wr(&f->common, VIRTIO_PCI_COMMON_Q_SELECT, 0, 2);
+	vp_common_wr(&f->common, VIRTIO_PCI_COMMON_Q_MSIX, 5, 2);
+	assert_int_equal(vp_common_rd(&f->common, VIRTIO_PCI_COMMON_Q_MSIX, 2),
 			 VIRTIO_MSI_NO_VECTOR);
 	setup_queue(f, 1);
-	set_status(f, S_ACK | S_DRIVER | S_FEAT | S_DRIVER_OK);
+	vp_set_status(&f->common, S_ACK | S_DRIVER | S_FEAT | S_DRIVER_OK);
 
 	n = post_rng(f, 0, BUF_GPA);
 	assert_true(vd_wait_until(used_reached, f, n));
@@ -438,33 +416,33 @@ static void test_feature_refusal(void **state)
 	/* A bit that was not offered. */
 	reset(f);
 	assert_false(negotiate(f, F_VERSION_1 | (1ull << 5)));
-	assert_int_equal(status(f), S_ACK | S_DRIVER);
+	assert_int_equal(vp_status(&f->common), S_ACK | S_DRIVER);
 	/* DRIVER_OK without FEATURES_OK does not activate. */
-	set_status(f, S_ACK | S_DRIVER | S_DRIVER_OK);
-	assert_int_equal(status(f), S_ACK | S_DRIVER);
+	vp_set_status(&f->common, S_ACK | S_DRIVER | S_DRIVER_OK);
+	assert_int_equal(vp_status(&f->common), S_ACK | S_DRIVER);
 
 	/* Legacy semantics (no VERSION_1) are not supported. */
 	reset(f);
 	assert_false(negotiate(f, 0));
-	assert_int_equal(status(f), S_ACK | S_DRIVER);
+	assert_int_equal(vp_status(&f->common), S_ACK | S_DRIVER);
 
 	/* FEATURES_OK without DRIVER is out of order. */
 	reset(f);
-	set_status(f, S_ACK | S_FEAT);
-	assert_int_equal(status(f), S_ACK);
+	vp_set_status(&f->common, S_ACK | S_FEAT);
+	assert_int_equal(vp_status(&f->common), S_ACK);
 
 	/* The accepted set reads back; later writes are ignored. */
 	reset(f);
 	assert_true(negotiate(f, F_VERSION_1 | (1ull << VIRTQ_F_EVENT_IDX)));
-	common_wr(f, VIRTIO_PCI_COMMON_GFSELECT, 1, 4);
-	common_wr(f, VIRTIO_PCI_COMMON_GF, 0, 4);
-	assert_int_equal(common_rd(f, VIRTIO_PCI_COMMON_GF, 4), 1);
-	common_wr(f, VIRTIO_PCI_COMMON_GFSELECT, 0, 4);
-	assert_int_equal(common_rd(f, VIRTIO_PCI_COMMON_GF, 4),
+	vp_common_wr(&f->common, VIRTIO_PCI_COMMON_GFSELECT, 1, 4);
+	vp_common_wr(&f->common, VIRTIO_PCI_COMMON_GF, 0, 4);
+	assert_int_equal(vp_common_rd(&f->common, VIRTIO_PCI_COMMON_GF, 4), 1);
+	vp_common_wr(&f->common, VIRTIO_PCI_COMMON_GFSELECT, 0, 4);
+	assert_int_equal(vp_common_rd(&f->common, VIRTIO_PCI_COMMON_GF, 4),
 			 1u << VIRTQ_F_EVENT_IDX);
 	/* The driver cannot clear bits (only reset) nor set NEEDS_RESET. */
-	set_status(f, S_ACK | S_NEEDS_RESET);
-	assert_int_equal(status(f), S_ACK | S_DRIVER | S_FEAT);
+	vp_set_status(&f->common, S_ACK | S_NEEDS_RESET);
+	assert_int_equal(vp_status(&f->common), S_ACK | S_DRIVER | S_FEAT);
 }
 
 static void test_needs_reset_and_recovery(void **state)
@@ -504,13 +482,15 @@ static void test_bad_accesses(void **state)
 
 	reset(f);
 	/* Wrong widths do nothing. */
-	common_wr(f, VIRTIO_PCI_COMMON_STATUS, S_ACK, 4);
-	common_wr(f, VIRTIO_PCI_COMMON_STATUS, S_ACK, 2);
-	assert_int_equal(status(f), 0);
-	assert_int_equal(common_rd(f, VIRTIO_PCI_COMMON_NUMQ, 4), 0);
-	assert_int_equal(common_rd(f, VIRTIO_PCI_COMMON_DF, 2), 0);
-	common_wr(f, VIRTIO_PCI_COMMON_Q_SELECT, 3, 1);
-	assert_int_equal(common_rd(f, VIRTIO_PCI_COMMON_Q_SELECT, 2), 0);
+	vp_common_wr(&f->common, VIRTIO_PCI_COMMON_STATUS, S_ACK, 4);
+	vp_common_wr(&f->common, VIRTIO_PCI_COMMON_STATUS, S_ACK, 2);
+	assert_int_equal(vp_status(&f->common), 0);
+	assert_int_equal(vp_common_rd(&f->common, VIRTIO_PCI_COMMON_NUMQ, 4),
+			 0);
+	assert_int_equal(vp_common_rd(&f->common, VIRTIO_PCI_COMMON_DF, 2), 0);
+	vp_common_wr(&f->common, VIRTIO_PCI_COMMON_Q_SELECT, 3, 1);
+	assert_int_equal(
+		vp_common_rd(&f->common, VIRTIO_PCI_COMMON_Q_SELECT, 2), 0);
 	/* Odd offsets, the end of the BAR, unused regions. */
 	for (uint64_t off = 0; off < VIRTIO_PCI_BAR_SIZE; off += 0x7f) {
 		for (unsigned int sz = 1; sz <= 8; sz <<= 1) {
@@ -518,56 +498,68 @@ static void test_bad_accesses(void **state)
 			pf_wr(&f->pf, off + 1, 0xffffffffffffffffull, sz);
 		}
 	}
-	assert_int_equal(status(f), 0);
+	assert_int_equal(vp_status(&f->common), 0);
 
 	/* queue_select past the end: absent queue, writes ignored. */
 	assert_true(negotiate(f, F_VERSION_1));
-	common_wr(f, VIRTIO_PCI_COMMON_Q_SELECT, 7, 2);
-	assert_int_equal(common_rd(f, VIRTIO_PCI_COMMON_Q_SIZE, 2), 0);
-	assert_int_equal(common_rd(f, VIRTIO_PCI_COMMON_Q_MSIX, 2),
+	vp_common_wr(&f->common, VIRTIO_PCI_COMMON_Q_SELECT, 7, 2);
+	assert_int_equal(vp_common_rd(&f->common, VIRTIO_PCI_COMMON_Q_SIZE, 2),
+			 0);
+	assert_int_equal(vp_common_rd(&f->common, VIRTIO_PCI_COMMON_Q_MSIX, 2),
 			 VIRTIO_MSI_NO_VECTOR);
-	common_wr(f, VIRTIO_PCI_COMMON_Q_SIZE, 8, 2);
-	common_wr(f, VIRTIO_PCI_COMMON_Q_DESCLO, DESC_GPA, 4);
-	common_wr(f, VIRTIO_PCI_COMMON_Q_ENABLE, 1, 2);
-	assert_int_equal(common_rd(f, VIRTIO_PCI_COMMON_Q_ENABLE, 2), 0);
-	assert_int_equal(common_rd(f, VIRTIO_PCI_COMMON_Q_DESCLO, 4), 0);
+	vp_common_wr(&f->common, VIRTIO_PCI_COMMON_Q_SIZE, 8, 2);
+	vp_common_wr(&f->common, VIRTIO_PCI_COMMON_Q_DESCLO, DESC_GPA, 4);
+	vp_common_wr(&f->common, VIRTIO_PCI_COMMON_Q_ENABLE, 1, 2);
+	assert_int_equal(
+		vp_common_rd(&f->common, VIRTIO_PCI_COMMON_Q_ENABLE, 2), 0);
+	assert_int_equal(
+		vp_common_rd(&f->common, VIRTIO_PCI_COMMON_Q_DESCLO, 4), 0);
 	pf_wr(&f->pf, f->notify + 7 * 4, 7, 2);
 	pf_wr(&f->pf, f->notify + 4000, 0, 2);
 
 	/* A full-width queue address works too, and reads back. */
-	common_wr(f, VIRTIO_PCI_COMMON_Q_SELECT, 0, 2);
-	common_wr(f, VIRTIO_PCI_COMMON_Q_DESCLO, 0x123456789000ull, 8);
-	assert_int_equal(common_rd(f, VIRTIO_PCI_COMMON_Q_DESCHI, 4), 0x1234);
-	assert_int_equal(common_rd(f, VIRTIO_PCI_COMMON_Q_DESCLO, 8),
+	vp_common_wr(&f->common, VIRTIO_PCI_COMMON_Q_SELECT, 0, 2);
+	vp_common_wr(&f->common, VIRTIO_PCI_COMMON_Q_DESCLO, 0x123456789000ull,
+		     8);
+	assert_int_equal(vp_common_rd(&f->common, VIRTIO_PCI_COMMON_Q_DESCHI,
+				      4),
+			 0x1234);
+	assert_int_equal(vp_common_rd(&f->common, VIRTIO_PCI_COMMON_Q_DESCLO,
+				      8),
 			 0x123456789000ull);
 
 	/* Split ring sizes must be powers of two: enabling fails. */
-	common_wr(f, VIRTIO_PCI_COMMON_Q_SIZE, 3, 2);
-	common_wr(f, VIRTIO_PCI_COMMON_Q_DESCLO, DESC_GPA, 8);
-	common_wr(f, VIRTIO_PCI_COMMON_Q_AVAILLO, AVAIL_GPA, 8);
-	common_wr(f, VIRTIO_PCI_COMMON_Q_USEDLO, USED_GPA, 8);
-	common_wr(f, VIRTIO_PCI_COMMON_Q_ENABLE, 1, 2);
-	assert_int_equal(common_rd(f, VIRTIO_PCI_COMMON_Q_ENABLE, 2), 0);
-	assert_true(status(f) & S_NEEDS_RESET);
+	vp_common_wr(&f->common, VIRTIO_PCI_COMMON_Q_SIZE, 3, 2);
+	vp_common_wr(&f->common, VIRTIO_PCI_COMMON_Q_DESCLO, DESC_GPA, 8);
+	vp_common_wr(&f->common, VIRTIO_PCI_COMMON_Q_AVAILLO, AVAIL_GPA, 8);
+	vp_common_wr(&f->common, VIRTIO_PCI_COMMON_Q_USEDLO, USED_GPA, 8);
+	vp_common_wr(&f->common, VIRTIO_PCI_COMMON_Q_ENABLE, 1, 2);
+	assert_int_equal(
+		vp_common_rd(&f->common, VIRTIO_PCI_COMMON_Q_ENABLE, 2), 0);
+	assert_true(vp_status(&f->common) & S_NEEDS_RESET);
 
 	/* Rings outside RAM fail the same way, after a reset. */
 	reset(f);
 	assert_true(negotiate(f, F_VERSION_1));
-	common_wr(f, VIRTIO_PCI_COMMON_Q_DESCLO, PCI_HOLE_START, 8);
-	common_wr(f, VIRTIO_PCI_COMMON_Q_ENABLE, 1, 2);
-	assert_int_equal(common_rd(f, VIRTIO_PCI_COMMON_Q_ENABLE, 2), 0);
-	assert_true(status(f) & S_NEEDS_RESET);
+	vp_common_wr(&f->common, VIRTIO_PCI_COMMON_Q_DESCLO, PCI_HOLE_START, 8);
+	vp_common_wr(&f->common, VIRTIO_PCI_COMMON_Q_ENABLE, 1, 2);
+	assert_int_equal(
+		vp_common_rd(&f->common, VIRTIO_PCI_COMMON_Q_ENABLE, 2), 0);
+	assert_true(vp_status(&f->common) & S_NEEDS_RESET);
 
 	/* Enabling before FEATURES_OK is ignored; 0 is never a disable. */
 	reset(f);
-	common_wr(f, VIRTIO_PCI_COMMON_Q_ENABLE, 1, 2);
-	assert_int_equal(common_rd(f, VIRTIO_PCI_COMMON_Q_ENABLE, 2), 0);
+	vp_common_wr(&f->common, VIRTIO_PCI_COMMON_Q_ENABLE, 1, 2);
+	assert_int_equal(
+		vp_common_rd(&f->common, VIRTIO_PCI_COMMON_Q_ENABLE, 2), 0);
 	bring_up(f, VIRTIO_MSI_NO_VECTOR);
-	common_wr(f, VIRTIO_PCI_COMMON_Q_ENABLE, 0, 2);
-	assert_int_equal(common_rd(f, VIRTIO_PCI_COMMON_Q_ENABLE, 2), 1);
+	vp_common_wr(&f->common, VIRTIO_PCI_COMMON_Q_ENABLE, 0, 2);
+	assert_int_equal(
+		vp_common_rd(&f->common, VIRTIO_PCI_COMMON_Q_ENABLE, 2), 1);
 	/* Queue setup is frozen while enabled. */
-	common_wr(f, VIRTIO_PCI_COMMON_Q_SIZE, 4, 2);
-	assert_int_equal(common_rd(f, VIRTIO_PCI_COMMON_Q_SIZE, 2), QSIZE);
+	vp_common_wr(&f->common, VIRTIO_PCI_COMMON_Q_SIZE, 4, 2);
+	assert_int_equal(vp_common_rd(&f->common, VIRTIO_PCI_COMMON_Q_SIZE, 2),
+			 QSIZE);
 
 	/* The ISR wants a byte read; a dword read neither sees nor clears. */
 	post_rng(f, 0, BUF_GPA);
@@ -591,21 +583,21 @@ static void test_pci_cfg_window(void **state)
 	unsigned int data = f->pcicfg + 16;
 
 	reset(f);
-	window_setup(f, 4, f->common + VIRTIO_PCI_COMMON_NUMQ, 2);
+	window_setup(f, 4, f->common.off + VIRTIO_PCI_COMMON_NUMQ, 2);
 	assert_int_equal(pf_cfg_rd(&f->pf, data, 2), 1);
-	window_setup(f, 4, f->common + VIRTIO_PCI_COMMON_STATUS, 1);
+	window_setup(f, 4, f->common.off + VIRTIO_PCI_COMMON_STATUS, 1);
 	pf_cfg_wr(&f->pf, data, S_ACK, 1);
-	assert_int_equal(status(f), S_ACK);
+	assert_int_equal(vp_status(&f->common), S_ACK);
 	assert_int_equal(pf_cfg_rd(&f->pf, data, 1), S_ACK);
-	window_setup(f, 4, f->common + VIRTIO_PCI_COMMON_DF, 4);
-	common_wr(f, VIRTIO_PCI_COMMON_DFSELECT, 1, 4);
+	window_setup(f, 4, f->common.off + VIRTIO_PCI_COMMON_DF, 4);
+	vp_common_wr(&f->common, VIRTIO_PCI_COMMON_DFSELECT, 1, 4);
 	/* VERSION_1 (32) and RING_PACKED (34). */
 	assert_int_equal(pf_cfg_rd(&f->pf, data, 4), 0x5);
 
 	/* Bad length, misaligned offset, past the BAR, other BAR: nothing. */
-	window_setup(f, 4, f->common + VIRTIO_PCI_COMMON_STATUS, 3);
+	window_setup(f, 4, f->common.off + VIRTIO_PCI_COMMON_STATUS, 3);
 	pf_cfg_wr(&f->pf, data, 0, 4);
-	window_setup(f, 4, f->common + VIRTIO_PCI_COMMON_NUMQ + 1, 2);
+	window_setup(f, 4, f->common.off + VIRTIO_PCI_COMMON_NUMQ + 1, 2);
 	pf_cfg_wr(&f->pf, data, 0, 4);
 	window_setup(f, 4, 0xfffffffc, 4);
 	pf_cfg_wr(&f->pf, data, 0, 4);
@@ -613,7 +605,7 @@ static void test_pci_cfg_window(void **state)
 	window_setup(f, 2, 0, 4);
 	pf_cfg_wr(&f->pf, data, 0, 4);
 	(void)pf_cfg_rd(&f->pf, data, 4);
-	assert_int_equal(status(f), S_ACK);
+	assert_int_equal(vp_status(&f->common), S_ACK);
 
 	/* The MSI-X table is reachable through it too. */
 	window_setup(f, 1, 16 + PCI_MSIX_ENTRY_DATA, 4);
@@ -631,9 +623,10 @@ static void test_vm_reset(void **state)
 	assert_int_equal(pf_cfg_rd(&f->pf, PCI_COMMAND, 2), 0);
 	pf_cfg_wr(&f->pf, PCI_COMMAND, PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER,
 		  2);
-	assert_int_equal(status(f), 0);
-	common_wr(f, VIRTIO_PCI_COMMON_Q_SELECT, 0, 2);
-	assert_int_equal(common_rd(f, VIRTIO_PCI_COMMON_Q_ENABLE, 2), 0);
+	assert_int_equal(vp_status(&f->common), 0);
+	vp_common_wr(&f->common, VIRTIO_PCI_COMMON_Q_SELECT, 0, 2);
+	assert_int_equal(
+		vp_common_rd(&f->common, VIRTIO_PCI_COMMON_Q_ENABLE, 2), 0);
 	bring_up(f, VIRTIO_MSI_NO_VECTOR);
 	assert_true(vd_wait_until(used_reached, f, post_rng(f, 0, BUF_GPA)));
 }

@@ -39,6 +39,7 @@
 
 #include "helpers/pci_fixture.h"
 #include "helpers/virtio_driver.h"
+#include "helpers/virtio_pci_common.h"
 
 #define RAM_SIZE (64ull << 20)
 #define TABLES 0x100000ull /* VT-d tables from 1 MiB */
@@ -65,7 +66,8 @@ struct fix {
 	struct pci_fix pf; /* bar: BAR 4 */
 	struct vtd *vtd;
 	struct virtio_pci *vp;
-	uint32_t common, notify, notify_mult;
+	struct vp_common common; /* .pf: &pf */
+	uint32_t notify, notify_mult;
 	uint16_t avail_idx;
 	/* VT-d tables */
 	bool sm;
@@ -100,49 +102,13 @@ static void wreg64(struct fix *f, uint64_t off, uint64_t v)
 	assert_true(bus_write(&f->pf.vm.mmio, VTD_REG_BASE + off, &v, 8));
 }
 
-static uint64_t common_rd(struct fix *f, unsigned int reg, unsigned int size)
-{
-	return pf_rd(&f->pf, f->common + reg, size);
-}
-
-static void common_wr(struct fix *f, unsigned int reg, uint64_t v,
-		      unsigned int size)
-{
-	pf_wr(&f->pf, f->common + reg, v, size);
-}
-
-static uint8_t status(struct fix *f)
-{
-	return common_rd(f, VIRTIO_PCI_COMMON_STATUS, 1);
-}
-
-static void set_status(struct fix *f, uint8_t s)
-{
-	common_wr(f, VIRTIO_PCI_COMMON_STATUS, s, 1);
-}
-
-static uint64_t offered(struct fix *f)
-{
-	uint64_t v;
-
-	common_wr(f, VIRTIO_PCI_COMMON_DFSELECT, 0, 4);
-	v = common_rd(f, VIRTIO_PCI_COMMON_DF, 4);
-	common_wr(f, VIRTIO_PCI_COMMON_DFSELECT, 1, 4);
-	return v | common_rd(f, VIRTIO_PCI_COMMON_DF, 4) << 32;
-}
-
 static bool negotiate(struct fix *f, uint64_t want)
 {
-	set_status(f, 0);
-	assert_int_equal(status(f), 0);
-	set_status(f, S_ACK);
-	set_status(f, S_ACK | S_DRIVER);
-	common_wr(f, VIRTIO_PCI_COMMON_GFSELECT, 0, 4);
-	common_wr(f, VIRTIO_PCI_COMMON_GF, (uint32_t)want, 4);
-	common_wr(f, VIRTIO_PCI_COMMON_GFSELECT, 1, 4);
-	common_wr(f, VIRTIO_PCI_COMMON_GF, want >> 32, 4);
-	set_status(f, S_ACK | S_DRIVER | S_FEAT);
-	return status(f) & S_FEAT;
+	vp_set_status(&f->common, 0);
+	assert_int_equal(vp_status(&f->common), 0);
+	vp_set_status(&f->common, S_ACK);
+	vp_set_status(&f->common, S_ACK | S_DRIVER);
+	return vp_features_ok(&f->common, want);
 }
 
 /*
@@ -154,13 +120,13 @@ static void queue_up(struct fix *f, uint64_t desc, uint64_t avail,
 		     uint64_t used)
 {
 	assert_true(negotiate(f, F_VERSION_1 | F_ACCESS_PLATFORM));
-	common_wr(f, VIRTIO_PCI_COMMON_Q_SELECT, 0, 2);
-	common_wr(f, VIRTIO_PCI_COMMON_Q_SIZE, QSIZE, 2);
-	common_wr(f, VIRTIO_PCI_COMMON_Q_DESCLO, desc, 8);
-	common_wr(f, VIRTIO_PCI_COMMON_Q_AVAILLO, avail, 8);
-	common_wr(f, VIRTIO_PCI_COMMON_Q_USEDLO, used, 8);
-	common_wr(f, VIRTIO_PCI_COMMON_Q_ENABLE, 1, 2);
-	set_status(f, S_ALL);
+	vp_common_wr(&f->common, VIRTIO_PCI_COMMON_Q_SELECT, 0, 2);
+	vp_common_wr(&f->common, VIRTIO_PCI_COMMON_Q_SIZE, QSIZE, 2);
+	vp_common_wr(&f->common, VIRTIO_PCI_COMMON_Q_DESCLO, desc, 8);
+	vp_common_wr(&f->common, VIRTIO_PCI_COMMON_Q_AVAILLO, avail, 8);
+	vp_common_wr(&f->common, VIRTIO_PCI_COMMON_Q_USEDLO, used, 8);
+	vp_common_wr(&f->common, VIRTIO_PCI_COMMON_Q_ENABLE, 1, 2);
+	vp_set_status(&f->common, S_ALL);
 }
 
 /* The driver's view: rings at IOVAs, as Linux's DMA API hands them out. */
@@ -171,8 +137,9 @@ static void bring_up(struct fix *f)
 	memset(vd_hva(&f->pf.vm, GPA_AVAIL, 4096), 0, 4096);
 	memset(vd_hva(&f->pf.vm, GPA_USED, 4096), 0, 4096);
 	queue_up(f, IOVA_DESC, IOVA_AVAIL, IOVA_USED);
-	assert_int_equal(common_rd(f, VIRTIO_PCI_COMMON_Q_ENABLE, 2), 1);
-	assert_int_equal(status(f), S_ALL);
+	assert_int_equal(
+		vp_common_rd(&f->common, VIRTIO_PCI_COMMON_Q_ENABLE, 2), 1);
+	assert_int_equal(vp_status(&f->common), S_ALL);
 }
 
 /* One 64-byte writable buffer at @iova in descriptor @head. */
@@ -182,8 +149,8 @@ static uint16_t post(struct fix *f, uint16_t head, uint64_t iova)
 
 	vd_desc(&f->pf.vm, GPA_DESC, head, iova, 64, VIRTQ_DESC_F_WRITE, 0);
 	vd_avail(&f->pf.vm, GPA_AVAIL, QSIZE, &f->avail_idx, head);
-	common_wr(f, VIRTIO_PCI_COMMON_Q_SELECT, 0, 2);
-	off = common_rd(f, VIRTIO_PCI_COMMON_Q_NOFF, 2);
+	vp_common_wr(&f->common, VIRTIO_PCI_COMMON_Q_SELECT, 0, 2);
+	off = vp_common_rd(&f->common, VIRTIO_PCI_COMMON_Q_NOFF, 2);
 	bus_write(&f->pf.vm.mmio, f->pf.bar + f->notify + off * f->notify_mult,
 		  &(uint16_t){ 0 }, 2);
 	return f->avail_idx;
@@ -196,7 +163,7 @@ static bool used_reached(struct fix *f, uintptr_t n)
 
 static bool status_has(struct fix *f, uintptr_t bits)
 {
-	return (status(f) & bits) == bits;
+	return (vp_status(&f->common) & bits) == bits;
 }
 
 static bool nonzero(struct fix *f, uint64_t gpa)
@@ -326,6 +293,7 @@ static int setup(void **state)
 	assert_non_null(f);
 	/* Only KVM_SIGNAL_MSI is used here. */
 	pf_vm_init(&f->pf, RAM_SIZE, false);
+	f->common.pf = &f->pf;
 	/* As the board does: the unit first, so it is destroyed last. */
 	f->vtd = vtd_vm_create(&f->pf.vm, VTD_REG_BASE);
 	assert_non_null(f->vtd);
@@ -352,8 +320,8 @@ static int setup(void **state)
 			continue;
 		switch (pf_cfg_rd(&f->pf, cap + VIRTIO_PCI_CAP_CFG_TYPE, 1)) {
 		case VIRTIO_PCI_CAP_COMMON_CFG:
-			f->common = pf_cfg_rd(&f->pf,
-					      cap + VIRTIO_PCI_CAP_OFFSET, 4);
+			f->common.off = pf_cfg_rd(
+				&f->pf, cap + VIRTIO_PCI_CAP_OFFSET, 4);
 			break;
 		case VIRTIO_PCI_CAP_NOTIFY_CFG:
 			f->notify = pf_cfg_rd(&f->pf,
@@ -500,10 +468,10 @@ static void test_access_platform(void **state)
 		     (F_ACCESS_PLATFORM >> 32));
 	virtio_dev_destroy(plain);
 
-	assert_true(offered(f) & F_ACCESS_PLATFORM);
+	assert_true(vp_offered(&f->common) & F_ACCESS_PLATFORM);
 	/* A driver that would hand it physical addresses is refused. */
 	assert_false(negotiate(f, F_VERSION_1));
-	assert_int_equal(status(f), S_ACK | S_DRIVER);
+	assert_int_equal(vp_status(&f->common), S_ACK | S_DRIVER);
 	assert_true(negotiate(f, F_VERSION_1 | F_ACCESS_PLATFORM));
 }
 

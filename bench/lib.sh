@@ -1,0 +1,44 @@
+# shellcheck shell=bash
+# shellcheck disable=SC2034 # the variables are for the scripts that source this
+# Shared by bench/virtio.sh and bench/nvme.sh (sourced, after `cd` to the
+# repository): the arguments, the build, a tmpfs-backed 256 MiB raw image
+# of random bytes, QEMU's cache mode for it and run(), which keeps each
+# guest's RESULT lines.
+#   build (BUILD_DIR, default build), secs (SECONDS, default 3), qemu
+#   (qemu-system-x86_64 or empty), tmp (removed at exit), img, qcache, g
+#   (the test guests), bargs (their seconds= argument), R[label/metric].
+# BENCH_NO_BUILD=1 skips the make (there is no compiler in L2).
+build=${1:-build}
+secs=${2:-3}
+qemu=$(command -v qemu-system-x86_64 || true)
+[ -n "${BENCH_NO_BUILD:-}" ] || make -s -j"$(nproc)" BUILD="$build" all guests >/dev/null
+tmp=$(mktemp -d /dev/shm/devisor-bench.XXXXXX)
+trap 'rm -rf "$tmp"' EXIT
+img=$tmp/disk.img
+truncate -s 256M "$img"
+# A written image, so reads are not of holes.
+dd if=/dev/urandom of="$img" bs=1M count=256 conv=notrunc status=none
+
+# QEMU opens the image with O_DIRECT (cache=none) where the file system
+# allows; tmpfs does only from Linux 6.6 on (not in a 6.1 L2), and there
+# the page cache it would bypass is the file itself anyway.
+qcache=none
+if ! dd if="$img" of=/dev/null bs=4096 count=1 iflag=direct status=none 2>/dev/null; then
+	qcache=writeback
+	echo "note: no O_DIRECT on $(dirname "$img") here: QEMU uses cache=writeback"
+fi
+
+declare -A R
+run() { # label, then the command
+	local label=$1 out
+	shift
+	out=$("$@" 2>&1 </dev/null) || true
+	while read -r _ name value _; do
+		R[$label/$name]=$value
+	done < <(printf '%s\n' "$out" | grep '^RESULT ')
+	printf '%s\n' "$out" | grep -q '^RESULT ' ||
+		printf '%s: no results\n%s\n' "$label" "$(printf '%s\n' "$out" | tail -5)" >&2
+}
+
+g=$build/guests
+bargs="seconds=$secs"
