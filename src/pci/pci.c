@@ -269,6 +269,20 @@ int pci_dev_set_bar(struct pci_dev *pdev, unsigned int idx, uint64_t size,
 	return 0;
 }
 
+int pci_dev_set_next_cap(struct pci_dev *pdev, unsigned int off)
+{
+	if (off & 3 || off < PCI_STD_HEADER_SIZEOF || off >= PCI_CFG_SPACE_SIZE)
+		return -EINVAL;
+	fn_lock(pdev);
+	if (off < pdev->cap_next) {
+		fn_unlock(pdev);
+		return -EINVAL;
+	}
+	pdev->cap_next = off;
+	fn_unlock(pdev);
+	return 0;
+}
+
 int pci_add_capability(struct pci_dev *pdev, uint8_t id, unsigned int size)
 {
 	unsigned int off;
@@ -566,6 +580,8 @@ static void bar_unmap(struct pci_bar *bar)
 {
 	if (!bar->mapped)
 		return;
+	if (bar->pdev->bar_mapped)
+		bar->pdev->bar_mapped(bar->pdev, bar->idx, bar->addr, false);
 	bus_unregister(bar_bus(bar), bar->addr, bar);
 	bar->mapped = false;
 }
@@ -603,6 +619,8 @@ static void bar_map(struct pci_dev *pdev, struct pci_bar *bar, uint64_t a)
 	bar->refused = 0;
 	bar->mapped = true;
 	bar->addr = a;
+	if (pdev->bar_mapped)
+		pdev->bar_mapped(pdev, bar->idx, a, true);
 }
 
 /*

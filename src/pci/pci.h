@@ -206,6 +206,13 @@ struct pci_dev {
 			 unsigned int size, uint32_t *val);
 	bool (*cfg_write)(struct pci_dev *pdev, unsigned int off, uint32_t val,
 			  unsigned int size);
+	/*
+	 * Optional: BAR @idx now decodes at @addr (@on) or no longer does
+	 * (!@on), with pdev->lock held; a pass-through function maps the
+	 * device's memory into the guest there.
+	 */
+	void (*bar_mapped)(struct pci_dev *pdev, unsigned int idx,
+			   uint64_t addr, bool on);
 };
 
 /* Function 0 of slot N on bus B is found at buses[B]->devfn[N << 3]. */
@@ -274,6 +281,12 @@ int pci_dev_set_intx_pin(struct pci_dev *pdev, unsigned int pin);
  */
 int pci_dev_set_bar(struct pci_dev *pdev, unsigned int idx, uint64_t size,
 		    unsigned int type, const struct bus_ops *ops, void *opaque);
+/*
+ * The next capability added goes at @off (dword aligned, past the last
+ * one): a pass-through function keeps its device's capability offsets.
+ * Returns 0 or -EINVAL.
+ */
+int pci_dev_set_next_cap(struct pci_dev *pdev, unsigned int off);
 /* Returns the new capability's offset (body zeroed) or -errno. */
 int pci_add_capability(struct pci_dev *pdev, uint8_t id, unsigned int size);
 int pci_add_ext_capability(struct pci_dev *pdev, uint16_t id, uint8_t version,

@@ -36,6 +36,7 @@
 #include "util/evloop.h"
 #include "util/file.h"
 #include "util/log.h"
+#include "vfio/pci.h"
 
 #define COM1_PORT 0x3f8
 #define COM1_IRQ 4
@@ -347,6 +348,22 @@ static int create_nvme_devices(struct vm *vm, const struct vm_config *cfg,
 	return 0;
 }
 
+/* --device: host functions through VFIO (vfio/pci.h). */
+static int create_vfio_devices(struct vm *vm, const struct vm_config *cfg,
+			       struct machine *m)
+{
+	for (unsigned int i = 0; i < cfg->nr_vfio; i++) {
+		char err[512];
+
+		if (!vfio_pci_create(vm, m->pci, cfg->vfio[i].path,
+				     cfg->vfio[i].addr, err, sizeof(err))) {
+			pr_err("--device %s: %s", cfg->vfio[i].path, err);
+			return -ENODEV;
+		}
+	}
+	return 0;
+}
+
 /* The DMAR table of --iommu vtd (docs/iommu.md); 0 bytes without. */
 static size_t dmar_body(const struct machine *m, void *buf, size_t size)
 {
@@ -522,7 +539,10 @@ int machine_create_devices(struct vm *vm, const struct vm_config *cfg,
 	ret = create_virtio_devices(vm, cfg, m);
 	if (ret)
 		return ret;
-	return create_nvme_devices(vm, cfg, m);
+	ret = create_nvme_devices(vm, cfg, m);
+	if (ret)
+		return ret;
+	return create_vfio_devices(vm, cfg, m);
 }
 
 /*
