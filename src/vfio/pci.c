@@ -689,6 +689,15 @@ static int setup_intx(struct vfio_pci *vp)
 	return 0;
 }
 
+static void vp_destroy(struct vfio_pci *vp);
+
+void vfio_pci_destroy(struct vfio_pci *vp)
+{
+	/* Called directly, not from devices_destroy(): leave the list. */
+	device_unregister(vp->vm, &vp->pdev.dev);
+	vp_destroy(vp);
+}
+
 static void vp_destroy(struct vfio_pci *vp)
 {
 	pci_dev_exit(&vp->pdev);
@@ -737,6 +746,17 @@ struct vfio_pci *vfio_pci_create(struct vm *vm, struct pci_host *host,
 				 const char *path, int devfn, char *err,
 				 size_t errlen)
 {
+	struct vfio_device vd;
+
+	if (vfio_device_open(vm, path, &vd, err, errlen))
+		return NULL;
+	return vfio_pci_create_dev(vm, host, &vd, devfn, err, errlen);
+}
+
+struct vfio_pci *vfio_pci_create_dev(struct vm *vm, struct pci_host *host,
+				     struct vfio_device *vd, int devfn,
+				     char *err, size_t errlen)
+{
 	struct vfio_pci *vp = calloc(1, sizeof(*vp));
 	uint8_t cfg[PCI_CFG_SPACE_SIZE];
 	struct pci_dev *pdev;
@@ -745,14 +765,12 @@ struct vfio_pci *vfio_pci_create(struct vm *vm, struct pci_host *host,
 
 	if (!vp) {
 		snprintf(err, errlen, "out of memory");
+		vfio_device_close(vd);
 		return NULL;
 	}
 	vp->vm = vm;
 	vp->intx_efd = vp->intx_resample_efd = -1;
-	if (vfio_device_open(vm, path, &vp->vd, err, errlen)) {
-		free(vp);
-		return NULL;
-	}
+	vp->vd = *vd;
 	snprintf(vp->name, sizeof(vp->name), "vfio-%s", vp->vd.name);
 	/* The guest gets the device as after a reset, also at each VM start. */
 	ret = vfio_device_reset(&vp->vd);

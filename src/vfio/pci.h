@@ -23,4 +23,15 @@ struct vfio_pci *vfio_pci_create(struct vm *vm, struct pci_host *host,
 				 const char *path, int devfn, char *err,
 				 size_t errlen);
 
+/*
+ * The same for a device already open (@vd, taken over: closed on
+ * failure too); unit tests and fuzzing give a device over a memfd.
+ */
+struct vfio_device;
+struct vfio_pci *vfio_pci_create_dev(struct vm *vm, struct pci_host *host,
+				     struct vfio_device *vd, int devfn,
+				     char *err, size_t errlen);
+/* Unregisters and frees it, and gives the device back reset. */
+void vfio_pci_destroy(struct vfio_pci *vp);
+
 #endif
