@@ -460,6 +460,23 @@ static void mark(struct vfio_pci *vp, unsigned int off, unsigned int size)
 			       size);
 }
 
+/* Bytes devisor's version of a capability takes (MSI: the largest). */
+static unsigned int cap_size(uint8_t id)
+{
+	switch (id) {
+	case PCI_CAP_ID_MSIX:
+		return PCI_CAP_MSIX_SIZEOF;
+	case PCI_CAP_ID_MSI:
+		return 24;
+	case PCI_CAP_ID_PM:
+		return PCI_PM_SIZEOF;
+	case PCI_CAP_ID_EXP:
+		return 0x3c;
+	default:
+		return 2;
+	}
+}
+
 struct real_cap {
 	uint8_t id, off;
 };
@@ -535,7 +552,7 @@ static int add_msi(struct vfio_pci *vp, const uint8_t *cfg, unsigned int off)
 		return ret;
 	vp->has_msi = true;
 	msi_set_vectors(&vp->msi, &vp->vectors);
-	mark(vp, off, 24);
+	mark(vp, off, cap_size(PCI_CAP_ID_MSI));
 	return 0;
 }
 
@@ -579,7 +596,7 @@ static int add_pcie(struct vfio_pci *vp, unsigned int off)
 				    PCI_EXP_DEVCAP_FLR,
 			    4);
 	vp->pcie_cap = cap;
-	mark(vp, off, 0x3c); /* the v2 capability pci.c builds */
+	mark(vp, off, cap_size(PCI_CAP_ID_EXP));
 	return 0;
 }
 
@@ -598,6 +615,9 @@ static int setup_caps(struct vfio_pci *vp, const uint8_t *cfg)
 		mark(vp, caps[i].off, len < 64 ? len : 64);
 	}
 	for (unsigned int i = 0; i < n && !ret; i++) {
+		/* One that would run off the end of config space stays hidden. */
+		if (caps[i].off + cap_size(caps[i].id) > PCI_CFG_SPACE_SIZE)
+			continue;
 		switch (caps[i].id) {
 		case PCI_CAP_ID_MSIX:
 			if (vp->vd.irq_count[VFIO_PCI_MSIX_IRQ_INDEX])
