@@ -36,43 +36,10 @@ static struct vm vm;
 static struct pci_host host;
 static struct pci_host_config hcfg;
 
-static int nop_route_add(void *o, uint64_t a, uint32_t d)
-{
-	return 64;
-}
-
-static int nop_route_update(void *o, unsigned int g, uint64_t a, uint32_t d)
-{
-	return 0;
-}
-
-static void nop_route_remove(void *o, unsigned int g)
-{
-}
-
-static int nop_irqfd(void *o, int efd, unsigned int gsi)
-{
-	return 0;
-}
-
-static int nop_signal_msi(void *o, uint64_t a, uint32_t d)
-{
-	return 0;
-}
-
-static const struct irq_ops nop_irq_ops = {
-	.route_add = nop_route_add,
-	.route_update = nop_route_update,
-	.route_remove = nop_route_remove,
-	.irqfd_assign = nop_irqfd,
-	.irqfd_deassign = nop_irqfd,
-	.signal_msi = nop_signal_msi,
-};
-
 static void init(void)
 {
 	fz_vm_init(&vm, RAM);
-	vm.irq_ops = &nop_irq_ops;
+	vm.irq_ops = &fz_nop_irq_ops;
 	pc_pci_host_config(&hcfg);
 	if (pci_host_init(&host, &vm, &hcfg))
 		abort();
