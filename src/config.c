@@ -384,10 +384,6 @@ int config_check_iommu(const struct vm_config *cfg, char *err, size_t errlen)
 {
 	if (cfg->iommu != IOMMU_VTD)
 		return 0;
-	if (cfg->nr_vfio)
-		FAIL("--iommu vtd: --device (VFIO) behind the emulated VT-d "
-		     "unit is not supported yet; pass the device without "
-		     "--iommu");
 	for (unsigned int i = 0; i < cfg->nr_nvmes; i++) {
 		if (cfg->nvmes[i].vfs)
 			FAIL("--iommu vtd: --nvme #%u has vfs=; SR-IOV VFs "

@@ -35,15 +35,24 @@ struct vfio_group {
 	struct vfio_group *next;
 };
 
-/* devisor runs one VM at a time: one container, shared by every device. */
-static struct {
-	pthread_mutex_t lock;
+/*
+ * A container: one IOVA space in the host IOMMU. Without an emulated
+ * IOMMU every device shares the VM's one, with all of guest RAM mapped;
+ * behind one (a shadow of the guest's tables, vfio/pci.c) each device has
+ * its own, mapped as the guest's domain for it says.
+ */
+struct vfio_container {
 	int fd;
 	unsigned int users; /* devices open */
 	struct vm *vm;
+	bool shared; /* guest RAM mapped, any device may join */
 	bool iommu_set;
 	struct vfio_group *groups;
-} ctr = { .lock = PTHREAD_MUTEX_INITIALIZER, .fd = -1 };
+	struct vfio_container *next;
+};
+
+static pthread_mutex_t vfio_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct vfio_container *containers;
 
 /* The basename of @link's target, or NULL. */
 static const char *link_name(const char *dir, const char *link, char *buf,
@@ -134,11 +143,11 @@ int vfio_check_sysfs(const char *path, int *group, char *err, size_t errlen)
 	return 0;
 }
 
-/* All of guest RAM, IOVA = GPA, for the device's DMA. ctr.lock held. */
-static int map_ram(struct vm *vm, char *err, size_t errlen)
+/* All of guest RAM, IOVA = GPA, for the device's DMA. vfio_lock held. */
+static int map_ram(struct vfio_container *c, char *err, size_t errlen)
 {
-	for (unsigned int i = 0; i < vm->mem.nr; i++) {
-		const struct mem_region *r = &vm->mem.regions[i];
+	for (unsigned int i = 0; i < c->vm->mem.nr; i++) {
+		const struct mem_region *r = &c->vm->mem.regions[i];
 		struct vfio_iommu_type1_dma_map map = {
 			.argsz = sizeof(map),
 			.flags = VFIO_DMA_MAP_FLAG_READ |
@@ -148,7 +157,7 @@ static int map_ram(struct vm *vm, char *err, size_t errlen)
 			.size = r->size,
 		};
 
-		if (ioctl(ctr.fd, VFIO_IOMMU_MAP_DMA, &map) < 0) {
+		if (ioctl(c->fd, VFIO_IOMMU_MAP_DMA, &map) < 0) {
 			int e = errno;
 
 			FAIL(-e,
@@ -164,86 +173,107 @@ static int map_ram(struct vm *vm, char *err, size_t errlen)
 	return 0;
 }
 
-static void unmap_ram(struct vm *vm)
+static void unmap_ram(struct vfio_container *c)
 {
-	for (unsigned int i = 0; i < vm->mem.nr; i++) {
-		const struct mem_region *r = &vm->mem.regions[i];
+	for (unsigned int i = 0; i < c->vm->mem.nr; i++) {
+		const struct mem_region *r = &c->vm->mem.regions[i];
 		struct vfio_iommu_type1_dma_unmap unmap = {
 			.argsz = sizeof(unmap),
 			.iova = r->gpa,
 			.size = r->size,
 		};
 
-		if (ioctl(ctr.fd, VFIO_IOMMU_UNMAP_DMA, &unmap) < 0)
+		if (ioctl(c->fd, VFIO_IOMMU_UNMAP_DMA, &unmap) < 0)
 			pr_warn("VFIO: unmapping guest RAM %#llx: %s",
 				(unsigned long long)r->gpa, strerror(errno));
 	}
 }
 
-/* ctr.lock held. */
-static int container_get(struct vm *vm, char *err, size_t errlen)
+/* A new container for @vm. vfio_lock held. */
+static struct vfio_container *container_new(struct vm *vm, bool shared,
+					    char *err, size_t errlen)
 {
-	int api;
+	struct vfio_container *c;
+	int fd, api;
 
-	if (ctr.fd >= 0) {
-		if (ctr.vm != vm)
-			FAIL(-EBUSY, "VFIO container belongs to another VM");
-		return 0;
-	}
-	ctr.fd = open("/dev/vfio/vfio", O_RDWR | O_CLOEXEC);
-	if (ctr.fd < 0) {
+	fd = open("/dev/vfio/vfio", O_RDWR | O_CLOEXEC);
+	if (fd < 0) {
 		int e = errno;
 
-		FAIL(-e,
-		     "cannot open /dev/vfio/vfio: %s (modprobe vfio-pci; "
-		     "root or access to /dev/vfio is needed)",
-		     strerror(e));
+		snprintf(err, errlen,
+			 "cannot open /dev/vfio/vfio: %s (modprobe vfio-pci; "
+			 "root or access to /dev/vfio is needed)",
+			 strerror(e));
+		return NULL;
 	}
-	api = ioctl(ctr.fd, VFIO_GET_API_VERSION);
+	api = ioctl(fd, VFIO_GET_API_VERSION);
 	if (api != VFIO_API_VERSION ||
-	    ioctl(ctr.fd, VFIO_CHECK_EXTENSION, VFIO_TYPE1v2_IOMMU) <= 0) {
-		close(ctr.fd);
-		ctr.fd = -1;
-		FAIL(-ENOTSUP, "the host's VFIO has no type1 v2 IOMMU (API %d)",
-		     api);
+	    ioctl(fd, VFIO_CHECK_EXTENSION, VFIO_TYPE1v2_IOMMU) <= 0) {
+		close(fd);
+		snprintf(err, errlen,
+			 "the host's VFIO has no type1 v2 IOMMU (API %d)", api);
+		return NULL;
 	}
-	ctr.vm = vm;
-	ctr.iommu_set = false;
-	return 0;
+	c = calloc(1, sizeof(*c));
+	if (!c) {
+		close(fd);
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	c->fd = fd;
+	c->vm = vm;
+	c->shared = shared;
+	c->next = containers;
+	containers = c;
+	return c;
 }
 
-static void container_put(void)
+/* The group @id if some container has it open. vfio_lock held. */
+static struct vfio_group *group_find(int id, struct vfio_container **in)
 {
-	if (--ctr.users || ctr.fd < 0)
-		return;
-	if (ctr.iommu_set)
-		unmap_ram(ctr.vm);
-	while (ctr.groups) {
-		struct vfio_group *g = ctr.groups;
+	for (struct vfio_container *c = containers; c; c = c->next)
+		for (struct vfio_group *g = c->groups; g; g = g->next)
+			if (g->id == id) {
+				*in = c;
+				return g;
+			}
+	return NULL;
+}
 
-		ctr.groups = g->next;
+static void container_put(struct vfio_container *c)
+{
+	struct vfio_container **pp;
+
+	if (--c->users)
+		return;
+	if (c->iommu_set && c->shared)
+		unmap_ram(c);
+	while (c->groups) {
+		struct vfio_group *g = c->groups;
+
+		c->groups = g->next;
 		ioctl(g->fd, VFIO_GROUP_UNSET_CONTAINER);
 		close(g->fd);
 		free(g);
 	}
-	close(ctr.fd);
-	ctr.fd = -1;
-	ctr.vm = NULL;
+	close(c->fd);
+	for (pp = &containers; *pp; pp = &(*pp)->next)
+		if (*pp == c) {
+			*pp = c->next;
+			break;
+		}
+	free(c);
 }
 
-/* ctr.lock held; the container is open. */
-static struct vfio_group *group_get(int id, char *err, size_t errlen)
+/* vfio_lock held; opens group @id into @c. */
+static struct vfio_group *group_open(struct vfio_container *c, int id,
+				     char *err, size_t errlen)
 {
 	struct vfio_group_status st = { .argsz = sizeof(st) };
 	struct vfio_group *g;
 	char p[64];
 	int fd, e;
 
-	for (g = ctr.groups; g; g = g->next)
-		if (g->id == id) {
-			g->users++;
-			return g;
-		}
 	snprintf(p, sizeof(p), "/dev/vfio/%d", id);
 	fd = open(p, O_RDWR | O_CLOEXEC);
 	if (fd < 0) {
@@ -273,22 +303,22 @@ static struct vfio_group *group_get(int id, char *err, size_t errlen)
 		close(fd);
 		return NULL;
 	}
-	if (ioctl(fd, VFIO_GROUP_SET_CONTAINER, &ctr.fd) < 0) {
+	if (ioctl(fd, VFIO_GROUP_SET_CONTAINER, &c->fd) < 0) {
 		snprintf(err, errlen, "VFIO: IOMMU group %d: %s", id,
 			 strerror(errno));
 		close(fd);
 		return NULL;
 	}
-	if (!ctr.iommu_set) {
-		if (ioctl(ctr.fd, VFIO_SET_IOMMU, VFIO_TYPE1v2_IOMMU) < 0) {
+	if (!c->iommu_set) {
+		if (ioctl(c->fd, VFIO_SET_IOMMU, VFIO_TYPE1v2_IOMMU) < 0) {
 			snprintf(err, errlen, "VFIO_SET_IOMMU (type1 v2): %s",
 				 strerror(errno));
 			goto fail;
 		}
-		ctr.iommu_set = true;
-		if (map_ram(ctr.vm, err, errlen)) {
-			unmap_ram(ctr.vm);
-			ctr.iommu_set = false;
+		c->iommu_set = true;
+		if (c->shared && map_ram(c, err, errlen)) {
+			unmap_ram(c);
+			c->iommu_set = false;
 			goto fail;
 		}
 	}
@@ -300,8 +330,8 @@ static struct vfio_group *group_get(int id, char *err, size_t errlen)
 	g->fd = fd;
 	g->id = id;
 	g->users = 1;
-	g->next = ctr.groups;
-	ctr.groups = g;
+	g->next = c->groups;
+	c->groups = g;
 	return g;
 fail:
 	ioctl(fd, VFIO_GROUP_UNSET_CONTAINER);
@@ -309,20 +339,69 @@ fail:
 	return NULL;
 }
 
-static void group_put(struct vfio_group *g)
+/*
+ * The group for a device of @vm, with its container: a group already open
+ * is shared (and must be in the right kind of container); else the VM's
+ * shared container, or a new one of the device's own.
+ */
+static struct vfio_group *group_get(struct vm *vm, int id, bool own,
+				    struct vfio_container **out, char *err,
+				    size_t errlen)
+{
+	struct vfio_container *c = NULL;
+	struct vfio_group *g = group_find(id, &c);
+
+	if (g) {
+		if (own || !c->shared || c->vm != vm) {
+			snprintf(
+				err, errlen,
+				"IOMMU group %d is already in use by another "
+				"--device%s",
+				id,
+				own ? "; behind --iommu vtd each passed-"
+				      "through device needs a group of its own" :
+				      "");
+			return NULL;
+		}
+		g->users++;
+		c->users++;
+		*out = c;
+		return g;
+	}
+	if (!own)
+		for (c = containers; c; c = c->next)
+			if (c->shared && c->vm == vm)
+				break;
+	if (!c) {
+		c = container_new(vm, !own, err, errlen);
+		if (!c)
+			return NULL;
+	}
+	c->users++;
+	g = group_open(c, id, err, errlen);
+	if (!g) {
+		container_put(c);
+		return NULL;
+	}
+	*out = c;
+	return g;
+}
+
+static void group_put(struct vfio_container *c, struct vfio_group *g)
 {
 	struct vfio_group **pp;
 
-	if (--g->users)
-		return;
-	for (pp = &ctr.groups; *pp; pp = &(*pp)->next)
-		if (*pp == g) {
-			*pp = g->next;
-			break;
-		}
-	ioctl(g->fd, VFIO_GROUP_UNSET_CONTAINER);
-	close(g->fd);
-	free(g);
+	if (!--g->users) {
+		for (pp = &c->groups; *pp; pp = &(*pp)->next)
+			if (*pp == g) {
+				*pp = g->next;
+				break;
+			}
+		ioctl(g->fd, VFIO_GROUP_UNSET_CONTAINER);
+		close(g->fd);
+		free(g);
+	}
+	container_put(c);
 }
 
 /* The mmappable areas of a region: the sparse-mmap capability or all. */
@@ -402,8 +481,8 @@ static int get_region(struct vfio_device *vd, unsigned int idx)
 	return 0;
 }
 
-int vfio_device_open(struct vm *vm, const char *path, struct vfio_device *vd,
-		     char *err, size_t errlen)
+int vfio_device_open(struct vm *vm, const char *path, bool own_container,
+		     struct vfio_device *vd, char *err, size_t errlen)
 {
 	struct vfio_device_info info = { .argsz = sizeof(info) };
 	const char *name;
@@ -420,17 +499,11 @@ int vfio_device_open(struct vm *vm, const char *path, struct vfio_device *vd,
 		FAIL(-EINVAL, "%s: not a PCI address", name);
 	strcpy(vd->name, name);
 
-	pthread_mutex_lock(&ctr.lock);
-	ret = container_get(vm, err, errlen);
-	if (ret) {
-		pthread_mutex_unlock(&ctr.lock);
-		return ret;
-	}
-	ctr.users++;
-	vd->group = group_get(group, err, errlen);
+	pthread_mutex_lock(&vfio_lock);
+	vd->group = group_get(vm, group, own_container, &vd->container, err,
+			      errlen);
 	if (!vd->group) {
-		container_put();
-		pthread_mutex_unlock(&ctr.lock);
+		pthread_mutex_unlock(&vfio_lock);
 		return -EIO;
 	}
 	vd->fd = ioctl(vd->group->fd, VFIO_GROUP_GET_DEVICE_FD, vd->name);
@@ -464,16 +537,16 @@ int vfio_device_open(struct vm *vm, const char *path, struct vfio_device *vd,
 		    irq.flags & VFIO_IRQ_INFO_EVENTFD)
 			vd->irq_count[i] = irq.count;
 	}
-	pthread_mutex_unlock(&ctr.lock);
+	pthread_mutex_unlock(&vfio_lock);
 	return 0;
 fail:
 	if (vd->fd >= 0)
 		close(vd->fd);
 	vd->fd = -1;
-	group_put(vd->group);
+	group_put(vd->container, vd->group);
 	vd->group = NULL;
-	container_put();
-	pthread_mutex_unlock(&ctr.lock);
+	vd->container = NULL;
+	pthread_mutex_unlock(&vfio_lock);
 	return -EIO;
 }
 
@@ -485,11 +558,44 @@ void vfio_device_close(struct vfio_device *vd)
 	vd->fd = -1;
 	if (!vd->group)
 		return; /* a test's device */
-	pthread_mutex_lock(&ctr.lock);
-	group_put(vd->group);
+	pthread_mutex_lock(&vfio_lock);
+	group_put(vd->container, vd->group);
 	vd->group = NULL;
-	container_put();
-	pthread_mutex_unlock(&ctr.lock);
+	vd->container = NULL;
+	pthread_mutex_unlock(&vfio_lock);
+}
+
+int vfio_dma_map(struct vfio_device *vd, uint64_t iova, uint64_t size,
+		 void *hva, bool readable, bool writable)
+{
+	struct vfio_iommu_type1_dma_map map = {
+		.argsz = sizeof(map),
+		.flags = (readable ? VFIO_DMA_MAP_FLAG_READ : 0) |
+			 (writable ? VFIO_DMA_MAP_FLAG_WRITE : 0),
+		.vaddr = (uintptr_t)hva,
+		.iova = iova,
+		.size = size,
+	};
+
+	if (!vd->container)
+		return -ENODEV;
+	return ioctl(vd->container->fd, VFIO_IOMMU_MAP_DMA, &map) < 0 ? -errno :
+									0;
+}
+
+int vfio_dma_unmap(struct vfio_device *vd, uint64_t iova, uint64_t size)
+{
+	struct vfio_iommu_type1_dma_unmap unmap = {
+		.argsz = sizeof(unmap),
+		.iova = iova,
+		.size = size,
+	};
+
+	if (!vd->container)
+		return -ENODEV;
+	return ioctl(vd->container->fd, VFIO_IOMMU_UNMAP_DMA, &unmap) < 0 ?
+		       -errno :
+		       0;
 }
 
 static int region_check(struct vfio_device *vd, unsigned int idx, uint64_t off,

@@ -18,6 +18,7 @@
 
 struct vm;
 struct vfio_group;
+struct vfio_container;
 
 #define VFIO_MAX_AREAS 8
 
@@ -37,6 +38,7 @@ struct vfio_device {
 	int fd;
 	char name[32]; /* DDDD:BB:DD.F */
 	struct vfio_group *group;
+	struct vfio_container *container;
 	uint32_t flags; /* VFIO_DEVICE_FLAGS_* */
 	unsigned int nr_regions;
 	struct vfio_region regions[VFIO_PCI_NUM_REGIONS];
@@ -44,14 +46,17 @@ struct vfio_device {
 };
 
 /*
- * Opens the device at @path (/sys/bus/pci/devices/DDDD:BB:DD.F) for @vm.
+ * Opens the device at @path (/sys/bus/pci/devices/DDDD:BB:DD.F) for @vm,
+ * in the VM's shared container with all guest RAM mapped, or with
+ * @own_container in one of its own with nothing mapped (vfio_dma_map():
+ * behind an emulated IOMMU).
  * Everything the user can get wrong fails here, before the guest runs,
  * with one sentence in @err saying what and how to fix it: no such
  * device, not bound to vfio-pci, no IOMMU group (no host IOMMU), another
  * device of the group not released, no permission. Returns 0 or -errno.
  */
-int vfio_device_open(struct vm *vm, const char *path, struct vfio_device *vd,
-		     char *err, size_t errlen);
+int vfio_device_open(struct vm *vm, const char *path, bool own_container,
+		     struct vfio_device *vd, char *err, size_t errlen);
 void vfio_device_close(struct vfio_device *vd);
 
 /*
@@ -60,6 +65,15 @@ void vfio_device_close(struct vfio_device *vd);
  * number in *@group, or -errno with @err.
  */
 int vfio_check_sysfs(const char *path, int *group, char *err, size_t errlen);
+
+/*
+ * DMA mappings of a device's own container: [iova, iova + size) to host
+ * memory at @hva (page aligned); an unmap must cover whole mappings.
+ * 0 or -errno.
+ */
+int vfio_dma_map(struct vfio_device *vd, uint64_t iova, uint64_t size,
+		 void *hva, bool readable, bool writable);
+int vfio_dma_unmap(struct vfio_device *vd, uint64_t iova, uint64_t size);
 
 /* Bytes of region @idx at @off; 0 or -errno (short access: -EIO). */
 int vfio_region_read(struct vfio_device *vd, unsigned int idx, uint64_t off,

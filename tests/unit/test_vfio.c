@@ -174,18 +174,6 @@ static void test_option(void **state)
 	assert_string_equal(err, "device path is empty");
 }
 
-static void test_not_behind_vtd(void **state)
-{
-	struct vm_config cfg = { .iommu = IOMMU_VTD, .nr_vfio = 1 };
-	char err[160];
-
-	assert_int_equal(config_check_iommu(&cfg, err, 160), -EINVAL);
-	assert_non_null(
-		strstr(err, "--device (VFIO) behind the emulated VT-d"));
-	cfg.iommu = IOMMU_NONE;
-	assert_int_equal(config_check_iommu(&cfg, err, 160), 0);
-}
-
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -197,7 +185,6 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_group_viability, setup,
 						teardown),
 		cmocka_unit_test(test_option),
-		cmocka_unit_test(test_not_behind_vtd),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

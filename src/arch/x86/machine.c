@@ -20,6 +20,7 @@
 #include "hw/nvme/pci.h"
 #include "hw/rtc.h"
 #include "hw/serial.h"
+#include "iommu/vtd.h"
 #include "iommu/vtd_vm.h"
 #include "kvm/irq.h"
 #include "kvm/vcpu.h"
@@ -114,7 +115,12 @@ static int create_iommu(struct vm *vm, const struct vm_config *cfg,
 	if (cfg->iommu != IOMMU_VTD)
 		return 0;
 	m->vtd = vtd_vm_create(vm, VTD_REG_BASE);
-	return m->vtd ? 0 : -ENOMEM;
+	if (!m->vtd)
+		return -ENOMEM;
+	/* VFIO mirrors the guest's tables: it must hear of every new entry. */
+	if (cfg->nr_vfio)
+		vtd_set_caching_mode(m->vtd, true);
+	return 0;
 }
 
 static int create_pci(struct vm *vm, struct machine *m)
