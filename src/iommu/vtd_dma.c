@@ -79,8 +79,7 @@ static int vtd_dma_replay(struct dma_space *as, uint64_t iova, uint64_t len,
 {
 	struct vtd_port *p = as->opaque;
 	struct replay_arg ra = { .mem = as->mem, .fn = fn, .arg = arg };
-	uint64_t last = !len || len - 1 > UINT64_MAX - iova ? UINT64_MAX :
-							      iova + len - 1;
+	uint64_t last = dma_last_byte(iova, len);
 
 	if (!p->vtd)
 		return 0;

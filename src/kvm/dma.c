@@ -30,18 +30,11 @@ static int identity_translate(struct dma_space *as, uint64_t iova, uint64_t len,
 	return -EFAULT;
 }
 
-/* The last byte of [iova, iova + len), @len 0 or past the end: all. */
-static uint64_t last_byte(uint64_t iova, uint64_t len)
-{
-	return !len || len - 1 > UINT64_MAX - iova ? UINT64_MAX :
-						     iova + len - 1;
-}
-
 static int identity_replay(struct dma_space *as, uint64_t iova, uint64_t len,
 			   dma_replay_fn *fn, void *arg)
 {
 	const struct guest_mem *m = as->mem;
-	uint64_t last = last_byte(iova, len);
+	uint64_t last = dma_last_byte(iova, len);
 
 	for (unsigned int i = 0; i < m->nr; i++) {
 		const struct mem_region *r = &m->regions[i];

@@ -90,6 +90,13 @@ struct dma_space {
 	struct dma_notifier *notifiers;
 };
 
+/* The last byte of [iova, iova + len); @len 0, or past the end: the end. */
+static inline uint64_t dma_last_byte(uint64_t iova, uint64_t len)
+{
+	return !len || len - 1 > UINT64_MAX - iova ? UINT64_MAX :
+						     iova + len - 1;
+}
+
 /* IOVA = guest physical address, over @mem. */
 void dma_space_init_identity(struct dma_space *as, const struct guest_mem *mem);
 /* A space translated by @ops (an IOMMU's; tests' page-scattering maps). */

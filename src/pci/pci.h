@@ -169,6 +169,7 @@ struct pci_dev {
 	uint8_t bus, devfn;
 	bool registered;
 	bool express; /* 4 KiB config space */
+	unsigned int exp_cap; /* the PCI Express capability's offset, or 0 */
 
 	/* Config state; recursive so hooks may call the pci_cfg_* API. */
 	pthread_mutex_t lock;
@@ -297,6 +298,21 @@ int pci_add_ext_capability(struct pci_dev *pdev, uint16_t id, uint8_t version,
  * express (4 KiB config space). Returns the offset or -errno.
  */
 int pci_add_pcie_capability(struct pci_dev *pdev, unsigned int port_type);
+
+/*
+ * Power management 1.2 as devisor's functions offer it: D0 and D3hot
+ * (D3hot to D0 keeps state: No_Soft_Reset), no PME, no D1/D2. Returns
+ * the offset or -errno.
+ */
+int pci_add_pm_capability(struct pci_dev *pdev);
+/*
+ * Whether a config write of @val (@size bytes at @off) sets Initiate
+ * Function Level Reset in the PCI Express capability's Device Control.
+ * The bit is not in the write mask (it reads 0): a cfg_write hook asks
+ * this before the generic write, and resets after it.
+ */
+bool pci_cfg_write_is_flr(const struct pci_dev *pdev, unsigned int off,
+			  uint32_t val, unsigned int size);
 
 /*
  * Before pci_dev_register(): the function's BARs decode where @src says,

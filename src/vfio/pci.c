@@ -74,7 +74,6 @@ struct vfio_pci {
 	struct msi msi;
 	struct msi_vectors vectors;
 	bool has_msix, has_msi;
-	unsigned int pcie_cap, pm_cap;
 	/* Config bytes devisor emulates; the others are the device's. */
 	uint8_t emulated[PCI_CFG_SPACE_SIZE];
 	/* Under pdev.lock. */
@@ -344,8 +343,7 @@ static void shadow_invalidate(struct dma_notifier *n, uint64_t iova,
 			      uint64_t len)
 {
 	struct vfio_pci *vp = container_of(n, struct vfio_pci, notifier);
-	uint64_t last = !len || len - 1 > UINT64_MAX - iova ? UINT64_MAX :
-							      iova + len - 1;
+	uint64_t last = dma_last_byte(iova, len);
 
 	shadow_sync(vp, iova, last);
 }
@@ -560,18 +558,11 @@ static bool vp_cfg_write(struct pci_dev *pdev, unsigned int off, uint32_t val,
 			 unsigned int size)
 {
 	struct vfio_pci *vp = to_vp(pdev);
-	unsigned int devctl = vp->pcie_cap + PCI_EXP_DEVCTL;
-	bool flr = false;
+	bool flr = pci_cfg_write_is_flr(pdev, off, val, size);
 
 	if (all_passthrough(vp, off, size)) {
 		dev_cfg_write(vp, off, val, size);
 		return true;
-	}
-	if (vp->pcie_cap && overlaps(off, size, devctl, 2)) {
-		uint32_t bits = off <= devctl ? val >> 8 * (devctl - off) :
-						val << 8 * (off - devctl);
-
-		flr = bits & PCI_EXP_DEVCTL_BCR_FLR;
 	}
 	pci_cfg_write_generic(pdev, off, val, size);
 	if (flr) {
@@ -707,14 +698,10 @@ static int add_pm(struct vfio_pci *vp, unsigned int off)
 
 	if (pci_dev_set_next_cap(pdev, off))
 		return -EINVAL;
-	cap = pci_add_capability(pdev, PCI_CAP_ID_PM, PCI_PM_SIZEOF);
+	/* D0 and D3hot as states of ours; the device itself stays in D0. */
+	cap = pci_add_pm_capability(pdev);
 	if (cap < 0)
 		return cap;
-	/* D0 and D3hot as states of ours; the device itself stays in D0. */
-	pci_cfg_set(pdev, cap + PCI_PM_PMC, 3, 2);
-	pci_cfg_set(pdev, cap + PCI_PM_CTRL, PCI_PM_CTRL_NO_SOFT_RESET, 2);
-	pci_cfg_set_wmask(pdev, cap + PCI_PM_CTRL, PCI_PM_CTRL_STATE_MASK, 2);
-	vp->pm_cap = cap;
 	mark(vp, off, PCI_PM_SIZEOF);
 	return 0;
 }
@@ -739,7 +726,6 @@ static int add_pcie(struct vfio_pci *vp, unsigned int off)
 			    pci_cfg_get(pdev, cap + PCI_EXP_DEVCAP, 4) |
 				    PCI_EXP_DEVCAP_FLR,
 			    4);
-	vp->pcie_cap = cap;
 	mark(vp, off, cap_size(PCI_CAP_ID_EXP));
 	return 0;
 }

@@ -22,6 +22,7 @@
 #include "vfio/pci.h"
 #include "vfio/vfio.h"
 
+#include "../unit/helpers/vfio_fake.h"
 #include "fuzz.h"
 
 #define RAM (1ull << 20)
@@ -43,32 +44,6 @@ static void init(void)
 	pc_pci_host_config(&hcfg);
 	if (pci_host_init(&host, &vm, &hcfg))
 		abort();
-}
-
-static struct vfio_device fake(int fd)
-{
-	struct vfio_device vd = { .fd = fd, .flags = VFIO_DEVICE_FLAGS_PCI };
-
-	strcpy(vd.name, "0000:00:05.0");
-	vd.nr_regions = VFIO_PCI_NUM_REGIONS;
-	vd.regions[0] = (struct vfio_region){
-		.flags = VFIO_REGION_INFO_FLAG_READ |
-			 VFIO_REGION_INFO_FLAG_WRITE |
-			 VFIO_REGION_INFO_FLAG_MMAP,
-		.size = BAR0_SIZE,
-		.offset = BAR0_OFF,
-		.nr_areas = 1,
-		.areas = { { 0, BAR0_SIZE } },
-	};
-	vd.regions[VFIO_PCI_CONFIG_REGION_INDEX] = (struct vfio_region){
-		.flags = VFIO_REGION_INFO_FLAG_READ |
-			 VFIO_REGION_INFO_FLAG_WRITE,
-		.size = PCI_CFG_SPACE_SIZE,
-	};
-	vd.irq_count[VFIO_PCI_INTX_IRQ_INDEX] = 1;
-	vd.irq_count[VFIO_PCI_MSI_IRQ_INDEX] = 8;
-	vd.irq_count[VFIO_PCI_MSIX_IRQ_INDEX] = 64;
-	return vd;
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -94,7 +69,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (fd < 0 || ftruncate(fd, BAR0_OFF + BAR0_SIZE) ||
 	    pwrite(fd, cfg, sizeof(cfg), 0) != sizeof(cfg))
 		abort();
-	vd = fake(fd);
+	vd = vfio_fake_device(fd, BAR0_OFF, BAR0_SIZE, 8, 64);
 	vp = vfio_pci_create_dev(&vm, &host, &vd, PCI_DEVFN(5, 0), err,
 				 sizeof(err));
 	if (!vp)

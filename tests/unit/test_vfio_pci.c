@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "helpers/pci_fixture.h"
+#include "helpers/vfio_fake.h"
 #include "pci/pci.h"
 #include "util/common.h"
 #include "vfio/pci.h"
@@ -81,32 +82,6 @@ static void make_device(struct fix *f, bool loop)
 	dev_put(f, BAR0_OFF + MSIX_TABLE, 0xfee01000, 4);
 }
 
-static struct vfio_device fake_vd(struct fix *f)
-{
-	struct vfio_device vd = { .fd = f->fd, .flags = VFIO_DEVICE_FLAGS_PCI };
-
-	strcpy(vd.name, "0000:00:05.0");
-	vd.nr_regions = VFIO_PCI_NUM_REGIONS;
-	vd.regions[0] = (struct vfio_region){
-		.flags = VFIO_REGION_INFO_FLAG_READ |
-			 VFIO_REGION_INFO_FLAG_WRITE |
-			 VFIO_REGION_INFO_FLAG_MMAP,
-		.size = BAR0_SIZE,
-		.offset = BAR0_OFF,
-		.nr_areas = 1,
-		.areas = { { 0, BAR0_SIZE } },
-	};
-	vd.regions[VFIO_PCI_CONFIG_REGION_INDEX] = (struct vfio_region){
-		.flags = VFIO_REGION_INFO_FLAG_READ |
-			 VFIO_REGION_INFO_FLAG_WRITE,
-		.size = PCI_CFG_SPACE_SIZE,
-		.offset = CFG_OFF,
-	};
-	vd.irq_count[VFIO_PCI_INTX_IRQ_INDEX] = 1;
-	vd.irq_count[VFIO_PCI_MSIX_IRQ_INDEX] = 4;
-	return vd;
-}
-
 static int setup_loop(void **state, bool loop)
 {
 	struct fix *f = calloc(1, sizeof(*f));
@@ -116,7 +91,7 @@ static int setup_loop(void **state, bool loop)
 	assert_non_null(f);
 	pf_init(&f->pf, RAM_SIZE, false);
 	make_device(f, loop);
-	vd = fake_vd(f);
+	vd = vfio_fake_device(f->fd, BAR0_OFF, BAR0_SIZE, 0, 4);
 	f->vp = vfio_pci_create_dev(&f->pf.vm, &f->pf.host, &vd, -1, err,
 				    sizeof(err));
 	assert_non_null(f->vp);
