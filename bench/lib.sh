@@ -1,12 +1,13 @@
 # shellcheck shell=bash
 # shellcheck disable=SC2034 # the variables are for the scripts that source this
-# Shared by bench/virtio.sh and bench/nvme.sh (sourced, after `cd` to the
+# Shared by bench/virtio.sh, bench/nvme.sh and bench/vfio.sh (sourced, after `cd` to the
 # repository): the arguments, the build, a tmpfs-backed 256 MiB raw image
 # of random bytes, QEMU's cache mode for it and run(), which keeps each
 # guest's RESULT lines.
 #   build (BUILD_DIR, default build), secs (SECONDS, default 3), qemu
 #   (qemu-system-x86_64 or empty), tmp (removed at exit), img, qcache, g
-#   (the test guests), bargs (their seconds= argument), R[label/metric].
+#   (the test guests), bargs (their seconds= argument), R[label/metric],
+#   and row() (a table line with the ratio of two runs).
 # BENCH_NO_BUILD=1 skips the make (there is no compiler in L2).
 build=${1:-build}
 secs=${2:-3}
@@ -38,6 +39,16 @@ run() { # label, then the command
 	done < <(printf '%s\n' "$out" | grep '^RESULT ')
 	printf '%s\n' "$out" | grep -q '^RESULT ' ||
 		printf '%s: no results\n%s\n' "$label" "$(printf '%s\n' "$out" | tail -5)" >&2
+}
+
+# row METRIC A B: one line of a table, A's figure, B's and A / B.
+row() { # metric, pair of labels
+	local m=$1 a=$2 b=$3 va vb ratio="-"
+	va=${R[$a/$m]:-} vb=${R[$b/$m]:-}
+	if [ -n "$va" ] && [ -n "$vb" ]; then
+		ratio=$(awk -v x="$va" -v y="$vb" 'BEGIN { if (y > 0) printf "%.2fx", x / y }')
+	fi
+	printf '%-24s %-30s %12s %12s   %s\n' "$m" "$a vs $b" "${va:--}" "${vb:--}" "$ratio"
 }
 
 g=$build/guests

@@ -24,15 +24,6 @@ if [ -n "$qemu" ]; then
 	run qemu-nvme timeout 300 "${qn[@]}" -kernel "$g/nvme_bench.bin" -append "$bargs"
 fi
 
-row() { # metric, pair of labels
-	local m=$1 a=$2 b=$3 va vb ratio="-"
-	va=${R[$a/$m]:-} vb=${R[$b/$m]:-}
-	if [ -n "$va" ] && [ -n "$vb" ]; then
-		ratio=$(awk -v x="$va" -v y="$vb" 'BEGIN { if (y > 0) printf "%.2fx", x / y }')
-	fi
-	printf '%-24s %-30s %12s %12s   %s\n' "$m" "$a vs $b" "${va:--}" "${vb:--}" "$ratio"
-}
-
 echo "NVMe, $secs s per test, image on tmpfs (IOPS and MB/s; ratio > 1: devisor-nvme better)"
 printf '%-24s %-30s %12s %12s   %s\n' metric pair devisor-nvme peer ratio
 for m in randread_4k_qd1_iops randread_4k_qd32_iops seqread_1m_qd4; do

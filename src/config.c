@@ -336,6 +336,38 @@ int config_parse_console(const char *spec, bool *virtio, int *addr, char *err,
 	FAIL("console takes serial or virtio[,addr=DD.F], not '%s'", spec);
 }
 
+int config_parse_vfio(char *spec, struct vfio_config *out, char *err,
+		      size_t errlen)
+{
+	char *save = NULL, *key, *val;
+	bool first = true;
+
+	*out = (struct vfio_config){ .addr = CONFIG_PCI_AUTO };
+	for (key = next_key(&save, spec, &val); key;
+	     key = next_key(&save, NULL, &val), first = false) {
+		if (!val && first) {
+			val = key;
+			key = "path";
+		}
+		if (!val)
+			FAIL("device: '%s' needs a value (path=, addr=)", key);
+		if (!strcmp(key, "path")) {
+			if (!*val)
+				FAIL("device path is empty");
+			out->path = val;
+		} else if (!strcmp(key, "addr")) {
+			if (config_parse_pci_addr(val, &out->addr, err, errlen))
+				return -EINVAL;
+		} else {
+			FAIL("device has no option '%s' (it takes path, addr)",
+			     key);
+		}
+	}
+	if (!out->path)
+		FAIL("device needs path=/sys/bus/pci/devices/DDDD:BB:DD.F");
+	return 0;
+}
+
 int config_parse_iommu(const char *s, enum iommu_kind *out, char *err,
 		       size_t errlen)
 {
@@ -369,8 +401,9 @@ int config_check_iommu(const struct vm_config *cfg, char *err, size_t errlen)
 }
 
 /* Every PCI device the command line can ask for, and rng and console. */
-#define CONFIG_MAX_PCI \
-	(CONFIG_MAX_NETS + CONFIG_MAX_DISKS + CONFIG_MAX_NVMES + 2)
+#define CONFIG_MAX_PCI                                           \
+	(CONFIG_MAX_NETS + CONFIG_MAX_DISKS + CONFIG_MAX_NVMES + \
+	 CONFIG_MAX_VFIO + 2)
 
 /* One PCI device of the command line, in planning order. */
 struct pci_want {
@@ -432,6 +465,10 @@ int config_plan_pci(struct vm_config *cfg, char *err, size_t errlen)
 	for (i = 0; i < cfg->nr_nvmes; i++) {
 		snprintf(w[n].name, sizeof(w[n].name), "--nvme #%u", i + 1);
 		w[n++].addr = &cfg->nvmes[i].addr;
+	}
+	for (i = 0; i < cfg->nr_vfio; i++) {
+		snprintf(w[n].name, sizeof(w[n].name), "--device #%u", i + 1);
+		w[n++].addr = &cfg->vfio[i].addr;
 	}
 	if (cfg->rng) {
 		snprintf(w[n].name, sizeof(w[n].name), "--rng");

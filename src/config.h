@@ -16,6 +16,7 @@
 #define CONFIG_MAX_DISKS 16
 #define CONFIG_MAX_NETS 8
 #define CONFIG_MAX_NVMES 8
+#define CONFIG_MAX_VFIO 8
 
 enum virtio_transport_kind { TRANSPORT_PCI, TRANSPORT_MMIO };
 
@@ -57,6 +58,19 @@ int config_parse_disk(char *spec, struct disk_config *out, char *err,
  * addr and vfs of @out are used.
  */
 int config_parse_nvme(char *spec, struct disk_config *out, char *err,
+		      size_t errlen);
+
+/* --device: a host PCI function bound to vfio-pci, passed through. */
+struct vfio_config {
+	const char *path; /* /sys/bus/pci/devices/DDDD:BB:DD.F */
+	int addr; /* devfn on bus 0, or CONFIG_PCI_AUTO */
+};
+
+/*
+ * "path=/sys/bus/pci/devices/DDDD:BB:DD.F[,addr=DD.F]" (Cloud Hypervisor's
+ * --device; a bare path too). Points into @spec.
+ */
+int config_parse_vfio(char *spec, struct vfio_config *out, char *err,
 		      size_t errlen);
 
 /* The back-end options a --disk or --nvme asks for. */
@@ -119,6 +133,8 @@ struct vm_config {
 	unsigned int nr_disks;
 	struct disk_config nvmes[CONFIG_MAX_NVMES]; /* --nvme controllers */
 	unsigned int nr_nvmes;
+	struct vfio_config vfio[CONFIG_MAX_VFIO]; /* --device */
+	unsigned int nr_vfio;
 	struct net_options nets[CONFIG_MAX_NETS];
 	/* PCI devfns; CONFIG_PCI_AUTO until config_plan_pci() plans them. */
 	int net_addrs[CONFIG_MAX_NETS];
@@ -143,7 +159,8 @@ int config_check_iommu(const struct vm_config *cfg, char *err, size_t errlen);
 /*
  * Gives every PCI device of @cfg its devfn (docs/pci.md, "Addressing"):
  * explicit addr= first, then the rest, in the order --net, --disk
- * (transport=pci), --nvme, --rng, --console virtio, take the lowest free
+ * (transport=pci), --nvme, --device, --rng, --console virtio, take the
+ * lowest free
  * slot.
  * The sentence in @err names the option at fault.
  */

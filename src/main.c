@@ -25,6 +25,7 @@
 #include "util/log.h"
 #include "util/parse.h"
 #include "util/stats.h"
+#include "vfio/vfio.h"
 
 /* The board, and with it the architecture: a PC. */
 static const struct board_ops *const board = &pc_board;
@@ -68,6 +69,11 @@ static void usage(FILE *f)
 	      "SN, 1-20 characters;\n"
 	      "                       vfs: 0-7 SR-IOV VFs, each over a slice "
 	      "of IMG)\n"
+	      "      --device SPEC    host PCI function passed through with "
+	      "VFIO, repeatable:\n"
+	      "                       path=/sys/bus/pci/devices/DDDD:BB:DD.F"
+	      "[,addr=DD.F]\n"
+	      "                       (bound to vfio-pci; docs/vfio.md)\n"
 	      "      --net SPEC       virtio-net, repeatable: "
 	      "tap=NAME[,mac=M][,addr=DD.F] or\n"
 	      "                       user[,hostfwd=tcp::HPORT-:GPORT]..."
@@ -137,7 +143,8 @@ enum {
 	OPT_ON_RESET,
 	OPT_PLATFORM,
 	OPT_IOMMU,
-	OPT_API_SOCKET
+	OPT_API_SOCKET,
+	OPT_DEVICE,
 };
 
 static const struct option run_opts[] = {
@@ -149,6 +156,7 @@ static const struct option run_opts[] = {
 	{ "boot", required_argument, NULL, OPT_BOOT },
 	{ "disk", required_argument, NULL, OPT_DISK },
 	{ "nvme", required_argument, NULL, OPT_NVME },
+	{ "device", required_argument, NULL, OPT_DEVICE },
 	{ "net", required_argument, NULL, OPT_NET },
 	{ "rng", optional_argument, NULL, OPT_RNG },
 	{ "console", required_argument, NULL, OPT_CONSOLE },
@@ -240,6 +248,16 @@ static int parse_run(int argc, char **argv, struct vm_config *cfg,
 					      err_msg, sizeof(err_msg)))
 				return usage_error("--nvme: %s", err_msg);
 			cfg->nr_nvmes++;
+			break;
+		case OPT_DEVICE:
+			if (cfg->nr_vfio == CONFIG_MAX_VFIO)
+				return usage_error(
+					"at most %d --device options",
+					CONFIG_MAX_VFIO);
+			if (config_parse_vfio(optarg, &cfg->vfio[cfg->nr_vfio],
+					      err_msg, sizeof(err_msg)))
+				return usage_error("--device: %s", err_msg);
+			cfg->nr_vfio++;
 			break;
 		case OPT_NET:
 			if (cfg->nr_nets == CONFIG_MAX_NETS)
@@ -355,6 +373,16 @@ static int check_inputs(const struct vm_config *cfg)
 
 		if (blk_check(cfg->nvmes[i].path, &bo))
 			return -1;
+	}
+	for (unsigned int i = 0; i < cfg->nr_vfio; i++) {
+		char err[512];
+		int group;
+
+		if (vfio_check_sysfs(cfg->vfio[i].path, &group, err,
+				     sizeof(err))) {
+			pr_err("--device: %s", err);
+			return -1;
+		}
 	}
 	return 0;
 }

@@ -131,7 +131,7 @@ void vtd_completion_event(struct vtd *v)
 
 static void reset_locked(struct vtd *v)
 {
-	v->cap = vtd_cap_value;
+	v->cap = vtd_cap_value | (v->caching_mode ? VTD_CAP_CM : 0);
 	v->ecap = vtd_ecap_value;
 	v->gsts = 0;
 	v->rtaddr = v->rta = 0;
@@ -158,10 +158,15 @@ struct vtd *vtd_create(const struct guest_mem *mem, const struct vtd_ops *ops,
 		       void *opaque)
 {
 	struct vtd *v = calloc(1, sizeof(*v));
+	pthread_mutexattr_t a;
 
 	if (!v)
 		return NULL;
-	pthread_mutex_init(&v->lock, NULL);
+	/* Recursive: a notice's receiver may replay (vtd_replay()). */
+	pthread_mutexattr_init(&a);
+	pthread_mutexattr_settype(&a, PTHREAD_MUTEX_RECURSIVE);
+	pthread_mutex_init(&v->lock, &a);
+	pthread_mutexattr_destroy(&a);
 	v->mem = mem;
 	v->ops = ops;
 	v->opaque = opaque;
@@ -178,6 +183,14 @@ void vtd_destroy(struct vtd *v)
 		p->vtd = NULL;
 	pthread_mutex_destroy(&v->lock);
 	free(v);
+}
+
+void vtd_set_caching_mode(struct vtd *v, bool on)
+{
+	pthread_mutex_lock(&v->lock);
+	v->caching_mode = on;
+	v->cap = on ? v->cap | VTD_CAP_CM : v->cap & ~VTD_CAP_CM;
+	pthread_mutex_unlock(&v->lock);
 }
 
 void vtd_reset(struct vtd *v)

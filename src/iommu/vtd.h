@@ -85,6 +85,25 @@ int vtd_translate(struct vtd *vtd, uint16_t sid, uint64_t iova,
 		  enum dma_dir dir, struct vtd_xlate *out);
 
 /*
+ * What device @sid's requests in [@lo, @hi] translate to now, without
+ * recording faults: @fn gets each mapped piece [iova, last] at @gpa with
+ * VTD_PERM_* (identity while translation is off or pass-through), in
+ * ascending order; nonzero from @fn stops it. At most a million table
+ * entries are read (-E2BIG beyond). May be called from an invalidation
+ * notice (the unit's lock is recursive).
+ */
+typedef int vtd_replay_fn(void *arg, uint64_t iova, uint64_t last, uint64_t gpa,
+			  uint8_t perm);
+int vtd_replay(struct vtd *vtd, uint16_t sid, uint64_t lo, uint64_t hi,
+	       vtd_replay_fn *fn, void *arg);
+/*
+ * Caching mode (CAP.CM): software then invalidates after making entries
+ * present too, so a shadow of the tables (VFIO) can follow every change.
+ * Before the guest runs.
+ */
+void vtd_set_caching_mode(struct vtd *vtd, bool on);
+
+/*
  * A DMA address space for device @sid that translates through @vtd
  * (contiguous pieces end at the end of a page or superpage, or of RAM;
  * -EFAULT for a translation fault or an address outside RAM, -EACCES for a

@@ -38,6 +38,54 @@ static int vtd_dma_translate(struct dma_space *as, uint64_t iova, uint64_t len,
 	return -EFAULT; /* translated to something that is not RAM */
 }
 
+struct replay_arg {
+	const struct guest_mem *mem;
+	dma_replay_fn *fn;
+	void *arg;
+};
+
+/* A translated piece, cut to the RAM it lands in (the rest is not RAM). */
+static int replay_piece(void *a, uint64_t iova, uint64_t last, uint64_t gpa,
+			uint8_t perm)
+{
+	const struct replay_arg *ra = a;
+	uint64_t glast = last - iova > UINT64_MAX - gpa ? UINT64_MAX :
+							  gpa + (last - iova);
+	enum dma_dir dir = (perm & VTD_PERM_R ? DMA_READ : 0) |
+			   (perm & VTD_PERM_W ? DMA_WRITE : 0);
+
+	if (!dir)
+		return 0;
+	for (unsigned int i = 0; i < ra->mem->nr; i++) {
+		const struct mem_region *r = &ra->mem->regions[i];
+		uint64_t s = r->gpa > gpa ? r->gpa : gpa;
+		uint64_t e = r->gpa + r->size - 1 < glast ?
+				     r->gpa + r->size - 1 :
+				     glast;
+		int ret;
+
+		if (s > e)
+			continue;
+		ret = ra->fn(ra->arg, iova + (s - gpa), e - s + 1,
+			     r->hva + (s - r->gpa), dir);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+static int vtd_dma_replay(struct dma_space *as, uint64_t iova, uint64_t len,
+			  dma_replay_fn *fn, void *arg)
+{
+	struct vtd_port *p = as->opaque;
+	struct replay_arg ra = { .mem = as->mem, .fn = fn, .arg = arg };
+	uint64_t last = dma_last_byte(iova, len);
+
+	if (!p->vtd)
+		return 0;
+	return vtd_replay(p->vtd, p->sid, iova, last, replay_piece, &ra);
+}
+
 static void vtd_dma_destroy(struct dma_space *as)
 {
 	struct vtd_port *p = as->opaque;
@@ -59,6 +107,7 @@ static void vtd_dma_destroy(struct dma_space *as)
 static const struct dma_ops vtd_dma_ops = {
 	.translate = vtd_dma_translate,
 	.destroy = vtd_dma_destroy,
+	.replay = vtd_dma_replay,
 };
 
 int vtd_dma_space_init(struct dma_space *as, struct vtd *v, uint16_t sid)

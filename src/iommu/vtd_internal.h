@@ -71,6 +71,8 @@ struct vtd {
 	const struct vtd_ops *ops;
 	void *opaque;
 
+	bool caching_mode; /* CAP.CM, kept across resets */
+
 	/* Registers. */
 	uint64_t cap, ecap;
 	uint32_t gsts;

@@ -9,6 +9,7 @@
  * outside RAM is an access fault, never a host access) and checked from
  * the copy. A walk reads at most 2 + 2 + 4 entries: nothing loops.
  */
+#include <errno.h>
 #include <string.h>
 
 #include "iommu/vtd_internal.h"
@@ -348,4 +349,102 @@ int vtd_translate_locked(struct vtd *v, uint16_t sid, uint64_t iova,
 	out->page_mask = (1ull << e->shift) - 1;
 	out->perm = e->perm;
 	return 0;
+}
+
+/* Replay ----------------------------------------------------------------- */
+
+/* A hostile table cannot keep a replay going: this many entries at most. */
+#define VTD_REPLAY_MAX_READS (1u << 20)
+
+struct replay {
+	struct vtd *v;
+	uint64_t lo, hi;
+	vtd_replay_fn *fn;
+	void *arg;
+	unsigned int reads;
+};
+
+static int replay_level(struct replay *rp, uint64_t table, unsigned int level,
+			uint64_t base, uint8_t perm)
+{
+	unsigned int shift = 12 + 9 * (level - 1);
+
+	for (unsigned int i = 0; i < 512; i++) {
+		uint64_t start = base + ((uint64_t)i << shift);
+		uint64_t end = start + ((1ull << shift) - 1);
+		uint64_t pte, addr;
+		bool ps, leaf;
+		uint8_t p;
+		int r;
+
+		if (end < rp->lo)
+			continue;
+		if (start > rp->hi)
+			break;
+		if (++rp->reads > VTD_REPLAY_MAX_READS)
+			return -E2BIG;
+		if (guest_read(rp->v->mem, table + i * 8, &pte, sizeof(pte)) ||
+		    !(pte & (VTD_SL_R | VTD_SL_W)))
+			continue;
+		ps = pte & VTD_SL_PS;
+		if (pte & sl_rsvd(level, ps))
+			continue; /* a DMA there faults: nothing to mirror */
+		leaf = level == 1 || (level <= 3 && ps);
+		p = perm & (pte & (VTD_SL_R | VTD_SL_W));
+		addr = pte & VTD_HAW_MASK & VTD_PAGE_MASK;
+		if (leaf) {
+			uint64_t s = start > rp->lo ? start : rp->lo;
+			uint64_t e = end < rp->hi ? end : rp->hi;
+
+			r = rp->fn(rp->arg, s, e,
+				   (addr & ~((1ull << shift) - 1)) +
+					   (s - start),
+				   p);
+		} else {
+			r = replay_level(rp, addr, level - 1, start, p);
+		}
+		if (r)
+			return r;
+	}
+	return 0;
+}
+
+int vtd_replay(struct vtd *v, uint16_t sid, uint64_t lo, uint64_t hi,
+	       vtd_replay_fn *fn, void *arg)
+{
+	struct replay rp = { .v = v, .lo = lo, .hi = hi, .fn = fn, .arg = arg };
+	struct vtd_ctx c = { .valid = true, .sid = sid };
+	bool fpd = false;
+	uint64_t top;
+	int r = 0;
+
+	/* Recursive: called from an invalidation notice, under the lock. */
+	pthread_mutex_lock(&v->lock);
+	if (!(v->gsts & VTD_GSTS_TES)) {
+		r = fn(arg, lo, hi, lo, VTD_PERM_R | VTD_PERM_W);
+		goto out;
+	}
+	if (v->ttm == VTD_TTM_LEGACY)
+		r = resolve_legacy(v, sid, &c, &fpd);
+	else if (v->ttm == VTD_TTM_SCALABLE)
+		r = resolve_scalable(v, sid, &c, &fpd);
+	else
+		r = VTD_FR_RTADDR_TTM;
+	if (r) {
+		r = 0; /* no context: nothing is mapped */
+		goto out;
+	}
+	vtd_endpoint_seen(v, sid, c.did);
+	top = c.pt ? VTD_HAW_MASK : (1ull << (12 + 9 * c.levels)) - 1;
+	if (lo > top)
+		goto out;
+	rp.hi = hi < top ? hi : top;
+	if (c.pt)
+		r = fn(arg, lo, rp.hi, lo, VTD_PERM_R | VTD_PERM_W);
+	else
+		r = replay_level(&rp, c.slptptr, c.levels, 0,
+				 VTD_PERM_R | VTD_PERM_W);
+out:
+	pthread_mutex_unlock(&v->lock);
+	return r;
 }

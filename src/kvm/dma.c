@@ -30,8 +30,33 @@ static int identity_translate(struct dma_space *as, uint64_t iova, uint64_t len,
 	return -EFAULT;
 }
 
+static int identity_replay(struct dma_space *as, uint64_t iova, uint64_t len,
+			   dma_replay_fn *fn, void *arg)
+{
+	const struct guest_mem *m = as->mem;
+	uint64_t last = dma_last_byte(iova, len);
+
+	for (unsigned int i = 0; i < m->nr; i++) {
+		const struct mem_region *r = &m->regions[i];
+		uint64_t s = r->gpa > iova ? r->gpa : iova;
+		uint64_t e = r->gpa + r->size - 1 < last ?
+				     r->gpa + r->size - 1 :
+				     last;
+		int ret;
+
+		if (s > e)
+			continue;
+		ret = fn(arg, s, e - s + 1, r->hva + (s - r->gpa),
+			 DMA_READ | DMA_WRITE);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
 static const struct dma_ops identity_ops = {
 	.translate = identity_translate,
+	.replay = identity_replay,
 };
 
 void dma_space_init(struct dma_space *as, const struct guest_mem *mem,
@@ -214,4 +239,12 @@ void dma_notifier_del(struct dma_space *as, struct dma_notifier *n)
 		}
 	}
 	pthread_mutex_unlock(&as->lock);
+}
+
+int dma_space_replay(struct dma_space *as, uint64_t iova, uint64_t len,
+		     dma_replay_fn *fn, void *arg)
+{
+	if (!as->ops->replay)
+		return -ENOTSUP;
+	return as->ops->replay(as, iova, len, fn, arg);
 }

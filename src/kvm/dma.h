@@ -41,6 +41,13 @@ enum dma_dir {
 	DMA_WRITE = 2, /* device writes guest memory (device -> driver) */
 };
 
+/*
+ * One mapped extent, from dma_space_replay(): [iova, iova + len) is RAM
+ * at @hva, permitted for @dir. Nonzero stops the replay with that value.
+ */
+typedef int dma_replay_fn(void *arg, uint64_t iova, uint64_t len, void *hva,
+			  enum dma_dir dir);
+
 struct dma_ops {
 	/*
 	 * Translate @iova for @dir: on success *@hva points at it and
@@ -57,6 +64,14 @@ struct dma_ops {
 	 * of who made the space.
 	 */
 	void (*destroy)(struct dma_space *as);
+	/*
+	 * Optional: every mapped extent within [iova, iova + len - 1]
+	 * (@len 0: to the end of the space), ascending, without faults
+	 * recorded; for a device that must mirror the translation into a
+	 * real IOMMU (VFIO behind an emulated one).
+	 */
+	int (*replay)(struct dma_space *as, uint64_t iova, uint64_t len,
+		      dma_replay_fn *fn, void *arg);
 };
 
 /* Called on invalidation of [iova, iova+len): drop cached translations. */
@@ -74,6 +89,13 @@ struct dma_space {
 	pthread_mutex_t lock; /* the notifier list */
 	struct dma_notifier *notifiers;
 };
+
+/* The last byte of [iova, iova + len); @len 0, or past the end: the end. */
+static inline uint64_t dma_last_byte(uint64_t iova, uint64_t len)
+{
+	return !len || len - 1 > UINT64_MAX - iova ? UINT64_MAX :
+						     iova + len - 1;
+}
 
 /* IOVA = guest physical address, over @mem. */
 void dma_space_init_identity(struct dma_space *as, const struct guest_mem *mem);
@@ -109,6 +131,15 @@ void dma_unmap_iov(struct dma_space *as, const struct iovec *iov,
  */
 void *dma_map_contig(struct dma_space *as, uint64_t iova, uint64_t len,
 		     enum dma_dir dir);
+
+/*
+ * What the space maps in [iova, iova + len - 1] (@len 0: all from @iova),
+ * extent by extent (see dma_ops.replay). Returns 0, -ENOTSUP for a space
+ * that cannot enumerate, or what @fn returned to stop it. Used with a
+ * notifier: on each invalidation drop the range, then replay it.
+ */
+int dma_space_replay(struct dma_space *as, uint64_t iova, uint64_t len,
+		     dma_replay_fn *fn, void *arg);
 
 /* The translator's side: the guest invalidated [iova, iova+len). */
 void dma_space_invalidate(struct dma_space *as, uint64_t iova, uint64_t len);

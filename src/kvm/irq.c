@@ -155,6 +155,21 @@ int vm_irqfd_assign(struct vm *vm, int efd, unsigned int gsi)
 	return 0;
 }
 
+int vm_irqfd_assign_resample(struct vm *vm, int efd, int resample_fd,
+			     unsigned int gsi)
+{
+	struct kvm_irqfd irqfd = { .fd = efd,
+				   .gsi = gsi,
+				   .flags = KVM_IRQFD_FLAG_RESAMPLE,
+				   .resamplefd = resample_fd };
+
+	if (ioctl(vm->vm_fd, KVM_IRQFD, &irqfd) < 0) {
+		pr_err("KVM_IRQFD gsi %u (resample): %s", gsi, strerror(errno));
+		return -errno;
+	}
+	return 0;
+}
+
 int vm_irqfd_deassign(struct vm *vm, int efd, unsigned int gsi)
 {
 	struct kvm_irqfd irqfd = { .fd = efd,

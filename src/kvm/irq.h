@@ -81,6 +81,14 @@ void vm_msi_route_remove(struct vm *vm, unsigned int gsi);
 int vm_irqfd_assign(struct vm *vm, int efd, unsigned int gsi);
 int vm_irqfd_deassign(struct vm *vm, int efd, unsigned int gsi);
 
+/*
+ * A level-triggered irqfd: a write to @efd raises @gsi and KVM keeps it
+ * raised until the guest's EOI, when it lowers it and signals
+ * @resample_fd (a pass-through device's INTx: VFIO unmasks on it).
+ */
+int vm_irqfd_assign_resample(struct vm *vm, int efd, int resample_fd,
+			     unsigned int gsi);
+
 /* One MSI now, from any thread (KVM_SIGNAL_MSI). */
 int vm_signal_msi(struct vm *vm, uint64_t addr, uint32_t data);
 

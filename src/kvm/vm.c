@@ -26,6 +26,61 @@ void vm_init_common(struct vm *vm)
 	pthread_mutex_init(&vm->stop_lock, NULL);
 	pthread_cond_init(&vm->stop_cond, NULL);
 	pthread_mutex_init(&vm->irq_lock, NULL);
+	pthread_mutex_init(&vm->dev_slot_lock, NULL);
+}
+
+static int set_slot(struct vm *vm, unsigned int slot, uint64_t gpa,
+		    uint64_t size, void *hva)
+{
+	struct kvm_userspace_memory_region kr = {
+		.slot = slot,
+		.guest_phys_addr = gpa,
+		.memory_size = size,
+		.userspace_addr = (uintptr_t)hva,
+	};
+
+	return ioctl(vm->vm_fd, KVM_SET_USER_MEMORY_REGION, &kr) < 0 ? -errno :
+								       0;
+}
+
+int vm_map_device_memory(struct vm *vm, uint64_t gpa, uint64_t size, void *hva)
+{
+	int ret = -ENOSPC;
+
+	if (!size || (gpa | size | (uintptr_t)hva) & 4095)
+		return -EINVAL;
+	pthread_mutex_lock(&vm->dev_slot_lock);
+	for (unsigned int i = 0; i < VM_MAX_DEV_SLOTS; i++) {
+		if (vm->dev_slots & (1ull << i))
+			continue;
+		ret = set_slot(vm, VM_DEV_SLOT_BASE + i, gpa, size, hva);
+		if (!ret) {
+			vm->dev_slots |= 1ull << i;
+			ret = VM_DEV_SLOT_BASE + i;
+		}
+		break;
+	}
+	pthread_mutex_unlock(&vm->dev_slot_lock);
+	return ret;
+}
+
+void vm_unmap_device_memory(struct vm *vm, int slot)
+{
+	unsigned int i = slot - VM_DEV_SLOT_BASE;
+
+	if (slot < VM_DEV_SLOT_BASE || i >= VM_MAX_DEV_SLOTS)
+		return;
+	pthread_mutex_lock(&vm->dev_slot_lock);
+	if (vm->dev_slots & (1ull << i)) {
+		/* A zero size deletes the slot. */
+		int ret = set_slot(vm, slot, 0, 0, NULL);
+
+		if (ret)
+			pr_warn("KVM: cannot delete memory slot %d: %s", slot,
+				strerror(-ret));
+		vm->dev_slots &= ~(1ull << i);
+	}
+	pthread_mutex_unlock(&vm->dev_slot_lock);
 }
 
 static void irq_line_to_vm(struct irq_line *line, int level)

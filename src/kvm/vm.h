@@ -52,6 +52,14 @@ struct vm {
 	struct kvm_irq_routing *routing;
 	uint64_t gsi_used[4]; /* bitmap of GSIs 0..255 with a route */
 
+	/*
+	 * KVM memory slots that map device memory (a passed-through BAR)
+	 * rather than RAM: slot VM_DEV_SLOT_BASE + i is in use when bit i
+	 * is set; under dev_slot_lock.
+	 */
+	pthread_mutex_t dev_slot_lock;
+	uint64_t dev_slots;
+
 	/* CLOCK_MONOTONIC of the first KVM_RUN; the start-up benchmark's end. */
 	uint64_t first_run_ns;
 
@@ -67,6 +75,19 @@ struct vm {
 	int exit_status;
 	char stop_message[256];
 };
+
+/* Device memory slots start above every RAM region's. */
+#define VM_DEV_SLOT_BASE GUEST_MEM_MAX_REGIONS
+#define VM_MAX_DEV_SLOTS 64
+
+/*
+ * Maps @size bytes of host memory at @hva (an mmap of a device's BAR) at
+ * guest physical @gpa, so guest accesses there never exit. @gpa, @size
+ * and @hva must be page aligned. Returns the slot (for
+ * vm_unmap_device_memory()) or -errno: -ENOSPC when all slots are used.
+ */
+int vm_map_device_memory(struct vm *vm, uint64_t gpa, uint64_t size, void *hva);
+void vm_unmap_device_memory(struct vm *vm, int slot);
 
 /* The KVM-free part of vm_create(): buses, locks. Unit tests use it alone. */
 void vm_init_common(struct vm *vm);

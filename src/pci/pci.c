@@ -269,6 +269,20 @@ int pci_dev_set_bar(struct pci_dev *pdev, unsigned int idx, uint64_t size,
 	return 0;
 }
 
+int pci_dev_set_next_cap(struct pci_dev *pdev, unsigned int off)
+{
+	if (off & 3 || off < PCI_STD_HEADER_SIZEOF || off >= PCI_CFG_SPACE_SIZE)
+		return -EINVAL;
+	fn_lock(pdev);
+	if (off < pdev->cap_next) {
+		fn_unlock(pdev);
+		return -EINVAL;
+	}
+	pdev->cap_next = off;
+	fn_unlock(pdev);
+	return 0;
+}
+
 int pci_add_capability(struct pci_dev *pdev, uint8_t id, unsigned int size)
 {
 	unsigned int off;
@@ -330,6 +344,31 @@ int pci_add_ext_capability(struct pci_dev *pdev, uint16_t id, uint8_t version,
 /* Version 2 layout, Device Capabilities 2 through Slot Status 2. */
 #define PCI_EXP_V2_SIZEOF 0x3c
 
+int pci_add_pm_capability(struct pci_dev *pdev)
+{
+	int cap = pci_add_capability(pdev, PCI_CAP_ID_PM, PCI_PM_SIZEOF);
+
+	if (cap < 0)
+		return cap;
+	pci_cfg_set(pdev, cap + PCI_PM_PMC, 3, 2);
+	pci_cfg_set(pdev, cap + PCI_PM_CTRL, PCI_PM_CTRL_NO_SOFT_RESET, 2);
+	pci_cfg_set_wmask(pdev, cap + PCI_PM_CTRL, PCI_PM_CTRL_STATE_MASK, 2);
+	return cap;
+}
+
+bool pci_cfg_write_is_flr(const struct pci_dev *pdev, unsigned int off,
+			  uint32_t val, unsigned int size)
+{
+	unsigned int devctl = pdev->exp_cap + PCI_EXP_DEVCTL;
+	uint32_t bits;
+
+	if (!pdev->exp_cap || off >= devctl + 2 || devctl >= off + size)
+		return false;
+	bits = off <= devctl ? val >> 8 * (devctl - off) :
+			       val << 8 * (off - devctl);
+	return bits & PCI_EXP_DEVCTL_BCR_FLR;
+}
+
 int pci_add_pcie_capability(struct pci_dev *pdev, unsigned int port_type)
 {
 	int off;
@@ -347,6 +386,7 @@ int pci_add_pcie_capability(struct pci_dev *pdev, unsigned int port_type)
 
 	fn_lock(pdev);
 	pdev->express = true;
+	pdev->exp_cap = off;
 	put_le(&pdev->config[off + PCI_EXP_FLAGS], 2 | port_type << 4, 2);
 	/* 128-byte payload, no FLR, no phantom functions or extended tags. */
 	put_le(&pdev->config[off + PCI_EXP_DEVCAP], PCI_EXP_DEVCAP_RBER, 4);
@@ -566,6 +606,8 @@ static void bar_unmap(struct pci_bar *bar)
 {
 	if (!bar->mapped)
 		return;
+	if (bar->pdev->bar_mapped)
+		bar->pdev->bar_mapped(bar->pdev, bar->idx, bar->addr, false);
 	bus_unregister(bar_bus(bar), bar->addr, bar);
 	bar->mapped = false;
 }
@@ -603,6 +645,8 @@ static void bar_map(struct pci_dev *pdev, struct pci_bar *bar, uint64_t a)
 	bar->refused = 0;
 	bar->mapped = true;
 	bar->addr = a;
+	if (pdev->bar_mapped)
+		pdev->bar_mapped(pdev, bar->idx, a, true);
 }
 
 /*

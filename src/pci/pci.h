@@ -169,6 +169,7 @@ struct pci_dev {
 	uint8_t bus, devfn;
 	bool registered;
 	bool express; /* 4 KiB config space */
+	unsigned int exp_cap; /* the PCI Express capability's offset, or 0 */
 
 	/* Config state; recursive so hooks may call the pci_cfg_* API. */
 	pthread_mutex_t lock;
@@ -206,6 +207,13 @@ struct pci_dev {
 			 unsigned int size, uint32_t *val);
 	bool (*cfg_write)(struct pci_dev *pdev, unsigned int off, uint32_t val,
 			  unsigned int size);
+	/*
+	 * Optional: BAR @idx now decodes at @addr (@on) or no longer does
+	 * (!@on), with pdev->lock held; a pass-through function maps the
+	 * device's memory into the guest there.
+	 */
+	void (*bar_mapped)(struct pci_dev *pdev, unsigned int idx,
+			   uint64_t addr, bool on);
 };
 
 /* Function 0 of slot N on bus B is found at buses[B]->devfn[N << 3]. */
@@ -274,6 +282,12 @@ int pci_dev_set_intx_pin(struct pci_dev *pdev, unsigned int pin);
  */
 int pci_dev_set_bar(struct pci_dev *pdev, unsigned int idx, uint64_t size,
 		    unsigned int type, const struct bus_ops *ops, void *opaque);
+/*
+ * The next capability added goes at @off (dword aligned, past the last
+ * one): a pass-through function keeps its device's capability offsets.
+ * Returns 0 or -EINVAL.
+ */
+int pci_dev_set_next_cap(struct pci_dev *pdev, unsigned int off);
 /* Returns the new capability's offset (body zeroed) or -errno. */
 int pci_add_capability(struct pci_dev *pdev, uint8_t id, unsigned int size);
 int pci_add_ext_capability(struct pci_dev *pdev, uint16_t id, uint8_t version,
@@ -284,6 +298,21 @@ int pci_add_ext_capability(struct pci_dev *pdev, uint16_t id, uint8_t version,
  * express (4 KiB config space). Returns the offset or -errno.
  */
 int pci_add_pcie_capability(struct pci_dev *pdev, unsigned int port_type);
+
+/*
+ * Power management 1.2 as devisor's functions offer it: D0 and D3hot
+ * (D3hot to D0 keeps state: No_Soft_Reset), no PME, no D1/D2. Returns
+ * the offset or -errno.
+ */
+int pci_add_pm_capability(struct pci_dev *pdev);
+/*
+ * Whether a config write of @val (@size bytes at @off) sets Initiate
+ * Function Level Reset in the PCI Express capability's Device Control.
+ * The bit is not in the write mask (it reads 0): a cfg_write hook asks
+ * this before the generic write, and resets after it.
+ */
+bool pci_cfg_write_is_flr(const struct pci_dev *pdev, unsigned int off,
+			  uint32_t val, unsigned int size);
 
 /*
  * Before pci_dev_register(): the function's BARs decode where @src says,

@@ -10,6 +10,7 @@
 
 #include "backend/block.h"
 #include "bus/device.h"
+#include "kvm/irq.h"
 #include "kvm/memory.h"
 #include "kvm/vm.h"
 #include "util/evloop.h"
@@ -158,3 +159,37 @@ unsigned int fz_run_io(struct vm *vm, const struct fz_window *w,
 	}
 	return n;
 }
+
+/* KVM's routes, irqfds and MSIs as no-ops that succeed. */
+static int nop_route_add(void *o, uint64_t a, uint32_t d)
+{
+	return 64;
+}
+
+static int nop_route_update(void *o, unsigned int g, uint64_t a, uint32_t d)
+{
+	return 0;
+}
+
+static void nop_route_remove(void *o, unsigned int g)
+{
+}
+
+static int nop_irqfd(void *o, int efd, unsigned int gsi)
+{
+	return 0;
+}
+
+static int nop_signal_msi(void *o, uint64_t a, uint32_t d)
+{
+	return 0;
+}
+
+const struct irq_ops fz_nop_irq_ops = {
+	.route_add = nop_route_add,
+	.route_update = nop_route_update,
+	.route_remove = nop_route_remove,
+	.irqfd_assign = nop_irqfd,
+	.irqfd_deassign = nop_irqfd,
+	.signal_msi = nop_signal_msi,
+};

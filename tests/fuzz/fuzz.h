@@ -16,6 +16,10 @@ struct blk_backend;
 struct evloop;
 struct guest_mem;
 struct vm;
+struct irq_ops;
+
+/* Routes, irqfds and MSIs that succeed and go nowhere: for vm->irq_ops. */
+extern const struct irq_ops fz_nop_irq_ops;
 
 /* The fuzzer's input, consumed from the front; past its end reads 0. */
 struct fz {

@@ -44,39 +44,6 @@ static struct pci_dev *fns[4];
 static uint32_t saved[4][16];
 static unsigned int nfns;
 
-static int nop_route_add(void *o, uint64_t a, uint32_t d)
-{
-	return 64;
-}
-
-static int nop_route_update(void *o, unsigned int g, uint64_t a, uint32_t d)
-{
-	return 0;
-}
-
-static void nop_route_remove(void *o, unsigned int g)
-{
-}
-
-static int nop_irqfd(void *o, int efd, unsigned int gsi)
-{
-	return 0;
-}
-
-static int nop_signal_msi(void *o, uint64_t a, uint32_t d)
-{
-	return 0;
-}
-
-static const struct irq_ops nop_irq_ops = {
-	.route_add = nop_route_add,
-	.route_update = nop_route_update,
-	.route_remove = nop_route_remove,
-	.irqfd_assign = nop_irqfd,
-	.irqfd_deassign = nop_irqfd,
-	.signal_msi = nop_signal_msi,
-};
-
 static void add_fn(struct pci_dev *pdev)
 {
 	fns[nfns] = pdev;
@@ -111,7 +78,7 @@ static void build(void)
 	int null_fd;
 
 	fz_vm_init(&vm, RAM);
-	vm.irq_ops = &nop_irq_ops;
+	vm.irq_ops = &fz_nop_irq_ops;
 	pc_pci_host_config(&cfg);
 	if (pci_host_init(&host, &vm, &cfg))
 		abort();

@@ -343,10 +343,52 @@ static void test_broken_translator(void **state)
 	dma_space_destroy(&over);
 }
 
+static unsigned int nr_pieces;
+static uint64_t piece_iova[4], piece_len[4];
+static void *piece_hva[4];
+
+static int on_piece(void *arg, uint64_t iova, uint64_t len, void *hva,
+		    enum dma_dir dir)
+{
+	(void)arg;
+	assert_int_equal(dir, DMA_READ | DMA_WRITE);
+	if (nr_pieces < 4) {
+		piece_iova[nr_pieces] = iova;
+		piece_len[nr_pieces] = len;
+		piece_hva[nr_pieces] = hva;
+	}
+	nr_pieces++;
+	return 0;
+}
+
+/* The identity replays the RAM regions, clipped; a space with no replay says so. */
+static void test_identity_replay(void **state)
+{
+	(void)state;
+	nr_pieces = 0;
+	assert_int_equal(dma_space_replay(&ident, 0, 0, on_piece, NULL), 0);
+	assert_int_equal(nr_pieces, mem.nr);
+	for (unsigned int i = 0; i < mem.nr; i++) {
+		assert_int_equal(piece_iova[i], mem.regions[i].gpa);
+		assert_int_equal(piece_len[i], mem.regions[i].size);
+		assert_ptr_equal(piece_hva[i], mem.regions[i].hva);
+	}
+	nr_pieces = 0;
+	assert_int_equal(dma_space_replay(&ident, mem.regions[0].gpa + 0x1000,
+					  0x2000, on_piece, NULL),
+			 0);
+	assert_int_equal(nr_pieces, 1);
+	assert_int_equal(piece_iova[0], mem.regions[0].gpa + 0x1000);
+	assert_int_equal(piece_len[0], 0x2000);
+	assert_int_equal(dma_space_replay(&scatter, 0, 0, on_piece, NULL),
+			 -ENOTSUP);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_identity),
+		cmocka_unit_test(test_identity_replay),
 		cmocka_unit_test(test_scatter_splits_at_pages),
 		cmocka_unit_test(test_scatter_copies),
 		cmocka_unit_test(test_scatter_faults),

@@ -1600,6 +1600,109 @@ static void test_hostile_guest(void **state)
 	}
 }
 
+/* What a replay reported, piece by piece. */
+static struct {
+	unsigned int n;
+	uint64_t iova[16], last[16], gpa[16];
+	uint8_t perm[16];
+} rp;
+
+static int on_piece(void *arg, uint64_t iova, uint64_t last, uint64_t gpa,
+		    uint8_t perm)
+{
+	(void)arg;
+	if (rp.n < 16) {
+		rp.iova[rp.n] = iova;
+		rp.last[rp.n] = last;
+		rp.gpa[rp.n] = gpa;
+		rp.perm[rp.n] = perm;
+	}
+	rp.n++;
+	return 0;
+}
+
+static unsigned int replay(uint16_t sid, uint64_t lo, uint64_t hi)
+{
+	memset(&rp, 0, sizeof(rp));
+	assert_int_equal(vtd_replay(vtd, sid, lo, hi, on_piece, NULL), 0);
+	return rp.n;
+}
+
+/* The index of the piece at @iova, or fail. */
+static unsigned int piece_at(uint64_t iova)
+{
+	for (unsigned int i = 0; i < rp.n && i < 16; i++)
+		if (rp.iova[i] == iova)
+			return i;
+	fail_msg("no piece at %#llx", (unsigned long long)iova);
+	return 0;
+}
+
+/*
+ * A replay reports what the tables map, clipped to the range asked,
+ * ascending, with each leaf's permissions; no faults are recorded for
+ * what is not mapped; identity while translation is off.
+ */
+static void test_replay(void **state)
+{
+	unsigned int i, n;
+
+	(void)state;
+	for (int sm = 0; sm < 2; sm++) {
+		world(sm, 4);
+		n = replay(SID_A, 0, UINT64_MAX);
+		/* 4K, RO, WO, the interrupt page and the hole, 2M, 1G. */
+		assert_int_equal(n, 7);
+		for (i = 1; i < n; i++)
+			assert_true(rp.iova[i] > rp.last[i - 1]);
+		i = piece_at(IOVA_4K);
+		assert_int_equal(rp.last[i], IOVA_4K + 0xfff);
+		assert_int_equal(rp.gpa[i], GPA_4K);
+		assert_int_equal(rp.perm[i], VTD_PERM_R | VTD_PERM_W);
+		assert_int_equal(rp.perm[piece_at(IOVA_RO)], VTD_PERM_R);
+		assert_int_equal(rp.perm[piece_at(IOVA_WO)], VTD_PERM_W);
+		i = piece_at(IOVA_2M);
+		assert_int_equal(rp.last[i], IOVA_2M + 0x1fffff);
+		assert_int_equal(rp.gpa[i], GPA_2M);
+		i = piece_at(IOVA_1G);
+		assert_int_equal(rp.last[i], IOVA_1G + 0x3fffffff);
+		assert_int_equal(rp.perm[i], VTD_PERM_R);
+		/* Clipped: the middle of the 2 MiB page only. */
+		assert_int_equal(
+			replay(SID_A, IOVA_2M + 0x3000, IOVA_2M + 0x4fff), 1);
+		assert_int_equal(rp.iova[0], IOVA_2M + 0x3000);
+		assert_int_equal(rp.last[0], IOVA_2M + 0x4fff);
+		assert_int_equal(rp.gpa[0], GPA_2M + 0x3000);
+		/* A device with no context entry: nothing, and no fault. */
+		assert_int_equal(replay(SID_B, 0, UINT64_MAX), 0);
+		assert_int_equal(reg32(VTD_FSTS), 0);
+	}
+	/* A level-4 entry pointing at its own table still ends. */
+	world(false, 4);
+	w64(T.top_entry, T.slpt | VTD_SL_R | VTD_SL_W);
+	memset(&rp, 0, sizeof(rp));
+	assert_true(vtd_replay(vtd, SID_A, 0, UINT64_MAX, on_piece, NULL) >= 0);
+	/* Translation off: the identity, the range as asked. */
+	gcmd(VTD_GCMD_TE, false);
+	assert_int_equal(replay(SID_B, 0x1000, 0x1fff), 1);
+	assert_int_equal(rp.iova[0], 0x1000);
+	assert_int_equal(rp.last[0], 0x1fff);
+	assert_int_equal(rp.gpa[0], 0x1000);
+	assert_int_equal(rp.perm[0], VTD_PERM_R | VTD_PERM_W);
+}
+
+/* Caching mode shows in CAP, also after a reset. */
+static void test_caching_mode(void **state)
+{
+	(void)state;
+	world(false, 4);
+	assert_int_equal(reg64(VTD_CAP) & VTD_CAP_CM, 0);
+	vtd_set_caching_mode(vtd, true);
+	assert_int_equal(reg64(VTD_CAP) & VTD_CAP_CM, VTD_CAP_CM);
+	vtd_reset(vtd);
+	assert_int_equal(reg64(VTD_CAP) & VTD_CAP_CM, VTD_CAP_CM);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1621,6 +1724,8 @@ int main(void)
 		cmocka_unit_test(test_dma_space),
 		cmocka_unit_test(test_threads),
 		cmocka_unit_test(test_hostile_guest),
+		cmocka_unit_test(test_replay),
+		cmocka_unit_test(test_caching_mode),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);

@@ -20,6 +20,7 @@
 #include "hw/nvme/pci.h"
 #include "hw/rtc.h"
 #include "hw/serial.h"
+#include "iommu/vtd.h"
 #include "iommu/vtd_vm.h"
 #include "kvm/irq.h"
 #include "kvm/vcpu.h"
@@ -36,6 +37,7 @@
 #include "util/evloop.h"
 #include "util/file.h"
 #include "util/log.h"
+#include "vfio/pci.h"
 
 #define COM1_PORT 0x3f8
 #define COM1_IRQ 4
@@ -113,7 +115,12 @@ static int create_iommu(struct vm *vm, const struct vm_config *cfg,
 	if (cfg->iommu != IOMMU_VTD)
 		return 0;
 	m->vtd = vtd_vm_create(vm, VTD_REG_BASE);
-	return m->vtd ? 0 : -ENOMEM;
+	if (!m->vtd)
+		return -ENOMEM;
+	/* VFIO mirrors the guest's tables: it must hear of every new entry. */
+	if (cfg->nr_vfio)
+		vtd_set_caching_mode(m->vtd, true);
+	return 0;
 }
 
 static int create_pci(struct vm *vm, struct machine *m)
@@ -347,6 +354,22 @@ static int create_nvme_devices(struct vm *vm, const struct vm_config *cfg,
 	return 0;
 }
 
+/* --device: host functions through VFIO (vfio/pci.h). */
+static int create_vfio_devices(struct vm *vm, const struct vm_config *cfg,
+			       struct machine *m)
+{
+	for (unsigned int i = 0; i < cfg->nr_vfio; i++) {
+		char err[512];
+
+		if (!vfio_pci_create(vm, m->pci, cfg->vfio[i].path,
+				     cfg->vfio[i].addr, err, sizeof(err))) {
+			pr_err("--device %s: %s", cfg->vfio[i].path, err);
+			return -ENODEV;
+		}
+	}
+	return 0;
+}
+
 /* The DMAR table of --iommu vtd (docs/iommu.md); 0 bytes without. */
 static size_t dmar_body(const struct machine *m, void *buf, size_t size)
 {
@@ -522,7 +545,10 @@ int machine_create_devices(struct vm *vm, const struct vm_config *cfg,
 	ret = create_virtio_devices(vm, cfg, m);
 	if (ret)
 		return ret;
-	return create_nvme_devices(vm, cfg, m);
+	ret = create_nvme_devices(vm, cfg, m);
+	if (ret)
+		return ret;
+	return create_vfio_devices(vm, cfg, m);
 }
 
 /*

@@ -45,7 +45,7 @@ struct nvme_pci {
 	struct nvme_ctrl *n;
 	char name[16];
 	unsigned int nr_vectors;
-	unsigned int pcie_cap, pm_cap;
+	unsigned int pm_cap;
 	/* Under pdev.lock: the mode last given to the controller. */
 	bool msix_on;
 	/* A PF with VFs: the capability and the VFs' functions (all built). */
@@ -65,12 +65,6 @@ static struct nvme_pci *dev_to_np(struct device *dev)
 {
 	return to_np((struct pci_dev *)((char *)dev -
 					offsetof(struct pci_dev, dev)));
-}
-
-static bool overlaps(unsigned int off, unsigned int size, unsigned int reg,
-		     unsigned int reg_size)
-{
-	return off < reg + reg_size && reg < off + size;
 }
 
 /* Interrupts (controller lock held) ------------------------------------ */
@@ -158,20 +152,12 @@ static bool np_cfg_write(struct pci_dev *pdev, unsigned int off, uint32_t val,
 			 unsigned int size)
 {
 	struct nvme_pci *np = to_np(pdev);
-	unsigned int devctl = np->pcie_cap + PCI_EXP_DEVCTL;
 	unsigned int pmcsr = np->pm_cap + PCI_PM_CTRL;
 	uint32_t old_state = pci_cfg_get(pdev, pmcsr, 2) &
 			     PCI_PM_CTRL_STATE_MASK;
 	uint32_t state;
-	bool flr = false;
+	bool flr = pci_cfg_write_is_flr(pdev, off, val, size);
 
-	/* Initiate FLR (DEVCTL bit 15) reads as 0: it is not in the wmask. */
-	if (overlaps(off, size, devctl, 2)) {
-		uint32_t bits = off <= devctl ? val >> 8 * (devctl - off) :
-						val << 8 * (off - devctl);
-
-		flr = bits & PCI_EXP_DEVCTL_BCR_FLR;
-	}
 	pci_cfg_write_generic(pdev, off, val, size);
 	if (flr) {
 		pr_debug("%s: function level reset", np->name);
@@ -194,15 +180,10 @@ static bool np_cfg_write(struct pci_dev *pdev, unsigned int off, uint32_t val,
 
 static int add_pm_cap(struct nvme_pci *np)
 {
-	struct pci_dev *pdev = &np->pdev;
-	int cap = pci_add_capability(pdev, PCI_CAP_ID_PM, PCI_PM_SIZEOF);
+	int cap = pci_add_pm_capability(&np->pdev);
 
 	if (cap < 0)
 		return cap;
-	/* PCI PM 1.2, no PME, no D1/D2; D3hot -> D0 keeps the state. */
-	pci_cfg_set(pdev, cap + PCI_PM_PMC, 3, 2);
-	pci_cfg_set(pdev, cap + PCI_PM_CTRL, PCI_PM_CTRL_NO_SOFT_RESET, 2);
-	pci_cfg_set_wmask(pdev, cap + PCI_PM_CTRL, PCI_PM_CTRL_STATE_MASK, 2);
 	np->pm_cap = cap;
 	return 0;
 }
@@ -219,7 +200,6 @@ static int add_pcie_cap(struct nvme_pci *np)
 		    pci_cfg_get(pdev, cap + PCI_EXP_DEVCAP, 4) |
 			    PCI_EXP_DEVCAP_FLR,
 		    4);
-	np->pcie_cap = cap;
 	return 0;
 }
 

@@ -3,6 +3,7 @@
 # own (built-in) nvme driver. Does nothing unless the kernel command line
 # has "devisor.nvme=TOKEN"; then reports, for tests/nested/checks/nvme.sh:
 #   nvme-ctrl=        the first controller (nvme0) or missing
+#   nvme-ctrls=       how many controllers the driver bound
 #   nvme-model= nvme-serial= nvme-fw=   /sys/class/nvme/nvme0/{model,...}
 #   nvme-pci=VVVV:DDDD class=C driver=D msix=N   its PCI function
 #   nvme-iommu-group=yes|no   whether an IOMMU translates its DMA
@@ -47,6 +48,7 @@ nv_check() {
 	fi
 	nv_c=/sys/class/nvme/nvme0
 	m "nvme-ctrl=nvme0 state=$(cat $nv_c/state 2>/dev/null)"
+	m "nvme-ctrls=$(ls /sys/class/nvme | wc -l)"
 	# Identify pads with spaces; sysfs shows them.
 	m "nvme-model=$(sed "s/ *$//" $nv_c/model)"
 	m "nvme-serial=$(sed "s/ *$//" $nv_c/serial)"

@@ -1,0 +1,37 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+#ifndef DEVISOR_VFIO_PCI_H
+#define DEVISOR_VFIO_PCI_H
+
+/*
+ * A host PCI function passed through with VFIO: to the rest of devisor a
+ * PCI function like any other (docs/vfio.md has the config-space rules
+ * and the interrupt paths).
+ */
+
+#include <stddef.h>
+
+struct vm;
+struct pci_host;
+struct vfio_pci;
+
+/*
+ * Opens the function at @path (its sysfs directory), resets it and
+ * registers it on @host at @devfn (-1: the planned or lowest free one).
+ * Returns NULL with one sentence in @err.
+ */
+struct vfio_pci *vfio_pci_create(struct vm *vm, struct pci_host *host,
+				 const char *path, int devfn, char *err,
+				 size_t errlen);
+
+/*
+ * The same for a device already open (@vd, taken over: closed on
+ * failure too); unit tests and fuzzing give a device over a memfd.
+ */
+struct vfio_device;
+struct vfio_pci *vfio_pci_create_dev(struct vm *vm, struct pci_host *host,
+				     struct vfio_device *vd, int devfn,
+				     char *err, size_t errlen);
+/* Unregisters and frees it, and gives the device back reset. */
+void vfio_pci_destroy(struct vfio_pci *vp);
+
+#endif

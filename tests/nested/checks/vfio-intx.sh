@@ -1,0 +1,7 @@
+# shellcheck shell=bash
+# vfio-intx: the vfio case with L3 booted pci=nomsi: the device's INTx
+# through VFIO and KVM's resample irqfd.
+vf_irq=intx
+# shellcheck source=checks/vfio.sh
+. "$NESTED_DIR/checks/vfio.sh"
+vf_irq=msix
