@@ -154,12 +154,15 @@ static const char *const io_calls[] = {
 static const unsigned long io_ioctls[] = { FIONREAD, FIONBIO, 0 };
 
 /*
- * Thread creation: the new thread runs under its creator's filter first
- * (robust list, rseq, its name); glibc's first pthread_create in a process
- * installs its internal signal handlers.
+ * Thread creation: the new thread runs under its creator's filter until
+ * it installs its own (seccomp, after PR_SET_NO_NEW_PRIVS: a filter can
+ * only narrow what the thread may do), and sets up its robust list, rseq
+ * area and name; glibc's first pthread_create in a process installs its
+ * internal signal handlers.
  */
 static const char *const creator_calls[] = {
-	"set_robust_list", "rseq", "sigaltstack", "prctl", "rt_sigaction", NULL,
+	"set_robust_list", "rseq",    "sigaltstack", "prctl",
+	"rt_sigaction",	   "seccomp", NULL,
 };
 
 /*
@@ -525,7 +528,7 @@ static void sigsys_handler(int sig, siginfo_t *si, void *uctx)
 	put(msg, &len, sizeof(msg), "\r\ndevisor: seccomp: thread ");
 	put(msg, &len, sizeof(msg), thread_name[0] ? thread_name : "?");
 	put(msg, &len, sizeof(msg), " (");
-	put(msg, &len, sizeof(msg), thread_kind ? thread_kind : "?");
+	put(msg, &len, sizeof(msg), thread_kind ?: "its creator's");
 	put(msg, &len, sizeof(msg), " filter) made system call ");
 	put_num(msg, &len, sizeof(msg), nr);
 	put(msg, &len, sizeof(msg), " (");
@@ -605,19 +608,7 @@ void sandbox_apply(enum sandbox_kind kind, const char *name)
 
 	if (mode == SANDBOX_OFF || kind >= SANDBOX_NR_KINDS)
 		return;
-	thread_kind = kind_names[kind];
 	strncpy(thread_name, name, sizeof(thread_name) - 1);
-	ctx = create(kind, mode, &err);
-	if (ctx) {
-		err = seccomp_load(ctx);
-		seccomp_release(ctx);
-	}
-	if (err) {
-		pr_err("seccomp: cannot install the %s filter on thread %s: %s "
-		       "(--seccomp false runs without the sandbox)",
-		       thread_kind, name, strerror(-err));
-		syscall(SYS_exit_group, 1);
-	}
 	/*
 	 * A trap while SIGSYS is blocked kills with no message: the threads
 	 * that block every other signal take this one.
@@ -625,6 +616,19 @@ void sandbox_apply(enum sandbox_kind kind, const char *name)
 	sigemptyset(&set);
 	sigaddset(&set, SIGSYS);
 	pthread_sigmask(SIG_UNBLOCK, &set, NULL);
+	ctx = create(kind, mode, &err);
+	if (ctx) {
+		err = seccomp_load(ctx);
+		seccomp_release(ctx);
+	}
+	/* Until here a trap is its creator's filter's. */
+	thread_kind = kind_names[kind];
+	if (err) {
+		pr_err("seccomp: cannot install the %s filter on thread %s: %s "
+		       "(--seccomp false runs without the sandbox)",
+		       thread_kind, name, strerror(-err));
+		syscall(SYS_exit_group, 1);
+	}
 	pr_debug("seccomp: %s filter on thread %s", thread_kind, name);
 	selftest(kind);
 }

@@ -202,6 +202,48 @@ static void test_api_threads_not_processes(void **state)
 				    "(clone)"));
 }
 
+static void *vcpu_like(void *arg)
+{
+	struct timespec ts;
+	int fd;
+
+	sandbox_apply(SANDBOX_VCPU, "vcpu-child");
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	fd = eventfd(0, EFD_CLOEXEC);
+	if (fd >= 0)
+		close(fd);
+	free(malloc(1 << 16));
+	return fd >= 0 ? arg : NULL;
+}
+
+static void main_starts_filtered_thread(void)
+{
+	static int token;
+	pthread_t t;
+	void *ret = NULL;
+
+	/* As the main thread starts vCPUs: each installs its own filter. */
+	if (pthread_create(&t, NULL, vcpu_like, &token) ||
+	    pthread_join(t, &ret) || ret != &token)
+		_exit(109);
+	_exit(0);
+}
+
+static void test_threads_of_main_install_theirs(void **state)
+{
+	char out[1024];
+	int st;
+
+	if (!sandbox_available())
+		skip();
+	st = in_child(SANDBOX_MAIN, SANDBOX_ON, main_starts_filtered_thread,
+		      out, sizeof(out));
+	if (!WIFEXITED(st) || WEXITSTATUS(st))
+		print_message("%s\n", out);
+	assert_true(WIFEXITED(st));
+	assert_int_equal(WEXITSTATUS(st), 0);
+}
+
 static void execveat_survives(void)
 {
 	long r = syscall(SYS_execveat, -1, "", NULL, NULL, 0);
@@ -245,6 +287,7 @@ int main(void)
 		cmocka_unit_test(test_vcpu_stops_execveat),
 		cmocka_unit_test(test_vcpu_stops_other_ioctl),
 		cmocka_unit_test(test_api_threads_not_processes),
+		cmocka_unit_test(test_threads_of_main_install_theirs),
 		cmocka_unit_test(test_log_lets_through),
 		cmocka_unit_test(test_off_installs_nothing),
 	};
