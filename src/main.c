@@ -24,6 +24,7 @@
 #include "util/file.h"
 #include "util/log.h"
 #include "util/parse.h"
+#include "util/sandbox.h"
 #include "util/stats.h"
 #include "vfio/vfio.h"
 
@@ -104,6 +105,12 @@ static void usage(FILE *f)
 	      "Hypervisor's REST API)\n"
 	      "                       on a UNIX socket; see 'devisor remote "
 	      "--help'\n"
+	      "      --seccomp MODE   true (default): each thread kind may "
+	      "make only its own\n"
+	      "                       system calls, and another one stops "
+	      "devisor; log: they\n"
+	      "                       go through and the kernel logs them "
+	      "(dmesg); false: none\n"
 	      "  -v, --verbose        more log output; twice for debug\n"
 	      "  -q, --quiet          errors only\n"
 	      "\n"
@@ -145,6 +152,7 @@ enum {
 	OPT_IOMMU,
 	OPT_API_SOCKET,
 	OPT_DEVICE,
+	OPT_SECCOMP,
 };
 
 static const struct option run_opts[] = {
@@ -164,11 +172,15 @@ static const struct option run_opts[] = {
 	{ "platform", required_argument, NULL, OPT_PLATFORM },
 	{ "iommu", required_argument, NULL, OPT_IOMMU },
 	{ "api-socket", required_argument, NULL, OPT_API_SOCKET },
+	{ "seccomp", required_argument, NULL, OPT_SECCOMP },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "quiet", no_argument, NULL, 'q' },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
+
+/* --seccomp: on unless asked otherwise (util/sandbox.h). */
+static enum sandbox_mode seccomp_mode = SANDBOX_ON;
 
 static int parse_run(int argc, char **argv, struct vm_config *cfg,
 		     const char **api_socket)
@@ -321,6 +333,13 @@ static int parse_run(int argc, char **argv, struct vm_config *cfg,
 					"scripts/install-deps)");
 			*api_socket = optarg;
 			break;
+		case OPT_SECCOMP:
+			if (sandbox_parse_mode(optarg, &seccomp_mode))
+				return usage_error(
+					"--seccomp takes true, false "
+					"or log, not '%s'",
+					optarg);
+			break;
 		case 'v':
 			if (log_level < LOG_DEBUG)
 				log_level++;
@@ -410,6 +429,7 @@ static void *signal_thread(void *arg)
 	int sig;
 
 	(void)arg;
+	sandbox_apply(SANDBOX_SIGNAL, "signal");
 	sigemptyset(&set);
 	sigaddset(&set, SIGTERM);
 	sigaddset(&set, SIGINT);
@@ -769,6 +789,14 @@ static int cmd_run(int argc, char **argv)
 	api_cfg = &cfg;
 	api_first_disk = cfg.nr_disks;
 
+	/* Before any thread starts: each installs its filter as it does. */
+	ret = sandbox_init(seccomp_mode, console_restore);
+	if (ret) {
+		pr_err("seccomp: cannot set up the sandbox: %s",
+		       strerror(-ret));
+		return 1;
+	}
+
 	/* Termination signals go to one thread, whatever the others do. */
 	sigemptyset(&set);
 	sigaddset(&set, SIGTERM);
@@ -785,6 +813,13 @@ static int cmd_run(int argc, char **argv)
 		if (!server)
 			return 1;
 	}
+
+	/*
+	 * From here the main thread may do only what building, rebooting and
+	 * tearing down VMs needs; the threads it starts inherit that and add
+	 * their own filter.
+	 */
+	sandbox_apply(SANDBOX_MAIN, "main");
 
 	/*
 	 * A reboot is a new VM built from the same options, as Cloud

@@ -7,6 +7,7 @@
 #include "api/api.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -15,6 +16,7 @@
 #include <unistd.h>
 
 #include "util/log.h"
+#include "util/sandbox.h"
 
 #if defined(HAVE_LIBCJSON) && defined(HAVE_LIBMICROHTTPD)
 #include <microhttpd.h>
@@ -68,6 +70,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
 	struct request *req = *con_cls;
 	struct api_response r;
 
+	/* Its filter came from the thread that started it: name it. */
+	sandbox_name_thread(SANDBOX_API, "api");
 	if (!req) {
 		req = calloc(1, sizeof(*req));
 		if (!req)
@@ -170,9 +174,23 @@ fail:
 	return -1;
 }
 
+static void *start_thread(void *arg)
+{
+	struct api_server *s = arg;
+
+	sandbox_apply(SANDBOX_API, "api-start");
+	s->mhd = MHD_start_daemon(
+		MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG, 0, NULL,
+		NULL, on_request, s, MHD_OPTION_LISTEN_SOCKET, s->fd,
+		MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
+		MHD_OPTION_CONNECTION_TIMEOUT, 30u, MHD_OPTION_END);
+	return NULL;
+}
+
 struct api_server *api_server_start(const char *path, struct api *api)
 {
 	struct api_server *s = calloc(1, sizeof(*s));
+	pthread_t t;
 
 	if (!s)
 		return NULL;
@@ -181,11 +199,12 @@ struct api_server *api_server_start(const char *path, struct api *api)
 	s->fd = bind_socket(path);
 	if (s->fd < 0 || !s->path)
 		goto fail;
-	s->mhd = MHD_start_daemon(
-		MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG, 0, NULL,
-		NULL, on_request, s, MHD_OPTION_LISTEN_SOCKET, s->fd,
-		MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
-		MHD_OPTION_CONNECTION_TIMEOUT, 30u, MHD_OPTION_END);
+	/*
+	 * libmicrohttpd's thread is started by one of ours that installs the
+	 * API's seccomp filter first: the new thread inherits it.
+	 */
+	if (pthread_create(&t, NULL, start_thread, s) == 0)
+		pthread_join(t, NULL);
 	if (!s->mhd) {
 		pr_err("--api-socket %s: cannot start the HTTP server", path);
 		unlink(path);

@@ -17,6 +17,7 @@
 
 #include "kvm/vm.h"
 #include "util/log.h"
+#include "util/sandbox.h"
 
 #define ESCAPE_CHAR 0x01 /* Ctrl-A */
 #define INPUT_BUF 4096
@@ -156,6 +157,7 @@ static void *console_thread(void *opaque)
 	bool eof = false, esc = false, quit = false;
 	int rx_fd = console.port.rx_eventfd;
 
+	sandbox_apply(SANDBOX_CONSOLE, "console");
 	while (!quit) {
 		struct pollfd fds[3];
 		nfds_t nfds = 0;
@@ -311,6 +313,7 @@ static void *out_thread(void *arg)
 	struct console_out *o = arg;
 	bool self;
 
+	sandbox_apply(SANDBOX_CONSOLE, "console-out");
 	pthread_mutex_lock(&o->lock);
 	for (;;) {
 		size_t n = o->size - o->head;

@@ -28,6 +28,7 @@
 #include "kvm/vm.h"
 #include "util/common.h"
 #include "util/log.h"
+#include "util/sandbox.h"
 
 #define RTC_SECONDS 0x00
 #define RTC_SECONDS_ALARM 0x01
@@ -342,6 +343,7 @@ static void *rtc_thread(void *opaque)
 {
 	struct rtc *rtc = opaque;
 
+	sandbox_apply(SANDBOX_RTC, "rtc");
 	pthread_mutex_lock(&rtc->lock);
 	while (!rtc->stop) {
 		int64_t now = host_ns(), when;

@@ -14,6 +14,7 @@
 #include "kvm/arch.h"
 #include "kvm/vm.h"
 #include "util/log.h"
+#include "util/sandbox.h"
 
 #define SIG_VCPU_KICK SIGUSR1
 
@@ -181,12 +182,15 @@ static bool handle_exit(struct vcpu *v)
 static void *vcpu_thread(void *arg)
 {
 	struct vcpu *v = arg;
+	char name[16];
 	sigset_t set;
 
 	/* Only the kick signal reaches vCPU threads. */
 	sigfillset(&set);
 	sigdelset(&set, SIG_VCPU_KICK);
 	pthread_sigmask(SIG_SETMASK, &set, NULL);
+	snprintf(name, sizeof(name), "vcpu%u", v->id);
+	sandbox_apply(SANDBOX_VCPU, name);
 
 	if (v->id == 0)
 		v->vm->first_run_ns = monotonic_ns();

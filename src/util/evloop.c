@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "util/log.h"
+#include "util/sandbox.h"
 
 struct handler {
 	int fd;
@@ -29,6 +30,7 @@ struct evloop {
 	pthread_mutex_t lock;
 	struct handler *handlers;
 	bool stop;
+	char name[16];
 };
 
 static void *evloop_thread(void *arg)
@@ -39,6 +41,7 @@ static void *evloop_thread(void *arg)
 
 	sigfillset(&set);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	sandbox_apply(SANDBOX_IO, loop->name);
 	for (;;) {
 		int n = epoll_wait(loop->epfd, evs, 32, -1);
 
@@ -76,6 +79,7 @@ struct evloop *evloop_create(const char *name)
 	if (!loop)
 		return NULL;
 	pthread_mutex_init(&loop->lock, NULL);
+	snprintf(loop->name, sizeof(loop->name), "%s", name);
 	loop->epfd = epoll_create1(EPOLL_CLOEXEC);
 	loop->stopfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	ev.data.ptr = NULL;
