@@ -183,8 +183,8 @@ static bool tx_used(struct fix *f, uintptr_t n)
 	return used_idx(f, TXQ) == (uint16_t)n;
 }
 
-static void tx(struct fix *f, uint16_t op, uint32_t src_port,
-	       uint32_t dst_port, const void *data, uint32_t len)
+static void tx(struct fix *f, uint16_t op, uint32_t src_port, uint32_t dst_port,
+	       const void *data, uint32_t len)
 {
 	struct pkt p = { .src_cid = CID,
 			 .dst_cid = VSOCK_HOST_CID,
@@ -197,7 +197,8 @@ static void tx(struct fix *f, uint16_t op, uint32_t src_port,
 			 .fwd_cnt = f->fwd_cnt };
 
 	if (op == VIRTIO_VSOCK_OP_SHUTDOWN)
-		p.flags = VIRTIO_VSOCK_SHUTDOWN_RCV | VIRTIO_VSOCK_SHUTDOWN_SEND;
+		p.flags = VIRTIO_VSOCK_SHUTDOWN_RCV |
+			  VIRTIO_VSOCK_SHUTDOWN_SEND;
 	tx_raw(f, &p, data, len);
 	assert_true(vd_wait_until(tx_used, f, f->tx_slot));
 }
@@ -512,7 +513,8 @@ static void test_bad_handshake(void **state)
 {
 	struct fix *f = *state;
 	static const char *const bad[] = {
-		"HELLO\n", "CONNECT\n", "CONNECT x1\n", "CONNECT 99999999999\n",
+		"HELLO\n",	"CONNECT\n",
+		"CONNECT x1\n", "CONNECT 99999999999\n",
 		"CONNECT -1\n", "CONNECT 123456789012345678901234567890\n",
 	};
 	struct pkt p;
@@ -536,27 +538,27 @@ static void test_parse_connect(void **state)
 	size_t used;
 
 	(void)state;
-	assert_int_equal(
-		vsock_unix_parse_connect("CONNECT 52\nxx", 13, &port, &used), 0);
+	assert_int_equal(vsock_unix_parse_connect("CONNECT 52\nxx", 13, &port,
+						  &used),
+			 0);
 	assert_int_equal(port, 52);
 	assert_int_equal(used, 11);
 	assert_int_equal(vsock_unix_parse_connect("CONNECT 4294967295\n", 19,
 						  &port, &used),
 			 0);
 	assert_int_equal(port, 4294967295u);
-	assert_int_equal(
-		vsock_unix_parse_connect("CONNECT 5", 9, &port, &used),
-		-EAGAIN);
+	assert_int_equal(vsock_unix_parse_connect("CONNECT 5", 9, &port, &used),
+			 -EAGAIN);
 	assert_int_equal(vsock_unix_parse_connect("CONNECT 4294967296\n", 19,
 						  &port, &used),
 			 -EINVAL);
-	assert_int_equal(
-		vsock_unix_parse_connect("CONNECT \n", 9, &port, &used),
-		-EINVAL);
-	assert_int_equal(vsock_unix_parse_connect(
-				 "CONNECT 11111111111111111111111111", 34,
-				 &port, &used),
+	assert_int_equal(vsock_unix_parse_connect("CONNECT \n", 9, &port,
+						  &used),
 			 -EINVAL);
+	assert_int_equal(
+		vsock_unix_parse_connect("CONNECT 11111111111111111111111111",
+					 34, &port, &used),
+		-EINVAL);
 }
 
 /* Host to guest, within the guest's credit only. */
@@ -827,20 +829,13 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
-		T(test_config),
-		T(test_guest_connect),
-		T(test_host_close),
-		T(test_guest_connect_refused),
-		T(test_host_connect),
-		T(test_host_connect_refused),
-		T(test_bad_handshake),
-		cmocka_unit_test(test_parse_connect),
-		T(test_credit_to_guest),
-		T(test_credit_overrun),
-		T(test_rst_cases),
-		T(test_hostile_tx),
-		T(test_hostile_rx),
-		T(test_transport_reset),
+		T(test_config),		 T(test_guest_connect),
+		T(test_host_close),	 T(test_guest_connect_refused),
+		T(test_host_connect),	 T(test_host_connect_refused),
+		T(test_bad_handshake),	 cmocka_unit_test(test_parse_connect),
+		T(test_credit_to_guest), T(test_credit_overrun),
+		T(test_rst_cases),	 T(test_hostile_tx),
+		T(test_hostile_rx),	 T(test_transport_reset),
 		T(test_socket_in_use),
 #undef T
 	};
