@@ -419,6 +419,10 @@ int config_check_iommu(const struct vm_config *cfg, char *err, size_t errlen)
 	if (cfg->vsock.enabled && cfg->vsock.transport == TRANSPORT_MMIO)
 		FAIL("--iommu vtd: --vsock has transport=mmio, and the VT-d "
 		     "unit translates PCI functions only; use transport=pci");
+	if (cfg->vsock.enabled && !cfg->vsock.socket)
+		FAIL("--iommu vtd: --vsock without socket= is vhost-vsock, "
+		     "whose kernel worker would need the unit's translations "
+		     "(no IOTLB support yet); use socket=PATH");
 	return 0;
 }
 

@@ -145,6 +145,14 @@ struct virtio_dev {
 	struct dma_space dma;
 	/* Behind an IOMMU: VIRTIO_F_ACCESS_PLATFORM offered and required. */
 	bool access_platform;
+	/* VIRTIO_CORE_FEATURES bits the device cannot do (vhost: packed). */
+	uint64_t core_features_off;
+	/*
+	 * Queues served in the host kernel (vhost): their kick eventfds are
+	 * made and bound to ioeventfds as always, but never polled by the
+	 * I/O loop; the device hands them to the kernel. Set before binding.
+	 */
+	uint64_t kernel_queues;
 	void *config; /* device config space, if no config_read */
 	uint32_t config_len;
 

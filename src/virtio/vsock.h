@@ -28,6 +28,16 @@ struct vm;
 struct virtio_dev *virtio_vsock_create(struct vm *vm, uint64_t cid,
 				       const char *path, struct evloop *loop);
 
+/*
+ * The same device on the kernel's vhost-vsock (`--vsock cid=N`): rx and
+ * tx served by the host kernel (virtio/vhost_vsock.c), the host's side is
+ * AF_VSOCK to @cid. @dev_path NULL is /dev/vhost-vsock. NULL on error
+ * (logged: a missing module is named).
+ */
+struct virtio_dev *virtio_vhost_vsock_create(struct vm *vm, uint64_t cid,
+					     const char *dev_path,
+					     struct evloop *loop);
+
 struct virtio_vsock_stats {
 	uint64_t conns; /* connections open now, handshakes included */
 	uint64_t rx_packets; /* packets given to the guest */

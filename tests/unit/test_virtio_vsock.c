@@ -30,6 +30,7 @@
 #include "kvm/vm.h"
 #include "util/common.h"
 #include "util/evloop.h"
+#include "vhost/vhost.h"
 #include "virtio/mmio.h"
 #include "virtio/virtio.h"
 #include "virtio/vsock.h"
@@ -825,6 +826,21 @@ static void test_socket_in_use(void **state)
 	assert_null(virtio_vsock_create(&f->vm, 2, "/tmp/x", f->loop));
 }
 
+/* vhost-vsock without its module: a clear error, no device. */
+static void test_vhost_missing(void **state)
+{
+	struct fix *f = *state;
+	struct vhost v;
+
+	assert_int_equal(vhost_open(&v, "/nonexistent/vhost-vsock",
+				    "vhost_vsock", "test"),
+			 -ENOENT);
+	assert_int_equal(v.fd, -1);
+	assert_null(virtio_vhost_vsock_create(
+		&f->vm, CID, "/nonexistent/vhost-vsock", f->loop));
+	assert_null(virtio_vhost_vsock_create(&f->vm, 1, NULL, f->loop));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -836,7 +852,7 @@ int main(void)
 		T(test_credit_to_guest), T(test_credit_overrun),
 		T(test_rst_cases),	 T(test_hostile_tx),
 		T(test_hostile_rx),	 T(test_transport_reset),
-		T(test_socket_in_use),
+		T(test_socket_in_use),	 T(test_vhost_missing),
 #undef T
 	};
 

@@ -252,13 +252,12 @@ static int create_virtio_devices(struct vm *vm, const struct vm_config *cfg,
 		};
 	}
 	if (cfg->vsock.enabled) {
-		if (!cfg->vsock.socket) {
-			pr_err("--vsock without socket= needs vhost-vsock, "
-			       "which devisor does not have yet");
-			return -ENODEV;
-		}
-		vdev = virtio_vsock_create(vm, cfg->vsock.cid,
-					   cfg->vsock.socket, m->io);
+		if (cfg->vsock.socket)
+			vdev = virtio_vsock_create(vm, cfg->vsock.cid,
+						   cfg->vsock.socket, m->io);
+		else
+			vdev = virtio_vhost_vsock_create(vm, cfg->vsock.cid,
+							 NULL, m->io);
 		if (!vdev)
 			return -ENODEV;
 		ret = attach_virtio(vm, m, vdev, cfg->vsock.transport,
