@@ -3,7 +3,9 @@
  * virtio-vsock on the kernel's vhost-vsock (`--vsock cid=N`): rx and tx
  * are served by the host kernel's vhost worker, which reads the rings
  * from guest memory through the table we give it, is kicked by the
- * queue's ioeventfd and signals our call eventfd when it used buffers;
+ * queue's ioeventfd and signals the call eventfd when it used buffers:
+ * the queue's MSI-X irqfd on virtio-pci, or ours (virtio-mmio, INTx),
+ * whose callback raises the interrupt through the transport;
  * the host's programs use AF_VSOCK to CID N. The event queue stays here
  * (TRANSPORT_RESET after a device reset), as in QEMU and Cloud
  * Hypervisor. docs/vsock.md.
@@ -121,11 +123,14 @@ static int vv_activate(struct virtio_dev *vdev)
 	for (unsigned int q = 0; q < NR_KERNEL && !ret; q++) {
 		struct virtqueue *vq = &vv->vqs[q];
 		uint64_t n = vq->size;
+		int irqfd = virtio_dev_queue_irqfd(vdev, q);
 		struct vhost_ring r = {
 			.index = q,
 			.num = vq->size,
 			.kick_fd = virtio_dev_kick_fd(vdev, q),
-			.call_fd = vv->calls[q].fd,
+			/* KVM's irqfd when the transport has one (MSI-X):
+			 * no trip through devisor per interrupt. */
+			.call_fd = irqfd >= 0 ? irqfd : vv->calls[q].fd,
 		};
 
 		if (!vq->ready || vq->packed)

@@ -208,6 +208,13 @@ void virtio_dev_unbind(struct virtio_dev *vdev)
 	pthread_mutex_unlock(&vdev->lock);
 }
 
+int virtio_dev_queue_irqfd(struct virtio_dev *vdev, unsigned int q)
+{
+	if (!vdev->tops || !vdev->tops->queue_irqfd || q >= vdev->nr_queues)
+		return -1;
+	return vdev->tops->queue_irqfd(vdev, q);
+}
+
 int virtio_dev_kick_fd(const struct virtio_dev *vdev, unsigned int q)
 {
 	return vdev->kicks && q < vdev->nr_queues ? vdev->kicks[q].fd : -1;
