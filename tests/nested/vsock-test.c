@@ -26,6 +26,10 @@
  *                                        g-connect; retried until the
  *                                        guest listens or SECS pass
  *
+ * For vhost-vsock, where the host end is AF_VSOCK too, PATH may be
+ * "vsock:N": h-serve and h-drop then listen on AF_VSOCK port N, and
+ * h-connect connects to CID N (port PORT) with no CONNECT line.
+ *
  * Prints one line: "ok ..." (exit 0) or "fail ..." (exit 1).
  */
 #include <errno.h>
@@ -309,18 +313,39 @@ static int unix_addr(struct sockaddr_un *sa, const char *path)
 	return 0;
 }
 
-static int h_serve(const char *path, double deadline)
+/* A listener on the UNIX socket @path, or AF_VSOCK port N for "vsock:N". */
+static int host_listener(const char *path)
 {
 	struct sockaddr_un sa;
-	int lfd = socket(AF_UNIX, SOCK_STREAM, 0), fd;
-	long n;
+	struct sockaddr_vm sv = { .svm_family = AF_VSOCK,
+				  .svm_cid = VMADDR_CID_ANY };
+	int lfd;
 
+	if (!strncmp(path, "vsock:", 6)) {
+		sv.svm_port = atoi(path + 6);
+		lfd = socket(AF_VSOCK, SOCK_STREAM, 0);
+		if (lfd < 0 || bind(lfd, (struct sockaddr *)&sv, sizeof(sv)) < 0 ||
+		    listen(lfd, 4) < 0)
+			return -1;
+		return lfd;
+	}
+	lfd = socket(AF_UNIX, SOCK_STREAM, 0);
 	if (lfd < 0 || unix_addr(&sa, path))
-		return fail("socket");
+		return -1;
 	unlink(path);
 	if (bind(lfd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
 	    listen(lfd, 4) < 0)
-		return fail("bind/listen");
+		return -1;
+	return lfd;
+}
+
+static int h_serve(const char *path, double deadline)
+{
+	int lfd = host_listener(path), fd;
+	long n;
+
+	if (lfd < 0)
+		return fail("listen");
 	fd = accept_one(lfd, deadline);
 	if (fd < 0)
 		return fail("accept");
@@ -334,16 +359,11 @@ static int h_serve(const char *path, double deadline)
 static int h_drop(const char *path, double deadline)
 {
 	static char buf[65536];
-	struct sockaddr_un sa;
-	int lfd = socket(AF_UNIX, SOCK_STREAM, 0), fd;
+	int lfd = host_listener(path), fd;
 	size_t got = 0;
 
-	if (lfd < 0 || unix_addr(&sa, path))
-		return fail("socket");
-	unlink(path);
-	if (bind(lfd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
-	    listen(lfd, 4) < 0)
-		return fail("bind/listen");
+	if (lfd < 0)
+		return fail("listen");
 	fd = accept_one(lfd, deadline);
 	if (fd < 0)
 		return fail("accept");
@@ -386,6 +406,31 @@ static int h_connect(const char *path, unsigned int port, size_t bytes,
 	char line[64], req[32];
 	unsigned int tries = 0;
 
+	if (!strncmp(path, "vsock:", 6)) {
+		/* vhost-vsock: AF_VSOCK to the guest's CID, until it listens. */
+		struct sockaddr_vm sv = { .svm_family = AF_VSOCK,
+					  .svm_cid = atoi(path + 6),
+					  .svm_port = port };
+
+		while (now() < deadline) {
+			int fd = socket(AF_VSOCK, SOCK_STREAM, 0);
+
+			tries++;
+			if (fd < 0)
+				return fail("socket(AF_VSOCK)");
+			if (connect(fd, (struct sockaddr *)&sv, sizeof(sv)) == 0) {
+				fprintf(stderr, "h-connect: connected after "
+						"%u tries", tries);
+				return client(fd, tok, bytes, deadline,
+					      "h-connect");
+			}
+			close(fd);
+			usleep(500000);
+		}
+		printf("fail h-connect: %s (%u tries)\n", strerror(errno),
+		       tries);
+		return 1;
+	}
 	if (unix_addr(&sa, path))
 		return fail("path");
 	snprintf(req, sizeof(req), "CONNECT %u\n", port);

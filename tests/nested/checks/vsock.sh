@@ -31,6 +31,7 @@ vs_checks() {
 	else
 		fail "$name/vsock-host-to-guest" "L2: vsock-connect=${v:-none}; L3: vsock-h2g=$(marker "$clog" vsock-h2g)"
 	fi
+	[[ ${vs_vhost:-0} == 1 ]] && return
 	v=$(vs_l2 vsock-socket-left)
 	if [[ $v == no ]]; then
 		pass "$name/vsock-socket-removed"
