@@ -15,9 +15,11 @@
 #include <linux/virtio_vsock.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <time.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
+#include <sys/timerfd.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
@@ -52,8 +54,16 @@
 #define RX_BUDGET (VSOCK_QUEUE_SIZE / 2)
 /* Host ports for host-initiated connections, as Firecracker's. */
 #define LOCAL_PORT_BASE (1u << 30)
-/* The epoll id of the listener; connections count from 1. */
+/* The epoll ids of the listener and the timer; connections count from 1. */
 #define LISTEN_ID 0
+#define TIMER_ID UINT64_MAX
+/*
+ * A guest that does not answer a host's REQUEST in this long gets an RST
+ * and the host's connection is closed (Firecracker's 2 s); the timer
+ * checks every TIMER_MS while any REQUEST waits.
+ */
+#define CONNECT_TIMEOUT_NS 2000000000ull
+#define TIMER_MS 250
 
 /* Header field offsets (little-endian). */
 #define H_SRC_CID 0
@@ -89,6 +99,7 @@ struct conn {
 	enum conn_state state;
 	uint32_t host_port, guest_port;
 	uint32_t ev; /* epoll events asked for */
+	uint64_t deadline; /* connecting: REQUEST sent, RESPONSE due (ns) */
 	bool hup; /* HUP/ERR seen: out of the epoll set */
 	unsigned int pend; /* P_* */
 	uint32_t shut_flags; /* of the pending SHUTDOWN */
@@ -126,6 +137,8 @@ struct virtio_vsock {
 	struct evloop *loop;
 	struct vsock_unix *unix_be;
 	int epfd;
+	int timerfd;
+	bool timer_on;
 	bool in_loop;
 
 	struct conn *conns;
@@ -154,6 +167,28 @@ static struct virtio_vsock *to_vs(struct virtio_dev *vdev)
 }
 
 /* Connections ---------------------------------------------------------- */
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static void timer_set(struct virtio_vsock *vs, bool on)
+{
+	struct itimerspec its = { 0 };
+
+	if (on == vs->timer_on)
+		return;
+	if (on) {
+		its.it_value.tv_nsec = TIMER_MS * 1000000l;
+		its.it_interval = its.it_value;
+	}
+	if (timerfd_settime(vs->timerfd, 0, &its, NULL) == 0)
+		vs->timer_on = on;
+}
 
 static struct conn *conn_find(struct virtio_vsock *vs, uint32_t host_port,
 			      uint32_t guest_port)
@@ -449,6 +484,30 @@ static void accept_all(struct virtio_vsock *vs)
 	}
 }
 
+/* REQUESTs the guest left unanswered too long: RST, host side closed. */
+static void timer_expired(struct virtio_vsock *vs)
+{
+	uint64_t n, t = now_ns();
+	bool waiting = false;
+
+	if (read(vs->timerfd, &n, sizeof(n)) != sizeof(n))
+		return;
+	for (struct conn *c = vs->conns; c; c = c->next) {
+		if (c->state != C_CONNECTING || !c->deadline)
+			continue;
+		if (t >= c->deadline) {
+			pr_debug_ratelimited("%s: guest port %u did not answer "
+					     "a host connection",
+					     vs->vdev.name, c->guest_port);
+			conn_reset(vs, c);
+		} else {
+			waiting = true;
+		}
+	}
+	if (!waiting)
+		timer_set(vs, false);
+}
+
 static void conn_event(struct virtio_vsock *vs, struct conn *c, uint32_t events)
 {
 	if (events & (EPOLLHUP | EPOLLERR)) {
@@ -531,6 +590,8 @@ static int conn_next_packet(struct virtio_vsock *vs, struct conn *c, uint8_t *h,
 	if (c->pend & P_REQUEST) {
 		c->pend &= ~P_REQUEST;
 		conn_hdr(vs, c, h, VIRTIO_VSOCK_OP_REQUEST, 0, 0);
+		c->deadline = now_ns() + CONNECT_TIMEOUT_NS;
+		timer_set(vs, true);
 		return 0;
 	}
 	if (c->pend & P_RESPONSE) {
@@ -945,6 +1006,10 @@ static void epoll_cb(void *opaque, uint32_t events)
 			accept_all(vs);
 			continue;
 		}
+		if (evs[i].data.u64 == TIMER_ID) {
+			timer_expired(vs);
+			continue;
+		}
 		/* One an earlier event freed is gone. */
 		c = conn_by_id(vs, evs[i].data.u64);
 		if (c)
@@ -973,6 +1038,7 @@ static void vsock_reset(struct virtio_dev *vdev)
 		conn_free(vs, vs->conns);
 	vs->rst_head = vs->rst_len = 0;
 	vs->rx_held = false;
+	timer_set(vs, false);
 	if (vs->was_active)
 		vs->event_reset = true;
 }
@@ -996,6 +1062,8 @@ static void vsock_destroy(struct virtio_dev *vdev)
 	vsock_unix_close(vs->unix_be);
 	if (vs->epfd >= 0)
 		close(vs->epfd);
+	if (vs->timerfd >= 0)
+		close(vs->timerfd);
 	free(vs);
 }
 
@@ -1012,6 +1080,7 @@ struct virtio_dev *virtio_vsock_create(struct vm *vm, uint64_t cid,
 {
 	struct virtio_vsock *vs;
 	struct epoll_event ev = { .events = EPOLLIN, .data.u64 = LISTEN_ID };
+	struct epoll_event tev = { .events = EPOLLIN, .data.u64 = TIMER_ID };
 
 	if (cid < VSOCK_CID_MIN || cid > VSOCK_CID_MAX) {
 		pr_err("virtio-vsock: guest CID %llu is reserved",
@@ -1022,6 +1091,7 @@ struct virtio_dev *virtio_vsock_create(struct vm *vm, uint64_t cid,
 	if (!vs)
 		return NULL;
 	vs->epfd = -1;
+	vs->timerfd = -1;
 	if (virtio_dev_init(&vs->vdev, "virtio-vsock", VIRTIO_ID_VSOCK,
 			    &vsock_ops, vs->vqs, NR_QUEUES, VSOCK_QUEUE_SIZE,
 			    &vm->mem)) {
@@ -1039,9 +1109,12 @@ struct virtio_dev *virtio_vsock_create(struct vm *vm, uint64_t cid,
 	if (!vs->unix_be)
 		goto fail;
 	vs->epfd = epoll_create1(EPOLL_CLOEXEC);
-	if (vs->epfd < 0 ||
+	vs->timerfd =
+		timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+	if (vs->epfd < 0 || vs->timerfd < 0 ||
 	    epoll_ctl(vs->epfd, EPOLL_CTL_ADD,
 		      vsock_unix_listen_fd(vs->unix_be), &ev) < 0 ||
+	    epoll_ctl(vs->epfd, EPOLL_CTL_ADD, vs->timerfd, &tev) < 0 ||
 	    evloop_add(loop, vs->epfd, EPOLLIN, epoll_cb, vs) < 0) {
 		pr_err("virtio-vsock: cannot poll its sockets: %s",
 		       strerror(errno));
@@ -1053,6 +1126,8 @@ fail:
 	vsock_unix_close(vs->unix_be);
 	if (vs->epfd >= 0)
 		close(vs->epfd);
+	if (vs->timerfd >= 0)
+		close(vs->timerfd);
 	pthread_mutex_destroy(&vs->vdev.lock);
 	free(vs);
 	return NULL;

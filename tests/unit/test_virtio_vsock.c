@@ -510,6 +510,30 @@ static void test_host_connect_refused(void **state)
 	assert_int_equal(stats(f).conns, 0);
 }
 
+/* The guest never answers: after 2 s an RST, and the host's end closes. */
+static void test_host_connect_timeout(void **state)
+{
+	struct fix *f = *state;
+	struct pkt p;
+	uint32_t local;
+	int hfd;
+
+	bring_up(f);
+	hfd = unix_connect(f->path);
+	assert_int_equal(write(hfd, "CONNECT 7002\n", 13), 13);
+	rx_next(f, &p);
+	assert_int_equal(p.op, VIRTIO_VSOCK_OP_REQUEST);
+	local = p.src_port;
+	assert_false(rx_next_ms(f, &p, 1000));
+	rx_next(f, &p);
+	assert_int_equal(p.op, VIRTIO_VSOCK_OP_RST);
+	assert_int_equal(p.src_port, local);
+	assert_int_equal(p.dst_port, 7002);
+	assert_true(host_eof(hfd));
+	close(hfd);
+	assert_int_equal(stats(f).conns, 0);
+}
+
 static void test_bad_handshake(void **state)
 {
 	struct fix *f = *state;
@@ -845,14 +869,23 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
-		T(test_config),		 T(test_guest_connect),
-		T(test_host_close),	 T(test_guest_connect_refused),
-		T(test_host_connect),	 T(test_host_connect_refused),
-		T(test_bad_handshake),	 cmocka_unit_test(test_parse_connect),
-		T(test_credit_to_guest), T(test_credit_overrun),
-		T(test_rst_cases),	 T(test_hostile_tx),
-		T(test_hostile_rx),	 T(test_transport_reset),
-		T(test_socket_in_use),	 T(test_vhost_missing),
+		T(test_config),
+		T(test_guest_connect),
+		T(test_host_close),
+		T(test_guest_connect_refused),
+		T(test_host_connect),
+		T(test_host_connect_refused),
+		T(test_host_connect_timeout),
+		T(test_bad_handshake),
+		cmocka_unit_test(test_parse_connect),
+		T(test_credit_to_guest),
+		T(test_credit_overrun),
+		T(test_rst_cases),
+		T(test_hostile_tx),
+		T(test_hostile_rx),
+		T(test_transport_reset),
+		T(test_socket_in_use),
+		T(test_vhost_missing),
 #undef T
 	};
 
