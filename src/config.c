@@ -368,6 +368,62 @@ int config_parse_vfio(char *spec, struct vfio_config *out, char *err,
 	return 0;
 }
 
+int config_parse_vsock(char *spec, struct vsock_config *out, char *err,
+		       size_t errlen)
+{
+	char *save = NULL, *tok, *val;
+	bool have_cid = false;
+
+	*out = (struct vsock_config){ .enabled = true,
+				      .transport = TRANSPORT_PCI,
+				      .addr = CONFIG_PCI_AUTO };
+	for (tok = next_key(&save, spec, &val); tok;
+	     tok = next_key(&save, NULL, &val)) {
+		if (!val)
+			FAIL("vsock option '%s' needs a value (key=value)",
+			     tok);
+		if (!strcmp(tok, "cid")) {
+			char *end;
+			unsigned long long v;
+
+			errno = 0;
+			v = strtoull(val, &end, 10);
+			if (!*val || *end || errno || *val == '-' || v < 3 ||
+			    v > 0xfffffffeull)
+				FAIL("vsock cid takes 3 to 4294967294 (0-2 are "
+				     "reserved), not '%s'",
+				     val);
+			out->cid = v;
+			have_cid = true;
+		} else if (!strcmp(tok, "socket")) {
+			if (!*val)
+				FAIL("vsock socket path is empty");
+			out->socket = val;
+		} else if (!strcmp(tok, "transport")) {
+			if (!strcmp(val, "pci"))
+				out->transport = TRANSPORT_PCI;
+			else if (!strcmp(val, "mmio"))
+				out->transport = TRANSPORT_MMIO;
+			else
+				FAIL("vsock transport takes pci or mmio, not "
+				     "'%s'",
+				     val);
+		} else if (!strcmp(tok, "addr")) {
+			if (config_parse_pci_addr(val, &out->addr, err, errlen))
+				return -EINVAL;
+		} else {
+			FAIL("unknown vsock option '%s' (cid, socket, "
+			     "transport, addr)",
+			     tok);
+		}
+	}
+	if (!have_cid)
+		FAIL("vsock needs cid=N");
+	if (out->transport == TRANSPORT_MMIO && out->addr != CONFIG_PCI_AUTO)
+		FAIL("vsock addr= is for transport=pci");
+	return 0;
+}
+
 int config_parse_iommu(const char *s, enum iommu_kind *out, char *err,
 		       size_t errlen)
 {
@@ -397,13 +453,20 @@ int config_check_iommu(const struct vm_config *cfg, char *err, size_t errlen)
 			     "transport=pci",
 			     i + 1);
 	}
+	if (cfg->vsock.enabled && cfg->vsock.transport == TRANSPORT_MMIO)
+		FAIL("--iommu vtd: --vsock has transport=mmio, and the VT-d "
+		     "unit translates PCI functions only; use transport=pci");
+	if (cfg->vsock.enabled && !cfg->vsock.socket)
+		FAIL("--iommu vtd: --vsock without socket= is vhost-vsock, "
+		     "whose kernel worker would need the unit's translations "
+		     "(no IOTLB support yet); use socket=PATH");
 	return 0;
 }
 
-/* Every PCI device the command line can ask for, and rng and console. */
+/* Every PCI device the command line can ask for: rng, console, vsock. */
 #define CONFIG_MAX_PCI                                           \
 	(CONFIG_MAX_NETS + CONFIG_MAX_DISKS + CONFIG_MAX_NVMES + \
-	 CONFIG_MAX_VFIO + 2)
+	 CONFIG_MAX_VFIO + 3)
 
 /* One PCI device of the command line, in planning order. */
 struct pci_want {
@@ -477,6 +540,10 @@ int config_plan_pci(struct vm_config *cfg, char *err, size_t errlen)
 	if (cfg->virtio_console) {
 		snprintf(w[n].name, sizeof(w[n].name), "--console virtio");
 		w[n++].addr = &cfg->console_addr;
+	}
+	if (cfg->vsock.enabled && cfg->vsock.transport == TRANSPORT_PCI) {
+		snprintf(w[n].name, sizeof(w[n].name), "--vsock");
+		w[n++].addr = &cfg->vsock.addr;
 	}
 	for (i = 0; i < n; i++)
 		want[i] = *w[i].addr;

@@ -114,6 +114,23 @@ int config_parse_rng(const char *spec, int *addr, char *err, size_t errlen);
 int config_parse_console(const char *spec, bool *virtio, int *addr, char *err,
 			 size_t errlen);
 
+/*
+ * --vsock "cid=N[,socket=PATH][,transport=pci|mmio][,addr=DD.F]": a
+ * virtio-vsock device for guest CID N (3 to 2^32-2), served in devisor
+ * over UNIX sockets at PATH (docs/vsock.md), or without socket= by the
+ * kernel's vhost-vsock. Points into @spec, which must outlive @out.
+ */
+struct vsock_config {
+	bool enabled;
+	uint64_t cid;
+	const char *socket; /* NULL: vhost-vsock */
+	enum virtio_transport_kind transport;
+	int addr;
+};
+
+int config_parse_vsock(char *spec, struct vsock_config *out, char *err,
+		       size_t errlen);
+
 /* --iommu: none (default) or vtd, one Intel VT-d unit (docs/iommu.md). */
 enum iommu_kind { IOMMU_NONE, IOMMU_VTD };
 
@@ -143,6 +160,7 @@ struct vm_config {
 	int rng_addr;
 	bool virtio_console; /* the terminal is hvc0, not ttyS0 */
 	int console_addr;
+	struct vsock_config vsock;
 	bool exit_on_reset; /* --on-reset exit: a reset ends devisor */
 	struct platform_config platform;
 	enum iommu_kind iommu; /* --iommu */
@@ -159,9 +177,8 @@ int config_check_iommu(const struct vm_config *cfg, char *err, size_t errlen);
 /*
  * Gives every PCI device of @cfg its devfn (docs/pci.md, "Addressing"):
  * explicit addr= first, then the rest, in the order --net, --disk
- * (transport=pci), --nvme, --device, --rng, --console virtio, take the
- * lowest free
- * slot.
+ * (transport=pci), --nvme, --device, --rng, --console virtio, --vsock
+ * (transport=pci), take the lowest free slot.
  * The sentence in @err names the option at fault.
  */
 int config_plan_pci(struct vm_config *cfg, char *err, size_t errlen);

@@ -87,6 +87,12 @@ static void usage(FILE *f)
 	      "virtio[,addr=DD.F] (hvc0;\n"
 	      "                       default command line becomes "
 	      "console=hvc0)\n"
+	      "      --vsock SPEC     virtio-vsock: cid=N,socket=PATH"
+	      "[,transport=pci|mmio][,addr=DD.F]\n"
+	      "                       (host connects to PATH and writes "
+	      "\"CONNECT <port>\\n\";\n"
+	      "                       guest connections to port P go to "
+	      "PATH_P)\n"
 	      "      --on-reset WHAT  reboot (default: a new VM from the same "
 	      "options)\n"
 	      "                       or exit, on a guest reset or triple "
@@ -116,7 +122,7 @@ static void usage(FILE *f)
 	      "\n"
 	      "addr=DD.F puts a PCI device at slot DD (hex 01-1f), function F; "
 	      "devices\nwithout one take the lowest free slots in the order "
-	      "--net, --disk,\n--nvme, --rng, --console.\n"
+	      "--net, --disk,\n--nvme, --rng, --console, --vsock.\n"
 	      "\n"
 	      "exit status: 0 when the guest powers off (or resets, with "
 	      "--on-reset exit);\n"
@@ -153,6 +159,7 @@ enum {
 	OPT_API_SOCKET,
 	OPT_DEVICE,
 	OPT_SECCOMP,
+	OPT_VSOCK,
 };
 
 static const struct option run_opts[] = {
@@ -171,6 +178,7 @@ static const struct option run_opts[] = {
 	{ "on-reset", required_argument, NULL, OPT_ON_RESET },
 	{ "platform", required_argument, NULL, OPT_PLATFORM },
 	{ "iommu", required_argument, NULL, OPT_IOMMU },
+	{ "vsock", required_argument, NULL, OPT_VSOCK },
 	{ "api-socket", required_argument, NULL, OPT_API_SOCKET },
 	{ "seccomp", required_argument, NULL, OPT_SECCOMP },
 	{ "verbose", no_argument, NULL, 'v' },
@@ -316,6 +324,13 @@ static int parse_run(int argc, char **argv, struct vm_config *cfg,
 			if (config_parse_iommu(optarg, &cfg->iommu, err_msg,
 					       sizeof(err_msg)))
 				return usage_error("--iommu: %s", err_msg);
+			break;
+		case OPT_VSOCK:
+			if (cfg->vsock.enabled)
+				return usage_error("at most one --vsock");
+			if (config_parse_vsock(optarg, &cfg->vsock, err_msg,
+					       sizeof(err_msg)))
+				return usage_error("--vsock: %s", err_msg);
 			break;
 		case OPT_API_SOCKET:
 			if (!*optarg)

@@ -116,6 +116,22 @@ static void vp_notify_queue(struct virtio_dev *vdev, unsigned int q)
 		isr_raise(vp, ISR_QUEUE);
 }
 
+/*
+ * With MSI-X on and a vector for @q, the vector's own irqfd: KVM injects
+ * it, masked or not (a masked vector's irqfd is unbound and its writes
+ * wait in the eventfd until the unmask). Without MSI-X the ISR must be
+ * set: no irqfd.
+ */
+static int vp_queue_irqfd(struct virtio_dev *vdev, unsigned int q)
+{
+	struct virtio_pci *vp = vdev->transport;
+	uint16_t v = vp->queue_vector[q];
+
+	if (!msix_enabled(&vp->msix) || v >= vp->nr_vectors)
+		return -1;
+	return msi_vectors_eventfd(&vp->vectors, v);
+}
+
 static void vp_notify_config(struct virtio_dev *vdev)
 {
 	struct virtio_pci *vp = vdev->transport;
@@ -141,6 +157,7 @@ static void vp_transport_reset(struct virtio_dev *vdev)
 
 static const struct virtio_transport_ops vp_tops = {
 	.notify_queue = vp_notify_queue,
+	.queue_irqfd = vp_queue_irqfd,
 	.notify_config = vp_notify_config,
 	.reset = vp_transport_reset,
 };

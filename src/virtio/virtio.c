@@ -166,6 +166,8 @@ int virtio_dev_bind(struct virtio_dev *vdev,
 			ret = -errno;
 			goto fail;
 		}
+		if (i < 64 && (vdev->kernel_queues >> i) & 1)
+			continue; /* the kernel reads it */
 		ret = evloop_add(loop, k->fd, EPOLLIN, kick_cb, k);
 		if (ret) {
 			close(k->fd);
@@ -206,6 +208,13 @@ void virtio_dev_unbind(struct virtio_dev *vdev)
 	pthread_mutex_unlock(&vdev->lock);
 }
 
+int virtio_dev_queue_irqfd(struct virtio_dev *vdev, unsigned int q)
+{
+	if (!vdev->tops || !vdev->tops->queue_irqfd || q >= vdev->nr_queues)
+		return -1;
+	return vdev->tops->queue_irqfd(vdev, q);
+}
+
 int virtio_dev_kick_fd(const struct virtio_dev *vdev, unsigned int q)
 {
 	return vdev->kicks && q < vdev->nr_queues ? vdev->kicks[q].fd : -1;
@@ -226,7 +235,8 @@ void virtio_dev_kick(struct virtio_dev *vdev, unsigned int q)
 
 static uint64_t offered(const struct virtio_dev *vdev)
 {
-	return vdev->device_features | VIRTIO_CORE_FEATURES |
+	return vdev->device_features |
+	       (VIRTIO_CORE_FEATURES & ~vdev->core_features_off) |
 	       (vdev->access_platform ? 1ull << VIRTIO_F_ACCESS_PLATFORM : 0);
 }
 

@@ -118,6 +118,13 @@ struct virtio_transport_ops {
 	void (*notify_config)(struct virtio_dev *vdev);
 	/* Device reset: transport state (ISR, vectors, selectors). */
 	void (*reset)(struct virtio_dev *vdev);
+	/*
+	 * Optional: an eventfd whose write raises queue @q's interrupt in
+	 * the kernel (an irqfd), for a back-end in the kernel (vhost) to
+	 * signal itself; -1 when the interrupt needs the transport's help
+	 * (an ISR or interrupt status to set, no vector).
+	 */
+	int (*queue_irqfd)(struct virtio_dev *vdev, unsigned int q);
 };
 
 /* One kick source: an eventfd on the I/O thread (ioeventfd target). */
@@ -145,6 +152,14 @@ struct virtio_dev {
 	struct dma_space dma;
 	/* Behind an IOMMU: VIRTIO_F_ACCESS_PLATFORM offered and required. */
 	bool access_platform;
+	/* VIRTIO_CORE_FEATURES bits the device cannot do (vhost: packed). */
+	uint64_t core_features_off;
+	/*
+	 * Queues served in the host kernel (vhost): their kick eventfds are
+	 * made and bound to ioeventfds as always, but never polled by the
+	 * I/O loop; the device hands them to the kernel. Set before binding.
+	 */
+	uint64_t kernel_queues;
 	void *config; /* device config space, if no config_read */
 	uint32_t config_len;
 
@@ -250,6 +265,13 @@ int virtio_dev_translate_dma(struct virtio_dev *vdev,
 
 /* Removes the kick eventfds from the loop and closes them. No lock. */
 void virtio_dev_unbind(struct virtio_dev *vdev);
+
+/*
+ * The transport's irqfd for queue @q (transport ops' queue_irqfd), or -1:
+ * the device must then raise the interrupt through
+ * vdev->tops->notify_queue. Under the device lock, once DRIVER_OK is set.
+ */
+int virtio_dev_queue_irqfd(struct virtio_dev *vdev, unsigned int q);
 
 /* Eventfd that kicks queue @q, for the transport's ioeventfd; -1 if none. */
 int virtio_dev_kick_fd(const struct virtio_dev *vdev, unsigned int q);

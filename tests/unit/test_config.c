@@ -396,6 +396,50 @@ static void test_iommu(void **state)
 				 "behind the VT-d unit are not supported yet");
 }
 
+static void test_vsock(void **state)
+{
+	static const char *const bad[] = {
+		"socket=/tmp/v",
+		"cid=2,socket=/tmp/v",
+		"cid=4294967295",
+		"cid=-3",
+		"cid=3x",
+		"cid=",
+		"cid=3,socket=",
+		"cid=3,transport=usb",
+		"cid=3,addr=zz",
+		"cid=3,transport=mmio,addr=03.0",
+		"cid=3,speed=fast",
+		"cid=3,socket",
+		"cid=18446744073709551619",
+	};
+	struct vsock_config v;
+	char spec[96], err[160];
+
+	strcpy(spec, "cid=3,socket=/run/v.sock");
+	assert_int_equal(config_parse_vsock(spec, &v, err, 160), 0);
+	assert_true(v.enabled);
+	assert_int_equal(v.cid, 3);
+	assert_string_equal(v.socket, "/run/v.sock");
+	assert_int_equal(v.transport, TRANSPORT_PCI);
+	assert_int_equal(v.addr, CONFIG_PCI_AUTO);
+	strcpy(spec, "cid=4294967294,transport=mmio");
+	assert_int_equal(config_parse_vsock(spec, &v, err, 160), 0);
+	assert_int_equal(v.cid, 4294967294u);
+	assert_null(v.socket);
+	assert_int_equal(v.transport, TRANSPORT_MMIO);
+	strcpy(spec, "socket=/s,addr=05.0,cid=9");
+	assert_int_equal(config_parse_vsock(spec, &v, err, 160), 0);
+	assert_int_equal(v.addr, PCI_DEVFN(5, 0));
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		strcpy(spec, bad[i]);
+		err[0] = 0;
+		assert_int_equal(config_parse_vsock(spec, &v, err, 160),
+				 -EINVAL);
+		assert_true(err[0]);
+	}
+}
+
 static void test_bool(void **state)
 {
 	bool b;
@@ -516,6 +560,7 @@ int main(void)
 		cmocka_unit_test(test_net_rng_console),
 		cmocka_unit_test(test_plan),
 		cmocka_unit_test(test_iommu),
+		cmocka_unit_test(test_vsock),
 		cmocka_unit_test(test_bool),
 		cmocka_unit_test(test_platform_good),
 		cmocka_unit_test(test_platform_bad),

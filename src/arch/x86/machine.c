@@ -32,6 +32,7 @@
 #include "virtio/mmio.h"
 #include "virtio/pci.h"
 #include "virtio/rng.h"
+#include "virtio/vsock.h"
 #include "virtio/virtio.h"
 #include "util/common.h"
 #include "util/evloop.h"
@@ -256,6 +257,20 @@ static int create_virtio_devices(struct vm *vm, const struct vm_config *cfg,
 			.rx_eventfd = virtio_console_rx_eventfd(vdev),
 			.opaque = vdev,
 		};
+	}
+	if (cfg->vsock.enabled) {
+		if (cfg->vsock.socket)
+			vdev = virtio_vsock_create(vm, cfg->vsock.cid,
+						   cfg->vsock.socket, m->io);
+		else
+			vdev = virtio_vhost_vsock_create(vm, cfg->vsock.cid,
+							 NULL, m->io);
+		if (!vdev)
+			return -ENODEV;
+		ret = attach_virtio(vm, m, vdev, cfg->vsock.transport,
+				    cfg->vsock.addr);
+		if (ret)
+			return ret;
 	}
 	return 0;
 }

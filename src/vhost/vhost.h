@@ -1,0 +1,53 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+#ifndef DEVISOR_VHOST_VHOST_H
+#define DEVISOR_VHOST_VHOST_H
+
+/*
+ * The kernel's vhost ioctl interface (<linux/vhost.h>), shared by every
+ * device whose data plane can move into the host kernel (vhost-vsock
+ * today; vhost-net next): the device's queues are served by a kernel
+ * worker that reads guest memory through the table we give it, is kicked
+ * by the same eventfd KVM signals on the guest's notify (our ioeventfd)
+ * and signals an eventfd of ours when it has used buffers (the call fd).
+ * Every function returns 0 or -errno and logs what failed, naming the
+ * device.
+ */
+#include <stdint.h>
+
+struct guest_mem;
+
+struct vhost {
+	int fd;
+	const char *name; /* for messages */
+};
+
+/*
+ * Opens @path (e.g. /dev/vhost-vsock) and becomes its owner. A missing
+ * node or a refused open gets a message that names @module, the kernel
+ * module that provides it.
+ */
+int vhost_open(struct vhost *v, const char *path, const char *module,
+	       const char *name);
+void vhost_close(struct vhost *v);
+
+int vhost_get_features(struct vhost *v, uint64_t *features);
+int vhost_set_features(struct vhost *v, uint64_t features);
+/* Every RAM region of @mem: guest physical address, size, our mapping. */
+int vhost_set_mem_table(struct vhost *v, const struct guest_mem *mem);
+
+/* One split ring as the driver set it up; host addresses of each part. */
+struct vhost_ring {
+	unsigned int index;
+	unsigned int num;
+	void *desc, *avail, *used;
+	uint16_t base; /* next avail index to serve */
+	int kick_fd; /* our ioeventfd's eventfd */
+	int call_fd; /* signalled when buffers were used */
+};
+
+/* Num, addresses, base, kick and call of one ring. */
+int vhost_set_ring(struct vhost *v, const struct vhost_ring *r);
+/* Stops ring @index and gives the next avail index it would serve. */
+int vhost_get_ring_base(struct vhost *v, unsigned int index, uint16_t *base);
+
+#endif
