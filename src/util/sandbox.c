@@ -24,6 +24,7 @@
 #include <linux/fs.h>
 #include <linux/if_tun.h>
 #include <linux/kvm.h>
+#include <linux/vfio.h>
 #include <sched.h>
 #include <seccomp.h>
 #include <sys/ioctl.h>
@@ -133,6 +134,27 @@ static const char *const device_calls[] = {
 static const unsigned long device_ioctls[] = {
 	KVM_IRQ_LINE,	     KVM_SIGNAL_MSI, KVM_IRQFD,	      KVM_IOEVENTFD,
 	KVM_SET_GSI_ROUTING, TUNSETOFFLOAD,  TUNSETVNETHDRSZ, 0,
+};
+
+/*
+ * A passed-through function at run time (vfio/pci.c), from the config
+ * and BAR accesses of vCPUs and the unit's invalidations: interrupt
+ * modes, FLR, the shadow of the guest's IOMMU domain, BARs mapped as
+ * memory slots where the guest moves them.
+ */
+static const unsigned long vfio_ioctls[] = {
+	VFIO_DEVICE_SET_IRQS,	  VFIO_DEVICE_RESET, VFIO_IOMMU_MAP_DMA,
+	VFIO_IOMMU_UNMAP_DMA,	  KVM_SET_USER_MEMORY_REGION, 0,
+};
+
+/* Opening passed-through functions, with every boot. */
+static const unsigned long vfio_setup_ioctls[] = {
+	VFIO_GET_API_VERSION,	     VFIO_CHECK_EXTENSION,
+	VFIO_SET_IOMMU,		     VFIO_GROUP_GET_STATUS,
+	VFIO_GROUP_SET_CONTAINER,    VFIO_GROUP_UNSET_CONTAINER,
+	VFIO_GROUP_GET_DEVICE_FD,    VFIO_DEVICE_GET_INFO,
+	VFIO_DEVICE_GET_REGION_INFO, VFIO_DEVICE_GET_IRQ_INFO,
+	0,
 };
 
 static const unsigned long vcpu_ioctls[] = {
@@ -313,12 +335,12 @@ static const struct kind_spec specs[SANDBOX_NR_KINDS] = {
 		.calls = { base_calls, device_calls, io_calls, creator_calls,
 			   main_calls, signal_calls },
 		.ioctls = { device_ioctls, vcpu_ioctls, io_ioctls, blk_ioctls,
-			    main_ioctls },
+			    main_ioctls, vfio_ioctls, vfio_setup_ioctls },
 		.flags = F_CLONE_THREAD | F_SOCKET_INET,
 	},
 	[SANDBOX_VCPU] = {
 		.calls = { base_calls, device_calls },
-		.ioctls = { device_ioctls, vcpu_ioctls },
+		.ioctls = { device_ioctls, vcpu_ioctls, vfio_ioctls },
 	},
 	[SANDBOX_IO] = {
 		.calls = { base_calls, device_calls, io_calls },
