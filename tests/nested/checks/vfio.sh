@@ -77,4 +77,4 @@ vf_errors() {
 		fi
 	done
 }
-[[ $name == vfio ]] && vf_errors
+if [[ $name == vfio ]]; then vf_errors; fi
