@@ -67,6 +67,17 @@ static void *hva(uint64_t gpa, uint64_t len)
 	return gpa_to_hva(&vm.mem, gpa, len);
 }
 
+/* libFuzzer exits without tearing down: remove our sockets and folder. */
+static void cleanup(void)
+{
+	char p[128];
+
+	snprintf(p, sizeof(p), "%s_1000", path);
+	unlink(p);
+	unlink(path);
+	rmdir(dir);
+}
+
 static void build(void)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
@@ -80,6 +91,7 @@ static void build(void)
 	if (!loop || !mkdtemp(dir))
 		abort();
 	snprintf(path, sizeof(path), "%s/v", dir);
+	atexit(cleanup);
 	vdev = virtio_vsock_create(&vm, CID, path, loop);
 	if (!vdev || !virtio_mmio_create(&vm, BASE, 5, vdev, loop))
 		abort();
