@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "util/log.h"
@@ -171,34 +172,16 @@ static const char *const creator_calls[] = {
  * vm.remove-device tears one down.
  */
 static const char *const api_calls[] = {
-	"accept",
-	"accept4",
-	"recvfrom",
-	"recvmsg",
-	"sendto",
-	"sendmsg",
-	"shutdown",
-	"setsockopt",
-	"getsockopt",
-	"getsockname",
-	"getpeername",
-	"select",
-	"pselect6",
-	"epoll_create1",
-	"epoll_wait",
-	"epoll_pwait",
-	"pipe2",
-	"openat",
-	"access",
-	"faccessat",
-	"faccessat2",
-	"statx",
-	"flock",
-	"io_uring_setup",
-	"io_uring_register",
-	"unlink",
-	"uname",
-	NULL,
+	"accept",      "accept4",	 "recvfrom",
+	"recvmsg",     "sendto",	 "sendmsg",
+	"shutdown",    "setsockopt",	 "getsockopt",
+	"getsockname", "getpeername",	 "select",
+	"pselect6",    "epoll_create1",	 "epoll_wait",
+	"epoll_pwait", "pipe2",		 "openat",
+	"access",      "faccessat",	 "faccessat2",
+	"statx",       "statfs",	 "fstatfs",
+	"flock",       "io_uring_setup", "io_uring_register",
+	"unlink",      "uname",		 NULL,
 };
 
 static const unsigned long blk_ioctls[] = {
@@ -215,6 +198,8 @@ static const char *const main_calls[] = {
 	"faccessat",
 	"faccessat2",
 	"statx",
+	"statfs",
+	"fstatfs",
 	"flock",
 	"epoll_create1",
 	"timerfd_create",
@@ -561,6 +546,12 @@ int sandbox_init(enum sandbox_mode m, void (*on_violation)(void))
 			free(n);
 		}
 	}
+	/*
+	 * glibc reads /etc/localtime on a process's first gmtime_r() or
+	 * timegm(), which the RTC may first call on a vCPU thread, whose
+	 * filter opens nothing: read it now.
+	 */
+	tzset();
 	violation_hook = on_violation;
 	sigemptyset(&sa.sa_mask);
 	if (sigaction(SIGSYS, &sa, NULL) < 0)
