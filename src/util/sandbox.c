@@ -376,7 +376,7 @@ static int build(scmp_filter_ctx ctx, enum sandbox_kind kind)
 		ret = add_ioctl(ctx, TCGETS);
 	if (!ret) {
 		struct scmp_arg_cmp cmp[] = {
-			SCMP_A0(SCMP_CMP_EQ, STDIN_FILENO),
+			SCMP_A0(SCMP_CMP_EQ, STDIN_FILENO, 0),
 			SCMP_A1(SCMP_CMP_MASKED_EQ, 0xffffffffu, TCSETS),
 		};
 
@@ -385,7 +385,7 @@ static int build(scmp_filter_ctx ctx, enum sandbox_kind kind)
 	/* Signals (pthread_kill, raise) to this process only. */
 	if (!ret) {
 		struct scmp_arg_cmp cmp[] = {
-			SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)getpid()),
+			SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)getpid(), 0),
 		};
 
 		ret = add(ctx, SCMP_ACT_ALLOW, "tgkill", 1, cmp);
@@ -408,7 +408,7 @@ static int build(scmp_filter_ctx ctx, enum sandbox_kind kind)
 
 		for (unsigned int i = 0; !ret && i < 2; i++) {
 			struct scmp_arg_cmp cmp[] = {
-				SCMP_A0(SCMP_CMP_EQ, domains[i]),
+				SCMP_A0(SCMP_CMP_EQ, domains[i], 0),
 			};
 
 			ret = add(ctx, SCMP_ACT_ALLOW, "socket", 1, cmp);
