@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "util/log.h"
@@ -193,34 +194,16 @@ static const char *const creator_calls[] = {
  * vm.remove-device tears one down.
  */
 static const char *const api_calls[] = {
-	"accept",
-	"accept4",
-	"recvfrom",
-	"recvmsg",
-	"sendto",
-	"sendmsg",
-	"shutdown",
-	"setsockopt",
-	"getsockopt",
-	"getsockname",
-	"getpeername",
-	"select",
-	"pselect6",
-	"epoll_create1",
-	"epoll_wait",
-	"epoll_pwait",
-	"pipe2",
-	"openat",
-	"access",
-	"faccessat",
-	"faccessat2",
-	"statx",
-	"flock",
-	"io_uring_setup",
-	"io_uring_register",
-	"unlink",
-	"uname",
-	NULL,
+	"accept",      "accept4",	 "recvfrom",
+	"recvmsg",     "sendto",	 "sendmsg",
+	"shutdown",    "setsockopt",	 "getsockopt",
+	"getsockname", "getpeername",	 "select",
+	"pselect6",    "epoll_create1",	 "epoll_wait",
+	"epoll_pwait", "pipe2",		 "openat",
+	"access",      "faccessat",	 "faccessat2",
+	"statx",       "statfs",	 "fstatfs",
+	"flock",       "io_uring_setup", "io_uring_register",
+	"unlink",      "uname",		 NULL,
 };
 
 static const unsigned long blk_ioctls[] = {
@@ -237,6 +220,8 @@ static const char *const main_calls[] = {
 	"faccessat",
 	"faccessat2",
 	"statx",
+	"statfs",
+	"fstatfs",
 	"flock",
 	"epoll_create1",
 	"timerfd_create",
@@ -413,7 +398,7 @@ static int build(scmp_filter_ctx ctx, enum sandbox_kind kind)
 		ret = add_ioctl(ctx, TCGETS);
 	if (!ret) {
 		struct scmp_arg_cmp cmp[] = {
-			SCMP_A0(SCMP_CMP_EQ, STDIN_FILENO),
+			SCMP_A0(SCMP_CMP_EQ, STDIN_FILENO, 0),
 			SCMP_A1(SCMP_CMP_MASKED_EQ, 0xffffffffu, TCSETS),
 		};
 
@@ -422,7 +407,7 @@ static int build(scmp_filter_ctx ctx, enum sandbox_kind kind)
 	/* Signals (pthread_kill, raise) to this process only. */
 	if (!ret) {
 		struct scmp_arg_cmp cmp[] = {
-			SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)getpid()),
+			SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)getpid(), 0),
 		};
 
 		ret = add(ctx, SCMP_ACT_ALLOW, "tgkill", 1, cmp);
@@ -445,7 +430,7 @@ static int build(scmp_filter_ctx ctx, enum sandbox_kind kind)
 
 		for (unsigned int i = 0; !ret && i < 2; i++) {
 			struct scmp_arg_cmp cmp[] = {
-				SCMP_A0(SCMP_CMP_EQ, domains[i]),
+				SCMP_A0(SCMP_CMP_EQ, domains[i], 0),
 			};
 
 			ret = add(ctx, SCMP_ACT_ALLOW, "socket", 1, cmp);
@@ -583,6 +568,12 @@ int sandbox_init(enum sandbox_mode m, void (*on_violation)(void))
 			free(n);
 		}
 	}
+	/*
+	 * glibc reads /etc/localtime on a process's first gmtime_r() or
+	 * timegm(), which the RTC may first call on a vCPU thread, whose
+	 * filter opens nothing: read it now.
+	 */
+	tzset();
 	violation_hook = on_violation;
 	sigemptyset(&sa.sa_mask);
 	if (sigaction(SIGSYS, &sa, NULL) < 0)
