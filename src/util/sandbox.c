@@ -26,6 +26,7 @@
 #include <linux/if_tun.h>
 #include <linux/kvm.h>
 #include <linux/vfio.h>
+#include <linux/vhost.h>
 #include <sched.h>
 #include <seccomp.h>
 #include <sys/ioctl.h>
@@ -144,17 +145,43 @@ static const unsigned long device_ioctls[] = {
  * memory slots where the guest moves them.
  */
 static const unsigned long vfio_ioctls[] = {
-	VFIO_DEVICE_SET_IRQS,	  VFIO_DEVICE_RESET, VFIO_IOMMU_MAP_DMA,
-	VFIO_IOMMU_UNMAP_DMA,	  KVM_SET_USER_MEMORY_REGION, 0,
+	VFIO_DEVICE_SET_IRQS, VFIO_DEVICE_RESET,	  VFIO_IOMMU_MAP_DMA,
+	VFIO_IOMMU_UNMAP_DMA, KVM_SET_USER_MEMORY_REGION, 0,
+};
+
+/*
+ * A device whose queues the host kernel serves (vhost-vsock): set up at
+ * boot, started and stopped by the driver's status writes (vCPUs) and
+ * resets.
+ */
+static const unsigned long vhost_ioctls[] = {
+	VHOST_GET_FEATURES,
+	VHOST_SET_FEATURES,
+	VHOST_SET_OWNER,
+	VHOST_SET_MEM_TABLE,
+	VHOST_SET_VRING_NUM,
+	VHOST_SET_VRING_ADDR,
+	VHOST_SET_VRING_BASE,
+	VHOST_GET_VRING_BASE,
+	VHOST_SET_VRING_KICK,
+	VHOST_SET_VRING_CALL,
+	VHOST_VSOCK_SET_GUEST_CID,
+	VHOST_VSOCK_SET_RUNNING,
+	0,
 };
 
 /* Opening passed-through functions, with every boot. */
 static const unsigned long vfio_setup_ioctls[] = {
-	VFIO_GET_API_VERSION,	     VFIO_CHECK_EXTENSION,
-	VFIO_SET_IOMMU,		     VFIO_GROUP_GET_STATUS,
-	VFIO_GROUP_SET_CONTAINER,    VFIO_GROUP_UNSET_CONTAINER,
-	VFIO_GROUP_GET_DEVICE_FD,    VFIO_DEVICE_GET_INFO,
-	VFIO_DEVICE_GET_REGION_INFO, VFIO_DEVICE_GET_IRQ_INFO,
+	VFIO_GET_API_VERSION,
+	VFIO_CHECK_EXTENSION,
+	VFIO_SET_IOMMU,
+	VFIO_GROUP_GET_STATUS,
+	VFIO_GROUP_SET_CONTAINER,
+	VFIO_GROUP_UNSET_CONTAINER,
+	VFIO_GROUP_GET_DEVICE_FD,
+	VFIO_DEVICE_GET_INFO,
+	VFIO_DEVICE_GET_REGION_INFO,
+	VFIO_DEVICE_GET_IRQ_INFO,
 	0,
 };
 
@@ -305,12 +332,13 @@ static const char *const asan_calls[] = {
 enum {
 	F_CLONE_THREAD = 1 << 0, /* clone(CLONE_THREAD ...) */
 	F_SOCKET_INET = 1 << 1, /* socket(AF_INET/AF_INET6, ...) */
+	F_SOCKET_UNIX = 1 << 3, /* socket(AF_UNIX, ...): vsock's back-end */
 	F_OPEN_RDONLY = 1 << 2, /* openat(..., O_RDONLY) */
 };
 
 struct kind_spec {
 	const char *const *calls[8];
-	const unsigned long *ioctls[8];
+	const unsigned long *ioctls[12];
 	unsigned int flags;
 };
 
@@ -320,17 +348,19 @@ static const struct kind_spec specs[SANDBOX_NR_KINDS] = {
 		.calls = { base_calls, device_calls, io_calls, creator_calls,
 			   main_calls, signal_calls },
 		.ioctls = { device_ioctls, vcpu_ioctls, io_ioctls, blk_ioctls,
-			    main_ioctls, vfio_ioctls, vfio_setup_ioctls },
-		.flags = F_CLONE_THREAD | F_SOCKET_INET,
+			    main_ioctls, vfio_ioctls, vfio_setup_ioctls,
+			    vhost_ioctls },
+		.flags = F_CLONE_THREAD | F_SOCKET_INET | F_SOCKET_UNIX,
 	},
 	[SANDBOX_VCPU] = {
 		.calls = { base_calls, device_calls },
-		.ioctls = { device_ioctls, vcpu_ioctls, vfio_ioctls },
+		.ioctls = { device_ioctls, vcpu_ioctls, vfio_ioctls,
+			    vhost_ioctls },
 	},
 	[SANDBOX_IO] = {
 		.calls = { base_calls, device_calls, io_calls },
 		.ioctls = { device_ioctls, io_ioctls },
-		.flags = F_SOCKET_INET | F_OPEN_RDONLY,
+		.flags = F_SOCKET_INET | F_SOCKET_UNIX | F_OPEN_RDONLY,
 	},
 	[SANDBOX_CONSOLE] = {
 		.calls = { base_calls, device_calls },
@@ -390,7 +420,7 @@ static int build(scmp_filter_ctx ctx, enum sandbox_kind kind)
 	for (unsigned int i = 0; !ret && asan_calls[i]; i++)
 		ret = add(ctx, SCMP_ACT_ALLOW, asan_calls[i], 0, NULL);
 #endif
-	for (unsigned int l = 0; !ret && l < 8 && s->ioctls[l]; l++)
+	for (unsigned int l = 0; !ret && l < 12 && s->ioctls[l]; l++)
 		for (unsigned int i = 0; !ret && s->ioctls[l][i]; i++)
 			ret = add_ioctl(ctx, s->ioctls[l][i]);
 	/* isatty() and tcgetattr() anywhere; the terminal's restore. */
@@ -435,6 +465,13 @@ static int build(scmp_filter_ctx ctx, enum sandbox_kind kind)
 
 			ret = add(ctx, SCMP_ACT_ALLOW, "socket", 1, cmp);
 		}
+	}
+	if (!ret && (s->flags & F_SOCKET_UNIX)) {
+		struct scmp_arg_cmp cmp[] = {
+			SCMP_A0(SCMP_CMP_EQ, AF_UNIX, 0),
+		};
+
+		ret = add(ctx, SCMP_ACT_ALLOW, "socket", 1, cmp);
 	}
 	if (!ret && (s->flags & F_OPEN_RDONLY)) {
 		struct scmp_arg_cmp cmp[] = {
@@ -485,7 +522,7 @@ int sandbox_count_rules(enum sandbox_kind kind, enum sandbox_mode m)
 			if (seccomp_syscall_resolve_name(s->calls[l][i]) ==
 			    __NR_SCMP_ERROR)
 				return -ENOENT;
-	for (unsigned int l = 0; l < 8 && s->ioctls[l]; l++)
+	for (unsigned int l = 0; l < 12 && s->ioctls[l]; l++)
 		for (unsigned int i = 0; s->ioctls[l][i]; i++)
 			n++;
 	return n;
