@@ -316,6 +316,7 @@ static int shadow_map(void *arg, uint64_t iova, uint64_t len, void *hva,
 static void shadow_sync(struct vfio_pci *vp, uint64_t lo, uint64_t hi)
 {
 	unsigned int i, j;
+	int ret;
 
 	pthread_mutex_lock(&vp->shadow_lock);
 	for (i = j = 0; i < vp->nr_ext; i++) {
@@ -331,7 +332,13 @@ static void shadow_sync(struct vfio_pci *vp, uint64_t lo, uint64_t hi)
 			lo = e->iova;
 		if (last > hi)
 			hi = last;
-		vfio_dma_unmap(&vp->vd, e->iova, e->len);
+		ret = vfio_dma_unmap(&vp->vd, e->iova, e->len);
+		if (ret)
+			pr_warn_ratelimited("%s: VFIO unmap %#llx+%#llx: %s",
+					    vp->name,
+					    (unsigned long long)e->iova,
+					    (unsigned long long)e->len,
+					    strerror(-ret));
 	}
 	vp->nr_ext = j;
 	dma_space_replay(&vp->dma, lo, hi == UINT64_MAX ? 0 : hi - lo + 1,

@@ -246,8 +246,7 @@ static void container_put(struct vfio_container *c)
 
 	if (--c->users)
 		return;
-	if (c->iommu_set && c->shared)
-		unmap_ram(c);
+	/* Closing the container unmaps and unpins all it mapped. */
 	while (c->groups) {
 		struct vfio_group *g = c->groups;
 
