@@ -225,6 +225,12 @@ static int kvm_signal_msi(void *opaque, uint64_t addr, uint32_t data)
 	return vm_signal_msi(opaque, addr, data);
 }
 
+static int kvm_ioeventfd_op(void *opaque, uint64_t addr, unsigned int len,
+			    int efd, bool assign)
+{
+	return vm_ioeventfd(opaque, addr, len, false, efd, assign);
+}
+
 static const struct irq_ops kvm_irq_ops = {
 	.route_add = kvm_route_add,
 	.route_update = kvm_route_update,
@@ -232,6 +238,7 @@ static const struct irq_ops kvm_irq_ops = {
 	.irqfd_assign = kvm_irqfd_assign,
 	.irqfd_deassign = kvm_irqfd_deassign,
 	.signal_msi = kvm_signal_msi,
+	.ioeventfd = kvm_ioeventfd_op,
 };
 
 const struct irq_ops *vm_irq_ops(struct vm *vm)

@@ -58,6 +58,9 @@ struct irq_ops {
 	int (*irqfd_assign)(void *opaque, int efd, unsigned int gsi);
 	int (*irqfd_deassign)(void *opaque, int efd, unsigned int gsi);
 	int (*signal_msi)(void *opaque, uint64_t addr, uint32_t data);
+	/* vm_ioeventfd() on the MMIO bus (NULL in a recorder: -ENOSYS). */
+	int (*ioeventfd)(void *opaque, uint64_t addr, unsigned int len, int efd,
+			 bool assign);
 };
 
 /* @vm->irq_ops if a test set it, else KVM's; the opaque is @vm. */

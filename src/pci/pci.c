@@ -686,6 +686,8 @@ static void update_mappings(struct pci_dev *pdev)
 		if (want[i] && !bar->mapped)
 			bar_map(pdev, bar, addr[i]);
 	}
+	if (pdev->bars_changed)
+		pdev->bars_changed(pdev);
 }
 
 void pci_dev_set_bar_source(struct pci_dev *pdev,
@@ -1323,6 +1325,8 @@ static void do_unregister(struct pci_dev *pdev)
 	pdev->registered = false;
 	for (unsigned int i = 0; i < PCI_STD_NUM_BARS; i++)
 		bar_unmap(&pdev->bars[i]);
+	if (pdev->bars_changed)
+		pdev->bars_changed(pdev);
 	pthread_mutex_unlock(&pdev->lock);
 	release_bars(pdev);
 	fn0 = b->devfn[pdev->devfn & ~7];

@@ -182,6 +182,12 @@ struct pci_dev {
 
 	struct pci_bar bars[PCI_STD_NUM_BARS];
 	const struct pci_bar_source *bar_source; /* NULL: own BAR registers */
+	/*
+	 * Called (pdev->lock held) after every remap, whether or not a BAR
+	 * moved: a device that hangs things on BAR addresses (ioeventfds)
+	 * follows them here. It must not take another function's lock.
+	 */
+	void (*bars_changed)(struct pci_dev *pdev);
 	void *bar_source_opaque;
 	struct msix *msix;
 	struct msi *msi;

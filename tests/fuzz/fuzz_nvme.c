@@ -7,7 +7,12 @@
  * segments and data they point at written into guest memory, register
  * writes (CC, AQA, doorbells of any queue) in between. The synchronous
  * back-end completes on this thread; completions are reaped and the
- * completion queues' heads given back as a driver would.
+ * completion queues' heads given back as a driver would. The controller
+ * has the PCI glue's sq_kick/sq_ioeventfd: a kicked "I/O thread" runs
+ * before each reap, and an input may run it unasked, as an SQ doorbell
+ * ioeventfd would (tails from the shadow buffer). The ioeventfd wishes
+ * must stay consistent: asked only when they change, none left after a
+ * reset.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -50,10 +55,34 @@ static void nop_level(void *opaque, bool asserted)
 {
 }
 
-static const struct nvme_irq_ops irq_ops = { nop_notify, nop_level };
+static bool kicked;
+static bool ioev[NVME_MAX_IOQ + 1];
+
+static void kick(void *opaque, uint16_t qid)
+{
+	kicked = true;
+}
+
+static void ioeventfd(void *opaque, uint16_t qid, bool on)
+{
+	if (!qid || qid > NVME_MAX_IOQ || ioev[qid] == on)
+		abort();
+	ioev[qid] = on;
+}
+
+static const struct nvme_irq_ops irq_ops = {
+	.notify = nop_notify,
+	.set_level = nop_level,
+	.sq_kick = kick,
+	.sq_ioeventfd = ioeventfd,
+};
 
 static void reap(void)
 {
+	if (kicked) {
+		kicked = false;
+		nvme_process_doorbells(n);
+	}
 	nvme_process_completions(n);
 	for (unsigned int i = 0; i < 2; i++) {
 		struct qp *q = &qps[i];
@@ -125,6 +154,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (!n)
 		build();
 	nvme_reset(n);
+	for (unsigned int q = 0; q <= NVME_MAX_IOQ; q++)
+		if (ioev[q])
+			abort();
+	kicked = false;
 	memset(gpa_to_hva(&mem, 0, RAM), 0, RAM);
 	qps[0] = (struct qp){ ASQ, ACQ, 0, 0, 0, true };
 	qps[1] = (struct qp){ IOSQ, IOCQ, 1, 0, 0, true };
@@ -157,6 +190,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 					     4);
 			break;
 		default:
+			/* An SQ doorbell ioeventfd: no value, a kick. */
+			if (op & 4)
+				kicked = true;
 			reap();
 			break;
 		}

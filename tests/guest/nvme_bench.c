@@ -15,8 +15,15 @@
  * flight together; it completes with its last one. Doorbells are rung once per batch: the SQ tail after the
  * refills, the CQ head after the completions reaped.
  *
+ * When the controller offers Doorbell Buffer Config (OACS bit 8) the I/O
+ * queue pair uses shadow doorbells as Linux's nvme driver does (set up
+ * before the I/O queues): the new value goes to the shadow buffer, and
+ * the doorbell register is written only when it passes the controller's
+ * event index. The admin queue keeps plain doorbells.
+ *
  * Options: seconds=N, depth=N (the high depth, default 32), seq_depth=N
- * (default 4), tests=qd1,qdN,seq (a subset).
+ * (default 4), tests=qd1,qdN,seq (a subset), dbbuf=0 (plain doorbells
+ * even if shadow doorbells are offered).
  */
 #include "bench.h"
 #include "nvme.h"
@@ -44,6 +51,9 @@ static uint8_t acq[PAGE] __attribute__((aligned(PAGE)));
 static uint8_t iosq[IOQSIZE * 64] __attribute__((aligned(PAGE)));
 static uint8_t iocq[PAGE] __attribute__((aligned(PAGE)));
 static uint8_t idbuf[PAGE] __attribute__((aligned(PAGE)));
+/* Shadow doorbells and event indexes. */
+static uint32_t dbs[PAGE / 4] __attribute__((aligned(PAGE)));
+static uint32_t eis[PAGE / 4] __attribute__((aligned(PAGE)));
 /* A PRP list page per command slot (CID). */
 static uint64_t lists[MAX_DEPTH][PAGE / 8] __attribute__((aligned(PAGE)));
 static uint8_t small_bufs[MAX_DEPTH][SMALL] __attribute__((aligned(PAGE)));
@@ -68,9 +78,10 @@ static int admin(uint32_t *e)
 	return st;
 }
 
-static bool bring_up(void)
+static bool bring_up(bool want_dbbuf)
 {
 	unsigned int mqes, mdts;
+	bool dbbuf;
 	uint32_t e[16];
 
 	if (!nvme_enable(&nv, asq, acq, AQSIZE))
@@ -83,6 +94,8 @@ static bool bring_up(void)
 	if (admin(e))
 		return false;
 	mdts = idbuf[77];
+	/* OACS bit 8: Doorbell Buffer Config. */
+	dbbuf = want_dbbuf && (idbuf[256] | idbuf[257] << 8) & 0x100;
 	if (mdts && mdts < 20 && (PAGE << mdts) < max_xfer)
 		max_xfer = PAGE << mdts;
 	if (BIG / max_xfer > MAX_PARTS) {
@@ -110,6 +123,9 @@ static bool bring_up(void)
 		printf("nvme_bench: MQES %u < %u\n", mqes, IOQSIZE);
 		return false;
 	}
+	if (dbbuf && nvme_dbbuf(&nv, dbs, eis))
+		return false;
+	printf("nvme_bench: shadow doorbells %s\n", dbbuf ? "on" : "off");
 	return !nvme_create_io_queues(&nv, iosq, iocq, IOQSIZE);
 }
 
@@ -238,8 +254,11 @@ int guest_main(void)
 	unsigned long secs = bench_arg("seconds", 3, 3600);
 	unsigned long depth = bench_arg("depth", 32, MAX_DEPTH);
 	unsigned long seq_depth = bench_arg("seq_depth", 4, MAX_SEQ_DEPTH);
+	char v[8];
+	bool want_dbbuf =
+		!(cmdline_arg("dbbuf", v, sizeof(v)) >= 0 && !strcmp(v, "0"));
 
-	if (!nvme_find(&nv) || !bring_up())
+	if (!nvme_find(&nv) || !bring_up(want_dbbuf))
 		return GUEST_FAIL;
 	if (seq_depth * (BIG / max_xfer) > MAX_DEPTH)
 		seq_depth = MAX_DEPTH / (BIG / max_xfer);

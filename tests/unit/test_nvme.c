@@ -91,7 +91,12 @@ struct cqe {
 	uint16_t sqhd, sqid, cid, status;
 };
 
-enum mode { IDENTITY, SCATTER, URING };
+/*
+ * KICKS: identity, with the glue's sq_kick/sq_ioeventfd recorded; the
+ * "I/O thread" (nvme_process_doorbells()) runs right after a register
+ * write that kicked, unless a test holds it (lazy).
+ */
+enum mode { IDENTITY, SCATTER, URING, KICKS };
 
 struct fix {
 	enum mode mode;
@@ -106,9 +111,15 @@ struct fix {
 	unsigned int msgs[8];
 	bool level;
 	unsigned int level_changes;
+	/* KICKS: kicks asked and taken, ioeventfds wanted, (de)assignments. */
+	unsigned int kicks, kicks_done;
+	bool ioev[NVME_MAX_IOQ + 1];
+	unsigned int ioev_calls;
+	bool lazy;
 };
 
-static enum mode m_identity = IDENTITY, m_scatter = SCATTER, m_uring = URING;
+static enum mode m_identity = IDENTITY, m_scatter = SCATTER, m_uring = URING,
+		 m_kicks = KICKS;
 
 /* ---- the page-scattering translation ---- */
 
@@ -159,6 +170,51 @@ static const struct nvme_irq_ops irq_ops = {
 	.set_level = irq_level,
 };
 
+/* Controller lock held: record only, as the glue's eventfd write does. */
+static void kick(void *opaque, uint16_t qid)
+{
+	struct fix *f = opaque;
+
+	assert_true(qid >= 1 && qid <= NVME_MAX_IOQ);
+	f->kicks++;
+}
+
+static void ioeventfd(void *opaque, uint16_t qid, bool on)
+{
+	struct fix *f = opaque;
+
+	assert_true(qid >= 1 && qid <= NVME_MAX_IOQ);
+	/* Asked only when it changes. */
+	assert_int_not_equal(f->ioev[qid], on);
+	f->ioev[qid] = on;
+	f->ioev_calls++;
+}
+
+static const struct nvme_irq_ops kick_ops = {
+	.notify = irq_notify,
+	.set_level = irq_level,
+	.sq_kick = kick,
+	.sq_ioeventfd = ioeventfd,
+};
+
+static unsigned int ioevs(struct fix *f)
+{
+	unsigned int k = 0;
+
+	for (unsigned int q = 0; q <= NVME_MAX_IOQ; q++)
+		k += f->ioev[q];
+	return k;
+}
+
+/* The I/O thread's turn, if it was kicked. */
+static void io_thread(struct fix *f)
+{
+	if (f->kicks == f->kicks_done)
+		return;
+	f->kicks_done = f->kicks;
+	nvme_process_doorbells(f->n);
+}
+
 /* ---- guest memory and registers ---- */
 
 static void *hva(struct fix *f, uint64_t gpa, uint64_t len)
@@ -193,6 +249,8 @@ static uint32_t rd32(struct fix *f, uint64_t off)
 static void wr32(struct fix *f, uint64_t off, uint32_t v)
 {
 	nvme_mmio_write(f->n, off, v, 4);
+	if (!f->lazy)
+		io_thread(f);
 }
 
 static void wr64(struct fix *f, uint64_t off, uint64_t v)
@@ -221,6 +279,8 @@ static struct fix *fix_new(enum mode mode, bool readonly)
 	assert_non_null(f);
 	f->mode = mode;
 	assert_int_equal(guest_mem_init_map(&f->mem, ram_map, 2), 0);
+	if (mode == KICKS)
+		mode = IDENTITY;
 	if (mode == SCATTER) {
 		dma_space_init(&f->dma, &f->mem, &scatter_ops, NULL);
 		f->data = IOVA_BASE;
@@ -240,7 +300,8 @@ static struct fix *fix_new(enum mode mode, bool readonly)
 	close(fd);
 	f->be = blk_open(f->path, &o);
 	assert_non_null(f->be);
-	f->n = nvme_create(&f->dma, f->be, &cfg, &irq_ops, f);
+	f->n = nvme_create(&f->dma, f->be, &cfg,
+			   f->mode == KICKS ? &kick_ops : &irq_ops, f);
 	assert_non_null(f->n);
 	return f;
 }
@@ -367,6 +428,7 @@ static void complete_io(struct fix *f)
 
 		(void)poll(&p, 1, 100);
 	}
+	io_thread(f);
 	nvme_process_completions(f->n);
 }
 
@@ -1748,6 +1810,178 @@ static void test_shadow_doorbells(void **state)
 	assert_int_equal(exec(f, 1, e), S_OK);
 }
 
+/* ---- I/O SQ doorbells on the I/O thread (sq_kick, ioeventfds) ---- */
+
+static void dbbuf_on(struct fix *f)
+{
+	uint32_t e[16];
+
+	memset(hva(f, DBS_GPA, 2 * PAGE), 0, 2 * PAGE);
+	cmd(f, e, 0x7c, 0);
+	nvme_sqe_prp(e, DBS_GPA, EIS_GPA);
+	assert_int_equal(exec(f, 0, e), S_OK);
+}
+
+static void test_kick_ioeventfd_lifecycle(void **state)
+{
+	struct fix *f = *state;
+	struct cqe c;
+	uint32_t e[16];
+
+	f->lazy = true;
+	enable(f);
+	/* No shadow doorbells: the written tail is needed, no ioeventfd. */
+	ioq(f, 1, 16);
+	assert_int_equal(ioevs(f), 0);
+	assert_int_equal(f->kicks, 0); /* the admin queue runs in place */
+	rw_cmd(f, e, false, 0, 1, f->data, 0);
+	submit(f, 1, e);
+	assert_int_equal(f->kicks, 1);
+	/* Nothing fetched on the ringing thread. */
+	nvme_process_completions(f->n);
+	assert_false(pop(f, 1, &c));
+	io_thread(f);
+	assert_true(wait_cqe(f, 1, &c));
+	assert_int_equal(c.status, 0);
+	assert_int_equal(c.sqhd, 1);
+	/* An overrunning tail is refused on the vCPU: no kick. */
+	wr32(f, SQTDBL(1), 16);
+	assert_int_equal(f->kicks, 1);
+
+	/* Shadow doorbells: existing and new I/O SQs get an ioeventfd. */
+	dbbuf_on(f);
+	assert_true(f->ioev[1]);
+	ioq(f, 2, 16);
+	assert_true(f->ioev[2]);
+	assert_int_equal(ioevs(f), 2);
+	assert_int_equal(f->ioev_calls, 2);
+
+	/* What an ioeventfd does: the shadow tail, a kick, no value. */
+	rw_cmd(f, e, false, 8, 1, f->data, 0);
+	push(f, 2, e);
+	set_shadow(f, 2, false, f->sq[2].idx);
+	f->kicks++;
+	io_thread(f);
+	assert_true(wait_cqe(f, 2, &c));
+	assert_int_equal(c.status, 0);
+	assert_int_equal(c.sqid, 2);
+	assert_int_equal(shadow(f, EIS_GPA, 2, false), 1);
+	/* A kick finds every SQ that moved: 1 and 2 at once. */
+	for (unsigned int q = 1; q <= 2; q++) {
+		rw_cmd(f, e, false, 0, 1, f->data, 0);
+		push(f, q, e);
+		set_shadow(f, q, false, f->sq[q].idx);
+	}
+	f->kicks++;
+	io_thread(f);
+	assert_true(wait_cqe(f, 1, &c));
+	assert_true(wait_cqe(f, 2, &c));
+	/* A hostile shadow tail: ignored, reported, the controller goes on. */
+	set_shadow(f, 2, false, 1000);
+	f->kicks++;
+	io_thread(f);
+	complete_io(f);
+	assert_false(pop(f, 2, &c));
+	assert_int_equal(rd32(f, CSTS) & 3, 1);
+	set_shadow(f, 2, false, f->sq[2].idx);
+
+	/* Delete I/O SQ: its ioeventfd goes first, its doorbell exits. */
+	assert_int_equal(delete_q(f, 0x00, 2), S_OK);
+	assert_false(f->ioev[2]);
+	assert_true(f->ioev[1]);
+	assert_int_equal(delete_q(f, 0x04, 2), S_OK);
+	wr32(f, SQTDBL(2), 1);
+	assert_int_equal(rd32(f, CSTS) & 3, 1);
+
+	/* CC.EN = 0: all of them go, with the shadow buffers. */
+	disable(f);
+	assert_int_equal(ioevs(f), 0);
+	/* A kick still on its way finds nothing. */
+	f->kicks++;
+	io_thread(f);
+	complete_io(f);
+	assert_int_equal(rd32(f, CSTS), 0);
+
+	/* Enabled again, shadow doorbells first, then the queue. */
+	enable(f);
+	dbbuf_on(f);
+	assert_int_equal(ioevs(f), 0);
+	ioq(f, 1, 16);
+	assert_true(f->ioev[1]);
+	rw_cmd(f, e, false, 0, 1, f->data, 0);
+	push(f, 1, e);
+	set_shadow(f, 1, false, f->sq[1].idx);
+	wr32(f, SQTDBL(1), 0); /* no ioeventfd took it: a kick */
+	io_thread(f);
+	assert_true(wait_cqe(f, 1, &c));
+	assert_int_equal(c.status, 0);
+	/* Function level reset: gone too. */
+	nvme_reset(f->n);
+	assert_int_equal(ioevs(f), 0);
+}
+
+/*
+ * A reset while commands are in the back-end and a kick is pending:
+ * nothing of the old queues reaches guest memory, the kick finds nothing.
+ */
+static void test_kick_reset_in_flight(void **state)
+{
+	struct fix *f = *state;
+	uint8_t before[64 * 16];
+	struct cqe c;
+	uint32_t e[16];
+
+	f->lazy = true;
+	enable(f);
+	dbbuf_on(f);
+	ioq(f, 1, 64);
+	memset(hva(f, IOCQ_GPA(1), sizeof(before)), 0xa5, sizeof(before));
+	f->cq[1].phase = false;
+	for (int i = 0; i < 8; i++) {
+		rw_cmd(f, e, true, (uint64_t)i * 8, 8, f->data, 0);
+		push(f, 1, e);
+	}
+	set_shadow(f, 1, false, f->sq[1].idx);
+	f->kicks++;
+	io_thread(f); /* the writes go to the back-end */
+	for (int i = 0; i < 4; i++) {
+		rw_cmd(f, e, true, (uint64_t)i * 8, 8, f->data, 0);
+		push(f, 1, e);
+	}
+	set_shadow(f, 1, false, f->sq[1].idx);
+	wr32(f, SQTDBL(1), 0); /* a kick, not taken yet */
+	memcpy(before, hva(f, IOCQ_GPA(1), sizeof(before)), sizeof(before));
+	disable(f);
+	assert_int_equal(ioevs(f), 0);
+	io_thread(f);
+	complete_io(f);
+	assert_memory_equal(hva(f, IOCQ_GPA(1), sizeof(before)), before,
+			    sizeof(before));
+	/* The same with a function level reset, then it comes back clean. */
+	enable(f);
+	dbbuf_on(f);
+	ioq(f, 1, 64);
+	memset(hva(f, IOCQ_GPA(1), sizeof(before)), 0xa5, sizeof(before));
+	f->cq[1].phase = false;
+	for (int i = 0; i < 8; i++) {
+		rw_cmd(f, e, false, (uint64_t)i * 8, 8, f->data, 0);
+		push(f, 1, e);
+	}
+	set_shadow(f, 1, false, f->sq[1].idx);
+	f->kicks++;
+	io_thread(f);
+	f->kicks++;
+	nvme_reset(f->n);
+	io_thread(f);
+	complete_io(f);
+	assert_memory_equal(hva(f, IOCQ_GPA(1), sizeof(before)), before,
+			    sizeof(before));
+	f->lazy = false;
+	up(f);
+	rw_cmd(f, e, false, 0, 1, f->data, 0);
+	assert_int_equal(exec_full(f, 1, e, &c), S_OK);
+}
+
 /* ---- threads: a vCPU rings, the I/O thread completes ---- */
 
 static void completion_cb(void *opaque, uint32_t events)
@@ -1897,6 +2131,15 @@ int main(void)
 		T(test_disable_in_flight),
 		T(test_delete_sq_in_flight),
 		T(test_shadow_doorbells),
+		TM(test_read_write, m_kicks),
+		TM(test_cq_full, m_kicks),
+		TM(test_back_pressure, m_kicks),
+		TM(test_interrupts, m_kicks),
+		TM(test_disable_in_flight, m_kicks),
+		TM(test_delete_sq_in_flight, m_kicks),
+		TM(test_shadow_doorbells, m_kicks),
+		TM(test_kick_ioeventfd_lifecycle, m_kicks),
+		TM(test_kick_reset_in_flight, m_kicks),
 		TM(test_threads, m_uring),
 		TM(test_threads, m_identity),
 		cmocka_unit_test(test_readonly),

@@ -54,6 +54,8 @@
 #define WBUF_GPA 0x100000ull /* write data: pages 0, 2, 4, ... */
 #define RBUF_GPA 0x200000ull
 #define NOT_RAM (PCI_HOLE_START + 0x1000)
+#define DBS_GPA 0x40000ull /* shadow doorbells */
+#define EIS_GPA 0x41000ull /* event indexes */
 
 struct q {
 	uint64_t base;
@@ -68,6 +70,7 @@ struct fix {
 	unsigned int msix_cap, pm_cap, pcie_cap;
 	struct q sq[2], cq[2];
 	uint16_t cid;
+	bool dbbuf; /* I/O queue doorbells go to the shadow first */
 };
 
 /* MSI-X vector v's message carries data 0x40 + v. */
@@ -181,12 +184,22 @@ static void cmd(struct fix *f, uint32_t *e, uint8_t opc, uint32_t nsid,
 	nvme_sqe_prp(e, prp1, prp2);
 }
 
+/* Shadow doorbell @qid (the CQ's if @cq) to @v, as Linux writes it. */
+static void set_shadow(struct fix *f, unsigned int qid, bool cq, uint32_t v)
+{
+	v = htole32(v);
+	memcpy(hva(f, DBS_GPA + (2 * qid + cq) * 4, 4), &v, 4);
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+}
+
 static void submit(struct fix *f, unsigned int qid, const uint32_t *e)
 {
 	struct q *q = &f->sq[qid];
 
 	nvme_sqe_store(hva(f, q->base + (uint64_t)q->idx * 64, 64), e);
 	q->idx = (uint16_t)((q->idx + 1) % q->size);
+	if (f->dbbuf && qid)
+		set_shadow(f, qid, false, q->idx);
 	pf_wr(&f->pf, SQTDBL(qid), q->idx, 4);
 }
 
@@ -208,6 +221,8 @@ static int reap(struct fix *f, unsigned int qid, bool ring, uint16_t *cid)
 			q->idx = (uint16_t)((q->idx + 1) % q->size);
 			if (!q->idx)
 				q->phase = !q->phase;
+			if (ring && f->dbbuf && qid)
+				set_shadow(f, qid, true, q->idx);
 			if (ring)
 				pf_wr(&f->pf, CQHDBL(qid), q->idx, 4);
 			return (dw3 >> 17) & 0x7ff;
@@ -884,6 +899,81 @@ static void test_sriov_vfs(void **state)
 	vfs_enable(f, cap, 2);
 }
 
+/*
+ * I/O SQ doorbells: an ioeventfd only with shadow doorbells on, at BAR0's
+ * address, following it, gone on FLR and at teardown; I/O through it.
+ */
+static void test_doorbell_ioeventfd(void **state)
+{
+	struct fix *f = *state;
+	uint64_t db1 = NVME_DB_BASE + 8, bar;
+	unsigned int hits, msgs;
+	uint32_t e[16];
+	uint16_t devctl;
+
+	bring_up_msix(f);
+	io_queues(f);
+	/* Plain doorbells: the value is needed, they all exit. */
+	assert_int_equal(pf_ioeventfds(), 0);
+	fill(f, WBUF_GPA, 9);
+	assert_int_equal(rw(f, true, 8, WBUF_GPA), 0);
+	assert_int_equal(pf_ioeventfd_hits(), 0);
+
+	memset(hva(f, DBS_GPA, 2 * PAGE), 0, 2 * PAGE);
+	cmd(f, e, 0x7c, 0, DBS_GPA, EIS_GPA);
+	assert_int_equal(exec(f, 0, e), 0);
+	f->dbbuf = true;
+	assert_int_equal(pf_ioeventfds(), 1);
+	assert_true(pf_ioeventfd_at(f->pf.bar + db1, 4));
+	/* The admin queue keeps its exit (Linux leaves it off the shadow). */
+	assert_false(pf_ioeventfd_at(f->pf.bar + NVME_DB_BASE, 4));
+
+	/* Read back through the ioeventfd; the I/O thread completes. */
+	hits = pf_ioeventfd_hits();
+	msgs = msgs_for(1);
+	memset(hva(f, RBUF_GPA, 8 * PAGE), 0, 8 * PAGE);
+	assert_int_equal(rw(f, false, 8, RBUF_GPA), 0);
+	assert_true(same(f, WBUF_GPA, RBUF_GPA));
+	assert_int_equal(pf_ioeventfd_hits(), hits + 1);
+	assert_true(msgs_for(1) >= msgs + 1);
+	/* A 2-byte write is no ioeventfd's: it exits, and is refused. */
+	pf_wr(&f->pf, db1, f->sq[1].idx, 2);
+	assert_int_equal(pf_ioeventfd_hits(), hits + 1);
+
+	/* Decode off: gone; BAR0 moved and on: at the new place. */
+	bar = f->pf.bar;
+	pf_cfg_wr(&f->pf, PCI_COMMAND, 0, 2);
+	assert_int_equal(pf_ioeventfds(), 0);
+	pf_cfg_wr(&f->pf, PCI_BASE_ADDRESS_0, (uint32_t)(bar + 0x100000), 4);
+	pf_cfg_wr(&f->pf, PCI_BASE_ADDRESS_1,
+		  (uint32_t)((bar + 0x100000) >> 32), 4);
+	map_bar(f);
+	assert_true(f->pf.bar == bar + 0x100000);
+	assert_int_equal(pf_rd(&f->pf, CSTS, 4) & 3, 1);
+	assert_int_equal(pf_ioeventfds(), 1);
+	assert_true(pf_ioeventfd_at(f->pf.bar + db1, 4));
+	assert_int_equal(rw(f, false, 8, RBUF_GPA), 0);
+	assert_int_equal(pf_ioeventfd_hits(), hits + 2);
+
+	/* FLR: none left; then again, and the teardown checks it goes. */
+	devctl = pf_cfg_rd(&f->pf, f->pcie_cap + PCI_EXP_DEVCTL, 2);
+	pf_cfg_wr(&f->pf, f->pcie_cap + PCI_EXP_DEVCTL,
+		  devctl | PCI_EXP_DEVCTL_BCR_FLR, 2);
+	assert_int_equal(pf_ioeventfds(), 0);
+	f->dbbuf = false;
+	map_bar(f);
+	bring_up_msix(f);
+	memset(hva(f, DBS_GPA, 2 * PAGE), 0, 2 * PAGE);
+	cmd(f, e, 0x7c, 0, DBS_GPA, EIS_GPA);
+	assert_int_equal(exec(f, 0, e), 0);
+	f->dbbuf = true;
+	io_queues(f);
+	assert_int_equal(pf_ioeventfds(), 1);
+	assert_int_equal(rw(f, false, 8, RBUF_GPA), 0);
+	assert_true(same(f, WBUF_GPA, RBUF_GPA));
+	assert_int_equal(pf_ioeventfd_hits(), hits + 3);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 int main(void)
@@ -899,6 +989,7 @@ int main(void)
 		T(test_power_states),
 		T(test_hostile),
 		T(test_teardown_busy),
+		T(test_doorbell_ioeventfd),
 		cmocka_unit_test_setup_teardown(test_sriov_vfs, setup_sriov,
 						teardown),
 	};

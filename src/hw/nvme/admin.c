@@ -521,6 +521,8 @@ static uint16_t dbbuf_config(struct nvme_ctrl *n, const struct nvme_cmd *c)
 	n->dbbuf = true;
 	n->dbbuf_dbs = c->prp1;
 	n->dbbuf_eis = c->prp2;
+	/* The tails can be read back now: doorbells may skip the exit. */
+	nvme_sq_ioev_sync(n);
 	return ST_OK;
 }
 

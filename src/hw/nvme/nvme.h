@@ -14,11 +14,16 @@
  * Guest memory is reached only through the DMA address space it is given
  * (kvm/dma.h). No KVM or x86 header is needed.
  *
- * Threading: one mutex per controller. nvme_mmio_*() run on vCPU threads
- * (a doorbell write fetches and starts commands there, bounded by the
- * queue's size); nvme_process_completions() runs on the I/O thread that
- * polls nvme_completion_fd(). The interrupt callbacks are called with the
- * controller lock held: they must not call back into the controller.
+ * Threading: one mutex per controller covers everything. nvme_mmio_*()
+ * run on vCPU threads: registers, CC.EN/SHN, the admin queue (fetched and
+ * executed there) and CQ head doorbells. I/O submission queues are fetched
+ * there too unless the glue gives sq_kick(); then an I/O SQ tail doorbell
+ * only records the tail and kicks the I/O thread, which calls
+ * nvme_process_doorbells(), and nvme_process_completions() when the
+ * back-end's completion fd fires. So with sq_kick() commands go to the
+ * back-end, complete and interrupt on the I/O thread only. The callbacks
+ * are called with the controller lock held: they must not call back into
+ * the controller. See docs/nvme.md, "Locking".
  */
 
 #include <stdbool.h>
@@ -77,6 +82,21 @@ struct nvme_irq_ops {
 	void (*notify)(void *opaque, unsigned int vector);
 	/* Pin-based: the INTx level changed. */
 	void (*set_level)(void *opaque, bool asserted);
+	/*
+	 * Optional, both or neither: I/O SQ doorbells on the I/O thread.
+	 * sq_kick() makes the I/O thread call nvme_process_doorbells() soon
+	 * (an eventfd write); it must not wait for it. sq_ioeventfd() asks
+	 * for (@on) or against a KVM ioeventfd on I/O SQ @qid's tail
+	 * doorbell (the 4-byte write at NVME_DB_BASE + 8 * @qid) that kicks
+	 * the same way. The controller asks for one only while shadow
+	 * doorbells are on, since an ioeventfd loses the value written: the
+	 * tail is then read from the shadow buffer. If the glue cannot have
+	 * one, the write still arrives through nvme_mmio_write(): nothing
+	 * changes for the guest. Without sq_kick every SQ is fetched on the
+	 * thread that rang (tests, fuzzing).
+	 */
+	void (*sq_kick)(void *opaque, uint16_t qid);
+	void (*sq_ioeventfd)(void *opaque, uint16_t qid, bool on);
 };
 
 /*
@@ -106,6 +126,12 @@ void nvme_set_irq_mode(struct nvme_ctrl *n, enum nvme_irq_mode mode);
 int nvme_completion_fd(const struct nvme_ctrl *n);
 /* ... and call this when it fires: completions are posted, IRQs raised. */
 void nvme_process_completions(struct nvme_ctrl *n);
+/*
+ * On the I/O thread after sq_kick() or an SQ doorbell ioeventfd: fetches
+ * and starts what the I/O SQs hold (tails from the shadow buffer when
+ * shadow doorbells are on), bounded as a doorbell write is.
+ */
+void nvme_process_doorbells(struct nvme_ctrl *n);
 
 /*
  * Conventional reset of the function (PCI FLR, VM reset): a controller

@@ -219,6 +219,8 @@ struct nvme_sq {
 	bool stalled;
 	/* Delete I/O SQ waiting for the commands still in flight. */
 	bool deleting;
+	/* sq_ioeventfd() asked for its doorbell (nvme_sq_ioev_sync()). */
+	bool ioev;
 	struct nvme_req *delete_req;
 };
 
@@ -330,6 +332,8 @@ void nvme_sq_free(struct nvme_ctrl *n, struct nvme_sq *sq);
 void nvme_cq_free(struct nvme_ctrl *n, struct nvme_cq *cq);
 void nvme_sq_start_delete(struct nvme_ctrl *n, struct nvme_sq *sq,
 			  struct nvme_req *req);
+/* Ask for doorbell ioeventfds on the I/O SQs that should have one. */
+void nvme_sq_ioev_sync(struct nvme_ctrl *n);
 void nvme_features_reset(struct nvme_ctrl *n);
 void nvme_check_temperature(struct nvme_ctrl *n);
 

@@ -13,9 +13,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
 
 #include "backend/block.h"
 #include "kvm/dma.h"
+#include "kvm/irq.h"
 #include "kvm/msi_vectors.h"
 #include "kvm/vm.h"
 #include "pci/msix.h"
@@ -26,12 +29,21 @@
 
 /*
  * Locking, outermost first:
- *   pdev.lock (config hooks: MSI-X enable, FLR, power state)
- *   ctrl lock (nvme_ctrl.lock: BAR0, completions, nvme_reset())
- *   msix.lock (table, notify), host->intx_lock
+ *   pdev.lock (config hooks: MSI-X enable, FLR, power state; BAR remaps)
+ *   ctrl lock (nvme_ctrl.lock: BAR0, completions, doorbells, nvme_reset())
+ *   msix.lock (table, notify), host->intx_lock, ioev_lock
  *   vectors.lock, vm->irq_lock
- * The controller calls notify/set_level with its lock held; they take
- * only the MSI-X or INTx lock, never pdev.lock.
+ * The controller calls notify/set_level/sq_kick/sq_ioeventfd with its lock
+ * held; they take only the MSI-X, INTx or ioeventfd lock, never pdev.lock,
+ * and never wait for the I/O thread (which may be waiting for the ctrl
+ * lock): so nothing here adds or removes loop fds under the ctrl lock.
+ *
+ * Threads: vCPUs write registers, CC, the admin queue's and CQ head
+ * doorbells; the I/O thread (one doorbell eventfd and the back-end's
+ * completion fd per function) fetches the I/O SQs, submits, completes
+ * and interrupts. Both under the ctrl lock, so they never race; a reset
+ * (CC.EN = 0, FLR) drains the back-end under it and leaves a kick that
+ * is still pending nothing to find.
  */
 
 struct nvme_pci {
@@ -48,6 +60,19 @@ struct nvme_pci {
 	unsigned int pm_cap;
 	/* Under pdev.lock: the mode last given to the controller. */
 	bool msix_on;
+	/*
+	 * I/O SQ doorbells: the eventfd the I/O thread polls (kicked by
+	 * the controller, or by KVM on an SQ tail doorbell ioeventfd), and
+	 * the ioeventfds, under ioev_lock: the controller's wish per queue,
+	 * the address each is registered at (0: none), BAR0's address (0:
+	 * not decoding). Registered = wanted and BAR0 decoding.
+	 */
+	int db_fd;
+	pthread_mutex_t ioev_lock;
+	uint64_t ioev_base;
+	bool ioev_want[NVME_MAX_IOQ + 1];
+	uint64_t ioev_addr[NVME_MAX_IOQ + 1];
+	bool ioev_dead, ioev_warned;
 	/* A PF with VFs: the capability and the VFs' functions (all built). */
 	struct pci_sriov sriov;
 	struct nvme_pci **vfs;
@@ -85,9 +110,90 @@ static void np_set_level(void *opaque, bool asserted)
 	pci_dev_set_intx(&np->pdev, asserted);
 }
 
+/* SQ doorbells (controller lock held) --------------------------------- */
+
+static void np_sq_kick(void *opaque, uint16_t qid)
+{
+	struct nvme_pci *np = opaque;
+	uint64_t one = 1;
+
+	if (write(np->db_fd, &one, sizeof(one)) < 0)
+		pr_warn_ratelimited("%s: doorbell kick: %s", np->name,
+				    strerror(errno));
+}
+
+/* ioev_lock held: make queue @qid's registration what is wanted. */
+static void ioev_apply(struct nvme_pci *np, unsigned int qid)
+{
+	const struct irq_ops *ops = vm_irq_ops(np->vm);
+	uint64_t want = np->ioev_want[qid] && np->ioev_base && !np->ioev_dead ?
+				np->ioev_base + NVME_DB_BASE + 8ull * qid :
+				0;
+	uint64_t *at = &np->ioev_addr[qid];
+	int ret = -ENOSYS;
+
+	if (*at == want)
+		return;
+	if (*at)
+		ops->ioeventfd(np->vm, *at, 4, np->db_fd, false);
+	*at = 0;
+	if (!want)
+		return;
+	/* Any value, 4 bytes: other widths still exit and are refused. */
+	if (ops->ioeventfd)
+		ret = ops->ioeventfd(np->vm, want, 4, np->db_fd, true);
+	if (!ret) {
+		*at = want;
+	} else if (!np->ioev_warned) {
+		np->ioev_warned = true;
+		pr_debug("%s: no doorbell ioeventfd (%s): doorbells exit",
+			 np->name, strerror(-ret));
+	}
+}
+
+static void np_sq_ioeventfd(void *opaque, uint16_t qid, bool on)
+{
+	struct nvme_pci *np = opaque;
+
+	if (qid > NVME_MAX_IOQ)
+		return;
+	pthread_mutex_lock(&np->ioev_lock);
+	np->ioev_want[qid] = on;
+	ioev_apply(np, qid);
+	pthread_mutex_unlock(&np->ioev_lock);
+}
+
+/* pdev.lock held, after every remap: the ioeventfds follow BAR0. */
+static void np_bars_changed(struct pci_dev *pdev)
+{
+	struct nvme_pci *np = to_np(pdev);
+	struct pci_bar *bar = &pdev->bars[NVME_PCI_BAR];
+	uint64_t base = bar->mapped ? bar->addr : 0;
+
+	pthread_mutex_lock(&np->ioev_lock);
+	if (base != np->ioev_base) {
+		np->ioev_base = base;
+		for (unsigned int q = 1; q <= NVME_MAX_IOQ; q++)
+			ioev_apply(np, q);
+	}
+	pthread_mutex_unlock(&np->ioev_lock);
+}
+
+/* Teardown: every ioeventfd off, none again. */
+static void ioev_kill(struct nvme_pci *np)
+{
+	pthread_mutex_lock(&np->ioev_lock);
+	np->ioev_dead = true;
+	for (unsigned int q = 1; q <= NVME_MAX_IOQ; q++)
+		ioev_apply(np, q);
+	pthread_mutex_unlock(&np->ioev_lock);
+}
+
 static const struct nvme_irq_ops np_irq_ops = {
 	.notify = np_notify,
 	.set_level = np_set_level,
+	.sq_kick = np_sq_kick,
+	.sq_ioeventfd = np_sq_ioeventfd,
 };
 
 /* BAR0 ------------------------------------------------------------------ */
@@ -120,6 +226,25 @@ static void np_completion_cb(void *opaque, uint32_t events)
 	struct nvme_pci *np = opaque;
 
 	nvme_process_completions(np->n);
+}
+
+static void np_doorbell_cb(void *opaque, uint32_t events)
+{
+	struct nvme_pci *np = opaque;
+	uint64_t v;
+
+	/* Kicks coalesce: one pass looks at every SQ. */
+	if (read(np->db_fd, &v, sizeof(v)) < 0 && errno != EAGAIN)
+		pr_warn_ratelimited("%s: doorbell eventfd: %s", np->name,
+				    strerror(errno));
+	nvme_process_doorbells(np->n);
+}
+
+/* Both I/O thread fds off the loop (waits for a running callback). */
+static void loop_del(struct nvme_pci *np)
+{
+	evloop_del(np->loop, nvme_completion_fd(np->n));
+	evloop_del(np->loop, np->db_fd);
 }
 
 /* Config space (pdev.lock held) ------------------------------------------ */
@@ -250,7 +375,7 @@ void nvme_pci_destroy(struct nvme_pci *np)
 	be = np->be;
 	/* Called directly, not from devices_destroy(): leave the list. */
 	device_unregister(np->vm, &np->pdev.dev);
-	evloop_del(np->loop, nvme_completion_fd(np->n));
+	loop_del(np);
 	if (np->vfs) {
 		/* The VFs go first: removed now, then freed. */
 		pci_sriov_exit(&np->sriov);
@@ -258,6 +383,8 @@ void nvme_pci_destroy(struct nvme_pci *np)
 			nvme_pci_destroy(np->vfs[i]);
 		free(np->vfs);
 	}
+	/* No doorbell reaches the (closed) eventfd any more. */
+	ioev_kill(np);
 	/* Unpublished, BARs unmapped, INTx released. */
 	pci_dev_exit(&np->pdev);
 	/* Waits for the back-end; nothing reaches the guest any more. */
@@ -265,6 +392,8 @@ void nvme_pci_destroy(struct nvme_pci *np)
 	msix_destroy(&np->msix);
 	msi_vectors_destroy(&np->vectors);
 	dma_space_destroy(&np->dma);
+	close(np->db_fd);
+	pthread_mutex_destroy(&np->ioev_lock);
 	free(np);
 	blk_close(be);
 }
@@ -379,6 +508,14 @@ create(struct vm *vm, struct pci_host *host, struct blk_backend *be,
 	if (!is_vf)
 		c.nr_secondary = nr_vfs;
 	np->nr_vectors = nv;
+	pthread_mutex_init(&np->ioev_lock, NULL);
+	np->db_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (np->db_fd < 0) {
+		ret = -errno;
+		pthread_mutex_destroy(&np->ioev_lock);
+		free(np);
+		goto fail_alloc;
+	}
 	dma_space_init_identity(&np->dma, &vm->mem);
 	ret = msi_vectors_init(&np->vectors, np->name, nv, vm_irq_ops(vm), vm);
 	if (ret)
@@ -408,6 +545,7 @@ create(struct vm *vm, struct pci_host *host, struct blk_backend *be,
 	if ((ret = add_pm_cap(np)) || (ret = add_pcie_cap(np)))
 		goto fail_msix;
 	pdev->cfg_write = np_cfg_write;
+	pdev->bars_changed = np_bars_changed;
 	pdev->dev.kind = DEV_PCI;
 	/* A VF is reset and freed by its PF, never on its own. */
 	pdev->dev.reset = is_vf ? NULL : np_dev_reset;
@@ -417,18 +555,23 @@ create(struct vm *vm, struct pci_host *host, struct blk_backend *be,
 			 np_completion_cb, np);
 	if (ret)
 		goto fail_msix;
+	ret = evloop_add(loop, np->db_fd, EPOLLIN, np_doorbell_cb, np);
+	if (ret) {
+		evloop_del(loop, nvme_completion_fd(np->n));
+		goto fail_msix;
+	}
 	if (is_vf)
 		return np; /* registered by sriov.c at VF Enable */
 	if (nr_vfs) {
 		ret = add_sriov(np, vm, host, vf_be, vf_cfg, nr_vfs, loop);
 		if (ret) {
-			evloop_del(loop, nvme_completion_fd(np->n));
+			loop_del(np);
 			goto fail_msix;
 		}
 	}
 	ret = pci_dev_register(host, pdev, devfn);
 	if (ret < 0) {
-		evloop_del(loop, nvme_completion_fd(np->n));
+		loop_del(np);
 		drop_vfs(np);
 		goto fail_msix;
 	}
@@ -445,7 +588,7 @@ create(struct vm *vm, struct pci_host *host, struct blk_backend *be,
 		if (err) {
 			dma_space_init_identity(&np->dma, &vm->mem);
 			pci_dev_unregister(pdev);
-			evloop_del(loop, nvme_completion_fd(np->n));
+			loop_del(np);
 			drop_vfs(np);
 			ret = err;
 			goto fail_msix;
@@ -464,6 +607,8 @@ fail_vectors:
 	msi_vectors_destroy(&np->vectors);
 fail_dma:
 	dma_space_destroy(&np->dma);
+	close(np->db_fd);
+	pthread_mutex_destroy(&np->ioev_lock);
 	free(np);
 fail_alloc:
 	pr_err("%s: cannot create the NVMe function: %s",

@@ -313,6 +313,37 @@ void nvme_req_complete(struct nvme_ctrl *n, struct nvme_req *req,
 	cq_post(n, cq);
 }
 
+/* ---- I/O SQ doorbells on the I/O thread ---- */
+
+/* Whether the glue fetches I/O SQs on its I/O thread (nvme.h). */
+static bool kicks(const struct nvme_ctrl *n)
+{
+	return n->irq->sq_kick && n->irq->sq_ioeventfd;
+}
+
+static void sq_ioev_set(struct nvme_ctrl *n, struct nvme_sq *sq, bool on)
+{
+	if (!kicks(n) || !sq->qid || sq->ioev == on)
+		return;
+	sq->ioev = on;
+	n->irq->sq_ioeventfd(n->irq_opaque, sq->qid, on);
+}
+
+/*
+ * An ioeventfd loses the value written, so an I/O SQ has one only while
+ * its tail can be read back from the shadow doorbell, and not while it
+ * is being deleted (a write must then reach us to be reported invalid).
+ */
+void nvme_sq_ioev_sync(struct nvme_ctrl *n)
+{
+	for (unsigned int q = 1; q <= NVME_MAX_IOQ; q++) {
+		struct nvme_sq *sq = n->sq[q];
+
+		if (sq)
+			sq_ioev_set(n, sq, n->dbbuf && !sq->deleting);
+	}
+}
+
 /* ---- queues ---- */
 
 static size_t iov_arena_size(uint32_t size)
@@ -353,6 +384,7 @@ struct nvme_sq *nvme_sq_create(struct nvme_ctrl *n, uint16_t qid, uint16_t cqid,
 	}
 	n->sq[qid] = sq;
 	n->cq[cqid]->nr_sqs++;
+	sq_ioev_set(n, sq, n->dbbuf);
 	return sq;
 }
 
@@ -361,6 +393,7 @@ void nvme_sq_free(struct nvme_ctrl *n, struct nvme_sq *sq)
 {
 	struct nvme_cq *cq = n->cq[sq->cqid];
 
+	sq_ioev_set(n, sq, false);
 	/* Held completions of this SQ leave its CQ's list. */
 	if (cq) {
 		struct nvme_req **pp = &cq->held;
@@ -422,6 +455,7 @@ void nvme_sq_start_delete(struct nvme_ctrl *n, struct nvme_sq *sq,
 
 	sq->deleting = true;
 	sq->delete_req = req;
+	sq_ioev_set(n, sq, false);
 	while (*pp) {
 		struct nvme_req *r = *pp;
 
@@ -545,15 +579,20 @@ static void run_sq(struct nvme_ctrl *n, struct nvme_sq *sq)
 
 /*
  * After anything that may free slots or end deletions: resume stalled
- * queues (each once), start the batch, raise interrupts.
+ * queues (each once), start the batch, raise interrupts. Off the I/O
+ * thread (@io false) a stalled I/O SQ is left to it when it has one.
  */
-static void run(struct nvme_ctrl *n)
+static void run(struct nvme_ctrl *n, bool io)
 {
 	finish_deletes(n);
 	for (unsigned int q = 0; q <= NVME_MAX_IOQ; q++) {
 		struct nvme_sq *sq = n->sq[q];
 
-		if (sq && sq->stalled && sq->free && n->ready)
+		if (!sq || !sq->stalled || !sq->free || !n->ready)
+			continue;
+		if (q && !io && kicks(n))
+			n->irq->sq_kick(n->irq_opaque, sq->qid);
+		else
 			run_sq(n, sq);
 	}
 	finish_deletes(n);
@@ -579,6 +618,22 @@ static void doorbell_write(struct nvme_ctrl *n, uint64_t off, uint32_t val)
 	/* Linux keeps the admin queue off the shadow: mirror it there. */
 	if (n->dbbuf && !qid && !shadow_write(n, n->dbbuf_dbs, 0, is_cq, val))
 		return;
+	if (qid && !is_cq && kicks(n)) {
+		/*
+		 * The I/O thread fetches. With shadow doorbells it reads the
+		 * tail there (as after an ioeventfd); without, it is this one.
+		 */
+		sq = n->sq[qid];
+		if (!n->dbbuf) {
+			if (val > 0xffff || !sq_tail_valid(sq, val)) {
+				bad_doorbell(n, qid, AEI_ERR_INVALID_DB_VALUE);
+				return;
+			}
+			sq->tail = (uint16_t)val;
+		}
+		n->irq->sq_kick(n->irq_opaque, qid);
+		return;
+	}
 	if (n->dbbuf && qid) {
 		uint16_t v;
 
@@ -857,7 +912,7 @@ void nvme_mmio_write(struct nvme_ctrl *n, uint64_t off, uint64_t val,
 	reg_write(n, off, (uint32_t)val);
 	if (size == 8)
 		reg_write(n, off + 4, (uint32_t)(val >> 32));
-	run(n);
+	run(n, false);
 	pthread_mutex_unlock(&n->lock);
 }
 
@@ -883,7 +938,34 @@ void nvme_process_completions(struct nvme_ctrl *n)
 {
 	pthread_mutex_lock(&n->lock);
 	blk_process_completions(n->be);
-	run(n);
+	run(n, true);
+	pthread_mutex_unlock(&n->lock);
+}
+
+void nvme_process_doorbells(struct nvme_ctrl *n)
+{
+	pthread_mutex_lock(&n->lock);
+	for (unsigned int q = 1; q <= NVME_MAX_IOQ && n->ready; q++) {
+		struct nvme_sq *sq = n->sq[q];
+		uint16_t v;
+
+		if (!sq || sq->deleting)
+			continue;
+		/* Which SQ rang is not known: look at every shadow tail. */
+		if (n->dbbuf) {
+			if (!shadow_read(n, sq->qid, false, &v))
+				break;
+			if (v != sq->tail && !sq_tail_valid(sq, v)) {
+				bad_doorbell(n, sq->qid,
+					     AEI_ERR_INVALID_DB_VALUE);
+				continue;
+			}
+			sq->tail = v;
+		}
+		if (sq->head != sq->tail)
+			run_sq(n, sq);
+	}
+	run(n, true);
 	pthread_mutex_unlock(&n->lock);
 }
 

@@ -92,9 +92,32 @@ void nvme_push(struct nvme *n, unsigned int qid, const uint32_t *e)
 	s->idx = (uint16_t)((s->idx + 1) % s->size);
 }
 
+/* Linux's nvme_dbbuf_need_event(): whether @new_idx passed @event_idx. */
+static bool need_event(uint16_t event_idx, uint16_t new_idx, uint16_t old)
+{
+	return (uint16_t)(new_idx - event_idx - 1) < (uint16_t)(new_idx - old);
+}
+
+/* Shadow doorbell @idx to @v; whether the register must be written too. */
+static bool shadow_update(struct nvme *n, unsigned int qid, unsigned int idx,
+			  uint16_t v)
+{
+	uint16_t old;
+
+	if (!n->dbs || !qid)
+		return true;
+	asm volatile("" ::: "memory"); /* the entries first (x86: wmb) */
+	old = (uint16_t)n->dbs[idx];
+	n->dbs[idx] = v;
+	__atomic_thread_fence(__ATOMIC_SEQ_CST); /* mb() */
+	return need_event((uint16_t)n->eis[idx], v, old);
+}
+
 void nvme_ring_sq(struct nvme *n, unsigned int qid)
 {
 	asm volatile("" ::: "memory");
+	if (!shadow_update(n, qid, 2 * qid, n->sq[qid].idx))
+		return;
 	nvme_wr32(n, nvme_sq_db(n, qid), n->sq[qid].idx);
 	n->sq_rings++;
 }
@@ -115,6 +138,8 @@ volatile uint32_t *nvme_reap(struct nvme *n, unsigned int qid)
 
 void nvme_ring_cq(struct nvme *n, unsigned int qid)
 {
+	if (!shadow_update(n, qid, 2 * qid + 1, n->cq[qid].idx))
+		return;
 	nvme_wr32(n, nvme_cq_db(n, qid), n->cq[qid].idx);
 	n->cq_rings++;
 }
@@ -173,4 +198,22 @@ int nvme_create_io_queues(struct nvme *n, void *sq, void *cq, uint16_t size)
 	n->cq[1] =
 		(struct nvme_queue){ .base = cq, .size = size, .phase = true };
 	return 0;
+}
+
+int nvme_dbbuf(struct nvme *n, void *dbs, void *eis)
+{
+	uint32_t e[16];
+	int st;
+
+	memset(dbs, 0, NVME_PAGE);
+	memset(eis, 0, NVME_PAGE);
+	nvme_sqe(e, 0x7c, 0, 0, nvme_pa(dbs), nvme_pa(eis));
+	st = nvme_exec(n, 0, e);
+	if (st > 0)
+		printf("%s: Doorbell Buffer Config: status %#x\n", n->name, st);
+	if (!st) {
+		n->dbs = dbs;
+		n->eis = eis;
+	}
+	return st;
 }

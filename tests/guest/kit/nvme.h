@@ -47,6 +47,11 @@ struct nvme {
 	uint16_t cid; /* the last CID nvme_exec() gave */
 	struct nvme_queue sq[2], cq[2]; /* admin, then I/O queue 1 */
 	uint64_t sq_rings, cq_rings; /* doorbell writes */
+	/*
+	 * Shadow doorbells and event indexes (nvme_dbbuf()), dword 2 * qid
+	 * for the SQ, + 1 for the CQ; NULL: plain doorbells.
+	 */
+	volatile uint32_t *dbs, *eis;
 };
 
 static inline uint64_t nvme_pa(const void *p)
@@ -98,11 +103,16 @@ void nvme_sqe(uint32_t *e, uint8_t opc, uint16_t cid, uint32_t nsid,
 	      uint64_t prp1, uint64_t prp2);
 /* @e at the tail of SQ @qid, without a doorbell. */
 void nvme_push(struct nvme *n, unsigned int qid, const uint32_t *e);
-/* SQ @qid's tail doorbell. */
+/*
+ * SQ @qid's tail doorbell. With shadow doorbells an I/O queue's goes to
+ * the shadow, and to the register only when it passes the controller's
+ * event index (Linux's nvme_dbbuf_update_and_check_event()); the admin
+ * queue's always to the register, as Linux does.
+ */
 void nvme_ring_sq(struct nvme *n, unsigned int qid);
 /* The next completion on CQ @qid, or NULL; advances the head (no doorbell). */
 volatile uint32_t *nvme_reap(struct nvme *n, unsigned int qid);
-/* CQ @qid's head doorbell. */
+/* CQ @qid's head doorbell, the same way. */
 void nvme_ring_cq(struct nvme *n, unsigned int qid);
 /*
  * @e with the next CID on queue @qid, polled for up to 10 s; checks the
@@ -115,5 +125,11 @@ int nvme_exec(struct nvme *n, unsigned int qid, uint32_t *e);
  * (printed), 0, or -1.
  */
 int nvme_create_io_queues(struct nvme *n, void *sq, void *cq, uint16_t size);
+/*
+ * Doorbell Buffer Config (admin opcode 7Ch) with the shadow doorbells at
+ * @dbs and the event indexes at @eis (a page each, cleared here), then
+ * nvme_ring_*() use them. Returns its status (printed) or -1.
+ */
+int nvme_dbbuf(struct nvme *n, void *dbs, void *eis);
 
 #endif

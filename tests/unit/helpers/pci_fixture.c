@@ -33,6 +33,14 @@ static unsigned int nr_msgs, irqfd_msgs;
 static uint64_t last_addr;
 static uint32_t last_data;
 static bool routes_fail;
+/* ioeventfds as KVM keeps them: a write of len bytes at addr kicks efd. */
+#define MAX_IOEVS 128
+static struct {
+	uint64_t addr;
+	unsigned int len;
+	int efd;
+} ioevs[MAX_IOEVS];
+static unsigned int nr_ioevs, ioev_hits;
 static struct {
 	bool used;
 	uint64_t addr;
@@ -138,6 +146,34 @@ static int rec_signal_msi(void *opaque, uint64_t addr, uint32_t data)
 	return 0;
 }
 
+static int rec_ioeventfd(void *opaque, uint64_t addr, unsigned int len, int efd,
+			 bool assign)
+{
+	int ret = 0;
+	unsigned int i;
+
+	pthread_mutex_lock(&rec_lock);
+	for (i = 0; i < nr_ioevs; i++)
+		if (ioevs[i].addr == addr && ioevs[i].len == len)
+			break;
+	if (assign) {
+		/* KVM refuses a second one on the same address and length. */
+		if (i < nr_ioevs)
+			ret = -EEXIST;
+		else if (nr_ioevs == MAX_IOEVS)
+			ret = -ENOSPC;
+		else
+			ioevs[nr_ioevs++] =
+				(typeof(ioevs[0])){ addr, len, efd };
+	} else if (i == nr_ioevs || ioevs[i].efd != efd) {
+		ret = -ENOENT;
+	} else {
+		ioevs[i] = ioevs[--nr_ioevs];
+	}
+	pthread_mutex_unlock(&rec_lock);
+	return ret;
+}
+
 static const struct irq_ops rec_ops = {
 	.route_add = rec_route_add,
 	.route_update = rec_route_update,
@@ -145,6 +181,7 @@ static const struct irq_ops rec_ops = {
 	.irqfd_assign = rec_irqfd_assign,
 	.irqfd_deassign = rec_irqfd_deassign,
 	.signal_msi = rec_signal_msi,
+	.ioeventfd = rec_ioeventfd,
 };
 
 static void rec_irq(struct vm *vm, unsigned int gsi, int level)
@@ -165,6 +202,8 @@ void pf_vm_init(struct pci_fix *pf, uint64_t ram_size, bool routes_ok)
 	last_data = 0;
 	memset(routes, 0, sizeof(routes));
 	routes_fail = !routes_ok;
+	nr_ioevs = 0;
+	ioev_hits = 0;
 	pthread_mutex_unlock(&rec_lock);
 
 	vm_init_common(&pf->vm);
@@ -195,6 +234,8 @@ void pf_init(struct pci_fix *pf, uint64_t ram_size, bool routes_ok)
 void pf_destroy(struct pci_fix *pf)
 {
 	devices_destroy(&pf->vm);
+	/* Nothing may leave an ioeventfd behind on a closed eventfd. */
+	assert_int_equal(pf_ioeventfds(), 0);
 	evloop_destroy(pf->loop);
 	vm_destroy(&pf->vm);
 }
@@ -225,7 +266,54 @@ uint64_t pf_rd(struct pci_fix *pf, uint64_t off, unsigned int size)
 
 void pf_wr(struct pci_fix *pf, uint64_t off, uint64_t v, unsigned int size)
 {
-	bus_write(&pf->vm.mmio, pf->bar + off, &v, size);
+	uint64_t one = 1;
+	int efd = -1;
+
+	/* An ioeventfd takes the write in the kernel: the value is lost. */
+	pthread_mutex_lock(&rec_lock);
+	for (unsigned int i = 0; i < nr_ioevs; i++) {
+		if (ioevs[i].addr == pf->bar + off && ioevs[i].len == size) {
+			efd = ioevs[i].efd;
+			ioev_hits++;
+			break;
+		}
+	}
+	pthread_mutex_unlock(&rec_lock);
+	if (efd >= 0)
+		assert_int_equal(write(efd, &one, 8), 8);
+	else
+		bus_write(&pf->vm.mmio, pf->bar + off, &v, size);
+}
+
+unsigned int pf_ioeventfds(void)
+{
+	unsigned int n;
+
+	pthread_mutex_lock(&rec_lock);
+	n = nr_ioevs;
+	pthread_mutex_unlock(&rec_lock);
+	return n;
+}
+
+bool pf_ioeventfd_at(uint64_t addr, unsigned int len)
+{
+	bool found = false;
+
+	pthread_mutex_lock(&rec_lock);
+	for (unsigned int i = 0; i < nr_ioevs; i++)
+		found |= ioevs[i].addr == addr && ioevs[i].len == len;
+	pthread_mutex_unlock(&rec_lock);
+	return found;
+}
+
+unsigned int pf_ioeventfd_hits(void)
+{
+	unsigned int n;
+
+	pthread_mutex_lock(&rec_lock);
+	n = ioev_hits;
+	pthread_mutex_unlock(&rec_lock);
+	return n;
 }
 
 unsigned int pf_intx_gsi(struct pci_fix *pf)

@@ -60,5 +60,14 @@ unsigned int pf_msgs_with(uint64_t addr, uint32_t data);
 unsigned int pf_msgs(uint64_t *addr, uint32_t *data);
 /* How many of them came through an irqfd. */
 unsigned int pf_irqfd_msgs(void);
+/*
+ * MMIO ioeventfds assigned through vm->irq_ops (as KVM would hold them):
+ * how many, whether one is at @addr for @len-byte writes, and how many
+ * pf_wr() calls one took instead of the bus (the value lost, the eventfd
+ * written). pf_destroy() checks none is left.
+ */
+unsigned int pf_ioeventfds(void);
+bool pf_ioeventfd_at(uint64_t addr, unsigned int len);
+unsigned int pf_ioeventfd_hits(void);
 
 #endif
