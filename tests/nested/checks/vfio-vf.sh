@@ -11,5 +11,8 @@ vf_l2_vf() {
 	fi
 }
 vf_l2_vf
+# A VF has the one interrupt vfio-sriov assigned it: one MSI-X vector.
+vf_msix_min=1
 # shellcheck source=checks/vfio.sh
 . "$NESTED_DIR/checks/vfio.sh"
+vf_msix_min=2

@@ -3,7 +3,7 @@
 # vfio-pci) passed through to L3 with --device; L3's nvme driver uses it
 # (l3-steps/nvme.sh); this host finds in the controller's image what L3
 # wrote. vfio-intx.sh sets vf_irq=intx first.
-vf_irq=${vf_irq:-msix} vf_last=${vf_last:-none}
+vf_irq=${vf_irq:-msix} vf_last=${vf_last:-none} vf_msix_min=${vf_msix_min:-2}
 
 vf_checks() {
 	local v m s want sum
@@ -15,10 +15,10 @@ vf_checks() {
 	fi
 	v=$(marker "$clog" nvme-pci)
 	if [[ $v =~ ^1b36:0010\ class=0x010802\ driver=nvme\ msix=([0-9]+) ]] &&
-		if [[ $vf_irq == msix ]]; then ((BASH_REMATCH[1] >= 2)); else ((BASH_REMATCH[1] == 0)); fi; then
+		if [[ $vf_irq == msix ]]; then ((BASH_REMATCH[1] >= vf_msix_min)); else ((BASH_REMATCH[1] == 0)); fi; then
 		pass "$name/vfio-pci"
 	else
-		fail "$name/vfio-pci" "nvme-pci=${v:-none}, want QEMU's 1b36:0010 class 0x010802 on L3's nvme driver, $([[ $vf_irq == msix ]] && echo '>= 2 MSI-X vectors' || echo 'no MSI-X (pci=nomsi)')"
+		fail "$name/vfio-pci" "nvme-pci=${v:-none}, want QEMU's 1b36:0010 class 0x010802 on L3's nvme driver, $([[ $vf_irq == msix ]] && echo ">= $vf_msix_min MSI-X vectors" || echo 'no MSI-X (pci=nomsi)')"
 	fi
 	m=$(marker "$clog" nvme-model)
 	s=$(marker "$clog" nvme-serial)
