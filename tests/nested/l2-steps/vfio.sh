@@ -20,6 +20,8 @@ else
 	m "vfio-bind=none"
 fi
 
+# The interactive demo needs none of what follows.
+if ! grep -qw devisor.interactive /proc/cmdline; then
 # What a user can get wrong, each refused before any guest runs: the
 # status and devisor's first error line, for checks/vfio.sh. (Should one
 # start a guest after all, it ends at once: no initrd, panic=-1.)
@@ -41,3 +43,4 @@ echo $vfio_sm > /sys/bus/pci/drivers_probe
 m "vfio-group-drivers=$(for d in /sys/bus/pci/devices/$vfio_sm/iommu_group/devices/*; do
 	printf '%s:%s ' "${d##*/}" "$(vfio_drv "${d##*/}")"; done)"
 vfio_err group /sys/bus/pci/devices/$vfio_sm
+fi
