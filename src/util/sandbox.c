@@ -356,12 +356,6 @@ static const struct kind_spec specs[SANDBOX_NR_KINDS] = {
 		.calls = { base_calls, device_calls },
 		.ioctls = { device_ioctls, vcpu_ioctls, vfio_ioctls,
 			    vhost_ioctls },
-		/*
-		 * Read-only opens: a Linux guest powering off with an NVMe
-		 * controller on makes a vCPU open a file (seen nested,
-		 * 2026-12-04; the caller is not yet found).
-		 */
-		.flags = F_OPEN_RDONLY,
 	},
 	[SANDBOX_IO] = {
 		.calls = { base_calls, device_calls, io_calls },
