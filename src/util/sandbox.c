@@ -332,8 +332,9 @@ static const char *const asan_calls[] = {
 enum {
 	F_CLONE_THREAD = 1 << 0, /* clone(CLONE_THREAD ...) */
 	F_SOCKET_INET = 1 << 1, /* socket(AF_INET/AF_INET6, ...) */
-	F_SOCKET_UNIX = 1 << 3, /* socket(AF_UNIX, ...): vsock's back-end */
 	F_OPEN_RDONLY = 1 << 2, /* openat(..., O_RDONLY) */
+	F_OPEN_EACCES = 1 << 3, /* open/openat fail with EACCES */
+	F_SOCKET_UNIX = 1 << 4, /* socket(AF_UNIX, ...): vsock's back-end */
 };
 
 struct kind_spec {
@@ -356,6 +357,7 @@ static const struct kind_spec specs[SANDBOX_NR_KINDS] = {
 		.calls = { base_calls, device_calls },
 		.ioctls = { device_ioctls, vcpu_ioctls, vfio_ioctls,
 			    vhost_ioctls },
+		.flags = F_OPEN_EACCES,
 	},
 	[SANDBOX_IO] = {
 		.calls = { base_calls, device_calls, io_calls },
@@ -365,6 +367,7 @@ static const struct kind_spec specs[SANDBOX_NR_KINDS] = {
 	[SANDBOX_CONSOLE] = {
 		.calls = { base_calls, device_calls },
 		.ioctls = { device_ioctls },
+		.flags = F_OPEN_EACCES,
 	},
 	[SANDBOX_API] = {
 		.calls = { base_calls, device_calls, creator_calls, api_calls },
@@ -373,10 +376,12 @@ static const struct kind_spec specs[SANDBOX_NR_KINDS] = {
 	},
 	[SANDBOX_SIGNAL] = {
 		.calls = { base_calls, signal_calls },
+		.flags = F_OPEN_EACCES,
 	},
 	[SANDBOX_RTC] = {
 		.calls = { base_calls },
 		.ioctls = { device_ioctls },
+		.flags = F_OPEN_EACCES,
 	},
 };
 
@@ -482,6 +487,16 @@ static int build(scmp_filter_ctx ctx, enum sandbox_kind kind)
 
 		ret = add(ctx, SCMP_ACT_ALLOW, "openat", 1, cmp);
 	}
+	/*
+	 * devisor opens nothing on these threads, but glibc may, lazily and
+	 * read-only (seen on a vCPU in L2 during an SR-IOV VF cycle; the time
+	 * zone is read up front, see sandbox_init()): refused with an error
+	 * it falls back from, where a trap would stop the VM.
+	 */
+	if (!ret && (s->flags & F_OPEN_EACCES))
+		ret = add(ctx, SCMP_ACT_ERRNO(EACCES), "openat", 0, NULL);
+	if (!ret && (s->flags & F_OPEN_EACCES))
+		ret = add(ctx, SCMP_ACT_ERRNO(EACCES), "open", 0, NULL);
 	return ret;
 }
 
