@@ -37,8 +37,15 @@ nv_sum() {
 nv_check() {
 	# The driver probes asynchronously (reset work, then a namespace
 	# scan): the controller and its namespace may come a moment later.
+	# With two controllers of one subsystem (vfio-2vf) the namespace is
+	# one multipath device, named after the subsystem: any nvme*n1.
 	nv_i=0
-	while [ ! -e /sys/block/nvme0n1 ] && [ "$nv_i" -lt 40 ]; do
+	nv_ns=
+	while [ "$nv_i" -lt 80 ]; do
+		for nv_b in /sys/block/nvme*n1; do
+			[ -e "$nv_b" ] && nv_ns=${nv_b##*/} && break
+		done
+		[ -n "$nv_ns" ] && break
 		sleep 0.5
 		nv_i=$((nv_i + 1))
 	done
@@ -63,11 +70,10 @@ nv_check() {
 	m "nvme-pci=$(sed 's/^0x//' "$nv_d/vendor"):$(sed 's/^0x//' "$nv_d/device") class=$(cat "$nv_d/class") driver=$nv_drv msix=$nv_msix extcfg=$(wc -c < "$nv_d/config")"
 	# Behind an IOMMU (--iommu vtd with intel_iommu=on) it has a group.
 	if [ -e "$nv_d/iommu_group" ]; then m "nvme-iommu-group=yes"; else m "nvme-iommu-group=no"; fi
-	if [ ! -e /sys/block/nvme0n1 ]; then
-		m "nvme-ns=missing"
+	if [ -z "$nv_ns" ]; then
+		m "nvme-ns=missing ($(dmesg | grep -i nvme | tail -n 4 | tr '\n' '|'))"
 		return
 	fi
-	nv_ns=nvme0n1
 	m "nvme-ns=$nv_ns"
 	m "nvme-sectors=$(cat /sys/block/$nv_ns/size)"
 
