@@ -42,7 +42,9 @@ nv_check() {
 	nv_i=0
 	nv_ns=
 	while [ "$nv_i" -lt 80 ]; do
+		# Not nvmeXcYnZ: multipath's hidden per-path nodes.
 		for nv_b in /sys/block/nvme*n1; do
+			case ${nv_b##*/} in *c*) continue ;; esac
 			[ -e "$nv_b" ] && nv_ns=${nv_b##*/} && break
 		done
 		[ -n "$nv_ns" ] && break
