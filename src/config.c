@@ -350,7 +350,8 @@ int config_parse_vfio(char *spec, struct vfio_config *out, char *err,
 			key = "path";
 		}
 		if (!val)
-			FAIL("device: '%s' needs a value (path=, addr=)", key);
+			FAIL("device: '%s' needs a value (path=, addr=, rom=)",
+			     key);
 		if (!strcmp(key, "path")) {
 			if (!*val)
 				FAIL("device path is empty");
@@ -358,8 +359,16 @@ int config_parse_vfio(char *spec, struct vfio_config *out, char *err,
 		} else if (!strcmp(key, "addr")) {
 			if (config_parse_pci_addr(val, &out->addr, err, errlen))
 				return -EINVAL;
+		} else if (!strcmp(key, "rom")) {
+			if (!strcmp(val, "on"))
+				out->no_rom = false;
+			else if (!strcmp(val, "off"))
+				out->no_rom = true;
+			else
+				FAIL("device rom must be on or off, not '%s'",
+				     val);
 		} else {
-			FAIL("device has no option '%s' (it takes path, addr)",
+			FAIL("device has no option '%s' (it takes path, addr, rom)",
 			     key);
 		}
 	}

@@ -64,11 +64,12 @@ int config_parse_nvme(char *spec, struct disk_config *out, char *err,
 struct vfio_config {
 	const char *path; /* /sys/bus/pci/devices/DDDD:BB:DD.F */
 	int addr; /* devfn on bus 0, or CONFIG_PCI_AUTO */
+	bool no_rom; /* rom=off: the expansion ROM hidden */
 };
 
 /*
- * "path=/sys/bus/pci/devices/DDDD:BB:DD.F[,addr=DD.F]" (Cloud Hypervisor's
- * --device; a bare path too). Points into @spec.
+ * "path=/sys/bus/pci/devices/DDDD:BB:DD.F[,addr=DD.F][,rom=on|off]" (Cloud
+ * Hypervisor's --device; a bare path too). Points into @spec.
  */
 int config_parse_vfio(char *spec, struct vfio_config *out, char *err,
 		      size_t errlen);

@@ -73,7 +73,7 @@ static void usage(FILE *f)
 	      "      --device SPEC    host PCI function passed through with "
 	      "VFIO, repeatable:\n"
 	      "                       path=/sys/bus/pci/devices/DDDD:BB:DD.F"
-	      "[,addr=DD.F]\n"
+	      "[,addr=DD.F][,rom=on|off]\n"
 	      "                       (bound to vfio-pci; docs/vfio.md)\n"
 	      "      --net SPEC       virtio-net, repeatable: "
 	      "tap=NAME[,mac=M][,addr=DD.F] or\n"

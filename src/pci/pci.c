@@ -185,7 +185,7 @@ void pci_dev_init(struct pci_dev *pdev, const char *name, uint16_t vendor,
 
 	pdev->cap_next = PCI_STD_HEADER_SIZEOF;
 	pdev->ext_next = PCI_CFG_SPACE_SIZE;
-	for (unsigned int i = 0; i < PCI_STD_NUM_BARS; i++) {
+	for (unsigned int i = 0; i < PCI_NUM_BAR_SLOTS; i++) {
 		pdev->bars[i].pdev = pdev;
 		pdev->bars[i].idx = i;
 	}
@@ -265,6 +265,30 @@ int pci_dev_set_bar(struct pci_dev *pdev, unsigned int idx, uint64_t size,
 		put_le(&pdev->config[reg + 4], 0, 4);
 		put_le(&pdev->wmask[reg + 4], ~(size - 1) >> 32, 4);
 	}
+	fn_unlock(pdev);
+	return 0;
+}
+
+int pci_dev_set_rom(struct pci_dev *pdev, uint64_t size,
+		    const struct bus_ops *ops, void *opaque)
+{
+	struct pci_bar *bar = &pdev->bars[PCI_ROM_SLOT];
+
+	if (pdev->registered || size < 2048 || size > (1u << 24) ||
+	    (size & (size - 1)))
+		return -EINVAL;
+	if (bar->type != PCI_BAR_NONE)
+		return -EBUSY;
+	fn_lock(pdev);
+	bar->type = PCI_BAR_ROM;
+	bar->size = size;
+	bar->ops = ops;
+	bar->opaque = opaque;
+	put_le(&pdev->config[PCI_ROM_ADDRESS], 0, 4);
+	put_le(&pdev->wmask[PCI_ROM_ADDRESS],
+	       (~(uint32_t)(size - 1) & PCI_ROM_ADDRESS_MASK) |
+		       PCI_ROM_ADDRESS_ENABLE,
+	       4);
 	fn_unlock(pdev);
 	return 0;
 }
@@ -503,6 +527,8 @@ static void bar_write(void *opaque, uint64_t off, uint64_t val,
 	struct pci_bar *bar = opaque;
 	struct msix *msix = bar->pdev->msix;
 
+	if (bar->type == PCI_BAR_ROM)
+		return; /* read-only memory */
 	if (msix && msix_bar_claims(msix, bar->idx, off))
 		msix_bar_write(msix, bar->idx, off, val, size);
 	else if (bar->ops && bar->ops->write)
@@ -522,13 +548,21 @@ static struct bus *bar_bus(struct pci_bar *bar)
 	return bar->type == PCI_BAR_IO ? &vm->pio : &vm->mmio;
 }
 
+static unsigned int bar_reg(unsigned int idx)
+{
+	return idx == PCI_ROM_SLOT ? PCI_ROM_ADDRESS :
+				     PCI_BASE_ADDRESS_0 + 4 * idx;
+}
+
 static uint64_t bar_decode(const struct pci_dev *pdev, unsigned int idx)
 {
 	const struct pci_bar *bar = &pdev->bars[idx];
-	const uint8_t *p = &pdev->config[PCI_BASE_ADDRESS_0 + 4 * idx];
+	const uint8_t *p = &pdev->config[bar_reg(idx)];
 	uint64_t a = (uint32_t)get_le(p, 4);
 
 	switch (bar->type) {
+	case PCI_BAR_ROM:
+		return a & PCI_ROM_ADDRESS_MASK;
 	case PCI_BAR_IO:
 		return a & PCI_BASE_ADDRESS_IO_MASK & 0xffff;
 	case PCI_BAR_MEM32:
@@ -545,7 +579,7 @@ uint64_t pci_bar_addr(struct pci_dev *pdev, unsigned int idx, bool *mapped)
 {
 	uint64_t a;
 
-	if (idx >= PCI_STD_NUM_BARS)
+	if (idx >= PCI_NUM_BAR_SLOTS)
 		return 0;
 	fn_lock(pdev);
 	a = bar_decode(pdev, idx);
@@ -580,6 +614,9 @@ static bool bar_target(struct pci_dev *pdev, struct pci_bar *bar,
 			return false;
 		limit = bar->type == PCI_BAR_MEM64 ? PCI_PHYS_LIMIT :
 						     1ull << 32;
+		if (bar->type == PCI_BAR_ROM &&
+		    !(pdev->config[PCI_ROM_ADDRESS] & PCI_ROM_ADDRESS_ENABLE))
+			return false;
 	}
 	/* The source decides about decode too (a VF's MSE is its PF's). */
 	if (pdev->bar_source && !pdev->bar_source->addr(pdev->bar_source_opaque,
@@ -656,11 +693,11 @@ static void bar_map(struct pci_dev *pdev, struct pci_bar *bar, uint64_t a)
  */
 static void update_mappings(struct pci_dev *pdev)
 {
-	bool want[PCI_STD_NUM_BARS] = { false };
-	uint64_t addr[PCI_STD_NUM_BARS] = { 0 };
+	bool want[PCI_NUM_BAR_SLOTS] = { false };
+	uint64_t addr[PCI_NUM_BAR_SLOTS] = { 0 };
 	unsigned int i;
 
-	for (i = 0; i < PCI_STD_NUM_BARS; i++) {
+	for (i = 0; i < PCI_NUM_BAR_SLOTS; i++) {
 		struct pci_bar *bar = &pdev->bars[i];
 
 		if (bar->type == PCI_BAR_NONE)
@@ -674,13 +711,13 @@ static void update_mappings(struct pci_dev *pdev)
 		bar->written = 0;
 		want[i] = bar_target(pdev, bar, &addr[i]);
 	}
-	for (i = 0; i < PCI_STD_NUM_BARS; i++) {
+	for (i = 0; i < PCI_NUM_BAR_SLOTS; i++) {
 		struct pci_bar *bar = &pdev->bars[i];
 
 		if (bar->mapped && (!want[i] || addr[i] != bar->addr))
 			bar_unmap(bar);
 	}
-	for (i = 0; i < PCI_STD_NUM_BARS; i++) {
+	for (i = 0; i < PCI_NUM_BAR_SLOTS; i++) {
 		struct pci_bar *bar = &pdev->bars[i];
 
 		if (want[i] && !bar->mapped)
@@ -741,6 +778,7 @@ void pci_cfg_write_generic(struct pci_dev *pdev, unsigned int off, uint32_t val,
 			bars = true;
 		}
 	}
+	bars |= overlaps(off, size, PCI_ROM_ADDRESS, 4);
 	if (cmd) {
 		/* A decode toggle settles half-written 64-bit BARs. */
 		for (unsigned int s = 0; s < PCI_STD_NUM_BARS; s++)
@@ -1129,7 +1167,7 @@ static int bar_alloc(struct pci_host *host, struct pci_bar *bar)
 /* host->lock held. */
 static void release_bars(struct pci_dev *pdev)
 {
-	for (unsigned int i = 0; i < PCI_STD_NUM_BARS; i++) {
+	for (unsigned int i = 0; i < PCI_NUM_BAR_SLOTS; i++) {
 		struct pci_bar *bar = &pdev->bars[i];
 
 		if (bar->win)
@@ -1155,7 +1193,7 @@ static int place_bars(struct pci_host *host, struct pci_dev *pdev)
 		}
 		return 0;
 	}
-	for (i = 0; i < PCI_STD_NUM_BARS; i++) {
+	for (i = 0; i < PCI_NUM_BAR_SLOTS; i++) {
 		if (pdev->bars[i].type == PCI_BAR_NONE)
 			continue;
 		ret = bar_alloc(host, &pdev->bars[i]);
@@ -1168,8 +1206,8 @@ static int place_bars(struct pci_host *host, struct pci_dev *pdev)
 			return ret;
 		}
 	}
-	for (i = 0; i < PCI_STD_NUM_BARS; i++) {
-		unsigned int reg = PCI_BASE_ADDRESS_0 + 4 * i;
+	for (i = 0; i < PCI_NUM_BAR_SLOTS; i++) {
+		unsigned int reg = bar_reg(i);
 		uint8_t *p = &pdev->config[reg];
 		uint64_t a = pdev->bars[i].placed;
 		uint32_t type_bits = (uint32_t)get_le(p, 4) &
@@ -1323,7 +1361,7 @@ static void do_unregister(struct pci_dev *pdev)
 	__atomic_store_n(&b->devfn[pdev->devfn], NULL, __ATOMIC_RELEASE);
 	pthread_mutex_lock(&pdev->lock);
 	pdev->registered = false;
-	for (unsigned int i = 0; i < PCI_STD_NUM_BARS; i++)
+	for (unsigned int i = 0; i < PCI_NUM_BAR_SLOTS; i++)
 		bar_unmap(&pdev->bars[i]);
 	if (pdev->bars_changed)
 		pdev->bars_changed(pdev);

@@ -129,7 +129,11 @@ enum pci_bar_type {
 	PCI_BAR_IO,
 	PCI_BAR_MEM32,
 	PCI_BAR_MEM64, /* uses slot idx and idx + 1 */
+	PCI_BAR_ROM, /* the expansion ROM, slot PCI_ROM_SLOT only */
 };
+/* bars[] holds the six BARs, then the expansion ROM. */
+#define PCI_ROM_SLOT PCI_STD_NUM_BARS
+#define PCI_NUM_BAR_SLOTS (PCI_STD_NUM_BARS + 1)
 #define PCI_BAR_PREFETCH 0x100 /* or'ed into a memory type */
 
 struct pci_bar {
@@ -180,7 +184,7 @@ struct pci_dev {
 	unsigned int cap_next, cap_last;
 	unsigned int ext_next, ext_last;
 
-	struct pci_bar bars[PCI_STD_NUM_BARS];
+	struct pci_bar bars[PCI_NUM_BAR_SLOTS];
 	const struct pci_bar_source *bar_source; /* NULL: own BAR registers */
 	/*
 	 * Called (pdev->lock held) after every remap, whether or not a BAR
@@ -288,6 +292,13 @@ int pci_dev_set_intx_pin(struct pci_dev *pdev, unsigned int pin);
  */
 int pci_dev_set_bar(struct pci_dev *pdev, unsigned int idx, uint64_t size,
 		    unsigned int type, const struct bus_ops *ops, void *opaque);
+/*
+ * An expansion ROM of @size bytes (a power of two, 2 KiB to 16 MiB) behind
+ * the ROM BAR (0x30): it decodes while both its enable bit and Memory
+ * Space are set, read through @ops; the guest's writes to it are dropped.
+ */
+int pci_dev_set_rom(struct pci_dev *pdev, uint64_t size,
+		    const struct bus_ops *ops, void *opaque);
 /*
  * The next capability added goes at @off (dword aligned, past the last
  * one): a pass-through function keeps its device's capability offsets.

@@ -69,7 +69,7 @@ struct vfio_pci {
 	struct vfio_device vd;
 	struct vm *vm;
 	char name[40];
-	struct vbar bars[PCI_STD_NUM_BARS];
+	struct vbar bars[PCI_NUM_BAR_SLOTS];
 	struct msix msix;
 	struct msi msi;
 	struct msi_vectors vectors;
@@ -447,7 +447,8 @@ static void vp_bar_mapped(struct pci_dev *pdev, unsigned int idx, uint64_t addr,
 	unsigned int nh;
 
 	bar_unmap_slots(vp, b);
-	if (!on || addr & 4095)
+	/* The ROM is read through the device file: VFIO never mmaps it. */
+	if (!on || addr & 4095 || idx == PCI_ROM_SLOT)
 		return;
 	nh = msix_holes(vp, idx, holes);
 	for (unsigned int a = 0; a < r->nr_areas; a++) {
@@ -824,6 +825,36 @@ static int setup_bars(struct vfio_pci *vp, const uint8_t *cfg)
 	return 0;
 }
 
+/*
+ * The expansion ROM, as the guest's own BAR; reads go to VFIO's ROM
+ * region (which enables the device's ROM only for the read).
+ */
+static int setup_rom(struct vfio_pci *vp)
+{
+	const struct vfio_region *r =
+		&vp->vd.regions[VFIO_PCI_ROM_REGION_INDEX];
+	uint64_t size = r->size;
+	int ret;
+
+	if (VFIO_PCI_ROM_REGION_INDEX >= vp->vd.nr_regions || !size)
+		return 0;
+	if (size < 2048)
+		size = 2048;
+	if ((size & (size - 1)) || size > (1u << 24)) {
+		pr_warn("%s: expansion ROM of %#llx bytes hidden (not a power of two up to 16 MiB)",
+			vp->name, (unsigned long long)r->size);
+		return 0;
+	}
+	vp->bars[PCI_ROM_SLOT].vp = vp;
+	vp->bars[PCI_ROM_SLOT].idx = VFIO_PCI_ROM_REGION_INDEX;
+	ret = pci_dev_set_rom(&vp->pdev, size, &vbar_ops,
+			      &vp->bars[PCI_ROM_SLOT]);
+	if (ret)
+		pr_err("%s: expansion ROM (%#llx bytes): %s", vp->name,
+		       (unsigned long long)r->size, strerror(-ret));
+	return ret;
+}
+
 static int setup_intx(struct vfio_pci *vp)
 {
 	struct pci_dev *pdev = &vp->pdev;
@@ -903,8 +934,8 @@ static void vp_dev_reset(struct device *dev)
 }
 
 struct vfio_pci *vfio_pci_create(struct vm *vm, struct pci_host *host,
-				 const char *path, int devfn, char *err,
-				 size_t errlen)
+				 const char *path, int devfn,
+				 unsigned int flags, char *err, size_t errlen)
 {
 	struct vfio_device vd;
 
@@ -912,12 +943,13 @@ struct vfio_pci *vfio_pci_create(struct vm *vm, struct pci_host *host,
 	if (vfio_device_open(vm, path, pci_host_has_iommu(host), &vd, err,
 			     errlen))
 		return NULL;
-	return vfio_pci_create_dev(vm, host, &vd, devfn, err, errlen);
+	return vfio_pci_create_dev(vm, host, &vd, devfn, flags, err, errlen);
 }
 
 struct vfio_pci *vfio_pci_create_dev(struct vm *vm, struct pci_host *host,
 				     struct vfio_device *vd, int devfn,
-				     char *err, size_t errlen)
+				     unsigned int flags, char *err,
+				     size_t errlen)
 {
 	struct vfio_pci *vp = calloc(1, sizeof(*vp));
 	uint8_t cfg[PCI_CFG_SPACE_SIZE];
@@ -976,6 +1008,8 @@ struct vfio_pci *vfio_pci_create_dev(struct vm *vm, struct pci_host *host,
 					   0);
 	if (!ret)
 		ret = setup_bars(vp, cfg);
+	if (!ret && !(flags & VFIO_PCI_NO_ROM))
+		ret = setup_rom(vp);
 	if (!ret)
 		ret = setup_caps(vp, cfg);
 	if (ret) {

@@ -14,14 +14,17 @@ struct vm;
 struct pci_host;
 struct vfio_pci;
 
+/* @flags: the device's expansion ROM stays hidden from the guest. */
+#define VFIO_PCI_NO_ROM 1u
+
 /*
  * Opens the function at @path (its sysfs directory), resets it and
  * registers it on @host at @devfn (-1: the planned or lowest free one).
  * Returns NULL with one sentence in @err.
  */
 struct vfio_pci *vfio_pci_create(struct vm *vm, struct pci_host *host,
-				 const char *path, int devfn, char *err,
-				 size_t errlen);
+				 const char *path, int devfn,
+				 unsigned int flags, char *err, size_t errlen);
 
 /*
  * The same for a device already open (@vd, taken over: closed on
@@ -30,7 +33,8 @@ struct vfio_pci *vfio_pci_create(struct vm *vm, struct pci_host *host,
 struct vfio_device;
 struct vfio_pci *vfio_pci_create_dev(struct vm *vm, struct pci_host *host,
 				     struct vfio_device *vd, int devfn,
-				     char *err, size_t errlen);
+				     unsigned int flags, char *err,
+				     size_t errlen);
 /* Unregisters and frees it, and gives the device back reset. */
 void vfio_pci_destroy(struct vfio_pci *vp);
 

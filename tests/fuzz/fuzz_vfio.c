@@ -54,7 +54,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct vfio_device vd;
 	struct vfio_pci *vp;
 	struct pci_dev *pdev;
-	struct fz_window w[2];
+	struct fz_window w[3];
 	char err[256];
 	int fd;
 
@@ -66,11 +66,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	/* BAR0 as the regions say: 64-bit memory (the rest is the input's). */
 	cfg[PCI_BASE_ADDRESS_0] = PCI_BASE_ADDRESS_MEM_TYPE_64;
 	fd = memfd_create("fuzz-vfio", 0);
-	if (fd < 0 || ftruncate(fd, BAR0_OFF + BAR0_SIZE) ||
+	if (fd < 0 || ftruncate(fd, BAR0_OFF + BAR0_SIZE + 4096) ||
 	    pwrite(fd, cfg, sizeof(cfg), 0) != sizeof(cfg))
 		abort();
 	vd = vfio_fake_device(fd, BAR0_OFF, BAR0_SIZE, 8, 64);
-	vp = vfio_pci_create_dev(&vm, &host, &vd, PCI_DEVFN(5, 0), err,
+	/* An expansion ROM after BAR0, behind the emulated ROM BAR. */
+	vd.regions[VFIO_PCI_ROM_REGION_INDEX] = (struct vfio_region){
+		.flags = VFIO_REGION_INFO_FLAG_READ,
+		.size = 4096,
+		.offset = BAR0_OFF + BAR0_SIZE,
+	};
+	vp = vfio_pci_create_dev(&vm, &host, &vd, PCI_DEVFN(5, 0), 0, err,
 				 sizeof(err));
 	if (!vp)
 		return 0; /* a config space devisor refuses; fd closed */
@@ -82,7 +88,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				   PCI_CFG_SPACE_EXP_SIZE };
 	w[1] = (struct fz_window){ true, pci_bar_addr(pdev, 0, NULL),
 				   BAR0_SIZE };
-	fz_run_io(&vm, w, 2, &in, NULL, NULL);
+	w[2] = (struct fz_window){ true, pci_bar_addr(pdev, PCI_ROM_SLOT, NULL),
+				   4096 };
+	fz_run_io(&vm, w, 3, &in, NULL, NULL);
 	vfio_pci_destroy(vp);
 	return 0;
 }

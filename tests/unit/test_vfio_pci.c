@@ -31,6 +31,8 @@
 #define BAR0_SIZE 0x4000
 #define MSIX_TABLE 0x2000
 #define MSIX_PBA 0x3000
+#define ROM_OFF 0x20000
+#define ROM_SIZE 0x1000
 
 struct fix {
 	struct pci_fix pf;
@@ -61,7 +63,7 @@ static void make_device(struct fix *f, bool loop)
 {
 	f->fd = memfd_create("fake-vfio", 0);
 	assert_true(f->fd >= 0);
-	assert_int_equal(ftruncate(f->fd, BAR0_OFF + BAR0_SIZE), 0);
+	assert_int_equal(ftruncate(f->fd, ROM_OFF + ROM_SIZE), 0);
 	dev_put(f, PCI_VENDOR_ID, 0x1b36, 2);
 	dev_put(f, PCI_DEVICE_ID, 0x0010, 2);
 	dev_put(f, PCI_CLASS_REVISION, 0x01080202, 4);
@@ -80,9 +82,12 @@ static void make_device(struct fix *f, bool loop)
 	dev_put(f, 0xf0, 0xcafe0001, 4);
 	/* The real device's MSI-X table holds the host's vectors. */
 	dev_put(f, BAR0_OFF + MSIX_TABLE, 0xfee01000, 4);
+	/* An option ROM: signature, and a word to find. */
+	dev_put(f, ROM_OFF, 0xaa55, 2);
+	dev_put(f, ROM_OFF + 0x100, 0x4d4f5244, 4);
 }
 
-static int setup_loop(void **state, bool loop)
+static int setup_flags(void **state, bool loop, unsigned int flags)
 {
 	struct fix *f = calloc(1, sizeof(*f));
 	struct vfio_device vd;
@@ -92,7 +97,12 @@ static int setup_loop(void **state, bool loop)
 	pf_init(&f->pf, RAM_SIZE, false);
 	make_device(f, loop);
 	vd = vfio_fake_device(f->fd, BAR0_OFF, BAR0_SIZE, 0, 4);
-	f->vp = vfio_pci_create_dev(&f->pf.vm, &f->pf.host, &vd, -1, err,
+	vd.regions[VFIO_PCI_ROM_REGION_INDEX] = (struct vfio_region){
+		.flags = VFIO_REGION_INFO_FLAG_READ,
+		.size = ROM_SIZE,
+		.offset = ROM_OFF,
+	};
+	f->vp = vfio_pci_create_dev(&f->pf.vm, &f->pf.host, &vd, -1, flags, err,
 				    sizeof(err));
 	assert_non_null(f->vp);
 	for (unsigned int slot = 1; slot < 32; slot++) {
@@ -109,12 +119,17 @@ static int setup_loop(void **state, bool loop)
 
 static int setup(void **state)
 {
-	return setup_loop(state, false);
+	return setup_flags(state, false, 0);
 }
 
 static int setup_looped(void **state)
 {
-	return setup_loop(state, true);
+	return setup_flags(state, true, 0);
+}
+
+static int setup_no_rom(void **state)
+{
+	return setup_flags(state, false, VFIO_PCI_NO_ROM);
 }
 
 static int teardown(void **state)
@@ -187,6 +202,53 @@ static void test_bar_emulated(void **state)
 	assert_int_equal(dev_get(f, CFG_OFF + PCI_BASE_ADDRESS_0, 4),
 			 PCI_BASE_ADDRESS_MEM_TYPE_64);
 	pf_cfg_wr(&f->pf, PCI_BASE_ADDRESS_0, (uint32_t)f->pf.bar, 4);
+}
+
+static uint32_t mmio_rd32(struct fix *f, uint64_t gpa)
+{
+	uint32_t v = 0;
+
+	bus_read(&f->pf.vm.mmio, gpa, &v, 4);
+	return v;
+}
+
+/*
+ * The expansion ROM: an emulated ROM BAR (sized, placed, enabled by its
+ * own bit and Memory Space) over the device's ROM region, read-only.
+ */
+static void test_rom(void **state)
+{
+	struct fix *f = *state;
+	uint32_t placed = pf_cfg_rd(&f->pf, PCI_ROM_ADDRESS, 4);
+
+	assert_int_not_equal(placed & PCI_ROM_ADDRESS_MASK, 0);
+	assert_int_equal(placed & PCI_ROM_ADDRESS_ENABLE, 0);
+	pf_cfg_wr(&f->pf, PCI_ROM_ADDRESS, ~PCI_ROM_ADDRESS_ENABLE, 4);
+	assert_int_equal(pf_cfg_rd(&f->pf, PCI_ROM_ADDRESS, 4),
+			 (uint32_t) ~(ROM_SIZE - 1));
+	pf_cfg_wr(&f->pf, PCI_ROM_ADDRESS, placed, 4);
+	/* Memory Space without the enable bit: nothing there. */
+	pf_cfg_wr(&f->pf, PCI_COMMAND, PCI_COMMAND_MEMORY, 2);
+	assert_int_equal(mmio_rd32(f, placed), 0xffffffff);
+	pf_cfg_wr(&f->pf, PCI_ROM_ADDRESS, placed | PCI_ROM_ADDRESS_ENABLE, 4);
+	assert_int_equal(mmio_rd32(f, placed) & 0xffff, 0xaa55);
+	assert_int_equal(mmio_rd32(f, placed + 0x100), 0x4d4f5244);
+	/* Writes are dropped, never reach the device. */
+	bus_write(&f->pf.vm.mmio, placed + 0x100, &(uint32_t){ 0 }, 4);
+	assert_int_equal(dev_get(f, ROM_OFF + 0x100, 4), 0x4d4f5244);
+	/* Decode off unmaps it; the device's own register was never used. */
+	pf_cfg_wr(&f->pf, PCI_COMMAND, 0, 2);
+	assert_int_equal(mmio_rd32(f, placed), 0xffffffff);
+	assert_int_equal(dev_get(f, CFG_OFF + PCI_ROM_ADDRESS, 4), 0);
+}
+
+/* rom=off: no ROM BAR at all, as for a device without one. */
+static void test_rom_hidden(void **state)
+{
+	struct fix *f = *state;
+
+	pf_cfg_wr(&f->pf, PCI_ROM_ADDRESS, ~0u, 4);
+	assert_int_equal(pf_cfg_rd(&f->pf, PCI_ROM_ADDRESS, 4), 0);
 }
 
 /* Command's decode and bus-master bits reach the device. */
@@ -265,6 +327,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_bar_emulated, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_command, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_rom, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_rom_hidden, setup_no_rom,
+						teardown),
 		cmocka_unit_test_setup_teardown(test_device_specific, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_bar_access, setup,

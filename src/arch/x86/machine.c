@@ -377,7 +377,9 @@ static int create_vfio_devices(struct vm *vm, const struct vm_config *cfg,
 		char err[512];
 
 		if (!vfio_pci_create(vm, m->pci, cfg->vfio[i].path,
-				     cfg->vfio[i].addr, err, sizeof(err))) {
+				     cfg->vfio[i].addr,
+				     cfg->vfio[i].no_rom ? VFIO_PCI_NO_ROM : 0,
+				     err, sizeof(err))) {
 			pr_err("--device %s: %s", cfg->vfio[i].path, err);
 			return -ENODEV;
 		}

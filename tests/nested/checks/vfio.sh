@@ -1,9 +1,11 @@
-# shellcheck shell=bash disable=SC2154 # clog, name, VFIO_IMG: the run's
+# shellcheck shell=bash disable=SC2154 # clog, name, VFIO_IMG, VFIO_ROM: the run's
 # vfio: L2's NVMe controller (QEMU's, behind L2's IOMMU, bound to
 # vfio-pci) passed through to L3 with --device; L3's nvme driver uses it
 # (l3-steps/nvme.sh); this host finds in the controller's image what L3
-# wrote. vfio-intx.sh sets vf_irq=intx first.
+# wrote. vfio-intx.sh sets vf_irq=intx first (and vf_rom=none: its ROM
+# hidden).
 vf_irq=${vf_irq:-msix} vf_last=${vf_last:-none} vf_msix_min=${vf_msix_min:-2}
+vf_rom=${vf_rom:-}
 
 vf_checks() {
 	local v m s want sum
@@ -29,6 +31,17 @@ vf_checks() {
 	fi
 	v=$(marker "$clog" nvme-sectors)
 	if [[ $v == 131072 ]]; then pass "$name/vfio-size"; else fail "$name/vfio-size" "nvme-sectors=${v:-none}, want 131072 (64 MiB)"; fi
+	# The PF's expansion ROM (tests/nested/run made it): as the file
+	# through devisor's ROM BAR, or absent with rom=off.
+	if [[ $name == vfio || -n $vf_rom ]]; then
+		want=${vf_rom:-$(md5sum < "$VFIO_ROM" | cut -d' ' -f1)}
+		v=$(marker "$clog" nvme-rom)
+		if [[ $v == "$want" ]]; then
+			pass "$name/vfio-rom"
+		else
+			fail "$name/vfio-rom" "nvme-rom=${v:-none}, want $want ($([[ $want == none ]] && echo 'hidden by rom=off' || echo "md5 of $VFIO_ROM"))"
+		fi
+	fi
 	for k in nvme-seed nvme-write nvme-random-write nvme-readback nvme-random-readback nvme-flr; do
 		v=$(marker "$clog" "$k")
 		if [[ $v == ok ]]; then pass "$name/vfio-${k#nvme-}"; else fail "$name/vfio-${k#nvme-}" "$k=${v:-none}"; fi

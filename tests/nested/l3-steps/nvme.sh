@@ -7,6 +7,7 @@
 #   nvme-model= nvme-serial= nvme-fw=   /sys/class/nvme/nvme0/{model,...}
 #   nvme-pci=VVVV:DDDD class=C driver=D msix=N   its PCI function
 #   nvme-iommu-group=yes|no   whether an IOMMU translates its DMA
+#   nvme-rom=MD5|none   md5 of its expansion ROM as sysfs reads it
 #   nvme-irqs=LINES/COUNT   nvme0q* lines in /proc/interrupts, interrupts
 #   nvme-ns= nvme-sectors=  the namespace block device and its size
 #   nvme-seed=        reads the 1 MiB of "DEVISOR-DISK-SEED TOKEN" lines
@@ -70,6 +71,14 @@ nv_check() {
 	nv_drv=none
 	[ -e "$nv_d/driver" ] && nv_drv=$(basename "$(readlink "$nv_d/driver")")
 	m "nvme-pci=$(sed 's/^0x//' "$nv_d/vendor"):$(sed 's/^0x//' "$nv_d/device") class=$(cat "$nv_d/class") driver=$nv_drv msix=$nv_msix extcfg=$(wc -c < "$nv_d/config")"
+	# A passed-through device's expansion ROM, read through its ROM BAR.
+	if [ ! -e "$nv_d/rom" ]; then
+		m "nvme-rom=none"
+	elif l3_run 20 sh -c "echo 1 > $nv_d/rom; cat $nv_d/rom | md5sum; echo 0 > $nv_d/rom"; then
+		m "nvme-rom=${l3_out%% *}"
+	else
+		m "nvme-rom=failed (status $?: $(l3_err))"
+	fi
 	# Behind an IOMMU (--iommu vtd with intel_iommu=on) it has a group.
 	if [ -e "$nv_d/iommu_group" ]; then m "nvme-iommu-group=yes"; else m "nvme-iommu-group=no"; fi
 	if [ -z "$nv_ns" ]; then
