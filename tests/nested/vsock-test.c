@@ -217,27 +217,34 @@ static int accept_one(int lfd, double deadline)
 	return accept(lfd, NULL, NULL);
 }
 
+/* One connection on @lfd, echoed until the peer closes; says so as @tag. */
+static int accept_and_echo(int lfd, const char *tag, double deadline)
+{
+	int fd = accept_one(lfd, deadline);
+	long n;
+
+	if (fd < 0)
+		return fail("accept");
+	n = echo(fd, deadline);
+	if (n < 0)
+		return fail("echo");
+	printf("ok %s echoed=%ld\n", tag, n);
+	return 0;
+}
+
 static int g_listen(unsigned int port, double deadline)
 {
 	struct sockaddr_vm sa = { .svm_family = AF_VSOCK,
 				  .svm_cid = VMADDR_CID_ANY,
 				  .svm_port = port };
-	int lfd = socket(AF_VSOCK, SOCK_STREAM, 0), fd;
-	long n;
+	int lfd = socket(AF_VSOCK, SOCK_STREAM, 0);
 
 	if (lfd < 0)
 		return fail("socket(AF_VSOCK)");
 	if (bind(lfd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
 	    listen(lfd, 4) < 0)
 		return fail("bind/listen");
-	fd = accept_one(lfd, deadline);
-	if (fd < 0)
-		return fail("accept");
-	n = echo(fd, deadline);
-	if (n < 0)
-		return fail("echo");
-	printf("ok g-listen echoed=%ld\n", n);
-	return 0;
+	return accept_and_echo(lfd, "g-listen", deadline);
 }
 
 static int g_connect(unsigned int port, size_t bytes, const char *tok,
@@ -341,19 +348,11 @@ static int host_listener(const char *path)
 
 static int h_serve(const char *path, double deadline)
 {
-	int lfd = host_listener(path), fd;
-	long n;
+	int lfd = host_listener(path);
 
 	if (lfd < 0)
 		return fail("listen");
-	fd = accept_one(lfd, deadline);
-	if (fd < 0)
-		return fail("accept");
-	n = echo(fd, deadline);
-	if (n < 0)
-		return fail("echo");
-	printf("ok h-serve echoed=%ld\n", n);
-	return 0;
+	return accept_and_echo(lfd, "h-serve", deadline);
 }
 
 static int h_drop(const char *path, double deadline)
