@@ -67,6 +67,7 @@ if [[ -n ${VFIO_ADDR:-} || -n ${BENCH_VFIO_IDEAL:-} ]] && [ -x "$build/bench/nvm
 fi
 
 echo "VFIO passthrough of $dev, $secs s per test (IOPS and MB/s; ratio > 1: devisor-vfio better)"
+echo "(host-direct: the host's nvme driver, interrupt-driven, through AIO system calls; the guests poll)"
 printf '%-24s %-30s %12s %12s   %s\n' metric pair devisor-vfio peer ratio
 for m in randread_4k_qd1_iops randread_4k_qd32_iops seqread_1m_qd4; do
 	row $m devisor-vfio qemu-vfio

@@ -449,12 +449,6 @@ int config_check_iommu(const struct vm_config *cfg, char *err, size_t errlen)
 {
 	if (cfg->iommu != IOMMU_VTD)
 		return 0;
-	for (unsigned int i = 0; i < cfg->nr_nvmes; i++) {
-		if (cfg->nvmes[i].vfs)
-			FAIL("--iommu vtd: --nvme #%u has vfs=; SR-IOV VFs "
-			     "behind the VT-d unit are not supported yet",
-			     i + 1);
-	}
 	for (unsigned int i = 0; i < cfg->nr_disks; i++) {
 		if (cfg->disks[i].transport == TRANSPORT_MMIO)
 			FAIL("--iommu vtd: --disk #%u has transport=mmio, and "

@@ -866,14 +866,18 @@ bool pci_host_has_iommu(const struct pci_host *host)
 	return host->cfg.dma_init != NULL;
 }
 
-int pci_dev_dma_init(struct pci_dev *pdev, struct dma_space *as)
+int pci_host_dma_init(struct pci_host *host, struct dma_space *as,
+		      unsigned int bus, unsigned int devfn)
 {
-	struct pci_host *host = pdev->host;
-
-	if (!host || !pci_host_has_iommu(host))
+	if (!host || !pci_host_has_iommu(host) || bus > 0xff || devfn > 0xff)
 		return -ENODEV;
 	return host->cfg.dma_init(host->cfg.dma_opaque, as,
-				  (uint16_t)(pdev->bus << 8 | pdev->devfn));
+				  (uint16_t)(bus << 8 | devfn));
+}
+
+int pci_dev_dma_init(struct pci_dev *pdev, struct dma_space *as)
+{
+	return pci_host_dma_init(pdev->host, as, pdev->bus, pdev->devfn);
 }
 
 struct pci_dev *pci_host_find(struct pci_host *host, unsigned int bus,

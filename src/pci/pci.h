@@ -395,6 +395,13 @@ bool pci_host_has_iommu(const struct pci_host *host);
  * dma_space_destroy().
  */
 int pci_dev_dma_init(struct pci_dev *pdev, struct dma_space *as);
+/*
+ * The same for the function that will answer at @devfn on @bus, before it
+ * is there: an SR-IOV VF's routing ID is fixed by its PF's capability,
+ * so its DMA space is ready before VF Enable makes it appear.
+ */
+int pci_host_dma_init(struct pci_host *host, struct dma_space *as,
+		      unsigned int bus, unsigned int devfn);
 
 /* Drive the INTx pin: @level 1 asserts. Any thread. */
 void pci_dev_set_intx(struct pci_dev *pdev, int level);

@@ -388,12 +388,10 @@ static void test_iommu(void **state)
 	cfg.iommu = IOMMU_NONE;
 	assert_int_equal(config_check_iommu(&cfg, err, 160), 0);
 
-	/* SR-IOV VFs are not behind the unit yet. */
+	/* SR-IOV VFs sit behind the unit like any function. */
 	cfg = (struct vm_config){ .nr_nvmes = 1, .iommu = IOMMU_VTD };
 	cfg.nvmes[0].vfs = 1;
-	assert_int_equal(config_check_iommu(&cfg, err, 160), -EINVAL);
-	assert_string_equal(err, "--iommu vtd: --nvme #1 has vfs=; SR-IOV VFs "
-				 "behind the VT-d unit are not supported yet");
+	assert_int_equal(config_check_iommu(&cfg, err, 160), 0);
 }
 
 static void test_vsock(void **state)

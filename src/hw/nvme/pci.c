@@ -578,15 +578,30 @@ create(struct vm *vm, struct pci_host *host, struct blk_backend *be,
 	/*
 	 * Behind an IOMMU, DMA goes through it with the requester id known
 	 * only now; in place, as the controller points at np->dma, and before
-	 * the guest has run.
+	 * the guest has run. The VFs' too, at the routing IDs they will have.
 	 */
 	if (pci_host_has_iommu(host)) {
 		int err;
 
 		dma_space_destroy(&np->dma);
 		err = pci_dev_dma_init(pdev, &np->dma);
-		if (err) {
+		if (err)
 			dma_space_init_identity(&np->dma, &vm->mem);
+		for (unsigned int i = 0; !err && i < np->nr_vfs; i++) {
+			struct nvme_pci *vf = np->vfs[i];
+			int vf_devfn = pci_sriov_vf_devfn(&np->sriov, ret, i);
+
+			if (vf_devfn < 0) {
+				err = -ERANGE;
+				break;
+			}
+			dma_space_destroy(&vf->dma);
+			err = pci_host_dma_init(host, &vf->dma, pdev->bus,
+						vf_devfn);
+			if (err)
+				dma_space_init_identity(&vf->dma, &vm->mem);
+		}
+		if (err) {
 			pci_dev_unregister(pdev);
 			loop_del(np);
 			drop_vfs(np);

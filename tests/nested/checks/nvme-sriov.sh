@@ -21,7 +21,7 @@ sr_checks() {
 		v=$(marker "$clog" sriov-vf$k-write)
 		if [[ $v == ok ]]; then pass "$name/sriov-vf$k-write"; else fail "$name/sriov-vf$k-write" "sriov-vf$k-write=${v:-none}"; fi
 		want=$(marker "$clog" sriov-vf$k-md5)
-		got=$(sed -n "s|.*DEVISOR-L2 sum=/tmp/nvme-sriov.img:$((k * 5 + 1)):1 md5=||p" "$clog" | tail -n1)
+		got=$(sed -n "s|.*DEVISOR-L2 sum=/tmp/$name.img:$((k * 5 + 1)):1 md5=||p" "$clog" | tail -n1)
 		if [[ -n $want && $got == "$want" ]]; then
 			pass "$name/sriov-vf$k-persist"
 		else

@@ -108,6 +108,8 @@ sr_check() {
 		sr_drv=none
 		[ -e "$sr_d/driver" ] && sr_drv=$(basename "$(readlink "$sr_d/driver")")
 		m "sriov-vf$sr_v=${sr_n:-none} pci=$(sed 's/^0x//' "$sr_d/vendor" 2>/dev/null):$(sed 's/^0x//' "$sr_d/device" 2>/dev/null) driver=$sr_drv sectors=$(cat /sys/block/${sr_n}n1/size 2>/dev/null)"
+		# Behind an IOMMU each VF is a requester of its own: a group.
+		if [ -e "$sr_d/iommu_group" ]; then m "sriov-vf$sr_v-iommu-group=$(basename "$(readlink "$sr_d/iommu_group")")"; else m "sriov-vf$sr_v-iommu-group=none"; fi
 		[ -n "$sr_n" ] && [ -e /dev/${sr_n}n1 ] || continue
 		if [ $sr_v = 1 ]; then
 			sr_want=$(yes "DEVISOR-DISK-SEED $sr_tok" | head -c 1048576 | sr_md5)
