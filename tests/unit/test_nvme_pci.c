@@ -899,6 +899,96 @@ static void test_sriov_vfs(void **state)
 	vfs_enable(f, cap, 2);
 }
 
+static int virt_mgmt(struct fix *f, unsigned int act, unsigned int cntlid)
+{
+	uint32_t e[16];
+
+	cmd(f, e, 0x1c, 0, 0, 0);
+	e[10] = act | cntlid << 16;
+	return exec(f, 0, e);
+}
+
+/*
+ * Virtualization Management on the PF: secondary controllers go offline
+ * (a VF then cannot be enabled: fatal status) and online again; no
+ * flexible resources to assign; Identify CNS 14h/15h tell the state.
+ */
+static void test_virt_mgmt(void **state)
+{
+	struct fix *f = *state;
+	unsigned int cap = sriov_cap(f);
+	uint8_t *id = hva(f, ID_GPA, PAGE);
+
+	f->pf.devfn = PCI_DEVFN(4, 0);
+	find_caps(f);
+	map_bar(f);
+	bring_up_msix(f);
+	assert_int_equal(identify(f, 1), 0);
+	assert_true((id[256] | id[257] << 8) & 1u << 10); /* OACS.VMS */
+	assert_int_equal(identify(f, 0x14), 0);
+	assert_int_equal(id[0] | id[1] << 8, 0); /* CNTLID */
+	assert_int_equal(id[4], 0); /* CRT: nothing flexible */
+
+	assert_int_equal(virt_mgmt(f, 0x7, 2), 0); /* VF 2 offline */
+	assert_int_equal(identify(f, 0x15), 0);
+	assert_int_equal(id[32 + 4], 1);
+	assert_int_equal(id[64 + 4], 0);
+	/* Nothing to assign; no controller 3 or 0; unknown action. */
+	assert_int_equal(virt_mgmt(f, 0x8, 1), 0x002);
+	assert_int_equal(virt_mgmt(f, 0x1, 0), 0x002);
+	assert_int_equal(virt_mgmt(f, 0x7, 3), 0x11f);
+	assert_int_equal(virt_mgmt(f, 0x9, 0), 0x11f);
+	assert_int_equal(virt_mgmt(f, 0x5, 1), 0x002);
+
+	vfs_enable(f, cap, 2);
+	use_vf(f, cap, 2);
+	msix_program(f, 0);
+	msix_enable(f, true);
+	pf_wr(&f->pf, AQA, (AQ_SIZE - 1) << 16 | (AQ_SIZE - 1), 4);
+	pf_wr(&f->pf, ASQ, (uint32_t)ASQ_GPA, 4);
+	pf_wr(&f->pf, ACQ, (uint32_t)ACQ_GPA, 4);
+	pf_wr(&f->pf, CC, CC_READY_BITS, 4);
+	assert_int_equal(pf_rd(&f->pf, CSTS, 4) & 3, 2); /* CFS, not RDY */
+	/* Only a primary manages: VF 1 (online) does not know the command. */
+	use_vf(f, cap, 1);
+	bring_up_msix(f);
+	assert_int_equal(virt_mgmt(f, 0x9, 2), 0x001);
+
+	/* Online again from the PF: VF 2 comes up after a disable. */
+	f->pf.devfn = PCI_DEVFN(4, 0);
+	find_caps(f);
+	map_bar(f);
+	/* The VFs' admin queues were where the PF's are: start it over. */
+	pf_wr(&f->pf, CC, 0, 4);
+	enable_ctrl(f);
+	assert_int_equal(virt_mgmt(f, 0x9, 2), 0);
+	use_vf(f, cap, 2);
+	pf_wr(&f->pf, CC, 0, 4);
+	assert_int_equal(pf_rd(&f->pf, CSTS, 4) & 3, 0);
+	bring_up_msix(f);
+	assert_int_equal(identify(f, 1), 0);
+	assert_int_equal(id[78] | id[79] << 8, 2); /* CNTLID */
+
+	/* Taken offline while enabled: reset, not ready. */
+	f->pf.devfn = PCI_DEVFN(4, 0);
+	find_caps(f);
+	map_bar(f);
+	pf_wr(&f->pf, CC, 0, 4);
+	enable_ctrl(f);
+	assert_int_equal(virt_mgmt(f, 0x7, 2), 0);
+	use_vf(f, cap, 2);
+	assert_int_equal(pf_rd(&f->pf, CSTS, 4) & 1, 0);
+	/* The PF's function reset brings every secondary back online. */
+	f->pf.devfn = PCI_DEVFN(4, 0);
+	vfs_enable(f, cap, 0);
+	devices_reset(&f->pf.vm);
+	find_caps(f);
+	map_bar(f);
+	bring_up_msix(f);
+	assert_int_equal(identify(f, 0x15), 0);
+	assert_int_equal(id[64 + 4], 1);
+}
+
 /*
  * I/O SQ doorbells: an ioeventfd only with shadow doorbells on, at BAR0's
  * address, following it, gone on FLR and at teardown; I/O through it.
@@ -991,6 +1081,8 @@ int main(void)
 		T(test_teardown_busy),
 		T(test_doorbell_ioeventfd),
 		cmocka_unit_test_setup_teardown(test_sriov_vfs, setup_sriov,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_virt_mgmt, setup_sriov,
 						teardown),
 	};
 

@@ -16,6 +16,7 @@
 #define CNS_CTRL 0x01
 #define CNS_NS_ACTIVE_LIST 0x02
 #define CNS_NS_DESC_LIST 0x03
+#define CNS_PRIMARY_CAPS 0x14
 #define CNS_SECONDARY_LIST 0x15
 #define ST_FEAT_NOT_NS_SPECIFIC (ST(SCT_CMD, 0x0f) | DNR)
 
@@ -117,7 +118,8 @@ static void identify_ctrl(struct nvme_ctrl *n, uint8_t *d)
 	nvme_put_le(d + 78, n->cntlid, 2); /* CNTLID */
 	nvme_put_le(d + 80, NVME_VS, 4);
 	d[111] = 1; /* CNTRLTYPE: I/O controller */
-	nvme_put_le(d + 256, 1u << 8, 2); /* OACS: Doorbell Buffer Config */
+	/* OACS: Doorbell Buffer Config; a primary, Virtualization Mgmt. */
+	nvme_put_le(d + 256, 1u << 8 | (n->nr_secondary ? 1u << 10 : 0), 2);
 	d[258] = NVME_ACL;
 	d[259] = NVME_AERL;
 	d[260] = 1u << 1 | 1u; /* FRMW: one slot, read-only */
@@ -174,9 +176,28 @@ static void identify_ns_descs(struct nvme_ctrl *n, uint8_t *d)
 }
 
 /*
+ * Primary Controller Capabilities: queues and vectors are all private
+ * (CRT 0, no flexible resources to move to the secondaries).
+ */
+static void identify_primary(struct nvme_ctrl *n, uint8_t *d)
+{
+	nvme_put_le(d + 0, n->cntlid, 2);
+	nvme_put_le(d + 42, NVME_MAX_IOQ + 1, 2); /* VQPRT */
+	nvme_put_le(d + 74, NVME_MAX_IOQ + 1, 2); /* VIPRT */
+}
+
+static bool secondary_online(struct nvme_ctrl *n, unsigned int k)
+{
+	struct nvme_ctrl *s =
+		n->secondary ? n->secondary(n->secondary_opaque, k) : NULL;
+
+	return s ? nvme_is_online(s) : true;
+}
+
+/*
  * Secondary Controller List of a primary with SR-IOV VFs: VF K is
- * controller K, online with its fixed resources (no flexible queues or
- * vectors: Virtualization Management is not offered). From CNTID up.
+ * controller K with fixed resources (nothing flexible to assign), online
+ * unless Virtualization Management took it offline. From CNTID up.
  */
 static void identify_secondary(struct nvme_ctrl *n, uint16_t from, uint8_t *d)
 {
@@ -189,7 +210,7 @@ static void identify_secondary(struct nvme_ctrl *n, uint16_t from, uint8_t *d)
 			continue;
 		nvme_put_le(e + 0, k, 2); /* SCID */
 		nvme_put_le(e + 2, n->cntlid, 2); /* PCID */
-		e[4] = 1; /* SCS: online */
+		e[4] = secondary_online(n, k); /* SCS */
 		nvme_put_le(e + 8, k, 2); /* VFN */
 		nr++;
 	}
@@ -221,6 +242,11 @@ static uint16_t identify(struct nvme_ctrl *n, struct nvme_req *req)
 		if (c->nsid != NVME_NSID)
 			return ST_INVALID_NS;
 		identify_ns_descs(n, d);
+		break;
+	case CNS_PRIMARY_CAPS:
+		if (!n->nr_secondary)
+			return ST_INVALID_FIELD;
+		identify_primary(n, d);
 		break;
 	case CNS_SECONDARY_LIST:
 		if (!n->nr_secondary)
@@ -526,6 +552,27 @@ static uint16_t dbbuf_config(struct nvme_ctrl *n, const struct nvme_cmd *c)
 	return ST_OK;
 }
 
+/*
+ * Virtualization Management on a primary: Secondary Offline (7h) and
+ * Online (9h). Resources are fixed, so Primary Flexible Allocation (1h)
+ * and Secondary Assign (8h) have nothing to move: Invalid Field.
+ */
+static uint16_t virt_mgmt(struct nvme_ctrl *n, const struct nvme_cmd *c)
+{
+	unsigned int act = c->cdw10 & 0xf, k = c->cdw10 >> 16;
+	struct nvme_ctrl *s;
+
+	if (!n->nr_secondary || !n->secondary)
+		return ST_INVALID_OPCODE;
+	if (act != 0x7 && act != 0x9)
+		return ST_INVALID_FIELD;
+	if (k < 1 || k > n->nr_secondary ||
+	    !(s = n->secondary(n->secondary_opaque, k)))
+		return ST_INVALID_CTRL_ID;
+	nvme_set_online(s, act == 0x9);
+	return ST_OK;
+}
+
 uint16_t nvme_admin_exec(struct nvme_ctrl *n, struct nvme_req *req)
 {
 	const struct nvme_cmd *c = &req->cmd;
@@ -558,6 +605,8 @@ uint16_t nvme_admin_exec(struct nvme_ctrl *n, struct nvme_req *req)
 		return aer(n, req);
 	case ADM_DBBUF_CONFIG:
 		return dbbuf_config(n, c);
+	case ADM_VIRT_MGMT:
+		return virt_mgmt(n, c);
 	}
 	return ST_INVALID_OPCODE;
 }

@@ -66,9 +66,15 @@ struct nvme_config {
 	uint16_t cntlid;
 	/*
 	 * A primary controller with this many SR-IOV VFs (secondary
-	 * controllers 1..N, fixed resources): Identify CNS 15h lists them.
+	 * controllers 1..N, fixed resources): Identify CNS 14h and 15h
+	 * describe them and Virtualization Management takes them offline
+	 * and online. secondary() gives controller K (1..N), called with
+	 * the primary's lock held (the order is always primary, then
+	 * secondary).
 	 */
 	unsigned int nr_secondary;
+	struct nvme_ctrl *(*secondary)(void *opaque, unsigned int k);
+	void *secondary_opaque;
 };
 
 enum nvme_irq_mode {
@@ -138,5 +144,13 @@ void nvme_process_doorbells(struct nvme_ctrl *n);
  * reset, and the registers the host programs back to their reset values.
  */
 void nvme_reset(struct nvme_ctrl *n);
+
+/*
+ * A secondary controller's state, as its primary's Virtualization
+ * Management sets it: offline, it is disabled and cannot be enabled
+ * (CC.EN gives controller fatal status). Online at creation.
+ */
+void nvme_set_online(struct nvme_ctrl *n, bool online);
+bool nvme_is_online(struct nvme_ctrl *n);
 
 #endif

@@ -106,6 +106,7 @@
 #define ST_INVALID_LOG_PAGE (ST(SCT_CMD, 0x09) | DNR)
 #define ST_INVALID_QUEUE_DELETION (ST(SCT_CMD, 0x0c) | DNR)
 #define ST_FEAT_NOT_SAVEABLE (ST(SCT_CMD, 0x0d) | DNR)
+#define ST_INVALID_CTRL_ID (ST(SCT_CMD, 0x1f) | DNR)
 #define ST_WRITE_FAULT ST(SCT_MEDIA, 0x80)
 #define ST_UNRECOVERED_READ ST(SCT_MEDIA, 0x81)
 /* Not a status: the command went to the back-end and completes later. */
@@ -123,6 +124,7 @@ enum {
 	ADM_SET_FEATURES = 0x09,
 	ADM_GET_FEATURES = 0x0a,
 	ADM_AER = 0x0c,
+	ADM_VIRT_MGMT = 0x1c,
 	ADM_DBBUF_CONFIG = 0x7c,
 };
 
@@ -286,6 +288,9 @@ struct nvme_ctrl {
 	uint64_t ns_off; /* bytes: where LBA 0 is in the back-end */
 	uint16_t cntlid;
 	unsigned int nr_secondary; /* SR-IOV VFs of a primary controller */
+	struct nvme_ctrl *(*secondary)(void *opaque, unsigned int k);
+	void *secondary_opaque;
+	bool offline; /* a secondary taken offline by its primary */
 	unsigned int lbads; /* log2 of the block size */
 	bool readonly, discard, write_zeroes;
 

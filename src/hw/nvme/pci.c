@@ -424,6 +424,16 @@ create(struct vm *vm, struct pci_host *host, struct blk_backend *be,
        struct blk_backend **vf_be, const struct nvme_config *vf_cfg,
        unsigned int nr_vfs, bool is_vf);
 
+/* Secondary controller K of a PF is VF K - 1 (none while setting up). */
+static struct nvme_ctrl *np_secondary(void *opaque, unsigned int k)
+{
+	struct nvme_pci *np = opaque;
+
+	return np->vfs && k >= 1 && k <= np->nr_vfs && np->vfs[k - 1] ?
+		       np->vfs[k - 1]->n :
+		       NULL;
+}
+
 static void drop_vfs(struct nvme_pci *np)
 {
 	if (!np->vfs)
@@ -504,9 +514,12 @@ create(struct vm *vm, struct pci_host *host, struct blk_backend *be,
 	/* One vector per completion queue: the admin queue's and the I/O's. */
 	nv = (c.max_ioq ? c.max_ioq : NVME_MAX_IOQ) + 1;
 	c.nr_vectors = nv;
-	/* A PF lists its VFs (Identify CNS 15h). */
-	if (!is_vf)
+	/* A PF lists its VFs and takes them offline and online. */
+	if (!is_vf && nr_vfs) {
 		c.nr_secondary = nr_vfs;
+		c.secondary = np_secondary;
+		c.secondary_opaque = np;
+	}
 	np->nr_vectors = nv;
 	pthread_mutex_init(&np->ioev_lock, NULL);
 	np->db_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);

@@ -796,7 +796,11 @@ static void cc_write(struct nvme_ctrl *n, uint32_t val)
 		ctrl_reset(n);
 		n->csts &= ~(CSTS_RDY | CSTS_CFS);
 	} else if (!(old & CC_EN) && (n->cc & CC_EN)) {
-		if (!enable(n))
+		if (n->offline)
+			nvme_fatal(
+				n,
+				"enabled while offline (Virtualization Management)");
+		else if (!enable(n))
 			nvme_fatal(n, "invalid controller configuration");
 	}
 }
@@ -969,16 +973,48 @@ void nvme_process_doorbells(struct nvme_ctrl *n)
 	pthread_mutex_unlock(&n->lock);
 }
 
-void nvme_reset(struct nvme_ctrl *n)
+/* Lock held: CC.EN = 0 and every queue gone, as a controller reset. */
+static void function_reset(struct nvme_ctrl *n)
 {
-	pthread_mutex_lock(&n->lock);
 	ctrl_reset(n);
 	n->cc = 0;
 	n->csts = 0;
 	n->aqa = 0;
 	n->asq = n->acq = 0;
 	irq_update(n);
+}
+
+void nvme_reset(struct nvme_ctrl *n)
+{
+	pthread_mutex_lock(&n->lock);
+	function_reset(n);
+	/* The primary's reset brings its secondaries back online. */
+	for (unsigned int k = 1; n->secondary && k <= n->nr_secondary; k++) {
+		struct nvme_ctrl *s = n->secondary(n->secondary_opaque, k);
+
+		if (s)
+			nvme_set_online(s, true);
+	}
 	pthread_mutex_unlock(&n->lock);
+}
+
+void nvme_set_online(struct nvme_ctrl *n, bool online)
+{
+	pthread_mutex_lock(&n->lock);
+	if (!online && !n->offline)
+		function_reset(n);
+	n->offline = !online;
+	pthread_mutex_unlock(&n->lock);
+}
+
+bool nvme_is_online(struct nvme_ctrl *n)
+{
+	bool on;
+
+	pthread_mutex_lock(&n->lock);
+	on = !n->offline;
+	pthread_mutex_unlock(&n->lock);
+	return on;
 }
 
 /* ---- creation ---- */
@@ -1070,6 +1106,8 @@ struct nvme_ctrl *nvme_create(struct dma_space *dma, struct blk_backend *be,
 	n->ns_off = cfg->ns_offset;
 	n->cntlid = cfg->cntlid;
 	n->nr_secondary = cfg->nr_secondary;
+	n->secondary = cfg->secondary;
+	n->secondary_opaque = cfg->secondary_opaque;
 	n->nsze = (cfg->ns_size ? cfg->ns_size : info->size - cfg->ns_offset) >>
 		  n->lbads;
 	n->readonly = info->readonly;
