@@ -8,6 +8,12 @@ sr_checks() {
 	local v k want got
 	v=$(marker "$clog" sriov-pf)
 	if [[ $v == *" total=2" ]]; then pass "$name/sriov-cap"; else fail "$name/sriov-cap" "sriov-pf=${v:-none}, want total=2"; fi
+	v=$(marker "$clog" sriov-vm)
+	if [[ $v == online,online/online,offline/online,online ]]; then
+		pass "$name/sriov-virt-mgmt"
+	else
+		fail "$name/sriov-virt-mgmt" "sriov-vm=${v:-none}, want online,online/online,offline/online,online (nvme-virt-mgmt list; 2 offline; 2 online)"
+	fi
 	v=$(marker "$clog" sriov-enable)
 	if [[ $v == ok ]]; then pass "$name/sriov-enable"; else fail "$name/sriov-enable" "sriov-enable=${v:-none}"; fi
 	for k in 1 2; do

@@ -4,6 +4,10 @@
 # unless the kernel command line has "devisor.nvme-sriov=TOKEN"; then
 # reports, for tests/nested/checks/nvme-sriov.sh:
 #   sriov-pf=BDF total=N   the PF (nvme0's function) and sriov_totalvfs
+#   sriov-vm=S1,S2/S1,S2/S1,S2   the secondary controllers' states
+#                          (nvme-virt-mgmt list) as they start, after
+#                          Virtualization Management took 2 offline,
+#                          and after it brought 2 back online
 #   sriov-enable=ok|...    echo 2 > sriov_numvfs
 #   sriov-vfK=CTRL pci=VVVV:DDDD driver=D sectors=S   VF K's controller
 #   sriov-vf1-seed=        VF 1's namespace at 3 MiB is the image's 8 MiB,
@@ -90,6 +94,13 @@ sr_check() {
 	fi
 	sr_pf=$(basename "$(readlink -f /sys/class/nvme/nvme0/device)")
 	m "sriov-pf=$sr_pf total=$(cat /sys/bus/pci/devices/$sr_pf/sriov_totalvfs 2>/dev/null)"
+	# The PF's Virtualization Management, before the VFs exist.
+	sr_states() { nvme-virt-mgmt /dev/nvme0 list 2>&1 | sed -n 's/.*state=\([a-z]*\).*/\1/p' | tr '\n' ',' | sed 's/,$//'; }
+	sr_vm=$(sr_states)
+	nvme-virt-mgmt /dev/nvme0 2 7 > /dev/null 2>&1 || sr_vm="$sr_vm (offline: status $?)"
+	sr_vm="$sr_vm/$(sr_states)"
+	nvme-virt-mgmt /dev/nvme0 2 9 > /dev/null 2>&1 || sr_vm="$sr_vm (online: status $?)"
+	m "sriov-vm=$sr_vm/$(sr_states)"
 	if sr_run 30 sh -c "echo 2 > /sys/bus/pci/devices/$sr_pf/sriov_numvfs"; then
 		m "sriov-enable=ok"
 	else
