@@ -996,6 +996,7 @@ struct vfio_pci *vfio_pci_create_dev(struct vm *vm, struct pci_host *host,
 		goto fail_pdev;
 	}
 	devfn = ret;
+	msi_vectors_set_requester(&vp->vectors, pdev->bus << 8 | devfn);
 	if (pci_host_has_iommu(host)) {
 		ret = shadow_init(vp);
 		if (ret) {

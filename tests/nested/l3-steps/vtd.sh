@@ -8,8 +8,13 @@
 #   vtd-vtd=          yes if "Intel(R) Virtualization Technology for
 #                     Directed I/O" (the driver finished its init)
 #   vtd-qi=           yes if the unit uses queued invalidation
-#   vtd-ir-lines=     dmesg lines with "DMAR-IR" (interrupt remapping: 0,
-#                     the DMAR table does not offer it)
+#   vtd-ir-lines=     dmesg lines with "DMAR-IR" (interrupt remapping)
+#   vtd-ir-x2apic=    yes if "Enabled IRQ remapping in x2apic mode"
+#   vtd-ir-msi=A,B    interrupts counted on IR-PCI-MSI(X) lines of
+#                     /proc/interrupts before (A) and after (B) reading
+#                     8 MiB from the first virtio disk uncached
+#   vtd-ir-ioapic=A,B the same for IR-IO-APIC lines, around console output
+#   vtd-ir-kinds=     the IR-* chip names /proc/interrupts lists
 #   vtd-units=        /sys/class/iommu entries, e.g. dmar0
 #   vtd-cap=, vtd-ecap=  the unit's registers as the driver read them
 #   vtd-groups=N/M    virtio PCI functions with an iommu_group / all
@@ -24,12 +29,40 @@ vd_dmesg=$(dmesg 2>/dev/null)
 vd_has() { printf '%s\n' "$vd_dmesg" | grep -q "$1"; }
 vd_yes() { if vd_has "$1"; then echo yes; else echo no; fi; }
 
+# The interrupts counted on /proc/interrupts lines whose chip matches $1.
+vd_irqs() {
+	awk -v pat="$1" '$0 ~ pat {
+		for (i = 2; i <= NF && $i ~ /^[0-9]+$/; i++) n += $i
+	} END { print n + 0 }' /proc/interrupts 2>/dev/null || echo 0
+}
+
+vd_ir_report() {
+	vd_a=$(vd_irqs 'IR-PCI-MSI')
+	vd_dev=
+	for vd_b in /sys/block/vd*; do
+		[ -e "$vd_b" ] && vd_dev=${vd_b##*/} && break
+	done
+	echo 3 > /proc/sys/vm/drop_caches 2>/dev/null
+	[ -n "$vd_dev" ] && dd if="/dev/$vd_dev" of=/dev/null bs=65536 count=128 2>/dev/null
+	m "vtd-ir-msi=$vd_a,$(vd_irqs 'IR-PCI-MSI')"
+	vd_a=$(vd_irqs 'IR-IO-APIC')
+	for vd_i in 1 2 3 4 5 6 7 8; do
+		m "vtd-ir-console-line=$vd_i of 8, for the serial port's interrupts ................................................"
+	done
+	sleep 1
+	m "vtd-ir-ioapic=$vd_a,$(vd_irqs 'IR-IO-APIC')"
+	m "vtd-ir-kinds=$(grep -o 'IR-[A-Z-]*' /proc/interrupts 2>/dev/null | sort -u | tr '\n' ' ')"
+	grep -e 'IR-' /proc/interrupts 2>/dev/null | head -n 20 | sed 's/^/DEVISOR-L3-LOG interrupts: /'
+}
+
 vd_report() {
 	m "vtd-dmar-table=$(vd_yes 'ACPI: DMAR ')"
 	m "vtd-enabled=$(vd_yes 'DMAR: IOMMU enabled')"
 	m "vtd-vtd=$(vd_yes 'Intel(R) Virtualization Technology for Directed I/O')"
 	m "vtd-qi=$(vd_yes 'Using Queued invalidation')"
 	m "vtd-ir-lines=$(printf '%s\n' "$vd_dmesg" | grep -c 'DMAR-IR')"
+	m "vtd-ir-x2apic=$(vd_yes 'Enabled IRQ remapping in x2apic mode')"
+	vd_ir_report
 	vd_units=
 	for vd_u in /sys/class/iommu/*; do
 		[ -e "$vd_u" ] && vd_units="$vd_units${vd_units:+,}${vd_u##*/}"
@@ -55,7 +88,7 @@ vd_report() {
 	*" iommu.strict=1 "*) m "vtd-strict=1" ;;
 	*) m "vtd-strict=0" ;;
 	esac
-	printf '%s\n' "$vd_dmesg" | grep -e 'DMAR' -e 'iommu' -e 'IOMMU' | head -n 60 |
+	printf '%s\n' "$vd_dmesg" | grep -e 'DMAR' -e 'iommu' -e 'IOMMU' -e 'x2apic' -e 'IRQ remapping' | head -n 60 |
 		sed 's/^/DEVISOR-L3-LOG dmesg: /'
 }
 
