@@ -117,7 +117,7 @@ static uint32_t reg_read(struct ioapic *io)
 static void reg_write(struct ioapic *io, uint32_t val)
 {
 	unsigned int r = io->regsel, pin;
-	uint64_t *rte, keep;
+	uint64_t *rte, keep, old;
 
 	if (r == IOAPIC_REG_ID) {
 		io->id_reg = val & 0x0f000000;
@@ -127,6 +127,7 @@ static void reg_write(struct ioapic *io, uint32_t val)
 		return; /* version, arbitration id: read-only */
 	pin = (r - IOAPIC_REG_RTE) / 2;
 	rte = &io->rte[pin];
+	old = *rte;
 	keep = *rte & ~IOAPIC_RTE_WRITABLE;
 	if (r & 1)
 		*rte = (*rte & 0xffffffffull) | (uint64_t)val << 32;
@@ -137,9 +138,12 @@ static void reg_write(struct ioapic *io, uint32_t val)
 	 * An edge-triggered pin has no remote IRR: Linux clears a stuck one
 	 * by switching the pin to edge and back (IOAPICs before 0x20).
 	 */
-	if (!(*rte & IOAPIC_RTE_LEVEL))
+	if (!(*rte & IOAPIC_RTE_LEVEL)) {
+		/* ... and its request is a new edge, not a held level. */
+		if (old & IOAPIC_RTE_LEVEL)
+			io->irr &= ~(1u << pin);
 		*rte &= ~IOAPIC_RTE_REMOTE_IRR;
-	else /* a level pin's request is its input */
+	} else /* a level pin's request is its input */
 		io->irr = (io->irr & ~(1u << pin)) | (io->line & (1u << pin));
 	route(io, pin);
 	service(io);
