@@ -310,12 +310,20 @@ int vm_signal_msi(struct vm *vm, int sid, uint64_t addr, uint32_t data)
 	struct vm_msi_src src = { .sid = sid, .addr = addr, .data = data };
 	struct kvm_msi msi;
 
-	pthread_mutex_lock(&vm->irq_lock);
-	if (remap(vm, &src, &addr, &data, true)) {
+	/*
+	 * No lock for a message no requester sent: the remapping unit sends
+	 * its own events that way, under its lock, which routing_commit()
+	 * takes under irq_lock.
+	 */
+	if (sid != IRQ_SID_NONE) {
+		int ret;
+
+		pthread_mutex_lock(&vm->irq_lock);
+		ret = remap(vm, &src, &addr, &data, true);
 		pthread_mutex_unlock(&vm->irq_lock);
-		return -EPERM; /* blocked; the remapper recorded why */
+		if (ret)
+			return -EPERM; /* blocked; the remapper recorded why */
 	}
-	pthread_mutex_unlock(&vm->irq_lock);
 	msi = (struct kvm_msi){ .address_lo = (uint32_t)addr,
 				.address_hi = (uint32_t)(addr >> 32),
 				.data = data };
