@@ -289,6 +289,10 @@ int vm_irqfd_assign_resample(struct vm *vm, int efd, int resample_fd,
 				   .flags = KVM_IRQFD_FLAG_RESAMPLE,
 				   .resamplefd = resample_fd };
 
+	/* KVM resamples at its own IOAPIC's EOI only. */
+	if (vm->split_irqchip)
+		return -EOPNOTSUPP;
+
 	if (ioctl(vm->vm_fd, KVM_IRQFD, &irqfd) < 0) {
 		pr_err("KVM_IRQFD gsi %u (resample): %s", gsi, strerror(errno));
 		return -errno;

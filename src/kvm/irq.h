@@ -132,6 +132,7 @@ int vm_irqfd_deassign(struct vm *vm, int efd, unsigned int gsi);
  * A level-triggered irqfd: a write to @efd raises @gsi and KVM keeps it
  * raised until the guest's EOI, when it lowers it and signals
  * @resample_fd (a pass-through device's INTx: VFIO unmasks on it).
+ * -EOPNOTSUPP with split irqchip: KVM has no IOAPIC to resample at.
  */
 int vm_irqfd_assign_resample(struct vm *vm, int efd, int resample_fd,
 			     unsigned int gsi);

@@ -837,6 +837,13 @@ static int setup_intx(struct vfio_pci *vp)
 		return -errno;
 	ret = vm_irqfd_assign_resample(vp->vm, vp->intx_efd,
 				       vp->intx_resample_efd, pdev->intx_gsi);
+	if (ret == -EOPNOTSUPP) {
+		pr_info("%s: no INTx with interrupt remapping (the IOAPIC is "
+			"devisor's), MSI and MSI-X only; --iommu "
+			"vtd,intremap=off gives INTx",
+			vp->name);
+		return 0;
+	}
 	if (ret) {
 		pr_warn("%s: no INTx (KVM resample irqfd: %s)", vp->name,
 			strerror(-ret));
