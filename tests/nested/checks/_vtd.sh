@@ -76,6 +76,26 @@ vtd_ir_checks() {
 	if [[ $v == *IR-PCI-MSI* && $v == *IR-IO-APIC* ]]; then pass "$name/vtd-ir-chips"; else fail "$name/vtd-ir-chips" "vtd-ir-kinds=${v:-none}, want IR-PCI-MSI(X) and IR-IO-APIC"; fi
 	v=$(marker "$clog" vtd-ir-msi)
 	if [[ $v =~ ^([0-9]+),([0-9]+)$ ]] && ((BASH_REMATCH[1] > 0 && BASH_REMATCH[2] > BASH_REMATCH[1])); then pass "$name/vtd-ir-msi-count"; else fail "$name/vtd-ir-msi-count" "vtd-ir-msi=${v:-none}, want A,B with 0 < A < B"; fi
+	# Moving the serial port's interrupt rewrites its IRTE only: KVM's
+	# route for the IOAPIC pin must follow (IEC invalidation), so the
+	# interrupts go where it was moved.
+	v=$(marker "$clog" vtd-ir-affinity-ioapic)
+	if [[ $v =~ ^[0-9]+:([0-9]+)/([0-9]+):([0-9]+)/([0-9]+)$ ]] &&
+		((BASH_REMATCH[1] > 0 && BASH_REMATCH[2] == 0 && BASH_REMATCH[3] == 0 && BASH_REMATCH[4] > 0)); then
+		pass "$name/vtd-ir-affinity"
+	else
+		fail "$name/vtd-ir-affinity" "vtd-ir-affinity-ioapic=${v:-none}, want IRQ:N/0:0/M with N, M > 0 (CPU 0 only, then CPU 1 only)"
+	fi
+	# The same for the NIC's MSI-X vector: its message stays, the IRTE
+	# changes.
+	v=$(marker "$clog" vtd-ir-affinity-net)
+	if [[ $v =~ ^[0-9]+:([0-9]+)/([0-9]+):([0-9]+)/([0-9]+)$ ]] &&
+		((BASH_REMATCH[1] > 0 && BASH_REMATCH[2] == 0 && BASH_REMATCH[3] == 0 && BASH_REMATCH[4] > 0)); then
+		pass "$name/vtd-ir-affinity-msi"
+	else
+		fail "$name/vtd-ir-affinity-msi" "vtd-ir-affinity-net=${v:-none}, want IRQ:N/0:0/M with N, M > 0 (CPU 0 only, then CPU 1 only)"
+	fi
+	log "case $name: vtd-ir-affinity-msi (disk)=$(marker "$clog" vtd-ir-affinity-msi)"
 	v=$(marker "$clog" vtd-ir-ioapic)
 	if [[ $v =~ ^([0-9]+),([0-9]+)$ ]] && ((BASH_REMATCH[1] > 0 && BASH_REMATCH[2] > BASH_REMATCH[1])); then pass "$name/vtd-ir-ioapic-count"; else fail "$name/vtd-ir-ioapic-count" "vtd-ir-ioapic=${v:-none}, want A,B with 0 < A < B"; fi
 }
