@@ -22,6 +22,8 @@ struct board {
 };
 
 struct board_ops {
+	/* vm_create()'s flags for @cfg (VM_SPLIT_IRQCHIP); NULL: none. */
+	unsigned int (*vm_flags)(const struct vm_config *cfg);
 	/*
 	 * Builds the board on a VM from vm_create(). *@out is set once
 	 * there is anything to free, failure or not.

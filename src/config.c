@@ -433,15 +433,30 @@ int config_parse_vsock(char *spec, struct vsock_config *out, char *err,
 	return 0;
 }
 
-int config_parse_iommu(const char *s, enum iommu_kind *out, char *err,
-		       size_t errlen)
+int config_parse_iommu(const char *s, enum iommu_kind *out, bool *intremap,
+		       char *err, size_t errlen)
 {
-	if (!strcmp(s, "none"))
+	const char *opts = strchr(s, ',');
+	size_t n = opts ? (size_t)(opts - s) : strlen(s);
+
+	if (n == 4 && !strncmp(s, "none", 4) && !opts) {
 		*out = IOMMU_NONE;
-	else if (!strcmp(s, "vtd"))
-		*out = IOMMU_VTD;
+		*intremap = false;
+		return 0;
+	}
+	if (n != 3 || strncmp(s, "vtd", 3))
+		FAIL("iommu takes none or vtd[,intremap=on|off], not '%s'", s);
+	*out = IOMMU_VTD;
+	*intremap = true;
+	if (!opts)
+		return 0;
+	if (!strcmp(opts, ",intremap=on"))
+		*intremap = true;
+	else if (!strcmp(opts, ",intremap=off"))
+		*intremap = false;
 	else
-		FAIL("iommu takes none or vtd, not '%s'", s);
+		FAIL("iommu vtd takes intremap=on or intremap=off, not '%s'",
+		     opts + 1);
 	return 0;
 }
 

@@ -132,11 +132,14 @@ struct vsock_config {
 int config_parse_vsock(char *spec, struct vsock_config *out, char *err,
 		       size_t errlen);
 
-/* --iommu: none (default) or vtd, one Intel VT-d unit (docs/iommu.md). */
+/*
+ * --iommu: none (default) or vtd, one Intel VT-d unit (docs/iommu.md), with
+ * interrupt remapping unless vtd,intremap=off.
+ */
 enum iommu_kind { IOMMU_NONE, IOMMU_VTD };
 
-int config_parse_iommu(const char *s, enum iommu_kind *out, char *err,
-		       size_t errlen);
+int config_parse_iommu(const char *s, enum iommu_kind *out, bool *intremap,
+		       char *err, size_t errlen);
 
 /* Everything `devisor run` was asked for: what a board builds a VM from. */
 struct vm_config {
@@ -165,6 +168,7 @@ struct vm_config {
 	bool exit_on_reset; /* --on-reset exit: a reset ends devisor */
 	struct platform_config platform;
 	enum iommu_kind iommu; /* --iommu */
+	bool intremap; /* --iommu vtd's interrupt remapping */
 };
 
 /*

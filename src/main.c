@@ -100,7 +100,10 @@ static void usage(FILE *f)
 	      "      --iommu KIND     none (default) or vtd: an Intel VT-d "
 	      "DMA-remapping unit\n"
 	      "                       in front of every PCI device (guest: "
-	      "intel_iommu=on)\n"
+	      "intel_iommu=on),\n"
+	      "                       with interrupt remapping and a userspace "
+	      "IOAPIC unless\n"
+	      "                       vtd,intremap=off\n"
 	      "      --platform SPEC  SMBIOS system identity: serial=S,uuid=U "
 	      "with UUID\n"
 	      "                       as xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx "
@@ -321,7 +324,8 @@ static int parse_run(int argc, char **argv, struct vm_config *cfg,
 				return usage_error("--platform: %s", err_msg);
 			break;
 		case OPT_IOMMU:
-			if (config_parse_iommu(optarg, &cfg->iommu, err_msg,
+			if (config_parse_iommu(optarg, &cfg->iommu,
+					       &cfg->intremap, err_msg,
 					       sizeof(err_msg)))
 				return usage_error("--iommu: %s", err_msg);
 			break;
@@ -485,7 +489,8 @@ static bool boot_once(struct vm *vm, const struct vm_config *cfg)
 	struct board *b = NULL;
 	bool reboot;
 
-	if (vm_create(vm, cfg->nr_cpus, cfg->ram_size) ||
+	if (vm_create(vm, cfg->nr_cpus, cfg->ram_size,
+		      board->vm_flags ? board->vm_flags(cfg) : 0) ||
 	    board->setup(vm, cfg, &b)) {
 		vm->exit_status = 1;
 		vm_destroy(vm);

@@ -20,7 +20,7 @@ static const uint64_t vtd_cap_value =
 	VTD_CAP_MAMV(VTD_MAMV);
 /*
  * C and SMPWCS: the walk reads guest RAM directly, so it is coherent with
- * the CPUs' caches. No IR/EIM (no interrupt remapping yet), no DT, no
+ * the CPUs' caches. IR and EIM come with vtd_set_intremap(). No DT, no
  * PASID (requests with PASID), no first-level or nested translation.
  */
 static const uint64_t vtd_ecap_value =
@@ -132,7 +132,8 @@ void vtd_completion_event(struct vtd *v)
 static void reset_locked(struct vtd *v)
 {
 	v->cap = vtd_cap_value | (v->caching_mode ? VTD_CAP_CM : 0);
-	v->ecap = vtd_ecap_value;
+	v->ecap = vtd_ecap_value |
+		  (v->intremap ? VTD_ECAP_IR | VTD_ECAP_EIM : 0);
 	v->gsts = 0;
 	v->rtaddr = v->rta = 0;
 	v->ttm = VTD_TTM_LEGACY;
@@ -151,6 +152,7 @@ static void reset_locked(struct vtd *v)
 	v->iq_entries = 0;
 	v->iq_dw = false;
 	v->iq_head = 0;
+	vtd_ir_reset(v);
 	vtd_flush_all(v);
 }
 
@@ -212,8 +214,9 @@ static const char *ttm_name(unsigned int ttm)
  * Global command. Software sets or clears one command at a time but the
  * model takes them all: TE and QIE are states, SRTP a one-shot whose status
  * (RTPS) stays set once done. WBF is not required (CAP.RWBF = 0) and,
- * like SFL/EAFL (no advanced fault logging) and IRE/SIRTP/CFI (no
- * interrupt remapping), is ignored: its status never sets.
+ * like SFL/EAFL (no advanced fault logging), is ignored: its status never
+ * sets. SIRTP, IRE and CFI are interrupt remapping's (vtd_ir.c), ignored
+ * without ECAP.IR.
  */
 static void gcmd_write(struct vtd *v, uint32_t cmd)
 {
@@ -241,6 +244,7 @@ static void gcmd_write(struct vtd *v, uint32_t cmd)
 	}
 	if (!!(cmd & VTD_GCMD_QIE) != !!(v->gsts & VTD_GSTS_QIES))
 		vtd_qi_enable(v, cmd & VTD_GCMD_QIE);
+	vtd_ir_gcmd(v, cmd);
 }
 
 static void fsts_write(struct vtd *v, uint32_t val)
@@ -340,6 +344,9 @@ static uint32_t read32(struct vtd *v, uint64_t off)
 	case VTD_IOTLB:
 	case VTD_IOTLB + 4:
 		return v->iotlb_reg >> (off - VTD_IOTLB) * 8;
+	case VTD_IRTA:
+	case VTD_IRTA + 4:
+		return v->irta >> (off - VTD_IRTA) * 8;
 	}
 	if (frcd_index(off, &i))
 		return v->frcd[i][(off % 16) / 8] >> (off % 8) * 8;
@@ -394,6 +401,11 @@ static void write_reg64(struct vtd *v, uint64_t base, uint64_t val,
 			(v->iotlb_reg & 3ull << VTD_IOTLB_IAIG_SHIFT);
 		if (hi && (v->iotlb_reg & VTD_IOTLB_IVT))
 			vtd_iotlb_reg_write(v);
+		return;
+	case VTD_IRTA:
+		if (v->intremap)
+			v->irta = (v->irta & ~bytes) |
+				  (val & bytes & ~VTD_IRTA_RSVD);
 		return;
 	}
 }
@@ -455,6 +467,7 @@ static bool is_reg64(uint64_t off)
 	case VTD_IQA:
 	case VTD_IVA:
 	case VTD_IOTLB:
+	case VTD_IRTA:
 		return true;
 	}
 	return off >= VTD_FRCD_BASE && off < VTD_FRCD_BASE + 16 * VTD_NFR;

@@ -104,6 +104,46 @@ int vtd_replay(struct vtd *vtd, uint16_t sid, uint64_t lo, uint64_t hi,
 void vtd_set_caching_mode(struct vtd *vtd, bool on);
 
 /*
+ * Interrupt remapping (ECAP.IR and EIM): off unless asked for, before the
+ * guest runs. See docs/iommu.md, "Interrupt remapping".
+ */
+void vtd_set_intremap(struct vtd *vtd, bool on);
+
+/* What an IRTE in remapped format sends. */
+struct vtd_irq {
+	uint32_t dest; /* APIC id: 8 bits in xAPIC mode, 32 in x2APIC mode */
+	uint8_t vector;
+	uint8_t dlm; /* delivery mode, as in an MSI's data bits 10:8 */
+	bool dest_logical, redir_hint, level;
+};
+
+/*
+ * Decodes the 128-bit @irte for a request from @sid (IRQ_SID_NONE: no
+ * requester, fails any source-id verification): 0 with *@out filled, or
+ * the fault reason (not present 0x22, reserved fields 0x24, source-id
+ * mismatch 0x26). @eime: the table is in x2APIC mode (IRTA.EIME).
+ */
+int vtd_ir_decode(const uint64_t irte[2], bool eime, int sid,
+		  struct vtd_irq *out);
+
+/*
+ * The interrupt request (@addr, @data) from @sid as remapping makes it:
+ * with remapping on, a remappable-format request becomes the
+ * compatibility-format message of its IRTE; a compatibility-format one
+ * passes only with CFI set in xAPIC mode. Returns 0 (*@addr and *@data
+ * rewritten, or left alone when remapping is off) or the fault reason,
+ * recorded as the specification says when @record is set.
+ */
+int vtd_remap_msi(struct vtd *vtd, int sid, uint64_t *addr, uint32_t *data,
+		  bool record);
+/*
+ * Whether the interrupt tables changed since the last call (IEC
+ * invalidation, SIRTP, IRE or CFI, reset): routes computed from them must
+ * be computed again. Clears the flag; any thread, without the lock.
+ */
+bool vtd_ir_take_changed(struct vtd *vtd);
+
+/*
  * A DMA address space for device @sid that translates through @vtd
  * (contiguous pieces end at the end of a page or superpage, or of RAM;
  * -EFAULT for a translation fault or an address outside RAM, -EACCES for a

@@ -72,6 +72,14 @@ struct vtd {
 	void *opaque;
 
 	bool caching_mode; /* CAP.CM, kept across resets */
+	bool intremap; /* ECAP.IR and EIM, kept across resets */
+	bool ir_changed; /* vtd_ir_take_changed(); atomic */
+
+	/* Interrupt remapping: IRTA as written, and as latched by SIRTP. */
+	uint64_t irta;
+	uint64_t irt_base;
+	uint32_t irt_entries;
+	bool irt_eime;
 
 	/* Registers. */
 	uint64_t cap, ecap;
@@ -114,6 +122,12 @@ void vtd_fault_event(struct vtd *v, uint32_t pre_status);
 void vtd_completion_event(struct vtd *v);
 uint32_t vtd_fsts(const struct vtd *v);
 void vtd_msi(struct vtd *v, uint64_t addr, uint32_t data);
+
+/* vtd_ir.c */
+void vtd_ir_gcmd(struct vtd *v, uint32_t cmd);
+void vtd_ir_reset(struct vtd *v);
+void vtd_ir_iec(struct vtd *v);
+void vtd_ir_changed(struct vtd *v);
 
 /* vtd_walk.c */
 void vtd_endpoint_seen(struct vtd *v, uint16_t sid, int32_t did);

@@ -205,8 +205,10 @@ static bool process_desc(struct vtd *v, const uint64_t d[4])
 		iotlb_inv(v, g, did, d[1] & VTD_PAGE_MASK, am);
 		return true;
 	case VTD_DESC_IEC:
-		/* No interrupt remapping, so no interrupt entry cache. */
-		return !(d[0] & 0xffff000007fff1e0ull) && !d[1];
+		if ((d[0] & 0xffff000007fff1e0ull) || d[1])
+			return false;
+		vtd_ir_iec(v);
+		return true;
 	case VTD_DESC_WAIT:
 		if ((d[0] & 0xfffff100ull) || (d[1] & 3))
 			return false;

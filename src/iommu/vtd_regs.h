@@ -39,7 +39,7 @@
 #define VTD_IEDATA 0x0a4 /* 32 */
 #define VTD_IEADDR 0x0a8 /* 32 */
 #define VTD_IEUADDR 0x0ac /* 32 */
-#define VTD_IRTA 0x0b8 /* 64, reserved here: ECAP.IR = 0 */
+#define VTD_IRTA 0x0b8 /* 64, reserved without ECAP.IR */
 
 /* Where this model puts the variable blocks (CAP.FRO, ECAP.IRO). */
 #define VTD_FRCD_BASE 0x400 /* fault recording registers, 16 bytes each */
@@ -107,6 +107,40 @@
 #define VTD_GSTS_WBFS VTD_GCMD_WBF
 #define VTD_GSTS_RTPS VTD_GCMD_SRTP
 #define VTD_GSTS_TES VTD_GCMD_TE
+#define VTD_GSTS_CFIS VTD_GCMD_CFI
+#define VTD_GSTS_IRTPS VTD_GCMD_SIRTP
+#define VTD_GSTS_IRES VTD_GCMD_IRE
+
+/* IRTA_REG: table base, extended interrupt mode, size 2^(S+1) entries. */
+#define VTD_IRTA_EIME (1ull << 11)
+#define VTD_IRTA_S_MASK 0xfull
+#define VTD_IRTA_RSVD 0x7f0ull
+
+/* Interrupt remapping table entry (128 bits), remapped format (IM = 0). */
+#define VTD_IRTE_P (1ull << 0)
+#define VTD_IRTE_FPD (1ull << 1)
+#define VTD_IRTE_DM (1ull << 2)
+#define VTD_IRTE_RH (1ull << 3)
+#define VTD_IRTE_TM (1ull << 4)
+#define VTD_IRTE_DLM_SHIFT 5
+#define VTD_IRTE_IM (1ull << 15) /* posted format: no ECAP.PI here */
+#define VTD_IRTE_V_SHIFT 16
+#define VTD_IRTE_DST_SHIFT 32
+/* Reserved in the low qword: 14:12 and 31:24 (11:8 are for software). */
+#define VTD_IRTE_LO_RSVD 0xff007000ull
+/* ... and with EIME = 0 (xAPIC): DST bits 7:0 and 31:16 (ids in 15:8). */
+#define VTD_IRTE_LO_RSVD_XAPIC 0xffff00ff00000000ull
+/* High qword: SID 15:0, SQ 17:16, SVT 19:18, the rest reserved. */
+#define VTD_IRTE_HI_RSVD (~0xfffffull)
+#define VTD_SVT_NONE 0
+#define VTD_SVT_SID 1 /* requester id against SID under the SQ mask */
+#define VTD_SVT_BUS 2 /* requester bus in [SID 15:8, SID 7:0] */
+
+/* An interrupt request (an MSI write to 0xfeexxxxx) in remappable form. */
+#define VTD_MSI_ADDR_BASE 0xfee00000ull
+#define VTD_MSI_ADDR_MASK 0xfff00000ull
+#define VTD_MSI_IF (1ull << 4) /* interrupt format: 1 remappable */
+#define VTD_MSI_SHV (1ull << 3) /* subhandle (data 15:0) valid */
 
 /* RTADDR_REG */
 #define VTD_RTADDR_TTM_SHIFT 10
@@ -250,6 +284,13 @@ enum vtd_fault {
 	VTD_FR_CTX_RSVD = 0x0b, /* LCT.3 reserved field in context entry */
 	VTD_FR_SL_RSVD = 0x0c, /* LSL.2 reserved field in paging entry */
 	VTD_FR_INTR_ADDR = 0x0e, /* LGN.4 output in interrupt range */
+	VTD_FR_IR_REQ_RSVD = 0x20, /* reserved field in the request */
+	VTD_FR_IR_INDEX = 0x21, /* index beyond the table (IRTA.S) */
+	VTD_FR_IR_P = 0x22, /* IRTE not present */
+	VTD_FR_IR_ACCESS = 0x23, /* IRTE not readable (IRTA outside RAM) */
+	VTD_FR_IR_RSVD = 0x24, /* reserved field in a present IRTE */
+	VTD_FR_IR_COMPAT = 0x25, /* compatibility format blocked */
+	VTD_FR_IR_SID = 0x26, /* source-id verification failed */
 	VTD_FR_RTADDR_TTM = 0x31, /* reserved TTM in RTADDR_REG */
 	VTD_FR_SM_ROOT_ACCESS = 0x38, /* SRT.1 */
 	VTD_FR_SM_ROOT_P = 0x39, /* SRT.2 */

@@ -39,12 +39,24 @@ static uint64_t vv_read(void *opaque, uint64_t off, unsigned int size)
 	return vtd_mmio_read(vv->vtd, off, size);
 }
 
+/*
+ * KVM's MSI routes are the interrupt entries this unit's owner caches:
+ * after a write that invalidated or replaced them, and outside the
+ * unit's lock (computing a route takes it under vm->irq_lock).
+ */
+static void vv_ir_sync(struct vtd_vm *vv)
+{
+	if (vtd_ir_take_changed(vv->vtd))
+		vm_msi_remap_changed(vv->vm);
+}
+
 static void vv_write(void *opaque, uint64_t off, uint64_t val,
 		     unsigned int size)
 {
 	struct vtd_vm *vv = opaque;
 
 	vtd_mmio_write(vv->vtd, off, val, size);
+	vv_ir_sync(vv);
 }
 
 static const struct bus_ops vv_ops = {
@@ -60,7 +72,7 @@ static void vv_msi(void *opaque, uint64_t addr, uint32_t data)
 {
 	struct vm *vm = opaque;
 
-	vm_irq_ops(vm)->signal_msi(vm, addr, data);
+	vm_irq_ops(vm)->signal_msi(vm, IRQ_SID_NONE, addr, data);
 }
 
 /*
@@ -88,6 +100,19 @@ static const struct vtd_ops vv_vtd_ops = {
 static void vv_reset(struct device *dev)
 {
 	vtd_reset(to_vv(dev)->vtd);
+	vv_ir_sync(to_vv(dev));
+}
+
+static int vv_remap(void *opaque, int sid, uint64_t *addr, uint32_t *data,
+		    bool record)
+{
+	return vtd_remap_msi(opaque, sid, addr, data, record);
+}
+
+void vtd_vm_set_intremap(struct vm *vm, struct vtd *vtd)
+{
+	vtd_set_intremap(vtd, true);
+	vm_set_msi_remap(vm, vv_remap, vtd);
 }
 
 static void vv_destroy(struct device *dev)
@@ -95,6 +120,7 @@ static void vv_destroy(struct device *dev)
 	struct vtd_vm *vv = to_vv(dev);
 
 	bus_unregister(&vv->vm->mmio, vv->base, vv);
+	vm_set_msi_remap(vv->vm, NULL, NULL);
 	vtd_destroy(vv->vtd);
 	free(vv);
 }
@@ -143,8 +169,8 @@ size_t vtd_dmar_build(void *body, size_t size, const struct vtd_dmar_config *c)
 {
 	struct vtd_dmar_head head = {
 		.haw = VTD_DMAR_HAW - 1,
-		/* No INTR_REMAP: ECAP.IR = 0, so Linux keeps its IR off. */
-		.flags = 0,
+		/* Without it Linux keeps interrupt remapping off. */
+		.flags = c->intremap ? VTD_DMAR_F_INTR_REMAP : 0,
 	};
 	struct vtd_dmar_scope ioapic = {
 		.type = VTD_SCOPE_IOAPIC,

@@ -11,6 +11,7 @@
  * and the DMAR ACPI table that tells the guest where the unit is.
  */
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -26,6 +27,14 @@ struct vtd;
  */
 struct vtd *vtd_vm_create(struct vm *vm, uint64_t base);
 
+/*
+ * Interrupt remapping on @vtd: ECAP.IR/EIM, and @vm's MSI routes and
+ * KVM_SIGNAL_MSI go through the unit's IRTEs from now on (kvm/irq.h
+ * vm_set_msi_remap()), recomputed when the guest invalidates its
+ * interrupt entry cache or replaces the table. Before the guest runs.
+ */
+void vtd_vm_set_intremap(struct vm *vm, struct vtd *vtd);
+
 /* pci_host_config.dma_init for functions behind @vtd (a struct vtd *). */
 int vtd_vm_pci_dma_init(void *vtd, struct dma_space *as, uint16_t sid);
 
@@ -36,6 +45,7 @@ struct vtd_dmar_config {
 	uint8_t ioapic_id; /* the I/O APIC's id (MADT) */
 	/* The I/O APIC's requester id: its device scope's bus and path. */
 	uint8_t ioapic_bus, ioapic_devfn;
+	bool intremap; /* INTR_REMAP in the flags */
 };
 
 /* Host address width (DMAR field: width - 1), as CAP.MGAW and the walk. */
@@ -43,8 +53,8 @@ struct vtd_dmar_config {
 
 /*
  * The DMAR table's body, everything after the standard 36-byte header
- * (acpi_extra_table): host address width, flags (no INTR_REMAP: the model
- * has no interrupt remapping), and one DRHD with INCLUDE_PCI_ALL for
+ * (acpi_extra_table): host address width, flags (INTR_REMAP with
+ * @c->intremap; never X2APIC_OPT_OUT), and one DRHD with INCLUDE_PCI_ALL for
  * @c->segment whose device scope names the I/O APIC. Returns its length,
  * or 0 if @size is too small.
  */

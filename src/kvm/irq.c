@@ -15,6 +15,15 @@
 
 #define MAX_GSI 256
 
+/* What a requester asked an MSI route for; the route KVM holds may differ. */
+struct vm_msi_src {
+	bool used;
+	bool blocked; /* the remapper refused it: no KVM route */
+	int sid;
+	uint64_t addr;
+	uint32_t data;
+};
+
 static struct kvm_irq_routing *routing_alloc(unsigned int n)
 {
 	struct kvm_irq_routing *r =
@@ -33,40 +42,32 @@ static void gsi_mark(struct vm *vm, unsigned int gsi, bool used)
 		vm->gsi_used[gsi / 64] &= ~(1ull << (gsi % 64));
 }
 
-/* KVM's own routes, which MSI routes are added to; their GSIs are taken. */
-static struct kvm_irq_routing *routing_default(struct vm *vm)
+/*
+ * KVM's own routes, which MSI routes are added to; their GSIs are taken,
+ * and so are the board's reserved ones.
+ */
+static int routing_init(struct vm *vm)
 {
-	struct kvm_irq_routing *r =
-		routing_alloc(MAX_GSI + ARCH_MAX_IRQ_ROUTES);
+	struct kvm_irq_routing *r;
 
-	if (!r)
-		return NULL;
-	r->nr = arch_irq_default_routes(r->entries);
+	if (vm->routing)
+		return 0;
+	r = routing_alloc(MAX_GSI + ARCH_MAX_IRQ_ROUTES);
+	vm->msi_src = calloc(MAX_GSI, sizeof(*vm->msi_src));
+	if (!r || !vm->msi_src) {
+		free(r);
+		free(vm->msi_src);
+		vm->msi_src = NULL;
+		return -ENOMEM;
+	}
+	r->nr = vm->split_irqchip ? 0 : arch_irq_default_routes(r->entries);
 	for (unsigned int i = 0; i < r->nr; i++)
 		if (r->entries[i].gsi < MAX_GSI)
 			gsi_mark(vm, r->entries[i].gsi, true);
-	return r;
-}
-
-static int routing_commit(struct vm *vm)
-{
-	if (ioctl(vm->vm_fd, KVM_SET_GSI_ROUTING, vm->routing) < 0) {
-		int err = -errno;
-
-		pr_err("KVM_SET_GSI_ROUTING (%u entries): %s", vm->routing->nr,
-		       strerror(errno));
-		return err;
-	}
+	for (unsigned int g = 0; g < vm->nr_reserved_gsis && g < MAX_GSI; g++)
+		gsi_mark(vm, g, true);
+	vm->routing = r;
 	return 0;
-}
-
-static struct kvm_irq_routing_entry *find_msi(struct vm *vm, unsigned int gsi)
-{
-	for (unsigned int i = 0; i < vm->routing->nr; i++)
-		if (vm->routing->entries[i].gsi == gsi &&
-		    vm->routing->entries[i].type == KVM_IRQ_ROUTING_MSI)
-			return &vm->routing->entries[i];
-	return NULL;
 }
 
 static void set_msi(struct kvm_irq_routing_entry *e, unsigned int gsi,
@@ -81,13 +82,78 @@ static void set_msi(struct kvm_irq_routing_entry *e, unsigned int gsi,
 	};
 }
 
-int vm_msi_route_add(struct vm *vm, uint64_t addr, uint32_t data)
+/* Through the remapper, if any: 0, or its fault reason. */
+static int remap(struct vm *vm, const struct vm_msi_src *src, uint64_t *addr,
+		 uint32_t *data, bool record)
+{
+	*addr = src->addr;
+	*data = src->data;
+	if (!vm->msi_remap || src->sid == IRQ_SID_NONE)
+		return 0;
+	return vm->msi_remap(vm->msi_remap_opaque, src->sid, addr, data,
+			     record);
+}
+
+/*
+ * The table KVM gets: the architecture's routes, then every MSI route's
+ * message as remapped now. KVM_SET_GSI_ROUTING replaces the whole table.
+ */
+static int routing_commit(struct vm *vm)
+{
+	struct kvm_irq_routing *r = vm->routing;
+
+	r->nr = vm->split_irqchip ? 0 : arch_irq_default_routes(r->entries);
+	for (unsigned int g = 0; g < MAX_GSI; g++) {
+		struct vm_msi_src *src = &vm->msi_src[g];
+		uint64_t addr;
+		uint32_t data;
+
+		if (!src->used)
+			continue;
+		src->blocked = remap(vm, src, &addr, &data, false) != 0;
+		if (!src->blocked)
+			set_msi(&r->entries[r->nr++], g, addr, data);
+	}
+	if (vm->vm_fd < 0)
+		return 0; /* a unit test's VM: the table is all there is */
+	if (ioctl(vm->vm_fd, KVM_SET_GSI_ROUTING, r) < 0) {
+		int err = -errno;
+
+		pr_err("KVM_SET_GSI_ROUTING (%u entries): %s", r->nr,
+		       strerror(errno));
+		return err;
+	}
+	return 0;
+}
+
+/* Sets @gsi's source and commits; on failure the old one is back. */
+static int src_set(struct vm *vm, unsigned int gsi, int sid, uint64_t addr,
+		   uint32_t data)
+{
+	struct vm_msi_src *src = &vm->msi_src[gsi], old = *src;
+	int ret;
+
+	if (old.used && old.sid == sid && old.addr == addr && old.data == data)
+		return 0;
+	*src = (struct vm_msi_src){
+		.used = true, .sid = sid, .addr = addr, .data = data
+	};
+	ret = routing_commit(vm);
+	if (ret) {
+		*src = old;
+		routing_commit(vm);
+	}
+	return ret;
+}
+
+int vm_msi_route_add(struct vm *vm, int sid, uint64_t addr, uint32_t data)
 {
 	int gsi = -ENOSPC, ret;
 
 	pthread_mutex_lock(&vm->irq_lock);
-	if (!vm->routing && !(vm->routing = routing_default(vm))) {
-		gsi = -ENOMEM;
+	ret = routing_init(vm);
+	if (ret) {
+		gsi = ret;
 		goto out;
 	}
 	for (unsigned int g = 0; g < MAX_GSI; g++) {
@@ -98,10 +164,9 @@ int vm_msi_route_add(struct vm *vm, uint64_t addr, uint32_t data)
 	}
 	if (gsi < 0)
 		goto out;
-	set_msi(&vm->routing->entries[vm->routing->nr++], gsi, addr, data);
-	ret = routing_commit(vm);
+	ret = src_set(vm, gsi, sid, addr, data);
 	if (ret) {
-		vm->routing->nr--;
+		vm->msi_src[gsi].used = false;
 		gsi = ret;
 		goto out;
 	}
@@ -111,36 +176,97 @@ out:
 	return gsi;
 }
 
-int vm_msi_route_update(struct vm *vm, unsigned int gsi, uint64_t addr,
+int vm_msi_route_update(struct vm *vm, unsigned int gsi, int sid, uint64_t addr,
 			uint32_t data)
 {
-	struct kvm_irq_routing_entry *e, old;
 	int ret = -ENOENT;
 
 	pthread_mutex_lock(&vm->irq_lock);
-	if (vm->routing && (e = find_msi(vm, gsi))) {
-		old = *e;
-		set_msi(e, gsi, addr, data);
-		if (memcmp(&old, e, sizeof(old)) == 0) {
-			ret = 0;
-		} else if ((ret = routing_commit(vm))) {
-			*e = old;
-		}
-	}
+	if (vm->routing && gsi < MAX_GSI && gsi >= vm->nr_reserved_gsis &&
+	    vm->msi_src[gsi].used)
+		ret = src_set(vm, gsi, sid, addr, data);
 	pthread_mutex_unlock(&vm->irq_lock);
 	return ret;
 }
 
 void vm_msi_route_remove(struct vm *vm, unsigned int gsi)
 {
-	struct kvm_irq_routing_entry *e;
-
 	pthread_mutex_lock(&vm->irq_lock);
-	if (vm->routing && (e = find_msi(vm, gsi))) {
-		*e = vm->routing->entries[--vm->routing->nr];
+	if (vm->routing && gsi < MAX_GSI && gsi >= vm->nr_reserved_gsis &&
+	    vm->msi_src[gsi].used) {
+		vm->msi_src[gsi].used = false;
 		gsi_mark(vm, gsi, false);
 		routing_commit(vm);
 	}
+	pthread_mutex_unlock(&vm->irq_lock);
+}
+
+void vm_irq_reserve_gsis(struct vm *vm, unsigned int n)
+{
+	pthread_mutex_lock(&vm->irq_lock);
+	vm->nr_reserved_gsis = n < MAX_GSI ? n : MAX_GSI;
+	pthread_mutex_unlock(&vm->irq_lock);
+}
+
+int vm_msi_route_set(struct vm *vm, unsigned int gsi, int sid, uint64_t addr,
+		     uint32_t data)
+{
+	int ret;
+
+	pthread_mutex_lock(&vm->irq_lock);
+	ret = routing_init(vm);
+	if (!ret)
+		ret = gsi < vm->nr_reserved_gsis ?
+			      src_set(vm, gsi, sid, addr, data) :
+			      -EINVAL;
+	pthread_mutex_unlock(&vm->irq_lock);
+	return ret;
+}
+
+void vm_msi_route_fire(struct vm *vm, unsigned int gsi)
+{
+	struct kvm_irq_level irq = { .irq = gsi, .level = 1 };
+	struct vm_msi_src *src;
+	uint64_t addr;
+	uint32_t data;
+
+	pthread_mutex_lock(&vm->irq_lock);
+	if (!vm->routing || gsi >= vm->nr_reserved_gsis ||
+	    !vm->msi_src[gsi].used)
+		goto out;
+	src = &vm->msi_src[gsi];
+	if (src->blocked) {
+		/* The fault belongs to this request; a fixed table is taken. */
+		if (remap(vm, src, &addr, &data, true))
+			goto out;
+		routing_commit(vm);
+	}
+	if (vm->vm_fd < 0) {
+		if (vm->irq_ops && vm->irq_ops->signal_msi) {
+			remap(vm, src, &addr, &data, false);
+			vm->irq_ops->signal_msi(vm, IRQ_SID_NONE, addr, data);
+		}
+	} else if (ioctl(vm->vm_fd, KVM_IRQ_LINE, &irq) < 0) {
+		pr_warn_ratelimited("KVM_IRQ_LINE gsi %u: %s", gsi,
+				    strerror(errno));
+	}
+out:
+	pthread_mutex_unlock(&vm->irq_lock);
+}
+
+void vm_set_msi_remap(struct vm *vm, vm_msi_remap_fn *fn, void *opaque)
+{
+	pthread_mutex_lock(&vm->irq_lock);
+	vm->msi_remap = fn;
+	vm->msi_remap_opaque = opaque;
+	pthread_mutex_unlock(&vm->irq_lock);
+}
+
+void vm_msi_remap_changed(struct vm *vm)
+{
+	pthread_mutex_lock(&vm->irq_lock);
+	if (vm->routing)
+		routing_commit(vm);
 	pthread_mutex_unlock(&vm->irq_lock);
 }
 
@@ -163,6 +289,10 @@ int vm_irqfd_assign_resample(struct vm *vm, int efd, int resample_fd,
 				   .flags = KVM_IRQFD_FLAG_RESAMPLE,
 				   .resamplefd = resample_fd };
 
+	/* KVM resamples at its own IOAPIC's EOI only. */
+	if (vm->split_irqchip)
+		return -EOPNOTSUPP;
+
 	if (ioctl(vm->vm_fd, KVM_IRQFD, &irqfd) < 0) {
 		pr_err("KVM_IRQFD gsi %u (resample): %s", gsi, strerror(errno));
 		return -errno;
@@ -179,11 +309,28 @@ int vm_irqfd_deassign(struct vm *vm, int efd, unsigned int gsi)
 	return ioctl(vm->vm_fd, KVM_IRQFD, &irqfd) < 0 ? -errno : 0;
 }
 
-int vm_signal_msi(struct vm *vm, uint64_t addr, uint32_t data)
+int vm_signal_msi(struct vm *vm, int sid, uint64_t addr, uint32_t data)
 {
-	struct kvm_msi msi = { .address_lo = (uint32_t)addr,
-			       .address_hi = (uint32_t)(addr >> 32),
-			       .data = data };
+	struct vm_msi_src src = { .sid = sid, .addr = addr, .data = data };
+	struct kvm_msi msi;
+
+	/*
+	 * No lock for a message no requester sent: the remapping unit sends
+	 * its own events that way, under its lock, which routing_commit()
+	 * takes under irq_lock.
+	 */
+	if (sid != IRQ_SID_NONE) {
+		int ret;
+
+		pthread_mutex_lock(&vm->irq_lock);
+		ret = remap(vm, &src, &addr, &data, true);
+		pthread_mutex_unlock(&vm->irq_lock);
+		if (ret)
+			return -EPERM; /* blocked; the remapper recorded why */
+	}
+	msi = (struct kvm_msi){ .address_lo = (uint32_t)addr,
+				.address_hi = (uint32_t)(addr >> 32),
+				.data = data };
 
 	if (ioctl(vm->vm_fd, KVM_SIGNAL_MSI, &msi) < 0) {
 		pr_warn_ratelimited("KVM_SIGNAL_MSI %#llx/%#x: %s",
@@ -194,15 +341,15 @@ int vm_signal_msi(struct vm *vm, uint64_t addr, uint32_t data)
 	return 0;
 }
 
-static int kvm_route_add(void *opaque, uint64_t addr, uint32_t data)
+static int kvm_route_add(void *opaque, int sid, uint64_t addr, uint32_t data)
 {
-	return vm_msi_route_add(opaque, addr, data);
+	return vm_msi_route_add(opaque, sid, addr, data);
 }
 
-static int kvm_route_update(void *opaque, unsigned int gsi, uint64_t addr,
-			    uint32_t data)
+static int kvm_route_update(void *opaque, unsigned int gsi, int sid,
+			    uint64_t addr, uint32_t data)
 {
-	return vm_msi_route_update(opaque, gsi, addr, data);
+	return vm_msi_route_update(opaque, gsi, sid, addr, data);
 }
 
 static void kvm_route_remove(void *opaque, unsigned int gsi)
@@ -220,9 +367,9 @@ static int kvm_irqfd_deassign(void *opaque, int efd, unsigned int gsi)
 	return vm_irqfd_deassign(opaque, efd, gsi);
 }
 
-static int kvm_signal_msi(void *opaque, uint64_t addr, uint32_t data)
+static int kvm_signal_msi(void *opaque, int sid, uint64_t addr, uint32_t data)
 {
-	return vm_signal_msi(opaque, addr, data);
+	return vm_signal_msi(opaque, sid, addr, data);
 }
 
 static int kvm_ioeventfd_op(void *opaque, uint64_t addr, unsigned int len,
@@ -250,9 +397,12 @@ const struct irq_ops *vm_irq_ops(struct vm *vm)
 
 int vm_irq_line_irqfd(struct vm *vm, struct irq_line *line)
 {
-	int efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	int ret;
+	int efd, ret;
 
+	/* Its GSI is a userspace IOAPIC pin: the edge must pass through it. */
+	if (vm->split_irqchip)
+		return -EOPNOTSUPP;
+	efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (efd < 0)
 		return -errno;
 	ret = vm_irq_ops(vm)->irqfd_assign(vm, efd, line->gsi);

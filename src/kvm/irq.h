@@ -46,18 +46,26 @@ int irq_line_eventfd(const struct irq_line *line);
 void vm_irq_line_release(struct vm *vm, struct irq_line *line);
 
 /*
+ * The requester of an MSI (PCI bus << 8 | devfn, or the IOAPIC's id from
+ * the DMAR table), which an interrupt-remapping unit validates against the
+ * IRTE; IRQ_SID_NONE for messages no requester sends through the remapping
+ * unit (the unit's own fault and completion events): never remapped.
+ */
+#define IRQ_SID_NONE (-1)
+
+/*
  * The KVM operations behind MSI vectors and irqfds, as a table so that a
  * struct msi_vectors (kvm/msi_vectors.h) and the lines above can run on a
  * unit test's recorder. Each returns 0 (route_add: the GSI) or -errno.
  */
 struct irq_ops {
-	int (*route_add)(void *opaque, uint64_t addr, uint32_t data);
-	int (*route_update)(void *opaque, unsigned int gsi, uint64_t addr,
-			    uint32_t data);
+	int (*route_add)(void *opaque, int sid, uint64_t addr, uint32_t data);
+	int (*route_update)(void *opaque, unsigned int gsi, int sid,
+			    uint64_t addr, uint32_t data);
 	void (*route_remove)(void *opaque, unsigned int gsi);
 	int (*irqfd_assign)(void *opaque, int efd, unsigned int gsi);
 	int (*irqfd_deassign)(void *opaque, int efd, unsigned int gsi);
-	int (*signal_msi)(void *opaque, uint64_t addr, uint32_t data);
+	int (*signal_msi)(void *opaque, int sid, uint64_t addr, uint32_t data);
 	/* vm_ioeventfd() on the MMIO bus (NULL in a recorder: -ENOSYS). */
 	int (*ioeventfd)(void *opaque, uint64_t addr, unsigned int len, int efd,
 			 bool assign);
@@ -74,11 +82,47 @@ const struct irq_ops *vm_irq_ops(struct vm *vm);
  * IOAPIC, arch_irq_default_routes()) plus one route per MSI vector that a
  * device wired to an irqfd, on the lowest GSI no route uses.
  */
-/* Allocates a GSI routed to MSI (@addr, @data). Returns the GSI or -errno. */
-int vm_msi_route_add(struct vm *vm, uint64_t addr, uint32_t data);
-int vm_msi_route_update(struct vm *vm, unsigned int gsi, uint64_t addr,
+/*
+ * Allocates a GSI routed to MSI (@addr, @data) from requester @sid. With an
+ * interrupt remapper (vm_set_msi_remap()) the route KVM holds is the
+ * remapped message, and a message the remapper blocks has no KVM route
+ * (its irqfd then injects nothing). Returns the GSI or -errno.
+ */
+int vm_msi_route_add(struct vm *vm, int sid, uint64_t addr, uint32_t data);
+int vm_msi_route_update(struct vm *vm, unsigned int gsi, int sid, uint64_t addr,
 			uint32_t data);
 void vm_msi_route_remove(struct vm *vm, unsigned int gsi);
+
+/*
+ * GSIs below @n are the board's own, for vm_msi_route_set(): a userspace
+ * IOAPIC's pins with split irqchip. Before any route is made.
+ */
+void vm_irq_reserve_gsis(struct vm *vm, unsigned int n);
+/* Routes reserved @gsi to (@sid, @addr, @data), as vm_msi_route_add(). */
+int vm_msi_route_set(struct vm *vm, unsigned int gsi, int sid, uint64_t addr,
+		     uint32_t data);
+/*
+ * Fires reserved @gsi's MSI route (KVM_IRQ_LINE, so that KVM also knows
+ * the vector for EOI exits). A route the remapper blocked is translated
+ * again, recording the fault if it still is.
+ */
+void vm_msi_route_fire(struct vm *vm, unsigned int gsi);
+
+/*
+ * An interrupt remapper: rewrites the message (@addr, @data) from @sid in place and
+ * returns 0, or returns a nonzero fault reason when the request is
+ * blocked (@record: report the fault as the hardware would; route
+ * computations do not, deliveries do). Called with vm->irq_lock held.
+ */
+typedef int vm_msi_remap_fn(void *opaque, int sid, uint64_t *addr,
+			    uint32_t *data, bool record);
+void vm_set_msi_remap(struct vm *vm, vm_msi_remap_fn *fn, void *opaque);
+/*
+ * The remapper's tables changed (interrupt entry cache invalidation, a new
+ * table pointer, remapping turned on or off): every route is computed
+ * again from its requester's message. Not under the remapper's own lock.
+ */
+void vm_msi_remap_changed(struct vm *vm);
 
 /* Binds @efd to @gsi: a write to the eventfd injects without an exit. */
 int vm_irqfd_assign(struct vm *vm, int efd, unsigned int gsi);
@@ -88,12 +132,13 @@ int vm_irqfd_deassign(struct vm *vm, int efd, unsigned int gsi);
  * A level-triggered irqfd: a write to @efd raises @gsi and KVM keeps it
  * raised until the guest's EOI, when it lowers it and signals
  * @resample_fd (a pass-through device's INTx: VFIO unmasks on it).
+ * -EOPNOTSUPP with split irqchip: KVM has no IOAPIC to resample at.
  */
 int vm_irqfd_assign_resample(struct vm *vm, int efd, int resample_fd,
 			     unsigned int gsi);
 
-/* One MSI now, from any thread (KVM_SIGNAL_MSI). */
-int vm_signal_msi(struct vm *vm, uint64_t addr, uint32_t data);
+/* One MSI from @sid now, from any thread (KVM_SIGNAL_MSI), remapped. */
+int vm_signal_msi(struct vm *vm, int sid, uint64_t addr, uint32_t data);
 
 /*
  * Guest writes to [addr, addr+len) on the PIO or MMIO bus signal @efd in

@@ -11,9 +11,11 @@
 int msi_vectors_init(struct msi_vectors *mv, const char *name, unsigned int nr,
 		     const struct irq_ops *ops, void *opaque)
 {
-	*mv = (struct msi_vectors){
-		.ops = ops, .opaque = opaque, .name = name, .nr = nr
-	};
+	*mv = (struct msi_vectors){ .ops = ops,
+				    .opaque = opaque,
+				    .name = name,
+				    .sid = IRQ_SID_NONE,
+				    .nr = nr };
 	mv->v = calloc(nr ? nr : 1, sizeof(*mv->v));
 	if (!mv->v)
 		return -ENOMEM;
@@ -23,6 +25,13 @@ int msi_vectors_init(struct msi_vectors *mv, const char *name, unsigned int nr,
 						.masked = true };
 	pthread_mutex_init(&mv->lock, NULL);
 	return 0;
+}
+
+void msi_vectors_set_requester(struct msi_vectors *mv, int sid)
+{
+	pthread_mutex_lock(&mv->lock);
+	mv->sid = sid;
+	pthread_mutex_unlock(&mv->lock);
 }
 
 /* The rest run with mv->lock held. */
@@ -51,7 +60,8 @@ static void bind(struct msi_vectors *mv, struct msi_vector *vec)
 	if (mv->irqfd_broken)
 		return;
 	if (vec->gsi < 0) {
-		ret = mv->ops->route_add(mv->opaque, vec->addr, vec->data);
+		ret = mv->ops->route_add(mv->opaque, mv->sid, vec->addr,
+					 vec->data);
 		if (ret < 0) {
 			give_up(mv);
 			return;
@@ -59,8 +69,8 @@ static void bind(struct msi_vectors *mv, struct msi_vector *vec)
 		vec->gsi = ret;
 		vec->route_ok = true;
 	} else if (!vec->route_ok) {
-		vec->route_ok = !mv->ops->route_update(mv->opaque, vec->gsi,
-						       vec->addr, vec->data);
+		vec->route_ok = !mv->ops->route_update(
+			mv->opaque, vec->gsi, mv->sid, vec->addr, vec->data);
 	}
 	if (!vec->route_ok || vec->bound)
 		return;
@@ -90,7 +100,7 @@ static void deliver(struct msi_vectors *mv, struct msi_vector *vec)
 
 	if (vec->bound && write(vec->efd, &one, sizeof(one)) == sizeof(one))
 		return;
-	mv->ops->signal_msi(mv->opaque, vec->addr, vec->data);
+	mv->ops->signal_msi(mv->opaque, mv->sid, vec->addr, vec->data);
 }
 
 void msi_vectors_destroy(struct msi_vectors *mv)
@@ -125,7 +135,7 @@ void msi_vectors_set_msg(struct msi_vectors *mv, unsigned int v, uint64_t addr,
 		vec->data = data;
 		if (vec->gsi >= 0)
 			vec->route_ok = !mv->ops->route_update(
-				mv->opaque, vec->gsi, addr, data);
+				mv->opaque, vec->gsi, mv->sid, addr, data);
 		/* The irqfd would still reach the old message. */
 		if (!vec->route_ok)
 			unbind(mv, vec);

@@ -40,6 +40,7 @@ struct msi_vectors {
 	const struct irq_ops *ops;
 	void *opaque;
 	const char *name; /* for the one warning */
+	int sid; /* requester id (msi_vectors_set_requester()) */
 	pthread_mutex_t lock;
 	unsigned int nr;
 	struct msi_vector *v;
@@ -52,6 +53,12 @@ struct msi_vectors {
  */
 int msi_vectors_init(struct msi_vectors *mv, const char *name, unsigned int nr,
 		     const struct irq_ops *ops, void *opaque);
+/*
+ * The PCI requester id the messages come from (bus << 8 | devfn), for an
+ * interrupt remapper; IRQ_SID_NONE until set. Once the function has its
+ * address, before the guest can unmask a vector.
+ */
+void msi_vectors_set_requester(struct msi_vectors *mv, int sid);
 /* Removes every irqfd and route and closes the eventfds. */
 void msi_vectors_destroy(struct msi_vectors *mv);
 

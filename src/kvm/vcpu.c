@@ -128,6 +128,11 @@ static bool handle_exit(struct vcpu *v)
 		v->exits_io++;
 		handle_io(v);
 		return true;
+	case KVM_EXIT_IOAPIC_EOI:
+		/* Split irqchip: a level-triggered vector of our IOAPIC. */
+		if (vm->ioapic_eoi)
+			vm->ioapic_eoi(vm, run->eoi.vector);
+		return true;
 	case KVM_EXIT_MMIO:
 		v->exits_mmio++;
 		handle_mmio(v);

@@ -244,12 +244,14 @@ static int check_caps(struct vm *vm, const struct arch_kvm_cap *caps,
 	return 0;
 }
 
-int vm_create(struct vm *vm, unsigned int nr_cpus, uint64_t ram_size)
+int vm_create(struct vm *vm, unsigned int nr_cpus, uint64_t ram_size,
+	      unsigned int flags)
 {
 	int ret, api;
 
 	vm_init_common(vm);
 	vm->irq_set = irq_set_kvm;
+	vm->split_irqchip = flags & VM_SPLIT_IRQCHIP;
 	vm->kvm_fd = open_kvm();
 	if (vm->kvm_fd < 0)
 		return -ENODEV;
@@ -362,6 +364,8 @@ void vm_destroy(struct vm *vm)
 	guest_mem_destroy(&vm->mem);
 	free(vm->routing);
 	vm->routing = NULL;
+	free(vm->msi_src);
+	vm->msi_src = NULL;
 	bus_destroy(&vm->pio);
 	bus_destroy(&vm->mmio);
 }

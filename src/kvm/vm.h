@@ -51,6 +51,23 @@ struct vm {
 	pthread_mutex_t irq_lock;
 	struct kvm_irq_routing *routing;
 	uint64_t gsi_used[4]; /* bitmap of GSIs 0..255 with a route */
+	/* What each MSI route's requester asked for, before remapping. */
+	struct vm_msi_src *msi_src;
+	unsigned int nr_reserved_gsis; /* vm_irq_reserve_gsis() */
+	/* The interrupt remapper, or NULL (vm_set_msi_remap()). */
+	int (*msi_remap)(void *opaque, int sid, uint64_t *addr, uint32_t *data,
+			 bool record);
+	void *msi_remap_opaque;
+	/*
+	 * Split irqchip (local APICs in KVM, the IOAPIC in devisor):
+	 * arch_vm_setup() reads it, so it is set between vm_init_common()
+	 * and arch_vm_setup() (vm_create()'s @flags).
+	 */
+	bool split_irqchip;
+	/* KVM_EXIT_IOAPIC_EOI of split irqchip: the guest EOIed @vector. */
+	void (*ioapic_eoi)(struct vm *vm, unsigned int vector);
+	/* The userspace IOAPIC behind irq_set and ioapic_eoi, or NULL. */
+	void *irqchip;
 
 	/*
 	 * KVM memory slots that map device memory (a passed-through BAR)
@@ -93,7 +110,9 @@ void vm_unmap_device_memory(struct vm *vm, int slot);
 void vm_init_common(struct vm *vm);
 
 /* Creates the VM with @ram_size bytes of RAM and @nr_cpus vCPUs. */
-int vm_create(struct vm *vm, unsigned int nr_cpus, uint64_t ram_size);
+#define VM_SPLIT_IRQCHIP 1u /* vm_create() flag: see vm->split_irqchip */
+int vm_create(struct vm *vm, unsigned int nr_cpus, uint64_t ram_size,
+	      unsigned int flags);
 void vm_destroy(struct vm *vm);
 
 /* Starts one thread per vCPU; returns once they run. */

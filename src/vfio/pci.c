@@ -868,6 +868,13 @@ static int setup_intx(struct vfio_pci *vp)
 		return -errno;
 	ret = vm_irqfd_assign_resample(vp->vm, vp->intx_efd,
 				       vp->intx_resample_efd, pdev->intx_gsi);
+	if (ret == -EOPNOTSUPP) {
+		pr_info("%s: no INTx with interrupt remapping (the IOAPIC is "
+			"devisor's), MSI and MSI-X only; --iommu "
+			"vtd,intremap=off gives INTx",
+			vp->name);
+		return 0;
+	}
 	if (ret) {
 		pr_warn("%s: no INTx (KVM resample irqfd: %s)", vp->name,
 			strerror(-ret));
@@ -1030,6 +1037,7 @@ struct vfio_pci *vfio_pci_create_dev(struct vm *vm, struct pci_host *host,
 		goto fail_pdev;
 	}
 	devfn = ret;
+	msi_vectors_set_requester(&vp->vectors, pdev->bus << 8 | devfn);
 	if (pci_host_has_iommu(host)) {
 		ret = shadow_init(vp);
 		if (ret) {

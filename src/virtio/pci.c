@@ -676,6 +676,7 @@ struct virtio_pci *virtio_pci_create(struct vm *vm, struct pci_host *host,
 	ret = pci_dev_register(host, pdev, -1);
 	if (ret < 0)
 		goto fail_msix;
+	msi_vectors_set_requester(&vp->vectors, pdev->bus << 8 | ret);
 	/* Its requester id is known now; the guest has not run yet. */
 	if (pci_host_has_iommu(host)) {
 		ret = virtio_dev_translate_dma(vdev, vp_dma_init, pdev);

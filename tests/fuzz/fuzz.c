@@ -161,12 +161,13 @@ unsigned int fz_run_io(struct vm *vm, const struct fz_window *w,
 }
 
 /* KVM's routes, irqfds and MSIs as no-ops that succeed. */
-static int nop_route_add(void *o, uint64_t a, uint32_t d)
+static int nop_route_add(void *o, int s, uint64_t a, uint32_t d)
 {
 	return 64;
 }
 
-static int nop_route_update(void *o, unsigned int g, uint64_t a, uint32_t d)
+static int nop_route_update(void *o, unsigned int g, int s, uint64_t a,
+			    uint32_t d)
 {
 	return 0;
 }
@@ -180,7 +181,7 @@ static int nop_irqfd(void *o, int efd, unsigned int gsi)
 	return 0;
 }
 
-static int nop_signal_msi(void *o, uint64_t a, uint32_t d)
+static int nop_signal_msi(void *o, int s, uint64_t a, uint32_t d)
 {
 	return 0;
 }

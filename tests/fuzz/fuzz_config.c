@@ -85,8 +85,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	case 6: {
 		enum iommu_kind k;
+		bool ir;
 
-		(void)config_parse_iommu(s, &k, err, sizeof(err));
+		(void)config_parse_iommu(s, &k, &ir, err, sizeof(err));
 		break;
 	}
 	case 7: {

@@ -5,8 +5,10 @@
  * recording and events) over root, context, PASID and second-level tables
  * and invalidation descriptors the input writes into guest memory; and
  * devices' DMA through it (vtd_translate() and two DMA spaces, as the
- * PCI functions behind the unit use them). Built once; each input starts
- * from reset with zeroed memory.
+ * PCI functions behind the unit use them); and interrupt requests through
+ * interrupt remapping (IRTA, SIRTP/IRE/CFI, IRTEs the input writes, IEC
+ * descriptors), as MSI routes and deliveries use vtd_remap_msi(). Built
+ * once; each input starts from reset with zeroed memory.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -37,6 +39,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (guest_mem_init(&mem, RAM))
 			abort();
 		vtd = vtd_create(&mem, NULL, NULL);
+		if (vtd)
+			vtd_set_intremap(vtd, true);
 		if (!vtd || vtd_dma_space_init(&as[0], vtd, sids[0]) ||
 		    vtd_dma_space_init(&as[1], vtd, sids[1]))
 			abort();
@@ -51,7 +55,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		struct vtd_xlate x;
 		size_t n;
 
-		switch ((op & 7) % 6) {
+		switch (op & 7) {
 		case 0:
 			off = fz_u16(&in) % VTD_REG_SIZE;
 			(void)vtd_mmio_read(vtd, off, sz);
@@ -81,6 +85,25 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				(void)dma_write(s, iova, buf, n);
 			else
 				(void)dma_read(s, iova, buf, n);
+			break;
+		}
+		case 5: {
+			/* An interrupt request from a device or no requester. */
+			int sid = op & 0x20 ? -1 : fz_u16(&in);
+			uint64_t addr = fz_u64(&in);
+			uint32_t msg = fz_u32(&in);
+
+			if (op & 0x80)
+				addr = 0xfee00000ull | (addr & 0xfffff);
+			(void)vtd_remap_msi(vtd, sid, &addr, &msg, op & 0x10);
+			(void)vtd_ir_take_changed(vtd);
+			break;
+		}
+		case 6: {
+			uint64_t irte[2] = { fz_u64(&in), fz_u64(&in) };
+			struct vtd_irq irq;
+
+			(void)vtd_ir_decode(irte, op & 0x10, fz_u16(&in), &irq);
 			break;
 		}
 		default:

@@ -366,13 +366,33 @@ static void test_iommu(void **state)
 	enum iommu_kind k = IOMMU_VTD;
 	char err[160];
 
-	assert_int_equal(config_parse_iommu("none", &k, err, 160), 0);
+	bool ir = true;
+
+	assert_int_equal(config_parse_iommu("none", &k, &ir, err, 160), 0);
 	assert_int_equal(k, IOMMU_NONE);
-	assert_int_equal(config_parse_iommu("vtd", &k, err, 160), 0);
+	assert_false(ir);
+	assert_int_equal(config_parse_iommu("vtd", &k, &ir, err, 160), 0);
 	assert_int_equal(k, IOMMU_VTD);
-	assert_int_equal(config_parse_iommu("bogus", &k, err, 160), -EINVAL);
-	assert_string_equal(err, "iommu takes none or vtd, not 'bogus'");
-	assert_int_equal(config_parse_iommu("", &k, err, 160), -EINVAL);
+	assert_true(ir);
+	assert_int_equal(
+		config_parse_iommu("vtd,intremap=off", &k, &ir, err, 160), 0);
+	assert_false(ir);
+	assert_int_equal(
+		config_parse_iommu("vtd,intremap=on", &k, &ir, err, 160), 0);
+	assert_true(ir);
+	assert_int_equal(config_parse_iommu("vtd,intremap=maybe", &k, &ir, err,
+					    160),
+			 -EINVAL);
+	assert_string_equal(err, "iommu vtd takes intremap=on or "
+				 "intremap=off, not 'intremap=maybe'");
+	assert_int_equal(config_parse_iommu("none,intremap=on", &k, &ir, err,
+					    160),
+			 -EINVAL);
+	assert_int_equal(config_parse_iommu("bogus", &k, &ir, err, 160),
+			 -EINVAL);
+	assert_string_equal(
+		err, "iommu takes none or vtd[,intremap=on|off], not 'bogus'");
+	assert_int_equal(config_parse_iommu("", &k, &ir, err, 160), -EINVAL);
 	assert_int_equal(k, IOMMU_VTD);
 
 	/* PCI devices are behind the unit; a virtio-mmio disk would not be. */

@@ -62,8 +62,11 @@ static void test_tsc_deadline_without_cap(void **state)
 {
 	struct kvm_cpuid2 *c = supported();
 
+	c->entries[1].ecx &= ~CPUID_1_ECX_X2APIC;
 	x86_cpuid_for_vcpu(c, 0, 1, false);
 	assert_false(leaf(c, 1)->ecx & CPUID_1_ECX_TSC_DEADLINE);
+	/* x2APIC for interrupt remapping's EIM, whatever the table said. */
+	assert_true(leaf(c, 1)->ecx & CPUID_1_ECX_X2APIC);
 	/* Cleared even if a table ever carried it. */
 	c->entries[1].ecx |= CPUID_1_ECX_TSC_DEADLINE;
 	x86_cpuid_for_vcpu(c, 0, 1, false);

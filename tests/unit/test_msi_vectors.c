@@ -31,7 +31,7 @@ struct rec {
 	bool routed[GSI0 + 16];
 };
 
-static int rec_route_add(void *opaque, uint64_t addr, uint32_t data)
+static int rec_route_add(void *opaque, int sid, uint64_t addr, uint32_t data)
 {
 	struct rec *r = opaque;
 
@@ -44,8 +44,8 @@ static int rec_route_add(void *opaque, uint64_t addr, uint32_t data)
 	return r->next_gsi++;
 }
 
-static int rec_route_update(void *opaque, unsigned int gsi, uint64_t addr,
-			    uint32_t data)
+static int rec_route_update(void *opaque, unsigned int gsi, int sid,
+			    uint64_t addr, uint32_t data)
 {
 	struct rec *r = opaque;
 
@@ -88,7 +88,7 @@ static int rec_irqfd_deassign(void *opaque, int efd, unsigned int gsi)
 	return 0;
 }
 
-static int rec_signal_msi(void *opaque, uint64_t addr, uint32_t data)
+static int rec_signal_msi(void *opaque, int sid, uint64_t addr, uint32_t data)
 {
 	struct rec *r = opaque;
 

@@ -105,13 +105,13 @@ static void rec_irq(struct vm *vm, unsigned int gsi, int level)
 	cur->irq_level[gsi] = level;
 }
 
-static int no_route(void *opaque, uint64_t addr, uint32_t data)
+static int no_route(void *opaque, int sid, uint64_t addr, uint32_t data)
 {
 	return -ENOSYS;
 }
 
-static int route_update_unused(void *opaque, unsigned int gsi, uint64_t addr,
-			       uint32_t data)
+static int route_update_unused(void *opaque, unsigned int gsi, int sid,
+			       uint64_t addr, uint32_t data)
 {
 	fail_msg("no route was made");
 	return -ENOSYS;
@@ -128,7 +128,8 @@ static int irqfd_unused(void *opaque, int efd, unsigned int gsi)
 	return -ENOSYS;
 }
 
-static int signal_to_deliver(void *opaque, uint64_t addr, uint32_t data)
+static int signal_to_deliver(void *opaque, int sid, uint64_t addr,
+			     uint32_t data)
 {
 	deliver(opaque, addr, data);
 	return 0;

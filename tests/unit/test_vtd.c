@@ -1703,6 +1703,231 @@ static void test_caching_mode(void **state)
 	assert_int_equal(reg64(VTD_CAP) & VTD_CAP_CM, VTD_CAP_CM);
 }
 
+/* ---- interrupt remapping ---- */
+
+/* The one fault recorded since the last call: its reason, SID and index. */
+static void expect_ir_fault(uint8_t reason, uint16_t sid, uint32_t index)
+{
+	unsigned int found = 0;
+
+	for (unsigned int i = 0; i < VTD_NFR; i++) {
+		uint64_t hi = frcd(i, 1);
+
+		if (!(hi & VTD_FRCD_F))
+			continue;
+		found++;
+		assert_int_equal(VTD_FRCD_FR(hi), reason);
+		assert_int_equal(VTD_FRCD_SID(hi), sid);
+		assert_int_equal(hi & VTD_FRCD_T, 0);
+		assert_int_equal(frcd(i, 0), (uint64_t)index << 48);
+		clear_frcd(i);
+	}
+	assert_int_equal(found, 1);
+}
+
+static void expect_no_fault(void)
+{
+	for (unsigned int i = 0; i < VTD_NFR; i++)
+		assert_int_equal(frcd(i, 1) & VTD_FRCD_F, 0);
+}
+
+static int remap(int sid, uint64_t *addr, uint32_t *data)
+{
+	return vtd_remap_msi(vtd, sid, addr, data, true);
+}
+
+#define IRTE_LO(vec, dst) \
+	(VTD_IRTE_P | (uint64_t)(vec) << 16 | (uint64_t)(dst) << 32)
+#define IRTE_SID(svt, sq, sid) \
+	((uint64_t)(svt) << 18 | (uint64_t)(sq) << 16 | (sid))
+#define MSI_IR(handle)                                         \
+	(0xfee00000ull | ((handle)&0x7fff) << 5 | VTD_MSI_IF | \
+	 (((handle) >> 15) & 1) << 2)
+
+static void test_intremap(void **state)
+{
+	uint64_t irt, addr, irte[2];
+	uint32_t data, keep;
+	struct vtd_irq irq;
+
+	(void)state;
+	world(false, 4);
+	assert_int_equal(reg64(VTD_ECAP) & (VTD_ECAP_IR | VTD_ECAP_EIM), 0);
+	wreg64(VTD_IRTA, 0x123000 | 3);
+	assert_int_equal(reg64(VTD_IRTA), 0); /* reserved without IR */
+	vtd_set_intremap(vtd, true);
+	assert_int_equal(reg64(VTD_ECAP) & (VTD_ECAP_IR | VTD_ECAP_EIM),
+			 VTD_ECAP_IR | VTD_ECAP_EIM);
+	vtd_reset(vtd); /* kept across resets */
+	assert_true(reg64(VTD_ECAP) & VTD_ECAP_IR);
+	set_root();
+	gcmd(VTD_GCMD_TE, true);
+
+	/* IRTA: reserved bits 10:4 read 0; SIRTP latches it. */
+	irt = alloc_page();
+	wreg64(VTD_IRTA, irt | VTD_IRTA_EIME | 0x7f0 | 3); /* 16 entries */
+	assert_int_equal(reg64(VTD_IRTA), irt | VTD_IRTA_EIME | 3);
+	(void)vtd_ir_take_changed(vtd);
+	keep = reg32(VTD_GSTS) & (VTD_GSTS_TES | VTD_GSTS_QIES);
+	wreg32(VTD_GCMD, keep | VTD_GCMD_SIRTP);
+	assert_true(reg32(VTD_GSTS) & VTD_GSTS_IRTPS);
+	assert_true(vtd_ir_take_changed(vtd));
+	assert_false(vtd_ir_take_changed(vtd));
+
+	/* Remapping off: every message passes as it is. */
+	addr = MSI_IR(5);
+	data = 0x1234;
+	assert_int_equal(remap(SID_A, &addr, &data), 0);
+	assert_int_equal(addr, MSI_IR(5));
+	assert_int_equal(data, 0x1234);
+
+	wreg32(VTD_GCMD, keep | VTD_GCMD_IRE);
+	assert_true(reg32(VTD_GSTS) & VTD_GSTS_IRES);
+	assert_false(reg32(VTD_GSTS) & VTD_GSTS_CFIS);
+	assert_true(vtd_ir_take_changed(vtd));
+	keep |= VTD_GCMD_IRE;
+
+	/* x2APIC mode: 32-bit destination, level, physical. */
+	w64(irt + 5 * 16, IRTE_LO(0x41, 1) | VTD_IRTE_TM);
+	w64(irt + 5 * 16 + 8, IRTE_SID(VTD_SVT_SID, 0, SID_A));
+	addr = MSI_IR(5);
+	data = 0;
+	assert_int_equal(remap(SID_A, &addr, &data), 0);
+	assert_int_equal(addr, 0xfee01000ull);
+	assert_int_equal(data, 0x41 | 1u << 15 | 1u << 14);
+	/* Logical, redirection hint, lowest priority, edge; a subhandle. */
+	w64(irt + 7 * 16, IRTE_LO(0x52, 3) | VTD_IRTE_DM | VTD_IRTE_RH |
+				  1ull << VTD_IRTE_DLM_SHIFT);
+	w64(irt + 7 * 16 + 8, 0);
+	addr = MSI_IR(5) | VTD_MSI_SHV;
+	data = 2;
+	assert_int_equal(remap(SID_B, &addr, &data), 0);
+	assert_int_equal(addr, 0xfee03000ull | 1u << 3 | 1u << 2);
+	assert_int_equal(data, 0x52 | 1u << 8);
+	expect_no_fault();
+
+	/* Each fault reason, with the interrupt index in FI 63:48. */
+	addr = MSI_IR(16); /* 16 entries */
+	assert_int_equal(remap(SID_A, &addr, &data), VTD_FR_IR_INDEX);
+	expect_ir_fault(VTD_FR_IR_INDEX, SID_A, 16);
+	addr = MSI_IR(9);
+	assert_int_equal(remap(SID_A, &addr, &data), VTD_FR_IR_P);
+	expect_ir_fault(VTD_FR_IR_P, SID_A, 9);
+	addr = MSI_IR(5); /* SVT 01b: SID_A only */
+	assert_int_equal(remap(SID_B, &addr, &data), VTD_FR_IR_SID);
+	expect_ir_fault(VTD_FR_IR_SID, SID_B, 5);
+	addr = MSI_IR(5) | VTD_MSI_SHV;
+	data = 1u << 16; /* data 31:16 reserved with a subhandle */
+	assert_int_equal(remap(SID_A, &addr, &data), VTD_FR_IR_REQ_RSVD);
+	expect_ir_fault(VTD_FR_IR_REQ_RSVD, SID_A, 5);
+	addr = 0xfee00000ull | 3u << 12; /* compatibility format */
+	data = 0x30;
+	assert_int_equal(remap(SID_A, &addr, &data), VTD_FR_IR_COMPAT);
+	expect_ir_fault(VTD_FR_IR_COMPAT, SID_A, 0);
+	/* Not an interrupt request at all: left alone. */
+	addr = 0x1000;
+	assert_int_equal(remap(SID_A, &addr, &data), 0);
+	expect_no_fault();
+	/* Reserved fields of a present IRTE; FPD hides the record. */
+	w64(irt + 5 * 16, IRTE_LO(0x41, 1) | 1ull << 12);
+	addr = MSI_IR(5);
+	assert_int_equal(remap(SID_A, &addr, &data), VTD_FR_IR_RSVD);
+	expect_ir_fault(VTD_FR_IR_RSVD, SID_A, 5);
+	w64(irt + 5 * 16, IRTE_LO(0x41, 1) | VTD_IRTE_IM);
+	assert_int_equal(remap(SID_A, &addr, &data), VTD_FR_IR_RSVD);
+	expect_ir_fault(VTD_FR_IR_RSVD, SID_A, 5);
+	w64(irt + 5 * 16, IRTE_LO(0x41, 1) | 1ull << 12 | VTD_IRTE_FPD);
+	assert_int_equal(remap(SID_A, &addr, &data), VTD_FR_IR_RSVD);
+	expect_no_fault();
+	/* Route computations do not record. */
+	addr = MSI_IR(9);
+	assert_int_equal(vtd_remap_msi(vtd, SID_A, &addr, &data, false),
+			 VTD_FR_IR_P);
+	expect_no_fault();
+
+	/* xAPIC mode: the id in DST 15:8, the rest reserved; CFI passes. */
+	wreg64(VTD_IRTA, irt | 3);
+	wreg32(VTD_GCMD, keep | VTD_GCMD_SIRTP);
+	w64(irt + 5 * 16, IRTE_LO(0x41, 1u << 8));
+	w64(irt + 5 * 16 + 8, 0);
+	addr = MSI_IR(5);
+	assert_int_equal(remap(SID_A, &addr, &data), 0);
+	assert_int_equal(addr, 0xfee01000ull);
+	w64(irt + 5 * 16, IRTE_LO(0x41, 1));
+	addr = MSI_IR(5);
+	assert_int_equal(remap(SID_A, &addr, &data), VTD_FR_IR_RSVD);
+	expect_ir_fault(VTD_FR_IR_RSVD, SID_A, 5);
+	wreg32(VTD_GCMD, keep | VTD_GCMD_CFI);
+	assert_true(reg32(VTD_GSTS) & VTD_GSTS_CFIS);
+	addr = 0xfee00000ull | 3u << 12;
+	data = 0x30;
+	assert_int_equal(remap(SID_A, &addr, &data), 0);
+	assert_int_equal(addr, 0xfee00000ull | 3u << 12);
+	expect_no_fault();
+	/* x2APIC mode blocks them whatever CFI says. */
+	wreg64(VTD_IRTA, irt | VTD_IRTA_EIME | 3);
+	wreg32(VTD_GCMD, keep | VTD_GCMD_CFI | VTD_GCMD_SIRTP);
+	assert_int_equal(remap(SID_A, &addr, &data), VTD_FR_IR_COMPAT);
+	expect_ir_fault(VTD_FR_IR_COMPAT, SID_A, 0);
+
+	/* A table outside RAM. */
+	wreg64(VTD_IRTA, NOT_RAM | VTD_IRTA_EIME | 3);
+	wreg32(VTD_GCMD, keep | VTD_GCMD_SIRTP);
+	addr = MSI_IR(1);
+	assert_int_equal(remap(SID_A, &addr, &data), VTD_FR_IR_ACCESS);
+	expect_ir_fault(VTD_FR_IR_ACCESS, SID_A, 1);
+
+	/* IEC invalidation, queued: routes must be computed again. */
+	(void)vtd_ir_take_changed(vtd);
+	status_addr = alloc_page() + 0x40;
+	qi_start(0, false);
+	qi_run(VTD_DESC_IEC, 0);
+	assert_true(vtd_ir_take_changed(vtd));
+	qi_run(VTD_DESC_IEC | VTD_DESC_G(1) | 5ull << 32, 0);
+	assert_true(vtd_ir_take_changed(vtd));
+	assert_int_equal(reg32(VTD_FSTS) & VTD_FSTS_IQE, 0);
+
+	/* IRE off again: remappable requests pass unremapped. */
+	wreg32(VTD_GCMD, reg32(VTD_GSTS) & (VTD_GSTS_TES | VTD_GSTS_QIES));
+	assert_false(reg32(VTD_GSTS) & VTD_GSTS_IRES);
+	addr = MSI_IR(1);
+	assert_int_equal(remap(SID_A, &addr, &data), 0);
+	assert_int_equal(addr, MSI_IR(1));
+
+	/* The decode on its own: source-id qualifiers, SVT, DLM. */
+	irte[0] = IRTE_LO(0x33, 7);
+	irte[1] = IRTE_SID(VTD_SVT_SID, 3, 0x0010); /* 00:02.x, any fn */
+	assert_int_equal(vtd_ir_decode(irte, true, 0x0017, &irq), 0);
+	assert_int_equal(irq.vector, 0x33);
+	assert_int_equal(irq.dest, 7);
+	assert_int_equal(vtd_ir_decode(irte, true, 0x0018, &irq),
+			 VTD_FR_IR_SID);
+	irte[1] = IRTE_SID(VTD_SVT_SID, 1, 0x0010); /* ignore fn bit 2 */
+	assert_int_equal(vtd_ir_decode(irte, true, 0x0014, &irq), 0);
+	assert_int_equal(vtd_ir_decode(irte, true, 0x0011, &irq),
+			 VTD_FR_IR_SID);
+	irte[1] = IRTE_SID(VTD_SVT_BUS, 0, 0x0203); /* buses 2-3 */
+	assert_int_equal(vtd_ir_decode(irte, true, 0x0310, &irq), 0);
+	assert_int_equal(vtd_ir_decode(irte, true, 0x0110, &irq),
+			 VTD_FR_IR_SID);
+	assert_int_equal(vtd_ir_decode(irte, true, -1, &irq), VTD_FR_IR_SID);
+	irte[1] = IRTE_SID(3, 0, 0); /* SVT 11b is reserved */
+	assert_int_equal(vtd_ir_decode(irte, true, 0x0010, &irq),
+			 VTD_FR_IR_RSVD);
+	irte[1] = 1ull << 20;
+	assert_int_equal(vtd_ir_decode(irte, true, 0x0010, &irq),
+			 VTD_FR_IR_RSVD);
+	irte[1] = 0;
+	irte[0] = IRTE_LO(0x33, 7) | 3ull << VTD_IRTE_DLM_SHIFT;
+	assert_int_equal(vtd_ir_decode(irte, true, 0x0010, &irq),
+			 VTD_FR_IR_RSVD);
+	irte[0] = IRTE_LO(0x33, 7) | 4ull << VTD_IRTE_DLM_SHIFT; /* NMI */
+	assert_int_equal(vtd_ir_decode(irte, true, 0x0010, &irq), 0);
+	assert_int_equal(irq.dlm, 4);
+	irte[0] = 0;
+	assert_int_equal(vtd_ir_decode(irte, true, 0x0010, &irq), VTD_FR_IR_P);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1726,6 +1951,7 @@ int main(void)
 		cmocka_unit_test(test_hostile_guest),
 		cmocka_unit_test(test_replay),
 		cmocka_unit_test(test_caching_mode),
+		cmocka_unit_test(test_intremap),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);

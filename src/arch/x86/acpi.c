@@ -72,7 +72,7 @@ static void fill_fadt(struct acpi_fadt *f)
 }
 
 /* The MADT after its header, into @buf (MADT_MAX_SIZE); returns its size. */
-static size_t build_madt(uint8_t *buf, unsigned int nr_cpus)
+static size_t build_madt(uint8_t *buf, unsigned int nr_cpus, bool no_pic)
 {
 	struct acpi_madt *m = (struct acpi_madt *)buf;
 	uint8_t *p = (uint8_t *)(m + 1);
@@ -82,8 +82,11 @@ static size_t build_madt(uint8_t *buf, unsigned int nr_cpus)
 
 	memset(buf, 0, MADT_MAX_SIZE);
 	m->lapic_addr = LAPIC_ADDR;
-	/* KVM's in-kernel irqchip has the dual 8259s too. */
-	m->flags = ACPI_MADT_PCAT_COMPAT;
+	/*
+	 * KVM's in-kernel irqchip has the dual 8259s too; with split irqchip
+	 * there are none (Linux also finds the ports empty).
+	 */
+	m->flags = no_pic ? 0 : ACPI_MADT_PCAT_COMPAT;
 
 	for (unsigned int i = 0; i < nr_cpus; i++) {
 		struct acpi_madt_lapic *l = (struct acpi_madt_lapic *)p;
@@ -174,7 +177,7 @@ int x86_acpi_build(struct acpi_tables *out, const struct x86_acpi_config *cfg)
 		return -E2BIG;
 	}
 	fill_fadt(&fadt);
-	len = build_madt(madt, cfg->nr_cpus);
+	len = build_madt(madt, cfg->nr_cpus, cfg->no_pic);
 	tables[0] = (struct acpi_extra_table){
 		.signature = { 'A', 'P', 'I', 'C' },
 		.revision = MADT_REVISION,

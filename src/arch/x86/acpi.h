@@ -11,6 +11,8 @@
  * At 0xe0000 (layout.h) the RSDP is also found by the legacy scan; Linux
  * treats 640K..1M as reserved whatever the e820 map says.
  */
+#include <stdbool.h>
+
 #include "acpi/acpi.h"
 
 struct vm;
@@ -24,6 +26,8 @@ struct x86_acpi_config {
 	/* After the MADT, e.g. MCFG. */
 	const struct acpi_extra_table *extra_tables;
 	unsigned int nr_extra_tables;
+	/* No 8259s (split irqchip): the MADT leaves PCAT_COMPAT clear. */
+	bool no_pic;
 };
 
 /*

@@ -58,6 +58,13 @@ void x86_cpuid_for_vcpu(struct kvm_cpuid2 *cpuid, unsigned int id,
 				e->edx &= ~(1u << 28);
 			e->ecx |= CPUID_1_ECX_HYPERVISOR;
 			/*
+			 * KVM's local APIC (in the kernel in both irqchip
+			 * modes) has x2APIC mode; Linux uses VT-d's EIM
+			 * only if the CPU offers it ("Enabled IRQ remapping
+			 * in x2apic mode"). KVM lists it; say so anyway.
+			 */
+			e->ecx |= CPUID_1_ECX_X2APIC;
+			/*
 			 * KVM_GET_SUPPORTED_CPUID leaves this out: the LAPIC
 			 * emulates it. Without it Linux calibrates the LAPIC
 			 * timer against PIT ticks, which a busy or nested host

@@ -12,6 +12,7 @@ struct vcpu;
 /* KVM_GET_SUPPORTED_CPUID, grown until it fits. Free with free(). */
 struct kvm_cpuid2 *x86_supported_cpuid(int kvm_fd);
 
+#define CPUID_1_ECX_X2APIC (1u << 21)
 #define CPUID_1_ECX_TSC_DEADLINE (1u << 24)
 #define CPUID_1_ECX_HYPERVISOR (1u << 31)
 

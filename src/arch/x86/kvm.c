@@ -9,12 +9,11 @@
 
 #include "arch/x86/boot.h"
 #include "arch/x86/layout.h"
+#include "kvm/irq.h"
 #include "kvm/memory.h"
 #include "kvm/vcpu.h"
 #include "kvm/vm.h"
 #include "util/log.h"
-
-#define IOAPIC_PINS 24
 
 const struct arch_kvm_cap arch_kvm_caps[] = {
 	{ KVM_CAP_IRQCHIP, "in-kernel irqchip" },
@@ -40,6 +39,28 @@ int arch_vm_setup(struct vm *vm)
 		return -errno;
 	}
 	/* The irqchip must exist before vCPUs so they get an in-kernel LAPIC. */
+	if (vm->split_irqchip) {
+		/*
+		 * Local APICs only: the IOAPIC is ours (hw/ioapic.c) and its
+		 * pins are the first GSIs, MSI routes KVM scans for the
+		 * level-triggered vectors whose EOI it reports
+		 * (KVM_EXIT_IOAPIC_EOI). No PIC and no PIT: the MADT says
+		 * there is no 8259, Linux finds none, and the LAPIC timer on
+		 * the TSC deadline is the clock.
+		 */
+		struct kvm_enable_cap cap = {
+			.cap = KVM_CAP_SPLIT_IRQCHIP,
+			.args = { X86_IOAPIC_PINS },
+		};
+
+		if (ioctl(vm->vm_fd, KVM_ENABLE_CAP, &cap) < 0) {
+			pr_err("KVM_ENABLE_CAP(KVM_CAP_SPLIT_IRQCHIP): %s",
+			       strerror(errno));
+			return -errno;
+		}
+		vm_irq_reserve_gsis(vm, X86_IOAPIC_PINS);
+		return 0;
+	}
 	if (ioctl(vm->vm_fd, KVM_CREATE_IRQCHIP, 0) < 0) {
 		pr_err("KVM_CREATE_IRQCHIP: %s", strerror(errno));
 		return -errno;
@@ -87,7 +108,7 @@ unsigned int arch_irq_default_routes(struct kvm_irq_routing_entry *e)
 {
 	unsigned int n = 0;
 
-	_Static_assert(15 + IOAPIC_PINS <= ARCH_MAX_IRQ_ROUTES, "routes");
+	_Static_assert(15 + X86_IOAPIC_PINS <= ARCH_MAX_IRQ_ROUTES, "routes");
 	for (unsigned int i = 0; i < 16; i++) {
 		if (i != 2)
 			add_irqchip(&e[n++], i,
@@ -95,7 +116,7 @@ unsigned int arch_irq_default_routes(struct kvm_irq_routing_entry *e)
 					    KVM_IRQCHIP_PIC_SLAVE,
 				    i % 8);
 	}
-	for (unsigned int i = 0; i < IOAPIC_PINS; i++)
+	for (unsigned int i = 0; i < X86_IOAPIC_PINS; i++)
 		add_irqchip(&e[n++], i, KVM_IRQCHIP_IOAPIC, i);
 	return n;
 }

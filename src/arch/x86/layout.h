@@ -56,6 +56,7 @@
 #define VIRTIO_MMIO_STRIDE 0x1000ull
 #define VIRTIO_MMIO_MAX 9
 #define IOAPIC_ADDR 0xfec00000ull
+#define X86_IOAPIC_PINS 24 /* GSIs 0-23 */
 #define LAPIC_ADDR 0xfee00000ull
 /* The VT-d unit's 4 KiB register page (DMAR DRHD), as on QEMU's q35. */
 #define VTD_REG_BASE 0xfed90000ull

@@ -20,6 +20,7 @@
 #include "hw/nvme/pci.h"
 #include "hw/rtc.h"
 #include "hw/serial.h"
+#include "hw/ioapic.h"
 #include "iommu/vtd.h"
 #include "iommu/vtd_vm.h"
 #include "kvm/irq.h"
@@ -44,6 +45,114 @@
 #define COM1_IRQ 4
 #define DEBUG_EXIT_PORT 0xf4
 
+/*
+ * Split irqchip's IOAPIC (hw/ioapic.c) as a device of the VM: its pins are
+ * GSIs 0-23, each an MSI route from the IOAPIC's requester id, so an
+ * interrupt remapper sees its remappable-format entries and KVM knows
+ * which level-triggered vectors to report the EOI of.
+ */
+struct pc_ioapic {
+	struct device dev;
+	struct vm *vm;
+	struct ioapic *io;
+};
+
+#define IOAPIC_SID (IOAPIC_PCI_BUS << 8 | IOAPIC_PCI_DEVFN)
+
+static void pc_ioapic_route(void *opaque, unsigned int pin, uint64_t addr,
+			    uint32_t data)
+{
+	vm_msi_route_set(opaque, pin, IOAPIC_SID, addr, data);
+}
+
+static void pc_ioapic_fire(void *opaque, unsigned int pin)
+{
+	vm_msi_route_fire(opaque, pin);
+}
+
+static const struct ioapic_ops pc_ioapic_ops = {
+	.route = pc_ioapic_route,
+	.fire = pc_ioapic_fire,
+};
+
+static void pc_ioapic_irq_set(struct vm *vm, unsigned int gsi, int level)
+{
+	ioapic_set_irq(vm->irqchip, gsi, level);
+}
+
+static void pc_ioapic_eoi(struct vm *vm, unsigned int vector)
+{
+	ioapic_eoi(vm->irqchip, vector);
+}
+
+static uint64_t pc_ioapic_read(void *opaque, uint64_t off, unsigned int size)
+{
+	return ioapic_mmio_read(opaque, off, size);
+}
+
+static void pc_ioapic_write(void *opaque, uint64_t off, uint64_t val,
+			    unsigned int size)
+{
+	ioapic_mmio_write(opaque, off, val, size);
+}
+
+static const struct bus_ops pc_ioapic_bus_ops = {
+	.read = pc_ioapic_read,
+	.write = pc_ioapic_write,
+};
+
+static void pc_ioapic_reset(struct device *dev)
+{
+	ioapic_reset(container_of(dev, struct pc_ioapic, dev)->io);
+}
+
+static void pc_ioapic_destroy(struct device *dev)
+{
+	struct pc_ioapic *p = container_of(dev, struct pc_ioapic, dev);
+
+	bus_unregister(&p->vm->mmio, IOAPIC_ADDR, p->io);
+	p->vm->ioapic_eoi = NULL;
+	p->vm->irqchip = NULL;
+	p->vm->irq_set = NULL;
+	ioapic_destroy(p->io);
+	free(p);
+}
+
+static int create_ioapic(struct vm *vm, struct machine *m)
+{
+	struct pc_ioapic *p;
+	int ret;
+
+	if (!vm->split_irqchip)
+		return 0;
+	p = calloc(1, sizeof(*p));
+	if (!p)
+		return -ENOMEM;
+	p->vm = vm;
+	p->io = ioapic_create(IOAPIC_ID, &pc_ioapic_ops, vm);
+	if (!p->io) {
+		free(p);
+		return -ENOMEM;
+	}
+	ret = bus_register(&vm->mmio, IOAPIC_ADDR, IOAPIC_REG_SIZE,
+			   &pc_ioapic_bus_ops, p->io, "ioapic");
+	if (ret) {
+		ioapic_destroy(p->io);
+		free(p);
+		return ret;
+	}
+	vm->irqchip = p->io;
+	vm->irq_set = pc_ioapic_irq_set;
+	vm->ioapic_eoi = pc_ioapic_eoi;
+	p->dev = (struct device){ .name = "ioapic",
+				  .kind = DEV_PLATFORM,
+				  .reset = pc_ioapic_reset,
+				  .destroy = pc_ioapic_destroy };
+	device_register(vm, &p->dev);
+	m->ioapic = p->io;
+	return 0;
+}
+
 static int create_legacy_devices(struct vm *vm, struct machine *m)
 {
 	struct rtc *rtc;
@@ -63,7 +172,8 @@ static int create_legacy_devices(struct vm *vm, struct machine *m)
 
 static void pci_msi_to_kvm(void *opaque, uint64_t addr, uint32_t data)
 {
-	vm_signal_msi(opaque, addr, data);
+	/* Every function on a VM has msi_vectors; this is the fallback. */
+	vm_signal_msi(opaque, IRQ_SID_NONE, addr, data);
 }
 
 void pc_pci_host_config(struct pci_host_config *cfg)
@@ -118,6 +228,11 @@ static int create_iommu(struct vm *vm, const struct vm_config *cfg,
 	m->vtd = vtd_vm_create(vm, VTD_REG_BASE);
 	if (!m->vtd)
 		return -ENOMEM;
+	/* Remappable IOAPIC entries need our IOAPIC: split irqchip only. */
+	if (cfg->intremap && vm->split_irqchip) {
+		vtd_vm_set_intremap(vm, m->vtd);
+		m->intremap = true;
+	}
 	/* VFIO mirrors the guest's tables: it must hear of every new entry. */
 	if (cfg->nr_vfio)
 		vtd_set_caching_mode(m->vtd, true);
@@ -396,6 +511,7 @@ static size_t dmar_body(const struct machine *m, void *buf, size_t size)
 		.ioapic_id = IOAPIC_ID,
 		.ioapic_bus = IOAPIC_PCI_BUS,
 		.ioapic_devfn = IOAPIC_PCI_DEVFN,
+		.intremap = m->intremap,
 	};
 
 	return m->vtd ? vtd_dmar_build(buf, size, &dc) : 0;
@@ -423,6 +539,7 @@ int machine_install_acpi(struct vm *vm, struct machine *m, uint64_t *rsdp)
 		.vm = vm,
 		.extra_tables = extra,
 		.nr_extra_tables = extra[1].body_len ? 2 : 1,
+		.no_pic = vm->split_irqchip,
 	};
 	struct acpi_tables t = {
 		.buf = gpa_to_hva(&vm->mem, ACPI_TABLES_ADDR, ACPI_TABLES_SIZE),
@@ -545,6 +662,9 @@ int machine_create_devices(struct vm *vm, const struct vm_config *cfg,
 {
 	int ret;
 
+	ret = create_ioapic(vm, m);
+	if (ret)
+		return ret;
 	ret = create_legacy_devices(vm, m);
 	if (ret)
 		return ret;
@@ -678,7 +798,14 @@ static int pc_remove_virtio(struct vm *vm, struct board *b, int devfn)
 	return 0;
 }
 
+/* Interrupt remapping needs the IOAPIC in user space (docs/iommu.md). */
+static unsigned int pc_vm_flags(const struct vm_config *cfg)
+{
+	return cfg->iommu == IOMMU_VTD && cfg->intremap ? VM_SPLIT_IRQCHIP : 0;
+}
+
 const struct board_ops pc_board = {
+	.vm_flags = pc_vm_flags,
 	.setup = pc_setup,
 	.destroy = pc_destroy,
 	.add_disk = pc_add_disk,

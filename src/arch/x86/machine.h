@@ -2,6 +2,7 @@
 #ifndef DEVISOR_ARCH_X86_MACHINE_H
 #define DEVISOR_ARCH_X86_MACHINE_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "arch/x86/layout.h"
@@ -18,11 +19,15 @@ struct vtd;
 /* The PC board. */
 extern const struct board_ops pc_board;
 
+struct ioapic;
+
 struct machine {
 	struct board board; /* main()'s part: the console port */
 	struct serial *uart;
 	struct pci_host *pci;
 	struct vtd *vtd; /* --iommu vtd; a device of the VM, which frees it */
+	bool intremap; /* its interrupt remapping is on */
+	struct ioapic *ioapic; /* split irqchip's; a device of the VM */
 	struct evloop *io; /* the I/O thread virtio back-ends run on */
 	struct virtio_mmio *mmio[VIRTIO_MMIO_MAX];
 	unsigned int nr_mmio;

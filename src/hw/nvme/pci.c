@@ -588,6 +588,7 @@ create(struct vm *vm, struct pci_host *host, struct blk_backend *be,
 		drop_vfs(np);
 		goto fail_msix;
 	}
+	msi_vectors_set_requester(&np->vectors, pdev->bus << 8 | ret);
 	/*
 	 * Behind an IOMMU, DMA goes through it with the requester id known
 	 * only now; in place, as the controller points at np->dma, and before

@@ -5,12 +5,14 @@
 # devisor runs with -v and says which tables the guest turned DMA
 # remapping on with ("vtd: DMA remapping on, MODE tables at ...").
 
-# vtd_checks MODE DOMAIN [MIN]: MODE is the tables the driver must use
-# (scalable-mode or legacy), DOMAIN the type every virtio function's
+# vtd_checks MODE DOMAIN [MIN [IR]]: MODE is the tables the driver must
+# use (scalable-mode or legacy), DOMAIN the type every virtio function's
 # group must have (DMA-FQ for lazy invalidation, DMA for strict), MIN
-# how many virtio functions the case has at least (default 3).
+# how many virtio functions the case has at least (default 3), IR "ir"
+# when interrupt remapping is on (--iommu vtd), "no-ir" when it is off
+# (vtd,intremap=off; the default).
 vtd_checks() {
-	local mode=$1 domain=$2 min=${3:-3} v faults t bad='' seen
+	local mode=$1 domain=$2 min=${3:-3} ir=${4:-no-ir} v faults t bad='' seen
 
 	v=$(marker "$clog" vtd-dmar-table)
 	if [[ $v == yes ]]; then pass "$name/vtd-dmar"; else fail "$name/vtd-dmar" "no DMAR table in L3's ACPI: vtd-dmar-table=${v:-none}"; fi
@@ -22,9 +24,13 @@ vtd_checks() {
 		fail "$name/vtd-driver" "enabled/initialised/queued-invalidation/units = $v, want yes yes yes dmar0"
 	fi
 
-	# No interrupt remapping: the DMAR table has no INTR_REMAP flag.
-	v=$(marker "$clog" vtd-ir-lines)
-	if [[ $v == 0 ]]; then pass "$name/vtd-no-ir"; else fail "$name/vtd-no-ir" "vtd-ir-lines=${v:-none}, want 0"; fi
+	if [[ $ir == ir ]]; then
+		vtd_ir_checks
+	else
+		# No interrupt remapping: no INTR_REMAP flag in the DMAR table.
+		v=$(marker "$clog" vtd-ir-lines)
+		if [[ $v == 0 ]]; then pass "$name/vtd-no-ir"; else fail "$name/vtd-no-ir" "vtd-ir-lines=${v:-none}, want 0"; fi
+	fi
 
 	seen=$(grep -o 'vtd: DMA remapping on, [a-z-]* tables' "$clog" | tail -n1 || true)
 	if [[ $seen == "vtd: DMA remapping on, $mode tables" ]]; then
@@ -57,4 +63,39 @@ vtd_checks() {
 		fail "$name/vtd-no-faults" "vtd-faults=${faults:-none}: $(grep -m3 -e 'DMAR: \[' "$clog" | tr '\n' ' ' || true)"
 	fi
 	log "case $name: cap=$(marker "$clog" vtd-cap) ecap=$(marker "$clog" vtd-ecap)"
+}
+
+# Interrupt remapping on: Linux took it in x2APIC mode, and MSI(-X) and
+# IOAPIC interrupts arrive through IRTEs (IR-* chips) and count up.
+vtd_ir_checks() {
+	local v
+
+	v=$(marker "$clog" vtd-ir-x2apic)
+	if [[ $v == yes ]]; then pass "$name/vtd-ir-x2apic"; else fail "$name/vtd-ir-x2apic" "no 'Enabled IRQ remapping in x2apic mode' in L3's dmesg: $(grep -m3 -e 'DMAR-IR' -e 'x2apic' "$clog" | tr '\n' ' ' || true)"; fi
+	v=$(marker "$clog" vtd-ir-kinds)
+	if [[ $v == *IR-PCI-MSI* && $v == *IR-IO-APIC* ]]; then pass "$name/vtd-ir-chips"; else fail "$name/vtd-ir-chips" "vtd-ir-kinds=${v:-none}, want IR-PCI-MSI(X) and IR-IO-APIC"; fi
+	v=$(marker "$clog" vtd-ir-msi)
+	if [[ $v =~ ^([0-9]+),([0-9]+)$ ]] && ((BASH_REMATCH[1] > 0 && BASH_REMATCH[2] > BASH_REMATCH[1])); then pass "$name/vtd-ir-msi-count"; else fail "$name/vtd-ir-msi-count" "vtd-ir-msi=${v:-none}, want A,B with 0 < A < B"; fi
+	# Moving the serial port's interrupt rewrites its IRTE only: KVM's
+	# route for the IOAPIC pin must follow (IEC invalidation), so the
+	# interrupts go where it was moved.
+	v=$(marker "$clog" vtd-ir-affinity-ioapic)
+	if [[ $v =~ ^[0-9]+:([0-9]+)/([0-9]+):([0-9]+)/([0-9]+)$ ]] &&
+		((BASH_REMATCH[1] > 0 && BASH_REMATCH[2] == 0 && BASH_REMATCH[3] == 0 && BASH_REMATCH[4] > 0)); then
+		pass "$name/vtd-ir-affinity"
+	else
+		fail "$name/vtd-ir-affinity" "vtd-ir-affinity-ioapic=${v:-none}, want IRQ:N/0:0/M with N, M > 0 (CPU 0 only, then CPU 1 only)"
+	fi
+	# The same for the NIC's MSI-X vector: its message stays, the IRTE
+	# changes.
+	v=$(marker "$clog" vtd-ir-affinity-net)
+	if [[ $v =~ ^[0-9]+:([0-9]+)/([0-9]+):([0-9]+)/([0-9]+)$ ]] &&
+		((BASH_REMATCH[1] > 0 && BASH_REMATCH[2] == 0 && BASH_REMATCH[3] == 0 && BASH_REMATCH[4] > 0)); then
+		pass "$name/vtd-ir-affinity-msi"
+	else
+		fail "$name/vtd-ir-affinity-msi" "vtd-ir-affinity-net=${v:-none}, want IRQ:N/0:0/M with N, M > 0 (CPU 0 only, then CPU 1 only)"
+	fi
+	log "case $name: vtd-ir-affinity-msi (disk)=$(marker "$clog" vtd-ir-affinity-msi)"
+	v=$(marker "$clog" vtd-ir-ioapic)
+	if [[ $v =~ ^([0-9]+),([0-9]+)$ ]] && ((BASH_REMATCH[1] > 0 && BASH_REMATCH[2] > BASH_REMATCH[1])); then pass "$name/vtd-ir-ioapic-count"; else fail "$name/vtd-ir-ioapic-count" "vtd-ir-ioapic=${v:-none}, want A,B with 0 < A < B"; fi
 }

@@ -13,4 +13,4 @@ vc_msix
 vc_hwrng
 vc_disk
 vc_net
-vtd_checks scalable-mode DMA-FQ
+vtd_checks scalable-mode DMA-FQ 3 ir

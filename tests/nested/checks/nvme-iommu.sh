@@ -12,3 +12,6 @@ seen=$(grep -o 'vtd: DMA remapping on, [a-z-]* tables' "$clog" | tail -n1 || tru
 if [[ -n $seen ]]; then pass "$name/vtd-on"; else fail "$name/vtd-on" "devisor never said the guest turned DMA remapping on"; fi
 v="$(marker "$clog" vtd-enabled) $(marker "$clog" vtd-faults)"
 if [[ $v == "yes 0" ]]; then pass "$name/vtd-driver"; else fail "$name/vtd-driver" "vtd-enabled, vtd-faults = $v, want yes 0"; fi
+# --iommu vtd remaps interrupts: the controller's MSI-X through IRTEs.
+v="$(marker "$clog" vtd-ir-x2apic) $(marker "$clog" vtd-ir-kinds)"
+if [[ $v == "yes "*IR-PCI-MSI* ]]; then pass "$name/vtd-ir"; else fail "$name/vtd-ir" "vtd-ir-x2apic, vtd-ir-kinds = ${v:-none}, want yes and IR-PCI-MSI"; fi

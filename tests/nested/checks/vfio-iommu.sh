@@ -13,3 +13,6 @@ if [[ $v == "yes 0" ]]; then pass "$name/vtd-driver"; else fail "$name/vtd-drive
 # Caching mode (CAP bit 7) on, as the shadow needs.
 v=$(marker "$clog" vtd-cap)
 if [[ $v =~ ^[0-9a-f]+$ ]] && (((0x$v >> 7) & 1)); then pass "$name/vtd-caching-mode"; else fail "$name/vtd-caching-mode" "vtd-cap=${v:-none}, want CM (bit 7) set"; fi
+# --iommu vtd remaps interrupts: the controller's MSI-X through IRTEs.
+v="$(marker "$clog" vtd-ir-x2apic) $(marker "$clog" vtd-ir-kinds)"
+if [[ $v == "yes "*IR-PCI-MSI* ]]; then pass "$name/vtd-ir"; else fail "$name/vtd-ir" "vtd-ir-x2apic, vtd-ir-kinds = ${v:-none}, want yes and IR-PCI-MSI"; fi

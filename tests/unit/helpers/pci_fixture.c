@@ -74,7 +74,7 @@ static void collect_irqfds(void)
 	}
 }
 
-static int rec_route_add(void *opaque, uint64_t addr, uint32_t data)
+static int rec_route_add(void *opaque, int sid, uint64_t addr, uint32_t data)
 {
 	int gsi = -ENOSPC;
 
@@ -95,8 +95,8 @@ static int rec_route_add(void *opaque, uint64_t addr, uint32_t data)
 	return gsi;
 }
 
-static int rec_route_update(void *opaque, unsigned int gsi, uint64_t addr,
-			    uint32_t data)
+static int rec_route_update(void *opaque, unsigned int gsi, int sid,
+			    uint64_t addr, uint32_t data)
 {
 	if (routes_fail)
 		return -ENOSYS;
@@ -138,7 +138,7 @@ static int rec_irqfd_deassign(void *opaque, int efd, unsigned int gsi)
 	return rec_irqfd(efd, gsi, false);
 }
 
-static int rec_signal_msi(void *opaque, uint64_t addr, uint32_t data)
+static int rec_signal_msi(void *opaque, int sid, uint64_t addr, uint32_t data)
 {
 	pthread_mutex_lock(&rec_lock);
 	record(addr, data);
