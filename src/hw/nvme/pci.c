@@ -589,6 +589,14 @@ create(struct vm *vm, struct pci_host *host, struct blk_backend *be,
 		goto fail_msix;
 	}
 	msi_vectors_set_requester(&np->vectors, pdev->bus << 8 | ret);
+	/* The VFs' messages come from the routing IDs they will have. */
+	for (unsigned int i = 0; i < np->nr_vfs; i++) {
+		int vf_devfn = pci_sriov_vf_devfn(&np->sriov, ret, i);
+
+		if (vf_devfn >= 0)
+			msi_vectors_set_requester(&np->vfs[i]->vectors,
+						  pdev->bus << 8 | vf_devfn);
+	}
 	/*
 	 * Behind an IOMMU, DMA goes through it with the requester id known
 	 * only now; in place, as the controller points at np->dma, and before
