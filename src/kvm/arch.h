@@ -52,4 +52,12 @@ uint64_t arch_vcpu_pc(struct vcpu *vcpu);
 /* Its name in those messages ("RIP"). */
 extern const char arch_pc_name[];
 
+/*
+ * The KVM ioctls only this architecture makes, 0-terminated, for the
+ * seccomp sandbox (util/sandbox.c): building the VM and its vCPUs on the
+ * main thread, and a vCPU thread's own (arch_vcpu_pc()).
+ */
+extern const unsigned long arch_sandbox_main_ioctls[];
+extern const unsigned long arch_sandbox_vcpu_ioctls[];
+
 #endif

@@ -26,6 +26,27 @@ const unsigned int arch_nr_kvm_caps =
 
 const char arch_pc_name[] = "RIP";
 
+const unsigned long arch_sandbox_main_ioctls[] = {
+	KVM_GET_SUPPORTED_CPUID,
+	KVM_CREATE_IRQCHIP,
+	KVM_CREATE_PIT2,
+	KVM_SET_TSS_ADDR,
+	KVM_SET_IDENTITY_MAP_ADDR,
+	KVM_SET_CPUID2,
+	KVM_SET_FPU,
+	KVM_GET_LAPIC,
+	KVM_SET_LAPIC,
+	KVM_SET_REGS,
+	KVM_SET_SREGS,
+	0,
+};
+
+const unsigned long arch_sandbox_vcpu_ioctls[] = {
+	KVM_GET_REGS,
+	KVM_GET_SREGS,
+	0,
+};
+
 int arch_vm_setup(struct vm *vm)
 {
 	struct kvm_pit_config pit = { .flags = KVM_PIT_SPEAKER_DUMMY };
