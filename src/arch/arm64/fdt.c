@@ -96,9 +96,9 @@ static void prop_empty(struct tree *t, int off, const char *name)
 static void prop_cells(struct tree *t, int off, const char *name,
 		       const uint32_t *v, unsigned int n)
 {
-	fdt32_t be[64];
+	fdt32_t be[160]; /* the PCIe host's interrupt-map */
 
-	if (n > 64) {
+	if (n > 160) {
 		t->err = -FDT_ERR_BADVALUE;
 		return;
 	}
@@ -286,8 +286,7 @@ static void add_pcie(struct tree *t, const struct arm64_fdt_config *c)
 	/* Every requester id is the ITS's device id of the same value. */
 	if (c->its_size)
 		prop_cells(t, n, "msi-map",
-			   (const uint32_t[]){ 0, PHANDLE_ITS, 0, 0x10000 },
-			   4);
+			   (const uint32_t[]){ 0, PHANDLE_ITS, 0, 0x10000 }, 4);
 }
 
 static void add_chosen(struct tree *t, const struct arm64_fdt_config *c)

@@ -31,8 +31,8 @@
 #define ARM64_GIC_REDIST_SIZE_PER_CPU 0x20000ull
 #define ARM64_UART_BASE 0x09000000ull
 #define ARM64_RTC_BASE 0x09010000ull
-#define ARM64_MAX_CPUS                                              \
-	((ARM64_UART_BASE - ARM64_GIC_REDIST_BASE) /                \
+#define ARM64_MAX_CPUS                               \
+	((ARM64_UART_BASE - ARM64_GIC_REDIST_BASE) / \
 	 ARM64_GIC_REDIST_SIZE_PER_CPU)
 #define ARM64_VIRTIO_MMIO_BASE 0x0a000000ull
 #define ARM64_VIRTIO_MMIO_STRIDE 0x1000ull
@@ -46,8 +46,8 @@
 #define ARM64_PCI_MMIO64_SIZE (64ull << 30)
 #define ARM64_RAM_BASE 0x40000000ull
 /* RAM ends below 2^40 (IPA size 40 bits, KVM's default). */
-#define ARM64_RAM_MAX ((1ull << 40) - ARM64_RAM_BASE - ARM64_PCI_MMIO64_SIZE - \
-		       (1ull << 30))
+#define ARM64_RAM_MAX \
+	((1ull << 40) - ARM64_RAM_BASE - ARM64_PCI_MMIO64_SIZE - (1ull << 30))
 
 /* SPIs. */
 #define ARM64_UART_SPI 1
