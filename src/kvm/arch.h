@@ -47,6 +47,9 @@ int arch_ram_map(uint64_t ram_size, struct mem_region *map, unsigned int max);
 #define ARCH_MAX_IRQ_ROUTES 64
 unsigned int arch_irq_default_routes(struct kvm_irq_routing_entry *e);
 
+/* KVM_IRQ_LINE's irq field for @gsi (x86: the GSI itself). */
+uint32_t arch_irq_line(unsigned int gsi);
+
 /* The vCPU's program counter for messages; 0 when it cannot be read. */
 uint64_t arch_vcpu_pc(struct vcpu *vcpu);
 /* Its name in those messages ("RIP"). */

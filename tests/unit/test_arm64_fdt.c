@@ -60,6 +60,7 @@ static int setup(void **state)
 		.gic_redist_size = 2 * ARM64_GIC_REDIST_SIZE_PER_CPU,
 		.its_base = ARM64_GIC_ITS_BASE,
 		.its_size = ARM64_GIC_ITS_SIZE,
+		.msi_map = 1,
 		.uart_base = ARM64_UART_BASE,
 		.bootargs = "console=ttyAMA0 panic=-1",
 		.initrd_start = 0x48000000,

@@ -284,7 +284,7 @@ static void add_pcie(struct tree *t, const struct arm64_fdt_config *c)
 	prop_cells(t, n, "interrupt-map", map, n_map);
 	prop_cells(t, n, "interrupt-map-mask", mask, 4);
 	/* Every requester id is the ITS's device id of the same value. */
-	if (c->its_size)
+	if (c->its_size && c->msi_map)
 		prop_cells(t, n, "msi-map",
 			   (const uint32_t[]){ 0, PHANDLE_ITS, 0, 0x10000 }, 4);
 }

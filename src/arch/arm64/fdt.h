@@ -20,7 +20,8 @@ struct arm64_fdt_config {
 	uint64_t ram_base, ram_size;
 	uint64_t gic_dist_base, gic_dist_size;
 	uint64_t gic_redist_base, gic_redist_size; /* all vCPUs' frames */
-	uint64_t its_base, its_size; /* 0: no ITS, no msi-map */
+	uint64_t its_base, its_size; /* 0: no ITS */
+	int msi_map; /* the PCIe host's MSIs go to the ITS */
 	uint64_t uart_base; /* stdout-path's node; 0: none */
 	const char *bootargs;
 	uint64_t initrd_start, initrd_size; /* size 0: no initrd */

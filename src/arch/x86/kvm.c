@@ -121,6 +121,11 @@ unsigned int arch_irq_default_routes(struct kvm_irq_routing_entry *e)
 	return n;
 }
 
+uint32_t arch_irq_line(unsigned int gsi)
+{
+	return gsi;
+}
+
 uint64_t arch_vcpu_pc(struct vcpu *v)
 {
 	struct kvm_regs regs;
