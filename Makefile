@@ -90,6 +90,10 @@ LIBSRCS	:= $(filter-out src/main.c,$(SRCS))
 LIBOBJS	:= $(LIBSRCS:%.c=$(BUILD)/%.o)
 
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
+# The device tree's test reads it back with libfdt.
+ifeq ($(findstring HAVE_LIBFDT,$(PKG_DEFS)),)
+UNIT_SRCS := $(filter-out tests/unit/test_arm64_fdt.c,$(UNIT_SRCS))
+endif
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/unit/%)
 # Helpers shared by the unit tests (not test_*.c: not programs of their own).
 UNIT_HELPER_SRCS := $(wildcard tests/unit/helpers/*.c)
