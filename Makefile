@@ -5,7 +5,23 @@
 # is scripts/test.
 
 CC	?= gcc
+AR	?= ar
 SAN	?= 0
+# One architecture is linked in: src/arch/$(ARCH)/ implements kvm/arch.h
+# and the board (arch_board(), board.h). ARCH=arm64 cross-builds with
+# Debian's gcc-aarch64-linux-gnu and the :arm64 -dev packages into
+# build-arm64/ (README, "Cross-building for arm64").
+ARCH	?= x86
+ifeq ($(ARCH),arm64)
+ifneq ($(shell uname -m),aarch64)
+CROSS_COMPILE ?= aarch64-linux-gnu-
+CC	:= $(CROSS_COMPILE)gcc
+AR	:= $(CROSS_COMPILE)ar
+# The target's .pc files only, never the host's.
+PKG_CONFIG := PKG_CONFIG_LIBDIR=/usr/lib/aarch64-linux-gnu/pkgconfig:/usr/share/pkgconfig pkg-config
+endif
+BUILD	?= build-arm64
+endif
 FUZZ	?= 0
 ifeq ($(FUZZ),1)
 # libFuzzer targets (tests/fuzz/): `make fuzz` builds them into build-fuzz/
@@ -28,11 +44,31 @@ VERSION := $(shell git describe --always --dirty 2>/dev/null || echo unknown)
 
 # Optional libraries are found by pkg-config; a feature whose library is
 # missing is compiled out and says so at run time.
+PKG_CONFIG ?= pkg-config
 PKGS := $(foreach p,liburing slirp libfdt libcjson libseccomp libmicrohttpd,\
-	  $(if $(shell pkg-config --exists $(p) 2>/dev/null && echo y),$(p)))
-PKG_CFLAGS := $(if $(PKGS),$(shell pkg-config --cflags $(PKGS)))
-PKG_LIBS := $(if $(PKGS),$(shell pkg-config --libs $(PKGS)))
+	  $(if $(shell $(PKG_CONFIG) --exists $(p) 2>/dev/null && echo y),$(p)))
+PKG_CFLAGS := $(if $(PKGS),$(shell $(PKG_CONFIG) --cflags $(PKGS)))
+PKG_LIBS := $(if $(PKGS),$(shell $(PKG_CONFIG) --libs $(PKGS)))
 PKG_DEFS := $(foreach p,$(PKGS),-DHAVE_$(shell echo $(p) | tr a-z- A-Z_)=1)
+# Debian's libfdt-dev has no .pc file, and its :amd64 and :arm64 packages
+# conflict: libfdt is found by its header (the same for both), and a cross
+# build links libfdt1:arm64's library.
+ifeq ($(filter libfdt,$(PKGS)),)
+ifneq ($(wildcard /usr/include/libfdt.h),)
+ifeq ($(CROSS_COMPILE),)
+PKG_DEFS += -DHAVE_LIBFDT=1
+PKG_LIBS += -lfdt
+else ifneq ($(wildcard /usr/lib/aarch64-linux-gnu/libfdt.so.1),)
+PKG_DEFS += -DHAVE_LIBFDT=1
+PKG_LIBS += -l:libfdt.so.1
+endif
+endif
+endif
+ifeq ($(ARCH),arm64)
+ifeq ($(findstring HAVE_LIBFDT,$(PKG_DEFS)),)
+$(error ARCH=arm64 needs libfdt: libfdt-dev (headers) and libfdt1:arm64)
+endif
+endif
 
 CFLAGS	:= -std=gnu11 -O2 -g -Wall -Wextra -Werror -Wshadow \
 	   -Wno-unused-parameter -Wmissing-prototypes -Wstrict-prototypes \
@@ -42,15 +78,22 @@ CFLAGS	:= -std=gnu11 -O2 -g -Wall -Wextra -Werror -Wshadow \
 LDFLAGS	:= -pthread $(SANFLAGS)
 LDLIBS	:= $(PKG_LIBS)
 
-# One architecture is linked in: src/arch/$(ARCH)/ implements kvm/arch.h
-# and the board that src/main.c picks.
-ARCH	?= x86
+# Devices that only a PC has: the i8042, the CMOS RTC's port I/O (arm64
+# has the PL031) and VT-d. The other devices build for every ARCH.
+X86_ONLY_SRCS := src/hw/i8042.c src/hw/rtc.c $(wildcard src/iommu/vtd*.c)
 SRCS	:= $(shell find src -path src/arch -prune -o -name '*.c' -print | sort) \
 	   $(shell find src/arch/$(ARCH) -name '*.c' | sort)
+ifneq ($(ARCH),x86)
+SRCS	:= $(filter-out $(X86_ONLY_SRCS),$(SRCS))
+endif
 LIBSRCS	:= $(filter-out src/main.c,$(SRCS))
 LIBOBJS	:= $(LIBSRCS:%.c=$(BUILD)/%.o)
 
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
+# The device tree's test reads it back with libfdt.
+ifeq ($(findstring HAVE_LIBFDT,$(PKG_DEFS)),)
+UNIT_SRCS := $(filter-out tests/unit/test_arm64_fdt.c,$(UNIT_SRCS))
+endif
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/unit/%)
 # Helpers shared by the unit tests (not test_*.c: not programs of their own).
 UNIT_HELPER_SRCS := $(wildcard tests/unit/helpers/*.c)
@@ -74,17 +117,26 @@ $(BUILD)/%.o: %.c
 
 $(BUILD)/libdevisor.a: $(LIBOBJS)
 	@rm -f $@
-	ar rcs $@ $^
+	$(AR) rcs $@ $^
 
 $(BUILD)/devisor: $(BUILD)/src/main.o $(BUILD)/libdevisor.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 $(UNIT_HELPER_OBJS): CFLAGS += -Itests/unit
 
+# The arm64 board's parts that need no KVM, tested on any host: linked
+# into their tests when another ARCH is the one in libdevisor.a.
+ARM64_PURE_SRCS := src/arch/arm64/fdt.c src/arch/arm64/image.c
+ifneq ($(ARCH),arm64)
+ARM64_PURE_OBJS := $(ARM64_PURE_SRCS:%.c=$(BUILD)/%.o)
+$(filter $(BUILD)/tests/unit/test_arm64_%,$(UNIT_BINS)): $(ARM64_PURE_OBJS)
+endif
+
 $(BUILD)/tests/unit/%: tests/unit/%.c $(UNIT_HELPER_OBJS) $(BUILD)/libdevisor.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -Itests/unit $(LDFLAGS) -o $@ $< \
-		$(UNIT_HELPER_OBJS) $(BUILD)/libdevisor.a $(LDLIBS) -lcmocka
+		$(UNIT_HELPER_OBJS) $(filter $(BUILD)/src/arch/arm64/%.o,$^) \
+		$(BUILD)/libdevisor.a $(LDLIBS) -lcmocka
 
 $(BUILD)/bench/%: bench/%.c $(BUILD)/libdevisor.a
 	@mkdir -p $(dir $@)
@@ -122,7 +174,7 @@ format-check:
 	clang-format --dry-run -Werror $(FORMAT_FILES)
 
 clean:
-	rm -rf build build-asan build-fuzz
+	rm -rf build build-asan build-fuzz build-arm64
 
 .PHONY: all unit bench check clean format format-check guests fuzz
 

@@ -48,4 +48,7 @@ struct board_ops {
 	int (*remove_virtio)(struct vm *vm, struct board *b, int devfn);
 };
 
+/* The architecture's board (src/arch/$(ARCH)/): main()'s one choice. */
+const struct board_ops *arch_board(void);
+
 #endif

@@ -13,7 +13,6 @@
 #include <unistd.h>
 
 #include "api/api.h"
-#include "arch/x86/machine.h"
 #include "backend/console.h"
 #include "board.h"
 #include "config.h"
@@ -29,7 +28,7 @@
 #include "vfio/vfio.h"
 
 /* The board, and with it the architecture: a PC. */
-static const struct board_ops *const board = &pc_board;
+static const struct board_ops *board;
 
 #define EXIT_USAGE 2
 #define MAX_CPUS 255
@@ -878,6 +877,7 @@ static int cmd_run(int argc, char **argv)
 
 int main(int argc, char **argv)
 {
+	board = arch_board();
 	if (argc < 2) {
 		usage(stderr);
 		return EXIT_USAGE;

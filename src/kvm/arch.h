@@ -47,9 +47,20 @@ int arch_ram_map(uint64_t ram_size, struct mem_region *map, unsigned int max);
 #define ARCH_MAX_IRQ_ROUTES 64
 unsigned int arch_irq_default_routes(struct kvm_irq_routing_entry *e);
 
+/* KVM_IRQ_LINE's irq field for @gsi (x86: the GSI itself). */
+uint32_t arch_irq_line(unsigned int gsi);
+
 /* The vCPU's program counter for messages; 0 when it cannot be read. */
 uint64_t arch_vcpu_pc(struct vcpu *vcpu);
 /* Its name in those messages ("RIP"). */
 extern const char arch_pc_name[];
+
+/*
+ * The KVM ioctls only this architecture makes, 0-terminated, for the
+ * seccomp sandbox (util/sandbox.c): building the VM and its vCPUs on the
+ * main thread, and a vCPU thread's own (arch_vcpu_pc()).
+ */
+extern const unsigned long arch_sandbox_main_ioctls[];
+extern const unsigned long arch_sandbox_vcpu_ioctls[];
 
 #endif

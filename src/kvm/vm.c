@@ -193,7 +193,8 @@ bool vm_stopping(struct vm *vm)
 
 static void irq_set_kvm(struct vm *vm, unsigned int gsi, int level)
 {
-	struct kvm_irq_level irq = { .irq = gsi, .level = level };
+	struct kvm_irq_level irq = { .irq = arch_irq_line(gsi),
+				     .level = level };
 
 	if (ioctl(vm->vm_fd, KVM_IRQ_LINE, &irq) < 0)
 		pr_warn_ratelimited("KVM_IRQ_LINE gsi %u: %s", gsi,

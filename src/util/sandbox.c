@@ -18,6 +18,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "kvm/arch.h"
 #include "util/log.h"
 
 #ifdef HAVE_LIBSECCOMP
@@ -185,10 +186,9 @@ static const unsigned long vfio_setup_ioctls[] = {
 	0,
 };
 
+/* A vCPU's own; its registers (arch_vcpu_pc()) are the architecture's. */
 static const unsigned long vcpu_ioctls[] = {
 	KVM_RUN,
-	KVM_GET_REGS,
-	KVM_GET_SREGS,
 	0,
 };
 
@@ -271,6 +271,7 @@ static const char *const main_calls[] = {
 	"prlimit64",
 	"getrlimit",
 	"readlink",
+	"readlinkat",
 	"getuid",
 	"geteuid",
 	"getgid",
@@ -289,20 +290,8 @@ static const unsigned long main_ioctls[] = {
 	KVM_CHECK_EXTENSION,
 	KVM_CREATE_VM,
 	KVM_GET_VCPU_MMAP_SIZE,
-	KVM_GET_SUPPORTED_CPUID,
-	KVM_CREATE_IRQCHIP,
-	KVM_ENABLE_CAP, /* KVM_CAP_SPLIT_IRQCHIP (--iommu vtd) */
-	KVM_CREATE_PIT2,
 	KVM_CREATE_VCPU,
-	KVM_SET_TSS_ADDR,
-	KVM_SET_IDENTITY_MAP_ADDR,
 	KVM_SET_USER_MEMORY_REGION,
-	KVM_SET_CPUID2,
-	KVM_SET_FPU,
-	KVM_GET_LAPIC,
-	KVM_SET_LAPIC,
-	KVM_SET_REGS,
-	KVM_SET_SREGS,
 	TUNGETFEATURES,
 	TUNSETIFF,
 	TCSETSW,
@@ -351,13 +340,14 @@ static const struct kind_spec specs[SANDBOX_NR_KINDS] = {
 			   main_calls, signal_calls },
 		.ioctls = { device_ioctls, vcpu_ioctls, io_ioctls, blk_ioctls,
 			    main_ioctls, vfio_ioctls, vfio_setup_ioctls,
-			    vhost_ioctls },
+			    vhost_ioctls, arch_sandbox_main_ioctls,
+			    arch_sandbox_vcpu_ioctls },
 		.flags = F_CLONE_THREAD | F_SOCKET_INET | F_SOCKET_UNIX,
 	},
 	[SANDBOX_VCPU] = {
 		.calls = { base_calls, device_calls },
 		.ioctls = { device_ioctls, vcpu_ioctls, vfio_ioctls,
-			    vhost_ioctls },
+			    vhost_ioctls, arch_sandbox_vcpu_ioctls },
 		.flags = F_OPEN_EACCES,
 	},
 	[SANDBOX_IO] = {

@@ -310,6 +310,17 @@ static int vmmio_describe(struct device *dev, struct device_desc *d)
 	struct aml *a = d->aml;
 	char name[5];
 
+	if (d->fdt) {
+		static const char compat[] = "virtio,mmio";
+		/* The line pulses (irq_line_pulse()): an edge. */
+		int off = device_fdt_node(d, "virtio_mmio", m->base,
+					  VIRTIO_MMIO_SIZE, compat,
+					  sizeof(compat), (int)m->gsi, 0, NULL,
+					  0);
+
+		if (off < 0)
+			return off;
+	}
 	if (!a)
 		return 0;
 	if (m->base > UINT32_MAX - VIRTIO_MMIO_SIZE + 1)

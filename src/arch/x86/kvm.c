@@ -25,6 +25,28 @@ const unsigned int arch_nr_kvm_caps =
 
 const char arch_pc_name[] = "RIP";
 
+const unsigned long arch_sandbox_main_ioctls[] = {
+	KVM_GET_SUPPORTED_CPUID,
+	KVM_CREATE_IRQCHIP,
+	KVM_ENABLE_CAP, /* KVM_CAP_SPLIT_IRQCHIP (--iommu vtd) */
+	KVM_CREATE_PIT2,
+	KVM_SET_TSS_ADDR,
+	KVM_SET_IDENTITY_MAP_ADDR,
+	KVM_SET_CPUID2,
+	KVM_SET_FPU,
+	KVM_GET_LAPIC,
+	KVM_SET_LAPIC,
+	KVM_SET_REGS,
+	KVM_SET_SREGS,
+	0,
+};
+
+const unsigned long arch_sandbox_vcpu_ioctls[] = {
+	KVM_GET_REGS,
+	KVM_GET_SREGS,
+	0,
+};
+
 int arch_vm_setup(struct vm *vm)
 {
 	struct kvm_pit_config pit = { .flags = KVM_PIT_SPEAKER_DUMMY };
@@ -119,6 +141,11 @@ unsigned int arch_irq_default_routes(struct kvm_irq_routing_entry *e)
 	for (unsigned int i = 0; i < X86_IOAPIC_PINS; i++)
 		add_irqchip(&e[n++], i, KVM_IRQCHIP_IOAPIC, i);
 	return n;
+}
+
+uint32_t arch_irq_line(unsigned int gsi)
+{
+	return gsi;
 }
 
 uint64_t arch_vcpu_pc(struct vcpu *v)

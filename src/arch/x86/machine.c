@@ -811,3 +811,8 @@ const struct board_ops pc_board = {
 	.add_disk = pc_add_disk,
 	.remove_virtio = pc_remove_virtio,
 };
+
+const struct board_ops *arch_board(void)
+{
+	return &pc_board;
+}

@@ -1,0 +1,90 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The arm64 side of kvm/arch.h. The GICv3 and its ITS are KVM devices the
+ * board makes once the vCPUs exist (gic.c), so nothing is made before
+ * them here; RAM starts at 1 GiB, under the MMIO of layout.h.
+ */
+#include "kvm/arch.h"
+
+#include <errno.h>
+#include <stddef.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <linux/kvm.h>
+
+#include "arch/arm64/layout.h"
+#include "kvm/memory.h"
+#include "kvm/vcpu.h"
+#include "kvm/vm.h"
+#include "util/log.h"
+
+const struct arch_kvm_cap arch_kvm_caps[] = {
+	{ KVM_CAP_ARM_PSCI_0_2, "PSCI 0.2" },
+	{ KVM_CAP_DEVICE_CTRL, "device control (the in-kernel GIC)" },
+	{ KVM_CAP_ONE_REG, "one-register access" },
+};
+const unsigned int arch_nr_kvm_caps =
+	sizeof(arch_kvm_caps) / sizeof(arch_kvm_caps[0]);
+
+const char arch_pc_name[] = "PC";
+
+const unsigned long arch_sandbox_main_ioctls[] = {
+	KVM_ARM_PREFERRED_TARGET,
+	KVM_ARM_VCPU_INIT,
+	KVM_CREATE_DEVICE,
+	KVM_SET_DEVICE_ATTR,
+	KVM_HAS_DEVICE_ATTR,
+	KVM_SET_ONE_REG,
+	0,
+};
+
+const unsigned long arch_sandbox_vcpu_ioctls[] = {
+	KVM_GET_ONE_REG,
+	0,
+};
+
+int arch_vm_setup(struct vm *vm)
+{
+	return 0;
+}
+
+int arch_ram_map(uint64_t ram_size, struct mem_region *map, unsigned int max)
+{
+	if (!ram_size || max < 1 || ram_size > ARM64_RAM_MAX)
+		return -EINVAL;
+	map[0] = (struct mem_region){ .gpa = ARM64_RAM_BASE, .size = ram_size };
+	return 1;
+}
+
+/* KVM's own: GSI n is SPI n of the GIC (irqchip 0). */
+unsigned int arch_irq_default_routes(struct kvm_irq_routing_entry *e)
+{
+	_Static_assert(ARM64_NR_SPIS <= ARCH_MAX_IRQ_ROUTES, "routes");
+	for (unsigned int i = 0; i < ARM64_NR_SPIS; i++)
+		e[i] = (struct kvm_irq_routing_entry){
+			.gsi = i,
+			.type = KVM_IRQ_ROUTING_IRQCHIP,
+			.u.irqchip = { .irqchip = 0, .pin = i },
+		};
+	return ARM64_NR_SPIS;
+}
+
+/* An SPI: the type in bits 24-27, the INTID (32 + SPI) below. */
+uint32_t arch_irq_line(unsigned int gsi)
+{
+	return KVM_ARM_IRQ_TYPE_SPI << KVM_ARM_IRQ_TYPE_SHIFT | (32 + gsi);
+}
+
+uint64_t arch_vcpu_pc(struct vcpu *v)
+{
+	uint64_t pc;
+	struct kvm_one_reg reg = {
+		.id = KVM_REG_ARM64 | KVM_REG_SIZE_U64 | KVM_REG_ARM_CORE |
+		      (offsetof(struct kvm_regs, regs.pc) / sizeof(uint32_t)),
+		.addr = (uintptr_t)&pc,
+	};
+
+	if (ioctl(v->fd, KVM_GET_ONE_REG, &reg) < 0)
+		return 0;
+	return pc;
+}
