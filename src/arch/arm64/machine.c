@@ -56,12 +56,13 @@ static size_t vcon_receive(void *opaque, const uint8_t *buf, size_t len)
 
 /*
  * MSIs through the ITS need the requester id with each message
- * (KVM_MSI_VALID_DEVID), which the MSI routes of kvm/irq.c do not carry
- * yet: the tree has no msi-map, so Linux drives PCI functions by INTx.
+ * (KVM_MSI_VALID_DEVID); kvm/irq.c's routes carry it now (for VT-d's
+ * interrupt remapping) but do not hand it to KVM as a device id yet: the
+ * tree has no msi-map, so Linux drives PCI functions by INTx.
  */
 static void pci_msi_to_kvm(void *opaque, uint64_t addr, uint32_t data)
 {
-	vm_signal_msi(opaque, addr, data);
+	vm_signal_msi(opaque, IRQ_SID_NONE, addr, data);
 }
 
 static int create_pci(struct vm *vm, struct arm64_machine *m)
