@@ -18,6 +18,7 @@
 #include "board.h"
 #include "config.h"
 #include "hw/acpi_pm.h"
+#include "hw/pcihp.h"
 #include "kvm/vcpu.h"
 #include "pci/pci.h"
 #include "kvm/vm.h"
@@ -650,8 +651,8 @@ static void api_cfg_free(void)
 
 /*
  * A virtio-blk disk on PCI, kept in the vm_config so that a reboot builds
- * it again at the same address. No hotplug controller tells the guest:
- * it finds the disk on a rescan (Linux: echo 1 > /sys/bus/pci/rescan).
+ * it again at the same address. ACPI PCI hotplug (hw/pcihp.h) tells the
+ * guest, whose acpiphp scans the slot.
  */
 static int api_add_disk(void *opaque, const struct disk_config *d,
 			const char *id, char *out_id, char *out_bdf, char *err)
@@ -699,9 +700,11 @@ static int api_add_disk(void *opaque, const struct disk_config *d,
 			snprintf(out_id, API_ID_LEN, "_disk%u", idx);
 			snprintf(out_bdf, 16, "0000:00:%02x.%x",
 				 PCI_SLOT(devfn), PCI_FUNC(devfn));
-			pr_info("disk %s added at %s through the API; the "
-				"guest finds it on a PCI rescan",
-				dc.path, out_bdf);
+			if (running.board->hotplug)
+				pcihp_plug(running.board->hotplug,
+					   PCI_SLOT(devfn));
+			pr_info("disk %s added at %s through the API", dc.path,
+				out_bdf);
 		}
 	}
 	pthread_mutex_unlock(&running.lock);
@@ -717,18 +720,51 @@ static int api_add_net(void *opaque, const struct net_options *n,
 	return 500;
 }
 
+/* How long vm.remove-device waits for the guest to eject the slot. */
+#define EJECT_WAIT_MS 20000
+#define EJECT_POLL_MS 50
+
 /*
- * A virtio-blk disk (_diskN) leaves PCI with the vCPUs paused, so none is
- * inside its registers while it is freed. The guest must have let go of
- * it first (Linux: echo 1 > /sys/bus/pci/devices/BDF/remove): no hotplug
- * controller asks it to.
+ * Waits for the guest to eject @slot of the VM @vm. Polls under
+ * running.lock, so the board cannot go away meanwhile; 0, -ETIMEDOUT, or
+ * -ESHUTDOWN when the VM stopped (or rebooted: a new VM). Returns with
+ * running.lock held when 0.
+ */
+static int wait_eject(struct vm *vm, unsigned int slot)
+{
+	for (int ms = 0;; ms += EJECT_POLL_MS) {
+		pthread_mutex_lock(&running.lock);
+		if (running.vm != vm || vm_stopping(vm)) {
+			pthread_mutex_unlock(&running.lock);
+			return -ESHUTDOWN;
+		}
+		if (pcihp_take_ejected(running.board->hotplug, slot))
+			return 0;
+		if (ms >= EJECT_WAIT_MS) {
+			pcihp_unplug_cancel(running.board->hotplug, slot);
+			pthread_mutex_unlock(&running.lock);
+			return -ETIMEDOUT;
+		}
+		pthread_mutex_unlock(&running.lock);
+		usleep(EJECT_POLL_MS * 1000);
+	}
+}
+
+/*
+ * A virtio-blk disk (_diskN) leaves PCI in two steps: ACPI hotplug asks
+ * the guest to let go of its slot, and once the guest ejected it (its
+ * driver is unbound, its requests are done), the function is freed with
+ * the vCPUs paused, so none is inside its registers. This call waits for
+ * the eject (at most EJECT_WAIT_MS); the API serves nothing else
+ * meanwhile.
  */
 static int api_remove_device(void *opaque, const char *id, char *err)
 {
 	struct disk_config *dc = NULL;
-	unsigned int idx;
+	unsigned int idx, slot;
+	struct vm *vm;
 	char end;
-	int ret = 204, paused;
+	int ret = 204, paused, r;
 
 	if (sscanf(id, "_disk%u%c", &idx, &end) == 1 &&
 	    idx < api_cfg->nr_disks && !api_cfg->disks[idx].removed)
@@ -743,29 +779,52 @@ static int api_remove_device(void *opaque, const char *id, char *err)
 			 "%s is on virtio-mmio, which has no removal", id);
 		return 405;
 	}
+	slot = PCI_SLOT(dc->addr);
 	pthread_mutex_lock(&running.lock);
-	if (!running.vm || vm_stopping(running.vm)) {
+	vm = running.vm;
+	if (!vm || vm_stopping(vm) || !running.board->hotplug) {
 		pthread_mutex_unlock(&running.lock);
 		return API_NO_VM(err);
 	}
-	paused = vm_pause(running.vm);
+	if (PCI_FUNC(dc->addr)) {
+		pthread_mutex_unlock(&running.lock);
+		snprintf(err, API_ERR_LEN,
+			 "%s is function %u of its slot: hotplug ejects "
+			 "whole slots",
+			 id, PCI_FUNC(dc->addr));
+		return 405;
+	}
+	pcihp_unplug_request(running.board->hotplug, slot);
+	pthread_mutex_unlock(&running.lock);
+
+	r = wait_eject(vm, slot);
+	if (r == -ETIMEDOUT) {
+		snprintf(err, API_ERR_LEN,
+			 "the guest did not eject slot %u within %d s; %s "
+			 "stays (Linux: is acpiphp there?)",
+			 slot, EJECT_WAIT_MS / 1000, id);
+		return 504;
+	}
+	if (r)
+		return API_NO_VM(err);
+	/* running.lock is held: the guest let go of the slot. */
+	paused = vm_pause(vm);
 	if (paused && paused != -EALREADY) {
 		ret = API_NO_VM(err);
 	} else {
-		int r = board->remove_virtio(running.vm, running.board,
-					     dc->addr);
-
+		r = board->remove_virtio(vm, running.board, dc->addr);
 		if (r) {
 			snprintf(err, API_ERR_LEN, "cannot remove %s: %s", id,
 				 strerror(-r));
 			ret = 500;
 		} else {
 			dc->removed = true;
-			pr_info("%s (%s) removed through the API", id,
-				dc->path);
+			pr_info("%s (%s) ejected by the guest and removed "
+				"through the API",
+				id, dc->path);
 		}
 		if (!paused)
-			vm_resume(running.vm);
+			vm_resume(vm);
 	}
 	pthread_mutex_unlock(&running.lock);
 	return ret;

@@ -284,11 +284,6 @@ static void respond_added(struct api_response *r, int status, const char *id,
 	if (o) {
 		cJSON_AddStringToObject(o, "id", id);
 		cJSON_AddStringToObject(o, "bdf", bdf);
-		/* Not in PciDeviceInfo: what the guest has to do. */
-		cJSON_AddStringToObject(o, "hotplug",
-					"no notification: the guest finds the "
-					"device on a PCI rescan (Linux: echo 1 "
-					"> /sys/bus/pci/rescan)");
 	}
 	respond_json(r, 200, o);
 }

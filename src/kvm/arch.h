@@ -47,6 +47,15 @@ int arch_ram_map(uint64_t ram_size, struct mem_region *map, unsigned int max);
 #define ARCH_MAX_IRQ_ROUTES 64
 unsigned int arch_irq_default_routes(struct kvm_irq_routing_entry *e);
 
+/*
+ * A paused guest's clock stands still, as Cloud Hypervisor does it: the
+ * VM's clock is read once every vCPU is parked (arch_clock_save(), into
+ * vm->paused_clock) and set back before they run again
+ * (arch_clock_restore()). Without a VM (vm_fd < 0) both do nothing.
+ */
+void arch_clock_save(struct vm *vm);
+void arch_clock_restore(struct vm *vm);
+
 /* The vCPU's program counter for messages; 0 when it cannot be read. */
 uint64_t arch_vcpu_pc(struct vcpu *vcpu);
 /* Its name in those messages ("RIP"). */

@@ -240,6 +240,13 @@ static const unsigned long blk_ioctls[] = {
 	0,
 };
 
+/* vm_pause()/vm_resume() keep the guest's clock still (kvm/arch.h). */
+static const unsigned long pause_ioctls[] = {
+	KVM_GET_CLOCK,
+	KVM_SET_CLOCK,
+	0,
+};
+
 /* Building and tearing down VMs: every boot and every reboot. */
 static const char *const main_calls[] = {
 	"openat",
@@ -350,7 +357,7 @@ static const struct kind_spec specs[SANDBOX_NR_KINDS] = {
 			   main_calls, signal_calls },
 		.ioctls = { device_ioctls, vcpu_ioctls, io_ioctls, blk_ioctls,
 			    main_ioctls, vfio_ioctls, vfio_setup_ioctls,
-			    vhost_ioctls },
+			    vhost_ioctls, pause_ioctls },
 		.flags = F_CLONE_THREAD | F_SOCKET_INET | F_SOCKET_UNIX,
 	},
 	[SANDBOX_VCPU] = {
@@ -371,7 +378,8 @@ static const struct kind_spec specs[SANDBOX_NR_KINDS] = {
 	},
 	[SANDBOX_API] = {
 		.calls = { base_calls, device_calls, creator_calls, api_calls },
-		.ioctls = { device_ioctls, blk_ioctls, io_ioctls },
+		.ioctls = { device_ioctls, blk_ioctls, io_ioctls,
+			    pause_ioctls },
 		.flags = F_CLONE_THREAD,
 	},
 	[SANDBOX_SIGNAL] = {

@@ -266,8 +266,7 @@ static void test_add_disk(void **state)
 			     &body),
 			 200);
 	assert_non_null(
-		strstr(body, "{\"id\":\"d1\",\"bdf\":\"0000:00:05.0\","));
-	assert_non_null(strstr(body, "/sys/bus/pci/rescan"));
+		strstr(body, "{\"id\":\"d1\",\"bdf\":\"0000:00:05.0\"}"));
 	free(body);
 	assert_string_equal(fake.disk.path, "/x.img");
 	assert_true(fake.disk.readonly);
@@ -315,7 +314,7 @@ static void test_add_net(void **state)
 			     &body),
 			 200);
 	assert_non_null(
-		strstr(body, "{\"id\":\"_net1\",\"bdf\":\"0000:00:06.0\","));
+		strstr(body, "{\"id\":\"_net1\",\"bdf\":\"0000:00:06.0\"}"));
 	free(body);
 	assert_string_equal(fake.net.ifname, "tap0");
 	assert_true(fake.net.has_mac);

@@ -11,6 +11,8 @@
  * At 0xe0000 (layout.h) the RSDP is also found by the legacy scan; Linux
  * treats 640K..1M as reserved whatever the e820 map says.
  */
+#include <stdbool.h>
+
 #include "acpi/acpi.h"
 
 struct vm;
@@ -21,6 +23,8 @@ struct vm;
 struct x86_acpi_config {
 	unsigned int nr_cpus; /* 1..ACPI_MAX_CPUS; APIC id == cpu index */
 	struct vm *vm; /* its devices describe themselves; NULL: none */
+	/* hw/pcihp is there: GPE ACPI_GPE_PCIHP calls its PCNT. */
+	bool pci_hotplug;
 	/* After the MADT, e.g. MCFG. */
 	const struct acpi_extra_table *extra_tables;
 	unsigned int nr_extra_tables;

@@ -15,6 +15,7 @@
 #include "arch/x86/smbios.h"
 #include "config.h"
 #include "hw/acpi_pm.h"
+#include "hw/pcihp.h"
 #include "hw/debug_exit.h"
 #include "hw/i8042.h"
 #include "hw/nvme/pci.h"
@@ -59,6 +60,12 @@ static int create_legacy_devices(struct vm *vm, struct machine *m)
 	rtc_set_memory_size(rtc, x86_low_ram_end(&vm->mem),
 			    vm->mem.ram_size - x86_low_ram_end(&vm->mem));
 	return 0;
+}
+
+/* hw/pcihp's event is GPE ACPI_GPE_PCIHP, whose _E01 calls its PCNT. */
+static void pcihp_event(void *opaque)
+{
+	acpi_pm_gpe(opaque, ACPI_GPE_PCIHP);
 }
 
 static void pci_msi_to_kvm(void *opaque, uint64_t addr, uint32_t data)
@@ -148,9 +155,13 @@ static int create_pci(struct vm *vm, struct machine *m)
 		cfg.dma_opaque = m->vtd;
 	}
 	ret = pci_host_init(m->pci, vm, &cfg);
-	if (ret)
+	if (ret) {
 		pr_err("cannot create the PCI host: %s", strerror(-ret));
-	return ret;
+		return ret;
+	}
+	/* After the host: its AML adds to \_SB.PCI0. */
+	m->board.hotplug = pcihp_create(vm, pcihp_event, m->board.power_button);
+	return m->board.hotplug ? 0 : -ENOMEM;
 }
 
 static size_t uart_receive(void *opaque, const uint8_t *buf, size_t len)
@@ -419,6 +430,7 @@ int machine_install_acpi(struct vm *vm, struct machine *m, uint64_t *rsdp)
 	struct x86_acpi_config cfg = {
 		.nr_cpus = vm->nr_cpus,
 		.vm = vm,
+		.pci_hotplug = m->board.hotplug != NULL,
 		.extra_tables = extra,
 		.nr_extra_tables = extra[1].body_len ? 2 : 1,
 	};
