@@ -32,7 +32,6 @@
 /* The board, and with it the architecture: a PC. */
 static const struct board_ops *const board = &pc_board;
 
-#define EXIT_USAGE 2
 #define MAX_CPUS 255
 #define REBOOT_MIN_MS 1000
 
@@ -134,18 +133,7 @@ static void usage(FILE *f)
 	      f);
 }
 
-static int __attribute__((format(printf, 1, 2)))
-usage_error(const char *fmt, ...)
-{
-	va_list ap;
-
-	fprintf(stderr, "devisor: error: ");
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fprintf(stderr, "\nTry 'devisor --help'.\n");
-	return EXIT_USAGE;
-}
+#define usage_error(...) usage_error_for("devisor", __VA_ARGS__)
 
 enum {
 	OPT_BOOT = 256,

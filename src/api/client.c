@@ -14,7 +14,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#define EXIT_USAGE 2
+#include "util/log.h"
 
 static int __attribute__((format(printf, 1, 2)))
 remote_error(const char *fmt, ...)
@@ -215,13 +215,7 @@ static const struct command commands[] = {
 	{ "remove-device", "PUT", "vm.remove-device", 2 },
 };
 
-static int usage_err(const char *fmt, const char *arg)
-{
-	fprintf(stderr, "devisor remote: error: ");
-	fprintf(stderr, fmt, arg);
-	fprintf(stderr, "\nTry 'devisor remote --help'.\n");
-	return EXIT_USAGE;
-}
+#define usage_err(...) usage_error_for("devisor remote", __VA_ARGS__)
 
 int api_remote_main(int argc, char **argv)
 {
@@ -260,9 +254,9 @@ int api_remote_main(int argc, char **argv)
 	if (!cmd)
 		return usage_err("unknown remote command '%s'", argv[i]);
 	if (cmd->arg && i + 1 >= argc)
-		return usage_err(cmd->arg == 1 ? "%s needs key=value,..." :
-						 "%s needs a device id",
-				 cmd->name);
+		return usage_err("%s needs %s", cmd->name,
+				 cmd->arg == 1 ? "key=value,..." :
+						 "a device id");
 	if (argc > i + 1 + !!cmd->arg)
 		return usage_err("unexpected argument '%s'",
 				 argv[i + 1 + !!cmd->arg]);
