@@ -42,12 +42,20 @@ struct board_ops {
 	int (*add_disk)(struct vm *vm, struct board *b,
 			const struct disk_config *dc);
 	/*
-	 * Removes the virtio PCI function at @devfn of bus 0 and frees it:
+	 * A host function through VFIO while the VM runs (vm.add-device), at
+	 * the lowest free slot. Returns the devfn, or -errno with a sentence
+	 * in @err.
+	 */
+	int (*add_vfio)(struct vm *vm, struct board *b, const char *path,
+			char *err, size_t errlen);
+	/*
+	 * Removes the virtio or VFIO PCI function at @devfn of bus 0 and
+	 * frees it:
 	 * call with the vCPUs paused (vm_pause()), after the guest ejected
 	 * it (hw/pcihp.h). -ENODEV when there is no
-	 * virtio function there.
+	 * virtio or VFIO function there.
 	 */
-	int (*remove_virtio)(struct vm *vm, struct board *b, int devfn);
+	int (*remove_pci)(struct vm *vm, struct board *b, int devfn);
 };
 
 #endif

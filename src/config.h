@@ -64,6 +64,7 @@ int config_parse_nvme(char *spec, struct disk_config *out, char *err,
 struct vfio_config {
 	const char *path; /* /sys/bus/pci/devices/DDDD:BB:DD.F */
 	int addr; /* devfn on bus 0, or CONFIG_PCI_AUTO */
+	bool removed; /* through the API: not built again at a reboot */
 };
 
 /*

@@ -627,13 +627,16 @@ static void api_counters(void *opaque, struct api_counters *c)
 /* What vm.info reports and a reboot builds: run-time disks are added. */
 static struct vm_config *api_cfg;
 /* The first of them: their paths are copies, freed at exit. */
-static unsigned int api_first_disk;
+static unsigned int api_first_disk, api_first_vfio;
 
 static void api_cfg_free(void)
 {
 	for (unsigned int i = api_first_disk; api_cfg && i < api_cfg->nr_disks;
 	     i++)
 		free((char *)api_cfg->disks[i].path);
+	for (unsigned int i = api_first_vfio; api_cfg && i < api_cfg->nr_vfio;
+	     i++)
+		free((char *)api_cfg->vfio[i].path);
 	api_cfg = NULL;
 }
 
@@ -708,6 +711,66 @@ static int api_add_net(void *opaque, const struct net_options *n,
 	return 500;
 }
 
+/*
+ * A VFIO function (vm.add-device) at the lowest free slot, kept in the
+ * vm_config (_vfioN) like a disk; the guest learns of it through ACPI
+ * hotplug. Not behind --iommu vtd (the board says why).
+ */
+static int api_add_device(void *opaque, const char *path, const char *id,
+			  char *out_id, char *out_bdf, char *err)
+{
+	char msg[API_ERR_LEN - 40];
+	unsigned int idx;
+	int devfn, group, ret = 200;
+	char *copy;
+
+	if (id[0]) {
+		snprintf(err, API_ERR_LEN,
+			 "field 'id': devisor names devices itself (_vfioN); "
+			 "leave it out");
+		return 400;
+	}
+	if (vfio_check_sysfs(path, &group, msg, sizeof(msg))) {
+		snprintf(err, API_ERR_LEN, "%s", msg);
+		return 400;
+	}
+	pthread_mutex_lock(&running.lock);
+	idx = api_cfg->nr_vfio;
+	if (!running.vm || vm_stopping(running.vm) || !running.board->hotplug) {
+		ret = API_NO_VM(err);
+	} else if (idx == CONFIG_MAX_VFIO) {
+		snprintf(err, API_ERR_LEN, "at most %d VFIO devices",
+			 CONFIG_MAX_VFIO);
+		ret = 500;
+	} else if (!(copy = strdup(path))) {
+		snprintf(err, API_ERR_LEN, "out of memory");
+		ret = 500;
+	} else {
+		devfn = board->add_vfio(running.vm, running.board, copy, msg,
+					sizeof(msg));
+		if (devfn < 0) {
+			snprintf(err, API_ERR_LEN, "cannot add %s: %s", path,
+				 msg);
+			free(copy);
+			ret = devfn == -EOPNOTSUPP ? 405 : 500;
+		} else {
+			api_cfg->vfio[idx] =
+				(struct vfio_config){ .path = copy,
+						      .addr = devfn };
+			__atomic_store_n(&api_cfg->nr_vfio, idx + 1,
+					 __ATOMIC_RELEASE);
+			snprintf(out_id, API_ID_LEN, "_vfio%u", idx);
+			snprintf(out_bdf, 16, "0000:00:%02x.%x",
+				 PCI_SLOT(devfn), PCI_FUNC(devfn));
+			pcihp_plug(running.board->hotplug, PCI_SLOT(devfn));
+			pr_info("%s passed through at %s through the API", path,
+				out_bdf);
+		}
+	}
+	pthread_mutex_unlock(&running.lock);
+	return ret;
+}
+
 /* How long vm.remove-device waits for the guest to eject the slot. */
 #define EJECT_WAIT_MS 20000
 #define EJECT_POLL_MS 50
@@ -739,47 +802,59 @@ static int wait_eject(struct vm *vm, unsigned int slot)
 }
 
 /*
- * A virtio-blk disk (_diskN) leaves PCI in two steps: ACPI hotplug asks
- * the guest to let go of its slot, and once the guest ejected it (its
- * driver is unbound, its requests are done), the function is freed with
- * the vCPUs paused, so none is inside its registers. This call waits for
- * the eject (at most EJECT_WAIT_MS); the API serves nothing else
- * meanwhile.
+ * A device added at run time (_diskN, _vfioN) or given on the command
+ * line leaves PCI in two steps: ACPI hotplug asks the guest to let go of
+ * its slot, and once the guest ejected it (its driver is unbound, its
+ * requests are done), the function is freed with the vCPUs paused, so
+ * none is inside its registers. This call waits for the eject (at most
+ * EJECT_WAIT_MS); the API serves nothing else meanwhile.
  */
 static int api_remove_device(void *opaque, const char *id, char *err)
 {
-	struct disk_config *dc = NULL;
+	bool *removed = NULL;
+	const char *what = NULL;
 	unsigned int idx, slot;
+	int addr = 0, ret = 204, paused, r;
 	struct vm *vm;
 	char end;
-	int ret = 204, paused, r;
 
 	if (sscanf(id, "_disk%u%c", &idx, &end) == 1 &&
-	    idx < api_cfg->nr_disks && !api_cfg->disks[idx].removed)
-		dc = &api_cfg->disks[idx];
-	if (!dc) {
+	    idx < api_cfg->nr_disks && !api_cfg->disks[idx].removed) {
+		if (api_cfg->disks[idx].transport != TRANSPORT_PCI) {
+			snprintf(err, API_ERR_LEN,
+				 "%s is on virtio-mmio, which has no removal",
+				 id);
+			return 405;
+		}
+		removed = &api_cfg->disks[idx].removed;
+		addr = api_cfg->disks[idx].addr;
+		what = api_cfg->disks[idx].path;
+	} else if (sscanf(id, "_vfio%u%c", &idx, &end) == 1 &&
+		   idx < api_cfg->nr_vfio && !api_cfg->vfio[idx].removed) {
+		removed = &api_cfg->vfio[idx].removed;
+		addr = api_cfg->vfio[idx].addr;
+		what = api_cfg->vfio[idx].path;
+	}
+	if (!removed) {
 		snprintf(err, API_ERR_LEN,
-			 "no device '%s' (devisor removes disks, _diskN)", id);
+			 "no device '%s' (devisor removes disks, _diskN, and "
+			 "VFIO devices, _vfioN)",
+			 id);
 		return 404;
 	}
-	if (dc->transport != TRANSPORT_PCI) {
-		snprintf(err, API_ERR_LEN,
-			 "%s is on virtio-mmio, which has no removal", id);
-		return 405;
-	}
-	slot = PCI_SLOT(dc->addr);
+	slot = PCI_SLOT(addr);
 	pthread_mutex_lock(&running.lock);
 	vm = running.vm;
 	if (!vm || vm_stopping(vm) || !running.board->hotplug) {
 		pthread_mutex_unlock(&running.lock);
 		return API_NO_VM(err);
 	}
-	if (PCI_FUNC(dc->addr)) {
+	if (PCI_FUNC(addr)) {
 		pthread_mutex_unlock(&running.lock);
 		snprintf(err, API_ERR_LEN,
 			 "%s is function %u of its slot: hotplug ejects "
 			 "whole slots",
-			 id, PCI_FUNC(dc->addr));
+			 id, PCI_FUNC(addr));
 		return 405;
 	}
 	pcihp_unplug_request(running.board->hotplug, slot);
@@ -800,16 +875,16 @@ static int api_remove_device(void *opaque, const char *id, char *err)
 	if (paused && paused != -EALREADY) {
 		ret = API_NO_VM(err);
 	} else {
-		r = board->remove_virtio(vm, running.board, dc->addr);
+		r = board->remove_pci(vm, running.board, addr);
 		if (r) {
 			snprintf(err, API_ERR_LEN, "cannot remove %s: %s", id,
 				 strerror(-r));
 			ret = 500;
 		} else {
-			dc->removed = true;
+			*removed = true;
 			pr_info("%s (%s) ejected by the guest and removed "
 				"through the API",
-				id, dc->path);
+				id, what);
 		}
 		if (!paused)
 			vm_resume(vm);
@@ -828,6 +903,7 @@ static const struct api_ops vmm_api_ops = {
 	.counters = api_counters,
 	.add_disk = api_add_disk,
 	.add_net = api_add_net,
+	.add_device = api_add_device,
 	.remove_device = api_remove_device,
 };
 
@@ -850,6 +926,7 @@ static int cmd_run(int argc, char **argv)
 		return 1;
 	api_cfg = &cfg;
 	api_first_disk = cfg.nr_disks;
+	api_first_vfio = cfg.nr_vfio;
 
 	/* Before any thread starts: each installs its filter as it does. */
 	ret = sandbox_init(seccomp_mode, console_restore);

@@ -468,6 +468,51 @@ static void do_add_net(struct api *api, const char *body, size_t len,
 	cJSON_Delete(j);
 }
 
+struct device_body {
+	const char *path;
+	char id[API_ID_LEN];
+};
+
+/* DeviceConfig: path, id. */
+static int device_field(cJSON *f, void *ctx, const char *what,
+			struct api_response *r)
+{
+	struct device_body *b = ctx;
+
+	if (!strcmp(f->string, "path")) {
+		if (want_type(f, cJSON_IsString(f) && f->valuestring[0], what,
+			      "a non-empty string", r))
+			return -1;
+		b->path = f->valuestring;
+		return 0;
+	}
+	if (!strcmp(f->string, "id"))
+		return take_id(f, b->id, what, r);
+	return 1;
+}
+
+static void do_add_device(struct api *api, const char *body, size_t len,
+			  struct api_response *r)
+{
+	static const char what[] = "DeviceConfig";
+	struct device_body b = { 0 };
+	char out_id[API_ID_LEN] = "", bdf[16] = "", err[API_ERR_LEN] = "";
+	cJSON *j = walk_body(body, len, what, "path, id, iommu, pci_segment",
+			     true, device_field, &b, r);
+	int ret;
+
+	if (!j)
+		return;
+	if (!b.path) {
+		respond_error(r, 400, "%s: field 'path' is required", what);
+	} else {
+		ret = api->ops->add_device(api->opaque, b.path, b.id, out_id,
+					   bdf, err);
+		respond_added(r, ret, out_id, bdf, err);
+	}
+	cJSON_Delete(j);
+}
+
 /* VmRemoveDevice: id. */
 static int id_field(cJSON *f, void *ctx, const char *what,
 		    struct api_response *r)
@@ -531,6 +576,7 @@ static const struct route routes[] = {
 	{ .name = "vm.power-button", .kind = R_PUT },
 	{ .name = "vm.add-disk", .kind = R_PUT_BODY, .body = do_add_disk },
 	{ .name = "vm.add-net", .kind = R_PUT_BODY, .body = do_add_net },
+	{ .name = "vm.add-device", .kind = R_PUT_BODY, .body = do_add_device },
 	{ .name = "vm.remove-device",
 	  .kind = R_PUT_BODY,
 	  .body = do_remove_device },

@@ -46,6 +46,7 @@ static const char remote_usage[] =
 	"  power-button              press the ACPI power button\n"
 	"  add-disk path=IMG[,readonly=on][,id=ID]...\n"
 	"  add-net tap=NAME[,mac=M][,id=ID]\n"
+	"  add-device path=/sys/bus/pci/devices/DDDD:BB:DD.F (VFIO)\n"
 	"  remove-device ID\n"
 	"\n"
 	"exit status: 0 on success (2xx), 1 on an HTTP error or when the\n"
@@ -212,6 +213,7 @@ static const struct command commands[] = {
 	{ "power-button", "PUT", "vm.power-button", 0 },
 	{ "add-disk", "PUT", "vm.add-disk", 1 },
 	{ "add-net", "PUT", "vm.add-net", 1 },
+	{ "add-device", "PUT", "vm.add-device", 1 },
 	{ "remove-device", "PUT", "vm.remove-device", 2 },
 };
 
@@ -247,7 +249,7 @@ int api_remote_main(int argc, char **argv)
 		return usage_err("%s", "remote needs a command (ping, info, "
 				       "counters, pause, resume, shutdown, "
 				       "reboot, power-button, add-disk, "
-				       "add-net, remove-device)");
+				       "add-net, add-device, remove-device)");
 	for (size_t c = 0; c < sizeof(commands) / sizeof(commands[0]); c++)
 		if (!strcmp(argv[i], commands[c].name))
 			cmd = &commands[c];

@@ -218,7 +218,8 @@ static const char *const creator_calls[] = {
 /*
  * libmicrohttpd's thread (accept, read, answer) and the API's actions:
  * vm.add-disk opens, checks and locks an image and sets up its engine;
- * vm.remove-device tears one down.
+ * vm.add-device opens a VFIO group and maps guest RAM for it;
+ * vm.remove-device tears either down.
  */
 static const char *const api_calls[] = {
 	"accept",      "accept4",	 "recvfrom",
@@ -230,7 +231,8 @@ static const char *const api_calls[] = {
 	"access",      "faccessat",	 "faccessat2",
 	"statx",       "statfs",	 "fstatfs",
 	"flock",       "io_uring_setup", "io_uring_register",
-	"unlink",      "uname",		 NULL,
+	"unlink",      "uname",		 "readlink",
+	"readlinkat",  "getdents64",	 NULL,
 };
 
 static const unsigned long blk_ioctls[] = {
@@ -379,7 +381,7 @@ static const struct kind_spec specs[SANDBOX_NR_KINDS] = {
 	[SANDBOX_API] = {
 		.calls = { base_calls, device_calls, creator_calls, api_calls },
 		.ioctls = { device_ioctls, blk_ioctls, io_ioctls,
-			    pause_ioctls },
+			    pause_ioctls, vfio_ioctls, vfio_setup_ioctls },
 		.flags = F_CLONE_THREAD,
 	},
 	[SANDBOX_SIGNAL] = {

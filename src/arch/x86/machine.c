@@ -387,6 +387,8 @@ static int create_vfio_devices(struct vm *vm, const struct vm_config *cfg,
 	for (unsigned int i = 0; i < cfg->nr_vfio; i++) {
 		char err[512];
 
+		if (cfg->vfio[i].removed)
+			continue;
 		if (!vfio_pci_create(vm, m->pci, cfg->vfio[i].path,
 				     cfg->vfio[i].addr, err, sizeof(err))) {
 			pr_err("--device %s: %s", cfg->vfio[i].path, err);
@@ -676,15 +678,42 @@ static int pc_add_disk(struct vm *vm, struct board *b,
 	return virtio_pci_pdev(vp)->devfn;
 }
 
-static int pc_remove_virtio(struct vm *vm, struct board *b, int devfn)
+static int pc_add_vfio(struct vm *vm, struct board *b, const char *path,
+		       char *err, size_t errlen)
 {
 	struct machine *m = container_of(b, struct machine, board);
-	struct virtio_pci *vp =
-		virtio_pci_from_pdev(pci_host_find(m->pci, 0, devfn));
+	struct vfio_pci *vp;
 
+	/*
+	 * Behind the emulated VT-d a function needs its own container, a
+	 * shadow of the guest's tables and a DMAR scope: only at boot.
+	 */
+	if (m->vtd) {
+		snprintf(err, errlen,
+			 "not with --iommu vtd: a passed-through function "
+			 "behind the emulated IOMMU is set up at boot only "
+			 "(--device)");
+		return -EOPNOTSUPP;
+	}
+	vp = vfio_pci_create(vm, m->pci, path, CONFIG_PCI_AUTO, err, errlen);
 	if (!vp)
 		return -ENODEV;
-	virtio_pci_destroy(vp);
+	return vfio_pci_pdev(vp)->devfn;
+}
+
+static int pc_remove_pci(struct vm *vm, struct board *b, int devfn)
+{
+	struct machine *m = container_of(b, struct machine, board);
+	struct pci_dev *pdev = pci_host_find(m->pci, 0, devfn);
+	struct virtio_pci *vp = virtio_pci_from_pdev(pdev);
+	struct vfio_pci *fp = vfio_pci_from_pdev(pdev);
+
+	if (vp)
+		virtio_pci_destroy(vp);
+	else if (fp)
+		vfio_pci_destroy(fp);
+	else
+		return -ENODEV;
 	return 0;
 }
 
@@ -692,5 +721,6 @@ const struct board_ops pc_board = {
 	.setup = pc_setup,
 	.destroy = pc_destroy,
 	.add_disk = pc_add_disk,
-	.remove_virtio = pc_remove_virtio,
+	.add_vfio = pc_add_vfio,
+	.remove_pci = pc_remove_pci,
 };
