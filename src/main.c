@@ -857,10 +857,17 @@ static int api_remove_device(void *opaque, const char *id, char *err)
 			 id, PCI_FUNC(addr));
 		return 405;
 	}
-	pcihp_unplug_request(running.board->hotplug, slot);
-	pthread_mutex_unlock(&running.lock);
-
-	r = wait_eject(vm, slot);
+	if (!pcihp_guest_listening(running.board->hotplug)) {
+		/* No ACPI in the guest: nobody to ask, nor to wait for. */
+		pr_warn("%s: the guest does not handle ACPI hotplug; removed "
+			"without its eject",
+			id);
+		r = 0;
+	} else {
+		pcihp_unplug_request(running.board->hotplug, slot);
+		pthread_mutex_unlock(&running.lock);
+		r = wait_eject(vm, slot);
+	}
 	if (r == -ETIMEDOUT) {
 		snprintf(err, API_ERR_LEN,
 			 "the guest did not eject slot %u within %d s; %s "

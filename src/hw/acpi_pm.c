@@ -204,6 +204,18 @@ void acpi_pm_gpe(struct acpi_pm *pm, unsigned int gpe)
 	pthread_mutex_unlock(&pm->lock);
 }
 
+bool acpi_pm_gpe_enabled(struct acpi_pm *pm, unsigned int gpe)
+{
+	bool en;
+
+	if (gpe >= 8 * (ACPI_GPE0_LEN / 2))
+		return false;
+	pthread_mutex_lock(&pm->lock);
+	en = pm->gpe_en & (1u << gpe);
+	pthread_mutex_unlock(&pm->lock);
+	return en;
+}
+
 static void acpi_pm_reset(struct device *dev)
 {
 	struct acpi_pm *pm = to_pm(dev);

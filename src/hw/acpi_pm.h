@@ -3,6 +3,7 @@
 #define DEVISOR_HW_ACPI_PM_H
 
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "bus/device.h"
@@ -107,5 +108,7 @@ void acpi_pm_power_button(struct acpi_pm *pm);
  * raises the SCI if the guest enabled it. Callable from any thread.
  */
 void acpi_pm_gpe(struct acpi_pm *pm, unsigned int gpe);
+/* Whether the guest set GPE @gpe's enable bit. */
+bool acpi_pm_gpe_enabled(struct acpi_pm *pm, unsigned int gpe);
 
 #endif

@@ -208,8 +208,13 @@ static void pcihp_destroy(struct device *dev)
 	free(hp);
 }
 
+bool pcihp_guest_listening(struct pcihp *hp)
+{
+	return hp->listening(hp->event_opaque);
+}
+
 struct pcihp *pcihp_create(struct vm *vm, void (*event)(void *opaque),
-			   void *opaque)
+			   bool (*listening)(void *opaque), void *opaque)
 {
 	struct pcihp *hp = calloc(1, sizeof(*hp));
 	int ret;
@@ -220,6 +225,7 @@ struct pcihp *pcihp_create(struct vm *vm, void (*event)(void *opaque),
 	}
 	hp->vm = vm;
 	hp->event = event;
+	hp->listening = listening;
 	hp->event_opaque = opaque;
 	pthread_mutex_init(&hp->lock, NULL);
 	ret = bus_register(&vm->pio, PCIHP_IO_BASE, PCIHP_IO_LEN, &pcihp_ops,

@@ -50,6 +50,8 @@ struct pcihp {
 	uint32_t up, down, ejected;
 	/* The board's event: raises the guest's ACPI interrupt. */
 	void (*event)(void *opaque);
+	/* Whether the guest enabled that interrupt (its OSPM listens). */
+	bool (*listening)(void *opaque);
 	void *event_opaque;
 };
 
@@ -59,7 +61,13 @@ struct pcihp {
  * failure. Freed by devices_destroy().
  */
 struct pcihp *pcihp_create(struct vm *vm, void (*event)(void *opaque),
-			   void *opaque);
+			   bool (*listening)(void *opaque), void *opaque);
+
+/*
+ * Whether the guest handles hotplug events: a guest without ACPI (a test
+ * guest, Linux with acpi=off) never enables the event and never ejects.
+ */
+bool pcihp_guest_listening(struct pcihp *hp);
 
 /* A device is now at @slot: tell the guest. Any thread. */
 void pcihp_plug(struct pcihp *hp, unsigned int slot);

@@ -35,6 +35,11 @@ static void event(void *opaque)
 	acpi_pm_gpe(opaque, ACPI_GPE_PCIHP);
 }
 
+static bool listening(void *opaque)
+{
+	return acpi_pm_gpe_enabled(opaque, ACPI_GPE_PCIHP);
+}
+
 static int setup(void **state)
 {
 	vm_init_common(&vm);
@@ -42,7 +47,7 @@ static int setup(void **state)
 	sci_level = -1;
 	events = 0;
 	pm = acpi_pm_create(&vm);
-	hp = pm ? pcihp_create(&vm, event, pm) : NULL;
+	hp = pm ? pcihp_create(&vm, event, listening, pm) : NULL;
 	return hp ? 0 : -1;
 }
 
@@ -85,7 +90,7 @@ static void test_layout(void **state)
 	assert_true(ACPI_GPE0_PORT + ACPI_GPE0_LEN <=
 		    ACPI_PM_IO_BASE + ACPI_PM_IO_LEN);
 	assert_int_equal(ACPI_GPE0_LEN % 2, 0);
-	assert_null(pcihp_create(&vm, event, pm));
+	assert_null(pcihp_create(&vm, event, listening, pm));
 }
 
 static void test_plug_read_clears(void **state)
@@ -142,7 +147,9 @@ static void test_gpe_sci(void **state)
 	assert_int_equal(in(GPE_STS, 1), 1u << ACPI_GPE_PCIHP);
 	assert_true(sci_level != 1);
 	/* Enabling a pending GPE raises it; level until acked. */
+	assert_false(pcihp_guest_listening(hp));
 	out(GPE_EN, 1u << ACPI_GPE_PCIHP, 1);
+	assert_true(pcihp_guest_listening(hp));
 	assert_int_equal(sci_level, 1);
 	assert_int_equal(in(GPE_EN, 1), 1u << ACPI_GPE_PCIHP);
 	out(GPE_STS, 0, 1);

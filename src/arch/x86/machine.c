@@ -68,6 +68,11 @@ static void pcihp_event(void *opaque)
 	acpi_pm_gpe(opaque, ACPI_GPE_PCIHP);
 }
 
+static bool pcihp_listening(void *opaque)
+{
+	return acpi_pm_gpe_enabled(opaque, ACPI_GPE_PCIHP);
+}
+
 static void pci_msi_to_kvm(void *opaque, uint64_t addr, uint32_t data)
 {
 	vm_signal_msi(opaque, addr, data);
@@ -160,7 +165,8 @@ static int create_pci(struct vm *vm, struct machine *m)
 		return ret;
 	}
 	/* After the host: its AML adds to \_SB.PCI0. */
-	m->board.hotplug = pcihp_create(vm, pcihp_event, m->board.power_button);
+	m->board.hotplug = pcihp_create(vm, pcihp_event, pcihp_listening,
+					m->board.power_button);
 	return m->board.hotplug ? 0 : -ENOMEM;
 }
 
