@@ -21,7 +21,7 @@ ap_checks() {
 	ap_want ping api-ping '200 {"build_version"*' "200 with the version"
 	ap_want info api-info '200 *"state":"Running"*' "200 and Running"
 	ap_want pause api-pause '204*' "204"
-	ap_want info-paused api-info-paused '"state":"Paused"' "Paused"
+	ap_want info-paused api-info-paused '200 "state":"Paused"' "200 and Paused"
 	ap_want resume api-resume '204*' "204"
 	# L3's clock: no step near the 5 s the VM was paused.
 	v=$(marker "$clog" api-clock)

@@ -23,7 +23,12 @@ for ap_w in $(cat /proc/cmdline); do
 done
 
 ap_cs() { tr -d . < /proc/uptime | cut -d' ' -f1; }
-ap_pwr() { cut -d' ' -f1 /sys/firmware/acpi/interrupts/ff_pwr_btn 2>/dev/null || echo none; }
+# "  N  enabled": the count of fixed power button events.
+ap_pwr() {
+	# shellcheck disable=SC2046 # words wanted
+	set -- $(cat /sys/firmware/acpi/interrupts/ff_pwr_btn 2>/dev/null)
+	echo "${1:-none}"
+}
 
 if [ -n "$ap_tok" ]; then
 	ap_btn0=$(ap_pwr)
