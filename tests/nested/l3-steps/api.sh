@@ -1,7 +1,9 @@
 # shellcheck shell=sh disable=SC2154 # m: l3-init's
 # L3 step (sourced by l3-init): the guest's side of the api case, with
-# l2-bin/api-vm driving devisor's control API in L2. Does nothing unless
-# the kernel command line has "devisor.api=TOKEN"; then:
+# l2-bin/api-vm driving devisor's control API in L2. With
+# "devisor.api-vfio" it only says api-ready (L2 adds the VFIO function,
+# the nvme step finds it). Does nothing unless the kernel command line
+# has "devisor.api=TOKEN"; then:
 #   api-ready         printed once; L2 pauses the VM for 5 s, resumes it
 #                     and adds a disk
 #   api-clock=        /proc/uptime sampled every 0.2 s until the disk
@@ -19,6 +21,7 @@ ap_tok=
 for ap_w in $(cat /proc/cmdline); do
 	case $ap_w in
 	devisor.api=*) ap_tok=${ap_w#*=} ;;
+	devisor.api-vfio) m "api-ready" ;;
 	esac
 done
 
