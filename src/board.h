@@ -13,6 +13,7 @@
 struct vm;
 struct vm_config;
 struct disk_config;
+struct net_options;
 struct acpi_pm;
 struct pcihp;
 
@@ -41,6 +42,9 @@ struct board_ops {
 	 */
 	int (*add_disk)(struct vm *vm, struct board *b,
 			const struct disk_config *dc);
+	/* A virtio-net NIC on PCI while the VM runs (vm.add-net), likewise. */
+	int (*add_net)(struct vm *vm, struct board *b,
+		       const struct net_options *n);
 	/*
 	 * A host function through VFIO while the VM runs (vm.add-device), at
 	 * the lowest free slot. Returns the devfn, or -errno with a sentence

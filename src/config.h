@@ -156,6 +156,8 @@ struct vm_config {
 	struct net_options nets[CONFIG_MAX_NETS];
 	/* PCI devfns; CONFIG_PCI_AUTO until config_plan_pci() plans them. */
 	int net_addrs[CONFIG_MAX_NETS];
+	/* Removed through the API: not built again at a reboot. */
+	bool net_removed[CONFIG_MAX_NETS];
 	unsigned int nr_nets;
 	bool rng;
 	int rng_addr;

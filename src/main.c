@@ -702,13 +702,53 @@ static int api_add_disk(void *opaque, const struct disk_config *d,
 	return ret;
 }
 
+/*
+ * A virtio-net NIC on a tap (NetConfig has no user networking), kept in
+ * the vm_config (_netN) and announced by ACPI hotplug.
+ */
 static int api_add_net(void *opaque, const struct net_options *n,
 		       const char *id, char *out_id, char *out_bdf, char *err)
 {
-	snprintf(err, API_ERR_LEN,
-		 "adding a network device at run time is not supported yet: "
-		 "give it with --net");
-	return 500;
+	unsigned int idx;
+	int devfn, ret = 200;
+
+	if (id[0]) {
+		snprintf(err, API_ERR_LEN,
+			 "field 'id': devisor names NICs itself (_netN); "
+			 "leave it out");
+		return 400;
+	}
+	pthread_mutex_lock(&running.lock);
+	idx = api_cfg->nr_nets;
+	if (!running.vm || vm_stopping(running.vm) || !running.board->hotplug) {
+		ret = API_NO_VM(err);
+	} else if (idx == CONFIG_MAX_NETS) {
+		snprintf(err, API_ERR_LEN, "at most %d NICs", CONFIG_MAX_NETS);
+		ret = 500;
+	} else {
+		devfn = board->add_net(running.vm, running.board, n);
+		if (devfn < 0) {
+			snprintf(err, API_ERR_LEN,
+				 "cannot add a NIC on tap %s: %s (devisor's "
+				 "log says more)",
+				 n->ifname, strerror(-devfn));
+			ret = 500;
+		} else {
+			api_cfg->nets[idx] = *n;
+			api_cfg->net_addrs[idx] = devfn;
+			api_cfg->net_removed[idx] = false;
+			__atomic_store_n(&api_cfg->nr_nets, idx + 1,
+					 __ATOMIC_RELEASE);
+			snprintf(out_id, API_ID_LEN, "_net%u", idx);
+			snprintf(out_bdf, 16, "0000:00:%02x.%x",
+				 PCI_SLOT(devfn), PCI_FUNC(devfn));
+			pcihp_plug(running.board->hotplug, PCI_SLOT(devfn));
+			pr_info("NIC on tap %s added at %s through the API",
+				n->ifname, out_bdf);
+		}
+	}
+	pthread_mutex_unlock(&running.lock);
+	return ret;
 }
 
 /*
@@ -829,6 +869,13 @@ static int api_remove_device(void *opaque, const char *id, char *err)
 		removed = &api_cfg->disks[idx].removed;
 		addr = api_cfg->disks[idx].addr;
 		what = api_cfg->disks[idx].path;
+	} else if (sscanf(id, "_net%u%c", &idx, &end) == 1 &&
+		   idx < api_cfg->nr_nets && !api_cfg->net_removed[idx]) {
+		removed = &api_cfg->net_removed[idx];
+		addr = api_cfg->net_addrs[idx];
+		what = api_cfg->nets[idx].type == NET_TAP ?
+			       api_cfg->nets[idx].ifname :
+			       "user networking";
 	} else if (sscanf(id, "_vfio%u%c", &idx, &end) == 1 &&
 		   idx < api_cfg->nr_vfio && !api_cfg->vfio[idx].removed) {
 		removed = &api_cfg->vfio[idx].removed;
@@ -837,8 +884,8 @@ static int api_remove_device(void *opaque, const char *id, char *err)
 	}
 	if (!removed) {
 		snprintf(err, API_ERR_LEN,
-			 "no device '%s' (devisor removes disks, _diskN, and "
-			 "VFIO devices, _vfioN)",
+			 "no device '%s' (devisor removes disks, _diskN, NICs, "
+			 "_netN, and VFIO devices, _vfioN)",
 			 id);
 		return 404;
 	}

@@ -137,6 +137,8 @@ static cJSON *vm_config_json(const struct vm_config *cfg)
 	for (unsigned int i = 0; i < cfg->nr_nets; i++) {
 		const struct net_options *n = &cfg->nets[i];
 
+		if (cfg->net_removed[i])
+			continue;
 		o = cJSON_CreateObject();
 		cJSON_AddItemToArray(a, o);
 		if (n->type == NET_TAP)

@@ -242,6 +242,13 @@ static const unsigned long blk_ioctls[] = {
 	0,
 };
 
+/* vm.add-net: a tap's set-up (backend/net_tap.c). */
+static const unsigned long tap_setup_ioctls[] = {
+	TUNGETFEATURES,
+	TUNSETIFF,
+	0,
+};
+
 /* vm_pause()/vm_resume() keep the guest's clock still (kvm/arch.h). */
 static const unsigned long pause_ioctls[] = {
 	KVM_GET_CLOCK,
@@ -381,7 +388,8 @@ static const struct kind_spec specs[SANDBOX_NR_KINDS] = {
 	[SANDBOX_API] = {
 		.calls = { base_calls, device_calls, creator_calls, api_calls },
 		.ioctls = { device_ioctls, blk_ioctls, io_ioctls,
-			    pause_ioctls, vfio_ioctls, vfio_setup_ioctls },
+			    pause_ioctls, vfio_ioctls, vfio_setup_ioctls,
+			    tap_setup_ioctls },
 		.flags = F_CLONE_THREAD,
 	},
 	[SANDBOX_SIGNAL] = {

@@ -244,8 +244,11 @@ static int create_virtio_devices(struct vm *vm, const struct vm_config *cfg,
 			return ret;
 	}
 	for (unsigned int i = 0; i < cfg->nr_nets; i++) {
-		struct net_backend *be = net_backend_open(&cfg->nets[i], m->io);
+		struct net_backend *be;
 
+		if (cfg->net_removed[i])
+			continue;
+		be = net_backend_open(&cfg->nets[i], m->io);
 		if (!be)
 			return -errno;
 		vdev = virtio_net_create(vm, be);
@@ -684,6 +687,29 @@ static int pc_add_disk(struct vm *vm, struct board *b,
 	return virtio_pci_pdev(vp)->devfn;
 }
 
+static int pc_add_net(struct vm *vm, struct board *b,
+		      const struct net_options *n)
+{
+	struct machine *m = container_of(b, struct machine, board);
+	struct net_backend *be = net_backend_open(n, m->io);
+	struct virtio_dev *vdev;
+	struct virtio_pci *vp;
+
+	if (!be)
+		return -errno;
+	vdev = virtio_net_create(vm, be);
+	if (!vdev) {
+		net_backend_close(be);
+		return -ENODEV;
+	}
+	vp = virtio_pci_create(vm, m->pci, vdev, m->io);
+	if (!vp) {
+		virtio_dev_destroy(vdev);
+		return -ENODEV;
+	}
+	return virtio_pci_pdev(vp)->devfn;
+}
+
 static int pc_add_vfio(struct vm *vm, struct board *b, const char *path,
 		       char *err, size_t errlen)
 {
@@ -727,6 +753,7 @@ const struct board_ops pc_board = {
 	.setup = pc_setup,
 	.destroy = pc_destroy,
 	.add_disk = pc_add_disk,
+	.add_net = pc_add_net,
 	.add_vfio = pc_add_vfio,
 	.remove_pci = pc_remove_pci,
 };

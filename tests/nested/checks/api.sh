@@ -52,6 +52,20 @@ ap_checks() {
 	else
 		fail "$name/hotplug-disk-left" "api-hp-gone=${v:-none}"
 	fi
+	ap_want add-net api-add-net '200 {"id":"_net0","bdf":"0000:00:*' "200 with _net0"
+	v=$(marker "$clog" api-hp-nic)
+	if [[ $v == en* || $v == eth* ]]; then
+		pass "$name/hotplug-nic-appeared"
+	else
+		fail "$name/hotplug-nic-appeared" "api-hp-nic=${v:-none}"
+	fi
+	ap_want remove-net api-remove-net '204*' "204 once L3 ejected the NIC"
+	v=$(marker "$clog" api-hp-nic-gone)
+	if [[ $v == "yes after"* ]]; then
+		pass "$name/hotplug-nic-left"
+	else
+		fail "$name/hotplug-nic-left" "api-hp-nic-gone=${v:-none}"
+	fi
 	ap_want image-token api-image-token yes "L3's token in the image after exit"
 	ap_want bad-json api-bad-json '400 *not valid JSON*' "400"
 	ap_want unknown-path api-unknown-path '404 *' "404"

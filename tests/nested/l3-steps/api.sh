@@ -14,6 +14,8 @@
 #   api-hp-write=     "DEVISOR-HP-WRITE TOKEN" at 1 MiB of the disk, with
 #                     fsync (dd conv=fsync); then api-hp-written
 #   api-hp-gone=      the disk and its PCI function left (vm.remove-device)
+#   api-hp-nic=       a virtio-net interface arrived (vm.add-net tap=hp0)
+#   api-hp-nic-gone=  and left (vm.remove-device _net0)
 #   api-pwrbtn=       the ACPI power button was pressed (ff_pwr_btn count),
 #                     after which l3-init powers off as usual
 ap_tok=
@@ -73,6 +75,29 @@ if [ -n "$ap_tok" ]; then
 			m "api-hp-gone=no after $((ap_i / 5)) s"
 		else
 			m "api-hp-gone=yes after $((ap_i / 5)) s"
+		fi
+	fi
+	# The NIC L2 adds next: a virtio-net interface, then gone again.
+	ap_i=0 ap_nic=
+	while [ -z "$ap_nic" ] && [ "$ap_i" -lt 450 ]; do
+		for ap_n in /sys/class/net/*; do
+			[ "$(basename "$(readlink "$ap_n/device/driver" 2>/dev/null)")" = virtio_net ] &&
+				ap_nic=${ap_n##*/}
+		done
+		[ -n "$ap_nic" ] || sleep 0.2
+		ap_i=$((ap_i + 1))
+	done
+	m "api-hp-nic=${ap_nic:-none} after $((ap_i / 5)) s"
+	if [ -n "$ap_nic" ]; then
+		ap_i=0
+		while [ -e "/sys/class/net/$ap_nic" ] && [ "$ap_i" -lt 300 ]; do
+			sleep 0.2
+			ap_i=$((ap_i + 1))
+		done
+		if [ -e "/sys/class/net/$ap_nic" ]; then
+			m "api-hp-nic-gone=no after $((ap_i / 5)) s"
+		else
+			m "api-hp-nic-gone=yes after $((ap_i / 5)) s"
 		fi
 	fi
 	ap_i=0
