@@ -13,12 +13,16 @@
 struct vm;
 struct vm_config;
 struct disk_config;
+struct net_options;
 struct acpi_pm;
+struct pcihp;
 
 struct board {
 	struct console_port console; /* where the terminal's input goes */
 	/* The ACPI fixed-feature power button (API vm.power-button). */
 	struct acpi_pm *power_button;
+	/* ACPI PCI hotplug of bus 0 (hw/pcihp.h); NULL: none. */
+	struct pcihp *hotplug;
 };
 
 struct board_ops {
@@ -35,17 +39,29 @@ struct board_ops {
 	/*
 	 * A virtio-blk disk on PCI while the VM runs (the API's vm.add-disk)
 	 * at @dc->addr or, for CONFIG_PCI_AUTO, the lowest free slot. Returns
-	 * the devfn or -errno (logged). No hotplug controller tells the
-	 * guest: it finds the function when it rescans the bus.
+	 * the devfn or -errno (logged). The caller tells the guest
+	 * (pcihp_plug() on ->hotplug).
 	 */
 	int (*add_disk)(struct vm *vm, struct board *b,
 			const struct disk_config *dc);
+	/* A virtio-net NIC on PCI while the VM runs (vm.add-net), likewise. */
+	int (*add_net)(struct vm *vm, struct board *b,
+		       const struct net_options *n);
 	/*
-	 * Removes the virtio PCI function at @devfn of bus 0 and frees it:
-	 * call with the vCPUs paused (vm_pause()). -ENODEV when there is no
-	 * virtio function there.
+	 * A host function through VFIO while the VM runs (vm.add-device), at
+	 * the lowest free slot. Returns the devfn, or -errno with a sentence
+	 * in @err.
 	 */
-	int (*remove_virtio)(struct vm *vm, struct board *b, int devfn);
+	int (*add_vfio)(struct vm *vm, struct board *b, const char *path,
+			char *err, size_t errlen);
+	/*
+	 * Removes the virtio or VFIO PCI function at @devfn of bus 0 and
+	 * frees it:
+	 * call with the vCPUs paused (vm_pause()), after the guest ejected
+	 * it (hw/pcihp.h). -ENODEV when there is no
+	 * virtio or VFIO function there.
+	 */
+	int (*remove_pci)(struct vm *vm, struct board *b, int devfn);
 };
 
 /* The architecture's board (src/arch/$(ARCH)/): main()'s one choice. */

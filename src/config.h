@@ -65,6 +65,7 @@ struct vfio_config {
 	const char *path; /* /sys/bus/pci/devices/DDDD:BB:DD.F */
 	int addr; /* devfn on bus 0, or CONFIG_PCI_AUTO */
 	bool no_rom; /* rom=off: the expansion ROM hidden */
+	bool removed; /* through the API: not built again at a reboot */
 };
 
 /*
@@ -159,6 +160,8 @@ struct vm_config {
 	struct net_options nets[CONFIG_MAX_NETS];
 	/* PCI devfns; CONFIG_PCI_AUTO until config_plan_pci() plans them. */
 	int net_addrs[CONFIG_MAX_NETS];
+	/* Removed through the API: not built again at a reboot. */
+	bool net_removed[CONFIG_MAX_NETS];
 	unsigned int nr_nets;
 	bool rng;
 	int rng_addr;

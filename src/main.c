@@ -17,6 +17,7 @@
 #include "board.h"
 #include "config.h"
 #include "hw/acpi_pm.h"
+#include "hw/pcihp.h"
 #include "kvm/vcpu.h"
 #include "pci/pci.h"
 #include "kvm/vm.h"
@@ -30,7 +31,6 @@
 /* The board, and with it the architecture: a PC. */
 static const struct board_ops *board;
 
-#define EXIT_USAGE 2
 #define MAX_CPUS 255
 #define REBOOT_MIN_MS 1000
 
@@ -135,18 +135,7 @@ static void usage(FILE *f)
 	      f);
 }
 
-static int __attribute__((format(printf, 1, 2)))
-usage_error(const char *fmt, ...)
-{
-	va_list ap;
-
-	fprintf(stderr, "devisor: error: ");
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fprintf(stderr, "\nTry 'devisor --help'.\n");
-	return EXIT_USAGE;
-}
+#define usage_error(...) usage_error_for("devisor", __VA_ARGS__)
 
 enum {
 	OPT_BOOT = 256,
@@ -642,20 +631,23 @@ static void api_counters(void *opaque, struct api_counters *c)
 /* What vm.info reports and a reboot builds: run-time disks are added. */
 static struct vm_config *api_cfg;
 /* The first of them: their paths are copies, freed at exit. */
-static unsigned int api_first_disk;
+static unsigned int api_first_disk, api_first_vfio;
 
 static void api_cfg_free(void)
 {
 	for (unsigned int i = api_first_disk; api_cfg && i < api_cfg->nr_disks;
 	     i++)
 		free((char *)api_cfg->disks[i].path);
+	for (unsigned int i = api_first_vfio; api_cfg && i < api_cfg->nr_vfio;
+	     i++)
+		free((char *)api_cfg->vfio[i].path);
 	api_cfg = NULL;
 }
 
 /*
  * A virtio-blk disk on PCI, kept in the vm_config so that a reboot builds
- * it again at the same address. No hotplug controller tells the guest:
- * it finds the disk on a rescan (Linux: echo 1 > /sys/bus/pci/rescan).
+ * it again at the same address. ACPI PCI hotplug (hw/pcihp.h) tells the
+ * guest, whose acpiphp scans the slot.
  */
 static int api_add_disk(void *opaque, const struct disk_config *d,
 			const char *id, char *out_id, char *out_bdf, char *err)
@@ -703,73 +695,257 @@ static int api_add_disk(void *opaque, const struct disk_config *d,
 			snprintf(out_id, API_ID_LEN, "_disk%u", idx);
 			snprintf(out_bdf, 16, "0000:00:%02x.%x",
 				 PCI_SLOT(devfn), PCI_FUNC(devfn));
-			pr_info("disk %s added at %s through the API; the "
-				"guest finds it on a PCI rescan",
-				dc.path, out_bdf);
+			if (running.board->hotplug)
+				pcihp_plug(running.board->hotplug,
+					   PCI_SLOT(devfn));
+			pr_info("disk %s added at %s through the API", dc.path,
+				out_bdf);
 		}
 	}
 	pthread_mutex_unlock(&running.lock);
 	return ret;
 }
 
+/*
+ * A virtio-net NIC on a tap (NetConfig has no user networking), kept in
+ * the vm_config (_netN) and announced by ACPI hotplug.
+ */
 static int api_add_net(void *opaque, const struct net_options *n,
 		       const char *id, char *out_id, char *out_bdf, char *err)
 {
-	snprintf(err, API_ERR_LEN,
-		 "adding a network device at run time is not supported yet: "
-		 "give it with --net");
-	return 500;
+	unsigned int idx;
+	int devfn, ret = 200;
+
+	if (id[0]) {
+		snprintf(err, API_ERR_LEN,
+			 "field 'id': devisor names NICs itself (_netN); "
+			 "leave it out");
+		return 400;
+	}
+	pthread_mutex_lock(&running.lock);
+	idx = api_cfg->nr_nets;
+	if (!running.vm || vm_stopping(running.vm) || !running.board->hotplug) {
+		ret = API_NO_VM(err);
+	} else if (idx == CONFIG_MAX_NETS) {
+		snprintf(err, API_ERR_LEN, "at most %d NICs", CONFIG_MAX_NETS);
+		ret = 500;
+	} else {
+		devfn = board->add_net(running.vm, running.board, n);
+		if (devfn < 0) {
+			snprintf(err, API_ERR_LEN,
+				 "cannot add a NIC on tap %s: %s (devisor's "
+				 "log says more)",
+				 n->ifname, strerror(-devfn));
+			ret = 500;
+		} else {
+			api_cfg->nets[idx] = *n;
+			api_cfg->net_addrs[idx] = devfn;
+			api_cfg->net_removed[idx] = false;
+			__atomic_store_n(&api_cfg->nr_nets, idx + 1,
+					 __ATOMIC_RELEASE);
+			snprintf(out_id, API_ID_LEN, "_net%u", idx);
+			snprintf(out_bdf, 16, "0000:00:%02x.%x",
+				 PCI_SLOT(devfn), PCI_FUNC(devfn));
+			pcihp_plug(running.board->hotplug, PCI_SLOT(devfn));
+			pr_info("NIC on tap %s added at %s through the API",
+				n->ifname, out_bdf);
+		}
+	}
+	pthread_mutex_unlock(&running.lock);
+	return ret;
 }
 
 /*
- * A virtio-blk disk (_diskN) leaves PCI with the vCPUs paused, so none is
- * inside its registers while it is freed. The guest must have let go of
- * it first (Linux: echo 1 > /sys/bus/pci/devices/BDF/remove): no hotplug
- * controller asks it to.
+ * A VFIO function (vm.add-device) at the lowest free slot, kept in the
+ * vm_config (_vfioN) like a disk; the guest learns of it through ACPI
+ * hotplug. Not behind --iommu vtd (the board says why).
+ */
+static int api_add_device(void *opaque, const char *path, const char *id,
+			  char *out_id, char *out_bdf, char *err)
+{
+	char msg[API_ERR_LEN - 40];
+	unsigned int idx;
+	int devfn, group, ret = 200;
+	char *copy;
+
+	if (id[0]) {
+		snprintf(err, API_ERR_LEN,
+			 "field 'id': devisor names devices itself (_vfioN); "
+			 "leave it out");
+		return 400;
+	}
+	if (vfio_check_sysfs(path, &group, msg, sizeof(msg))) {
+		snprintf(err, API_ERR_LEN, "%s", msg);
+		return 400;
+	}
+	pthread_mutex_lock(&running.lock);
+	idx = api_cfg->nr_vfio;
+	if (!running.vm || vm_stopping(running.vm) || !running.board->hotplug) {
+		ret = API_NO_VM(err);
+	} else if (idx == CONFIG_MAX_VFIO) {
+		snprintf(err, API_ERR_LEN, "at most %d VFIO devices",
+			 CONFIG_MAX_VFIO);
+		ret = 500;
+	} else if (!(copy = strdup(path))) {
+		snprintf(err, API_ERR_LEN, "out of memory");
+		ret = 500;
+	} else {
+		devfn = board->add_vfio(running.vm, running.board, copy, msg,
+					sizeof(msg));
+		if (devfn < 0) {
+			snprintf(err, API_ERR_LEN, "cannot add %s: %s", path,
+				 msg);
+			free(copy);
+			ret = devfn == -EOPNOTSUPP ? 405 : 500;
+		} else {
+			api_cfg->vfio[idx] =
+				(struct vfio_config){ .path = copy,
+						      .addr = devfn };
+			__atomic_store_n(&api_cfg->nr_vfio, idx + 1,
+					 __ATOMIC_RELEASE);
+			snprintf(out_id, API_ID_LEN, "_vfio%u", idx);
+			snprintf(out_bdf, 16, "0000:00:%02x.%x",
+				 PCI_SLOT(devfn), PCI_FUNC(devfn));
+			pcihp_plug(running.board->hotplug, PCI_SLOT(devfn));
+			pr_info("%s passed through at %s through the API", path,
+				out_bdf);
+		}
+	}
+	pthread_mutex_unlock(&running.lock);
+	return ret;
+}
+
+/* How long vm.remove-device waits for the guest to eject the slot. */
+#define EJECT_WAIT_MS 20000
+#define EJECT_POLL_MS 50
+
+/*
+ * Waits for the guest to eject @slot of the VM @vm. Polls under
+ * running.lock, so the board cannot go away meanwhile; 0, -ETIMEDOUT, or
+ * -ESHUTDOWN when the VM stopped (or rebooted: a new VM). Returns with
+ * running.lock held when 0.
+ */
+static int wait_eject(struct vm *vm, unsigned int slot)
+{
+	for (int ms = 0;; ms += EJECT_POLL_MS) {
+		pthread_mutex_lock(&running.lock);
+		if (running.vm != vm || vm_stopping(vm)) {
+			pthread_mutex_unlock(&running.lock);
+			return -ESHUTDOWN;
+		}
+		if (pcihp_take_ejected(running.board->hotplug, slot))
+			return 0;
+		if (ms >= EJECT_WAIT_MS) {
+			pcihp_unplug_cancel(running.board->hotplug, slot);
+			pthread_mutex_unlock(&running.lock);
+			return -ETIMEDOUT;
+		}
+		pthread_mutex_unlock(&running.lock);
+		usleep(EJECT_POLL_MS * 1000);
+	}
+}
+
+/*
+ * A device added at run time (_diskN, _vfioN) or given on the command
+ * line leaves PCI in two steps: ACPI hotplug asks the guest to let go of
+ * its slot, and once the guest ejected it (its driver is unbound, its
+ * requests are done), the function is freed with the vCPUs paused, so
+ * none is inside its registers. This call waits for the eject (at most
+ * EJECT_WAIT_MS); the API serves nothing else meanwhile.
  */
 static int api_remove_device(void *opaque, const char *id, char *err)
 {
-	struct disk_config *dc = NULL;
-	unsigned int idx;
+	bool *removed = NULL;
+	const char *what = NULL;
+	unsigned int idx, slot;
+	int addr = 0, ret = 204, paused, r;
+	struct vm *vm;
 	char end;
-	int ret = 204, paused;
 
 	if (sscanf(id, "_disk%u%c", &idx, &end) == 1 &&
-	    idx < api_cfg->nr_disks && !api_cfg->disks[idx].removed)
-		dc = &api_cfg->disks[idx];
-	if (!dc) {
+	    idx < api_cfg->nr_disks && !api_cfg->disks[idx].removed) {
+		if (api_cfg->disks[idx].transport != TRANSPORT_PCI) {
+			snprintf(err, API_ERR_LEN,
+				 "%s is on virtio-mmio, which has no removal",
+				 id);
+			return 405;
+		}
+		removed = &api_cfg->disks[idx].removed;
+		addr = api_cfg->disks[idx].addr;
+		what = api_cfg->disks[idx].path;
+	} else if (sscanf(id, "_net%u%c", &idx, &end) == 1 &&
+		   idx < api_cfg->nr_nets && !api_cfg->net_removed[idx]) {
+		removed = &api_cfg->net_removed[idx];
+		addr = api_cfg->net_addrs[idx];
+		what = api_cfg->nets[idx].type == NET_TAP ?
+			       api_cfg->nets[idx].ifname :
+			       "user networking";
+	} else if (sscanf(id, "_vfio%u%c", &idx, &end) == 1 &&
+		   idx < api_cfg->nr_vfio && !api_cfg->vfio[idx].removed) {
+		removed = &api_cfg->vfio[idx].removed;
+		addr = api_cfg->vfio[idx].addr;
+		what = api_cfg->vfio[idx].path;
+	}
+	if (!removed) {
 		snprintf(err, API_ERR_LEN,
-			 "no device '%s' (devisor removes disks, _diskN)", id);
+			 "no device '%s' (devisor removes disks, _diskN, NICs, "
+			 "_netN, and VFIO devices, _vfioN)",
+			 id);
 		return 404;
 	}
-	if (dc->transport != TRANSPORT_PCI) {
-		snprintf(err, API_ERR_LEN,
-			 "%s is on virtio-mmio, which has no removal", id);
-		return 405;
-	}
+	slot = PCI_SLOT(addr);
 	pthread_mutex_lock(&running.lock);
-	if (!running.vm || vm_stopping(running.vm)) {
+	vm = running.vm;
+	if (!vm || vm_stopping(vm) || !running.board->hotplug) {
 		pthread_mutex_unlock(&running.lock);
 		return API_NO_VM(err);
 	}
-	paused = vm_pause(running.vm);
+	if (PCI_FUNC(addr)) {
+		pthread_mutex_unlock(&running.lock);
+		snprintf(err, API_ERR_LEN,
+			 "%s is function %u of its slot: hotplug ejects "
+			 "whole slots",
+			 id, PCI_FUNC(addr));
+		return 405;
+	}
+	if (!pcihp_guest_listening(running.board->hotplug)) {
+		/* No ACPI in the guest: nobody to ask, nor to wait for. */
+		pr_warn("%s: the guest does not handle ACPI hotplug; removed "
+			"without its eject",
+			id);
+		r = 0;
+	} else {
+		pcihp_unplug_request(running.board->hotplug, slot);
+		pthread_mutex_unlock(&running.lock);
+		r = wait_eject(vm, slot);
+	}
+	if (r == -ETIMEDOUT) {
+		snprintf(err, API_ERR_LEN,
+			 "the guest did not eject slot %u within %d s; %s "
+			 "stays (Linux: is acpiphp there?)",
+			 slot, EJECT_WAIT_MS / 1000, id);
+		return 504;
+	}
+	if (r)
+		return API_NO_VM(err);
+	/* running.lock is held: the guest let go of the slot. */
+	paused = vm_pause(vm);
 	if (paused && paused != -EALREADY) {
 		ret = API_NO_VM(err);
 	} else {
-		int r = board->remove_virtio(running.vm, running.board,
-					     dc->addr);
-
+		r = board->remove_pci(vm, running.board, addr);
 		if (r) {
 			snprintf(err, API_ERR_LEN, "cannot remove %s: %s", id,
 				 strerror(-r));
 			ret = 500;
 		} else {
-			dc->removed = true;
-			pr_info("%s (%s) removed through the API", id,
-				dc->path);
+			*removed = true;
+			pr_info("%s (%s) ejected by the guest and removed "
+				"through the API",
+				id, what);
 		}
 		if (!paused)
-			vm_resume(running.vm);
+			vm_resume(vm);
 	}
 	pthread_mutex_unlock(&running.lock);
 	return ret;
@@ -785,6 +961,7 @@ static const struct api_ops vmm_api_ops = {
 	.counters = api_counters,
 	.add_disk = api_add_disk,
 	.add_net = api_add_net,
+	.add_device = api_add_device,
 	.remove_device = api_remove_device,
 };
 
@@ -807,6 +984,7 @@ static int cmd_run(int argc, char **argv)
 		return 1;
 	api_cfg = &cfg;
 	api_first_disk = cfg.nr_disks;
+	api_first_vfio = cfg.nr_vfio;
 
 	/* Before any thread starts: each installs its filter as it does. */
 	ret = sandbox_init(seccomp_mode, console_restore);

@@ -700,3 +700,116 @@ void aml_res_qword_memory(struct aml *a, uint8_t type_flags, uint64_t min,
 			   PRODUCER_FIXED, type_flags, 0, min, max, 0,
 			   max - min + 1);
 }
+
+#define AML_EXT_REGION_OP 0x80
+#define AML_EXT_FIELD_OP 0x81
+#define AML_LOCAL0_OP 0x60
+#define AML_ARG0_OP 0x68
+#define AML_STORE_OP 0x70
+#define AML_SHIFT_LEFT_OP 0x79
+#define AML_AND_OP 0x7b
+#define AML_NOTIFY_OP 0x86
+#define AML_IF_OP 0xa0
+
+void aml_opregion(struct aml *a, const char *name, uint8_t space,
+		  uint64_t offset, uint64_t len)
+{
+	put8(a, AML_EXT_OP_PREFIX);
+	put8(a, AML_EXT_REGION_OP);
+	name_string(a, name);
+	put8(a, space);
+	aml_integer(a, offset);
+	aml_integer(a, len);
+}
+
+void aml_field(struct aml *a, const char *region, uint8_t flags,
+	       const struct aml_field_unit *units, unsigned int nr)
+{
+	put8(a, AML_EXT_OP_PREFIX);
+	put8(a, AML_EXT_FIELD_OP);
+	frame_begin(a, FRAME_PLAIN);
+	name_string(a, region);
+	put8(a, flags);
+	for (unsigned int i = 0; i < nr && !a->err; i++) {
+		const char *n = units[i].name;
+		uint8_t len[4];
+		unsigned int ln = aml_pkglen_encode(len, units[i].bits);
+		char seg[4] = { '_', '_', '_', '_' };
+		size_t sl = n ? strlen(n) : 0;
+
+		if (!ln || !units[i].bits) {
+			set_err(a, -EINVAL);
+			return;
+		}
+		if (!n) {
+			put8(a, 0x00); /* ReservedField */
+		} else {
+			if (!sl || sl > 4) {
+				set_err(a, -EINVAL);
+				return;
+			}
+			for (size_t k = 0; k < sl; k++) {
+				if (!seg_char_ok(n[k], k == 0)) {
+					set_err(a, -EINVAL);
+					return;
+				}
+				seg[k] = n[k];
+			}
+			aml_raw(a, seg, 4);
+		}
+		aml_raw(a, len, ln);
+	}
+	aml_end(a);
+}
+
+void aml_local(struct aml *a, unsigned int n)
+{
+	if (n > 7)
+		set_err(a, -EINVAL);
+	else
+		put8(a, AML_LOCAL0_OP + n);
+}
+
+void aml_arg(struct aml *a, unsigned int n)
+{
+	if (n > 6)
+		set_err(a, -EINVAL);
+	else
+		put8(a, AML_ARG0_OP + n);
+}
+
+void aml_store(struct aml *a)
+{
+	put8(a, AML_STORE_OP);
+}
+
+void aml_and(struct aml *a)
+{
+	put8(a, AML_AND_OP);
+}
+
+void aml_shift_left(struct aml *a)
+{
+	put8(a, AML_SHIFT_LEFT_OP);
+}
+
+void aml_null_target(struct aml *a)
+{
+	put8(a, 0x00);
+}
+
+void aml_notify(struct aml *a)
+{
+	put8(a, AML_NOTIFY_OP);
+}
+
+void aml_if_begin(struct aml *a)
+{
+	put8(a, AML_IF_OP);
+	frame_begin(a, FRAME_PLAIN);
+}
+
+void aml_call(struct aml *a, const char *path)
+{
+	name_string(a, path);
+}

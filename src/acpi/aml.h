@@ -189,4 +189,49 @@ void aml_res_dword_memory(struct aml *a, uint8_t type_flags, uint32_t min,
 void aml_res_qword_memory(struct aml *a, uint8_t type_flags, uint64_t min,
 			  uint64_t max);
 
+/*
+ * Named objects and code for methods, enough for hotplug (acpi/pcihp.c).
+ * Operators that take operands are written in prefix order: emit the
+ * opcode with its helper, then each operand, e.g. Store (PCIU, Local0):
+ *
+ *	aml_store(a); aml_path(a, "PCIU"); aml_local(a, 0);
+ */
+
+/* OperationRegion (@name, @space, @offset, @len) */
+#define AML_REGION_SYSTEM_MEMORY 0
+#define AML_REGION_SYSTEM_IO 1
+void aml_opregion(struct aml *a, const char *name, uint8_t space,
+		  uint64_t offset, uint64_t len);
+
+/* Field (@region, @flags) { units... } with each unit @bits wide. */
+#define AML_FIELD_ANY_ACC 0
+#define AML_FIELD_BYTE_ACC 1
+#define AML_FIELD_WORD_ACC 2
+#define AML_FIELD_DWORD_ACC 3
+#define AML_FIELD_WRITE_AS_ZEROS (2u << 5)
+struct aml_field_unit {
+	const char *name; /* a NameSeg, 1-4 characters; NULL: reserved */
+	uint32_t bits;
+};
+void aml_field(struct aml *a, const char *region, uint8_t flags,
+	       const struct aml_field_unit *units, unsigned int nr);
+
+/* LocalN (0-7) and ArgN (0-6) as operands or targets. */
+void aml_local(struct aml *a, unsigned int n);
+void aml_arg(struct aml *a, unsigned int n);
+
+/* Store (src, dst): two operands follow. */
+void aml_store(struct aml *a);
+/* And (x, y, target) / ShiftLeft (x, n, target): three operands follow. */
+void aml_and(struct aml *a);
+void aml_shift_left(struct aml *a);
+/* The "no target" operand, for And() and friends used as a value. */
+void aml_null_target(struct aml *a);
+/* Notify (object, value): two operands follow. */
+void aml_notify(struct aml *a);
+/* If (predicate) { ... }: the predicate, then the body, then aml_end(). */
+void aml_if_begin(struct aml *a);
+/* A call to method @path; its @nargs arguments follow (the caller's). */
+void aml_call(struct aml *a, const char *path);
+
 #endif

@@ -137,6 +137,8 @@ static cJSON *vm_config_json(const struct vm_config *cfg)
 	for (unsigned int i = 0; i < cfg->nr_nets; i++) {
 		const struct net_options *n = &cfg->nets[i];
 
+		if (cfg->net_removed[i])
+			continue;
 		o = cJSON_CreateObject();
 		cJSON_AddItemToArray(a, o);
 		if (n->type == NET_TAP)
@@ -284,151 +286,242 @@ static void respond_added(struct api_response *r, int status, const char *id,
 	if (o) {
 		cJSON_AddStringToObject(o, "id", id);
 		cJSON_AddStringToObject(o, "bdf", bdf);
-		/* Not in PciDeviceInfo: what the guest has to do. */
-		cJSON_AddStringToObject(o, "hotplug",
-					"no notification: the guest finds the "
-					"device on a PCI rescan (Linux: echo 1 "
-					"> /sys/bus/pci/rescan)");
 	}
 	respond_json(r, 200, o);
 }
 
+/*
+ * One member of a request body, for walk_body(): 0 taken, 1 not a field
+ * of this schema, -1 wrong (a 400 was sent).
+ */
+typedef int (*field_fn)(cJSON *f, void *ctx, const char *what,
+			struct api_response *r);
+
+/*
+ * Parses the body as a JSON object and hands each member to @fn; the
+ * fields devisor takes at their default value only are checked first when
+ * @defaults. An unknown member gets a 400 that lists @known. Returns the
+ * object (the strings @fn kept point into it; free it with cJSON_Delete)
+ * or NULL when a 400 was sent.
+ */
+static cJSON *walk_body(const char *body, size_t len, const char *what,
+			const char *known, bool defaults, field_fn fn,
+			void *ctx, struct api_response *r)
+{
+	cJSON *j = parse_object(body, len, what, r), *f;
+	int ret;
+
+	if (!j)
+		return NULL;
+	cJSON_ArrayForEach(f, j)
+	{
+		ret = defaults ? default_only(f, what, r) : 0;
+		if (ret < 0)
+			goto bad;
+		if (ret)
+			continue;
+		ret = fn(f, ctx, what, r);
+		if (ret < 0)
+			goto bad;
+		if (ret) {
+			respond_error(r, 400,
+				      "%s: field '%s' is not supported (%s)",
+				      what, f->string, known);
+			goto bad;
+		}
+	}
+	return j;
+bad:
+	cJSON_Delete(j);
+	return NULL;
+}
+
+struct disk_body {
+	struct disk_config d;
+	char id[API_ID_LEN];
+};
+
 /* DiskConfig: path, readonly, direct, num_queues, serial, id. */
+static int disk_field(cJSON *f, void *ctx, const char *what,
+		      struct api_response *r)
+{
+	struct disk_body *b = ctx;
+
+	if (!strcmp(f->string, "path")) {
+		if (want_type(f, cJSON_IsString(f) && f->valuestring[0], what,
+			      "a non-empty string", r))
+			return -1;
+		b->d.path = f->valuestring;
+	} else if (!strcmp(f->string, "readonly")) {
+		if (want_type(f, cJSON_IsBool(f), what, "a boolean", r))
+			return -1;
+		b->d.readonly = cJSON_IsTrue(f);
+	} else if (!strcmp(f->string, "direct")) {
+		if (want_type(f, cJSON_IsBool(f), what, "a boolean", r))
+			return -1;
+		b->d.direct = cJSON_IsTrue(f);
+	} else if (!strcmp(f->string, "num_queues")) {
+		if (want_type(f,
+			      cJSON_IsNumber(f) && f->valuedouble >= 1 &&
+				      f->valuedouble <= 16 &&
+				      f->valuedouble == (int)f->valuedouble,
+			      what, "a number from 1 to 16", r))
+			return -1;
+		b->d.nr_queues = f->valueint;
+	} else if (!strcmp(f->string, "serial")) {
+		if (want_type(f,
+			      cJSON_IsString(f) &&
+				      strlen(f->valuestring) <= BLK_SERIAL_LEN,
+			      what, "a string of up to 20 bytes", r))
+			return -1;
+		strcpy(b->d.serial, f->valuestring);
+	} else if (!strcmp(f->string, "id")) {
+		return take_id(f, b->id, what, r);
+	} else {
+		return 1;
+	}
+	return 0;
+}
+
 static void do_add_disk(struct api *api, const char *body, size_t len,
 			struct api_response *r)
 {
 	static const char what[] = "DiskConfig";
-	struct disk_config d = config_disk_defaults();
-	char id[API_ID_LEN] = "", out_id[API_ID_LEN] = "", bdf[16] = "";
-	char err[API_ERR_LEN] = "";
-	cJSON *j = parse_object(body, len, what, r), *f;
+	struct disk_body b = { .d = config_disk_defaults() };
+	char out_id[API_ID_LEN] = "", bdf[16] = "", err[API_ERR_LEN] = "";
+	cJSON *j = walk_body(body, len, what,
+			     "path, readonly, direct, num_queues, serial, id, "
+			     "pci_segment",
+			     true, disk_field, &b, r);
 	int ret;
 
 	if (!j)
 		return;
-	cJSON_ArrayForEach(f, j)
-	{
-		ret = default_only(f, what, r);
-		if (ret < 0)
-			goto out;
-		if (ret)
-			continue;
-		if (!strcmp(f->string, "path")) {
-			if (want_type(f, cJSON_IsString(f) && f->valuestring[0],
-				      what, "a non-empty string", r))
-				goto out;
-			d.path = f->valuestring;
-		} else if (!strcmp(f->string, "readonly")) {
-			if (want_type(f, cJSON_IsBool(f), what, "a boolean", r))
-				goto out;
-			d.readonly = cJSON_IsTrue(f);
-		} else if (!strcmp(f->string, "direct")) {
-			if (want_type(f, cJSON_IsBool(f), what, "a boolean", r))
-				goto out;
-			d.direct = cJSON_IsTrue(f);
-		} else if (!strcmp(f->string, "num_queues")) {
-			if (want_type(f,
-				      cJSON_IsNumber(f) &&
-					      f->valuedouble >= 1 &&
-					      f->valuedouble <= 16 &&
-					      f->valuedouble ==
-						      (int)f->valuedouble,
-				      what, "a number from 1 to 16", r))
-				goto out;
-			d.nr_queues = f->valueint;
-		} else if (!strcmp(f->string, "serial")) {
-			if (want_type(f,
-				      cJSON_IsString(f) &&
-					      strlen(f->valuestring) <=
-						      BLK_SERIAL_LEN,
-				      what, "a string of up to 20 bytes", r))
-				goto out;
-			strcpy(d.serial, f->valuestring);
-		} else if (!strcmp(f->string, "id")) {
-			if (take_id(f, id, what, r))
-				goto out;
-		} else {
-			respond_error(r, 400,
-				      "%s: field '%s' is not supported (path, "
-				      "readonly, direct, num_queues, serial, "
-				      "id, pci_segment)",
-				      what, f->string);
-			goto out;
-		}
-	}
-	if (!d.path) {
+	if (!b.d.path) {
 		respond_error(r, 400, "%s: field 'path' is required", what);
-		goto out;
+	} else {
+		ret = api->ops->add_disk(api->opaque, &b.d, b.id, out_id, bdf,
+					 err);
+		respond_added(r, ret, out_id, bdf, err);
 	}
-	ret = api->ops->add_disk(api->opaque, &d, id, out_id, bdf, err);
-	respond_added(r, ret, out_id, bdf, err);
-out:
 	cJSON_Delete(j);
 }
 
+struct net_body {
+	struct net_options n;
+	char id[API_ID_LEN];
+};
+
 /* NetConfig: tap, mac, id. */
+static int net_field(cJSON *f, void *ctx, const char *what,
+		     struct api_response *r)
+{
+	struct net_body *b = ctx;
+
+	if (!strcmp(f->string, "tap")) {
+		if (want_type(f,
+			      cJSON_IsString(f) && f->valuestring[0] &&
+				      strlen(f->valuestring) <= NET_IFNAME_MAX,
+			      what, "an interface name", r))
+			return -1;
+		strcpy(b->n.ifname, f->valuestring);
+	} else if (!strcmp(f->string, "mac")) {
+		unsigned int m[NET_MAC_LEN];
+		char end;
+
+		if (want_type(f,
+			      cJSON_IsString(f) &&
+				      sscanf(f->valuestring,
+					     "%2x:%2x:%2x:%2x:%2x:%2x%c", &m[0],
+					     &m[1], &m[2], &m[3], &m[4], &m[5],
+					     &end) == 6,
+			      what, "a MAC address xx:xx:xx:xx:xx:xx", r))
+			return -1;
+		for (int i = 0; i < NET_MAC_LEN; i++)
+			b->n.mac[i] = m[i];
+		b->n.has_mac = true;
+	} else if (!strcmp(f->string, "id")) {
+		return take_id(f, b->id, what, r);
+	} else {
+		return 1;
+	}
+	return 0;
+}
+
 static void do_add_net(struct api *api, const char *body, size_t len,
 		       struct api_response *r)
 {
 	static const char what[] = "NetConfig";
-	struct net_options n = { .type = NET_TAP };
-	char id[API_ID_LEN] = "", out_id[API_ID_LEN] = "", bdf[16] = "";
-	char err[API_ERR_LEN] = "";
-	cJSON *j = parse_object(body, len, what, r), *f;
+	struct net_body b = { .n = { .type = NET_TAP } };
+	char out_id[API_ID_LEN] = "", bdf[16] = "", err[API_ERR_LEN] = "";
+	cJSON *j = walk_body(body, len, what, "tap, mac, id, pci_segment", true,
+			     net_field, &b, r);
 	int ret;
 
 	if (!j)
 		return;
-	cJSON_ArrayForEach(f, j)
-	{
-		ret = default_only(f, what, r);
-		if (ret < 0)
-			goto out;
-		if (ret)
-			continue;
-		if (!strcmp(f->string, "tap")) {
-			if (want_type(f,
-				      cJSON_IsString(f) && f->valuestring[0] &&
-					      strlen(f->valuestring) <=
-						      NET_IFNAME_MAX,
-				      what, "an interface name", r))
-				goto out;
-			strcpy(n.ifname, f->valuestring);
-		} else if (!strcmp(f->string, "mac")) {
-			unsigned int m[NET_MAC_LEN];
-			char end;
-
-			if (want_type(
-				    f,
-				    cJSON_IsString(f) &&
-					    sscanf(f->valuestring,
-						   "%2x:%2x:%2x:%2x:%2x:%2x%c",
-						   &m[0], &m[1], &m[2], &m[3],
-						   &m[4], &m[5], &end) == 6,
-				    what, "a MAC address xx:xx:xx:xx:xx:xx", r))
-				goto out;
-			for (int i = 0; i < NET_MAC_LEN; i++)
-				n.mac[i] = m[i];
-			n.has_mac = true;
-		} else if (!strcmp(f->string, "id")) {
-			if (take_id(f, id, what, r))
-				goto out;
-		} else {
-			respond_error(r, 400,
-				      "%s: field '%s' is not supported (tap, "
-				      "mac, id, pci_segment)",
-				      what, f->string);
-			goto out;
-		}
-	}
-	if (!n.ifname[0]) {
+	if (!b.n.ifname[0]) {
 		respond_error(r, 400, "%s: field 'tap' is required", what);
-		goto out;
+	} else {
+		ret = api->ops->add_net(api->opaque, &b.n, b.id, out_id, bdf,
+					err);
+		respond_added(r, ret, out_id, bdf, err);
 	}
-	ret = api->ops->add_net(api->opaque, &n, id, out_id, bdf, err);
-	respond_added(r, ret, out_id, bdf, err);
-out:
 	cJSON_Delete(j);
+}
+
+struct device_body {
+	const char *path;
+	char id[API_ID_LEN];
+};
+
+/* DeviceConfig: path, id. */
+static int device_field(cJSON *f, void *ctx, const char *what,
+			struct api_response *r)
+{
+	struct device_body *b = ctx;
+
+	if (!strcmp(f->string, "path")) {
+		if (want_type(f, cJSON_IsString(f) && f->valuestring[0], what,
+			      "a non-empty string", r))
+			return -1;
+		b->path = f->valuestring;
+		return 0;
+	}
+	if (!strcmp(f->string, "id"))
+		return take_id(f, b->id, what, r);
+	return 1;
+}
+
+static void do_add_device(struct api *api, const char *body, size_t len,
+			  struct api_response *r)
+{
+	static const char what[] = "DeviceConfig";
+	struct device_body b = { 0 };
+	char out_id[API_ID_LEN] = "", bdf[16] = "", err[API_ERR_LEN] = "";
+	cJSON *j = walk_body(body, len, what, "path, id, iommu, pci_segment",
+			     true, device_field, &b, r);
+	int ret;
+
+	if (!j)
+		return;
+	if (!b.path) {
+		respond_error(r, 400, "%s: field 'path' is required", what);
+	} else {
+		ret = api->ops->add_device(api->opaque, b.path, b.id, out_id,
+					   bdf, err);
+		respond_added(r, ret, out_id, bdf, err);
+	}
+	cJSON_Delete(j);
+}
+
+/* VmRemoveDevice: id. */
+static int id_field(cJSON *f, void *ctx, const char *what,
+		    struct api_response *r)
+{
+	if (strcmp(f->string, "id"))
+		return 1;
+	return take_id(f, ctx, what, r);
 }
 
 static void do_remove_device(struct api *api, const char *body, size_t len,
@@ -436,28 +529,15 @@ static void do_remove_device(struct api *api, const char *body, size_t len,
 {
 	static const char what[] = "VmRemoveDevice";
 	char id[API_ID_LEN] = "", err[API_ERR_LEN] = "";
-	cJSON *j = parse_object(body, len, what, r), *f;
+	cJSON *j = walk_body(body, len, what, "id", false, id_field, id, r);
 
 	if (!j)
 		return;
-	cJSON_ArrayForEach(f, j)
-	{
-		if (!strcmp(f->string, "id")) {
-			if (take_id(f, id, what, r))
-				goto out;
-		} else {
-			respond_error(r, 400,
-				      "%s: field '%s' is not supported (id)",
-				      what, f->string);
-			goto out;
-		}
-	}
-	if (!id[0]) {
+	if (!id[0])
 		respond_error(r, 400, "%s: field 'id' is required", what);
-		goto out;
-	}
-	respond_status(r, api->ops->remove_device(api->opaque, id, err), err);
-out:
+	else
+		respond_status(r, api->ops->remove_device(api->opaque, id, err),
+			       err);
 	cJSON_Delete(j);
 }
 
@@ -498,6 +578,7 @@ static const struct route routes[] = {
 	{ .name = "vm.power-button", .kind = R_PUT },
 	{ .name = "vm.add-disk", .kind = R_PUT_BODY, .body = do_add_disk },
 	{ .name = "vm.add-net", .kind = R_PUT_BODY, .body = do_add_net },
+	{ .name = "vm.add-device", .kind = R_PUT_BODY, .body = do_add_device },
 	{ .name = "vm.remove-device",
 	  .kind = R_PUT_BODY,
 	  .body = do_remove_device },

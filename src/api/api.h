@@ -63,6 +63,9 @@ struct api_ops {
 			const char *id, char *out_id, char *out_bdf, char *err);
 	int (*add_net)(void *opaque, const struct net_options *n,
 		       const char *id, char *out_id, char *out_bdf, char *err);
+	/* A host PCI function through VFIO, @path its sysfs directory. */
+	int (*add_device)(void *opaque, const char *path, const char *id,
+			  char *out_id, char *out_bdf, char *err);
 	int (*remove_device)(void *opaque, const char *id, char *err);
 };
 

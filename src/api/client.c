@@ -14,7 +14,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#define EXIT_USAGE 2
+#include "util/log.h"
 
 static int __attribute__((format(printf, 1, 2)))
 remote_error(const char *fmt, ...)
@@ -46,6 +46,7 @@ static const char remote_usage[] =
 	"  power-button              press the ACPI power button\n"
 	"  add-disk path=IMG[,readonly=on][,id=ID]...\n"
 	"  add-net tap=NAME[,mac=M][,id=ID]\n"
+	"  add-device path=/sys/bus/pci/devices/DDDD:BB:DD.F (VFIO)\n"
 	"  remove-device ID\n"
 	"\n"
 	"exit status: 0 on success (2xx), 1 on an HTTP error or when the\n"
@@ -212,16 +213,11 @@ static const struct command commands[] = {
 	{ "power-button", "PUT", "vm.power-button", 0 },
 	{ "add-disk", "PUT", "vm.add-disk", 1 },
 	{ "add-net", "PUT", "vm.add-net", 1 },
+	{ "add-device", "PUT", "vm.add-device", 1 },
 	{ "remove-device", "PUT", "vm.remove-device", 2 },
 };
 
-static int usage_err(const char *fmt, const char *arg)
-{
-	fprintf(stderr, "devisor remote: error: ");
-	fprintf(stderr, fmt, arg);
-	fprintf(stderr, "\nTry 'devisor remote --help'.\n");
-	return EXIT_USAGE;
-}
+#define usage_err(...) usage_error_for("devisor remote", __VA_ARGS__)
 
 int api_remote_main(int argc, char **argv)
 {
@@ -253,16 +249,16 @@ int api_remote_main(int argc, char **argv)
 		return usage_err("%s", "remote needs a command (ping, info, "
 				       "counters, pause, resume, shutdown, "
 				       "reboot, power-button, add-disk, "
-				       "add-net, remove-device)");
+				       "add-net, add-device, remove-device)");
 	for (size_t c = 0; c < sizeof(commands) / sizeof(commands[0]); c++)
 		if (!strcmp(argv[i], commands[c].name))
 			cmd = &commands[c];
 	if (!cmd)
 		return usage_err("unknown remote command '%s'", argv[i]);
 	if (cmd->arg && i + 1 >= argc)
-		return usage_err(cmd->arg == 1 ? "%s needs key=value,..." :
-						 "%s needs a device id",
-				 cmd->name);
+		return usage_err("%s needs %s", cmd->name,
+				 cmd->arg == 1 ? "key=value,..." :
+						 "a device id");
 	if (argc > i + 1 + !!cmd->arg)
 		return usage_err("unexpected argument '%s'",
 				 argv[i + 1 + !!cmd->arg]);

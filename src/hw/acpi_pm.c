@@ -22,8 +22,11 @@
 #define REG_CNT 4
 #define REG_RESET 6
 #define REG_TMR (ACPI_PM_TMR_PORT - ACPI_PM_IO_BASE)
+#define REG_GPE_STS (ACPI_GPE0_PORT - ACPI_PM_IO_BASE)
+#define REG_GPE_EN (REG_GPE_STS + ACPI_GPE0_LEN / 2)
 
-_Static_assert(REG_TMR + ACPI_PM_TMR_LEN <= ACPI_PM_IO_LEN, "PM_TMR");
+_Static_assert(REG_TMR + ACPI_PM_TMR_LEN <= REG_GPE_STS, "PM_TMR");
+_Static_assert(REG_GPE_STS + ACPI_GPE0_LEN == ACPI_PM_IO_LEN, "GPE0");
 
 /* As at 0xcf9: bit 1 only picks the reset type, bit 2 resets. */
 #define RESET_CPU 0x04
@@ -39,7 +42,8 @@ static struct acpi_pm *to_pm(struct device *dev)
 static void update_sci(struct acpi_pm *pm)
 {
 	int level = (pm->cnt & ACPI_PM1_CNT_SCI_EN) &&
-		    (pm->sts & pm->en & PM1_SCI_EVENTS);
+		    ((pm->sts & pm->en & PM1_SCI_EVENTS) ||
+		     (pm->gpe_sts & pm->gpe_en));
 
 	if (level != pm->sci.level)
 		irq_line_set(&pm->sci, level);
@@ -70,6 +74,10 @@ static uint8_t read_byte(struct acpi_pm *pm, unsigned int off, uint32_t tmr)
 	case REG_CNT:
 	case REG_CNT + 1:
 		return pm->cnt >> (8 * (off - REG_CNT));
+	case REG_GPE_STS:
+		return pm->gpe_sts;
+	case REG_GPE_EN:
+		return pm->gpe_en;
 	default:
 		return 0;
 	}
@@ -119,6 +127,12 @@ static enum pm_action write_byte(struct acpi_pm *pm, unsigned int off,
 		if (v & RESET_CPU)
 			return PM_RESET;
 		break;
+	case REG_GPE_STS:
+		pm->gpe_sts &= ~v;
+		break;
+	case REG_GPE_EN:
+		pm->gpe_en = v;
+		break;
 	default:
 		break;
 	}
@@ -132,12 +146,14 @@ static uint64_t pm_read(void *opaque, uint64_t offset, unsigned int size)
 	uint32_t tmr;
 
 	/* One sample per access: a dword read must not tear across bytes. */
+	bool locked = offset < REG_TMR || offset + size > REG_GPE_STS;
+
 	tmr = offset + size > REG_TMR ? pm_timer(pm) : 0;
-	if (offset < REG_TMR)
+	if (locked)
 		pthread_mutex_lock(&pm->lock);
 	for (unsigned int i = 0; i < size; i++)
 		v |= (uint64_t)read_byte(pm, offset + i, tmr) << (8 * i);
-	if (offset < REG_TMR)
+	if (locked)
 		pthread_mutex_unlock(&pm->lock);
 	return v;
 }
@@ -178,6 +194,28 @@ void acpi_pm_power_button(struct acpi_pm *pm)
 	pthread_mutex_unlock(&pm->lock);
 }
 
+void acpi_pm_gpe(struct acpi_pm *pm, unsigned int gpe)
+{
+	if (gpe >= 8 * (ACPI_GPE0_LEN / 2))
+		return;
+	pthread_mutex_lock(&pm->lock);
+	pm->gpe_sts |= 1u << gpe;
+	update_sci(pm);
+	pthread_mutex_unlock(&pm->lock);
+}
+
+bool acpi_pm_gpe_enabled(struct acpi_pm *pm, unsigned int gpe)
+{
+	bool en;
+
+	if (gpe >= 8 * (ACPI_GPE0_LEN / 2))
+		return false;
+	pthread_mutex_lock(&pm->lock);
+	en = pm->gpe_en & (1u << gpe);
+	pthread_mutex_unlock(&pm->lock);
+	return en;
+}
+
 static void acpi_pm_reset(struct device *dev)
 {
 	struct acpi_pm *pm = to_pm(dev);
@@ -185,6 +223,8 @@ static void acpi_pm_reset(struct device *dev)
 	pthread_mutex_lock(&pm->lock);
 	pm->sts = 0;
 	pm->en = 0;
+	pm->gpe_sts = 0;
+	pm->gpe_en = 0;
 	pm->cnt = ACPI_PM1_CNT_SCI_EN;
 	__atomic_store_n(&pm->tmr_base_ns, monotonic_ns(), __ATOMIC_RELAXED);
 	update_sci(pm);

@@ -3,6 +3,7 @@
 #define DEVISOR_HW_ACPI_PM_H
 
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "bus/device.h"
@@ -22,6 +23,8 @@
  *   0x606  RESET     8 bits, write-only
  *   0x607  reserved
  *   0x608  PM_TMR    32 bits, read-only
+ *   0x60c  GPE0_STS  8 bits, write 1 to clear
+ *   0x60d  GPE0_EN   8 bits
  *
  * The PM timer counts at 3.579545 MHz from the host's CLOCK_MONOTONIC,
  * from 0 at creation and at reset, over all 32 bits (the FADT sets
@@ -33,7 +36,7 @@
  * bus cannot overlap regions. Guests find it through the FADT's RESET_REG.
  */
 #define ACPI_PM_IO_BASE 0x600
-#define ACPI_PM_IO_LEN 12
+#define ACPI_PM_IO_LEN 14
 #define ACPI_PM1_EVT_PORT 0x600
 #define ACPI_PM1_EVT_LEN 4
 #define ACPI_PM1_CNT_PORT 0x604
@@ -44,6 +47,11 @@
 #define ACPI_PM_TMR_PORT 0x608
 #define ACPI_PM_TMR_LEN 4
 #define ACPI_PM_TMR_HZ 3579545ull
+/* GPE0: one status and one enable byte, 8 general-purpose events. */
+#define ACPI_GPE0_PORT 0x60c
+#define ACPI_GPE0_LEN 2
+/* The GPE of hw/pcihp (the DSDT's \_GPE._E01). */
+#define ACPI_GPE_PCIHP 1
 
 #define ACPI_SCI_IRQ 9
 
@@ -77,6 +85,7 @@ struct acpi_pm {
 	struct irq_line sci;
 	pthread_mutex_t lock;
 	uint16_t sts, en, cnt; /* cnt: SCI_EN, BM_RLD, SLP_TYP; never SLP_EN */
+	uint8_t gpe_sts, gpe_en;
 	uint64_t tmr_base_ns; /* CLOCK_MONOTONIC when PM_TMR read 0; atomic */
 };
 
@@ -93,5 +102,13 @@ struct acpi_pm *acpi_pm_create(struct vm *vm);
  * hands KEY_POWER to userspace). Callable from any thread.
  */
 void acpi_pm_power_button(struct acpi_pm *pm);
+
+/*
+ * General-purpose event @gpe (0-7) happened: sets its GPE0_STS bit and
+ * raises the SCI if the guest enabled it. Callable from any thread.
+ */
+void acpi_pm_gpe(struct acpi_pm *pm, unsigned int gpe);
+/* Whether the guest set GPE @gpe's enable bit. */
+bool acpi_pm_gpe_enabled(struct acpi_pm *pm, unsigned int gpe);
 
 #endif

@@ -50,6 +50,15 @@ unsigned int arch_irq_default_routes(struct kvm_irq_routing_entry *e);
 /* KVM_IRQ_LINE's irq field for @gsi (x86: the GSI itself). */
 uint32_t arch_irq_line(unsigned int gsi);
 
+/*
+ * A paused guest's clock stands still, as Cloud Hypervisor does it: the
+ * VM's clock is read once every vCPU is parked (arch_clock_save(), into
+ * vm->paused_clock) and set back before they run again
+ * (arch_clock_restore()). Without a VM (vm_fd < 0) both do nothing.
+ */
+void arch_clock_save(struct vm *vm);
+void arch_clock_restore(struct vm *vm);
+
 /* The vCPU's program counter for messages; 0 when it cannot be read. */
 uint64_t arch_vcpu_pc(struct vcpu *vcpu);
 /* Its name in those messages ("RIP"). */

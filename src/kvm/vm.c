@@ -143,6 +143,8 @@ int vm_pause(struct vm *vm)
 			pthread_cond_wait(&vm->stop_cond, &vm->stop_lock);
 		if (vm->stop_reason != VM_RUNNING)
 			ret = -ESHUTDOWN;
+		else
+			arch_clock_save(vm);
 	}
 	pthread_mutex_unlock(&vm->stop_lock);
 	return ret;
@@ -158,6 +160,7 @@ int vm_resume(struct vm *vm)
 	} else if (!vm->pause_req) {
 		ret = -EALREADY;
 	} else {
+		arch_clock_restore(vm);
 		__atomic_store_n(&vm->pause_req, false, __ATOMIC_RELEASE);
 		pthread_cond_broadcast(&vm->stop_cond);
 	}

@@ -88,6 +88,9 @@ struct vm {
 	 */
 	bool pause_req;
 	unsigned int nr_parked;
+	/* The guest's clock when paused (arch_clock_save()); stop_lock. */
+	uint64_t paused_clock;
+	bool clock_saved;
 	enum vm_stop_reason stop_reason;
 	int exit_status;
 	char stop_message[256];

@@ -63,3 +63,15 @@ bool ratelimit_ok(struct ratelimit *rl)
 		rl->suppressed++;
 	return ok;
 }
+
+int usage_error_for(const char *cmd, const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "%s: error: ", cmd);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "\nTry '%s --help'.\n", cmd);
+	return EXIT_USAGE;
+}

@@ -64,4 +64,14 @@ bool ratelimit_ok(struct ratelimit *rl);
 
 uint64_t monotonic_ns(void);
 
+/* The exit status of a command-line mistake. */
+#define EXIT_USAGE 2
+
+/*
+ * "@cmd: error: <message>" and "Try '@cmd --help'." on stderr, for a
+ * command-line mistake (devisor run, devisor remote); returns EXIT_USAGE.
+ */
+int __attribute__((format(printf, 2, 3)))
+usage_error_for(const char *cmd, const char *fmt, ...);
+
 #endif

@@ -218,7 +218,8 @@ static const char *const creator_calls[] = {
 /*
  * libmicrohttpd's thread (accept, read, answer) and the API's actions:
  * vm.add-disk opens, checks and locks an image and sets up its engine;
- * vm.remove-device tears one down.
+ * vm.add-device opens a VFIO group and maps guest RAM for it;
+ * vm.remove-device tears either down.
  */
 static const char *const api_calls[] = {
 	"accept",      "accept4",	 "recvfrom",
@@ -230,13 +231,28 @@ static const char *const api_calls[] = {
 	"access",      "faccessat",	 "faccessat2",
 	"statx",       "statfs",	 "fstatfs",
 	"flock",       "io_uring_setup", "io_uring_register",
-	"unlink",      "uname",		 NULL,
+	"unlink",      "uname",		 "readlink",
+	"readlinkat",  "getdents64",	 NULL,
 };
 
 static const unsigned long blk_ioctls[] = {
 	BLKGETSIZE64,
 	BLKSSZGET,
 	BLKPBSZGET,
+	0,
+};
+
+/* vm.add-net: a tap's set-up (backend/net_tap.c). */
+static const unsigned long tap_setup_ioctls[] = {
+	TUNGETFEATURES,
+	TUNSETIFF,
+	0,
+};
+
+/* vm_pause()/vm_resume() keep the guest's clock still (kvm/arch.h). */
+static const unsigned long pause_ioctls[] = {
+	KVM_GET_CLOCK,
+	KVM_SET_CLOCK,
 	0,
 };
 
@@ -341,6 +357,7 @@ static const struct kind_spec specs[SANDBOX_NR_KINDS] = {
 		.ioctls = { device_ioctls, vcpu_ioctls, io_ioctls, blk_ioctls,
 			    main_ioctls, vfio_ioctls, vfio_setup_ioctls,
 			    vhost_ioctls, arch_sandbox_main_ioctls,
+			    pause_ioctls,
 			    arch_sandbox_vcpu_ioctls },
 		.flags = F_CLONE_THREAD | F_SOCKET_INET | F_SOCKET_UNIX,
 	},
@@ -362,7 +379,9 @@ static const struct kind_spec specs[SANDBOX_NR_KINDS] = {
 	},
 	[SANDBOX_API] = {
 		.calls = { base_calls, device_calls, creator_calls, api_calls },
-		.ioctls = { device_ioctls, blk_ioctls, io_ioctls },
+		.ioctls = { device_ioctls, blk_ioctls, io_ioctls,
+			    pause_ioctls, vfio_ioctls, vfio_setup_ioctls,
+			    tap_setup_ioctls },
 		.flags = F_CLONE_THREAD,
 	},
 	[SANDBOX_SIGNAL] = {

@@ -886,6 +886,20 @@ static int setup_intx(struct vfio_pci *vp)
 
 static void vp_destroy(struct vfio_pci *vp);
 
+static void vp_dev_destroy(struct device *dev);
+
+struct vfio_pci *vfio_pci_from_pdev(struct pci_dev *pdev)
+{
+	if (!pdev || pdev->dev.destroy != vp_dev_destroy)
+		return NULL;
+	return container_of(pdev, struct vfio_pci, pdev);
+}
+
+struct pci_dev *vfio_pci_pdev(struct vfio_pci *vp)
+{
+	return &vp->pdev;
+}
+
 void vfio_pci_destroy(struct vfio_pci *vp)
 {
 	/* Called directly, not from devices_destroy(): leave the list. */

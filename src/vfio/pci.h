@@ -35,6 +35,10 @@ struct vfio_pci *vfio_pci_create_dev(struct vm *vm, struct pci_host *host,
 				     struct vfio_device *vd, int devfn,
 				     unsigned int flags, char *err,
 				     size_t errlen);
+/* The vfio_pci behind a PCI function, or NULL when it is another kind. */
+struct pci_dev;
+struct vfio_pci *vfio_pci_from_pdev(struct pci_dev *pdev);
+struct pci_dev *vfio_pci_pdev(struct vfio_pci *vp);
 /* Unregisters and frees it, and gives the device back reset. */
 void vfio_pci_destroy(struct vfio_pci *vp);
 

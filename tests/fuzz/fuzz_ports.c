@@ -1,15 +1,18 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * The legacy port devices a guest reaches with IN and OUT: the 16550 UART
- * (COM1), the RTC/CMOS, the i8042 and the ACPI PM block. The input is a
- * sequence of port accesses (fz_run_io()); hook ops feed the UART bytes
- * from the host side, press the power button or reset the machine.
+ * (COM1), the RTC/CMOS, the i8042, the ACPI PM block (with GPE0) and the
+ * PCI hotplug registers. The input is a sequence of port accesses
+ * (fz_run_io()); hook ops feed the UART bytes from the host side, press
+ * the power button, announce or withdraw a hotplugged slot, or reset the
+ * machine.
  */
 #include <stdlib.h>
 
 #include "bus/device.h"
 #include "hw/acpi_pm.h"
 #include "hw/i8042.h"
+#include "hw/pcihp.h"
 #include "hw/rtc.h"
 #include "hw/serial.h"
 #include "kvm/vm.h"
@@ -22,8 +25,19 @@ struct ctx {
 	struct vm *vm;
 	struct serial *uart;
 	struct acpi_pm *pm;
+	struct pcihp *hp;
 	struct fz *in;
 };
+
+static void gpe(void *pm)
+{
+	acpi_pm_gpe(pm, ACPI_GPE_PCIHP);
+}
+
+static bool gpe_on(void *pm)
+{
+	return acpi_pm_gpe_enabled(pm, ACPI_GPE_PCIHP);
+}
 
 static void hook(void *arg, uint8_t op)
 {
@@ -31,13 +45,22 @@ static void hook(void *arg, uint8_t op)
 	uint8_t buf[32];
 	size_t n;
 
-	switch (op % 3) {
+	switch (op % 5) {
 	case 0:
 		n = fz_bytes(c->in, buf, 1 + (op >> 3) % sizeof(buf));
 		(void)serial_receive(c->uart, buf, n);
 		break;
 	case 1:
 		acpi_pm_power_button(c->pm);
+		break;
+	case 2:
+		pcihp_plug(c->hp, (op >> 3) % 33);
+		break;
+	case 3:
+		if (op & 0x80)
+			pcihp_unplug_cancel(c->hp, (op >> 3) % 16);
+		else if (!pcihp_unplug_request(c->hp, (op >> 3) % 16))
+			(void)pcihp_take_ejected(c->hp, (op >> 3) % 16);
 		break;
 	default:
 		devices_reset(c->vm);
@@ -53,6 +76,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		{ false, I8042_DATA_PORT, 1 },
 		{ false, I8042_CMD_PORT, 1 },
 		{ false, ACPI_PM_IO_BASE, ACPI_PM_IO_LEN },
+		{ false, PCIHP_IO_BASE, PCIHP_IO_LEN },
 	};
 	static struct vm vm;
 	static struct ctx c;
@@ -68,7 +92,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				       -1);
 		rtc = rtc_create(&vm);
 		c.pm = acpi_pm_create(&vm);
-		if (!c.uart || !rtc || !c.pm || !i8042_create(&vm))
+		c.hp = c.pm ? pcihp_create(&vm, gpe, gpe_on, c.pm) : NULL;
+		if (!c.uart || !rtc || !c.hp || !i8042_create(&vm))
 			abort();
 		rtc_set_memory_size(rtc, 2 << 20, 0);
 	}

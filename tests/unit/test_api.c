@@ -29,6 +29,7 @@ static struct {
 	char disk_path[64];
 	struct net_options net;
 	char removed[API_ID_LEN];
+	char device_path[128];
 } fake;
 
 static enum api_vm_state f_state(void *o)
@@ -104,6 +105,19 @@ static int f_add_net(void *o, const struct net_options *n, const char *id,
 	return 200;
 }
 
+static int f_add_device(void *o, const char *path, const char *id, char *out_id,
+			char *out_bdf, char *err)
+{
+	if (strncmp(path, "/sys/bus/pci/devices/", 21)) {
+		snprintf(err, API_ERR_LEN, "%s is not a PCI function", path);
+		return 400;
+	}
+	snprintf(fake.device_path, sizeof(fake.device_path), "%s", path);
+	strcpy(out_id, "_vfio0");
+	strcpy(out_bdf, "0000:00:07.0");
+	return 200;
+}
+
 static int f_remove(void *o, const char *id, char *err)
 {
 	if (strcmp(id, "_disk0")) {
@@ -124,6 +138,7 @@ static const struct api_ops fake_ops = {
 	.counters = f_counters,
 	.add_disk = f_add_disk,
 	.add_net = f_add_net,
+	.add_device = f_add_device,
 	.remove_device = f_remove,
 };
 
@@ -266,8 +281,7 @@ static void test_add_disk(void **state)
 			     &body),
 			 200);
 	assert_non_null(
-		strstr(body, "{\"id\":\"d1\",\"bdf\":\"0000:00:05.0\","));
-	assert_non_null(strstr(body, "/sys/bus/pci/rescan"));
+		strstr(body, "{\"id\":\"d1\",\"bdf\":\"0000:00:05.0\"}"));
 	free(body);
 	assert_string_equal(fake.disk.path, "/x.img");
 	assert_true(fake.disk.readonly);
@@ -315,7 +329,7 @@ static void test_add_net(void **state)
 			     &body),
 			 200);
 	assert_non_null(
-		strstr(body, "{\"id\":\"_net1\",\"bdf\":\"0000:00:06.0\","));
+		strstr(body, "{\"id\":\"_net1\",\"bdf\":\"0000:00:06.0\"}"));
 	free(body);
 	assert_string_equal(fake.net.ifname, "tap0");
 	assert_true(fake.net.has_mac);
@@ -326,6 +340,32 @@ static void test_add_net(void **state)
 		     "'mac' must be a MAC");
 	assert_error("PUT", ep, "{\"tap\":\"t\",\"ip\":\"10.0.0.1\"}", 400,
 		     "field 'ip' is not supported");
+}
+
+static void test_add_device(void **state)
+{
+	const char *ep = "/api/v1/vm.add-device";
+	char *body;
+
+	assert_int_equal(req("PUT", ep,
+			     "{\"path\":\"/sys/bus/pci/devices/0000:00:04.0\","
+			     "\"iommu\":false,\"pci_segment\":0}",
+			     &body),
+			 200);
+	assert_non_null(
+		strstr(body, "{\"id\":\"_vfio0\",\"bdf\":\"0000:00:07.0\"}"));
+	free(body);
+	assert_string_equal(fake.device_path,
+			    "/sys/bus/pci/devices/0000:00:04.0");
+	assert_error("PUT", ep, "{}", 400, "'path' is required");
+	assert_error("PUT", ep, "{\"path\":7}", 400, "'path' must be");
+	assert_error("PUT", ep, "{\"path\":\"/x\",\"iommu\":true}", 400,
+		     "'iommu' is not supported");
+	assert_error("PUT", ep, "{\"path\":\"/x\",\"x_vfio\":1}", 400,
+		     "field 'x_vfio' is not supported (path, id");
+	assert_error("PUT", ep, "{\"path\":\"/x\"}", 400,
+		     "/x is not a PCI function");
+	assert_error("GET", ep, NULL, 405, "takes PUT");
 }
 
 static void test_remove_device(void **state)
@@ -454,6 +494,7 @@ int main(void)
 		cmocka_unit_test_setup(test_add_disk, setup),
 		cmocka_unit_test_setup(test_add_disk_bad, setup),
 		cmocka_unit_test_setup(test_add_net, setup),
+		cmocka_unit_test_setup(test_add_device, setup),
 		cmocka_unit_test_setup(test_remove_device, setup),
 		cmocka_unit_test_setup(test_fuzzish, setup),
 		cmocka_unit_test_setup(test_server, setup),

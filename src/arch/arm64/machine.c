@@ -391,7 +391,7 @@ static const struct board_ops arm64_board = {
 	.setup = arm64_setup,
 	.destroy = arm64_destroy,
 	.add_disk = arm64_add_disk,
-	.remove_virtio = arm64_remove_virtio,
+	.remove_pci = arm64_remove_virtio,
 };
 
 const struct board_ops *arch_board(void)

@@ -2,12 +2,14 @@
 #include "arch/x86/acpi.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "acpi/aml.h"
 #include "arch/x86/layout.h"
 #include "bus/device.h"
 #include "hw/acpi_pm.h"
+#include "hw/pcihp.h"
 #include "kvm/vm.h"
 #include "util/log.h"
 
@@ -57,7 +59,11 @@ static void fill_fadt(struct acpi_fadt *f)
 	f->pm_tmr_len = ACPI_PM_TMR_LEN;
 	f->x_pm_tmr_blk = gas_io(ACPI_PM_TMR_PORT, ACPI_PM_TMR_LEN,
 				 ACPI_GAS_ACCESS_DWORD);
-	/* No GPE blocks: left zero. */
+	/* GPE0 (hw/acpi_pm): byte-wide registers, as ACPICA accesses them. */
+	f->gpe0_blk = ACPI_GPE0_PORT;
+	f->gpe0_blk_len = ACPI_GPE0_LEN;
+	f->x_gpe0_blk =
+		gas_io(ACPI_GPE0_PORT, ACPI_GPE0_LEN, ACPI_GAS_ACCESS_BYTE);
 
 	f->p_lvl2_lat = P_LVL2_NONE;
 	f->p_lvl3_lat = P_LVL3_NONE;
@@ -132,7 +138,7 @@ static size_t build_madt(uint8_t *buf, unsigned int nr_cpus, bool no_pic)
 }
 
 /* \_S5 for acpi_pm, then every device that describes itself, in \_SB. */
-static int build_dsdt(struct aml *a, struct vm *vm)
+static int build_dsdt(struct aml *a, struct vm *vm, bool pci_hotplug)
 {
 	struct device_desc d = { .aml = a };
 	int ret = 0;
@@ -150,6 +156,18 @@ static int build_dsdt(struct aml *a, struct vm *vm)
 	if (vm)
 		ret = devices_describe(vm, &d);
 	aml_end(a);
+
+	/* An edge GPE: ACPICA clears it before the method, so none is lost. */
+	if (pci_hotplug) {
+		char name[5];
+
+		snprintf(name, sizeof(name), "_E%02X", ACPI_GPE_PCIHP);
+		aml_scope_begin(a, "\\_GPE");
+		aml_method_begin(a, name, 0, false);
+		aml_call(a, PCIHP_AML_NOTIFY);
+		aml_end(a);
+		aml_end(a);
+	}
 	return ret ? ret : aml_finish(a);
 }
 
@@ -190,7 +208,7 @@ int x86_acpi_build(struct acpi_tables *out, const struct x86_acpi_config *cfg)
 	ac.nr_extra_tables = 1 + cfg->nr_extra_tables;
 
 	aml_init(&a);
-	ret = build_dsdt(&a, cfg->vm);
+	ret = build_dsdt(&a, cfg->vm, cfg->pci_hotplug);
 	if (ret) {
 		pr_err("acpi: cannot build the DSDT: %s", strerror(-ret));
 		goto out;

@@ -23,6 +23,8 @@ struct vm;
 struct x86_acpi_config {
 	unsigned int nr_cpus; /* 1..ACPI_MAX_CPUS; APIC id == cpu index */
 	struct vm *vm; /* its devices describe themselves; NULL: none */
+	/* hw/pcihp is there: GPE ACPI_GPE_PCIHP calls its PCNT. */
+	bool pci_hotplug;
 	/* After the MADT, e.g. MCFG. */
 	const struct acpi_extra_table *extra_tables;
 	unsigned int nr_extra_tables;

@@ -156,3 +156,34 @@ uint64_t arch_vcpu_pc(struct vcpu *v)
 		return 0;
 	return regs.rip;
 }
+
+/* kvmclock: what a Linux guest's clocksource and sched_clock read. */
+void arch_clock_save(struct vm *vm)
+{
+	struct kvm_clock_data c = { 0 };
+
+	vm->clock_saved = false;
+	if (vm->vm_fd < 0)
+		return;
+	if (ioctl(vm->vm_fd, KVM_GET_CLOCK, &c) < 0) {
+		pr_warn("KVM_GET_CLOCK: %s; the guest's clock runs on while "
+			"paused",
+			strerror(errno));
+		return;
+	}
+	vm->paused_clock = c.clock;
+	vm->clock_saved = true;
+}
+
+void arch_clock_restore(struct vm *vm)
+{
+	struct kvm_clock_data c = { .clock = vm->paused_clock };
+
+	if (vm->vm_fd < 0 || !vm->clock_saved)
+		return;
+	vm->clock_saved = false;
+	if (ioctl(vm->vm_fd, KVM_SET_CLOCK, &c) < 0)
+		pr_warn("KVM_SET_CLOCK: %s; the guest's clock jumps over the "
+			"pause",
+			strerror(errno));
+}

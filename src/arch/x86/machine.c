@@ -15,6 +15,7 @@
 #include "arch/x86/smbios.h"
 #include "config.h"
 #include "hw/acpi_pm.h"
+#include "hw/pcihp.h"
 #include "hw/debug_exit.h"
 #include "hw/i8042.h"
 #include "hw/nvme/pci.h"
@@ -170,6 +171,17 @@ static int create_legacy_devices(struct vm *vm, struct machine *m)
 	return 0;
 }
 
+/* hw/pcihp's event is GPE ACPI_GPE_PCIHP, whose _E01 calls its PCNT. */
+static void pcihp_event(void *opaque)
+{
+	acpi_pm_gpe(opaque, ACPI_GPE_PCIHP);
+}
+
+static bool pcihp_listening(void *opaque)
+{
+	return acpi_pm_gpe_enabled(opaque, ACPI_GPE_PCIHP);
+}
+
 static void pci_msi_to_kvm(void *opaque, uint64_t addr, uint32_t data)
 {
 	/* Every function on a VM has msi_vectors; this is the fallback. */
@@ -263,9 +275,14 @@ static int create_pci(struct vm *vm, struct machine *m)
 		cfg.dma_opaque = m->vtd;
 	}
 	ret = pci_host_init(m->pci, vm, &cfg);
-	if (ret)
+	if (ret) {
 		pr_err("cannot create the PCI host: %s", strerror(-ret));
-	return ret;
+		return ret;
+	}
+	/* After the host: its AML adds to \_SB.PCI0. */
+	m->board.hotplug = pcihp_create(vm, pcihp_event, pcihp_listening,
+					m->board.power_button);
+	return m->board.hotplug ? 0 : -ENOMEM;
 }
 
 static size_t uart_receive(void *opaque, const uint8_t *buf, size_t len)
@@ -342,8 +359,11 @@ static int create_virtio_devices(struct vm *vm, const struct vm_config *cfg,
 			return ret;
 	}
 	for (unsigned int i = 0; i < cfg->nr_nets; i++) {
-		struct net_backend *be = net_backend_open(&cfg->nets[i], m->io);
+		struct net_backend *be;
 
+		if (cfg->net_removed[i])
+			continue;
+		be = net_backend_open(&cfg->nets[i], m->io);
 		if (!be)
 			return -errno;
 		vdev = virtio_net_create(vm, be);
@@ -491,6 +511,8 @@ static int create_vfio_devices(struct vm *vm, const struct vm_config *cfg,
 	for (unsigned int i = 0; i < cfg->nr_vfio; i++) {
 		char err[512];
 
+		if (cfg->vfio[i].removed)
+			continue;
 		if (!vfio_pci_create(vm, m->pci, cfg->vfio[i].path,
 				     cfg->vfio[i].addr,
 				     cfg->vfio[i].no_rom ? VFIO_PCI_NO_ROM : 0,
@@ -537,6 +559,7 @@ int machine_install_acpi(struct vm *vm, struct machine *m, uint64_t *rsdp)
 	struct x86_acpi_config cfg = {
 		.nr_cpus = vm->nr_cpus,
 		.vm = vm,
+		.pci_hotplug = m->board.hotplug != NULL,
 		.extra_tables = extra,
 		.nr_extra_tables = extra[1].body_len ? 2 : 1,
 		.no_pic = vm->split_irqchip,
@@ -786,15 +809,65 @@ static int pc_add_disk(struct vm *vm, struct board *b,
 	return virtio_pci_pdev(vp)->devfn;
 }
 
-static int pc_remove_virtio(struct vm *vm, struct board *b, int devfn)
+static int pc_add_net(struct vm *vm, struct board *b,
+		      const struct net_options *n)
 {
 	struct machine *m = container_of(b, struct machine, board);
-	struct virtio_pci *vp =
-		virtio_pci_from_pdev(pci_host_find(m->pci, 0, devfn));
+	struct net_backend *be = net_backend_open(n, m->io);
+	struct virtio_dev *vdev;
+	struct virtio_pci *vp;
 
+	if (!be)
+		return -errno;
+	vdev = virtio_net_create(vm, be);
+	if (!vdev) {
+		net_backend_close(be);
+		return -ENODEV;
+	}
+	vp = virtio_pci_create(vm, m->pci, vdev, m->io);
+	if (!vp) {
+		virtio_dev_destroy(vdev);
+		return -ENODEV;
+	}
+	return virtio_pci_pdev(vp)->devfn;
+}
+
+static int pc_add_vfio(struct vm *vm, struct board *b, const char *path,
+		       char *err, size_t errlen)
+{
+	struct machine *m = container_of(b, struct machine, board);
+	struct vfio_pci *vp;
+
+	/*
+	 * Behind the emulated VT-d a function needs its own container, a
+	 * shadow of the guest's tables and a DMAR scope: only at boot.
+	 */
+	if (m->vtd) {
+		snprintf(err, errlen,
+			 "not with --iommu vtd: a passed-through function "
+			 "behind the emulated IOMMU is set up at boot only "
+			 "(--device)");
+		return -EOPNOTSUPP;
+	}
+	vp = vfio_pci_create(vm, m->pci, path, CONFIG_PCI_AUTO, 0, err, errlen);
 	if (!vp)
 		return -ENODEV;
-	virtio_pci_destroy(vp);
+	return vfio_pci_pdev(vp)->devfn;
+}
+
+static int pc_remove_pci(struct vm *vm, struct board *b, int devfn)
+{
+	struct machine *m = container_of(b, struct machine, board);
+	struct pci_dev *pdev = pci_host_find(m->pci, 0, devfn);
+	struct virtio_pci *vp = virtio_pci_from_pdev(pdev);
+	struct vfio_pci *fp = vfio_pci_from_pdev(pdev);
+
+	if (vp)
+		virtio_pci_destroy(vp);
+	else if (fp)
+		vfio_pci_destroy(fp);
+	else
+		return -ENODEV;
 	return 0;
 }
 
@@ -809,7 +882,9 @@ const struct board_ops pc_board = {
 	.setup = pc_setup,
 	.destroy = pc_destroy,
 	.add_disk = pc_add_disk,
-	.remove_virtio = pc_remove_virtio,
+	.add_net = pc_add_net,
+	.add_vfio = pc_add_vfio,
+	.remove_pci = pc_remove_pci,
 };
 
 const struct board_ops *arch_board(void)

@@ -1,0 +1,85 @@
+# shellcheck shell=bash disable=SC2154 # clog and name are the run's
+# api: curl --unix-socket drives devisor's control API against a running
+# L3 (l2-bin/api-vm in L2, l3-steps/api.sh in L3): info, pause/resume
+# with L3's clock standing still, add-disk seen by L3 through ACPI PCI
+# hotplug and written, remove-device ejected by L3, malformed requests
+# answered 4xx, power-button last (L3 powers off, devisor exits 0).
+ap_l2() { sed -n "s/.*DEVISOR-L2 $1=//p" "$clog" | tail -n1; }
+ap_want() { # NAME L2-MARKER GLOB WHY
+	local v
+	v=$(ap_l2 "$2")
+	# shellcheck disable=SC2053 # $3 is a glob
+	if [[ $v == $3 ]]; then
+		pass "$name/$1"
+	else
+		fail "$name/$1" "$2=${v:-none}, want $4"
+	fi
+}
+
+ap_checks() {
+	local v step paused
+	ap_want ping api-ping '200 {"build_version"*' "200 with the version"
+	ap_want info api-info '200 *"state":"Running"*' "200 and Running"
+	ap_want pause api-pause '204*' "204"
+	ap_want info-paused api-info-paused '200 "state":"Paused"' "200 and Paused"
+	ap_want resume api-resume '204*' "204"
+	# L3's clock: no step near the 5 s the VM was paused.
+	v=$(marker "$clog" api-clock)
+	step=$(sed -n 's/^maxstep_cs=\([0-9]*\).*/\1/p' <<<"$v")
+	paused=$(ap_l2 api-paused-cs)
+	if [[ -n $step && -n $paused ]] && ((paused >= 450 && step < paused / 2)); then
+		pass "$name/paused-clock-stood-still"
+	else
+		fail "$name/paused-clock-stood-still" "paused ${paused:-?} cs in L2; L3: api-clock=${v:-none}"
+	fi
+	ap_want add-disk api-add-disk '200 {"id":"_disk0","bdf":"0000:00:*' "200 with id and bdf"
+	v=$(marker "$clog" api-hp-disk)
+	if [[ $v == vd?" pci=0000:00:"* ]]; then
+		pass "$name/hotplug-disk-appeared"
+	else
+		fail "$name/hotplug-disk-appeared" "api-hp-disk=${v:-none}"
+	fi
+	v=$(marker "$clog" api-hp-write)
+	if [[ $v == "ok read-back=DEVISOR-HP-WRITE "* ]]; then
+		pass "$name/hotplug-disk-written"
+	else
+		fail "$name/hotplug-disk-written" "api-hp-write=${v:-none}"
+	fi
+	ap_want remove-device api-remove '204*' "204 once L3 ejected the slot"
+	v=$(marker "$clog" api-hp-gone)
+	if [[ $v == "yes after"* ]]; then
+		pass "$name/hotplug-disk-left"
+	else
+		fail "$name/hotplug-disk-left" "api-hp-gone=${v:-none}"
+	fi
+	ap_want add-net api-add-net '200 {"id":"_net0","bdf":"0000:00:*' "200 with _net0"
+	v=$(marker "$clog" api-hp-nic)
+	if [[ $v == en* || $v == eth* ]]; then
+		pass "$name/hotplug-nic-appeared"
+	else
+		fail "$name/hotplug-nic-appeared" "api-hp-nic=${v:-none}"
+	fi
+	ap_want remove-net api-remove-net '204*' "204 once L3 ejected the NIC"
+	v=$(marker "$clog" api-hp-nic-gone)
+	if [[ $v == "yes after"* ]]; then
+		pass "$name/hotplug-nic-left"
+	else
+		fail "$name/hotplug-nic-left" "api-hp-nic-gone=${v:-none}"
+	fi
+	ap_want image-token api-image-token yes "L3's token in the image after exit"
+	ap_want bad-json api-bad-json '400 *not valid JSON*' "400"
+	ap_want unknown-path api-unknown-path '404 *' "404"
+	ap_want wrong-method api-wrong-method '405 *' "405"
+	ap_want huge-body api-huge-body '413*' "413"
+	ap_want still-running api-info-after '200 *"state":"Running"*' "200 and Running after the bad requests"
+	ap_want power-button api-power-button '204*' "204"
+	v=$(marker "$clog" api-pwrbtn)
+	if [[ $v =~ ^([0-9]+)-\>([0-9]+) ]] && ((BASH_REMATCH[2] > BASH_REMATCH[1])); then
+		pass "$name/power-button-seen"
+	else
+		fail "$name/power-button-seen" "api-pwrbtn=${v:-none}"
+	fi
+	ap_want exit-0 api-exit 0 "devisor's exit status 0"
+	ap_want socket-removed api-socket-left no "the socket gone after exit"
+}
+ap_checks

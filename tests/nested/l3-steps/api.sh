@@ -1,0 +1,109 @@
+# shellcheck shell=sh disable=SC2154 # m: l3-init's
+# L3 step (sourced by l3-init): the guest's side of the api case, with
+# l2-bin/api-vm driving devisor's control API in L2. With
+# "devisor.api-vfio" it only says api-ready (L2 adds the VFIO function,
+# the nvme step finds it). Does nothing unless the kernel command line
+# has "devisor.api=TOKEN"; then:
+#   api-ready         printed once; L2 pauses the VM for 5 s, resumes it
+#                     and adds a disk
+#   api-clock=        /proc/uptime sampled every 0.2 s until the disk
+#                     comes: the largest step between two samples (cs),
+#                     and the clocksource; a VM paused 5 s shows no 5 s step
+#   api-hp-disk=      the disk arrived without a rescan: its name, its PCI
+#                     function, seconds waited
+#   api-hp-write=     "DEVISOR-HP-WRITE TOKEN" at 1 MiB of the disk, with
+#                     fsync (dd conv=fsync); then api-hp-written
+#   api-hp-gone=      the disk and its PCI function left (vm.remove-device)
+#   api-hp-nic=       a virtio-net interface arrived (vm.add-net tap=hp0)
+#   api-hp-nic-gone=  and left (vm.remove-device _net0)
+#   api-pwrbtn=       the ACPI power button was pressed (ff_pwr_btn count),
+#                     after which l3-init powers off as usual
+ap_tok=
+# shellcheck disable=SC2013 # words, not lines
+for ap_w in $(cat /proc/cmdline); do
+	case $ap_w in
+	devisor.api=*) ap_tok=${ap_w#*=} ;;
+	devisor.api-vfio) m "api-ready" ;;
+	esac
+done
+
+ap_cs() { tr -d . < /proc/uptime | cut -d' ' -f1; }
+# "  N  enabled": the count of fixed power button events.
+ap_pwr() {
+	# shellcheck disable=SC2046 # words wanted
+	set -- $(cat /sys/firmware/acpi/interrupts/ff_pwr_btn 2>/dev/null)
+	echo "${1:-none}"
+}
+
+if [ -n "$ap_tok" ]; then
+	ap_btn0=$(ap_pwr)
+	m "api-ready"
+	ap_prev=$(ap_cs) ap_max=0 ap_i=0 ap_dev=
+	# Up to 240 s for L2's pause, resume and add-disk.
+	while [ "$ap_i" -lt 1200 ]; do
+		for ap_b in /sys/block/vd*; do
+			[ -e "$ap_b" ] && ap_dev=${ap_b##*/}
+		done
+		[ -n "$ap_dev" ] && break
+		sleep 0.2
+		ap_now=$(ap_cs)
+		[ $((ap_now - ap_prev)) -gt "$ap_max" ] && ap_max=$((ap_now - ap_prev))
+		ap_prev=$ap_now
+		ap_i=$((ap_i + 1))
+	done
+	m "api-clock=maxstep_cs=$ap_max clocksource=$(cat /sys/devices/system/clocksource/clocksource0/current_clocksource 2>/dev/null)"
+	if [ -z "$ap_dev" ]; then
+		m "api-hp-disk=none after $((ap_i / 5)) s; dmesg: $(dmesg | grep -i -E 'acpiphp|pci 0000|virtio' | tail -n 3 | tr '\n' ' ')"
+	else
+		ap_pci=$(readlink -f "/sys/block/$ap_dev/device" | sed -n 's|.*/\(0000:00:[0-9a-f.]*\)/virtio.*|\1|p')
+		ap_pci=${ap_pci:-none}
+		m "api-hp-disk=$ap_dev pci=$ap_pci after $((ap_i / 5)) s"
+		printf 'DEVISOR-HP-WRITE %s\n' "$ap_tok" > /tmp/ap-tok
+		if l3_run 60 dd if=/tmp/ap-tok of="/dev/$ap_dev" bs=512 seek=2048 conv=fsync; then
+			ap_back=$(dd if="/dev/$ap_dev" bs=512 skip=2048 count=1 2>/dev/null | head -n1)
+			m "api-hp-write=ok read-back=$ap_back"
+		else
+			m "api-hp-write=fail $(l3_err)"
+		fi
+		m "api-hp-written"
+		ap_i=0
+		while [ "$ap_i" -lt 300 ] && { [ -e "/sys/block/$ap_dev" ] || [ -e "/sys/bus/pci/devices/$ap_pci" ]; }; do
+			sleep 0.2
+			ap_i=$((ap_i + 1))
+		done
+		if [ -e "/sys/block/$ap_dev" ] || [ -e "/sys/bus/pci/devices/$ap_pci" ]; then
+			m "api-hp-gone=no after $((ap_i / 5)) s"
+		else
+			m "api-hp-gone=yes after $((ap_i / 5)) s"
+		fi
+	fi
+	# The NIC L2 adds next: a virtio-net interface, then gone again.
+	ap_i=0 ap_nic=
+	while [ -z "$ap_nic" ] && [ "$ap_i" -lt 450 ]; do
+		for ap_n in /sys/class/net/*; do
+			[ "$(basename "$(readlink "$ap_n/device/driver" 2>/dev/null)")" = virtio_net ] &&
+				ap_nic=${ap_n##*/}
+		done
+		[ -n "$ap_nic" ] || sleep 0.2
+		ap_i=$((ap_i + 1))
+	done
+	m "api-hp-nic=${ap_nic:-none} after $((ap_i / 5)) s"
+	if [ -n "$ap_nic" ]; then
+		ap_i=0
+		while [ -e "/sys/class/net/$ap_nic" ] && [ "$ap_i" -lt 300 ]; do
+			sleep 0.2
+			ap_i=$((ap_i + 1))
+		done
+		if [ -e "/sys/class/net/$ap_nic" ]; then
+			m "api-hp-nic-gone=no after $((ap_i / 5)) s"
+		else
+			m "api-hp-nic-gone=yes after $((ap_i / 5)) s"
+		fi
+	fi
+	ap_i=0
+	while [ "$(ap_pwr)" = "$ap_btn0" ] && [ "$ap_i" -lt 600 ]; do
+		sleep 0.2
+		ap_i=$((ap_i + 1))
+	done
+	m "api-pwrbtn=$ap_btn0->$(ap_pwr) after $((ap_i / 5)) s"
+fi
