@@ -300,6 +300,11 @@ int config_parse_net(const char *spec, struct net_options *out, int *addr,
 	}
 	*w = '\0';
 	ret = net_backend_parse(rest, out, err, errlen);
+	if (!ret && out->mmio && *addr != CONFIG_PCI_AUTO) {
+		snprintf(err, errlen,
+			 "net addr= is a PCI address; transport=mmio has none");
+		ret = -EINVAL;
+	}
 out:
 	free(rest);
 	return ret;
@@ -453,6 +458,18 @@ int config_check_iommu(const struct vm_config *cfg, char *err, size_t errlen)
 			     "transport=pci",
 			     i + 1);
 	}
+	for (unsigned int i = 0; i < cfg->nr_nets; i++) {
+		if (cfg->nets[i].mmio)
+			FAIL("--iommu vtd: --net #%u has transport=mmio, and "
+			     "the VT-d unit translates PCI functions only; use "
+			     "transport=pci",
+			     i + 1);
+		if (cfg->nets[i].vhost != NET_VHOST_OFF)
+			FAIL("--iommu vtd: --net #%u has vhost=, whose kernel "
+			     "worker would need the unit's translations (no "
+			     "IOTLB support yet); use vhost=off",
+			     i + 1);
+	}
 	if (cfg->vsock.enabled && cfg->vsock.transport == TRANSPORT_MMIO)
 		FAIL("--iommu vtd: --vsock has transport=mmio, and the VT-d "
 		     "unit translates PCI functions only; use transport=pci");
@@ -516,6 +533,8 @@ int config_plan_pci(struct vm_config *cfg, char *err, size_t errlen)
 
 	/* NICs first: their slots name the guest's interfaces (enp0sN). */
 	for (i = 0; i < cfg->nr_nets; i++) {
+		if (cfg->nets[i].mmio)
+			continue;
 		snprintf(w[n].name, sizeof(w[n].name), "--net #%u", i + 1);
 		w[n++].addr = &cfg->net_addrs[i];
 	}

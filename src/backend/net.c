@@ -207,7 +207,8 @@ static int parse_option(char *item, struct net_options *o, char *err,
 	if (!*item)
 		return parse_error(err, errlen, "empty net option");
 	if (strcmp(item, "mac") && strcmp(item, "hostfwd") &&
-	    strcmp(item, "ipv6"))
+	    strcmp(item, "ipv6") && strcmp(item, "vhost") &&
+	    strcmp(item, "transport"))
 		return parse_error(err, errlen, "unknown net option '%s'",
 				   item);
 	if (!val || !*val)
@@ -227,6 +228,34 @@ static int parse_option(char *item, struct net_options *o, char *err,
 					   "mac '%s' is a multicast address",
 					   val);
 		o->has_mac = true;
+		return 0;
+	}
+	if (!strcmp(item, "transport")) {
+		if (!strcmp(val, "pci") || !strcmp(val, "mmio"))
+			o->mmio = !strcmp(val, "mmio");
+		else
+			return parse_error(err, errlen,
+					   "net transport takes pci or mmio, "
+					   "not '%s'",
+					   val);
+		return 0;
+	}
+	if (!strcmp(item, "vhost")) {
+		if (o->type != NET_TAP)
+			return parse_error(
+				err, errlen,
+				"net option 'vhost' is only for tap");
+		if (!strcmp(val, "on"))
+			o->vhost = NET_VHOST_ON;
+		else if (!strcmp(val, "off"))
+			o->vhost = NET_VHOST_OFF;
+		else if (!strcmp(val, "auto"))
+			o->vhost = NET_VHOST_AUTO;
+		else
+			return parse_error(err, errlen,
+					   "vhost takes on, off or auto, not "
+					   "'%s'",
+					   val);
 		return 0;
 	}
 	if (o->type != NET_USER)

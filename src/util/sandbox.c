@@ -150,24 +150,18 @@ static const unsigned long vfio_ioctls[] = {
 };
 
 /*
- * A device whose queues the host kernel serves (vhost-vsock): set up at
- * boot, started and stopped by the driver's status writes (vCPUs) and
- * resets.
+ * A device whose queues the host kernel serves (vhost-vsock, vhost-net):
+ * set up at boot, started and stopped by the driver's status writes
+ * (vCPUs) and resets, stopped at exit (main).
  */
 static const unsigned long vhost_ioctls[] = {
-	VHOST_GET_FEATURES,
-	VHOST_SET_FEATURES,
-	VHOST_SET_OWNER,
-	VHOST_SET_MEM_TABLE,
-	VHOST_SET_VRING_NUM,
-	VHOST_SET_VRING_ADDR,
-	VHOST_SET_VRING_BASE,
-	VHOST_GET_VRING_BASE,
-	VHOST_SET_VRING_KICK,
-	VHOST_SET_VRING_CALL,
-	VHOST_VSOCK_SET_GUEST_CID,
-	VHOST_VSOCK_SET_RUNNING,
-	0,
+	VHOST_GET_FEATURES,	   VHOST_SET_FEATURES,
+	VHOST_SET_OWNER,	   VHOST_SET_MEM_TABLE,
+	VHOST_SET_VRING_NUM,	   VHOST_SET_VRING_ADDR,
+	VHOST_SET_VRING_BASE,	   VHOST_GET_VRING_BASE,
+	VHOST_SET_VRING_KICK,	   VHOST_SET_VRING_CALL,
+	VHOST_VSOCK_SET_GUEST_CID, VHOST_VSOCK_SET_RUNNING,
+	VHOST_NET_SET_BACKEND,	   0,
 };
 
 /* Opening passed-through functions, with every boot. */
