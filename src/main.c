@@ -223,7 +223,19 @@ static int parse_run(int argc, char **argv, struct vm_config *cfg,
 						   MAX_CPUS, optarg);
 			cfg->nr_cpus = n;
 			break;
-		case 'm':
+		case 'm': {
+			char *opt = strchr(optarg, ',');
+
+			if (opt) {
+				*opt++ = '\0';
+				if (!strcmp(opt, "shared=on"))
+					cfg->ram_shared = true;
+				else if (strcmp(opt, "shared=off"))
+					return usage_error(
+						"--memory takes SIZE[,shared=on|"
+						"off], not '%s'",
+						opt);
+			}
 			err = parse_size(optarg, &cfg->ram_size);
 			if (err)
 				return usage_error("--memory takes a size such "
@@ -238,6 +250,7 @@ static int parse_run(int argc, char **argv, struct vm_config *cfg,
 						   "multiple of 4K",
 						   optarg);
 			break;
+		}
 		case OPT_BOOT:
 			if (!strcmp(optarg, "auto"))
 				cfg->boot_protocol = NULL;
@@ -377,6 +390,13 @@ static int parse_run(int argc, char **argv, struct vm_config *cfg,
 		return usage_error("unexpected argument '%s'", argv[optind]);
 	if (!cfg->kernel)
 		return usage_error("run needs --kernel PATH");
+	/* A vhost-user back-end maps guest RAM: it must be a memfd. */
+	for (unsigned int i = 0; i < cfg->nr_disks; i++)
+		if (cfg->disks[i].vhost_user && !cfg->ram_shared) {
+			pr_info("--disk vhost-user: guest RAM is shared (a "
+				"memfd)");
+			cfg->ram_shared = true;
+		}
 	if (config_plan_pci(cfg, err_msg, sizeof(err_msg)) ||
 	    config_check_iommu(cfg, err_msg, sizeof(err_msg)))
 		return usage_error("%s", err_msg);
@@ -399,6 +419,8 @@ static int check_inputs(const struct vm_config *cfg)
 	for (unsigned int i = 0; i < cfg->nr_disks; i++) {
 		struct blk_options bo = config_blk_options(&cfg->disks[i]);
 
+		if (cfg->disks[i].vhost_user)
+			continue;
 		if (blk_check(cfg->disks[i].path, &bo))
 			return -1;
 	}
@@ -485,7 +507,7 @@ static bool boot_once(struct vm *vm, const struct vm_config *cfg)
 	struct board *b = NULL;
 	bool reboot;
 
-	if (vm_create(vm, cfg->nr_cpus, cfg->ram_size) ||
+	if (vm_create(vm, cfg->nr_cpus, cfg->ram_size, cfg->ram_shared) ||
 	    board->setup(vm, cfg, &b)) {
 		vm->exit_status = 1;
 		vm_destroy(vm);

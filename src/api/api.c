@@ -123,7 +123,14 @@ static cJSON *vm_config_json(const struct vm_config *cfg)
 			continue;
 		o = cJSON_CreateObject();
 		cJSON_AddItemToArray(a, o);
-		cJSON_AddStringToObject(o, "path", d->path);
+		if (d->vhost_user) {
+			/* Cloud Hypervisor's names for it. */
+			cJSON_AddBoolToObject(o, "vhost_user", true);
+			cJSON_AddStringToObject(o, "vhost_socket",
+						d->vhost_user);
+		} else {
+			cJSON_AddStringToObject(o, "path", d->path);
+		}
 		cJSON_AddBoolToObject(o, "readonly", d->readonly);
 		cJSON_AddBoolToObject(o, "direct", d->direct);
 		cJSON_AddNumberToObject(o, "num_queues", d->nr_queues);

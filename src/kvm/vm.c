@@ -244,7 +244,8 @@ static int check_caps(struct vm *vm, const struct arch_kvm_cap *caps,
 	return 0;
 }
 
-int vm_create(struct vm *vm, unsigned int nr_cpus, uint64_t ram_size)
+int vm_create(struct vm *vm, unsigned int nr_cpus, uint64_t ram_size,
+	      bool shared_ram)
 {
 	int ret, api;
 
@@ -276,7 +277,7 @@ int vm_create(struct vm *vm, unsigned int nr_cpus, uint64_t ram_size)
 		return -ENODEV;
 	}
 
-	ret = guest_mem_init(&vm->mem, ram_size);
+	ret = guest_mem_init(&vm->mem, ram_size, shared_ram);
 	if (ret) {
 		pr_err("cannot allocate %llu MiB of guest RAM: %s",
 		       (unsigned long long)(ram_size >> 20), strerror(-ret));

@@ -93,7 +93,8 @@ void vm_unmap_device_memory(struct vm *vm, int slot);
 void vm_init_common(struct vm *vm);
 
 /* Creates the VM with @ram_size bytes of RAM and @nr_cpus vCPUs. */
-int vm_create(struct vm *vm, unsigned int nr_cpus, uint64_t ram_size);
+int vm_create(struct vm *vm, unsigned int nr_cpus, uint64_t ram_size,
+	      bool shared_ram);
 void vm_destroy(struct vm *vm);
 
 /* Starts one thread per vCPU; returns once they run. */

@@ -164,6 +164,13 @@ static const unsigned long vhost_ioctls[] = {
 	VHOST_NET_SET_BACKEND,	   0,
 };
 
+/*
+ * A device a vhost-user back-end serves: the driver's status writes and
+ * resets (vCPUs) send requests with their fds and read the replies
+ * (poll() is device code's already).
+ */
+static const char *const vhost_user_calls[] = { "sendmsg", "recvfrom", NULL };
+
 /* Opening passed-through functions, with every boot. */
 static const unsigned long vfio_setup_ioctls[] = {
 	VFIO_GET_API_VERSION,
@@ -236,6 +243,8 @@ static const unsigned long blk_ioctls[] = {
 
 /* Building and tearing down VMs: every boot and every reboot. */
 static const char *const main_calls[] = {
+	"memfd_create", /* shared guest RAM (vhost-user) */
+	"ftruncate",
 	"openat",
 	"access",
 	"faccessat",
@@ -348,7 +357,7 @@ static const struct kind_spec specs[SANDBOX_NR_KINDS] = {
 		.flags = F_CLONE_THREAD | F_SOCKET_INET | F_SOCKET_UNIX,
 	},
 	[SANDBOX_VCPU] = {
-		.calls = { base_calls, device_calls },
+		.calls = { base_calls, device_calls, vhost_user_calls },
 		.ioctls = { device_ioctls, vcpu_ioctls, vfio_ioctls,
 			    vhost_ioctls },
 		.flags = F_OPEN_EACCES,

@@ -41,6 +41,17 @@ static void test_parse_good(void **state)
 	assert_int_equal(o.type, NET_TAP);
 	assert_string_equal(o.ifname, "tap0");
 	assert_false(o.has_mac);
+	assert_int_equal(o.vhost, NET_VHOST_OFF);
+	assert_false(o.mmio);
+
+	assert_int_equal(net_backend_parse("tap=t1,vhost=auto,transport=mmio",
+					   &o, err, sizeof(err)),
+			 0);
+	assert_int_equal(o.vhost, NET_VHOST_AUTO);
+	assert_true(o.mmio);
+	assert_int_equal(
+		net_backend_parse("tap=t1,vhost=on", &o, err, sizeof(err)), 0);
+	assert_int_equal(o.vhost, NET_VHOST_ON);
 
 	assert_int_equal(net_backend_parse("tap=tap%d,mac=52:54:00:12:34:56",
 					   &o, err, sizeof(err)),

@@ -214,6 +214,17 @@ static int create_virtio_devices(struct vm *vm, const struct vm_config *cfg,
 
 		if (dc->removed)
 			continue;
+		if (dc->vhost_user) {
+			vdev = virtio_vhost_user_blk_create(vm, dc->vhost_user,
+							    m->io);
+			if (!vdev)
+				return -ENODEV;
+			ret = attach_virtio(vm, m, vdev, dc->transport,
+					    dc->addr);
+			if (ret)
+				return ret;
+			continue;
+		}
 		be = blk_open(dc->path, &bo);
 		if (!be)
 			return -errno;
