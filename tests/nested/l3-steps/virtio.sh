@@ -16,6 +16,8 @@
 #   devisor.net        net=, net-dhcp=, net-ip=, net-gw=, net-dns=,
 #                      net-bytes=, net-md5=, net-seconds= (udhcpc, then
 #                      wget of http://10.0.2.2:8080/blob served by L2)
+#   devisor.blk-gone   blk-gone=now (L2 then kills the disk's vhost-user
+#                      back-end), disk-after-gone= (a read after that)
 #   devisor.net=A/L@P  the same with a static address A/L (net-static=)
 #                      and the blob from http://P:8080/blob (L2's tap)
 # Always (with devisor.virtio): virtio-devices=TYPE@TRANSPORT:DRIVER,...
@@ -201,6 +203,20 @@ vt_blk() {
 	rm -f /tmp/pattern
 }
 
+# devisor.blk-gone (after devisor.blk): the back-end of the disk is made
+# to go away (L2 kills qemu-storage-daemon on the blk-gone=now marker);
+# a read that must reach the device then fails or times out, never "ok".
+vt_blk_gone() {
+	m "blk-gone=now"
+	sleep 3
+	echo 3 > /proc/sys/vm/drop_caches
+	if l3_run 10 dd if="/dev/$vt_dev" of=/dev/null bs=4096 count=1 skip=3000; then
+		m "disk-after-gone=ok"
+	else
+		m "disk-after-gone=failed (status $?)"
+	fi
+}
+
 vt_net() {
 	if ! vt_ifc=$(vt_find '/sys/class/net/e*'); then
 		m "net=missing (interfaces: $(cd /sys/class/net && echo *))"
@@ -270,6 +286,7 @@ if vt_flag devisor.virtio > /dev/null; then
 		m "console-active=$(cat /sys/class/tty/console/active 2>/dev/null || echo none)"
 	vt_flag devisor.rng > /dev/null && vt_rng
 	if vt_tok=$(vt_flag devisor.blk); then vt_blk "$vt_tok"; fi
+	vt_flag devisor.blk-gone > /dev/null && [ -n "${vt_dev:-}" ] && vt_blk_gone
 	if vt_arg=$(vt_flag devisor.net); then vt_net "$vt_arg"; fi
 	m "virtio-uptime=$(vt_uptime)"
 fi
