@@ -20,8 +20,20 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <linux/virtio_blk.h>
+#include <linux/virtio_mmio.h>
+#include <stdio.h>
+#include <sys/un.h>
+
 #include "kvm/memory.h"
+#include "kvm/vm.h"
+#include "util/evloop.h"
 #include "vhost/vhost_user.h"
+#include "virtio/blk.h"
+#include "virtio/mmio.h"
+#include "virtio/virtio.h"
+
+#include "helpers/virtio_driver.h"
 
 #define MAXMSG 64
 
@@ -417,6 +429,136 @@ static void test_backend_dies(void **state)
 	free_fake(f);
 }
 
+/* The listening end: accepts one front-end, then is the fake on it. */
+struct listener {
+	struct fake *f;
+	int lfd;
+};
+
+static void *accept_run(void *arg)
+{
+	struct listener *l = arg;
+
+	l->f->fd = accept(l->lfd, NULL, NULL);
+	if (l->f->fd >= 0)
+		fake_run(l->f);
+	return NULL;
+}
+
+#define RAM (64ull << 20)
+#define BASE 0xd0000000ull
+#define GSI 5
+
+/*
+ * virtio-blk on the fake back-end behind virtio-mmio: the configuration
+ * space and features come from the back-end, DRIVER_OK hands it the
+ * ring, and a back-end that hangs up marks the device NEEDS_RESET.
+ */
+static void test_blk_device(void **state)
+{
+	struct fake *f = new_fake();
+	struct listener l = { .f = f };
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	char dir[] = "/tmp/devisor-vu-XXXXXX";
+	struct virtio_dev *vdev;
+	struct evloop *loop;
+	struct vm vm;
+	uint64_t offered;
+	int nseen, i;
+
+	f->features |= 1ull << VIRTIO_BLK_F_FLUSH | 1ull << VIRTIO_BLK_F_MQ;
+	assert_non_null(mkdtemp(dir));
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/s", dir);
+	l.lfd = socket(AF_UNIX, SOCK_STREAM, 0);
+	assert_int_equal(bind(l.lfd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	assert_int_equal(listen(l.lfd, 1), 0);
+	assert_int_equal(pthread_create(&f->thread, NULL, accept_run, &l), 0);
+
+	memset(&vm, 0, sizeof(vm));
+	loop = vd_vm_init(&vm, RAM);
+	/* Private RAM: refused, naming why. */
+	assert_null(virtio_vhost_user_blk_create(&vm, sa.sun_path, loop));
+	guest_mem_destroy(&vm.mem);
+	assert_int_equal(guest_mem_init(&vm.mem, RAM, true), 0);
+	vdev = virtio_vhost_user_blk_create(&vm, sa.sun_path, loop);
+	assert_non_null(vdev);
+	assert_non_null(virtio_mmio_create(&vm, BASE, GSI, vdev, loop));
+
+	/* capacity: the back-end's config bytes 0..7 */
+	assert_int_equal(vd_reg(&vm, BASE, VIRTIO_MMIO_CONFIG), 0x03020100);
+	offered = vd_mmio_offered(&vm, BASE);
+	assert_true(offered & F_VERSION_1);
+	assert_true(offered & (1ull << VIRTIO_BLK_F_FLUSH));
+	/* Not ours to offer: MQ, packed rings, F_PROTOCOL_FEATURES. */
+	assert_false(offered & (1ull << VIRTIO_BLK_F_MQ));
+	assert_false(offered & F_PACKED);
+	assert_false(offered & (1ull << VHOST_USER_F_PROTOCOL_FEATURES));
+
+	vd_mmio_ack(&vm, BASE);
+	assert_true(vd_mmio_features_ok(
+		&vm, BASE, F_VERSION_1 | 1ull << VIRTIO_BLK_F_FLUSH));
+	vd_mmio_setup_queue(&vm, BASE, 0, 256, 64, 0x10000, 0x11000, 0x12000);
+	vd_set_reg(&vm, BASE, VIRTIO_MMIO_STATUS, S_ALL);
+	assert_int_equal(vd_reg(&vm, BASE, VIRTIO_MMIO_STATUS), S_ALL);
+
+	/* Handshake 4, GET_CONFIG, then the start: 2 + 6. */
+	nseen = f->nseen;
+	assert_int_equal(nseen, 5 + 2 + 6);
+	assert_int_equal(f->seen[5].req, VHOST_USER_SET_FEATURES);
+	assert_int_equal(payload64(&f->seen[5]),
+			 F_VERSION_1 | 1ull << VIRTIO_BLK_F_FLUSH |
+				 1ull << VHOST_USER_F_PROTOCOL_FEATURES);
+	assert_int_equal(f->seen[6].req, VHOST_USER_SET_MEM_TABLE);
+	assert_int_equal(f->seen[6].nfds, (int)vm.mem.nr);
+	{
+		uint64_t a[5];
+
+		assert_int_equal(f->seen[9].req, VHOST_USER_SET_VRING_ADDR);
+		memcpy(a, f->seen[9].payload, 40);
+		assert_int_equal(a[1], (uintptr_t)vd_hva(&vm, 0x10000, 1));
+		assert_int_equal(a[2], (uintptr_t)vd_hva(&vm, 0x12000, 1));
+		assert_int_equal(a[3], (uintptr_t)vd_hva(&vm, 0x11000, 1));
+	}
+	/* virtio-mmio has no irqfd: the call fd is devisor's eventfd. */
+	assert_int_equal(f->seen[11].req, VHOST_USER_SET_VRING_CALL);
+	assert_int_equal(f->seen[11].nfds, 1);
+	assert_int_equal(f->seen[12].req, VHOST_USER_SET_VRING_ENABLE);
+
+	/* The back-end signals the call fd: the device interrupts. */
+	{
+		uint64_t one = 1;
+
+		assert_int_equal(write(f->seen[11].fds[0], &one, 8), 8);
+		assert_true(vd_wait_edges(GSI, 1));
+	}
+
+	/* A reset takes the ring back. */
+	vd_mmio_reset(&vm, BASE);
+	assert_int_equal(f->nseen, nseen + 1);
+	assert_int_equal(f->seen[nseen].req, VHOST_USER_GET_VRING_BASE);
+
+	/* Up again, then the back-end dies: NEEDS_RESET. */
+	vd_mmio_ack(&vm, BASE);
+	assert_true(vd_mmio_features_ok(&vm, BASE, F_VERSION_1));
+	vd_mmio_setup_queue(&vm, BASE, 0, 256, 64, 0x10000, 0x11000, 0x12000);
+	vd_set_reg(&vm, BASE, VIRTIO_MMIO_STATUS, S_ALL);
+	assert_int_equal(vd_reg(&vm, BASE, VIRTIO_MMIO_STATUS), S_ALL);
+	shutdown(f->fd, SHUT_RDWR);
+	pthread_join(f->thread, NULL);
+	assert_true(vd_mmio_wait_status(&vm, BASE, S_NEEDS_RESET));
+	/* A reset then asks nothing of the dead back-end. */
+	vd_mmio_reset(&vm, BASE);
+
+	vd_vm_destroy(&vm, loop);
+	close(l.lfd);
+	unlink(sa.sun_path);
+	rmdir(dir);
+	for (i = 0; i < f->nseen; i++)
+		for (int k = 0; k < f->seen[i].nfds; k++)
+			close(f->seen[i].fds[k]);
+	free(f);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -426,6 +568,7 @@ int main(void)
 		cmocka_unit_test(test_get_config),
 		cmocka_unit_test(test_hostile_replies),
 		cmocka_unit_test(test_backend_dies),
+		cmocka_unit_test(test_blk_device),
 	};
 
 	return cmocka_run_group_tests_name("vhost_user", tests, NULL, NULL);
