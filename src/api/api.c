@@ -108,6 +108,7 @@ static cJSON *vm_config_json(const struct vm_config *cfg)
 	cJSON_AddNumberToObject(o, "max_vcpus", cfg->nr_cpus);
 	o = cJSON_AddObjectToObject(c, "memory");
 	cJSON_AddNumberToObject(o, "size", (double)cfg->ram_size);
+	cJSON_AddBoolToObject(o, "shared", cfg->ram_shared);
 	o = cJSON_AddObjectToObject(c, "payload");
 	if (cfg->kernel)
 		cJSON_AddStringToObject(o, "kernel", cfg->kernel);
