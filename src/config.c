@@ -479,6 +479,11 @@ int config_check_iommu(const struct vm_config *cfg, char *err, size_t errlen)
 			     "the VT-d unit translates PCI functions only; use "
 			     "transport=pci",
 			     i + 1);
+		if (cfg->nets[i].type == NET_VHOST_USER)
+			FAIL("--iommu vtd: --net #%u is vhost-user, whose "
+			     "back-end would need the unit's translations (no "
+			     "IOTLB support yet)",
+			     i + 1);
 		if (cfg->nets[i].vhost != NET_VHOST_OFF)
 			FAIL("--iommu vtd: --net #%u has vhost=, whose kernel "
 			     "worker would need the unit's translations (no "

@@ -397,6 +397,12 @@ static int parse_run(int argc, char **argv, struct vm_config *cfg,
 				"memfd)");
 			cfg->ram_shared = true;
 		}
+	for (unsigned int i = 0; i < cfg->nr_nets; i++)
+		if (cfg->nets[i].type == NET_VHOST_USER && !cfg->ram_shared) {
+			pr_info("--net vhost-user: guest RAM is shared (a "
+				"memfd)");
+			cfg->ram_shared = true;
+		}
 	if (config_plan_pci(cfg, err_msg, sizeof(err_msg)) ||
 	    config_check_iommu(cfg, err_msg, sizeof(err_msg)))
 		return usage_error("%s", err_msg);

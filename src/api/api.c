@@ -149,6 +149,11 @@ static cJSON *vm_config_json(const struct vm_config *cfg)
 		cJSON_AddItemToArray(a, o);
 		if (n->type == NET_TAP)
 			cJSON_AddStringToObject(o, "tap", n->ifname);
+		if (n->type == NET_VHOST_USER) {
+			cJSON_AddBoolToObject(o, "vhost_user", true);
+			cJSON_AddStringToObject(o, "vhost_socket",
+						n->vhost_user);
+		}
 		if (n->has_mac) {
 			fmt_mac(buf, n->mac);
 			cJSON_AddStringToObject(o, "mac", buf);

@@ -34,7 +34,7 @@
 #define NET_USER_DNS "10.0.2.3"
 #define NET_USER_GUEST "10.0.2.15"
 
-enum net_type { NET_NONE, NET_TAP, NET_USER };
+enum net_type { NET_NONE, NET_TAP, NET_USER, NET_VHOST_USER };
 
 /* tap's vhost=: the queues in the host kernel's vhost-net, or not. */
 enum net_vhost { NET_VHOST_OFF, NET_VHOST_ON, NET_VHOST_AUTO };
@@ -58,6 +58,8 @@ struct net_options {
 	bool mmio;
 	/* tap only */
 	enum net_vhost vhost;
+	/* vhost-user=SOCKET: the back-end's socket (sun_path's size) */
+	char vhost_user[108];
 	/* user only */
 	bool ipv6;
 	unsigned int nr_hostfwd;
@@ -110,7 +112,8 @@ struct net_backend {
 };
 
 /*
- * Parses "tap=NAME[,vhost=on|off|auto][,mac=M]" or
+ * Parses "tap=NAME[,vhost=on|off|auto][,mac=M]", "vhost-user=SOCKET[,mac=M]"
+ * or
  * "user[,hostfwd=[tcp|udp]:[HADDR]:HPORT-[GADDR]:GPORT]...[,ipv6=on|off]
  * [,mac=M]", either with [,transport=pci|mmio]. Returns 0, or -EINVAL with a message in @err.
  */
@@ -171,6 +174,12 @@ void net_mac_format(const uint8_t mac[NET_MAC_LEN], char buf[NET_MAC_STRLEN]);
  * back-end never started: devisor must not read it too.
  */
 int net_backend_tap_fd(struct net_backend *be);
+/*
+ * The socket of a vhost-user back-end (`vhost-user=SOCKET`), else NULL.
+ * Such a back-end moves no frame itself: the device hands its queues to
+ * the process on the socket.
+ */
+const char *net_backend_vhost_user(struct net_backend *be);
 
 /* Internal: the back-ends' constructors. */
 struct net_backend *net_tap_open(const struct net_options *opts,

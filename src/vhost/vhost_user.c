@@ -12,13 +12,16 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
 
 #include "kvm/memory.h"
 #include "util/common.h"
+#include "util/evloop.h"
 #include "util/log.h"
+#include "virtio/virtio.h"
 
 #define HDR VHOST_USER_HDR_SIZE
 
@@ -441,4 +444,76 @@ int vhost_user_get_config(struct vhost_user *u, uint32_t off, void *buf,
 	}
 	memcpy(buf, p + 12, len);
 	return 0;
+}
+
+/* The back-end closed its end: the device cannot work any more. */
+static void hangup_cb(void *opaque, uint32_t events)
+{
+	struct vhost_user *u = opaque;
+	struct virtio_dev *vdev = u->vdev;
+
+	pthread_mutex_lock(&vdev->lock);
+	if (!u->dead)
+		pr_err("%s: the vhost-user back-end closed the connection; the "
+		       "device stops working",
+		       u->name);
+	u->dead = true;
+	u->running = false;
+	virtio_dev_fail(vdev, -EPIPE, "vhost-user back-end gone");
+	pthread_mutex_unlock(&vdev->lock);
+}
+
+int vhost_user_watch(struct vhost_user *u, struct virtio_dev *vdev,
+		     struct evloop *loop)
+{
+	int ret;
+
+	u->vdev = vdev;
+	ret = evloop_add(loop, u->fd, EPOLLRDHUP | EPOLLET, hangup_cb, u);
+	if (ret)
+		pr_err("%s: cannot watch the vhost-user socket: %s", u->name,
+		       strerror(-ret));
+	else
+		u->loop = loop;
+	return ret;
+}
+
+void vhost_user_unwatch(struct vhost_user *u)
+{
+	if (u->loop)
+		evloop_del(u->loop, u->fd);
+	u->loop = NULL;
+}
+
+int vhost_user_start(struct vhost_user *u, struct virtio_dev *vdev,
+		     const struct guest_mem *mem,
+		     const struct vhost_call *calls, unsigned int nr)
+{
+	int ret;
+
+	/* Bits the back-end never offered (MAC, STATUS) are ours. */
+	ret = vhost_user_set_features(u, vdev->features & u->features);
+	if (!ret)
+		ret = vhost_user_set_mem_table(u, mem);
+	for (unsigned int q = 0; q < nr && !ret; q++) {
+		struct vhost_ring r;
+
+		ret = vhost_ring_of(vdev, mem, q, &calls[q], &r);
+		if (!ret)
+			ret = vhost_user_set_ring(u, &r);
+		if (!ret)
+			u->running = true;
+	}
+	return ret;
+}
+
+void vhost_user_stop(struct vhost_user *u, unsigned int nr)
+{
+	uint16_t base;
+
+	if (!u->running)
+		return;
+	u->running = false;
+	for (unsigned int q = 0; q < nr; q++)
+		vhost_user_get_ring_base(u, q, &base);
 }

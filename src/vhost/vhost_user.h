@@ -20,7 +20,9 @@
 
 #include "vhost/vhost.h"
 
+struct evloop;
 struct guest_mem;
+struct virtio_dev;
 
 enum vhost_user_request {
 	VHOST_USER_GET_FEATURES = 1,
@@ -70,6 +72,10 @@ struct vhost_user {
 	uint64_t features; /* the back-end's (GET_FEATURES) */
 	uint64_t protocol_features; /* negotiated */
 	bool dead; /* the connection is gone: -EPIPE from now on */
+	/* vhost_user_watch(): the device whose back-end this is */
+	struct virtio_dev *vdev;
+	struct evloop *loop;
+	bool running; /* vhost_user_start() handed it the rings */
 };
 
 /*
@@ -100,6 +106,27 @@ int vhost_user_get_ring_base(struct vhost_user *u, unsigned int index,
 /* @len bytes of the device's configuration space from @off (CONFIG). */
 int vhost_user_get_config(struct vhost_user *u, uint32_t off, void *buf,
 			  uint32_t len);
+
+/*
+ * For a device @vdev served by @u: watch the socket on @loop for a
+ * hang-up only (replies are read by whoever asked), which logs one error
+ * and marks @vdev DEVICE_NEEDS_RESET. vhost_user_unwatch() before the
+ * device's lock goes (no lock held).
+ */
+int vhost_user_watch(struct vhost_user *u, struct virtio_dev *vdev,
+		     struct evloop *loop);
+void vhost_user_unwatch(struct vhost_user *u);
+
+/*
+ * DRIVER_OK of @vdev: the negotiated features the back-end knows, the
+ * memory table, then rings 0..@nr-1 (vhost_ring_of(), @calls[q] where the
+ * transport has no irqfd). Stop: GET_VRING_BASE of each; a no-op when
+ * not started or the back-end is gone. Under the device lock.
+ */
+int vhost_user_start(struct vhost_user *u, struct virtio_dev *vdev,
+		     const struct guest_mem *mem,
+		     const struct vhost_call *calls, unsigned int nr);
+void vhost_user_stop(struct vhost_user *u, unsigned int nr);
 
 /*
  * Checks one reply of @len bytes (header and payload) to @request that

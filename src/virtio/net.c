@@ -38,6 +38,7 @@
 #include "util/iov.h"
 #include "util/log.h"
 #include "vhost/vhost.h"
+#include "vhost/vhost_user.h"
 #include "virtio/virtio.h"
 
 #define NET_QUEUE_SIZE 256
@@ -114,6 +115,8 @@ struct virtio_net {
 	uint64_t vhost_features; /* what the kernel can do */
 	struct vhost_call calls[2];
 	bool vhost_running; /* rings and tap handed over */
+	/* vhost-user: the queues are an external process's (vu.fd >= 0). */
+	struct vhost_user vu;
 };
 
 static struct virtio_net *to_net(struct virtio_dev *vdev)
@@ -667,6 +670,8 @@ static int vnet_activate(struct virtio_dev *vdev)
 	int tapfd = net_backend_tap_fd(n->be);
 	int ret;
 
+	if (n->vu.fd >= 0)
+		return vhost_user_start(&n->vu, vdev, &n->vm->mem, n->calls, 2);
 	if (n->vhost.fd < 0)
 		return 0;
 	/* Offloads are the tap's business, not the worker's. */
@@ -693,6 +698,8 @@ static void vnet_reset(struct virtio_dev *vdev)
 	struct virtio_net *n = to_net(vdev);
 
 	vhost_net_stop(n);
+	if (n->vu.fd >= 0)
+		vhost_user_stop(&n->vu, 2);
 
 	n->tx_have = false;
 	n->tx_blocked = false;
@@ -712,6 +719,14 @@ static void vnet_stop(struct virtio_dev *vdev)
 {
 	struct virtio_net *n = to_net(vdev);
 
+	if (n->vu.fd >= 0) {
+		virtio_dev_lock(vdev);
+		vhost_user_stop(&n->vu, 2);
+		virtio_dev_unlock(vdev);
+		vhost_user_unwatch(&n->vu);
+		for (unsigned int q = 0; q < 2; q++)
+			vhost_call_stop(&n->calls[q]);
+	}
 	if (n->vhost.fd >= 0) {
 		virtio_dev_lock(vdev);
 		vhost_net_stop(n);
@@ -737,6 +752,7 @@ static void vnet_destroy(struct virtio_dev *vdev)
 	for (unsigned int q = 0; q < 2; q++)
 		vhost_call_close(&n->calls[q]);
 	vhost_close(&n->vhost);
+	vhost_user_close(&n->vu);
 	close(n->irq_efd);
 	free(n);
 }
@@ -791,11 +807,40 @@ static int vhost_net_open(struct virtio_net *n, enum net_vhost mode)
 	return 0;
 }
 
+/*
+ * vhost-user=SOCKET: connects and negotiates; the device then offers the
+ * back-end's offloads and MRG_RXBUF, and MAC and STATUS of its own.
+ */
+static int vhost_user_net_open(struct virtio_net *n, const char *path,
+			       uint64_t *features)
+{
+	int ret = vhost_user_connect(&n->vu, path, "virtio-net");
+
+	for (unsigned int q = 0; q < 2 && !ret; q++)
+		ret = vhost_call_init(&n->calls[q], &n->vdev, q, n->loop);
+	if (!ret)
+		ret = vhost_user_watch(&n->vu, &n->vdev, n->loop);
+	if (ret)
+		return ret;
+	*features = F(VIRTIO_NET_F_MAC) | F(VIRTIO_NET_F_STATUS) |
+		    (n->vu.features &
+		     (F(VIRTIO_NET_F_MRG_RXBUF) | OFFLOAD_FEATURES));
+	if (!offloads_consistent(*features))
+		*features &= ~OFFLOAD_FEATURES;
+	n->vdev.core_features_off = (VIRTIO_CORE_FEATURES & ~n->vu.features) |
+				    F(VIRTQ_F_RING_PACKED);
+	n->vdev.kernel_queues = 3;
+	pr_info("virtio-net: its queues are served by the vhost-user "
+		"back-end at %s",
+		path);
+	return 0;
+}
+
 struct virtio_dev *virtio_net_create(struct vm *vm, struct net_backend *be,
 				     enum net_vhost vhost)
 {
 	struct virtio_net *n = calloc(1, sizeof(*n));
-	uint64_t features;
+	uint64_t features = 0;
 	int ret;
 
 	if (!n) {
@@ -811,20 +856,27 @@ struct virtio_dev *virtio_net_create(struct vm *vm, struct net_backend *be,
 	n->loop = be->loop;
 	n->vm = vm;
 	n->vhost.fd = -1;
+	n->vu.fd = -1;
 	n->calls[0].fd = n->calls[1].fd = -1;
 
-	ret = vhost_net_open(n, vhost);
-	if (ret < 0)
-		goto fail_vhost;
-
-	features = F(VIRTIO_NET_F_MAC) | F(VIRTIO_NET_F_STATUS) |
-		   F(VIRTIO_NET_F_MRG_RXBUF);
-	if (n->vhost.fd >= 0 &&
-	    !(n->vhost_features & F(VIRTIO_NET_F_MRG_RXBUF)))
-		features &= ~F(VIRTIO_NET_F_MRG_RXBUF);
-	if (be->has_vnet_hdr)
-		features |= OFFLOAD_FEATURES;
-	else
+	if (net_backend_vhost_user(be)) {
+		ret = vhost_user_net_open(n, net_backend_vhost_user(be),
+					  &features);
+		if (ret < 0)
+			goto fail_vhost;
+	} else {
+		ret = vhost_net_open(n, vhost);
+		if (ret < 0)
+			goto fail_vhost;
+		features = F(VIRTIO_NET_F_MAC) | F(VIRTIO_NET_F_STATUS) |
+			   F(VIRTIO_NET_F_MRG_RXBUF);
+		if (n->vhost.fd >= 0 &&
+		    !(n->vhost_features & F(VIRTIO_NET_F_MRG_RXBUF)))
+			features &= ~F(VIRTIO_NET_F_MRG_RXBUF);
+		if (be->has_vnet_hdr)
+			features |= OFFLOAD_FEATURES;
+	}
+	if (!be->has_vnet_hdr)
 		/* User networking's fixed MTU; a tap's is the host's call. */
 		features |= F(VIRTIO_NET_F_MTU);
 	n->vdev.device_features = features;
@@ -847,7 +899,7 @@ struct virtio_dev *virtio_net_create(struct vm *vm, struct net_backend *be,
 	if (ret)
 		goto fail_efd;
 	/* With vhost the kernel reads the tap, never we. */
-	if (n->vhost.fd < 0)
+	if (n->vhost.fd < 0 && n->vu.fd < 0)
 		ret = net_backend_start(be, vnet_rx, vnet_tx_ready, n);
 	if (ret)
 		goto fail_loop;
@@ -860,9 +912,11 @@ fail_efd:
 fail:
 	pr_err("virtio-net: cannot start %s: %s", be->name, strerror(-ret));
 fail_vhost:
+	vhost_user_unwatch(&n->vu);
 	for (unsigned int q = 0; q < 2; q++)
 		vhost_call_close(&n->calls[q]);
 	vhost_close(&n->vhost);
+	vhost_user_close(&n->vu);
 	pthread_mutex_destroy(&n->vdev.lock);
 	free(n);
 	return NULL;

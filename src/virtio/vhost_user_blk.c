@@ -15,7 +15,6 @@
 #include <linux/virtio_blk.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/epoll.h>
 
 #include "kvm/vm.h"
 #include "util/evloop.h"
@@ -45,8 +44,6 @@ struct vu_blk {
 	struct vhost_user vu;
 	struct vhost_call call;
 	uint8_t config[CFG_LEN];
-	bool running; /* the ring is the back-end's */
-	bool watching; /* vu.fd on the loop for a hang-up */
 };
 
 static struct vu_blk *to_vb(struct virtio_dev *vdev)
@@ -54,54 +51,16 @@ static struct vu_blk *to_vb(struct virtio_dev *vdev)
 	return (struct vu_blk *)vdev;
 }
 
-static void vb_stop_ring(struct vu_blk *vb)
-{
-	uint16_t base;
-
-	if (!vb->running)
-		return;
-	vb->running = false;
-	vhost_user_get_ring_base(&vb->vu, 0, &base);
-}
-
-/* The back-end closed its end: the device cannot work any more. */
-static void hangup_cb(void *opaque, uint32_t events)
-{
-	struct vu_blk *vb = opaque;
-
-	pthread_mutex_lock(&vb->vdev.lock);
-	if (!vb->vu.dead) {
-		pr_err("%s: the vhost-user back-end closed the connection; the "
-		       "disk stops working",
-		       vb->vdev.name);
-		vb->vu.dead = true;
-	}
-	vb->running = false;
-	virtio_dev_fail(&vb->vdev, -EPIPE, "vhost-user back-end gone");
-	pthread_mutex_unlock(&vb->vdev.lock);
-}
-
 static int vb_activate(struct virtio_dev *vdev)
 {
 	struct vu_blk *vb = to_vb(vdev);
-	struct vhost_ring r;
-	int ret;
 
-	ret = vhost_user_set_features(&vb->vu, vdev->features);
-	if (!ret)
-		ret = vhost_user_set_mem_table(&vb->vu, &vb->vm->mem);
-	if (!ret)
-		ret = vhost_ring_of(vdev, &vb->vm->mem, 0, &vb->call, &r);
-	if (!ret)
-		ret = vhost_user_set_ring(&vb->vu, &r);
-	if (!ret)
-		vb->running = true;
-	return ret;
+	return vhost_user_start(&vb->vu, vdev, &vb->vm->mem, &vb->call, 1);
 }
 
 static void vb_reset(struct virtio_dev *vdev)
 {
-	vb_stop_ring(to_vb(vdev));
+	vhost_user_stop(&to_vb(vdev)->vu, 1);
 }
 
 static void vb_stop(struct virtio_dev *vdev)
@@ -109,11 +68,9 @@ static void vb_stop(struct virtio_dev *vdev)
 	struct vu_blk *vb = to_vb(vdev);
 
 	pthread_mutex_lock(&vdev->lock);
-	vb_stop_ring(vb);
+	vhost_user_stop(&vb->vu, 1);
 	pthread_mutex_unlock(&vdev->lock);
-	if (vb->watching)
-		evloop_del(vb->loop, vb->vu.fd);
-	vb->watching = false;
+	vhost_user_unwatch(&vb->vu);
 	vhost_call_stop(&vb->call);
 }
 
@@ -172,10 +129,8 @@ struct virtio_dev *virtio_vhost_user_blk_create(struct vm *vm,
 	vb->vdev.config_len = CFG_LEN;
 	if (vhost_call_init(&vb->call, &vb->vdev, 0, loop))
 		goto fail;
-	/* A hang-up only: replies are read by whoever asked. */
-	if (evloop_add(loop, vb->vu.fd, EPOLLRDHUP | EPOLLET, hangup_cb, vb))
+	if (vhost_user_watch(&vb->vu, &vb->vdev, loop))
 		goto fail;
-	vb->watching = true;
 	return &vb->vdev;
 fail:
 	vhost_call_close(&vb->call);

@@ -22,6 +22,7 @@
 
 #include <linux/virtio_blk.h>
 #include <linux/virtio_mmio.h>
+#include <linux/virtio_net.h>
 #include <stdio.h>
 #include <sys/un.h>
 
@@ -29,8 +30,10 @@
 #include "kvm/vm.h"
 #include "util/evloop.h"
 #include "vhost/vhost_user.h"
+#include "backend/net.h"
 #include "virtio/blk.h"
 #include "virtio/mmio.h"
+#include "virtio/net.h"
 #include "virtio/virtio.h"
 
 #include "helpers/virtio_driver.h"
@@ -559,6 +562,99 @@ static void test_blk_device(void **state)
 	free(f);
 }
 
+/*
+ * virtio-net on the fake back-end (--net vhost-user=SOCKET): MAC and
+ * STATUS are devisor's, offloads and MRG_RXBUF the back-end's, and
+ * DRIVER_OK hands it both rings.
+ */
+static void test_net_device(void **state)
+{
+	struct fake *f = new_fake();
+	struct listener l = { .f = f };
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	char dir[] = "/tmp/devisor-vu-XXXXXX";
+	struct net_options o;
+	struct net_backend *be;
+	struct virtio_dev *vdev;
+	struct evloop *loop;
+	struct vm vm;
+	uint64_t offered;
+	char err[128], spec[160];
+	int i;
+
+	f->features |=
+		1ull << VIRTIO_NET_F_MRG_RXBUF | 1ull << VIRTIO_NET_F_CSUM |
+		1ull << VIRTIO_NET_F_HOST_TSO4 | 1ull << VIRTIO_NET_F_CTRL_VQ;
+	assert_non_null(mkdtemp(dir));
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/s", dir);
+	l.lfd = socket(AF_UNIX, SOCK_STREAM, 0);
+	assert_int_equal(bind(l.lfd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	assert_int_equal(listen(l.lfd, 1), 0);
+	assert_int_equal(pthread_create(&f->thread, NULL, accept_run, &l), 0);
+
+	memset(&vm, 0, sizeof(vm));
+	loop = vd_vm_init(&vm, RAM);
+	guest_mem_destroy(&vm.mem);
+	assert_int_equal(guest_mem_init(&vm.mem, RAM, true), 0);
+	snprintf(spec, sizeof(spec), "vhost-user=%s,mac=52:54:00:00:00:07",
+		 sa.sun_path);
+	assert_int_equal(net_backend_parse(spec, &o, err, sizeof(err)), 0);
+	be = net_backend_open(&o, loop);
+	assert_non_null(be);
+	vdev = virtio_net_create(&vm, be, NET_VHOST_OFF);
+	assert_non_null(vdev);
+	assert_non_null(virtio_mmio_create(&vm, BASE, GSI, vdev, loop));
+
+	assert_int_equal(vd_reg(&vm, BASE, VIRTIO_MMIO_CONFIG), 0x00005452);
+	offered = vd_mmio_offered(&vm, BASE);
+	assert_true(offered & (1ull << VIRTIO_NET_F_MAC));
+	assert_true(offered & (1ull << VIRTIO_NET_F_MRG_RXBUF));
+	assert_true(offered & (1ull << VIRTIO_NET_F_HOST_TSO4));
+	/* No control queue here, and no offload the back-end lacks. */
+	assert_false(offered & (1ull << VIRTIO_NET_F_CTRL_VQ));
+	assert_false(offered & (1ull << VIRTIO_NET_F_GUEST_CSUM));
+
+	vd_mmio_ack(&vm, BASE);
+	assert_true(
+		vd_mmio_features_ok(&vm, BASE,
+				    F_VERSION_1 | 1ull << VIRTIO_NET_F_MAC |
+					    1ull << VIRTIO_NET_F_MRG_RXBUF));
+	for (unsigned int q = 0; q < 2; q++)
+		vd_mmio_setup_queue(&vm, BASE, q, 256, 64, 0x10000 + q * 0x4000,
+				    0x11000 + q * 0x4000, 0x12000 + q * 0x4000);
+	vd_set_reg(&vm, BASE, VIRTIO_MMIO_STATUS, S_ALL);
+	assert_int_equal(vd_reg(&vm, BASE, VIRTIO_MMIO_STATUS), S_ALL);
+	/* Handshake 4, then features, table and two rings of 6. */
+	assert_int_equal(f->nseen, 4 + 2 + 12);
+	/* MAC is not the back-end's: it does not hear of it. */
+	assert_int_equal(payload64(&f->seen[4]),
+			 F_VERSION_1 | 1ull << VIRTIO_NET_F_MRG_RXBUF |
+				 1ull << VHOST_USER_F_PROTOCOL_FEATURES);
+	assert_int_equal(f->seen[12].req, VHOST_USER_SET_VRING_NUM);
+	{
+		uint32_t idx;
+
+		memcpy(&idx, f->seen[12].payload, 4);
+		assert_int_equal(idx, 1);
+	}
+	assert_int_equal(f->seen[17].req, VHOST_USER_SET_VRING_ENABLE);
+
+	vd_mmio_reset(&vm, BASE);
+	assert_int_equal(f->nseen, 18 + 2);
+	assert_int_equal(f->seen[18].req, VHOST_USER_GET_VRING_BASE);
+	assert_int_equal(f->seen[19].req, VHOST_USER_GET_VRING_BASE);
+
+	vd_vm_destroy(&vm, loop);
+	pthread_join(f->thread, NULL);
+	close(l.lfd);
+	unlink(sa.sun_path);
+	rmdir(dir);
+	for (i = 0; i < f->nseen; i++)
+		for (int k = 0; k < f->seen[i].nfds; k++)
+			close(f->seen[i].fds[k]);
+	free(f);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -569,6 +665,7 @@ int main(void)
 		cmocka_unit_test(test_hostile_replies),
 		cmocka_unit_test(test_backend_dies),
 		cmocka_unit_test(test_blk_device),
+		cmocka_unit_test(test_net_device),
 	};
 
 	return cmocka_run_group_tests_name("vhost_user", tests, NULL, NULL);

@@ -8,7 +8,7 @@
 vc_disk
 v=$(vc_l2 qsd)
 if [[ $v == killed* ]]; then pass "$name/qsd-killed"; else fail "$name/qsd-killed" "qsd=${v:-none}, want killed (blk-gone=$(marker "$clog" blk-gone || true))"; fi
-if grep -q "vhost-user-blk: the vhost-user back-end closed the connection; the disk stops working" "$clog"; then
+if grep -q "vhost-user-blk: the vhost-user back-end closed the connection; the device stops working" "$clog"; then
 	pass "$name/gone-message"
 else
 	fail "$name/gone-message" "no 'the vhost-user back-end closed the connection' from devisor"
