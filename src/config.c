@@ -146,7 +146,7 @@ parse_blk_spec(const char *what, const char *keys,
 		if (!ret)
 			FAIL("unknown %s option '%s' (%s)", what, tok, keys);
 	}
-	if (!d->path)
+	if (!d->path && !d->vhost_user)
 		FAIL("%s needs path=IMAGE", what);
 	return 0;
 }
@@ -164,6 +164,10 @@ static int disk_key(const char *key, char *val, struct disk_config *d,
 			d->transport = TRANSPORT_MMIO;
 		else
 			FAIL("disk transport takes pci or mmio, not '%s'", val);
+	} else if (!strcmp(key, "vhost-user")) {
+		if (!*val)
+			FAIL("disk vhost-user needs a socket path");
+		d->vhost_user = val;
 	} else if (!strcmp(key, "queues")) {
 		if (parse_uint(val, 1, 16, &n))
 			FAIL("disk queues takes a number from 1 to 16, not "
@@ -181,11 +185,17 @@ int config_parse_disk(char *spec, struct disk_config *d, char *err,
 {
 	int ret = parse_blk_spec("disk",
 				 "path, readonly, transport, direct, engine, "
-				 "queues, serial, addr",
+				 "queues, serial, addr, vhost-user",
 				 disk_key, spec, d, err, errlen);
 
 	if (ret)
 		return ret;
+	/* The back-end owns the image and how it is read. */
+	if (d->vhost_user &&
+	    (d->path || d->readonly || d->direct ||
+	     d->engine != BLK_ENGINE_AUTO || d->nr_queues != 1 || d->serial[0]))
+		FAIL("disk vhost-user=SOCKET takes only transport= and addr= "
+		     "(the back-end has the image)");
 	if (d->addr != CONFIG_PCI_AUTO && d->transport == TRANSPORT_MMIO)
 		FAIL("disk addr= is a PCI address; transport=mmio has none");
 	return 0;
@@ -300,6 +310,11 @@ int config_parse_net(const char *spec, struct net_options *out, int *addr,
 	}
 	*w = '\0';
 	ret = net_backend_parse(rest, out, err, errlen);
+	if (!ret && out->mmio && *addr != CONFIG_PCI_AUTO) {
+		snprintf(err, errlen,
+			 "net addr= is a PCI address; transport=mmio has none");
+		ret = -EINVAL;
+	}
 out:
 	free(rest);
 	return ret;
@@ -465,10 +480,32 @@ int config_check_iommu(const struct vm_config *cfg, char *err, size_t errlen)
 	if (cfg->iommu != IOMMU_VTD)
 		return 0;
 	for (unsigned int i = 0; i < cfg->nr_disks; i++) {
+		if (cfg->disks[i].vhost_user)
+			FAIL("--iommu vtd: --disk #%u is vhost-user, whose "
+			     "back-end would need the unit's translations (no "
+			     "IOTLB support yet)",
+			     i + 1);
 		if (cfg->disks[i].transport == TRANSPORT_MMIO)
 			FAIL("--iommu vtd: --disk #%u has transport=mmio, and "
 			     "the VT-d unit translates PCI functions only; use "
 			     "transport=pci",
+			     i + 1);
+	}
+	for (unsigned int i = 0; i < cfg->nr_nets; i++) {
+		if (cfg->nets[i].mmio)
+			FAIL("--iommu vtd: --net #%u has transport=mmio, and "
+			     "the VT-d unit translates PCI functions only; use "
+			     "transport=pci",
+			     i + 1);
+		if (cfg->nets[i].type == NET_VHOST_USER)
+			FAIL("--iommu vtd: --net #%u is vhost-user, whose "
+			     "back-end would need the unit's translations (no "
+			     "IOTLB support yet)",
+			     i + 1);
+		if (cfg->nets[i].vhost != NET_VHOST_OFF)
+			FAIL("--iommu vtd: --net #%u has vhost=, whose kernel "
+			     "worker would need the unit's translations (no "
+			     "IOTLB support yet); use vhost=off",
 			     i + 1);
 	}
 	if (cfg->vsock.enabled && cfg->vsock.transport == TRANSPORT_MMIO)
@@ -534,6 +571,8 @@ int config_plan_pci(struct vm_config *cfg, char *err, size_t errlen)
 
 	/* NICs first: their slots name the guest's interfaces (enp0sN). */
 	for (i = 0; i < cfg->nr_nets; i++) {
+		if (cfg->nets[i].mmio)
+			continue;
 		snprintf(w[n].name, sizeof(w[n].name), "--net #%u", i + 1);
 		w[n++].addr = &cfg->net_addrs[i];
 	}

@@ -25,6 +25,8 @@ enum virtio_transport_kind { TRANSPORT_PCI, TRANSPORT_MMIO };
 
 struct disk_config {
 	const char *path;
+	/* vhost-user=SOCKET: served by an external back-end, no image */
+	const char *vhost_user;
 	bool readonly;
 	bool direct;
 	enum blk_engine engine;
@@ -45,7 +47,7 @@ struct disk_config config_disk_defaults(void);
 
 /* "path=IMG[,readonly=on][,transport=pci|mmio][,direct=on]
  *  [,engine=auto|io_uring|sync][,queues=N][,serial=S][,addr=DD.F]"; a bare
- *  IMG works too. Points into @spec, which must outlive @out. */
+ *  IMG works too; or "vhost-user=SOCKET[,transport=pci|mmio][,addr=DD.F]". Points into @spec, which must outlive @out. */
 int config_parse_disk(char *spec, struct disk_config *out, char *err,
 		      size_t errlen);
 
@@ -149,6 +151,8 @@ struct vm_config {
 	const char *cmdline;
 	unsigned int nr_cpus;
 	uint64_t ram_size;
+	/* Guest RAM in a memfd (shared=on, or any vhost-user device). */
+	bool ram_shared;
 	const char *boot_protocol; /* NULL: pick from the image */
 
 	struct disk_config disks[CONFIG_MAX_DISKS];

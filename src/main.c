@@ -214,7 +214,19 @@ static int parse_run(int argc, char **argv, struct vm_config *cfg,
 						   MAX_CPUS, optarg);
 			cfg->nr_cpus = n;
 			break;
-		case 'm':
+		case 'm': {
+			char *opt = strchr(optarg, ',');
+
+			if (opt) {
+				*opt++ = '\0';
+				if (!strcmp(opt, "shared=on"))
+					cfg->ram_shared = true;
+				else if (strcmp(opt, "shared=off"))
+					return usage_error(
+						"--memory takes SIZE[,shared=on|"
+						"off], not '%s'",
+						opt);
+			}
 			err = parse_size(optarg, &cfg->ram_size);
 			if (err)
 				return usage_error("--memory takes a size such "
@@ -229,6 +241,7 @@ static int parse_run(int argc, char **argv, struct vm_config *cfg,
 						   "multiple of 4K",
 						   optarg);
 			break;
+		}
 		case OPT_BOOT:
 			if (!strcmp(optarg, "auto"))
 				cfg->boot_protocol = NULL;
@@ -369,6 +382,19 @@ static int parse_run(int argc, char **argv, struct vm_config *cfg,
 		return usage_error("unexpected argument '%s'", argv[optind]);
 	if (!cfg->kernel)
 		return usage_error("run needs --kernel PATH");
+	/* A vhost-user back-end maps guest RAM: it must be a memfd. */
+	for (unsigned int i = 0; i < cfg->nr_disks; i++)
+		if (cfg->disks[i].vhost_user && !cfg->ram_shared) {
+			pr_info("--disk vhost-user: guest RAM is shared (a "
+				"memfd)");
+			cfg->ram_shared = true;
+		}
+	for (unsigned int i = 0; i < cfg->nr_nets; i++)
+		if (cfg->nets[i].type == NET_VHOST_USER && !cfg->ram_shared) {
+			pr_info("--net vhost-user: guest RAM is shared (a "
+				"memfd)");
+			cfg->ram_shared = true;
+		}
 	if (config_plan_pci(cfg, err_msg, sizeof(err_msg)) ||
 	    config_check_iommu(cfg, err_msg, sizeof(err_msg)))
 		return usage_error("%s", err_msg);
@@ -391,6 +417,8 @@ static int check_inputs(const struct vm_config *cfg)
 	for (unsigned int i = 0; i < cfg->nr_disks; i++) {
 		struct blk_options bo = config_blk_options(&cfg->disks[i]);
 
+		if (cfg->disks[i].vhost_user)
+			continue;
 		if (blk_check(cfg->disks[i].path, &bo))
 			return -1;
 	}
@@ -478,7 +506,8 @@ static bool boot_once(struct vm *vm, const struct vm_config *cfg)
 	bool reboot;
 
 	if (vm_create(vm, cfg->nr_cpus, cfg->ram_size,
-		      board->vm_flags ? board->vm_flags(cfg) : 0) ||
+		      (board->vm_flags ? board->vm_flags(cfg) : 0) |
+			      (cfg->ram_shared ? VM_SHARED_RAM : 0)) ||
 	    board->setup(vm, cfg, &b)) {
 		vm->exit_status = 1;
 		vm_destroy(vm);

@@ -108,6 +108,7 @@ static cJSON *vm_config_json(const struct vm_config *cfg)
 	cJSON_AddNumberToObject(o, "max_vcpus", cfg->nr_cpus);
 	o = cJSON_AddObjectToObject(c, "memory");
 	cJSON_AddNumberToObject(o, "size", (double)cfg->ram_size);
+	cJSON_AddBoolToObject(o, "shared", cfg->ram_shared);
 	o = cJSON_AddObjectToObject(c, "payload");
 	if (cfg->kernel)
 		cJSON_AddStringToObject(o, "kernel", cfg->kernel);
@@ -123,7 +124,14 @@ static cJSON *vm_config_json(const struct vm_config *cfg)
 			continue;
 		o = cJSON_CreateObject();
 		cJSON_AddItemToArray(a, o);
-		cJSON_AddStringToObject(o, "path", d->path);
+		if (d->vhost_user) {
+			/* Cloud Hypervisor's names for it. */
+			cJSON_AddBoolToObject(o, "vhost_user", true);
+			cJSON_AddStringToObject(o, "vhost_socket",
+						d->vhost_user);
+		} else {
+			cJSON_AddStringToObject(o, "path", d->path);
+		}
 		cJSON_AddBoolToObject(o, "readonly", d->readonly);
 		cJSON_AddBoolToObject(o, "direct", d->direct);
 		cJSON_AddNumberToObject(o, "num_queues", d->nr_queues);
@@ -143,6 +151,11 @@ static cJSON *vm_config_json(const struct vm_config *cfg)
 		cJSON_AddItemToArray(a, o);
 		if (n->type == NET_TAP)
 			cJSON_AddStringToObject(o, "tap", n->ifname);
+		if (n->type == NET_VHOST_USER) {
+			cJSON_AddBoolToObject(o, "vhost_user", true);
+			cJSON_AddStringToObject(o, "vhost_socket",
+						n->vhost_user);
+		}
 		if (n->has_mac) {
 			fmt_mac(buf, n->mac);
 			cJSON_AddStringToObject(o, "mac", buf);

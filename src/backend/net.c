@@ -169,13 +169,23 @@ static int parse_backend(const char *item, struct net_options *o, char *err,
 	}
 	if (!strncmp(item, "user=", 5))
 		return parse_error(err, errlen, "user takes no value");
+	if (!strncmp(item, "vhost-user=", 11)) {
+		if (!item[11] || strlen(item + 11) >= sizeof(o->vhost_user))
+			return parse_error(err, errlen,
+					   "vhost-user needs a socket path of "
+					   "1 to %zu characters",
+					   sizeof(o->vhost_user) - 1);
+		o->type = NET_VHOST_USER;
+		strcpy(o->vhost_user, item + 11);
+		return 0;
+	}
 	if (!strcmp(item, "tap"))
 		return parse_error(err, errlen,
 				   "tap needs an interface name: tap=NAME");
 	if (strncmp(item, "tap=", 4))
 		return parse_error(err, errlen,
 				   "unknown net backend '%s' (expected "
-				   "tap=NAME or user)",
+				   "tap=NAME, user or vhost-user=SOCKET)",
 				   item);
 
 	name = item + 4;
@@ -207,7 +217,8 @@ static int parse_option(char *item, struct net_options *o, char *err,
 	if (!*item)
 		return parse_error(err, errlen, "empty net option");
 	if (strcmp(item, "mac") && strcmp(item, "hostfwd") &&
-	    strcmp(item, "ipv6"))
+	    strcmp(item, "ipv6") && strcmp(item, "vhost") &&
+	    strcmp(item, "transport"))
 		return parse_error(err, errlen, "unknown net option '%s'",
 				   item);
 	if (!val || !*val)
@@ -227,6 +238,34 @@ static int parse_option(char *item, struct net_options *o, char *err,
 					   "mac '%s' is a multicast address",
 					   val);
 		o->has_mac = true;
+		return 0;
+	}
+	if (!strcmp(item, "transport")) {
+		if (!strcmp(val, "pci") || !strcmp(val, "mmio"))
+			o->mmio = !strcmp(val, "mmio");
+		else
+			return parse_error(err, errlen,
+					   "net transport takes pci or mmio, "
+					   "not '%s'",
+					   val);
+		return 0;
+	}
+	if (!strcmp(item, "vhost")) {
+		if (o->type != NET_TAP)
+			return parse_error(
+				err, errlen,
+				"net option 'vhost' is only for tap");
+		if (!strcmp(val, "on"))
+			o->vhost = NET_VHOST_ON;
+		else if (!strcmp(val, "off"))
+			o->vhost = NET_VHOST_OFF;
+		else if (!strcmp(val, "auto"))
+			o->vhost = NET_VHOST_AUTO;
+		else
+			return parse_error(err, errlen,
+					   "vhost takes on, off or auto, not "
+					   "'%s'",
+					   val);
 		return 0;
 	}
 	if (o->type != NET_USER)
@@ -280,6 +319,69 @@ int net_backend_parse(const char *spec, struct net_options *out, char *err,
 	return ret;
 }
 
+/*
+ * vhost-user: a back-end in name only, for the device's MAC and messages;
+ * the frames are the external process's.
+ */
+struct vu_net {
+	struct net_backend be;
+	char path[sizeof(((struct net_options *)0)->vhost_user)];
+};
+
+static int vu_start(struct net_backend *be)
+{
+	return 0;
+}
+
+static int vu_send(struct net_backend *be, const struct iovec *iov, int iovcnt)
+{
+	return -EIO;
+}
+
+static void vu_rx_ready(struct net_backend *be)
+{
+}
+
+static int vu_set_offloads(struct net_backend *be, unsigned int flags)
+{
+	return 0;
+}
+
+static void vu_close(struct net_backend *be)
+{
+	free(be);
+}
+
+static const struct net_backend_ops vu_ops = {
+	.start = vu_start,
+	.send = vu_send,
+	.rx_ready = vu_rx_ready,
+	.set_offloads = vu_set_offloads,
+	.close = vu_close,
+};
+
+static struct net_backend *vhost_user_open(const struct net_options *opts,
+					   struct evloop *loop)
+{
+	struct vu_net *v = calloc(1, sizeof(*v));
+
+	if (!v) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	v->be.ops = &vu_ops;
+	/* Offloads are the back-end's to offer (virtio/net.c). */
+	v->be.has_vnet_hdr = true;
+	snprintf(v->be.name, sizeof(v->be.name), "vhost-user");
+	strcpy(v->path, opts->vhost_user);
+	return &v->be;
+}
+
+const char *net_backend_vhost_user(struct net_backend *be)
+{
+	return be->ops == &vu_ops ? ((struct vu_net *)be)->path : NULL;
+}
+
 struct net_backend *net_backend_open(const struct net_options *opts,
 				     struct evloop *loop)
 {
@@ -292,6 +394,9 @@ struct net_backend *net_backend_open(const struct net_options *opts,
 		break;
 	case NET_USER:
 		be = net_slirp_open(opts, loop);
+		break;
+	case NET_VHOST_USER:
+		be = vhost_user_open(opts, loop);
 		break;
 	default:
 		errno = EINVAL;

@@ -34,7 +34,10 @@
 #define NET_USER_DNS "10.0.2.3"
 #define NET_USER_GUEST "10.0.2.15"
 
-enum net_type { NET_NONE, NET_TAP, NET_USER };
+enum net_type { NET_NONE, NET_TAP, NET_USER, NET_VHOST_USER };
+
+/* tap's vhost=: the queues in the host kernel's vhost-net, or not. */
+enum net_vhost { NET_VHOST_OFF, NET_VHOST_ON, NET_VHOST_AUTO };
 
 struct net_hostfwd {
 	bool udp;
@@ -51,6 +54,12 @@ struct net_options {
 	char ifname[NET_IFNAME_MAX + 1];
 	bool has_mac;
 	uint8_t mac[NET_MAC_LEN];
+	/* the NIC on virtio-mmio instead of PCI (transport=mmio) */
+	bool mmio;
+	/* tap only */
+	enum net_vhost vhost;
+	/* vhost-user=SOCKET: the back-end's socket (sun_path's size) */
+	char vhost_user[108];
 	/* user only */
 	bool ipv6;
 	unsigned int nr_hostfwd;
@@ -103,9 +112,10 @@ struct net_backend {
 };
 
 /*
- * Parses "tap=NAME[,mac=M]" or
+ * Parses "tap=NAME[,vhost=on|off|auto][,mac=M]", "vhost-user=SOCKET[,mac=M]"
+ * or
  * "user[,hostfwd=[tcp|udp]:[HADDR]:HPORT-[GADDR]:GPORT]...[,ipv6=on|off]
- * [,mac=M]". Returns 0, or -EINVAL with a message in @err.
+ * [,mac=M]", either with [,transport=pci|mmio]. Returns 0, or -EINVAL with a message in @err.
  */
 int net_backend_parse(const char *spec, struct net_options *out, char *err,
 		      size_t errlen);
@@ -157,6 +167,19 @@ int net_mac_parse(const char *s, uint8_t mac[NET_MAC_LEN]);
 /* Random, unicast, locally administered. */
 void net_mac_random(uint8_t mac[NET_MAC_LEN]);
 void net_mac_format(const uint8_t mac[NET_MAC_LEN], char buf[NET_MAC_STRLEN]);
+
+/*
+ * The tap's file descriptor, for the kernel's vhost-net to read and write
+ * itself (VHOST_NET_SET_BACKEND); -1 for another back-end. Only for a
+ * back-end never started: devisor must not read it too.
+ */
+int net_backend_tap_fd(struct net_backend *be);
+/*
+ * The socket of a vhost-user back-end (`vhost-user=SOCKET`), else NULL.
+ * Such a back-end moves no frame itself: the device hands its queues to
+ * the process on the socket.
+ */
+const char *net_backend_vhost_user(struct net_backend *be);
 
 /* Internal: the back-ends' constructors. */
 struct net_backend *net_tap_open(const struct net_options *opts,

@@ -255,6 +255,13 @@ static const struct net_backend_ops tap_ops = {
 	.close = tap_close,
 };
 
+int net_backend_tap_fd(struct net_backend *be)
+{
+	struct tap *t = (struct tap *)be;
+
+	return be->ops == &tap_ops && !t->started ? t->fd : -1;
+}
+
 static void tap_setiff_error(const char *name, int err)
 {
 	switch (err) {

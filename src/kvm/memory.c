@@ -4,18 +4,48 @@
 #include <errno.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <unistd.h>
 
 #include "kvm/arch.h"
 
 #define SZ_2M (2ull << 20)
 
-int guest_mem_init_map(struct guest_mem *m, const struct mem_region *map,
-		       unsigned int nr)
+/*
+ * Shared RAM: a memfd another process (a vhost-user back-end) can map
+ * with the fd we pass it. MAP_SHARED, so no NORESERVE trick: the pages
+ * come from shmem as the guest touches them.
+ */
+static void *map_shared(uint64_t size, int *fdp)
+{
+	int fd = memfd_create("devisor-ram", MFD_CLOEXEC);
+	void *p;
+
+	if (fd < 0)
+		return MAP_FAILED;
+	if (ftruncate(fd, (off_t)size) < 0) {
+		close(fd);
+		return MAP_FAILED;
+	}
+	p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (p == MAP_FAILED) {
+		int err = errno;
+
+		close(fd);
+		errno = err;
+		return MAP_FAILED;
+	}
+	*fdp = fd;
+	return p;
+}
+
+static int init_map(struct guest_mem *m, const struct mem_region *map,
+		    unsigned int nr, bool shared)
 {
 	uint64_t ram_size = 0, off = 0;
 	void *p;
 
 	memset(m, 0, sizeof(*m));
+	m->fd = -1;
 	if (!nr || nr > GUEST_MEM_MAX_REGIONS)
 		return -EINVAL;
 	for (unsigned int i = 0; i < nr; i++) {
@@ -30,8 +60,11 @@ int guest_mem_init_map(struct guest_mem *m, const struct mem_region *map,
 	 * One reservation, guest RAM only: NORESERVE so an idle guest costs
 	 * nothing, and THP-friendly so the guest's TLB reach is large.
 	 */
-	p = mmap(NULL, ram_size, PROT_READ | PROT_WRITE,
-		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (shared)
+		p = map_shared(ram_size, &m->fd);
+	else
+		p = mmap(NULL, ram_size, PROT_READ | PROT_WRITE,
+			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 	if (p == MAP_FAILED)
 		return -errno;
 	if (ram_size >= SZ_2M)
@@ -53,23 +86,33 @@ int guest_mem_init_map(struct guest_mem *m, const struct mem_region *map,
 	return 0;
 }
 
-int guest_mem_init(struct guest_mem *m, uint64_t ram_size)
+int guest_mem_init_map(struct guest_mem *m, const struct mem_region *map,
+		       unsigned int nr)
+{
+	return init_map(m, map, nr, false);
+}
+
+int guest_mem_init(struct guest_mem *m, uint64_t ram_size, bool shared)
 {
 	struct mem_region map[GUEST_MEM_MAX_REGIONS];
 	int nr = arch_ram_map(ram_size, map, GUEST_MEM_MAX_REGIONS);
 
 	if (nr < 0) {
 		memset(m, 0, sizeof(*m));
+		m->fd = -1;
 		return nr;
 	}
-	return guest_mem_init_map(m, map, nr);
+	return init_map(m, map, nr, shared);
 }
 
 void guest_mem_destroy(struct guest_mem *m)
 {
 	if (m->base)
 		munmap(m->base, m->map_size);
+	if (m->fd > 0)
+		close(m->fd);
 	memset(m, 0, sizeof(*m));
+	m->fd = -1;
 }
 
 void *gpa_to_hva(const struct guest_mem *m, uint64_t gpa, uint64_t len)

@@ -27,10 +27,19 @@ struct guest_mem {
 	uint8_t *base; /* the single host mapping that backs all regions */
 	uint64_t map_size;
 	uint64_t ram_size; /* bytes of RAM the user asked for */
+	/*
+	 * Shared RAM (vhost-user, --memory SIZE,shared=on): the memfd behind
+	 * base, region i at offset hva - base; -1 for private anonymous RAM.
+	 */
+	int fd;
 };
 
-/* @ram_size bytes of RAM where the architecture puts them (arch_ram_map()). */
-int guest_mem_init(struct guest_mem *m, uint64_t ram_size);
+/*
+ * @ram_size bytes of RAM where the architecture puts them (arch_ram_map()):
+ * private, MAP_NORESERVE and THP-friendly, or with @shared a memfd that
+ * other processes can map (m->fd).
+ */
+int guest_mem_init(struct guest_mem *m, uint64_t ram_size, bool shared);
 /*
  * RAM in the @nr regions of @map (gpa and size; ascending, apart), one
  * host mapping behind them all. Returns 0 or -errno.

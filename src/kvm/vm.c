@@ -282,7 +282,7 @@ int vm_create(struct vm *vm, unsigned int nr_cpus, uint64_t ram_size,
 		return -ENODEV;
 	}
 
-	ret = guest_mem_init(&vm->mem, ram_size);
+	ret = guest_mem_init(&vm->mem, ram_size, flags & VM_SHARED_RAM);
 	if (ret) {
 		pr_err("cannot allocate %llu MiB of guest RAM: %s",
 		       (unsigned long long)(ram_size >> 20), strerror(-ret));

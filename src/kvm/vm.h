@@ -112,8 +112,10 @@ void vm_unmap_device_memory(struct vm *vm, int slot);
 /* The KVM-free part of vm_create(): buses, locks. Unit tests use it alone. */
 void vm_init_common(struct vm *vm);
 
-/* Creates the VM with @ram_size bytes of RAM and @nr_cpus vCPUs. */
+/* Creates the VM with @ram_size bytes of RAM and @nr_cpus vCPUs (@flags: VM_*). */
 #define VM_SPLIT_IRQCHIP 1u /* vm_create() flag: see vm->split_irqchip */
+#define VM_SHARED_RAM \
+	2u /* vm_create() flag: guest RAM in a memfd (vhost-user) */
 int vm_create(struct vm *vm, unsigned int nr_cpus, uint64_t ram_size,
 	      unsigned int flags);
 void vm_destroy(struct vm *vm);

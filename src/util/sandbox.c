@@ -151,25 +151,26 @@ static const unsigned long vfio_ioctls[] = {
 };
 
 /*
- * A device whose queues the host kernel serves (vhost-vsock): set up at
- * boot, started and stopped by the driver's status writes (vCPUs) and
- * resets.
+ * A device whose queues the host kernel serves (vhost-vsock, vhost-net):
+ * set up at boot, started and stopped by the driver's status writes
+ * (vCPUs) and resets, stopped at exit (main).
  */
 static const unsigned long vhost_ioctls[] = {
-	VHOST_GET_FEATURES,
-	VHOST_SET_FEATURES,
-	VHOST_SET_OWNER,
-	VHOST_SET_MEM_TABLE,
-	VHOST_SET_VRING_NUM,
-	VHOST_SET_VRING_ADDR,
-	VHOST_SET_VRING_BASE,
-	VHOST_GET_VRING_BASE,
-	VHOST_SET_VRING_KICK,
-	VHOST_SET_VRING_CALL,
-	VHOST_VSOCK_SET_GUEST_CID,
-	VHOST_VSOCK_SET_RUNNING,
-	0,
+	VHOST_GET_FEATURES,	   VHOST_SET_FEATURES,
+	VHOST_SET_OWNER,	   VHOST_SET_MEM_TABLE,
+	VHOST_SET_VRING_NUM,	   VHOST_SET_VRING_ADDR,
+	VHOST_SET_VRING_BASE,	   VHOST_GET_VRING_BASE,
+	VHOST_SET_VRING_KICK,	   VHOST_SET_VRING_CALL,
+	VHOST_VSOCK_SET_GUEST_CID, VHOST_VSOCK_SET_RUNNING,
+	VHOST_NET_SET_BACKEND,	   0,
 };
+
+/*
+ * A device a vhost-user back-end serves: the driver's status writes and
+ * resets (vCPUs) send requests with their fds and read the replies
+ * (poll() is device code's already).
+ */
+static const char *const vhost_user_calls[] = { "sendmsg", "recvfrom", NULL };
 
 /* Opening passed-through functions, with every boot. */
 static const unsigned long vfio_setup_ioctls[] = {
@@ -258,6 +259,8 @@ static const unsigned long pause_ioctls[] = {
 
 /* Building and tearing down VMs: every boot and every reboot. */
 static const char *const main_calls[] = {
+	"memfd_create", /* shared guest RAM (vhost-user) */
+	"ftruncate",
 	"openat",
 	"access",
 	"faccessat",
@@ -362,7 +365,7 @@ static const struct kind_spec specs[SANDBOX_NR_KINDS] = {
 		.flags = F_CLONE_THREAD | F_SOCKET_INET | F_SOCKET_UNIX,
 	},
 	[SANDBOX_VCPU] = {
-		.calls = { base_calls, device_calls },
+		.calls = { base_calls, device_calls, vhost_user_calls },
 		.ioctls = { device_ioctls, vcpu_ioctls, vfio_ioctls,
 			    vhost_ioctls, arch_sandbox_vcpu_ioctls },
 		.flags = F_OPEN_EACCES,

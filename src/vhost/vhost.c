@@ -5,12 +5,16 @@
 #include <fcntl.h>
 #include <linux/vhost.h>
 #include <stdlib.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <unistd.h>
 
 #include "kvm/memory.h"
+#include "util/evloop.h"
 #include "util/log.h"
+#include "virtio/virtio.h"
 
 static int vioctl(struct vhost *v, unsigned long req, void *arg,
 		  const char *what)
@@ -124,4 +128,94 @@ int vhost_get_ring_base(struct vhost *v, unsigned int index, uint16_t *base)
 	if (!ret)
 		*base = (uint16_t)s.num;
 	return ret;
+}
+
+int vhost_net_set_backend(struct vhost *v, unsigned int index, int fd)
+{
+	struct vhost_vring_file f = { .index = index, .fd = fd };
+
+	return vioctl(v, VHOST_NET_SET_BACKEND, &f, "VHOST_NET_SET_BACKEND");
+}
+
+/*
+ * The back-end used buffers of queue c->q: raise its interrupt. It
+ * already applied the driver's suppression (EVENT_IDX, NO_INTERRUPT).
+ */
+static void call_cb(void *opaque, uint32_t events)
+{
+	struct vhost_call *c = opaque;
+	struct virtio_dev *vdev = c->vdev;
+	uint64_t n;
+
+	if (read(c->fd, &n, sizeof(n)) != sizeof(n))
+		return;
+	pthread_mutex_lock(&vdev->lock);
+	if (virtio_dev_running(vdev) && vdev->tops)
+		vdev->tops->notify_queue(vdev, c->q);
+	pthread_mutex_unlock(&vdev->lock);
+}
+
+int vhost_call_init(struct vhost_call *c, struct virtio_dev *vdev,
+		    unsigned int q, struct evloop *loop)
+{
+	int err;
+
+	*c = (struct vhost_call){ .vdev = vdev, .loop = loop, .q = q };
+	c->fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (c->fd < 0) {
+		err = -errno;
+		pr_err("%s: call eventfd: %s", vdev->name, strerror(errno));
+		return err;
+	}
+	err = evloop_add(loop, c->fd, EPOLLIN, call_cb, c);
+	if (err) {
+		pr_err("%s: cannot poll its call eventfd: %s", vdev->name,
+		       strerror(-err));
+		close(c->fd);
+		c->fd = -1;
+	}
+	return err;
+}
+
+void vhost_call_stop(struct vhost_call *c)
+{
+	if (c->fd >= 0 && c->loop)
+		evloop_del(c->loop, c->fd);
+	c->loop = NULL;
+}
+
+void vhost_call_close(struct vhost_call *c)
+{
+	vhost_call_stop(c);
+	if (c->fd >= 0)
+		close(c->fd);
+	c->fd = -1;
+}
+
+int vhost_ring_of(struct virtio_dev *vdev, const struct guest_mem *mem,
+		  unsigned int q, const struct vhost_call *c,
+		  struct vhost_ring *r)
+{
+	struct virtqueue *vq = &vdev->vqs[q];
+	uint64_t n = vq->size;
+	int irqfd;
+
+	if (!vq->ready || vq->packed || !n)
+		return -EINVAL;
+	irqfd = virtio_dev_queue_irqfd(vdev, q);
+	*r = (struct vhost_ring){
+		.index = q,
+		.num = vq->size,
+		.kick_fd = virtio_dev_kick_fd(vdev, q),
+		/* KVM's irqfd when the transport has one (MSI-X): no trip
+		 * through devisor per interrupt. */
+		.call_fd = irqfd >= 0 ? irqfd : c->fd,
+	};
+	/* The back-end wants our addresses of the rings, in RAM. */
+	r->desc = gpa_to_hva(mem, vq->desc_gpa, 16 * n);
+	r->avail = gpa_to_hva(mem, vq->driver_gpa, 6 + 2 * n);
+	r->used = gpa_to_hva(mem, vq->device_gpa, 6 + 8 * n);
+	if (!r->desc || !r->avail || !r->used)
+		return -EFAULT;
+	return 0;
 }

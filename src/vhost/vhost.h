@@ -14,7 +14,9 @@
  */
 #include <stdint.h>
 
+struct evloop;
 struct guest_mem;
+struct virtio_dev;
 
 struct vhost {
 	int fd;
@@ -49,5 +51,39 @@ struct vhost_ring {
 int vhost_set_ring(struct vhost *v, const struct vhost_ring *r);
 /* Stops ring @index and gives the next avail index it would serve. */
 int vhost_get_ring_base(struct vhost *v, unsigned int index, uint16_t *base);
+
+/*
+ * The call fd of one kernel-served queue when the transport has no irqfd
+ * for it (virtio-mmio, INTx): an eventfd of ours on @loop whose callback
+ * raises the interrupt through the transport, which sets its interrupt
+ * status first. With MSI-X the worker signals KVM's irqfd directly.
+ */
+struct vhost_call {
+	struct virtio_dev *vdev;
+	struct evloop *loop;
+	unsigned int q;
+	int fd;
+};
+
+/* -errno after logging; @c->fd is -1 until it succeeds. */
+int vhost_call_init(struct vhost_call *c, struct virtio_dev *vdev,
+		    unsigned int q, struct evloop *loop);
+/* Off the loop (no lock held: evloop_del waits out the callback). */
+void vhost_call_stop(struct vhost_call *c);
+void vhost_call_close(struct vhost_call *c);
+
+/*
+ * Ring @q of @vdev as the driver set it up, for the back-end: our
+ * addresses of its three parts (which must lie in RAM: -EFAULT), base 0,
+ * kick = the queue's kick eventfd (bound to the transport's ioeventfd),
+ * call = the transport's irqfd if it has one, else @c's eventfd.
+ * -EINVAL for a queue not ready or packed. Under vdev->lock, at DRIVER_OK.
+ */
+int vhost_ring_of(struct virtio_dev *vdev, const struct guest_mem *mem,
+		  unsigned int q, const struct vhost_call *c,
+		  struct vhost_ring *r);
+
+/* VHOST_NET_SET_BACKEND of ring @index: @fd (a tap) or -1 to detach. */
+int vhost_net_set_backend(struct vhost *v, unsigned int index, int fd);
 
 #endif

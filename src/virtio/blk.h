@@ -29,4 +29,15 @@ struct virtio_dev *virtio_blk_create(struct vm *vm, struct blk_backend *be,
 				     struct evloop *loop,
 				     unsigned int nr_queues);
 
+/*
+ * A virtio-blk device whose queue a vhost-user back-end listening on
+ * @socket serves (virtio/vhost_user_blk.c): connects, negotiates and reads
+ * the configuration space (the disk's size) now. Guest RAM must be shared
+ * (vm->mem.fd). Its call eventfd and the socket's hang-up watch go on
+ * @loop. NULL on error (logged).
+ */
+struct virtio_dev *virtio_vhost_user_blk_create(struct vm *vm,
+						const char *socket,
+						struct evloop *loop);
+
 #endif

@@ -8,6 +8,14 @@
  * guest may negotiate offloads; for one without (user networking) the
  * header is stripped on transmit and a zeroed one is made up on receive.
  *
+ * With vhost (tap only, `vhost=on|auto`) both queues are served by the host
+ * kernel's vhost-net worker, which reads and writes the tap itself: the
+ * guest's notify goes from KVM's ioeventfd to the worker, its interrupt
+ * back through KVM's irqfd (or our call eventfd on virtio-mmio and INTx),
+ * and no frame passes through devisor. The device model keeps the
+ * configuration space, feature negotiation and the tap's offloads.
+ * docs/virtio.md.
+ *
  * Threads: kicks run on the transport's I/O thread, the back-end's rx and
  * tx_ready callbacks on the back-end's, register writes (reset, features)
  * on vCPUs. All of it under vdev->lock.
@@ -29,6 +37,8 @@
 #include "util/evloop.h"
 #include "util/iov.h"
 #include "util/log.h"
+#include "vhost/vhost.h"
+#include "vhost/vhost_user.h"
 #include "virtio/virtio.h"
 
 #define NET_QUEUE_SIZE 256
@@ -98,6 +108,15 @@ struct virtio_net {
 	bool irq_pending;
 
 	struct virtio_net_stats stats;
+
+	/* vhost-net: the queues are the kernel's (vhost.fd >= 0). */
+	struct vm *vm;
+	struct vhost vhost;
+	uint64_t vhost_features; /* what the kernel can do */
+	struct vhost_call calls[2];
+	bool vhost_running; /* rings and tap handed over */
+	/* vhost-user: the queues are an external process's (vu.fd >= 0). */
+	struct vhost_user vu;
 };
 
 static struct virtio_net *to_net(struct virtio_dev *vdev)
@@ -630,9 +649,57 @@ static bool vnet_features_ok(struct virtio_dev *vdev, uint64_t f)
 	return true;
 }
 
+/* Takes the rings back from the kernel: it stops touching guest memory. */
+static void vhost_net_stop(struct virtio_net *n)
+{
+	uint16_t base;
+
+	if (!n->vhost_running)
+		return;
+	for (unsigned int q = 0; q < 2; q++) {
+		vhost_net_set_backend(&n->vhost, q, -1);
+		vhost_get_ring_base(&n->vhost, q, &base);
+	}
+	n->vhost_running = false;
+}
+
+/* DRIVER_OK with vhost: the rings and the tap go to the kernel. */
+static int vnet_activate(struct virtio_dev *vdev)
+{
+	struct virtio_net *n = to_net(vdev);
+	int tapfd = net_backend_tap_fd(n->be);
+	int ret;
+
+	if (n->vu.fd >= 0)
+		return vhost_user_start(&n->vu, vdev, &n->vm->mem, n->calls, 2);
+	if (n->vhost.fd < 0)
+		return 0;
+	/* Offloads are the tap's business, not the worker's. */
+	ret = vhost_set_features(&n->vhost, vdev->features & n->vhost_features);
+	if (!ret)
+		ret = vhost_set_mem_table(&n->vhost, &n->vm->mem);
+	for (unsigned int q = 0; q < 2 && !ret; q++) {
+		struct vhost_ring r;
+
+		ret = vhost_ring_of(vdev, &n->vm->mem, q, &n->calls[q], &r);
+		if (!ret)
+			ret = vhost_set_ring(&n->vhost, &r);
+	}
+	n->vhost_running = true;
+	for (unsigned int q = 0; q < 2 && !ret; q++)
+		ret = vhost_net_set_backend(&n->vhost, q, tapfd);
+	if (ret)
+		vhost_net_stop(n);
+	return ret;
+}
+
 static void vnet_reset(struct virtio_dev *vdev)
 {
 	struct virtio_net *n = to_net(vdev);
+
+	vhost_net_stop(n);
+	if (n->vu.fd >= 0)
+		vhost_user_stop(&n->vu, 2);
 
 	n->tx_have = false;
 	n->tx_blocked = false;
@@ -652,6 +719,27 @@ static void vnet_stop(struct virtio_dev *vdev)
 {
 	struct virtio_net *n = to_net(vdev);
 
+	if (n->vu.fd >= 0) {
+		virtio_dev_lock(vdev);
+		vhost_user_stop(&n->vu, 2);
+		virtio_dev_unlock(vdev);
+		vhost_user_unwatch(&n->vu);
+		for (unsigned int q = 0; q < 2; q++)
+			vhost_call_stop(&n->calls[q]);
+	}
+	if (n->vhost.fd >= 0) {
+		virtio_dev_lock(vdev);
+		vhost_net_stop(n);
+		virtio_dev_unlock(vdev);
+		/* The proof that the data plane bypassed us. */
+		pr_info("%s: vhost-net served %s; devisor's I/O thread "
+			"handled %llu rx and %llu tx frames",
+			vdev->name, n->be->name,
+			(unsigned long long)n->stats.rx_packets,
+			(unsigned long long)n->stats.tx_packets);
+		for (unsigned int q = 0; q < 2; q++)
+			vhost_call_stop(&n->calls[q]);
+	}
 	/* Both wait out a running callback; no lock held here. */
 	net_backend_close(n->be);
 	evloop_del(n->loop, n->irq_efd);
@@ -661,22 +749,98 @@ static void vnet_destroy(struct virtio_dev *vdev)
 {
 	struct virtio_net *n = to_net(vdev);
 
+	for (unsigned int q = 0; q < 2; q++)
+		vhost_call_close(&n->calls[q]);
+	vhost_close(&n->vhost);
+	vhost_user_close(&n->vu);
 	close(n->irq_efd);
 	free(n);
 }
 
 static const struct virtio_dev_ops vnet_ops = {
 	.features_ok = vnet_features_ok,
+	.activate = vnet_activate,
 	.reset = vnet_reset,
 	.queue_notify = vnet_queue_notify,
 	.stop = vnet_stop,
 	.destroy = vnet_destroy,
 };
 
-struct virtio_dev *virtio_net_create(struct vm *vm, struct net_backend *be)
+/*
+ * vhost=on|auto: opens /dev/vhost-net. 0 with the kernel's queues, 1 when
+ * auto falls back to serving them here, -errno for vhost=on without it.
+ */
+static int vhost_net_open(struct virtio_net *n, enum net_vhost mode)
+{
+	int ret;
+
+	if (mode == NET_VHOST_OFF)
+		return 1;
+	if (net_backend_tap_fd(n->be) < 0) {
+		pr_err("virtio-net: vhost needs a tap back-end");
+		return -EINVAL;
+	}
+	ret = vhost_open(&n->vhost, "/dev/vhost-net", "vhost_net",
+			 "virtio-net");
+	if (!ret)
+		ret = vhost_get_features(&n->vhost, &n->vhost_features);
+	if (ret && mode == NET_VHOST_AUTO) {
+		vhost_close(&n->vhost);
+		pr_info("virtio-net: vhost=auto: no vhost-net (%s); devisor "
+			"serves %s's queues itself",
+			strerror(-ret), n->be->name);
+		return 1;
+	}
+	if (ret)
+		return ret;
+	for (unsigned int q = 0; q < 2; q++) {
+		ret = vhost_call_init(&n->calls[q], &n->vdev, q, n->loop);
+		if (ret)
+			return ret;
+	}
+	/* The kernel serves split rings only, with what it reports. */
+	n->vdev.core_features_off =
+		(VIRTIO_CORE_FEATURES & ~n->vhost_features) |
+		F(VIRTQ_F_RING_PACKED);
+	n->vdev.kernel_queues = 3;
+	pr_info("virtio-net: %s's queues are served by vhost-net", n->be->name);
+	return 0;
+}
+
+/*
+ * vhost-user=SOCKET: connects and negotiates; the device then offers the
+ * back-end's offloads and MRG_RXBUF, and MAC and STATUS of its own.
+ */
+static int vhost_user_net_open(struct virtio_net *n, const char *path,
+			       uint64_t *features)
+{
+	int ret = vhost_user_connect(&n->vu, path, "virtio-net");
+
+	for (unsigned int q = 0; q < 2 && !ret; q++)
+		ret = vhost_call_init(&n->calls[q], &n->vdev, q, n->loop);
+	if (!ret)
+		ret = vhost_user_watch(&n->vu, &n->vdev, n->loop);
+	if (ret)
+		return ret;
+	*features = F(VIRTIO_NET_F_MAC) | F(VIRTIO_NET_F_STATUS) |
+		    (n->vu.features &
+		     (F(VIRTIO_NET_F_MRG_RXBUF) | OFFLOAD_FEATURES));
+	if (!offloads_consistent(*features))
+		*features &= ~OFFLOAD_FEATURES;
+	n->vdev.core_features_off = (VIRTIO_CORE_FEATURES & ~n->vu.features) |
+				    F(VIRTQ_F_RING_PACKED);
+	n->vdev.kernel_queues = 3;
+	pr_info("virtio-net: its queues are served by the vhost-user "
+		"back-end at %s",
+		path);
+	return 0;
+}
+
+struct virtio_dev *virtio_net_create(struct vm *vm, struct net_backend *be,
+				     enum net_vhost vhost)
 {
 	struct virtio_net *n = calloc(1, sizeof(*n));
-	uint64_t features;
+	uint64_t features = 0;
 	int ret;
 
 	if (!n) {
@@ -690,12 +854,29 @@ struct virtio_dev *virtio_net_create(struct vm *vm, struct net_backend *be)
 	}
 	n->be = be;
 	n->loop = be->loop;
+	n->vm = vm;
+	n->vhost.fd = -1;
+	n->vu.fd = -1;
+	n->calls[0].fd = n->calls[1].fd = -1;
 
-	features = F(VIRTIO_NET_F_MAC) | F(VIRTIO_NET_F_STATUS) |
-		   F(VIRTIO_NET_F_MRG_RXBUF);
-	if (be->has_vnet_hdr)
-		features |= OFFLOAD_FEATURES;
-	else
+	if (net_backend_vhost_user(be)) {
+		ret = vhost_user_net_open(n, net_backend_vhost_user(be),
+					  &features);
+		if (ret < 0)
+			goto fail_vhost;
+	} else {
+		ret = vhost_net_open(n, vhost);
+		if (ret < 0)
+			goto fail_vhost;
+		features = F(VIRTIO_NET_F_MAC) | F(VIRTIO_NET_F_STATUS) |
+			   F(VIRTIO_NET_F_MRG_RXBUF);
+		if (n->vhost.fd >= 0 &&
+		    !(n->vhost_features & F(VIRTIO_NET_F_MRG_RXBUF)))
+			features &= ~F(VIRTIO_NET_F_MRG_RXBUF);
+		if (be->has_vnet_hdr)
+			features |= OFFLOAD_FEATURES;
+	}
+	if (!be->has_vnet_hdr)
 		/* User networking's fixed MTU; a tap's is the host's call. */
 		features |= F(VIRTIO_NET_F_MTU);
 	n->vdev.device_features = features;
@@ -717,7 +898,9 @@ struct virtio_dev *virtio_net_create(struct vm *vm, struct net_backend *be)
 	ret = evloop_add(n->loop, n->irq_efd, EPOLLIN, irq_cb, n);
 	if (ret)
 		goto fail_efd;
-	ret = net_backend_start(be, vnet_rx, vnet_tx_ready, n);
+	/* With vhost the kernel reads the tap, never we. */
+	if (n->vhost.fd < 0 && n->vu.fd < 0)
+		ret = net_backend_start(be, vnet_rx, vnet_tx_ready, n);
 	if (ret)
 		goto fail_loop;
 	return &n->vdev;
@@ -728,6 +911,12 @@ fail_efd:
 	close(n->irq_efd);
 fail:
 	pr_err("virtio-net: cannot start %s: %s", be->name, strerror(-ret));
+fail_vhost:
+	vhost_user_unwatch(&n->vu);
+	for (unsigned int q = 0; q < 2; q++)
+		vhost_call_close(&n->calls[q]);
+	vhost_close(&n->vhost);
+	vhost_user_close(&n->vu);
 	pthread_mutex_destroy(&n->vdev.lock);
 	free(n);
 	return NULL;

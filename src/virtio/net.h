@@ -11,6 +11,8 @@
 
 #include <stdint.h>
 
+#include "backend/net.h"
+
 struct net_backend;
 struct virtio_dev;
 struct vm;
@@ -20,9 +22,12 @@ struct vm;
  * virtio_pci_create()/virtio_mmio_create(). It starts @be at once: frames
  * that arrive before the driver is up wait in the back-end. On success the
  * device owns @be and closes it when destroyed; NULL on error (logged), and
- * @be then stays the caller's.
+ * @be then stays the caller's. @vhost (a tap only) hands the queues to the
+ * kernel's vhost-net: NET_VHOST_ON fails without it, NET_VHOST_AUTO falls
+ * back to serving them here and says so.
  */
-struct virtio_dev *virtio_net_create(struct vm *vm, struct net_backend *be);
+struct virtio_dev *virtio_net_create(struct vm *vm, struct net_backend *be,
+				     enum net_vhost vhost);
 
 struct virtio_net_stats {
 	uint64_t rx_packets; /* frames given to the guest */

@@ -33,24 +33,15 @@
 #define EVQ 2
 #define NR_KERNEL 2 /* rx 0 and tx 1 */
 
-struct vhost_vsock;
-
-struct call {
-	struct vhost_vsock *vv;
-	unsigned int q;
-	int fd;
-};
-
 struct vhost_vsock {
 	struct virtio_dev vdev;
 	struct virtqueue vqs[NR_QUEUES];
-	struct virtq_seg segs[4];
 	uint8_t config[8];
 	struct vm *vm;
 	struct evloop *loop;
 	struct vhost vhost;
 	uint64_t vhost_features;
-	struct call calls[NR_KERNEL];
+	struct vhost_call calls[NR_KERNEL];
 	bool running; /* VHOST_VSOCK_SET_RUNNING 1 */
 	bool was_active;
 	bool event_reset;
@@ -59,25 +50,6 @@ struct vhost_vsock {
 static struct vhost_vsock *to_vv(struct virtio_dev *vdev)
 {
 	return (struct vhost_vsock *)vdev;
-}
-
-/*
- * The kernel used buffers of queue @q: raise its interrupt. The worker
- * already applied the driver's suppression (EVENT_IDX, NO_INTERRUPT)
- * before it signalled.
- */
-static void call_cb(void *opaque, uint32_t events)
-{
-	struct call *c = opaque;
-	struct virtio_dev *vdev = &c->vv->vdev;
-	uint64_t n;
-
-	if (read(c->fd, &n, sizeof(n)) != sizeof(n))
-		return;
-	pthread_mutex_lock(&vdev->lock);
-	if (virtio_dev_running(vdev) && vdev->tops)
-		vdev->tops->notify_queue(vdev, c->q);
-	pthread_mutex_unlock(&vdev->lock);
 }
 
 static int set_running(struct vhost_vsock *vv, int on)
@@ -121,27 +93,11 @@ static int vv_activate(struct virtio_dev *vdev)
 	if (!ret)
 		ret = vhost_set_mem_table(&vv->vhost, &vv->vm->mem);
 	for (unsigned int q = 0; q < NR_KERNEL && !ret; q++) {
-		struct virtqueue *vq = &vv->vqs[q];
-		uint64_t n = vq->size;
-		int irqfd = virtio_dev_queue_irqfd(vdev, q);
-		struct vhost_ring r = {
-			.index = q,
-			.num = vq->size,
-			.kick_fd = virtio_dev_kick_fd(vdev, q),
-			/* KVM's irqfd when the transport has one (MSI-X):
-			 * no trip through devisor per interrupt. */
-			.call_fd = irqfd >= 0 ? irqfd : vv->calls[q].fd,
-		};
+		struct vhost_ring r;
 
-		if (!vq->ready || vq->packed)
-			return -EINVAL;
-		/* The kernel wants our addresses of the rings, in RAM. */
-		r.desc = gpa_to_hva(&vv->vm->mem, vq->desc_gpa, 16 * n);
-		r.avail = gpa_to_hva(&vv->vm->mem, vq->driver_gpa, 6 + 2 * n);
-		r.used = gpa_to_hva(&vv->vm->mem, vq->device_gpa, 6 + 8 * n);
-		if (!r.desc || !r.avail || !r.used)
-			return -EFAULT;
-		ret = vhost_set_ring(&vv->vhost, &r);
+		ret = vhost_ring_of(vdev, &vv->vm->mem, q, &vv->calls[q], &r);
+		if (!ret)
+			ret = vhost_set_ring(&vv->vhost, &r);
 	}
 	if (!ret)
 		ret = set_running(vv, 1);
@@ -163,31 +119,10 @@ static void vv_reset(struct virtio_dev *vdev)
 static void vv_queue_notify(struct virtio_dev *vdev, unsigned int q)
 {
 	struct vhost_vsock *vv = to_vv(vdev);
-	struct virtqueue *vq = &vv->vqs[EVQ];
-	struct virtq_chain c = VIRTQ_CHAIN_INIT(vv->segs);
-	uint8_t ev[4] = { VIRTIO_VSOCK_EVENT_TRANSPORT_RESET };
-	int r;
 
-	if (q != EVQ || !vv->event_reset)
-		return;
-	r = virtq_pop(vq, &c);
-	if (r < 0) {
-		virtio_dev_fail(vdev, r, "event queue");
-		return;
-	}
-	if (!r)
-		return;
-	if (c.readable || c.writable < sizeof(ev)) {
-		virtio_dev_fail(vdev, -EINVAL, "event buffer too short");
-		return;
-	}
-	if (virtq_chain_write(&vdev->dma, &c, 0, ev, sizeof(ev))) {
-		virtio_dev_fail(vdev, -EFAULT, "event buffer");
-		return;
-	}
-	virtq_push(vq, &c, sizeof(ev));
-	vv->event_reset = false;
-	virtio_dev_notify_queue(vdev, EVQ);
+	if (q == EVQ && vv->event_reset &&
+	    vsock_deliver_transport_reset(vdev, &vv->vqs[EVQ]))
+		vv->event_reset = false;
 }
 
 static void vv_stop(struct virtio_dev *vdev)
@@ -198,8 +133,7 @@ static void vv_stop(struct virtio_dev *vdev)
 	vhost_stop(vv);
 	pthread_mutex_unlock(&vdev->lock);
 	for (unsigned int q = 0; q < NR_KERNEL; q++)
-		if (vv->calls[q].fd >= 0)
-			evloop_del(vv->loop, vv->calls[q].fd);
+		vhost_call_stop(&vv->calls[q]);
 }
 
 static void vv_destroy(struct virtio_dev *vdev)
@@ -209,8 +143,7 @@ static void vv_destroy(struct virtio_dev *vdev)
 	vhost_stop(vv);
 	vhost_close(&vv->vhost);
 	for (unsigned int q = 0; q < NR_KERNEL; q++)
-		if (vv->calls[q].fd >= 0)
-			close(vv->calls[q].fd);
+		vhost_call_close(&vv->calls[q]);
 	free(vv);
 }
 
@@ -270,23 +203,13 @@ struct virtio_dev *virtio_vhost_vsock_create(struct vm *vm, uint64_t cid,
 	put_le(vv->config, cid, 8);
 	vv->vdev.config = vv->config;
 	vv->vdev.config_len = sizeof(vv->config);
-	for (q = 0; q < NR_KERNEL; q++) {
-		struct call *c = &vv->calls[q];
-
-		*c = (struct call){ .vv = vv, .q = q };
-		c->fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-		if (c->fd < 0 || evloop_add(loop, c->fd, EPOLLIN, call_cb, c)) {
-			pr_err("vhost-vsock: cannot poll its call eventfd");
+	for (q = 0; q < NR_KERNEL; q++)
+		if (vhost_call_init(&vv->calls[q], &vv->vdev, q, loop))
 			goto fail;
-		}
-	}
 	return &vv->vdev;
 fail:
 	for (q = 0; q < NR_KERNEL; q++)
-		if (vv->calls[q].fd >= 0) {
-			evloop_del(loop, vv->calls[q].fd);
-			close(vv->calls[q].fd);
-		}
+		vhost_call_close(&vv->calls[q]);
 	vhost_close(&vv->vhost);
 	pthread_mutex_destroy(&vv->vdev.lock);
 	free(vv);

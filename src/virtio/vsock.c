@@ -947,35 +947,47 @@ out:
 	virtio_dev_notify_queue(vdev, TXQ);
 }
 
-/* TRANSPORT_RESET, if owed and the driver gave a buffer for it. */
-static void ev_process(struct virtio_vsock *vs)
+/*
+ * One TRANSPORT_RESET event into the driver's next event buffer: true once
+ * delivered, false with no buffer posted yet or after marking the device
+ * broken. Shared with the vhost back-end (virtio/vhost_vsock.c).
+ */
+bool vsock_deliver_transport_reset(struct virtio_dev *vdev,
+				   struct virtqueue *vq)
 {
-	struct virtio_dev *vdev = &vs->vdev;
-	struct virtqueue *vq = &vs->vqs[EVQ];
-	struct virtq_chain c = VIRTQ_CHAIN_INIT(vs->segs);
+	struct virtq_seg segs[4];
+	struct virtq_chain c = VIRTQ_CHAIN_INIT(segs);
 	uint8_t ev[4] = { VIRTIO_VSOCK_EVENT_TRANSPORT_RESET };
 	int r;
 
-	if (!vs->event_reset || !virtio_dev_running(vdev) || !vq->ready)
-		return;
+	if (!virtio_dev_running(vdev) || !vq->ready)
+		return false;
 	r = virtq_pop(vq, &c);
 	if (r < 0) {
 		virtio_dev_fail(vdev, r, "event queue");
-		return;
+		return false;
 	}
 	if (!r)
-		return;
+		return false;
 	if (c.readable || c.writable < sizeof(ev)) {
 		virtio_dev_fail(vdev, -EINVAL, "event buffer too short");
-		return;
+		return false;
 	}
 	if (virtq_chain_write(&vdev->dma, &c, 0, ev, sizeof(ev))) {
 		virtio_dev_fail(vdev, -EFAULT, "event buffer");
-		return;
+		return false;
 	}
 	virtq_push(vq, &c, sizeof(ev));
-	vs->event_reset = false;
-	virtio_dev_notify_queue(vdev, EVQ);
+	virtio_dev_notify_queue(vdev, vq - vdev->vqs);
+	return true;
+}
+
+/* TRANSPORT_RESET, if owed and the driver gave a buffer for it. */
+static void ev_process(struct virtio_vsock *vs)
+{
+	if (vs->event_reset &&
+	    vsock_deliver_transport_reset(&vs->vdev, &vs->vqs[EVQ]))
+		vs->event_reset = false;
 }
 
 /* Device ops ----------------------------------------------------------- */

@@ -10,10 +10,12 @@
  * @cid, the host CID 2. docs/vsock.md has the state machine and the rules
  * for hostile packets.
  */
+#include <stdbool.h>
 #include <stdint.h>
 
 struct evloop;
 struct virtio_dev;
+struct virtqueue;
 struct vm;
 
 #define VSOCK_HOST_CID 2
@@ -37,6 +39,15 @@ struct virtio_dev *virtio_vsock_create(struct vm *vm, uint64_t cid,
 struct virtio_dev *virtio_vhost_vsock_create(struct vm *vm, uint64_t cid,
 					     const char *dev_path,
 					     struct evloop *loop);
+
+/*
+ * Puts one VIRTIO_VSOCK_EVENT_TRANSPORT_RESET in the driver's next buffer
+ * of event queue @vq and notifies it. True once delivered; false with no
+ * buffer posted yet (try again on the driver's next notify) or after
+ * marking @vdev broken for a bad buffer. Under vdev->lock.
+ */
+bool vsock_deliver_transport_reset(struct virtio_dev *vdev,
+				   struct virtqueue *vq);
 
 struct virtio_vsock_stats {
 	uint64_t conns; /* connections open now, handshakes included */

@@ -67,7 +67,7 @@ void fz_vm_init(struct vm *vm, uint64_t ram_size)
 	memset(vm, 0, sizeof(*vm));
 	vm_init_common(vm);
 	vm->irq_set = no_irq;
-	if (guest_mem_init(&vm->mem, ram_size)) {
+	if (guest_mem_init(&vm->mem, ram_size, false)) {
 		fprintf(stderr, "fuzz: no guest memory\n");
 		abort();
 	}

@@ -31,7 +31,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if (!mem.nr) {
 		log_level = getenv("FUZZ_VERBOSE") ? LOG_DEBUG : LOG_ERROR;
-		if (guest_mem_init(&mem, RAM))
+		if (guest_mem_init(&mem, RAM, false))
 			abort();
 	}
 	if (!size)

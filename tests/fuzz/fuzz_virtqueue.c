@@ -67,7 +67,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if (!mem.nr) {
 		log_level = LOG_ERROR;
-		if (guest_mem_init(&mem, RAM))
+		if (guest_mem_init(&mem, RAM, false))
 			abort();
 		dma_space_init_identity(&dma, &mem);
 		virtq_init(&vq, &dma, MAXQ);

@@ -36,7 +36,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if (!vtd) {
 		log_level = LOG_ERROR;
-		if (guest_mem_init(&mem, RAM))
+		if (guest_mem_init(&mem, RAM, false))
 			abort();
 		vtd = vtd_create(&mem, NULL, NULL);
 		if (vtd)

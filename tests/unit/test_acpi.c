@@ -769,7 +769,7 @@ static int pc_setup(void **state)
 	vm_init_common(&pc.vm);
 	pc.vm.irq_set = pc_irq;
 	pc.vm.nr_cpus = 2;
-	assert_int_equal(guest_mem_init(&pc.vm.mem, 512ull << 20), 0);
+	assert_int_equal(guest_mem_init(&pc.vm.mem, 512ull << 20, false), 0);
 	pc.cfg = (struct vm_config){ .nr_cpus = 2,
 				     .ram_size = 512ull << 20,
 				     .rng = true,

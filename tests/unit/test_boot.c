@@ -19,7 +19,7 @@ static struct guest_mem mem;
 
 static int setup(void **state)
 {
-	return guest_mem_init(&mem, RAM);
+	return guest_mem_init(&mem, RAM, false);
 }
 
 static int teardown(void **state)
@@ -369,7 +369,7 @@ static void test_e820_high(void **state)
 	uint64_t ram = 0;
 
 	/* Reserve without touching: 5 GiB is fine with MAP_NORESERVE. */
-	assert_int_equal(guest_mem_init(&big, 5ull << 30), 0);
+	assert_int_equal(guest_mem_init(&big, 5ull << 30, false), 0);
 	/* The PC's RAM map: up to the PCI hole, the rest above 4 GiB. */
 	assert_int_equal(big.nr, 2);
 	assert_int_equal(big.regions[0].gpa, 0);

@@ -25,7 +25,14 @@ static void test_disk_good(void **state)
 	struct disk_config d;
 	char err[160];
 
+	assert_int_equal(
+		parse("vhost-user=/run/vu.sock,transport=mmio", &d, err), 0);
+	assert_null(d.path);
+	assert_string_equal(d.vhost_user, "/run/vu.sock");
+	assert_int_equal(d.transport, TRANSPORT_MMIO);
+
 	assert_int_equal(parse("path=/tmp/a.img", &d, err), 0);
+	assert_null(d.vhost_user);
 	assert_string_equal(d.path, "/tmp/a.img");
 	assert_false(d.readonly);
 	assert_int_equal(d.transport, TRANSPORT_PCI);
@@ -68,7 +75,14 @@ static void test_disk_bad(void **state)
 		  "bytes" },
 		{ "path=a,cache=none",
 		  "unknown disk option 'cache' (path, readonly, transport, "
-		  "direct, engine, queues, serial, addr)" },
+		  "direct, engine, queues, serial, addr, vhost-user)" },
+		{ "vhost-user=/s,readonly=on",
+		  "disk vhost-user=SOCKET takes only transport= and addr= "
+		  "(the back-end has the image)" },
+		{ "path=a,vhost-user=/s",
+		  "disk vhost-user=SOCKET takes only transport= and addr= "
+		  "(the back-end has the image)" },
+		{ "vhost-user=", "disk vhost-user needs a socket path" },
 		{ "path=a,addr=3",
 		  "addr takes DD.F (hex slot 01-1f, function 0-7), not '3'" },
 		{ "path=a,addr=00.0",

@@ -74,7 +74,7 @@ static void test_routes_follow_irtes(void **state)
 	int gsi;
 
 	vm_init_common(&vm);
-	assert_int_equal(guest_mem_init(&vm.mem, 16 << 20), 0);
+	assert_int_equal(guest_mem_init(&vm.mem, 16 << 20, false), 0);
 	vm.split_irqchip = true;
 	vm_irq_reserve_gsis(&vm, 24);
 	vtd = vtd_vm_create(&vm, BASE);

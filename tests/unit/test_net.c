@@ -41,6 +41,25 @@ static void test_parse_good(void **state)
 	assert_int_equal(o.type, NET_TAP);
 	assert_string_equal(o.ifname, "tap0");
 	assert_false(o.has_mac);
+	assert_int_equal(o.vhost, NET_VHOST_OFF);
+	assert_false(o.mmio);
+
+	assert_int_equal(net_backend_parse("tap=t1,vhost=auto,transport=mmio",
+					   &o, err, sizeof(err)),
+			 0);
+	assert_int_equal(o.vhost, NET_VHOST_AUTO);
+	assert_true(o.mmio);
+	assert_int_equal(
+		net_backend_parse("tap=t1,vhost=on", &o, err, sizeof(err)), 0);
+	assert_int_equal(o.vhost, NET_VHOST_ON);
+	assert_int_equal(net_backend_parse("vhost-user=/run/n.sock,mac=52:54:"
+					   "00:00:00:01,transport=mmio",
+					   &o, err, sizeof(err)),
+			 0);
+	assert_int_equal(o.type, NET_VHOST_USER);
+	assert_string_equal(o.vhost_user, "/run/n.sock");
+	assert_true(o.has_mac);
+	assert_true(o.mmio);
 
 	assert_int_equal(net_backend_parse("tap=tap%d,mac=52:54:00:12:34:56",
 					   &o, err, sizeof(err)),
@@ -97,8 +116,14 @@ static void test_parse_bad(void **state)
 		{ "tap=a/b", "tap name 'a/b' is not a valid interface name" },
 		{ "tap=..", "tap name '..' is not a valid interface name" },
 		{ "bridge=br0",
-		  "unknown net backend 'bridge=br0' (expected tap=NAME or "
-		  "user)" },
+		  "unknown net backend 'bridge=br0' (expected tap=NAME, user "
+		  "or vhost-user=SOCKET)" },
+		{ "vhost-user=", "vhost-user needs a socket path of 1 to 107 "
+				 "characters" },
+		{ "vhost-user=/s,vhost=on",
+		  "net option 'vhost' is only for tap" },
+		{ "vhost-user=/s,ipv6=on",
+		  "net option 'ipv6' is only for user networking" },
 		{ "user=1", "user takes no value" },
 		{ "user,foo", "unknown net option 'foo'" },
 		{ "user,foo=bar", "unknown net option 'foo'" },

@@ -64,7 +64,7 @@ static void test_filters_build(void **state)
 	/* The main thread's list holds those of the threads it starts. */
 	assert_true(sandbox_count_rules(SANDBOX_MAIN, SANDBOX_ON) >
 		    sandbox_count_rules(SANDBOX_IO, SANDBOX_ON));
-	assert_true(sandbox_count_rules(SANDBOX_IO, SANDBOX_ON) >
+	assert_true(sandbox_count_rules(SANDBOX_MAIN, SANDBOX_ON) >
 		    sandbox_count_rules(SANDBOX_VCPU, SANDBOX_ON));
 	assert_int_equal(sandbox_count_rules(SANDBOX_NR_KINDS, SANDBOX_ON),
 			 -EINVAL);

@@ -197,7 +197,7 @@ static struct fix *fix_new(void)
 static void fix_attach(struct fix *f, struct net_backend *be)
 {
 	f->be = be;
-	f->vdev = virtio_net_create(&f->vm, be);
+	f->vdev = virtio_net_create(&f->vm, be, NET_VHOST_OFF);
 	assert_non_null(f->vdev);
 	f->m = virtio_mmio_create(&f->vm, BASE, GSI, f->vdev, f->loop);
 	assert_non_null(f->m);

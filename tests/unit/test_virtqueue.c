@@ -122,7 +122,7 @@ static int group_setup(void **state)
 {
 	(void)state;
 	dma_space_init_identity(&dma, &mem);
-	return guest_mem_init(&mem, RAM_SIZE);
+	return guest_mem_init(&mem, RAM_SIZE, false);
 }
 
 static int group_teardown(void **state)

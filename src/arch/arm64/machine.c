@@ -170,12 +170,14 @@ static int create_devices(struct vm *vm, const struct vm_config *cfg,
 
 		if (!be)
 			return -errno;
-		vdev = virtio_net_create(vm, be);
+		vdev = virtio_net_create(vm, be, cfg->nets[i].vhost);
 		if (!vdev) {
 			net_backend_close(be);
 			return -ENODEV;
 		}
-		ret = attach_virtio(vm, m, vdev, TRANSPORT_PCI,
+		ret = attach_virtio(vm, m, vdev,
+				    cfg->nets[i].mmio ? TRANSPORT_MMIO :
+							TRANSPORT_PCI,
 				    cfg->net_addrs[i]);
 		if (ret)
 			return ret;

@@ -346,6 +346,17 @@ static int create_virtio_devices(struct vm *vm, const struct vm_config *cfg,
 
 		if (dc->removed)
 			continue;
+		if (dc->vhost_user) {
+			vdev = virtio_vhost_user_blk_create(vm, dc->vhost_user,
+							    m->io);
+			if (!vdev)
+				return -ENODEV;
+			ret = attach_virtio(vm, m, vdev, dc->transport,
+					    dc->addr);
+			if (ret)
+				return ret;
+			continue;
+		}
 		be = blk_open(dc->path, &bo);
 		if (!be)
 			return -errno;
@@ -366,12 +377,14 @@ static int create_virtio_devices(struct vm *vm, const struct vm_config *cfg,
 		be = net_backend_open(&cfg->nets[i], m->io);
 		if (!be)
 			return -errno;
-		vdev = virtio_net_create(vm, be);
+		vdev = virtio_net_create(vm, be, cfg->nets[i].vhost);
 		if (!vdev) {
 			net_backend_close(be);
 			return -ENODEV;
 		}
-		ret = attach_virtio(vm, m, vdev, TRANSPORT_PCI,
+		ret = attach_virtio(vm, m, vdev,
+				    cfg->nets[i].mmio ? TRANSPORT_MMIO :
+							TRANSPORT_PCI,
 				    cfg->net_addrs[i]);
 		if (ret)
 			return ret;
@@ -819,7 +832,7 @@ static int pc_add_net(struct vm *vm, struct board *b,
 
 	if (!be)
 		return -errno;
-	vdev = virtio_net_create(vm, be);
+	vdev = virtio_net_create(vm, be, n->vhost);
 	if (!vdev) {
 		net_backend_close(be);
 		return -ENODEV;

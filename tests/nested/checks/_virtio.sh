@@ -149,6 +149,42 @@ vc_net() {
 	fi
 }
 
+# vc_net_static ADDR/LEN: L3 took the address on L2's tap and fetched the
+# blob with L2's md5 (devisor.net=ADDR/LEN@PEER).
+vc_net_static() {
+	local v ip bytes md5 secs want
+	v=$(marker "$clog" net-static)
+	ip=$(marker "$clog" net-ip)
+	if [[ $v == ok && $ip == "$1" ]]; then
+		pass "$name/net-static"
+	else
+		fail "$name/net-static" "net-static=${v:-none} net-ip=${ip:-none}, want ok $1 (net=$(marker "$clog" net || true))"
+	fi
+	bytes=$(marker "$clog" net-bytes)
+	md5=$(marker "$clog" net-md5)
+	secs=$(marker "$clog" net-seconds)
+	want=$(vc_l2 http-blob-md5)
+	if [[ $bytes =~ ^[0-9]+$ ]] && ((bytes >= 10000000)) && [[ -n $want && $md5 == "$want" ]]; then
+		pass "$name/net-http"
+		log "case $name: fetched $bytes bytes over the tap in ${secs:-?}s of L3 time"
+	else
+		fail "$name/net-http" "net-bytes=${bytes:-none} net-md5=${md5:-none}, want >= 10000000 bytes with L2's md5 ${want:-none} (http=$(vc_l2 http || true))"
+	fi
+}
+
+# vc_vhost_bypass TAP: devisor -v said vhost-net served TAP and that its
+# own I/O thread handled no frame (virtio/net.c, at exit).
+vc_vhost_bypass() {
+	local v
+	v=$(grep -o "vhost-net served $1; devisor's I/O thread handled [0-9]* rx and [0-9]* tx frames" "$clog" | tail -n1 || true)
+	if [[ $v == *"handled 0 rx and 0 tx frames" ]]; then
+		pass "$name/vhost-bypass"
+		log "case $name: $v"
+	else
+		fail "$name/vhost-bypass" "want devisor's 'vhost-net served $1; ... handled 0 rx and 0 tx frames', got: ${v:-nothing}"
+	fi
+}
+
 vc_mmio() {
 	local acpi bound
 	acpi=$(marker "$clog" mmio-acpi)

@@ -16,6 +16,10 @@
 #   devisor.net        net=, net-dhcp=, net-ip=, net-gw=, net-dns=,
 #                      net-bytes=, net-md5=, net-seconds= (udhcpc, then
 #                      wget of http://10.0.2.2:8080/blob served by L2)
+#   devisor.blk-gone   blk-gone=now (L2 then kills the disk's vhost-user
+#                      back-end), disk-after-gone= (a read after that)
+#   devisor.net=A/L@P  the same with a static address A/L (net-static=)
+#                      and the blob from http://P:8080/blob (L2's tap)
 # Always (with devisor.virtio): virtio-devices=TYPE@TRANSPORT:DRIVER,...
 # Every step that can block on a device runs under l3_run, with a time
 # limit, so a missing or stuck device gives a marker instead of a hang.
@@ -199,6 +203,20 @@ vt_blk() {
 	rm -f /tmp/pattern
 }
 
+# devisor.blk-gone (after devisor.blk): the back-end of the disk is made
+# to go away (L2 kills qemu-storage-daemon on the blk-gone=now marker);
+# a read that must reach the device then fails or times out, never "ok".
+vt_blk_gone() {
+	m "blk-gone=now"
+	sleep 3
+	echo 3 > /proc/sys/vm/drop_caches
+	if l3_run 10 dd if="/dev/$vt_dev" of=/dev/null bs=4096 count=1 skip=3000; then
+		m "disk-after-gone=ok"
+	else
+		m "disk-after-gone=failed (status $?)"
+	fi
+}
+
 vt_net() {
 	if ! vt_ifc=$(vt_find '/sys/class/net/e*'); then
 		m "net=missing (interfaces: $(cd /sys/class/net && echo *))"
@@ -229,7 +247,17 @@ exit 0
 EOF
 	chmod 0755 /etc/udhcpc/default.script
 	ip link set "$vt_ifc" up
-	if l3_run 20 udhcpc -i "$vt_ifc" -q -n -t 5 -T 2; then
+	vt_srv=10.0.2.2
+	if [ "${1:-1}" != 1 ]; then
+		# devisor.net=ADDR/LEN@PEER: a static address on L2's tap.
+		vt_srv=${1#*@}
+		if ip addr add "${1%@*}" dev "$vt_ifc"; then
+			m "net-static=ok"
+		else
+			m "net-static=failed"
+			return
+		fi
+	elif l3_run 20 udhcpc -i "$vt_ifc" -q -n -t 5 -T 2; then
 		m "net-dhcp=ok"
 	else
 		m "net-dhcp=failed (status $?: $(l3_err))"
@@ -239,7 +267,7 @@ EOF
 	m "net-gw=$(ip route | awk '$1 == "default" { print $3; exit }')"
 	m "net-dns=$(awk '$1 == "nameserver" { print $2; exit }' /etc/resolv.conf)"
 	vt_t0=$(vt_uptime)
-	if l3_run 60 wget -q -O /tmp/blob http://10.0.2.2:8080/blob; then
+	if l3_run 60 wget -q -O /tmp/blob "http://$vt_srv:8080/blob"; then
 		m "net-bytes=$(wc -c < /tmp/blob)"
 		m "net-md5=$(vt_md5 < /tmp/blob)"
 		m "net-seconds=$(awk -v a="$vt_t0" -v b="$(vt_uptime)" 'BEGIN { printf "%.2f", b - a }')"
@@ -258,6 +286,7 @@ if vt_flag devisor.virtio > /dev/null; then
 		m "console-active=$(cat /sys/class/tty/console/active 2>/dev/null || echo none)"
 	vt_flag devisor.rng > /dev/null && vt_rng
 	if vt_tok=$(vt_flag devisor.blk); then vt_blk "$vt_tok"; fi
-	vt_flag devisor.net > /dev/null && vt_net
+	vt_flag devisor.blk-gone > /dev/null && [ -n "${vt_dev:-}" ] && vt_blk_gone
+	if vt_arg=$(vt_flag devisor.net); then vt_net "$vt_arg"; fi
 	m "virtio-uptime=$(vt_uptime)"
 fi

@@ -209,7 +209,7 @@ void pf_vm_init(struct pci_fix *pf, uint64_t ram_size, bool routes_ok)
 	vm_init_common(&pf->vm);
 	pf->vm.irq_set = rec_irq;
 	pf->vm.irq_ops = &rec_ops;
-	assert_int_equal(guest_mem_init(&pf->vm.mem, ram_size), 0);
+	assert_int_equal(guest_mem_init(&pf->vm.mem, ram_size, false), 0);
 	pf->loop = evloop_create("test-io");
 	assert_non_null(pf->loop);
 }

@@ -24,7 +24,7 @@ struct evloop *vd_vm_init(struct vm *vm, uint64_t ram_size)
 	vd_irq_clear();
 	vm_init_common(vm);
 	vm->irq_set = vd_irq_rec;
-	assert_int_equal(guest_mem_init(&vm->mem, ram_size), 0);
+	assert_int_equal(guest_mem_init(&vm->mem, ram_size, false), 0);
 	loop = evloop_create("test-io");
 	assert_non_null(loop);
 	return loop;
