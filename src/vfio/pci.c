@@ -70,6 +70,8 @@ struct vfio_pci {
 	struct vm *vm;
 	char name[40];
 	struct vbar bars[PCI_NUM_BAR_SLOTS];
+	uint8_t *rom; /* the expansion ROM, read once at open */
+	uint64_t rom_len;
 	struct msix msix;
 	struct msi msi;
 	struct msi_vectors vectors;
@@ -825,15 +827,34 @@ static int setup_bars(struct vfio_pci *vp, const uint8_t *cfg)
 	return 0;
 }
 
+/* Reads of the ROM BAR: from the copy; past its end, all ones. */
+static uint64_t rom_read(void *opaque, uint64_t off, unsigned int size)
+{
+	struct vfio_pci *vp = opaque;
+	uint64_t v = 0;
+
+	for (unsigned int i = 0; i < size; i++)
+		v |= (uint64_t)(off + i < vp->rom_len ? vp->rom[off + i] : 0xff)
+		     << (8 * i);
+	return v;
+}
+
+static const struct bus_ops rom_ops = {
+	.read = rom_read,
+};
+
 /*
- * The expansion ROM, as the guest's own BAR; reads go to VFIO's ROM
- * region (which enables the device's ROM only for the read).
+ * The expansion ROM, as the guest's own BAR over a copy read once from
+ * VFIO's ROM region (as QEMU does): each read of that region makes the
+ * host map and unmap the device's ROM, which a guest reading it a dword
+ * at a time would do thousands of times.
  */
 static int setup_rom(struct vfio_pci *vp)
 {
 	const struct vfio_region *r =
 		&vp->vd.regions[VFIO_PCI_ROM_REGION_INDEX];
 	uint64_t size = r->size;
+	ssize_t n;
 	int ret;
 
 	if (VFIO_PCI_ROM_REGION_INDEX >= vp->vd.nr_regions || !size)
@@ -845,10 +866,20 @@ static int setup_rom(struct vfio_pci *vp)
 			vp->name, (unsigned long long)r->size);
 		return 0;
 	}
-	vp->bars[PCI_ROM_SLOT].vp = vp;
-	vp->bars[PCI_ROM_SLOT].idx = VFIO_PCI_ROM_REGION_INDEX;
-	ret = pci_dev_set_rom(&vp->pdev, size, &vbar_ops,
-			      &vp->bars[PCI_ROM_SLOT]);
+	vp->rom = malloc(r->size);
+	if (!vp->rom)
+		return -ENOMEM;
+	/* vfio-pci reads no further than the ROM's images: may be short. */
+	n = pread(vp->vd.fd, vp->rom, r->size, (off_t)r->offset);
+	if (n <= 0) {
+		pr_warn("%s: expansion ROM unreadable (%s): hidden", vp->name,
+			n < 0 ? strerror(errno) : "empty");
+		free(vp->rom);
+		vp->rom = NULL;
+		return 0;
+	}
+	vp->rom_len = (uint64_t)n;
+	ret = pci_dev_set_rom(&vp->pdev, size, &rom_ops, vp);
 	if (ret)
 		pr_err("%s: expansion ROM (%#llx bytes): %s", vp->name,
 		       (unsigned long long)r->size, strerror(-ret));
@@ -931,6 +962,7 @@ static void vp_destroy(struct vfio_pci *vp)
 		msi_destroy(&vp->msi);
 	msi_vectors_destroy(&vp->vectors);
 	free(vp->ext);
+	free(vp->rom);
 	pthread_mutex_destroy(&vp->shadow_lock);
 	if (vp->intx_efd >= 0)
 		close(vp->intx_efd);
@@ -1079,6 +1111,7 @@ struct vfio_pci *vfio_pci_create_dev(struct vm *vm, struct pci_host *host,
 	return vp;
 
 fail_pdev:
+	free(vp->rom);
 	for (unsigned int i = 0; i < PCI_STD_NUM_BARS; i++)
 		if (i < vp->vd.nr_regions)
 			bar_munmap(vp, i);

@@ -236,6 +236,9 @@ static void test_rom(void **state)
 	/* Writes are dropped, never reach the device. */
 	bus_write(&f->pf.vm.mmio, placed + 0x100, &(uint32_t){ 0 }, 4);
 	assert_int_equal(dev_get(f, ROM_OFF + 0x100, 4), 0x4d4f5244);
+	/* Read once at open: the guest reads the copy, not the device. */
+	dev_put(f, ROM_OFF + 0x100, 0x11111111, 4);
+	assert_int_equal(mmio_rd32(f, placed + 0x100), 0x4d4f5244);
 	/* Decode off unmaps it; the device's own register was never used. */
 	pf_cfg_wr(&f->pf, PCI_COMMAND, 0, 2);
 	assert_int_equal(mmio_rd32(f, placed), 0xffffffff);
