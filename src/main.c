@@ -578,6 +578,12 @@ static int api_pause_resume(char *err, bool pause)
 		pthread_mutex_unlock(&running.lock);
 		return API_NO_VM(err);
 	}
+	/*
+	 * Said before the vCPUs run again, so the line never lands in the
+	 * middle of what the guest prints next.
+	 */
+	if (!pause && vm_paused(running.vm))
+		pr_info("VM resumed through the API");
 	ret = pause ? vm_pause(running.vm) : vm_resume(running.vm);
 	pthread_mutex_unlock(&running.lock);
 	if (ret == -EALREADY) {
@@ -589,7 +595,8 @@ static int api_pause_resume(char *err, bool pause)
 		snprintf(err, API_ERR_LEN, "the VM is shutting down");
 		return 405;
 	}
-	pr_info("VM %s through the API", pause ? "paused" : "resumed");
+	if (pause)
+		pr_info("VM paused through the API");
 	return 204;
 }
 

@@ -1,10 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0
 #include "util/log.h"
 
-#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <time.h>
+#include <unistd.h>
 
 enum log_level log_level = LOG_WARN;
 
@@ -25,20 +25,28 @@ uint64_t monotonic_ns(void)
 
 void log_msg(enum log_level lvl, const char *fmt, ...)
 {
-	/* One line per call even when vCPU threads log concurrently. */
-	static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+	char buf[1024];
+	size_t n, cap;
 	va_list ap;
+	int m;
 
 	if (lvl > log_level)
 		return;
-	pthread_mutex_lock(&lock);
-	/* \r first: the terminal may be in raw mode while the guest runs. */
-	fprintf(stderr, "\rdevisor: %s: ", level_names[lvl]);
+	/*
+	 * One write per line: stderr is unbuffered, and the guest's console
+	 * on stdout often shares the same file or terminal.  \r first: the
+	 * terminal may be in raw mode while the guest runs.
+	 */
+	n = (size_t)snprintf(buf, sizeof(buf),
+			     "\rdevisor: %s: ", level_names[lvl]);
+	cap = sizeof(buf) - n - 2; /* room for "\r\n" */
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	m = vsnprintf(buf + n, cap, fmt, ap);
 	va_end(ap);
-	fputs("\r\n", stderr);
-	pthread_mutex_unlock(&lock);
+	if (m > 0)
+		n += (size_t)m < cap ? (size_t)m : cap - 1;
+	if (write(STDERR_FILENO, buf, n) < 0)
+		return; /* nowhere left to say it */
 }
 
 #define RL_WINDOW_NS 1000000000ull
