@@ -149,10 +149,11 @@ vc_net() {
 	fi
 }
 
-# vc_net_static ADDR/LEN: L3 took the address on L2's tap and fetched the
-# blob with L2's md5 (devisor.net=ADDR/LEN@PEER).
+# vc_net_static ADDR/LEN [BLOB MIN_BYTES]: L3 took the address on L2's
+# tap and fetched the blob (or BLOB, devisor.netblob=) with L2's md5
+# (devisor.net=ADDR/LEN@PEER).
 vc_net_static() {
-	local v ip bytes md5 secs want
+	local v ip bytes md5 secs want blob=${2:-blob} min=${3:-10000000}
 	v=$(marker "$clog" net-static)
 	ip=$(marker "$clog" net-ip)
 	if [[ $v == ok && $ip == "$1" ]]; then
@@ -163,12 +164,12 @@ vc_net_static() {
 	bytes=$(marker "$clog" net-bytes)
 	md5=$(marker "$clog" net-md5)
 	secs=$(marker "$clog" net-seconds)
-	want=$(vc_l2 http-blob-md5)
-	if [[ $bytes =~ ^[0-9]+$ ]] && ((bytes >= 10000000)) && [[ -n $want && $md5 == "$want" ]]; then
+	want=$(vc_l2 "http-$blob-md5")
+	if [[ $bytes =~ ^[0-9]+$ ]] && ((bytes >= min)) && [[ -n $want && $md5 == "$want" ]]; then
 		pass "$name/net-http"
 		log "case $name: fetched $bytes bytes over the tap in ${secs:-?}s of L3 time"
 	else
-		fail "$name/net-http" "net-bytes=${bytes:-none} net-md5=${md5:-none}, want >= 10000000 bytes with L2's md5 ${want:-none} (http=$(vc_l2 http || true))"
+		fail "$name/net-http" "net-bytes=${bytes:-none} net-md5=${md5:-none}, want >= $min bytes with L2's md5 ${want:-none} (http=$(vc_l2 http || true))"
 	fi
 }
 

@@ -20,6 +20,7 @@
 #                      back-end), disk-after-gone= (a read after that)
 #   devisor.net=A/L@P  the same with a static address A/L (net-static=)
 #                      and the blob from http://P:8080/blob (L2's tap)
+#   devisor.netblob=B  fetch http://...:8080/B instead of /blob
 # Always (with devisor.virtio): virtio-devices=TYPE@TRANSPORT:DRIVER,...
 # Every step that can block on a device runs under l3_run, with a time
 # limit, so a missing or stuck device gives a marker instead of a hang.
@@ -267,7 +268,8 @@ EOF
 	m "net-gw=$(ip route | awk '$1 == "default" { print $3; exit }')"
 	m "net-dns=$(awk '$1 == "nameserver" { print $2; exit }' /etc/resolv.conf)"
 	vt_t0=$(vt_uptime)
-	if l3_run 60 wget -q -O /tmp/blob "http://$vt_srv:8080/blob"; then
+	vt_blob=$(vt_flag devisor.netblob) || vt_blob=blob
+	if l3_run 90 wget -q -O /tmp/blob "http://$vt_srv:8080/$vt_blob"; then
 		m "net-bytes=$(wc -c < /tmp/blob)"
 		m "net-md5=$(vt_md5 < /tmp/blob)"
 		m "net-seconds=$(awk -v a="$vt_t0" -v b="$(vt_uptime)" 'BEGIN { printf "%.2f", b - a }')"
