@@ -25,6 +25,7 @@
 
 #include "bus/bus.h"
 #include "bus/device.h"
+#include "hw/uart_line.h"
 #include "kvm/irq.h"
 #include "kvm/vm.h"
 #include "util/common.h"
@@ -105,13 +106,8 @@ struct pl011 {
 	struct irq_line irq;
 	int irq_level;
 
-	pthread_mutex_t lock; /* all register state below */
-	/* Held across write(), never with @lock; serial.c's rule. */
-	pthread_mutex_t tx_lock;
-	int out_fd; /* under tx_lock */
-
-	int rx_efd;
-	bool rx_waiting; /* pl011_receive() came up short */
+	pthread_mutex_t lock; /* all register state below, line.rx_waiting */
+	struct uart_line line;
 
 	uint16_t rx[FIFO_SIZE]; /* data byte and DR_* error bits */
 	unsigned int rx_head, rx_count;
@@ -138,18 +134,6 @@ static unsigned int rx_trigger(const struct pl011 *u)
 	static const uint8_t level[8] = { 4, 8, 16, 24, 28, 28, 28, 28 };
 
 	return fifo_enabled(u) ? level[(u->ifls >> 3) & 7] : 1;
-}
-
-static void rx_space_signal(struct pl011 *u)
-{
-	uint64_t one = 1;
-	ssize_t r;
-
-	if (!u->rx_waiting)
-		return;
-	u->rx_waiting = false;
-	r = write(u->rx_efd, &one, sizeof(one));
-	(void)r;
 }
 
 static bool rx_accepting(const struct pl011 *u)
@@ -251,7 +235,7 @@ static uint16_t dr_read(struct pl011 *u)
 	/* RSR gets the character's errors; OE stays until cleared. */
 	u->rsr = (u->rsr & RSR_OE) | ((v >> 8) & 0x7);
 	rx_int_update(u);
-	rx_space_signal(u);
+	uart_line_rx_space(&u->line);
 	return v;
 }
 
@@ -333,8 +317,8 @@ static bool reg_write(struct pl011 *u, uint64_t off, uint32_t val)
 		if ((old ^ u->lcr_h) & LCR_H_FEN) {
 			u->rx_head = u->rx_count = 0;
 			rx_int_update(u);
-			u->rx_waiting = true;
-			rx_space_signal(u);
+			u->line.rx_waiting = true;
+			uart_line_rx_space(&u->line);
 		}
 		break;
 	case UARTCR:
@@ -345,7 +329,7 @@ static bool reg_write(struct pl011 *u, uint64_t off, uint32_t val)
 		if (rx_accepting(u) && !(u->cr & CR_LBE) &&
 		    (!((old & (CR_UARTEN | CR_RXE)) == (CR_UARTEN | CR_RXE)) ||
 		     (old & CR_LBE)))
-			rx_space_signal(u);
+			uart_line_rx_space(&u->line);
 		break;
 	case UARTIFLS:
 		u->ifls = val & 0x3f;
@@ -370,34 +354,6 @@ static bool reg_write(struct pl011 *u, uint64_t off, uint32_t val)
 		break;
 	}
 	return false;
-}
-
-/* Called with tx_lock held; serial.c's output(). */
-static void output(struct pl011 *u, uint8_t byte)
-{
-	while (u->out_fd >= 0) {
-		ssize_t n = write(u->out_fd, &byte, 1);
-
-		if (n > 0)
-			return;
-		if (n == 0 || errno == EAGAIN || errno == EWOULDBLOCK) {
-			struct pollfd p = { .fd = u->out_fd,
-					    .events = POLLOUT };
-
-			if (vm_stopping(u->vm))
-				return;
-			poll(&p, 1, 100);
-			continue;
-		}
-		if (errno == EINTR) {
-			if (vm_stopping(u->vm))
-				return;
-			continue;
-		}
-		pr_warn("pl011 %#llx: output failed: %s; discarding from now on",
-			(unsigned long long)u->base, strerror(errno));
-		u->out_fd = -1;
-	}
 }
 
 /*
@@ -435,9 +391,9 @@ static void pl011_mmio_write(void *opaque, uint64_t off, uint64_t value,
 	irq_update(u);
 	pthread_mutex_unlock(&u->lock);
 	if (tx) {
-		pthread_mutex_lock(&u->tx_lock);
-		output(u, (uint8_t)value);
-		pthread_mutex_unlock(&u->tx_lock);
+		uint8_t byte = (uint8_t)value;
+
+		uart_line_write(&u->line, &byte, 1);
 	}
 }
 
@@ -457,7 +413,7 @@ size_t pl011_receive(struct pl011 *u, const uint8_t *buf, size_t len)
 		rx_int_update(u);
 	}
 	if (n < len)
-		u->rx_waiting = true;
+		u->line.rx_waiting = true;
 	irq_update(u);
 	pthread_mutex_unlock(&u->lock);
 	return n;
@@ -465,7 +421,7 @@ size_t pl011_receive(struct pl011 *u, const uint8_t *buf, size_t len)
 
 int pl011_rx_eventfd(struct pl011 *u)
 {
-	return u->rx_efd;
+	return u->line.rx_efd;
 }
 
 /* Reset values, TRM table 3-1: CR enables TX and RX but not the UART. */
@@ -490,7 +446,7 @@ static void pl011_reset(struct device *dev)
 	pthread_mutex_lock(&u->lock);
 	pl011_reset_locked(u);
 	/* The FIFO is empty; input resumes once the guest enables it. */
-	u->rx_waiting = true;
+	u->line.rx_waiting = true;
 	pthread_mutex_unlock(&u->lock);
 }
 
@@ -499,8 +455,7 @@ static void pl011_destroy(struct device *dev)
 	struct pl011 *u = container_of(dev, struct pl011, dev);
 
 	bus_unregister(&u->vm->mmio, u->base, u);
-	close(u->rx_efd);
-	pthread_mutex_destroy(&u->tx_lock);
+	uart_line_destroy(&u->line);
 	pthread_mutex_destroy(&u->lock);
 	free(u);
 }
@@ -524,22 +479,19 @@ struct pl011 *pl011_create(struct vm *vm, uint64_t base, unsigned int gsi,
 			   int out_fd)
 {
 	struct pl011 *u = calloc(1, sizeof(*u));
+	char name[32];
 	int ret;
 
 	if (!u)
 		return NULL;
 	u->vm = vm;
 	u->base = base;
-	u->out_fd = out_fd;
-	u->rx_efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-	if (u->rx_efd < 0) {
-		pr_err("pl011 %#llx: eventfd: %s", (unsigned long long)base,
-		       strerror(errno));
+	snprintf(name, sizeof(name), "pl011 %#llx", (unsigned long long)base);
+	if (uart_line_init(&u->line, vm, out_fd, name)) {
 		free(u);
 		return NULL;
 	}
 	pthread_mutex_init(&u->lock, NULL);
-	pthread_mutex_init(&u->tx_lock, NULL);
 	vm_irq_line_init(vm, &u->irq, gsi);
 	pl011_reset_locked(u);
 
@@ -548,8 +500,7 @@ struct pl011 *pl011_create(struct vm *vm, uint64_t base, unsigned int gsi,
 	if (ret) {
 		pr_err("pl011 %#llx: cannot claim its window: %s",
 		       (unsigned long long)base, strerror(-ret));
-		close(u->rx_efd);
-		pthread_mutex_destroy(&u->tx_lock);
+		uart_line_destroy(&u->line);
 		pthread_mutex_destroy(&u->lock);
 		free(u);
 		return NULL;

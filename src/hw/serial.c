@@ -22,6 +22,7 @@
 
 #include "acpi/aml.h"
 #include "bus/device.h"
+#include "hw/uart_line.h"
 #include "kvm/irq.h"
 #include "kvm/vm.h"
 #include "util/common.h"
@@ -99,18 +100,8 @@ struct serial {
 	struct irq_line irq;
 	int irq_level;
 
-	pthread_mutex_t lock; /* all register state below */
-	/*
-	 * Held across write(), never together with @lock: a stalled reader
-	 * stalls only transmitting vCPUs, not register access or the console
-	 * thread. A guest's THR writes complete one by one (OUT returns only
-	 * after write()), so they still leave in order.
-	 */
-	pthread_mutex_t tx_lock;
-	int out_fd; /* under tx_lock */
-
-	int rx_efd;
-	bool rx_waiting; /* serial_receive() came up short */
+	pthread_mutex_t lock; /* all register state below, line.rx_waiting */
+	struct uart_line line; /* OUT returns only after the byte left */
 
 	uint8_t ier, lcr, mcr, fcr, scr, dll, dlm;
 	uint8_t lsr_errors; /* OE/PE/FE/BI, cleared by reading LSR */
@@ -139,24 +130,11 @@ static unsigned int rx_capacity(const struct serial *s)
 	return fifo_enabled(s) ? RX_FIFO_SIZE : 1;
 }
 
-static void rx_space_signal(struct serial *s)
-{
-	uint64_t one = 1;
-	ssize_t r;
-
-	if (!s->rx_waiting)
-		return;
-	s->rx_waiting = false;
-	/* EAGAIN means the counter is already non-zero: still readable. */
-	r = write(s->rx_efd, &one, sizeof(one));
-	(void)r;
-}
-
 static void rx_reset(struct serial *s)
 {
 	s->rx_head = 0;
 	s->rx_count = 0;
-	rx_space_signal(s);
+	uart_line_rx_space(&s->line);
 }
 
 static void rx_push(struct serial *s, uint8_t byte)
@@ -271,7 +249,7 @@ static uint8_t reg_read(struct serial *s, unsigned int reg)
 			s->rbr = s->rx[s->rx_head];
 			s->rx_head = (s->rx_head + 1) % RX_FIFO_SIZE;
 			s->rx_count--;
-			rx_space_signal(s);
+			uart_line_rx_space(&s->line);
 		}
 		return s->rbr;
 	case UART_IER:
@@ -364,7 +342,7 @@ static bool reg_write(struct serial *s, unsigned int reg, uint8_t val)
 		msr_update(s);
 		/* Leaving loopback reconnects the console. */
 		if ((old & UART_MCR_LOOP) && !(s->mcr & UART_MCR_LOOP))
-			rx_space_signal(s);
+			uart_line_rx_space(&s->line);
 		break;
 	case UART_SCR:
 		s->scr = val;
@@ -376,39 +354,6 @@ static bool reg_write(struct serial *s, unsigned int reg, uint8_t val)
 		break;
 	}
 	return false;
-}
-
-/* Called with tx_lock held. Retries EAGAIN and EINTR until the VM stops. */
-static void output(struct serial *s, const uint8_t *buf, size_t len)
-{
-	while (len && s->out_fd >= 0) {
-		ssize_t n = write(s->out_fd, buf, len);
-
-		if (n > 0) {
-			buf += n;
-			len -= n;
-			continue;
-		}
-		if (n == 0 || errno == EAGAIN || errno == EWOULDBLOCK) {
-			struct pollfd p = { .fd = s->out_fd,
-					    .events = POLLOUT };
-
-			/* A stopping VM must not wait on a stalled reader. */
-			if (vm_stopping(s->vm))
-				return;
-			poll(&p, 1, 100);
-			continue;
-		}
-		/* A kicked vCPU of a stopping VM stops waiting for readers. */
-		if (errno == EINTR) {
-			if (vm_stopping(s->vm))
-				return;
-			continue;
-		}
-		pr_warn("serial %#x: output failed: %s; discarding from now on",
-			s->base, strerror(errno));
-		s->out_fd = -1;
-	}
 }
 
 static uint64_t serial_pio_read(void *opaque, uint64_t offset,
@@ -442,11 +387,8 @@ static void serial_pio_write(void *opaque, uint64_t offset, uint64_t value,
 	}
 	irq_update(s);
 	pthread_mutex_unlock(&s->lock);
-	if (ntx) {
-		pthread_mutex_lock(&s->tx_lock);
-		output(s, tx, ntx);
-		pthread_mutex_unlock(&s->tx_lock);
-	}
+	if (ntx)
+		uart_line_write(&s->line, tx, ntx);
 }
 
 static const struct bus_ops serial_ops = {
@@ -465,7 +407,7 @@ size_t serial_receive(struct serial *s, const uint8_t *buf, size_t len)
 			rx_push(s, buf[n++]);
 	}
 	if (n < len)
-		s->rx_waiting = true;
+		s->line.rx_waiting = true;
 	irq_update(s);
 	pthread_mutex_unlock(&s->lock);
 	return n;
@@ -473,7 +415,7 @@ size_t serial_receive(struct serial *s, const uint8_t *buf, size_t len)
 
 int serial_rx_eventfd(struct serial *s)
 {
-	return s->rx_efd;
+	return s->line.rx_efd;
 }
 
 /* Power-on values, PC16550D table IV; the divisor as a BIOS leaves it. */
@@ -499,7 +441,7 @@ static void serial_reset(struct device *dev)
 	struct serial *s = container_of(dev, struct serial, dev);
 
 	pthread_mutex_lock(&s->lock);
-	s->rx_waiting = true; /* the FIFO is empty now: wake the console */
+	s->line.rx_waiting = true; /* the FIFO is empty now: wake the console */
 	serial_reset_locked(s);
 	pthread_mutex_unlock(&s->lock);
 }
@@ -509,8 +451,7 @@ static void serial_destroy(struct device *dev)
 	struct serial *s = container_of(dev, struct serial, dev);
 
 	bus_unregister(&s->vm->pio, s->base, s);
-	close(s->rx_efd);
-	pthread_mutex_destroy(&s->tx_lock);
+	uart_line_destroy(&s->line);
 	pthread_mutex_destroy(&s->lock);
 	free(s);
 }
@@ -538,21 +479,19 @@ struct serial *serial_create(struct vm *vm, uint16_t base, unsigned int gsi,
 			     int out_fd)
 {
 	struct serial *s = calloc(1, sizeof(*s));
+	char name[32];
 	int ret;
 
 	if (!s)
 		return NULL;
 	s->vm = vm;
 	s->base = base;
-	s->out_fd = out_fd;
-	s->rx_efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-	if (s->rx_efd < 0) {
-		pr_err("serial %#x: eventfd: %s", base, strerror(errno));
+	snprintf(name, sizeof(name), "serial %#x", base);
+	if (uart_line_init(&s->line, vm, out_fd, name)) {
 		free(s);
 		return NULL;
 	}
 	pthread_mutex_init(&s->lock, NULL);
-	pthread_mutex_init(&s->tx_lock, NULL);
 	vm_irq_line_init(vm, &s->irq, gsi);
 	serial_reset_locked(s);
 
@@ -561,8 +500,7 @@ struct serial *serial_create(struct vm *vm, uint16_t base, unsigned int gsi,
 	if (ret) {
 		pr_err("serial %#x: cannot claim ports: %s", base,
 		       strerror(-ret));
-		close(s->rx_efd);
-		pthread_mutex_destroy(&s->tx_lock);
+		uart_line_destroy(&s->line);
 		pthread_mutex_destroy(&s->lock);
 		free(s);
 		return NULL;
