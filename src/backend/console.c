@@ -17,6 +17,7 @@
 
 #include "kvm/vm.h"
 #include "util/log.h"
+#include "util/thread.h"
 #include "util/sandbox.h"
 
 #define ESCAPE_CHAR 0x01 /* Ctrl-A */
@@ -223,7 +224,6 @@ static void *console_thread(void *opaque)
 
 int console_start(struct vm *vm, const struct console_port *port)
 {
-	sigset_t mask, old;
 	int ret;
 
 	if (console.running)
@@ -235,20 +235,14 @@ int console_start(struct vm *vm, const struct console_port *port)
 		return -errno;
 	raw_mode();
 
-	/* Signals belong to the main and vCPU threads; faults stay ours. */
-	sigfillset(&mask);
-	for (unsigned int i = 0; i < NR_FATAL; i++)
-		sigdelset(&mask, fatal_signals[i]);
-	pthread_sigmask(SIG_SETMASK, &mask, &old);
-	ret = pthread_create(&console.thread, NULL, console_thread, NULL);
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	ret = helper_thread_create(&console.thread, console_thread, NULL,
+				   "console");
 	if (ret) {
 		close(console.stop_fd);
 		console.stop_fd = -1;
 		console_restore();
 		return -ret;
 	}
-	pthread_setname_np(console.thread, "console");
 	console.running = true;
 	return 0;
 }
@@ -367,7 +361,6 @@ struct console_out *console_out_create(int fd, size_t size,
 				       void (*room)(void *opaque), void *opaque)
 {
 	struct console_out *o = calloc(1, sizeof(*o));
-	sigset_t mask, old;
 	int ret;
 
 	if (!o || !size || !(o->buf = malloc(size))) {
@@ -381,19 +374,12 @@ struct console_out *console_out_create(int fd, size_t size,
 	o->opaque = opaque;
 	pthread_mutex_init(&o->lock, NULL);
 	pthread_cond_init(&o->cond, NULL);
-	/* As for the input thread: signals are not the writer's business. */
-	sigfillset(&mask);
-	for (unsigned int i = 0; i < NR_FATAL; i++)
-		sigdelset(&mask, fatal_signals[i]);
-	pthread_sigmask(SIG_SETMASK, &mask, &old);
-	ret = pthread_create(&o->thread, NULL, out_thread, o);
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	ret = helper_thread_create(&o->thread, out_thread, o, "console-out");
 	if (ret) {
 		out_free(o);
 		errno = ret;
 		return NULL;
 	}
-	pthread_setname_np(o->thread, "console-out");
 	return o;
 }
 

@@ -25,6 +25,7 @@
 #include "kvm/vm.h"
 #include "util/common.h"
 #include "util/log.h"
+#include "util/thread.h"
 #include "util/sandbox.h"
 
 #define RTCDR 0x00
@@ -284,7 +285,6 @@ static int pl031_describe(struct device *dev, struct device_desc *d)
 struct pl031 *pl031_create(struct vm *vm, uint64_t base, unsigned int gsi)
 {
 	struct pl031 *r = calloc(1, sizeof(*r));
-	sigset_t all, old;
 	int ret;
 
 	if (!r)
@@ -304,23 +304,13 @@ struct pl031 *pl031_create(struct vm *vm, uint64_t base, unsigned int gsi)
 		pl031_free(r);
 		return NULL;
 	}
-	/* Signals belong to the vCPU and main threads; faults stay ours. */
-	sigfillset(&all);
-	sigdelset(&all, SIGSEGV);
-	sigdelset(&all, SIGBUS);
-	sigdelset(&all, SIGILL);
-	sigdelset(&all, SIGFPE);
-	sigdelset(&all, SIGABRT);
-	pthread_sigmask(SIG_SETMASK, &all, &old);
-	ret = pthread_create(&r->thread, NULL, pl031_thread, r);
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	ret = helper_thread_create(&r->thread, pl031_thread, r, "pl031");
 	if (ret) {
 		pr_err("pl031: cannot start its thread: %s", strerror(ret));
 		bus_unregister(&vm->mmio, base, r);
 		pl031_free(r);
 		return NULL;
 	}
-	pthread_setname_np(r->thread, "pl031");
 	r->dev.name = "pl031";
 	r->dev.kind = DEV_PLATFORM;
 	r->dev.reset = pl031_reset;

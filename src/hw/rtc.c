@@ -28,6 +28,7 @@
 #include "kvm/vm.h"
 #include "util/common.h"
 #include "util/log.h"
+#include "util/thread.h"
 #include "util/sandbox.h"
 
 #define RTC_SECONDS 0x00
@@ -583,7 +584,6 @@ static int rtc_describe(struct device *dev, struct device_desc *d)
 struct rtc *rtc_create(struct vm *vm)
 {
 	struct rtc *rtc = calloc(1, sizeof(*rtc));
-	sigset_t all, old;
 	int ret;
 
 	if (!rtc)
@@ -604,23 +604,13 @@ struct rtc *rtc_create(struct vm *vm)
 		rtc_free(rtc);
 		return NULL;
 	}
-	/* Signals belong to the vCPU and main threads; faults stay ours. */
-	sigfillset(&all);
-	sigdelset(&all, SIGSEGV);
-	sigdelset(&all, SIGBUS);
-	sigdelset(&all, SIGILL);
-	sigdelset(&all, SIGFPE);
-	sigdelset(&all, SIGABRT);
-	pthread_sigmask(SIG_SETMASK, &all, &old);
-	ret = pthread_create(&rtc->thread, NULL, rtc_thread, rtc);
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	ret = helper_thread_create(&rtc->thread, rtc_thread, rtc, "rtc");
 	if (ret) {
 		pr_err("rtc: cannot start timer thread: %s", strerror(ret));
 		bus_unregister(&vm->pio, RTC_PORT_BASE, rtc);
 		rtc_free(rtc);
 		return NULL;
 	}
-	pthread_setname_np(rtc->thread, "rtc");
 	rtc->dev.name = "rtc";
 	rtc->dev.kind = DEV_PLATFORM;
 	rtc->dev.reset = rtc_reset;
