@@ -20,6 +20,7 @@
 #include "hw/nvme/pci.h"
 #include "hw/pl011.h"
 #include "hw/pl031.h"
+#include "kvm/irq.h"
 #include "kvm/memory.h"
 #include "kvm/vm.h"
 #include "pci/pci.h"
@@ -48,10 +49,9 @@ static size_t uart_receive(void *opaque, const uint8_t *buf, size_t len)
 }
 
 /*
- * MSIs through the ITS need the requester id with each message
- * (KVM_MSI_VALID_DEVID); kvm/irq.c's routes carry it now (for VT-d's
- * interrupt remapping) but do not hand it to KVM as a device id yet: the
- * tree has no msi-map, so Linux drives PCI functions by INTx.
+ * Every PCI function's MSIs go through its msi_vectors, with its requester
+ * id as the ITS's device id (vm_msi_require_devid()); a message without
+ * one is refused by KVM, so this fallback only logs.
  */
 static void pci_msi_to_kvm(void *opaque, uint64_t addr, uint32_t data)
 {
@@ -254,7 +254,7 @@ static int boot(struct vm *vm, const struct vm_config *cfg,
 		.mmio64_base = m->pci->cfg.mmio64_base,
 		.mmio64_size = ARM64_PCI_MMIO64_SIZE,
 		.intx_spi_base = ARM64_PCI_INTX_SPI,
-		.msi_map = 0, /* see pci_msi_to_kvm() */
+		.msi_map = 1, /* requester id = ITS device id */
 	};
 	fdt = gpa_to_hva(&vm->mem, lay.fdt, ARM64_FDT_MAX_SIZE);
 	ret = fdt ? arm64_fdt_build(fdt, ARM64_FDT_MAX_SIZE, &fc, vm) : -ENOSPC;
@@ -278,6 +278,8 @@ static int machine_setup(struct vm *vm, const struct vm_config *cfg,
 
 	if (!ret)
 		ret = arm64_gic_create(vm, 1, m->gic_fds);
+	if (!ret)
+		ret = vm_msi_require_devid(vm);
 	if (!ret)
 		ret = create_devices(vm, cfg, m);
 	if (!ret)
