@@ -70,8 +70,14 @@ static int routing_init(struct vm *vm)
 	return 0;
 }
 
+/* The device id KVM gets with an MSI from @sid, or -1 for none. */
+static int msi_devid(const struct vm *vm, int sid)
+{
+	return vm->msi_devid && sid != IRQ_SID_NONE ? sid : -1;
+}
+
 static void set_msi(struct kvm_irq_routing_entry *e, unsigned int gsi,
-		    uint64_t addr, uint32_t data)
+		    uint64_t addr, uint32_t data, int devid)
 {
 	*e = (struct kvm_irq_routing_entry){
 		.gsi = gsi,
@@ -80,6 +86,10 @@ static void set_msi(struct kvm_irq_routing_entry *e, unsigned int gsi,
 			   .address_hi = (uint32_t)(addr >> 32),
 			   .data = data },
 	};
+	if (devid >= 0) {
+		e->flags = KVM_MSI_VALID_DEVID;
+		e->u.msi.devid = (uint32_t)devid;
+	}
 }
 
 /* Through the remapper, if any: 0, or its fault reason. */
@@ -112,7 +122,8 @@ static int routing_commit(struct vm *vm)
 			continue;
 		src->blocked = remap(vm, src, &addr, &data, false) != 0;
 		if (!src->blocked)
-			set_msi(&r->entries[r->nr++], g, addr, data);
+			set_msi(&r->entries[r->nr++], g, addr, data,
+				msi_devid(vm, src->sid));
 	}
 	if (vm->vm_fd < 0)
 		return 0; /* a unit test's VM: the table is all there is */
@@ -331,6 +342,10 @@ int vm_signal_msi(struct vm *vm, int sid, uint64_t addr, uint32_t data)
 	msi = (struct kvm_msi){ .address_lo = (uint32_t)addr,
 				.address_hi = (uint32_t)(addr >> 32),
 				.data = data };
+	if (msi_devid(vm, sid) >= 0) {
+		msi.flags = KVM_MSI_VALID_DEVID;
+		msi.devid = (uint32_t)sid;
+	}
 
 	if (ioctl(vm->vm_fd, KVM_SIGNAL_MSI, &msi) < 0) {
 		pr_warn_ratelimited("KVM_SIGNAL_MSI %#llx/%#x: %s",
@@ -338,6 +353,25 @@ int vm_signal_msi(struct vm *vm, int sid, uint64_t addr, uint32_t data)
 				    strerror(errno));
 		return -errno;
 	}
+	return 0;
+}
+
+int vm_msi_require_devid(struct vm *vm)
+{
+	int ret = vm->vm_fd < 0 ? 1 :
+				  ioctl(vm->vm_fd, KVM_CHECK_EXTENSION,
+					KVM_CAP_MSI_DEVID);
+
+	if (ret <= 0) {
+		pr_err("KVM does not take device ids with MSIs "
+		       "(KVM_CAP_MSI_DEVID)");
+		return -EOPNOTSUPP;
+	}
+	pthread_mutex_lock(&vm->irq_lock);
+	vm->msi_devid = true;
+	if (vm->routing)
+		routing_commit(vm);
+	pthread_mutex_unlock(&vm->irq_lock);
 	return 0;
 }
 

@@ -137,6 +137,14 @@ int vm_irqfd_deassign(struct vm *vm, int efd, unsigned int gsi);
 int vm_irqfd_assign_resample(struct vm *vm, int efd, int resample_fd,
 			     unsigned int gsi);
 
+/*
+ * From now on every MSI route and KVM_SIGNAL_MSI carries its requester id
+ * as the device id (KVM_MSI_VALID_DEVID), which an arm64 ITS needs to
+ * translate it (the device tree's msi-map says the two are equal). Fails
+ * with -EOPNOTSUPP, logged, when KVM takes no device ids (no ITS).
+ */
+int vm_msi_require_devid(struct vm *vm);
+
 /* One MSI from @sid now, from any thread (KVM_SIGNAL_MSI), remapped. */
 int vm_signal_msi(struct vm *vm, int sid, uint64_t addr, uint32_t data);
 

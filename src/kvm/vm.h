@@ -59,6 +59,11 @@ struct vm {
 			 bool record);
 	void *msi_remap_opaque;
 	/*
+	 * Each MSI carries its requester id as KVM's device id (an arm64
+	 * ITS translates by it): vm_msi_require_devid().
+	 */
+	bool msi_devid;
+	/*
 	 * Split irqchip (local APICs in KVM, the IOAPIC in devisor):
 	 * arch_vm_setup() reads it, so it is set between vm_init_common()
 	 * and arch_vm_setup() (vm_create()'s @flags).

@@ -20,6 +20,7 @@
 #include "hw/nvme/pci.h"
 #include "hw/pl011.h"
 #include "hw/pl031.h"
+#include "kvm/irq.h"
 #include "kvm/memory.h"
 #include "kvm/vm.h"
 #include "pci/pci.h"
@@ -28,11 +29,9 @@
 #include "util/file.h"
 #include "util/log.h"
 #include "virtio/blk.h"
-#include "virtio/console.h"
+#include "virtio/devices.h"
 #include "virtio/mmio.h"
-#include "virtio/net.h"
 #include "virtio/pci.h"
-#include "virtio/rng.h"
 #include "virtio/virtio.h"
 
 struct arm64_machine {
@@ -49,16 +48,10 @@ static size_t uart_receive(void *opaque, const uint8_t *buf, size_t len)
 	return pl011_receive(opaque, buf, len);
 }
 
-static size_t vcon_receive(void *opaque, const uint8_t *buf, size_t len)
-{
-	return virtio_console_receive(opaque, buf, len);
-}
-
 /*
- * MSIs through the ITS need the requester id with each message
- * (KVM_MSI_VALID_DEVID); kvm/irq.c's routes carry it now (for VT-d's
- * interrupt remapping) but do not hand it to KVM as a device id yet: the
- * tree has no msi-map, so Linux drives PCI functions by INTx.
+ * Every PCI function's MSIs go through its msi_vectors, with its requester
+ * id as the ITS's device id (vm_msi_require_devid()); a message without
+ * one is refused by KVM, so this fallback only logs.
  */
 static void pci_msi_to_kvm(void *opaque, uint64_t addr, uint32_t data)
 {
@@ -120,10 +113,26 @@ static int attach_virtio(struct vm *vm, struct arm64_machine *m,
 	return -ENODEV;
 }
 
+struct arm64_attach {
+	struct vm *vm;
+	struct arm64_machine *m;
+};
+
+static int arm64_attach(void *opaque, struct virtio_dev *vdev,
+			enum virtio_transport_kind transport, int devfn)
+{
+	struct arm64_attach *aa = opaque;
+
+	return attach_virtio(aa->vm, aa->m, vdev, transport, devfn);
+}
+
 static int create_devices(struct vm *vm, const struct vm_config *cfg,
 			  struct arm64_machine *m)
 {
-	struct virtio_dev *vdev;
+	struct arm64_attach aa = { vm, m };
+	struct virtio_board vb = { .attach = arm64_attach,
+				   .opaque = &aa,
+				   .console = &m->board.console };
 	int ret;
 
 	if (cfg->nr_vfio || cfg->vsock.enabled || cfg->iommu != IOMMU_NONE) {
@@ -146,59 +155,10 @@ static int create_devices(struct vm *vm, const struct vm_config *cfg,
 	m->io = evloop_create("io0");
 	if (!m->io)
 		return -ENOMEM;
-	for (unsigned int i = 0; i < cfg->nr_disks; i++) {
-		const struct disk_config *dc = &cfg->disks[i];
-		struct blk_options bo = config_blk_options(dc);
-		struct blk_backend *be;
-
-		if (dc->removed)
-			continue;
-		be = blk_open(dc->path, &bo);
-		if (!be)
-			return -errno;
-		vdev = virtio_blk_create(vm, be, m->io, dc->nr_queues);
-		if (!vdev) {
-			blk_close(be);
-			return -ENODEV;
-		}
-		ret = attach_virtio(vm, m, vdev, dc->transport, dc->addr);
-		if (ret)
-			return ret;
-	}
-	for (unsigned int i = 0; i < cfg->nr_nets; i++) {
-		struct net_backend *be = net_backend_open(&cfg->nets[i], m->io);
-
-		if (!be)
-			return -errno;
-		vdev = virtio_net_create(vm, be, cfg->nets[i].vhost);
-		if (!vdev) {
-			net_backend_close(be);
-			return -ENODEV;
-		}
-		ret = attach_virtio(vm, m, vdev,
-				    cfg->nets[i].mmio ? TRANSPORT_MMIO :
-							TRANSPORT_PCI,
-				    cfg->net_addrs[i]);
-		if (ret)
-			return ret;
-	}
-	if (cfg->rng) {
-		vdev = virtio_rng_create(vm);
-		if (!vdev || (ret = attach_virtio(vm, m, vdev, TRANSPORT_PCI,
-						  cfg->rng_addr)))
-			return vdev ? ret : -ENOMEM;
-	}
-	if (cfg->virtio_console) {
-		vdev = virtio_console_create(vm, STDOUT_FILENO);
-		if (!vdev || (ret = attach_virtio(vm, m, vdev, TRANSPORT_PCI,
-						  cfg->console_addr)))
-			return vdev ? ret : -ENOMEM;
-		m->board.console = (struct console_port){
-			.receive = vcon_receive,
-			.rx_eventfd = virtio_console_rx_eventfd(vdev),
-			.opaque = vdev,
-		};
-	}
+	vb.io = m->io;
+	ret = virtio_create_devices(vm, cfg, &vb);
+	if (ret)
+		return ret;
 	for (unsigned int i = 0; i < cfg->nr_nvmes; i++) {
 		const struct disk_config *dc = &cfg->nvmes[i];
 		struct blk_options bo = config_blk_options(dc);
@@ -294,7 +254,7 @@ static int boot(struct vm *vm, const struct vm_config *cfg,
 		.mmio64_base = m->pci->cfg.mmio64_base,
 		.mmio64_size = ARM64_PCI_MMIO64_SIZE,
 		.intx_spi_base = ARM64_PCI_INTX_SPI,
-		.msi_map = 0, /* see pci_msi_to_kvm() */
+		.msi_map = 1, /* requester id = ITS device id */
 	};
 	fdt = gpa_to_hva(&vm->mem, lay.fdt, ARM64_FDT_MAX_SIZE);
 	ret = fdt ? arm64_fdt_build(fdt, ARM64_FDT_MAX_SIZE, &fc, vm) : -ENOSPC;
@@ -318,6 +278,8 @@ static int machine_setup(struct vm *vm, const struct vm_config *cfg,
 
 	if (!ret)
 		ret = arm64_gic_create(vm, 1, m->gic_fds);
+	if (!ret)
+		ret = vm_msi_require_devid(vm);
 	if (!ret)
 		ret = create_devices(vm, cfg, m);
 	if (!ret)

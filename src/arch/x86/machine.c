@@ -29,12 +29,10 @@
 #include "kvm/vm.h"
 #include "pci/pci.h"
 #include "virtio/blk.h"
-#include "virtio/console.h"
+#include "virtio/devices.h"
 #include "virtio/net.h"
 #include "virtio/mmio.h"
 #include "virtio/pci.h"
-#include "virtio/rng.h"
-#include "virtio/vsock.h"
 #include "virtio/virtio.h"
 #include "util/common.h"
 #include "util/evloop.h"
@@ -290,11 +288,6 @@ static size_t uart_receive(void *opaque, const uint8_t *buf, size_t len)
 	return serial_receive(opaque, buf, len);
 }
 
-static size_t vcon_receive(void *opaque, const uint8_t *buf, size_t len)
-{
-	return virtio_console_receive(opaque, buf, len);
-}
-
 /* ISA IRQs no legacy device of ours uses: edge, active high, no override. */
 static const unsigned int mmio_gsis[VIRTIO_MMIO_MAX] = { 5,  6,	 7,  10, 11,
 							 12, 13, 14, 15 };
@@ -330,97 +323,32 @@ static int attach_virtio(struct vm *vm, struct machine *m,
 	return -ENODEV;
 }
 
+struct pc_attach {
+	struct vm *vm;
+	struct machine *m;
+};
+
+static int pc_attach(void *opaque, struct virtio_dev *vdev,
+		     enum virtio_transport_kind transport, int devfn)
+{
+	struct pc_attach *pa = opaque;
+
+	return attach_virtio(pa->vm, pa->m, vdev, transport, devfn);
+}
+
 static int create_virtio_devices(struct vm *vm, const struct vm_config *cfg,
 				 struct machine *m)
 {
-	struct virtio_dev *vdev;
-	int ret;
+	struct pc_attach pa = { vm, m };
+	struct virtio_board vb = { .attach = pc_attach,
+				   .opaque = &pa,
+				   .console = &m->board.console };
 
 	m->io = evloop_create("io0");
 	if (!m->io)
 		return -ENOMEM;
-	for (unsigned int i = 0; i < cfg->nr_disks; i++) {
-		const struct disk_config *dc = &cfg->disks[i];
-		struct blk_options bo = config_blk_options(dc);
-		struct blk_backend *be;
-
-		if (dc->removed)
-			continue;
-		if (dc->vhost_user) {
-			vdev = virtio_vhost_user_blk_create(vm, dc->vhost_user,
-							    m->io);
-			if (!vdev)
-				return -ENODEV;
-			ret = attach_virtio(vm, m, vdev, dc->transport,
-					    dc->addr);
-			if (ret)
-				return ret;
-			continue;
-		}
-		be = blk_open(dc->path, &bo);
-		if (!be)
-			return -errno;
-		vdev = virtio_blk_create(vm, be, m->io, dc->nr_queues);
-		if (!vdev) {
-			blk_close(be);
-			return -ENODEV;
-		}
-		ret = attach_virtio(vm, m, vdev, dc->transport, dc->addr);
-		if (ret)
-			return ret;
-	}
-	for (unsigned int i = 0; i < cfg->nr_nets; i++) {
-		struct net_backend *be;
-
-		if (cfg->net_removed[i])
-			continue;
-		be = net_backend_open(&cfg->nets[i], m->io);
-		if (!be)
-			return -errno;
-		vdev = virtio_net_create(vm, be, cfg->nets[i].vhost);
-		if (!vdev) {
-			net_backend_close(be);
-			return -ENODEV;
-		}
-		ret = attach_virtio(vm, m, vdev,
-				    cfg->nets[i].mmio ? TRANSPORT_MMIO :
-							TRANSPORT_PCI,
-				    cfg->net_addrs[i]);
-		if (ret)
-			return ret;
-	}
-	if (cfg->rng) {
-		vdev = virtio_rng_create(vm);
-		if (!vdev || (ret = attach_virtio(vm, m, vdev, TRANSPORT_PCI,
-						  cfg->rng_addr)))
-			return vdev ? ret : -ENOMEM;
-	}
-	if (cfg->virtio_console) {
-		vdev = virtio_console_create(vm, STDOUT_FILENO);
-		if (!vdev || (ret = attach_virtio(vm, m, vdev, TRANSPORT_PCI,
-						  cfg->console_addr)))
-			return vdev ? ret : -ENOMEM;
-		m->board.console = (struct console_port){
-			.receive = vcon_receive,
-			.rx_eventfd = virtio_console_rx_eventfd(vdev),
-			.opaque = vdev,
-		};
-	}
-	if (cfg->vsock.enabled) {
-		if (cfg->vsock.socket)
-			vdev = virtio_vsock_create(vm, cfg->vsock.cid,
-						   cfg->vsock.socket, m->io);
-		else
-			vdev = virtio_vhost_vsock_create(vm, cfg->vsock.cid,
-							 NULL, m->io);
-		if (!vdev)
-			return -ENODEV;
-		ret = attach_virtio(vm, m, vdev, cfg->vsock.transport,
-				    cfg->vsock.addr);
-		if (ret)
-			return ret;
-	}
-	return 0;
+	vb.io = m->io;
+	return virtio_create_devices(vm, cfg, &vb);
 }
 
 /*

@@ -1,0 +1,35 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+#ifndef DEVISOR_VIRTIO_DEVICES_H
+#define DEVISOR_VIRTIO_DEVICES_H
+
+/*
+ * The virtio devices a vm_config asks for (--disk, --net, --rng,
+ * --console virtio, --vsock), made one way for every board: the board
+ * only says where each goes (PCI at a devfn, or its next virtio-mmio
+ * window) through @attach.
+ */
+#include "config.h"
+
+struct console_port;
+struct evloop;
+struct virtio_dev;
+struct vm;
+
+struct virtio_board {
+	/*
+	 * Puts @vdev on @transport (PCI: at @devfn, CONFIG_PCI_AUTO for
+	 * any). Takes @vdev: on failure it is destroyed. 0 or -errno.
+	 */
+	int (*attach)(void *opaque, struct virtio_dev *vdev,
+		      enum virtio_transport_kind transport, int devfn);
+	void *opaque;
+	struct evloop *io; /* the I/O thread the devices run on */
+	/* With --console virtio, set to the virtio console's input. */
+	struct console_port *console;
+};
+
+/* Returns 0, or -errno after logging (what was made stays attached). */
+int virtio_create_devices(struct vm *vm, const struct vm_config *cfg,
+			  const struct virtio_board *b);
+
+#endif
