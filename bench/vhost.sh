@@ -132,7 +132,7 @@ vdone() { kill "$vs_pid" 2> /dev/null || true; wait "$vs_pid" 2> /dev/null || tr
 qsd_start() { # image, socket
 	qemu-storage-daemon \
 		--blockdev "driver=file,node-name=f0,filename=$1,cache.direct=off" \
-		--export "type=vhost-user-blk,id=e0,node-name=f0,addr.type=unix,addr.path=$2,writable=on" &
+		--export "type=vhost-user-blk,id=e0,node-name=f0,addr.type=unix,addr.path=$2,writable=on,num-queues=1" &
 	qsd_pid=$!
 	local i=0
 	while [ ! -S "$2" ] && ((i++ < 50)); do sleep 0.2; done
@@ -170,7 +170,7 @@ for ((r = 0; r < reps; r++)); do
 			qsd_start "$img" "$sock"
 			l3 qemu-vhost-user "${qm[@]}" -append "$cmdline bench.fio=1" \
 				-object memory-backend-memfd,id=mem,size=512M,share=on -machine memory-backend=mem \
-				-chardev "socket,id=c0,path=$sock" -device vhost-user-blk-pci,chardev=c0
+				-chardev "socket,id=c0,path=$sock" -device vhost-user-blk-pci,chardev=c0,num-queues=1
 			qsd_stop "$sock"
 		fi
 	fi
