@@ -22,7 +22,7 @@
 # Environment: BENCH_VHOST_DIR (what prepare made, default
 # BUILD_DIR/bench/vhost), BENCH_KERNEL (default /l3/vmlinuz, the nested
 # tier's), BENCH_REPS, BENCH_NO_BUILD=1.
-set -euo pipefail
+set -Eeuo pipefail
 trap 'echo "bench/vhost: stopped at line $LINENO (status $?)" >&2' ERR
 cd "$(dirname "$0")/.."
 
@@ -107,7 +107,7 @@ l3() {
 		esac
 		val=${line#*value=}
 		V[$label/$name]+="${val%% *} "
-	done < <(printf '%s\n' "$out" | tr -d '\r' | grep '^BENCH-[A-Z]* ')
+	done < <(printf '%s\n' "$out" | tr -d '\r' | grep '^BENCH-[A-Z]* ' || true)
 	printf '%s\n' "$out" | tr -d '\r' | grep -q '^BENCH-L3 done' ||
 		printf '%s: L3 did not finish\n%s\n' "$label" "$(printf '%s\n' "$out" | tail -n 5)" >&2
 	printf '%s\n' "$out" | tr -d '\r' | grep '^BENCH-L3 error=' | sed "s/^/$label: /" >&2 || true
@@ -128,16 +128,16 @@ vserve() { # PATH: one echo server for one stream, in the background
 	vs_pid=$!
 	sleep 0.3
 }
-vdone() { kill "$vs_pid" 2> /dev/null; wait "$vs_pid" 2> /dev/null || true; }
+vdone() { kill "$vs_pid" 2> /dev/null || true; wait "$vs_pid" 2> /dev/null || true; }
 qsd_start() { # image, socket
 	qemu-storage-daemon \
 		--blockdev "driver=file,node-name=f0,filename=$1,cache.direct=off" \
-		--export "type=vhost-user-blk,id=e0,node-name=f0,addr.type=unix,addr.path=$2,writable=on" &
+		--export "type=vhost-user-blk,id=e0,node-name=f0,addr.type=unix,addr.path=$2,writable=on,num-queues=1" &
 	qsd_pid=$!
 	local i=0
 	while [ ! -S "$2" ] && ((i++ < 50)); do sleep 0.2; done
 }
-qsd_stop() { kill "$qsd_pid" 2> /dev/null; wait "$qsd_pid" 2> /dev/null || true; rm -f "$1"; }
+qsd_stop() { kill "$qsd_pid" 2> /dev/null || true; wait "$qsd_pid" 2> /dev/null || true; rm -f "$1"; }
 
 for ((r = 0; r < reps; r++)); do
 	l3 devisor-user "${dv[@]}" --cmdline "$cmdline $netargs" --net "tap=$tap,vhost=off"
@@ -170,7 +170,7 @@ for ((r = 0; r < reps; r++)); do
 			qsd_start "$img" "$sock"
 			l3 qemu-vhost-user "${qm[@]}" -append "$cmdline bench.fio=1" \
 				-object memory-backend-memfd,id=mem,size=512M,share=on -machine memory-backend=mem \
-				-chardev "socket,id=c0,path=$sock" -device vhost-user-blk-pci,chardev=c0
+				-chardev "socket,id=c0,path=$sock" -device vhost-user-blk-pci,chardev=c0,num-queues=1
 			qsd_stop "$sock"
 		fi
 	fi
