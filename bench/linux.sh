@@ -137,6 +137,7 @@ boot() {
 		esac
 	done < <(timeout 600 busybox time -f '%e %U %S %M' -o "$tmp/time" "$@" 2> "$tmp/stderr" < /dev/null)
 	s1=$(snap)
+	grep -a '^devisor-stats:' "$tmp/stderr" | tail -n1 > "$tmp/stats.$vmm" || true
 	if ! read -r t u sy m < "$tmp/time" || [ -z "$m" ]; then
 		echo "$vmm: no time figures; its stderr:" >&2
 		tail -5 "$tmp/stderr" >&2
@@ -157,6 +158,8 @@ boot() {
 	echo "DEVISOR-BENCH $vmm: wall ${t}s, init ${up}s, exits $e"
 }
 
+# devisor's own figures (util/stats.h): exits per port and MMIO page.
+export DEVISOR_STATS=1
 dv=("$build/devisor" run --kernel "$kernel" --initrd "$cpio" --cpus 2 --memory 512M
 	--disk "path=$img" --disk "path=$img2,transport=mmio"
 	--disk "path=$tools,readonly=on")
@@ -240,3 +243,9 @@ if [ -n "${BENCH_BASELINE:-}" ]; then
 	echo
 	table devisor devisor-base
 fi
+for v in devisor devisor-base; do
+	[ -s "$tmp/stats.$v" ] || continue
+	echo
+	echo "$v's own counts, last boot (exits to user space by port and MMIO page):"
+	tr ' ' '\n' < "$tmp/stats.$v" | grep -E '^(exits_|io_top|mmio_|overhead_kb)'
+done

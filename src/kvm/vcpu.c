@@ -15,6 +15,7 @@
 #include "kvm/vm.h"
 #include "util/log.h"
 #include "util/sandbox.h"
+#include "util/stats.h"
 
 #define SIG_VCPU_KICK SIGUSR1
 
@@ -126,6 +127,7 @@ static bool handle_exit(struct vcpu *v)
 	switch (run->exit_reason) {
 	case KVM_EXIT_IO:
 		v->exits_io++;
+		stats_exit_io(v->run->io.port);
 		handle_io(v);
 		return true;
 	case KVM_EXIT_IOAPIC_EOI:
@@ -135,6 +137,7 @@ static bool handle_exit(struct vcpu *v)
 		return true;
 	case KVM_EXIT_MMIO:
 		v->exits_mmio++;
+		stats_exit_mmio(v->run->mmio.phys_addr);
 		handle_mmio(v);
 		return true;
 	case KVM_EXIT_HLT:
