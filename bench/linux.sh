@@ -76,8 +76,8 @@ trc=/sys/kernel/tracing
 [ -d $trc/events ] || mount -t tracefs nodev $trc 2> /dev/null || true
 have_trace=0
 if [ -w $trc/events/kvm/kvm_exit/trigger ]; then
-	echo 'hist:keys=exit_reason:size=256' > $trc/events/kvm/kvm_exit/trigger &&
-		echo 'hist:keys=reason' > $trc/events/kvm/kvm_userspace_exit/trigger &&
+	echo 'hist:keys=exit_reason:size=256' 2> /dev/null > $trc/events/kvm/kvm_exit/trigger &&
+		echo 'hist:keys=reason' 2> /dev/null > $trc/events/kvm/kvm_userspace_exit/trigger &&
 		have_trace=1
 fi
 # snap: "total npf ioio msr hlt intr user" so far (SVM exit codes).
@@ -88,6 +88,7 @@ snap() {
 		echo USER
 		cat $trc/events/kvm/kvm_userspace_exit/hist
 	} | awk '
+		/^#/ { next }
 		/^USER/ { u = 1 }
 		/hitcount:/ {
 			c = $NF; if (u) { user += c; next }
@@ -226,7 +227,7 @@ table() { # A B [metric rename: A's metric for B's]
 
 echo "Linux in L3: $reps boot(s) per VMM, alternating; 2 vCPUs, 512 MiB; fio $secs s per test"
 echo "(time to /init and wall in s, RSS in MiB, fio in IOPS or MiB/s (sr1m); exits are KVM's in L2: kvm_exit (boot: to /init), user = to user space)"
-((have_trace)) || echo "note: no KVM tracepoints here (not root, or no tracefs): exit counts are 0"
+((have_trace)) || echo "note: no KVM hist triggers here (not root, no tracefs or no CONFIG_HIST_TRIGGERS): KVM exit counts are 0"
 if [ -n "$qemu" ]; then
 	table devisor qemu
 fi
