@@ -107,7 +107,7 @@ add() { V[$1/$2]="${V[$1/$2]:-} $3"; }
 
 # boot VMM COMMAND...: one L3 boot, its figures into V.
 boot() {
-	local vmm=$1 line s0 sb s1 t e u sy m tr name val ios up=-
+	local vmm=$1 line s0 sb s1 t e u sy m tr name val ios up=- wall
 	shift
 	local -A begin=()
 	s0=$(snap) sb=$s0
@@ -145,6 +145,7 @@ boot() {
 		return 0
 	fi
 	add "$vmm" wall_s "$t"
+	wall=$t
 	add "$vmm" cpu_s "$(awk -v a="$u" -v b="$sy" 'BEGIN { printf "%.2f", a + b }')"
 	add "$vmm" rss_mib "$(awk -v k="$m" 'BEGIN { printf "%.1f", k / 1024 }')"
 	read -r t e io m _ _ u <<< "$(diffsnap "$s0" "$sb")"
@@ -156,7 +157,7 @@ boot() {
 	read -r e _ <<< "$(diffsnap "$s0" "$s1")"
 	add "$vmm" all_exits "$e"
 	# A line per boot: progress for the nested harness's stall watch too.
-	echo "DEVISOR-BENCH $vmm: wall ${t}s, init ${up}s, exits $e"
+	echo "DEVISOR-BENCH $vmm: wall ${wall}s, init ${up}s, exits $e"
 }
 
 # devisor's own figures (util/stats.h): exits per port and MMIO page.

@@ -262,6 +262,7 @@ static const char *const main_calls[] = {
 	"memfd_create", /* shared guest RAM (vhost-user) */
 	"ftruncate",
 	"openat",
+	"mincore", /* DEVISOR_STATS: guest RAM's resident pages at exit */
 	"access",
 	"faccessat",
 	"faccessat2",
