@@ -192,6 +192,7 @@ static void *vcpu_thread(void *arg)
 	struct vcpu *v = arg;
 	char name[16];
 	sigset_t set;
+	int ret;
 
 	/* Only the kick signal reaches vCPU threads. */
 	sigfillset(&set);
@@ -204,7 +205,10 @@ static void *vcpu_thread(void *arg)
 		v->vm->first_run_ns = monotonic_ns();
 	while (!vm_stopping(v->vm)) {
 		vm_pause_point(v->vm);
-		if (ioctl(v->fd, KVM_RUN, 0) < 0) {
+		ret = ioctl(v->fd, KVM_RUN, 0);
+		/* Queued writes first: they came before this exit. */
+		vm_coalesced_check(v->vm);
+		if (ret < 0) {
 			if (errno == EINTR || errno == EAGAIN) {
 				v->run->immediate_exit = 0;
 				continue;
