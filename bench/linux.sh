@@ -119,15 +119,19 @@ add() { V[$1/$2]="${V[$1/$2]:-} $3"; }
 
 # boot VMM COMMAND...: one L3 boot, its figures into V.
 boot() {
-	local vmm=$1 line s0 sb s1 t e u sy m tr name val ios up=- wall
+	local vmm=$1 line s0 sb s1 t e u sy m tr name val ios up=- wall k starts=0
 	shift
-	local -A begin=()
+	local -A begin=() saved=()
+	# A boot whose L3 starts twice (a panic, then panic=-1's reboot) is
+	# two boots in one: its figures are dropped and the run says so.
+	for k in "${!V[@]}"; do saved[$k]=${V[$k]}; done
 	s0=$(snap) sb=$s0
 	: > "$tmp/time"
 	while IFS= read -r line; do
 		line=${line%$'\r'}
 		case $line in
 		"BENCH-L3 init-uptime="*)
+			starts=$((starts + 1))
 			sb=$(snap) up=${line#*=}
 			add "$vmm" init_s "$up"
 			;;
@@ -147,6 +151,9 @@ boot() {
 			fi
 			;;
 		"BENCH-L3 error="*) echo "$vmm: ${line#BENCH-L3 }" >&2 ;;
+		*"Kernel panic"* | *"BUG: "* | *"general protection fault"* | *"stack guard page"*)
+			echo "$vmm: L3: $line" >&2
+			;;
 		esac
 	done < <(timeout 600 busybox time -f '%e %U %S %M' -o "$tmp/time" "$@" 2> "$tmp/stderr" < /dev/null)
 	s1=$(snap)
@@ -168,6 +175,13 @@ boot() {
 	add "$vmm" boot_uexits "$u"
 	read -r e _ <<< "$(diffsnap "$s0" "$s1")"
 	add "$vmm" all_exits "$e"
+	if ((starts > 1)); then
+		V=()
+		for k in "${!saved[@]}"; do V[$k]=${saved[$k]}; done
+		rm -f "$tmp/stats.$vmm"
+		echo "DEVISOR-BENCH $vmm: L3 started $starts times in one boot (it rebooted); this boot's figures are left out"
+		return 0
+	fi
 	# A line per boot: progress for the nested harness's stall watch too.
 	echo "DEVISOR-BENCH $vmm: wall ${wall}s, init ${up}s, exits $e"
 }
