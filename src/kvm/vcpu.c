@@ -15,6 +15,7 @@
 #include "kvm/vm.h"
 #include "util/log.h"
 #include "util/sandbox.h"
+#include "util/stats.h"
 
 #define SIG_VCPU_KICK SIGUSR1
 
@@ -126,6 +127,7 @@ static bool handle_exit(struct vcpu *v)
 	switch (run->exit_reason) {
 	case KVM_EXIT_IO:
 		v->exits_io++;
+		stats_exit_io(v->run->io.port);
 		handle_io(v);
 		return true;
 	case KVM_EXIT_IOAPIC_EOI:
@@ -135,6 +137,7 @@ static bool handle_exit(struct vcpu *v)
 		return true;
 	case KVM_EXIT_MMIO:
 		v->exits_mmio++;
+		stats_exit_mmio(v->run->mmio.phys_addr);
 		handle_mmio(v);
 		return true;
 	case KVM_EXIT_HLT:
@@ -189,6 +192,7 @@ static void *vcpu_thread(void *arg)
 	struct vcpu *v = arg;
 	char name[16];
 	sigset_t set;
+	int ret;
 
 	/* Only the kick signal reaches vCPU threads. */
 	sigfillset(&set);
@@ -201,7 +205,10 @@ static void *vcpu_thread(void *arg)
 		v->vm->first_run_ns = monotonic_ns();
 	while (!vm_stopping(v->vm)) {
 		vm_pause_point(v->vm);
-		if (ioctl(v->fd, KVM_RUN, 0) < 0) {
+		ret = ioctl(v->fd, KVM_RUN, 0);
+		/* Queued writes first: they came before this exit. */
+		vm_coalesced_check(v->vm);
+		if (ret < 0) {
 			if (errno == EINTR || errno == EAGAIN) {
 				v->run->immediate_exit = 0;
 				continue;

@@ -27,6 +27,67 @@ void vm_init_common(struct vm *vm)
 	pthread_cond_init(&vm->stop_cond, NULL);
 	pthread_mutex_init(&vm->irq_lock, NULL);
 	pthread_mutex_init(&vm->dev_slot_lock, NULL);
+	pthread_mutex_init(&vm->coalesced_lock, NULL);
+}
+
+int vm_coalesce_pio(struct vm *vm, uint16_t port, uint32_t size)
+{
+	struct kvm_coalesced_mmio_zone zone = { .addr = port,
+						.size = size,
+						.pio = 1 };
+
+	if (!vm->coalesced_ring)
+		return -EOPNOTSUPP;
+	if (ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_COALESCED_PIO) <= 0)
+		return -EOPNOTSUPP;
+	if (ioctl(vm->vm_fd, KVM_REGISTER_COALESCED_MMIO, &zone) < 0)
+		return -errno;
+	return 0;
+}
+
+void vm_coalesced_flush(struct vm *vm)
+{
+	struct kvm_coalesced_mmio_ring *r = vm->coalesced_ring;
+	uint32_t first, last;
+
+	if (!r)
+		return;
+	pthread_mutex_lock(&vm->coalesced_lock);
+	first = r->first;
+	last = __atomic_load_n(&r->last, __ATOMIC_ACQUIRE);
+	/* KVM keeps both below coalesced_max; never trust a ring blindly. */
+	while (first != last && first < vm->coalesced_max &&
+	       last < vm->coalesced_max) {
+		struct kvm_coalesced_mmio *e = &r->coalesced_mmio[first];
+		uint32_t len = e->len <= sizeof(e->data) ? e->len : 0;
+
+		if (len)
+			bus_write(e->pio ? &vm->pio : &vm->mmio, e->phys_addr,
+				  e->data, len);
+		first = (first + 1) % vm->coalesced_max;
+		/* The slot is KVM's again once first passes it. */
+		__atomic_store_n(&r->first, first, __ATOMIC_RELEASE);
+		last = __atomic_load_n(&r->last, __ATOMIC_ACQUIRE);
+	}
+	pthread_mutex_unlock(&vm->coalesced_lock);
+}
+
+/* The ring is a page of vCPU 0's run area, at KVM's page offset. */
+static void coalesced_ring_init(struct vm *vm)
+{
+	long page = sysconf(_SC_PAGESIZE);
+	int off =
+		ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_COALESCED_MMIO);
+
+	if (off <= 0 || page <= 0 ||
+	    (long)(off + 1) * page > vm->vcpu_mmap_size)
+		return;
+	vm->coalesced_max =
+		(unsigned int)(((unsigned long)page -
+				sizeof(struct kvm_coalesced_mmio_ring)) /
+			       sizeof(struct kvm_coalesced_mmio));
+	vm->coalesced_ring =
+		(void *)((uint8_t *)vm->vcpus[0]->run + (long)off * page);
 }
 
 static int set_slot(struct vm *vm, unsigned int slot, uint64_t gpa,
@@ -318,6 +379,8 @@ int vm_create(struct vm *vm, unsigned int nr_cpus, uint64_t ram_size,
 		if (ret)
 			return ret;
 	}
+	if (vm->nr_cpus)
+		coalesced_ring_init(vm);
 	return 0;
 }
 
@@ -353,6 +416,7 @@ void vm_wait(struct vm *vm)
 
 void vm_destroy(struct vm *vm)
 {
+	vm->coalesced_ring = NULL; /* in vCPU 0's run area */
 	if (vm->vcpus) {
 		for (unsigned int i = 0; i < vm->nr_cpus; i++)
 			vcpu_destroy(vm->vcpus[i]);

@@ -5,6 +5,7 @@
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <linux/kvm.h>
 
 #include "bus/bus.h"
 #include "bus/device.h"
@@ -82,6 +83,15 @@ struct vm {
 	pthread_mutex_t dev_slot_lock;
 	uint64_t dev_slots;
 
+	/*
+	 * KVM's coalesced I/O ring (vm_coalesce_pio()): writes KVM queued
+	 * instead of exiting, applied by vm_coalesced_flush() before any
+	 * exit is handled. NULL when KVM has none; entries the ring holds.
+	 */
+	struct kvm_coalesced_mmio_ring *coalesced_ring;
+	unsigned int coalesced_max;
+	pthread_mutex_t coalesced_lock;
+
 	/* CLOCK_MONOTONIC of the first KVM_RUN; the start-up benchmark's end. */
 	uint64_t first_run_ns;
 
@@ -113,6 +123,25 @@ struct vm {
  */
 int vm_map_device_memory(struct vm *vm, uint64_t gpa, uint64_t size, void *hva);
 void vm_unmap_device_memory(struct vm *vm, int slot);
+
+/*
+ * Lets KVM queue the guest's writes to ports [@port, @port + @size) in the
+ * coalesced ring instead of exiting to us (KVM_CAP_COALESCED_PIO), for a
+ * register whose writes have no effect until a later access that exits
+ * (PCI's CONFIG_ADDRESS). Returns 0 or -errno (then writes just exit).
+ */
+int vm_coalesce_pio(struct vm *vm, uint16_t port, uint32_t size);
+/* Applies the queued writes, in order, through the buses. Any thread. */
+void vm_coalesced_flush(struct vm *vm);
+
+static inline void vm_coalesced_check(struct vm *vm)
+{
+	struct kvm_coalesced_mmio_ring *r = vm->coalesced_ring;
+
+	if (r && __atomic_load_n(&r->last, __ATOMIC_ACQUIRE) !=
+			 __atomic_load_n(&r->first, __ATOMIC_RELAXED))
+		vm_coalesced_flush(vm);
+}
 
 /* The KVM-free part of vm_create(): buses, locks. Unit tests use it alone. */
 void vm_init_common(struct vm *vm);

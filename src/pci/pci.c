@@ -1572,6 +1572,13 @@ int pci_host_init(struct pci_host *host, struct vm *vm,
 			   host, "pci-conf1");
 	if (ret)
 		goto err_locks;
+	/*
+	 * A CONFIG_ADDRESS write does nothing until the CONFIG_DATA access
+	 * after it, which exits and applies it first: queued in KVM, it
+	 * costs no exit to us (half of a Linux boot's exits here; QEMU's
+	 * q35 does the same).
+	 */
+	vm_coalesce_pio(vm, PCI_CONF1_PORT, 4);
 	if (cfg->ecam_size) {
 		ret = bus_register(&vm->mmio, cfg->ecam_base, cfg->ecam_size,
 				   &ecam_ops, host, "pci-ecam");

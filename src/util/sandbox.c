@@ -262,6 +262,7 @@ static const char *const main_calls[] = {
 	"memfd_create", /* shared guest RAM (vhost-user) */
 	"ftruncate",
 	"openat",
+	"mincore", /* DEVISOR_STATS: guest RAM's resident pages at exit */
 	"access",
 	"faccessat",
 	"faccessat2",
@@ -311,6 +312,7 @@ static const unsigned long main_ioctls[] = {
 	KVM_GET_VCPU_MMAP_SIZE,
 	KVM_CREATE_VCPU,
 	KVM_SET_USER_MEMORY_REGION,
+	KVM_REGISTER_COALESCED_MMIO,
 	TUNGETFEATURES,
 	TUNSETIFF,
 	TCSETSW,

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 #include "util/stats.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,6 +10,95 @@
 
 #include "kvm/vcpu.h"
 #include "kvm/vm.h"
+
+bool stats_on;
+
+/* Untouched unless counting: zero pages, no resident memory. */
+static uint32_t io_count[65536];
+
+#define MMIO_PAGES 256
+static struct {
+	uint64_t page; /* gpa >> 12, plus one: 0 is a free slot */
+	uint64_t count;
+} mmio_count[MMIO_PAGES];
+static uint64_t mmio_other;
+static pthread_mutex_t mmio_lock = PTHREAD_MUTEX_INITIALIZER;
+
+__attribute__((constructor)) static void stats_init(void)
+{
+	stats_on = getenv("DEVISOR_STATS") != NULL;
+}
+
+void stats_note_io(uint16_t port)
+{
+	__atomic_fetch_add(&io_count[port], 1, __ATOMIC_RELAXED);
+}
+
+void stats_note_mmio(uint64_t gpa)
+{
+	uint64_t key = (gpa >> 12) + 1;
+	unsigned int i = (unsigned int)(key * 0x9e3779b97f4a7c15ull >> 56);
+
+	pthread_mutex_lock(&mmio_lock);
+	for (unsigned int n = 0; n < MMIO_PAGES;
+	     n++, i = (i + 1) % MMIO_PAGES) {
+		if (mmio_count[i].page == key || !mmio_count[i].page) {
+			mmio_count[i].page = key;
+			mmio_count[i].count++;
+			goto out;
+		}
+	}
+	mmio_other++;
+out:
+	pthread_mutex_unlock(&mmio_lock);
+}
+
+/* The @n biggest of @cnt counts (index -> count by @get), "key:count,...". */
+static void print_top(const char *name, unsigned int cnt,
+		      uint64_t (*get)(unsigned int i, uint64_t *key),
+		      unsigned int n)
+{
+	uint64_t last_best = UINT64_MAX;
+	int last_i = -1;
+
+	fprintf(stderr, " %s=", name);
+	for (unsigned int k = 0; k < n; k++) {
+		uint64_t best = 0, key = 0, kk;
+		int bi = -1;
+
+		/* Next below the last one printed; ties in index order. */
+		for (unsigned int i = 0; i < cnt; i++) {
+			uint64_t c = get(i, &kk);
+
+			if (!c || c > last_best ||
+			    (c == last_best && (int)i <= last_i))
+				continue;
+			if (c > best) {
+				best = c;
+				bi = (int)i;
+				key = kk;
+			}
+		}
+		if (bi < 0)
+			break;
+		fprintf(stderr, "%s%#llx:%llu", k ? "," : "",
+			(unsigned long long)key, (unsigned long long)best);
+		last_best = best;
+		last_i = bi;
+	}
+}
+
+static uint64_t io_get(unsigned int i, uint64_t *key)
+{
+	*key = i;
+	return io_count[i];
+}
+
+static uint64_t mmio_get(unsigned int i, uint64_t *key)
+{
+	*key = mmio_count[i].page ? (mmio_count[i].page - 1) << 12 : 0;
+	return mmio_count[i].page ? mmio_count[i].count : 0;
+}
 
 static unsigned long rss_kb(void)
 {
@@ -57,7 +147,13 @@ void stats_report(struct vm *vm)
 	guest = guest_rss_kb(&vm->mem);
 	fprintf(stderr,
 		"devisor-stats: first_kvm_run_ns=%llu exits_io=%llu "
-		"exits_mmio=%llu rss_kb=%lu guest_rss_kb=%lu overhead_kb=%lu\n",
+		"exits_mmio=%llu rss_kb=%lu guest_rss_kb=%lu overhead_kb=%lu",
 		(unsigned long long)vm->first_run_ns, io, mmio, rss, guest,
 		rss > guest ? rss - guest : 0);
+	print_top("io_top", 65536, io_get, 8);
+	print_top("mmio_page_top", MMIO_PAGES, mmio_get, 8);
+	if (mmio_other)
+		fprintf(stderr, " mmio_untracked=%llu",
+			(unsigned long long)mmio_other);
+	fprintf(stderr, "\n");
 }

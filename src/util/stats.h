@@ -2,14 +2,34 @@
 #ifndef DEVISOR_UTIL_STATS_H
 #define DEVISOR_UTIL_STATS_H
 
+#include <stdbool.h>
+#include <stdint.h>
+
 struct vm;
 
 /*
  * With DEVISOR_STATS=1 in the environment, devisor prints one line of
  * figures to stderr when the VM stops, for bench/: the CLOCK_MONOTONIC time
  * of the first KVM_RUN, exit counts, and resident memory split into guest
- * RAM and devisor's own.
+ * RAM and devisor's own, and the ports and MMIO pages that exited most.
  */
 void stats_report(struct vm *vm);
+
+extern bool stats_on;
+void stats_note_io(uint16_t port);
+void stats_note_mmio(uint64_t gpa);
+
+/* Per-exit counts, only under DEVISOR_STATS (vCPU threads). */
+static inline void stats_exit_io(uint16_t port)
+{
+	if (stats_on)
+		stats_note_io(port);
+}
+
+static inline void stats_exit_mmio(uint64_t gpa)
+{
+	if (stats_on)
+		stats_note_mmio(gpa);
+}
 
 #endif

@@ -1,0 +1,279 @@
+#!/usr/bin/env bash
+# Linux benchmark: the unmodified Debian kernel (the nested tier's L3
+# kernel) booted under devisor and under QEMU (-accel kvm, q35), the VMMs
+# alternating, 2 vCPUs and 512 MiB each. Per VMM: L3's /proc/uptime when
+# its /init starts, the VMM's wall and CPU time and peak RSS (busybox
+# time), KVM's exits (the kvm_exit and kvm_userspace_exit tracepoints,
+# counted by hist triggers: this needs root and tracefs), and fio in L3
+# (Debian's fio on a read-only ext4 tools disk; libaio, direct=1) on
+# virtio-blk over PCI for both and over MMIO for devisor (QEMU's q35 has
+# no virtio-mmio). Medians, min and max over the runs, and ratios of
+# medians. Figures, never pass/fail.
+#
+#   bench/linux.sh prepare OUTDIR     (on the build host: fio, the L3
+#                                      initramfs and the tools disk)
+#   bench/linux.sh [BUILD_DIR] [SECONDS]  (where the VMMs run; in L2)
+#
+# Environment: BENCH_LINUX_DIR (what prepare made, default
+# BUILD_DIR/bench/linux), BENCH_REPS (boots per VMM, default 3),
+# BENCH_KERNEL (default /l3/vmlinuz, the nested tier's), BENCH_BASELINE (a
+# second devisor binary, run as devisor-base beside the others),
+# BENCH_NO_BUILD=1 (no make).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if [ "${1:-}" = prepare ]; then
+	out=${2:?prepare wants OUTDIR}
+	. tests/nested/lib.sh
+	load_fetched
+	if ! command -v fio > /dev/null; then
+		# Debian's fio, as scripts/install-deps installs packages.
+		echo "bench/linux: installing fio" >&2
+		SUDO=
+		[ "$(id -u)" = 0 ] || SUDO=sudo
+		$SUDO apt-get update -qq
+		DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq \
+			--no-install-recommends fio > /dev/null
+	fi
+	mkdir -p "$out"
+	# Up to date: skip the two minutes (bench/run prepares on every run,
+	# under the nested lock).
+	fresh=1
+	for f in "$out/l3.cpio" "$out/tools.img"; do
+		for d in bench/linux-init bench/linux.sh "$NESTED_DIR/mk-l3-initramfs" "$(command -v fio)"; do
+			[ "$f" -nt "$d" ] || fresh=0
+		done
+	done
+	if ((fresh)); then
+		echo "bench/linux: $out is up to date" >&2
+		exit 0
+	fi
+	"$NESTED_DIR/mk-l3-initramfs" -o "$out/l3.cpio" --module virtio_pci \
+		--module virtio_mmio --module virtio_blk --file bench/linux-init:/init
+	# fio and every library it loads, in /bin, /lib and /lib64 of an ext4
+	# image (about 90 MB: too big for an initramfs that is timed).
+	troot=$out/tools-root
+	rm -rf "$troot"
+	mkdir -p "$troot/bin" "$troot/lib" "$troot/lib64"
+	cp "$(command -v fio)" "$troot/bin/fio"
+	ldd "$(command -v fio)" | awk '/=> \//{ print $3 }' | while read -r l; do
+		cp -L "$l" "$troot/lib/"
+	done
+	cp -L /lib64/ld-linux-x86-64.so.2 "$troot/lib64/"
+	kb=$(du -sk "$troot" | cut -f1)
+	rm -f "$out/tools.img"
+	mke2fs -q -t ext4 -d "$troot" -L benchtools "$out/tools.img" $((kb * 5 / 4 + 8192))k
+	resize2fs -M "$out/tools.img" 2> /dev/null || true
+	rm -rf "$troot"
+	echo "bench/linux: prepared $out (l3.cpio, tools.img)" >&2
+	exit 0
+fi
+
+. bench/lib.sh
+dir=${BENCH_LINUX_DIR:-$build/bench/linux}
+reps=${BENCH_REPS:-3}
+kernel=${BENCH_KERNEL:-/l3/vmlinuz}
+cpio=$dir/l3.cpio
+tools=$dir/tools.img
+for f in "$kernel" "$cpio" "$tools"; do
+	[ -r "$f" ] || { echo "bench/linux: no $f (bench/linux.sh prepare)" >&2; exit 1; }
+done
+img2=$tmp/disk2.img
+cp "$img" "$img2"
+cmdline="${L3_CMDLINE:-console=ttyS0 nokaslr tsc=reliable no_timer_check lpj=10000000 panic=-1 quiet}"
+cmdline="${cmdline/console=hvc0/console=ttyS0} bench.secs=$secs"
+
+# KVM's exits in L2, per exit reason, by hist triggers (no trace buffer).
+trc=/sys/kernel/tracing
+[ -d $trc/events ] || mount -t tracefs nodev $trc 2> /dev/null || true
+have_trace=0
+if [ -w $trc/events/kvm/kvm_exit/trigger ]; then
+	echo 'hist:keys=exit_reason:size=256' 2> /dev/null > $trc/events/kvm/kvm_exit/trigger &&
+		echo 'hist:keys=reason' 2> /dev/null > $trc/events/kvm/kvm_userspace_exit/trigger &&
+		have_trace=1
+fi
+# snap: "total npf ioio msr hlt intr user" so far (SVM exit codes).
+snap() {
+	((have_trace)) || { echo "0 0 0 0 0 0 0"; return; }
+	{
+		cat $trc/events/kvm/kvm_exit/hist
+		echo USER
+		cat $trc/events/kvm/kvm_userspace_exit/hist
+	} | awk '
+		/^#/ { next }
+		/^USER/ { u = 1 }
+		/hitcount:/ {
+			c = $NF; if (u) { user += c; next }
+			t += c
+			if ($3 == 1024) npf += c; else if ($3 == 123) io += c
+			else if ($3 == 124) msr += c; else if ($3 == 120) hlt += c
+			else if ($3 == 96) intr += c
+		}
+		END { printf "%d %d %d %d %d %d %d\n", t, npf, io, msr, hlt, intr, user }'
+}
+# diff A B: B - A, field by field.
+diffsnap() { awk -v a="$1" -v b="$2" 'BEGIN { n = split(a, x); split(b, y); for (i = 1; i <= n; i++) printf "%d ", y[i] - x[i]; print "" }'; }
+
+declare -A V # V[vmm/metric] = values of the runs, space-separated
+add() { V[$1/$2]="${V[$1/$2]:-} $3"; }
+
+# boot VMM COMMAND...: one L3 boot, its figures into V.
+boot() {
+	local vmm=$1 line s0 sb s1 t e u sy m tr name val ios up=- wall k starts=0
+	shift
+	local -A begin=() saved=()
+	# A boot whose L3 starts twice (a panic, then panic=-1's reboot) is
+	# two boots in one: its figures are dropped and the run says so.
+	for k in "${!V[@]}"; do saved[$k]=${V[$k]}; done
+	s0=$(snap) sb=$s0
+	: > "$tmp/time"
+	while IFS= read -r line; do
+		line=${line%$'\r'}
+		case $line in
+		"BENCH-L3 init-uptime="*)
+			starts=$((starts + 1))
+			sb=$(snap) up=${line#*=}
+			add "$vmm" init_s "$up"
+			;;
+		"BENCH-FIO-BEGIN "*)
+			read -r _ tr name <<< "$line"
+			begin[$tr/$name]=$(snap)
+			;;
+		"BENCH-FIO-END "*)
+			s1=$(snap)
+			read -r _ tr name val _ ios <<< "$line"
+			val=${val#value=} ios=${ios#ios=}
+			add "$vmm" "$tr.$name" "$val"
+			read -r e _ _ _ _ _ u <<< "$(diffsnap "${begin[$tr/$name]}" "$s1")"
+			if ((ios > 0)); then
+				add "$vmm" "$tr.$name.exits/kio" "$(awk -v e="$e" -v n="$ios" 'BEGIN { printf "%.0f", e * 1000 / n }')"
+				add "$vmm" "$tr.$name.uexits/kio" "$(awk -v e="$u" -v n="$ios" 'BEGIN { printf "%.0f", e * 1000 / n }')"
+			fi
+			;;
+		"BENCH-L3 error="*) echo "$vmm: ${line#BENCH-L3 }" >&2 ;;
+		*"Kernel panic"* | *"BUG: "* | *"general protection fault"* | *"stack guard page"*)
+			echo "$vmm: L3: $line" >&2
+			;;
+		esac
+	done < <(timeout 600 busybox time -f '%e %U %S %M' -o "$tmp/time" "$@" 2> "$tmp/stderr" < /dev/null)
+	s1=$(snap)
+	grep -a '^devisor-stats:' "$tmp/stderr" | tail -n1 > "$tmp/stats.$vmm" || true
+	if ! read -r t u sy m < "$tmp/time" || [ -z "$m" ]; then
+		echo "$vmm: no time figures; its stderr:" >&2
+		tail -5 "$tmp/stderr" >&2
+		return 0
+	fi
+	add "$vmm" wall_s "$t"
+	wall=$t
+	add "$vmm" cpu_s "$(awk -v a="$u" -v b="$sy" 'BEGIN { printf "%.2f", a + b }')"
+	add "$vmm" rss_mib "$(awk -v k="$m" 'BEGIN { printf "%.1f", k / 1024 }')"
+	read -r t e io m _ _ u <<< "$(diffsnap "$s0" "$sb")"
+	add "$vmm" boot_exits "$t"
+	add "$vmm" boot_npf "$e"
+	add "$vmm" boot_ioio "$io"
+	add "$vmm" boot_msr "$m"
+	add "$vmm" boot_uexits "$u"
+	read -r e _ <<< "$(diffsnap "$s0" "$s1")"
+	add "$vmm" all_exits "$e"
+	if ((starts > 1)); then
+		V=()
+		for k in "${!saved[@]}"; do V[$k]=${saved[$k]}; done
+		rm -f "$tmp/stats.$vmm"
+		echo "DEVISOR-BENCH $vmm: L3 started $starts times in one boot (it rebooted); this boot's figures are left out"
+		return 0
+	fi
+	# A line per boot: progress for the nested harness's stall watch too.
+	echo "DEVISOR-BENCH $vmm: wall ${wall}s, init ${up}s, exits $e"
+}
+
+# devisor's own figures (util/stats.h): exits per port and MMIO page.
+export DEVISOR_STATS=1
+dv=("$build/devisor" run --kernel "$kernel" --initrd "$cpio" --cpus 2 --memory 512M
+	--disk "path=$img" --disk "path=$img2,transport=mmio"
+	--disk "path=$tools,readonly=on")
+vmms=(devisor)
+if [ -n "${BENCH_BASELINE:-}" ]; then
+	vmms+=(devisor-base)
+	base=("$BENCH_BASELINE" "${dv[@]:1}")
+fi
+if [ -n "$qemu" ]; then
+	vmms+=(qemu)
+	# shellcheck disable=SC2054 # commas are QEMU's
+	qm=("$qemu" -accel kvm -cpu host -M q35 -smp 2 -m 512 -nodefaults
+		-display none -vga none -monitor none -serial stdio -no-reboot
+		-kernel "$kernel" -initrd "$cpio"
+		-drive "file=$img,if=none,id=d0,format=raw,cache=$qcache,aio=io_uring"
+		-device virtio-blk-pci,drive=d0
+		-drive "file=$tools,if=none,id=t0,format=raw,readonly=on"
+		-device virtio-blk-pci,drive=t0)
+fi
+for ((r = 1; r <= reps; r++)); do
+	for v in "${vmms[@]}"; do
+		case $v in
+		devisor) boot devisor "${dv[@]}" --cmdline "$cmdline bench.disks=3" ;;
+		devisor-base) boot devisor-base "${base[@]}" --cmdline "$cmdline bench.disks=3" ;;
+		qemu) boot qemu "${qm[@]}" -append "$cmdline bench.disks=2" ;;
+		esac
+	done
+done
+
+# stat VMM METRIC: "median min max" of the runs, or nothing.
+stat() {
+	local v=${V[$1/$2]:-}
+	[ -n "$v" ] || return 0
+	# shellcheck disable=SC2086 # one value per word
+	printf "%s\n" $v | sort -g | awk '{ x[NR] = $1 } END {
+		m = NR % 2 ? x[(NR + 1) / 2] : (x[NR / 2] + x[NR / 2 + 1]) / 2
+		printf "%g %g %g\n", m, x[1], x[NR] }'
+}
+# line METRIC A B: A's and B's median [min-max] and the ratio of medians.
+line() {
+	local m=$1 a=$2 b=$3 sa sb ma mb r="-" ca="-" cb="-"
+	sa=$(stat "$a" "$m") sb=$(stat "$b" "$m")
+	[ -n "$sa" ] || [ -n "$sb" ] || return 0
+	if [ -n "$sa" ]; then read -r ma x y <<< "$sa"; ca="$ma [$x-$y]"; fi
+	if [ -n "$sb" ]; then read -r mb x y <<< "$sb"; cb="$mb [$x-$y]"; fi
+	if [ -n "$sa" ] && [ -n "$sb" ]; then
+		r=$(awk -v x="$ma" -v y="$mb" 'BEGIN { if (y > 0) printf "%.2f", x / y; else print "-" }')
+	fi
+	printf '%-30s %-26s %-26s %s\n' "$m" "$ca" "$cb" "$r"
+}
+table() { # A B [metric rename: A's metric for B's]
+	local a=$1 b=$2 m
+	printf '%-30s %-26s %-26s %s\n' "metric ($a vs $b)" "$a med [min-max]" "$b med [min-max]" "ratio"
+	for m in init_s wall_s cpu_s rss_mib boot_exits boot_npf boot_ioio boot_msr \
+		boot_uexits all_exits; do
+		line $m "$a" "$b"
+	done
+	for t in rr4k_qd1 rr4k_qd32 sr1m_qd4 rw4k_qd32; do
+		for k in "" .exits/kio .uexits/kio; do
+			line "pci.$t$k" "$a" "$b"
+		done
+	done
+}
+
+echo "Linux in L3: $reps boot(s) per VMM, alternating; 2 vCPUs, 512 MiB; fio $secs s per test"
+echo "(time to /init and wall in s, RSS in MiB, fio in IOPS or MiB/s (sr1m); exits are KVM's in L2: kvm_exit (boot: to /init), user = to user space)"
+((have_trace)) || echo "note: no KVM hist triggers here (not root, no tracefs or no CONFIG_HIST_TRIGGERS): KVM exit counts are 0"
+if [ -n "$qemu" ]; then
+	table devisor qemu
+fi
+echo
+echo "devisor's virtio-mmio against its virtio-pci (same boots):"
+for t in rr4k_qd1 rr4k_qd32 sr1m_qd4 rw4k_qd32; do
+	for k in "" .exits/kio .uexits/kio; do
+		V[mmio/$t$k]=${V[devisor/mmio.$t$k]:-}
+		V[pci/$t$k]=${V[devisor/pci.$t$k]:-}
+		line "$t$k" mmio pci
+	done
+done
+if [ -n "${BENCH_BASELINE:-}" ]; then
+	echo
+	table devisor devisor-base
+fi
+for v in devisor devisor-base; do
+	[ -s "$tmp/stats.$v" ] || continue
+	echo
+	echo "$v's own counts, last boot (exits to user space by port and MMIO page):"
+	tr ' ' '\n' < "$tmp/stats.$v" | grep -E '^(exits_|io_top|mmio_|overhead_kb)'
+done
