@@ -45,6 +45,8 @@ void log_msg(enum log_level lvl, const char *fmt, ...)
 	va_end(ap);
 	if (m > 0)
 		n += (size_t)m < cap ? (size_t)m : cap - 1;
+	buf[n++] = '\r';
+	buf[n++] = '\n';
 	if (write(STDERR_FILENO, buf, n) < 0)
 		return; /* nowhere left to say it */
 }

@@ -62,8 +62,8 @@ static void no_irq(struct vm *vm, unsigned int gsi, int level)
 
 void fz_vm_init(struct vm *vm, uint64_t ram_size)
 {
-	/* Guest mistakes are warnings; FUZZ_VERBOSE=1 shows them. */
-	log_level = getenv("FUZZ_VERBOSE") ? LOG_DEBUG : LOG_ERROR;
+	/* Guest mistakes are warnings, bad images errors: FUZZ_VERBOSE=1 shows them. */
+	log_level = getenv("FUZZ_VERBOSE") ? LOG_DEBUG : LOG_QUIET;
 	memset(vm, 0, sizeof(*vm));
 	vm_init_common(vm);
 	vm->irq_set = no_irq;

@@ -30,7 +30,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	uint8_t mode;
 
 	if (!mem.nr) {
-		log_level = getenv("FUZZ_VERBOSE") ? LOG_DEBUG : LOG_ERROR;
+		log_level = getenv("FUZZ_VERBOSE") ? LOG_DEBUG : LOG_QUIET;
 		if (guest_mem_init(&mem, RAM, false))
 			abort();
 	}

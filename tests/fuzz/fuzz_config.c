@@ -22,7 +22,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	char *s;
 	uint8_t which;
 
-	log_level = getenv("FUZZ_VERBOSE") ? LOG_DEBUG : LOG_ERROR;
+	log_level = getenv("FUZZ_VERBOSE") ? LOG_DEBUG : LOG_QUIET;
 	if (!size || size > 4096)
 		return 0;
 	which = data[0];

@@ -37,7 +37,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct fz in = { data, size };
 
 	if (!io) {
-		log_level = LOG_ERROR;
+		log_level = getenv("FUZZ_VERBOSE") ? LOG_DEBUG : LOG_QUIET;
 		io = ioapic_create(0, &ops, NULL);
 		if (!io)
 			abort();

@@ -137,7 +137,7 @@ static void build(void)
 {
 	struct nvme_config nc = { .name = "nvme-fuzz", .max_ioq = 2 };
 
-	log_level = getenv("FUZZ_VERBOSE") ? LOG_DEBUG : LOG_ERROR;
+	log_level = getenv("FUZZ_VERBOSE") ? LOG_DEBUG : LOG_QUIET;
 	if (guest_mem_init(&mem, RAM, false))
 		abort();
 	dma_space_init_identity(&dma, &mem);

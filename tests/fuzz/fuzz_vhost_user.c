@@ -34,7 +34,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if (size > MAX_INPUT)
 		return 0;
-	log_level = LOG_ERROR;
+	log_level = getenv("FUZZ_VERBOSE") ? LOG_DEBUG : LOG_QUIET;
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv))
 		abort();
 	if (size && write(sv[1], data, size) != (ssize_t)size)

@@ -66,7 +66,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	uint8_t *ram;
 
 	if (!mem.nr) {
-		log_level = LOG_ERROR;
+		log_level = getenv("FUZZ_VERBOSE") ? LOG_DEBUG : LOG_QUIET;
 		if (guest_mem_init(&mem, RAM, false))
 			abort();
 		dma_space_init_identity(&dma, &mem);

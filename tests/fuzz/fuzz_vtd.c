@@ -35,7 +35,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct fz in = { data, size };
 
 	if (!vtd) {
-		log_level = LOG_ERROR;
+		log_level = getenv("FUZZ_VERBOSE") ? LOG_DEBUG : LOG_QUIET;
 		if (guest_mem_init(&mem, RAM, false))
 			abort();
 		vtd = vtd_create(&mem, NULL, NULL);
