@@ -27,6 +27,9 @@ struct machine {
 	struct pci_host *pci;
 	struct vtd *vtd; /* --iommu vtd; a device of the VM, which frees it */
 	bool intremap; /* its interrupt remapping is on */
+	/* --iommu virtio's model (a device of the VM) and its function. */
+	struct viommu *viommu;
+	int viommu_devfn;
 	struct ioapic *ioapic; /* split irqchip's; a device of the VM */
 	struct evloop *io; /* the I/O thread virtio back-ends run on */
 	struct virtio_mmio *mmio[VIRTIO_MMIO_MAX];
