@@ -36,6 +36,7 @@ struct viommu_map {
 struct viommu_domain {
 	uint32_t id;
 	bool bypass;
+	bool mapped; /* its first MAP was logged */
 	unsigned int nr_eps;
 	/* Sorted by start, disjoint (so ends are sorted too). */
 	struct viommu_map *maps;
@@ -273,6 +274,10 @@ static int do_attach(struct viommu *v, const struct viommu_req_attach *r)
 	d->nr_eps++;
 	detach_ep(v, e);
 	e->dom = d;
+	/* One line per endpoint and domain: drivers attach rarely. */
+	pr_info("virtio-iommu: endpoint %02x:%02x.%x attached to %s domain %u",
+		e->id >> 8 & 0xff, e->id >> 3 & 0x1f, e->id & 7,
+		bypass ? "bypass" : "translated", dom_id);
 	return VIOMMU_S_OK;
 }
 
@@ -331,6 +336,13 @@ static int do_map(struct viommu *v, const struct viommu_req_map *r)
 	};
 	d->nr++;
 	v->nr_maps++;
+	if (!d->mapped) {
+		d->mapped = true;
+		pr_info("virtio-iommu: domain %u: first mapping iova %#llx-%#llx "
+			"-> gpa %#llx",
+			d->id, (unsigned long long)start,
+			(unsigned long long)end, (unsigned long long)phys);
+	}
 	return VIOMMU_S_OK;
 }
 
