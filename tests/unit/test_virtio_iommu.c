@@ -72,7 +72,8 @@ static int setup(void **state)
 	assert_int_equal(viommu_dma_space_init(&f->as, f->v, EP), 0);
 	f->vdev = virtio_iommu_create(&f->vm, f->v);
 	assert_non_null(f->vdev);
-	assert_non_null(virtio_mmio_create(&f->vm, BASE, GSI, f->vdev, f->loop));
+	assert_non_null(
+		virtio_mmio_create(&f->vm, BASE, GSI, f->vdev, f->loop));
 	vd_mmio_reset(&f->vm, BASE);
 	vd_mmio_ack(&f->vm, BASE);
 	assert_int_equal(vd_mmio_offered(&f->vm, BASE) & 0xffffull,
@@ -104,8 +105,8 @@ static int teardown(void **state)
  * One request: @rlen readable bytes of @req, @wlen writable; returns the
  * status in the last byte-quad of the writable part, *@used its length.
  */
-static int request(struct fix *f, const void *req, uint32_t rlen,
-		   uint32_t wlen, uint32_t *used)
+static int request(struct fix *f, const void *req, uint32_t rlen, uint32_t wlen,
+		   uint32_t *used)
 {
 	/* Two descriptors per request, one avail and used slot. */
 	uint16_t head = (2 * f->avail_idx[0]) % QSIZE;
