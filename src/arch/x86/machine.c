@@ -437,10 +437,17 @@ static int create_virtio_devices(struct vm *vm, const struct vm_config *cfg,
 			return ret;
 	}
 	if (m->viommu) {
+		m->iommu_io = evloop_create("iommu");
+		if (!m->iommu_io)
+			return -ENOMEM;
 		vdev = virtio_iommu_create(vm, m->viommu);
-		if (!vdev || (ret = attach_virtio(vm, m, vdev, TRANSPORT_PCI,
-						  cfg->iommu_addr)))
-			return vdev ? ret : -ENOMEM;
+		if (!vdev)
+			return -ENOMEM;
+		pci_host_set_next_devfn(m->pci, cfg->iommu_addr);
+		if (!virtio_pci_create(vm, m->pci, vdev, m->iommu_io)) {
+			virtio_dev_destroy(vdev);
+			return -ENODEV;
+		}
 		m->viommu_devfn = cfg->iommu_addr;
 	}
 	return 0;
@@ -808,6 +815,8 @@ void machine_destroy(struct machine *m)
 	/* After vm_destroy(): the devices on the loop are gone. */
 	evloop_destroy(m->io);
 	m->io = NULL;
+	evloop_destroy(m->iommu_io);
+	m->iommu_io = NULL;
 	free(m->pci);
 	m->pci = NULL;
 	m->vtd = NULL; /* freed by vm_destroy() with the other devices */
