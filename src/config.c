@@ -459,8 +459,15 @@ int config_parse_iommu(const char *s, enum iommu_kind *out, bool *intremap,
 		*intremap = false;
 		return 0;
 	}
+	if (n == 6 && !strncmp(s, "virtio", 6) && !opts) {
+		*out = IOMMU_VIRTIO;
+		*intremap = false;
+		return 0;
+	}
 	if (n != 3 || strncmp(s, "vtd", 3))
-		FAIL("iommu takes none or vtd[,intremap=on|off], not '%s'", s);
+		FAIL("iommu takes none, virtio or vtd[,intremap=on|off], not "
+		     "'%s'",
+		     s);
 	*out = IOMMU_VTD;
 	*intremap = true;
 	if (!opts)
@@ -477,51 +484,61 @@ int config_parse_iommu(const char *s, enum iommu_kind *out, bool *intremap,
 
 int config_check_iommu(const struct vm_config *cfg, char *err, size_t errlen)
 {
-	if (cfg->iommu != IOMMU_VTD)
+	const char *k = cfg->iommu == IOMMU_VTD ? "vtd" : "virtio";
+	const char *unit = cfg->iommu == IOMMU_VTD ? "the VT-d unit" :
+						     "virtio-iommu";
+
+	if (cfg->iommu == IOMMU_NONE)
 		return 0;
+	/* Its VFIO container would need MAP/UNMAP mirrored: not yet. */
+	if (cfg->iommu == IOMMU_VIRTIO && cfg->nr_vfio)
+		FAIL("--iommu virtio: --device is not supported behind "
+		     "virtio-iommu yet (use --iommu vtd)");
 	for (unsigned int i = 0; i < cfg->nr_disks; i++) {
 		if (cfg->disks[i].vhost_user)
-			FAIL("--iommu vtd: --disk #%u is vhost-user, whose "
+			FAIL("--iommu %s: --disk #%u is vhost-user, whose "
 			     "back-end would need the unit's translations (no "
 			     "IOTLB support yet)",
-			     i + 1);
+			     k, i + 1);
 		if (cfg->disks[i].transport == TRANSPORT_MMIO)
-			FAIL("--iommu vtd: --disk #%u has transport=mmio, and "
-			     "the VT-d unit translates PCI functions only; use "
+			FAIL("--iommu %s: --disk #%u has transport=mmio, and "
+			     "%s translates PCI functions only; use "
 			     "transport=pci",
-			     i + 1);
+			     k, i + 1, unit);
 	}
 	for (unsigned int i = 0; i < cfg->nr_nets; i++) {
 		if (cfg->nets[i].mmio)
-			FAIL("--iommu vtd: --net #%u has transport=mmio, and "
-			     "the VT-d unit translates PCI functions only; use "
+			FAIL("--iommu %s: --net #%u has transport=mmio, and "
+			     "%s translates PCI functions only; use "
 			     "transport=pci",
-			     i + 1);
+			     k, i + 1, unit);
 		if (cfg->nets[i].type == NET_VHOST_USER)
-			FAIL("--iommu vtd: --net #%u is vhost-user, whose "
+			FAIL("--iommu %s: --net #%u is vhost-user, whose "
 			     "back-end would need the unit's translations (no "
 			     "IOTLB support yet)",
-			     i + 1);
+			     k, i + 1);
 		if (cfg->nets[i].vhost != NET_VHOST_OFF)
-			FAIL("--iommu vtd: --net #%u has vhost=, whose kernel "
+			FAIL("--iommu %s: --net #%u has vhost=, whose kernel "
 			     "worker would need the unit's translations (no "
 			     "IOTLB support yet); use vhost=off",
-			     i + 1);
+			     k, i + 1);
 	}
 	if (cfg->vsock.enabled && cfg->vsock.transport == TRANSPORT_MMIO)
-		FAIL("--iommu vtd: --vsock has transport=mmio, and the VT-d "
-		     "unit translates PCI functions only; use transport=pci");
+		FAIL("--iommu %s: --vsock has transport=mmio, and %s "
+		     "translates PCI functions only; use transport=pci",
+		     k, unit);
 	if (cfg->vsock.enabled && !cfg->vsock.socket)
-		FAIL("--iommu vtd: --vsock without socket= is vhost-vsock, "
+		FAIL("--iommu %s: --vsock without socket= is vhost-vsock, "
 		     "whose kernel worker would need the unit's translations "
-		     "(no IOTLB support yet); use socket=PATH");
+		     "(no IOTLB support yet); use socket=PATH",
+		     k);
 	return 0;
 }
 
-/* Every PCI device the command line can ask for: rng, console, vsock. */
+/* Every PCI device the command line can ask for: rng, console, vsock, iommu. */
 #define CONFIG_MAX_PCI                                           \
 	(CONFIG_MAX_NETS + CONFIG_MAX_DISKS + CONFIG_MAX_NVMES + \
-	 CONFIG_MAX_VFIO + 3)
+	 CONFIG_MAX_VFIO + 4)
 
 /* One PCI device of the command line, in planning order. */
 struct pci_want {
@@ -601,6 +618,12 @@ int config_plan_pci(struct vm_config *cfg, char *err, size_t errlen)
 	if (cfg->vsock.enabled && cfg->vsock.transport == TRANSPORT_PCI) {
 		snprintf(w[n].name, sizeof(w[n].name), "--vsock");
 		w[n++].addr = &cfg->vsock.addr;
+	}
+	/* Last: its slot is whatever the others left. */
+	if (cfg->iommu == IOMMU_VIRTIO) {
+		snprintf(w[n].name, sizeof(w[n].name), "--iommu virtio");
+		cfg->iommu_addr = CONFIG_PCI_AUTO;
+		w[n++].addr = &cfg->iommu_addr;
 	}
 	for (i = 0; i < n; i++)
 		want[i] = *w[i].addr;

@@ -136,10 +136,11 @@ int config_parse_vsock(char *spec, struct vsock_config *out, char *err,
 		       size_t errlen);
 
 /*
- * --iommu: none (default) or vtd, one Intel VT-d unit (docs/iommu.md), with
- * interrupt remapping unless vtd,intremap=off.
+ * --iommu: none (default), vtd, one Intel VT-d unit (docs/iommu.md), with
+ * interrupt remapping unless vtd,intremap=off, or virtio, a virtio-iommu
+ * PCI function described by an ACPI VIOT table.
  */
-enum iommu_kind { IOMMU_NONE, IOMMU_VTD };
+enum iommu_kind { IOMMU_NONE, IOMMU_VTD, IOMMU_VIRTIO };
 
 int config_parse_iommu(const char *s, enum iommu_kind *out, bool *intremap,
 		       char *err, size_t errlen);
@@ -176,11 +177,12 @@ struct vm_config {
 	struct platform_config platform;
 	enum iommu_kind iommu; /* --iommu */
 	bool intremap; /* --iommu vtd's interrupt remapping */
+	int iommu_addr; /* --iommu virtio's devfn, planned */
 };
 
 /*
- * What --iommu vtd asks of the rest: the unit translates PCI functions
- * only (its DRHD has INCLUDE_PCI_ALL), so a virtio-mmio disk, whose DMA
+ * What --iommu vtd or virtio asks of the rest: the IOMMU translates PCI
+ * functions only (the DRHD has INCLUDE_PCI_ALL, the VIOT PCI ranges), so a virtio-mmio disk, whose DMA
  * nothing would translate, is refused rather than left as a hole in the
  * guest's DMA protection.
  */

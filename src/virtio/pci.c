@@ -678,7 +678,7 @@ struct virtio_pci *virtio_pci_create(struct vm *vm, struct pci_host *host,
 		goto fail_msix;
 	msi_vectors_set_requester(&vp->vectors, pdev->bus << 8 | ret);
 	/* Its requester id is known now; the guest has not run yet. */
-	if (pci_host_has_iommu(host)) {
+	if (pci_host_has_iommu(host) && !vdev->is_iommu) {
 		ret = virtio_dev_translate_dma(vdev, vp_dma_init, pdev);
 		if (ret) {
 			pci_dev_unregister(pdev);

@@ -152,6 +152,11 @@ struct virtio_dev {
 	struct dma_space dma;
 	/* Behind an IOMMU: VIRTIO_F_ACCESS_PLATFORM offered and required. */
 	bool access_platform;
+	/*
+	 * The IOMMU itself (virtio-iommu): its own DMA is not translated,
+	 * so the transport leaves it the identity space.
+	 */
+	bool is_iommu;
 	/* VIRTIO_CORE_FEATURES bits the device cannot do (vhost: packed). */
 	uint64_t core_features_off;
 	/*

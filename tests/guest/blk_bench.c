@@ -12,7 +12,10 @@
  * kicks per 1000 requests are reported too.
  *
  * Other options: transport=pci|mmio, depth=N (the high depth, default 32),
- * seq_depth=N (default 4), tests=qd1,qdN,seq (a subset).
+ * seq_depth=N (default 4), tests=qd1,qdN,seq (a subset), viommu=1 (the
+ * disk behind devisor's --iommu virtio: the guest attaches it to a
+ * domain that maps guest memory one to one, so every access the device
+ * makes is looked up in the domain's map; no map or unmap per request).
  */
 #include "bench.h"
 #include "blk.h"
@@ -28,6 +31,82 @@ static uint8_t small_bufs[MAX_DEPTH][SMALL] __attribute__((aligned(4096)));
 static uint8_t big_bufs[MAX_SEQ_DEPTH][BIG] __attribute__((aligned(4096)));
 
 static struct blk b;
+
+#define VIRTIO_ID_IOMMU 23
+#define VIOMMU_F_MAP_UNMAP 2
+
+/* One virtio-iommu request, polled: its status (0 OK), or -1. */
+static int viommu_req(struct vq *vq, const void *req, uint32_t len)
+{
+	uint8_t *tail = dma_alloc(4, 4);
+	struct vbuf v[2] = { { req, len, false }, { tail, 4, true } };
+	uint64_t deadline = tsc_deadline_ms(5000);
+	uint32_t got;
+
+	tail[0] = 0xff;
+	if (vq_add(vq, v, 2, (void *)req) < 0)
+		return -1;
+	vq_notify(vq);
+	while (!vq_get(vq, &got)) {
+		if (rdtsc() > deadline)
+			return -1;
+		cpu_relax();
+	}
+	return tail[0];
+}
+
+/*
+ * Endpoint @bdf attached to domain 1, which maps [0, 3 GiB) to itself:
+ * the device then reaches guest memory only through the domain's map.
+ */
+static bool viommu_identity(uint16_t bdf)
+{
+	static struct vdev d;
+	static struct vq q;
+	struct {
+		uint8_t type, reserved[3];
+		uint32_t domain, endpoint, flags;
+		uint8_t reserved2[4];
+	} __attribute__((packed)) *a = dma_alloc(sizeof(*a), 8);
+	struct {
+		uint8_t type, reserved[3];
+		uint32_t domain;
+		uint64_t virt_start, virt_end, phys_start;
+		uint32_t flags;
+	} __attribute__((packed)) *m = dma_alloc(sizeof(*m), 8);
+	int st;
+
+	if (!virtio_find_pci(&d, VIRTIO_ID_IOMMU)) {
+		puts("blk_bench: viommu=1 but no virtio-iommu function");
+		return false;
+	}
+	if (!vdev_negotiate(&d, 0, VIRTIO_BIT(VIOMMU_F_MAP_UNMAP)) ||
+	    !vq_setup(&q, &d, 0, 16) || !vdev_driver_ok(&d))
+		return false;
+	memset(a, 0, sizeof(*a));
+	a->type = 1; /* ATTACH */
+	a->domain = 1;
+	a->endpoint = bdf;
+	st = viommu_req(&q, a, sizeof(*a));
+	if (st) {
+		printf("blk_bench: virtio-iommu ATTACH: status %d\n", st);
+		return false;
+	}
+	memset(m, 0, sizeof(*m));
+	m->type = 3; /* MAP */
+	m->domain = 1;
+	m->virt_end = 0xbfffffffull;
+	m->flags = 3; /* READ | WRITE */
+	st = viommu_req(&q, m, sizeof(*m));
+	if (st) {
+		printf("blk_bench: virtio-iommu MAP: status %d\n", st);
+		return false;
+	}
+	printf("blk_bench: disk %02x:%02x.%x behind virtio-iommu, domain 1 "
+	       "maps [0, 3 GiB) one to one\n",
+	       bdf >> 8, (bdf >> 3) & 0x1f, bdf & 7);
+	return true;
+}
 
 static uint64_t next_sector(uint32_t len, bool random)
 {
@@ -125,6 +204,15 @@ int guest_main(void)
 		want &= ~VIRTIO_BIT(VIRTIO_F_EVENT_IDX);
 
 	dma_pool_init(pool, sizeof(pool));
+	if (bench_arg("viommu", 0, 1)) {
+		struct vdev d;
+
+		/* Before the disk's queue is enabled: it is checked then. */
+		if (!virtio_find_pci(&d, VIRTIO_ID_BLOCK) ||
+		    !viommu_identity(d.bdf))
+			return GUEST_FAIL;
+		want |= VIRTIO_BIT(VIRTIO_F_ACCESS_PLATFORM);
+	}
 	if (!blk_open(&b, want, 256, MAX_DEPTH))
 		return GUEST_FAIL;
 	if (b.capacity < 2 * BIG / SECTOR_SIZE) {

@@ -40,7 +40,8 @@ make_busybox_root() {
 	mknod -m 0666 "$root/dev/null" c 1 3 2>/dev/null || true
 }
 
-# Copy kernel modules named in "$@" (names as modprobe spells them, - or _)
+# Copy kernel modules named in "$@" (names as modprobe spells them, - or _;
+# one built into the kernel, as modules.builtin says, is skipped)
 # and everything they depend on (modules.dep of the fetched kernel) into
 # root $1, decompressed, and append them in load order to
 # $1/etc/devisor/modules (one path per line, insmod'ed by the inits).
@@ -66,7 +67,13 @@ add_modules() {
 	}
 	local m p
 	for m in "$@"; do
-		p=$(_mod_path "$m") || die "module $m not in $dep"
+		if ! p=$(_mod_path "$m"); then
+			# Built into this kernel (6.12's virtio_pci): nothing to load.
+			if grep -qE "/${m//[-_]/[-_]}\.ko\$" "$MODDIR/modules.builtin" 2>/dev/null; then
+				continue
+			fi
+			die "module $m not in $dep"
+		fi
 		_mod_visit "$p"
 	done
 	local dst=$root/lib/modules/$KREL out

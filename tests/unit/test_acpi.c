@@ -22,6 +22,7 @@
 #include "hw/i8042.h"
 #include "hw/rtc.h"
 #include "hw/serial.h"
+#include "iommu/viommu.h"
 #include "kvm/vm.h"
 #include "pci/pci.h"
 #include "util/common.h"
@@ -745,9 +746,9 @@ static void add_table(struct acpi_tables *t, uint64_t gpa, uint32_t len)
 }
 
 /* RSDP -> XSDT -> each table, and the FADT's DSDT and FACS. */
-static void find_tables(struct acpi_tables *t)
+static void find_tables(struct acpi_tables *t, unsigned int nr_entries)
 {
-	const struct acpi_table_header *xsdt = check_root(t, 3);
+	const struct acpi_table_header *xsdt = check_root(t, nr_entries);
 	const struct acpi_fadt *f = (const void *)xsdt_find(t, xsdt, "FACP");
 	unsigned int n = (xsdt->length - 36) / 8;
 
@@ -760,7 +761,7 @@ static void find_tables(struct acpi_tables *t)
 		  xsdt->length);
 }
 
-static int pc_setup(void **state)
+static int pc_setup_kind(enum iommu_kind iommu)
 {
 	char err[160];
 	int fd;
@@ -789,6 +790,7 @@ static int pc_setup(void **state)
 				 0);
 	}
 	pc.cfg.nr_disks = 3;
+	pc.cfg.iommu = iommu;
 	assert_int_equal(config_plan_pci(&pc.cfg, err, sizeof(err)), 0);
 
 	assert_int_equal(machine_create_devices(&pc.vm, &pc.cfg, &pc.m), 0);
@@ -800,8 +802,19 @@ static int pc_setup(void **state)
 					  .len = SIZE,
 					  .base_gpa = BASE,
 					  .rsdp_gpa = pc.rsdp };
-	find_tables(&pc.tables);
+	/* FACP, APIC, MCFG, and the IOMMU's table. */
+	find_tables(&pc.tables, iommu == IOMMU_NONE ? 3 : 4);
 	return 0;
+}
+
+static int pc_setup(void **state)
+{
+	return pc_setup_kind(IOMMU_NONE);
+}
+
+static int pc_setup_viommu(void **state)
+{
+	return pc_setup_kind(IOMMU_VIRTIO);
 }
 
 static int pc_teardown(void **state)
@@ -1226,6 +1239,31 @@ static void test_pc_iasl(void **state)
 			   "\\_SB.PCI0.PCNT ()", NULL });
 }
 
+/*
+ * --iommu virtio: a virtio-iommu function (1af4:1057) and a VIOT naming
+ * it, with PCI ranges for every other BDF; no DMAR.
+ */
+static void test_viot(void **state)
+{
+	const struct acpi_table_info *ti = acpi_find_table(&pc.tables, "VIOT");
+	const struct acpi_table_header *h;
+	struct pci_dev *p;
+	uint8_t want[128];
+	size_t n;
+
+	assert_non_null(ti);
+	assert_null(acpi_find_table(&pc.tables, "DMAR"));
+	h = table_at(&pc.tables, ti->gpa);
+	assert_int_equal(h->revision, 0);
+	assert_true(pc.m.viommu_devfn > 0);
+	n = viommu_viot_build(want, sizeof(want), 0, pc.m.viommu_devfn);
+	assert_int_equal(h->length, 36 + n);
+	assert_memory_equal(area + ti->offset + 36, want, n);
+	p = pci_host_find(pc.m.pci, 0, pc.m.viommu_devfn);
+	assert_non_null(p);
+	assert_int_equal(pci_cfg_read(p, 0, 4), 0x10571af4);
+}
+
 #define PC(fn) cmocka_unit_test_setup_teardown(fn, pc_setup, pc_teardown)
 
 int main(void)
@@ -1250,6 +1288,8 @@ int main(void)
 		PC(test_pc_mcfg),
 		PC(test_pc_cf9),
 		PC(test_pc_iasl),
+		cmocka_unit_test_setup_teardown(test_viot, pc_setup_viommu,
+						pc_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -404,10 +404,16 @@ static void test_iommu(void **state)
 			 -EINVAL);
 	assert_int_equal(config_parse_iommu("bogus", &k, &ir, err, 160),
 			 -EINVAL);
-	assert_string_equal(
-		err, "iommu takes none or vtd[,intremap=on|off], not 'bogus'");
+	assert_string_equal(err, "iommu takes none, virtio or "
+				 "vtd[,intremap=on|off], not 'bogus'");
 	assert_int_equal(config_parse_iommu("", &k, &ir, err, 160), -EINVAL);
 	assert_int_equal(k, IOMMU_VTD);
+	assert_int_equal(config_parse_iommu("virtio", &k, &ir, err, 160), 0);
+	assert_int_equal(k, IOMMU_VIRTIO);
+	assert_false(ir);
+	assert_int_equal(config_parse_iommu("virtio,intremap=on", &k, &ir, err,
+					    160),
+			 -EINVAL);
 
 	/* PCI devices are behind the unit; a virtio-mmio disk would not be. */
 	cfg = (struct vm_config){ .nr_disks = 2, .iommu = IOMMU_VTD };
@@ -419,8 +425,18 @@ static void test_iommu(void **state)
 	assert_string_equal(err, "--iommu vtd: --disk #2 has transport=mmio, "
 				 "and the VT-d unit translates PCI functions "
 				 "only; use transport=pci");
+	cfg.iommu = IOMMU_VIRTIO;
+	assert_int_equal(config_check_iommu(&cfg, err, 160), -EINVAL);
+	assert_string_equal(err, "--iommu virtio: --disk #2 has "
+				 "transport=mmio, and virtio-iommu translates "
+				 "PCI functions only; use transport=pci");
 	cfg.iommu = IOMMU_NONE;
 	assert_int_equal(config_check_iommu(&cfg, err, 160), 0);
+	/* No VFIO container behind virtio-iommu yet. */
+	cfg = (struct vm_config){ .nr_vfio = 1, .iommu = IOMMU_VIRTIO };
+	assert_int_equal(config_check_iommu(&cfg, err, 160), -EINVAL);
+	assert_string_equal(err, "--iommu virtio: --device is not supported "
+				 "behind virtio-iommu yet (use --iommu vtd)");
 
 	/* SR-IOV VFs sit behind the unit like any function. */
 	cfg = (struct vm_config){ .nr_nvmes = 1, .iommu = IOMMU_VTD };

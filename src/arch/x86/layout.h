@@ -58,6 +58,9 @@
 #define IOAPIC_ADDR 0xfec00000ull
 #define X86_IOAPIC_PINS 24 /* GSIs 0-23 */
 #define LAPIC_ADDR 0xfee00000ull
+/* Where a device's write is an MSI: virtio-iommu's PROBE reserves it. */
+#define MSI_WINDOW_START 0xfee00000ull
+#define MSI_WINDOW_END 0xfeefffffull
 /* The VT-d unit's 4 KiB register page (DMAR DRHD), as on QEMU's q35. */
 #define VTD_REG_BASE 0xfed90000ull
 

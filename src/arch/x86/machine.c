@@ -23,6 +23,7 @@
 #include "hw/serial.h"
 #include "hw/ioapic.h"
 #include "iommu/vtd.h"
+#include "iommu/viommu.h"
 #include "iommu/vtd_vm.h"
 #include "kvm/irq.h"
 #include "kvm/vcpu.h"
@@ -30,6 +31,7 @@
 #include "pci/pci.h"
 #include "virtio/blk.h"
 #include "virtio/devices.h"
+#include "virtio/iommu.h"
 #include "virtio/net.h"
 #include "virtio/mmio.h"
 #include "virtio/pci.h"
@@ -233,6 +235,17 @@ static const struct bus_ops rcr_ops = {
 static int create_iommu(struct vm *vm, const struct vm_config *cfg,
 			struct machine *m)
 {
+	if (cfg->iommu == IOMMU_VIRTIO) {
+		const struct viommu_params p = {
+			.input_end = (1ull << 48) - 1,
+			.domain_end = 0xffff,
+			.msi_start = MSI_WINDOW_START,
+			.msi_end = MSI_WINDOW_END,
+		};
+
+		m->viommu = virtio_iommu_model_create(vm, &p);
+		return m->viommu ? 0 : -ENOMEM;
+	}
 	if (cfg->iommu != IOMMU_VTD)
 		return 0;
 	m->vtd = vtd_vm_create(vm, VTD_REG_BASE);
@@ -271,6 +284,9 @@ static int create_pci(struct vm *vm, struct machine *m)
 	if (m->vtd) {
 		cfg.dma_init = vtd_vm_pci_dma_init;
 		cfg.dma_opaque = m->vtd;
+	} else if (m->viommu) {
+		cfg.dma_init = virtio_iommu_pci_dma_init;
+		cfg.dma_opaque = m->viommu;
 	}
 	ret = pci_host_init(m->pci, vm, &cfg);
 	if (ret) {
@@ -340,6 +356,8 @@ static int create_virtio_devices(struct vm *vm, const struct vm_config *cfg,
 				 struct machine *m)
 {
 	struct pc_attach pa = { vm, m };
+	struct virtio_dev *vdev;
+	int ret;
 	struct virtio_board vb = { .attach = pc_attach,
 				   .opaque = &pa,
 				   .console = &m->board.console };
@@ -348,7 +366,24 @@ static int create_virtio_devices(struct vm *vm, const struct vm_config *cfg,
 	if (!m->io)
 		return -ENOMEM;
 	vb.io = m->io;
-	return virtio_create_devices(vm, cfg, &vb);
+	ret = virtio_create_devices(vm, cfg, &vb);
+	if (ret)
+		return ret;
+	if (m->viommu) {
+		m->iommu_io = evloop_create("iommu");
+		if (!m->iommu_io)
+			return -ENOMEM;
+		vdev = virtio_iommu_create(vm, m->viommu);
+		if (!vdev)
+			return -ENOMEM;
+		pci_host_set_next_devfn(m->pci, cfg->iommu_addr);
+		if (!virtio_pci_create(vm, m->pci, vdev, m->iommu_io)) {
+			virtio_dev_destroy(vdev);
+			return -ENODEV;
+		}
+		m->viommu_devfn = cfg->iommu_addr;
+	}
+	return 0;
 }
 
 /*
@@ -480,9 +515,15 @@ static size_t dmar_body(const struct machine *m, void *buf, size_t size)
 	return m->vtd ? vtd_dmar_build(buf, size, &dc) : 0;
 }
 
+/* The VIOT table of --iommu virtio; 0 bytes without. */
+static size_t viot_body(const struct machine *m, void *buf, size_t size)
+{
+	return m->viommu ? viommu_viot_build(buf, size, 0, m->viommu_devfn) : 0;
+}
+
 int machine_install_acpi(struct vm *vm, struct machine *m, uint64_t *rsdp)
 {
-	uint8_t mcfg[64], dmar[64];
+	uint8_t mcfg[64], iommu[96];
 	struct acpi_extra_table extra[2] = {
 		{
 			.signature = { 'M', 'C', 'F', 'G' },
@@ -490,12 +531,19 @@ int machine_install_acpi(struct vm *vm, struct machine *m, uint64_t *rsdp)
 			.body = mcfg,
 			.body_len = pci_host_mcfg(m->pci, mcfg, sizeof(mcfg)),
 		},
-		{
-			.signature = { 'D', 'M', 'A', 'R' },
-			.revision = 1,
-			.body = dmar,
-			.body_len = dmar_body(m, dmar, sizeof(dmar)),
-		},
+		m->viommu ?
+			(struct acpi_extra_table){
+				.signature = { 'V', 'I', 'O', 'T' },
+				.revision = 0,
+				.body = iommu,
+				.body_len = viot_body(m, iommu, sizeof(iommu)),
+			} :
+			(struct acpi_extra_table){
+				.signature = { 'D', 'M', 'A', 'R' },
+				.revision = 1,
+				.body = iommu,
+				.body_len = dmar_body(m, iommu, sizeof(iommu)),
+			},
 	};
 	struct x86_acpi_config cfg = {
 		.nr_cpus = vm->nr_cpus,
@@ -700,6 +748,8 @@ void machine_destroy(struct machine *m)
 	/* After vm_destroy(): the devices on the loop are gone. */
 	evloop_destroy(m->io);
 	m->io = NULL;
+	evloop_destroy(m->iommu_io);
+	m->iommu_io = NULL;
 	free(m->pci);
 	m->pci = NULL;
 	m->vtd = NULL; /* freed by vm_destroy() with the other devices */
@@ -790,6 +840,12 @@ static int pc_add_vfio(struct vm *vm, struct board *b, const char *path,
 			 "(--device)");
 		return -EOPNOTSUPP;
 	}
+	if (m->viommu) {
+		snprintf(err, errlen,
+			 "not with --iommu virtio: passed-through functions "
+			 "are not supported behind virtio-iommu yet");
+		return -EOPNOTSUPP;
+	}
 	vp = vfio_pci_create(vm, m->pci, path, CONFIG_PCI_AUTO, 0, err, errlen);
 	if (!vp)
 		return -ENODEV;
@@ -803,6 +859,9 @@ static int pc_remove_pci(struct vm *vm, struct board *b, int devfn)
 	struct virtio_pci *vp = virtio_pci_from_pdev(pdev);
 	struct vfio_pci *fp = vfio_pci_from_pdev(pdev);
 
+	/* Every other function's DMA goes through it. */
+	if (vp && m->viommu && devfn == m->viommu_devfn)
+		return -EBUSY;
 	if (vp)
 		virtio_pci_destroy(vp);
 	else if (fp)

@@ -27,6 +27,14 @@ struct machine {
 	struct pci_host *pci;
 	struct vtd *vtd; /* --iommu vtd; a device of the VM, which frees it */
 	bool intremap; /* its interrupt remapping is on */
+	/* --iommu virtio's model (a device of the VM) and its function. */
+	struct viommu *viommu;
+	int viommu_devfn;
+	/*
+	 * Its request queue's thread: Linux waits for each MAP and UNMAP
+	 * spinning, which must not queue behind the disks' and NICs' work.
+	 */
+	struct evloop *iommu_io;
 	struct ioapic *ioapic; /* split irqchip's; a device of the VM */
 	struct evloop *io; /* the I/O thread virtio back-ends run on */
 	struct virtio_mmio *mmio[VIRTIO_MMIO_MAX];

@@ -17,7 +17,8 @@ bool blk_reinit(struct blk *b, uint64_t want)
 
 	if (!vdev_negotiate(d,
 			    want & (BLK_WANT | VIRTIO_BIT(VIRTIO_F_EVENT_IDX) |
-				    VIRTIO_BIT(VIRTIO_F_INDIRECT_DESC)),
+				    VIRTIO_BIT(VIRTIO_F_INDIRECT_DESC) |
+				    VIRTIO_BIT(VIRTIO_F_ACCESS_PLATFORM)),
 			    0))
 		return false;
 	b->capacity = vdev_cfg_read(d, VIRTIO_BLK_CFG_CAPACITY, 8);
