@@ -26,15 +26,8 @@ if [ "${1:-}" = prepare ]; then
 	out=${2:?prepare wants OUTDIR}
 	. tests/nested/lib.sh
 	load_fetched
-	if ! command -v fio > /dev/null; then
-		# Debian's fio, as scripts/install-deps installs packages.
-		echo "bench/linux: installing fio" >&2
-		SUDO=
-		[ "$(id -u)" = 0 ] || SUDO=sudo
-		$SUDO apt-get update -qq
-		DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq \
-			--no-install-recommends fio > /dev/null
-	fi
+	. bench/prep.sh
+	bench_install fio
 	mkdir -p "$out"
 	# Up to date: skip the two minutes (bench/run prepares on every run,
 	# under the nested lock).
@@ -50,21 +43,7 @@ if [ "${1:-}" = prepare ]; then
 	fi
 	"$NESTED_DIR/mk-l3-initramfs" -o "$out/l3.cpio" --module virtio_pci \
 		--module virtio_mmio --module virtio_blk --file bench/linux-init:/init
-	# fio and every library it loads, in /bin, /lib and /lib64 of an ext4
-	# image (about 90 MB: too big for an initramfs that is timed).
-	troot=$out/tools-root
-	rm -rf "$troot"
-	mkdir -p "$troot/bin" "$troot/lib" "$troot/lib64"
-	cp "$(command -v fio)" "$troot/bin/fio"
-	ldd "$(command -v fio)" | awk '/=> \//{ print $3 }' | while read -r l; do
-		cp -L "$l" "$troot/lib/"
-	done
-	cp -L /lib64/ld-linux-x86-64.so.2 "$troot/lib64/"
-	kb=$(du -sk "$troot" | cut -f1)
-	rm -f "$out/tools.img"
-	mke2fs -q -t ext4 -d "$troot" -L benchtools "$out/tools.img" $((kb * 5 / 4 + 8192))k
-	resize2fs -M "$out/tools.img" 2> /dev/null || true
-	rm -rf "$troot"
+	bench_tools_disk "$out/tools.img" fio
 	echo "bench/linux: prepared $out (l3.cpio, tools.img)" >&2
 	exit 0
 fi
