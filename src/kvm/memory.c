@@ -2,7 +2,6 @@
 #include "kvm/memory.h"
 
 #include <errno.h>
-#include <stdint.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
@@ -39,31 +38,6 @@ static void *map_shared(uint64_t size, int *fdp)
 	return p;
 }
 
-/*
- * Guest RAM at a 2 MiB aligned address: KVM maps a guest page with a huge
- * page only where the host address and the guest address agree modulo
- * 2 MiB (every region starts 2 MiB aligned). Unaligned, every 4 KiB page
- * of a Linux boot costs a nested page fault of its own.
- */
-static void *map_aligned(uint64_t size)
-{
-	uint64_t slack = size >= SZ_2M ? SZ_2M : 0, head;
-	uint8_t *p;
-
-	if (size + slack < size)
-		return MAP_FAILED;
-	p = mmap(NULL, size + slack, PROT_READ | PROT_WRITE,
-		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-	if (p == MAP_FAILED || !slack)
-		return p;
-	head = (SZ_2M - ((uintptr_t)p & (SZ_2M - 1))) & (SZ_2M - 1);
-	if (head)
-		munmap(p, head);
-	if (slack - head)
-		munmap(p + head + size, slack - head);
-	return p + head;
-}
-
 static int init_map(struct guest_mem *m, const struct mem_region *map,
 		    unsigned int nr, bool shared)
 {
@@ -89,7 +63,8 @@ static int init_map(struct guest_mem *m, const struct mem_region *map,
 	if (shared)
 		p = map_shared(ram_size, &m->fd);
 	else
-		p = map_aligned(ram_size);
+		p = mmap(NULL, ram_size, PROT_READ | PROT_WRITE,
+			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 	if (p == MAP_FAILED)
 		return -errno;
 	if (ram_size >= SZ_2M)
