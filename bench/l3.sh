@@ -39,6 +39,12 @@ if [ "${1:-}" = prepare ]; then
 	. bench/prep.sh
 	bench_install fio iperf3
 	mkdir -p "$out"
+	if bench_up_to_date "$out/l3.cpio $out/l3-6.12.cpio $out/vmlinuz-6.12 $out/tools.img $out/iperf3 $out/vsock-test" \
+		bench/l3-init bench/l3.sh bench/prep.sh "$NESTED_DIR/mk-l3-initramfs" \
+		tests/nested/vsock-test.c "$K612_VMLINUZ" "$(command -v fio)" "$(command -v iperf3)"; then
+		echo "bench/l3: $out is up to date" >&2
+		exit 0
+	fi
 	gcc -static -O2 -Wall -Wextra -Werror -o "$out/vsock-test" tests/nested/vsock-test.c
 	"$NESTED_DIR/mk-l3-initramfs" -o "$out/l3.cpio" --module virtio_pci \
 		--module virtio_blk --module virtio_net --module vmw_vsock_virtio_transport \

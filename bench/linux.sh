@@ -29,15 +29,8 @@ if [ "${1:-}" = prepare ]; then
 	. bench/prep.sh
 	bench_install fio
 	mkdir -p "$out"
-	# Up to date: skip the two minutes (bench/run prepares on every run,
-	# under the nested lock).
-	fresh=1
-	for f in "$out/l3.cpio" "$out/tools.img"; do
-		for d in bench/linux-init bench/linux.sh "$NESTED_DIR/mk-l3-initramfs" "$(command -v fio)"; do
-			[ "$f" -nt "$d" ] || fresh=0
-		done
-	done
-	if ((fresh)); then
+	if bench_up_to_date "$out/l3.cpio $out/tools.img" bench/linux-init \
+		bench/linux.sh bench/prep.sh "$NESTED_DIR/mk-l3-initramfs" "$(command -v fio)"; then
 		echo "bench/linux: $out is up to date" >&2
 		exit 0
 	fi

@@ -7,6 +7,10 @@
 #                               host's PROGs in /bin, every library they
 #                               load in /lib and the loader in /lib64: too
 #                               big for an initramfs that is timed
+#   bench_up_to_date 'OUT...' IN...  true when every OUT exists and is newer
+#                               than every IN: bench/run prepares on every
+#                               run, under the nested lock, and a rebuild
+#                               takes minutes
 bench_install() {
 	local p missing=() sudo=
 	for p in "$@"; do
@@ -37,4 +41,15 @@ bench_tools_disk() {
 	mke2fs -q -t ext4 -d "$troot" -L benchtools "$img" $((kb * 5 / 4 + 8192))k
 	resize2fs -M "$img" 2> /dev/null || true
 	rm -rf "$troot"
+}
+
+bench_up_to_date() {
+	local outs=$1 f d
+	shift
+	for f in $outs; do
+		[ -e "$f" ] || return 1
+		for d in "$@"; do
+			[ "$f" -nt "$d" ] || return 1
+		done
+	done
 }

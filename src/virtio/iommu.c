@@ -28,47 +28,30 @@ static struct virtio_iommu *to_vi(struct virtio_dev *vdev)
 	return (struct virtio_iommu *)vdev;
 }
 
+/* One request; returns the bytes of its response (0: dropped). */
+static uint32_t request(struct virtio_dev *vdev, struct virtq_chain *c)
+{
+	struct virtio_iommu *vi = to_vi(vdev);
+	uint8_t req[VIOMMU_REQ_MAX] = { 0 }, out[VIOMMU_RESP_MAX];
+	size_t rn = c->readable < sizeof(req) ? c->readable : sizeof(req);
+	size_t len = 0;
+
+	if (virtq_chain_read(&vdev->dma, c, 0, req, rn) == 0)
+		len = viommu_request(vi->v, req, c->readable, c->writable, out);
+	if (!len)
+		pr_warn_ratelimited("%s: request without room for its status "
+				    "dropped",
+				    vdev->name);
+	else if (virtq_chain_write(&vdev->dma, c, c->writable - len, out, len))
+		len = 0;
+	return len;
+}
+
 static void requests(struct virtio_iommu *vi)
 {
-	struct virtio_dev *vdev = &vi->vdev;
-	struct virtqueue *vq = &vi->vqs[REQQ];
 	struct virtq_chain c = VIRTQ_CHAIN_INIT(vi->segs);
-	unsigned int budget = BUDGET;
-	int r;
 
-	do {
-		virtq_set_notification(vq, false);
-		while ((r = virtq_pop(vq, &c)) > 0) {
-			uint8_t req[VIOMMU_REQ_MAX] = { 0 },
-				out[VIOMMU_RESP_MAX];
-			size_t rn = c.readable < sizeof(req) ? c.readable :
-							       sizeof(req);
-			size_t len = 0;
-
-			if (virtq_chain_read(&vdev->dma, &c, 0, req, rn) == 0)
-				len = viommu_request(vi->v, req, c.readable,
-						     c.writable, out);
-			if (!len)
-				pr_warn_ratelimited("%s: request without room "
-						    "for its status dropped",
-						    vdev->name);
-			else if (virtq_chain_write(&vdev->dma, &c,
-						   c.writable - len, out, len))
-				len = 0;
-			virtq_push(vq, &c, len);
-			if (!--budget) {
-				virtio_dev_kick(vdev, REQQ);
-				goto out;
-			}
-		}
-		if (r < 0) {
-			virtio_dev_fail(vdev, r, "request queue");
-			return;
-		}
-		virtq_set_notification(vq, true);
-	} while (!virtq_empty(vq));
-out:
-	virtio_dev_notify_queue(vdev, REQQ);
+	virtio_dev_serve_queue(&vi->vdev, REQQ, &c, BUDGET, request);
 }
 
 /* Queued faults into the driver's event buffers, while both last. */

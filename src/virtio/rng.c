@@ -29,8 +29,9 @@ struct virtio_rng {
 };
 
 /* Fill the writable segments; returns the bytes written. */
-static uint32_t fill(struct virtio_rng *rng, const struct virtq_chain *c)
+static uint32_t fill(struct virtio_dev *vdev, struct virtq_chain *c)
 {
+	struct virtio_rng *rng = (struct virtio_rng *)vdev;
 	struct dma_space *dma = &rng->vdev.dma;
 	uint32_t done = 0;
 	int n = virtq_chain_iov(dma, c, true, rng->iov, RNG_QUEUE_SIZE);
@@ -62,29 +63,9 @@ static uint32_t fill(struct virtio_rng *rng, const struct virtq_chain *c)
 static void rng_queue_notify(struct virtio_dev *vdev, unsigned int q)
 {
 	struct virtio_rng *rng = (struct virtio_rng *)vdev;
-	struct virtqueue *vq = &rng->vq;
 	struct virtq_chain c = VIRTQ_CHAIN_INIT(rng->segs);
-	unsigned int budget = RNG_BUDGET;
-	int r;
 
-	do {
-		virtq_set_notification(vq, false);
-		while ((r = virtq_pop(vq, &c)) > 0) {
-			virtq_push(vq, &c, fill(rng, &c));
-			if (!--budget) {
-				/* Come back through the eventfd. */
-				virtio_dev_kick(vdev, 0);
-				goto out;
-			}
-		}
-		if (r < 0) {
-			virtio_dev_fail(vdev, r, "request queue");
-			return;
-		}
-		virtq_set_notification(vq, true);
-	} while (!virtq_empty(vq));
-out:
-	virtio_dev_notify_queue(vdev, 0);
+	virtio_dev_serve_queue(vdev, q, &c, RNG_BUDGET, fill);
 }
 
 static void rng_destroy(struct virtio_dev *vdev)

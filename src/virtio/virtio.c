@@ -231,6 +231,33 @@ void virtio_dev_kick(struct virtio_dev *vdev, unsigned int q)
 				    strerror(errno));
 }
 
+void virtio_dev_serve_queue(struct virtio_dev *vdev, unsigned int q,
+			    struct virtq_chain *c, unsigned int budget,
+			    uint32_t (*handle)(struct virtio_dev *vdev,
+					       struct virtq_chain *c))
+{
+	struct virtqueue *vq = &vdev->vqs[q];
+	int r;
+
+	do {
+		virtq_set_notification(vq, false);
+		while ((r = virtq_pop(vq, c)) > 0) {
+			virtq_push(vq, c, handle(vdev, c));
+			if (!--budget) {
+				virtio_dev_kick(vdev, q);
+				goto out;
+			}
+		}
+		if (r < 0) {
+			virtio_dev_fail(vdev, r, "request queue");
+			return;
+		}
+		virtq_set_notification(vq, true);
+	} while (!virtq_empty(vq));
+out:
+	virtio_dev_notify_queue(vdev, q);
+}
+
 /* Features and status ---------------------------------------------------- */
 
 static uint64_t offered(const struct virtio_dev *vdev)
