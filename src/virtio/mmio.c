@@ -8,6 +8,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
 
 #include "acpi/aml.h"
 #include "kvm/irq.h"
@@ -20,6 +22,9 @@
 #define VIRTIO_MMIO_QUEUE_RESET 0x0c0
 #endif
 
+/* InterruptACK values 1, 2 and 3: VRING, CONFIG, both. */
+#define NR_ACK_FDS 3
+
 struct virtio_mmio {
 	struct device dev;
 	struct vm *vm;
@@ -31,9 +36,22 @@ struct virtio_mmio {
 	/* Selectors, under vdev->lock. */
 	uint32_t dfsel, gfsel, queue_sel;
 
-	uint32_t int_status; /* atomic */
+	/*
+	 * InterruptStatus and its acknowledgement. Linux reads the status
+	 * and writes it straight back to InterruptACK on every interrupt;
+	 * the write needs no answer, so KVM completes it without an exit
+	 * into an eventfd per value (ack_fd[v - 1] for 1, 2 and 3), and the
+	 * next status read applies it. A bit raised since the previous read
+	 * is not cleared by an acknowledgement that could not have seen it:
+	 * the driver learns of it at its next read, as the edge makes it read
+	 * again. Under int_lock.
+	 */
+	pthread_mutex_t int_lock;
+	uint32_t int_status;
+	uint32_t raised; /* since the last status read */
+	int ack_fd[NR_ACK_FDS];
 	struct irq_line line; /* edge-triggered, with an irqfd if KVM gives one */
-	bool ioev_on;
+	bool ioev_on, ack_ioev_on;
 	char cmdline[64];
 };
 
@@ -42,8 +60,49 @@ struct virtio_mmio {
 /* The line is edge-triggered: each notification is one edge. */
 static void raise_irq(struct virtio_mmio *m, uint32_t bits)
 {
-	__atomic_fetch_or(&m->int_status, bits, __ATOMIC_SEQ_CST);
+	pthread_mutex_lock(&m->int_lock);
+	m->int_status |= bits;
+	m->raised |= bits;
+	pthread_mutex_unlock(&m->int_lock);
 	irq_line_pulse(&m->line);
+}
+
+/* The acknowledged bits waiting in the eventfds; int_lock held. */
+static uint32_t take_acks(struct virtio_mmio *m)
+{
+	uint32_t acked = 0;
+	uint64_t n;
+
+	for (unsigned int i = 0; i < NR_ACK_FDS; i++)
+		if (m->ack_fd[i] >= 0 &&
+		    read(m->ack_fd[i], &n, sizeof(n)) == sizeof(n))
+			acked |= i + 1;
+	return acked;
+}
+
+static uint32_t read_int_status(struct virtio_mmio *m)
+{
+	uint32_t v;
+
+	pthread_mutex_lock(&m->int_lock);
+	m->int_status &= ~(take_acks(m) & ~m->raised);
+	m->raised = 0;
+	v = m->int_status;
+	pthread_mutex_unlock(&m->int_lock);
+	return v;
+}
+
+/* An acknowledgement that reached us as an exit (no ioeventfd matched). */
+static void ack_int(struct virtio_mmio *m, uint32_t val)
+{
+	uint64_t one = 1;
+
+	if (val >= 1 && val <= NR_ACK_FDS && m->ack_fd[val - 1] >= 0 &&
+	    write(m->ack_fd[val - 1], &one, sizeof(one)) == sizeof(one))
+		return;
+	pthread_mutex_lock(&m->int_lock);
+	m->int_status &= ~(val & ~m->raised);
+	pthread_mutex_unlock(&m->int_lock);
 }
 
 static void vmmio_notify_queue(struct virtio_dev *vdev, unsigned int q)
@@ -63,7 +122,11 @@ static void vmmio_transport_reset(struct virtio_dev *vdev)
 	m->dfsel = 0;
 	m->gfsel = 0;
 	m->queue_sel = 0;
-	__atomic_store_n(&m->int_status, 0, __ATOMIC_SEQ_CST);
+	pthread_mutex_lock(&m->int_lock);
+	take_acks(m);
+	m->int_status = 0;
+	m->raised = 0;
+	pthread_mutex_unlock(&m->int_lock);
 }
 
 static const struct virtio_transport_ops vmmio_tops = {
@@ -97,7 +160,7 @@ static uint32_t reg_read(struct virtio_mmio *m, uint64_t off)
 	case VIRTIO_MMIO_QUEUE_READY:
 		return virtio_dev_queue_ready(vdev, m->queue_sel);
 	case VIRTIO_MMIO_INTERRUPT_STATUS:
-		return __atomic_load_n(&m->int_status, __ATOMIC_SEQ_CST);
+		return read_int_status(m);
 	case VIRTIO_MMIO_STATUS:
 		return virtio_dev_status(vdev);
 	case VIRTIO_MMIO_SHM_LEN_LOW:
@@ -156,7 +219,7 @@ static void reg_write(struct virtio_mmio *m, uint64_t off, uint32_t val)
 			virtio_dev_queue_disable(vdev, q);
 		break;
 	case VIRTIO_MMIO_INTERRUPT_ACK:
-		__atomic_fetch_and(&m->int_status, ~val, __ATOMIC_SEQ_CST);
+		ack_int(m, val);
 		break;
 	case VIRTIO_MMIO_STATUS:
 		virtio_dev_set_status(vdev, val);
@@ -240,6 +303,27 @@ static void ioev_set(struct virtio_mmio *m, unsigned int n, bool assign)
 				       assign);
 }
 
+static void ack_ioev_set(struct virtio_mmio *m, bool assign)
+{
+	unsigned int i;
+
+	if (assign == m->ack_ioev_on)
+		return;
+	for (i = 0; i < NR_ACK_FDS; i++)
+		if (m->ack_fd[i] < 0 ||
+		    vm_ioeventfd_datamatch(
+			    m->vm, m->base + VIRTIO_MMIO_INTERRUPT_ACK, 4,
+			    false, m->ack_fd[i], i + 1, assign))
+			break;
+	if (assign && i < NR_ACK_FDS)
+		while (i--)
+			vm_ioeventfd_datamatch(
+				m->vm, m->base + VIRTIO_MMIO_INTERRUPT_ACK, 4,
+				false, m->ack_fd[i], i + 1, false);
+	else
+		m->ack_ioev_on = assign;
+}
+
 static void ioev_setup(struct virtio_mmio *m)
 {
 	unsigned int n = m->vdev->nr_queues, q;
@@ -256,6 +340,17 @@ static void ioev_setup(struct virtio_mmio *m)
 		return;
 	}
 	m->ioev_on = true;
+	/* Without these an acknowledgement is an exit, nothing worse. */
+	ack_ioev_set(m, true);
+}
+
+static void free_m(struct virtio_mmio *m)
+{
+	for (unsigned int i = 0; i < NR_ACK_FDS; i++)
+		if (m->ack_fd[i] >= 0)
+			close(m->ack_fd[i]);
+	pthread_mutex_destroy(&m->int_lock);
+	free(m);
 }
 
 static struct virtio_mmio *to_vmmio(struct device *dev)
@@ -279,11 +374,12 @@ void virtio_mmio_destroy(struct virtio_mmio *m)
 	device_unregister(m->vm, &m->dev);
 	if (m->ioev_on)
 		ioev_set(m, m->vdev->nr_queues, false);
+	ack_ioev_set(m, false);
 	bus_unregister(&m->vm->mmio, m->base, m);
 	virtio_dev_unbind(m->vdev);
 	vm_irq_line_release(m->vm, &m->line);
 	virtio_dev_destroy(m->vdev);
-	free(m);
+	free_m(m);
 }
 
 static void vmmio_dev_destroy(struct device *dev)
@@ -353,6 +449,9 @@ struct virtio_mmio *virtio_mmio_create(struct vm *vm, uint64_t base,
 	m->vdev = vdev;
 	m->base = base;
 	m->gsi = gsi;
+	pthread_mutex_init(&m->int_lock, NULL);
+	for (unsigned int i = 0; i < NR_ACK_FDS; i++)
+		m->ack_fd[i] = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	vm_irq_line_init(vm, &m->line, gsi);
 	devices_for_each(vm, uid_after, &m->uid);
 	snprintf(m->cmdline, sizeof(m->cmdline),
@@ -382,7 +481,8 @@ struct virtio_mmio *virtio_mmio_create(struct vm *vm, uint64_t base,
 fail:
 	pr_err("%s: cannot create virtio-mmio device at %#llx: %s", vdev->name,
 	       (unsigned long long)base, strerror(-ret));
-	free(m);
+	if (m)
+		free_m(m);
 	return NULL;
 }
 

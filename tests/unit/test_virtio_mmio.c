@@ -282,6 +282,41 @@ static void test_rng_end_to_end(void **state)
 	assert_true(vd_wait_edges(GSI, 2));
 }
 
+/*
+ * An acknowledgement never clears an event raised after the status read
+ * it answers (it is applied at the next read): the request that completes
+ * between Linux's read and its ACK is still reported.
+ */
+static void test_ack_keeps_later_event(void **state)
+{
+	struct fix *f = *state;
+	uint16_t n;
+
+	bring_up(f, F_VERSION_1, 1);
+	n = post_rng(f, 0, BUF_GPA);
+	assert_true(vd_wait_until(used0_reached, f, n));
+	assert_true(vd_wait_edges(GSI, 1));
+	assert_int_equal(vd_reg(&f->vm, BASE, VIRTIO_MMIO_INTERRUPT_STATUS),
+			 VIRTIO_MMIO_INT_VRING);
+	/* Completes after that read, before the ACK. */
+	n = post_rng(f, 1, BUF_GPA + 0x1000);
+	assert_true(vd_wait_until(used0_reached, f, n));
+	assert_true(vd_wait_edges(GSI, 2));
+	vd_set_reg(&f->vm, BASE, VIRTIO_MMIO_INTERRUPT_ACK,
+		   VIRTIO_MMIO_INT_VRING);
+	assert_int_equal(vd_reg(&f->vm, BASE, VIRTIO_MMIO_INTERRUPT_STATUS),
+			 VIRTIO_MMIO_INT_VRING);
+	/* Now the driver has seen it: its ACK clears it. */
+	vd_set_reg(&f->vm, BASE, VIRTIO_MMIO_INTERRUPT_ACK,
+		   VIRTIO_MMIO_INT_VRING);
+	assert_int_equal(vd_reg(&f->vm, BASE, VIRTIO_MMIO_INTERRUPT_STATUS), 0);
+	/* Values other than the three event sets, and repeats, are fine. */
+	vd_set_reg(&f->vm, BASE, VIRTIO_MMIO_INTERRUPT_ACK, 0xffffffffu);
+	vd_set_reg(&f->vm, BASE, VIRTIO_MMIO_INTERRUPT_ACK, 3);
+	vd_set_reg(&f->vm, BASE, VIRTIO_MMIO_INTERRUPT_ACK, 3);
+	assert_int_equal(vd_reg(&f->vm, BASE, VIRTIO_MMIO_INTERRUPT_STATUS), 0);
+}
+
 static void test_rng_irqfd(void **state)
 {
 	struct fix *f = *state;
@@ -729,6 +764,7 @@ int main(void)
 #define C(fn) cmocka_unit_test_setup_teardown(fn, setup_console, teardown)
 		T(test_identity),
 		T(test_rng_end_to_end),
+		T(test_ack_keeps_later_event),
 		cmocka_unit_test_setup_teardown(test_rng_irqfd, setup_rng_irqfd,
 						teardown),
 		T(test_rng_packed_event_idx),
