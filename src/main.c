@@ -348,11 +348,8 @@ static int parse_run(int argc, char **argv, struct vm_config *cfg,
 						   "can be (107 bytes)",
 						   optarg);
 			if (!api_available())
-				return usage_error(
-					"--api-socket: this devisor was built "
-					"without the control API "
-					"(libmicrohttpd and cJSON; see "
-					"scripts/install-deps)");
+				return usage_error("--api-socket: %s",
+						   api_unavailable());
 			*api_socket = optarg;
 			break;
 		case OPT_SECCOMP:

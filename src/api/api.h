@@ -93,6 +93,8 @@ void api_handle(struct api *api, const char *method, const char *url,
 
 /* Whether this build has the API (cJSON and libmicrohttpd). */
 bool api_available(void);
+/* Why not (NULL: available): not built in, or libmicrohttpd not loadable. */
+const char *api_unavailable(void);
 
 struct api_server;
 /*

@@ -6,8 +6,10 @@
  */
 #include "api/api.h"
 
+#include <dlfcn.h>
 #include <errno.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -21,9 +23,69 @@
 #if defined(HAVE_LIBCJSON) && defined(HAVE_LIBMICROHTTPD)
 #include <microhttpd.h>
 
-bool api_available(void)
+/*
+ * libmicrohttpd brings GnuTLS and eight more libraries whose constructors
+ * run at load time, about 3 MiB of RSS in every VM: it is loaded only for
+ * --api-socket, while options are parsed (before any sandbox).
+ */
+#define MHD_SONAME "libmicrohttpd.so.12"
+
+static struct {
+	void *handle;
+	typeof(&MHD_start_daemon) start_daemon;
+	typeof(&MHD_stop_daemon) stop_daemon;
+	typeof(&MHD_get_daemon_info) get_daemon_info;
+	typeof(&MHD_create_response_from_buffer) create_response_from_buffer;
+	typeof(&MHD_add_response_header) add_response_header;
+	typeof(&MHD_queue_response) queue_response;
+	typeof(&MHD_destroy_response) destroy_response;
+} mhd;
+
+static const char *mhd_load(void)
 {
-	return true;
+	static char err[256];
+	void *h;
+
+	if (mhd.handle)
+		return NULL;
+	h = dlopen(MHD_SONAME, RTLD_NOW | RTLD_LOCAL);
+	if (!h) {
+		snprintf(err, sizeof(err), "%s", dlerror());
+		return err;
+	}
+#define SYM(f)                                                      \
+	do {                                                        \
+		*(void **)&mhd.f = dlsym(h, "MHD_" #f);             \
+		if (!mhd.f) {                                       \
+			snprintf(err, sizeof(err), "%s: no MHD_%s", \
+				 MHD_SONAME, #f);                   \
+			dlclose(h);                                 \
+			return err;                                 \
+		}                                                   \
+	} while (0)
+	SYM(start_daemon);
+	SYM(stop_daemon);
+	SYM(get_daemon_info);
+	SYM(create_response_from_buffer);
+	SYM(add_response_header);
+	SYM(queue_response);
+	SYM(destroy_response);
+#undef SYM
+	mhd.handle = h;
+	return NULL;
+}
+
+const char *api_unavailable(void)
+{
+	static char why[512];
+	const char *err = mhd_load();
+
+	if (!err)
+		return NULL;
+	snprintf(why, sizeof(why),
+		 "cannot load %s (Debian: apt-get install libmicrohttpd12): %s",
+		 MHD_SONAME, err);
+	return why;
 }
 
 struct api_server {
@@ -47,17 +109,17 @@ static enum MHD_Result queue(struct MHD_Connection *conn,
 	enum MHD_Result ret;
 	size_t len = r->body ? strlen(r->body) : 0;
 
-	resp = MHD_create_response_from_buffer(len, r->body,
+	resp = mhd.create_response_from_buffer(len, r->body,
 					       MHD_RESPMEM_MUST_FREE);
 	if (!resp) {
 		free(r->body);
 		return MHD_NO;
 	}
 	if (len)
-		MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
+		mhd.add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
 					"application/json");
-	ret = MHD_queue_response(conn, r->status, resp);
-	MHD_destroy_response(resp);
+	ret = mhd.queue_response(conn, r->status, resp);
+	mhd.destroy_response(resp);
 	return ret;
 }
 
@@ -179,7 +241,7 @@ static void *start_thread(void *arg)
 	struct api_server *s = arg;
 
 	sandbox_apply(SANDBOX_API, "api-start");
-	s->mhd = MHD_start_daemon(
+	s->mhd = mhd.start_daemon(
 		MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG, 0, NULL,
 		NULL, on_request, s, MHD_OPTION_LISTEN_SOCKET, s->fd,
 		MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
@@ -189,9 +251,15 @@ static void *start_thread(void *arg)
 
 struct api_server *api_server_start(const char *path, struct api *api)
 {
-	struct api_server *s = calloc(1, sizeof(*s));
+	const char *why = api_unavailable();
+	struct api_server *s;
 	pthread_t t;
 
+	if (why) {
+		pr_err("--api-socket: %s", why);
+		return NULL;
+	}
+	s = calloc(1, sizeof(*s));
 	if (!s)
 		return NULL;
 	s->api = api;
@@ -225,14 +293,14 @@ void api_server_stop(struct api_server *s)
 		return;
 	/* Let a response already queued (vm.shutdown's) reach its client. */
 	for (int i = 0; i < 50; i++) {
-		const union MHD_DaemonInfo *di = MHD_get_daemon_info(
+		const union MHD_DaemonInfo *di = mhd.get_daemon_info(
 			s->mhd, MHD_DAEMON_INFO_CURRENT_CONNECTIONS);
 
 		if (!di || !di->num_connections)
 			break;
 		usleep(10 * 1000);
 	}
-	MHD_stop_daemon(s->mhd);
+	mhd.stop_daemon(s->mhd);
 	close(s->fd);
 	unlink(s->path);
 	free(s->path);
@@ -241,9 +309,10 @@ void api_server_stop(struct api_server *s)
 
 #else
 
-bool api_available(void)
+const char *api_unavailable(void)
 {
-	return false;
+	return "this devisor was built without the control API "
+	       "(libmicrohttpd and cJSON; see scripts/install-deps)";
 }
 
 struct api_server *api_server_start(const char *path, struct api *api)
@@ -258,3 +327,8 @@ void api_server_stop(struct api_server *s)
 }
 
 #endif
+
+bool api_available(void)
+{
+	return !api_unavailable();
+}

@@ -106,6 +106,16 @@ add_binary() {
 		mkdir -p "$root$(dirname "$lib")"
 		cp -L "$lib" "$root$lib"
 	done < <(ldd "$src" 2>/dev/null | sed -n 's|.*=> \(/[^ ]*\).*|\1|p; s|^[[:space:]]*\(/[^ ]*\) (.*|\1|p' | sort -u)
+	[[ ${4:-} == nodl ]] && return 0
+	# Libraries the program dlopen()s by name (devisor: libmicrohttpd.so.12
+	# for --api-socket), with theirs, where this host has them.
+	local name
+	while read -r name; do
+		# All of ldconfig's output read (no early exit: pipefail).
+		lib=$(ldconfig -p | awk -v n="$name" '$1 == n && /x86-64/ && !p { p = $NF } END { print p }')
+		[[ -n $lib && ! -e $root$lib ]] && add_binary "$root" "$lib" "$lib" nodl
+	done < <(grep -ao 'lib[A-Za-z0-9_+-]*\.so\.[0-9][0-9.]*' "$src" | sort -u)
+	return 0
 }
 
 # Write a newc cpio of directory $1 to file $2 (uncompressed: the kernel
