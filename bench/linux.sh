@@ -168,6 +168,15 @@ if [ -n "${BENCH_BASELINE:-}" ]; then
 	vmms+=(devisor-base)
 	base=("$BENCH_BASELINE" "${dv[@]:1}")
 fi
+# kvmtool, when BENCH_KVMTOOL names an lkvm built by hand (bench/run
+# --kvmtool; never built or shipped by us): its virtio-pci disks, no NIC,
+# and L3 reboots at the end (reboot=k: kvmtool exits on the i8042 reset;
+# without ACPI a power-off would only halt).
+if [ -n "${BENCH_KVMTOOL:-}" ]; then
+	vmms+=(kvmtool)
+	kt=(env "HOME=$tmp" "$BENCH_KVMTOOL" run -k "$kernel" -i "$cpio" -m 512 -c 2
+		--console serial --network mode=none -d "$img" -d "$tools,ro")
+fi
 if [ -n "$qemu" ]; then
 	vmms+=(qemu)
 	# shellcheck disable=SC2054 # commas are QEMU's
@@ -185,6 +194,7 @@ for ((r = 1; r <= reps; r++)); do
 		devisor) boot devisor "${dv[@]}" --cmdline "$cmdline bench.disks=3" ;;
 		devisor-base) boot devisor-base "${base[@]}" --cmdline "$cmdline bench.disks=3" ;;
 		qemu) boot qemu "${qm[@]}" -append "$cmdline bench.disks=2" ;;
+		kvmtool) boot kvmtool "${kt[@]}" -p "$cmdline bench.disks=2 bench.reboot" ;;
 		esac
 	done
 done
@@ -242,6 +252,10 @@ done
 if [ -n "${BENCH_BASELINE:-}" ]; then
 	echo
 	table devisor devisor-base
+fi
+if [ -n "${BENCH_KVMTOOL:-}" ]; then
+	echo
+	table devisor kvmtool
 fi
 for v in devisor devisor-base; do
 	[ -s "$tmp/stats.$v" ] || continue
