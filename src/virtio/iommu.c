@@ -29,7 +29,7 @@ static struct virtio_iommu *to_vi(struct virtio_dev *vdev)
 }
 
 /* One request; returns the bytes of its response (0: dropped). */
-static uint32_t request(struct virtio_dev *vdev, struct virtq_chain *c)
+static int64_t request(struct virtio_dev *vdev, struct virtq_chain *c)
 {
 	struct virtio_iommu *vi = to_vi(vdev);
 	uint8_t req[VIOMMU_REQ_MAX] = { 0 }, out[VIOMMU_RESP_MAX];
@@ -51,7 +51,8 @@ static void requests(struct virtio_iommu *vi)
 {
 	struct virtq_chain c = VIRTQ_CHAIN_INIT(vi->segs);
 
-	virtio_dev_serve_queue(&vi->vdev, REQQ, &c, BUDGET, request);
+	virtio_dev_serve_queue(&vi->vdev, REQQ, &c, BUDGET, request,
+			       "request queue");
 }
 
 /* Queued faults into the driver's event buffers, while both last. */

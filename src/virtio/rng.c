@@ -29,7 +29,7 @@ struct virtio_rng {
 };
 
 /* Fill the writable segments; returns the bytes written. */
-static uint32_t fill(struct virtio_dev *vdev, struct virtq_chain *c)
+static int64_t fill(struct virtio_dev *vdev, struct virtq_chain *c)
 {
 	struct virtio_rng *rng = (struct virtio_rng *)vdev;
 	struct dma_space *dma = &rng->vdev.dma;
@@ -65,7 +65,7 @@ static void rng_queue_notify(struct virtio_dev *vdev, unsigned int q)
 	struct virtio_rng *rng = (struct virtio_rng *)vdev;
 	struct virtq_chain c = VIRTQ_CHAIN_INIT(rng->segs);
 
-	virtio_dev_serve_queue(vdev, q, &c, RNG_BUDGET, fill);
+	virtio_dev_serve_queue(vdev, q, &c, RNG_BUDGET, fill, "request queue");
 }
 
 static void rng_destroy(struct virtio_dev *vdev)

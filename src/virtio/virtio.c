@@ -233,23 +233,30 @@ void virtio_dev_kick(struct virtio_dev *vdev, unsigned int q)
 
 void virtio_dev_serve_queue(struct virtio_dev *vdev, unsigned int q,
 			    struct virtq_chain *c, unsigned int budget,
-			    uint32_t (*handle)(struct virtio_dev *vdev,
-					       struct virtq_chain *c))
+			    int64_t (*handle)(struct virtio_dev *vdev,
+					      struct virtq_chain *c),
+			    const char *what)
 {
 	struct virtqueue *vq = &vdev->vqs[q];
+	int64_t n;
 	int r;
 
 	do {
 		virtq_set_notification(vq, false);
 		while ((r = virtq_pop(vq, c)) > 0) {
-			virtq_push(vq, c, handle(vdev, c));
+			n = handle(vdev, c);
+			if (n < 0) {
+				virtio_dev_fail(vdev, (int)n, what);
+				return;
+			}
+			virtq_push(vq, c, (uint32_t)n);
 			if (!--budget) {
 				virtio_dev_kick(vdev, q);
 				goto out;
 			}
 		}
 		if (r < 0) {
-			virtio_dev_fail(vdev, r, "request queue");
+			virtio_dev_fail(vdev, r, what);
 			return;
 		}
 		virtq_set_notification(vq, true);

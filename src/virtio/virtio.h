@@ -288,16 +288,19 @@ int virtio_dev_kick_fd(const struct virtio_dev *vdev, unsigned int q);
 void virtio_dev_kick(struct virtio_dev *vdev, unsigned int q);
 /*
  * The request loop of a device whose every chain is served at once: pop,
- * handle (it returns the bytes it wrote into the chain), push, until the
- * ring stays empty with notifications back on, or budget chains are used
- * (then the rest waits for the queue's own kick, so that one busy ring
- * cannot hold the I/O thread from the other devices). A ring violation
- * marks the device broken. Then the driver is notified if it asked to be.
+ * handle (it returns the bytes it wrote into the chain, or -errno for a
+ * request that breaks the device), push, until the ring stays empty with
+ * notifications back on, or budget chains are used (then the rest waits
+ * for the queue's own kick, so that one busy ring cannot hold the I/O
+ * thread from the other devices). A ring violation or a handler's error
+ * marks the device broken (@what names the queue in the one message).
+ * Then the driver is notified if it asked to be.
  */
 void virtio_dev_serve_queue(struct virtio_dev *vdev, unsigned int q,
 			    struct virtq_chain *c, unsigned int budget,
-			    uint32_t (*handle)(struct virtio_dev *vdev,
-					       struct virtq_chain *c));
+			    int64_t (*handle)(struct virtio_dev *vdev,
+					      struct virtq_chain *c),
+			    const char *what);
 
 /* Feature words: @sel 0 is bits 0..31, 1 is 32..63, others read 0. */
 uint32_t virtio_dev_device_features(const struct virtio_dev *vdev,

@@ -914,37 +914,17 @@ static int tx_packet(struct virtio_vsock *vs, const struct virtq_chain *chain)
 	return 0;
 }
 
+static int64_t tx_one(struct virtio_dev *vdev, struct virtq_chain *c)
+{
+	return tx_packet((struct virtio_vsock *)vdev, c);
+}
+
 static void tx_process(struct virtio_vsock *vs)
 {
-	struct virtio_dev *vdev = &vs->vdev;
-	struct virtqueue *vq = &vs->vqs[TXQ];
 	struct virtq_chain c = VIRTQ_CHAIN_INIT(vs->segs);
-	unsigned int budget = TX_BUDGET;
-	int r;
 
-	do {
-		virtq_set_notification(vq, false);
-		while ((r = virtq_pop(vq, &c)) > 0) {
-			int err = tx_packet(vs, &c);
-
-			if (err) {
-				virtio_dev_fail(vdev, err, "tx packet");
-				return;
-			}
-			virtq_push(vq, &c, 0);
-			if (!--budget) {
-				virtio_dev_kick(vdev, TXQ);
-				goto out;
-			}
-		}
-		if (r < 0) {
-			virtio_dev_fail(vdev, r, "tx queue");
-			return;
-		}
-		virtq_set_notification(vq, true);
-	} while (!virtq_empty(vq));
-out:
-	virtio_dev_notify_queue(vdev, TXQ);
+	virtio_dev_serve_queue(&vs->vdev, TXQ, &c, TX_BUDGET, tx_one,
+			       "tx queue");
 }
 
 /*
