@@ -86,7 +86,8 @@ snap() {
 # diff A B: B - A, field by field.
 diffsnap() { awk -v a="$1" -v b="$2" 'BEGIN { n = split(a, x); split(b, y); for (i = 1; i <= n; i++) printf "%d ", y[i] - x[i]; print "" }'; }
 
-declare -A V # V[vmm/metric] = values of the runs, space-separated
+declare -A V    # V[vmm/metric] = values of the runs, space-separated
+declare -A apic # apic[vmm] = L3's local APIC mode (its first boot)
 add() { V[$1/$2]="${V[$1/$2]:-} $3"; }
 
 # boot VMM COMMAND...: one L3 boot, its figures into V.
@@ -123,6 +124,7 @@ boot() {
 			fi
 			;;
 		"BENCH-L3 error="*) echo "$vmm: ${line#BENCH-L3 }" >&2 ;;
+		"BENCH-L3 apic="*) [ -n "${apic[$vmm]:-}" ] || apic[$vmm]=${line#*=} ;;
 		*"Kernel panic"* | *"BUG: "* | *"general protection fault"* | *"stack guard page"*)
 			echo "$vmm: L3: $line" >&2
 			;;
@@ -236,6 +238,9 @@ table() { # A B [metric rename: A's metric for B's]
 
 echo "Linux in L3: $reps boot(s) per VMM, alternating; 2 vCPUs, 512 MiB; fio $secs s per test"
 echo "(time to /init and wall in s, RSS in MiB, fio in IOPS or MiB/s (sr1m); exits are KVM's in L2: kvm_exit (boot: to /init), user = to user space)"
+for v in "${vmms[@]}"; do
+	echo "$v: L3's local APIC in ${apic[$v]:-unknown} mode"
+done
 ((have_trace)) || echo "note: no KVM hist triggers here (not root, no tracefs or no CONFIG_HIST_TRIGGERS): KVM exit counts are 0"
 if [ -n "$qemu" ]; then
 	table devisor qemu
