@@ -117,10 +117,17 @@ boot() {
 			read -r _ tr name val _ ios <<< "$line"
 			val=${val#value=} ios=${ios#ios=}
 			add "$vmm" "$tr.$name" "$val"
-			read -r e _ _ _ _ _ u <<< "$(diffsnap "${begin[$tr/$name]}" "$s1")"
+			read -r e np io ms hl it u <<< "$(diffsnap "${begin[$tr/$name]}" "$s1")"
 			if ((ios > 0)); then
-				add "$vmm" "$tr.$name.exits/kio" "$(awk -v e="$e" -v n="$ios" 'BEGIN { printf "%.0f", e * 1000 / n }')"
-				add "$vmm" "$tr.$name.uexits/kio" "$(awk -v e="$u" -v n="$ios" 'BEGIN { printf "%.0f", e * 1000 / n }')"
+				perk() { awk -v e="$1" -v n="$ios" 'BEGIN { printf "%.0f", e * 1000 / n }'; }
+				add "$vmm" "$tr.$name.exits/kio" "$(perk "$e")"
+				add "$vmm" "$tr.$name.uexits/kio" "$(perk "$u")"
+				# Which exits: nested page faults (MMIO, notifies),
+				# MSRs (x2APIC EOI, timer), HLT, host interrupts.
+				add "$vmm" "$tr.$name.npf/kio" "$(perk "$np")"
+				add "$vmm" "$tr.$name.msr/kio" "$(perk "$ms")"
+				add "$vmm" "$tr.$name.hlt/kio" "$(perk "$hl")"
+				add "$vmm" "$tr.$name.intr/kio" "$(perk "$it")"
 			fi
 			;;
 		"BENCH-L3 error="*) echo "$vmm: ${line#BENCH-L3 }" >&2 ;;
@@ -230,7 +237,7 @@ table() { # A B [metric rename: A's metric for B's]
 		line $m "$a" "$b"
 	done
 	for t in rr4k_qd1 rr4k_qd32 sr1m_qd4 rw4k_qd32; do
-		for k in "" .exits/kio .uexits/kio; do
+		for k in "" .exits/kio .uexits/kio .npf/kio .msr/kio .hlt/kio .intr/kio; do
 			line "pci.$t$k" "$a" "$b"
 		done
 	done
