@@ -26,9 +26,15 @@
 
 extern char **environ;
 
+#define MARKS 16
+
 struct sample {
 	double startup_ms, wall_ms, maxrss_kb, overhead_kb;
 	int status;
+	/* devisor's start-up milestones (DEVISOR_STATS "marks="). */
+	char mark[MARKS][16];
+	double mark_ms[MARKS];
+	int nmarks;
 };
 
 static double now_ns(void)
@@ -92,6 +98,19 @@ static int run_one(char *const argv[], char *const envp[], struct sample *s)
 	p = strstr(buf, "overhead_kb=");
 	if (p)
 		s->overhead_kb = strtod(p + 12, NULL);
+	s->nmarks = 0;
+	p = strstr(buf, "marks=");
+	for (p = p ? p + 6 : NULL; p && s->nmarks < MARKS;) {
+		char *colon = strchr(p, ':'), *end;
+		size_t len = colon ? (size_t)(colon - p) : 0;
+
+		if (!colon || len >= sizeof(s->mark[0]))
+			break;
+		memcpy(s->mark[s->nmarks], p, len);
+		s->mark[s->nmarks][len] = 0;
+		s->mark_ms[s->nmarks++] = (strtod(colon + 1, &end) - t0) / 1e6;
+		p = *end == ',' ? end + 1 : NULL;
+	}
 	posix_spawn_file_actions_destroy(&fa);
 	return 0;
 }
@@ -104,6 +123,9 @@ static int run_many(const char *name, char *const argv[], char *const envp[],
 	double *ov = calloc(runs, sizeof(double));
 	double *wa = calloc(runs, sizeof(double));
 	double *mr = calloc(runs, sizeof(double));
+	double *mk = calloc((size_t)runs * MARKS, sizeof(double));
+	char names[MARKS][16] = { { 0 } };
+	int nmarks = -1;
 	struct sample s;
 	int ok = 0;
 
@@ -118,6 +140,15 @@ static int run_many(const char *name, char *const argv[], char *const envp[],
 		ov[ok] = s.overhead_kb;
 		wa[ok] = s.wall_ms;
 		mr[ok] = s.maxrss_kb;
+		/* Milestones only while every run names the same ones. */
+		if (nmarks < 0) {
+			nmarks = s.nmarks;
+			memcpy(names, s.mark, sizeof(names));
+		} else if (nmarks != s.nmarks) {
+			nmarks = 0;
+		}
+		for (int m = 0; m < nmarks && m < s.nmarks; m++)
+			mk[m * runs + ok] = s.mark_ms[m];
 		ok++;
 	}
 	if (ok) {
@@ -130,11 +161,19 @@ static int run_many(const char *name, char *const argv[], char *const envp[],
 			printf("%-8s spawn to 1st KVM_RUN %8.2f ms   own RSS "
 			       "beyond guest RAM %5.0f KiB\n",
 			       name, median(su, ok), median(ov, ok));
+		if (nmarks > 0) {
+			printf("%-8s milestones, ms after spawn:", name);
+			for (int m = 0; m < nmarks; m++)
+				printf(" %s %.2f", names[m],
+				       median(mk + m * runs, ok));
+			printf("\n");
+		}
 	}
 	free(su);
 	free(ov);
 	free(wa);
 	free(mr);
+	free(mk);
 	return ok ? 0 : -1;
 }
 

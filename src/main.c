@@ -504,15 +504,18 @@ static bool boot_once(struct vm *vm, const struct vm_config *cfg)
 	struct board *b = NULL;
 	bool reboot;
 
-	if (vm_create(vm, cfg->nr_cpus, cfg->ram_size,
-		      (board->vm_flags ? board->vm_flags(cfg) : 0) |
-			      (cfg->ram_shared ? VM_SHARED_RAM : 0)) ||
-	    board->setup(vm, cfg, &b)) {
+	int err = vm_create(vm, cfg->nr_cpus, cfg->ram_size,
+			    (board->vm_flags ? board->vm_flags(cfg) : 0) |
+				    (cfg->ram_shared ? VM_SHARED_RAM : 0));
+
+	stats_mark("vm");
+	if (err || board->setup(vm, cfg, &b)) {
 		vm->exit_status = 1;
 		vm_destroy(vm);
 		board->destroy(b);
 		return false;
 	}
+	stats_mark("board");
 	set_running(vm, b);
 	if (console_start(vm, &b->console) < 0) {
 		set_running(NULL, NULL);
@@ -1012,11 +1015,13 @@ static int cmd_run(int argc, char **argv)
 	sigset_t set;
 	int ret;
 
+	stats_mark("main");
 	ret = parse_run(argc, argv, &cfg, &api_socket);
 	if (ret)
 		return ret;
 	if (check_inputs(&cfg))
 		return 1;
+	stats_mark("options");
 	api_cfg = &cfg;
 	api_first_disk = cfg.nr_disks;
 	api_first_vfio = cfg.nr_vfio;
@@ -1052,6 +1057,7 @@ static int cmd_run(int argc, char **argv)
 	 * their own filter.
 	 */
 	sandbox_apply(SANDBOX_MAIN, "main");
+	stats_mark("sandbox");
 
 	/*
 	 * A reboot is a new VM built from the same options, as Cloud

@@ -10,6 +10,7 @@
 
 #include "kvm/vcpu.h"
 #include "kvm/vm.h"
+#include "util/log.h"
 
 bool stats_on;
 
@@ -24,9 +25,28 @@ static struct {
 static uint64_t mmio_other;
 static pthread_mutex_t mmio_lock = PTHREAD_MUTEX_INITIALIZER;
 
+#define MARKS 16
+static struct {
+	const char *name;
+	uint64_t ns;
+} marks[MARKS];
+static unsigned int nr_marks;
+
+void stats_mark(const char *name)
+{
+	unsigned int i;
+
+	if (!stats_on)
+		return;
+	i = __atomic_fetch_add(&nr_marks, 1, __ATOMIC_RELAXED);
+	if (i < MARKS)
+		marks[i] = (typeof(marks[0])){ name, monotonic_ns() };
+}
+
 __attribute__((constructor)) static void stats_init(void)
 {
 	stats_on = getenv("DEVISOR_STATS") != NULL;
+	stats_mark("ctor");
 }
 
 void stats_note_io(uint16_t port)
@@ -150,6 +170,9 @@ void stats_report(struct vm *vm)
 		"exits_mmio=%llu rss_kb=%lu guest_rss_kb=%lu overhead_kb=%lu",
 		(unsigned long long)vm->first_run_ns, io, mmio, rss, guest,
 		rss > guest ? rss - guest : 0);
+	for (unsigned int i = 0; i < nr_marks && i < MARKS; i++)
+		fprintf(stderr, "%s%s:%llu", i ? "," : " marks=", marks[i].name,
+			(unsigned long long)marks[i].ns);
 	print_top("io_top", 65536, io_get, 8);
 	print_top("mmio_page_top", MMIO_PAGES, mmio_get, 8);
 	if (mmio_other)

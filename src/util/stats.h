@@ -16,6 +16,12 @@ struct vm;
 void stats_report(struct vm *vm);
 
 extern bool stats_on;
+/*
+ * A start-up milestone's CLOCK_MONOTONIC time (the first 16 calls),
+ * printed as "marks=NAME:NS,..." for bench/startup to place against the
+ * spawn. "ctor" is taken when the dynamic linker has run our constructors.
+ */
+void stats_mark(const char *name);
 void stats_note_io(uint16_t port);
 void stats_note_mmio(uint64_t gpa);
 
