@@ -11,9 +11,11 @@
 #include "backend/block.h"
 #include "backend/console.h"
 #include "backend/net.h"
+#include "pci/pci.h"
 #include "virtio/blk.h"
 #include "virtio/console.h"
 #include "virtio/net.h"
+#include "virtio/pci.h"
 #include "virtio/rng.h"
 #include "virtio/virtio.h"
 #include "virtio/vsock.h"
@@ -23,33 +25,77 @@ static size_t vcon_receive(void *opaque, const uint8_t *buf, size_t len)
 	return virtio_console_receive(opaque, buf, len);
 }
 
+struct virtio_dev *virtio_disk_create(struct vm *vm,
+				      const struct disk_config *dc,
+				      struct evloop *io)
+{
+	struct blk_options bo = config_blk_options(dc);
+	struct virtio_dev *vdev;
+	struct blk_backend *be;
+
+	if (dc->vhost_user) {
+		vdev = virtio_vhost_user_blk_create(vm, dc->vhost_user, io);
+		if (!vdev)
+			errno = ENODEV;
+		return vdev;
+	}
+	be = blk_open(dc->path, &bo);
+	if (!be)
+		return NULL;
+	vdev = virtio_blk_create(vm, be, io, dc->nr_queues);
+	if (!vdev) {
+		blk_close(be);
+		errno = ENODEV;
+	}
+	return vdev;
+}
+
+struct virtio_dev *virtio_nic_create(struct vm *vm, const struct net_options *n,
+				     struct evloop *io)
+{
+	struct net_backend *be = net_backend_open(n, io);
+	struct virtio_dev *vdev;
+
+	if (!be)
+		return NULL;
+	vdev = virtio_net_create(vm, be, n->vhost);
+	if (!vdev) {
+		net_backend_close(be);
+		errno = ENODEV;
+	}
+	return vdev;
+}
+
+int virtio_pci_hotplug(struct vm *vm, struct pci_host *pci,
+		       struct virtio_dev *vdev, int devfn, struct evloop *io)
+{
+	struct virtio_pci *vp;
+
+	if (!vdev)
+		return -errno;
+	if (devfn != CONFIG_PCI_AUTO)
+		pci_host_set_next_devfn(pci, devfn);
+	vp = virtio_pci_create(vm, pci, vdev, io);
+	if (!vp) {
+		virtio_dev_destroy(vdev);
+		return -ENODEV;
+	}
+	return virtio_pci_pdev(vp)->devfn;
+}
+
 static int create_disks(struct vm *vm, const struct vm_config *cfg,
 			const struct virtio_board *b)
 {
 	for (unsigned int i = 0; i < cfg->nr_disks; i++) {
 		const struct disk_config *dc = &cfg->disks[i];
-		struct blk_options bo = config_blk_options(dc);
 		struct virtio_dev *vdev;
-		struct blk_backend *be;
 		int ret;
 
 		if (dc->removed)
 			continue;
-		if (dc->vhost_user) {
-			vdev = virtio_vhost_user_blk_create(vm, dc->vhost_user,
-							    b->io);
-			if (!vdev)
-				return -ENODEV;
-		} else {
-			be = blk_open(dc->path, &bo);
-			if (!be)
-				return -errno;
-			vdev = virtio_blk_create(vm, be, b->io, dc->nr_queues);
-			if (!vdev) {
-				blk_close(be);
-				return -ENODEV;
-			}
-		}
+		vdev = virtio_disk_create(vm, dc, b->io);
+		if (!vdev)
+			return -errno;
 		ret = b->attach(b->opaque, vdev, dc->transport, dc->addr);
 		if (ret)
 			return ret;
@@ -62,19 +108,13 @@ static int create_nets(struct vm *vm, const struct vm_config *cfg,
 {
 	for (unsigned int i = 0; i < cfg->nr_nets; i++) {
 		struct virtio_dev *vdev;
-		struct net_backend *be;
 		int ret;
 
 		if (cfg->net_removed[i])
 			continue;
-		be = net_backend_open(&cfg->nets[i], b->io);
-		if (!be)
+		vdev = virtio_nic_create(vm, &cfg->nets[i], b->io);
+		if (!vdev)
 			return -errno;
-		vdev = virtio_net_create(vm, be, cfg->nets[i].vhost);
-		if (!vdev) {
-			net_backend_close(be);
-			return -ENODEV;
-		}
 		ret = b->attach(b->opaque, vdev,
 				cfg->nets[i].mmio ? TRANSPORT_MMIO :
 						    TRANSPORT_PCI,

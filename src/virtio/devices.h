@@ -11,6 +11,7 @@
 #include "config.h"
 
 struct console_port;
+struct pci_host;
 struct evloop;
 struct virtio_dev;
 struct vm;
@@ -31,5 +32,23 @@ struct virtio_board {
 /* Returns 0, or -errno after logging (what was made stays attached). */
 int virtio_create_devices(struct vm *vm, const struct vm_config *cfg,
 			  const struct virtio_board *b);
+
+/*
+ * One --disk's device (virtio-blk on its opened back-end, or
+ * vhost-user-blk) and one --net's (virtio-net on its back-end), for boot
+ * and for the control API's hot-add alike. NULL with errno set.
+ */
+struct virtio_dev *virtio_disk_create(struct vm *vm,
+				      const struct disk_config *dc,
+				      struct evloop *io);
+struct virtio_dev *virtio_nic_create(struct vm *vm, const struct net_options *n,
+				     struct evloop *io);
+/*
+ * A hot-added device onto @pci at @devfn (CONFIG_PCI_AUTO: the next
+ * free): takes @vdev (NULL: returns -errno, as the creators above leave
+ * it). The devfn, or -errno.
+ */
+int virtio_pci_hotplug(struct vm *vm, struct pci_host *pci,
+		       struct virtio_dev *vdev, int devfn, struct evloop *io);
 
 #endif

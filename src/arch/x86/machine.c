@@ -778,49 +778,18 @@ static int pc_add_disk(struct vm *vm, struct board *b,
 		       const struct disk_config *dc)
 {
 	struct machine *m = container_of(b, struct machine, board);
-	struct blk_options bo = config_blk_options(dc);
-	struct blk_backend *be = blk_open(dc->path, &bo);
-	struct virtio_dev *vdev;
-	struct virtio_pci *vp;
 
-	if (!be)
-		return -errno;
-	vdev = virtio_blk_create(vm, be, m->io, dc->nr_queues);
-	if (!vdev) {
-		blk_close(be);
-		return -ENODEV;
-	}
-	if (dc->addr != CONFIG_PCI_AUTO)
-		pci_host_set_next_devfn(m->pci, dc->addr);
-	vp = virtio_pci_create(vm, m->pci, vdev, m->io);
-	if (!vp) {
-		virtio_dev_destroy(vdev);
-		return -ENODEV;
-	}
-	return virtio_pci_pdev(vp)->devfn;
+	return virtio_pci_hotplug(vm, m->pci, virtio_disk_create(vm, dc, m->io),
+				  dc->addr, m->io);
 }
 
 static int pc_add_net(struct vm *vm, struct board *b,
 		      const struct net_options *n)
 {
 	struct machine *m = container_of(b, struct machine, board);
-	struct net_backend *be = net_backend_open(n, m->io);
-	struct virtio_dev *vdev;
-	struct virtio_pci *vp;
 
-	if (!be)
-		return -errno;
-	vdev = virtio_net_create(vm, be, n->vhost);
-	if (!vdev) {
-		net_backend_close(be);
-		return -ENODEV;
-	}
-	vp = virtio_pci_create(vm, m->pci, vdev, m->io);
-	if (!vp) {
-		virtio_dev_destroy(vdev);
-		return -ENODEV;
-	}
-	return virtio_pci_pdev(vp)->devfn;
+	return virtio_pci_hotplug(vm, m->pci, virtio_nic_create(vm, n, m->io),
+				  CONFIG_PCI_AUTO, m->io);
 }
 
 static int pc_add_vfio(struct vm *vm, struct board *b, const char *path,
