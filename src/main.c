@@ -536,7 +536,10 @@ static bool boot_once(struct vm *vm, const struct vm_config *cfg)
 		 (!cfg->exit_on_reset &&
 		  (vm->stop_reason == VM_STOP_RESET ||
 		   vm->stop_reason == VM_STOP_TRIPLE_FAULT));
-	if (reboot)
+	/* A triple fault is the guest crashing: say so even when rebooting. */
+	if (reboot && vm->stop_reason == VM_STOP_TRIPLE_FAULT)
+		pr_warn("%s: rebooting", vm->stop_message);
+	else if (reboot)
 		pr_info("%s: rebooting", vm->stop_message);
 	else if (vm->stop_reason == VM_STOP_POWEROFF ||
 		 vm->stop_reason == VM_STOP_RESET ||
