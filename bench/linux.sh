@@ -18,6 +18,7 @@
 # BUILD_DIR/bench/linux), BENCH_REPS (boots per VMM, default 3),
 # BENCH_KERNEL (default /l3/vmlinuz, the nested tier's), BENCH_BASELINE (a
 # second devisor binary, run as devisor-base beside the others),
+# BENCH_KVMTOOL (an lkvm built by hand, run as kvmtool beside the others),
 # BENCH_NO_BUILD=1 (no make).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -90,6 +91,9 @@ declare -A V    # V[vmm/metric] = values of the runs, space-separated
 declare -A apic # apic[vmm] = L3's local APIC mode (its first boot)
 add() { V[$1/$2]="${V[$1/$2]:-} $3"; }
 
+# perk IOS COUNT: COUNT per 1,000 of IOS requests.
+perk() { awk -v n="$1" -v e="$2" 'BEGIN { printf "%.0f", e * 1000 / n }'; }
+
 # boot VMM COMMAND...: one L3 boot, its figures into V.
 boot() {
 	local vmm=$1 line s0 sb s1 t e u sy m tr name val ios up=- wall k starts=0
@@ -119,15 +123,14 @@ boot() {
 			add "$vmm" "$tr.$name" "$val"
 			read -r e np io ms hl it u <<< "$(diffsnap "${begin[$tr/$name]}" "$s1")"
 			if ((ios > 0)); then
-				perk() { awk -v e="$1" -v n="$ios" 'BEGIN { printf "%.0f", e * 1000 / n }'; }
-				add "$vmm" "$tr.$name.exits/kio" "$(perk "$e")"
-				add "$vmm" "$tr.$name.uexits/kio" "$(perk "$u")"
+				add "$vmm" "$tr.$name.exits/kio" "$(perk "$ios" "$e")"
+				add "$vmm" "$tr.$name.uexits/kio" "$(perk "$ios" "$u")"
 				# Which exits: nested page faults (MMIO, notifies),
 				# MSRs (x2APIC EOI, timer), HLT, host interrupts.
-				add "$vmm" "$tr.$name.npf/kio" "$(perk "$np")"
-				add "$vmm" "$tr.$name.msr/kio" "$(perk "$ms")"
-				add "$vmm" "$tr.$name.hlt/kio" "$(perk "$hl")"
-				add "$vmm" "$tr.$name.intr/kio" "$(perk "$it")"
+				add "$vmm" "$tr.$name.npf/kio" "$(perk "$ios" "$np")"
+				add "$vmm" "$tr.$name.msr/kio" "$(perk "$ios" "$ms")"
+				add "$vmm" "$tr.$name.hlt/kio" "$(perk "$ios" "$hl")"
+				add "$vmm" "$tr.$name.intr/kio" "$(perk "$ios" "$it")"
 			fi
 			;;
 		"BENCH-L3 error="*) echo "$vmm: ${line#BENCH-L3 }" >&2 ;;

@@ -187,6 +187,7 @@ static int parse_run(int argc, char **argv, struct vm_config *cfg,
 		     const char **api_socket)
 {
 	char err_msg[160];
+	const char *why;
 	unsigned long n;
 	int c, err;
 
@@ -347,9 +348,9 @@ static int parse_run(int argc, char **argv, struct vm_config *cfg,
 						   "than a UNIX socket path "
 						   "can be (107 bytes)",
 						   optarg);
-			if (!api_available())
-				return usage_error("--api-socket: %s",
-						   api_unavailable());
+			why = api_unavailable();
+			if (why)
+				return usage_error("--api-socket: %s", why);
 			*api_socket = optarg;
 			break;
 		case OPT_SECCOMP:
