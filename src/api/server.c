@@ -317,8 +317,7 @@ const char *api_unavailable(void)
 
 struct api_server *api_server_start(const char *path, struct api *api)
 {
-	pr_err("--api-socket: this devisor was built without the API "
-	       "(libmicrohttpd and cJSON; see scripts/install-deps)");
+	pr_err("--api-socket: %s", api_unavailable());
 	return NULL;
 }
 

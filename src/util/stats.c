@@ -157,7 +157,7 @@ void stats_report(struct vm *vm)
 	unsigned long long io = 0, mmio = 0;
 	unsigned long rss, guest;
 
-	if (!getenv("DEVISOR_STATS"))
+	if (!stats_on)
 		return;
 	for (unsigned int i = 0; i < vm->nr_cpus; i++) {
 		io += vm->vcpus[i]->exits_io;
