@@ -48,8 +48,9 @@ PKG_CONFIG ?= pkg-config
 PKGS := $(foreach p,liburing slirp libfdt libcjson libseccomp libmicrohttpd,\
 	  $(if $(shell $(PKG_CONFIG) --exists $(p) 2>/dev/null && echo y),$(p)))
 PKG_CFLAGS := $(if $(PKGS),$(shell $(PKG_CONFIG) --cflags $(PKGS)))
-# libmicrohttpd is dlopen()ed for --api-socket only (src/api/server.c).
-PKG_LINKED := $(filter-out libmicrohttpd,$(PKGS))
+# libmicrohttpd is dlopen()ed for --api-socket only (src/api/server.c),
+# libslirp for --net user only (src/backend/net_slirp.c).
+PKG_LINKED := $(filter-out libmicrohttpd slirp,$(PKGS))
 PKG_LIBS := $(if $(PKG_LINKED),$(shell $(PKG_CONFIG) --libs $(PKG_LINKED)))
 PKG_DEFS := $(foreach p,$(PKGS),-DHAVE_$(shell echo $(p) | tr a-z- A-Z_)=1)
 # Debian's libfdt-dev has no .pc file, and its :amd64 and :arm64 packages

@@ -55,6 +55,8 @@ img2=$tmp/disk2.img
 cp "$img" "$img2"
 cmdline="${L3_CMDLINE:-console=ttyS0 nokaslr tsc=reliable no_timer_check lpj=10000000 panic=-1 quiet}"
 cmdline="${cmdline/console=hvc0/console=ttyS0} bench.secs=$secs"
+# BENCH_TESTS=rr4k_qd1,rr4k_qd32: only those fio tests (bench/linux-init).
+[ -z "${BENCH_TESTS:-}" ] || cmdline+=" bench.tests=$BENCH_TESTS"
 
 # KVM's exits in L2, per exit reason, by hist triggers (no trace buffer).
 trc=/sys/kernel/tracing
@@ -64,7 +66,20 @@ if [ -w $trc/events/kvm/kvm_exit/trigger ]; then
 	echo 'hist:keys=exit_reason:size=256' 2> /dev/null > $trc/events/kvm/kvm_exit/trigger &&
 		echo 'hist:keys=reason' 2> /dev/null > $trc/events/kvm/kvm_userspace_exit/trigger &&
 		have_trace=1
+	# Which MSRs (x2APIC EOI 0x80b, ICR 0x830, TSC deadline 0x6e0, ...).
+	echo 'hist:keys=ecx,write:size=256' 2> /dev/null > $trc/events/kvm/kvm_msr/trigger || true
 fi
+# msrsnap: "MSR.r|w COUNT" lines so far.
+msrsnap() {
+	[ -r $trc/events/kvm/kvm_msr/hist ] || return 0
+	awk '/hitcount:/ {
+		for (i = 1; i <= NF; i++) {
+			if ($i == "ecx:") e = $(i + 1)
+			if ($i == "write:") w = $(i + 1)
+		}
+		printf "0x%x.%s %d\n", e, w + 0 ? "w" : "r", $NF
+	}' $trc/events/kvm/kvm_msr/hist 2> /dev/null || true
+}
 # snap: "total npf ioio msr hlt intr user" so far (SVM exit codes).
 snap() {
 	((have_trace)) || { echo "0 0 0 0 0 0 0"; return; }
@@ -89,6 +104,7 @@ diffsnap() { awk -v a="$1" -v b="$2" 'BEGIN { n = split(a, x); split(b, y); for 
 
 declare -A V    # V[vmm/metric] = values of the runs, space-separated
 declare -A apic # apic[vmm] = L3's local APIC mode (its first boot)
+declare -A msrs # MSRs seen in pci.rr4k_qd32
 add() { V[$1/$2]="${V[$1/$2]:-} $3"; }
 
 # perk IOS COUNT: COUNT per 1,000 of IOS requests.
@@ -115,6 +131,7 @@ boot() {
 		"BENCH-FIO-BEGIN "*)
 			read -r _ tr name <<< "$line"
 			begin[$tr/$name]=$(snap)
+			[ "$tr.$name" != pci.rr4k_qd32 ] || msrsnap > "$tmp/msr0"
 			;;
 		"BENCH-FIO-END "*)
 			s1=$(snap)
@@ -131,6 +148,14 @@ boot() {
 				add "$vmm" "$tr.$name.msr/kio" "$(perk "$ios" "$ms")"
 				add "$vmm" "$tr.$name.hlt/kio" "$(perk "$ios" "$hl")"
 				add "$vmm" "$tr.$name.intr/kio" "$(perk "$ios" "$it")"
+			fi
+			if [ "$tr.$name" = pci.rr4k_qd32 ] && ((ios > 0)); then
+				msrsnap > "$tmp/msr1"
+				while read -r k n; do
+					add "$vmm" "pci.rr4k_qd32.msr.$k/kio" "$(perk "$ios" "$n")"
+					msrs[$k]=1
+				done < <(awk 'NR == FNR { a[$1] = $2; next }
+					$2 - a[$1] > 0 { print $1, $2 - a[$1] }' "$tmp/msr0" "$tmp/msr1")
 			fi
 			;;
 		"BENCH-L3 error="*) echo "$vmm: ${line#BENCH-L3 }" >&2 ;;
@@ -243,6 +268,10 @@ table() { # A B [metric rename: A's metric for B's]
 		for k in "" .exits/kio .uexits/kio .npf/kio .msr/kio .hlt/kio .intr/kio; do
 			line "pci.$t$k" "$a" "$b"
 		done
+	done
+	# The MSR exits of pci.rr4k_qd32 by MSR, per 1,000 requests.
+	for m in $(printf '%s\n' "${!msrs[@]}" | sort); do
+		line "pci.rr4k_qd32.msr.$m/kio" "$a" "$b"
 	done
 }
 

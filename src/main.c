@@ -14,6 +14,7 @@
 
 #include "api/api.h"
 #include "backend/console.h"
+#include "backend/net.h"
 #include "board.h"
 #include "config.h"
 #include "hw/acpi_pm.h"
@@ -1025,6 +1026,9 @@ static int cmd_run(int argc, char **argv)
 		return ret;
 	if (check_inputs(&cfg))
 		return 1;
+	for (unsigned int i = 0; i < cfg.nr_nets; i++)
+		if (net_backend_preload(&cfg.nets[i]))
+			return 1;
 	stats_mark("options");
 	api_cfg = &cfg;
 	api_first_disk = cfg.nr_disks;

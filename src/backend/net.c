@@ -469,7 +469,17 @@ void net_backend_close(struct net_backend *be)
 		be->ops->close(be);
 }
 
+int net_backend_preload(const struct net_options *opts)
+{
+	return opts->type == NET_USER ? net_slirp_load() : 0;
+}
+
 #ifndef HAVE_SLIRP
+int net_slirp_load(void)
+{
+	return 0; /* net_slirp_open() says why not */
+}
+
 struct net_backend *net_slirp_open(const struct net_options *opts,
 				   struct evloop *loop)
 {

@@ -121,6 +121,12 @@ int net_backend_parse(const char *spec, struct net_options *out, char *err,
 		      size_t errlen);
 
 /*
+ * What a backend of this kind must load before the sandbox closes: libslirp
+ * for NET_USER (dlopen()ed, not linked). 0 or a negative errno, logged.
+ */
+int net_backend_preload(const struct net_options *opts);
+
+/*
  * Creates the back-end (tap attached, hostfwd ports bound) without reading
  * anything yet. Returns NULL with errno set after logging why.
  */
@@ -184,6 +190,7 @@ const char *net_backend_vhost_user(struct net_backend *be);
 /* Internal: the back-ends' constructors. */
 struct net_backend *net_tap_open(const struct net_options *opts,
 				 struct evloop *loop);
+int net_slirp_load(void);
 struct net_backend *net_slirp_open(const struct net_options *opts,
 				   struct evloop *loop);
 
