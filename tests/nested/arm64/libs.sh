@@ -10,5 +10,16 @@ walk() {
     mkdir -p "$root/lib/aarch64-linux-gnu"; cp -L "$p" "$root/lib/aarch64-linux-gnu/$n"; walk "$p"
   done
 }
-for f in "$@"; do walk "$f"; done
+# What a binary dlopen()s by name (devisor: libslirp.so.0 for --net user,
+# libmicrohttpd.so.12 for --api-socket), where this host has it.
+dlopened() {
+  local n p
+  for n in $(grep -ao 'lib[A-Za-z0-9_+-]*\.so\.[0-9][0-9.]*' "$1" | sort -u); do
+    [ -n "${seen[$n]:-}" ] && continue
+    p=$(find_lib "$n"); [ -z "$p" ] && continue
+    seen[$n]=1
+    mkdir -p "$root/lib/aarch64-linux-gnu"; cp -L "$p" "$root/lib/aarch64-linux-gnu/$n"; walk "$p"
+  done
+}
+for f in "$@"; do walk "$f"; dlopened "$f"; done
 mkdir -p "$root/lib"; cp -L $(find_lib ld-linux-aarch64.so.1) "$root/lib/ld-linux-aarch64.so.1"
