@@ -305,5 +305,5 @@ for v in devisor devisor-base; do
 	[ -s "$tmp/stats.$v" ] || continue
 	echo
 	echo "$v's own counts, last boot (exits to user space by port and MMIO page):"
-	tr ' ' '\n' < "$tmp/stats.$v" | grep -E '^(exits_|io_top|mmio_|overhead_kb)'
+	tr ' ' '\n' < "$tmp/stats.$v" | grep -E '^(exits_|io_top|mmio_|overhead_kb|virtio_|blk_)'
 done

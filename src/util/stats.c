@@ -13,6 +13,13 @@
 #include "util/log.h"
 
 bool stats_on;
+uint64_t stats_counters[STATS_NR_COUNTERS];
+static const char *const counter_names[STATS_NR_COUNTERS] = {
+	[STATS_VIRTIO_KICKS] = "virtio_kicks",
+	[STATS_VIRTIO_IRQS] = "virtio_irqs",
+	[STATS_BLK_REQS] = "blk_reqs",
+	[STATS_BLK_PASSES] = "blk_passes",
+};
 
 /* Untouched unless counting: zero pages, no resident memory. */
 static uint32_t io_count[65536];
@@ -173,6 +180,10 @@ void stats_report(struct vm *vm)
 	for (unsigned int i = 0; i < nr_marks && i < MARKS; i++)
 		fprintf(stderr, "%s%s:%llu", i ? "," : " marks=", marks[i].name,
 			(unsigned long long)marks[i].ns);
+	for (unsigned int i = 0; i < STATS_NR_COUNTERS; i++)
+		fprintf(stderr, " %s=%llu", counter_names[i],
+			(unsigned long long)__atomic_load_n(&stats_counters[i],
+							    __ATOMIC_RELAXED));
 	print_top("io_top", 65536, io_get, 8);
 	print_top("mmio_page_top", MMIO_PAGES, mmio_get, 8);
 	if (mmio_other)

@@ -25,6 +25,23 @@ void stats_mark(const char *name);
 void stats_note_io(uint16_t port);
 void stats_note_mmio(uint64_t gpa);
 
+/* Event counters of the device models, printed by name. */
+enum stats_counter {
+	STATS_VIRTIO_KICKS, /* queue notifications handled */
+	STATS_VIRTIO_IRQS, /* used-buffer interrupts sent */
+	STATS_BLK_REQS, /* virtio-blk requests taken from a ring */
+	STATS_BLK_PASSES, /* virtio-blk passes over a ring */
+	STATS_NR_COUNTERS
+};
+
+extern uint64_t stats_counters[STATS_NR_COUNTERS];
+
+static inline void stats_add(enum stats_counter c, uint64_t n)
+{
+	if (stats_on)
+		__atomic_fetch_add(&stats_counters[c], n, __ATOMIC_RELAXED);
+}
+
 /* Per-exit counts, only under DEVISOR_STATS (vCPU threads). */
 static inline void stats_exit_io(uint16_t port)
 {

@@ -14,6 +14,7 @@
 #include "util/evloop.h"
 #include "util/iov.h"
 #include "util/log.h"
+#include "util/stats.h"
 #include "virtio/virtio.h"
 
 #define BLK_QUEUE_SIZE 256
@@ -417,6 +418,7 @@ static int pop_requests(struct virtio_blk *blk, struct vblk_queue *bq,
 			virtio_dev_fail(&blk->vdev, r, "request queue");
 		if (r <= 0)
 			return r;
+		stats_add(STATS_BLK_REQS, 1);
 		r = handle_request(blk, bq, &c);
 		if (r)
 			return r;
@@ -430,6 +432,7 @@ static void process_queue(struct virtio_blk *blk, struct vblk_queue *bq)
 	unsigned int budget = BLK_BUDGET;
 	int r;
 
+	stats_add(STATS_BLK_PASSES, 1);
 	sync_gen(bq);
 	do {
 		virtq_set_notification(vq, false);

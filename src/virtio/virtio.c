@@ -11,6 +11,7 @@
 #include "util/common.h"
 #include "util/evloop.h"
 #include "util/log.h"
+#include "util/stats.h"
 
 #define DRIVER_STATUS_BITS                                         \
 	(VIRTIO_CONFIG_S_ACKNOWLEDGE | VIRTIO_CONFIG_S_DRIVER |    \
@@ -83,8 +84,10 @@ void virtio_dev_notify_queue(struct virtio_dev *vdev, unsigned int q)
 {
 	if (q >= vdev->nr_queues || !vdev->tops)
 		return;
-	if (virtq_should_notify(&vdev->vqs[q]))
+	if (virtq_should_notify(&vdev->vqs[q])) {
+		stats_add(STATS_VIRTIO_IRQS, 1);
 		vdev->tops->notify_queue(vdev, q);
+	}
 }
 
 void virtio_dev_fail(struct virtio_dev *vdev, int err, const char *what)
@@ -138,8 +141,10 @@ static void kick_cb(void *opaque, uint32_t events)
 	pthread_mutex_lock(&vdev->lock);
 	/* Kicks before DRIVER_OK or after a failure are dropped. */
 	if (virtio_dev_running(vdev) && vdev->vqs[k->q].ready &&
-	    vdev->ops->queue_notify)
+	    vdev->ops->queue_notify) {
+		stats_add(STATS_VIRTIO_KICKS, 1);
 		vdev->ops->queue_notify(vdev, k->q);
+	}
 	pthread_mutex_unlock(&vdev->lock);
 }
 
