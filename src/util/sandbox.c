@@ -9,6 +9,7 @@
 #include "util/sandbox.h"
 
 #include <errno.h>
+#include <malloc.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdint.h>
@@ -700,6 +701,12 @@ void sandbox_apply(enum sandbox_kind kind, const char *name)
 	if (ctx) {
 		err = seccomp_load(ctx);
 		seccomp_release(ctx);
+		/*
+		 * libseccomp's working memory is freed but stays resident,
+		 * in this thread's malloc arena: about 70 KiB per thread, a
+		 * fifth of a tiny guest's own memory. Give it back.
+		 */
+		malloc_trim(0);
 	}
 	/* Until here a trap is its creator's filter's. */
 	thread_kind = kind_names[kind];

@@ -142,20 +142,27 @@ static unsigned long rss_kb(void)
 	return kb;
 }
 
-/* Resident pages of guest RAM: they are the guest's, not our overhead. */
+/*
+ * Resident pages of guest RAM: they are the guest's, not our overhead.
+ * Counted a window at a time, so that counting adds nothing to the peak.
+ */
 static unsigned long guest_rss_kb(const struct guest_mem *m)
 {
 	long page = sysconf(_SC_PAGESIZE);
-	size_t pages = (m->map_size + page - 1) / page;
-	unsigned char *vec = malloc(pages);
+	unsigned char vec[1024];
 	unsigned long n = 0;
 
-	if (!vec)
-		return 0;
-	if (mincore(m->base, m->map_size, vec) == 0)
-		for (size_t i = 0; i < pages; i++)
+	for (size_t off = 0; off < m->map_size;) {
+		size_t len = m->map_size - off;
+
+		if (len > sizeof(vec) * (size_t)page)
+			len = sizeof(vec) * (size_t)page;
+		if (mincore(m->base + off, len, vec) < 0)
+			return 0;
+		for (size_t i = 0; i < (len + page - 1) / page; i++)
 			n += vec[i] & 1;
-	free(vec);
+		off += len;
+	}
 	return n * (page / 1024);
 }
 
