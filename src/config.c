@@ -108,6 +108,7 @@ struct disk_config config_disk_defaults(void)
 	return (struct disk_config){ .engine = BLK_ENGINE_AUTO,
 				     .transport = TRANSPORT_PCI,
 				     .nr_queues = 1,
+				     .packed = true,
 				     .addr = CONFIG_PCI_AUTO };
 }
 
@@ -168,6 +169,9 @@ static int disk_key(const char *key, char *val, struct disk_config *d,
 		if (!*val)
 			FAIL("disk vhost-user needs a socket path");
 		d->vhost_user = val;
+	} else if (!strcmp(key, "packed")) {
+		if (config_parse_bool(val, &d->packed))
+			FAIL("disk packed takes on or off, not '%s'", val);
 	} else if (!strcmp(key, "queues")) {
 		if (parse_uint(val, 1, 16, &n))
 			FAIL("disk queues takes a number from 1 to 16, not "
@@ -185,15 +189,15 @@ int config_parse_disk(char *spec, struct disk_config *d, char *err,
 {
 	int ret = parse_blk_spec("disk",
 				 "path, readonly, transport, direct, engine, "
-				 "queues, serial, addr, vhost-user",
+				 "queues, packed, serial, addr, vhost-user",
 				 disk_key, spec, d, err, errlen);
 
 	if (ret)
 		return ret;
 	/* The back-end owns the image and how it is read. */
-	if (d->vhost_user &&
-	    (d->path || d->readonly || d->direct ||
-	     d->engine != BLK_ENGINE_AUTO || d->nr_queues != 1 || d->serial[0]))
+	if (d->vhost_user && (d->path || d->readonly || d->direct ||
+			      d->engine != BLK_ENGINE_AUTO ||
+			      d->nr_queues != 1 || d->serial[0] || !d->packed))
 		FAIL("disk vhost-user=SOCKET takes only transport= and addr= "
 		     "(the back-end has the image)");
 	if (d->addr != CONFIG_PCI_AUTO && d->transport == TRANSPORT_MMIO)

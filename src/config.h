@@ -32,6 +32,7 @@ struct disk_config {
 	enum blk_engine engine;
 	enum virtio_transport_kind transport;
 	unsigned int nr_queues;
+	bool packed; /* offer VIRTIO_F_RING_PACKED (QEMU's packed=, default on) */
 	char serial[BLK_SERIAL_LEN + 1];
 	int addr; /* devfn on bus 0, or CONFIG_PCI_AUTO */
 	unsigned int vfs; /* --nvme: SR-IOV VFs offered, 0..CONFIG_NVME_MAX_VFS */
@@ -46,7 +47,8 @@ struct disk_config {
 struct disk_config config_disk_defaults(void);
 
 /* "path=IMG[,readonly=on][,transport=pci|mmio][,direct=on]
- *  [,engine=auto|io_uring|sync][,queues=N][,serial=S][,addr=DD.F]"; a bare
+ *  [,engine=auto|io_uring|sync][,queues=N][,packed=on|off][,serial=S]
+ *  [,addr=DD.F]"; a bare
  *  IMG works too; or "vhost-user=SOCKET[,transport=pci|mmio][,addr=DD.F]". Points into @spec, which must outlive @out. */
 int config_parse_disk(char *spec, struct disk_config *out, char *err,
 		      size_t errlen);

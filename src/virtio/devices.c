@@ -46,6 +46,8 @@ struct virtio_dev *virtio_disk_create(struct vm *vm,
 	if (!vdev) {
 		blk_close(be);
 		errno = ENODEV;
+	} else if (!dc->packed) {
+		vdev->core_features_off |= 1ull << VIRTQ_F_RING_PACKED;
 	}
 	return vdev;
 }

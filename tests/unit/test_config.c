@@ -38,9 +38,11 @@ static void test_disk_good(void **state)
 	assert_int_equal(d.transport, TRANSPORT_PCI);
 	assert_int_equal(d.nr_queues, 1);
 	assert_int_equal(d.engine, BLK_ENGINE_AUTO);
+	assert_true(d.packed);
 
 	assert_int_equal(parse("/tmp/b.img,readonly=on,transport=mmio,"
-			       "direct=on,engine=sync,queues=4,serial=ab12",
+			       "direct=on,engine=sync,queues=4,serial=ab12,"
+			       "packed=off",
 			       &d, err),
 			 0);
 	assert_string_equal(d.path, "/tmp/b.img");
@@ -50,6 +52,7 @@ static void test_disk_good(void **state)
 	assert_int_equal(d.engine, BLK_ENGINE_SYNC);
 	assert_int_equal(d.nr_queues, 4);
 	assert_string_equal(d.serial, "ab12");
+	assert_false(d.packed);
 }
 
 static void test_disk_bad(void **state)
@@ -75,7 +78,12 @@ static void test_disk_bad(void **state)
 		  "bytes" },
 		{ "path=a,cache=none",
 		  "unknown disk option 'cache' (path, readonly, transport, "
-		  "direct, engine, queues, serial, addr, vhost-user)" },
+		  "direct, engine, queues, packed, serial, addr, vhost-user)" },
+		{ "path=a,packed=split",
+		  "disk packed takes on or off, not 'split'" },
+		{ "vhost-user=/s,packed=off",
+		  "disk vhost-user=SOCKET takes only transport= and addr= "
+		  "(the back-end has the image)" },
 		{ "vhost-user=/s,readonly=on",
 		  "disk vhost-user=SOCKET takes only transport= and addr= "
 		  "(the back-end has the image)" },
