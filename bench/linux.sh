@@ -17,7 +17,8 @@
 # Environment: BENCH_LINUX_DIR (what prepare made, default
 # BUILD_DIR/bench/linux), BENCH_REPS (boots per VMM, default 3),
 # BENCH_KERNEL (default /l3/vmlinuz, the nested tier's), BENCH_BASELINE (a
-# second devisor binary, run as devisor-base beside the others),
+# second devisor binary, run as devisor-base beside the others, with
+# BENCH_BASE_DISK_OPTS appended to its fio disks' --disk: ",packed=off"),
 # BENCH_KVMTOOL (an lkvm built by hand, run as kvmtool beside the others),
 # BENCH_NO_BUILD=1 (no make).
 set -euo pipefail
@@ -203,7 +204,11 @@ dv=("$build/devisor" run --kernel "$kernel" --initrd "$cpio" --cpus 2 --memory 5
 vmms=(devisor)
 if [ -n "${BENCH_BASELINE:-}" ]; then
 	vmms+=(devisor-base)
-	base=("$BENCH_BASELINE" "${dv[@]:1}")
+	# BENCH_BASE_DISK_OPTS (",packed=off", say) goes on its fio disks.
+	o=${BENCH_BASE_DISK_OPTS:-}
+	base=("$BENCH_BASELINE" run --kernel "$kernel" --initrd "$cpio" --cpus 2 --memory 512M
+		--disk "path=$img$o" --disk "path=$img2,transport=mmio$o"
+		--disk "path=$tools,readonly=on")
 fi
 # kvmtool, when BENCH_KVMTOOL names an lkvm built by hand (bench/run
 # --kvmtool; never built or shipped by us): its virtio-pci disks, no NIC,
