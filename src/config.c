@@ -30,6 +30,22 @@ int config_parse_bool(const char *s, bool *out)
 		return -EINVAL;                     \
 	} while (0)
 
+unsigned int config_disk_queues(const struct disk_config *d,
+				unsigned int nr_cpus)
+{
+	if (d->nr_queues)
+		return d->nr_queues;
+	/*
+	 * A queue per vCPU (QEMU's virtio-blk-pci default): each completes
+	 * on the vCPU that submitted, with no IPI between them. One MMIO
+	 * interrupt has no affinity to give.
+	 */
+	if (d->transport == TRANSPORT_MMIO || !nr_cpus)
+		return 1;
+	return nr_cpus < CONFIG_DISK_MAX_QUEUES ? nr_cpus :
+						  CONFIG_DISK_MAX_QUEUES;
+}
+
 struct blk_options config_blk_options(const struct disk_config *d)
 {
 	return (struct blk_options){
@@ -107,7 +123,6 @@ struct disk_config config_disk_defaults(void)
 {
 	return (struct disk_config){ .engine = BLK_ENGINE_AUTO,
 				     .transport = TRANSPORT_PCI,
-				     .nr_queues = 1,
 				     .packed = true,
 				     .addr = CONFIG_PCI_AUTO };
 }
@@ -173,7 +188,7 @@ static int disk_key(const char *key, char *val, struct disk_config *d,
 		if (config_parse_bool(val, &d->packed))
 			FAIL("disk packed takes on or off, not '%s'", val);
 	} else if (!strcmp(key, "queues")) {
-		if (parse_uint(val, 1, 16, &n))
+		if (parse_uint(val, 1, CONFIG_DISK_MAX_QUEUES, &n))
 			FAIL("disk queues takes a number from 1 to 16, not "
 			     "'%s'",
 			     val);
@@ -197,7 +212,7 @@ int config_parse_disk(char *spec, struct disk_config *d, char *err,
 	/* The back-end owns the image and how it is read. */
 	if (d->vhost_user && (d->path || d->readonly || d->direct ||
 			      d->engine != BLK_ENGINE_AUTO ||
-			      d->nr_queues != 1 || d->serial[0] || !d->packed))
+			      d->nr_queues || d->serial[0] || !d->packed))
 		FAIL("disk vhost-user=SOCKET takes only transport= and addr= "
 		     "(the back-end has the image)");
 	if (d->addr != CONFIG_PCI_AUTO && d->transport == TRANSPORT_MMIO)

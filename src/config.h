@@ -31,7 +31,7 @@ struct disk_config {
 	bool direct;
 	enum blk_engine engine;
 	enum virtio_transport_kind transport;
-	unsigned int nr_queues;
+	unsigned int nr_queues; /* 0: config_disk_queues() decides */
 	bool packed; /* offer VIRTIO_F_RING_PACKED (QEMU's packed=, default on) */
 	char serial[BLK_SERIAL_LEN + 1];
 	int addr; /* devfn on bus 0, or CONFIG_PCI_AUTO */
@@ -81,6 +81,11 @@ int config_parse_vfio(char *spec, struct vfio_config *out, char *err,
 
 /* The back-end options a --disk or --nvme asks for. */
 struct blk_options config_blk_options(const struct disk_config *d);
+
+#define CONFIG_DISK_MAX_QUEUES 16
+/* A virtio disk's request queues: queues=N, or one per vCPU on PCI. */
+unsigned int config_disk_queues(const struct disk_config *d,
+				unsigned int nr_cpus);
 
 /*
  * What the guest's firmware tables say about the machine (SMBIOS type 1).

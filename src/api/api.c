@@ -134,7 +134,8 @@ static cJSON *vm_config_json(const struct vm_config *cfg)
 		}
 		cJSON_AddBoolToObject(o, "readonly", d->readonly);
 		cJSON_AddBoolToObject(o, "direct", d->direct);
-		cJSON_AddNumberToObject(o, "num_queues", d->nr_queues);
+		cJSON_AddNumberToObject(o, "num_queues",
+					config_disk_queues(d, cfg->nr_cpus));
 		if (d->serial[0])
 			cJSON_AddStringToObject(o, "serial", d->serial);
 		snprintf(buf, sizeof(buf), "_disk%u", i);

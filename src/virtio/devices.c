@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "backend/block.h"
+#include "kvm/vm.h"
 #include "backend/console.h"
 #include "backend/net.h"
 #include "pci/pci.h"
@@ -42,7 +43,8 @@ struct virtio_dev *virtio_disk_create(struct vm *vm,
 	be = blk_open(dc->path, &bo);
 	if (!be)
 		return NULL;
-	vdev = virtio_blk_create(vm, be, io, dc->nr_queues);
+	vdev = virtio_blk_create(vm, be, io,
+				 config_disk_queues(dc, vm->nr_cpus));
 	if (!vdev) {
 		blk_close(be);
 		errno = ENODEV;

@@ -36,9 +36,15 @@ static void test_disk_good(void **state)
 	assert_string_equal(d.path, "/tmp/a.img");
 	assert_false(d.readonly);
 	assert_int_equal(d.transport, TRANSPORT_PCI);
-	assert_int_equal(d.nr_queues, 1);
+	assert_int_equal(d.nr_queues, 0);
 	assert_int_equal(d.engine, BLK_ENGINE_AUTO);
 	assert_true(d.packed);
+	/* No queues=: one per vCPU on PCI, up to 16; one on MMIO. */
+	assert_int_equal(config_disk_queues(&d, 1), 1);
+	assert_int_equal(config_disk_queues(&d, 4), 4);
+	assert_int_equal(config_disk_queues(&d, 64), 16);
+	d.transport = TRANSPORT_MMIO;
+	assert_int_equal(config_disk_queues(&d, 4), 1);
 
 	assert_int_equal(parse("/tmp/b.img,readonly=on,transport=mmio,"
 			       "direct=on,engine=sync,queues=4,serial=ab12,"
@@ -51,6 +57,7 @@ static void test_disk_good(void **state)
 	assert_int_equal(d.transport, TRANSPORT_MMIO);
 	assert_int_equal(d.engine, BLK_ENGINE_SYNC);
 	assert_int_equal(d.nr_queues, 4);
+	assert_int_equal(config_disk_queues(&d, 2), 4);
 	assert_string_equal(d.serial, "ab12");
 	assert_false(d.packed);
 }
