@@ -211,8 +211,8 @@ int config_parse_disk(char *spec, struct disk_config *d, char *err,
 		return ret;
 	/* The back-end owns the image and how it is read. */
 	if (d->vhost_user && (d->path || d->readonly || d->direct ||
-			      d->engine != BLK_ENGINE_AUTO ||
-			      d->nr_queues || d->serial[0] || !d->packed))
+			      d->engine != BLK_ENGINE_AUTO || d->nr_queues ||
+			      d->serial[0] || !d->packed))
 		FAIL("disk vhost-user=SOCKET takes only transport= and addr= "
 		     "(the back-end has the image)");
 	if (d->addr != CONFIG_PCI_AUTO && d->transport == TRANSPORT_MMIO)
