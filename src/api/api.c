@@ -377,7 +377,8 @@ static int disk_field(cJSON *f, void *ctx, const char *what,
 	} else if (!strcmp(f->string, "num_queues")) {
 		if (want_type(f,
 			      cJSON_IsNumber(f) && f->valuedouble >= 1 &&
-				      f->valuedouble <= 16 &&
+				      f->valuedouble <=
+					      CONFIG_DISK_MAX_QUEUES &&
 				      f->valuedouble == (int)f->valuedouble,
 			      what, "a number from 1 to 16", r))
 			return -1;

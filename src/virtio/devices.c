@@ -9,9 +9,9 @@
 #include <unistd.h>
 
 #include "backend/block.h"
-#include "kvm/vm.h"
 #include "backend/console.h"
 #include "backend/net.h"
+#include "kvm/vm.h"
 #include "pci/pci.h"
 #include "virtio/blk.h"
 #include "virtio/console.h"
