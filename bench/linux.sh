@@ -198,17 +198,20 @@ boot() {
 
 # devisor's own figures (util/stats.h): exits per port and MMIO page.
 export DEVISOR_STATS=1
-dv=("$build/devisor" run --kernel "$kernel" --initrd "$cpio" --cpus 2 --memory 512M
-	--disk "path=$img" --disk "path=$img2,transport=mmio"
-	--disk "path=$tools,readonly=on")
+# run_args OPTS: a devisor's arguments, OPTS on its two fio disks.
+run_args() {
+	args=(run --kernel "$kernel" --initrd "$cpio" --cpus 2 --memory 512M
+		--disk "path=$img$1" --disk "path=$img2,transport=mmio$1"
+		--disk "path=$tools,readonly=on")
+}
+run_args ""
+dv=("$build/devisor" "${args[@]}")
 vmms=(devisor)
 if [ -n "${BENCH_BASELINE:-}" ]; then
 	vmms+=(devisor-base)
 	# BENCH_BASE_DISK_OPTS (",packed=off", say) goes on its fio disks.
-	o=${BENCH_BASE_DISK_OPTS:-}
-	base=("$BENCH_BASELINE" run --kernel "$kernel" --initrd "$cpio" --cpus 2 --memory 512M
-		--disk "path=$img$o" --disk "path=$img2,transport=mmio$o"
-		--disk "path=$tools,readonly=on")
+	run_args "${BENCH_BASE_DISK_OPTS:-}"
+	base=("$BENCH_BASELINE" "${args[@]}")
 fi
 # kvmtool, when BENCH_KVMTOOL names an lkvm built by hand (bench/run
 # --kvmtool; never built or shipped by us): its virtio-pci disks, no NIC,
