@@ -304,6 +304,12 @@ done
 if [ -n "${BENCH_BASELINE:-}" ]; then
 	echo
 	table devisor devisor-base
+	# Both run the MMIO disk too: the transport's own before and after.
+	for t in rr4k_qd1 rr4k_qd32 sr1m_qd4 rw4k_qd32; do
+		for k in "" .exits/kio .uexits/kio; do
+			line "mmio.$t$k" devisor devisor-base
+		done
+	done
 fi
 if [ -n "${BENCH_KVMTOOL:-}" ]; then
 	echo

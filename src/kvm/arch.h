@@ -9,6 +9,7 @@
  * links one architecture in. The board (struct board_ops, board.h) is
  * the architecture's other half.
  */
+#include <stdbool.h>
 #include <stdint.h>
 
 struct kvm_irq_routing_entry;
@@ -58,6 +59,15 @@ uint32_t arch_irq_line(unsigned int gsi);
  */
 void arch_clock_save(struct vm *vm);
 void arch_clock_restore(struct vm *vm);
+
+/*
+ * Whether the guest's reads of a read-only slot (vm_map_device_rom()) see
+ * what we stored there, though the guest maps the window as device memory.
+ * x86: yes, the guest's uncached reads snoop our caches. arm64: only with
+ * FEAT_S2FWB, which user space cannot see; without it an uncached read
+ * may fetch stale memory past our cache, so no.
+ */
+extern const bool arch_rom_reads_coherent;
 
 /* The vCPU's program counter for messages; 0 when it cannot be read. */
 uint64_t arch_vcpu_pc(struct vcpu *vcpu);

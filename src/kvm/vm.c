@@ -91,10 +91,11 @@ static void coalesced_ring_init(struct vm *vm)
 }
 
 static int set_slot(struct vm *vm, unsigned int slot, uint64_t gpa,
-		    uint64_t size, void *hva)
+		    uint64_t size, void *hva, uint32_t flags)
 {
 	struct kvm_userspace_memory_region kr = {
 		.slot = slot,
+		.flags = flags,
 		.guest_phys_addr = gpa,
 		.memory_size = size,
 		.userspace_addr = (uintptr_t)hva,
@@ -104,7 +105,8 @@ static int set_slot(struct vm *vm, unsigned int slot, uint64_t gpa,
 								       0;
 }
 
-int vm_map_device_memory(struct vm *vm, uint64_t gpa, uint64_t size, void *hva)
+static int map_dev(struct vm *vm, uint64_t gpa, uint64_t size, void *hva,
+		   uint32_t flags)
 {
 	int ret = -ENOSPC;
 
@@ -114,7 +116,7 @@ int vm_map_device_memory(struct vm *vm, uint64_t gpa, uint64_t size, void *hva)
 	for (unsigned int i = 0; i < VM_MAX_DEV_SLOTS; i++) {
 		if (vm->dev_slots & (1ull << i))
 			continue;
-		ret = set_slot(vm, VM_DEV_SLOT_BASE + i, gpa, size, hva);
+		ret = set_slot(vm, VM_DEV_SLOT_BASE + i, gpa, size, hva, flags);
 		if (!ret) {
 			vm->dev_slots |= 1ull << i;
 			ret = VM_DEV_SLOT_BASE + i;
@@ -123,6 +125,20 @@ int vm_map_device_memory(struct vm *vm, uint64_t gpa, uint64_t size, void *hva)
 	}
 	pthread_mutex_unlock(&vm->dev_slot_lock);
 	return ret;
+}
+
+int vm_map_device_memory(struct vm *vm, uint64_t gpa, uint64_t size, void *hva)
+{
+	return map_dev(vm, gpa, size, hva, 0);
+}
+
+int vm_map_device_rom(struct vm *vm, uint64_t gpa, uint64_t size, void *hva)
+{
+	if (!arch_rom_reads_coherent)
+		return -EOPNOTSUPP;
+	if (ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_READONLY_MEM) <= 0)
+		return -EOPNOTSUPP;
+	return map_dev(vm, gpa, size, hva, KVM_MEM_READONLY);
 }
 
 void vm_unmap_device_memory(struct vm *vm, int slot)
@@ -134,7 +150,7 @@ void vm_unmap_device_memory(struct vm *vm, int slot)
 	pthread_mutex_lock(&vm->dev_slot_lock);
 	if (vm->dev_slots & (1ull << i)) {
 		/* A zero size deletes the slot. */
-		int ret = set_slot(vm, slot, 0, 0, NULL);
+		int ret = set_slot(vm, slot, 0, 0, NULL, 0);
 
 		if (ret)
 			pr_warn("KVM: cannot delete memory slot %d: %s", slot,

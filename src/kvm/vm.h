@@ -122,6 +122,15 @@ struct vm {
  * vm_unmap_device_memory()) or -errno: -ENOSPC when all slots are used.
  */
 int vm_map_device_memory(struct vm *vm, uint64_t gpa, uint64_t size, void *hva);
+/*
+ * The same for a device's registers that the guest reads far more often
+ * than it writes (virtio-mmio's): guest reads come from @hva without an
+ * exit, writes exit as MMIO (and match ioeventfds) as if nothing were
+ * mapped. -EOPNOTSUPP when KVM lacks read-only slots or the architecture
+ * cannot promise the guest sees our writes (arch_rom_reads_coherent).
+ * Unmapped with vm_unmap_device_memory().
+ */
+int vm_map_device_rom(struct vm *vm, uint64_t gpa, uint64_t size, void *hva);
 void vm_unmap_device_memory(struct vm *vm, int slot);
 
 /*

@@ -337,5 +337,7 @@ void virtio_console_set_size(struct virtio_dev *vdev, uint16_t cols,
 		vdev->device_features |= 1ull << VIRTIO_CONSOLE_F_SIZE;
 	else if (virtio_dev_has_feature(vdev, VIRTIO_CONSOLE_F_SIZE))
 		virtio_dev_config_changed(vdev);
+	else
+		virtio_dev_state_changed(vdev);
 	pthread_mutex_unlock(&vdev->lock);
 }

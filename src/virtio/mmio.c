@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 #include "virtio/mmio.h"
 
+#include <endian.h>
 #include <errno.h>
 #include <linux/virtio_mmio.h>
 #include <stdbool.h>
@@ -8,13 +9,16 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include "acpi/aml.h"
 #include "kvm/irq.h"
 #include "kvm/vm.h"
 #include "util/common.h"
+#include "util/evloop.h"
 #include "util/log.h"
 #include "virtio/virtio.h"
 
@@ -29,6 +33,7 @@ struct virtio_mmio {
 	struct device dev;
 	struct vm *vm;
 	struct virtio_dev *vdev;
+	struct evloop *loop;
 	uint64_t base;
 	unsigned int gsi;
 	unsigned int uid; /* ACPI _UID and name */
@@ -37,35 +42,45 @@ struct virtio_mmio {
 	uint32_t dfsel, gfsel, queue_sel;
 
 	/*
+	 * What every register and configuration byte reads, kept current as
+	 * the state changes (sync_page()): reads are answered from here.
+	 * Mapped into the guest as a read-only slot where KVM allows
+	 * (@slot >= 0), the guest reads it with no exit at all; writes still
+	 * exit. Words are little-endian; stores are atomic per word.
+	 */
+	uint8_t *page;
+	int slot;
+	uint32_t page_gen; /* config_generation the page shows */
+
+	/*
 	 * InterruptStatus and its acknowledgement. Linux reads the status
 	 * and writes it straight back to InterruptACK on every interrupt;
 	 * the write needs no answer, so KVM completes it without an exit
-	 * into an eventfd per value (ack_fd[v - 1] for 1, 2 and 3), and the
-	 * next status read applies it. A bit raised since the previous read
-	 * is not cleared by an acknowledgement that could not have seen it:
-	 * the driver learns of it at its next read, as the edge makes it read
-	 * again. Under int_lock.
+	 * into an eventfd per value (ack_fd[v - 1] for 1, 2 and 3). An
+	 * acknowledgement is applied before any later event is raised, so
+	 * it never clears one it could not have seen, and (with the page
+	 * mapped) by the I/O thread as it arrives. Under int_lock.
 	 */
 	pthread_mutex_t int_lock;
 	uint32_t int_status;
-	uint32_t raised; /* since the last status read */
 	int ack_fd[NR_ACK_FDS];
+	bool ack_watched; /* ack_fd on @loop */
 	struct irq_line line; /* edge-triggered, with an irqfd if KVM gives one */
 	bool ioev_on, ack_ioev_on;
 	char cmdline[64];
 };
 
-/* Interrupts ------------------------------------------------------------ */
+/* The page ------------------------------------------------------------- */
 
-/* The line is edge-triggered: each notification is one edge. */
-static void raise_irq(struct virtio_mmio *m, uint32_t bits)
+static void put_word(struct virtio_mmio *m, uint32_t off, uint32_t v)
 {
-	pthread_mutex_lock(&m->int_lock);
-	m->int_status |= bits;
-	m->raised |= bits;
-	pthread_mutex_unlock(&m->int_lock);
-	irq_line_pulse(&m->line);
+	__atomic_store_n((uint32_t *)(m->page + off), htole32(v),
+			 __ATOMIC_RELEASE);
 }
+
+static void sync_page(struct virtio_mmio *m);
+
+/* Interrupts ------------------------------------------------------------ */
 
 /* The acknowledged bits waiting in the eventfds; int_lock held. */
 static uint32_t take_acks(struct virtio_mmio *m)
@@ -80,29 +95,39 @@ static uint32_t take_acks(struct virtio_mmio *m)
 	return acked;
 }
 
-static uint32_t read_int_status(struct virtio_mmio *m)
+/* int_lock held. */
+static void set_int_status(struct virtio_mmio *m, uint32_t clear, uint32_t set)
 {
-	uint32_t v;
+	m->int_status = (m->int_status & ~(take_acks(m) | clear)) | set;
+	put_word(m, VIRTIO_MMIO_INTERRUPT_STATUS, m->int_status);
+}
 
+/* The line is edge-triggered: each notification is one edge. */
+static void raise_irq(struct virtio_mmio *m, uint32_t bits)
+{
 	pthread_mutex_lock(&m->int_lock);
-	m->int_status &= ~(take_acks(m) & ~m->raised);
-	m->raised = 0;
-	v = m->int_status;
+	set_int_status(m, 0, bits);
 	pthread_mutex_unlock(&m->int_lock);
-	return v;
+	irq_line_pulse(&m->line);
+}
+
+static void apply_acks(struct virtio_mmio *m, uint32_t bits)
+{
+	pthread_mutex_lock(&m->int_lock);
+	set_int_status(m, bits, 0);
+	pthread_mutex_unlock(&m->int_lock);
+}
+
+/* An acknowledgement in an eventfd, on the I/O thread. */
+static void ack_cb(void *opaque, uint32_t events)
+{
+	apply_acks(opaque, 0);
 }
 
 /* An acknowledgement that reached us as an exit (no ioeventfd matched). */
 static void ack_int(struct virtio_mmio *m, uint32_t val)
 {
-	uint64_t one = 1;
-
-	if (val >= 1 && val <= NR_ACK_FDS && m->ack_fd[val - 1] >= 0 &&
-	    write(m->ack_fd[val - 1], &one, sizeof(one)) == sizeof(one))
-		return;
-	pthread_mutex_lock(&m->int_lock);
-	m->int_status &= ~(val & ~m->raised);
-	pthread_mutex_unlock(&m->int_lock);
+	apply_acks(m, val & (VIRTIO_MMIO_INT_VRING | VIRTIO_MMIO_INT_CONFIG));
 }
 
 static void vmmio_notify_queue(struct virtio_dev *vdev, unsigned int q)
@@ -123,22 +148,27 @@ static void vmmio_transport_reset(struct virtio_dev *vdev)
 	m->gfsel = 0;
 	m->queue_sel = 0;
 	pthread_mutex_lock(&m->int_lock);
-	take_acks(m);
-	m->int_status = 0;
-	m->raised = 0;
+	set_int_status(m, ~0u, 0);
 	pthread_mutex_unlock(&m->int_lock);
+	sync_page(m);
+}
+
+static void vmmio_sync(struct virtio_dev *vdev)
+{
+	sync_page(vdev->transport);
 }
 
 static const struct virtio_transport_ops vmmio_tops = {
 	.notify_queue = vmmio_notify_queue,
 	.notify_config = vmmio_notify_config,
 	.reset = vmmio_transport_reset,
+	.sync = vmmio_sync,
 };
 
 /* Registers ---------------------------------------------------------------- */
 
-/* vdev->lock held. */
-static uint32_t reg_read(struct virtio_mmio *m, uint64_t off)
+/* What register @off reads; vdev->lock held. */
+static uint32_t reg_value(struct virtio_mmio *m, uint32_t off)
 {
 	struct virtio_dev *vdev = m->vdev;
 	struct virtqueue *vq = virtio_dev_queue(vdev, m->queue_sel);
@@ -159,8 +189,6 @@ static uint32_t reg_read(struct virtio_mmio *m, uint64_t off)
 		return vq ? vq->max_size : 0;
 	case VIRTIO_MMIO_QUEUE_READY:
 		return virtio_dev_queue_ready(vdev, m->queue_sel);
-	case VIRTIO_MMIO_INTERRUPT_STATUS:
-		return read_int_status(m);
 	case VIRTIO_MMIO_STATUS:
 		return virtio_dev_status(vdev);
 	case VIRTIO_MMIO_SHM_LEN_LOW:
@@ -169,11 +197,49 @@ static uint32_t reg_read(struct virtio_mmio *m, uint64_t off)
 	case VIRTIO_MMIO_SHM_BASE_HIGH:
 		/* Length -1: no shared memory region under any id. */
 		return 0xffffffffu;
-	case VIRTIO_MMIO_CONFIG_GENERATION:
-		return vdev->config_generation;
 	}
-	/* Write-only, legacy-only (QueuePFN...), QueueReset, reserved. */
+	/*
+	 * Write-only, legacy-only (QueuePFN...), QueueReset, reserved;
+	 * InterruptStatus and ConfigGeneration have their own paths.
+	 */
 	return 0;
+}
+
+/*
+ * Brings the page up to date with the device; vdev->lock held. Called
+ * after every register write that exits and whenever the device changes
+ * on its own (transport ops' sync), so no read can see a stale value.
+ */
+static void sync_page(struct virtio_mmio *m)
+{
+	struct virtio_dev *vdev = m->vdev;
+	uint32_t gen = vdev->config_generation;
+	uint32_t len = vdev->config_len;
+
+	for (uint32_t off = 0; off < VIRTIO_MMIO_CONFIG; off += 4)
+		if (off != VIRTIO_MMIO_INTERRUPT_STATUS &&
+		    off != VIRTIO_MMIO_CONFIG_GENERATION)
+			put_word(m, off, reg_value(m, off));
+	if (len > VIRTIO_MMIO_SIZE - VIRTIO_MMIO_CONFIG)
+		len = VIRTIO_MMIO_SIZE - VIRTIO_MMIO_CONFIG;
+	/*
+	 * A driver reads the generation before and after the fields it
+	 * wants and retries when it moved (spec 2.5.1). It moves to a value
+	 * of its own while the words change, then to the new one, so a read
+	 * that spans the change sees it move. Each word changes atomically.
+	 */
+	if (gen != m->page_gen)
+		put_word(m, VIRTIO_MMIO_CONFIG_GENERATION, gen ^ 0x80000000u);
+	for (uint32_t off = 0; off < len; off += 4) {
+		uint32_t n = len - off < 4 ? len - off : 4;
+		uint32_t v = (uint32_t)virtio_dev_config_read(vdev, off, n);
+		uint32_t *w = (uint32_t *)(m->page + VIRTIO_MMIO_CONFIG + off);
+
+		if (__atomic_load_n(w, __ATOMIC_RELAXED) != htole32(v))
+			put_word(m, VIRTIO_MMIO_CONFIG + off, v);
+	}
+	put_word(m, VIRTIO_MMIO_CONFIG_GENERATION, gen);
+	m->page_gen = gen;
 }
 
 static void set_addr_half(struct virtio_dev *vdev, unsigned int q,
@@ -243,21 +309,26 @@ static void reg_write(struct virtio_mmio *m, uint64_t off, uint32_t val)
 	/* SHMSel needs no state: every region reads as absent. */
 }
 
+/*
+ * A read that exits (the page is not mapped, or the guest's KVM cannot
+ * map it): the page answers it as it would the guest directly, at any
+ * width. Registers are only defined for aligned 32-bit reads.
+ */
 static uint64_t vmmio_read(void *opaque, uint64_t off, unsigned int size)
 {
 	struct virtio_mmio *m = opaque;
 	uint64_t v = 0;
 
-	if (off >= VIRTIO_MMIO_CONFIG) {
-		pthread_mutex_lock(&m->vdev->lock);
-		v = virtio_dev_config_read(m->vdev, off - VIRTIO_MMIO_CONFIG,
-					   size);
-		pthread_mutex_unlock(&m->vdev->lock);
-	} else if (size == 4 && off % 4 == 0) {
-		pthread_mutex_lock(&m->vdev->lock);
-		v = reg_read(m, off);
-		pthread_mutex_unlock(&m->vdev->lock);
-	}
+	if (size > sizeof(v) || off + size > VIRTIO_MMIO_SIZE)
+		return 0;
+	/* Acknowledgements not yet applied are due before the status. */
+	if (off < VIRTIO_MMIO_INTERRUPT_STATUS + 4 &&
+	    off + size > VIRTIO_MMIO_INTERRUPT_STATUS)
+		apply_acks(m, 0);
+	for (unsigned int i = 0; i < size; i++)
+		v |= (uint64_t)__atomic_load_n(m->page + off + i,
+					       __ATOMIC_ACQUIRE)
+		     << (8 * i);
 	return v;
 }
 
@@ -270,6 +341,7 @@ static void vmmio_write(void *opaque, uint64_t off, uint64_t val,
 		pthread_mutex_lock(&m->vdev->lock);
 		virtio_dev_config_write(m->vdev, off - VIRTIO_MMIO_CONFIG, val,
 					size);
+		sync_page(m);
 		pthread_mutex_unlock(&m->vdev->lock);
 	} else if (size != 4 || off % 4) {
 		pr_debug_ratelimited("%s: %u-byte write at %#llx ignored",
@@ -282,6 +354,7 @@ static void vmmio_write(void *opaque, uint64_t off, uint64_t val,
 	} else {
 		pthread_mutex_lock(&m->vdev->lock);
 		reg_write(m, off, val);
+		sync_page(m);
 		pthread_mutex_unlock(&m->vdev->lock);
 	}
 }
@@ -344,11 +417,54 @@ static void ioev_setup(struct virtio_mmio *m)
 	ack_ioev_set(m, true);
 }
 
+/*
+ * With the page in a read-only slot the guest reads InterruptStatus
+ * without an exit, so acknowledgements are applied as they arrive rather
+ * than at the next status read; without the loop the page stays unmapped.
+ */
+static void page_map(struct virtio_mmio *m)
+{
+	unsigned int i;
+
+	if (!m->ack_ioev_on || !m->loop)
+		return;
+	m->slot = vm_map_device_rom(m->vm, m->base, VIRTIO_MMIO_SIZE, m->page);
+	if (m->slot < 0) {
+		pr_debug("%s: registers not mapped: %s; reads exit",
+			 m->vdev->name, strerror(-m->slot));
+		return;
+	}
+	for (i = 0; i < NR_ACK_FDS; i++)
+		if (evloop_add(m->loop, m->ack_fd[i], EPOLLIN, ack_cb, m))
+			break;
+	if (i == NR_ACK_FDS) {
+		m->ack_watched = true;
+		return;
+	}
+	while (i--)
+		evloop_del(m->loop, m->ack_fd[i]);
+	vm_unmap_device_memory(m->vm, m->slot);
+	m->slot = -1;
+}
+
+static void page_unmap(struct virtio_mmio *m)
+{
+	if (m->ack_watched)
+		for (unsigned int i = 0; i < NR_ACK_FDS; i++)
+			evloop_del(m->loop, m->ack_fd[i]);
+	m->ack_watched = false;
+	if (m->slot >= 0)
+		vm_unmap_device_memory(m->vm, m->slot);
+	m->slot = -1;
+}
+
 static void free_m(struct virtio_mmio *m)
 {
 	for (unsigned int i = 0; i < NR_ACK_FDS; i++)
 		if (m->ack_fd[i] >= 0)
 			close(m->ack_fd[i]);
+	if (m->page)
+		munmap(m->page, VIRTIO_MMIO_SIZE);
 	pthread_mutex_destroy(&m->int_lock);
 	free(m);
 }
@@ -372,6 +488,7 @@ void virtio_mmio_destroy(struct virtio_mmio *m)
 	if (!m)
 		return;
 	device_unregister(m->vm, &m->dev);
+	page_unmap(m);
 	if (m->ioev_on)
 		ioev_set(m, m->vdev->nr_queues, false);
 	ack_ioev_set(m, false);
@@ -449,9 +566,17 @@ struct virtio_mmio *virtio_mmio_create(struct vm *vm, uint64_t base,
 	m->vdev = vdev;
 	m->base = base;
 	m->gsi = gsi;
+	m->loop = loop;
+	m->slot = -1;
 	pthread_mutex_init(&m->int_lock, NULL);
 	for (unsigned int i = 0; i < NR_ACK_FDS; i++)
 		m->ack_fd[i] = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	m->page = mmap(NULL, VIRTIO_MMIO_SIZE, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (m->page == MAP_FAILED) {
+		m->page = NULL;
+		goto fail;
+	}
 	vm_irq_line_init(vm, &m->line, gsi);
 	devices_for_each(vm, uid_after, &m->uid);
 	snprintf(m->cmdline, sizeof(m->cmdline),
@@ -475,7 +600,11 @@ struct virtio_mmio *virtio_mmio_create(struct vm *vm, uint64_t base,
 		virtio_dev_unbind(vdev);
 		goto fail;
 	}
+	pthread_mutex_lock(&vdev->lock);
+	sync_page(m);
+	pthread_mutex_unlock(&vdev->lock);
 	ioev_setup(m);
+	page_map(m);
 	device_register(vm, &m->dev);
 	return m;
 fail:

@@ -90,6 +90,12 @@ void virtio_dev_notify_queue(struct virtio_dev *vdev, unsigned int q)
 	}
 }
 
+void virtio_dev_state_changed(struct virtio_dev *vdev)
+{
+	if (vdev->tops && vdev->tops->sync)
+		vdev->tops->sync(vdev);
+}
+
 void virtio_dev_fail(struct virtio_dev *vdev, int err, const char *what)
 {
 	if (vdev->status & VIRTIO_CONFIG_S_NEEDS_RESET)
@@ -100,6 +106,7 @@ void virtio_dev_fail(struct virtio_dev *vdev, int err, const char *what)
 		pr_warn("%s: %s: %s; device needs reset", vdev->name, what,
 			virtq_strerror(err));
 	}
+	virtio_dev_state_changed(vdev);
 	/* Spec 2.1.2: notify only a driver that is up to hear it. */
 	if ((vdev->status & VIRTIO_CONFIG_S_DRIVER_OK) && vdev->tops)
 		vdev->tops->notify_config(vdev);
@@ -108,6 +115,7 @@ void virtio_dev_fail(struct virtio_dev *vdev, int err, const char *what)
 void virtio_dev_config_changed(struct virtio_dev *vdev)
 {
 	vdev->config_generation++;
+	virtio_dev_state_changed(vdev);
 	if ((vdev->status & VIRTIO_CONFIG_S_DRIVER_OK) && vdev->tops)
 		vdev->tops->notify_config(vdev);
 }
@@ -318,6 +326,7 @@ void virtio_dev_reset_later(struct virtio_dev *vdev)
 void virtio_dev_reset_done(struct virtio_dev *vdev)
 {
 	vdev->reset_status = 0;
+	virtio_dev_state_changed(vdev);
 }
 
 void virtio_dev_reset(struct virtio_dev *vdev)
@@ -566,6 +575,7 @@ void virtio_dev_queue_disable_done(struct virtio_dev *vdev, unsigned int q)
 	    vdev->queue_draining[q]) {
 		vdev->queue_draining[q] = false;
 		vdev->draining_queues--;
+		virtio_dev_state_changed(vdev);
 	}
 }
 

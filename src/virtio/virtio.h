@@ -125,6 +125,13 @@ struct virtio_transport_ops {
 	 * (an ISR or interrupt status to set, no vector).
 	 */
 	int (*queue_irqfd)(struct virtio_dev *vdev, unsigned int q);
+	/*
+	 * Optional: the device changed what its registers read (status,
+	 * queue readiness, configuration space) other than through a
+	 * register write of the transport's own, for a transport that keeps
+	 * a copy the guest reads directly (virtio-mmio's). Device lock held.
+	 */
+	void (*sync)(struct virtio_dev *vdev);
 };
 
 /* One kick source: an eventfd on the I/O thread (ioeventfd target). */
@@ -229,6 +236,12 @@ void virtio_dev_fail(struct virtio_dev *vdev, int err, const char *what);
  * notify the driver (once DRIVER_OK is set).
  */
 void virtio_dev_config_changed(struct virtio_dev *vdev);
+/*
+ * The device changed its configuration space without telling the driver
+ * (a field the driver did not negotiate): only transports that mirror it
+ * hear of it. Device lock held.
+ */
+void virtio_dev_state_changed(struct virtio_dev *vdev);
 
 /*
  * From ops->reset, when the device still has work that may write guest

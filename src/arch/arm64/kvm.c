@@ -26,6 +26,8 @@ const struct arch_kvm_cap arch_kvm_caps[] = {
 const unsigned int arch_nr_kvm_caps =
 	sizeof(arch_kvm_caps) / sizeof(arch_kvm_caps[0]);
 
+const bool arch_rom_reads_coherent = false;
+
 const char arch_pc_name[] = "PC";
 
 const unsigned long arch_sandbox_main_ioctls[] = {

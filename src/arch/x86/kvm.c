@@ -23,6 +23,8 @@ const struct arch_kvm_cap arch_kvm_caps[] = {
 const unsigned int arch_nr_kvm_caps =
 	sizeof(arch_kvm_caps) / sizeof(arch_kvm_caps[0]);
 
+const bool arch_rom_reads_coherent = true;
+
 const char arch_pc_name[] = "RIP";
 
 const unsigned long arch_sandbox_main_ioctls[] = {
