@@ -226,7 +226,10 @@ static void sync_page(struct virtio_mmio *m)
 	 * A driver reads the generation before and after the fields it
 	 * wants and retries when it moved (spec 2.5.1). It moves to a value
 	 * of its own while the words change, then to the new one, so a read
-	 * that spans the change sees it move. Each word changes atomically.
+	 * that spans either store sees it move; one that falls wholly
+	 * between them (a few stores long) could mix words. Each word
+	 * changes atomically, and every field devisor changes at run time
+	 * (the console's size) is one word.
 	 */
 	if (gen != m->page_gen)
 		put_word(m, VIRTIO_MMIO_CONFIG_GENERATION, gen ^ 0x80000000u);
@@ -325,10 +328,16 @@ static uint64_t vmmio_read(void *opaque, uint64_t off, unsigned int size)
 	if (off < VIRTIO_MMIO_INTERRUPT_STATUS + 4 &&
 	    off + size > VIRTIO_MMIO_INTERRUPT_STATUS)
 		apply_acks(m, 0);
-	for (unsigned int i = 0; i < size; i++)
-		v |= (uint64_t)__atomic_load_n(m->page + off + i,
-					       __ATOMIC_ACQUIRE)
-		     << (8 * i);
+	/* Whole words, as the guest's own reads see them: never torn. */
+	for (uint64_t w = off & ~3ull; w < off + size; w += 4) {
+		uint32_t x = le32toh(__atomic_load_n((uint32_t *)(m->page + w),
+						     __ATOMIC_ACQUIRE));
+
+		for (unsigned int b = 0; b < 4; b++)
+			if (w + b >= off && w + b < off + size)
+				v |= (uint64_t)((x >> (8 * b)) & 0xff)
+				     << (8 * (w + b - off));
+	}
 	return v;
 }
 
@@ -593,6 +602,9 @@ struct virtio_mmio *virtio_mmio_create(struct vm *vm, uint64_t base,
 		goto fail;
 	/* Without an irqfd the line pulses with KVM_IRQ_LINE. */
 	vm_irq_line_irqfd(vm, &m->line);
+	pthread_mutex_lock(&vdev->lock);
+	sync_page(m);
+	pthread_mutex_unlock(&vdev->lock);
 	ret = bus_register(&vm->mmio, base, VIRTIO_MMIO_SIZE, &vmmio_ops, m,
 			   vdev->name);
 	if (ret) {
@@ -600,9 +612,6 @@ struct virtio_mmio *virtio_mmio_create(struct vm *vm, uint64_t base,
 		virtio_dev_unbind(vdev);
 		goto fail;
 	}
-	pthread_mutex_lock(&vdev->lock);
-	sync_page(m);
-	pthread_mutex_unlock(&vdev->lock);
 	ioev_setup(m);
 	page_map(m);
 	device_register(vm, &m->dev);

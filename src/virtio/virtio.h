@@ -237,9 +237,12 @@ void virtio_dev_fail(struct virtio_dev *vdev, int err, const char *what);
  */
 void virtio_dev_config_changed(struct virtio_dev *vdev);
 /*
- * The device changed its configuration space without telling the driver
- * (a field the driver did not negotiate): only transports that mirror it
- * hear of it. Device lock held.
+ * The device changed what its registers read (status, queue readiness,
+ * configuration space) other than through the transport: tells a
+ * transport that mirrors them (ops' sync). The core calls it itself for
+ * failures, configuration changes and finished resets and drains; a
+ * device calls it for a configuration field it changes without telling
+ * the driver (one the driver did not negotiate). Device lock held.
  */
 void virtio_dev_state_changed(struct virtio_dev *vdev);
 
