@@ -51,5 +51,43 @@ row() { # metric, pair of labels
 	printf '%-24s %-30s %12s %12s   %s\n' "$m" "$a vs $b" "${va:--}" "${vb:--}" "$ratio"
 }
 
+# KVM's exits in L2, per exit reason, by hist triggers (no trace buffer):
+# trace_setup once, then snap for "total npf ioio msr hlt intr user" so
+# far (SVM exit codes) and diffsnap A B for B - A, field by field. Needs
+# root and tracefs; without them have_trace=0 and every count is 0. A
+# trigger set by an earlier script in the same L2 is used as it is.
+trc=/sys/kernel/tracing
+have_trace=0
+trace_hist() { # EVENT KEYS
+	local t=$trc/events/kvm/$1/trigger
+	[ -w "$t" ] || return 1
+	grep -q "^hist:keys=$2" "$t" 2> /dev/null ||
+		echo "hist:keys=$2:size=256" 2> /dev/null > "$t"
+}
+trace_setup() {
+	[ -d $trc/events ] || mount -t tracefs nodev $trc 2> /dev/null || true
+	trace_hist kvm_exit exit_reason && trace_hist kvm_userspace_exit reason &&
+		have_trace=1
+}
+snap() {
+	((have_trace)) || { echo "0 0 0 0 0 0 0"; return; }
+	{
+		cat $trc/events/kvm/kvm_exit/hist
+		echo USER
+		cat $trc/events/kvm/kvm_userspace_exit/hist
+	} | awk '
+		/^#/ { next }
+		/^USER/ { u = 1 }
+		/hitcount:/ {
+			c = $NF; if (u) { user += c; next }
+			t += c
+			if ($3 == 1024) npf += c; else if ($3 == 123) io += c
+			else if ($3 == 124) msr += c; else if ($3 == 120) hlt += c
+			else if ($3 == 96) intr += c
+		}
+		END { printf "%d %d %d %d %d %d %d\n", t, npf, io, msr, hlt, intr, user }'
+}
+diffsnap() { awk -v a="$1" -v b="$2" 'BEGIN { n = split(a, x); split(b, y); for (i = 1; i <= n; i++) printf "%d ", y[i] - x[i]; print "" }'; }
+
 g=$build/guests
 bargs="seconds=$secs"

@@ -59,17 +59,9 @@ cmdline="${cmdline/console=hvc0/console=ttyS0} bench.secs=$secs"
 # BENCH_TESTS=rr4k_qd1,rr4k_qd32: only those fio tests (bench/linux-init).
 [ -z "${BENCH_TESTS:-}" ] || cmdline+=" bench.tests=$BENCH_TESTS"
 
-# KVM's exits in L2, per exit reason, by hist triggers (no trace buffer).
-trc=/sys/kernel/tracing
-[ -d $trc/events ] || mount -t tracefs nodev $trc 2> /dev/null || true
-have_trace=0
-if [ -w $trc/events/kvm/kvm_exit/trigger ]; then
-	echo 'hist:keys=exit_reason:size=256' 2> /dev/null > $trc/events/kvm/kvm_exit/trigger &&
-		echo 'hist:keys=reason' 2> /dev/null > $trc/events/kvm/kvm_userspace_exit/trigger &&
-		have_trace=1
-	# Which MSRs (x2APIC EOI 0x80b, ICR 0x830, TSC deadline 0x6e0, ...).
-	echo 'hist:keys=ecx,write:size=256' 2> /dev/null > $trc/events/kvm/kvm_msr/trigger || true
-fi
+trace_setup
+# Which MSRs (x2APIC EOI 0x80b, ICR 0x830, TSC deadline 0x6e0, ...).
+((have_trace)) && trace_hist kvm_msr ecx,write || true
 # msrsnap: "MSR.r|w COUNT" lines so far.
 msrsnap() {
 	[ -r $trc/events/kvm/kvm_msr/hist ] || return 0
@@ -81,27 +73,6 @@ msrsnap() {
 		printf "0x%x.%s %d\n", e, w + 0 ? "w" : "r", $NF
 	}' $trc/events/kvm/kvm_msr/hist 2> /dev/null || true
 }
-# snap: "total npf ioio msr hlt intr user" so far (SVM exit codes).
-snap() {
-	((have_trace)) || { echo "0 0 0 0 0 0 0"; return; }
-	{
-		cat $trc/events/kvm/kvm_exit/hist
-		echo USER
-		cat $trc/events/kvm/kvm_userspace_exit/hist
-	} | awk '
-		/^#/ { next }
-		/^USER/ { u = 1 }
-		/hitcount:/ {
-			c = $NF; if (u) { user += c; next }
-			t += c
-			if ($3 == 1024) npf += c; else if ($3 == 123) io += c
-			else if ($3 == 124) msr += c; else if ($3 == 120) hlt += c
-			else if ($3 == 96) intr += c
-		}
-		END { printf "%d %d %d %d %d %d %d\n", t, npf, io, msr, hlt, intr, user }'
-}
-# diff A B: B - A, field by field.
-diffsnap() { awk -v a="$1" -v b="$2" 'BEGIN { n = split(a, x); split(b, y); for (i = 1; i <= n; i++) printf "%d ", y[i] - x[i]; print "" }'; }
 
 declare -A V    # V[vmm/metric] = values of the runs, space-separated
 declare -A apic # apic[vmm] = L3's local APIC mode (its first boot)
