@@ -84,7 +84,7 @@ perk() { awk -v n="$1" -v e="$2" 'BEGIN { printf "%.0f", e * 1000 / n }'; }
 
 # boot VMM COMMAND...: one L3 boot, its figures into V.
 boot() {
-	local vmm=$1 line s0 sb s1 t e u sy m tr name val ios up=- wall k starts=0
+	local vmm=$1 line s0 sb s1 t e u sy m tr name val ios up=- wall k starts=0 why
 	shift
 	local -A begin=() saved=()
 	# A boot whose L3 starts twice (a panic, then panic=-1's reboot) is
@@ -160,7 +160,9 @@ boot() {
 		V=()
 		for k in "${!saved[@]}"; do V[$k]=${saved[$k]}; done
 		rm -f "$tmp/stats.$vmm"
-		echo "DEVISOR-BENCH $vmm: L3 started $starts times in one boot (it rebooted); this boot's figures are left out"
+		# devisor warns of a triple fault; a reset L3 asks for is silent.
+		why=$(grep -a -m1 'triple fault' "$tmp/stderr" || true)
+		echo "DEVISOR-BENCH $vmm: L3 started $starts times in one boot (it rebooted: ${why:-no triple fault reported, so L3 asked for a reset}); this boot's figures are left out"
 		return 0
 	fi
 	# A line per boot: progress for the nested harness's stall watch too.
