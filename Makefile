@@ -50,7 +50,8 @@ PKGS := $(foreach p,liburing slirp libfdt libcjson libseccomp libmicrohttpd,\
 PKG_CFLAGS := $(if $(PKGS),$(shell $(PKG_CONFIG) --cflags $(PKGS)))
 # libmicrohttpd is dlopen()ed for --api-socket only (src/api/server.c),
 # libslirp for --net user only (src/backend/net_slirp.c).
-PKG_LINKED := $(filter-out libmicrohttpd slirp,$(PKGS))
+# libseccomp is used at build time only (sandbox-gen, below).
+PKG_LINKED := $(filter-out libmicrohttpd slirp libseccomp,$(PKGS))
 PKG_LIBS := $(if $(PKG_LINKED),$(shell $(PKG_CONFIG) --libs $(PKG_LINKED)))
 PKG_DEFS := $(foreach p,$(PKGS),-DHAVE_$(shell echo $(p) | tr a-z- A-Z_)=1)
 # Debian's libfdt-dev has no .pc file, and its :amd64 and :arm64 packages
@@ -89,8 +90,21 @@ SRCS	:= $(shell find src -path src/arch -prune -o -name '*.c' -print | sort) \
 ifneq ($(ARCH),x86)
 SRCS	:= $(filter-out $(X86_ONLY_SRCS),$(SRCS))
 endif
+# The seccomp filters are compiled when devisor is built: sandbox-gen (the
+# allow-lists, with libseccomp) runs as a program of the target, through
+# qemu-user for a cross build, and writes $(BUILD)/gen/sandbox_bpf.c, which
+# devisor loads as it is (util/sandbox.c, docs/sandbox.md).
+SANDBOX_GEN_SRCS := src/util/sandbox_gen.c src/arch/$(ARCH)/sandbox.c
+SRCS	:= $(filter-out $(SANDBOX_GEN_SRCS),$(SRCS))
 LIBSRCS	:= $(filter-out src/main.c,$(SRCS))
 LIBOBJS	:= $(LIBSRCS:%.c=$(BUILD)/%.o)
+ifneq ($(filter libseccomp,$(PKGS)),)
+LIBOBJS	+= $(BUILD)/gen/sandbox_bpf.o
+SANDBOX_GEN_LIBS := $(shell $(PKG_CONFIG) --libs libseccomp)
+ifneq ($(CROSS_COMPILE),)
+SANDBOX_GEN_RUN := qemu-aarch64 -L /usr/aarch64-linux-gnu
+endif
+endif
 
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 # The device tree's test reads it back with libfdt.
@@ -116,6 +130,16 @@ all: $(BUILD)/devisor
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -c -o $@ $<
+
+$(BUILD)/sandbox-gen: $(SANDBOX_GEN_SRCS:%.c=$(BUILD)/%.o)
+	$(CC) $(LDFLAGS) -o $@ $^ $(SANDBOX_GEN_LIBS)
+
+$(BUILD)/gen/sandbox_bpf.c: $(BUILD)/sandbox-gen
+	@mkdir -p $(dir $@)
+	$(SANDBOX_GEN_RUN) $< > $@.tmp && mv $@.tmp $@
+
+$(BUILD)/gen/sandbox_bpf.o: $(BUILD)/gen/sandbox_bpf.c
 	$(CC) $(CFLAGS) -c -o $@ $<
 
 $(BUILD)/libdevisor.a: $(LIBOBJS)

@@ -472,11 +472,18 @@ static void *signal_thread(void *arg)
 	sigaddset(&set, SIGTERM);
 	sigaddset(&set, SIGINT);
 	sigaddset(&set, SIGHUP);
+	sigaddset(&set, SIGUSR2);
 	while (sigwait(&set, &sig) == 0) {
 		pthread_mutex_lock(&running.lock);
-		running.sig = sig;
-		if (running.vm)
-			stop_on_signal(running.vm, sig);
+		if (sig == SIGUSR2) {
+			/* A report on a guest that seems stuck; it runs on. */
+			if (running.vm)
+				vm_dump_vcpus(running.vm);
+		} else {
+			running.sig = sig;
+			if (running.vm)
+				stop_on_signal(running.vm, sig);
+		}
 		pthread_mutex_unlock(&running.lock);
 	}
 	return NULL;
@@ -1044,11 +1051,15 @@ static int cmd_run(int argc, char **argv)
 		return 1;
 	}
 
-	/* Termination signals go to one thread, whatever the others do. */
+	/*
+	 * Termination signals, and SIGUSR2's state report, go to one thread,
+	 * whatever the others do.
+	 */
 	sigemptyset(&set);
 	sigaddset(&set, SIGTERM);
 	sigaddset(&set, SIGINT);
 	sigaddset(&set, SIGHUP);
+	sigaddset(&set, SIGUSR2);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	/* A closed console must not kill us mid-write. */
 	signal(SIGPIPE, SIG_IGN);

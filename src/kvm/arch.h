@@ -10,6 +10,7 @@
  * the architecture's other half.
  */
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 struct kvm_irq_routing_entry;
@@ -71,13 +72,19 @@ extern const bool arch_rom_reads_coherent;
 
 /* The vCPU's program counter for messages; 0 when it cannot be read. */
 uint64_t arch_vcpu_pc(struct vcpu *vcpu);
+/*
+ * The vCPU's state in one line for a report of a stuck guest (SIGUSR2):
+ * where it runs and what interrupts it has; on the vCPU's own thread.
+ */
+void arch_vcpu_describe(struct vcpu *vcpu, char *buf, size_t len);
 /* Its name in those messages ("RIP"). */
 extern const char arch_pc_name[];
 
 /*
  * The KVM ioctls only this architecture makes, 0-terminated, for the
- * seccomp sandbox (util/sandbox.c): building the VM and its vCPUs on the
- * main thread, and a vCPU thread's own (arch_vcpu_pc()).
+ * seccomp sandbox (util/sandbox_gen.c, from src/arch/ARCH/sandbox.c):
+ * building the VM and its vCPUs on the main thread, and a vCPU thread's
+ * own (arch_vcpu_pc(), arch_vcpu_describe()).
  */
 extern const unsigned long arch_sandbox_main_ioctls[];
 extern const unsigned long arch_sandbox_vcpu_ioctls[];

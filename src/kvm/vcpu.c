@@ -187,6 +187,17 @@ static bool handle_exit(struct vcpu *v)
 	}
 }
 
+static void dump(struct vcpu *v)
+{
+	char buf[512];
+
+	arch_vcpu_describe(v, buf, sizeof(buf));
+	pr_warn("vCPU %u: %s; exits to devisor: %llu port I/O, %llu MMIO",
+		v->id, buf, (unsigned long long)v->exits_io,
+		(unsigned long long)v->exits_mmio);
+	__atomic_store_n(&v->dump_req, false, __ATOMIC_RELEASE);
+}
+
 static void *vcpu_thread(void *arg)
 {
 	struct vcpu *v = arg;
@@ -208,6 +219,8 @@ static void *vcpu_thread(void *arg)
 		ret = ioctl(v->fd, KVM_RUN, 0);
 		/* Queued writes first: they came before this exit. */
 		vm_coalesced_check(v->vm);
+		if (__atomic_load_n(&v->dump_req, __ATOMIC_ACQUIRE))
+			dump(v);
 		if (ret < 0) {
 			if (errno == EINTR || errno == EAGAIN) {
 				v->run->immediate_exit = 0;
@@ -246,6 +259,41 @@ void vcpu_kick(struct vcpu *v)
 	/* Covers a kick that lands just before the thread enters KVM_RUN. */
 	__atomic_store_n(&v->run->immediate_exit, 1, __ATOMIC_RELEASE);
 	pthread_kill(v->thread, SIG_VCPU_KICK);
+}
+
+void vcpu_request_dump(struct vcpu *v)
+{
+	if (!v->thread_started)
+		return;
+	__atomic_store_n(&v->dump_req, true, __ATOMIC_RELEASE);
+	vcpu_kick(v);
+}
+
+bool vcpu_dump_answered(struct vcpu *v)
+{
+	return !__atomic_load_n(&v->dump_req, __ATOMIC_ACQUIRE);
+}
+
+void vcpu_describe_exit(struct vcpu *v, char *buf, size_t len)
+{
+	/* Racy by nature: the vCPU may be moving on as we read. */
+	const volatile struct kvm_run *run = v->run;
+
+	switch (run->exit_reason) {
+	case KVM_EXIT_IO:
+		snprintf(buf, len, "port I/O %s %#x",
+			 run->io.direction == KVM_EXIT_IO_OUT ? "write" :
+								"read",
+			 run->io.port);
+		break;
+	case KVM_EXIT_MMIO:
+		snprintf(buf, len, "MMIO %s %#llx",
+			 run->mmio.is_write ? "write" : "read",
+			 (unsigned long long)run->mmio.phys_addr);
+		break;
+	default:
+		snprintf(buf, len, "KVM exit %u", run->exit_reason);
+	}
 }
 
 void vcpu_join(struct vcpu *v)

@@ -4,6 +4,7 @@
 
 #include <pthread.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 struct vm;
@@ -16,6 +17,8 @@ struct vcpu {
 	struct kvm_run *run;
 	pthread_t thread;
 	bool thread_started;
+	/* A state report asked for (vcpu_request_dump()), not yet given. */
+	bool dump_req;
 	/* Exit counters, read by benchmarks. */
 	uint64_t exits_io, exits_mmio;
 };
@@ -26,6 +29,14 @@ int vcpu_start(struct vcpu *vcpu);
 /* Forces the vCPU out of KVM_RUN so it notices the VM is stopping. */
 void vcpu_kick(struct vcpu *vcpu);
 void vcpu_join(struct vcpu *vcpu);
+/*
+ * Asks the vCPU to log its state (arch_vcpu_describe()) at its next exit;
+ * vcpu_dump_answered() tells whether it has.
+ */
+void vcpu_request_dump(struct vcpu *vcpu);
+bool vcpu_dump_answered(struct vcpu *vcpu);
+/* For one that did not answer: the exit it is handling, as text. */
+void vcpu_describe_exit(struct vcpu *vcpu, char *buf, size_t len);
 
 /* Installs the no-op kick signal handler; once per process. */
 void vcpu_signals_init(void);

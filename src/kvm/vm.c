@@ -8,6 +8,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 #include <sys/ioctl.h>
 #include <linux/kvm.h>
 
@@ -193,6 +194,50 @@ void vm_stop(struct vm *vm, enum vm_stop_reason reason, int exit_status,
 		vsnprintf(vm->stop_message, sizeof(vm->stop_message), fmt, ap);
 		va_end(ap);
 		pthread_cond_broadcast(&vm->stop_cond);
+	}
+	pthread_mutex_unlock(&vm->stop_lock);
+}
+
+void vm_dump_vcpus(struct vm *vm)
+{
+	unsigned int asked = 0;
+	uint64_t end = monotonic_ns() + 1000000000ull;
+	struct timespec tick = { .tv_nsec = 10000000 };
+
+	pthread_mutex_lock(&vm->stop_lock);
+	if (vm->stop_reason != VM_RUNNING || !vm->vcpus) {
+		pthread_mutex_unlock(&vm->stop_lock);
+		return;
+	}
+	pr_warn("state of the %u vCPU(s), as asked (SIGUSR2)%s", vm->nr_cpus,
+		vm->pause_req ? "; the VM is paused" : "");
+	for (unsigned int i = 0; i < vm->nr_cpus; i++) {
+		if (vm->vcpus[i] && vm->vcpus[i]->thread_started) {
+			vcpu_request_dump(vm->vcpus[i]);
+			asked++;
+		}
+	}
+	/* The lock keeps the vCPUs from being joined while we wait. */
+	while (asked && monotonic_ns() < end) {
+		unsigned int left = 0;
+
+		for (unsigned int i = 0; i < vm->nr_cpus; i++)
+			if (vm->vcpus[i] && vm->vcpus[i]->thread_started &&
+			    !vcpu_dump_answered(vm->vcpus[i]))
+				left++;
+		if (!left)
+			break;
+		nanosleep(&tick, NULL);
+	}
+	for (unsigned int i = 0; i < vm->nr_cpus; i++) {
+		struct vcpu *v = vm->vcpus[i];
+		char what[64];
+
+		if (!v || !v->thread_started || vcpu_dump_answered(v))
+			continue;
+		vcpu_describe_exit(v, what, sizeof(what));
+		pr_warn("vCPU %u: no answer in 1 s: %s (last exit: %s)", i,
+			vm->pause_req ? "paused" : "busy inside devisor", what);
 	}
 	pthread_mutex_unlock(&vm->stop_lock);
 }

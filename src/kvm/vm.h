@@ -183,6 +183,12 @@ bool vm_stopping(struct vm *vm);
  * Devices and their I/O threads keep running; vm_stop() ends a pause.
  */
 int vm_pause(struct vm *vm);
+/*
+ * Has every vCPU log its registers and interrupt state (SIGUSR2), and
+ * says which did not answer within a second: those are stuck inside
+ * devisor, not in the guest.
+ */
+void vm_dump_vcpus(struct vm *vm);
 int vm_resume(struct vm *vm);
 bool vm_paused(struct vm *vm);
 /* In a vCPU thread before each KVM_RUN: parks while a pause is asked for. */

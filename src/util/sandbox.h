@@ -4,8 +4,8 @@
 
 /*
  * The seccomp sandbox (--seccomp): an allow-list of system calls per kind
- * of thread, as Firecracker and Cloud Hypervisor have, built with
- * libseccomp. Each thread installs its own filter when it starts
+ * of thread, as Firecracker and Cloud Hypervisor have, compiled with
+ * libseccomp when devisor is built (util/sandbox_gen.c). Each thread installs its own filter when it starts
  * (sandbox_apply()); a thread inherits its creator's filter too, so the
  * main thread's list holds everything the threads it starts may do.
  * docs/sandbox.md lists what each kind may call and why.
@@ -34,6 +34,14 @@ enum sandbox_kind {
 	SANDBOX_RTC, /* the RTC's interrupt timer */
 	SANDBOX_NR_KINDS
 };
+
+#define SANDBOX_KIND_NAMES                                          \
+	{                                                           \
+		[SANDBOX_MAIN] = "main", [SANDBOX_VCPU] = "vcpu",   \
+		[SANDBOX_IO] = "io", [SANDBOX_CONSOLE] = "console", \
+		[SANDBOX_API] = "api", [SANDBOX_SIGNAL] = "signal", \
+		[SANDBOX_RTC] = "rtc",                              \
+	}
 
 /* "main", "vcpu", ...: the names docs/sandbox.md and messages use. */
 const char *sandbox_kind_name(enum sandbox_kind kind);
@@ -72,10 +80,7 @@ void sandbox_apply(enum sandbox_kind kind, const char *name);
  */
 void sandbox_name_thread(enum sandbox_kind kind, const char *name);
 
-/*
- * For the unit tests: builds @kind's filter for @mode without loading it
- * and returns how many rules it has (>0) or -errno.
- */
-int sandbox_count_rules(enum sandbox_kind kind, enum sandbox_mode mode);
+/* For the unit tests: @kind's filter's length in instructions, or -errno. */
+int sandbox_filter_len(enum sandbox_kind kind);
 
 #endif

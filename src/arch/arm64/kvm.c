@@ -7,6 +7,7 @@
 #include "kvm/arch.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stddef.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -29,21 +30,6 @@ const unsigned int arch_nr_kvm_caps =
 const bool arch_rom_reads_coherent = false;
 
 const char arch_pc_name[] = "PC";
-
-const unsigned long arch_sandbox_main_ioctls[] = {
-	KVM_ARM_PREFERRED_TARGET,
-	KVM_ARM_VCPU_INIT,
-	KVM_CREATE_DEVICE,
-	KVM_SET_DEVICE_ATTR,
-	KVM_HAS_DEVICE_ATTR,
-	KVM_SET_ONE_REG,
-	0,
-};
-
-const unsigned long arch_sandbox_vcpu_ioctls[] = {
-	KVM_GET_ONE_REG,
-	0,
-};
 
 int arch_vm_setup(struct vm *vm)
 {
@@ -89,6 +75,42 @@ uint64_t arch_vcpu_pc(struct vcpu *v)
 	if (ioctl(v->fd, KVM_GET_ONE_REG, &reg) < 0)
 		return 0;
 	return pc;
+}
+
+static uint64_t core_reg(struct vcpu *v, size_t off, bool *ok)
+{
+	uint64_t val = 0;
+	struct kvm_one_reg reg = {
+		.id = KVM_REG_ARM64 | KVM_REG_SIZE_U64 | KVM_REG_ARM_CORE |
+		      (off / sizeof(uint32_t)),
+		.addr = (uintptr_t)&val,
+	};
+
+	*ok = *ok && ioctl(v->fd, KVM_GET_ONE_REG, &reg) == 0;
+	return val;
+}
+
+void arch_vcpu_describe(struct vcpu *v, char *buf, size_t len)
+{
+	struct kvm_mp_state mp;
+	bool ok = true;
+	uint64_t pc = core_reg(v, offsetof(struct kvm_regs, regs.pc), &ok);
+	uint64_t pstate =
+		core_reg(v, offsetof(struct kvm_regs, regs.pstate), &ok);
+	uint64_t sp = core_reg(v, offsetof(struct kvm_regs, sp_el1), &ok);
+	int n;
+
+	n = ok ? snprintf(buf, len, "PC %#llx PSTATE %#llx SP_EL1 %#llx",
+			  (unsigned long long)pc, (unsigned long long)pstate,
+			  (unsigned long long)sp) :
+		 snprintf(buf, len, "registers unreadable");
+	if (n < 0 || (size_t)n >= len)
+		return;
+	if (ioctl(v->fd, KVM_GET_MP_STATE, &mp) == 0)
+		snprintf(buf + n, len - n, "; %s",
+			 mp.mp_state == KVM_MP_STATE_STOPPED   ? "stopped" :
+			 mp.mp_state == KVM_MP_STATE_SUSPENDED ? "suspended" :
+								 "runnable");
 }
 
 /*

@@ -3,6 +3,8 @@
 #include "kvm/arch.h"
 
 #include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <linux/kvm.h>
@@ -26,28 +28,6 @@ const unsigned int arch_nr_kvm_caps =
 const bool arch_rom_reads_coherent = true;
 
 const char arch_pc_name[] = "RIP";
-
-const unsigned long arch_sandbox_main_ioctls[] = {
-	KVM_GET_SUPPORTED_CPUID,
-	KVM_CREATE_IRQCHIP,
-	KVM_ENABLE_CAP, /* KVM_CAP_SPLIT_IRQCHIP (--iommu vtd) */
-	KVM_CREATE_PIT2,
-	KVM_SET_TSS_ADDR,
-	KVM_SET_IDENTITY_MAP_ADDR,
-	KVM_SET_CPUID2,
-	KVM_SET_FPU,
-	KVM_GET_LAPIC,
-	KVM_SET_LAPIC,
-	KVM_SET_REGS,
-	KVM_SET_SREGS,
-	0,
-};
-
-const unsigned long arch_sandbox_vcpu_ioctls[] = {
-	KVM_GET_REGS,
-	KVM_GET_SREGS,
-	0,
-};
 
 int arch_vm_setup(struct vm *vm)
 {
@@ -157,6 +137,102 @@ uint64_t arch_vcpu_pc(struct vcpu *v)
 	if (ioctl(v->fd, KVM_GET_REGS, &regs) < 0)
 		return 0;
 	return regs.rip;
+}
+
+static void __attribute__((format(printf, 4, 5)))
+append(char *buf, size_t len, size_t *n, const char *fmt, ...)
+{
+	va_list ap;
+	int r;
+
+	if (*n >= len)
+		return;
+	va_start(ap, fmt);
+	r = vsnprintf(buf + *n, len - *n, fmt, ap);
+	va_end(ap);
+	if (r > 0)
+		*n += (size_t)r;
+}
+
+/* The highest vector set in a 256-bit LAPIC register (ISR, IRR), or -1. */
+static int lapic_top(const struct kvm_lapic_state *l, unsigned int base)
+{
+	for (int i = 7; i >= 0; i--) {
+		uint32_t w;
+
+		memcpy(&w, &l->regs[base + 16 * i], sizeof(w));
+		if (w)
+			return i * 32 + 31 - __builtin_clz(w);
+	}
+	return -1;
+}
+
+static const char *mp_state_name(uint32_t s)
+{
+	switch (s) {
+	case KVM_MP_STATE_RUNNABLE:
+		return "runnable";
+	case KVM_MP_STATE_UNINITIALIZED:
+		return "waiting for INIT";
+	case KVM_MP_STATE_INIT_RECEIVED:
+		return "INIT received";
+	case KVM_MP_STATE_HALTED:
+		return "halted";
+	case KVM_MP_STATE_SIPI_RECEIVED:
+		return "SIPI received";
+	default:
+		return "?";
+	}
+}
+
+void arch_vcpu_describe(struct vcpu *v, char *buf, size_t len)
+{
+	struct kvm_regs r;
+	struct kvm_sregs s;
+	struct kvm_mp_state mp;
+	struct kvm_vcpu_events ev;
+	struct kvm_lapic_state l;
+	size_t n = 0;
+
+	buf[0] = '\0';
+	if (ioctl(v->fd, KVM_GET_REGS, &r) == 0)
+		append(buf, len, &n, "RIP %#llx RSP %#llx RFLAGS %#llx (IF %u)",
+		       (unsigned long long)r.rip, (unsigned long long)r.rsp,
+		       (unsigned long long)r.rflags,
+		       (unsigned int)(r.rflags >> 9) & 1);
+	if (ioctl(v->fd, KVM_GET_SREGS, &s) == 0)
+		append(buf, len, &n, " CS %#x CR0 %#llx CR3 %#llx CR4 %#llx",
+		       s.cs.selector, (unsigned long long)s.cr0,
+		       (unsigned long long)s.cr3, (unsigned long long)s.cr4);
+	if (ioctl(v->fd, KVM_GET_MP_STATE, &mp) == 0)
+		append(buf, len, &n, "; %s", mp_state_name(mp.mp_state));
+	if (ioctl(v->fd, KVM_GET_VCPU_EVENTS, &ev) == 0) {
+		if (ev.interrupt.injected)
+			append(buf, len, &n, ", injecting vector %u",
+			       ev.interrupt.nr);
+		if (ev.interrupt.shadow)
+			append(buf, len, &n, ", interrupt shadow");
+		if (ev.nmi.pending || ev.nmi.injected)
+			append(buf, len, &n, ", NMI %s",
+			       ev.nmi.injected ? "injected" : "pending");
+		if (ev.nmi.masked)
+			append(buf, len, &n, ", NMIs masked");
+		if (ev.exception.injected || ev.exception.pending)
+			append(buf, len, &n, ", exception %u", ev.exception.nr);
+	}
+	/* The LAPIC page is in xAPIC layout even in x2APIC mode. */
+	if (ioctl(v->fd, KVM_GET_LAPIC, &l) == 0) {
+		uint32_t tpr, lvtt, tmict;
+
+		memcpy(&tpr, &l.regs[0x80], 4);
+		memcpy(&lvtt, &l.regs[0x320], 4);
+		memcpy(&tmict, &l.regs[0x380], 4);
+		append(buf, len, &n,
+		       "; LAPIC: top ISR %d, top IRR %d, TPR %#x, timer LVT %#x "
+		       "count %u",
+		       lapic_top(&l, 0x100), lapic_top(&l, 0x200), tpr & 0xff,
+		       lvtt, tmict);
+	}
 }
 
 /* kvmclock: what a Linux guest's clocksource and sched_clock read. */
