@@ -11,6 +11,9 @@
  * overhead is resident memory minus resident guest RAM at exit. For both
  * VMMs we also time spawn to exit and take ru_maxrss.
  *
+ * BENCH_BASELINE=DEVISOR adds another devisor binary, "before", run the
+ * same way right after ours (a before/after in one run).
+ *
  * BENCH_KVMTOOL=LKVM adds kvmtool (an lkvm built by hand; we never build
  * or ship it): the same guest with exit=reset, which ends it through the
  * i8042's reset as kvmtool has no debug-exit device.
@@ -184,6 +187,7 @@ int main(int argc, char **argv)
 	int runs = argc > 3 ? atoi(argv[3]) : 20;
 	double dwall = 0, drss = 0, qwall = 0, qrss = 0, kwall = 0, krss = 0;
 	const char *kvmtool = getenv("BENCH_KVMTOOL");
+	const char *base = getenv("BENCH_BASELINE");
 	const char *qemu = "/usr/bin/qemu-system-x86_64";
 
 	if (argc < 3) {
@@ -200,6 +204,17 @@ int main(int argc, char **argv)
 			return 1;
 		printf("targets: start-up < 5 ms, own memory < 3 MiB "
 		       "(Firecracker: <= 5 MiB, ~12 ms to its API socket)\n");
+	}
+	if (base) {
+		char *bargv[] = { (char *)base, "run",	"--kernel", argv[2],
+				  "--memory",	"256M", NULL };
+		double bwall, brss;
+
+		if (run_many("before", bargv, denv, 33, runs, &bwall, &brss) ==
+		    0)
+			printf("ratio before/devisor: spawn-to-exit %.2fx, max "
+			       "RSS %.2fx\n",
+			       bwall / dwall, brss / drss);
 	}
 	if (access(qemu, X_OK) == 0) {
 		/* microvm: QEMU's leanest machine, no PCI, tiny firmware. */
