@@ -137,7 +137,7 @@ $(BUILD)/sandbox-gen: $(SANDBOX_GEN_SRCS:%.c=$(BUILD)/%.o)
 
 $(BUILD)/gen/sandbox_bpf.c: $(BUILD)/sandbox-gen
 	@mkdir -p $(dir $@)
-	$(SANDBOX_GEN_RUN) $< > $@.tmp && mv $@.tmp $@
+	ASAN_OPTIONS=detect_leaks=0 $(SANDBOX_GEN_RUN) $< > $@.tmp && mv $@.tmp $@
 
 $(BUILD)/gen/sandbox_bpf.o: $(BUILD)/gen/sandbox_bpf.c
 	$(CC) $(CFLAGS) -c -o $@ $<

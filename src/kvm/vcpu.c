@@ -219,11 +219,13 @@ static void *vcpu_thread(void *arg)
 		ret = ioctl(v->fd, KVM_RUN, 0);
 		/* Queued writes first: they came before this exit. */
 		vm_coalesced_check(v->vm);
-		if (__atomic_load_n(&v->dump_req, __ATOMIC_ACQUIRE))
-			dump(v);
 		if (ret < 0) {
 			if (errno == EINTR || errno == EAGAIN) {
 				v->run->immediate_exit = 0;
+				/* Between instructions: nothing half done. */
+				if (__atomic_load_n(&v->dump_req,
+						    __ATOMIC_ACQUIRE))
+					dump(v);
 				continue;
 			}
 			vm_stop(v->vm, VM_STOP_INTERNAL_ERROR, 1,
@@ -246,7 +248,7 @@ int vcpu_start(struct vcpu *v)
 		pr_err("cannot start vCPU %u thread: %s", v->id, strerror(err));
 		return -err;
 	}
-	v->thread_started = true;
+	__atomic_store_n(&v->thread_started, true, __ATOMIC_RELEASE);
 	snprintf(name, sizeof(name), "vcpu%u", v->id);
 	pthread_setname_np(v->thread, name);
 	return 0;

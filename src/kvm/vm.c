@@ -200,46 +200,55 @@ void vm_stop(struct vm *vm, enum vm_stop_reason reason, int exit_status,
 
 void vm_dump_vcpus(struct vm *vm)
 {
-	unsigned int asked = 0;
 	uint64_t end = monotonic_ns() + 1000000000ull;
 	struct timespec tick = { .tv_nsec = 10000000 };
+	unsigned int asked = 0;
 
 	pthread_mutex_lock(&vm->stop_lock);
 	if (vm->stop_reason != VM_RUNNING || !vm->vcpus) {
 		pthread_mutex_unlock(&vm->stop_lock);
 		return;
 	}
-	pr_warn("state of the %u vCPU(s), as asked (SIGUSR2)%s", vm->nr_cpus,
-		vm->pause_req ? "; the VM is paused" : "");
+	if (vm->pause_req) {
+		pthread_mutex_unlock(&vm->stop_lock);
+		pr_warn("state of the vCPUs, as asked (SIGUSR2): the VM is "
+			"paused, its vCPUs are parked outside KVM_RUN");
+		return;
+	}
+	pr_warn("state of the %u vCPU(s), as asked (SIGUSR2)", vm->nr_cpus);
 	for (unsigned int i = 0; i < vm->nr_cpus; i++) {
 		if (vm->vcpus[i] && vm->vcpus[i]->thread_started) {
 			vcpu_request_dump(vm->vcpus[i]);
 			asked++;
 		}
 	}
-	/* The lock keeps the vCPUs from being joined while we wait. */
-	while (asked && monotonic_ns() < end) {
+	pthread_mutex_unlock(&vm->stop_lock);
+	/*
+	 * Not under stop_lock, which a vCPU may need to stop the VM; the
+	 * caller keeps the vCPUs from being freed (a stopping VM's are
+	 * joined, not freed, so their flags stay readable).
+	 */
+	while (asked && monotonic_ns() < end && !vm_stopping(vm)) {
 		unsigned int left = 0;
 
 		for (unsigned int i = 0; i < vm->nr_cpus; i++)
-			if (vm->vcpus[i] && vm->vcpus[i]->thread_started &&
-			    !vcpu_dump_answered(vm->vcpus[i]))
+			if (vm->vcpus[i] && !vcpu_dump_answered(vm->vcpus[i]))
 				left++;
 		if (!left)
-			break;
+			return;
 		nanosleep(&tick, NULL);
 	}
-	for (unsigned int i = 0; i < vm->nr_cpus; i++) {
+	for (unsigned int i = 0; i < vm->nr_cpus && !vm_stopping(vm); i++) {
 		struct vcpu *v = vm->vcpus[i];
 		char what[64];
 
-		if (!v || !v->thread_started || vcpu_dump_answered(v))
+		if (!v || vcpu_dump_answered(v))
 			continue;
 		vcpu_describe_exit(v, what, sizeof(what));
-		pr_warn("vCPU %u: no answer in 1 s: %s (last exit: %s)", i,
-			vm->pause_req ? "paused" : "busy inside devisor", what);
+		pr_warn("vCPU %u: no answer in 1 s: busy inside devisor (last "
+			"exit: %s)",
+			i, what);
 	}
-	pthread_mutex_unlock(&vm->stop_lock);
 }
 
 int vm_pause(struct vm *vm)

@@ -186,7 +186,8 @@ int vm_pause(struct vm *vm);
 /*
  * Has every vCPU log its registers and interrupt state (SIGUSR2), and
  * says which did not answer within a second: those are stuck inside
- * devisor, not in the guest.
+ * devisor, not in the guest. The caller keeps the VM from being destroyed
+ * meanwhile (main.c: under the lock that tears it down).
  */
 void vm_dump_vcpus(struct vm *vm);
 int vm_resume(struct vm *vm);

@@ -141,6 +141,18 @@ int sandbox_init(enum sandbox_mode m, void (*on_violation)(void))
 	mode = m;
 	if (m == SANDBOX_OFF)
 		return 0;
+	if (m == SANDBOX_LOG) {
+		uint32_t act = SECCOMP_RET_LOG;
+
+		/* A kernel without it would kill where it should log. */
+		if (syscall(SYS_seccomp, SECCOMP_GET_ACTION_AVAIL, 0, &act) <
+		    0) {
+			pr_err("seccomp: this kernel cannot log a call instead "
+			       "of stopping it (SECCOMP_RET_LOG, Linux 4.14+): "
+			       "use --seccomp true or false");
+			return -EOPNOTSUPP;
+		}
+	}
 	/*
 	 * glibc reads /etc/localtime on a process's first gmtime_r() or
 	 * timegm(), which the RTC may first call on a vCPU thread, whose

@@ -5,8 +5,9 @@
 /*
  * The seccomp sandbox (--seccomp): an allow-list of system calls per kind
  * of thread, as Firecracker and Cloud Hypervisor have, compiled with
- * libseccomp when devisor is built (util/sandbox_gen.c). Each thread installs its own filter when it starts
- * (sandbox_apply()); a thread inherits its creator's filter too, so the
+ * libseccomp when devisor is built (util/sandbox_gen.c). Each thread
+ * installs its own filter when it starts (sandbox_apply()); a thread
+ * inherits its creator's filter too, so the
  * main thread's list holds everything the threads it starts may do.
  * docs/sandbox.md lists what each kind may call and why.
  *

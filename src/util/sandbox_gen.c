@@ -540,11 +540,11 @@ static int emit(enum sandbox_kind kind)
 	}
 	printf("};\n\n");
 	fclose(f);
-	if (!n || n > SANDBOX_BPF_MAX || !pids) {
+	if (!n || n > SANDBOX_BPF_MAX || pids != 1) {
 		fprintf(stderr,
 			"sandbox-gen: %s filter: %u instructions (at most "
 			"%u), %u comparisons with the pid placeholder (want "
-			"some)\n",
+			"one)\n",
 			kind_names[kind], n, SANDBOX_BPF_MAX, pids);
 		return -EINVAL;
 	}
