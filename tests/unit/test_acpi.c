@@ -1120,11 +1120,11 @@ static void test_pc_dsdt_pci_host(void **state)
 	assert_int_equal(c.io[0].len, PCI_CONF1_SIZE);
 	assert_int_equal(c.nr_irq, 0);
 	assert_int_equal(c.nr_addr, 5);
-	/* Buses 0-255: the whole ECAM window. */
+	/* Bus 0: the whole ECAM window. */
 	assert_int_equal(c.addr[0].type, AML_ADDR_SPACE_BUS);
 	assert_int_equal(c.addr[0].min, 0);
-	assert_int_equal(c.addr[0].max, 255);
-	assert_int_equal(c.addr[0].len, 256);
+	assert_int_equal(c.addr[0].max, 0);
+	assert_int_equal(c.addr[0].len, 1);
 	/* All I/O ports but 0xcf8-0xcff pass through to the bus. */
 	assert_int_equal(c.addr[1].type, AML_ADDR_SPACE_IO);
 	assert_int_equal(c.addr[1].min, 0);
@@ -1194,15 +1194,15 @@ static void test_pc_mcfg(void **state)
 	assert_non_null(h);
 	assert_int_equal(h->revision, 1);
 	assert_int_equal(h->length, 36 + 8 + sizeof(a));
-	/* Reserved, then one allocation: segment 0, all 256 buses of ECAM. */
+	/* Reserved, then one allocation: segment 0, bus 0, the only one. */
 	for (unsigned int i = 0; i < 8; i++)
 		assert_int_equal(((const uint8_t *)(h + 1))[i], 0);
 	memcpy(&a, (const uint8_t *)(h + 1) + 8, sizeof(a));
 	assert_int_equal(a.base, PCI_ECAM_BASE);
 	assert_int_equal(a.segment, 0);
 	assert_int_equal(a.start_bus, 0);
-	assert_int_equal(a.end_bus, 255);
-	assert_int_equal(pc.m.pci->nr_buses, 256);
+	assert_int_equal(a.end_bus, 0);
+	assert_int_equal(pc.m.pci->nr_buses, 1);
 }
 
 /* The ICH's reset control byte at 0xcf9 reads back, beside CONFIG_ADDRESS. */
