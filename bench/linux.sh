@@ -58,6 +58,8 @@ cmdline="${L3_CMDLINE:-console=ttyS0 nokaslr tsc=reliable no_timer_check lpj=100
 cmdline="${cmdline/console=hvc0/console=ttyS0} bench.secs=$secs"
 # BENCH_TESTS=rr4k_qd1,rr4k_qd32: only those fio tests (bench/linux-init).
 [ -z "${BENCH_TESTS:-}" ] || cmdline+=" bench.tests=$BENCH_TESTS"
+# BENCH_PIN=CPU: fio in L3 on that CPU only (bench/linux-init).
+[ -z "${BENCH_PIN:-}" ] || cmdline+=" bench.pin=$BENCH_PIN"
 
 trace_setup
 # Which MSRs (x2APIC EOI 0x80b, ICR 0x830, TSC deadline 0x6e0, ...).
@@ -130,6 +132,7 @@ boot() {
 					$2 - a[$1] > 0 { print $1, $2 - a[$1] }' "$tmp/msr0" "$tmp/msr1")
 			fi
 			;;
+		"BENCH-IRQS "*) echo "DEVISOR-BENCH $vmm interrupts during ${line#BENCH-IRQS }" ;;
 		"BENCH-L3 error="*) echo "$vmm: ${line#BENCH-L3 }" >&2 ;;
 		"BENCH-L3 apic="*) [ -n "${apic[$vmm]:-}" ] || apic[$vmm]=${line#*=} ;;
 		*"Kernel panic"* | *"BUG: "* | *"general protection fault"* | *"stack guard page"*)
