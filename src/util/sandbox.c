@@ -26,14 +26,6 @@
 #include "util/sandbox_bpf.h"
 #endif
 
-#if defined(__SANITIZE_ADDRESS__)
-#define SANDBOX_ASAN 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define SANDBOX_ASAN 1
-#endif
-#endif
-
 static const char *const kind_names[SANDBOX_NR_KINDS] = SANDBOX_KIND_NAMES;
 
 static enum sandbox_mode mode;

@@ -11,6 +11,15 @@
 
 #include "util/sandbox.h"
 
+/* An ASan build: its run time's calls are in every list too. */
+#if defined(__SANITIZE_ADDRESS__)
+#define SANDBOX_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define SANDBOX_ASAN 1
+#endif
+#endif
+
 /*
  * tgkill is allowed for this process's pid only, which the build cannot
  * know: the filters compare with this value, above any pid (PID_MAX_LIMIT

@@ -33,14 +33,6 @@
 #include "kvm/arch.h"
 #include "util/sandbox_bpf.h"
 
-#if defined(__SANITIZE_ADDRESS__)
-#define SANDBOX_ASAN 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define SANDBOX_ASAN 1
-#endif
-#endif
-
 /*
  * Every thread: memory, locks, time, logging to stderr, signals to its
  * own process, and what glibc does on a thread's first malloc (a new
