@@ -197,10 +197,14 @@ static void selftest(enum sandbox_kind kind)
 static int load(enum sandbox_kind kind)
 {
 	const struct sandbox_bpf *f = &sandbox_bpf[kind];
-	struct sock_filter insns[SANDBOX_BPF_MAX];
+	/* Not on the stack: 8 KiB there is 8 KiB more of every thread's RSS. */
+	struct sock_filter *insns = malloc(f->len * sizeof(*insns));
 	struct sock_fprog prog = { .len = f->len, .filter = insns };
 	uint32_t pid = (uint32_t)getpid();
+	int ret = 0;
 
+	if (!insns)
+		return -ENOMEM;
 	memcpy(insns, f->insns, f->len * sizeof(insns[0]));
 	for (unsigned int i = 0; i < f->len; i++) {
 		struct sock_filter *in = &insns[i];
@@ -215,8 +219,9 @@ static int load(enum sandbox_kind kind)
 	/* A filter can only narrow what this thread and its children do. */
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0 ||
 	    syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog) < 0)
-		return -errno;
-	return 0;
+		ret = -errno;
+	free(insns);
+	return ret;
 }
 
 void sandbox_apply(enum sandbox_kind kind, const char *name)

@@ -27,7 +27,7 @@
  */
 #define SANDBOX_PID_PLACEHOLDER 0x3ffffffeu
 
-/* The longest filter the loader takes (ours are a few hundred). */
+/* The longest filter the generator writes (ours are a few hundred). */
 #define SANDBOX_BPF_MAX 1024
 
 /* System call numbers named in a violation's message. */
