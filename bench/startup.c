@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * Start-up and memory benchmark: boots a test guest that exits at once,
- * many times, under devisor and (when present) under QEMU with KVM, and
- * prints medians and ratios from the same run. Figures, not pass/fail.
+ * many times, under devisor and (when present) under QEMU with KVM, the
+ * VMMs taking turns run by run, and prints medians and ratios from the
+ * same run. Figures, not pass/fail.
  *
  *   bench/startup DEVISOR GUEST [RUNS]
  *
@@ -12,7 +13,7 @@
  * VMMs we also time spawn to exit and take ru_maxrss.
  *
  * BENCH_BASELINE=DEVISOR adds another devisor binary, "before", run the
- * same way right after ours (a before/after in one run).
+ * same way (a before/after in one run).
  *
  * BENCH_KVMTOOL=LKVM adds kvmtool (an lkvm built by hand; we never build
  * or ship it): the same guest with exit=reset, which ends it through the
@@ -118,158 +119,156 @@ static int run_one(char *const argv[], char *const envp[], struct sample *s)
 	return 0;
 }
 
-/* @want: the exit status of a good run, or -1 for any exit of its own. */
-static int run_many(const char *name, char *const argv[], char *const envp[],
-		    int want, int runs, double *wall, double *rss)
-{
-	double *su = calloc(runs, sizeof(double));
-	double *ov = calloc(runs, sizeof(double));
-	double *wa = calloc(runs, sizeof(double));
-	double *mr = calloc(runs, sizeof(double));
-	double *mk = calloc((size_t)runs * MARKS, sizeof(double));
-	char names[MARKS][16] = { { 0 } };
-	int nmarks = -1;
-	struct sample s;
-	int ok = 0;
+/*
+ * One VMM's command and its samples. @want: the exit status of a good
+ * run, or -1 for any exit of its own.
+ */
+struct series {
+	const char *name;
+	char *const *argv, *const *envp;
+	int want;
+	double *su, *ov, *wa, *mr, *mk;
+	char names[MARKS][16];
+	int nmarks, ok;
+	double wall, rss;
+};
 
-	for (int i = 0; i < runs; i++) {
-		if (run_one(argv, envp, &s) || s.status < 0 ||
-		    (want >= 0 && s.status != want)) {
-			fprintf(stderr, "%s: run %d failed (status %d)\n", name,
-				i, s.status);
-			continue;
-		}
-		su[ok] = s.startup_ms;
-		ov[ok] = s.overhead_kb;
-		wa[ok] = s.wall_ms;
-		mr[ok] = s.maxrss_kb;
-		/* Milestones only while every run names the same ones. */
-		if (nmarks < 0) {
-			nmarks = s.nmarks;
-			memcpy(names, s.mark, sizeof(names));
-		} else if (nmarks != s.nmarks) {
-			nmarks = 0;
-		}
-		for (int m = 0; m < nmarks && m < s.nmarks; m++)
-			mk[m * runs + ok] = s.mark_ms[m];
-		ok++;
+static void series_init(struct series *r, const char *name, char *const *argv,
+			char *const *envp, int want, int runs)
+{
+	*r = (struct series){ .name = name,
+			      .argv = argv,
+			      .envp = envp,
+			      .want = want,
+			      .nmarks = -1 };
+	r->su = calloc(runs, sizeof(double));
+	r->ov = calloc(runs, sizeof(double));
+	r->wa = calloc(runs, sizeof(double));
+	r->mr = calloc(runs, sizeof(double));
+	r->mk = calloc((size_t)runs * MARKS, sizeof(double));
+}
+
+static void series_run(struct series *r, int i, int runs)
+{
+	struct sample s = { .status = -1 };
+
+	if (run_one(r->argv, r->envp, &s) || s.status < 0 ||
+	    (r->want >= 0 && s.status != r->want)) {
+		fprintf(stderr, "%s: run %d failed (status %d)\n", r->name, i,
+			s.status);
+		return;
 	}
-	if (ok) {
-		*wall = median(wa, ok);
-		*rss = median(mr, ok);
-		printf("%-8s spawn to guest exit  %8.2f ms   max RSS %7.0f KiB"
-		       "   (median of %d)\n",
-		       name, *wall, *rss, ok);
-		if (su[0] >= 0)
-			printf("%-8s spawn to 1st KVM_RUN %8.2f ms   own RSS "
-			       "beyond guest RAM %5.0f KiB\n",
-			       name, median(su, ok), median(ov, ok));
-		if (nmarks > 0) {
-			printf("%-8s milestones, ms after spawn:", name);
-			for (int m = 0; m < nmarks; m++)
-				printf(" %s %.2f", names[m],
-				       median(mk + m * runs, ok));
-			printf("\n");
-		}
+	r->su[r->ok] = s.startup_ms;
+	r->ov[r->ok] = s.overhead_kb;
+	r->wa[r->ok] = s.wall_ms;
+	r->mr[r->ok] = s.maxrss_kb;
+	/* Milestones only while every run names the same ones. */
+	if (r->nmarks < 0) {
+		r->nmarks = s.nmarks;
+		memcpy(r->names, s.mark, sizeof(r->names));
+	} else if (r->nmarks != s.nmarks) {
+		r->nmarks = 0;
 	}
-	free(su);
-	free(ov);
-	free(wa);
-	free(mr);
-	free(mk);
-	return ok ? 0 : -1;
+	for (int m = 0; m < r->nmarks && m < s.nmarks; m++)
+		r->mk[m * runs + r->ok] = s.mark_ms[m];
+	r->ok++;
+}
+
+static void series_report(struct series *r, int runs)
+{
+	if (!r->ok) {
+		printf("%-8s no good run\n", r->name);
+		return;
+	}
+	r->wall = median(r->wa, r->ok);
+	r->rss = median(r->mr, r->ok);
+	printf("%-8s spawn to guest exit  %8.2f ms   max RSS %7.0f KiB"
+	       "   (median of %d)\n",
+	       r->name, r->wall, r->rss, r->ok);
+	if (r->su[0] >= 0)
+		printf("%-8s spawn to 1st KVM_RUN %8.2f ms   own RSS "
+		       "beyond guest RAM %5.0f KiB\n",
+		       r->name, median(r->su, r->ok), median(r->ov, r->ok));
+	if (r->nmarks > 0) {
+		printf("%-8s milestones, ms after spawn:", r->name);
+		for (int m = 0; m < r->nmarks; m++)
+			printf(" %s %.2f", r->names[m],
+			       median(r->mk + m * runs, r->ok));
+		printf("\n");
+	}
 }
 
 int main(int argc, char **argv)
 {
-	static char stats_env[] = "DEVISOR_STATS=1";
-	char *denv[] = { stats_env, NULL };
-	int runs = argc > 3 ? atoi(argv[3]) : 20;
-	double dwall = 0, drss = 0, qwall = 0, qrss = 0, kwall = 0, krss = 0;
+	static char stats_env[] = "DEVISOR_STATS=1", home[] = "HOME=/tmp";
+	char *denv[] = { stats_env, NULL }, *kenv[] = { home, NULL };
+	int runs = argc > 3 ? atoi(argv[3]) : 20, n = 0;
 	const char *kvmtool = getenv("BENCH_KVMTOOL");
 	const char *base = getenv("BENCH_BASELINE");
 	const char *qemu = "/usr/bin/qemu-system-x86_64";
+	struct series vmm[4];
 
-	if (argc < 3) {
+	if (argc < 3 || runs < 1) {
 		fprintf(stderr, "usage: %s DEVISOR GUEST [RUNS]\n", argv[0]);
 		return 2;
 	}
-	printf("start-up benchmark: guest %s, 256 MiB, 1 vCPU, %d runs\n",
-	       argv[2], runs);
-	{
-		char *dargv[] = { argv[1],    "run",  "--kernel", argv[2],
-				  "--memory", "256M", NULL };
+	char *dargv[] = { argv[1],    "run",  "--kernel", argv[2],
+			  "--memory", "256M", NULL };
+	char *bargv[] = { (char *)base, "run",	"--kernel", argv[2],
+			  "--memory",	"256M", NULL };
+	/* microvm: QEMU's leanest machine, no PCI, tiny firmware. */
+	char *qargv[] = { (char *)qemu,
+			  "-accel",
+			  "kvm",
+			  "-M",
+			  "microvm,x-option-roms=off,rtc=on,pit=on,"
+			  "pic=on,isa-serial=on",
+			  "-m",
+			  "256",
+			  "-nodefaults",
+			  "-display",
+			  "none",
+			  "-serial",
+			  "stdio",
+			  "-no-reboot",
+			  "-kernel",
+			  argv[2],
+			  "-device",
+			  "isa-debug-exit,iobase=0xf4,iosize=0x04",
+			  NULL };
+	char *kargv[] = {
+		(char *)kvmtool, "run",	      "-k", argv[2],	  "-m",
+		"256",		 "-c",	      "1",  "--console",  "serial",
+		"--network",	 "mode=none", "-p", "exit=reset", NULL
+	};
 
-		if (run_many("devisor", dargv, denv, 33, runs, &dwall, &drss))
-			return 1;
-		printf("targets: start-up < 5 ms, own memory < 3 MiB "
-		       "(Firecracker: <= 5 MiB, ~12 ms to its API socket)\n");
-	}
-	if (base) {
-		char *bargv[] = { (char *)base, "run",	"--kernel", argv[2],
-				  "--memory",	"256M", NULL };
-		double bwall, brss;
-
-		if (run_many("before", bargv, denv, 33, runs, &bwall, &brss) ==
-		    0)
-			printf("ratio before/devisor: spawn-to-exit %.2fx, max "
-			       "RSS %.2fx\n",
-			       bwall / dwall, brss / drss);
-	}
-	if (access(qemu, X_OK) == 0) {
-		/* microvm: QEMU's leanest machine, no PCI, tiny firmware. */
-		char *qargv[] = { (char *)qemu,
-				  "-accel",
-				  "kvm",
-				  "-M",
-				  "microvm,x-option-roms=off,rtc=on,pit=on,"
-				  "pic=on,isa-serial=on",
-				  "-m",
-				  "256",
-				  "-nodefaults",
-				  "-display",
-				  "none",
-				  "-serial",
-				  "stdio",
-				  "-no-reboot",
-				  "-kernel",
-				  argv[2],
-				  "-device",
-				  "isa-debug-exit,iobase=0xf4,iosize=0x04",
-				  NULL };
-
-		if (run_many("qemu", qargv, environ, 33, runs, &qwall, &qrss) ==
-		    0)
-			printf("ratio qemu/devisor: spawn-to-exit %.1fx, max "
-			       "RSS %.1fx\n",
-			       qwall / dwall, qrss / drss);
-	} else {
+	series_init(&vmm[n++], "devisor", dargv, denv, 33, runs);
+	if (base)
+		series_init(&vmm[n++], "before", bargv, denv, 33, runs);
+	if (access(qemu, X_OK) == 0)
+		series_init(&vmm[n++], "qemu", qargv, environ, 33, runs);
+	else
 		printf("qemu: %s not installed, no peer figures\n", qemu);
-	}
-	if (kvmtool) {
-		static char home[] = "HOME=/tmp";
-		char *kenv[] = { home, NULL };
-		char *kargv[] = { (char *)kvmtool,
-				  "run",
-				  "-k",
-				  argv[2],
-				  "-m",
-				  "256",
-				  "-c",
-				  "1",
-				  "--console",
-				  "serial",
-				  "--network",
-				  "mode=none",
-				  "-p",
-				  "exit=reset",
-				  NULL };
-
-		if (run_many("kvmtool", kargv, kenv, -1, runs, &kwall, &krss) ==
-		    0)
-			printf("ratio kvmtool/devisor: spawn-to-exit %.2fx, max "
-			       "RSS %.2fx\n",
-			       kwall / dwall, krss / drss);
-	}
+	if (kvmtool)
+		series_init(&vmm[n++], "kvmtool", kargv, kenv, -1, runs);
+	printf("start-up benchmark: guest %s, 256 MiB, 1 vCPU, %d runs of "
+	       "each VMM, taking turns\n",
+	       argv[2], runs);
+	/* In turns, so that the host's drift over the run hits all alike. */
+	for (int i = 0; i < runs; i++)
+		for (int v = 0; v < n; v++)
+			series_run(&vmm[v], i, runs);
+	for (int v = 0; v < n; v++)
+		series_report(&vmm[v], runs);
+	if (!vmm[0].ok)
+		return 1;
+	printf("targets: start-up < 5 ms, own memory < 3 MiB "
+	       "(Firecracker: <= 5 MiB, ~12 ms to its API socket)\n");
+	for (int v = 1; v < n; v++)
+		if (vmm[v].ok)
+			printf("ratio %s/devisor: spawn-to-exit %.2fx, max RSS "
+			       "%.2fx\n",
+			       vmm[v].name, vmm[v].wall / vmm[0].wall,
+			       vmm[v].rss / vmm[0].rss);
 	return 0;
 }
