@@ -79,7 +79,9 @@ CFLAGS	:= -std=gnu11 -O2 -g -Wall -Wextra -Werror -Wshadow \
 	   -D_GNU_SOURCE -DDEVISOR_VERSION='"$(VERSION)"' \
 	   -Isrc $(PKG_CFLAGS) $(PKG_DEFS) -pthread -MMD -MP $(SANFLAGS) \
 	   $(EXTRA_CFLAGS)
-LDFLAGS	:= -pthread $(SANFLAGS)
+# A binary names only the libraries it calls: x86's devisor not libfdt,
+# which only the arm64 board's tree needs (and the tests of it here).
+LDFLAGS	:= -pthread -Wl,--as-needed $(SANFLAGS)
 LDLIBS	:= $(PKG_LIBS)
 
 # Devices that only a PC has: the i8042, the CMOS RTC's port I/O (arm64

@@ -30,6 +30,11 @@ struct aml;
 struct device_desc {
 	struct aml *aml;
 	void *fdt;
+	/* The board's device_fdt_node(), with the library it builds with. */
+	int (*fdt_node)(struct device_desc *d, const char *name, uint64_t base,
+			uint64_t size, const char *compat,
+			unsigned int compat_len, int gsi, int level_triggered,
+			const char *clock_names, unsigned int clock_len);
 	/*
 	 * The interrupt specifier of @gsi in the tree's interrupt-parent
 	 * (the board's irqchip): fills @cells (room for 4), returns how many.
@@ -64,8 +69,8 @@ int devices_describe(struct vm *vm, struct device_desc *d);
  * @compat_len bytes with the last NUL), reg <@base @size> (two cells
  * each), and, unless @gsi is negative, interrupts from @d->fdt_irq.
  * @clock_names (NUL-separated, @clock_len bytes; 0 for none) each get
- * @d->fdt_clock. Returns the node's offset or -errno; -ENOSYS without
- * libfdt.
+ * @d->fdt_clock. Returns the node's offset or -errno; -ENOSYS when the
+ * board gave no @d->fdt_node (it builds no tree).
  */
 int device_fdt_node(struct device_desc *d, const char *name, uint64_t base,
 		    uint64_t size, const char *compat, unsigned int compat_len,
