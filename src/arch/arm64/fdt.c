@@ -407,50 +407,6 @@ unsigned int arm64_fdt_spi(unsigned int gsi, int level_triggered,
 	return 0;
 }
 
-/* device_fdt_node() of the devices that describe themselves. */
-static int device_node(struct device_desc *d, const char *name, uint64_t base,
-		       uint64_t size, const char *compat,
-		       unsigned int compat_len, int gsi, int level_triggered,
-		       const char *clock_names, unsigned int clock_len)
-{
-	fdt64_t reg[2] = { cpu_to_fdt64(base), cpu_to_fdt64(size) };
-	char node[64];
-	int off, ret;
-
-	if (!d->fdt)
-		return -EINVAL;
-	snprintf(node, sizeof(node), "%s@%llx", name, (unsigned long long)base);
-	off = fdt_add_subnode(d->fdt, 0, node);
-	if (off < 0)
-		return fdt_errno(off);
-	ret = fdt_setprop(d->fdt, off, "compatible", compat, compat_len);
-	if (!ret)
-		ret = fdt_setprop(d->fdt, off, "reg", reg, sizeof(reg));
-	if (!ret && gsi >= 0 && d->fdt_irq) {
-		uint32_t cells[4];
-		fdt32_t be[4];
-		unsigned int n = d->fdt_irq(gsi, level_triggered, cells);
-
-		for (unsigned int i = 0; i < n && i < 4; i++)
-			be[i] = cpu_to_fdt32(cells[i]);
-		ret = fdt_setprop(d->fdt, off, "interrupts", be,
-				  n * sizeof(be[0]));
-	}
-	if (!ret && clock_len) {
-		fdt32_t clk[4];
-		unsigned int n = 0;
-
-		for (unsigned int i = 0; i < clock_len && n < 4; i++)
-			if (!clock_names[i])
-				clk[n++] = cpu_to_fdt32(d->fdt_clock);
-		ret = fdt_setprop(d->fdt, off, "clocks", clk,
-				  n * sizeof(clk[0]));
-		if (!ret)
-			ret = fdt_setprop(d->fdt, off, "clock-names",
-					  clock_names, clock_len);
-	}
-	return ret ? fdt_errno(ret) : off;
-}
 int arm64_fdt_build(void *buf, size_t size, const struct arm64_fdt_config *c,
 		    struct vm *vm)
 {
