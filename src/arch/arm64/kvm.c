@@ -63,20 +63,7 @@ uint32_t arch_irq_line(unsigned int gsi)
 	return KVM_ARM_IRQ_TYPE_SPI << KVM_ARM_IRQ_TYPE_SHIFT | (32 + gsi);
 }
 
-uint64_t arch_vcpu_pc(struct vcpu *v)
-{
-	uint64_t pc;
-	struct kvm_one_reg reg = {
-		.id = KVM_REG_ARM64 | KVM_REG_SIZE_U64 | KVM_REG_ARM_CORE |
-		      (offsetof(struct kvm_regs, regs.pc) / sizeof(uint32_t)),
-		.addr = (uintptr_t)&pc,
-	};
-
-	if (ioctl(v->fd, KVM_GET_ONE_REG, &reg) < 0)
-		return 0;
-	return pc;
-}
-
+/* A 64-bit core register at @off in struct kvm_regs; *@ok false if not. */
 static uint64_t core_reg(struct vcpu *v, size_t off, bool *ok)
 {
 	uint64_t val = 0;
@@ -88,6 +75,14 @@ static uint64_t core_reg(struct vcpu *v, size_t off, bool *ok)
 
 	*ok = *ok && ioctl(v->fd, KVM_GET_ONE_REG, &reg) == 0;
 	return val;
+}
+
+uint64_t arch_vcpu_pc(struct vcpu *v)
+{
+	bool ok = true;
+	uint64_t pc = core_reg(v, offsetof(struct kvm_regs, regs.pc), &ok);
+
+	return ok ? pc : 0;
 }
 
 void arch_vcpu_describe(struct vcpu *v, char *buf, size_t len)
