@@ -19,6 +19,7 @@ static const char *const counter_names[STATS_NR_COUNTERS] = {
 	[STATS_VIRTIO_IRQS] = "virtio_irqs",
 	[STATS_BLK_REQS] = "blk_reqs",
 	[STATS_BLK_PASSES] = "blk_passes",
+	[STATS_BLK_QUIET] = "blk_quiet",
 };
 
 /* Untouched unless counting: zero pages, no resident memory. */

@@ -31,6 +31,7 @@ enum stats_counter {
 	STATS_VIRTIO_IRQS, /* used-buffer interrupts sent */
 	STATS_BLK_REQS, /* virtio-blk requests taken from a ring */
 	STATS_BLK_PASSES, /* virtio-blk passes over a ring */
+	STATS_BLK_QUIET, /* ... that left kicks off with requests in flight */
 	STATS_NR_COUNTERS
 };
 

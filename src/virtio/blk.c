@@ -37,6 +37,14 @@
  * for a kick we send ourselves, behind what else is ready.
  */
 #define BLK_BUDGET (BLK_QUEUE_SIZE / 2)
+/*
+ * With this many requests of a queue in the backend, the guest's kicks
+ * stay off: the next completion brings us back to the ring anyway, and a
+ * request waiting for it costs a disk this busy little, where a kick
+ * costs an exit per request. Below it a waiting request would leave the
+ * disk idle, so the guest kicks as before.
+ */
+#define BLK_QUIET_DEPTH 8
 #define IOV_ARENA_SIZE \
 	((size_t)BLK_QUEUE_SIZE * BLK_QUEUE_SIZE * sizeof(struct iovec))
 /* start_request(): the backend took it; done() completes it. */
@@ -87,6 +95,7 @@ struct vblk_queue {
 	uint32_t slots;
 	uint16_t free_head;
 	bool stalled; /* out of slots, kicks off: a completion resumes us */
+	bool quiet; /* BLK_QUIET_DEPTH in flight, kicks off: likewise */
 	/* Requests of this queue in the backend; a queue disable waits. */
 	unsigned int inflight;
 	bool draining;
@@ -439,6 +448,11 @@ static void process_queue(struct virtio_blk *blk, struct vblk_queue *bq)
 		r = pop_requests(blk, bq, &budget);
 		if (r)
 			break;
+		bq->quiet = bq->inflight >= BLK_QUIET_DEPTH;
+		if (bq->quiet) {
+			stats_add(STATS_BLK_QUIET, 1);
+			break;
+		}
 		virtq_set_notification(vq, true);
 	} while (!virtq_empty(vq));
 	/* Only with requests of a reset ring still in the backend. */
@@ -480,15 +494,14 @@ static void vblk_completion_cb(void *opaque, uint32_t events)
 			bq->draining = false;
 			virtio_dev_queue_disable_done(vdev, q);
 		}
-		if (bq->stalled && bq->free_head != NO_SLOT) {
-			bq->stalled = false;
-			if (virtio_dev_running(vdev) && bq->vq->ready) {
-				process_queue(blk, bq);
-				continue;
-			}
-		}
 		/* One interrupt per batch, if the driver wants it. */
 		virtio_dev_notify_queue(vdev, q);
+		if ((bq->stalled && bq->free_head != NO_SLOT) || bq->quiet) {
+			bq->stalled = false;
+			bq->quiet = false;
+			if (virtio_dev_running(vdev) && bq->vq->ready)
+				process_queue(blk, bq);
+		}
 	}
 	virtio_dev_unlock(vdev);
 }
@@ -501,6 +514,7 @@ static void vblk_reset(struct virtio_dev *vdev)
 		blk->queues[q].gen++;
 		blk->queues[q].slots = 0;
 		blk->queues[q].stalled = false;
+		blk->queues[q].quiet = false;
 		blk->queues[q].draining = false;
 	}
 	/*
@@ -529,6 +543,7 @@ static bool vblk_queue_disable(struct virtio_dev *vdev, unsigned int q)
 	bq->gen++;
 	bq->slots = 0;
 	bq->stalled = false;
+	bq->quiet = false;
 	bq->draining = bq->inflight > 0;
 	return bq->draining;
 }

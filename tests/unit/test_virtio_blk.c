@@ -1313,6 +1313,64 @@ static void test_kick_when_asked_event_idx(void **state)
 	kick_when_asked(get(state), true);
 }
 
+/* Whether a driver posting one more buffer now would kick. */
+static bool kicks_wanted(struct fix *f, uintptr_t event_idx)
+{
+	const uint64_t used = f->ring[0] + USED_OFF;
+
+	if (event_idx)
+		return vd_rd16(&f->vm, used + 4 + 8 * QSIZE) == f->avail_idx[0];
+	return !(vd_rd16(&f->vm, used) & VIRTQ_USED_F_NO_NOTIFY);
+}
+
+/*
+ * With BLK_QUIET_DEPTH (8) or more requests in flight the device leaves
+ * kicks off, and what the driver posts meanwhile, without a kick, is taken
+ * when they complete. Once nothing is in flight kicks are wanted again.
+ * The device lock holds the first batch in flight.
+ */
+static void quiet_at_depth(struct fix *f, bool event_idx)
+{
+	enum { DEEP = 16, MORE = 4 };
+	const uint64_t flags_gpa = f->ring[0] + USED_OFF;
+	const uint64_t avail_event = f->ring[0] + USED_OFF + 4 + 8 * QSIZE;
+	uint64_t st[DEEP + MORE];
+	uint16_t flags, ev;
+
+	bring_up_with(f, blk_features | (event_idx ? F_EVENT_IDX : 0), 1);
+	virtio_dev_lock(f->vdev);
+	post_reads(f, 0, DEEP, st);
+	notify_locked(f, 0);
+	/* What a driver reads after posting more (Linux: virtqueue_kick_prepare). */
+	post_reads(f, 0, MORE, st + DEEP);
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	flags = vd_rd16(&f->vm, flags_gpa);
+	ev = vd_rd16(&f->vm, avail_event);
+	virtio_dev_unlock(f->vdev);
+
+	if (event_idx)
+		/* Kick wanted if avail moved past avail_event: it has not. */
+		assert_false((uint16_t)(DEEP + MORE - ev - 1) < (uint16_t)MORE);
+	else
+		assert_true(flags & VIRTQ_USED_F_NO_NOTIFY);
+	/* No kick: the completions of the first batch bring the rest in. */
+	assert_true(wait_used(f, 0, DEEP + MORE));
+	for (int i = 0; i < DEEP + MORE; i++)
+		assert_int_equal(vd_rd8(&f->vm, st[i]), VIRTIO_BLK_S_OK);
+	/* Nothing in flight: the next request must be kicked for. */
+	assert_true(vd_wait_until(kicks_wanted, f, event_idx));
+}
+
+static void test_quiet_at_depth(void **state)
+{
+	quiet_at_depth(get(state), false);
+}
+
+static void test_quiet_at_depth_event_idx(void **state)
+{
+	quiet_at_depth(get(state), true);
+}
+
 static void test_packed(void **state)
 {
 	struct fix *f = get(state);
@@ -1394,6 +1452,8 @@ int main(void)
 		BOTH(test_packed, p_uring, p_sync),
 		BOTH(test_kick_when_asked, p_uring, p_sync),
 		BOTH(test_kick_when_asked_event_idx, p_uring, p_sync),
+		BOTH(test_quiet_at_depth, p_uring, p_sync),
+		BOTH(test_quiet_at_depth_event_idx, p_uring, p_sync),
 	};
 
 	if (getenv("BLK_TEST_VERBOSE"))
