@@ -271,7 +271,7 @@ fi
 echo
 echo "devisor's virtio-mmio against its virtio-pci (same boots):"
 for t in rr4k_qd1 rr4k_qd32 sr1m_qd4 rw4k_qd32; do
-	for k in "" .exits/kio .uexits/kio; do
+	for k in "" .exits/kio .uexits/kio .npf/kio .msr/kio .hlt/kio .intr/kio; do
 		V[mmio/$t$k]=${V[devisor/mmio.$t$k]:-}
 		V[pci/$t$k]=${V[devisor/pci.$t$k]:-}
 		line "$t$k" mmio pci
@@ -282,7 +282,7 @@ if [ -n "${BENCH_BASELINE:-}" ]; then
 	table devisor devisor-base
 	# Both run the MMIO disk too: the transport's own before and after.
 	for t in rr4k_qd1 rr4k_qd32 sr1m_qd4 rw4k_qd32; do
-		for k in "" .exits/kio .uexits/kio; do
+		for k in "" .exits/kio .uexits/kio .npf/kio .msr/kio .hlt/kio .intr/kio; do
 			line "mmio.$t$k" devisor devisor-base
 		done
 	done
