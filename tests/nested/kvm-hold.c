@@ -14,7 +14,9 @@
  * no soft-lockup report (tests/nested/stall-dump showed both CPUs in
  * asm_exc_int3/exc_int3 over __schedule+0x2ab, twice in five runs). With
  * one VM held for the whole run no count falls to zero, so the hundreds
- * of short-lived VMs of a run patch nothing.
+ * of short-lived VMs of a run patch nothing. Creating this first VM
+ * still flips the keys once, so l2-init starts it with the other CPUs
+ * offline and brings them back once it says it holds the VM.
  * It is a property of the test platform, not of devisor: on a real host
  * nothing needs it.
  */
