@@ -53,13 +53,6 @@ PKG_CFLAGS := $(if $(PKGS),$(shell $(PKG_CONFIG) --cflags $(PKGS)))
 # libseccomp is used at build time only (sandbox-gen, below).
 PKG_LINKED := $(filter-out libmicrohttpd slirp libseccomp,$(PKGS))
 PKG_LIBS := $(if $(PKG_LINKED),$(shell $(PKG_CONFIG) --libs $(PKG_LINKED)))
-# liburing is a few small functions: linked in from Debian's liburing.a,
-# it spares every start the loading and relocation of one more shared
-# object (bench/startup: spawn to exit and peak RSS).
-URING_A := $(if $(filter liburing,$(PKGS)),$(wildcard $(shell $(PKG_CONFIG) --variable=libdir liburing)/liburing.a))
-ifneq ($(URING_A),)
-PKG_LIBS := $(patsubst -luring,-l:liburing.a,$(PKG_LIBS))
-endif
 PKG_DEFS := $(foreach p,$(PKGS),-DHAVE_$(shell echo $(p) | tr a-z- A-Z_)=1)
 # Debian's libfdt-dev has no .pc file, and its :amd64 and :arm64 packages
 # conflict: libfdt is found by its header (the same for both), and a cross
