@@ -11,6 +11,38 @@
 #define SZ_2M (2ull << 20)
 
 /*
+ * Guest RAM at a 2 MiB-aligned host address. KVM maps a huge page into the
+ * guest (one nested page fault and one TLB entry for 2 MiB, not 512) only
+ * where the host and guest addresses agree modulo 2 MiB; a plain mmap() is
+ * only page-aligned. Each region's offset in the mapping is the sum of the
+ * sizes before it, which keeps its guest address's alignment as long as
+ * those sizes are multiples of 2 MiB (the board's RAM below the hole is).
+ */
+static void *map_ram(uint64_t size, int flags, int fd)
+{
+	uint64_t len = size + SZ_2M;
+	uint8_t *r, *a;
+	int err;
+
+	r = mmap(NULL, len, PROT_NONE,
+		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (r == MAP_FAILED)
+		return MAP_FAILED;
+	a = (uint8_t *)(((uintptr_t)r + SZ_2M - 1) & ~(uintptr_t)(SZ_2M - 1));
+	if (mmap(a, size, PROT_READ | PROT_WRITE, flags | MAP_FIXED, fd, 0) ==
+	    MAP_FAILED) {
+		err = errno;
+		munmap(r, len);
+		errno = err;
+		return MAP_FAILED;
+	}
+	if (a > r)
+		munmap(r, (size_t)(a - r));
+	munmap(a + size, (size_t)(r + len - (a + size)));
+	return a;
+}
+
+/*
  * Shared RAM: a memfd another process (a vhost-user back-end) can map
  * with the fd we pass it. MAP_SHARED, so no NORESERVE trick: the pages
  * come from shmem as the guest touches them.
@@ -26,7 +58,7 @@ static void *map_shared(uint64_t size, int *fdp)
 		close(fd);
 		return MAP_FAILED;
 	}
-	p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	p = map_ram(size, MAP_SHARED, fd);
 	if (p == MAP_FAILED) {
 		int err = errno;
 
@@ -63,8 +95,8 @@ static int init_map(struct guest_mem *m, const struct mem_region *map,
 	if (shared)
 		p = map_shared(ram_size, &m->fd);
 	else
-		p = mmap(NULL, ram_size, PROT_READ | PROT_WRITE,
-			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+		p = map_ram(ram_size,
+			    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1);
 	if (p == MAP_FAILED)
 		return -errno;
 	if (ram_size >= SZ_2M)
