@@ -189,7 +189,7 @@ static bool handle_exit(struct vcpu *v)
 
 static void dump(struct vcpu *v)
 {
-	char buf[512];
+	char buf[768];
 
 	arch_vcpu_describe(v, buf, sizeof(buf));
 	pr_warn("vCPU %u: %s; exits to devisor: %llu port I/O, %llu MMIO",

@@ -185,6 +185,35 @@ static const char *mp_state_name(uint32_t s)
 	}
 }
 
+/*
+ * The bytes at a guest virtual address, through the vCPU's own page tables:
+ * a hang report that names the instruction needs no symbol table.
+ */
+static void append_code(struct vcpu *v, char *buf, size_t len, size_t *n,
+			uint64_t gva)
+{
+	struct kvm_translation t = { .linear_address = gva };
+	uint8_t code[16];
+	size_t want = sizeof(code);
+
+	if (ioctl(v->fd, KVM_TRANSLATE, &t) < 0 || !t.valid) {
+		append(buf, len, n, "; code: not mapped");
+		return;
+	}
+	/* Stop at the page end: the next page may translate elsewhere. */
+	if ((gva & 4095) + want > 4096)
+		want = 4096 - (gva & 4095);
+	if (guest_read(&v->vm->mem, t.physical_address, code, want) < 0) {
+		append(buf, len, n, "; code: GPA %#llx outside RAM",
+		       (unsigned long long)t.physical_address);
+		return;
+	}
+	append(buf, len, n,
+	       "; code at GPA %#llx:", (unsigned long long)t.physical_address);
+	for (size_t i = 0; i < want; i++)
+		append(buf, len, n, " %02x", code[i]);
+}
+
 void arch_vcpu_describe(struct vcpu *v, char *buf, size_t len)
 {
 	struct kvm_regs r;
@@ -193,17 +222,21 @@ void arch_vcpu_describe(struct vcpu *v, char *buf, size_t len)
 	struct kvm_vcpu_events ev;
 	struct kvm_lapic_state l;
 	size_t n = 0;
+	bool have_regs;
 
 	buf[0] = '\0';
-	if (ioctl(v->fd, KVM_GET_REGS, &r) == 0)
+	have_regs = ioctl(v->fd, KVM_GET_REGS, &r) == 0;
+	if (have_regs)
 		append(buf, len, &n, "RIP %#llx RSP %#llx RFLAGS %#llx (IF %u)",
 		       (unsigned long long)r.rip, (unsigned long long)r.rsp,
 		       (unsigned long long)r.rflags,
 		       (unsigned int)(r.rflags >> 9) & 1);
 	if (ioctl(v->fd, KVM_GET_SREGS, &s) == 0)
-		append(buf, len, &n, " CS %#x CR0 %#llx CR3 %#llx CR4 %#llx",
+		append(buf, len, &n,
+		       " CS %#x CR0 %#llx CR2 %#llx CR3 %#llx CR4 %#llx",
 		       s.cs.selector, (unsigned long long)s.cr0,
-		       (unsigned long long)s.cr3, (unsigned long long)s.cr4);
+		       (unsigned long long)s.cr2, (unsigned long long)s.cr3,
+		       (unsigned long long)s.cr4);
 	if (ioctl(v->fd, KVM_GET_MP_STATE, &mp) == 0)
 		append(buf, len, &n, "; %s", mp_state_name(mp.mp_state));
 	if (ioctl(v->fd, KVM_GET_VCPU_EVENTS, &ev) == 0) {
@@ -219,6 +252,10 @@ void arch_vcpu_describe(struct vcpu *v, char *buf, size_t len)
 			append(buf, len, &n, ", NMIs masked");
 		if (ev.exception.injected || ev.exception.pending)
 			append(buf, len, &n, ", exception %u", ev.exception.nr);
+		if ((ev.exception.injected || ev.exception.pending) &&
+		    ev.exception.has_error_code)
+			append(buf, len, &n, " (error code %#x)",
+			       ev.exception.error_code);
 	}
 	/* The LAPIC page is in xAPIC layout even in x2APIC mode. */
 	if (ioctl(v->fd, KVM_GET_LAPIC, &l) == 0) {
@@ -233,6 +270,8 @@ void arch_vcpu_describe(struct vcpu *v, char *buf, size_t len)
 		       lapic_top(&l, 0x100), lapic_top(&l, 0x200), tpr & 0xff,
 		       lvtt, tmict);
 	}
+	if (have_regs)
+		append_code(v, buf, len, &n, r.rip);
 }
 
 /* kvmclock: what a Linux guest's clocksource and sched_clock read. */

@@ -29,5 +29,6 @@ const unsigned long arch_sandbox_vcpu_ioctls[] = {
 	KVM_GET_MP_STATE, /* arch_vcpu_describe() */
 	KVM_GET_VCPU_EVENTS,
 	KVM_GET_LAPIC,
+	KVM_TRANSLATE, /* the code bytes at RIP */
 	0,
 };
