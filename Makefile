@@ -76,7 +76,7 @@ endif
 
 CFLAGS	:= -std=gnu11 -O2 -g -Wall -Wextra -Werror -Wshadow \
 	   -Wno-unused-parameter -Wmissing-prototypes -Wstrict-prototypes \
-	   -D_GNU_SOURCE -DDEVISOR_VERSION='"$(VERSION)"' \
+	   -D_GNU_SOURCE \
 	   -Isrc $(PKG_CFLAGS) $(PKG_DEFS) -pthread -MMD -MP $(SANFLAGS) \
 	   $(EXTRA_CFLAGS)
 # A binary names only the libraries it calls: x86's devisor not libfdt,
@@ -99,7 +99,7 @@ endif
 SANDBOX_GEN_SRCS := src/util/sandbox_gen.c src/arch/$(ARCH)/sandbox.c
 SRCS	:= $(filter-out $(SANDBOX_GEN_SRCS),$(SRCS))
 LIBSRCS	:= $(filter-out src/main.c,$(SRCS))
-LIBOBJS	:= $(LIBSRCS:%.c=$(BUILD)/%.o)
+LIBOBJS	:= $(LIBSRCS:%.c=$(BUILD)/%.o) $(BUILD)/gen/version.o
 ifneq ($(filter libseccomp,$(PKGS)),)
 LIBOBJS	+= $(BUILD)/gen/sandbox_bpf.o
 SANDBOX_GEN_LIBS := $(shell $(PKG_CONFIG) --libs libseccomp)
@@ -143,6 +143,18 @@ $(BUILD)/gen/sandbox_bpf.c: $(BUILD)/sandbox-gen
 
 $(BUILD)/gen/sandbox_bpf.o: $(BUILD)/gen/sandbox_bpf.c
 	$(CC) $(CFLAGS) -c -o $@ $<
+
+# Rewritten only when `git describe` changes (src/version.h says why).
+$(BUILD)/gen/version.c: FORCE
+	@mkdir -p $(dir $@)
+	@printf '#include "version.h"\nconst char devisor_version[] = "%s";\n' \
+		'$(VERSION)' > $@.tmp
+	@cmp -s $@.tmp $@ && rm -f $@.tmp || mv $@.tmp $@
+
+$(BUILD)/gen/version.o: $(BUILD)/gen/version.c
+	$(CC) $(CFLAGS) -c -o $@ $<
+
+FORCE:
 
 $(BUILD)/libdevisor.a: $(LIBOBJS)
 	@rm -f $@

@@ -29,6 +29,7 @@
 #include "util/sandbox.h"
 #include "util/stats.h"
 #include "vfio/vfio.h"
+#include "version.h"
 
 /* The board, and with it the architecture: a PC. */
 static const struct board_ops *board;
@@ -1134,7 +1135,7 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	if (!strcmp(argv[1], "--version") || !strcmp(argv[1], "-V")) {
-		printf("devisor %s\n", DEVISOR_VERSION);
+		printf("devisor %s\n", devisor_version);
 		return 0;
 	}
 	if (!strcmp(argv[1], "run"))

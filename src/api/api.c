@@ -19,6 +19,7 @@
 #include <cjson/cJSON.h>
 
 #include "backend/net.h"
+#include "version.h"
 
 #define API_PREFIX "/api/v1/"
 
@@ -181,8 +182,8 @@ static void do_ping(struct api *api, struct api_response *r)
 	cJSON *o = cJSON_CreateObject(), *f;
 
 	if (o) {
-		cJSON_AddStringToObject(o, "build_version", DEVISOR_VERSION);
-		cJSON_AddStringToObject(o, "version", DEVISOR_VERSION);
+		cJSON_AddStringToObject(o, "build_version", devisor_version);
+		cJSON_AddStringToObject(o, "version", devisor_version);
 		cJSON_AddNumberToObject(o, "pid", getpid());
 		f = cJSON_AddArrayToObject(o, "features");
 		cJSON_AddItemToArray(f, cJSON_CreateString("kvm"));

@@ -41,6 +41,7 @@
 #include "util/file.h"
 #include "util/log.h"
 #include "vfio/pci.h"
+#include "version.h"
 
 #define COM1_PORT 0x3f8
 #define COM1_IRQ 4
@@ -578,7 +579,7 @@ static int install_smbios(struct vm *vm, const struct vm_config *cfg,
 	uint64_t low = x86_low_ram_end(&vm->mem);
 	char vendor[13];
 	struct smbios_config sc = {
-		.version = DEVISOR_VERSION,
+		.version = devisor_version,
 		.serial = cfg->platform.serial,
 		.nr_cpus = vm->nr_cpus,
 		.ram_low = low,

@@ -13,6 +13,7 @@
 
 #include "hw/nvme/nvme_int.h"
 #include "util/log.h"
+#include "version.h"
 
 #define SQE_SIZE 64
 #define CQE_SIZE 16
@@ -1121,7 +1122,7 @@ struct nvme_ctrl *nvme_create(struct dma_space *dma, struct blk_backend *be,
 	pad_copy(n->sn, sizeof(n->sn),
 		 cfg->serial ? cfg->serial : info->serial);
 	pad_copy(n->mn, sizeof(n->mn), "devisor NVMe");
-	pad_copy(n->fr, sizeof(n->fr), DEVISOR_VERSION);
+	pad_copy(n->fr, sizeof(n->fr), devisor_version);
 	make_ids(n, cfg->serial ? cfg->serial : info->serial);
 	nvme_features_reset(n);
 	n->created_ns = monotonic_ns();
