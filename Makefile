@@ -160,7 +160,27 @@ $(BUILD)/libdevisor.a: $(LIBOBJS)
 	@rm -f $@
 	$(AR) rcs $@ $^
 
-$(BUILD)/devisor: $(BUILD)/src/main.o $(BUILD)/libdevisor.a
+# devisor links its objects in this order: what every VM runs first, what
+# a VM may never use last (passthrough, NVMe, the IOMMUs, vhost, the API,
+# virtio devices and their back-ends). The kernel maps a binary's text
+# 64 KiB around each page touched (fault-around), so code that sits among
+# the start-up code is resident whether it runs or not: grouped at the end
+# it stays out of a small VM's memory (bench/run startup: 80 KiB less peak
+# RSS for the tiny guest).
+COLD_SRCS := $(filter src/api/% src/vfio/% src/iommu/% src/hw/nvme/% \
+	       src/vhost/% src/virtio/blk.c src/virtio/console.c \
+	       src/virtio/iommu.c src/virtio/net.c src/virtio/rng.c \
+	       src/virtio/vhost_user_blk.c src/virtio/vhost_vsock.c \
+	       src/virtio/vsock.c src/backend/block% src/backend/net% \
+	       src/backend/vsock_unix.c src/pci/sriov.c,$(LIBSRCS))
+ifeq ($(ARCH),x86)
+COLD_SRCS += src/hw/pl011.c src/hw/pl031.c
+endif
+COLD_OBJS := $(COLD_SRCS:%.c=$(BUILD)/%.o)
+DEVISOR_OBJS := $(BUILD)/src/main.o $(filter-out $(COLD_OBJS),$(LIBOBJS)) \
+		$(COLD_OBJS)
+
+$(BUILD)/devisor: $(DEVISOR_OBJS)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 $(UNIT_HELPER_OBJS): CFLAGS += -Itests/unit
