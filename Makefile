@@ -171,8 +171,11 @@ COLD_SRCS := $(filter src/api/% src/vfio/% src/iommu/% src/hw/nvme/% \
 	       src/vhost/% src/virtio/blk.c src/virtio/console.c \
 	       src/virtio/iommu.c src/virtio/net.c src/virtio/rng.c \
 	       src/virtio/vhost_user_blk.c src/virtio/vhost_vsock.c \
-	       src/virtio/vsock.c src/backend/block% src/backend/net% \
-	       src/backend/vsock_unix.c src/pci/sriov.c,$(LIBSRCS))
+	       src/virtio/vsock.c src/virtio/virtio.c src/virtio/queue.c \
+	       src/virtio/mmio.c src/virtio/pci.c src/kvm/dma.c \
+	       src/util/iov.c src/pci/msix.c src/backend/block% \
+	       src/backend/net% src/backend/vsock_unix.c src/pci/sriov.c,\
+	       $(LIBSRCS))
 ifeq ($(ARCH),x86)
 COLD_SRCS += src/hw/pl011.c src/hw/pl031.c
 endif
