@@ -124,6 +124,7 @@ struct disk_config config_disk_defaults(void)
 	return (struct disk_config){ .engine = BLK_ENGINE_AUTO,
 				     .transport = TRANSPORT_PCI,
 				     .packed = true,
+				     .poll_us = CONFIG_DISK_POLL_US,
 				     .addr = CONFIG_PCI_AUTO };
 }
 
@@ -187,6 +188,12 @@ static int disk_key(const char *key, char *val, struct disk_config *d,
 	} else if (!strcmp(key, "packed")) {
 		if (config_parse_bool(val, &d->packed))
 			FAIL("disk packed takes on or off, not '%s'", val);
+	} else if (!strcmp(key, "poll")) {
+		if (parse_uint(val, 0, CONFIG_DISK_POLL_MAX_US, &n))
+			FAIL("disk poll takes microseconds from 0 (off) to %u, "
+			     "not '%s'",
+			     CONFIG_DISK_POLL_MAX_US, val);
+		d->poll_us = n;
 	} else if (!strcmp(key, "queues")) {
 		if (parse_uint(val, 1, CONFIG_DISK_MAX_QUEUES, &n))
 			FAIL("disk queues takes a number from 1 to 16, not "
@@ -202,17 +209,19 @@ static int disk_key(const char *key, char *val, struct disk_config *d,
 int config_parse_disk(char *spec, struct disk_config *d, char *err,
 		      size_t errlen)
 {
-	int ret = parse_blk_spec("disk",
-				 "path, readonly, transport, direct, engine, "
-				 "queues, packed, serial, addr, vhost-user",
-				 disk_key, spec, d, err, errlen);
+	int ret =
+		parse_blk_spec("disk",
+			       "path, readonly, transport, direct, engine, "
+			       "queues, packed, poll, serial, addr, vhost-user",
+			       disk_key, spec, d, err, errlen);
 
 	if (ret)
 		return ret;
 	/* The back-end owns the image and how it is read. */
-	if (d->vhost_user && (d->path || d->readonly || d->direct ||
-			      d->engine != BLK_ENGINE_AUTO || d->nr_queues ||
-			      d->serial[0] || !d->packed))
+	if (d->vhost_user &&
+	    (d->path || d->readonly || d->direct ||
+	     d->engine != BLK_ENGINE_AUTO || d->nr_queues || d->serial[0] ||
+	     !d->packed || d->poll_us != CONFIG_DISK_POLL_US))
 		FAIL("disk vhost-user=SOCKET takes only transport= and addr= "
 		     "(the back-end has the image)");
 	if (d->addr != CONFIG_PCI_AUTO && d->transport == TRANSPORT_MMIO)

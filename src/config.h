@@ -33,11 +33,17 @@ struct disk_config {
 	enum virtio_transport_kind transport;
 	unsigned int nr_queues; /* 0: config_disk_queues() decides */
 	bool packed; /* offer VIRTIO_F_RING_PACKED (QEMU's packed=, default on) */
+	/* I/O thread polling, microseconds at most (virtio_blk_set_poll()) */
+	unsigned int poll_us;
 	char serial[BLK_SERIAL_LEN + 1];
 	int addr; /* devfn on bus 0, or CONFIG_PCI_AUTO */
 	unsigned int vfs; /* --nvme: SR-IOV VFs offered, 0..CONFIG_NVME_MAX_VFS */
 	bool removed; /* through the API: not built again at a reboot */
 };
+
+/* --disk poll='s default and bound, in microseconds. */
+#define CONFIG_DISK_POLL_US 50
+#define CONFIG_DISK_POLL_MAX_US 1000
 
 /* VFs of an NVMe PF live in functions 1-7 of its slot (docs/nvme.md). */
 #define CONFIG_NVME_MAX_VFS 7
@@ -47,8 +53,8 @@ struct disk_config {
 struct disk_config config_disk_defaults(void);
 
 /* "path=IMG[,readonly=on][,transport=pci|mmio][,direct=on]
- *  [,engine=auto|io_uring|sync][,queues=N][,packed=on|off][,serial=S]
- *  [,addr=DD.F]"; a bare
+ *  [,engine=auto|io_uring|sync][,queues=N][,packed=on|off][,poll=US]
+ *  [,serial=S][,addr=DD.F]"; a bare
  *  IMG works too; or "vhost-user=SOCKET[,transport=pci|mmio][,addr=DD.F]". Points into @spec, which must outlive @out. */
 int config_parse_disk(char *spec, struct disk_config *out, char *err,
 		      size_t errlen);

@@ -440,6 +440,11 @@ int blk_completion_fd(const struct blk_backend *b)
 	return b->efd;
 }
 
+bool blk_completions_pending(const struct blk_backend *b)
+{
+	return b->done_head || (b->ops->pending && b->ops->pending(b));
+}
+
 void blk_process_completions(struct blk_backend *b)
 {
 	struct blk_req *req, *next;

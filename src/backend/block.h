@@ -173,6 +173,9 @@ int blk_completion_fd(const struct blk_backend *b);
  * blk_drain() or blk_close().
  */
 void blk_process_completions(struct blk_backend *b);
+/* Whether blk_process_completions() has work, without a system call (the
+ * I/O thread's poll). */
+bool blk_completions_pending(const struct blk_backend *b);
 
 /* Waits for every submitted request and runs its done(). */
 void blk_drain(struct blk_backend *b);

@@ -27,6 +27,8 @@ struct blk_engine_ops {
 	void (*flush)(struct blk_backend *b);
 	/* Optional: finishes I/O that completed, e.g. reaps a ring. */
 	void (*reap)(struct blk_backend *b);
+	/* Optional: whether reap() would find something (no system call). */
+	bool (*pending)(const struct blk_backend *b);
 	/*
 	 * Optional: waits for I/O in flight. 1 after waiting (or with work
 	 * queued), 0 when the engine holds nothing, or -errno.

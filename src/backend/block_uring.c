@@ -223,6 +223,13 @@ static void uring_reap(struct blk_backend *b)
 		uring_issue(b, pend_pop(u));
 }
 
+static bool uring_pending(const struct blk_backend *b)
+{
+	struct uring *u = b->engine;
+
+	return io_uring_cq_ready(&u->ring) > 0;
+}
+
 static int uring_wait(struct blk_backend *b)
 {
 	struct uring *u = b->engine;
@@ -299,6 +306,7 @@ const struct blk_engine_ops blk_uring_engine = {
 	.start = uring_start,
 	.flush = uring_flush,
 	.reap = uring_reap,
+	.pending = uring_pending,
 	.wait = uring_wait,
 	.close = uring_close,
 };

@@ -29,21 +29,93 @@ struct evloop {
 	/* Held while a callback runs; evloop_del takes it to wait one out. */
 	pthread_mutex_t lock;
 	struct handler *handlers;
+	struct evloop_poller *pollers;
+	uint64_t poll_ns; /* the window now, adapted (evloop.h) */
+	uint64_t poll_start; /* when the last window that found nothing opened */
 	bool stop;
 	char name[16];
 };
+
+/* The first window, and the smallest worth opening. */
+#define POLL_MIN_NS 4000ull
+
+static uint64_t poll_max(const struct evloop *loop)
+{
+	uint64_t max = 0;
+
+	for (const struct evloop_poller *p = loop->pollers; p; p = p->next)
+		if (p->max_ns > max)
+			max = p->max_ns;
+	return max;
+}
+
+/*
+ * Lock held. True if a poller found work; false after a window with none
+ * (the loop then sleeps, and poll_adapt() sees how long for).
+ */
+static bool poll_pollers(struct evloop *loop)
+{
+	uint64_t max = poll_max(loop), end;
+	bool found = false;
+
+	if (!max)
+		return false;
+	if (loop->poll_ns > max)
+		loop->poll_ns = max;
+	for (struct evloop_poller *p = loop->pollers; p; p = p->next)
+		p->begin(p->opaque);
+	loop->poll_start = monotonic_ns();
+	end = loop->poll_start + loop->poll_ns;
+	do {
+		for (struct evloop_poller *p = loop->pollers; p; p = p->next)
+			found |= p->poll(p->opaque);
+	} while (!found && monotonic_ns() < end);
+	for (struct evloop_poller *p = loop->pollers; p; p = p->next)
+		found |= p->end(p->opaque);
+	if (found)
+		loop->poll_start = 0;
+	return found;
+}
+
+/*
+ * After a sleep that followed a window: QEMU's rule. Work that came
+ * within @max of the window's start but after its end widens it; work
+ * that took longer than @max narrows it (polling that long is waste).
+ */
+static void poll_adapt(struct evloop *loop)
+{
+	uint64_t max = poll_max(loop), slept;
+
+	if (!loop->poll_start || !max)
+		return;
+	slept = monotonic_ns() - loop->poll_start;
+	loop->poll_start = 0;
+	if (slept <= loop->poll_ns)
+		return;
+	if (slept > max) {
+		loop->poll_ns /= 2;
+		if (loop->poll_ns < POLL_MIN_NS)
+			loop->poll_ns = 0;
+	} else if (loop->poll_ns < max) {
+		loop->poll_ns = loop->poll_ns ? loop->poll_ns * 2 : POLL_MIN_NS;
+		if (loop->poll_ns > max)
+			loop->poll_ns = max;
+	}
+}
 
 static void *evloop_thread(void *arg)
 {
 	struct evloop *loop = arg;
 	struct epoll_event evs[32];
+	bool busy = false;
 	sigset_t set;
 
 	sigfillset(&set);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	sandbox_apply(SANDBOX_IO, loop->name);
 	for (;;) {
-		int n = epoll_wait(loop->epfd, evs, 32, -1);
+		/* After a window that found work, only a look at the fds. */
+		int n = epoll_wait(loop->epfd, evs, 32, busy ? 0 : -1);
 
 		if (n < 0) {
 			if (errno == EINTR)
@@ -56,6 +128,8 @@ static void *evloop_thread(void *arg)
 			pthread_mutex_unlock(&loop->lock);
 			break;
 		}
+		if (!busy)
+			poll_adapt(loop);
 		for (int i = 0; i < n; i++) {
 			struct handler *h = evs[i].data.ptr;
 
@@ -66,6 +140,7 @@ static void *evloop_thread(void *arg)
 					break;
 				}
 		}
+		busy = loop->pollers && poll_pollers(loop);
 		pthread_mutex_unlock(&loop->lock);
 	}
 	return NULL;
@@ -169,4 +244,33 @@ int evloop_del(struct evloop *loop, int fd)
 		pthread_mutex_unlock(&loop->lock);
 	free(h);
 	return h ? 0 : -ENOENT;
+}
+
+void evloop_add_poller(struct evloop *loop, struct evloop_poller *p)
+{
+	bool self = pthread_equal(pthread_self(), loop->thread);
+
+	if (!self)
+		pthread_mutex_lock(&loop->lock);
+	p->next = loop->pollers;
+	loop->pollers = p;
+	if (!self)
+		pthread_mutex_unlock(&loop->lock);
+}
+
+void evloop_del_poller(struct evloop *loop, struct evloop_poller *p)
+{
+	bool self = pthread_equal(pthread_self(), loop->thread);
+
+	if (!self)
+		pthread_mutex_lock(&loop->lock);
+	for (struct evloop_poller **pp = &loop->pollers; *pp;
+	     pp = &(*pp)->next) {
+		if (*pp == p) {
+			*pp = p->next;
+			break;
+		}
+	}
+	if (!self)
+		pthread_mutex_unlock(&loop->lock);
 }

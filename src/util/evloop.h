@@ -2,6 +2,7 @@
 #ifndef DEVISOR_UTIL_EVLOOP_H
 #define DEVISOR_UTIL_EVLOOP_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 /*
@@ -24,5 +25,31 @@ int evloop_add(struct evloop *loop, int fd, uint32_t events, evloop_cb cb,
  * @fd that is running, so the caller may free @opaque afterwards.
  */
 int evloop_del(struct evloop *loop, int fd);
+
+/*
+ * Polling, as QEMU's AioContext polls for its I/O threads: after a pass
+ * the loop calls its pollers for a while before it sleeps, so that work
+ * the guest posts meanwhile (a request in a ring whose kicks are off)
+ * costs neither a notification exit nor a thread wake-up. The window
+ * adapts between 0 and the largest @max_ns of the pollers: it grows
+ * while what woke the loop came a little after the window closed, and
+ * shrinks when nothing comes within @max_ns.
+ */
+struct evloop_poller {
+	/* Polling starts: the poller turns its notifications off. */
+	void (*begin)(void *opaque);
+	/* Does the work found, if any; true if there was some. */
+	bool (*poll)(void *opaque);
+	/* Polling ends: notifications on again; true if work came meanwhile. */
+	bool (*end)(void *opaque);
+	void *opaque;
+	uint64_t max_ns;
+	struct evloop_poller *next; /* the loop's */
+};
+
+/* From the loop thread only (a device's setup or teardown there), or
+ * before any callback can run for @p's device. */
+void evloop_add_poller(struct evloop *loop, struct evloop_poller *p);
+void evloop_del_poller(struct evloop *loop, struct evloop_poller *p);
 
 #endif

@@ -20,6 +20,7 @@ static const char *const counter_names[STATS_NR_COUNTERS] = {
 	[STATS_BLK_REQS] = "blk_reqs",
 	[STATS_BLK_PASSES] = "blk_passes",
 	[STATS_BLK_QUIET] = "blk_quiet",
+	[STATS_BLK_POLLED] = "blk_polled",
 };
 
 /* Untouched unless counting: zero pages, no resident memory. */

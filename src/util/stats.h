@@ -32,6 +32,7 @@ enum stats_counter {
 	STATS_BLK_REQS, /* virtio-blk requests taken from a ring */
 	STATS_BLK_PASSES, /* virtio-blk passes over a ring */
 	STATS_BLK_QUIET, /* ... that left kicks off with requests in flight */
+	STATS_BLK_POLLED, /* ... started by the I/O thread's poll, not a kick */
 	STATS_NR_COUNTERS
 };
 

@@ -112,6 +112,8 @@ struct virtio_blk {
 	bool discard;
 	bool write_zeroes;
 	bool closing; /* blk_close() from destroy: done() only frees */
+	bool polling; /* inside the I/O thread's poll: kicks stay off */
+	struct evloop_poller poller;
 	/* Requests in the backend, and whether a reset waits for them. */
 	unsigned int inflight;
 	bool draining;
@@ -453,6 +455,9 @@ static void process_queue(struct virtio_blk *blk, struct vblk_queue *bq)
 			stats_add(STATS_BLK_QUIET, 1);
 			break;
 		}
+		/* The I/O thread's poll watches the ring; its end turns kicks on. */
+		if (blk->polling)
+			break;
 		virtq_set_notification(vq, true);
 	} while (!virtq_empty(vq));
 	/* Only with requests of a reset ring still in the backend. */
@@ -475,13 +480,11 @@ static void vblk_queue_notify(struct virtio_dev *vdev, unsigned int q)
 	process_queue(blk, &blk->queues[q]);
 }
 
-/* The completion eventfd, on the I/O thread. */
-static void vblk_completion_cb(void *opaque, uint32_t events)
+/* Completions to hand back, on the I/O thread; the device lock held. */
+static void completions(struct virtio_blk *blk)
 {
-	struct virtio_blk *blk = opaque;
 	struct virtio_dev *vdev = &blk->vdev;
 
-	virtio_dev_lock(vdev);
 	blk_process_completions(blk->be);
 	if (blk->draining && !blk->inflight) {
 		blk->draining = false;
@@ -503,7 +506,84 @@ static void vblk_completion_cb(void *opaque, uint32_t events)
 				process_queue(blk, bq);
 		}
 	}
-	virtio_dev_unlock(vdev);
+}
+
+/* The completion eventfd, on the I/O thread. */
+static void vblk_completion_cb(void *opaque, uint32_t events)
+{
+	struct virtio_blk *blk = opaque;
+
+	virtio_dev_lock(&blk->vdev);
+	completions(blk);
+	virtio_dev_unlock(&blk->vdev);
+}
+
+/*
+ * The I/O thread's poll (evloop.h): while it lasts the rings' kicks stay
+ * off and the thread itself looks for requests and completions.
+ */
+static bool queue_live(struct virtio_blk *blk, struct vblk_queue *bq)
+{
+	return virtio_dev_running(&blk->vdev) && bq->vq->ready;
+}
+
+static void vblk_poll_begin(void *opaque)
+{
+	struct virtio_blk *blk = opaque;
+
+	virtio_dev_lock(&blk->vdev);
+	blk->polling = true;
+	for (unsigned int q = 0; q < blk->vdev.nr_queues; q++)
+		if (queue_live(blk, &blk->queues[q]))
+			virtq_set_notification(blk->queues[q].vq, false);
+	virtio_dev_unlock(&blk->vdev);
+}
+
+static bool vblk_poll(void *opaque)
+{
+	struct virtio_blk *blk = opaque;
+	bool found = false;
+
+	virtio_dev_lock(&blk->vdev);
+	if (blk_completions_pending(blk->be)) {
+		completions(blk);
+		found = true;
+	}
+	for (unsigned int q = 0; q < blk->vdev.nr_queues; q++) {
+		struct vblk_queue *bq = &blk->queues[q];
+
+		if (queue_live(blk, bq) && !bq->stalled && !bq->quiet &&
+		    !virtq_empty(bq->vq)) {
+			stats_add(STATS_BLK_POLLED, 1);
+			process_queue(blk, bq);
+			found = true;
+		}
+	}
+	virtio_dev_unlock(&blk->vdev);
+	return found;
+}
+
+static bool vblk_poll_end(void *opaque)
+{
+	struct virtio_blk *blk = opaque;
+	bool found = false;
+
+	virtio_dev_lock(&blk->vdev);
+	blk->polling = false;
+	for (unsigned int q = 0; q < blk->vdev.nr_queues; q++) {
+		struct vblk_queue *bq = &blk->queues[q];
+
+		/* Stalled and quiet queues wait for a completion instead. */
+		if (!queue_live(blk, bq) || bq->stalled || bq->quiet)
+			continue;
+		virtq_set_notification(bq->vq, true);
+		if (!virtq_empty(bq->vq)) {
+			process_queue(blk, bq);
+			found = true;
+		}
+	}
+	virtio_dev_unlock(&blk->vdev);
+	return found;
 }
 
 static void vblk_reset(struct virtio_dev *vdev)
@@ -565,6 +645,8 @@ static void vblk_stop(struct virtio_dev *vdev)
 {
 	struct virtio_blk *blk = to_blk(vdev);
 
+	if (blk->poller.max_ns)
+		evloop_del_poller(blk->loop, &blk->poller);
 	evloop_del(blk->loop, blk_completion_fd(blk->be));
 }
 
@@ -728,4 +810,20 @@ fail:
 	}
 	errno = -err;
 	return NULL;
+}
+
+void virtio_blk_set_poll(struct virtio_dev *vdev, uint64_t max_ns)
+{
+	struct virtio_blk *blk = to_blk(vdev);
+
+	if (!max_ns || blk->poller.max_ns)
+		return;
+	blk->poller = (struct evloop_poller){
+		.begin = vblk_poll_begin,
+		.poll = vblk_poll,
+		.end = vblk_poll_end,
+		.opaque = blk,
+		.max_ns = max_ns,
+	};
+	evloop_add_poller(blk->loop, &blk->poller);
 }

@@ -9,6 +9,8 @@
  * completed from the backend's completion eventfd on the same thread.
  * docs/virtio.md ("virtio-blk") describes the request path.
  */
+#include <stdint.h>
+
 struct blk_backend;
 struct evloop;
 struct virtio_dev;
@@ -28,6 +30,13 @@ struct vm;
 struct virtio_dev *virtio_blk_create(struct vm *vm, struct blk_backend *be,
 				     struct evloop *loop,
 				     unsigned int nr_queues);
+
+/*
+ * Lets the I/O thread poll the device's rings and its back-end's
+ * completions for up to @max_ns after each pass before it sleeps
+ * (evloop.h; --disk poll=). 0 leaves it off. Once, before the guest runs.
+ */
+void virtio_blk_set_poll(struct virtio_dev *vdev, uint64_t max_ns);
 
 /*
  * A virtio-blk device whose queue a vhost-user back-end listening on

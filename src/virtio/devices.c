@@ -48,8 +48,10 @@ struct virtio_dev *virtio_disk_create(struct vm *vm,
 	if (!vdev) {
 		blk_close(be);
 		errno = ENODEV;
-	} else if (!dc->packed) {
-		vdev->core_features_off |= 1ull << VIRTQ_F_RING_PACKED;
+	} else {
+		if (!dc->packed)
+			vdev->core_features_off |= 1ull << VIRTQ_F_RING_PACKED;
+		virtio_blk_set_poll(vdev, dc->poll_us * 1000ull);
 	}
 	return vdev;
 }

@@ -39,6 +39,7 @@ static void test_disk_good(void **state)
 	assert_int_equal(d.nr_queues, 0);
 	assert_int_equal(d.engine, BLK_ENGINE_AUTO);
 	assert_true(d.packed);
+	assert_int_equal(d.poll_us, CONFIG_DISK_POLL_US);
 	/* No queues=: one per vCPU on PCI, up to 16; one on MMIO. */
 	assert_int_equal(config_disk_queues(&d, 1), 1);
 	assert_int_equal(config_disk_queues(&d, 4), 4);
@@ -48,7 +49,7 @@ static void test_disk_good(void **state)
 
 	assert_int_equal(parse("/tmp/b.img,readonly=on,transport=mmio,"
 			       "direct=on,engine=sync,queues=4,serial=ab12,"
-			       "packed=off",
+			       "packed=off,poll=0",
 			       &d, err),
 			 0);
 	assert_string_equal(d.path, "/tmp/b.img");
@@ -60,6 +61,9 @@ static void test_disk_good(void **state)
 	assert_int_equal(config_disk_queues(&d, 2), 4);
 	assert_string_equal(d.serial, "ab12");
 	assert_false(d.packed);
+	assert_int_equal(d.poll_us, 0);
+	assert_int_equal(parse("path=c,poll=1000", &d, err), 0);
+	assert_int_equal(d.poll_us, 1000);
 }
 
 static void test_disk_bad(void **state)
@@ -85,7 +89,17 @@ static void test_disk_bad(void **state)
 		  "bytes" },
 		{ "path=a,cache=none",
 		  "unknown disk option 'cache' (path, readonly, transport, "
-		  "direct, engine, queues, packed, serial, addr, vhost-user)" },
+		  "direct, engine, queues, packed, poll, serial, addr, "
+		  "vhost-user)" },
+		{ "path=a,poll=1001",
+		  "disk poll takes microseconds from 0 (off) to 1000, not "
+		  "'1001'" },
+		{ "path=a,poll=-1",
+		  "disk poll takes microseconds from 0 (off) to 1000, not "
+		  "'-1'" },
+		{ "vhost-user=/s,poll=0",
+		  "disk vhost-user=SOCKET takes only transport= and addr= "
+		  "(the back-end has the image)" },
 		{ "path=a,packed=split",
 		  "disk packed takes on or off, not 'split'" },
 		{ "vhost-user=/s,packed=off",
