@@ -468,7 +468,8 @@ static void do_add_net(struct api *api, const char *body, size_t len,
 		       struct api_response *r)
 {
 	static const char what[] = "NetConfig";
-	struct net_body b = { .n = { .type = NET_TAP } };
+	struct net_body b = { .n = { .type = NET_TAP,
+				     .poll_us = NET_POLL_US } };
 	char out_id[API_ID_LEN] = "", bdf[16] = "", err[API_ERR_LEN] = "";
 	cJSON *j = walk_body(body, len, what, "tap, mac, id, pci_segment", true,
 			     net_field, &b, r);

@@ -218,7 +218,7 @@ static int parse_option(char *item, struct net_options *o, char *err,
 		return parse_error(err, errlen, "empty net option");
 	if (strcmp(item, "mac") && strcmp(item, "hostfwd") &&
 	    strcmp(item, "ipv6") && strcmp(item, "vhost") &&
-	    strcmp(item, "transport"))
+	    strcmp(item, "transport") && strcmp(item, "poll"))
 		return parse_error(err, errlen, "unknown net option '%s'",
 				   item);
 	if (!val || !*val)
@@ -248,6 +248,18 @@ static int parse_option(char *item, struct net_options *o, char *err,
 					   "net transport takes pci or mmio, "
 					   "not '%s'",
 					   val);
+		return 0;
+	}
+	if (!strcmp(item, "poll")) {
+		char *end;
+		unsigned long us = strtoul(val, &end, 10);
+
+		if (*end || val[0] == '-' || us > NET_POLL_MAX_US)
+			return parse_error(err, errlen,
+					   "net poll takes microseconds from 0 "
+					   "(off) to %u, not '%s'",
+					   NET_POLL_MAX_US, val);
+		o->poll_us = us;
 		return 0;
 	}
 	if (!strcmp(item, "vhost")) {
@@ -292,6 +304,7 @@ int net_backend_parse(const char *spec, struct net_options *out, char *err,
 	int ret;
 
 	memset(out, 0, sizeof(*out));
+	out->poll_us = NET_POLL_US;
 	if (err && errlen)
 		err[0] = '\0';
 	if (!spec || !*spec)

@@ -48,6 +48,10 @@ struct net_hostfwd {
 	uint16_t guest_port;
 };
 
+/* --net poll='s default and bound, in microseconds (as --disk's). */
+#define NET_POLL_US 50
+#define NET_POLL_MAX_US 1000
+
 struct net_options {
 	enum net_type type;
 	/* tap: the interface; may hold a "%d" pattern for the kernel */
@@ -60,6 +64,8 @@ struct net_options {
 	enum net_vhost vhost;
 	/* vhost-user=SOCKET: the back-end's socket (sun_path's size) */
 	char vhost_user[108];
+	/* microseconds the I/O thread polls the transmit ring (evloop.h) */
+	unsigned int poll_us;
 	/* user only */
 	bool ipv6;
 	unsigned int nr_hostfwd;

@@ -64,7 +64,7 @@ struct virtio_dev *virtio_nic_create(struct vm *vm, const struct net_options *n,
 
 	if (!be)
 		return NULL;
-	vdev = virtio_net_create(vm, be, n->vhost);
+	vdev = virtio_net_create(vm, be, n->vhost, n->poll_us * 1000ull);
 	if (!vdev) {
 		net_backend_close(be);
 		errno = ENODEV;

@@ -88,6 +88,9 @@ struct virtio_net {
 	struct iovec tx_iov[NET_QUEUE_SIZE];
 	bool tx_have;
 	bool tx_blocked;
+	/* Inside the I/O thread's poll (evloop.h): transmit kicks stay off. */
+	bool polling;
+	struct evloop_poller poller;
 
 	/*
 	 * Receive buffers popped but not yet used, oldest first, their
@@ -220,6 +223,9 @@ static void tx_process(struct virtio_net *n)
 				goto out;
 			}
 		}
+		/* The I/O thread's poll watches the ring; its end turns kicks on. */
+		if (n->polling)
+			break;
 		virtq_set_notification(vq, true);
 	} while (!virtq_empty(vq));
 out:
@@ -235,6 +241,60 @@ static void vnet_tx_ready(void *opaque)
 	if (virtio_dev_running(&n->vdev) && n->vqs[TXQ].ready)
 		tx_process(n);
 	virtio_dev_unlock(&n->vdev);
+}
+
+/*
+ * The I/O thread's poll: a guest that sends while it lasts (the ACKs of a
+ * download, a request/response) needs no kick.
+ */
+static bool tx_live(struct virtio_net *n)
+{
+	return virtio_dev_running(&n->vdev) && n->vqs[TXQ].ready &&
+	       !n->tx_blocked;
+}
+
+static void vnet_poll_begin(void *opaque)
+{
+	struct virtio_net *n = opaque;
+
+	virtio_dev_lock(&n->vdev);
+	n->polling = true;
+	if (tx_live(n))
+		virtq_set_notification(&n->vqs[TXQ], false);
+	virtio_dev_unlock(&n->vdev);
+}
+
+static bool vnet_poll(void *opaque)
+{
+	struct virtio_net *n = opaque;
+	bool found = false;
+
+	virtio_dev_lock(&n->vdev);
+	if (tx_live(n) && !virtq_empty(&n->vqs[TXQ])) {
+		tx_process(n);
+		found = true;
+	}
+	virtio_dev_unlock(&n->vdev);
+	return found;
+}
+
+static bool vnet_poll_end(void *opaque)
+{
+	struct virtio_net *n = opaque;
+	bool found = false;
+
+	virtio_dev_lock(&n->vdev);
+	n->polling = false;
+	/* A blocked queue waits for tx_ready with its kicks off. */
+	if (tx_live(n)) {
+		virtq_set_notification(&n->vqs[TXQ], true);
+		if (!virtq_empty(&n->vqs[TXQ])) {
+			tx_process(n);
+			found = true;
+		}
+	}
+	virtio_dev_unlock(&n->vdev);
+	return found;
 }
 
 /* Receive ----------------------------------------------------------------- */
@@ -741,6 +801,8 @@ static void vnet_stop(struct virtio_dev *vdev)
 			vhost_call_stop(&n->calls[q]);
 	}
 	/* Both wait out a running callback; no lock held here. */
+	if (n->poller.max_ns)
+		evloop_del_poller(n->loop, &n->poller);
 	net_backend_close(n->be);
 	evloop_del(n->loop, n->irq_efd);
 }
@@ -837,7 +899,7 @@ static int vhost_user_net_open(struct virtio_net *n, const char *path,
 }
 
 struct virtio_dev *virtio_net_create(struct vm *vm, struct net_backend *be,
-				     enum net_vhost vhost)
+				     enum net_vhost vhost, uint64_t poll_ns)
 {
 	struct virtio_net *n = calloc(1, sizeof(*n));
 	uint64_t features = 0;
@@ -903,6 +965,16 @@ struct virtio_dev *virtio_net_create(struct vm *vm, struct net_backend *be,
 		ret = net_backend_start(be, vnet_rx, vnet_tx_ready, n);
 	if (ret)
 		goto fail_loop;
+	if (n->vhost.fd < 0 && n->vu.fd < 0 && poll_ns) {
+		n->poller = (struct evloop_poller){
+			.begin = vnet_poll_begin,
+			.poll = vnet_poll,
+			.end = vnet_poll_end,
+			.opaque = n,
+			.max_ns = poll_ns,
+		};
+		evloop_add_poller(n->loop, &n->poller);
+	}
 	return &n->vdev;
 
 fail_loop:

@@ -24,10 +24,12 @@ struct vm;
  * device owns @be and closes it when destroyed; NULL on error (logged), and
  * @be then stays the caller's. @vhost (a tap only) hands the queues to the
  * kernel's vhost-net: NET_VHOST_ON fails without it, NET_VHOST_AUTO falls
- * back to serving them here and says so.
+ * back to serving them here and says so. When devisor serves the queues,
+ * its I/O thread polls the transmit ring for up to @poll_ns after each
+ * pass (evloop.h; 0: never).
  */
 struct virtio_dev *virtio_net_create(struct vm *vm, struct net_backend *be,
-				     enum net_vhost vhost);
+				     enum net_vhost vhost, uint64_t poll_ns);
 
 struct virtio_net_stats {
 	uint64_t rx_packets; /* frames given to the guest */

@@ -100,7 +100,7 @@ static void build(void)
 	vdevs[1] = virtio_console_create(&vm, null_fd);
 	vdevs[2] = virtio_blk_create(&vm, be, loop, 2);
 	nbe.loop = loop;
-	vdevs[3] = virtio_net_create(&vm, &nbe, NET_VHOST_OFF);
+	vdevs[3] = virtio_net_create(&vm, &nbe, NET_VHOST_OFF, 0);
 	for (unsigned int i = 0; i < NDEV; i++)
 		if (!vdevs[i] ||
 		    !virtio_mmio_create(&vm, w[i].base, 5 + i, vdevs[i], loop))

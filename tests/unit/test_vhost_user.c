@@ -601,7 +601,7 @@ static void test_net_device(void **state)
 	assert_int_equal(net_backend_parse(spec, &o, err, sizeof(err)), 0);
 	be = net_backend_open(&o, loop);
 	assert_non_null(be);
-	vdev = virtio_net_create(&vm, be, NET_VHOST_OFF);
+	vdev = virtio_net_create(&vm, be, NET_VHOST_OFF, 0);
 	assert_non_null(vdev);
 	assert_non_null(virtio_mmio_create(&vm, BASE, GSI, vdev, loop));
 

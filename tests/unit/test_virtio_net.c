@@ -183,6 +183,8 @@ struct fix {
 	uint32_t repost_len;
 	uint16_t tx_count;
 	uint8_t gw_mac[6];
+	uint64_t poll_ns; /* the I/O thread's transmit poll (setup_fake_poll) */
+	unsigned int tx_unkicked; /* frames posted while kicks were off */
 };
 
 static struct fix *fix_new(void)
@@ -197,7 +199,7 @@ static struct fix *fix_new(void)
 static void fix_attach(struct fix *f, struct net_backend *be)
 {
 	f->be = be;
-	f->vdev = virtio_net_create(&f->vm, be, NET_VHOST_OFF);
+	f->vdev = virtio_net_create(&f->vm, be, NET_VHOST_OFF, f->poll_ns);
 	assert_non_null(f->vdev);
 	f->m = virtio_mmio_create(&f->vm, BASE, GSI, f->vdev, f->loop);
 	assert_non_null(f->m);
@@ -247,6 +249,17 @@ static int setup_fake(void **state)
 {
 	struct fix *f = fix_new();
 
+	f->fake = fake_new(f, false);
+	fix_attach(f, &f->fake->be);
+	*state = f;
+	return 0;
+}
+
+static int setup_fake_poll(void **state)
+{
+	struct fix *f = fix_new();
+
+	f->poll_ns = 200 * 1000 * 1000ull;
 	f->fake = fake_new(f, false);
 	fix_attach(f, &f->fake->be);
 	*state = f;
@@ -327,6 +340,11 @@ static void kick(struct fix *f, unsigned int q)
 static bool tx_done(struct fix *f, uintptr_t n)
 {
 	return used_idx(f, TXQ) == (uint16_t)n;
+}
+
+static bool tx_kick_wanted(struct fix *f, uintptr_t unused)
+{
+	return !(vd_rd16(&f->vm, USED(TXQ)) & VIRTQ_USED_F_NO_NOTIFY);
 }
 
 /* A used receive buffer the guest has not looked at. */
@@ -457,7 +475,12 @@ static void tx_post(struct fix *f, const void *hdr, const void *frame,
 	desc(f, TXQ, d + 1, gpa + 10, 2 + len, 0, 0);
 	avail(f, TXQ, d);
 	f->tx_count++;
-	kick(f, TXQ);
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	/* As Linux: a kick only when the device asks for one. */
+	if (!(vd_rd16(&f->vm, USED(TXQ)) & VIRTQ_USED_F_NO_NOTIFY))
+		kick(f, TXQ);
+	else
+		f->tx_unkicked++;
 }
 
 static void tx_wait(struct fix *f)
@@ -966,6 +989,30 @@ static void test_tx_backpressure(void **state)
 	assert_memory_equal(f->fake->last, b, sizeof(b));
 }
 
+/*
+ * --net poll=: after a pass the I/O thread watches the transmit ring with
+ * kicks off; what the guest sends then goes out unkicked. Idle, the window
+ * closes and kicks are wanted again.
+ */
+static void test_tx_poll(void **state)
+{
+	struct fix *f = *state;
+	uint8_t a[60];
+	unsigned int i;
+
+	fill_pattern(a, sizeof(a), 8);
+	bring_up(f, F_BASE);
+	for (i = 0; i < 400 && f->tx_unkicked < 3; i++) {
+		tx_post(f, NULL, a, sizeof(a));
+		tx_wait(f);
+	}
+	if (f->tx_unkicked < 3)
+		fail_msg("kicks always wanted in %u frames: no poll window", i);
+	assert_int_equal(fake_count(f->fake, &f->fake->sent), i);
+	assert_int_equal(stats(f).tx_packets, i);
+	assert_true(vd_wait_ms(tx_kick_wanted, f, 0, WAIT_MS));
+}
+
 static void test_tx_bad_frames(void **state)
 {
 	struct fix *f = *state;
@@ -1365,6 +1412,8 @@ int main(void)
 		K(test_mrg_spread),
 		K(test_no_mrg),
 		K(test_tx_backpressure),
+		cmocka_unit_test_setup_teardown(test_tx_poll, setup_fake_poll,
+						teardown),
 		K(test_tx_bad_frames),
 		K(test_packed),
 		K(test_queue_disable),
