@@ -19,6 +19,8 @@
  * or ship it): the same guest with exit=reset, which ends it through the
  * i8042's reset as kvmtool has no debug-exit device.
  */
+#include <poll.h>
+#include <signal.h>
 #include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -62,6 +64,9 @@ static double median(double *v, int n)
 	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
 
+/* Seconds one boot of the hello guest may take, whatever the VMM. */
+#define RUN_LIMIT_S 30
+
 static int run_one(char *const argv[], char *const envp[], struct sample *s)
 {
 	posix_spawn_file_actions_t fa;
@@ -87,8 +92,22 @@ static int run_one(char *const argv[], char *const envp[], struct sample *s)
 		return -1;
 	}
 	close(pipefd[1]);
-	while ((n = read(pipefd[0], buf + got, sizeof(buf) - 1 - got)) > 0)
+	/* A VMM that never exits (its guest hung) costs RUN_LIMIT_S, once. */
+	for (;;) {
+		struct pollfd pfd = { .fd = pipefd[0], .events = POLLIN };
+		int left = (int)(RUN_LIMIT_S * 1000 - (now_ns() - t0) / 1e6);
+
+		if (left <= 0 || poll(&pfd, 1, left) == 0) {
+			kill(pid, SIGKILL);
+			fprintf(stderr, "%s: no exit within %d s: killed\n",
+				argv[0], RUN_LIMIT_S);
+			break;
+		}
+		n = read(pipefd[0], buf + got, sizeof(buf) - 1 - got);
+		if (n <= 0)
+			break;
 		got += n;
+	}
 	buf[got] = 0;
 	close(pipefd[0]);
 	wait4(pid, &status, 0, &ru);
@@ -255,9 +274,14 @@ int main(int argc, char **argv)
 	       "each VMM, taking turns\n",
 	       argv[2], runs);
 	/* In turns, so that the host's drift over the run hits all alike. */
-	for (int i = 0; i < runs; i++)
+	for (int i = 0; i < runs; i++) {
 		for (int v = 0; v < n; v++)
 			series_run(&vmm[v], i, runs);
+		/* Progress, for a harness that watches for silence. */
+		printf("DEVISOR-BENCH startup round %d of %d done\n", i + 1,
+		       runs);
+		fflush(stdout);
+	}
 	for (int v = 0; v < n; v++)
 		series_report(&vmm[v], runs);
 	if (!vmm[0].ok)
