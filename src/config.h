@@ -33,7 +33,7 @@ struct disk_config {
 	enum virtio_transport_kind transport;
 	unsigned int nr_queues; /* 0: config_disk_queues() decides */
 	bool packed; /* offer VIRTIO_F_RING_PACKED (QEMU's packed=, default on) */
-	/* I/O thread polling, microseconds at most (virtio_blk_set_poll()) */
+	/* I/O thread polling, microseconds at most (virtio_dev_set_poll()) */
 	unsigned int poll_us;
 	char serial[BLK_SERIAL_LEN + 1];
 	int addr; /* devfn on bus 0, or CONFIG_PCI_AUTO */

@@ -429,50 +429,10 @@ const struct irq_ops *vm_irq_ops(struct vm *vm)
 
 /* Lines ------------------------------------------------------------------ */
 
-int vm_irq_line_irqfd(struct vm *vm, struct irq_line *line)
-{
-	int efd, ret;
-
-	/* Its GSI is a userspace IOAPIC pin: the edge must pass through it. */
-	if (vm->split_irqchip)
-		return -EOPNOTSUPP;
-	efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	if (efd < 0)
-		return -errno;
-	ret = vm_irq_ops(vm)->irqfd_assign(vm, efd, line->gsi);
-	if (ret) {
-		close(efd);
-		return ret;
-	}
-	line->irqfd = efd;
-	return 0;
-}
-
 void irq_line_pulse(struct irq_line *line)
 {
-	uint64_t one = 1;
-
-	if (!line || !line->set)
-		return;
-	if (line->irqfd >= 0 &&
-	    write(line->irqfd, &one, sizeof(one)) == sizeof(one))
-		return;
 	irq_line_set(line, 1);
 	irq_line_set(line, 0);
-}
-
-int irq_line_eventfd(const struct irq_line *line)
-{
-	return line->irqfd;
-}
-
-void vm_irq_line_release(struct vm *vm, struct irq_line *line)
-{
-	if (line->irqfd < 0)
-		return;
-	vm_irq_ops(vm)->irqfd_deassign(vm, line->irqfd, line->gsi);
-	close(line->irqfd);
-	line->irqfd = -1;
 }
 
 /* ioeventfd -------------------------------------------------------------- */

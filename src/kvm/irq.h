@@ -15,8 +15,6 @@ struct irq_line {
 	void *opaque;
 	unsigned int gsi;
 	int level; /* last level driven, for tests and edge detection */
-	/* An irqfd on @gsi (vm_irq_line_irqfd()), or -1: edges by set. */
-	int irqfd;
 };
 
 static inline void irq_line_set(struct irq_line *line, int level)
@@ -32,18 +30,12 @@ struct vm;
 void vm_irq_line_init(struct vm *vm, struct irq_line *line, unsigned int gsi);
 
 /*
- * Gives an edge-triggered line an irqfd, so irq_line_pulse() injects
- * without KVM_IRQ_LINE's two ioctls and a back-end can signal it from the
- * kernel (irq_line_eventfd()). Without one (KVM refused, unit tests) the
- * line still pulses through its set hook. Returns 0 or -errno.
+ * One edge: set(1) then set(0), on the caller's thread. Not an irqfd: KVM
+ * injects an irqfd bound to a PIC/IOAPIC pin from a kworker
+ * (irqfd_inject), a thread switch per interrupt that KVM_IRQ_LINE's two
+ * ioctls do not pay (an MSI irqfd injects in place).
  */
-int vm_irq_line_irqfd(struct vm *vm, struct irq_line *line);
-/* One edge: the irqfd if the line has one, else set(1) then set(0). */
 void irq_line_pulse(struct irq_line *line);
-/* The line's irqfd, or -1. */
-int irq_line_eventfd(const struct irq_line *line);
-/* Deassigns and closes the irqfd; the line goes on pulsing by set. */
-void vm_irq_line_release(struct vm *vm, struct irq_line *line);
 
 /*
  * The requester of an MSI (PCI bus << 8 | devfn, or the IOAPIC's id from

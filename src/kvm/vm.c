@@ -176,9 +176,9 @@ void vm_irq_line_init(struct vm *vm, struct irq_line *line, unsigned int gsi)
 {
 	if (!vm->irq_set)
 		vm->irq_set = irq_set_nowhere;
-	*line = (struct irq_line){
-		.set = irq_line_to_vm, .opaque = vm, .gsi = gsi, .irqfd = -1
-	};
+	*line = (struct irq_line){ .set = irq_line_to_vm,
+				   .opaque = vm,
+				   .gsi = gsi };
 }
 
 void vm_stop(struct vm *vm, enum vm_stop_reason reason, int exit_status,

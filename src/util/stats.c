@@ -17,10 +17,10 @@ uint64_t stats_counters[STATS_NR_COUNTERS];
 static const char *const counter_names[STATS_NR_COUNTERS] = {
 	[STATS_VIRTIO_KICKS] = "virtio_kicks",
 	[STATS_VIRTIO_IRQS] = "virtio_irqs",
+	[STATS_VIRTIO_POLLED] = "virtio_polled",
 	[STATS_BLK_REQS] = "blk_reqs",
 	[STATS_BLK_PASSES] = "blk_passes",
 	[STATS_BLK_QUIET] = "blk_quiet",
-	[STATS_BLK_POLLED] = "blk_polled",
 };
 
 /* Untouched unless counting: zero pages, no resident memory. */

@@ -29,10 +29,10 @@ void stats_note_mmio(uint64_t gpa);
 enum stats_counter {
 	STATS_VIRTIO_KICKS, /* queue notifications handled */
 	STATS_VIRTIO_IRQS, /* used-buffer interrupts sent */
+	STATS_VIRTIO_POLLED, /* queue passes the I/O thread's poll started */
 	STATS_BLK_REQS, /* virtio-blk requests taken from a ring */
 	STATS_BLK_PASSES, /* virtio-blk passes over a ring */
 	STATS_BLK_QUIET, /* ... that left kicks off with requests in flight */
-	STATS_BLK_POLLED, /* ... started by the I/O thread's poll, not a kick */
 	STATS_NR_COUNTERS
 };
 

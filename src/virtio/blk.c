@@ -112,8 +112,6 @@ struct virtio_blk {
 	bool discard;
 	bool write_zeroes;
 	bool closing; /* blk_close() from destroy: done() only frees */
-	bool polling; /* inside the I/O thread's poll: kicks stay off */
-	struct evloop_poller poller;
 	/* Requests in the backend, and whether a reset waits for them. */
 	unsigned int inflight;
 	bool draining;
@@ -456,7 +454,7 @@ static void process_queue(struct virtio_blk *blk, struct vblk_queue *bq)
 			break;
 		}
 		/* The I/O thread's poll watches the ring; its end turns kicks on. */
-		if (blk->polling)
+		if (virtio_dev_polling(&blk->vdev))
 			break;
 		virtq_set_notification(vq, true);
 	} while (!virtq_empty(vq));
@@ -518,72 +516,23 @@ static void vblk_completion_cb(void *opaque, uint32_t events)
 	virtio_dev_unlock(&blk->vdev);
 }
 
-/*
- * The I/O thread's poll (evloop.h): while it lasts the rings' kicks stay
- * off and the thread itself looks for requests and completions.
- */
-static bool queue_live(struct virtio_blk *blk, struct vblk_queue *bq)
+/* Polling (virtio_dev_set_poll()): a stalled or quiet queue waits for a
+ * completion instead. */
+static bool vblk_queue_pollable(struct virtio_dev *vdev, unsigned int q)
 {
-	return virtio_dev_running(&blk->vdev) && bq->vq->ready;
+	struct vblk_queue *bq = &to_blk(vdev)->queues[q];
+
+	return !bq->stalled && !bq->quiet;
 }
 
-static void vblk_poll_begin(void *opaque)
+static bool vblk_poll(struct virtio_dev *vdev)
 {
-	struct virtio_blk *blk = opaque;
+	struct virtio_blk *blk = to_blk(vdev);
 
-	virtio_dev_lock(&blk->vdev);
-	blk->polling = true;
-	for (unsigned int q = 0; q < blk->vdev.nr_queues; q++)
-		if (queue_live(blk, &blk->queues[q]))
-			virtq_set_notification(blk->queues[q].vq, false);
-	virtio_dev_unlock(&blk->vdev);
-}
-
-static bool vblk_poll(void *opaque)
-{
-	struct virtio_blk *blk = opaque;
-	bool found = false;
-
-	virtio_dev_lock(&blk->vdev);
-	if (blk_completions_pending(blk->be)) {
-		completions(blk);
-		found = true;
-	}
-	for (unsigned int q = 0; q < blk->vdev.nr_queues; q++) {
-		struct vblk_queue *bq = &blk->queues[q];
-
-		if (queue_live(blk, bq) && !bq->stalled && !bq->quiet &&
-		    !virtq_empty(bq->vq)) {
-			stats_add(STATS_BLK_POLLED, 1);
-			process_queue(blk, bq);
-			found = true;
-		}
-	}
-	virtio_dev_unlock(&blk->vdev);
-	return found;
-}
-
-static bool vblk_poll_end(void *opaque)
-{
-	struct virtio_blk *blk = opaque;
-	bool found = false;
-
-	virtio_dev_lock(&blk->vdev);
-	blk->polling = false;
-	for (unsigned int q = 0; q < blk->vdev.nr_queues; q++) {
-		struct vblk_queue *bq = &blk->queues[q];
-
-		/* Stalled and quiet queues wait for a completion instead. */
-		if (!queue_live(blk, bq) || bq->stalled || bq->quiet)
-			continue;
-		virtq_set_notification(bq->vq, true);
-		if (!virtq_empty(bq->vq)) {
-			process_queue(blk, bq);
-			found = true;
-		}
-	}
-	virtio_dev_unlock(&blk->vdev);
-	return found;
+	if (!blk_completions_pending(blk->be))
+		return false;
+	completions(blk);
+	return true;
 }
 
 static void vblk_reset(struct virtio_dev *vdev)
@@ -645,8 +594,6 @@ static void vblk_stop(struct virtio_dev *vdev)
 {
 	struct virtio_blk *blk = to_blk(vdev);
 
-	if (blk->poller.max_ns)
-		evloop_del_poller(blk->loop, &blk->poller);
 	evloop_del(blk->loop, blk_completion_fd(blk->be));
 }
 
@@ -664,6 +611,8 @@ static const struct virtio_dev_ops vblk_ops = {
 	.reset = vblk_reset,
 	.queue_disable = vblk_queue_disable,
 	.queue_notify = vblk_queue_notify,
+	.queue_pollable = vblk_queue_pollable,
+	.poll = vblk_poll,
 	.stop = vblk_stop,
 	.destroy = vblk_destroy,
 };
@@ -814,16 +763,5 @@ fail:
 
 void virtio_blk_set_poll(struct virtio_dev *vdev, uint64_t max_ns)
 {
-	struct virtio_blk *blk = to_blk(vdev);
-
-	if (!max_ns || blk->poller.max_ns)
-		return;
-	blk->poller = (struct evloop_poller){
-		.begin = vblk_poll_begin,
-		.poll = vblk_poll,
-		.end = vblk_poll_end,
-		.opaque = blk,
-		.max_ns = max_ns,
-	};
-	evloop_add_poller(blk->loop, &blk->poller);
+	virtio_dev_set_poll(vdev, to_blk(vdev)->loop, max_ns);
 }

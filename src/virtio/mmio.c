@@ -28,6 +28,8 @@
 
 /* InterruptACK values 1, 2 and 3: VRING, CONFIG, both. */
 #define NR_ACK_FDS 3
+/* The first the I/O thread watches: 2 (CONFIG); 1 (VRING) it does not. */
+#define FIRST_WATCHED_ACK 1
 
 struct virtio_mmio {
 	struct device dev;
@@ -58,14 +60,19 @@ struct virtio_mmio {
 	 * the write needs no answer, so KVM completes it without an exit
 	 * into an eventfd per value (ack_fd[v - 1] for 1, 2 and 3). An
 	 * acknowledgement is applied before any later event is raised, so
-	 * it never clears one it could not have seen, and (with the page
-	 * mapped) by the I/O thread as it arrives. Under int_lock.
+	 * it never clears one it could not have seen, and before a status
+	 * read that exits. With the page mapped, the I/O thread also applies
+	 * those that name CONFIG (2, 3) as they arrive; VRING's (1, nearly
+	 * every interrupt) waits for the next event: waking the thread for
+	 * it cost a thread switch per interrupt, and a VRING bit read between
+	 * its ACK and the next event only sends a driver to its used rings
+	 * once more. Under int_lock.
 	 */
 	pthread_mutex_t int_lock;
 	uint32_t int_status;
 	int ack_fd[NR_ACK_FDS];
 	bool ack_watched; /* ack_fd on @loop */
-	struct irq_line line; /* edge-triggered, with an irqfd if KVM gives one */
+	struct irq_line line; /* edge-triggered (irq_line_pulse()) */
 	bool ioev_on, ack_ioev_on;
 	char cmdline[64];
 };
@@ -428,8 +435,9 @@ static void ioev_setup(struct virtio_mmio *m)
 
 /*
  * With the page in a read-only slot the guest reads InterruptStatus
- * without an exit, so acknowledgements are applied as they arrive rather
- * than at the next status read; without the loop the page stays unmapped.
+ * without an exit, so CONFIG acknowledgements are applied as they arrive
+ * rather than at the next status read (VRING's: struct virtio_mmio);
+ * without the loop the page stays unmapped.
  */
 static void page_map(struct virtio_mmio *m)
 {
@@ -443,14 +451,14 @@ static void page_map(struct virtio_mmio *m)
 			 m->vdev->name, strerror(-m->slot));
 		return;
 	}
-	for (i = 0; i < NR_ACK_FDS; i++)
+	for (i = FIRST_WATCHED_ACK; i < NR_ACK_FDS; i++)
 		if (evloop_add(m->loop, m->ack_fd[i], EPOLLIN, ack_cb, m))
 			break;
 	if (i == NR_ACK_FDS) {
 		m->ack_watched = true;
 		return;
 	}
-	while (i--)
+	while (i-- > FIRST_WATCHED_ACK)
 		evloop_del(m->loop, m->ack_fd[i]);
 	vm_unmap_device_memory(m->vm, m->slot);
 	m->slot = -1;
@@ -459,7 +467,7 @@ static void page_map(struct virtio_mmio *m)
 static void page_unmap(struct virtio_mmio *m)
 {
 	if (m->ack_watched)
-		for (unsigned int i = 0; i < NR_ACK_FDS; i++)
+		for (unsigned int i = FIRST_WATCHED_ACK; i < NR_ACK_FDS; i++)
 			evloop_del(m->loop, m->ack_fd[i]);
 	m->ack_watched = false;
 	if (m->slot >= 0)
@@ -503,7 +511,6 @@ void virtio_mmio_destroy(struct virtio_mmio *m)
 	ack_ioev_set(m, false);
 	bus_unregister(&m->vm->mmio, m->base, m);
 	virtio_dev_unbind(m->vdev);
-	vm_irq_line_release(m->vm, &m->line);
 	virtio_dev_destroy(m->vdev);
 	free_m(m);
 }
@@ -600,15 +607,12 @@ struct virtio_mmio *virtio_mmio_create(struct vm *vm, uint64_t base,
 	ret = virtio_dev_bind(vdev, &vmmio_tops, m, loop);
 	if (ret)
 		goto fail;
-	/* Without an irqfd the line pulses with KVM_IRQ_LINE. */
-	vm_irq_line_irqfd(vm, &m->line);
 	pthread_mutex_lock(&vdev->lock);
 	sync_page(m);
 	pthread_mutex_unlock(&vdev->lock);
 	ret = bus_register(&vm->mmio, base, VIRTIO_MMIO_SIZE, &vmmio_ops, m,
 			   vdev->name);
 	if (ret) {
-		vm_irq_line_release(vm, &m->line);
 		virtio_dev_unbind(vdev);
 		goto fail;
 	}

@@ -88,9 +88,6 @@ struct virtio_net {
 	struct iovec tx_iov[NET_QUEUE_SIZE];
 	bool tx_have;
 	bool tx_blocked;
-	/* Inside the I/O thread's poll (evloop.h): transmit kicks stay off. */
-	bool polling;
-	struct evloop_poller poller;
 
 	/*
 	 * Receive buffers popped but not yet used, oldest first, their
@@ -224,7 +221,7 @@ static void tx_process(struct virtio_net *n)
 			}
 		}
 		/* The I/O thread's poll watches the ring; its end turns kicks on. */
-		if (n->polling)
+		if (virtio_dev_polling(vdev))
 			break;
 		virtq_set_notification(vq, true);
 	} while (!virtq_empty(vq));
@@ -244,57 +241,13 @@ static void vnet_tx_ready(void *opaque)
 }
 
 /*
- * The I/O thread's poll: a guest that sends while it lasts (the ACKs of a
- * download, a request/response) needs no kick.
+ * Polling (virtio_dev_set_poll()): a guest that sends while it lasts (the
+ * ACKs of a download, a request/response) needs no kick. Only the transmit
+ * ring: a blocked one waits for tx_ready with its kicks off.
  */
-static bool tx_live(struct virtio_net *n)
+static bool vnet_queue_pollable(struct virtio_dev *vdev, unsigned int q)
 {
-	return virtio_dev_running(&n->vdev) && n->vqs[TXQ].ready &&
-	       !n->tx_blocked;
-}
-
-static void vnet_poll_begin(void *opaque)
-{
-	struct virtio_net *n = opaque;
-
-	virtio_dev_lock(&n->vdev);
-	n->polling = true;
-	if (tx_live(n))
-		virtq_set_notification(&n->vqs[TXQ], false);
-	virtio_dev_unlock(&n->vdev);
-}
-
-static bool vnet_poll(void *opaque)
-{
-	struct virtio_net *n = opaque;
-	bool found = false;
-
-	virtio_dev_lock(&n->vdev);
-	if (tx_live(n) && !virtq_empty(&n->vqs[TXQ])) {
-		tx_process(n);
-		found = true;
-	}
-	virtio_dev_unlock(&n->vdev);
-	return found;
-}
-
-static bool vnet_poll_end(void *opaque)
-{
-	struct virtio_net *n = opaque;
-	bool found = false;
-
-	virtio_dev_lock(&n->vdev);
-	n->polling = false;
-	/* A blocked queue waits for tx_ready with its kicks off. */
-	if (tx_live(n)) {
-		virtq_set_notification(&n->vqs[TXQ], true);
-		if (!virtq_empty(&n->vqs[TXQ])) {
-			tx_process(n);
-			found = true;
-		}
-	}
-	virtio_dev_unlock(&n->vdev);
-	return found;
+	return q == TXQ && !to_net(vdev)->tx_blocked;
 }
 
 /* Receive ----------------------------------------------------------------- */
@@ -801,8 +754,6 @@ static void vnet_stop(struct virtio_dev *vdev)
 			vhost_call_stop(&n->calls[q]);
 	}
 	/* Both wait out a running callback; no lock held here. */
-	if (n->poller.max_ns)
-		evloop_del_poller(n->loop, &n->poller);
 	net_backend_close(n->be);
 	evloop_del(n->loop, n->irq_efd);
 }
@@ -824,6 +775,7 @@ static const struct virtio_dev_ops vnet_ops = {
 	.activate = vnet_activate,
 	.reset = vnet_reset,
 	.queue_notify = vnet_queue_notify,
+	.queue_pollable = vnet_queue_pollable,
 	.stop = vnet_stop,
 	.destroy = vnet_destroy,
 };
@@ -965,16 +917,8 @@ struct virtio_dev *virtio_net_create(struct vm *vm, struct net_backend *be,
 		ret = net_backend_start(be, vnet_rx, vnet_tx_ready, n);
 	if (ret)
 		goto fail_loop;
-	if (n->vhost.fd < 0 && n->vu.fd < 0 && poll_ns) {
-		n->poller = (struct evloop_poller){
-			.begin = vnet_poll_begin,
-			.poll = vnet_poll,
-			.end = vnet_poll_end,
-			.opaque = n,
-			.max_ns = poll_ns,
-		};
-		evloop_add_poller(n->loop, &n->poller);
-	}
+	if (n->vhost.fd < 0 && n->vu.fd < 0)
+		virtio_dev_set_poll(&n->vdev, n->loop, poll_ns);
 	return &n->vdev;
 
 fail_loop:

@@ -125,6 +125,10 @@ void virtio_dev_destroy(struct virtio_dev *vdev)
 	if (!vdev)
 		return;
 	virtio_dev_unbind(vdev);
+	/* Waits out a running poll; the device's sources go next. */
+	if (vdev->poll_loop)
+		evloop_del_poller(vdev->poll_loop, &vdev->poller);
+	vdev->poll_loop = NULL;
 	if (vdev->ops->stop)
 		vdev->ops->stop(vdev);
 	pthread_mutex_destroy(&vdev->lock);
@@ -133,6 +137,85 @@ void virtio_dev_destroy(struct virtio_dev *vdev)
 	vdev->queue_draining = NULL;
 	if (vdev->ops->destroy)
 		vdev->ops->destroy(vdev);
+}
+
+/* Polling -------------------------------------------------------------- */
+
+static bool pollable(struct virtio_dev *vdev, unsigned int q)
+{
+	if (q < 64 && (vdev->kernel_queues >> q) & 1)
+		return false;
+	return virtio_dev_running(vdev) && vdev->vqs[q].ready &&
+	       vdev->ops->queue_pollable(vdev, q);
+}
+
+static void poll_begin(void *opaque)
+{
+	struct virtio_dev *vdev = opaque;
+
+	pthread_mutex_lock(&vdev->lock);
+	vdev->polling = true;
+	for (unsigned int q = 0; q < vdev->nr_queues; q++)
+		if (pollable(vdev, q))
+			virtq_set_notification(&vdev->vqs[q], false);
+	pthread_mutex_unlock(&vdev->lock);
+}
+
+static bool poll_pass(void *opaque)
+{
+	struct virtio_dev *vdev = opaque;
+	bool found = false;
+
+	pthread_mutex_lock(&vdev->lock);
+	if (vdev->ops->poll && vdev->ops->poll(vdev))
+		found = true;
+	for (unsigned int q = 0; q < vdev->nr_queues; q++) {
+		if (pollable(vdev, q) && !virtq_empty(&vdev->vqs[q])) {
+			stats_add(STATS_VIRTIO_POLLED, 1);
+			vdev->ops->queue_notify(vdev, q);
+			found = true;
+		}
+	}
+	pthread_mutex_unlock(&vdev->lock);
+	return found;
+}
+
+static bool poll_end(void *opaque)
+{
+	struct virtio_dev *vdev = opaque;
+	bool found = false;
+
+	pthread_mutex_lock(&vdev->lock);
+	vdev->polling = false;
+	for (unsigned int q = 0; q < vdev->nr_queues; q++) {
+		if (!pollable(vdev, q))
+			continue;
+		virtq_set_notification(&vdev->vqs[q], true);
+		/* What came before kicks were on again. */
+		if (!virtq_empty(&vdev->vqs[q])) {
+			vdev->ops->queue_notify(vdev, q);
+			found = true;
+		}
+	}
+	pthread_mutex_unlock(&vdev->lock);
+	return found;
+}
+
+void virtio_dev_set_poll(struct virtio_dev *vdev, struct evloop *loop,
+			 uint64_t max_ns)
+{
+	if (!max_ns || vdev->poll_loop || !vdev->ops->queue_pollable ||
+	    !vdev->ops->queue_notify)
+		return;
+	vdev->poller = (struct evloop_poller){
+		.begin = poll_begin,
+		.poll = poll_pass,
+		.end = poll_end,
+		.opaque = vdev,
+		.max_ns = max_ns,
+	};
+	vdev->poll_loop = loop;
+	evloop_add_poller(loop, &vdev->poller);
 }
 
 /* Kicks --------------------------------------------------------------- */

@@ -29,9 +29,9 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "util/evloop.h"
 #include "virtio/queue.h"
 
-struct evloop;
 struct guest_mem;
 struct virtio_dev;
 
@@ -94,11 +94,24 @@ struct virtio_dev_ops {
 	bool (*queue_disable)(struct virtio_dev *vdev, unsigned int q);
 	/*
 	 * A kick of queue @q, on the I/O thread, only while the device is
-	 * running (DRIVER_OK, not failed) and @q is enabled. Process the
+	 * running (DRIVER_OK, not failed) and @q is enabled; also the I/O
+	 * thread's poll finding buffers (virtio_dev_set_poll()). Process the
 	 * queue, then virtio_dev_notify_queue(); on a negative virtq_pop()
-	 * call virtio_dev_fail() and return.
+	 * call virtio_dev_fail() and return. While virtio_dev_polling(),
+	 * leave the queue's kicks off when it is drained: the poll's end
+	 * turns them on.
 	 */
 	void (*queue_notify)(struct virtio_dev *vdev, unsigned int q);
+	/*
+	 * Polling (virtio_dev_set_poll()): may the I/O thread poll queue @q
+	 * now? A queue waiting on its back-end (blocked, full) answers no:
+	 * its kicks stay as they are and a back-end event restarts it.
+	 * Asked only of running, enabled queues.
+	 */
+	bool (*queue_pollable)(struct virtio_dev *vdev, unsigned int q);
+	/* Polling: work besides the rings (back-end completions); true if
+	 * there was some. Optional. */
+	bool (*poll)(struct virtio_dev *vdev);
 	/*
 	 * Teardown, first half: remove the device's own event sources
 	 * (back-end fds, completion eventfds) from the I/O thread. No lock
@@ -194,6 +207,11 @@ struct virtio_dev {
 	void *transport;
 	struct evloop *loop;
 	struct virtio_kick *kicks; /* nr_queues of them */
+
+	/* The I/O thread's poll (virtio_dev_set_poll()); @polling under lock. */
+	struct evloop_poller poller;
+	struct evloop *poll_loop;
+	bool polling;
 };
 
 /* Device side ------------------------------------------------------------ */
@@ -214,6 +232,20 @@ void virtio_dev_unlock(struct virtio_dev *vdev);
 
 /* DRIVER_OK set, and neither DEVICE_NEEDS_RESET nor FAILED. */
 bool virtio_dev_running(const struct virtio_dev *vdev);
+/*
+ * Lets the I/O thread @loop poll the device for up to @max_ns after each
+ * pass (evloop_add_poller()): while it polls, the pollable queues
+ * (ops->queue_pollable) run with kicks off and ops->poll looks for the
+ * back-end's work, so a driver that queues meanwhile makes no exit. Before
+ * binding, once; @max_ns 0 does nothing. virtio_dev_destroy() removes it.
+ */
+void virtio_dev_set_poll(struct virtio_dev *vdev, struct evloop *loop,
+			 uint64_t max_ns);
+/* Inside the I/O thread's poll: a drained queue keeps its kicks off. */
+static inline bool virtio_dev_polling(const struct virtio_dev *vdev)
+{
+	return vdev->polling;
+}
 /* A negotiated feature bit. */
 bool virtio_dev_has_feature(const struct virtio_dev *vdev, unsigned int bit);
 

@@ -1386,7 +1386,7 @@ static void test_poll(void **state)
 	uint64_t polled, st;
 
 	stats_on = true;
-	polled = stats_counters[STATS_BLK_POLLED];
+	polled = stats_counters[STATS_VIRTIO_POLLED];
 	virtio_blk_set_poll(f->vdev, 200 * 1000 * 1000ull);
 	bring_up_with(f, blk_features, 1);
 	for (i = 0; i < 400 && unkicked < 3; i++) {
@@ -1402,7 +1402,7 @@ static void test_poll(void **state)
 	if (unkicked < 3)
 		fail_msg("kicks always wanted in %u requests: no poll window",
 			 i);
-	assert_true(stats_counters[STATS_BLK_POLLED] > polled);
+	assert_true(stats_counters[STATS_VIRTIO_POLLED] > polled);
 	stats_on = false;
 	/* Idle: the window closes, and the next request needs a kick. */
 	assert_true(vd_wait_until(kicks_wanted, f, 0));
