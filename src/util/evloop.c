@@ -30,6 +30,7 @@ struct evloop {
 	pthread_mutex_t lock;
 	struct handler *handlers;
 	struct evloop_poller *pollers;
+	struct evloop_deferred *deferred; /* to run at the end of the pass */
 	uint64_t poll_ns; /* the window now, adapted (evloop.h) */
 	uint64_t poll_start; /* when the last window that found nothing opened */
 	bool stop;
@@ -103,6 +104,30 @@ static void poll_adapt(struct evloop *loop)
 	}
 }
 
+bool evloop_defer(struct evloop *loop, struct evloop_deferred *d)
+{
+	if (!pthread_equal(pthread_self(), loop->thread))
+		return false;
+	if (!d->queued) {
+		d->queued = true;
+		d->next = loop->deferred;
+		loop->deferred = d;
+	}
+	return true;
+}
+
+/* Lock held. */
+static void run_deferred(struct evloop *loop)
+{
+	while (loop->deferred) {
+		struct evloop_deferred *d = loop->deferred;
+
+		loop->deferred = d->next;
+		d->queued = false;
+		d->fn(d->opaque);
+	}
+}
+
 static void *evloop_thread(void *arg)
 {
 	struct evloop *loop = arg;
@@ -140,7 +165,9 @@ static void *evloop_thread(void *arg)
 					break;
 				}
 		}
+		run_deferred(loop);
 		busy = loop->pollers && poll_pollers(loop);
+		run_deferred(loop);
 		pthread_mutex_unlock(&loop->lock);
 	}
 	return NULL;

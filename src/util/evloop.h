@@ -47,6 +47,27 @@ struct evloop_poller {
 	struct evloop_poller *next; /* the loop's */
 };
 
+/*
+ * Work put off to the end of the loop's pass: after every ready callback,
+ * and after a poll window that found work. What several events of one
+ * pass raise then costs one run of @fn (virtio-mmio's interrupt edge:
+ * one edge for all the completions a pass pushed).
+ */
+struct evloop_deferred {
+	void (*fn)(void *opaque);
+	void *opaque;
+	bool queued; /* the loop's; under its lock */
+	struct evloop_deferred *next;
+};
+
+/*
+ * Queues @d (once, however often called in a pass) when called on @loop's
+ * thread; false on any other thread, where the caller does the work now.
+ * @d must outlive the pass: a device frees it only after evloop_del() of
+ * one of its fds or its loop's end, which wait for the pass to finish.
+ */
+bool evloop_defer(struct evloop *loop, struct evloop_deferred *d);
+
 /* From the loop thread only (a device's setup or teardown there), or
  * before any callback can run for @p's device. */
 void evloop_add_poller(struct evloop *loop, struct evloop_poller *p);

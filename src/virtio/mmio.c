@@ -73,6 +73,13 @@ struct virtio_mmio {
 	int ack_fd[NR_ACK_FDS];
 	bool ack_watched; /* ack_fd on @loop */
 	struct irq_line line; /* edge-triggered (irq_line_pulse()) */
+	/*
+	 * Raised on the I/O thread, the edge waits for the end of its pass:
+	 * one edge for every completion the pass pushed, and the driver's
+	 * handler finds them all (the irqfd this replaced gave that by
+	 * accident, injecting from a kworker once the thread slept).
+	 */
+	struct evloop_deferred edge;
 	bool ioev_on, ack_ioev_on;
 	char cmdline[64];
 };
@@ -109,13 +116,21 @@ static void set_int_status(struct virtio_mmio *m, uint32_t clear, uint32_t set)
 	put_word(m, VIRTIO_MMIO_INTERRUPT_STATUS, m->int_status);
 }
 
+static void edge_cb(void *opaque)
+{
+	struct virtio_mmio *m = opaque;
+
+	irq_line_pulse(&m->line);
+}
+
 /* The line is edge-triggered: each notification is one edge. */
 static void raise_irq(struct virtio_mmio *m, uint32_t bits)
 {
 	pthread_mutex_lock(&m->int_lock);
 	set_int_status(m, 0, bits);
 	pthread_mutex_unlock(&m->int_lock);
-	irq_line_pulse(&m->line);
+	if (!m->loop || !evloop_defer(m->loop, &m->edge))
+		irq_line_pulse(&m->line);
 }
 
 static void apply_acks(struct virtio_mmio *m, uint32_t bits)
@@ -594,6 +609,7 @@ struct virtio_mmio *virtio_mmio_create(struct vm *vm, uint64_t base,
 		goto fail;
 	}
 	vm_irq_line_init(vm, &m->line, gsi);
+	m->edge = (struct evloop_deferred){ .fn = edge_cb, .opaque = m };
 	devices_for_each(vm, uid_after, &m->uid);
 	snprintf(m->cmdline, sizeof(m->cmdline),
 		 "virtio_mmio.device=4K@%#llx:%u", (unsigned long long)base,

@@ -1,0 +1,120 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The I/O thread's deferred work (evloop_defer()): queued from a callback,
+ * run once at the end of the pass however often it was queued, and
+ * refused on any other thread.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <poll.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include "util/evloop.h"
+
+static struct {
+	struct evloop *loop;
+	struct evloop_deferred d;
+	int efd, done; /* done: written by the deferred work */
+	int defers; /* evloop_defer() calls per callback */
+	int callbacks, runs;
+	int runs_seen_by_callback; /* runs when the last callback returned */
+	bool accepted;
+} t;
+
+static void deferred(void *opaque)
+{
+	uint64_t one = 1;
+
+	t.runs++;
+	if (write(t.done, &one, sizeof(one)) != sizeof(one))
+		fail();
+}
+
+static void cb(void *opaque, uint32_t events)
+{
+	uint64_t n;
+
+	if (read(t.efd, &n, sizeof(n)) != sizeof(n))
+		return;
+	t.callbacks++;
+	t.accepted = true;
+	for (int i = 0; i < t.defers; i++)
+		t.accepted &= evloop_defer(t.loop, &t.d);
+	t.runs_seen_by_callback = t.runs;
+}
+
+static void wait_done(void)
+{
+	struct pollfd pfd = { .fd = t.done, .events = POLLIN };
+	uint64_t n;
+
+	assert_int_equal(poll(&pfd, 1, 5000), 1);
+	assert_int_equal(read(t.done, &n, sizeof(n)), sizeof(n));
+}
+
+static int setup(void **state)
+{
+	t = (typeof(t)){ .defers = 3 };
+	t.efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	t.done = eventfd(0, EFD_CLOEXEC);
+	t.d = (struct evloop_deferred){ .fn = deferred };
+	t.loop = evloop_create("test");
+	assert_non_null(t.loop);
+	assert_int_equal(evloop_add(t.loop, t.efd, EPOLLIN, cb, NULL), 0);
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	evloop_del(t.loop, t.efd);
+	evloop_destroy(t.loop);
+	close(t.efd);
+	close(t.done);
+	return 0;
+}
+
+static void test_once_per_pass(void **state)
+{
+	uint64_t one = 1;
+
+	assert_int_equal(write(t.efd, &one, sizeof(one)), sizeof(one));
+	wait_done();
+	assert_true(t.accepted);
+	assert_int_equal(t.callbacks, 1);
+	/* After the callback, and once for its three calls. */
+	assert_int_equal(t.runs_seen_by_callback, 0);
+	assert_int_equal(t.runs, 1);
+	assert_false(t.d.queued);
+
+	/* The next pass queues it again. */
+	assert_int_equal(write(t.efd, &one, sizeof(one)), sizeof(one));
+	wait_done();
+	assert_int_equal(t.callbacks, 2);
+	assert_int_equal(t.runs, 2);
+}
+
+static void test_other_thread(void **state)
+{
+	/* Not the loop's thread: the caller does the work itself. */
+	assert_false(evloop_defer(t.loop, &t.d));
+	assert_false(t.d.queued);
+	assert_int_equal(t.runs, 0);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_once_per_pass, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_other_thread, setup,
+						teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
