@@ -20,7 +20,8 @@
 # second devisor binary, run as devisor-base beside the others, with
 # BENCH_BASE_DISK_OPTS appended to its fio disks' --disk: ",packed=off"),
 # BENCH_KVMTOOL (an lkvm built by hand, run as kvmtool beside the others),
-# BENCH_NO_BUILD=1 (no make).
+# BENCH_NO_QEMU=1 (no QEMU: a devisor before/after only), BENCH_NO_BUILD=1
+# (no make).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -44,6 +45,7 @@ if [ "${1:-}" = prepare ]; then
 fi
 
 . bench/lib.sh
+[ -z "${BENCH_NO_QEMU:-}" ] || qemu=
 dir=${BENCH_LINUX_DIR:-$build/bench/linux}
 reps=${BENCH_REPS:-3}
 kernel=${BENCH_KERNEL:-/l3/vmlinuz}
@@ -267,6 +269,8 @@ done
 ((have_trace)) || echo "note: no KVM hist triggers here (not root, no tracefs or no CONFIG_HIST_TRIGGERS): KVM exit counts are 0"
 if [ -n "$qemu" ]; then
 	table devisor qemu
+elif [ -n "${BENCH_NO_QEMU:-}" ]; then
+	echo "QEMU left out (--no-qemu)"
 fi
 echo
 echo "devisor's virtio-mmio against its virtio-pci (same boots):"
