@@ -129,7 +129,7 @@ static void raise_irq(struct virtio_mmio *m, uint32_t bits)
 	pthread_mutex_lock(&m->int_lock);
 	set_int_status(m, 0, bits);
 	pthread_mutex_unlock(&m->int_lock);
-	if (!m->loop || !evloop_defer(m->loop, &m->edge))
+	if (!evloop_defer(m->loop, &m->edge))
 		irq_line_pulse(&m->line);
 }
 

@@ -141,9 +141,15 @@ void virtio_dev_destroy(struct virtio_dev *vdev)
 
 /* Polling -------------------------------------------------------------- */
 
+/* Served by the host kernel (vhost): never ours to read or poll. */
+static bool kernel_queue(const struct virtio_dev *vdev, unsigned int q)
+{
+	return q < 64 && (vdev->kernel_queues >> q) & 1;
+}
+
 static bool pollable(struct virtio_dev *vdev, unsigned int q)
 {
-	if (q < 64 && (vdev->kernel_queues >> q) & 1)
+	if (kernel_queue(vdev, q))
 		return false;
 	return virtio_dev_running(vdev) && vdev->vqs[q].ready &&
 	       vdev->ops->queue_pollable(vdev, q);
@@ -262,7 +268,7 @@ int virtio_dev_bind(struct virtio_dev *vdev,
 			ret = -errno;
 			goto fail;
 		}
-		if (i < 64 && (vdev->kernel_queues >> i) & 1)
+		if (kernel_queue(vdev, i))
 			continue; /* the kernel reads it */
 		ret = evloop_add(loop, k->fd, EPOLLIN, kick_cb, k);
 		if (ret) {

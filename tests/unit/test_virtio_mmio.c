@@ -225,7 +225,7 @@ static int teardown(void **state)
 	struct fix *f = *state;
 
 	vd_vm_destroy(&f->vm, f->loop);
-	/* The transport gave its irqfd back. */
+	/* The transport never bound an irqfd (test_rng_irqfd). */
 	assert_int_equal(line_efd, -1);
 	if (f->pipe[0] >= 0) {
 		close(f->pipe[0]);
