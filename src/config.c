@@ -30,6 +30,13 @@ int config_parse_bool(const char *s, bool *out)
 		return -EINVAL;                     \
 	} while (0)
 
+unsigned int config_disk_batch_us(const struct disk_config *d)
+{
+	if (d->batch_us != CONFIG_DISK_BATCH_AUTO)
+		return d->batch_us;
+	return d->transport == TRANSPORT_MMIO ? CONFIG_DISK_BATCH_US : 0;
+}
+
 unsigned int config_disk_queues(const struct disk_config *d,
 				unsigned int nr_cpus)
 {
@@ -125,6 +132,7 @@ struct disk_config config_disk_defaults(void)
 				     .transport = TRANSPORT_PCI,
 				     .packed = true,
 				     .poll_us = CONFIG_DISK_POLL_US,
+				     .batch_us = CONFIG_DISK_BATCH_AUTO,
 				     .addr = CONFIG_PCI_AUTO };
 }
 
@@ -194,6 +202,12 @@ static int disk_key(const char *key, char *val, struct disk_config *d,
 			     "not '%s'",
 			     CONFIG_DISK_POLL_MAX_US, val);
 		d->poll_us = n;
+	} else if (!strcmp(key, "batch")) {
+		if (parse_uint(val, 0, CONFIG_DISK_BATCH_MAX_US, &n))
+			FAIL("disk batch takes microseconds from 0 (off) to %u, "
+			     "not '%s'",
+			     CONFIG_DISK_BATCH_MAX_US, val);
+		d->batch_us = n;
 	} else if (!strcmp(key, "queues")) {
 		if (parse_uint(val, 1, CONFIG_DISK_MAX_QUEUES, &n))
 			FAIL("disk queues takes a number from 1 to 16, not "
@@ -209,11 +223,11 @@ static int disk_key(const char *key, char *val, struct disk_config *d,
 int config_parse_disk(char *spec, struct disk_config *d, char *err,
 		      size_t errlen)
 {
-	int ret =
-		parse_blk_spec("disk",
-			       "path, readonly, transport, direct, engine, "
-			       "queues, packed, poll, serial, addr, vhost-user",
-			       disk_key, spec, d, err, errlen);
+	int ret = parse_blk_spec("disk",
+				 "path, readonly, transport, direct, engine, "
+				 "queues, packed, poll, batch, serial, addr, "
+				 "vhost-user",
+				 disk_key, spec, d, err, errlen);
 
 	if (ret)
 		return ret;
@@ -221,7 +235,8 @@ int config_parse_disk(char *spec, struct disk_config *d, char *err,
 	if (d->vhost_user &&
 	    (d->path || d->readonly || d->direct ||
 	     d->engine != BLK_ENGINE_AUTO || d->nr_queues || d->serial[0] ||
-	     !d->packed || d->poll_us != CONFIG_DISK_POLL_US))
+	     !d->packed || d->poll_us != CONFIG_DISK_POLL_US ||
+	     d->batch_us != CONFIG_DISK_BATCH_AUTO))
 		FAIL("disk vhost-user=SOCKET takes only transport= and addr= "
 		     "(the back-end has the image)");
 	if (d->addr != CONFIG_PCI_AUTO && d->transport == TRANSPORT_MMIO)

@@ -35,6 +35,7 @@ struct disk_config {
 	bool packed; /* offer VIRTIO_F_RING_PACKED (QEMU's packed=, default on) */
 	/* I/O thread polling, microseconds at most (virtio_dev_set_poll()) */
 	unsigned int poll_us;
+	unsigned int batch_us; /* or CONFIG_DISK_BATCH_AUTO */
 	char serial[BLK_SERIAL_LEN + 1];
 	int addr; /* devfn on bus 0, or CONFIG_PCI_AUTO */
 	unsigned int vfs; /* --nvme: SR-IOV VFs offered, 0..CONFIG_NVME_MAX_VFS */
@@ -44,6 +45,15 @@ struct disk_config {
 /* --disk poll='s default and bound, in microseconds. */
 #define CONFIG_DISK_POLL_US 50
 #define CONFIG_DISK_POLL_MAX_US 1000
+/*
+ * --disk batch=: how long a deep queue's kick may wait (virtio.h). Without
+ * batch=, CONFIG_DISK_BATCH_US on virtio-mmio, where every interrupt also
+ * costs the driver's InterruptACK exit, and off on PCI, where batching
+ * measured no gain (docs/virtio.md, "Batching").
+ */
+#define CONFIG_DISK_BATCH_US 200
+#define CONFIG_DISK_BATCH_MAX_US 10000
+#define CONFIG_DISK_BATCH_AUTO (~0u)
 
 /* VFs of an NVMe PF live in functions 1-7 of its slot (docs/nvme.md). */
 #define CONFIG_NVME_MAX_VFS 7
@@ -89,6 +99,8 @@ int config_parse_vfio(char *spec, struct vfio_config *out, char *err,
 struct blk_options config_blk_options(const struct disk_config *d);
 
 #define CONFIG_DISK_MAX_QUEUES 16
+/* batch= in microseconds, the transport's default resolved. */
+unsigned int config_disk_batch_us(const struct disk_config *d);
 /* A virtio disk's request queues: queues=N, or one per vCPU on PCI. */
 unsigned int config_disk_queues(const struct disk_config *d,
 				unsigned int nr_cpus);

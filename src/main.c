@@ -64,7 +64,7 @@ static void usage(FILE *f)
 	      "                       [,transport=pci|mmio][,direct=on]"
 	      "[,engine=auto|io_uring|sync]\n"
 	      "                       [,queues=N][,packed=on|off][,poll=US]\n"
-	      "                       [,serial=S][,addr=DD.F]\n"
+	      "                       [,batch=US][,serial=S][,addr=DD.F]\n"
 	      "      --nvme SPEC      NVMe controller, repeatable: "
 	      "path=IMG[,serial=S]\n"
 	      "                       [,readonly=on][,direct=on]"

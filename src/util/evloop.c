@@ -9,7 +9,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <stdint.h>
 #include <sys/eventfd.h>
+#include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "util/log.h"
@@ -31,9 +34,11 @@ struct evloop {
 	struct handler *handlers;
 	struct evloop_poller *pollers;
 	struct evloop_deferred *deferred; /* to run at the end of the pass */
+	struct evloop_timer *timers; /* armed, unordered: a device or two */
 	uint64_t poll_ns; /* the window now, adapted (evloop.h) */
 	uint64_t poll_start; /* when the last window that found nothing opened */
 	bool stop;
+	bool no_pwait2; /* the kernel predates epoll_pwait2() */
 	char name[16];
 };
 
@@ -128,11 +133,108 @@ static void run_deferred(struct evloop *loop)
 	}
 }
 
+static void unlink_timer(struct evloop *loop, struct evloop_timer *t)
+{
+	for (struct evloop_timer **pp = &loop->timers; *pp; pp = &(*pp)->next)
+		if (*pp == t) {
+			*pp = t->next;
+			break;
+		}
+	t->armed = false;
+}
+
+bool evloop_timer_arm(struct evloop *loop, struct evloop_timer *t, uint64_t ns)
+{
+	if (!pthread_equal(pthread_self(), loop->thread))
+		return false;
+	if (!t->armed) {
+		t->next = loop->timers;
+		loop->timers = t;
+		t->armed = true;
+	}
+	t->due = monotonic_ns() + ns;
+	return true;
+}
+
+void evloop_timer_cancel(struct evloop *loop, struct evloop_timer *t)
+{
+	bool self = pthread_equal(pthread_self(), loop->thread);
+
+	if (!self)
+		pthread_mutex_lock(&loop->lock);
+	if (t->armed)
+		unlink_timer(loop, t);
+	if (!self)
+		pthread_mutex_unlock(&loop->lock);
+}
+
+/*
+ * Lock held. Runs the timers that are due (one may arm itself or another
+ * again: that waits for a later pass) and returns how long the loop may
+ * sleep: -1 for as long as it likes.
+ */
+static int64_t run_timers(struct evloop *loop)
+{
+	uint64_t now = monotonic_ns(), next = UINT64_MAX;
+	struct evloop_timer *due = NULL, **pp = &loop->timers;
+
+	while (*pp) {
+		struct evloop_timer *t = *pp;
+
+		if (t->due <= now) {
+			*pp = t->next;
+			t->armed = false;
+			t->next = due;
+			due = t;
+		} else {
+			pp = &t->next;
+		}
+	}
+	while (due) {
+		struct evloop_timer *t = due;
+
+		due = t->next;
+		t->fn(t->opaque);
+	}
+	if (!loop->timers)
+		return -1;
+	now = monotonic_ns();
+	for (struct evloop_timer *t = loop->timers; t; t = t->next)
+		if (t->due < next)
+			next = t->due;
+	return next > now ? (int64_t)(next - now) : 0;
+}
+
+/* epoll_wait() for at most @ns (-1: no limit), to the nanosecond where the
+ * kernel has epoll_pwait2() (5.11), else rounded up to a millisecond. */
+static int wait_events(struct evloop *loop, struct epoll_event *evs, int max,
+		       int64_t ns)
+{
+	struct timespec ts = { .tv_sec = ns / 1000000000,
+			       .tv_nsec = ns % 1000000000 };
+	long r;
+
+	if (ns <= 0)
+		return epoll_wait(loop->epfd, evs, max, ns < 0 ? -1 : 0);
+	if (!loop->no_pwait2) {
+		r = syscall(SYS_epoll_pwait2, loop->epfd, evs, max, &ts, NULL,
+			    0);
+		if (r >= 0 || errno != ENOSYS)
+			return (int)r;
+		loop->no_pwait2 = true;
+	}
+	return epoll_wait(loop->epfd, evs, max,
+			  (int)((ns + 999999) / 1000000 > INT32_MAX ?
+					INT32_MAX :
+					(ns + 999999) / 1000000));
+}
+
 static void *evloop_thread(void *arg)
 {
 	struct evloop *loop = arg;
 	struct epoll_event evs[32];
 	bool busy = false;
+	int64_t sleep_ns = -1;
 	sigset_t set;
 
 	sigfillset(&set);
@@ -140,7 +242,7 @@ static void *evloop_thread(void *arg)
 	sandbox_apply(SANDBOX_IO, loop->name);
 	for (;;) {
 		/* After a window that found work, only a look at the fds. */
-		int n = epoll_wait(loop->epfd, evs, 32, busy ? 0 : -1);
+		int n = wait_events(loop, evs, 32, busy ? 0 : sleep_ns);
 
 		if (n < 0) {
 			if (errno == EINTR)
@@ -167,6 +269,8 @@ static void *evloop_thread(void *arg)
 		}
 		run_deferred(loop);
 		busy = loop->pollers && poll_pollers(loop);
+		run_deferred(loop);
+		sleep_ns = run_timers(loop);
 		run_deferred(loop);
 		pthread_mutex_unlock(&loop->lock);
 	}

@@ -68,6 +68,27 @@ struct evloop_deferred {
  */
 bool evloop_defer(struct evloop *loop, struct evloop_deferred *d);
 
+/*
+ * A one-shot timer of the loop: @fn runs on the loop thread at the end of
+ * the first pass at least @ns after evloop_timer_arm(), the loop sleeping
+ * no longer than that. Arming an armed timer moves it.
+ */
+struct evloop_timer {
+	void (*fn)(void *opaque);
+	void *opaque;
+	uint64_t due; /* monotonic_ns(); the loop's, under its lock */
+	bool armed;
+	struct evloop_timer *next;
+};
+
+/* On @loop's thread only (false elsewhere, and nothing is armed). */
+bool evloop_timer_arm(struct evloop *loop, struct evloop_timer *t, uint64_t ns);
+/*
+ * From any thread; from another it waits out a pass in progress, so @t
+ * may be freed afterwards.
+ */
+void evloop_timer_cancel(struct evloop *loop, struct evloop_timer *t);
+
 /* From the loop thread only (a device's setup or teardown there), or
  * before any callback can run for @p's device. */
 void evloop_add_poller(struct evloop *loop, struct evloop_poller *p);

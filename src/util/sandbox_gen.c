@@ -147,11 +147,12 @@ static const unsigned long vcpu_ioctls[] = {
 
 /* The event loop, with libslirp's sockets, timer and resolv.conf. */
 static const char *const io_calls[] = {
-	"epoll_wait", "epoll_pwait", "timerfd_settime", "connect",
-	"sendto",     "recvfrom",    "sendmsg",		"recvmsg",
-	"setsockopt", "getsockopt",  "getsockname",	"getpeername",
-	"bind",	      "listen",	     "accept",		"accept4",
-	"shutdown",   "statx",	     "uname",		NULL,
+	"epoll_wait",  "epoll_pwait", "epoll_pwait2", "timerfd_settime",
+	"connect",     "sendto",      "recvfrom",     "sendmsg",
+	"recvmsg",     "setsockopt",  "getsockopt",   "getsockname",
+	"getpeername", "bind",	      "listen",	      "accept",
+	"accept4",     "shutdown",    "statx",	      "uname",
+	NULL,
 };
 
 static const unsigned long io_ioctls[] = { FIONREAD, FIONBIO, 0 };

@@ -18,6 +18,7 @@ static const char *const counter_names[STATS_NR_COUNTERS] = {
 	[STATS_VIRTIO_KICKS] = "virtio_kicks",
 	[STATS_VIRTIO_IRQS] = "virtio_irqs",
 	[STATS_VIRTIO_POLLED] = "virtio_polled",
+	[STATS_VIRTIO_BATCHED] = "virtio_batched",
 	[STATS_BLK_REQS] = "blk_reqs",
 	[STATS_BLK_PASSES] = "blk_passes",
 	[STATS_BLK_QUIET] = "blk_quiet",

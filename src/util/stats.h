@@ -30,6 +30,7 @@ enum stats_counter {
 	STATS_VIRTIO_KICKS, /* queue notifications handled */
 	STATS_VIRTIO_IRQS, /* used-buffer interrupts sent */
 	STATS_VIRTIO_POLLED, /* queue passes the I/O thread's poll started */
+	STATS_VIRTIO_BATCHED, /* kicks of a deep queue held for more requests */
 	STATS_BLK_REQS, /* virtio-blk requests taken from a ring */
 	STATS_BLK_PASSES, /* virtio-blk passes over a ring */
 	STATS_BLK_QUIET, /* ... that left kicks off with requests in flight */

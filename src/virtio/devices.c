@@ -52,6 +52,7 @@ struct virtio_dev *virtio_disk_create(struct vm *vm,
 		if (!dc->packed)
 			vdev->core_features_off |= 1ull << VIRTQ_F_RING_PACKED;
 		virtio_blk_set_poll(vdev, dc->poll_us * 1000ull);
+		virtio_dev_set_batch(vdev, config_disk_batch_us(dc) * 1000ull);
 	}
 	return vdev;
 }

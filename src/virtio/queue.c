@@ -465,6 +465,64 @@ bool virtq_empty(const struct virtqueue *vq)
 	return !packed_avail(v, vq->avail_wrap);
 }
 
+uint16_t virtq_avail_count(const struct virtqueue *vq)
+{
+	uint16_t v, pos, n = 0;
+	bool wrap;
+
+	if (!vq->ready || vq->broken)
+		return 0;
+	if (!vq->packed) {
+		if (load16(vq, vq->driver_gpa + 2, &v))
+			return 0;
+		v -= vq->last_avail_idx;
+		/* A driver that claims more than the ring holds is caught by
+		 * the next pop; here it only ends the batch. */
+		return v <= vq->size ? v : 0;
+	}
+	/* Packed: a slot per descriptor, read up to the first not posted. */
+	pos = vq->last_avail_idx;
+	wrap = vq->avail_wrap;
+	while (n < vq->size) {
+		if (load16(vq,
+			   vq->desc_gpa + pos * DESC_SIZE + PACKED_FLAGS_OFF,
+			   &v) ||
+		    !packed_avail(v, wrap))
+			break;
+		n++;
+		if (++pos == vq->size) {
+			pos = 0;
+			wrap = !wrap;
+		}
+	}
+	return n;
+}
+
+uint16_t virtq_driver_depth(const struct virtqueue *vq)
+{
+	uint16_t ev, taken;
+
+	if (!vq->ready || !vq->event_idx || vq->broken)
+		return 0;
+	if (!vq->packed) {
+		if (load16(vq, vq->driver_gpa + AVAIL_RING(vq->size), &ev))
+			return 0;
+		taken = (uint16_t)(vq->last_avail_idx - ev);
+	} else {
+		if (load16(vq, vq->driver_gpa + EVENT_OFF_WRAP, &ev))
+			return 0;
+		ev &= 0x7fff;
+		if (ev >= vq->size)
+			return 0;
+		taken = (uint16_t)((vq->last_avail_idx + vq->size - ev) %
+				   vq->size);
+	}
+	/* Linux parks the event at 0 while it reaps: no depth to read. */
+	if (taken > vq->size)
+		return 0;
+	return taken + virtq_avail_count(vq);
+}
+
 static uint32_t clamp_len(const struct virtq_chain *c, uint32_t written)
 {
 	/* Spec: len never claims more than the driver offered. */

@@ -165,6 +165,15 @@ int virtq_enable(struct virtqueue *vq);
  */
 int virtq_pop(struct virtqueue *vq, struct virtq_chain *chain);
 
+/* Buffers posted and not yet popped (packed: descriptor slots). */
+uint16_t virtq_avail_count(const struct virtqueue *vq);
+/*
+ * The driver's depth: what it has posted and not yet taken back from the
+ * used ring, by its used-event index (0 without EVENT_IDX, or when the
+ * index says nothing). Packed rings count descriptor slots.
+ */
+uint16_t virtq_driver_depth(const struct virtqueue *vq);
+
 /*
  * True when pop would find nothing; no side effects. False on a ring it
  * cannot read, so that the caller's next pop reports the error.

@@ -147,9 +147,15 @@ static bool kernel_queue(const struct virtio_dev *vdev, unsigned int q)
 	return q < 64 && (vdev->kernel_queues >> q) & 1;
 }
 
+static bool batch_holds(const struct virtio_dev *vdev, unsigned int q)
+{
+	return q < 64 && (vdev->batch_held >> q & 1);
+}
+
 static bool pollable(struct virtio_dev *vdev, unsigned int q)
 {
-	if (kernel_queue(vdev, q))
+	/* A held queue waits for its look. */
+	if (kernel_queue(vdev, q) || batch_holds(vdev, q))
 		return false;
 	return virtio_dev_running(vdev) && vdev->vqs[q].ready &&
 	       vdev->ops->queue_pollable(vdev, q);
@@ -224,6 +230,117 @@ void virtio_dev_set_poll(struct virtio_dev *vdev, struct evloop *loop,
 	evloop_add_poller(loop, &vdev->poller);
 }
 
+/* Batching a deep queue's kicks ---------------------------------------- */
+
+/* Looks closer together than this cost more than they save. */
+#define BATCH_MIN_GAP_NS 2000ull
+
+/* After a hold: look next time at twice the pace the driver posted at. */
+static void batch_adapt(struct virtio_dev *vdev)
+{
+	uint64_t gap = vdev->batch_gap_ns;
+
+	if (vdev->batch_more) {
+		uint64_t pace = (vdev->batch_last - vdev->batch_start) /
+				vdev->batch_more;
+
+		gap = (gap + 2 * pace) / 2;
+	} else {
+		/* Nothing came: the driver was waiting for us. */
+		gap /= 2;
+	}
+	if (gap > vdev->batch_max_ns / 2)
+		gap = vdev->batch_max_ns / 2;
+	if (gap < BATCH_MIN_GAP_NS)
+		gap = BATCH_MIN_GAP_NS;
+	vdev->batch_gap_ns = gap;
+}
+
+/* The batch timer, on the I/O thread. */
+static void batch_look(void *opaque)
+{
+	struct virtio_dev *vdev = opaque;
+	uint64_t held, now = monotonic_ns();
+	bool more = false;
+
+	pthread_mutex_lock(&vdev->lock);
+	held = vdev->batch_held;
+	for (unsigned int q = 0; q < vdev->nr_queues && q < 64; q++) {
+		uint16_t n;
+
+		if (!(held >> q & 1))
+			continue;
+		n = virtq_avail_count(&vdev->vqs[q]);
+		if (n > vdev->batch_seen[q]) {
+			vdev->batch_more += n - vdev->batch_seen[q];
+			more = true;
+		}
+		vdev->batch_seen[q] = n;
+	}
+	if (more)
+		vdev->batch_last = now;
+	if (held && more && now - vdev->batch_start < vdev->batch_max_ns &&
+	    evloop_timer_arm(vdev->loop, &vdev->batch_timer,
+			     vdev->batch_gap_ns)) {
+		pthread_mutex_unlock(&vdev->lock);
+		return;
+	}
+	if (held)
+		batch_adapt(vdev);
+	vdev->batch_held = 0;
+	for (unsigned int q = 0; q < vdev->nr_queues && q < 64; q++)
+		/* As a kick: only a running device's enabled queues. */
+		if (held >> q & 1 && virtio_dev_running(vdev) &&
+		    vdev->vqs[q].ready)
+			vdev->ops->queue_notify(vdev, q);
+	pthread_mutex_unlock(&vdev->lock);
+}
+
+/*
+ * A kick of @q, lock held: true if it waits for the batch timer. The
+ * queue's kicks go off so the driver's next posts cost no exit; serving
+ * it (queue_notify) turns them on again.
+ */
+static bool batch_hold(struct virtio_dev *vdev, unsigned int q)
+{
+	struct virtqueue *vq = &vdev->vqs[q];
+
+	if (!vdev->batch_max_ns || q >= 64)
+		return false;
+	/* Kicked before its kicks-off store was seen: the look serves it. */
+	if (batch_holds(vdev, q))
+		return true;
+	if (virtq_driver_depth(vq) < VIRTIO_BATCH_DEPTH)
+		return false;
+	if (!vdev->batch_held) {
+		if (!evloop_timer_arm(vdev->loop, &vdev->batch_timer,
+				      vdev->batch_gap_ns))
+			return false;
+		vdev->batch_start = monotonic_ns();
+		vdev->batch_last = vdev->batch_start;
+		vdev->batch_more = 0;
+	}
+	virtq_set_notification(vq, false);
+	vdev->batch_seen[q] = virtq_avail_count(vq);
+	vdev->batch_held |= 1ull << q;
+	stats_add(STATS_VIRTIO_BATCHED, 1);
+	return true;
+}
+
+void virtio_dev_set_batch(struct virtio_dev *vdev, uint64_t max_ns)
+{
+	if (!max_ns || vdev->batch_max_ns || !vdev->ops->queue_notify)
+		return;
+	vdev->batch_timer =
+		(struct evloop_timer){ .fn = batch_look, .opaque = vdev };
+	/* The first hold looks at a quarter of the bound; then the pace. */
+	vdev->batch_gap_ns = max_ns / 4 > BATCH_MIN_GAP_NS ? max_ns / 4 :
+							     BATCH_MIN_GAP_NS;
+	pthread_mutex_lock(&vdev->lock);
+	vdev->batch_max_ns = max_ns;
+	pthread_mutex_unlock(&vdev->lock);
+}
+
 /* Kicks --------------------------------------------------------------- */
 
 static void kick_cb(void *opaque, uint32_t events)
@@ -240,7 +357,8 @@ static void kick_cb(void *opaque, uint32_t events)
 	if (virtio_dev_running(vdev) && vdev->vqs[k->q].ready &&
 	    vdev->ops->queue_notify) {
 		stats_add(STATS_VIRTIO_KICKS, 1);
-		vdev->ops->queue_notify(vdev, k->q);
+		if (!batch_hold(vdev, k->q))
+			vdev->ops->queue_notify(vdev, k->q);
 	}
 	pthread_mutex_unlock(&vdev->lock);
 }
@@ -301,12 +419,16 @@ void virtio_dev_unbind(struct virtio_dev *vdev)
 		evloop_del(vdev->loop, vdev->kicks[i].fd);
 		close(vdev->kicks[i].fd);
 	}
+	/* No kick can arm it now; this waits out a look in progress. */
+	evloop_timer_cancel(vdev->loop, &vdev->batch_timer);
 	free(vdev->kicks);
 	vdev->kicks = NULL;
 	pthread_mutex_lock(&vdev->lock);
 	vdev->tops = NULL;
 	vdev->transport = NULL;
 	vdev->loop = NULL;
+	vdev->batch_held = 0;
+	vdev->batch_max_ns = 0;
 	pthread_mutex_unlock(&vdev->lock);
 }
 
@@ -429,6 +551,8 @@ void virtio_dev_reset(struct virtio_dev *vdev)
 		vdev->ops->reset(vdev);
 	for (unsigned int i = 0; i < vdev->nr_queues; i++)
 		virtq_reset(&vdev->vqs[i]);
+	/* A look still due finds nothing held. */
+	vdev->batch_held = 0;
 	vdev->driver_features = 0;
 	vdev->features = 0;
 	vdev->status = 0;

@@ -212,6 +212,17 @@ struct virtio_dev {
 	struct evloop_poller poller;
 	struct evloop *poll_loop;
 	bool polling;
+
+	/* Batching of a deep queue's kicks (virtio_dev_set_batch()). */
+	struct evloop_timer batch_timer;
+	uint64_t batch_max_ns; /* 0: off */
+	uint64_t batch_gap_ns; /* between looks: twice the driver's pace */
+	/* Under lock: */
+	uint64_t batch_held; /* queues whose kick waits */
+	uint64_t batch_start; /* the first held kick */
+	uint64_t batch_last; /* the last look that found more */
+	uint32_t batch_more; /* requests posted during the hold */
+	uint16_t batch_seen[64]; /* per queue: posted, unpopped, last look */
 };
 
 /* Device side ------------------------------------------------------------ */
@@ -241,6 +252,18 @@ bool virtio_dev_running(const struct virtio_dev *vdev);
  */
 void virtio_dev_set_poll(struct virtio_dev *vdev, struct evloop *loop,
 			 uint64_t max_ns);
+/*
+ * Batches the kicks of a queue the driver keeps deep (at least
+ * VIRTIO_BATCH_DEPTH requests outstanding by its used-event index, so
+ * EVENT_IDX only): the kick is held, the queue's kicks off, while the
+ * driver goes on posting, and served once a look finds nothing new or
+ * @max_ns after the kick. Looks come at twice the pace the driver posted
+ * at last time. Shallow queues are served at once. Call once, from the
+ * device's setup (before the driver runs); @max_ns 0 does nothing. Queues
+ * from 64 on are served at once. docs/virtio.md has the why.
+ */
+#define VIRTIO_BATCH_DEPTH 8
+void virtio_dev_set_batch(struct virtio_dev *vdev, uint64_t max_ns);
 /* Inside the I/O thread's poll: a drained queue keeps its kicks off. */
 static inline bool virtio_dev_polling(const struct virtio_dev *vdev)
 {

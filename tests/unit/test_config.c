@@ -40,6 +40,12 @@ static void test_disk_good(void **state)
 	assert_int_equal(d.engine, BLK_ENGINE_AUTO);
 	assert_true(d.packed);
 	assert_int_equal(d.poll_us, CONFIG_DISK_POLL_US);
+	/* No batch=: on for virtio-mmio only. */
+	assert_int_equal(d.batch_us, CONFIG_DISK_BATCH_AUTO);
+	assert_int_equal(config_disk_batch_us(&d), 0);
+	d.transport = TRANSPORT_MMIO;
+	assert_int_equal(config_disk_batch_us(&d), CONFIG_DISK_BATCH_US);
+	d.transport = TRANSPORT_PCI;
 	/* No queues=: one per vCPU on PCI, up to 16; one on MMIO. */
 	assert_int_equal(config_disk_queues(&d, 1), 1);
 	assert_int_equal(config_disk_queues(&d, 4), 4);
@@ -49,7 +55,7 @@ static void test_disk_good(void **state)
 
 	assert_int_equal(parse("/tmp/b.img,readonly=on,transport=mmio,"
 			       "direct=on,engine=sync,queues=4,serial=ab12,"
-			       "packed=off,poll=0",
+			       "packed=off,poll=0,batch=0",
 			       &d, err),
 			 0);
 	assert_string_equal(d.path, "/tmp/b.img");
@@ -62,8 +68,12 @@ static void test_disk_good(void **state)
 	assert_string_equal(d.serial, "ab12");
 	assert_false(d.packed);
 	assert_int_equal(d.poll_us, 0);
-	assert_int_equal(parse("path=c,poll=1000", &d, err), 0);
+	assert_int_equal(d.batch_us, 0);
+	assert_int_equal(config_disk_batch_us(&d), 0);
+	assert_int_equal(parse("path=c,poll=1000,batch=10000", &d, err), 0);
+	assert_int_equal(config_disk_batch_us(&d), 10000);
 	assert_int_equal(d.poll_us, 1000);
+	assert_int_equal(d.batch_us, 10000);
 }
 
 static void test_disk_bad(void **state)
@@ -89,8 +99,11 @@ static void test_disk_bad(void **state)
 		  "bytes" },
 		{ "path=a,cache=none",
 		  "unknown disk option 'cache' (path, readonly, transport, "
-		  "direct, engine, queues, packed, poll, serial, addr, "
+		  "direct, engine, queues, packed, poll, batch, serial, addr, "
 		  "vhost-user)" },
+		{ "path=a,batch=10001",
+		  "disk batch takes microseconds from 0 (off) to 10000, not "
+		  "'10001'" },
 		{ "path=a,poll=1001",
 		  "disk poll takes microseconds from 0 (off) to 1000, not "
 		  "'1001'" },

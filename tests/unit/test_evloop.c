@@ -2,7 +2,9 @@
 /*
  * The I/O thread's deferred work (evloop_defer()): queued from a callback,
  * run once at the end of the pass however often it was queued, and
- * refused on any other thread.
+ * refused on any other thread. Its timers (evloop_timer_arm()): they wake
+ * a sleeping loop no earlier than asked, once however often re-armed, not
+ * at all once cancelled, and only the loop's thread arms them.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -16,6 +18,7 @@
 #include <unistd.h>
 
 #include "util/evloop.h"
+#include "util/log.h"
 
 static struct {
 	struct evloop *loop;
@@ -25,7 +28,22 @@ static struct {
 	int callbacks, runs;
 	int runs_seen_by_callback; /* runs when the last callback returned */
 	bool accepted;
+	struct evloop_timer timer;
+	uint64_t timer_ns; /* what a callback arms it for; 0: not at all */
+	int arms; /* evloop_timer_arm() calls per callback */
+	uint64_t armed_at, fired_at;
+	int fires;
 } t;
+
+static void timer_fn(void *opaque)
+{
+	uint64_t one = 1;
+
+	t.fires++;
+	t.fired_at = monotonic_ns();
+	if (write(t.done, &one, sizeof(one)) != sizeof(one))
+		fail();
+}
 
 static void deferred(void *opaque)
 {
@@ -47,6 +65,9 @@ static void cb(void *opaque, uint32_t events)
 	for (int i = 0; i < t.defers; i++)
 		t.accepted &= evloop_defer(t.loop, &t.d);
 	t.runs_seen_by_callback = t.runs;
+	t.armed_at = monotonic_ns();
+	for (int i = 0; i < t.arms; i++)
+		t.accepted &= evloop_timer_arm(t.loop, &t.timer, t.timer_ns);
 }
 
 static void wait_done(void)
@@ -64,6 +85,7 @@ static int setup(void **state)
 	t.efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	t.done = eventfd(0, EFD_CLOEXEC);
 	t.d = (struct evloop_deferred){ .fn = deferred };
+	t.timer = (struct evloop_timer){ .fn = timer_fn };
 	t.loop = evloop_create("test");
 	assert_non_null(t.loop);
 	assert_int_equal(evloop_add(t.loop, t.efd, EPOLLIN, cb, NULL), 0);
@@ -107,12 +129,65 @@ static void test_other_thread(void **state)
 	assert_int_equal(t.runs, 0);
 }
 
+/* Nothing but the timer can wake the loop: it must bound the sleep. */
+static void test_timer_wakes_loop(void **state)
+{
+	uint64_t one = 1;
+
+	t.defers = 0;
+	t.arms = 3; /* each moves it: one fire */
+	t.timer_ns = 30 * 1000 * 1000ull;
+	assert_int_equal(write(t.efd, &one, sizeof(one)), sizeof(one));
+	wait_done();
+	assert_true(t.accepted);
+	assert_int_equal(t.fires, 1);
+	assert_true(t.fired_at - t.armed_at >= t.timer_ns);
+	assert_false(t.timer.armed);
+	/* One-shot: nothing more comes. */
+	usleep(60 * 1000);
+	assert_int_equal(t.fires, 1);
+}
+
+static void test_timer_cancel(void **state)
+{
+	uint64_t one = 1;
+	struct pollfd pfd = { .fd = t.done, .events = POLLIN };
+
+	t.defers = 0;
+	t.arms = 1;
+	t.timer_ns = 100 * 1000 * 1000ull;
+	assert_int_equal(write(t.efd, &one, sizeof(one)), sizeof(one));
+	for (int i = 0;
+	     i < 5000 && !__atomic_load_n(&t.callbacks, __ATOMIC_ACQUIRE); i++)
+		usleep(1000);
+	/* Waits out the pass that armed it. */
+	evloop_timer_cancel(t.loop, &t.timer);
+	assert_int_equal(t.callbacks, 1);
+	assert_false(t.timer.armed);
+	assert_int_equal(poll(&pfd, 1, 250), 0);
+	assert_int_equal(t.fires, 0);
+}
+
+static void test_timer_other_thread(void **state)
+{
+	assert_false(evloop_timer_arm(t.loop, &t.timer, 1000));
+	assert_false(t.timer.armed);
+	/* Cancelling what is not armed is fine. */
+	evloop_timer_cancel(t.loop, &t.timer);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_once_per_pass, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_other_thread, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_timer_wakes_loop, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_timer_cancel, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_timer_other_thread, setup,
 						teardown),
 	};
 

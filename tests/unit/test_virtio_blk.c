@@ -1408,6 +1408,93 @@ static void test_poll(void **state)
 	assert_true(vd_wait_until(kicks_wanted, f, 0));
 }
 
+/* Whether posting what came after avail index @old wants a kick. */
+static bool event_kick_wanted(struct fix *f, uint16_t old)
+{
+	uint16_t ev = vd_rd16(&f->vm, f->ring[0] + USED_OFF + 4 + 8 * QSIZE);
+
+	return (uint16_t)(f->avail_idx[0] - ev - 1) <
+	       (uint16_t)(f->avail_idx[0] - old);
+}
+
+/* The driver takes back everything used so far (Linux's used_event). */
+static void consume_used(struct fix *f)
+{
+	vd_wr16(&f->vm, f->ring[0] + AVAIL_OFF + 4 + 2 * QSIZE, used_idx(f, 0));
+}
+
+static bool batched_past(struct fix *f, uintptr_t n)
+{
+	return __atomic_load_n(&stats_counters[STATS_VIRTIO_BATCHED],
+			       __ATOMIC_RELAXED) > n;
+}
+
+/*
+ * --disk batch=: a kick with 8 or more requests outstanding by the
+ * driver's used_event is held while the driver goes on posting, its kicks
+ * off meanwhile, and what it posted is all served at the look that finds
+ * nothing new. A shallow queue is served at once and its kick not held.
+ * The first look comes after a quarter of the bound: 100 ms here.
+ */
+static void test_batch(void **state)
+{
+	enum { SHALLOW = 2, DEEP = 12, MORE = 4 };
+	struct fix *f = get(state);
+	uint64_t st[SHALLOW + DEEP + MORE], batched;
+	unsigned int unkicked = 0;
+
+	stats_on = true;
+	batched = stats_counters[STATS_VIRTIO_BATCHED];
+	virtio_dev_set_batch(f->vdev, 400 * 1000 * 1000ull);
+	bring_up_with(f, blk_features | F_EVENT_IDX, 1);
+
+	post_reads(f, 0, SHALLOW, st);
+	kick(f, 0);
+	assert_true(wait_used(f, 0, SHALLOW));
+	assert_int_equal(stats_counters[STATS_VIRTIO_BATCHED], batched);
+	consume_used(f);
+
+	post_reads(f, 0, DEEP, st + SHALLOW);
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	assert_true(event_kick_wanted(f, SHALLOW));
+	kick(f, 0);
+	assert_true(vd_wait_until(batched_past, f, batched));
+	for (int i = 0; i < MORE; i++) {
+		post_reads(f, 0, 1, st + SHALLOW + DEEP + i);
+		__atomic_thread_fence(__ATOMIC_SEQ_CST);
+		if (event_kick_wanted(f, f->avail_idx[0] - 1))
+			kick(f, 0);
+		else
+			unkicked++;
+	}
+	assert_true(wait_used(f, 0, SHALLOW + DEEP + MORE));
+	for (int i = 0; i < SHALLOW + DEEP + MORE; i++)
+		assert_int_equal(vd_rd8(&f->vm, st[i]), VIRTIO_BLK_S_OK);
+	/* Posted while the kick was held: no kick wanted for them. */
+	assert_int_equal(unkicked, MORE);
+	stats_on = false;
+	/* Served: the next request needs a kick again. */
+	assert_true(vd_wait_until(kicks_wanted, f, 1));
+}
+
+/* The device goes away with a kick held: its look must not run after. */
+static void test_batch_teardown(void **state)
+{
+	struct fix *f = get(state);
+	uint64_t st[12], batched;
+
+	stats_on = true;
+	batched = stats_counters[STATS_VIRTIO_BATCHED];
+	virtio_dev_set_batch(f->vdev, 400 * 1000 * 1000ull);
+	bring_up_with(f, blk_features | F_EVENT_IDX, 1);
+	post_reads(f, 0, 12, st);
+	kick(f, 0);
+	assert_true(vd_wait_until(batched_past, f, batched));
+	stats_on = false;
+	/* Held for 100 ms more; the teardown comes first. */
+	assert_int_equal(used_idx(f, 0), 0);
+}
+
 static void test_packed(void **state)
 {
 	struct fix *f = get(state);
@@ -1491,6 +1578,8 @@ int main(void)
 		BOTH(test_kick_when_asked_event_idx, p_uring, p_sync),
 		BOTH(test_quiet_at_depth, p_uring, p_sync),
 		BOTH(test_poll, p_uring, p_sync),
+		BOTH(test_batch, p_uring, p_sync),
+		BOTH(test_batch_teardown, p_uring, p_sync),
 		BOTH(test_quiet_at_depth_event_idx, p_uring, p_sync),
 	};
 
