@@ -428,7 +428,6 @@ void virtio_dev_unbind(struct virtio_dev *vdev)
 	vdev->transport = NULL;
 	vdev->loop = NULL;
 	vdev->batch_held = 0;
-	vdev->batch_max_ns = 0;
 	pthread_mutex_unlock(&vdev->lock);
 }
 
