@@ -273,6 +273,12 @@ static int split_walk(const struct virtqueue *vq, struct walk *w, uint16_t head)
 	}
 }
 
+/* The driver's avail->idx (split rings): one load, one place. */
+static int load_avail_idx(const struct virtqueue *vq, uint16_t *idx)
+{
+	return load16(vq, vq->driver_gpa + 2, idx);
+}
+
 static int split_pop(struct virtqueue *vq, struct virtq_chain *chain)
 {
 	struct walk w = { .chain = chain };
@@ -280,7 +286,7 @@ static int split_pop(struct virtqueue *vq, struct virtq_chain *chain)
 	int r;
 
 	if (vq->avail_idx_shadow == vq->last_avail_idx) {
-		r = load16(vq, vq->driver_gpa + 2, &avail_idx);
+		r = load_avail_idx(vq, &avail_idx);
 		if (r)
 			return r;
 		if ((uint16_t)(avail_idx - vq->last_avail_idx) > vq->size)
@@ -453,7 +459,7 @@ bool virtq_empty(const struct virtqueue *vq)
 	if (!vq->packed) {
 		if (vq->avail_idx_shadow != vq->last_avail_idx)
 			return false;
-		if (load16(vq, vq->driver_gpa + 2, &v))
+		if (load_avail_idx(vq, &v))
 			return false;
 		return v == vq->last_avail_idx;
 	}
@@ -473,7 +479,7 @@ uint16_t virtq_avail_count(const struct virtqueue *vq)
 	if (!vq->ready || vq->broken)
 		return 0;
 	if (!vq->packed) {
-		if (load16(vq, vq->driver_gpa + 2, &v))
+		if (load_avail_idx(vq, &v))
 			return 0;
 		v -= vq->last_avail_idx;
 		/* A driver that claims more than the ring holds is caught by
@@ -498,29 +504,27 @@ uint16_t virtq_avail_count(const struct virtqueue *vq)
 	return n;
 }
 
-uint16_t virtq_driver_depth(const struct virtqueue *vq)
+int virtq_driver_taken(const struct virtqueue *vq)
 {
 	uint16_t ev, taken;
 
 	if (!vq->ready || !vq->event_idx || vq->broken)
-		return 0;
+		return -1;
 	if (!vq->packed) {
 		if (load16(vq, vq->driver_gpa + AVAIL_RING(vq->size), &ev))
-			return 0;
+			return -1;
 		taken = (uint16_t)(vq->last_avail_idx - ev);
 	} else {
 		if (load16(vq, vq->driver_gpa + EVENT_OFF_WRAP, &ev))
-			return 0;
+			return -1;
 		ev &= 0x7fff;
 		if (ev >= vq->size)
-			return 0;
+			return -1;
 		taken = (uint16_t)((vq->last_avail_idx + vq->size - ev) %
 				   vq->size);
 	}
-	/* Linux parks the event at 0 while it reaps: no depth to read. */
-	if (taken > vq->size)
-		return 0;
-	return taken + virtq_avail_count(vq);
+	/* Linux parks the event at 0 while it reaps: nothing to read. */
+	return taken > vq->size ? -1 : taken;
 }
 
 static uint32_t clamp_len(const struct virtq_chain *c, uint32_t written)

@@ -168,11 +168,12 @@ int virtq_pop(struct virtqueue *vq, struct virtq_chain *chain);
 /* Buffers posted and not yet popped (packed: descriptor slots). */
 uint16_t virtq_avail_count(const struct virtqueue *vq);
 /*
- * The driver's depth: what it has posted and not yet taken back from the
- * used ring, by its used-event index (0 without EVENT_IDX, or when the
- * index says nothing). Packed rings count descriptor slots.
+ * Buffers popped and not yet taken back by the driver, by its used-event
+ * index; -1 when that index says nothing (no EVENT_IDX, or Linux parked
+ * it while it reaps). Add virtq_avail_count() for the driver's depth.
+ * Packed rings count descriptor slots.
  */
-uint16_t virtq_driver_depth(const struct virtqueue *vq);
+int virtq_driver_taken(const struct virtqueue *vq);
 
 /*
  * True when pop would find nothing; no side effects. False on a ring it

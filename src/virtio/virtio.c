@@ -141,15 +141,21 @@ void virtio_dev_destroy(struct virtio_dev *vdev)
 
 /* Polling -------------------------------------------------------------- */
 
+/* Per-queue masks are 64 bits wide: a queue beyond them is never set. */
+static bool queue_bit(uint64_t mask, unsigned int q)
+{
+	return q < 64 && (mask >> q & 1);
+}
+
 /* Served by the host kernel (vhost): never ours to read or poll. */
 static bool kernel_queue(const struct virtio_dev *vdev, unsigned int q)
 {
-	return q < 64 && (vdev->kernel_queues >> q) & 1;
+	return queue_bit(vdev->kernel_queues, q);
 }
 
 static bool batch_holds(const struct virtio_dev *vdev, unsigned int q)
 {
-	return q < 64 && (vdev->batch_held >> q & 1);
+	return queue_bit(vdev->batch_held, q);
 }
 
 static bool pollable(struct virtio_dev *vdev, unsigned int q)
@@ -268,7 +274,7 @@ static void batch_look(void *opaque)
 	for (unsigned int q = 0; q < vdev->nr_queues && q < 64; q++) {
 		uint16_t n;
 
-		if (!(held >> q & 1))
+		if (!queue_bit(held, q))
 			continue;
 		n = virtq_avail_count(&vdev->vqs[q]);
 		if (n > vdev->batch_seen[q]) {
@@ -290,7 +296,7 @@ static void batch_look(void *opaque)
 	vdev->batch_held = 0;
 	for (unsigned int q = 0; q < vdev->nr_queues && q < 64; q++)
 		/* As a kick: only a running device's enabled queues. */
-		if (held >> q & 1 && virtio_dev_running(vdev) &&
+		if (queue_bit(held, q) && virtio_dev_running(vdev) &&
 		    vdev->vqs[q].ready)
 			vdev->ops->queue_notify(vdev, q);
 	pthread_mutex_unlock(&vdev->lock);
@@ -304,13 +310,19 @@ static void batch_look(void *opaque)
 static bool batch_hold(struct virtio_dev *vdev, unsigned int q)
 {
 	struct virtqueue *vq = &vdev->vqs[q];
+	uint16_t avail;
+	int taken;
 
 	if (!vdev->batch_max_ns || q >= 64)
 		return false;
 	/* Kicked before its kicks-off store was seen: the look serves it. */
 	if (batch_holds(vdev, q))
 		return true;
-	if (virtq_driver_depth(vq) < VIRTIO_BATCH_DEPTH)
+	taken = virtq_driver_taken(vq);
+	if (taken < 0)
+		return false;
+	avail = virtq_avail_count(vq);
+	if (taken + avail < VIRTIO_BATCH_DEPTH)
 		return false;
 	if (!vdev->batch_held) {
 		if (!evloop_timer_arm(vdev->loop, &vdev->batch_timer,
@@ -321,7 +333,7 @@ static bool batch_hold(struct virtio_dev *vdev, unsigned int q)
 		vdev->batch_more = 0;
 	}
 	virtq_set_notification(vq, false);
-	vdev->batch_seen[q] = virtq_avail_count(vq);
+	vdev->batch_seen[q] = avail;
 	vdev->batch_held |= 1ull << q;
 	stats_add(STATS_VIRTIO_BATCHED, 1);
 	return true;

@@ -474,6 +474,32 @@ static void test_split_event_idx_notify(void **state)
 	assert_true(virtq_should_notify(&vq));
 }
 
+/* The driver's depth, as batching reads it: taken by us, not yet reaped. */
+static void test_split_driver_taken(void **state)
+{
+	uint64_t used_event = AVAIL_GPA + 4 + 2 * QSIZE;
+
+	(void)state;
+	setup_split(FEAT_EVENT_IDX, QSIZE);
+	for (uint16_t d = 0; d < 5; d++) {
+		wr_split_desc(DESC_GPA, d, BUF_GPA, 1, 0, 0);
+		split_avail(d);
+	}
+	for (int i = 0; i < 3; i++)
+		assert_int_equal(virtq_pop(&vq, &chain), 1);
+	wr16(used_event, 0);
+	assert_int_equal(virtq_driver_taken(&vq), 3);
+	assert_int_equal(virtq_avail_count(&vq), 2);
+	wr16(used_event, 2); /* the driver reaped two */
+	assert_int_equal(virtq_driver_taken(&vq), 1);
+	/* An event ahead of what we took says nothing. */
+	wr16(used_event, 9);
+	assert_int_equal(virtq_driver_taken(&vq), -1);
+	/* Without EVENT_IDX there is no index to read. */
+	setup_split(0, QSIZE);
+	assert_int_equal(virtq_driver_taken(&vq), -1);
+}
+
 static void test_split_set_notification(void **state)
 {
 	uint64_t avail_event = USED_GPA + 4 + 8 * QSIZE;
@@ -1434,6 +1460,7 @@ int main(void)
 		cmocka_unit_test(test_need_event),
 		cmocka_unit_test(test_split_no_interrupt),
 		cmocka_unit_test(test_split_event_idx_notify),
+		cmocka_unit_test(test_split_driver_taken),
 		cmocka_unit_test(test_split_set_notification),
 		cmocka_unit_test(test_split_hostile),
 		cmocka_unit_test(test_split_inflight_overflow),
