@@ -443,16 +443,20 @@ static void ack_ioev_set(struct virtio_mmio *m, bool assign)
 static void ioev_setup(struct virtio_mmio *m)
 {
 	unsigned int n = m->vdev->nr_queues, q;
+	int err = 0;
 
-	for (q = 0; q < n; q++)
-		if (vm_ioeventfd_datamatch(
-			    m->vm, m->base + VIRTIO_MMIO_QUEUE_NOTIFY, 4, false,
-			    virtio_dev_kick_fd(m->vdev, q), q, true))
+	for (q = 0; q < n; q++) {
+		err = vm_ioeventfd_datamatch(
+			m->vm, m->base + VIRTIO_MMIO_QUEUE_NOTIFY, 4, false,
+			virtio_dev_kick_fd(m->vdev, q), q, true);
+		if (err)
 			break;
+	}
 	if (q < n) {
 		ioev_set(m, q, false);
-		pr_warn("%s: no ioeventfd, queue kicks take the slow path",
-			m->vdev->name);
+		if (err != -ENODEV)
+			pr_warn("%s: no ioeventfd, queue kicks take the slow path",
+				m->vdev->name);
 		return;
 	}
 	m->ioev_on = true;

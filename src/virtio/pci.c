@@ -393,6 +393,7 @@ static void ioev_sync(struct virtio_pci *vp)
 	uint64_t base = bar->addr + VIRTIO_PCI_NOTIFY_OFF;
 	bool want = bar->mapped && !vp->ioev_broken;
 	unsigned int q;
+	int err = 0;
 
 	if (vp->ioev_on && (!want || base != vp->ioev_addr)) {
 		ioev_set(vp, vp->ioev_addr, n, false);
@@ -401,15 +402,18 @@ static void ioev_sync(struct virtio_pci *vp)
 	if (!want || vp->ioev_on)
 		return;
 	for (q = 0; q < n; q++) {
-		if (vm_ioeventfd(vp->vm, base + q * VIRTIO_PCI_NOTIFY_MULT, 0,
-				 false, virtio_dev_kick_fd(vp->vdev, q), true))
+		err = vm_ioeventfd(vp->vm, base + q * VIRTIO_PCI_NOTIFY_MULT, 0,
+				   false, virtio_dev_kick_fd(vp->vdev, q),
+				   true);
+		if (err)
 			break;
 	}
 	if (q < n) {
 		ioev_set(vp, base, q, false);
 		vp->ioev_broken = true;
-		pr_warn("%s: no ioeventfd, queue kicks take the slow path",
-			vp->vdev->name);
+		if (err != -ENODEV)
+			pr_warn("%s: no ioeventfd, queue kicks take the slow path",
+				vp->vdev->name);
 		return;
 	}
 	vp->ioev_on = true;
