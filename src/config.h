@@ -8,6 +8,7 @@
 
 #include "backend/block.h"
 #include "backend/net.h"
+#include "util/evloop.h"
 
 /*
  * What the user asked for on the command line, checked and typed. Parsers
@@ -199,6 +200,7 @@ struct vm_config {
 	int console_addr;
 	struct vsock_config vsock;
 	bool exit_on_reset; /* --on-reset exit: a reset ends devisor */
+	enum evloop_sched io_sched; /* --io-sched: the device I/O threads' */
 	struct platform_config platform;
 	enum iommu_kind iommu; /* --iommu */
 	bool intremap; /* --iommu vtd's interrupt remapping */

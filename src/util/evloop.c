@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -38,6 +39,7 @@ struct evloop {
 	uint64_t poll_ns; /* the window now, adapted (evloop.h) */
 	uint64_t poll_start; /* when the last window that found nothing opened */
 	bool stop;
+	enum evloop_sched sched;
 	bool no_pwait2; /* the kernel predates epoll_pwait2() */
 	char name[16];
 };
@@ -239,6 +241,14 @@ static void *evloop_thread(void *arg)
 
 	sigfillset(&set);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	if (loop->sched == EVLOOP_SCHED_BATCH) {
+		struct sched_param sp = { 0 };
+
+		/* Not fatal: the loop only loses its batching. */
+		if (sched_setscheduler(0, SCHED_BATCH, &sp))
+			pr_warn("%s: cannot use SCHED_BATCH: %s", loop->name,
+				strerror(errno));
+	}
 	sandbox_apply(SANDBOX_IO, loop->name);
 	for (;;) {
 		/* After a window that found work, only a look at the fds. */
@@ -279,11 +289,17 @@ static void *evloop_thread(void *arg)
 
 struct evloop *evloop_create(const char *name)
 {
+	return evloop_create_sched(name, EVLOOP_SCHED_NORMAL);
+}
+
+struct evloop *evloop_create_sched(const char *name, enum evloop_sched sched)
+{
 	struct evloop *loop = calloc(1, sizeof(*loop));
 	struct epoll_event ev = { .events = EPOLLIN };
 
 	if (!loop)
 		return NULL;
+	loop->sched = sched;
 	pthread_mutex_init(&loop->lock, NULL);
 	snprintf(loop->name, sizeof(loop->name), "%s", name);
 	loop->epfd = epoll_create1(EPOLL_CLOEXEC);

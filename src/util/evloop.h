@@ -14,7 +14,22 @@ struct evloop;
 
 typedef void (*evloop_cb)(void *opaque, uint32_t events);
 
+/*
+ * How the loop's thread asks the host's scheduler to treat it. BATCH
+ * (SCHED_BATCH): its wake-ups do not preempt a running task, so a vCPU
+ * that kicks a queue keeps its CPU and goes on posting until it blocks or
+ * its slice ends, and the requests it posted meanwhile are served in one
+ * pass; where the loop has a CPU of its own nothing changes. NORMAL: the
+ * default policy, a wake-up may preempt (one request at a time on a
+ * contended CPU gets the shortest turnaround).
+ */
+enum evloop_sched {
+	EVLOOP_SCHED_NORMAL,
+	EVLOOP_SCHED_BATCH,
+};
+
 struct evloop *evloop_create(const char *name);
+struct evloop *evloop_create_sched(const char *name, enum evloop_sched sched);
 /* Stops the thread and frees the loop; no callback runs after it returns. */
 void evloop_destroy(struct evloop *loop);
 

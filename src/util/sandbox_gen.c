@@ -416,6 +416,18 @@ static int build(scmp_filter_ctx ctx, enum sandbox_kind kind)
 		ret = add(ctx, SCMP_ACT_ALLOW, "tgkill", 1, cmp);
 	}
 	/*
+	 * A thread may make itself SCHED_BATCH (an I/O thread starting
+	 * under the main thread's filter, --io-sched), nothing else.
+	 */
+	if (!ret) {
+		struct scmp_arg_cmp cmp[] = {
+			SCMP_A0(SCMP_CMP_EQ, 0, 0),
+			SCMP_A1(SCMP_CMP_EQ, SCHED_BATCH, 0),
+		};
+
+		ret = add(ctx, SCMP_ACT_ALLOW, "sched_setscheduler", 2, cmp);
+	}
+	/*
 	 * clone3's flags are in memory, out of a filter's reach: ENOSYS
 	 * makes glibc fall back to clone, whose flags it can check.
 	 */

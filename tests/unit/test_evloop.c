@@ -13,6 +13,7 @@
 #include <cmocka.h>
 
 #include <poll.h>
+#include <sched.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
@@ -33,6 +34,7 @@ static struct {
 	int arms; /* evloop_timer_arm() calls per callback */
 	uint64_t armed_at, fired_at;
 	int fires;
+	int policy; /* the callback's thread's scheduling policy */
 } t;
 
 static void timer_fn(void *opaque)
@@ -61,6 +63,7 @@ static void cb(void *opaque, uint32_t events)
 	if (read(t.efd, &n, sizeof(n)) != sizeof(n))
 		return;
 	t.callbacks++;
+	t.policy = sched_getscheduler(0);
 	t.accepted = true;
 	for (int i = 0; i < t.defers; i++)
 		t.accepted &= evloop_defer(t.loop, &t.d);
@@ -119,6 +122,34 @@ static void test_once_per_pass(void **state)
 	wait_done();
 	assert_int_equal(t.callbacks, 2);
 	assert_int_equal(t.runs, 2);
+}
+
+/* --io-sched: the loop's thread takes its policy before any callback. */
+static void test_sched_policy(void **state)
+{
+	struct evloop *batch = evloop_create_sched("test-batch",
+						   EVLOOP_SCHED_BATCH),
+		      *normal = t.loop;
+	uint64_t one = 1;
+	int efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC), normal_efd = t.efd;
+
+	assert_int_equal(write(t.efd, &one, sizeof(one)), sizeof(one));
+	wait_done();
+	assert_int_equal(t.policy, SCHED_OTHER);
+
+	assert_non_null(batch);
+	assert_true(efd >= 0);
+	t.loop = batch; /* cb's evloop_defer() must find its own loop */
+	assert_int_equal(evloop_add(batch, efd, EPOLLIN, cb, NULL), 0);
+	t.efd = efd;
+	assert_int_equal(write(efd, &one, sizeof(one)), sizeof(one));
+	wait_done();
+	assert_int_equal(t.policy, SCHED_BATCH);
+	evloop_del(batch, efd);
+	evloop_destroy(batch);
+	close(efd);
+	t.loop = normal;
+	t.efd = normal_efd;
 }
 
 static void test_other_thread(void **state)
@@ -180,6 +211,8 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_once_per_pass, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_sched_policy, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_other_thread, setup,
 						teardown),

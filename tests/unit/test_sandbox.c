@@ -255,6 +255,31 @@ static void test_threads_of_main_install_theirs(void **state)
 	assert_int_equal(WEXITSTATUS(st), 0);
 }
 
+/* --io-sched: a thread may make itself SCHED_BATCH and nothing else. */
+static void batch_then_idle(void)
+{
+	struct sched_param sp = { 0 };
+
+	if (sched_setscheduler(0, SCHED_BATCH, &sp))
+		_exit(120);
+	sched_setscheduler(0, SCHED_IDLE, &sp);
+	_exit(121);
+}
+
+static void test_sched_batch_only(void **state)
+{
+	char out[1024];
+	int st;
+
+	if (!sandbox_available())
+		skip();
+	st = in_child(SANDBOX_MAIN, SANDBOX_ON, batch_then_idle, out,
+		      sizeof(out));
+	assert_true(WIFEXITED(st));
+	assert_int_equal(WEXITSTATUS(st), 128 + SIGSYS);
+	assert_non_null(strstr(out, "(sched_setscheduler)"));
+}
+
 static void execveat_survives(void)
 {
 	long r = syscall(SYS_execveat, -1, "", NULL, NULL, 0);
@@ -331,6 +356,7 @@ int main(void)
 		cmocka_unit_test(test_threads_of_main_install_theirs),
 		cmocka_unit_test(test_log_lets_through),
 		cmocka_unit_test(test_tgkill_own_process_only),
+		cmocka_unit_test(test_sched_batch_only),
 		cmocka_unit_test(test_off_installs_nothing),
 	};
 

@@ -152,7 +152,7 @@ static int create_devices(struct vm *vm, const struct vm_config *cfg,
 	ret = create_pci(vm, m);
 	if (ret)
 		return ret;
-	m->io = evloop_create("io0");
+	m->io = evloop_create_sched("io0", cfg->io_sched);
 	if (!m->io)
 		return -ENOMEM;
 	vb.io = m->io;

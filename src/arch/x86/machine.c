@@ -363,7 +363,7 @@ static int create_virtio_devices(struct vm *vm, const struct vm_config *cfg,
 				   .opaque = &pa,
 				   .console = &m->board.console };
 
-	m->io = evloop_create("io0");
+	m->io = evloop_create_sched("io0", cfg->io_sched);
 	if (!m->io)
 		return -ENOMEM;
 	vb.io = m->io;
@@ -371,7 +371,7 @@ static int create_virtio_devices(struct vm *vm, const struct vm_config *cfg,
 	if (ret)
 		return ret;
 	if (m->viommu) {
-		m->iommu_io = evloop_create("iommu");
+		m->iommu_io = evloop_create_sched("iommu", cfg->io_sched);
 		if (!m->iommu_io)
 			return -ENOMEM;
 		vdev = virtio_iommu_create(vm, m->viommu);
