@@ -239,16 +239,20 @@ static void *evloop_thread(void *arg)
 	int64_t sleep_ns = -1;
 	sigset_t set;
 
-	sigfillset(&set);
-	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	/*
+	 * Before signals are blocked, so that a refused call reaches the
+	 * sandbox's SIGSYS handler, which names it. A failure is not fatal:
+	 * the loop only loses its batching.
+	 */
 	if (loop->sched == EVLOOP_SCHED_BATCH) {
 		struct sched_param sp = { 0 };
 
-		/* Not fatal: the loop only loses its batching. */
 		if (sched_setscheduler(0, SCHED_BATCH, &sp))
 			pr_warn("%s: cannot use SCHED_BATCH: %s", loop->name,
 				strerror(errno));
 	}
+	sigfillset(&set);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	sandbox_apply(SANDBOX_IO, loop->name);
 	for (;;) {
 		/* After a window that found work, only a look at the fds. */

@@ -17,11 +17,10 @@ typedef void (*evloop_cb)(void *opaque, uint32_t events);
 /*
  * How the loop's thread asks the host's scheduler to treat it. BATCH
  * (SCHED_BATCH): its wake-ups do not preempt a running task, so a vCPU
- * that kicks a queue keeps its CPU and goes on posting until it blocks or
- * its slice ends, and the requests it posted meanwhile are served in one
- * pass; where the loop has a CPU of its own nothing changes. NORMAL: the
- * default policy, a wake-up may preempt (one request at a time on a
- * contended CPU gets the shortest turnaround).
+ * that kicks a queue on the same CPU keeps it and goes on posting until
+ * it blocks or its slice ends, and the requests it posted meanwhile are
+ * served in one pass; a wake-up on an idle CPU runs at once as before.
+ * NORMAL: the thread keeps the policy devisor runs with.
  */
 enum evloop_sched {
 	EVLOOP_SCHED_NORMAL,

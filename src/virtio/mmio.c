@@ -454,9 +454,7 @@ static void ioev_setup(struct virtio_mmio *m)
 	}
 	if (q < n) {
 		ioev_set(m, q, false);
-		if (err != -ENODEV)
-			pr_warn("%s: no ioeventfd, queue kicks take the slow path",
-				m->vdev->name);
+		virtio_dev_no_ioeventfd(m->vdev, err);
 		return;
 	}
 	m->ioev_on = true;

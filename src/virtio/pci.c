@@ -411,9 +411,7 @@ static void ioev_sync(struct virtio_pci *vp)
 	if (q < n) {
 		ioev_set(vp, base, q, false);
 		vp->ioev_broken = true;
-		if (err != -ENODEV)
-			pr_warn("%s: no ioeventfd, queue kicks take the slow path",
-				vp->vdev->name);
+		virtio_dev_no_ioeventfd(vp->vdev, err);
 		return;
 	}
 	vp->ioev_on = true;

@@ -279,6 +279,12 @@ static int load_avail_idx(const struct virtqueue *vq, uint16_t *idx)
 	return load16(vq, vq->driver_gpa + 2, idx);
 }
 
+/* The driver's used_event (split rings, EVENT_IDX): after the avail ring. */
+static int load_used_event(const struct virtqueue *vq, uint16_t *ev)
+{
+	return load16(vq, vq->driver_gpa + AVAIL_RING(vq->size), ev);
+}
+
 static int split_pop(struct virtqueue *vq, struct virtq_chain *chain)
 {
 	struct walk w = { .chain = chain };
@@ -511,7 +517,7 @@ int virtq_driver_taken(const struct virtqueue *vq)
 	if (!vq->ready || !vq->event_idx || vq->broken)
 		return -1;
 	if (!vq->packed) {
-		if (load16(vq, vq->driver_gpa + AVAIL_RING(vq->size), &ev))
+		if (load_used_event(vq, &ev))
 			return -1;
 		taken = (uint16_t)(vq->last_avail_idx - ev);
 	} else {
@@ -705,7 +711,7 @@ bool virtq_should_notify(struct virtqueue *vq)
 				return true;
 			return !(flags & VIRTQ_AVAIL_F_NO_INTERRUPT);
 		}
-		if (load16(vq, vq->driver_gpa + AVAIL_RING(vq->size), &event))
+		if (load_used_event(vq, &event))
 			return true;
 		return !valid || virtq_need_event(event, new, old);
 	}

@@ -466,6 +466,13 @@ void virtio_dev_kick(struct virtio_dev *vdev, unsigned int q)
 				    strerror(errno));
 }
 
+void virtio_dev_no_ioeventfd(const struct virtio_dev *vdev, int err)
+{
+	if (err != -ENODEV)
+		pr_warn("%s: no ioeventfd, queue kicks take the slow path",
+			vdev->name);
+}
+
 void virtio_dev_serve_queue(struct virtio_dev *vdev, unsigned int q,
 			    struct virtq_chain *c, unsigned int budget,
 			    int64_t (*handle)(struct virtio_dev *vdev,

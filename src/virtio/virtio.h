@@ -358,6 +358,12 @@ int virtio_dev_kick_fd(const struct virtio_dev *vdev, unsigned int q);
  */
 void virtio_dev_kick(struct virtio_dev *vdev, unsigned int q);
 /*
+ * The transport could not bind the kicks to ioeventfds (@err from
+ * vm_ioeventfd*()): they take virtio_dev_kick()'s path. Warns, unless
+ * there is no KVM to bind them in (-ENODEV: unit tests, fuzzers).
+ */
+void virtio_dev_no_ioeventfd(const struct virtio_dev *vdev, int err);
+/*
  * The request loop of a device whose every chain is served at once: pop,
  * handle (it returns the bytes it wrote into the chain, or -errno for a
  * request that breaks the device), push, until the ring stays empty with
