@@ -416,10 +416,11 @@ static int build(scmp_filter_ctx ctx, enum sandbox_kind kind)
 		ret = add(ctx, SCMP_ACT_ALLOW, "tgkill", 1, cmp);
 	}
 	/*
-	 * A thread may make itself SCHED_BATCH (an I/O thread starting
-	 * under the main thread's filter, --io-sched), nothing else.
+	 * A new thread may make itself SCHED_BATCH (an I/O thread, under its
+	 * creator's filter until it loads its own: --io-sched), nothing
+	 * else; a kind that starts no threads has no need for it.
 	 */
-	if (!ret) {
+	if (!ret && (s->flags & F_CLONE_THREAD)) {
 		struct scmp_arg_cmp cmp[] = {
 			SCMP_A0(SCMP_CMP_EQ, 0, 0),
 			SCMP_A1(SCMP_CMP_EQ, SCHED_BATCH, 0),

@@ -280,6 +280,29 @@ static void test_sched_batch_only(void **state)
 	assert_non_null(strstr(out, "(sched_setscheduler)"));
 }
 
+/* The I/O thread's own filter, loaded after that call, refuses it. */
+static void io_thread_batch(void)
+{
+	struct sched_param sp = { 0 };
+
+	sched_setscheduler(0, SCHED_BATCH, &sp);
+	_exit(122);
+}
+
+static void test_sched_only_where_threads_start(void **state)
+{
+	char out[1024];
+	int st;
+
+	if (!sandbox_available())
+		skip();
+	st = in_child(SANDBOX_IO, SANDBOX_ON, io_thread_batch, out,
+		      sizeof(out));
+	assert_true(WIFEXITED(st));
+	assert_int_equal(WEXITSTATUS(st), 128 + SIGSYS);
+	assert_non_null(strstr(out, "(sched_setscheduler)"));
+}
+
 static void execveat_survives(void)
 {
 	long r = syscall(SYS_execveat, -1, "", NULL, NULL, 0);
@@ -357,6 +380,7 @@ int main(void)
 		cmocka_unit_test(test_log_lets_through),
 		cmocka_unit_test(test_tgkill_own_process_only),
 		cmocka_unit_test(test_sched_batch_only),
+		cmocka_unit_test(test_sched_only_where_threads_start),
 		cmocka_unit_test(test_off_installs_nothing),
 	};
 
