@@ -101,6 +101,21 @@ static int in_child(enum sandbox_kind kind, enum sandbox_mode mode,
 	return status;
 }
 
+/* @fn under @kind's filter is stopped (128 + SIGSYS), @what in the report. */
+static void assert_traps(enum sandbox_kind kind, void (*fn)(void),
+			 const char *what)
+{
+	char out[1024];
+	int st = in_child(kind, SANDBOX_ON, fn, out, sizeof(out));
+
+	if (!WIFEXITED(st) || WEXITSTATUS(st) != 128 + SIGSYS ||
+	    !strstr(out, what))
+		print_message("%s\n", out);
+	assert_true(WIFEXITED(st));
+	assert_int_equal(WEXITSTATUS(st), 128 + SIGSYS);
+	assert_non_null(strstr(out, what));
+}
+
 static void allowed_then_execveat(void)
 {
 	struct timespec ts;
@@ -138,18 +153,11 @@ static void allowed_then_execveat(void)
 
 static void test_vcpu_stops_execveat(void **state)
 {
-	char out[1024];
-	int st;
-
 	if (!sandbox_available())
 		skip();
-	st = in_child(SANDBOX_VCPU, SANDBOX_ON, allowed_then_execveat, out,
-		      sizeof(out));
-	assert_true(WIFEXITED(st));
-	assert_int_equal(WEXITSTATUS(st), 128 + SIGSYS);
-	assert_non_null(strstr(out, "devisor: seccomp: thread tester (vcpu "
-				    "filter) made system call 322 "
-				    "(execveat)"));
+	assert_traps(SANDBOX_VCPU, allowed_then_execveat,
+		     "devisor: seccomp: thread tester (vcpu filter) made "
+		     "system call 322 (execveat)");
 }
 
 static void tiocsti(void)
@@ -163,15 +171,9 @@ static void tiocsti(void)
 
 static void test_vcpu_stops_other_ioctl(void **state)
 {
-	char out[1024];
-	int st;
-
 	if (!sandbox_available())
 		skip();
-	st = in_child(SANDBOX_VCPU, SANDBOX_ON, tiocsti, out, sizeof(out));
-	assert_true(WIFEXITED(st));
-	assert_int_equal(WEXITSTATUS(st), 128 + SIGSYS);
-	assert_non_null(strstr(out, "system call 16 (ioctl)"));
+	assert_traps(SANDBOX_VCPU, tiocsti, "system call 16 (ioctl)");
 }
 
 static void *nothing(void *arg)
@@ -196,21 +198,14 @@ static void thread_then_fork(void)
 
 static void test_api_threads_not_processes(void **state)
 {
-	char out[1024];
-	int st;
-
 	if (!sandbox_available())
 		skip();
 #ifdef ASAN
 	/* LeakSanitizer's tracer is a clone: ASan builds allow it. */
 	skip();
 #endif
-	st = in_child(SANDBOX_API, SANDBOX_ON, thread_then_fork, out,
-		      sizeof(out));
-	assert_true(WIFEXITED(st));
-	assert_int_equal(WEXITSTATUS(st), 128 + SIGSYS);
-	assert_non_null(strstr(out, "(api filter) made system call 56 "
-				    "(clone)"));
+	assert_traps(SANDBOX_API, thread_then_fork,
+		     "(api filter) made system call 56 (clone)");
 }
 
 static void *vcpu_like(void *arg)
@@ -268,16 +263,9 @@ static void batch_then_idle(void)
 
 static void test_sched_batch_only(void **state)
 {
-	char out[1024];
-	int st;
-
 	if (!sandbox_available())
 		skip();
-	st = in_child(SANDBOX_MAIN, SANDBOX_ON, batch_then_idle, out,
-		      sizeof(out));
-	assert_true(WIFEXITED(st));
-	assert_int_equal(WEXITSTATUS(st), 128 + SIGSYS);
-	assert_non_null(strstr(out, "(sched_setscheduler)"));
+	assert_traps(SANDBOX_MAIN, batch_then_idle, "(sched_setscheduler)");
 }
 
 /* The I/O thread's own filter, loaded after that call, refuses it. */
@@ -291,16 +279,9 @@ static void io_thread_batch(void)
 
 static void test_sched_only_where_threads_start(void **state)
 {
-	char out[1024];
-	int st;
-
 	if (!sandbox_available())
 		skip();
-	st = in_child(SANDBOX_IO, SANDBOX_ON, io_thread_batch, out,
-		      sizeof(out));
-	assert_true(WIFEXITED(st));
-	assert_int_equal(WEXITSTATUS(st), 128 + SIGSYS);
-	assert_non_null(strstr(out, "(sched_setscheduler)"));
+	assert_traps(SANDBOX_IO, io_thread_batch, "(sched_setscheduler)");
 }
 
 static void execveat_survives(void)
@@ -340,17 +321,11 @@ static void signal_self_then_parent(void)
 
 static void test_tgkill_own_process_only(void **state)
 {
-	char out[1024];
-	int st;
-
 	if (!sandbox_available())
 		skip();
 	parent = getpid();
-	st = in_child(SANDBOX_VCPU, SANDBOX_ON, signal_self_then_parent, out,
-		      sizeof(out));
-	assert_true(WIFEXITED(st));
-	assert_int_equal(WEXITSTATUS(st), 128 + SIGSYS);
-	assert_non_null(strstr(out, "made system call 234 (tgkill)"));
+	assert_traps(SANDBOX_VCPU, signal_self_then_parent,
+		     "made system call 234 (tgkill)");
 }
 
 static void unfiltered(void)
