@@ -18,6 +18,13 @@ ap_want() { # NAME L2-MARKER GLOB WHY
 
 ap_checks() {
 	local v step paused
+	# api-vm gave up on a step (and shut the VM down) to end by the deadline.
+	v=$(ap_l2 api-gave-up)
+	if [[ -z $v ]]; then
+		pass "$name/in-time"
+	else
+		fail "$name/in-time" "api-gave-up=$v"
+	fi
 	ap_want ping api-ping '200 {"build_version"*' "200 with the version"
 	ap_want info api-info '200 *"state":"Running"*' "200 and Running"
 	ap_want pause api-pause '204*' "204"
