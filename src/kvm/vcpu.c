@@ -221,7 +221,15 @@ static void *vcpu_thread(void *arg)
 		vm_coalesced_check(v->vm);
 		if (ret < 0) {
 			if (errno == EINTR || errno == EAGAIN) {
-				v->run->immediate_exit = 0;
+				/*
+				 * Full fence: the clear must be seen before we
+				 * read pause_req and dump_req, or a kick that
+				 * lands now has its flag read stale and its
+				 * immediate_exit overwritten (store-load order).
+				 */
+				__atomic_store_n(&v->run->immediate_exit, 0,
+						 __ATOMIC_SEQ_CST);
+				__atomic_thread_fence(__ATOMIC_SEQ_CST);
 				/* Between instructions: nothing half done. */
 				if (__atomic_load_n(&v->dump_req,
 						    __ATOMIC_ACQUIRE))
@@ -258,8 +266,11 @@ void vcpu_kick(struct vcpu *v)
 {
 	if (!v->thread_started)
 		return;
-	/* Covers a kick that lands just before the thread enters KVM_RUN. */
-	__atomic_store_n(&v->run->immediate_exit, 1, __ATOMIC_RELEASE);
+	/*
+	 * Covers a kick that lands just before the thread enters KVM_RUN;
+	 * seq_cst pairs with the fence after the thread clears it.
+	 */
+	__atomic_store_n(&v->run->immediate_exit, 1, __ATOMIC_SEQ_CST);
 	pthread_kill(v->thread, SIG_VCPU_KICK);
 }
 
