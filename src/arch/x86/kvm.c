@@ -231,12 +231,22 @@ void arch_vcpu_describe(struct vcpu *v, char *buf, size_t len)
 		       (unsigned long long)r.rip, (unsigned long long)r.rsp,
 		       (unsigned long long)r.rflags,
 		       (unsigned int)(r.rflags >> 9) & 1);
-	if (ioctl(v->fd, KVM_GET_SREGS, &s) == 0)
+	if (ioctl(v->fd, KVM_GET_SREGS, &s) == 0) {
 		append(buf, len, &n,
 		       " CS %#x CR0 %#llx CR2 %#llx CR3 %#llx CR4 %#llx",
 		       s.cs.selector, (unsigned long long)s.cr0,
 		       (unsigned long long)s.cr2, (unsigned long long)s.cr3,
 		       (unsigned long long)s.cr4);
+		/*
+		 * No guest pages its tables from outside its RAM: seen when a
+		 * nested host's emulated VM exit saved its own state as ours.
+		 */
+		if ((s.cr0 & (1ull << 31)) && /* CR0.PG */
+		    !gpa_to_hva(&v->vm->mem, s.cr3 & ~0xfffull, 4096))
+			append(buf, len, &n,
+			       " (CR3 outside guest RAM: not a state the "
+			       "guest made)");
+	}
 	if (ioctl(v->fd, KVM_GET_MP_STATE, &mp) == 0)
 		append(buf, len, &n, "; %s", mp_state_name(mp.mp_state));
 	if (ioctl(v->fd, KVM_GET_VCPU_EVENTS, &ev) == 0) {
