@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "pci/pci.h"
+#include "util/log.h"
 #include "util/parse.h"
 
 int config_parse_bool(const char *s, bool *out)
@@ -756,5 +757,48 @@ int config_parse_platform(char *spec, struct platform_config *p, char *err,
 			     tok);
 		}
 	}
+	return 0;
+}
+
+void config_vm_defaults(struct vm_config *cfg)
+{
+	*cfg = (struct vm_config){ .nr_cpus = 1,
+				   .ram_size = CONFIG_RAM_DEFAULT,
+				   .rng_addr = CONFIG_PCI_AUTO,
+				   .console_addr = CONFIG_PCI_AUTO,
+				   .io_sched = EVLOOP_SCHED_BATCH };
+	config_platform_default(&cfg->platform);
+}
+
+int config_check_ram(uint64_t size, char *err, size_t errlen)
+{
+	if (size < CONFIG_RAM_MIN)
+		FAIL("%llu bytes of memory is too small: the minimum is 16M",
+		     (unsigned long long)size);
+	if (size & 0xfff)
+		FAIL("%llu bytes of memory is not a multiple of 4K",
+		     (unsigned long long)size);
+	return 0;
+}
+
+int config_finish(struct vm_config *cfg, char *err, size_t errlen)
+{
+	bool vhost_user = false;
+
+	/* A vhost-user back-end maps guest RAM: it must be a memfd. */
+	for (unsigned int i = 0; i < cfg->nr_disks; i++)
+		vhost_user |= cfg->disks[i].vhost_user != NULL;
+	for (unsigned int i = 0; i < cfg->nr_nets; i++)
+		vhost_user |= cfg->nets[i].type == NET_VHOST_USER;
+	if (vhost_user && !cfg->ram_shared) {
+		pr_info("vhost-user: guest RAM is shared (a memfd)");
+		cfg->ram_shared = true;
+	}
+	if (config_plan_pci(cfg, err, errlen) ||
+	    config_check_iommu(cfg, err, errlen))
+		return -EINVAL;
+	if (!cfg->cmdline)
+		cfg->cmdline = cfg->virtio_console ? "console=hvc0" :
+						     "console=ttyS0";
 	return 0;
 }

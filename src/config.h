@@ -197,6 +197,7 @@ struct vm_config {
 	bool rng;
 	int rng_addr;
 	bool virtio_console; /* the terminal is hvc0, not ttyS0 */
+	bool serial_null; /* the serial port's output dropped (vm.create) */
 	int console_addr;
 	struct vsock_config vsock;
 	bool exit_on_reset; /* --on-reset exit: a reset ends devisor */
@@ -206,6 +207,24 @@ struct vm_config {
 	bool intremap; /* --iommu vtd's interrupt remapping */
 	int iommu_addr; /* --iommu virtio's devfn, planned */
 };
+
+#define CONFIG_MAX_CPUS 255
+#define CONFIG_RAM_DEFAULT (512ull << 20)
+#define CONFIG_RAM_MIN (16ull << 20)
+
+/* Before any option: 1 vCPU, 512 MiB, no devices, PCI addresses planned. */
+void config_vm_defaults(struct vm_config *cfg);
+
+/* Guest RAM of @size bytes: at least CONFIG_RAM_MIN, whole 4 KiB pages. */
+int config_check_ram(uint64_t size, char *err, size_t errlen);
+
+/*
+ * After the last option, from the command line or vm.create alike: RAM
+ * shared for vhost-user, every PCI device given its devfn
+ * (config_plan_pci()), the IOMMU's demands checked, the default kernel
+ * command line set.
+ */
+int config_finish(struct vm_config *cfg, char *err, size_t errlen);
 
 /*
  * What --iommu vtd or virtio asks of the rest: the IOMMU translates PCI

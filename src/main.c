@@ -34,7 +34,7 @@
 /* The board, and with it the architecture: a PC. */
 static const struct board_ops *board;
 
-#define MAX_CPUS 255
+#define MAX_CPUS CONFIG_MAX_CPUS
 #define REBOOT_MIN_MS 1000
 
 static void usage(FILE *f)
@@ -198,20 +198,33 @@ static const struct option run_opts[] = {
 /* --seccomp: on unless asked otherwise (util/sandbox.h). */
 static enum sandbox_mode seccomp_mode = SANDBOX_ON;
 
+/* Options of devisor itself rather than of its VM. */
+static bool vmm_option(int c)
+{
+	return c == OPT_API_SOCKET || c == OPT_SECCOMP || c == 'v' || c == 'q';
+}
+
+static const char *option_name(int c)
+{
+	static char name[24];
+
+	for (const struct option *o = run_opts; o->name; o++)
+		if (o->val == c) {
+			snprintf(name, sizeof(name), "--%s", o->name);
+			break;
+		}
+	return name;
+}
+
 static int parse_run(int argc, char **argv, struct vm_config *cfg,
 		     const char **api_socket)
 {
+	const char *why, *vm_opts = NULL;
 	char err_msg[160];
-	const char *why;
 	unsigned long n;
 	int c, err;
 
-	*cfg = (struct vm_config){ .nr_cpus = 1,
-				   .ram_size = 512ull << 20,
-				   .rng_addr = CONFIG_PCI_AUTO,
-				   .console_addr = CONFIG_PCI_AUTO,
-				   .io_sched = EVLOOP_SCHED_BATCH };
-	config_platform_default(&cfg->platform);
+	config_vm_defaults(cfg);
 	opterr = 0;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, ":k:i:c:p:m:vqh", run_opts,
@@ -251,7 +264,7 @@ static int parse_run(int argc, char **argv, struct vm_config *cfg,
 				return usage_error("--memory takes a size such "
 						   "as 512M or 2G, not '%s'",
 						   optarg);
-			if (cfg->ram_size < (16ull << 20))
+			if (cfg->ram_size < CONFIG_RAM_MIN)
 				return usage_error("--memory %s is too small: "
 						   "the minimum is 16M",
 						   optarg);
@@ -403,80 +416,93 @@ static int parse_run(int argc, char **argv, struct vm_config *cfg,
 			return usage_error("unknown option '%s'",
 					   argv[optind - 1]);
 		}
+		if (!vm_opts && !vmm_option(c))
+			vm_opts = option_name(c);
 	}
 	if (optind < argc)
 		return usage_error("unexpected argument '%s'", argv[optind]);
-	if (!cfg->kernel)
-		return usage_error("run needs --kernel PATH");
-	/* A vhost-user back-end maps guest RAM: it must be a memfd. */
-	for (unsigned int i = 0; i < cfg->nr_disks; i++)
-		if (cfg->disks[i].vhost_user && !cfg->ram_shared) {
-			pr_info("--disk vhost-user: guest RAM is shared (a "
-				"memfd)");
-			cfg->ram_shared = true;
-		}
-	for (unsigned int i = 0; i < cfg->nr_nets; i++)
-		if (cfg->nets[i].type == NET_VHOST_USER && !cfg->ram_shared) {
-			pr_info("--net vhost-user: guest RAM is shared (a "
-				"memfd)");
-			cfg->ram_shared = true;
-		}
-	if (config_plan_pci(cfg, err_msg, sizeof(err_msg)) ||
-	    config_check_iommu(cfg, err_msg, sizeof(err_msg)))
+	if (!cfg->kernel && !*api_socket)
+		return usage_error("run needs --kernel PATH, or --api-socket "
+				   "PATH to take the VM from vm.create");
+	if (!cfg->kernel) {
+		/* The VM comes whole from vm.create: no half of it here. */
+		if (vm_opts)
+			return usage_error("%s needs --kernel (with only "
+					   "--api-socket, vm.create gives the "
+					   "whole VM)",
+					   vm_opts);
+		return 0;
+	}
+	if (config_finish(cfg, err_msg, sizeof(err_msg)))
 		return usage_error("%s", err_msg);
-	if (!cfg->cmdline)
-		cfg->cmdline = cfg->virtio_console ? "console=hvc0" :
-						     "console=ttyS0";
 	return 0;
 }
 
 /*
- * The files named on the command line are checked before /dev/kvm is
- * opened, so a typo gets its own message on any host, KVM or not.
+ * The files named on the command line (or in vm.create) are checked before
+ * /dev/kvm is opened, so a typo gets its own message on any host, KVM or
+ * not. -1 with the reason in @err, or -2 when blk_check() logged it.
  */
-static int check_inputs(const struct vm_config *cfg)
+static int check_inputs(const struct vm_config *cfg, char *err, size_t errlen)
 {
-	if (check_file(cfg->kernel, "kernel"))
-		return -1;
-	if (cfg->initrd && check_file(cfg->initrd, "initrd"))
-		return -1;
-	for (unsigned int i = 0; i < cfg->nr_disks; i++) {
-		struct blk_options bo = config_blk_options(&cfg->disks[i]);
+	int group;
 
-		if (cfg->disks[i].vhost_user)
+	if (check_file_msg(cfg->kernel, "kernel", err, errlen))
+		return -1;
+	if (cfg->initrd && check_file_msg(cfg->initrd, "initrd", err, errlen))
+		return -1;
+	for (unsigned int i = 0; i < cfg->nr_disks + cfg->nr_nvmes; i++) {
+		const struct disk_config *d =
+			i < cfg->nr_disks ? &cfg->disks[i] :
+					    &cfg->nvmes[i - cfg->nr_disks];
+		struct blk_options bo = config_blk_options(d);
+
+		if (d->vhost_user)
 			continue;
-		if (blk_check(cfg->disks[i].path, &bo))
-			return -1;
-	}
-	for (unsigned int i = 0; i < cfg->nr_nvmes; i++) {
-		struct blk_options bo = config_blk_options(&cfg->nvmes[i]);
-
-		if (blk_check(cfg->nvmes[i].path, &bo))
-			return -1;
+		if (blk_check(d->path, &bo)) {
+			snprintf(err, errlen,
+				 "disk image %s cannot be used (devisor's log "
+				 "says why)",
+				 d->path);
+			return -2;
+		}
 	}
 	for (unsigned int i = 0; i < cfg->nr_vfio; i++) {
-		char err[512];
-		int group;
+		char msg[256];
 
-		if (vfio_check_sysfs(cfg->vfio[i].path, &group, err,
-				     sizeof(err))) {
-			pr_err("--device: %s", err);
+		if (vfio_check_sysfs(cfg->vfio[i].path, &group, msg,
+				     sizeof(msg))) {
+			snprintf(err, errlen, "--device: %s", msg);
 			return -1;
 		}
 	}
 	return 0;
 }
+
+/* What the main thread is asked to do next, by the API. */
+enum vmm_cmd { CMD_NONE, CMD_BOOT, CMD_DELETE, CMD_EXIT };
 
 /*
  * The VM the signal thread stops. Between two boots there is none: a
- * signal then is remembered and ends the next boot at once.
+ * signal then is remembered and ends the next boot at once. The rest is
+ * the VM's life as the API sees it (docs/architecture.md, "Control").
  */
 static struct {
 	pthread_mutex_t lock;
+	pthread_cond_t cond; /* any change below */
 	struct vm *vm;
 	struct board *board;
 	int sig;
-} running = { .lock = PTHREAD_MUTEX_INITIALIZER };
+	bool created; /* the config holds a VM (command line or vm.create) */
+	bool cli; /* the command line's: when it ends, devisor ends */
+	bool booted; /* from vm.boot (or the start) to the VM's end */
+	bool api_stopped; /* ended by vm.shutdown, vm.delete, vmm.shutdown */
+	bool exiting; /* the main thread is past its last VM */
+	enum vmm_cmd cmd;
+	unsigned int boots; /* boots tried; each says how it went: */
+	bool boot_failed;
+} running = { .lock = PTHREAD_MUTEX_INITIALIZER,
+	      .cond = PTHREAD_COND_INITIALIZER };
 
 static void stop_on_signal(struct vm *vm, int sig)
 {
@@ -506,6 +532,7 @@ static void *signal_thread(void *arg)
 			running.sig = sig;
 			if (running.vm)
 				stop_on_signal(running.vm, sig);
+			pthread_cond_broadcast(&running.cond);
 		}
 		pthread_mutex_unlock(&running.lock);
 	}
@@ -529,10 +556,23 @@ static void set_running(struct vm *vm, struct board *b)
 	running.board = b;
 	if (vm && running.sig)
 		stop_on_signal(vm, running.sig);
+	/* vm.delete or vmm.shutdown between two boots: no next one. */
+	else if (vm && running.api_stopped)
+		vm_stop(vm, VM_STOP_POWEROFF, 0, "stopped through the API");
 	pthread_mutex_unlock(&running.lock);
 }
 
 /* One boot of the VM, from nothing to torn down; returns true to reboot. */
+/* A boot started (or not): what vm.boot waits for. */
+static void boot_tried(bool failed)
+{
+	pthread_mutex_lock(&running.lock);
+	running.boots++;
+	running.boot_failed = failed;
+	pthread_cond_broadcast(&running.cond);
+	pthread_mutex_unlock(&running.lock);
+}
+
 static bool boot_once(struct vm *vm, const struct vm_config *cfg)
 {
 	struct board *b = NULL;
@@ -547,6 +587,7 @@ static bool boot_once(struct vm *vm, const struct vm_config *cfg)
 		vm->exit_status = 1;
 		vm_destroy(vm);
 		board->destroy(b);
+		boot_tried(true);
 		return false;
 	}
 	stats_mark("board");
@@ -556,10 +597,15 @@ static bool boot_once(struct vm *vm, const struct vm_config *cfg)
 		vm->exit_status = 1;
 		vm_destroy(vm);
 		board->destroy(b);
+		boot_tried(true);
 		return false;
 	}
-	if (vm_start(vm) == 0)
+	if (vm_start(vm) == 0) {
+		boot_tried(false);
 		vm_wait(vm);
+	} else {
+		boot_tried(true);
+	}
 	console_stop();
 	console_restore();
 	stats_report(vm);
@@ -590,16 +636,35 @@ static bool boot_once(struct vm *vm, const struct vm_config *cfg)
 
 /*
  * The control API's actions (api/api.h) on the running VM. Between two
- * boots there is none: the VM is "Created" and actions get 405.
+ * boots there is none: the VM is "Created" and actions get 405; with no
+ * VM created at all they get 404. running.lock held.
  */
-#define API_NO_VM(err) \
-	(snprintf(err, API_ERR_LEN, "the VM is not running (rebooting)"), 405)
+static int no_vm(char *err)
+{
+	if (!running.created) {
+		snprintf(err, API_ERR_LEN, "no VM: vm.create first");
+		return 404;
+	}
+	snprintf(err, API_ERR_LEN, "%s",
+		 running.booted ? "the VM is not running (rebooting)" :
+				  "the VM is not booted (vm.boot)");
+	return 405;
+}
+
+static int no_vm_unlock(char *err)
+{
+	int ret = no_vm(err);
+
+	pthread_mutex_unlock(&running.lock);
+	return ret;
+}
 
 static enum api_vm_state api_state(void *opaque)
 {
-	enum api_vm_state st = API_VM_CREATED;
+	enum api_vm_state st;
 
 	pthread_mutex_lock(&running.lock);
+	st = running.created ? API_VM_CREATED : API_VM_NONE;
 	if (running.vm)
 		st = vm_stopping(running.vm) ? API_VM_SHUTDOWN :
 		     vm_paused(running.vm)   ? API_VM_PAUSED :
@@ -614,8 +679,7 @@ static int api_pause_resume(char *err, bool pause)
 
 	pthread_mutex_lock(&running.lock);
 	if (!running.vm) {
-		pthread_mutex_unlock(&running.lock);
-		return API_NO_VM(err);
+		return no_vm_unlock(err);
 	}
 	/*
 	 * Said before the vCPUs run again, so the line never lands in the
@@ -653,8 +717,7 @@ static int api_stop(char *err, enum vm_stop_reason reason, const char *msg)
 {
 	pthread_mutex_lock(&running.lock);
 	if (!running.vm || vm_stopping(running.vm)) {
-		pthread_mutex_unlock(&running.lock);
-		return API_NO_VM(err);
+		return no_vm_unlock(err);
 	}
 	vm_stop(running.vm, reason, 0, "%s", msg);
 	pthread_mutex_unlock(&running.lock);
@@ -663,7 +726,19 @@ static int api_stop(char *err, enum vm_stop_reason reason, const char *msg)
 
 static int api_shutdown(void *opaque, char *err)
 {
-	return api_stop(err, VM_STOP_POWEROFF, "shut down through the API");
+	pthread_mutex_lock(&running.lock);
+	if (!running.vm || vm_stopping(running.vm))
+		return no_vm_unlock(err);
+	vm_stop(running.vm, VM_STOP_POWEROFF, 0, "shut down through the API");
+	running.api_stopped = true;
+	/*
+	 * A VM of vm.create's is answered for once it is down, so that
+	 * vm.boot may follow at once; the command line's ends devisor.
+	 */
+	while (running.booted && !running.cli && !running.exiting)
+		pthread_cond_wait(&running.cond, &running.lock);
+	pthread_mutex_unlock(&running.lock);
+	return 204;
 }
 
 static int api_reboot(void *opaque, char *err)
@@ -676,8 +751,7 @@ static int api_power_button(void *opaque, char *err)
 	pthread_mutex_lock(&running.lock);
 	if (!running.vm || vm_stopping(running.vm) ||
 	    !running.board->power_button) {
-		pthread_mutex_unlock(&running.lock);
-		return API_NO_VM(err);
+		return no_vm_unlock(err);
 	}
 	acpi_pm_power_button(running.board->power_button);
 	pthread_mutex_unlock(&running.lock);
@@ -707,16 +781,153 @@ static void api_counters(void *opaque, struct api_counters *c)
 static struct vm_config *api_cfg;
 /* The first of them: their paths are copies, freed at exit. */
 static unsigned int api_first_disk, api_first_vfio;
+/* The config came from vm.create: all its strings are copies. */
+static bool api_owned;
+
+static void cfg_free_strings(struct vm_config *c)
+{
+	for (unsigned int i = api_first_disk; i < c->nr_disks; i++)
+		free((char *)c->disks[i].path);
+	for (unsigned int i = api_first_vfio; i < c->nr_vfio; i++)
+		free((char *)c->vfio[i].path);
+	if (api_owned) {
+		free((char *)c->kernel);
+		free((char *)c->initrd);
+		free((char *)c->cmdline);
+		free((char *)c->vsock.socket);
+	}
+}
 
 static void api_cfg_free(void)
 {
-	for (unsigned int i = api_first_disk; api_cfg && i < api_cfg->nr_disks;
-	     i++)
-		free((char *)api_cfg->disks[i].path);
-	for (unsigned int i = api_first_vfio; api_cfg && i < api_cfg->nr_vfio;
-	     i++)
-		free((char *)api_cfg->vfio[i].path);
+	if (api_cfg)
+		cfg_free_strings(api_cfg);
 	api_cfg = NULL;
+}
+
+/* A copy of *@s that the config owns (none for NULL); false: no memory. */
+static bool own(const char **s)
+{
+	return !*s || (*s = strdup(*s));
+}
+
+/* vm.create's @src into @dst with every string copied; running.lock held. */
+static int cfg_take(struct vm_config *dst, const struct vm_config *src)
+{
+	bool ok = true;
+
+	*dst = *src;
+	api_owned = true;
+	api_first_disk = 0;
+	api_first_vfio = 0;
+	ok &= own(&dst->kernel);
+	ok &= own(&dst->initrd);
+	ok &= own(&dst->cmdline);
+	ok &= own(&dst->vsock.socket);
+	for (unsigned int i = 0; i < dst->nr_disks; i++)
+		ok &= own(&dst->disks[i].path);
+	for (unsigned int i = 0; i < dst->nr_vfio; i++)
+		ok &= own(&dst->vfio[i].path);
+	if (ok)
+		return 0;
+	cfg_free_strings(dst);
+	config_vm_defaults(dst);
+	return -ENOMEM;
+}
+
+static int api_create(void *opaque, struct vm_config *c, char *err)
+{
+	char msg[API_ERR_LEN];
+	int ret = 204;
+
+	if (config_finish(c, msg, sizeof(msg)) ||
+	    check_inputs(c, msg, sizeof(msg))) {
+		snprintf(err, API_ERR_LEN, "%s", msg);
+		return 400;
+	}
+	pthread_mutex_lock(&running.lock);
+	if (running.created) {
+		snprintf(err, API_ERR_LEN,
+			 "a VM is created already (vm.delete it first)");
+		ret = 405;
+	} else if (cfg_take(api_cfg, c)) {
+		snprintf(err, API_ERR_LEN, "out of memory");
+		ret = 500;
+	} else {
+		running.created = true;
+		pr_info("VM created through the API: kernel %s, %u vCPU(s), "
+			"%llu MiB",
+			api_cfg->kernel, api_cfg->nr_cpus,
+			(unsigned long long)(api_cfg->ram_size >> 20));
+	}
+	pthread_mutex_unlock(&running.lock);
+	return ret;
+}
+
+/* Answered once the vCPUs run, or with 500 when the VM cannot be built. */
+static int api_boot(void *opaque, char *err)
+{
+	unsigned int boots;
+	int ret = 204;
+
+	pthread_mutex_lock(&running.lock);
+	if (!running.created)
+		return no_vm_unlock(err);
+	if (running.booted || running.cmd != CMD_NONE) {
+		snprintf(err, API_ERR_LEN, "the VM is booted already");
+		pthread_mutex_unlock(&running.lock);
+		return 405;
+	}
+	running.booted = true;
+	running.cmd = CMD_BOOT;
+	boots = running.boots;
+	pthread_cond_broadcast(&running.cond);
+	while (running.boots == boots && !running.exiting)
+		pthread_cond_wait(&running.cond, &running.lock);
+	if (running.boots == boots || running.boot_failed) {
+		snprintf(err, API_ERR_LEN,
+			 "the VM did not start (devisor's log says why)");
+		ret = 500;
+	}
+	pthread_mutex_unlock(&running.lock);
+	return ret;
+}
+
+/* A running VM stops first; deleting nothing is no error (as Cloud Hypervisor). */
+static int api_delete(void *opaque, char *err)
+{
+	pthread_mutex_lock(&running.lock);
+	if (running.cmd == CMD_EXIT || running.exiting) {
+		snprintf(err, API_ERR_LEN, "devisor is shutting down");
+		pthread_mutex_unlock(&running.lock);
+		return 405;
+	}
+	if (running.created) {
+		if (running.vm && !vm_stopping(running.vm))
+			vm_stop(running.vm, VM_STOP_POWEROFF, 0,
+				"deleted through the API");
+		running.api_stopped = running.booted;
+		running.cmd = CMD_DELETE;
+		pthread_cond_broadcast(&running.cond);
+	}
+	while (running.created && !running.exiting)
+		pthread_cond_wait(&running.cond, &running.lock);
+	pthread_mutex_unlock(&running.lock);
+	return 204;
+}
+
+/* Answered at once; devisor exits after the answer went out. */
+static int api_shutdown_vmm(void *opaque, char *err)
+{
+	pthread_mutex_lock(&running.lock);
+	if (running.vm && !vm_stopping(running.vm))
+		vm_stop(running.vm, VM_STOP_POWEROFF, 0,
+			"VMM shut down through the API");
+	running.api_stopped = running.booted;
+	running.cmd = CMD_EXIT;
+	pthread_cond_broadcast(&running.cond);
+	pthread_mutex_unlock(&running.lock);
+	return 204;
 }
 
 /*
@@ -747,7 +958,7 @@ static int api_add_disk(void *opaque, const struct disk_config *d,
 	pthread_mutex_lock(&running.lock);
 	idx = api_cfg->nr_disks;
 	if (!running.vm || vm_stopping(running.vm)) {
-		ret = API_NO_VM(err);
+		ret = no_vm(err);
 	} else if (idx == CONFIG_MAX_DISKS) {
 		snprintf(err, API_ERR_LEN, "at most %d disks",
 			 CONFIG_MAX_DISKS);
@@ -800,7 +1011,7 @@ static int api_add_net(void *opaque, const struct net_options *n,
 	pthread_mutex_lock(&running.lock);
 	idx = api_cfg->nr_nets;
 	if (!running.vm || vm_stopping(running.vm) || !running.board->hotplug) {
-		ret = API_NO_VM(err);
+		ret = no_vm(err);
 	} else if (idx == CONFIG_MAX_NETS) {
 		snprintf(err, API_ERR_LEN, "at most %d NICs", CONFIG_MAX_NETS);
 		ret = 500;
@@ -856,7 +1067,7 @@ static int api_add_device(void *opaque, const char *path, const char *id,
 	pthread_mutex_lock(&running.lock);
 	idx = api_cfg->nr_vfio;
 	if (!running.vm || vm_stopping(running.vm) || !running.board->hotplug) {
-		ret = API_NO_VM(err);
+		ret = no_vm(err);
 	} else if (idx == CONFIG_MAX_VFIO) {
 		snprintf(err, API_ERR_LEN, "at most %d VFIO devices",
 			 CONFIG_MAX_VFIO);
@@ -972,8 +1183,7 @@ static int api_remove_device(void *opaque, const char *id, char *err)
 	pthread_mutex_lock(&running.lock);
 	vm = running.vm;
 	if (!vm || vm_stopping(vm) || !running.board->hotplug) {
-		pthread_mutex_unlock(&running.lock);
-		return API_NO_VM(err);
+		return no_vm_unlock(err);
 	}
 	if (PCI_FUNC(addr)) {
 		pthread_mutex_unlock(&running.lock);
@@ -1001,12 +1211,14 @@ static int api_remove_device(void *opaque, const char *id, char *err)
 			 slot, EJECT_WAIT_MS / 1000, id);
 		return 504;
 	}
-	if (r)
-		return API_NO_VM(err);
+	if (r) {
+		pthread_mutex_lock(&running.lock);
+		return no_vm_unlock(err);
+	}
 	/* running.lock is held: the guest let go of the slot. */
 	paused = vm_pause(vm);
 	if (paused && paused != -EALREADY) {
-		ret = API_NO_VM(err);
+		ret = no_vm(err);
 	} else {
 		r = board->remove_pci(vm, running.board, addr);
 		if (r) {
@@ -1028,6 +1240,10 @@ static int api_remove_device(void *opaque, const char *id, char *err)
 
 static const struct api_ops vmm_api_ops = {
 	.state = api_state,
+	.create = api_create,
+	.boot = api_boot,
+	.delete_vm = api_delete,
+	.shutdown_vmm = api_shutdown_vmm,
 	.pause = api_pause,
 	.resume = api_resume,
 	.shutdown = api_shutdown,
@@ -1040,27 +1256,137 @@ static const struct api_ops vmm_api_ops = {
 	.remove_device = api_remove_device,
 };
 
+/*
+ * One VM from its first boot to its end: a reboot is a new VM built from
+ * the same options, as Cloud Hypervisor does (every device, the irqchip
+ * and RAM start from power-on state; the disks keep what the guest
+ * wrote). Returns devisor's exit status; *@started tells whether the
+ * first boot got as far as running the vCPUs.
+ */
+static int run_vm(struct vm *vm, const struct vm_config *cfg, bool *started)
+{
+	unsigned int boots;
+
+	pthread_mutex_lock(&running.lock);
+	boots = running.boots;
+	pthread_mutex_unlock(&running.lock);
+	*started = false;
+	for (;;) {
+		struct timespec t0, t1;
+		bool reboot, stop;
+		long ms;
+
+		clock_gettime(CLOCK_MONOTONIC, &t0);
+		reboot = boot_once(vm, cfg);
+		pthread_mutex_lock(&running.lock);
+		if (running.boots == boots + 1 && !running.boot_failed)
+			*started = true;
+		stop = running.api_stopped;
+		pthread_mutex_unlock(&running.lock);
+		if (!reboot || stop)
+			return vm->exit_status;
+		clock_gettime(CLOCK_MONOTONIC, &t1);
+		ms = (t1.tv_sec - t0.tv_sec) * 1000 +
+		     (t1.tv_nsec - t0.tv_nsec) / 1000000;
+		/*
+		 * A guest that resets at once (a crash loop) reboots at most
+		 * once per REBOOT_MIN_MS rather than building VMs flat out;
+		 * a signal still ends the wait.
+		 */
+		for (; ms < REBOOT_MIN_MS && !stop_signal(); ms += 50)
+			usleep(50 * 1000);
+		if (stop_signal()) {
+			pr_info("stopped by SIG%s between two boots",
+				sigabbrev_np(stop_signal()) ?: "?");
+			return 128 + stop_signal();
+		}
+	}
+}
+
+/*
+ * With only --api-socket, devisor waits for its VM: vm.create gives the
+ * config, vm.boot runs it, vm.shutdown ends it and it may boot again,
+ * vm.delete forgets it, vmm.shutdown ends devisor. A guest that powers
+ * itself off (or crashes) ends devisor, as Cloud Hypervisor does.
+ */
+static int serve_api_vms(struct vm *vm, struct vm_config *cfg)
+{
+	for (;;) {
+		enum vmm_cmd cmd;
+		bool started, stopped;
+		int sig, status;
+
+		pthread_mutex_lock(&running.lock);
+		while (running.cmd == CMD_NONE && !running.sig)
+			pthread_cond_wait(&running.cond, &running.lock);
+		cmd = running.cmd;
+		sig = running.sig;
+		if (cmd != CMD_EXIT)
+			running.cmd = CMD_NONE;
+		pthread_mutex_unlock(&running.lock);
+		if (sig) {
+			pr_info("stopped by SIG%s", sigabbrev_np(sig) ?: "?");
+			return 128 + sig;
+		}
+		if (cmd == CMD_EXIT) {
+			pr_info("VMM shut down through the API");
+			return 0;
+		}
+		if (cmd == CMD_DELETE) {
+			pthread_mutex_lock(&running.lock);
+			cfg_free_strings(cfg);
+			config_vm_defaults(cfg);
+			api_owned = false;
+			running.created = false;
+			pthread_cond_broadcast(&running.cond);
+			pthread_mutex_unlock(&running.lock);
+			pr_info("VM deleted through the API");
+			continue;
+		}
+		status = run_vm(vm, cfg, &started);
+		pthread_mutex_lock(&running.lock);
+		stopped = running.api_stopped;
+		running.api_stopped = false;
+		running.booted = false;
+		pthread_cond_broadcast(&running.cond);
+		pthread_mutex_unlock(&running.lock);
+		/* A VM that never ran was answered with 500 and stays. */
+		if (started && !stopped)
+			return status;
+	}
+}
+
 static int cmd_run(int argc, char **argv)
 {
 	static struct vm vm;
 	struct vm_config cfg;
 	const char *api_socket = NULL;
 	struct api api = { .ops = &vmm_api_ops, .cfg = &cfg };
-
 	struct api_server *server = NULL;
+	char msg[512];
 	pthread_t sigthr;
 	sigset_t set;
+	bool started;
 	int ret;
 
 	stats_mark("main");
 	ret = parse_run(argc, argv, &cfg, &api_socket);
 	if (ret)
 		return ret;
-	if (check_inputs(&cfg))
-		return 1;
-	for (unsigned int i = 0; i < cfg.nr_nets; i++)
-		if (net_backend_preload(&cfg.nets[i]))
+	if (cfg.kernel) {
+		ret = check_inputs(&cfg, msg, sizeof(msg));
+		if (ret == -1)
+			pr_err("%s", msg);
+		if (ret)
 			return 1;
+		for (unsigned int i = 0; i < cfg.nr_nets; i++)
+			if (net_backend_preload(&cfg.nets[i]))
+				return 1;
+		/* The command line's VM, booted now; its end is devisor's. */
+		running.created = true;
+		running.cli = true;
+		running.booted = true;
+	}
 	stats_mark("options");
 	api_cfg = &cfg;
 	api_first_disk = cfg.nr_disks;
@@ -1103,39 +1429,20 @@ static int cmd_run(int argc, char **argv)
 	sandbox_apply(SANDBOX_MAIN, "main");
 	stats_mark("sandbox");
 
-	/*
-	 * A reboot is a new VM built from the same options, as Cloud
-	 * Hypervisor does: every device, the irqchip and RAM start from
-	 * power-on state, and the disks keep what the guest wrote.
-	 */
-	for (;;) {
-		struct timespec t0, t1;
-		long ms;
-
-		clock_gettime(CLOCK_MONOTONIC, &t0);
-		if (!boot_once(&vm, &cfg))
-			break;
-		clock_gettime(CLOCK_MONOTONIC, &t1);
-		ms = (t1.tv_sec - t0.tv_sec) * 1000 +
-		     (t1.tv_nsec - t0.tv_nsec) / 1000000;
-		/*
-		 * A guest that resets at once (a crash loop) reboots at most
-		 * once per REBOOT_MIN_MS rather than building VMs flat out;
-		 * a signal still ends the wait.
-		 */
-		for (; ms < REBOOT_MIN_MS && !stop_signal(); ms += 50)
-			usleep(50 * 1000);
-		if (stop_signal()) {
-			pr_info("stopped by SIG%s between two boots",
-				sigabbrev_np(stop_signal()) ?: "?");
-			api_server_stop(server);
-			api_cfg_free();
-			return 128 + stop_signal();
-		}
-	}
+	if (running.cli)
+		ret = run_vm(&vm, &cfg, &started);
+	else
+		ret = serve_api_vms(&vm, &cfg);
+	/* Whoever waits on the API's side is answered before it stops. */
+	pthread_mutex_lock(&running.lock);
+	running.exiting = true;
+	running.booted = false;
+	running.created = false;
+	pthread_cond_broadcast(&running.cond);
+	pthread_mutex_unlock(&running.lock);
 	api_server_stop(server);
 	api_cfg_free();
-	return vm.exit_status;
+	return ret;
 }
 
 int main(int argc, char **argv)

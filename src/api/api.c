@@ -171,9 +171,15 @@ static cJSON *vm_config_json(const struct vm_config *cfg)
 		cJSON_AddStringToObject(o, "src", "getrandom");
 	}
 	o = cJSON_AddObjectToObject(c, "serial");
-	cJSON_AddStringToObject(o, "mode", cfg->virtio_console ? "Off" : "Tty");
+	cJSON_AddStringToObject(o, "mode", cfg->serial_null ? "Null" : "Tty");
 	o = cJSON_AddObjectToObject(c, "console");
 	cJSON_AddStringToObject(o, "mode", cfg->virtio_console ? "Tty" : "Off");
+	if (cfg->vsock.enabled) {
+		o = cJSON_AddObjectToObject(c, "vsock");
+		cJSON_AddNumberToObject(o, "cid", (double)cfg->vsock.cid);
+		if (cfg->vsock.socket)
+			cJSON_AddStringToObject(o, "socket", cfg->vsock.socket);
+	}
 	return c;
 }
 
@@ -193,12 +199,17 @@ static void do_ping(struct api *api, struct api_response *r)
 
 static void do_info(struct api *api, struct api_response *r)
 {
-	cJSON *o = cJSON_CreateObject();
+	enum api_vm_state st = api->ops->state(api->opaque);
+	cJSON *o;
 
+	if (st == API_VM_NONE) {
+		respond_error(r, 404, "no VM: vm.create first");
+		return;
+	}
+	o = cJSON_CreateObject();
 	if (o) {
 		cJSON_AddItemToObject(o, "config", vm_config_json(api->cfg));
-		cJSON_AddStringToObject(
-			o, "state", state_name(api->ops->state(api->opaque)));
+		cJSON_AddStringToObject(o, "state", state_name(st));
 		cJSON_AddNumberToObject(o, "memory_actual_size",
 					(double)api->cfg->ram_size);
 	}
@@ -313,42 +324,53 @@ typedef int (*field_fn)(cJSON *f, void *ctx, const char *what,
 			struct api_response *r);
 
 /*
- * Parses the body as a JSON object and hands each member to @fn; the
- * fields devisor takes at their default value only are checked first when
- * @defaults. An unknown member gets a 400 that lists @known. Returns the
- * object (the strings @fn kept point into it; free it with cJSON_Delete)
- * or NULL when a 400 was sent.
+ * Hands each member of the object @j to @fn; the fields devisor takes at
+ * their default value only are checked first when @defaults. An unknown
+ * member gets a 400 that lists @known. 0, or -1 when a 400 was sent.
+ */
+static int walk_object(cJSON *j, const char *what, const char *known,
+		       bool defaults, field_fn fn, void *ctx,
+		       struct api_response *r)
+{
+	cJSON *f;
+	int ret;
+
+	cJSON_ArrayForEach(f, j)
+	{
+		ret = defaults ? default_only(f, what, r) : 0;
+		if (ret < 0)
+			return -1;
+		if (ret)
+			continue;
+		ret = fn(f, ctx, what, r);
+		if (ret < 0)
+			return -1;
+		if (ret) {
+			respond_error(r, 400,
+				      "%s: field '%s' is not supported (%s)",
+				      what, f->string, known);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/*
+ * Parses the body as a JSON object and walks it (walk_object()). Returns
+ * the object (the strings @fn kept point into it; free it with
+ * cJSON_Delete) or NULL when a 400 was sent.
  */
 static cJSON *walk_body(const char *body, size_t len, const char *what,
 			const char *known, bool defaults, field_fn fn,
 			void *ctx, struct api_response *r)
 {
-	cJSON *j = parse_object(body, len, what, r), *f;
-	int ret;
+	cJSON *j = parse_object(body, len, what, r);
 
-	if (!j)
+	if (j && walk_object(j, what, known, defaults, fn, ctx, r)) {
+		cJSON_Delete(j);
 		return NULL;
-	cJSON_ArrayForEach(f, j)
-	{
-		ret = defaults ? default_only(f, what, r) : 0;
-		if (ret < 0)
-			goto bad;
-		if (ret)
-			continue;
-		ret = fn(f, ctx, what, r);
-		if (ret < 0)
-			goto bad;
-		if (ret) {
-			respond_error(r, 400,
-				      "%s: field '%s' is not supported (%s)",
-				      what, f->string, known);
-			goto bad;
-		}
 	}
 	return j;
-bad:
-	cJSON_Delete(j);
-	return NULL;
 }
 
 struct disk_body {
@@ -558,6 +580,447 @@ static void do_remove_device(struct api *api, const char *body, size_t len,
 	cJSON_Delete(j);
 }
 
+/* An integer member from @min to @max: 0, or a 400 sent. */
+static int want_uint(cJSON *f, double min, double max, const char *what,
+		     struct api_response *r, uint64_t *out)
+{
+	char type[64];
+
+	snprintf(type, sizeof(type), "an integer from %.0f to %.0f", min, max);
+	if (want_type(f,
+		      cJSON_IsNumber(f) && f->valuedouble >= min &&
+			      f->valuedouble <= max &&
+			      f->valuedouble ==
+				      (double)(uint64_t)f->valuedouble,
+		      what, type, r))
+		return -1;
+	*out = (uint64_t)f->valuedouble;
+	return 0;
+}
+
+/* A member that must be an object, walked with @fn. */
+static int walk_member(cJSON *f, const char *what, const char *known,
+		       bool defaults, field_fn fn, void *ctx,
+		       struct api_response *r)
+{
+	if (want_type(f, cJSON_IsObject(f), what, "an object", r))
+		return -1;
+	return walk_object(f, what, known, defaults, fn, ctx, r);
+}
+
+/*
+ * A member that must be an array of objects, each walked with @fn on
+ * the next of @n slots of @size bytes at @slots (at most @max).
+ */
+static int walk_array(cJSON *f, const char *what, const char *item,
+		      const char *known, field_fn fn, void *slots, size_t size,
+		      unsigned int *n, unsigned int max,
+		      void (*init)(void *slot), struct api_response *r)
+{
+	cJSON *e;
+
+	if (want_type(f, cJSON_IsArray(f), what, "an array", r))
+		return -1;
+	cJSON_ArrayForEach(e, f)
+	{
+		void *slot = (char *)slots + *n * size;
+
+		if (*n == max) {
+			respond_error(r, 400, "%s: at most %u %s", what, max,
+				      f->string);
+			return -1;
+		}
+		if (want_type(e, cJSON_IsObject(e), what, "an array of objects",
+			      r))
+			return -1;
+		init(slot);
+		if (walk_object(e, item, known, true, fn, slot, r))
+			return -1;
+		(*n)++;
+	}
+	return 0;
+}
+
+/* What a VmConfig fills; strings point into the request's JSON. */
+struct create_body {
+	struct vm_config cfg;
+	struct disk_body disks[CONFIG_MAX_DISKS];
+	struct net_body nets[CONFIG_MAX_NETS];
+	struct device_body devices[CONFIG_MAX_VFIO];
+	unsigned int nr_disks, nr_nets, nr_devices;
+	bool have_payload, have_boot_vcpus, have_size, have_cid;
+	uint64_t max_vcpus;
+	const char *serial_mode, *console_mode;
+};
+
+#define VMCONFIG_KNOWN                                                       \
+	"payload, cpus, memory, disks, net, rng, serial, console, devices, " \
+	"vsock, platform, iommu, watchdog, pvpanic"
+
+/* PayloadConfig: kernel, cmdline, initramfs. */
+static int payload_field(cJSON *f, void *ctx, const char *what,
+			 struct api_response *r)
+{
+	struct vm_config *c = ctx;
+	const char **dst = !strcmp(f->string, "kernel")	   ? &c->kernel :
+			   !strcmp(f->string, "cmdline")   ? &c->cmdline :
+			   !strcmp(f->string, "initramfs") ? &c->initrd :
+							     NULL;
+
+	if (!dst)
+		return 1;
+	if (want_type(f, cJSON_IsString(f) && f->valuestring[0], what,
+		      "a non-empty string", r))
+		return -1;
+	*dst = f->valuestring;
+	return 0;
+}
+
+/* CpusConfig: boot_vcpus, max_vcpus (no CPU hotplug: the VM has boot's). */
+static int cpus_field(cJSON *f, void *ctx, const char *what,
+		      struct api_response *r)
+{
+	struct create_body *b = ctx;
+	uint64_t n;
+
+	if (!strcmp(f->string, "boot_vcpus")) {
+		if (want_uint(f, 1, CONFIG_MAX_CPUS, what, r, &n))
+			return -1;
+		b->cfg.nr_cpus = n;
+		b->have_boot_vcpus = true;
+	} else if (!strcmp(f->string, "max_vcpus")) {
+		if (want_uint(f, 1, CONFIG_MAX_CPUS, what, r, &b->max_vcpus))
+			return -1;
+	} else if (!strcmp(f->string, "kvm_hyperv")) {
+		return want_type(f, cJSON_IsFalse(f), what,
+				 "false (devisor offers no Hyper-V "
+				 "enlightenments)",
+				 r);
+	} else {
+		return 1;
+	}
+	return 0;
+}
+
+/* MemoryConfig: size, shared; the rest only at its default. */
+static int memory_field(cJSON *f, void *ctx, const char *what,
+			struct api_response *r)
+{
+	struct create_body *b = ctx;
+	char err[API_ERR_LEN];
+
+	if (!strcmp(f->string, "size")) {
+		if (want_uint(f, 0, (double)(1ull << 52), what, r,
+			      &b->cfg.ram_size))
+			return -1;
+		if (config_check_ram(b->cfg.ram_size, err, sizeof(err))) {
+			respond_error(r, 400, "%s: %s", what, err);
+			return -1;
+		}
+		b->have_size = true;
+	} else if (!strcmp(f->string, "shared")) {
+		if (want_type(f, cJSON_IsBool(f), what, "a boolean", r))
+			return -1;
+		b->cfg.ram_shared = cJSON_IsTrue(f);
+	} else if (!strcmp(f->string, "mergeable") ||
+		   !strcmp(f->string, "hugepages") ||
+		   !strcmp(f->string, "prefault")) {
+		return want_type(f, cJSON_IsFalse(f), what,
+				 "false (not supported)", r);
+	} else if (!strcmp(f->string, "thp")) {
+		return want_type(f, cJSON_IsTrue(f), what,
+				 "true (devisor asks for transparent huge "
+				 "pages)",
+				 r);
+	} else if (!strcmp(f->string, "hotplug_size")) {
+		return want_type(f, cJSON_IsNumber(f) && f->valuedouble == 0,
+				 what, "0 (no memory hotplug)", r);
+	} else {
+		return 1;
+	}
+	return 0;
+}
+
+/* RngConfig: src, the host's /dev/urandom (devisor reads getrandom()). */
+static int rng_field(cJSON *f, void *ctx, const char *what,
+		     struct api_response *r)
+{
+	if (strcmp(f->string, "src"))
+		return 1;
+	/* vm.info says getrandom: what it gives, a client may send back. */
+	return want_type(f,
+			 cJSON_IsString(f) &&
+				 (!strcmp(f->valuestring, "/dev/urandom") ||
+				  !strcmp(f->valuestring, "getrandom")),
+			 what,
+			 "\"/dev/urandom\" (devisor draws from getrandom(), "
+			 "the same pool)",
+			 r);
+}
+
+/* SerialConfig and ConsoleConfig: mode. */
+static int mode_field(cJSON *f, void *ctx, const char *what,
+		      struct api_response *r)
+{
+	if (strcmp(f->string, "mode"))
+		return 1;
+	if (want_type(f, cJSON_IsString(f), what, "a string", r))
+		return -1;
+	*(const char **)ctx = f->valuestring;
+	return 0;
+}
+
+/* VsockConfig: cid, socket (devisor's UNIX socket back-end). */
+static int vsock_field(cJSON *f, void *ctx, const char *what,
+		       struct api_response *r)
+{
+	struct create_body *b = ctx;
+	char id[API_ID_LEN];
+
+	if (!strcmp(f->string, "cid")) {
+		if (want_uint(f, 3, 4294967294.0, what, r, &b->cfg.vsock.cid))
+			return -1;
+		b->have_cid = true;
+	} else if (!strcmp(f->string, "socket")) {
+		if (want_type(f, cJSON_IsString(f) && f->valuestring[0], what,
+			      "a non-empty string", r))
+			return -1;
+		b->cfg.vsock.socket = f->valuestring;
+	} else if (!strcmp(f->string, "id")) {
+		if (take_id(f, id, what, r))
+			return -1;
+		respond_error(r, 400,
+			      "%s: field 'id': devisor names devices "
+			      "itself; leave it out",
+			      what);
+		return -1;
+	} else {
+		return 1;
+	}
+	return 0;
+}
+
+/* PlatformConfig: the serial number and UUID of SMBIOS type 1. */
+static int platform_field(cJSON *f, void *ctx, const char *what,
+			  struct api_response *r)
+{
+	struct platform_config *p = ctx;
+
+	if (!strcmp(f->string, "serial_number") ||
+	    !strcmp(f->string, "system_serial_number")) {
+		if (want_type(f,
+			      cJSON_IsString(f) &&
+				      strlen(f->valuestring) <=
+					      CONFIG_PLATFORM_SERIAL_MAX,
+			      what, "a string of up to 64 bytes", r))
+			return -1;
+		strcpy(p->serial, f->valuestring);
+	} else if (!strcmp(f->string, "uuid") ||
+		   !strcmp(f->string, "system_uuid")) {
+		return want_type(f,
+				 cJSON_IsString(f) &&
+					 !config_parse_uuid(f->valuestring,
+							    p->uuid),
+				 what, "a UUID (8-4-4-4-12 hex digits)", r);
+	} else {
+		return 1;
+	}
+	return 0;
+}
+
+static void disk_init(void *slot)
+{
+	*(struct disk_body *)slot =
+		(struct disk_body){ .d = config_disk_defaults() };
+}
+
+static void net_init(void *slot)
+{
+	*(struct net_body *)slot = (struct net_body){
+		.n = { .type = NET_TAP, .poll_us = NET_POLL_US }
+	};
+}
+
+static void device_init(void *slot)
+{
+	*(struct device_body *)slot = (struct device_body){ 0 };
+}
+
+/* VmConfig's top level. */
+static int vm_field(cJSON *f, void *ctx, const char *what,
+		    struct api_response *r)
+{
+	struct create_body *b = ctx;
+	const char *k = f->string;
+
+	if (!strcmp(k, "payload")) {
+		b->have_payload = true;
+		return walk_member(f, "PayloadConfig",
+				   "kernel, cmdline, initramfs", false,
+				   payload_field, &b->cfg, r);
+	}
+	if (!strcmp(k, "cpus"))
+		return walk_member(f, "CpusConfig",
+				   "boot_vcpus, max_vcpus, kvm_hyperv", false,
+				   cpus_field, b, r);
+	if (!strcmp(k, "memory"))
+		return walk_member(f, "MemoryConfig",
+				   "size, shared, mergeable, hugepages, "
+				   "prefault, thp, hotplug_size",
+				   false, memory_field, b, r);
+	if (!strcmp(k, "disks"))
+		return walk_array(f, what, "DiskConfig",
+				  "path, readonly, direct, num_queues, "
+				  "serial, pci_segment",
+				  disk_field, b->disks, sizeof(b->disks[0]),
+				  &b->nr_disks, CONFIG_MAX_DISKS, disk_init, r);
+	if (!strcmp(k, "net"))
+		return walk_array(f, what, "NetConfig", "tap, mac, pci_segment",
+				  net_field, b->nets, sizeof(b->nets[0]),
+				  &b->nr_nets, CONFIG_MAX_NETS, net_init, r);
+	if (!strcmp(k, "devices"))
+		return walk_array(f, what, "DeviceConfig", "path, pci_segment",
+				  device_field, b->devices,
+				  sizeof(b->devices[0]), &b->nr_devices,
+				  CONFIG_MAX_VFIO, device_init, r);
+	if (!strcmp(k, "rng")) {
+		b->cfg.rng = true;
+		return walk_member(f, "RngConfig", "src", true, rng_field, NULL,
+				   r);
+	}
+	if (!strcmp(k, "serial"))
+		return walk_member(f, "SerialConfig", "mode", false, mode_field,
+				   &b->serial_mode, r);
+	if (!strcmp(k, "console"))
+		return walk_member(f, "ConsoleConfig", "mode", true, mode_field,
+				   &b->console_mode, r);
+	if (!strcmp(k, "vsock")) {
+		b->cfg.vsock =
+			(struct vsock_config){ .enabled = true,
+					       .transport = TRANSPORT_PCI,
+					       .addr = CONFIG_PCI_AUTO };
+		return walk_member(f, "VsockConfig", "cid, socket", true,
+				   vsock_field, b, r);
+	}
+	if (!strcmp(k, "platform"))
+		return walk_member(f, "PlatformConfig",
+				   "serial_number, uuid, system_serial_number, "
+				   "system_uuid",
+				   false, platform_field, &b->cfg.platform, r);
+	if (!strcmp(k, "watchdog") || !strcmp(k, "pvpanic"))
+		return want_type(f, cJSON_IsFalse(f), what,
+				 "false (devisor has no such device)", r);
+	return 1;
+}
+
+/*
+ * The terminal: the serial port (serial Tty; Null or Off: its output
+ * dropped) and virtio-console (console Tty); each Tty writes to devisor's
+ * standard output. Files, sockets and ptys devisor does not offer.
+ */
+static int take_terminal(struct create_body *b, struct api_response *r)
+{
+	const char *s = b->serial_mode ? b->serial_mode : "Tty";
+	const char *c = b->console_mode ? b->console_mode : "Off";
+	bool s_tty = !strcmp(s, "Tty"), c_tty = !strcmp(c, "Tty");
+
+	if ((!s_tty && strcmp(s, "Null") && strcmp(s, "Off")) ||
+	    (!c_tty && strcmp(c, "Null") && strcmp(c, "Off"))) {
+		respond_error(r, 400,
+			      "VmConfig: serial mode '%s', console mode '%s': "
+			      "devisor offers Tty (its standard output), Null "
+			      "and Off",
+			      s, c);
+		return -1;
+	}
+	b->cfg.serial_null = !s_tty;
+	b->cfg.virtio_console = c_tty;
+	return 0;
+}
+
+static int create_fill(struct create_body *b, struct api_response *r)
+{
+	if (!b->have_payload || !b->cfg.kernel) {
+		respond_error(r, 400,
+			      "VmConfig: payload.kernel is required (devisor "
+			      "boots a kernel, not firmware)");
+		return -1;
+	}
+	if (b->max_vcpus && b->max_vcpus < b->cfg.nr_cpus) {
+		respond_error(r, 400,
+			      "CpusConfig: max_vcpus %llu is below boot_vcpus "
+			      "%u",
+			      (unsigned long long)b->max_vcpus, b->cfg.nr_cpus);
+		return -1;
+	}
+	if (b->cfg.vsock.enabled && (!b->have_cid || !b->cfg.vsock.socket)) {
+		respond_error(r, 400,
+			      "VsockConfig: cid and socket are required");
+		return -1;
+	}
+	if (take_terminal(b, r))
+		return -1;
+	for (unsigned int i = 0; i < b->nr_disks; i++) {
+		if (!b->disks[i].d.path || b->disks[i].id[0]) {
+			respond_error(r, 400, "DiskConfig %u: %s", i,
+				      b->disks[i].id[0] ?
+					      "field 'id': devisor names disks "
+					      "itself (_diskN); leave it out" :
+					      "field 'path' is required");
+			return -1;
+		}
+		b->cfg.disks[b->cfg.nr_disks++] = b->disks[i].d;
+	}
+	for (unsigned int i = 0; i < b->nr_nets; i++) {
+		if (!b->nets[i].n.ifname[0] || b->nets[i].id[0]) {
+			respond_error(r, 400, "NetConfig %u: %s", i,
+				      b->nets[i].id[0] ?
+					      "field 'id': devisor names NICs "
+					      "itself (_netN); leave it out" :
+					      "field 'tap' is required");
+			return -1;
+		}
+		b->cfg.nets[b->cfg.nr_nets] = b->nets[i].n;
+		b->cfg.net_addrs[b->cfg.nr_nets++] = CONFIG_PCI_AUTO;
+	}
+	for (unsigned int i = 0; i < b->nr_devices; i++) {
+		if (!b->devices[i].path || b->devices[i].id[0]) {
+			respond_error(r, 400, "DeviceConfig %u: %s", i,
+				      b->devices[i].id[0] ?
+					      "field 'id': devisor names "
+					      "devices itself (_vfioN); leave "
+					      "it out" :
+					      "field 'path' is required");
+			return -1;
+		}
+		b->cfg.vfio[b->cfg.nr_vfio++] =
+			(struct vfio_config){ .path = b->devices[i].path,
+					      .addr = CONFIG_PCI_AUTO };
+	}
+	return 0;
+}
+
+static void do_create(struct api *api, const char *body, size_t len,
+		      struct api_response *r)
+{
+	struct create_body *b = calloc(1, sizeof(*b));
+	char err[API_ERR_LEN] = "";
+	cJSON *j;
+
+	if (!b) {
+		respond_error(r, 500, "out of memory");
+		return;
+	}
+	config_vm_defaults(&b->cfg);
+	j = walk_body(body, len, "VmConfig", VMCONFIG_KNOWN, true, vm_field, b,
+		      r);
+	if (j && !create_fill(b, r))
+		respond_status(r, api->ops->create(api->opaque, &b->cfg, err),
+			       err);
+	cJSON_Delete(j);
+	free(b);
+}
+
 /* The PUT actions without a body. */
 static int put_action(struct api *api, const char *name, char *err)
 {
@@ -571,6 +1034,12 @@ static int put_action(struct api *api, const char *name, char *err)
 		return o->shutdown(api->opaque, err);
 	if (!strcmp(name, "vm.reboot"))
 		return o->reboot(api->opaque, err);
+	if (!strcmp(name, "vm.boot"))
+		return o->boot(api->opaque, err);
+	if (!strcmp(name, "vm.delete"))
+		return o->delete_vm(api->opaque, err);
+	if (!strcmp(name, "vmm.shutdown"))
+		return o->shutdown_vmm(api->opaque, err);
 	return o->power_button(api->opaque, err);
 }
 
@@ -588,6 +1057,10 @@ static const struct route routes[] = {
 	{ .name = "vmm.ping", .kind = R_GET, .get = do_ping },
 	{ .name = "vm.info", .kind = R_GET, .get = do_info },
 	{ .name = "vm.counters", .kind = R_GET, .get = do_counters },
+	{ .name = "vm.create", .kind = R_PUT_BODY, .body = do_create },
+	{ .name = "vm.boot", .kind = R_PUT },
+	{ .name = "vm.delete", .kind = R_PUT },
+	{ .name = "vmm.shutdown", .kind = R_PUT },
 	{ .name = "vm.pause", .kind = R_PUT },
 	{ .name = "vm.resume", .kind = R_PUT },
 	{ .name = "vm.shutdown", .kind = R_PUT },

@@ -25,8 +25,9 @@ struct vm_config;
 struct disk_config;
 struct net_options;
 
-/* VmInfo's state. */
+/* VmInfo's state; NONE: no VM created (vm.info answers 404). */
 enum api_vm_state {
+	API_VM_NONE,
 	API_VM_CREATED,
 	API_VM_RUNNING,
 	API_VM_SHUTDOWN,
@@ -48,6 +49,18 @@ void api_counter(struct api_counters *c, const char *dev, const char *name,
  */
 struct api_ops {
 	enum api_vm_state (*state)(void *opaque);
+	/*
+	 * vm.create: the VM @cfg describes, as parsed (its strings live only
+	 * until the call returns): 204, 400 when it cannot be built as
+	 * given, 405 when a VM exists already.
+	 */
+	int (*create)(void *opaque, struct vm_config *cfg, char *err);
+	/* vm.boot: 204 once the vCPUs run, 404 no VM, 405 booted already. */
+	int (*boot)(void *opaque, char *err);
+	/* vm.delete: the VM shut down if running, and forgotten. */
+	int (*delete_vm)(void *opaque, char *err);
+	/* vmm.shutdown: the VM shut down if running; devisor exits. */
+	int (*shutdown_vmm)(void *opaque, char *err);
 	int (*pause)(void *opaque, char *err);
 	int (*resume)(void *opaque, char *err);
 	int (*shutdown)(void *opaque, char *err);

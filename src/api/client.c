@@ -38,10 +38,16 @@ static const char remote_usage[] =
 	"Sends one request to the control API of a devisor started with\n"
 	"--api-socket PATH and prints its JSON answer. Commands:\n"
 	"  ping                      the VMM's version and pid (vmm.ping)\n"
+	"  create FILE               a VM from a VmConfig JSON file, - for\n"
+	"                            standard input (vm.create)\n"
+	"  boot                      boot the created VM (vm.boot)\n"
+	"  delete                    shut the VM down and forget it\n"
+	"  shutdown-vmm              shut the VM down; devisor exits\n"
 	"  info                      configuration and state (vm.info)\n"
 	"  counters                  per-device counters (vm.counters)\n"
 	"  pause | resume            stop the vCPUs, let them run again\n"
-	"  shutdown                  power the VM off (devisor exits 0)\n"
+	"  shutdown                  power the VM off (devisor exits 0 if\n"
+	"                            it was started with --kernel)\n"
 	"  reboot                    a new VM from the same options\n"
 	"  power-button              press the ACPI power button\n"
 	"  add-disk path=IMG[,readonly=on][,id=ID]...\n"
@@ -101,6 +107,35 @@ static char *id_to_json(const char *id)
 	out = cJSON_PrintUnformatted(o);
 	cJSON_Delete(o);
 	return out;
+}
+
+/* A request body from @path (- for standard input), at most API_MAX_BODY. */
+static char *read_body(const char *path)
+{
+	FILE *f = strcmp(path, "-") ? fopen(path, "r") : stdin;
+	char *buf;
+	size_t n;
+
+	if (!f) {
+		remote_error("cannot open %s: %s", path, strerror(errno));
+		return NULL;
+	}
+	buf = malloc(API_MAX_BODY + 1);
+	n = buf ? fread(buf, 1, API_MAX_BODY + 1, f) : 0;
+	if (f != stdin)
+		fclose(f);
+	if (!buf) {
+		remote_error("out of memory");
+		return NULL;
+	}
+	if (n > API_MAX_BODY) {
+		free(buf);
+		remote_error("%s is larger than a request may be (%d KiB)",
+			     path, API_MAX_BODY / 1024);
+		return NULL;
+	}
+	buf[n] = '\0';
+	return buf;
 }
 
 static int write_all(int fd, const char *p, size_t len)
@@ -199,11 +234,15 @@ struct command {
 	const char *name;
 	const char *method;
 	const char *endpoint;
-	int arg; /* 0 none, 1 key=value spec, 2 an id */
+	int arg; /* 0 none, 1 key=value spec, 2 an id, 3 a JSON file */
 };
 
 static const struct command commands[] = {
 	{ "ping", "GET", "vmm.ping", 0 },
+	{ "create", "PUT", "vm.create", 3 },
+	{ "boot", "PUT", "vm.boot", 0 },
+	{ "delete", "PUT", "vm.delete", 0 },
+	{ "shutdown-vmm", "PUT", "vmm.shutdown", 0 },
 	{ "info", "GET", "vm.info", 0 },
 	{ "counters", "GET", "vm.counters", 0 },
 	{ "pause", "PUT", "vm.pause", 0 },
@@ -246,7 +285,8 @@ int api_remote_main(int argc, char **argv)
 	if (!path)
 		return usage_err("%s", "remote needs --api-socket PATH");
 	if (i == argc)
-		return usage_err("%s", "remote needs a command (ping, info, "
+		return usage_err("%s", "remote needs a command (ping, create, "
+				       "boot, delete, shutdown-vmm, info, "
 				       "counters, pause, resume, shutdown, "
 				       "reboot, power-button, add-disk, "
 				       "add-net, add-device, remove-device)");
@@ -258,7 +298,8 @@ int api_remote_main(int argc, char **argv)
 	if (cmd->arg && i + 1 >= argc)
 		return usage_err("%s needs %s", cmd->name,
 				 cmd->arg == 1 ? "key=value,..." :
-						 "a device id");
+				 cmd->arg == 2 ? "a device id" :
+						 "a JSON file (or -)");
 	if (argc > i + 1 + !!cmd->arg)
 		return usage_err("unexpected argument '%s'",
 				 argv[i + 1 + !!cmd->arg]);
@@ -268,6 +309,10 @@ int api_remote_main(int argc, char **argv)
 			return EXIT_USAGE;
 	} else if (cmd->arg == 2) {
 		body = id_to_json(argv[i + 1]);
+	} else if (cmd->arg == 3) {
+		body = read_body(argv[i + 1]);
+		if (!body)
+			return 1;
 	}
 	ret = transact(path, cmd->method, cmd->endpoint, body, &resp,
 		       &resp_len);

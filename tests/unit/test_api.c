@@ -31,6 +31,11 @@ static struct {
 	struct net_options net;
 	char removed[API_ID_LEN];
 	char device_path[128];
+	/* vm.create's config, its strings copied as the VMM must */
+	struct vm_config created;
+	char kernel[64], initrd[64], cmdline[128], disk0[64], vfio0[128];
+	char vsock_socket[64];
+	unsigned int creates, boots, deletes, vmm_shutdowns;
 } fake;
 
 static enum api_vm_state f_state(void *o)
@@ -129,8 +134,56 @@ static int f_remove(void *o, const char *id, char *err)
 	return 204;
 }
 
+static void keep(char *dst, size_t len, const char **s)
+{
+	if (*s) {
+		snprintf(dst, len, "%s", *s);
+		*s = dst;
+	}
+}
+
+static int f_create(void *o, struct vm_config *c, char *err)
+{
+	if (fake.creates) {
+		snprintf(err, API_ERR_LEN, "a VM is created already");
+		return 405;
+	}
+	fake.created = *c;
+	keep(fake.kernel, sizeof(fake.kernel), &fake.created.kernel);
+	keep(fake.initrd, sizeof(fake.initrd), &fake.created.initrd);
+	keep(fake.cmdline, sizeof(fake.cmdline), &fake.created.cmdline);
+	keep(fake.disk0, sizeof(fake.disk0), &fake.created.disks[0].path);
+	keep(fake.vfio0, sizeof(fake.vfio0), &fake.created.vfio[0].path);
+	keep(fake.vsock_socket, sizeof(fake.vsock_socket),
+	     &fake.created.vsock.socket);
+	fake.creates++;
+	return 204;
+}
+
+static int f_boot(void *o, char *err)
+{
+	fake.boots++;
+	return 204;
+}
+
+static int f_delete(void *o, char *err)
+{
+	fake.deletes++;
+	return 204;
+}
+
+static int f_shutdown_vmm(void *o, char *err)
+{
+	fake.vmm_shutdowns++;
+	return 204;
+}
+
 static const struct api_ops fake_ops = {
 	.state = f_state,
+	.create = f_create,
+	.boot = f_boot,
+	.delete_vm = f_delete,
+	.shutdown_vmm = f_shutdown_vmm,
 	.pause = f_pause,
 	.resume = f_resume,
 	.shutdown = f_shutdown,
@@ -237,6 +290,190 @@ static void test_info(void **state)
 	assert_int_equal(req("GET", "/api/v1/vm.info", NULL, &body), 200);
 	assert_non_null(strstr(body, "\"state\":\"Paused\""));
 	free(body);
+}
+
+static void test_info_no_vm(void **state)
+{
+	fake.state = API_VM_NONE;
+	assert_error("GET", "/api/v1/vm.info", NULL, 404, "vm.create first");
+}
+
+static void test_lifecycle(void **state)
+{
+	assert_int_equal(req("PUT", "/api/v1/vm.boot", NULL, NULL), 204);
+	assert_int_equal(req("PUT", "/api/v1/vm.delete", NULL, NULL), 204);
+	assert_int_equal(req("PUT", "/api/v1/vmm.shutdown", NULL, NULL), 204);
+	assert_error("GET", "/api/v1/vm.boot", NULL, 405, "takes PUT");
+	assert_error("GET", "/api/v1/vm.create", NULL, 405, "takes PUT");
+	assert_int_equal(fake.boots, 1);
+	assert_int_equal(fake.deletes, 1);
+	assert_int_equal(fake.vmm_shutdowns, 1);
+}
+
+/* A VmConfig as an orchestrator writes it, every field devisor takes. */
+static void test_create(void **state)
+{
+	const struct vm_config *c = &fake.created;
+
+	assert_int_equal(
+		req("PUT", "/api/v1/vm.create",
+		    "{\"payload\":{\"kernel\":\"/k\",\"initramfs\":\"/i\","
+		    "\"cmdline\":\"console=hvc0 quiet\"},"
+		    "\"cpus\":{\"boot_vcpus\":3,\"max_vcpus\":8,"
+		    "\"kvm_hyperv\":false},"
+		    "\"memory\":{\"size\":1073741824,\"shared\":true,"
+		    "\"hugepages\":false,\"thp\":true,\"hotplug_size\":0},"
+		    "\"disks\":[{\"path\":\"/d.img\",\"readonly\":true,"
+		    "\"num_queues\":2,\"pci_segment\":0,\"iommu\":false}],"
+		    "\"net\":[{\"tap\":\"tap7\",\"mac\":\"52:54:00:01:02:03\"}],"
+		    "\"devices\":[{\"path\":\"/sys/bus/pci/devices/"
+		    "0000:01:00.0\"}],"
+		    "\"rng\":{\"src\":\"/dev/urandom\"},"
+		    "\"serial\":{\"mode\":\"Null\"},\"console\":{\"mode\":\"Tty\"},"
+		    "\"vsock\":{\"cid\":42,\"socket\":\"/v.sock\"},"
+		    "\"platform\":{\"serial_number\":\"S-1\",\"uuid\":"
+		    "\"01234567-89ab-cdef-0011-223344556677\"},"
+		    "\"iommu\":false,\"watchdog\":false}",
+		    NULL),
+		204);
+	assert_int_equal(fake.creates, 1);
+	assert_string_equal(c->kernel, "/k");
+	assert_string_equal(c->initrd, "/i");
+	assert_string_equal(c->cmdline, "console=hvc0 quiet");
+	assert_int_equal(c->nr_cpus, 3);
+	assert_int_equal(c->ram_size, 1ull << 30);
+	assert_true(c->ram_shared);
+	assert_int_equal(c->nr_disks, 1);
+	assert_string_equal(c->disks[0].path, "/d.img");
+	assert_true(c->disks[0].readonly);
+	assert_int_equal(c->disks[0].nr_queues, 2);
+	assert_int_equal(c->disks[0].transport, TRANSPORT_PCI);
+	assert_int_equal(c->nr_nets, 1);
+	assert_int_equal(c->nets[0].type, NET_TAP);
+	assert_string_equal(c->nets[0].ifname, "tap7");
+	assert_true(c->nets[0].has_mac);
+	assert_int_equal(c->nets[0].mac[5], 3);
+	assert_int_equal(c->net_addrs[0], CONFIG_PCI_AUTO);
+	assert_int_equal(c->nr_vfio, 1);
+	assert_string_equal(c->vfio[0].path,
+			    "/sys/bus/pci/devices/0000:01:00.0");
+	assert_true(c->rng);
+	assert_true(c->serial_null);
+	assert_true(c->virtio_console);
+	assert_true(c->vsock.enabled);
+	assert_int_equal(c->vsock.cid, 42);
+	assert_string_equal(c->vsock.socket, "/v.sock");
+	assert_string_equal(c->platform.serial, "S-1");
+	assert_int_equal(c->platform.uuid[0], 0x01);
+	assert_int_equal(c->platform.uuid[15], 0x77);
+	assert_int_equal(c->iommu, IOMMU_NONE);
+
+	/* The least: a kernel; the rest as the command line's defaults. */
+	fake.creates = 0;
+	assert_int_equal(req("PUT", "/api/v1/vm.create",
+			     "{\"payload\":{\"kernel\":\"/k\"}}", NULL),
+			 204);
+	assert_int_equal(c->nr_cpus, 1);
+	assert_int_equal(c->ram_size, 512ull << 20);
+	assert_null(c->cmdline);
+	assert_false(c->serial_null);
+	assert_false(c->virtio_console);
+	assert_false(c->rng);
+	assert_int_equal(c->nr_disks, 0);
+	/* The VMM's own refusal comes back as it gave it. */
+	assert_error("PUT", "/api/v1/vm.create",
+		     "{\"payload\":{\"kernel\":\"/k\"}}", 405,
+		     "created already");
+}
+
+static void test_create_bad(void **state)
+{
+	static const struct {
+		const char *body, *msg;
+	} bad[] = {
+		{ "{}", "payload.kernel is required" },
+		{ "{\"payload\":{\"firmware\":\"/fw\"}}",
+		  "'firmware' is not supported" },
+		{ "{\"payload\":{\"kernel\":\"\"}}", "non-empty string" },
+		{ "{\"payload\":[]}", "must be an object" },
+		{ "{\"payload\":{\"kernel\":\"/k\"},\"fs\":[]}",
+		  "'fs' is not supported" },
+		{ "{\"payload\":{\"kernel\":\"/k\"},\"cpus\":{\"boot_vcpus\":0}}",
+		  "an integer from 1 to 255" },
+		{ "{\"payload\":{\"kernel\":\"/k\"},\"cpus\":{\"boot_vcpus\":1.5}}",
+		  "an integer from 1 to 255" },
+		{ "{\"payload\":{\"kernel\":\"/k\"},"
+		  "\"cpus\":{\"boot_vcpus\":4,\"max_vcpus\":2}}",
+		  "below boot_vcpus" },
+		{ "{\"payload\":{\"kernel\":\"/k\"},\"cpus\":{\"kvm_hyperv\":true}}",
+		  "Hyper-V" },
+		{ "{\"payload\":{\"kernel\":\"/k\"},\"memory\":{\"size\":4096}}",
+		  "too small" },
+		{ "{\"payload\":{\"kernel\":\"/k\"},"
+		  "\"memory\":{\"size\":16777217}}",
+		  "not a multiple of 4K" },
+		{ "{\"payload\":{\"kernel\":\"/k\"},"
+		  "\"memory\":{\"size\":-1}}",
+		  "an integer from 0" },
+		{ "{\"payload\":{\"kernel\":\"/k\"},"
+		  "\"memory\":{\"hugepages\":true}}",
+		  "'hugepages' must be false" },
+		{ "{\"payload\":{\"kernel\":\"/k\"},\"disks\":{}}",
+		  "must be an array" },
+		{ "{\"payload\":{\"kernel\":\"/k\"},\"disks\":[1]}",
+		  "an array of objects" },
+		{ "{\"payload\":{\"kernel\":\"/k\"},\"disks\":[{}]}",
+		  "'path' is required" },
+		{ "{\"payload\":{\"kernel\":\"/k\"},"
+		  "\"disks\":[{\"path\":\"/d\",\"id\":\"mine\"}]}",
+		  "names disks itself" },
+		{ "{\"payload\":{\"kernel\":\"/k\"},"
+		  "\"disks\":[{\"path\":\"/d\",\"vhost_user\":true}]}",
+		  "'vhost_user' is not supported" },
+		{ "{\"payload\":{\"kernel\":\"/k\"},\"net\":[{\"mac\":"
+		  "\"52:54:00:00:00:01\"}]}",
+		  "'tap' is required" },
+		{ "{\"payload\":{\"kernel\":\"/k\"},\"net\":[{\"tap\":\"t\","
+		  "\"ip\":\"192.168.1.1\"}]}",
+		  "'ip' is not supported" },
+		{ "{\"payload\":{\"kernel\":\"/k\"},\"rng\":{\"src\":\"/dev/hwrng\"}}",
+		  "getrandom" },
+		{ "{\"payload\":{\"kernel\":\"/k\"},\"serial\":{\"mode\":\"Pty\"}}",
+		  "serial mode 'Pty'" },
+		{ "{\"payload\":{\"kernel\":\"/k\"},\"console\":{\"mode\":\"File\"}}",
+		  "console mode 'File'" },
+		{ "{\"payload\":{\"kernel\":\"/k\"},\"vsock\":{\"cid\":2,"
+		  "\"socket\":\"/v\"}}",
+		  "an integer from 3" },
+		{ "{\"payload\":{\"kernel\":\"/k\"},\"vsock\":{\"cid\":3}}",
+		  "cid and socket are required" },
+		{ "{\"payload\":{\"kernel\":\"/k\"},\"platform\":{\"uuid\":\"x\"}}",
+		  "a UUID" },
+		{ "{\"payload\":{\"kernel\":\"/k\"},\"iommu\":true}",
+		  "'iommu' is not supported" },
+		{ "{\"payload\":{\"kernel\":\"/k\"},\"watchdog\":true}",
+		  "no such device" },
+		{ "[1,2]", "must be a JSON object" },
+	};
+	char list[64 * 8];
+
+	/* 17 disks: one more than a VM takes. */
+	strcpy(list, "{\"payload\":{\"kernel\":\"/k\"},\"disks\":[");
+	for (int i = 0; i <= CONFIG_MAX_DISKS; i++)
+		strcat(list, i ? ",{\"path\":\"/d\"}" : "{\"path\":\"/d\"}");
+	strcat(list, "]}");
+	assert_error("PUT", "/api/v1/vm.create", list, 400, "at most 16 disks");
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		char *body;
+
+		if (req("PUT", "/api/v1/vm.create", bad[i].body, &body) !=
+			    400 ||
+		    !body || !strstr(body, bad[i].msg))
+			fail_msg("%s: got %s, want 400 with '%s'", bad[i].body,
+				 body ? body : "no body", bad[i].msg);
+		free(body);
+	}
+	assert_int_equal(fake.creates, 0);
 }
 
 static void test_pause_resume(void **state)
@@ -491,6 +728,10 @@ int main(void)
 		cmocka_unit_test_setup(test_unknown_path, setup),
 		cmocka_unit_test_setup(test_wrong_method, setup),
 		cmocka_unit_test_setup(test_info, setup),
+		cmocka_unit_test_setup(test_info_no_vm, setup),
+		cmocka_unit_test_setup(test_lifecycle, setup),
+		cmocka_unit_test_setup(test_create, setup),
+		cmocka_unit_test_setup(test_create_bad, setup),
 		cmocka_unit_test_setup(test_pause_resume, setup),
 		cmocka_unit_test_setup(test_actions, setup),
 		cmocka_unit_test_setup(test_counters, setup),

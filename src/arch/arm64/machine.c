@@ -141,7 +141,7 @@ static int create_devices(struct vm *vm, const struct vm_config *cfg,
 		return -EINVAL;
 	}
 	m->uart = pl011_create(vm, ARM64_UART_BASE, ARM64_UART_SPI,
-			       STDOUT_FILENO);
+			       cfg->serial_null ? -1 : STDOUT_FILENO);
 	if (!m->uart || !pl031_create(vm, ARM64_RTC_BASE, ARM64_RTC_SPI))
 		return -ENOMEM;
 	m->board.console = (struct console_port){

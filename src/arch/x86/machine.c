@@ -155,11 +155,13 @@ static int create_ioapic(struct vm *vm, struct machine *m)
 	return 0;
 }
 
-static int create_legacy_devices(struct vm *vm, struct machine *m)
+static int create_legacy_devices(struct vm *vm, const struct vm_config *cfg,
+				 struct machine *m)
 {
 	struct rtc *rtc;
 
-	m->uart = serial_create(vm, COM1_PORT, COM1_IRQ, STDOUT_FILENO);
+	m->uart = serial_create(vm, COM1_PORT, COM1_IRQ,
+				cfg->serial_null ? -1 : STDOUT_FILENO);
 	rtc = rtc_create(vm);
 	if (!m->uart || !rtc || !i8042_create(vm) ||
 	    !debug_exit_create(vm, DEBUG_EXIT_PORT))
@@ -678,7 +680,7 @@ int machine_create_devices(struct vm *vm, const struct vm_config *cfg,
 	ret = create_ioapic(vm, m);
 	if (ret)
 		return ret;
-	ret = create_legacy_devices(vm, m);
+	ret = create_legacy_devices(vm, cfg, m);
 	if (ret)
 		return ret;
 	ret = create_iommu(vm, cfg, m);

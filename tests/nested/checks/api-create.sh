@@ -1,0 +1,53 @@
+# shellcheck shell=bash disable=SC2154 # clog and name are the run's
+# api-create: devisor started with only --api-socket takes its whole VM
+# from vm.create (l2-bin/api-vm --create): the disk of the VmConfig in L3
+# (vc_disk), three boots of that one VM, each ended through the API
+# (vm.shutdown, then vm.delete and a new vm.create, then vmm.shutdown),
+# and devisor's exit status 0. The run's generic checks judge the vCPUs,
+# memory and SMBIOS identity the VmConfig gave.
+# shellcheck source=SCRIPTDIR/_virtio.sh
+. "$NESTED_DIR/checks/_virtio.sh"
+ac_l2() { sed -n "s/.*DEVISOR-L2 api-c-$1=//p" "$clog" | tail -n1; }
+ac_want() { # STEP GLOB WHY
+	local v
+	v=$(ac_l2 "$1")
+	# shellcheck disable=SC2053 # $2 is a glob
+	if [[ $v == $2 ]]; then
+		pass "$name/$1"
+	else
+		fail "$name/$1" "api-c-$1=${v:-none}, want $3"
+	fi
+}
+
+ac_checks() {
+	local v ids
+	v=$(sed -n 's/.*DEVISOR-L2 api-gave-up=//p; s/.*DEVISOR-L2 api-c-gave-up=//p' "$clog" | tail -n1)
+	if [[ -z $v ]]; then pass "$name/in-time"; else fail "$name/in-time" "gave up at $v"; fi
+	ac_want info-none '404 *vm.create first*' "404 before vm.create"
+	ac_want create-bad '400 *cannot open kernel /l3/nonexistent*' "400 naming the missing kernel"
+	ac_want create '204*' "204"
+	ac_want info '200 "state":"Created"' "200 and Created"
+	ac_want boot '204*' "204 once the vCPUs run"
+	ac_want info-running '200 "state":"Running"' "200 and Running"
+	ac_want shutdown '204*' "204 once the VM is down"
+	ac_want info-down '200 "state":"Created"' "200 and Created again"
+	ac_want boot2 '204*' "204: the same VM boots again"
+	ac_want delete '204*' "204"
+	ac_want info-deleted '404 *' "404 once deleted"
+	ac_want create2 '204*' "204"
+	ac_want boot3 '204*' "204"
+	ac_want vmm-shutdown '204*' "204"
+	# Three boots of L3, each its own (a boot id per boot).
+	ids=$(sed -n 's/.*DEVISOR-L3 holding id=\([0-9a-f-]*\).*/\1/p' "$clog" | sort -u | wc -l)
+	if ((ids == 3)); then
+		pass "$name/three-boots"
+	else
+		fail "$name/three-boots" "$ids distinct L3 boot ids, want 3"
+	fi
+	v=$(sed -n 's/.*DEVISOR-L2 api-exit=//p' "$clog" | tail -n1)
+	if [[ $v == 0 ]]; then pass "$name/exit-0"; else fail "$name/exit-0" "api-exit=${v:-none}, want 0 after vmm.shutdown"; fi
+	v=$(sed -n 's/.*DEVISOR-L2 api-socket-left=//p' "$clog" | tail -n1)
+	if [[ $v == no ]]; then pass "$name/socket-removed"; else fail "$name/socket-removed" "api-socket-left=${v:-none}"; fi
+	vc_disk
+}
+ac_checks
