@@ -40,6 +40,7 @@ static const struct board_ops *board;
 static void usage(FILE *f)
 {
 	fputs("usage: devisor run --kernel PATH [options]\n"
+	      "       devisor run --api-socket PATH   (the VM from vm.create)\n"
 	      "       devisor remote --api-socket PATH COMMAND [ARG]\n"
 	      "       devisor --help | --version\n"
 	      "\n"
@@ -49,7 +50,8 @@ static void usage(FILE *f)
 	      "\n"
 	      "options for run:\n"
 	      "  -k, --kernel PATH    kernel: bzImage or ELF vmlinux "
-	      "(required)\n"
+	      "(required\n"
+	      "                       without --api-socket)\n"
 	      "  -i, --initrd PATH    initial ramdisk\n"
 	      "  -c, --cmdline STR    kernel command line "
 	      "(default \"console=ttyS0\")\n"
@@ -118,7 +120,9 @@ static void usage(FILE *f)
 	      "                       serve the control API (Cloud "
 	      "Hypervisor's REST API)\n"
 	      "                       on a UNIX socket; see 'devisor remote "
-	      "--help'\n"
+	      "--help'. Alone,\n"
+	      "                       devisor waits for vm.create and "
+	      "vm.boot\n"
 	      "      --seccomp MODE   true (default): each thread kind may "
 	      "make only its own\n"
 	      "                       system calls, and another one stops "
