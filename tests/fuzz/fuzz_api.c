@@ -1,0 +1,146 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The control API's request layer (api/api.c), as an orchestrator reaches
+ * it: the first byte picks the endpoint and method, the rest is the body.
+ * The VMM behind it is a fake that reads every string a request hands it,
+ * so a string not terminated or freed too early shows under ASan.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api/api.h"
+#include "backend/net.h"
+#include "config.h"
+#include "util/log.h"
+
+#include "fuzz.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+static enum api_vm_state fz_state_now;
+static size_t sink;
+
+static void touch(const char *s)
+{
+	if (s)
+		sink += strlen(s);
+}
+
+static enum api_vm_state f_state(void *o)
+{
+	return fz_state_now;
+}
+
+static int f_create(void *o, struct vm_config *c, char *err)
+{
+	touch(c->kernel);
+	touch(c->initrd);
+	touch(c->cmdline);
+	touch(c->vsock.socket);
+	for (unsigned int i = 0; i < c->nr_disks; i++)
+		touch(c->disks[i].path);
+	for (unsigned int i = 0; i < c->nr_vfio; i++)
+		touch(c->vfio[i].path);
+	for (unsigned int i = 0; i < c->nr_nets; i++)
+		touch(c->nets[i].ifname);
+	return 204;
+}
+
+static int f_action(void *o, char *err)
+{
+	return 204;
+}
+
+static void f_counters(void *o, struct api_counters *c)
+{
+	api_counter(c, "_vcpu0", "exits_io", 1);
+}
+
+static int f_add_disk(void *o, const struct disk_config *d, const char *id,
+		      char *out_id, char *out_bdf, char *err)
+{
+	touch(d->path);
+	touch(id);
+	strcpy(out_id, "_disk0");
+	strcpy(out_bdf, "0000:00:05.0");
+	return 200;
+}
+
+static int f_add_net(void *o, const struct net_options *n, const char *id,
+		     char *out_id, char *out_bdf, char *err)
+{
+	touch(n->ifname);
+	touch(id);
+	strcpy(out_id, "_net0");
+	strcpy(out_bdf, "0000:00:06.0");
+	return 200;
+}
+
+static int f_add_device(void *o, const char *path, const char *id, char *out_id,
+			char *out_bdf, char *err)
+{
+	touch(path);
+	touch(id);
+	snprintf(err, API_ERR_LEN, "no such device");
+	return 400;
+}
+
+static int f_remove(void *o, const char *id, char *err)
+{
+	touch(id);
+	return 204;
+}
+
+static const struct api_ops fz_ops = {
+	.state = f_state,
+	.create = f_create,
+	.boot = f_action,
+	.delete_vm = f_action,
+	.shutdown_vmm = f_action,
+	.pause = f_action,
+	.resume = f_action,
+	.shutdown = f_action,
+	.reboot = f_action,
+	.power_button = f_action,
+	.counters = f_counters,
+	.add_disk = f_add_disk,
+	.add_net = f_add_net,
+	.add_device = f_add_device,
+	.remove_device = f_remove,
+};
+
+static const char *const endpoints[] = {
+	"vm.create",	    "vm.add-disk", "vm.add-net",   "vm.add-device",
+	"vm.remove-device", "vm.info",	   "vmm.ping",	   "vm.counters",
+	"vm.boot",	    "vm.delete",   "vmm.shutdown", "vm.pause",
+	"vm.resume",	    "vm.shutdown", "vm.reboot",	   "vm.power-button",
+};
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	static struct vm_config cfg;
+	struct api api = { .ops = &fz_ops, .cfg = &cfg };
+	struct api_response r;
+	char url[64];
+	uint8_t sel;
+
+	log_level = getenv("FUZZ_VERBOSE") ? LOG_DEBUG : LOG_QUIET;
+	if (!size || size > API_MAX_BODY + 1)
+		return 0;
+	sel = data[0];
+	if (!cfg.nr_cpus) {
+		config_vm_defaults(&cfg);
+		cfg.kernel = "/k";
+		cfg.nr_disks = 1;
+		cfg.disks[0] = config_disk_defaults();
+		cfg.disks[0].path = "/d.img";
+	}
+	/* Bits 0-3: endpoint; 4-5: the VM's state; 6: GET instead of PUT. */
+	fz_state_now = (enum api_vm_state)((sel >> 4) & 3);
+	snprintf(url, sizeof(url), "/api/v1/%s", endpoints[sel & 15]);
+	api_handle(&api, sel & 64 ? "GET" : "PUT", url,
+		   size > 1 ? (const char *)data + 1 : NULL, size - 1, &r);
+	free(r.body);
+	return 0;
+}
