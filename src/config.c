@@ -215,6 +215,10 @@ static int disk_key(const char *key, char *val, struct disk_config *d,
 			     "'%s'",
 			     val);
 		d->nr_queues = n;
+	} else if (!strcmp(key, "id")) {
+		if (config_check_id(val, err, errlen))
+			return -EINVAL;
+		strcpy(d->id, val);
 	} else {
 		return 0;
 	}
@@ -227,7 +231,7 @@ int config_parse_disk(char *spec, struct disk_config *d, char *err,
 	int ret = parse_blk_spec("disk",
 				 "path, readonly, transport, direct, engine, "
 				 "queues, packed, poll, batch, serial, addr, "
-				 "vhost-user",
+				 "vhost-user, id",
 				 disk_key, spec, d, err, errlen);
 
 	if (ret)
@@ -409,7 +413,7 @@ int config_parse_vfio(char *spec, struct vfio_config *out, char *err,
 			key = "path";
 		}
 		if (!val)
-			FAIL("device: '%s' needs a value (path=, addr=, rom=)",
+			FAIL("device: '%s' needs a value (path=, addr=, rom=, id=)",
 			     key);
 		if (!strcmp(key, "path")) {
 			if (!*val)
@@ -426,8 +430,13 @@ int config_parse_vfio(char *spec, struct vfio_config *out, char *err,
 			else
 				FAIL("device rom must be on or off, not '%s'",
 				     val);
+		} else if (!strcmp(key, "id")) {
+			if (config_check_id(val, err, errlen))
+				return -EINVAL;
+			strcpy(out->id, val);
 		} else {
-			FAIL("device has no option '%s' (it takes path, addr, rom)",
+			FAIL("device has no option '%s' (it takes path, addr, rom, "
+			     "id)",
 			     key);
 		}
 	}
@@ -781,6 +790,84 @@ int config_check_ram(uint64_t size, char *err, size_t errlen)
 	return 0;
 }
 
+int config_check_id(const char *id, char *err, size_t errlen)
+{
+	size_t n = strlen(id);
+
+	if (!n || n >= CONFIG_ID_LEN)
+		FAIL("id '%s' is not 1 to %d characters", id,
+		     CONFIG_ID_LEN - 1);
+	if (id[0] == '_')
+		FAIL("id '%s': ids starting with '_' are devisor's own (_diskN, "
+		     "_netN, _vfioN)",
+		     id);
+	for (size_t i = 0; i < n; i++)
+		if (!isalnum((unsigned char)id[i]) && !strchr("-_.", id[i]))
+			FAIL("id '%s' has a '%c': letters, digits, '-', '_' and "
+			     "'.' only",
+			     id, id[i]);
+	return 0;
+}
+
+const char *config_device_id(const struct vm_config *cfg,
+			     enum config_dev_kind kind, unsigned int i,
+			     char buf[CONFIG_ID_LEN])
+{
+	static const char *const prefix[] = { "_disk", "_net", "_vfio" };
+	const char *own = kind == CONFIG_DEV_DISK ? cfg->disks[i].id :
+			  kind == CONFIG_DEV_NET  ? cfg->net_ids[i] :
+						    cfg->vfio[i].id;
+
+	if (own[0])
+		return own;
+	snprintf(buf, CONFIG_ID_LEN, "%s%u", prefix[kind], i);
+	return buf;
+}
+
+static bool dev_removed(const struct vm_config *cfg, enum config_dev_kind kind,
+			unsigned int i)
+{
+	return kind == CONFIG_DEV_DISK ? cfg->disks[i].removed :
+	       kind == CONFIG_DEV_NET  ? cfg->net_removed[i] :
+					 cfg->vfio[i].removed;
+}
+
+int config_find_id(const struct vm_config *cfg, const char *id,
+		   enum config_dev_kind *kind, unsigned int *idx)
+{
+	const unsigned int nr[] = { cfg->nr_disks, cfg->nr_nets, cfg->nr_vfio };
+	char buf[CONFIG_ID_LEN];
+
+	for (int k = CONFIG_DEV_DISK; k <= CONFIG_DEV_VFIO; k++)
+		for (unsigned int i = 0; i < nr[k]; i++)
+			if (!dev_removed(cfg, k, i) &&
+			    !strcmp(config_device_id(cfg, k, i, buf), id)) {
+				*kind = k;
+				*idx = i;
+				return 0;
+			}
+	return -ENOENT;
+}
+
+/* No id given twice (a generated one cannot clash: '_' is reserved). */
+static int check_ids(const struct vm_config *cfg, char *err, size_t errlen)
+{
+	const unsigned int nr[] = { cfg->nr_disks, cfg->nr_nets, cfg->nr_vfio };
+	enum config_dev_kind k2;
+	unsigned int i2;
+	char buf[CONFIG_ID_LEN];
+
+	for (int k = CONFIG_DEV_DISK; k <= CONFIG_DEV_VFIO; k++)
+		for (unsigned int i = 0; i < nr[k]; i++) {
+			const char *id = config_device_id(cfg, k, i, buf);
+
+			if (!config_find_id(cfg, id, &k2, &i2) &&
+			    ((int)k2 != k || i2 != i))
+				FAIL("id '%s' is given to two devices", id);
+		}
+	return 0;
+}
+
 int config_finish(struct vm_config *cfg, char *err, size_t errlen)
 {
 	bool vhost_user = false;
@@ -794,7 +881,7 @@ int config_finish(struct vm_config *cfg, char *err, size_t errlen)
 		pr_info("vhost-user: guest RAM is shared (a memfd)");
 		cfg->ram_shared = true;
 	}
-	if (config_plan_pci(cfg, err, errlen) ||
+	if (check_ids(cfg, err, errlen) || config_plan_pci(cfg, err, errlen) ||
 	    config_check_iommu(cfg, err, errlen))
 		return -EINVAL;
 	if (!cfg->cmdline)

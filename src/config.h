@@ -24,6 +24,12 @@ enum virtio_transport_kind { TRANSPORT_PCI, TRANSPORT_MMIO };
 /* A PCI device with no addr= gets one from config_plan_pci(). */
 #define CONFIG_PCI_AUTO (-1)
 
+/*
+ * A device's id as the control API names it (Cloud Hypervisor's): 1 to
+ * 31 characters; without one, devisor's own _diskN, _netN or _vfioN.
+ */
+#define CONFIG_ID_LEN 32
+
 struct disk_config {
 	const char *path;
 	/* vhost-user=SOCKET: served by an external back-end, no image */
@@ -41,6 +47,7 @@ struct disk_config {
 	int addr; /* devfn on bus 0, or CONFIG_PCI_AUTO */
 	unsigned int vfs; /* --nvme: SR-IOV VFs offered, 0..CONFIG_NVME_MAX_VFS */
 	bool removed; /* through the API: not built again at a reboot */
+	char id[CONFIG_ID_LEN]; /* id=; "": _diskN */
 };
 
 /* --disk poll='s default and bound, in microseconds. */
@@ -87,6 +94,7 @@ struct vfio_config {
 	int addr; /* devfn on bus 0, or CONFIG_PCI_AUTO */
 	bool no_rom; /* rom=off: the expansion ROM hidden */
 	bool removed; /* through the API: not built again at a reboot */
+	char id[CONFIG_ID_LEN]; /* id=; "": _vfioN */
 };
 
 /*
@@ -193,6 +201,7 @@ struct vm_config {
 	int net_addrs[CONFIG_MAX_NETS];
 	/* Removed through the API: not built again at a reboot. */
 	bool net_removed[CONFIG_MAX_NETS];
+	char net_ids[CONFIG_MAX_NETS][CONFIG_ID_LEN]; /* "": _netN */
 	unsigned int nr_nets;
 	bool rng;
 	int rng_addr;
@@ -225,6 +234,20 @@ int config_check_ram(uint64_t size, char *err, size_t errlen);
  * command line set.
  */
 int config_finish(struct vm_config *cfg, char *err, size_t errlen);
+
+/* An id= for a device: 1-31 letters, digits, '-', '_', '.', no leading '_'. */
+int config_check_id(const char *id, char *err, size_t errlen);
+
+enum config_dev_kind { CONFIG_DEV_DISK, CONFIG_DEV_NET, CONFIG_DEV_VFIO };
+
+/* The id of device @i of @kind: its own, or _diskN, _netN, _vfioN in @buf. */
+const char *config_device_id(const struct vm_config *cfg,
+			     enum config_dev_kind kind, unsigned int i,
+			     char buf[CONFIG_ID_LEN]);
+
+/* The device @id names, removed ones aside: 0, or -ENOENT. */
+int config_find_id(const struct vm_config *cfg, const char *id,
+		   enum config_dev_kind *kind, unsigned int *idx);
 
 /*
  * What --iommu vtd or virtio asks of the rest: the IOMMU translates PCI

@@ -66,7 +66,8 @@ static void usage(FILE *f)
 	      "                       [,transport=pci|mmio][,direct=on]"
 	      "[,engine=auto|io_uring|sync]\n"
 	      "                       [,queues=N][,packed=on|off][,poll=US]\n"
-	      "                       [,batch=US][,serial=S][,addr=DD.F]\n"
+	      "                       [,batch=US][,serial=S][,addr=DD.F]"
+	      "[,id=ID]\n"
 	      "      --nvme SPEC      NVMe controller, repeatable: "
 	      "path=IMG[,serial=S]\n"
 	      "                       [,readonly=on][,direct=on]"
@@ -79,6 +80,7 @@ static void usage(FILE *f)
 	      "VFIO, repeatable:\n"
 	      "                       path=/sys/bus/pci/devices/DDDD:BB:DD.F"
 	      "[,addr=DD.F][,rom=on|off]\n"
+	      "                       [,id=ID]\n"
 	      "                       (bound to vfio-pci; docs/vfio.md)\n"
 	      "      --net SPEC       virtio-net, repeatable: "
 	      "tap=NAME[,mac=M][,addr=DD.F] or\n"
@@ -934,6 +936,23 @@ static int api_shutdown_vmm(void *opaque, char *err)
 	return 204;
 }
 
+/* An id a new device may take: 409 when a device has it; lock held. */
+static int id_taken(const char *id, char *err)
+{
+	enum config_dev_kind kind;
+	unsigned int idx;
+
+	if (!id[0] || config_find_id(api_cfg, id, &kind, &idx))
+		return 0;
+	snprintf(err, API_ERR_LEN, "id '%s' is taken", id);
+	return 409;
+}
+
+static void fmt_bdf(char *out, int devfn)
+{
+	snprintf(out, 16, "0000:00:%02x.%x", PCI_SLOT(devfn), PCI_FUNC(devfn));
+}
+
 /*
  * A virtio-blk disk on PCI, kept in the vm_config so that a reboot builds
  * it again at the same address. ACPI PCI hotplug (hw/pcihp.h) tells the
@@ -947,12 +966,6 @@ static int api_add_disk(void *opaque, const struct disk_config *d,
 	unsigned int idx;
 	int devfn, ret = 200;
 
-	if (id[0]) {
-		snprintf(err, API_ERR_LEN,
-			 "field 'id': devisor names disks itself (_diskN); "
-			 "leave it out");
-		return 400;
-	}
 	if (blk_check(d->path, &bo)) {
 		snprintf(err, API_ERR_LEN,
 			 "cannot use disk image %s (devisor's log says why)",
@@ -961,8 +974,10 @@ static int api_add_disk(void *opaque, const struct disk_config *d,
 	}
 	pthread_mutex_lock(&running.lock);
 	idx = api_cfg->nr_disks;
+	snprintf(dc.id, sizeof(dc.id), "%s", id);
 	if (!running.vm || vm_stopping(running.vm)) {
 		ret = no_vm(err);
+	} else if ((ret = id_taken(id, err))) {
 	} else if (idx == CONFIG_MAX_DISKS) {
 		snprintf(err, API_ERR_LEN, "at most %d disks",
 			 CONFIG_MAX_DISKS);
@@ -982,9 +997,11 @@ static int api_add_disk(void *opaque, const struct disk_config *d,
 			api_cfg->disks[idx] = dc;
 			__atomic_store_n(&api_cfg->nr_disks, idx + 1,
 					 __ATOMIC_RELEASE);
-			snprintf(out_id, API_ID_LEN, "_disk%u", idx);
-			snprintf(out_bdf, 16, "0000:00:%02x.%x",
-				 PCI_SLOT(devfn), PCI_FUNC(devfn));
+			ret = 200;
+			snprintf(out_id, API_ID_LEN, "%s",
+				 config_device_id(api_cfg, CONFIG_DEV_DISK, idx,
+						  out_id));
+			fmt_bdf(out_bdf, devfn);
 			if (running.board->hotplug)
 				pcihp_plug(running.board->hotplug,
 					   PCI_SLOT(devfn));
@@ -1006,16 +1023,11 @@ static int api_add_net(void *opaque, const struct net_options *n,
 	unsigned int idx;
 	int devfn, ret = 200;
 
-	if (id[0]) {
-		snprintf(err, API_ERR_LEN,
-			 "field 'id': devisor names NICs itself (_netN); "
-			 "leave it out");
-		return 400;
-	}
 	pthread_mutex_lock(&running.lock);
 	idx = api_cfg->nr_nets;
 	if (!running.vm || vm_stopping(running.vm) || !running.board->hotplug) {
 		ret = no_vm(err);
+	} else if ((ret = id_taken(id, err))) {
 	} else if (idx == CONFIG_MAX_NETS) {
 		snprintf(err, API_ERR_LEN, "at most %d NICs", CONFIG_MAX_NETS);
 		ret = 500;
@@ -1031,11 +1043,15 @@ static int api_add_net(void *opaque, const struct net_options *n,
 			api_cfg->nets[idx] = *n;
 			api_cfg->net_addrs[idx] = devfn;
 			api_cfg->net_removed[idx] = false;
+			snprintf(api_cfg->net_ids[idx], CONFIG_ID_LEN, "%s",
+				 id);
 			__atomic_store_n(&api_cfg->nr_nets, idx + 1,
 					 __ATOMIC_RELEASE);
-			snprintf(out_id, API_ID_LEN, "_net%u", idx);
-			snprintf(out_bdf, 16, "0000:00:%02x.%x",
-				 PCI_SLOT(devfn), PCI_FUNC(devfn));
+			ret = 200;
+			snprintf(out_id, API_ID_LEN, "%s",
+				 config_device_id(api_cfg, CONFIG_DEV_NET, idx,
+						  out_id));
+			fmt_bdf(out_bdf, devfn);
 			pcihp_plug(running.board->hotplug, PCI_SLOT(devfn));
 			pr_info("NIC on tap %s added at %s through the API",
 				n->ifname, out_bdf);
@@ -1058,12 +1074,6 @@ static int api_add_device(void *opaque, const char *path, const char *id,
 	int devfn, group, ret = 200;
 	char *copy;
 
-	if (id[0]) {
-		snprintf(err, API_ERR_LEN,
-			 "field 'id': devisor names devices itself (_vfioN); "
-			 "leave it out");
-		return 400;
-	}
 	if (vfio_check_sysfs(path, &group, msg, sizeof(msg))) {
 		snprintf(err, API_ERR_LEN, "%s", msg);
 		return 400;
@@ -1072,6 +1082,7 @@ static int api_add_device(void *opaque, const char *path, const char *id,
 	idx = api_cfg->nr_vfio;
 	if (!running.vm || vm_stopping(running.vm) || !running.board->hotplug) {
 		ret = no_vm(err);
+	} else if ((ret = id_taken(id, err))) {
 	} else if (idx == CONFIG_MAX_VFIO) {
 		snprintf(err, API_ERR_LEN, "at most %d VFIO devices",
 			 CONFIG_MAX_VFIO);
@@ -1091,11 +1102,15 @@ static int api_add_device(void *opaque, const char *path, const char *id,
 			api_cfg->vfio[idx] =
 				(struct vfio_config){ .path = copy,
 						      .addr = devfn };
+			snprintf(api_cfg->vfio[idx].id, CONFIG_ID_LEN, "%s",
+				 id);
 			__atomic_store_n(&api_cfg->nr_vfio, idx + 1,
 					 __ATOMIC_RELEASE);
-			snprintf(out_id, API_ID_LEN, "_vfio%u", idx);
-			snprintf(out_bdf, 16, "0000:00:%02x.%x",
-				 PCI_SLOT(devfn), PCI_FUNC(devfn));
+			ret = 200;
+			snprintf(out_id, API_ID_LEN, "%s",
+				 config_device_id(api_cfg, CONFIG_DEV_VFIO, idx,
+						  out_id));
+			fmt_bdf(out_bdf, devfn);
 			pcihp_plug(running.board->hotplug, PCI_SLOT(devfn));
 			pr_info("%s passed through at %s through the API", path,
 				out_bdf);
@@ -1145,15 +1160,21 @@ static int wait_eject(struct vm *vm, unsigned int slot)
  */
 static int api_remove_device(void *opaque, const char *id, char *err)
 {
+	enum config_dev_kind kind;
 	bool *removed = NULL;
 	const char *what = NULL;
 	unsigned int idx, slot;
 	int addr = 0, ret = 204, paused, r;
 	struct vm *vm;
-	char end;
 
-	if (sscanf(id, "_disk%u%c", &idx, &end) == 1 &&
-	    idx < api_cfg->nr_disks && !api_cfg->disks[idx].removed) {
+	if (config_find_id(api_cfg, id, &kind, &idx)) {
+		snprintf(err, API_ERR_LEN,
+			 "no device '%s' (devisor removes disks, NICs and VFIO "
+			 "devices: vm.info lists their ids)",
+			 id);
+		return 404;
+	}
+	if (kind == CONFIG_DEV_DISK) {
 		if (api_cfg->disks[idx].transport != TRANSPORT_PCI) {
 			snprintf(err, API_ERR_LEN,
 				 "%s is on virtio-mmio, which has no removal",
@@ -1163,25 +1184,16 @@ static int api_remove_device(void *opaque, const char *id, char *err)
 		removed = &api_cfg->disks[idx].removed;
 		addr = api_cfg->disks[idx].addr;
 		what = api_cfg->disks[idx].path;
-	} else if (sscanf(id, "_net%u%c", &idx, &end) == 1 &&
-		   idx < api_cfg->nr_nets && !api_cfg->net_removed[idx]) {
+	} else if (kind == CONFIG_DEV_NET) {
 		removed = &api_cfg->net_removed[idx];
 		addr = api_cfg->net_addrs[idx];
 		what = api_cfg->nets[idx].type == NET_TAP ?
 			       api_cfg->nets[idx].ifname :
 			       "user networking";
-	} else if (sscanf(id, "_vfio%u%c", &idx, &end) == 1 &&
-		   idx < api_cfg->nr_vfio && !api_cfg->vfio[idx].removed) {
+	} else {
 		removed = &api_cfg->vfio[idx].removed;
 		addr = api_cfg->vfio[idx].addr;
 		what = api_cfg->vfio[idx].path;
-	}
-	if (!removed) {
-		snprintf(err, API_ERR_LEN,
-			 "no device '%s' (devisor removes disks, _diskN, NICs, "
-			 "_netN, and VFIO devices, _vfioN)",
-			 id);
-		return 404;
 	}
 	slot = PCI_SLOT(addr);
 	pthread_mutex_lock(&running.lock);

@@ -139,8 +139,9 @@ static cJSON *vm_config_json(const struct vm_config *cfg)
 					config_disk_queues(d, cfg->nr_cpus));
 		if (d->serial[0])
 			cJSON_AddStringToObject(o, "serial", d->serial);
-		snprintf(buf, sizeof(buf), "_disk%u", i);
-		cJSON_AddStringToObject(o, "id", buf);
+		cJSON_AddStringToObject(o, "id",
+					config_device_id(cfg, CONFIG_DEV_DISK,
+							 i, buf));
 		cJSON_AddNumberToObject(o, "pci_segment", 0);
 	}
 	a = cJSON_AddArrayToObject(c, "net");
@@ -162,8 +163,20 @@ static cJSON *vm_config_json(const struct vm_config *cfg)
 			fmt_mac(buf, n->mac);
 			cJSON_AddStringToObject(o, "mac", buf);
 		}
-		snprintf(buf, sizeof(buf), "_net%u", i);
-		cJSON_AddStringToObject(o, "id", buf);
+		cJSON_AddStringToObject(
+			o, "id", config_device_id(cfg, CONFIG_DEV_NET, i, buf));
+		cJSON_AddNumberToObject(o, "pci_segment", 0);
+	}
+	a = cJSON_AddArrayToObject(c, "devices");
+	for (unsigned int i = 0; i < cfg->nr_vfio; i++) {
+		if (cfg->vfio[i].removed)
+			continue;
+		o = cJSON_CreateObject();
+		cJSON_AddItemToArray(a, o);
+		cJSON_AddStringToObject(o, "path", cfg->vfio[i].path);
+		cJSON_AddStringToObject(o, "id",
+					config_device_id(cfg, CONFIG_DEV_VFIO,
+							 i, buf));
 		cJSON_AddNumberToObject(o, "pci_segment", 0);
 	}
 	if (cfg->rng) {
@@ -299,6 +312,23 @@ static int take_id(cJSON *f, char *id, const char *what, struct api_response *r)
 	return 0;
 }
 
+/* The id of a new device: as take_id(), and one a user may choose. */
+static int take_new_id(cJSON *f, char *id, const char *what,
+		       struct api_response *r)
+{
+	char err[API_ERR_LEN];
+
+	if (take_id(f, id, what, r))
+		return -1;
+	if (config_check_id(id, err, sizeof(err))) {
+		respond_error(r, 400, "%s: %s", what, err);
+		return -1;
+	}
+	return 0;
+}
+
+_Static_assert(API_ID_LEN == CONFIG_ID_LEN, "one length for device ids");
+
 static void respond_added(struct api_response *r, int status, const char *id,
 			  const char *bdf, const char *err)
 {
@@ -414,7 +444,7 @@ static int disk_field(cJSON *f, void *ctx, const char *what,
 			return -1;
 		strcpy(b->d.serial, f->valuestring);
 	} else if (!strcmp(f->string, "id")) {
-		return take_id(f, b->id, what, r);
+		return take_new_id(f, b->id, what, r);
 	} else {
 		return 1;
 	}
@@ -479,7 +509,7 @@ static int net_field(cJSON *f, void *ctx, const char *what,
 			b->n.mac[i] = m[i];
 		b->n.has_mac = true;
 	} else if (!strcmp(f->string, "id")) {
-		return take_id(f, b->id, what, r);
+		return take_new_id(f, b->id, what, r);
 	} else {
 		return 1;
 	}
@@ -528,7 +558,7 @@ static int device_field(cJSON *f, void *ctx, const char *what,
 		return 0;
 	}
 	if (!strcmp(f->string, "id"))
-		return take_id(f, b->id, what, r);
+		return take_new_id(f, b->id, what, r);
 	return 1;
 }
 
@@ -961,41 +991,38 @@ static int create_fill(struct create_body *b, struct api_response *r)
 	if (take_terminal(b, r))
 		return -1;
 	for (unsigned int i = 0; i < b->nr_disks; i++) {
-		if (!b->disks[i].d.path || b->disks[i].id[0]) {
-			respond_error(r, 400, "DiskConfig %u: %s", i,
-				      b->disks[i].id[0] ?
-					      "field 'id': devisor names disks "
-					      "itself (_diskN); leave it out" :
-					      "field 'path' is required");
+		if (!b->disks[i].d.path) {
+			respond_error(r, 400,
+				      "DiskConfig %u: field 'path' is required",
+				      i);
 			return -1;
 		}
+		strcpy(b->disks[i].d.id, b->disks[i].id);
 		b->cfg.disks[b->cfg.nr_disks++] = b->disks[i].d;
 	}
 	for (unsigned int i = 0; i < b->nr_nets; i++) {
-		if (!b->nets[i].n.ifname[0] || b->nets[i].id[0]) {
-			respond_error(r, 400, "NetConfig %u: %s", i,
-				      b->nets[i].id[0] ?
-					      "field 'id': devisor names NICs "
-					      "itself (_netN); leave it out" :
-					      "field 'tap' is required");
+		if (!b->nets[i].n.ifname[0]) {
+			respond_error(r, 400,
+				      "NetConfig %u: field 'tap' is required",
+				      i);
 			return -1;
 		}
+		strcpy(b->cfg.net_ids[b->cfg.nr_nets], b->nets[i].id);
 		b->cfg.nets[b->cfg.nr_nets] = b->nets[i].n;
 		b->cfg.net_addrs[b->cfg.nr_nets++] = CONFIG_PCI_AUTO;
 	}
 	for (unsigned int i = 0; i < b->nr_devices; i++) {
-		if (!b->devices[i].path || b->devices[i].id[0]) {
-			respond_error(r, 400, "DeviceConfig %u: %s", i,
-				      b->devices[i].id[0] ?
-					      "field 'id': devisor names "
-					      "devices itself (_vfioN); leave "
-					      "it out" :
-					      "field 'path' is required");
+		struct vfio_config *v = &b->cfg.vfio[b->cfg.nr_vfio++];
+
+		if (!b->devices[i].path) {
+			respond_error(
+				r, 400,
+				"DeviceConfig %u: field 'path' is required", i);
 			return -1;
 		}
-		b->cfg.vfio[b->cfg.nr_vfio++] =
-			(struct vfio_config){ .path = b->devices[i].path,
-					      .addr = CONFIG_PCI_AUTO };
+		*v = (struct vfio_config){ .path = b->devices[i].path,
+					   .addr = CONFIG_PCI_AUTO };
+		strcpy(v->id, b->devices[i].id);
 	}
 	return 0;
 }

@@ -324,10 +324,12 @@ static void test_create(void **state)
 		    "\"memory\":{\"size\":1073741824,\"shared\":true,"
 		    "\"hugepages\":false,\"thp\":true,\"hotplug_size\":0},"
 		    "\"disks\":[{\"path\":\"/d.img\",\"readonly\":true,"
-		    "\"num_queues\":2,\"pci_segment\":0,\"iommu\":false}],"
-		    "\"net\":[{\"tap\":\"tap7\",\"mac\":\"52:54:00:01:02:03\"}],"
+		    "\"num_queues\":2,\"pci_segment\":0,\"iommu\":false,"
+		    "\"id\":\"root\"}],"
+		    "\"net\":[{\"tap\":\"tap7\",\"mac\":\"52:54:00:01:02:03\","
+		    "\"id\":\"eth-a\"}],"
 		    "\"devices\":[{\"path\":\"/sys/bus/pci/devices/"
-		    "0000:01:00.0\"}],"
+		    "0000:01:00.0\",\"id\":\"gpu.0\"}],"
 		    "\"rng\":{\"src\":\"/dev/urandom\"},"
 		    "\"serial\":{\"mode\":\"Null\"},\"console\":{\"mode\":\"Tty\"},"
 		    "\"vsock\":{\"cid\":42,\"socket\":\"/v.sock\"},"
@@ -348,6 +350,9 @@ static void test_create(void **state)
 	assert_true(c->disks[0].readonly);
 	assert_int_equal(c->disks[0].nr_queues, 2);
 	assert_int_equal(c->disks[0].transport, TRANSPORT_PCI);
+	assert_string_equal(c->disks[0].id, "root");
+	assert_string_equal(c->net_ids[0], "eth-a");
+	assert_string_equal(c->vfio[0].id, "gpu.0");
 	assert_int_equal(c->nr_nets, 1);
 	assert_int_equal(c->nets[0].type, NET_TAP);
 	assert_string_equal(c->nets[0].ifname, "tap7");
@@ -425,8 +430,11 @@ static void test_create_bad(void **state)
 		{ "{\"payload\":{\"kernel\":\"/k\"},\"disks\":[{}]}",
 		  "'path' is required" },
 		{ "{\"payload\":{\"kernel\":\"/k\"},"
-		  "\"disks\":[{\"path\":\"/d\",\"id\":\"mine\"}]}",
-		  "names disks itself" },
+		  "\"disks\":[{\"path\":\"/d\",\"id\":\"_disk3\"}]}",
+		  "devisor's own" },
+		{ "{\"payload\":{\"kernel\":\"/k\"},"
+		  "\"net\":[{\"tap\":\"t\",\"id\":\"a b\"}]}",
+		  "has a ' '" },
 		{ "{\"payload\":{\"kernel\":\"/k\"},"
 		  "\"disks\":[{\"path\":\"/d\",\"vhost_user\":true}]}",
 		  "'vhost_user' is not supported" },

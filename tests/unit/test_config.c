@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <string.h>
 
+#include "backend/net.h"
 #include "config.h"
 #include "kvm/vm.h"
 #include "pci/pci.h"
@@ -100,7 +101,7 @@ static void test_disk_bad(void **state)
 		{ "path=a,cache=none",
 		  "unknown disk option 'cache' (path, readonly, transport, "
 		  "direct, engine, queues, packed, poll, batch, serial, addr, "
-		  "vhost-user)" },
+		  "vhost-user, id)" },
 		{ "path=a,batch=10001",
 		  "disk batch takes microseconds from 0 (off) to 10000, not "
 		  "'10001'" },
@@ -320,6 +321,70 @@ static void test_net_rng_console(void **state)
 	assert_int_equal(config_parse_console("virtio,addr=xx", &virtio, &addr,
 					      err, 160),
 			 -EINVAL);
+}
+
+/*
+ * Device ids: id= on --disk and --device, checked; devisor's own
+ * (_diskN, _netN, _vfioN) for the rest; a lookup by either that skips
+ * removed devices; the same id twice refused by config_finish().
+ */
+static void test_ids(void **state)
+{
+	static struct vm_config cfg;
+	static char dev[] = "path=/sys/bus/pci/devices/0000:01:00.0,id=nic.1";
+	enum config_dev_kind kind;
+	char err[160], buf[CONFIG_ID_LEN];
+	unsigned int idx;
+
+	config_vm_defaults(&cfg);
+	cfg.kernel = "/k";
+	assert_int_equal(parse("path=/a.img,id=root", &cfg.disks[0], err), 0);
+	assert_string_equal(cfg.disks[0].id, "root");
+	assert_int_equal(parse("path=/b.img", &cfg.disks[1], err), 0);
+	assert_string_equal(cfg.disks[1].id, "");
+	cfg.nr_disks = 2;
+	assert_int_equal(config_parse_vfio(dev, &cfg.vfio[0], err, 160), 0);
+	assert_string_equal(cfg.vfio[0].id, "nic.1");
+	cfg.nr_vfio = 1;
+	cfg.nets[0] = (struct net_options){ .type = NET_TAP };
+	cfg.net_addrs[0] = CONFIG_PCI_AUTO;
+	cfg.nr_nets = 1;
+	assert_int_equal(config_finish(&cfg, err, 160), 0);
+
+	assert_string_equal(config_device_id(&cfg, CONFIG_DEV_DISK, 0, buf),
+			    "root");
+	assert_string_equal(config_device_id(&cfg, CONFIG_DEV_DISK, 1, buf),
+			    "_disk1");
+	assert_string_equal(config_device_id(&cfg, CONFIG_DEV_NET, 0, buf),
+			    "_net0");
+	assert_int_equal(config_find_id(&cfg, "nic.1", &kind, &idx), 0);
+	assert_int_equal(kind, CONFIG_DEV_VFIO);
+	assert_int_equal(idx, 0);
+	assert_int_equal(config_find_id(&cfg, "_disk1", &kind, &idx), 0);
+	assert_int_equal(kind, CONFIG_DEV_DISK);
+	assert_int_equal(idx, 1);
+	assert_int_equal(config_find_id(&cfg, "_disk0", &kind, &idx), -ENOENT);
+	cfg.disks[0].removed = true;
+	assert_int_equal(config_find_id(&cfg, "root", &kind, &idx), -ENOENT);
+	cfg.disks[0].removed = false;
+
+	strcpy(cfg.net_ids[0], "root");
+	assert_int_equal(config_finish(&cfg, err, 160), -EINVAL);
+	assert_string_equal(err, "id 'root' is given to two devices");
+
+	assert_int_equal(parse("path=/a.img,id=_disk0", &cfg.disks[0], err),
+			 -EINVAL);
+	assert_non_null(strstr(err, "devisor's own"));
+	assert_int_equal(parse("path=/a.img,id=a/b", &cfg.disks[0], err),
+			 -EINVAL);
+	assert_string_equal(err, "id 'a/b' has a '/': letters, digits, '-', "
+				 "'_' and '.' only");
+	assert_int_equal(parse("path=/a.img,id=0123456789012345678901234567890"
+			       "1",
+			       &cfg.disks[0], err),
+			 -EINVAL);
+	assert_non_null(strstr(err, "is not 1 to 31 characters"));
+	assert_int_equal(config_check_id("a-b_c.9", err, 160), 0);
 }
 
 static void test_plan(void **state)
@@ -649,6 +714,7 @@ int main(void)
 		cmocka_unit_test(test_pci_addr),
 		cmocka_unit_test(test_net_rng_console),
 		cmocka_unit_test(test_plan),
+		cmocka_unit_test(test_ids),
 		cmocka_unit_test(test_iommu),
 		cmocka_unit_test(test_vsock),
 		cmocka_unit_test(test_bool),

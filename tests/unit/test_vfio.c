@@ -169,7 +169,7 @@ static void test_option(void **state)
 		err, "device needs path=/sys/bus/pci/devices/DDDD:BB:DD.F");
 	assert_int_equal(parse("path=/x,rombar=0", &v, err), -EINVAL);
 	assert_string_equal(err, "device has no option 'rombar' (it takes "
-				 "path, addr, rom)");
+				 "path, addr, rom, id)");
 	assert_int_equal(parse("path=/x", &v, err), 0);
 	assert_false(v.no_rom);
 	assert_int_equal(parse("path=/x,rom=off", &v, err), 0);
