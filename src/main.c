@@ -899,6 +899,19 @@ static int api_boot(void *opaque, char *err)
 	return ret;
 }
 
+/*
+ * Stops the VM, if one runs, for the main thread's @cmd: a stop of the
+ * API's, which ends the reboot loop and no more. running.lock held.
+ */
+static void end_vm_for(enum vmm_cmd cmd, const char *why)
+{
+	if (running.vm && !vm_stopping(running.vm))
+		vm_stop(running.vm, VM_STOP_POWEROFF, 0, "%s", why);
+	running.api_stopped = running.booted;
+	running.cmd = cmd;
+	pthread_cond_broadcast(&running.cond);
+}
+
 /* A running VM stops first; deleting nothing is no error (as Cloud Hypervisor). */
 static int api_delete(void *opaque, char *err)
 {
@@ -908,14 +921,8 @@ static int api_delete(void *opaque, char *err)
 		pthread_mutex_unlock(&running.lock);
 		return 405;
 	}
-	if (running.created) {
-		if (running.vm && !vm_stopping(running.vm))
-			vm_stop(running.vm, VM_STOP_POWEROFF, 0,
-				"deleted through the API");
-		running.api_stopped = running.booted;
-		running.cmd = CMD_DELETE;
-		pthread_cond_broadcast(&running.cond);
-	}
+	if (running.created)
+		end_vm_for(CMD_DELETE, "deleted through the API");
 	while (running.created && !running.exiting)
 		pthread_cond_wait(&running.cond, &running.lock);
 	pthread_mutex_unlock(&running.lock);
@@ -926,12 +933,7 @@ static int api_delete(void *opaque, char *err)
 static int api_shutdown_vmm(void *opaque, char *err)
 {
 	pthread_mutex_lock(&running.lock);
-	if (running.vm && !vm_stopping(running.vm))
-		vm_stop(running.vm, VM_STOP_POWEROFF, 0,
-			"VMM shut down through the API");
-	running.api_stopped = running.booted;
-	running.cmd = CMD_EXIT;
-	pthread_cond_broadcast(&running.cond);
+	end_vm_for(CMD_EXIT, "VMM shut down through the API");
 	pthread_mutex_unlock(&running.lock);
 	return 204;
 }
