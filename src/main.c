@@ -491,7 +491,8 @@ enum vmm_cmd { CMD_NONE, CMD_BOOT, CMD_DELETE, CMD_EXIT };
 /*
  * The VM the signal thread stops. Between two boots there is none: a
  * signal then is remembered and ends the next boot at once. The rest is
- * the VM's life as the API sees it (docs/architecture.md, "Control").
+ * the VM's life as the API sees it (docs/architecture.md, "The control
+ * API").
  */
 static struct {
 	pthread_mutex_t lock;
@@ -568,7 +569,6 @@ static void set_running(struct vm *vm, struct board *b)
 	pthread_mutex_unlock(&running.lock);
 }
 
-/* One boot of the VM, from nothing to torn down; returns true to reboot. */
 /* A boot started (or not): what vm.boot waits for. */
 static void boot_tried(bool failed)
 {
@@ -579,6 +579,7 @@ static void boot_tried(bool failed)
 	pthread_mutex_unlock(&running.lock);
 }
 
+/* One boot of the VM, from nothing to torn down; returns true to reboot. */
 static bool boot_once(struct vm *vm, const struct vm_config *cfg)
 {
 	struct board *b = NULL;
@@ -684,9 +685,8 @@ static int api_pause_resume(char *err, bool pause)
 	int ret;
 
 	pthread_mutex_lock(&running.lock);
-	if (!running.vm) {
+	if (!running.vm)
 		return no_vm_unlock(err);
-	}
 	/*
 	 * Said before the vCPUs run again, so the line never lands in the
 	 * middle of what the guest prints next.
@@ -722,9 +722,8 @@ static int api_resume(void *opaque, char *err)
 static int api_stop(char *err, enum vm_stop_reason reason, const char *msg)
 {
 	pthread_mutex_lock(&running.lock);
-	if (!running.vm || vm_stopping(running.vm)) {
+	if (!running.vm || vm_stopping(running.vm))
 		return no_vm_unlock(err);
-	}
 	vm_stop(running.vm, reason, 0, "%s", msg);
 	pthread_mutex_unlock(&running.lock);
 	return 204;
@@ -756,9 +755,8 @@ static int api_power_button(void *opaque, char *err)
 {
 	pthread_mutex_lock(&running.lock);
 	if (!running.vm || vm_stopping(running.vm) ||
-	    !running.board->power_button) {
+	    !running.board->power_button)
 		return no_vm_unlock(err);
-	}
 	acpi_pm_power_button(running.board->power_button);
 	pthread_mutex_unlock(&running.lock);
 	return 204;
@@ -963,6 +961,7 @@ static void fmt_bdf(char *out, int devfn)
 static int api_add_disk(void *opaque, const struct disk_config *d,
 			const char *id, char *out_id, char *out_bdf, char *err)
 {
+	char idbuf[CONFIG_ID_LEN];
 	struct blk_options bo = config_blk_options(d);
 	struct disk_config dc = *d;
 	unsigned int idx;
@@ -1002,7 +1001,7 @@ static int api_add_disk(void *opaque, const struct disk_config *d,
 			ret = 200;
 			snprintf(out_id, API_ID_LEN, "%s",
 				 config_device_id(api_cfg, CONFIG_DEV_DISK, idx,
-						  out_id));
+						  idbuf));
 			fmt_bdf(out_bdf, devfn);
 			if (running.board->hotplug)
 				pcihp_plug(running.board->hotplug,
@@ -1022,6 +1021,7 @@ static int api_add_disk(void *opaque, const struct disk_config *d,
 static int api_add_net(void *opaque, const struct net_options *n,
 		       const char *id, char *out_id, char *out_bdf, char *err)
 {
+	char idbuf[CONFIG_ID_LEN];
 	unsigned int idx;
 	int devfn, ret = 200;
 
@@ -1052,7 +1052,7 @@ static int api_add_net(void *opaque, const struct net_options *n,
 			ret = 200;
 			snprintf(out_id, API_ID_LEN, "%s",
 				 config_device_id(api_cfg, CONFIG_DEV_NET, idx,
-						  out_id));
+						  idbuf));
 			fmt_bdf(out_bdf, devfn);
 			pcihp_plug(running.board->hotplug, PCI_SLOT(devfn));
 			pr_info("NIC on tap %s added at %s through the API",
@@ -1071,6 +1071,7 @@ static int api_add_net(void *opaque, const struct net_options *n,
 static int api_add_device(void *opaque, const char *path, const char *id,
 			  char *out_id, char *out_bdf, char *err)
 {
+	char idbuf[CONFIG_ID_LEN];
 	char msg[API_ERR_LEN - 40];
 	unsigned int idx;
 	int devfn, group, ret = 200;
@@ -1111,7 +1112,7 @@ static int api_add_device(void *opaque, const char *path, const char *id,
 			ret = 200;
 			snprintf(out_id, API_ID_LEN, "%s",
 				 config_device_id(api_cfg, CONFIG_DEV_VFIO, idx,
-						  out_id));
+						  idbuf));
 			fmt_bdf(out_bdf, devfn);
 			pcihp_plug(running.board->hotplug, PCI_SLOT(devfn));
 			pr_info("%s passed through at %s through the API", path,
@@ -1200,9 +1201,8 @@ static int api_remove_device(void *opaque, const char *id, char *err)
 	slot = PCI_SLOT(addr);
 	pthread_mutex_lock(&running.lock);
 	vm = running.vm;
-	if (!vm || vm_stopping(vm) || !running.board->hotplug) {
+	if (!vm || vm_stopping(vm) || !running.board->hotplug)
 		return no_vm_unlock(err);
-	}
 	if (PCI_FUNC(addr)) {
 		pthread_mutex_unlock(&running.lock);
 		snprintf(err, API_ERR_LEN,
