@@ -164,6 +164,36 @@ static void test_linux_autoconfig_16550a(void **state)
 	assert_int_equal(in(f, LSR) & 0x60, 0x60);
 }
 
+/*
+ * No output (vm.create's serial mode Null): what the guest sends is
+ * dropped, and the transmitter is empty again at once, so a driver that
+ * waits for THRE never waits long; THRE's interrupt still comes.
+ */
+static void test_transmit_nowhere(void **state)
+{
+	struct fixture *f = *state;
+	const uint16_t com2 = 0x2f8;
+	uint64_t v;
+
+	assert_non_null(serial_create(&f->vm, com2, 3, -1));
+	v = 0x08; /* MCR.OUT2: the line reaches the interrupt controller */
+	assert_true(bus_write(&f->vm.pio, com2 + MCR, &v, 1));
+	v = 0x02; /* IER: THRE */
+	assert_true(bus_write(&f->vm.pio, com2 + IER, &v, 1));
+	for (int i = 0; i < 300; i++) {
+		v = 'x';
+		assert_true(bus_write(&f->vm.pio, com2 + RX, &v, 1));
+		v = 0;
+		assert_true(bus_read(&f->vm.pio, com2 + LSR, &v, 1));
+		assert_int_equal(v & 0x60, 0x60);
+	}
+	v = 0;
+	assert_true(bus_read(&f->vm.pio, com2 + IIR, &v, 1));
+	assert_int_equal(v & 0x0f, 0x02);
+	/* Nothing reached COM1's output either. */
+	assert_int_equal(read(f->out[0], &(char){ 0 }, 1), -1);
+}
+
 static void test_dlab_divisor(void **state)
 {
 	struct fixture *f = *state;
@@ -476,6 +506,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_dlab_divisor, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_transmit, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_transmit_nowhere, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(test_rx_fifo_and_backpressure,
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_loopback_overrun, setup,
