@@ -316,21 +316,37 @@ int config_parse_pci_addr(const char *s, int *devfn, char *err, size_t errlen)
 }
 
 int config_parse_net(const char *spec, struct net_options *out, int *addr,
-		     char *err, size_t errlen)
+		     char *id, char *err, size_t errlen)
 {
 	char *rest = malloc(strlen(spec) + 1), *w = rest;
 	const char *tok = spec;
 	int ret = 0;
 
 	*addr = CONFIG_PCI_AUTO;
+	if (id)
+		id[0] = '\0';
 	if (!rest)
 		return -ENOMEM;
-	/* addr= is ours; the rest goes to the back-end's parser as it was. */
+	/* addr= and id= are ours; the rest goes to the back-end's parser. */
 	for (;;) {
 		const char *end = strchrnul(tok, ',');
 		size_t len = end - tok;
 
-		if (len >= 5 && !strncmp(tok, "addr=", 5)) {
+		if (id && len >= 3 && !strncmp(tok, "id=", 3)) {
+			if (len - 3 >= CONFIG_ID_LEN) {
+				snprintf(err, errlen,
+					 "id '%.*s' is not 1 to %d characters",
+					 (int)(len - 3), tok + 3,
+					 CONFIG_ID_LEN - 1);
+				ret = -EINVAL;
+				goto out;
+			}
+			memcpy(id, tok + 3, len - 3);
+			id[len - 3] = '\0';
+			ret = config_check_id(id, err, errlen);
+			if (ret)
+				goto out;
+		} else if (len >= 5 && !strncmp(tok, "addr=", 5)) {
 			char a[8];
 
 			if (len - 5 >= sizeof(a)) {

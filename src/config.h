@@ -143,9 +143,12 @@ int config_parse_bool(const char *s, bool *out);
  */
 int config_parse_pci_addr(const char *s, int *devfn, char *err, size_t errlen);
 
-/* A --net spec: net_backend_parse()'s, plus ",addr=DD.F". */
+/*
+ * A --net spec: net_backend_parse()'s, plus ",addr=DD.F" and, where @id
+ * is not NULL (CONFIG_ID_LEN bytes), ",id=ID".
+ */
 int config_parse_net(const char *spec, struct net_options *out, int *addr,
-		     char *err, size_t errlen);
+		     char *id, char *err, size_t errlen);
 /* --rng's optional argument: "addr=DD.F" (NULL: none). */
 int config_parse_rng(const char *spec, int *addr, char *err, size_t errlen);
 /* "serial" or "virtio[,addr=DD.F]". */

@@ -87,7 +87,8 @@ static void usage(FILE *f)
 	      "                       user[,hostfwd=tcp::HPORT-:GPORT]..."
 	      "[,mac=M][,addr=DD.F]\n"
 	      "                       (10.0.2.15/24, gateway 10.0.2.2 = host "
-	      "loopback, DNS 10.0.2.3)\n"
+	      "loopback, DNS 10.0.2.3);\n"
+	      "                       either takes [,id=ID]\n"
 	      "      --rng [addr=DD.F]\n"
 	      "                       virtio-rng from the host's getrandom()\n"
 	      "      --console KIND   serial (ttyS0, default) or "
@@ -327,6 +328,7 @@ static int parse_run(int argc, char **argv, struct vm_config *cfg,
 						   CONFIG_MAX_NETS);
 			if (config_parse_net(optarg, &cfg->nets[cfg->nr_nets],
 					     &cfg->net_addrs[cfg->nr_nets],
+					     cfg->net_ids[cfg->nr_nets],
 					     err_msg, sizeof(err_msg)))
 				return usage_error("--net: %s", err_msg);
 			cfg->nr_nets++;

@@ -18,7 +18,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	char err[256];
+	char err[256], id[CONFIG_ID_LEN];
 	char *s;
 	uint8_t which;
 
@@ -67,7 +67,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		int addr = -1;
 
 		memset(&n, 0, sizeof(n));
-		(void)config_parse_net(s, &n, &addr, err, sizeof(err));
+		(void)config_parse_net(s, &n, &addr, id, err, sizeof(err));
 		break;
 	}
 	case 4: {

@@ -273,32 +273,54 @@ static void test_net_rng_console(void **state)
 	struct net_options n;
 	char err[160];
 	bool virtio = false;
+	char id[CONFIG_ID_LEN];
 	int addr = 0;
 
 	assert_int_equal(
 		config_parse_net("user,addr=04.0,hostfwd=tcp::2222-:22", &n,
-				 &addr, err, 160),
+				 &addr, NULL, err, 160),
 		0);
 	assert_int_equal(addr, PCI_DEVFN(4, 0));
 	assert_int_equal(n.type, NET_USER);
 	assert_int_equal(n.nr_hostfwd, 1);
-	assert_int_equal(config_parse_net("user", &n, &addr, err, 160), 0);
+	assert_int_equal(config_parse_net("user", &n, &addr, NULL, err, 160),
+			 0);
 	assert_int_equal(addr, CONFIG_PCI_AUTO);
-	assert_int_equal(config_parse_net("user,addr=4", &n, &addr, err, 160),
+	assert_int_equal(config_parse_net("user,addr=4", &n, &addr, NULL, err,
+					  160),
 			 -EINVAL);
 	assert_string_equal(
 		err, "addr takes DD.F (hex slot 01-1f, function 0-7), not '4'");
 	assert_int_equal(config_parse_net("user,addr=0123456789", &n, &addr,
-					  err, 160),
+					  NULL, err, 160),
 			 -EINVAL);
 	assert_string_equal(err, "addr takes DD.F (hex slot 01-1f, function "
 				 "0-7), not '0123456789'");
-	assert_int_equal(config_parse_net("tap=t0,addr=", &n, &addr, err, 160),
+	assert_int_equal(config_parse_net("tap=t0,addr=", &n, &addr, NULL, err,
+					  160),
 			 -EINVAL);
 	/* The back-end's own errors come through. */
 	assert_int_equal(config_parse_net("user,addr=04.0,colour=red", &n,
-					  &addr, err, 160),
+					  &addr, NULL, err, 160),
 			 -EINVAL);
+	/* id= where the caller takes one, in any place of the spec. */
+	assert_int_equal(config_parse_net("id=lan,tap=t0,addr=05.0", &n, &addr,
+					  id, err, 160),
+			 0);
+	assert_string_equal(id, "lan");
+	assert_int_equal(n.type, NET_TAP);
+	assert_int_equal(addr, PCI_DEVFN(5, 0));
+	assert_int_equal(config_parse_net("user", &n, &addr, id, err, 160), 0);
+	assert_string_equal(id, "");
+	assert_int_equal(config_parse_net("user,id=_net0", &n, &addr, id, err,
+					  160),
+			 -EINVAL);
+	assert_non_null(strstr(err, "devisor's own"));
+	assert_int_equal(config_parse_net("user,id=0123456789012345678901234567"
+					  "890123",
+					  &n, &addr, id, err, 160),
+			 -EINVAL);
+	assert_non_null(strstr(err, "is not 1 to 31 characters"));
 
 	assert_int_equal(config_parse_rng(NULL, &addr, err, 160), 0);
 	assert_int_equal(addr, CONFIG_PCI_AUTO);
