@@ -333,17 +333,12 @@ int config_parse_net(const char *spec, struct net_options *out, int *addr,
 		size_t len = end - tok;
 
 		if (id && len >= 3 && !strncmp(tok, "id=", 3)) {
-			if (len - 3 >= CONFIG_ID_LEN) {
-				snprintf(err, errlen,
-					 "id '%.*s' is not 1 to %d characters",
-					 (int)(len - 3), tok + 3,
-					 CONFIG_ID_LEN - 1);
-				ret = -EINVAL;
-				goto out;
-			}
-			memcpy(id, tok + 3, len - 3);
-			id[len - 3] = '\0';
-			ret = config_check_id(id, err, errlen);
+			char *v = strndup(tok + 3, len - 3);
+
+			ret = v ? config_check_id(v, err, errlen) : -ENOMEM;
+			if (!ret)
+				strcpy(id, v);
+			free(v);
 			if (ret)
 				goto out;
 		} else if (len >= 5 && !strncmp(tok, "addr=", 5)) {
@@ -798,11 +793,9 @@ void config_vm_defaults(struct vm_config *cfg)
 int config_check_ram(uint64_t size, char *err, size_t errlen)
 {
 	if (size < CONFIG_RAM_MIN)
-		FAIL("%llu bytes of memory is too small: the minimum is 16M",
-		     (unsigned long long)size);
+		FAIL("too small: the minimum is 16M");
 	if (size & 0xfff)
-		FAIL("%llu bytes of memory is not a multiple of 4K",
-		     (unsigned long long)size);
+		FAIL("not a multiple of 4K");
 	return 0;
 }
 

@@ -227,7 +227,10 @@ struct vm_config {
 /* Before any option: 1 vCPU, 512 MiB, no devices, PCI addresses planned. */
 void config_vm_defaults(struct vm_config *cfg);
 
-/* Guest RAM of @size bytes: at least CONFIG_RAM_MIN, whole 4 KiB pages. */
+/*
+ * Guest RAM of @size bytes: at least CONFIG_RAM_MIN, whole 4 KiB pages;
+ * the sentence in @err is the caller's to prefix with the size.
+ */
 int config_check_ram(uint64_t size, char *err, size_t errlen);
 
 /*

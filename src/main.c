@@ -271,14 +271,10 @@ static int parse_run(int argc, char **argv, struct vm_config *cfg,
 				return usage_error("--memory takes a size such "
 						   "as 512M or 2G, not '%s'",
 						   optarg);
-			if (cfg->ram_size < CONFIG_RAM_MIN)
-				return usage_error("--memory %s is too small: "
-						   "the minimum is 16M",
-						   optarg);
-			if (cfg->ram_size & 0xfff)
-				return usage_error("--memory %s is not a "
-						   "multiple of 4K",
-						   optarg);
+			if (config_check_ram(cfg->ram_size, err_msg,
+					     sizeof(err_msg)))
+				return usage_error("--memory %s is %s", optarg,
+						   err_msg);
 			break;
 		}
 		case OPT_BOOT:
@@ -455,9 +451,9 @@ static int check_inputs(const struct vm_config *cfg, char *err, size_t errlen)
 {
 	int group;
 
-	if (check_file_msg(cfg->kernel, "kernel", err, errlen))
+	if (check_file(cfg->kernel, "kernel", err, errlen))
 		return -1;
-	if (cfg->initrd && check_file_msg(cfg->initrd, "initrd", err, errlen))
+	if (cfg->initrd && check_file(cfg->initrd, "initrd", err, errlen))
 		return -1;
 	for (unsigned int i = 0; i < cfg->nr_disks + cfg->nr_nvmes; i++) {
 		const struct disk_config *d =
@@ -1285,11 +1281,6 @@ static const struct api_ops vmm_api_ops = {
  */
 static int run_vm(struct vm *vm, const struct vm_config *cfg, bool *started)
 {
-	unsigned int boots;
-
-	pthread_mutex_lock(&running.lock);
-	boots = running.boots;
-	pthread_mutex_unlock(&running.lock);
 	*started = false;
 	for (;;) {
 		struct timespec t0, t1;
@@ -1299,8 +1290,8 @@ static int run_vm(struct vm *vm, const struct vm_config *cfg, bool *started)
 		clock_gettime(CLOCK_MONOTONIC, &t0);
 		reboot = boot_once(vm, cfg);
 		pthread_mutex_lock(&running.lock);
-		if (running.boots == boots + 1 && !running.boot_failed)
-			*started = true;
+		/* Any boot that ran counts; a failed one ends the loop. */
+		*started |= !running.boot_failed;
 		stop = running.api_stopped;
 		pthread_mutex_unlock(&running.lock);
 		if (!reboot || stop)

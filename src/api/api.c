@@ -678,7 +678,6 @@ struct create_body {
 	struct net_body nets[CONFIG_MAX_NETS];
 	struct device_body devices[CONFIG_MAX_VFIO];
 	unsigned int nr_disks, nr_nets, nr_devices;
-	bool have_payload, have_boot_vcpus, have_size, have_cid;
 	uint64_t max_vcpus;
 	const char *serial_mode, *console_mode;
 };
@@ -717,7 +716,6 @@ static int cpus_field(cJSON *f, void *ctx, const char *what,
 		if (want_uint(f, 1, CONFIG_MAX_CPUS, what, r, &n))
 			return -1;
 		b->cfg.nr_cpus = n;
-		b->have_boot_vcpus = true;
 	} else if (!strcmp(f->string, "max_vcpus")) {
 		if (want_uint(f, 1, CONFIG_MAX_CPUS, what, r, &b->max_vcpus))
 			return -1;
@@ -744,10 +742,10 @@ static int memory_field(cJSON *f, void *ctx, const char *what,
 			      &b->cfg.ram_size))
 			return -1;
 		if (config_check_ram(b->cfg.ram_size, err, sizeof(err))) {
-			respond_error(r, 400, "%s: %s", what, err);
+			respond_error(r, 400, "%s: size %llu is %s", what,
+				      (unsigned long long)b->cfg.ram_size, err);
 			return -1;
 		}
-		b->have_size = true;
 	} else if (!strcmp(f->string, "shared")) {
 		if (want_type(f, cJSON_IsBool(f), what, "a boolean", r))
 			return -1;
@@ -805,20 +803,16 @@ static int vsock_field(cJSON *f, void *ctx, const char *what,
 		       struct api_response *r)
 {
 	struct create_body *b = ctx;
-	char id[API_ID_LEN];
 
 	if (!strcmp(f->string, "cid")) {
 		if (want_uint(f, 3, 4294967294.0, what, r, &b->cfg.vsock.cid))
 			return -1;
-		b->have_cid = true;
 	} else if (!strcmp(f->string, "socket")) {
 		if (want_type(f, cJSON_IsString(f) && f->valuestring[0], what,
 			      "a non-empty string", r))
 			return -1;
 		b->cfg.vsock.socket = f->valuestring;
 	} else if (!strcmp(f->string, "id")) {
-		if (take_id(f, id, what, r))
-			return -1;
 		respond_error(r, 400,
 			      "%s: field 'id': devisor names devices "
 			      "itself; leave it out",
@@ -883,12 +877,10 @@ static int vm_field(cJSON *f, void *ctx, const char *what,
 	struct create_body *b = ctx;
 	const char *k = f->string;
 
-	if (!strcmp(k, "payload")) {
-		b->have_payload = true;
+	if (!strcmp(k, "payload"))
 		return walk_member(f, "PayloadConfig",
 				   "kernel, cmdline, initramfs", false,
 				   payload_field, &b->cfg, r);
-	}
 	if (!strcmp(k, "cpus"))
 		return walk_member(f, "CpusConfig",
 				   "boot_vcpus, max_vcpus, kvm_hyperv", false,
@@ -970,7 +962,8 @@ static int take_terminal(struct create_body *b, struct api_response *r)
 
 static int create_fill(struct create_body *b, struct api_response *r)
 {
-	if (!b->have_payload || !b->cfg.kernel) {
+	/* Only a payload sets the kernel. */
+	if (!b->cfg.kernel) {
 		respond_error(r, 400,
 			      "VmConfig: payload.kernel is required (devisor "
 			      "boots a kernel, not firmware)");
@@ -983,7 +976,9 @@ static int create_fill(struct create_body *b, struct api_response *r)
 			      (unsigned long long)b->max_vcpus, b->cfg.nr_cpus);
 		return -1;
 	}
-	if (b->cfg.vsock.enabled && (!b->have_cid || !b->cfg.vsock.socket)) {
+	/* A cid given is at least 3: 0 is none. */
+	if (b->cfg.vsock.enabled &&
+	    (!b->cfg.vsock.cid || !b->cfg.vsock.socket)) {
 		respond_error(r, 400,
 			      "VsockConfig: cid and socket are required");
 		return -1;

@@ -42,7 +42,7 @@ static int open_input(const char *path, const char *what, struct stat *st,
 	return fd;
 }
 
-int check_file_msg(const char *path, const char *what, char *err, size_t errlen)
+int check_file(const char *path, const char *what, char *err, size_t errlen)
 {
 	struct stat st;
 	int fd = open_input(path, what, &st, err, errlen);
@@ -51,16 +51,6 @@ int check_file_msg(const char *path, const char *what, char *err, size_t errlen)
 		return fd;
 	close(fd);
 	return 0;
-}
-
-int check_file(const char *path, const char *what)
-{
-	char err[512];
-	int ret = check_file_msg(path, what, err, sizeof(err));
-
-	if (ret)
-		pr_err("%s", err);
-	return ret;
 }
 
 int map_file(const char *path, const char *what, struct mapped_file *f)

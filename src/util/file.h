@@ -13,10 +13,10 @@ struct mapped_file {
 /* Maps @path read-only; logs "cannot open <what> <path>: reason". */
 int map_file(const char *path, const char *what, struct mapped_file *f);
 void unmap_file(struct mapped_file *f);
-/* What map_file() checks (a readable, non-empty regular file), no more. */
-int check_file(const char *path, const char *what);
-/* The same, with the reason in @err instead of the log. */
-int check_file_msg(const char *path, const char *what, char *err,
-		   size_t errlen);
+/*
+ * What map_file() checks (a readable, non-empty regular file), no more;
+ * -errno with the reason in @err.
+ */
+int check_file(const char *path, const char *what, char *err, size_t errlen);
 
 #endif
