@@ -7,21 +7,14 @@
 # memory and SMBIOS identity the VmConfig gave.
 # shellcheck source=SCRIPTDIR/_virtio.sh
 . "$NESTED_DIR/checks/_virtio.sh"
-ac_l2() { sed -n "s/.*DEVISOR-L2 api-c-$1=//p" "$clog" | tail -n1; }
-ac_want() { # STEP GLOB WHY
-	local v
-	v=$(ac_l2 "$1")
-	# shellcheck disable=SC2053 # $2 is a glob
-	if [[ $v == $2 ]]; then
-		pass "$name/$1"
-	else
-		fail "$name/$1" "api-c-$1=${v:-none}, want $3"
-	fi
-}
+# shellcheck source=SCRIPTDIR/_api.sh
+. "$NESTED_DIR/checks/_api.sh"
+ac_want() { ap_want "$1" "api-c-$1" "$2" "$3"; } # STEP GLOB WHY
 
 ac_checks() {
 	local v ids
-	v=$(sed -n 's/.*DEVISOR-L2 api-gave-up=//p; s/.*DEVISOR-L2 api-c-gave-up=//p' "$clog" | tail -n1)
+	v=$(ap_l2 api-gave-up)
+	v=${v:-$(ap_l2 api-c-gave-up)}
 	if [[ -z $v ]]; then pass "$name/in-time"; else fail "$name/in-time" "gave up at $v"; fi
 	ac_want info-none '404 *vm.create first*' "404 before vm.create"
 	ac_want create-bad '400 *cannot open kernel /l3/nonexistent*' "400 naming the missing kernel"
@@ -44,10 +37,8 @@ ac_checks() {
 	else
 		fail "$name/three-boots" "$ids distinct L3 boot ids, want 3"
 	fi
-	v=$(sed -n 's/.*DEVISOR-L2 api-exit=//p' "$clog" | tail -n1)
-	if [[ $v == 0 ]]; then pass "$name/exit-0"; else fail "$name/exit-0" "api-exit=${v:-none}, want 0 after vmm.shutdown"; fi
-	v=$(sed -n 's/.*DEVISOR-L2 api-socket-left=//p' "$clog" | tail -n1)
-	if [[ $v == no ]]; then pass "$name/socket-removed"; else fail "$name/socket-removed" "api-socket-left=${v:-none}"; fi
+	ap_want exit-0 api-exit 0 "0 after vmm.shutdown"
+	ap_want socket-removed api-socket-left no "the socket gone after exit"
 	vc_disk
 }
 ac_checks

@@ -4,17 +4,8 @@
 # with L3's clock standing still, add-disk seen by L3 through ACPI PCI
 # hotplug and written, remove-device ejected by L3, malformed requests
 # answered 4xx, power-button last (L3 powers off, devisor exits 0).
-ap_l2() { sed -n "s/.*DEVISOR-L2 $1=//p" "$clog" | tail -n1; }
-ap_want() { # NAME L2-MARKER GLOB WHY
-	local v
-	v=$(ap_l2 "$2")
-	# shellcheck disable=SC2053 # $3 is a glob
-	if [[ $v == $3 ]]; then
-		pass "$name/$1"
-	else
-		fail "$name/$1" "$2=${v:-none}, want $4"
-	fi
-}
+# shellcheck source=SCRIPTDIR/_api.sh
+. "$NESTED_DIR/checks/_api.sh"
 
 ap_checks() {
 	local v step paused
