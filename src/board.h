@@ -16,6 +16,7 @@ struct disk_config;
 struct net_options;
 struct acpi_pm;
 struct pcihp;
+struct cpuhp;
 
 struct board {
 	struct console_port console; /* where the terminal's input goes */
@@ -23,6 +24,11 @@ struct board {
 	struct acpi_pm *power_button;
 	/* ACPI PCI hotplug of bus 0 (hw/pcihp.h); NULL: none. */
 	struct pcihp *hotplug;
+	/*
+	 * ACPI CPU hotplug (hw/cpuhp.h) of the vCPUs beyond the config's
+	 * nr_cpus, up to max_cpus; NULL: none (no spare vCPUs).
+	 */
+	struct cpuhp *cpu_hotplug;
 };
 
 struct board_ops {

@@ -780,6 +780,46 @@ int config_parse_platform(char *spec, struct platform_config *p, char *err,
 	return 0;
 }
 
+int config_parse_cpus(char *spec, unsigned int *boot, unsigned int *max,
+		      char *err, size_t errlen)
+{
+	unsigned long b = 1, m = 0, n;
+	char *save = NULL, *tok;
+
+	if (!strchr(spec, '=')) {
+		if (parse_uint(spec, 1, CONFIG_MAX_CPUS, &n))
+			FAIL("takes a number from 1 to %d or boot=N,max=M, "
+			     "not '%s'",
+			     CONFIG_MAX_CPUS, spec);
+		*boot = *max = n;
+		return 0;
+	}
+	for (tok = strtok_r(spec, ",", &save); tok;
+	     tok = strtok_r(NULL, ",", &save)) {
+		char *val = strchr(tok, '=');
+
+		if (!val)
+			FAIL("option '%s' needs a value (boot=N,max=M)", tok);
+		*val++ = '\0';
+		if (strcmp(tok, "boot") && strcmp(tok, "max"))
+			FAIL("unknown option '%s' (boot, max)", tok);
+		if (parse_uint(val, 1, CONFIG_MAX_CPUS, &n))
+			FAIL("%s takes a number from 1 to %d, not '%s'", tok,
+			     CONFIG_MAX_CPUS, val);
+		if (!strcmp(tok, "boot"))
+			b = n;
+		else
+			m = n;
+	}
+	if (!m)
+		m = b;
+	if (m < b)
+		FAIL("max=%lu is below boot=%lu", m, b);
+	*boot = b;
+	*max = m;
+	return 0;
+}
+
 void config_vm_defaults(struct vm_config *cfg)
 {
 	*cfg = (struct vm_config){ .nr_cpus = 1,
@@ -890,6 +930,8 @@ int config_finish(struct vm_config *cfg, char *err, size_t errlen)
 		pr_info("vhost-user: guest RAM is shared (a memfd)");
 		cfg->ram_shared = true;
 	}
+	if (cfg->max_cpus < cfg->nr_cpus)
+		cfg->max_cpus = cfg->nr_cpus;
 	if (check_ids(cfg, err, errlen) || config_plan_pci(cfg, err, errlen) ||
 	    config_check_iommu(cfg, err, errlen))
 		return -EINVAL;

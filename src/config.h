@@ -134,6 +134,13 @@ int config_parse_platform(char *spec, struct platform_config *out, char *err,
 /* 8-4-4-4-12 hexadecimal digits, either case. */
 int config_parse_uuid(const char *s, uint8_t out[16]);
 
+/*
+ * --cpus: "N", or Cloud Hypervisor's "boot=N,max=M" (either key; boot 1
+ * when left out, max N). 1 <= boot <= max <= CONFIG_MAX_CPUS.
+ */
+int config_parse_cpus(char *spec, unsigned int *boot, unsigned int *max,
+		      char *err, size_t errlen);
+
 /* on|off|yes|no|true|false|1|0 */
 int config_parse_bool(const char *s, bool *out);
 
@@ -187,7 +194,12 @@ struct vm_config {
 	const char *kernel;
 	const char *initrd;
 	const char *cmdline;
-	unsigned int nr_cpus;
+	unsigned int nr_cpus; /* the guest's vCPUs: at boot, then vm.resize's */
+	/*
+	 * vCPUs the VM has room for; those beyond nr_cpus the board offers
+	 * through CPU hotplug (vm.resize). config_finish(): at least nr_cpus.
+	 */
+	unsigned int max_cpus;
 	uint64_t ram_size;
 	/* Guest RAM in a memfd (shared=on, or any vhost-user device). */
 	bool ram_shared;

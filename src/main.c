@@ -19,6 +19,7 @@
 #include "board.h"
 #include "config.h"
 #include "hw/acpi_pm.h"
+#include "hw/cpuhp.h"
 #include "hw/pcihp.h"
 #include "kvm/vcpu.h"
 #include "pci/pci.h"
@@ -56,6 +57,10 @@ static void usage(FILE *f)
 	      "  -c, --cmdline STR    kernel command line "
 	      "(default \"console=ttyS0\")\n"
 	      "  -p, --cpus N         number of vCPUs, 1-255 (default 1)\n"
+	      "      --cpus boot=N,max=M\n"
+	      "                       N vCPUs at boot, room for M: the API's "
+	      "vm.resize\n"
+	      "                       plugs and unplugs the rest (x86, ACPI)\n"
 	      "  -m, --memory SIZE    guest RAM, e.g. 512M, 2G; a bare number "
 	      "is MiB\n"
 	      "                       (default 512M)\n"
@@ -228,7 +233,6 @@ static int parse_run(int argc, char **argv, struct vm_config *cfg,
 {
 	const char *why, *vm_opts = NULL;
 	char err_msg[160];
-	unsigned long n;
 	int c, err;
 
 	config_vm_defaults(cfg);
@@ -247,11 +251,10 @@ static int parse_run(int argc, char **argv, struct vm_config *cfg,
 			cfg->cmdline = optarg;
 			break;
 		case 'p':
-			if (parse_uint(optarg, 1, MAX_CPUS, &n))
-				return usage_error("--cpus takes a number from "
-						   "1 to %d, not '%s'",
-						   MAX_CPUS, optarg);
-			cfg->nr_cpus = n;
+			if (config_parse_cpus(optarg, &cfg->nr_cpus,
+					      &cfg->max_cpus, err_msg,
+					      sizeof(err_msg)))
+				return usage_error("--cpus %s", err_msg);
 			break;
 		case 'm': {
 			char *opt = strchr(optarg, ',');
@@ -583,7 +586,7 @@ static bool boot_once(struct vm *vm, const struct vm_config *cfg)
 	struct board *b = NULL;
 	bool reboot;
 
-	int err = vm_create(vm, cfg->nr_cpus, cfg->ram_size,
+	int err = vm_create(vm, cfg->max_cpus, cfg->ram_size,
 			    (board->vm_flags ? board->vm_flags(cfg) : 0) |
 				    (cfg->ram_shared ? VM_SHARED_RAM : 0));
 
@@ -596,6 +599,9 @@ static bool boot_once(struct vm *vm, const struct vm_config *cfg)
 		return false;
 	}
 	stats_mark("board");
+	/* The spare vCPUs wait until vm.resize gives them (hw/cpuhp.h). */
+	for (unsigned int i = cfg->nr_cpus; i < vm->nr_cpus; i++)
+		vm_set_plugged(vm, i, false);
 	set_running(vm, b);
 	if (console_start(vm, &b->console) < 0) {
 		set_running(NULL, NULL);
@@ -1254,6 +1260,133 @@ static int api_remove_device(void *opaque, const char *id, char *err)
 	return ret;
 }
 
+/* The vCPUs the guest has, of @max. */
+static unsigned int cpus_present(struct cpuhp *hp, unsigned int max)
+{
+	unsigned int n = 0;
+
+	for (unsigned int i = 0; i < max; i++)
+		n += cpuhp_present(hp, i);
+	return n;
+}
+
+/*
+ * Waits until the guest of @vm has @want vCPUs left (it ejected what
+ * vm.resize asked for), as wait_eject() does for a slot; at the timeout
+ * the requests left are withdrawn. Returns with running.lock held unless
+ * -ESHUTDOWN.
+ */
+static int wait_cpus_ejected(struct vm *vm, unsigned int want)
+{
+	for (int ms = 0;; ms += EJECT_POLL_MS) {
+		struct cpuhp *hp;
+
+		pthread_mutex_lock(&running.lock);
+		if (running.vm != vm || vm_stopping(vm)) {
+			pthread_mutex_unlock(&running.lock);
+			return -ESHUTDOWN;
+		}
+		hp = running.board->cpu_hotplug;
+		if (cpus_present(hp, vm->nr_cpus) <= want)
+			return 0;
+		if (ms >= EJECT_WAIT_MS) {
+			for (unsigned int i = 0; i < vm->nr_cpus; i++)
+				cpuhp_unplug_cancel(hp, i);
+			return -ETIMEDOUT;
+		}
+		pthread_mutex_unlock(&running.lock);
+		usleep(EJECT_POLL_MS * 1000);
+	}
+}
+
+/*
+ * vm.resize: vCPUs plugged, the lowest absent first (answered once the
+ * guest is told: Linux adds them, user space onlines them), or unplugged,
+ * the highest first (answered once the guest ejected them, at most
+ * EJECT_WAIT_MS). The count is the config's, so a reboot boots that many,
+ * as Cloud Hypervisor does.
+ */
+static int api_resize(void *opaque, unsigned int vcpus, uint64_t ram, char *err)
+{
+	unsigned int have;
+	struct cpuhp *hp;
+	struct vm *vm;
+	int r;
+
+	pthread_mutex_lock(&running.lock);
+	if (!running.created)
+		return no_vm_unlock(err);
+	if (ram && ram != api_cfg->ram_size) {
+		snprintf(err, API_ERR_LEN,
+			 "desired_ram %llu is not the VM's %llu bytes: devisor "
+			 "has no memory hotplug",
+			 (unsigned long long)ram,
+			 (unsigned long long)api_cfg->ram_size);
+		r = 400;
+	} else if (vcpus > api_cfg->max_cpus) {
+		snprintf(err, API_ERR_LEN,
+			 "desired_vcpus %u is above the VM's max_vcpus %u",
+			 vcpus, api_cfg->max_cpus);
+		r = 400;
+	} else if (!vcpus || vcpus == api_cfg->nr_cpus) {
+		r = 204;
+	} else if (!running.vm) {
+		/* Not booted: the next boot has that many. */
+		api_cfg->nr_cpus = vcpus;
+		r = 204;
+	} else {
+		r = 0;
+	}
+	if (r) {
+		pthread_mutex_unlock(&running.lock);
+		return r;
+	}
+	vm = running.vm;
+	hp = running.board->cpu_hotplug;
+	if (vm_stopping(vm) || !hp)
+		return no_vm_unlock(err);
+	have = cpus_present(hp, vm->nr_cpus);
+	if (vcpus > have || !cpuhp_guest_listening(hp)) {
+		if (vcpus < have)
+			pr_warn("the guest does not handle ACPI CPU hotplug; "
+				"%u vCPU(s) taken without its eject",
+				have - vcpus);
+		for (unsigned int i = 0; i < vm->nr_cpus && have < vcpus; i++)
+			have += !cpuhp_plug(hp, i);
+		for (unsigned int i = vm->nr_cpus; i-- > 1 && have > vcpus;)
+			if (cpuhp_present(hp, i)) {
+				cpuhp_force_unplug(hp, i);
+				have--;
+			}
+		api_cfg->nr_cpus = have;
+		pthread_mutex_unlock(&running.lock);
+		pr_info("%u vCPU(s) through the API", have);
+		return 204;
+	}
+	for (unsigned int i = vm->nr_cpus, n = have; i-- > 1 && n > vcpus;)
+		if (!cpuhp_unplug_request(hp, i))
+			n--;
+	pthread_mutex_unlock(&running.lock);
+	r = wait_cpus_ejected(vm, vcpus);
+	if (r == -ESHUTDOWN) {
+		pthread_mutex_lock(&running.lock);
+		return no_vm_unlock(err);
+	}
+	/* running.lock is held. */
+	have = cpus_present(hp, vm->nr_cpus);
+	api_cfg->nr_cpus = have;
+	pthread_mutex_unlock(&running.lock);
+	if (r) {
+		snprintf(err, API_ERR_LEN,
+			 "the guest did not eject the vCPUs asked for within "
+			 "%d s; it has %u (Linux: CONFIG_ACPI_HOTPLUG_CPU?)",
+			 EJECT_WAIT_MS / 1000, have);
+		return 504;
+	}
+	pr_info("%u vCPU(s) through the API: the guest ejected the rest", have);
+	return 204;
+}
+
 static const struct api_ops vmm_api_ops = {
 	.state = api_state,
 	.create = api_create,
@@ -1270,6 +1403,7 @@ static const struct api_ops vmm_api_ops = {
 	.add_net = api_add_net,
 	.add_device = api_add_device,
 	.remove_device = api_remove_device,
+	.resize = api_resize,
 };
 
 /*

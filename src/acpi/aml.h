@@ -227,7 +227,9 @@ void aml_and(struct aml *a);
 void aml_shift_left(struct aml *a);
 /* The "no target" operand, for And() and friends used as a value. */
 void aml_null_target(struct aml *a);
-/* Notify (object, value): two operands follow. */
+/* Notify (object, value): two operands follow. Values: ACPI 6.5, 5.6.6. */
+#define AML_NOTIFY_DEVICE_CHECK 1
+#define AML_NOTIFY_EJECT_REQUEST 3
 void aml_notify(struct aml *a);
 /* If (predicate) { ... }: the predicate, then the body, then aml_end(). */
 void aml_if_begin(struct aml *a);

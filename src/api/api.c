@@ -106,7 +106,9 @@ static cJSON *vm_config_json(const struct vm_config *cfg)
 		return NULL;
 	o = cJSON_AddObjectToObject(c, "cpus");
 	cJSON_AddNumberToObject(o, "boot_vcpus", cfg->nr_cpus);
-	cJSON_AddNumberToObject(o, "max_vcpus", cfg->nr_cpus);
+	cJSON_AddNumberToObject(o, "max_vcpus",
+				cfg->max_cpus > cfg->nr_cpus ? cfg->max_cpus :
+							       cfg->nr_cpus);
 	o = cJSON_AddObjectToObject(c, "memory");
 	cJSON_AddNumberToObject(o, "size", (double)cfg->ram_size);
 	cJSON_AddBoolToObject(o, "shared", cfg->ram_shared);
@@ -628,6 +630,55 @@ static int want_uint(cJSON *f, double min, double max, const char *what,
 	return 0;
 }
 
+struct resize_body {
+	uint64_t vcpus, ram;
+};
+
+/* VmResize: desired_vcpus, desired_ram; desired_balloon only 0 (none). */
+static int resize_field(cJSON *f, void *ctx, const char *what,
+			struct api_response *r)
+{
+	struct resize_body *b = ctx;
+	uint64_t n;
+
+	if (!strcmp(f->string, "desired_vcpus"))
+		return want_uint(f, 1, CONFIG_MAX_CPUS, what, r, &b->vcpus);
+	if (!strcmp(f->string, "desired_ram"))
+		return want_uint(f, 1, (double)(1ull << 52), what, r, &b->ram);
+	if (!strcmp(f->string, "desired_balloon")) {
+		if (want_uint(f, 0, (double)(1ull << 52), what, r, &n))
+			return -1;
+		return want_type(f, n == 0, what,
+				 "0 (devisor has no balloon device)", r);
+	}
+	return 1;
+}
+
+static void do_resize(struct api *api, const char *body, size_t len,
+		      struct api_response *r)
+{
+	static const char what[] = "VmResize";
+	struct resize_body b = { 0 };
+	char err[API_ERR_LEN] = "";
+	cJSON *j = walk_body(body, len, what,
+			     "desired_vcpus, desired_ram, desired_balloon",
+			     false, resize_field, &b, r);
+
+	if (!j)
+		return;
+	if (!b.vcpus && !b.ram)
+		respond_error(r, 400,
+			      "%s: desired_vcpus or desired_ram is required",
+			      what);
+	else
+		respond_status(r,
+			       api->ops->resize(api->opaque,
+						(unsigned int)b.vcpus, b.ram,
+						err),
+			       err);
+	cJSON_Delete(j);
+}
+
 /* A member that must be an object, walked with @fn. */
 static int walk_member(cJSON *f, const char *what, const char *known,
 		       bool defaults, field_fn fn, void *ctx,
@@ -705,7 +756,7 @@ static int payload_field(cJSON *f, void *ctx, const char *what,
 	return 0;
 }
 
-/* CpusConfig: boot_vcpus, max_vcpus (no CPU hotplug: the VM has boot's). */
+/* CpusConfig: boot_vcpus, max_vcpus (the rest for vm.resize). */
 static int cpus_field(cJSON *f, void *ctx, const char *what,
 		      struct api_response *r)
 {
@@ -976,6 +1027,7 @@ static int create_fill(struct create_body *b, struct api_response *r)
 			      (unsigned long long)b->max_vcpus, b->cfg.nr_cpus);
 		return -1;
 	}
+	b->cfg.max_cpus = b->max_vcpus;
 	/* A cid given is at least 3: 0 is none. */
 	if (b->cfg.vsock.enabled &&
 	    (!b->cfg.vsock.cid || !b->cfg.vsock.socket)) {
@@ -1094,6 +1146,7 @@ static const struct route routes[] = {
 	{ .name = "vm.remove-device",
 	  .kind = R_PUT_BODY,
 	  .body = do_remove_device },
+	{ .name = "vm.resize", .kind = R_PUT_BODY, .body = do_resize },
 };
 
 void api_handle(struct api *api, const char *method, const char *url,

@@ -80,6 +80,13 @@ struct api_ops {
 	int (*add_device)(void *opaque, const char *path, const char *id,
 			  char *out_id, char *out_bdf, char *err);
 	int (*remove_device)(void *opaque, const char *id, char *err);
+	/*
+	 * vm.resize: @desired_vcpus (0: as is) plugged or unplugged through
+	 * CPU hotplug up to the VM's max_vcpus; @desired_ram (0: as is) must
+	 * be the VM's RAM (no memory hotplug). 204 when the guest has them.
+	 */
+	int (*resize)(void *opaque, unsigned int desired_vcpus,
+		      uint64_t desired_ram, char *err);
 };
 
 struct api {

@@ -54,6 +54,8 @@ static const char remote_usage[] =
 	"  add-net tap=NAME[,mac=M][,id=ID]\n"
 	"  add-device path=/sys/bus/pci/devices/DDDD:BB:DD.F (VFIO)\n"
 	"  remove-device ID\n"
+	"  resize desired_vcpus=N    plug or unplug vCPUs, up to max_vcpus\n"
+	"                            (--cpus boot=N,max=M; vm.resize)\n"
 	"\n"
 	"exit status: 0 on success (2xx), 1 on an HTTP error or when the\n"
 	"socket cannot be reached, 2 on a usage error.\n";
@@ -254,6 +256,7 @@ static const struct command commands[] = {
 	{ "add-net", "PUT", "vm.add-net", 1 },
 	{ "add-device", "PUT", "vm.add-device", 1 },
 	{ "remove-device", "PUT", "vm.remove-device", 2 },
+	{ "resize", "PUT", "vm.resize", 1 },
 };
 
 #define usage_err(...) usage_error_for("devisor remote", __VA_ARGS__)
@@ -289,7 +292,8 @@ int api_remote_main(int argc, char **argv)
 				       "boot, delete, shutdown-vmm, info, "
 				       "counters, pause, resume, shutdown, "
 				       "reboot, power-button, add-disk, "
-				       "add-net, add-device, remove-device)");
+				       "add-net, add-device, remove-device, "
+				       "resize)");
 	for (size_t c = 0; c < sizeof(commands) / sizeof(commands[0]); c++)
 		if (!strcmp(argv[i], commands[c].name))
 			cmd = &commands[c];

@@ -52,6 +52,8 @@
 #define ACPI_GPE0_LEN 2
 /* The GPE of hw/pcihp (the DSDT's \_GPE._E01). */
 #define ACPI_GPE_PCIHP 1
+/* The GPE of hw/cpuhp (\_GPE._E02). */
+#define ACPI_GPE_CPUHP 2
 
 #define ACPI_SCI_IRQ 9
 

@@ -13,10 +13,6 @@
 #include "util/common.h"
 #include "util/log.h"
 
-/* ACPI Notify values (ACPI 6.5, 5.6.6) */
-#define NOTIFY_DEVICE_CHECK 1
-#define NOTIFY_EJECT_REQUEST 3
-
 static struct pcihp *to_hp(struct device *dev)
 {
 	return container_of(dev, struct pcihp, dev);
@@ -177,8 +173,8 @@ int pcihp_describe(struct device *dev, struct device_desc *d)
 			aml_null_target(a);
 			aml_notify(a);
 			aml_path(a, name);
-			aml_integer(a, l ? NOTIFY_EJECT_REQUEST :
-					   NOTIFY_DEVICE_CHECK);
+			aml_integer(a, l ? AML_NOTIFY_EJECT_REQUEST :
+					   AML_NOTIFY_DEVICE_CHECK);
 			aml_end(a); /* If */
 		}
 	}

@@ -42,6 +42,7 @@ int vcpu_create(struct vm *vm, unsigned int id, struct vcpu **out)
 		return -ENOMEM;
 	v->vm = vm;
 	v->id = id;
+	v->plugged = true;
 	v->fd = ioctl(vm->vm_fd, KVM_CREATE_VCPU, (unsigned long)id);
 	if (v->fd < 0) {
 		err = -errno;
@@ -215,7 +216,7 @@ static void *vcpu_thread(void *arg)
 	if (v->id == 0)
 		v->vm->first_run_ns = monotonic_ns();
 	while (!vm_stopping(v->vm)) {
-		vm_pause_point(v->vm);
+		vm_pause_point(v->vm, &v->plugged);
 		ret = ioctl(v->fd, KVM_RUN, 0);
 		/* Queued writes first: they came before this exit. */
 		vm_coalesced_check(v->vm);

@@ -17,6 +17,12 @@ struct vcpu {
 	struct kvm_run *run;
 	pthread_t thread;
 	bool thread_started;
+	/*
+	 * The guest has this vCPU (ACPI CPU hotplug): only then does its
+	 * thread enter KVM_RUN; unplugged, it parks (vm_pause_point()), so
+	 * a guest cannot run on a CPU it was not given. vm_set_plugged().
+	 */
+	bool plugged;
 	/* A state report asked for (vcpu_request_dump()), not yet given. */
 	bool dump_req;
 	/* Exit counters, read by benchmarks. */

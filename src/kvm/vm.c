@@ -217,7 +217,9 @@ void vm_dump_vcpus(struct vm *vm)
 	}
 	pr_warn("state of the %u vCPU(s), as asked (SIGUSR2)", vm->nr_cpus);
 	for (unsigned int i = 0; i < vm->nr_cpus; i++) {
-		if (vm->vcpus[i] && vm->vcpus[i]->thread_started) {
+		/* An unplugged vCPU is parked: nothing to tell. */
+		if (vm->vcpus[i] && vm->vcpus[i]->thread_started &&
+		    vm->vcpus[i]->plugged) {
 			vcpu_request_dump(vm->vcpus[i]);
 			asked++;
 		}
@@ -242,7 +244,7 @@ void vm_dump_vcpus(struct vm *vm)
 		struct vcpu *v = vm->vcpus[i];
 		char what[64];
 
-		if (!v || vcpu_dump_answered(v))
+		if (!v || !v->plugged || vcpu_dump_answered(v))
 			continue;
 		vcpu_describe_exit(v, what, sizeof(what));
 		pr_warn("vCPU %u: no answer in 1 s: busy inside devisor (last "
@@ -304,19 +306,54 @@ bool vm_paused(struct vm *vm)
 	return __atomic_load_n(&vm->pause_req, __ATOMIC_ACQUIRE);
 }
 
-void vm_pause_point(struct vm *vm)
+/* Parked: the VM is paused, or this vCPU is unplugged. stop_lock held. */
+static bool must_park(struct vm *vm, const bool *plugged)
 {
-	if (!__atomic_load_n(&vm->pause_req, __ATOMIC_ACQUIRE))
+	return (vm->pause_req || (plugged && !*plugged)) &&
+	       vm->stop_reason == VM_RUNNING;
+}
+
+void vm_pause_point(struct vm *vm, const bool *plugged)
+{
+	if (!__atomic_load_n(&vm->pause_req, __ATOMIC_ACQUIRE) &&
+	    (!plugged || __atomic_load_n(plugged, __ATOMIC_ACQUIRE)))
 		return;
 	pthread_mutex_lock(&vm->stop_lock);
-	if (vm->pause_req && vm->stop_reason == VM_RUNNING) {
+	if (must_park(vm, plugged)) {
 		vm->nr_parked++;
 		pthread_cond_broadcast(&vm->stop_cond);
-		while (vm->pause_req && vm->stop_reason == VM_RUNNING)
+		while (must_park(vm, plugged))
 			pthread_cond_wait(&vm->stop_cond, &vm->stop_lock);
 		vm->nr_parked--;
 	}
 	pthread_mutex_unlock(&vm->stop_lock);
+}
+
+int vm_set_plugged(struct vm *vm, unsigned int id, bool plugged)
+{
+	struct vcpu *v;
+
+	if (!vm->vcpus || id >= vm->nr_cpus || !vm->vcpus[id])
+		return -EINVAL;
+	v = vm->vcpus[id];
+	pthread_mutex_lock(&vm->stop_lock);
+	__atomic_store_n(&v->plugged, plugged, __ATOMIC_RELEASE);
+	pthread_cond_broadcast(&vm->stop_cond);
+	pthread_mutex_unlock(&vm->stop_lock);
+	/* Out of KVM_RUN (the guest left it halted) and into the park. */
+	if (!plugged)
+		vcpu_kick(v);
+	return 0;
+}
+
+unsigned int vm_plugged_vcpus(struct vm *vm)
+{
+	unsigned int n = 0;
+
+	for (unsigned int i = 0; vm->vcpus && i < vm->nr_cpus; i++)
+		n += vm->vcpus[i] &&
+		     __atomic_load_n(&vm->vcpus[i]->plugged, __ATOMIC_ACQUIRE);
+	return n;
 }
 
 bool vm_stopping(struct vm *vm)

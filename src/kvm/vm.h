@@ -193,6 +193,17 @@ void vm_dump_vcpus(struct vm *vm);
 int vm_resume(struct vm *vm);
 bool vm_paused(struct vm *vm);
 /* In a vCPU thread before each KVM_RUN: parks while a pause is asked for. */
-void vm_pause_point(struct vm *vm);
+/*
+ * Where a vCPU thread parks before KVM_RUN: while the VM is paused, or
+ * while *@plugged (the vCPU's, NULL: always plugged) is false.
+ */
+void vm_pause_point(struct vm *vm, const bool *plugged);
+/*
+ * Gives the guest vCPU @id or takes it away (CPU hotplug; the board tells
+ * the guest). An unplugged vCPU's thread leaves KVM_RUN and parks there,
+ * counted as paused. -EINVAL for no such vCPU.
+ */
+int vm_set_plugged(struct vm *vm, unsigned int id, bool plugged);
+unsigned int vm_plugged_vcpus(struct vm *vm);
 
 #endif

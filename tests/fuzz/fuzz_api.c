@@ -92,6 +92,11 @@ static int f_remove(void *o, const char *id, char *err)
 	return 204;
 }
 
+static int f_resize(void *o, unsigned int vcpus, uint64_t ram, char *err)
+{
+	return vcpus > 255 ? 500 : 204;
+}
+
 static const struct api_ops fz_ops = {
 	.state = f_state,
 	.create = f_create,
@@ -108,6 +113,7 @@ static const struct api_ops fz_ops = {
 	.add_net = f_add_net,
 	.add_device = f_add_device,
 	.remove_device = f_remove,
+	.resize = f_resize,
 };
 
 static const char *const endpoints[] = {
@@ -115,6 +121,7 @@ static const char *const endpoints[] = {
 	"vm.remove-device", "vm.info",	   "vmm.ping",	   "vm.counters",
 	"vm.boot",	    "vm.delete",   "vmm.shutdown", "vm.pause",
 	"vm.resume",	    "vm.shutdown", "vm.reboot",	   "vm.power-button",
+	"vm.resize",
 };
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

@@ -19,6 +19,7 @@
 #include "bus/device.h"
 #include "config.h"
 #include "hw/acpi_pm.h"
+#include "hw/cpuhp.h"
 #include "hw/i8042.h"
 #include "hw/rtc.h"
 #include "hw/serial.h"
@@ -158,9 +159,10 @@ static void check_fadt(const struct acpi_tables *t,
 						    ACPI_BOOT_NO_VGA);
 }
 
+/* @nr_present: the first ones enabled, the rest there for hotplug. */
 static void check_madt(const struct acpi_tables *t,
 		       const struct acpi_table_header *xsdt,
-		       unsigned int nr_cpus)
+		       unsigned int nr_cpus, unsigned int nr_present)
 {
 	const struct acpi_madt *m = (const void *)xsdt_find(t, xsdt, "APIC");
 	const uint8_t *p, *end;
@@ -180,7 +182,9 @@ static void check_madt(const struct acpi_tables *t,
 			assert_int_equal(l->length, 8);
 			assert_int_equal(l->apic_id, lapics);
 			assert_int_equal(l->processor_uid, lapics);
-			assert_int_equal(l->flags & 1, 1);
+			assert_int_equal(l->flags, lapics < nr_present ?
+							   ACPI_MADT_ENABLED :
+							   0);
 			lapics++;
 			break;
 		}
@@ -213,9 +217,10 @@ static void check_madt(const struct acpi_tables *t,
 	assert_int_equal(isos, 1);
 }
 
-static void check_platform(unsigned int nr_cpus)
+static void check_platform(unsigned int nr_cpus, unsigned int nr_present)
 {
-	struct x86_acpi_config cfg = { .nr_cpus = nr_cpus };
+	struct x86_acpi_config cfg = { .nr_cpus = nr_cpus,
+				       .nr_present = nr_present };
 	struct acpi_tables t;
 	const struct acpi_table_header *xsdt;
 
@@ -223,7 +228,7 @@ static void check_platform(unsigned int nr_cpus)
 	assert_true(t.len > 0 && t.len <= SIZE);
 	xsdt = check_root(&t, 2);
 	check_fadt(&t, xsdt);
-	check_madt(&t, xsdt, nr_cpus);
+	check_madt(&t, xsdt, nr_cpus, nr_present ? nr_present : nr_cpus);
 	/* Nothing was written past what acpi_build reported. */
 	for (size_t i = t.len; i < SIZE; i++)
 		assert_int_equal(area[i], 0xa5);
@@ -231,17 +236,23 @@ static void check_platform(unsigned int nr_cpus)
 
 static void test_tables_1cpu(void **state)
 {
-	check_platform(1);
+	check_platform(1, 0);
 }
 
 static void test_tables_8cpu(void **state)
 {
-	check_platform(8);
+	check_platform(8, 0);
+}
+
+/* Room for 8, 3 at boot: the other 5 disabled, for hw/cpuhp. */
+static void test_tables_hotplug_cpus(void **state)
+{
+	check_platform(8, 3);
 }
 
 static void test_tables_max_cpus(void **state)
 {
-	check_platform(ACPI_MAX_CPUS);
+	check_platform(ACPI_MAX_CPUS, 0);
 }
 
 static void test_bad_config(void **state)
@@ -252,6 +263,9 @@ static void test_bad_config(void **state)
 	assert_int_equal(build(&t, &cfg), -EINVAL);
 	cfg.nr_cpus = ACPI_MAX_CPUS + 1;
 	assert_int_equal(build(&t, &cfg), -EINVAL);
+	cfg = (struct x86_acpi_config){ .nr_cpus = 2, .nr_present = 3 };
+	assert_int_equal(build(&t, &cfg), -EINVAL);
+	cfg.nr_present = 0;
 
 	cfg.nr_cpus = 1;
 	t = (struct acpi_tables){ .buf = area, .size = 256, .base_gpa = BASE };
@@ -761,7 +775,8 @@ static void find_tables(struct acpi_tables *t, unsigned int nr_entries)
 		  xsdt->length);
 }
 
-static int pc_setup_kind(enum iommu_kind iommu)
+/* @possible vCPUs, 2 of them at boot (more: hw/cpuhp). */
+static int pc_setup_kind(enum iommu_kind iommu, unsigned int possible)
 {
 	char err[160];
 	int fd;
@@ -769,9 +784,10 @@ static int pc_setup_kind(enum iommu_kind iommu)
 	memset(&pc, 0, sizeof(pc));
 	vm_init_common(&pc.vm);
 	pc.vm.irq_set = pc_irq;
-	pc.vm.nr_cpus = 2;
+	pc.vm.nr_cpus = possible;
 	assert_int_equal(guest_mem_init(&pc.vm.mem, 512ull << 20, false), 0);
 	pc.cfg = (struct vm_config){ .nr_cpus = 2,
+				     .max_cpus = possible,
 				     .ram_size = 512ull << 20,
 				     .rng = true,
 				     .rng_addr = CONFIG_PCI_AUTO,
@@ -809,12 +825,17 @@ static int pc_setup_kind(enum iommu_kind iommu)
 
 static int pc_setup(void **state)
 {
-	return pc_setup_kind(IOMMU_NONE);
+	return pc_setup_kind(IOMMU_NONE, 2);
+}
+
+static int pc_setup_cpuhp(void **state)
+{
+	return pc_setup_kind(IOMMU_NONE, 4);
 }
 
 static int pc_setup_viommu(void **state)
 {
-	return pc_setup_kind(IOMMU_VIRTIO);
+	return pc_setup_kind(IOMMU_VIRTIO, 2);
 }
 
 static int pc_teardown(void **state)
@@ -1240,6 +1261,34 @@ static void test_pc_iasl(void **state)
 }
 
 /*
+ * --cpus boot=2,max=4: hw/cpuhp's container, a processor device per
+ * possible CPU with _STA from the present bits, its GPE; the MADT has
+ * all four, the last two disabled.
+ */
+static void test_pc_cpuhp(void **state)
+{
+	const struct acpi_table_info *ti = acpi_find_table(&pc.tables, "APIC");
+	const struct acpi_table_header *x;
+
+	assert_non_null(ti);
+	x = table_at(&pc.tables, acpi_find_table(&pc.tables, "XSDT")->gpa);
+	check_madt(&pc.tables, x, 4, 2);
+	assert_non_null(pc.m.board.cpu_hotplug);
+	assert_true(cpuhp_present(pc.m.board.cpu_hotplug, 1));
+	assert_false(cpuhp_present(pc.m.board.cpu_hotplug, 2));
+	iasl_check(&pc.tables,
+		   (const char *const[]){
+			   "Device (CPUS)", "\"ACPI0010\"",
+			   "OperationRegion (CPHP, SystemIO, 0x0620",
+			   "Device (C000)", "Device (C003)", "\"ACPI0007\"",
+			   "Name (_MAT, Buffer", "Method (_STA",
+			   "If ((CP00 & 0x08))", "CE00 = 0x08", "Method (CSCN",
+			   "Notify (C002, One)", "Notify (C003, 0x03)",
+			   "Method (_E02", "\\_SB.CPUS.CSCN ()", "Method (_E01",
+			   NULL });
+}
+
+/*
  * --iommu virtio: a virtio-iommu function (1af4:1057) and a VIOT naming
  * it, with PCI ranges for every other BDF; no DMAR.
  */
@@ -1265,6 +1314,8 @@ static void test_viot(void **state)
 }
 
 #define PC(fn) cmocka_unit_test_setup_teardown(fn, pc_setup, pc_teardown)
+#define PC_CPUHP(fn) \
+	cmocka_unit_test_setup_teardown(fn, pc_setup_cpuhp, pc_teardown)
 
 int main(void)
 {
@@ -1276,6 +1327,7 @@ int main(void)
 		cmocka_unit_test(test_restemp_checksum),
 		cmocka_unit_test(test_tables_1cpu),
 		cmocka_unit_test(test_tables_8cpu),
+		cmocka_unit_test(test_tables_hotplug_cpus),
 		cmocka_unit_test(test_tables_max_cpus),
 		cmocka_unit_test(test_bad_config),
 		cmocka_unit_test(test_extensions),
@@ -1288,6 +1340,7 @@ int main(void)
 		PC(test_pc_mcfg),
 		PC(test_pc_cf9),
 		PC(test_pc_iasl),
+		PC_CPUHP(test_pc_cpuhp),
 		cmocka_unit_test_setup_teardown(test_viot, pc_setup_viommu,
 						pc_teardown),
 	};

@@ -36,6 +36,8 @@ static struct {
 	char kernel[64], initrd[64], cmdline[128], disk0[64], vfio0[128];
 	char vsock_socket[64];
 	unsigned int creates, boots, deletes, vmm_shutdowns;
+	unsigned int resizes, want_vcpus;
+	uint64_t want_ram;
 } fake;
 
 static enum api_vm_state f_state(void *o)
@@ -134,6 +136,20 @@ static int f_remove(void *o, const char *id, char *err)
 	return 204;
 }
 
+/* As main.c's: max_vcpus 4 for this VM, RAM as cfg's. */
+static int f_resize(void *o, unsigned int vcpus, uint64_t ram, char *err)
+{
+	if (vcpus > 4) {
+		snprintf(err, API_ERR_LEN, "desired_vcpus %u is above 4",
+			 vcpus);
+		return 400;
+	}
+	fake.resizes++;
+	fake.want_vcpus = vcpus;
+	fake.want_ram = ram;
+	return 204;
+}
+
 static void keep(char *dst, size_t len, const char **s)
 {
 	if (*s) {
@@ -194,12 +210,14 @@ static const struct api_ops fake_ops = {
 	.add_net = f_add_net,
 	.add_device = f_add_device,
 	.remove_device = f_remove,
+	.resize = f_resize,
 };
 
 static struct vm_config cfg = {
 	.kernel = "/boot/vmlinuz",
 	.cmdline = "console=ttyS0",
 	.nr_cpus = 2,
+	.max_cpus = 4,
 	.ram_size = 256ull << 20,
 	.nr_disks = 1,
 	.disks = { { .path = "/tmp/d.img", .readonly = true, .nr_queues = 1 } },
@@ -279,7 +297,7 @@ static void test_info(void **state)
 
 	assert_int_equal(req("GET", "/api/v1/vm.info", NULL, &body), 200);
 	assert_non_null(strstr(body, "\"state\":\"Running\""));
-	assert_non_null(strstr(body, "\"boot_vcpus\":2"));
+	assert_non_null(strstr(body, "\"boot_vcpus\":2,\"max_vcpus\":4"));
 	assert_non_null(strstr(body, "\"size\":268435456"));
 	assert_non_null(strstr(body, "\"kernel\":\"/boot/vmlinuz\""));
 	assert_non_null(strstr(body, "\"path\":\"/tmp/d.img\""));
@@ -343,6 +361,7 @@ static void test_create(void **state)
 	assert_string_equal(c->initrd, "/i");
 	assert_string_equal(c->cmdline, "console=hvc0 quiet");
 	assert_int_equal(c->nr_cpus, 3);
+	assert_int_equal(c->max_cpus, 8);
 	assert_int_equal(c->ram_size, 1ull << 30);
 	assert_true(c->ram_shared);
 	assert_int_equal(c->nr_disks, 1);
@@ -630,6 +649,42 @@ static void test_remove_device(void **state)
 	assert_error("PUT", ep, "not json", 400, "not valid JSON");
 }
 
+static void test_resize(void **state)
+{
+	const char *ep = "/api/v1/vm.resize";
+
+	assert_int_equal(req("PUT", ep, "{\"desired_vcpus\":3}", NULL), 204);
+	assert_int_equal(fake.want_vcpus, 3);
+	assert_int_equal(fake.want_ram, 0);
+	/* Cloud Hypervisor's other fields: RAM passed on, no balloon. */
+	assert_int_equal(req("PUT", ep,
+			     "{\"desired_ram\":268435456,"
+			     "\"desired_balloon\":0}",
+			     NULL),
+			 204);
+	assert_int_equal(fake.want_vcpus, 0);
+	assert_int_equal(fake.want_ram, 268435456);
+	assert_int_equal(fake.resizes, 2);
+	assert_error("PUT", ep, "{\"desired_vcpus\":9}", 400, "above 4");
+	assert_error("PUT", ep, "{}", 400,
+		     "desired_vcpus or desired_ram is required");
+	assert_error("PUT", ep, "{\"desired_vcpus\":0}", 400,
+		     "'desired_vcpus' must be an integer from 1 to 255");
+	assert_error("PUT", ep, "{\"desired_vcpus\":256}", 400,
+		     "'desired_vcpus' must be");
+	assert_error("PUT", ep, "{\"desired_vcpus\":1.5}", 400,
+		     "'desired_vcpus' must be");
+	assert_error("PUT", ep, "{\"desired_vcpus\":\"2\"}", 400,
+		     "'desired_vcpus' must be");
+	assert_error("PUT", ep,
+		     "{\"desired_vcpus\":2,\"desired_balloon\":4096}", 400,
+		     "devisor has no balloon device");
+	assert_error("PUT", ep, "{\"desired_vcpus\":2,\"cpus\":1}", 400,
+		     "field 'cpus' is not supported (desired_vcpus");
+	assert_error("GET", ep, NULL, 405, "takes PUT");
+	assert_int_equal(fake.resizes, 2);
+}
+
 /* Garbage never crashes: every prefix of a body, and bytes that are not
  * UTF-8 or have a NUL inside. */
 static void test_fuzzish(void **state)
@@ -748,6 +803,7 @@ int main(void)
 		cmocka_unit_test_setup(test_add_net, setup),
 		cmocka_unit_test_setup(test_add_device, setup),
 		cmocka_unit_test_setup(test_remove_device, setup),
+		cmocka_unit_test_setup(test_resize, setup),
 		cmocka_unit_test_setup(test_fuzzish, setup),
 		cmocka_unit_test_setup(test_server, setup),
 	};

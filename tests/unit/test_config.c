@@ -629,6 +629,65 @@ static void test_bool(void **state)
 	assert_int_equal(config_parse_bool("", &b), -EINVAL);
 }
 
+static int parse_cpus(const char *spec, unsigned int *boot, unsigned int *max,
+		      char *err)
+{
+	static char buf[64];
+
+	strcpy(buf, spec);
+	return config_parse_cpus(buf, boot, max, err, 160);
+}
+
+static void test_cpus(void **state)
+{
+	static const struct {
+		const char *spec;
+		unsigned int boot, max;
+	} good[] = {
+		{ "1", 1, 1 },
+		{ "255", 255, 255 },
+		{ "boot=2,max=8", 2, 8 },
+		{ "max=8,boot=2", 2, 8 },
+		{ "boot=3", 3, 3 },
+		{ "max=4", 1, 4 },
+		{ "boot=4,max=4", 4, 4 },
+	};
+	static const struct {
+		const char *spec, *msg;
+	} bad[] = {
+		{ "0",
+		  "takes a number from 1 to 255 or boot=N,max=M, not '0'" },
+		{ "256", "takes a number from 1 to 255 or boot=N,max=M, not "
+			 "'256'" },
+		{ "two", "takes a number from 1 to 255 or boot=N,max=M, not "
+			 "'two'" },
+		{ "boot=4,max=2", "max=2 is below boot=4" },
+		{ "boot=0", "boot takes a number from 1 to 255, not '0'" },
+		{ "max=300", "max takes a number from 1 to 255, not '300'" },
+		{ "boot=2,topology=1",
+		  "unknown option 'topology' (boot, max)" },
+		{ "boot=2,max", "option 'max' needs a value (boot=N,max=M)" },
+	};
+	unsigned int b, m;
+	char err[160];
+
+	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+		b = m = 0;
+		assert_int_equal(parse_cpus(good[i].spec, &b, &m, err), 0);
+		assert_int_equal(b, good[i].boot);
+		assert_int_equal(m, good[i].max);
+	}
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		err[0] = 0;
+		b = m = 7;
+		assert_int_equal(parse_cpus(bad[i].spec, &b, &m, err), -EINVAL);
+		assert_string_equal(err, bad[i].msg);
+		/* Nothing taken from a refused spec. */
+		assert_int_equal(b, 7);
+		assert_int_equal(m, 7);
+	}
+}
+
 static int parse_platform(const char *spec, struct platform_config *p,
 			  char *err)
 {
@@ -742,6 +801,7 @@ int main(void)
 		cmocka_unit_test(test_bool),
 		cmocka_unit_test(test_platform_good),
 		cmocka_unit_test(test_platform_bad),
+		cmocka_unit_test(test_cpus),
 	};
 
 	return cmocka_run_group_tests_name("config", tests, NULL, NULL);

@@ -44,7 +44,7 @@ static bool done;
 static void *fake_vcpu(void *arg)
 {
 	while (!vm_stopping(&vm)) {
-		vm_pause_point(&vm);
+		vm_pause_point(&vm, NULL);
 		__atomic_add_fetch(&loops, 1, __ATOMIC_RELAXED);
 		usleep(100);
 	}

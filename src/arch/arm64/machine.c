@@ -140,6 +140,11 @@ static int create_devices(struct vm *vm, const struct vm_config *cfg,
 		       "board yet");
 		return -EINVAL;
 	}
+	if (vm->nr_cpus > cfg->nr_cpus) {
+		pr_err("CPU hotplug (max above boot) is not on the arm64 "
+		       "board yet");
+		return -EINVAL;
+	}
 	m->uart = pl011_create(vm, ARM64_UART_BASE, ARM64_UART_SPI,
 			       cfg->serial_null ? -1 : STDOUT_FILENO);
 	if (!m->uart || !pl031_create(vm, ARM64_RTC_BASE, ARM64_RTC_SPI))

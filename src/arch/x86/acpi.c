@@ -9,6 +9,7 @@
 #include "arch/x86/layout.h"
 #include "bus/device.h"
 #include "hw/acpi_pm.h"
+#include "hw/cpuhp.h"
 #include "hw/pcihp.h"
 #include "kvm/vm.h"
 #include "util/log.h"
@@ -77,8 +78,28 @@ static void fill_fadt(struct acpi_fadt *f)
 	f->reset_value = ACPI_RESET_VALUE;
 }
 
-/* The MADT after its header, into @buf (MADT_MAX_SIZE); returns its size. */
-static size_t build_madt(uint8_t *buf, unsigned int nr_cpus, bool no_pic)
+size_t x86_acpi_cpu_mat(unsigned int cpu, uint8_t *buf)
+{
+	struct acpi_madt_lapic l = {
+		.type = ACPI_MADT_LAPIC,
+		.length = sizeof(l),
+		.processor_uid = cpu,
+		.apic_id = cpu,
+		.flags = ACPI_MADT_ENABLED,
+	};
+
+	_Static_assert(sizeof(l) <= CPUHP_MAT_MAX, "CPUHP_MAT_MAX");
+	memcpy(buf, &l, sizeof(l));
+	return sizeof(l);
+}
+
+/*
+ * The MADT after its header, into @buf (MADT_MAX_SIZE); returns its size.
+ * CPUs from @nr_present on are there disabled: at MADT revision 3 (before
+ * ACPI 6.3's Online Capable flag) the OS counts them as hotpluggable.
+ */
+static size_t build_madt(uint8_t *buf, unsigned int nr_cpus,
+			 unsigned int nr_present, bool no_pic)
 {
 	struct acpi_madt *m = (struct acpi_madt *)buf;
 	uint8_t *p = (uint8_t *)(m + 1);
@@ -97,12 +118,9 @@ static size_t build_madt(uint8_t *buf, unsigned int nr_cpus, bool no_pic)
 	for (unsigned int i = 0; i < nr_cpus; i++) {
 		struct acpi_madt_lapic *l = (struct acpi_madt_lapic *)p;
 
-		l->type = ACPI_MADT_LAPIC;
-		l->length = sizeof(*l);
-		l->processor_uid = i;
-		l->apic_id = i;
-		l->flags = 1;
-		p += sizeof(*l);
+		p += x86_acpi_cpu_mat(i, p);
+		if (i >= nr_present)
+			l->flags &= ~ACPI_MADT_ENABLED;
 	}
 
 	io = (struct acpi_madt_ioapic *)p;
@@ -137,8 +155,22 @@ static size_t build_madt(uint8_t *buf, unsigned int nr_cpus, bool no_pic)
 	return p - buf;
 }
 
+/* \_GPE._Exx for GPE @gpe, calling @method. */
+static void gpe_method(struct aml *a, unsigned int gpe, const char *method)
+{
+	char name[5];
+
+	snprintf(name, sizeof(name), "_E%02X", gpe);
+	aml_scope_begin(a, "\\_GPE");
+	aml_method_begin(a, name, 0, false);
+	aml_call(a, method);
+	aml_end(a);
+	aml_end(a);
+}
+
 /* \_S5 for acpi_pm, then every device that describes itself, in \_SB. */
-static int build_dsdt(struct aml *a, struct vm *vm, bool pci_hotplug)
+static int build_dsdt(struct aml *a, struct vm *vm, bool pci_hotplug,
+		      bool cpu_hotplug)
 {
 	struct device_desc d = { .aml = a };
 	int ret = 0;
@@ -158,16 +190,10 @@ static int build_dsdt(struct aml *a, struct vm *vm, bool pci_hotplug)
 	aml_end(a);
 
 	/* An edge GPE: ACPICA clears it before the method, so none is lost. */
-	if (pci_hotplug) {
-		char name[5];
-
-		snprintf(name, sizeof(name), "_E%02X", ACPI_GPE_PCIHP);
-		aml_scope_begin(a, "\\_GPE");
-		aml_method_begin(a, name, 0, false);
-		aml_call(a, PCIHP_AML_NOTIFY);
-		aml_end(a);
-		aml_end(a);
-	}
+	if (pci_hotplug)
+		gpe_method(a, ACPI_GPE_PCIHP, PCIHP_AML_NOTIFY);
+	if (cpu_hotplug)
+		gpe_method(a, ACPI_GPE_CPUHP, CPUHP_AML_NOTIFY);
 	return ret ? ret : aml_finish(a);
 }
 
@@ -195,7 +221,14 @@ int x86_acpi_build(struct acpi_tables *out, const struct x86_acpi_config *cfg)
 		return -E2BIG;
 	}
 	fill_fadt(&fadt);
-	len = build_madt(madt, cfg->nr_cpus, cfg->no_pic);
+	if (cfg->nr_present > cfg->nr_cpus) {
+		pr_err("acpi: %u of %u vCPUs present", cfg->nr_present,
+		       cfg->nr_cpus);
+		return -EINVAL;
+	}
+	len = build_madt(madt, cfg->nr_cpus,
+			 cfg->nr_present ? cfg->nr_present : cfg->nr_cpus,
+			 cfg->no_pic);
 	tables[0] = (struct acpi_extra_table){
 		.signature = { 'A', 'P', 'I', 'C' },
 		.revision = MADT_REVISION,
@@ -208,7 +241,8 @@ int x86_acpi_build(struct acpi_tables *out, const struct x86_acpi_config *cfg)
 	ac.nr_extra_tables = 1 + cfg->nr_extra_tables;
 
 	aml_init(&a);
-	ret = build_dsdt(&a, cfg->vm, cfg->pci_hotplug);
+	ret = build_dsdt(&a, cfg->vm, cfg->pci_hotplug,
+			 cfg->nr_present && cfg->nr_present < cfg->nr_cpus);
 	if (ret) {
 		pr_err("acpi: cannot build the DSDT: %s", strerror(-ret));
 		goto out;

@@ -22,6 +22,12 @@ struct vm;
 
 struct x86_acpi_config {
 	unsigned int nr_cpus; /* 1..ACPI_MAX_CPUS; APIC id == cpu index */
+	/*
+	 * The first @nr_present are the guest's at boot (0: all); the rest
+	 * are disabled in the MADT, for hw/cpuhp to plug (GPE ACPI_GPE_CPUHP
+	 * calls its CSCN).
+	 */
+	unsigned int nr_present;
 	struct vm *vm; /* its devices describe themselves; NULL: none */
 	/* hw/pcihp is there: GPE ACPI_GPE_PCIHP calls its PCNT. */
 	bool pci_hotplug;
@@ -38,8 +44,15 @@ struct x86_acpi_config {
  */
 int x86_acpi_build(struct acpi_tables *out, const struct x86_acpi_config *cfg);
 
+/*
+ * CPU @cpu's MADT entry, enabled, into @buf (CPUHP_MAT_MAX bytes): the
+ * MADT's and hw/cpuhp's _MAT. Returns its length.
+ */
+size_t x86_acpi_cpu_mat(unsigned int cpu, uint8_t *buf);
+
 /* MADT entries after struct acpi_madt. */
 #define ACPI_MADT_PCAT_COMPAT (1u << 0)
+#define ACPI_MADT_ENABLED (1u << 0)
 
 enum acpi_madt_type {
 	ACPI_MADT_LAPIC = 0,
@@ -53,7 +66,7 @@ struct acpi_madt_lapic {
 	uint8_t length;
 	uint8_t processor_uid;
 	uint8_t apic_id;
-	uint32_t flags; /* bit 0: enabled */
+	uint32_t flags; /* ACPI_MADT_ENABLED */
 } __attribute__((packed));
 
 struct acpi_madt_ioapic {

@@ -15,6 +15,7 @@
 #include "arch/x86/smbios.h"
 #include "config.h"
 #include "hw/acpi_pm.h"
+#include "hw/cpuhp.h"
 #include "hw/pcihp.h"
 #include "hw/debug_exit.h"
 #include "hw/i8042.h"
@@ -155,6 +156,23 @@ static int create_ioapic(struct vm *vm, struct machine *m)
 	return 0;
 }
 
+/* hw/cpuhp's event is GPE ACPI_GPE_CPUHP, whose _E02 calls its CSCN. */
+static void cpuhp_event(void *opaque)
+{
+	acpi_pm_gpe(opaque, ACPI_GPE_CPUHP);
+}
+
+static bool cpuhp_listening(void *opaque)
+{
+	return acpi_pm_gpe_enabled(opaque, ACPI_GPE_CPUHP);
+}
+
+static const struct cpuhp_ops pc_cpuhp_ops = {
+	.event = cpuhp_event,
+	.listening = cpuhp_listening,
+	.mat = x86_acpi_cpu_mat,
+};
+
 static int create_legacy_devices(struct vm *vm, const struct vm_config *cfg,
 				 struct machine *m)
 {
@@ -169,6 +187,14 @@ static int create_legacy_devices(struct vm *vm, const struct vm_config *cfg,
 	m->board.power_button = acpi_pm_create(vm);
 	if (!m->board.power_button)
 		return -ENOMEM;
+	/* vCPUs beyond the boot ones are for ACPI CPU hotplug (vm.resize). */
+	if (vm->nr_cpus > cfg->nr_cpus) {
+		m->board.cpu_hotplug = cpuhp_create(vm, vm->nr_cpus,
+						    cfg->nr_cpus, &pc_cpuhp_ops,
+						    m->board.power_button);
+		if (!m->board.cpu_hotplug)
+			return -ENOMEM;
+	}
 	rtc_set_memory_size(rtc, x86_low_ram_end(&vm->mem),
 			    vm->mem.ram_size - x86_low_ram_end(&vm->mem));
 	return 0;
@@ -524,6 +550,18 @@ static size_t viot_body(const struct machine *m, void *buf, size_t size)
 	return m->viommu ? viommu_viot_build(buf, size, 0, m->viommu_devfn) : 0;
 }
 
+/* The vCPUs the guest has now; 0 without CPU hotplug (all of them). */
+static unsigned int present_cpus(struct vm *vm, struct machine *m)
+{
+	unsigned int n = 0;
+
+	if (!m->board.cpu_hotplug)
+		return 0;
+	for (unsigned int i = 0; i < vm->nr_cpus; i++)
+		n += cpuhp_present(m->board.cpu_hotplug, i);
+	return n;
+}
+
 int machine_install_acpi(struct vm *vm, struct machine *m, uint64_t *rsdp)
 {
 	uint8_t mcfg[64], iommu[96];
@@ -550,6 +588,7 @@ int machine_install_acpi(struct vm *vm, struct machine *m, uint64_t *rsdp)
 	};
 	struct x86_acpi_config cfg = {
 		.nr_cpus = vm->nr_cpus,
+		.nr_present = present_cpus(vm, m),
 		.vm = vm,
 		.pci_hotplug = m->board.hotplug != NULL,
 		.extra_tables = extra,

@@ -1,0 +1,111 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+#ifndef DEVISOR_HW_CPUHP_H
+#define DEVISOR_HW_CPUHP_H
+
+/*
+ * ACPI CPU hotplug: a register block the guest's ACPI code reads when the
+ * board raises its event (on the PC, GPE ACPI_GPE_CPUHP of hw/acpi_pm),
+ * and the AML that goes with it, built from the constants below so the
+ * two cannot disagree. Our own layout, in the manner of hw/pcihp.h: one
+ * bit per CPU, CPU n in bit n % 32 of word n / 32.
+ *
+ *   +0x00  UP[8]       read: CPUs plugged since the last read; the read
+ *                      clears the bits it returned
+ *   +0x20  DOWN[8]     read: CPUs the host asks the guest to let go of; a
+ *                      bit stays until the guest ejects the CPU
+ *   +0x40  PRESENT[8]  read: CPUs the guest has (_STA)
+ *   +0x60  EJECT[8]    write: the guest has let go of these CPUs (_EJ0);
+ *                      only bits set in DOWN count
+ *
+ * 32-bit registers, any access width. In the DSDT, \_SB.CPUS (a processor
+ * container, ACPI0010) gets an OperationRegion on the block, one Device
+ * (Cnnn, ACPI0007) per possible CPU with _UID, _STA, _MAT (the board's
+ * MADT entry for it, enabled) and, but for CPU 0, _EJ0, and Method CSCN
+ * that notifies each CPU in UP (Device Check: Linux adds the CPU, and
+ * user space onlines it) and in DOWN (Eject Request: Linux offlines the
+ * CPU, then calls _EJ0). The block owns whether each vCPU may run
+ * (vm_set_plugged()): a plug gives the vCPU before the guest hears of it,
+ * and the vCPU is taken away only at the eject, when the guest has let go.
+ */
+#include <pthread.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "bus/device.h"
+
+#define CPUHP_IO_BASE 0x620
+#define CPUHP_WORDS 8
+#define CPUHP_MAX_CPUS (32 * CPUHP_WORDS)
+#define CPUHP_REG_UP 0x00
+#define CPUHP_REG_DOWN 0x20
+#define CPUHP_REG_PRESENT 0x40
+#define CPUHP_REG_EJECT 0x60
+#define CPUHP_IO_LEN 0x80
+
+/* The DSDT's names for what the board's event handler calls. */
+#define CPUHP_AML_SCOPE "\\_SB.CPUS"
+#define CPUHP_AML_NOTIFY "\\_SB.CPUS.CSCN"
+
+/* The largest _MAT an architecture gives (x86: a 8-byte Local APIC). */
+#define CPUHP_MAT_MAX 16
+
+struct vm;
+
+struct cpuhp_ops {
+	/* The board's event: raises the guest's ACPI interrupt. */
+	void (*event)(void *opaque);
+	/* Whether the guest enabled that interrupt (its OSPM listens). */
+	bool (*listening)(void *opaque);
+	/*
+	 * CPU @cpu's interrupt controller entry as the MADT would give it
+	 * enabled, into @buf (CPUHP_MAT_MAX); returns its length.
+	 */
+	size_t (*mat)(unsigned int cpu, uint8_t *buf);
+};
+
+struct cpuhp {
+	struct device dev;
+	struct vm *vm;
+	const struct cpuhp_ops *ops;
+	void *opaque;
+	unsigned int nr_cpus; /* possible CPUs, 1 to CPUHP_MAX_CPUS */
+	pthread_mutex_t lock;
+	uint32_t up[CPUHP_WORDS], down[CPUHP_WORDS], present[CPUHP_WORDS];
+};
+
+/*
+ * Registers the block at CPUHP_IO_BASE on @vm's PIO bus and in the device
+ * registry (describe hook: the AML above), for @nr_cpus possible CPUs of
+ * which the first @boot_cpus are present. NULL with an error logged on
+ * failure. Freed by devices_destroy().
+ */
+struct cpuhp *cpuhp_create(struct vm *vm, unsigned int nr_cpus,
+			   unsigned int boot_cpus, const struct cpuhp_ops *ops,
+			   void *opaque);
+
+/* Whether the guest handles hotplug events (it enabled the event). */
+bool cpuhp_guest_listening(struct cpuhp *hp);
+/* Whether the guest has @cpu. */
+bool cpuhp_present(struct cpuhp *hp, unsigned int cpu);
+/*
+ * @cpu is now the guest's: present, and the guest is told. -EINVAL for
+ * no such CPU, -EEXIST if present already.
+ */
+int cpuhp_plug(struct cpuhp *hp, unsigned int cpu);
+/*
+ * Asks the guest to let go of @cpu; its eject unplugs the vCPU.
+ * -EINVAL for CPU 0 or no such CPU, -ENOENT if not present.
+ */
+int cpuhp_unplug_request(struct cpuhp *hp, unsigned int cpu);
+/* Withdraws a request the guest did not answer. */
+void cpuhp_unplug_cancel(struct cpuhp *hp, unsigned int cpu);
+/* Without a guest that listens: @cpu is gone at once, as if ejected. */
+void cpuhp_force_unplug(struct cpuhp *hp, unsigned int cpu);
+
+/* The bus ops, for the unit tests. */
+uint64_t cpuhp_read(void *opaque, uint64_t off, unsigned int size);
+void cpuhp_write(void *opaque, uint64_t off, uint64_t value, unsigned int size);
+int cpuhp_describe(struct device *dev, struct device_desc *d);
+
+#endif
