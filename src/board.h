@@ -17,6 +17,7 @@ struct net_options;
 struct acpi_pm;
 struct pcihp;
 struct cpuhp;
+struct memhp;
 
 struct board {
 	struct console_port console; /* where the terminal's input goes */
@@ -29,6 +30,8 @@ struct board {
 	 * nr_cpus, up to max_cpus; NULL: none (no spare vCPUs).
 	 */
 	struct cpuhp *cpu_hotplug;
+	/* ACPI memory hotplug (hw/memhp.h); NULL: no hotplug area. */
+	struct memhp *mem_hotplug;
 };
 
 struct board_ops {

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "hw/memhp.h"
 #include "pci/pci.h"
 #include "util/log.h"
 #include "util/parse.h"
@@ -828,6 +829,59 @@ void config_vm_defaults(struct vm_config *cfg)
 				   .console_addr = CONFIG_PCI_AUTO,
 				   .io_sched = EVLOOP_SCHED_BATCH };
 	config_platform_default(&cfg->platform);
+}
+
+int config_parse_memory(char *spec, struct vm_config *cfg, char *err,
+			size_t errlen)
+{
+	char *save = NULL, *tok, *val, why[64];
+	uint64_t size;
+	bool first = true;
+
+	for (tok = strtok_r(spec, ",", &save); tok;
+	     tok = strtok_r(NULL, ",", &save), first = false) {
+		val = strchr(tok, '=');
+		if (first && !val) {
+			val = tok;
+			tok = "size";
+		} else if (!val) {
+			FAIL("takes SIZE[,shared=on|off][,hotplug_size=SIZE], "
+			     "not '%s'",
+			     tok);
+		} else {
+			*val++ = '\0';
+		}
+		if (!strcmp(tok, "shared")) {
+			if (config_parse_bool(val, &cfg->ram_shared))
+				FAIL("shared takes on or off, not '%s'", val);
+			continue;
+		}
+		if (strcmp(tok, "size") && strcmp(tok, "hotplug_size"))
+			FAIL("unknown option '%s' (size, shared, "
+			     "hotplug_size)",
+			     tok);
+		if (parse_size(val, &size))
+			FAIL("%s takes a size such as 512M or 2G, not '%s'",
+			     tok, val);
+		if (!strcmp(tok, "size") ?
+			    config_check_ram(size, why, sizeof(why)) :
+			    config_check_hotplug(size, why, sizeof(why)))
+			FAIL("%s %s is %s", tok, val, why);
+		if (!strcmp(tok, "size"))
+			cfg->ram_size = size;
+		else
+			cfg->hotplug_size = size;
+	}
+	return 0;
+}
+
+int config_check_hotplug(uint64_t size, char *err, size_t errlen)
+{
+	if (size % MEMHP_SLOT_SIZE)
+		FAIL("not a multiple of 128M (Linux's memory block)");
+	if (size / MEMHP_SLOT_SIZE > MEMHP_MAX_SLOTS)
+		FAIL("above 32G");
+	return 0;
 }
 
 int config_check_ram(uint64_t size, char *err, size_t errlen)

@@ -20,6 +20,7 @@
 #include "config.h"
 #include "hw/acpi_pm.h"
 #include "hw/cpuhp.h"
+#include "hw/memhp.h"
 #include "hw/pcihp.h"
 #include "kvm/vcpu.h"
 #include "pci/pci.h"
@@ -64,6 +65,9 @@ static void usage(FILE *f)
 	      "  -m, --memory SIZE    guest RAM, e.g. 512M, 2G; a bare number "
 	      "is MiB\n"
 	      "                       (default 512M)\n"
+	      "      --memory SIZE,hotplug_size=SIZE\n"
+	      "                       room for vm.resize to plug more RAM "
+	      "(128M steps)\n"
 	      "      --boot PROTO     auto, linux64 or pvh (default auto: "
 	      "linux64)\n"
 	      "      --disk SPEC      virtio-blk disk, repeatable: "
@@ -233,7 +237,7 @@ static int parse_run(int argc, char **argv, struct vm_config *cfg,
 {
 	const char *why, *vm_opts = NULL;
 	char err_msg[160];
-	int c, err;
+	int c;
 
 	config_vm_defaults(cfg);
 	opterr = 0;
@@ -256,30 +260,11 @@ static int parse_run(int argc, char **argv, struct vm_config *cfg,
 					      sizeof(err_msg)))
 				return usage_error("--cpus %s", err_msg);
 			break;
-		case 'm': {
-			char *opt = strchr(optarg, ',');
-
-			if (opt) {
-				*opt++ = '\0';
-				if (!strcmp(opt, "shared=on"))
-					cfg->ram_shared = true;
-				else if (strcmp(opt, "shared=off"))
-					return usage_error(
-						"--memory takes SIZE[,shared=on|"
-						"off], not '%s'",
-						opt);
-			}
-			err = parse_size(optarg, &cfg->ram_size);
-			if (err)
-				return usage_error("--memory takes a size such "
-						   "as 512M or 2G, not '%s'",
-						   optarg);
-			if (config_check_ram(cfg->ram_size, err_msg,
-					     sizeof(err_msg)))
-				return usage_error("--memory %s is %s", optarg,
-						   err_msg);
+		case 'm':
+			if (config_parse_memory(optarg, cfg, err_msg,
+						sizeof(err_msg)))
+				return usage_error("--memory %s", err_msg);
 			break;
-		}
 		case OPT_BOOT:
 			if (!strcmp(optarg, "auto"))
 				cfg->boot_protocol = NULL;
@@ -586,10 +571,18 @@ static bool boot_once(struct vm *vm, const struct vm_config *cfg)
 	struct board *b = NULL;
 	bool reboot;
 
-	int err = vm_create(vm, cfg->max_cpus, cfg->ram_size,
+	int err = vm_create(vm, cfg->max_cpus, cfg->ram_size, cfg->hotplug_size,
 			    (board->vm_flags ? board->vm_flags(cfg) : 0) |
 				    (cfg->ram_shared ? VM_SHARED_RAM : 0));
 
+	/* What vm.resize plugged is the guest's again after a reboot. */
+	if (!err && cfg->ram_plugged) {
+		err = vm_plug_ram(vm, cfg->ram_plugged);
+		if (err)
+			pr_err("cannot plug %llu MiB of hotplugged RAM again: %s",
+			       (unsigned long long)(cfg->ram_plugged >> 20),
+			       strerror(-err));
+	}
 	stats_mark("vm");
 	if (err || board->setup(vm, cfg, &b)) {
 		vm->exit_status = 1;
@@ -1299,6 +1292,79 @@ static int wait_cpus_ejected(struct vm *vm, unsigned int want)
 	}
 }
 
+/* Why RAM cannot be plugged into this VM, or NULL. */
+static const char *memhp_blocker(const struct vm_config *c)
+{
+	if (!c->hotplug_size)
+		return "it has no hotplug area (memory hotplug_size, "
+		       "--memory SIZE,hotplug_size=SIZE)";
+	if (c->nr_vfio)
+		return "passed-through devices map guest RAM for DMA once, at "
+		       "boot";
+	if (c->ram_shared)
+		return "its RAM is shared with a vhost-user back-end, which "
+		       "maps it once";
+	for (unsigned int i = 0; i < c->nr_nets; i++)
+		if (c->nets[i].type == NET_VHOST_USER ||
+		    c->nets[i].vhost != NET_VHOST_OFF)
+			return "a vhost NIC maps guest RAM once, at boot";
+	if (c->vsock.enabled && !c->vsock.socket)
+		return "vhost-vsock maps guest RAM once, at boot";
+	return NULL;
+}
+
+/*
+ * vm.resize's desired_ram: more RAM from the hotplug area through ACPI
+ * memory hotplug (hw/memhp), in 128 MiB slots; never less (the guest
+ * cannot hand memory back through ACPI). running.lock held; 204 or an
+ * error in @err.
+ */
+static int resize_ram(uint64_t ram, char *err)
+{
+	uint64_t have = api_cfg->ram_size + api_cfg->ram_plugged;
+	uint64_t room = api_cfg->hotplug_size - api_cfg->ram_plugged;
+	const char *why = memhp_blocker(api_cfg);
+	int ret;
+
+	if (why) {
+		snprintf(err, API_ERR_LEN, "cannot plug memory: %s", why);
+		return 400;
+	}
+	if (ram < have) {
+		snprintf(err, API_ERR_LEN,
+			 "desired_ram %llu is below the VM's %llu bytes: "
+			 "memory only grows (ACPI memory hotplug)",
+			 (unsigned long long)ram, (unsigned long long)have);
+		return 400;
+	}
+	if ((ram - have) % MEMHP_SLOT_SIZE || ram - have > room) {
+		snprintf(err, API_ERR_LEN,
+			 "desired_ram %llu: the VM has %llu bytes and room for "
+			 "%llu more, in steps of 128 MiB",
+			 (unsigned long long)ram, (unsigned long long)have,
+			 (unsigned long long)room);
+		return 400;
+	}
+	if (running.vm) {
+		if (vm_stopping(running.vm) || !running.board->mem_hotplug)
+			return no_vm(err);
+		ret = memhp_grow(running.board->mem_hotplug, ram - have);
+		if (ret) {
+			snprintf(err, API_ERR_LEN, "cannot plug %llu MiB: %s",
+				 (unsigned long long)((ram - have) >> 20),
+				 strerror(-ret));
+			return 500;
+		}
+		pr_info("%llu MiB of RAM plugged through the API (%llu MiB "
+			"in all)",
+			(unsigned long long)((ram - have) >> 20),
+			(unsigned long long)(ram >> 20));
+	}
+	/* Not booted: the first boot plugs it. */
+	api_cfg->ram_plugged = ram - api_cfg->ram_size;
+	return 204;
+}
+
 /*
  * vm.resize: vCPUs plugged, the lowest absent first (answered once the
  * guest is told: Linux adds them, user space onlines them), or unplugged,
@@ -1316,14 +1382,14 @@ static int api_resize(void *opaque, unsigned int vcpus, uint64_t ram, char *err)
 	pthread_mutex_lock(&running.lock);
 	if (!running.created)
 		return no_vm_unlock(err);
-	if (ram && ram != api_cfg->ram_size) {
-		snprintf(err, API_ERR_LEN,
-			 "desired_ram %llu is not the VM's %llu bytes: devisor "
-			 "has no memory hotplug",
-			 (unsigned long long)ram,
-			 (unsigned long long)api_cfg->ram_size);
-		r = 400;
-	} else if (vcpus > api_cfg->max_cpus) {
+	if (ram && ram != api_cfg->ram_size + api_cfg->ram_plugged) {
+		r = resize_ram(ram, err);
+		if (r != 204 || !vcpus) {
+			pthread_mutex_unlock(&running.lock);
+			return r;
+		}
+	}
+	if (vcpus > api_cfg->max_cpus) {
 		snprintf(err, API_ERR_LEN,
 			 "desired_vcpus %u is above the VM's max_vcpus %u",
 			 vcpus, api_cfg->max_cpus);

@@ -112,6 +112,13 @@ static cJSON *vm_config_json(const struct vm_config *cfg)
 	o = cJSON_AddObjectToObject(c, "memory");
 	cJSON_AddNumberToObject(o, "size", (double)cfg->ram_size);
 	cJSON_AddBoolToObject(o, "shared", cfg->ram_shared);
+	if (cfg->hotplug_size) {
+		cJSON_AddNumberToObject(o, "hotplug_size",
+					(double)cfg->hotplug_size);
+		cJSON_AddNumberToObject(o, "hotplugged_size",
+					(double)cfg->ram_plugged);
+		cJSON_AddStringToObject(o, "hotplug_method", "Acpi");
+	}
 	o = cJSON_AddObjectToObject(c, "payload");
 	if (cfg->kernel)
 		cJSON_AddStringToObject(o, "kernel", cfg->kernel);
@@ -225,8 +232,9 @@ static void do_info(struct api *api, struct api_response *r)
 	if (o) {
 		cJSON_AddItemToObject(o, "config", vm_config_json(api->cfg));
 		cJSON_AddStringToObject(o, "state", state_name(st));
-		cJSON_AddNumberToObject(o, "memory_actual_size",
-					(double)api->cfg->ram_size);
+		cJSON_AddNumberToObject(
+			o, "memory_actual_size",
+			(double)(api->cfg->ram_size + api->cfg->ram_plugged));
 	}
 	respond_json(r, 200, o);
 }
@@ -781,7 +789,7 @@ static int cpus_field(cJSON *f, void *ctx, const char *what,
 	return 0;
 }
 
-/* MemoryConfig: size, shared; the rest only at its default. */
+/* MemoryConfig: size, shared, hotplug_size; the rest only at its default. */
 static int memory_field(cJSON *f, void *ctx, const char *what,
 			struct api_response *r)
 {
@@ -812,8 +820,21 @@ static int memory_field(cJSON *f, void *ctx, const char *what,
 				 "pages)",
 				 r);
 	} else if (!strcmp(f->string, "hotplug_size")) {
-		return want_type(f, cJSON_IsNumber(f) && f->valuedouble == 0,
-				 what, "0 (no memory hotplug)", r);
+		if (want_uint(f, 0, (double)(1ull << 52), what, r,
+			      &b->cfg.hotplug_size))
+			return -1;
+		if (config_check_hotplug(b->cfg.hotplug_size, err,
+					 sizeof(err))) {
+			respond_error(r, 400, "%s: hotplug_size %llu is %s",
+				      what,
+				      (unsigned long long)b->cfg.hotplug_size,
+				      err);
+			return -1;
+		}
+	} else if (!strcmp(f->string, "hotplug_method")) {
+		return want_type(
+			f, cJSON_IsString(f) && !strcmp(f->valuestring, "Acpi"),
+			what, "\"Acpi\" (no virtio-mem)", r);
 	} else {
 		return 1;
 	}
@@ -937,10 +958,11 @@ static int vm_field(cJSON *f, void *ctx, const char *what,
 				   "boot_vcpus, max_vcpus, kvm_hyperv", false,
 				   cpus_field, b, r);
 	if (!strcmp(k, "memory"))
-		return walk_member(f, "MemoryConfig",
-				   "size, shared, mergeable, hugepages, "
-				   "prefault, thp, hotplug_size",
-				   false, memory_field, b, r);
+		return walk_member(
+			f, "MemoryConfig",
+			"size, shared, mergeable, hugepages, "
+			"prefault, thp, hotplug_size, hotplug_method",
+			false, memory_field, b, r);
 	if (!strcmp(k, "disks"))
 		return walk_array(f, what, "DiskConfig",
 				  "path, readonly, direct, num_queues, "

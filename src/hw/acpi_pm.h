@@ -54,6 +54,8 @@
 #define ACPI_GPE_PCIHP 1
 /* The GPE of hw/cpuhp (\_GPE._E02). */
 #define ACPI_GPE_CPUHP 2
+/* The GPE of hw/memhp (\_GPE._E03). */
+#define ACPI_GPE_MEMHP 3
 
 #define ACPI_SCI_IRQ 9
 

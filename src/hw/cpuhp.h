@@ -3,45 +3,28 @@
 #define DEVISOR_HW_CPUHP_H
 
 /*
- * ACPI CPU hotplug: a register block the guest's ACPI code reads when the
- * board raises its event (on the PC, GPE ACPI_GPE_CPUHP of hw/acpi_pm),
- * and the AML that goes with it, built from the constants below so the
- * two cannot disagree. Our own layout, in the manner of hw/pcihp.h: one
- * bit per CPU, CPU n in bit n % 32 of word n / 32.
- *
- *   +0x00  UP[8]       read: CPUs plugged since the last read; the read
- *                      clears the bits it returned
- *   +0x20  DOWN[8]     read: CPUs the host asks the guest to let go of; a
- *                      bit stays until the guest ejects the CPU
- *   +0x40  PRESENT[8]  read: CPUs the guest has (_STA)
- *   +0x60  EJECT[8]    write: the guest has let go of these CPUs (_EJ0);
- *                      only bits set in DOWN count
- *
- * 32-bit registers, any access width. In the DSDT, \_SB.CPUS (a processor
- * container, ACPI0010) gets an OperationRegion on the block, one Device
- * (Cnnn, ACPI0007) per possible CPU with _UID, _STA, _MAT (the board's
- * MADT entry for it, enabled) and, but for CPU 0, _EJ0, and Method CSCN
- * that notifies each CPU in UP (Device Check: Linux adds the CPU, and
- * user space onlines it) and in DOWN (Eject Request: Linux offlines the
- * CPU, then calls _EJ0). The block owns whether each vCPU may run
- * (vm_set_plugged()): a plug gives the vCPU before the guest hears of it,
- * and the vCPU is taken away only at the eject, when the guest has let go.
+ * ACPI CPU hotplug: a register block (hw/hp_block.h, one bit per CPU) the
+ * guest's ACPI code reads when the board raises its event (on the PC, GPE
+ * ACPI_GPE_CPUHP of hw/acpi_pm), and the AML that goes with it. In the
+ * DSDT, \_SB.CPUS (a processor container, ACPI0010) gets an
+ * OperationRegion on the block, one Device (Cnnn, ACPI0007) per possible
+ * CPU with _UID, _STA, _MAT (the board's MADT entry for it, enabled) and,
+ * but for CPU 0, _EJ0, and Method CSCN that notifies each CPU plugged
+ * (Device Check: Linux adds the CPU, and user space onlines it) and each
+ * asked back (Eject Request: Linux offlines the CPU, then calls _EJ0). The
+ * block owns whether each vCPU may run (vm_set_plugged()): a plug gives
+ * the vCPU before the guest hears of it, and the vCPU is taken away only
+ * at the eject, when the guest has let go.
  */
-#include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include "bus/device.h"
+#include "hw/hp_block.h"
 
 #define CPUHP_IO_BASE 0x620
-#define CPUHP_WORDS 8
-#define CPUHP_MAX_CPUS (32 * CPUHP_WORDS)
-#define CPUHP_REG_UP 0x00
-#define CPUHP_REG_DOWN 0x20
-#define CPUHP_REG_PRESENT 0x40
-#define CPUHP_REG_EJECT 0x60
-#define CPUHP_IO_LEN 0x80
+#define CPUHP_MAX_CPUS HP_MAX_ITEMS
 
 /* The DSDT's names for what the board's event handler calls. */
 #define CPUHP_AML_SCOPE "\\_SB.CPUS"
@@ -70,8 +53,7 @@ struct cpuhp {
 	const struct cpuhp_ops *ops;
 	void *opaque;
 	unsigned int nr_cpus; /* possible CPUs, 1 to CPUHP_MAX_CPUS */
-	pthread_mutex_t lock;
-	uint32_t up[CPUHP_WORDS], down[CPUHP_WORDS], present[CPUHP_WORDS];
+	struct hp_block regs;
 };
 
 /*

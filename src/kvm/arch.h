@@ -40,6 +40,11 @@ int arch_vm_setup(struct vm *vm);
  * Returns the number of regions (at most @max) or -EINVAL.
  */
 int arch_ram_map(uint64_t ram_size, struct mem_region *map, unsigned int max);
+/*
+ * Where @size bytes of memory to hotplug go, RAM ending at @ram_end: a
+ * guest-physical address, or 0 where the architecture has no such area.
+ */
+uint64_t arch_hotplug_gpa(uint64_t ram_end, uint64_t size);
 
 /*
  * The GSI routes KVM starts with, which KVM_SET_GSI_ROUTING would

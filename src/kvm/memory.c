@@ -71,9 +71,9 @@ static void *map_shared(uint64_t size, int *fdp)
 }
 
 static int init_map(struct guest_mem *m, const struct mem_region *map,
-		    unsigned int nr, bool shared)
+		    unsigned int nr, bool shared, uint64_t hotplug_max)
 {
-	uint64_t ram_size = 0, off = 0;
+	uint64_t ram_size = 0, off = 0, len;
 	void *p;
 
 	memset(m, 0, sizeof(*m));
@@ -87,25 +87,29 @@ static int init_map(struct guest_mem *m, const struct mem_region *map,
 			return -EINVAL;
 		ram_size += map[i].size;
 	}
+	len = ram_size + hotplug_max;
+	if (len < ram_size)
+		return -EINVAL;
 
 	/*
-	 * One reservation, guest RAM only: NORESERVE so an idle guest costs
-	 * nothing, and THP-friendly so the guest's TLB reach is large.
+	 * One reservation, guest RAM and the hotplug area: NORESERVE so an
+	 * idle guest (or memory not plugged) costs nothing, and THP-friendly
+	 * so the guest's TLB reach is large.
 	 */
 	if (shared)
-		p = map_shared(ram_size, &m->fd);
+		p = map_shared(len, &m->fd);
 	else
-		p = map_ram(ram_size,
-			    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1);
+		p = map_ram(len, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
+			    -1);
 	if (p == MAP_FAILED)
 		return -errno;
-	if (ram_size >= SZ_2M)
-		madvise(p, ram_size, MADV_HUGEPAGE);
+	if (len >= SZ_2M)
+		madvise(p, len, MADV_HUGEPAGE);
 	/* Guest RAM never belongs in a core dump of devisor. */
-	madvise(p, ram_size, MADV_DONTDUMP);
+	madvise(p, len, MADV_DONTDUMP);
 
 	m->base = p;
-	m->map_size = ram_size;
+	m->map_size = len;
 	m->ram_size = ram_size;
 	for (unsigned int i = 0; i < nr; i++) {
 		m->regions[i] = (struct mem_region){ .gpa = map[i].gpa,
@@ -121,20 +125,71 @@ static int init_map(struct guest_mem *m, const struct mem_region *map,
 int guest_mem_init_map(struct guest_mem *m, const struct mem_region *map,
 		       unsigned int nr)
 {
-	return init_map(m, map, nr, false);
+	return init_map(m, map, nr, false, 0);
 }
 
-int guest_mem_init(struct guest_mem *m, uint64_t ram_size, bool shared)
+int guest_mem_init_hotplug(struct guest_mem *m, uint64_t ram_size,
+			   uint64_t hotplug_max, bool shared)
 {
 	struct mem_region map[GUEST_MEM_MAX_REGIONS];
 	int nr = arch_ram_map(ram_size, map, GUEST_MEM_MAX_REGIONS);
+	uint64_t gpa = 0;
+	int ret;
 
+	if (nr >= 0 && hotplug_max) {
+		gpa = arch_hotplug_gpa(map[nr - 1].gpa + map[nr - 1].size,
+				       hotplug_max);
+		if (!gpa)
+			nr = -EOPNOTSUPP;
+	}
 	if (nr < 0) {
 		memset(m, 0, sizeof(*m));
 		m->fd = -1;
 		return nr;
 	}
-	return init_map(m, map, nr, shared);
+	ret = init_map(m, map, nr, shared, hotplug_max);
+	if (!ret && hotplug_max) {
+		m->hotplug =
+			(struct mem_region){ .gpa = gpa,
+					     .hva = m->base + m->ram_size };
+		m->hotplug_max = hotplug_max;
+	}
+	return ret;
+}
+
+int guest_mem_init(struct guest_mem *m, uint64_t ram_size, bool shared)
+{
+	return guest_mem_init_hotplug(m, ram_size, 0, shared);
+}
+
+uint64_t guest_mem_plugged(const struct guest_mem *m)
+{
+	return __atomic_load_n(&m->hotplug.size, __ATOMIC_ACQUIRE);
+}
+
+int guest_mem_grow(const struct guest_mem *m, uint64_t bytes, uint64_t *gpa,
+		   uint8_t **hva)
+{
+	uint64_t cur = guest_mem_plugged(m);
+
+	if (!bytes || bytes > m->hotplug_max - cur)
+		return -ENOSPC;
+	*gpa = m->hotplug.gpa + cur;
+	*hva = m->hotplug.hva + cur;
+	return 0;
+}
+
+void guest_mem_publish(struct guest_mem *m, uint64_t bytes)
+{
+	__atomic_store_n(&m->hotplug.size, guest_mem_plugged(m) + bytes,
+			 __ATOMIC_RELEASE);
+}
+
+uint64_t guest_mem_reserved_end(const struct guest_mem *m)
+{
+	if (m->hotplug_max)
+		return m->hotplug.gpa + m->hotplug_max;
+	return guest_mem_end(m);
 }
 
 void guest_mem_destroy(struct guest_mem *m)
@@ -158,6 +213,14 @@ void *gpa_to_hva(const struct guest_mem *m, uint64_t gpa, uint64_t len)
 		if (gpa < r->gpa || off >= r->size || len > r->size - off)
 			continue;
 		return r->hva + off;
+	}
+	/* Plugged memory: only what the guest was given so far. */
+	if (m->hotplug_max) {
+		uint64_t size = guest_mem_plugged(m),
+			 off = gpa - m->hotplug.gpa;
+
+		if (gpa >= m->hotplug.gpa && off < size && len <= size - off)
+			return m->hotplug.hva + off;
 	}
 	return NULL;
 }

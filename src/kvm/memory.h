@@ -32,6 +32,14 @@ struct guest_mem {
 	 * base, region i at offset hva - base; -1 for private anonymous RAM.
 	 */
 	int fd;
+	/*
+	 * Memory hotplug (vm.resize): an area the architecture places after
+	 * RAM (arch_hotplug_gpa()), reserved in the mapping after RAM, of
+	 * which the first @hotplug.size bytes are the guest's (grown by
+	 * guest_mem_grow(), read atomically; .slot unused). 0 of 0: none.
+	 */
+	struct mem_region hotplug;
+	uint64_t hotplug_max;
 };
 
 /*
@@ -40,6 +48,22 @@ struct guest_mem {
  * other processes can map (m->fd).
  */
 int guest_mem_init(struct guest_mem *m, uint64_t ram_size, bool shared);
+/*
+ * As guest_mem_init(), with room for @hotplug_max bytes more to plug at
+ * run time: -EOPNOTSUPP where the architecture has no place for them.
+ */
+int guest_mem_init_hotplug(struct guest_mem *m, uint64_t ram_size,
+			   uint64_t hotplug_max, bool shared);
+/*
+ * Gives the guest @bytes more of the hotplug area: *@gpa and *@hva say
+ * where they start. The caller maps them into KVM first, then publishes
+ * them for DMA with guest_mem_publish(). -ENOSPC past hotplug_max.
+ */
+int guest_mem_grow(const struct guest_mem *m, uint64_t bytes, uint64_t *gpa,
+		   uint8_t **hva);
+void guest_mem_publish(struct guest_mem *m, uint64_t bytes);
+/* RAM plugged at run time so far, in bytes. */
+uint64_t guest_mem_plugged(const struct guest_mem *m);
 /*
  * RAM in the @nr regions of @map (gpa and size; ascending, apart), one
  * host mapping behind them all. Returns 0 or -errno.
@@ -56,7 +80,9 @@ int guest_read(const struct guest_mem *m, uint64_t gpa, void *dst, size_t len);
 int guest_write(const struct guest_mem *m, uint64_t gpa, const void *src,
 		size_t len);
 
-/* Highest guest-physical address + 1 that is RAM. */
+/* Highest guest-physical address + 1 that is RAM at boot. */
 uint64_t guest_mem_end(const struct guest_mem *m);
+/* Past RAM and the whole hotplug area: where MMIO may start. */
+uint64_t guest_mem_reserved_end(const struct guest_mem *m);
 
 #endif

@@ -142,6 +142,30 @@ int vm_map_device_rom(struct vm *vm, uint64_t gpa, uint64_t size, void *hva)
 	return map_dev(vm, gpa, size, hva, KVM_MEM_READONLY);
 }
 
+int vm_plug_ram(struct vm *vm, uint64_t bytes)
+{
+	uint64_t gpa;
+	uint8_t *hva;
+	int ret;
+
+	if (bytes & 4095)
+		return -EINVAL;
+	pthread_mutex_lock(&vm->dev_slot_lock);
+	ret = guest_mem_grow(&vm->mem, bytes, &gpa, &hva);
+	if (!ret && vm->nr_ram_slots == VM_MAX_RAM_SLOTS)
+		ret = -ENOSPC;
+	if (!ret && vm->vm_fd >= 0)
+		ret = set_slot(vm, VM_RAM_SLOT_BASE + vm->nr_ram_slots, gpa,
+			       bytes, hva, 0);
+	if (!ret) {
+		vm->nr_ram_slots++;
+		/* Mapped for the vCPUs first, then for DMA. */
+		guest_mem_publish(&vm->mem, bytes);
+	}
+	pthread_mutex_unlock(&vm->dev_slot_lock);
+	return ret;
+}
+
 void vm_unmap_device_memory(struct vm *vm, int slot)
 {
 	unsigned int i = slot - VM_DEV_SLOT_BASE;
@@ -417,7 +441,7 @@ static int check_caps(struct vm *vm, const struct arch_kvm_cap *caps,
 }
 
 int vm_create(struct vm *vm, unsigned int nr_cpus, uint64_t ram_size,
-	      unsigned int flags)
+	      uint64_t hotplug_size, unsigned int flags)
 {
 	int ret, api;
 
@@ -450,7 +474,12 @@ int vm_create(struct vm *vm, unsigned int nr_cpus, uint64_t ram_size,
 		return -ENODEV;
 	}
 
-	ret = guest_mem_init(&vm->mem, ram_size, flags & VM_SHARED_RAM);
+	ret = guest_mem_init_hotplug(&vm->mem, ram_size, hotplug_size,
+				     flags & VM_SHARED_RAM);
+	if (ret == -EOPNOTSUPP) {
+		pr_err("memory hotplug (hotplug_size) is not on this board");
+		return ret;
+	}
 	if (ret) {
 		pr_err("cannot allocate %llu MiB of guest RAM: %s",
 		       (unsigned long long)(ram_size >> 20), strerror(-ret));

@@ -82,6 +82,8 @@ struct vm {
 	 */
 	pthread_mutex_t dev_slot_lock;
 	uint64_t dev_slots;
+	/* KVM slots of RAM plugged at run time (vm_plug_ram()); dev_slot_lock. */
+	unsigned int nr_ram_slots;
 
 	/*
 	 * KVM's coalesced I/O ring (vm_coalesce_pio()): writes KVM queued
@@ -114,6 +116,9 @@ struct vm {
 /* Device memory slots start above every RAM region's. */
 #define VM_DEV_SLOT_BASE GUEST_MEM_MAX_REGIONS
 #define VM_MAX_DEV_SLOTS 64
+/* Then one per vm_plug_ram(). */
+#define VM_RAM_SLOT_BASE (VM_DEV_SLOT_BASE + VM_MAX_DEV_SLOTS)
+#define VM_MAX_RAM_SLOTS 64
 
 /*
  * Maps @size bytes of host memory at @hva (an mmap of a device's BAR) at
@@ -132,6 +137,14 @@ int vm_map_device_memory(struct vm *vm, uint64_t gpa, uint64_t size, void *hva);
  */
 int vm_map_device_rom(struct vm *vm, uint64_t gpa, uint64_t size, void *hva);
 void vm_unmap_device_memory(struct vm *vm, int slot);
+
+/*
+ * Gives the guest @bytes more RAM from the hotplug area (guest_mem_grow()):
+ * a KVM slot of its own, then devices may DMA to it. Telling the guest is
+ * the board's (hw/memhp). 0, -ENOSPC (the area or the slots are used
+ * up), -EINVAL (not whole pages), or KVM's -errno.
+ */
+int vm_plug_ram(struct vm *vm, uint64_t bytes);
 
 /*
  * Lets KVM queue the guest's writes to ports [@port, @port + @size) in the
@@ -160,7 +173,7 @@ void vm_init_common(struct vm *vm);
 #define VM_SHARED_RAM \
 	2u /* vm_create() flag: guest RAM in a memfd (vhost-user) */
 int vm_create(struct vm *vm, unsigned int nr_cpus, uint64_t ram_size,
-	      unsigned int flags);
+	      uint64_t hotplug_size, unsigned int flags);
 void vm_destroy(struct vm *vm);
 
 /* Starts one thread per vCPU; returns once they run. */

@@ -109,10 +109,10 @@ static void out(uint16_t port, uint64_t v, unsigned int size)
 	assert_true(bus_write(&vm.pio, port, &v, size));
 }
 
-#define UP(w) (CPUHP_IO_BASE + CPUHP_REG_UP + 4 * (w))
-#define DOWN(w) (CPUHP_IO_BASE + CPUHP_REG_DOWN + 4 * (w))
-#define PRESENT(w) (CPUHP_IO_BASE + CPUHP_REG_PRESENT + 4 * (w))
-#define EJECT(w) (CPUHP_IO_BASE + CPUHP_REG_EJECT + 4 * (w))
+#define UP(w) (CPUHP_IO_BASE + HP_REG_UP + 4 * (w))
+#define DOWN(w) (CPUHP_IO_BASE + HP_REG_DOWN + 4 * (w))
+#define PRESENT(w) (CPUHP_IO_BASE + HP_REG_PRESENT + 4 * (w))
+#define EJECT(w) (CPUHP_IO_BASE + HP_REG_EJECT + 4 * (w))
 #define GPE_STS ACPI_GPE0_PORT
 #define GPE_EN (ACPI_GPE0_PORT + ACPI_GPE0_LEN / 2)
 
@@ -121,7 +121,7 @@ static void test_layout(void **state)
 	struct bus_region r;
 
 	assert_true(bus_find(&vm.pio, CPUHP_IO_BASE, &r));
-	assert_int_equal(r.len, CPUHP_IO_LEN);
+	assert_int_equal(r.len, HP_IO_LEN);
 	/* Its own ports, after acpi_pm's and pcihp's. */
 	assert_true(CPUHP_IO_BASE >= ACPI_PM_IO_BASE + ACPI_PM_IO_LEN);
 	assert_true(CPUHP_IO_BASE >= PCIHP_IO_BASE + PCIHP_IO_LEN);
@@ -270,7 +270,7 @@ static void test_aml(void **state)
 {
 	struct aml a;
 	struct device_desc d = { .aml = &a };
-	/* OperationRegion (CPHP, SystemIO, CPUHP_IO_BASE, CPUHP_IO_LEN) */
+	/* OperationRegion (CPHP, SystemIO, CPUHP_IO_BASE, HP_IO_LEN) */
 	const uint8_t region[] = { 0x5b,
 				   0x80,
 				   'C',
@@ -282,7 +282,7 @@ static void test_aml(void **state)
 				   CPUHP_IO_BASE & 0xff,
 				   CPUHP_IO_BASE >> 8,
 				   0x0a,
-				   CPUHP_IO_LEN };
+				   HP_IO_LEN };
 	/* Name (_MAT, Buffer (8) {...}) of CPU 0x27 = 39. */
 	const uint8_t mat39[] = { 0x08, '_', 'M', 'A', 'T', 0x11, 0x0b, 0x0a, 8,
 				  0,	8,   39,  39,  1,   0,	  0,	0 };

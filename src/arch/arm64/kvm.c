@@ -44,6 +44,12 @@ int arch_ram_map(uint64_t ram_size, struct mem_region *map, unsigned int max)
 	return 1;
 }
 
+/* No memory hotplug on the arm64 board yet. */
+uint64_t arch_hotplug_gpa(uint64_t ram_end, uint64_t size)
+{
+	return 0;
+}
+
 /* KVM's own: GSI n is SPI n of the GIC (irqchip 0). */
 unsigned int arch_irq_default_routes(struct kvm_irq_routing_entry *e)
 {

@@ -10,6 +10,7 @@
 #include "bus/device.h"
 #include "hw/acpi_pm.h"
 #include "hw/cpuhp.h"
+#include "hw/memhp.h"
 #include "hw/pcihp.h"
 #include "kvm/vm.h"
 #include "util/log.h"
@@ -170,7 +171,7 @@ static void gpe_method(struct aml *a, unsigned int gpe, const char *method)
 
 /* \_S5 for acpi_pm, then every device that describes itself, in \_SB. */
 static int build_dsdt(struct aml *a, struct vm *vm, bool pci_hotplug,
-		      bool cpu_hotplug)
+		      bool cpu_hotplug, bool mem_hotplug)
 {
 	struct device_desc d = { .aml = a };
 	int ret = 0;
@@ -194,6 +195,8 @@ static int build_dsdt(struct aml *a, struct vm *vm, bool pci_hotplug,
 		gpe_method(a, ACPI_GPE_PCIHP, PCIHP_AML_NOTIFY);
 	if (cpu_hotplug)
 		gpe_method(a, ACPI_GPE_CPUHP, CPUHP_AML_NOTIFY);
+	if (mem_hotplug)
+		gpe_method(a, ACPI_GPE_MEMHP, MEMHP_AML_NOTIFY);
 	return ret ? ret : aml_finish(a);
 }
 
@@ -242,7 +245,8 @@ int x86_acpi_build(struct acpi_tables *out, const struct x86_acpi_config *cfg)
 
 	aml_init(&a);
 	ret = build_dsdt(&a, cfg->vm, cfg->pci_hotplug,
-			 cfg->nr_present && cfg->nr_present < cfg->nr_cpus);
+			 cfg->nr_present && cfg->nr_present < cfg->nr_cpus,
+			 cfg->mem_hotplug);
 	if (ret) {
 		pr_err("acpi: cannot build the DSDT: %s", strerror(-ret));
 		goto out;

@@ -28,6 +28,8 @@ struct x86_acpi_config {
 	 * calls its CSCN).
 	 */
 	unsigned int nr_present;
+	/* hw/memhp is there: GPE ACPI_GPE_MEMHP calls its MSCN. */
+	bool mem_hotplug;
 	struct vm *vm; /* its devices describe themselves; NULL: none */
 	/* hw/pcihp is there: GPE ACPI_GPE_PCIHP calls its PCNT. */
 	bool pci_hotplug;

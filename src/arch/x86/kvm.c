@@ -92,6 +92,22 @@ int arch_ram_map(uint64_t ram_size, struct mem_region *map, unsigned int max)
 	return 2;
 }
 
+/*
+ * Above 4 GiB, after RAM, 1 GiB aligned (a whole number of Linux's
+ * 128 MiB memory blocks, huge-page friendly), below the 64-bit PCI window
+ * the board puts after it, and within 2^40.
+ */
+uint64_t arch_hotplug_gpa(uint64_t ram_end, uint64_t size)
+{
+	uint64_t gpa = (ram_end + (1ull << 30) - 1) & ~((1ull << 30) - 1);
+
+	if (gpa < PCI_HOLE_END)
+		gpa = PCI_HOLE_END;
+	if (size > (1ull << 40) || gpa + size > (1ull << 40))
+		return 0;
+	return gpa;
+}
+
 uint64_t x86_low_ram_end(const struct guest_mem *mem)
 {
 	return mem->regions[0].gpa + mem->regions[0].size;

@@ -16,6 +16,7 @@
 #include "config.h"
 #include "hw/acpi_pm.h"
 #include "hw/cpuhp.h"
+#include "hw/memhp.h"
 #include "hw/pcihp.h"
 #include "hw/debug_exit.h"
 #include "hw/i8042.h"
@@ -173,6 +174,22 @@ static const struct cpuhp_ops pc_cpuhp_ops = {
 	.mat = x86_acpi_cpu_mat,
 };
 
+/* hw/memhp's event is GPE ACPI_GPE_MEMHP, whose _E03 calls its MSCN. */
+static void memhp_event(void *opaque)
+{
+	acpi_pm_gpe(opaque, ACPI_GPE_MEMHP);
+}
+
+static bool memhp_listening(void *opaque)
+{
+	return acpi_pm_gpe_enabled(opaque, ACPI_GPE_MEMHP);
+}
+
+static const struct memhp_ops pc_memhp_ops = {
+	.event = memhp_event,
+	.listening = memhp_listening,
+};
+
 static int create_legacy_devices(struct vm *vm, const struct vm_config *cfg,
 				 struct machine *m)
 {
@@ -193,6 +210,13 @@ static int create_legacy_devices(struct vm *vm, const struct vm_config *cfg,
 						    cfg->nr_cpus, &pc_cpuhp_ops,
 						    m->board.power_button);
 		if (!m->board.cpu_hotplug)
+			return -ENOMEM;
+	}
+	/* The hotplug area after RAM is for vm.resize's desired_ram. */
+	if (vm->mem.hotplug_max) {
+		m->board.mem_hotplug =
+			memhp_create(vm, &pc_memhp_ops, m->board.power_button);
+		if (!m->board.mem_hotplug)
 			return -ENOMEM;
 	}
 	rtc_set_memory_size(rtc, x86_low_ram_end(&vm->mem),
@@ -294,7 +318,7 @@ static int create_iommu(struct vm *vm, const struct vm_config *cfg,
 static int create_pci(struct vm *vm, struct machine *m)
 {
 	struct pci_host_config cfg;
-	uint64_t top = guest_mem_end(&vm->mem);
+	uint64_t top = guest_mem_reserved_end(&vm->mem);
 	int ret;
 
 	m->pci = calloc(1, sizeof(*m->pci));
@@ -589,6 +613,7 @@ int machine_install_acpi(struct vm *vm, struct machine *m, uint64_t *rsdp)
 	struct x86_acpi_config cfg = {
 		.nr_cpus = vm->nr_cpus,
 		.nr_present = present_cpus(vm, m),
+		.mem_hotplug = m->board.mem_hotplug != NULL,
 		.vm = vm,
 		.pci_hotplug = m->board.hotplug != NULL,
 		.extra_tables = extra,

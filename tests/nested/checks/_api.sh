@@ -14,8 +14,9 @@ ap_want() { # NAME L2-MARKER GLOB WHY
 }
 
 # The vm.resize steps of l2-bin/api-vm (resize_drive) from BOOT vCPUs to
-# MAX and back, and what L3 said of the CPU that came and went.
-ap_resize_checks() { # BOOT MAX
+# MAX and back, and what L3 said of the CPU that came and went; with
+# HP_MIB, the memory steps (ap_mem_checks).
+ap_resize_checks() { # BOOT MAX [HP_MIB]
 	local boot=$1 max=$2 last=$(($2 - 1)) before after
 	before=0-$((boot - 1)) after=0-$last
 	((boot == 1)) && before=0
@@ -28,7 +29,11 @@ ap_resize_checks() { # BOOT MAX
 	fi
 	ap_want info-resized api-c-info-resized "\"boot_vcpus\":$max,\"max_vcpus\":$max" "vm.info: $max of $max vCPUs"
 	ap_want resize-above api-c-resize-above "400 *above the VM*max_vcpus $max*" "400: above max_vcpus"
-	ap_want resize-ram api-c-resize-ram '400 *no memory hotplug*' "400: no memory hotplug"
+	if [[ -z ${3:-} ]]; then
+		ap_want resize-ram api-c-resize-ram '400 *no hotplug area*' "400: no hotplug area"
+	else
+		ap_mem_checks "$3"
+	fi
 	ap_want resize-down api-c-resize-down '204*' "204 once the guest ejected CPU $last"
 	ap_want cpu-removed api-c-cpu-removed yes "L3 lost CPU $last"
 	if grep -q "DEVISOR-L3 cpu-removed cpu=$last online=$before\$" <(tr -d '\r' < "$clog"); then
@@ -37,4 +42,29 @@ ap_resize_checks() { # BOOT MAX
 		fail "$name/cpu-gone" "$(grep -o 'DEVISOR-L3 cpu-removed.*' "$clog" | head -n1 || echo 'no cpu-removed'), want cpu=$last online=$before"
 	fi
 	ap_want info-shrunk api-c-info-shrunk "\"boot_vcpus\":$boot,\"max_vcpus\":$max" "vm.info: $boot of $max vCPUs"
+}
+
+# desired_ram up by HP_MIB on 512 MiB: plugged, onlined by L3 (MemTotal up
+# by most of it), reported by vm.info, refused downwards; the next boot of
+# the same VM has the memory from the start (two 128 MiB blocks more).
+ap_mem_checks() { # HP_MIB
+	local hp=$1 before after blocks b1 b2
+	ap_want resize-ram-up api-c-resize-ram-up '204*' "204 once the guest is told"
+	ap_want mem-added api-c-mem-added yes "L3 onlined the new memory"
+	before=$(sed -n 's/.*DEVISOR-L3 memtotal_kb=\([0-9]*\).*/\1/p' "$clog" | head -n1)
+	read -r blocks after < <(sed -n 's/.*DEVISOR-L3 mem-added blocks=\([0-9]*\) memtotal_kb=\([0-9]*\).*/\1 \2/p' "$clog" | head -n1)
+	if [[ -n $after && -n $before ]] && ((after - before > hp * 1024 * 9 / 10 && blocks == (512 + hp) / 128)); then
+		pass "$name/mem-online"
+	else
+		fail "$name/mem-online" "MemTotal ${before:-?} -> ${after:-?} kB over ${blocks:-?} blocks, want $hp MiB more over $(((512 + hp) / 128))"
+	fi
+	ap_want info-mem api-c-info-mem "\"hotplug_size\":$((hp << 20)),\"hotplugged_size\":$((hp << 20)) \"memory_actual_size\":$(((512 + hp) << 20))" "vm.info: $hp MiB hotplugged"
+	ap_want resize-ram-down api-c-resize-ram-down '400 *memory only grows*' "400: memory only grows"
+	b1=$(sed -n 's/.*DEVISOR-L3 holding id=[0-9a-f-]* mem-blocks=\([0-9]*\).*/\1/p' "$clog" | sed -n 1p)
+	b2=$(sed -n 's/.*DEVISOR-L3 holding id=[0-9a-f-]* mem-blocks=\([0-9]*\).*/\1/p' "$clog" | sed -n 2p)
+	if [[ $b1 == 4 && $b2 == $(((512 + hp) / 128)) ]]; then
+		pass "$name/mem-after-reboot"
+	else
+		fail "$name/mem-after-reboot" "memory blocks at the holds: ${b1:-?}, ${b2:-?}; want 4, then $(((512 + hp) / 128))"
+	fi
 }

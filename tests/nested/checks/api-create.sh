@@ -4,7 +4,8 @@
 # (vc_disk), three boots of that one VM, each ended through the API
 # (vm.shutdown, then vm.delete and a new vm.create, then vmm.shutdown),
 # and devisor's exit status 0; on the first boot vm.resize plugs a third
-# vCPU (L3 runs a task on it) and takes it back. The run's generic checks judge the vCPUs,
+# vCPU (L3 runs a task on it) and takes it back, and plugs 256 MiB of RAM
+# (L3 onlines it; the next boot of that VM has it from the start). The run's generic checks judge the vCPUs,
 # memory and SMBIOS identity the VmConfig gave.
 # shellcheck source=SCRIPTDIR/_virtio.sh
 . "$NESTED_DIR/checks/_virtio.sh"
@@ -24,7 +25,7 @@ ac_checks() {
 	ac_want boot '204*' "204 once the vCPUs run"
 	ac_want info-running '200 "state":"Running"' "200 and Running"
 	# vm.resize on the first boot (--cpus 2 --max-cpus 3).
-	ap_resize_checks 2 3
+	ap_resize_checks 2 3 256
 	ac_want shutdown '204*' "204 once the VM is down"
 	ac_want info-down '200 "state":"Created"' "200 and Created again"
 	ac_want boot2 '204*' "204: the same VM boots again"

@@ -1,0 +1,156 @@
+// SPDX-License-Identifier: GPL-2.0
+/* ACPI memory hotplug registers and their AML; see hw/memhp.h. */
+#include "hw/memhp.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "acpi/aml.h"
+#include "bus/bus.h"
+#include "kvm/vm.h"
+#include "util/common.h"
+#include "util/log.h"
+
+static struct memhp *to_hp(struct device *dev)
+{
+	return container_of(dev, struct memhp, dev);
+}
+
+uint64_t memhp_read(void *opaque, uint64_t off, unsigned int size)
+{
+	struct memhp *hp = opaque;
+
+	return hp_block_read(&hp->regs, off, size);
+}
+
+/* Nothing to eject: the guest cannot give memory back here. */
+void memhp_write(void *opaque, uint64_t off, uint64_t value, unsigned int size)
+{
+	struct memhp *hp = opaque;
+	uint32_t ej[HP_WORDS];
+
+	if (hp_block_write(&hp->regs, off, value, size, ej))
+		pr_warn_ratelimited("memhp: the guest ejected memory slots; "
+				    "devisor does not take memory back");
+}
+
+static const struct bus_ops memhp_bus_ops = {
+	.read = memhp_read,
+	.write = memhp_write,
+};
+
+int memhp_grow(struct memhp *hp, uint64_t bytes)
+{
+	unsigned int first = guest_mem_plugged(&hp->vm->mem) / MEMHP_SLOT_SIZE;
+	int ret;
+
+	if (!bytes || bytes % MEMHP_SLOT_SIZE)
+		return -EINVAL;
+	ret = vm_plug_ram(hp->vm, bytes);
+	if (ret)
+		return ret;
+	for (unsigned int i = first; i < first + bytes / MEMHP_SLOT_SIZE; i++)
+		hp_block_plug(&hp->regs, i);
+	hp->ops->event(hp->opaque);
+	return 0;
+}
+
+/* AML ------------------------------------------------------------------- */
+
+static void slot_name(char *out, unsigned int i)
+{
+	snprintf(out, 5, "M%03X", i & 0xfff);
+}
+
+int memhp_describe(struct device *dev, struct device_desc *d)
+{
+	struct memhp *hp = to_hp(dev);
+	struct aml *a = d->aml;
+	char name[5];
+
+	if (!a)
+		return 0;
+	aml_device_begin(a, "MEMS");
+	aml_name_eisaid(a, "_HID", "PNP0A06");
+	hp_block_aml_region(a, "MHPR", MEMHP_IO_BASE, 'M');
+	for (unsigned int i = 0; i < hp->nr_slots; i++) {
+		uint64_t base = hp->base + i * MEMHP_SLOT_SIZE;
+
+		slot_name(name, i);
+		aml_device_begin(a, name);
+		aml_name_eisaid(a, "_HID", "PNP0C80");
+		aml_name_integer(a, "_UID", i);
+		aml_name(a, "_CRS");
+		aml_restemp_begin(a);
+		aml_res_qword_memory(a, AML_MEM_RW | AML_MEM_CACHEABLE, base,
+				     base + MEMHP_SLOT_SIZE - 1);
+		aml_restemp_end(a);
+		hp_block_aml_sta(a, 'M', i);
+		aml_end(a); /* Mnnn */
+	}
+	hp_block_aml_scan(a, "MSCN", 'M', hp->nr_slots, slot_name);
+	aml_end(a); /* MEMS */
+	return 0;
+}
+
+static void memhp_reset(struct device *dev)
+{
+	hp_block_reset(&to_hp(dev)->regs);
+}
+
+static void memhp_destroy(struct device *dev)
+{
+	struct memhp *hp = to_hp(dev);
+
+	bus_unregister(&hp->vm->pio, MEMHP_IO_BASE, hp);
+	hp_block_destroy(&hp->regs);
+	free(hp);
+}
+
+struct memhp *memhp_create(struct vm *vm, const struct memhp_ops *ops,
+			   void *opaque)
+{
+	const struct guest_mem *m = &vm->mem;
+	uint64_t plugged = guest_mem_plugged(m);
+	struct memhp *hp;
+	int ret;
+
+	if (!m->hotplug_max || m->hotplug_max % MEMHP_SLOT_SIZE ||
+	    m->hotplug_max / MEMHP_SLOT_SIZE > MEMHP_MAX_SLOTS ||
+	    plugged % MEMHP_SLOT_SIZE) {
+		pr_err("memhp: a hotplug area of %llu MiB (%llu plugged) is "
+		       "not 1 to %u slots of 128 MiB",
+		       (unsigned long long)(m->hotplug_max >> 20),
+		       (unsigned long long)(plugged >> 20), MEMHP_MAX_SLOTS);
+		return NULL;
+	}
+	hp = calloc(1, sizeof(*hp));
+	if (!hp) {
+		pr_err("memhp: out of memory");
+		return NULL;
+	}
+	hp->vm = vm;
+	hp->ops = ops;
+	hp->opaque = opaque;
+	hp->nr_slots = m->hotplug_max / MEMHP_SLOT_SIZE;
+	hp->base = m->hotplug.gpa;
+	hp_block_init(&hp->regs, hp->nr_slots, plugged / MEMHP_SLOT_SIZE);
+	ret = bus_register(&vm->pio, MEMHP_IO_BASE, HP_IO_LEN, &memhp_bus_ops,
+			   hp, "memory-hotplug");
+	if (ret) {
+		pr_err("memhp: cannot claim ports %#x-%#x: %s", MEMHP_IO_BASE,
+		       MEMHP_IO_BASE + HP_IO_LEN - 1, strerror(-ret));
+		hp_block_destroy(&hp->regs);
+		free(hp);
+		return NULL;
+	}
+	hp->dev = (struct device){ .name = "memory-hotplug",
+				   .kind = DEV_PLATFORM,
+				   .reset = memhp_reset,
+				   .destroy = memhp_destroy,
+				   .describe = memhp_describe };
+	device_register(vm, &hp->dev);
+	return hp;
+}
