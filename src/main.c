@@ -1301,9 +1301,10 @@ static const char *memhp_blocker(const struct vm_config *c)
 	if (c->nr_vfio)
 		return "passed-through devices map guest RAM for DMA once, at "
 		       "boot";
-	if (c->ram_shared)
-		return "its RAM is shared with a vhost-user back-end, which "
-		       "maps it once";
+	for (unsigned int i = 0; i < c->nr_disks; i++)
+		if (c->disks[i].vhost_user)
+			return "a vhost-user back-end maps guest RAM once, at "
+			       "boot";
 	for (unsigned int i = 0; i < c->nr_nets; i++)
 		if (c->nets[i].type == NET_VHOST_USER ||
 		    c->nets[i].vhost != NET_VHOST_OFF)

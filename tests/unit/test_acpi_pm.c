@@ -9,6 +9,7 @@
 
 #include "bus/bus.h"
 #include "bus/device.h"
+#include "helpers/pio.h"
 #include "hw/acpi_pm.h"
 #include "kvm/vm.h"
 #include "util/log.h"
@@ -44,19 +45,6 @@ static int teardown(void **state)
 	return 0;
 }
 
-static uint64_t in(uint16_t port, unsigned int size)
-{
-	uint64_t v = 0;
-
-	assert_true(bus_read(&vm.pio, port, &v, size));
-	return v;
-}
-
-static void out(uint16_t port, uint64_t v, unsigned int size)
-{
-	assert_true(bus_write(&vm.pio, port, &v, size));
-}
-
 #define PM1_STS ACPI_PM1_EVT_PORT
 #define PM1_EN (ACPI_PM1_EVT_PORT + ACPI_PM1_EVT_LEN / 2)
 #define PM1_CNT ACPI_PM1_CNT_PORT
@@ -89,40 +77,40 @@ static void test_registered(void **state)
 
 static void test_initial_state(void **state)
 {
-	assert_int_equal(in(PM1_STS, 2), 0);
-	assert_int_equal(in(PM1_EN, 2), 0);
+	assert_int_equal(pio_in(&vm, PM1_STS, 2), 0);
+	assert_int_equal(pio_in(&vm, PM1_EN, 2), 0);
 	/* SMI_CMD is 0: ACPI mode from the start. */
-	assert_int_equal(in(PM1_CNT, 2), ACPI_PM1_CNT_SCI_EN);
-	assert_int_equal(in(PM1_STS, 4), 0);
+	assert_int_equal(pio_in(&vm, PM1_CNT, 2), ACPI_PM1_CNT_SCI_EN);
+	assert_int_equal(pio_in(&vm, PM1_STS, 4), 0);
 }
 
 static void test_status_w1c(void **state)
 {
 	acpi_pm_power_button(pm);
-	assert_int_equal(in(PM1_STS, 2), ACPI_PM1_PWRBTN);
+	assert_int_equal(pio_in(&vm, PM1_STS, 2), ACPI_PM1_PWRBTN);
 
 	/* Writing 0s, or 1s to other bits, leaves it set. */
-	out(PM1_STS, 0, 2);
-	assert_int_equal(in(PM1_STS, 2), ACPI_PM1_PWRBTN);
-	out(PM1_STS, (uint16_t)~ACPI_PM1_PWRBTN, 2);
-	assert_int_equal(in(PM1_STS, 2), ACPI_PM1_PWRBTN);
+	pio_out(&vm, PM1_STS, 0, 2);
+	assert_int_equal(pio_in(&vm, PM1_STS, 2), ACPI_PM1_PWRBTN);
+	pio_out(&vm, PM1_STS, (uint16_t)~ACPI_PM1_PWRBTN, 2);
+	assert_int_equal(pio_in(&vm, PM1_STS, 2), ACPI_PM1_PWRBTN);
 	/* Writing it as a value ("read, write back") clears it. */
-	out(PM1_STS, in(PM1_STS, 2), 2);
-	assert_int_equal(in(PM1_STS, 2), 0);
+	pio_out(&vm, PM1_STS, pio_in(&vm, PM1_STS, 2), 2);
+	assert_int_equal(pio_in(&vm, PM1_STS, 2), 0);
 
 	/* Byte access to the high half works the same way. */
 	acpi_pm_power_button(pm);
-	out(PM1_STS + 1, ACPI_PM1_PWRBTN >> 8, 1);
-	assert_int_equal(in(PM1_STS, 2), 0);
+	pio_out(&vm, PM1_STS + 1, ACPI_PM1_PWRBTN >> 8, 1);
+	assert_int_equal(pio_in(&vm, PM1_STS, 2), 0);
 }
 
 static void test_enable_and_sci(void **state)
 {
-	out(PM1_EN, 0xffff, 2);
+	pio_out(&vm, PM1_EN, 0xffff, 2);
 	/* Only bits with a status event behind them stick. */
-	assert_int_equal(in(PM1_EN, 2) & ACPI_PM1_STS_WAK, 0);
-	assert_true(in(PM1_EN, 2) & ACPI_PM1_PWRBTN);
-	out(PM1_EN, ACPI_PM1_PWRBTN, 2);
+	assert_int_equal(pio_in(&vm, PM1_EN, 2) & ACPI_PM1_STS_WAK, 0);
+	assert_true(pio_in(&vm, PM1_EN, 2) & ACPI_PM1_PWRBTN);
+	pio_out(&vm, PM1_EN, ACPI_PM1_PWRBTN, 2);
 	assert_int_equal(sci_changes, 0);
 
 	acpi_pm_power_button(pm);
@@ -130,36 +118,38 @@ static void test_enable_and_sci(void **state)
 	/* Level-triggered: stays up until the guest acks. */
 	acpi_pm_power_button(pm);
 	assert_int_equal(sci_changes, 1);
-	out(PM1_STS, ACPI_PM1_PWRBTN, 2);
+	pio_out(&vm, PM1_STS, ACPI_PM1_PWRBTN, 2);
 	assert_int_equal(sci_level, 0);
 
 	/* Pending status raises the SCI as soon as it is enabled. */
-	out(PM1_EN, 0, 2);
+	pio_out(&vm, PM1_EN, 0, 2);
 	acpi_pm_power_button(pm);
 	assert_int_equal(sci_level, 0);
-	out(PM1_EN, ACPI_PM1_PWRBTN, 2);
+	pio_out(&vm, PM1_EN, ACPI_PM1_PWRBTN, 2);
 	assert_int_equal(sci_level, 1);
-	out(PM1_EN, 0, 2);
+	pio_out(&vm, PM1_EN, 0, 2);
 	assert_int_equal(sci_level, 0);
 
 	/* Device reset drops everything. */
-	out(PM1_EN, ACPI_PM1_PWRBTN, 2);
+	pio_out(&vm, PM1_EN, ACPI_PM1_PWRBTN, 2);
 	assert_int_equal(sci_level, 1);
 	devices_reset(&vm);
 	assert_int_equal(sci_level, 0);
-	assert_int_equal(in(PM1_STS, 2), 0);
-	assert_int_equal(in(PM1_EN, 2), 0);
+	assert_int_equal(pio_in(&vm, PM1_STS, 2), 0);
+	assert_int_equal(pio_in(&vm, PM1_EN, 2), 0);
 }
 
 static void test_s5_powers_off(void **state)
 {
 	/* ACPICA writes SLP_TYP first, then SLP_TYP | SLP_EN. */
-	out(PM1_CNT, slp(ACPI_SLP_TYP_S5, false) | ACPI_PM1_CNT_SCI_EN, 2);
+	pio_out(&vm, PM1_CNT, slp(ACPI_SLP_TYP_S5, false) | ACPI_PM1_CNT_SCI_EN,
+		2);
 	assert_int_equal(vm.stop_reason, VM_RUNNING);
-	assert_int_equal(in(PM1_CNT, 2),
+	assert_int_equal(pio_in(&vm, PM1_CNT, 2),
 			 slp(ACPI_SLP_TYP_S5, false) | ACPI_PM1_CNT_SCI_EN);
 
-	out(PM1_CNT, slp(ACPI_SLP_TYP_S5, true) | ACPI_PM1_CNT_SCI_EN, 2);
+	pio_out(&vm, PM1_CNT, slp(ACPI_SLP_TYP_S5, true) | ACPI_PM1_CNT_SCI_EN,
+		2);
 	assert_int_equal(vm.stop_reason, VM_STOP_POWEROFF);
 	assert_int_equal(vm.exit_status, 0);
 	assert_string_equal(vm.stop_message, "guest powered off");
@@ -168,7 +158,7 @@ static void test_s5_powers_off(void **state)
 static void test_s5_byte_write(void **state)
 {
 	/* SLP_TYP and SLP_EN both live in the high byte. */
-	out(PM1_CNT + 1, slp(ACPI_SLP_TYP_S5, true) >> 8, 1);
+	pio_out(&vm, PM1_CNT + 1, slp(ACPI_SLP_TYP_S5, true) >> 8, 1);
 	assert_int_equal(vm.stop_reason, VM_STOP_POWEROFF);
 }
 
@@ -177,26 +167,27 @@ static void test_other_sleep_type(void **state)
 	for (unsigned int typ = 0; typ < 8; typ++) {
 		if (typ == ACPI_SLP_TYP_S5)
 			continue;
-		out(PM1_STS, ACPI_PM1_STS_WAK, 2);
-		out(PM1_CNT, slp(typ, true), 2);
+		pio_out(&vm, PM1_STS, ACPI_PM1_STS_WAK, 2);
+		pio_out(&vm, PM1_CNT, slp(typ, true), 2);
 		assert_int_equal(vm.stop_reason, VM_RUNNING);
 		/* Woken at once, so a guest spinning on WAK_STS moves on. */
-		assert_true(in(PM1_STS, 2) & ACPI_PM1_STS_WAK);
+		assert_true(pio_in(&vm, PM1_STS, 2) & ACPI_PM1_STS_WAK);
 		/* SLP_EN is write-only. */
-		assert_int_equal(in(PM1_CNT, 2) & ACPI_PM1_CNT_SLP_EN, 0);
+		assert_int_equal(pio_in(&vm, PM1_CNT, 2) & ACPI_PM1_CNT_SLP_EN,
+				 0);
 	}
 	/* A low-byte write cannot carry SLP_EN. */
-	out(PM1_CNT, ACPI_PM1_CNT_SCI_EN, 1);
+	pio_out(&vm, PM1_CNT, ACPI_PM1_CNT_SCI_EN, 1);
 	assert_int_equal(vm.stop_reason, VM_RUNNING);
 }
 
 static void test_reset_register(void **state)
 {
 	/* Selecting the reset type alone does not reset. */
-	out(ACPI_RESET_PORT, 0x02, 1);
+	pio_out(&vm, ACPI_RESET_PORT, 0x02, 1);
 	assert_int_equal(vm.stop_reason, VM_RUNNING);
-	assert_int_equal(in(ACPI_RESET_PORT, 1), 0);
-	out(ACPI_RESET_PORT, ACPI_RESET_VALUE, 1);
+	assert_int_equal(pio_in(&vm, ACPI_RESET_PORT, 1), 0);
+	pio_out(&vm, ACPI_RESET_PORT, ACPI_RESET_VALUE, 1);
 	assert_int_equal(vm.stop_reason, VM_STOP_RESET);
 	assert_string_equal(vm.stop_message,
 			    "guest requested reset (ACPI reset register)");
@@ -204,7 +195,7 @@ static void test_reset_register(void **state)
 
 static void test_reset_register_0e(void **state)
 {
-	out(ACPI_RESET_PORT, 0x0e, 1);
+	pio_out(&vm, ACPI_RESET_PORT, 0x0e, 1);
 	assert_int_equal(vm.stop_reason, VM_STOP_RESET);
 }
 
@@ -225,11 +216,11 @@ static void test_timer_rate(void **state)
 	uint32_t a, b, d;
 
 	t0 = monotonic_ns();
-	a = in(ACPI_PM_TMR_PORT, 4);
+	a = pio_in(&vm, ACPI_PM_TMR_PORT, 4);
 	t1 = monotonic_ns();
 	nanosleep(&pause, NULL);
 	t2 = monotonic_ns();
-	b = in(ACPI_PM_TMR_PORT, 4);
+	b = pio_in(&vm, ACPI_PM_TMR_PORT, 4);
 	t3 = monotonic_ns();
 	d = b - a;
 	assert_true(d + 1 >= ticks(t2 - t1));
@@ -245,41 +236,41 @@ static void test_timer_widths(void **state)
 	uint64_t q;
 
 	/* Monotonic across reads, dword after dword. */
-	v = in(ACPI_PM_TMR_PORT, 4);
+	v = pio_in(&vm, ACPI_PM_TMR_PORT, 4);
 	for (int i = 0; i < 1000; i++) {
-		uint32_t w = in(ACPI_PM_TMR_PORT, 4);
+		uint32_t w = pio_in(&vm, ACPI_PM_TMR_PORT, 4);
 
 		assert_true((uint32_t)(w - v) < 0x80000000u);
 		v = w;
 	}
 	/* Word and byte reads of the upper half see the same counter. */
-	first = in(ACPI_PM_TMR_PORT, 4);
-	hi = in(ACPI_PM_TMR_PORT + 2, 2);
-	b = in(ACPI_PM_TMR_PORT + 3, 1);
-	v = in(ACPI_PM_TMR_PORT, 4);
+	first = pio_in(&vm, ACPI_PM_TMR_PORT, 4);
+	hi = pio_in(&vm, ACPI_PM_TMR_PORT + 2, 2);
+	b = pio_in(&vm, ACPI_PM_TMR_PORT + 3, 1);
+	v = pio_in(&vm, ACPI_PM_TMR_PORT, 4);
 	assert_in_range(hi, first >> 16, v >> 16);
 	assert_in_range(b, first >> 24, v >> 24);
 	/* A qword from PM1_CNT takes the rest of the block, timer included. */
-	first = in(ACPI_PM_TMR_PORT, 4);
-	q = in(PM1_CNT, 8);
-	v = in(ACPI_PM_TMR_PORT, 4);
+	first = pio_in(&vm, ACPI_PM_TMR_PORT, 4);
+	q = pio_in(&vm, PM1_CNT, 8);
+	v = pio_in(&vm, ACPI_PM_TMR_PORT, 4);
 	assert_int_equal(q & 0xffffffff, ACPI_PM1_CNT_SCI_EN);
 	assert_in_range(q >> 32, first, v);
 }
 
 static void test_timer_read_only(void **state)
 {
-	uint32_t before = in(ACPI_PM_TMR_PORT, 4), after;
+	uint32_t before = pio_in(&vm, ACPI_PM_TMR_PORT, 4), after;
 
-	out(ACPI_PM_TMR_PORT, 0, 4);
-	out(ACPI_PM_TMR_PORT, 0xffffffff, 4);
-	out(ACPI_PM_TMR_PORT + 1, 0, 1);
-	after = in(ACPI_PM_TMR_PORT, 4);
+	pio_out(&vm, ACPI_PM_TMR_PORT, 0, 4);
+	pio_out(&vm, ACPI_PM_TMR_PORT, 0xffffffff, 4);
+	pio_out(&vm, ACPI_PM_TMR_PORT + 1, 0, 1);
+	after = pio_in(&vm, ACPI_PM_TMR_PORT, 4);
 	assert_true(after - before < ticks(5ull * 1000000000));
 	assert_true(after >= before);
 	/* Nothing else changed either. */
-	assert_int_equal(in(PM1_STS, 2), 0);
-	assert_int_equal(in(PM1_CNT, 2), ACPI_PM1_CNT_SCI_EN);
+	assert_int_equal(pio_in(&vm, PM1_STS, 2), 0);
+	assert_int_equal(pio_in(&vm, PM1_CNT, 2), ACPI_PM1_CNT_SCI_EN);
 	assert_int_equal(vm.stop_reason, VM_RUNNING);
 }
 
@@ -289,10 +280,10 @@ static void test_timer_reset(void **state)
 	uint32_t before, after;
 
 	nanosleep(&pause, NULL);
-	before = in(ACPI_PM_TMR_PORT, 4);
+	before = pio_in(&vm, ACPI_PM_TMR_PORT, 4);
 	assert_true(before >= ticks(20000000));
 	devices_reset(&vm);
-	after = in(ACPI_PM_TMR_PORT, 4);
+	after = pio_in(&vm, ACPI_PM_TMR_PORT, 4);
 	assert_true(after < before);
 }
 

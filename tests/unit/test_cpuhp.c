@@ -16,6 +16,7 @@
 #include "acpi/aml.h"
 #include "bus/bus.h"
 #include "bus/device.h"
+#include "helpers/pio.h"
 #include "hw/acpi_pm.h"
 #include "hw/cpuhp.h"
 #include "hw/pcihp.h"
@@ -96,19 +97,6 @@ static int teardown(void **state)
 	return 0;
 }
 
-static uint64_t in(uint16_t port, unsigned int size)
-{
-	uint64_t v = 0;
-
-	assert_true(bus_read(&vm.pio, port, &v, size));
-	return v;
-}
-
-static void out(uint16_t port, uint64_t v, unsigned int size)
-{
-	assert_true(bus_write(&vm.pio, port, &v, size));
-}
-
 #define UP(w) (CPUHP_IO_BASE + HP_REG_UP + 4 * (w))
 #define DOWN(w) (CPUHP_IO_BASE + HP_REG_DOWN + 4 * (w))
 #define PRESENT(w) (CPUHP_IO_BASE + HP_REG_PRESENT + 4 * (w))
@@ -133,16 +121,16 @@ static void test_layout(void **state)
 	assert_null(cpuhp_create(&vm, 4, 5, &ops, pm));
 	assert_null(cpuhp_create(&vm, CPUHP_MAX_CPUS + 1, 1, &ops, pm));
 	/* Past the block's words: zero, and writes go nowhere. */
-	assert_int_equal(in(PRESENT(2), 4), 0);
-	assert_int_equal(in(EJECT(0), 4), 0);
+	assert_int_equal(pio_in(&vm, PRESENT(2), 4), 0);
+	assert_int_equal(pio_in(&vm, EJECT(0), 4), 0);
 }
 
 static void test_boot_present(void **state)
 {
-	assert_int_equal(in(PRESENT(0), 4), (1u << BOOT) - 1);
-	assert_int_equal(in(PRESENT(1), 4), 0);
-	assert_int_equal(in(UP(0), 4), 0);
-	assert_int_equal(in(DOWN(0), 4), 0);
+	assert_int_equal(pio_in(&vm, PRESENT(0), 4), (1u << BOOT) - 1);
+	assert_int_equal(pio_in(&vm, PRESENT(1), 4), 0);
+	assert_int_equal(pio_in(&vm, UP(0), 4), 0);
+	assert_int_equal(pio_in(&vm, DOWN(0), 4), 0);
 	assert_true(cpuhp_present(hp, 0));
 	assert_true(cpuhp_present(hp, BOOT - 1));
 	assert_false(cpuhp_present(hp, BOOT));
@@ -159,18 +147,18 @@ static void test_plug(void **state)
 	/* The vCPU may run before the guest is told. */
 	assert_true(vm.vcpus[2]->plugged);
 	assert_int_equal(events, 1);
-	assert_int_equal(in(PRESENT(0), 4), 0x7);
-	assert_int_equal(in(UP(0), 4), 1u << 2);
+	assert_int_equal(pio_in(&vm, PRESENT(0), 4), 0x7);
+	assert_int_equal(pio_in(&vm, UP(0), 4), 1u << 2);
 	/* Told once. */
-	assert_int_equal(in(UP(0), 4), 0);
+	assert_int_equal(pio_in(&vm, UP(0), 4), 0);
 	assert_int_equal(cpuhp_plug(hp, 2), -EEXIST);
 	/* The second word: CPU 33 is bit 1 of word 1; byte reads clear their byte. */
 	assert_int_equal(cpuhp_plug(hp, 33), 0);
 	assert_int_equal(cpuhp_plug(hp, 3), 0);
-	assert_int_equal(in(UP(1), 1), 1u << 1);
-	assert_int_equal(in(UP(1), 4), 0);
-	assert_int_equal(in(UP(0), 4), 1u << 3);
-	assert_int_equal(in(PRESENT(1), 4), 1u << 1);
+	assert_int_equal(pio_in(&vm, UP(1), 1), 1u << 1);
+	assert_int_equal(pio_in(&vm, UP(1), 4), 0);
+	assert_int_equal(pio_in(&vm, UP(0), 4), 1u << 3);
+	assert_int_equal(pio_in(&vm, PRESENT(1), 4), 1u << 1);
 	assert_true(vm.vcpus[33]->plugged);
 }
 
@@ -183,25 +171,25 @@ static void test_unplug_eject(void **state)
 	assert_int_equal(cpuhp_unplug_request(hp, 1), 0);
 	assert_int_equal(events, 1);
 	/* DOWN stays until the eject, whoever reads it; the vCPU runs on. */
-	assert_int_equal(in(DOWN(0), 4), 1u << 1);
-	assert_int_equal(in(DOWN(0), 4), 1u << 1);
+	assert_int_equal(pio_in(&vm, DOWN(0), 4), 1u << 1);
+	assert_int_equal(pio_in(&vm, DOWN(0), 4), 1u << 1);
 	assert_true(vm.vcpus[1]->plugged);
 	/* An eject nobody asked for (CPU 0) is ignored. */
-	out(EJECT(0), 1u << 0, 4);
+	pio_out(&vm, EJECT(0), 1u << 0, 4);
 	assert_true(cpuhp_present(hp, 0));
 	assert_true(vm.vcpus[0]->plugged);
-	out(EJECT(0), (1u << 0) | (1u << 1), 4);
+	pio_out(&vm, EJECT(0), (1u << 0) | (1u << 1), 4);
 	assert_false(cpuhp_present(hp, 1));
 	assert_false(vm.vcpus[1]->plugged);
-	assert_int_equal(in(DOWN(0), 4), 0);
-	assert_int_equal(in(PRESENT(0), 4), 1u << 0);
+	assert_int_equal(pio_in(&vm, DOWN(0), 4), 0);
+	assert_int_equal(pio_in(&vm, PRESENT(0), 4), 1u << 0);
 	/* A withdrawn request: a late eject does not count. */
 	assert_int_equal(cpuhp_plug(hp, 2), 0);
 	assert_int_equal(cpuhp_unplug_request(hp, 2), 0);
 	/* Taken back before the guest read UP: no arrival to tell. */
-	assert_int_equal(in(UP(0), 4), 0);
+	assert_int_equal(pio_in(&vm, UP(0), 4), 0);
 	cpuhp_unplug_cancel(hp, 2);
-	out(EJECT(0), 1u << 2, 4);
+	pio_out(&vm, EJECT(0), 1u << 2, 4);
 	assert_true(cpuhp_present(hp, 2));
 	assert_true(vm.vcpus[2]->plugged);
 	/* Without a guest that listens: gone at once. */
@@ -217,20 +205,20 @@ static void test_gpe_sci(void **state)
 {
 	/* Disabled: status only, no SCI. */
 	cpuhp_plug(hp, 4);
-	assert_int_equal(in(GPE_STS, 1), 1u << ACPI_GPE_CPUHP);
+	assert_int_equal(pio_in(&vm, GPE_STS, 1), 1u << ACPI_GPE_CPUHP);
 	assert_true(sci_level != 1);
 	assert_false(cpuhp_guest_listening(hp));
-	out(GPE_EN, 1u << ACPI_GPE_CPUHP, 1);
+	pio_out(&vm, GPE_EN, 1u << ACPI_GPE_CPUHP, 1);
 	assert_true(cpuhp_guest_listening(hp));
 	assert_int_equal(sci_level, 1);
-	out(GPE_STS, 1u << ACPI_GPE_CPUHP, 1);
+	pio_out(&vm, GPE_STS, 1u << ACPI_GPE_CPUHP, 1);
 	assert_int_equal(sci_level, 0);
 	cpuhp_unplug_request(hp, 4);
 	assert_int_equal(sci_level, 1);
 	/* A reset forgets the news, not who is present. */
 	devices_reset(&vm);
-	assert_int_equal(in(DOWN(0), 4), 0);
-	assert_int_equal(in(UP(0), 4), 0);
+	assert_int_equal(pio_in(&vm, DOWN(0), 4), 0);
+	assert_int_equal(pio_in(&vm, UP(0), 4), 0);
 	assert_true(cpuhp_present(hp, 4));
 }
 

@@ -16,6 +16,7 @@
 #include "acpi/aml.h"
 #include "bus/bus.h"
 #include "bus/device.h"
+#include "helpers/pio.h"
 #include "hw/acpi_pm.h"
 #include "hw/memhp.h"
 #include "kvm/arch.h"
@@ -121,19 +122,6 @@ static void test_no_area(void **state)
 	assert_null(memhp_create(&vm, &ops, pm));
 }
 
-static uint64_t in(uint16_t port, unsigned int size)
-{
-	uint64_t v = 0;
-
-	assert_true(bus_read(&vm.pio, port, &v, size));
-	return v;
-}
-
-static void out(uint16_t port, uint64_t v, unsigned int size)
-{
-	assert_true(bus_write(&vm.pio, port, &v, size));
-}
-
 #define UP (MEMHP_IO_BASE + HP_REG_UP)
 #define PRESENT (MEMHP_IO_BASE + HP_REG_PRESENT)
 #define EJECT (MEMHP_IO_BASE + HP_REG_EJECT)
@@ -147,8 +135,8 @@ static void test_slots(void **state)
 	hp = memhp_create(&vm, &ops, pm);
 	assert_non_null(hp);
 	assert_int_equal(hp->nr_slots, AREA / SLOT);
-	assert_int_equal(in(PRESENT, 4), 0x1);
-	assert_int_equal(in(UP, 4), 0);
+	assert_int_equal(pio_in(&vm, PRESENT, 4), 0x1);
+	assert_int_equal(pio_in(&vm, UP, 4), 0);
 	/* Ports of its own, after the CPU block's. */
 	assert_true(MEMHP_IO_BASE >= 0x620 + HP_IO_LEN);
 	assert_null(memhp_create(&vm, &ops, pm));
@@ -158,16 +146,16 @@ static void test_slots(void **state)
 	assert_int_equal(events, 0);
 	assert_int_equal(memhp_grow(hp, 2 * SLOT), 0);
 	assert_int_equal(events, 1);
-	assert_int_equal(in(PRESENT, 4), 0x7);
-	assert_int_equal(in(UP, 4), 0x6);
-	assert_int_equal(in(UP, 4), 0);
-	assert_int_equal(in(ACPI_GPE0_PORT, 1), 1u << ACPI_GPE_MEMHP);
+	assert_int_equal(pio_in(&vm, PRESENT, 4), 0x7);
+	assert_int_equal(pio_in(&vm, UP, 4), 0x6);
+	assert_int_equal(pio_in(&vm, UP, 4), 0);
+	assert_int_equal(pio_in(&vm, ACPI_GPE0_PORT, 1), 1u << ACPI_GPE_MEMHP);
 	assert_false(listening(pm));
 	assert_int_equal(memhp_grow(hp, AREA), -ENOSPC);
-	assert_int_equal(in(PRESENT, 4), 0x7);
+	assert_int_equal(pio_in(&vm, PRESENT, 4), 0x7);
 	/* The guest cannot hand memory back: an eject changes nothing. */
-	out(EJECT, 0x7, 4);
-	assert_int_equal(in(PRESENT, 4), 0x7);
+	pio_out(&vm, EJECT, 0x7, 4);
+	assert_int_equal(pio_in(&vm, PRESENT, 4), 0x7);
 	assert_int_equal(guest_mem_plugged(&vm.mem), 3 * SLOT);
 }
 

@@ -12,6 +12,7 @@
 #include "acpi/aml.h"
 #include "bus/bus.h"
 #include "bus/device.h"
+#include "helpers/pio.h"
 #include "hw/acpi_pm.h"
 #include "hw/pcihp.h"
 #include "kvm/vm.h"
@@ -60,19 +61,6 @@ static int teardown(void **state)
 	return 0;
 }
 
-static uint64_t in(uint16_t port, unsigned int size)
-{
-	uint64_t v = 0;
-
-	assert_true(bus_read(&vm.pio, port, &v, size));
-	return v;
-}
-
-static void out(uint16_t port, uint64_t v, unsigned int size)
-{
-	assert_true(bus_write(&vm.pio, port, &v, size));
-}
-
 #define UP (PCIHP_IO_BASE + PCIHP_REG_UP)
 #define DOWN (PCIHP_IO_BASE + PCIHP_REG_DOWN)
 #define EJECT (PCIHP_IO_BASE + PCIHP_REG_EJECT)
@@ -95,22 +83,22 @@ static void test_layout(void **state)
 
 static void test_plug_read_clears(void **state)
 {
-	assert_int_equal(in(UP, 4), 0);
+	assert_int_equal(pio_in(&vm, UP, 4), 0);
 	pcihp_plug(hp, 5);
 	pcihp_plug(hp, 31);
 	assert_int_equal(events, 2);
-	assert_int_equal(in(UP, 4), (1u << 5) | (1u << 31));
+	assert_int_equal(pio_in(&vm, UP, 4), (1u << 5) | (1u << 31));
 	/* Told once. */
-	assert_int_equal(in(UP, 4), 0);
+	assert_int_equal(pio_in(&vm, UP, 4), 0);
 	/* Byte reads clear only the byte read. */
 	pcihp_plug(hp, 5);
 	pcihp_plug(hp, 9);
-	assert_int_equal(in(UP + 1, 1), 1u << 1);
-	assert_int_equal(in(UP, 4), 1u << 5);
+	assert_int_equal(pio_in(&vm, UP + 1, 1), 1u << 1);
+	assert_int_equal(pio_in(&vm, UP, 4), 1u << 5);
 	/* Slot 0 (the host bridge) and beyond 31: nothing. */
 	pcihp_plug(hp, 0);
 	pcihp_plug(hp, 32);
-	assert_int_equal(in(UP, 4), 0);
+	assert_int_equal(pio_in(&vm, UP, 4), 0);
 }
 
 static void test_unplug_eject(void **state)
@@ -119,24 +107,24 @@ static void test_unplug_eject(void **state)
 	assert_int_equal(pcihp_unplug_request(hp, 32), -EINVAL);
 	assert_int_equal(pcihp_unplug_request(hp, 6), 0);
 	/* DOWN stays set until the eject, whoever reads it. */
-	assert_int_equal(in(DOWN, 4), 1u << 6);
-	assert_int_equal(in(DOWN, 4), 1u << 6);
+	assert_int_equal(pio_in(&vm, DOWN, 4), 1u << 6);
+	assert_int_equal(pio_in(&vm, DOWN, 4), 1u << 6);
 	assert_false(pcihp_take_ejected(hp, 6));
 	/* An eject of a slot nobody asked for is ignored. */
-	out(EJECT, 1u << 7, 4);
+	pio_out(&vm, EJECT, 1u << 7, 4);
 	assert_false(pcihp_take_ejected(hp, 7));
-	assert_int_equal(in(DOWN, 4), 1u << 6);
+	assert_int_equal(pio_in(&vm, DOWN, 4), 1u << 6);
 	/* EJECT reads as 0; UP is untouched by removals. */
-	assert_int_equal(in(EJECT, 4), 0);
-	assert_int_equal(in(UP, 4), 0);
-	out(EJECT, (1u << 6) | (1u << 7), 4);
-	assert_int_equal(in(DOWN, 4), 0);
+	assert_int_equal(pio_in(&vm, EJECT, 4), 0);
+	assert_int_equal(pio_in(&vm, UP, 4), 0);
+	pio_out(&vm, EJECT, (1u << 6) | (1u << 7), 4);
+	assert_int_equal(pio_in(&vm, DOWN, 4), 0);
 	assert_true(pcihp_take_ejected(hp, 6));
 	assert_false(pcihp_take_ejected(hp, 6));
 	/* A withdrawn request: a late eject does not count. */
 	assert_int_equal(pcihp_unplug_request(hp, 8), 0);
 	pcihp_unplug_cancel(hp, 8);
-	out(EJECT, 1u << 8, 4);
+	pio_out(&vm, EJECT, 1u << 8, 4);
 	assert_false(pcihp_take_ejected(hp, 8));
 }
 
@@ -144,27 +132,27 @@ static void test_gpe_sci(void **state)
 {
 	/* Disabled: status only, no SCI. */
 	pcihp_plug(hp, 3);
-	assert_int_equal(in(GPE_STS, 1), 1u << ACPI_GPE_PCIHP);
+	assert_int_equal(pio_in(&vm, GPE_STS, 1), 1u << ACPI_GPE_PCIHP);
 	assert_true(sci_level != 1);
 	/* Enabling a pending GPE raises it; level until acked. */
 	assert_false(pcihp_guest_listening(hp));
-	out(GPE_EN, 1u << ACPI_GPE_PCIHP, 1);
+	pio_out(&vm, GPE_EN, 1u << ACPI_GPE_PCIHP, 1);
 	assert_true(pcihp_guest_listening(hp));
 	assert_int_equal(sci_level, 1);
-	assert_int_equal(in(GPE_EN, 1), 1u << ACPI_GPE_PCIHP);
-	out(GPE_STS, 0, 1);
+	assert_int_equal(pio_in(&vm, GPE_EN, 1), 1u << ACPI_GPE_PCIHP);
+	pio_out(&vm, GPE_STS, 0, 1);
 	assert_int_equal(sci_level, 1);
-	out(GPE_STS, 1u << ACPI_GPE_PCIHP, 1);
+	pio_out(&vm, GPE_STS, 1u << ACPI_GPE_PCIHP, 1);
 	assert_int_equal(sci_level, 0);
-	assert_int_equal(in(GPE_STS, 1), 0);
+	assert_int_equal(pio_in(&vm, GPE_STS, 1), 0);
 	pcihp_unplug_request(hp, 3);
 	assert_int_equal(sci_level, 1);
 	/* A reset forgets the news and the enables. */
 	devices_reset(&vm);
 	assert_int_equal(sci_level, 0);
-	assert_int_equal(in(DOWN, 4), 0);
-	assert_int_equal(in(UP, 4), 0);
-	assert_int_equal(in(GPE_EN, 1), 0);
+	assert_int_equal(pio_in(&vm, DOWN, 4), 0);
+	assert_int_equal(pio_in(&vm, UP, 4), 0);
+	assert_int_equal(pio_in(&vm, GPE_EN, 1), 0);
 }
 
 /* The bytes of "Notify (Sxx, @v)" for @slot, as PCNT holds them. */
