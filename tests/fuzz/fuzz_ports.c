@@ -2,19 +2,22 @@
 /*
  * The legacy port devices a guest reaches with IN and OUT: the 16550 UART
  * (COM1), the RTC/CMOS, the i8042, the ACPI PM block (with GPE0) and the
- * PCI hotplug registers. The input is a sequence of port accesses
- * (fz_run_io()); hook ops feed the UART bytes from the host side, press
- * the power button, announce or withdraw a hotplugged slot, or reset the
- * machine.
+ * PCI, CPU and memory hotplug registers. The input is a sequence of port
+ * accesses (fz_run_io()); hook ops feed the UART bytes from the host side,
+ * press the power button, announce or withdraw a hotplugged slot or vCPU,
+ * plug RAM, or reset the machine.
  */
 #include <stdlib.h>
 
 #include "bus/device.h"
 #include "hw/acpi_pm.h"
+#include "hw/cpuhp.h"
 #include "hw/i8042.h"
+#include "hw/memhp.h"
 #include "hw/pcihp.h"
 #include "hw/rtc.h"
 #include "hw/serial.h"
+#include "kvm/vcpu.h"
 #include "kvm/vm.h"
 
 #include "fuzz.h"
@@ -26,6 +29,8 @@ struct ctx {
 	struct serial *uart;
 	struct acpi_pm *pm;
 	struct pcihp *hp;
+	struct cpuhp *cpus;
+	struct memhp *mem;
 	struct fz *in;
 };
 
@@ -39,13 +44,52 @@ static bool gpe_on(void *pm)
 	return acpi_pm_gpe_enabled(pm, ACPI_GPE_PCIHP);
 }
 
+static void gpe_cpu(void *pm)
+{
+	acpi_pm_gpe(pm, ACPI_GPE_CPUHP);
+}
+
+static bool gpe_cpu_on(void *pm)
+{
+	return acpi_pm_gpe_enabled(pm, ACPI_GPE_CPUHP);
+}
+
+static void gpe_mem(void *pm)
+{
+	acpi_pm_gpe(pm, ACPI_GPE_MEMHP);
+}
+
+static bool gpe_mem_on(void *pm)
+{
+	return acpi_pm_gpe_enabled(pm, ACPI_GPE_MEMHP);
+}
+
+#define NR_CPUS 40
+
+static size_t mat(unsigned int cpu, uint8_t *buf)
+{
+	buf[0] = (uint8_t)cpu;
+	return 1;
+}
+
+static const struct cpuhp_ops cpu_ops = {
+	.event = gpe_cpu,
+	.listening = gpe_cpu_on,
+	.mat = mat,
+};
+
+static const struct memhp_ops mem_ops = {
+	.event = gpe_mem,
+	.listening = gpe_mem_on,
+};
+
 static void hook(void *arg, uint8_t op)
 {
 	struct ctx *c = arg;
 	uint8_t buf[32];
 	size_t n;
 
-	switch (op % 5) {
+	switch (op % 7) {
 	case 0:
 		n = fz_bytes(c->in, buf, 1 + (op >> 3) % sizeof(buf));
 		(void)serial_receive(c->uart, buf, n);
@@ -62,8 +106,21 @@ static void hook(void *arg, uint8_t op)
 		else if (!pcihp_unplug_request(c->hp, (op >> 3) % 16))
 			(void)pcihp_take_ejected(c->hp, (op >> 3) % 16);
 		break;
-	default:
+	case 4:
 		devices_reset(c->vm);
+		break;
+	case 5:
+		if (op & 0x80)
+			(void)cpuhp_plug(c->cpus, (op >> 3) % (NR_CPUS + 1));
+		else if (op & 0x40)
+			(void)cpuhp_unplug_request(c->cpus, (op >> 3) % 8);
+		else if (op & 0x20)
+			cpuhp_unplug_cancel(c->cpus, (op >> 3) % 4);
+		else
+			cpuhp_force_unplug(c->cpus, (op >> 3) % 4);
+		break;
+	default:
+		(void)memhp_grow(c->mem, MEMHP_SLOT_SIZE * ((op >> 3) % 3));
 		break;
 	}
 }
@@ -77,6 +134,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		{ false, I8042_CMD_PORT, 1 },
 		{ false, ACPI_PM_IO_BASE, ACPI_PM_IO_LEN },
 		{ false, PCIHP_IO_BASE, PCIHP_IO_LEN },
+		{ false, CPUHP_IO_BASE, HP_IO_LEN },
+		{ false, MEMHP_IO_BASE, HP_IO_LEN },
 	};
 	static struct vm vm;
 	static struct ctx c;
@@ -94,6 +153,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		c.pm = acpi_pm_create(&vm);
 		c.hp = c.pm ? pcihp_create(&vm, gpe, gpe_on, c.pm) : NULL;
 		if (!c.uart || !rtc || !c.hp || !i8042_create(&vm))
+			abort();
+		/* vCPUs with no thread: plugging only flips their flag. */
+		vm.nr_cpus = NR_CPUS;
+		vm.vcpus = calloc(NR_CPUS, sizeof(*vm.vcpus));
+		for (unsigned int i = 0; vm.vcpus && i < NR_CPUS; i++)
+			vm.vcpus[i] = calloc(1, sizeof(struct vcpu));
+		c.cpus = cpuhp_create(&vm, NR_CPUS, 2, &cpu_ops, c.pm);
+		/* A 1 GiB hotplug area behind the RAM (free until touched). */
+		guest_mem_destroy(&vm.mem);
+		if (guest_mem_init_hotplug(&vm.mem, 2 << 20, 1ull << 30, false))
+			abort();
+		c.mem = memhp_create(&vm, &mem_ops, c.pm);
+		if (!c.cpus || !c.mem)
 			abort();
 		rtc_set_memory_size(rtc, 2 << 20, 0);
 	}
