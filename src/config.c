@@ -781,6 +781,38 @@ int config_parse_platform(char *spec, struct platform_config *p, char *err,
 	return 0;
 }
 
+int config_parse_pmem(char *spec, struct pmem_config *out, char *err,
+		      size_t errlen)
+{
+	char *save = NULL, *tok, *val;
+
+	*out = (struct pmem_config){ 0 };
+	for (tok = strtok_r(spec, ",", &save); tok;
+	     tok = strtok_r(NULL, ",", &save)) {
+		val = strchr(tok, '=');
+		if (!val)
+			FAIL("option '%s' needs a value (file=PATH, "
+			     "discard_writes=on|off)",
+			     tok);
+		*val++ = '\0';
+		if (!strcmp(tok, "file")) {
+			if (!*val)
+				FAIL("file needs a path");
+			out->path = val;
+		} else if (!strcmp(tok, "discard_writes")) {
+			if (config_parse_bool(val, &out->discard_writes))
+				FAIL("discard_writes takes on or off, not "
+				     "'%s'",
+				     val);
+		} else {
+			FAIL("unknown option '%s' (file, discard_writes)", tok);
+		}
+	}
+	if (!out->path)
+		FAIL("needs file=PATH");
+	return 0;
+}
+
 int config_parse_cpus(char *spec, unsigned int *boot, unsigned int *max,
 		      char *err, size_t errlen)
 {

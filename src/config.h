@@ -189,6 +189,19 @@ enum iommu_kind { IOMMU_NONE, IOMMU_VTD, IOMMU_VIRTIO };
 int config_parse_iommu(const char *s, enum iommu_kind *out, bool *intremap,
 		       char *err, size_t errlen);
 
+/*
+ * --pmem "file=PATH[,discard_writes=on|off]": a virtio-pmem device
+ * (virtio/pmem.h) over the file, on PCI. Points into the spec.
+ */
+#define CONFIG_MAX_PMEMS 4
+struct pmem_config {
+	const char *path;
+	bool discard_writes;
+	uint64_t size; /* 0: the file's; else it must be the file's */
+};
+int config_parse_pmem(char *spec, struct pmem_config *out, char *err,
+		      size_t errlen);
+
 /* Everything `devisor run` was asked for: what a board builds a VM from. */
 struct vm_config {
 	const char *kernel;
@@ -216,6 +229,8 @@ struct vm_config {
 	struct disk_config nvmes[CONFIG_MAX_NVMES]; /* --nvme controllers */
 	unsigned int nr_nvmes;
 	struct vfio_config vfio[CONFIG_MAX_VFIO]; /* --device */
+	struct pmem_config pmems[CONFIG_MAX_PMEMS]; /* --pmem */
+	unsigned int nr_pmems;
 	unsigned int nr_vfio;
 	struct net_options nets[CONFIG_MAX_NETS];
 	/* PCI devfns; CONFIG_PCI_AUTO until config_plan_pci() plans them. */

@@ -31,6 +31,7 @@
 #include "util/sandbox.h"
 #include "util/stats.h"
 #include "vfio/vfio.h"
+#include "virtio/pmem.h"
 #include "version.h"
 
 /* The board, and with it the architecture: a PC. */
@@ -123,6 +124,10 @@ static void usage(FILE *f)
 	      "                       vtd,intremap=off; or virtio: a "
 	      "virtio-iommu PCI function\n"
 	      "                       (ACPI VIOT) in front of the others\n"
+	      "      --pmem file=PATH[,discard_writes=on]\n"
+	      "                       virtio-pmem over the file (a whole number "
+	      "of 2M):\n"
+	      "                       Linux's /dev/pmemN; up to 4\n"
 	      "      --platform SPEC  SMBIOS system identity: serial=S,uuid=U "
 	      "with UUID\n"
 	      "                       as xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx "
@@ -183,6 +188,7 @@ enum {
 	OPT_SECCOMP,
 	OPT_VSOCK,
 	OPT_IO_SCHED,
+	OPT_PMEM,
 };
 
 static const struct option run_opts[] = {
@@ -195,6 +201,7 @@ static const struct option run_opts[] = {
 	{ "disk", required_argument, NULL, OPT_DISK },
 	{ "nvme", required_argument, NULL, OPT_NVME },
 	{ "device", required_argument, NULL, OPT_DEVICE },
+	{ "pmem", required_argument, NULL, OPT_PMEM },
 	{ "net", required_argument, NULL, OPT_NET },
 	{ "rng", optional_argument, NULL, OPT_RNG },
 	{ "console", required_argument, NULL, OPT_CONSOLE },
@@ -353,6 +360,16 @@ static int parse_run(int argc, char **argv, struct vm_config *cfg,
 						   "exit, not '%s'",
 						   optarg);
 			break;
+		case OPT_PMEM:
+			if (cfg->nr_pmems == CONFIG_MAX_PMEMS)
+				return usage_error("at most %d --pmem",
+						   CONFIG_MAX_PMEMS);
+			if (config_parse_pmem(optarg,
+					      &cfg->pmems[cfg->nr_pmems],
+					      err_msg, sizeof(err_msg)))
+				return usage_error("--pmem: %s", err_msg);
+			cfg->nr_pmems++;
+			break;
 		case OPT_PLATFORM:
 			if (config_parse_platform(optarg, &cfg->platform,
 						  err_msg, sizeof(err_msg)))
@@ -468,6 +485,10 @@ static int check_inputs(const struct vm_config *cfg, char *err, size_t errlen)
 			return -1;
 		}
 	}
+	for (unsigned int i = 0; i < cfg->nr_pmems; i++)
+		if (!virtio_pmem_check(cfg->pmems[i].path, cfg->pmems[i].size,
+				       err, errlen))
+			return -1;
 	return 0;
 }
 
@@ -796,6 +817,8 @@ static void cfg_free_strings(struct vm_config *c)
 		free((char *)c->initrd);
 		free((char *)c->cmdline);
 		free((char *)c->vsock.socket);
+		for (unsigned int i = 0; i < c->nr_pmems; i++)
+			free((char *)c->pmems[i].path);
 	}
 }
 
@@ -829,6 +852,8 @@ static int cfg_take(struct vm_config *dst, const struct vm_config *src)
 		ok &= own(&dst->disks[i].path);
 	for (unsigned int i = 0; i < dst->nr_vfio; i++)
 		ok &= own(&dst->vfio[i].path);
+	for (unsigned int i = 0; i < dst->nr_pmems; i++)
+		ok &= own(&dst->pmems[i].path);
 	if (ok)
 		return 0;
 	cfg_free_strings(dst);

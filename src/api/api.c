@@ -188,6 +188,16 @@ static cJSON *vm_config_json(const struct vm_config *cfg)
 							 i, buf));
 		cJSON_AddNumberToObject(o, "pci_segment", 0);
 	}
+	if (cfg->nr_pmems) {
+		a = cJSON_AddArrayToObject(c, "pmem");
+		for (unsigned int i = 0; i < cfg->nr_pmems; i++) {
+			o = cJSON_CreateObject();
+			cJSON_AddItemToArray(a, o);
+			cJSON_AddStringToObject(o, "file", cfg->pmems[i].path);
+			cJSON_AddBoolToObject(o, "discard_writes",
+					      cfg->pmems[i].discard_writes);
+		}
+	}
 	if (cfg->rng) {
 		o = cJSON_AddObjectToObject(c, "rng");
 		cJSON_AddStringToObject(o, "src", "getrandom");
@@ -743,7 +753,7 @@ struct create_body {
 
 #define VMCONFIG_KNOWN                                                       \
 	"payload, cpus, memory, disks, net, rng, serial, console, devices, " \
-	"vsock, platform, iommu, watchdog, pvpanic"
+	"pmem, vsock, platform, iommu, watchdog, pvpanic"
 
 /* PayloadConfig: kernel, cmdline, initramfs. */
 static int payload_field(cJSON *f, void *ctx, const char *what,
@@ -942,6 +952,37 @@ static void device_init(void *slot)
 	*(struct device_body *)slot = (struct device_body){ 0 };
 }
 
+/* PmemConfig: file, size, discard_writes; no id of the user's. */
+static int pmem_field(cJSON *f, void *ctx, const char *what,
+		      struct api_response *r)
+{
+	struct pmem_config *p = ctx;
+
+	if (!strcmp(f->string, "file")) {
+		if (want_type(f, cJSON_IsString(f) && f->valuestring[0], what,
+			      "a non-empty string", r))
+			return -1;
+		p->path = f->valuestring;
+	} else if (!strcmp(f->string, "size")) {
+		return want_uint(f, 0, (double)(1ull << 52), what, r, &p->size);
+	} else if (!strcmp(f->string, "discard_writes")) {
+		if (want_type(f, cJSON_IsBool(f), what, "a boolean", r))
+			return -1;
+		p->discard_writes = cJSON_IsTrue(f);
+	} else if (!strcmp(f->string, "id")) {
+		return want_type(f, cJSON_IsString(f) && !f->valuestring[0],
+				 what, "\"\" (pmem devices take no id)", r);
+	} else {
+		return 1;
+	}
+	return 0;
+}
+
+static void pmem_init(void *slot)
+{
+	*(struct pmem_config *)slot = (struct pmem_config){ 0 };
+}
+
 /* VmConfig's top level. */
 static int vm_field(cJSON *f, void *ctx, const char *what,
 		    struct api_response *r)
@@ -978,6 +1019,13 @@ static int vm_field(cJSON *f, void *ctx, const char *what,
 				  device_field, b->devices,
 				  sizeof(b->devices[0]), &b->nr_devices,
 				  CONFIG_MAX_VFIO, device_init, r);
+	if (!strcmp(k, "pmem"))
+		return walk_array(f, what, "PmemConfig",
+				  "file, size, discard_writes, id, iommu, "
+				  "pci_segment",
+				  pmem_field, b->cfg.pmems,
+				  sizeof(b->cfg.pmems[0]), &b->cfg.nr_pmems,
+				  CONFIG_MAX_PMEMS, pmem_init, r);
 	if (!strcmp(k, "rng")) {
 		b->cfg.rng = true;
 		return walk_member(f, "RngConfig", "src", true, rng_field, NULL,
@@ -1080,6 +1128,13 @@ static int create_fill(struct create_body *b, struct api_response *r)
 		b->cfg.nets[b->cfg.nr_nets] = b->nets[i].n;
 		b->cfg.net_addrs[b->cfg.nr_nets++] = CONFIG_PCI_AUTO;
 	}
+	for (unsigned int i = 0; i < b->cfg.nr_pmems; i++)
+		if (!b->cfg.pmems[i].path) {
+			respond_error(r, 400,
+				      "PmemConfig %u: field 'file' is required",
+				      i);
+			return -1;
+		}
 	for (unsigned int i = 0; i < b->nr_devices; i++) {
 		struct vfio_config *v = &b->cfg.vfio[b->cfg.nr_vfio++];
 

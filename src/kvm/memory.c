@@ -222,7 +222,35 @@ void *gpa_to_hva(const struct guest_mem *m, uint64_t gpa, uint64_t len)
 		if (gpa >= m->hotplug.gpa && off < size && len <= size - off)
 			return m->hotplug.hva + off;
 	}
+	for (unsigned int i = 0; i < m->nr_dev_ram; i++) {
+		const struct mem_region *r = &m->dev_ram[i];
+		uint64_t off = gpa - r->gpa;
+
+		if (gpa >= r->gpa && off < r->size && len <= r->size - off)
+			return r->hva + off;
+	}
 	return NULL;
+}
+
+int guest_mem_add_device_ram(struct guest_mem *m, uint64_t gpa, uint64_t size,
+			     uint8_t *hva)
+{
+	if (!size || gpa + size < gpa)
+		return -EINVAL;
+	if (m->nr_dev_ram == GUEST_MEM_MAX_DEV_RAM)
+		return -ENOSPC;
+	m->dev_ram[m->nr_dev_ram++] =
+		(struct mem_region){ .gpa = gpa, .size = size, .hva = hva };
+	return 0;
+}
+
+void guest_mem_remove_device_ram(struct guest_mem *m, uint64_t gpa)
+{
+	for (unsigned int i = 0; i < m->nr_dev_ram; i++)
+		if (m->dev_ram[i].gpa == gpa) {
+			m->dev_ram[i] = m->dev_ram[--m->nr_dev_ram];
+			return;
+		}
 }
 
 int guest_read(const struct guest_mem *m, uint64_t gpa, void *dst, size_t len)

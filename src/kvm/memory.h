@@ -13,6 +13,7 @@
  * length can reach host memory outside guest RAM.
  */
 #define GUEST_MEM_MAX_REGIONS 8
+#define GUEST_MEM_MAX_DEV_RAM 8
 
 struct mem_region {
 	uint64_t gpa;
@@ -40,6 +41,14 @@ struct guest_mem {
 	 */
 	struct mem_region hotplug;
 	uint64_t hotplug_max;
+	/*
+	 * Memory a device maps into the guest that other devices may DMA
+	 * to (virtio-pmem's file): added while the board is built, before
+	 * any vCPU or I/O thread runs (guest_mem_add_device_ram()); the
+	 * device owns the mapping.
+	 */
+	struct mem_region dev_ram[GUEST_MEM_MAX_DEV_RAM];
+	unsigned int nr_dev_ram;
 };
 
 /*
@@ -62,6 +71,11 @@ int guest_mem_init_hotplug(struct guest_mem *m, uint64_t ram_size,
 int guest_mem_grow(const struct guest_mem *m, uint64_t bytes, uint64_t *gpa,
 		   uint8_t **hva);
 void guest_mem_publish(struct guest_mem *m, uint64_t bytes);
+/* -ENOSPC when full; -EINVAL for an empty or wrapping range. */
+int guest_mem_add_device_ram(struct guest_mem *m, uint64_t gpa, uint64_t size,
+			     uint8_t *hva);
+/* The device RAM range at @gpa is gone (its device is being freed). */
+void guest_mem_remove_device_ram(struct guest_mem *m, uint64_t gpa);
 /* RAM plugged at run time so far, in bytes. */
 uint64_t guest_mem_plugged(const struct guest_mem *m);
 /*

@@ -17,6 +17,8 @@
 #include "virtio/console.h"
 #include "virtio/net.h"
 #include "virtio/pci.h"
+#include "util/log.h"
+#include "virtio/pmem.h"
 #include "virtio/rng.h"
 #include "virtio/virtio.h"
 #include "virtio/vsock.h"
@@ -140,6 +142,32 @@ int virtio_create_devices(struct vm *vm, const struct vm_config *cfg,
 
 	if ((ret = create_disks(vm, cfg, b)) || (ret = create_nets(vm, cfg, b)))
 		return ret;
+	for (unsigned int i = 0; i < cfg->nr_pmems; i++) {
+		const struct pmem_config *pc = &cfg->pmems[i];
+		char err[256];
+		uint64_t size =
+			virtio_pmem_file_size(pc->path, err, sizeof(err));
+		uint64_t gpa = size && b->place_pmem ?
+				       b->place_pmem(b->opaque, size) :
+				       0;
+
+		if (!size)
+			pr_err("%s", err);
+		else if (!gpa)
+			pr_err("--pmem %s: no room for %llu MiB in guest-physical "
+			       "space on this board",
+			       pc->path, (unsigned long long)(size >> 20));
+		if (!gpa)
+			return -EINVAL;
+		vdev = virtio_pmem_create(vm, pc->path, pc->discard_writes,
+					  gpa);
+		if (!vdev)
+			return -errno;
+		ret = b->attach(b->opaque, vdev, TRANSPORT_PCI,
+				CONFIG_PCI_AUTO);
+		if (ret)
+			return ret;
+	}
 	if (cfg->rng) {
 		vdev = virtio_rng_create(vm);
 		if (!vdev)

@@ -25,6 +25,12 @@ struct virtio_board {
 		      enum virtio_transport_kind transport, int devfn);
 	void *opaque;
 	struct evloop *io; /* the I/O thread the devices run on */
+	/*
+	 * Where a virtio-pmem range of @size bytes goes in guest-physical
+	 * space (VIRTIO_PMEM_ALIGN aligned, clear of RAM and the PCI
+	 * windows), or 0 if nowhere; NULL: the board has no place for any.
+	 */
+	uint64_t (*place_pmem)(void *opaque, uint64_t size);
 	/* With --console virtio, set to the virtio console's input. */
 	struct console_port *console;
 };

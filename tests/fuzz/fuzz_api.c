@@ -44,6 +44,8 @@ static int f_create(void *o, struct vm_config *c, char *err)
 		touch(c->vfio[i].path);
 	for (unsigned int i = 0; i < c->nr_nets; i++)
 		touch(c->nets[i].ifname);
+	for (unsigned int i = 0; i < c->nr_pmems; i++)
+		touch(c->pmems[i].path);
 	return 204;
 }
 

@@ -36,11 +36,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		struct vm_config c = { 0 };
 		unsigned int boot, max;
 
-		if (which < 232)
+		if (which < 230)
 			(void)config_parse_cpus(s, &boot, &max, err,
 						sizeof(err));
-		else
+		else if (which < 236)
 			(void)config_parse_memory(s, &c, err, sizeof(err));
+		else
+			(void)config_parse_pmem(s, &c.pmems[0], err,
+						sizeof(err));
 		free(s);
 		return 0;
 	}

@@ -34,6 +34,7 @@ static struct {
 	/* vm.create's config, its strings copied as the VMM must */
 	struct vm_config created;
 	char kernel[64], initrd[64], cmdline[128], disk0[64], vfio0[128];
+	char pmem0[64];
 	char vsock_socket[64];
 	unsigned int creates, boots, deletes, vmm_shutdowns;
 	unsigned int resizes, want_vcpus;
@@ -170,6 +171,7 @@ static int f_create(void *o, struct vm_config *c, char *err)
 	keep(fake.cmdline, sizeof(fake.cmdline), &fake.created.cmdline);
 	keep(fake.disk0, sizeof(fake.disk0), &fake.created.disks[0].path);
 	keep(fake.vfio0, sizeof(fake.vfio0), &fake.created.vfio[0].path);
+	keep(fake.pmem0, sizeof(fake.pmem0), &fake.created.pmems[0].path);
 	keep(fake.vsock_socket, sizeof(fake.vsock_socket),
 	     &fake.created.vsock.socket);
 	fake.creates++;
@@ -348,6 +350,8 @@ static void test_create(void **state)
 		    "\"id\":\"eth-a\"}],"
 		    "\"devices\":[{\"path\":\"/sys/bus/pci/devices/"
 		    "0000:01:00.0\",\"id\":\"gpu.0\"}],"
+		    "\"pmem\":[{\"file\":\"/p.img\",\"discard_writes\":true,"
+		    "\"size\":2097152,\"iommu\":false,\"id\":\"\"}],"
 		    "\"rng\":{\"src\":\"/dev/urandom\"},"
 		    "\"serial\":{\"mode\":\"Null\"},\"console\":{\"mode\":\"Tty\"},"
 		    "\"vsock\":{\"cid\":42,\"socket\":\"/v.sock\"},"
@@ -362,6 +366,10 @@ static void test_create(void **state)
 	assert_string_equal(c->cmdline, "console=hvc0 quiet");
 	assert_int_equal(c->nr_cpus, 3);
 	assert_int_equal(c->max_cpus, 8);
+	assert_int_equal(c->nr_pmems, 1);
+	assert_string_equal(c->pmems[0].path, "/p.img");
+	assert_true(c->pmems[0].discard_writes);
+	assert_int_equal(c->pmems[0].size, 2097152);
 	assert_int_equal(c->ram_size, 1ull << 30);
 	assert_true(c->ram_shared);
 	assert_int_equal(c->nr_disks, 1);
@@ -442,6 +450,24 @@ static void test_create_bad(void **state)
 		{ "{\"payload\":{\"kernel\":\"/k\"},"
 		  "\"memory\":{\"hugepages\":true}}",
 		  "'hugepages' must be false" },
+		{ "{\"payload\":{\"kernel\":\"/k\"},"
+		  "\"memory\":{\"hotplug_size\":100}}",
+		  "hotplug_size 100 is not a multiple of 128M" },
+		{ "{\"payload\":{\"kernel\":\"/k\"},"
+		  "\"memory\":{\"hotplug_method\":\"VirtioMem\"}}",
+		  "no virtio-mem" },
+		{ "{\"payload\":{\"kernel\":\"/k\"},\"pmem\":[{}]}",
+		  "PmemConfig 0: field 'file' is required" },
+		{ "{\"payload\":{\"kernel\":\"/k\"},"
+		  "\"pmem\":[{\"file\":\"/p\",\"id\":\"p0\"}]}",
+		  "pmem devices take no id" },
+		{ "{\"payload\":{\"kernel\":\"/k\"},"
+		  "\"pmem\":[{\"file\":\"/p\",\"discard_writes\":1}]}",
+		  "'discard_writes' must be a boolean" },
+		{ "{\"payload\":{\"kernel\":\"/k\"},\"pmem\":[{\"file\":\"/1\"},"
+		  "{\"file\":\"/2\"},{\"file\":\"/3\"},{\"file\":\"/4\"},"
+		  "{\"file\":\"/5\"}]}",
+		  "at most 4 pmem" },
 		{ "{\"payload\":{\"kernel\":\"/k\"},\"disks\":{}}",
 		  "must be an array" },
 		{ "{\"payload\":{\"kernel\":\"/k\"},\"disks\":[1]}",

@@ -19,6 +19,7 @@
 #include <linux/virtio_mmio.h>
 #include <poll.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -29,6 +30,7 @@
 #include "util/evloop.h"
 #include "virtio/console.h"
 #include "virtio/mmio.h"
+#include "virtio/pmem.h"
 #include "virtio/rng.h"
 #include "virtio/virtio.h"
 
@@ -52,6 +54,7 @@ struct fix {
 	struct virtio_dev *vdev;
 	uint16_t avail_idx[2];
 	int pipe[2]; /* console output */
+	char pmem_path[64]; /* virtio-pmem's file */
 };
 
 /* ---- guest access ---- */
@@ -220,10 +223,38 @@ static int setup_console(void **state)
 	return 0;
 }
 
+/* virtio-pmem over a 4 MiB file whose bytes count up, at PMEM_GPA. */
+#define PMEM_GPA 0x140000000ull
+#define PMEM_SIZE (4ull << 20)
+
+static int setup_pmem(void **state)
+{
+	struct fix *f = fix_new();
+	uint8_t buf[4096];
+	int fd;
+
+	strcpy(f->pmem_path, "/tmp/devisor-pmem-XXXXXX");
+	fd = mkstemp(f->pmem_path);
+	assert_true(fd >= 0);
+	for (unsigned int i = 0; i < sizeof(buf); i++)
+		buf[i] = (uint8_t)i;
+	for (uint64_t off = 0; off < PMEM_SIZE; off += sizeof(buf))
+		assert_int_equal(write(fd, buf, sizeof(buf)), sizeof(buf));
+	close(fd);
+	f->vdev = virtio_pmem_create(&f->vm, f->pmem_path, false, PMEM_GPA);
+	assert_non_null(f->vdev);
+	f->m = virtio_mmio_create(&f->vm, BASE, GSI, f->vdev, f->loop);
+	assert_non_null(f->m);
+	*state = f;
+	return 0;
+}
+
 static int teardown(void **state)
 {
 	struct fix *f = *state;
 
+	if (f->pmem_path[0])
+		unlink(f->pmem_path);
 	vd_vm_destroy(&f->vm, f->loop);
 	/* The transport never bound an irqfd (test_rng_irqfd). */
 	assert_int_equal(line_efd, -1);
@@ -769,6 +800,101 @@ static void test_console_tx_budget(void **state)
 		assert_int_equal(out[i], 'a' + i % 26);
 }
 
+static bool needs_reset(struct fix *f, uintptr_t unused)
+{
+	return status(f) & S_NEEDS_RESET;
+}
+
+/*
+ * A request of @type with @len readable bytes: the status word once used
+ * (the request at BUF_GPA), or, with !@wait, once posted.
+ */
+static uint32_t pmem_request(struct fix *f, uint32_t type, uint32_t len,
+			     bool wait)
+{
+	uint16_t n;
+
+	vd_wr32(&f->vm, BUF_GPA, type);
+	vd_wr32(&f->vm, BUF_GPA + 64, 0xdeadbeef);
+	desc(f, 0, 0, BUF_GPA, len, VIRTQ_DESC_F_NEXT, 1);
+	desc(f, 0, 1, BUF_GPA + 64, 4, VIRTQ_DESC_F_WRITE, 0);
+	avail(f, 0, 0);
+	kick(f, 0);
+	n = f->avail_idx[0];
+	if (wait)
+		assert_true(vd_wait_until(used0_reached, f, n));
+	return vd_rd32(&f->vm, BUF_GPA + 64);
+}
+
+/*
+ * The range the configuration gives is the file's, reachable for other
+ * devices' DMA; a flush answers 0, another type 1 (EIO); a request too
+ * short for its type breaks the device, not devisor.
+ */
+static void test_pmem(void **state)
+{
+	struct fix *f = *state;
+	uint8_t *p;
+
+	assert_int_equal(vd_reg(&f->vm, BASE, VIRTIO_MMIO_DEVICE_ID),
+			 VIRTIO_ID_PMEM);
+	reset(f);
+	assert_true(negotiate(f, F_VERSION_1));
+	vd_mmio_setup_queue(&f->vm, BASE, 0, 64, QSIZE, DESC_GPA, AVAIL_GPA,
+			    USED_GPA);
+	vd_set_reg(&f->vm, BASE, VIRTIO_MMIO_STATUS, S_ALL);
+	assert_int_equal(status(f), S_ALL);
+	assert_int_equal(vd_reg(&f->vm, BASE, 0x100), (uint32_t)PMEM_GPA);
+	assert_int_equal(vd_reg(&f->vm, BASE, 0x104), PMEM_GPA >> 32);
+	assert_int_equal(vd_reg(&f->vm, BASE, 0x108), PMEM_SIZE);
+	assert_int_equal(vd_reg(&f->vm, BASE, 0x10c), 0);
+	p = gpa_to_hva(&f->vm.mem, PMEM_GPA + PMEM_SIZE - 4096, 4096);
+	assert_non_null(p);
+	assert_int_equal(p[5], 5);
+	assert_null(gpa_to_hva(&f->vm.mem, PMEM_GPA + PMEM_SIZE - 4096, 4097));
+	p[0] = 0x5a; /* a guest store: MAP_SHARED, so the file has it */
+	assert_int_equal(pmem_request(f, 0, 4, true), 0);
+	assert_int_equal(pmem_request(f, 7, 4, true), 1);
+	assert_false(status(f) & S_NEEDS_RESET);
+	pmem_request(f, 0, 2, false);
+	assert_true(vd_wait_until(needs_reset, f, 0));
+	{
+		FILE *fp = fopen(f->pmem_path, "rb");
+		uint8_t b[8];
+
+		assert_non_null(fp);
+		assert_int_equal(fseek(fp, PMEM_SIZE - 4096, SEEK_SET), 0);
+		assert_int_equal(fread(b, 1, 8, fp), 8);
+		fclose(fp);
+		assert_int_equal(b[0], 0x5a);
+		assert_int_equal(b[5], 5);
+	}
+}
+
+/* Files virtio-pmem refuses, each with its reason. */
+static void test_pmem_bad_files(void **state)
+{
+	char path[] = "/tmp/devisor-pmem-XXXXXX", err[256];
+	int fd = mkstemp(path);
+
+	assert_true(fd >= 0);
+	assert_int_equal(virtio_pmem_file_size(path, err, sizeof(err)), 0);
+	assert_non_null(strstr(err, "whole number of 2 MiB"));
+	assert_int_equal(ftruncate(fd, 3 << 20), 0);
+	assert_int_equal(virtio_pmem_file_size(path, err, sizeof(err)), 0);
+	assert_int_equal(ftruncate(fd, 4 << 20), 0);
+	assert_int_equal(virtio_pmem_file_size(path, err, sizeof(err)),
+			 4 << 20);
+	assert_int_equal(virtio_pmem_check(path, 2 << 20, err, sizeof(err)), 0);
+	assert_non_null(strstr(err, "not the 2097152 asked for"));
+	assert_int_equal(virtio_pmem_check(path, 4 << 20, err, sizeof(err)),
+			 4 << 20);
+	close(fd);
+	unlink(path);
+	assert_int_equal(virtio_pmem_file_size(path, err, sizeof(err)), 0);
+	assert_non_null(strstr(err, "No such file"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -790,6 +916,9 @@ int main(void)
 		C(test_console_rx_backpressure),
 		T(test_rng_budget),
 		C(test_console_tx_budget),
+		cmocka_unit_test_setup_teardown(test_pmem, setup_pmem,
+						teardown),
+		cmocka_unit_test(test_pmem_bad_files),
 #undef T
 #undef C
 	};

@@ -135,9 +135,10 @@ static int create_devices(struct vm *vm, const struct vm_config *cfg,
 				   .console = &m->board.console };
 	int ret;
 
-	if (cfg->nr_vfio || cfg->vsock.enabled || cfg->iommu != IOMMU_NONE) {
-		pr_err("--device, --vsock and --iommu are not on the arm64 "
-		       "board yet");
+	if (cfg->nr_vfio || cfg->vsock.enabled || cfg->iommu != IOMMU_NONE ||
+	    cfg->nr_pmems) {
+		pr_err("--device, --vsock, --pmem and --iommu are not on the "
+		       "arm64 board yet");
 		return -EINVAL;
 	}
 	if (vm->nr_cpus > cfg->nr_cpus) {

@@ -397,6 +397,27 @@ struct pc_attach {
 	struct machine *m;
 };
 
+/*
+ * virtio-pmem ranges go after the 64-bit PCI window, 1 GiB aligned (a
+ * DAX file system's huge pages line up), below 2^40 (a 40-bit MAXPHYADDR,
+ * what KVM reports at least on the hosts devisor runs on).
+ */
+static uint64_t pc_place_pmem(void *opaque, uint64_t size)
+{
+	struct pc_attach *pa = opaque;
+	struct machine *m = pa->m;
+	uint64_t gpa;
+
+	if (!m->pmem_next)
+		m->pmem_next =
+			m->pci->cfg.mmio64_base + m->pci->cfg.mmio64_size;
+	gpa = (m->pmem_next + (1ull << 30) - 1) & ~((1ull << 30) - 1);
+	if (size > (1ull << 40) || gpa + size > (1ull << 40))
+		return 0;
+	m->pmem_next = gpa + size;
+	return gpa;
+}
+
 static int pc_attach(void *opaque, struct virtio_dev *vdev,
 		     enum virtio_transport_kind transport, int devfn)
 {
@@ -412,6 +433,7 @@ static int create_virtio_devices(struct vm *vm, const struct vm_config *cfg,
 	struct virtio_dev *vdev;
 	int ret;
 	struct virtio_board vb = { .attach = pc_attach,
+				   .place_pmem = pc_place_pmem,
 				   .opaque = &pa,
 				   .console = &m->board.console };
 

@@ -40,6 +40,8 @@ struct machine {
 	struct virtio_mmio *mmio[VIRTIO_MMIO_MAX];
 	unsigned int nr_mmio;
 	uint8_t rcr; /* 0xCF9 */
+	/* The next virtio-pmem range: after the 64-bit PCI window. */
+	uint64_t pmem_next;
 };
 
 /* The PC's host bridge: IDs, windows and INTx GSIs (layout.h). */

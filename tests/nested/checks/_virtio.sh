@@ -93,10 +93,11 @@ vc_hvc() {
 	fi
 }
 
+# vc_disk [PREFIX]: the disk L3 found is PREFIX* (vd: a virtio disk).
 vc_disk() {
-	local v k
+	local v k p=${1:-vd}
 	v=$(marker "$clog" disk)
-	if [[ $v == vd* ]]; then pass "$name/disk-found"; else fail "$name/disk-found" "disk=${v:-none}"; fi
+	if [[ $v == "$p"* ]]; then pass "$name/disk-found"; else fail "$name/disk-found" "disk=${v:-none}"; fi
 	if [[ -z $v || $v == missing ]]; then
 		# One reason for the checks that need the disk in L3.
 		for k in disk-size disk-seed disk-write disk-readback; do

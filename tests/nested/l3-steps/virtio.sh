@@ -16,6 +16,7 @@
 #   devisor.net        net=, net-dhcp=, net-ip=, net-gw=, net-dns=,
 #                      net-bytes=, net-md5=, net-seconds= (udhcpc, then
 #                      wget of http://10.0.2.2:8080/blob served by L2)
+#   devisor.pmem=TOKEN as devisor.blk, on /dev/pmem0 (virtio-pmem)
 #   devisor.blk-gone   blk-gone=now (L2 then kills the disk's vhost-user
 #                      back-end), disk-after-gone= (a read after that)
 #   devisor.net=A/L@P  the same with a static address A/L (net-static=)
@@ -71,6 +72,7 @@ vt_virtio_devices() {
 		0x0002) vt_type=blk ;;
 		0x0003) vt_type=console ;;
 		0x0004) vt_type=rng ;;
+		0x001b) vt_type=pmem ;;
 		*) vt_type=$(cat "$vt_d/device") ;;
 		esac
 		vt_parent=$(readlink -f "$vt_d/..")
@@ -163,9 +165,10 @@ vt_rng() {
 	fi
 }
 
+# vt_blk TOKEN [GLOB]: the disk GLOB finds (a virtio disk by default).
 vt_blk() {
 	vt_tok=$1
-	if ! vt_dev=$(vt_find '/sys/block/vd*'); then
+	if ! vt_dev=$(vt_find "${2:-/sys/block/vd*}"); then
 		m "disk=missing"
 		return
 	fi
@@ -288,6 +291,7 @@ if vt_flag devisor.virtio > /dev/null; then
 		m "console-active=$(cat /sys/class/tty/console/active 2>/dev/null || echo none)"
 	vt_flag devisor.rng > /dev/null && vt_rng
 	if vt_tok=$(vt_flag devisor.blk); then vt_blk "$vt_tok"; fi
+	if vt_tok=$(vt_flag devisor.pmem); then vt_blk "$vt_tok" '/sys/block/pmem*'; fi
 	vt_flag devisor.blk-gone > /dev/null && [ -n "${vt_dev:-}" ] && vt_blk_gone
 	if vt_arg=$(vt_flag devisor.net); then vt_net "$vt_arg"; fi
 	m "virtio-uptime=$(vt_uptime)"
