@@ -895,24 +895,14 @@ int config_parse_memory(char *spec, struct vm_config *cfg, char *err,
 		if (parse_size(val, &size))
 			FAIL("%s takes a size such as 512M or 2G, not '%s'",
 			     tok, val);
-		if (!strcmp(tok, "size") ?
-			    config_check_ram(size, why, sizeof(why)) :
-			    config_check_hotplug(size, why, sizeof(why)))
+		if (!strcmp(tok, "size") &&
+		    config_check_ram(size, why, sizeof(why)))
 			FAIL("%s %s is %s", tok, val, why);
 		if (!strcmp(tok, "size"))
 			cfg->ram_size = size;
 		else
 			cfg->hotplug_size = size;
 	}
-	return 0;
-}
-
-int config_check_hotplug(uint64_t size, char *err, size_t errlen)
-{
-	if (size % MEMHP_SLOT_SIZE)
-		FAIL("not a multiple of 128M (Linux's memory block)");
-	if (size / MEMHP_SLOT_SIZE > MEMHP_MAX_SLOTS)
-		FAIL("above 32G");
 	return 0;
 }
 
@@ -1018,6 +1008,19 @@ int config_finish(struct vm_config *cfg, char *err, size_t errlen)
 	}
 	if (cfg->max_cpus < cfg->nr_cpus)
 		cfg->max_cpus = cfg->nr_cpus;
+	/* Whole hotplug slots, as Cloud Hypervisor takes any size. */
+	if (cfg->hotplug_size &&
+	    cfg->hotplug_size != memhp_area_size(cfg->hotplug_size)) {
+		uint64_t a = memhp_area_size(cfg->hotplug_size);
+
+		pr_info("memory hotplug_size %llu MiB taken as %llu MiB (%s)",
+			(unsigned long long)(cfg->hotplug_size >> 20),
+			(unsigned long long)(a >> 20),
+			cfg->hotplug_size > MEMHP_MAX_AREA ?
+				"at most 256 GiB" :
+				"whole slots of 128 MiB or more");
+		cfg->hotplug_size = a;
+	}
 	if (check_ids(cfg, err, errlen) || config_plan_pci(cfg, err, errlen) ||
 	    config_check_iommu(cfg, err, errlen))
 		return -EINVAL;

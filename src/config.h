@@ -215,9 +215,10 @@ struct vm_config {
 	unsigned int max_cpus;
 	uint64_t ram_size;
 	/*
-	 * Room to plug more RAM at run time (vm.resize, hw/memhp), a whole
-	 * number of 128 MiB slots, and how much of it is plugged: a reboot
-	 * plugs that much again before the guest starts.
+	 * Room to plug more RAM at run time (vm.resize, hw/memhp; any size,
+	 * config_finish() makes it whole slots, at most 256 GiB), and how
+	 * much of it is plugged: a reboot plugs that much again before the
+	 * guest starts.
 	 */
 	uint64_t hotplug_size, ram_plugged;
 	/* Guest RAM in a memfd (shared=on, or any vhost-user device). */
@@ -271,8 +272,6 @@ int config_check_ram(uint64_t size, char *err, size_t errlen);
  */
 int config_parse_memory(char *spec, struct vm_config *cfg, char *err,
 			size_t errlen);
-/* hotplug_size: 128 MiB slots, 256 of them at most (32 GiB). */
-int config_check_hotplug(uint64_t size, char *err, size_t errlen);
 
 /*
  * After the last option, from the command line or vm.create alike: RAM

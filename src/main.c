@@ -1341,14 +1341,16 @@ static const char *memhp_blocker(const struct vm_config *c)
 
 /*
  * vm.resize's desired_ram: more RAM from the hotplug area through ACPI
- * memory hotplug (hw/memhp), in 128 MiB slots; never less (the guest
- * cannot hand memory back through ACPI). running.lock held; 204 or an
- * error in @err.
+ * memory hotplug (hw/memhp), rounded up to whole slots. Less than the VM
+ * has is a no-op, as with Cloud Hypervisor's ACPI method: the guest
+ * cannot be trusted to have let go of memory. running.lock held; 204 or
+ * an error in @err.
  */
 static int resize_ram(uint64_t ram, char *err)
 {
 	uint64_t have = api_cfg->ram_size + api_cfg->ram_plugged;
 	uint64_t room = api_cfg->hotplug_size - api_cfg->ram_plugged;
+	uint64_t slot = memhp_slot_size(api_cfg->hotplug_size), got;
 	const char *why = memhp_blocker(api_cfg);
 	int ret;
 
@@ -1356,25 +1358,27 @@ static int resize_ram(uint64_t ram, char *err)
 		snprintf(err, API_ERR_LEN, "cannot plug memory: %s", why);
 		return 400;
 	}
-	if (ram < have) {
-		snprintf(err, API_ERR_LEN,
-			 "desired_ram %llu is below the VM's %llu bytes: "
-			 "memory only grows (ACPI memory hotplug)",
-			 (unsigned long long)ram, (unsigned long long)have);
-		return 400;
+	if (ram <= have) {
+		if (ram < have)
+			pr_warn("vm.resize: desired_ram %llu MiB is below the "
+				"VM's %llu MiB; memory only grows, nothing done",
+				(unsigned long long)(ram >> 20),
+				(unsigned long long)(have >> 20));
+		return 204;
 	}
-	if ((ram - have) % MEMHP_SLOT_SIZE || ram - have > room) {
+	if (ram - have > room) {
 		snprintf(err, API_ERR_LEN,
 			 "desired_ram %llu: the VM has %llu bytes and room for "
-			 "%llu more, in steps of 128 MiB",
+			 "%llu more (hotplug_size)",
 			 (unsigned long long)ram, (unsigned long long)have,
 			 (unsigned long long)room);
 		return 400;
 	}
+	got = (ram - have + slot - 1) / slot * slot;
 	if (running.vm) {
 		if (vm_stopping(running.vm) || !running.board->mem_hotplug)
 			return no_vm(err);
-		ret = memhp_grow(running.board->mem_hotplug, ram - have);
+		ret = memhp_grow(running.board->mem_hotplug, ram - have, &got);
 		if (ret) {
 			snprintf(err, API_ERR_LEN, "cannot plug %llu MiB: %s",
 				 (unsigned long long)((ram - have) >> 20),
@@ -1383,11 +1387,11 @@ static int resize_ram(uint64_t ram, char *err)
 		}
 		pr_info("%llu MiB of RAM plugged through the API (%llu MiB "
 			"in all)",
-			(unsigned long long)((ram - have) >> 20),
-			(unsigned long long)(ram >> 20));
+			(unsigned long long)(got >> 20),
+			(unsigned long long)((have + got) >> 20));
 	}
 	/* Not booted: the first boot plugs it. */
-	api_cfg->ram_plugged = ram - api_cfg->ram_size;
+	api_cfg->ram_plugged += got;
 	return 204;
 }
 

@@ -748,6 +748,9 @@ struct create_body {
 	struct device_body devices[CONFIG_MAX_VFIO];
 	unsigned int nr_disks, nr_nets, nr_devices;
 	uint64_t max_vcpus;
+	/* CpuTopology: threads_per_core, cores_per_die, dies, packages. */
+	uint64_t topo[4];
+	bool has_topo;
 	const char *serial_mode, *console_mode;
 };
 
@@ -774,6 +777,22 @@ static int payload_field(cJSON *f, void *ctx, const char *what,
 	return 0;
 }
 
+/* CpuTopology, for create_fill() to hold against devisor's own. */
+static int topology_field(cJSON *f, void *ctx, const char *what,
+			  struct api_response *r)
+{
+	static const char *const names[4] = { "threads_per_core",
+					      "cores_per_die",
+					      "dies_per_package", "packages" };
+	uint64_t *topo = ctx;
+
+	for (unsigned int i = 0; i < 4; i++)
+		if (!strcmp(f->string, names[i]))
+			return want_uint(f, 1, CONFIG_MAX_CPUS, what, r,
+					 &topo[i]);
+	return 1;
+}
+
 /* CpusConfig: boot_vcpus, max_vcpus (the rest for vm.resize). */
 static int cpus_field(cJSON *f, void *ctx, const char *what,
 		      struct api_response *r)
@@ -788,6 +807,13 @@ static int cpus_field(cJSON *f, void *ctx, const char *what,
 	} else if (!strcmp(f->string, "max_vcpus")) {
 		if (want_uint(f, 1, CONFIG_MAX_CPUS, what, r, &b->max_vcpus))
 			return -1;
+	} else if (!strcmp(f->string, "topology")) {
+		b->has_topo = true;
+		b->topo[0] = b->topo[1] = b->topo[2] = b->topo[3] = 1;
+		return walk_member(f, "CpuTopology",
+				   "threads_per_core, cores_per_die, "
+				   "dies_per_package, packages",
+				   false, topology_field, b->topo, r);
 	} else if (!strcmp(f->string, "kvm_hyperv")) {
 		return want_type(f, cJSON_IsFalse(f), what,
 				 "false (devisor offers no Hyper-V "
@@ -833,14 +859,6 @@ static int memory_field(cJSON *f, void *ctx, const char *what,
 		if (want_uint(f, 0, (double)(1ull << 52), what, r,
 			      &b->cfg.hotplug_size))
 			return -1;
-		if (config_check_hotplug(b->cfg.hotplug_size, err,
-					 sizeof(err))) {
-			respond_error(r, 400, "%s: hotplug_size %llu is %s",
-				      what,
-				      (unsigned long long)b->cfg.hotplug_size,
-				      err);
-			return -1;
-		}
 	} else if (!strcmp(f->string, "hotplug_method")) {
 		return want_type(
 			f, cJSON_IsString(f) && !strcmp(f->valuestring, "Acpi"),
@@ -995,9 +1013,10 @@ static int vm_field(cJSON *f, void *ctx, const char *what,
 				   "kernel, cmdline, initramfs", false,
 				   payload_field, &b->cfg, r);
 	if (!strcmp(k, "cpus"))
-		return walk_member(f, "CpusConfig",
-				   "boot_vcpus, max_vcpus, kvm_hyperv", false,
-				   cpus_field, b, r);
+		return walk_member(
+			f, "CpusConfig",
+			"boot_vcpus, max_vcpus, topology, kvm_hyperv", false,
+			cpus_field, b, r);
 	if (!strcmp(k, "memory"))
 		return walk_member(
 			f, "MemoryConfig",
@@ -1098,6 +1117,20 @@ static int create_fill(struct create_body *b, struct api_response *r)
 		return -1;
 	}
 	b->cfg.max_cpus = b->max_vcpus;
+	/*
+	 * devisor's one topology: every vCPU a core of one die of one
+	 * package, one thread each (what Kata Containers asks for).
+	 */
+	if (b->has_topo &&
+	    (b->topo[0] != 1 || b->topo[2] != 1 || b->topo[3] != 1 ||
+	     b->topo[1] != (b->max_vcpus ? b->max_vcpus : b->cfg.nr_cpus))) {
+		respond_error(r, 400,
+			      "CpuTopology: devisor gives every vCPU a core of "
+			      "its own in one die and one package: "
+			      "threads_per_core 1, cores_per_die max_vcpus, "
+			      "dies_per_package 1, packages 1");
+		return -1;
+	}
 	/* A cid given is at least 3: 0 is none. */
 	if (b->cfg.vsock.enabled &&
 	    (!b->cfg.vsock.cid || !b->cfg.vsock.socket)) {

@@ -41,19 +41,43 @@ static const struct bus_ops memhp_bus_ops = {
 	.write = memhp_write,
 };
 
-int memhp_grow(struct memhp *hp, uint64_t bytes)
+uint64_t memhp_slot_size(uint64_t size)
 {
-	unsigned int first = guest_mem_plugged(&hp->vm->mem) / MEMHP_SLOT_SIZE;
+	uint64_t slot = MEMHP_MIN_SLOT;
+
+	while (slot < MEMHP_MAX_AREA / MEMHP_MAX_SLOTS &&
+	       (size + slot - 1) / slot > MEMHP_MAX_SLOTS)
+		slot <<= 1;
+	return slot;
+}
+
+uint64_t memhp_area_size(uint64_t size)
+{
+	uint64_t slot;
+
+	if (size > MEMHP_MAX_AREA)
+		size = MEMHP_MAX_AREA;
+	slot = memhp_slot_size(size);
+	return (size + slot - 1) / slot * slot;
+}
+
+int memhp_grow(struct memhp *hp, uint64_t bytes, uint64_t *plugged)
+{
+	uint64_t n = (bytes + hp->slot_size - 1) / hp->slot_size;
+	unsigned int first = guest_mem_plugged(&hp->vm->mem) / hp->slot_size;
 	int ret;
 
-	if (!bytes || bytes % MEMHP_SLOT_SIZE)
+	if (!bytes)
 		return -EINVAL;
-	ret = vm_plug_ram(hp->vm, bytes);
+	if (n > hp->nr_slots - first)
+		return -ENOSPC;
+	ret = vm_plug_ram(hp->vm, n * hp->slot_size);
 	if (ret)
 		return ret;
-	for (unsigned int i = first; i < first + bytes / MEMHP_SLOT_SIZE; i++)
+	for (unsigned int i = first; i < first + n; i++)
 		hp_block_plug(&hp->regs, i);
 	hp->ops->event(hp->opaque);
+	*plugged = n * hp->slot_size;
 	return 0;
 }
 
@@ -76,7 +100,7 @@ int memhp_describe(struct device *dev, struct device_desc *d)
 	aml_name_eisaid(a, "_HID", "PNP0A06");
 	hp_block_aml_region(a, "MHPR", MEMHP_IO_BASE, 'M');
 	for (unsigned int i = 0; i < hp->nr_slots; i++) {
-		uint64_t base = hp->base + i * MEMHP_SLOT_SIZE;
+		uint64_t base = hp->base + i * hp->slot_size;
 
 		slot_name(name, i);
 		aml_device_begin(a, name);
@@ -85,7 +109,7 @@ int memhp_describe(struct device *dev, struct device_desc *d)
 		aml_name(a, "_CRS");
 		aml_restemp_begin(a);
 		aml_res_qword_memory(a, AML_MEM_RW | AML_MEM_CACHEABLE, base,
-				     base + MEMHP_SLOT_SIZE - 1);
+				     base + hp->slot_size - 1);
 		aml_restemp_end(a);
 		hp_block_aml_sta(a, 'M', i);
 		aml_end(a); /* Mnnn */
@@ -114,16 +138,18 @@ struct memhp *memhp_create(struct vm *vm, const struct memhp_ops *ops,
 {
 	const struct guest_mem *m = &vm->mem;
 	uint64_t plugged = guest_mem_plugged(m);
+	uint64_t slot = memhp_slot_size(m->hotplug_max);
 	struct memhp *hp;
 	int ret;
 
-	if (!m->hotplug_max || m->hotplug_max % MEMHP_SLOT_SIZE ||
-	    m->hotplug_max / MEMHP_SLOT_SIZE > MEMHP_MAX_SLOTS ||
-	    plugged % MEMHP_SLOT_SIZE) {
+	if (!m->hotplug_max ||
+	    m->hotplug_max != memhp_area_size(m->hotplug_max) ||
+	    plugged % slot) {
 		pr_err("memhp: a hotplug area of %llu MiB (%llu plugged) is "
-		       "not 1 to %u slots of 128 MiB",
+		       "not whole slots of %llu MiB",
 		       (unsigned long long)(m->hotplug_max >> 20),
-		       (unsigned long long)(plugged >> 20), MEMHP_MAX_SLOTS);
+		       (unsigned long long)(plugged >> 20),
+		       (unsigned long long)(slot >> 20));
 		return NULL;
 	}
 	hp = calloc(1, sizeof(*hp));
@@ -134,9 +160,10 @@ struct memhp *memhp_create(struct vm *vm, const struct memhp_ops *ops,
 	hp->vm = vm;
 	hp->ops = ops;
 	hp->opaque = opaque;
-	hp->nr_slots = m->hotplug_max / MEMHP_SLOT_SIZE;
+	hp->slot_size = slot;
+	hp->nr_slots = m->hotplug_max / slot;
 	hp->base = m->hotplug.gpa;
-	hp_block_init(&hp->regs, hp->nr_slots, plugged / MEMHP_SLOT_SIZE);
+	hp_block_init(&hp->regs, hp->nr_slots, plugged / slot);
 	ret = bus_register(&vm->pio, MEMHP_IO_BASE, HP_IO_LEN, &memhp_bus_ops,
 			   hp, "memory-hotplug");
 	if (ret) {

@@ -4,7 +4,8 @@
 
 /*
  * ACPI memory hotplug: the hotplug area of guest RAM (guest_mem's
- * hotplug, after RAM) cut into MEMHP_SLOT_SIZE slots, a register block
+ * hotplug, after RAM) cut into at most 256 slots of 128 MiB or a power of
+ * two times that (memhp_slot_size()), a register block
  * (hw/hp_block.h, one bit per slot) the guest's ACPI code reads when the
  * board raises its event (on the PC, GPE ACPI_GPE_MEMHP of hw/acpi_pm),
  * and the AML: \_SB.MEMS (a generic container, PNP0A06) with an
@@ -24,8 +25,15 @@
 
 #define MEMHP_IO_BASE 0x6a0
 /* Linux's memory block below 64 GiB of RAM: the unit it adds. */
-#define MEMHP_SLOT_SIZE (128ull << 20)
+#define MEMHP_MIN_SLOT (128ull << 20)
 #define MEMHP_MAX_SLOTS HP_MAX_ITEMS
+/* The largest area: 256 slots of 1 GiB. */
+#define MEMHP_MAX_AREA (256ull << 30)
+
+/* The slot size of an area of @size: 128 MiB, doubled until <= 256 slots. */
+uint64_t memhp_slot_size(uint64_t size);
+/* @size as an area: whole slots, at most MEMHP_MAX_AREA. */
+uint64_t memhp_area_size(uint64_t size);
 
 /* The DSDT's name for what the board's event handler calls. */
 #define MEMHP_AML_NOTIFY "\\_SB.MEMS.MSCN"
@@ -43,13 +51,15 @@ struct memhp {
 	const struct memhp_ops *ops;
 	void *opaque;
 	unsigned int nr_slots;
+	uint64_t slot_size;
 	uint64_t base; /* guest-physical address of slot 0 */
 	struct hp_block regs;
 };
 
 /*
  * The block at MEMHP_IO_BASE on @vm's PIO bus for @vm's hotplug area
- * (vm->mem.hotplug: its gpa and hotplug_max, a whole number of slots), the
+ * (vm->mem.hotplug: its gpa and hotplug_max, an area as memhp_area_size()
+ * makes it), the
  * slots already plugged (guest_mem_plugged()) present. NULL with an error
  * logged on failure. Freed by devices_destroy().
  */
@@ -57,11 +67,12 @@ struct memhp *memhp_create(struct vm *vm, const struct memhp_ops *ops,
 			   void *opaque);
 
 /*
- * Gives the guest @bytes more RAM (a whole number of slots): KVM maps
- * them, devices may DMA to them, and the guest is told. 0, -EINVAL (not a
- * whole number of slots), -ENOSPC (past the area), or KVM's -errno.
+ * Gives the guest @bytes more RAM, rounded up to whole slots (*@plugged
+ * says how much): KVM maps them, devices may DMA to them, and the guest
+ * is told. 0, -EINVAL (none asked), -ENOSPC (past the area), or KVM's
+ * -errno.
  */
-int memhp_grow(struct memhp *hp, uint64_t bytes);
+int memhp_grow(struct memhp *hp, uint64_t bytes, uint64_t *plugged);
 
 uint64_t memhp_read(void *opaque, uint64_t off, unsigned int size);
 void memhp_write(void *opaque, uint64_t off, uint64_t value, unsigned int size);

@@ -119,9 +119,13 @@ static void hook(void *arg, uint8_t op)
 		else
 			cpuhp_force_unplug(c->cpus, (op >> 3) % 4);
 		break;
-	default:
-		(void)memhp_grow(c->mem, MEMHP_SLOT_SIZE * ((op >> 3) % 3));
+	default: {
+		uint64_t got;
+
+		(void)memhp_grow(c->mem, MEMHP_MIN_SLOT * ((op >> 3) % 3),
+				 &got);
 		break;
+	}
 	}
 }
 

@@ -340,6 +340,8 @@ static void test_create(void **state)
 		    "{\"payload\":{\"kernel\":\"/k\",\"initramfs\":\"/i\","
 		    "\"cmdline\":\"console=hvc0 quiet\"},"
 		    "\"cpus\":{\"boot_vcpus\":3,\"max_vcpus\":8,"
+		    "\"topology\":{\"threads_per_core\":1,\"cores_per_die\":8,"
+		    "\"dies_per_package\":1,\"packages\":1},"
 		    "\"kvm_hyperv\":false},"
 		    "\"memory\":{\"size\":1073741824,\"shared\":true,"
 		    "\"hugepages\":false,\"thp\":true,\"hotplug_size\":0},"
@@ -439,6 +441,9 @@ static void test_create_bad(void **state)
 		  "below boot_vcpus" },
 		{ "{\"payload\":{\"kernel\":\"/k\"},\"cpus\":{\"kvm_hyperv\":true}}",
 		  "Hyper-V" },
+		{ "{\"payload\":{\"kernel\":\"/k\"},\"cpus\":{\"boot_vcpus\":2,"
+		  "\"topology\":{\"threads_per_core\":2,\"cores_per_die\":1}}}",
+		  "every vCPU a core of its own" },
 		{ "{\"payload\":{\"kernel\":\"/k\"},\"memory\":{\"size\":4096}}",
 		  "too small" },
 		{ "{\"payload\":{\"kernel\":\"/k\"},"
@@ -450,9 +455,6 @@ static void test_create_bad(void **state)
 		{ "{\"payload\":{\"kernel\":\"/k\"},"
 		  "\"memory\":{\"hugepages\":true}}",
 		  "'hugepages' must be false" },
-		{ "{\"payload\":{\"kernel\":\"/k\"},"
-		  "\"memory\":{\"hotplug_size\":100}}",
-		  "hotplug_size 100 is not a multiple of 128M" },
 		{ "{\"payload\":{\"kernel\":\"/k\"},"
 		  "\"memory\":{\"hotplug_method\":\"VirtioMem\"}}",
 		  "no virtio-mem" },

@@ -25,7 +25,7 @@
 
 #define RAM (512ull << 20)
 #define AREA (1ull << 30)
-#define SLOT MEMHP_SLOT_SIZE
+#define SLOT MEMHP_MIN_SLOT
 
 static struct vm vm;
 static struct acpi_pm *pm;
@@ -129,6 +129,7 @@ static void test_no_area(void **state)
 static void test_slots(void **state)
 {
 	struct memhp *hp;
+	uint64_t got;
 
 	/* One slot plugged before the board (a reboot): present at once. */
 	assert_int_equal(vm_plug_ram(&vm, SLOT), 0);
@@ -141,17 +142,18 @@ static void test_slots(void **state)
 	assert_true(MEMHP_IO_BASE >= 0x620 + HP_IO_LEN);
 	assert_null(memhp_create(&vm, &ops, pm));
 
-	assert_int_equal(memhp_grow(hp, SLOT + 1), -EINVAL);
-	assert_int_equal(memhp_grow(hp, 0), -EINVAL);
+	assert_int_equal(memhp_grow(hp, 0, &got), -EINVAL);
 	assert_int_equal(events, 0);
-	assert_int_equal(memhp_grow(hp, 2 * SLOT), 0);
+	/* Whole slots: a bit more than one is two. */
+	assert_int_equal(memhp_grow(hp, SLOT + 1, &got), 0);
+	assert_int_equal(got, 2 * SLOT);
 	assert_int_equal(events, 1);
 	assert_int_equal(pio_in(&vm, PRESENT, 4), 0x7);
 	assert_int_equal(pio_in(&vm, UP, 4), 0x6);
 	assert_int_equal(pio_in(&vm, UP, 4), 0);
 	assert_int_equal(pio_in(&vm, ACPI_GPE0_PORT, 1), 1u << ACPI_GPE_MEMHP);
 	assert_false(listening(pm));
-	assert_int_equal(memhp_grow(hp, AREA), -ENOSPC);
+	assert_int_equal(memhp_grow(hp, AREA, &got), -ENOSPC);
 	assert_int_equal(pio_in(&vm, PRESENT, 4), 0x7);
 	/* The guest cannot hand memory back: an eject changes nothing. */
 	pio_out(&vm, EJECT, 0x7, 4);
@@ -197,6 +199,21 @@ static void test_aml(void **state)
 	aml_free(&a);
 }
 
+/* Slots of 128 MiB, doubled until an area has at most 256 of them. */
+static void test_slot_sizes(void **state)
+{
+	assert_int_equal(memhp_slot_size(1), SLOT);
+	assert_int_equal(memhp_slot_size(32ull << 30), SLOT);
+	assert_int_equal(memhp_slot_size((32ull << 30) + 1), 2 * SLOT);
+	assert_int_equal(memhp_slot_size(64ull << 30), 2 * SLOT);
+	assert_int_equal(memhp_slot_size(MEMHP_MAX_AREA), 1ull << 30);
+	assert_int_equal(memhp_area_size(1), SLOT);
+	assert_int_equal(memhp_area_size(100ull << 20), SLOT);
+	/* A host's RAM in MiB, as Kata gives it: whole 256 MiB slots. */
+	assert_int_equal(memhp_area_size(64312ull << 20), 64512ull << 20);
+	assert_int_equal(memhp_area_size(1ull << 40), MEMHP_MAX_AREA);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 int main(void)
@@ -206,6 +223,7 @@ int main(void)
 		T(test_no_area),
 		T(test_slots),
 		T(test_aml),
+		cmocka_unit_test(test_slot_sizes),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
