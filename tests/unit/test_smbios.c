@@ -208,6 +208,8 @@ static void test_layout(void **state)
 	assert_int_equal(s[0x24], 4);
 	assert_int_equal(s[0x25], 4);
 	assert_int_equal(u16(s + 0x2a), 4);
+	assert_int_equal(u16(s + 0x2c), 4);
+	assert_int_equal(u16(s + 0x2e), 4);
 	assert_int_equal(u16(s + 0x1a), 0xffff);
 
 	i = find(&t, 16, 0);
@@ -242,6 +244,29 @@ static void test_layout(void **state)
 	assert_int_equal(t.st[i][1], 0x0b);
 	assert_int_equal(t.st[i][0x0a], 0);
 	assert_int_equal(find(&t, 127, 0), (int)t.n - 1);
+}
+
+/* Room for 8 vCPUs, 3 at boot (CPU hotplug): 8 cores, 3 enabled. */
+static void test_hotplug_cores(void **state)
+{
+	struct smbios_config c = config();
+	struct parsed t;
+	const uint8_t *s;
+	int i;
+
+	c.nr_cpus = 8;
+	c.nr_enabled = 3;
+	memset(area, 0xa5, sizeof(area));
+	parse(smbios_build(area, sizeof(area), SMBIOS_ADDR, &c), &t);
+	i = find(&t, 4, 0);
+	assert_true(i >= 0);
+	s = t.st[i];
+	assert_int_equal(s[0x23], 8); /* core count */
+	assert_int_equal(s[0x24], 3); /* cores enabled */
+	assert_int_equal(s[0x25], 8); /* threads */
+	assert_int_equal(u16(s + 0x2a), 8);
+	assert_int_equal(u16(s + 0x2c), 3);
+	assert_int_equal(u16(s + 0x2e), 8);
 }
 
 static void test_defaults_and_small(void **state)
@@ -310,6 +335,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_layout),
+		cmocka_unit_test(test_hotplug_cores),
 		cmocka_unit_test(test_defaults_and_small),
 		cmocka_unit_test(test_large_memory),
 		cmocka_unit_test(test_errors),

@@ -670,6 +670,8 @@ static int install_smbios(struct vm *vm, const struct vm_config *cfg,
 		.version = devisor_version,
 		.serial = cfg->platform.serial,
 		.nr_cpus = vm->nr_cpus,
+		/* The rest are for CPU hotplug (hw/cpuhp.h). */
+		.nr_enabled = cfg->nr_cpus,
 		.ram_low = low,
 		.ram_high = vm->mem.ram_size - low,
 	};

@@ -266,7 +266,11 @@ static void type3(struct writer *w)
 static void type4(struct writer *w, const struct smbios_config *cfg)
 {
 	struct strings t = { 0 };
+	unsigned int on = cfg->nr_enabled && cfg->nr_enabled < cfg->nr_cpus ?
+				  cfg->nr_enabled :
+				  cfg->nr_cpus;
 	uint8_t n = cfg->nr_cpus > 255 ? 255 : cfg->nr_cpus;
+	uint8_t e = on > 255 ? 255 : on;
 	struct smbios_type4 s = {
 		.socket = str(&t, "CPU 0"),
 		.type = CPU_CENTRAL,
@@ -279,12 +283,12 @@ static void type4(struct writer *w, const struct smbios_config *cfg)
 		.l2 = HANDLE_UNKNOWN,
 		.l3 = HANDLE_UNKNOWN,
 		.cores = n,
-		.cores_enabled = n,
+		.cores_enabled = e,
 		.threads = n,
 		.characteristics = CPU_CHAR_64BIT,
 		.family2 = CPU_FAMILY_OTHER,
 		.cores2 = cfg->nr_cpus,
-		.cores_enabled2 = cfg->nr_cpus,
+		.cores_enabled2 = on,
 		.threads2 = cfg->nr_cpus,
 	};
 

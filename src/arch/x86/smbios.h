@@ -56,7 +56,8 @@ struct smbios_config {
 	uint8_t uuid[16]; /* in the order it is written, 8-4-4-4-12 */
 	const char *cpu_vendor; /* CPUID 0 vendor; NULL: none */
 	uint64_t cpu_id; /* CPUID 1: EAX | EDX << 32 */
-	unsigned int nr_cpus;
+	unsigned int nr_cpus; /* cores of the one package */
+	unsigned int nr_enabled; /* of them the guest has; 0: all */
 	uint64_t ram_low; /* bytes of RAM from 0 */
 	uint64_t ram_high; /* bytes of RAM from 4 GiB */
 };
