@@ -16,6 +16,8 @@
 #include "acpi/aml.h"
 #include "bus/bus.h"
 #include "bus/device.h"
+#include "helpers/aml_bytes.h"
+#include "helpers/gpe.h"
 #include "helpers/pio.h"
 #include "hw/acpi_pm.h"
 #include "hw/cpuhp.h"
@@ -30,25 +32,6 @@
 static struct vm vm;
 static struct acpi_pm *pm;
 static struct cpuhp *hp;
-static int sci_level = -1;
-static unsigned int events;
-
-static void record_irq(struct vm *v, unsigned int gsi, int level)
-{
-	assert_int_equal(gsi, ACPI_SCI_IRQ);
-	sci_level = level;
-}
-
-static void event(void *opaque)
-{
-	events++;
-	acpi_pm_gpe(opaque, ACPI_GPE_CPUHP);
-}
-
-static bool listening(void *opaque)
-{
-	return acpi_pm_gpe_enabled(opaque, ACPI_GPE_CPUHP);
-}
 
 /* A Local APIC entry, as the PC's would be. */
 static size_t mat(unsigned int cpu, uint8_t *buf)
@@ -60,17 +43,15 @@ static size_t mat(unsigned int cpu, uint8_t *buf)
 }
 
 static const struct cpuhp_ops ops = {
-	.event = event,
-	.listening = listening,
+	.event = gpe_event,
+	.listening = gpe_listening,
 	.mat = mat,
 };
 
 static int setup(void **state)
 {
 	vm_init_common(&vm);
-	vm.irq_set = record_irq;
-	sci_level = -1;
-	events = 0;
+	gpe_wire(&vm, ACPI_GPE_CPUHP);
 	/* vCPUs with no thread: vm_set_plugged() only flips the flag. */
 	vm.nr_cpus = NR;
 	vm.vcpus = calloc(NR, sizeof(*vm.vcpus));
@@ -141,12 +122,12 @@ static void test_plug(void **state)
 {
 	assert_int_equal(cpuhp_plug(hp, 0), -EEXIST);
 	assert_int_equal(cpuhp_plug(hp, NR), -EINVAL);
-	assert_int_equal(events, 0);
+	assert_int_equal(gpe_events, 0);
 	assert_false(vm.vcpus[2]->plugged);
 	assert_int_equal(cpuhp_plug(hp, 2), 0);
 	/* The vCPU may run before the guest is told. */
 	assert_true(vm.vcpus[2]->plugged);
-	assert_int_equal(events, 1);
+	assert_int_equal(gpe_events, 1);
 	assert_int_equal(pio_in(&vm, PRESENT(0), 4), 0x7);
 	assert_int_equal(pio_in(&vm, UP(0), 4), 1u << 2);
 	/* Told once. */
@@ -167,9 +148,9 @@ static void test_unplug_eject(void **state)
 	assert_int_equal(cpuhp_unplug_request(hp, 0), -EINVAL);
 	assert_int_equal(cpuhp_unplug_request(hp, NR), -EINVAL);
 	assert_int_equal(cpuhp_unplug_request(hp, 5), -ENOENT);
-	assert_int_equal(events, 0);
+	assert_int_equal(gpe_events, 0);
 	assert_int_equal(cpuhp_unplug_request(hp, 1), 0);
-	assert_int_equal(events, 1);
+	assert_int_equal(gpe_events, 1);
 	/* DOWN stays until the eject, whoever reads it; the vCPU runs on. */
 	assert_int_equal(pio_in(&vm, DOWN(0), 4), 1u << 1);
 	assert_int_equal(pio_in(&vm, DOWN(0), 4), 1u << 1);
@@ -206,37 +187,20 @@ static void test_gpe_sci(void **state)
 	/* Disabled: status only, no SCI. */
 	cpuhp_plug(hp, 4);
 	assert_int_equal(pio_in(&vm, GPE_STS, 1), 1u << ACPI_GPE_CPUHP);
-	assert_true(sci_level != 1);
+	assert_true(gpe_sci_level != 1);
 	assert_false(cpuhp_guest_listening(hp));
 	pio_out(&vm, GPE_EN, 1u << ACPI_GPE_CPUHP, 1);
 	assert_true(cpuhp_guest_listening(hp));
-	assert_int_equal(sci_level, 1);
+	assert_int_equal(gpe_sci_level, 1);
 	pio_out(&vm, GPE_STS, 1u << ACPI_GPE_CPUHP, 1);
-	assert_int_equal(sci_level, 0);
+	assert_int_equal(gpe_sci_level, 0);
 	cpuhp_unplug_request(hp, 4);
-	assert_int_equal(sci_level, 1);
+	assert_int_equal(gpe_sci_level, 1);
 	/* A reset forgets the news, not who is present. */
 	devices_reset(&vm);
 	assert_int_equal(pio_in(&vm, DOWN(0), 4), 0);
 	assert_int_equal(pio_in(&vm, UP(0), 4), 0);
 	assert_true(cpuhp_present(hp, 4));
-}
-
-static bool has_bytes(const struct aml *a, const void *b, size_t n)
-{
-	for (size_t i = 0; i + n <= a->len; i++)
-		if (!memcmp(a->buf + i, b, n))
-			return true;
-	return false;
-}
-
-static unsigned int count_bytes(const struct aml *a, const void *b, size_t n)
-{
-	unsigned int c = 0;
-
-	for (size_t i = 0; i + n <= a->len; i++)
-		c += !memcmp(a->buf + i, b, n);
-	return c;
 }
 
 /* "Notify (Cnnn, @v)" with @v One or 3. */
@@ -249,9 +213,9 @@ static bool has_notify(const struct aml *a, unsigned int cpu, uint8_t v)
 	memcpy(want + 1, name, 4);
 	if (v == 1) {
 		want[5] = 0x01;
-		return has_bytes(a, want, 6);
+		return aml_has_bytes(a, want, 6);
 	}
-	return has_bytes(a, want, 7);
+	return aml_has_bytes(a, want, 7);
 }
 
 static void test_aml(void **state)
@@ -280,19 +244,19 @@ static void test_aml(void **state)
 	aml_init(&a);
 	assert_int_equal(cpuhp_describe(&hp->dev, &d), 0);
 	assert_int_equal(aml_finish(&a), 0);
-	assert_true(has_bytes(&a, region, sizeof(region)));
-	assert_true(has_bytes(&a, "ACPI0010", 8));
-	assert_true(has_bytes(&a, "CPUS", 4));
-	assert_true(has_bytes(&a, "CSCN", 4));
-	assert_true(has_bytes(&a, mat39, sizeof(mat39)));
-	assert_true(has_bytes(&a, uid39, sizeof(uid39)));
+	assert_true(aml_has_bytes(&a, region, sizeof(region)));
+	assert_true(aml_has_bytes(&a, "ACPI0010", 8));
+	assert_true(aml_has_bytes(&a, "CPUS", 4));
+	assert_true(aml_has_bytes(&a, "CSCN", 4));
+	assert_true(aml_has_bytes(&a, mat39, sizeof(mat39)));
+	assert_true(aml_has_bytes(&a, uid39, sizeof(uid39)));
 	/* The field units of both words, in register order. */
-	assert_true(has_bytes(&a, "CU00\x20", 5));
-	assert_true(has_bytes(&a, "CE07\x20", 5));
+	assert_true(aml_has_bytes(&a, "CU00\x20", 5));
+	assert_true(aml_has_bytes(&a, "CE07\x20", 5));
 	/* One processor device per possible CPU; all but CPU 0 ejectable. */
-	assert_int_equal(count_bytes(&a, "ACPI0007", 8), NR);
-	assert_int_equal(count_bytes(&a, "_EJ0", 4), NR - 1);
-	assert_false(has_bytes(&a, "C028", 4));
+	assert_int_equal(aml_count_bytes(&a, "ACPI0007", 8), NR);
+	assert_int_equal(aml_count_bytes(&a, "_EJ0", 4), NR - 1);
+	assert_false(aml_has_bytes(&a, "C028", 4));
 	for (unsigned int cpu = 0; cpu < NR; cpu++) {
 		assert_true(has_notify(&a, cpu, 1));
 		assert_true(has_notify(&a, cpu, 3));

@@ -16,6 +16,8 @@
 #include "acpi/aml.h"
 #include "bus/bus.h"
 #include "bus/device.h"
+#include "helpers/aml_bytes.h"
+#include "helpers/gpe.h"
 #include "helpers/pio.h"
 #include "hw/acpi_pm.h"
 #include "hw/memhp.h"
@@ -29,32 +31,14 @@
 
 static struct vm vm;
 static struct acpi_pm *pm;
-static int sci_level = -1;
-static unsigned int events;
 
-static void record_irq(struct vm *v, unsigned int gsi, int level)
-{
-	sci_level = level;
-}
-
-static void event(void *opaque)
-{
-	events++;
-	acpi_pm_gpe(opaque, ACPI_GPE_MEMHP);
-}
-
-static bool listening(void *opaque)
-{
-	return acpi_pm_gpe_enabled(opaque, ACPI_GPE_MEMHP);
-}
-
-static const struct memhp_ops ops = { .event = event, .listening = listening };
+static const struct memhp_ops ops = { .event = gpe_event,
+				      .listening = gpe_listening };
 
 static int setup(void **state)
 {
 	vm_init_common(&vm);
-	vm.irq_set = record_irq;
-	events = 0;
+	gpe_wire(&vm, ACPI_GPE_MEMHP);
 	if (guest_mem_init_hotplug(&vm.mem, RAM, AREA, false))
 		return -1;
 	pm = acpi_pm_create(&vm);
@@ -143,30 +127,22 @@ static void test_slots(void **state)
 	assert_null(memhp_create(&vm, &ops, pm));
 
 	assert_int_equal(memhp_grow(hp, 0, &got), -EINVAL);
-	assert_int_equal(events, 0);
+	assert_int_equal(gpe_events, 0);
 	/* Whole slots: a bit more than one is two. */
 	assert_int_equal(memhp_grow(hp, SLOT + 1, &got), 0);
 	assert_int_equal(got, 2 * SLOT);
-	assert_int_equal(events, 1);
+	assert_int_equal(gpe_events, 1);
 	assert_int_equal(pio_in(&vm, PRESENT, 4), 0x7);
 	assert_int_equal(pio_in(&vm, UP, 4), 0x6);
 	assert_int_equal(pio_in(&vm, UP, 4), 0);
 	assert_int_equal(pio_in(&vm, ACPI_GPE0_PORT, 1), 1u << ACPI_GPE_MEMHP);
-	assert_false(listening(pm));
+	assert_false(gpe_listening(pm));
 	assert_int_equal(memhp_grow(hp, AREA, &got), -ENOSPC);
 	assert_int_equal(pio_in(&vm, PRESENT, 4), 0x7);
 	/* The guest cannot hand memory back: an eject changes nothing. */
 	pio_out(&vm, EJECT, 0x7, 4);
 	assert_int_equal(pio_in(&vm, PRESENT, 4), 0x7);
 	assert_int_equal(guest_mem_plugged(&vm.mem), 3 * SLOT);
-}
-
-static bool has_bytes(const struct aml *a, const void *b, size_t n)
-{
-	for (size_t i = 0; i + n <= a->len; i++)
-		if (!memcmp(a->buf + i, b, n))
-			return true;
-	return false;
 }
 
 static void test_aml(void **state)
@@ -182,20 +158,20 @@ static void test_aml(void **state)
 	aml_init(&a);
 	assert_int_equal(memhp_describe(&hp->dev, &d), 0);
 	assert_int_equal(aml_finish(&a), 0);
-	assert_true(has_bytes(&a, "MEMS", 4));
-	assert_true(has_bytes(&a, "MSCN", 4));
-	assert_true(has_bytes(&a, "MHPR", 4));
+	assert_true(aml_has_bytes(&a, "MEMS", 4));
+	assert_true(aml_has_bytes(&a, "MSCN", 4));
+	assert_true(aml_has_bytes(&a, "MHPR", 4));
 	for (unsigned int i = 0; i < AREA / SLOT; i++) {
 		snprintf(name, sizeof(name), "M%03X", i);
-		assert_true(has_bytes(&a, name, 4));
+		assert_true(aml_has_bytes(&a, name, 4));
 	}
 	snprintf(name, sizeof(name), "M%03X", (unsigned int)(AREA / SLOT));
-	assert_false(has_bytes(&a, name, 4));
+	assert_false(aml_has_bytes(&a, name, 4));
 	/* The last slot's _CRS: its first and last byte. */
 	memcpy(qword, &last, 8);
 	last += SLOT - 1;
 	memcpy(qword + 8, &last, 8);
-	assert_true(has_bytes(&a, qword, 16));
+	assert_true(aml_has_bytes(&a, qword, 16));
 	aml_free(&a);
 }
 

@@ -12,6 +12,8 @@
 #include "acpi/aml.h"
 #include "bus/bus.h"
 #include "bus/device.h"
+#include "helpers/aml_bytes.h"
+#include "helpers/gpe.h"
 #include "helpers/pio.h"
 #include "hw/acpi_pm.h"
 #include "hw/pcihp.h"
@@ -20,35 +22,13 @@
 static struct vm vm;
 static struct acpi_pm *pm;
 static struct pcihp *hp;
-static int sci_level = -1;
-static unsigned int events;
-
-static void record_irq(struct vm *v, unsigned int gsi, int level)
-{
-	assert_int_equal(gsi, ACPI_SCI_IRQ);
-	sci_level = level;
-}
-
-/* As the PC wires it (arch/x86/machine.c): the event is a GPE. */
-static void event(void *opaque)
-{
-	events++;
-	acpi_pm_gpe(opaque, ACPI_GPE_PCIHP);
-}
-
-static bool listening(void *opaque)
-{
-	return acpi_pm_gpe_enabled(opaque, ACPI_GPE_PCIHP);
-}
 
 static int setup(void **state)
 {
 	vm_init_common(&vm);
-	vm.irq_set = record_irq;
-	sci_level = -1;
-	events = 0;
+	gpe_wire(&vm, ACPI_GPE_PCIHP);
 	pm = acpi_pm_create(&vm);
-	hp = pm ? pcihp_create(&vm, event, listening, pm) : NULL;
+	hp = pm ? pcihp_create(&vm, gpe_event, gpe_listening, pm) : NULL;
 	return hp ? 0 : -1;
 }
 
@@ -78,7 +58,7 @@ static void test_layout(void **state)
 	assert_true(ACPI_GPE0_PORT + ACPI_GPE0_LEN <=
 		    ACPI_PM_IO_BASE + ACPI_PM_IO_LEN);
 	assert_int_equal(ACPI_GPE0_LEN % 2, 0);
-	assert_null(pcihp_create(&vm, event, listening, pm));
+	assert_null(pcihp_create(&vm, gpe_event, gpe_listening, pm));
 }
 
 static void test_plug_read_clears(void **state)
@@ -86,7 +66,7 @@ static void test_plug_read_clears(void **state)
 	assert_int_equal(pio_in(&vm, UP, 4), 0);
 	pcihp_plug(hp, 5);
 	pcihp_plug(hp, 31);
-	assert_int_equal(events, 2);
+	assert_int_equal(gpe_events, 2);
 	assert_int_equal(pio_in(&vm, UP, 4), (1u << 5) | (1u << 31));
 	/* Told once. */
 	assert_int_equal(pio_in(&vm, UP, 4), 0);
@@ -133,23 +113,23 @@ static void test_gpe_sci(void **state)
 	/* Disabled: status only, no SCI. */
 	pcihp_plug(hp, 3);
 	assert_int_equal(pio_in(&vm, GPE_STS, 1), 1u << ACPI_GPE_PCIHP);
-	assert_true(sci_level != 1);
+	assert_true(gpe_sci_level != 1);
 	/* Enabling a pending GPE raises it; level until acked. */
 	assert_false(pcihp_guest_listening(hp));
 	pio_out(&vm, GPE_EN, 1u << ACPI_GPE_PCIHP, 1);
 	assert_true(pcihp_guest_listening(hp));
-	assert_int_equal(sci_level, 1);
+	assert_int_equal(gpe_sci_level, 1);
 	assert_int_equal(pio_in(&vm, GPE_EN, 1), 1u << ACPI_GPE_PCIHP);
 	pio_out(&vm, GPE_STS, 0, 1);
-	assert_int_equal(sci_level, 1);
+	assert_int_equal(gpe_sci_level, 1);
 	pio_out(&vm, GPE_STS, 1u << ACPI_GPE_PCIHP, 1);
-	assert_int_equal(sci_level, 0);
+	assert_int_equal(gpe_sci_level, 0);
 	assert_int_equal(pio_in(&vm, GPE_STS, 1), 0);
 	pcihp_unplug_request(hp, 3);
-	assert_int_equal(sci_level, 1);
+	assert_int_equal(gpe_sci_level, 1);
 	/* A reset forgets the news and the enables. */
 	devices_reset(&vm);
-	assert_int_equal(sci_level, 0);
+	assert_int_equal(gpe_sci_level, 0);
 	assert_int_equal(pio_in(&vm, DOWN, 4), 0);
 	assert_int_equal(pio_in(&vm, UP, 4), 0);
 	assert_int_equal(pio_in(&vm, GPE_EN, 1), 0);
@@ -172,14 +152,6 @@ static bool has_notify(const struct aml *a, unsigned int slot, uint8_t v)
 	}
 	for (size_t i = 0; i + 7 <= a->len; i++)
 		if (!memcmp(a->buf + i, want, 7))
-			return true;
-	return false;
-}
-
-static bool has_bytes(const struct aml *a, const void *b, size_t n)
-{
-	for (size_t i = 0; i + n <= a->len; i++)
-		if (!memcmp(a->buf + i, b, n))
 			return true;
 	return false;
 }
@@ -212,12 +184,12 @@ static void test_aml(void **state)
 	aml_init(&a);
 	assert_int_equal(pcihp_describe(&hp->dev, &d), 0);
 	assert_int_equal(aml_finish(&a), 0);
-	assert_true(has_bytes(&a, region, sizeof(region)));
-	assert_true(has_bytes(&a, units, sizeof(units)));
-	assert_true(has_bytes(&a, adr, sizeof(adr)));
-	assert_true(has_bytes(&a, sun, sizeof(sun)));
+	assert_true(aml_has_bytes(&a, region, sizeof(region)));
+	assert_true(aml_has_bytes(&a, units, sizeof(units)));
+	assert_true(aml_has_bytes(&a, adr, sizeof(adr)));
+	assert_true(aml_has_bytes(&a, sun, sizeof(sun)));
 	/* No device for the host bridge's slot 0. */
-	assert_false(has_bytes(&a, "S00_", 4));
+	assert_false(aml_has_bytes(&a, "S00_", 4));
 	for (unsigned int s = 1; s < 32; s++) {
 		assert_true(has_notify(&a, s, 1));
 		assert_true(has_notify(&a, s, 3));
