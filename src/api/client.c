@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "util/log.h"
+#include "util/parse.h"
 
 static int __attribute__((format(printf, 1, 2)))
 remote_error(const char *fmt, ...)
@@ -54,8 +55,11 @@ static const char remote_usage[] =
 	"  add-net tap=NAME[,mac=M][,id=ID]\n"
 	"  add-device path=/sys/bus/pci/devices/DDDD:BB:DD.F (VFIO)\n"
 	"  remove-device ID\n"
-	"  resize desired_vcpus=N    plug or unplug vCPUs, up to max_vcpus\n"
-	"                            (--cpus boot=N,max=M; vm.resize)\n"
+	"  resize cpus=N[,memory=SIZE]\n"
+	"                            plug or unplug vCPUs up to max_vcpus\n"
+	"                            (--cpus boot=N,max=M), plug RAM into the\n"
+	"                            hotplug area (vm.resize; desired_vcpus=\n"
+	"                            and desired_ram= in bytes too)\n"
 	"\n"
 	"exit status: 0 on success (2xx), 1 on an HTTP error or when the\n"
 	"socket cannot be reached, 2 on a usage error.\n";
@@ -63,8 +67,10 @@ static const char remote_usage[] =
 /*
  * "k=v,k=v" as a JSON object: on/off/true/false become booleans, decimal
  * numbers numbers, anything else a string; the server checks the fields.
+ * For resize (@resize), ch-remote's cpus=N and memory=SIZE (512M, 2G) are
+ * desired_vcpus and desired_ram.
  */
-static char *spec_to_json(const char *spec)
+static char *spec_to_json(const char *spec, bool resize)
 {
 	char *copy = strdup(spec), *save = NULL, *tok, *out = NULL;
 	cJSON *o = cJSON_CreateObject();
@@ -81,6 +87,20 @@ static char *spec_to_json(const char *spec)
 			goto done;
 		}
 		*val++ = '\0';
+		if (resize && !strcmp(tok, "memory")) {
+			uint64_t size;
+
+			if (parse_size(val, &size)) {
+				remote_error("memory takes a size such as 2G, "
+					     "not '%s'",
+					     val);
+				goto done;
+			}
+			cJSON_AddNumberToObject(o, "desired_ram", (double)size);
+			continue;
+		}
+		if (resize && !strcmp(tok, "cpus"))
+			tok = "desired_vcpus";
 		errno = 0;
 		n = strtol(val, &end, 10);
 		if (!strcmp(val, "on") || !strcmp(val, "true"))
@@ -308,7 +328,8 @@ int api_remote_main(int argc, char **argv)
 		return usage_err("unexpected argument '%s'",
 				 argv[i + 1 + !!cmd->arg]);
 	if (cmd->arg == 1) {
-		body = spec_to_json(argv[i + 1]);
+		body = spec_to_json(argv[i + 1],
+				    !strcmp(cmd->endpoint, "vm.resize"));
 		if (!body)
 			return EXIT_USAGE;
 	} else if (cmd->arg == 2) {
