@@ -1150,12 +1150,17 @@ static int api_add_device(void *opaque, const char *path, const char *id,
 #define EJECT_POLL_MS 50
 
 /*
- * Waits for the guest to eject @slot of the VM @vm. Polls under
- * running.lock, so the board cannot go away meanwhile; 0, -ETIMEDOUT, or
- * -ESHUTDOWN when the VM stopped (or rebooted: a new VM). Returns with
- * running.lock held when 0.
+ * Waits for the guest of @vm to do what ACPI hotplug asked of it: @done
+ * (under running.lock, with the board) says when, polled every
+ * EJECT_POLL_MS for EJECT_WAIT_MS, after which @give_up withdraws the
+ * request. 0 or -ETIMEDOUT with running.lock held; -ESHUTDOWN without,
+ * when the VM stopped (or rebooted: a new VM), so the board cannot go
+ * away meanwhile.
  */
-static int wait_eject(struct vm *vm, unsigned int slot)
+static int wait_guest(struct vm *vm,
+		      bool (*done)(struct board *b, unsigned int arg),
+		      void (*give_up)(struct board *b, unsigned int arg),
+		      unsigned int arg)
 {
 	for (int ms = 0;; ms += EJECT_POLL_MS) {
 		pthread_mutex_lock(&running.lock);
@@ -1163,16 +1168,25 @@ static int wait_eject(struct vm *vm, unsigned int slot)
 			pthread_mutex_unlock(&running.lock);
 			return -ESHUTDOWN;
 		}
-		if (pcihp_take_ejected(running.board->hotplug, slot))
+		if (done(running.board, arg))
 			return 0;
 		if (ms >= EJECT_WAIT_MS) {
-			pcihp_unplug_cancel(running.board->hotplug, slot);
-			pthread_mutex_unlock(&running.lock);
+			give_up(running.board, arg);
 			return -ETIMEDOUT;
 		}
 		pthread_mutex_unlock(&running.lock);
 		usleep(EJECT_POLL_MS * 1000);
 	}
+}
+
+static bool slot_ejected(struct board *b, unsigned int slot)
+{
+	return pcihp_take_ejected(b->hotplug, slot);
+}
+
+static void slot_give_up(struct board *b, unsigned int slot)
+{
+	pcihp_unplug_cancel(b->hotplug, slot);
 }
 
 /*
@@ -1242,9 +1256,10 @@ static int api_remove_device(void *opaque, const char *id, char *err)
 	} else {
 		pcihp_unplug_request(running.board->hotplug, slot);
 		pthread_mutex_unlock(&running.lock);
-		r = wait_eject(vm, slot);
+		r = wait_guest(vm, slot_ejected, slot_give_up, slot);
 	}
 	if (r == -ETIMEDOUT) {
+		pthread_mutex_unlock(&running.lock);
 		snprintf(err, API_ERR_LEN,
 			 "the guest did not eject slot %u within %d s; %s "
 			 "stays (Linux: is acpiphp there?)",
@@ -1278,43 +1293,16 @@ static int api_remove_device(void *opaque, const char *id, char *err)
 	return ret;
 }
 
-/* The vCPUs the guest has, of @max. */
-static unsigned int cpus_present(struct cpuhp *hp, unsigned int max)
+/* The guest has no more than @want vCPUs: it ejected what it was asked. */
+static bool cpus_down_to(struct board *b, unsigned int want)
 {
-	unsigned int n = 0;
-
-	for (unsigned int i = 0; i < max; i++)
-		n += cpuhp_present(hp, i);
-	return n;
+	return cpuhp_nr_present(b->cpu_hotplug) <= want;
 }
 
-/*
- * Waits until the guest of @vm has @want vCPUs left (it ejected what
- * vm.resize asked for), as wait_eject() does for a slot; at the timeout
- * the requests left are withdrawn. Returns with running.lock held unless
- * -ESHUTDOWN.
- */
-static int wait_cpus_ejected(struct vm *vm, unsigned int want)
+static void cpus_give_up(struct board *b, unsigned int want)
 {
-	for (int ms = 0;; ms += EJECT_POLL_MS) {
-		struct cpuhp *hp;
-
-		pthread_mutex_lock(&running.lock);
-		if (running.vm != vm || vm_stopping(vm)) {
-			pthread_mutex_unlock(&running.lock);
-			return -ESHUTDOWN;
-		}
-		hp = running.board->cpu_hotplug;
-		if (cpus_present(hp, vm->nr_cpus) <= want)
-			return 0;
-		if (ms >= EJECT_WAIT_MS) {
-			for (unsigned int i = 0; i < vm->nr_cpus; i++)
-				cpuhp_unplug_cancel(hp, i);
-			return -ETIMEDOUT;
-		}
-		pthread_mutex_unlock(&running.lock);
-		usleep(EJECT_POLL_MS * 1000);
-	}
+	for (unsigned int i = 0; i < b->cpu_hotplug->nr_cpus; i++)
+		cpuhp_unplug_cancel(b->cpu_hotplug, i);
 }
 
 /* Why RAM cannot be plugged into this VM, or NULL. */
@@ -1350,7 +1338,7 @@ static int resize_ram(uint64_t ram, char *err)
 {
 	uint64_t have = api_cfg->ram_size + api_cfg->ram_plugged;
 	uint64_t room = api_cfg->hotplug_size - api_cfg->ram_plugged;
-	uint64_t slot = memhp_slot_size(api_cfg->hotplug_size), got;
+	uint64_t got;
 	const char *why = memhp_blocker(api_cfg);
 	int ret;
 
@@ -1374,7 +1362,7 @@ static int resize_ram(uint64_t ram, char *err)
 			 (unsigned long long)room);
 		return 400;
 	}
-	got = (ram - have + slot - 1) / slot * slot;
+	got = memhp_round(api_cfg->hotplug_size, ram - have);
 	if (running.vm) {
 		if (vm_stopping(running.vm) || !running.board->mem_hotplug)
 			return no_vm(err);
@@ -1441,7 +1429,7 @@ static int api_resize(void *opaque, unsigned int vcpus, uint64_t ram, char *err)
 	hp = running.board->cpu_hotplug;
 	if (vm_stopping(vm) || !hp)
 		return no_vm_unlock(err);
-	have = cpus_present(hp, vm->nr_cpus);
+	have = cpuhp_nr_present(hp);
 	if (vcpus > have || !cpuhp_guest_listening(hp)) {
 		if (vcpus < have)
 			pr_warn("the guest does not handle ACPI CPU hotplug; "
@@ -1463,13 +1451,13 @@ static int api_resize(void *opaque, unsigned int vcpus, uint64_t ram, char *err)
 		if (!cpuhp_unplug_request(hp, i))
 			n--;
 	pthread_mutex_unlock(&running.lock);
-	r = wait_cpus_ejected(vm, vcpus);
+	r = wait_guest(vm, cpus_down_to, cpus_give_up, vcpus);
 	if (r == -ESHUTDOWN) {
 		pthread_mutex_lock(&running.lock);
 		return no_vm_unlock(err);
 	}
 	/* running.lock is held. */
-	have = cpus_present(hp, vm->nr_cpus);
+	have = cpuhp_nr_present(hp);
 	api_cfg->nr_cpus = have;
 	pthread_mutex_unlock(&running.lock);
 	if (r) {

@@ -58,6 +58,15 @@ bool cpuhp_present(struct cpuhp *hp, unsigned int cpu)
 	return hp_block_present(&hp->regs, cpu);
 }
 
+unsigned int cpuhp_nr_present(struct cpuhp *hp)
+{
+	unsigned int n = 0;
+
+	for (unsigned int cpu = 0; cpu < hp->nr_cpus; cpu++)
+		n += hp_block_present(&hp->regs, cpu);
+	return n;
+}
+
 int cpuhp_plug(struct cpuhp *hp, unsigned int cpu)
 {
 	int ret;

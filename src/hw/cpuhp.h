@@ -68,8 +68,9 @@ struct cpuhp *cpuhp_create(struct vm *vm, unsigned int nr_cpus,
 
 /* Whether the guest handles hotplug events (it enabled the event). */
 bool cpuhp_guest_listening(struct cpuhp *hp);
-/* Whether the guest has @cpu. */
+/* Whether the guest has @cpu; how many CPUs it has. */
 bool cpuhp_present(struct cpuhp *hp, unsigned int cpu);
+unsigned int cpuhp_nr_present(struct cpuhp *hp);
 /*
  * @cpu is now the guest's: present, and the guest is told. -EINVAL for
  * no such CPU, -EEXIST if present already.

@@ -61,9 +61,17 @@ uint64_t memhp_area_size(uint64_t size)
 	return (size + slot - 1) / slot * slot;
 }
 
+uint64_t memhp_round(uint64_t area, uint64_t bytes)
+{
+	uint64_t slot = memhp_slot_size(area);
+
+	return (bytes + slot - 1) / slot * slot;
+}
+
 int memhp_grow(struct memhp *hp, uint64_t bytes, uint64_t *plugged)
 {
-	uint64_t n = (bytes + hp->slot_size - 1) / hp->slot_size;
+	uint64_t n =
+		memhp_round(hp->vm->mem.hotplug_max, bytes) / hp->slot_size;
 	unsigned int first = guest_mem_plugged(&hp->vm->mem) / hp->slot_size;
 	int ret;
 

@@ -34,6 +34,8 @@
 uint64_t memhp_slot_size(uint64_t size);
 /* @size as an area: whole slots, at most MEMHP_MAX_AREA. */
 uint64_t memhp_area_size(uint64_t size);
+/* @bytes rounded up to whole slots of an area of @area bytes. */
+uint64_t memhp_round(uint64_t area, uint64_t bytes);
 
 /* The DSDT's name for what the board's event handler calls. */
 #define MEMHP_AML_NOTIFY "\\_SB.MEMS.MSCN"

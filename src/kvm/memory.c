@@ -202,34 +202,33 @@ void guest_mem_destroy(struct guest_mem *m)
 	m->fd = -1;
 }
 
+/* [gpa, gpa+len) inside the @size bytes at @base: its host pointer. */
+static void *in_range(uint64_t base, uint64_t size, uint8_t *hva, uint64_t gpa,
+		      uint64_t len)
+{
+	uint64_t off = gpa - base;
+
+	/* Compared, never summed: a guest length cannot wrap. */
+	if (gpa < base || off >= size || len > size - off)
+		return NULL;
+	return hva + off;
+}
+
 void *gpa_to_hva(const struct guest_mem *m, uint64_t gpa, uint64_t len)
 {
-	for (unsigned int i = 0; i < m->nr; i++) {
-		const struct mem_region *r = &m->regions[i];
+	void *p = NULL;
 
-		uint64_t off = gpa - r->gpa;
-
-		/* Compared, never summed: a guest length cannot wrap. */
-		if (gpa < r->gpa || off >= r->size || len > r->size - off)
-			continue;
-		return r->hva + off;
-	}
+	for (unsigned int i = 0; i < m->nr && !p; i++)
+		p = in_range(m->regions[i].gpa, m->regions[i].size,
+			     m->regions[i].hva, gpa, len);
 	/* Plugged memory: only what the guest was given so far. */
-	if (m->hotplug_max) {
-		uint64_t size = guest_mem_plugged(m),
-			 off = gpa - m->hotplug.gpa;
-
-		if (gpa >= m->hotplug.gpa && off < size && len <= size - off)
-			return m->hotplug.hva + off;
-	}
-	for (unsigned int i = 0; i < m->nr_dev_ram; i++) {
-		const struct mem_region *r = &m->dev_ram[i];
-		uint64_t off = gpa - r->gpa;
-
-		if (gpa >= r->gpa && off < r->size && len <= r->size - off)
-			return r->hva + off;
-	}
-	return NULL;
+	if (!p && m->hotplug_max)
+		p = in_range(m->hotplug.gpa, guest_mem_plugged(m),
+			     m->hotplug.hva, gpa, len);
+	for (unsigned int i = 0; i < m->nr_dev_ram && !p; i++)
+		p = in_range(m->dev_ram[i].gpa, m->dev_ram[i].size,
+			     m->dev_ram[i].hva, gpa, len);
+	return p;
 }
 
 int guest_mem_add_device_ram(struct guest_mem *m, uint64_t gpa, uint64_t size,

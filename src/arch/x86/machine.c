@@ -596,18 +596,6 @@ static size_t viot_body(const struct machine *m, void *buf, size_t size)
 	return m->viommu ? viommu_viot_build(buf, size, 0, m->viommu_devfn) : 0;
 }
 
-/* The vCPUs the guest has now; 0 without CPU hotplug (all of them). */
-static unsigned int present_cpus(struct vm *vm, struct machine *m)
-{
-	unsigned int n = 0;
-
-	if (!m->board.cpu_hotplug)
-		return 0;
-	for (unsigned int i = 0; i < vm->nr_cpus; i++)
-		n += cpuhp_present(m->board.cpu_hotplug, i);
-	return n;
-}
-
 int machine_install_acpi(struct vm *vm, struct machine *m, uint64_t *rsdp)
 {
 	uint8_t mcfg[64], iommu[96];
@@ -634,7 +622,10 @@ int machine_install_acpi(struct vm *vm, struct machine *m, uint64_t *rsdp)
 	};
 	struct x86_acpi_config cfg = {
 		.nr_cpus = vm->nr_cpus,
-		.nr_present = present_cpus(vm, m),
+		/* 0 without CPU hotplug: all of them. */
+		.nr_present = m->board.cpu_hotplug ?
+				      cpuhp_nr_present(m->board.cpu_hotplug) :
+				      0,
 		.mem_hotplug = m->board.mem_hotplug != NULL,
 		.vm = vm,
 		.pci_hotplug = m->board.hotplug != NULL,
