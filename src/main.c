@@ -1311,19 +1311,13 @@ static const char *memhp_blocker(const struct vm_config *c)
 	if (!c->hotplug_size)
 		return "it has no hotplug area (memory hotplug_size, "
 		       "--memory SIZE,hotplug_size=SIZE)";
-	if (c->nr_vfio)
-		return "passed-through devices map guest RAM for DMA once, at "
-		       "boot";
-	for (unsigned int i = 0; i < c->nr_disks; i++)
-		if (c->disks[i].vhost_user)
-			return "a vhost-user back-end maps guest RAM once, at "
-			       "boot";
-	for (unsigned int i = 0; i < c->nr_nets; i++)
-		if (c->nets[i].type == NET_VHOST_USER ||
-		    c->nets[i].vhost != NET_VHOST_OFF)
-			return "a vhost NIC maps guest RAM once, at boot";
-	if (c->vsock.enabled && !c->vsock.socket)
-		return "vhost-vsock maps guest RAM once, at boot";
+	/*
+	 * Behind an emulated IOMMU a passed-through device's mappings are
+	 * the guest's; one in pass-through mode would not get the new RAM.
+	 */
+	if (c->nr_vfio && c->iommu != IOMMU_NONE)
+		return "a passed-through device behind the emulated IOMMU "
+		       "would not reach it";
 	return NULL;
 }
 

@@ -508,7 +508,6 @@ static int vi_translate(struct dma_space *as, uint64_t iova, uint64_t len,
 			enum dma_dir dir, void **hva, uint64_t *contig)
 {
 	struct viommu_ep *e = as->opaque;
-	const struct guest_mem *m = as->mem;
 	struct viommu *v = e->v;
 	struct viommu_domain *d;
 	uint64_t gpa = iova, n = len;
@@ -544,17 +543,8 @@ static int vi_translate(struct dma_space *as, uint64_t iova, uint64_t len,
 	pthread_mutex_unlock(&v->lock);
 	if (ret)
 		return ret;
-	for (unsigned int i = 0; i < m->nr; i++) {
-		const struct mem_region *r = &m->regions[i];
-		uint64_t off = gpa - r->gpa;
-
-		if (gpa < r->gpa || off >= r->size)
-			continue;
-		*hva = r->hva + off;
-		*contig = n < r->size - off ? n : r->size - off;
-		return 0;
-	}
-	return -EFAULT; /* mapped to something that is not RAM */
+	/* -EFAULT: mapped to something that is not RAM. */
+	return dma_ram_piece(as->mem, gpa, n, hva, contig);
 }
 
 static void vi_destroy(struct dma_space *as)

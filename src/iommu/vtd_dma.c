@@ -14,7 +14,6 @@ static int vtd_dma_translate(struct dma_space *as, uint64_t iova, uint64_t len,
 			     enum dma_dir dir, void **hva, uint64_t *contig)
 {
 	struct vtd_port *p = as->opaque;
-	const struct guest_mem *m = as->mem;
 	struct vtd_xlate x;
 	uint64_t n;
 
@@ -25,53 +24,40 @@ static int vtd_dma_translate(struct dma_space *as, uint64_t iova, uint64_t len,
 	/* Bytes left in the page; a page_mask of all ones is no limit. */
 	n = x.page_mask - (iova & x.page_mask);
 	n = n < len - 1 ? n + 1 : len;
-	for (unsigned int i = 0; i < m->nr; i++) {
-		const struct mem_region *r = &m->regions[i];
-		uint64_t off = x.gpa - r->gpa;
-
-		if (x.gpa < r->gpa || off >= r->size)
-			continue;
-		*hva = r->hva + off;
-		*contig = n < r->size - off ? n : r->size - off;
-		return 0;
-	}
-	return -EFAULT; /* translated to something that is not RAM */
+	/* -EFAULT: translated to something that is not RAM. */
+	return dma_ram_piece(as->mem, x.gpa, n, hva, contig);
 }
 
 struct replay_arg {
 	const struct guest_mem *mem;
 	dma_replay_fn *fn;
 	void *arg;
+	uint64_t iova, gpa; /* where the piece being cut starts */
+	enum dma_dir dir;
 };
+
+static int replay_ram(void *a, uint64_t gpa, uint64_t len, uint8_t *hva)
+{
+	const struct replay_arg *ra = a;
+
+	return ra->fn(ra->arg, ra->iova + (gpa - ra->gpa), len, hva, ra->dir);
+}
 
 /* A translated piece, cut to the RAM it lands in (the rest is not RAM). */
 static int replay_piece(void *a, uint64_t iova, uint64_t last, uint64_t gpa,
 			uint8_t perm)
 {
-	const struct replay_arg *ra = a;
+	struct replay_arg *ra = a;
 	uint64_t glast = last - iova > UINT64_MAX - gpa ? UINT64_MAX :
 							  gpa + (last - iova);
-	enum dma_dir dir = (perm & VTD_PERM_R ? DMA_READ : 0) |
-			   (perm & VTD_PERM_W ? DMA_WRITE : 0);
 
-	if (!dir)
+	ra->dir = (perm & VTD_PERM_R ? DMA_READ : 0) |
+		  (perm & VTD_PERM_W ? DMA_WRITE : 0);
+	if (!ra->dir)
 		return 0;
-	for (unsigned int i = 0; i < ra->mem->nr; i++) {
-		const struct mem_region *r = &ra->mem->regions[i];
-		uint64_t s = r->gpa > gpa ? r->gpa : gpa;
-		uint64_t e = r->gpa + r->size - 1 < glast ?
-				     r->gpa + r->size - 1 :
-				     glast;
-		int ret;
-
-		if (s > e)
-			continue;
-		ret = ra->fn(ra->arg, iova + (s - gpa), e - s + 1,
-			     r->hva + (s - r->gpa), dir);
-		if (ret)
-			return ret;
-	}
-	return 0;
+	ra->iova = iova;
+	ra->gpa = gpa;
+	return guest_mem_for_each(ra->mem, gpa, glast, replay_ram, ra);
 }
 
 static int vtd_dma_replay(struct dma_space *as, uint64_t iova, uint64_t len,

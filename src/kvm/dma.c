@@ -7,51 +7,48 @@
 #include "kvm/memory.h"
 
 /*
- * Identity: the largest piece of [iova, iova+len) inside one RAM region.
- * Regions are disjoint, so a buffer that crosses from one to the next (at
- * the PCI hole there is none to cross into) ends at the region's end.
+ * Identity: the largest piece of [iova, iova+len) inside one RAM range.
+ * Ranges are disjoint, so a buffer that crosses from one to the next (at
+ * the PCI hole there is none to cross into) ends at the range's end.
  */
+int dma_ram_piece(const struct guest_mem *mem, uint64_t gpa, uint64_t n,
+		  void **hva, uint64_t *contig)
+{
+	uint8_t *p;
+	uint64_t avail;
+
+	if (guest_mem_lookup(mem, gpa, &p, &avail))
+		return -EFAULT;
+	*hva = p;
+	*contig = n < avail ? n : avail;
+	return 0;
+}
+
 static int identity_translate(struct dma_space *as, uint64_t iova, uint64_t len,
 			      enum dma_dir dir, void **hva, uint64_t *contig)
 {
-	const struct guest_mem *m = as->mem;
+	return dma_ram_piece(as->mem, iova, len, hva, contig);
+}
 
-	for (unsigned int i = 0; i < m->nr; i++) {
-		const struct mem_region *r = &m->regions[i];
-		uint64_t off = iova - r->gpa;
+struct identity_replay_arg {
+	dma_replay_fn *fn;
+	void *arg;
+};
 
-		/* Compared, never summed: a guest length cannot wrap. */
-		if (iova < r->gpa || off >= r->size)
-			continue;
-		*hva = r->hva + off;
-		*contig = len < r->size - off ? len : r->size - off;
-		return 0;
-	}
-	return -EFAULT;
+static int identity_piece(void *a, uint64_t gpa, uint64_t len, uint8_t *hva)
+{
+	const struct identity_replay_arg *ra = a;
+
+	return ra->fn(ra->arg, gpa, len, hva, DMA_READ | DMA_WRITE);
 }
 
 static int identity_replay(struct dma_space *as, uint64_t iova, uint64_t len,
 			   dma_replay_fn *fn, void *arg)
 {
-	const struct guest_mem *m = as->mem;
-	uint64_t last = dma_last_byte(iova, len);
+	struct identity_replay_arg ra = { .fn = fn, .arg = arg };
 
-	for (unsigned int i = 0; i < m->nr; i++) {
-		const struct mem_region *r = &m->regions[i];
-		uint64_t s = r->gpa > iova ? r->gpa : iova;
-		uint64_t e = r->gpa + r->size - 1 < last ?
-				     r->gpa + r->size - 1 :
-				     last;
-		int ret;
-
-		if (s > e)
-			continue;
-		ret = fn(arg, s, e - s + 1, r->hva + (s - r->gpa),
-			 DMA_READ | DMA_WRITE);
-		if (ret)
-			return ret;
-	}
-	return 0;
+	return guest_mem_for_each(as->mem, iova, dma_last_byte(iova, len),
+				  identity_piece, &ra);
 }
 
 static const struct dma_ops identity_ops = {

@@ -97,6 +97,14 @@ static inline uint64_t dma_last_byte(uint64_t iova, uint64_t len)
 						     iova + len - 1;
 }
 
+/*
+ * For translators: the RAM at @gpa, to which @n bytes (>= 1) of a buffer
+ * translate contiguously: *@hva, and *@contig the bytes of them inside
+ * one RAM range. -EFAULT if @gpa is not RAM.
+ */
+int dma_ram_piece(const struct guest_mem *mem, uint64_t gpa, uint64_t n,
+		  void **hva, uint64_t *contig);
+
 /* IOVA = guest physical address, over @mem. */
 void dma_space_init_identity(struct dma_space *as, const struct guest_mem *mem);
 /* A space translated by @ops (an IOMMU's; tests' page-scattering maps). */

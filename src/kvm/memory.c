@@ -2,6 +2,7 @@
 #include "kvm/memory.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
@@ -185,6 +186,12 @@ void guest_mem_publish(struct guest_mem *m, uint64_t bytes)
 			 __ATOMIC_RELEASE);
 }
 
+void guest_mem_retract(struct guest_mem *m, uint64_t bytes)
+{
+	__atomic_store_n(&m->hotplug.size, guest_mem_plugged(m) - bytes,
+			 __ATOMIC_RELEASE);
+}
+
 uint64_t guest_mem_reserved_end(const struct guest_mem *m)
 {
 	if (m->hotplug_max)
@@ -214,21 +221,117 @@ static void *in_range(uint64_t base, uint64_t size, uint8_t *hva, uint64_t gpa,
 	return hva + off;
 }
 
+/*
+ * Range @i in no order (RAM regions, the @plugged bytes of the hotplug
+ * area, device RAM): false past the last. The lookups walk these in
+ * place; guest_mem_ranges() sorts a copy.
+ */
+static bool range_at(const struct guest_mem *m, uint64_t plugged,
+		     unsigned int i, struct mem_region *r)
+{
+	if (i < m->nr) {
+		*r = m->regions[i];
+		return true;
+	}
+	i -= m->nr;
+	if (plugged) {
+		if (!i) {
+			*r = (struct mem_region){ .gpa = m->hotplug.gpa,
+						  .size = plugged,
+						  .hva = m->hotplug.hva };
+			return true;
+		}
+		i--;
+	}
+	if (i < m->nr_dev_ram) {
+		*r = m->dev_ram[i];
+		return true;
+	}
+	return false;
+}
+
+unsigned int guest_mem_ranges(const struct guest_mem *m, struct mem_region *out)
+{
+	/* Plugged memory: only what the guest was given so far. */
+	uint64_t plugged = guest_mem_plugged(m);
+	unsigned int n = 0;
+
+	while (n < GUEST_MEM_MAX_RANGES && range_at(m, plugged, n, &out[n]))
+		n++;
+	/* Ascending: the board puts device RAM anywhere above RAM. */
+	for (unsigned int i = 1; i < n; i++)
+		for (unsigned int j = i; j && out[j - 1].gpa > out[j].gpa;
+		     j--) {
+			struct mem_region t = out[j];
+
+			out[j] = out[j - 1];
+			out[j - 1] = t;
+		}
+	return n;
+}
+
+int guest_mem_lookup(const struct guest_mem *m, uint64_t gpa, uint8_t **hva,
+		     uint64_t *avail)
+{
+	uint64_t plugged = guest_mem_plugged(m);
+	struct mem_region r;
+
+	for (unsigned int i = 0; range_at(m, plugged, i, &r); i++) {
+		uint8_t *p = in_range(r.gpa, r.size, r.hva, gpa, 1);
+
+		if (p) {
+			*hva = p;
+			*avail = r.size - (gpa - r.gpa);
+			return 0;
+		}
+	}
+	return -EFAULT;
+}
+
+int guest_mem_for_each(const struct guest_mem *m, uint64_t gpa, uint64_t last,
+		       guest_mem_fn *fn, void *arg)
+{
+	struct mem_region r[GUEST_MEM_MAX_RANGES];
+	unsigned int n = guest_mem_ranges(m, r);
+
+	for (unsigned int i = 0; i < n && gpa <= last; i++) {
+		uint64_t rlast = r[i].gpa + (r[i].size - 1);
+		uint64_t s = r[i].gpa > gpa ? r[i].gpa : gpa;
+		uint64_t e = rlast < last ? rlast : last;
+		int ret;
+
+		if (s > e)
+			continue;
+		ret = fn(arg, s, e - s + 1, r[i].hva + (s - r[i].gpa));
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+bool guest_mem_overlaps(const struct guest_mem *m, uint64_t gpa, uint64_t size)
+{
+	uint64_t last = gpa + (size - 1);
+	struct mem_region r;
+
+	if (!size || last < gpa)
+		return size != 0;
+	/* All the hotplug area, plugged or not: a later plug needs it free. */
+	for (unsigned int i = 0; range_at(m, m->hotplug_max, i, &r); i++)
+		if (gpa <= r.gpa + (r.size - 1) && r.gpa <= last)
+			return true;
+	return false;
+}
+
 void *gpa_to_hva(const struct guest_mem *m, uint64_t gpa, uint64_t len)
 {
-	void *p = NULL;
+	uint8_t *hva;
+	uint64_t avail;
 
-	for (unsigned int i = 0; i < m->nr && !p; i++)
-		p = in_range(m->regions[i].gpa, m->regions[i].size,
-			     m->regions[i].hva, gpa, len);
-	/* Plugged memory: only what the guest was given so far. */
-	if (!p && m->hotplug_max)
-		p = in_range(m->hotplug.gpa, guest_mem_plugged(m),
-			     m->hotplug.hva, gpa, len);
-	for (unsigned int i = 0; i < m->nr_dev_ram && !p; i++)
-		p = in_range(m->dev_ram[i].gpa, m->dev_ram[i].size,
-			     m->dev_ram[i].hva, gpa, len);
-	return p;
+	/* One range must hold all of it: ranges that touch are not joined. */
+	if (guest_mem_lookup(m, gpa, &hva, &avail) || len > avail)
+		return NULL;
+	return hva;
 }
 
 int guest_mem_add_device_ram(struct guest_mem *m, uint64_t gpa, uint64_t size,

@@ -71,6 +71,12 @@ int guest_mem_init_hotplug(struct guest_mem *m, uint64_t ram_size,
 int guest_mem_grow(const struct guest_mem *m, uint64_t bytes, uint64_t *gpa,
 		   uint8_t **hva);
 void guest_mem_publish(struct guest_mem *m, uint64_t bytes);
+/*
+ * Takes back the last @bytes published, before the guest was told of them
+ * (a plug that failed); the mapping stays, so a DMA that raced it still
+ * lands in memory reserved for the guest.
+ */
+void guest_mem_retract(struct guest_mem *m, uint64_t bytes);
 /* -ENOSPC when full; -EINVAL for an empty or wrapping range. */
 int guest_mem_add_device_ram(struct guest_mem *m, uint64_t gpa, uint64_t size,
 			     uint8_t *hva);
@@ -86,7 +92,39 @@ int guest_mem_init_map(struct guest_mem *m, const struct mem_region *map,
 		       unsigned int nr);
 void guest_mem_destroy(struct guest_mem *m);
 
-/* Host pointer for [gpa, gpa+len) if it lies inside one region, else NULL. */
+/*
+ * Every range of RAM the guest has, in @out (GUEST_MEM_MAX_RANGES
+ * entries), ascending: RAM regions, memory plugged so far and device RAM.
+ * What a device can reach by DMA is exactly these. Returns how many.
+ */
+#define GUEST_MEM_MAX_RANGES (GUEST_MEM_MAX_REGIONS + 1 + GUEST_MEM_MAX_DEV_RAM)
+unsigned int guest_mem_ranges(const struct guest_mem *m,
+			      struct mem_region *out);
+/* Whether @r is device RAM, not in the mapping behind guest RAM. */
+static inline bool guest_mem_is_device_ram(const struct guest_mem *m,
+					   const struct mem_region *r)
+{
+	return r->hva < m->base || r->hva - m->base >= (ptrdiff_t)m->map_size;
+}
+/*
+ * The range holding @gpa: its host pointer in *@hva and the bytes from
+ * there to the range's end in *@avail; -EFAULT if @gpa is not RAM.
+ */
+int guest_mem_lookup(const struct guest_mem *m, uint64_t gpa, uint8_t **hva,
+		     uint64_t *avail);
+/*
+ * Calls @fn for each piece of RAM inside [gpa, last], ascending, one per
+ * range; stops at the first nonzero return and gives it back.
+ */
+typedef int guest_mem_fn(void *arg, uint64_t gpa, uint64_t len, uint8_t *hva);
+int guest_mem_for_each(const struct guest_mem *m, uint64_t gpa, uint64_t last,
+		       guest_mem_fn *fn, void *arg);
+/*
+ * Whether [gpa, gpa+size) touches guest RAM, device RAM or any of the
+ * hotplug area (plugged or not); a range that wraps always does.
+ */
+bool guest_mem_overlaps(const struct guest_mem *m, uint64_t gpa, uint64_t size);
+/* Host pointer for [gpa, gpa+len) if it lies inside one range, else NULL. */
 void *gpa_to_hva(const struct guest_mem *m, uint64_t gpa, uint64_t len);
 
 /* Copy helpers; return 0 or -EFAULT when the range is not all RAM. */

@@ -28,6 +28,7 @@ void vm_init_common(struct vm *vm)
 	pthread_cond_init(&vm->stop_cond, NULL);
 	pthread_mutex_init(&vm->irq_lock, NULL);
 	pthread_mutex_init(&vm->dev_slot_lock, NULL);
+	pthread_mutex_init(&vm->ram_lock, NULL);
 	pthread_mutex_init(&vm->coalesced_lock, NULL);
 }
 
@@ -142,28 +143,90 @@ int vm_map_device_rom(struct vm *vm, uint64_t gpa, uint64_t size, void *hva)
 	return map_dev(vm, gpa, size, hva, KVM_MEM_READONLY);
 }
 
+/*
+ * Tells the listeners of @r; on a refusal *@failed is the listener that
+ * refused, those before it have taken @r. ram_lock held.
+ */
+static int ram_added(struct vm *vm, const struct mem_region *r,
+		     struct ram_listener **failed)
+{
+	int ret = 0;
+
+	for (*failed = vm->ram_listeners; *failed; *failed = (*failed)->next) {
+		ret = (*failed)->add(*failed, r);
+		if (ret)
+			break;
+	}
+	return ret;
+}
+
 int vm_plug_ram(struct vm *vm, uint64_t bytes)
 {
-	uint64_t gpa;
-	uint8_t *hva;
+	struct mem_region r = { .size = bytes };
+	struct ram_listener *failed;
+	unsigned int slot = 0;
 	int ret;
 
 	if (bytes & 4095)
 		return -EINVAL;
+	pthread_mutex_lock(&vm->ram_lock);
 	pthread_mutex_lock(&vm->dev_slot_lock);
-	ret = guest_mem_grow(&vm->mem, bytes, &gpa, &hva);
+	ret = guest_mem_grow(&vm->mem, bytes, &r.gpa, &r.hva);
 	if (!ret && vm->nr_ram_slots == VM_MAX_RAM_SLOTS)
 		ret = -ENOSPC;
-	if (!ret && vm->vm_fd >= 0)
-		ret = set_slot(vm, VM_RAM_SLOT_BASE + vm->nr_ram_slots, gpa,
-			       bytes, hva, 0);
 	if (!ret) {
-		vm->nr_ram_slots++;
-		/* Mapped for the vCPUs first, then for DMA. */
-		guest_mem_publish(&vm->mem, bytes);
+		slot = VM_RAM_SLOT_BASE + vm->nr_ram_slots;
+		if (vm->vm_fd >= 0)
+			ret = set_slot(vm, slot, r.gpa, bytes, r.hva, 0);
 	}
+	if (!ret)
+		vm->nr_ram_slots++;
 	pthread_mutex_unlock(&vm->dev_slot_lock);
+	if (ret)
+		goto out;
+	/* Mapped for the vCPUs first, then for DMA: ours, then the others'. */
+	guest_mem_publish(&vm->mem, bytes);
+	ret = ram_added(vm, &r, &failed);
+	if (ret) {
+		guest_mem_retract(&vm->mem, bytes);
+		for (struct ram_listener *l = vm->ram_listeners; l != failed;
+		     l = l->next)
+			l->del(l, &r);
+		pthread_mutex_lock(&vm->dev_slot_lock);
+		if (vm->vm_fd >= 0)
+			set_slot(vm, slot, 0, 0, NULL, 0);
+		vm->nr_ram_slots--;
+		pthread_mutex_unlock(&vm->dev_slot_lock);
+	}
+out:
+	pthread_mutex_unlock(&vm->ram_lock);
 	return ret;
+}
+
+int vm_ram_listen(struct vm *vm, struct ram_listener *l)
+{
+	int ret;
+
+	pthread_mutex_lock(&vm->ram_lock);
+	ret = l->add(l, NULL);
+	if (!ret) {
+		l->next = vm->ram_listeners;
+		vm->ram_listeners = l;
+	}
+	pthread_mutex_unlock(&vm->ram_lock);
+	return ret;
+}
+
+void vm_ram_unlisten(struct vm *vm, struct ram_listener *l)
+{
+	pthread_mutex_lock(&vm->ram_lock);
+	for (struct ram_listener **pp = &vm->ram_listeners; *pp;
+	     pp = &(*pp)->next)
+		if (*pp == l) {
+			*pp = l->next;
+			break;
+		}
+	pthread_mutex_unlock(&vm->ram_lock);
 }
 
 void vm_unmap_device_memory(struct vm *vm, int slot)

@@ -84,6 +84,12 @@ struct vm {
 	uint64_t dev_slots;
 	/* KVM slots of RAM plugged at run time (vm_plug_ram()); dev_slot_lock. */
 	unsigned int nr_ram_slots;
+	/*
+	 * Who keeps a map of guest RAM of its own (struct ram_listener), and
+	 * the lock that orders their registration with RAM changes.
+	 */
+	pthread_mutex_t ram_lock;
+	struct ram_listener *ram_listeners;
 
 	/*
 	 * KVM's coalesced I/O ring (vm_coalesce_pio()): writes KVM queued
@@ -140,11 +146,38 @@ void vm_unmap_device_memory(struct vm *vm, int slot);
 
 /*
  * Gives the guest @bytes more RAM from the hotplug area (guest_mem_grow()):
- * a KVM slot of its own, then devices may DMA to it. Telling the guest is
- * the board's (hw/memhp). 0, -ENOSPC (the area or the slots are used
- * up), -EINVAL (not whole pages), or KVM's -errno.
+ * a KVM slot of its own, then devices may DMA to it, those with a map of
+ * their own told first (struct ram_listener). Telling the guest is the
+ * board's (hw/memhp). 0, -ENOSPC (the area or the slots are used up),
+ * -EINVAL (not whole pages), a listener's refusal or KVM's -errno; on
+ * failure the guest has nothing more.
  */
 int vm_plug_ram(struct vm *vm, uint64_t bytes);
+
+/*
+ * What keeps its own map of the guest's RAM for DMA outside devisor's
+ * address spaces (VFIO's IOMMU mappings, vhost's memory table) follows
+ * the RAM of guest_mem_ranges() through this, as QEMU's MemoryListener.
+ * Callbacks run under vm->ram_lock, RAM changes are serialised with
+ * them, and they may not take a lock that is held around
+ * vm_ram_listen() or vm_plug_ram().
+ */
+struct ram_listener {
+	/*
+	 * @r is the guest's now (guest_mem_ranges() has it); NULL: all of
+	 * guest_mem_ranges(), the first call, from vm_ram_listen(). -errno
+	 * refuses it: a plug fails, a vm_ram_listen() returns it. A refused
+	 * NULL call must leave nothing of it behind.
+	 */
+	int (*add)(struct ram_listener *l, const struct mem_region *r);
+	/* @r is gone again (a later listener refused the plug). */
+	void (*del)(struct ram_listener *l, const struct mem_region *r);
+	struct ram_listener *next;
+};
+
+/* Registers @l after its add(NULL) succeeds; its -errno otherwise. */
+int vm_ram_listen(struct vm *vm, struct ram_listener *l);
+void vm_ram_unlisten(struct vm *vm, struct ram_listener *l);
 
 /*
  * Lets KVM queue the guest's writes to ports [@port, @port + @size) in the

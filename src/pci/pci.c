@@ -628,17 +628,6 @@ static bool bar_target(struct pci_dev *pdev, struct pci_bar *bar,
 	return true;
 }
 
-static bool overlaps_ram(struct vm *vm, uint64_t a, uint64_t size)
-{
-	for (unsigned int i = 0; i < vm->mem.nr; i++) {
-		const struct mem_region *r = &vm->mem.regions[i];
-
-		if (a < r->gpa + r->size && r->gpa < a + size)
-			return true;
-	}
-	return false;
-}
-
 static void bar_unmap(struct pci_bar *bar)
 {
 	if (!bar->mapped)
@@ -660,7 +649,7 @@ static void bar_map(struct pci_dev *pdev, struct pci_bar *bar, uint64_t a)
 
 	bar->refused = a;
 	if (bar->type != PCI_BAR_IO &&
-	    overlaps_ram(pdev->host->vm, a, bar->size)) {
+	    guest_mem_overlaps(&pdev->host->vm->mem, a, bar->size)) {
 		if (!quiet)
 			pr_warn_ratelimited(
 				"%s: BAR%u at %#llx overlaps RAM, not mapped",

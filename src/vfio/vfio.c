@@ -20,6 +20,7 @@
 
 #include "kvm/memory.h"
 #include "kvm/vm.h"
+#include "util/common.h"
 #include "util/log.h"
 
 #define FAIL(ret, ...)                              \
@@ -47,6 +48,10 @@ struct vfio_container {
 	struct vm *vm;
 	bool shared; /* guest RAM mapped, any device may join */
 	bool iommu_set;
+	/* A shared container follows guest RAM: plugged memory too. */
+	struct ram_listener ram;
+	bool listening;
+	char ram_err[192]; /* why add() refused, for the caller */
 	struct vfio_group *groups;
 	struct vfio_container *next;
 };
@@ -143,50 +148,96 @@ int vfio_check_sysfs(const char *path, int *group, char *err, size_t errlen)
 	return 0;
 }
 
-/* All of guest RAM, IOVA = GPA, for the device's DMA. vfio_lock held. */
-static int map_ram(struct vfio_container *c, char *err, size_t errlen)
+/* RAM range @r, IOVA = GPA, for the devices' DMA. */
+static int map_range(struct vfio_container *c, const struct mem_region *r)
 {
-	for (unsigned int i = 0; i < c->vm->mem.nr; i++) {
-		const struct mem_region *r = &c->vm->mem.regions[i];
-		struct vfio_iommu_type1_dma_map map = {
-			.argsz = sizeof(map),
-			.flags = VFIO_DMA_MAP_FLAG_READ |
-				 VFIO_DMA_MAP_FLAG_WRITE,
-			.vaddr = (uintptr_t)r->hva,
-			.iova = r->gpa,
-			.size = r->size,
-		};
+	struct vfio_iommu_type1_dma_map map = {
+		.argsz = sizeof(map),
+		.flags = VFIO_DMA_MAP_FLAG_READ | VFIO_DMA_MAP_FLAG_WRITE,
+		.vaddr = (uintptr_t)r->hva,
+		.iova = r->gpa,
+		.size = r->size,
+	};
+	int e;
 
-		if (ioctl(c->fd, VFIO_IOMMU_MAP_DMA, &map) < 0) {
-			int e = errno;
-
-			FAIL(-e,
-			     "VFIO cannot map guest RAM %#llx+%#llx for DMA: "
-			     "%s%s",
-			     (unsigned long long)r->gpa,
-			     (unsigned long long)r->size, strerror(e),
-			     e == ENOMEM ? " (the locked-memory limit, "
-					   "ulimit -l, must cover guest RAM)" :
-					   "");
-		}
-	}
-	return 0;
+	if (ioctl(c->fd, VFIO_IOMMU_MAP_DMA, &map) == 0)
+		return 0;
+	e = errno;
+	snprintf(c->ram_err, sizeof(c->ram_err),
+		 "VFIO cannot map guest RAM %#llx+%#llx for DMA: %s%s",
+		 (unsigned long long)r->gpa, (unsigned long long)r->size,
+		 strerror(e),
+		 e == ENOMEM ? " (the locked-memory limit, ulimit -l, must "
+			       "cover guest RAM)" :
+			       "");
+	return -e;
 }
 
-static void unmap_ram(struct vfio_container *c)
+static void unmap_range(struct vfio_container *c, const struct mem_region *r)
 {
-	for (unsigned int i = 0; i < c->vm->mem.nr; i++) {
-		const struct mem_region *r = &c->vm->mem.regions[i];
-		struct vfio_iommu_type1_dma_unmap unmap = {
-			.argsz = sizeof(unmap),
-			.iova = r->gpa,
-			.size = r->size,
-		};
+	struct vfio_iommu_type1_dma_unmap unmap = {
+		.argsz = sizeof(unmap),
+		.iova = r->gpa,
+		.size = r->size,
+	};
 
-		if (ioctl(c->fd, VFIO_IOMMU_UNMAP_DMA, &unmap) < 0)
-			pr_warn("VFIO: unmapping guest RAM %#llx: %s",
-				(unsigned long long)r->gpa, strerror(errno));
+	if (ioctl(c->fd, VFIO_IOMMU_UNMAP_DMA, &unmap) < 0)
+		pr_warn("VFIO: unmapping guest RAM %#llx: %s",
+			(unsigned long long)r->gpa, strerror(errno));
+}
+
+/*
+ * The ram_listener of a shared container: all of guest RAM first, then
+ * each range plugged. No vfio_lock: the container outlives its listening.
+ */
+static int ram_add(struct ram_listener *l, const struct mem_region *r)
+{
+	struct vfio_container *c = container_of(l, struct vfio_container, ram);
+	struct mem_region all[GUEST_MEM_MAX_RANGES];
+	unsigned int n, i;
+	int ret = 0;
+
+	if (r) {
+		ret = map_range(c, r);
+		if (ret)
+			pr_err("%s", c->ram_err);
+		return ret;
 	}
+	n = guest_mem_ranges(&c->vm->mem, all);
+	for (i = 0; i < n && !ret; i++) {
+		ret = map_range(c, &all[i]);
+		/*
+		 * A device's RAM (a pmem file) may not pin; only DMA to it
+		 * fails then, which a guest rarely asks for.
+		 */
+		if (ret && guest_mem_is_device_ram(&c->vm->mem, &all[i])) {
+			pr_warn("%s; passed-through devices cannot reach it",
+				c->ram_err);
+			ret = 0;
+		}
+	}
+	if (ret)
+		while (--i)
+			unmap_range(c, &all[i - 1]);
+	return ret;
+}
+
+static void ram_del(struct ram_listener *l, const struct mem_region *r)
+{
+	unmap_range(container_of(l, struct vfio_container, ram), r);
+}
+
+/* Guest RAM, and what is plugged later, for DMA. vfio_lock held. */
+static int map_ram(struct vfio_container *c, char *err, size_t errlen)
+{
+	int ret;
+
+	c->ram = (struct ram_listener){ .add = ram_add, .del = ram_del };
+	ret = vm_ram_listen(c->vm, &c->ram);
+	if (ret)
+		FAIL(ret, "%s", c->ram_err);
+	c->listening = true;
+	return 0;
 }
 
 /* A new container for @vm. vfio_lock held. */
@@ -246,6 +297,8 @@ static void container_put(struct vfio_container *c)
 
 	if (--c->users)
 		return;
+	if (c->listening)
+		vm_ram_unlisten(c->vm, &c->ram);
 	/* Closing the container unmaps and unpins all it mapped. */
 	while (c->groups) {
 		struct vfio_group *g = c->groups;
@@ -316,7 +369,6 @@ static struct vfio_group *group_open(struct vfio_container *c, int id,
 		}
 		c->iommu_set = true;
 		if (c->shared && map_ram(c, err, errlen)) {
-			unmap_ram(c);
 			c->iommu_set = false;
 			goto fail;
 		}

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/vhost.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
@@ -12,6 +13,7 @@
 #include <unistd.h>
 
 #include "kvm/memory.h"
+#include "util/common.h"
 #include "util/evloop.h"
 #include "util/log.h"
 #include "virtio/virtio.h"
@@ -71,22 +73,69 @@ int vhost_set_features(struct vhost *v, uint64_t features)
 
 int vhost_set_mem_table(struct vhost *v, const struct guest_mem *mem)
 {
+	struct mem_region r[GUEST_MEM_MAX_RANGES];
+	unsigned int n = guest_mem_ranges(mem, r);
 	struct vhost_memory *t;
 	int ret;
 
-	t = calloc(1, sizeof(*t) + mem->nr * sizeof(t->regions[0]));
+	t = calloc(1, sizeof(*t) + n * sizeof(t->regions[0]));
 	if (!t)
 		return -ENOMEM;
-	t->nregions = mem->nr;
-	for (unsigned int i = 0; i < mem->nr; i++)
+	t->nregions = n;
+	for (unsigned int i = 0; i < n; i++)
 		t->regions[i] = (struct vhost_memory_region){
-			.guest_phys_addr = mem->regions[i].gpa,
-			.memory_size = mem->regions[i].size,
-			.userspace_addr = (uintptr_t)mem->regions[i].hva,
+			.guest_phys_addr = r[i].gpa,
+			.memory_size = r[i].size,
+			.userspace_addr = (uintptr_t)r[i].hva,
 		};
 	ret = vioctl(v, VHOST_SET_MEM_TABLE, t, "VHOST_SET_MEM_TABLE");
 	free(t);
 	return ret;
+}
+
+/*
+ * The back-end's table follows plugged RAM. Under the device's lock, which
+ * orders a change after activation's first table: vm_plug_ram() publishes
+ * the range before it tells us, so a table sent after that has it.
+ */
+static int ram_changed(struct vhost_ram *vr)
+{
+	int ret;
+
+	pthread_mutex_lock(&vr->vdev->lock);
+	ret = vr->set_table(vr->vdev);
+	pthread_mutex_unlock(&vr->vdev->lock);
+	return ret;
+}
+
+static int ram_add(struct ram_listener *l, const struct mem_region *r)
+{
+	/* The first call: nothing runs yet; activation sends the table. */
+	return r ? ram_changed(container_of(l, struct vhost_ram, l)) : 0;
+}
+
+static void ram_del(struct ram_listener *l, const struct mem_region *r)
+{
+	ram_changed(container_of(l, struct vhost_ram, l));
+}
+
+void vhost_ram_follow(struct vhost_ram *vr, struct vm *vm,
+		      struct virtio_dev *vdev,
+		      int (*set_table)(struct virtio_dev *vdev))
+{
+	*vr = (struct vhost_ram){ .l = { .add = ram_add, .del = ram_del },
+				  .vm = vm,
+				  .vdev = vdev,
+				  .set_table = set_table };
+	/* add(NULL) does nothing, so this cannot fail. */
+	vm_ram_listen(vm, &vr->l);
+}
+
+void vhost_ram_unfollow(struct vhost_ram *vr)
+{
+	if (vr->vm)
+		vm_ram_unlisten(vr->vm, &vr->l);
+	vr->vm = NULL;
 }
 
 int vhost_set_ring(struct vhost *v, const struct vhost_ring *r)

@@ -14,6 +14,8 @@
  */
 #include <stdint.h>
 
+#include "kvm/vm.h"
+
 struct evloop;
 struct guest_mem;
 struct virtio_dev;
@@ -34,8 +36,30 @@ void vhost_close(struct vhost *v);
 
 int vhost_get_features(struct vhost *v, uint64_t *features);
 int vhost_set_features(struct vhost *v, uint64_t features);
-/* Every RAM region of @mem: guest physical address, size, our mapping. */
+/*
+ * All of @mem's RAM (guest_mem_ranges()): guest physical address, size,
+ * our mapping. Again at any time: the kernel swaps tables safely.
+ */
 int vhost_set_mem_table(struct vhost *v, const struct guest_mem *mem);
+
+/*
+ * A vhost device's back-end (kernel or vhost-user) keeps its own map of
+ * guest RAM; this keeps it current when RAM is plugged: @set_table, with
+ * the device's lock held, sends the whole table again if the back-end
+ * runs (0 if not), and its error fails the plug. From the device's
+ * creation to its destruction.
+ */
+struct vhost_ram {
+	struct ram_listener l;
+	struct vm *vm;
+	struct virtio_dev *vdev;
+	int (*set_table)(struct virtio_dev *vdev);
+};
+
+void vhost_ram_follow(struct vhost_ram *vr, struct vm *vm,
+		      struct virtio_dev *vdev,
+		      int (*set_table)(struct virtio_dev *vdev));
+void vhost_ram_unfollow(struct vhost_ram *vr);
 
 /* One split ring as the driver set it up; host addresses of each part. */
 struct vhost_ring {

@@ -326,26 +326,33 @@ int vhost_user_set_mem_table(struct vhost_user *u, const struct guest_mem *mem)
 {
 	uint8_t p[VHOST_USER_MAX_PAYLOAD] = { 0 };
 	int fds[VHOST_USER_MAX_REGIONS];
+	struct mem_region r[GUEST_MEM_MAX_RANGES];
+	unsigned int n = guest_mem_ranges(mem, r), nr = 0;
 
 	if (mem->fd < 0) {
 		pr_err("%s: vhost-user needs shared guest RAM", u->name);
 		return -EINVAL;
 	}
-	if (mem->nr > VHOST_USER_MAX_REGIONS)
-		return -E2BIG;
-	put32(p, mem->nr);
-	for (unsigned int i = 0; i < mem->nr; i++) {
-		const struct mem_region *r = &mem->regions[i];
-		uint8_t *e = p + 8 + i * 32;
+	for (unsigned int i = 0; i < n; i++) {
+		uint8_t *e = p + 8 + nr * 32;
 
-		put64(e, r->gpa);
-		put64(e + 8, r->size);
-		put64(e + 16, (uintptr_t)r->hva);
-		put64(e + 24, (uint64_t)(r->hva - mem->base));
-		fds[i] = mem->fd;
+		/*
+		 * RAM and plugged memory are in the memfd; device RAM (a
+		 * pmem file) is not, and the back-end cannot reach it.
+		 */
+		if (guest_mem_is_device_ram(mem, &r[i]))
+			continue;
+		if (nr == VHOST_USER_MAX_REGIONS)
+			return -E2BIG;
+		put64(e, r[i].gpa);
+		put64(e + 8, r[i].size);
+		put64(e + 16, (uintptr_t)r[i].hva);
+		put64(e + 24, (uint64_t)(r[i].hva - mem->base));
+		fds[nr++] = mem->fd;
 	}
-	return request(u, VHOST_USER_SET_MEM_TABLE, p, 8 + mem->nr * 32, fds,
-		       mem->nr, "SET_MEM_TABLE");
+	put32(p, nr);
+	return request(u, VHOST_USER_SET_MEM_TABLE, p, 8 + nr * 32, fds, nr,
+		       "SET_MEM_TABLE");
 }
 
 static int set_fd(struct vhost_user *u, uint32_t req, unsigned int index,

@@ -117,6 +117,7 @@ struct virtio_net {
 	bool vhost_running; /* rings and tap handed over */
 	/* vhost-user: the queues are an external process's (vu.fd >= 0). */
 	struct vhost_user vu;
+	struct vhost_ram vhost_ram; /* either back-end's table follows RAM */
 };
 
 static struct virtio_net *to_net(struct virtio_dev *vdev)
@@ -676,6 +677,19 @@ static void vhost_net_stop(struct virtio_net *n)
 	n->vhost_running = false;
 }
 
+/* Plugged RAM: the running back-end's table again; device lock held. */
+static int vnet_set_table(struct virtio_dev *vdev)
+{
+	struct virtio_net *n = to_net(vdev);
+
+	if (n->vu.fd >= 0)
+		return n->vu.running ?
+			       vhost_user_set_mem_table(&n->vu, &n->vm->mem) :
+			       0;
+	return n->vhost_running ? vhost_set_mem_table(&n->vhost, &n->vm->mem) :
+				  0;
+}
+
 /* DRIVER_OK with vhost: the rings and the tap go to the kernel. */
 static int vnet_activate(struct virtio_dev *vdev)
 {
@@ -762,6 +776,7 @@ static void vnet_destroy(struct virtio_dev *vdev)
 {
 	struct virtio_net *n = to_net(vdev);
 
+	vhost_ram_unfollow(&n->vhost_ram);
 	for (unsigned int q = 0; q < 2; q++)
 		vhost_call_close(&n->calls[q]);
 	vhost_close(&n->vhost);
@@ -919,6 +934,9 @@ struct virtio_dev *virtio_net_create(struct vm *vm, struct net_backend *be,
 		goto fail_loop;
 	if (n->vhost.fd < 0 && n->vu.fd < 0)
 		virtio_dev_set_poll(&n->vdev, n->loop, poll_ns);
+	else
+		vhost_ram_follow(&n->vhost_ram, n->vm, &n->vdev,
+				 vnet_set_table);
 	return &n->vdev;
 
 fail_loop:

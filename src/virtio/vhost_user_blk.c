@@ -42,6 +42,7 @@ struct vu_blk {
 	struct vm *vm;
 	struct evloop *loop;
 	struct vhost_user vu;
+	struct vhost_ram vhost_ram;
 	struct vhost_call call;
 	uint8_t config[CFG_LEN];
 };
@@ -49,6 +50,16 @@ struct vu_blk {
 static struct vu_blk *to_vb(struct virtio_dev *vdev)
 {
 	return (struct vu_blk *)vdev;
+}
+
+/* Plugged RAM: the back-end's table again; device lock held. */
+static int vb_set_table(struct virtio_dev *vdev)
+{
+	struct vu_blk *vb = to_vb(vdev);
+
+	return vb->vu.running ?
+		       vhost_user_set_mem_table(&vb->vu, &vb->vm->mem) :
+		       0;
 }
 
 static int vb_activate(struct virtio_dev *vdev)
@@ -78,6 +89,7 @@ static void vb_destroy(struct virtio_dev *vdev)
 {
 	struct vu_blk *vb = to_vb(vdev);
 
+	vhost_ram_unfollow(&vb->vhost_ram);
 	vhost_call_close(&vb->call);
 	vhost_user_close(&vb->vu);
 	free(vb);
@@ -131,6 +143,7 @@ struct virtio_dev *virtio_vhost_user_blk_create(struct vm *vm,
 		goto fail;
 	if (vhost_user_watch(&vb->vu, &vb->vdev, loop))
 		goto fail;
+	vhost_ram_follow(&vb->vhost_ram, vm, &vb->vdev, vb_set_table);
 	return &vb->vdev;
 fail:
 	vhost_call_close(&vb->call);

@@ -40,6 +40,7 @@ struct vhost_vsock {
 	struct vm *vm;
 	struct evloop *loop;
 	struct vhost vhost;
+	struct vhost_ram vhost_ram;
 	uint64_t vhost_features;
 	struct vhost_call calls[NR_KERNEL];
 	bool running; /* VHOST_VSOCK_SET_RUNNING 1 */
@@ -80,6 +81,14 @@ static bool vv_features_ok(struct virtio_dev *vdev, uint64_t features)
 {
 	/* Everything negotiated must be the kernel's to do. */
 	return !(features & ~to_vv(vdev)->vhost_features);
+}
+
+/* Plugged RAM: the kernel's table again; device lock held. */
+static int vv_set_table(struct virtio_dev *vdev)
+{
+	struct vhost_vsock *vv = to_vv(vdev);
+
+	return vv->running ? vhost_set_mem_table(&vv->vhost, &vv->vm->mem) : 0;
 }
 
 /* DRIVER_OK: the rings go to the kernel. */
@@ -140,6 +149,7 @@ static void vv_destroy(struct virtio_dev *vdev)
 {
 	struct vhost_vsock *vv = to_vv(vdev);
 
+	vhost_ram_unfollow(&vv->vhost_ram);
 	vhost_stop(vv);
 	vhost_close(&vv->vhost);
 	for (unsigned int q = 0; q < NR_KERNEL; q++)
@@ -206,6 +216,7 @@ struct virtio_dev *virtio_vhost_vsock_create(struct vm *vm, uint64_t cid,
 	for (q = 0; q < NR_KERNEL; q++)
 		if (vhost_call_init(&vv->calls[q], &vv->vdev, q, loop))
 			goto fail;
+	vhost_ram_follow(&vv->vhost_ram, vm, &vv->vdev, vv_set_table);
 	return &vv->vdev;
 fail:
 	for (q = 0; q < NR_KERNEL; q++)

@@ -22,6 +22,7 @@
 #include "hw/acpi_pm.h"
 #include "hw/memhp.h"
 #include "kvm/arch.h"
+#include "kvm/dma.h"
 #include "kvm/memory.h"
 #include "kvm/vm.h"
 
@@ -104,6 +105,171 @@ static void test_no_area(void **state)
 	guest_mem_destroy(&vm.mem);
 	assert_int_equal(guest_mem_init(&vm.mem, RAM, false), 0);
 	assert_null(memhp_create(&vm, &ops, pm));
+}
+
+static int nr_pieces;
+static uint64_t piece_iova[4], piece_len[4];
+
+static int on_piece(void *arg, uint64_t iova, uint64_t len, void *hva,
+		    enum dma_dir dir)
+{
+	if (nr_pieces < 4) {
+		piece_iova[nr_pieces] = iova;
+		piece_len[nr_pieces] = len;
+	}
+	nr_pieces++;
+	return 0;
+}
+
+/*
+ * A device reaches plugged memory and device RAM by DMA as it does boot
+ * RAM (the guest puts buffers there once it onlines them), in order, and
+ * nothing of the area past what was plugged.
+ */
+static void test_dma(void **state)
+{
+	struct guest_mem *m = &vm.mem;
+	uint64_t gpa = m->hotplug.gpa, dev = gpa + AREA + SLOT;
+	static uint8_t dev_ram[8192];
+	struct dma_space as;
+	struct iovec iov[4];
+	uint8_t buf[16] = "plugged";
+
+	dma_space_init_identity(&as, m);
+	assert_int_equal(dma_write(&as, gpa, buf, 8), -EFAULT);
+	/* A BAR may not go anywhere in the area, plugged or not. */
+	assert_true(guest_mem_overlaps(m, gpa + AREA - 4096, 8192));
+	assert_true(guest_mem_overlaps(m, RAM - 4096, 4096));
+	assert_false(guest_mem_overlaps(m, gpa + AREA, 4096));
+	assert_true(guest_mem_overlaps(m, UINT64_MAX - 4095, 8192));
+
+	assert_int_equal(vm_plug_ram(&vm, SLOT), 0);
+	assert_int_equal(dma_write(&as, gpa + 4096, buf, 8), 0);
+	assert_memory_equal(m->base + RAM + 4096, "plugged", 8);
+	assert_int_equal(dma_map_iov(&as, gpa + SLOT - 4096, 4096, DMA_WRITE,
+				     iov, 4),
+			 1);
+	assert_ptr_equal(iov[0].iov_base, m->base + RAM + SLOT - 4096);
+	/* Past what was plugged is not the guest's. */
+	assert_int_equal(dma_map_iov(&as, gpa + SLOT - 4096, 4097, DMA_WRITE,
+				     iov, 4),
+			 -EFAULT);
+	assert_int_equal(dma_read(&as, gpa + SLOT, buf, 1), -EFAULT);
+
+	/* Device RAM (virtio-pmem's file) likewise. */
+	assert_int_equal(
+		guest_mem_add_device_ram(m, dev, sizeof(dev_ram), dev_ram), 0);
+	assert_int_equal(dma_write(&as, dev + 4096, "pmem", 4), 0);
+	assert_memory_equal(dev_ram + 4096, "pmem", 4);
+	assert_int_equal(dma_read(&as, dev + sizeof(dev_ram) - 1, buf, 2),
+			 -EFAULT);
+
+	/* A replay (VFIO behind an IOMMU in pass-through) sees all, ascending. */
+	nr_pieces = 0;
+	assert_int_equal(dma_space_replay(&as, RAM - 4096, 0, on_piece, NULL),
+			 0);
+	assert_int_equal(nr_pieces, 3);
+	assert_int_equal(piece_iova[0], RAM - 4096);
+	assert_int_equal(piece_len[0], 4096);
+	assert_int_equal(piece_iova[1], gpa);
+	assert_int_equal(piece_len[1], SLOT);
+	assert_int_equal(piece_iova[2], dev);
+	assert_int_equal(piece_len[2], sizeof(dev_ram));
+	guest_mem_remove_device_ram(m, dev);
+	assert_int_equal(dma_read(&as, dev, buf, 1), -EFAULT);
+	dma_space_destroy(&as);
+}
+
+struct fake_listener {
+	struct ram_listener l;
+	int refuse; /* add()'s answer for a range */
+	unsigned int nr_first, nr_add, nr_del;
+	uint64_t plugged_seen; /* guest_mem_plugged() during add() */
+	struct mem_region last;
+};
+
+static int fake_add(struct ram_listener *l, const struct mem_region *r)
+{
+	struct fake_listener *f = (struct fake_listener *)l;
+
+	if (!r) {
+		f->nr_first++;
+		return 0;
+	}
+	f->nr_add++;
+	f->last = *r;
+	f->plugged_seen = guest_mem_plugged(&vm.mem);
+	return f->refuse;
+}
+
+static int fake_refuse_all(struct ram_listener *l, const struct mem_region *r)
+{
+	return -EPERM;
+}
+
+static void fake_del(struct ram_listener *l, const struct mem_region *r)
+{
+	struct fake_listener *f = (struct fake_listener *)l;
+
+	f->nr_del++;
+	f->last = *r;
+	f->plugged_seen = guest_mem_plugged(&vm.mem);
+}
+
+/*
+ * What keeps a map of its own (VFIO, vhost) is told of each plug once
+ * devices can reach it; a refusal undoes the plug for everyone and the
+ * guest gets nothing.
+ */
+static void test_listeners(void **state)
+{
+	struct fake_listener a = { .l = { .add = fake_add, .del = fake_del } };
+	struct fake_listener b = a;
+	struct fake_listener c = { .l = { .add = fake_refuse_all,
+					  .del = fake_del } };
+	uint64_t gpa = vm.mem.hotplug.gpa;
+
+	assert_int_equal(vm_ram_listen(&vm, &a.l), 0);
+	assert_int_equal(a.nr_first, 1);
+	assert_int_equal(vm_plug_ram(&vm, SLOT), 0);
+	assert_int_equal(a.nr_add, 1);
+	assert_int_equal(a.last.gpa, gpa);
+	assert_int_equal(a.last.size, SLOT);
+	assert_ptr_equal(a.last.hva, vm.mem.base + RAM);
+	assert_int_equal(a.plugged_seen, SLOT);
+
+	/* The first listener takes it, the second refuses: undone for both. */
+	b.refuse = -ENOMEM;
+	assert_int_equal(vm_ram_listen(&vm, &b.l), 0);
+	assert_int_equal(vm_plug_ram(&vm, SLOT), -ENOMEM);
+	assert_int_equal(guest_mem_plugged(&vm.mem), SLOT);
+	assert_null(gpa_to_hva(&vm.mem, gpa + SLOT, 1));
+	/* b (the newer) was asked first and refused; a was never asked. */
+	assert_int_equal(b.nr_add, 1);
+	assert_int_equal(b.nr_del, 0);
+	assert_int_equal(a.nr_add, 1);
+	vm_ram_unlisten(&vm, &b.l);
+	vm_ram_unlisten(&vm, &a.l);
+	assert_int_equal(vm_ram_listen(&vm, &a.l), 0);
+	assert_int_equal(vm_ram_listen(&vm, &b.l), 0);
+	/* Now a refuses after b took it: b is told it is gone, after the
+	 * range left guest_mem. */
+	a.refuse = -EIO;
+	b.refuse = 0;
+	assert_int_equal(vm_plug_ram(&vm, SLOT), -EIO);
+	assert_int_equal(b.nr_add, 2);
+	assert_int_equal(b.nr_del, 1);
+	assert_int_equal(b.last.gpa, gpa + SLOT);
+	assert_int_equal(b.plugged_seen, SLOT);
+	assert_int_equal(guest_mem_plugged(&vm.mem), SLOT);
+	/* The slot was given back: the area still fills to the end. */
+	vm_ram_unlisten(&vm, &a.l);
+	vm_ram_unlisten(&vm, &b.l);
+	assert_int_equal(vm_plug_ram(&vm, AREA - SLOT), 0);
+	assert_int_equal(b.nr_add, 2);
+	/* A first call refused: not registered. */
+	assert_int_equal(vm_ram_listen(&vm, &c.l), -EPERM);
+	assert_null(vm.ram_listeners);
 }
 
 #define UP (MEMHP_IO_BASE + HP_REG_UP)
@@ -197,6 +363,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		T(test_area),
 		T(test_no_area),
+		T(test_dma),
+		T(test_listeners),
 		T(test_slots),
 		T(test_aml),
 		cmocka_unit_test(test_slot_sizes),

@@ -48,7 +48,7 @@ ap_resize_checks() { # BOOT MAX [HP_MIB]
 # by most of it), reported by vm.info, a no-op downwards; the next boot of
 # the same VM has the memory from the start (two 128 MiB blocks more).
 ap_mem_checks() { # HP_MIB
-	local hp=$1 before after blocks b1 b2
+	local hp=$1 before after blocks b1 b2 v used
 	ap_want resize-ram-up api-c-resize-ram-up '204*' "204 once the guest is told"
 	ap_want mem-added api-c-mem-added yes "L3 onlined the new memory"
 	before=$(sed -n 's/.*DEVISOR-L3 memtotal_kb=\([0-9]*\).*/\1/p' "$clog" | head -n1)
@@ -57,6 +57,15 @@ ap_mem_checks() { # HP_MIB
 		pass "$name/mem-online"
 	else
 		fail "$name/mem-online" "MemTotal ${before:-?} -> ${after:-?} kB over ${blocks:-?} blocks, want $hp MiB more over $(((512 + hp) / 128))"
+	fi
+	# The virtio disk's DMA reaches the plugged memory (L3's page cache in
+	# zone Normal, all of it plugged): the 16 MiB read whole, at least half
+	# of it cached there.
+	read -r v used < <(sed -n 's/.*DEVISOR-L3 mem-dma disk=[a-z]* read=\([a-z]*\) normal-used=\(-*[0-9]*\).*/\1 \2/p' "$clog" | head -n1) || true
+	if [[ $v == ok && ${used:-0} -ge 2048 ]]; then
+		pass "$name/mem-dma"
+	else
+		fail "$name/mem-dma" "$(grep -o 'DEVISOR-L3 mem-dma.*' "$clog" | head -n1 || echo 'no mem-dma'), want read=ok and >= 2048 pages of zone Normal used"
 	fi
 	ap_want info-mem api-c-info-mem "\"hotplug_size\":$((hp << 20)),\"hotplugged_size\":$((hp << 20)) \"memory_actual_size\":$(((512 + hp) << 20))" "vm.info: $hp MiB hotplugged"
 	ap_want resize-ram-down api-c-resize-ram-down '204*' "204, nothing done (memory only grows)"
