@@ -1311,13 +1311,10 @@ static const char *memhp_blocker(const struct vm_config *c)
 	if (!c->hotplug_size)
 		return "it has no hotplug area (memory hotplug_size, "
 		       "--memory SIZE,hotplug_size=SIZE)";
-	/*
-	 * Behind an emulated IOMMU a passed-through device's mappings are
-	 * the guest's; one in pass-through mode would not get the new RAM.
-	 */
-	if (c->nr_vfio && c->iommu != IOMMU_NONE)
-		return "a passed-through device behind the emulated IOMMU "
-		       "would not reach it";
+	/* VT-d's pass-through domains follow plugged RAM; virtio-iommu's not. */
+	if (c->nr_vfio && c->iommu == IOMMU_VIRTIO)
+		return "a passed-through device behind virtio-iommu would not "
+		       "reach it";
 	return NULL;
 }
 

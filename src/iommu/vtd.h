@@ -153,6 +153,12 @@ bool vtd_ir_take_changed(struct vtd *vtd);
  * not know it is a VT-d one; vtd_dma_space_destroy() is the same call. It
  * may outlive the unit (translations then fail).
  */
+/*
+ * RAM at [gpa, gpa + len) was plugged: in a pass-through domain its IOVAs
+ * now translate to it, so every device's space is told as if the guest
+ * had invalidated that range (a VFIO shadow maps it).
+ */
+void vtd_ram_added(struct vtd *vtd, uint64_t gpa, uint64_t len);
 int vtd_dma_space_init(struct dma_space *as, struct vtd *vtd, uint16_t sid);
 void vtd_dma_space_destroy(struct dma_space *as);
 

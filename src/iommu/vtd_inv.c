@@ -76,6 +76,14 @@ static void notify_one(struct vtd *v, int sid, uint64_t iova, uint64_t len)
 		v->ops->invalidate(v->opaque, sid, iova, len);
 }
 
+void vtd_ram_added(struct vtd *v, uint64_t gpa, uint64_t len)
+{
+	pthread_mutex_lock(&v->lock);
+	for (struct vtd_port *p = v->ports; p; p = p->next)
+		dma_space_invalidate(p->as, gpa, len);
+	pthread_mutex_unlock(&v->lock);
+}
+
 /*
  * Tell every device that may hold a translation from what was invalidated:
  * all of them, those last seen in domain @did (or whose domain is not

@@ -337,9 +337,10 @@ static const struct kind_spec specs[SANDBOX_NR_KINDS] = {
 	},
 	[SANDBOX_API] = {
 		.calls = { base_calls, device_calls, creator_calls, api_calls },
+		/* vhost's: vm.resize gives kernel back-ends a new table. */
 		.ioctls = { device_ioctls, blk_ioctls, io_ioctls,
 			    pause_ioctls, vfio_ioctls, vfio_setup_ioctls,
-			    tap_setup_ioctls },
+			    tap_setup_ioctls, vhost_ioctls },
 		.flags = F_CLONE_THREAD,
 	},
 	[SANDBOX_SIGNAL] = {

@@ -1468,6 +1468,60 @@ static void *reader(void *arg)
 	return (void *)(uintptr_t)bad;
 }
 
+static uint64_t notified_iova, notified_len;
+
+static void ram_notified(struct dma_notifier *n, uint64_t iova, uint64_t len)
+{
+	notified++;
+	notified_iova = iova;
+	notified_len = len;
+}
+
+static int count_piece(void *arg, uint64_t iova, uint64_t len, void *hva,
+		       enum dma_dir dir)
+{
+	(*(unsigned int *)arg)++;
+	return 0;
+}
+
+/*
+ * Device RAM added after a device went pass-through: its space is
+ * told of the range (a VFIO shadow replays it) and the replay and DMA
+ * reach it, as boot RAM.
+ */
+static void test_ram_added(void **state)
+{
+	static uint8_t dev_ram[2 * PAGE];
+	struct dma_notifier dn = { .invalidate = ram_notified };
+	uint64_t gpa = 0x4000000000ull;
+	struct dma_space as;
+	unsigned int pieces = 0;
+
+	(void)state;
+	world(true, 4);
+	attach_sm(SID_B, 0, 4, 9, VTD_PGTT_PT);
+	assert_int_equal(vtd_dma_space_init(&as, vtd, SID_B), 0);
+	dma_notifier_add(&as, &dn);
+	assert_int_equal(dma_write(&as, gpa + 8, "new", 3), -EFAULT);
+	assert_int_equal(guest_mem_add_device_ram(&mem, gpa, sizeof(dev_ram),
+						  dev_ram),
+			 0);
+	notified = 0;
+	vtd_ram_added(vtd, gpa, sizeof(dev_ram));
+	assert_int_equal(notified, 1);
+	assert_int_equal(notified_iova, gpa);
+	assert_int_equal(notified_len, sizeof(dev_ram));
+	assert_int_equal(dma_write(&as, gpa + 8, "new", 3), 0);
+	assert_memory_equal(dev_ram + 8, "new", 3);
+	assert_int_equal(dma_space_replay(&as, gpa, sizeof(dev_ram),
+					  count_piece, &pieces),
+			 0);
+	assert_int_equal(pieces, 1);
+	guest_mem_remove_device_ram(&mem, gpa);
+	dma_notifier_del(&as, &dn);
+	dma_space_destroy(&as);
+}
+
 static void test_threads(void **state)
 {
 	uint64_t pte[THREAD_PAGES];
@@ -1950,6 +2004,7 @@ int main(void)
 		cmocka_unit_test(test_threads),
 		cmocka_unit_test(test_hostile_guest),
 		cmocka_unit_test(test_replay),
+		cmocka_unit_test(test_ram_added),
 		cmocka_unit_test(test_caching_mode),
 		cmocka_unit_test(test_intremap),
 	};

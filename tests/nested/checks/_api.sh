@@ -44,29 +44,51 @@ ap_resize_checks() { # BOOT MAX [HP_MIB]
 	ap_want info-shrunk api-c-info-shrunk "\"boot_vcpus\":$boot,\"max_vcpus\":$max" "vm.info: $boot of $max vCPUs"
 }
 
-# desired_ram up by HP_MIB on 512 MiB: plugged, onlined by L3 (MemTotal up
-# by most of it), reported by vm.info, a no-op downwards; the next boot of
-# the same VM has the memory from the start (two 128 MiB blocks more).
-ap_mem_checks() { # HP_MIB
-	local hp=$1 before after blocks b1 b2 v used
-	ap_want resize-ram-up api-c-resize-ram-up '204*' "204 once the guest is told"
-	ap_want mem-added api-c-mem-added yes "L3 onlined the new memory"
+# L3 onlined HP_MIB plugged on 512 MiB: MemTotal up by most of it.
+ap_mem_online() { # HP_MIB
+	local hp=$1 before after blocks
 	before=$(sed -n 's/.*DEVISOR-L3 memtotal_kb=\([0-9]*\).*/\1/p' "$clog" | head -n1)
-	read -r blocks after < <(sed -n 's/.*DEVISOR-L3 mem-added blocks=\([0-9]*\) memtotal_kb=\([0-9]*\).*/\1 \2/p' "$clog" | head -n1)
+	read -r blocks after < <(sed -n 's/.*DEVISOR-L3 mem-added blocks=\([0-9]*\) memtotal_kb=\([0-9]*\).*/\1 \2/p' "$clog" | head -n1) || true
 	if [[ -n $after && -n $before ]] && ((after - before > hp * 1024 * 9 / 10 && blocks == (512 + hp) / 128)); then
 		pass "$name/mem-online"
 	else
 		fail "$name/mem-online" "MemTotal ${before:-?} -> ${after:-?} kB over ${blocks:-?} blocks, want $hp MiB more over $(((512 + hp) / 128))"
 	fi
-	# The virtio disk's DMA reaches the plugged memory (L3's page cache in
-	# zone Normal, all of it plugged): the 16 MiB read whole, at least half
-	# of it cached there.
-	read -r v used < <(sed -n 's/.*DEVISOR-L3 mem-dma disk=[a-z]* read=\([a-z]*\) normal-used=\(-*[0-9]*\).*/\1 \2/p' "$clog" | head -n1) || true
+}
+
+# Disk DEV's DMA reaches the plugged memory: L3 read 16 MiB of it with
+# O_DIRECT into a buffer it took from zone Normal (all of it plugged
+# memory), at least half of which the sampler saw taken.
+ap_mem_dma() { # DEV
+	local v used
+	read -r v used < <(sed -n "s/.*DEVISOR-L3 mem-dma disk=$1 read=\([a-z]*\) normal-used=\(-*[0-9]*\).*/\1 \2/p" "$clog" | head -n1) || true
 	if [[ $v == ok && ${used:-0} -ge 2048 ]]; then
 		pass "$name/mem-dma"
 	else
-		fail "$name/mem-dma" "$(grep -o 'DEVISOR-L3 mem-dma.*' "$clog" | head -n1 || echo 'no mem-dma'), want read=ok and >= 2048 pages of zone Normal used"
+		fail "$name/mem-dma" "$(grep -o 'DEVISOR-L3 mem-dma.*' "$clog" | head -n1 || echo 'no mem-dma'), want disk=$1 read=ok and >= 2048 pages of zone Normal used"
 	fi
+}
+
+# l2-bin/api-vm --plug-mem HP_MIB: plugged on L3's hold, onlined, the
+# first disk (DEV, if any) read into it by DMA, vm.shutdown, exit 0.
+ap_plug_checks() { # HP_MIB [DEV]
+	ap_want resize-ram api-p-resize-ram '204*' "204 once the guest is told"
+	ap_want mem-done api-p-mem-done yes "L3 onlined the memory and did its I/O"
+	ap_mem_online "$1"
+	[[ -n ${2:-} ]] && ap_mem_dma "$2"
+	ap_want shutdown api-p-shutdown '204*' "204"
+	ap_want exit-0 api-exit 0 "0 after vm.shutdown"
+}
+
+# desired_ram up by HP_MIB on 512 MiB: plugged, onlined by L3 (MemTotal up
+# by most of it), reported by vm.info, a no-op downwards; the next boot of
+# the same VM has the memory from the start (two 128 MiB blocks more).
+ap_mem_checks() { # HP_MIB
+	local hp=$1 b1 b2
+	ap_want resize-ram-up api-c-resize-ram-up '204*' "204 once the guest is told"
+	ap_want mem-added api-c-mem-added yes "L3 onlined the new memory"
+	ap_mem_online "$hp"
+	ap_mem_dma vda
 	ap_want info-mem api-c-info-mem "\"hotplug_size\":$((hp << 20)),\"hotplugged_size\":$((hp << 20)) \"memory_actual_size\":$(((512 + hp) << 20))" "vm.info: $hp MiB hotplugged"
 	ap_want resize-ram-down api-c-resize-ram-down '204*' "204, nothing done (memory only grows)"
 	ap_want info-mem-after api-c-info-mem-after "\"hotplug_size\":$((hp << 20)),\"hotplugged_size\":$((hp << 20)) \"memory_actual_size\":$(((512 + hp) << 20))" "vm.info: still $hp MiB hotplugged"

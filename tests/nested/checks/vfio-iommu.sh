@@ -16,3 +16,7 @@ if [[ $v =~ ^[0-9a-f]+$ ]] && (((0x$v >> 7) & 1)); then pass "$name/vtd-caching-
 # --iommu vtd remaps interrupts: the controller's MSI-X through IRTEs.
 v="$(marker "$clog" vtd-ir-x2apic) $(marker "$clog" vtd-ir-kinds)"
 if [[ $v == "yes "*IR-PCI-MSI* ]]; then pass "$name/vtd-ir"; else fail "$name/vtd-ir" "vtd-ir-x2apic, vtd-ir-kinds = ${v:-none}, want yes and IR-PCI-MSI"; fi
+# 256 MiB plugged (api-vm --plug-mem) and read into through L3's domain.
+# shellcheck source=SCRIPTDIR/_api.sh
+. "$NESTED_DIR/checks/_api.sh"
+ap_plug_checks 256 nvme0n1

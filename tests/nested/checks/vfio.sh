@@ -90,4 +90,9 @@ vf_errors() {
 		fi
 	done
 }
-if [[ $name == vfio ]]; then vf_errors; fi
+if [[ $name == vfio ]]; then
+	vf_errors
+	# shellcheck source=SCRIPTDIR/_api.sh
+	. "$NESTED_DIR/checks/_api.sh"
+	ap_plug_checks 256 nvme0n1
+fi

@@ -13,3 +13,17 @@ else
 	vc_net_static 10.0.3.2/24
 fi
 vc_vhost_bypass vtap0
+# On L3's hold, 256 MiB plugged (api-vm --plug-mem), then a 16 MiB fetch
+# whose receive buffers L3 refills from it: the kernel's table has it.
+if [[ $name == vhost-net ]]; then
+	# shellcheck source=SCRIPTDIR/_api.sh
+	. "$NESTED_DIR/checks/_api.sh"
+	ap_plug_checks 256
+	v=$(sed -n 's/.*DEVISOR-L3 mem-net //p' "$clog" | tr -d '\r' | head -n1)
+	want=$(vc_l2 http-blob-md5)
+	if [[ $v == "bytes=16777216 md5=$want" && -n $want ]]; then
+		pass "$name/mem-net"
+	else
+		fail "$name/mem-net" "mem-net ${v:-none}, want bytes=16777216 md5=${want:-?}"
+	fi
+fi

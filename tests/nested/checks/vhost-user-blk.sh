@@ -15,3 +15,10 @@ if grep -q "vhost-user-blk: /tmp/[a-z-]*\.sock: 32768 sectors" "$clog"; then
 else
 	fail "$name/vhost-user-config" "no 'vhost-user-blk: SOCK: 32768 sectors' from devisor -v (GET_CONFIG)"
 fi
+# On L3's hold, 256 MiB plugged and read into (api-vm --plug-mem): the
+# back-end got the new memory table.
+if [[ $name == vhost-user-blk ]]; then
+	# shellcheck source=SCRIPTDIR/_api.sh
+	. "$NESTED_DIR/checks/_api.sh"
+	ap_plug_checks 256 vda
+fi
