@@ -216,6 +216,20 @@ bool acpi_pm_gpe_enabled(struct acpi_pm *pm, unsigned int gpe)
 	return en;
 }
 
+void acpi_gpe_event(void *line)
+{
+	const struct acpi_gpe_line *l = line;
+
+	acpi_pm_gpe(l->pm, l->gpe);
+}
+
+bool acpi_gpe_listening(void *line)
+{
+	const struct acpi_gpe_line *l = line;
+
+	return acpi_pm_gpe_enabled(l->pm, l->gpe);
+}
+
 static void acpi_pm_reset(struct device *dev)
 {
 	struct acpi_pm *pm = to_pm(dev);

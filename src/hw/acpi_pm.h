@@ -115,4 +115,17 @@ void acpi_pm_gpe(struct acpi_pm *pm, unsigned int gpe);
 /* Whether the guest set GPE @gpe's enable bit. */
 bool acpi_pm_gpe_enabled(struct acpi_pm *pm, unsigned int gpe);
 
+/*
+ * GPE @gpe of @pm as one device's event: the hotplug blocks (hw/pcihp,
+ * cpuhp, memhp) take acpi_gpe_event() and acpi_gpe_listening() as their
+ * board callbacks with a line as the opaque, so the board names only the
+ * GPE each one raises.
+ */
+struct acpi_gpe_line {
+	struct acpi_pm *pm;
+	unsigned int gpe;
+};
+void acpi_gpe_event(void *line);
+bool acpi_gpe_listening(void *line);
+
 #endif

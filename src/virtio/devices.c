@@ -144,23 +144,13 @@ int virtio_create_devices(struct vm *vm, const struct vm_config *cfg,
 		return ret;
 	for (unsigned int i = 0; i < cfg->nr_pmems; i++) {
 		const struct pmem_config *pc = &cfg->pmems[i];
-		char err[256];
-		uint64_t size =
-			virtio_pmem_file_size(pc->path, err, sizeof(err));
-		uint64_t gpa = size && b->place_pmem ?
-				       b->place_pmem(b->opaque, size) :
-				       0;
 
-		if (!size)
-			pr_err("%s", err);
-		else if (!gpa)
-			pr_err("--pmem %s: no room for %llu MiB in guest-physical "
-			       "space on this board",
-			       pc->path, (unsigned long long)(size >> 20));
-		if (!gpa)
-			return -EINVAL;
+		if (!b->place_pmem) {
+			pr_err("--pmem %s: not on this board", pc->path);
+			return -EOPNOTSUPP;
+		}
 		vdev = virtio_pmem_create(vm, pc->path, pc->discard_writes,
-					  gpa);
+					  b->place_pmem, b->opaque);
 		if (!vdev)
 			return -errno;
 		ret = b->attach(b->opaque, vdev, TRANSPORT_PCI,

@@ -9,6 +9,7 @@
  * window) through @attach.
  */
 #include "config.h"
+#include "virtio/pmem.h"
 
 struct console_port;
 struct pci_host;
@@ -30,7 +31,7 @@ struct virtio_board {
 	 * space (VIRTIO_PMEM_ALIGN aligned, clear of RAM and the PCI
 	 * windows), or 0 if nowhere; NULL: the board has no place for any.
 	 */
-	uint64_t (*place_pmem)(void *opaque, uint64_t size);
+	virtio_pmem_place_fn *place_pmem;
 	/* With --console virtio, set to the virtio console's input. */
 	struct console_port *console;
 };

@@ -98,6 +98,21 @@ static const struct virtio_dev_ops pmem_ops = {
 	.destroy = pmem_destroy,
 };
 
+/* The size of the file @st describes as a pmem range, or 0 and why. */
+static uint64_t size_of(const struct stat *st, const char *path, char *err,
+			size_t errlen)
+{
+	if (!S_ISREG(st->st_mode) || !st->st_size ||
+	    st->st_size % VIRTIO_PMEM_ALIGN) {
+		snprintf(err, errlen,
+			 "pmem file %s is %lld bytes: it must be a regular "
+			 "file of a whole number of 2 MiB",
+			 path, (long long)st->st_size);
+		return 0;
+	}
+	return st->st_size;
+}
+
 uint64_t virtio_pmem_file_size(const char *path, char *err, size_t errlen)
 {
 	struct stat st;
@@ -107,15 +122,7 @@ uint64_t virtio_pmem_file_size(const char *path, char *err, size_t errlen)
 			 strerror(errno));
 		return 0;
 	}
-	if (!S_ISREG(st.st_mode) || !st.st_size ||
-	    st.st_size % VIRTIO_PMEM_ALIGN) {
-		snprintf(err, errlen,
-			 "pmem file %s is %lld bytes: it must be a regular "
-			 "file of a whole number of 2 MiB",
-			 path, (long long)st.st_size);
-		return 0;
-	}
-	return st.st_size;
+	return size_of(&st, path, err, errlen);
 }
 
 uint64_t virtio_pmem_check(const char *path, uint64_t size, char *err,
@@ -135,11 +142,13 @@ uint64_t virtio_pmem_check(const char *path, uint64_t size, char *err,
 }
 
 struct virtio_dev *virtio_pmem_create(struct vm *vm, const char *path,
-				      bool discard_writes, uint64_t gpa)
+				      bool discard_writes,
+				      virtio_pmem_place_fn *place, void *opaque)
 {
 	struct virtio_pmem *p = calloc(1, sizeof(*p));
 	char err[256];
-	uint64_t v;
+	struct stat st;
+	uint64_t v, gpa;
 	int e;
 
 	if (!p) {
@@ -151,23 +160,34 @@ struct virtio_dev *virtio_pmem_create(struct vm *vm, const char *path,
 	p->map = MAP_FAILED;
 	p->vm = vm;
 	p->discard = discard_writes;
-	p->size = virtio_pmem_file_size(path, err, sizeof(err));
+	/*
+	 * Written back unless discard_writes: then read only is enough.
+	 * Sized by the fd it maps, so a file swapped meanwhile is not.
+	 */
+	p->fd = open(path, (discard_writes ? O_RDONLY : O_RDWR) | O_CLOEXEC);
+	if (p->fd < 0 || fstat(p->fd, &st) < 0) {
+		e = errno;
+		pr_err("cannot open pmem file %s: %s", path, strerror(e));
+		goto fail;
+	}
+	p->size = size_of(&st, path, err, sizeof(err));
 	if (!p->size) {
 		pr_err("%s", err);
 		e = EINVAL;
+		goto fail;
+	}
+	gpa = place(opaque, p->size);
+	if (!gpa) {
+		pr_err("pmem file %s: no room for %llu MiB in guest-physical "
+		       "space on this board",
+		       path, (unsigned long long)(p->size >> 20));
+		e = ENOSPC;
 		goto fail;
 	}
 	if (gpa % VIRTIO_PMEM_ALIGN) {
 		pr_err("virtio-pmem: guest address %#llx is not 2 MiB aligned",
 		       (unsigned long long)gpa);
 		e = EINVAL;
-		goto fail;
-	}
-	/* Written back unless discard_writes: then read only is enough. */
-	p->fd = open(path, (discard_writes ? O_RDONLY : O_RDWR) | O_CLOEXEC);
-	if (p->fd < 0) {
-		e = errno;
-		pr_err("cannot open pmem file %s: %s", path, strerror(e));
 		goto fail;
 	}
 	p->map = mmap(NULL, p->size, PROT_READ | PROT_WRITE,

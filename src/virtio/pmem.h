@@ -24,14 +24,18 @@ struct vm;
 /* The range's alignment in size and guest-physical address. */
 #define VIRTIO_PMEM_ALIGN (2ull << 20)
 
+/* The board's place for a range of @size: its guest address, 0 if none. */
+typedef uint64_t virtio_pmem_place_fn(void *opaque, uint64_t size);
 /*
- * The file at @path, mapped at @gpa (VIRTIO_PMEM_ALIGN aligned) over its
- * whole size, which must be a non-zero multiple of VIRTIO_PMEM_ALIGN.
- * Unbound device; hand it to virtio_pci_create(). NULL with an error
- * logged and errno set.
+ * The file at @path over its whole size, which must be a non-zero
+ * multiple of VIRTIO_PMEM_ALIGN, opened once and sized by that fd, then
+ * mapped where @place says (VIRTIO_PMEM_ALIGN aligned). Unbound device;
+ * hand it to virtio_pci_create(). NULL with an error logged and errno set.
  */
 struct virtio_dev *virtio_pmem_create(struct vm *vm, const char *path,
-				      bool discard_writes, uint64_t gpa);
+				      bool discard_writes,
+				      virtio_pmem_place_fn *place,
+				      void *opaque);
 
 /*
  * The size of the file at @path as virtio-pmem would map it: 0 and a

@@ -14,6 +14,7 @@
 #include <cmocka.h>
 
 #include <endian.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <linux/virtio_console.h>
 #include <linux/virtio_mmio.h>
@@ -227,6 +228,11 @@ static int setup_console(void **state)
 #define PMEM_GPA 0x140000000ull
 #define PMEM_SIZE (4ull << 20)
 
+static uint64_t place_pmem(void *opaque, uint64_t size)
+{
+	return PMEM_GPA;
+}
+
 static int setup_pmem(void **state)
 {
 	struct fix *f = fix_new();
@@ -241,7 +247,8 @@ static int setup_pmem(void **state)
 	for (uint64_t off = 0; off < PMEM_SIZE; off += sizeof(buf))
 		assert_int_equal(write(fd, buf, sizeof(buf)), sizeof(buf));
 	close(fd);
-	f->vdev = virtio_pmem_create(&f->vm, f->pmem_path, false, PMEM_GPA);
+	f->vdev = virtio_pmem_create(&f->vm, f->pmem_path, false, place_pmem,
+				     NULL);
 	assert_non_null(f->vdev);
 	f->m = virtio_mmio_create(&f->vm, BASE, GSI, f->vdev, f->loop);
 	assert_non_null(f->m);
@@ -871,11 +878,24 @@ static void test_pmem(void **state)
 	}
 }
 
+static uint64_t place_none(void *opaque, uint64_t size)
+{
+	return 0;
+}
+
+static uint64_t place_odd(void *opaque, uint64_t size)
+{
+	return PMEM_GPA + 4096;
+}
+
 /* Files virtio-pmem refuses, each with its reason. */
 static void test_pmem_bad_files(void **state)
 {
 	char path[] = "/tmp/devisor-pmem-XXXXXX", err[256];
 	int fd = mkstemp(path);
+	struct vm vm;
+
+	vm_init_common(&vm);
 
 	assert_true(fd >= 0);
 	assert_int_equal(virtio_pmem_file_size(path, err, sizeof(err)), 0);
@@ -889,6 +909,16 @@ static void test_pmem_bad_files(void **state)
 	assert_non_null(strstr(err, "not the 2097152 asked for"));
 	assert_int_equal(virtio_pmem_check(path, 4 << 20, err, sizeof(err)),
 			 4 << 20);
+	/* No room on the board, or a place not 2 MiB aligned: no device. */
+	errno = 0;
+	assert_null(virtio_pmem_create(&vm, path, false, place_none, NULL));
+	assert_int_equal(errno, ENOSPC);
+	assert_null(virtio_pmem_create(&vm, path, false, place_odd, NULL));
+	assert_int_equal(errno, EINVAL);
+	/* Sized by the fd it opens: a file cut to 3 MiB is refused there. */
+	assert_int_equal(ftruncate(fd, 3 << 20), 0);
+	assert_null(virtio_pmem_create(&vm, path, false, place_pmem, NULL));
+	assert_int_equal(errno, EINVAL);
 	close(fd);
 	unlink(path);
 	assert_int_equal(virtio_pmem_file_size(path, err, sizeof(err)), 0);

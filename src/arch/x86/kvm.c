@@ -99,13 +99,7 @@ int arch_ram_map(uint64_t ram_size, struct mem_region *map, unsigned int max)
  */
 uint64_t arch_hotplug_gpa(uint64_t ram_end, uint64_t size)
 {
-	uint64_t gpa = (ram_end + (1ull << 30) - 1) & ~((1ull << 30) - 1);
-
-	if (gpa < PCI_HOLE_END)
-		gpa = PCI_HOLE_END;
-	if (size > (1ull << 40) || gpa + size > (1ull << 40))
-		return 0;
-	return gpa;
+	return pc_high_range(ram_end, size);
 }
 
 uint64_t x86_low_ram_end(const struct guest_mem *mem)

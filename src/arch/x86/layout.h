@@ -2,6 +2,8 @@
 #ifndef DEVISOR_ARCH_X86_LAYOUT_H
 #define DEVISOR_ARCH_X86_LAYOUT_H
 
+#include <stdint.h>
+
 /*
  * Guest-physical memory map of an x86 devisor VM.
  *
@@ -86,6 +88,26 @@
  */
 #define IOAPIC_PCI_BUS 0xff
 #define IOAPIC_PCI_DEVFN 0x00
+
+/*
+ * RAM-like ranges above 4 GiB (memory hotplug's area, virtio-pmem) start
+ * at a 1 GiB boundary, which lets the guest map them with its largest
+ * pages, and end below 1 TiB, inside the physical address width of every
+ * x86-64 CPU: pc_high_range() gives the start or 0.
+ */
+#define PC_HIGH_ALIGN (1ull << 30)
+#define PC_HIGH_LIMIT (1ull << 40)
+
+static inline uint64_t pc_high_range(uint64_t from, uint64_t size)
+{
+	uint64_t gpa = (from + PC_HIGH_ALIGN - 1) & ~(PC_HIGH_ALIGN - 1);
+
+	if (gpa < PCI_HOLE_END)
+		gpa = PCI_HOLE_END;
+	if (size > PC_HIGH_LIMIT || gpa > PC_HIGH_LIMIT - size)
+		return 0;
+	return gpa;
+}
 
 /* KVM needs three private pages for its real-mode TSS and identity map. */
 #define KVM_IDENTITY_MAP_ADDR 0xfeffc000ull

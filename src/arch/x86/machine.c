@@ -157,37 +157,17 @@ static int create_ioapic(struct vm *vm, struct machine *m)
 	return 0;
 }
 
-/* hw/cpuhp's event is GPE ACPI_GPE_CPUHP, whose _E02 calls its CSCN. */
-static void cpuhp_event(void *opaque)
-{
-	acpi_pm_gpe(opaque, ACPI_GPE_CPUHP);
-}
-
-static bool cpuhp_listening(void *opaque)
-{
-	return acpi_pm_gpe_enabled(opaque, ACPI_GPE_CPUHP);
-}
-
+/* GPE ACPI_GPE_CPUHP's _E02 calls hw/cpuhp's CSCN. */
 static const struct cpuhp_ops pc_cpuhp_ops = {
-	.event = cpuhp_event,
-	.listening = cpuhp_listening,
+	.event = acpi_gpe_event,
+	.listening = acpi_gpe_listening,
 	.mat = x86_acpi_cpu_mat,
 };
 
-/* hw/memhp's event is GPE ACPI_GPE_MEMHP, whose _E03 calls its MSCN. */
-static void memhp_event(void *opaque)
-{
-	acpi_pm_gpe(opaque, ACPI_GPE_MEMHP);
-}
-
-static bool memhp_listening(void *opaque)
-{
-	return acpi_pm_gpe_enabled(opaque, ACPI_GPE_MEMHP);
-}
-
+/* GPE ACPI_GPE_MEMHP's _E03 calls hw/memhp's MSCN. */
 static const struct memhp_ops pc_memhp_ops = {
-	.event = memhp_event,
-	.listening = memhp_listening,
+	.event = acpi_gpe_event,
+	.listening = acpi_gpe_listening,
 };
 
 static int create_legacy_devices(struct vm *vm, const struct vm_config *cfg,
@@ -206,33 +186,26 @@ static int create_legacy_devices(struct vm *vm, const struct vm_config *cfg,
 		return -ENOMEM;
 	/* vCPUs beyond the boot ones are for ACPI CPU hotplug (vm.resize). */
 	if (vm->nr_cpus > cfg->nr_cpus) {
+		m->cpuhp_gpe = (struct acpi_gpe_line){ m->board.power_button,
+						       ACPI_GPE_CPUHP };
 		m->board.cpu_hotplug = cpuhp_create(vm, vm->nr_cpus,
 						    cfg->nr_cpus, &pc_cpuhp_ops,
-						    m->board.power_button);
+						    &m->cpuhp_gpe);
 		if (!m->board.cpu_hotplug)
 			return -ENOMEM;
 	}
 	/* The hotplug area after RAM is for vm.resize's desired_ram. */
 	if (vm->mem.hotplug_max) {
+		m->memhp_gpe = (struct acpi_gpe_line){ m->board.power_button,
+						       ACPI_GPE_MEMHP };
 		m->board.mem_hotplug =
-			memhp_create(vm, &pc_memhp_ops, m->board.power_button);
+			memhp_create(vm, &pc_memhp_ops, &m->memhp_gpe);
 		if (!m->board.mem_hotplug)
 			return -ENOMEM;
 	}
 	rtc_set_memory_size(rtc, x86_low_ram_end(&vm->mem),
 			    vm->mem.ram_size - x86_low_ram_end(&vm->mem));
 	return 0;
-}
-
-/* hw/pcihp's event is GPE ACPI_GPE_PCIHP, whose _E01 calls its PCNT. */
-static void pcihp_event(void *opaque)
-{
-	acpi_pm_gpe(opaque, ACPI_GPE_PCIHP);
-}
-
-static bool pcihp_listening(void *opaque)
-{
-	return acpi_pm_gpe_enabled(opaque, ACPI_GPE_PCIHP);
 }
 
 static void pci_msi_to_kvm(void *opaque, uint64_t addr, uint32_t data)
@@ -347,8 +320,11 @@ static int create_pci(struct vm *vm, struct machine *m)
 		return ret;
 	}
 	/* After the host: its AML adds to \_SB.PCI0. */
-	m->board.hotplug = pcihp_create(vm, pcihp_event, pcihp_listening,
-					m->board.power_button);
+	/* GPE ACPI_GPE_PCIHP's _E01 calls hw/pcihp's PCNT. */
+	m->pcihp_gpe =
+		(struct acpi_gpe_line){ m->board.power_button, ACPI_GPE_PCIHP };
+	m->board.hotplug = pcihp_create(vm, acpi_gpe_event, acpi_gpe_listening,
+					&m->pcihp_gpe);
 	return m->board.hotplug ? 0 : -ENOMEM;
 }
 
@@ -411,8 +387,8 @@ static uint64_t pc_place_pmem(void *opaque, uint64_t size)
 	if (!m->pmem_next)
 		m->pmem_next =
 			m->pci->cfg.mmio64_base + m->pci->cfg.mmio64_size;
-	gpa = (m->pmem_next + (1ull << 30) - 1) & ~((1ull << 30) - 1);
-	if (size > (1ull << 40) || gpa + size > (1ull << 40))
+	gpa = pc_high_range(m->pmem_next, size);
+	if (!gpa)
 		return 0;
 	m->pmem_next = gpa + size;
 	return gpa;

@@ -7,6 +7,7 @@
 
 #include "arch/x86/layout.h"
 #include "board.h"
+#include "hw/acpi_pm.h"
 
 struct evloop;
 struct pci_host;
@@ -42,6 +43,8 @@ struct machine {
 	uint8_t rcr; /* 0xCF9 */
 	/* The next virtio-pmem range: after the 64-bit PCI window. */
 	uint64_t pmem_next;
+	/* The hotplug blocks' events: GPEs 1 (PCI), 2 (CPU), 3 (memory). */
+	struct acpi_gpe_line pcihp_gpe, cpuhp_gpe, memhp_gpe;
 };
 
 /* The PC's host bridge: IDs, windows and INTx GSIs (layout.h). */
