@@ -28,13 +28,18 @@ void gpe_wire(struct vm *vm, unsigned int gpe)
 	wired_gpe = gpe;
 }
 
+/* Through the PC's own callbacks, on the wired GPE of @pm. */
 void gpe_event(void *pm)
 {
+	struct acpi_gpe_line line = { pm, wired_gpe };
+
 	gpe_events++;
-	acpi_pm_gpe(pm, wired_gpe);
+	acpi_gpe_event(&line);
 }
 
 bool gpe_listening(void *pm)
 {
-	return acpi_pm_gpe_enabled(pm, wired_gpe);
+	struct acpi_gpe_line line = { pm, wired_gpe };
+
+	return acpi_gpe_listening(&line);
 }
