@@ -209,18 +209,6 @@ void guest_mem_destroy(struct guest_mem *m)
 	m->fd = -1;
 }
 
-/* [gpa, gpa+len) inside the @size bytes at @base: its host pointer. */
-static void *in_range(uint64_t base, uint64_t size, uint8_t *hva, uint64_t gpa,
-		      uint64_t len)
-{
-	uint64_t off = gpa - base;
-
-	/* Compared, never summed: a guest length cannot wrap. */
-	if (gpa < base || off >= size || len > size - off)
-		return NULL;
-	return hva + off;
-}
-
 /*
  * Range @i in no order (RAM regions, the @plugged bytes of the hotplug
  * area, device RAM): false past the last. The lookups walk these in
@@ -277,11 +265,12 @@ int guest_mem_lookup(const struct guest_mem *m, uint64_t gpa, uint8_t **hva,
 	struct mem_region r;
 
 	for (unsigned int i = 0; range_at(m, plugged, i, &r); i++) {
-		uint8_t *p = in_range(r.gpa, r.size, r.hva, gpa, 1);
+		uint64_t off = gpa - r.gpa;
 
-		if (p) {
-			*hva = p;
-			*avail = r.size - (gpa - r.gpa);
+		/* Compared, never summed: a guest address cannot wrap. */
+		if (gpa >= r.gpa && off < r.size) {
+			*hva = r.hva + off;
+			*avail = r.size - off;
 			return 0;
 		}
 	}
