@@ -555,10 +555,6 @@ int config_check_iommu(const struct vm_config *cfg, char *err, size_t errlen)
 
 	if (cfg->iommu == IOMMU_NONE)
 		return 0;
-	/* Its VFIO container would need MAP/UNMAP mirrored: not yet. */
-	if (cfg->iommu == IOMMU_VIRTIO && cfg->nr_vfio)
-		FAIL("--iommu virtio: --device is not supported behind "
-		     "virtio-iommu yet (use --iommu vtd)");
 	for (unsigned int i = 0; i < cfg->nr_disks; i++) {
 		if (cfg->disks[i].vhost_user)
 			FAIL("--iommu %s: --disk #%u is vhost-user, whose "

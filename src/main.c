@@ -1311,10 +1311,6 @@ static const char *memhp_blocker(const struct vm_config *c)
 	if (!c->hotplug_size)
 		return "it has no hotplug area (memory hotplug_size, "
 		       "--memory SIZE,hotplug_size=SIZE)";
-	/* VT-d's pass-through domains follow plugged RAM; virtio-iommu's not. */
-	if (c->nr_vfio && c->iommu == IOMMU_VIRTIO)
-		return "a passed-through device behind virtio-iommu would not "
-		       "reach it";
 	return NULL;
 }
 

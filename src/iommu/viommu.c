@@ -155,13 +155,14 @@ struct viommu *viommu_create(const struct guest_mem *mem,
 
 static void clear_locked(struct viommu *v)
 {
+	/* The reset state first: what a mirror replays is that. */
+	v->bypass = 0;
 	for (struct viommu_ep *e = v->eps; e; e = e->next) {
 		e->dom = NULL;
 		dma_space_invalidate(e->as, 0, 0);
 	}
 	while (v->domains)
 		free_domain(v, v->domains);
-	v->bypass = 0;
 	v->features = 0;
 	v->nr_faults = 0;
 	v->fault_head = 0;
@@ -221,13 +222,16 @@ void viommu_get_config(struct viommu *v, struct viommu_config *c)
 void viommu_set_bypass(struct viommu *v, uint8_t bypass)
 {
 	pthread_mutex_lock(&v->lock);
-	if (v->features >> VIOMMU_F_BYPASS_CONFIG & 1) {
-		/* Unattached endpoints change behaviour: drop what they hold. */
-		if (!!bypass != !!v->bypass)
-			for (struct viommu_ep *e = v->eps; e; e = e->next)
-				if (!e->dom)
-					dma_space_invalidate(e->as, 0, 0);
+	if (v->features >> VIOMMU_F_BYPASS_CONFIG & 1 &&
+	    !!bypass != !!v->bypass) {
+		/*
+		 * Unattached endpoints change behaviour: drop what they hold,
+		 * once the change is made (a mirror replays the new state).
+		 */
 		v->bypass = bypass ? 1 : 0;
+		for (struct viommu_ep *e = v->eps; e; e = e->next)
+			if (!e->dom)
+				dma_space_invalidate(e->as, 0, 0);
 	}
 	pthread_mutex_unlock(&v->lock);
 }
@@ -245,7 +249,7 @@ static int do_attach(struct viommu *v, const struct viommu_req_attach *r)
 	uint32_t dom_id = le32toh(r->domain), flags = le32toh(r->flags);
 	bool bypass = flags & VIOMMU_ATTACH_F_BYPASS;
 	struct viommu_ep *e;
-	struct viommu_domain *d;
+	struct viommu_domain *d, *old;
 
 	if (!zero(r->reserved, sizeof(r->reserved)) ||
 	    (flags & ~VIOMMU_ATTACH_F_BYPASS) ||
@@ -270,10 +274,17 @@ static int do_attach(struct viommu *v, const struct viommu_req_attach *r)
 		d->next = v->domains;
 		v->domains = d;
 	}
-	/* As a DETACH from the old domain, then the ATTACH (spec 5.13.6.3). */
+	/*
+	 * As a DETACH from the old domain, then the ATTACH (spec 5.13.6.3),
+	 * in one step: cached translations go once the new domain is in
+	 * place, so a mirror replays its mappings, never the gap between.
+	 */
 	d->nr_eps++;
-	detach_ep(v, e);
+	old = e->dom;
 	e->dom = d;
+	if (old && !--old->nr_eps)
+		free_domain(v, old);
+	dma_space_invalidate(e->as, 0, 0);
 	/* One line per endpoint and domain: drivers attach rarely. */
 	pr_info("virtio-iommu: endpoint %02x:%02x.%x attached to %s domain %u",
 		e->id >> 8 & 0xff, e->id >> 3 & 0x1f, e->id & 7,
@@ -336,6 +347,13 @@ static int do_map(struct viommu *v, const struct viommu_req_map *r)
 	};
 	d->nr++;
 	v->nr_maps++;
+	/* Faulted before, translates now: a mirror maps it before we answer. */
+	for (struct viommu_ep *e = v->eps; e; e = e->next)
+		if (e->dom == d)
+			dma_space_mapped(e->as, start,
+					 end - start == UINT64_MAX ?
+						 0 :
+						 end - start + 1);
 	if (!d->mapped) {
 		d->mapped = true;
 		pr_info("virtio-iommu: domain %u: first mapping iova %#llx-%#llx "
@@ -493,6 +511,21 @@ bool viommu_take_fault(struct viommu *v, struct viommu_fault *f)
 	return got;
 }
 
+void viommu_ram_changed(struct viommu *v, uint64_t gpa, uint64_t len,
+			bool added)
+{
+	pthread_mutex_lock(&v->lock);
+	for (struct viommu_ep *e = v->eps; e; e = e->next) {
+		if (!(e->dom ? e->dom->bypass : v->bypass))
+			continue;
+		if (added)
+			dma_space_mapped(e->as, gpa, len);
+		else
+			dma_space_invalidate(e->as, gpa, len);
+	}
+	pthread_mutex_unlock(&v->lock);
+}
+
 uint64_t viommu_take_lost(struct viommu *v)
 {
 	uint64_t n;
@@ -547,6 +580,46 @@ static int vi_translate(struct dma_space *as, uint64_t iova, uint64_t len,
 	return dma_ram_piece(as->mem, gpa, n, hva, contig);
 }
 
+/*
+ * What @as's endpoint maps in [iova, iova + len - 1]: the identity for a
+ * bypassing one, else its domain's mappings, cut to RAM.
+ */
+static int vi_replay(struct dma_space *as, uint64_t iova, uint64_t len,
+		     dma_replay_fn *fn, void *arg)
+{
+	struct viommu_ep *e = as->opaque;
+	struct viommu *v = e->v;
+	uint64_t last = dma_last_byte(iova, len);
+	struct viommu_domain *d;
+	int ret = 0;
+
+	if (!v)
+		return 0;
+	pthread_mutex_lock(&v->lock);
+	d = e->dom;
+	if (d ? d->bypass : v->bypass) {
+		ret = dma_replay_translated(as->mem, iova, last, iova,
+					    DMA_READ | DMA_WRITE, fn, arg);
+	} else if (d) {
+		for (size_t i = lower_bound(d, iova);
+		     i < d->nr && d->maps[i].start <= last && !ret; i++) {
+			const struct viommu_map *mp = &d->maps[i];
+			uint64_t s = mp->start > iova ? mp->start : iova;
+			uint64_t t = mp->end < last ? mp->end : last;
+			enum dma_dir dir =
+				(mp->flags & VIOMMU_MAP_F_READ ? DMA_READ : 0) |
+				(mp->flags & VIOMMU_MAP_F_WRITE ? DMA_WRITE :
+								  0);
+
+			ret = dma_replay_translated(as->mem, s, t,
+						    mp->phys + (s - mp->start),
+						    dir, fn, arg);
+		}
+	}
+	pthread_mutex_unlock(&v->lock);
+	return ret;
+}
+
 static void vi_destroy(struct dma_space *as)
 {
 	struct viommu_ep *e = as->opaque;
@@ -569,6 +642,7 @@ static void vi_destroy(struct dma_space *as)
 static const struct dma_ops vi_dma_ops = {
 	.translate = vi_translate,
 	.destroy = vi_destroy,
+	.replay = vi_replay,
 };
 
 int viommu_dma_space_init(struct dma_space *as, struct viommu *v,

@@ -217,6 +217,13 @@ size_t viommu_request(struct viommu *v, const void *req, size_t rlen,
 bool viommu_take_fault(struct viommu *v, struct viommu_fault *f);
 /* Faults dropped because the ring was full, since the last call. */
 uint64_t viommu_take_lost(struct viommu *v);
+/*
+ * RAM at [gpa, gpa + len) was plugged (@added) or taken back: bypassing
+ * endpoints (the identity) reach it or no longer do, and their spaces
+ * are told so (dma_space_mapped(), dma_space_invalidate()).
+ */
+void viommu_ram_changed(struct viommu *v, uint64_t gpa, uint64_t len,
+			bool added);
 
 /*
  * @as becomes the DMA space of endpoint @endpoint: 0, -ENOMEM or -EEXIST.

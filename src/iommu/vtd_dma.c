@@ -32,32 +32,19 @@ struct replay_arg {
 	const struct guest_mem *mem;
 	dma_replay_fn *fn;
 	void *arg;
-	uint64_t iova, gpa; /* where the piece being cut starts */
-	enum dma_dir dir;
 };
-
-static int replay_ram(void *a, uint64_t gpa, uint64_t len, uint8_t *hva)
-{
-	const struct replay_arg *ra = a;
-
-	return ra->fn(ra->arg, ra->iova + (gpa - ra->gpa), len, hva, ra->dir);
-}
 
 /* A translated piece, cut to the RAM it lands in (the rest is not RAM). */
 static int replay_piece(void *a, uint64_t iova, uint64_t last, uint64_t gpa,
 			uint8_t perm)
 {
-	struct replay_arg *ra = a;
-	uint64_t glast = last - iova > UINT64_MAX - gpa ? UINT64_MAX :
-							  gpa + (last - iova);
+	const struct replay_arg *ra = a;
 
-	ra->dir = (perm & VTD_PERM_R ? DMA_READ : 0) |
-		  (perm & VTD_PERM_W ? DMA_WRITE : 0);
-	if (!ra->dir)
-		return 0;
-	ra->iova = iova;
-	ra->gpa = gpa;
-	return guest_mem_for_each(ra->mem, gpa, glast, replay_ram, ra);
+	return dma_replay_translated(ra->mem, iova, last, gpa,
+				     (perm & VTD_PERM_R ? DMA_READ : 0) |
+					     (perm & VTD_PERM_W ? DMA_WRITE :
+								  0),
+				     ra->fn, ra->arg);
 }
 
 static int vtd_dma_replay(struct dma_space *as, uint64_t iova, uint64_t len,

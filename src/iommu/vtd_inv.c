@@ -76,11 +76,15 @@ static void notify_one(struct vtd *v, int sid, uint64_t iova, uint64_t len)
 		v->ops->invalidate(v->opaque, sid, iova, len);
 }
 
-void vtd_ram_added(struct vtd *v, uint64_t gpa, uint64_t len)
+void vtd_ram_changed(struct vtd *v, uint64_t gpa, uint64_t len, bool added)
 {
 	pthread_mutex_lock(&v->lock);
-	for (struct vtd_port *p = v->ports; p; p = p->next)
-		dma_space_invalidate(p->as, gpa, len);
+	for (struct vtd_port *p = v->ports; p; p = p->next) {
+		if (added)
+			dma_space_mapped(p->as, gpa, len);
+		else
+			dma_space_invalidate(p->as, gpa, len);
+	}
 	pthread_mutex_unlock(&v->lock);
 }
 

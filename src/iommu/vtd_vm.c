@@ -123,13 +123,15 @@ static int vv_ram_add(struct ram_listener *l, const struct mem_region *r)
 	struct vtd_vm *vv = container_of(l, struct vtd_vm, ram);
 
 	if (r)
-		vtd_ram_added(vv->vtd, r->gpa, r->size);
+		vtd_ram_changed(vv->vtd, r->gpa, r->size, true);
 	return 0;
 }
 
 static void vv_ram_del(struct ram_listener *l, const struct mem_region *r)
 {
-	vv_ram_add(l, r); /* the replay no longer finds it */
+	struct vtd_vm *vv = container_of(l, struct vtd_vm, ram);
+
+	vtd_ram_changed(vv->vtd, r->gpa, r->size, false);
 }
 
 static void vv_destroy(struct device *dev)

@@ -30,25 +30,40 @@ static int identity_translate(struct dma_space *as, uint64_t iova, uint64_t len,
 	return dma_ram_piece(as->mem, iova, len, hva, contig);
 }
 
-struct identity_replay_arg {
+struct translated_arg {
 	dma_replay_fn *fn;
 	void *arg;
+	uint64_t iova, gpa; /* where the translated piece starts */
+	enum dma_dir dir;
 };
 
-static int identity_piece(void *a, uint64_t gpa, uint64_t len, uint8_t *hva)
+static int translated_ram(void *a, uint64_t gpa, uint64_t len, uint8_t *hva)
 {
-	const struct identity_replay_arg *ra = a;
+	const struct translated_arg *ta = a;
 
-	return ra->fn(ra->arg, gpa, len, hva, DMA_READ | DMA_WRITE);
+	return ta->fn(ta->arg, ta->iova + (gpa - ta->gpa), len, hva, ta->dir);
+}
+
+int dma_replay_translated(const struct guest_mem *mem, uint64_t iova,
+			  uint64_t last, uint64_t gpa, enum dma_dir dir,
+			  dma_replay_fn *fn, void *arg)
+{
+	struct translated_arg ta = {
+		.fn = fn, .arg = arg, .iova = iova, .gpa = gpa, .dir = dir
+	};
+	uint64_t glast = last - iova > UINT64_MAX - gpa ? UINT64_MAX :
+							  gpa + (last - iova);
+
+	if (!dir)
+		return 0;
+	return guest_mem_for_each(mem, gpa, glast, translated_ram, &ta);
 }
 
 static int identity_replay(struct dma_space *as, uint64_t iova, uint64_t len,
 			   dma_replay_fn *fn, void *arg)
 {
-	struct identity_replay_arg ra = { .fn = fn, .arg = arg };
-
-	return guest_mem_for_each(as->mem, iova, dma_last_byte(iova, len),
-				  identity_piece, &ra);
+	return dma_replay_translated(as->mem, iova, dma_last_byte(iova, len),
+				     iova, DMA_READ | DMA_WRITE, fn, arg);
 }
 
 static const struct dma_ops identity_ops = {
@@ -214,6 +229,15 @@ void dma_space_invalidate(struct dma_space *as, uint64_t iova, uint64_t len)
 	pthread_mutex_lock(&as->lock);
 	for (struct dma_notifier *n = as->notifiers; n; n = n->next)
 		n->invalidate(n, iova, len);
+	pthread_mutex_unlock(&as->lock);
+}
+
+void dma_space_mapped(struct dma_space *as, uint64_t iova, uint64_t len)
+{
+	pthread_mutex_lock(&as->lock);
+	for (struct dma_notifier *n = as->notifiers; n; n = n->next)
+		if (n->mapped)
+			n->mapped(n, iova, len);
 	pthread_mutex_unlock(&as->lock);
 }
 

@@ -77,6 +77,13 @@ struct dma_ops {
 /* Called on invalidation of [iova, iova+len): drop cached translations. */
 struct dma_notifier {
 	void (*invalidate)(struct dma_notifier *n, uint64_t iova, uint64_t len);
+	/*
+	 * Optional: [iova, iova+len) translates where it faulted before (a
+	 * new mapping, new RAM under an identity). What translated before
+	 * still does, so nothing cached is dropped; a mirror of the space
+	 * (VFIO behind an IOMMU) maps the range.
+	 */
+	void (*mapped)(struct dma_notifier *n, uint64_t iova, uint64_t len);
 	struct dma_notifier *next;
 };
 
@@ -151,6 +158,16 @@ int dma_space_replay(struct dma_space *as, uint64_t iova, uint64_t len,
 
 /* The translator's side: the guest invalidated [iova, iova+len). */
 void dma_space_invalidate(struct dma_space *as, uint64_t iova, uint64_t len);
+/* ... or [iova, iova+len) became mapped (struct dma_notifier.mapped). */
+void dma_space_mapped(struct dma_space *as, uint64_t iova, uint64_t len);
+/*
+ * For translators' replays: [iova, last] translates contiguously to guest
+ * physical @gpa on, for @dir; calls @fn for the RAM pieces of it, at the
+ * IOVAs they have.
+ */
+int dma_replay_translated(const struct guest_mem *mem, uint64_t iova,
+			  uint64_t last, uint64_t gpa, enum dma_dir dir,
+			  dma_replay_fn *fn, void *arg);
 void dma_notifier_add(struct dma_space *as, struct dma_notifier *n);
 void dma_notifier_del(struct dma_space *as, struct dma_notifier *n);
 

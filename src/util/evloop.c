@@ -40,6 +40,7 @@ struct evloop {
 	uint64_t poll_start; /* when the last window that found nothing opened */
 	bool stop;
 	enum evloop_sched sched;
+	enum sandbox_kind kind; /* its thread's filter */
 	bool no_pwait2; /* the kernel predates epoll_pwait2() */
 	char name[16];
 };
@@ -253,7 +254,7 @@ static void *evloop_thread(void *arg)
 	}
 	sigfillset(&set);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
-	sandbox_apply(SANDBOX_IO, loop->name);
+	sandbox_apply(loop->kind, loop->name);
 	for (;;) {
 		/* After a window that found work, only a look at the fds. */
 		int n = wait_events(loop, evs, 32, busy ? 0 : sleep_ns);
@@ -298,12 +299,19 @@ struct evloop *evloop_create(const char *name)
 
 struct evloop *evloop_create_sched(const char *name, enum evloop_sched sched)
 {
+	return evloop_create_kind(name, sched, SANDBOX_IO);
+}
+
+struct evloop *evloop_create_kind(const char *name, enum evloop_sched sched,
+				  enum sandbox_kind kind)
+{
 	struct evloop *loop = calloc(1, sizeof(*loop));
 	struct epoll_event ev = { .events = EPOLLIN };
 
 	if (!loop)
 		return NULL;
 	loop->sched = sched;
+	loop->kind = kind;
 	pthread_mutex_init(&loop->lock, NULL);
 	snprintf(loop->name, sizeof(loop->name), "%s", name);
 	loop->epfd = epoll_create1(EPOLL_CLOEXEC);

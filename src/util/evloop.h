@@ -5,6 +5,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "util/sandbox.h"
+
 /*
  * An I/O thread: an epoll loop that runs device back-ends (queue notify
  * eventfds, tap and socket fds, timers) off the vCPU threads. Callbacks run
@@ -29,6 +31,9 @@ enum evloop_sched {
 
 struct evloop *evloop_create(const char *name);
 struct evloop *evloop_create_sched(const char *name, enum evloop_sched sched);
+/* With its thread under sandbox filter @kind rather than io's. */
+struct evloop *evloop_create_kind(const char *name, enum evloop_sched sched,
+				  enum sandbox_kind kind);
 /* Stops the thread and frees the loop; no callback runs after it returns. */
 void evloop_destroy(struct evloop *loop);
 

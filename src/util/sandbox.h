@@ -33,6 +33,7 @@ enum sandbox_kind {
 	SANDBOX_API, /* the control API's HTTP server and its actions */
 	SANDBOX_SIGNAL, /* sigwait() for the termination signals */
 	SANDBOX_RTC, /* the RTC's interrupt timer */
+	SANDBOX_IOMMU, /* virtio-iommu's queues: io's, and VFIO's mapping */
 	SANDBOX_NR_KINDS
 };
 
@@ -41,7 +42,7 @@ enum sandbox_kind {
 		[SANDBOX_MAIN] = "main", [SANDBOX_VCPU] = "vcpu",   \
 		[SANDBOX_IO] = "io", [SANDBOX_CONSOLE] = "console", \
 		[SANDBOX_API] = "api", [SANDBOX_SIGNAL] = "signal", \
-		[SANDBOX_RTC] = "rtc",                              \
+		[SANDBOX_RTC] = "rtc", [SANDBOX_IOMMU] = "iommu",   \
 	}
 
 /* "main", "vcpu", ...: the names docs/sandbox.md and messages use. */

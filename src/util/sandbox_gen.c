@@ -103,6 +103,16 @@ static const unsigned long vfio_ioctls[] = {
 };
 
 /*
+ * A passed-through function behind virtio-iommu: its container follows
+ * the guest's MAP and UNMAP requests, which the iommu loop serves.
+ */
+static const unsigned long vfio_map_ioctls[] = {
+	VFIO_IOMMU_MAP_DMA,
+	VFIO_IOMMU_UNMAP_DMA,
+	0,
+};
+
+/*
  * A device whose queues the host kernel serves (vhost-vsock, vhost-net):
  * set up at boot, started and stopped by the driver's status writes
  * (vCPUs) and resets, stopped at exit (main).
@@ -346,6 +356,11 @@ static const struct kind_spec specs[SANDBOX_NR_KINDS] = {
 	[SANDBOX_SIGNAL] = {
 		.calls = { base_calls, signal_calls },
 		.flags = F_OPEN_EACCES,
+	},
+	[SANDBOX_IOMMU] = {
+		.calls = { base_calls, device_calls, io_calls },
+		.ioctls = { device_ioctls, io_ioctls, vfio_map_ioctls },
+		.flags = F_SOCKET_INET | F_SOCKET_UNIX | F_OPEN_RDONLY,
 	},
 	[SANDBOX_RTC] = {
 		.calls = { base_calls },

@@ -357,6 +357,12 @@ static void shadow_invalidate(struct dma_notifier *n, uint64_t iova,
 	shadow_sync(vp, iova, last);
 }
 
+/* Newly mapped (a virtio-iommu MAP, plugged RAM under an identity). */
+static void shadow_mapped(struct dma_notifier *n, uint64_t iova, uint64_t len)
+{
+	shadow_invalidate(n, iova, len);
+}
+
 static int shadow_init(struct vfio_pci *vp)
 {
 	int ret = pci_dev_dma_init(&vp->pdev, &vp->dma);
@@ -365,6 +371,7 @@ static int shadow_init(struct vfio_pci *vp)
 		return ret;
 	vp->has_dma = true;
 	vp->notifier.invalidate = shadow_invalidate;
+	vp->notifier.mapped = shadow_mapped;
 	dma_notifier_add(&vp->dma, &vp->notifier);
 	shadow_sync(vp, 0, UINT64_MAX);
 	pr_debug("%s: DMA through the emulated IOMMU, %u mappings now",

@@ -7,6 +7,7 @@
 #include "bus/device.h"
 #include "iommu/viommu.h"
 #include "kvm/vm.h"
+#include "util/common.h"
 #include "util/log.h"
 #include "virtio/virtio.h"
 
@@ -182,12 +183,32 @@ struct virtio_dev *virtio_iommu_create(struct vm *vm, struct viommu *v)
 struct viommu_vm {
 	struct device dev;
 	struct viommu *v;
+	struct vm *vm;
+	struct ram_listener ram;
 };
+
+/* Plugged RAM reaches bypassing endpoints' mirrors (struct ram_listener). */
+static int vv_ram_add(struct ram_listener *l, const struct mem_region *r)
+{
+	struct viommu_vm *vv = container_of(l, struct viommu_vm, ram);
+
+	if (r)
+		viommu_ram_changed(vv->v, r->gpa, r->size, true);
+	return 0;
+}
+
+static void vv_ram_del(struct ram_listener *l, const struct mem_region *r)
+{
+	struct viommu_vm *vv = container_of(l, struct viommu_vm, ram);
+
+	viommu_ram_changed(vv->v, r->gpa, r->size, false);
+}
 
 static void vv_destroy(struct device *dev)
 {
 	struct viommu_vm *vv = (struct viommu_vm *)dev;
 
+	vm_ram_unlisten(vv->vm, &vv->ram);
 	viommu_destroy(vv->v);
 	free(vv);
 }
@@ -209,6 +230,9 @@ struct viommu *virtio_iommu_model_create(struct vm *vm,
 				   .kind = DEV_PLATFORM,
 				   .destroy = vv_destroy };
 	device_register(vm, &vv->dev);
+	vv->vm = vm;
+	vv->ram = (struct ram_listener){ .add = vv_ram_add, .del = vv_ram_del };
+	vm_ram_listen(vm, &vv->ram);
 	return vv->v;
 }
 

@@ -561,11 +561,11 @@ static void test_iommu(void **state)
 				 "PCI functions only; use transport=pci");
 	cfg.iommu = IOMMU_NONE;
 	assert_int_equal(config_check_iommu(&cfg, err, 160), 0);
-	/* No VFIO container behind virtio-iommu yet. */
+	/* A passed-through function behind either unit. */
 	cfg = (struct vm_config){ .nr_vfio = 1, .iommu = IOMMU_VIRTIO };
-	assert_int_equal(config_check_iommu(&cfg, err, 160), -EINVAL);
-	assert_string_equal(err, "--iommu virtio: --device is not supported "
-				 "behind virtio-iommu yet (use --iommu vtd)");
+	assert_int_equal(config_check_iommu(&cfg, err, 160), 0);
+	cfg.iommu = IOMMU_VTD;
+	assert_int_equal(config_check_iommu(&cfg, err, 160), 0);
 
 	/* SR-IOV VFs sit behind the unit like any function. */
 	cfg = (struct vm_config){ .nr_nvmes = 1, .iommu = IOMMU_VTD };

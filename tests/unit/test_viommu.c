@@ -353,6 +353,100 @@ static void test_invalidation(void **state)
 	dma_notifier_del(&as_b, &ib.n);
 }
 
+/*
+ * A mirror of an endpoint's space, as VFIO's shadow keeps one: on every
+ * notice it replays the range and counts what it finds, so a notice must
+ * come once the change is made.
+ */
+struct mirror {
+	struct dma_notifier n;
+	struct dma_space *as;
+	unsigned int invalidated, mapped, pieces;
+	uint64_t bytes, first_iova;
+	enum dma_dir first_dir;
+};
+
+static int mirror_piece(void *arg, uint64_t iova, uint64_t len, void *hva,
+			enum dma_dir dir)
+{
+	struct mirror *m = arg;
+
+	assert_non_null(
+		gpa_to_hva(&mem, (uint64_t)((uint8_t *)hva - mem.base), len));
+	if (!m->pieces++) {
+		m->first_iova = iova;
+		m->first_dir = dir;
+	}
+	m->bytes += len;
+	return 0;
+}
+
+static void mirror_replay(struct mirror *m, uint64_t iova, uint64_t len)
+{
+	m->pieces = 0;
+	m->bytes = 0;
+	assert_int_equal(dma_space_replay(m->as, iova, len, mirror_piece, m),
+			 0);
+}
+
+static void on_mirror_inv(struct dma_notifier *n, uint64_t iova, uint64_t len)
+{
+	struct mirror *m = (struct mirror *)n;
+
+	m->invalidated++;
+	mirror_replay(m, iova, len);
+}
+
+static void on_mirror_map(struct dma_notifier *n, uint64_t iova, uint64_t len)
+{
+	struct mirror *m = (struct mirror *)n;
+
+	m->mapped++;
+	mirror_replay(m, iova, len);
+}
+
+static void test_mirror(void **state)
+{
+	struct mirror ma = { .n = { .invalidate = on_mirror_inv,
+				    .mapped = on_mirror_map },
+			     .as = &as_a };
+	struct mirror mb = ma;
+
+	mb.as = &as_b;
+	dma_notifier_add(&as_a, &ma.n);
+	dma_notifier_add(&as_b, &mb.n);
+	/* B's domain has a mapping when A joins: A's notice replays it. */
+	assert_int_equal(attach(1, EP_B, 0), VIOMMU_S_OK);
+	assert_int_equal(map(1, 0x10000, 0x12fff, 0x200000, VIOMMU_MAP_F_READ),
+			 VIOMMU_S_OK);
+	/* A MAP is a "mapped" notice of its range, the new mapping in it. */
+	assert_int_equal(mb.mapped, 1);
+	assert_int_equal(mb.pieces, 1);
+	assert_int_equal(mb.first_iova, 0x10000);
+	assert_int_equal(mb.bytes, 0x3000);
+	assert_int_equal(mb.first_dir, DMA_READ);
+	assert_int_equal(attach(1, EP_A, 0), VIOMMU_S_OK);
+	assert_int_equal(ma.invalidated, 1);
+	assert_int_equal(ma.pieces, 1);
+	assert_int_equal(ma.bytes, 0x3000);
+	/* Bypass for unattached endpoints: the notice sees the identity. */
+	assert_int_equal(detach(1, EP_A), VIOMMU_S_OK);
+	viommu_set_bypass(v, 1);
+	assert_int_equal(ma.invalidated, 3);
+	assert_int_equal(ma.bytes, RAM_SIZE);
+	/* New RAM reaches the bypassing one only. */
+	ma.mapped = mb.mapped = 0;
+	viommu_ram_changed(v, RAM_SIZE, 2 << 20, true);
+	assert_int_equal(ma.mapped, 1);
+	assert_int_equal(mb.mapped, 0);
+	/* A reset's notice sees the reset state: nothing mapped. */
+	viommu_reset(v);
+	assert_int_equal(ma.pieces, 0);
+	assert_int_equal(mb.pieces, 0);
+	dma_notifier_del(&as_a, &ma.n);
+	dma_notifier_del(&as_b, &mb.n);
+}
+
 static void test_probe(void **state)
 {
 	struct viommu_req_probe p = { .head.type = VIOMMU_T_PROBE,
@@ -523,6 +617,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_domains, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_invalidation, setup,
 						teardown),
+		cmocka_unit_test_setup_teardown(test_mirror, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_probe, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_map_limit, setup,
 						teardown),

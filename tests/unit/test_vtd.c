@@ -1469,12 +1469,19 @@ static void *reader(void *arg)
 }
 
 static uint64_t notified_iova, notified_len;
+static unsigned int nr_mapped;
 
 static void ram_notified(struct dma_notifier *n, uint64_t iova, uint64_t len)
 {
-	notified++;
+	nr_mapped++;
 	notified_iova = iova;
 	notified_len = len;
+}
+
+static void ram_invalidated(struct dma_notifier *n, uint64_t iova, uint64_t len)
+{
+	notified++;
+	notified_iova = iova;
 }
 
 static int count_piece(void *arg, uint64_t iova, uint64_t len, void *hva,
@@ -1492,7 +1499,8 @@ static int count_piece(void *arg, uint64_t iova, uint64_t len, void *hva,
 static void test_ram_added(void **state)
 {
 	static uint8_t dev_ram[2 * PAGE];
-	struct dma_notifier dn = { .invalidate = ram_notified };
+	struct dma_notifier dn = { .invalidate = ram_invalidated,
+				   .mapped = ram_notified };
 	uint64_t gpa = 0x4000000000ull;
 	struct dma_space as;
 	unsigned int pieces = 0;
@@ -1506,9 +1514,11 @@ static void test_ram_added(void **state)
 	assert_int_equal(guest_mem_add_device_ram(&mem, gpa, sizeof(dev_ram),
 						  dev_ram),
 			 0);
-	notified = 0;
-	vtd_ram_added(vtd, gpa, sizeof(dev_ram));
-	assert_int_equal(notified, 1);
+	notified = nr_mapped = 0;
+	vtd_ram_changed(vtd, gpa, sizeof(dev_ram), true);
+	/* Told it is mapped, not invalidated: nothing cached is dropped. */
+	assert_int_equal(nr_mapped, 1);
+	assert_int_equal(notified, 0);
 	assert_int_equal(notified_iova, gpa);
 	assert_int_equal(notified_len, sizeof(dev_ram));
 	assert_int_equal(dma_write(&as, gpa + 8, "new", 3), 0);
@@ -1517,7 +1527,11 @@ static void test_ram_added(void **state)
 					  count_piece, &pieces),
 			 0);
 	assert_int_equal(pieces, 1);
+	/* Taken back: an invalidation, as for a mapping the guest dropped. */
 	guest_mem_remove_device_ram(&mem, gpa);
+	vtd_ram_changed(vtd, gpa, sizeof(dev_ram), false);
+	assert_int_equal(notified, 1);
+	assert_int_equal(notified_iova, gpa);
 	dma_notifier_del(&as, &dn);
 	dma_space_destroy(&as);
 }

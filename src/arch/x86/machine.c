@@ -421,7 +421,8 @@ static int create_virtio_devices(struct vm *vm, const struct vm_config *cfg,
 	if (ret)
 		return ret;
 	if (m->viommu) {
-		m->iommu_io = evloop_create_sched("iommu", cfg->io_sched);
+		m->iommu_io = evloop_create_kind("iommu", cfg->io_sched,
+						 SANDBOX_IOMMU);
 		if (!m->iommu_io)
 			return -ENOMEM;
 		vdev = virtio_iommu_create(vm, m->viommu);
@@ -869,8 +870,9 @@ static int pc_add_vfio(struct vm *vm, struct board *b, const char *path,
 	}
 	if (m->viommu) {
 		snprintf(err, errlen,
-			 "not with --iommu virtio: passed-through functions "
-			 "are not supported behind virtio-iommu yet");
+			 "not with --iommu virtio yet: a passed-through "
+			 "function behind virtio-iommu is set up at boot only "
+			 "(--device)");
 		return -EOPNOTSUPP;
 	}
 	vp = vfio_pci_create(vm, m->pci, path, CONFIG_PCI_AUTO, 0, err, errlen);

@@ -42,3 +42,10 @@ else
 fi
 log "case $name: $v"
 log "case $name: virtio-iommu at $(marker "$clog" viommu-pci), units $(marker "$clog" viommu-units)"
+# L2's NVMe controller passed through behind virtio-iommu: in a
+# translated group, and the vfio case's I/O through L3's domain, which
+# devisor mirrors into the VFIO container (checks/vfio.sh).
+v=$(marker "$clog" viommu-nvme)
+if [[ $v == DMA || $v == DMA-FQ ]]; then pass "$name/viommu-vfio-group"; else fail "$name/viommu-vfio-group" "viommu-nvme=${v:-none}, want DMA or DMA-FQ"; fi
+# shellcheck source=SCRIPTDIR/vfio.sh
+. "$NESTED_DIR/checks/vfio.sh"

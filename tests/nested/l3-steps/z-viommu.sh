@@ -10,6 +10,8 @@
 #   viommu-groups=N/M  the other virtio PCI functions with an iommu_group
 #                    / all of them
 #   viommu-group-types=  the domain type of each of their groups
+#   viommu-nvme=     the domain type of a passed-through NVMe controller's
+#                    group (none: no such controller)
 #   viommu-faults=   dmesg lines of faults the driver reported
 # and copies the driver's dmesg lines as "DEVISOR-L3-LOG dmesg: ...".
 
@@ -42,6 +44,13 @@ vi_report() {
 		vi_t=$(cat "$vi_d/iommu_group/type" 2>/dev/null || echo unknown)
 		vi_types="$vi_types${vi_types:+,}${vi_d##*/}:$vi_t"
 	done
+	# A passed-through NVMe controller (class 0x010802) behind it.
+	vi_nvme=none
+	for vi_d in /sys/bus/pci/devices/*; do
+		[ "$(cat "$vi_d/class" 2>/dev/null)" = 0x010802 ] || continue
+		vi_nvme=$(cat "$vi_d/iommu_group/type" 2>/dev/null || echo no-group)
+	done
+	m "viommu-nvme=$vi_nvme"
 	m "viommu-pci=${vi_pci:-none}"
 	m "viommu-groups=$vi_grouped/$vi_all"
 	m "viommu-group-types=${vi_types:-none}"
