@@ -511,9 +511,10 @@ bool viommu_take_fault(struct viommu *v, struct viommu_fault *f)
 	return got;
 }
 
-void viommu_ram_changed(struct viommu *v, uint64_t gpa, uint64_t len,
-			bool added)
+void viommu_ram_changed(void *viommu, uint64_t gpa, uint64_t len, bool added)
 {
+	struct viommu *v = viommu;
+
 	pthread_mutex_lock(&v->lock);
 	for (struct viommu_ep *e = v->eps; e; e = e->next) {
 		if (!(e->dom ? e->dom->bypass : v->bypass))

@@ -220,10 +220,10 @@ uint64_t viommu_take_lost(struct viommu *v);
 /*
  * RAM at [gpa, gpa + len) was plugged (@added) or taken back: bypassing
  * endpoints (the identity) reach it or no longer do, and their spaces
- * are told so (dma_space_mapped(), dma_space_invalidate()).
+ * are told so (dma_space_mapped(), dma_space_invalidate()). A
+ * ram_changed_fn (kvm/vm.h).
  */
-void viommu_ram_changed(struct viommu *v, uint64_t gpa, uint64_t len,
-			bool added);
+void viommu_ram_changed(void *viommu, uint64_t gpa, uint64_t len, bool added);
 
 /*
  * @as becomes the DMA space of endpoint @endpoint: 0, -ENOMEM or -EEXIST.

@@ -157,9 +157,9 @@ bool vtd_ir_take_changed(struct vtd *vtd);
  * RAM at [gpa, gpa + len) was plugged (@added) or taken back: in a
  * pass-through domain its IOVAs translate to it or no longer do, so every
  * device's space is told the range is mapped (dma_space_mapped(): a VFIO
- * shadow maps it) or invalidated.
+ * shadow maps it) or invalidated. A ram_changed_fn (kvm/vm.h).
  */
-void vtd_ram_changed(struct vtd *vtd, uint64_t gpa, uint64_t len, bool added);
+void vtd_ram_changed(void *vtd, uint64_t gpa, uint64_t len, bool added);
 int vtd_dma_space_init(struct dma_space *as, struct vtd *vtd, uint16_t sid);
 void vtd_dma_space_destroy(struct dma_space *as);
 

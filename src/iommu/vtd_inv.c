@@ -76,8 +76,10 @@ static void notify_one(struct vtd *v, int sid, uint64_t iova, uint64_t len)
 		v->ops->invalidate(v->opaque, sid, iova, len);
 }
 
-void vtd_ram_changed(struct vtd *v, uint64_t gpa, uint64_t len, bool added)
+void vtd_ram_changed(void *vtd, uint64_t gpa, uint64_t len, bool added)
 {
+	struct vtd *v = vtd;
+
 	pthread_mutex_lock(&v->lock);
 	for (struct vtd_port *p = v->ports; p; p = p->next) {
 		if (added)

@@ -14,7 +14,6 @@
 #include "iommu/vtd_regs.h"
 #include "kvm/irq.h"
 #include "kvm/vm.h"
-#include "util/common.h"
 #include "util/log.h"
 
 _Static_assert(sizeof(struct vtd_dmar_head) == 12, "DMAR head");
@@ -26,7 +25,7 @@ struct vtd_vm {
 	struct vm *vm;
 	struct vtd *vtd;
 	uint64_t base;
-	struct ram_listener ram;
+	struct ram_watch ram; /* plugged RAM reaches pass-through domains */
 };
 
 static struct vtd_vm *to_vv(struct device *dev)
@@ -117,28 +116,11 @@ void vtd_vm_set_intremap(struct vm *vm, struct vtd *vtd)
 	vm_set_msi_remap(vm, vv_remap, vtd);
 }
 
-/* Plugged RAM reaches pass-through domains' shadows (struct ram_listener). */
-static int vv_ram_add(struct ram_listener *l, const struct mem_region *r)
-{
-	struct vtd_vm *vv = container_of(l, struct vtd_vm, ram);
-
-	if (r)
-		vtd_ram_changed(vv->vtd, r->gpa, r->size, true);
-	return 0;
-}
-
-static void vv_ram_del(struct ram_listener *l, const struct mem_region *r)
-{
-	struct vtd_vm *vv = container_of(l, struct vtd_vm, ram);
-
-	vtd_ram_changed(vv->vtd, r->gpa, r->size, false);
-}
-
 static void vv_destroy(struct device *dev)
 {
 	struct vtd_vm *vv = to_vv(dev);
 
-	vm_ram_unlisten(vv->vm, &vv->ram);
+	vm_ram_unlisten(vv->vm, &vv->ram.l);
 	bus_unregister(&vv->vm->mmio, vv->base, vv);
 	vm_set_msi_remap(vv->vm, NULL, NULL);
 	vtd_destroy(vv->vtd);
@@ -177,8 +159,7 @@ struct vtd *vtd_vm_create(struct vm *vm, uint64_t base)
 				   .reset = vv_reset,
 				   .destroy = vv_destroy };
 	device_register(vm, &vv->dev);
-	vv->ram = (struct ram_listener){ .add = vv_ram_add, .del = vv_ram_del };
-	vm_ram_listen(vm, &vv->ram);
+	vm_ram_watch(vm, &vv->ram, vtd_ram_changed, vv->vtd);
 	return vv->vtd;
 }
 

@@ -15,6 +15,7 @@
 #include "kvm/arch.h"
 #include "kvm/irq.h"
 #include "kvm/vcpu.h"
+#include "util/common.h"
 #include "util/log.h"
 
 void vm_init_common(struct vm *vm)
@@ -215,6 +216,32 @@ int vm_ram_listen(struct vm *vm, struct ram_listener *l)
 	}
 	pthread_mutex_unlock(&vm->ram_lock);
 	return ret;
+}
+
+static int watch_add(struct ram_listener *l, const struct mem_region *r)
+{
+	struct ram_watch *w = container_of(l, struct ram_watch, l);
+
+	if (r)
+		w->changed(w->opaque, r->gpa, r->size, true);
+	return 0;
+}
+
+static void watch_del(struct ram_listener *l, const struct mem_region *r)
+{
+	struct ram_watch *w = container_of(l, struct ram_watch, l);
+
+	w->changed(w->opaque, r->gpa, r->size, false);
+}
+
+void vm_ram_watch(struct vm *vm, struct ram_watch *w, ram_changed_fn *changed,
+		  void *opaque)
+{
+	*w = (struct ram_watch){ .l = { .add = watch_add, .del = watch_del },
+				 .changed = changed,
+				 .opaque = opaque };
+	/* The first call does nothing, so this cannot fail. */
+	vm_ram_listen(vm, &w->l);
 }
 
 void vm_ram_unlisten(struct vm *vm, struct ram_listener *l)

@@ -180,6 +180,22 @@ int vm_ram_listen(struct vm *vm, struct ram_listener *l);
 void vm_ram_unlisten(struct vm *vm, struct ram_listener *l);
 
 /*
+ * A listener that only hears of ranges coming and going and never
+ * refuses (an emulated IOMMU telling its devices' spaces): @changed for
+ * each range plugged (@added) and each plug undone. Ends with
+ * vm_ram_unlisten(@vm, &@w->l).
+ */
+typedef void ram_changed_fn(void *opaque, uint64_t gpa, uint64_t size,
+			    bool added);
+struct ram_watch {
+	struct ram_listener l;
+	ram_changed_fn *changed;
+	void *opaque;
+};
+void vm_ram_watch(struct vm *vm, struct ram_watch *w, ram_changed_fn *changed,
+		  void *opaque);
+
+/*
  * Lets KVM queue the guest's writes to ports [@port, @port + @size) in the
  * coalesced ring instead of exiting to us (KVM_CAP_COALESCED_PIO), for a
  * register whose writes have no effect until a later access that exits

@@ -7,7 +7,6 @@
 #include "bus/device.h"
 #include "iommu/viommu.h"
 #include "kvm/vm.h"
-#include "util/common.h"
 #include "util/log.h"
 #include "virtio/virtio.h"
 
@@ -184,31 +183,14 @@ struct viommu_vm {
 	struct device dev;
 	struct viommu *v;
 	struct vm *vm;
-	struct ram_listener ram;
+	struct ram_watch ram; /* plugged RAM reaches bypassing endpoints */
 };
-
-/* Plugged RAM reaches bypassing endpoints' mirrors (struct ram_listener). */
-static int vv_ram_add(struct ram_listener *l, const struct mem_region *r)
-{
-	struct viommu_vm *vv = container_of(l, struct viommu_vm, ram);
-
-	if (r)
-		viommu_ram_changed(vv->v, r->gpa, r->size, true);
-	return 0;
-}
-
-static void vv_ram_del(struct ram_listener *l, const struct mem_region *r)
-{
-	struct viommu_vm *vv = container_of(l, struct viommu_vm, ram);
-
-	viommu_ram_changed(vv->v, r->gpa, r->size, false);
-}
 
 static void vv_destroy(struct device *dev)
 {
 	struct viommu_vm *vv = (struct viommu_vm *)dev;
 
-	vm_ram_unlisten(vv->vm, &vv->ram);
+	vm_ram_unlisten(vv->vm, &vv->ram.l);
 	viommu_destroy(vv->v);
 	free(vv);
 }
@@ -231,8 +213,7 @@ struct viommu *virtio_iommu_model_create(struct vm *vm,
 				   .destroy = vv_destroy };
 	device_register(vm, &vv->dev);
 	vv->vm = vm;
-	vv->ram = (struct ram_listener){ .add = vv_ram_add, .del = vv_ram_del };
-	vm_ram_listen(vm, &vv->ram);
+	vm_ram_watch(vm, &vv->ram, viommu_ram_changed, vv->v);
 	return vv->v;
 }
 
