@@ -858,20 +858,15 @@ static int pc_add_vfio(struct vm *vm, struct board *b, const char *path,
 	struct vfio_pci *vp;
 
 	/*
-	 * Behind the emulated VT-d a function needs its own container, a
-	 * shadow of the guest's tables and a DMAR scope: only at boot.
+	 * Behind the emulated VT-d a function needs caching mode, which the
+	 * unit reports from boot on only with a --device, and a DMAR scope:
+	 * only at boot. virtio-iommu's VIOT covers every slot, and its MAPs
+	 * reach a new function's shadow as any other's.
 	 */
 	if (m->vtd) {
 		snprintf(err, errlen,
 			 "not with --iommu vtd: a passed-through function "
 			 "behind the emulated IOMMU is set up at boot only "
-			 "(--device)");
-		return -EOPNOTSUPP;
-	}
-	if (m->viommu) {
-		snprintf(err, errlen,
-			 "not with --iommu virtio yet: a passed-through "
-			 "function behind virtio-iommu is set up at boot only "
 			 "(--device)");
 		return -EOPNOTSUPP;
 	}
