@@ -1305,15 +1305,6 @@ static void cpus_give_up(struct board *b, unsigned int want)
 		cpuhp_unplug_cancel(b->cpu_hotplug, i);
 }
 
-/* Why RAM cannot be plugged into this VM, or NULL. */
-static const char *memhp_blocker(const struct vm_config *c)
-{
-	if (!c->hotplug_size)
-		return "it has no hotplug area (memory hotplug_size, "
-		       "--memory SIZE,hotplug_size=SIZE)";
-	return NULL;
-}
-
 /*
  * vm.resize's desired_ram: more RAM from the hotplug area through ACPI
  * memory hotplug (hw/memhp), rounded up to whole slots. Less than the VM
@@ -1326,11 +1317,12 @@ static int resize_ram(uint64_t ram, char *err)
 	uint64_t have = api_cfg->ram_size + api_cfg->ram_plugged;
 	uint64_t room = api_cfg->hotplug_size - api_cfg->ram_plugged;
 	uint64_t got;
-	const char *why = memhp_blocker(api_cfg);
 	int ret;
 
-	if (why) {
-		snprintf(err, API_ERR_LEN, "cannot plug memory: %s", why);
+	if (!api_cfg->hotplug_size) {
+		snprintf(err, API_ERR_LEN,
+			 "cannot plug memory: it has no hotplug area (memory "
+			 "hotplug_size, --memory SIZE,hotplug_size=SIZE)");
 		return 400;
 	}
 	if (ram <= have) {

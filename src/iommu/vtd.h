@@ -144,6 +144,14 @@ int vtd_remap_msi(struct vtd *vtd, int sid, uint64_t *addr, uint32_t *data,
 bool vtd_ir_take_changed(struct vtd *vtd);
 
 /*
+ * RAM at [gpa, gpa + len) was plugged (@added) or taken back: in a
+ * pass-through domain its IOVAs translate to it or no longer do, so every
+ * device's space is told the range is mapped (dma_space_mapped(): a VFIO
+ * shadow maps it) or invalidated. A ram_changed_fn (kvm/vm.h).
+ */
+void vtd_ram_changed(void *vtd, uint64_t gpa, uint64_t len, bool added);
+
+/*
  * A DMA address space for device @sid that translates through @vtd
  * (contiguous pieces end at the end of a page or superpage, or of RAM;
  * -EFAULT for a translation fault or an address outside RAM, -EACCES for a
@@ -153,13 +161,6 @@ bool vtd_ir_take_changed(struct vtd *vtd);
  * not know it is a VT-d one; vtd_dma_space_destroy() is the same call. It
  * may outlive the unit (translations then fail).
  */
-/*
- * RAM at [gpa, gpa + len) was plugged (@added) or taken back: in a
- * pass-through domain its IOVAs translate to it or no longer do, so every
- * device's space is told the range is mapped (dma_space_mapped(): a VFIO
- * shadow maps it) or invalidated. A ram_changed_fn (kvm/vm.h).
- */
-void vtd_ram_changed(void *vtd, uint64_t gpa, uint64_t len, bool added);
 int vtd_dma_space_init(struct dma_space *as, struct vtd *vtd, uint16_t sid);
 void vtd_dma_space_destroy(struct dma_space *as);
 

@@ -6,11 +6,6 @@
 
 #include "kvm/memory.h"
 
-/*
- * Identity: the largest piece of [iova, iova+len) inside one RAM range.
- * Ranges are disjoint, so a buffer that crosses from one to the next (at
- * the PCI hole there is none to cross into) ends at the range's end.
- */
 int dma_ram_piece(const struct guest_mem *mem, uint64_t gpa, uint64_t n,
 		  void **hva, uint64_t *contig)
 {
@@ -24,6 +19,11 @@ int dma_ram_piece(const struct guest_mem *mem, uint64_t gpa, uint64_t n,
 	return 0;
 }
 
+/*
+ * Identity: the largest piece of [iova, iova+len) inside one RAM range.
+ * Ranges are disjoint, so a buffer that crosses from one to the next (at
+ * the PCI hole there is none to cross into) ends at the range's end.
+ */
 static int identity_translate(struct dma_space *as, uint64_t iova, uint64_t len,
 			      enum dma_dir dir, void **hva, uint64_t *contig)
 {

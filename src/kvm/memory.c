@@ -2,7 +2,6 @@
 #include "kvm/memory.h"
 
 #include <errno.h>
-#include <stdbool.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>

@@ -48,9 +48,8 @@ struct vfio_container {
 	struct vm *vm;
 	bool shared; /* guest RAM mapped, any device may join */
 	bool iommu_set;
-	/* A shared container follows guest RAM: plugged memory too. */
+	/* A shared container with its IOMMU set follows guest RAM. */
 	struct ram_listener ram;
-	bool listening;
 	char ram_err[192]; /* why add() refused, for the caller */
 	struct vfio_group *groups;
 	struct vfio_container *next;
@@ -236,7 +235,6 @@ static int map_ram(struct vfio_container *c, char *err, size_t errlen)
 	ret = vm_ram_listen(c->vm, &c->ram);
 	if (ret)
 		FAIL(ret, "%s", c->ram_err);
-	c->listening = true;
 	return 0;
 }
 
@@ -297,7 +295,7 @@ static void container_put(struct vfio_container *c)
 
 	if (--c->users)
 		return;
-	if (c->listening)
+	if (c->shared && c->iommu_set)
 		vm_ram_unlisten(c->vm, &c->ram);
 	/* Closing the container unmaps and unpins all it mapped. */
 	while (c->groups) {

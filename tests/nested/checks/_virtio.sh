@@ -93,6 +93,15 @@ vc_hvc() {
 	fi
 }
 
+# Each L3 marker named is "ok": a check of the same name for each.
+vc_markers_ok() {
+	local k v
+	for k in "$@"; do
+		v=$(marker "$clog" "$k")
+		if [[ $v == ok ]]; then pass "$name/$k"; else fail "$name/$k" "$k=${v:-none}"; fi
+	done
+}
+
 # vc_disk [PREFIX]: the disk L3 found is PREFIX* (vd: a virtio disk).
 vc_disk() {
 	local v k p=${1:-vd}
@@ -109,10 +118,7 @@ vc_disk() {
 	fi
 	v=$(marker "$clog" disk-sectors)
 	if [[ $v == 32768 ]]; then pass "$name/disk-size"; else fail "$name/disk-size" "disk-sectors=${v:-none}, want 32768 (16 MiB)"; fi
-	for k in disk-seed disk-write disk-readback; do
-		v=$(marker "$clog" "$k")
-		if [[ $v == ok ]]; then pass "$name/$k"; else fail "$name/$k" "$k=${v:-none}"; fi
-	done
+	vc_markers_ok disk-seed disk-write disk-readback
 	v=$(vc_l2 disk-verified)
 	if [[ $v == yes* ]]; then
 		pass "$name/disk-persist"

@@ -5,10 +5,7 @@
 # shellcheck source=SCRIPTDIR/_virtio.sh
 . "$NESTED_DIR/checks/_virtio.sh"
 vc_virtio_device pmem pci
-for k in disk-seed disk-write disk-readback; do
-	v=$(marker "$clog" "$k")
-	if [[ $v == ok ]]; then pass "$name/$k"; else fail "$name/$k" "$k=${v:-none}"; fi
-done
+vc_markers_ok disk-seed disk-write disk-readback
 v=$(vc_l2 disk-verified)
 if [[ $v == no* ]]; then
 	pass "$name/file-untouched"
