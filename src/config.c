@@ -513,47 +513,60 @@ int config_parse_vsock(char *spec, struct vsock_config *out, char *err,
 	return 0;
 }
 
-int config_parse_iommu(const char *s, enum iommu_kind *out, bool *intremap,
-		       char *err, size_t errlen)
+int config_parse_iommu(const char *s, struct iommu_config *out, char *err,
+		       size_t errlen)
 {
 	const char *opts = strchr(s, ',');
 	size_t n = opts ? (size_t)(opts - s) : strlen(s);
+	char buf[128], *save = NULL, *tok;
 
-	if (n == 4 && !strncmp(s, "none", 4) && !opts) {
-		*out = IOMMU_NONE;
-		*intremap = false;
+	*out = (struct iommu_config){ 0 };
+	if (n == 4 && !strncmp(s, "none", 4) && !opts)
 		return 0;
-	}
 	if (n == 6 && !strncmp(s, "virtio", 6) && !opts) {
-		*out = IOMMU_VIRTIO;
-		*intremap = false;
+		out->kind = IOMMU_VIRTIO;
 		return 0;
 	}
 	if (n != 3 || strncmp(s, "vtd", 3))
-		FAIL("iommu takes none, virtio or vtd[,intremap=on|off], not "
-		     "'%s'",
+		FAIL("iommu takes none, virtio or "
+		     "vtd[,intremap=on|off][,caching_mode=on|off], not '%s'",
 		     s);
-	*out = IOMMU_VTD;
-	*intremap = true;
+	out->kind = IOMMU_VTD;
+	out->intremap = true;
 	if (!opts)
 		return 0;
-	if (!strcmp(opts, ",intremap=on"))
-		*intremap = true;
-	else if (!strcmp(opts, ",intremap=off"))
-		*intremap = false;
-	else
-		FAIL("iommu vtd takes intremap=on or intremap=off, not '%s'",
-		     opts + 1);
+	if (strlen(opts + 1) >= sizeof(buf))
+		FAIL("iommu vtd: options too long");
+	strcpy(buf, opts + 1);
+	for (tok = strtok_r(buf, ",", &save); tok;
+	     tok = strtok_r(NULL, ",", &save)) {
+		char *val = strchr(tok, '=');
+		bool *b = NULL;
+
+		if (val)
+			*val++ = '\0';
+		if (!strcmp(tok, "intremap"))
+			b = &out->intremap;
+		else if (!strcmp(tok, "caching_mode"))
+			b = &out->caching_mode;
+		else
+			FAIL("iommu vtd takes intremap=on|off and "
+			     "caching_mode=on|off, not '%s'",
+			     tok);
+		if (!val || config_parse_bool(val, b))
+			FAIL("iommu vtd: %s takes on or off, not '%s'", tok,
+			     val ? val : "");
+	}
 	return 0;
 }
 
 int config_check_iommu(const struct vm_config *cfg, char *err, size_t errlen)
 {
-	const char *k = cfg->iommu == IOMMU_VTD ? "vtd" : "virtio";
-	const char *unit = cfg->iommu == IOMMU_VTD ? "the VT-d unit" :
-						     "virtio-iommu";
+	const char *k = cfg->iommu.kind == IOMMU_VTD ? "vtd" : "virtio";
+	const char *unit = cfg->iommu.kind == IOMMU_VTD ? "the VT-d unit" :
+							  "virtio-iommu";
 
-	if (cfg->iommu == IOMMU_NONE)
+	if (cfg->iommu.kind == IOMMU_NONE)
 		return 0;
 	for (unsigned int i = 0; i < cfg->nr_disks; i++) {
 		if (cfg->disks[i].vhost_user)
@@ -681,7 +694,7 @@ int config_plan_pci(struct vm_config *cfg, char *err, size_t errlen)
 		w[n++].addr = &cfg->vsock.addr;
 	}
 	/* Last: its slot is whatever the others left. */
-	if (cfg->iommu == IOMMU_VIRTIO) {
+	if (cfg->iommu.kind == IOMMU_VIRTIO) {
 		snprintf(w[n].name, sizeof(w[n].name), "--iommu virtio");
 		cfg->iommu_addr = CONFIG_PCI_AUTO;
 		w[n++].addr = &cfg->iommu_addr;

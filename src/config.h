@@ -181,13 +181,20 @@ int config_parse_vsock(char *spec, struct vsock_config *out, char *err,
 
 /*
  * --iommu: none (default), vtd, one Intel VT-d unit (docs/iommu.md), with
- * interrupt remapping unless vtd,intremap=off, or virtio, a virtio-iommu
- * PCI function described by an ACPI VIOT table.
+ * interrupt remapping unless vtd,intremap=off and caching mode (CAP.CM)
+ * with vtd,caching_mode=on or a --device, or virtio, a virtio-iommu PCI
+ * function described by an ACPI VIOT table.
  */
 enum iommu_kind { IOMMU_NONE, IOMMU_VTD, IOMMU_VIRTIO };
 
-int config_parse_iommu(const char *s, enum iommu_kind *out, bool *intremap,
-		       char *err, size_t errlen);
+struct iommu_config {
+	enum iommu_kind kind;
+	bool intremap; /* vtd: interrupt remapping */
+	bool caching_mode; /* vtd: CM from boot on, for vm.add-device */
+};
+
+int config_parse_iommu(const char *s, struct iommu_config *out, char *err,
+		       size_t errlen);
 
 /*
  * --pmem "file=PATH[,discard_writes=on|off]": a virtio-pmem device
@@ -249,8 +256,7 @@ struct vm_config {
 	bool exit_on_reset; /* --on-reset exit: a reset ends devisor */
 	enum evloop_sched io_sched; /* --io-sched: the device I/O threads' */
 	struct platform_config platform;
-	enum iommu_kind iommu; /* --iommu */
-	bool intremap; /* --iommu vtd's interrupt remapping */
+	struct iommu_config iommu; /* --iommu */
 	int iommu_addr; /* --iommu virtio's devfn, planned */
 };
 

@@ -121,8 +121,9 @@ static void usage(FILE *f)
 	      "intel_iommu=on),\n"
 	      "                       with interrupt remapping and a userspace "
 	      "IOAPIC unless\n"
-	      "                       vtd,intremap=off; or virtio: a "
-	      "virtio-iommu PCI function\n"
+	      "                       vtd,intremap=off; vtd,caching_mode=on "
+	      "for vm.add-device;\n"
+	      "                       or virtio: a virtio-iommu PCI function\n"
 	      "                       (ACPI VIOT) in front of the others\n"
 	      "      --pmem file=PATH[,discard_writes=on]\n"
 	      "                       virtio-pmem over the file (a whole number "
@@ -376,8 +377,7 @@ static int parse_run(int argc, char **argv, struct vm_config *cfg,
 				return usage_error("--platform: %s", err_msg);
 			break;
 		case OPT_IOMMU:
-			if (config_parse_iommu(optarg, &cfg->iommu,
-					       &cfg->intremap, err_msg,
+			if (config_parse_iommu(optarg, &cfg->iommu, err_msg,
 					       sizeof(err_msg)))
 				return usage_error("--iommu: %s", err_msg);
 			break;
@@ -1088,7 +1088,8 @@ static int api_add_net(void *opaque, const struct net_options *n,
 /*
  * A VFIO function (vm.add-device) at the lowest free slot, kept in the
  * vm_config (_vfioN) like a disk; the guest learns of it through ACPI
- * hotplug. Not behind --iommu vtd (the board says why).
+ * hotplug. Behind --iommu vtd only with caching mode (the board says
+ * why).
  */
 static int api_add_device(void *opaque, const char *path, const char *id,
 			  char *out_id, char *out_bdf, char *err)

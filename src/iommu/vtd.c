@@ -195,6 +195,16 @@ void vtd_set_caching_mode(struct vtd *v, bool on)
 	pthread_mutex_unlock(&v->lock);
 }
 
+bool vtd_caching_mode(struct vtd *v)
+{
+	bool on;
+
+	pthread_mutex_lock(&v->lock);
+	on = v->caching_mode;
+	pthread_mutex_unlock(&v->lock);
+	return on;
+}
+
 void vtd_reset(struct vtd *v)
 {
 	pthread_mutex_lock(&v->lock);

@@ -102,6 +102,7 @@ int vtd_replay(struct vtd *vtd, uint16_t sid, uint64_t lo, uint64_t hi,
  * Before the guest runs.
  */
 void vtd_set_caching_mode(struct vtd *vtd, bool on);
+bool vtd_caching_mode(struct vtd *vtd);
 
 /*
  * Interrupt remapping (ECAP.IR and EIM): off unless asked for, before the

@@ -96,6 +96,13 @@ int vtd_dma_space_init(struct dma_space *as, struct vtd *v, uint16_t sid)
 	pthread_mutex_lock(&v->lock);
 	p->next = v->ports;
 	v->ports = p;
+	/*
+	 * A function added while translation is on has no context entry
+	 * yet, so no walk will name it; until one does, every invalidation
+	 * of its source id or of any domain reaches it (its VFIO shadow
+	 * must hear the guest's first mappings).
+	 */
+	vtd_endpoint_seen(v, sid, -1);
 	pthread_mutex_unlock(&v->lock);
 	return 0;
 }

@@ -99,10 +99,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		break;
 	}
 	case 6: {
-		enum iommu_kind k;
-		bool ir;
+		struct iommu_config ic;
 
-		(void)config_parse_iommu(s, &k, &ir, err, sizeof(err));
+		(void)config_parse_iommu(s, &ic, err, sizeof(err));
 		break;
 	}
 	case 7: {

@@ -24,6 +24,8 @@
 #include "hw/rtc.h"
 #include "hw/serial.h"
 #include "iommu/viommu.h"
+#include "iommu/vtd.h"
+#include "iommu/vtd_regs.h"
 #include "kvm/vm.h"
 #include "pci/pci.h"
 #include "util/common.h"
@@ -776,7 +778,7 @@ static void find_tables(struct acpi_tables *t, unsigned int nr_entries)
 }
 
 /* @possible vCPUs, 2 of them at boot (more: hw/cpuhp). */
-static int pc_setup_kind(enum iommu_kind iommu, unsigned int possible)
+static int pc_setup_kind(struct iommu_config iommu, unsigned int possible)
 {
 	char err[160];
 	int fd;
@@ -819,23 +821,35 @@ static int pc_setup_kind(enum iommu_kind iommu, unsigned int possible)
 					  .base_gpa = BASE,
 					  .rsdp_gpa = pc.rsdp };
 	/* FACP, APIC, MCFG, and the IOMMU's table. */
-	find_tables(&pc.tables, iommu == IOMMU_NONE ? 3 : 4);
+	find_tables(&pc.tables, iommu.kind == IOMMU_NONE ? 3 : 4);
 	return 0;
 }
 
 static int pc_setup(void **state)
 {
-	return pc_setup_kind(IOMMU_NONE, 2);
+	return pc_setup_kind((struct iommu_config){ .kind = IOMMU_NONE }, 2);
 }
 
 static int pc_setup_cpuhp(void **state)
 {
-	return pc_setup_kind(IOMMU_NONE, 4);
+	return pc_setup_kind((struct iommu_config){ .kind = IOMMU_NONE }, 4);
 }
 
 static int pc_setup_viommu(void **state)
 {
-	return pc_setup_kind(IOMMU_VIRTIO, 2);
+	return pc_setup_kind((struct iommu_config){ .kind = IOMMU_VIRTIO }, 2);
+}
+
+static int pc_setup_vtd(void **state)
+{
+	return pc_setup_kind((struct iommu_config){ .kind = IOMMU_VTD }, 2);
+}
+
+static int pc_setup_vtd_cm(void **state)
+{
+	return pc_setup_kind((struct iommu_config){ .kind = IOMMU_VTD,
+						    .caching_mode = true },
+			     2);
 }
 
 static int pc_teardown(void **state)
@@ -1317,6 +1331,36 @@ static void test_viot(void **state)
 #define PC_CPUHP(fn) \
 	cmocka_unit_test_setup_teardown(fn, pc_setup_cpuhp, pc_teardown)
 
+/*
+ * vm.add-device behind --iommu vtd: refused, with the option to name,
+ * unless the unit reports caching mode (CAP.CM) from boot on; with it the
+ * function is looked for (here: a path that is no device).
+ */
+static void test_vtd_add_vfio(void **state)
+{
+	bool cm = pc.cfg.iommu.caching_mode;
+	uint64_t cap = vtd_mmio_read(pc.m.vtd, VTD_CAP, 8);
+	char err[200] = "";
+	int r;
+
+	assert_int_equal(!!(cap & VTD_CAP_CM), cm);
+	r = pc_board.add_vfio(&pc.vm, &pc.m.board,
+			      "/sys/bus/pci/devices/0000:ff:1f.7", err,
+			      sizeof(err));
+	if (!cm) {
+		assert_int_equal(r, -EOPNOTSUPP);
+		assert_string_equal(
+			err, "behind --iommu vtd a passed-through "
+			     "function needs caching mode from boot on: "
+			     "--iommu vtd,caching_mode=on, or a --device "
+			     "at boot");
+	} else {
+		assert_int_equal(r, -ENODEV);
+		assert_null(strstr(err, "caching mode"));
+		assert_non_null(strstr(err, "0000:ff:1f.7"));
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1341,6 +1385,10 @@ int main(void)
 		PC(test_pc_cf9),
 		PC(test_pc_iasl),
 		PC_CPUHP(test_pc_cpuhp),
+		cmocka_unit_test_setup_teardown(test_vtd_add_vfio, pc_setup_vtd,
+						pc_teardown),
+		cmocka_unit_test_setup_teardown(test_vtd_add_vfio,
+						pc_setup_vtd_cm, pc_teardown),
 		cmocka_unit_test_setup_teardown(test_viot, pc_setup_viommu,
 						pc_teardown),
 	};

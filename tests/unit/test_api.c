@@ -400,7 +400,7 @@ static void test_create(void **state)
 	assert_string_equal(c->platform.serial, "S-1");
 	assert_int_equal(c->platform.uuid[0], 0x01);
 	assert_int_equal(c->platform.uuid[15], 0x77);
-	assert_int_equal(c->iommu, IOMMU_NONE);
+	assert_int_equal(c->iommu.kind, IOMMU_NONE);
 
 	/* The least: a kernel; the rest as the command line's defaults. */
 	fake.creates = 0;

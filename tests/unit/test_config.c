@@ -506,46 +506,65 @@ static void test_plan(void **state)
 static void test_iommu(void **state)
 {
 	static struct vm_config cfg;
-	enum iommu_kind k = IOMMU_VTD;
-	char err[160];
+	struct iommu_config c = { .kind = IOMMU_VTD, .intremap = true };
+	char err[200];
 
-	bool ir = true;
-
-	assert_int_equal(config_parse_iommu("none", &k, &ir, err, 160), 0);
-	assert_int_equal(k, IOMMU_NONE);
-	assert_false(ir);
-	assert_int_equal(config_parse_iommu("vtd", &k, &ir, err, 160), 0);
-	assert_int_equal(k, IOMMU_VTD);
-	assert_true(ir);
+	assert_int_equal(config_parse_iommu("none", &c, err, sizeof(err)), 0);
+	assert_int_equal(c.kind, IOMMU_NONE);
+	assert_false(c.intremap);
+	assert_int_equal(config_parse_iommu("vtd", &c, err, sizeof(err)), 0);
+	assert_int_equal(c.kind, IOMMU_VTD);
+	assert_true(c.intremap);
+	assert_false(c.caching_mode);
+	assert_int_equal(config_parse_iommu("vtd,intremap=off", &c, err,
+					    sizeof(err)),
+			 0);
+	assert_false(c.intremap);
 	assert_int_equal(
-		config_parse_iommu("vtd,intremap=off", &k, &ir, err, 160), 0);
-	assert_false(ir);
-	assert_int_equal(
-		config_parse_iommu("vtd,intremap=on", &k, &ir, err, 160), 0);
-	assert_true(ir);
-	assert_int_equal(config_parse_iommu("vtd,intremap=maybe", &k, &ir, err,
-					    160),
+		config_parse_iommu("vtd,intremap=on", &c, err, sizeof(err)), 0);
+	assert_true(c.intremap);
+	assert_int_equal(config_parse_iommu("vtd,caching_mode=on", &c, err,
+					    sizeof(err)),
+			 0);
+	assert_true(c.caching_mode);
+	assert_true(c.intremap);
+	assert_int_equal(config_parse_iommu("vtd,caching_mode=on,intremap=off",
+					    &c, err, sizeof(err)),
+			 0);
+	assert_true(c.caching_mode);
+	assert_false(c.intremap);
+	assert_int_equal(config_parse_iommu("vtd,intremap=maybe", &c, err,
+					    sizeof(err)),
 			 -EINVAL);
-	assert_string_equal(err, "iommu vtd takes intremap=on or "
-				 "intremap=off, not 'intremap=maybe'");
-	assert_int_equal(config_parse_iommu("none,intremap=on", &k, &ir, err,
-					    160),
+	assert_string_equal(err, "iommu vtd: intremap takes on or off, not "
+				 "'maybe'");
+	assert_int_equal(config_parse_iommu("vtd,caching_mode", &c, err,
+					    sizeof(err)),
 			 -EINVAL);
-	assert_int_equal(config_parse_iommu("bogus", &k, &ir, err, 160),
+	assert_string_equal(err, "iommu vtd: caching_mode takes on or off, "
+				 "not ''");
+	assert_int_equal(config_parse_iommu("vtd,cm=on", &c, err, sizeof(err)),
+			 -EINVAL);
+	assert_string_equal(err, "iommu vtd takes intremap=on|off and "
+				 "caching_mode=on|off, not 'cm'");
+	assert_int_equal(config_parse_iommu("none,intremap=on", &c, err,
+					    sizeof(err)),
+			 -EINVAL);
+	assert_int_equal(config_parse_iommu("bogus", &c, err, sizeof(err)),
 			 -EINVAL);
 	assert_string_equal(err, "iommu takes none, virtio or "
-				 "vtd[,intremap=on|off], not 'bogus'");
-	assert_int_equal(config_parse_iommu("", &k, &ir, err, 160), -EINVAL);
-	assert_int_equal(k, IOMMU_VTD);
-	assert_int_equal(config_parse_iommu("virtio", &k, &ir, err, 160), 0);
-	assert_int_equal(k, IOMMU_VIRTIO);
-	assert_false(ir);
-	assert_int_equal(config_parse_iommu("virtio,intremap=on", &k, &ir, err,
-					    160),
+				 "vtd[,intremap=on|off][,caching_mode=on|off], "
+				 "not 'bogus'");
+	assert_int_equal(config_parse_iommu("", &c, err, sizeof(err)), -EINVAL);
+	assert_int_equal(config_parse_iommu("virtio", &c, err, sizeof(err)), 0);
+	assert_int_equal(c.kind, IOMMU_VIRTIO);
+	assert_false(c.intremap);
+	assert_int_equal(config_parse_iommu("virtio,intremap=on", &c, err,
+					    sizeof(err)),
 			 -EINVAL);
 
 	/* PCI devices are behind the unit; a virtio-mmio disk would not be. */
-	cfg = (struct vm_config){ .nr_disks = 2, .iommu = IOMMU_VTD };
+	cfg = (struct vm_config){ .nr_disks = 2, .iommu.kind = IOMMU_VTD };
 	cfg.disks[0].transport = TRANSPORT_PCI;
 	cfg.disks[1].transport = TRANSPORT_PCI;
 	assert_int_equal(config_check_iommu(&cfg, err, 160), 0);
@@ -554,21 +573,21 @@ static void test_iommu(void **state)
 	assert_string_equal(err, "--iommu vtd: --disk #2 has transport=mmio, "
 				 "and the VT-d unit translates PCI functions "
 				 "only; use transport=pci");
-	cfg.iommu = IOMMU_VIRTIO;
+	cfg.iommu.kind = IOMMU_VIRTIO;
 	assert_int_equal(config_check_iommu(&cfg, err, 160), -EINVAL);
 	assert_string_equal(err, "--iommu virtio: --disk #2 has "
 				 "transport=mmio, and virtio-iommu translates "
 				 "PCI functions only; use transport=pci");
-	cfg.iommu = IOMMU_NONE;
+	cfg.iommu.kind = IOMMU_NONE;
 	assert_int_equal(config_check_iommu(&cfg, err, 160), 0);
 	/* A passed-through function behind either unit. */
-	cfg = (struct vm_config){ .nr_vfio = 1, .iommu = IOMMU_VIRTIO };
+	cfg = (struct vm_config){ .nr_vfio = 1, .iommu.kind = IOMMU_VIRTIO };
 	assert_int_equal(config_check_iommu(&cfg, err, 160), 0);
-	cfg.iommu = IOMMU_VTD;
+	cfg.iommu.kind = IOMMU_VTD;
 	assert_int_equal(config_check_iommu(&cfg, err, 160), 0);
 
 	/* SR-IOV VFs sit behind the unit like any function. */
-	cfg = (struct vm_config){ .nr_nvmes = 1, .iommu = IOMMU_VTD };
+	cfg = (struct vm_config){ .nr_nvmes = 1, .iommu.kind = IOMMU_VTD };
 	cfg.nvmes[0].vfs = 1;
 	assert_int_equal(config_check_iommu(&cfg, err, 160), 0);
 }

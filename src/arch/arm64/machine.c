@@ -135,8 +135,8 @@ static int create_devices(struct vm *vm, const struct vm_config *cfg,
 				   .console = &m->board.console };
 	int ret;
 
-	if (cfg->nr_vfio || cfg->vsock.enabled || cfg->iommu != IOMMU_NONE ||
-	    cfg->nr_pmems) {
+	if (cfg->nr_vfio || cfg->vsock.enabled ||
+	    cfg->iommu.kind != IOMMU_NONE || cfg->nr_pmems) {
 		pr_err("--device, --vsock, --pmem and --iommu are not on the "
 		       "arm64 board yet");
 		return -EINVAL;

@@ -261,7 +261,7 @@ static const struct bus_ops rcr_ops = {
 static int create_iommu(struct vm *vm, const struct vm_config *cfg,
 			struct machine *m)
 {
-	if (cfg->iommu == IOMMU_VIRTIO) {
+	if (cfg->iommu.kind == IOMMU_VIRTIO) {
 		const struct viommu_params p = {
 			.input_end = (1ull << 48) - 1,
 			.domain_end = 0xffff,
@@ -272,18 +272,21 @@ static int create_iommu(struct vm *vm, const struct vm_config *cfg,
 		m->viommu = virtio_iommu_model_create(vm, &p);
 		return m->viommu ? 0 : -ENOMEM;
 	}
-	if (cfg->iommu != IOMMU_VTD)
+	if (cfg->iommu.kind != IOMMU_VTD)
 		return 0;
 	m->vtd = vtd_vm_create(vm, VTD_REG_BASE);
 	if (!m->vtd)
 		return -ENOMEM;
 	/* Remappable IOAPIC entries need our IOAPIC: split irqchip only. */
-	if (cfg->intremap && vm->split_irqchip) {
+	if (cfg->iommu.intremap && vm->split_irqchip) {
 		vtd_vm_set_intremap(vm, m->vtd);
 		m->intremap = true;
 	}
-	/* VFIO mirrors the guest's tables: it must hear of every new entry. */
-	if (cfg->nr_vfio)
+	/*
+	 * VFIO mirrors the guest's tables: it must hear of every new entry.
+	 * The guest reads CM once, so a function added later needs it now.
+	 */
+	if (cfg->nr_vfio || cfg->iommu.caching_mode)
 		vtd_set_caching_mode(m->vtd, true);
 	return 0;
 }
@@ -859,15 +862,15 @@ static int pc_add_vfio(struct vm *vm, struct board *b, const char *path,
 
 	/*
 	 * Behind the emulated VT-d a function needs caching mode, which the
-	 * unit reports from boot on only with a --device, and a DMAR scope:
-	 * only at boot. virtio-iommu's VIOT covers every slot, and its MAPs
-	 * reach a new function's shadow as any other's.
+	 * guest read at boot (the DRHD's INCLUDE_PCI_ALL covers any slot).
+	 * virtio-iommu's VIOT covers every slot, and its MAPs reach a new
+	 * function's shadow as any other's.
 	 */
-	if (m->vtd) {
+	if (m->vtd && !vtd_caching_mode(m->vtd)) {
 		snprintf(err, errlen,
-			 "not with --iommu vtd: a passed-through function "
-			 "behind the emulated IOMMU is set up at boot only "
-			 "(--device)");
+			 "behind --iommu vtd a passed-through function needs "
+			 "caching mode from boot on: --iommu "
+			 "vtd,caching_mode=on, or a --device at boot");
 		return -EOPNOTSUPP;
 	}
 	vp = vfio_pci_create(vm, m->pci, path, CONFIG_PCI_AUTO, 0, err, errlen);
@@ -898,7 +901,9 @@ static int pc_remove_pci(struct vm *vm, struct board *b, int devfn)
 /* Interrupt remapping needs the IOAPIC in user space (docs/iommu.md). */
 static unsigned int pc_vm_flags(const struct vm_config *cfg)
 {
-	return cfg->iommu == IOMMU_VTD && cfg->intremap ? VM_SPLIT_IRQCHIP : 0;
+	return cfg->iommu.kind == IOMMU_VTD && cfg->iommu.intremap ?
+		       VM_SPLIT_IRQCHIP :
+		       0;
 }
 
 const struct board_ops pc_board = {
