@@ -100,21 +100,24 @@ vtd_ir_checks() {
 	if [[ $v =~ ^([0-9]+),([0-9]+)$ ]] && ((BASH_REMATCH[1] > 0 && BASH_REMATCH[2] > BASH_REMATCH[1])); then pass "$name/vtd-ir-ioapic-count"; else fail "$name/vtd-ir-ioapic-count" "vtd-ir-ioapic=${v:-none}, want A,B with 0 < A < B"; fi
 }
 
-# vfio_vtd_checks: a VFIO function behind the unit (vfio-iommu,
-# vfio-hotplug-vtd): in an IOMMU group, DMA remapping on without faults,
-# caching mode (CAP bit 7) as the shadow needs, and its MSI-X through
-# IRTEs (interrupt remapping on).
-vfio_vtd_checks() {
-	local v seen
+# vtd_nvme_checks GROUP [cm]: an NVMe controller behind the unit (an
+# emulated one in nvme-iommu; a VFIO function in vfio-iommu and
+# vfio-hotplug-vtd, which need caching mode (CAP bit 7) for their shadow:
+# "cm"): in an IOMMU group (the check named GROUP), DMA remapping on
+# without faults, its MSI-X through IRTEs (interrupt remapping on).
+vtd_nvme_checks() {
+	local group=$1 cm=${2:-} v seen
 
 	v=$(marker "$clog" nvme-iommu-group)
-	if [[ $v == yes ]]; then pass "$name/vfio-iommu-group"; else fail "$name/vfio-iommu-group" "nvme-iommu-group=${v:-none}, want yes"; fi
+	if [[ $v == yes ]]; then pass "$name/$group"; else fail "$name/$group" "nvme-iommu-group=${v:-none}, want yes"; fi
 	seen=$(grep -o 'vtd: DMA remapping on, [a-z-]* tables' "$clog" | tail -n1 || true)
 	if [[ -n $seen ]]; then pass "$name/vtd-on"; else fail "$name/vtd-on" "devisor never said the guest turned DMA remapping on"; fi
 	v="$(marker "$clog" vtd-enabled) $(marker "$clog" vtd-faults)"
 	if [[ $v == "yes 0" ]]; then pass "$name/vtd-driver"; else fail "$name/vtd-driver" "vtd-enabled, vtd-faults = $v, want yes 0"; fi
-	v=$(marker "$clog" vtd-cap)
-	if [[ $v =~ ^[0-9a-f]+$ ]] && (((0x$v >> 7) & 1)); then pass "$name/vtd-caching-mode"; else fail "$name/vtd-caching-mode" "vtd-cap=${v:-none}, want CM (bit 7) set"; fi
+	if [[ $cm == cm ]]; then
+		v=$(marker "$clog" vtd-cap)
+		if [[ $v =~ ^[0-9a-f]+$ ]] && (((0x$v >> 7) & 1)); then pass "$name/vtd-caching-mode"; else fail "$name/vtd-caching-mode" "vtd-cap=${v:-none}, want CM (bit 7) set"; fi
+	fi
 	v="$(marker "$clog" vtd-ir-x2apic) $(marker "$clog" vtd-ir-kinds)"
 	if [[ $v == "yes "*IR-PCI-MSI* ]]; then pass "$name/vtd-ir"; else fail "$name/vtd-ir" "vtd-ir-x2apic, vtd-ir-kinds = ${v:-none}, want yes and IR-PCI-MSI"; fi
 }

@@ -7,4 +7,4 @@
 . "$NESTED_DIR/checks/vfio-hotplug.sh"
 # shellcheck source=SCRIPTDIR/_vtd.sh
 . "$NESTED_DIR/checks/_vtd.sh"
-vfio_vtd_checks
+vtd_nvme_checks vfio-iommu-group cm

@@ -6,7 +6,7 @@
 . "$NESTED_DIR/checks/vfio.sh"
 # shellcheck source=SCRIPTDIR/_vtd.sh
 . "$NESTED_DIR/checks/_vtd.sh"
-vfio_vtd_checks
+vtd_nvme_checks vfio-iommu-group cm
 # 256 MiB plugged (api-vm --plug-mem) and read into through L3's domain.
 # shellcheck source=SCRIPTDIR/_api.sh
 . "$NESTED_DIR/checks/_api.sh"
