@@ -780,6 +780,27 @@ static int api_power_button(void *opaque, char *err)
 	return 204;
 }
 
+static int api_nmi(void *opaque, char *err)
+{
+	int ret;
+
+	pthread_mutex_lock(&running.lock);
+	if (!running.vm || vm_stopping(running.vm))
+		return no_vm_unlock(err);
+	ret = vm_inject_nmi(running.vm);
+	pthread_mutex_unlock(&running.lock);
+	if (ret == -EOPNOTSUPP) {
+		snprintf(err, API_ERR_LEN,
+			 "no NMI to inject on this architecture");
+		return 405;
+	}
+	if (ret) {
+		snprintf(err, API_ERR_LEN, "the VM is stopping");
+		return 405;
+	}
+	return 204;
+}
+
 static void api_counters(void *opaque, struct api_counters *c)
 {
 	char name[16];
@@ -1462,6 +1483,7 @@ static const struct api_ops vmm_api_ops = {
 	.shutdown = api_shutdown,
 	.reboot = api_reboot,
 	.power_button = api_power_button,
+	.nmi = api_nmi,
 	.counters = api_counters,
 	.add_disk = api_add_disk,
 	.add_net = api_add_net,

@@ -1224,6 +1224,8 @@ static int put_action(struct api *api, const char *name, char *err)
 		return o->delete_vm(api->opaque, err);
 	if (!strcmp(name, "vmm.shutdown"))
 		return o->shutdown_vmm(api->opaque, err);
+	if (!strcmp(name, "vm.nmi"))
+		return o->nmi(api->opaque, err);
 	return o->power_button(api->opaque, err);
 }
 
@@ -1250,6 +1252,7 @@ static const struct route routes[] = {
 	{ .name = "vm.shutdown", .kind = R_PUT },
 	{ .name = "vm.reboot", .kind = R_PUT },
 	{ .name = "vm.power-button", .kind = R_PUT },
+	{ .name = "vm.nmi", .kind = R_PUT },
 	{ .name = "vm.add-disk", .kind = R_PUT_BODY, .body = do_add_disk },
 	{ .name = "vm.add-net", .kind = R_PUT_BODY, .body = do_add_net },
 	{ .name = "vm.add-device", .kind = R_PUT_BODY, .body = do_add_device },

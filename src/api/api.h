@@ -66,6 +66,8 @@ struct api_ops {
 	int (*shutdown)(void *opaque, char *err);
 	int (*reboot)(void *opaque, char *err);
 	int (*power_button)(void *opaque, char *err);
+	/* vm.nmi: an NMI to every vCPU; 405 where there is none to give. */
+	int (*nmi)(void *opaque, char *err);
 	void (*counters)(void *opaque, struct api_counters *c);
 	/*
 	 * A device at run time, @id (may be empty: the VMM picks one).

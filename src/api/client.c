@@ -51,6 +51,7 @@ static const char remote_usage[] =
 	"                            it was started with --kernel)\n"
 	"  reboot                    a new VM from the same options\n"
 	"  power-button              press the ACPI power button\n"
+	"  nmi                       an NMI to every vCPU (x86)\n"
 	"  add-disk path=IMG[,readonly=on][,id=ID]...\n"
 	"  add-net tap=NAME[,mac=M][,id=ID]\n"
 	"  add-device path=/sys/bus/pci/devices/DDDD:BB:DD.F (VFIO)\n"
@@ -272,6 +273,7 @@ static const struct command commands[] = {
 	{ "shutdown", "PUT", "vm.shutdown", 0 },
 	{ "reboot", "PUT", "vm.reboot", 0 },
 	{ "power-button", "PUT", "vm.power-button", 0 },
+	{ "nmi", "PUT", "vm.nmi", 0 },
 	{ "add-disk", "PUT", "vm.add-disk", 1 },
 	{ "add-net", "PUT", "vm.add-net", 1 },
 	{ "add-device", "PUT", "vm.add-device", 1 },
@@ -311,7 +313,7 @@ int api_remote_main(int argc, char **argv)
 		return usage_err("%s", "remote needs a command (ping, create, "
 				       "boot, delete, shutdown-vmm, info, "
 				       "counters, pause, resume, shutdown, "
-				       "reboot, power-button, add-disk, "
+				       "reboot, power-button, nmi, add-disk, "
 				       "add-net, add-device, remove-device, "
 				       "resize)");
 	for (size_t c = 0; c < sizeof(commands) / sizeof(commands[0]); c++)

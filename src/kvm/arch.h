@@ -84,6 +84,13 @@ uint64_t arch_vcpu_pc(struct vcpu *vcpu);
 void arch_vcpu_describe(struct vcpu *vcpu, char *buf, size_t len);
 /* Its name in those messages ("RIP"). */
 extern const char arch_pc_name[];
+/*
+ * Whether arch_vcpu_nmi() can inject a non-maskable interrupt (vm.nmi):
+ * x86 yes (KVM_NMI); arm64 has no NMI KVM can raise.
+ */
+extern const bool arch_has_nmi;
+/* Queues an NMI for the vCPU; on its own thread, outside KVM_RUN. */
+int arch_vcpu_nmi(struct vcpu *vcpu);
 
 /*
  * The KVM ioctls only this architecture makes, 0-terminated, for the

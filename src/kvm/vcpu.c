@@ -199,6 +199,15 @@ static void dump(struct vcpu *v)
 	__atomic_store_n(&v->dump_req, false, __ATOMIC_RELEASE);
 }
 
+static void nmi(struct vcpu *v)
+{
+	int ret = arch_vcpu_nmi(v);
+
+	if (ret)
+		pr_warn_ratelimited("vCPU %u: NMI not injected: %s", v->id,
+				    strerror(-ret));
+}
+
 static void *vcpu_thread(void *arg)
 {
 	struct vcpu *v = arg;
@@ -235,6 +244,9 @@ static void *vcpu_thread(void *arg)
 				if (__atomic_load_n(&v->dump_req,
 						    __ATOMIC_ACQUIRE))
 					dump(v);
+				if (__atomic_exchange_n(&v->nmi_req, false,
+							__ATOMIC_ACQ_REL))
+					nmi(v);
 				continue;
 			}
 			vm_stop(v->vm, VM_STOP_INTERNAL_ERROR, 1,
@@ -273,6 +285,14 @@ void vcpu_kick(struct vcpu *v)
 	 */
 	__atomic_store_n(&v->run->immediate_exit, 1, __ATOMIC_SEQ_CST);
 	pthread_kill(v->thread, SIG_VCPU_KICK);
+}
+
+void vcpu_request_nmi(struct vcpu *v)
+{
+	if (!v->thread_started)
+		return;
+	__atomic_store_n(&v->nmi_req, true, __ATOMIC_RELEASE);
+	vcpu_kick(v);
 }
 
 void vcpu_request_dump(struct vcpu *v)

@@ -25,6 +25,8 @@ struct vcpu {
 	bool plugged;
 	/* A state report asked for (vcpu_request_dump()), not yet given. */
 	bool dump_req;
+	/* An NMI asked for (vcpu_request_nmi()), not yet queued in KVM. */
+	bool nmi_req;
 	/* Exit counters, read by benchmarks. */
 	uint64_t exits_io, exits_mmio;
 };
@@ -40,6 +42,8 @@ void vcpu_join(struct vcpu *vcpu);
  * vcpu_dump_answered() tells whether it has.
  */
 void vcpu_request_dump(struct vcpu *vcpu);
+/* Has the vCPU queue an NMI (arch_vcpu_nmi()) at its next exit. */
+void vcpu_request_nmi(struct vcpu *vcpu);
 bool vcpu_dump_answered(struct vcpu *vcpu);
 /* For one that did not answer: the exit it is handling, as text. */
 void vcpu_describe_exit(struct vcpu *vcpu, char *buf, size_t len);

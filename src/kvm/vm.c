@@ -312,6 +312,24 @@ void vm_stop(struct vm *vm, enum vm_stop_reason reason, int exit_status,
 	pthread_mutex_unlock(&vm->stop_lock);
 }
 
+int vm_inject_nmi(struct vm *vm)
+{
+	int ret = 0;
+
+	if (!arch_has_nmi)
+		return -EOPNOTSUPP;
+	pthread_mutex_lock(&vm->stop_lock);
+	if (vm->stop_reason != VM_RUNNING || !vm->vcpus)
+		ret = -ESHUTDOWN;
+	for (unsigned int i = 0; !ret && i < vm->nr_cpus; i++) {
+		/* An unplugged vCPU is not the guest's. */
+		if (vm->vcpus[i] && vm->vcpus[i]->plugged)
+			vcpu_request_nmi(vm->vcpus[i]);
+	}
+	pthread_mutex_unlock(&vm->stop_lock);
+	return ret;
+}
+
 void vm_dump_vcpus(struct vm *vm)
 {
 	uint64_t end = monotonic_ns() + 1000000000ull;

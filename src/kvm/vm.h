@@ -252,6 +252,12 @@ int vm_pause(struct vm *vm);
  * meanwhile (main.c: under the lock that tears it down).
  */
 void vm_dump_vcpus(struct vm *vm);
+/*
+ * An NMI to every vCPU the guest has (vm.nmi), each queued by its own
+ * thread at its next exit; a paused VM takes it when resumed. 0,
+ * -EOPNOTSUPP (no NMI on this architecture) or -ESHUTDOWN.
+ */
+int vm_inject_nmi(struct vm *vm);
 int vm_resume(struct vm *vm);
 bool vm_paused(struct vm *vm);
 /* In a vCPU thread before each KVM_RUN: parks while a pause is asked for. */

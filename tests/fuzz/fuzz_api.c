@@ -110,6 +110,7 @@ static const struct api_ops fz_ops = {
 	.shutdown = f_action,
 	.reboot = f_action,
 	.power_button = f_action,
+	.nmi = f_action,
 	.counters = f_counters,
 	.add_disk = f_add_disk,
 	.add_net = f_add_net,
@@ -123,7 +124,7 @@ static const char *const endpoints[] = {
 	"vm.remove-device", "vm.info",	   "vmm.ping",	   "vm.counters",
 	"vm.boot",	    "vm.delete",   "vmm.shutdown", "vm.pause",
 	"vm.resume",	    "vm.shutdown", "vm.reboot",	   "vm.power-button",
-	"vm.resize",
+	"vm.resize",	    "vm.nmi",
 };
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

@@ -24,7 +24,7 @@
 
 static struct {
 	enum api_vm_state state;
-	unsigned int pauses, resumes, shutdowns, reboots, buttons;
+	unsigned int pauses, resumes, shutdowns, reboots, buttons, nmis;
 	struct disk_config disk;
 	char disk_id[API_ID_LEN];
 	char disk_path[64];
@@ -83,6 +83,12 @@ static int f_reboot(void *o, char *err)
 static int f_button(void *o, char *err)
 {
 	fake.buttons++;
+	return 204;
+}
+
+static int f_nmi(void *o, char *err)
+{
+	fake.nmis++;
 	return 204;
 }
 
@@ -207,6 +213,7 @@ static const struct api_ops fake_ops = {
 	.shutdown = f_shutdown,
 	.reboot = f_reboot,
 	.power_button = f_button,
+	.nmi = f_nmi,
 	.counters = f_counters,
 	.add_disk = f_add_disk,
 	.add_net = f_add_net,
@@ -550,9 +557,12 @@ static void test_actions(void **state)
 	assert_int_equal(req("PUT", "/api/v1/vm.reboot", NULL, NULL), 204);
 	assert_int_equal(req("PUT", "/api/v1/vm.power-button", NULL, NULL),
 			 204);
+	assert_int_equal(req("PUT", "/api/v1/vm.nmi", NULL, NULL), 204);
+	assert_error("GET", "/api/v1/vm.nmi", NULL, 405, "vm.nmi takes PUT");
 	assert_int_equal(fake.shutdowns, 1);
 	assert_int_equal(fake.reboots, 1);
 	assert_int_equal(fake.buttons, 1);
+	assert_int_equal(fake.nmis, 1);
 }
 
 static void test_counters(void **state)

@@ -91,6 +91,13 @@ uint64_t arch_vcpu_pc(struct vcpu *v)
 	return ok ? pc : 0;
 }
 
+const bool arch_has_nmi = false;
+
+int arch_vcpu_nmi(struct vcpu *v)
+{
+	return -EOPNOTSUPP;
+}
+
 void arch_vcpu_describe(struct vcpu *v, char *buf, size_t len)
 {
 	struct kvm_mp_state mp;

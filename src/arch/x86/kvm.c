@@ -224,6 +224,13 @@ static void append_code(struct vcpu *v, char *buf, size_t len, size_t *n,
 		append(buf, len, n, " %02x", code[i]);
 }
 
+const bool arch_has_nmi = true;
+
+int arch_vcpu_nmi(struct vcpu *v)
+{
+	return ioctl(v->fd, KVM_NMI) < 0 ? -errno : 0;
+}
+
 void arch_vcpu_describe(struct vcpu *v, char *buf, size_t len)
 {
 	struct kvm_regs r;

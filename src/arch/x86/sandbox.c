@@ -30,5 +30,6 @@ const unsigned long arch_sandbox_vcpu_ioctls[] = {
 	KVM_GET_VCPU_EVENTS,
 	KVM_GET_LAPIC,
 	KVM_TRANSLATE, /* the code bytes at RIP */
+	KVM_NMI, /* arch_vcpu_nmi() */
 	0,
 };

@@ -30,6 +30,15 @@ ap_checks() {
 	else
 		fail "$name/paused-clock-stood-still" "paused ${paused:-?} cs in L2; L3: api-clock=${v:-none}"
 	fi
+	# vm.nmi: every vCPU took one (L3's NMI counts, before and after).
+	ap_want nmi api-nmi '204*' "204"
+	v=$(marker "$clog" api-nmis)
+	if [[ $v =~ ^([0-9]+),([0-9]+)\ -\>\ ([0-9]+),([0-9]+)$ ]] &&
+		((BASH_REMATCH[3] > BASH_REMATCH[1] && BASH_REMATCH[4] > BASH_REMATCH[2])); then
+		pass "$name/nmi-taken"
+	else
+		fail "$name/nmi-taken" "api-nmis=${v:-none}, want each of 2 CPUs' count up"
+	fi
 	ap_want add-disk api-add-disk '200 {"id":"_disk0","bdf":"0000:00:*' "200 with id and bdf"
 	v=$(marker "$clog" api-hp-disk)
 	if [[ $v == vd?" pci=0000:00:"* ]]; then

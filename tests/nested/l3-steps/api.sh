@@ -4,8 +4,11 @@
 # "devisor.api-vfio" it only says api-ready (L2 adds the VFIO function,
 # the nvme step finds it). Does nothing unless the kernel command line
 # has "devisor.api=TOKEN"; then:
-#   api-ready         printed once; L2 pauses the VM for 5 s, resumes it
-#                     and adds a disk
+#   api-ready         printed once; L2 sends an NMI to every vCPU
+#                     (vm.nmi), pauses the VM for 5 s, resumes it and
+#                     adds a disk
+#   api-nmis=         each CPU's NMI count (/proc/interrupts) at
+#                     api-ready -> once the disk came
 #   api-clock=        /proc/uptime sampled every 0.2 s until the disk
 #                     comes: the largest step between two samples (cs),
 #                     and the clocksource; a VM paused 5 s shows no 5 s step
@@ -28,6 +31,8 @@ for ap_w in $(cat /proc/cmdline); do
 done
 
 ap_cs() { tr -d . < /proc/uptime | cut -d' ' -f1; }
+# Each CPU's NMI count, comma-separated.
+ap_nmis() { awk '$1 == "NMI:" { for (i = 2; i <= NF && $i ~ /^[0-9]+$/; i++) printf "%s%s", (i > 2 ? "," : ""), $i }' /proc/interrupts; }
 # "  N  enabled": the count of fixed power button events.
 ap_pwr() {
 	# shellcheck disable=SC2046 # words wanted
@@ -37,6 +42,7 @@ ap_pwr() {
 
 if [ -n "$ap_tok" ]; then
 	ap_btn0=$(ap_pwr)
+	ap_nmi0=$(ap_nmis)
 	m "api-ready"
 	ap_prev=$(ap_cs) ap_max=0 ap_i=0 ap_dev=
 	# Up to 240 s for L2's pause, resume and add-disk.
@@ -51,6 +57,7 @@ if [ -n "$ap_tok" ]; then
 		ap_prev=$ap_now
 		ap_i=$((ap_i + 1))
 	done
+	m "api-nmis=$ap_nmi0 -> $(ap_nmis)"
 	m "api-clock=maxstep_cs=$ap_max clocksource=$(cat /sys/devices/system/clocksource/clocksource0/current_clocksource 2>/dev/null)"
 	if [ -z "$ap_dev" ]; then
 		m "api-hp-disk=none after $((ap_i / 5)) s; dmesg: $(dmesg | grep -i -E 'acpiphp|pci 0000|virtio' | tail -n 3 | tr '\n' ' ')"
