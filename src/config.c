@@ -513,7 +513,7 @@ int config_parse_vsock(char *spec, struct vsock_config *out, char *err,
 	return 0;
 }
 
-int config_parse_iommu(const char *s, struct iommu_config *out, char *err,
+static int parse_iommu(const char *s, struct iommu_config *out, char *err,
 		       size_t errlen)
 {
 	const char *opts = strchr(s, ',');
@@ -558,6 +558,18 @@ int config_parse_iommu(const char *s, struct iommu_config *out, char *err,
 			     val ? val : "");
 	}
 	return 0;
+}
+
+/* Into *@out only when all of @s is good: a bad one loses nothing. */
+int config_parse_iommu(const char *s, struct iommu_config *out, char *err,
+		       size_t errlen)
+{
+	struct iommu_config c;
+	int ret = parse_iommu(s, &c, err, errlen);
+
+	if (!ret)
+		*out = c;
+	return ret;
 }
 
 int config_check_iommu(const struct vm_config *cfg, char *err, size_t errlen)

@@ -556,6 +556,10 @@ static void test_iommu(void **state)
 				 "vtd[,intremap=on|off][,caching_mode=on|off], "
 				 "not 'bogus'");
 	assert_int_equal(config_parse_iommu("", &c, err, sizeof(err)), -EINVAL);
+	/* A refused one leaves the last good one. */
+	assert_int_equal(c.kind, IOMMU_VTD);
+	assert_false(c.intremap);
+	assert_true(c.caching_mode);
 	assert_int_equal(config_parse_iommu("virtio", &c, err, sizeof(err)), 0);
 	assert_int_equal(c.kind, IOMMU_VIRTIO);
 	assert_false(c.intremap);
