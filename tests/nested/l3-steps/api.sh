@@ -73,16 +73,7 @@ if [ -n "$ap_tok" ]; then
 			m "api-hp-write=fail $(l3_err)"
 		fi
 		m "api-hp-written"
-		ap_i=0
-		while [ "$ap_i" -lt 300 ] && { [ -e "/sys/block/$ap_dev" ] || [ -e "/sys/bus/pci/devices/$ap_pci" ]; }; do
-			sleep 0.2
-			ap_i=$((ap_i + 1))
-		done
-		if [ -e "/sys/block/$ap_dev" ] || [ -e "/sys/bus/pci/devices/$ap_pci" ]; then
-			m "api-hp-gone=no after $((ap_i / 5)) s"
-		else
-			m "api-hp-gone=yes after $((ap_i / 5)) s"
-		fi
+		l3_gone api-hp-gone 60 "/sys/block/$ap_dev" "/sys/bus/pci/devices/$ap_pci"
 	fi
 	# The NIC L2 adds next: a virtio-net interface, then gone again.
 	ap_i=0 ap_nic=
@@ -95,18 +86,7 @@ if [ -n "$ap_tok" ]; then
 		ap_i=$((ap_i + 1))
 	done
 	m "api-hp-nic=${ap_nic:-none} after $((ap_i / 5)) s"
-	if [ -n "$ap_nic" ]; then
-		ap_i=0
-		while [ -e "/sys/class/net/$ap_nic" ] && [ "$ap_i" -lt 300 ]; do
-			sleep 0.2
-			ap_i=$((ap_i + 1))
-		done
-		if [ -e "/sys/class/net/$ap_nic" ]; then
-			m "api-hp-nic-gone=no after $((ap_i / 5)) s"
-		else
-			m "api-hp-nic-gone=yes after $((ap_i / 5)) s"
-		fi
-	fi
+	[ -n "$ap_nic" ] && l3_gone api-hp-nic-gone 60 "/sys/class/net/$ap_nic"
 	ap_i=0
 	while [ "$(ap_pwr)" = "$ap_btn0" ] && [ "$ap_i" -lt 600 ]; do
 		sleep 0.2

@@ -6,7 +6,7 @@
 #   vfio-remove-ready  L2 (l2-bin/api-vm --vfio) sends vm.remove-device
 #                      _vfio0; ACPI hotplug asks L3 to eject the slot
 #   vfio-gone=         yes after N s once the function left L3's PCI
-#                      bus (no after 60 s)
+#                      bus (no after 60 s; l3_gone)
 case " $(cat /proc/cmdline) " in
 *" devisor.api-vfio "*)
 	uv_d=
@@ -15,16 +15,7 @@ case " $(cat /proc/cmdline) " in
 	done
 	if [ -n "$uv_d" ]; then
 		m "vfio-remove-ready"
-		uv_i=0
-		while [ -e "$uv_d" ] && [ "$uv_i" -lt 120 ]; do
-			sleep 0.5
-			uv_i=$((uv_i + 1))
-		done
-		if [ -e "$uv_d" ]; then
-			m "vfio-gone=no (${uv_d##*/} still there after 60 s)"
-		else
-			m "vfio-gone=yes after $((uv_i / 2)) s"
-		fi
+		l3_gone vfio-gone 60 "$uv_d"
 	fi
 	;;
 esac
