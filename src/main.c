@@ -98,7 +98,9 @@ static void usage(FILE *f)
 	      "[,mac=M][,addr=DD.F]\n"
 	      "                       (10.0.2.15/24, gateway 10.0.2.2 = host "
 	      "loopback, DNS 10.0.2.3);\n"
-	      "                       either takes [,id=ID]\n"
+	      "                       fd=N instead of tap=NAME: a tap devisor "
+	      "inherited\n"
+	      "                       as descriptor N; each takes [,id=ID]\n"
 	      "      --rng [addr=DD.F]\n"
 	      "                       virtio-rng from the host's getrandom()\n"
 	      "      --console KIND   serial (ttyS0, default) or "
@@ -827,8 +829,20 @@ static unsigned int api_first_disk, api_first_vfio;
 /* The config came from vm.create: all its strings are copies. */
 static bool api_owned;
 
+/* A NIC's tap descriptor (fd=, vm.add-net's SCM_RIGHTS) is the config's. */
+static void net_close_fd(struct net_options *n)
+{
+	if (n->type == NET_TAP && n->has_fd) {
+		close(n->fd);
+		n->has_fd = false;
+		n->fd = -1;
+	}
+}
+
 static void cfg_free_strings(struct vm_config *c)
 {
+	for (unsigned int i = 0; i < c->nr_nets; i++)
+		net_close_fd(&c->nets[i]);
 	for (unsigned int i = api_first_disk; i < c->nr_disks; i++)
 		free((char *)c->disks[i].path);
 	for (unsigned int i = api_first_vfio; i < c->nr_vfio; i++)
@@ -997,6 +1011,56 @@ static void fmt_bdf(char *out, int devfn)
 }
 
 /*
+ * A VM created but not booted takes a device into its config, as Cloud
+ * Hypervisor does (Kata adds its NICs so): 204, built at vm.boot.
+ * running.lock held.
+ */
+static int add_disk_to_config(struct disk_config *dc, const char *id, char *err)
+{
+	unsigned int idx = api_cfg->nr_disks;
+	int ret = id_taken(id, err);
+
+	if (ret)
+		return ret;
+	if (idx == CONFIG_MAX_DISKS) {
+		snprintf(err, API_ERR_LEN, "at most %d disks",
+			 CONFIG_MAX_DISKS);
+		return 500;
+	}
+	if (!(dc->path = strdup(dc->path))) {
+		snprintf(err, API_ERR_LEN, "out of memory");
+		return 500;
+	}
+	dc->addr = CONFIG_PCI_AUTO;
+	api_cfg->disks[idx] = *dc;
+	api_cfg->nr_disks = idx + 1;
+	pr_info("disk %s added to the VM's config through the API", dc->path);
+	return 204;
+}
+
+static int add_net_to_config(const struct net_options *n, const char *id,
+			     char *err)
+{
+	unsigned int idx = api_cfg->nr_nets;
+	int ret = id_taken(id, err);
+
+	if (ret)
+		return ret;
+	if (idx == CONFIG_MAX_NETS) {
+		snprintf(err, API_ERR_LEN, "at most %d NICs", CONFIG_MAX_NETS);
+		return 500;
+	}
+	api_cfg->nets[idx] = *n;
+	api_cfg->net_addrs[idx] = CONFIG_PCI_AUTO;
+	api_cfg->net_removed[idx] = false;
+	snprintf(api_cfg->net_ids[idx], CONFIG_ID_LEN, "%s", id);
+	api_cfg->nr_nets = idx + 1;
+	pr_info("NIC on tap %s added to the VM's config through the API",
+		n->ifname);
+	return 204;
+}
+
+/*
  * A virtio-blk disk on PCI, kept in the vm_config so that a reboot builds
  * it again at the same address. ACPI PCI hotplug (hw/pcihp.h) tells the
  * guest, whose acpiphp scans the slot.
@@ -1019,7 +1083,9 @@ static int api_add_disk(void *opaque, const struct disk_config *d,
 	pthread_mutex_lock(&running.lock);
 	idx = api_cfg->nr_disks;
 	snprintf(dc.id, sizeof(dc.id), "%s", id);
-	if (!running.vm || vm_stopping(running.vm)) {
+	if (running.created && !running.booted) {
+		ret = add_disk_to_config(&dc, id, err);
+	} else if (!running.vm || vm_stopping(running.vm)) {
 		ret = no_vm(err);
 	} else if ((ret = id_taken(id, err))) {
 	} else if (idx == CONFIG_MAX_DISKS) {
@@ -1061,16 +1127,28 @@ static int api_add_disk(void *opaque, const struct disk_config *d,
  * A virtio-net NIC on a tap (NetConfig has no user networking), kept in
  * the vm_config (_netN) and announced by ACPI hotplug.
  */
-static int api_add_net(void *opaque, const struct net_options *n,
+static int api_add_net(void *opaque, const struct net_options *given,
 		       const char *id, char *out_id, char *out_bdf, char *err)
 {
-	char idbuf[CONFIG_ID_LEN];
+	struct net_options nic = *given, *n = &nic;
+	char idbuf[CONFIG_ID_LEN], msg[160];
 	unsigned int idx;
 	int devfn, ret = 200;
 
+	/* The tap is named in messages and vm.info by its name. */
+	if (n->has_fd && net_tap_fd_check(n->fd,
+					  "the descriptor sent with "
+					  "the request",
+					  n->ifname, msg, sizeof(msg))) {
+		snprintf(err, API_ERR_LEN, "%s", msg);
+		return 400;
+	}
 	pthread_mutex_lock(&running.lock);
 	idx = api_cfg->nr_nets;
-	if (!running.vm || vm_stopping(running.vm) || !running.board->hotplug) {
+	if (running.created && !running.booted) {
+		ret = add_net_to_config(n, id, err);
+	} else if (!running.vm || vm_stopping(running.vm) ||
+		   !running.board->hotplug) {
 		ret = no_vm(err);
 	} else if ((ret = id_taken(id, err))) {
 	} else if (idx == CONFIG_MAX_NETS) {
@@ -1080,8 +1158,8 @@ static int api_add_net(void *opaque, const struct net_options *n,
 		devfn = board->add_net(running.vm, running.board, n);
 		if (devfn < 0) {
 			snprintf(err, API_ERR_LEN,
-				 "cannot add a NIC on tap %s: %s (devisor's "
-				 "log says more)",
+				 "cannot add a NIC on tap %.15s: %.100s "
+				 "(devisor's log says more)",
 				 n->ifname, strerror(-devfn));
 			ret = 500;
 		} else {
@@ -1307,6 +1385,8 @@ static int api_remove_device(void *opaque, const char *id, char *err)
 			pr_info("%s (%s) ejected by the guest and removed "
 				"through the API",
 				id, what);
+			if (kind == CONFIG_DEV_NET)
+				net_close_fd(&api_cfg->nets[idx]);
 		}
 		if (!paused)
 			vm_resume(vm);

@@ -19,6 +19,7 @@
 #include <cjson/cJSON.h>
 
 #include "backend/net.h"
+#include "virtio/net.h"
 #include "version.h"
 
 #define API_PREFIX "/api/v1/"
@@ -354,6 +355,7 @@ static void respond_added(struct api_response *r, int status, const char *id,
 {
 	cJSON *o;
 
+	/* 204: a VM not booted took it into its config (no address yet). */
 	if (status != 200) {
 		respond_status(r, status, err);
 		return;
@@ -472,7 +474,7 @@ static int disk_field(cJSON *f, void *ctx, const char *what,
 }
 
 static void do_add_disk(struct api *api, const char *body, size_t len,
-			struct api_response *r)
+			struct api_fds *fds, struct api_response *r)
 {
 	static const char what[] = "DiskConfig";
 	struct disk_body b = { .d = config_disk_defaults() };
@@ -500,12 +502,67 @@ struct net_body {
 	char id[API_ID_LEN];
 };
 
-/* NetConfig: tap, mac, id. */
+/*
+ * A field of Cloud Hypervisor's that devisor takes at its default only
+ * (its generated clients, Kata's among them, send the defaults): 1 taken,
+ * -1 another value (a 400 was sent).
+ */
+static int at_default(cJSON *f, const char *what, const char *str, int num,
+		      const char *why, struct api_response *r)
+{
+	if (str ? cJSON_IsString(f) && !strcmp(f->valuestring, str) :
+		  cJSON_IsNumber(f) && f->valuedouble == num)
+		return 1;
+	if (str)
+		respond_error(r, 400, "%s: field '%s' must be \"%s\" (%s)",
+			      what, f->string, str, why);
+	else
+		respond_error(r, 400, "%s: field '%s' must be %d (%s)", what,
+			      f->string, num, why);
+	return -1;
+}
+
+/*
+ * NetConfig: tap, mac, id; and at their defaults num_queues (2: one
+ * pair), queue_size (256), ip and mask (the host side of a tap Cloud
+ * Hypervisor creates), vhost_mode. fds: the descriptors themselves come
+ * with the request (SCM_RIGHTS); the numbers in the body mean nothing
+ * here.
+ */
 static int net_field(cJSON *f, void *ctx, const char *what,
 		     struct api_response *r)
 {
 	struct net_body *b = ctx;
+	int ret;
 
+	if (!strcmp(f->string, "num_queues"))
+		ret = at_default(f, what, NULL, 2, "one queue pair", r);
+	else if (!strcmp(f->string, "queue_size"))
+		ret = at_default(f, what, NULL, VIRTIO_NET_QUEUE_SIZE,
+				 "devisor's virtio-net queue size", r);
+	else if (!strcmp(f->string, "ip"))
+		ret = at_default(f, what, "192.168.249.1", 0,
+				 "devisor does not address the host side of "
+				 "a tap",
+				 r);
+	else if (!strcmp(f->string, "mask"))
+		ret = at_default(f, what, "255.255.255.0", 0,
+				 "devisor does not address the host side of "
+				 "a tap",
+				 r);
+	else if (!strcmp(f->string, "vhost_mode"))
+		ret = at_default(f, what, "Client", 0, "vhost-user only", r);
+	else if (!strcmp(f->string, "fds"))
+		ret = want_type(f, cJSON_IsArray(f), what,
+				"an array (the descriptors come with the "
+				"request)",
+				r) ?
+			      -1 :
+			      1;
+	else
+		ret = 0;
+	if (ret)
+		return ret < 0 ? -1 : 0;
 	if (!strcmp(f->string, "tap")) {
 		if (want_type(f,
 			      cJSON_IsString(f) && f->valuestring[0] &&
@@ -536,24 +593,54 @@ static int net_field(cJSON *f, void *ctx, const char *what,
 	return 0;
 }
 
+#define NET_FIELDS                                                      \
+	"tap, mac, id, pci_segment, num_queues, queue_size, ip, mask, " \
+	"vhost_mode, fds"
+
+/*
+ * The NIC's tap: by name (tap), or the one descriptor that came with the
+ * request, as Kata and ch-remote pass a tap they opened. The action owns
+ * the descriptor once it answers 2xx.
+ */
 static void do_add_net(struct api *api, const char *body, size_t len,
-		       struct api_response *r)
+		       struct api_fds *fds, struct api_response *r)
 {
 	static const char what[] = "NetConfig";
 	struct net_body b = { .n = { .type = NET_TAP,
 				     .poll_us = NET_POLL_US } };
 	char out_id[API_ID_LEN] = "", bdf[16] = "", err[API_ERR_LEN] = "";
-	cJSON *j = walk_body(body, len, what, "tap, mac, id, pci_segment", true,
+	cJSON *j = walk_body(body, len, what, NET_FIELDS ", iommu", true,
 			     net_field, &b, r);
+	unsigned int nr_fds = fds ? fds->nr : 0;
 	int ret;
 
 	if (!j)
 		return;
-	if (!b.n.ifname[0]) {
-		respond_error(r, 400, "%s: field 'tap' is required", what);
+	if (nr_fds > 1) {
+		respond_error(r, 400,
+			      "%s: %u descriptors came with the request; "
+			      "devisor's virtio-net has one queue pair and "
+			      "takes one tap descriptor",
+			      what, nr_fds);
+	} else if (nr_fds && b.n.ifname[0]) {
+		respond_error(r, 400,
+			      "%s: both field 'tap' and a descriptor: give "
+			      "one",
+			      what);
+	} else if (!nr_fds && !b.n.ifname[0]) {
+		respond_error(r, 400,
+			      "%s: field 'tap' or a tap's descriptor "
+			      "(sent with the request, SCM_RIGHTS) is required",
+			      what);
 	} else {
+		if (nr_fds) {
+			b.n.has_fd = true;
+			b.n.fd = fds->fd[0];
+		}
 		ret = api->ops->add_net(api->opaque, &b.n, b.id, out_id, bdf,
 					err);
+		if (nr_fds && ret >= 200 && ret < 300)
+			fds->fd[0] = -1;
 		respond_added(r, ret, out_id, bdf, err);
 	}
 	cJSON_Delete(j);
@@ -583,7 +670,7 @@ static int device_field(cJSON *f, void *ctx, const char *what,
 }
 
 static void do_add_device(struct api *api, const char *body, size_t len,
-			  struct api_response *r)
+			  struct api_fds *fds, struct api_response *r)
 {
 	static const char what[] = "DeviceConfig";
 	struct device_body b = { 0 };
@@ -614,7 +701,7 @@ static int id_field(cJSON *f, void *ctx, const char *what,
 }
 
 static void do_remove_device(struct api *api, const char *body, size_t len,
-			     struct api_response *r)
+			     struct api_fds *fds, struct api_response *r)
 {
 	static const char what[] = "VmRemoveDevice";
 	char id[API_ID_LEN] = "", err[API_ERR_LEN] = "";
@@ -673,7 +760,7 @@ static int resize_field(cJSON *f, void *ctx, const char *what,
 }
 
 static void do_resize(struct api *api, const char *body, size_t len,
-		      struct api_response *r)
+		      struct api_fds *fds, struct api_response *r)
 {
 	static const char what[] = "VmResize";
 	struct resize_body b = { 0 };
@@ -1030,9 +1117,9 @@ static int vm_field(cJSON *f, void *ctx, const char *what,
 				  disk_field, b->disks, sizeof(b->disks[0]),
 				  &b->nr_disks, CONFIG_MAX_DISKS, disk_init, r);
 	if (!strcmp(k, "net"))
-		return walk_array(f, what, "NetConfig", "tap, mac, pci_segment",
-				  net_field, b->nets, sizeof(b->nets[0]),
-				  &b->nr_nets, CONFIG_MAX_NETS, net_init, r);
+		return walk_array(f, what, "NetConfig", NET_FIELDS, net_field,
+				  b->nets, sizeof(b->nets[0]), &b->nr_nets,
+				  CONFIG_MAX_NETS, net_init, r);
 	if (!strcmp(k, "devices"))
 		return walk_array(f, what, "DeviceConfig", "path, pci_segment",
 				  device_field, b->devices,
@@ -1185,7 +1272,7 @@ static int create_fill(struct create_body *b, struct api_response *r)
 }
 
 static void do_create(struct api *api, const char *body, size_t len,
-		      struct api_response *r)
+		      struct api_fds *fds, struct api_response *r)
 {
 	struct create_body *b = calloc(1, sizeof(*b));
 	char err[API_ERR_LEN] = "";
@@ -1236,7 +1323,7 @@ struct route {
 	enum route_kind kind;
 	void (*get)(struct api *api, struct api_response *r);
 	void (*body)(struct api *api, const char *body, size_t len,
-		     struct api_response *r);
+		     struct api_fds *fds, struct api_response *r);
 };
 
 static const struct route routes[] = {
@@ -1263,12 +1350,20 @@ static const struct route routes[] = {
 };
 
 void api_handle(struct api *api, const char *method, const char *url,
-		const char *body, size_t len, struct api_response *r)
+		const char *body, size_t len, struct api_fds *fds,
+		struct api_response *r)
 {
 	const struct route *rt = NULL;
 	const char *want;
 
 	*r = (struct api_response){ 0 };
+	if (fds && fds->truncated) {
+		respond_error(r, 400,
+			      "more than %d file descriptors came with the "
+			      "request",
+			      API_MAX_FDS);
+		return;
+	}
 	if (!strncmp(url, API_PREFIX, strlen(API_PREFIX))) {
 		for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++)
 			if (!strcmp(url + strlen(API_PREFIX), routes[i].name))
@@ -1295,7 +1390,7 @@ void api_handle(struct api *api, const char *method, const char *url,
 		break;
 	}
 	case R_PUT_BODY:
-		rt->body(api, body, len, r);
+		rt->body(api, body, len, fds, r);
 		break;
 	}
 }
@@ -1308,7 +1403,8 @@ void api_counter(struct api_counters *c, const char *dev, const char *name,
 }
 
 void api_handle(struct api *api, const char *method, const char *url,
-		const char *body, size_t len, struct api_response *r)
+		const char *body, size_t len, struct api_fds *fds,
+		struct api_response *r)
 {
 	*r = (struct api_response){ .status = 500 };
 }

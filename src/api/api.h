@@ -71,8 +71,10 @@ struct api_ops {
 	void (*counters)(void *opaque, struct api_counters *c);
 	/*
 	 * A device at run time, @id (may be empty: the VMM picks one).
-	 * 200 with @out_id and @out_bdf ("0000:00:05.0") filled, or an error.
-	 * The strings in @d and @n live only until the action returns.
+	 * 200 with @out_id and @out_bdf ("0000:00:05.0") filled; 204 when a
+	 * VM not booted yet took it into its config; or an error. The
+	 * strings in @d and @n live only until the action returns; add_net
+	 * owns @n's fd (has_fd) once it answered 2xx.
 	 */
 	int (*add_disk)(void *opaque, const struct disk_config *d,
 			const char *id, char *out_id, char *out_bdf, char *err);
@@ -102,16 +104,31 @@ struct api_response {
 	char *body; /* JSON, malloc'd; NULL: no body (204) */
 };
 
+/*
+ * File descriptors that came with a request (SCM_RIGHTS), as Cloud
+ * Hypervisor takes a NIC's taps (vm.add-net). An action that keeps one
+ * sets its slot to -1; the server closes the others after the request.
+ * truncated: more came than fit (the request gets a 400).
+ */
+#define API_MAX_FDS 8
+struct api_fds {
+	int fd[API_MAX_FDS];
+	unsigned int nr;
+	bool truncated;
+};
+
 /* Largest request body taken; a bigger one gets 413. */
 #define API_MAX_BODY (64 * 1024)
 
 /*
  * Handles one request: @method ("GET", "PUT", ...), @url (the path,
- * "/api/v1/vm.info"), @body of @len bytes (NULL/0: none). Never fails:
- * bad requests get 400/404/405 with {"error": "..."}. Free r->body.
+ * "/api/v1/vm.info"), @body of @len bytes (NULL/0: none), @fds the
+ * descriptors that came with it (NULL: none). Never fails: bad requests
+ * get 400/404/405 with {"error": "..."}. Free r->body.
  */
 void api_handle(struct api *api, const char *method, const char *url,
-		const char *body, size_t len, struct api_response *r);
+		const char *body, size_t len, struct api_fds *fds,
+		struct api_response *r);
 
 /* Whether this build has the API (cJSON and libmicrohttpd). */
 bool api_available(void);

@@ -6,6 +6,8 @@
 #include "api/api.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -54,6 +56,9 @@ static const char remote_usage[] =
 	"  nmi                       an NMI to every vCPU (x86)\n"
 	"  add-disk path=IMG[,readonly=on][,id=ID]...\n"
 	"  add-net tap=NAME[,mac=M][,id=ID]\n"
+	"  add-net fd=N[,mac=M][,id=ID]\n"
+	"                            a tap this command inherited as fd N,\n"
+	"                            sent with the request (SCM_RIGHTS)\n"
 	"  add-device path=/sys/bus/pci/devices/DDDD:BB:DD.F (VFIO)\n"
 	"  remove-device ID\n"
 	"  resize cpus=N[,memory=SIZE]\n"
@@ -71,7 +76,12 @@ static const char remote_usage[] =
  * For resize (@resize), ch-remote's cpus=N and memory=SIZE (512M, 2G) are
  * desired_vcpus and desired_ram.
  */
-static char *spec_to_json(const char *spec, bool resize)
+struct remote_fds {
+	int fd[API_MAX_FDS];
+	unsigned int nr;
+};
+
+static char *spec_to_json(const char *spec, bool resize, struct remote_fds *fds)
 {
 	char *copy = strdup(spec), *save = NULL, *tok, *out = NULL;
 	cJSON *o = cJSON_CreateObject();
@@ -104,6 +114,22 @@ static char *spec_to_json(const char *spec, bool resize)
 			tok = "desired_vcpus";
 		errno = 0;
 		n = strtol(val, &end, 10);
+		/* A descriptor goes with the request, not in its body. */
+		if (!resize && !strcmp(tok, "fd")) {
+			if (!*val || *end || errno || n < 0 || n > INT_MAX ||
+			    fcntl((int)n, F_GETFD) < 0) {
+				remote_error("fd takes the number of an open "
+					     "descriptor, not '%s'",
+					     val);
+				goto done;
+			}
+			if (fds->nr == API_MAX_FDS) {
+				remote_error("at most %d fd=", API_MAX_FDS);
+				goto done;
+			}
+			fds->fd[fds->nr++] = (int)n;
+			continue;
+		}
 		if (!strcmp(val, "on") || !strcmp(val, "true"))
 			cJSON_AddBoolToObject(o, tok, 1);
 		else if (!strcmp(val, "off") || !strcmp(val, "false"))
@@ -177,12 +203,41 @@ static int write_all(int fd, const char *p, size_t len)
 }
 
 /* Sends the request, reads the whole answer (Connection: close). */
+/* The first bytes of @p with @fds as SCM_RIGHTS; what was sent, or -1. */
+static ssize_t send_fds(int fd, const char *p, size_t len,
+			const struct remote_fds *fds)
+{
+	union {
+		char buf[CMSG_SPACE(API_MAX_FDS * sizeof(int))];
+		struct cmsghdr align;
+	} ctl = { 0 };
+	struct iovec iov = { .iov_base = (void *)p, .iov_len = len };
+	struct msghdr msg = { .msg_iov = &iov,
+			      .msg_iovlen = 1,
+			      .msg_control = ctl.buf,
+			      .msg_controllen =
+				      CMSG_SPACE(fds->nr * sizeof(int)) };
+	struct cmsghdr *cm = CMSG_FIRSTHDR(&msg);
+	ssize_t n;
+
+	cm->cmsg_level = SOL_SOCKET;
+	cm->cmsg_type = SCM_RIGHTS;
+	cm->cmsg_len = CMSG_LEN(fds->nr * sizeof(int));
+	memcpy(CMSG_DATA(cm), fds->fd, fds->nr * sizeof(int));
+	do {
+		n = sendmsg(fd, &msg, MSG_NOSIGNAL);
+	} while (n < 0 && errno == EINTR);
+	return n;
+}
+
 static int transact(const char *path, const char *method, const char *ep,
-		    const char *body, char **resp, size_t *resp_len)
+		    const char *body, const struct remote_fds *fds, char **resp,
+		    size_t *resp_len)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	size_t blen = body ? strlen(body) : 0, cap = 4096, len = 0;
 	char *req = NULL, *buf;
+	ssize_t sent = 0;
 	int fd, n;
 
 	if (strlen(path) >= sizeof(sa.sun_path))
@@ -204,7 +259,9 @@ static int transact(const char *path, const char *method, const char *ep,
 		     "Content-Type: application/json\r\n"
 		     "Content-Length: %zu\r\nConnection: close\r\n\r\n%s",
 		     method, ep, blen, body ? body : "");
-	if (n < 0 || write_all(fd, req, n)) {
+	if (n > 0 && fds->nr)
+		sent = send_fds(fd, req, n, fds);
+	if (n < 0 || sent < 0 || write_all(fd, req + sent, n - sent)) {
 		free(n < 0 ? NULL : req);
 		close(fd);
 		return remote_error("cannot send the request to %s", path);
@@ -286,6 +343,7 @@ static const struct command commands[] = {
 int api_remote_main(int argc, char **argv)
 {
 	const struct command *cmd = NULL;
+	struct remote_fds fds = { .nr = 0 };
 	const char *path = NULL;
 	char *body = NULL, *resp = NULL, *rbody;
 	size_t resp_len;
@@ -331,7 +389,7 @@ int api_remote_main(int argc, char **argv)
 				 argv[i + 1 + !!cmd->arg]);
 	if (cmd->arg == 1) {
 		body = spec_to_json(argv[i + 1],
-				    !strcmp(cmd->endpoint, "vm.resize"));
+				    !strcmp(cmd->endpoint, "vm.resize"), &fds);
 		if (!body)
 			return EXIT_USAGE;
 	} else if (cmd->arg == 2) {
@@ -341,7 +399,7 @@ int api_remote_main(int argc, char **argv)
 		if (!body)
 			return 1;
 	}
-	ret = transact(path, cmd->method, cmd->endpoint, body, &resp,
+	ret = transact(path, cmd->method, cmd->endpoint, body, &fds, &resp,
 		       &resp_len);
 	free(body);
 	if (ret)

@@ -179,13 +179,29 @@ static int parse_backend(const char *item, struct net_options *o, char *err,
 		strcpy(o->vhost_user, item + 11);
 		return 0;
 	}
+	if (!strncmp(item, "fd=", 3)) {
+		char *end;
+		long fd;
+
+		errno = 0;
+		fd = strtol(item + 3, &end, 10);
+		if (!item[3] || *end || errno || fd < 0 || fd > INT_MAX)
+			return parse_error(err, errlen,
+					   "fd takes the number of an open tap "
+					   "descriptor, not '%s'",
+					   item + 3);
+		o->type = NET_TAP;
+		o->has_fd = true;
+		o->fd = (int)fd;
+		return 0;
+	}
 	if (!strcmp(item, "tap"))
 		return parse_error(err, errlen,
 				   "tap needs an interface name: tap=NAME");
 	if (strncmp(item, "tap=", 4))
 		return parse_error(err, errlen,
 				   "unknown net backend '%s' (expected "
-				   "tap=NAME, user or vhost-user=SOCKET)",
+				   "tap=NAME, fd=N, user or vhost-user=SOCKET)",
 				   item);
 
 	name = item + 4;
@@ -482,8 +498,19 @@ void net_backend_close(struct net_backend *be)
 		be->ops->close(be);
 }
 
-int net_backend_preload(const struct net_options *opts)
+int net_backend_preload(struct net_options *opts)
 {
+	char err[160], what[24];
+	int ret;
+
+	if (opts->type == NET_TAP && opts->has_fd) {
+		snprintf(what, sizeof(what), "fd %d", opts->fd);
+		ret = net_tap_fd_check(opts->fd, what, opts->ifname, err,
+				       sizeof(err));
+		if (ret)
+			pr_err("--net fd=%d: %s", opts->fd, err);
+		return ret;
+	}
 	return opts->type == NET_USER ? net_slirp_load() : 0;
 }
 

@@ -56,6 +56,13 @@ struct net_options {
 	enum net_type type;
 	/* tap: the interface; may hold a "%d" pattern for the kernel */
 	char ifname[NET_IFNAME_MAX + 1];
+	/*
+	 * tap: an attached tap's descriptor instead (fd=N, or the API's
+	 * SCM_RIGHTS, as Kata passes its taps); each VM built uses a dup.
+	 * ifname is then the tap's name, for messages and vm.info.
+	 */
+	bool has_fd;
+	int fd;
 	bool has_mac;
 	uint8_t mac[NET_MAC_LEN];
 	/* the NIC on virtio-mmio instead of PCI (transport=mmio) */
@@ -127,10 +134,12 @@ int net_backend_parse(const char *spec, struct net_options *out, char *err,
 		      size_t errlen);
 
 /*
- * What a backend of this kind must load before the sandbox closes: libslirp
- * for NET_USER (dlopen()ed, not linked). 0 or a negative errno, logged.
+ * What a backend of this kind must load or check before the sandbox
+ * closes: libslirp for NET_USER (dlopen()ed, not linked); for fd=N, that
+ * N is a tap devisor can use (ifname becomes its name). 0 or a negative
+ * errno, logged.
  */
-int net_backend_preload(const struct net_options *opts);
+int net_backend_preload(struct net_options *opts);
 
 /*
  * Creates the back-end (tap attached, hostfwd ports bound) without reading
@@ -192,6 +201,15 @@ int net_backend_tap_fd(struct net_backend *be);
  * the process on the socket.
  */
 const char *net_backend_vhost_user(struct net_backend *be);
+
+/*
+ * Checks that @fd is an attached tap (IFF_TAP; it must have been attached
+ * with IFF_NO_PI, which cannot be checked):
+ * 0 with its name in @ifname, or -errno with a sentence in @err that
+ * calls it @what.
+ */
+int net_tap_fd_check(int fd, const char *what, char ifname[NET_IFNAME_MAX + 1],
+		     char *err, size_t errlen);
 
 /* Internal: the back-ends' constructors. */
 struct net_backend *net_tap_open(const struct net_options *opts,

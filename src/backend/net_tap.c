@@ -2,7 +2,8 @@
 /*
  * A tap device with IFF_VNET_HDR, so offloaded (GSO, partial checksum)
  * frames pass between the guest and the host stack untouched. One queue:
- * IFF_MULTI_QUEUE is not used.
+ * IFF_MULTI_QUEUE is not used, though a tap someone else attached (fd=)
+ * may be one queue of a multi-queue tap, and may lack the header.
  */
 #include "backend/net.h"
 
@@ -288,11 +289,28 @@ static void tap_setiff_error(const char *name, int err)
 	}
 }
 
+static int tap_vnet_setup(int fd, const char *name)
+{
+	int hdrsz = NET_VNET_HDR_LEN, err;
+
+	/*
+	 * A persistent tap keeps the offloads of its last user: start from
+	 * none, the guest's features turn them on.
+	 */
+	if (ioctl(fd, TUNSETVNETHDRSZ, &hdrsz) < 0 ||
+	    ioctl(fd, TUNSETOFFLOAD, 0) < 0) {
+		err = errno;
+		pr_err("net tap %s: cannot set up the vnet header: %s", name,
+		       strerror(err));
+		return -err;
+	}
+	return 0;
+}
+
 static int tap_open_fd(const char *name, char *actual)
 {
 	struct ifreq ifr = { 0 };
 	unsigned int features = 0;
-	int hdrsz = NET_VNET_HDR_LEN;
 	int fd, err;
 
 	fd = open("/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC);
@@ -326,18 +344,84 @@ static int tap_open_fd(const char *name, char *actual)
 	}
 	memcpy(actual, ifr.ifr_name, IFNAMSIZ);
 	actual[IFNAMSIZ - 1] = '\0';
-
-	/*
-	 * A persistent tap keeps the offloads of its last user: start from
-	 * none, the guest's features turn them on.
-	 */
-	if (ioctl(fd, TUNSETVNETHDRSZ, &hdrsz) < 0 ||
-	    ioctl(fd, TUNSETOFFLOAD, 0) < 0) {
-		err = errno;
-		pr_err("net tap %s: cannot set up the vnet header: %s", actual,
-		       strerror(err));
+	err = tap_vnet_setup(fd, actual);
+	if (err) {
 		close(fd);
-		return -err;
+		return err;
+	}
+	return fd;
+}
+
+int net_tap_fd_check(int fd, const char *what, char ifname[NET_IFNAME_MAX + 1],
+		     char *err, size_t errlen)
+{
+	struct ifreq ifr = { 0 };
+	int e;
+
+	if (ioctl(fd, TUNGETIFF, &ifr) < 0) {
+		e = errno;
+		if (e == EBADF)
+			snprintf(err, errlen, "%s is not open", what);
+		else
+			snprintf(err, errlen,
+				 "%s is not an attached tap (TUNGETIFF: %s)",
+				 what, strerror(e));
+		return -(e == EBADF ? EBADF : EINVAL);
+	}
+	if ((ifr.ifr_flags & (IFF_TUN | IFF_TAP)) != IFF_TAP) {
+		snprintf(err, errlen, "%s is a tun (IP frames), not a tap",
+			 what);
+		return -EINVAL;
+	}
+	/*
+	 * IFF_NO_PI cannot be checked: TUNGETIFF reports IFF_NOFILTER in
+	 * the same bit. A tap must be attached with it (everyone does).
+	 */
+	memcpy(ifname, ifr.ifr_name, IFNAMSIZ);
+	ifname[IFNAMSIZ - 1] = '\0';
+	return 0;
+}
+
+/*
+ * A tap another process attached (an orchestrator's, multi-queue or not):
+ * a dup of it, non-blocking; *@vnet_hdr says whether it carries the
+ * virtio-net header (IFF_VNET_HDR, which only its opener could ask for).
+ */
+static int tap_adopt_fd(const struct net_options *opts, char *actual,
+			bool *vnet_hdr)
+{
+	struct ifreq ifr = { 0 };
+	char err[160], what[24];
+	int fd, ret, fl;
+
+	snprintf(what, sizeof(what), "fd %d", opts->fd);
+	ret = net_tap_fd_check(opts->fd, what, actual, err, sizeof(err));
+	if (ret) {
+		pr_err("net: %s", err);
+		return ret;
+	}
+	fd = fcntl(opts->fd, F_DUPFD_CLOEXEC, 3);
+	if (fd < 0 || ioctl(fd, TUNGETIFF, &ifr) < 0 ||
+	    (fl = fcntl(fd, F_GETFL)) < 0 ||
+	    fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0) {
+		ret = -errno;
+		pr_err("net tap %s (fd %d): %s", actual, opts->fd,
+		       strerror(-ret));
+		if (fd >= 0)
+			close(fd);
+		return ret;
+	}
+	*vnet_hdr = ifr.ifr_flags & IFF_VNET_HDR;
+	if (*vnet_hdr) {
+		ret = tap_vnet_setup(fd, actual);
+		if (ret) {
+			close(fd);
+			return ret;
+		}
+	} else {
+		pr_warn("net tap %s (fd %d) has no vnet header (IFF_VNET_HDR): "
+			"the guest gets no checksum or segmentation offload",
+			actual, opts->fd);
 	}
 	return fd;
 }
@@ -346,17 +430,21 @@ struct net_backend *net_tap_open(const struct net_options *opts,
 				 struct evloop *loop)
 {
 	char actual[IFNAMSIZ];
+	bool vnet_hdr = true;
 	struct tap *t;
 	int fd, err;
 
-	if (strnlen(opts->ifname, sizeof(opts->ifname)) >= IFNAMSIZ ||
-	    !opts->ifname[0]) {
+	if (opts->has_fd) {
+		fd = tap_adopt_fd(opts, actual, &vnet_hdr);
+	} else if (strnlen(opts->ifname, sizeof(opts->ifname)) >= IFNAMSIZ ||
+		   !opts->ifname[0]) {
 		pr_err("net tap: the name must be 1 to %d characters",
 		       NET_IFNAME_MAX);
 		errno = EINVAL;
 		return NULL;
+	} else {
+		fd = tap_open_fd(opts->ifname, actual);
 	}
-	fd = tap_open_fd(opts->ifname, actual);
 	if (fd < 0) {
 		errno = -fd;
 		return NULL;
@@ -385,7 +473,7 @@ struct net_backend *net_tap_open(const struct net_options *opts,
 		return NULL;
 	}
 	t->be.ops = &tap_ops;
-	t->be.has_vnet_hdr = true;
+	t->be.has_vnet_hdr = vnet_hdr;
 	snprintf(t->be.name, sizeof(t->be.name), "%s", actual);
 	return &t->be;
 }

@@ -180,7 +180,8 @@ static const char *const creator_calls[] = {
 };
 
 /*
- * libmicrohttpd's thread (accept, read, answer) and the API's actions:
+ * libmicrohttpd's thread (accept, read, answer), the relay that takes
+ * descriptors off requests (a socketpair per client) and the API's actions:
  * vm.add-disk opens, checks and locks an image and sets up its engine;
  * vm.add-device opens a VFIO group and maps guest RAM for it;
  * vm.remove-device tears either down.
@@ -196,7 +197,8 @@ static const char *const api_calls[] = {
 	"statx",       "statfs",	 "fstatfs",
 	"flock",       "io_uring_setup", "io_uring_register",
 	"unlink",      "uname",		 "readlink",
-	"readlinkat",  "getdents64",	 NULL,
+	"readlinkat",  "getdents64",	 "socketpair",
+	NULL,
 };
 
 static const unsigned long blk_ioctls[] = {
@@ -206,10 +208,14 @@ static const unsigned long blk_ioctls[] = {
 	0,
 };
 
-/* vm.add-net: a tap's set-up (backend/net_tap.c). */
+/*
+ * A tap's set-up (backend/net_tap.c), or a given one's check: at boot
+ * (main) and for vm.add-net (api).
+ */
 static const unsigned long tap_setup_ioctls[] = {
 	TUNGETFEATURES,
 	TUNSETIFF,
+	TUNGETIFF,
 	0,
 };
 
@@ -276,8 +282,6 @@ static const unsigned long main_ioctls[] = {
 	KVM_CREATE_VCPU,
 	KVM_SET_USER_MEMORY_REGION,
 	KVM_REGISTER_COALESCED_MMIO,
-	TUNGETFEATURES,
-	TUNSETIFF,
 	TCSETSW,
 	TCSETSF,
 	FIOCLEX,
@@ -325,7 +329,7 @@ static const struct kind_spec specs[SANDBOX_NR_KINDS] = {
 		.ioctls = { device_ioctls, vcpu_ioctls, io_ioctls, blk_ioctls,
 			    main_ioctls, vfio_ioctls, vfio_setup_ioctls,
 			    vhost_ioctls, arch_sandbox_main_ioctls,
-			    pause_ioctls,
+			    pause_ioctls, tap_setup_ioctls,
 			    arch_sandbox_vcpu_ioctls },
 		.flags = F_CLONE_THREAD | F_SOCKET_INET | F_SOCKET_UNIX,
 	},

@@ -41,7 +41,7 @@
 #include "vhost/vhost_user.h"
 #include "virtio/virtio.h"
 
-#define NET_QUEUE_SIZE 256
+#define NET_QUEUE_SIZE VIRTIO_NET_QUEUE_SIZE
 #define RXQ 0
 #define TXQ 1
 
@@ -807,6 +807,14 @@ static int vhost_net_open(struct virtio_net *n, enum net_vhost mode)
 		return 1;
 	if (net_backend_tap_fd(n->be) < 0) {
 		pr_err("virtio-net: vhost needs a tap back-end");
+		return -EINVAL;
+	}
+	if (!n->be->has_vnet_hdr && mode == NET_VHOST_AUTO)
+		return 1;
+	if (!n->be->has_vnet_hdr) {
+		pr_err("virtio-net: vhost=on needs a tap with a vnet header "
+		       "(%s was attached without IFF_VNET_HDR)",
+		       n->be->name);
 		return -EINVAL;
 	}
 	ret = vhost_open(&n->vhost, "/dev/vhost-net", "vhost_net",

@@ -17,6 +17,9 @@ struct net_backend;
 struct virtio_dev;
 struct vm;
 
+/* Entries in each queue (Cloud Hypervisor's NetConfig queue_size). */
+#define VIRTIO_NET_QUEUE_SIZE 256
+
 /*
  * An unbound device offering @be's MAC address (be->mac); hand it to
  * virtio_pci_create()/virtio_mmio_create(). It starts @be at once: frames

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "api/api.h"
 #include "backend/net.h"
@@ -132,6 +133,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	static struct vm_config cfg;
 	struct api api = { .ops = &fz_ops, .cfg = &cfg };
 	struct api_response r;
+	struct api_fds fds;
 	char url[64];
 	uint8_t sel;
 
@@ -149,8 +151,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	/* Bits 0-3: endpoint; 4-5: the VM's state; 6: GET instead of PUT. */
 	fz_state_now = (enum api_vm_state)((sel >> 4) & 3);
 	snprintf(url, sizeof(url), "/api/v1/%s", endpoints[sel & 15]);
+	/* Bit 7: a descriptor comes with the request (vm.add-net's tap). */
+	fds = (struct api_fds){ .nr = sel >> 7, .fd = { STDIN_FILENO } };
 	api_handle(&api, sel & 64 ? "GET" : "PUT", url,
-		   size > 1 ? (const char *)data + 1 : NULL, size - 1, &r);
+		   size > 1 ? (const char *)data + 1 : NULL, size - 1, &fds,
+		   &r);
 	free(r.body);
 	return 0;
 }

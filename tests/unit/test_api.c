@@ -12,7 +12,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -29,6 +33,8 @@ static struct {
 	char disk_id[API_ID_LEN];
 	char disk_path[64];
 	struct net_options net;
+	ino_t net_fd_ino;
+	int add_net_status; /* 0: 200 */
 	char removed[API_ID_LEN];
 	char device_path[128];
 	/* vm.create's config, its strings copied as the VMM must */
@@ -115,6 +121,20 @@ static int f_add_net(void *o, const struct net_options *n, const char *id,
 		     char *out_id, char *out_bdf, char *err)
 {
 	fake.net = *n;
+	fake.net_fd_ino = 0;
+	if (n->has_fd) {
+		struct stat st;
+
+		/* The descriptor must be usable during the call. */
+		assert_int_equal(fstat(n->fd, &st), 0);
+		fake.net_fd_ino = st.st_ino;
+	}
+	if (fake.add_net_status == 204)
+		return 204;
+	if (fake.add_net_status) {
+		strcpy(err, "refused");
+		return fake.add_net_status;
+	}
 	strcpy(out_id, "_net1");
 	strcpy(out_bdf, "0000:00:06.0");
 	return 200;
@@ -247,7 +267,7 @@ static unsigned int req(const char *method, const char *path, const char *json,
 {
 	struct api_response r;
 
-	api_handle(&api, method, path, json, json ? strlen(json) : 0, &r);
+	api_handle(&api, method, path, json, json ? strlen(json) : 0, NULL, &r);
 	if (body)
 		*body = r.body;
 	else
@@ -497,7 +517,7 @@ static void test_create_bad(void **state)
 		  "'tap' is required" },
 		{ "{\"payload\":{\"kernel\":\"/k\"},\"net\":[{\"tap\":\"t\","
 		  "\"ip\":\"192.168.1.1\"}]}",
-		  "'ip' is not supported" },
+		  "'ip' must be" },
 		{ "{\"payload\":{\"kernel\":\"/k\"},\"rng\":{\"src\":\"/dev/hwrng\"}}",
 		  "getrandom" },
 		{ "{\"payload\":{\"kernel\":\"/k\"},\"serial\":{\"mode\":\"Pty\"}}",
@@ -624,6 +644,35 @@ static void test_add_disk_bad(void **state)
 	assert_null(fake.disk.path);
 }
 
+/*
+ * vm.add-net with @json and @nr copies of descriptor @fd; for a NULL
+ * @json, vmm.ping with more than fit. *@left is the first slot after the
+ * call (-1: the action took it). The status; with @msg, the error must
+ * have it.
+ */
+static unsigned int req_fd(const char *json, unsigned int nr, int fd, int *left,
+			   const char *msg)
+{
+	struct api_fds fds = { .nr = nr, .fd = { fd, fd } };
+	struct api_response r;
+
+	fds.truncated = !json;
+	if (json)
+		api_handle(&api, "PUT", "/api/v1/vm.add-net", json,
+			   strlen(json), &fds, &r);
+	else
+		api_handle(&api, "GET", "/api/v1/vmm.ping", NULL, 0, &fds, &r);
+	if (msg) {
+		assert_non_null(r.body);
+		assert_non_null(strstr(r.body, msg));
+	}
+	if (r.status == 204)
+		assert_null(r.body);
+	free(r.body);
+	*left = fds.fd[0];
+	return r.status;
+}
+
 static void test_add_net(void **state)
 {
 	char *body;
@@ -639,12 +688,69 @@ static void test_add_net(void **state)
 	assert_string_equal(fake.net.ifname, "tap0");
 	assert_true(fake.net.has_mac);
 	assert_int_equal(fake.net.mac[5], 0x56);
-	assert_error("PUT", ep, "{\"mac\":\"52:54:00:12:34:56\"}", 400,
-		     "'tap' is required");
 	assert_error("PUT", ep, "{\"tap\":\"t\",\"mac\":\"52:54\"}", 400,
 		     "'mac' must be a MAC");
 	assert_error("PUT", ep, "{\"tap\":\"t\",\"ip\":\"10.0.0.1\"}", 400,
-		     "field 'ip' is not supported");
+		     "field 'ip' must be");
+	assert_error("PUT", ep, "{\"tap\":\"t\",\"num_queues\":4}", 400,
+		     "'num_queues' must be 2 (one queue pair)");
+	assert_error("PUT", ep, "{\"tap\":\"t\",\"queue_size\":1024}", 400,
+		     "'queue_size' must be 256");
+	assert_error("PUT", ep, "{\"tap\":\"t\",\"host_mac\":\"x\"}", 400,
+		     "field 'host_mac' is not supported");
+	/*
+	 * What Kata's generated client sends (NewNetConfig()'s defaults and
+	 * a MAC), its tap's descriptor coming with the request.
+	 */
+	{
+		static const char kata[] =
+			"{\"ip\":\"192.168.249.1\",\"mask\":\"255.255.255.0\","
+			"\"mac\":\"02:00:ca:fe:00:01\",\"iommu\":false,"
+			"\"num_queues\":2,\"queue_size\":256,"
+			"\"vhost_user\":false,\"vhost_mode\":\"Client\","
+			"\"pci_segment\":0}";
+		struct stat st;
+		int p[2], left;
+
+		assert_int_equal(pipe(p), 0);
+		assert_int_equal(fstat(p[0], &st), 0);
+		assert_int_equal(req_fd(kata, 1, p[0], &left, NULL), 200);
+		assert_true(fake.net.has_fd);
+		assert_int_equal(fake.net.fd, p[0]);
+		assert_int_equal(fake.net_fd_ino, st.st_ino);
+		assert_string_equal(fake.net.ifname, "");
+		assert_int_equal(fake.net.mac[5], 0x01);
+		/* Taken: the server must not close it. */
+		assert_int_equal(left, -1);
+
+		/* A VM not booted takes it into its config: 204. */
+		fake.add_net_status = 204;
+		assert_int_equal(req_fd("{}", 1, p[0], &left, NULL), 204);
+		assert_int_equal(left, -1);
+
+		/* Refused: still the caller's, to close. */
+		fake.add_net_status = 500;
+		assert_int_equal(req_fd("{}", 1, p[0], &left, NULL), 500);
+		assert_int_equal(left, p[0]);
+		fake.add_net_status = 0;
+
+		/* Two: one queue pair takes one; a name and one: which? */
+		memset(&fake.net, 0, sizeof(fake.net));
+		assert_int_equal(req_fd("{}", 2, p[0], &left, "2 descriptors"),
+				 400);
+		assert_int_equal(req_fd("{\"tap\":\"t\"}", 1, p[0], &left,
+					"both field 'tap' and"),
+				 400);
+		/* More than a request may bring: refused whatever it is. */
+		assert_int_equal(req_fd(NULL, 1, p[0], &left,
+					"more than 8 file descriptors"),
+				 400);
+		assert_false(fake.net.has_fd);
+		close(p[0]);
+		close(p[1]);
+	}
+	assert_error("PUT", ep, "{\"mac\":\"52:54:00:12:34:56\"}", 400,
+		     "'tap' or a tap's descriptor");
 }
 
 static void test_add_device(void **state)
@@ -732,15 +838,17 @@ static void test_fuzzish(void **state)
 	struct api_response r;
 
 	for (size_t n = 0; n < sizeof(good) - 1; n++) {
-		api_handle(&api, "PUT", "/api/v1/vm.add-disk", good, n, &r);
+		api_handle(&api, "PUT", "/api/v1/vm.add-disk", good, n, NULL,
+			   &r);
 		assert_int_equal(r.status, 400);
 		free(r.body);
 	}
 	api_handle(&api, "PUT", "/api/v1/vm.add-disk", nul, sizeof(nul) - 1,
-		   &r);
+		   NULL, &r);
 	assert_true(r.status == 400 || r.status == 200);
 	free(r.body);
-	api_handle(&api, "PUT", "/api/v1/vm.add-disk", "\xff\xfe{", 3, &r);
+	api_handle(&api, "PUT", "/api/v1/vm.add-disk", "\xff\xfe{", 3, NULL,
+		   &r);
 	assert_int_equal(r.status, 400);
 	free(r.body);
 }
@@ -763,6 +871,100 @@ static char *http(const char *path, const char *request)
 	buf[len] = '\0';
 	close(fd);
 	return buf;
+}
+
+/*
+ * Sends @request on a connected @fd with @nr descriptors (SCM_RIGHTS) on
+ * its bytes, as Kata's vm.add-net does, and returns the answer's first
+ * line's status (the connection stays open: keep-alive).
+ */
+static int http_fds(int fd, const char *request, const int *fds,
+		    unsigned int nr)
+{
+	union {
+		char buf[CMSG_SPACE(16 * sizeof(int))];
+		struct cmsghdr align;
+	} ctl = { 0 };
+	struct iovec iov = { .iov_base = (void *)request,
+			     .iov_len = strlen(request) };
+	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1 };
+	char buf[4096];
+	ssize_t n, len = 0;
+	int status = 0;
+
+	if (nr) {
+		struct cmsghdr *cm;
+
+		msg.msg_control = ctl.buf;
+		msg.msg_controllen = CMSG_SPACE(nr * sizeof(int));
+		cm = CMSG_FIRSTHDR(&msg);
+		cm->cmsg_level = SOL_SOCKET;
+		cm->cmsg_type = SCM_RIGHTS;
+		cm->cmsg_len = CMSG_LEN(nr * sizeof(int));
+		memcpy(CMSG_DATA(cm), fds, nr * sizeof(int));
+	}
+	assert_int_equal(sendmsg(fd, &msg, 0), (ssize_t)strlen(request));
+	/* Every answer here is small and has a body: read to its end. */
+	while ((n = read(fd, buf + len, sizeof(buf) - 1 - len)) > 0) {
+		char *cl, *end;
+
+		len += n;
+		buf[len] = '\0';
+		end = strstr(buf, "\r\n\r\n");
+		cl = strcasestr(buf, "Content-Length: ");
+		if (end && cl && len >= end + 4 - buf + atoi(cl + 16))
+			break;
+		if (end && !cl)
+			break;
+	}
+	sscanf(buf, "HTTP/1.1 %d", &status);
+	return status;
+}
+
+/* Descriptors that come with requests reach the action, or are closed. */
+static void server_fds(const char *sock)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	static const char add_net[] = "PUT /api/v1/vm.add-net HTTP/1.1\r\n"
+				      "Host: x\r\nContent-Length: 2\r\n\r\n{}";
+	static const char ping[] = "GET /api/v1/vmm.ping HTTP/1.1\r\n"
+				   "Host: x\r\n\r\n";
+	int fd = socket(AF_UNIX, SOCK_STREAM, 0), p[2], q[2], many[9];
+	struct stat st;
+
+	strcpy(sa.sun_path, sock);
+	assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	assert_int_equal(pipe(p), 0);
+	assert_int_equal(pipe(q), 0);
+	/* Two requests on one connection, each with its own descriptor. */
+	assert_int_equal(http_fds(fd, add_net, &p[0], 1), 200);
+	assert_int_equal(fstat(p[0], &st), 0);
+	assert_int_equal(fake.net_fd_ino, st.st_ino);
+	/* The fake kept it: the server must not have closed it. */
+	assert_int_equal(fcntl(fake.net.fd, F_GETFD) >= 0, 1);
+	close(fake.net.fd);
+	assert_int_equal(http_fds(fd, add_net, &q[0], 1), 200);
+	assert_int_equal(fstat(q[0], &st), 0);
+	assert_int_equal(fake.net_fd_ino, st.st_ino);
+	close(fake.net.fd);
+	/* One nobody takes is closed: the pipe then has no reader. */
+	close(q[0]);
+	assert_int_equal(pipe(q), 0);
+	assert_int_equal(http_fds(fd, ping, &q[0], 1), 200);
+	close(q[0]);
+	signal(SIGPIPE, SIG_IGN);
+	assert_int_equal(write(q[1], "x", 1), -1);
+	assert_int_equal(errno, EPIPE);
+	/* More than a request may bring. */
+	for (int i = 0; i < 9; i++)
+		many[i] = p[1];
+	assert_int_equal(http_fds(fd, add_net, many, 9), 400);
+	/* Without any, the same connection goes on. */
+	assert_int_equal(http_fds(fd, ping, NULL, 0), 200);
+	close(fd);
+	close(p[0]);
+	close(p[1]);
+	close(q[1]);
 }
 
 static void test_server(void **state)
@@ -817,6 +1019,7 @@ static void test_server(void **state)
 	out = http(sock, "GET /api/v1/vmm.ping HTTP/1.1\r\nHost: x\r\n"
 			 "Connection: close\r\n\r\n");
 	assert_non_null(strstr(out, "HTTP/1.1 200"));
+	server_fds(sock);
 
 	api_server_stop(s);
 	assert_int_equal(access(sock, F_OK), -1);

@@ -10,6 +10,7 @@
 #include <fcntl.h>
 #include <linux/capability.h>
 #include <linux/if_packet.h>
+#include <linux/if_tun.h>
 #include <net/if.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -52,6 +53,19 @@ static void test_parse_good(void **state)
 	assert_int_equal(
 		net_backend_parse("tap=t1,vhost=on", &o, err, sizeof(err)), 0);
 	assert_int_equal(o.vhost, NET_VHOST_ON);
+	/* A tap someone else opened, passed down as a descriptor. */
+	assert_int_equal(net_backend_parse("fd=7,vhost=auto,mac=52:54:00:00:"
+					   "00:07",
+					   &o, err, sizeof(err)),
+			 0);
+	assert_int_equal(o.type, NET_TAP);
+	assert_true(o.has_fd);
+	assert_int_equal(o.fd, 7);
+	assert_int_equal(o.vhost, NET_VHOST_AUTO);
+	assert_true(o.has_mac);
+	assert_int_equal(net_backend_parse("fd=0", &o, err, sizeof(err)), 0);
+	assert_true(o.has_fd);
+	assert_int_equal(o.fd, 0);
 	assert_int_equal(net_backend_parse("vhost-user=/run/n.sock,mac=52:54:"
 					   "00:00:00:01,transport=mmio",
 					   &o, err, sizeof(err)),
@@ -116,8 +130,19 @@ static void test_parse_bad(void **state)
 		{ "tap=a/b", "tap name 'a/b' is not a valid interface name" },
 		{ "tap=..", "tap name '..' is not a valid interface name" },
 		{ "bridge=br0",
-		  "unknown net backend 'bridge=br0' (expected tap=NAME, user "
-		  "or vhost-user=SOCKET)" },
+		  "unknown net backend 'bridge=br0' (expected tap=NAME, fd=N, "
+		  "user or vhost-user=SOCKET)" },
+		{ "fd=",
+		  "fd takes the number of an open tap descriptor, not ''" },
+		{ "fd=-1",
+		  "fd takes the number of an open tap descriptor, not '-1'" },
+		{ "fd=3x",
+		  "fd takes the number of an open tap descriptor, not '3x'" },
+		{ "fd=99999999999",
+		  "fd takes the number of an open tap descriptor, not "
+		  "'99999999999'" },
+		{ "fd=3,hostfwd=tcp::1-:2",
+		  "net option 'hostfwd' is only for user networking" },
 		{ "vhost-user=", "vhost-user needs a socket path of 1 to 107 "
 				 "characters" },
 		{ "vhost-user=/s,vhost=on",
@@ -891,10 +916,26 @@ static void tap_round_trip(struct guest *g)
 	close(ps);
 }
 
+/* Frames both ways through a tap back-end @be, which it then closes. */
+static void tap_round_trip_on(struct net_backend *be)
+{
+	struct guest g = { .refuse = true, .on_loop_thread = true };
+
+	pthread_mutex_init(&g.lock, NULL);
+	pthread_cond_init(&g.cond, NULL);
+	g.test_thread = pthread_self();
+	g.be = be;
+	assert_int_equal(net_backend_start(be, guest_rx, NULL, &g), 0);
+	tap_round_trip(&g);
+	net_backend_close(be);
+	assert_true(g.on_loop_thread);
+	pthread_mutex_destroy(&g.lock);
+	pthread_cond_destroy(&g.cond);
+}
+
 static void test_tap(void **state)
 {
 	struct try_open t = { .spec = "tap=dvt%d,mac=52:54:00:12:34:56" };
-	struct guest g = { .refuse = true, .on_loop_thread = true };
 	char msg[512];
 
 	if (access("/dev/net/tun", F_OK)) {
@@ -928,16 +969,7 @@ static void test_tap(void **state)
 						  false, false),
 			 0);
 
-	pthread_mutex_init(&g.lock, NULL);
-	pthread_cond_init(&g.cond, NULL);
-	g.test_thread = pthread_self();
-	g.be = t.be;
-	assert_int_equal(net_backend_start(t.be, guest_rx, NULL, &g), 0);
-	tap_round_trip(&g);
-	net_backend_close(t.be);
-	assert_true(g.on_loop_thread);
-	pthread_mutex_destroy(&g.lock);
-	pthread_cond_destroy(&g.cond);
+	tap_round_trip_on(t.be);
 
 	/* An interface that is not a tap: say so. */
 	t.spec = "tap=lo";
@@ -945,6 +977,90 @@ static void test_tap(void **state)
 	assert_null(t.be);
 	assert_int_equal(t.err, EINVAL);
 	assert_non_null(strstr(msg, "not a single-queue tap"));
+	evloop_destroy(t.loop);
+}
+
+/* A tap of the test's own, as an orchestrator opens one: fd or -errno. */
+static int open_tap(const char *name, short flags)
+{
+	struct ifreq ifr = { .ifr_flags = flags };
+	int fd = open("/dev/net/tun", O_RDWR | O_CLOEXEC);
+
+	if (fd < 0)
+		return -errno;
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", name);
+	if (ioctl(fd, TUNSETIFF, &ifr) < 0) {
+		int err = -errno;
+
+		close(fd);
+		return err;
+	}
+	return fd;
+}
+
+/*
+ * fd=N: a tap another process attached (Kata's are multi-queue, with a
+ * vnet header) is used through a dup; one without the header carries
+ * bare frames; a tun or a pipe is refused, naming why.
+ */
+static void test_tap_fd(void **state)
+{
+	struct try_open t = { .spec = NULL };
+	char spec[64], msg[512];
+	int fd, p[2];
+
+	if (access("/dev/net/tun", F_OK))
+		skip();
+	fd = open_tap("dvf%d",
+		      IFF_TAP | IFF_NO_PI | IFF_VNET_HDR | IFF_MULTI_QUEUE);
+	if (fd == -EPERM) {
+		/* test_tap_not_permitted covers an unprivileged host. */
+		print_message("no CAP_NET_ADMIN: fd= taps not tested\n");
+		skip();
+	}
+	assert_true(fd >= 0);
+	t.loop = evloop_create("net-test");
+	snprintf(spec, sizeof(spec), "fd=%d,mac=52:54:00:12:34:56", fd);
+	t.spec = spec;
+	capture_stderr(msg, sizeof(msg), try_open, &t);
+	assert_non_null(t.be);
+	assert_true(t.be->has_vnet_hdr);
+	assert_int_equal(strncmp(t.be->name, "dvf", 3), 0);
+	tap_round_trip_on(t.be);
+	/* devisor closed its dup, not the caller's descriptor. */
+	assert_true(fcntl(fd, F_GETFD) >= 0);
+	close(fd);
+
+	fd = open_tap("dvf%d", IFF_TAP | IFF_NO_PI);
+	assert_true(fd >= 0);
+	snprintf(spec, sizeof(spec), "fd=%d", fd);
+	capture_stderr(msg, sizeof(msg), try_open, &t);
+	assert_non_null(t.be);
+	assert_false(t.be->has_vnet_hdr);
+	assert_non_null(strstr(msg, "no vnet header"));
+	net_backend_close(t.be);
+	close(fd);
+
+	fd = open_tap("dvf%d", IFF_TUN | IFF_NO_PI);
+	assert_true(fd >= 0);
+	capture_stderr(msg, sizeof(msg), try_open, &t);
+	assert_null(t.be);
+	assert_non_null(strstr(msg, "is a tun (IP frames), not a tap"));
+	close(fd);
+
+	assert_int_equal(pipe(p), 0);
+	snprintf(spec, sizeof(spec), "fd=%d", p[0]);
+	capture_stderr(msg, sizeof(msg), try_open, &t);
+	assert_null(t.be);
+	assert_non_null(strstr(msg, "is not an attached tap"));
+	close(p[0]);
+	close(p[1]);
+	/* Well above anything this test has open. */
+	assert_true(fcntl(1000, F_GETFD) < 0);
+	snprintf(spec, sizeof(spec), "fd=%d", 1000);
+	capture_stderr(msg, sizeof(msg), try_open, &t);
+	assert_null(t.be);
+	assert_non_null(strstr(msg, "is not open"));
 	evloop_destroy(t.loop);
 }
 
@@ -1003,6 +1119,7 @@ int main(void)
 		cmocka_unit_test(test_slirp_ipv6_ra),
 		cmocka_unit_test(test_slirp_backpressure),
 		cmocka_unit_test(test_tap),
+		cmocka_unit_test(test_tap_fd),
 		cmocka_unit_test(test_tap_not_permitted),
 	};
 

@@ -5,7 +5,10 @@
 # (vm.shutdown, then vm.delete and a new vm.create, then vmm.shutdown),
 # and devisor's exit status 0; on the first boot vm.resize plugs a third
 # vCPU (L3 runs a task on it) and takes it back, and plugs 256 MiB of RAM
-# (L3 onlines it; the next boot of that VM has it from the start). The run's generic checks judge the vCPUs,
+# (L3 onlines it; the next boot of that VM has it from the start). A NIC
+# whose tap came as a descriptor with vm.add-net before the first and
+# third boots is in L3 on all three (net-every-boot), and L3 fetches
+# L2's blob through it (vc_net_static). The run's generic checks judge the vCPUs,
 # memory and SMBIOS identity the VmConfig gave.
 # shellcheck source=SCRIPTDIR/_virtio.sh
 . "$NESTED_DIR/checks/_virtio.sh"
@@ -21,6 +24,9 @@ ac_checks() {
 	ac_want info-none '404 *vm.create first*' "404 before vm.create"
 	ac_want create-bad '400 *cannot open kernel /l3/nonexistent*' "400 naming the missing kernel"
 	ac_want create '204*' "204"
+	ac_want add-net-fd 'rc=0' "204: the tap's descriptor taken before vm.boot"
+	ac_want info-net '"net":\[{"tap":"ctap0","mac":"52:54:00:c0:ff:01","id":"_net0"*' \
+		"vm.info: the NIC on ctap0 with the MAC given"
 	ac_want info '200 "state":"Created"' "200 and Created"
 	ac_want boot '204*' "204 once the vCPUs run"
 	ac_want info-running '200 "state":"Running"' "200 and Running"
@@ -32,6 +38,7 @@ ac_checks() {
 	ac_want delete '204*' "204"
 	ac_want info-deleted '404 *' "404 once deleted"
 	ac_want create2 '204*' "204"
+	ac_want add-net-fd2 'rc=0' "204: the tap free again after vm.delete"
 	ac_want boot3 '204*' "204"
 	ac_want vmm-shutdown '204*' "204"
 	# Three boots of L3, each its own (a boot id per boot).
@@ -41,6 +48,14 @@ ac_checks() {
 	else
 		fail "$name/three-boots" "$ids distinct L3 boot ids, want 3"
 	fi
+	# The NIC on every boot: the config's descriptor survives a reboot.
+	v=$(grep -c 'DEVISOR-L3 net-mac=52:54:00:c0:ff:01' "$clog" || true)
+	if ((v == 3)); then
+		pass "$name/net-every-boot"
+	else
+		fail "$name/net-every-boot" "$v boots of L3 had the NIC with MAC 52:54:00:c0:ff:01, want 3"
+	fi
+	vc_net_static 10.0.5.2/24
 	ap_want exit-0 api-exit 0 "0 after vmm.shutdown"
 	ap_want socket-removed api-socket-left no "the socket gone after exit"
 	vc_disk

@@ -13,7 +13,7 @@
 #                      that L2's nested-vm put at 8 MiB), disk-write=
 #                      (writes lines "DEVISOR-DISK-WRITE TOKEN" at 4 MiB,
 #                      fsync, sync), disk-readback= (after drop_caches)
-#   devisor.net        net=, net-dhcp=, net-ip=, net-gw=, net-dns=,
+#   devisor.net        net=, net-mac=, net-dhcp=, net-ip=, net-gw=, net-dns=,
 #                      net-bytes=, net-md5=, net-seconds= (udhcpc, then
 #                      wget of http://10.0.2.2:8080/blob served by L2)
 #   devisor.pmem=TOKEN as devisor.blk, on /dev/pmem0 (virtio-pmem)
@@ -228,6 +228,7 @@ vt_net() {
 	fi
 	vt_ifc=${vt_ifc##*/}
 	m "net=$vt_ifc"
+	m "net-mac=$(cat "/sys/class/net/$vt_ifc/address")"
 	mkdir -p /etc/udhcpc
 	cat > /etc/udhcpc/default.script <<'EOF'
 #!/bin/sh
