@@ -18,6 +18,7 @@ struct acpi_pm;
 struct pcihp;
 struct cpuhp;
 struct memhp;
+struct virtio_dev;
 
 struct board {
 	struct console_port console; /* where the terminal's input goes */
@@ -32,6 +33,8 @@ struct board {
 	struct cpuhp *cpu_hotplug;
 	/* ACPI memory hotplug (hw/memhp.h); NULL: no hotplug area. */
 	struct memhp *mem_hotplug;
+	/* virtio-balloon (--balloon, virtio/balloon.h); NULL: none. */
+	struct virtio_dev *balloon;
 };
 
 struct board_ops {

@@ -834,6 +834,42 @@ int config_parse_pmem(char *spec, struct pmem_config *out, char *err,
 	return 0;
 }
 
+int config_parse_balloon(char *spec, struct balloon_config *out, char *err,
+			 size_t errlen)
+{
+	char *save = NULL, *tok, *val;
+	bool *flag;
+
+	*out = (struct balloon_config){ .enabled = true };
+	for (tok = strtok_r(spec, ",", &save); tok;
+	     tok = strtok_r(NULL, ",", &save)) {
+		val = strchr(tok, '=');
+		if (!val)
+			FAIL("option '%s' needs a value (size=SIZE, "
+			     "deflate_on_oom=on|off, free_page_reporting=on|off)",
+			     tok);
+		*val++ = '\0';
+		if (!strcmp(tok, "size")) {
+			if (parse_size(val, &out->size))
+				FAIL("size takes a size such as 256M, not "
+				     "'%s'",
+				     val);
+			continue;
+		}
+		if (!strcmp(tok, "deflate_on_oom"))
+			flag = &out->deflate_on_oom;
+		else if (!strcmp(tok, "free_page_reporting"))
+			flag = &out->free_page_reporting;
+		else
+			FAIL("unknown option '%s' (size, deflate_on_oom, "
+			     "free_page_reporting)",
+			     tok);
+		if (config_parse_bool(val, flag))
+			FAIL("%s takes on or off, not '%s'", tok, val);
+	}
+	return 0;
+}
+
 int config_parse_cpus(char *spec, unsigned int *boot, unsigned int *max,
 		      char *err, size_t errlen)
 {
@@ -1042,6 +1078,11 @@ int config_finish(struct vm_config *cfg, char *err, size_t errlen)
 				"whole slots of 128 MiB or more");
 		cfg->hotplug_size = a;
 	}
+	if (cfg->balloon.enabled && cfg->balloon.size >= cfg->ram_size)
+		FAIL("balloon size %llu MiB is not below the VM's %llu MiB of "
+		     "RAM",
+		     (unsigned long long)(cfg->balloon.size >> 20),
+		     (unsigned long long)(cfg->ram_size >> 20));
 	if (check_ids(cfg, err, errlen) || config_plan_pci(cfg, err, errlen) ||
 	    config_check_iommu(cfg, err, errlen))
 		return -EINVAL;

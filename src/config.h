@@ -9,6 +9,7 @@
 #include "backend/block.h"
 #include "backend/net.h"
 #include "util/evloop.h"
+#include "virtio/balloon.h"
 
 /*
  * What the user asked for on the command line, checked and typed. Parsers
@@ -209,6 +210,14 @@ struct pmem_config {
 int config_parse_pmem(char *spec, struct pmem_config *out, char *err,
 		      size_t errlen);
 
+/*
+ * --balloon "size=SIZE[,deflate_on_oom=on|off][,free_page_reporting=on|off]"
+ * (Cloud Hypervisor's): a virtio-balloon device (virtio/balloon.h) on PCI
+ * that asks the guest for SIZE at boot (0 allowed).
+ */
+int config_parse_balloon(char *spec, struct balloon_config *out, char *err,
+			 size_t errlen);
+
 /* Everything `devisor run` was asked for: what a board builds a VM from. */
 struct vm_config {
 	const char *kernel;
@@ -253,6 +262,8 @@ struct vm_config {
 	bool serial_null; /* the serial port's output dropped (vm.create) */
 	int console_addr;
 	struct vsock_config vsock;
+	/* --balloon; size follows vm.resize's desired_balloon */
+	struct balloon_config balloon;
 	bool exit_on_reset; /* --on-reset exit: a reset ends devisor */
 	enum evloop_sched io_sched; /* --io-sched: the device I/O threads' */
 	struct platform_config platform;

@@ -31,6 +31,7 @@
 #include "util/sandbox.h"
 #include "util/stats.h"
 #include "vfio/vfio.h"
+#include "virtio/balloon.h"
 #include "virtio/pmem.h"
 #include "version.h"
 
@@ -131,6 +132,12 @@ static void usage(FILE *f)
 	      "                       virtio-pmem over the file (a whole number "
 	      "of 2M):\n"
 	      "                       Linux's /dev/pmemN; up to 4\n"
+	      "      --balloon size=SIZE[,deflate_on_oom=on][,free_page_reporting=on]\n"
+	      "                       virtio-balloon: the guest gives SIZE of "
+	      "its RAM back\n"
+	      "                       (vm.resize desired_balloon changes it); "
+	      "with free page\n"
+	      "                       reporting, its free memory as well\n"
 	      "      --platform SPEC  SMBIOS system identity: serial=S,uuid=U "
 	      "with UUID\n"
 	      "                       as xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx "
@@ -185,6 +192,7 @@ enum {
 	OPT_CONSOLE,
 	OPT_ON_RESET,
 	OPT_PLATFORM,
+	OPT_BALLOON,
 	OPT_IOMMU,
 	OPT_API_SOCKET,
 	OPT_DEVICE,
@@ -210,6 +218,7 @@ static const struct option run_opts[] = {
 	{ "console", required_argument, NULL, OPT_CONSOLE },
 	{ "on-reset", required_argument, NULL, OPT_ON_RESET },
 	{ "platform", required_argument, NULL, OPT_PLATFORM },
+	{ "balloon", required_argument, NULL, OPT_BALLOON },
 	{ "iommu", required_argument, NULL, OPT_IOMMU },
 	{ "vsock", required_argument, NULL, OPT_VSOCK },
 	{ "api-socket", required_argument, NULL, OPT_API_SOCKET },
@@ -372,6 +381,11 @@ static int parse_run(int argc, char **argv, struct vm_config *cfg,
 					      err_msg, sizeof(err_msg)))
 				return usage_error("--pmem: %s", err_msg);
 			cfg->nr_pmems++;
+			break;
+		case OPT_BALLOON:
+			if (config_parse_balloon(optarg, &cfg->balloon, err_msg,
+						 sizeof(err_msg)))
+				return usage_error("--balloon: %s", err_msg);
 			break;
 		case OPT_PLATFORM:
 			if (config_parse_platform(optarg, &cfg->platform,
@@ -805,9 +819,19 @@ static int api_nmi(void *opaque, char *err)
 
 static void api_counters(void *opaque, struct api_counters *c)
 {
+	struct virtio_dev *balloon;
 	char name[16];
 
 	pthread_mutex_lock(&running.lock);
+	balloon = running.vm ? running.board->balloon : NULL;
+	if (balloon) {
+		api_counter(c, "_balloon", "actual_bytes",
+			    virtio_balloon_actual(balloon));
+		api_counter(c, "_balloon", "freed_bytes",
+			    virtio_balloon_freed(balloon));
+		api_counter(c, "_balloon", "reported_bytes",
+			    virtio_balloon_reported(balloon));
+	}
 	for (unsigned int i = 0; running.vm && i < running.vm->nr_cpus; i++) {
 		struct vcpu *v = running.vm->vcpus[i];
 
@@ -1471,6 +1495,53 @@ static int resize_ram(uint64_t ram, char *err)
  * EJECT_WAIT_MS). The count is the config's, so a reboot boots that many,
  * as Cloud Hypervisor does.
  */
+/*
+ * The balloon's target, now and for the next boot (its config's size):
+ * the guest is asked (a configuration change) and gives pages as it can.
+ */
+static int api_balloon(void *opaque, uint64_t bytes, char *err)
+{
+	uint64_t ram;
+	int ret = 204;
+
+	pthread_mutex_lock(&running.lock);
+	if (!running.created)
+		return no_vm_unlock(err);
+	ram = api_cfg->ram_size + api_cfg->ram_plugged;
+	if (!api_cfg->balloon.enabled) {
+		snprintf(err, API_ERR_LEN,
+			 "desired_balloon: the VM has no balloon device "
+			 "(--balloon, VmConfig balloon)");
+		ret = 400;
+	} else if (bytes >= ram) {
+		snprintf(err, API_ERR_LEN,
+			 "desired_balloon %llu is not below the VM's %llu "
+			 "bytes of RAM",
+			 (unsigned long long)bytes, (unsigned long long)ram);
+		ret = 400;
+	} else {
+		api_cfg->balloon.size = bytes;
+		if (running.vm && running.board->balloon)
+			virtio_balloon_set_target(running.board->balloon,
+						  bytes);
+		pr_info("balloon: the guest is asked for %llu MiB",
+			(unsigned long long)(bytes >> 20));
+	}
+	pthread_mutex_unlock(&running.lock);
+	return ret;
+}
+
+static uint64_t api_balloon_actual(void *opaque)
+{
+	uint64_t v = 0;
+
+	pthread_mutex_lock(&running.lock);
+	if (running.vm && running.board->balloon)
+		v = virtio_balloon_actual(running.board->balloon);
+	pthread_mutex_unlock(&running.lock);
+	return v;
+}
+
 static int api_resize(void *opaque, unsigned int vcpus, uint64_t ram, char *err)
 {
 	unsigned int have;
@@ -1570,6 +1641,8 @@ static const struct api_ops vmm_api_ops = {
 	.add_device = api_add_device,
 	.remove_device = api_remove_device,
 	.resize = api_resize,
+	.balloon = api_balloon,
+	.balloon_actual = api_balloon_actual,
 };
 
 /*

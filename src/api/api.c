@@ -213,6 +213,14 @@ static cJSON *vm_config_json(const struct vm_config *cfg)
 		if (cfg->vsock.socket)
 			cJSON_AddStringToObject(o, "socket", cfg->vsock.socket);
 	}
+	if (cfg->balloon.enabled) {
+		o = cJSON_AddObjectToObject(c, "balloon");
+		cJSON_AddNumberToObject(o, "size", (double)cfg->balloon.size);
+		cJSON_AddBoolToObject(o, "deflate_on_oom",
+				      cfg->balloon.deflate_on_oom);
+		cJSON_AddBoolToObject(o, "free_page_reporting",
+				      cfg->balloon.free_page_reporting);
+	}
 	return c;
 }
 
@@ -243,9 +251,11 @@ static void do_info(struct api *api, struct api_response *r)
 	if (o) {
 		cJSON_AddItemToObject(o, "config", vm_config_json(api->cfg));
 		cJSON_AddStringToObject(o, "state", state_name(st));
+		/* What the guest has: less what its balloon gave back. */
 		cJSON_AddNumberToObject(
 			o, "memory_actual_size",
-			(double)(api->cfg->ram_size + api->cfg->ram_plugged));
+			(double)(api->cfg->ram_size + api->cfg->ram_plugged -
+				 api->ops->balloon_actual(api->opaque)));
 	}
 	respond_json(r, 200, o);
 }
@@ -736,25 +746,24 @@ static int want_uint(cJSON *f, double min, double max, const char *what,
 }
 
 struct resize_body {
-	uint64_t vcpus, ram;
+	uint64_t vcpus, ram, balloon;
+	bool has_balloon;
 };
 
-/* VmResize: desired_vcpus, desired_ram; desired_balloon only 0 (none). */
+/* VmResize: desired_vcpus, desired_ram, desired_balloon. */
 static int resize_field(cJSON *f, void *ctx, const char *what,
 			struct api_response *r)
 {
 	struct resize_body *b = ctx;
-	uint64_t n;
 
 	if (!strcmp(f->string, "desired_vcpus"))
 		return want_uint(f, 1, CONFIG_MAX_CPUS, what, r, &b->vcpus);
 	if (!strcmp(f->string, "desired_ram"))
 		return want_uint(f, 1, (double)(1ull << 52), what, r, &b->ram);
 	if (!strcmp(f->string, "desired_balloon")) {
-		if (want_uint(f, 0, (double)(1ull << 52), what, r, &n))
-			return -1;
-		return want_type(f, n == 0, what,
-				 "0 (devisor has no balloon device)", r);
+		b->has_balloon = true;
+		return want_uint(f, 0, (double)(1ull << 52), what, r,
+				 &b->balloon);
 	}
 	return 1;
 }
@@ -769,18 +778,24 @@ static void do_resize(struct api *api, const char *body, size_t len,
 			     "desired_vcpus, desired_ram, desired_balloon",
 			     false, resize_field, &b, r);
 
+	int status = 204;
+
 	if (!j)
 		return;
-	if (!b.vcpus && !b.ram)
+	if (!b.vcpus && !b.ram && !b.has_balloon) {
 		respond_error(r, 400,
-			      "%s: desired_vcpus or desired_ram is required",
+			      "%s: desired_vcpus, desired_ram or "
+			      "desired_balloon is required",
 			      what);
-	else
-		respond_status(r,
-			       api->ops->resize(api->opaque,
-						(unsigned int)b.vcpus, b.ram,
-						err),
-			       err);
+		cJSON_Delete(j);
+		return;
+	}
+	if (b.has_balloon)
+		status = api->ops->balloon(api->opaque, b.balloon, err);
+	if (status == 204 && (b.vcpus || b.ram))
+		status = api->ops->resize(api->opaque, (unsigned int)b.vcpus,
+					  b.ram, err);
+	respond_status(r, status, err);
 	cJSON_Delete(j);
 }
 
@@ -1011,6 +1026,28 @@ static int vsock_field(cJSON *f, void *ctx, const char *what,
 	return 0;
 }
 
+/* BalloonConfig: size (required), deflate_on_oom, free_page_reporting. */
+static int balloon_field(cJSON *f, void *ctx, const char *what,
+			 struct api_response *r)
+{
+	struct balloon_config *bc = ctx;
+	bool *flag;
+
+	if (!strcmp(f->string, "size"))
+		return want_uint(f, 0, (double)(1ull << 52), what, r,
+				 &bc->size);
+	if (!strcmp(f->string, "deflate_on_oom"))
+		flag = &bc->deflate_on_oom;
+	else if (!strcmp(f->string, "free_page_reporting"))
+		flag = &bc->free_page_reporting;
+	else
+		return 1;
+	if (want_type(f, cJSON_IsBool(f), what, "a boolean", r))
+		return -1;
+	*flag = cJSON_IsTrue(f);
+	return 0;
+}
+
 /* PlatformConfig: the serial number and UUID of SMBIOS type 1. */
 static int platform_field(cJSON *f, void *ctx, const char *what,
 			  struct api_response *r)
@@ -1150,6 +1187,12 @@ static int vm_field(cJSON *f, void *ctx, const char *what,
 					       .addr = CONFIG_PCI_AUTO };
 		return walk_member(f, "VsockConfig", "cid, socket", true,
 				   vsock_field, b, r);
+	}
+	if (!strcmp(k, "balloon")) {
+		b->cfg.balloon = (struct balloon_config){ .enabled = true };
+		return walk_member(f, "BalloonConfig",
+				   "size, deflate_on_oom, free_page_reporting",
+				   false, balloon_field, &b->cfg.balloon, r);
 	}
 	if (!strcmp(k, "platform"))
 		return walk_member(f, "PlatformConfig",

@@ -91,6 +91,13 @@ struct api_ops {
 	 */
 	int (*resize)(void *opaque, unsigned int desired_vcpus,
 		      uint64_t desired_ram, char *err);
+	/*
+	 * vm.resize's desired_balloon: the memory the guest is asked to
+	 * give back through its balloon (400 without one); 204 once asked.
+	 */
+	int (*balloon)(void *opaque, uint64_t bytes, char *err);
+	/* Bytes the guest's balloon holds now (0: none). */
+	uint64_t (*balloon_actual)(void *opaque);
 };
 
 struct api {

@@ -218,6 +218,18 @@ int vm_ram_listen(struct vm *vm, struct ram_listener *l)
 	return ret;
 }
 
+bool vm_ram_pinned(struct vm *vm)
+{
+	bool pinned = false;
+
+	pthread_mutex_lock(&vm->ram_lock);
+	for (struct ram_listener *l = vm->ram_listeners; l && !pinned;
+	     l = l->next)
+		pinned = l->pins;
+	pthread_mutex_unlock(&vm->ram_lock);
+	return pinned;
+}
+
 static int watch_add(struct ram_listener *l, const struct mem_region *r)
 {
 	struct ram_watch *w = container_of(l, struct ram_watch, l);

@@ -172,12 +172,19 @@ struct ram_listener {
 	int (*add)(struct ram_listener *l, const struct mem_region *r);
 	/* @r is gone again (a later listener refused the plug). */
 	void (*del)(struct ram_listener *l, const struct mem_region *r);
+	/*
+	 * Its map pins the pages (VFIO's IOMMU mappings): memory freed
+	 * behind it (a balloon) would leave it the old pages.
+	 */
+	bool pins;
 	struct ram_listener *next;
 };
 
 /* Registers @l after its add(NULL) succeeds; its -errno otherwise. */
 int vm_ram_listen(struct vm *vm, struct ram_listener *l);
 void vm_ram_unlisten(struct vm *vm, struct ram_listener *l);
+/* Whether a listener pins guest RAM (ram_listener.pins). */
+bool vm_ram_pinned(struct vm *vm);
 
 /*
  * A listener that only hears of ranges coming and going and never

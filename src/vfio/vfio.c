@@ -231,7 +231,9 @@ static int map_ram(struct vfio_container *c, char *err, size_t errlen)
 {
 	int ret;
 
-	c->ram = (struct ram_listener){ .add = ram_add, .del = ram_del };
+	c->ram = (struct ram_listener){ .add = ram_add,
+					.del = ram_del,
+					.pins = true };
 	ret = vm_ram_listen(c->vm, &c->ram);
 	if (ret)
 		FAIL(ret, "%s", c->ram_err);

@@ -13,6 +13,7 @@
 #include "backend/net.h"
 #include "kvm/vm.h"
 #include "pci/pci.h"
+#include "virtio/balloon.h"
 #include "virtio/blk.h"
 #include "virtio/console.h"
 #include "virtio/net.h"
@@ -157,6 +158,16 @@ int virtio_create_devices(struct vm *vm, const struct vm_config *cfg,
 				CONFIG_PCI_AUTO);
 		if (ret)
 			return ret;
+	}
+	if (cfg->balloon.enabled) {
+		vdev = virtio_balloon_create(vm, &cfg->balloon);
+		if (!vdev)
+			return -errno;
+		ret = b->attach(b->opaque, vdev, TRANSPORT_PCI,
+				CONFIG_PCI_AUTO);
+		if (ret)
+			return ret;
+		*b->balloon = vdev;
 	}
 	if (cfg->rng) {
 		vdev = virtio_rng_create(vm);

@@ -34,6 +34,8 @@ struct virtio_board {
 	virtio_pmem_place_fn *place_pmem;
 	/* With --console virtio, set to the virtio console's input. */
 	struct console_port *console;
+	/* With --balloon, set to the balloon device (board.balloon). */
+	struct virtio_dev **balloon;
 };
 
 /* Returns 0, or -errno after logging (what was made stays attached). */

@@ -100,6 +100,16 @@ static int f_resize(void *o, unsigned int vcpus, uint64_t ram, char *err)
 	return vcpus > 255 ? 500 : 204;
 }
 
+static int f_balloon(void *o, uint64_t bytes, char *err)
+{
+	return bytes & 1 ? 400 : 204;
+}
+
+static uint64_t f_balloon_actual(void *o)
+{
+	return 4096;
+}
+
 static const struct api_ops fz_ops = {
 	.state = f_state,
 	.create = f_create,
@@ -118,6 +128,8 @@ static const struct api_ops fz_ops = {
 	.add_device = f_add_device,
 	.remove_device = f_remove,
 	.resize = f_resize,
+	.balloon = f_balloon,
+	.balloon_actual = f_balloon_actual,
 };
 
 static const char *const endpoints[] = {

@@ -2,7 +2,8 @@
 /*
  * virtio-mmio register sequences in front of virtio-rng, virtio-console,
  * a two-queue virtio-blk (over a 1 MiB image, synchronous engine) and
- * virtio-net (over a back-end with vnet headers that takes every frame):
+ * virtio-net (over a back-end with vnet headers that takes every frame)
+ * and virtio-balloon (with free page reporting, freeing the fuzzer's RAM):
  * feature negotiation, queue setup and QueueReady on and off, status
  * writes and resets, config space, interrupt acks, notifications. Hook
  * ops write guest memory (rings, requests), run a queue's handler on this
@@ -18,6 +19,7 @@
 #include "bus/device.h"
 #include "kvm/vm.h"
 #include "util/evloop.h"
+#include "virtio/balloon.h"
 #include "virtio/blk.h"
 #include "virtio/console.h"
 #include "virtio/mmio.h"
@@ -30,7 +32,7 @@
 #define RAM (1ull << 20)
 #define DISK (1ull << 20)
 #define BASE 0xd0000000ull
-#define NDEV 4
+#define NDEV 5
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -38,10 +40,9 @@ static struct vm vm;
 static struct evloop *loop;
 static struct virtio_dev *vdevs[NDEV];
 static const struct fz_window w[NDEV] = {
-	{ true, BASE, 0x1000 },
-	{ true, BASE + 0x1000, 0x1000 },
-	{ true, BASE + 0x2000, 0x1000 },
-	{ true, BASE + 0x3000, 0x1000 },
+	{ true, BASE, 0x1000 },		 { true, BASE + 0x1000, 0x1000 },
+	{ true, BASE + 0x2000, 0x1000 }, { true, BASE + 0x3000, 0x1000 },
+	{ true, BASE + 0x4000, 0x1000 },
 };
 
 /* A back-end that takes every frame and has vnet headers (offloads). */
@@ -101,6 +102,10 @@ static void build(void)
 	vdevs[2] = virtio_blk_create(&vm, be, loop, 2);
 	nbe.loop = loop;
 	vdevs[3] = virtio_net_create(&vm, &nbe, NET_VHOST_OFF, 0);
+	vdevs[4] = virtio_balloon_create(
+		&vm, &(struct balloon_config){ .enabled = true,
+					       .deflate_on_oom = true,
+					       .free_page_reporting = true });
 	for (unsigned int i = 0; i < NDEV; i++)
 		if (!vdevs[i] ||
 		    !virtio_mmio_create(&vm, w[i].base, 5 + i, vdevs[i], loop))
@@ -120,7 +125,7 @@ static void hook(void *arg, uint8_t op)
 		break;
 	case 1:
 		/* A queue's handler, here, as a kick would run it. */
-		vdev = vdevs[((op >> 2) & 3) % NDEV];
+		vdev = vdevs[((op >> 2) & 7) % NDEV];
 		q = (op >> 4) % vdev->nr_queues;
 		virtio_dev_lock(vdev);
 		if (virtio_dev_running(vdev) && vdev->vqs[q].ready)

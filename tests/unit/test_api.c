@@ -45,6 +45,8 @@ static struct {
 	unsigned int creates, boots, deletes, vmm_shutdowns;
 	unsigned int resizes, want_vcpus;
 	uint64_t want_ram;
+	unsigned int balloons;
+	uint64_t want_balloon, balloon_actual;
 } fake;
 
 static enum api_vm_state f_state(void *o)
@@ -164,6 +166,24 @@ static int f_remove(void *o, const char *id, char *err)
 }
 
 /* As main.c's: max_vcpus 4 for this VM, RAM as cfg's. */
+/* A VM with 1 GiB of RAM and a balloon. */
+static int f_balloon(void *o, uint64_t bytes, char *err)
+{
+	if (bytes >= (1ull << 30)) {
+		snprintf(err, API_ERR_LEN, "desired_balloon %llu is not below",
+			 (unsigned long long)bytes);
+		return 400;
+	}
+	fake.balloons++;
+	fake.want_balloon = bytes;
+	return 204;
+}
+
+static uint64_t f_balloon_actual(void *o)
+{
+	return fake.balloon_actual;
+}
+
 static int f_resize(void *o, unsigned int vcpus, uint64_t ram, char *err)
 {
 	if (vcpus > 4) {
@@ -240,6 +260,8 @@ static const struct api_ops fake_ops = {
 	.add_device = f_add_device,
 	.remove_device = f_remove,
 	.resize = f_resize,
+	.balloon = f_balloon,
+	.balloon_actual = f_balloon_actual,
 };
 
 static struct vm_config cfg = {
@@ -332,7 +354,21 @@ static void test_info(void **state)
 	assert_non_null(strstr(body, "\"path\":\"/tmp/d.img\""));
 	assert_non_null(strstr(body, "\"id\":\"_disk0\""));
 	assert_non_null(strstr(body, "\"memory_actual_size\":268435456"));
+	assert_null(strstr(body, "\"balloon\""));
 	free(body);
+	/* What the balloon holds is not the guest's. */
+	cfg.balloon = (struct balloon_config){ .enabled = true,
+					       .size = 1 << 20,
+					       .deflate_on_oom = true };
+	fake.balloon_actual = 4096;
+	assert_int_equal(req("GET", "/api/v1/vm.info", NULL, &body), 200);
+	assert_non_null(strstr(body, "\"balloon\":{\"size\":1048576,"
+				     "\"deflate_on_oom\":true,"
+				     "\"free_page_reporting\":false}"));
+	assert_non_null(strstr(body, "\"memory_actual_size\":268431360"));
+	free(body);
+	cfg.balloon = (struct balloon_config){ 0 };
+	fake.balloon_actual = 0;
 	fake.state = API_VM_PAUSED;
 	assert_int_equal(req("GET", "/api/v1/vm.info", NULL, &body), 200);
 	assert_non_null(strstr(body, "\"state\":\"Paused\""));
@@ -386,10 +422,16 @@ static void test_create(void **state)
 		    "\"vsock\":{\"cid\":42,\"socket\":\"/v.sock\"},"
 		    "\"platform\":{\"serial_number\":\"S-1\",\"uuid\":"
 		    "\"01234567-89ab-cdef-0011-223344556677\"},"
+		    "\"balloon\":{\"size\":268435456,"
+		    "\"free_page_reporting\":true},"
 		    "\"iommu\":false,\"watchdog\":false}",
 		    NULL),
 		204);
 	assert_int_equal(fake.creates, 1);
+	assert_true(c->balloon.enabled);
+	assert_int_equal(c->balloon.size, 268435456);
+	assert_true(c->balloon.free_page_reporting);
+	assert_false(c->balloon.deflate_on_oom);
 	assert_string_equal(c->kernel, "/k");
 	assert_string_equal(c->initrd, "/i");
 	assert_string_equal(c->cmdline, "console=hvc0 quiet");
@@ -800,7 +842,7 @@ static void test_resize(void **state)
 	assert_int_equal(req("PUT", ep, "{\"desired_vcpus\":3}", NULL), 204);
 	assert_int_equal(fake.want_vcpus, 3);
 	assert_int_equal(fake.want_ram, 0);
-	/* Cloud Hypervisor's other fields: RAM passed on, no balloon. */
+	/* Cloud Hypervisor's other fields: RAM and the balloon passed on. */
 	assert_int_equal(req("PUT", ep,
 			     "{\"desired_ram\":268435456,"
 			     "\"desired_balloon\":0}",
@@ -809,9 +851,23 @@ static void test_resize(void **state)
 	assert_int_equal(fake.want_vcpus, 0);
 	assert_int_equal(fake.want_ram, 268435456);
 	assert_int_equal(fake.resizes, 2);
+	assert_int_equal(fake.balloons, 1);
+	assert_int_equal(fake.want_balloon, 0);
+	/* The balloon alone; one refused leaves the rest undone. */
+	assert_int_equal(
+		req("PUT", ep, "{\"desired_balloon\":268435456}", NULL), 204);
+	assert_int_equal(fake.want_balloon, 268435456);
+	assert_int_equal(fake.resizes, 2);
+	assert_error("PUT", ep,
+		     "{\"desired_vcpus\":2,\"desired_balloon\":2147483648}",
+		     400, "desired_balloon 2147483648 is not below");
+	assert_int_equal(fake.resizes, 2);
+	assert_error("PUT", ep, "{\"desired_balloon\":-1}", 400,
+		     "'desired_balloon' must be");
 	assert_error("PUT", ep, "{\"desired_vcpus\":9}", 400, "above 4");
-	assert_error("PUT", ep, "{}", 400,
-		     "desired_vcpus or desired_ram is required");
+	assert_error(
+		"PUT", ep, "{}", 400,
+		"desired_vcpus, desired_ram or desired_balloon is required");
 	assert_error("PUT", ep, "{\"desired_vcpus\":0}", 400,
 		     "'desired_vcpus' must be an integer from 1 to 255");
 	assert_error("PUT", ep, "{\"desired_vcpus\":256}", 400,
@@ -820,9 +876,6 @@ static void test_resize(void **state)
 		     "'desired_vcpus' must be");
 	assert_error("PUT", ep, "{\"desired_vcpus\":\"2\"}", 400,
 		     "'desired_vcpus' must be");
-	assert_error("PUT", ep,
-		     "{\"desired_vcpus\":2,\"desired_balloon\":4096}", 400,
-		     "devisor has no balloon device");
 	assert_error("PUT", ep, "{\"desired_vcpus\":2,\"cpus\":1}", 400,
 		     "field 'cpus' is not supported (desired_vcpus");
 	assert_error("GET", ep, NULL, 405, "takes PUT");

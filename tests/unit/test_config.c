@@ -720,6 +720,53 @@ static int parse_platform(const char *spec, struct platform_config *p,
 	return config_parse_platform(buf, p, err, 160);
 }
 
+/* --balloon, as Cloud Hypervisor's; its size must leave the guest RAM. */
+static void test_balloon(void **state)
+{
+	static const struct {
+		const char *spec, *msg;
+	} bad[] = {
+		{ "size", "option 'size' needs a value" },
+		{ "size=lots", "size takes a size such as 256M, not 'lots'" },
+		{ "size=1M,deflate_on_oom=maybe",
+		  "deflate_on_oom takes on or off, not 'maybe'" },
+		{ "stats=on", "unknown option 'stats' (size, deflate_on_oom, "
+			      "free_page_reporting)" },
+	};
+	struct balloon_config b;
+	struct vm_config cfg;
+	char buf[128], err[160];
+
+	strcpy(buf, "size=256M,free_page_reporting=on");
+	assert_int_equal(config_parse_balloon(buf, &b, err, sizeof(err)), 0);
+	assert_true(b.enabled);
+	assert_int_equal(b.size, 256ull << 20);
+	assert_true(b.free_page_reporting);
+	assert_false(b.deflate_on_oom);
+	strcpy(buf, "deflate_on_oom=on");
+	assert_int_equal(config_parse_balloon(buf, &b, err, sizeof(err)), 0);
+	assert_int_equal(b.size, 0);
+	assert_true(b.deflate_on_oom);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		strcpy(buf, bad[i].spec);
+		assert_int_equal(config_parse_balloon(buf, &b, err,
+						      sizeof(err)),
+				 -EINVAL);
+		assert_non_null(strstr(err, bad[i].msg));
+	}
+
+	config_vm_defaults(&cfg);
+	cfg.kernel = "/k";
+	cfg.ram_size = 512ull << 20;
+	cfg.balloon = (struct balloon_config){ .enabled = true,
+					       .size = 512ull << 20 };
+	assert_int_equal(config_finish(&cfg, err, sizeof(err)), -EINVAL);
+	assert_string_equal(err, "balloon size 512 MiB is not below the VM's "
+				 "512 MiB of RAM");
+	cfg.balloon.size = 511ull << 20;
+	assert_int_equal(config_finish(&cfg, err, sizeof(err)), 0);
+}
+
 static void test_platform_good(void **state)
 {
 	static const uint8_t want[16] = { 0x01, 0x23, 0x45, 0x67, 0x89, 0xab,
@@ -824,6 +871,7 @@ int main(void)
 		cmocka_unit_test(test_bool),
 		cmocka_unit_test(test_platform_good),
 		cmocka_unit_test(test_platform_bad),
+		cmocka_unit_test(test_balloon),
 		cmocka_unit_test(test_cpus),
 	};
 

@@ -132,7 +132,8 @@ static int create_devices(struct vm *vm, const struct vm_config *cfg,
 	struct arm64_attach aa = { vm, m };
 	struct virtio_board vb = { .attach = arm64_attach,
 				   .opaque = &aa,
-				   .console = &m->board.console };
+				   .console = &m->board.console,
+				   .balloon = &m->board.balloon };
 	int ret;
 
 	if (cfg->nr_vfio || cfg->vsock.enabled ||

@@ -414,7 +414,8 @@ static int create_virtio_devices(struct vm *vm, const struct vm_config *cfg,
 	struct virtio_board vb = { .attach = pc_attach,
 				   .place_pmem = pc_place_pmem,
 				   .opaque = &pa,
-				   .console = &m->board.console };
+				   .console = &m->board.console,
+				   .balloon = &m->board.balloon };
 
 	m->io = evloop_create_sched("io0", cfg->io_sched);
 	if (!m->io)
