@@ -19,6 +19,7 @@ struct pcihp;
 struct cpuhp;
 struct memhp;
 struct virtio_dev;
+struct pci_host;
 
 struct board {
 	struct console_port console; /* where the terminal's input goes */
@@ -35,6 +36,8 @@ struct board {
 	struct memhp *mem_hotplug;
 	/* virtio-balloon (--balloon, virtio/balloon.h); NULL: none. */
 	struct virtio_dev *balloon;
+	/* PCI bus 0, where vm.counters finds a device by its devfn. */
+	struct pci_host *pci;
 };
 
 struct board_ops {

@@ -32,7 +32,9 @@
 #include "util/stats.h"
 #include "vfio/vfio.h"
 #include "virtio/balloon.h"
+#include "virtio/pci.h"
 #include "virtio/pmem.h"
+#include "virtio/virtio.h"
 #include "version.h"
 
 /* The board, and with it the architecture: a PC. */
@@ -817,12 +819,52 @@ static int api_nmi(void *opaque, char *err)
 	return 204;
 }
 
+/* What vm.info reports and a reboot builds: run-time disks are added. */
+static struct vm_config *api_cfg;
+/* The first of them: their paths are copies, freed at exit. */
+static unsigned int api_first_disk, api_first_vfio;
+/* The config came from vm.create: all its strings are copies. */
+static bool api_owned;
+
+struct dev_counters {
+	struct api_counters *c;
+	const char *id;
+};
+
+static void dev_counter(void *arg, const char *name, uint64_t value)
+{
+	struct dev_counters *d = arg;
+
+	api_counter(d->c, d->id, name, value);
+}
+
+/* A PCI disk's or NIC's counters, by its id; running.lock held. */
+static void pci_dev_counters(struct api_counters *c, enum config_dev_kind kind,
+			     unsigned int idx, int devfn)
+{
+	struct virtio_dev *vdev = virtio_pci_dev_at(running.board->pci, devfn);
+	char id[CONFIG_ID_LEN];
+	struct dev_counters d = { c, config_device_id(api_cfg, kind, idx, id) };
+
+	if (vdev)
+		virtio_dev_counters(vdev, dev_counter, &d);
+}
+
 static void api_counters(void *opaque, struct api_counters *c)
 {
 	struct virtio_dev *balloon;
 	char name[16];
 
 	pthread_mutex_lock(&running.lock);
+	for (unsigned int i = 0; running.vm && i < api_cfg->nr_disks; i++)
+		if (!api_cfg->disks[i].removed &&
+		    api_cfg->disks[i].transport == TRANSPORT_PCI)
+			pci_dev_counters(c, CONFIG_DEV_DISK, i,
+					 api_cfg->disks[i].addr);
+	for (unsigned int i = 0; running.vm && i < api_cfg->nr_nets; i++)
+		if (!api_cfg->net_removed[i] && !api_cfg->nets[i].mmio)
+			pci_dev_counters(c, CONFIG_DEV_NET, i,
+					 api_cfg->net_addrs[i]);
 	balloon = running.vm ? running.board->balloon : NULL;
 	if (balloon) {
 		api_counter(c, "_balloon", "actual_bytes",
@@ -845,13 +887,6 @@ static void api_counters(void *opaque, struct api_counters *c)
 	}
 	pthread_mutex_unlock(&running.lock);
 }
-
-/* What vm.info reports and a reboot builds: run-time disks are added. */
-static struct vm_config *api_cfg;
-/* The first of them: their paths are copies, freed at exit. */
-static unsigned int api_first_disk, api_first_vfio;
-/* The config came from vm.create: all its strings are copies. */
-static bool api_owned;
 
 /* A NIC's tap descriptor (fd=, vm.add-net's SCM_RIGHTS) is the config's. */
 static void net_close_fd(struct net_options *n)
@@ -1035,6 +1070,21 @@ static void fmt_bdf(char *out, int devfn)
 }
 
 /*
+ * The PCI address of a device just added to the config: planned now, as
+ * vm.create planned the others (they keep theirs), so that vm.counters
+ * and vm.remove-device find it. -1 with a sentence in @err.
+ */
+static int plan_added(char *err)
+{
+	char msg[API_ERR_LEN];
+
+	if (!config_plan_pci(api_cfg, msg, sizeof(msg)))
+		return 0;
+	snprintf(err, API_ERR_LEN, "%s", msg);
+	return -1;
+}
+
+/*
  * A VM created but not booted takes a device into its config, as Cloud
  * Hypervisor does (Kata adds its NICs so): 204, built at vm.boot.
  * running.lock held.
@@ -1058,6 +1108,11 @@ static int add_disk_to_config(struct disk_config *dc, const char *id, char *err)
 	dc->addr = CONFIG_PCI_AUTO;
 	api_cfg->disks[idx] = *dc;
 	api_cfg->nr_disks = idx + 1;
+	if (plan_added(err)) {
+		api_cfg->nr_disks = idx;
+		free((char *)dc->path);
+		return 500;
+	}
 	pr_info("disk %s added to the VM's config through the API", dc->path);
 	return 204;
 }
@@ -1079,6 +1134,10 @@ static int add_net_to_config(const struct net_options *n, const char *id,
 	api_cfg->net_removed[idx] = false;
 	snprintf(api_cfg->net_ids[idx], CONFIG_ID_LEN, "%s", id);
 	api_cfg->nr_nets = idx + 1;
+	if (plan_added(err)) {
+		api_cfg->nr_nets = idx;
+		return 500;
+	}
 	pr_info("NIC on tap %s added to the VM's config through the API",
 		n->ifname);
 	return 204;

@@ -121,6 +121,8 @@ struct virtio_blk {
 	struct vblk_queue *queues;
 	/* Scratch for virtq_pop(); the device lock serialises its users. */
 	struct virtq_seg segs[BLK_QUEUE_SIZE];
+	/* Done reads and writes, for vm.counters; device lock. */
+	uint64_t read_ops, read_bytes, write_ops, write_bytes;
 };
 
 static struct virtio_blk *to_blk(struct virtio_dev *vdev)
@@ -221,6 +223,13 @@ static void req_done(struct blk_req *req, int result)
 	if (blk->closing || vr->gen != bq->gen) {
 		slot_put(bq, vr);
 		return;
+	}
+	if (result >= 0 && req->op == BLK_OP_READ) {
+		blk->read_ops++;
+		blk->read_bytes += result;
+	} else if (result >= 0 && req->op == BLK_OP_WRITE) {
+		blk->write_ops++;
+		blk->write_bytes += result;
 	}
 	/* Guest mistakes were refused at submission; this is the host's. */
 	if (result < 0 && result != -EOPNOTSUPP)
@@ -607,7 +616,21 @@ static void vblk_destroy(struct virtio_dev *vdev)
 	free(blk);
 }
 
+static void vblk_counters(struct virtio_dev *vdev,
+			  void (*fn)(void *arg, const char *name,
+				     uint64_t value),
+			  void *arg)
+{
+	struct virtio_blk *blk = to_blk(vdev);
+
+	fn(arg, "read_bytes", blk->read_bytes);
+	fn(arg, "read_ops", blk->read_ops);
+	fn(arg, "write_bytes", blk->write_bytes);
+	fn(arg, "write_ops", blk->write_ops);
+}
+
 static const struct virtio_dev_ops vblk_ops = {
+	.counters = vblk_counters,
 	.reset = vblk_reset,
 	.queue_disable = vblk_queue_disable,
 	.queue_notify = vblk_queue_notify,

@@ -785,7 +785,24 @@ static void vnet_destroy(struct virtio_dev *vdev)
 	free(n);
 }
 
+/* What devisor's I/O thread moved (nothing when vhost serves the queues). */
+static void vnet_counters(struct virtio_dev *vdev,
+			  void (*fn)(void *arg, const char *name,
+				     uint64_t value),
+			  void *arg)
+{
+	const struct virtio_net_stats *st = &to_net(vdev)->stats;
+
+	fn(arg, "rx_bytes", st->rx_bytes);
+	fn(arg, "rx_frames", st->rx_packets);
+	fn(arg, "rx_dropped", st->rx_dropped);
+	fn(arg, "tx_bytes", st->tx_bytes);
+	fn(arg, "tx_frames", st->tx_packets);
+	fn(arg, "tx_dropped", st->tx_dropped);
+}
+
 static const struct virtio_dev_ops vnet_ops = {
+	.counters = vnet_counters,
 	.features_ok = vnet_features_ok,
 	.activate = vnet_activate,
 	.reset = vnet_reset,

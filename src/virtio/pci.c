@@ -611,6 +611,16 @@ struct virtio_pci *virtio_pci_from_pdev(struct pci_dev *pdev)
 	return container_of(pdev, struct virtio_pci, pdev);
 }
 
+struct virtio_dev *virtio_pci_dev_at(struct pci_host *host, int devfn)
+{
+	struct virtio_pci *vp;
+
+	if (!host || devfn < 0)
+		return NULL;
+	vp = virtio_pci_from_pdev(pci_host_find(host, 0, devfn));
+	return vp ? vp->vdev : NULL;
+}
+
 static int vp_dma_init(void *arg, struct dma_space *as)
 {
 	return pci_dev_dma_init(arg, as);

@@ -55,5 +55,7 @@ void virtio_pci_destroy(struct virtio_pci *vp);
 struct pci_dev *virtio_pci_pdev(struct virtio_pci *vp);
 /* The transport of @pdev, or NULL when @pdev is not a virtio-pci one. */
 struct virtio_pci *virtio_pci_from_pdev(struct pci_dev *pdev);
+/* The virtio device at @devfn of @host's bus 0, or NULL. */
+struct virtio_dev *virtio_pci_dev_at(struct pci_host *host, int devfn);
 
 #endif

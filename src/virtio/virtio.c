@@ -58,6 +58,18 @@ int virtio_dev_translate_dma(struct virtio_dev *vdev,
 	return 0;
 }
 
+void virtio_dev_counters(struct virtio_dev *vdev,
+			 void (*fn)(void *arg, const char *name,
+				    uint64_t value),
+			 void *arg)
+{
+	if (!vdev->ops->counters)
+		return;
+	pthread_mutex_lock(&vdev->lock);
+	vdev->ops->counters(vdev, fn, arg);
+	pthread_mutex_unlock(&vdev->lock);
+}
+
 void virtio_dev_lock(struct virtio_dev *vdev)
 {
 	pthread_mutex_lock(&vdev->lock);

@@ -121,6 +121,14 @@ struct virtio_dev_ops {
 	void (*stop)(struct virtio_dev *vdev);
 	/* Frees the device model; no lock held, nothing runs any more. */
 	void (*destroy)(struct virtio_dev *vdev);
+	/*
+	 * Optional: the device's counters for vm.counters, each through
+	 * @fn, under the device lock (Cloud Hypervisor's names).
+	 */
+	void (*counters)(struct virtio_dev *vdev,
+			 void (*fn)(void *arg, const char *name,
+				    uint64_t value),
+			 void *arg);
 };
 
 /* What a transport provides to the core. Called with vdev->lock held. */
@@ -236,6 +244,12 @@ int virtio_dev_init(struct virtio_dev *vdev, const char *name,
 		    uint32_t device_id, const struct virtio_dev_ops *ops,
 		    struct virtqueue *vqs, unsigned int nr_queues,
 		    uint16_t queue_max_size, const struct guest_mem *mem);
+
+/* ops->counters, if the device has any, under the device lock. */
+void virtio_dev_counters(struct virtio_dev *vdev,
+			 void (*fn)(void *arg, const char *name,
+				    uint64_t value),
+			 void *arg);
 
 /* For callers outside the device ops (an input thread, a timer). */
 void virtio_dev_lock(struct virtio_dev *vdev);

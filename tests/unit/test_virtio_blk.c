@@ -464,6 +464,28 @@ static void test_config(void **state)
 			 0);
 }
 
+struct counted {
+	unsigned int n;
+	uint64_t read_ops, read_bytes, write_ops, write_bytes;
+};
+
+static void count(void *arg, const char *name, uint64_t value)
+{
+	struct counted *c = arg;
+
+	c->n++;
+	if (!strcmp(name, "read_ops"))
+		c->read_ops = value;
+	else if (!strcmp(name, "read_bytes"))
+		c->read_bytes = value;
+	else if (!strcmp(name, "write_ops"))
+		c->write_ops = value;
+	else if (!strcmp(name, "write_bytes"))
+		c->write_bytes = value;
+	else
+		fail_msg("unexpected counter %s", name);
+}
+
 static void test_write_flush_read(void **state)
 {
 	struct fix *f = get(state);
@@ -523,6 +545,18 @@ static void test_write_flush_read(void **state)
 	expect_pattern(vd_hva(&f->vm, a, 512), 512, 8 * 512, 2);
 	expect_pattern(vd_hva(&f->vm, b, 1024), 1024, 9 * 512, 2);
 	expect_pattern(vd_hva(&f->vm, st, 512), 512, 11 * 512, 2);
+
+	/* vm.counters: three writes of 12800 bytes, six reads of 15872. */
+	{
+		struct counted c = { 0 };
+
+		virtio_dev_counters(f->vdev, count, &c);
+		assert_int_equal(c.n, 4);
+		assert_int_equal(c.read_ops, 6);
+		assert_int_equal(c.read_bytes, 15872);
+		assert_int_equal(c.write_ops, 3);
+		assert_int_equal(c.write_bytes, 12800);
+	}
 }
 
 static void test_get_id(void **state)

@@ -82,6 +82,7 @@ static int create_pci(struct vm *vm, struct arm64_machine *m)
 	m->pci = calloc(1, sizeof(*m->pci));
 	if (!m->pci)
 		return -ENOMEM;
+	m->board.pci = m->pci;
 	ret = pci_host_init(m->pci, vm, &cfg);
 	if (ret)
 		pr_err("cannot create the PCI host: %s", strerror(-ret));

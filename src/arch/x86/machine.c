@@ -300,6 +300,7 @@ static int create_pci(struct vm *vm, struct machine *m)
 	m->pci = calloc(1, sizeof(*m->pci));
 	if (!m->pci)
 		return -ENOMEM;
+	m->board.pci = m->pci;
 	pc_pci_host_config(&cfg);
 	/* 64-bit BARs go above RAM, 1 GiB aligned, below 2^40. */
 	if (top < PCI_HOLE_END)
@@ -814,7 +815,7 @@ void machine_destroy(struct machine *m)
 	evloop_destroy(m->iommu_io);
 	m->iommu_io = NULL;
 	free(m->pci);
-	m->pci = NULL;
+	m->pci = m->board.pci = NULL;
 	m->vtd = NULL; /* freed by vm_destroy() with the other devices */
 }
 

@@ -56,6 +56,13 @@ ac_checks() {
 		fail "$name/net-every-boot" "$v boots of L3 had the NIC with MAC 52:54:00:c0:ff:01, want 3"
 	fi
 	vc_net_static 10.0.5.2/24
+	# vm.counters of the NIC once L3 fetched the blob through it.
+	v=$(ap_l2 api-c-counters)
+	if [[ $v =~ \"rx_bytes\":([0-9]+) ]] && ((BASH_REMATCH[1] >= 16777216)); then
+		pass "$name/net-counters"
+	else
+		fail "$name/net-counters" "api-c-counters=${v:-none}, want _net0's rx_bytes >= 16 MiB"
+	fi
 	ap_want exit-0 api-exit 0 "0 after vmm.shutdown"
 	ap_want socket-removed api-socket-left no "the socket gone after exit"
 	vc_disk

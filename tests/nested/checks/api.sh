@@ -52,6 +52,14 @@ ap_checks() {
 	else
 		fail "$name/hotplug-disk-written" "api-hp-write=${v:-none}"
 	fi
+	# vm.counters: L3's write (and its reads: the kernel's partition scan).
+	v=$(ap_l2 api-counters)
+	if [[ $v =~ \"write_bytes\":([0-9]+) ]] && ((BASH_REMATCH[1] >= 512)) &&
+		[[ $v =~ \"read_ops\":([0-9]+) ]] && ((BASH_REMATCH[1] >= 1)); then
+		pass "$name/counters"
+	else
+		fail "$name/counters" "api-counters=${v:-none}, want _disk0's write_bytes >= 512 and read_ops >= 1"
+	fi
 	ap_want remove-device api-remove '204*' "204 once L3 ejected the slot"
 	v=$(marker "$clog" api-hp-gone)
 	if [[ $v == "yes after"* ]]; then
