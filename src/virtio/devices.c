@@ -135,6 +135,14 @@ static int create_nets(struct vm *vm, const struct vm_config *cfg,
 	return 0;
 }
 
+/* A device made just now (NULL: errno says why) at any PCI slot. */
+static int attach_pci(const struct virtio_board *b, struct virtio_dev *vdev)
+{
+	if (!vdev)
+		return -errno;
+	return b->attach(b->opaque, vdev, TRANSPORT_PCI, CONFIG_PCI_AUTO);
+}
+
 int virtio_create_devices(struct vm *vm, const struct vm_config *cfg,
 			  const struct virtio_board *b)
 {
@@ -150,21 +158,15 @@ int virtio_create_devices(struct vm *vm, const struct vm_config *cfg,
 			pr_err("--pmem %s: not on this board", pc->path);
 			return -EOPNOTSUPP;
 		}
-		vdev = virtio_pmem_create(vm, pc->path, pc->discard_writes,
-					  b->place_pmem, b->opaque);
-		if (!vdev)
-			return -errno;
-		ret = b->attach(b->opaque, vdev, TRANSPORT_PCI,
-				CONFIG_PCI_AUTO);
+		ret = attach_pci(
+			b, virtio_pmem_create(vm, pc->path, pc->discard_writes,
+					      b->place_pmem, b->opaque));
 		if (ret)
 			return ret;
 	}
 	if (cfg->balloon.enabled) {
 		vdev = virtio_balloon_create(vm, &cfg->balloon);
-		if (!vdev)
-			return -errno;
-		ret = b->attach(b->opaque, vdev, TRANSPORT_PCI,
-				CONFIG_PCI_AUTO);
+		ret = attach_pci(b, vdev);
 		if (ret)
 			return ret;
 		*b->balloon = vdev;
