@@ -867,12 +867,11 @@ static void api_counters(void *opaque, struct api_counters *c)
 					 api_cfg->net_addrs[i]);
 	balloon = running.vm ? running.board->balloon : NULL;
 	if (balloon) {
-		api_counter(c, "_balloon", "actual_bytes",
-			    virtio_balloon_actual(balloon));
-		api_counter(c, "_balloon", "freed_bytes",
-			    virtio_balloon_freed(balloon));
-		api_counter(c, "_balloon", "reported_bytes",
-			    virtio_balloon_reported(balloon));
+		struct dev_counters d = { c, "_balloon" };
+
+		virtio_dev_counters(balloon, dev_counter, &d);
+		/* The guest's statistics come as it can: for the next call. */
+		virtio_balloon_stats_request(balloon);
 	}
 	for (unsigned int i = 0; running.vm && i < running.vm->nr_cpus; i++) {
 		struct vcpu *v = running.vm->vcpus[i];

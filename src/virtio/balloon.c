@@ -17,8 +17,15 @@
 #define BALLOON_QUEUE_SIZE 128
 #define BALLOON_INFLATE 0
 #define BALLOON_DEFLATE 1
-/* Without STATS_VQ and FREE_PAGE_HINT, the next index (as Linux numbers). */
-#define BALLOON_REPORTING 2
+/*
+ * Then the statistics queue and the reporting queue, numbered as Linux
+ * and QEMU number them: in a row, skipping what was not negotiated (no
+ * FREE_PAGE_HINT ever), so reporting is 3 after statistics, else 2.
+ */
+#define BALLOON_STATS 2
+/* Statistics the driver sends (struct virtio_balloon_stat: le16, le64). */
+#define STAT_LEN 10
+#define MAX_STATS 64
 /* Chains per notification; the rest waits for our own kick. */
 #define BALLOON_BUDGET 32
 /*
@@ -34,14 +41,35 @@
 #define CFG_NUM_PAGES 0
 #define CFG_ACTUAL 4
 
+/* vm.counters' names of the statistics' tags (spec 5.5.6.3; Linux 6.12). */
+static const char *const stat_names[] = {
+	"swap_in",	    "swap_out",	    "major_faults",
+	"minor_faults",	    "free_memory",  "total_memory",
+	"available_memory", "disk_caches",  "hugetlb_allocations",
+	"hugetlb_failures", "oom_kills",    "alloc_stalls",
+	"async_scans",	    "direct_scans", "async_reclaims",
+	"direct_reclaims",
+};
+#define NR_STAT_TAGS (sizeof(stat_names) / sizeof(stat_names[0]))
+
 struct virtio_balloon {
 	struct virtio_dev vdev;
-	struct virtqueue vqs[3];
+	struct virtqueue vqs[4];
 	struct virtq_seg segs[BALLOON_QUEUE_SIZE];
 	struct iovec iov[BALLOON_MAX_IOV];
 	struct vm *vm;
 	uint8_t config[8]; /* le32 num_pages, le32 actual; device lock */
 	atomic_uint_fast64_t freed, reported;
+	/*
+	 * The statistics buffer the driver gave, held until the device
+	 * wants fresh ones (it gives it back; the driver refills it), and
+	 * what it said last. Device lock.
+	 */
+	struct virtq_seg stat_segs[4];
+	struct virtq_chain stat_chain;
+	bool stat_held;
+	uint64_t stat_val[NR_STAT_TAGS];
+	uint32_t stat_seen; /* bit per tag the driver sent */
 	bool told_pinned, told_range, told_big;
 };
 
@@ -206,10 +234,79 @@ static int64_t report(struct virtio_dev *vdev, struct virtq_chain *c)
 	return 0;
 }
 
+/* Gives the held statistics buffer back: the driver refills it. */
+static void stats_give_back(struct virtio_balloon *b)
+{
+	struct virtqueue *vq = &b->vqs[BALLOON_STATS];
+	int ret;
+
+	if (!b->stat_held)
+		return;
+	b->stat_held = false;
+	ret = virtq_push(vq, &b->stat_chain, 0);
+	if (ret)
+		virtio_dev_fail(&b->vdev, ret, "statistics queue");
+	else
+		virtio_dev_notify_queue(&b->vdev, BALLOON_STATS);
+}
+
+/* Takes a statistics buffer's (le16 tag, le64 value) pairs, and holds it. */
+static int stats_take(struct virtio_balloon *b, struct virtq_chain *c)
+{
+	uint8_t buf[STAT_LEN * MAX_STATS];
+	unsigned int n = c->readable / STAT_LEN;
+
+	if (n > MAX_STATS)
+		n = MAX_STATS;
+	if (virtq_chain_read(&b->vdev.dma, c, 0, buf, n * STAT_LEN))
+		return -EFAULT;
+	for (unsigned int i = 0; i < n; i++) {
+		uint16_t tag;
+		uint64_t val;
+
+		memcpy(&tag, buf + i * STAT_LEN, 2);
+		memcpy(&val, buf + i * STAT_LEN + 2, 8);
+		tag = le16toh(tag);
+		if (tag >= NR_STAT_TAGS)
+			continue;
+		b->stat_val[tag] = le64toh(val);
+		b->stat_seen |= 1u << tag;
+	}
+	b->stat_chain = *c;
+	b->stat_chain.segs = NULL;
+	b->stat_held = true;
+	return 0;
+}
+
+/* The statistics queue, as virtio_dev_serve_queue() but holding. */
+static void stats_notify(struct virtio_balloon *b)
+{
+	struct virtqueue *vq = &b->vqs[BALLOON_STATS];
+	struct virtq_chain c = VIRTQ_CHAIN_INIT(b->stat_segs);
+	int r;
+
+	do {
+		virtq_set_notification(vq, false);
+		while ((r = virtq_pop(vq, &c)) > 0) {
+			/* One at a time: an older one goes back first. */
+			stats_give_back(b);
+			r = stats_take(b, &c);
+			if (r < 0)
+				break;
+		}
+		if (r < 0) {
+			virtio_dev_fail(&b->vdev, r, "statistics queue");
+			return;
+		}
+		virtq_set_notification(vq, true);
+	} while (!virtq_empty(vq));
+}
+
 static void balloon_queue_notify(struct virtio_dev *vdev, unsigned int q)
 {
 	struct virtio_balloon *b = to_balloon(vdev);
 	struct virtq_chain c = VIRTQ_CHAIN_INIT(b->segs);
+	bool stats = virtio_dev_has_feature(vdev, VIRTIO_BALLOON_F_STATS_VQ);
 
 	if (q == BALLOON_INFLATE)
 		virtio_dev_serve_queue(vdev, q, &c, BALLOON_BUDGET, inflate,
@@ -217,7 +314,9 @@ static void balloon_queue_notify(struct virtio_dev *vdev, unsigned int q)
 	else if (q == BALLOON_DEFLATE)
 		virtio_dev_serve_queue(vdev, q, &c, BALLOON_BUDGET, deflate,
 				       "deflate queue");
-	else
+	else if (q == BALLOON_STATS && stats)
+		stats_notify(b);
+	else if (q == BALLOON_STATS + (unsigned int)stats)
 		virtio_dev_serve_queue(vdev, q, &c, BALLOON_BUDGET, report,
 				       "reporting queue");
 }
@@ -233,10 +332,30 @@ static void balloon_config_write(struct virtio_dev *vdev, uint32_t off,
 			b->config[off + i] = ((const uint8_t *)data)[i];
 }
 
-/* A new driver starts with its balloon empty. */
+/* A new driver starts with its balloon empty and no statistics. */
 static void balloon_reset(struct virtio_dev *vdev)
 {
-	memset(to_balloon(vdev)->config + CFG_ACTUAL, 0, 4);
+	struct virtio_balloon *b = to_balloon(vdev);
+
+	memset(b->config + CFG_ACTUAL, 0, 4);
+	b->stat_held = false;
+	b->stat_seen = 0;
+}
+
+static void balloon_counters(struct virtio_dev *vdev,
+			     void (*fn)(void *arg, const char *name,
+					uint64_t value),
+			     void *arg)
+{
+	struct virtio_balloon *b = to_balloon(vdev);
+
+	fn(arg, "actual_bytes",
+	   (uint64_t)cfg32(b, CFG_ACTUAL) * VIRTIO_BALLOON_PAGE);
+	fn(arg, "freed_bytes", atomic_load(&b->freed));
+	fn(arg, "reported_bytes", atomic_load(&b->reported));
+	for (unsigned int t = 0; t < NR_STAT_TAGS; t++)
+		if (b->stat_seen & (1u << t))
+			fn(arg, stat_names[t], b->stat_val[t]);
 }
 
 static void balloon_destroy(struct virtio_dev *vdev)
@@ -245,6 +364,7 @@ static void balloon_destroy(struct virtio_dev *vdev)
 }
 
 static const struct virtio_dev_ops balloon_ops = {
+	.counters = balloon_counters,
 	.config_write = balloon_config_write,
 	.queue_notify = balloon_queue_notify,
 	.reset = balloon_reset,
@@ -263,7 +383,7 @@ struct virtio_dev *virtio_balloon_create(struct vm *vm,
 					 const struct balloon_config *bc)
 {
 	struct virtio_balloon *b = calloc(1, sizeof(*b));
-	unsigned int nr_queues = bc->free_page_reporting ? 3 : 2;
+	unsigned int nr_queues = bc->free_page_reporting ? 4 : 3;
 
 	if (!b) {
 		errno = ENOMEM;
@@ -277,6 +397,7 @@ struct virtio_dev *virtio_balloon_create(struct vm *vm,
 		errno = ENOMEM;
 		return NULL;
 	}
+	b->vdev.device_features |= 1ull << VIRTIO_BALLOON_F_STATS_VQ;
 	if (bc->deflate_on_oom)
 		b->vdev.device_features |= 1ull
 					   << VIRTIO_BALLOON_F_DEFLATE_ON_OOM;
@@ -307,6 +428,14 @@ uint64_t virtio_balloon_actual(struct virtio_dev *vdev)
 	v = (uint64_t)cfg32(to_balloon(vdev), CFG_ACTUAL) * VIRTIO_BALLOON_PAGE;
 	virtio_dev_unlock(vdev);
 	return v;
+}
+
+void virtio_balloon_stats_request(struct virtio_dev *vdev)
+{
+	virtio_dev_lock(vdev);
+	if (virtio_dev_running(vdev))
+		stats_give_back(to_balloon(vdev));
+	virtio_dev_unlock(vdev);
 }
 
 uint64_t virtio_balloon_freed(struct virtio_dev *vdev)

@@ -40,12 +40,13 @@
 #define PAGE 4096u
 #define F_REPORTING (1ull << VIRTIO_BALLOON_F_PAGE_REPORTING)
 #define F_DEFLATE_OOM (1ull << VIRTIO_BALLOON_F_DEFLATE_ON_OOM)
+#define F_STATS (1ull << VIRTIO_BALLOON_F_STATS_VQ)
 
 struct fix {
 	struct vm vm;
 	struct evloop *loop;
 	struct virtio_dev *vdev;
-	uint16_t avail_idx[3];
+	uint16_t avail_idx[4];
 };
 
 static bool used_reached(struct fix *f, uintptr_t qn)
@@ -55,7 +56,8 @@ static bool used_reached(struct fix *f, uintptr_t qn)
 	return vd_rd16(&f->vm, USED_GPA + q * Q_OFF + 2) == (qn & 0xffff);
 }
 
-static int setup(void **state)
+/* The driver takes @features (VERSION_1 added), its queues set up. */
+static int setup_with(void **state, uint64_t features)
 {
 	struct fix *f = calloc(1, sizeof(*f));
 	const struct balloon_config bc = { .enabled = true,
@@ -73,10 +75,9 @@ static int setup(void **state)
 	vd_mmio_reset(&f->vm, BASE);
 	vd_mmio_ack(&f->vm, BASE);
 	assert_int_equal(vd_mmio_offered(&f->vm, BASE) & 0xffffffull,
-			 F_REPORTING | F_DEFLATE_OOM);
-	assert_true(
-		vd_mmio_features_ok(&f->vm, BASE, F_VERSION_1 | F_REPORTING));
-	for (unsigned int q = 0; q < 3; q++)
+			 F_STATS | F_REPORTING | F_DEFLATE_OOM);
+	assert_true(vd_mmio_features_ok(&f->vm, BASE, F_VERSION_1 | features));
+	for (unsigned int q = 0; q < 3 + !!(features & F_STATS); q++)
 		vd_mmio_setup_queue(&f->vm, BASE, q, 128, QSIZE,
 				    DESC_GPA + q * Q_OFF, AVAIL_GPA + q * Q_OFF,
 				    USED_GPA + q * Q_OFF);
@@ -84,6 +85,18 @@ static int setup(void **state)
 	assert_int_equal(vd_reg(&f->vm, BASE, VIRTIO_MMIO_STATUS), S_ALL);
 	*state = f;
 	return 0;
+}
+
+/* Free page reporting without statistics: reporting is queue 2. */
+static int setup(void **state)
+{
+	return setup_with(state, F_REPORTING);
+}
+
+/* Both: statistics are queue 2, reporting queue 3 (as Linux numbers). */
+static int setup_stats(void **state)
+{
+	return setup_with(state, F_REPORTING | F_STATS);
 }
 
 static int teardown(void **state)
@@ -284,6 +297,90 @@ static void test_huge_inflate(void **state)
 	assert_true(virtio_dev_running(f->vdev));
 }
 
+struct stats_seen {
+	uint64_t free, total, actual;
+	unsigned int n;
+};
+
+static void stat_seen(void *arg, const char *name, uint64_t value)
+{
+	struct stats_seen *st = arg;
+
+	st->n++;
+	if (!strcmp(name, "free_memory"))
+		st->free = value;
+	else if (!strcmp(name, "total_memory"))
+		st->total = value;
+	else if (!strcmp(name, "actual_bytes"))
+		st->actual = value;
+}
+
+static bool stats_free_is(struct fix *f, uintptr_t want)
+{
+	struct stats_seen st = { 0 };
+
+	virtio_dev_counters(f->vdev, stat_seen, &st);
+	return st.free == want;
+}
+
+/* A statistics buffer of (le16 tag, le64 value) pairs on queue 2. */
+static void post_stats(struct fix *f, uint64_t free, uint64_t total)
+{
+	uint8_t *p = vd_hva(&f->vm, 0x200000, 30);
+	const uint16_t tags[3] = { 4, 5, 999 };
+	const uint64_t vals[3] = { free, total, 7 };
+
+	for (unsigned int i = 0; i < 3; i++) {
+		uint16_t t = htole16(tags[i]);
+		uint64_t v = htole64(vals[i]);
+
+		memcpy(p + i * 10, &t, 2);
+		memcpy(p + i * 10 + 2, &v, 8);
+	}
+	post(f, 2, 0x200000, 30, false);
+}
+
+/*
+ * The guest's statistics: held until the host wants new ones (vm.counters
+ * asks), given back unwritten, refilled; unknown tags ignored. Reporting
+ * then is queue 3.
+ */
+static void test_stats(void **state)
+{
+	struct fix *f = *state;
+	struct stats_seen st = { 0 };
+
+	post_stats(f, 100 << 20, 400 << 20);
+	assert_true(vd_wait_until(stats_free_is, f, 100 << 20));
+	virtio_dev_counters(f->vdev, stat_seen, &st);
+	assert_int_equal(st.total, 400 << 20);
+	/* actual, freed, reported, and the two known statistics. */
+	assert_int_equal(st.n, 5);
+	/* Held: not used until asked for. */
+	assert_int_equal(vd_rd16(&f->vm, USED_GPA + 2 * Q_OFF + 2), 0);
+	virtio_balloon_stats_request(f->vdev);
+	assert_true(vd_wait_until(used_reached, f,
+				  ((uintptr_t)2 << 16) | f->avail_idx[2]));
+	assert_int_equal(vd_rd32(&f->vm, USED_GPA + 2 * Q_OFF + 8), 0);
+	post_stats(f, 50 << 20, 400 << 20);
+	assert_true(vd_wait_until(stats_free_is, f, 50 << 20));
+	/* Asking twice gives back once: the driver has it meanwhile. */
+	virtio_balloon_stats_request(f->vdev);
+	virtio_balloon_stats_request(f->vdev);
+	assert_true(vd_wait_until(used_reached, f,
+				  ((uintptr_t)2 << 16) | f->avail_idx[2]));
+	assert_true(virtio_dev_running(f->vdev));
+
+	fill(f, 0x800000, 2 << 20);
+	assert_int_equal(put(f, 3, 0x800000, 2 << 20, true), 0);
+	assert_int_equal(virtio_balloon_reported(f->vdev), 2 << 20);
+	/* A reset forgets them. */
+	vd_mmio_reset(&f->vm, BASE);
+	memset(&st, 0, sizeof(st));
+	virtio_dev_counters(f->vdev, stat_seen, &st);
+	assert_int_equal(st.n, 3);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -291,6 +388,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_config, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_report, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_pinned, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_stats, setup_stats,
+						teardown),
 		cmocka_unit_test_setup_teardown(test_huge_inflate, setup,
 						teardown),
 	};

@@ -26,6 +26,16 @@ bl_checks() {
 	else
 		fail "$name/reported" "api-b-rss=${rss:-none} (KiB before, after) api-b-reported=${v:-none}, want RSS down and 128 MiB or more reported"
 	fi
+	# The guest's memory statistics: its MemTotal, in bytes.
+	v=$(ap_l2 api-b-stats)
+	a=$(marker "$clog" memtotal_kb)
+	b=$(sed -n 's/^total=\([0-9]*\) free=[1-9][0-9]*$/\1/p' <<< "$v")
+	if [[ -n $b && $a =~ ^[0-9]+$ ]] &&
+		((b / 1024 >= a - 4096 && b / 1024 <= a + 4096)); then
+		pass "$name/stats"
+	else
+		fail "$name/stats" "api-b-stats=${v:-none} memtotal_kb=${a:-none}, want total_memory within 4 MiB of L3's MemTotal and some free_memory"
+	fi
 	ap_want inflate api-b-inflate '204*' "204"
 	v=$(ap_l2 api-b-inflated)
 	f=${v##*freed=}

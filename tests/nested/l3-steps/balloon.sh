@@ -4,7 +4,7 @@
 #   balloon-bound=     the virtio device virtio_balloon drives, or none
 #   balloon-features=  its negotiated feature bits (bit 5: page reporting)
 #   balloon-filled     256 MiB of /tmp written (host memory behind it)
-#   balloon-settled    that memory freed and 12 s passed (Linux reports
+#   balloon-settled    that memory freed and 8 s passed (Linux reports
 #                      free blocks 2 s after they gather)
 # While holding (l3-init), balloon-memtotal=KB down|back as MemTotal
 # moves with the balloon (it takes its pages out of MemTotal).
@@ -18,9 +18,9 @@ if grep -qw devisor.balloon /proc/cmdline; then
 		m "balloon-features=$(cat "/sys/bus/virtio/devices/$bl_dev/features")"
 	dd if=/dev/zero of=/tmp/balloon-fill bs=1M count=256 2>/dev/null
 	m "balloon-filled memfree=$(awk '/^MemFree/ { print $2 }' /proc/meminfo)"
-	sleep 6
+	sleep 3
 	rm -f /tmp/balloon-fill
 	m "balloon-freed memfree=$(awk '/^MemFree/ { print $2 }' /proc/meminfo)"
-	sleep 12
+	sleep 8
 	m "balloon-settled"
 fi
