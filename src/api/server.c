@@ -426,6 +426,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
 {
 	struct api_server *s = cls;
 	struct request *req = *con_cls;
+	const union MHD_ConnectionInfo *ci;
+	struct api_fds fds = { 0 };
 	struct api_response r;
 
 	/* Its filter came from the thread that started it: name it. */
@@ -454,24 +456,19 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
 		*upload_size = 0;
 		return MHD_YES;
 	}
-	if (req->too_big) {
+	/* This request's descriptors, whatever becomes of it. */
+	ci = mhd.get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+	if (ci)
+		relay_take_fds(s, ci->connect_fd, &fds);
+	if (req->too_big)
 		r = (struct api_response){
 			.status = 413,
 			.body = strdup(
 				"{\"error\":\"request body too large\"}"),
 		};
-		return queue(conn, &r);
-	}
-	{
-		const union MHD_ConnectionInfo *ci = mhd.get_connection_info(
-			conn, MHD_CONNECTION_INFO_CONNECTION_FD);
-		struct api_fds fds = { 0 };
-
-		if (ci)
-			relay_take_fds(s, ci->connect_fd, &fds);
+	else
 		api_handle(s->api, method, url, req->body, req->len, &fds, &r);
-		fds_close(&fds);
-	}
+	fds_close(&fds);
 	return queue(conn, &r);
 }
 

@@ -1014,6 +1014,23 @@ static void server_fds(const char *sock)
 	assert_int_equal(http_fds(fd, add_net, many, 9), 400);
 	/* Without any, the same connection goes on. */
 	assert_int_equal(http_fds(fd, ping, NULL, 0), 200);
+	/* One with a body too large goes with it: not to the next request. */
+	{
+		size_t n = API_MAX_BODY + 1024;
+		char *big = malloc(n + 128);
+		int len;
+
+		assert_non_null(big);
+		len = snprintf(big, 128,
+			       "PUT /api/v1/vm.add-net HTTP/1.1\r\nHost: x\r\n"
+			       "Content-Length: %zu\r\n\r\n",
+			       n);
+		memset(big + len, ' ', n);
+		big[len + n] = '\0';
+		assert_int_equal(http_fds(fd, big, &p[0], 1), 413);
+		free(big);
+	}
+	assert_int_equal(http_fds(fd, add_net, NULL, 0), 400);
 	close(fd);
 	close(p[0]);
 	close(p[1]);
