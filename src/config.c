@@ -808,14 +808,12 @@ int config_parse_pmem(char *spec, struct pmem_config *out, char *err,
 	char *save = NULL, *tok, *val;
 
 	*out = (struct pmem_config){ 0 };
-	for (tok = strtok_r(spec, ",", &save); tok;
-	     tok = strtok_r(NULL, ",", &save)) {
-		val = strchr(tok, '=');
+	for (tok = next_key(&save, spec, &val); tok;
+	     tok = next_key(&save, NULL, &val)) {
 		if (!val)
 			FAIL("option '%s' needs a value (file=PATH, "
 			     "discard_writes=on|off)",
 			     tok);
-		*val++ = '\0';
 		if (!strcmp(tok, "file")) {
 			if (!*val)
 				FAIL("file needs a path");
@@ -841,14 +839,12 @@ int config_parse_balloon(char *spec, struct balloon_config *out, char *err,
 	bool *flag;
 
 	*out = (struct balloon_config){ .enabled = true };
-	for (tok = strtok_r(spec, ",", &save); tok;
-	     tok = strtok_r(NULL, ",", &save)) {
-		val = strchr(tok, '=');
+	for (tok = next_key(&save, spec, &val); tok;
+	     tok = next_key(&save, NULL, &val)) {
 		if (!val)
 			FAIL("option '%s' needs a value (size=SIZE, "
 			     "deflate_on_oom=on|off, free_page_reporting=on|off)",
 			     tok);
-		*val++ = '\0';
 		if (!strcmp(tok, "size")) {
 			if (parse_size(val, &out->size))
 				FAIL("size takes a size such as 256M, not "

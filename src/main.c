@@ -1069,77 +1069,41 @@ static void fmt_bdf(char *out, int devfn)
 }
 
 /*
- * The PCI address of a device just added to the config: planned now, as
- * vm.create planned the others (they keep theirs), so that vm.counters
- * and vm.remove-device find it. -1 with a sentence in @err.
+ * A disk or NIC the config keeps: what vm.info reports and a reboot
+ * builds. running.lock held; the count is published last.
  */
-static int plan_added(char *err)
+static void keep_disk(const struct disk_config *dc, unsigned int idx)
 {
-	char msg[API_ERR_LEN];
+	api_cfg->disks[idx] = *dc;
+	__atomic_store_n(&api_cfg->nr_disks, idx + 1, __ATOMIC_RELEASE);
+}
 
-	if (!config_plan_pci(api_cfg, msg, sizeof(msg)))
-		return 0;
-	snprintf(err, API_ERR_LEN, "%s", msg);
-	return -1;
+static void keep_net(const struct net_options *n, unsigned int idx, int devfn,
+		     const char *id)
+{
+	api_cfg->nets[idx] = *n;
+	api_cfg->net_addrs[idx] = devfn;
+	api_cfg->net_removed[idx] = false;
+	snprintf(api_cfg->net_ids[idx], CONFIG_ID_LEN, "%s", id);
+	__atomic_store_n(&api_cfg->nr_nets, idx + 1, __ATOMIC_RELEASE);
 }
 
 /*
  * A VM created but not booted takes a device into its config, as Cloud
- * Hypervisor does (Kata adds its NICs so): 204, built at vm.boot.
- * running.lock held.
+ * Hypervisor does (Kata adds its NICs so), built at vm.boot. Its PCI
+ * address is planned now, as vm.create planned the others (they keep
+ * theirs), so that vm.counters and vm.remove-device find it: 204, or 500
+ * with the device (the last of @nr, at @idx) taken back.
  */
-static int add_disk_to_config(struct disk_config *dc, const char *id, char *err)
+static int plan_added(unsigned int *nr, unsigned int idx, char *err)
 {
-	unsigned int idx = api_cfg->nr_disks;
-	int ret = id_taken(id, err);
+	char msg[API_ERR_LEN];
 
-	if (ret)
-		return ret;
-	if (idx == CONFIG_MAX_DISKS) {
-		snprintf(err, API_ERR_LEN, "at most %d disks",
-			 CONFIG_MAX_DISKS);
-		return 500;
-	}
-	if (!(dc->path = strdup(dc->path))) {
-		snprintf(err, API_ERR_LEN, "out of memory");
-		return 500;
-	}
-	dc->addr = CONFIG_PCI_AUTO;
-	api_cfg->disks[idx] = *dc;
-	api_cfg->nr_disks = idx + 1;
-	if (plan_added(err)) {
-		api_cfg->nr_disks = idx;
-		free((char *)dc->path);
-		return 500;
-	}
-	pr_info("disk %s added to the VM's config through the API", dc->path);
-	return 204;
-}
-
-static int add_net_to_config(const struct net_options *n, const char *id,
-			     char *err)
-{
-	unsigned int idx = api_cfg->nr_nets;
-	int ret = id_taken(id, err);
-
-	if (ret)
-		return ret;
-	if (idx == CONFIG_MAX_NETS) {
-		snprintf(err, API_ERR_LEN, "at most %d NICs", CONFIG_MAX_NETS);
-		return 500;
-	}
-	api_cfg->nets[idx] = *n;
-	api_cfg->net_addrs[idx] = CONFIG_PCI_AUTO;
-	api_cfg->net_removed[idx] = false;
-	snprintf(api_cfg->net_ids[idx], CONFIG_ID_LEN, "%s", id);
-	api_cfg->nr_nets = idx + 1;
-	if (plan_added(err)) {
-		api_cfg->nr_nets = idx;
-		return 500;
-	}
-	pr_info("NIC on tap %s added to the VM's config through the API",
-		n->ifname);
-	return 204;
+	if (!config_plan_pci(api_cfg, msg, sizeof(msg)))
+		return 204;
+	*nr = idx;
+	snprintf(err, API_ERR_LEN, "%s", msg);
+	return 500;
 }
 
 /*
@@ -1154,6 +1118,7 @@ static int api_add_disk(void *opaque, const struct disk_config *d,
 	struct blk_options bo = config_blk_options(d);
 	struct disk_config dc = *d;
 	unsigned int idx;
+	bool preboot;
 	int devfn, ret = 200;
 
 	if (blk_check(d->path, &bo)) {
@@ -1165,9 +1130,8 @@ static int api_add_disk(void *opaque, const struct disk_config *d,
 	pthread_mutex_lock(&running.lock);
 	idx = api_cfg->nr_disks;
 	snprintf(dc.id, sizeof(dc.id), "%s", id);
-	if (running.created && !running.booted) {
-		ret = add_disk_to_config(&dc, id, err);
-	} else if (!running.vm || vm_stopping(running.vm)) {
+	preboot = running.created && !running.booted;
+	if (!preboot && (!running.vm || vm_stopping(running.vm))) {
 		ret = no_vm(err);
 	} else if ((ret = id_taken(id, err))) {
 	} else if (idx == CONFIG_MAX_DISKS) {
@@ -1177,6 +1141,16 @@ static int api_add_disk(void *opaque, const struct disk_config *d,
 	} else if (!(dc.path = strdup(d->path))) {
 		snprintf(err, API_ERR_LEN, "out of memory");
 		ret = 500;
+	} else if (preboot) {
+		dc.addr = CONFIG_PCI_AUTO;
+		keep_disk(&dc, idx);
+		ret = plan_added(&api_cfg->nr_disks, idx, err);
+		if (ret == 204)
+			pr_info("disk %s added to the VM's config through the "
+				"API",
+				dc.path);
+		else
+			free((char *)dc.path);
 	} else {
 		devfn = board->add_disk(running.vm, running.board, &dc);
 		if (devfn < 0) {
@@ -1186,9 +1160,7 @@ static int api_add_disk(void *opaque, const struct disk_config *d,
 			ret = 500;
 		} else {
 			dc.addr = devfn;
-			api_cfg->disks[idx] = dc;
-			__atomic_store_n(&api_cfg->nr_disks, idx + 1,
-					 __ATOMIC_RELEASE);
+			keep_disk(&dc, idx);
 			ret = 200;
 			snprintf(out_id, API_ID_LEN, "%s",
 				 config_device_id(api_cfg, CONFIG_DEV_DISK, idx,
@@ -1215,27 +1187,34 @@ static int api_add_net(void *opaque, const struct net_options *given,
 	struct net_options nic = *given, *n = &nic;
 	char idbuf[CONFIG_ID_LEN], msg[160];
 	unsigned int idx;
+	bool preboot;
 	int devfn, ret = 200;
 
 	/* The tap is named in messages and vm.info by its name. */
 	if (n->has_fd && net_tap_fd_check(n->fd,
 					  "the descriptor sent with "
 					  "the request",
-					  n->ifname, msg, sizeof(msg))) {
+					  n->ifname, NULL, msg, sizeof(msg))) {
 		snprintf(err, API_ERR_LEN, "%s", msg);
 		return 400;
 	}
 	pthread_mutex_lock(&running.lock);
 	idx = api_cfg->nr_nets;
-	if (running.created && !running.booted) {
-		ret = add_net_to_config(n, id, err);
-	} else if (!running.vm || vm_stopping(running.vm) ||
-		   !running.board->hotplug) {
+	preboot = running.created && !running.booted;
+	if (!preboot && (!running.vm || vm_stopping(running.vm) ||
+			 !running.board->hotplug)) {
 		ret = no_vm(err);
 	} else if ((ret = id_taken(id, err))) {
 	} else if (idx == CONFIG_MAX_NETS) {
 		snprintf(err, API_ERR_LEN, "at most %d NICs", CONFIG_MAX_NETS);
 		ret = 500;
+	} else if (preboot) {
+		keep_net(n, idx, CONFIG_PCI_AUTO, id);
+		ret = plan_added(&api_cfg->nr_nets, idx, err);
+		if (ret == 204)
+			pr_info("NIC on tap %s added to the VM's config "
+				"through the API",
+				n->ifname);
 	} else {
 		devfn = board->add_net(running.vm, running.board, n);
 		if (devfn < 0) {
@@ -1245,13 +1224,7 @@ static int api_add_net(void *opaque, const struct net_options *given,
 				 n->ifname, strerror(-devfn));
 			ret = 500;
 		} else {
-			api_cfg->nets[idx] = *n;
-			api_cfg->net_addrs[idx] = devfn;
-			api_cfg->net_removed[idx] = false;
-			snprintf(api_cfg->net_ids[idx], CONFIG_ID_LEN, "%s",
-				 id);
-			__atomic_store_n(&api_cfg->nr_nets, idx + 1,
-					 __ATOMIC_RELEASE);
+			keep_net(n, idx, devfn, id);
 			ret = 200;
 			snprintf(out_id, API_ID_LEN, "%s",
 				 config_device_id(api_cfg, CONFIG_DEV_NET, idx,
@@ -1547,13 +1520,6 @@ static int resize_ram(uint64_t ram, char *err)
 }
 
 /*
- * vm.resize: vCPUs plugged, the lowest absent first (answered once the
- * guest is told: Linux adds them, user space onlines them), or unplugged,
- * the highest first (answered once the guest ejected them, at most
- * EJECT_WAIT_MS). The count is the config's, so a reboot boots that many,
- * as Cloud Hypervisor does.
- */
-/*
  * The balloon's target, now and for the next boot (its config's size):
  * the guest is asked (a configuration change) and gives pages as it can.
  */
@@ -1600,6 +1566,13 @@ static uint64_t api_balloon_actual(void *opaque)
 	return v;
 }
 
+/*
+ * vm.resize: vCPUs plugged, the lowest absent first (answered once the
+ * guest is told: Linux adds them, user space onlines them), or unplugged,
+ * the highest first (answered once the guest ejected them, at most
+ * EJECT_WAIT_MS). The count is the config's, so a reboot boots that many,
+ * as Cloud Hypervisor does.
+ */
 static int api_resize(void *opaque, unsigned int vcpus, uint64_t ram, char *err)
 {
 	unsigned int have;

@@ -365,7 +365,7 @@ static void respond_added(struct api_response *r, int status, const char *id,
 {
 	cJSON *o;
 
-	/* 204: a VM not booted took it into its config (no address yet). */
+	/* 204 (a VM not booted took it into its config) has no body. */
 	if (status != 200) {
 		respond_status(r, status, err);
 		return;

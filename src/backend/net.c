@@ -505,7 +505,7 @@ int net_backend_preload(struct net_options *opts)
 
 	if (opts->type == NET_TAP && opts->has_fd) {
 		snprintf(what, sizeof(what), "fd %d", opts->fd);
-		ret = net_tap_fd_check(opts->fd, what, opts->ifname, err,
+		ret = net_tap_fd_check(opts->fd, what, opts->ifname, NULL, err,
 				       sizeof(err));
 		if (ret)
 			pr_err("--net fd=%d: %s", opts->fd, err);

@@ -204,12 +204,13 @@ const char *net_backend_vhost_user(struct net_backend *be);
 
 /*
  * Checks that @fd is an attached tap (IFF_TAP; it must have been attached
- * with IFF_NO_PI, which cannot be checked):
- * 0 with its name in @ifname, or -errno with a sentence in @err that
- * calls it @what.
+ * with IFF_NO_PI, which cannot be checked): 0 with its name in @ifname
+ * and, unless @vnet_hdr is NULL, whether it carries the vnet header
+ * (IFF_VNET_HDR) there; or -errno with a sentence in @err that calls it
+ * @what.
  */
 int net_tap_fd_check(int fd, const char *what, char ifname[NET_IFNAME_MAX + 1],
-		     char *err, size_t errlen);
+		     bool *vnet_hdr, char *err, size_t errlen);
 
 /* Internal: the back-ends' constructors. */
 struct net_backend *net_tap_open(const struct net_options *opts,

@@ -353,7 +353,7 @@ static int tap_open_fd(const char *name, char *actual)
 }
 
 int net_tap_fd_check(int fd, const char *what, char ifname[NET_IFNAME_MAX + 1],
-		     char *err, size_t errlen)
+		     bool *vnet_hdr, char *err, size_t errlen)
 {
 	struct ifreq ifr = { 0 };
 	int e;
@@ -379,6 +379,8 @@ int net_tap_fd_check(int fd, const char *what, char ifname[NET_IFNAME_MAX + 1],
 	 */
 	memcpy(ifname, ifr.ifr_name, IFNAMSIZ);
 	ifname[IFNAMSIZ - 1] = '\0';
+	if (vnet_hdr)
+		*vnet_hdr = ifr.ifr_flags & IFF_VNET_HDR;
 	return 0;
 }
 
@@ -390,19 +392,18 @@ int net_tap_fd_check(int fd, const char *what, char ifname[NET_IFNAME_MAX + 1],
 static int tap_adopt_fd(const struct net_options *opts, char *actual,
 			bool *vnet_hdr)
 {
-	struct ifreq ifr = { 0 };
 	char err[160], what[24];
 	int fd, ret, fl;
 
 	snprintf(what, sizeof(what), "fd %d", opts->fd);
-	ret = net_tap_fd_check(opts->fd, what, actual, err, sizeof(err));
+	ret = net_tap_fd_check(opts->fd, what, actual, vnet_hdr, err,
+			       sizeof(err));
 	if (ret) {
 		pr_err("net: %s", err);
 		return ret;
 	}
 	fd = fcntl(opts->fd, F_DUPFD_CLOEXEC, 3);
-	if (fd < 0 || ioctl(fd, TUNGETIFF, &ifr) < 0 ||
-	    (fl = fcntl(fd, F_GETFL)) < 0 ||
+	if (fd < 0 || (fl = fcntl(fd, F_GETFL)) < 0 ||
 	    fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0) {
 		ret = -errno;
 		pr_err("net tap %s (fd %d): %s", actual, opts->fd,
@@ -411,7 +412,6 @@ static int tap_adopt_fd(const struct net_options *opts, char *actual,
 			close(fd);
 		return ret;
 	}
-	*vnet_hdr = ifr.ifr_flags & IFF_VNET_HDR;
 	if (*vnet_hdr) {
 		ret = tap_vnet_setup(fd, actual);
 		if (ret) {

@@ -5,7 +5,6 @@
 #include <endian.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -59,7 +58,8 @@ struct virtio_balloon {
 	struct iovec iov[BALLOON_MAX_IOV];
 	struct vm *vm;
 	uint8_t config[8]; /* le32 num_pages, le32 actual; device lock */
-	atomic_uint_fast64_t freed, reported;
+	/* Bytes freed for inflated pages, for free page reports; device lock */
+	uint64_t freed, reported;
 	/*
 	 * The statistics buffer the driver gave, held until the device
 	 * wants fresh ones (it gives it back; the driver refills it), and
@@ -142,7 +142,7 @@ static void run_add(struct virtio_balloon *b, struct run *r, uint8_t *hva)
 		r->len += VIRTIO_BALLOON_PAGE;
 		return;
 	}
-	atomic_fetch_add(&b->freed, discard(b, r->hva, r->len));
+	b->freed += discard(b, r->hva, r->len);
 	r->hva = hva;
 	r->len = VIRTIO_BALLOON_PAGE;
 }
@@ -194,7 +194,7 @@ static int64_t inflate(struct virtio_dev *vdev, struct virtq_chain *c)
 		}
 		done += n;
 	}
-	atomic_fetch_add(&b->freed, discard(b, run.hva, run.len));
+	b->freed += discard(b, run.hva, run.len);
 	return 0;
 }
 
@@ -230,7 +230,7 @@ static int64_t report(struct virtio_dev *vdev, struct virtq_chain *c)
 			freed += discard(b, (uint8_t *)start, end - start);
 	}
 	virtq_chain_unmap(&vdev->dma, c, true, b->iov, n, 0);
-	atomic_fetch_add(&b->reported, freed);
+	b->reported += freed;
 	return 0;
 }
 
@@ -351,8 +351,8 @@ static void balloon_counters(struct virtio_dev *vdev,
 
 	fn(arg, "actual_bytes",
 	   (uint64_t)cfg32(b, CFG_ACTUAL) * VIRTIO_BALLOON_PAGE);
-	fn(arg, "freed_bytes", atomic_load(&b->freed));
-	fn(arg, "reported_bytes", atomic_load(&b->reported));
+	fn(arg, "freed_bytes", b->freed);
+	fn(arg, "reported_bytes", b->reported);
 	for (unsigned int t = 0; t < NR_STAT_TAGS; t++)
 		if (b->stat_seen & (1u << t))
 			fn(arg, stat_names[t], b->stat_val[t]);
@@ -436,14 +436,4 @@ void virtio_balloon_stats_request(struct virtio_dev *vdev)
 	if (virtio_dev_running(vdev))
 		stats_give_back(to_balloon(vdev));
 	virtio_dev_unlock(vdev);
-}
-
-uint64_t virtio_balloon_freed(struct virtio_dev *vdev)
-{
-	return atomic_load(&to_balloon(vdev)->freed);
-}
-
-uint64_t virtio_balloon_reported(struct virtio_dev *vdev)
-{
-	return atomic_load(&to_balloon(vdev)->reported);
 }

@@ -49,12 +49,10 @@ void virtio_balloon_set_target(struct virtio_dev *vdev, uint64_t bytes);
  */
 void virtio_balloon_stats_request(struct virtio_dev *vdev);
 /*
- * What the guest says it has given (the config's actual), in bytes; and
- * what devisor freed of the host's memory for it and for free page
- * reports, in bytes, since boot.
+ * What the guest says it has given (the config's actual), in bytes.
+ * vm.counters (virtio_dev_counters()) has it too, with what devisor freed
+ * for it and for free page reports since boot.
  */
 uint64_t virtio_balloon_actual(struct virtio_dev *vdev);
-uint64_t virtio_balloon_freed(struct virtio_dev *vdev);
-uint64_t virtio_balloon_reported(struct virtio_dev *vdev);
 
 #endif

@@ -108,6 +108,35 @@ static int teardown(void **state)
 	return 0;
 }
 
+struct named {
+	const char *name;
+	uint64_t value;
+	unsigned int n;
+};
+
+static void find_counter(void *arg, const char *name, uint64_t value)
+{
+	struct named *c = arg;
+
+	c->n++;
+	if (!strcmp(name, c->name))
+		c->value = value;
+}
+
+/*
+ * The device's counter @name (0 if it has none), as vm.counters reads
+ * it; *@n (unless NULL) how many counters it has.
+ */
+static uint64_t counter(struct fix *f, const char *name, unsigned int *n)
+{
+	struct named c = { .name = name };
+
+	virtio_dev_counters(f->vdev, find_counter, &c);
+	if (n)
+		*n = c.n;
+	return c.value;
+}
+
 /* One buffer of @len bytes at @gpa on queue @q, and the kick. */
 static uint16_t post(struct fix *f, unsigned int q, uint64_t gpa, uint32_t len,
 		     bool writable)
@@ -196,7 +225,7 @@ static void test_inflate(void **state)
 	assert_int_equal(resident(f, 0x400000, 8 * PAGE), 0);
 	assert_int_equal(resident(f, 0x500000, PAGE), 0);
 	assert_int_equal(resident(f, 0x408000, 8 * PAGE), 8);
-	assert_int_equal(virtio_balloon_freed(f->vdev), 9 * PAGE);
+	assert_int_equal(counter(f, "freed_bytes", NULL), 9 * PAGE);
 	/* The guest reads zeroes there; the pages after are untouched. */
 	assert_true(all(f, 0x400000, 8 * PAGE, 0));
 	assert_true(all(f, 0x500000, PAGE, 0));
@@ -239,16 +268,16 @@ static void test_report(void **state)
 	fill(f, 0xa00000, PAGE);
 	assert_int_equal(put(f, 2, 0x800000, 2 << 20, true), 0);
 	assert_int_equal(resident(f, 0x800000, 1 << 20), 0);
-	assert_int_equal(virtio_balloon_reported(f->vdev), 2 << 20);
+	assert_int_equal(counter(f, "reported_bytes", NULL), 2 << 20);
 	assert_true(all(f, 0x800000, 2 << 20, 0));
 	/* Only whole pages: a block's partial page stays. */
 	assert_int_equal(put(f, 2, 0xa00000 + 16, PAGE - 16, true), 0);
-	assert_int_equal(virtio_balloon_reported(f->vdev), 2 << 20);
+	assert_int_equal(counter(f, "reported_bytes", NULL), 2 << 20);
 	assert_true(all(f, 0xa00000, PAGE, 0xa5));
 	/* A block that is not guest RAM breaks the device, as any buffer. */
 	post(f, 2, RAM_SIZE - PAGE, 2 * PAGE, true);
 	assert_true(vd_wait_until(broken, f, 0));
-	assert_int_equal(virtio_balloon_reported(f->vdev), 2 << 20);
+	assert_int_equal(counter(f, "reported_bytes", NULL), 2 << 20);
 }
 
 static int pin_add(struct ram_listener *l, const struct mem_region *r)
@@ -273,12 +302,12 @@ static void test_pinned(void **state)
 	assert_int_equal(vm_ram_listen(&f->vm, &pin), 0);
 	assert_true(vm_ram_pinned(&f->vm));
 	inflate(f, &pfn, 1);
-	assert_int_equal(virtio_balloon_freed(f->vdev), 0);
+	assert_int_equal(counter(f, "freed_bytes", NULL), 0);
 	assert_true(all(f, 0x600000, PAGE, 0xa5));
 	vm_ram_unlisten(&f->vm, &pin);
 	assert_false(vm_ram_pinned(&f->vm));
 	inflate(f, &pfn, 1);
-	assert_int_equal(virtio_balloon_freed(f->vdev), PAGE);
+	assert_int_equal(counter(f, "freed_bytes", NULL), PAGE);
 	assert_true(all(f, 0x600000, PAGE, 0));
 }
 
@@ -293,34 +322,13 @@ static void test_huge_inflate(void **state)
 
 	memset(vd_hva(&f->vm, 0x1000000, len), 0xff, len);
 	assert_int_equal(put(f, 0, 0x1000000, len, false), 0);
-	assert_int_equal(virtio_balloon_freed(f->vdev), 0);
+	assert_int_equal(counter(f, "freed_bytes", NULL), 0);
 	assert_true(virtio_dev_running(f->vdev));
-}
-
-struct stats_seen {
-	uint64_t free, total, actual;
-	unsigned int n;
-};
-
-static void stat_seen(void *arg, const char *name, uint64_t value)
-{
-	struct stats_seen *st = arg;
-
-	st->n++;
-	if (!strcmp(name, "free_memory"))
-		st->free = value;
-	else if (!strcmp(name, "total_memory"))
-		st->total = value;
-	else if (!strcmp(name, "actual_bytes"))
-		st->actual = value;
 }
 
 static bool stats_free_is(struct fix *f, uintptr_t want)
 {
-	struct stats_seen st = { 0 };
-
-	virtio_dev_counters(f->vdev, stat_seen, &st);
-	return st.free == want;
+	return counter(f, "free_memory", NULL) == want;
 }
 
 /* A statistics buffer of (le16 tag, le64 value) pairs on queue 2. */
@@ -348,14 +356,13 @@ static void post_stats(struct fix *f, uint64_t free, uint64_t total)
 static void test_stats(void **state)
 {
 	struct fix *f = *state;
-	struct stats_seen st = { 0 };
+	unsigned int n;
 
 	post_stats(f, 100 << 20, 400 << 20);
 	assert_true(vd_wait_until(stats_free_is, f, 100 << 20));
-	virtio_dev_counters(f->vdev, stat_seen, &st);
-	assert_int_equal(st.total, 400 << 20);
+	assert_int_equal(counter(f, "total_memory", &n), 400 << 20);
 	/* actual, freed, reported, and the two known statistics. */
-	assert_int_equal(st.n, 5);
+	assert_int_equal(n, 5);
 	/* Held: not used until asked for. */
 	assert_int_equal(vd_rd16(&f->vm, USED_GPA + 2 * Q_OFF + 2), 0);
 	virtio_balloon_stats_request(f->vdev);
@@ -373,12 +380,11 @@ static void test_stats(void **state)
 
 	fill(f, 0x800000, 2 << 20);
 	assert_int_equal(put(f, 3, 0x800000, 2 << 20, true), 0);
-	assert_int_equal(virtio_balloon_reported(f->vdev), 2 << 20);
+	assert_int_equal(counter(f, "reported_bytes", NULL), 2 << 20);
 	/* A reset forgets them. */
 	vd_mmio_reset(&f->vm, BASE);
-	memset(&st, 0, sizeof(st));
-	virtio_dev_counters(f->vdev, stat_seen, &st);
-	assert_int_equal(st.n, 3);
+	counter(f, "free_memory", &n);
+	assert_int_equal(n, 3);
 }
 
 int main(void)
