@@ -96,14 +96,16 @@ static void usage(FILE *f)
 	      "                       [,id=ID]\n"
 	      "                       (bound to vfio-pci; docs/vfio.md)\n"
 	      "      --net SPEC       virtio-net, repeatable: "
-	      "tap=NAME[,mac=M][,addr=DD.F] or\n"
+	      "tap=NAME[,queues=N][,mac=M][,addr=DD.F] or\n"
 	      "                       user[,hostfwd=tcp::HPORT-:GPORT]..."
 	      "[,mac=M][,addr=DD.F]\n"
 	      "                       (10.0.2.15/24, gateway 10.0.2.2 = host "
 	      "loopback, DNS 10.0.2.3);\n"
 	      "                       fd=N instead of tap=NAME: a tap devisor "
 	      "inherited\n"
-	      "                       as descriptor N; each takes [,id=ID]\n"
+	      "                       as descriptor N (fds=N:M...: one per "
+	      "queue pair of a\n"
+	      "                       multi_queue tap); each takes [,id=ID]\n"
 	      "      --rng [addr=DD.F]\n"
 	      "                       virtio-rng from the host's getrandom()\n"
 	      "      --console KIND   serial (ttyS0, default) or "
@@ -887,14 +889,14 @@ static void api_counters(void *opaque, struct api_counters *c)
 	pthread_mutex_unlock(&running.lock);
 }
 
-/* A NIC's tap descriptor (fd=, vm.add-net's SCM_RIGHTS) is the config's. */
+/* A NIC's tap descriptors (fd=, vm.add-net's SCM_RIGHTS) are the config's. */
 static void net_close_fd(struct net_options *n)
 {
-	if (n->type == NET_TAP && n->has_fd) {
-		close(n->fd);
-		n->has_fd = false;
-		n->fd = -1;
-	}
+	if (n->type != NET_TAP)
+		return;
+	for (unsigned int i = 0; i < n->nr_fds; i++)
+		close(n->fds[i]);
+	n->nr_fds = 0;
 }
 
 static void cfg_free_strings(struct vm_config *c)
@@ -1185,16 +1187,14 @@ static int api_add_net(void *opaque, const struct net_options *given,
 		       const char *id, char *out_id, char *out_bdf, char *err)
 {
 	struct net_options nic = *given, *n = &nic;
-	char idbuf[CONFIG_ID_LEN], msg[160];
+	char idbuf[CONFIG_ID_LEN], msg[200];
 	unsigned int idx;
 	bool preboot;
 	int devfn, ret = 200;
 
 	/* The tap is named in messages and vm.info by its name. */
-	if (n->has_fd && net_tap_fd_check(n->fd,
-					  "the descriptor sent with "
-					  "the request",
-					  n->ifname, NULL, msg, sizeof(msg))) {
+	if (n->nr_fds && net_tap_fds_check(n->fds, n->nr_fds, true, n->ifname,
+					   NULL, msg, sizeof(msg))) {
 		snprintf(err, API_ERR_LEN, "%s", msg);
 		return 400;
 	}

@@ -176,6 +176,8 @@ static cJSON *vm_config_json(const struct vm_config *cfg)
 		cJSON_AddStringToObject(
 			o, "id", config_device_id(cfg, CONFIG_DEV_NET, i, buf));
 		cJSON_AddNumberToObject(o, "pci_segment", 0);
+		cJSON_AddNumberToObject(o, "num_queues",
+					2 * net_options_pairs(n));
 	}
 	a = cJSON_AddArrayToObject(c, "devices");
 	for (unsigned int i = 0; i < cfg->nr_vfio; i++) {
@@ -533,11 +535,11 @@ static int at_default(cJSON *f, const char *what, const char *str, int num,
 }
 
 /*
- * NetConfig: tap, mac, id; and at their defaults num_queues (2: one
- * pair), queue_size (256), ip and mask (the host side of a tap Cloud
- * Hypervisor creates), vhost_mode. fds: the descriptors themselves come
- * with the request (SCM_RIGHTS); the numbers in the body mean nothing
- * here.
+ * NetConfig: tap, mac, id, num_queues (two per pair: a multi-queue tap);
+ * and at their defaults queue_size (256), ip and mask (the host side of a
+ * tap Cloud Hypervisor creates), vhost_mode. fds: the descriptors
+ * themselves come with the request (SCM_RIGHTS), one per pair; the
+ * numbers in the body mean nothing here.
  */
 static int net_field(cJSON *f, void *ctx, const char *what,
 		     struct api_response *r)
@@ -545,9 +547,21 @@ static int net_field(cJSON *f, void *ctx, const char *what,
 	struct net_body *b = ctx;
 	int ret;
 
-	if (!strcmp(f->string, "num_queues"))
-		ret = at_default(f, what, NULL, 2, "one queue pair", r);
-	else if (!strcmp(f->string, "queue_size"))
+	if (!strcmp(f->string, "num_queues")) {
+		double q = cJSON_IsNumber(f) ? f->valuedouble : 0;
+
+		/* A receive and a transmit queue per pair. */
+		if (want_type(f,
+			      q >= 2 && q <= 2 * NET_MAX_QUEUE_PAIRS &&
+				      q == (int)q && !((int)q % 2),
+			      what,
+			      "an even number of queues from 2 to 16 (a "
+			      "receive and a transmit queue per pair)",
+			      r))
+			return -1;
+		b->n.queues = (unsigned int)q / 2;
+		return 0;
+	} else if (!strcmp(f->string, "queue_size"))
 		ret = at_default(f, what, NULL, VIRTIO_NET_QUEUE_SIZE,
 				 "devisor's virtio-net queue size", r);
 	else if (!strcmp(f->string, "ip"))
@@ -608,9 +622,9 @@ static int net_field(cJSON *f, void *ctx, const char *what,
 	"vhost_mode, fds"
 
 /*
- * The NIC's tap: by name (tap), or the one descriptor that came with the
- * request, as Kata and ch-remote pass a tap they opened. The action owns
- * the descriptor once it answers 2xx.
+ * The NIC's tap: by name (tap), or the descriptors that came with the
+ * request, one per queue pair, as Kata and ch-remote pass a tap they
+ * opened. The action owns the descriptors once it answers 2xx.
  */
 static void do_add_net(struct api *api, const char *body, size_t len,
 		       struct api_fds *fds, struct api_response *r)
@@ -626,12 +640,14 @@ static void do_add_net(struct api *api, const char *body, size_t len,
 
 	if (!j)
 		return;
-	if (nr_fds > 1) {
+	if (nr_fds && nr_fds != (b.n.queues ? b.n.queues : 1)) {
+		/* Cloud Hypervisor's rule: num_queues is twice the fds. */
 		respond_error(r, 400,
-			      "%s: %u descriptors came with the request; "
-			      "devisor's virtio-net has one queue pair and "
-			      "takes one tap descriptor",
-			      what, nr_fds);
+			      "%s: %u descriptors came with the request for "
+			      "%u queues: one tap descriptor per queue pair "
+			      "(num_queues %u)",
+			      what, nr_fds, b.n.queues ? 2 * b.n.queues : 2,
+			      2 * nr_fds);
 	} else if (nr_fds && b.n.ifname[0]) {
 		respond_error(r, 400,
 			      "%s: both field 'tap' and a descriptor: give "
@@ -644,13 +660,15 @@ static void do_add_net(struct api *api, const char *body, size_t len,
 			      what);
 	} else {
 		if (nr_fds) {
-			b.n.has_fd = true;
-			b.n.fd = fds->fd[0];
+			b.n.queues = 0;
+			b.n.nr_fds = nr_fds;
+			memcpy(b.n.fds, fds->fd, nr_fds * sizeof(int));
 		}
 		ret = api->ops->add_net(api->opaque, &b.n, b.id, out_id, bdf,
 					err);
-		if (nr_fds && ret >= 200 && ret < 300)
-			fds->fd[0] = -1;
+		for (unsigned int i = 0; i < nr_fds && ret >= 200 && ret < 300;
+		     i++)
+			fds->fd[i] = -1;
 		respond_added(r, ret, out_id, bdf, err);
 	}
 	cJSON_Delete(j);

@@ -179,20 +179,41 @@ static int parse_backend(const char *item, struct net_options *o, char *err,
 		strcpy(o->vhost_user, item + 11);
 		return 0;
 	}
-	if (!strncmp(item, "fd=", 3)) {
+	if (!strncmp(item, "fd=", 3) || !strncmp(item, "fds=", 4)) {
+		bool many = item[2] == 's';
+		const char *p = item + (many ? 4 : 3);
 		char *end;
 		long fd;
 
-		errno = 0;
-		fd = strtol(item + 3, &end, 10);
-		if (!item[3] || *end || errno || fd < 0 || fd > INT_MAX)
-			return parse_error(err, errlen,
-					   "fd takes the number of an open tap "
-					   "descriptor, not '%s'",
-					   item + 3);
+		do {
+			errno = 0;
+			fd = strtol(p, &end, 10);
+			if (p == end || (*end && (!many || *end != ':')) ||
+			    errno || fd < 0 || fd > INT_MAX || *p == '-' ||
+			    *p == '+')
+				return parse_error(
+					err, errlen,
+					many ? "fds takes the numbers of open "
+					       "tap descriptors, one per queue "
+					       "pair, as N:M:..., not '%s'" :
+					       "fd takes the number of an open "
+					       "tap descriptor, not '%s'",
+					item + (many ? 4 : 3));
+			if (o->nr_fds == NET_MAX_QUEUE_PAIRS)
+				return parse_error(err, errlen,
+						   "more than %d tap "
+						   "descriptors (queue pairs)",
+						   NET_MAX_QUEUE_PAIRS);
+			for (unsigned int i = 0; i < o->nr_fds; i++)
+				if (o->fds[i] == (int)fd)
+					return parse_error(err, errlen,
+							   "fds names %ld "
+							   "twice",
+							   fd);
+			o->fds[o->nr_fds++] = (int)fd;
+			p = end + 1;
+		} while (*end);
 		o->type = NET_TAP;
-		o->has_fd = true;
-		o->fd = (int)fd;
 		return 0;
 	}
 	if (!strcmp(item, "tap"))
@@ -201,7 +222,8 @@ static int parse_backend(const char *item, struct net_options *o, char *err,
 	if (strncmp(item, "tap=", 4))
 		return parse_error(err, errlen,
 				   "unknown net backend '%s' (expected "
-				   "tap=NAME, fd=N, user or vhost-user=SOCKET)",
+				   "tap=NAME, fd=N, fds=N:M..., user or "
+				   "vhost-user=SOCKET)",
 				   item);
 
 	name = item + 4;
@@ -234,7 +256,8 @@ static int parse_option(char *item, struct net_options *o, char *err,
 		return parse_error(err, errlen, "empty net option");
 	if (strcmp(item, "mac") && strcmp(item, "hostfwd") &&
 	    strcmp(item, "ipv6") && strcmp(item, "vhost") &&
-	    strcmp(item, "transport") && strcmp(item, "poll"))
+	    strcmp(item, "transport") && strcmp(item, "poll") &&
+	    strcmp(item, "queues"))
 		return parse_error(err, errlen, "unknown net option '%s'",
 				   item);
 	if (!val || !*val)
@@ -276,6 +299,23 @@ static int parse_option(char *item, struct net_options *o, char *err,
 					   "(off) to %u, not '%s'",
 					   NET_POLL_MAX_US, val);
 		o->poll_us = us;
+		return 0;
+	}
+	if (!strcmp(item, "queues")) {
+		char *end;
+		unsigned long q = strtoul(val, &end, 10);
+
+		if (o->type != NET_TAP || o->nr_fds)
+			return parse_error(err, errlen,
+					   "net option 'queues' is for "
+					   "tap=NAME (fds= gives one "
+					   "descriptor per queue pair)");
+		if (*end || val[0] == '-' || q < 1 || q > NET_MAX_QUEUE_PAIRS)
+			return parse_error(err, errlen,
+					   "queues takes the queue pairs, 1 to "
+					   "%d, not '%s'",
+					   NET_MAX_QUEUE_PAIRS, val);
+		o->queues = q;
 		return 0;
 	}
 	if (!strcmp(item, "vhost")) {
@@ -343,9 +383,20 @@ int net_backend_parse(const char *spec, struct net_options *out, char *err,
 		ret = parse_option(item, out, err, errlen);
 	}
 	free(copy);
+	if (!ret && net_options_pairs(out) > 1 && out->vhost == NET_VHOST_ON)
+		ret = parse_error(err, errlen,
+				  "vhost=on serves one queue pair; a "
+				  "multi-queue NIC is devisor's own");
 	if (ret)
 		memset(out, 0, sizeof(*out));
 	return ret;
+}
+
+unsigned int net_options_pairs(const struct net_options *opts)
+{
+	if (opts->nr_fds)
+		return opts->nr_fds;
+	return opts->queues ? opts->queues : 1;
 }
 
 /*
@@ -411,37 +462,78 @@ const char *net_backend_vhost_user(struct net_backend *be)
 	return be->ops == &vu_ops ? ((struct vu_net *)be)->path : NULL;
 }
 
+int net_backend_open_queues(const struct net_options *opts, struct evloop *loop,
+			    struct net_backend *bes[NET_MAX_QUEUE_PAIRS])
+{
+	unsigned int pairs = net_options_pairs(opts), q;
+	struct net_backend *be = NULL;
+	char mac[NET_MAC_STRLEN];
+	int err;
+
+	if (pairs > 1 && opts->type != NET_TAP) {
+		pr_err("net: only a tap has several queue pairs");
+		return -EINVAL;
+	}
+	for (q = 0; q < pairs; q++) {
+		switch (opts->type) {
+		case NET_TAP:
+			be = net_tap_open(opts, loop, q, q ? bes[0]->name : "");
+			break;
+		case NET_USER:
+			be = net_slirp_open(opts, loop);
+			break;
+		case NET_VHOST_USER:
+			be = vhost_user_open(opts, loop);
+			break;
+		default:
+			errno = EINVAL;
+			be = NULL;
+			break;
+		}
+		if (!be)
+			goto fail;
+		be->loop = loop;
+		if (q)
+			memcpy(be->mac, bes[0]->mac, NET_MAC_LEN);
+		else if (opts->has_mac)
+			memcpy(be->mac, opts->mac, NET_MAC_LEN);
+		else
+			net_mac_random(be->mac);
+		bes[q] = be;
+	}
+	net_mac_format(bes[0]->mac, mac);
+	if (pairs > 1)
+		pr_info("net %s: guest mac %s, %u queue pairs%s", bes[0]->name,
+			mac, pairs,
+			bes[0]->has_vnet_hdr ? ", vnet header" : "");
+	else
+		pr_info("net %s: guest mac %s%s", bes[0]->name, mac,
+			bes[0]->has_vnet_hdr ? ", vnet header" : "");
+	return (int)pairs;
+
+fail:
+	err = errno;
+	while (q--)
+		net_backend_close(bes[q]);
+	return -err;
+}
+
 struct net_backend *net_backend_open(const struct net_options *opts,
 				     struct evloop *loop)
 {
-	struct net_backend *be;
-	char mac[NET_MAC_STRLEN];
+	struct net_backend *bes[NET_MAX_QUEUE_PAIRS];
+	int n;
 
-	switch (opts->type) {
-	case NET_TAP:
-		be = net_tap_open(opts, loop);
-		break;
-	case NET_USER:
-		be = net_slirp_open(opts, loop);
-		break;
-	case NET_VHOST_USER:
-		be = vhost_user_open(opts, loop);
-		break;
-	default:
+	if (net_options_pairs(opts) > 1) {
 		errno = EINVAL;
 		return NULL;
 	}
-	if (!be)
+	n = net_backend_open_queues(opts, loop, bes);
+	if (n < 0) {
+		errno = -n;
 		return NULL;
-	be->loop = loop;
-	if (opts->has_mac)
-		memcpy(be->mac, opts->mac, NET_MAC_LEN);
-	else
-		net_mac_random(be->mac);
-	net_mac_format(be->mac, mac);
-	pr_info("net %s: guest mac %s%s", be->name, mac,
-		be->has_vnet_hdr ? ", vnet header" : "");
-	return be;
+	}
+	return bes[0];
 }
 
 int net_backend_start(struct net_backend *be, net_rx_fn rx,
@@ -466,6 +558,12 @@ int net_backend_send(struct net_backend *be, const struct iovec *iov,
 void net_backend_rx_ready(struct net_backend *be)
 {
 	be->ops->rx_ready(be);
+}
+
+void net_backend_set_active(struct net_backend *be, bool active)
+{
+	if (be->ops->set_active)
+		be->ops->set_active(be, active);
 }
 
 int net_backend_set_offloads(struct net_backend *be, bool csum, bool tso4,
@@ -500,15 +598,14 @@ void net_backend_close(struct net_backend *be)
 
 int net_backend_preload(struct net_options *opts)
 {
-	char err[160], what[24];
+	char err[200];
 	int ret;
 
-	if (opts->type == NET_TAP && opts->has_fd) {
-		snprintf(what, sizeof(what), "fd %d", opts->fd);
-		ret = net_tap_fd_check(opts->fd, what, opts->ifname, NULL, err,
-				       sizeof(err));
+	if (opts->type == NET_TAP && opts->nr_fds) {
+		ret = net_tap_fds_check(opts->fds, opts->nr_fds, false,
+					opts->ifname, NULL, err, sizeof(err));
 		if (ret)
-			pr_err("--net fd=%d: %s", opts->fd, err);
+			pr_err("--net: %s", err);
 		return ret;
 	}
 	return opts->type == NET_USER ? net_slirp_load() : 0;

@@ -27,6 +27,8 @@
 /* IFNAMSIZ - 1 */
 #define NET_IFNAME_MAX 15
 #define NET_MAX_HOSTFWD 16
+/* Queue pairs of one NIC (a multi-queue tap's queues). */
+#define NET_MAX_QUEUE_PAIRS 8
 
 /* User networking's fixed plan, as QEMU's -netdev user. */
 #define NET_USER_NET "10.0.2.0"
@@ -57,12 +59,15 @@ struct net_options {
 	/* tap: the interface; may hold a "%d" pattern for the kernel */
 	char ifname[NET_IFNAME_MAX + 1];
 	/*
-	 * tap: an attached tap's descriptor instead (fd=N, or the API's
-	 * SCM_RIGHTS, as Kata passes its taps); each VM built uses a dup.
-	 * ifname is then the tap's name, for messages and vm.info.
+	 * tap: attached taps' descriptors instead (fd=N, fds=N:M..., or the
+	 * API's SCM_RIGHTS, as Kata passes its taps), one per queue pair
+	 * of one multi-queue tap; each VM built uses dups. ifname is then
+	 * the tap's name, for messages and vm.info.
 	 */
-	bool has_fd;
-	int fd;
+	unsigned int nr_fds;
+	int fds[NET_MAX_QUEUE_PAIRS];
+	/* tap=NAME: queue pairs (queues=N; 0 is one), a multi-queue tap */
+	unsigned int queues;
 	bool has_mac;
 	uint8_t mac[NET_MAC_LEN];
 	/* the NIC on virtio-mmio instead of PCI (transport=mmio) */
@@ -99,6 +104,8 @@ struct net_backend_ops {
 	void (*rx_ready)(struct net_backend *be);
 	/* TUN_F_* bits, already validated */
 	int (*set_offloads)(struct net_backend *be, unsigned int flags);
+	/* optional: one queue of a multi-queue back-end on or off */
+	void (*set_active)(struct net_backend *be, bool active);
 	void (*close)(struct net_backend *be);
 };
 
@@ -125,7 +132,8 @@ struct net_backend {
 };
 
 /*
- * Parses "tap=NAME[,vhost=on|off|auto][,mac=M]", "vhost-user=SOCKET[,mac=M]"
+ * Parses "tap=NAME[,queues=N][,vhost=on|off|auto][,mac=M]",
+ * "fd=N[,mac=M]", "fds=N:M...[,mac=M]", "vhost-user=SOCKET[,mac=M]"
  * or
  * "user[,hostfwd=[tcp|udp]:[HADDR]:HPORT-[GADDR]:GPORT]...[,ipv6=on|off]
  * [,mac=M]", either with [,transport=pci|mmio]. Returns 0, or -EINVAL with a message in @err.
@@ -141,10 +149,17 @@ int net_backend_parse(const char *spec, struct net_options *out, char *err,
  */
 int net_backend_preload(struct net_options *opts);
 
+/* The queue pairs @opts asks for: its descriptors, queues=, else 1. */
+unsigned int net_options_pairs(const struct net_options *opts);
+
 /*
  * Creates the back-end (tap attached, hostfwd ports bound) without reading
- * anything yet. Returns NULL with errno set after logging why.
+ * anything yet: one per queue pair, @bes[0..n), all sharing bes[0]'s MAC
+ * and name. Returns n (net_options_pairs()), or -errno after logging why.
  */
+int net_backend_open_queues(const struct net_options *opts, struct evloop *loop,
+			    struct net_backend *bes[NET_MAX_QUEUE_PAIRS]);
+/* The same for one queue pair: NULL with errno set if @opts asks more. */
 struct net_backend *net_backend_open(const struct net_options *opts,
 				     struct evloop *loop);
 
@@ -166,6 +181,15 @@ int net_backend_send(struct net_backend *be, const struct iovec *iov,
 
 /* The guest posted RX buffers; a no-op unless the back-end was held. */
 void net_backend_rx_ready(struct net_backend *be);
+
+/*
+ * A queue pair the guest turned on or off (virtio-net's VQ_PAIRS_SET): a
+ * tap queue is attached to or detached from its interface, so that the
+ * kernel steers no frame to a queue the guest does not read. Any thread;
+ * once started it takes effect on the I/O thread, and a frame it held
+ * for the guest is dropped. A no-op for a one-queue back-end.
+ */
+void net_backend_set_active(struct net_backend *be, bool active);
 
 /*
  * Offloads the guest accepts on RX, from the negotiated VIRTIO_NET_F_GUEST_*
@@ -203,18 +227,25 @@ int net_backend_tap_fd(struct net_backend *be);
 const char *net_backend_vhost_user(struct net_backend *be);
 
 /*
- * Checks that @fd is an attached tap (IFF_TAP; it must have been attached
- * with IFF_NO_PI, which cannot be checked): 0 with its name in @ifname
- * and, unless @vnet_hdr is NULL, whether it carries the vnet header
- * (IFF_VNET_HDR) there; or -errno with a sentence in @err that calls it
- * @what.
+ * Checks that @fds[0..@n) are attached taps (IFF_TAP; attached with
+ * IFF_NO_PI, which cannot be checked), several only as queues of one
+ * multi-queue tap: 0 with its name in @ifname and, unless @vnet_hdr is
+ * NULL, whether they carry the vnet header (IFF_VNET_HDR, alike on all
+ * queues); or -errno with a sentence in @err that calls each "fd N", or
+ * with @sent "the descriptor sent with the request" (of several, "the
+ * second descriptor ...").
  */
-int net_tap_fd_check(int fd, const char *what, char ifname[NET_IFNAME_MAX + 1],
-		     bool *vnet_hdr, char *err, size_t errlen);
+int net_tap_fds_check(const int *fds, unsigned int n, bool sent,
+		      char ifname[NET_IFNAME_MAX + 1], bool *vnet_hdr,
+		      char *err, size_t errlen);
 
-/* Internal: the back-ends' constructors. */
+/*
+ * Internal: the back-ends' constructors. net_tap_open() opens queue @q;
+ * the later queues join the interface queue 0 attached (@name).
+ */
 struct net_backend *net_tap_open(const struct net_options *opts,
-				 struct evloop *loop);
+				 struct evloop *loop, unsigned int q,
+				 const char *name);
 int net_slirp_load(void);
 struct net_backend *net_slirp_open(const struct net_options *opts,
 				   struct evloop *loop);

@@ -1,9 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * A tap device with IFF_VNET_HDR, so offloaded (GSO, partial checksum)
- * frames pass between the guest and the host stack untouched. One queue:
- * IFF_MULTI_QUEUE is not used, though a tap someone else attached (fd=)
- * may be one queue of a multi-queue tap, and may lack the header.
+ * frames pass between the guest and the host stack untouched. One back-end
+ * per queue: a NIC with several queue pairs attaches the interface with
+ * IFF_MULTI_QUEUE once per pair (or adopts one descriptor per pair), and
+ * detaches the queues the guest turned off (TUNSETQUEUE) so that the
+ * kernel steers no frame there. A tap someone else attached (fd=) may
+ * lack the header.
  */
 #include "backend/net.h"
 
@@ -32,6 +35,11 @@
 struct tap {
 	struct net_backend be;
 	int fd;
+	/* one queue of several (IFF_MULTI_QUEUE) */
+	bool multi;
+	/* set_active()'s wish, applied on the I/O thread: attached or not */
+	atomic_bool want_active;
+	bool active; /* I/O thread only, once started */
 	/*
 	 * A dup of fd, watched edge-triggered for EPOLLOUT: a second epoll
 	 * registration of the same file, so send() never has to change the
@@ -73,7 +81,7 @@ static void tap_resume(struct tap *t)
 {
 	int ret;
 
-	if (t->reading || t->broken)
+	if (t->reading || t->broken || !t->active)
 		return;
 	ret = evloop_add(t->be.loop, t->fd, EPOLLIN, tap_readable, t);
 	if (ret) {
@@ -131,6 +139,36 @@ static void tap_readable(void *opaque, uint32_t events)
 	}
 }
 
+/* Attaches or detaches the queue (TUNSETQUEUE); 0 or -errno, logged. */
+static int tap_attach(struct tap *t, bool on)
+{
+	struct ifreq ifr = { .ifr_flags = on ? IFF_ATTACH_QUEUE :
+					       IFF_DETACH_QUEUE };
+
+	if (!ioctl(t->fd, TUNSETQUEUE, &ifr))
+		return 0;
+	pr_err("net %s: cannot %s a queue: %s", t->be.name,
+	       on ? "attach" : "detach", strerror(errno));
+	return -errno;
+}
+
+/* I/O thread: the guest's wish (set_active()) made true. */
+static void tap_apply_active(struct tap *t)
+{
+	bool want = atomic_load(&t->want_active);
+
+	if (want == t->active)
+		return;
+	if (!want) {
+		/* The frame held was for a pair the guest turned off. */
+		tap_pause(t);
+		t->held = 0;
+	}
+	if (tap_attach(t, want) && want)
+		return;
+	t->active = want;
+}
+
 static void tap_kicked(void *opaque, uint32_t events)
 {
 	struct tap *t = opaque;
@@ -140,7 +178,9 @@ static void tap_kicked(void *opaque, uint32_t events)
 	if (read(t->kickfd, &v, sizeof(v)) < 0 && errno != EAGAIN)
 		pr_warn_ratelimited("net %s: kick: %s", t->be.name,
 				    strerror(errno));
-	if (t->held && !tap_deliver(t))
+	if (t->multi)
+		tap_apply_active(t);
+	if (t->held && t->active && !tap_deliver(t))
 		return;
 	tap_resume(t);
 
@@ -187,6 +227,18 @@ static void tap_rx_ready(struct net_backend *be)
 		tap_kick(t);
 }
 
+static void tap_set_active(struct net_backend *be, bool active)
+{
+	struct tap *t = (struct tap *)be;
+
+	if (!t->multi || atomic_exchange(&t->want_active, active) == active)
+		return;
+	if (t->started)
+		tap_kick(t);
+	else if (!tap_attach(t, active))
+		t->active = active;
+}
+
 static int tap_set_offloads(struct net_backend *be, unsigned int flags)
 {
 	struct tap *t = (struct tap *)be;
@@ -218,6 +270,11 @@ static int tap_start(struct net_backend *be)
 		evloop_del(be->loop, t->kickfd);
 		return ret;
 	}
+	if (!t->active) {
+		/* Detached: tap_kicked() reads once it is attached. */
+		t->started = true;
+		return 0;
+	}
 	t->reading = true;
 	ret = evloop_add(be->loop, t->fd, EPOLLIN, tap_readable, t);
 	if (ret) {
@@ -241,6 +298,12 @@ static void tap_close(struct net_backend *be)
 		if (t->reading)
 			evloop_del(be->loop, t->fd);
 	}
+	/*
+	 * An adopted descriptor outlives us (the config's, for the next
+	 * VM built): leave its queue attached, as it came.
+	 */
+	if (t->multi && !t->active)
+		tap_attach(t, true);
 	close(t->kickfd);
 	close(t->txfd);
 	close(t->fd);
@@ -253,6 +316,7 @@ static const struct net_backend_ops tap_ops = {
 	.send = tap_send,
 	.rx_ready = tap_rx_ready,
 	.set_offloads = tap_set_offloads,
+	.set_active = tap_set_active,
 	.close = tap_close,
 };
 
@@ -263,7 +327,7 @@ int net_backend_tap_fd(struct net_backend *be)
 	return be->ops == &tap_ops && !t->started ? t->fd : -1;
 }
 
-static void tap_setiff_error(const char *name, int err)
+static void tap_setiff_error(const char *name, int err, bool multi)
 {
 	switch (err) {
 	case EPERM:
@@ -279,9 +343,10 @@ static void tap_setiff_error(const char *name, int err)
 		break;
 	case EINVAL:
 		pr_err("net tap %s: the interface exists but is not a "
-		       "single-queue tap (a tun, a multi_queue tap, or not a "
-		       "tun/tap interface at all)",
-		       name);
+		       "%s tap (a tun, a %s tap, or not a tun/tap interface "
+		       "at all)",
+		       name, multi ? "multi_queue" : "single-queue",
+		       multi ? "single-queue" : "multi_queue");
 		break;
 	default:
 		pr_err("net tap %s: TUNSETIFF: %s", name, strerror(err));
@@ -307,7 +372,7 @@ static int tap_vnet_setup(int fd, const char *name)
 	return 0;
 }
 
-static int tap_open_fd(const char *name, char *actual)
+static int tap_open_fd(const char *name, bool multi, char *actual)
 {
 	struct ifreq ifr = { 0 };
 	unsigned int features = 0;
@@ -334,11 +399,12 @@ static int tap_open_fd(const char *name, char *actual)
 		return -EOPNOTSUPP;
 	}
 
-	ifr.ifr_flags = IFF_TAP | IFF_NO_PI | IFF_VNET_HDR;
+	ifr.ifr_flags = IFF_TAP | IFF_NO_PI | IFF_VNET_HDR |
+			(multi ? IFF_MULTI_QUEUE : 0);
 	memcpy(ifr.ifr_name, name, strlen(name) + 1);
 	if (ioctl(fd, TUNSETIFF, &ifr) < 0) {
 		err = errno;
-		tap_setiff_error(name, err);
+		tap_setiff_error(name, err, multi);
 		close(fd);
 		return -err;
 	}
@@ -352,8 +418,9 @@ static int tap_open_fd(const char *name, char *actual)
 	return fd;
 }
 
-int net_tap_fd_check(int fd, const char *what, char ifname[NET_IFNAME_MAX + 1],
-		     bool *vnet_hdr, char *err, size_t errlen)
+/* One descriptor: its name, TUNGETIFF flags; -errno with @err filled. */
+static int tap_fd_flags(int fd, const char *what, char *ifname, short *flags,
+			char *err, size_t errlen)
 {
 	struct ifreq ifr = { 0 };
 	int e;
@@ -379,35 +446,97 @@ int net_tap_fd_check(int fd, const char *what, char ifname[NET_IFNAME_MAX + 1],
 	 */
 	memcpy(ifname, ifr.ifr_name, IFNAMSIZ);
 	ifname[IFNAMSIZ - 1] = '\0';
+	*flags = ifr.ifr_flags;
+	return 0;
+}
+
+static void fd_what(char *buf, size_t len, const int *fds, unsigned int n,
+		    unsigned int i, bool sent)
+{
+	static const char *const nth[NET_MAX_QUEUE_PAIRS] = {
+		"first", "second", "third",   "fourth",
+		"fifth", "sixth",  "seventh", "eighth",
+	};
+
+	if (!sent)
+		snprintf(buf, len, "fd %d", fds[i]);
+	else if (n == 1)
+		snprintf(buf, len, "the descriptor sent with the request");
+	else
+		snprintf(buf, len, "the %s descriptor sent with the request",
+			 i < NET_MAX_QUEUE_PAIRS ? nth[i] : "last");
+}
+
+int net_tap_fds_check(const int *fds, unsigned int n, bool sent,
+		      char ifname[NET_IFNAME_MAX + 1], bool *vnet_hdr,
+		      char *err, size_t errlen)
+{
+	char what[48], name[IFNAMSIZ];
+	short flags, first = 0;
+	int ret;
+
+	for (unsigned int i = 0; i < n; i++) {
+		fd_what(what, sizeof(what), fds, n, i, sent);
+		ret = tap_fd_flags(fds[i], what, i ? name : ifname, &flags, err,
+				   errlen);
+		if (ret)
+			return ret;
+		if (n > 1 && !(flags & IFF_MULTI_QUEUE)) {
+			snprintf(err, errlen,
+				 "%s is a single-queue tap: several "
+				 "descriptors are the queues of one "
+				 "multi_queue tap",
+				 what);
+			return -EINVAL;
+		}
+		if (i && strcmp(name, ifname)) {
+			snprintf(err, errlen,
+				 "%s is a queue of tap %s, the first of %s: "
+				 "one NIC's descriptors are queues of one tap",
+				 what, name, ifname);
+			return -EINVAL;
+		}
+		if (i && (flags ^ first) & IFF_VNET_HDR) {
+			snprintf(err, errlen,
+				 "%s differs from the first in the vnet "
+				 "header (IFF_VNET_HDR)",
+				 what);
+			return -EINVAL;
+		}
+		if (!i)
+			first = flags;
+	}
 	if (vnet_hdr)
-		*vnet_hdr = ifr.ifr_flags & IFF_VNET_HDR;
+		*vnet_hdr = first & IFF_VNET_HDR;
 	return 0;
 }
 
 /*
- * A tap another process attached (an orchestrator's, multi-queue or not):
- * a dup of it, non-blocking; *@vnet_hdr says whether it carries the
- * virtio-net header (IFF_VNET_HDR, which only its opener could ask for).
+ * A tap another process attached (an orchestrator's, multi-queue or not),
+ * descriptor @q of @opts: a dup of it, non-blocking; *@vnet_hdr says
+ * whether it carries the virtio-net header (IFF_VNET_HDR, which only its
+ * opener could ask for). The descriptors were checked together
+ * (net_tap_fds_check()) when the config took them.
  */
-static int tap_adopt_fd(const struct net_options *opts, char *actual,
-			bool *vnet_hdr)
+static int tap_adopt_fd(const struct net_options *opts, unsigned int q,
+			char *actual, bool *vnet_hdr)
 {
-	char err[160], what[24];
-	int fd, ret, fl;
+	int src = opts->fds[q], fd, ret, fl;
+	char err[200], what[24];
+	short flags;
 
-	snprintf(what, sizeof(what), "fd %d", opts->fd);
-	ret = net_tap_fd_check(opts->fd, what, actual, vnet_hdr, err,
-			       sizeof(err));
+	snprintf(what, sizeof(what), "fd %d", src);
+	ret = tap_fd_flags(src, what, actual, &flags, err, sizeof(err));
 	if (ret) {
 		pr_err("net: %s", err);
 		return ret;
 	}
-	fd = fcntl(opts->fd, F_DUPFD_CLOEXEC, 3);
+	*vnet_hdr = flags & IFF_VNET_HDR;
+	fd = fcntl(src, F_DUPFD_CLOEXEC, 3);
 	if (fd < 0 || (fl = fcntl(fd, F_GETFL)) < 0 ||
 	    fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0) {
 		ret = -errno;
-		pr_err("net tap %s (fd %d): %s", actual, opts->fd,
-		       strerror(-ret));
+		pr_err("net tap %s (fd %d): %s", actual, src, strerror(-ret));
 		if (fd >= 0)
 			close(fd);
 		return ret;
@@ -418,24 +547,32 @@ static int tap_adopt_fd(const struct net_options *opts, char *actual,
 			close(fd);
 			return ret;
 		}
-	} else {
+	} else if (!q) {
 		pr_warn("net tap %s (fd %d) has no vnet header (IFF_VNET_HDR): "
 			"the guest gets no checksum or segmentation offload",
-			actual, opts->fd);
+			actual, src);
 	}
 	return fd;
 }
 
 struct net_backend *net_tap_open(const struct net_options *opts,
-				 struct evloop *loop)
+				 struct evloop *loop, unsigned int q,
+				 const char *name)
 {
+	bool multi = net_options_pairs(opts) > 1;
 	char actual[IFNAMSIZ];
 	bool vnet_hdr = true;
 	struct tap *t;
 	int fd, err;
 
-	if (opts->has_fd) {
-		fd = tap_adopt_fd(opts, actual, &vnet_hdr);
+	if (opts->nr_fds) {
+		fd = tap_adopt_fd(opts, q, actual, &vnet_hdr);
+		if (fd >= 0 && q && strcmp(actual, name)) {
+			pr_err("net: fd %d is a queue of tap %s, not of %s",
+			       opts->fds[q], actual, name);
+			close(fd);
+			fd = -EINVAL;
+		}
 	} else if (strnlen(opts->ifname, sizeof(opts->ifname)) >= IFNAMSIZ ||
 		   !opts->ifname[0]) {
 		pr_err("net tap: the name must be 1 to %d characters",
@@ -443,7 +580,8 @@ struct net_backend *net_tap_open(const struct net_options *opts,
 		errno = EINVAL;
 		return NULL;
 	} else {
-		fd = tap_open_fd(opts->ifname, actual);
+		/* Later queues join the interface the first one made. */
+		fd = tap_open_fd(q ? name : opts->ifname, multi, actual);
 	}
 	if (fd < 0) {
 		errno = -fd;
@@ -474,6 +612,9 @@ struct net_backend *net_tap_open(const struct net_options *opts,
 	}
 	t->be.ops = &tap_ops;
 	t->be.has_vnet_hdr = vnet_hdr;
+	t->multi = multi;
+	t->active = true;
+	atomic_init(&t->want_active, true);
 	snprintf(t->be.name, sizeof(t->be.name), "%s", actual);
 	return &t->be;
 }

@@ -77,7 +77,7 @@ static const char *const base_calls[] = {
  * enable), the I/O thread (queues, completions), the console writer
  * (virtio-console's transmit queue) and the API (a disk added or removed)
  * all run: eventfds, the event loop's registrations, block I/O by either
- * engine, polls that wait for a peer.
+ * engine, polls that wait for a peer, a tap's offloads and queues.
  */
 static const char *const device_calls[] = {
 	"eventfd2", "epoll_ctl", "poll",      "ppoll",	   "io_uring_enter",
@@ -87,8 +87,9 @@ static const char *const device_calls[] = {
 };
 
 static const unsigned long device_ioctls[] = {
-	KVM_IRQ_LINE,	     KVM_SIGNAL_MSI, KVM_IRQFD,	      KVM_IOEVENTFD,
-	KVM_SET_GSI_ROUTING, TUNSETOFFLOAD,  TUNSETVNETHDRSZ, 0,
+	KVM_IRQ_LINE,	 KVM_SIGNAL_MSI,      KVM_IRQFD,
+	KVM_IOEVENTFD,	 KVM_SET_GSI_ROUTING, TUNSETOFFLOAD,
+	TUNSETVNETHDRSZ, TUNSETQUEUE,	      0,
 };
 
 /*

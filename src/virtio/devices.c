@@ -63,16 +63,19 @@ struct virtio_dev *virtio_disk_create(struct vm *vm,
 struct virtio_dev *virtio_nic_create(struct vm *vm, const struct net_options *n,
 				     struct evloop *io)
 {
-	struct net_backend *be = net_backend_open(n, io);
+	struct net_backend *bes[NET_MAX_QUEUE_PAIRS];
 	struct virtio_dev *vdev;
+	int pairs = net_backend_open_queues(n, io, bes);
 
-	if (!be)
+	if (pairs < 0) {
+		errno = -pairs;
 		return NULL;
-	vdev = virtio_net_create(vm, be, n->vhost, n->poll_us * 1000ull);
-	if (!vdev) {
-		net_backend_close(be);
-		errno = ENODEV;
 	}
+	/* It closes the back-ends if it fails. */
+	vdev = virtio_net_create_mq(vm, bes, pairs, n->vhost,
+				    n->poll_us * 1000ull);
+	if (!vdev)
+		errno = ENODEV;
 	return vdev;
 }
 

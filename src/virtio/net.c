@@ -1,6 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * virtio-net: one receive/transmit queue pair, no control queue.
+ * virtio-net: receive/transmit queue pairs over one back-end each; with
+ * more than one (a multi-queue tap) a control queue too, on which the
+ * guest says how many pairs it uses (VIRTIO_NET_CTRL_MQ): the others'
+ * tap queues are detached, so the kernel steers nothing to them.
  *
  * Every frame on a queue starts with a 12-byte struct virtio_net_hdr_v1
  * (modern devices always have num_buffers). A back-end with a vnet header
@@ -42,8 +45,11 @@
 #include "virtio/virtio.h"
 
 #define NET_QUEUE_SIZE VIRTIO_NET_QUEUE_SIZE
-#define RXQ 0
-#define TXQ 1
+#define MAX_PAIRS NET_MAX_QUEUE_PAIRS
+#define RXQ(pair) (2 * (pair))
+#define TXQ(pair) (2 * (pair) + 1)
+/* A control command: header, data, ack (MAC tables take more). */
+#define CTRL_SEGS 16
 
 #define HDR_LEN NET_VNET_HDR_LEN
 #define ETH_HLEN 14
@@ -72,12 +78,14 @@ _Static_assert(sizeof(struct virtio_net_hdr_v1) == HDR_LEN, "vnet header");
 	 F(VIRTIO_NET_F_HOST_TSO4) | F(VIRTIO_NET_F_HOST_TSO6) |   \
 	 F(VIRTIO_NET_F_HOST_ECN) | F(VIRTIO_NET_F_HOST_UFO))
 
-struct virtio_net {
-	struct virtio_dev vdev;
-	struct virtqueue vqs[2];
+struct virtio_net;
+
+/* One receive/transmit queue pair and its back-end (a tap queue). */
+struct vnet_pair {
+	struct virtio_net *n;
+	unsigned int idx;
 	struct net_backend *be;
-	struct evloop *loop; /* the back-end's */
-	uint8_t config[CFG_LEN];
+	struct virtqueue *rxq, *txq;
 
 	/*
 	 * Transmit: the chain being sent. It stays popped across -EAGAIN
@@ -108,6 +116,19 @@ struct virtio_net {
 	bool irq_pending;
 
 	struct virtio_net_stats stats;
+};
+
+struct virtio_net {
+	struct virtio_dev vdev;
+	struct virtqueue vqs[2 * MAX_PAIRS + 1];
+	unsigned int nr_pairs;
+	/* What the guest uses (VQ_PAIRS_SET); 1 until it says. */
+	unsigned int active_pairs;
+	struct vnet_pair *pairs;
+	struct net_backend *be; /* pair 0's: name, MAC, vnet header */
+	struct evloop *loop; /* the back-ends' */
+	uint8_t config[CFG_LEN];
+	struct virtq_seg ctrl_segs[CTRL_SEGS];
 
 	/* vhost-net: the queues are the kernel's (vhost.fd >= 0). */
 	struct vm *vm;
@@ -125,13 +146,28 @@ static struct virtio_net *to_net(struct virtio_dev *vdev)
 	return (struct virtio_net *)vdev;
 }
 
+/*
+ * The control queue follows the pairs the device offers, or pair 1's
+ * receive queue without MQ (spec 5.1.2: N is 1 then).
+ */
+static bool is_ctrl(struct virtio_net *n, unsigned int q)
+{
+	struct virtio_dev *vdev = &n->vdev;
+
+	if (!virtio_dev_has_feature(vdev, VIRTIO_NET_F_CTRL_VQ))
+		return false;
+	return q == (virtio_dev_has_feature(vdev, VIRTIO_NET_F_MQ) ?
+			     2 * n->nr_pairs :
+			     2);
+}
+
 /* Transmit ---------------------------------------------------------------- */
 
 /* Sends tx_chain; 0 when it is done with (sent or dropped), or -EAGAIN. */
-static int tx_send(struct virtio_net *n)
+static int tx_send(struct vnet_pair *p)
 {
-	const struct virtq_chain *c = &n->tx_chain;
-	struct iovec *iov = n->tx_iov;
+	const struct virtq_chain *c = &p->tx_chain;
+	struct iovec *iov = p->tx_iov;
 	size_t frame;
 	int cnt, mapped, r;
 
@@ -139,33 +175,34 @@ static int tx_send(struct virtio_net *n)
 	if (c->readable < HDR_LEN + ETH_HLEN ||
 	    c->readable > HDR_LEN + TX_MAX_FRAME) {
 		pr_warn_ratelimited("%s: dropped a %u-byte transmit buffer",
-				    n->vdev.name, c->readable);
-		n->stats.tx_dropped++;
+				    p->n->vdev.name, c->readable);
+		p->stats.tx_dropped++;
 		return 0;
 	}
 	frame = c->readable - HDR_LEN;
 	/* Translated now, not at pop: a retry after -EAGAIN comes later. */
-	cnt = virtq_chain_iov(&n->vdev.dma, c, false, iov, NET_QUEUE_SIZE);
+	cnt = virtq_chain_iov(&p->n->vdev.dma, c, false, iov, NET_QUEUE_SIZE);
 	if (cnt < 0) {
-		n->stats.tx_dropped++;
+		p->stats.tx_dropped++;
 		return 0;
 	}
 	mapped = cnt;
-	if (!n->be->has_vnet_hdr)
+	if (!p->be->has_vnet_hdr)
 		cnt = iov_skip(&iov, cnt, HDR_LEN);
-	r = net_backend_send(n->be, iov, cnt);
+	r = net_backend_send(p->be, iov, cnt);
 	/* The back-end copied or sent the frame; nothing holds the iovecs. */
-	virtq_chain_unmap(&n->vdev.dma, c, false, n->tx_iov, mapped, 0);
+	virtq_chain_unmap(&p->n->vdev.dma, c, false, p->tx_iov, mapped, 0);
 	if (r == -EAGAIN)
 		return -EAGAIN;
 	if (r < 0) {
-		pr_debug_ratelimited("%s: %s refused a frame: %s", n->vdev.name,
-				     n->be->name, strerror(-r));
-		n->stats.tx_dropped++;
+		pr_debug_ratelimited("%s: %s refused a frame: %s",
+				     p->n->vdev.name, p->be->name,
+				     strerror(-r));
+		p->stats.tx_dropped++;
 		return 0;
 	}
-	n->stats.tx_packets++;
-	n->stats.tx_bytes += frame;
+	p->stats.tx_packets++;
+	p->stats.tx_bytes += frame;
 	return 0;
 }
 
@@ -174,50 +211,50 @@ static int tx_send(struct virtio_net *n)
  * with no device op: the ring then holds fewer buffers than we do, and
  * what we hold belongs to the old ring. Forget it.
  */
-static void tx_sync(struct virtio_net *n)
+static void tx_sync(struct vnet_pair *p)
 {
-	if (n->tx_have && n->vqs[TXQ].inflight != n->tx_chain.ndescs)
-		n->tx_have = false;
+	if (p->tx_have && p->txq->inflight != p->tx_chain.ndescs)
+		p->tx_have = false;
 }
 
-static void tx_process(struct virtio_net *n)
+static void tx_process(struct vnet_pair *p)
 {
-	struct virtio_dev *vdev = &n->vdev;
-	struct virtqueue *vq = &n->vqs[TXQ];
+	struct virtio_dev *vdev = &p->n->vdev;
+	struct virtqueue *vq = p->txq;
 	unsigned int budget = TX_BUDGET;
 	int r;
 
-	tx_sync(n);
+	tx_sync(p);
 	/* Blocked: kicks are off, tx_ready resumes us. */
-	if (n->tx_blocked)
+	if (p->tx_blocked)
 		return;
 	do {
 		virtq_set_notification(vq, false);
 		for (;;) {
-			if (!n->tx_have) {
-				n->tx_chain = VIRTQ_CHAIN_INIT(n->tx_segs);
-				r = virtq_pop(vq, &n->tx_chain);
+			if (!p->tx_have) {
+				p->tx_chain = VIRTQ_CHAIN_INIT(p->tx_segs);
+				r = virtq_pop(vq, &p->tx_chain);
 				if (r < 0) {
 					virtio_dev_fail(vdev, r, "transmitq");
 					return;
 				}
 				if (!r)
 					break;
-				n->tx_have = true;
+				p->tx_have = true;
 			}
-			if (tx_send(n) == -EAGAIN) {
-				n->tx_blocked = true;
+			if (tx_send(p) == -EAGAIN) {
+				p->tx_blocked = true;
 				goto out;
 			}
-			n->tx_have = false;
-			r = virtq_push(vq, &n->tx_chain, 0);
+			p->tx_have = false;
+			r = virtq_push(vq, &p->tx_chain, 0);
 			if (r) {
 				virtio_dev_fail(vdev, r, "transmitq");
 				return;
 			}
 			if (!--budget) {
 				/* Come back through the eventfd. */
-				virtio_dev_kick(vdev, TXQ);
+				virtio_dev_kick(vdev, TXQ(p->idx));
 				goto out;
 			}
 		}
@@ -227,18 +264,18 @@ static void tx_process(struct virtio_net *n)
 		virtq_set_notification(vq, true);
 	} while (!virtq_empty(vq));
 out:
-	virtio_dev_notify_queue(vdev, TXQ);
+	virtio_dev_notify_queue(vdev, TXQ(p->idx));
 }
 
 static void vnet_tx_ready(void *opaque)
 {
-	struct virtio_net *n = opaque;
+	struct vnet_pair *p = opaque;
 
-	virtio_dev_lock(&n->vdev);
-	n->tx_blocked = false;
-	if (virtio_dev_running(&n->vdev) && n->vqs[TXQ].ready)
-		tx_process(n);
-	virtio_dev_unlock(&n->vdev);
+	virtio_dev_lock(&p->n->vdev);
+	p->tx_blocked = false;
+	if (virtio_dev_running(&p->n->vdev) && p->txq->ready)
+		tx_process(p);
+	virtio_dev_unlock(&p->n->vdev);
 }
 
 /*
@@ -248,7 +285,11 @@ static void vnet_tx_ready(void *opaque)
  */
 static bool vnet_queue_pollable(struct virtio_dev *vdev, unsigned int q)
 {
-	return q == TXQ && !to_net(vdev)->tx_blocked;
+	struct virtio_net *n = to_net(vdev);
+	unsigned int i = q / 2;
+
+	return q % 2 && i < n->active_pairs && !is_ctrl(n, q) &&
+	       !n->pairs[i].tx_blocked;
 }
 
 /* Receive ----------------------------------------------------------------- */
@@ -294,73 +335,73 @@ static void src_read(struct src *s, void *dst, size_t len)
 }
 
 /* Asks for the interrupt of what was pushed; raised after the batch. */
-static void rx_irq(struct virtio_net *n)
+static void rx_irq(struct vnet_pair *p)
 {
 	uint64_t one = 1;
 
-	if (n->irq_pending)
+	if (p->irq_pending)
 		return;
-	n->irq_pending = true;
-	if (write(n->irq_efd, &one, sizeof(one)) < 0 && errno != EAGAIN) {
-		n->irq_pending = false;
-		virtio_dev_notify_queue(&n->vdev, RXQ);
+	p->irq_pending = true;
+	if (write(p->irq_efd, &one, sizeof(one)) < 0 && errno != EAGAIN) {
+		p->irq_pending = false;
+		virtio_dev_notify_queue(&p->n->vdev, RXQ(p->idx));
 	}
 }
 
 static void irq_cb(void *opaque, uint32_t events)
 {
-	struct virtio_net *n = opaque;
+	struct vnet_pair *p = opaque;
 	uint64_t cnt;
 
 	/* Drained first: a push after this writes it again. */
-	if (read(n->irq_efd, &cnt, sizeof(cnt)) < 0 && errno != EAGAIN)
-		pr_warn_ratelimited("%s: irq eventfd: %s", n->vdev.name,
+	if (read(p->irq_efd, &cnt, sizeof(cnt)) < 0 && errno != EAGAIN)
+		pr_warn_ratelimited("%s: irq eventfd: %s", p->n->vdev.name,
 				    strerror(errno));
-	virtio_dev_lock(&n->vdev);
-	n->irq_pending = false;
-	if (virtio_dev_running(&n->vdev))
-		virtio_dev_notify_queue(&n->vdev, RXQ);
-	virtio_dev_unlock(&n->vdev);
+	virtio_dev_lock(&p->n->vdev);
+	p->irq_pending = false;
+	if (virtio_dev_running(&p->n->vdev))
+		virtio_dev_notify_queue(&p->n->vdev, RXQ(p->idx));
+	virtio_dev_unlock(&p->n->vdev);
 }
 
 /* Forgets the @k oldest held buffers (pushed or not) and packs the rest. */
-static void rx_forget(struct virtio_net *n, unsigned int k)
+static void rx_forget(struct vnet_pair *p, unsigned int k)
 {
-	unsigned int rest = n->rx_nheld - k, shift;
+	unsigned int rest = p->rx_nheld - k, shift;
 
 	for (unsigned int i = 0; i < k; i++)
-		n->rx_slots -= n->rx_held[i].ndescs;
+		p->rx_slots -= p->rx_held[i].ndescs;
 	if (!rest) {
-		n->rx_nheld = 0;
-		n->rx_pool_used = 0;
+		p->rx_nheld = 0;
+		p->rx_pool_used = 0;
 		return;
 	}
-	shift = n->rx_held[k].segs - n->rx_pool;
-	memmove(n->rx_pool, n->rx_pool + shift,
-		(n->rx_pool_used - shift) * sizeof(*n->rx_pool));
-	memmove(n->rx_held, n->rx_held + k, rest * sizeof(*n->rx_held));
+	shift = p->rx_held[k].segs - p->rx_pool;
+	memmove(p->rx_pool, p->rx_pool + shift,
+		(p->rx_pool_used - shift) * sizeof(*p->rx_pool));
+	memmove(p->rx_held, p->rx_held + k, rest * sizeof(*p->rx_held));
 	for (unsigned int i = 0; i < rest; i++)
-		n->rx_held[i].segs -= shift;
-	n->rx_nheld = rest;
-	n->rx_pool_used -= shift;
+		p->rx_held[i].segs -= shift;
+	p->rx_nheld = rest;
+	p->rx_pool_used -= shift;
 }
 
 /*
  * Holds one more receive buffer: 1, 0 when the ring is empty (kicks are
  * then on), -ENOSPC when no more can be held, or a ring violation.
  */
-static int rx_pop(struct virtio_net *n)
+static int rx_pop(struct vnet_pair *p)
 {
-	struct virtqueue *vq = &n->vqs[RXQ];
+	struct virtqueue *vq = p->rxq;
 	struct virtq_chain *c;
 	int r;
 
-	if (n->rx_nheld == NET_QUEUE_SIZE ||
-	    RX_POOL_SEGS - n->rx_pool_used < vq->size)
+	if (p->rx_nheld == NET_QUEUE_SIZE ||
+	    RX_POOL_SEGS - p->rx_pool_used < vq->size)
 		return -ENOSPC;
-	c = &n->rx_held[n->rx_nheld];
+	c = &p->rx_held[p->rx_nheld];
 	/* A chain has at most vq->size segments: the cap never trips. */
-	*c = (struct virtq_chain){ .segs = n->rx_pool + n->rx_pool_used,
+	*c = (struct virtq_chain){ .segs = p->rx_pool + p->rx_pool_used,
 				   .cap = vq->size };
 	r = virtq_pop(vq, c);
 	if (!r && !vq->notify_enabled) {
@@ -374,26 +415,26 @@ static int rx_pop(struct virtio_net *n)
 	/* While buffers last the guest need not kick. */
 	if (vq->notify_enabled)
 		virtq_set_notification(vq, false);
-	n->rx_nheld++;
-	n->rx_slots += c->ndescs;
-	n->rx_pool_used += c->nsegs;
+	p->rx_nheld++;
+	p->rx_slots += c->ndescs;
+	p->rx_pool_used += c->nsegs;
 	return 1;
 }
 
 /* As tx_sync(): buffers held from a ring reset behind our back. */
-static void rx_sync(struct virtio_net *n)
+static void rx_sync(struct vnet_pair *p)
 {
-	if (n->rx_nheld && n->vqs[RXQ].inflight != n->rx_slots)
-		rx_forget(n, n->rx_nheld);
+	if (p->rx_nheld && p->rxq->inflight != p->rx_slots)
+		rx_forget(p, p->rx_nheld);
 }
 
 /*
  * A header from a vnet back-end, fixed up for what the guest negotiated:
  * false for a frame it cannot take (offloads set up for an earlier driver).
  */
-static bool rx_hdr_ok(struct virtio_net *n, struct virtio_net_hdr_v1 *h)
+static bool rx_hdr_ok(struct vnet_pair *p, struct virtio_net_hdr_v1 *h)
 {
-	struct virtio_dev *vdev = &n->vdev;
+	struct virtio_dev *vdev = &p->n->vdev;
 	unsigned int bit;
 
 	h->flags &= VIRTIO_NET_HDR_F_NEEDS_CSUM | VIRTIO_NET_HDR_F_DATA_VALID;
@@ -425,13 +466,13 @@ static bool rx_hdr_ok(struct virtio_net *n, struct virtio_net_hdr_v1 *h)
 }
 
 /* Copies bytes [@off, @off + @len) of header + frame into @c from 0. */
-static int rx_fill(struct virtio_net *n, const struct virtq_chain *c,
+static int rx_fill(struct vnet_pair *p, const struct virtq_chain *c,
 		   const struct virtio_net_hdr_v1 *hdr, struct src *s,
 		   size_t off, size_t len)
 {
-	struct dma_space *dma = &n->vdev.dma;
+	struct dma_space *dma = &p->n->vdev.dma;
 	uint32_t coff = 0;
-	const uint8_t *p;
+	const uint8_t *d;
 	size_t k;
 	int r;
 
@@ -443,8 +484,8 @@ static int rx_fill(struct virtio_net *n, const struct virtq_chain *c,
 		coff = k;
 		len -= k;
 	}
-	while (len && (k = src_next(s, len, &p))) {
-		r = virtq_chain_write(dma, c, coff, p, k);
+	while (len && (k = src_next(s, len, &d))) {
+		r = virtq_chain_write(dma, c, coff, d, k);
 		if (r)
 			return r;
 		coff += k;
@@ -453,11 +494,11 @@ static int rx_fill(struct virtio_net *n, const struct virtq_chain *c,
 	return 0;
 }
 
-static ssize_t rx_drop(struct virtio_net *n, const char *why)
+static ssize_t rx_drop(struct vnet_pair *p, const char *why)
 {
 	pr_debug_ratelimited("%s: dropped a frame for the guest: %s",
-			     n->vdev.name, why);
-	n->stats.rx_dropped++;
+			     p->n->vdev.name, why);
+	p->stats.rx_dropped++;
 	return -EMSGSIZE;
 }
 
@@ -465,10 +506,10 @@ static ssize_t rx_drop(struct virtio_net *n, const char *why)
  * Gathers buffers for @total bytes: the count, 0 to wait for more, or
  * negative for a frame that cannot be taken.
  */
-static int rx_gather(struct virtio_net *n, size_t total, ssize_t *err)
+static int rx_gather(struct vnet_pair *p, size_t total, ssize_t *err)
 {
-	struct virtqueue *vq = &n->vqs[RXQ];
-	bool mrg = virtio_dev_has_feature(&n->vdev, VIRTIO_NET_F_MRG_RXBUF);
+	struct virtqueue *vq = p->rxq;
+	bool mrg = virtio_dev_has_feature(&p->n->vdev, VIRTIO_NET_F_MRG_RXBUF);
 	unsigned int nbuf = 0;
 	size_t room = 0;
 	int r;
@@ -476,46 +517,46 @@ static int rx_gather(struct virtio_net *n, size_t total, ssize_t *err)
 	while (room < total) {
 		struct virtq_chain *c;
 
-		if (nbuf == n->rx_nheld) {
-			r = rx_pop(n);
+		if (nbuf == p->rx_nheld) {
+			r = rx_pop(p);
 			if (r == -ENOSPC) {
-				*err = rx_drop(n, "too many receive buffers");
+				*err = rx_drop(p, "too many receive buffers");
 				return -1;
 			}
 			if (r < 0) {
-				virtio_dev_fail(&n->vdev, r, "receiveq");
+				virtio_dev_fail(&p->n->vdev, r, "receiveq");
 				*err = -EIO;
 				return -1;
 			}
 			/* The whole ring cannot hold it: never will. */
-			if (!r && n->rx_slots >= vq->size) {
-				*err = rx_drop(n, "larger than the receive "
+			if (!r && p->rx_slots >= vq->size) {
+				*err = rx_drop(p, "larger than the receive "
 						  "ring");
 				return -1;
 			}
 			if (!r)
 				return 0;
 		}
-		c = &n->rx_held[nbuf];
+		c = &p->rx_held[nbuf];
 		if (!nbuf && c->writable < HDR_LEN) {
 			/* Spec 5.1.6.3.1: every buffer holds a header. */
 			pr_warn_ratelimited("%s: receive buffer of %u bytes "
 					    "returned unused",
-					    n->vdev.name, c->writable);
-			n->stats.rx_bad_buffers++;
+					    p->n->vdev.name, c->writable);
+			p->stats.rx_bad_buffers++;
 			r = virtq_push(vq, c, 0);
 			if (r) {
-				virtio_dev_fail(&n->vdev, r, "receiveq");
+				virtio_dev_fail(&p->n->vdev, r, "receiveq");
 				*err = -EIO;
 				return -1;
 			}
-			rx_forget(n, 1);
-			rx_irq(n);
+			rx_forget(p, 1);
+			rx_irq(p);
 			continue;
 		}
 		/* Kept for a frame that fits, as QEMU does. */
 		if (!mrg && c->writable < total) {
-			*err = rx_drop(n, "larger than the receive buffer");
+			*err = rx_drop(p, "larger than the receive buffer");
 			return -1;
 		}
 		room += c->writable;
@@ -524,11 +565,11 @@ static int rx_gather(struct virtio_net *n, size_t total, ssize_t *err)
 	return (int)nbuf;
 }
 
-static ssize_t rx_frame(struct virtio_net *n, const struct iovec *iov,
+static ssize_t rx_frame(struct vnet_pair *p, const struct iovec *iov,
 			int iovcnt)
 {
-	struct virtio_dev *vdev = &n->vdev;
-	struct virtqueue *vq = &n->vqs[RXQ];
+	struct virtio_dev *vdev = &p->n->vdev;
+	struct virtqueue *vq = p->rxq;
 	struct virtio_net_hdr_v1 hdr = { 0 };
 	size_t len = iov_length(iov, iovcnt), total, off = 0;
 	struct src s = { .iov = iov, .cnt = iovcnt };
@@ -537,65 +578,142 @@ static ssize_t rx_frame(struct virtio_net *n, const struct iovec *iov,
 
 	/* Held in the back-end until the driver is (back) up. */
 	if (!virtio_dev_running(vdev) || !vq->ready) {
-		n->rx_waiting = true;
+		p->rx_waiting = true;
 		return -EAGAIN;
 	}
-	rx_sync(n);
-	if (n->be->has_vnet_hdr) {
+	/* Spec 5.1.6.5.5: nothing on a pair the guest turned off. */
+	if (p->idx >= p->n->active_pairs)
+		return rx_drop(p, "its queue pair is off");
+	rx_sync(p);
+	if (p->be->has_vnet_hdr) {
 		if (len < HDR_LEN)
-			return rx_drop(n, "runt");
+			return rx_drop(p, "runt");
 		src_read(&s, &hdr, HDR_LEN);
 		len -= HDR_LEN;
-		if (!rx_hdr_ok(n, &hdr))
-			return rx_drop(n, "offload not negotiated");
+		if (!rx_hdr_ok(p, &hdr))
+			return rx_drop(p, "offload not negotiated");
 	}
 	if (len < ETH_HLEN)
-		return rx_drop(n, "runt");
+		return rx_drop(p, "runt");
 	total = HDR_LEN + len;
 
-	nbuf = rx_gather(n, total, &err);
+	nbuf = rx_gather(p, total, &err);
 	if (nbuf < 0)
 		return err;
 	if (!nbuf) {
-		n->rx_waiting = true;
+		p->rx_waiting = true;
 		return -EAGAIN;
 	}
 	hdr.num_buffers = htole16(nbuf);
 	for (int i = 0; i < nbuf; i++) {
-		const struct virtq_chain *c = &n->rx_held[i];
+		const struct virtq_chain *c = &p->rx_held[i];
 		size_t k = total - off < c->writable ? total - off :
 						       c->writable;
 
-		r = rx_fill(n, c, &hdr, &s, off, k);
+		r = rx_fill(p, c, &hdr, &s, off, k);
 		if (r) {
 			virtio_dev_fail(vdev, r, "receiveq buffer");
 			return -EIO;
 		}
-		n->rx_lens[i] = k;
+		p->rx_lens[i] = k;
 		off += k;
 	}
 	/* At once: the driver reads num_buffers and takes them all. */
-	r = virtq_push_batch(vq, n->rx_held, n->rx_lens, nbuf);
+	r = virtq_push_batch(vq, p->rx_held, p->rx_lens, nbuf);
 	if (r) {
 		virtio_dev_fail(vdev, r, "receiveq");
 		return -EIO;
 	}
-	rx_forget(n, nbuf);
-	n->stats.rx_packets++;
-	n->stats.rx_bytes += len;
-	rx_irq(n);
-	return (ssize_t)(len + (n->be->has_vnet_hdr ? HDR_LEN : 0));
+	rx_forget(p, nbuf);
+	p->stats.rx_packets++;
+	p->stats.rx_bytes += len;
+	rx_irq(p);
+	return (ssize_t)(len + (p->be->has_vnet_hdr ? HDR_LEN : 0));
 }
 
 static ssize_t vnet_rx(void *opaque, const struct iovec *iov, int iovcnt)
 {
-	struct virtio_net *n = opaque;
+	struct vnet_pair *p = opaque;
 	ssize_t ret;
 
-	virtio_dev_lock(&n->vdev);
-	ret = rx_frame(n, iov, iovcnt);
-	virtio_dev_unlock(&n->vdev);
+	virtio_dev_lock(&p->n->vdev);
+	ret = rx_frame(p, iov, iovcnt);
+	virtio_dev_unlock(&p->n->vdev);
 	return ret;
+}
+
+/* Control queue ----------------------------------------------------------- */
+
+/* The guest uses @k pairs from now on; device lock held. */
+static void set_active_pairs(struct virtio_net *n, unsigned int k)
+{
+	n->active_pairs = k;
+	for (unsigned int i = 0; i < n->nr_pairs; i++)
+		net_backend_set_active(n->pairs[i].be, i < k);
+}
+
+/* One command: VIRTIO_NET_OK or VIRTIO_NET_ERR. */
+static uint8_t ctrl_command(struct virtio_net *n, const struct virtq_chain *c)
+{
+	struct virtio_net_ctrl_hdr h;
+	uint16_t pairs;
+
+	if (virtq_chain_read(&n->vdev.dma, c, 0, &h, sizeof(h)))
+		return VIRTIO_NET_ERR;
+	/* Only MQ is offered: RX mode, MAC, VLAN and the rest are not. */
+	if (h.class != VIRTIO_NET_CTRL_MQ ||
+	    h.cmd != VIRTIO_NET_CTRL_MQ_VQ_PAIRS_SET ||
+	    !virtio_dev_has_feature(&n->vdev, VIRTIO_NET_F_MQ) ||
+	    virtq_chain_read(&n->vdev.dma, c, sizeof(h), &pairs,
+			     sizeof(pairs))) {
+		pr_debug_ratelimited("%s: control command %u.%u refused",
+				     n->vdev.name, h.class, h.cmd);
+		return VIRTIO_NET_ERR;
+	}
+	pairs = le16toh(pairs);
+	if (pairs < VIRTIO_NET_CTRL_MQ_VQ_PAIRS_MIN || pairs > n->nr_pairs) {
+		pr_warn_ratelimited("%s: the guest asked for %u queue pairs "
+				    "of %u",
+				    n->vdev.name, pairs, n->nr_pairs);
+		return VIRTIO_NET_ERR;
+	}
+	if (pairs != n->active_pairs)
+		pr_debug("%s: %u queue pairs in use", n->vdev.name, pairs);
+	set_active_pairs(n, pairs);
+	return VIRTIO_NET_OK;
+}
+
+static void ctrl_process(struct virtio_net *n, unsigned int q)
+{
+	struct virtqueue *vq = &n->vqs[q];
+	struct virtq_chain c;
+	uint8_t ack;
+	int r;
+
+	for (;;) {
+		c = VIRTQ_CHAIN_INIT(n->ctrl_segs);
+		r = virtq_pop(vq, &c);
+		if (!r)
+			break;
+		if (r < 0) {
+			virtio_dev_fail(&n->vdev, r, "controlq");
+			return;
+		}
+		/* Spec 5.1.6.5: the ack is the last byte the device writes. */
+		ack = ctrl_command(n, &c);
+		if (!c.writable || virtq_chain_write(&n->vdev.dma, &c,
+						     c.writable - 1, &ack, 1)) {
+			virtio_dev_fail(&n->vdev, -EINVAL,
+					"controlq: no room for the ack");
+			return;
+		}
+		r = virtq_push(vq, &c, c.writable);
+		if (r) {
+			virtio_dev_fail(&n->vdev, r, "controlq");
+			return;
+		}
+	}
+	virtio_dev_notify_queue(&n->vdev, q);
 }
 
 /* Device ops -------------------------------------------------------------- */
@@ -603,13 +721,21 @@ static ssize_t vnet_rx(void *opaque, const struct iovec *iov, int iovcnt)
 static void vnet_queue_notify(struct virtio_dev *vdev, unsigned int q)
 {
 	struct virtio_net *n = to_net(vdev);
+	struct vnet_pair *p;
 
-	if (q == TXQ) {
-		tx_process(n);
-	} else if (n->rx_waiting) {
+	if (is_ctrl(n, q)) {
+		ctrl_process(n, q);
+		return;
+	}
+	if (q >= 2 * n->nr_pairs)
+		return;
+	p = &n->pairs[q / 2];
+	if (q % 2) {
+		tx_process(p);
+	} else if (p->rx_waiting) {
 		/* New receive buffers, or the driver is up. */
-		n->rx_waiting = false;
-		net_backend_rx_ready(n->be);
+		p->rx_waiting = false;
+		net_backend_rx_ready(p->be);
 	}
 }
 
@@ -647,18 +773,24 @@ static bool vnet_features_ok(struct virtio_dev *vdev, uint64_t f)
 				     vdev->name, (unsigned long long)f);
 		return false;
 	}
+	/* Spec 5.1.3.1: MQ needs CTRL_VQ. */
+	if ((f & F(VIRTIO_NET_F_MQ)) && !(f & F(VIRTIO_NET_F_CTRL_VQ)))
+		return false;
 	if (!n->be->has_vnet_hdr)
 		return true;
 	/* What the tap may hand us is what the guest takes. */
-	r = net_backend_set_offloads(n->be, f & F(VIRTIO_NET_F_GUEST_CSUM),
-				     f & F(VIRTIO_NET_F_GUEST_TSO4),
-				     f & F(VIRTIO_NET_F_GUEST_TSO6),
-				     f & F(VIRTIO_NET_F_GUEST_ECN),
-				     f & F(VIRTIO_NET_F_GUEST_UFO));
-	if (r) {
-		pr_warn("%s: %s refused the guest's offloads: %s", vdev->name,
-			n->be->name, strerror(-r));
-		return false;
+	for (unsigned int i = 0; i < n->nr_pairs; i++) {
+		r = net_backend_set_offloads(n->pairs[i].be,
+					     f & F(VIRTIO_NET_F_GUEST_CSUM),
+					     f & F(VIRTIO_NET_F_GUEST_TSO4),
+					     f & F(VIRTIO_NET_F_GUEST_TSO6),
+					     f & F(VIRTIO_NET_F_GUEST_ECN),
+					     f & F(VIRTIO_NET_F_GUEST_UFO));
+		if (r) {
+			pr_warn("%s: %s refused the guest's offloads: %s",
+				vdev->name, n->be->name, strerror(-r));
+			return false;
+		}
 	}
 	return true;
 }
@@ -728,18 +860,24 @@ static void vnet_reset(struct virtio_dev *vdev)
 	if (n->vu.fd >= 0)
 		vhost_user_stop(&n->vu, 2);
 
-	n->tx_have = false;
-	n->tx_blocked = false;
-	n->rx_nheld = 0;
-	n->rx_slots = 0;
-	n->rx_pool_used = 0;
-	/*
-	 * rx_waiting stays: the back-end still holds its frame, and the
-	 * kick that follows the next DRIVER_OK tells it to offer it again.
-	 */
-	if (n->be->has_vnet_hdr)
-		net_backend_set_offloads(n->be, false, false, false, false,
-					 false);
+	for (unsigned int i = 0; i < n->nr_pairs; i++) {
+		struct vnet_pair *p = &n->pairs[i];
+
+		p->tx_have = false;
+		p->tx_blocked = false;
+		p->rx_nheld = 0;
+		p->rx_slots = 0;
+		p->rx_pool_used = 0;
+		/*
+		 * rx_waiting stays: the back-end still holds its frame, and
+		 * the kick that follows the next DRIVER_OK tells it to
+		 * offer it again.
+		 */
+		if (p->be->has_vnet_hdr)
+			net_backend_set_offloads(p->be, false, false, false,
+						 false, false);
+	}
+	set_active_pairs(n, 1);
 }
 
 static void vnet_stop(struct virtio_dev *vdev)
@@ -762,14 +900,16 @@ static void vnet_stop(struct virtio_dev *vdev)
 		pr_info("%s: vhost-net served %s; devisor's I/O thread "
 			"handled %llu rx and %llu tx frames",
 			vdev->name, n->be->name,
-			(unsigned long long)n->stats.rx_packets,
-			(unsigned long long)n->stats.tx_packets);
+			(unsigned long long)n->pairs[0].stats.rx_packets,
+			(unsigned long long)n->pairs[0].stats.tx_packets);
 		for (unsigned int q = 0; q < 2; q++)
 			vhost_call_stop(&n->calls[q]);
 	}
 	/* Both wait out a running callback; no lock held here. */
-	net_backend_close(n->be);
-	evloop_del(n->loop, n->irq_efd);
+	for (unsigned int i = 0; i < n->nr_pairs; i++) {
+		net_backend_close(n->pairs[i].be);
+		evloop_del(n->loop, n->pairs[i].irq_efd);
+	}
 }
 
 static void vnet_destroy(struct virtio_dev *vdev)
@@ -781,8 +921,27 @@ static void vnet_destroy(struct virtio_dev *vdev)
 		vhost_call_close(&n->calls[q]);
 	vhost_close(&n->vhost);
 	vhost_user_close(&n->vu);
-	close(n->irq_efd);
+	for (unsigned int i = 0; i < n->nr_pairs; i++)
+		close(n->pairs[i].irq_efd);
+	free(n->pairs);
 	free(n);
+}
+
+/* All pairs' counts; device lock held. */
+static void sum_stats(const struct virtio_net *n, struct virtio_net_stats *st)
+{
+	*st = (struct virtio_net_stats){ 0 };
+	for (unsigned int i = 0; i < n->nr_pairs; i++) {
+		const struct virtio_net_stats *q = &n->pairs[i].stats;
+
+		st->rx_packets += q->rx_packets;
+		st->rx_bytes += q->rx_bytes;
+		st->rx_dropped += q->rx_dropped;
+		st->rx_bad_buffers += q->rx_bad_buffers;
+		st->tx_packets += q->tx_packets;
+		st->tx_bytes += q->tx_bytes;
+		st->tx_dropped += q->tx_dropped;
+	}
 }
 
 /* What devisor's I/O thread moved (nothing when vhost serves the queues). */
@@ -791,14 +950,15 @@ static void vnet_counters(struct virtio_dev *vdev,
 				     uint64_t value),
 			  void *arg)
 {
-	const struct virtio_net_stats *st = &to_net(vdev)->stats;
+	struct virtio_net_stats st;
 
-	fn(arg, "rx_bytes", st->rx_bytes);
-	fn(arg, "rx_frames", st->rx_packets);
-	fn(arg, "rx_dropped", st->rx_dropped);
-	fn(arg, "tx_bytes", st->tx_bytes);
-	fn(arg, "tx_frames", st->tx_packets);
-	fn(arg, "tx_dropped", st->tx_dropped);
+	sum_stats(to_net(vdev), &st);
+	fn(arg, "rx_bytes", st.rx_bytes);
+	fn(arg, "rx_frames", st.rx_packets);
+	fn(arg, "rx_dropped", st.rx_dropped);
+	fn(arg, "tx_bytes", st.tx_bytes);
+	fn(arg, "tx_frames", st.tx_packets);
+	fn(arg, "tx_dropped", st.tx_dropped);
 }
 
 static const struct virtio_dev_ops vnet_ops = {
@@ -822,6 +982,13 @@ static int vhost_net_open(struct virtio_net *n, enum net_vhost mode)
 
 	if (mode == NET_VHOST_OFF)
 		return 1;
+	if (n->nr_pairs > 1) {
+		/* --net refuses vhost=on with several. */
+		pr_info("virtio-net: vhost=auto: %s has %u queue pairs, which "
+			"devisor serves itself",
+			n->be->name, n->nr_pairs);
+		return 1;
+	}
 	if (net_backend_tap_fd(n->be) < 0) {
 		pr_err("virtio-net: vhost needs a tap back-end");
 		return -EINVAL;
@@ -890,21 +1057,98 @@ static int vhost_user_net_open(struct virtio_net *n, const char *path,
 	return 0;
 }
 
-struct virtio_dev *virtio_net_create(struct vm *vm, struct net_backend *be,
-				     enum net_vhost vhost, uint64_t poll_ns)
+/* Closes the back-ends and what create made of the pairs. */
+static void pairs_undo(struct virtio_net *n)
 {
+	for (unsigned int i = 0; i < n->nr_pairs; i++) {
+		struct vnet_pair *p = &n->pairs[i];
+
+		/* Waits out a callback of a started one. */
+		net_backend_close(p->be);
+		if (p->irq_efd >= 0) {
+			evloop_del(n->loop, p->irq_efd);
+			close(p->irq_efd);
+		}
+	}
+}
+
+/* Each pair's interrupt eventfd, then its back-end started. */
+static int pairs_start(struct virtio_net *n)
+{
+	bool served = n->vhost.fd < 0 && n->vu.fd < 0;
+	int ret;
+
+	for (unsigned int i = 0; i < n->nr_pairs; i++) {
+		struct vnet_pair *p = &n->pairs[i];
+
+		p->irq_efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+		if (p->irq_efd < 0)
+			return -errno;
+		ret = evloop_add(n->loop, p->irq_efd, EPOLLIN, irq_cb, p);
+		if (ret) {
+			close(p->irq_efd);
+			p->irq_efd = -1;
+			return ret;
+		}
+	}
+	for (unsigned int i = 0; i < n->nr_pairs && served; i++) {
+		/* Pair 0 alone until the guest asks for more. */
+		net_backend_set_active(n->pairs[i].be, !i);
+		/* With vhost the kernel reads the tap, never we. */
+		ret = net_backend_start(n->pairs[i].be, vnet_rx, vnet_tx_ready,
+					&n->pairs[i]);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+struct virtio_dev *virtio_net_create_mq(struct vm *vm,
+					struct net_backend *const *bes,
+					unsigned int nr_pairs,
+					enum net_vhost vhost, uint64_t poll_ns)
+{
+	struct net_backend *be = bes[0];
 	struct virtio_net *n = calloc(1, sizeof(*n));
 	uint64_t features = 0;
 	int ret;
 
-	if (!n) {
-		pr_err("virtio-net: out of memory");
-		return NULL;
-	}
-	if (virtio_dev_init(&n->vdev, "virtio-net", VIRTIO_ID_NET, &vnet_ops,
-			    n->vqs, 2, NET_QUEUE_SIZE, &vm->mem)) {
+	if (!nr_pairs || nr_pairs > MAX_PAIRS) {
+		pr_err("virtio-net: %u queue pairs (1 to %d)", nr_pairs,
+		       MAX_PAIRS);
 		free(n);
 		return NULL;
+	}
+	if (n)
+		n->pairs = calloc(nr_pairs, sizeof(*n->pairs));
+	if (!n || !n->pairs) {
+		pr_err("virtio-net: out of memory");
+		free(n);
+		for (unsigned int i = 0; i < nr_pairs; i++)
+			net_backend_close(bes[i]);
+		return NULL;
+	}
+	/* One pair has no control queue: as before MQ, and as vhost's. */
+	if (virtio_dev_init(&n->vdev, "virtio-net", VIRTIO_ID_NET, &vnet_ops,
+			    n->vqs, nr_pairs > 1 ? 2 * nr_pairs + 1 : 2,
+			    NET_QUEUE_SIZE, &vm->mem)) {
+		free(n->pairs);
+		free(n);
+		for (unsigned int i = 0; i < nr_pairs; i++)
+			net_backend_close(bes[i]);
+		return NULL;
+	}
+	n->nr_pairs = nr_pairs;
+	n->active_pairs = 1;
+	for (unsigned int i = 0; i < nr_pairs; i++) {
+		n->pairs[i] = (struct vnet_pair){
+			.n = n,
+			.idx = i,
+			.be = bes[i],
+			.rxq = &n->vqs[RXQ(i)],
+			.txq = &n->vqs[TXQ(i)],
+			.irq_efd = -1,
+		};
 	}
 	n->be = be;
 	n->loop = be->loop;
@@ -929,6 +1173,9 @@ struct virtio_dev *virtio_net_create(struct vm *vm, struct net_backend *be,
 			features &= ~F(VIRTIO_NET_F_MRG_RXBUF);
 		if (be->has_vnet_hdr)
 			features |= OFFLOAD_FEATURES;
+		if (nr_pairs > 1)
+			features |= F(VIRTIO_NET_F_CTRL_VQ) |
+				    F(VIRTIO_NET_F_MQ);
 	}
 	if (!be->has_vnet_hdr)
 		/* User networking's fixed MTU; a tap's is the host's call. */
@@ -936,7 +1183,9 @@ struct virtio_dev *virtio_net_create(struct vm *vm, struct net_backend *be,
 	n->vdev.device_features = features;
 	memcpy(n->config, be->mac, NET_MAC_LEN);
 	n->config[6] = VIRTIO_NET_S_LINK_UP;
-	n->config[8] = 1; /* max_virtqueue_pairs */
+	/* max_virtqueue_pairs, little-endian */
+	n->config[8] = nr_pairs & 0xff;
+	n->config[9] = nr_pairs >> 8;
 	if (!be->has_vnet_hdr) {
 		n->config[10] = USER_MTU & 0xff;
 		n->config[11] = USER_MTU >> 8;
@@ -944,19 +1193,9 @@ struct virtio_dev *virtio_net_create(struct vm *vm, struct net_backend *be,
 	n->vdev.config = n->config;
 	n->vdev.config_len = CFG_LEN;
 
-	n->irq_efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	if (n->irq_efd < 0) {
-		ret = -errno;
+	ret = pairs_start(n);
+	if (ret)
 		goto fail;
-	}
-	ret = evloop_add(n->loop, n->irq_efd, EPOLLIN, irq_cb, n);
-	if (ret)
-		goto fail_efd;
-	/* With vhost the kernel reads the tap, never we. */
-	if (n->vhost.fd < 0 && n->vu.fd < 0)
-		ret = net_backend_start(be, vnet_rx, vnet_tx_ready, n);
-	if (ret)
-		goto fail_loop;
 	if (n->vhost.fd < 0 && n->vu.fd < 0)
 		virtio_dev_set_poll(&n->vdev, n->loop, poll_ns);
 	else
@@ -964,26 +1203,30 @@ struct virtio_dev *virtio_net_create(struct vm *vm, struct net_backend *be,
 				 vnet_set_table);
 	return &n->vdev;
 
-fail_loop:
-	evloop_del(n->loop, n->irq_efd);
-fail_efd:
-	close(n->irq_efd);
 fail:
 	pr_err("virtio-net: cannot start %s: %s", be->name, strerror(-ret));
 fail_vhost:
+	pairs_undo(n);
 	vhost_user_unwatch(&n->vu);
 	for (unsigned int q = 0; q < 2; q++)
 		vhost_call_close(&n->calls[q]);
 	vhost_close(&n->vhost);
 	vhost_user_close(&n->vu);
 	pthread_mutex_destroy(&n->vdev.lock);
+	free(n->pairs);
 	free(n);
 	return NULL;
+}
+
+struct virtio_dev *virtio_net_create(struct vm *vm, struct net_backend *be,
+				     enum net_vhost vhost, uint64_t poll_ns)
+{
+	return virtio_net_create_mq(vm, &be, 1, vhost, poll_ns);
 }
 
 void virtio_net_get_stats(struct virtio_dev *vdev, struct virtio_net_stats *st)
 {
 	virtio_dev_lock(vdev);
-	*st = to_net(vdev)->stats;
+	sum_stats(to_net(vdev), st);
 	virtio_dev_unlock(vdev);
 }

@@ -3,8 +3,9 @@
 #define DEVISOR_VIRTIO_NET_H
 
 /*
- * virtio-net (network device, spec 5.1): receiveq 0 and transmitq 1 over a
- * host network back-end (backend/net.h). Mergeable receive buffers always;
+ * virtio-net (network device, spec 5.1): receive and transmit queue pairs
+ * over host network back-ends (backend/net.h), a control queue with more
+ * than one pair (multi-queue). Mergeable receive buffers always;
  * checksum and segmentation offloads only over a back-end with a vnet
  * header (tap). docs/virtio.md has the data paths.
  */
@@ -23,16 +24,26 @@ struct vm;
 /*
  * An unbound device offering @be's MAC address (be->mac); hand it to
  * virtio_pci_create()/virtio_mmio_create(). It starts @be at once: frames
- * that arrive before the driver is up wait in the back-end. On success the
- * device owns @be and closes it when destroyed; NULL on error (logged), and
- * @be then stays the caller's. @vhost (a tap only) hands the queues to the
- * kernel's vhost-net: NET_VHOST_ON fails without it, NET_VHOST_AUTO falls
- * back to serving them here and says so. When devisor serves the queues,
- * its I/O thread polls the transmit ring for up to @poll_ns after each
- * pass (evloop.h; 0: never).
+ * that arrive before the driver is up wait in the back-end. The device
+ * owns @be from here on and closes it when destroyed, or at once on error
+ * (NULL, logged). @vhost (a tap only) hands the queues to the kernel's
+ * vhost-net: NET_VHOST_ON fails without it, NET_VHOST_AUTO falls back to
+ * serving them here and says so. When devisor serves the queues, its I/O
+ * thread polls the transmit rings for up to @poll_ns after each pass
+ * (evloop.h; 0: never).
  */
 struct virtio_dev *virtio_net_create(struct vm *vm, struct net_backend *be,
 				     enum net_vhost vhost, uint64_t poll_ns);
+/*
+ * The same with @nr_pairs queue pairs, one back-end each (the queues of a
+ * multi-queue tap, net_backend_open_queues()) on one I/O thread, and a
+ * control queue when there are several: the guest starts on pair 0 and
+ * turns on more with VIRTIO_NET_CTRL_MQ; vhost=auto serves them here.
+ */
+struct virtio_dev *virtio_net_create_mq(struct vm *vm,
+					struct net_backend *const *bes,
+					unsigned int nr_pairs,
+					enum net_vhost vhost, uint64_t poll_ns);
 
 struct virtio_net_stats {
 	uint64_t rx_packets; /* frames given to the guest */

@@ -81,11 +81,20 @@ static const struct net_backend_ops nb_ops = {
 	.close = nb_close,
 };
 
-static struct net_backend nbe = {
-	.ops = &nb_ops,
-	.has_vnet_hdr = true,
-	.mac = { 0x52, 0x54, 0x00, 0x12, 0x34, 0x56 },
-	.name = "fuzz",
+/* Two queue pairs: the control queue and pairs turned on and off too. */
+static struct net_backend nbe[2] = {
+	{
+		.ops = &nb_ops,
+		.has_vnet_hdr = true,
+		.mac = { 0x52, 0x54, 0x00, 0x12, 0x34, 0x56 },
+		.name = "fuzz",
+	},
+	{
+		.ops = &nb_ops,
+		.has_vnet_hdr = true,
+		.mac = { 0x52, 0x54, 0x00, 0x12, 0x34, 0x56 },
+		.name = "fuzz",
+	},
 };
 
 static void build(void)
@@ -100,8 +109,10 @@ static void build(void)
 	vdevs[0] = virtio_rng_create(&vm);
 	vdevs[1] = virtio_console_create(&vm, null_fd);
 	vdevs[2] = virtio_blk_create(&vm, be, loop, 2);
-	nbe.loop = loop;
-	vdevs[3] = virtio_net_create(&vm, &nbe, NET_VHOST_OFF, 0);
+	nbe[0].loop = nbe[1].loop = loop;
+	vdevs[3] = virtio_net_create_mq(
+		&vm, (struct net_backend *[]){ &nbe[0], &nbe[1] }, 2,
+		NET_VHOST_OFF, 0);
 	vdevs[4] = virtio_balloon_create(
 		&vm, &(struct balloon_config){ .enabled = true,
 					       .deflate_on_oom = true,
@@ -140,13 +151,14 @@ static void hook(void *arg, uint8_t op)
 			devices_reset(&vm);
 			break;
 		}
-		/* A frame from the host, once the device has started. */
-		if (nbe.rx) {
+		/* A frame from the host for either pair, once started. */
+		if (nbe[op >> 7].rx) {
 			static uint8_t frame[2048];
 			struct iovec iov = { frame, 0 };
+			struct net_backend *b = &nbe[op >> 7];
 
 			iov.iov_len = fz_bytes(in, frame, fz_u16(in) % 2048);
-			(void)nbe.rx(nbe.opaque, &iov, 1);
+			(void)b->rx(b->opaque, &iov, 1);
 		}
 		break;
 	}

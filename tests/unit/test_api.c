@@ -124,11 +124,11 @@ static int f_add_net(void *o, const struct net_options *n, const char *id,
 {
 	fake.net = *n;
 	fake.net_fd_ino = 0;
-	if (n->has_fd) {
+	for (unsigned int i = 0; i < n->nr_fds; i++) {
 		struct stat st;
 
-		/* The descriptor must be usable during the call. */
-		assert_int_equal(fstat(n->fd, &st), 0);
+		/* The descriptors must be usable during the call. */
+		assert_int_equal(fstat(n->fds[i], &st), 0);
 		fake.net_fd_ino = st.st_ino;
 	}
 	if (fake.add_net_status == 204)
@@ -695,7 +695,7 @@ static void test_add_disk_bad(void **state)
 static unsigned int req_fd(const char *json, unsigned int nr, int fd, int *left,
 			   const char *msg)
 {
-	struct api_fds fds = { .nr = nr, .fd = { fd, fd } };
+	struct api_fds fds = { .nr = nr, .fd = { fd, fd, fd, fd } };
 	struct api_response r;
 
 	fds.truncated = !json;
@@ -734,8 +734,20 @@ static void test_add_net(void **state)
 		     "'mac' must be a MAC");
 	assert_error("PUT", ep, "{\"tap\":\"t\",\"ip\":\"10.0.0.1\"}", 400,
 		     "field 'ip' must be");
-	assert_error("PUT", ep, "{\"tap\":\"t\",\"num_queues\":4}", 400,
-		     "'num_queues' must be 2 (one queue pair)");
+	/* Two queues per pair: a multi-queue tap by name. */
+	assert_int_equal(req("PUT", ep, "{\"tap\":\"tq\",\"num_queues\":4}",
+			     &body),
+			 200);
+	free(body);
+	assert_int_equal(fake.net.queues, 2);
+	assert_int_equal(net_options_pairs(&fake.net), 2);
+	assert_error("PUT", ep, "{\"tap\":\"t\",\"num_queues\":3}", 400,
+		     "'num_queues' must be an even number of queues from 2 "
+		     "to 16");
+	assert_error("PUT", ep, "{\"tap\":\"t\",\"num_queues\":18}", 400,
+		     "'num_queues' must be an even number");
+	assert_error("PUT", ep, "{\"tap\":\"t\",\"num_queues\":\"4\"}", 400,
+		     "'num_queues' must be an even number");
 	assert_error("PUT", ep, "{\"tap\":\"t\",\"queue_size\":1024}", 400,
 		     "'queue_size' must be 256");
 	assert_error("PUT", ep, "{\"tap\":\"t\",\"host_mac\":\"x\"}", 400,
@@ -757,8 +769,8 @@ static void test_add_net(void **state)
 		assert_int_equal(pipe(p), 0);
 		assert_int_equal(fstat(p[0], &st), 0);
 		assert_int_equal(req_fd(kata, 1, p[0], &left, NULL), 200);
-		assert_true(fake.net.has_fd);
-		assert_int_equal(fake.net.fd, p[0]);
+		assert_int_equal(fake.net.nr_fds, 1);
+		assert_int_equal(fake.net.fds[0], p[0]);
 		assert_int_equal(fake.net_fd_ino, st.st_ino);
 		assert_string_equal(fake.net.ifname, "");
 		assert_int_equal(fake.net.mac[5], 0x01);
@@ -776,10 +788,24 @@ static void test_add_net(void **state)
 		assert_int_equal(left, p[0]);
 		fake.add_net_status = 0;
 
-		/* Two: one queue pair takes one; a name and one: which? */
+		/* One per pair: two for num_queues 4, as Cloud Hypervisor. */
+		assert_int_equal(req_fd("{\"num_queues\":4}", 2, p[0], &left,
+					NULL),
+				 200);
+		assert_int_equal(fake.net.nr_fds, 2);
+		assert_int_equal(net_options_pairs(&fake.net), 2);
+		assert_int_equal(left, -1);
 		memset(&fake.net, 0, sizeof(fake.net));
-		assert_int_equal(req_fd("{}", 2, p[0], &left, "2 descriptors"),
+		assert_int_equal(req_fd("{}", 2, p[0], &left,
+					"2 descriptors came with the request "
+					"for 2 queues"),
 				 400);
+		assert_int_equal(req_fd("{\"num_queues\":6}", 2, p[0], &left,
+					"one tap descriptor per queue pair "
+					"(num_queues 4)"),
+				 400);
+		assert_int_equal(left, p[0]);
+		/* A name and one: which? */
 		assert_int_equal(req_fd("{\"tap\":\"t\"}", 1, p[0], &left,
 					"both field 'tap' and"),
 				 400);
@@ -787,7 +813,7 @@ static void test_add_net(void **state)
 		assert_int_equal(req_fd(NULL, 1, p[0], &left,
 					"more than 8 file descriptors"),
 				 400);
-		assert_false(fake.net.has_fd);
+		assert_int_equal(fake.net.nr_fds, 0);
 		close(p[0]);
 		close(p[1]);
 	}
@@ -994,12 +1020,12 @@ static void server_fds(const char *sock)
 	assert_int_equal(fstat(p[0], &st), 0);
 	assert_int_equal(fake.net_fd_ino, st.st_ino);
 	/* The fake kept it: the server must not have closed it. */
-	assert_int_equal(fcntl(fake.net.fd, F_GETFD) >= 0, 1);
-	close(fake.net.fd);
+	assert_int_equal(fcntl(fake.net.fds[0], F_GETFD) >= 0, 1);
+	close(fake.net.fds[0]);
 	assert_int_equal(http_fds(fd, add_net, &q[0], 1), 200);
 	assert_int_equal(fstat(q[0], &st), 0);
 	assert_int_equal(fake.net_fd_ino, st.st_ino);
-	close(fake.net.fd);
+	close(fake.net.fds[0]);
 	/* One nobody takes is closed: the pipe then has no reader. */
 	close(q[0]);
 	assert_int_equal(pipe(q), 0);

@@ -6,6 +6,7 @@
 #include <cmocka.h>
 
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/capability.h>
@@ -59,13 +60,25 @@ static void test_parse_good(void **state)
 					   &o, err, sizeof(err)),
 			 0);
 	assert_int_equal(o.type, NET_TAP);
-	assert_true(o.has_fd);
-	assert_int_equal(o.fd, 7);
+	assert_int_equal(o.nr_fds, 1);
+	assert_int_equal(o.fds[0], 7);
 	assert_int_equal(o.vhost, NET_VHOST_AUTO);
 	assert_true(o.has_mac);
 	assert_int_equal(net_backend_parse("fd=0", &o, err, sizeof(err)), 0);
-	assert_true(o.has_fd);
-	assert_int_equal(o.fd, 0);
+	assert_int_equal(o.nr_fds, 1);
+	assert_int_equal(o.fds[0], 0);
+	assert_int_equal(net_options_pairs(&o), 1);
+	/* A multi-queue tap: by name with queues=, or one fd per pair. */
+	assert_int_equal(
+		net_backend_parse("tap=mq0,queues=4", &o, err, sizeof(err)), 0);
+	assert_int_equal(o.queues, 4);
+	assert_int_equal(net_options_pairs(&o), 4);
+	assert_int_equal(net_backend_parse("fds=7:8:9,mac=52:54:00:00:00:07",
+					   &o, err, sizeof(err)),
+			 0);
+	assert_int_equal(o.nr_fds, 3);
+	assert_int_equal(o.fds[2], 9);
+	assert_int_equal(net_options_pairs(&o), 3);
 	assert_int_equal(net_backend_parse("vhost-user=/run/n.sock,mac=52:54:"
 					   "00:00:00:01,transport=mmio",
 					   &o, err, sizeof(err)),
@@ -131,7 +144,28 @@ static void test_parse_bad(void **state)
 		{ "tap=..", "tap name '..' is not a valid interface name" },
 		{ "bridge=br0",
 		  "unknown net backend 'bridge=br0' (expected tap=NAME, fd=N, "
-		  "user or vhost-user=SOCKET)" },
+		  "fds=N:M..., user or vhost-user=SOCKET)" },
+		{ "fds=3:3", "fds names 3 twice" },
+		{ "fds=3::4", "fds takes the numbers of open tap descriptors, "
+			      "one per queue pair, as N:M:..., not '3::4'" },
+		{ "fds=3:4:", "fds takes the numbers of open tap descriptors, "
+			      "one per queue pair, as N:M:..., not '3:4:'" },
+		{ "fd=3:4", "fd takes the number of an open tap descriptor, "
+			    "not '3:4'" },
+		{ "fds=1:2:3:4:5:6:7:8:9",
+		  "more than 8 tap descriptors (queue pairs)" },
+		{ "tap=t,queues=0",
+		  "queues takes the queue pairs, 1 to 8, not '0'" },
+		{ "tap=t,queues=9",
+		  "queues takes the queue pairs, 1 to 8, not '9'" },
+		{ "user,queues=2", "net option 'queues' is for tap=NAME (fds= "
+				   "gives one descriptor per queue pair)" },
+		{ "fds=3:4,queues=2",
+		  "net option 'queues' is for tap=NAME (fds= gives one "
+		  "descriptor per queue pair)" },
+		{ "tap=t,queues=2,vhost=on",
+		  "vhost=on serves one queue pair; a multi-queue NIC is "
+		  "devisor's own" },
 		{ "fd=",
 		  "fd takes the number of an open tap descriptor, not ''" },
 		{ "fd=-1",
@@ -1064,6 +1098,110 @@ static void test_tap_fd(void **state)
 	evloop_destroy(t.loop);
 }
 
+/* The queues attached to tap @name: one tx-N in sysfs each. */
+static unsigned int queues_attached(const char *name)
+{
+	char path[96];
+	unsigned int n = 0;
+	struct dirent *e;
+	DIR *d;
+
+	snprintf(path, sizeof(path), "/sys/class/net/%s/queues", name);
+	d = opendir(path);
+	assert_non_null(d);
+	while ((e = readdir(d)))
+		n += !strncmp(e->d_name, "tx-", 3);
+	closedir(d);
+	return n;
+}
+
+/*
+ * A multi-queue tap, by name (queues=) or as an orchestrator's queues
+ * (fds=): one back-end per queue, all on one interface; a queue turned
+ * off is detached, so every frame from the host comes to the others;
+ * an adopted queue goes back attached, as it came.
+ */
+static void test_tap_multiqueue(void **state)
+{
+	struct net_backend *bes[NET_MAX_QUEUE_PAIRS];
+	const short mq = IFF_TAP | IFF_NO_PI | IFF_VNET_HDR | IFF_MULTI_QUEUE;
+	struct evloop *loop;
+	struct net_options o;
+	char err[200], spec[64], name[IFNAMSIZ];
+	int a, b, c;
+
+	if (access("/dev/net/tun", F_OK))
+		skip();
+	a = open_tap("dvq%d", mq);
+	if (a == -EPERM) {
+		print_message(
+			"no CAP_NET_ADMIN: multi-queue taps not tested\n");
+		skip();
+	}
+	assert_true(a >= 0);
+	close(a);
+	loop = evloop_create("net-test");
+	assert_int_equal(net_backend_parse("tap=dvq%d,queues=2,mac=52:54:00:"
+					   "12:34:56",
+					   &o, err, sizeof(err)),
+			 0);
+	assert_int_equal(net_backend_open_queues(&o, loop, bes), 2);
+	assert_int_equal(strncmp(bes[0]->name, "dvq", 3), 0);
+	assert_string_equal(bes[1]->name, bes[0]->name);
+	assert_memory_equal(bes[1]->mac, bes[0]->mac, 6);
+	assert_true(bes[1]->has_vnet_hdr);
+	assert_int_equal(queues_attached(bes[0]->name), 2);
+	net_backend_set_active(bes[1], false);
+	assert_int_equal(queues_attached(bes[0]->name), 1);
+	/* Queue 0 alone gets every frame the host sends. */
+	tap_round_trip_on(bes[0]);
+	net_backend_close(bes[1]);
+
+	/* An orchestrator's queues: a dup each, left attached at close. */
+	a = open_tap("dvr%d", mq);
+	assert_true(a >= 0);
+	{
+		struct ifreq ifr = { 0 };
+
+		assert_int_equal(ioctl(a, TUNGETIFF, &ifr), 0);
+		memcpy(name, ifr.ifr_name, IFNAMSIZ);
+	}
+	b = open_tap(name, mq);
+	assert_true(b >= 0);
+	snprintf(spec, sizeof(spec), "fds=%d:%d", a, b);
+	assert_int_equal(net_backend_parse(spec, &o, err, sizeof(err)), 0);
+	assert_int_equal(net_backend_preload(&o), 0);
+	assert_string_equal(o.ifname, name);
+	assert_int_equal(net_backend_open_queues(&o, loop, bes), 2);
+	net_backend_set_active(bes[1], false);
+	assert_int_equal(queues_attached(name), 1);
+	net_backend_close(bes[1]);
+	assert_int_equal(queues_attached(name), 2);
+	/* Its last descriptor closed, the queue is gone. */
+	close(b);
+	tap_round_trip_on(bes[0]);
+
+	/* Queues of two taps, or single-queue taps: not one NIC's. */
+	c = open_tap("dvr%d", mq);
+	assert_true(c >= 0);
+	assert_int_equal(net_tap_fds_check((int[]){ a, c }, 2, true, o.ifname,
+					   NULL, err, sizeof(err)),
+			 -EINVAL);
+	assert_non_null(strstr(err, "the second descriptor sent with the "
+				    "request is a queue of tap dvr"));
+	close(c);
+	c = open_tap("dvr%d", IFF_TAP | IFF_NO_PI);
+	assert_true(c >= 0);
+	snprintf(spec, sizeof(spec), "fd %d is a single-queue tap", c);
+	assert_int_equal(net_tap_fds_check((int[]){ c, a }, 2, false, o.ifname,
+					   NULL, err, sizeof(err)),
+			 -EINVAL);
+	assert_non_null(strstr(err, spec));
+	close(c);
+	close(a);
+	evloop_destroy(loop);
+}
+
 /* Without CAP_NET_ADMIN creating a tap fails with advice. */
 static void test_tap_not_permitted(void **state)
 {
@@ -1120,6 +1258,7 @@ int main(void)
 		cmocka_unit_test(test_slirp_backpressure),
 		cmocka_unit_test(test_tap),
 		cmocka_unit_test(test_tap_fd),
+		cmocka_unit_test(test_tap_multiqueue),
 		cmocka_unit_test(test_tap_not_permitted),
 	};
 

@@ -72,6 +72,8 @@ struct fake {
 	bool started, closed;
 	/* send() answers -EAGAIN while set */
 	bool refuse;
+	/* net_backend_set_active()'s last word (true until it says) */
+	bool active;
 	unsigned int sent, refused, rx_ready_calls, offload_calls;
 	unsigned int offloads;
 	size_t last_len;
@@ -137,11 +139,21 @@ static void fake_close(struct net_backend *be)
 	to_fake(be)->closed = true;
 }
 
+static void fake_set_active(struct net_backend *be, bool active)
+{
+	struct fake *fk = to_fake(be);
+
+	pthread_mutex_lock(&fk->lock);
+	fk->active = active;
+	pthread_mutex_unlock(&fk->lock);
+}
+
 static const struct net_backend_ops fake_ops = {
 	.start = fake_start,
 	.send = fake_send,
 	.rx_ready = fake_rx_ready,
 	.set_offloads = fake_set_offloads,
+	.set_active = fake_set_active,
 	.close = fake_close,
 };
 
@@ -177,8 +189,9 @@ struct fix {
 	struct virtio_dev *vdev;
 	struct net_backend *be;
 	struct fake *fake;
-	uint16_t avail_idx[2];
-	uint16_t used_seen[2];
+	struct fake *fake2; /* pair 1's (setup_fake_mq) */
+	uint16_t avail_idx[5];
+	uint16_t used_seen[5];
 	/* receive buffers consumed are posted again with this length */
 	uint32_t repost_len;
 	uint16_t tx_count;
@@ -240,6 +253,7 @@ static struct fake *fake_new(struct fix *f, bool vnet_hdr)
 	fk->be.ops = &fake_ops;
 	fk->be.loop = f->loop;
 	fk->be.has_vnet_hdr = vnet_hdr;
+	fk->active = true;
 	memcpy(fk->be.mac, guest_mac, 6);
 	snprintf(fk->be.name, sizeof(fk->be.name), "fake");
 	return fk;
@@ -276,6 +290,24 @@ static int setup_fake_vnet(void **state)
 	return 0;
 }
 
+/* Two queue pairs, a fake back-end each: a multi-queue tap's queues. */
+static int setup_fake_mq(void **state)
+{
+	struct fix *f = fix_new();
+	struct net_backend *bes[2];
+
+	f->fake = fake_new(f, true);
+	f->fake2 = fake_new(f, true);
+	bes[0] = f->be = &f->fake->be;
+	bes[1] = &f->fake2->be;
+	f->vdev = virtio_net_create_mq(&f->vm, bes, 2, NET_VHOST_OFF, 0);
+	assert_non_null(f->vdev);
+	f->m = virtio_mmio_create(&f->vm, BASE, GSI, f->vdev, f->loop);
+	assert_non_null(f->m);
+	*state = f;
+	return 0;
+}
+
 static int teardown(void **state)
 {
 	struct fix *f = *state;
@@ -285,6 +317,11 @@ static int teardown(void **state)
 		assert_true(f->fake->closed);
 		pthread_mutex_destroy(&f->fake->lock);
 		free(f->fake);
+	}
+	if (f->fake2) {
+		assert_true(f->fake2->closed);
+		pthread_mutex_destroy(&f->fake2->lock);
+		free(f->fake2);
 	}
 	evloop_destroy(f->loop);
 	vm_destroy(&f->vm);
@@ -361,7 +398,7 @@ static void reset(struct fix *f)
 	memset(f->avail_idx, 0, sizeof(f->avail_idx));
 	memset(f->used_seen, 0, sizeof(f->used_seen));
 	f->tx_count = 0;
-	memset(vd_hva(&f->vm, DESC(0), 0x8000), 0, 0x8000);
+	memset(vd_hva(&f->vm, DESC(0), 5 * 0x4000), 0, 5 * 0x4000);
 }
 
 static uint64_t offered(struct fix *f)
@@ -1400,6 +1437,197 @@ static void test_tap(void **state)
 	free(fr);
 }
 
+#define CTRLQ 4
+#define CTRLBUF 0x3000000ull
+
+static bool ctrl_done(struct fix *f, uintptr_t n)
+{
+	return used_idx(f, CTRLQ) == (uint16_t)n;
+}
+
+/*
+ * One control command as Linux's virtnet_send_command() lays it out:
+ * header, data, and a one-byte ack; the ack, or -1 with no answer.
+ */
+static int ctrl_cmd(struct fix *f, uint8_t class, uint8_t cmd, const void *data,
+		    uint32_t len, bool with_ack)
+{
+	uint8_t *b = vd_hva(&f->vm, CTRLBUF, 64);
+	/* Three descriptors a command, none in use when it is posted. */
+	uint16_t head = 3 * f->used_seen[CTRLQ] % (QSIZE - 2);
+
+	b[0] = class;
+	b[1] = cmd;
+	memcpy(b + 2, data, len);
+	b[32] = 0xee;
+	desc(f, CTRLQ, head, CTRLBUF, 2, VIRTQ_DESC_F_NEXT, head + 1);
+	desc(f, CTRLQ, head + 1, CTRLBUF + 2, len,
+	     with_ack ? VIRTQ_DESC_F_NEXT : 0, head + 2);
+	if (with_ack)
+		desc(f, CTRLQ, head + 2, CTRLBUF + 32, 1, VIRTQ_DESC_F_WRITE,
+		     0);
+	vd_avail(&f->vm, AVAIL(CTRLQ), QSIZE, &f->avail_idx[CTRLQ], head);
+	kick(f, CTRLQ);
+	if (!vd_wait_ms(ctrl_done, f, ++f->used_seen[CTRLQ], WAIT_MS))
+		return -1;
+	return b[32];
+}
+
+static int pairs_set(struct fix *f, uint16_t n)
+{
+	uint16_t le = htole16(n);
+
+	return ctrl_cmd(f, VIRTIO_NET_CTRL_MQ, VIRTIO_NET_CTRL_MQ_VQ_PAIRS_SET,
+			&le, sizeof(le), true);
+}
+
+static bool fake_active(struct fake *fk)
+{
+	bool a;
+
+	pthread_mutex_lock(&fk->lock);
+	a = fk->active;
+	pthread_mutex_unlock(&fk->lock);
+	return a;
+}
+
+static bool used_reached(struct fix *f, uintptr_t qn)
+{
+	return used_idx(f, qn >> 16) == (uint16_t)qn;
+}
+
+/*
+ * Two queue pairs (a multi-queue tap): the guest starts on pair 0, turns
+ * pair 1 on and off over the control queue (the back-end's queue
+ * attached and detached with it), and each pair's frames go through its
+ * own back-end; bad commands get VIRTIO_NET_ERR, a command with no room
+ * for the ack breaks the device.
+ */
+static void test_mq(void **state)
+{
+	struct fix *f = *state;
+	const uint64_t mq = F(VIRTIO_NET_F_CTRL_VQ) | F(VIRTIO_NET_F_MQ);
+	uint8_t a[64], b[64];
+	uint8_t frame[HDR_LEN + 60] = { 0 };
+
+	fill_pattern(a, sizeof(a), 1);
+	fill_pattern(b, sizeof(b), 2);
+	fill_pattern(frame + HDR_LEN, 60, 3);
+	assert_int_equal(offered(f) & mq, mq);
+	/* max_virtqueue_pairs */
+	assert_int_equal(vd_reg(&f->vm, BASE, VIRTIO_MMIO_CONFIG + 8) & 0xffff,
+			 2);
+	/* Pair 0 alone before the guest says more. */
+	assert_true(fake_active(f->fake));
+	assert_false(fake_active(f->fake2));
+
+	/* MQ needs the control queue (spec 5.1.3.1). */
+	reset(f);
+	assert_false(negotiate(f, F_BASE | F(VIRTIO_NET_F_MQ)));
+
+	reset(f);
+	assert_true(negotiate(f, F_BASE | mq));
+	for (unsigned int q = 0; q <= CTRLQ; q++)
+		setup_queue(f, q);
+	vd_set_reg(&f->vm, BASE, VIRTIO_MMIO_STATUS, S_ALL);
+	assert_int_equal(status(f), S_ALL);
+
+	/* A frame for pair 1 before it is on: dropped. */
+	assert_int_equal(fake_rx(f->fake2, frame, sizeof(frame)), -EMSGSIZE);
+	assert_int_equal(pairs_set(f, 2), VIRTIO_NET_OK);
+	assert_true(fake_active(f->fake2));
+	assert_true(fake_active(f->fake));
+
+	/* Each pair's back-end fills its own receive queue. */
+	desc(f, 2, 0, RXBUF(0), 2048, VIRTQ_DESC_F_WRITE, 0);
+	vd_avail(&f->vm, AVAIL(2), QSIZE, &f->avail_idx[2], 0);
+	kick(f, 2);
+	assert_int_equal(fake_rx(f->fake2, frame, sizeof(frame)),
+			 sizeof(frame));
+	assert_true(vd_wait_ms(used_reached, f, 2u << 16 | 1, WAIT_MS));
+	assert_int_equal(used_len(f, 2, 0), sizeof(frame));
+	assert_memory_equal(vd_hva(&f->vm, RXBUF(0) + HDR_LEN, 60),
+			    frame + HDR_LEN, 60);
+	assert_int_equal(used_idx(f, RXQ), 0);
+
+	/* And sends what its transmit queue holds. */
+	memset(vd_hva(&f->vm, TXBUF(0), HDR_LEN), 0, HDR_LEN);
+	memcpy(vd_hva(&f->vm, TXBUF(0) + HDR_LEN, sizeof(a)), a, sizeof(a));
+	desc(f, 3, 0, TXBUF(0), HDR_LEN + sizeof(a), 0, 0);
+	vd_avail(&f->vm, AVAIL(3), QSIZE, &f->avail_idx[3], 0);
+	kick(f, 3);
+	assert_true(vd_wait_ms(used_reached, f, 3u << 16 | 1, WAIT_MS));
+	assert_int_equal(fake_count(f->fake2, &f->fake2->sent), 1);
+	assert_int_equal(fake_count(f->fake, &f->fake->sent), 0);
+	assert_memory_equal(f->fake2->last + HDR_LEN, a, sizeof(a));
+	tx_post(f, NULL, b, sizeof(b));
+	tx_wait(f);
+	assert_int_equal(fake_count(f->fake, &f->fake->sent), 1);
+	assert_int_equal(stats(f).tx_packets, 2);
+	assert_int_equal(stats(f).rx_packets, 1);
+
+	/* Out of range, a class not offered, short data: refused. */
+	assert_int_equal(pairs_set(f, 3), VIRTIO_NET_ERR);
+	assert_int_equal(pairs_set(f, 0), VIRTIO_NET_ERR);
+	assert_int_equal(ctrl_cmd(f, VIRTIO_NET_CTRL_RX,
+				  VIRTIO_NET_CTRL_RX_PROMISC, "\1", 1, true),
+			 VIRTIO_NET_ERR);
+	assert_int_equal(ctrl_cmd(f, VIRTIO_NET_CTRL_MQ,
+				  VIRTIO_NET_CTRL_MQ_VQ_PAIRS_SET, "\1", 1,
+				  true),
+			 VIRTIO_NET_ERR);
+	assert_true(fake_active(f->fake2));
+
+	/* Back to one: pair 1's back-end detached, its frames dropped. */
+	assert_int_equal(pairs_set(f, 1), VIRTIO_NET_OK);
+	assert_false(fake_active(f->fake2));
+	assert_int_equal(fake_rx(f->fake2, frame, sizeof(frame)), -EMSGSIZE);
+	assert_int_equal(stats(f).rx_dropped, 2);
+	assert_int_equal(pairs_set(f, 2), VIRTIO_NET_OK);
+	assert_true(fake_active(f->fake2));
+
+	/* A reset goes back to pair 0 alone. */
+	reset(f);
+	assert_false(fake_active(f->fake2));
+
+	/* No byte for the ack: the device needs a reset. */
+	assert_true(negotiate(f, F_BASE | mq));
+	for (unsigned int q = 0; q <= CTRLQ; q++)
+		setup_queue(f, q);
+	vd_set_reg(&f->vm, BASE, VIRTIO_MMIO_STATUS, S_ALL);
+	desc(f, CTRLQ, 0, CTRLBUF, 4, 0, 0);
+	vd_avail(&f->vm, AVAIL(CTRLQ), QSIZE, &f->avail_idx[CTRLQ], 0);
+	kick(f, CTRLQ);
+	assert_true(vd_mmio_wait_status(&f->vm, BASE, S_NEEDS_RESET));
+}
+
+/* Without MQ the control queue is queue 2 (spec 5.1.2), pair 0 alone. */
+static void test_mq_not_negotiated(void **state)
+{
+	struct fix *f = *state;
+	uint8_t *b = vd_hva(&f->vm, CTRLBUF, 64);
+	uint16_t le = htole16(2);
+
+	reset(f);
+	assert_true(negotiate(f, F_BASE | F(VIRTIO_NET_F_CTRL_VQ)));
+	for (unsigned int q = 0; q <= 2; q++)
+		setup_queue(f, q);
+	vd_set_reg(&f->vm, BASE, VIRTIO_MMIO_STATUS, S_ALL);
+	assert_int_equal(status(f), S_ALL);
+	b[0] = VIRTIO_NET_CTRL_MQ;
+	b[1] = VIRTIO_NET_CTRL_MQ_VQ_PAIRS_SET;
+	memcpy(b + 2, &le, 2);
+	b[32] = 0xee;
+	desc(f, 2, 0, CTRLBUF, 4, VIRTQ_DESC_F_NEXT, 1);
+	desc(f, 2, 1, CTRLBUF + 32, 1, VIRTQ_DESC_F_WRITE, 0);
+	vd_avail(&f->vm, AVAIL(2), QSIZE, &f->avail_idx[2], 0);
+	kick(f, 2);
+	assert_true(vd_wait_ms(used_reached, f, 2u << 16 | 1, WAIT_MS));
+	/* MQ not negotiated: the command is refused, pair 1 stays off. */
+	assert_int_equal(b[32], VIRTIO_NET_ERR);
+	assert_false(fake_active(f->fake2));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1422,6 +1650,10 @@ int main(void)
 		K(test_queue_disable),
 		V(test_vnet_offloads),
 		cmocka_unit_test_setup_teardown(test_tap, setup_bare, teardown),
+		cmocka_unit_test_setup_teardown(test_mq, setup_fake_mq,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_mq_not_negotiated,
+						setup_fake_mq, teardown),
 #undef U
 #undef K
 #undef V

@@ -6,9 +6,10 @@
 # and devisor's exit status 0; on the first boot vm.resize plugs a third
 # vCPU (L3 runs a task on it) and takes it back, and plugs 256 MiB of RAM
 # (L3 onlines it; the next boot of that VM has it from the start). A NIC
-# whose tap came as a descriptor with vm.add-net before the first and
-# third boots is in L3 on all three (net-every-boot), and L3 fetches
-# L2's blob through it (vc_net_static). The run's generic checks judge the vCPUs,
+# whose tap came as two queues' descriptors with vm.add-net before the
+# first and third boots is in L3 on all three (net-every-boot) with both
+# queue pairs in use (net-queue-pairs), and L3 fetches L2's blob through
+# it over the second pair (net-second-pair, vc_net_static). The run's generic checks judge the vCPUs,
 # memory and SMBIOS identity the VmConfig gave.
 # shellcheck source=SCRIPTDIR/_virtio.sh
 . "$NESTED_DIR/checks/_virtio.sh"
@@ -25,8 +26,8 @@ ac_checks() {
 	ac_want create-bad '400 *cannot open kernel /l3/nonexistent*' "400 naming the missing kernel"
 	ac_want create '204*' "204"
 	ac_want add-net-fd 'rc=0' "204: the tap's descriptor taken before vm.boot"
-	ac_want info-net '"net":\[{"tap":"ctap0","mac":"52:54:00:c0:ff:01","id":"_net0"*' \
-		"vm.info: the NIC on ctap0 with the MAC given"
+	ac_want info-net '"net":\[{"tap":"ctap0","mac":"52:54:00:c0:ff:01","id":"_net0","pci_segment":0,"num_queues":4}*' \
+		"vm.info: the NIC on ctap0 with the MAC given, two queue pairs"
 	ac_want info '200 "state":"Created"' "200 and Created"
 	ac_want boot '204*' "204 once the vCPUs run"
 	ac_want info-running '200 "state":"Running"' "200 and Running"
@@ -54,6 +55,20 @@ ac_checks() {
 		pass "$name/net-every-boot"
 	else
 		fail "$name/net-every-boot" "$v boots of L3 had the NIC with MAC 52:54:00:c0:ff:01, want 3"
+	fi
+	# Both queue pairs in use on every boot (L3 has 2 CPUs), and the
+	# fetch pinned to the second CPU came in over the second pair.
+	v=$(grep -c 'DEVISOR-L3 net-queues=2' "$clog" || true)
+	if ((v == 3)); then
+		pass "$name/net-queue-pairs"
+	else
+		fail "$name/net-queue-pairs" "$v boots of L3 used 2 queue pairs, want 3 ($(marker "$clog" net-queues || echo none))"
+	fi
+	v=$(marker "$clog" net-rx-irqs)
+	if [[ $v =~ input\.1:([0-9]+) ]] && ((BASH_REMATCH[1] >= 10)); then
+		pass "$name/net-second-pair"
+	else
+		fail "$name/net-second-pair" "net-rx-irqs=${v:-none}, want 10 or more interrupts of receive queue 1"
 	fi
 	vc_net_static 10.0.5.2/24
 	# vm.counters of the NIC once L3 fetched the blob through it.

@@ -20,7 +20,9 @@
 #   devisor.blk-gone   blk-gone=now (L2 then kills the disk's vhost-user
 #                      back-end), disk-after-gone= (a read after that)
 #   devisor.net=A/L@P  the same with a static address A/L (net-static=)
-#                      and the blob from http://P:8080/blob (L2's tap)
+#                      and the blob from http://P:8080/blob (L2's tap);
+#                      a NIC with several queue pairs: net-queues=, and
+#                      net-rx-irqs=input.0:N,input.1:M,... after the fetch
 #   devisor.netblob=B  fetch http://...:8080/B instead of /blob
 # Always (with devisor.virtio): virtio-devices=TYPE@TRANSPORT:DRIVER,...
 # Every step that can block on a device runs under l3_run, with a time
@@ -271,12 +273,29 @@ EOF
 	m "net-ip=$(ip -4 -o addr show dev "$vt_ifc" | awk '{ print $4; exit }')"
 	m "net-gw=$(ip route | awk '$1 == "default" { print $3; exit }')"
 	m "net-dns=$(awk '$1 == "nameserver" { print $2; exit }' /etc/resolv.conf)"
+	# Several queue pairs (the driver uses one per CPU): the fetch runs
+	# on the last CPU, whose transmit queue is the last pair's (XPS),
+	# and the tap steers the flow's frames back to that pair.
+	vt_nq=$(ls -d "/sys/class/net/$vt_ifc/queues/rx-"* 2>/dev/null | wc -l)
+	vt_pin=
+	if [ "$vt_nq" -gt 1 ]; then
+		m "net-queues=$vt_nq"
+		vt_pin="taskset -c $(($(nproc) - 1))"
+	fi
 	vt_t0=$(vt_uptime)
 	vt_blob=$(vt_flag devisor.netblob) || vt_blob=blob
-	if l3_run 90 wget -q -O /tmp/blob "http://$vt_srv:8080/$vt_blob"; then
+	# shellcheck disable=SC2086 # empty or a command and its arguments
+	if l3_run 90 $vt_pin wget -q -O /tmp/blob "http://$vt_srv:8080/$vt_blob"; then
 		m "net-bytes=$(wc -c < /tmp/blob)"
 		m "net-md5=$(vt_md5 < /tmp/blob)"
 		m "net-seconds=$(awk -v a="$vt_t0" -v b="$(vt_uptime)" 'BEGIN { printf "%.2f", b - a }')"
+		# Each receive queue's interrupts (every CPU's column summed).
+		[ "$vt_nq" -gt 1 ] && m "net-rx-irqs=$(awk -v n="$(nproc)" '
+			/virtio[0-9]+-input\.[0-9]+/ {
+				s = 0
+				for (i = 2; i <= n + 1; i++) s += $i
+				q = $NF; sub(/.*-/, "", q); printf "%s%s:%d", sep, q, s; sep = ","
+			}' /proc/interrupts)"
 	else
 		vt_s=$?
 		m "net-bytes=$(wc -c < /tmp/blob 2>/dev/null || echo 0) (wget status $vt_s: $(l3_err))"
