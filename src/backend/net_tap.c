@@ -145,11 +145,14 @@ static int tap_attach(struct tap *t, bool on)
 	struct ifreq ifr = { .ifr_flags = on ? IFF_ATTACH_QUEUE :
 					       IFF_DETACH_QUEUE };
 
+	int err;
+
 	if (!ioctl(t->fd, TUNSETQUEUE, &ifr))
 		return 0;
+	err = errno;
 	pr_err("net %s: cannot %s a queue: %s", t->be.name,
-	       on ? "attach" : "detach", strerror(errno));
-	return -errno;
+	       on ? "attach" : "detach", strerror(err));
+	return -err;
 }
 
 /* I/O thread: the guest's wish (set_active()) made true. */

@@ -686,11 +686,17 @@ static uint8_t ctrl_command(struct virtio_net *n, const struct virtq_chain *c)
 static void ctrl_process(struct virtio_net *n, unsigned int q)
 {
 	struct virtqueue *vq = &n->vqs[q];
+	unsigned int budget = NET_QUEUE_SIZE;
 	struct virtq_chain c;
 	uint8_t ack;
 	int r;
 
 	for (;;) {
+		if (!budget--) {
+			/* A guest that keeps posting: others' turn first. */
+			virtio_dev_kick(&n->vdev, q);
+			break;
+		}
 		c = VIRTQ_CHAIN_INIT(n->ctrl_segs);
 		r = virtq_pop(vq, &c);
 		if (!r)
