@@ -9,6 +9,7 @@
 #include "backend/block.h"
 #include "backend/net.h"
 #include "util/evloop.h"
+#include "util/rate_limit.h"
 #include "virtio/balloon.h"
 
 /*
@@ -44,6 +45,8 @@ struct disk_config {
 	/* I/O thread polling, microseconds at most (virtio_dev_set_poll()) */
 	unsigned int poll_us;
 	unsigned int batch_us; /* or CONFIG_DISK_BATCH_AUTO */
+	/* bw_size= ... ops_refill_time= (Cloud Hypervisor's): virtio-blk */
+	struct rate_limit_config rate_limit;
 	char serial[BLK_SERIAL_LEN + 1];
 	int addr; /* devfn on bus 0, or CONFIG_PCI_AUTO */
 	unsigned int vfs; /* --nvme: SR-IOV VFs offered, 0..CONFIG_NVME_MAX_VFS */

@@ -259,7 +259,7 @@ static int parse_run(int argc, char **argv, struct vm_config *cfg,
 		     const char **api_socket)
 {
 	const char *why, *vm_opts = NULL;
-	char err_msg[160];
+	char err_msg[256];
 	int c;
 
 	config_vm_defaults(cfg);

@@ -97,6 +97,27 @@ static void fmt_mac(char *out, const uint8_t *mac)
 		mac[3], mac[4], mac[5]);
 }
 
+/* A disk's rate_limiter_config, as Cloud Hypervisor's vm.info has it. */
+static void add_limiter(cJSON *o, const struct rate_limit_config *rl)
+{
+	const struct token_bucket_config *bs[2] = { &rl->bw, &rl->ops };
+	static const char *const names[2] = { "bandwidth", "ops" };
+	cJSON *l = cJSON_AddObjectToObject(o, "rate_limiter_config");
+
+	for (unsigned int i = 0; i < 2; i++) {
+		cJSON *b;
+
+		if (!bs[i]->size)
+			continue;
+		b = cJSON_AddObjectToObject(l, names[i]);
+		cJSON_AddNumberToObject(b, "size", (double)bs[i]->size);
+		cJSON_AddNumberToObject(b, "one_time_burst",
+					(double)bs[i]->one_time_burst);
+		cJSON_AddNumberToObject(b, "refill_time",
+					(double)bs[i]->refill_ms);
+	}
+}
+
 /* VmConfig, for what devisor has of it. */
 static cJSON *vm_config_json(const struct vm_config *cfg)
 {
@@ -149,6 +170,8 @@ static cJSON *vm_config_json(const struct vm_config *cfg)
 					config_disk_queues(d, cfg->nr_cpus));
 		if (d->serial[0])
 			cJSON_AddStringToObject(o, "serial", d->serial);
+		if (rate_limit_config_active(&d->rate_limit))
+			add_limiter(o, &d->rate_limit);
 		cJSON_AddStringToObject(o, "id",
 					config_device_id(cfg, CONFIG_DEV_DISK,
 							 i, buf));
@@ -419,6 +442,16 @@ static int walk_object(cJSON *j, const char *what, const char *known,
 	return 0;
 }
 
+/* A member that must be an object, walked with @fn. */
+static int walk_member(cJSON *f, const char *what, const char *known,
+		       bool defaults, field_fn fn, void *ctx,
+		       struct api_response *r)
+{
+	if (want_type(f, cJSON_IsObject(f), what, "an object", r))
+		return -1;
+	return walk_object(f, what, known, defaults, fn, ctx, r);
+}
+
 /*
  * Parses the body as a JSON object and walks it (walk_object()). Returns
  * the object (the strings @fn kept point into it; free it with
@@ -442,12 +475,72 @@ struct disk_body {
 	char id[API_ID_LEN];
 };
 
-/* DiskConfig: path, readonly, direct, num_queues, serial, id. */
+/* TokenBucket: size, one_time_burst, refill_time (ms). */
+static int bucket_field(cJSON *f, void *ctx, const char *what,
+			struct api_response *r)
+{
+	struct token_bucket_config *b = ctx;
+	uint64_t *v;
+
+	if (!strcmp(f->string, "size"))
+		v = &b->size;
+	else if (!strcmp(f->string, "one_time_burst"))
+		v = &b->one_time_burst;
+	else if (!strcmp(f->string, "refill_time"))
+		v = &b->refill_ms;
+	else
+		return 1;
+	if (want_type(f,
+		      cJSON_IsNumber(f) && f->valuedouble >= 0 &&
+			      f->valuedouble < 0x1p53 &&
+			      f->valuedouble ==
+				      (double)(uint64_t)f->valuedouble,
+		      what, "a whole number", r))
+		return -1;
+	*v = (uint64_t)f->valuedouble;
+	return 0;
+}
+
+/* RateLimiterConfig: bandwidth (bytes) and ops, each a TokenBucket. */
+static int limiter_field(cJSON *f, void *ctx, const char *what,
+			 struct api_response *r)
+{
+	struct rate_limit_config *rl = ctx;
+	struct token_bucket_config *b;
+	char err[API_ERR_LEN - 64];
+
+	if (!strcmp(f->string, "bandwidth"))
+		b = &rl->bw;
+	else if (!strcmp(f->string, "ops"))
+		b = &rl->ops;
+	else
+		return 1;
+	if (walk_member(f, "TokenBucket", "size, one_time_burst, refill_time",
+			false, bucket_field, b, r))
+		return -1;
+	if (token_bucket_config_check(b, f->string, err, sizeof(err))) {
+		respond_error(r, 400, "%s: %s", what, err);
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * DiskConfig: path, readonly, direct, num_queues, serial, id,
+ * rate_limiter_config.
+ */
 static int disk_field(cJSON *f, void *ctx, const char *what,
 		      struct api_response *r)
 {
 	struct disk_body *b = ctx;
 
+	if (!strcmp(f->string, "rate_limiter_config")) {
+		b->d.rate_limit = (struct rate_limit_config){ 0 };
+		return walk_member(f, "RateLimiterConfig", "bandwidth, ops",
+				   false, limiter_field, &b->d.rate_limit, r) ?
+			       -1 :
+			       0;
+	}
 	if (!strcmp(f->string, "path")) {
 		if (want_type(f, cJSON_IsString(f) && f->valuestring[0], what,
 			      "a non-empty string", r))
@@ -493,7 +586,7 @@ static void do_add_disk(struct api *api, const char *body, size_t len,
 	char out_id[API_ID_LEN] = "", bdf[16] = "", err[API_ERR_LEN] = "";
 	cJSON *j = walk_body(body, len, what,
 			     "path, readonly, direct, num_queues, serial, id, "
-			     "pci_segment",
+			     "pci_segment, rate_limiter_config",
 			     true, disk_field, &b, r);
 	int ret;
 
@@ -815,16 +908,6 @@ static void do_resize(struct api *api, const char *body, size_t len,
 					  b.ram, err);
 	respond_status(r, status, err);
 	cJSON_Delete(j);
-}
-
-/* A member that must be an object, walked with @fn. */
-static int walk_member(cJSON *f, const char *what, const char *known,
-		       bool defaults, field_fn fn, void *ctx,
-		       struct api_response *r)
-{
-	if (want_type(f, cJSON_IsObject(f), what, "an object", r))
-		return -1;
-	return walk_object(f, what, known, defaults, fn, ctx, r);
 }
 
 /*
@@ -1168,7 +1251,7 @@ static int vm_field(cJSON *f, void *ctx, const char *what,
 	if (!strcmp(k, "disks"))
 		return walk_array(f, what, "DiskConfig",
 				  "path, readonly, direct, num_queues, "
-				  "serial, pci_segment",
+				  "serial, pci_segment, rate_limiter_config",
 				  disk_field, b->disks, sizeof(b->disks[0]),
 				  &b->nr_disks, CONFIG_MAX_DISKS, disk_init, r);
 	if (!strcmp(k, "net"))

@@ -14,6 +14,7 @@
 #include "util/evloop.h"
 #include "util/iov.h"
 #include "util/log.h"
+#include "util/rate_limit.h"
 #include "util/stats.h"
 #include "virtio/virtio.h"
 
@@ -96,6 +97,7 @@ struct vblk_queue {
 	uint16_t free_head;
 	bool stalled; /* out of slots, kicks off: a completion resumes us */
 	bool quiet; /* BLK_QUIET_DEPTH in flight, kicks off: likewise */
+	bool throttled; /* over the rate limit, kicks off: its timer resumes */
 	/* Requests of this queue in the backend; a queue disable waits. */
 	unsigned int inflight;
 	bool draining;
@@ -123,6 +125,11 @@ struct virtio_blk {
 	struct virtq_seg segs[BLK_QUEUE_SIZE];
 	/* Done reads and writes, for vm.counters; device lock. */
 	uint64_t read_ops, read_bytes, write_ops, write_bytes;
+	/* bw_/ops_ limits (virtio_blk_set_rate_limit()); device lock. */
+	bool limited;
+	struct rate_limiter rl;
+	struct evloop_timer rl_timer; /* the I/O thread's */
+	uint64_t throttled; /* times a request waited for the limit */
 };
 
 static struct virtio_blk *to_blk(struct virtio_dev *vdev)
@@ -418,8 +425,31 @@ static int handle_request(struct virtio_blk *blk, struct vblk_queue *bq,
 }
 
 /*
- * 0: ring empty; 1: out of slots; 2: out of budget; -errno: device
- * failed.
+ * Over the rate limit: the request goes back to the ring and the queue
+ * waits, kicks off, for the limiter's timer. True if it must wait.
+ */
+static bool throttle(struct virtio_blk *blk, struct vblk_queue *bq,
+		     const struct virtq_chain *c)
+{
+	/* Data bytes: less the 16-byte header and the status byte. */
+	uint64_t all = (uint64_t)c->readable + c->writable;
+	uint64_t wait = rate_limiter_take(&blk->rl, all > 17 ? all - 17 : 0,
+					  monotonic_ns());
+
+	if (!wait)
+		return false;
+	virtq_unpop(bq->vq, c);
+	bq->throttled = true;
+	blk->throttled++;
+	/* Off the I/O thread (never in devisor) a kick retries instead. */
+	if (!evloop_timer_arm(blk->loop, &blk->rl_timer, wait))
+		virtio_dev_kick(&blk->vdev, bq->index);
+	return true;
+}
+
+/*
+ * 0: ring empty; 1: out of slots; 2: out of budget; 3: over the rate
+ * limit; -errno: device failed.
  */
 static int pop_requests(struct virtio_blk *blk, struct vblk_queue *bq,
 			unsigned int *budget)
@@ -436,6 +466,8 @@ static int pop_requests(struct virtio_blk *blk, struct vblk_queue *bq,
 			virtio_dev_fail(&blk->vdev, r, "request queue");
 		if (r <= 0)
 			return r;
+		if (blk->limited && throttle(blk, bq, &c))
+			return 3;
 		stats_add(STATS_BLK_REQS, 1);
 		r = handle_request(blk, bq, &c);
 		if (r)
@@ -452,6 +484,9 @@ static void process_queue(struct virtio_blk *blk, struct vblk_queue *bq)
 
 	stats_add(STATS_BLK_PASSES, 1);
 	sync_gen(bq);
+	/* Over the limit: its timer comes back, not a kick. */
+	if (bq->throttled)
+		return;
 	do {
 		virtq_set_notification(vq, false);
 		r = pop_requests(blk, bq, &budget);
@@ -485,6 +520,25 @@ static void vblk_queue_notify(struct virtio_dev *vdev, unsigned int q)
 	struct virtio_blk *blk = to_blk(vdev);
 
 	process_queue(blk, &blk->queues[q]);
+}
+
+/* The rate limiter's timer: the queues that waited go on. */
+static void rl_timer_cb(void *opaque)
+{
+	struct virtio_blk *blk = opaque;
+	struct virtio_dev *vdev = &blk->vdev;
+
+	virtio_dev_lock(vdev);
+	for (unsigned int q = 0; q < vdev->nr_queues; q++) {
+		struct vblk_queue *bq = &blk->queues[q];
+
+		if (!bq->throttled)
+			continue;
+		bq->throttled = false;
+		if (virtio_dev_running(vdev) && bq->vq->ready)
+			process_queue(blk, bq);
+	}
+	virtio_dev_unlock(vdev);
 }
 
 /* Completions to hand back, on the I/O thread; the device lock held. */
@@ -531,7 +585,7 @@ static bool vblk_queue_pollable(struct virtio_dev *vdev, unsigned int q)
 {
 	struct vblk_queue *bq = &to_blk(vdev)->queues[q];
 
-	return !bq->stalled && !bq->quiet;
+	return !bq->stalled && !bq->quiet && !bq->throttled;
 }
 
 static bool vblk_poll(struct virtio_dev *vdev)
@@ -554,6 +608,8 @@ static void vblk_reset(struct virtio_dev *vdev)
 		blk->queues[q].stalled = false;
 		blk->queues[q].quiet = false;
 		blk->queues[q].draining = false;
+		/* An armed timer then finds nothing to resume. */
+		blk->queues[q].throttled = false;
 	}
 	/*
 	 * Reads in flight may still land in buffers the driver reclaims once
@@ -582,6 +638,7 @@ static bool vblk_queue_disable(struct virtio_dev *vdev, unsigned int q)
 	bq->slots = 0;
 	bq->stalled = false;
 	bq->quiet = false;
+	bq->throttled = false;
 	bq->draining = bq->inflight > 0;
 	return bq->draining;
 }
@@ -604,6 +661,8 @@ static void vblk_stop(struct virtio_dev *vdev)
 	struct virtio_blk *blk = to_blk(vdev);
 
 	evloop_del(blk->loop, blk_completion_fd(blk->be));
+	/* Waits out a run of it; no lock held here. */
+	evloop_timer_cancel(blk->loop, &blk->rl_timer);
 }
 
 static void vblk_destroy(struct virtio_dev *vdev)
@@ -627,6 +686,8 @@ static void vblk_counters(struct virtio_dev *vdev,
 	fn(arg, "read_ops", blk->read_ops);
 	fn(arg, "write_bytes", blk->write_bytes);
 	fn(arg, "write_ops", blk->write_ops);
+	if (blk->limited)
+		fn(arg, "rate_limited", blk->throttled);
 }
 
 static const struct virtio_dev_ops vblk_ops = {
@@ -753,6 +814,8 @@ struct virtio_dev *virtio_blk_create(struct vm *vm, struct blk_backend *be,
 	}
 	blk->be = be;
 	blk->loop = loop;
+	blk->rl_timer =
+		(struct evloop_timer){ .fn = rl_timer_cb, .opaque = blk };
 	blk->sectors = info->sectors;
 	blk->readonly = info->readonly;
 	blk->discard = info->discard;
@@ -787,4 +850,15 @@ fail:
 void virtio_blk_set_poll(struct virtio_dev *vdev, uint64_t max_ns)
 {
 	virtio_dev_set_poll(vdev, to_blk(vdev)->loop, max_ns);
+}
+
+void virtio_blk_set_rate_limit(struct virtio_dev *vdev,
+			       const struct rate_limit_config *c)
+{
+	struct virtio_blk *blk = to_blk(vdev);
+
+	virtio_dev_lock(vdev);
+	blk->limited = rate_limit_config_active(c);
+	rate_limiter_init(&blk->rl, c, monotonic_ns());
+	virtio_dev_unlock(vdev);
 }

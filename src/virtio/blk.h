@@ -39,6 +39,16 @@ struct virtio_dev *virtio_blk_create(struct vm *vm, struct blk_backend *be,
 void virtio_blk_set_poll(struct virtio_dev *vdev, uint64_t max_ns);
 
 /*
+ * Bandwidth and request rate limits (Cloud Hypervisor's
+ * rate_limiter_config): a request over them goes back to its ring and
+ * the queue waits, kicks off, until the buckets can pay for it. Before
+ * the device runs.
+ */
+struct rate_limit_config;
+void virtio_blk_set_rate_limit(struct virtio_dev *vdev,
+			       const struct rate_limit_config *c);
+
+/*
  * A virtio-blk device whose queue a vhost-user back-end listening on
  * @socket serves (virtio/vhost_user_blk.c): connects, negotiates and reads
  * the configuration space (the disk's size) now. Guest RAM must be shared

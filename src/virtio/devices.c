@@ -55,6 +55,8 @@ struct virtio_dev *virtio_disk_create(struct vm *vm,
 		if (!dc->packed)
 			vdev->core_features_off |= 1ull << VIRTQ_F_RING_PACKED;
 		virtio_blk_set_poll(vdev, dc->poll_us * 1000ull);
+		if (rate_limit_config_active(&dc->rate_limit))
+			virtio_blk_set_rate_limit(vdev, &dc->rate_limit);
 		virtio_dev_set_batch(vdev, config_disk_batch_us(dc) * 1000ull);
 	}
 	return vdev;

@@ -456,6 +456,20 @@ int virtq_pop(struct virtqueue *vq, struct virtq_chain *chain)
 	return r;
 }
 
+void virtq_unpop(struct virtqueue *vq, const struct virtq_chain *chain)
+{
+	if (vq->packed) {
+		if (vq->last_avail_idx < chain->ndescs) {
+			vq->last_avail_idx += vq->size;
+			vq->avail_wrap = !vq->avail_wrap;
+		}
+		vq->last_avail_idx -= chain->ndescs;
+	} else {
+		vq->last_avail_idx--;
+	}
+	vq->inflight -= chain->ndescs;
+}
+
 bool virtq_empty(const struct virtqueue *vq)
 {
 	uint16_t v;

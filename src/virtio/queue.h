@@ -165,6 +165,14 @@ int virtq_enable(struct virtqueue *vq);
  */
 int virtq_pop(struct virtqueue *vq, struct virtq_chain *chain);
 
+/*
+ * Gives back the chain the last virtq_pop() returned, as if it had not
+ * been popped: the next pop reads it again from guest memory (a device
+ * that may not take it yet, e.g. a rate limit). Nothing may have been
+ * popped or pushed since.
+ */
+void virtq_unpop(struct virtqueue *vq, const struct virtq_chain *chain);
+
 /* Buffers posted and not yet popped (packed: descriptor slots). */
 uint16_t virtq_avail_count(const struct virtqueue *vq);
 /*

@@ -355,7 +355,17 @@ static void test_info(void **state)
 	assert_non_null(strstr(body, "\"id\":\"_disk0\""));
 	assert_non_null(strstr(body, "\"memory_actual_size\":268435456"));
 	assert_null(strstr(body, "\"balloon\""));
+	assert_null(strstr(body, "rate_limiter_config"));
 	free(body);
+	cfg.disks[0].rate_limit.ops = (struct token_bucket_config){
+		.size = 100, .one_time_burst = 10, .refill_ms = 1000
+	};
+	assert_int_equal(req("GET", "/api/v1/vm.info", NULL, &body), 200);
+	assert_non_null(strstr(body, "\"rate_limiter_config\":{\"ops\":{"
+				     "\"size\":100,\"one_time_burst\":10,"
+				     "\"refill_time\":1000}}"));
+	free(body);
+	cfg.disks[0].rate_limit = (struct rate_limit_config){ 0 };
 	/* What the balloon holds is not the guest's. */
 	cfg.balloon = (struct balloon_config){ .enabled = true,
 					       .size = 1 << 20,
@@ -654,6 +664,21 @@ static void test_add_disk(void **state)
 	assert_true(fake.disk.readonly);
 	assert_int_equal(fake.disk.nr_queues, 2);
 	assert_string_equal(fake.disk_id, "d1");
+	assert_false(rate_limit_config_active(&fake.disk.rate_limit));
+
+	/* Cloud Hypervisor's RateLimiterConfig (Kata's disk limits). */
+	assert_int_equal(req("PUT", "/api/v1/vm.add-disk",
+			     "{\"path\":\"/y.img\",\"rate_limiter_config\":"
+			     "{\"bandwidth\":{\"size\":1048576,"
+			     "\"one_time_burst\":0,\"refill_time\":100},"
+			     "\"ops\":{\"size\":50,\"refill_time\":1000}}}",
+			     &body),
+			 200);
+	free(body);
+	assert_int_equal(fake.disk.rate_limit.bw.size, 1048576);
+	assert_int_equal(fake.disk.rate_limit.bw.refill_ms, 100);
+	assert_int_equal(fake.disk.rate_limit.ops.size, 50);
+	assert_int_equal(fake.disk.rate_limit.ops.refill_ms, 1000);
 }
 
 static void test_add_disk_bad(void **state)
@@ -679,6 +704,21 @@ static void test_add_disk_bad(void **state)
 		     "'num_queues' must be");
 	assert_error("PUT", ep, "{\"path\":\"/x\",\"num_queues\":1.5}", 400,
 		     "'num_queues' must be");
+	assert_error("PUT", ep,
+		     "{\"path\":\"/x\",\"rate_limiter_config\":{\"ops\":"
+		     "{\"size\":5}}}",
+		     400,
+		     "RateLimiterConfig: ops: a size without a refill time");
+	assert_error("PUT", ep,
+		     "{\"path\":\"/x\",\"rate_limiter_config\":{\"ops\":"
+		     "{\"size\":-5,\"refill_time\":10}}}",
+		     400, "'size' must be a whole number");
+	assert_error("PUT", ep,
+		     "{\"path\":\"/x\",\"rate_limiter_config\":{\"iops\":"
+		     "{}}}",
+		     400, "field 'iops' is not supported");
+	assert_error("PUT", ep, "{\"path\":\"/x\",\"rate_limiter_config\":5}",
+		     400, "'rate_limiter_config' must be an object");
 	assert_error("PUT", ep,
 		     "{\"path\":\"/x\",\"id\":"
 		     "\"0123456789012345678901234567890123456789\"}",

@@ -18,13 +18,13 @@ static int parse(const char *spec, struct disk_config *d, char *err)
 	static char buf[256];
 
 	strcpy(buf, spec);
-	return config_parse_disk(buf, d, err, 160);
+	return config_parse_disk(buf, d, err, 256);
 }
 
 static void test_disk_good(void **state)
 {
 	struct disk_config d;
-	char err[160];
+	char err[256];
 
 	assert_int_equal(
 		parse("vhost-user=/run/vu.sock,transport=mmio", &d, err), 0);
@@ -75,6 +75,19 @@ static void test_disk_good(void **state)
 	assert_int_equal(config_disk_batch_us(&d), 10000);
 	assert_int_equal(d.poll_us, 1000);
 	assert_int_equal(d.batch_us, 10000);
+	assert_false(rate_limit_config_active(&d.rate_limit));
+	/* Cloud Hypervisor's rate limiter keys. */
+	assert_int_equal(parse("path=c,bw_size=1048576,bw_refill_time=1000,"
+			       "bw_one_time_burst=4096,ops_size=100,"
+			       "ops_refill_time=500",
+			       &d, err),
+			 0);
+	assert_true(rate_limit_config_active(&d.rate_limit));
+	assert_int_equal(d.rate_limit.bw.size, 1048576);
+	assert_int_equal(d.rate_limit.bw.refill_ms, 1000);
+	assert_int_equal(d.rate_limit.bw.one_time_burst, 4096);
+	assert_int_equal(d.rate_limit.ops.size, 100);
+	assert_int_equal(d.rate_limit.ops.refill_ms, 500);
 }
 
 static void test_disk_bad(void **state)
@@ -101,7 +114,26 @@ static void test_disk_bad(void **state)
 		{ "path=a,cache=none",
 		  "unknown disk option 'cache' (path, readonly, transport, "
 		  "direct, engine, queues, packed, poll, batch, serial, addr, "
-		  "vhost-user, id)" },
+		  "vhost-user, id, bw_size, bw_one_time_burst, "
+		  "bw_refill_time, ops_size, ops_one_time_burst, "
+		  "ops_refill_time)" },
+		{ "path=a,bw_size=100",
+		  "disk bw_: a size without a refill time" },
+		{ "path=a,ops_refill_time=100",
+		  "disk ops_: a refill time or burst without a size" },
+		{ "path=a,bw_size=1M,bw_refill_time=1",
+		  "bw_size takes a number, not '1M'" },
+		{ "path=a,ops_size=1,ops_refill_time=-5",
+		  "ops_refill_time takes a number of milliseconds, not '-5'" },
+		{ "path=a,bw_rate=5",
+		  "unknown disk option 'bw_rate' (path, readonly, transport, "
+		  "direct, engine, queues, packed, poll, batch, serial, addr, "
+		  "vhost-user, id, bw_size, bw_one_time_burst, "
+		  "bw_refill_time, ops_size, ops_one_time_burst, "
+		  "ops_refill_time)" },
+		{ "vhost-user=/s,ops_size=5,ops_refill_time=10",
+		  "disk vhost-user=SOCKET takes only transport= and addr= "
+		  "(the back-end has the image)" },
 		{ "path=a,batch=10001",
 		  "disk batch takes microseconds from 0 (off) to 10000, not "
 		  "'10001'" },
@@ -138,7 +170,7 @@ static void test_disk_bad(void **state)
 				     "(key=value)" },
 	};
 	struct disk_config d;
-	char err[160];
+	char err[256];
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		err[0] = 0;
@@ -158,7 +190,7 @@ static int parse_nvme(const char *spec, struct disk_config *d, char *err)
 static void test_nvme_good(void **state)
 {
 	struct disk_config d;
-	char err[160];
+	char err[256];
 
 	assert_int_equal(parse_nvme("path=/tmp/n.img", &d, err), 0);
 	assert_string_equal(d.path, "/tmp/n.img");
@@ -225,7 +257,7 @@ static void test_nvme_bad(void **state)
 				   "(key=value)" },
 	};
 	struct disk_config d;
-	char err[160];
+	char err[256];
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		err[0] = 0;
@@ -240,7 +272,7 @@ static void test_pci_addr(void **state)
 					   "03.8", "003.0", "3.0x",  ".0",
 					   "g3.0", "03:0",  "03.0 ", "-1.0" };
 	struct disk_config d;
-	char err[160];
+	char err[256];
 	int devfn = 0;
 
 	assert_int_equal(config_parse_pci_addr("03.0", &devfn, err, 160), 0);
@@ -271,7 +303,7 @@ static void test_pci_addr(void **state)
 static void test_net_rng_console(void **state)
 {
 	struct net_options n;
-	char err[160];
+	char err[256];
 	bool virtio = false;
 	char id[CONFIG_ID_LEN];
 	int addr = 0;
@@ -355,7 +387,7 @@ static void test_ids(void **state)
 	static struct vm_config cfg;
 	static char dev[] = "path=/sys/bus/pci/devices/0000:01:00.0,id=nic.1";
 	enum config_dev_kind kind;
-	char err[160], buf[CONFIG_ID_LEN];
+	char err[256], buf[CONFIG_ID_LEN];
 	unsigned int idx;
 
 	config_vm_defaults(&cfg);
@@ -412,7 +444,7 @@ static void test_ids(void **state)
 static void test_plan(void **state)
 {
 	static struct vm_config cfg;
-	char err[160];
+	char err[256];
 
 	/* Explicit addresses first; the rest in order --net, --disk, ... */
 	cfg = (struct vm_config){ .nr_disks = 3,
@@ -692,7 +724,7 @@ static void test_cpus(void **state)
 		{ "boot=2,max", "option 'max' needs a value (boot=N,max=M)" },
 	};
 	unsigned int b, m;
-	char err[160];
+	char err[256];
 
 	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
 		b = m = 0;
@@ -774,7 +806,7 @@ static void test_platform_good(void **state)
 					  0x44, 0x55, 0x66, 0x77 };
 	static const uint8_t nil[16];
 	struct platform_config p;
-	char err[160] = "";
+	char err[256] = "";
 
 	config_platform_default(&p);
 	assert_string_equal(p.serial, "0");
@@ -832,7 +864,7 @@ static void test_platform_bad(void **state)
 	};
 	struct platform_config p;
 	uint8_t u[16];
-	char err[160];
+	char err[256];
 	char long_serial[80];
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {

@@ -177,6 +177,31 @@ static void test_split_single(void **state)
 	assert_int_equal(vq.inflight, 0);
 }
 
+/* A chain given back is popped again, read anew from the ring. */
+static void test_split_unpop(void **state)
+{
+	(void)state;
+	setup_split(0, QSIZE);
+	wr_split_desc(DESC_GPA, 3, BUF_GPA, 100, 0, 0);
+	split_avail(3);
+	wr_split_desc(DESC_GPA, 5, BUF_GPA, 50, 0, 0);
+	split_avail(5);
+
+	assert_int_equal(virtq_pop(&vq, &chain), 1);
+	assert_int_equal(chain.id, 3);
+	virtq_unpop(&vq, &chain);
+	assert_int_equal(vq.inflight, 0);
+	/* Rewritten meanwhile: the second pop sees what is there now. */
+	wr_split_desc(DESC_GPA, 3, BUF_GPA, 70, 0, 0);
+	assert_int_equal(virtq_pop(&vq, &chain), 1);
+	assert_int_equal(chain.id, 3);
+	assert_int_equal(chain.readable, 70);
+	assert_int_equal(virtq_pop(&vq, &chain), 1);
+	assert_int_equal(chain.id, 5);
+	assert_int_equal(vq.inflight, 2);
+	assert_int_equal(virtq_pop(&vq, &chain), 0);
+}
+
 static void test_split_multi_and_copy(void **state)
 {
 	uint8_t in[24], out[40], back[40];
@@ -1137,6 +1162,33 @@ static void test_packed_wrap(void **state)
 	}
 }
 
+/* Given back across the end of the ring: position and wrap restored. */
+static void test_packed_unpop_wrap(void **state)
+{
+	const struct pseg s[] = {
+		{ BUF_GPA, 1, 0 },
+		{ BUF_GPA + 0x100, 1, VIRTQ_DESC_F_WRITE },
+	};
+
+	(void)state;
+	setup_packed(0, 5);
+	for (uint16_t n = 0; n < 12; n++) {
+		uint16_t idx, wrap;
+
+		pdrv_add(s, 2, n);
+		idx = vq.last_avail_idx;
+		wrap = vq.avail_wrap;
+		assert_int_equal(virtq_pop(&vq, &chain), 1);
+		virtq_unpop(&vq, &chain);
+		assert_int_equal(vq.last_avail_idx, idx);
+		assert_int_equal(vq.avail_wrap, wrap);
+		assert_int_equal(vq.inflight, 0);
+		assert_int_equal(virtq_pop(&vq, &chain), 1);
+		assert_int_equal(chain.id, n);
+		assert_int_equal(virtq_push(&vq, &chain, 0), 0);
+	}
+}
+
 static void test_packed_out_of_order_push(void **state)
 {
 	struct pseg s = { BUF_GPA, 1, 0 };
@@ -1448,6 +1500,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_split_empty),
 		cmocka_unit_test(test_split_single),
+		cmocka_unit_test(test_split_unpop),
 		cmocka_unit_test(test_split_multi_and_copy),
 		cmocka_unit_test(test_split_push_clamps_len),
 		cmocka_unit_test(test_split_iov),
@@ -1475,6 +1528,7 @@ int main(void)
 		cmocka_unit_test(test_packed_id_from_last),
 		cmocka_unit_test(test_packed_indirect),
 		cmocka_unit_test(test_packed_wrap),
+		cmocka_unit_test(test_packed_unpop_wrap),
 		cmocka_unit_test(test_packed_out_of_order_push),
 		cmocka_unit_test(test_packed_event_suppression),
 		cmocka_unit_test(test_packed_set_notification),

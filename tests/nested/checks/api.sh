@@ -60,6 +60,13 @@ ap_checks() {
 	else
 		fail "$name/counters" "api-counters=${v:-none}, want _disk0's write_bytes >= 512 and read_ops >= 1"
 	fi
+	# Its rate_limiter_config (2 requests, refilled in 100 ms) held L3's
+	# burst of requests back, and all of them completed.
+	if [[ $v =~ \"rate_limited\":([0-9]+) ]] && ((BASH_REMATCH[1] >= 1)); then
+		pass "$name/disk-rate-limited"
+	else
+		fail "$name/disk-rate-limited" "api-counters=${v:-none}, want _disk0's rate_limited >= 1"
+	fi
 	ap_want remove-device api-remove '204*' "204 once L3 ejected the slot"
 	v=$(marker "$clog" api-hp-gone)
 	if [[ $v == "yes after"* ]]; then
