@@ -290,10 +290,9 @@ static int parse_option(char *item, struct net_options *o, char *err,
 		return 0;
 	}
 	if (!strcmp(item, "poll")) {
-		char *end;
-		unsigned long us = strtoul(val, &end, 10);
+		unsigned long us;
 
-		if (*end || val[0] == '-' || us > NET_POLL_MAX_US)
+		if (parse_uint(val, 0, NET_POLL_MAX_US, &us))
 			return parse_error(err, errlen,
 					   "net poll takes microseconds from 0 "
 					   "(off) to %u, not '%s'",
@@ -302,15 +301,14 @@ static int parse_option(char *item, struct net_options *o, char *err,
 		return 0;
 	}
 	if (!strcmp(item, "queues")) {
-		char *end;
-		unsigned long q = strtoul(val, &end, 10);
+		unsigned long q;
 
 		if (o->type != NET_TAP || o->nr_fds)
 			return parse_error(err, errlen,
 					   "net option 'queues' is for "
 					   "tap=NAME (fds= gives one "
 					   "descriptor per queue pair)");
-		if (*end || val[0] == '-' || q < 1 || q > NET_MAX_QUEUE_PAIRS)
+		if (parse_uint(val, 1, NET_MAX_QUEUE_PAIRS, &q))
 			return parse_error(err, errlen,
 					   "queues takes the queue pairs, 1 to "
 					   "%d, not '%s'",
