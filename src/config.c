@@ -178,43 +178,6 @@ parse_blk_spec(const char *what, const char *keys,
 	return 0;
 }
 
-/*
- * Cloud Hypervisor's rate limiter keys: bw_ (bytes) and ops_ (requests)
- * _size, _one_time_burst and _refill_time (ms). 1 when @key was one, 0
- * when not, -EINVAL with @err for a bad value.
- */
-static int rate_key(const char *key, const char *val,
-		    struct rate_limit_config *rl, char *err, size_t errlen)
-{
-	struct token_bucket_config *b;
-	uint64_t *field, v;
-	const char *k;
-	char *end;
-
-	if (!strncmp(key, "bw_", 3))
-		b = &rl->bw;
-	else if (!strncmp(key, "ops_", 4))
-		b = &rl->ops;
-	else
-		return 0;
-	k = key + (b == &rl->bw ? 3 : 4);
-	if (!strcmp(k, "size"))
-		field = &b->size;
-	else if (!strcmp(k, "one_time_burst"))
-		field = &b->one_time_burst;
-	else if (!strcmp(k, "refill_time"))
-		field = &b->refill_ms;
-	else
-		return 0;
-	errno = 0;
-	v = strtoull(val, &end, 10);
-	if (!*val || *end || errno || val[0] == '-')
-		FAIL("%s takes a number%s, not '%s'", key,
-		     field == &b->refill_ms ? " of milliseconds" : "", val);
-	*field = v;
-	return 1;
-}
-
 /* --disk's keys besides blk_key()'s. */
 static int disk_key(const char *key, char *val, struct disk_config *d,
 		    char *err, size_t errlen)
@@ -258,7 +221,8 @@ static int disk_key(const char *key, char *val, struct disk_config *d,
 			return -EINVAL;
 		strcpy(d->id, val);
 	} else {
-		return rate_key(key, val, &d->rate_limit, err, errlen);
+		return rate_limit_parse_key(key, val, &d->rate_limit, err,
+					    errlen);
 	}
 	return 1;
 }
@@ -277,10 +241,7 @@ int config_parse_disk(char *spec, struct disk_config *d, char *err,
 
 	if (ret)
 		return ret;
-	if (token_bucket_config_check(&d->rate_limit.bw, "disk bw_", err,
-				      errlen) ||
-	    token_bucket_config_check(&d->rate_limit.ops, "disk ops_", err,
-				      errlen))
+	if (rate_limit_config_check(&d->rate_limit, "disk", err, errlen))
 		return -EINVAL;
 	/* The back-end owns the image and how it is read. */
 	if (d->vhost_user &&

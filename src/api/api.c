@@ -97,7 +97,7 @@ static void fmt_mac(char *out, const uint8_t *mac)
 		mac[3], mac[4], mac[5]);
 }
 
-/* A disk's rate_limiter_config, as Cloud Hypervisor's vm.info has it. */
+/* A device's rate_limiter_config, as Cloud Hypervisor's vm.info has it. */
 static void add_limiter(cJSON *o, const struct rate_limit_config *rl)
 {
 	const struct token_bucket_config *bs[2] = { &rl->bw, &rl->ops };
@@ -201,6 +201,8 @@ static cJSON *vm_config_json(const struct vm_config *cfg)
 		cJSON_AddNumberToObject(o, "pci_segment", 0);
 		cJSON_AddNumberToObject(o, "num_queues",
 					2 * net_options_pairs(n));
+		if (rate_limit_config_active(&n->rate_limit))
+			add_limiter(o, &n->rate_limit);
 	}
 	a = cJSON_AddArrayToObject(c, "devices");
 	for (unsigned int i = 0; i < cfg->nr_vfio; i++) {
@@ -628,11 +630,11 @@ static int at_default(cJSON *f, const char *what, const char *str, int num,
 }
 
 /*
- * NetConfig: tap, mac, id, num_queues (two per pair: a multi-queue tap);
- * and at their defaults queue_size (256), ip and mask (the host side of a
- * tap Cloud Hypervisor creates), vhost_mode. fds: the descriptors
- * themselves come with the request (SCM_RIGHTS), one per pair; the
- * numbers in the body mean nothing here.
+ * NetConfig: tap, mac, id, num_queues (two per pair: a multi-queue tap),
+ * rate_limiter_config; and at their defaults queue_size (256), ip and
+ * mask (the host side of a tap Cloud Hypervisor creates), vhost_mode.
+ * fds: the descriptors themselves come with the request (SCM_RIGHTS), one
+ * per pair; the numbers in the body mean nothing here.
  */
 static int net_field(cJSON *f, void *ctx, const char *what,
 		     struct api_response *r)
@@ -640,6 +642,13 @@ static int net_field(cJSON *f, void *ctx, const char *what,
 	struct net_body *b = ctx;
 	int ret;
 
+	if (!strcmp(f->string, "rate_limiter_config")) {
+		b->n.rate_limit = (struct rate_limit_config){ 0 };
+		return walk_member(f, "RateLimiterConfig", "bandwidth, ops",
+				   false, limiter_field, &b->n.rate_limit, r) ?
+			       -1 :
+			       0;
+	}
 	if (!strcmp(f->string, "num_queues")) {
 		double q = cJSON_IsNumber(f) ? f->valuedouble : 0;
 
@@ -712,7 +721,7 @@ static int net_field(cJSON *f, void *ctx, const char *what,
 
 #define NET_FIELDS                                                      \
 	"tap, mac, id, pci_segment, num_queues, queue_size, ip, mask, " \
-	"vhost_mode, fds"
+	"vhost_mode, fds, rate_limiter_config"
 
 /*
  * The NIC's tap: by name (tap), or the descriptors that came with the

@@ -57,6 +57,8 @@ static const char remote_usage[] =
 	"  add-disk path=IMG[,readonly=on][,id=ID]...\n"
 	"  add-net tap=NAME[,num_queues=2P][,mac=M][,id=ID]\n"
 	"  add-net fd=N[,fd=M]...[,num_queues=2P][,mac=M][,id=ID]\n"
+	"  add-disk/add-net ...,bw_size=B,bw_refill_time=MS,ops_size=N,...\n"
+	"                            its rate_limiter_config\n"
 	"                            a tap this command inherited as fd N,\n"
 	"                            sent with the request (SCM_RIGHTS); P\n"
 	"                            queue pairs: one fd each (multi_queue)\n"
@@ -81,6 +83,42 @@ struct remote_fds {
 	int fd[API_MAX_FDS];
 	unsigned int nr;
 };
+
+/*
+ * bw_size=, ops_refill_time=... as --disk and --net take them: into the
+ * body's rate_limiter_config (bandwidth, ops). True if @key was one.
+ */
+static bool rate_key(cJSON *o, const char *key, const char *val)
+{
+	const char *bucket, *field = strchr(key, '_');
+	cJSON *rl, *b;
+	char *end;
+	double v;
+
+	if (!strncmp(key, "bw_", 3))
+		bucket = "bandwidth";
+	else if (!strncmp(key, "ops_", 4))
+		bucket = "ops";
+	else
+		return false;
+	field++;
+	if (strcmp(field, "size") && strcmp(field, "one_time_burst") &&
+	    strcmp(field, "refill_time"))
+		return false;
+	v = strtod(val, &end);
+	rl = cJSON_GetObjectItem(o, "rate_limiter_config");
+	if (!rl)
+		rl = cJSON_AddObjectToObject(o, "rate_limiter_config");
+	b = cJSON_GetObjectItem(rl, bucket);
+	if (!b)
+		b = cJSON_AddObjectToObject(rl, bucket);
+	/* Not a number: the server says what it wants. */
+	if (*val && !*end)
+		cJSON_AddNumberToObject(b, field, v);
+	else
+		cJSON_AddStringToObject(b, field, val);
+	return true;
+}
 
 static char *spec_to_json(const char *spec, bool resize, struct remote_fds *fds)
 {
@@ -113,6 +151,8 @@ static char *spec_to_json(const char *spec, bool resize, struct remote_fds *fds)
 		}
 		if (resize && !strcmp(tok, "cpus"))
 			tok = "desired_vcpus";
+		if (!resize && rate_key(o, tok, val))
+			continue;
 		errno = 0;
 		n = strtol(val, &end, 10);
 		/* A descriptor goes with the request, not in its body. */

@@ -248,7 +248,9 @@ static int parse_backend(const char *item, struct net_options *o, char *err,
 static int parse_option(char *item, struct net_options *o, char *err,
 			size_t errlen)
 {
+	struct rate_limit_config probe = { 0 };
 	char *val = strchr(item, '=');
+	int ret;
 
 	if (val)
 		*val++ = '\0';
@@ -257,12 +259,16 @@ static int parse_option(char *item, struct net_options *o, char *err,
 	if (strcmp(item, "mac") && strcmp(item, "hostfwd") &&
 	    strcmp(item, "ipv6") && strcmp(item, "vhost") &&
 	    strcmp(item, "transport") && strcmp(item, "poll") &&
-	    strcmp(item, "queues"))
+	    strcmp(item, "queues") &&
+	    rate_limit_parse_key(item, "0", &probe, err, errlen) != 1)
 		return parse_error(err, errlen, "unknown net option '%s'",
 				   item);
 	if (!val || !*val)
 		return parse_error(err, errlen, "net option '%s' needs a value",
 				   item);
+	ret = rate_limit_parse_key(item, val, &o->rate_limit, err, errlen);
+	if (ret)
+		return ret < 0 ? ret : 0;
 
 	if (!strcmp(item, "mac")) {
 		if (o->has_mac)
@@ -385,6 +391,15 @@ int net_backend_parse(const char *spec, struct net_options *out, char *err,
 		ret = parse_error(err, errlen,
 				  "vhost=on serves one queue pair; a "
 				  "multi-queue NIC is devisor's own");
+	if (!ret)
+		ret = rate_limit_config_check(&out->rate_limit, "net", err,
+					      errlen);
+	/* The kernel or another process moves the frames: none to count. */
+	if (!ret && rate_limit_config_active(&out->rate_limit) &&
+	    (out->vhost == NET_VHOST_ON || out->type == NET_VHOST_USER))
+		ret = parse_error(err, errlen,
+				  "rate limits need devisor to move the "
+				  "frames: not with vhost=on or vhost-user");
 	if (ret)
 		memset(out, 0, sizeof(*out));
 	return ret;

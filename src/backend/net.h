@@ -8,6 +8,8 @@
 #include <sys/types.h>
 #include <sys/uio.h>
 
+#include "util/rate_limit.h"
+
 /*
  * Host-side network back-ends for a NIC model: a tap device or user-mode
  * networking (libslirp). A back-end moves whole Ethernet frames without FCS.
@@ -78,6 +80,11 @@ struct net_options {
 	char vhost_user[108];
 	/* microseconds the I/O thread polls the transmit ring (evloop.h) */
 	unsigned int poll_us;
+	/*
+	 * bw_/ops_ keys (Cloud Hypervisor's): each direction of the NIC,
+	 * all its queue pairs together, limited to these (virtio-net)
+	 */
+	struct rate_limit_config rate_limit;
 	/* user only */
 	bool ipv6;
 	unsigned int nr_hostfwd;

@@ -5,6 +5,8 @@
 #include <errno.h>
 #include <stddef.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 #define NS_PER_MS 1000000ull
 /* A day: a longer refill is a typo, and keeps the products in range. */
@@ -128,4 +130,50 @@ uint64_t rate_limiter_take(struct rate_limiter *rl, uint64_t bytes,
 	pay(&rl->bw, bytes);
 	pay(&rl->ops, 1);
 	return 0;
+}
+
+int rate_limit_parse_key(const char *key, const char *val,
+			 struct rate_limit_config *rl, char *err, size_t errlen)
+{
+	struct token_bucket_config *b;
+	uint64_t *field, v;
+	const char *k;
+	char *end;
+
+	if (!strncmp(key, "bw_", 3))
+		b = &rl->bw;
+	else if (!strncmp(key, "ops_", 4))
+		b = &rl->ops;
+	else
+		return 0;
+	k = key + (b == &rl->bw ? 3 : 4);
+	if (!strcmp(k, "size"))
+		field = &b->size;
+	else if (!strcmp(k, "one_time_burst"))
+		field = &b->one_time_burst;
+	else if (!strcmp(k, "refill_time"))
+		field = &b->refill_ms;
+	else
+		return 0;
+	errno = 0;
+	v = strtoull(val, &end, 10);
+	if (!*val || *end || errno || val[0] == '-' || val[0] == '+') {
+		snprintf(err, errlen, "%s takes a number%s, not '%s'", key,
+			 field == &b->refill_ms ? " of milliseconds" : "", val);
+		return -EINVAL;
+	}
+	*field = v;
+	return 1;
+}
+
+int rate_limit_config_check(const struct rate_limit_config *c, const char *what,
+			    char *err, size_t errlen)
+{
+	char name[48];
+
+	snprintf(name, sizeof(name), "%s bw_", what);
+	if (token_bucket_config_check(&c->bw, name, err, errlen))
+		return -EINVAL;
+	snprintf(name, sizeof(name), "%s ops_", what);
+	return token_bucket_config_check(&c->ops, name, err, errlen);
 }

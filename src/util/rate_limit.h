@@ -50,6 +50,18 @@ bool rate_limit_config_active(const struct rate_limit_config *c);
 int token_bucket_config_check(const struct token_bucket_config *b,
 			      const char *what, char *err, size_t errlen);
 
+/*
+ * Cloud Hypervisor's command-line keys: bw_ (bytes) or ops_ (requests)
+ * then size, one_time_burst or refill_time (ms). 1 when @key was one,
+ * 0 when it is not, -EINVAL with @err for a value that is not a number.
+ */
+int rate_limit_parse_key(const char *key, const char *val,
+			 struct rate_limit_config *rl, char *err,
+			 size_t errlen);
+/* Both buckets checked, named "@what bw_" and "@what ops_". */
+int rate_limit_config_check(const struct rate_limit_config *c, const char *what,
+			    char *err, size_t errlen);
+
 /* Full buckets at @now (monotonic_ns()). */
 void rate_limiter_init(struct rate_limiter *rl,
 		       const struct rate_limit_config *c, uint64_t now);

@@ -74,10 +74,17 @@ struct virtio_dev *virtio_nic_create(struct vm *vm, const struct net_options *n,
 		return NULL;
 	}
 	/* It closes the back-ends if it fails. */
-	vdev = virtio_net_create_mq(vm, bes, pairs, n->vhost,
+	/* vhost=auto: devisor moves the frames when it must count them. */
+	vdev = virtio_net_create_mq(vm, bes, pairs,
+				    rate_limit_config_active(&n->rate_limit) &&
+						    n->vhost == NET_VHOST_AUTO ?
+					    NET_VHOST_OFF :
+					    n->vhost,
 				    n->poll_us * 1000ull);
 	if (!vdev)
 		errno = ENODEV;
+	else if (rate_limit_config_active(&n->rate_limit))
+		virtio_net_set_rate_limit(vdev, &n->rate_limit);
 	return vdev;
 }
 

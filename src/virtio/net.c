@@ -40,6 +40,7 @@
 #include "util/evloop.h"
 #include "util/iov.h"
 #include "util/log.h"
+#include "util/rate_limit.h"
 #include "vhost/vhost.h"
 #include "vhost/vhost_user.h"
 #include "virtio/virtio.h"
@@ -96,6 +97,8 @@ struct vnet_pair {
 	struct iovec tx_iov[NET_QUEUE_SIZE];
 	bool tx_have;
 	bool tx_blocked;
+	/* Over the rate limit: the chain waits, kicks off, for rl_timer. */
+	bool tx_throttled;
 
 	/*
 	 * Receive buffers popped but not yet used, oldest first, their
@@ -111,6 +114,8 @@ struct vnet_pair {
 	unsigned int rx_pool_used;
 	/* The back-end holds a frame for us: rx_ready once buffers come. */
 	bool rx_waiting;
+	/* ... or once rl_timer says the rate limit lets it in. */
+	bool rx_throttled;
 	/* One interrupt per back-end batch: raised from irq_efd. */
 	int irq_efd;
 	bool irq_pending;
@@ -129,6 +134,13 @@ struct virtio_net {
 	struct evloop *loop; /* the back-ends' */
 	uint8_t config[CFG_LEN];
 	struct virtq_seg ctrl_segs[CTRL_SEGS];
+
+	/* Rate limits, each direction all pairs together; device lock. */
+	bool limited;
+	struct rate_limiter rx_rl, tx_rl;
+	struct evloop_timer rl_timer; /* the back-ends' loop */
+	uint64_t rl_due; /* when it is armed for; 0: not armed */
+	uint64_t rx_limited, tx_limited; /* times a frame waited */
 
 	/* vhost-net: the queues are the kernel's (vhost.fd >= 0). */
 	struct vm *vm;
@@ -159,6 +171,30 @@ static bool is_ctrl(struct virtio_net *n, unsigned int q)
 	return q == (virtio_dev_has_feature(vdev, VIRTIO_NET_F_MQ) ?
 			     2 * n->nr_pairs :
 			     2);
+}
+
+/* Rate limits ------------------------------------------------------------- */
+
+/*
+ * 0 if @rl lets @bytes through now; else arms the timer for when it will
+ * (the earliest of what waits) and returns nonzero. Loop thread.
+ */
+static bool over_limit(struct virtio_net *n, struct rate_limiter *rl,
+		       uint64_t bytes)
+{
+	uint64_t now = monotonic_ns(), wait;
+
+	if (!n->limited)
+		return false;
+	wait = rate_limiter_take(rl, bytes, now);
+	if (!wait)
+		return false;
+	if (!n->rl_due || now + wait < n->rl_due) {
+		n->rl_due = now + wait;
+		if (!evloop_timer_arm(n->loop, &n->rl_timer, wait))
+			n->rl_due = 0;
+	}
+	return true;
 }
 
 /* Transmit ---------------------------------------------------------------- */
@@ -225,8 +261,8 @@ static void tx_process(struct vnet_pair *p)
 	int r;
 
 	tx_sync(p);
-	/* Blocked: kicks are off, tx_ready resumes us. */
-	if (p->tx_blocked)
+	/* Blocked: kicks are off, tx_ready (or the limit's timer) resumes. */
+	if (p->tx_blocked || p->tx_throttled)
 		return;
 	do {
 		virtq_set_notification(vq, false);
@@ -241,6 +277,15 @@ static void tx_process(struct vnet_pair *p)
 				if (!r)
 					break;
 				p->tx_have = true;
+			}
+			/* The chain stays popped while it waits. */
+			if (over_limit(p->n, &p->n->tx_rl,
+				       p->tx_chain.readable > HDR_LEN ?
+					       p->tx_chain.readable - HDR_LEN :
+					       0)) {
+				p->tx_throttled = true;
+				p->n->tx_limited++;
+				goto out;
 			}
 			if (tx_send(p) == -EAGAIN) {
 				p->tx_blocked = true;
@@ -289,7 +334,7 @@ static bool vnet_queue_pollable(struct virtio_dev *vdev, unsigned int q)
 	unsigned int i = q / 2;
 
 	return q % 2 && i < n->active_pairs && !is_ctrl(n, q) &&
-	       !n->pairs[i].tx_blocked;
+	       !n->pairs[i].tx_blocked && !n->pairs[i].tx_throttled;
 }
 
 /* Receive ----------------------------------------------------------------- */
@@ -604,6 +649,12 @@ static ssize_t rx_frame(struct vnet_pair *p, const struct iovec *iov,
 		p->rx_waiting = true;
 		return -EAGAIN;
 	}
+	/* The buffers gathered stay held for the frame's next offer. */
+	if (over_limit(p->n, &p->n->rx_rl, len)) {
+		p->rx_throttled = true;
+		p->n->rx_limited++;
+		return -EAGAIN;
+	}
 	hdr.num_buffers = htole16(nbuf);
 	for (int i = 0; i < nbuf; i++) {
 		const struct virtq_chain *c = &p->rx_held[i];
@@ -871,14 +922,19 @@ static void vnet_reset(struct virtio_dev *vdev)
 
 		p->tx_have = false;
 		p->tx_blocked = false;
+		p->tx_throttled = false;
 		p->rx_nheld = 0;
 		p->rx_slots = 0;
 		p->rx_pool_used = 0;
 		/*
 		 * rx_waiting stays: the back-end still holds its frame, and
 		 * the kick that follows the next DRIVER_OK tells it to
-		 * offer it again.
+		 * offer it again (a frame held by the limit too).
 		 */
+		if (p->rx_throttled) {
+			p->rx_throttled = false;
+			p->rx_waiting = true;
+		}
 		if (p->be->has_vnet_hdr)
 			net_backend_set_offloads(p->be, false, false, false,
 						 false, false);
@@ -911,7 +967,8 @@ static void vnet_stop(struct virtio_dev *vdev)
 		for (unsigned int q = 0; q < 2; q++)
 			vhost_call_stop(&n->calls[q]);
 	}
-	/* Both wait out a running callback; no lock held here. */
+	/* These wait out a running callback; no lock held here. */
+	evloop_timer_cancel(n->loop, &n->rl_timer);
 	for (unsigned int i = 0; i < n->nr_pairs; i++) {
 		net_backend_close(n->pairs[i].be);
 		evloop_del(n->loop, n->pairs[i].irq_efd);
@@ -965,6 +1022,10 @@ static void vnet_counters(struct virtio_dev *vdev,
 	fn(arg, "tx_bytes", st.tx_bytes);
 	fn(arg, "tx_frames", st.tx_packets);
 	fn(arg, "tx_dropped", st.tx_dropped);
+	if (to_net(vdev)->limited) {
+		fn(arg, "rx_rate_limited", to_net(vdev)->rx_limited);
+		fn(arg, "tx_rate_limited", to_net(vdev)->tx_limited);
+	}
 }
 
 static const struct virtio_dev_ops vnet_ops = {
@@ -1063,6 +1124,43 @@ static int vhost_user_net_open(struct virtio_net *n, const char *path,
 	return 0;
 }
 
+/* The rate limits' timer: what waited goes on (loop thread). */
+static void rl_timer_cb(void *opaque)
+{
+	struct virtio_net *n = opaque;
+
+	virtio_dev_lock(&n->vdev);
+	n->rl_due = 0;
+	for (unsigned int i = 0; i < n->nr_pairs; i++) {
+		struct vnet_pair *p = &n->pairs[i];
+
+		if (p->tx_throttled) {
+			p->tx_throttled = false;
+			if (virtio_dev_running(&n->vdev) && p->txq->ready)
+				tx_process(p);
+		}
+		if (p->rx_throttled) {
+			/* The back-end offers its frame again. */
+			p->rx_throttled = false;
+			net_backend_rx_ready(p->be);
+		}
+	}
+	virtio_dev_unlock(&n->vdev);
+}
+
+void virtio_net_set_rate_limit(struct virtio_dev *vdev,
+			       const struct rate_limit_config *c)
+{
+	struct virtio_net *n = to_net(vdev);
+	uint64_t now = monotonic_ns();
+
+	virtio_dev_lock(vdev);
+	n->limited = rate_limit_config_active(c);
+	rate_limiter_init(&n->rx_rl, c, now);
+	rate_limiter_init(&n->tx_rl, c, now);
+	virtio_dev_unlock(vdev);
+}
+
 /* Closes the back-ends and what create made of the pairs. */
 static void pairs_undo(struct virtio_net *n)
 {
@@ -1158,6 +1256,7 @@ struct virtio_dev *virtio_net_create_mq(struct vm *vm,
 	}
 	n->be = be;
 	n->loop = be->loop;
+	n->rl_timer = (struct evloop_timer){ .fn = rl_timer_cb, .opaque = n };
 	n->vm = vm;
 	n->vhost.fd = -1;
 	n->vu.fd = -1;

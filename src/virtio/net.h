@@ -45,6 +45,17 @@ struct virtio_dev *virtio_net_create_mq(struct vm *vm,
 					unsigned int nr_pairs,
 					enum net_vhost vhost, uint64_t poll_ns);
 
+/*
+ * Rate limits for each direction (Cloud Hypervisor's rate_limiter_config,
+ * all queue pairs together): a frame over them waits, a transmit chain
+ * popped with kicks off, a received one in the back-end (which stops
+ * reading), until the buckets can pay for it. Before the device runs;
+ * not with vhost or vhost-user (they move the frames).
+ */
+struct rate_limit_config;
+void virtio_net_set_rate_limit(struct virtio_dev *vdev,
+			       const struct rate_limit_config *c);
+
 struct virtio_net_stats {
 	uint64_t rx_packets; /* frames given to the guest */
 	uint64_t rx_bytes; /* their Ethernet bytes, no vnet header */

@@ -79,6 +79,14 @@ static void test_parse_good(void **state)
 	assert_int_equal(o.nr_fds, 3);
 	assert_int_equal(o.fds[2], 9);
 	assert_int_equal(net_options_pairs(&o), 3);
+	/* Cloud Hypervisor's rate limiter keys. */
+	assert_int_equal(net_backend_parse("user,bw_size=1000000,"
+					   "bw_refill_time=1000,ops_size=10,"
+					   "ops_refill_time=10",
+					   &o, err, sizeof(err)),
+			 0);
+	assert_int_equal(o.rate_limit.bw.size, 1000000);
+	assert_int_equal(o.rate_limit.ops.refill_ms, 10);
 	assert_int_equal(net_backend_parse("vhost-user=/run/n.sock,mac=52:54:"
 					   "00:00:00:01,transport=mmio",
 					   &o, err, sizeof(err)),
@@ -163,6 +171,11 @@ static void test_parse_bad(void **state)
 		{ "fds=3:4,queues=2",
 		  "net option 'queues' is for tap=NAME (fds= gives one "
 		  "descriptor per queue pair)" },
+		{ "user,ops_size=5", "net ops_: a size without a refill time" },
+		{ "tap=t,bw_size=x", "bw_size takes a number, not 'x'" },
+		{ "tap=t,vhost=on,ops_size=1,ops_refill_time=1",
+		  "rate limits need devisor to move the frames: not with "
+		  "vhost=on or vhost-user" },
 		{ "tap=t,queues=2,vhost=on",
 		  "vhost=on serves one queue pair; a multi-queue NIC is "
 		  "devisor's own" },

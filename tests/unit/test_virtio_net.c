@@ -28,6 +28,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <time.h>
@@ -36,6 +38,8 @@
 #include "backend/net.h"
 #include "kvm/vm.h"
 #include "util/evloop.h"
+#include "util/log.h"
+#include "util/rate_limit.h"
 #include "virtio/mmio.h"
 #include "virtio/net.h"
 #include "virtio/virtio.h"
@@ -1437,6 +1441,119 @@ static void test_tap(void **state)
 	free(fr);
 }
 
+static void limited_cb(void *arg, const char *name, uint64_t v)
+{
+	uint64_t *c = arg;
+
+	if (!strcmp(name, "rx_rate_limited"))
+		c[0] = v;
+	else if (!strcmp(name, "tx_rate_limited"))
+		c[1] = v;
+}
+
+/* fake_rx() on the I/O thread, where a back-end delivers frames. */
+struct loop_rx {
+	struct fake *fk;
+	const void *data;
+	size_t len;
+	int efd;
+	ssize_t ret;
+	bool done;
+};
+
+static void loop_rx_cb(void *opaque, uint32_t events)
+{
+	struct loop_rx *l = opaque;
+	uint64_t v;
+
+	if (read(l->efd, &v, sizeof(v)) != sizeof(v))
+		return;
+	l->ret = fake_rx(l->fk, l->data, l->len);
+	__atomic_store_n(&l->done, true, __ATOMIC_RELEASE);
+}
+
+static bool loop_rx_done(struct fix *f, uintptr_t l)
+{
+	return __atomic_load_n(&((struct loop_rx *)l)->done, __ATOMIC_ACQUIRE);
+}
+
+static ssize_t fake_rx_on_loop(struct fix *f, const void *data, size_t len)
+{
+	struct loop_rx l = { .fk = f->fake,
+			     .data = data,
+			     .len = len,
+			     .efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK) };
+	uint64_t one = 1;
+
+	assert_true(l.efd >= 0);
+	assert_int_equal(evloop_add(f->loop, l.efd, EPOLLIN, loop_rx_cb, &l),
+			 0);
+	assert_int_equal(write(l.efd, &one, sizeof(one)), sizeof(one));
+	assert_true(vd_wait_ms(loop_rx_done, f, (uintptr_t)&l, WAIT_MS));
+	evloop_del(f->loop, l.efd);
+	close(l.efd);
+	return l.ret;
+}
+
+static unsigned int fake_rx_ready_calls(struct fake *fk)
+{
+	return fake_count(fk, &fk->rx_ready_calls);
+}
+
+static bool rx_ready_called(struct fix *f, uintptr_t n)
+{
+	return fake_rx_ready_calls(f->fake) >= n;
+}
+
+/*
+ * ops_size=2, ops_refill_time=100 (20 frames a second each way): six
+ * frames sent go two at a time and all go; a third frame received waits
+ * in the back-end, which the limit's timer tells to offer it again.
+ */
+static void test_rate_limit(void **state)
+{
+	struct fix *f = *state;
+	struct rate_limit_config c = { .ops = { .size = 2, .refill_ms = 100 } };
+	uint8_t frame[60];
+	uint64_t t0, ms, limited[2] = { 0 };
+	unsigned int calls;
+	struct frame *fr = malloc(sizeof(*fr));
+
+	assert_non_null(fr);
+	fill_pattern(frame, sizeof(frame), 9);
+	virtio_net_set_rate_limit(f->vdev, &c);
+	bring_up(f, F_BASE);
+	t0 = monotonic_ns();
+	for (int i = 0; i < 6; i++)
+		tx_post(f, NULL, frame, sizeof(frame));
+	tx_wait(f);
+	ms = (monotonic_ns() - t0) / 1000000;
+	print_message("6 frames at 20 a second: %llu ms\n",
+		      (unsigned long long)ms);
+	assert_true(ms >= 190);
+	assert_int_equal(fake_count(f->fake, &f->fake->sent), 6);
+
+	rx_post_n(f, 0, 8, 2048);
+	usleep(100 * 1000);
+	assert_int_equal(fake_rx_on_loop(f, frame, sizeof(frame)),
+			 sizeof(frame));
+	assert_int_equal(fake_rx_on_loop(f, frame, sizeof(frame)),
+			 sizeof(frame));
+	calls = fake_rx_ready_calls(f->fake);
+	assert_int_equal(fake_rx_on_loop(f, frame, sizeof(frame)), -EAGAIN);
+	assert_true(vd_wait_ms(rx_ready_called, f, calls + 1, WAIT_MS));
+	assert_int_equal(fake_rx_on_loop(f, frame, sizeof(frame)),
+			 sizeof(frame));
+	for (int i = 0; i < 3; i++)
+		assert_true(rx_next(f, fr, WAIT_MS));
+	virtio_dev_lock(f->vdev);
+	f->vdev->ops->counters(f->vdev, limited_cb, limited);
+	virtio_dev_unlock(f->vdev);
+	assert_int_equal(limited[0], 1);
+	assert_true(limited[1] >= 2);
+	free(fr);
+}
+
 #define CTRLQ 4
 #define CTRLBUF 0x3000000ull
 
@@ -1652,6 +1769,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_tap, setup_bare, teardown),
 		cmocka_unit_test_setup_teardown(test_mq, setup_fake_mq,
 						teardown),
+		K(test_rate_limit),
 		cmocka_unit_test_setup_teardown(test_mq_not_negotiated,
 						setup_fake_mq, teardown),
 #undef U

@@ -9,7 +9,8 @@
 # whose tap came as two queues' descriptors with vm.add-net before the
 # first and third boots is in L3 on all three (net-every-boot) with both
 # queue pairs in use (net-queue-pairs), and L3 fetches L2's blob through
-# it over the second pair (net-second-pair, vc_net_static). The run's generic checks judge the vCPUs,
+# it over the second pair (net-second-pair, vc_net_static), held back
+# by its rate limit (net-rate-limited). The run's generic checks judge the vCPUs,
 # memory and SMBIOS identity the VmConfig gave.
 # shellcheck source=SCRIPTDIR/_virtio.sh
 . "$NESTED_DIR/checks/_virtio.sh"
@@ -26,8 +27,8 @@ ac_checks() {
 	ac_want create-bad '400 *cannot open kernel /l3/nonexistent*' "400 naming the missing kernel"
 	ac_want create '204*' "204"
 	ac_want add-net-fd 'rc=0' "204: the tap's descriptor taken before vm.boot"
-	ac_want info-net '"net":\[{"tap":"ctap0","mac":"52:54:00:c0:ff:01","id":"_net0","pci_segment":0,"num_queues":4}*' \
-		"vm.info: the NIC on ctap0 with the MAC given, two queue pairs"
+	ac_want info-net '"net":\[{"tap":"ctap0","mac":"52:54:00:c0:ff:01","id":"_net0","pci_segment":0,"num_queues":4,"rate_limiter_config":{"bandwidth":{"size":1048576,"one_time_burst":0,"refill_time":125}}}*' \
+		"vm.info: the NIC on ctap0 with the MAC given, two queue pairs, its rate limit"
 	ac_want info '200 "state":"Created"' "200 and Created"
 	ac_want boot '204*' "204 once the vCPUs run"
 	ac_want info-running '200 "state":"Running"' "200 and Running"
@@ -77,6 +78,15 @@ ac_checks() {
 		pass "$name/net-counters"
 	else
 		fail "$name/net-counters" "api-c-counters=${v:-none}, want _net0's rx_bytes >= 16 MiB"
+	fi
+	# Its rate_limiter_config (8 MiB/s, a 1 MiB bucket) held the 16 MiB
+	# fetch back: frames waited in the tap, the fetch took 1.8 s or more.
+	s=$(marker "$clog" net-seconds)
+	if [[ $v =~ \"rx_rate_limited\":([0-9]+) ]] && ((BASH_REMATCH[1] >= 1)) &&
+		awk -v s="${s:-0}" 'BEGIN { exit !(s >= 1.8) }'; then
+		pass "$name/net-rate-limited"
+	else
+		fail "$name/net-rate-limited" "api-c-counters=${v:-none} net-seconds=${s:-none}, want _net0's rx_rate_limited >= 1 and 1.8 s or more for 16 MiB"
 	fi
 	ap_want exit-0 api-exit 0 "0 after vmm.shutdown"
 	ap_want socket-removed api-socket-left no "the socket gone after exit"
