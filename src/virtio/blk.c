@@ -439,10 +439,11 @@ static bool throttle(struct virtio_blk *blk, struct vblk_queue *bq,
 	if (!wait)
 		return false;
 	virtq_unpop(bq->vq, c);
-	bq->throttled = true;
 	blk->throttled++;
 	/* Off the I/O thread (never in devisor) a kick retries instead. */
-	if (!evloop_timer_arm(blk->loop, &blk->rl_timer, wait))
+	if (evloop_timer_arm(blk->loop, &blk->rl_timer, wait))
+		bq->throttled = true;
+	else
 		virtio_dev_kick(&blk->vdev, bq->index);
 	return true;
 }
