@@ -527,6 +527,17 @@ static int limiter_field(cJSON *f, void *ctx, const char *what,
 	return 0;
 }
 
+/* A DiskConfig's or NetConfig's rate_limiter_config, replacing @rl. */
+static int take_limiter(cJSON *f, struct rate_limit_config *rl,
+			struct api_response *r)
+{
+	*rl = (struct rate_limit_config){ 0 };
+	return walk_member(f, "RateLimiterConfig", "bandwidth, ops", false,
+			   limiter_field, rl, r) ?
+		       -1 :
+		       0;
+}
+
 /*
  * DiskConfig: path, readonly, direct, num_queues, serial, id,
  * rate_limiter_config.
@@ -536,13 +547,8 @@ static int disk_field(cJSON *f, void *ctx, const char *what,
 {
 	struct disk_body *b = ctx;
 
-	if (!strcmp(f->string, "rate_limiter_config")) {
-		b->d.rate_limit = (struct rate_limit_config){ 0 };
-		return walk_member(f, "RateLimiterConfig", "bandwidth, ops",
-				   false, limiter_field, &b->d.rate_limit, r) ?
-			       -1 :
-			       0;
-	}
+	if (!strcmp(f->string, "rate_limiter_config"))
+		return take_limiter(f, &b->d.rate_limit, r);
 	if (!strcmp(f->string, "path")) {
 		if (want_type(f, cJSON_IsString(f) && f->valuestring[0], what,
 			      "a non-empty string", r))
@@ -642,13 +648,8 @@ static int net_field(cJSON *f, void *ctx, const char *what,
 	struct net_body *b = ctx;
 	int ret;
 
-	if (!strcmp(f->string, "rate_limiter_config")) {
-		b->n.rate_limit = (struct rate_limit_config){ 0 };
-		return walk_member(f, "RateLimiterConfig", "bandwidth, ops",
-				   false, limiter_field, &b->n.rate_limit, r) ?
-			       -1 :
-			       0;
-	}
+	if (!strcmp(f->string, "rate_limiter_config"))
+		return take_limiter(f, &b->n.rate_limit, r);
 	if (!strcmp(f->string, "num_queues")) {
 		double q = cJSON_IsNumber(f) ? f->valuedouble : 0;
 

@@ -18,6 +18,7 @@
 
 #include "util/log.h"
 #include "util/parse.h"
+#include "util/rate_limit.h"
 
 static int __attribute__((format(printf, 1, 2)))
 remote_error(const char *fmt, ...)
@@ -90,21 +91,17 @@ struct remote_fds {
  */
 static bool rate_key(cJSON *o, const char *key, const char *val)
 {
-	const char *bucket, *field = strchr(key, '_');
+	struct rate_limit_config probe = { 0 };
+	const char *bucket = key[0] == 'b' ? "bandwidth" : "ops";
+	const char *field = strchr(key, '_');
 	cJSON *rl, *b;
-	char *end;
+	char err[8], *end;
 	double v;
 
-	if (!strncmp(key, "bw_", 3))
-		bucket = "bandwidth";
-	else if (!strncmp(key, "ops_", 4))
-		bucket = "ops";
-	else
+	/* The same keys --disk and --net take (util/rate_limit.c). */
+	if (rate_limit_parse_key(key, "0", &probe, err, sizeof(err)) != 1)
 		return false;
 	field++;
-	if (strcmp(field, "size") && strcmp(field, "one_time_burst") &&
-	    strcmp(field, "refill_time"))
-		return false;
 	v = strtod(val, &end);
 	rl = cJSON_GetObjectItem(o, "rate_limiter_config");
 	if (!rl)
