@@ -700,6 +700,14 @@ int config_plan_pci(struct vm_config *cfg, char *err, size_t errlen)
 		snprintf(w[n].name, sizeof(w[n].name), "--device #%u", i + 1);
 		w[n++].addr = &cfg->vfio[i].addr;
 	}
+	for (i = 0; i < cfg->nr_pmems; i++) {
+		snprintf(w[n].name, sizeof(w[n].name), "--pmem #%u", i + 1);
+		w[n++].addr = &cfg->pmems[i].addr;
+	}
+	if (cfg->balloon.enabled) {
+		snprintf(w[n].name, sizeof(w[n].name), "--balloon");
+		w[n++].addr = &cfg->balloon_addr;
+	}
 	if (cfg->rng) {
 		snprintf(w[n].name, sizeof(w[n].name), "--rng");
 		w[n++].addr = &cfg->rng_addr;
@@ -814,7 +822,7 @@ int config_parse_pmem(char *spec, struct pmem_config *out, char *err,
 {
 	char *save = NULL, *tok, *val;
 
-	*out = (struct pmem_config){ 0 };
+	*out = (struct pmem_config){ .addr = CONFIG_PCI_AUTO };
 	for (tok = next_key(&save, spec, &val); tok;
 	     tok = next_key(&save, NULL, &val)) {
 		if (!val)
@@ -919,6 +927,7 @@ void config_vm_defaults(struct vm_config *cfg)
 				   .ram_size = CONFIG_RAM_DEFAULT,
 				   .rng_addr = CONFIG_PCI_AUTO,
 				   .console_addr = CONFIG_PCI_AUTO,
+				   .balloon_addr = CONFIG_PCI_AUTO,
 				   .io_sched = EVLOOP_SCHED_BATCH };
 	config_platform_default(&cfg->platform);
 }

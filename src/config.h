@@ -209,6 +209,7 @@ struct pmem_config {
 	const char *path;
 	bool discard_writes;
 	uint64_t size; /* 0: the file's; else it must be the file's */
+	int addr; /* devfn on bus 0, or CONFIG_PCI_AUTO */
 };
 int config_parse_pmem(char *spec, struct pmem_config *out, char *err,
 		      size_t errlen);
@@ -267,6 +268,7 @@ struct vm_config {
 	struct vsock_config vsock;
 	/* --balloon; size follows vm.resize's desired_balloon */
 	struct balloon_config balloon;
+	int balloon_addr;
 	bool exit_on_reset; /* --on-reset exit: a reset ends devisor */
 	enum evloop_sched io_sched; /* --io-sched: the device I/O threads' */
 	struct platform_config platform;
@@ -326,8 +328,8 @@ int config_check_iommu(const struct vm_config *cfg, char *err, size_t errlen);
 /*
  * Gives every PCI device of @cfg its devfn (docs/pci.md, "Addressing"):
  * explicit addr= first, then the rest, in the order --net, --disk
- * (transport=pci), --nvme, --device, --rng, --console virtio, --vsock
- * (transport=pci), take the lowest free slot.
+ * (transport=pci), --nvme, --device, --pmem, --balloon, --rng, --console
+ * virtio, --vsock (transport=pci), take the lowest free slot.
  * The sentence in @err names the option at fault.
  */
 int config_plan_pci(struct vm_config *cfg, char *err, size_t errlen);

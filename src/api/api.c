@@ -1233,7 +1233,8 @@ static int pmem_field(cJSON *f, void *ctx, const char *what,
 
 static void pmem_init(void *slot)
 {
-	*(struct pmem_config *)slot = (struct pmem_config){ 0 };
+	*(struct pmem_config *)slot =
+		(struct pmem_config){ .addr = CONFIG_PCI_AUTO };
 }
 
 /* VmConfig's top level. */

@@ -147,12 +147,13 @@ static int create_nets(struct vm *vm, const struct vm_config *cfg,
 	return 0;
 }
 
-/* A device made just now (NULL: errno says why) at any PCI slot. */
-static int attach_pci(const struct virtio_board *b, struct virtio_dev *vdev)
+/* A device made just now (NULL: errno says why) at its planned slot. */
+static int attach_pci(const struct virtio_board *b, struct virtio_dev *vdev,
+		      int devfn)
 {
 	if (!vdev)
 		return -errno;
-	return b->attach(b->opaque, vdev, TRANSPORT_PCI, CONFIG_PCI_AUTO);
+	return b->attach(b->opaque, vdev, TRANSPORT_PCI, devfn);
 }
 
 int virtio_create_devices(struct vm *vm, const struct vm_config *cfg,
@@ -170,15 +171,17 @@ int virtio_create_devices(struct vm *vm, const struct vm_config *cfg,
 			pr_err("--pmem %s: not on this board", pc->path);
 			return -EOPNOTSUPP;
 		}
-		ret = attach_pci(
-			b, virtio_pmem_create(vm, pc->path, pc->discard_writes,
-					      b->place_pmem, b->opaque));
+		ret = attach_pci(b,
+				 virtio_pmem_create(vm, pc->path,
+						    pc->discard_writes,
+						    b->place_pmem, b->opaque),
+				 pc->addr);
 		if (ret)
 			return ret;
 	}
 	if (cfg->balloon.enabled) {
 		vdev = virtio_balloon_create(vm, &cfg->balloon);
-		ret = attach_pci(b, vdev);
+		ret = attach_pci(b, vdev, cfg->balloon_addr);
 		if (ret)
 			return ret;
 		*b->balloon = vdev;

@@ -514,6 +514,27 @@ static void test_plan(void **state)
 	assert_string_equal(
 		err, "--nvme #2 addr=02.0 is already taken by --nvme #1");
 
+	/*
+	 * pmem and the balloon are planned too, before rng, console and
+	 * vsock: they took a slot only when built, and could take theirs.
+	 */
+	cfg = (struct vm_config){ .nr_pmems = 2,
+				  .balloon = { .enabled = true },
+				  .balloon_addr = CONFIG_PCI_AUTO,
+				  .rng = true,
+				  .rng_addr = CONFIG_PCI_AUTO,
+				  .vsock = { .enabled = true,
+					     .transport = TRANSPORT_PCI,
+					     .addr = CONFIG_PCI_AUTO } };
+	cfg.pmems[0].addr = CONFIG_PCI_AUTO;
+	cfg.pmems[1].addr = CONFIG_PCI_AUTO;
+	assert_int_equal(config_plan_pci(&cfg, err, 160), 0);
+	assert_int_equal(cfg.pmems[0].addr, PCI_DEVFN(1, 0));
+	assert_int_equal(cfg.pmems[1].addr, PCI_DEVFN(2, 0));
+	assert_int_equal(cfg.balloon_addr, PCI_DEVFN(3, 0));
+	assert_int_equal(cfg.rng_addr, PCI_DEVFN(4, 0));
+	assert_int_equal(cfg.vsock.addr, PCI_DEVFN(5, 0));
+
 	/* An NVMe PF with vfs=N keeps functions 1..N of its slot free. */
 	cfg = (struct vm_config){ .nr_disks = 1, .nr_nvmes = 1 };
 	cfg.nvmes[0].addr = PCI_DEVFN(3, 0);
