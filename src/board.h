@@ -12,8 +12,7 @@
 
 struct vm;
 struct vm_config;
-struct disk_config;
-struct net_options;
+struct virtio_hotplug;
 struct acpi_pm;
 struct pcihp;
 struct cpuhp;
@@ -52,16 +51,14 @@ struct board_ops {
 	/* After vm_destroy(): frees what setup() made. Takes NULL. */
 	void (*destroy)(struct board *b);
 	/*
-	 * A virtio-blk disk on PCI while the VM runs (the API's vm.add-disk)
-	 * at @dc->addr or, for CONFIG_PCI_AUTO, the lowest free slot. Returns
-	 * the devfn or -errno (logged). The caller tells the guest
-	 * (pcihp_plug() on ->hotplug).
+	 * A virtio device on PCI while the VM runs (the API's vm.add-disk,
+	 * -net, -pmem, -vsock) at @h->devfn or, for CONFIG_PCI_AUTO, the
+	 * lowest free slot (virtio_pci_hotplug()). Returns the devfn or
+	 * -errno (logged). The caller tells the guest (pcihp_plug() on
+	 * ->hotplug).
 	 */
-	int (*add_disk)(struct vm *vm, struct board *b,
-			const struct disk_config *dc);
-	/* A virtio-net NIC on PCI while the VM runs (vm.add-net), likewise. */
-	int (*add_net)(struct vm *vm, struct board *b,
-		       const struct net_options *n);
+	int (*add_virtio)(struct vm *vm, struct board *b,
+			  const struct virtio_hotplug *h);
 	/*
 	 * A host function through VFIO while the VM runs (vm.add-device), at
 	 * the lowest free slot. Returns the devfn, or -errno with a sentence

@@ -32,6 +32,8 @@ int config_parse_bool(const char *s, bool *out)
 		return -EINVAL;                     \
 	} while (0)
 
+static int parse_id(const char *val, char *out, char *err, size_t errlen);
+
 unsigned int config_disk_batch_us(const struct disk_config *d)
 {
 	if (d->batch_us != CONFIG_DISK_BATCH_AUTO)
@@ -217,9 +219,8 @@ static int disk_key(const char *key, char *val, struct disk_config *d,
 			     val);
 		d->nr_queues = n;
 	} else if (!strcmp(key, "id")) {
-		if (config_check_id(val, err, errlen))
+		if (parse_id(val, d->id, err, errlen))
 			return -EINVAL;
-		strcpy(d->id, val);
 	} else {
 		return rate_limit_parse_key(key, val, &d->rate_limit, err,
 					    errlen);
@@ -450,9 +451,8 @@ int config_parse_vfio(char *spec, struct vfio_config *out, char *err,
 				FAIL("device rom must be on or off, not '%s'",
 				     val);
 		} else if (!strcmp(key, "id")) {
-			if (config_check_id(val, err, errlen))
+			if (parse_id(val, out->id, err, errlen))
 				return -EINVAL;
-			strcpy(out->id, val);
 		} else {
 			FAIL("device has no option '%s' (it takes path, addr, rom, "
 			     "id)",
@@ -507,9 +507,12 @@ int config_parse_vsock(char *spec, struct vsock_config *out, char *err,
 		} else if (!strcmp(tok, "addr")) {
 			if (config_parse_pci_addr(val, &out->addr, err, errlen))
 				return -EINVAL;
+		} else if (!strcmp(tok, "id")) {
+			if (parse_id(val, out->id, err, errlen))
+				return -EINVAL;
 		} else {
 			FAIL("unknown vsock option '%s' (cid, socket, "
-			     "transport, addr)",
+			     "transport, addr, id)",
 			     tok);
 		}
 	}
@@ -827,7 +830,7 @@ int config_parse_pmem(char *spec, struct pmem_config *out, char *err,
 	     tok = next_key(&save, NULL, &val)) {
 		if (!val)
 			FAIL("option '%s' needs a value (file=PATH, "
-			     "discard_writes=on|off)",
+			     "discard_writes=on|off, id=ID)",
 			     tok);
 		if (!strcmp(tok, "file")) {
 			if (!*val)
@@ -838,8 +841,12 @@ int config_parse_pmem(char *spec, struct pmem_config *out, char *err,
 				FAIL("discard_writes takes on or off, not "
 				     "'%s'",
 				     val);
+		} else if (!strcmp(tok, "id")) {
+			if (parse_id(val, out->id, err, errlen))
+				return -EINVAL;
 		} else {
-			FAIL("unknown option '%s' (file, discard_writes)", tok);
+			FAIL("unknown option '%s' (file, discard_writes, id)",
+			     tok);
 		}
 	}
 	if (!out->path)
@@ -984,6 +991,15 @@ int config_check_ram(uint64_t size, char *err, size_t errlen)
 	return 0;
 }
 
+/* id=ID of a device option, into @out (CONFIG_ID_LEN bytes). */
+static int parse_id(const char *val, char *out, char *err, size_t errlen)
+{
+	if (config_check_id(val, err, errlen))
+		return -EINVAL;
+	strcpy(out, val);
+	return 0;
+}
+
 int config_check_id(const char *id, char *err, size_t errlen)
 {
 	size_t n = strlen(id);
@@ -993,7 +1009,7 @@ int config_check_id(const char *id, char *err, size_t errlen)
 		     CONFIG_ID_LEN - 1);
 	if (id[0] == '_')
 		FAIL("id '%s': ids starting with '_' are devisor's own (_diskN, "
-		     "_netN, _vfioN)",
+		     "_netN, _vfioN, _pmemN, _vsock0)",
 		     id);
 	for (size_t i = 0; i < n; i++)
 		if (!isalnum((unsigned char)id[i]) && !strchr("-_.", id[i]))
@@ -1007,10 +1023,13 @@ const char *config_device_id(const struct vm_config *cfg,
 			     enum config_dev_kind kind, unsigned int i,
 			     char buf[CONFIG_ID_LEN])
 {
-	static const char *const prefix[] = { "_disk", "_net", "_vfio" };
+	static const char *const prefix[] = { "_disk", "_net", "_vfio", "_pmem",
+					      "_vsock" };
 	const char *own = kind == CONFIG_DEV_DISK ? cfg->disks[i].id :
 			  kind == CONFIG_DEV_NET  ? cfg->net_ids[i] :
-						    cfg->vfio[i].id;
+			  kind == CONFIG_DEV_VFIO ? cfg->vfio[i].id :
+			  kind == CONFIG_DEV_PMEM ? cfg->pmems[i].id :
+						    cfg->vsock.id;
 
 	if (own[0])
 		return own;
@@ -1023,16 +1042,30 @@ static bool dev_removed(const struct vm_config *cfg, enum config_dev_kind kind,
 {
 	return kind == CONFIG_DEV_DISK ? cfg->disks[i].removed :
 	       kind == CONFIG_DEV_NET  ? cfg->net_removed[i] :
-					 cfg->vfio[i].removed;
+	       kind == CONFIG_DEV_VFIO ? cfg->vfio[i].removed :
+	       kind == CONFIG_DEV_PMEM ? cfg->pmems[i].removed :
+					 cfg->vsock.removed;
+}
+
+/* How many devices of each kind the config holds, removed ones too. */
+static void dev_counts(const struct vm_config *cfg,
+		       unsigned int nr[CONFIG_DEV_KINDS])
+{
+	nr[CONFIG_DEV_DISK] = cfg->nr_disks;
+	nr[CONFIG_DEV_NET] = cfg->nr_nets;
+	nr[CONFIG_DEV_VFIO] = cfg->nr_vfio;
+	nr[CONFIG_DEV_PMEM] = cfg->nr_pmems;
+	nr[CONFIG_DEV_VSOCK] = cfg->vsock.enabled;
 }
 
 int config_find_id(const struct vm_config *cfg, const char *id,
 		   enum config_dev_kind *kind, unsigned int *idx)
 {
-	const unsigned int nr[] = { cfg->nr_disks, cfg->nr_nets, cfg->nr_vfio };
+	unsigned int nr[CONFIG_DEV_KINDS];
 	char buf[CONFIG_ID_LEN];
 
-	for (int k = CONFIG_DEV_DISK; k <= CONFIG_DEV_VFIO; k++)
+	dev_counts(cfg, nr);
+	for (int k = 0; k < CONFIG_DEV_KINDS; k++)
 		for (unsigned int i = 0; i < nr[k]; i++)
 			if (!dev_removed(cfg, k, i) &&
 			    !strcmp(config_device_id(cfg, k, i, buf), id)) {
@@ -1046,12 +1079,13 @@ int config_find_id(const struct vm_config *cfg, const char *id,
 /* No id given twice (a generated one cannot clash: '_' is reserved). */
 static int check_ids(const struct vm_config *cfg, char *err, size_t errlen)
 {
-	const unsigned int nr[] = { cfg->nr_disks, cfg->nr_nets, cfg->nr_vfio };
+	unsigned int nr[CONFIG_DEV_KINDS];
 	enum config_dev_kind k2;
 	unsigned int i2;
 	char buf[CONFIG_ID_LEN];
 
-	for (int k = CONFIG_DEV_DISK; k <= CONFIG_DEV_VFIO; k++)
+	dev_counts(cfg, nr);
+	for (int k = 0; k < CONFIG_DEV_KINDS; k++)
 		for (unsigned int i = 0; i < nr[k]; i++) {
 			const char *id = config_device_id(cfg, k, i, buf);
 

@@ -178,6 +178,8 @@ struct vsock_config {
 	const char *socket; /* NULL: vhost-vsock */
 	enum virtio_transport_kind transport;
 	int addr;
+	bool removed; /* through the API: not built again at a reboot */
+	char id[CONFIG_ID_LEN]; /* id=; "": _vsock0 */
 };
 
 int config_parse_vsock(char *spec, struct vsock_config *out, char *err,
@@ -210,6 +212,8 @@ struct pmem_config {
 	bool discard_writes;
 	uint64_t size; /* 0: the file's; else it must be the file's */
 	int addr; /* devfn on bus 0, or CONFIG_PCI_AUTO */
+	bool removed; /* through the API: not built again at a reboot */
+	char id[CONFIG_ID_LEN]; /* id=; "": _pmemN */
 };
 int config_parse_pmem(char *spec, struct pmem_config *out, char *err,
 		      size_t errlen);
@@ -306,9 +310,19 @@ int config_finish(struct vm_config *cfg, char *err, size_t errlen);
 /* An id= for a device: 1-31 letters, digits, '-', '_', '.', no leading '_'. */
 int config_check_id(const char *id, char *err, size_t errlen);
 
-enum config_dev_kind { CONFIG_DEV_DISK, CONFIG_DEV_NET, CONFIG_DEV_VFIO };
+enum config_dev_kind {
+	CONFIG_DEV_DISK,
+	CONFIG_DEV_NET,
+	CONFIG_DEV_VFIO,
+	CONFIG_DEV_PMEM,
+	CONFIG_DEV_VSOCK,
+	CONFIG_DEV_KINDS
+};
 
-/* The id of device @i of @kind: its own, or _diskN, _netN, _vfioN in @buf. */
+/*
+ * The id of device @i of @kind: its own, or _diskN, _netN, _vfioN, _pmemN,
+ * _vsock0 in @buf.
+ */
 const char *config_device_id(const struct vm_config *cfg,
 			     enum config_dev_kind kind, unsigned int i,
 			     char buf[CONFIG_ID_LEN]);

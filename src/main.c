@@ -32,6 +32,7 @@
 #include "util/stats.h"
 #include "vfio/vfio.h"
 #include "virtio/balloon.h"
+#include "virtio/devices.h"
 #include "virtio/pci.h"
 #include "virtio/pmem.h"
 #include "virtio/virtio.h"
@@ -113,7 +114,7 @@ static void usage(FILE *f)
 	      "                       default command line becomes "
 	      "console=hvc0)\n"
 	      "      --vsock SPEC     virtio-vsock: cid=N,socket=PATH"
-	      "[,transport=pci|mmio][,addr=DD.F]\n"
+	      "[,transport=pci|mmio][,addr=DD.F][,id=ID]\n"
 	      "                       (host connects to PATH and writes "
 	      "\"CONNECT <port>\\n\";\n"
 	      "                       guest connections to port P go to "
@@ -132,7 +133,7 @@ static void usage(FILE *f)
 	      "for vm.add-device;\n"
 	      "                       or virtio: a virtio-iommu PCI function\n"
 	      "                       (ACPI VIOT) in front of the others\n"
-	      "      --pmem file=PATH[,discard_writes=on]\n"
+	      "      --pmem file=PATH[,discard_writes=on][,id=ID]\n"
 	      "                       virtio-pmem over the file (a whole number "
 	      "of 2M):\n"
 	      "                       Linux's /dev/pmemN; up to 4\n"
@@ -1109,6 +1110,54 @@ static int plan_added(unsigned int *nr, unsigned int idx, char *err)
 }
 
 /*
+ * What every vm.add-* asks first, running.lock held: a VM to add to (a
+ * running one; with @hotplug, only on a board that can tell the guest),
+ * or one created and not booted yet (*@preboot: its config takes the
+ * device); @id free; fewer than @max @what already (@max 0: no bound).
+ * 0, or the status with its sentence in @err.
+ */
+static int can_add(const char *id, unsigned int nr, unsigned int max,
+		   const char *what, bool hotplug, bool *preboot, char *err)
+{
+	int ret;
+
+	*preboot = running.created && !running.booted;
+	if (!*preboot && (!running.vm || vm_stopping(running.vm) ||
+			  (hotplug && !running.board->hotplug)))
+		return no_vm(err);
+	if ((ret = id_taken(id, err)))
+		return ret;
+	if (max && nr >= max) {
+		snprintf(err, API_ERR_LEN, "at most %u %s", max, what);
+		return 500;
+	}
+	return 0;
+}
+
+/*
+ * @h into the running VM, announced to the guest by ACPI hotplug where
+ * the board has it: the devfn (its address in @out_bdf), or -1 with the
+ * 500's sentence, about @what, in @err. running.lock held.
+ */
+static int plug_virtio(const struct virtio_hotplug *h, const char *what,
+		       char *out_bdf, char *err)
+{
+	int devfn = board->add_virtio(running.vm, running.board, h);
+
+	if (devfn < 0) {
+		snprintf(err, API_ERR_LEN,
+			 "cannot add %.100s: %.60s (devisor's log says more)",
+			 what, strerror(-devfn));
+		return -1;
+	}
+	fmt_bdf(out_bdf, devfn);
+	if (running.board->hotplug)
+		pcihp_plug(running.board->hotplug, PCI_SLOT(devfn));
+	pr_info("%s added at %s through the API", what, out_bdf);
+	return devfn;
+}
+
+/*
  * A virtio-blk disk on PCI, kept in the vm_config so that a reboot builds
  * it again at the same address. ACPI PCI hotplug (hw/pcihp.h) tells the
  * guest, whose acpiphp scans the slot.
@@ -1116,7 +1165,7 @@ static int plan_added(unsigned int *nr, unsigned int idx, char *err)
 static int api_add_disk(void *opaque, const struct disk_config *d,
 			const char *id, char *out_id, char *out_bdf, char *err)
 {
-	char idbuf[CONFIG_ID_LEN];
+	char idbuf[CONFIG_ID_LEN], what[API_ERR_LEN / 2];
 	struct blk_options bo = config_blk_options(d);
 	struct disk_config dc = *d;
 	unsigned int idx;
@@ -1132,14 +1181,8 @@ static int api_add_disk(void *opaque, const struct disk_config *d,
 	pthread_mutex_lock(&running.lock);
 	idx = api_cfg->nr_disks;
 	snprintf(dc.id, sizeof(dc.id), "%s", id);
-	preboot = running.created && !running.booted;
-	if (!preboot && (!running.vm || vm_stopping(running.vm))) {
-		ret = no_vm(err);
-	} else if ((ret = id_taken(id, err))) {
-	} else if (idx == CONFIG_MAX_DISKS) {
-		snprintf(err, API_ERR_LEN, "at most %d disks",
-			 CONFIG_MAX_DISKS);
-		ret = 500;
+	if ((ret = can_add(id, idx, CONFIG_MAX_DISKS, "disks", false, &preboot,
+			   err))) {
 	} else if (!(dc.path = strdup(d->path))) {
 		snprintf(err, API_ERR_LEN, "out of memory");
 		ret = 500;
@@ -1154,10 +1197,13 @@ static int api_add_disk(void *opaque, const struct disk_config *d,
 		else
 			free((char *)dc.path);
 	} else {
-		devfn = board->add_disk(running.vm, running.board, &dc);
+		snprintf(what, sizeof(what), "disk %s", dc.path);
+		devfn = plug_virtio(
+			&(struct virtio_hotplug){ .kind = VIRTIO_HP_DISK,
+						  .disk = &dc,
+						  .devfn = dc.addr },
+			what, out_bdf, err);
 		if (devfn < 0) {
-			snprintf(err, API_ERR_LEN, "cannot add disk %s: %s",
-				 d->path, strerror(-devfn));
 			free((char *)dc.path);
 			ret = 500;
 		} else {
@@ -1167,12 +1213,6 @@ static int api_add_disk(void *opaque, const struct disk_config *d,
 			snprintf(out_id, API_ID_LEN, "%s",
 				 config_device_id(api_cfg, CONFIG_DEV_DISK, idx,
 						  idbuf));
-			fmt_bdf(out_bdf, devfn);
-			if (running.board->hotplug)
-				pcihp_plug(running.board->hotplug,
-					   PCI_SLOT(devfn));
-			pr_info("disk %s added at %s through the API", dc.path,
-				out_bdf);
 		}
 	}
 	pthread_mutex_unlock(&running.lock);
@@ -1200,14 +1240,8 @@ static int api_add_net(void *opaque, const struct net_options *given,
 	}
 	pthread_mutex_lock(&running.lock);
 	idx = api_cfg->nr_nets;
-	preboot = running.created && !running.booted;
-	if (!preboot && (!running.vm || vm_stopping(running.vm) ||
-			 !running.board->hotplug)) {
-		ret = no_vm(err);
-	} else if ((ret = id_taken(id, err))) {
-	} else if (idx == CONFIG_MAX_NETS) {
-		snprintf(err, API_ERR_LEN, "at most %d NICs", CONFIG_MAX_NETS);
-		ret = 500;
+	if ((ret = can_add(id, idx, CONFIG_MAX_NETS, "NICs", true, &preboot,
+			   err))) {
 	} else if (preboot) {
 		keep_net(n, idx, CONFIG_PCI_AUTO, id);
 		ret = plan_added(&api_cfg->nr_nets, idx, err);
@@ -1216,12 +1250,13 @@ static int api_add_net(void *opaque, const struct net_options *given,
 				"through the API",
 				n->ifname);
 	} else {
-		devfn = board->add_net(running.vm, running.board, n);
+		snprintf(msg, sizeof(msg), "a NIC on tap %.15s", n->ifname);
+		devfn = plug_virtio(
+			&(struct virtio_hotplug){ .kind = VIRTIO_HP_NET,
+						  .net = n,
+						  .devfn = CONFIG_PCI_AUTO },
+			msg, out_bdf, err);
 		if (devfn < 0) {
-			snprintf(err, API_ERR_LEN,
-				 "cannot add a NIC on tap %.15s: %.100s "
-				 "(devisor's log says more)",
-				 n->ifname, strerror(-devfn));
 			ret = 500;
 		} else {
 			keep_net(n, idx, devfn, id);
@@ -1229,10 +1264,138 @@ static int api_add_net(void *opaque, const struct net_options *given,
 			snprintf(out_id, API_ID_LEN, "%s",
 				 config_device_id(api_cfg, CONFIG_DEV_NET, idx,
 						  idbuf));
-			fmt_bdf(out_bdf, devfn);
-			pcihp_plug(running.board->hotplug, PCI_SLOT(devfn));
-			pr_info("NIC on tap %s added at %s through the API",
-				n->ifname, out_bdf);
+		}
+	}
+	pthread_mutex_unlock(&running.lock);
+	return ret;
+}
+
+/*
+ * virtio-pmem over a file (vm.add-pmem), kept in the vm_config (_pmemN);
+ * its range goes where the board keeps them, after the PCI windows.
+ */
+static int api_add_pmem(void *opaque, const struct pmem_config *p,
+			const char *id, char *out_id, char *out_bdf, char *err)
+{
+	char idbuf[CONFIG_ID_LEN], what[API_ERR_LEN / 2], msg[API_ERR_LEN];
+	struct pmem_config pc = *p;
+	unsigned int idx;
+	bool preboot;
+	int devfn, ret;
+
+	if (!virtio_pmem_check(p->path, p->size, msg, sizeof(msg))) {
+		snprintf(err, API_ERR_LEN, "%s", msg);
+		return 400;
+	}
+	pthread_mutex_lock(&running.lock);
+	idx = api_cfg->nr_pmems;
+	snprintf(pc.id, sizeof(pc.id), "%s", id);
+	pc.removed = false;
+	if ((ret = can_add(id, idx, CONFIG_MAX_PMEMS, "pmem devices", false,
+			   &preboot, err))) {
+	} else if (!(pc.path = strdup(p->path))) {
+		snprintf(err, API_ERR_LEN, "out of memory");
+		ret = 500;
+	} else {
+		snprintf(what, sizeof(what), "pmem %s", pc.path);
+		devfn = preboot ? CONFIG_PCI_AUTO :
+				  plug_virtio(
+					  &(struct virtio_hotplug){
+						  .kind = VIRTIO_HP_PMEM,
+						  .pmem = &pc,
+						  .devfn = CONFIG_PCI_AUTO },
+					  what, out_bdf, err);
+		if (devfn == -1) {
+			free((char *)pc.path);
+			ret = 500;
+		} else {
+			pc.addr = devfn;
+			api_cfg->pmems[idx] = pc;
+			__atomic_store_n(&api_cfg->nr_pmems, idx + 1,
+					 __ATOMIC_RELEASE);
+			ret = preboot ?
+				      plan_added(&api_cfg->nr_pmems, idx, err) :
+				      200;
+			if (ret == 200)
+				snprintf(out_id, API_ID_LEN, "%s",
+					 config_device_id(api_cfg,
+							  CONFIG_DEV_PMEM, idx,
+							  idbuf));
+			else if (ret == 204)
+				pr_info("%s added to the VM's config through "
+					"the API",
+					what);
+			else
+				free((char *)pc.path);
+		}
+	}
+	pthread_mutex_unlock(&running.lock);
+	return ret;
+}
+
+/*
+ * The VM's vsock device (vm.add-vsock; Cloud Hypervisor's hybrid vsock:
+ * the host side is a Unix socket), when it has none.
+ */
+static int api_add_vsock(void *opaque, const struct vsock_config *v,
+			 const char *id, char *out_id, char *out_bdf, char *err)
+{
+	char idbuf[CONFIG_ID_LEN], what[API_ERR_LEN / 2];
+	struct vsock_config vc = *v;
+	bool preboot;
+	int devfn, ret;
+
+	pthread_mutex_lock(&running.lock);
+	snprintf(vc.id, sizeof(vc.id), "%s", id);
+	vc.enabled = true;
+	vc.removed = false;
+	vc.transport = TRANSPORT_PCI;
+	if ((ret = can_add(id, 0, 0, NULL, false, &preboot, err))) {
+	} else if (api_cfg->vsock.enabled && !api_cfg->vsock.removed) {
+		snprintf(err, API_ERR_LEN,
+			 "the VM has a vsock device (%s): one at most",
+			 config_device_id(api_cfg, CONFIG_DEV_VSOCK, 0, idbuf));
+		ret = 409;
+	} else if (!(vc.socket = strdup(v->socket))) {
+		snprintf(err, API_ERR_LEN, "out of memory");
+		ret = 500;
+	} else {
+		snprintf(what, sizeof(what), "vsock cid %llu on %s",
+			 (unsigned long long)vc.cid, vc.socket);
+		devfn = preboot ? CONFIG_PCI_AUTO :
+				  plug_virtio(
+					  &(struct virtio_hotplug){
+						  .kind = VIRTIO_HP_VSOCK,
+						  .vsock = &vc,
+						  .devfn = CONFIG_PCI_AUTO },
+					  what, out_bdf, err);
+		if (devfn == -1) {
+			free((char *)vc.socket);
+			ret = 500;
+		} else {
+			struct vsock_config old = api_cfg->vsock;
+
+			vc.addr = devfn;
+			api_cfg->vsock = vc;
+			ret = 200;
+			if (preboot) {
+				unsigned int nr = 1;
+
+				ret = plan_added(&nr, 0, err);
+				if (ret != 204)
+					api_cfg->vsock = old;
+			}
+			if (ret == 200)
+				snprintf(out_id, API_ID_LEN, "%s",
+					 config_device_id(api_cfg,
+							  CONFIG_DEV_VSOCK, 0,
+							  idbuf));
+			else if (ret == 204)
+				pr_info("%s added to the VM's config through "
+					"the API",
+					what);
+			else
+				free((char *)vc.socket);
 		}
 	}
 	pthread_mutex_unlock(&running.lock);
@@ -1363,8 +1526,8 @@ static int api_remove_device(void *opaque, const char *id, char *err)
 
 	if (config_find_id(api_cfg, id, &kind, &idx)) {
 		snprintf(err, API_ERR_LEN,
-			 "no device '%s' (devisor removes disks, NICs and VFIO "
-			 "devices: vm.info lists their ids)",
+			 "no device '%s' (devisor removes disks, NICs, VFIO, "
+			 "pmem and vsock devices: vm.info lists their ids)",
 			 id);
 		return 404;
 	}
@@ -1384,10 +1547,25 @@ static int api_remove_device(void *opaque, const char *id, char *err)
 		what = api_cfg->nets[idx].type == NET_TAP ?
 			       api_cfg->nets[idx].ifname :
 			       "user networking";
-	} else {
+	} else if (kind == CONFIG_DEV_VFIO) {
 		removed = &api_cfg->vfio[idx].removed;
 		addr = api_cfg->vfio[idx].addr;
 		what = api_cfg->vfio[idx].path;
+	} else if (kind == CONFIG_DEV_PMEM) {
+		removed = &api_cfg->pmems[idx].removed;
+		addr = api_cfg->pmems[idx].addr;
+		what = api_cfg->pmems[idx].path;
+	} else {
+		if (api_cfg->vsock.transport != TRANSPORT_PCI) {
+			snprintf(err, API_ERR_LEN,
+				 "%s is on virtio-mmio, which has no removal",
+				 id);
+			return 405;
+		}
+		removed = &api_cfg->vsock.removed;
+		addr = api_cfg->vsock.addr;
+		what = api_cfg->vsock.socket ? api_cfg->vsock.socket :
+					       "vhost-vsock";
 	}
 	slot = PCI_SLOT(addr);
 	pthread_mutex_lock(&running.lock);
@@ -1669,6 +1847,8 @@ static const struct api_ops vmm_api_ops = {
 	.counters = api_counters,
 	.add_disk = api_add_disk,
 	.add_net = api_add_net,
+	.add_pmem = api_add_pmem,
+	.add_vsock = api_add_vsock,
 	.add_device = api_add_device,
 	.remove_device = api_remove_device,
 	.resize = api_resize,

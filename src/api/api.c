@@ -216,14 +216,24 @@ static cJSON *vm_config_json(const struct vm_config *cfg)
 							 i, buf));
 		cJSON_AddNumberToObject(o, "pci_segment", 0);
 	}
-	if (cfg->nr_pmems) {
-		a = cJSON_AddArrayToObject(c, "pmem");
+	/* As before any was added: no "pmem" while there is none. */
+	a = NULL;
+	for (unsigned int i = 0; i < cfg->nr_pmems && !a; i++)
+		if (!cfg->pmems[i].removed)
+			a = cJSON_AddArrayToObject(c, "pmem");
+	if (a) {
 		for (unsigned int i = 0; i < cfg->nr_pmems; i++) {
+			if (cfg->pmems[i].removed)
+				continue;
 			o = cJSON_CreateObject();
 			cJSON_AddItemToArray(a, o);
 			cJSON_AddStringToObject(o, "file", cfg->pmems[i].path);
 			cJSON_AddBoolToObject(o, "discard_writes",
 					      cfg->pmems[i].discard_writes);
+			cJSON_AddStringToObject(
+				o, "id",
+				config_device_id(cfg, CONFIG_DEV_PMEM, i, buf));
+			cJSON_AddNumberToObject(o, "pci_segment", 0);
 		}
 	}
 	if (cfg->rng) {
@@ -234,11 +244,15 @@ static cJSON *vm_config_json(const struct vm_config *cfg)
 	cJSON_AddStringToObject(o, "mode", cfg->serial_null ? "Null" : "Tty");
 	o = cJSON_AddObjectToObject(c, "console");
 	cJSON_AddStringToObject(o, "mode", cfg->virtio_console ? "Tty" : "Off");
-	if (cfg->vsock.enabled) {
+	if (cfg->vsock.enabled && !cfg->vsock.removed) {
 		o = cJSON_AddObjectToObject(c, "vsock");
 		cJSON_AddNumberToObject(o, "cid", (double)cfg->vsock.cid);
 		if (cfg->vsock.socket)
 			cJSON_AddStringToObject(o, "socket", cfg->vsock.socket);
+		cJSON_AddStringToObject(o, "id",
+					config_device_id(cfg, CONFIG_DEV_VSOCK,
+							 0, buf));
+		cJSON_AddNumberToObject(o, "pci_segment", 0);
 	}
 	if (cfg->balloon.enabled) {
 		o = cJSON_AddObjectToObject(c, "balloon");
@@ -1112,25 +1126,22 @@ static int mode_field(cJSON *f, void *ctx, const char *what,
 }
 
 /* VsockConfig: cid, socket (devisor's UNIX socket back-end). */
+/* VsockConfig: cid, socket, id. */
 static int vsock_field(cJSON *f, void *ctx, const char *what,
 		       struct api_response *r)
 {
-	struct create_body *b = ctx;
+	struct vsock_config *v = ctx;
 
 	if (!strcmp(f->string, "cid")) {
-		if (want_uint(f, 3, 4294967294.0, what, r, &b->cfg.vsock.cid))
+		if (want_uint(f, 3, 4294967294.0, what, r, &v->cid))
 			return -1;
 	} else if (!strcmp(f->string, "socket")) {
 		if (want_type(f, cJSON_IsString(f) && f->valuestring[0], what,
 			      "a non-empty string", r))
 			return -1;
-		b->cfg.vsock.socket = f->valuestring;
+		v->socket = f->valuestring;
 	} else if (!strcmp(f->string, "id")) {
-		respond_error(r, 400,
-			      "%s: field 'id': devisor names devices "
-			      "itself; leave it out",
-			      what);
-		return -1;
+		return take_new_id(f, v->id, what, r);
 	} else {
 		return 1;
 	}
@@ -1205,7 +1216,7 @@ static void device_init(void *slot)
 	*(struct device_body *)slot = (struct device_body){ 0 };
 }
 
-/* PmemConfig: file, size, discard_writes; no id of the user's. */
+/* PmemConfig: file, size, discard_writes, id. */
 static int pmem_field(cJSON *f, void *ctx, const char *what,
 		      struct api_response *r)
 {
@@ -1223,8 +1234,10 @@ static int pmem_field(cJSON *f, void *ctx, const char *what,
 			return -1;
 		p->discard_writes = cJSON_IsTrue(f);
 	} else if (!strcmp(f->string, "id")) {
-		return want_type(f, cJSON_IsString(f) && !f->valuestring[0],
-				 what, "\"\" (pmem devices take no id)", r);
+		/* "": none, as generated clients send it. */
+		if (cJSON_IsString(f) && !f->valuestring[0])
+			return 0;
+		return take_new_id(f, p->id, what, r);
 	} else {
 		return 1;
 	}
@@ -1235,6 +1248,54 @@ static void pmem_init(void *slot)
 {
 	*(struct pmem_config *)slot =
 		(struct pmem_config){ .addr = CONFIG_PCI_AUTO };
+}
+
+static void do_add_pmem(struct api *api, const char *body, size_t len,
+			struct api_fds *fds, struct api_response *r)
+{
+	static const char what[] = "PmemConfig";
+	struct pmem_config p = { .addr = CONFIG_PCI_AUTO };
+	char out_id[API_ID_LEN] = "", bdf[16] = "", err[API_ERR_LEN] = "";
+	cJSON *j = walk_body(body, len, what,
+			     "file, size, discard_writes, id, iommu, "
+			     "pci_segment",
+			     true, pmem_field, &p, r);
+
+	if (!j)
+		return;
+	if (!p.path)
+		respond_error(r, 400, "%s: field 'file' is required", what);
+	else
+		respond_added(r,
+			      api->ops->add_pmem(api->opaque, &p, p.id, out_id,
+						 bdf, err),
+			      out_id, bdf, err);
+	cJSON_Delete(j);
+}
+
+static void do_add_vsock(struct api *api, const char *body, size_t len,
+			 struct api_fds *fds, struct api_response *r)
+{
+	static const char what[] = "VsockConfig";
+	struct vsock_config v = { .addr = CONFIG_PCI_AUTO };
+	char out_id[API_ID_LEN] = "", bdf[16] = "", err[API_ERR_LEN] = "";
+	cJSON *j = walk_body(body, len, what,
+			     "cid, socket, id, iommu, pci_segment", true,
+			     vsock_field, &v, r);
+
+	if (!j)
+		return;
+	if (!v.cid || !v.socket)
+		respond_error(r, 400,
+			      "%s: fields 'cid' and 'socket' are "
+			      "required",
+			      what);
+	else
+		respond_added(r,
+			      api->ops->add_vsock(api->opaque, &v, v.id, out_id,
+						  bdf, err),
+			      out_id, bdf, err);
+	cJSON_Delete(j);
 }
 
 /* VmConfig's top level. */
@@ -1297,8 +1358,9 @@ static int vm_field(cJSON *f, void *ctx, const char *what,
 			(struct vsock_config){ .enabled = true,
 					       .transport = TRANSPORT_PCI,
 					       .addr = CONFIG_PCI_AUTO };
-		return walk_member(f, "VsockConfig", "cid, socket", true,
-				   vsock_field, b, r);
+		return walk_member(f, "VsockConfig",
+				   "cid, socket, id, iommu, pci_segment", true,
+				   vsock_field, &b->cfg.vsock, r);
 	}
 	if (!strcmp(k, "balloon")) {
 		b->cfg.balloon = (struct balloon_config){ .enabled = true };
@@ -1497,6 +1559,8 @@ static const struct route routes[] = {
 	{ .name = "vm.nmi", .kind = R_PUT },
 	{ .name = "vm.add-disk", .kind = R_PUT_BODY, .body = do_add_disk },
 	{ .name = "vm.add-net", .kind = R_PUT_BODY, .body = do_add_net },
+	{ .name = "vm.add-pmem", .kind = R_PUT_BODY, .body = do_add_pmem },
+	{ .name = "vm.add-vsock", .kind = R_PUT_BODY, .body = do_add_vsock },
 	{ .name = "vm.add-device", .kind = R_PUT_BODY, .body = do_add_device },
 	{ .name = "vm.remove-device",
 	  .kind = R_PUT_BODY,

@@ -24,6 +24,8 @@
 struct vm_config;
 struct disk_config;
 struct net_options;
+struct pmem_config;
+struct vsock_config;
 
 /* VmInfo's state; NONE: no VM created (vm.info answers 404). */
 enum api_vm_state {
@@ -80,6 +82,12 @@ struct api_ops {
 			const char *id, char *out_id, char *out_bdf, char *err);
 	int (*add_net)(void *opaque, const struct net_options *n,
 		       const char *id, char *out_id, char *out_bdf, char *err);
+	/* virtio-pmem over @p->path; a vsock device (one per VM) on a socket. */
+	int (*add_pmem)(void *opaque, const struct pmem_config *p,
+			const char *id, char *out_id, char *out_bdf, char *err);
+	int (*add_vsock)(void *opaque, const struct vsock_config *v,
+			 const char *id, char *out_id, char *out_bdf,
+			 char *err);
 	/* A host PCI function through VFIO, @path its sysfs directory. */
 	int (*add_device)(void *opaque, const char *path, const char *id,
 			  char *out_id, char *out_bdf, char *err);

@@ -58,11 +58,13 @@ static const char remote_usage[] =
 	"  add-disk path=IMG[,readonly=on][,id=ID]...\n"
 	"  add-net tap=NAME[,num_queues=2P][,mac=M][,id=ID]\n"
 	"  add-net fd=N[,fd=M]...[,num_queues=2P][,mac=M][,id=ID]\n"
-	"  add-disk/add-net ...,bw_size=B,bw_refill_time=MS,ops_size=N,...\n"
-	"                            its rate_limiter_config\n"
 	"                            a tap this command inherited as fd N,\n"
 	"                            sent with the request (SCM_RIGHTS); P\n"
 	"                            queue pairs: one fd each (multi_queue)\n"
+	"  add-disk/add-net ...,bw_size=B,bw_refill_time=MS,ops_size=N,...\n"
+	"                            its rate_limiter_config\n"
+	"  add-pmem file=PATH[,size=SIZE][,discard_writes=on][,id=ID]\n"
+	"  add-vsock cid=N,socket=PATH[,id=ID]\n"
 	"  add-device path=/sys/bus/pci/devices/DDDD:BB:DD.F (VFIO)\n"
 	"  remove-device ID\n"
 	"  resize cpus=N[,memory=SIZE]\n"
@@ -134,16 +136,20 @@ static char *spec_to_json(const char *spec, bool resize, struct remote_fds *fds)
 			goto done;
 		}
 		*val++ = '\0';
-		if (resize && !strcmp(tok, "memory")) {
+		/* resize's memory= (bare: MiB), add-pmem's size= (bare: bytes). */
+		if (resize ? !strcmp(tok, "memory") :
+			     !strcmp(tok, "size") &&
+				     val[strspn(val, "0123456789")]) {
 			uint64_t size;
 
 			if (parse_size(val, &size)) {
-				remote_error("memory takes a size such as 2G, "
+				remote_error("%s takes a size such as 2G, "
 					     "not '%s'",
-					     val);
+					     tok, val);
 				goto done;
 			}
-			cJSON_AddNumberToObject(o, "desired_ram", (double)size);
+			cJSON_AddNumberToObject(o, resize ? "desired_ram" : tok,
+						(double)size);
 			continue;
 		}
 		if (resize && !strcmp(tok, "cpus"))
@@ -371,6 +377,8 @@ static const struct command commands[] = {
 	{ "nmi", "PUT", "vm.nmi", 0 },
 	{ "add-disk", "PUT", "vm.add-disk", 1 },
 	{ "add-net", "PUT", "vm.add-net", 1 },
+	{ "add-pmem", "PUT", "vm.add-pmem", 1 },
+	{ "add-vsock", "PUT", "vm.add-vsock", 1 },
 	{ "add-device", "PUT", "vm.add-device", 1 },
 	{ "remove-device", "PUT", "vm.remove-device", 2 },
 	{ "resize", "PUT", "vm.resize", 1 },
@@ -410,8 +418,8 @@ int api_remote_main(int argc, char **argv)
 				       "boot, delete, shutdown-vmm, info, "
 				       "counters, pause, resume, shutdown, "
 				       "reboot, power-button, nmi, add-disk, "
-				       "add-net, add-device, remove-device, "
-				       "resize)");
+				       "add-net, add-pmem, add-vsock, "
+				       "add-device, remove-device, resize)");
 	for (size_t c = 0; c < sizeof(commands) / sizeof(commands[0]); c++)
 		if (!strcmp(argv[i], commands[c].name))
 			cmd = &commands[c];

@@ -185,20 +185,47 @@ static const char *const creator_calls[] = {
  * descriptors off requests (a socketpair per client) and the API's actions:
  * vm.add-disk opens, checks and locks an image and sets up its engine;
  * vm.add-device opens a VFIO group and maps guest RAM for it;
- * vm.remove-device tears either down.
+ * vm.add-vsock binds and listens on its UNIX socket (after a connect()
+ * that finds a stale one) and makes its timer; vm.remove-device tears any of them down.
  */
 static const char *const api_calls[] = {
-	"accept",      "accept4",	 "recvfrom",
-	"recvmsg",     "sendto",	 "sendmsg",
-	"shutdown",    "setsockopt",	 "getsockopt",
-	"getsockname", "getpeername",	 "select",
-	"pselect6",    "epoll_create1",	 "epoll_wait",
-	"epoll_pwait", "pipe2",		 "openat",
-	"access",      "faccessat",	 "faccessat2",
-	"statx",       "statfs",	 "fstatfs",
-	"flock",       "io_uring_setup", "io_uring_register",
-	"unlink",      "uname",		 "readlink",
-	"readlinkat",  "getdents64",	 "socketpair",
+	"accept",
+	"accept4",
+	"recvfrom",
+	"recvmsg",
+	"sendto",
+	"sendmsg",
+	"shutdown",
+	"setsockopt",
+	"getsockopt",
+	"getsockname",
+	"getpeername",
+	"select",
+	"pselect6",
+	"epoll_create1",
+	"epoll_wait",
+	"epoll_pwait",
+	"pipe2",
+	"openat",
+	"access",
+	"faccessat",
+	"faccessat2",
+	"statx",
+	"statfs",
+	"fstatfs",
+	"flock",
+	"io_uring_setup",
+	"io_uring_register",
+	"unlink",
+	"uname",
+	"readlink",
+	"readlinkat",
+	"getdents64",
+	"socketpair",
+	"bind",
+	"listen",
+	"connect",
+	"timerfd_create",
 	NULL,
 };
 
@@ -356,7 +383,7 @@ static const struct kind_spec specs[SANDBOX_NR_KINDS] = {
 		.ioctls = { device_ioctls, blk_ioctls, io_ioctls,
 			    pause_ioctls, vfio_ioctls, vfio_setup_ioctls,
 			    tap_setup_ioctls, vhost_ioctls },
-		.flags = F_CLONE_THREAD,
+		.flags = F_CLONE_THREAD | F_SOCKET_UNIX,
 	},
 	[SANDBOX_SIGNAL] = {
 		.calls = { base_calls, signal_calls },

@@ -88,16 +88,60 @@ struct virtio_dev *virtio_nic_create(struct vm *vm, const struct net_options *n,
 	return vdev;
 }
 
-int virtio_pci_hotplug(struct vm *vm, struct pci_host *pci,
-		       struct virtio_dev *vdev, int devfn, struct evloop *io)
+static struct virtio_dev *pmem_create(struct vm *vm,
+				      const struct pmem_config *pc,
+				      const struct virtio_board *b)
 {
+	if (!b->place_pmem) {
+		pr_err("pmem %s: not on this board", pc->path);
+		errno = EOPNOTSUPP;
+		return NULL;
+	}
+	return virtio_pmem_create(vm, pc->path, pc->discard_writes,
+				  b->place_pmem, b->opaque);
+}
+
+static struct virtio_dev *vsock_create(struct vm *vm,
+				       const struct vsock_config *vc,
+				       const struct virtio_board *b)
+{
+	struct virtio_dev *vdev;
+
+	if (vc->socket)
+		vdev = virtio_vsock_create(vm, vc->cid, vc->socket, b->io);
+	else
+		vdev = virtio_vhost_vsock_create(vm, vc->cid, NULL, b->io);
+	if (!vdev)
+		errno = ENODEV;
+	return vdev;
+}
+
+int virtio_pci_hotplug(struct vm *vm, struct pci_host *pci,
+		       const struct virtio_hotplug *h,
+		       const struct virtio_board *b)
+{
+	struct virtio_dev *vdev = NULL;
 	struct virtio_pci *vp;
 
+	switch (h->kind) {
+	case VIRTIO_HP_DISK:
+		vdev = virtio_disk_create(vm, h->disk, b->io);
+		break;
+	case VIRTIO_HP_NET:
+		vdev = virtio_nic_create(vm, h->net, b->io);
+		break;
+	case VIRTIO_HP_PMEM:
+		vdev = pmem_create(vm, h->pmem, b);
+		break;
+	case VIRTIO_HP_VSOCK:
+		vdev = vsock_create(vm, h->vsock, b);
+		break;
+	}
 	if (!vdev)
 		return -errno;
-	if (devfn != CONFIG_PCI_AUTO)
-		pci_host_set_next_devfn(pci, devfn);
-	vp = virtio_pci_create(vm, pci, vdev, io);
+	if (h->devfn != CONFIG_PCI_AUTO)
+		pci_host_set_next_devfn(pci, h->devfn);
+	vp = virtio_pci_create(vm, pci, vdev, b->io);
 	if (!vp) {
 		virtio_dev_destroy(vdev);
 		return -ENODEV;
@@ -167,15 +211,9 @@ int virtio_create_devices(struct vm *vm, const struct vm_config *cfg,
 	for (unsigned int i = 0; i < cfg->nr_pmems; i++) {
 		const struct pmem_config *pc = &cfg->pmems[i];
 
-		if (!b->place_pmem) {
-			pr_err("--pmem %s: not on this board", pc->path);
-			return -EOPNOTSUPP;
-		}
-		ret = attach_pci(b,
-				 virtio_pmem_create(vm, pc->path,
-						    pc->discard_writes,
-						    b->place_pmem, b->opaque),
-				 pc->addr);
+		if (pc->removed)
+			continue;
+		ret = attach_pci(b, pmem_create(vm, pc, b), pc->addr);
 		if (ret)
 			return ret;
 	}
@@ -208,15 +246,10 @@ int virtio_create_devices(struct vm *vm, const struct vm_config *cfg,
 			.opaque = vdev,
 		};
 	}
-	if (cfg->vsock.enabled) {
-		if (cfg->vsock.socket)
-			vdev = virtio_vsock_create(vm, cfg->vsock.cid,
-						   cfg->vsock.socket, b->io);
-		else
-			vdev = virtio_vhost_vsock_create(vm, cfg->vsock.cid,
-							 NULL, b->io);
+	if (cfg->vsock.enabled && !cfg->vsock.removed) {
+		vdev = vsock_create(vm, &cfg->vsock, b);
 		if (!vdev)
-			return -ENODEV;
+			return -errno;
 		ret = b->attach(b->opaque, vdev, cfg->vsock.transport,
 				cfg->vsock.addr);
 		if (ret)

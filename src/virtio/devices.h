@@ -52,12 +52,32 @@ struct virtio_dev *virtio_disk_create(struct vm *vm,
 				      struct evloop *io);
 struct virtio_dev *virtio_nic_create(struct vm *vm, const struct net_options *n,
 				     struct evloop *io);
+/* What the control API hot-adds: vm.add-disk, -net, -pmem, -vsock. */
+enum virtio_hp_kind {
+	VIRTIO_HP_DISK,
+	VIRTIO_HP_NET,
+	VIRTIO_HP_PMEM,
+	VIRTIO_HP_VSOCK
+};
+
+struct virtio_hotplug {
+	enum virtio_hp_kind kind;
+	union {
+		const struct disk_config *disk;
+		const struct net_options *net;
+		const struct pmem_config *pmem;
+		const struct vsock_config *vsock;
+	};
+	int devfn; /* CONFIG_PCI_AUTO: the lowest free slot */
+};
+
 /*
- * A hot-added device onto @pci at @devfn (CONFIG_PCI_AUTO: the next
- * free): takes @vdev (NULL: returns -errno, as the creators above leave
- * it). The devfn, or -errno.
+ * The device @h asks for, made as at boot from @b (its I/O thread and
+ * place for pmem; @b->attach is not used), onto @pci at h->devfn. The
+ * devfn, or -errno (logged).
  */
 int virtio_pci_hotplug(struct vm *vm, struct pci_host *pci,
-		       struct virtio_dev *vdev, int devfn, struct evloop *io);
+		       const struct virtio_hotplug *h,
+		       const struct virtio_board *b);
 
 #endif

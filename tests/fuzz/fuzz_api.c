@@ -80,6 +80,25 @@ static int f_add_net(void *o, const struct net_options *n, const char *id,
 	return 200;
 }
 
+static int f_add_pmem(void *o, const struct pmem_config *p, const char *id,
+		      char *out_id, char *out_bdf, char *err)
+{
+	touch(p->path);
+	touch(id);
+	strcpy(out_id, "_pmem0");
+	strcpy(out_bdf, "0000:00:07.0");
+	return 200;
+}
+
+static int f_add_vsock(void *o, const struct vsock_config *v, const char *id,
+		       char *out_id, char *out_bdf, char *err)
+{
+	touch(v->socket);
+	touch(id);
+	snprintf(err, API_ERR_LEN, "the VM has a vsock device");
+	return v->cid & 1 ? 409 : 204;
+}
+
 static int f_add_device(void *o, const char *path, const char *id, char *out_id,
 			char *out_bdf, char *err)
 {
@@ -125,6 +144,8 @@ static const struct api_ops fz_ops = {
 	.counters = f_counters,
 	.add_disk = f_add_disk,
 	.add_net = f_add_net,
+	.add_pmem = f_add_pmem,
+	.add_vsock = f_add_vsock,
 	.add_device = f_add_device,
 	.remove_device = f_remove,
 	.resize = f_resize,
@@ -137,8 +158,9 @@ static const char *const endpoints[] = {
 	"vm.remove-device", "vm.info",	   "vmm.ping",	   "vm.counters",
 	"vm.boot",	    "vm.delete",   "vmm.shutdown", "vm.pause",
 	"vm.resume",	    "vm.shutdown", "vm.reboot",	   "vm.power-button",
-	"vm.resize",	    "vm.nmi",
+	"vm.resize",	    "vm.nmi",	   "vm.add-pmem",  "vm.add-vsock",
 };
+#define NR_ENDPOINTS (sizeof(endpoints) / sizeof(endpoints[0]))
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -160,12 +182,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		cfg.disks[0] = config_disk_defaults();
 		cfg.disks[0].path = "/d.img";
 	}
-	/* Bits 0-3: endpoint; 4-5: the VM's state; 6: GET instead of PUT. */
-	fz_state_now = (enum api_vm_state)((sel >> 4) & 3);
-	snprintf(url, sizeof(url), "/api/v1/%s", endpoints[sel & 15]);
+	/*
+	 * Bits 0-4: the endpoint, PUT; past the list, GET on one of its
+	 * first; 5-6: the VM's state.
+	 */
+	fz_state_now = (enum api_vm_state)((sel >> 5) & 3);
+	snprintf(url, sizeof(url), "/api/v1/%s",
+		 endpoints[(sel & 31) % NR_ENDPOINTS]);
 	/* Bit 7: a descriptor comes with the request (vm.add-net's tap). */
 	fds = (struct api_fds){ .nr = sel >> 7, .fd = { STDIN_FILENO } };
-	api_handle(&api, sel & 64 ? "GET" : "PUT", url,
+	api_handle(&api, (sel & 31) >= NR_ENDPOINTS ? "GET" : "PUT", url,
 		   size > 1 ? (const char *)data + 1 : NULL, size - 1, &fds,
 		   &r);
 	free(r.body);

@@ -42,6 +42,10 @@ static struct {
 	char kernel[64], initrd[64], cmdline[128], disk0[64], vfio0[128];
 	char pmem0[64];
 	char vsock_socket[64];
+	/* vm.add-pmem's and vm.add-vsock's, strings copied */
+	struct pmem_config pmem;
+	struct vsock_config vsock;
+	char added_id[API_ID_LEN], added_path[64];
 	unsigned int creates, boots, deletes, vmm_shutdowns;
 	unsigned int resizes, want_vcpus;
 	uint64_t want_ram;
@@ -139,6 +143,34 @@ static int f_add_net(void *o, const struct net_options *n, const char *id,
 	}
 	strcpy(out_id, "_net1");
 	strcpy(out_bdf, "0000:00:06.0");
+	return 200;
+}
+
+static int f_add_pmem(void *o, const struct pmem_config *p, const char *id,
+		      char *out_id, char *out_bdf, char *err)
+{
+	fake.pmem = *p;
+	snprintf(fake.added_path, sizeof(fake.added_path), "%s", p->path);
+	fake.pmem.path = fake.added_path;
+	strcpy(fake.added_id, id);
+	strcpy(out_id, id[0] ? id : "_pmem1");
+	strcpy(out_bdf, "0000:00:08.0");
+	return 200;
+}
+
+static int f_add_vsock(void *o, const struct vsock_config *v, const char *id,
+		       char *out_id, char *out_bdf, char *err)
+{
+	if (v->cid == 99) {
+		strcpy(err, "the VM has a vsock device");
+		return 409;
+	}
+	fake.vsock = *v;
+	snprintf(fake.added_path, sizeof(fake.added_path), "%s", v->socket);
+	fake.vsock.socket = fake.added_path;
+	strcpy(fake.added_id, id);
+	strcpy(out_id, id[0] ? id : "_vsock0");
+	strcpy(out_bdf, "0000:00:09.0");
 	return 200;
 }
 
@@ -257,6 +289,8 @@ static const struct api_ops fake_ops = {
 	.counters = f_counters,
 	.add_disk = f_add_disk,
 	.add_net = f_add_net,
+	.add_pmem = f_add_pmem,
+	.add_vsock = f_add_vsock,
 	.add_device = f_add_device,
 	.remove_device = f_remove,
 	.resize = f_resize,
@@ -429,7 +463,8 @@ static void test_create(void **state)
 		    "\"size\":2097152,\"iommu\":false,\"id\":\"\"}],"
 		    "\"rng\":{\"src\":\"/dev/urandom\"},"
 		    "\"serial\":{\"mode\":\"Null\"},\"console\":{\"mode\":\"Tty\"},"
-		    "\"vsock\":{\"cid\":42,\"socket\":\"/v.sock\"},"
+		    "\"vsock\":{\"cid\":42,\"socket\":\"/v.sock\","
+		    "\"id\":\"vs\"},"
 		    "\"platform\":{\"serial_number\":\"S-1\",\"uuid\":"
 		    "\"01234567-89ab-cdef-0011-223344556677\"},"
 		    "\"balloon\":{\"size\":268435456,"
@@ -476,6 +511,8 @@ static void test_create(void **state)
 	assert_true(c->vsock.enabled);
 	assert_int_equal(c->vsock.cid, 42);
 	assert_string_equal(c->vsock.socket, "/v.sock");
+	assert_string_equal(c->vsock.id, "vs");
+	assert_string_equal(c->pmems[0].id, "");
 	assert_string_equal(c->platform.serial, "S-1");
 	assert_int_equal(c->platform.uuid[0], 0x01);
 	assert_int_equal(c->platform.uuid[15], 0x77);
@@ -540,8 +577,8 @@ static void test_create_bad(void **state)
 		{ "{\"payload\":{\"kernel\":\"/k\"},\"pmem\":[{}]}",
 		  "PmemConfig 0: field 'file' is required" },
 		{ "{\"payload\":{\"kernel\":\"/k\"},"
-		  "\"pmem\":[{\"file\":\"/p\",\"id\":\"p0\"}]}",
-		  "pmem devices take no id" },
+		  "\"pmem\":[{\"file\":\"/p\",\"id\":\"_p0\"}]}",
+		  "devisor's own" },
 		{ "{\"payload\":{\"kernel\":\"/k\"},"
 		  "\"pmem\":[{\"file\":\"/p\",\"discard_writes\":1}]}",
 		  "'discard_writes' must be a boolean" },
@@ -679,6 +716,59 @@ static void test_add_disk(void **state)
 	assert_int_equal(fake.disk.rate_limit.bw.refill_ms, 100);
 	assert_int_equal(fake.disk.rate_limit.ops.size, 50);
 	assert_int_equal(fake.disk.rate_limit.ops.refill_ms, 1000);
+}
+
+static void test_add_pmem_vsock(void **state)
+{
+	const char *pm = "/api/v1/vm.add-pmem", *vs = "/api/v1/vm.add-vsock";
+	char *body;
+
+	assert_int_equal(req("PUT", pm,
+			     "{\"file\":\"/p.img\",\"size\":4194304,"
+			     "\"discard_writes\":true,\"iommu\":false,"
+			     "\"pci_segment\":0,\"id\":\"pm1\"}",
+			     &body),
+			 200);
+	assert_string_equal(body, "{\"id\":\"pm1\",\"bdf\":\"0000:00:08.0\"}");
+	free(body);
+	assert_string_equal(fake.pmem.path, "/p.img");
+	assert_int_equal(fake.pmem.size, 4194304);
+	assert_true(fake.pmem.discard_writes);
+	assert_int_equal(fake.pmem.addr, CONFIG_PCI_AUTO);
+	assert_string_equal(fake.added_id, "pm1");
+	assert_int_equal(req("PUT", pm, "{\"file\":\"/q.img\"}", &body), 200);
+	assert_string_equal(body,
+			    "{\"id\":\"_pmem1\",\"bdf\":\"0000:00:08.0\"}");
+	free(body);
+	assert_false(fake.pmem.discard_writes);
+	assert_string_equal(fake.added_id, "");
+	assert_error("PUT", pm, "{}", 400, "field 'file' is required");
+	assert_error("PUT", pm, "{\"file\":\"/p\",\"id\":\"_x\"}", 400,
+		     "devisor's own");
+	assert_error("PUT", pm, "{\"file\":\"/p\",\"iommu\":true}", 400,
+		     "'iommu' is not supported");
+	assert_error("PUT", pm, "{\"file\":\"/p\",\"mergeable\":true}", 400,
+		     "field 'mergeable' is not supported");
+
+	assert_int_equal(req("PUT", vs,
+			     "{\"cid\":7,\"socket\":\"/v.sock\","
+			     "\"id\":\"vs1\",\"iommu\":false,"
+			     "\"pci_segment\":0}",
+			     &body),
+			 200);
+	assert_string_equal(body, "{\"id\":\"vs1\",\"bdf\":\"0000:00:09.0\"}");
+	free(body);
+	assert_int_equal(fake.vsock.cid, 7);
+	assert_string_equal(fake.vsock.socket, "/v.sock");
+	assert_string_equal(fake.added_id, "vs1");
+	assert_error("PUT", vs, "{\"cid\":7}", 400,
+		     "'cid' and 'socket' are required");
+	assert_error("PUT", vs, "{\"socket\":\"/v\"}", 400,
+		     "'cid' and 'socket' are required");
+	assert_error("PUT", vs, "{\"cid\":2,\"socket\":\"/v\"}", 400,
+		     "an integer from 3");
+	assert_error("PUT", vs, "{\"cid\":99,\"socket\":\"/v\"}", 409,
+		     "has a vsock device");
 }
 
 static void test_add_disk_bad(void **state)
@@ -1177,6 +1267,7 @@ int main(void)
 		cmocka_unit_test_setup(test_counters, setup),
 		cmocka_unit_test_setup(test_add_disk, setup),
 		cmocka_unit_test_setup(test_add_disk_bad, setup),
+		cmocka_unit_test_setup(test_add_pmem_vsock, setup),
 		cmocka_unit_test_setup(test_add_net, setup),
 		cmocka_unit_test_setup(test_add_device, setup),
 		cmocka_unit_test_setup(test_remove_device, setup),

@@ -425,6 +425,36 @@ static void test_ids(void **state)
 	strcpy(cfg.net_ids[0], "root");
 	assert_int_equal(config_finish(&cfg, err, 160), -EINVAL);
 	assert_string_equal(err, "id 'root' is given to two devices");
+	cfg.net_ids[0][0] = '\0';
+
+	/* pmem and vsock devices have ids too (vm.remove-device). */
+	{
+		char p0[] = "file=/p.img", p1[] = "file=/q.img,id=pm",
+		     v[] = "cid=3,socket=/v.sock,id=root";
+
+		assert_int_equal(config_parse_pmem(p0, &cfg.pmems[0], err, 160),
+				 0);
+		assert_int_equal(config_parse_pmem(p1, &cfg.pmems[1], err, 160),
+				 0);
+		cfg.nr_pmems = 2;
+		assert_int_equal(config_parse_vsock(v, &cfg.vsock, err, 160),
+				 0);
+	}
+	assert_int_equal(config_finish(&cfg, err, 160), -EINVAL);
+	assert_string_equal(err, "id 'root' is given to two devices");
+	strcpy(cfg.vsock.id, "vs");
+	assert_int_equal(config_finish(&cfg, err, 160), 0);
+	assert_string_equal(config_device_id(&cfg, CONFIG_DEV_PMEM, 0, buf),
+			    "_pmem0");
+	assert_int_equal(config_find_id(&cfg, "pm", &kind, &idx), 0);
+	assert_int_equal(kind, CONFIG_DEV_PMEM);
+	assert_int_equal(idx, 1);
+	assert_int_equal(config_find_id(&cfg, "vs", &kind, &idx), 0);
+	assert_int_equal(kind, CONFIG_DEV_VSOCK);
+	cfg.vsock.removed = true;
+	assert_int_equal(config_find_id(&cfg, "vs", &kind, &idx), -ENOENT);
+	cfg.vsock = (struct vsock_config){ 0 };
+	cfg.nr_pmems = 0;
 
 	assert_int_equal(parse("path=/a.img,id=_disk0", &cfg.disks[0], err),
 			 -EINVAL);

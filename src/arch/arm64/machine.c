@@ -321,13 +321,18 @@ static void arm64_destroy(struct board *b)
 	free(m);
 }
 
-static int arm64_add_disk(struct vm *vm, struct board *b,
-			  const struct disk_config *dc)
+static int arm64_add_virtio(struct vm *vm, struct board *b,
+			    const struct virtio_hotplug *h)
 {
 	struct arm64_machine *m = container_of(b, struct arm64_machine, board);
+	struct virtio_board vb = { .io = m->io };
 
-	return virtio_pci_hotplug(vm, m->pci, virtio_disk_create(vm, dc, m->io),
-				  dc->addr, m->io);
+	/* As --vsock: not on arm64 yet. */
+	if (h->kind == VIRTIO_HP_VSOCK) {
+		pr_err("vsock: not on arm64 yet");
+		return -EOPNOTSUPP;
+	}
+	return virtio_pci_hotplug(vm, m->pci, h, &vb);
 }
 
 static int arm64_remove_virtio(struct vm *vm, struct board *b, int devfn)
@@ -345,7 +350,7 @@ static int arm64_remove_virtio(struct vm *vm, struct board *b, int devfn)
 static const struct board_ops arm64_board = {
 	.setup = arm64_setup,
 	.destroy = arm64_destroy,
-	.add_disk = arm64_add_disk,
+	.add_virtio = arm64_add_virtio,
 	.remove_pci = arm64_remove_virtio,
 };
 

@@ -838,22 +838,16 @@ static void pc_destroy(struct board *b)
 	}
 }
 
-static int pc_add_disk(struct vm *vm, struct board *b,
-		       const struct disk_config *dc)
+static int pc_add_virtio(struct vm *vm, struct board *b,
+			 const struct virtio_hotplug *h)
 {
 	struct machine *m = container_of(b, struct machine, board);
+	struct pc_attach pa = { vm, m };
+	struct virtio_board vb = { .io = m->io,
+				   .place_pmem = pc_place_pmem,
+				   .opaque = &pa };
 
-	return virtio_pci_hotplug(vm, m->pci, virtio_disk_create(vm, dc, m->io),
-				  dc->addr, m->io);
-}
-
-static int pc_add_net(struct vm *vm, struct board *b,
-		      const struct net_options *n)
-{
-	struct machine *m = container_of(b, struct machine, board);
-
-	return virtio_pci_hotplug(vm, m->pci, virtio_nic_create(vm, n, m->io),
-				  CONFIG_PCI_AUTO, m->io);
+	return virtio_pci_hotplug(vm, m->pci, h, &vb);
 }
 
 static int pc_add_vfio(struct vm *vm, struct board *b, const char *path,
@@ -912,8 +906,7 @@ const struct board_ops pc_board = {
 	.vm_flags = pc_vm_flags,
 	.setup = pc_setup,
 	.destroy = pc_destroy,
-	.add_disk = pc_add_disk,
-	.add_net = pc_add_net,
+	.add_virtio = pc_add_virtio,
 	.add_vfio = pc_add_vfio,
 	.remove_pci = pc_remove_pci,
 };

@@ -88,6 +88,30 @@ ap_checks() {
 	else
 		fail "$name/hotplug-nic-left" "api-hp-nic-gone=${v:-none}"
 	fi
+	ap_want add-pmem api-add-pmem '200 {"id":"pm0","bdf":"0000:00:*' "200 with pm0"
+	ap_want add-vsock api-add-vsock '200 {"id":"vs0","bdf":"0000:00:*' "200 with vs0"
+	ap_want add-vsock-again api-add-vsock-again '409 *one at most*' "409: one vsock device"
+	v=$(marker "$clog" api-hp-pmem)
+	if [[ $v == "pmem"*" read=DEVISOR-PMEM "?*" after"* ]]; then
+		pass "$name/hotplug-pmem-read"
+	else
+		fail "$name/hotplug-pmem-read" "api-hp-pmem=${v:-none}, want /dev/pmemN whose first line is L2's token"
+	fi
+	v=$(marker "$clog" api-hp-vsock)
+	if [[ $v == "ok g-connect token="*"-hp bytes="* ]]; then
+		pass "$name/hotplug-vsock-connects"
+	else
+		fail "$name/hotplug-vsock-connects" "api-hp-vsock=${v:-none}"
+	fi
+	ap_want info-pv api-info-pv '"pmem":\[{"file":"/tmp/api-pmem.img",*"id":"pm0"*"vsock":{"cid":7,"socket":"/tmp/api-vsock.sock","id":"vs0"*' "vm.info lists pm0 and vs0"
+	ap_want remove-pmem api-remove-pmem '204*' "204 once L3 ejected the pmem device"
+	ap_want remove-vsock api-remove-vsock '204*' "204 once L3 ejected the vsock device"
+	v=$(marker "$clog" api-hp-pv-gone)
+	if [[ $v == "yes after"* ]]; then
+		pass "$name/hotplug-pmem-vsock-left"
+	else
+		fail "$name/hotplug-pmem-vsock-left" "api-hp-pv-gone=${v:-none}"
+	fi
 	ap_want image-token api-image-token yes "L3's token in the image after exit"
 	ap_want bad-json api-bad-json '400 *not valid JSON*' "400"
 	ap_want unknown-path api-unknown-path '404 *' "404"

@@ -19,6 +19,12 @@
 #   api-hp-gone=      the disk and its PCI function left (vm.remove-device)
 #   api-hp-nic=       a virtio-net interface arrived (vm.add-net tap=hp0)
 #   api-hp-nic-gone=  and left (vm.remove-device _net0)
+#   api-hp-pmem=      a virtio-pmem device arrived (vm.add-pmem): its block
+#                     device and its first line (L2's token)
+#   api-hp-vsock=     a vsock device arrived (vm.add-vsock): vsock-test
+#                     g-connect to the host's port 5000 (L2 echoes);
+#                     then api-hp-pv-done
+#   api-hp-pv-gone=   both left (vm.remove-device pm0, vs0)
 #   api-pwrbtn=       the ACPI power button was pressed (ff_pwr_btn count),
 #                     after which l3-init powers off as usual
 ap_tok=
@@ -87,6 +93,37 @@ if [ -n "$ap_tok" ]; then
 	done
 	m "api-hp-nic=${ap_nic:-none} after $((ap_i / 5)) s"
 	[ -n "$ap_nic" ] && l3_gone api-hp-nic-gone 60 "/sys/class/net/$ap_nic"
+	# The pmem and vsock devices L2 adds next.
+	ap_i=0 ap_pm= ap_vs=
+	while { [ -z "$ap_pm" ] || [ -z "$ap_vs" ]; } && [ "$ap_i" -lt 450 ]; do
+		for ap_b in /sys/block/pmem*; do
+			[ -e "$ap_b" ] && ap_pm=${ap_b##*/}
+		done
+		for ap_d in /sys/bus/virtio/devices/*; do
+			[ "$(cat "$ap_d/device" 2>/dev/null)" = 0x0013 ] &&
+				[ -e "$ap_d/driver" ] && ap_vs=$ap_d
+		done
+		{ [ -n "$ap_pm" ] && [ -n "$ap_vs" ]; } || sleep 0.2
+		ap_i=$((ap_i + 1))
+	done
+	if [ -n "$ap_pm" ]; then
+		m "api-hp-pmem=$ap_pm read=$(head -n 1 "/dev/$ap_pm" 2>/dev/null | tr -cd 'A-Za-z0-9 ._-' | head -c 80) after $((ap_i / 5)) s"
+	else
+		m "api-hp-pmem=none after $((ap_i / 5)) s"
+	fi
+	if [ -z "$ap_vs" ]; then
+		m "api-hp-vsock=none after $((ap_i / 5)) s"
+	elif l3_run 60 /bin/vsock-test g-connect 5000 65536 "$ap_tok-hp" 30; then
+		m "api-hp-vsock=$l3_out"
+	else
+		m "api-hp-vsock=${l3_out:-fail} $(l3_err)"
+	fi
+	m "api-hp-pv-done"
+	ap_gone=
+	[ -n "$ap_pm" ] && ap_gone="/sys/block/$ap_pm"
+	[ -n "$ap_vs" ] && ap_gone="$ap_gone $ap_vs"
+	# shellcheck disable=SC2086 # paths, word-split
+	[ -n "$ap_gone" ] && l3_gone api-hp-pv-gone 60 $ap_gone
 	ap_i=0
 	while [ "$(ap_pwr)" = "$ap_btn0" ] && [ "$ap_i" -lt 600 ]; do
 		sleep 0.2
