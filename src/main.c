@@ -32,6 +32,7 @@
 #include "util/stats.h"
 #include "vfio/vfio.h"
 #include "virtio/balloon.h"
+#include "virtio/blk.h"
 #include "virtio/devices.h"
 #include "virtio/pci.h"
 #include "virtio/pmem.h"
@@ -1298,14 +1299,14 @@ static int api_add_pmem(void *opaque, const struct pmem_config *p,
 		ret = 500;
 	} else {
 		snprintf(what, sizeof(what), "pmem %s", pc.path);
-		devfn = preboot ? CONFIG_PCI_AUTO :
-				  plug_virtio(
-					  &(struct virtio_hotplug){
-						  .kind = VIRTIO_HP_PMEM,
-						  .pmem = &pc,
-						  .devfn = CONFIG_PCI_AUTO },
-					  what, out_bdf, err);
-		if (devfn == -1) {
+		/* Not booted: planned with the config's devices. */
+		devfn = CONFIG_PCI_AUTO;
+		if (!preboot && (devfn = plug_virtio(
+					 &(struct virtio_hotplug){
+						 .kind = VIRTIO_HP_PMEM,
+						 .pmem = &pc,
+						 .devfn = CONFIG_PCI_AUTO },
+					 what, out_bdf, err)) < 0) {
 			free((char *)pc.path);
 			ret = 500;
 		} else {
@@ -1362,14 +1363,14 @@ static int api_add_vsock(void *opaque, const struct vsock_config *v,
 	} else {
 		snprintf(what, sizeof(what), "vsock cid %llu on %s",
 			 (unsigned long long)vc.cid, vc.socket);
-		devfn = preboot ? CONFIG_PCI_AUTO :
-				  plug_virtio(
-					  &(struct virtio_hotplug){
-						  .kind = VIRTIO_HP_VSOCK,
-						  .vsock = &vc,
-						  .devfn = CONFIG_PCI_AUTO },
-					  what, out_bdf, err);
-		if (devfn == -1) {
+		/* Not booted: planned with the config's devices. */
+		devfn = CONFIG_PCI_AUTO;
+		if (!preboot && (devfn = plug_virtio(
+					 &(struct virtio_hotplug){
+						 .kind = VIRTIO_HP_VSOCK,
+						 .vsock = &vc,
+						 .devfn = CONFIG_PCI_AUTO },
+					 what, out_bdf, err)) < 0) {
 			free((char *)vc.socket);
 			ret = 500;
 		} else {
@@ -1518,7 +1519,7 @@ static void slot_give_up(struct board *b, unsigned int slot)
 static int api_remove_device(void *opaque, const char *id, char *err)
 {
 	enum config_dev_kind kind;
-	bool *removed = NULL;
+	bool *removed = NULL, asked;
 	const char *what = NULL;
 	unsigned int idx, slot;
 	int addr = 0, ret = 204, paused, r;
@@ -1580,7 +1581,8 @@ static int api_remove_device(void *opaque, const char *id, char *err)
 			 id, PCI_FUNC(addr));
 		return 405;
 	}
-	if (!pcihp_guest_listening(running.board->hotplug)) {
+	asked = pcihp_guest_listening(running.board->hotplug);
+	if (!asked) {
 		/* No ACPI in the guest: nobody to ask, nor to wait for. */
 		pr_warn("%s: the guest does not handle ACPI hotplug; removed "
 			"without its eject",
@@ -1615,14 +1617,64 @@ static int api_remove_device(void *opaque, const char *id, char *err)
 			ret = 500;
 		} else {
 			*removed = true;
-			pr_info("%s (%s) ejected by the guest and removed "
-				"through the API",
-				id, what);
+			pr_info("%s (%s)%s removed through the API", id, what,
+				asked ? " ejected by the guest and" : "");
 			if (kind == CONFIG_DEV_NET)
 				net_close_fd(&api_cfg->nets[idx]);
 		}
 		if (!paused)
 			vm_resume(vm);
+	}
+	pthread_mutex_unlock(&running.lock);
+	return ret;
+}
+
+/*
+ * vm.resize-disk: a virtio-blk disk on PCI grows, image and capacity; the
+ * guest hears of it through a configuration change interrupt. Growing
+ * only: a guest's file system does not survive its disk shrinking under
+ * it.
+ */
+static int api_resize_disk(void *opaque, const char *id, uint64_t bytes,
+			   char *err)
+{
+	enum config_dev_kind kind;
+	struct virtio_dev *vdev;
+	unsigned int idx;
+	int ret = 204, r;
+
+	pthread_mutex_lock(&running.lock);
+	if (!running.vm || vm_stopping(running.vm)) {
+		ret = no_vm(err);
+	} else if (config_find_id(api_cfg, id, &kind, &idx) ||
+		   kind != CONFIG_DEV_DISK) {
+		snprintf(err, API_ERR_LEN,
+			 "no disk '%s' (vm.info lists the disks' ids)", id);
+		ret = 404;
+	} else if (api_cfg->disks[idx].transport != TRANSPORT_PCI ||
+		   !(vdev = virtio_pci_dev_at(running.board->pci,
+					      api_cfg->disks[idx].addr))) {
+		snprintf(err, API_ERR_LEN,
+			 "%s is on virtio-mmio: devisor resizes PCI disks", id);
+		ret = 405;
+	} else if ((r = virtio_blk_resize(vdev, bytes))) {
+		snprintf(err, API_ERR_LEN, "cannot resize %s to %llu bytes: %s",
+			 id, (unsigned long long)bytes,
+			 r == -ENODEV	  ? "a vhost-user disk's image is its "
+					    "back-end's" :
+			 r == -EOPNOTSUPP ? "its image is a block device" :
+			 r == -EINVAL	  ? "devisor grows disks, to a whole "
+					    "number of sectors (and of direct "
+					    "I/O blocks with direct=on)" :
+					    strerror(-r));
+		ret = r == -ENODEV || r == -EOPNOTSUPP || r == -EROFS ? 405 :
+		      r == -EINVAL				      ? 400 :
+									500;
+	} else {
+		pr_info("disk %s (%s) is now %llu bytes (vm.resize-disk)", id,
+			api_cfg->disks[idx].path ? api_cfg->disks[idx].path :
+						   "vhost-user",
+			(unsigned long long)bytes);
 	}
 	pthread_mutex_unlock(&running.lock);
 	return ret;
@@ -1849,6 +1901,7 @@ static const struct api_ops vmm_api_ops = {
 	.add_net = api_add_net,
 	.add_pmem = api_add_pmem,
 	.add_vsock = api_add_vsock,
+	.resize_disk = api_resize_disk,
 	.add_device = api_add_device,
 	.remove_device = api_remove_device,
 	.resize = api_resize,

@@ -1250,6 +1250,47 @@ static void pmem_init(void *slot)
 		(struct pmem_config){ .addr = CONFIG_PCI_AUTO };
 }
 
+/* VmResizeDisk: id, desired_size. */
+struct resize_disk_body {
+	char id[API_ID_LEN];
+	uint64_t size;
+};
+
+static int resize_disk_field(cJSON *f, void *ctx, const char *what,
+			     struct api_response *r)
+{
+	struct resize_disk_body *b = ctx;
+
+	if (!strcmp(f->string, "id"))
+		return take_id(f, b->id, what, r);
+	if (!strcmp(f->string, "desired_size"))
+		return want_uint(f, 1, (double)(1ull << 52), what, r, &b->size);
+	return 1;
+}
+
+static void do_resize_disk(struct api *api, const char *body, size_t len,
+			   struct api_fds *fds, struct api_response *r)
+{
+	static const char what[] = "VmResizeDisk";
+	struct resize_disk_body b = { .size = 0 };
+	char err[API_ERR_LEN] = "";
+	cJSON *j = walk_body(body, len, what, "id, desired_size", false,
+			     resize_disk_field, &b, r);
+	int status;
+
+	if (!j)
+		return;
+	if (!b.id[0] || !b.size) {
+		respond_error(r, 400,
+			      "%s: fields 'id' and 'desired_size' are required",
+			      what);
+	} else {
+		status = api->ops->resize_disk(api->opaque, b.id, b.size, err);
+		respond_status(r, status, err);
+	}
+	cJSON_Delete(j);
+}
+
 static void do_add_pmem(struct api *api, const char *body, size_t len,
 			struct api_fds *fds, struct api_response *r)
 {
@@ -1561,6 +1602,7 @@ static const struct route routes[] = {
 	{ .name = "vm.add-net", .kind = R_PUT_BODY, .body = do_add_net },
 	{ .name = "vm.add-pmem", .kind = R_PUT_BODY, .body = do_add_pmem },
 	{ .name = "vm.add-vsock", .kind = R_PUT_BODY, .body = do_add_vsock },
+	{ .name = "vm.resize-disk", .kind = R_PUT_BODY, .body = do_resize_disk },
 	{ .name = "vm.add-device", .kind = R_PUT_BODY, .body = do_add_device },
 	{ .name = "vm.remove-device",
 	  .kind = R_PUT_BODY,

@@ -92,6 +92,9 @@ struct api_ops {
 	int (*add_device)(void *opaque, const char *path, const char *id,
 			  char *out_id, char *out_bdf, char *err);
 	int (*remove_device)(void *opaque, const char *id, char *err);
+	/* vm.resize-disk: disk @id grown to @bytes (204), as it runs. */
+	int (*resize_disk)(void *opaque, const char *id, uint64_t bytes,
+			   char *err);
 	/*
 	 * vm.resize: @desired_vcpus (0: as is) plugged or unplugged through
 	 * CPU hotplug up to the VM's max_vcpus; @desired_ram (0: as is) must

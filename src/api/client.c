@@ -67,6 +67,7 @@ static const char remote_usage[] =
 	"  add-vsock cid=N,socket=PATH[,id=ID]\n"
 	"  add-device path=/sys/bus/pci/devices/DDDD:BB:DD.F (VFIO)\n"
 	"  remove-device ID\n"
+	"  resize-disk id=ID,size=SIZE  grow a PCI disk (its image too)\n"
 	"  resize cpus=N[,memory=SIZE]\n"
 	"                            plug or unplug vCPUs up to max_vcpus\n"
 	"                            (--cpus boot=N,max=M), plug RAM into the\n"
@@ -119,9 +120,23 @@ static bool rate_key(cJSON *o, const char *key, const char *val)
 	return true;
 }
 
-static char *spec_to_json(const char *spec, bool resize, struct remote_fds *fds)
+/* A size: 2G, 512M; a bare number MiB with @bare_mib, else bytes. */
+static int size_arg(const char *val, bool bare_mib, uint64_t *out)
+{
+	char *end;
+
+	if (bare_mib || !*val || val[strspn(val, "0123456789")])
+		return parse_size(val, out);
+	errno = 0;
+	*out = strtoull(val, &end, 10);
+	return errno ? -ERANGE : 0;
+}
+
+static char *spec_to_json(const char *spec, bool resize, bool resize_disk,
+			  struct remote_fds *fds)
 {
 	char *copy = strdup(spec), *save = NULL, *tok, *out = NULL;
+	const char *field;
 	cJSON *o = cJSON_CreateObject();
 
 	if (!copy || !o)
@@ -136,20 +151,24 @@ static char *spec_to_json(const char *spec, bool resize, struct remote_fds *fds)
 			goto done;
 		}
 		*val++ = '\0';
-		/* resize's memory= (bare: MiB), add-pmem's size= (bare: bytes). */
-		if (resize ? !strcmp(tok, "memory") :
-			     !strcmp(tok, "size") &&
-				     val[strspn(val, "0123456789")]) {
+		/*
+		 * resize's memory= (bare: MiB), size= of add-pmem and
+		 * resize-disk (bare: bytes; resize-disk's desired_size).
+		 */
+		field = resize ? !strcmp(tok, "memory") ? "desired_ram" : NULL :
+			!strcmp(tok, "size") ?
+				 resize_disk ? "desired_size" : "size" :
+				 NULL;
+		if (field) {
 			uint64_t size;
 
-			if (parse_size(val, &size)) {
+			if (size_arg(val, resize, &size)) {
 				remote_error("%s takes a size such as 2G, "
 					     "not '%s'",
 					     tok, val);
 				goto done;
 			}
-			cJSON_AddNumberToObject(o, resize ? "desired_ram" : tok,
-						(double)size);
+			cJSON_AddNumberToObject(o, field, (double)size);
 			continue;
 		}
 		if (resize && !strcmp(tok, "cpus"))
@@ -381,6 +400,7 @@ static const struct command commands[] = {
 	{ "add-vsock", "PUT", "vm.add-vsock", 1 },
 	{ "add-device", "PUT", "vm.add-device", 1 },
 	{ "remove-device", "PUT", "vm.remove-device", 2 },
+	{ "resize-disk", "PUT", "vm.resize-disk", 1 },
 	{ "resize", "PUT", "vm.resize", 1 },
 };
 
@@ -419,7 +439,8 @@ int api_remote_main(int argc, char **argv)
 				       "counters, pause, resume, shutdown, "
 				       "reboot, power-button, nmi, add-disk, "
 				       "add-net, add-pmem, add-vsock, "
-				       "add-device, remove-device, resize)");
+				       "add-device, remove-device, resize, "
+				       "resize-disk)");
 	for (size_t c = 0; c < sizeof(commands) / sizeof(commands[0]); c++)
 		if (!strcmp(argv[i], commands[c].name))
 			cmd = &commands[c];
@@ -435,7 +456,9 @@ int api_remote_main(int argc, char **argv)
 				 argv[i + 1 + !!cmd->arg]);
 	if (cmd->arg == 1) {
 		body = spec_to_json(argv[i + 1],
-				    !strcmp(cmd->endpoint, "vm.resize"), &fds);
+				    !strcmp(cmd->endpoint, "vm.resize"),
+				    !strcmp(cmd->endpoint, "vm.resize-disk"),
+				    &fds);
 		if (!body)
 			return EXIT_USAGE;
 	} else if (cmd->arg == 2) {

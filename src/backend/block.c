@@ -785,6 +785,24 @@ sync:
 	return 0;
 }
 
+int blk_resize(struct blk_backend *b, uint64_t size)
+{
+	if (b->info.readonly)
+		return -EROFS;
+	if (!b->regular)
+		return -EOPNOTSUPP;
+	if (size < b->info.size || size % BLK_SECTOR_SIZE ||
+	    size % b->off_align || size > (uint64_t)INT64_MAX)
+		return -EINVAL;
+	if (size == b->info.size)
+		return 0;
+	if (ftruncate(b->fd, (off_t)size))
+		return -errno;
+	b->info.sectors = size / BLK_SECTOR_SIZE;
+	b->info.size = size;
+	return 0;
+}
+
 struct blk_backend *blk_open(const char *path, const struct blk_options *opts)
 {
 	static const struct blk_options defaults;
@@ -835,6 +853,7 @@ struct blk_backend *blk_open(const char *path, const struct blk_options *opts)
 			goto fail;
 		}
 	}
+	b->regular = S_ISREG(st.st_mode) && !opts->shared;
 	probe_block_sizes(b, &st);
 	b->info.discard = probe_discard(b, &st);
 	b->info.write_zeroes = !b->info.readonly;

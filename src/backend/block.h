@@ -154,6 +154,15 @@ void blk_close(struct blk_backend *b);
 const struct blk_info *blk_info(const struct blk_backend *b);
 
 /*
+ * Grows the image, a regular file, to @size bytes (whole sectors, whole
+ * direct-I/O blocks with direct=on); requests up to the new end are taken
+ * from then on. 0 or -errno: -EROFS read-only, -EOPNOTSUPP a block device
+ * or a slice of another back-end's image, -EINVAL smaller than it is or
+ * not whole, or ftruncate()'s error.
+ */
+int blk_resize(struct blk_backend *b, uint64_t size);
+
+/*
  * Returns 0 or -errno: -EINVAL for a malformed request or one that reaches
  * past the end of the image, -EROFS for a write to a read-only backend,
  * -EOPNOTSUPP for an unsupported op, -ENOMEM if a bounce buffer could not be

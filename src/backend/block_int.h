@@ -55,6 +55,7 @@ struct blk_backend {
 	/* Finished requests whose done() has yet to run. */
 	struct blk_req *done_head, **done_tail;
 	unsigned int depth; /* requests an engine may have in flight */
+	bool regular; /* a regular file of its own (blk_resize()) */
 	const struct blk_engine_ops *ops;
 	void *engine; /* the engine's own state */
 };

@@ -186,47 +186,23 @@ static const char *const creator_calls[] = {
  * vm.add-disk opens, checks and locks an image and sets up its engine;
  * vm.add-device opens a VFIO group and maps guest RAM for it;
  * vm.add-vsock binds and listens on its UNIX socket (after a connect()
- * that finds a stale one) and makes its timer; vm.remove-device tears any of them down.
+ * that finds a stale one) and makes its timer; vm.resize-disk grows an
+ * image file; vm.remove-device tears any of them down.
  */
 static const char *const api_calls[] = {
-	"accept",
-	"accept4",
-	"recvfrom",
-	"recvmsg",
-	"sendto",
-	"sendmsg",
-	"shutdown",
-	"setsockopt",
-	"getsockopt",
-	"getsockname",
-	"getpeername",
-	"select",
-	"pselect6",
-	"epoll_create1",
-	"epoll_wait",
-	"epoll_pwait",
-	"pipe2",
-	"openat",
-	"access",
-	"faccessat",
-	"faccessat2",
-	"statx",
-	"statfs",
-	"fstatfs",
-	"flock",
-	"io_uring_setup",
-	"io_uring_register",
-	"unlink",
-	"uname",
-	"readlink",
-	"readlinkat",
-	"getdents64",
-	"socketpair",
-	"bind",
-	"listen",
-	"connect",
-	"timerfd_create",
-	NULL,
+	"accept",	  "accept4",	    "recvfrom",
+	"recvmsg",	  "sendto",	    "sendmsg",
+	"shutdown",	  "setsockopt",	    "getsockopt",
+	"getsockname",	  "getpeername",    "select",
+	"pselect6",	  "epoll_create1",  "epoll_wait",
+	"epoll_pwait",	  "pipe2",	    "openat",
+	"access",	  "faccessat",	    "faccessat2",
+	"statx",	  "statfs",	    "fstatfs",
+	"flock",	  "io_uring_setup", "io_uring_register",
+	"unlink",	  "uname",	    "readlink",
+	"readlinkat",	  "getdents64",	    "socketpair",
+	"bind",		  "listen",	    "connect",
+	"timerfd_create", "ftruncate",	    NULL,
 };
 
 static const unsigned long blk_ioctls[] = {

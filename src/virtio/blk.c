@@ -853,6 +853,25 @@ void virtio_blk_set_poll(struct virtio_dev *vdev, uint64_t max_ns)
 	virtio_dev_set_poll(vdev, to_blk(vdev)->loop, max_ns);
 }
 
+int virtio_blk_resize(struct virtio_dev *vdev, uint64_t bytes)
+{
+	struct virtio_blk *blk;
+	int err;
+
+	if (vdev->ops != &vblk_ops)
+		return -ENODEV;
+	blk = to_blk(vdev);
+	virtio_dev_lock(vdev);
+	err = blk_resize(blk->be, bytes);
+	if (!err && blk_info(blk->be)->sectors != blk->sectors) {
+		blk->sectors = blk_info(blk->be)->sectors;
+		put_le(blk->config + CFG_CAPACITY, blk->sectors, 8);
+		virtio_dev_config_changed(vdev);
+	}
+	virtio_dev_unlock(vdev);
+	return err;
+}
+
 void virtio_blk_set_rate_limit(struct virtio_dev *vdev,
 			       const struct rate_limit_config *c)
 {

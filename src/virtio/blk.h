@@ -49,6 +49,16 @@ void virtio_blk_set_rate_limit(struct virtio_dev *vdev,
 			       const struct rate_limit_config *c);
 
 /*
+ * Grows the disk to @bytes while the device runs (the API's
+ * vm.resize-disk): the image first (blk_resize()), then the capacity the
+ * driver reads, with a configuration change interrupt (Linux revalidates
+ * the disk's size). 0 or -errno: -ENODEV if @vdev is no virtio-blk disk
+ * of devisor's own (vhost-user-blk's image is its back-end's), or
+ * blk_resize()'s.
+ */
+int virtio_blk_resize(struct virtio_dev *vdev, uint64_t bytes);
+
+/*
  * A virtio-blk device whose queue a vhost-user back-end listening on
  * @socket serves (virtio/vhost_user_blk.c): connects, negotiates and reads
  * the configuration space (the disk's size) now. Guest RAM must be shared

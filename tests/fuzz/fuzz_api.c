@@ -99,6 +99,13 @@ static int f_add_vsock(void *o, const struct vsock_config *v, const char *id,
 	return v->cid & 1 ? 409 : 204;
 }
 
+static int f_resize_disk(void *o, const char *id, uint64_t bytes, char *err)
+{
+	touch(id);
+	snprintf(err, API_ERR_LEN, "no such disk");
+	return bytes & 1 ? 404 : 204;
+}
+
 static int f_add_device(void *o, const char *path, const char *id, char *out_id,
 			char *out_bdf, char *err)
 {
@@ -146,6 +153,7 @@ static const struct api_ops fz_ops = {
 	.add_net = f_add_net,
 	.add_pmem = f_add_pmem,
 	.add_vsock = f_add_vsock,
+	.resize_disk = f_resize_disk,
 	.add_device = f_add_device,
 	.remove_device = f_remove,
 	.resize = f_resize,
@@ -159,6 +167,7 @@ static const char *const endpoints[] = {
 	"vm.boot",	    "vm.delete",   "vmm.shutdown", "vm.pause",
 	"vm.resume",	    "vm.shutdown", "vm.reboot",	   "vm.power-button",
 	"vm.resize",	    "vm.nmi",	   "vm.add-pmem",  "vm.add-vsock",
+	"vm.resize-disk",
 };
 #define NR_ENDPOINTS (sizeof(endpoints) / sizeof(endpoints[0]))
 

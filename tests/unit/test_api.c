@@ -48,7 +48,7 @@ static struct {
 	char added_id[API_ID_LEN], added_path[64];
 	unsigned int creates, boots, deletes, vmm_shutdowns;
 	unsigned int resizes, want_vcpus;
-	uint64_t want_ram;
+	uint64_t want_ram, want_disk_size;
 	unsigned int balloons;
 	uint64_t want_balloon, balloon_actual;
 } fake;
@@ -174,6 +174,16 @@ static int f_add_vsock(void *o, const struct vsock_config *v, const char *id,
 	return 200;
 }
 
+static int f_resize_disk(void *o, const char *id, uint64_t bytes, char *err)
+{
+	if (strcmp(id, "_disk0")) {
+		snprintf(err, API_ERR_LEN, "no disk '%s'", id);
+		return 404;
+	}
+	fake.want_disk_size = bytes;
+	return 204;
+}
+
 static int f_add_device(void *o, const char *path, const char *id, char *out_id,
 			char *out_bdf, char *err)
 {
@@ -291,6 +301,7 @@ static const struct api_ops fake_ops = {
 	.add_net = f_add_net,
 	.add_pmem = f_add_pmem,
 	.add_vsock = f_add_vsock,
+	.resize_disk = f_resize_disk,
 	.add_device = f_add_device,
 	.remove_device = f_remove,
 	.resize = f_resize,
@@ -769,6 +780,28 @@ static void test_add_pmem_vsock(void **state)
 		     "an integer from 3");
 	assert_error("PUT", vs, "{\"cid\":99,\"socket\":\"/v\"}", 409,
 		     "has a vsock device");
+}
+
+static void test_resize_disk(void **state)
+{
+	const char *ep = "/api/v1/vm.resize-disk";
+
+	assert_int_equal(req("PUT", ep,
+			     "{\"id\":\"_disk0\",\"desired_size\":"
+			     "4294967296}",
+			     NULL),
+			 204);
+	assert_int_equal(fake.want_disk_size, 4294967296ull);
+	assert_error("PUT", ep, "{\"id\":\"d9\",\"desired_size\":512}", 404,
+		     "no disk 'd9'");
+	assert_error("PUT", ep, "{\"id\":\"_disk0\"}", 400,
+		     "'id' and 'desired_size' are required");
+	assert_error("PUT", ep, "{\"desired_size\":512}", 400,
+		     "'id' and 'desired_size' are required");
+	assert_error("PUT", ep, "{\"id\":\"_disk0\",\"desired_size\":-1}", 400,
+		     "'desired_size' must be an integer");
+	assert_error("PUT", ep, "{\"id\":\"_disk0\",\"size\":5}", 400,
+		     "field 'size' is not supported");
 }
 
 static void test_add_disk_bad(void **state)
@@ -1268,6 +1301,7 @@ int main(void)
 		cmocka_unit_test_setup(test_add_disk, setup),
 		cmocka_unit_test_setup(test_add_disk_bad, setup),
 		cmocka_unit_test_setup(test_add_pmem_vsock, setup),
+		cmocka_unit_test_setup(test_resize_disk, setup),
 		cmocka_unit_test_setup(test_add_net, setup),
 		cmocka_unit_test_setup(test_add_device, setup),
 		cmocka_unit_test_setup(test_remove_device, setup),

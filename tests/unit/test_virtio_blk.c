@@ -14,6 +14,7 @@
 #include <cmocka.h>
 
 #include <endian.h>
+#include <errno.h>
 #include <linux/virtio_blk.h>
 #include <linux/virtio_mmio.h>
 #include <pthread.h>
@@ -23,6 +24,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "backend/block.h"
@@ -722,6 +724,53 @@ static void test_readonly(void **state)
 	assert_int_equal(used, 21);
 	assert_memory_equal(vd_hva(&f->vm, id, 20), serial, 20);
 	assert_int_equal(*(uint8_t *)vd_hva(&f->vm, id + 20, 1), 0xee);
+}
+
+/*
+ * vm.resize-disk: the image grows, the capacity and generation the driver
+ * reads change, a configuration interrupt tells it, and the sectors past
+ * the old end take requests; smaller or ragged sizes are refused.
+ */
+static void test_resize(void **state)
+{
+	struct fix *f = get(state);
+	struct stat st;
+
+	bring_up(f);
+	assert_int_equal(write_pattern(f, 0, IMG_SECTORS, 4096, 3),
+			 VIRTIO_BLK_S_IOERR);
+	vd_irq_clear();
+	assert_int_equal(virtio_blk_resize(f->vdev, 2 * IMG_SIZE), 0);
+	assert_int_equal(stat(f->path, &st), 0);
+	assert_int_equal(st.st_size, 2 * IMG_SIZE);
+	assert_int_equal(cfg(f, 0, 8), 2 * IMG_SECTORS);
+	assert_int_equal(vd_reg(&f->vm, BASE, VIRTIO_MMIO_CONFIG_GENERATION),
+			 1);
+	assert_true(vd_wait_edges(GSI, 1));
+	assert_true(vd_reg(&f->vm, BASE, VIRTIO_MMIO_INTERRUPT_STATUS) &
+		    VIRTIO_MMIO_INT_CONFIG);
+	assert_int_equal(write_pattern(f, 0, IMG_SECTORS, 4096, 3),
+			 VIRTIO_BLK_S_OK);
+	expect_pattern(read_back(f, 0, IMG_SECTORS, 4096), 4096,
+		       IMG_SECTORS * 512, 3);
+	/* The same size: nothing changes, nothing is announced. */
+	assert_int_equal(virtio_blk_resize(f->vdev, 2 * IMG_SIZE), 0);
+	assert_int_equal(vd_reg(&f->vm, BASE, VIRTIO_MMIO_CONFIG_GENERATION),
+			 1);
+	assert_int_equal(virtio_blk_resize(f->vdev, IMG_SIZE), -EINVAL);
+	assert_int_equal(virtio_blk_resize(f->vdev, 2 * IMG_SIZE + 100),
+			 -EINVAL);
+	assert_int_equal(cfg(f, 0, 8), 2 * IMG_SECTORS);
+	assert_int_equal(stat(f->path, &st), 0);
+	assert_int_equal(st.st_size, 2 * IMG_SIZE);
+}
+
+static void test_resize_readonly(void **state)
+{
+	struct fix *f = get(state);
+
+	assert_int_equal(virtio_blk_resize(f->vdev, 2 * IMG_SIZE), -EROFS);
+	assert_int_equal(cfg(f, 0, 8), IMG_SECTORS);
 }
 
 static void test_bad_requests(void **state)
@@ -1646,6 +1695,8 @@ int main(void)
 		BOTH(test_write_zeroes, p_uring, p_sync),
 		BOTH(test_readonly, p_uring_ro, p_sync_ro),
 		BOTH(test_bad_requests, p_uring, p_sync),
+		BOTH(test_resize, p_uring, p_sync),
+		BOTH(test_resize_readonly, p_uring_ro, p_sync_ro),
 		BOTH(test_split_header, p_uring, p_sync),
 		BOTH(test_no_status_byte, p_uring, p_sync),
 		BOTH(test_descriptor_loop, p_uring, p_sync),

@@ -68,6 +68,13 @@ ap_checks() {
 		fail "$name/disk-rate-limited" "api-counters=${v:-none}, want _disk0's rate_limited >= 1"
 	fi
 	ap_want remove-device api-remove '204*' "204 once L3 ejected the slot"
+	ap_want resize-disk api-resize-disk '204 *33554432' "204 and the image at 32 MiB"
+	v=$(marker "$clog" api-hp-resized)
+	if [[ $v == "65536 after"* ]]; then
+		pass "$name/hotplug-disk-grew"
+	else
+		fail "$name/hotplug-disk-grew" "api-hp-resized=${v:-none}, want 65536 sectors"
+	fi
 	v=$(marker "$clog" api-hp-gone)
 	if [[ $v == "yes after"* ]]; then
 		pass "$name/hotplug-disk-left"

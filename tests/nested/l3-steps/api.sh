@@ -16,6 +16,8 @@
 #                     function, seconds waited
 #   api-hp-write=     "DEVISOR-HP-WRITE TOKEN" at 1 MiB of the disk, with
 #                     fsync (dd conv=fsync); then api-hp-written
+#   api-hp-resized=   the disk's size in sectors once it grew to 32 MiB
+#                     (vm.resize-disk; a configuration change interrupt)
 #   api-hp-gone=      the disk and its PCI function left (vm.remove-device)
 #   api-hp-nic=       a virtio-net interface arrived (vm.add-net tap=hp0)
 #   api-hp-nic-gone=  and left (vm.remove-device _net0)
@@ -79,6 +81,12 @@ if [ -n "$ap_tok" ]; then
 			m "api-hp-write=fail $(l3_err)"
 		fi
 		m "api-hp-written"
+		ap_i=0
+		while [ "$(cat "/sys/block/$ap_dev/size")" != 65536 ] && [ "$ap_i" -lt 300 ]; do
+			sleep 0.2
+			ap_i=$((ap_i + 1))
+		done
+		m "api-hp-resized=$(cat "/sys/block/$ap_dev/size") after $((ap_i / 5)) s"
 		l3_gone api-hp-gone 60 "/sys/block/$ap_dev" "/sys/bus/pci/devices/$ap_pci"
 	fi
 	# The NIC L2 adds next: a virtio-net interface, then gone again.
