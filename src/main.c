@@ -826,7 +826,9 @@ static int api_nmi(void *opaque, char *err)
 /* What vm.info reports and a reboot builds: run-time disks are added. */
 static struct vm_config *api_cfg;
 /* The first of them: their paths are copies, freed at exit. */
-static unsigned int api_first_disk, api_first_vfio;
+static unsigned int api_first_disk, api_first_vfio, api_first_pmem;
+/* The vsock device's socket path is a copy (vm.create, vm.add-vsock). */
+static bool api_vsock_copy;
 /* The config came from vm.create: all its strings are copies. */
 static bool api_owned;
 
@@ -909,13 +911,14 @@ static void cfg_free_strings(struct vm_config *c)
 		free((char *)c->disks[i].path);
 	for (unsigned int i = api_first_vfio; i < c->nr_vfio; i++)
 		free((char *)c->vfio[i].path);
+	for (unsigned int i = api_first_pmem; i < c->nr_pmems; i++)
+		free((char *)c->pmems[i].path);
+	if (api_vsock_copy)
+		free((char *)c->vsock.socket);
 	if (api_owned) {
 		free((char *)c->kernel);
 		free((char *)c->initrd);
 		free((char *)c->cmdline);
-		free((char *)c->vsock.socket);
-		for (unsigned int i = 0; i < c->nr_pmems; i++)
-			free((char *)c->pmems[i].path);
 	}
 }
 
@@ -941,6 +944,8 @@ static int cfg_take(struct vm_config *dst, const struct vm_config *src)
 	api_owned = true;
 	api_first_disk = 0;
 	api_first_vfio = 0;
+	api_first_pmem = 0;
+	api_vsock_copy = true;
 	ok &= own(&dst->kernel);
 	ok &= own(&dst->initrd);
 	ok &= own(&dst->cmdline);
@@ -1386,6 +1391,14 @@ static int api_add_vsock(void *opaque, const struct vsock_config *v,
 				if (ret != 204)
 					api_cfg->vsock = old;
 			}
+			if (ret == 200 || ret == 204) {
+				/* A removed device's, from the API: ours. */
+				if (api_vsock_copy)
+					free((char *)old.socket);
+				api_vsock_copy = true;
+			} else {
+				free((char *)vc.socket);
+			}
 			if (ret == 200)
 				snprintf(out_id, API_ID_LEN, "%s",
 					 config_device_id(api_cfg,
@@ -1395,8 +1408,6 @@ static int api_add_vsock(void *opaque, const struct vsock_config *v,
 				pr_info("%s added to the VM's config through "
 					"the API",
 					what);
-			else
-				free((char *)vc.socket);
 		}
 	}
 	pthread_mutex_unlock(&running.lock);
@@ -1985,6 +1996,7 @@ static int serve_api_vms(struct vm *vm, struct vm_config *cfg)
 			cfg_free_strings(cfg);
 			config_vm_defaults(cfg);
 			api_owned = false;
+			api_vsock_copy = false;
 			running.created = false;
 			pthread_cond_broadcast(&running.cond);
 			pthread_mutex_unlock(&running.lock);
@@ -2039,6 +2051,7 @@ static int cmd_run(int argc, char **argv)
 	api_cfg = &cfg;
 	api_first_disk = cfg.nr_disks;
 	api_first_vfio = cfg.nr_vfio;
+	api_first_pmem = cfg.nr_pmems;
 
 	/* Before any thread starts: each installs its filter as it does. */
 	ret = sandbox_init(seccomp_mode, console_restore);
