@@ -9,6 +9,7 @@
  * hooks) and main.c picks one. Only what main() needs is shared here.
  */
 #include "backend/console.h"
+#include "config.h"
 
 struct vm;
 struct vm_config;
@@ -37,6 +38,13 @@ struct board {
 	struct virtio_dev *balloon;
 	/* PCI bus 0, where vm.counters finds a device by its devfn. */
 	struct pci_host *pci;
+	/*
+	 * The virtio-mmio disks and NICs, by their index in the config
+	 * (NULL: none, or on PCI), for vm.counters and vm.resize-disk: a
+	 * virtio-mmio device lives as long as the board (no removal).
+	 */
+	struct virtio_dev *mmio_disks[CONFIG_MAX_DISKS];
+	struct virtio_dev *mmio_nets[CONFIG_MAX_NETS];
 };
 
 struct board_ops {

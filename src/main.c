@@ -844,11 +844,31 @@ static void dev_counter(void *arg, const char *name, uint64_t value)
 	api_counter(d->c, d->id, name, value);
 }
 
-/* A PCI disk's or NIC's counters, by its id; running.lock held. */
-static void pci_dev_counters(struct api_counters *c, enum config_dev_kind kind,
-			     unsigned int idx, int devfn)
+/*
+ * The running device of disk or NIC @idx (not removed), on PCI or on
+ * virtio-mmio; NULL if there is none (an NVMe or vhost-user disk's is
+ * still a virtio_dev or none). running.lock held, running.vm set.
+ */
+static struct virtio_dev *config_vdev(enum config_dev_kind kind,
+				      unsigned int idx)
 {
-	struct virtio_dev *vdev = virtio_pci_dev_at(running.board->pci, devfn);
+	struct board *b = running.board;
+
+	if (kind == CONFIG_DEV_DISK)
+		return api_cfg->disks[idx].transport == TRANSPORT_PCI ?
+			       virtio_pci_dev_at(b->pci,
+						 api_cfg->disks[idx].addr) :
+			       b->mmio_disks[idx];
+	return api_cfg->nets[idx].mmio ?
+		       b->mmio_nets[idx] :
+		       virtio_pci_dev_at(b->pci, api_cfg->net_addrs[idx]);
+}
+
+/* A disk's or NIC's counters, by its id; running.lock held. */
+static void dev_counters(struct api_counters *c, enum config_dev_kind kind,
+			 unsigned int idx)
+{
+	struct virtio_dev *vdev = config_vdev(kind, idx);
 	char id[CONFIG_ID_LEN];
 	struct dev_counters d = { c, config_device_id(api_cfg, kind, idx, id) };
 
@@ -863,14 +883,11 @@ static void api_counters(void *opaque, struct api_counters *c)
 
 	pthread_mutex_lock(&running.lock);
 	for (unsigned int i = 0; running.vm && i < api_cfg->nr_disks; i++)
-		if (!api_cfg->disks[i].removed &&
-		    api_cfg->disks[i].transport == TRANSPORT_PCI)
-			pci_dev_counters(c, CONFIG_DEV_DISK, i,
-					 api_cfg->disks[i].addr);
+		if (!api_cfg->disks[i].removed)
+			dev_counters(c, CONFIG_DEV_DISK, i);
 	for (unsigned int i = 0; running.vm && i < api_cfg->nr_nets; i++)
-		if (!api_cfg->net_removed[i] && !api_cfg->nets[i].mmio)
-			pci_dev_counters(c, CONFIG_DEV_NET, i,
-					 api_cfg->net_addrs[i]);
+		if (!api_cfg->net_removed[i])
+			dev_counters(c, CONFIG_DEV_NET, i);
 	balloon = running.vm ? running.board->balloon : NULL;
 	if (balloon) {
 		struct dev_counters d = { c, "_balloon" };
@@ -1641,7 +1658,7 @@ static int api_remove_device(void *opaque, const char *id, char *err)
 }
 
 /*
- * vm.resize-disk: a virtio-blk disk on PCI grows, image and capacity; the
+ * vm.resize-disk: a virtio-blk disk grows, image and capacity; the
  * guest hears of it through a configuration change interrupt. Growing
  * only: a guest's file system does not survive its disk shrinking under
  * it.
@@ -1662,11 +1679,8 @@ static int api_resize_disk(void *opaque, const char *id, uint64_t bytes,
 		snprintf(err, API_ERR_LEN,
 			 "no disk '%s' (vm.info lists the disks' ids)", id);
 		ret = 404;
-	} else if (api_cfg->disks[idx].transport != TRANSPORT_PCI ||
-		   !(vdev = virtio_pci_dev_at(running.board->pci,
-					      api_cfg->disks[idx].addr))) {
-		snprintf(err, API_ERR_LEN,
-			 "%s is on virtio-mmio: devisor resizes PCI disks", id);
+	} else if (!(vdev = config_vdev(CONFIG_DEV_DISK, idx))) {
+		snprintf(err, API_ERR_LEN, "%s has no device to resize", id);
 		ret = 405;
 	} else if ((r = virtio_blk_resize(vdev, bytes))) {
 		snprintf(err, API_ERR_LEN, "cannot resize %s to %llu bytes: %s",

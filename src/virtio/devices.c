@@ -165,6 +165,8 @@ static int create_disks(struct vm *vm, const struct vm_config *cfg,
 		ret = b->attach(b->opaque, vdev, dc->transport, dc->addr);
 		if (ret)
 			return ret;
+		if (dc->transport == TRANSPORT_MMIO && b->mmio_disks)
+			b->mmio_disks[i] = vdev;
 	}
 	return 0;
 }
@@ -187,6 +189,8 @@ static int create_nets(struct vm *vm, const struct vm_config *cfg,
 				cfg->net_addrs[i]);
 		if (ret)
 			return ret;
+		if (cfg->nets[i].mmio && b->mmio_nets)
+			b->mmio_nets[i] = vdev;
 	}
 	return 0;
 }

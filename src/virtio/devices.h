@@ -36,6 +36,8 @@ struct virtio_board {
 	struct console_port *console;
 	/* With --balloon, set to the balloon device (board.balloon). */
 	struct virtio_dev **balloon;
+	/* Set to the virtio-mmio disks and NICs (board.mmio_*); or NULL. */
+	struct virtio_dev **mmio_disks, **mmio_nets;
 };
 
 /* Returns 0, or -errno after logging (what was made stays attached). */

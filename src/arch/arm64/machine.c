@@ -134,7 +134,9 @@ static int create_devices(struct vm *vm, const struct vm_config *cfg,
 	struct virtio_board vb = { .attach = arm64_attach,
 				   .opaque = &aa,
 				   .console = &m->board.console,
-				   .balloon = &m->board.balloon };
+				   .balloon = &m->board.balloon,
+				   .mmio_disks = m->board.mmio_disks,
+				   .mmio_nets = m->board.mmio_nets };
 	int ret;
 
 	if (cfg->nr_vfio || cfg->vsock.enabled ||

@@ -416,7 +416,9 @@ static int create_virtio_devices(struct vm *vm, const struct vm_config *cfg,
 				   .place_pmem = pc_place_pmem,
 				   .opaque = &pa,
 				   .console = &m->board.console,
-				   .balloon = &m->board.balloon };
+				   .balloon = &m->board.balloon,
+				   .mmio_disks = m->board.mmio_disks,
+				   .mmio_nets = m->board.mmio_nets };
 
 	m->io = evloop_create_sched("io0", cfg->io_sched);
 	if (!m->io)
