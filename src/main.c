@@ -846,8 +846,8 @@ static void dev_counter(void *arg, const char *name, uint64_t value)
 
 /*
  * The running device of disk or NIC @idx (not removed), on PCI or on
- * virtio-mmio; NULL if there is none (an NVMe or vhost-user disk's is
- * still a virtio_dev or none). running.lock held, running.vm set.
+ * virtio-mmio, or NULL. A vhost-user disk's is a virtio_dev too (which
+ * virtio_blk_resize() refuses). running.lock held, running.vm set.
  */
 static struct virtio_dev *config_vdev(enum config_dev_kind kind,
 				      unsigned int idx)
