@@ -1095,39 +1095,18 @@ static void fmt_bdf(char *out, int devfn)
 }
 
 /*
- * A disk or NIC the config keeps: what vm.info reports and a reboot
- * builds. running.lock held; the count is published last.
- */
-static void keep_disk(const struct disk_config *dc, unsigned int idx)
-{
-	api_cfg->disks[idx] = *dc;
-	__atomic_store_n(&api_cfg->nr_disks, idx + 1, __ATOMIC_RELEASE);
-}
-
-static void keep_net(const struct net_options *n, unsigned int idx, int devfn,
-		     const char *id)
-{
-	api_cfg->nets[idx] = *n;
-	api_cfg->net_addrs[idx] = devfn;
-	api_cfg->net_removed[idx] = false;
-	snprintf(api_cfg->net_ids[idx], CONFIG_ID_LEN, "%s", id);
-	__atomic_store_n(&api_cfg->nr_nets, idx + 1, __ATOMIC_RELEASE);
-}
-
-/*
  * A VM created but not booted takes a device into its config, as Cloud
  * Hypervisor does (Kata adds its NICs so), built at vm.boot. Its PCI
  * address is planned now, as vm.create planned the others (they keep
  * theirs), so that vm.counters and vm.remove-device find it: 204, or 500
- * with the device (the last of @nr, at @idx) taken back.
+ * with the sentence in @err.
  */
-static int plan_added(unsigned int *nr, unsigned int idx, char *err)
+static int plan_added(char *err)
 {
 	char msg[API_ERR_LEN];
 
 	if (!config_plan_pci(api_cfg, msg, sizeof(msg)))
 		return 204;
-	*nr = idx;
 	snprintf(err, API_ERR_LEN, "%s", msg);
 	return 500;
 }
@@ -1181,6 +1160,109 @@ static int plug_virtio(const struct virtio_hotplug *h, const char *what,
 }
 
 /*
+ * One vm.add-* of a virtio device: the request's device, copied so that
+ * the config can own it, and what the kind does with it. A running VM
+ * gets it through ACPI hotplug; one not booted yet keeps it in its
+ * config. Either way the config keeps it (what vm.info reports and a
+ * reboot builds), its count published last.
+ */
+struct api_add {
+	struct virtio_hotplug hp;
+	enum config_dev_kind kind;
+	const char *id;
+	/* With @max (0: one at most), the config's count is at @nr_off. */
+	size_t nr_off;
+	unsigned int *nr, idx, max;
+	const char *plural;
+	bool hotplug; /* a running VM needs the board's ACPI hotplug */
+	char what[API_ERR_LEN / 2];
+	union {
+		struct disk_config disk;
+		struct net_options net;
+		struct pmem_config pmem;
+		struct {
+			struct vsock_config vsock, old;
+		};
+	};
+	/* All under running.lock. 0, or a status with its sentence in @err. */
+	int (*take)(struct api_add *a, char *err);
+	/* Into the config at a->idx, at @devfn (CONFIG_PCI_AUTO: planned). */
+	void (*keep)(struct api_add *a, int devfn);
+	/* Taken back (after keep() if @kept) with what take() copied. */
+	void (*drop)(struct api_add *a, bool kept);
+};
+
+static int api_add_virtio(struct api_add *a, char *out_id, char *out_bdf,
+			  char *err)
+{
+	char idbuf[CONFIG_ID_LEN];
+	int devfn = CONFIG_PCI_AUTO, ret;
+	bool preboot;
+
+	pthread_mutex_lock(&running.lock);
+	a->nr = a->max ? (unsigned int *)((char *)api_cfg + a->nr_off) : NULL;
+	a->idx = a->nr ? *a->nr : 0;
+	if ((ret = can_add(a->id, a->idx, a->max, a->plural, a->hotplug,
+			   &preboot, err)) ||
+	    (ret = a->take(a, err)))
+		goto out;
+	if (!preboot &&
+	    (devfn = plug_virtio(&a->hp, a->what, out_bdf, err)) < 0) {
+		a->drop(a, false);
+		ret = 500;
+		goto out;
+	}
+	a->keep(a, devfn);
+	if (!preboot) {
+		snprintf(out_id, API_ID_LEN, "%s",
+			 config_device_id(api_cfg, a->kind, a->idx, idbuf));
+		ret = 200;
+	} else if ((ret = plan_added(err)) == 204) {
+		pr_info("%s added to the VM's config through the API", a->what);
+	} else {
+		a->drop(a, true);
+	}
+out:
+	pthread_mutex_unlock(&running.lock);
+	return ret;
+}
+
+/* A string of the request's that the config will own. */
+static int add_copy(const char **s, char *err)
+{
+	if ((*s = strdup(*s)))
+		return 0;
+	snprintf(err, API_ERR_LEN, "out of memory");
+	return 500;
+}
+
+/* The count goes back: the device at a->idx was the last. */
+static void add_uncount(struct api_add *a, bool kept)
+{
+	if (kept)
+		__atomic_store_n(a->nr, a->idx, __ATOMIC_RELEASE);
+}
+
+static int disk_take(struct api_add *a, char *err)
+{
+	snprintf(a->what, sizeof(a->what), "disk %s", a->disk.path);
+	return add_copy(&a->disk.path, err);
+}
+
+static void disk_keep(struct api_add *a, int devfn)
+{
+	a->disk.addr = devfn;
+	api_cfg->disks[a->idx] = a->disk;
+	__atomic_store_n(&api_cfg->nr_disks, a->idx + 1, __ATOMIC_RELEASE);
+}
+
+static void disk_drop(struct api_add *a, bool kept)
+{
+	add_uncount(a, kept);
+	free((char *)a->disk.path);
+}
+
+/*
  * A virtio-blk disk on PCI, kept in the vm_config so that a reboot builds
  * it again at the same address. ACPI PCI hotplug (hw/pcihp.h) tells the
  * guest, whose acpiphp scans the slot.
@@ -1188,12 +1270,18 @@ static int plug_virtio(const struct virtio_hotplug *h, const char *what,
 static int api_add_disk(void *opaque, const struct disk_config *d,
 			const char *id, char *out_id, char *out_bdf, char *err)
 {
-	char idbuf[CONFIG_ID_LEN], what[API_ERR_LEN / 2];
 	struct blk_options bo = config_blk_options(d);
-	struct disk_config dc = *d;
-	unsigned int idx;
-	bool preboot;
-	int devfn, ret = 200;
+	struct api_add a = {
+		.kind = CONFIG_DEV_DISK,
+		.id = id,
+		.nr_off = offsetof(struct vm_config, nr_disks),
+		.max = CONFIG_MAX_DISKS,
+		.plural = "disks",
+		.disk = *d,
+		.take = disk_take,
+		.keep = disk_keep,
+		.drop = disk_drop,
+	};
 
 	if (blk_check(d->path, &bo)) {
 		snprintf(err, API_ERR_LEN,
@@ -1201,45 +1289,26 @@ static int api_add_disk(void *opaque, const struct disk_config *d,
 			 d->path);
 		return 500;
 	}
-	pthread_mutex_lock(&running.lock);
-	idx = api_cfg->nr_disks;
-	snprintf(dc.id, sizeof(dc.id), "%s", id);
-	if ((ret = can_add(id, idx, CONFIG_MAX_DISKS, "disks", false, &preboot,
-			   err))) {
-	} else if (!(dc.path = strdup(d->path))) {
-		snprintf(err, API_ERR_LEN, "out of memory");
-		ret = 500;
-	} else if (preboot) {
-		dc.addr = CONFIG_PCI_AUTO;
-		keep_disk(&dc, idx);
-		ret = plan_added(&api_cfg->nr_disks, idx, err);
-		if (ret == 204)
-			pr_info("disk %s added to the VM's config through the "
-				"API",
-				dc.path);
-		else
-			free((char *)dc.path);
-	} else {
-		snprintf(what, sizeof(what), "disk %s", dc.path);
-		devfn = plug_virtio(
-			&(struct virtio_hotplug){ .kind = VIRTIO_HP_DISK,
-						  .disk = &dc,
-						  .devfn = dc.addr },
-			what, out_bdf, err);
-		if (devfn < 0) {
-			free((char *)dc.path);
-			ret = 500;
-		} else {
-			dc.addr = devfn;
-			keep_disk(&dc, idx);
-			ret = 200;
-			snprintf(out_id, API_ID_LEN, "%s",
-				 config_device_id(api_cfg, CONFIG_DEV_DISK, idx,
-						  idbuf));
-		}
-	}
-	pthread_mutex_unlock(&running.lock);
-	return ret;
+	snprintf(a.disk.id, sizeof(a.disk.id), "%s", id);
+	a.hp = (struct virtio_hotplug){ .kind = VIRTIO_HP_DISK,
+					.disk = &a.disk,
+					.devfn = d->addr };
+	return api_add_virtio(&a, out_id, out_bdf, err);
+}
+
+static int net_take(struct api_add *a, char *err)
+{
+	snprintf(a->what, sizeof(a->what), "a NIC on tap %.15s", a->net.ifname);
+	return 0;
+}
+
+static void net_keep(struct api_add *a, int devfn)
+{
+	api_cfg->nets[a->idx] = a->net;
+	api_cfg->net_addrs[a->idx] = devfn;
+	api_cfg->net_removed[a->idx] = false;
+	snprintf(api_cfg->net_ids[a->idx], CONFIG_ID_LEN, "%s", a->id);
+	__atomic_store_n(&api_cfg->nr_nets, a->idx + 1, __ATOMIC_RELEASE);
 }
 
 /*
@@ -1249,48 +1318,50 @@ static int api_add_disk(void *opaque, const struct disk_config *d,
 static int api_add_net(void *opaque, const struct net_options *given,
 		       const char *id, char *out_id, char *out_bdf, char *err)
 {
-	struct net_options nic = *given, *n = &nic;
-	char idbuf[CONFIG_ID_LEN], msg[200];
-	unsigned int idx;
-	bool preboot;
-	int devfn, ret = 200;
+	struct api_add a = {
+		.kind = CONFIG_DEV_NET,
+		.id = id,
+		.nr_off = offsetof(struct vm_config, nr_nets),
+		.max = CONFIG_MAX_NETS,
+		.plural = "NICs",
+		.hotplug = true,
+		.net = *given,
+		.take = net_take,
+		.keep = net_keep,
+		.drop = add_uncount,
+	};
+	char msg[200];
 
 	/* The tap is named in messages and vm.info by its name. */
-	if (n->nr_fds && net_tap_fds_check(n->fds, n->nr_fds, true, n->ifname,
-					   NULL, msg, sizeof(msg))) {
+	if (a.net.nr_fds &&
+	    net_tap_fds_check(a.net.fds, a.net.nr_fds, true, a.net.ifname, NULL,
+			      msg, sizeof(msg))) {
 		snprintf(err, API_ERR_LEN, "%s", msg);
 		return 400;
 	}
-	pthread_mutex_lock(&running.lock);
-	idx = api_cfg->nr_nets;
-	if ((ret = can_add(id, idx, CONFIG_MAX_NETS, "NICs", true, &preboot,
-			   err))) {
-	} else if (preboot) {
-		keep_net(n, idx, CONFIG_PCI_AUTO, id);
-		ret = plan_added(&api_cfg->nr_nets, idx, err);
-		if (ret == 204)
-			pr_info("NIC on tap %s added to the VM's config "
-				"through the API",
-				n->ifname);
-	} else {
-		snprintf(msg, sizeof(msg), "a NIC on tap %.15s", n->ifname);
-		devfn = plug_virtio(
-			&(struct virtio_hotplug){ .kind = VIRTIO_HP_NET,
-						  .net = n,
-						  .devfn = CONFIG_PCI_AUTO },
-			msg, out_bdf, err);
-		if (devfn < 0) {
-			ret = 500;
-		} else {
-			keep_net(n, idx, devfn, id);
-			ret = 200;
-			snprintf(out_id, API_ID_LEN, "%s",
-				 config_device_id(api_cfg, CONFIG_DEV_NET, idx,
-						  idbuf));
-		}
-	}
-	pthread_mutex_unlock(&running.lock);
-	return ret;
+	a.hp = (struct virtio_hotplug){ .kind = VIRTIO_HP_NET,
+					.net = &a.net,
+					.devfn = CONFIG_PCI_AUTO };
+	return api_add_virtio(&a, out_id, out_bdf, err);
+}
+
+static int pmem_take(struct api_add *a, char *err)
+{
+	snprintf(a->what, sizeof(a->what), "pmem %s", a->pmem.path);
+	return add_copy(&a->pmem.path, err);
+}
+
+static void pmem_keep(struct api_add *a, int devfn)
+{
+	a->pmem.addr = devfn;
+	api_cfg->pmems[a->idx] = a->pmem;
+	__atomic_store_n(&api_cfg->nr_pmems, a->idx + 1, __ATOMIC_RELEASE);
+}
+
+static void pmem_drop(struct api_add *a, bool kept)
+{
+	add_uncount(a, kept);
+	free((char *)a->pmem.path);
 }
 
 /*
@@ -1300,60 +1371,64 @@ static int api_add_net(void *opaque, const struct net_options *given,
 static int api_add_pmem(void *opaque, const struct pmem_config *p,
 			const char *id, char *out_id, char *out_bdf, char *err)
 {
-	char idbuf[CONFIG_ID_LEN], what[API_ERR_LEN / 2], msg[API_ERR_LEN];
-	struct pmem_config pc = *p;
-	unsigned int idx;
-	bool preboot;
-	int devfn, ret;
+	struct api_add a = {
+		.kind = CONFIG_DEV_PMEM,
+		.id = id,
+		.nr_off = offsetof(struct vm_config, nr_pmems),
+		.max = CONFIG_MAX_PMEMS,
+		.plural = "pmem devices",
+		.pmem = *p,
+		.take = pmem_take,
+		.keep = pmem_keep,
+		.drop = pmem_drop,
+	};
+	char msg[API_ERR_LEN];
 
 	if (!virtio_pmem_check(p->path, p->size, msg, sizeof(msg))) {
 		snprintf(err, API_ERR_LEN, "%s", msg);
 		return 400;
 	}
-	pthread_mutex_lock(&running.lock);
-	idx = api_cfg->nr_pmems;
-	snprintf(pc.id, sizeof(pc.id), "%s", id);
-	pc.removed = false;
-	if ((ret = can_add(id, idx, CONFIG_MAX_PMEMS, "pmem devices", false,
-			   &preboot, err))) {
-	} else if (!(pc.path = strdup(p->path))) {
-		snprintf(err, API_ERR_LEN, "out of memory");
-		ret = 500;
-	} else {
-		snprintf(what, sizeof(what), "pmem %s", pc.path);
-		/* Not booted: planned with the config's devices. */
-		devfn = CONFIG_PCI_AUTO;
-		if (!preboot && (devfn = plug_virtio(
-					 &(struct virtio_hotplug){
-						 .kind = VIRTIO_HP_PMEM,
-						 .pmem = &pc,
-						 .devfn = CONFIG_PCI_AUTO },
-					 what, out_bdf, err)) < 0) {
-			free((char *)pc.path);
-			ret = 500;
-		} else {
-			pc.addr = devfn;
-			api_cfg->pmems[idx] = pc;
-			__atomic_store_n(&api_cfg->nr_pmems, idx + 1,
-					 __ATOMIC_RELEASE);
-			ret = preboot ?
-				      plan_added(&api_cfg->nr_pmems, idx, err) :
-				      200;
-			if (ret == 200)
-				snprintf(out_id, API_ID_LEN, "%s",
-					 config_device_id(api_cfg,
-							  CONFIG_DEV_PMEM, idx,
-							  idbuf));
-			else if (ret == 204)
-				pr_info("%s added to the VM's config through "
-					"the API",
-					what);
-			else
-				free((char *)pc.path);
-		}
+	snprintf(a.pmem.id, sizeof(a.pmem.id), "%s", id);
+	a.pmem.removed = false;
+	a.hp = (struct virtio_hotplug){ .kind = VIRTIO_HP_PMEM,
+					.pmem = &a.pmem,
+					.devfn = CONFIG_PCI_AUTO };
+	return api_add_virtio(&a, out_id, out_bdf, err);
+}
+
+/* One vsock device at most: a removed one's place is taken. */
+static int vsock_take(struct api_add *a, char *err)
+{
+	char idbuf[CONFIG_ID_LEN];
+
+	if (api_cfg->vsock.enabled && !api_cfg->vsock.removed) {
+		snprintf(err, API_ERR_LEN,
+			 "the VM has a vsock device (%s): one at most",
+			 config_device_id(api_cfg, CONFIG_DEV_VSOCK, 0, idbuf));
+		return 409;
 	}
-	pthread_mutex_unlock(&running.lock);
-	return ret;
+	snprintf(a->what, sizeof(a->what), "vsock cid %llu on %s",
+		 (unsigned long long)a->vsock.cid, a->vsock.socket);
+	return add_copy(&a->vsock.socket, err);
+}
+
+static void vsock_keep(struct api_add *a, int devfn)
+{
+	a->old = api_cfg->vsock;
+	a->vsock.addr = devfn;
+	api_cfg->vsock = a->vsock;
+	/* The removed device's path, if the API gave it, was ours. */
+	if (api_vsock_copy)
+		free((char *)a->old.socket);
+	api_vsock_copy = true;
+}
+
+static void vsock_drop(struct api_add *a, bool kept)
+{
+	/* A removed device does not come back: the config forgets it. */
+	if (kept)
+		api_cfg->vsock = (struct vsock_config){ 0 };
+	free((char *)a->vsock.socket);
 }
 
 /*
@@ -1363,72 +1438,23 @@ static int api_add_pmem(void *opaque, const struct pmem_config *p,
 static int api_add_vsock(void *opaque, const struct vsock_config *v,
 			 const char *id, char *out_id, char *out_bdf, char *err)
 {
-	char idbuf[CONFIG_ID_LEN], what[API_ERR_LEN / 2];
-	struct vsock_config vc = *v;
-	bool preboot;
-	int devfn, ret;
+	struct api_add a = {
+		.kind = CONFIG_DEV_VSOCK,
+		.id = id,
+		.vsock = *v,
+		.take = vsock_take,
+		.keep = vsock_keep,
+		.drop = vsock_drop,
+	};
 
-	pthread_mutex_lock(&running.lock);
-	snprintf(vc.id, sizeof(vc.id), "%s", id);
-	vc.enabled = true;
-	vc.removed = false;
-	vc.transport = TRANSPORT_PCI;
-	if ((ret = can_add(id, 0, 0, NULL, false, &preboot, err))) {
-	} else if (api_cfg->vsock.enabled && !api_cfg->vsock.removed) {
-		snprintf(err, API_ERR_LEN,
-			 "the VM has a vsock device (%s): one at most",
-			 config_device_id(api_cfg, CONFIG_DEV_VSOCK, 0, idbuf));
-		ret = 409;
-	} else if (!(vc.socket = strdup(v->socket))) {
-		snprintf(err, API_ERR_LEN, "out of memory");
-		ret = 500;
-	} else {
-		snprintf(what, sizeof(what), "vsock cid %llu on %s",
-			 (unsigned long long)vc.cid, vc.socket);
-		/* Not booted: planned with the config's devices. */
-		devfn = CONFIG_PCI_AUTO;
-		if (!preboot && (devfn = plug_virtio(
-					 &(struct virtio_hotplug){
-						 .kind = VIRTIO_HP_VSOCK,
-						 .vsock = &vc,
-						 .devfn = CONFIG_PCI_AUTO },
-					 what, out_bdf, err)) < 0) {
-			free((char *)vc.socket);
-			ret = 500;
-		} else {
-			struct vsock_config old = api_cfg->vsock;
-
-			vc.addr = devfn;
-			api_cfg->vsock = vc;
-			ret = 200;
-			if (preboot) {
-				unsigned int nr = 1;
-
-				ret = plan_added(&nr, 0, err);
-				if (ret != 204)
-					api_cfg->vsock = old;
-			}
-			if (ret == 200 || ret == 204) {
-				/* A removed device's, from the API: ours. */
-				if (api_vsock_copy)
-					free((char *)old.socket);
-				api_vsock_copy = true;
-			} else {
-				free((char *)vc.socket);
-			}
-			if (ret == 200)
-				snprintf(out_id, API_ID_LEN, "%s",
-					 config_device_id(api_cfg,
-							  CONFIG_DEV_VSOCK, 0,
-							  idbuf));
-			else if (ret == 204)
-				pr_info("%s added to the VM's config through "
-					"the API",
-					what);
-		}
-	}
-	pthread_mutex_unlock(&running.lock);
-	return ret;
+	snprintf(a.vsock.id, sizeof(a.vsock.id), "%s", id);
+	a.vsock.enabled = true;
+	a.vsock.removed = false;
+	a.vsock.transport = TRANSPORT_PCI;
+	a.hp = (struct virtio_hotplug){ .kind = VIRTIO_HP_VSOCK,
+					.vsock = &a.vsock,
+					.devfn = CONFIG_PCI_AUTO };
+	return api_add_virtio(&a, out_id, out_bdf, err);
 }
 
 /*
