@@ -3,6 +3,7 @@
  * devisor: command line, signals, and the life of one VM.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <malloc.h>
 #include <signal.h>
@@ -22,6 +23,7 @@
 #include "hw/cpuhp.h"
 #include "hw/memhp.h"
 #include "hw/pcihp.h"
+#include "kvm/coredump.h"
 #include "kvm/vcpu.h"
 #include "pci/pci.h"
 #include "kvm/vm.h"
@@ -799,6 +801,48 @@ static int api_power_button(void *opaque, char *err)
 		return no_vm_unlock(err);
 	acpi_pm_power_button(running.board->power_button);
 	pthread_mutex_unlock(&running.lock);
+	return 204;
+}
+
+/*
+ * vm.coredump: the paused VM's vCPU notes and RAM as an ELF core file
+ * (kvm/coredump.h), as Cloud Hypervisor asks: paused, so that the
+ * registers and RAM agree. A file that could not be written whole is
+ * removed.
+ */
+static int api_coredump(void *opaque, const char *path, char *err)
+{
+	int fd, ret;
+
+	pthread_mutex_lock(&running.lock);
+	if (!running.vm || vm_stopping(running.vm))
+		return no_vm_unlock(err);
+	if (!vm_paused(running.vm)) {
+		pthread_mutex_unlock(&running.lock);
+		snprintf(err, API_ERR_LEN,
+			 "the VM is not paused (vm.pause first)");
+		return 405;
+	}
+	fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		ret = errno;
+		pthread_mutex_unlock(&running.lock);
+		snprintf(err, API_ERR_LEN, "cannot open %.150s: %s", path,
+			 strerror(ret));
+		return 500;
+	}
+	ret = vm_coredump(running.vm, fd, err, API_ERR_LEN);
+	pthread_mutex_unlock(&running.lock);
+	if (close(fd) && !ret) {
+		ret = -errno;
+		snprintf(err, API_ERR_LEN, "cannot write %.150s: %s", path,
+			 strerror(-ret));
+	}
+	if (ret) {
+		unlink(path);
+		return ret == -EBUSY ? 405 : 500;
+	}
+	pr_info("core of the VM written to %s (vm.coredump)", path);
 	return 204;
 }
 
@@ -1947,6 +1991,7 @@ static const struct api_ops vmm_api_ops = {
 	.reboot = api_reboot,
 	.power_button = api_power_button,
 	.nmi = api_nmi,
+	.coredump = api_coredump,
 	.counters = api_counters,
 	.add_disk = api_add_disk,
 	.add_net = api_add_net,

@@ -1291,6 +1291,54 @@ static void do_resize_disk(struct api *api, const char *body, size_t len,
 	cJSON_Delete(j);
 }
 
+/* VmCoredumpData: destination_url, a file:// URL (all Cloud Hypervisor takes). */
+struct coredump_body {
+	char *url;
+};
+
+static int coredump_field(cJSON *f, void *ctx, const char *what,
+			  struct api_response *r)
+{
+	struct coredump_body *b = ctx;
+
+	if (strcmp(f->string, "destination_url"))
+		return 1;
+	if (want_type(f, cJSON_IsString(f), what, "a string", r))
+		return -1;
+	b->url = f->valuestring;
+	return 0;
+}
+
+static void do_coredump(struct api *api, const char *body, size_t len,
+			struct api_fds *fds, struct api_response *r)
+{
+	static const char what[] = "VmCoredumpData";
+	static const char scheme[] = "file://";
+	struct coredump_body b = { NULL };
+	char err[API_ERR_LEN] = "";
+	cJSON *j = walk_body(body, len, what, "destination_url", false,
+			     coredump_field, &b, r);
+
+	if (!j)
+		return;
+	if (!b.url) {
+		respond_error(r, 400, "%s: field 'destination_url' is required",
+			      what);
+	} else if (strncmp(b.url, scheme, strlen(scheme)) ||
+		   b.url[strlen(scheme)] != '/') {
+		respond_error(r, 400,
+			      "%s: destination_url '%.100s' is not a file:// "
+			      "URL with an absolute path",
+			      what, b.url);
+	} else {
+		respond_status(r,
+			       api->ops->coredump(api->opaque,
+						  b.url + strlen(scheme), err),
+			       err);
+	}
+	cJSON_Delete(j);
+}
+
 static void do_add_pmem(struct api *api, const char *body, size_t len,
 			struct api_fds *fds, struct api_response *r)
 {
@@ -1608,6 +1656,7 @@ static const struct route routes[] = {
 	  .kind = R_PUT_BODY,
 	  .body = do_remove_device },
 	{ .name = "vm.resize", .kind = R_PUT_BODY, .body = do_resize },
+	{ .name = "vm.coredump", .kind = R_PUT_BODY, .body = do_coredump },
 };
 
 void api_handle(struct api *api, const char *method, const char *url,

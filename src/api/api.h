@@ -92,6 +92,11 @@ struct api_ops {
 	int (*add_device)(void *opaque, const char *path, const char *id,
 			  char *out_id, char *out_bdf, char *err);
 	int (*remove_device)(void *opaque, const char *id, char *err);
+	/*
+	 * vm.coredump: the paused VM as an ELF core file at @path (from a
+	 * file:// URL): 204, 405 when it is not paused.
+	 */
+	int (*coredump)(void *opaque, const char *path, char *err);
 	/* vm.resize-disk: disk @id grown to @bytes (204), as it runs. */
 	int (*resize_disk)(void *opaque, const char *id, uint64_t bytes,
 			   char *err);

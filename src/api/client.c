@@ -68,6 +68,8 @@ static const char remote_usage[] =
 	"  add-device path=/sys/bus/pci/devices/DDDD:BB:DD.F (VFIO)\n"
 	"  remove-device ID\n"
 	"  resize-disk id=ID,size=SIZE  grow a PCI disk (its image too)\n"
+	"  coredump FILE             a paused VM's vCPU registers and RAM\n"
+	"                            as an ELF core file (crash, gdb)\n"
 	"  resize cpus=N[,memory=SIZE]\n"
 	"                            plug or unplug vCPUs up to max_vcpus\n"
 	"                            (--cpus boot=N,max=M), plug RAM into the\n"
@@ -218,6 +220,38 @@ static char *id_to_json(const char *id)
 	cJSON_AddStringToObject(o, "id", id);
 	out = cJSON_PrintUnformatted(o);
 	cJSON_Delete(o);
+	return out;
+}
+
+/*
+ * VmCoredumpData for a file: a URL as given, else file:// and the path
+ * made absolute (devisor may run elsewhere than this command).
+ */
+static char *dest_to_json(const char *dest)
+{
+	char *abs = NULL, *url = NULL, *out = NULL;
+	cJSON *o;
+
+	if (strstr(dest, "://")) {
+		url = strdup(dest);
+	} else if (dest[0] != '/' && !(abs = realpath(".", NULL))) {
+		remote_error("cannot find the current directory: %s",
+			     strerror(errno));
+		return NULL;
+	} else if (asprintf(&url, "file://%s%s%s", abs ? abs : "",
+			    abs ? "/" : "", dest) < 0) {
+		url = NULL;
+	}
+	free(abs);
+	o = cJSON_CreateObject();
+	if (url && o)
+		cJSON_AddStringToObject(o, "destination_url", url);
+	if (url && o)
+		out = cJSON_PrintUnformatted(o);
+	cJSON_Delete(o);
+	free(url);
+	if (!out)
+		remote_error("out of memory");
 	return out;
 }
 
@@ -402,6 +436,7 @@ static const struct command commands[] = {
 	{ "remove-device", "PUT", "vm.remove-device", 2 },
 	{ "resize-disk", "PUT", "vm.resize-disk", 1 },
 	{ "resize", "PUT", "vm.resize", 1 },
+	{ "coredump", "PUT", "vm.coredump", 4 },
 };
 
 #define usage_err(...) usage_error_for("devisor remote", __VA_ARGS__)
@@ -440,7 +475,7 @@ int api_remote_main(int argc, char **argv)
 				       "reboot, power-button, nmi, add-disk, "
 				       "add-net, add-pmem, add-vsock, "
 				       "add-device, remove-device, resize, "
-				       "resize-disk)");
+				       "resize-disk, coredump)");
 	for (size_t c = 0; c < sizeof(commands) / sizeof(commands[0]); c++)
 		if (!strcmp(argv[i], commands[c].name))
 			cmd = &commands[c];
@@ -450,6 +485,7 @@ int api_remote_main(int argc, char **argv)
 		return usage_err("%s needs %s", cmd->name,
 				 cmd->arg == 1 ? "key=value,..." :
 				 cmd->arg == 2 ? "a device id" :
+				 cmd->arg == 4 ? "a file (or a file:// URL)" :
 						 "a JSON file (or -)");
 	if (argc > i + 1 + !!cmd->arg)
 		return usage_err("unexpected argument '%s'",
@@ -465,6 +501,10 @@ int api_remote_main(int argc, char **argv)
 		body = id_to_json(argv[i + 1]);
 	} else if (cmd->arg == 3) {
 		body = read_body(argv[i + 1]);
+		if (!body)
+			return 1;
+	} else if (cmd->arg == 4) {
+		body = dest_to_json(argv[i + 1]);
 		if (!body)
 			return 1;
 	}

@@ -12,6 +12,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 struct kvm_irq_routing_entry;
 struct mem_region;
@@ -91,6 +92,17 @@ extern const char arch_pc_name[];
 extern const bool arch_has_nmi;
 /* Queues an NMI for the vCPU; on its own thread, outside KVM_RUN. */
 int arch_vcpu_nmi(struct vcpu *vcpu);
+
+/*
+ * vm.coredump: the ELF machine (EM_*) of the core file, and one vCPU's
+ * notes as complete ELF note records (NT_PRSTATUS with its general
+ * registers, and what else a debugger of this architecture reads) into
+ * @buf; on the vCPU's own thread, outside KVM_RUN. The bytes, at most
+ * ARCH_CORE_NOTES_MAX, or -errno.
+ */
+#define ARCH_CORE_NOTES_MAX 2048
+extern const uint16_t arch_elf_machine;
+ssize_t arch_vcpu_core_notes(struct vcpu *vcpu, void *buf, size_t len);
 
 /*
  * The KVM ioctls only this architecture makes, 0-terminated, for the

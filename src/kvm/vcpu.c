@@ -225,7 +225,7 @@ static void *vcpu_thread(void *arg)
 	if (v->id == 0)
 		v->vm->first_run_ns = monotonic_ns();
 	while (!vm_stopping(v->vm)) {
-		vm_pause_point(v->vm, &v->plugged);
+		vm_pause_point(v->vm, v);
 		ret = ioctl(v->fd, KVM_RUN, 0);
 		/* Queued writes first: they came before this exit. */
 		vm_coalesced_check(v->vm);

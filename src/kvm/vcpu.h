@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 struct vm;
 struct kvm_run;
@@ -27,6 +28,15 @@ struct vcpu {
 	bool dump_req;
 	/* An NMI asked for (vcpu_request_nmi()), not yet queued in KVM. */
 	bool nmi_req;
+	/*
+	 * Core notes asked of the parked vCPU (vm_vcpu_core_notes()): made
+	 * on its own thread into @note_buf, the bytes or -errno in
+	 * @note_ret, @note_req cleared. Under the VM's stop_lock.
+	 */
+	bool note_req;
+	void *note_buf;
+	size_t note_len;
+	ssize_t note_ret;
 	/* Exit counters, read by benchmarks. */
 	uint64_t exits_io, exits_mmio;
 };

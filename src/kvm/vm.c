@@ -457,8 +457,10 @@ static bool must_park(struct vm *vm, const bool *plugged)
 	       vm->stop_reason == VM_RUNNING;
 }
 
-void vm_pause_point(struct vm *vm, const bool *plugged)
+void vm_pause_point(struct vm *vm, struct vcpu *v)
 {
+	const bool *plugged = v ? &v->plugged : NULL;
+
 	if (!__atomic_load_n(&vm->pause_req, __ATOMIC_ACQUIRE) &&
 	    (!plugged || __atomic_load_n(plugged, __ATOMIC_ACQUIRE)))
 		return;
@@ -466,11 +468,59 @@ void vm_pause_point(struct vm *vm, const bool *plugged)
 	if (must_park(vm, plugged)) {
 		vm->nr_parked++;
 		pthread_cond_broadcast(&vm->stop_cond);
-		while (must_park(vm, plugged))
+		while (must_park(vm, plugged)) {
+			/* Outside KVM_RUN: its registers hold still. */
+			if (v && v->note_req) {
+				v->note_ret = arch_vcpu_core_notes(
+					v, v->note_buf, v->note_len);
+				v->note_req = false;
+				pthread_cond_broadcast(&vm->stop_cond);
+				continue;
+			}
 			pthread_cond_wait(&vm->stop_cond, &vm->stop_lock);
+		}
 		vm->nr_parked--;
 	}
 	pthread_mutex_unlock(&vm->stop_lock);
+}
+
+ssize_t vm_vcpu_core_notes(struct vm *vm, uint8_t *buf, size_t len)
+{
+	size_t off = 0;
+	ssize_t ret = 0;
+
+	pthread_mutex_lock(&vm->stop_lock);
+	if (vm->stop_reason != VM_RUNNING || !vm->vcpus)
+		ret = -ESHUTDOWN;
+	else if (!vm->pause_req)
+		ret = -EBUSY;
+	for (unsigned int i = 0; !ret && i < vm->nr_cpus; i++) {
+		struct vcpu *v = vm->vcpus[i];
+
+		/* An unplugged vCPU is not the guest's. */
+		if (!v || !v->thread_started || !v->plugged)
+			continue;
+		if (len - off < ARCH_CORE_NOTES_MAX) {
+			ret = -ENOSPC;
+			break;
+		}
+		v->note_buf = buf + off;
+		v->note_len = len - off;
+		v->note_req = true;
+		pthread_cond_broadcast(&vm->stop_cond);
+		while (v->note_req && vm->stop_reason == VM_RUNNING)
+			pthread_cond_wait(&vm->stop_cond, &vm->stop_lock);
+		if (v->note_req) {
+			v->note_req = false;
+			ret = -ESHUTDOWN;
+		} else if (v->note_ret < 0) {
+			ret = v->note_ret;
+		} else {
+			off += v->note_ret;
+		}
+	}
+	pthread_mutex_unlock(&vm->stop_lock);
+	return ret ? ret : (ssize_t)off;
 }
 
 int vm_set_plugged(struct vm *vm, unsigned int id, bool plugged)

@@ -5,6 +5,7 @@
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/types.h>
 #include <linux/kvm.h>
 
 #include "bus/bus.h"
@@ -267,12 +268,20 @@ void vm_dump_vcpus(struct vm *vm);
 int vm_inject_nmi(struct vm *vm);
 int vm_resume(struct vm *vm);
 bool vm_paused(struct vm *vm);
-/* In a vCPU thread before each KVM_RUN: parks while a pause is asked for. */
 /*
  * Where a vCPU thread parks before KVM_RUN: while the VM is paused, or
- * while *@plugged (the vCPU's, NULL: always plugged) is false.
+ * while @v is unplugged (@v NULL: a thread that is always plugged).
+ * Parked, it answers vm_vcpu_core_notes().
  */
-void vm_pause_point(struct vm *vm, const bool *plugged);
+void vm_pause_point(struct vm *vm, struct vcpu *v);
+/*
+ * The ELF core notes of every vCPU the guest has (arch_vcpu_core_notes()),
+ * each made by its own parked thread, one after the other into @buf:
+ * the bytes, or -EBUSY (the VM is not paused), -ESHUTDOWN (it is
+ * stopping), -ENOSPC (@len too small: ARCH_CORE_NOTES_MAX a vCPU) or a
+ * vCPU's error.
+ */
+ssize_t vm_vcpu_core_notes(struct vm *vm, uint8_t *buf, size_t len);
 /*
  * Gives the guest vCPU @id or takes it away (CPU hotplug; the board tells
  * the guest). An unplugged vCPU's thread leaves KVM_RUN and parks there,

@@ -106,6 +106,13 @@ static int f_resize_disk(void *o, const char *id, uint64_t bytes, char *err)
 	return bytes & 1 ? 404 : 204;
 }
 
+static int f_coredump(void *o, const char *path, char *err)
+{
+	touch(path);
+	snprintf(err, API_ERR_LEN, "the VM is not paused");
+	return path[1] & 1 ? 405 : 204;
+}
+
 static int f_add_device(void *o, const char *path, const char *id, char *out_id,
 			char *out_bdf, char *err)
 {
@@ -154,6 +161,7 @@ static const struct api_ops fz_ops = {
 	.add_pmem = f_add_pmem,
 	.add_vsock = f_add_vsock,
 	.resize_disk = f_resize_disk,
+	.coredump = f_coredump,
 	.add_device = f_add_device,
 	.remove_device = f_remove,
 	.resize = f_resize,
@@ -167,7 +175,7 @@ static const char *const endpoints[] = {
 	"vm.boot",	    "vm.delete",   "vmm.shutdown", "vm.pause",
 	"vm.resume",	    "vm.shutdown", "vm.reboot",	   "vm.power-button",
 	"vm.resize",	    "vm.nmi",	   "vm.add-pmem",  "vm.add-vsock",
-	"vm.resize-disk",
+	"vm.resize-disk",   "vm.coredump",
 };
 #define NR_ENDPOINTS (sizeof(endpoints) / sizeof(endpoints[0]))
 

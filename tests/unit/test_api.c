@@ -49,6 +49,7 @@ static struct {
 	unsigned int creates, boots, deletes, vmm_shutdowns;
 	unsigned int resizes, want_vcpus;
 	uint64_t want_ram, want_disk_size;
+	char core_path[128];
 	unsigned int balloons;
 	uint64_t want_balloon, balloon_actual;
 } fake;
@@ -184,6 +185,16 @@ static int f_resize_disk(void *o, const char *id, uint64_t bytes, char *err)
 	return 204;
 }
 
+static int f_coredump(void *o, const char *path, char *err)
+{
+	if (fake.state != API_VM_PAUSED) {
+		snprintf(err, API_ERR_LEN, "the VM is not paused");
+		return 405;
+	}
+	snprintf(fake.core_path, sizeof(fake.core_path), "%s", path);
+	return 204;
+}
+
 static int f_add_device(void *o, const char *path, const char *id, char *out_id,
 			char *out_bdf, char *err)
 {
@@ -302,6 +313,7 @@ static const struct api_ops fake_ops = {
 	.add_pmem = f_add_pmem,
 	.add_vsock = f_add_vsock,
 	.resize_disk = f_resize_disk,
+	.coredump = f_coredump,
 	.add_device = f_add_device,
 	.remove_device = f_remove,
 	.resize = f_resize,
@@ -804,6 +816,35 @@ static void test_resize_disk(void **state)
 		     "field 'size' is not supported");
 }
 
+/* VmCoredumpData: a file:// URL with an absolute path, nothing else. */
+static void test_coredump(void **state)
+{
+	const char *ep = "/api/v1/vm.coredump";
+
+	fake.state = API_VM_PAUSED;
+	assert_int_equal(req("PUT", ep,
+			     "{\"destination_url\":\"file:///tmp/vm.core\"}",
+			     NULL),
+			 204);
+	assert_string_equal(fake.core_path, "/tmp/vm.core");
+	assert_error("PUT", ep, "{}", 400,
+		     "field 'destination_url' is required");
+	assert_error("PUT", ep, "{\"destination_url\":7}", 400,
+		     "'destination_url' must be a string");
+	assert_error("PUT", ep, "{\"destination_url\":\"/tmp/vm.core\"}", 400,
+		     "is not a file:// URL");
+	assert_error("PUT", ep, "{\"destination_url\":\"tcp://10.0.0.1:9\"}",
+		     400, "is not a file:// URL");
+	assert_error("PUT", ep, "{\"destination_url\":\"file://rel\"}", 400,
+		     "is not a file:// URL with an absolute path");
+	assert_error("PUT", ep, "{\"destination_url\":\"file:///c\",\"x\":1}",
+		     400, "field 'x' is not supported");
+	assert_error("GET", ep, NULL, 405, "");
+	fake.state = API_VM_RUNNING;
+	assert_error("PUT", ep, "{\"destination_url\":\"file:///tmp/c\"}", 405,
+		     "not paused");
+}
+
 static void test_add_disk_bad(void **state)
 {
 	const char *ep = "/api/v1/vm.add-disk";
@@ -1302,6 +1343,7 @@ int main(void)
 		cmocka_unit_test_setup(test_add_disk_bad, setup),
 		cmocka_unit_test_setup(test_add_pmem_vsock, setup),
 		cmocka_unit_test_setup(test_resize_disk, setup),
+		cmocka_unit_test_setup(test_coredump, setup),
 		cmocka_unit_test_setup(test_add_net, setup),
 		cmocka_unit_test_setup(test_add_device, setup),
 		cmocka_unit_test_setup(test_remove_device, setup),

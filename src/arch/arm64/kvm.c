@@ -6,14 +6,18 @@
  */
 #include "kvm/arch.h"
 
+#include <elf.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stddef.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/procfs.h>
+#include <sys/user.h>
 #include <linux/kvm.h>
 
 #include "arch/arm64/layout.h"
+#include "kvm/coredump.h"
 #include "kvm/memory.h"
 #include "kvm/vcpu.h"
 #include "kvm/vm.h"
@@ -133,4 +137,38 @@ void arch_clock_save(struct vm *vm)
 void arch_clock_restore(struct vm *vm)
 {
 	(void)vm;
+}
+
+/* vm.coredump ------------------------------------------------------------ */
+
+const uint16_t arch_elf_machine = EM_AARCH64;
+
+/* PSTATE.M of EL1 with SP_EL1 selected: the stack the kernel runs on. */
+#define PSR_MODE_EL1H 0x5
+
+ssize_t arch_vcpu_core_notes(struct vcpu *v, void *buf, size_t len)
+{
+	struct elf_prstatus pr;
+	struct user_regs_struct u;
+	uint64_t sp_el0, sp_el1;
+	bool ok = true;
+	size_t n;
+
+	for (unsigned int i = 0; i < 31; i++)
+		u.regs[i] = core_reg(
+			v, offsetof(struct kvm_regs, regs.regs) + i * 8, &ok);
+	sp_el0 = core_reg(v, offsetof(struct kvm_regs, regs.sp), &ok);
+	sp_el1 = core_reg(v, offsetof(struct kvm_regs, sp_el1), &ok);
+	u.pc = core_reg(v, offsetof(struct kvm_regs, regs.pc), &ok);
+	u.pstate = core_reg(v, offsetof(struct kvm_regs, regs.pstate), &ok);
+	if (!ok)
+		return -EIO;
+	/* The SP the vCPU was using, as a debugger wants it. */
+	u.sp = (u.pstate & 0xf) == PSR_MODE_EL1H ? sp_el1 : sp_el0;
+
+	memset(&pr, 0, sizeof(pr));
+	pr.pr_pid = v->id + 1;
+	memcpy(&pr.pr_reg, &u, sizeof(u));
+	n = elf_note_put(buf, len, "CORE", NT_PRSTATUS, &pr, sizeof(pr));
+	return n ? (ssize_t)n : -ENOSPC;
 }

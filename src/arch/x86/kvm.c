@@ -2,15 +2,19 @@
 /* The x86 side of kvm/arch.h: a PC's irqchip, PIT, RAM map and GSI routes. */
 #include "kvm/arch.h"
 
+#include <elf.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/procfs.h>
+#include <sys/user.h>
 #include <linux/kvm.h>
 
 #include "arch/x86/boot.h"
 #include "arch/x86/layout.h"
+#include "kvm/coredump.h"
 #include "kvm/irq.h"
 #include "kvm/memory.h"
 #include "kvm/vcpu.h"
@@ -330,4 +334,141 @@ void arch_clock_restore(struct vm *vm)
 		pr_warn("KVM_SET_CLOCK: %s; the guest's clock jumps over the "
 			"pause",
 			strerror(errno));
+}
+
+/* vm.coredump ------------------------------------------------------------ */
+
+const uint16_t arch_elf_machine = EM_X86_64;
+
+/*
+ * The "QEMU" note crash(8) reads for what NT_PRSTATUS lacks (CR3 above
+ * all, to find a KASLR kernel): QEMU's QEMUCPUState, version 1.
+ */
+struct qemu_cpu_segment {
+	uint32_t selector, limit, flags, pad;
+	uint64_t base;
+};
+
+struct qemu_cpu_state {
+	uint32_t version, size;
+	uint64_t rax, rbx, rcx, rdx, rsi, rdi, rsp, rbp;
+	uint64_t r8, r9, r10, r11, r12, r13, r14, r15;
+	uint64_t rip, rflags;
+	struct qemu_cpu_segment cs, ds, es, fs, gs, ss, ldt, tr, gdt, idt;
+	uint64_t cr[5];
+	uint64_t kernel_gs_base;
+};
+
+#define MSR_KERNEL_GS_BASE 0xc0000102
+
+/* A segment as QEMU keeps it: the descriptor's attribute bits in place. */
+static struct qemu_cpu_segment qemu_seg(const struct kvm_segment *s)
+{
+	return (struct qemu_cpu_segment){
+		.selector = s->selector,
+		.limit = s->limit,
+		.flags = (uint32_t)s->type << 8 | (uint32_t)s->s << 12 |
+			 (uint32_t)s->dpl << 13 | (uint32_t)s->present << 15 |
+			 (uint32_t)s->avl << 20 | (uint32_t)s->l << 21 |
+			 (uint32_t)s->db << 22 | (uint32_t)s->g << 23,
+		.base = s->base,
+	};
+}
+
+ssize_t arch_vcpu_core_notes(struct vcpu *v, void *buf, size_t len)
+{
+	/* struct kvm_msrs and its one entry, as KVM reads them. */
+	union {
+		struct kvm_msrs h;
+		uint8_t bytes[sizeof(struct kvm_msrs) +
+			      sizeof(struct kvm_msr_entry)];
+	} msrs = { .h.nmsrs = 1 };
+	struct kvm_msr_entry *gs_base = &msrs.h.entries[0];
+	struct user_regs_struct u;
+	struct elf_prstatus pr;
+	struct qemu_cpu_state q;
+	struct kvm_regs r;
+	struct kvm_sregs s;
+	size_t a, b;
+
+	if (ioctl(v->fd, KVM_GET_REGS, &r) < 0 ||
+	    ioctl(v->fd, KVM_GET_SREGS, &s) < 0)
+		return -errno;
+	gs_base->index = MSR_KERNEL_GS_BASE;
+	/* Without it the note says 0: crash needs CR3, not this. */
+	if (ioctl(v->fd, KVM_GET_MSRS, &msrs) != 1)
+		gs_base->data = 0;
+
+	u = (struct user_regs_struct){
+		.r15 = r.r15,
+		.r14 = r.r14,
+		.r13 = r.r13,
+		.r12 = r.r12,
+		.rbp = r.rbp,
+		.rbx = r.rbx,
+		.r11 = r.r11,
+		.r10 = r.r10,
+		.r9 = r.r9,
+		.r8 = r.r8,
+		.rax = r.rax,
+		.rcx = r.rcx,
+		.rdx = r.rdx,
+		.rsi = r.rsi,
+		.rdi = r.rdi,
+		.rip = r.rip,
+		.cs = s.cs.selector,
+		.eflags = r.rflags,
+		.rsp = r.rsp,
+		.ss = s.ss.selector,
+		.fs_base = s.fs.base,
+		.gs_base = s.gs.base,
+		.ds = s.ds.selector,
+		.es = s.es.selector,
+		.fs = s.fs.selector,
+		.gs = s.gs.selector,
+	};
+	memset(&pr, 0, sizeof(pr));
+	pr.pr_pid = v->id + 1;
+	memcpy(&pr.pr_reg, &u, sizeof(u));
+
+	q = (struct qemu_cpu_state){
+		.version = 1,
+		.size = sizeof(q),
+		.rax = r.rax,
+		.rbx = r.rbx,
+		.rcx = r.rcx,
+		.rdx = r.rdx,
+		.rsi = r.rsi,
+		.rdi = r.rdi,
+		.rsp = r.rsp,
+		.rbp = r.rbp,
+		.r8 = r.r8,
+		.r9 = r.r9,
+		.r10 = r.r10,
+		.r11 = r.r11,
+		.r12 = r.r12,
+		.r13 = r.r13,
+		.r14 = r.r14,
+		.r15 = r.r15,
+		.rip = r.rip,
+		.rflags = r.rflags,
+		.cs = qemu_seg(&s.cs),
+		.ds = qemu_seg(&s.ds),
+		.es = qemu_seg(&s.es),
+		.fs = qemu_seg(&s.fs),
+		.gs = qemu_seg(&s.gs),
+		.ss = qemu_seg(&s.ss),
+		.ldt = qemu_seg(&s.ldt),
+		.tr = qemu_seg(&s.tr),
+		.gdt = { .limit = s.gdt.limit, .base = s.gdt.base },
+		.idt = { .limit = s.idt.limit, .base = s.idt.base },
+		.cr = { s.cr0, 0, s.cr2, s.cr3, s.cr4 },
+		.kernel_gs_base = gs_base->data,
+	};
+
+	a = elf_note_put(buf, len, "CORE", NT_PRSTATUS, &pr, sizeof(pr));
+	b = a ? elf_note_put((uint8_t *)buf + a, len - a, "QEMU", 0, &q,
+			     sizeof(q)) :
+		0;
+	return b ? (ssize_t)(a + b) : -ENOSPC;
 }

@@ -27,6 +27,7 @@ const unsigned long arch_sandbox_vcpu_ioctls[] = {
 	KVM_GET_REGS,
 	KVM_GET_SREGS,
 	KVM_GET_MP_STATE, /* arch_vcpu_describe() */
+	KVM_GET_MSRS, /* arch_vcpu_core_notes() */
 	KVM_GET_VCPU_EVENTS,
 	KVM_GET_LAPIC,
 	KVM_TRANSLATE, /* the code bytes at RIP */
