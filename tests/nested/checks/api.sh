@@ -20,6 +20,9 @@ ap_checks() {
 	ap_want info api-info '200 *"state":"Running"*' "200 and Running"
 	ap_want pause api-pause '204*' "204"
 	ap_want info-paused api-info-paused '200 "state":"Paused"' "200 and Paused"
+	ap_want coredump api-coredump '204*' "204"
+	ap_want core-readable api-core-check "core: vCPU ? RIP 0xffffffff8* in the kernel; 0xffffffff8* is GPA * through CR3 *: Linux version * core: 2 vCPUs, *" \
+		"a vCPU's RIP in the kernel, the banner read through its CR3 from the core"
 	ap_want resume api-resume '204*' "204"
 	# L3's clock: no step near the 5 s the VM was paused.
 	v=$(marker "$clog" api-clock)
