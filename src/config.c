@@ -200,6 +200,9 @@ static int disk_key(const char *key, char *val, struct disk_config *d,
 	} else if (!strcmp(key, "packed")) {
 		if (config_parse_bool(val, &d->packed))
 			FAIL("disk packed takes on or off, not '%s'", val);
+	} else if (!strcmp(key, "iothread")) {
+		if (config_parse_bool(val, &d->iothread))
+			FAIL("disk iothread takes on or off, not '%s'", val);
 	} else if (!strcmp(key, "poll")) {
 		if (parse_uint(val, 0, CONFIG_DISK_POLL_MAX_US, &n))
 			FAIL("disk poll takes microseconds from 0 (off) to %u, "
@@ -231,14 +234,14 @@ static int disk_key(const char *key, char *val, struct disk_config *d,
 int config_parse_disk(char *spec, struct disk_config *d, char *err,
 		      size_t errlen)
 {
-	int ret =
-		parse_blk_spec("disk",
-			       "path, readonly, transport, direct, engine, "
-			       "queues, packed, poll, batch, serial, addr, "
-			       "vhost-user, id, bw_size, bw_one_time_burst, "
-			       "bw_refill_time, ops_size, ops_one_time_burst, "
-			       "ops_refill_time",
-			       disk_key, spec, d, err, errlen);
+	int ret = parse_blk_spec(
+		"disk",
+		"path, readonly, transport, direct, engine, "
+		"queues, packed, poll, batch, iothread, serial, "
+		"addr, vhost-user, id, bw_size, bw_one_time_burst, "
+		"bw_refill_time, ops_size, ops_one_time_burst, "
+		"ops_refill_time",
+		disk_key, spec, d, err, errlen);
 
 	if (ret)
 		return ret;
@@ -249,7 +252,7 @@ int config_parse_disk(char *spec, struct disk_config *d, char *err,
 	    (d->path || d->readonly || d->direct ||
 	     d->engine != BLK_ENGINE_AUTO || d->nr_queues || d->serial[0] ||
 	     !d->packed || d->poll_us != CONFIG_DISK_POLL_US ||
-	     d->batch_us != CONFIG_DISK_BATCH_AUTO ||
+	     d->batch_us != CONFIG_DISK_BATCH_AUTO || d->iothread ||
 	     rate_limit_config_active(&d->rate_limit)))
 		FAIL("disk vhost-user=SOCKET takes only transport= and addr= "
 		     "(the back-end has the image)");

@@ -45,6 +45,11 @@ struct disk_config {
 	/* I/O thread polling, microseconds at most (virtio_dev_set_poll()) */
 	unsigned int poll_us;
 	unsigned int batch_us; /* or CONFIG_DISK_BATCH_AUTO */
+	/*
+	 * An I/O thread of its own (iothread=on, as Cloud Hypervisor gives
+	 * every device) instead of the board's, which it shares otherwise.
+	 */
+	bool iothread;
 	/* bw_size= ... ops_refill_time= (Cloud Hypervisor's): virtio-blk */
 	struct rate_limit_config rate_limit;
 	char serial[BLK_SERIAL_LEN + 1];

@@ -332,6 +332,11 @@ struct evloop *evloop_create_kind(const char *name, enum evloop_sched sched,
 	return loop;
 }
 
+struct evloop *evloop_create_like(const char *name, const struct evloop *like)
+{
+	return evloop_create_kind(name, like->sched, like->kind);
+}
+
 void evloop_destroy(struct evloop *loop)
 {
 	uint64_t one = 1;

@@ -34,6 +34,8 @@ struct evloop *evloop_create_sched(const char *name, enum evloop_sched sched);
 /* With its thread under sandbox filter @kind rather than io's. */
 struct evloop *evloop_create_kind(const char *name, enum evloop_sched sched,
 				  enum sandbox_kind kind);
+/* Another loop as @like is (its policy and filter), named @name. */
+struct evloop *evloop_create_like(const char *name, const struct evloop *like);
 /* Stops the thread and frees the loop; no callback runs after it returns. */
 void evloop_destroy(struct evloop *loop);
 

@@ -6,6 +6,7 @@
 #include "virtio/devices.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <unistd.h>
 
 #include "backend/block.h"
@@ -34,6 +35,7 @@ struct virtio_dev *virtio_disk_create(struct vm *vm,
 				      struct evloop *io)
 {
 	struct blk_options bo = config_blk_options(dc);
+	struct evloop *own = NULL;
 	struct virtio_dev *vdev;
 	struct blk_backend *be;
 
@@ -46,12 +48,29 @@ struct virtio_dev *virtio_disk_create(struct vm *vm,
 	be = blk_open(dc->path, &bo);
 	if (!be)
 		return NULL;
+	if (dc->iothread) {
+		char name[16];
+
+		/* Named after the disk's id where it has one. */
+		snprintf(name, sizeof(name), "io-%.12s",
+			 dc->id[0] ? dc->id : "disk");
+		if (!(own = evloop_create_like(name, io))) {
+			blk_close(be);
+			errno = ENOMEM;
+			return NULL;
+		}
+		io = own;
+		pr_info("disk %s: on I/O thread %s of its own", dc->path, name);
+	}
 	vdev = virtio_blk_create(vm, be, io,
 				 config_disk_queues(dc, vm->nr_cpus));
 	if (!vdev) {
 		blk_close(be);
+		if (own)
+			evloop_destroy(own);
 		errno = ENODEV;
 	} else {
+		vdev->own_loop = own;
 		if (!dc->packed)
 			vdev->core_features_off |= 1ull << VIRTQ_F_RING_PACKED;
 		virtio_blk_set_poll(vdev, dc->poll_us * 1000ull);

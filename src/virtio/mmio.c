@@ -607,6 +607,7 @@ struct virtio_mmio *virtio_mmio_create(struct vm *vm, uint64_t base,
 
 	if (!m)
 		goto fail;
+	loop = virtio_dev_io(vdev, loop);
 	m->vm = vm;
 	m->vdev = vdev;
 	m->base = base;

@@ -681,7 +681,7 @@ struct virtio_pci *virtio_pci_create(struct vm *vm, struct pci_host *host,
 	pdev->dev.reset = vp_dev_reset;
 	pdev->dev.destroy = vp_dev_destroy;
 
-	ret = virtio_dev_bind(vdev, &vp_tops, vp, loop);
+	ret = virtio_dev_bind(vdev, &vp_tops, vp, virtio_dev_io(vdev, loop));
 	if (ret)
 		goto fail_msix;
 	bound = true;

@@ -134,8 +134,11 @@ void virtio_dev_config_changed(struct virtio_dev *vdev)
 
 void virtio_dev_destroy(struct virtio_dev *vdev)
 {
+	struct evloop *own;
+
 	if (!vdev)
 		return;
+	own = vdev->own_loop;
 	virtio_dev_unbind(vdev);
 	/* Waits out a running poll; the device's sources go next. */
 	if (vdev->poll_loop)
@@ -149,6 +152,9 @@ void virtio_dev_destroy(struct virtio_dev *vdev)
 	vdev->queue_draining = NULL;
 	if (vdev->ops->destroy)
 		vdev->ops->destroy(vdev);
+	/* Nothing of the device is on it any more. */
+	if (own)
+		evloop_destroy(own);
 }
 
 /* Polling -------------------------------------------------------------- */

@@ -214,6 +214,12 @@ struct virtio_dev {
 	const struct virtio_transport_ops *tops;
 	void *transport;
 	struct evloop *loop;
+	/*
+	 * An I/O thread the device has to itself (--disk iothread=on), or
+	 * NULL: its kicks, back-end and transport run there instead of on
+	 * the board's (virtio_dev_io()); stopped after the device is gone.
+	 */
+	struct evloop *own_loop;
 	struct virtio_kick *kicks; /* nr_queues of them */
 
 	/* The I/O thread's poll (virtio_dev_set_poll()); @polling under lock. */
@@ -338,6 +344,13 @@ void virtio_dev_destroy(struct virtio_dev *vdev);
  * queue and adds them to @loop, whose callback drains the eventfd and calls
  * ops->queue_notify. No lock. Returns 0 or -errno. A device is bound once.
  */
+/* The loop @vdev runs on: its own, else @board_io, the board's. */
+static inline struct evloop *virtio_dev_io(const struct virtio_dev *vdev,
+					   struct evloop *board_io)
+{
+	return vdev->own_loop ? vdev->own_loop : board_io;
+}
+
 int virtio_dev_bind(struct virtio_dev *vdev,
 		    const struct virtio_transport_ops *tops, void *transport,
 		    struct evloop *loop);

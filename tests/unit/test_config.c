@@ -41,6 +41,7 @@ static void test_disk_good(void **state)
 	assert_int_equal(d.engine, BLK_ENGINE_AUTO);
 	assert_true(d.packed);
 	assert_int_equal(d.poll_us, CONFIG_DISK_POLL_US);
+	assert_false(d.iothread); /* the board's io0 */
 	/* No batch=: on for virtio-mmio only. */
 	assert_int_equal(d.batch_us, CONFIG_DISK_BATCH_AUTO);
 	assert_int_equal(config_disk_batch_us(&d), 0);
@@ -71,7 +72,9 @@ static void test_disk_good(void **state)
 	assert_int_equal(d.poll_us, 0);
 	assert_int_equal(d.batch_us, 0);
 	assert_int_equal(config_disk_batch_us(&d), 0);
-	assert_int_equal(parse("path=c,poll=1000,batch=10000", &d, err), 0);
+	assert_int_equal(
+		parse("path=c,poll=1000,batch=10000,iothread=on", &d, err), 0);
+	assert_true(d.iothread);
 	assert_int_equal(config_disk_batch_us(&d), 10000);
 	assert_int_equal(d.poll_us, 1000);
 	assert_int_equal(d.batch_us, 10000);
@@ -113,8 +116,8 @@ static void test_disk_bad(void **state)
 		  "bytes" },
 		{ "path=a,cache=none",
 		  "unknown disk option 'cache' (path, readonly, transport, "
-		  "direct, engine, queues, packed, poll, batch, serial, addr, "
-		  "vhost-user, id, bw_size, bw_one_time_burst, "
+		  "direct, engine, queues, packed, poll, batch, iothread, "
+		  "serial, addr, vhost-user, id, bw_size, bw_one_time_burst, "
 		  "bw_refill_time, ops_size, ops_one_time_burst, "
 		  "ops_refill_time)" },
 		{ "path=a,bw_size=100",
@@ -127,13 +130,15 @@ static void test_disk_bad(void **state)
 		  "ops_refill_time takes a number of milliseconds, not '-5'" },
 		{ "path=a,bw_rate=5",
 		  "unknown disk option 'bw_rate' (path, readonly, transport, "
-		  "direct, engine, queues, packed, poll, batch, serial, addr, "
-		  "vhost-user, id, bw_size, bw_one_time_burst, "
+		  "direct, engine, queues, packed, poll, batch, iothread, "
+		  "serial, addr, vhost-user, id, bw_size, bw_one_time_burst, "
 		  "bw_refill_time, ops_size, ops_one_time_burst, "
 		  "ops_refill_time)" },
 		{ "vhost-user=/s,ops_size=5,ops_refill_time=10",
 		  "disk vhost-user=SOCKET takes only transport= and addr= "
 		  "(the back-end has the image)" },
+		{ "path=a,iothread=2",
+		  "disk iothread takes on or off, not '2'" },
 		{ "path=a,batch=10001",
 		  "disk batch takes microseconds from 0 (off) to 10000, not "
 		  "'10001'" },
