@@ -259,7 +259,7 @@ static int parse_option(char *item, struct net_options *o, char *err,
 	if (strcmp(item, "mac") && strcmp(item, "hostfwd") &&
 	    strcmp(item, "ipv6") && strcmp(item, "vhost") &&
 	    strcmp(item, "transport") && strcmp(item, "poll") &&
-	    strcmp(item, "queues") &&
+	    strcmp(item, "queues") && strcmp(item, "iothread") &&
 	    rate_limit_parse_key(item, "0", &probe, err, errlen) != 1)
 		return parse_error(err, errlen, "unknown net option '%s'",
 				   item);
@@ -293,6 +293,15 @@ static int parse_option(char *item, struct net_options *o, char *err,
 					   "net transport takes pci or mmio, "
 					   "not '%s'",
 					   val);
+		return 0;
+	}
+	if (!strcmp(item, "iothread")) {
+		if (strcmp(val, "on") && strcmp(val, "off"))
+			return parse_error(err, errlen,
+					   "net iothread takes on or off, not "
+					   "'%s'",
+					   val);
+		o->iothread = !strcmp(val, "on");
 		return 0;
 	}
 	if (!strcmp(item, "poll")) {

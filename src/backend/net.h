@@ -80,6 +80,8 @@ struct net_options {
 	char vhost_user[108];
 	/* microseconds the I/O thread polls the transmit ring (evloop.h) */
 	unsigned int poll_us;
+	/* an I/O thread of its own (iothread=on), not the board's io0 */
+	bool iothread;
 	/*
 	 * bw_/ops_ keys (Cloud Hypervisor's): each direction of the NIC,
 	 * all its queue pairs together, limited to these (virtio-net)

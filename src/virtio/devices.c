@@ -30,6 +30,20 @@ static size_t vcon_receive(void *opaque, const uint8_t *buf, size_t len)
 	return virtio_console_receive(opaque, buf, len);
 }
 
+/* iothread=on: @what's own loop, made as @like (io0) is; errno set if not. */
+static struct evloop *io_thread_of_its_own(const char *name,
+					   const struct evloop *like,
+					   const char *what)
+{
+	struct evloop *own = evloop_create_like(name, like);
+
+	if (!own)
+		errno = ENOMEM;
+	else
+		pr_info("%s: on I/O thread %s of its own", what, name);
+	return own;
+}
+
 struct virtio_dev *virtio_disk_create(struct vm *vm,
 				      const struct disk_config *dc,
 				      struct evloop *io)
@@ -54,13 +68,11 @@ struct virtio_dev *virtio_disk_create(struct vm *vm,
 		/* Named after the disk's id where it has one. */
 		snprintf(name, sizeof(name), "io-%.12s",
 			 dc->id[0] ? dc->id : "disk");
-		if (!(own = evloop_create_like(name, io))) {
+		if (!(own = io_thread_of_its_own(name, io, dc->path))) {
 			blk_close(be);
-			errno = ENOMEM;
 			return NULL;
 		}
 		io = own;
-		pr_info("disk %s: on I/O thread %s of its own", dc->path, name);
 	}
 	vdev = virtio_blk_create(vm, be, io,
 				 config_disk_queues(dc, vm->nr_cpus));
@@ -85,10 +97,23 @@ struct virtio_dev *virtio_nic_create(struct vm *vm, const struct net_options *n,
 				     struct evloop *io)
 {
 	struct net_backend *bes[NET_MAX_QUEUE_PAIRS];
+	struct evloop *own = NULL;
 	struct virtio_dev *vdev;
-	int pairs = net_backend_open_queues(n, io, bes);
+	int pairs;
 
+	if (n->iothread) {
+		char name[16];
+
+		snprintf(name, sizeof(name), "io-%.12s",
+			 n->ifname[0] ? n->ifname : "net");
+		if (!(own = io_thread_of_its_own(name, io, "NIC")))
+			return NULL;
+		io = own;
+	}
+	pairs = net_backend_open_queues(n, io, bes);
 	if (pairs < 0) {
+		if (own)
+			evloop_destroy(own);
 		errno = -pairs;
 		return NULL;
 	}
@@ -100,9 +125,14 @@ struct virtio_dev *virtio_nic_create(struct vm *vm, const struct net_options *n,
 					    NET_VHOST_OFF :
 					    n->vhost,
 				    n->poll_us * 1000ull);
-	if (!vdev)
+	if (!vdev) {
+		if (own)
+			evloop_destroy(own);
 		errno = ENODEV;
-	else if (rate_limit_config_active(&n->rate_limit))
+		return NULL;
+	}
+	vdev->own_loop = own;
+	if (rate_limit_config_active(&n->rate_limit))
 		virtio_net_set_rate_limit(vdev, &n->rate_limit);
 	return vdev;
 }
