@@ -380,21 +380,19 @@ struct pc_attach {
 /*
  * virtio-pmem ranges go after the 64-bit PCI window, 1 GiB aligned (a
  * DAX file system's huge pages line up), below 2^40 (a 40-bit MAXPHYADDR,
- * what KVM reports at least on the hosts devisor runs on).
+ * what KVM reports at least on the hosts devisor runs on): the lowest such
+ * range no device RAM holds now, so a removed device's is taken again.
  */
 static uint64_t pc_place_pmem(void *opaque, uint64_t size)
 {
 	struct pc_attach *pa = opaque;
 	struct machine *m = pa->m;
+	uint64_t from = m->pci->cfg.mmio64_base + m->pci->cfg.mmio64_size;
 	uint64_t gpa;
 
-	if (!m->pmem_next)
-		m->pmem_next =
-			m->pci->cfg.mmio64_base + m->pci->cfg.mmio64_size;
-	gpa = pc_high_range(m->pmem_next, size);
-	if (!gpa)
-		return 0;
-	m->pmem_next = gpa + size;
+	while ((gpa = pc_high_range(from, size)) &&
+	       guest_mem_overlaps(&pa->vm->mem, gpa, size))
+		from = gpa + size;
 	return gpa;
 }
 

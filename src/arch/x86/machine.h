@@ -41,8 +41,6 @@ struct machine {
 	struct virtio_mmio *mmio[VIRTIO_MMIO_MAX];
 	unsigned int nr_mmio;
 	uint8_t rcr; /* 0xCF9 */
-	/* The next virtio-pmem range: after the 64-bit PCI window. */
-	uint64_t pmem_next;
 	/* The hotplug blocks' events: GPEs 1 (PCI), 2 (CPU), 3 (memory). */
 	struct acpi_gpe_line pcihp_gpe, cpuhp_gpe, memhp_gpe;
 };
