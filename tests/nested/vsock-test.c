@@ -34,13 +34,13 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <sys/socket.h> /* before vm_sockets.h: struct sockaddr */
 #include <linux/vm_sockets.h>
 #include <poll.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>

@@ -139,10 +139,9 @@ static int create_devices(struct vm *vm, const struct vm_config *cfg,
 				   .mmio_nets = m->board.mmio_nets };
 	int ret;
 
-	if (cfg->nr_vfio || cfg->vsock.enabled ||
-	    cfg->iommu.kind != IOMMU_NONE || cfg->nr_pmems) {
-		pr_err("--device, --vsock, --pmem and --iommu are not on the "
-		       "arm64 board yet");
+	if (cfg->nr_vfio || cfg->iommu.kind != IOMMU_NONE || cfg->nr_pmems) {
+		pr_err("--device, --pmem and --iommu are not on the arm64 "
+		       "board yet");
 		return -EINVAL;
 	}
 	if (vm->nr_cpus > cfg->nr_cpus) {
@@ -329,11 +328,6 @@ static int arm64_add_virtio(struct vm *vm, struct board *b,
 	struct arm64_machine *m = container_of(b, struct arm64_machine, board);
 	struct virtio_board vb = { .io = m->io };
 
-	/* As --vsock: not on arm64 yet. */
-	if (h->kind == VIRTIO_HP_VSOCK) {
-		pr_err("vsock: not on arm64 yet");
-		return -EOPNOTSUPP;
-	}
 	return virtio_pci_hotplug(vm, m->pci, h, &vb);
 }
 
