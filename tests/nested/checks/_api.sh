@@ -76,6 +76,9 @@ ap_plug_checks() { # HP_MIB [DEV]
 	ap_want mem-done api-p-mem-done yes "L3 onlined the memory and did its I/O"
 	ap_mem_online "$1"
 	[[ -n ${2:-} ]] && ap_mem_dma "$2"
+	ap_want coredump api-p-coredump '204*' "204 (paused)"
+	ap_want core-plugged api-p-core-check "core: vCPU ? RIP 0xffffffff8* Linux version * core: 2 vCPUs, *, 2 RAM ranges, *" \
+		"the core's RAM and plugged memory as two PT_LOADs, the banner read through CR3"
 	ap_want shutdown api-p-shutdown '204*' "204"
 	ap_want exit-0 api-exit 0 "0 after vm.shutdown"
 }
