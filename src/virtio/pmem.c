@@ -141,6 +141,20 @@ uint64_t virtio_pmem_check(const char *path, uint64_t size, char *err,
 	return have;
 }
 
+uint64_t virtio_pmem_lowest_free(const struct guest_mem *mem, uint64_t from,
+				 uint64_t size, uint64_t align, uint64_t limit)
+{
+	for (;;) {
+		uint64_t gpa = (from + align - 1) & ~(align - 1);
+
+		if (gpa < from || size > limit || gpa > limit - size)
+			return 0;
+		if (!guest_mem_overlaps(mem, gpa, size))
+			return gpa;
+		from = gpa + size;
+	}
+}
+
 struct virtio_dev *virtio_pmem_create(struct vm *vm, const char *path,
 				      bool discard_writes,
 				      virtio_pmem_place_fn *place, void *opaque)

@@ -27,6 +27,14 @@ struct vm;
 /* The board's place for a range of @size: its guest address, 0 if none. */
 typedef uint64_t virtio_pmem_place_fn(void *opaque, uint64_t size);
 /*
+ * For a board's place_pmem: the lowest @align-aligned range of @size at or
+ * above @from and below @limit that no RAM or device RAM of @mem holds
+ * now (a removed device's range is free again), or 0.
+ */
+struct guest_mem;
+uint64_t virtio_pmem_lowest_free(const struct guest_mem *mem, uint64_t from,
+				 uint64_t size, uint64_t align, uint64_t limit);
+/*
  * The file at @path over its whole size, which must be a non-zero
  * multiple of VIRTIO_PMEM_ALIGN, opened once and sized by that fd, then
  * mapped where @place says (VIRTIO_PMEM_ALIGN aligned). Unbound device;

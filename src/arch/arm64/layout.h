@@ -17,7 +17,8 @@
  *   0x3f00_0000  PCIe ECAM (16 buses)
  *   0x4000_0000  RAM: the kernel Image at a 2 MiB-aligned offset plus its
  *                text_offset, the DTB and the initrd at the top
- *   above RAM    the PCIe 64-bit MMIO window, 1 GiB aligned
+ *   above RAM    the PCIe 64-bit MMIO window, 1 GiB aligned, then the
+ *                virtio-pmem ranges, 1 GiB aligned, below 2^40
  *
  * Interrupts are GIC SPIs; a device's "gsi" is its SPI number (INTID - 32),
  * which is also the pin of KVM's irqchip routes and the second cell of
@@ -46,8 +47,12 @@
 #define ARM64_PCI_MMIO64_SIZE (64ull << 30)
 #define ARM64_RAM_BASE 0x40000000ull
 /* RAM ends below 2^40 (IPA size 40 bits, KVM's default). */
-#define ARM64_RAM_MAX \
-	((1ull << 40) - ARM64_RAM_BASE - ARM64_PCI_MMIO64_SIZE - (1ull << 30))
+#define ARM64_IPA_LIMIT (1ull << 40)
+#define ARM64_RAM_MAX                                               \
+	(ARM64_IPA_LIMIT - ARM64_RAM_BASE - ARM64_PCI_MMIO64_SIZE - \
+	 (1ull << 30))
+/* virtio-pmem ranges: after the 64-bit window, 1 GiB aligned. */
+#define ARM64_PMEM_ALIGN (1ull << 30)
 
 /* SPIs. */
 #define ARM64_UART_SPI 1

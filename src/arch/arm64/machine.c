@@ -32,6 +32,7 @@
 #include "virtio/devices.h"
 #include "virtio/mmio.h"
 #include "virtio/pci.h"
+#include "virtio/pmem.h"
 #include "virtio/virtio.h"
 
 struct arm64_machine {
@@ -119,6 +120,21 @@ struct arm64_attach {
 	struct arm64_machine *m;
 };
 
+/*
+ * virtio-pmem ranges go after the PCIe 64-bit window, 1 GiB aligned as
+ * the window is (a DAX file system's huge pages line up), below the
+ * 40-bit IPA space RAM keeps to too.
+ */
+static uint64_t arm64_place_pmem(void *opaque, uint64_t size)
+{
+	struct arm64_attach *aa = opaque;
+	const struct pci_host_config *c = &aa->m->pci->cfg;
+
+	return virtio_pmem_lowest_free(&aa->vm->mem,
+				       c->mmio64_base + c->mmio64_size, size,
+				       ARM64_PMEM_ALIGN, ARM64_IPA_LIMIT);
+}
+
 static int arm64_attach(void *opaque, struct virtio_dev *vdev,
 			enum virtio_transport_kind transport, int devfn)
 {
@@ -132,6 +148,7 @@ static int create_devices(struct vm *vm, const struct vm_config *cfg,
 {
 	struct arm64_attach aa = { vm, m };
 	struct virtio_board vb = { .attach = arm64_attach,
+				   .place_pmem = arm64_place_pmem,
 				   .opaque = &aa,
 				   .console = &m->board.console,
 				   .balloon = &m->board.balloon,
@@ -139,9 +156,8 @@ static int create_devices(struct vm *vm, const struct vm_config *cfg,
 				   .mmio_nets = m->board.mmio_nets };
 	int ret;
 
-	if (cfg->nr_vfio || cfg->iommu.kind != IOMMU_NONE || cfg->nr_pmems) {
-		pr_err("--device, --pmem and --iommu are not on the arm64 "
-		       "board yet");
+	if (cfg->nr_vfio || cfg->iommu.kind != IOMMU_NONE) {
+		pr_err("--device and --iommu are not on the arm64 board yet");
 		return -EINVAL;
 	}
 	if (vm->nr_cpus > cfg->nr_cpus) {
@@ -326,7 +342,10 @@ static int arm64_add_virtio(struct vm *vm, struct board *b,
 			    const struct virtio_hotplug *h)
 {
 	struct arm64_machine *m = container_of(b, struct arm64_machine, board);
-	struct virtio_board vb = { .io = m->io };
+	struct arm64_attach aa = { vm, m };
+	struct virtio_board vb = { .io = m->io,
+				   .place_pmem = arm64_place_pmem,
+				   .opaque = &aa };
 
 	return virtio_pci_hotplug(vm, m->pci, h, &vb);
 }

@@ -386,14 +386,12 @@ struct pc_attach {
 static uint64_t pc_place_pmem(void *opaque, uint64_t size)
 {
 	struct pc_attach *pa = opaque;
-	struct machine *m = pa->m;
-	uint64_t from = m->pci->cfg.mmio64_base + m->pci->cfg.mmio64_size;
-	uint64_t gpa;
+	struct pci_host_config *c = &pa->m->pci->cfg;
+	uint64_t from = pc_high_range(c->mmio64_base + c->mmio64_size, 0);
 
-	while ((gpa = pc_high_range(from, size)) &&
-	       guest_mem_overlaps(&pa->vm->mem, gpa, size))
-		from = gpa + size;
-	return gpa;
+	return from ? virtio_pmem_lowest_free(&pa->vm->mem, from, size,
+					      PC_HIGH_ALIGN, PC_HIGH_LIMIT) :
+		      0;
 }
 
 static int pc_attach(void *opaque, struct virtio_dev *vdev,
