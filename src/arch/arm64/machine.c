@@ -17,7 +17,7 @@
 #include "arch/arm64/layout.h"
 #include "board.h"
 #include "config.h"
-#include "hw/nvme/pci.h"
+#include "hw/nvme/devices.h"
 #include "hw/pl011.h"
 #include "hw/pl031.h"
 #include "kvm/irq.h"
@@ -184,27 +184,7 @@ static int create_devices(struct vm *vm, const struct vm_config *cfg,
 	ret = virtio_create_devices(vm, cfg, &vb);
 	if (ret)
 		return ret;
-	for (unsigned int i = 0; i < cfg->nr_nvmes; i++) {
-		const struct disk_config *dc = &cfg->nvmes[i];
-		struct blk_options bo = config_blk_options(dc);
-		struct blk_backend *be;
-		char name[16];
-		struct nvme_config nc = { .name = name };
-
-		if (dc->vfs) {
-			pr_err("--nvme vfs= is not on the arm64 board yet");
-			return -EINVAL;
-		}
-		be = blk_open(dc->path, &bo);
-		if (!be)
-			return -errno;
-		snprintf(name, sizeof(name), "nvme%u", i);
-		if (!nvme_pci_create(vm, m->pci, be, &nc, m->io, dc->addr)) {
-			blk_close(be);
-			return -ENODEV;
-		}
-	}
-	return 0;
+	return nvme_create_devices(vm, cfg, m->pci, m->io);
 }
 
 /* Copies @len bytes to guest RAM at @gpa, which layout placed in RAM. */

@@ -20,7 +20,7 @@
 #include "hw/pcihp.h"
 #include "hw/debug_exit.h"
 #include "hw/i8042.h"
-#include "hw/nvme/pci.h"
+#include "hw/nvme/devices.h"
 #include "hw/rtc.h"
 #include "hw/serial.h"
 #include "hw/ioapic.h"
@@ -441,100 +441,6 @@ static int create_virtio_devices(struct vm *vm, const struct vm_config *cfg,
 	return 0;
 }
 
-/*
- * vfs=N: the image is cut into N + 1 equal slices, each a whole number of
- * NVME_SLICE_ALIGN; the PF's namespace is slice 0 and VF i's (1-based) is
- * slice i, at byte i * slice. What is left past the last slice is unused.
- * docs/nvme.md.
- */
-#define NVME_SLICE_ALIGN (1ull << 20)
-
-static int create_nvme_pf(struct vm *vm, struct machine *m,
-			  const struct disk_config *dc, unsigned int idx,
-			  struct blk_backend *be, struct nvme_config *nc)
-{
-	struct blk_backend *vbe[CONFIG_NVME_MAX_VFS] = { NULL };
-	struct nvme_config vc[CONFIG_NVME_MAX_VFS];
-	char vname[CONFIG_NVME_MAX_VFS][32], vserial[CONFIG_NVME_MAX_VFS][21];
-	struct blk_options bo = config_blk_options(dc);
-	const char *serial = nc->serial ? nc->serial : blk_info(be)->serial;
-	uint64_t slice = blk_info(be)->size / (dc->vfs + 1) &
-			 ~(NVME_SLICE_ALIGN - 1);
-	unsigned int i;
-
-	if (!slice) {
-		pr_err("--nvme %s: vfs=%u needs at least %u MiB of image (a "
-		       "MiB for the PF and each VF)",
-		       dc->path, dc->vfs, dc->vfs + 1);
-		blk_close(be);
-		return -EINVAL;
-	}
-	nc->ns_size = slice;
-	/* This process holds the image already, through the PF's back-end. */
-	bo.shared = true;
-	for (i = 0; i < dc->vfs; i++) {
-		vbe[i] = blk_open(dc->path, &bo);
-		if (!vbe[i]) {
-			int err = -errno;
-
-			while (i--)
-				blk_close(vbe[i]);
-			blk_close(be);
-			return err;
-		}
-		snprintf(vname[i], sizeof(vname[i]), "nvme%uv%u", idx, i + 1);
-		/* Distinct serials, so distinct NQNs: Linux wants that. */
-		snprintf(vserial[i], sizeof(vserial[i]), "%.17s-v%c", serial,
-			 '1' + (int)i);
-		vc[i] = (struct nvme_config){
-			.name = vname[i],
-			.serial = vserial[i],
-			.ns_offset = (i + 1) * slice,
-			.ns_size = slice,
-			.cntlid = (uint16_t)(i + 1),
-		};
-	}
-	if (!nvme_pci_create_pf(vm, m->pci, be, nc, m->io, dc->addr, vbe, vc,
-				dc->vfs)) {
-		blk_close(be);
-		return -ENODEV;
-	}
-	pr_info("%s: %u SR-IOV VFs, namespaces of %llu MiB each (PF at byte "
-		"0, VF i at i * %llu)",
-		nc->name, dc->vfs, (unsigned long long)(slice >> 20),
-		(unsigned long long)slice);
-	return 0;
-}
-
-/* After create_virtio_devices(): the controllers complete on m->io. */
-static int create_nvme_devices(struct vm *vm, const struct vm_config *cfg,
-			       struct machine *m)
-{
-	for (unsigned int i = 0; i < cfg->nr_nvmes; i++) {
-		const struct disk_config *dc = &cfg->nvmes[i];
-		struct blk_options bo = config_blk_options(dc);
-		struct blk_backend *be = blk_open(dc->path, &bo);
-		char name[16];
-		struct nvme_config nc = { .name = name };
-		int ret;
-
-		if (!be)
-			return -errno;
-		snprintf(name, sizeof(name), "nvme%u", i);
-		if (dc->vfs) {
-			ret = create_nvme_pf(vm, m, dc, i, be, &nc);
-			if (ret)
-				return ret;
-			continue;
-		}
-		if (!nvme_pci_create(vm, m->pci, be, &nc, m->io, dc->addr)) {
-			blk_close(be);
-			return -ENODEV;
-		}
-	}
-	return 0;
-}
-
 /* --device: host functions through VFIO (vfio/pci.h). */
 static int create_vfio_devices(struct vm *vm, const struct vm_config *cfg,
 			       struct machine *m)
@@ -756,7 +662,7 @@ int machine_create_devices(struct vm *vm, const struct vm_config *cfg,
 	ret = create_virtio_devices(vm, cfg, m);
 	if (ret)
 		return ret;
-	ret = create_nvme_devices(vm, cfg, m);
+	ret = nvme_create_devices(vm, cfg, m->pci, m->io);
 	if (ret)
 		return ret;
 	return create_vfio_devices(vm, cfg, m);
