@@ -267,6 +267,11 @@ static int nvme_key(const char *key, char *val, struct disk_config *d,
 {
 	size_t len;
 
+	if (!strcmp(key, "iothread")) {
+		if (config_parse_bool(val, &d->iothread))
+			FAIL("nvme iothread takes on or off, not '%s'", val);
+		return 1;
+	}
 	if (!strcmp(key, "vfs")) {
 		char *end;
 		unsigned long v = strtoul(val, &end, 10);
@@ -296,7 +301,8 @@ int config_parse_nvme(char *spec, struct disk_config *d, char *err,
 		      size_t errlen)
 {
 	return parse_blk_spec(
-		"nvme", "path, readonly, direct, engine, serial, addr, vfs",
+		"nvme",
+		"path, readonly, direct, engine, serial, addr, vfs, iothread",
 		nvme_key, spec, d, err, errlen);
 }
 

@@ -248,10 +248,10 @@ static void test_nvme_bad(void **state)
 				   "functions in the PF's slot), not '2x'" },
 		{ "path=a,queues=2",
 		  "unknown nvme option 'queues' (path, readonly, direct, "
-		  "engine, serial, addr, vfs)" },
+		  "engine, serial, addr, vfs, iothread)" },
 		{ "path=a,transport=mmio",
 		  "unknown nvme option 'transport' (path, readonly, direct, "
-		  "engine, serial, addr, vfs)" },
+		  "engine, serial, addr, vfs, iothread)" },
 		{ "path=a,readonly=maybe",
 		  "nvme readonly takes on or off, not 'maybe'" },
 		{ "path=a,engine=aio",

@@ -12,6 +12,7 @@
 #include "backend/block.h"
 #include "config.h"
 #include "hw/nvme/pci.h"
+#include "util/evloop.h"
 #include "util/log.h"
 
 /*
@@ -22,10 +23,14 @@
  */
 #define NVME_SLICE_ALIGN (1ull << 20)
 
-static int create_pf(struct vm *vm, struct pci_host *pci, struct evloop *io,
-		     const struct disk_config *dc, unsigned int idx,
-		     struct blk_backend *be, struct nvme_config *nc)
+/* The PF and its VFs over @be: the PF, or NULL with errno set (@be closed). */
+static struct nvme_pci *create_pf(struct vm *vm, struct pci_host *pci,
+				  struct evloop *io,
+				  const struct disk_config *dc,
+				  unsigned int idx, struct blk_backend *be,
+				  struct nvme_config *nc)
 {
+	struct nvme_pci *np;
 	struct blk_backend *vbe[CONFIG_NVME_MAX_VFS] = { NULL };
 	struct nvme_config vc[CONFIG_NVME_MAX_VFS];
 	char vname[CONFIG_NVME_MAX_VFS][32], vserial[CONFIG_NVME_MAX_VFS][21];
@@ -40,7 +45,8 @@ static int create_pf(struct vm *vm, struct pci_host *pci, struct evloop *io,
 		       "MiB for the PF and each VF)",
 		       dc->path, dc->vfs, dc->vfs + 1);
 		blk_close(be);
-		return -EINVAL;
+		errno = EINVAL;
+		return NULL;
 	}
 	nc->ns_size = slice;
 	/* This process holds the image already, through the PF's back-end. */
@@ -53,7 +59,8 @@ static int create_pf(struct vm *vm, struct pci_host *pci, struct evloop *io,
 			while (i--)
 				blk_close(vbe[i]);
 			blk_close(be);
-			return err;
+			errno = -err;
+			return NULL;
 		}
 		snprintf(vname[i], sizeof(vname[i]), "nvme%uv%u", idx, i + 1);
 		/* Distinct serials, so distinct NQNs: Linux wants that. */
@@ -67,16 +74,18 @@ static int create_pf(struct vm *vm, struct pci_host *pci, struct evloop *io,
 			.cntlid = (uint16_t)(i + 1),
 		};
 	}
-	if (!nvme_pci_create_pf(vm, pci, be, nc, io, dc->addr, vbe, vc,
-				dc->vfs)) {
+	np = nvme_pci_create_pf(vm, pci, be, nc, io, dc->addr, vbe, vc,
+				dc->vfs);
+	if (!np) {
 		blk_close(be);
-		return -ENODEV;
+		errno = ENODEV;
+		return NULL;
 	}
 	pr_info("%s: %u SR-IOV VFs, namespaces of %llu MiB each (PF at byte "
 		"0, VF i at i * %llu)",
 		nc->name, dc->vfs, (unsigned long long)(slice >> 20),
 		(unsigned long long)slice);
-	return 0;
+	return np;
 }
 
 int nvme_create_devices(struct vm *vm, const struct vm_config *cfg,
@@ -86,23 +95,39 @@ int nvme_create_devices(struct vm *vm, const struct vm_config *cfg,
 		const struct disk_config *dc = &cfg->nvmes[i];
 		struct blk_options bo = config_blk_options(dc);
 		struct blk_backend *be = blk_open(dc->path, &bo);
-		char name[16];
+		char name[16], tname[16];
 		struct nvme_config nc = { .name = name };
-		int ret;
+		struct evloop *loop = io, *own = NULL;
+		struct nvme_pci *np;
 
 		if (!be)
 			return -errno;
 		snprintf(name, sizeof(name), "nvme%u", i);
+		/* iothread=on: its own loop, which its VFs share. */
+		if (dc->iothread) {
+			snprintf(tname, sizeof(tname), "io-%.12s", name);
+			if (!(loop = own = evloop_create_like(tname, io))) {
+				blk_close(be);
+				return -ENOMEM;
+			}
+			pr_info("%s: on I/O thread %s of its own", name, tname);
+		}
 		if (dc->vfs) {
-			ret = create_pf(vm, pci, io, dc, i, be, &nc);
-			if (ret)
-				return ret;
-			continue;
-		}
-		if (!nvme_pci_create(vm, pci, be, &nc, io, dc->addr)) {
+			np = create_pf(vm, pci, loop, dc, i, be, &nc);
+		} else if (!(np = nvme_pci_create(vm, pci, be, &nc, loop,
+						  dc->addr))) {
 			blk_close(be);
-			return -ENODEV;
+			errno = ENODEV;
 		}
+		if (!np) {
+			int err = -errno;
+
+			if (own)
+				evloop_destroy(own);
+			return err;
+		}
+		if (own)
+			nvme_pci_own_loop(np);
 	}
 	return 0;
 }

@@ -52,6 +52,7 @@ struct nvme_pci {
 	struct msi_vectors vectors;
 	struct vm *vm;
 	struct evloop *loop;
+	struct evloop *own_loop; /* @loop, the controller's own (iothread=on) */
 	struct blk_backend *be;
 	struct dma_space dma;
 	struct nvme_ctrl *n;
@@ -394,8 +395,16 @@ void nvme_pci_destroy(struct nvme_pci *np)
 	dma_space_destroy(&np->dma);
 	close(np->db_fd);
 	pthread_mutex_destroy(&np->ioev_lock);
+	/* Its VFs' too: nothing of theirs is on it any more. */
+	if (np->own_loop)
+		evloop_destroy(np->own_loop);
 	free(np);
 	blk_close(be);
+}
+
+void nvme_pci_own_loop(struct nvme_pci *np)
+{
+	np->own_loop = np->loop;
 }
 
 static void np_dev_destroy(struct device *dev)

@@ -68,6 +68,11 @@ nvme_pci_create_pf(struct vm *vm, struct pci_host *host, struct blk_backend *be,
 		   int devfn, struct blk_backend **vf_be,
 		   const struct nvme_config *vf_cfg, unsigned int nr_vfs);
 unsigned int nvme_pci_nr_vfs(struct nvme_pci *np);
+/*
+ * The loop @np was made with is its own (--nvme ...,iothread=on): stopped
+ * once the controller and its VFs are destroyed.
+ */
+void nvme_pci_own_loop(struct nvme_pci *np);
 /* VF @i's function (NULL past the last), enabled or not. */
 struct nvme_pci *nvme_pci_vf(struct nvme_pci *np, unsigned int i);
 
