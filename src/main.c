@@ -1204,11 +1204,11 @@ static int plug_virtio(const struct virtio_hotplug *h, const char *what,
 }
 
 /*
- * One vm.add-* of a virtio device: the request's device, copied so that
- * the config can own it, and what the kind does with it. A running VM
- * gets it through ACPI hotplug; one not booted yet keeps it in its
- * config. Either way the config keeps it (what vm.info reports and a
- * reboot builds), its count published last.
+ * One vm.add-* of a virtio device: the request's device, its string
+ * copied so that the config can own it, and what the kind does with it.
+ * A running VM gets it through ACPI hotplug; one not booted yet keeps it
+ * in its config. Either way the config keeps it (what vm.info reports and
+ * a reboot builds), its count published last.
  */
 struct api_add {
 	struct virtio_hotplug hp;
@@ -1219,21 +1219,25 @@ struct api_add {
 	unsigned int *nr, idx, max;
 	const char *plural;
 	bool hotplug; /* a running VM needs the board's ACPI hotplug */
-	char what[API_ERR_LEN / 2];
+	char what[API_ERR_LEN / 2]; /* the device, for messages */
+	/* The device's string the config will own (a copy), or NULL. */
+	const char **owned;
 	union {
 		struct disk_config disk;
 		struct net_options net;
 		struct pmem_config pmem;
-		struct {
-			struct vsock_config vsock, old;
-		};
+		struct vsock_config vsock;
 	};
-	/* All under running.lock. 0, or a status with its sentence in @err. */
-	int (*take)(struct api_add *a, char *err);
-	/* Into the config at a->idx, at @devfn (CONFIG_PCI_AUTO: planned). */
+	/*
+	 * All under running.lock. @check (or NULL): what only the config can
+	 * refuse, 0 or a status with its sentence in @err. @keep: the device
+	 * into the config at a->idx, at @devfn (CONFIG_PCI_AUTO: planned).
+	 * @forget (or NULL): what @keep did beyond that slot, undone when the
+	 * plan refuses the device.
+	 */
+	int (*check)(struct api_add *a, char *err);
 	void (*keep)(struct api_add *a, int devfn);
-	/* Taken back (after keep() if @kept) with what take() copied. */
-	void (*drop)(struct api_add *a, bool kept);
+	void (*forget)(struct api_add *a);
 };
 
 static int api_add_virtio(struct api_add *a, char *out_id, char *out_bdf,
@@ -1248,62 +1252,48 @@ static int api_add_virtio(struct api_add *a, char *out_id, char *out_bdf,
 	a->idx = a->nr ? *a->nr : 0;
 	if ((ret = can_add(a->id, a->idx, a->max, a->plural, a->hotplug,
 			   &preboot, err)) ||
-	    (ret = a->take(a, err)))
+	    (a->check && (ret = a->check(a, err))))
 		goto out;
-	if (!preboot &&
-	    (devfn = plug_virtio(&a->hp, a->what, out_bdf, err)) < 0) {
-		a->drop(a, false);
+	if (a->owned && !(*a->owned = strdup(*a->owned))) {
+		snprintf(err, API_ERR_LEN, "out of memory");
 		ret = 500;
 		goto out;
 	}
+	if (!preboot &&
+	    (devfn = plug_virtio(&a->hp, a->what, out_bdf, err)) < 0) {
+		ret = 500;
+		goto drop;
+	}
 	a->keep(a, devfn);
+	if (a->nr)
+		__atomic_store_n(a->nr, a->idx + 1, __ATOMIC_RELEASE);
 	if (!preboot) {
 		snprintf(out_id, API_ID_LEN, "%s",
 			 config_device_id(api_cfg, a->kind, a->idx, idbuf));
 		ret = 200;
-	} else if ((ret = plan_added(err)) == 204) {
-		pr_info("%s added to the VM's config through the API", a->what);
-	} else {
-		a->drop(a, true);
+		goto out;
 	}
+	if ((ret = plan_added(err)) == 204) {
+		pr_info("%s added to the VM's config through the API", a->what);
+		goto out;
+	}
+	/* The device at a->idx was the last: the count goes back. */
+	if (a->nr)
+		__atomic_store_n(a->nr, a->idx, __ATOMIC_RELEASE);
+	if (a->forget)
+		a->forget(a);
+drop:
+	if (a->owned)
+		free((char *)*a->owned);
 out:
 	pthread_mutex_unlock(&running.lock);
 	return ret;
-}
-
-/* A string of the request's that the config will own. */
-static int add_copy(const char **s, char *err)
-{
-	if ((*s = strdup(*s)))
-		return 0;
-	snprintf(err, API_ERR_LEN, "out of memory");
-	return 500;
-}
-
-/* The count goes back: the device at a->idx was the last. */
-static void add_uncount(struct api_add *a, bool kept)
-{
-	if (kept)
-		__atomic_store_n(a->nr, a->idx, __ATOMIC_RELEASE);
-}
-
-static int disk_take(struct api_add *a, char *err)
-{
-	snprintf(a->what, sizeof(a->what), "disk %s", a->disk.path);
-	return add_copy(&a->disk.path, err);
 }
 
 static void disk_keep(struct api_add *a, int devfn)
 {
 	a->disk.addr = devfn;
 	api_cfg->disks[a->idx] = a->disk;
-	__atomic_store_n(&api_cfg->nr_disks, a->idx + 1, __ATOMIC_RELEASE);
-}
-
-static void disk_drop(struct api_add *a, bool kept)
-{
-	add_uncount(a, kept);
-	free((char *)a->disk.path);
 }
 
 /*
@@ -1322,9 +1312,7 @@ static int api_add_disk(void *opaque, const struct disk_config *d,
 		.max = CONFIG_MAX_DISKS,
 		.plural = "disks",
 		.disk = *d,
-		.take = disk_take,
 		.keep = disk_keep,
-		.drop = disk_drop,
 	};
 
 	if (blk_check(d->path, &bo)) {
@@ -1333,17 +1321,13 @@ static int api_add_disk(void *opaque, const struct disk_config *d,
 			 d->path);
 		return 500;
 	}
+	snprintf(a.what, sizeof(a.what), "disk %s", d->path);
 	snprintf(a.disk.id, sizeof(a.disk.id), "%s", id);
+	a.owned = &a.disk.path;
 	a.hp = (struct virtio_hotplug){ .kind = VIRTIO_HP_DISK,
 					.disk = &a.disk,
 					.devfn = d->addr };
 	return api_add_virtio(&a, out_id, out_bdf, err);
-}
-
-static int net_take(struct api_add *a, char *err)
-{
-	snprintf(a->what, sizeof(a->what), "a NIC on tap %.15s", a->net.ifname);
-	return 0;
 }
 
 static void net_keep(struct api_add *a, int devfn)
@@ -1352,7 +1336,6 @@ static void net_keep(struct api_add *a, int devfn)
 	api_cfg->net_addrs[a->idx] = devfn;
 	api_cfg->net_removed[a->idx] = false;
 	snprintf(api_cfg->net_ids[a->idx], CONFIG_ID_LEN, "%s", a->id);
-	__atomic_store_n(&api_cfg->nr_nets, a->idx + 1, __ATOMIC_RELEASE);
 }
 
 /*
@@ -1370,9 +1353,7 @@ static int api_add_net(void *opaque, const struct net_options *given,
 		.plural = "NICs",
 		.hotplug = true,
 		.net = *given,
-		.take = net_take,
 		.keep = net_keep,
-		.drop = add_uncount,
 	};
 	char msg[200];
 
@@ -1383,29 +1364,17 @@ static int api_add_net(void *opaque, const struct net_options *given,
 		snprintf(err, API_ERR_LEN, "%s", msg);
 		return 400;
 	}
+	snprintf(a.what, sizeof(a.what), "a NIC on tap %.15s", a.net.ifname);
 	a.hp = (struct virtio_hotplug){ .kind = VIRTIO_HP_NET,
 					.net = &a.net,
 					.devfn = CONFIG_PCI_AUTO };
 	return api_add_virtio(&a, out_id, out_bdf, err);
 }
 
-static int pmem_take(struct api_add *a, char *err)
-{
-	snprintf(a->what, sizeof(a->what), "pmem %s", a->pmem.path);
-	return add_copy(&a->pmem.path, err);
-}
-
 static void pmem_keep(struct api_add *a, int devfn)
 {
 	a->pmem.addr = devfn;
 	api_cfg->pmems[a->idx] = a->pmem;
-	__atomic_store_n(&api_cfg->nr_pmems, a->idx + 1, __ATOMIC_RELEASE);
-}
-
-static void pmem_drop(struct api_add *a, bool kept)
-{
-	add_uncount(a, kept);
-	free((char *)a->pmem.path);
 }
 
 /*
@@ -1422,9 +1391,7 @@ static int api_add_pmem(void *opaque, const struct pmem_config *p,
 		.max = CONFIG_MAX_PMEMS,
 		.plural = "pmem devices",
 		.pmem = *p,
-		.take = pmem_take,
 		.keep = pmem_keep,
-		.drop = pmem_drop,
 	};
 	char msg[API_ERR_LEN];
 
@@ -1432,8 +1399,10 @@ static int api_add_pmem(void *opaque, const struct pmem_config *p,
 		snprintf(err, API_ERR_LEN, "%s", msg);
 		return 400;
 	}
+	snprintf(a.what, sizeof(a.what), "pmem %s", p->path);
 	snprintf(a.pmem.id, sizeof(a.pmem.id), "%s", id);
 	a.pmem.removed = false;
+	a.owned = &a.pmem.path;
 	a.hp = (struct virtio_hotplug){ .kind = VIRTIO_HP_PMEM,
 					.pmem = &a.pmem,
 					.devfn = CONFIG_PCI_AUTO };
@@ -1441,38 +1410,32 @@ static int api_add_pmem(void *opaque, const struct pmem_config *p,
 }
 
 /* One vsock device at most: a removed one's place is taken. */
-static int vsock_take(struct api_add *a, char *err)
+static int vsock_check(struct api_add *a, char *err)
 {
 	char idbuf[CONFIG_ID_LEN];
 
-	if (api_cfg->vsock.enabled && !api_cfg->vsock.removed) {
-		snprintf(err, API_ERR_LEN,
-			 "the VM has a vsock device (%s): one at most",
-			 config_device_id(api_cfg, CONFIG_DEV_VSOCK, 0, idbuf));
-		return 409;
-	}
-	snprintf(a->what, sizeof(a->what), "vsock cid %llu on %s",
-		 (unsigned long long)a->vsock.cid, a->vsock.socket);
-	return add_copy(&a->vsock.socket, err);
+	if (!api_cfg->vsock.enabled || api_cfg->vsock.removed)
+		return 0;
+	snprintf(err, API_ERR_LEN,
+		 "the VM has a vsock device (%s): one at most",
+		 config_device_id(api_cfg, CONFIG_DEV_VSOCK, 0, idbuf));
+	return 409;
 }
 
 static void vsock_keep(struct api_add *a, int devfn)
 {
-	a->old = api_cfg->vsock;
-	a->vsock.addr = devfn;
-	api_cfg->vsock = a->vsock;
 	/* The removed device's path, if the API gave it, was ours. */
 	if (api_vsock_copy)
-		free((char *)a->old.socket);
+		free((char *)api_cfg->vsock.socket);
 	api_vsock_copy = true;
+	a->vsock.addr = devfn;
+	api_cfg->vsock = a->vsock;
 }
 
-static void vsock_drop(struct api_add *a, bool kept)
+/* A removed device does not come back: the config forgets it. */
+static void vsock_forget(struct api_add *a)
 {
-	/* A removed device does not come back: the config forgets it. */
-	if (kept)
-		api_cfg->vsock = (struct vsock_config){ 0 };
-	free((char *)a->vsock.socket);
+	api_cfg->vsock = (struct vsock_config){ 0 };
 }
 
 /*
@@ -1486,12 +1449,15 @@ static int api_add_vsock(void *opaque, const struct vsock_config *v,
 		.kind = CONFIG_DEV_VSOCK,
 		.id = id,
 		.vsock = *v,
-		.take = vsock_take,
+		.check = vsock_check,
 		.keep = vsock_keep,
-		.drop = vsock_drop,
+		.forget = vsock_forget,
 	};
 
+	snprintf(a.what, sizeof(a.what), "vsock cid %llu on %s",
+		 (unsigned long long)v->cid, v->socket);
 	snprintf(a.vsock.id, sizeof(a.vsock.id), "%s", id);
+	a.owned = &a.vsock.socket;
 	a.vsock.enabled = true;
 	a.vsock.removed = false;
 	a.vsock.transport = TRANSPORT_PCI;
