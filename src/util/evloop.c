@@ -332,9 +332,19 @@ struct evloop *evloop_create_kind(const char *name, enum evloop_sched sched,
 	return loop;
 }
 
-struct evloop *evloop_create_like(const char *name, const struct evloop *like)
+struct evloop *evloop_create_own(const char *id, const struct evloop *like,
+				 const char *what)
 {
-	return evloop_create_kind(name, like->sched, like->kind);
+	char name[16];
+	struct evloop *own;
+
+	snprintf(name, sizeof(name), "io-%.12s", id);
+	own = evloop_create_kind(name, like->sched, like->kind);
+	if (!own)
+		errno = ENOMEM;
+	else
+		pr_info("%s: on I/O thread %s of its own", what, name);
+	return own;
 }
 
 void evloop_destroy(struct evloop *loop)

@@ -34,8 +34,13 @@ struct evloop *evloop_create_sched(const char *name, enum evloop_sched sched);
 /* With its thread under sandbox filter @kind rather than io's. */
 struct evloop *evloop_create_kind(const char *name, enum evloop_sched sched,
 				  enum sandbox_kind kind);
-/* Another loop as @like is (its policy and filter), named @name. */
-struct evloop *evloop_create_like(const char *name, const struct evloop *like);
+/*
+ * A device's I/O thread of its own (iothread=on), made as @like (the
+ * board's io0) is: its policy and filter; named "io-" and up to 12
+ * characters of @id, and said at -v as @what's. NULL with errno set.
+ */
+struct evloop *evloop_create_own(const char *id, const struct evloop *like,
+				 const char *what);
 /* Stops the thread and frees the loop; no callback runs after it returns. */
 void evloop_destroy(struct evloop *loop);
 

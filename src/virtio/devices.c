@@ -6,7 +6,6 @@
 #include "virtio/devices.h"
 
 #include <errno.h>
-#include <stdio.h>
 #include <unistd.h>
 
 #include "backend/block.h"
@@ -30,20 +29,6 @@ static size_t vcon_receive(void *opaque, const uint8_t *buf, size_t len)
 	return virtio_console_receive(opaque, buf, len);
 }
 
-/* iothread=on: @what's own loop, made as @like (io0) is; errno set if not. */
-static struct evloop *io_thread_of_its_own(const char *name,
-					   const struct evloop *like,
-					   const char *what)
-{
-	struct evloop *own = evloop_create_like(name, like);
-
-	if (!own)
-		errno = ENOMEM;
-	else
-		pr_info("%s: on I/O thread %s of its own", what, name);
-	return own;
-}
-
 struct virtio_dev *virtio_disk_create(struct vm *vm,
 				      const struct disk_config *dc,
 				      struct evloop *io)
@@ -63,12 +48,10 @@ struct virtio_dev *virtio_disk_create(struct vm *vm,
 	if (!be)
 		return NULL;
 	if (dc->iothread) {
-		char name[16];
-
 		/* Named after the disk's id where it has one. */
-		snprintf(name, sizeof(name), "io-%.12s",
-			 dc->id[0] ? dc->id : "disk");
-		if (!(own = io_thread_of_its_own(name, io, dc->path))) {
+		own = evloop_create_own(dc->id[0] ? dc->id : "disk", io,
+					dc->path);
+		if (!own) {
 			blk_close(be);
 			return NULL;
 		}
@@ -102,11 +85,9 @@ struct virtio_dev *virtio_nic_create(struct vm *vm, const struct net_options *n,
 	int pairs;
 
 	if (n->iothread) {
-		char name[16];
-
-		snprintf(name, sizeof(name), "io-%.12s",
-			 n->ifname[0] ? n->ifname : "net");
-		if (!(own = io_thread_of_its_own(name, io, "NIC")))
+		own = evloop_create_own(n->ifname[0] ? n->ifname : "net", io,
+					"NIC");
+		if (!own)
 			return NULL;
 		io = own;
 	}

@@ -95,7 +95,7 @@ int nvme_create_devices(struct vm *vm, const struct vm_config *cfg,
 		const struct disk_config *dc = &cfg->nvmes[i];
 		struct blk_options bo = config_blk_options(dc);
 		struct blk_backend *be = blk_open(dc->path, &bo);
-		char name[16], tname[16];
+		char name[16];
 		struct nvme_config nc = { .name = name };
 		struct evloop *loop = io, *own = NULL;
 		struct nvme_pci *np;
@@ -104,13 +104,10 @@ int nvme_create_devices(struct vm *vm, const struct vm_config *cfg,
 			return -errno;
 		snprintf(name, sizeof(name), "nvme%u", i);
 		/* iothread=on: its own loop, which its VFs share. */
-		if (dc->iothread) {
-			snprintf(tname, sizeof(tname), "io-%.12s", name);
-			if (!(loop = own = evloop_create_like(tname, io))) {
-				blk_close(be);
-				return -ENOMEM;
-			}
-			pr_info("%s: on I/O thread %s of its own", name, tname);
+		if (dc->iothread &&
+		    !(loop = own = evloop_create_own(name, io, name))) {
+			blk_close(be);
+			return -ENOMEM;
 		}
 		if (dc->vfs) {
 			np = create_pf(vm, pci, loop, dc, i, be, &nc);
