@@ -212,13 +212,14 @@ done:
 	return out;
 }
 
-static char *id_to_json(const char *id)
+/* {"KEY": "VALUE"}: a body of one string field; NULL without memory. */
+static char *one_string_json(const char *key, const char *value)
 {
 	cJSON *o = cJSON_CreateObject();
-	char *out;
+	char *out = NULL;
 
-	cJSON_AddStringToObject(o, "id", id);
-	out = cJSON_PrintUnformatted(o);
+	if (o && cJSON_AddStringToObject(o, key, value))
+		out = cJSON_PrintUnformatted(o);
 	cJSON_Delete(o);
 	return out;
 }
@@ -230,7 +231,6 @@ static char *id_to_json(const char *id)
 static char *dest_to_json(const char *dest)
 {
 	char *abs = NULL, *url = NULL, *out = NULL;
-	cJSON *o;
 
 	if (strstr(dest, "://")) {
 		url = strdup(dest);
@@ -243,12 +243,8 @@ static char *dest_to_json(const char *dest)
 		url = NULL;
 	}
 	free(abs);
-	o = cJSON_CreateObject();
-	if (url && o)
-		cJSON_AddStringToObject(o, "destination_url", url);
-	if (url && o)
-		out = cJSON_PrintUnformatted(o);
-	cJSON_Delete(o);
+	if (url)
+		out = one_string_json("destination_url", url);
 	free(url);
 	if (!out)
 		remote_error("out of memory");
@@ -498,7 +494,7 @@ int api_remote_main(int argc, char **argv)
 		if (!body)
 			return EXIT_USAGE;
 	} else if (cmd->arg == 2) {
-		body = id_to_json(argv[i + 1]);
+		body = one_string_json("id", argv[i + 1]);
 	} else if (cmd->arg == 3) {
 		body = read_body(argv[i + 1]);
 		if (!body)
