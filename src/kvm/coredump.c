@@ -66,36 +66,32 @@ static bool page_is_zero(const uint8_t *p)
 	return true;
 }
 
-/* @len bytes of RAM at @hva to @off, pages of zeros left as holes. */
+/*
+ * @len bytes of RAM at @hva to @off, pages of zeros left as holes: each
+ * page looked at once, the data between them written in runs.
+ */
 static int write_ram(int fd, const uint8_t *hva, uint64_t len, off_t off)
 {
-	uint64_t pos = 0;
+	uint64_t start = 0, pos = 0; /* start: the first byte not written */
+	int ret = 0;
 
-	while (pos < len) {
-		uint64_t run = 0, step;
+	while (!ret && pos < len) {
+		uint64_t step = len - pos < CORE_PAGE ? len - pos : CORE_PAGE;
+		bool zero = step == CORE_PAGE && page_is_zero(hva + pos);
+		uint64_t end = zero ? pos : pos + step; /* of the data so far */
 
-		while (pos < len) {
-			step = len - pos < CORE_PAGE ? len - pos : CORE_PAGE;
-			if (step < CORE_PAGE || !page_is_zero(hva + pos))
-				break;
-			pos += step;
+		pos += step;
+		/* A page of zeros, a whole run or the end: the data goes out. */
+		if (end > start &&
+		    (zero || end - start >= CORE_RUN_MAX || pos == len)) {
+			ret = write_all(fd, hva + start, end - start,
+					off + start);
+			start = end;
 		}
-		while (pos + run < len && run < CORE_RUN_MAX) {
-			step = len - pos - run < CORE_PAGE ? len - pos - run :
-							     CORE_PAGE;
-			if (step == CORE_PAGE && page_is_zero(hva + pos + run))
-				break;
-			run += step;
-		}
-		if (run) {
-			int ret = write_all(fd, hva + pos, run, off + pos);
-
-			if (ret)
-				return ret;
-			pos += run;
-		}
+		if (zero)
+			start = pos;
 	}
-	return 0;
+	return ret;
 }
 
 int vm_coredump(struct vm *vm, int fd, char *err, size_t errlen)
