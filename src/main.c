@@ -1168,9 +1168,15 @@ static int can_add(const char *id, unsigned int nr, unsigned int max,
 	int ret;
 
 	*preboot = running.created && !running.booted;
-	if (!*preboot && (!running.vm || vm_stopping(running.vm) ||
-			  (hotplug && !running.board->hotplug)))
+	if (!*preboot && (!running.vm || vm_stopping(running.vm)))
 		return no_vm(err);
+	if (!*preboot && hotplug && !running.board->hotplug) {
+		snprintf(err, API_ERR_LEN,
+			 "this board has no ACPI PCI hotplug to announce new "
+			 "%s with: give them at boot",
+			 what);
+		return 405;
+	}
 	if ((ret = id_taken(id, err)))
 		return ret;
 	if (max && nr >= max) {
@@ -1488,8 +1494,13 @@ static int api_add_device(void *opaque, const char *path, const char *id,
 	}
 	pthread_mutex_lock(&running.lock);
 	idx = api_cfg->nr_vfio;
-	if (!running.vm || vm_stopping(running.vm) || !running.board->hotplug) {
+	if (!running.vm || vm_stopping(running.vm)) {
 		ret = no_vm(err);
+	} else if (!running.board->hotplug || !board->add_vfio) {
+		snprintf(err, API_ERR_LEN,
+			 "this board has no ACPI PCI hotplug to announce a "
+			 "function with: pass it with --device at boot");
+		ret = 405;
 	} else if ((ret = id_taken(id, err))) {
 	} else if (idx == CONFIG_MAX_VFIO) {
 		snprintf(err, API_ERR_LEN, "at most %d VFIO devices",
@@ -1635,8 +1646,16 @@ static int api_remove_device(void *opaque, const char *id, char *err)
 	slot = PCI_SLOT(addr);
 	pthread_mutex_lock(&running.lock);
 	vm = running.vm;
-	if (!vm || vm_stopping(vm) || !running.board->hotplug)
+	if (!vm || vm_stopping(vm))
 		return no_vm_unlock(err);
+	if (!running.board->hotplug) {
+		pthread_mutex_unlock(&running.lock);
+		snprintf(err, API_ERR_LEN,
+			 "this board has no ACPI PCI hotplug to ask the guest "
+			 "for its eject: %s stays until the VM ends",
+			 id);
+		return 405;
+	}
 	if (PCI_FUNC(addr)) {
 		pthread_mutex_unlock(&running.lock);
 		snprintf(err, API_ERR_LEN,

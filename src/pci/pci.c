@@ -850,6 +850,11 @@ static struct pci_dev *lookup(struct pci_host *host, unsigned int bus,
 	return b ? __atomic_load_n(&b->devfn[devfn], __ATOMIC_ACQUIRE) : NULL;
 }
 
+bool pci_host_has_io(const struct pci_host *host)
+{
+	return host->cfg.io_size != 0;
+}
+
 bool pci_host_has_iommu(const struct pci_host *host)
 {
 	return host->cfg.dma_init != NULL;

@@ -386,6 +386,8 @@ void pci_dev_unlock(struct pci_dev *pdev);
 /* Back to the state at registration: decode off, BARs where placed. */
 void pci_dev_reset(struct pci_dev *pdev);
 
+/* Whether @host has an I/O port window (arm64's board has none). */
+bool pci_host_has_io(const struct pci_host *host);
 /* Whether @host's functions sit behind an IOMMU (cfg.dma_init). */
 bool pci_host_has_iommu(const struct pci_host *host);
 /*

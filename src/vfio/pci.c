@@ -31,6 +31,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "config.h"
 #include "kvm/dma.h"
 #include "kvm/irq.h"
 #include "kvm/msi_vectors.h"
@@ -789,7 +790,8 @@ static int setup_caps(struct vfio_pci *vp, const uint8_t *cfg)
 	return ret;
 }
 
-static int setup_bars(struct vfio_pci *vp, const uint8_t *cfg)
+static int setup_bars(struct vfio_pci *vp, struct pci_host *host,
+		      const uint8_t *cfg)
 {
 	for (unsigned int i = 0; i < PCI_STD_NUM_BARS; i++) {
 		const struct vfio_region *r = &vp->vd.regions[i];
@@ -804,6 +806,17 @@ static int setup_bars(struct vfio_pci *vp, const uint8_t *cfg)
 			pr_err("%s: BAR%u size %#llx is not a power of two",
 			       vp->name, i, (unsigned long long)r->size);
 			return -EINVAL;
+		}
+		if ((reg & PCI_BASE_ADDRESS_SPACE_IO) &&
+		    !pci_host_has_io(host)) {
+			/*
+			 * Usually a legacy alias of a memory BAR; the guest
+			 * sees it unimplemented, as on hosts without port I/O.
+			 */
+			pr_warn("%s: BAR%u is I/O ports (%#llx), which this "
+				"board's PCI host has none of: left out",
+				vp->name, i, (unsigned long long)r->size);
+			continue;
 		}
 		if (reg & PCI_BASE_ADDRESS_SPACE_IO) {
 			type = PCI_BAR_IO;
@@ -1067,7 +1080,7 @@ struct vfio_pci *vfio_pci_create_dev(struct vm *vm, struct pci_host *host,
 					   cfg[PCI_INTERRUPT_PIN] :
 					   0);
 	if (!ret)
-		ret = setup_bars(vp, cfg);
+		ret = setup_bars(vp, host, cfg);
 	if (!ret && !(flags & VFIO_PCI_NO_ROM))
 		ret = setup_rom(vp);
 	if (!ret)
@@ -1132,4 +1145,23 @@ fail_dev:
 	vfio_device_close(&vp->vd);
 	free(vp);
 	return NULL;
+}
+
+int vfio_pci_create_devices(struct vm *vm, const struct vm_config *cfg,
+			    struct pci_host *host)
+{
+	for (unsigned int i = 0; i < cfg->nr_vfio; i++) {
+		char err[512];
+
+		if (cfg->vfio[i].removed)
+			continue;
+		if (!vfio_pci_create(vm, host, cfg->vfio[i].path,
+				     cfg->vfio[i].addr,
+				     cfg->vfio[i].no_rom ? VFIO_PCI_NO_ROM : 0,
+				     err, sizeof(err))) {
+			pr_err("--device %s: %s", cfg->vfio[i].path, err);
+			return -ENODEV;
+		}
+	}
+	return 0;
 }

@@ -42,4 +42,12 @@ struct pci_dev *vfio_pci_pdev(struct vfio_pci *vp);
 /* Unregisters and frees it, and gives the device back reset. */
 void vfio_pci_destroy(struct vfio_pci *vp);
 
+/*
+ * Every --device of @cfg (those not removed) on @host, for any board:
+ * 0, or -ENODEV after logging which one failed and why.
+ */
+struct vm_config;
+int vfio_pci_create_devices(struct vm *vm, const struct vm_config *cfg,
+			    struct pci_host *host);
+
 #endif

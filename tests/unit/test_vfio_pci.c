@@ -33,6 +33,8 @@
 #define MSIX_PBA 0x3000
 #define ROM_OFF 0x20000
 #define ROM_SIZE 0x1000
+#define IO_OFF 0x30000
+#define IO_SIZE 0x20
 
 struct fix {
 	struct pci_fix pf;
@@ -87,14 +89,22 @@ static void make_device(struct fix *f, bool loop)
 	dev_put(f, ROM_OFF + 0x100, 0x4d4f5244, 4);
 }
 
-static int setup_flags(void **state, bool loop, unsigned int flags)
+enum { IO_BAR = 1, NO_HOST_IO = 2 }; /* setup_opts()'s @io */
+
+static int setup_opts(void **state, bool loop, unsigned int flags,
+		      unsigned int io)
 {
 	struct fix *f = calloc(1, sizeof(*f));
+	struct pci_host_config hc;
 	struct vfio_device vd;
 	char err[256];
 
 	assert_non_null(f);
-	pf_init(&f->pf, RAM_SIZE, false);
+	pf_vm_init(&f->pf, RAM_SIZE, false);
+	pf_pc_host_config(&hc);
+	if (io & NO_HOST_IO)
+		hc.io_size = 0; /* as arm64's board */
+	pf_host_init(&f->pf, &hc);
 	make_device(f, loop);
 	vd = vfio_fake_device(f->fd, BAR0_OFF, BAR0_SIZE, 0, 4);
 	vd.regions[VFIO_PCI_ROM_REGION_INDEX] = (struct vfio_region){
@@ -102,6 +112,16 @@ static int setup_flags(void **state, bool loop, unsigned int flags)
 		.size = ROM_SIZE,
 		.offset = ROM_OFF,
 	};
+	if (io & IO_BAR) {
+		/* BAR2: 32 ports, a legacy alias as many devices have. */
+		dev_put(f, PCI_BASE_ADDRESS_2, PCI_BASE_ADDRESS_SPACE_IO, 4);
+		vd.regions[2] = (struct vfio_region){
+			.flags = VFIO_REGION_INFO_FLAG_READ |
+				 VFIO_REGION_INFO_FLAG_WRITE,
+			.size = IO_SIZE,
+			.offset = IO_OFF,
+		};
+	}
 	f->vp = vfio_pci_create_dev(&f->pf.vm, &f->pf.host, &vd, -1, flags, err,
 				    sizeof(err));
 	assert_non_null(f->vp);
@@ -119,17 +139,27 @@ static int setup_flags(void **state, bool loop, unsigned int flags)
 
 static int setup(void **state)
 {
-	return setup_flags(state, false, 0);
+	return setup_opts(state, false, 0, 0);
 }
 
 static int setup_looped(void **state)
 {
-	return setup_flags(state, true, 0);
+	return setup_opts(state, true, 0, 0);
 }
 
 static int setup_no_rom(void **state)
 {
-	return setup_flags(state, false, VFIO_PCI_NO_ROM);
+	return setup_opts(state, false, VFIO_PCI_NO_ROM, 0);
+}
+
+static int setup_io_bar(void **state)
+{
+	return setup_opts(state, false, 0, IO_BAR);
+}
+
+static int setup_io_bar_no_host_io(void **state)
+{
+	return setup_opts(state, false, 0, IO_BAR | NO_HOST_IO);
 }
 
 static int teardown(void **state)
@@ -202,6 +232,33 @@ static void test_bar_emulated(void **state)
 	assert_int_equal(dev_get(f, CFG_OFF + PCI_BASE_ADDRESS_0, 4),
 			 PCI_BASE_ADDRESS_MEM_TYPE_64);
 	pf_cfg_wr(&f->pf, PCI_BASE_ADDRESS_0, (uint32_t)f->pf.bar, 4);
+}
+
+/* An I/O BAR where the host has port I/O: sized and placed like any. */
+static void test_io_bar(void **state)
+{
+	struct fix *f = *state;
+
+	pf_cfg_wr(&f->pf, PCI_BASE_ADDRESS_2, ~0u, 4);
+	/* A 16-bit decoder: the upper half hardwired to 0. */
+	assert_int_equal(pf_cfg_rd(&f->pf, PCI_BASE_ADDRESS_2, 4),
+			 (0xffff & ~(IO_SIZE - 1)) | PCI_BASE_ADDRESS_SPACE_IO);
+}
+
+/*
+ * Where it has none (arm64): the function still comes, BAR2 reads as
+ * unimplemented, and its memory BAR works.
+ */
+static void test_io_bar_no_host_io(void **state)
+{
+	struct fix *f = *state;
+
+	pf_cfg_wr(&f->pf, PCI_BASE_ADDRESS_2, ~0u, 4);
+	assert_int_equal(pf_cfg_rd(&f->pf, PCI_BASE_ADDRESS_2, 4), 0);
+	pf_cfg_wr(&f->pf, PCI_BASE_ADDRESS_0, ~0u, 4);
+	assert_int_equal(pf_cfg_rd(&f->pf, PCI_BASE_ADDRESS_0, 4),
+			 (uint32_t) ~(BAR0_SIZE - 1) |
+				 PCI_BASE_ADDRESS_MEM_TYPE_64);
 }
 
 static uint32_t mmio_rd32(struct fix *f, uint64_t gpa)
@@ -338,6 +395,11 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_bar_access, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_flr, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_io_bar, setup_io_bar,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_io_bar_no_host_io,
+						setup_io_bar_no_host_io,
+						teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

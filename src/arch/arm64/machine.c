@@ -28,6 +28,7 @@
 #include "util/evloop.h"
 #include "util/file.h"
 #include "util/log.h"
+#include "vfio/pci.h"
 #include "virtio/blk.h"
 #include "virtio/devices.h"
 #include "virtio/mmio.h"
@@ -156,8 +157,8 @@ static int create_devices(struct vm *vm, const struct vm_config *cfg,
 				   .mmio_nets = m->board.mmio_nets };
 	int ret;
 
-	if (cfg->nr_vfio || cfg->iommu.kind != IOMMU_NONE) {
-		pr_err("--device and --iommu are not on the arm64 board yet");
+	if (cfg->iommu.kind != IOMMU_NONE) {
+		pr_err("--iommu is not on the arm64 board yet");
 		return -EINVAL;
 	}
 	if (vm->nr_cpus > cfg->nr_cpus) {
@@ -184,7 +185,10 @@ static int create_devices(struct vm *vm, const struct vm_config *cfg,
 	ret = virtio_create_devices(vm, cfg, &vb);
 	if (ret)
 		return ret;
-	return nvme_create_devices(vm, cfg, m->pci, m->io);
+	ret = nvme_create_devices(vm, cfg, m->pci, m->io);
+	if (ret)
+		return ret;
+	return vfio_pci_create_devices(vm, cfg, m->pci);
 }
 
 /* Copies @len bytes to guest RAM at @gpa, which layout placed in RAM. */

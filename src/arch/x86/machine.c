@@ -441,26 +441,6 @@ static int create_virtio_devices(struct vm *vm, const struct vm_config *cfg,
 	return 0;
 }
 
-/* --device: host functions through VFIO (vfio/pci.h). */
-static int create_vfio_devices(struct vm *vm, const struct vm_config *cfg,
-			       struct machine *m)
-{
-	for (unsigned int i = 0; i < cfg->nr_vfio; i++) {
-		char err[512];
-
-		if (cfg->vfio[i].removed)
-			continue;
-		if (!vfio_pci_create(vm, m->pci, cfg->vfio[i].path,
-				     cfg->vfio[i].addr,
-				     cfg->vfio[i].no_rom ? VFIO_PCI_NO_ROM : 0,
-				     err, sizeof(err))) {
-			pr_err("--device %s: %s", cfg->vfio[i].path, err);
-			return -ENODEV;
-		}
-	}
-	return 0;
-}
-
 /* The DMAR table of --iommu vtd (docs/iommu.md); 0 bytes without. */
 static size_t dmar_body(const struct machine *m, void *buf, size_t size)
 {
@@ -665,7 +645,7 @@ int machine_create_devices(struct vm *vm, const struct vm_config *cfg,
 	ret = nvme_create_devices(vm, cfg, m->pci, m->io);
 	if (ret)
 		return ret;
-	return create_vfio_devices(vm, cfg, m);
+	return vfio_pci_create_devices(vm, cfg, m->pci);
 }
 
 /*

@@ -214,6 +214,11 @@ void pf_vm_init(struct pci_fix *pf, uint64_t ram_size, bool routes_ok)
 	assert_non_null(pf->loop);
 }
 
+void pf_pc_host_config(struct pci_host_config *cfg)
+{
+	pc_pci_host_config(cfg);
+}
+
 void pf_host_init(struct pci_fix *pf, const struct pci_host_config *cfg)
 {
 	struct pci_host_config pc;

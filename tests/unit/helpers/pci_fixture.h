@@ -33,6 +33,8 @@ struct pci_fix {
  * routes, as a KVM without them would, so every message is signalled.
  */
 void pf_vm_init(struct pci_fix *pf, uint64_t ram_size, bool routes);
+/* The PC's PCI host configuration, for a test to vary. */
+void pf_pc_host_config(struct pci_host_config *cfg);
 /* The PCI host with @cfg, or the PC's configuration if NULL. */
 void pf_host_init(struct pci_fix *pf, const struct pci_host_config *cfg);
 /* pf_vm_init() then pf_host_init() with the PC's configuration. */
