@@ -60,9 +60,11 @@ uint32_t arch_irq_line(unsigned int gsi);
 
 /*
  * A paused guest's clock stands still, as Cloud Hypervisor does it: the
- * VM's clock is read once every vCPU is parked (arch_clock_save(), into
- * vm->paused_clock) and set back before they run again
- * (arch_clock_restore()). Without a VM (vm_fd < 0) both do nothing.
+ * VM's clock (x86 kvmclock, arm64 the virtual counter) is read once every
+ * vCPU is parked (arch_clock_save(), into vm->paused_clock) and set back
+ * before they run again (arch_clock_restore()); stop_lock held, so a
+ * vCPU register goes through vm_vcpu_call(). Without a VM (vm_fd < 0)
+ * both do nothing.
  */
 void arch_clock_save(struct vm *vm);
 void arch_clock_restore(struct vm *vm);

@@ -29,14 +29,13 @@ struct vcpu {
 	/* An NMI asked for (vcpu_request_nmi()), not yet queued in KVM. */
 	bool nmi_req;
 	/*
-	 * Core notes asked of the parked vCPU (vm_vcpu_core_notes()): made
-	 * on its own thread into @note_buf, the bytes or -errno in
-	 * @note_ret, @note_req cleared. Under the VM's stop_lock.
+	 * Work asked of the parked vCPU's own thread (vm_vcpu_call()):
+	 * @call_fn(this, @call_arg) run there, its result in @call_ret,
+	 * @call_fn cleared. Under the VM's stop_lock.
 	 */
-	bool note_req;
-	void *note_buf;
-	size_t note_len;
-	ssize_t note_ret;
+	ssize_t (*call_fn)(struct vcpu *v, void *arg);
+	void *call_arg;
+	ssize_t call_ret;
 	/* Exit counters, read by benchmarks. */
 	uint64_t exits_io, exits_mmio;
 };

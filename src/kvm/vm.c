@@ -470,10 +470,9 @@ void vm_pause_point(struct vm *vm, struct vcpu *v)
 		pthread_cond_broadcast(&vm->stop_cond);
 		while (must_park(vm, plugged)) {
 			/* Outside KVM_RUN: its registers hold still. */
-			if (v && v->note_req) {
-				v->note_ret = arch_vcpu_core_notes(
-					v, v->note_buf, v->note_len);
-				v->note_req = false;
+			if (v && v->call_fn) {
+				v->call_ret = v->call_fn(v, v->call_arg);
+				v->call_fn = NULL;
 				pthread_cond_broadcast(&vm->stop_cond);
 				continue;
 			}
@@ -482,6 +481,37 @@ void vm_pause_point(struct vm *vm, struct vcpu *v)
 		vm->nr_parked--;
 	}
 	pthread_mutex_unlock(&vm->stop_lock);
+}
+
+ssize_t vm_vcpu_call(struct vm *vm, struct vcpu *v,
+		     ssize_t (*fn)(struct vcpu *v, void *arg), void *arg)
+{
+	if (vm->stop_reason != VM_RUNNING || !v->thread_started)
+		return -ESHUTDOWN;
+	if (!vm->pause_req && v->plugged)
+		return -EBUSY;
+	v->call_fn = fn;
+	v->call_arg = arg;
+	pthread_cond_broadcast(&vm->stop_cond);
+	while (v->call_fn && vm->stop_reason == VM_RUNNING)
+		pthread_cond_wait(&vm->stop_cond, &vm->stop_lock);
+	if (v->call_fn) {
+		v->call_fn = NULL;
+		return -ESHUTDOWN;
+	}
+	return v->call_ret;
+}
+
+struct notes_req {
+	uint8_t *buf;
+	size_t len;
+};
+
+static ssize_t notes_call(struct vcpu *v, void *arg)
+{
+	struct notes_req *r = arg;
+
+	return arch_vcpu_core_notes(v, r->buf, r->len);
 }
 
 ssize_t vm_vcpu_core_notes(struct vm *vm, uint8_t *buf, size_t len)
@@ -496,6 +526,7 @@ ssize_t vm_vcpu_core_notes(struct vm *vm, uint8_t *buf, size_t len)
 		ret = -EBUSY;
 	for (unsigned int i = 0; !ret && i < vm->nr_cpus; i++) {
 		struct vcpu *v = vm->vcpus[i];
+		struct notes_req r = { buf + off, len - off };
 
 		/* An unplugged vCPU is not the guest's. */
 		if (!v || !v->thread_started || !v->plugged)
@@ -504,19 +535,10 @@ ssize_t vm_vcpu_core_notes(struct vm *vm, uint8_t *buf, size_t len)
 			ret = -ENOSPC;
 			break;
 		}
-		v->note_buf = buf + off;
-		v->note_len = len - off;
-		v->note_req = true;
-		pthread_cond_broadcast(&vm->stop_cond);
-		while (v->note_req && vm->stop_reason == VM_RUNNING)
-			pthread_cond_wait(&vm->stop_cond, &vm->stop_lock);
-		if (v->note_req) {
-			v->note_req = false;
-			ret = -ESHUTDOWN;
-		} else if (v->note_ret < 0) {
-			ret = v->note_ret;
-		} else {
-			off += v->note_ret;
+		ret = vm_vcpu_call(vm, v, notes_call, &r);
+		if (ret >= 0) {
+			off += ret;
+			ret = 0;
 		}
 	}
 	pthread_mutex_unlock(&vm->stop_lock);

@@ -271,9 +271,18 @@ bool vm_paused(struct vm *vm);
 /*
  * Where a vCPU thread parks before KVM_RUN: while the VM is paused, or
  * while @v is unplugged (@v NULL: a thread that is always plugged).
- * Parked, it answers vm_vcpu_core_notes().
+ * Parked, it runs what vm_vcpu_call() asks of it.
  */
 void vm_pause_point(struct vm *vm, struct vcpu *v);
+/*
+ * Runs @fn(@v, @arg) on @v's own thread, parked (the VM paused, or @v
+ * unplugged): register ioctls belong to a vCPU's thread (and its seccomp
+ * filter). Call with stop_lock held. @fn's result, or -EBUSY (@v is not
+ * parked), -ESHUTDOWN (the VM is stopping, or @v never ran).
+ */
+struct vcpu;
+ssize_t vm_vcpu_call(struct vm *vm, struct vcpu *v,
+		     ssize_t (*fn)(struct vcpu *v, void *arg), void *arg);
 /*
  * The ELF core notes of every vCPU the guest has (arch_vcpu_core_notes()),
  * each made by its own parked thread, one after the other into @buf:

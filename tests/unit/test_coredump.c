@@ -174,7 +174,7 @@ static void test_vcpu_notes(void **state)
 	assert_true(parked());
 	assert_int_equal(vm_coredump(&vm, fd, err, sizeof(err)), -EBADF);
 	assert_non_null(strstr(err, "a vCPU's registers"));
-	assert_false(fake.note_req);
+	assert_null(fake.call_fn);
 	assert_true(vm_paused(&vm));
 	vm_stop(&vm, VM_STOP_POWEROFF, 0, "test");
 	pthread_join(t, NULL);

@@ -13,6 +13,7 @@
 #include <pthread.h>
 #include <unistd.h>
 
+#include "kvm/vcpu.h"
 #include "kvm/vm.h"
 
 static struct vm vm;
@@ -91,11 +92,83 @@ static void test_parks(void **state)
 	assert_true(done);
 }
 
+static struct vcpu fake;
+static pthread_t fake_thread;
+
+static void *fake_vcpu_parking(void *arg)
+{
+	while (!vm_stopping(&vm)) {
+		vm_pause_point(&vm, &fake);
+		usleep(100);
+	}
+	return NULL;
+}
+
+/* Where it ran, and what it returns: its argument's value. */
+static ssize_t on_thread(struct vcpu *v, void *arg)
+{
+	assert_ptr_equal(v, &fake);
+	assert_true(pthread_equal(pthread_self(), fake_thread));
+	return *(ssize_t *)arg;
+}
+
+static bool fake_parked(void)
+{
+	unsigned int n;
+
+	pthread_mutex_lock(&vm.stop_lock);
+	n = vm.nr_parked;
+	pthread_mutex_unlock(&vm.stop_lock);
+	return n == 1;
+}
+
+static ssize_t call(ssize_t v)
+{
+	ssize_t ret;
+
+	pthread_mutex_lock(&vm.stop_lock);
+	ret = vm_vcpu_call(&vm, &fake, on_thread, &v);
+	pthread_mutex_unlock(&vm.stop_lock);
+	return ret;
+}
+
+/*
+ * vm_vcpu_call(): run on the parked vCPU's own thread, paused or
+ * unplugged; refused while it runs, and once the VM stops.
+ */
+static void test_call(void **state)
+{
+	fake = (struct vcpu){ .vm = &vm,
+			      .plugged = true,
+			      .thread_started = true };
+	assert_int_equal(
+		pthread_create(&fake_thread, NULL, fake_vcpu_parking, NULL), 0);
+	assert_int_equal(call(7), -EBUSY);
+	/* vm_pause() would kick a vCPU that has no kvm_run: park it so. */
+	__atomic_store_n(&vm.pause_req, true, __ATOMIC_RELEASE);
+	for (int i = 0; i < 5000 && !fake_parked(); i++)
+		usleep(1000);
+	assert_true(fake_parked());
+	assert_int_equal(call(7), 7);
+	assert_int_equal(call(-EIO), -EIO);
+	assert_null(fake.call_fn);
+	/* Running again but unplugged: parked all the same. */
+	pthread_mutex_lock(&vm.stop_lock);
+	__atomic_store_n(&fake.plugged, false, __ATOMIC_RELEASE);
+	pthread_mutex_unlock(&vm.stop_lock);
+	assert_int_equal(vm_resume(&vm), 0);
+	assert_int_equal(call(3), 3);
+	vm_stop(&vm, VM_STOP_POWEROFF, 0, "test");
+	assert_int_equal(call(3), -ESHUTDOWN);
+	pthread_join(fake_thread, NULL);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup(test_states, setup),
 		cmocka_unit_test_setup(test_parks, setup),
+		cmocka_unit_test_setup(test_call, setup),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -129,14 +129,56 @@ void arch_vcpu_describe(struct vcpu *v, char *buf, size_t len)
  * The generic timer's counter keeps counting while the VM is paused:
  * holding it needs KVM_ARM_SET_COUNTER_OFFSET (Linux 6.4+), not done yet.
  */
+/*
+ * The virtual counter (CNTVCT: the guest's clocksource and timers),
+ * through vCPU 0's thread: KVM_REG_ARM_TIMER_CNT is a vCPU register, and
+ * setting it moves the offset (CNTVOFF) of every vCPU of the VM.
+ */
+static ssize_t counter_get(struct vcpu *v, void *arg)
+{
+	struct kvm_one_reg r = { .id = KVM_REG_ARM_TIMER_CNT,
+				 .addr = (uintptr_t)arg };
+
+	return ioctl(v->fd, KVM_GET_ONE_REG, &r) < 0 ? -errno : 0;
+}
+
+static ssize_t counter_set(struct vcpu *v, void *arg)
+{
+	struct kvm_one_reg r = { .id = KVM_REG_ARM_TIMER_CNT,
+				 .addr = (uintptr_t)arg };
+
+	return ioctl(v->fd, KVM_SET_ONE_REG, &r) < 0 ? -errno : 0;
+}
+
 void arch_clock_save(struct vm *vm)
 {
-	(void)vm;
+	ssize_t ret;
+
+	vm->clock_saved = false;
+	if (vm->vm_fd < 0 || !vm->vcpus || !vm->vcpus[0])
+		return;
+	ret = vm_vcpu_call(vm, vm->vcpus[0], counter_get, &vm->paused_clock);
+	if (ret < 0) {
+		pr_warn("reading the virtual counter: %s; the guest's clock "
+			"runs on while paused",
+			strerror((int)-ret));
+		return;
+	}
+	vm->clock_saved = true;
 }
 
 void arch_clock_restore(struct vm *vm)
 {
-	(void)vm;
+	ssize_t ret;
+
+	if (vm->vm_fd < 0 || !vm->clock_saved)
+		return;
+	vm->clock_saved = false;
+	ret = vm_vcpu_call(vm, vm->vcpus[0], counter_set, &vm->paused_clock);
+	if (ret < 0)
+		pr_warn("setting the virtual counter: %s; the guest's clock "
+			"jumps over the pause",
+			strerror((int)-ret));
 }
 
 /* vm.coredump ------------------------------------------------------------ */

@@ -19,6 +19,7 @@ const unsigned long arch_sandbox_main_ioctls[] = {
 
 const unsigned long arch_sandbox_vcpu_ioctls[] = {
 	KVM_GET_ONE_REG,
+	KVM_SET_ONE_REG, /* the virtual counter, after a pause */
 	KVM_GET_MP_STATE, /* arch_vcpu_describe() */
 	0,
 };
