@@ -36,6 +36,8 @@ struct board {
 	struct memhp *mem_hotplug;
 	/* virtio-balloon (--balloon, virtio/balloon.h); NULL: none. */
 	struct virtio_dev *balloon;
+	/* virtio-mem (hotplug_method=virtio-mem, virtio/mem.h); NULL: none. */
+	struct virtio_dev *virtio_mem;
 	/* PCI bus 0, where vm.counters finds a device by its devfn. */
 	struct pci_host *pci;
 	/*

@@ -11,6 +11,7 @@
 #include "pci/pci.h"
 #include "util/log.h"
 #include "util/parse.h"
+#include "virtio/mem.h"
 
 int config_parse_bool(const char *s, bool *out)
 {
@@ -962,8 +963,8 @@ int config_parse_memory(char *spec, struct vm_config *cfg, char *err,
 			val = tok;
 			tok = "size";
 		} else if (!val) {
-			FAIL("takes SIZE[,shared=on|off][,hotplug_size=SIZE], "
-			     "not '%s'",
+			FAIL("takes SIZE[,shared=on|off][,hotplug_size=SIZE]"
+			     "[,hotplug_method=acpi|virtio-mem], not '%s'",
 			     tok);
 		} else {
 			*val++ = '\0';
@@ -973,9 +974,17 @@ int config_parse_memory(char *spec, struct vm_config *cfg, char *err,
 				FAIL("shared takes on or off, not '%s'", val);
 			continue;
 		}
+		if (!strcmp(tok, "hotplug_method")) {
+			if (strcmp(val, "acpi") && strcmp(val, "virtio-mem"))
+				FAIL("hotplug_method takes acpi or virtio-mem, "
+				     "not '%s'",
+				     val);
+			cfg->hotplug_virtio_mem = !strcmp(val, "virtio-mem");
+			continue;
+		}
 		if (strcmp(tok, "size") && strcmp(tok, "hotplug_size"))
 			FAIL("unknown option '%s' (size, shared, "
-			     "hotplug_size)",
+			     "hotplug_size, hotplug_method)",
 			     tok);
 		if (parse_size(val, &size))
 			FAIL("%s takes a size such as 512M or 2G, not '%s'",
@@ -1120,8 +1129,15 @@ int config_finish(struct vm_config *cfg, char *err, size_t errlen)
 	}
 	if (cfg->max_cpus < cfg->nr_cpus)
 		cfg->max_cpus = cfg->nr_cpus;
+	if (cfg->hotplug_virtio_mem &&
+	    (!cfg->hotplug_size || cfg->hotplug_size % VIRTIO_MEM_REGION_ALIGN))
+		FAIL("memory hotplug_method=virtio-mem needs a hotplug_size of "
+		     "whole 128 MiB (its region), not %llu MiB",
+		     (unsigned long long)(cfg->hotplug_size >> 20));
+	if (cfg->virtio_mem_requested > cfg->hotplug_size)
+		cfg->virtio_mem_requested = 0;
 	/* Whole hotplug slots, as Cloud Hypervisor takes any size. */
-	if (cfg->hotplug_size &&
+	if (cfg->hotplug_size && !cfg->hotplug_virtio_mem &&
 	    cfg->hotplug_size != memhp_area_size(cfg->hotplug_size)) {
 		uint64_t a = memhp_area_size(cfg->hotplug_size);
 

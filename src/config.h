@@ -250,6 +250,13 @@ struct vm_config {
 	 * guest starts.
 	 */
 	uint64_t hotplug_size, ram_plugged;
+	/*
+	 * hotplug_method=virtio-mem: the hotplug area is a virtio-mem
+	 * device's region instead (virtio/mem.h), of which the guest is asked
+	 * to plug @virtio_mem_requested bytes (vm.resize; kept for reboots).
+	 */
+	bool hotplug_virtio_mem;
+	uint64_t virtio_mem_requested;
 	/* Guest RAM in a memfd (shared=on, or any vhost-user device). */
 	bool ram_shared;
 	const char *boot_protocol; /* NULL: pick from the image */

@@ -36,6 +36,7 @@
 #include "virtio/balloon.h"
 #include "virtio/blk.h"
 #include "virtio/devices.h"
+#include "virtio/mem.h"
 #include "virtio/pci.h"
 #include "virtio/pmem.h"
 #include "virtio/virtio.h"
@@ -76,6 +77,11 @@ static void usage(FILE *f)
 	      "      --memory SIZE,hotplug_size=SIZE\n"
 	      "                       room for vm.resize to plug more RAM "
 	      "(128M steps)\n"
+	      "      --memory SIZE,hotplug_method=virtio-mem,hotplug_size=SIZE\n"
+	      "                       the same through a virtio-mem device "
+	      "(whole 128M):\n"
+	      "                       vm.resize grows and shrinks it in 2M "
+	      "blocks\n"
 	      "      --boot PROTO     auto, linux64 or pvh (default auto: "
 	      "linux64)\n"
 	      "      --disk SPEC      virtio-blk disk, repeatable: "
@@ -940,6 +946,11 @@ static void api_counters(void *opaque, struct api_counters *c)
 		/* The guest's statistics come as it can: for the next call. */
 		virtio_balloon_stats_request(balloon);
 	}
+	if (running.vm && running.board->virtio_mem) {
+		struct dev_counters d = { c, "_virtio_mem" };
+
+		virtio_dev_counters(running.board->virtio_mem, dev_counter, &d);
+	}
 	for (unsigned int i = 0; running.vm && i < running.vm->nr_cpus; i++) {
 		struct vcpu *v = running.vm->vcpus[i];
 
@@ -1779,12 +1790,52 @@ static void cpus_give_up(struct board *b, unsigned int want)
  * cannot be trusted to have let go of memory. running.lock held; 204 or
  * an error in @err.
  */
+/*
+ * With hotplug_method=virtio-mem: the guest is asked for desired_ram less
+ * the boot RAM from the device's region (whole blocks), less than before
+ * too, and plugs or unplugs blocks to get there; kept for later boots.
+ */
+static int resize_virtio_mem(uint64_t ram, char *err)
+{
+	uint64_t want;
+
+	if (ram < api_cfg->ram_size ||
+	    ram - api_cfg->ram_size > api_cfg->hotplug_size) {
+		snprintf(err, API_ERR_LEN,
+			 "desired_ram %llu: virtio-mem gives between the boot "
+			 "RAM (%llu) and %llu more (hotplug_size)",
+			 (unsigned long long)ram,
+			 (unsigned long long)api_cfg->ram_size,
+			 (unsigned long long)api_cfg->hotplug_size);
+		return 400;
+	}
+	want = (ram - api_cfg->ram_size + VIRTIO_MEM_BLOCK - 1) &
+	       ~(VIRTIO_MEM_BLOCK - 1);
+	if (running.vm) {
+		if (vm_stopping(running.vm) || !running.board->virtio_mem)
+			return no_vm(err);
+		virtio_mem_set_requested(running.board->virtio_mem, want);
+		pr_info("virtio-mem: the guest is asked for %llu MiB (%llu MiB "
+			"plugged now)",
+			(unsigned long long)(want >> 20),
+			(unsigned long long)(virtio_mem_plugged(
+						     running.board
+							     ->virtio_mem) >>
+					     20));
+	}
+	api_cfg->virtio_mem_requested = want;
+	return 204;
+}
+
 static int resize_ram(uint64_t ram, char *err)
 {
 	uint64_t have = api_cfg->ram_size + api_cfg->ram_plugged;
 	uint64_t room = api_cfg->hotplug_size - api_cfg->ram_plugged;
 	uint64_t got;
 	int ret;
+
+	if (api_cfg->hotplug_virtio_mem)
+		return resize_virtio_mem(ram, err);
 
 	if (!api_cfg->hotplug_size) {
 		snprintf(err, API_ERR_LEN,
@@ -1893,7 +1944,8 @@ static int api_resize(void *opaque, unsigned int vcpus, uint64_t ram, char *err)
 	pthread_mutex_lock(&running.lock);
 	if (!running.created)
 		return no_vm_unlock(err);
-	if (ram && ram != api_cfg->ram_size + api_cfg->ram_plugged) {
+	if (ram && (api_cfg->hotplug_virtio_mem ||
+		    ram != api_cfg->ram_size + api_cfg->ram_plugged)) {
 		r = resize_ram(ram, err);
 		if (r != 204 || !vcpus) {
 			pthread_mutex_unlock(&running.lock);

@@ -137,9 +137,14 @@ static cJSON *vm_config_json(const struct vm_config *cfg)
 	if (cfg->hotplug_size) {
 		cJSON_AddNumberToObject(o, "hotplug_size",
 					(double)cfg->hotplug_size);
-		cJSON_AddNumberToObject(o, "hotplugged_size",
-					(double)cfg->ram_plugged);
-		cJSON_AddStringToObject(o, "hotplug_method", "Acpi");
+		cJSON_AddNumberToObject(
+			o, "hotplugged_size",
+			(double)(cfg->hotplug_virtio_mem ?
+					 cfg->virtio_mem_requested :
+					 cfg->ram_plugged));
+		cJSON_AddStringToObject(o, "hotplug_method",
+					cfg->hotplug_virtio_mem ? "VirtioMem" :
+								  "Acpi");
 	}
 	o = cJSON_AddObjectToObject(c, "payload");
 	if (cfg->kernel)
@@ -1052,7 +1057,10 @@ static int cpus_field(cJSON *f, void *ctx, const char *what,
 	return 0;
 }
 
-/* MemoryConfig: size, shared, hotplug_size; the rest only at its default. */
+/*
+ * MemoryConfig: size, shared, hotplug_size, hotplug_method; the rest only
+ * at its default.
+ */
 static int memory_field(cJSON *f, void *ctx, const char *what,
 			struct api_response *r)
 {
@@ -1087,9 +1095,14 @@ static int memory_field(cJSON *f, void *ctx, const char *what,
 			      &b->cfg.hotplug_size))
 			return -1;
 	} else if (!strcmp(f->string, "hotplug_method")) {
-		return want_type(
-			f, cJSON_IsString(f) && !strcmp(f->valuestring, "Acpi"),
-			what, "\"Acpi\" (no virtio-mem)", r);
+		if (want_type(f,
+			      cJSON_IsString(f) &&
+				      (!strcmp(f->valuestring, "Acpi") ||
+				       !strcmp(f->valuestring, "VirtioMem")),
+			      what, "\"Acpi\" or \"VirtioMem\"", r))
+			return -1;
+		b->cfg.hotplug_virtio_mem =
+			!strcmp(f->valuestring, "VirtioMem");
 	} else {
 		return 1;
 	}

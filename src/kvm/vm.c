@@ -10,6 +10,7 @@
 #include <string.h>
 #include <time.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <linux/kvm.h>
 
 #include "kvm/arch.h"
@@ -228,6 +229,24 @@ bool vm_ram_pinned(struct vm *vm)
 		pinned = l->pins;
 	pthread_mutex_unlock(&vm->ram_lock);
 	return pinned;
+}
+
+int vm_discard_ram(struct vm *vm, uint8_t *hva, uint64_t len)
+{
+	const struct guest_mem *m = &vm->mem;
+	int ret;
+
+	if (!len)
+		return 0;
+	if (vm_ram_pinned(vm))
+		return -EBUSY;
+	if (m->fd >= 0)
+		ret = fallocate(m->fd,
+				FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
+				hva - m->base, len);
+	else
+		ret = madvise(hva, len, MADV_DONTNEED);
+	return ret < 0 ? -errno : 0;
 }
 
 static int watch_add(struct ram_listener *l, const struct mem_region *r)

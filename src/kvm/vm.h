@@ -186,6 +186,13 @@ int vm_ram_listen(struct vm *vm, struct ram_listener *l);
 void vm_ram_unlisten(struct vm *vm, struct ram_listener *l);
 /* Whether a listener pins guest RAM (ram_listener.pins). */
 bool vm_ram_pinned(struct vm *vm);
+/*
+ * Gives the host memory behind [@hva, @hva + @len) of guest RAM back (a
+ * hole punched in shared RAM's memfd, MADV_DONTNEED otherwise): the guest
+ * reads zeroes there next. 0; -EBUSY, nothing done, while a listener pins
+ * RAM (a passed-through device still maps those pages); or -errno.
+ */
+int vm_discard_ram(struct vm *vm, uint8_t *hva, uint64_t len);
 
 /*
  * A listener that only hears of ranges coming and going and never

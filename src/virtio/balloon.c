@@ -92,12 +92,9 @@ static uint32_t cfg32(const struct virtio_balloon *b, unsigned int off)
  */
 static uint64_t discard(struct virtio_balloon *b, uint8_t *hva, uint64_t len)
 {
-	const struct guest_mem *m = &b->vm->mem;
-	int ret;
+	int ret = vm_discard_ram(b->vm, hva, len);
 
-	if (!len)
-		return 0;
-	if (vm_ram_pinned(b->vm)) {
+	if (ret == -EBUSY) {
 		if (!b->told_pinned) {
 			b->told_pinned = true;
 			pr_warn("%s: guest RAM is pinned for a passed-through "
@@ -107,17 +104,11 @@ static uint64_t discard(struct virtio_balloon *b, uint8_t *hva, uint64_t len)
 		}
 		return 0;
 	}
-	if (m->fd >= 0)
-		ret = fallocate(m->fd,
-				FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
-				hva - m->base, len);
-	else
-		ret = madvise(hva, len, MADV_DONTNEED);
 	if (ret < 0) {
 		pr_warn_ratelimited("%s: cannot free %llu bytes of guest RAM: "
 				    "%s",
 				    b->vdev.name, (unsigned long long)len,
-				    strerror(errno));
+				    strerror(-ret));
 		return 0;
 	}
 	return len;

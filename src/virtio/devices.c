@@ -14,6 +14,7 @@
 #include "kvm/vm.h"
 #include "pci/pci.h"
 #include "virtio/balloon.h"
+#include "virtio/mem.h"
 #include "virtio/blk.h"
 #include "virtio/console.h"
 #include "virtio/net.h"
@@ -257,6 +258,14 @@ int virtio_create_devices(struct vm *vm, const struct vm_config *cfg,
 		if (ret)
 			return ret;
 		*b->balloon = vdev;
+	}
+	if (cfg->hotplug_virtio_mem) {
+		vdev = virtio_mem_create(vm, cfg->hotplug_size,
+					 cfg->virtio_mem_requested);
+		ret = attach_pci(b, vdev, CONFIG_PCI_AUTO);
+		if (ret)
+			return ret;
+		*b->virtio_mem = vdev;
 	}
 	if (cfg->rng) {
 		vdev = virtio_rng_create(vm);

@@ -36,6 +36,8 @@ struct virtio_board {
 	struct console_port *console;
 	/* With --balloon, set to the balloon device (board.balloon). */
 	struct virtio_dev **balloon;
+	/* With hotplug_method=virtio-mem, its device (board.virtio_mem). */
+	struct virtio_dev **virtio_mem;
 	/* Set to the virtio-mmio disks and NICs (board.mmio_*); or NULL. */
 	struct virtio_dev **mmio_disks, **mmio_nets;
 };

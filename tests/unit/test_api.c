@@ -595,8 +595,8 @@ static void test_create_bad(void **state)
 		  "\"memory\":{\"hugepages\":true}}",
 		  "'hugepages' must be false" },
 		{ "{\"payload\":{\"kernel\":\"/k\"},"
-		  "\"memory\":{\"hotplug_method\":\"VirtioMem\"}}",
-		  "no virtio-mem" },
+		  "\"memory\":{\"hotplug_method\":\"Dimm\"}}",
+		  "field 'hotplug_method' must be \\\"Acpi\\\" or" },
 		{ "{\"payload\":{\"kernel\":\"/k\"},\"pmem\":[{}]}",
 		  "PmemConfig 0: field 'file' is required" },
 		{ "{\"payload\":{\"kernel\":\"/k\"},"

@@ -153,6 +153,7 @@ static int create_devices(struct vm *vm, const struct vm_config *cfg,
 				   .opaque = &aa,
 				   .console = &m->board.console,
 				   .balloon = &m->board.balloon,
+				   .virtio_mem = &m->board.virtio_mem,
 				   .mmio_disks = m->board.mmio_disks,
 				   .mmio_nets = m->board.mmio_nets };
 	int ret;

@@ -195,7 +195,7 @@ static int create_legacy_devices(struct vm *vm, const struct vm_config *cfg,
 			return -ENOMEM;
 	}
 	/* The hotplug area after RAM is for vm.resize's desired_ram. */
-	if (vm->mem.hotplug_max) {
+	if (vm->mem.hotplug_max && !cfg->hotplug_virtio_mem) {
 		m->memhp_gpe = (struct acpi_gpe_line){ m->board.power_button,
 						       ACPI_GPE_MEMHP };
 		m->board.mem_hotplug =
@@ -413,6 +413,7 @@ static int create_virtio_devices(struct vm *vm, const struct vm_config *cfg,
 				   .opaque = &pa,
 				   .console = &m->board.console,
 				   .balloon = &m->board.balloon,
+				   .virtio_mem = &m->board.virtio_mem,
 				   .mmio_disks = m->board.mmio_disks,
 				   .mmio_nets = m->board.mmio_nets };
 
