@@ -62,12 +62,17 @@ static void no_irq(struct vm *vm, unsigned int gsi, int level)
 
 void fz_vm_init(struct vm *vm, uint64_t ram_size)
 {
+	fz_vm_init_hotplug(vm, ram_size, 0);
+}
+
+void fz_vm_init_hotplug(struct vm *vm, uint64_t ram_size, uint64_t hotplug)
+{
 	/* Guest mistakes are warnings, bad images errors: FUZZ_VERBOSE=1 shows them. */
 	log_level = getenv("FUZZ_VERBOSE") ? LOG_DEBUG : LOG_QUIET;
 	memset(vm, 0, sizeof(*vm));
 	vm_init_common(vm);
 	vm->irq_set = no_irq;
-	if (guest_mem_init(&vm->mem, ram_size, false)) {
+	if (guest_mem_init_hotplug(&vm->mem, ram_size, hotplug, false)) {
 		fprintf(stderr, "fuzz: no guest memory\n");
 		abort();
 	}

@@ -44,6 +44,8 @@ size_t fz_bytes(struct fz *in, void *dst, size_t len);
  * interrupt lines that go nowhere. Aborts on failure.
  */
 void fz_vm_init(struct vm *vm, uint64_t ram_size);
+/* With a memory hotplug area of @hotplug bytes (virtio-mem's region). */
+void fz_vm_init_hotplug(struct vm *vm, uint64_t ram_size, uint64_t hotplug);
 /* Its devices, then the VM. */
 void fz_vm_destroy(struct vm *vm);
 

@@ -3,7 +3,8 @@
  * virtio-mmio register sequences in front of virtio-rng, virtio-console,
  * a two-queue virtio-blk (over a 1 MiB image, synchronous engine) and
  * virtio-net (over a back-end with vnet headers that takes every frame)
- * and virtio-balloon (with free page reporting, freeing the fuzzer's RAM):
+ * and virtio-balloon (with free page reporting, freeing the fuzzer's RAM)
+ * and virtio-mem (a 128 MiB region at 4 GiB, half of it requested):
  * feature negotiation, queue setup and QueueReady on and off, status
  * writes and resets, config space, interrupt acks, notifications. Hook
  * ops write guest memory (rings, requests), run a queue's handler on this
@@ -20,6 +21,7 @@
 #include "kvm/vm.h"
 #include "util/evloop.h"
 #include "virtio/balloon.h"
+#include "virtio/mem.h"
 #include "virtio/blk.h"
 #include "virtio/console.h"
 #include "virtio/mmio.h"
@@ -32,7 +34,9 @@
 #define RAM (1ull << 20)
 #define DISK (1ull << 20)
 #define BASE 0xd0000000ull
-#define NDEV 5
+#define NDEV 6
+/* virtio-mem's region: its requests name blocks of it (2 MiB each). */
+#define MEM_REGION (128ull << 20)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -42,7 +46,7 @@ static struct virtio_dev *vdevs[NDEV];
 static const struct fz_window w[NDEV] = {
 	{ true, BASE, 0x1000 },		 { true, BASE + 0x1000, 0x1000 },
 	{ true, BASE + 0x2000, 0x1000 }, { true, BASE + 0x3000, 0x1000 },
-	{ true, BASE + 0x4000, 0x1000 },
+	{ true, BASE + 0x4000, 0x1000 }, { true, BASE + 0x5000, 0x1000 },
 };
 
 /* A back-end that takes every frame and has vnet headers (offloads). */
@@ -102,7 +106,7 @@ static void build(void)
 	struct blk_backend *be;
 	int null_fd;
 
-	fz_vm_init(&vm, RAM);
+	fz_vm_init_hotplug(&vm, RAM, MEM_REGION);
 	loop = fz_loop();
 	null_fd = fz_null_fd();
 	be = fz_disk(DISK);
@@ -117,6 +121,7 @@ static void build(void)
 		&vm, &(struct balloon_config){ .enabled = true,
 					       .deflate_on_oom = true,
 					       .free_page_reporting = true });
+	vdevs[5] = virtio_mem_create(&vm, MEM_REGION, MEM_REGION / 2);
 	for (unsigned int i = 0; i < NDEV; i++)
 		if (!vdevs[i] ||
 		    !virtio_mmio_create(&vm, w[i].base, 5 + i, vdevs[i], loop))
