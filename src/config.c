@@ -641,10 +641,13 @@ int config_check_iommu(const struct vm_config *cfg, char *err, size_t errlen)
 	return 0;
 }
 
-/* Every PCI device the command line can ask for: rng, console, vsock, iommu. */
+/*
+ * Every PCI device the command line can ask for: NICs, disks, NVMe,
+ * VFIO, pmem, and balloon, virtio-mem, rng, console, vsock, iommu.
+ */
 #define CONFIG_MAX_PCI                                           \
 	(CONFIG_MAX_NETS + CONFIG_MAX_DISKS + CONFIG_MAX_NVMES + \
-	 CONFIG_MAX_VFIO + 4)
+	 CONFIG_MAX_VFIO + CONFIG_MAX_PMEMS + 6)
 
 /* One PCI device of the command line, in planning order. */
 struct pci_want {
@@ -720,6 +723,10 @@ int config_plan_pci(struct vm_config *cfg, char *err, size_t errlen)
 	if (cfg->balloon.enabled) {
 		snprintf(w[n].name, sizeof(w[n].name), "--balloon");
 		w[n++].addr = &cfg->balloon_addr;
+	}
+	if (cfg->hotplug_virtio_mem) {
+		snprintf(w[n].name, sizeof(w[n].name), "virtio-mem");
+		w[n++].addr = &cfg->virtio_mem_addr;
 	}
 	if (cfg->rng) {
 		snprintf(w[n].name, sizeof(w[n].name), "--rng");
@@ -945,6 +952,7 @@ void config_vm_defaults(struct vm_config *cfg)
 				   .rng_addr = CONFIG_PCI_AUTO,
 				   .console_addr = CONFIG_PCI_AUTO,
 				   .balloon_addr = CONFIG_PCI_AUTO,
+				   .virtio_mem_addr = CONFIG_PCI_AUTO,
 				   .io_sched = EVLOOP_SCHED_BATCH };
 	config_platform_default(&cfg->platform);
 }

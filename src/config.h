@@ -285,6 +285,7 @@ struct vm_config {
 	/* --balloon; size follows vm.resize's desired_balloon */
 	struct balloon_config balloon;
 	int balloon_addr;
+	int virtio_mem_addr; /* planned by config_plan_pci() */
 	bool exit_on_reset; /* --on-reset exit: a reset ends devisor */
 	enum evloop_sched io_sched; /* --io-sched: the device I/O threads' */
 	struct platform_config platform;

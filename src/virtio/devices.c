@@ -262,7 +262,7 @@ int virtio_create_devices(struct vm *vm, const struct vm_config *cfg,
 	if (cfg->hotplug_virtio_mem) {
 		vdev = virtio_mem_create(vm, cfg->hotplug_size,
 					 cfg->virtio_mem_requested);
-		ret = attach_pci(b, vdev, CONFIG_PCI_AUTO);
+		ret = attach_pci(b, vdev, cfg->virtio_mem_addr);
 		if (ret)
 			return ret;
 		*b->virtio_mem = vdev;

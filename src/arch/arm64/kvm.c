@@ -48,10 +48,19 @@ int arch_ram_map(uint64_t ram_size, struct mem_region *map, unsigned int max)
 	return 1;
 }
 
-/* No memory hotplug on the arm64 board yet. */
+/*
+ * The hotplug area (virtio-mem's region; no ACPI memory hotplug here):
+ * right after RAM, 1 GiB aligned, with room above it for the 64-bit PCI
+ * window that the board places after it.
+ */
 uint64_t arch_hotplug_gpa(uint64_t ram_end, uint64_t size)
 {
-	return 0;
+	uint64_t gpa = (ram_end + (1ull << 30) - 1) & ~((1ull << 30) - 1);
+	uint64_t room = ARM64_IPA_LIMIT - ARM64_PCI_MMIO64_SIZE - (1ull << 30);
+
+	if (gpa < ram_end || size > room || gpa > room - size)
+		return 0;
+	return gpa;
 }
 
 /* KVM's own: GSI n is SPI n of the GIC (irqchip 0). */

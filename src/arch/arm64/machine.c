@@ -62,7 +62,10 @@ static void pci_msi_to_kvm(void *opaque, uint64_t addr, uint32_t data)
 
 static int create_pci(struct vm *vm, struct arm64_machine *m)
 {
-	uint64_t top = guest_mem_end(&vm->mem);
+	/* After RAM and the hotplug area. */
+	uint64_t top = vm->mem.hotplug_max ?
+			       vm->mem.hotplug.gpa + vm->mem.hotplug_max :
+			       guest_mem_end(&vm->mem);
 	struct pci_host_config cfg = {
 		.ecam_base = ARM64_PCI_ECAM_BASE,
 		.ecam_size = ARM64_PCI_ECAM_SIZE,
@@ -160,6 +163,12 @@ static int create_devices(struct vm *vm, const struct vm_config *cfg,
 
 	if (cfg->iommu.kind != IOMMU_NONE) {
 		pr_err("--iommu is not on the arm64 board yet");
+		return -EINVAL;
+	}
+	if (cfg->hotplug_size && !cfg->hotplug_virtio_mem) {
+		pr_err("memory hotplug on the arm64 board is virtio-mem's (no "
+		       "ACPI): --memory SIZE,hotplug_method=virtio-mem,"
+		       "hotplug_size=SIZE");
 		return -EINVAL;
 	}
 	if (vm->nr_cpus > cfg->nr_cpus) {
