@@ -172,29 +172,6 @@ static void fill(struct fix *f, uint64_t gpa, uint64_t len)
 	memset(vd_hva(&f->vm, gpa, len), 0xa5, len);
 }
 
-/* Whether each page of [gpa, gpa + len) is in host memory. */
-static unsigned int resident(struct fix *f, uint64_t gpa, uint64_t len)
-{
-	unsigned char vec[1024];
-	unsigned int n = 0;
-
-	assert_true(len / PAGE <= sizeof(vec));
-	assert_int_equal(mincore(vd_hva(&f->vm, gpa, len), len, vec), 0);
-	for (uint64_t i = 0; i < len / PAGE; i++)
-		n += vec[i] & 1;
-	return n;
-}
-
-static bool all(struct fix *f, uint64_t gpa, uint64_t len, uint8_t v)
-{
-	const uint8_t *p = vd_hva(&f->vm, gpa, len);
-
-	for (uint64_t i = 0; i < len; i++)
-		if (p[i] != v)
-			return false;
-	return true;
-}
-
 /* Inflate with the page numbers @pfns (as the driver's le32 array). */
 static void inflate(struct fix *f, const uint32_t *pfns, unsigned int n)
 {
@@ -220,16 +197,16 @@ static void test_inflate(void **state)
 	pfns[n++] = RAM_SIZE / PAGE;
 	pfns[n++] = 0xffffffffu;
 	pfns[n++] = 0xd0000; /* the device's own registers */
-	assert_int_equal(resident(f, 0x400000, 16 * PAGE), 16);
+	assert_int_equal(vd_resident_pages(&f->vm, 0x400000, 16 * PAGE), 16);
 	inflate(f, pfns, n);
-	assert_int_equal(resident(f, 0x400000, 8 * PAGE), 0);
-	assert_int_equal(resident(f, 0x500000, PAGE), 0);
-	assert_int_equal(resident(f, 0x408000, 8 * PAGE), 8);
+	assert_int_equal(vd_resident_pages(&f->vm, 0x400000, 8 * PAGE), 0);
+	assert_int_equal(vd_resident_pages(&f->vm, 0x500000, PAGE), 0);
+	assert_int_equal(vd_resident_pages(&f->vm, 0x408000, 8 * PAGE), 8);
 	assert_int_equal(counter(f, "freed_bytes", NULL), 9 * PAGE);
 	/* The guest reads zeroes there; the pages after are untouched. */
-	assert_true(all(f, 0x400000, 8 * PAGE, 0));
-	assert_true(all(f, 0x500000, PAGE, 0));
-	assert_true(all(f, 0x408000, 8 * PAGE, 0xa5));
+	assert_true(vd_all(&f->vm, 0x400000, 8 * PAGE, 0));
+	assert_true(vd_all(&f->vm, 0x500000, PAGE, 0));
+	assert_true(vd_all(&f->vm, 0x408000, 8 * PAGE, 0xa5));
 	/* Deflate: nothing to do but give the buffer back. */
 	assert_int_equal(put(f, 1, PFN_GPA, 9 * 4, false), 0);
 	assert_true(virtio_dev_running(f->vdev));
@@ -267,13 +244,13 @@ static void test_report(void **state)
 	fill(f, 0x800000, 2 << 20);
 	fill(f, 0xa00000, PAGE);
 	assert_int_equal(put(f, 2, 0x800000, 2 << 20, true), 0);
-	assert_int_equal(resident(f, 0x800000, 1 << 20), 0);
+	assert_int_equal(vd_resident_pages(&f->vm, 0x800000, 1 << 20), 0);
 	assert_int_equal(counter(f, "reported_bytes", NULL), 2 << 20);
-	assert_true(all(f, 0x800000, 2 << 20, 0));
+	assert_true(vd_all(&f->vm, 0x800000, 2 << 20, 0));
 	/* Only whole pages: a block's partial page stays. */
 	assert_int_equal(put(f, 2, 0xa00000 + 16, PAGE - 16, true), 0);
 	assert_int_equal(counter(f, "reported_bytes", NULL), 2 << 20);
-	assert_true(all(f, 0xa00000, PAGE, 0xa5));
+	assert_true(vd_all(&f->vm, 0xa00000, PAGE, 0xa5));
 	/* A block that is not guest RAM breaks the device, as any buffer. */
 	post(f, 2, RAM_SIZE - PAGE, 2 * PAGE, true);
 	assert_true(vd_wait_until(broken, f, 0));
@@ -303,12 +280,12 @@ static void test_pinned(void **state)
 	assert_true(vm_ram_pinned(&f->vm));
 	inflate(f, &pfn, 1);
 	assert_int_equal(counter(f, "freed_bytes", NULL), 0);
-	assert_true(all(f, 0x600000, PAGE, 0xa5));
+	assert_true(vd_all(&f->vm, 0x600000, PAGE, 0xa5));
 	vm_ram_unlisten(&f->vm, &pin);
 	assert_false(vm_ram_pinned(&f->vm));
 	inflate(f, &pfn, 1);
 	assert_int_equal(counter(f, "freed_bytes", NULL), PAGE);
-	assert_true(all(f, 0x600000, PAGE, 0));
+	assert_true(vd_all(&f->vm, 0x600000, PAGE, 0));
 }
 
 /*

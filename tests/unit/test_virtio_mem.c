@@ -151,28 +151,6 @@ static uint16_t state_of(struct fix *f, uint64_t addr, uint16_t nb)
 	return st;
 }
 
-static unsigned int resident_pages(struct fix *f, uint64_t gpa, uint64_t len)
-{
-	static unsigned char vec[BS / 4096];
-	unsigned int n = 0;
-
-	assert_true(len <= BS);
-	assert_int_equal(mincore(vd_hva(&f->vm, gpa, len), len, vec), 0);
-	for (uint64_t i = 0; i < len / 4096; i++)
-		n += vec[i] & 1;
-	return n;
-}
-
-static bool all(struct fix *f, uint64_t gpa, uint64_t len, uint8_t v)
-{
-	const uint8_t *p = vd_hva(&f->vm, gpa, len);
-
-	for (uint64_t i = 0; i < len; i++)
-		if (p[i] != v)
-			return false;
-	return true;
-}
-
 /* What Linux reads first: block size, a 128 MiB-aligned region, sizes. */
 static void test_config(void **state)
 {
@@ -269,21 +247,21 @@ static void test_unplug_discards(void **state)
 	assert_int_equal(request(f, VIRTIO_MEM_REQ_PLUG, a, 2, NULL),
 			 VIRTIO_MEM_RESP_ACK);
 	memset(vd_hva(&f->vm, a, 2 * BS), 0x5a, 2 * BS);
-	assert_int_equal(resident_pages(f, a, BS), BS / 4096);
+	assert_int_equal(vd_resident_pages(&f->vm, a, BS), BS / 4096);
 	assert_int_equal(request(f, VIRTIO_MEM_REQ_UNPLUG, a, 1, NULL),
 			 VIRTIO_MEM_RESP_ACK);
-	assert_int_equal(resident_pages(f, a, BS), 0);
-	assert_true(all(f, a, BS, 0));
+	assert_int_equal(vd_resident_pages(&f->vm, a, BS), 0);
+	assert_true(vd_all(&f->vm, a, BS, 0));
 	/* The other block keeps what the guest wrote. */
-	assert_true(all(f, a + BS, BS, 0x5a));
+	assert_true(vd_all(&f->vm, a + BS, BS, 0x5a));
 	assert_int_equal(cfg64(f, CFG(plugged_size)), BS);
 	/* Not all plugged: an error, and the plugged one stays. */
 	assert_int_equal(request(f, VIRTIO_MEM_REQ_UNPLUG, a, 2, NULL),
 			 VIRTIO_MEM_RESP_ERROR);
-	assert_true(all(f, a + BS, BS, 0x5a));
+	assert_true(vd_all(&f->vm, a + BS, BS, 0x5a));
 	assert_int_equal(request(f, VIRTIO_MEM_REQ_UNPLUG_ALL, 0, 0, NULL),
 			 VIRTIO_MEM_RESP_ACK);
-	assert_true(all(f, a + BS, BS, 0));
+	assert_true(vd_all(&f->vm, a + BS, BS, 0));
 	assert_int_equal(cfg64(f, CFG(plugged_size)), 0);
 	assert_int_equal(state_of(f, f->addr, REGION / BS),
 			 VIRTIO_MEM_STATE_UNPLUGGED);

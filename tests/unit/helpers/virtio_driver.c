@@ -9,7 +9,9 @@
 #include <endian.h>
 #include <linux/virtio_mmio.h>
 #include <pthread.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include "kvm/vm.h"
@@ -43,6 +45,30 @@ void *vd_hva(struct vm *vm, uint64_t gpa, uint64_t len)
 
 	assert_non_null(p);
 	return p;
+}
+
+unsigned int vd_resident_pages(struct vm *vm, uint64_t gpa, uint64_t len)
+{
+	uint64_t pages = (len + 4095) / 4096;
+	unsigned char *vec = calloc(pages, 1);
+	unsigned int n = 0;
+
+	assert_non_null(vec);
+	assert_int_equal(mincore(vd_hva(vm, gpa, len), len, vec), 0);
+	for (uint64_t i = 0; i < pages; i++)
+		n += vec[i] & 1;
+	free(vec);
+	return n;
+}
+
+bool vd_all(struct vm *vm, uint64_t gpa, uint64_t len, uint8_t v)
+{
+	const uint8_t *p = vd_hva(vm, gpa, len);
+
+	for (uint64_t i = 0; i < len; i++)
+		if (p[i] != v)
+			return false;
+	return true;
 }
 
 void vd_wr16(struct vm *vm, uint64_t gpa, uint16_t v)

@@ -38,6 +38,10 @@ void vd_vm_destroy(struct vm *vm, struct evloop *loop);
 /* ---- guest memory (little endian, as the rings are) ---- */
 
 void *vd_hva(struct vm *vm, uint64_t gpa, uint64_t len);
+/* Pages of guest RAM [gpa, gpa + len) in host memory now (mincore). */
+unsigned int vd_resident_pages(struct vm *vm, uint64_t gpa, uint64_t len);
+/* Whether every byte of guest RAM [gpa, gpa + len) is @v. */
+bool vd_all(struct vm *vm, uint64_t gpa, uint64_t len, uint8_t v);
 void vd_wr16(struct vm *vm, uint64_t gpa, uint16_t v);
 void vd_wr32(struct vm *vm, uint64_t gpa, uint32_t v);
 void vd_wr64(struct vm *vm, uint64_t gpa, uint64_t v);
