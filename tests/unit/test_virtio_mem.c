@@ -238,6 +238,28 @@ static void test_bad_ranges(void **state)
 	assert_false(vd_reg(&f->vm, BASE, VIRTIO_MMIO_STATUS) & S_NEEDS_RESET);
 }
 
+struct named {
+	const char *name;
+	uint64_t value;
+};
+
+static void find_counter(void *arg, const char *name, uint64_t value)
+{
+	struct named *c = arg;
+
+	if (!strcmp(name, c->name))
+		c->value = value;
+}
+
+/* The device's counter @name, as vm.counters reads it. */
+static uint64_t counter(struct fix *f, const char *name)
+{
+	struct named c = { .name = name, .value = ~0ull };
+
+	virtio_dev_counters(f->vdev, find_counter, &c);
+	return c.value;
+}
+
 /* Unplugged blocks go back to the host: zero, not resident. */
 static void test_unplug_discards(void **state)
 {
@@ -266,6 +288,11 @@ static void test_unplug_discards(void **state)
 	assert_int_equal(state_of(f, f->addr, REGION / BS),
 			 VIRTIO_MEM_STATE_UNPLUGGED);
 	assert_int_equal(virtio_mem_plugged(f->vdev), 0);
+	/* vm.counters: what is plugged, asked for, and was given back. */
+	assert_int_equal(counter(f, "plugged_bytes"), 0);
+	assert_int_equal(counter(f, "requested_bytes"), REQUESTED);
+	assert_int_equal(counter(f, "region_bytes"), REGION);
+	assert_int_equal(counter(f, "discarded_bytes"), 2 * BS);
 }
 
 /* vm.resize: a new request, with a configuration change interrupt. */
