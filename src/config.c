@@ -1142,8 +1142,6 @@ int config_finish(struct vm_config *cfg, char *err, size_t errlen)
 		FAIL("memory hotplug_method=virtio-mem needs a hotplug_size of "
 		     "whole 128 MiB (its region), not %llu MiB",
 		     (unsigned long long)(cfg->hotplug_size >> 20));
-	if (cfg->virtio_mem_requested > cfg->hotplug_size)
-		cfg->virtio_mem_requested = 0;
 	/* Whole hotplug slots, as Cloud Hypervisor takes any size. */
 	if (cfg->hotplug_size && !cfg->hotplug_virtio_mem &&
 	    cfg->hotplug_size != memhp_area_size(cfg->hotplug_size)) {

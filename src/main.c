@@ -1784,13 +1784,6 @@ static void cpus_give_up(struct board *b, unsigned int want)
 }
 
 /*
- * vm.resize's desired_ram: more RAM from the hotplug area through ACPI
- * memory hotplug (hw/memhp), rounded up to whole slots. Less than the VM
- * has is a no-op, as with Cloud Hypervisor's ACPI method: the guest
- * cannot be trusted to have let go of memory. running.lock held; 204 or
- * an error in @err.
- */
-/*
  * With hotplug_method=virtio-mem: the guest is asked for desired_ram less
  * the boot RAM from the device's region (whole blocks), less than before
  * too, and plugs or unplugs blocks to get there; kept for later boots.
@@ -1827,6 +1820,13 @@ static int resize_virtio_mem(uint64_t ram, char *err)
 	return 204;
 }
 
+/*
+ * vm.resize's desired_ram: more RAM from the hotplug area through ACPI
+ * memory hotplug (hw/memhp), rounded up to whole slots. Less than the VM
+ * has is a no-op, as with Cloud Hypervisor's ACPI method: the guest
+ * cannot be trusted to have let go of memory (virtio-mem's area goes to
+ * resize_virtio_mem()). running.lock held; 204 or an error in @err.
+ */
 static int resize_ram(uint64_t ram, char *err)
 {
 	uint64_t have = api_cfg->ram_size + api_cfg->ram_plugged;

@@ -135,10 +135,6 @@ void arch_vcpu_describe(struct vcpu *v, char *buf, size_t len)
 }
 
 /*
- * The generic timer's counter keeps counting while the VM is paused:
- * holding it needs KVM_ARM_SET_COUNTER_OFFSET (Linux 6.4+), not done yet.
- */
-/*
  * The virtual counter (CNTVCT: the guest's clocksource and timers),
  * through vCPU 0's thread: KVM_REG_ARM_TIMER_CNT is a vCPU register, and
  * setting it moves the offset (CNTVOFF) of every vCPU of the VM.

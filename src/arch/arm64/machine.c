@@ -63,9 +63,7 @@ static void pci_msi_to_kvm(void *opaque, uint64_t addr, uint32_t data)
 static int create_pci(struct vm *vm, struct arm64_machine *m)
 {
 	/* After RAM and the hotplug area. */
-	uint64_t top = vm->mem.hotplug_max ?
-			       vm->mem.hotplug.gpa + vm->mem.hotplug_max :
-			       guest_mem_end(&vm->mem);
+	uint64_t top = guest_mem_reserved_end(&vm->mem);
 	struct pci_host_config cfg = {
 		.ecam_base = ARM64_PCI_ECAM_BASE,
 		.ecam_size = ARM64_PCI_ECAM_SIZE,
