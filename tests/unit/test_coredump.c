@@ -25,6 +25,8 @@
 #include "kvm/vcpu.h"
 #include "kvm/vm.h"
 
+#include "helpers/parked_vcpu.h"
+
 #define RAM (8u << 20)
 
 static struct vm vm;
@@ -131,26 +133,6 @@ static void test_note_put(void **state)
 
 static struct vcpu fake;
 
-/* A vCPU's loop without KVM_RUN: parks, answers, leaves when stopped. */
-static void *fake_vcpu(void *arg)
-{
-	while (!vm_stopping(&vm)) {
-		vm_pause_point(&vm, &fake);
-		usleep(100);
-	}
-	return NULL;
-}
-
-static bool parked(void)
-{
-	unsigned int n;
-
-	pthread_mutex_lock(&vm.stop_lock);
-	n = vm.nr_parked;
-	pthread_mutex_unlock(&vm.stop_lock);
-	return n == 1;
-}
-
 /*
  * The notes are asked of the parked vCPU's own thread; its error (no
  * vCPU fd here: the register ioctls fail) fails the dump, file removed
@@ -160,24 +142,20 @@ static void test_vcpu_notes(void **state)
 {
 	struct vcpu *vcpus[1] = { &fake };
 	char err[128] = "";
-	pthread_t t;
+	struct parked_vcpu pv;
 
 	fake = (struct vcpu){
 		.vm = &vm, .fd = -1, .plugged = true, .thread_started = true
 	};
 	vm.vcpus = vcpus;
-	assert_int_equal(pthread_create(&t, NULL, fake_vcpu, NULL), 0);
-	/* vm_pause() would kick a vCPU that has no kvm_run: park it so. */
-	__atomic_store_n(&vm.pause_req, true, __ATOMIC_RELEASE);
-	for (int i = 0; i < 5000 && !parked(); i++)
-		usleep(1000);
-	assert_true(parked());
+	pv_start(&pv, &vm, &fake);
+	pv_pause(&pv);
 	assert_int_equal(vm_coredump(&vm, fd, err, sizeof(err)), -EBADF);
 	assert_non_null(strstr(err, "a vCPU's registers"));
 	assert_null(fake.call_fn);
 	assert_true(vm_paused(&vm));
 	vm_stop(&vm, VM_STOP_POWEROFF, 0, "test");
-	pthread_join(t, NULL);
+	pv_join(&pv);
 	vm.vcpus = no_vcpus;
 }
 

@@ -16,6 +16,8 @@
 #include "kvm/vcpu.h"
 #include "kvm/vm.h"
 
+#include "helpers/parked_vcpu.h"
+
 static struct vm vm;
 
 static int setup(void **state)
@@ -93,33 +95,14 @@ static void test_parks(void **state)
 }
 
 static struct vcpu fake;
-static pthread_t fake_thread;
-
-static void *fake_vcpu_parking(void *arg)
-{
-	while (!vm_stopping(&vm)) {
-		vm_pause_point(&vm, &fake);
-		usleep(100);
-	}
-	return NULL;
-}
+static struct parked_vcpu fake_pv;
 
 /* Where it ran, and what it returns: its argument's value. */
 static ssize_t on_thread(struct vcpu *v, void *arg)
 {
 	assert_ptr_equal(v, &fake);
-	assert_true(pthread_equal(pthread_self(), fake_thread));
+	assert_true(pthread_equal(pthread_self(), fake_pv.thread));
 	return *(ssize_t *)arg;
-}
-
-static bool fake_parked(void)
-{
-	unsigned int n;
-
-	pthread_mutex_lock(&vm.stop_lock);
-	n = vm.nr_parked;
-	pthread_mutex_unlock(&vm.stop_lock);
-	return n == 1;
 }
 
 static ssize_t call(ssize_t v)
@@ -141,14 +124,9 @@ static void test_call(void **state)
 	fake = (struct vcpu){ .vm = &vm,
 			      .plugged = true,
 			      .thread_started = true };
-	assert_int_equal(
-		pthread_create(&fake_thread, NULL, fake_vcpu_parking, NULL), 0);
+	pv_start(&fake_pv, &vm, &fake);
 	assert_int_equal(call(7), -EBUSY);
-	/* vm_pause() would kick a vCPU that has no kvm_run: park it so. */
-	__atomic_store_n(&vm.pause_req, true, __ATOMIC_RELEASE);
-	for (int i = 0; i < 5000 && !fake_parked(); i++)
-		usleep(1000);
-	assert_true(fake_parked());
+	pv_pause(&fake_pv);
 	assert_int_equal(call(7), 7);
 	assert_int_equal(call(-EIO), -EIO);
 	assert_null(fake.call_fn);
@@ -160,7 +138,7 @@ static void test_call(void **state)
 	assert_int_equal(call(3), 3);
 	vm_stop(&vm, VM_STOP_POWEROFF, 0, "test");
 	assert_int_equal(call(3), -ESHUTDOWN);
-	pthread_join(fake_thread, NULL);
+	pv_join(&fake_pv);
 }
 
 int main(void)
