@@ -6,5 +6,5 @@
 . "$NESTED_DIR/checks/vfio-hotplug.sh"
 v=$(marker "$clog" viommu-nvme)
 if [[ $v == DMA || $v == DMA-FQ ]]; then pass "$name/viommu-vfio-group"; else fail "$name/viommu-vfio-group" "viommu-nvme=${v:-none}, want DMA or DMA-FQ"; fi
-v=$(grep -o 'virtio-iommu: endpoint [0-9a-f:.]* attached to translated domain' "$clog" | sort -u | wc -l)
+v=$(grep -o 'virtio-iommu: endpoint [0-9a-f:.]* attached to translated domain' "$clog" | sort -u | wc -l) || true
 if ((v >= 1)); then pass "$name/viommu-attach"; else fail "$name/viommu-attach" "devisor logged no endpoint attached to a translated domain"; fi

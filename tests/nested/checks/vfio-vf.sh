@@ -3,7 +3,7 @@
 # passed through: the vfio checks, and L2 found the VF on vfio-pci.
 vf_l2_vf() {
 	local v
-	v=$(grep -a -m1 'DEVISOR-L2 vfio-vf=' "$clog" | sed 's/.*DEVISOR-L2 vfio-vf=//')
+	v=$(grep -a -m1 'DEVISOR-L2 vfio-vf=' "$clog" | sed 's/.*DEVISOR-L2 vfio-vf=//') || true
 	if [[ $v == *" driver=vfio-pci" ]]; then
 		pass "$name/vfio-vf-bound"
 	else

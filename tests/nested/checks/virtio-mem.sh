@@ -15,8 +15,8 @@ vm_checks() {
 	ap_want shrunk api-v-shrunk yes "L3's second mem-done, after the unplug"
 	ap_want unplugged-all api-v-unplugged '0 after*' "devisor counts no block plugged"
 	boot=$(marker "$clog" memtotal_kb)
-	grown=$(grep -a -o 'DEVISOR-L3 mem-added blocks=[0-9]* memtotal_kb=[0-9]*' "$clog" | sed -n '1s/.*memtotal_kb=//p')
-	shrunk=$(grep -a -o 'DEVISOR-L3 mem-added blocks=[0-9]* memtotal_kb=[0-9]*' "$clog" | sed -n '$s/.*memtotal_kb=//p')
+	grown=$(grep -a -o 'DEVISOR-L3 mem-added blocks=[0-9]* memtotal_kb=[0-9]*' "$clog" | sed -n '1s/.*memtotal_kb=//p') || true
+	shrunk=$(grep -a -o 'DEVISOR-L3 mem-added blocks=[0-9]* memtotal_kb=[0-9]*' "$clog" | sed -n '$s/.*memtotal_kb=//p') || true
 	log "case $name: MemTotal ${boot:-?} kB at boot, ${grown:-?} plugged, ${shrunk:-?} unplugged"
 	if [[ $boot =~ ^[0-9]+$ && $grown =~ ^[0-9]+$ ]] && ((grown - boot == 256 * 1024)); then
 		pass "$name/memtotal-grown"
