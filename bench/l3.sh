@@ -117,7 +117,7 @@ l3() {
 			mb=${mb#mbytes=}
 			name=net_${dir}_mbits
 			if [ -n "${begin[$dir]:-}" ] && awk -v m="${mb:-0}" 'BEGIN { exit !(m > 0) }'; then
-				read -r e np _ _ _ _ u <<< "$(diffsnap "${begin[$dir]}" "$(snap)")"
+				read -r e np _ _ _ _ u _ <<< "$(diffsnap "${begin[$dir]}" "$(snap)")"
 				V[$label/net_${dir}_exits_per_mb]+="$(awk -v e="$e" -v m="$mb" 'BEGIN { printf "%.0f", e / m }') "
 				V[$label/net_${dir}_npf_per_mb]+="$(awk -v e="$np" -v m="$mb" 'BEGIN { printf "%.0f", e / m }') "
 				V[$label/net_${dir}_uexits_per_mb]+="$(awk -v e="$u" -v m="$mb" 'BEGIN { printf "%.1f", e / m }') "

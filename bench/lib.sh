@@ -53,7 +53,10 @@ row() { # metric, pair of labels
 
 # KVM's exits in L2, per exit reason, by hist triggers (no trace buffer):
 # trace_setup once, then snap for "total npf ioio msr hlt intr user" so
-# far (SVM exit codes) and diffsnap A B for B - A, field by field. Needs
+# far (SVM exit codes), then "loc res cal other", L2's own interrupts
+# over its CPUs (timer, rescheduling IPIs, which carry KVM's vCPU kicks,
+# function calls, the rest: what the "intr" exits were), and diffsnap A
+# B for B - A, field by field. Needs
 # root and tracefs; without them have_trace=0 and every count is 0. A
 # trigger set by an earlier script in the same L2 is used as it is.
 trc=/sys/kernel/tracing
@@ -70,7 +73,12 @@ trace_setup() {
 		have_trace=1
 }
 snap() {
-	((have_trace)) || { echo "0 0 0 0 0 0 0"; return; }
+	local irqs
+	irqs=$(awk 'NR > 1 { n = 0; for (i = 2; i <= NF && $i ~ /^[0-9]+$/; i++) n += $i
+		if ($1 == "LOC:") l += n; else if ($1 == "RES:") r += n
+		else if ($1 == "CAL:") c += n; else o += n }
+		END { printf "%d %d %d %d", l, r, c, o }' /proc/interrupts 2> /dev/null || echo "0 0 0 0")
+	((have_trace)) || { echo "0 0 0 0 0 0 0 $irqs"; return; }
 	{
 		cat $trc/events/kvm/kvm_exit/hist
 		echo USER
@@ -85,7 +93,8 @@ snap() {
 			else if ($3 == 124) msr += c; else if ($3 == 120) hlt += c
 			else if ($3 == 96) intr += c
 		}
-		END { printf "%d %d %d %d %d %d %d\n", t, npf, io, msr, hlt, intr, user }'
+		END { printf "%d %d %d %d %d %d %d ", t, npf, io, msr, hlt, intr, user }'
+	echo "$irqs"
 }
 diffsnap() { awk -v a="$1" -v b="$2" 'BEGIN { n = split(a, x); split(b, y); for (i = 1; i <= n; i++) printf "%d ", y[i] - x[i]; print "" }'; }
 

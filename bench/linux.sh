@@ -114,7 +114,7 @@ boot() {
 			read -r _ tr name val _ ios <<< "$line"
 			val=${val#value=} ios=${ios#ios=}
 			add "$vmm" "$tr.$name" "$val"
-			read -r e np io ms hl it u <<< "$(diffsnap "${begin[$tr/$name]}" "$s1")"
+			read -r e np io ms hl it u lo re ca ot <<< "$(diffsnap "${begin[$tr/$name]}" "$s1")"
 			if ((ios > 0)); then
 				add "$vmm" "$tr.$name.exits/kio" "$(perk "$ios" "$e")"
 				add "$vmm" "$tr.$name.uexits/kio" "$(perk "$ios" "$u")"
@@ -124,6 +124,11 @@ boot() {
 				add "$vmm" "$tr.$name.msr/kio" "$(perk "$ios" "$ms")"
 				add "$vmm" "$tr.$name.hlt/kio" "$(perk "$ios" "$hl")"
 				add "$vmm" "$tr.$name.intr/kio" "$(perk "$ios" "$it")"
+				# L2's own interrupts: timer, IPIs, the rest.
+				add "$vmm" "$tr.$name.l2loc/kio" "$(perk "$ios" "$lo")"
+				add "$vmm" "$tr.$name.l2res/kio" "$(perk "$ios" "$re")"
+				add "$vmm" "$tr.$name.l2cal/kio" "$(perk "$ios" "$ca")"
+				add "$vmm" "$tr.$name.l2other/kio" "$(perk "$ios" "$ot")"
 			fi
 			if [ "$tr.$name" = pci.rr4k_qd32 ] && ((ios > 0)); then
 				msrsnap > "$tmp/msr1"
@@ -153,7 +158,7 @@ boot() {
 	wall=$t
 	add "$vmm" cpu_s "$(awk -v a="$u" -v b="$sy" 'BEGIN { printf "%.2f", a + b }')"
 	add "$vmm" rss_mib "$(awk -v k="$m" 'BEGIN { printf "%.1f", k / 1024 }')"
-	read -r t e io m _ _ u <<< "$(diffsnap "$s0" "$sb")"
+	read -r t e io m _ _ u _ <<< "$(diffsnap "$s0" "$sb")"
 	add "$vmm" boot_exits "$t"
 	add "$vmm" boot_npf "$e"
 	add "$vmm" boot_ioio "$io"
@@ -251,7 +256,8 @@ table() { # A B [metric rename: A's metric for B's]
 		line $m "$a" "$b"
 	done
 	for t in rr4k_qd1 rr4k_qd32 sr1m_qd4 rw4k_qd32; do
-		for k in "" .exits/kio .uexits/kio .npf/kio .msr/kio .hlt/kio .intr/kio; do
+		for k in "" .exits/kio .uexits/kio .npf/kio .msr/kio .hlt/kio .intr/kio \
+			.l2loc/kio .l2res/kio .l2cal/kio .l2other/kio; do
 			line "pci.$t$k" "$a" "$b"
 		done
 	done
@@ -275,7 +281,8 @@ fi
 echo
 echo "devisor's virtio-mmio against its virtio-pci (same boots):"
 for t in rr4k_qd1 rr4k_qd32 sr1m_qd4 rw4k_qd32; do
-	for k in "" .exits/kio .uexits/kio .npf/kio .msr/kio .hlt/kio .intr/kio; do
+	for k in "" .exits/kio .uexits/kio .npf/kio .msr/kio .hlt/kio .intr/kio \
+			.l2loc/kio .l2res/kio .l2cal/kio .l2other/kio; do
 		V[mmio/$t$k]=${V[devisor/mmio.$t$k]:-}
 		V[pci/$t$k]=${V[devisor/pci.$t$k]:-}
 		line "$t$k" mmio pci
@@ -286,7 +293,8 @@ if [ -n "${BENCH_BASELINE:-}" ]; then
 	table devisor devisor-base
 	# Both run the MMIO disk too: the transport's own before and after.
 	for t in rr4k_qd1 rr4k_qd32 sr1m_qd4 rw4k_qd32; do
-		for k in "" .exits/kio .uexits/kio .npf/kio .msr/kio .hlt/kio .intr/kio; do
+		for k in "" .exits/kio .uexits/kio .npf/kio .msr/kio .hlt/kio .intr/kio \
+			.l2loc/kio .l2res/kio .l2cal/kio .l2other/kio; do
 			line "mmio.$t$k" devisor devisor-base
 		done
 	done
