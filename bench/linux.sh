@@ -38,7 +38,8 @@ if [ "${1:-}" = prepare ]; then
 		exit 0
 	fi
 	"$NESTED_DIR/mk-l3-initramfs" -o "$out/l3.cpio" --module virtio_pci \
-		--module virtio_mmio --module virtio_blk --file bench/linux-init:/init
+		--module virtio_mmio --module virtio_blk --module null_blk \
+		--file bench/linux-init:/init
 	bench_tools_disk "$out/tools.img" fio
 	echo "bench/linux: prepared $out (l3.cpio, tools.img)" >&2
 	exit 0
@@ -261,6 +262,10 @@ table() { # A B [metric rename: A's metric for B's]
 			line "pci.$t$k" "$a" "$b"
 		done
 	done
+	# The same tests on null_blk: L3's own ceiling under each VMM.
+	for t in rr4k_qd1 rr4k_qd32 sr1m_qd4 rw4k_qd32; do
+		line "null.$t" "$a" "$b"
+	done
 	# The MSR exits of pci.rr4k_qd32 by MSR, per 1,000 requests.
 	for m in $(printf '%s\n' "${!msrs[@]}" | sort); do
 		line "pci.rr4k_qd32.msr.$m/kio" "$a" "$b"
@@ -286,6 +291,15 @@ for t in rr4k_qd1 rr4k_qd32 sr1m_qd4 rw4k_qd32; do
 		V[mmio/$t$k]=${V[devisor/mmio.$t$k]:-}
 		V[pci/$t$k]=${V[devisor/pci.$t$k]:-}
 		line "$t$k" mmio pci
+	done
+done
+echo
+echo "virtio-pci against null_blk in the same boots (null_blk: no device behind it, so no device exits: what L3's own CPU allows):"
+for v in "${vmms[@]}"; do
+	for t in rr4k_qd1 rr4k_qd32 sr1m_qd4 rw4k_qd32; do
+		V[pci/$v.$t]=${V[$v/pci.$t]:-}
+		V[null/$v.$t]=${V[$v/null.$t]:-}
+		line "$v.$t" pci null
 	done
 done
 if [ -n "${BENCH_BASELINE:-}" ]; then
