@@ -55,10 +55,10 @@ row() { # metric, pair of labels
 # trace_setup once, then snap for "total npf ioio msr hlt intr user" so
 # far (SVM exit codes), then "loc res cal other", L2's own interrupts
 # over its CPUs (timer, rescheduling IPIs, which carry KVM's vCPU kicks,
-# function calls, the rest: what the "intr" exits were), and diffsnap A
-# B for B - A, field by field. Needs
-# root and tracefs; without them have_trace=0 and every count is 0. A
-# trigger set by an earlier script in the same L2 is used as it is.
+# function calls, the rest: what the "intr" exits were), and diffsnap
+# A B for B - A, field by field. The exits need root and tracefs;
+# without them have_trace=0 and those counts are 0. A trigger set by an
+# earlier script in the same L2 is used as it is.
 trc=/sys/kernel/tracing
 have_trace=0
 trace_hist() { # EVENT KEYS
