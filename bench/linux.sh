@@ -228,6 +228,10 @@ for ((r = 1; r <= reps; r++)); do
 	done
 done
 
+# What each fio test's figure is followed by: its exits per 1,000
+# requests, split by kind, and L2's own interrupts.
+kinds=("" .exits/kio .uexits/kio .npf/kio .msr/kio .hlt/kio .intr/kio
+	.l2loc/kio .l2res/kio .l2cal/kio .l2other/kio)
 # stat VMM METRIC: "median min max" of the runs, or nothing.
 stat() {
 	local v=${V[$1/$2]:-}
@@ -257,8 +261,7 @@ table() { # A B [metric rename: A's metric for B's]
 		line $m "$a" "$b"
 	done
 	for t in rr4k_qd1 rr4k_qd32 sr1m_qd4 rw4k_qd32; do
-		for k in "" .exits/kio .uexits/kio .npf/kio .msr/kio .hlt/kio .intr/kio \
-			.l2loc/kio .l2res/kio .l2cal/kio .l2other/kio; do
+		for k in "${kinds[@]}"; do
 			line "pci.$t$k" "$a" "$b"
 		done
 	done
@@ -286,8 +289,7 @@ fi
 echo
 echo "devisor's virtio-mmio against its virtio-pci (same boots):"
 for t in rr4k_qd1 rr4k_qd32 sr1m_qd4 rw4k_qd32; do
-	for k in "" .exits/kio .uexits/kio .npf/kio .msr/kio .hlt/kio .intr/kio \
-			.l2loc/kio .l2res/kio .l2cal/kio .l2other/kio; do
+	for k in "${kinds[@]}"; do
 		V[mmio/$t$k]=${V[devisor/mmio.$t$k]:-}
 		V[pci/$t$k]=${V[devisor/pci.$t$k]:-}
 		line "$t$k" mmio pci
@@ -307,8 +309,7 @@ if [ -n "${BENCH_BASELINE:-}" ]; then
 	table devisor devisor-base
 	# Both run the MMIO disk too: the transport's own before and after.
 	for t in rr4k_qd1 rr4k_qd32 sr1m_qd4 rw4k_qd32; do
-		for k in "" .exits/kio .uexits/kio .npf/kio .msr/kio .hlt/kio .intr/kio \
-			.l2loc/kio .l2res/kio .l2cal/kio .l2other/kio; do
+		for k in "${kinds[@]}"; do
 			line "mmio.$t$k" devisor devisor-base
 		done
 	done

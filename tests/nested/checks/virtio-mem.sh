@@ -8,15 +8,16 @@
 # shellcheck source=SCRIPTDIR/_api.sh
 . "$NESTED_DIR/checks/_api.sh"
 vm_checks() {
-	local boot grown shrunk a b
+	local boot added grown shrunk a b
 	ap_want grow api-v-grow '204*' "204: the guest is asked for 256 MiB"
 	ap_want grown api-v-grown yes "L3's mem-done after the plug"
 	ap_want shrink api-v-shrink '204*' "204: the guest is asked for none"
 	ap_want shrunk api-v-shrunk yes "L3's second mem-done, after the unplug"
 	ap_want unplugged-all api-v-unplugged '0 after*' "devisor counts no block plugged"
 	boot=$(marker "$clog" memtotal_kb)
-	grown=$(grep -a -o 'DEVISOR-L3 mem-added blocks=[0-9]* memtotal_kb=[0-9]*' "$clog" | sed -n '1s/.*memtotal_kb=//p') || true
-	shrunk=$(grep -a -o 'DEVISOR-L3 mem-added blocks=[0-9]* memtotal_kb=[0-9]*' "$clog" | sed -n '$s/.*memtotal_kb=//p') || true
+	added=$(grep -a -o 'DEVISOR-L3 mem-added blocks=[0-9]* memtotal_kb=[0-9]*' "$clog") || true
+	grown=$(sed -n '1s/.*memtotal_kb=//p' <<<"$added")
+	shrunk=$(sed -n '$s/.*memtotal_kb=//p' <<<"$added")
 	log "case $name: MemTotal ${boot:-?} kB at boot, ${grown:-?} plugged, ${shrunk:-?} unplugged"
 	if [[ $boot =~ ^[0-9]+$ && $grown =~ ^[0-9]+$ ]] && ((grown - boot == 256 * 1024)); then
 		pass "$name/memtotal-grown"
