@@ -40,20 +40,13 @@
 #include "pci/pci.h"
 #include "util/common.h"
 #include "util/log.h"
+#include "vfio/shadow.h"
 #include "vfio/vfio.h"
 
 #define CFG_REGION VFIO_PCI_CONFIG_REGION_INDEX
 #define MAX_PIECES (VFIO_MAX_AREAS * 3)
 
 enum irq_mode { IRQ_NONE, IRQ_INTX, IRQ_MSI, IRQ_MSIX };
-
-/* One mapping of the shadow: [iova, iova + len) in the container. */
-struct shadow_ext {
-	uint64_t iova, len;
-};
-
-/* VFIO's default limit of mappings per container (dma_entry_limit). */
-#define SHADOW_MAX_EXTENTS 65535
 
 struct vbar {
 	struct vfio_pci *vp;
@@ -87,17 +80,12 @@ struct vfio_pci {
 	bool broken_logged;
 
 	/*
-	 * Behind the emulated IOMMU: the device's DMA space there, and the
-	 * mappings made in its container to mirror it (sorted by iova,
-	 * apart), under shadow_lock.
+	 * Behind the emulated IOMMU: the device's DMA space there, and its
+	 * container kept a mirror of it.
 	 */
 	bool has_dma;
 	struct dma_space dma;
-	struct dma_notifier notifier;
-	pthread_mutex_t shadow_lock;
-	struct shadow_ext *ext;
-	unsigned int nr_ext, cap_ext;
-	bool shadow_full_logged;
+	struct shadow shadow;
 };
 
 static struct vfio_pci *to_vp(struct pci_dev *pdev)
@@ -259,137 +247,48 @@ static void sync_irqs(struct vfio_pci *vp)
 	}
 }
 
-/* The shadow of the guest's IOMMU domain ------------------------------------ */
+/* The shadow of the guest's IOMMU domain (vfio/shadow.c) ------------------ */
 
-/*
- * With --iommu vtd the device's DMA goes where the guest's tables for it
- * say, so its container holds exactly what those tables map: built by a
- * replay of the tables when the device is created, and on every
- * invalidation the guest makes (caching mode has it invalidate new
- * entries too) the range is dropped and replayed. The notice comes under
- * the unit's lock, before the invalidation completes, so the guest never
- * sees a stale mapping still usable by the device.
- */
-static int shadow_map(void *arg, uint64_t iova, uint64_t len, void *hva,
-		      enum dma_dir dir)
+static int shadow_vfio_map(void *opaque, uint64_t iova, uint64_t len, void *hva,
+			   enum dma_dir dir)
 {
-	struct vfio_pci *vp = arg;
-	struct shadow_ext *e;
-	unsigned int i;
-	int ret;
+	struct vfio_pci *vp = opaque;
 
-	/* RAM and IOMMU pages are page aligned; anything else cannot map. */
-	if ((iova | len | (uintptr_t)hva) & 4095)
-		return 0;
-	if (vp->nr_ext == SHADOW_MAX_EXTENTS) {
-		if (!vp->shadow_full_logged)
-			pr_err("%s: the guest maps more than %u ranges for "
-			       "it; DMA beyond them fails",
-			       vp->name, SHADOW_MAX_EXTENTS);
-		vp->shadow_full_logged = true;
-		return -ENOSPC;
-	}
-	if (vp->nr_ext == vp->cap_ext) {
-		unsigned int cap = vp->cap_ext ? 2 * vp->cap_ext : 64;
-
-		e = realloc(vp->ext, cap * sizeof(*e));
-		if (!e)
-			return -ENOMEM;
-		vp->ext = e;
-		vp->cap_ext = cap;
-	}
-	ret = vfio_dma_map(&vp->vd, iova, len, hva, dir & DMA_READ,
-			   dir & DMA_WRITE);
-	if (ret) {
-		pr_warn_ratelimited("%s: VFIO map %#llx+%#llx: %s", vp->name,
-				    (unsigned long long)iova,
-				    (unsigned long long)len, strerror(-ret));
-		return 0;
-	}
-	for (i = vp->nr_ext; i && vp->ext[i - 1].iova > iova; i--)
-		;
-	memmove(&vp->ext[i + 1], &vp->ext[i],
-		(vp->nr_ext - i) * sizeof(*vp->ext));
-	vp->ext[i] = (struct shadow_ext){ iova, len };
-	vp->nr_ext++;
-	return 0;
+	return vfio_dma_map(&vp->vd, iova, len, hva, dir & DMA_READ,
+			    dir & DMA_WRITE);
 }
 
-/* Drops every mapping that touches [lo, hi] and maps the range anew. */
-static void shadow_sync(struct vfio_pci *vp, uint64_t lo, uint64_t hi)
+static int shadow_vfio_unmap(void *opaque, uint64_t iova, uint64_t len)
 {
-	unsigned int i, j;
-	int ret;
+	struct vfio_pci *vp = opaque;
 
-	pthread_mutex_lock(&vp->shadow_lock);
-	for (i = j = 0; i < vp->nr_ext; i++) {
-		struct shadow_ext *e = &vp->ext[i];
-		uint64_t last = e->iova + e->len - 1;
-
-		if (last < lo || e->iova > hi) {
-			vp->ext[j++] = *e;
-			continue;
-		}
-		/* VFIO unmaps whole mappings: the range grows to them. */
-		if (e->iova < lo)
-			lo = e->iova;
-		if (last > hi)
-			hi = last;
-		ret = vfio_dma_unmap(&vp->vd, e->iova, e->len);
-		if (ret)
-			pr_warn_ratelimited("%s: VFIO unmap %#llx+%#llx: %s",
-					    vp->name,
-					    (unsigned long long)e->iova,
-					    (unsigned long long)e->len,
-					    strerror(-ret));
-	}
-	vp->nr_ext = j;
-	dma_space_replay(&vp->dma, lo, hi == UINT64_MAX ? 0 : hi - lo + 1,
-			 shadow_map, vp);
-	pthread_mutex_unlock(&vp->shadow_lock);
+	return vfio_dma_unmap(&vp->vd, iova, len);
 }
 
-static void shadow_invalidate(struct dma_notifier *n, uint64_t iova,
-			      uint64_t len)
-{
-	struct vfio_pci *vp = container_of(n, struct vfio_pci, notifier);
-	uint64_t last = dma_last_byte(iova, len);
+static const struct shadow_ops shadow_vfio_ops = {
+	.map = shadow_vfio_map,
+	.unmap = shadow_vfio_unmap,
+};
 
-	shadow_sync(vp, iova, last);
-}
-
-/* Newly mapped (a virtio-iommu MAP, plugged RAM under an identity). */
-static void shadow_mapped(struct dma_notifier *n, uint64_t iova, uint64_t len)
-{
-	shadow_invalidate(n, iova, len);
-}
-
-static int shadow_init(struct vfio_pci *vp)
+static int dma_shadow_init(struct vfio_pci *vp)
 {
 	int ret = pci_dev_dma_init(&vp->pdev, &vp->dma);
 
 	if (ret)
 		return ret;
 	vp->has_dma = true;
-	vp->notifier.invalidate = shadow_invalidate;
-	vp->notifier.mapped = shadow_mapped;
-	dma_notifier_add(&vp->dma, &vp->notifier);
-	shadow_sync(vp, 0, UINT64_MAX);
+	shadow_init(&vp->shadow, &vp->dma, &shadow_vfio_ops, vp, vp->name,
+		    SHADOW_MAX_MAPPINGS);
 	pr_debug("%s: DMA through the emulated IOMMU, %u mappings now",
-		 vp->name, vp->nr_ext);
+		 vp->name, vp->shadow.nr);
 	return 0;
 }
 
-static void shadow_destroy(struct vfio_pci *vp)
+static void dma_shadow_destroy(struct vfio_pci *vp)
 {
 	if (!vp->has_dma)
 		return;
-	dma_notifier_del(&vp->dma, &vp->notifier);
-	pthread_mutex_lock(&vp->shadow_lock);
-	for (unsigned int i = 0; i < vp->nr_ext; i++)
-		vfio_dma_unmap(&vp->vd, vp->ext[i].iova, vp->ext[i].len);
-	vp->nr_ext = 0;
-	pthread_mutex_unlock(&vp->shadow_lock);
+	shadow_destroy(&vp->shadow);
 	dma_space_destroy(&vp->dma);
 	vp->has_dma = false;
 }
@@ -961,7 +860,7 @@ void vfio_pci_destroy(struct vfio_pci *vp)
 static void vp_destroy(struct vfio_pci *vp)
 {
 	pci_dev_exit(&vp->pdev);
-	shadow_destroy(vp);
+	dma_shadow_destroy(vp);
 	if (vp->mode == IRQ_MSIX || vp->mode == IRQ_MSI)
 		vfio_irq_set_eventfds(&vp->vd,
 				      vp->mode == IRQ_MSIX ?
@@ -981,9 +880,7 @@ static void vp_destroy(struct vfio_pci *vp)
 	if (vp->has_msi)
 		msi_destroy(&vp->msi);
 	msi_vectors_destroy(&vp->vectors);
-	free(vp->ext);
 	free(vp->rom);
-	pthread_mutex_destroy(&vp->shadow_lock);
 	if (vp->intx_efd >= 0)
 		close(vp->intx_efd);
 	if (vp->intx_resample_efd >= 0)
@@ -1038,7 +935,6 @@ struct vfio_pci *vfio_pci_create_dev(struct vm *vm, struct pci_host *host,
 	vp->vm = vm;
 	vp->intx_efd = vp->intx_resample_efd = -1;
 	vp->vd = *vd;
-	pthread_mutex_init(&vp->shadow_lock, NULL);
 	snprintf(vp->name, sizeof(vp->name), "vfio-%s", vp->vd.name);
 	/* The guest gets the device as after a reset, also at each VM start. */
 	ret = vfio_device_reset(&vp->vd);
@@ -1105,7 +1001,7 @@ struct vfio_pci *vfio_pci_create_dev(struct vm *vm, struct pci_host *host,
 	devfn = ret;
 	msi_vectors_set_requester(&vp->vectors, pdev->bus << 8 | devfn);
 	if (pci_host_has_iommu(host)) {
-		ret = shadow_init(vp);
+		ret = dma_shadow_init(vp);
 		if (ret) {
 			snprintf(err, errlen,
 				 "%s: no DMA space behind the IOMMU: %s",
