@@ -11,7 +11,9 @@
  * moment an unmap and a map take: the device's DMA there would fault
  * (an NVMe write fails with a data transfer error). So a sync compares:
  * it replays the range and unmaps only what the guest changed or
- * removed, then maps only what is new.
+ * removed, then maps only what is new: a container mapping that one
+ * replayed piece still translates as it does stays, and only the rest of
+ * that piece is mapped beside it.
  */
 #include "vfio/shadow.h"
 
@@ -22,14 +24,8 @@
 #include "util/common.h"
 #include "util/log.h"
 
-/* What a replay found; kept: already in the container, as it is. */
-struct found {
-	struct shadow_map m;
-	bool kept;
-};
-
 struct collected {
-	struct found *v;
+	struct shadow_map *v;
 	unsigned int n, cap, max;
 	bool over;
 };
@@ -49,7 +45,7 @@ static int collect(void *arg, uint64_t iova, uint64_t len, void *hva,
 	}
 	if (c->n == c->cap) {
 		unsigned int cap = c->cap ? 2 * c->cap : 64;
-		struct found *v = realloc(c->v, cap * sizeof(*v));
+		struct shadow_map *v = realloc(c->v, cap * sizeof(*v));
 
 		if (!v)
 			return -ENOMEM;
@@ -60,23 +56,49 @@ static int collect(void *arg, uint64_t iova, uint64_t len, void *hva,
 	 * Replays come in IOVA order; anything else is put in place (no
 	 * qsort: glibc's calls sysinfo, which the vCPU filter refuses).
 	 */
-	for (i = c->n; i && c->v[i - 1].m.iova > iova; i--)
+	for (i = c->n; i && c->v[i - 1].iova > iova; i--)
 		;
 	memmove(&c->v[i + 1], &c->v[i], (c->n - i) * sizeof(*c->v));
-	c->v[i] = (struct found){ { iova, len, hva, dir }, false };
+	c->v[i] = (struct shadow_map){ iova, len, hva, dir };
 	c->n++;
 	return 0;
-}
-
-static bool same(const struct shadow_map *a, const struct shadow_map *b)
-{
-	return a->iova == b->iova && a->len == b->len && a->hva == b->hva &&
-	       a->dir == b->dir;
 }
 
 static uint64_t last_of(const struct shadow_map *m)
 {
 	return m->iova + m->len - 1;
+}
+
+/* @r translates all of @m as @m does (a replay's piece may be larger). */
+static bool covers(const struct shadow_map *r, const struct shadow_map *m)
+{
+	return r->iova <= m->iova && last_of(m) <= last_of(r) &&
+	       (char *)r->hva + (m->iova - r->iova) == (char *)m->hva &&
+	       r->dir == m->dir;
+}
+
+/* Maps [iova, last] of replayed piece @r into @out unless at the limit. */
+static void map_piece(struct shadow *s, const struct shadow_map *r,
+		      uint64_t iova, uint64_t last, struct shadow_map *out,
+		      unsigned int *n, unsigned int after, bool *over)
+{
+	struct shadow_map m = { iova, last - iova + 1,
+				(char *)r->hva + (iova - r->iova), r->dir };
+	int ret;
+
+	if (*n + after >= s->max) {
+		*over = true;
+		return;
+	}
+	ret = s->ops->map(s->opaque, m.iova, m.len, m.hva, m.dir);
+	if (ret) {
+		pr_warn_ratelimited("%s: VFIO map %#llx+%#llx: %s", s->name,
+				    (unsigned long long)m.iova,
+				    (unsigned long long)m.len, strerror(-ret));
+		return;
+	}
+	s->maps_done++;
+	out[(*n)++] = m;
 }
 
 static void unmap_one(struct shadow *s, const struct shadow_map *m)
@@ -109,6 +131,9 @@ void shadow_sync(struct shadow *s, uint64_t lo, uint64_t hi)
 	struct shadow_map *out;
 	unsigned int a, b, i, j, n;
 
+	/* Whole pages: a replay clipped inside one could not be mapped. */
+	lo &= ~4095ull;
+	hi |= 4095;
 	pthread_mutex_lock(&s->lock);
 	s->syncs++;
 	/* [a, b): the mappings that touch [lo, hi]. */
@@ -132,49 +157,51 @@ void shadow_sync(struct shadow *s, uint64_t lo, uint64_t hi)
 	/* (The whole space, hi - lo + 1 == 0, is what a length of 0 says.) */
 	dma_space_replay(s->dma, lo, hi - lo + 1, collect, &c);
 
-	n = s->nr - (b - a) + c.n;
+	/* Each kept one can split a piece in two: one more gap apiece. */
+	n = s->nr + (b - a) + c.n;
 	out = malloc((n ? n : 1) * sizeof(*out));
 	if (!out) {
 		drop(s, a, b);
 		goto unlock;
 	}
-	/* Gone or changed: out first, since what replaces it may overlap. */
+	/*
+	 * Gone or changed: out first, since what replaces it may overlap.
+	 * Kept (still translated as it is by one replayed piece) stays in
+	 * s->maps[a, b) and is marked by a zero length in its place below.
+	 */
 	for (i = a, j = 0; i < b; i++) {
-		while (j < c.n && c.v[j].m.iova < s->maps[i].iova)
+		while (j + 1 < c.n && c.v[j + 1].iova <= s->maps[i].iova)
 			j++;
-		if (j < c.n && same(&c.v[j].m, &s->maps[i])) {
-			c.v[j].kept = true;
+		if (j < c.n && covers(&c.v[j], &s->maps[i])) {
 			s->kept++;
 		} else {
 			unmap_one(s, &s->maps[i]);
 			s->unmaps_done++;
+			s->maps[i].len = 0;
 		}
 	}
 	if (a) /* (s->maps is NULL while empty) */
 		memcpy(out, s->maps, a * sizeof(*out));
 	n = a;
-	for (j = 0; j < c.n; j++) {
-		struct shadow_map m = c.v[j].m;
-		int ret;
+	/* Each replayed piece: what it covers of the kept, the gaps mapped. */
+	for (i = a, j = 0; j < c.n; j++) {
+		const struct shadow_map *r = &c.v[j];
+		uint64_t cur = r->iova;
 
-		if (c.v[j].kept) {
-			out[n++] = m;
-			continue;
+		for (; i < b && s->maps[i].iova <= last_of(r); i++) {
+			const struct shadow_map *k = &s->maps[i];
+
+			if (!k->len || k->iova < r->iova)
+				continue;
+			if (k->iova > cur)
+				map_piece(s, r, cur, k->iova - 1, out, &n,
+					  s->nr - b, &c.over);
+			out[n++] = *k;
+			cur = last_of(k) + 1;
 		}
-		if (n + (s->nr - b) >= s->max) {
-			c.over = true;
-			continue;
-		}
-		ret = s->ops->map(s->opaque, m.iova, m.len, m.hva, m.dir);
-		if (ret) {
-			pr_warn_ratelimited("%s: VFIO map %#llx+%#llx: %s",
-					    s->name, (unsigned long long)m.iova,
-					    (unsigned long long)m.len,
-					    strerror(-ret));
-			continue;
-		}
-		s->maps_done++;
-		out[n++] = m;
+		if (cur - 1 != last_of(r))
+			map_piece(s, r, cur, last_of(r), out, &n, s->nr - b,
+				  &c.over);
 	}
 	if (s->nr > b)
 		memcpy(&out[n], &s->maps[b], (s->nr - b) * sizeof(*out));
